@@ -1,0 +1,146 @@
+using System.Security.Claims;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Storage.Accounts;
+using Chat.Storage.Invites;
+using Chat.Storage.Schools;
+
+namespace Chat.Hub.Features.Accounts;
+
+public sealed record RequestCodeBody(string? Phone, string? Email);
+
+public sealed record CodeSent(bool Sent, int ExpiresInSeconds);
+
+public sealed record VerifyCodeBody(string? Phone, string? Email, string? Code, string? Device);
+
+public sealed record RefreshBody(string? RefreshToken);
+
+public sealed record TokenPair(string AccessToken, DateTimeOffset AccessTokenExpiresAt, string RefreshToken, Guid SessionId, MeDto Account, bool IsNewAccount);
+
+/// <summary>The signed-in person's own account: the only DTO that carries their phone and e-mail.</summary>
+public sealed record MeDto(Guid Id, string DisplayName, string? AvatarUrl, string? Phone, string? Email, bool IsOperator)
+{
+    public static MeDto From(Account a) => new(a.Id, a.DisplayName, a.AvatarUrl, a.Phone, a.Email, a.IsOperator);
+}
+
+public sealed record UpdateProfileBody(string? DisplayName, string? AvatarUrl);
+
+public sealed record SessionDto(Guid Id, string? Device, DateTime CreatedAt, DateTime LastSeenAt, bool IsCurrent);
+
+public sealed record MySchoolDto(Guid SchoolId, string Name, string Status, bool IsAdmin, bool IsTeacher, bool IsStudent, bool IsParent);
+
+public static class AccountsApi
+{
+    public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)
+    {
+        var auth = app.MapGroup("/api/auth").WithTags("Sign-in");
+        auth.MapPost("/code", RequestCode).AllowAnonymous();
+        auth.MapPost("/verify", Verify).AllowAnonymous();
+        auth.MapPost("/refresh", Refresh).AllowAnonymous();
+        auth.MapPost("/sign-out", SignOut).RequireAuthorization();
+        auth.MapPost("/sign-out-everywhere", SignOutEverywhere).RequireAuthorization();
+
+        var me = app.MapGroup("/api/me").WithTags("My account").RequireAuthorization();
+        me.MapGet("/", GetMe);
+        me.MapPatch("/", UpdateMe);
+        me.MapGet("/sessions", ListSessions);
+        me.MapDelete("/sessions/{sessionId:guid}", EndSession);
+        me.MapGet("/schools", MySchools);
+        me.MapGet("/join-requests", MyJoinRequests);
+        return app;
+    }
+
+    private static async Task<IResult> RequestCode(RequestCodeBody body, SignInService signIn, HttpContext http, CancellationToken ct)
+    {
+        var identity = SignInIdentity.Parse(body.Phone, body.Email);
+        var expires = await signIn.RequestCodeAsync(identity, http.Connection.RemoteIpAddress?.ToString(), ct);
+        return TypedResults.Accepted((string?)null, new CodeSent(true, expires));
+    }
+
+    private static async Task<TokenPair> Verify(VerifyCodeBody body, SignInService signIn, CancellationToken ct)
+    {
+        var identity = SignInIdentity.Parse(body.Phone, body.Email);
+        var result = await signIn.VerifyAsync(identity, body.Code?.Trim() ?? "", body.Device, ct);
+        return ToPair(result);
+    }
+
+    private static async Task<TokenPair> Refresh(RefreshBody body, SignInService signIn, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(body.RefreshToken) || body.RefreshToken.Length > 200)
+        {
+            throw ChatException.Field("refreshToken", "Передайте токен обновления.");
+        }
+
+        return ToPair(await signIn.RefreshAsync(body.RefreshToken, ct));
+    }
+
+    private static async Task<IResult> SignOut(ClaimsPrincipal user, SessionStore sessions, SessionTerminator terminator, CancellationToken ct)
+    {
+        await sessions.RevokeAsync(user.AccountId(), user.SessionId(), ct);
+        await terminator.EndSessionsAsync(user.AccountId(), [user.SessionId()], ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> SignOutEverywhere(ClaimsPrincipal user, SessionStore sessions, SessionTerminator terminator, CancellationToken ct)
+    {
+        var ended = await sessions.RevokeAllAsync(user.AccountId(), ct);
+        await terminator.EndSessionsAsync(user.AccountId(), null, ct);
+        return TypedResults.Ok(new { ended = ended.Count });
+    }
+
+    private static async Task<MeDto> GetMe(ClaimsPrincipal user, AccountStore accounts, CancellationToken ct) =>
+        MeDto.From(await accounts.GetAsync(user.AccountId(), ct) ?? throw new ChatException(ChatError.Unauthorized));
+
+    private static async Task<MeDto> UpdateMe(UpdateProfileBody body, ClaimsPrincipal user, AccountStore accounts, CancellationToken ct)
+    {
+        var name = body.DisplayName?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length > 100)
+        {
+            throw ChatException.Field("displayName", "Имя должно содержать от 1 до 100 символов.");
+        }
+
+        var avatar = string.IsNullOrWhiteSpace(body.AvatarUrl) ? null : body.AvatarUrl.Trim();
+        if (avatar is not null && (avatar.Length > 500 || !(avatar.StartsWith('/') && !avatar.StartsWith("//", StringComparison.Ordinal))))
+        {
+            // Avatars are files of this server (a relative path); a foreign URL would make clients load from outside the closed space.
+            throw ChatException.Field("avatarUrl", "Аватар должен быть файлом, загруженным на этот сервер.");
+        }
+
+        var account = await accounts.UpdateProfileAsync(user.AccountId(), name, avatar, ct) ?? throw new ChatException(ChatError.Unauthorized);
+        return MeDto.From(account);
+    }
+
+    private static async Task<IEnumerable<SessionDto>> ListSessions(ClaimsPrincipal user, SessionStore sessions, CancellationToken ct)
+    {
+        var current = user.SessionId();
+        var list = await sessions.ListActiveAsync(user.AccountId(), ct);
+        return list.Select(s => new SessionDto(s.Id, s.Device, s.CreatedAt, s.LastSeenAt, s.Id == current));
+    }
+
+    private static async Task<IResult> EndSession(Guid sessionId, ClaimsPrincipal user, SessionStore sessions, SessionTerminator terminator, CancellationToken ct)
+    {
+        if (!await sessions.RevokeAsync(user.AccountId(), sessionId, ct))
+        {
+            throw new ChatException(ChatError.NotFound);
+        }
+
+        await terminator.EndSessionsAsync(user.AccountId(), [sessionId], ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IEnumerable<MySchoolDto>> MySchools(ClaimsPrincipal user, MembershipStore memberships, CancellationToken ct)
+    {
+        var list = await memberships.ListSchoolsOfAsync(user.AccountId(), ct);
+        return list.Select(s => new MySchoolDto(s.SchoolId, s.Name, s.Status, s.IsAdmin, s.IsTeacher, s.IsStudent, s.IsParent));
+    }
+
+    private static async Task<IEnumerable<JoinRequestDto>> MyJoinRequests(ClaimsPrincipal user, InviteStore invites, CancellationToken ct)
+    {
+        var list = await invites.ListRequestsOfAccountAsync(user.AccountId(), ct);
+        return list.Select(JoinRequestDto.From);
+    }
+
+    private static TokenPair ToPair(SignedIn s) =>
+        new(s.AccessToken, s.AccessTokenExpiresAt, s.RefreshToken, s.SessionId, MeDto.From(s.Account), s.IsNewAccount);
+}

@@ -1,0 +1,60 @@
+using Chat.Storage.Invites;
+
+namespace Chat.Hub.Features.Invites;
+
+public sealed record CreateInviteBody(string? Role, Guid? ClassId, Guid? ChildId, DateTimeOffset? ExpiresAt, int? ExpiresInHours, int? MaxUses);
+
+public sealed record InviteDto(
+    Guid Id,
+    string Token,
+    string Url,
+    string Role,
+    Guid? ClassId,
+    Guid? ChildId,
+    Guid CreatedBy,
+    DateTime CreatedAt,
+    DateTime? ExpiresAt,
+    int? MaxUses,
+    int Uses,
+    string State)
+{
+    public static InviteDto From(InviteLink i, string publicUrl, DateTime now) =>
+        new(i.Id, i.Token, InviteUrls.JoinUrl(publicUrl, i.Token), i.Role, i.ClassId, i.ChildId, i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.MaxUses, i.Uses, InviteUrls.State(i, now));
+}
+
+/// <summary>What someone holding a link sees before accepting it: which school, which role, which class.</summary>
+public sealed record InvitePreviewDto(string State, Guid SchoolId, string SchoolName, string Role, string? ClassName, string? ChildName, bool RequiresApproval);
+
+public sealed record AcceptInviteBody(string? ChildName);
+
+public sealed record AcceptInviteResult(string Status, Guid SchoolId, Guid? JoinRequestId);
+
+public sealed record RevokeUnusedBody(Guid? ClassId);
+
+public sealed record DecideJoinRequestBody(Guid? ChildId, string? Reason);
+
+public sealed record JoinRequestDto(
+    Guid Id,
+    Guid SchoolId,
+    Guid AccountId,
+    string DisplayName,
+    string Role,
+    Guid? ClassId,
+    Guid? ChildId,
+    string? ChildName,
+    string Status,
+    string? Reason,
+    DateTime CreatedAt,
+    DateTime? DecidedAt)
+{
+    public static JoinRequestDto From(JoinRequest r) =>
+        new(r.Id, r.SchoolId, r.AccountId, r.DisplayName, r.Role, r.ClassId, r.ChildId, r.ChildName, r.Status, r.Reason, r.CreatedAt, r.DecidedAt);
+}
+
+public static class InviteUrls
+{
+    public static string JoinUrl(string publicUrl, string token) => publicUrl.TrimEnd('/') + "/join/" + token;
+
+    public static string State(InviteLink i, DateTime now) =>
+        i.RevokedAt is not null ? "revoked" : i.IsExpired(now) ? "expired" : i.IsUsedUp ? "used_up" : "active";
+}

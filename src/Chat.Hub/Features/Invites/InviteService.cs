@@ -1,0 +1,347 @@
+using System.Security.Cryptography;
+using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Audit;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Invites;
+using Chat.Storage.Schools;
+using Microsoft.Extensions.Options;
+using QRCoder;
+
+namespace Chat.Hub.Features.Invites;
+
+/// <summary>
+/// Invite links and join requests. A link belongs to one school and grants one role there (and a class, and maybe a
+/// child); nothing about it ever reaches into another school.
+/// </summary>
+public sealed class InviteService(
+    SchoolAccess access,
+    SchoolStore schools,
+    MembershipStore memberships,
+    InviteStore invites,
+    ChatDatabase database,
+    AuditLog audit,
+    IOptions<SiteOptions> site,
+    TimeProvider clock)
+{
+    private static readonly string[] Roles = ["student", "parent", "teacher"];
+
+    private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    public async Task<InviteDto> CreateAsync(Guid schoolId, Guid me, CreateInviteBody body, CancellationToken ct)
+    {
+        var role = body.Role ?? "";
+        if (!Roles.Contains(role))
+        {
+            throw ChatException.Field("role", "Роль приглашения: student (ученик), parent (родитель) или teacher (учитель).");
+        }
+
+        if (body.MaxUses is { } max && (max < 1 || max > 10_000))
+        {
+            throw ChatException.Field("maxUses", "Число использований — от 1 до 10000.");
+        }
+
+        DateTime? expiresAt = body.ExpiresAt?.UtcDateTime;
+        if (body.ExpiresInHours is { } hours)
+        {
+            if (hours < 1 || hours > 24 * 366)
+            {
+                throw ChatException.Field("expiresInHours", "Срок действия — от 1 часа до 1 года.");
+            }
+
+            expiresAt = Now.AddHours(hours);
+        }
+
+        if (expiresAt is { } at && at <= Now)
+        {
+            throw ChatException.Field("expiresAt", "Срок действия должен быть в будущем.");
+        }
+
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        var classId = body.ClassId;
+        if (body.ChildId is { } childId)
+        {
+            if (role != "parent")
+            {
+                throw ChatException.Field("childId", "Ребёнка можно указать только в приглашении родителя.");
+            }
+
+            var child = (await memberships.GetAsync(schoolId, childId, ct))?.StudentClassId ?? throw new ChatException(ChatError.ChildNotFound);
+            if (classId is not null && classId != child)
+            {
+                throw new ChatException(ChatError.ChildNotFound);
+            }
+
+            classId = child;
+        }
+
+        if (role is "student" or "parent")
+        {
+            if (classId is null)
+            {
+                throw ChatException.Field("classId", "Укажите класс, в который приглашаете.");
+            }
+
+            var cls = await schools.GetClassAsync(schoolId, classId.Value, ct);
+            if (cls is null || cls.Kind == "staff_room" || cls.ArchivedAt is not null)
+            {
+                throw new ChatException(ChatError.ClassNotFound);
+            }
+        }
+        else if (classId is not null)
+        {
+            throw ChatException.Field("classId", "Приглашение учителя не привязывается к классу.");
+        }
+
+        if (!CanManage(member, role, classId))
+        {
+            throw new ChatException(ChatError.InviteNotAllowed);
+        }
+
+        var token = TokenService.Base64Url(RandomNumberGenerator.GetBytes(24)); // 192 bits
+        var link = await database.InTransactionAsync(async s =>
+        {
+            var link = await invites.CreateAsync(s, schoolId, token, role, classId, body.ChildId, me, expiresAt, body.MaxUses, ct);
+            await audit.AppendAsync(s, schoolId, me, "invite.created", link.Id, new { role, classId, childId = body.ChildId, expiresAt, body.MaxUses }, ct);
+            return link;
+        }, ct);
+        return InviteDto.From(link, site.Value.PublicUrl, Now);
+    }
+
+    public async Task<IReadOnlyList<InviteDto>> ListAsync(Guid schoolId, Guid me, Guid? classId, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        if (!member.IsAdmin && member.ClassTeacherOf.Length == 0)
+        {
+            throw new ChatException(ChatError.InviteNotAllowed);
+        }
+
+        var list = await invites.ListAsync(schoolId, classId, null, ct);
+        return list.Where(i => CanManage(member, i.Role, i.ClassId)).Select(i => InviteDto.From(i, site.Value.PublicUrl, Now)).ToList();
+    }
+
+    public async Task<InviteDto> RevokeAsync(Guid schoolId, Guid inviteId, Guid me, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        var link = await invites.GetAsync(schoolId, inviteId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        if (!CanManage(member, link.Role, link.ClassId))
+        {
+            throw new ChatException(ChatError.InviteNotFound);
+        }
+
+        var revoked = await database.InTransactionAsync(async s =>
+        {
+            var revoked = await invites.RevokeAsync(s, schoolId, inviteId, me, ct);
+            await audit.AppendAsync(s, schoolId, me, "invite.revoked", inviteId, null, ct);
+            return revoked!;
+        }, ct);
+        return InviteDto.From(revoked, site.Value.PublicUrl, Now);
+    }
+
+    public async Task<int> RevokeUnusedAsync(Guid schoolId, Guid me, Guid? classId, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        if (classId is null ? !member.IsAdmin : !(member.IsAdmin || member.ClassTeacherOf.Contains(classId.Value)))
+        {
+            throw new ChatException(ChatError.InviteNotAllowed);
+        }
+
+        return await database.InTransactionAsync(async s =>
+        {
+            var count = await invites.RevokeUnusedAsync(s, schoolId, classId, me, ct);
+            await audit.AppendAsync(s, schoolId, me, "invite.revoked_unused", classId, new { count }, ct);
+            return count;
+        }, ct);
+    }
+
+    public async Task<byte[]> QrCodeAsync(Guid schoolId, Guid inviteId, Guid me, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        var link = await invites.GetAsync(schoolId, inviteId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        if (!CanManage(member, link.Role, link.ClassId))
+        {
+            throw new ChatException(ChatError.InviteNotFound);
+        }
+
+        using var generator = new QRCodeGenerator();
+        using var data = generator.CreateQrCode(InviteUrls.JoinUrl(site.Value.PublicUrl, link.Token), QRCodeGenerator.ECCLevel.M);
+        return new PngByteQRCode(data).GetGraphic(8);
+    }
+
+    public async Task<InvitePreviewDto> PreviewAsync(string token, CancellationToken ct)
+    {
+        var link = await invites.GetByTokenAsync(CheckToken(token), ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        var school = await schools.GetAsync(link.SchoolId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        var cls = link.ClassId is { } c ? await schools.GetClassAsync(link.SchoolId, c, ct) : null;
+        string? childName = null;
+        if (link.ChildId is { } childId)
+        {
+            childName = (await memberships.ListRosterAsync(link.SchoolId, link.ClassId, ct)).FirstOrDefault(r => r.AccountId == childId)?.DisplayName;
+        }
+
+        return new InvitePreviewDto(InviteUrls.State(link, Now), school.Id, school.Name, link.Role, cls?.Name, childName, RequiresApproval(school, link));
+    }
+
+    public async Task<AcceptInviteResult> AcceptAsync(string token, Guid me, AcceptInviteBody body, CancellationToken ct)
+    {
+        token = CheckToken(token);
+        var childName = Text.Optional(body.ChildName, "childName", 100);
+        return await database.InTransactionAsync(async s =>
+        {
+            var link = await invites.LockByTokenAsync(s, token, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+            if (link.RevokedAt is not null)
+            {
+                throw new ChatException(ChatError.InviteRevoked);
+            }
+
+            if (link.IsExpired(Now))
+            {
+                throw new ChatException(ChatError.InviteExpired);
+            }
+
+            if (link.IsUsedUp)
+            {
+                throw new ChatException(ChatError.InviteUsedUp);
+            }
+
+            var school = await schools.LockAsync(s, link.SchoolId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+            if (school.IsSuspended)
+            {
+                throw new ChatException(ChatError.SchoolSuspended);
+            }
+
+            if (RequiresApproval(school, link))
+            {
+                if (link.Role == "parent" && link.ChildId is null && childName is null)
+                {
+                    throw ChatException.Field("childName", "Укажите имя и фамилию вашего ребёнка, чтобы классный руководитель связал вас с ним.");
+                }
+
+                var request = await invites.CreateRequestAsync(s, link.SchoolId, link.Id, me, link.Role, link.ClassId, link.ChildId, childName, ct);
+                await invites.CountUseAsync(s, link.Id, ct);
+                await audit.AppendAsync(s, link.SchoolId, me, "join_request.created", request.Id, new { link.Role, link.ClassId }, ct);
+                return new AcceptInviteResult("pending", link.SchoolId, request.Id);
+            }
+
+            await JoinAsync(s, link.SchoolId, me, link.Role, link.ClassId, link.ChildId, ct);
+            await invites.CountUseAsync(s, link.Id, ct);
+            await audit.AppendAsync(s, link.SchoolId, me, "invite.accepted", link.Id, new { link.Role, link.ClassId, link.ChildId }, ct);
+            return new AcceptInviteResult("joined", link.SchoolId, null);
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<JoinRequestDto>> ListRequestsAsync(Guid schoolId, Guid me, string? status, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        if (!member.IsAdmin && member.ClassTeacherOf.Length == 0)
+        {
+            throw new ChatException(ChatError.Forbidden);
+        }
+
+        if (status is not (null or "pending" or "approved" or "rejected"))
+        {
+            throw ChatException.Field("status", "Статус: pending, approved или rejected.");
+        }
+
+        var list = await invites.ListRequestsAsync(schoolId, status, member.IsAdmin ? null : member.ClassTeacherOf, ct);
+        return list.Select(JoinRequestDto.From).ToList();
+    }
+
+    public async Task<JoinRequestDto> DecideAsync(Guid schoolId, Guid requestId, Guid me, bool approve, DecideJoinRequestBody body, CancellationToken ct)
+    {
+        var reason = Text.Optional(body.Reason, "reason", 500);
+        if (!approve && reason is null)
+        {
+            throw ChatException.Field("reason", "Укажите причину отказа: человек увидит её.");
+        }
+
+        return await database.InTransactionAsync(async s =>
+        {
+            var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            if (member.IsSchoolSuspended)
+            {
+                throw new ChatException(ChatError.SchoolSuspended);
+            }
+
+            var request = await invites.GetRequestAsync(s, schoolId, requestId, ct) ?? throw new ChatException(ChatError.JoinRequestNotFound);
+            var mayDecide = member.IsAdmin || (request.ClassId is { } cls && request.Role != "teacher" && member.ClassTeacherOf.Contains(cls));
+            if (!mayDecide)
+            {
+                throw new ChatException(ChatError.JoinRequestNotFound);
+            }
+
+            if (request.Status != "pending")
+            {
+                throw new ChatException(ChatError.JoinRequestDecided);
+            }
+
+            var childId = request.ChildId ?? body.ChildId;
+            if (approve)
+            {
+                if (request.Role == "parent" && childId is null)
+                {
+                    throw new ChatException(ChatError.ChildRequired);
+                }
+
+                await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ClassId, childId, ct);
+            }
+
+            await invites.DecideRequestAsync(s, requestId, approve ? "approved" : "rejected", reason, me, approve ? childId : null, ct);
+            await audit.AppendAsync(s, schoolId, me, approve ? "join_request.approved" : "join_request.rejected", requestId, new { request.AccountId, reason }, ct);
+            return JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!);
+        }, ct);
+    }
+
+    /// <summary>Gives the person the role the link (or request) names. Idempotent for the same role and class.</summary>
+    private async Task JoinAsync(DbScope s, Guid schoolId, Guid accountId, string role, Guid? classId, Guid? childId, CancellationToken ct)
+    {
+        await memberships.EnsureMemberAsync(s, schoolId, accountId, ct);
+        switch (role)
+        {
+            case "student":
+                if (!await memberships.TryEnrolStudentAsync(s, schoolId, accountId, classId!.Value, ct)
+                    && await memberships.GetStudentClassAsync(s, schoolId, accountId, ct) != classId)
+                {
+                    throw new ChatException(ChatError.StudentAlreadyInClass);
+                }
+
+                break;
+            case "parent" when childId is { } child:
+                var childClass = await memberships.GetStudentClassAsync(s, schoolId, child, ct);
+                if (childClass is null || (classId is not null && childClass != classId))
+                {
+                    throw new ChatException(ChatError.ChildNotFound);
+                }
+
+                if (child == accountId)
+                {
+                    throw new ChatException(ChatError.ChildNotFound);
+                }
+
+                await memberships.LinkParentAsync(s, schoolId, accountId, child, ct);
+                break;
+            case "parent":
+                throw new ChatException(ChatError.ChildRequired);
+            case "teacher":
+                await memberships.MakeTeacherAsync(s, schoolId, accountId, ct);
+                break;
+        }
+    }
+
+    private static bool RequiresApproval(Chat.Storage.Schools.School school, InviteLink link) => link.Role switch
+    {
+        "student" => school.ApproveStudents,
+        "parent" => link.ChildId is null || school.ApproveParents, // a class-wide parent link needs someone to confirm the child
+        _ => school.ApproveStaff,
+    };
+
+    /// <summary>Admins manage every link; class teachers manage pupil and parent links of their own classes.</summary>
+    private static bool CanManage(SchoolMembership member, string role, Guid? classId) =>
+        member.IsAdmin || (role is "student" or "parent" && classId is { } c && member.ClassTeacherOf.Contains(c));
+
+    private static string CheckToken(string token) =>
+        token.Length is >= 16 and <= 64 && token.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_')
+            ? token
+            : throw new ChatException(ChatError.InviteNotFound);
+}

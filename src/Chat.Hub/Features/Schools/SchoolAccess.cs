@@ -1,0 +1,47 @@
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Schools;
+
+namespace Chat.Hub.Features.Schools;
+
+/// <summary>
+/// The one gate into a school: reads the caller's membership from the database. Someone who is not a member gets
+/// "school not found", the same answer as for an id that does not exist, so nothing leaks across schools.
+/// </summary>
+public sealed class SchoolAccess(MembershipStore memberships)
+{
+    /// <summary>Any member, even of a suspended school (they may see that it is suspended).</summary>
+    public async Task<SchoolMembership> MemberAsync(Guid schoolId, Guid accountId, CancellationToken ct) =>
+        await memberships.GetAsync(schoolId, accountId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+
+    /// <summary>A member of an active school: every action other than looking at the school itself goes through here.</summary>
+    public async Task<SchoolMembership> ActiveMemberAsync(Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        var member = await MemberAsync(schoolId, accountId, ct);
+        return member.IsSchoolSuspended ? throw new ChatException(ChatError.SchoolSuspended) : member;
+    }
+
+    public async Task<SchoolMembership> AdminAsync(Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        var member = await ActiveMemberAsync(schoolId, accountId, ct);
+        return member.IsAdmin ? member : throw new ChatException(ChatError.AdminOnly);
+    }
+
+    public async Task<SchoolMembership> StaffAsync(Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        var member = await ActiveMemberAsync(schoolId, accountId, ct);
+        return member.IsStaff ? member : throw new ChatException(ChatError.Forbidden);
+    }
+
+    /// <summary>The same check inside a transaction, for actions that change the roster.</summary>
+    public async Task<SchoolMembership> AdminAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        var member = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        if (member.IsSchoolSuspended)
+        {
+            throw new ChatException(ChatError.SchoolSuspended);
+        }
+
+        return member.IsAdmin ? member : throw new ChatException(ChatError.AdminOnly);
+    }
+}

@@ -1,0 +1,260 @@
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Audit;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Schools;
+using Npgsql;
+
+namespace Chat.Hub.Features.Schools;
+
+/// <summary>School info, classes and staff roles, as the school's admins manage them.</summary>
+public sealed class SchoolService(
+    SchoolAccess access,
+    SchoolStore schools,
+    MembershipStore memberships,
+    ChatDatabase database,
+    AuditLog audit,
+    TimeProvider clock)
+{
+    public async Task<SchoolDto> GetAsync(Guid schoolId, Guid me, CancellationToken ct)
+    {
+        var member = await access.MemberAsync(schoolId, me, ct);
+        var school = await schools.GetAsync(schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        return SchoolDto.From(school, member);
+    }
+
+    public async Task<SchoolDto> UpdateAsync(Guid schoolId, Guid me, UpdateSchoolBody body, CancellationToken ct)
+    {
+        var name = Text.Required(body.Name, "name", 200, "Укажите название школы (до 200 символов).");
+        var region = Text.Optional(body.Region, "region", 200) ?? "";
+        var address = Text.Optional(body.Address, "address", 500) ?? "";
+        var journal = Text.OptionalUrl(body.JournalUrl, "journalUrl");
+        return await database.InTransactionAsync(async s =>
+        {
+            var admin = await access.AdminAsync(s, schoolId, me, ct);
+            var current = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            var updated = await schools.UpdateInfoAsync(s, schoolId, name, region, address, journal,
+                body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff, ct);
+            await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal }, ct);
+            return SchoolDto.From(updated!, admin);
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<ClassDto>> ListClassesAsync(Guid schoolId, Guid me, bool includeArchived, CancellationToken ct)
+    {
+        await access.ActiveMemberAsync(schoolId, me, ct);
+        return (await schools.ListClassesAsync(schoolId, includeArchived, ct)).Select(ClassDto.From).ToList();
+    }
+
+    public async Task<ClassDto> CreateClassAsync(Guid schoolId, Guid me, CreateClassBody body, CancellationToken ct)
+    {
+        var kind = body.Kind ?? "class";
+        if (kind is not ("class" or "group"))
+        {
+            throw ChatException.Field("kind", "Тип должен быть class (класс) или group (группа).");
+        }
+
+        var name = Text.Required(body.Name, "name", 60, "Укажите название класса, например «5А» (до 60 символов).");
+        if (body.Grade is { } g && (g < 1 || g > 12))
+        {
+            throw ChatException.Field("grade", "Параллель — число от 1 до 12.");
+        }
+
+        var year = body.SchoolYear ?? SchoolYear.Current(clock);
+        if (year < 2000 || year > 2100)
+        {
+            throw ChatException.Field("schoolYear", "Неверный учебный год.");
+        }
+
+        var (grade, letter) = (body.Grade, Text.Optional(body.Letter, "letter", 10));
+        if (grade is null && kind == "class")
+        {
+            (grade, letter) = ParseClassName(name);
+        }
+
+        return await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            try
+            {
+                var created = await schools.CreateClassAsync(s, schoolId, kind, name, grade, letter, year, ct);
+                await audit.AppendAsync(s, schoolId, me, "class.created", created.Id, new { name, year }, ct);
+                return ClassDto.From(created);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw new ChatException(ChatError.ClassNameTaken);
+            }
+        }, ct);
+    }
+
+    public async Task<ClassDto> UpdateClassAsync(Guid schoolId, Guid classId, Guid me, UpdateClassBody body, CancellationToken ct)
+    {
+        return await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var current = await schools.GetClassAsync(schoolId, classId, ct) ?? throw new ChatException(ChatError.ClassNotFound);
+            if (current.Kind == "staff_room")
+            {
+                throw new ChatException(ChatError.StaffRoomFixed);
+            }
+
+            var name = body.Name is null ? current.Name : Text.Required(body.Name, "name", 60, "Название класса — до 60 символов.");
+            try
+            {
+                var updated = await schools.UpdateClassAsync(s, schoolId, classId, name, body.Grade ?? current.Grade,
+                    body.Letter is null ? current.Letter : Text.Optional(body.Letter, "letter", 10), body.Archived ?? current.ArchivedAt is not null, ct);
+                await audit.AppendAsync(s, schoolId, me, "class.updated", classId, new { name, archived = body.Archived }, ct);
+                return ClassDto.From(updated!);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw new ChatException(ChatError.ClassNameTaken);
+            }
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<MemberDto>> ListMembersAsync(Guid schoolId, Guid me, Guid? classId, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        if (classId is { } c && await schools.GetClassAsync(schoolId, c, ct) is null)
+        {
+            throw new ChatException(ChatError.ClassNotFound);
+        }
+
+        if (member.IsStaff)
+        {
+            return (await memberships.ListRosterAsync(schoolId, classId, ct)).Select(MemberDto.From).ToList();
+        }
+
+        // Pupils and parents see the staff, and the pupils and parents of their own (or their children's) classes.
+        var roster = await memberships.ListRosterAsync(schoolId, null, ct);
+        var classOf = roster.Where(r => r.StudentClassId is not null).ToDictionary(r => r.AccountId, r => r.StudentClassId!.Value);
+        var myClasses = member.Children.Where(classOf.ContainsKey).Select(c => classOf[c]).ToHashSet();
+        if (member.StudentClassId is { } own)
+        {
+            myClasses.Add(own);
+        }
+
+        bool InClass(RosterEntry r, Guid cls) =>
+            r.StudentClassId == cls || r.ClassTeacherOf.Contains(cls) || r.Children.Any(c => classOf.TryGetValue(c, out var cc) && cc == cls);
+
+        bool Visible(RosterEntry r) =>
+            r.AccountId == me || r.IsAdmin || r.IsTeacher || myClasses.Any(cls => InClass(r, cls));
+
+        return roster
+            .Where(r => classId is { } cls ? (myClasses.Contains(cls) ? InClass(r, cls) : r.IsAdmin || r.IsTeacher) : Visible(r))
+            .Select(MemberDto.From)
+            .ToList();
+    }
+
+    public async Task SetAdminAsync(Guid schoolId, Guid accountId, Guid me, bool isAdmin, CancellationToken ct)
+    {
+        await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct);
+            var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (!isAdmin && target.IsAdmin && await memberships.CountAdminsAsync(s, schoolId, ct) <= 1)
+            {
+                throw new ChatException(ChatError.LastAdmin);
+            }
+
+            await memberships.SetAdminAsync(s, schoolId, accountId, isAdmin, ct);
+            await audit.AppendAsync(s, schoolId, me, isAdmin ? "admin.appointed" : "admin.removed", accountId, null, ct);
+            return true;
+        }, ct);
+    }
+
+    public async Task SetTeacherVerifiedAsync(Guid schoolId, Guid accountId, Guid me, bool verified, CancellationToken ct)
+    {
+        await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (!target.IsTeacher)
+            {
+                throw new ChatException(ChatError.NotATeacher);
+            }
+
+            if (!verified && target.ClassTeacherOf.Length > 0)
+            {
+                foreach (var classId in target.ClassTeacherOf)
+                {
+                    await memberships.RemoveClassTeacherAsync(s, schoolId, classId, accountId, ct);
+                }
+            }
+
+            await memberships.SetTeacherVerifiedAsync(s, schoolId, accountId, verified ? me : null, ct);
+            await audit.AppendAsync(s, schoolId, me, verified ? "teacher.verified" : "teacher.unverified", accountId, null, ct);
+            return true;
+        }, ct);
+    }
+
+    public async Task SetDirectorAsync(Guid schoolId, Guid accountId, Guid me, bool isDirector, CancellationToken ct)
+    {
+        await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (isDirector && !target.IsVerifiedTeacher)
+            {
+                throw new ChatException(ChatError.TeacherNotVerified);
+            }
+
+            await memberships.SetDirectorAsync(s, schoolId, accountId, isDirector, ct);
+            await audit.AppendAsync(s, schoolId, me, isDirector ? "director.appointed" : "director.removed", accountId, null, ct);
+            return true;
+        }, ct);
+    }
+
+    public async Task SetClassTeacherAsync(Guid schoolId, Guid classId, Guid accountId, Guid me, bool attach, CancellationToken ct)
+    {
+        await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var cls = await schools.GetClassAsync(schoolId, classId, ct);
+            if (cls is null || cls.Kind == "staff_room")
+            {
+                throw new ChatException(ChatError.ClassNotFound);
+            }
+
+            var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (attach)
+            {
+                if (!target.IsVerifiedTeacher)
+                {
+                    throw new ChatException(ChatError.TeacherNotVerified);
+                }
+
+                await memberships.AddClassTeacherAsync(s, schoolId, classId, accountId, ct);
+            }
+            else if (!await memberships.RemoveClassTeacherAsync(s, schoolId, classId, accountId, ct))
+            {
+                throw new ChatException(ChatError.MemberNotFound);
+            }
+
+            await audit.AppendAsync(s, schoolId, me, attach ? "class_teacher.attached" : "class_teacher.detached", accountId, new { classId }, ct);
+            return true;
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<AuditEventDto>> AuditAsync(Guid schoolId, Guid me, long? before, int? limit, CancellationToken ct)
+    {
+        await access.AdminAsync(schoolId, me, ct);
+        var rows = await audit.ListAsync(schoolId, before, Math.Clamp(limit ?? 100, 1, 500), ct);
+        return rows.Select(e => new AuditEventDto(e.Id, e.ActorId, e.ActorName, e.Action, e.SubjectId, e.Details, e.At)).ToList();
+    }
+
+    /// <summary>«5А» → (5, "А"); «10-Б» → (10, "Б"); anything else has no grade.</summary>
+    public static (int? Grade, string? Letter) ParseClassName(string name)
+    {
+        var digits = new string(name.TakeWhile(char.IsAsciiDigit).ToArray());
+        if (digits.Length is 0 or > 2 || !int.TryParse(digits, out var grade) || grade is < 1 or > 12)
+        {
+            return (null, null);
+        }
+
+        var rest = name[digits.Length..].Trim(' ', '-');
+        return (grade, rest.Length is > 0 and <= 10 ? rest : null);
+    }
+}

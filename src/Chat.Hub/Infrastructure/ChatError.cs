@@ -1,0 +1,62 @@
+namespace Chat.Hub.Infrastructure;
+
+/// <summary>An error a user can cause: a stable code for clients, an HTTP status, and a Russian message for people.</summary>
+public sealed record ChatError(string Code, int Status, string Message)
+{
+    // Generic
+    public static readonly ChatError Validation = new("validation_failed", 400, "Проверьте введённые данные.");
+    public static readonly ChatError BadRequest = new("bad_request", 400, "Некорректный запрос.");
+    public static readonly ChatError Unauthorized = new("unauthorized", 401, "Войдите в систему.");
+    public static readonly ChatError Forbidden = new("forbidden", 403, "Недостаточно прав для этого действия.");
+    public static readonly ChatError NotFound = new("not_found", 404, "Не найдено.");
+    public static readonly ChatError Conflict = new("conflict", 409, "Действие конфликтует с текущим состоянием.");
+    public static readonly ChatError TooManyRequests = new("rate_limited", 429, "Слишком много запросов. Попробуйте позже.");
+    public static readonly ChatError ServiceUnavailable = new("service_unavailable", 503, "Сервис временно недоступен. Повторите попытку через несколько секунд.");
+    public static readonly ChatError Internal = new("internal_error", 500, "Внутренняя ошибка сервера. Мы уже разбираемся.");
+
+    // Sign-in
+    public static readonly ChatError CodeInvalid = new("code_invalid", 400, "Неверный код. Проверьте код и попробуйте ещё раз.");
+    public static readonly ChatError CodeExpired = new("code_expired", 400, "Код устарел или уже использован. Запросите новый код.");
+    public static readonly ChatError CodeAttemptsExceeded = new("code_attempts_exceeded", 400, "Слишком много неверных попыток. Запросите новый код.");
+    public static readonly ChatError CodeSendLimit = new("code_send_limit", 429, "Слишком много запросов кода. Попробуйте позже.");
+    public static readonly ChatError RefreshInvalid = new("refresh_invalid", 401, "Сессия завершена. Войдите снова.");
+    public static readonly ChatError OperatorOnly = new("operator_only", 403, "Действие доступно только оператору платформы.");
+
+    // Schools
+    public static readonly ChatError SchoolNotFound = new("school_not_found", 404, "Школа не найдена.");
+    public static readonly ChatError SchoolSuspended = new("school_suspended", 403, "Работа школы приостановлена оператором платформы.");
+    public static readonly ChatError AdminOnly = new("admin_only", 403, "Действие доступно только администратору школы.");
+    public static readonly ChatError LastAdmin = new("last_admin", 409, "Нельзя снять последнего администратора школы.");
+    public static readonly ChatError MemberNotFound = new("member_not_found", 404, "Участник не найден в этой школе.");
+    public static readonly ChatError ClassNotFound = new("class_not_found", 404, "Класс не найден.");
+    public static readonly ChatError ClassNameTaken = new("class_name_taken", 409, "Класс с таким названием уже есть в этом учебном году.");
+    public static readonly ChatError StaffRoomFixed = new("staff_room_fixed", 409, "Учительскую нельзя переименовать или архивировать.");
+    public static readonly ChatError NotATeacher = new("not_a_teacher", 409, "Этот участник не является учителем школы.");
+    public static readonly ChatError TeacherNotVerified = new("teacher_not_verified", 409, "Сначала подтвердите учителя: классным руководителем и директором может быть только подтверждённый учитель.");
+    public static readonly ChatError StudentAlreadyInClass = new("student_already_in_class", 409, "Ученик уже состоит в другом классе этой школы. Ученик может быть только в одном классе.");
+    public static readonly ChatError ChildNotFound = new("child_not_found", 404, "Ученик не найден в этом классе.");
+
+    // Invites
+    public static readonly ChatError InviteNotFound = new("invite_not_found", 404, "Приглашение не найдено. Проверьте ссылку.");
+    public static readonly ChatError InviteExpired = new("invite_expired", 410, "Срок действия приглашения истёк. Попросите новую ссылку.");
+    public static readonly ChatError InviteRevoked = new("invite_revoked", 410, "Приглашение отозвано. Попросите новую ссылку.");
+    public static readonly ChatError InviteUsedUp = new("invite_used_up", 410, "Приглашение уже использовано максимальное число раз.");
+    public static readonly ChatError InviteNotAllowed = new("invite_not_allowed", 403, "Вы не можете приглашать с этой ролью или в этот класс.");
+    public static readonly ChatError JoinRequestNotFound = new("join_request_not_found", 404, "Заявка не найдена.");
+    public static readonly ChatError JoinRequestDecided = new("join_request_decided", 409, "Заявка уже рассмотрена.");
+    public static readonly ChatError ChildRequired = new("child_required", 400, "Укажите ребёнка, с которым нужно связать родителя.");
+}
+
+/// <summary>Thrown by feature services for errors the user caused; turned into problem details or a hub error.</summary>
+public sealed class ChatException(ChatError error, IReadOnlyDictionary<string, string[]>? fieldErrors = null, string? detail = null)
+    : Exception(detail ?? error.Message)
+{
+    public ChatError Error { get; } = error;
+
+    public IReadOnlyDictionary<string, string[]>? FieldErrors { get; } = fieldErrors;
+
+    public string? Detail { get; } = detail;
+
+    public static ChatException Field(string field, string message) =>
+        new(ChatError.Validation, new Dictionary<string, string[]> { [field] = [message] });
+}

@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Npgsql;
+
+namespace Chat.Hub.Infrastructure;
+
+/// <summary>Maps every exception to RFC 7807 problem details with a stable <c>code</c>; nothing a user sends becomes a bare 500.</summary>
+internal sealed partial class ChatExceptionHandler(ILogger<ChatExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken ct)
+    {
+        var (error, fields, detail) = Classify(exception);
+        if (error.Status >= 500)
+        {
+            LogServerError(logger, exception, context.Request.Method, context.Request.Path);
+        }
+
+        await WriteProblemAsync(context, error, fields, detail);
+        return true;
+    }
+
+    internal static (ChatError Error, IReadOnlyDictionary<string, string[]>? Fields, string? Detail) Classify(Exception exception) => exception switch
+    {
+        ChatException ce => (ce.Error, ce.FieldErrors, ce.Detail),
+        BadHttpRequestException { StatusCode: 413 } => (new ChatError("payload_too_large", 413, "Слишком большой запрос."), null, null),
+        BadHttpRequestException => (ChatError.BadRequest, null, "Тело запроса не удалось прочитать. Проверьте формат JSON."),
+        System.Text.Json.JsonException => (ChatError.BadRequest, null, "Тело запроса не удалось прочитать. Проверьте формат JSON."),
+        NpgsqlException { IsTransient: true } => (ChatError.ServiceUnavailable, null, null),
+        PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" } => (ChatError.ServiceUnavailable, null, null),
+        TimeoutException => (ChatError.ServiceUnavailable, null, null),
+        _ => (ChatError.Internal, null, null),
+    };
+
+    public static Task WriteProblemAsync(HttpContext context, ChatError error, IReadOnlyDictionary<string, string[]>? fields = null, string? detail = null)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+
+        context.Response.StatusCode = error.Status;
+        if (error.Status == 503)
+        {
+            context.Response.Headers.RetryAfter = "2";
+        }
+
+        var problem = new ChatProblem(
+            Type: $"https://chat.school/errors/{error.Code}",
+            Title: error.Message,
+            Status: error.Status,
+            Code: error.Code,
+            Detail: detail,
+            Errors: fields);
+        return context.Response.WriteAsJsonAsync(problem, ChatJson.Options, "application/problem+json");
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
+    private static partial void LogServerError(ILogger logger, Exception exception, string method, string path);
+}
+
+/// <summary>The problem details body every error response carries.</summary>
+public sealed record ChatProblem(string Type, string Title, int Status, string Code, string? Detail, IReadOnlyDictionary<string, string[]>? Errors);
+
+internal static class ErrorHandlingExtensions
+{
+    public static IServiceCollection AddChatErrors(this IServiceCollection services)
+    {
+        services.AddExceptionHandler<ChatExceptionHandler>();
+        services.AddProblemDetails();
+        return services;
+    }
+
+    /// <summary>Status codes produced by the framework itself (401 from the auth middleware, 404 for unknown routes, 405) also get a body with a code.</summary>
+    public static IApplicationBuilder UseChatStatusCodes(this IApplicationBuilder app) =>
+        app.UseStatusCodePages(async ctx =>
+        {
+            var status = ctx.HttpContext.Response.StatusCode;
+            var error = status switch
+            {
+                401 => ChatError.Unauthorized,
+                403 => ChatError.Forbidden,
+                404 => ChatError.NotFound,
+                405 => new ChatError("method_not_allowed", 405, "Метод не поддерживается."),
+                415 => new ChatError("unsupported_media_type", 415, "Неподдерживаемый тип содержимого. Отправляйте JSON."),
+                _ => new ChatError("http_" + status, status, "Ошибка запроса."),
+            };
+            await ChatExceptionHandler.WriteProblemAsync(ctx.HttpContext, error);
+        });
+}

@@ -1,0 +1,31 @@
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Platform;
+using Chat.Hub.Features.Schools;
+
+namespace Chat.Hub.Infrastructure;
+
+internal static class FeatureSetup
+{
+    public static IServiceCollection AddChatFeatures(this IServiceCollection services)
+    {
+        services.AddSingleton<SchoolAccess>();
+        services.AddSingleton<SchoolService>();
+        services.AddSingleton<PlatformService>();
+        services.AddSingleton<InviteService>();
+        return services;
+    }
+
+    /// <summary>CORS is an explicit list of origins (Site:AllowedOrigins); nothing else may call the API from a browser.</summary>
+    public static IServiceCollection AddChatCors(this IServiceCollection services, IConfiguration configuration)
+    {
+        var origins = configuration.GetSection("Site:AllowedOrigins").Get<string[]>() ?? [];
+        services.AddCors(o => o.AddDefaultPolicy(p =>
+        {
+            if (origins.Length > 0)
+            {
+                p.WithOrigins(origins).AllowAnyHeader().AllowAnyMethod().AllowCredentials();
+            }
+        }));
+        return services;
+    }
+}

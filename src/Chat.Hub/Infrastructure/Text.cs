@@ -1,0 +1,55 @@
+namespace Chat.Hub.Infrastructure;
+
+/// <summary>Validation of free text fields: trimmed, bounded, with the field named in the error.</summary>
+public static class Text
+{
+    public static string Required(string? value, string field, int maxLength, string message)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > maxLength || trimmed.Any(char.IsControl))
+        {
+            throw ChatException.Field(field, message);
+        }
+
+        return trimmed;
+    }
+
+    public static string? Optional(string? value, string field, int maxLength)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            return null;
+        }
+
+        if (trimmed.Length > maxLength)
+        {
+            throw ChatException.Field(field, $"Не длиннее {maxLength} символов.");
+        }
+
+        return trimmed;
+    }
+
+    public static string? OptionalUrl(string? value, string field)
+    {
+        var trimmed = Optional(value, field, 500);
+        if (trimmed is null)
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(trimmed, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+            ? uri.ToString()
+            : throw ChatException.Field(field, "Укажите ссылку, начинающуюся с https://.");
+    }
+}
+
+/// <summary>The Russian school year starts on 1 September; the year is named by its first calendar year.</summary>
+public static class SchoolYear
+{
+    public static int Current(TimeProvider clock)
+    {
+        var now = clock.GetUtcNow();
+        return now.Month >= 9 ? now.Year : now.Year - 1;
+    }
+}

@@ -1,0 +1,33 @@
+using Chat.Storage.Accounts;
+using Chat.Storage.Audit;
+using Chat.Storage.Invites;
+using Chat.Storage.Schools;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Chat.Storage.Infrastructure;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>Registers the single <see cref="NpgsqlDataSource"/> and one store per aggregate.</summary>
+    public static IServiceCollection AddChatStorage(this IServiceCollection services, string connectionString)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        services.AddSingleton(_ =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            return builder.Build();
+        });
+        services.AddSingleton<Migrator>();
+        services.AddSingleton<ChatDatabase>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<SignInCodeStore>();
+        services.AddSingleton<SchoolStore>();
+        services.AddSingleton<MembershipStore>();
+        services.AddSingleton<InviteStore>();
+        services.AddSingleton<AuditLog>();
+        return services;
+    }
+}

@@ -1,0 +1,157 @@
+using Chat.Storage.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Invites;
+
+public sealed record InviteLink(
+    Guid Id,
+    Guid SchoolId,
+    string Token,
+    string Role,
+    Guid? ClassId,
+    Guid? ChildId,
+    Guid CreatedBy,
+    DateTime CreatedAt,
+    DateTime? ExpiresAt,
+    int? MaxUses,
+    int Uses,
+    DateTime? RevokedAt)
+{
+    public bool IsUsedUp => MaxUses is { } max && Uses >= max;
+
+    public bool IsExpired(DateTime now) => ExpiresAt is { } at && at <= now;
+}
+
+public sealed record JoinRequest(
+    Guid Id,
+    Guid SchoolId,
+    Guid InviteId,
+    Guid AccountId,
+    string DisplayName,
+    string Role,
+    Guid? ClassId,
+    Guid? ChildId,
+    string? ChildName,
+    string Status,
+    string? Reason,
+    Guid? DecidedBy,
+    DateTime? DecidedAt,
+    DateTime CreatedAt);
+
+public sealed class InviteStore(NpgsqlDataSource db)
+{
+    private const string Columns = "id, school_id, token, role, class_id, child_id, created_by, created_at, expires_at, max_uses, uses, revoked_at";
+    private const string RequestColumns = "r.id, r.school_id, r.invite_id, r.account_id, a.display_name, r.role, r.class_id, r.child_id, r.child_name, r.status, r.reason, r.decided_by, r.decided_at, r.created_at";
+
+    public async Task<InviteLink> CreateAsync(DbScope s, Guid schoolId, string token, string role, Guid? classId, Guid? childId, Guid createdBy, DateTime? expiresAt, int? maxUses, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleAsync<InviteLink>(new CommandDefinition(
+            $"""
+            INSERT INTO invites (id, school_id, token, role, class_id, child_id, created_by, expires_at, max_uses)
+            VALUES (@id, @schoolId, @token, @role, @classId, @childId, @createdBy, @expiresAt, @maxUses) RETURNING {Columns}
+            """,
+            new { id = Guid.CreateVersion7(), schoolId, token, role, classId, childId, createdBy, expiresAt, maxUses }, s.Transaction, cancellationToken: ct));
+    }
+
+    public async Task<InviteLink?> GetByTokenAsync(string token, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
+            $"SELECT {Columns} FROM invites WHERE token = @token", new { token }, cancellationToken: ct));
+    }
+
+    /// <summary>Reads and locks the link, so that its use count cannot be overrun by parallel joins.</summary>
+    public async Task<InviteLink?> LockByTokenAsync(DbScope s, string token, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
+            $"SELECT {Columns} FROM invites WHERE token = @token FOR UPDATE", new { token }, s.Transaction, cancellationToken: ct));
+    }
+
+    public Task CountUseAsync(DbScope s, Guid id, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition("UPDATE invites SET uses = uses + 1 WHERE id = @id", new { id }, s.Transaction, cancellationToken: ct));
+
+    public async Task<InviteLink?> GetAsync(Guid schoolId, Guid id, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
+            $"SELECT {Columns} FROM invites WHERE school_id = @schoolId AND id = @id", new { schoolId, id }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<InviteLink>> ListAsync(Guid schoolId, Guid? classId, Guid? createdBy, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<InviteLink>(new CommandDefinition(
+            $"""
+            SELECT {Columns} FROM invites
+            WHERE school_id = @schoolId AND (@classId::uuid IS NULL OR class_id = @classId) AND (@createdBy::uuid IS NULL OR created_by = @createdBy)
+            ORDER BY created_at DESC
+            """,
+            new { schoolId, classId, createdBy }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<InviteLink?> RevokeAsync(DbScope s, Guid schoolId, Guid id, Guid revokedBy, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
+            $"UPDATE invites SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, @revokedBy) WHERE school_id = @schoolId AND id = @id RETURNING {Columns}",
+            new { schoolId, id, revokedBy }, s.Transaction, cancellationToken: ct));
+    }
+
+    /// <summary>Revokes every link of the school (or of one class) that nobody has used yet.</summary>
+    public async Task<int> RevokeUnusedAsync(DbScope s, Guid schoolId, Guid? classId, Guid revokedBy, CancellationToken ct)
+    {
+        return await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE invites SET revoked_at = now(), revoked_by = @revokedBy
+            WHERE school_id = @schoolId AND (@classId::uuid IS NULL OR class_id = @classId) AND uses = 0 AND revoked_at IS NULL
+            """,
+            new { schoolId, classId, revokedBy }, s.Transaction, cancellationToken: ct));
+    }
+
+    public async Task<JoinRequest> CreateRequestAsync(DbScope s, Guid schoolId, Guid inviteId, Guid accountId, string role, Guid? classId, Guid? childId, string? childName, CancellationToken ct)
+    {
+        var id = await s.Connection.ExecuteScalarAsync<Guid>(new CommandDefinition(
+            """
+            INSERT INTO join_requests (id, school_id, invite_id, account_id, role, class_id, child_id, child_name)
+            VALUES (@id, @schoolId, @inviteId, @accountId, @role, @classId, @childId, @childName)
+            ON CONFLICT (school_id, account_id, role, coalesce(class_id, '00000000-0000-0000-0000-000000000000'::uuid)) WHERE status = 'pending'
+            DO UPDATE SET child_name = excluded.child_name, child_id = excluded.child_id
+            RETURNING id
+            """,
+            new { id = Guid.CreateVersion7(), schoolId, inviteId, accountId, role, classId, childId, childName }, s.Transaction, cancellationToken: ct));
+        return (await GetRequestAsync(s, schoolId, id, ct))!;
+    }
+
+    public async Task<JoinRequest?> GetRequestAsync(DbScope s, Guid schoolId, Guid id, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleOrDefaultAsync<JoinRequest>(new CommandDefinition(
+            $"SELECT {RequestColumns} FROM join_requests r JOIN accounts a ON a.id = r.account_id WHERE r.school_id = @schoolId AND r.id = @id FOR UPDATE OF r",
+            new { schoolId, id }, s.Transaction, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<JoinRequest>> ListRequestsAsync(Guid schoolId, string? status, Guid[]? classIds, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<JoinRequest>(new CommandDefinition(
+            $"""
+            SELECT {RequestColumns} FROM join_requests r JOIN accounts a ON a.id = r.account_id
+            WHERE r.school_id = @schoolId AND (@status::text IS NULL OR r.status = @status)
+              AND (@classIds::uuid[] IS NULL OR r.class_id = ANY(@classIds))
+            ORDER BY r.created_at
+            """,
+            new { schoolId, status, classIds }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<IReadOnlyList<JoinRequest>> ListRequestsOfAccountAsync(Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<JoinRequest>(new CommandDefinition(
+            $"SELECT {RequestColumns} FROM join_requests r JOIN accounts a ON a.id = r.account_id WHERE r.account_id = @accountId ORDER BY r.created_at DESC",
+            new { accountId }, cancellationToken: ct))).AsList();
+    }
+
+    public Task DecideRequestAsync(DbScope s, Guid id, string status, string? reason, Guid decidedBy, Guid? childId, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE join_requests SET status = @status, reason = @reason, decided_by = @decidedBy, decided_at = now(), child_id = coalesce(@childId, child_id) WHERE id = @id",
+            new { id, status, reason, decidedBy, childId }, s.Transaction, cancellationToken: ct));
+}
