@@ -28,7 +28,7 @@ internal static class ChatCommands
             return 2;
         }
 
-        Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
+        DapperSetup.Configure();
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var applied = await new Migrator(dataSource).ApplyAsync(CancellationToken.None);
         foreach (var name in applied)

@@ -13,7 +13,7 @@ public static class StorageServiceCollectionExtensions
     /// <summary>Registers the single <see cref="NpgsqlDataSource"/> and one store per aggregate.</summary>
     public static IServiceCollection AddChatStorage(this IServiceCollection services, string connectionString)
     {
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        DapperSetup.Configure();
         services.AddSingleton(_ =>
         {
             var builder = new NpgsqlDataSourceBuilder(connectionString);

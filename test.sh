@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need (PostgreSQL, Redis), builds, and runs every test project.
+# The test fixtures start their own private PostgreSQL and Redis and stop them at the end.
+set -euo pipefail
+cd "$(dirname "$0")"
+. scripts/lib.sh
+
+ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" redis-server:redis-server
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+results="TestResults/run-$(date +%Y%m%d-%H%M%S)"
+status=0
+dotnet test Chat.sln -c Release --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" || status=$?
+
+# One closing line for humans and CI: the sum over all test projects.
+sum() { grep -ho "$1=\"[0-9]*\"" "$results"/*.trx 2>/dev/null | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
+if compgen -G "$results/*.trx" >/dev/null; then
+  passed=$(sum passed); failed=$(sum failed); total=$(sum total); executed=$(sum executed)
+  echo "$passed passed, $failed failed, $((total - executed)) skipped"
+  [ "$executed" -gt 0 ] || { echo "no test ran" >&2; status=1; }
+else
+  echo "no test results were written" >&2
+  status=1
+fi
+exit $status

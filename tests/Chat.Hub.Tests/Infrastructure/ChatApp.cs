@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Chat.Hub.Features.Accounts;
+using Chat.Hub.Infrastructure;
+using Chat.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+/// <summary>
+/// The real server in-process, on its own fresh database of the run's private PostgreSQL. Codes "sent by SMS" are
+/// captured (the one fake: SMS delivery is outside our control); everything else is real.
+/// </summary>
+public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private string connectionString = "";
+
+    public CapturedCodes Codes { get; } = new();
+
+    public string ConnectionString => connectionString;
+
+    public TestLogSink Logs { get; } = new();
+
+    protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        connectionString = await postgres.CreateMigratedDatabaseAsync();
+    }
+
+    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:Chat", connectionString);
+        builder.UseSetting("Auth:SigningKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        builder.UseSetting("Site:PublicUrl", "https://school.test");
+        foreach (var (key, value) in ExtraSettings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(l => l.AddProvider(Logs));
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<ICodeSender>();
+            services.AddSingleton<ICodeSender>(Codes);
+        });
+    }
+
+    /// <summary>Signs a person in with a one-time code, as a client would, and returns their authorized client.</summary>
+    public async Task<TestUser> SignInAsync(string phone, string? displayName = null)
+    {
+        using var anonymous = CreateClient();
+        var sent = await anonymous.PostAsJsonAsync("/api/auth/code", new { phone });
+        sent.EnsureSuccessStatusCode();
+        var code = Codes.Last(SignInIdentity.NormalizePhone(phone)!);
+        var verify = await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone, code, device = "tests" });
+        await verify.EnsureOkAsync();
+        var pair = (await verify.Content.ReadFromJsonAsync<TokenPair>(ChatJson.Options))!;
+        var user = new TestUser(this, pair);
+        if (displayName is not null)
+        {
+            (await user.Http.PatchAsJsonAsync("/api/me", new { displayName })).EnsureSuccessStatusCode();
+        }
+
+        return user;
+    }
+
+    /// <summary>A platform operator, made by the same code path as the <c>operator grant</c> command.</summary>
+    public async Task<TestUser> OperatorAsync(string phone = "+79000000001")
+    {
+        var user = await SignInAsync(phone, "Оператор");
+        await using var scope = Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<Chat.Storage.Accounts.AccountStore>().SetOperatorAsync(user.AccountId, true, CancellationToken.None);
+        return user;
+    }
+}
+
+public sealed class TestUser(ChatApp app, TokenPair pair)
+{
+    public TokenPair Tokens { get; set; } = pair;
+
+    public Guid AccountId => Tokens.Account.Id;
+
+    public HttpClient Http { get; } = CreateAuthorized(app, pair.AccessToken);
+
+    private static HttpClient CreateAuthorized(ChatApp app, string token)
+    {
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+}
+
+/// <summary>The fake SMS gateway: remembers the last code sent to each phone or e-mail.</summary>
+public sealed class CapturedCodes : ICodeSender
+{
+    private readonly ConcurrentDictionary<string, string> last = new();
+
+    public int Sent { get; private set; }
+
+    public Task SendAsync(SignInIdentity identity, string code, CancellationToken ct)
+    {
+        last[identity.Value] = code;
+        Sent++;
+        return Task.CompletedTask;
+    }
+
+    public string Last(string identity) => last.TryGetValue(identity, out var code) ? code : throw new InvalidOperationException($"no code sent to {identity}");
+}

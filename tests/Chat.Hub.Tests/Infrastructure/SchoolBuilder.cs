@@ -1,0 +1,77 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Schools;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+/// <summary>Builds a school through the public API, the way its people would: every step is a real request.</summary>
+public sealed class SchoolBuilder(ChatApp app)
+{
+    private static int phoneCounter = 100_000;
+
+    public static string NewPhone() => "+7901" + Interlocked.Increment(ref phoneCounter).ToString("D7", System.Globalization.CultureInfo.InvariantCulture);
+
+    public async Task<TestSchool> CreateAsync(string name = "Школа №1")
+    {
+        var op = await app.OperatorAsync(NewPhone());
+        var adminPhone = NewPhone();
+        var school = await (await op.Http.PostAsJsonAsync("/api/platform/schools", new { name, region = "Москва", address = "ул. Школьная, 1", adminPhone }))
+            .ReadAsync<SchoolDto>();
+        var admin = await app.SignInAsync(adminPhone, "Анна Администратор");
+        return new TestSchool(app, school.Id, admin);
+    }
+}
+
+public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
+{
+    public Guid Id { get; } = id;
+
+    public TestUser Admin { get; } = admin;
+
+    public string Api => $"/api/schools/{Id}";
+
+    public async Task<ClassDto> CreateClassAsync(string name) =>
+        await (await Admin.Http.PostAsJsonAsync($"{Api}/classes", new { name })).ReadAsync<ClassDto>();
+
+    public async Task<InviteDto> InviteAsync(TestUser by, string role, Guid? classId = null, Guid? childId = null, int? maxUses = null, int? expiresInHours = null) =>
+        await (await by.Http.PostAsJsonAsync($"{Api}/invites", new { role, classId, childId, maxUses, expiresInHours })).ReadAsync<InviteDto>();
+
+    public static async Task<AcceptInviteResult> AcceptAsync(TestUser who, InviteDto invite, string? childName = null) =>
+        await (await who.Http.PostAsJsonAsync($"/api/invites/{invite.Token}/accept", new { childName })).ReadAsync<AcceptInviteResult>();
+
+    /// <summary>A verified teacher, joined by an invite and approved by the admin.</summary>
+    public async Task<TestUser> AddVerifiedTeacherAsync(string name, Guid? classTeacherOf = null)
+    {
+        var teacher = await app.SignInAsync(SchoolBuilder.NewPhone(), name);
+        var invite = await InviteAsync(Admin, "teacher");
+        var accepted = await AcceptAsync(teacher, invite);
+        if (accepted.Status == "pending")
+        {
+            await (await Admin.Http.PostAsJsonAsync($"{Api}/join-requests/{accepted.JoinRequestId}/approve", new { })).EnsureOkAsync();
+        }
+
+        await (await Admin.Http.PutAsync($"{Api}/teachers/{teacher.AccountId}/verification", null)).EnsureOkAsync();
+        if (classTeacherOf is { } classId)
+        {
+            await (await Admin.Http.PutAsync($"{Api}/classes/{classId}/teachers/{teacher.AccountId}", null)).EnsureOkAsync();
+        }
+
+        return teacher;
+    }
+
+    public async Task<TestUser> AddStudentAsync(string name, Guid classId)
+    {
+        var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), name);
+        var invite = await InviteAsync(Admin, "student", classId);
+        Assert.Equal("joined", (await AcceptAsync(pupil, invite)).Status);
+        return pupil;
+    }
+
+    public async Task<TestUser> AddParentAsync(string name, Guid childId)
+    {
+        var parent = await app.SignInAsync(SchoolBuilder.NewPhone(), name);
+        var invite = await InviteAsync(Admin, "parent", childId: childId);
+        Assert.Equal("joined", (await AcceptAsync(parent, invite)).Status);
+        return parent;
+    }
+}
