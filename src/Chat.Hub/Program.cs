@@ -1,5 +1,6 @@
 using Chat.Hub;
 using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Invites;
 using Chat.Hub.Features.Platform;
 using Chat.Hub.Features.Schools;
@@ -27,7 +28,7 @@ builder.Services.AddChatStorage(connectionString);
 builder.Services.AddChatAuth(builder.Configuration);
 builder.Services.AddChatErrors();
 builder.Services.AddChatFeatures();
-builder.Services.AddChatRealtime(redisConnection);
+builder.Services.AddChatRealtime(builder.Configuration, redisConnection);
 builder.Services.AddChatHealth(withRedis: !string.IsNullOrWhiteSpace(redisConnection));
 builder.Services.AddChatCors(builder.Configuration);
 builder.Services.AddOpenApi();
@@ -46,6 +47,7 @@ app.MapAccountsApi();
 app.MapPlatformApi();
 app.MapSchoolsApi();
 app.MapInvitesApi();
+app.MapChatsApi();
 app.MapChatHub();
 app.MapOpenApi().AllowAnonymous();
 if (app.Environment.IsDevelopment())

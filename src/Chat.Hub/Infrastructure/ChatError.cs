@@ -45,6 +45,23 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError JoinRequestNotFound = new("join_request_not_found", 404, "Заявка не найдена.");
     public static readonly ChatError JoinRequestDecided = new("join_request_decided", 409, "Заявка уже рассмотрена.");
     public static readonly ChatError ChildRequired = new("child_required", 400, "Укажите ребёнка, с которым нужно связать родителя.");
+
+    // Chats and messages
+    public static readonly ChatError ChatNotFound = new("chat_not_found", 404, "Чат не найден.");
+    public static readonly ChatError ChatReadOnly = new("chat_read_only", 403, "В этом канале пишут только администраторы.");
+    public static readonly ChatError SlowMode = new("slow_mode", 429, "В чате включён медленный режим. Подождите немного перед следующим сообщением.");
+    public static readonly ChatError ReplyNotFound = new("reply_not_found", 404, "Сообщение, на которое вы отвечаете, не найдено.");
+    public static readonly ChatError MessageNotFound = new("message_not_found", 404, "Сообщение не найдено.");
+    public static readonly ChatError MessageDeleted = new("message_deleted", 409, "Сообщение уже удалено.");
+    public static readonly ChatError NotMessageAuthor = new("not_message_author", 403, "Изменять можно только свои сообщения.");
+    public static readonly ChatError ModeratorOnly = new("moderator_only", 403, "Действие доступно только модераторам чата.");
+    public static readonly ChatError DirectNotAllowed = new("direct_not_allowed", 403, "Нельзя написать этому человеку: в школе действуют правила безопасного общения.");
+    public static readonly ChatError AddMemberNotAllowed = new("add_member_not_allowed", 403, "Этого человека нельзя добавить в чат: в школе действуют правила безопасного общения.");
+    public static readonly ChatError ChatCreateNotAllowed = new("chat_create_not_allowed", 403, "Создавать чаты могут учителя и администраторы школы.");
+    public static readonly ChatError CannotLeaveChat = new("cannot_leave_chat", 409, "Из этого чата нельзя выйти: в нём состоят все участники класса или школы.");
+    public static readonly ChatError TooManyReactions = new("too_many_reactions", 409, "Можно поставить не больше трёх реакций на сообщение.");
+    public static readonly ChatError TooManyConnections = new("too_many_connections", 429, "Слишком много одновременных подключений с вашего аккаунта.");
+    public static readonly ChatError SearchQueryInvalid = new("search_query_invalid", 400, "Введите от 2 до 200 символов для поиска.");
 }
 
 /// <summary>Thrown by feature services for errors the user caused; turned into problem details or a hub error.</summary>

@@ -1,4 +1,6 @@
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Messages;
 using Chat.Hub.Features.Platform;
 using Chat.Hub.Features.Schools;
 
@@ -12,6 +14,9 @@ internal static class FeatureSetup
         services.AddSingleton<SchoolService>();
         services.AddSingleton<PlatformService>();
         services.AddSingleton<InviteService>();
+        services.AddSingleton<RosterSync>();
+        services.AddSingleton<ChatService>();
+        services.AddSingleton<MessageService>();
         return services;
     }
 

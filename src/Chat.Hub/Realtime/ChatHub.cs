@@ -1,26 +1,63 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Messages;
 using Chat.Hub.Infrastructure;
+using Chat.Storage.Accounts;
+using Chat.Storage.Chats;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Realtime;
 
-/// <summary>What the server pushes to a connected client.</summary>
+/// <summary>What the server pushes to a connected client (docs/hub-protocol.md).</summary>
 public interface IChatClient
 {
+    Task MessageReceived(MessageDto message);
+
+    Task MessageChanged(ChatEventDto change);
+
+    Task ChatMembershipChanged(Guid chatId, bool added);
+
+    Task ReadPosition(ReadPositionDto position);
+
+    Task Typing(TypingDto typing);
+
     Task SessionEnded(string reason);
 }
 
 /// <summary>
-/// The one real-time hub. Thin: it authorizes, validates and hands over to feature services; it keeps no state of
-/// its own (the connection registry is per node and only used to cut connections off).
+/// The one real-time hub. Thin: it authorizes (through the feature services, against the database), validates and
+/// delegates; errors become <see cref="HubException"/>s with a stable code in <see cref="ChatHubFilter"/>.
 /// </summary>
 [Authorize]
-public sealed class ChatHub(ConnectionRegistry registry) : Hub<IChatClient>
+public sealed class ChatHub(
+    ConnectionRegistry registry,
+    ChatStore chats,
+    AccountStore accounts,
+    ChatService chatService,
+    MessageService messageService,
+    HubLimits limits) : Hub<IChatClient>
 {
-    public override Task OnConnectedAsync()
+    private const string NameKey = "name";
+
+    private Guid Me => Context.User!.AccountId();
+
+    public override async Task OnConnectedAsync()
     {
-        registry.Add(Context, Context.User!.AccountId(), Context.User!.SessionId());
-        return base.OnConnectedAsync();
+        var me = Me;
+        if (!limits.TryOpenConnection(registry, me))
+        {
+            Context.Abort();
+            return;
+        }
+
+        registry.Add(Context, me, Context.User!.SessionId());
+        Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
+        foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
+        }
+
+        await base.OnConnectedAsync();
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
@@ -29,6 +66,82 @@ public sealed class ChatHub(ConnectionRegistry registry) : Hub<IChatClient>
         return base.OnDisconnectedAsync(exception);
     }
 
-    /// <summary>Round trip check for clients measuring latency.</summary>
     public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
+
+    public Task<IReadOnlyList<ChatSummaryDto>> GetChats(Guid? schoolId) => chatService.ListMineAsync(Me, schoolId, Context.ConnectionAborted);
+
+    public Task<ChatDetailsDto> GetChat(Guid chatId) => chatService.GetAsync(chatId, Me, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<ChatMemberDto>> GetChatMembers(Guid chatId) => chatService.MembersAsync(chatId, Me, Context.ConnectionAborted);
+
+    public Task<MessageDto> SendMessage(SendMessageRequest request)
+    {
+        limits.CheckSend(Me);
+        return messageService.SendAsync(Me, request, Context.ConnectionAborted);
+    }
+
+    public Task<MessageDto> ForwardMessage(ForwardMessageRequest request)
+    {
+        limits.CheckSend(Me);
+        return messageService.ForwardAsync(Me, request, Context.ConnectionAborted);
+    }
+
+    public Task<MessageDto> EditMessage(Guid chatId, long seq, string text)
+    {
+        limits.CheckSend(Me);
+        return messageService.EditAsync(Me, chatId, seq, text, Context.ConnectionAborted);
+    }
+
+    public Task<MessageDto> DeleteMessage(Guid chatId, long seq) => messageService.DeleteAsync(Me, chatId, seq, Context.ConnectionAborted);
+
+    public Task<MessageDto> React(Guid chatId, long seq, string emoji, bool add)
+    {
+        limits.CheckSend(Me);
+        return messageService.ReactAsync(Me, chatId, seq, emoji, add, Context.ConnectionAborted);
+    }
+
+    public Task<IReadOnlyList<MessageDto>> GetHistory(Guid chatId, long? beforeSeq, int? limit) =>
+        messageService.HistoryAsync(Me, chatId, beforeSeq, limit, Context.ConnectionAborted);
+
+    public Task<ChatUpdatesDto> GetUpdates(Guid chatId, long afterSeq, int? limit) =>
+        messageService.UpdatesAsync(Me, chatId, afterSeq, limit, Context.ConnectionAborted);
+
+    public Task<long> MarkRead(Guid chatId, long seq) => messageService.MarkReadAsync(Me, chatId, seq, Context.ConnectionAborted);
+
+    public Task<ReadByDto> GetReadBy(Guid chatId, long seq) => messageService.ReadByAsync(Me, chatId, seq, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<string>> GetEditHistory(Guid chatId, long seq) => messageService.EditHistoryAsync(Me, chatId, seq, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<MessageDto>> SearchMessages(string query, Guid? schoolId) =>
+        messageService.SearchAsync(Me, schoolId, query, Context.ConnectionAborted);
+
+    /// <summary>Tells the chat that this person is typing; at most once every few seconds per connection.</summary>
+    public async Task Typing(Guid chatId)
+    {
+        if (!limits.TryTyping(Context.ConnectionId, chatId))
+        {
+            return;
+        }
+
+        await chatService.RoleAsync(chatId, Me, Context.ConnectionAborted);
+        var name = Context.Items.TryGetValue(NameKey, out var n) ? n as string ?? "" : "";
+        await Clients.OthersInGroup(LiveConnections.ChatGroup(chatId)).Typing(new TypingDto(chatId, Me, name));
+    }
+
+    public Task<ChatSummaryDto> OpenDirectChat(Guid schoolId, Guid accountId) =>
+        chatService.OpenDirectAsync(schoolId, Me, accountId, Context.ConnectionAborted);
+
+    public Task<ChatSummaryDto> CreateChat(CreateChatRequest request) => chatService.CreateAsync(Me, request, Context.ConnectionAborted);
+
+    public Task<int> AddChatMembers(Guid chatId, Guid[] accountIds) => chatService.AddMembersAsync(chatId, Me, accountIds, Context.ConnectionAborted);
+
+    public Task LeaveChat(Guid chatId) => chatService.LeaveAsync(chatId, Me, Context.ConnectionAborted);
+
+    public Task<ChatDetailsDto> UpdateChat(Guid chatId, UpdateChatRequest request) => chatService.UpdateAsync(chatId, Me, request, Context.ConnectionAborted);
+
+    public Task AcceptChatRules(Guid chatId, int version) => chatService.AcceptRulesAsync(chatId, Me, version, Context.ConnectionAborted);
+
+    public Task SetChatPreferences(Guid chatId, ChatPreferencesRequest request) => chatService.SetPreferencesAsync(chatId, Me, request, Context.ConnectionAborted);
+
+    public Task BlockPerson(Guid accountId, bool block) => chatService.SetPersonBlockAsync(Me, accountId, block, Context.ConnectionAborted);
 }

@@ -1,4 +1,5 @@
 using Chat.Hub.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
 using StackExchange.Redis;
 
 namespace Chat.Hub.Realtime;
@@ -6,14 +7,18 @@ namespace Chat.Hub.Realtime;
 internal static class RealtimeSetup
 {
     /// <summary>SignalR, in memory on one node, or over the Redis backplane when <c>ConnectionStrings:Redis</c> is set.</summary>
-    public static IServiceCollection AddChatRealtime(this IServiceCollection services, string? redisConnection)
+    public static IServiceCollection AddChatRealtime(this IServiceCollection services, IConfiguration configuration, string? redisConnection)
     {
+        services.Configure<LimitOptions>(configuration.GetSection("Limits"));
+        services.AddSingleton<HubLimits>();
+        services.AddSingleton<IUserIdProvider, AccountIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
-        services.AddSingleton<SessionTerminator>();
+        services.AddSingleton<LiveConnections>();
         var signalR = services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = 64 * 1024;
             o.EnableDetailedErrors = false;
+            o.AddFilter<ChatHubFilter>();
         }).AddJsonProtocol(o => ChatJson.Configure(o.PayloadSerializerOptions));
 
         if (!string.IsNullOrWhiteSpace(redisConnection))
@@ -23,7 +28,7 @@ internal static class RealtimeSetup
             options.ClientName = "chat-hub";
             var multiplexer = ConnectionMultiplexer.Connect(options);
             services.AddSingleton<IConnectionMultiplexer>(multiplexer);
-            services.AddHostedService<TerminationListener>();
+            services.AddHostedService<LiveEventListener>();
             signalR.AddStackExchangeRedis(o =>
             {
                 o.Configuration.ChannelPrefix = RedisChannel.Literal("chat-signalr");
@@ -45,17 +50,26 @@ internal static class RealtimeSetup
     }
 }
 
-/// <summary>Applies session terminations published by other nodes.</summary>
-internal sealed class TerminationListener(IConnectionMultiplexer redis, SessionTerminator terminator) : IHostedService
+/// <summary>Applies live-connection events (membership changes, ended sessions) published by other nodes.</summary>
+internal sealed class LiveEventListener(IConnectionMultiplexer redis, LiveConnections live) : IHostedService
 {
-    public async Task StartAsync(CancellationToken cancellationToken) =>
-        await redis.GetSubscriber().SubscribeAsync(SessionTerminator.Channel, (_, message) =>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var queue = await redis.GetSubscriber().SubscribeAsync(LiveConnections.Channel);
+        queue.OnMessage(async message =>
         {
-            if (message.HasValue)
+            if (message.Message.HasValue)
             {
-                terminator.Apply(message.ToString());
+                await live.ApplyRemoteAsync(message.Message.ToString());
             }
         });
+    }
 
-    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(SessionTerminator.Channel);
+    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(LiveConnections.Channel);
+}
+
+/// <summary>SignalR's user id is the account id from the token's <c>sub</c> claim.</summary>
+internal sealed class AccountIdProvider : IUserIdProvider
+{
+    public string? GetUserId(HubConnectionContext connection) => connection.User?.FindFirst("sub")?.Value;
 }

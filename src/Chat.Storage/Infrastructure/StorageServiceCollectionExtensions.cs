@@ -1,5 +1,7 @@
 using Chat.Storage.Accounts;
 using Chat.Storage.Audit;
+using Chat.Storage.Chats;
+using Chat.Storage.Messages;
 using Chat.Storage.Invites;
 using Chat.Storage.Schools;
 using Dapper;
@@ -28,6 +30,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<MembershipStore>();
         services.AddSingleton<InviteStore>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<ChatStore>();
+        services.AddSingleton<MessageStore>();
         return services;
     }
 }

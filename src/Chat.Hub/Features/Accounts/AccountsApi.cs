@@ -75,14 +75,14 @@ public static class AccountsApi
         return ToPair(await signIn.RefreshAsync(body.RefreshToken, ct));
     }
 
-    private static async Task<IResult> SignOut(ClaimsPrincipal user, SessionStore sessions, SessionTerminator terminator, CancellationToken ct)
+    private static async Task<IResult> SignOut(ClaimsPrincipal user, SessionStore sessions, LiveConnections terminator, CancellationToken ct)
     {
         await sessions.RevokeAsync(user.AccountId(), user.SessionId(), ct);
         await terminator.EndSessionsAsync(user.AccountId(), [user.SessionId()], ct);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SignOutEverywhere(ClaimsPrincipal user, SessionStore sessions, SessionTerminator terminator, CancellationToken ct)
+    private static async Task<IResult> SignOutEverywhere(ClaimsPrincipal user, SessionStore sessions, LiveConnections terminator, CancellationToken ct)
     {
         var ended = await sessions.RevokeAllAsync(user.AccountId(), ct);
         await terminator.EndSessionsAsync(user.AccountId(), null, ct);
@@ -118,7 +118,7 @@ public static class AccountsApi
         return list.Select(s => new SessionDto(s.Id, s.Device, s.CreatedAt, s.LastSeenAt, s.Id == current));
     }
 
-    private static async Task<IResult> EndSession(Guid sessionId, ClaimsPrincipal user, SessionStore sessions, SessionTerminator terminator, CancellationToken ct)
+    private static async Task<IResult> EndSession(Guid sessionId, ClaimsPrincipal user, SessionStore sessions, LiveConnections terminator, CancellationToken ct)
     {
         if (!await sessions.RevokeAsync(user.AccountId(), sessionId, ct))
         {

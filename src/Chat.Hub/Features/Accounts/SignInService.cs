@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
 using Chat.Storage.Accounts;
@@ -25,7 +26,8 @@ public sealed partial class SignInService(
     ChatDatabase database,
     TokenService tokens,
     ICodeSender sender,
-    SessionTerminator terminator,
+    LiveConnections terminator,
+    RosterSync roster,
     TimeProvider clock,
     ILogger<SignInService> logger)
 {
@@ -79,7 +81,10 @@ public sealed partial class SignInService(
         var (account, session, isNew) = await database.InTransactionAsync(async s =>
         {
             var account = await accounts.GetOrCreateAsync(s, identity.Phone, identity.Email, NewAccountName, ct);
-            await schools.ClaimPendingAdminAsync(s, account.Id, account.Phone, account.Email, ct);
+            foreach (var schoolId in await schools.ClaimPendingAdminAsync(s, account.Id, account.Phone, account.Email, ct))
+            {
+                await roster.SyncAsync(s, schoolId, ct); // no live connections yet, so nothing to apply after commit
+            }
             var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(refresh), Trim(device, 200), RefreshExpiry(), ct);
             return (account, session, account.DisplayName == NewAccountName);
         }, ct);

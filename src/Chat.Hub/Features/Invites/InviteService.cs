@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Audit;
@@ -22,6 +23,7 @@ public sealed class InviteService(
     InviteStore invites,
     ChatDatabase database,
     AuditLog audit,
+    RosterSync roster,
     IOptions<SiteOptions> site,
     TimeProvider clock)
 {
@@ -187,7 +189,7 @@ public sealed class InviteService(
     {
         token = CheckToken(token);
         var childName = Text.Optional(body.ChildName, "childName", 100);
-        return await database.InTransactionAsync(async s =>
+        var (result, changes) = await database.InTransactionAsync(async s =>
         {
             var link = await invites.LockByTokenAsync(s, token, ct) ?? throw new ChatException(ChatError.InviteNotFound);
             if (link.RevokedAt is not null)
@@ -221,14 +223,16 @@ public sealed class InviteService(
                 var request = await invites.CreateRequestAsync(s, link.SchoolId, link.Id, me, link.Role, link.ClassId, link.ChildId, childName, ct);
                 await invites.CountUseAsync(s, link.Id, ct);
                 await audit.AppendAsync(s, link.SchoolId, me, "join_request.created", request.Id, new { link.Role, link.ClassId }, ct);
-                return new AcceptInviteResult("pending", link.SchoolId, request.Id);
+                return (new AcceptInviteResult("pending", link.SchoolId, request.Id), (IReadOnlyList<Chat.Storage.Chats.MembershipChange>)[]);
             }
 
             await JoinAsync(s, link.SchoolId, me, link.Role, link.ClassId, link.ChildId, ct);
             await invites.CountUseAsync(s, link.Id, ct);
             await audit.AppendAsync(s, link.SchoolId, me, "invite.accepted", link.Id, new { link.Role, link.ClassId, link.ChildId }, ct);
-            return new AcceptInviteResult("joined", link.SchoolId, null);
+            return (new AcceptInviteResult("joined", link.SchoolId, null), await roster.SyncAsync(s, link.SchoolId, ct));
         }, ct);
+        await roster.ApplyAsync(changes, ct);
+        return result;
     }
 
     public async Task<IReadOnlyList<JoinRequestDto>> ListRequestsAsync(Guid schoolId, Guid me, string? status, CancellationToken ct)
@@ -256,7 +260,7 @@ public sealed class InviteService(
             throw ChatException.Field("reason", "Укажите причину отказа: человек увидит её.");
         }
 
-        return await database.InTransactionAsync(async s =>
+        var (decided, changes) = await database.InTransactionAsync(async s =>
         {
             var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
             if (member.IsSchoolSuspended)
@@ -289,8 +293,11 @@ public sealed class InviteService(
 
             await invites.DecideRequestAsync(s, requestId, approve ? "approved" : "rejected", reason, me, approve ? childId : null, ct);
             await audit.AppendAsync(s, schoolId, me, approve ? "join_request.approved" : "join_request.rejected", requestId, new { request.AccountId, reason }, ct);
-            return JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!);
+            var changes = approve ? await roster.SyncAsync(s, schoolId, ct) : [];
+            return (JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!), changes);
         }, ct);
+        await roster.ApplyAsync(changes, ct);
+        return decided;
     }
 
     /// <summary>Gives the person the role the link (or request) names. Idempotent for the same role and class.</summary>

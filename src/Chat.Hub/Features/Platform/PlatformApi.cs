@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Accounts;
@@ -37,7 +38,7 @@ public static class PlatformApi
     }
 }
 
-public sealed class PlatformService(AccountStore accounts, SchoolStore schools, ChatDatabase database, AuditLog audit, TimeProvider clock)
+public sealed class PlatformService(AccountStore accounts, SchoolStore schools, ChatDatabase database, AuditLog audit, RosterSync roster, TimeProvider clock)
 {
     public async Task RequireOperatorAsync(Guid accountId, CancellationToken ct)
     {
@@ -72,6 +73,7 @@ public sealed class PlatformService(AccountStore accounts, SchoolStore schools, 
                 await schools.ClaimPendingAdminAsync(s, existing.Id, admin.Phone, admin.Email, ct);
             }
 
+            await roster.SyncAsync(s, school.Id, ct); // the staff room chat and the channels exist from the start
             return school;
         }, ct);
         return SchoolDto.From(school, null);

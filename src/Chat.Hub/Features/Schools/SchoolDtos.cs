@@ -12,10 +12,11 @@ public sealed record SchoolDto(
     bool ApproveStudents,
     bool ApproveParents,
     bool ApproveStaff,
+    bool PupilSafeMode,
     IReadOnlyList<string>? MyRoles)
 {
     public static SchoolDto From(School s, SchoolMembership? me) =>
-        new(s.Id, s.Name, s.Region, s.Address, s.JournalUrl, s.Status, s.ApproveStudents, s.ApproveParents, s.ApproveStaff, me?.Roles);
+        new(s.Id, s.Name, s.Region, s.Address, s.JournalUrl, s.Status, s.ApproveStudents, s.ApproveParents, s.ApproveStaff, s.PupilSafeMode, me?.Roles);
 }
 
 public sealed record ClassDto(Guid Id, string Kind, string Name, int? Grade, string? Letter, int SchoolYear, bool Archived)
@@ -47,7 +48,7 @@ public sealed record MemberDto(
     }
 }
 
-public sealed record UpdateSchoolBody(string? Name, string? Region, string? Address, string? JournalUrl, bool? ApproveStudents, bool? ApproveParents, bool? ApproveStaff);
+public sealed record UpdateSchoolBody(string? Name, string? Region, string? Address, string? JournalUrl, bool? ApproveStudents, bool? ApproveParents, bool? ApproveStaff, bool? PupilSafeMode);
 
 public sealed record CreateClassBody(string? Name, string? Kind, int? Grade, string? Letter, int? SchoolYear);
 

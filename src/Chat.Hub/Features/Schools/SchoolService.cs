@@ -1,3 +1,4 @@
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Audit;
 using Chat.Storage.Infrastructure;
@@ -13,6 +14,7 @@ public sealed class SchoolService(
     MembershipStore memberships,
     ChatDatabase database,
     AuditLog audit,
+    RosterSync roster,
     TimeProvider clock)
 {
     public async Task<SchoolDto> GetAsync(Guid schoolId, Guid me, CancellationToken ct)
@@ -33,7 +35,8 @@ public sealed class SchoolService(
             var admin = await access.AdminAsync(s, schoolId, me, ct);
             var current = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
             var updated = await schools.UpdateInfoAsync(s, schoolId, name, region, address, journal,
-                body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff, ct);
+                body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff,
+                body.PupilSafeMode ?? current.PupilSafeMode, ct);
             await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal }, ct);
             return SchoolDto.From(updated!, admin);
         }, ct);
@@ -78,6 +81,7 @@ public sealed class SchoolService(
             {
                 var created = await schools.CreateClassAsync(s, schoolId, kind, name, grade, letter, year, ct);
                 await audit.AppendAsync(s, schoolId, me, "class.created", created.Id, new { name, year }, ct);
+                await roster.SyncAsync(s, schoolId, ct); // the class's pupils' and parents' chats exist from now on
                 return ClassDto.From(created);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -104,6 +108,7 @@ public sealed class SchoolService(
                 var updated = await schools.UpdateClassAsync(s, schoolId, classId, name, body.Grade ?? current.Grade,
                     body.Letter is null ? current.Letter : Text.Optional(body.Letter, "letter", 10), body.Archived ?? current.ArchivedAt is not null, ct);
                 await audit.AppendAsync(s, schoolId, me, "class.updated", classId, new { name, archived = body.Archived }, ct);
+                await roster.SyncAsync(s, schoolId, ct);
                 return ClassDto.From(updated!);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -149,7 +154,7 @@ public sealed class SchoolService(
 
     public async Task SetAdminAsync(Guid schoolId, Guid accountId, Guid me, bool isAdmin, CancellationToken ct)
     {
-        await database.InTransactionAsync(async s =>
+        var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
             await schools.LockAsync(s, schoolId, ct);
@@ -161,13 +166,14 @@ public sealed class SchoolService(
 
             await memberships.SetAdminAsync(s, schoolId, accountId, isAdmin, ct);
             await audit.AppendAsync(s, schoolId, me, isAdmin ? "admin.appointed" : "admin.removed", accountId, null, ct);
-            return true;
+            return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
+        await roster.ApplyAsync(changes, ct);
     }
 
     public async Task SetTeacherVerifiedAsync(Guid schoolId, Guid accountId, Guid me, bool verified, CancellationToken ct)
     {
-        await database.InTransactionAsync(async s =>
+        var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
@@ -186,13 +192,14 @@ public sealed class SchoolService(
 
             await memberships.SetTeacherVerifiedAsync(s, schoolId, accountId, verified ? me : null, ct);
             await audit.AppendAsync(s, schoolId, me, verified ? "teacher.verified" : "teacher.unverified", accountId, null, ct);
-            return true;
+            return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
+        await roster.ApplyAsync(changes, ct);
     }
 
     public async Task SetDirectorAsync(Guid schoolId, Guid accountId, Guid me, bool isDirector, CancellationToken ct)
     {
-        await database.InTransactionAsync(async s =>
+        var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
@@ -203,13 +210,14 @@ public sealed class SchoolService(
 
             await memberships.SetDirectorAsync(s, schoolId, accountId, isDirector, ct);
             await audit.AppendAsync(s, schoolId, me, isDirector ? "director.appointed" : "director.removed", accountId, null, ct);
-            return true;
+            return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
+        await roster.ApplyAsync(changes, ct);
     }
 
     public async Task SetClassTeacherAsync(Guid schoolId, Guid classId, Guid accountId, Guid me, bool attach, CancellationToken ct)
     {
-        await database.InTransactionAsync(async s =>
+        var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
             var cls = await schools.GetClassAsync(schoolId, classId, ct);
@@ -234,8 +242,9 @@ public sealed class SchoolService(
             }
 
             await audit.AppendAsync(s, schoolId, me, attach ? "class_teacher.attached" : "class_teacher.detached", accountId, new { classId }, ct);
-            return true;
+            return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
+        await roster.ApplyAsync(changes, ct);
     }
 
     public async Task<IReadOnlyList<AuditEventDto>> AuditAsync(Guid schoolId, Guid me, long? before, int? limit, CancellationToken ct)

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Chat.Storage.Chats;
+using Chat.Storage.Messages;
+
+namespace Chat.Hub.Features.Chats;
+
+/// <summary>A chat in "my chats": what the member needs to show it in a list.</summary>
+public sealed record ChatSummaryDto(
+    Guid Id,
+    Guid SchoolId,
+    string Kind,
+    Guid? ClassId,
+    string Title,
+    string? AvatarUrl,
+    bool ReadOnly,
+    bool CanPost,
+    int SlowModeSeconds,
+    string Role,
+    long LastSeq,
+    DateTime? LastMessageAt,
+    long ReadSeq,
+    int UnreadCount,
+    int MentionCount,
+    int MemberCount,
+    bool Pinned,
+    DateTime? MutedUntil,
+    int RulesVersion,
+    bool RulesAccepted,
+    Guid? PeerId,
+    MessageDto? LastMessage)
+{
+    public static ChatSummaryDto From(MyChatRow r, MessageDto? last) =>
+        new(r.Id, r.SchoolId, r.Kind, r.ClassId, r.Kind == "direct" && r.PeerName is not null ? r.PeerName : r.Title, r.AvatarUrl, r.ReadOnly,
+            !r.ReadOnly || r.Role != "member", r.SlowModeSeconds, r.Role, r.LastSeq, r.LastMessageAt, r.ReadSeq, r.UnreadCount, r.MentionCount,
+            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last);
+}
+
+public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules);
+
+public sealed record ChatMemberDto(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, bool VerifiedTeacher);
+
+public sealed record ReactionDto(string Emoji, int Count, Guid[] By);
+
+public sealed record MessageDto(
+    Guid ChatId,
+    long Seq,
+    Guid? SenderId,
+    string? SenderName,
+    Guid ClientId,
+    string Kind,
+    string Text,
+    long? ReplyToSeq,
+    JsonElement? ForwardedFrom,
+    Guid[] Mentions,
+    DateTime CreatedAt,
+    DateTime? EditedAt,
+    bool Deleted,
+    long Version,
+    IReadOnlyList<ReactionDto> Reactions)
+{
+    private static readonly JsonSerializerOptions ReadOptions = new(JsonSerializerDefaults.Web);
+
+    public static MessageDto From(MessageRow m) =>
+        new(m.ChatId, m.Seq, m.SenderId, m.SenderId is null ? null : m.SenderName ?? "Удалённый пользователь", m.ClientId, m.Kind, m.Text, m.ReplyToSeq,
+            m.ForwardedFrom is null ? null : JsonSerializer.Deserialize<JsonElement>(m.ForwardedFrom),
+            m.Mentions, m.CreatedAt, m.EditedAt, m.IsDeleted, m.VersionSeq,
+            m.Reactions is null ? [] : JsonSerializer.Deserialize<List<ReactionDto>>(m.Reactions, ReadOptions) ?? []);
+}
+
+/// <summary>One entry of a chat's sequence: <c>message</c>, or <c>edited</c> / <c>deleted</c> / <c>reactions</c> with the message as it is now.</summary>
+public sealed record ChatEventDto(Guid ChatId, long Seq, string Type, MessageDto Message)
+{
+    public static ChatEventDto From(Guid chatId, ChatEventRow e) => new(chatId, e.Seq, e.Type, MessageDto.From(e.Message));
+}
+
+/// <summary>Catch-up page: the events after a seq. <c>HasMore</c>: ask again after the last one.</summary>
+public sealed record ChatUpdatesDto(Guid ChatId, long LastSeq, IReadOnlyList<ChatEventDto> Events, bool HasMore);
+
+public sealed record SendMessageRequest(Guid ChatId, Guid ClientId, string? Text, long? ReplyToSeq, Guid[]? Mentions);
+
+public sealed record ForwardMessageRequest(Guid FromChatId, long Seq, Guid ToChatId, Guid ClientId);
+
+public sealed record CreateChatRequest(Guid SchoolId, string? Kind, string? Title, Guid? ClassId, string? Rules, Guid[]? MemberIds);
+
+public sealed record UpdateChatRequest(string? Title, string? Rules, int? SlowModeSeconds);
+
+public sealed record ChatPreferencesRequest(bool? Pinned, DateTimeOffset? MutedUntil, bool? Unmute);
+
+public sealed record ReadByDto(long Seq, int Count, IReadOnlyList<Guid>? AccountIds);
+
+public sealed record TypingDto(Guid ChatId, Guid AccountId, string Name);
+
+public sealed record ReadPositionDto(Guid ChatId, Guid AccountId, long Seq);

@@ -1,0 +1,247 @@
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Storage.Audit;
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Messages;
+using Chat.Storage.Schools;
+
+namespace Chat.Hub.Features.Chats;
+
+/// <summary>Chats: listing mine, direct chats within the school's policy, group chats made by staff, members, settings.</summary>
+public sealed class ChatService(
+    ChatStore chats,
+    MessageStore messages,
+    SchoolAccess access,
+    SchoolStore schools,
+    MembershipStore memberships,
+    ChatDatabase database,
+    LiveConnections live,
+    AuditLog audit)
+{
+    public const int MaxTitle = 200;
+    public const int MaxRules = 4000;
+
+    public async Task<IReadOnlyList<ChatSummaryDto>> ListMineAsync(Guid me, Guid? schoolId, CancellationToken ct)
+    {
+        var rows = await chats.ListForMemberAsync(me, schoolId, ct);
+        var result = new List<ChatSummaryDto>(rows.Count);
+        foreach (var row in rows)
+        {
+            result.Add(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)));
+        }
+
+        return result;
+    }
+
+    public async Task<ChatDetailsDto> GetAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        var row = await chats.GetForMemberAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        return new ChatDetailsDto(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)), chat.Rules);
+    }
+
+    /// <summary>The member's role in the chat, checked in the database; "chat not found" for anyone else.</summary>
+    public async Task<string> RoleAsync(Guid chatId, Guid me, CancellationToken ct) =>
+        await chats.RoleOfAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+
+    public async Task<IReadOnlyList<ChatMemberDto>> MembersAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        await RoleAsync(chatId, me, ct);
+        return (await chats.ListMembersAsync(chatId, ct)).Select(m => new ChatMemberDto(m.AccountId, m.DisplayName, m.AvatarUrl, m.Role, m.VerifiedTeacher)).ToList();
+    }
+
+    public async Task<ChatSummaryDto> OpenDirectAsync(Guid schoolId, Guid me, Guid other, CancellationToken ct)
+    {
+        var mine = await access.ActiveMemberAsync(schoolId, me, ct);
+        var theirs = await memberships.GetAsync(schoolId, other, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+        var school = await schools.GetAsync(schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        var key = me.CompareTo(other) < 0 ? $"{me:N}:{other:N}" : $"{other:N}:{me:N}";
+        var (chatId, changes) = await database.InTransactionAsync(async s =>
+        {
+            var existing = await chats.FindDirectAsync(s, schoolId, key, ct);
+            if (existing is not null)
+            {
+                return (existing.Id, (IReadOnlyList<MembershipChange>)[]);
+            }
+
+            if (!DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode) || await chats.IsBlockedByAsync(s, other, me, ct))
+            {
+                throw new ChatException(ChatError.DirectNotAllowed);
+            }
+
+            var chat = await chats.CreateAsync(s, schoolId, "direct", "Личный чат", "", false, null, me, key, ct);
+            await chats.AddMemberAsync(s, chat.Id, me, "member", null, ct);
+            await chats.AddMemberAsync(s, chat.Id, other, "member", null, ct);
+            return (chat.Id, (IReadOnlyList<MembershipChange>)[new MembershipChange(chat.Id, me, true), new MembershipChange(chat.Id, other, true)]);
+        }, ct);
+        await live.ApplyMembershipAsync(changes, ct);
+        return await SummaryAsync(chatId, me, ct);
+    }
+
+    public async Task<ChatSummaryDto> CreateAsync(Guid me, CreateChatRequest request, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(request.SchoolId, me, ct);
+        var kind = request.Kind ?? "group";
+        if (kind is not ("subject" or "group" or "channel"))
+        {
+            throw ChatException.Field("kind", "Тип чата: subject (предметный), group (группа) или channel (канал).");
+        }
+
+        if (!member.IsStaff || (kind == "channel" && !member.IsAdmin))
+        {
+            throw new ChatException(ChatError.ChatCreateNotAllowed);
+        }
+
+        var title = Text.Required(request.Title, "title", MaxTitle, "Укажите название чата (до 200 символов).");
+        var rules = Text.Optional(request.Rules, "rules", MaxRules) ?? "";
+        if (request.ClassId is { } classId && await schools.GetClassAsync(request.SchoolId, classId, ct) is null)
+        {
+            throw new ChatException(ChatError.ClassNotFound);
+        }
+
+        var school = await schools.GetAsync(request.SchoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        var invited = (request.MemberIds ?? []).Distinct().Where(id => id != me).ToArray();
+        if (invited.Length > 5000)
+        {
+            throw ChatException.Field("memberIds", "Не больше 5000 участников за раз.");
+        }
+
+        var (chatId, changes) = await database.InTransactionAsync(async s =>
+        {
+            var chat = await chats.CreateAsync(s, request.SchoolId, kind, title, rules, kind == "channel", request.ClassId, me, null, ct);
+            await chats.AddMemberAsync(s, chat.Id, me, "owner", chat.RulesVersion, ct);
+            var changes = new List<MembershipChange> { new(chat.Id, me, true) };
+            changes.AddRange(await AddMembersAsync(s, chat, member, school.PupilSafeMode, invited, ct));
+            await audit.AppendAsync(s, request.SchoolId, me, "chat.created", chat.Id, new { kind, title, members = invited.Length }, ct);
+            return (chat.Id, (IReadOnlyList<MembershipChange>)changes);
+        }, ct);
+        await live.ApplyMembershipAsync(changes, ct);
+        return await SummaryAsync(chatId, me, ct);
+    }
+
+    public async Task<int> AddMembersAsync(Guid chatId, Guid me, Guid[] accountIds, CancellationToken ct)
+    {
+        var role = await RoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (role == "member" || chat.Kind == "direct")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var member = await access.ActiveMemberAsync(chat.SchoolId, me, ct);
+        var school = await schools.GetAsync(chat.SchoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        var changes = await database.InTransactionAsync(
+            s => AddMembersAsync(s, chat, member, school.PupilSafeMode, accountIds.Distinct().ToArray(), ct), ct);
+        await live.ApplyMembershipAsync(changes, ct);
+        return changes.Count;
+    }
+
+    public async Task LeaveAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        await RoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (chat.SystemKey is not null && chat.SystemKey is not "staff_channel")
+        {
+            // Class, parents' and staff room chats, and the school channel, follow the roster.
+            throw new ChatException(ChatError.CannotLeaveChat);
+        }
+
+        await database.InTransactionAsync(s => chats.RemoveMemberAsync(s, chatId, me, ct), ct);
+        await live.ApplyMembershipAsync([new MembershipChange(chatId, me, false)], ct);
+    }
+
+    public async Task<ChatDetailsDto> UpdateAsync(Guid chatId, Guid me, UpdateChatRequest request, CancellationToken ct)
+    {
+        var role = await RoleAsync(chatId, me, ct);
+        if (role == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var title = request.Title is null || chat.SystemKey is not null ? chat.Title : Text.Required(request.Title, "title", MaxTitle, "Название чата — до 200 символов.");
+        var rules = request.Rules is null ? chat.Rules : Text.Optional(request.Rules, "rules", MaxRules) ?? "";
+        var slow = request.SlowModeSeconds ?? chat.SlowModeSeconds;
+        if (slow is < 0 or > 86400)
+        {
+            throw ChatException.Field("slowModeSeconds", "Медленный режим — от 0 до 86400 секунд.");
+        }
+
+        await database.InTransactionAsync(async s =>
+        {
+            await chats.UpdateAsync(s, chatId, title, rules, slow, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "chat.updated", chatId, new { title, slowModeSeconds = slow, rulesChanged = rules != chat.Rules }, ct);
+            return true;
+        }, ct);
+        return await GetAsync(chatId, me, ct);
+    }
+
+    public async Task AcceptRulesAsync(Guid chatId, Guid me, int version, CancellationToken ct)
+    {
+        await RoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (version != chat.RulesVersion)
+        {
+            throw ChatException.Field("version", "Правила чата изменились. Прочитайте новую редакцию.");
+        }
+
+        await chats.AcceptRulesAsync(chatId, me, version, ct);
+    }
+
+    public async Task SetPreferencesAsync(Guid chatId, Guid me, ChatPreferencesRequest request, CancellationToken ct)
+    {
+        if (!await chats.UpdateSettingsAsync(chatId, me, request.Pinned, request.MutedUntil?.UtcDateTime, request.Unmute == true, ct))
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+    }
+
+    public async Task SetPersonBlockAsync(Guid me, Guid other, bool block, CancellationToken ct)
+    {
+        if (me == other)
+        {
+            throw ChatException.Field("accountId", "Нельзя заблокировать себя.");
+        }
+
+        await chats.SetPersonBlockAsync(me, other, block, ct);
+    }
+
+    private async Task<IReadOnlyList<MembershipChange>> AddMembersAsync(DbScope s, ChatRow chat, SchoolMembership adder, bool safeMode, Guid[] accountIds, CancellationToken ct)
+    {
+        var changes = new List<MembershipChange>();
+        foreach (var id in accountIds)
+        {
+            var target = await memberships.GetAsync(s, chat.SchoolId, id, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (target.IsStudent && safeMode && !DirectChatPolicy.MayReachPupil(adder, target))
+            {
+                throw new ChatException(ChatError.AddMemberNotAllowed);
+            }
+
+            if (await chats.AddMemberAsync(s, chat.Id, id, "member", null, ct))
+            {
+                changes.Add(new MembershipChange(chat.Id, id, true));
+            }
+        }
+
+        return changes;
+    }
+
+    private async Task<ChatSummaryDto> SummaryAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        var row = await chats.GetForMemberAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        return ChatSummaryDto.From(row, await LastMessageAsync(row, ct));
+    }
+
+    private async Task<MessageDto?> LastMessageAsync(MyChatRow row, CancellationToken ct)
+    {
+        if (row.LastSeq == 0)
+        {
+            return null;
+        }
+
+        var last = await messages.HistoryAsync(row.Id, null, 1, ct);
+        return last.Count == 0 ? null : MessageDto.From(last[0]);
+    }
+}

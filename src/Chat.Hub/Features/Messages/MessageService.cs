@@ -1,0 +1,250 @@
+using System.Text.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Messages;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Hub.Features.Messages;
+
+/// <summary>
+/// Sending, changing and reading messages. A message is accepted only once committed; only then is it pushed to the
+/// chat's group (and through Redis to other nodes). Clients that missed pushes catch up by seq.
+/// </summary>
+public sealed class MessageService(
+    MessageStore messages,
+    ChatStore chats,
+    ChatService chatService,
+    ChatDatabase database,
+    IHubContext<ChatHub, IChatClient> hub)
+{
+    public const int MaxTextLength = 4000;
+    public const int MaxPage = 200;
+    public const int MaxMentions = 50;
+
+    public async Task<MessageDto> SendAsync(Guid me, SendMessageRequest request, CancellationToken ct)
+    {
+        var text = (request.Text ?? "").Trim();
+        if (text.Length == 0)
+        {
+            throw ChatException.Field("text", "Сообщение не может быть пустым.");
+        }
+
+        if (text.Length > MaxTextLength)
+        {
+            throw ChatException.Field("text", $"Сообщение длиннее {MaxTextLength} символов.");
+        }
+
+        if (request.ClientId == Guid.Empty)
+        {
+            throw ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).");
+        }
+
+        var mentions = (request.Mentions ?? []).Distinct().Take(MaxMentions).ToArray();
+        return await AppendAsync(new NewMessage(request.ChatId, me, request.ClientId, "text", text, request.ReplyToSeq, null, mentions), ct);
+    }
+
+    public async Task<MessageDto> ForwardAsync(Guid me, ForwardMessageRequest request, CancellationToken ct)
+    {
+        await chatService.RoleAsync(request.FromChatId, me, ct);
+        var original = await messages.GetAsync(request.FromChatId, request.Seq, ct);
+        if (original is null || original.IsDeleted || original.Kind != "text")
+        {
+            throw new ChatException(ChatError.MessageNotFound);
+        }
+
+        var source = await chats.GetAsync(request.FromChatId, ct);
+        var forwardedFrom = JsonSerializer.Serialize(new { senderName = original.SenderName, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
+        return await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "text", original.Text, null, forwardedFrom, []), ct);
+    }
+
+    /// <summary>Stores a message of any kind (polls and files use it too) and pushes it after commit.</summary>
+    public async Task<MessageDto> AppendAsync(NewMessage message, CancellationToken ct)
+    {
+        var stored = await messages.AppendAsync(message, ct);
+        if (stored is null)
+        {
+            var (refusal, _) = await messages.DiagnoseAsync(message, ct);
+            throw new ChatException(refusal switch
+            {
+                SendRefusal.ReadOnly => ChatError.ChatReadOnly,
+                SendRefusal.SlowMode => ChatError.SlowMode,
+                SendRefusal.ReplyNotFound => ChatError.ReplyNotFound,
+                _ => ChatError.ChatNotFound,
+            });
+        }
+
+        var dto = MessageDto.From(stored.Value.Message);
+        if (stored.Value.Created)
+        {
+            await hub.Clients.Group(LiveConnections.ChatGroup(message.ChatId)).MessageReceived(dto);
+        }
+
+        return dto;
+    }
+
+    public async Task<MessageDto> EditAsync(Guid me, Guid chatId, long seq, string? newText, CancellationToken ct)
+    {
+        var text = (newText ?? "").Trim();
+        if (text.Length is 0 or > MaxTextLength)
+        {
+            throw ChatException.Field("text", $"Текст сообщения — от 1 до {MaxTextLength} символов.");
+        }
+
+        await chatService.RoleAsync(chatId, me, ct);
+        var changeSeq = await database.InTransactionAsync(async s =>
+        {
+            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+            if (current.DeletedAt is not null)
+            {
+                throw new ChatException(ChatError.MessageDeleted);
+            }
+
+            if (current.SenderId != me)
+            {
+                throw new ChatException(ChatError.NotMessageAuthor);
+            }
+
+            if (current.Text == text)
+            {
+                return (long?)null;
+            }
+
+            await messages.EditAsync(s, chatId, seq, current.Text, text, [], ct);
+            return await messages.AppendChangeAsync(s, chatId, seq, "edited", me, ct);
+        }, ct);
+        return await PushChangeAsync(chatId, seq, changeSeq, "edited", ct);
+    }
+
+    public async Task<MessageDto> DeleteAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
+    {
+        var role = await chatService.RoleAsync(chatId, me, ct);
+        var changeSeq = await database.InTransactionAsync(async s =>
+        {
+            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+            if (current.DeletedAt is not null)
+            {
+                return (long?)null;
+            }
+
+            if (current.SenderId != me && role == "member")
+            {
+                throw new ChatException(ChatError.NotMessageAuthor);
+            }
+
+            await messages.DeleteAsync(s, chatId, seq, me, ct);
+            return await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
+        }, ct);
+        return await PushChangeAsync(chatId, seq, changeSeq, "deleted", ct);
+    }
+
+    public async Task<MessageDto> ReactAsync(Guid me, Guid chatId, long seq, string? emoji, bool add, CancellationToken ct)
+    {
+        var value = emoji?.Trim() ?? "";
+        if (value.Length is 0 or > 16 || value.Any(ch => char.IsWhiteSpace(ch) || char.IsAsciiLetterOrDigit(ch) || char.IsControl(ch)))
+        {
+            throw ChatException.Field("emoji", "Реакция — это один эмодзи.");
+        }
+
+        await chatService.RoleAsync(chatId, me, ct);
+        var changeSeq = await database.InTransactionAsync(async s =>
+        {
+            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+            if (current.DeletedAt is not null)
+            {
+                throw new ChatException(ChatError.MessageDeleted);
+            }
+
+            if (add && await messages.CountReactionKindsAsync(s, chatId, seq, me, ct) >= 3)
+            {
+                throw new ChatException(ChatError.TooManyReactions);
+            }
+
+            return await messages.SetReactionAsync(s, chatId, seq, me, value, add, ct)
+                ? await messages.AppendChangeAsync(s, chatId, seq, "reactions", me, ct)
+                : (long?)null;
+        }, ct);
+        return await PushChangeAsync(chatId, seq, changeSeq, "reactions", ct);
+    }
+
+    public async Task<IReadOnlyList<MessageDto>> HistoryAsync(Guid me, Guid chatId, long? beforeSeq, int? limit, CancellationToken ct)
+    {
+        await chatService.RoleAsync(chatId, me, ct);
+        var rows = await messages.HistoryAsync(chatId, beforeSeq, Math.Clamp(limit ?? 50, 1, MaxPage), ct);
+        return rows.Select(MessageDto.From).ToList();
+    }
+
+    /// <summary>Catch-up: everything in the chat's sequence after <paramref name="afterSeq"/>, paged.</summary>
+    public async Task<ChatUpdatesDto> UpdatesAsync(Guid me, Guid chatId, long afterSeq, int? limit, CancellationToken ct)
+    {
+        await chatService.RoleAsync(chatId, me, ct);
+        var page = Math.Clamp(limit ?? MaxPage, 1, MaxPage);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var events = await messages.EventsAfterAsync(chatId, Math.Max(0, afterSeq), page, ct);
+        var last = events.Count == 0 ? Math.Max(afterSeq, 0) : events[^1].Seq;
+        return new ChatUpdatesDto(chatId, chat.LastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < chat.LastSeq && events.Count == page);
+    }
+
+    public async Task<long> MarkReadAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
+    {
+        var stored = await chats.MarkReadAsync(chatId, me, seq, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var chat = await chats.GetForMemberAsync(chatId, me, ct);
+        if (chat is not null && chat.MemberCount <= ReadReceiptsLimit)
+        {
+            await hub.Clients.Group(LiveConnections.ChatGroup(chatId)).ReadPosition(new ReadPositionDto(chatId, me, stored));
+        }
+        else
+        {
+            await hub.Clients.User(me.ToString()).ReadPosition(new ReadPositionDto(chatId, me, stored));
+        }
+
+        return stored;
+    }
+
+    /// <summary>Chats up to this size show who read a message; bigger ones show a count.</summary>
+    public const int ReadReceiptsLimit = 50;
+
+    public async Task<ReadByDto> ReadByAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
+    {
+        await chatService.RoleAsync(chatId, me, ct);
+        var members = await chats.ListMembersAsync(chatId, ct);
+        var readers = members.Where(m => m.ReadSeq >= seq && m.AccountId != me).Select(m => m.AccountId).ToList();
+        return new ReadByDto(seq, readers.Count, members.Count <= ReadReceiptsLimit ? readers : null);
+    }
+
+    public async Task<IReadOnlyList<string>> EditHistoryAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
+    {
+        var role = await chatService.RoleAsync(chatId, me, ct);
+        if (role == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        return (await messages.EditHistoryAsync(chatId, seq, ct)).Select(e => e.OldText).ToList();
+    }
+
+    public async Task<IReadOnlyList<MessageDto>> SearchAsync(Guid me, Guid? schoolId, string? query, CancellationToken ct)
+    {
+        var q = query?.Trim() ?? "";
+        if (q.Length is < 2 or > 200)
+        {
+            throw new ChatException(ChatError.SearchQueryInvalid);
+        }
+
+        return (await messages.SearchAsync(me, schoolId, q, 50, ct)).Select(MessageDto.From).ToList();
+    }
+
+    private async Task<MessageDto> PushChangeAsync(Guid chatId, long seq, long? changeSeq, string type, CancellationToken ct)
+    {
+        var row = await messages.GetAsync(chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+        var dto = MessageDto.From(row);
+        if (changeSeq is { } changed)
+        {
+            await hub.Clients.Group(LiveConnections.ChatGroup(chatId)).MessageChanged(new ChatEventDto(chatId, changed, type, dto));
+        }
+
+        return dto;
+    }
+}

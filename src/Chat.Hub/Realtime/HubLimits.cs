@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Chat.Hub.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Realtime;
+
+/// <summary>Limits (section <c>Limits</c>); enforced per node.</summary>
+public sealed class LimitOptions
+{
+    /// <summary>Sustained messages (sends, edits, reactions) per second per person.</summary>
+    public double MessagesPerSecond { get; set; } = 5;
+
+    /// <summary>Messages a person may send in a burst before the sustained rate applies.</summary>
+    public int MessageBurst { get; set; } = 30;
+
+    public int ConnectionsPerUser { get; set; } = 10;
+
+    public int TypingIntervalSeconds { get; set; } = 3;
+}
+
+/// <summary>Back-pressure for the hub: a flood gets errors for the flooder and nobody else.</summary>
+public sealed class HubLimits : IDisposable
+{
+    private readonly LimitOptions options;
+    private readonly PartitionedRateLimiter<Guid> sends;
+    private readonly ConcurrentDictionary<(string, Guid), long> lastTyping = new();
+    private readonly TimeProvider clock;
+
+    public HubLimits(IOptions<LimitOptions> options, TimeProvider clock)
+    {
+        this.options = options.Value;
+        this.clock = clock;
+        var perSecond = Math.Max(0.1, this.options.MessagesPerSecond);
+        sends = PartitionedRateLimiter.Create<Guid, Guid>(account => RateLimitPartition.GetTokenBucketLimiter(account, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, this.options.MessageBurst),
+            TokensPerPeriod = Math.Max(1, (int)Math.Round(perSecond)),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, Math.Round(perSecond)) / perSecond),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    public void CheckSend(Guid accountId)
+    {
+        using var lease = sends.AttemptAcquire(accountId);
+        if (!lease.IsAcquired)
+        {
+            throw new ChatException(ChatError.TooManyRequests);
+        }
+    }
+
+    public bool TryOpenConnection(ConnectionRegistry registry, Guid accountId) => registry.CountOf(accountId) < options.ConnectionsPerUser;
+
+    public bool TryTyping(string connectionId, Guid chatId)
+    {
+        var now = clock.GetTimestamp();
+        var key = (connectionId, chatId);
+        if (lastTyping.TryGetValue(key, out var last) && clock.GetElapsedTime(last, now) < TimeSpan.FromSeconds(options.TypingIntervalSeconds))
+        {
+            return false;
+        }
+
+        lastTyping[key] = now;
+        if (lastTyping.Count > 100_000)
+        {
+            lastTyping.Clear(); // bounded memory: typing throttling is best effort
+        }
+
+        return true;
+    }
+
+    public void Dispose() => sends.Dispose();
+}

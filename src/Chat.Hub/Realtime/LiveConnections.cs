@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Chat.Storage.Chats;
+using Microsoft.AspNetCore.SignalR;
+using StackExchange.Redis;
+
+namespace Chat.Hub.Realtime;
+
+/// <summary>
+/// Makes live connections follow the database on every node: when someone joins or leaves a chat their connections
+/// join or leave its group, and when a session ends or an account is deleted its connections are closed. Applied
+/// locally at once and, with scale-out, published to the other nodes through one Redis channel.
+/// </summary>
+public sealed partial class LiveConnections(
+    ConnectionRegistry registry,
+    IHubContext<ChatHub, IChatClient> hub,
+    ILogger<LiveConnections> logger,
+    IConnectionMultiplexer? redis = null)
+{
+    public static readonly RedisChannel Channel = RedisChannel.Literal("chat:live");
+
+    /// <summary>This node, so that it ignores its own published events (it applied them already).</summary>
+    private static readonly Guid NodeId = Guid.NewGuid();
+
+    public static string ChatGroup(Guid chatId) => "c:" + chatId.ToString("N");
+
+    public async Task EndSessionsAsync(Guid accountId, IReadOnlyCollection<Guid>? sessionIds, CancellationToken ct)
+    {
+        await ApplyLocallyAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null));
+        await PublishAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null), ct);
+    }
+
+    public async Task ApplyMembershipAsync(IReadOnlyCollection<MembershipChange> changes, CancellationToken ct)
+    {
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var byAccount in changes.GroupBy(c => c.AccountId))
+        {
+            var evt = new LiveEvent(NodeId, byAccount.Key, null, byAccount.Select(c => new ChatChange(c.ChatId, c.Added)).ToArray());
+            await ApplyLocallyAsync(evt);
+            await PublishAsync(evt, ct);
+        }
+    }
+
+    /// <summary>Applies an event published by another node.</summary>
+    public Task ApplyRemoteAsync(string message)
+    {
+        var evt = JsonSerializer.Deserialize<LiveEvent>(message);
+        return evt is null || evt.Node == NodeId ? Task.CompletedTask : ApplyLocallyAsync(evt);
+    }
+
+    private async Task ApplyLocallyAsync(LiveEvent evt)
+    {
+        if (evt.Chats is null)
+        {
+            registry.Abort(evt.AccountId, evt.SessionIds);
+            return;
+        }
+
+        foreach (var connectionId in registry.ConnectionsOf(evt.AccountId))
+        {
+            foreach (var change in evt.Chats)
+            {
+                if (change.Added)
+                {
+                    await hub.Groups.AddToGroupAsync(connectionId, ChatGroup(change.ChatId));
+                }
+                else
+                {
+                    await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroup(change.ChatId));
+                }
+            }
+
+            foreach (var change in evt.Chats)
+            {
+                await hub.Clients.Client(connectionId).ChatMembershipChanged(change.ChatId, change.Added);
+            }
+        }
+    }
+
+    private async Task PublishAsync(LiveEvent evt, CancellationToken ct)
+    {
+        if (redis is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(Channel, JsonSerializer.Serialize(evt)).WaitAsync(ct);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // The database already holds the truth; other nodes' clients re-read their chats when they reconnect.
+            LogPublishFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish a live membership event to other nodes")]
+    private static partial void LogPublishFailed(ILogger logger, Exception e);
+
+    private sealed record LiveEvent(Guid Node, Guid AccountId, Guid[]? SessionIds, ChatChange[]? Chats);
+
+    private sealed record ChatChange(Guid ChatId, bool Added);
+}

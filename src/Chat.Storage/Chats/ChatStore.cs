@@ -1,0 +1,263 @@
+using Chat.Storage.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Chats;
+
+public sealed record ChatRow(
+    Guid Id,
+    Guid SchoolId,
+    string Kind,
+    string? SystemKey,
+    Guid? ClassId,
+    string Title,
+    string? AvatarUrl,
+    string Rules,
+    int RulesVersion,
+    bool ReadOnly,
+    int SlowModeSeconds,
+    DateTime CreatedAt,
+    DateTime? ArchivedAt,
+    long LastSeq,
+    DateTime? LastMessageAt);
+
+/// <summary>A chat as one member sees it: their role, read position and counters.</summary>
+public sealed record MyChatRow(
+    Guid Id,
+    Guid SchoolId,
+    string Kind,
+    Guid? ClassId,
+    string Title,
+    string? AvatarUrl,
+    bool ReadOnly,
+    int SlowModeSeconds,
+    long LastSeq,
+    DateTime? LastMessageAt,
+    string Role,
+    long ReadSeq,
+    bool Pinned,
+    DateTime? MutedUntil,
+    int RulesVersion,
+    int? RulesAcceptedVersion,
+    int UnreadCount,
+    int MentionCount,
+    int MemberCount,
+    Guid? PeerId,
+    string? PeerName);
+
+public sealed record ChatMemberRow(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, long ReadSeq, bool VerifiedTeacher);
+
+/// <summary>A change of who is in which chat, so that live connections can follow it on every node.</summary>
+public sealed record MembershipChange(Guid ChatId, Guid AccountId, bool Added);
+
+public sealed class ChatStore(NpgsqlDataSource db)
+{
+    private const string Columns = "id, school_id, kind, system_key, class_id, title, avatar_url, rules, rules_version, read_only, slow_mode_seconds, created_at, archived_at, last_seq, last_message_at";
+
+    public async Task<ChatRow?> GetAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<ChatRow>(new CommandDefinition($"SELECT {Columns} FROM chats WHERE id = @chatId", new { chatId }, cancellationToken: ct));
+    }
+
+    /// <summary>The member's view of one chat, or null when they are not in it (or the chat does not exist).</summary>
+    public async Task<MyChatRow?> GetForMemberAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<MyChatRow>(new CommandDefinition(MyChatsSql + " AND c.id = @chatId", new { accountId, chatId, schoolId = (Guid?)null }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<MyChatRow>> ListForMemberAsync(Guid accountId, Guid? schoolId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<MyChatRow>(new CommandDefinition(
+            MyChatsSql + " ORDER BY m.pinned DESC, coalesce(c.last_message_at, c.created_at) DESC",
+            new { accountId, schoolId, chatId = (Guid?)null }, cancellationToken: ct))).AsList();
+    }
+
+    private const string MyChatsSql = """
+        SELECT c.id, c.school_id, c.kind, c.class_id, c.title, c.avatar_url, c.read_only, c.slow_mode_seconds, c.last_seq, c.last_message_at,
+               m.role, m.read_seq, m.pinned, m.muted_until, c.rules_version, m.rules_accepted_version,
+               (SELECT count(*)::int FROM (SELECT 1 FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND x.sender_id IS DISTINCT FROM m.account_id AND x.deleted_at IS NULL LIMIT 1000) u) AS unread_count,
+               (SELECT count(*)::int FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND m.account_id = ANY(x.mentions) AND x.deleted_at IS NULL) AS mention_count,
+               (SELECT count(*)::int FROM chat_members cm WHERE cm.chat_id = c.id) AS member_count,
+               peer.account_id AS peer_id, peer.display_name AS peer_name
+        FROM chat_members m
+        JOIN chats c ON c.id = m.chat_id
+        JOIN schools s ON s.id = c.school_id
+        LEFT JOIN LATERAL (
+            SELECT o.account_id, a.display_name FROM chat_members o JOIN accounts a ON a.id = o.account_id
+            WHERE c.kind = 'direct' AND o.chat_id = c.id AND o.account_id <> m.account_id LIMIT 1) peer ON true
+        WHERE m.account_id = @accountId AND (@schoolId::uuid IS NULL OR c.school_id = @schoolId) AND (@chatId::uuid IS NULL OR c.id = @chatId)
+        """;
+
+    public async Task<IReadOnlyList<Guid>> ChatIdsOfAsync(Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT chat_id FROM chat_members WHERE account_id = @accountId", new { accountId }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<string?> RoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<string?>(new CommandDefinition(
+            """
+            SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+            WHERE m.chat_id = @chatId AND m.account_id = @accountId
+            """,
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<ChatMemberRow>> ListMembersAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<ChatMemberRow>(new CommandDefinition(
+            """
+            SELECT m.account_id, a.display_name, a.avatar_url, m.role, m.read_seq, coalesce(sm.teacher_verified_at IS NOT NULL, false) AS verified_teacher
+            FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN accounts a ON a.id = m.account_id
+            LEFT JOIN school_members sm ON sm.school_id = c.school_id AND sm.account_id = m.account_id
+            WHERE m.chat_id = @chatId ORDER BY m.role DESC, a.display_name
+            """,
+            new { chatId }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<ChatRow> CreateAsync(DbScope s, Guid schoolId, string kind, string title, string rules, bool readOnly, Guid? classId, Guid createdBy, string? directKey, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleAsync<ChatRow>(new CommandDefinition(
+            $"""
+            INSERT INTO chats (id, school_id, kind, title, rules, read_only, class_id, created_by, direct_key)
+            VALUES (@id, @schoolId, @kind, @title, @rules, @readOnly, @classId, @createdBy, @directKey) RETURNING {Columns}
+            """,
+            new { id = Guid.CreateVersion7(), schoolId, kind, title, rules, readOnly, classId, createdBy, directKey }, s.Transaction, cancellationToken: ct));
+    }
+
+    public async Task<ChatRow?> FindDirectAsync(DbScope s, Guid schoolId, string directKey, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleOrDefaultAsync<ChatRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM chats WHERE school_id = @schoolId AND direct_key = @directKey", new { schoolId, directKey }, s.Transaction, cancellationToken: ct));
+    }
+
+    public async Task<bool> AddMemberAsync(DbScope s, Guid chatId, Guid accountId, string role, int? rulesAcceptedVersion, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO chat_members (chat_id, account_id, role, source, rules_accepted_version) VALUES (@chatId, @accountId, @role, 'manual', @rulesAcceptedVersion)
+            ON CONFLICT (chat_id, account_id) DO NOTHING
+            """,
+            new { chatId, accountId, role, rulesAcceptedVersion }, s.Transaction, cancellationToken: ct)) == 1;
+
+    public async Task<bool> RemoveMemberAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM chat_members WHERE chat_id = @chatId AND account_id = @accountId", new { chatId, accountId }, s.Transaction, cancellationToken: ct)) == 1;
+
+    public async Task<bool> UpdateSettingsAsync(Guid chatId, Guid accountId, bool? pinned, DateTime? mutedUntil, bool clearMute, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE chat_members SET pinned = coalesce(@pinned, pinned),
+                muted_until = CASE WHEN @clearMute THEN NULL ELSE coalesce(@mutedUntil, muted_until) END
+            WHERE chat_id = @chatId AND account_id = @accountId
+            """,
+            new { chatId, accountId, pinned, mutedUntil, clearMute }, cancellationToken: ct)) == 1;
+    }
+
+    public async Task<ChatRow?> UpdateAsync(DbScope s, Guid chatId, string title, string rules, int slowModeSeconds, CancellationToken ct) =>
+        await s.Connection.QuerySingleOrDefaultAsync<ChatRow>(new CommandDefinition(
+            $"""
+            UPDATE chats SET title = @title, slow_mode_seconds = @slowModeSeconds,
+                rules_version = rules_version + CASE WHEN rules <> @rules THEN 1 ELSE 0 END, rules = @rules
+            WHERE id = @chatId RETURNING {Columns}
+            """,
+            new { chatId, title, rules, slowModeSeconds }, s.Transaction, cancellationToken: ct));
+
+    public async Task<bool> AcceptRulesAsync(Guid chatId, Guid accountId, int version, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(new CommandDefinition(
+            "UPDATE chat_members SET rules_accepted_version = @version WHERE chat_id = @chatId AND account_id = @accountId",
+            new { chatId, accountId, version }, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>Moves the read position forward only, never past the chat's last message; returns the position now stored.</summary>
+    public async Task<long?> MarkReadAsync(Guid chatId, Guid accountId, long seq, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<long?>(new CommandDefinition(
+            """
+            UPDATE chat_members m SET read_seq = GREATEST(m.read_seq, LEAST(@seq, c.last_seq))
+            FROM chats c WHERE c.id = m.chat_id AND m.chat_id = @chatId AND m.account_id = @accountId
+            RETURNING m.read_seq
+            """,
+            new { chatId, accountId, seq }, cancellationToken: ct));
+    }
+
+    public async Task<bool> IsBlockedByAsync(DbScope s, Guid blocker, Guid blocked, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM person_blocks WHERE blocker_id = @blocker AND blocked_id = @blocked)", new { blocker, blocked }, s.Transaction, cancellationToken: ct));
+
+    public async Task SetPersonBlockAsync(Guid blocker, Guid blocked, bool block, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            block
+                ? "INSERT INTO person_blocks (blocker_id, blocked_id) VALUES (@blocker, @blocked) ON CONFLICT DO NOTHING"
+                : "DELETE FROM person_blocks WHERE blocker_id = @blocker AND blocked_id = @blocked",
+            new { blocker, blocked }, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Creates the school's system chats (staff room, channels, each class's pupils' and parents' chats) and brings
+    /// their roster-kept memberships in line with the roster. Returns who was added and removed.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> SyncRosterAsync(DbScope s, Guid schoolId, CancellationToken ct)
+    {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO chats (id, school_id, kind, system_key, class_id, title, read_only, rules)
+            SELECT gen_random_uuid(), @schoolId, x.kind, x.system_key, x.class_id, x.title, x.read_only, x.rules
+            FROM (
+                SELECT 'staff_room' AS kind, 'staff_room' AS system_key, cl.id AS class_id, 'Учительская' AS title, false AS read_only,
+                       'Чат всех сотрудников школы.' AS rules
+                FROM classes cl WHERE cl.school_id = @schoolId AND cl.kind = 'staff_room'
+                UNION ALL SELECT 'channel', 'school_channel', NULL, 'Общешкольный канал', true, 'Новости и объявления школы. Пишут администраторы.'
+                UNION ALL SELECT 'channel', 'staff_channel', NULL, 'Сотрудники', true, 'Объявления для сотрудников. Пишут администраторы.'
+                UNION ALL SELECT 'class', 'class:' || cl.id, cl.id, cl.name, false, 'Чат учеников класса и классного руководителя.'
+                FROM classes cl WHERE cl.school_id = @schoolId AND cl.kind IN ('class', 'group') AND cl.archived_at IS NULL
+                UNION ALL SELECT 'parents', 'parents:' || cl.id, cl.id, 'Родители ' || cl.name, false, 'Чат родителей класса и классного руководителя.'
+                FROM classes cl WHERE cl.school_id = @schoolId AND cl.kind IN ('class', 'group') AND cl.archived_at IS NULL
+            ) x
+            ON CONFLICT (school_id, system_key) WHERE system_key IS NOT NULL DO NOTHING;
+
+            UPDATE chats c SET title = CASE WHEN c.kind = 'class' THEN cl.name ELSE 'Родители ' || cl.name END
+            FROM classes cl
+            WHERE c.school_id = @schoolId AND c.class_id = cl.id AND c.kind IN ('class', 'parents')
+              AND c.title <> CASE WHEN c.kind = 'class' THEN cl.name ELSE 'Родители ' || cl.name END;
+            """,
+            new { schoolId }, s.Transaction, cancellationToken: ct));
+
+        var added = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            INSERT INTO chat_members (chat_id, account_id, role, source, rules_accepted_version)
+            SELECT DISTINCT ON (d.chat_id, d.account_id) d.chat_id, d.account_id, d.role, 'roster', NULL
+            FROM roster_chat_members(@schoolId) d
+            ORDER BY d.chat_id, d.account_id, CASE d.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END
+            ON CONFLICT (chat_id, account_id) DO UPDATE SET role = excluded.role, source = 'roster'
+                WHERE chat_members.role <> excluded.role AND chat_members.source = 'roster'
+            RETURNING chat_id, account_id, (xmax = 0) AS added
+            """,
+            new { schoolId }, s.Transaction, cancellationToken: ct));
+
+        var removed = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            WITH d AS MATERIALIZED (SELECT * FROM roster_chat_members(@schoolId))
+            DELETE FROM chat_members cm USING chats c
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND cm.source = 'roster'
+              AND NOT EXISTS (SELECT 1 FROM d WHERE d.chat_id = cm.chat_id AND d.account_id = cm.account_id)
+            RETURNING cm.chat_id, cm.account_id, false AS added
+            """,
+            new { schoolId }, s.Transaction, cancellationToken: ct));
+
+        return added.Where(a => a.Added).Concat(removed).ToList();
+    }
+}

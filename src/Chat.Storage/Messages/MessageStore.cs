@@ -1,0 +1,274 @@
+using Chat.Storage.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Messages;
+
+public sealed record MessageRow(
+    Guid ChatId,
+    long Seq,
+    Guid? SenderId,
+    string? SenderName,
+    Guid ClientId,
+    string Kind,
+    string Text,
+    long? ReplyToSeq,
+    string? ForwardedFrom,
+    Guid[] Mentions,
+    DateTime CreatedAt,
+    DateTime? EditedAt,
+    DateTime? DeletedAt,
+    long VersionSeq,
+    string? Reactions)
+{
+    public bool IsDeleted => DeletedAt is not null;
+}
+
+/// <summary>One entry of a chat's sequence: a new message, or a change to an earlier one (with its current state).</summary>
+public sealed record ChatEventRow(long Seq, string Type, MessageRow Message);
+
+public sealed record NewMessage(Guid ChatId, Guid SenderId, Guid ClientId, string Kind, string Text, long? ReplyToSeq, string? ForwardedFrom, Guid[] Mentions);
+
+public enum SendRefusal
+{
+    None,
+    NotMember,
+    ReadOnly,
+    SlowMode,
+    ReplyNotFound,
+}
+
+/// <summary>
+/// Messages and their changes. Every write advances the chat's <c>last_seq</c> in the same statement, so each chat has a
+/// gap-free sequence shared by messages and changes; a resend with the same client id returns the stored message.
+/// </summary>
+public sealed class MessageStore(NpgsqlDataSource db)
+{
+    public const string MessageColumns = """
+        m.chat_id, m.seq, m.sender_id, a.display_name AS sender_name, m.client_id, m.kind,
+        CASE WHEN m.deleted_at IS NULL THEN m.text ELSE '' END AS text, m.reply_to_seq, m.forwarded_from::text AS forwarded_from,
+        m.mentions, m.created_at, m.edited_at, m.deleted_at, m.version_seq,
+        (SELECT json_agg(json_build_object('emoji', r.emoji, 'count', r.n, 'by', r.who))::text FROM (
+            SELECT emoji, count(*)::int AS n, array_agg(account_id ORDER BY at) AS who FROM message_reactions
+            WHERE chat_id = m.chat_id AND message_seq = m.seq GROUP BY emoji ORDER BY min(at)) r) AS reactions
+        """;
+
+    /// <summary>
+    /// Stores a message in one round trip: authorizes the sender (member, may post, slow mode), allocates the next seq,
+    /// inserts. Returns the stored message and whether it is new; null when refused (see <see cref="DiagnoseAsync"/>).
+    /// </summary>
+    public async Task<(MessageRow Message, bool Created)?> AppendAsync(NewMessage m, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var row = await c.QuerySingleOrDefaultAsync<AppendResult>(new CommandDefinition(AppendSql, new
+                {
+                    m.ChatId, m.SenderId, m.ClientId, m.Kind, m.Text, m.ReplyToSeq, m.ForwardedFrom, m.Mentions,
+                }, cancellationToken: ct));
+                if (row is null)
+                {
+                    return null;
+                }
+
+                var message = await c.QuerySingleAsync<MessageRow>(new CommandDefinition(
+                    $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @ChatId AND m.seq = @Seq",
+                    new { m.ChatId, row.Seq }, cancellationToken: ct));
+                return (message, row.Created);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt == 0)
+            {
+                // The same client id raced in through another connection: the retry finds the stored message.
+            }
+        }
+    }
+
+    private sealed record AppendResult(long Seq, bool Created);
+
+    private const string AppendSql = """
+        WITH allowed AS (
+            SELECT c.id FROM chats c
+            JOIN chat_members cm ON cm.chat_id = c.id AND cm.account_id = @SenderId
+            JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+            WHERE c.id = @ChatId AND c.archived_at IS NULL
+              AND (NOT c.read_only OR cm.role <> 'member')
+              AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
+                   SELECT 1 FROM messages p WHERE p.chat_id = c.id AND p.sender_id = @SenderId
+                   AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds)))
+              AND (@ReplyToSeq::bigint IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = @ReplyToSeq))
+              AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.chat_id = @ChatId AND e.sender_id = @SenderId AND e.client_id = @ClientId)
+        ), bump AS (
+            UPDATE chats SET last_seq = last_seq + 1, last_message_at = now() WHERE id IN (SELECT id FROM allowed) RETURNING id, last_seq
+        ), inserted AS (
+            INSERT INTO messages (chat_id, seq, sender_id, client_id, kind, text, reply_to_seq, forwarded_from, mentions, version_seq)
+            SELECT b.id, b.last_seq, @SenderId, @ClientId, @Kind, @Text, @ReplyToSeq, @ForwardedFrom::jsonb,
+                   ARRAY(SELECT x FROM unnest(@Mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = b.id AND mm.account_id = x)),
+                   b.last_seq
+            FROM bump b
+            RETURNING seq
+        )
+        SELECT seq, true AS created FROM inserted
+        UNION ALL
+        SELECT e.seq, false FROM messages e
+        JOIN chat_members cm ON cm.chat_id = e.chat_id AND cm.account_id = @SenderId
+        WHERE e.chat_id = @ChatId AND e.sender_id = @SenderId AND e.client_id = @ClientId
+        """;
+
+    /// <summary>Why a send was refused (the slow path, run only after a refusal).</summary>
+    public async Task<(SendRefusal Refusal, int SlowModeSeconds)> DiagnoseAsync(NewMessage m, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var info = await c.QuerySingleOrDefaultAsync<(string Role, bool ReadOnly, int SlowMode, bool ReplyExists)>(new CommandDefinition(
+            """
+            SELECT cm.role, c.read_only, c.slow_mode_seconds,
+                   (@ReplyToSeq::bigint IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = @ReplyToSeq))
+            FROM chats c JOIN chat_members cm ON cm.chat_id = c.id AND cm.account_id = @SenderId
+            JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+            WHERE c.id = @ChatId AND c.archived_at IS NULL
+            """,
+            new { m.ChatId, m.SenderId, m.ReplyToSeq }, cancellationToken: ct));
+        if (info == default)
+        {
+            return (SendRefusal.NotMember, 0);
+        }
+
+        if (info.ReadOnly && info.Role == "member")
+        {
+            return (SendRefusal.ReadOnly, 0);
+        }
+
+        return !info.ReplyExists ? (SendRefusal.ReplyNotFound, 0) : (SendRefusal.SlowMode, info.SlowMode);
+    }
+
+    public async Task<MessageRow?> GetAsync(Guid chatId, long seq, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+            $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @chatId AND m.seq = @seq",
+            new { chatId, seq }, cancellationToken: ct));
+    }
+
+    /// <summary>Messages before <paramref name="beforeSeq"/> (or the newest), oldest first.</summary>
+    public async Task<IReadOnlyList<MessageRow>> HistoryAsync(Guid chatId, long? beforeSeq, int limit, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var rows = (await c.QueryAsync<MessageRow>(new CommandDefinition(
+            $"""
+            SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
+            WHERE m.chat_id = @chatId AND (@beforeSeq::bigint IS NULL OR m.seq < @beforeSeq)
+            ORDER BY m.seq DESC LIMIT @limit
+            """,
+            new { chatId, beforeSeq, limit }, cancellationToken: ct))).AsList();
+        rows.Reverse();
+        return rows;
+    }
+
+    /// <summary>Everything in the chat's sequence after <paramref name="afterSeq"/>, in order: new messages and changes.</summary>
+    public async Task<IReadOnlyList<ChatEventRow>> EventsAfterAsync(Guid chatId, long afterSeq, int limit, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var messages = await c.QueryAsync<MessageRow>(new CommandDefinition(
+            $"""
+            SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
+            WHERE m.chat_id = @chatId AND m.seq > @afterSeq ORDER BY m.seq LIMIT @limit
+            """,
+            new { chatId, afterSeq, limit }, cancellationToken: ct));
+        var changes = await c.QueryAsync<(long Seq, string Kind, long MessageSeq)>(new CommandDefinition(
+            "SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit",
+            new { chatId, afterSeq, limit }, cancellationToken: ct));
+        var changeList = changes.AsList();
+        var changed = new Dictionary<long, MessageRow>();
+        var neededSeqs = changeList.Select(ch => ch.MessageSeq).Distinct().ToArray();
+        if (neededSeqs.Length > 0)
+        {
+            foreach (var row in await c.QueryAsync<MessageRow>(new CommandDefinition(
+                $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @chatId AND m.seq = ANY(@neededSeqs)",
+                new { chatId, neededSeqs }, cancellationToken: ct)))
+            {
+                changed[row.Seq] = row;
+            }
+        }
+
+        return messages.Select(m => new ChatEventRow(m.Seq, "message", m))
+            .Concat(changeList.Where(ch => changed.ContainsKey(ch.MessageSeq)).Select(ch => new ChatEventRow(ch.Seq, ch.Kind, changed[ch.MessageSeq])))
+            .OrderBy(e => e.Seq)
+            .Take(limit)
+            .ToList();
+    }
+
+    /// <summary>Records a change (edit, deletion, reactions) of a message as the next entry of the chat's sequence.</summary>
+    public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid actorId, CancellationToken ct)
+    {
+        var seq = await s.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "UPDATE chats SET last_seq = last_seq + 1 WHERE id = @chatId RETURNING last_seq", new { chatId }, s.Transaction, cancellationToken: ct));
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO message_changes (chat_id, seq, message_seq, kind, actor_id) VALUES (@chatId, @seq, @messageSeq, @kind, @actorId);
+            UPDATE messages SET version_seq = @seq WHERE chat_id = @chatId AND seq = @messageSeq;
+            """,
+            new { chatId, seq, messageSeq, kind, actorId }, s.Transaction, cancellationToken: ct));
+        return seq;
+    }
+
+    /// <summary>Locks the message for a change; null when it does not exist.</summary>
+    public async Task<(Guid? SenderId, string Text, DateTime? DeletedAt)?> LockAsync(DbScope s, Guid chatId, long seq, CancellationToken ct)
+    {
+        var row = await s.Connection.QuerySingleOrDefaultAsync<(Guid? SenderId, string Text, DateTime? DeletedAt)?>(new CommandDefinition(
+            "SELECT sender_id, text, deleted_at FROM messages WHERE chat_id = @chatId AND seq = @seq FOR UPDATE",
+            new { chatId, seq }, s.Transaction, cancellationToken: ct));
+        return row;
+    }
+
+    public Task EditAsync(DbScope s, Guid chatId, long seq, string oldText, string newText, Guid[] mentions, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO message_edits (chat_id, message_seq, old_text) VALUES (@chatId, @seq, @oldText);
+            UPDATE messages SET text = @newText, edited_at = now(),
+                mentions = ARRAY(SELECT x FROM unnest(@mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = @chatId AND mm.account_id = x))
+            WHERE chat_id = @chatId AND seq = @seq;
+            """,
+            new { chatId, seq, oldText, newText, mentions }, s.Transaction, cancellationToken: ct));
+
+    public Task DeleteAsync(DbScope s, Guid chatId, long seq, Guid deletedBy, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE messages SET deleted_at = now(), deleted_by = @deletedBy, mentions = '{}' WHERE chat_id = @chatId AND seq = @seq",
+            new { chatId, seq, deletedBy }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Adds or removes one reaction; false when nothing changed.</summary>
+    public async Task<bool> SetReactionAsync(DbScope s, Guid chatId, long seq, Guid accountId, string emoji, bool add, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            add
+                ? "INSERT INTO message_reactions (chat_id, message_seq, account_id, emoji) VALUES (@chatId, @seq, @accountId, @emoji) ON CONFLICT DO NOTHING"
+                : "DELETE FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId AND emoji = @emoji",
+            new { chatId, seq, accountId, emoji }, s.Transaction, cancellationToken: ct)) == 1;
+
+    public async Task<int> CountReactionKindsAsync(DbScope s, Guid chatId, long seq, Guid accountId, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId",
+            new { chatId, seq, accountId }, s.Transaction, cancellationToken: ct));
+
+    public async Task<IReadOnlyList<(string OldText, DateTime EditedAt)>> EditHistoryAsync(Guid chatId, long seq, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<(string, DateTime)>(new CommandDefinition(
+            "SELECT old_text, edited_at FROM message_edits WHERE chat_id = @chatId AND message_seq = @seq ORDER BY edited_at",
+            new { chatId, seq }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>Full-text search (Russian stemming) in the chats the person belongs to.</summary>
+    public async Task<IReadOnlyList<MessageRow>> SearchAsync(Guid accountId, Guid? schoolId, string query, int limit, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<MessageRow>(new CommandDefinition(
+            $"""
+            SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
+            WHERE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm JOIN chats ch ON ch.id = cm.chat_id
+                                WHERE cm.account_id = @accountId AND (@schoolId::uuid IS NULL OR ch.school_id = @schoolId))
+              AND m.deleted_at IS NULL AND m.search @@ websearch_to_tsquery('russian', @query)
+            ORDER BY m.created_at DESC LIMIT @limit
+            """,
+            new { accountId, schoolId, query, limit }, cancellationToken: ct))).AsList();
+    }
+}

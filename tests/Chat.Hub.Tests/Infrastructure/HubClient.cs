@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Chat.Hub.Features.Chats;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Hub.Tests.Infrastructure;
+
+/// <summary>A real SignalR .NET client over a WebSocket into the in-process server, recording what it receives.</summary>
+public sealed class HubClient : IAsyncDisposable
+{
+    private HubClient(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<MessageDto>("MessageReceived", m => Received.Enqueue(m));
+        connection.On<ChatEventDto>("MessageChanged", e => Changes.Enqueue(e));
+        connection.On<Guid, bool>("ChatMembershipChanged", (chat, added) => Memberships.Enqueue((chat, added)));
+        connection.On<TypingDto>("Typing", t => TypingEvents.Enqueue(t));
+        connection.On<ReadPositionDto>("ReadPosition", _ => { });
+        connection.On<string>("SessionEnded", _ => { });
+    }
+
+    public HubConnection Connection { get; }
+
+    public ConcurrentQueue<MessageDto> Received { get; } = new();
+
+    public ConcurrentQueue<ChatEventDto> Changes { get; } = new();
+
+    public ConcurrentQueue<(Guid ChatId, bool Added)> Memberships { get; } = new();
+
+    public ConcurrentQueue<TypingDto> TypingEvents { get; } = new();
+
+    public static async Task<HubClient> ConnectAsync(ChatApp app, TestUser user)
+    {
+        var server = app.Server;
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, "/hubs/chat"), o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.SkipNegotiation = true;
+                o.WebSocketFactory = async (context, ct) =>
+                {
+                    // As a browser does: the token travels in the query string of the WebSocket request.
+                    var uri = new UriBuilder(context.Uri) { Query = "access_token=" + Uri.EscapeDataString(user.Tokens.AccessToken) }.Uri;
+                    return await server.CreateWebSocketClient().ConnectAsync(uri, ct);
+                };
+            })
+            .AddJsonProtocol(o => Chat.Hub.Infrastructure.ChatJson.Configure(o.PayloadSerializerOptions))
+            .Build();
+        var client = new HubClient(connection);
+        await connection.StartAsync();
+
+        // Invocations run after OnConnectedAsync, so once a ping returns the connection is in its chats' groups.
+        await connection.InvokeAsync<DateTimeOffset>("Ping");
+        return client;
+    }
+
+    public IEnumerable<MessageDto> ReceivedIn(Guid chatId) => Received.Where(m => m.ChatId == chatId);
+
+    /// <summary>Waits until the condition holds (pushes arrive asynchronously); fails after a generous timeout.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what, int timeoutMs = 10_000)
+    {
+        var until = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new Xunit.Sdk.XunitException($"timed out waiting for: {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+}
