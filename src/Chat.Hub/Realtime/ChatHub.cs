@@ -35,6 +35,7 @@ public sealed class ChatHub(
     AccountStore accounts,
     ChatService chatService,
     MessageService messageService,
+    PresenceTracker presence,
     HubLimits limits) : Hub<IChatClient>
 {
     private const string NameKey = "name";
@@ -52,6 +53,7 @@ public sealed class ChatHub(
 
         registry.Add(Context, me, Context.User!.SessionId());
         Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
+        await presence.ConnectedAsync(me);
         foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
@@ -60,10 +62,11 @@ public sealed class ChatHub(
         await base.OnConnectedAsync();
     }
 
-    public override Task OnDisconnectedAsync(Exception? exception)
+    public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        registry.Remove(Context.ConnectionId);
-        return base.OnDisconnectedAsync(exception);
+        registry.Remove(Me, Context.ConnectionId);
+        await presence.DisconnectedAsync(Me);
+        await base.OnDisconnectedAsync(exception);
     }
 
     public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
@@ -126,6 +129,18 @@ public sealed class ChatHub(
         await chatService.RoleAsync(chatId, Me, Context.ConnectionAborted);
         var name = Context.Items.TryGetValue(NameKey, out var n) ? n as string ?? "" : "";
         await Clients.OthersInGroup(LiveConnections.ChatGroup(chatId)).Typing(new TypingDto(chatId, Me, name));
+    }
+
+    /// <summary>Which of these people are online; only people who share a chat with me are answered for.</summary>
+    public async Task<IReadOnlyList<Guid>> GetPresence(Guid[] accountIds)
+    {
+        if (accountIds.Length > 500)
+        {
+            throw ChatException.Field("accountIds", "Не больше 500 человек за раз.");
+        }
+
+        var contacts = await chats.ContactsAmongAsync(Me, accountIds, Context.ConnectionAborted);
+        return await presence.OnlineAsync(contacts);
     }
 
     public Task<ChatSummaryDto> OpenDirectChat(Guid schoolId, Guid accountId) =>

@@ -3,30 +3,56 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Realtime;
 
-/// <summary>The live hub connections on this node, so that an ended session or a deleted account can be cut off at once.</summary>
+/// <summary>The live hub connections on this node, by person, so that their groups can follow membership changes
+/// and an ended session or a deleted account can be cut off at once.</summary>
 public sealed class ConnectionRegistry
 {
-    private readonly ConcurrentDictionary<string, LiveConnection> connections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<string, LiveConnection>> byAccount = new();
+    private int count;
 
-    public int Count => connections.Count;
+    public int Count => Volatile.Read(ref count);
 
-    public void Add(HubCallerContext context, Guid accountId, Guid sessionId) =>
-        connections[context.ConnectionId] = new LiveConnection(context, accountId, sessionId);
+    public void Add(HubCallerContext context, Guid accountId, Guid sessionId)
+    {
+        var mine = byAccount.GetOrAdd(accountId, _ => new ConcurrentDictionary<string, LiveConnection>(StringComparer.Ordinal));
+        if (mine.TryAdd(context.ConnectionId, new LiveConnection(context, sessionId)))
+        {
+            Interlocked.Increment(ref count);
+        }
+    }
 
-    public void Remove(string connectionId) => connections.TryRemove(connectionId, out _);
+    public void Remove(Guid accountId, string connectionId)
+    {
+        if (byAccount.TryGetValue(accountId, out var mine) && mine.TryRemove(connectionId, out _))
+        {
+            Interlocked.Decrement(ref count);
+            if (mine.IsEmpty)
+            {
+                // Lost race with a concurrent Add is harmless: GetOrAdd there recreates the entry.
+                byAccount.TryRemove(new KeyValuePair<Guid, ConcurrentDictionary<string, LiveConnection>>(accountId, mine));
+            }
+        }
+    }
 
     public IEnumerable<string> ConnectionsOf(Guid accountId) =>
-        connections.Values.Where(c => c.AccountId == accountId).Select(c => c.Context.ConnectionId);
+        byAccount.TryGetValue(accountId, out var mine) ? mine.Keys : [];
 
-    public int CountOf(Guid accountId) => connections.Values.Count(c => c.AccountId == accountId);
+    public int CountOf(Guid accountId) => byAccount.TryGetValue(accountId, out var mine) ? mine.Count : 0;
+
+    public IEnumerable<Guid> AccountIds() => byAccount.Keys;
 
     /// <summary>Aborts the account's connections on this node (all of them, or only those of the given sessions).</summary>
     public int Abort(Guid accountId, IReadOnlyCollection<Guid>? sessionIds)
     {
-        var aborted = 0;
-        foreach (var connection in connections.Values)
+        if (!byAccount.TryGetValue(accountId, out var mine))
         {
-            if (connection.AccountId == accountId && (sessionIds is null || sessionIds.Contains(connection.SessionId)))
+            return 0;
+        }
+
+        var aborted = 0;
+        foreach (var connection in mine.Values)
+        {
+            if (sessionIds is null || sessionIds.Contains(connection.SessionId))
             {
                 connection.Context.Abort();
                 aborted++;
@@ -36,5 +62,5 @@ public sealed class ConnectionRegistry
         return aborted;
     }
 
-    private sealed record LiveConnection(HubCallerContext Context, Guid AccountId, Guid SessionId);
+    private sealed record LiveConnection(HubCallerContext Context, Guid SessionId);
 }

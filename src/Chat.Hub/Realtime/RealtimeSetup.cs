@@ -14,6 +14,8 @@ internal static class RealtimeSetup
         services.AddSingleton<IUserIdProvider, AccountIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<LiveConnections>();
+        services.AddSingleton<PresenceTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         var signalR = services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = 64 * 1024;

@@ -98,6 +98,18 @@ public sealed class ChatStore(NpgsqlDataSource db)
             "SELECT chat_id FROM chat_members WHERE account_id = @accountId", new { accountId }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>Those of the given people who share at least one chat with the account.</summary>
+    public async Task<IReadOnlyList<Guid>> ContactsAmongAsync(Guid accountId, Guid[] candidates, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<Guid>(new CommandDefinition(
+            """
+            SELECT DISTINCT o.account_id FROM chat_members mine JOIN chat_members o ON o.chat_id = mine.chat_id
+            WHERE mine.account_id = @accountId AND o.account_id = ANY(@candidates) AND o.account_id <> @accountId
+            """,
+            new { accountId, candidates }, cancellationToken: ct))).AsList();
+    }
+
     public async Task<string?> RoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
