@@ -14,6 +14,7 @@ public sealed class PostgresServer
 
     private readonly string? dataDirectory;
     private readonly string? binDirectory;
+    private string startOptions = "";
 
     private PostgresServer(string adminConnectionString, string? dataDirectory, string? binDirectory)
     {
@@ -25,6 +26,9 @@ public sealed class PostgresServer
     public string AdminConnectionString { get; }
 
     public static Task<PostgresServer> GetAsync() => Shared.Value;
+
+    /// <summary>A server of its own, for a test that stops and restarts PostgreSQL without disturbing the others.</summary>
+    public static Task<PostgresServer> StartPrivateAsync() => StartLocalAsync();
 
     private readonly Lock templateLock = new();
     private Task<string>? template;
@@ -83,17 +87,17 @@ public sealed class PostgresServer
             throw new InvalidOperationException("Restart needs the private server.");
         }
 
-        await NativeProcess.RunAsync(Path.Combine(binDirectory, "pg_ctl"), ["-D", Path.Combine(dataDirectory, "data"), "-l", Path.Combine(dataDirectory, "log"), "-w", "start"], "postgres");
+        await NativeProcess.RunAsync(Path.Combine(binDirectory, "pg_ctl"), ["-D", Path.Combine(dataDirectory, "data"), "-l", Path.Combine(dataDirectory, "log"), "-o", startOptions, "-w", "start"], "postgres");
     }
 
     private static async Task<PostgresServer> StartAsync()
     {
         var external = Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
-        if (!string.IsNullOrWhiteSpace(external))
-        {
-            return new PostgresServer(external, null, null);
-        }
+        return !string.IsNullOrWhiteSpace(external) ? new PostgresServer(external, null, null) : await StartLocalAsync();
+    }
 
+    private static async Task<PostgresServer> StartLocalAsync()
+    {
         var bin = FindBinaries() ?? throw new InvalidOperationException(
             "PostgreSQL is not installed. Run ./test.sh (it installs it), or apt-get install postgresql, or set CHAT_TEST_POSTGRES.");
         var dir = Path.Combine(Path.GetTempPath(), $"chat-tests-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
@@ -108,7 +112,7 @@ public sealed class PostgresServer
         await NativeProcess.RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], "postgres");
         var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 -c shared_buffers=128MB";
         await NativeProcess.RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(dir, "log"), "-o", options, "-w", "start"], "postgres");
-        var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=true", dir, bin);
+        var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=true", dir, bin) { startOptions = options };
 
         // The run's end stops the server and removes its folder; a crashed run leaves only a temp folder behind.
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>

@@ -36,6 +36,7 @@ public sealed class ChatHub(
     ChatService chatService,
     MessageService messageService,
     PresenceTracker presence,
+    ChatPush push,
     HubLimits limits) : Hub<IChatClient>
 {
     private const string NameKey = "name";
@@ -128,7 +129,7 @@ public sealed class ChatHub(
 
         await chatService.RoleAsync(chatId, Me, Context.ConnectionAborted);
         var name = Context.Items.TryGetValue(NameKey, out var n) ? n as string ?? "" : "";
-        await Clients.OthersInGroup(LiveConnections.ChatGroup(chatId)).Typing(new TypingDto(chatId, Me, name));
+        await push.TypingAsync(new TypingDto(chatId, Me, name), Context.ConnectionId);
     }
 
     /// <summary>Which of these people are online; only people who share a chat with me are answered for.</summary>

@@ -14,6 +14,7 @@ internal static class RealtimeSetup
         services.AddSingleton<IUserIdProvider, AccountIdProvider>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<LiveConnections>();
+        services.AddSingleton<ChatPush>();
         services.AddSingleton<PresenceTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<PresenceTracker>());
         var signalR = services.AddSignalR(o =>
@@ -28,6 +29,7 @@ internal static class RealtimeSetup
             var options = ConfigurationOptions.Parse(redisConnection);
             options.AbortOnConnectFail = false; // start (degraded) even when Redis is down; reconnect in the background
             options.ClientName = "chat-hub";
+            options.BacklogPolicy = BacklogPolicy.FailFast; // while Redis is down, fail pushes at once instead of holding senders
             var multiplexer = ConnectionMultiplexer.Connect(options);
             services.AddSingleton<IConnectionMultiplexer>(multiplexer);
             services.AddHostedService<LiveEventListener>();

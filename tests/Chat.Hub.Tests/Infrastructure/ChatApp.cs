@@ -27,13 +27,19 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public TestLogSink Logs { get; } = new();
 
+    /// <summary>The access-token key; nodes started as separate processes share it, as a real deployment's nodes do.</summary>
+    public string SigningKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
     protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var postgres = await PostgresServer.GetAsync();
         connectionString = await postgres.CreateMigratedDatabaseAsync();
     }
+
+    /// <summary>Lets a derived fixture put the app on a database of its own (e.g. a private PostgreSQL it restarts).</summary>
+    protected void UseDatabase(string connection) => connectionString = connection;
 
     Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 
@@ -41,7 +47,7 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("ConnectionStrings:Chat", connectionString);
-        builder.UseSetting("Auth:SigningKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        builder.UseSetting("Auth:SigningKey", SigningKey);
         builder.UseSetting("Site:PublicUrl", "https://school.test");
         foreach (var (key, value) in ExtraSettings)
         {

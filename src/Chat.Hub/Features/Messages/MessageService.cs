@@ -5,7 +5,6 @@ using Chat.Hub.Realtime;
 using Chat.Storage.Chats;
 using Chat.Storage.Infrastructure;
 using Chat.Storage.Messages;
-using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Features.Messages;
 
@@ -18,7 +17,7 @@ public sealed class MessageService(
     ChatStore chats,
     ChatService chatService,
     ChatDatabase database,
-    IHubContext<ChatHub, IChatClient> hub)
+    ChatPush push)
 {
     public const int MaxTextLength = 4000;
     public const int MaxPage = 200;
@@ -79,7 +78,7 @@ public sealed class MessageService(
         var dto = MessageDto.From(stored.Value.Message);
         if (stored.Value.Created)
         {
-            await hub.Clients.Group(LiveConnections.ChatGroup(message.ChatId)).MessageReceived(dto);
+            await push.MessageAsync(dto);
         }
 
         return dto;
@@ -191,14 +190,7 @@ public sealed class MessageService(
     {
         var stored = await chats.MarkReadAsync(chatId, me, seq, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         var chat = await chats.GetForMemberAsync(chatId, me, ct);
-        if (chat is not null && chat.MemberCount <= ReadReceiptsLimit)
-        {
-            await hub.Clients.Group(LiveConnections.ChatGroup(chatId)).ReadPosition(new ReadPositionDto(chatId, me, stored));
-        }
-        else
-        {
-            await hub.Clients.User(me.ToString()).ReadPosition(new ReadPositionDto(chatId, me, stored));
-        }
+        await push.ReadPositionAsync(new ReadPositionDto(chatId, me, stored), wholeChat: chat is not null && chat.MemberCount <= ReadReceiptsLimit);
 
         return stored;
     }
@@ -242,7 +234,7 @@ public sealed class MessageService(
         var dto = MessageDto.From(row);
         if (changeSeq is { } changed)
         {
-            await hub.Clients.Group(LiveConnections.ChatGroup(chatId)).MessageChanged(new ChatEventDto(chatId, changed, type, dto));
+            await push.ChangeAsync(new ChatEventDto(chatId, changed, type, dto));
         }
 
         return dto;

@@ -1,0 +1,40 @@
+using Chat.Hub.Features.Chats;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Hub.Realtime;
+
+/// <summary>
+/// Pushes committed changes to chat groups. A push is best effort: when the backplane (Redis) is down the message is
+/// already stored and clients recover it by seq, so a failed push is logged and never fails the sender's call.
+/// </summary>
+public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILogger<ChatPush> logger)
+{
+    public Task MessageAsync(MessageDto message) =>
+        TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(message.ChatId)).MessageReceived(message), message.ChatId);
+
+    public Task ChangeAsync(ChatEventDto change) =>
+        TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(change.ChatId)).MessageChanged(change), change.ChatId);
+
+    public Task ReadPositionAsync(ReadPositionDto position, bool wholeChat) =>
+        TryAsync(() => wholeChat
+            ? hub.Clients.Group(LiveConnections.ChatGroup(position.ChatId)).ReadPosition(position)
+            : hub.Clients.User(position.AccountId.ToString()).ReadPosition(position), position.ChatId);
+
+    public Task TypingAsync(TypingDto typing, string exceptConnectionId) =>
+        TryAsync(() => hub.Clients.GroupExcept(LiveConnections.ChatGroup(typing.ChatId), exceptConnectionId).Typing(typing), typing.ChatId);
+
+    private async Task TryAsync(Func<Task> push, Guid chatId)
+    {
+        try
+        {
+            await push();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogPushFailed(logger, e, chatId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Live push to chat {ChatId} failed; clients will catch up by seq")]
+    private static partial void LogPushFailed(ILogger logger, Exception exception, Guid chatId);
+}

@@ -1,0 +1,69 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Npgsql;
+
+namespace Chat.Hub.Tests.Faults;
+
+/// <summary>The app on a PostgreSQL of its own, which the test stops and starts again.</summary>
+public sealed class PrivatePostgresApp : ChatApp
+{
+    public PostgresServer Postgres { get; private set; } = null!;
+
+    public override async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.StartPrivateAsync();
+        UseDatabase(await Postgres.CreateMigratedDatabaseAsync());
+    }
+}
+
+public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture<PrivatePostgresApp>
+{
+    [Fact]
+    public async Task SendWhileDatabaseDown_ClearRetryableError_SucceedsAfterRestart_NothingHalfWritten()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("9А");
+        var pupil = await school.AddStudentAsync("Ученик", cls.Id);
+        await using var hub = await HubClient.ConnectAsync(app, pupil);
+        var chat = (await hub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+        await hub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chat.Id, Guid.NewGuid(), "До перезапуска", null, null));
+
+        await app.Postgres.StopAsync("fast");
+        var pending = new SendMessageRequest(chat.Id, Guid.NewGuid(), "Во время перезапуска", null, null);
+        try
+        {
+            var refused = await Assert.ThrowsAsync<HubException>(() => hub.Connection.InvokeAsync<MessageDto>("SendMessage", pending));
+            Assert.Contains("service_unavailable:", refused.Message);
+        }
+        finally
+        {
+            await app.Postgres.RestartAsync();
+        }
+
+        // The client retries with the same client id; the pool drops the dead connections and the send goes through.
+        MessageDto? stored = null;
+        await HubClient.EventuallyAsync(() =>
+        {
+            try
+            {
+                stored = hub.Connection.InvokeAsync<MessageDto>("SendMessage", pending).GetAwaiter().GetResult();
+                return true;
+            }
+            catch (HubException e) when (e.Message.Contains("service_unavailable", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }, "a send after the restart");
+        Assert.Equal(2, stored!.Seq);
+
+        var history = await hub.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, null);
+        Assert.Equal([1L, 2L], history.Select(m => m.Seq));
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await using var check = new NpgsqlCommand("SELECT last_seq FROM chats WHERE id = $1", db) { Parameters = { new() { Value = chat.Id } } };
+        Assert.Equal(2L, (long)(await check.ExecuteScalarAsync())!); // the counter never ran ahead of the stored messages
+    }
+}

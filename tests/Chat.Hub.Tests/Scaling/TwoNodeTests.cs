@@ -1,0 +1,197 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Scaling;
+
+/// <summary>Two server processes joined by a real Redis: delivery across nodes, a node killed, Redis lost and back.</summary>
+public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
+{
+    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser[] Pupils);
+
+    private async Task<ClassRoom> ClassAsync(int pupils)
+    {
+        var school = await new SchoolBuilder(cluster).CreateAsync();
+        var cls = await school.CreateClassAsync("7В");
+        var teacher = await school.AddVerifiedTeacherAsync("Классный руководитель", cls.Id);
+        var list = new List<TestUser>();
+        for (var i = 0; i < pupils; i++)
+        {
+            list.Add(await school.AddStudentAsync($"Ученик {i + 1}", cls.Id));
+        }
+
+        var chats = await teacher.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={school.Id}");
+        return new ClassRoom(school, chats!.Single(c => c.Kind == "class").Id, teacher, list.ToArray());
+    }
+
+    [Fact]
+    public async Task MessageSentThroughNodeA_ReachesMembersOnNodeB_OnceInOrder()
+    {
+        var room = await ClassAsync(4);
+        await using var onA = new NodeMember(room.Pupils[0]);
+        await using var onB1 = new NodeMember(room.Pupils[1]);
+        await using var onB2 = new NodeMember(room.Teacher);
+        await onA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await onB1.ConnectAsync(cluster.NodeB.BaseAddress, []);
+        await onB2.ConnectAsync(cluster.NodeB.BaseAddress, []);
+
+        for (var i = 1; i <= 20; i++)
+        {
+            await onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), $"Сообщение {i}", null, null));
+        }
+
+        foreach (var member in new[] { onA, onB1, onB2 })
+        {
+            await HubClient.EventuallyAsync(() => member.Pushes.Count(p => p.Message.ChatId == room.ChatId) >= 20, "20 pushes");
+            await Task.Delay(100);
+            Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), member.Pushes.Where(p => p.Message.ChatId == room.ChatId).Select(p => p.Message.Seq));
+        }
+    }
+
+    [Fact]
+    public async Task NodeKilledWhileClientsSend_NoAcknowledgedMessageLost_ResendsStoredOnce()
+    {
+        var room = await ClassAsync(3);
+        var victim = cluster.NewNode();
+        await victim.StartAsync();
+        try
+        {
+            await using var sender = new NodeMember(room.Pupils[0]);
+            await using var reader = new NodeMember(room.Pupils[1]);
+            await using var survivor = new NodeMember(room.Teacher);
+            await sender.ConnectAsync(victim.BaseAddress, []);
+            await reader.ConnectAsync(victim.BaseAddress, []);
+            await survivor.ConnectAsync(cluster.NodeB.BaseAddress, []);
+
+            // The sender keeps sending; halfway through, the node it talks to is killed (SIGKILL).
+            var acknowledged = new List<MessageDto>();
+            var unacknowledged = new List<SendMessageRequest>();
+            for (var i = 1; i <= 40; i++)
+            {
+                var request = new SendMessageRequest(room.ChatId, Guid.NewGuid(), $"Ответ {i}", null, null);
+                if (i == 20)
+                {
+                    _ = victim.KillAsync();
+                }
+
+                try
+                {
+                    if (sender.Node == victim.BaseAddress && unacknowledged.Count == 0)
+                    {
+                        acknowledged.Add(await sender.Connection.InvokeAsync<MessageDto>("SendMessage", request));
+                        continue;
+                    }
+                }
+                catch (Exception e) when (e is HubException or InvalidOperationException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+                {
+                    // Not acknowledged: the client does not know whether it was stored.
+                }
+
+                unacknowledged.Add(request);
+            }
+
+            // Both clients reconnect to node B, catch up, and the sender resends what was not acknowledged (same client ids).
+            await sender.ConnectAsync(cluster.NodeB.BaseAddress, [room.ChatId]);
+            await reader.ConnectAsync(cluster.NodeB.BaseAddress, [room.ChatId]);
+            foreach (var request in unacknowledged)
+            {
+                acknowledged.Add(await sender.Connection.InvokeAsync<MessageDto>("SendMessage", request));
+            }
+
+            Assert.Equal(40, acknowledged.Count);
+            Assert.Equal(40, acknowledged.Select(m => m.ClientId).Distinct().Count());
+            var history = await survivor.Connection.InvokeAsync<List<MessageDto>>("GetHistory", room.ChatId, null, 200);
+            Assert.Equal(40, history.Count); // every message stored exactly once, resends included
+            Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), history.Select(m => m.Seq));
+            Assert.Equal(acknowledged.Select(m => m.ClientId).Order(), history.Select(m => m.ClientId).Order());
+
+            // Everyone ends with every message exactly once, in order (pushes plus catch-up).
+            await reader.CatchUpAsync(room.ChatId);
+            await survivor.CatchUpAsync(room.ChatId);
+            foreach (var member in new[] { reader, survivor })
+            {
+                Assert.Equal(history.Select(m => m.Seq), member.Timeline(room.ChatId).Select(m => m.Seq));
+            }
+
+            // The survivor's connection never saw the same seq pushed twice.
+            var pushed = survivor.Pushes.Select(p => p.Message.Seq).ToList();
+            Assert.Equal(pushed.Count, pushed.Distinct().Count());
+        }
+        finally
+        {
+            await victim.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task RedisDown_SendsStillStored_HealthDegraded_PushesResumeAndCatchUpFills()
+    {
+        var room = await ClassAsync(2);
+        await using var onA = new NodeMember(room.Pupils[0]);
+        await using var onB = new NodeMember(room.Pupils[1]);
+        await onA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await onB.ConnectAsync(cluster.NodeB.BaseAddress, []);
+        await onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "До сбоя", null, null));
+        await HubClient.EventuallyAsync(() => onB.Pushes.Any(p => p.Message.ChatId == room.ChatId), "the first push across nodes");
+
+        await cluster.Redis.KillAsync();
+        try
+        {
+            // Sending still stores (PostgreSQL is the truth); the node answers health checks as degraded, not dead.
+            for (var i = 1; i <= 5; i++)
+            {
+                var stored = await onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), $"Во время сбоя {i}", null, null));
+                Assert.Equal(1 + i, stored.Seq);
+            }
+
+            using var http = new HttpClient { BaseAddress = cluster.NodeA.BaseAddress };
+            await HubClient.EventuallyAsync(() =>
+            {
+                var r = http.GetAsync("/health/ready").GetAwaiter().GetResult();
+                return r.IsSuccessStatusCode && r.Content.ReadAsStringAsync().GetAwaiter().GetResult().Contains("Degraded", StringComparison.Ordinal);
+            }, "degraded health");
+        }
+        finally
+        {
+            await cluster.Redis.StartAgainAsync();
+        }
+
+        // Catch-up fills what B missed; after Redis returns, live pushes between nodes resume.
+        await onB.CatchUpAsync(room.ChatId);
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L], onB.Timeline(room.ChatId).Select(m => m.Seq));
+        await HubClient.EventuallyAsync(() =>
+        {
+            onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "После сбоя", null, null)).GetAwaiter().GetResult();
+            Thread.Sleep(300);
+            return onB.Pushes.Any(p => p.Message.Text == "После сбоя");
+        }, "pushes across nodes after Redis is back", 30_000);
+    }
+
+    [Fact]
+    public async Task MemberLeavesOnNodeB_StopsReceivingAtOnce_MessagesFromNodeA()
+    {
+        var school = await new SchoolBuilder(cluster).CreateAsync();
+        var cls = await school.CreateClassAsync("8А");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель", cls.Id);
+        var pupil = await school.AddStudentAsync("Ученик", cls.Id);
+        await using var teacherOnA = new NodeMember(teacher);
+        await using var pupilOnB = new NodeMember(pupil);
+        await teacherOnA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await pupilOnB.ConnectAsync(cluster.NodeB.BaseAddress, []);
+
+        var club = await teacherOnA.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Кружок робототехники", null, null, [pupil.AccountId]));
+        await teacherOnA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(club.Id, Guid.NewGuid(), "Первое занятие во вторник", null, null));
+        await HubClient.EventuallyAsync(() => pupilOnB.Pushes.Any(p => p.Message.ChatId == club.Id), "the pupil added live on node B gets the message");
+
+        await pupilOnB.Connection.InvokeAsync("LeaveChat", club.Id);
+        await teacherOnA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(club.Id, Guid.NewGuid(), "Второе занятие в четверг", null, null));
+        await teacherOnA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(club.Id, Guid.NewGuid(), "Контрольное сообщение", null, null));
+        await Task.Delay(500);
+        Assert.Single(pupilOnB.Pushes, p => p.Message.ChatId == club.Id);
+        var gone = await Assert.ThrowsAsync<HubException>(() => pupilOnB.Connection.InvokeAsync<List<MessageDto>>("GetHistory", club.Id, null, null));
+        Assert.Contains("chat_not_found:", gone.Message);
+    }
+}

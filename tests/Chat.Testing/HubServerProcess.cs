@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Chat.Testing;
+
+/// <summary>
+/// The real server as a separate process (<c>dotnet Chat.Hub.dll</c>), for tests that need several nodes, a real
+/// process kill or a restart. The calling test assembly must reference Chat.Hub so that the dll sits beside it.
+/// </summary>
+public sealed class HubServerProcess : IAsyncDisposable
+{
+    private readonly Dictionary<string, string?> environment;
+    private readonly StringBuilder output = new();
+    private Process? process;
+
+    public HubServerProcess(IDictionary<string, string?> environment, int? port = null)
+    {
+        this.environment = new Dictionary<string, string?>(environment);
+        Port = port ?? NativeProcess.FreePort();
+    }
+
+    public int Port { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    public string Output
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Chat.Hub.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
+        start.ArgumentList.Add("--contentRoot");
+        start.ArgumentList.Add(AppContext.BaseDirectory);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        start.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        process = Process.Start(start) ?? throw new InvalidOperationException("could not start Chat.Hub");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly();
+
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < until)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"Chat.Hub exited with {process.ExitCode}: {Output}");
+            }
+
+            try
+            {
+                if ((await http.GetAsync("/health/live")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Chat.Hub did not become live: {Output}");
+    }
+
+    /// <summary>SIGKILL: no graceful shutdown, as a crashed or powered-off node.</summary>
+    public async Task KillAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        process?.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            if (output.Length < 1_000_000)
+            {
+                output.AppendLine(line);
+            }
+        }
+    }
+
+    private void KillQuietly()
+    {
+        try
+        {
+            if (process is { HasExited: false })
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+}
