@@ -61,6 +61,9 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError CannotLeaveChat = new("cannot_leave_chat", 409, "Из этого чата нельзя выйти: в нём состоят все участники класса или школы.");
     public static readonly ChatError TooManyReactions = new("too_many_reactions", 409, "Можно поставить не больше трёх реакций на сообщение.");
     public static readonly ChatError TooManyConnections = new("too_many_connections", 429, "Слишком много одновременных подключений с вашего аккаунта.");
+    public static readonly ChatError ChatInviteOutsider = new("chat_invite_outsider", 403, "Вступить в этот чат по ссылке могут только участники школы.");
+    public static readonly ChatError RulesNotAccepted = new("rules_not_accepted", 409, "Чтобы вступить в чат, прочитайте и примите его правила (текущую редакцию).");
+    public static readonly ChatError ChatInviteNotAllowed = new("chat_invite_not_allowed", 409, "В этот чат нельзя пригласить по ссылке: его состав ведёт школа.");
     public static readonly ChatError SearchQueryInvalid = new("search_query_invalid", 400, "Введите от 2 до 200 символов для поиска.");
 }
 

@@ -16,6 +16,7 @@ internal static class FeatureSetup
         services.AddSingleton<InviteService>();
         services.AddSingleton<RosterSync>();
         services.AddSingleton<ChatService>();
+        services.AddSingleton<ChatInviteService>();
         services.AddSingleton<MessageService>();
         return services;
     }

@@ -155,6 +155,8 @@ public sealed class ChatHub(
 
     public Task<ChatDetailsDto> UpdateChat(Guid chatId, UpdateChatRequest request) => chatService.UpdateAsync(chatId, Me, request, Context.ConnectionAborted);
 
+    public Task SetChatMemberRole(Guid chatId, Guid accountId, string role) => chatService.SetMemberRoleAsync(chatId, Me, accountId, role, Context.ConnectionAborted);
+
     public Task AcceptChatRules(Guid chatId, int version) => chatService.AcceptRulesAsync(chatId, Me, version, Context.ConnectionAborted);
 
     public Task SetChatPreferences(Guid chatId, ChatPreferencesRequest request) => chatService.SetPreferencesAsync(chatId, Me, request, Context.ConnectionAborted);

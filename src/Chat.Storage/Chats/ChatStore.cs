@@ -158,6 +158,12 @@ public sealed class ChatStore(NpgsqlDataSource db)
             """,
             new { chatId, accountId, role, rulesAcceptedVersion }, s.Transaction, cancellationToken: ct)) == 1;
 
+    /// <summary>Sets a member's role; the membership becomes hand-managed so the roster sync keeps the choice.</summary>
+    public async Task<bool> SetRoleAsync(DbScope s, Guid chatId, Guid accountId, string role, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE chat_members SET role = @role, source = 'manual' WHERE chat_id = @chatId AND account_id = @accountId",
+            new { chatId, accountId, role }, s.Transaction, cancellationToken: ct)) == 1;
+
     public async Task<bool> RemoveMemberAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM chat_members WHERE chat_id = @chatId AND account_id = @accountId", new { chatId, accountId }, s.Transaction, cancellationToken: ct)) == 1;
@@ -174,14 +180,14 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { chatId, accountId, pinned, mutedUntil, clearMute }, cancellationToken: ct)) == 1;
     }
 
-    public async Task<ChatRow?> UpdateAsync(DbScope s, Guid chatId, string title, string rules, int slowModeSeconds, CancellationToken ct) =>
+    public async Task<ChatRow?> UpdateAsync(DbScope s, Guid chatId, string title, string rules, int slowModeSeconds, string? avatarUrl, CancellationToken ct) =>
         await s.Connection.QuerySingleOrDefaultAsync<ChatRow>(new CommandDefinition(
             $"""
-            UPDATE chats SET title = @title, slow_mode_seconds = @slowModeSeconds,
+            UPDATE chats SET title = @title, slow_mode_seconds = @slowModeSeconds, avatar_url = @avatarUrl,
                 rules_version = rules_version + CASE WHEN rules <> @rules THEN 1 ELSE 0 END, rules = @rules
             WHERE id = @chatId RETURNING {Columns}
             """,
-            new { chatId, title, rules, slowModeSeconds }, s.Transaction, cancellationToken: ct));
+            new { chatId, title, rules, slowModeSeconds, avatarUrl }, s.Transaction, cancellationToken: ct));
 
     public async Task<bool> AcceptRulesAsync(Guid chatId, Guid accountId, int version, CancellationToken ct)
     {
@@ -232,6 +238,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
                 SELECT 'staff_room' AS kind, 'staff_room' AS system_key, cl.id AS class_id, 'Учительская' AS title, false AS read_only,
                        'Чат всех сотрудников школы.' AS rules
                 FROM classes cl WHERE cl.school_id = @schoolId AND cl.kind = 'staff_room'
+                UNION ALL SELECT 'group', 'administration', NULL, 'Администрация', false, 'Чат администрации школы и директора.'
                 UNION ALL SELECT 'channel', 'school_channel', NULL, 'Общешкольный канал', true, 'Новости и объявления школы. Пишут администраторы.'
                 UNION ALL SELECT 'channel', 'staff_channel', NULL, 'Сотрудники', true, 'Объявления для сотрудников. Пишут администраторы.'
                 UNION ALL SELECT 'class', 'class:' || cl.id, cl.id, cl.name, false, 'Чат учеников класса и классного руководителя.'

@@ -16,7 +16,8 @@ public sealed record InviteLink(
     DateTime? ExpiresAt,
     int? MaxUses,
     int Uses,
-    DateTime? RevokedAt)
+    DateTime? RevokedAt,
+    Guid? ChatId)
 {
     public bool IsUsedUp => MaxUses is { } max && Uses >= max;
 
@@ -41,17 +42,17 @@ public sealed record JoinRequest(
 
 public sealed class InviteStore(NpgsqlDataSource db)
 {
-    private const string Columns = "id, school_id, token, role, class_id, child_id, created_by, created_at, expires_at, max_uses, uses, revoked_at";
+    private const string Columns = "id, school_id, token, role, class_id, child_id, created_by, created_at, expires_at, max_uses, uses, revoked_at, chat_id";
     private const string RequestColumns = "r.id, r.school_id, r.invite_id, r.account_id, a.display_name, r.role, r.class_id, r.child_id, r.child_name, r.status, r.reason, r.decided_by, r.decided_at, r.created_at";
 
-    public async Task<InviteLink> CreateAsync(DbScope s, Guid schoolId, string token, string role, Guid? classId, Guid? childId, Guid createdBy, DateTime? expiresAt, int? maxUses, CancellationToken ct)
+    public async Task<InviteLink> CreateAsync(DbScope s, Guid schoolId, string token, string role, Guid? classId, Guid? childId, Guid createdBy, DateTime? expiresAt, int? maxUses, CancellationToken ct, Guid? chatId = null)
     {
         return await s.Connection.QuerySingleAsync<InviteLink>(new CommandDefinition(
             $"""
-            INSERT INTO invites (id, school_id, token, role, class_id, child_id, created_by, expires_at, max_uses)
-            VALUES (@id, @schoolId, @token, @role, @classId, @childId, @createdBy, @expiresAt, @maxUses) RETURNING {Columns}
+            INSERT INTO invites (id, school_id, token, role, class_id, child_id, created_by, expires_at, max_uses, chat_id)
+            VALUES (@id, @schoolId, @token, @role, @classId, @childId, @createdBy, @expiresAt, @maxUses, @chatId) RETURNING {Columns}
             """,
-            new { id = Guid.CreateVersion7(), schoolId, token, role, classId, childId, createdBy, expiresAt, maxUses }, s.Transaction, cancellationToken: ct));
+            new { id = Guid.CreateVersion7(), schoolId, token, role, classId, childId, createdBy, expiresAt, maxUses, chatId }, s.Transaction, cancellationToken: ct));
     }
 
     public async Task<InviteLink?> GetByTokenAsync(string token, CancellationToken ct)
@@ -76,6 +77,13 @@ public sealed class InviteStore(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync(ct);
         return await c.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
             $"SELECT {Columns} FROM invites WHERE school_id = @schoolId AND id = @id", new { schoolId, id }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<InviteLink>> ListForChatAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<InviteLink>(new CommandDefinition(
+            $"SELECT {Columns} FROM invites WHERE chat_id = @chatId ORDER BY created_at DESC", new { chatId }, cancellationToken: ct))).AsList();
     }
 
     public async Task<IReadOnlyList<InviteLink>> ListAsync(Guid schoolId, Guid? classId, Guid? createdBy, CancellationToken ct)

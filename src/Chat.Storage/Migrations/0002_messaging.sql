@@ -123,6 +123,10 @@ RETURNS TABLE (chat_id uuid, account_id uuid, role text) LANGUAGE sql STABLE AS 
     SELECT s.id, l.account_id, CASE WHEN l.is_admin THEN 'moderator' ELSE 'member' END
     FROM sys s JOIN live l ON l.is_teacher OR l.is_admin WHERE s.system_key = 'staff_room'
     UNION ALL
+    -- The administration: admins and the director.
+    SELECT s.id, l.account_id, CASE WHEN l.is_director THEN 'owner' ELSE 'moderator' END
+    FROM sys s JOIN live l ON l.is_admin OR l.is_director WHERE s.system_key = 'administration'
+    UNION ALL
     -- The school channel: everyone; admins post.
     SELECT s.id, l.account_id, CASE WHEN l.is_admin THEN 'owner' ELSE 'member' END
     FROM sys s CROSS JOIN live l WHERE s.system_key = 'school_channel'

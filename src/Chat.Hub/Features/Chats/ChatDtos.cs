@@ -82,7 +82,7 @@ public sealed record ForwardMessageRequest(Guid FromChatId, long Seq, Guid ToCha
 
 public sealed record CreateChatRequest(Guid SchoolId, string? Kind, string? Title, Guid? ClassId, string? Rules, Guid[]? MemberIds);
 
-public sealed record UpdateChatRequest(string? Title, string? Rules, int? SlowModeSeconds);
+public sealed record UpdateChatRequest(string? Title, string? Rules, int? SlowModeSeconds, string? AvatarUrl = null);
 
 public sealed record ChatPreferencesRequest(bool? Pinned, DateTimeOffset? MutedUntil, bool? Unmute);
 

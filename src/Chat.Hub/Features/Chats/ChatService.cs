@@ -169,13 +169,51 @@ public sealed class ChatService(
             throw ChatException.Field("slowModeSeconds", "Медленный режим — от 0 до 86400 секунд.");
         }
 
+        var avatar = request.AvatarUrl is null ? chat.AvatarUrl : Text.Optional(request.AvatarUrl, "avatarUrl", 500);
+        if (avatar is not null && (!avatar.StartsWith('/') || avatar.StartsWith("//", StringComparison.Ordinal)))
+        {
+            // A foreign URL would make every member's client load from outside the closed space.
+            throw ChatException.Field("avatarUrl", "Аватар должен быть файлом, загруженным на этот сервер.");
+        }
+
         await database.InTransactionAsync(async s =>
         {
-            await chats.UpdateAsync(s, chatId, title, rules, slow, ct);
+            await chats.UpdateAsync(s, chatId, title, rules, slow, avatar, ct);
             await audit.AppendAsync(s, chat.SchoolId, me, "chat.updated", chatId, new { title, slowModeSeconds = slow, rulesChanged = rules != chat.Rules }, ct);
             return true;
         }, ct);
         return await GetAsync(chatId, me, ct);
+    }
+
+    /// <summary>The chat's owner makes a member a moderator (who may also post in a channel) or an owner, or a member again.</summary>
+    public async Task SetMemberRoleAsync(Guid chatId, Guid me, Guid accountId, string? role, CancellationToken ct)
+    {
+        if (role is not ("member" or "moderator" or "owner"))
+        {
+            throw ChatException.Field("role", "Роль в чате: member, moderator или owner.");
+        }
+
+        if (await RoleAsync(chatId, me, ct) != "owner")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (chat.Kind == "direct" || accountId == me)
+        {
+            throw ChatException.Field("accountId", "Нельзя изменить эту роль.");
+        }
+
+        await database.InTransactionAsync(async s =>
+        {
+            if (!await chats.SetRoleAsync(s, chatId, accountId, role, ct))
+            {
+                throw new ChatException(ChatError.MemberNotFound);
+            }
+
+            await audit.AppendAsync(s, chat.SchoolId, me, "chat.member_role", accountId, new { chatId, role }, ct);
+            return true;
+        }, ct);
     }
 
     public async Task AcceptRulesAsync(Guid chatId, Guid me, int version, CancellationToken ct)

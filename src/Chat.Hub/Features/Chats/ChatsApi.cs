@@ -31,6 +31,11 @@ public static class ChatsApi
         chats.MapPost("/{chatId:guid}/read", async (Guid chatId, ReadBody body, ClaimsPrincipal user, MessageService s, CancellationToken ct) =>
             TypedResults.Ok(new { seq = await s.MarkReadAsync(user.AccountId(), chatId, body.Seq, ct) }));
 
+        chats.MapPost("/{chatId:guid}/invites", (Guid chatId, Invites.CreateChatInviteBody body, ClaimsPrincipal user, ChatInviteService s, CancellationToken ct) =>
+            s.CreateAsync(chatId, user.AccountId(), body, ct));
+        chats.MapGet("/{chatId:guid}/invites", (Guid chatId, ClaimsPrincipal user, ChatInviteService s, CancellationToken ct) =>
+            s.ListAsync(chatId, user.AccountId(), ct));
+
         app.MapGet("/api/search", (string? q, Guid? schoolId, ClaimsPrincipal user, MessageService s, CancellationToken ct) =>
             s.SearchAsync(user.AccountId(), schoolId, q, ct)).WithTags("Chats").RequireAuthorization();
 

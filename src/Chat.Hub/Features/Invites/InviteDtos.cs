@@ -16,18 +16,24 @@ public sealed record InviteDto(
     DateTime? ExpiresAt,
     int? MaxUses,
     int Uses,
-    string State)
+    string State,
+    Guid? ChatId)
 {
     public static InviteDto From(InviteLink i, string publicUrl, DateTime now) =>
-        new(i.Id, i.Token, InviteUrls.JoinUrl(publicUrl, i.Token), i.Role, i.ClassId, i.ChildId, i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.MaxUses, i.Uses, InviteUrls.State(i, now));
+        new(i.Id, i.Token, InviteUrls.JoinUrl(publicUrl, i.Token), i.Role, i.ClassId, i.ChildId, i.CreatedBy, i.CreatedAt, i.ExpiresAt, i.MaxUses, i.Uses, InviteUrls.State(i, now), i.ChatId);
 }
 
 /// <summary>What someone holding a link sees before accepting it: which school, which role, which class.</summary>
-public sealed record InvitePreviewDto(string State, Guid SchoolId, string SchoolName, string Role, string? ClassName, string? ChildName, bool RequiresApproval);
+/// <summary>For a chat link (<c>role: chat</c>) also the chat's title and rules: joining is voluntary and means accepting them.</summary>
+public sealed record InvitePreviewDto(string State, Guid SchoolId, string SchoolName, string Role, string? ClassName, string? ChildName, bool RequiresApproval,
+    Guid? ChatId = null, string? ChatTitle = null, string? ChatRules = null, int? RulesVersion = null);
 
-public sealed record AcceptInviteBody(string? ChildName);
+/// <summary><c>AcceptRulesVersion</c>: for a chat link, the version of the chat's rules the person was shown and accepts.</summary>
+public sealed record AcceptInviteBody(string? ChildName, int? AcceptRulesVersion = null);
 
-public sealed record AcceptInviteResult(string Status, Guid SchoolId, Guid? JoinRequestId);
+public sealed record AcceptInviteResult(string Status, Guid SchoolId, Guid? JoinRequestId, Guid? ChatId = null);
+
+public sealed record CreateChatInviteBody(int? ExpiresInHours, int? MaxUses);
 
 public sealed record RevokeUnusedBody(Guid? ClassId);
 

@@ -24,6 +24,7 @@ public sealed class InviteService(
     ChatDatabase database,
     AuditLog audit,
     RosterSync roster,
+    ChatInviteService chatInvites,
     IOptions<SiteOptions> site,
     TimeProvider clock)
 {
@@ -127,7 +128,7 @@ public sealed class InviteService(
     {
         var member = await access.ActiveMemberAsync(schoolId, me, ct);
         var link = await invites.GetAsync(schoolId, inviteId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
-        if (!CanManage(member, link.Role, link.ClassId))
+        if (!CanManage(member, link.Role, link.ClassId) && link.CreatedBy != me)
         {
             throw new ChatException(ChatError.InviteNotFound);
         }
@@ -175,6 +176,11 @@ public sealed class InviteService(
     {
         var link = await invites.GetByTokenAsync(CheckToken(token), ct) ?? throw new ChatException(ChatError.InviteNotFound);
         var school = await schools.GetAsync(link.SchoolId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        if (link.Role == "chat")
+        {
+            return await chatInvites.PreviewAsync(link, school.Name, ct);
+        }
+
         var cls = link.ClassId is { } c ? await schools.GetClassAsync(link.SchoolId, c, ct) : null;
         string? childName = null;
         if (link.ChildId is { } childId)
@@ -211,6 +217,11 @@ public sealed class InviteService(
             if (school.IsSuspended)
             {
                 throw new ChatException(ChatError.SchoolSuspended);
+            }
+
+            if (link.Role == "chat")
+            {
+                return await chatInvites.AcceptAsync(s, link, me, body.AcceptRulesVersion, ct);
             }
 
             if (RequiresApproval(school, link))

@@ -1,0 +1,109 @@
+using System.Security.Cryptography;
+using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Storage.Audit;
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Invites;
+using Chat.Storage.Schools;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Features.Chats;
+
+/// <summary>
+/// Invite links to one chat. Only members of the chat's school can use them (a school is a closed space), joining is
+/// voluntary, and the person accepts the chat's current rules, whose version is stored.
+/// </summary>
+public sealed class ChatInviteService(
+    ChatService chatService,
+    ChatStore chats,
+    InviteStore invites,
+    MembershipStore memberships,
+    ChatDatabase database,
+    AuditLog audit,
+    LiveConnections live,
+    IOptions<SiteOptions> site,
+    TimeProvider clock)
+{
+    private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    public async Task<InviteDto> CreateAsync(Guid chatId, Guid me, CreateChatInviteBody body, CancellationToken ct)
+    {
+        var role = await chatService.RoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (role == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        if (chat.SystemKey is not null || chat.Kind == "direct")
+        {
+            throw new ChatException(ChatError.ChatInviteNotAllowed);
+        }
+
+        if (body.MaxUses is { } max && (max < 1 || max > 10_000))
+        {
+            throw ChatException.Field("maxUses", "Число использований — от 1 до 10000.");
+        }
+
+        if (body.ExpiresInHours is { } hours && (hours < 1 || hours > 24 * 366))
+        {
+            throw ChatException.Field("expiresInHours", "Срок действия — от 1 часа до 1 года.");
+        }
+
+        var expiresAt = body.ExpiresInHours is { } h ? Now.AddHours(h) : (DateTime?)null;
+        var token = TokenService.Base64Url(RandomNumberGenerator.GetBytes(24));
+        var link = await database.InTransactionAsync(async s =>
+        {
+            var link = await invites.CreateAsync(s, chat.SchoolId, token, "chat", null, null, me, expiresAt, body.MaxUses, ct, chatId);
+            await audit.AppendAsync(s, chat.SchoolId, me, "chat_invite.created", link.Id, new { chatId, expiresAt, body.MaxUses }, ct);
+            return link;
+        }, ct);
+        return InviteDto.From(link, site.Value.PublicUrl, Now);
+    }
+
+    public async Task<IReadOnlyList<InviteDto>> ListAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        return (await invites.ListForChatAsync(chatId, ct)).Select(i => InviteDto.From(i, site.Value.PublicUrl, Now)).ToList();
+    }
+
+    public async Task<InvitePreviewDto> PreviewAsync(InviteLink link, string schoolName, CancellationToken ct)
+    {
+        var chat = await chats.GetAsync(link.ChatId!.Value, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        return new InvitePreviewDto(InviteUrls.State(link, Now), link.SchoolId, schoolName, link.Role, null, null, false, chat.Id, chat.Title, chat.Rules, chat.RulesVersion);
+    }
+
+    /// <summary>Joins the chat of a link already locked and checked (active, not expired, not used up) by the caller.</summary>
+    public async Task<(AcceptInviteResult Result, IReadOnlyList<MembershipChange> Changes)> AcceptAsync(DbScope s, InviteLink link, Guid me, int? acceptedRulesVersion, CancellationToken ct)
+    {
+        if (await memberships.GetAsync(s, link.SchoolId, me, ct) is null)
+        {
+            throw new ChatException(ChatError.ChatInviteOutsider);
+        }
+
+        var chat = await chats.GetAsync(link.ChatId!.Value, ct);
+        if (chat is null || chat.ArchivedAt is not null)
+        {
+            throw new ChatException(ChatError.InviteNotFound);
+        }
+
+        if (acceptedRulesVersion != chat.RulesVersion)
+        {
+            throw new ChatException(ChatError.RulesNotAccepted);
+        }
+
+        var added = await chats.AddMemberAsync(s, chat.Id, me, "member", chat.RulesVersion, ct);
+        await invites.CountUseAsync(s, link.Id, ct);
+        await audit.AppendAsync(s, link.SchoolId, me, "chat_invite.accepted", link.Id, new { chatId = chat.Id, rulesVersion = chat.RulesVersion }, ct);
+        return (new AcceptInviteResult("joined", link.SchoolId, null, chat.Id), added ? [new MembershipChange(chat.Id, me, true)] : []);
+    }
+
+    public Task ApplyAsync(IReadOnlyList<MembershipChange> changes, CancellationToken ct) => live.ApplyMembershipAsync(changes, ct);
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Messaging;
+
+/// <summary>Joining a chat by link is voluntary, shows the rules, stores the accepted version, and stays inside the school.</summary>
+public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    [Fact]
+    public async Task ChatLink_ShowsRules_JoinRequiresAcceptingCurrentVersion_OutsidersRefused()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("6А");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель математики", cls.Id);
+        var pupil = await school.AddStudentAsync("Ученик", cls.Id);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        var chat = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Математика 6А", cls.Id, "Только вопросы по математике. Без оскорблений.", null));
+
+        var link = await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { expiresInHours = 24 })).ReadAsync<InviteDto>();
+        Assert.Equal("chat", link.Role);
+
+        // The pupil sees the chat's title and rules before joining.
+        var preview = await pupil.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{link.Token}");
+        Assert.Equal(("Математика 6А", "Только вопросы по математике. Без оскорблений.", 1), (preview!.ChatTitle, preview.ChatRules, preview.RulesVersion));
+
+        // Joining without accepting the rules is refused; accepting the shown version joins.
+        await (await pupil.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "rules_not_accepted");
+        var joined = await (await pupil.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).ReadAsync<AcceptInviteResult>();
+        Assert.Equal(chat.Id, joined.ChatId);
+        await using var pupilHub = await HubClient.ConnectAsync(app, pupil);
+        var mine = (await pupilHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Id == chat.Id);
+        Assert.True(mine.RulesAccepted);
+
+        // Someone of another school holding the link cannot get in.
+        var other = await new SchoolBuilder(app).CreateAsync("Другая школа");
+        await (await other.Admin.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 }))
+            .ExpectErrorAsync(HttpStatusCode.Forbidden, "chat_invite_outsider");
+
+        // Class chats follow the roster: no links into them.
+        var classChat = (await teacherHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+        await (await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/invites", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "chat_invite_not_allowed");
+    }
+
+    [Fact]
+    public async Task ChannelOwner_LetsATeacherPost_AdministrationChatHoldsAdminsAndDirector()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var teacher = await school.AddVerifiedTeacherAsync("Завуч");
+        await (await school.Admin.Http.PutAsync($"{school.Api}/directors/{teacher.AccountId}", null)).EnsureOkAsync();
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+
+        var chats = await adminHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id);
+        var administration = chats.Single(c => c.Title == "Администрация");
+        var members = await adminHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", administration.Id);
+        Assert.Equal(new[] { school.Admin.AccountId, teacher.AccountId }.Order(), members.Select(m => m.AccountId).Order());
+        Assert.Equal("owner", members.Single(m => m.AccountId == teacher.AccountId).Role);
+
+        var staffChannel = chats.Single(c => c.Title == "Сотрудники");
+        var refused = await Assert.ThrowsAsync<HubException>(() =>
+            teacherHub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(staffChannel.Id, Guid.NewGuid(), "Педсовет в пятницу", null, null)));
+        Assert.Contains("chat_read_only:", refused.Message);
+
+        await adminHub.Connection.InvokeAsync("SetChatMemberRole", staffChannel.Id, teacher.AccountId, "moderator");
+        var posted = await teacherHub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(staffChannel.Id, Guid.NewGuid(), "Педсовет в пятницу", null, null));
+        Assert.Equal(1, posted.Seq);
+    }
+}
