@@ -64,6 +64,21 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError ChatInviteOutsider = new("chat_invite_outsider", 403, "Вступить в этот чат по ссылке могут только участники школы.");
     public static readonly ChatError RulesNotAccepted = new("rules_not_accepted", 409, "Чтобы вступить в чат, прочитайте и примите его правила (текущую редакцию).");
     public static readonly ChatError ChatInviteNotAllowed = new("chat_invite_not_allowed", 409, "В этот чат нельзя пригласить по ссылке: его состав ведёт школа.");
+    public static readonly ChatError MemberBlocked = new("member_blocked", 403, "Вы заблокированы в этом чате модератором.");
+    public static readonly ChatError MemberMuted = new("member_muted", 403, "Модератор временно ограничил вам отправку сообщений в этом чате.");
+
+    // Moderation
+    public static readonly ChatError RuleRequired = new("rule_required", 400, "Укажите правило школы, которое было нарушено.");
+    public static readonly ChatError RuleNotFound = new("rule_not_found", 404, "Правило не найдено среди действующих правил школы.");
+    public static readonly ChatError BlockNeedsViolations = new("block_needs_violations", 409, "Заблокировать можно только участника, который нарушил правила чата более трёх раз.");
+    public static readonly ChatError BlockTooLong = new("block_too_long", 400, "Блокировка возможна на срок до одного месяца.");
+    public static readonly ChatError MuteTooLong = new("mute_too_long", 400, "Ограничить отправку сообщений можно на срок от 1 минуты до 24 часов.");
+    public static readonly ChatError CannotModerateModerator = new("cannot_moderate_moderator", 409, "Нельзя применить это действие к модератору или владельцу чата.");
+    public static readonly ChatError NotRestricted = new("not_restricted", 404, "У участника нет действующей блокировки или ограничения.");
+    public static readonly ChatError ReportNotFound = new("report_not_found", 404, "Жалоба не найдена.");
+    public static readonly ChatError ReportResolved = new("report_resolved", 409, "Жалоба уже рассмотрена.");
+    public static readonly ChatError RosterMemberRemoval = new("roster_member_removal", 409, "Состав этого чата ведёт школа: вместо удаления используйте блокировку по правилам.");
+    public static readonly ChatError ReasonRequired = new("reason_required", 400, "Укажите причину.");
     public static readonly ChatError SearchQueryInvalid = new("search_query_invalid", 400, "Введите от 2 до 200 символов для поиска.");
 }
 

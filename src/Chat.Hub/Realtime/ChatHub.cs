@@ -22,6 +22,8 @@ public interface IChatClient
     Task Typing(TypingDto typing);
 
     Task SessionEnded(string reason);
+
+    Task RestrictionChanged(Features.Moderation.RestrictionDto restriction);
 }
 
 /// <summary>
@@ -29,7 +31,7 @@ public interface IChatClient
 /// delegates; errors become <see cref="HubException"/>s with a stable code in <see cref="ChatHubFilter"/>.
 /// </summary>
 [Authorize]
-public sealed class ChatHub(
+public sealed partial class ChatHub(
     ConnectionRegistry registry,
     ChatStore chats,
     AccountStore accounts,
@@ -37,9 +39,12 @@ public sealed class ChatHub(
     MessageService messageService,
     PresenceTracker presence,
     ChatPush push,
+    Features.Moderation.ModerationService moderation,
     HubLimits limits) : Hub<IChatClient>
 {
     private const string NameKey = "name";
+
+    private Features.Moderation.ModerationService Moderation { get; } = moderation;
 
     private Guid Me => Context.User!.AccountId();
 

@@ -20,6 +20,10 @@ public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILog
             ? hub.Clients.Group(LiveConnections.ChatGroup(position.ChatId)).ReadPosition(position)
             : hub.Clients.User(position.AccountId.ToString()).ReadPosition(position), position.ChatId);
 
+    /// <summary>Tells the restricted member (all their devices) that they were blocked, muted or released.</summary>
+    public Task RestrictionAsync(Features.Moderation.RestrictionDto restriction) =>
+        TryAsync(() => hub.Clients.User(restriction.AccountId.ToString()).RestrictionChanged(restriction), restriction.ChatId);
+
     public Task TypingAsync(TypingDto typing, string exceptConnectionId) =>
         TryAsync(() => hub.Clients.GroupExcept(LiveConnections.ChatGroup(typing.ChatId), exceptConnectionId).Typing(typing), typing.ChatId);
 

@@ -110,15 +110,37 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { accountId, candidates }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// The person's role in the chat: as a member, or as "moderator" for a school admin with an open moderation case
+    /// on it (admins never read chats they are not in without a logged case).
+    /// </summary>
+    private const string RoleSql = """
+        SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+        WHERE m.chat_id = @chatId AND m.account_id = @accountId
+        UNION ALL
+        SELECT 'moderator' FROM moderation_cases mc JOIN chats c ON c.id = mc.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+        JOIN school_members sm ON sm.school_id = c.school_id AND sm.account_id = mc.admin_id AND sm.is_admin
+        WHERE mc.chat_id = @chatId AND mc.admin_id = @accountId AND mc.closes_at > now()
+        """;
+
+    /// <summary>The role and, when the person is blocked or muted in the chat, until when (one query).</summary>
+    public async Task<(string? Role, string? Restriction, DateTime? Until)> ActingRoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<(string?, string?, DateTime?)>(new CommandDefinition(
+            $"""
+            SELECT ({RoleSql} LIMIT 1) AS role, r.kind, r.ends_at
+            FROM (SELECT 1) one LEFT JOIN LATERAL (
+                SELECT kind, ends_at FROM chat_restrictions WHERE chat_id = @chatId AND account_id = @accountId AND lifted_at IS NULL AND ends_at > now()
+                ORDER BY kind = 'block' DESC, ends_at DESC LIMIT 1) r ON true
+            """,
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
     public async Task<string?> RoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.ExecuteScalarAsync<string?>(new CommandDefinition(
-            """
-            SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
-            WHERE m.chat_id = @chatId AND m.account_id = @accountId
-            """,
-            new { chatId, accountId }, cancellationToken: ct));
+        return await c.ExecuteScalarAsync<string?>(new CommandDefinition(RoleSql + " LIMIT 1", new { chatId, accountId }, cancellationToken: ct));
     }
 
     public async Task<IReadOnlyList<ChatMemberRow>> ListMembersAsync(Guid chatId, CancellationToken ct)
@@ -271,7 +293,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
             """
             WITH d AS MATERIALIZED (SELECT * FROM roster_chat_members(@schoolId))
             DELETE FROM chat_members cm USING chats c
-            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND cm.source = 'roster'
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND c.archived_at IS NULL AND cm.source = 'roster'
               AND NOT EXISTS (SELECT 1 FROM d WHERE d.chat_id = cm.chat_id AND d.account_id = cm.account_id)
             RETURNING cm.chat_id, cm.account_id, false AS added
             """,

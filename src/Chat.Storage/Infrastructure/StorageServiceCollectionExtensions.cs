@@ -32,6 +32,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ChatStore>();
         services.AddSingleton<MessageStore>();
+        services.AddSingleton<Moderation.ModerationStore>();
         return services;
     }
 }

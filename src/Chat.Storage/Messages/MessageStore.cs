@@ -36,6 +36,7 @@ public enum SendRefusal
     ReadOnly,
     SlowMode,
     ReplyNotFound,
+    Restricted,
 }
 
 /// <summary>
@@ -94,6 +95,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
             JOIN schools s ON s.id = c.school_id AND s.status = 'active'
             WHERE c.id = @ChatId AND c.archived_at IS NULL
               AND (NOT c.read_only OR cm.role <> 'member')
+              AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = c.id AND x.account_id = @SenderId AND x.lifted_at IS NULL AND x.ends_at > now())
               AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
                    SELECT 1 FROM messages p WHERE p.chat_id = c.id AND p.sender_id = @SenderId
                    AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds)))
@@ -137,6 +139,14 @@ public sealed class MessageStore(NpgsqlDataSource db)
         if (info.ReadOnly && info.Role == "member")
         {
             return (SendRefusal.ReadOnly, 0);
+        }
+
+        var restricted = await c.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM chat_restrictions WHERE chat_id = @ChatId AND account_id = @SenderId AND lifted_at IS NULL AND ends_at > now())",
+            new { m.ChatId, m.SenderId }, cancellationToken: ct));
+        if (restricted)
+        {
+            return (SendRefusal.Restricted, 0);
         }
 
         return !info.ReplyExists ? (SendRefusal.ReplyNotFound, 0) : (SendRefusal.SlowMode, info.SlowMode);
@@ -231,10 +241,10 @@ public sealed class MessageStore(NpgsqlDataSource db)
             """,
             new { chatId, seq, oldText, newText, mentions }, s.Transaction, cancellationToken: ct));
 
-    public Task DeleteAsync(DbScope s, Guid chatId, long seq, Guid deletedBy, CancellationToken ct) =>
+    public Task DeleteAsync(DbScope s, Guid chatId, long seq, Guid deletedBy, CancellationToken ct, Guid? ruleId = null) =>
         s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE messages SET deleted_at = now(), deleted_by = @deletedBy, mentions = '{}' WHERE chat_id = @chatId AND seq = @seq",
-            new { chatId, seq, deletedBy }, s.Transaction, cancellationToken: ct));
+            "UPDATE messages SET deleted_at = now(), deleted_by = @deletedBy, deleted_rule_id = @ruleId, mentions = '{}' WHERE chat_id = @chatId AND seq = @seq",
+            new { chatId, seq, deletedBy, ruleId }, s.Transaction, cancellationToken: ct));
 
     /// <summary>Adds or removes one reaction; false when nothing changed.</summary>
     public async Task<bool> SetReactionAsync(DbScope s, Guid chatId, long seq, Guid accountId, string emoji, bool add, CancellationToken ct) =>

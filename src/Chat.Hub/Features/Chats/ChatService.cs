@@ -46,6 +46,26 @@ public sealed class ChatService(
     public async Task<string> RoleAsync(Guid chatId, Guid me, CancellationToken ct) =>
         await chats.RoleOfAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
 
+    /// <summary>
+    /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member who is not
+    /// blocked or muted there. A blocked member sees why and until when.
+    /// </summary>
+    public async Task<string> ActingRoleAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        var (role, restriction, until) = await chats.ActingRoleOfAsync(chatId, me, ct);
+        if (role is null)
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
+        return restriction switch
+        {
+            "block" => throw new ChatException(ChatError.MemberBlocked, detail: $"Вы заблокированы в этом чате до {until:yyyy-MM-dd HH:mm} UTC."),
+            "mute" => throw new ChatException(ChatError.MemberMuted, detail: $"Отправка сообщений ограничена до {until:yyyy-MM-dd HH:mm} UTC."),
+            _ => role,
+        };
+    }
+
     public async Task<IReadOnlyList<ChatMemberDto>> MembersAsync(Guid chatId, Guid me, CancellationToken ct)
     {
         await RoleAsync(chatId, me, ct);

@@ -66,6 +66,11 @@ public sealed class MessageService(
         if (stored is null)
         {
             var (refusal, _) = await messages.DiagnoseAsync(message, ct);
+            if (refusal == SendRefusal.Restricted)
+            {
+                await chatService.ActingRoleAsync(message.ChatId, message.SenderId, ct); // throws with why and until when
+            }
+
             throw new ChatException(refusal switch
             {
                 SendRefusal.ReadOnly => ChatError.ChatReadOnly,
@@ -92,7 +97,7 @@ public sealed class MessageService(
             throw ChatException.Field("text", $"Текст сообщения — от 1 до {MaxTextLength} символов.");
         }
 
-        await chatService.RoleAsync(chatId, me, ct);
+        await chatService.ActingRoleAsync(chatId, me, ct);
         var changeSeq = await database.InTransactionAsync(async s =>
         {
             var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
@@ -117,9 +122,10 @@ public sealed class MessageService(
         return await PushChangeAsync(chatId, seq, changeSeq, "edited", ct);
     }
 
+    /// <summary>Deletes one's own message. A moderator deleting someone else's message must cite a rule (ModerationService).</summary>
     public async Task<MessageDto> DeleteAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
     {
-        var role = await chatService.RoleAsync(chatId, me, ct);
+        await chatService.ActingRoleAsync(chatId, me, ct);
         var changeSeq = await database.InTransactionAsync(async s =>
         {
             var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
@@ -128,9 +134,9 @@ public sealed class MessageService(
                 return (long?)null;
             }
 
-            if (current.SenderId != me && role == "member")
+            if (current.SenderId != me)
             {
-                throw new ChatException(ChatError.NotMessageAuthor);
+                throw new ChatException(ChatError.NotMessageAuthor, detail: "Удалять чужие сообщения могут только модераторы, указав нарушенное правило.");
             }
 
             await messages.DeleteAsync(s, chatId, seq, me, ct);
@@ -147,7 +153,7 @@ public sealed class MessageService(
             throw ChatException.Field("emoji", "Реакция — это один эмодзи.");
         }
 
-        await chatService.RoleAsync(chatId, me, ct);
+        await chatService.ActingRoleAsync(chatId, me, ct);
         var changeSeq = await database.InTransactionAsync(async s =>
         {
             var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
@@ -227,6 +233,10 @@ public sealed class MessageService(
 
         return (await messages.SearchAsync(me, schoolId, q, 50, ct)).Select(MessageDto.From).ToList();
     }
+
+    /// <summary>Pushes a change already committed (used by moderation too).</summary>
+    public Task<MessageDto> PushCommittedChangeAsync(Guid chatId, long seq, long? changeSeq, string type, CancellationToken ct) =>
+        PushChangeAsync(chatId, seq, changeSeq, type, ct);
 
     private async Task<MessageDto> PushChangeAsync(Guid chatId, long seq, long? changeSeq, string type, CancellationToken ct)
     {

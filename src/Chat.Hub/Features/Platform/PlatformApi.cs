@@ -38,7 +38,7 @@ public static class PlatformApi
     }
 }
 
-public sealed class PlatformService(AccountStore accounts, SchoolStore schools, ChatDatabase database, AuditLog audit, RosterSync roster, TimeProvider clock)
+public sealed class PlatformService(AccountStore accounts, SchoolStore schools, ChatDatabase database, AuditLog audit, RosterSync roster, Chat.Storage.Moderation.ModerationStore moderation, TimeProvider clock)
 {
     public async Task RequireOperatorAsync(Guid accountId, CancellationToken ct)
     {
@@ -74,6 +74,7 @@ public sealed class PlatformService(AccountStore accounts, SchoolStore schools, 
             }
 
             await roster.SyncAsync(s, school.Id, ct); // the staff room chat and the channels exist from the start
+            await moderation.SeedDefaultRulesAsync(s, school.Id, ct);
             return school;
         }, ct);
         return SchoolDto.From(school, null);

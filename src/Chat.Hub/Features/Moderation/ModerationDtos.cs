@@ -1,0 +1,37 @@
+using Chat.Storage.Moderation;
+
+namespace Chat.Hub.Features.Moderation;
+
+public sealed record RuleDto(Guid Id, int Number, string Text)
+{
+    public static RuleDto From(SchoolRule r) => new(r.Id, r.Number, r.Text);
+}
+
+public sealed record PutRuleBody(int? Number, string? Text);
+
+/// <summary>A block or mute as the restricted member and the moderators see it: why (the rule) and until when.</summary>
+public sealed record RestrictionDto(Guid ChatId, Guid AccountId, string Kind, int RuleNumber, string RuleText, string Reason, DateTime StartsAt, DateTime EndsAt, bool Lifted)
+{
+    public static RestrictionDto From(ChatRestriction r) =>
+        new(r.ChatId, r.AccountId, r.Kind, r.RuleNumber, r.RuleText, r.Reason, r.StartsAt, r.EndsAt, r.LiftedAt is not null);
+}
+
+public sealed record ViolationRequest(Guid ChatId, Guid AccountId, Guid RuleId, long? MessageSeq, string? Note);
+
+public sealed record BlockRequest(Guid ChatId, Guid AccountId, Guid RuleId, DateTimeOffset Until, string? Reason);
+
+public sealed record MuteRequest(Guid ChatId, Guid AccountId, Guid RuleId, int Minutes, string? Reason);
+
+public sealed record RemoveMemberRequest(Guid ChatId, Guid AccountId, Guid RuleId, string? Reason);
+
+public sealed record ReportRequest(Guid ChatId, long Seq, Guid RuleId, string? Comment);
+
+public sealed record ReportDto(Guid Id, Guid ChatId, long MessageSeq, Guid ReporterId, int RuleNumber, string? Comment, string Status, string? Resolution, DateTime CreatedAt, Guid? SenderId, string MessageText)
+{
+    public static ReportDto From(MessageReport r) =>
+        new(r.Id, r.ChatId, r.MessageSeq, r.ReporterId, r.RuleNumber, r.Comment, r.Status, r.Resolution, r.CreatedAt, r.SenderId, r.MessageText);
+}
+
+public sealed record ViolationCountDto(Guid ChatId, Guid AccountId, int Violations, bool MayBeBlocked);
+
+public sealed record OpenCaseBody(string? Reason);

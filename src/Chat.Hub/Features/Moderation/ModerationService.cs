@@ -1,0 +1,388 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Messages;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Storage.Audit;
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Messages;
+using Chat.Storage.Moderation;
+
+namespace Chat.Hub.Features.Moderation;
+
+/// <summary>
+/// Moderation by the school's rules (regulations: the chat's teacher moderates; deletes negative or excess content;
+/// reminds of the rules; may block a member who broke the rules more than three times, for up to one month; may
+/// unblock early; may not remove or block for reasons unrelated to the rules). Every action cites a rule and is written
+/// to the append-only audit log with a snapshot of the message concerned.
+/// </summary>
+public sealed class ModerationService(
+    ModerationStore moderation,
+    ChatStore chats,
+    MessageStore messages,
+    ChatService chatService,
+    MessageService messageService,
+    SchoolAccess access,
+    ChatDatabase database,
+    AuditLog audit,
+    LiveConnections live,
+    ChatPush push,
+    TimeProvider clock)
+{
+    public const int BlockAfterViolations = 3;
+
+    private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    public async Task<IReadOnlyList<RuleDto>> RulesAsync(Guid schoolId, Guid me, CancellationToken ct)
+    {
+        await access.ActiveMemberAsync(schoolId, me, ct);
+        return (await moderation.ListRulesAsync(schoolId, ct)).Select(RuleDto.From).ToList();
+    }
+
+    public async Task<RuleDto> PutRuleAsync(Guid schoolId, Guid me, PutRuleBody body, CancellationToken ct)
+    {
+        var text = Text.Required(body.Text, "text", 1000, "Текст правила — от 1 до 1000 символов.");
+        if (body.Number is not { } number || number is < 1 or > 100)
+        {
+            throw ChatException.Field("number", "Номер правила — от 1 до 100.");
+        }
+
+        return await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var rule = await moderation.PutRuleAsync(s, schoolId, number, text, ct);
+            await audit.AppendAsync(s, schoolId, me, "rule.saved", rule.Id, new { number, text }, ct);
+            return RuleDto.From(rule);
+        }, ct);
+    }
+
+    public async Task ArchiveRuleAsync(Guid schoolId, Guid ruleId, Guid me, CancellationToken ct)
+    {
+        await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            if (!await moderation.ArchiveRuleAsync(s, schoolId, ruleId, ct))
+            {
+                throw new ChatException(ChatError.RuleNotFound);
+            }
+
+            await audit.AppendAsync(s, schoolId, me, "rule.archived", ruleId, null, ct);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>A moderator deletes a message (anyone's) citing the rule it broke.</summary>
+    public async Task<MessageDto> DeleteMessageAsync(Guid me, Guid chatId, long seq, Guid ruleId, CancellationToken ct)
+    {
+        var (chat, rule) = await ModeratorAsync(chatId, me, ruleId, ct);
+        var original = await messages.GetAsync(chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+        var changeSeq = await database.InTransactionAsync(async s =>
+        {
+            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+            if (current.DeletedAt is not null)
+            {
+                return (long?)null;
+            }
+
+            await messages.DeleteAsync(s, chatId, seq, me, ct, rule.Id);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.message_deleted", original.SenderId,
+                new { chatId, seq, rule = rule.Number, ruleText = rule.Text, snapshot = original.Text, sentAt = original.CreatedAt }, ct);
+            return await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
+        }, ct);
+        return await messageService.PushCommittedChangeAsync(chatId, seq, changeSeq, "deleted", ct);
+    }
+
+    public async Task<ViolationCountDto> RecordViolationAsync(Guid me, ViolationRequest request, CancellationToken ct)
+    {
+        var (chat, rule) = await ModeratorAsync(request.ChatId, me, request.RuleId, ct);
+        await TargetMemberAsync(request.ChatId, request.AccountId, ct);
+        var note = Text.Optional(request.Note, "note", 1000);
+        string? snapshot = null;
+        if (request.MessageSeq is { } seq)
+        {
+            var message = await messages.GetAsync(request.ChatId, seq, ct);
+            if (message is null || message.SenderId != request.AccountId)
+            {
+                throw new ChatException(ChatError.MessageNotFound);
+            }
+
+            snapshot = message.Text;
+        }
+
+        var count = await database.InTransactionAsync(async s =>
+        {
+            var count = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.violation", request.AccountId,
+                new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, request.MessageSeq, snapshot, note, count }, ct);
+            return count;
+        }, ct);
+        return new ViolationCountDto(request.ChatId, request.AccountId, count, count > BlockAfterViolations);
+    }
+
+    public async Task<ViolationCountDto> ViolationsAsync(Guid me, Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member" && accountId != me)
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var count = await moderation.CountViolationsAsync(chatId, accountId, ct);
+        return new ViolationCountDto(chatId, accountId, count, count > BlockAfterViolations);
+    }
+
+    /// <summary>Blocks a member who broke the rules more than three times, for at most one month, with an end date.</summary>
+    public async Task<RestrictionDto> BlockAsync(Guid me, BlockRequest request, CancellationToken ct)
+    {
+        var (chat, rule) = await ModeratorAsync(request.ChatId, me, request.RuleId, ct);
+        await TargetMemberAsync(request.ChatId, request.AccountId, ct);
+        var reason = Text.Optional(request.Reason, "reason", 1000) ?? rule.Text;
+        var until = request.Until.UtcDateTime;
+        if (until <= Now || until > Now.AddMonths(1))
+        {
+            throw new ChatException(ChatError.BlockTooLong);
+        }
+
+        var restriction = await database.InTransactionAsync(async s =>
+        {
+            var count = await moderation.CountViolationsAsync(s, request.ChatId, request.AccountId, ct);
+            if (count <= BlockAfterViolations)
+            {
+                throw new ChatException(ChatError.BlockNeedsViolations, detail: $"Зафиксировано нарушений: {count}. Блокировка возможна после четвёртого.");
+            }
+
+            var restriction = await moderation.RestrictAsync(s, request.ChatId, request.AccountId, "block", rule.Id, reason, me, until, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.blocked", request.AccountId,
+                new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, reason, until, violations = count }, ct);
+            return restriction;
+        }, ct);
+        var dto = RestrictionDto.From(restriction);
+        await push.RestrictionAsync(dto);
+        return dto;
+    }
+
+    public async Task<RestrictionDto> MuteAsync(Guid me, MuteRequest request, CancellationToken ct)
+    {
+        var (chat, rule) = await ModeratorAsync(request.ChatId, me, request.RuleId, ct);
+        await TargetMemberAsync(request.ChatId, request.AccountId, ct);
+        if (request.Minutes is < 1 or > 24 * 60)
+        {
+            throw new ChatException(ChatError.MuteTooLong);
+        }
+
+        var reason = Text.Optional(request.Reason, "reason", 1000) ?? rule.Text;
+        var restriction = await database.InTransactionAsync(async s =>
+        {
+            var restriction = await moderation.RestrictAsync(s, request.ChatId, request.AccountId, "mute", rule.Id, reason, me, Now.AddMinutes(request.Minutes), ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.muted", request.AccountId,
+                new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, reason, request.Minutes }, ct);
+            return restriction;
+        }, ct);
+        var dto = RestrictionDto.From(restriction);
+        await push.RestrictionAsync(dto);
+        return dto;
+    }
+
+    /// <summary>Ends a block (or mute) early.</summary>
+    public async Task<RestrictionDto> LiftAsync(Guid me, Guid chatId, Guid accountId, string kind, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var lifted = await database.InTransactionAsync(async s =>
+        {
+            var lifted = await moderation.LiftAsync(s, chatId, accountId, kind, me, ct) ?? throw new ChatException(ChatError.NotRestricted);
+            await audit.AppendAsync(s, chat.SchoolId, me, kind == "block" ? "moderation.unblocked" : "moderation.unmuted", accountId, new { chatId }, ct);
+            return lifted;
+        }, ct);
+        var dto = RestrictionDto.From(lifted);
+        await push.RestrictionAsync(dto);
+        return dto;
+    }
+
+    /// <summary>Removes a member from a hand-managed chat for breaking a rule (roster chats follow the roster: block instead).</summary>
+    public async Task RemoveMemberAsync(Guid me, RemoveMemberRequest request, CancellationToken ct)
+    {
+        var (chat, rule) = await ModeratorAsync(request.ChatId, me, request.RuleId, ct);
+        await TargetMemberAsync(request.ChatId, request.AccountId, ct);
+        if (chat.SystemKey is not null)
+        {
+            throw new ChatException(ChatError.RosterMemberRemoval);
+        }
+
+        var reason = Text.Optional(request.Reason, "reason", 1000) ?? rule.Text;
+        await database.InTransactionAsync(async s =>
+        {
+            await chats.RemoveMemberAsync(s, request.ChatId, request.AccountId, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.removed", request.AccountId,
+                new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, reason }, ct);
+            return true;
+        }, ct);
+        await live.ApplyMembershipAsync([new MembershipChange(request.ChatId, request.AccountId, false)], ct);
+    }
+
+    /// <summary>Reminds the chat of its rules with a system message.</summary>
+    public async Task<MessageDto> RemindRulesAsync(Guid me, Guid chatId, Guid clientId, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var rules = await moderation.ListRulesAsync(chat.SchoolId, ct);
+        var text = "Напоминаем правила общения в чате."
+            + (string.IsNullOrWhiteSpace(chat.Rules) ? "" : "\n" + chat.Rules)
+            + "\n" + string.Join("\n", rules.Select(r => $"{r.Number}. {r.Text}"));
+        await database.InTransactionAsync(async s =>
+        {
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.rules_reminded", chatId, null, ct);
+            return true;
+        }, ct);
+        return await messageService.AppendAsync(new NewMessage(chatId, me, clientId, "system", text[..Math.Min(text.Length, MessageService.MaxTextLength)], null, null, []), ct);
+    }
+
+    /// <summary>"Пожаловаться": any member reports a message, citing a rule; the report waits for the chat's moderators.</summary>
+    public async Task<Guid> ReportAsync(Guid me, ReportRequest request, CancellationToken ct)
+    {
+        await chatService.RoleAsync(request.ChatId, me, ct);
+        var chat = await chats.GetAsync(request.ChatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var rule = await moderation.GetRuleAsync(chat.SchoolId, request.RuleId, ct) ?? throw new ChatException(ChatError.RuleNotFound);
+        var message = await messages.GetAsync(request.ChatId, request.Seq, ct);
+        if (message is null || message.IsDeleted)
+        {
+            throw new ChatException(ChatError.MessageNotFound);
+        }
+
+        var comment = Text.Optional(request.Comment, "comment", 1000);
+        return await database.InTransactionAsync(async s =>
+        {
+            var id = await moderation.ReportAsync(s, request.ChatId, request.Seq, me, rule.Id, comment, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.reported", message.SenderId,
+                new { chatId = request.ChatId, request.Seq, rule = rule.Number, comment, snapshot = message.Text }, ct);
+            return id;
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<ReportDto>> ReportsAsync(Guid me, Guid chatId, string? status, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        return (await moderation.ListReportsAsync(chatId, status ?? "open", ct)).Select(ReportDto.From).ToList();
+    }
+
+    /// <summary>Resolves a report: delete the message (with the report's rule), warn (a recorded violation), or dismiss.</summary>
+    public async Task<ReportDto> ResolveReportAsync(Guid me, Guid chatId, Guid reportId, string resolution, CancellationToken ct)
+    {
+        if (resolution is not ("deleted" or "warned" or "dismissed"))
+        {
+            throw ChatException.Field("resolution", "Решение: deleted (удалить), warned (предупреждение) или dismissed (отклонить).");
+        }
+
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var report = (await moderation.ListReportsAsync(chatId, null, ct)).FirstOrDefault(r => r.Id == reportId) ?? throw new ChatException(ChatError.ReportNotFound);
+        if (report.Status != "open")
+        {
+            throw new ChatException(ChatError.ReportResolved);
+        }
+
+        if (resolution == "deleted")
+        {
+            await DeleteMessageAsync(me, chatId, report.MessageSeq, report.RuleId, ct);
+        }
+        else if (resolution == "warned" && report.SenderId is { } sender)
+        {
+            await RecordViolationAsync(me, new ViolationRequest(chatId, sender, report.RuleId, report.MessageSeq, "По жалобе участника"), ct);
+        }
+
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        await database.InTransactionAsync(async s =>
+        {
+            var locked = await moderation.LockReportAsync(s, reportId, ct) ?? throw new ChatException(ChatError.ReportNotFound);
+            if (locked.Status != "open")
+            {
+                throw new ChatException(ChatError.ReportResolved);
+            }
+
+            await moderation.ResolveReportAsync(s, reportId, resolution, me, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.report_resolved", reportId, new { chatId, resolution }, ct);
+            return true;
+        }, ct);
+        return ReportDto.From((await moderation.ListReportsAsync(chatId, null, ct)).First(r => r.Id == reportId));
+    }
+
+    /// <summary>
+    /// An admin opens a logged moderation case on a chat of their school: for 24 hours they act there as a moderator.
+    /// This is the only way an admin reads or moderates a chat they are not a member of.
+    /// </summary>
+    public async Task OpenCaseAsync(Guid me, Guid schoolId, Guid chatId, string? reason, CancellationToken ct)
+    {
+        var why = Text.Optional(reason, "reason", 1000) ?? throw new ChatException(ChatError.ReasonRequired);
+        var chat = await chats.GetAsync(chatId, ct);
+        if (chat is null || chat.SchoolId != schoolId)
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
+        await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            await moderation.OpenCaseAsync(s, schoolId, chatId, me, why, Now.AddHours(24), ct);
+            await audit.AppendAsync(s, schoolId, me, "moderation.case_opened", chatId, new { reason = why }, ct);
+            return true;
+        }, ct);
+    }
+
+    public async Task<RestrictionDto?> MyRestrictionAsync(Guid me, Guid chatId, CancellationToken ct)
+    {
+        await chatService.RoleAsync(chatId, me, ct);
+        var active = await moderation.ActiveAsync(chatId, me, ct);
+        return active is null ? null : RestrictionDto.From(active);
+    }
+
+    public async Task<IReadOnlyList<RestrictionDto>> RestrictionsAsync(Guid me, Guid chatId, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        return (await moderation.ListActiveAsync(chatId, ct)).Select(RestrictionDto.From).ToList();
+    }
+
+    private async Task<(ChatRow Chat, SchoolRule Rule)> ModeratorAsync(Guid chatId, Guid me, Guid ruleId, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        if (ruleId == Guid.Empty)
+        {
+            throw new ChatException(ChatError.RuleRequired);
+        }
+
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var rule = await moderation.GetRuleAsync(chat.SchoolId, ruleId, ct) ?? throw new ChatException(ChatError.RuleNotFound);
+        return (chat, rule);
+    }
+
+    private async Task TargetMemberAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        var role = await chats.RoleOfAsync(chatId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+        if (role != "member")
+        {
+            throw new ChatException(ChatError.CannotModerateModerator);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using Chat.Storage.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Moderation;
+
+public sealed record SchoolRule(Guid Id, Guid SchoolId, int Number, string Text, DateTime CreatedAt, DateTime? ArchivedAt);
+
+public sealed record ChatRestriction(
+    Guid Id, Guid ChatId, Guid AccountId, string Kind, Guid RuleId, int RuleNumber, string RuleText, string Reason,
+    Guid ModeratorId, DateTime StartsAt, DateTime EndsAt, DateTime? LiftedAt);
+
+public sealed record MessageReport(
+    Guid Id, Guid ChatId, long MessageSeq, Guid ReporterId, Guid RuleId, int RuleNumber, string? Comment, string Status,
+    string? Resolution, DateTime CreatedAt, Guid? SenderId, string MessageText);
+
+/// <summary>Rules, violations, blocks and mutes, reports and admins' moderation cases.</summary>
+public sealed class ModerationStore(NpgsqlDataSource db)
+{
+    private const string RuleColumns = "id, school_id, number, text, created_at, archived_at";
+
+    private const string RestrictionSelect = """
+        SELECT r.id, r.chat_id, r.account_id, r.kind, r.rule_id, sr.number AS rule_number, sr.text AS rule_text, r.reason,
+               r.moderator_id, r.starts_at, r.ends_at, r.lifted_at
+        FROM chat_restrictions r JOIN school_rules sr ON sr.id = r.rule_id
+        """;
+
+    /// <summary>The default rules every school starts with (editable by its admins), drawn from the schools' regulations.</summary>
+    public static readonly string[] DefaultRules =
+    [
+        "Общаемся уважительно: без оскорблений, грубости, угроз и травли.",
+        "Не публикуем негативную и избыточную информацию: флуд, спам, повторы, сообщения не по теме чата.",
+        "Обсуждаем учебные и организационные вопросы; личные вопросы — в личных сообщениях.",
+        "Не публикуем личные данные других людей (телефоны, адреса, фотографии) без их согласия.",
+        "Без рекламы, платных услуг и сторонних сообществ.",
+        "Запрещены материалы, нарушающие законодательство Российской Федерации.",
+    ];
+
+    public async Task SeedDefaultRulesAsync(DbScope s, Guid schoolId, CancellationToken ct)
+    {
+        for (var i = 0; i < DefaultRules.Length; i++)
+        {
+            await s.Connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO school_rules (id, school_id, number, text) VALUES (@id, @schoolId, @number, @text)",
+                new { id = Guid.CreateVersion7(), schoolId, number = i + 1, text = DefaultRules[i] }, s.Transaction, cancellationToken: ct));
+        }
+    }
+
+    public async Task<IReadOnlyList<SchoolRule>> ListRulesAsync(Guid schoolId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<SchoolRule>(new CommandDefinition(
+            $"SELECT {RuleColumns} FROM school_rules WHERE school_id = @schoolId AND archived_at IS NULL ORDER BY number",
+            new { schoolId }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<SchoolRule?> GetRuleAsync(Guid schoolId, Guid ruleId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<SchoolRule>(new CommandDefinition(
+            $"SELECT {RuleColumns} FROM school_rules WHERE school_id = @schoolId AND id = @ruleId AND archived_at IS NULL",
+            new { schoolId, ruleId }, cancellationToken: ct));
+    }
+
+    /// <summary>Adds a rule, or replaces the text of rule <paramref name="number"/>: the old text is archived, since past actions cite it.</summary>
+    public async Task<SchoolRule> PutRuleAsync(DbScope s, Guid schoolId, int number, string text, CancellationToken ct)
+    {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE school_rules SET archived_at = now() WHERE school_id = @schoolId AND number = @number AND archived_at IS NULL",
+            new { schoolId, number }, s.Transaction, cancellationToken: ct));
+        return await s.Connection.QuerySingleAsync<SchoolRule>(new CommandDefinition(
+            $"INSERT INTO school_rules (id, school_id, number, text) VALUES (@id, @schoolId, @number, @text) RETURNING {RuleColumns}",
+            new { id = Guid.CreateVersion7(), schoolId, number, text }, s.Transaction, cancellationToken: ct));
+    }
+
+    public async Task<bool> ArchiveRuleAsync(DbScope s, Guid schoolId, Guid ruleId, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE school_rules SET archived_at = now() WHERE school_id = @schoolId AND id = @ruleId AND archived_at IS NULL",
+            new { schoolId, ruleId }, s.Transaction, cancellationToken: ct)) == 1;
+
+    public async Task<int> RecordViolationAsync(DbScope s, Guid chatId, Guid accountId, Guid ruleId, long? messageSeq, Guid moderatorId, string? note, CancellationToken ct)
+    {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO violations (id, chat_id, account_id, rule_id, message_seq, moderator_id, note)
+            VALUES (@id, @chatId, @accountId, @ruleId, @messageSeq, @moderatorId, @note)
+            """,
+            new { id = Guid.CreateVersion7(), chatId, accountId, ruleId, messageSeq, moderatorId, note }, s.Transaction, cancellationToken: ct));
+        return await CountViolationsAsync(s, chatId, accountId, ct);
+    }
+
+    public async Task<int> CountViolationsAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM violations WHERE chat_id = @chatId AND account_id = @accountId",
+            new { chatId, accountId }, s.Transaction, cancellationToken: ct));
+
+    public async Task<int> CountViolationsAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM violations WHERE chat_id = @chatId AND account_id = @accountId",
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    public async Task<ChatRestriction> RestrictAsync(DbScope s, Guid chatId, Guid accountId, string kind, Guid ruleId, string reason, Guid moderatorId, DateTime endsAt, CancellationToken ct)
+    {
+        // A new restriction of a kind replaces the active one of that kind.
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE chat_restrictions SET lifted_at = now(), lifted_by = @moderatorId WHERE chat_id = @chatId AND account_id = @accountId AND kind = @kind AND lifted_at IS NULL AND ends_at > now()",
+            new { chatId, accountId, kind, moderatorId }, s.Transaction, cancellationToken: ct));
+        var id = Guid.CreateVersion7();
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO chat_restrictions (id, chat_id, account_id, kind, rule_id, reason, moderator_id, ends_at)
+            VALUES (@id, @chatId, @accountId, @kind, @ruleId, @reason, @moderatorId, @endsAt)
+            """,
+            new { id, chatId, accountId, kind, ruleId, reason, moderatorId, endsAt }, s.Transaction, cancellationToken: ct));
+        return await s.Connection.QuerySingleAsync<ChatRestriction>(new CommandDefinition(
+            RestrictionSelect + " WHERE r.id = @id", new { id }, s.Transaction, cancellationToken: ct));
+    }
+
+    /// <summary>Lifts the active restriction of this kind early; null when there is none.</summary>
+    public async Task<ChatRestriction?> LiftAsync(DbScope s, Guid chatId, Guid accountId, string kind, Guid liftedBy, CancellationToken ct)
+    {
+        var id = await s.Connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+            """
+            UPDATE chat_restrictions SET lifted_at = now(), lifted_by = @liftedBy
+            WHERE chat_id = @chatId AND account_id = @accountId AND kind = @kind AND lifted_at IS NULL AND ends_at > now()
+            RETURNING id
+            """,
+            new { chatId, accountId, kind, liftedBy }, s.Transaction, cancellationToken: ct));
+        return id is null ? null : await s.Connection.QuerySingleAsync<ChatRestriction>(new CommandDefinition(
+            RestrictionSelect + " WHERE r.id = @id", new { id }, s.Transaction, cancellationToken: ct));
+    }
+
+    /// <summary>The member's active restriction in the chat (a block before a mute), if any.</summary>
+    public async Task<ChatRestriction?> ActiveAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QueryFirstOrDefaultAsync<ChatRestriction>(new CommandDefinition(
+            RestrictionSelect + " WHERE r.chat_id = @chatId AND r.account_id = @accountId AND r.lifted_at IS NULL AND r.ends_at > now() ORDER BY r.kind = 'block' DESC, r.ends_at DESC LIMIT 1",
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<ChatRestriction>> ListActiveAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<ChatRestriction>(new CommandDefinition(
+            RestrictionSelect + " WHERE r.chat_id = @chatId AND r.lifted_at IS NULL AND r.ends_at > now() ORDER BY r.ends_at",
+            new { chatId }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<Guid> ReportAsync(DbScope s, Guid chatId, long messageSeq, Guid reporterId, Guid ruleId, string? comment, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<Guid>(new CommandDefinition(
+            """
+            INSERT INTO message_reports (id, chat_id, message_seq, reporter_id, rule_id, comment) VALUES (@id, @chatId, @messageSeq, @reporterId, @ruleId, @comment)
+            ON CONFLICT (chat_id, message_seq, reporter_id) WHERE status = 'open' DO UPDATE SET rule_id = excluded.rule_id, comment = excluded.comment
+            RETURNING id
+            """,
+            new { id = Guid.CreateVersion7(), chatId, messageSeq, reporterId, ruleId, comment }, s.Transaction, cancellationToken: ct));
+
+    private const string ReportSelect = """
+        SELECT r.id, r.chat_id, r.message_seq, r.reporter_id, r.rule_id, sr.number AS rule_number, r.comment, r.status, r.resolution, r.created_at,
+               m.sender_id, CASE WHEN m.deleted_at IS NULL THEN m.text ELSE '' END AS message_text
+        FROM message_reports r JOIN school_rules sr ON sr.id = r.rule_id JOIN messages m ON m.chat_id = r.chat_id AND m.seq = r.message_seq
+        """;
+
+    public async Task<IReadOnlyList<MessageReport>> ListReportsAsync(Guid chatId, string? status, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<MessageReport>(new CommandDefinition(
+            ReportSelect + " WHERE r.chat_id = @chatId AND (@status::text IS NULL OR r.status = @status) ORDER BY r.created_at",
+            new { chatId, status }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<MessageReport?> LockReportAsync(DbScope s, Guid reportId, CancellationToken ct) =>
+        await s.Connection.QuerySingleOrDefaultAsync<MessageReport>(new CommandDefinition(
+            ReportSelect + " WHERE r.id = @reportId FOR UPDATE OF r", new { reportId }, s.Transaction, cancellationToken: ct));
+
+    public Task ResolveReportAsync(DbScope s, Guid reportId, string resolution, Guid resolvedBy, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE message_reports SET status = 'resolved', resolution = @resolution, resolved_by = @resolvedBy, resolved_at = now() WHERE id = @reportId",
+            new { reportId, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
+
+    public Task OpenCaseAsync(DbScope s, Guid schoolId, Guid chatId, Guid adminId, string reason, DateTime closesAt, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO moderation_cases (id, school_id, chat_id, admin_id, reason, closes_at) VALUES (@id, @schoolId, @chatId, @adminId, @reason, @closesAt)",
+            new { id = Guid.CreateVersion7(), schoolId, chatId, adminId, reason, closesAt }, s.Transaction, cancellationToken: ct));
+}
