@@ -65,6 +65,12 @@ public sealed partial class SignInService(
             throw new ChatException(ChatError.CodeExpired);
         }
 
+        if (attempt.Attempts > Options.CodeMaxAttempts)
+        {
+            // The attempts are spent: not even the right code works any more.
+            throw new ChatException(ChatError.CodeAttemptsExceeded);
+        }
+
         if (!CryptographicOperations.FixedTimeEquals(attempt.CodeHash, CodeHash(identityHash, code)))
         {
             throw new ChatException(attempt.Attempts >= Options.CodeMaxAttempts ? ChatError.CodeAttemptsExceeded : ChatError.CodeInvalid);
