@@ -53,6 +53,8 @@ public static class HttpAssertions
         Assert.True(response.StatusCode == status, $"expected {(int)status} {code}, got {(int)response.StatusCode}: {body}");
         var problem = System.Text.Json.JsonSerializer.Deserialize<ChatProblem>(body, ChatJson.Options)!;
         Assert.Equal(code, problem.Code);
+        Assert.Equal((int)status, problem.Status);
+        Assert.EndsWith("/" + code, problem.Type, StringComparison.Ordinal);
         Assert.Matches("[А-Яа-яЁё]", problem.Title);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         return problem;
