@@ -91,6 +91,60 @@ public sealed class ErrorTests(ChatApp app) : IClassFixture<ChatApp>
         }
     }
 
+    [Fact]
+    public async Task Requests_TextWithNulCharacter_ReturnValidationFailedNot500()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var invite = await school.InviteAsync(school.Admin, "parent", class5A.Id);
+        var applicant = await app.SignInAsync(SchoolBuilder.NewPhone(), "Родитель");
+        var pending = await TestSchool.AcceptAsync(applicant, invite, childName: "Петя");
+        const string nul = "Текст\u0000";
+
+        var cases = new (Func<Task<HttpResponseMessage>> Send, string Field)[]
+        {
+            (() => school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = nul }), "displayName"),
+            (() => school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = "Анна", avatarUrl = "/files/" + nul }), "avatarUrl"),
+            (() => school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа", region = nul }), "region"),
+            (() => school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа", address = nul }), "address"),
+            (() => school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "6Б", letter = nul }), "letter"),
+            (() => school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { letter = nul }), "letter"),
+            (() => school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/reject", new { reason = nul }), "reason"),
+            (() => applicant.Http.PostAsJsonAsync($"/api/invites/{invite.Token}/accept", new { childName = nul }), "childName"),
+            (() => applicant.Http.PostAsJsonAsync("/api/auth/code", new { email = "ni\u0000ka@example.org" }), "email"),
+            (() => applicant.Http.PostAsJsonAsync("/api/auth/verify", new { email = "ni\u0000ka@example.org", code = "123456" }), "email"),
+        };
+
+        foreach (var (send, field) in cases)
+        {
+            using var response = await send();
+            var problem = await response.ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+            Assert.True(problem.Errors?.ContainsKey(field), $"expected an error for {field}: {await response.DescribeAsync()}");
+        }
+
+        // A device name is only a label: control characters are dropped, and signing in works.
+        var phone = SchoolBuilder.NewPhone();
+        using var anonymous = app.CreateClient();
+        await (await anonymous.PostAsJsonAsync("/api/auth/code", new { phone })).EnsureOkAsync();
+        var signedIn = await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone, code = app.Codes.Last(phone), device = "Телефон\u0000\u0007" });
+        var pair = await signedIn.ReadAsync<Chat.Hub.Features.Accounts.TokenPair>();
+        using var user = app.CreateClient(pair.AccessToken);
+        var sessions = await (await user.GetAsync("/api/me/sessions")).ReadAsync<List<Chat.Hub.Features.Accounts.SessionDto>>();
+        Assert.Equal("Телефон", Assert.Single(sessions).Device);
+    }
+
+    [Theory]
+    [InlineData("22021", 400, "bad_request")]
+    [InlineData("22P05", 400, "bad_request")]
+    [InlineData("57P01", 503, "service_unavailable")]
+    [InlineData("42P01", 500, "internal_error")]
+    public void Classify_PostgresError_MapsToStableCode(string sqlState, int status, string code)
+    {
+        var (error, _, _) = Chat.Hub.Infrastructure.ChatExceptionHandler.Classify(new Npgsql.PostgresException("test", "ERROR", "ERROR", sqlState));
+
+        Assert.Equal((status, code), (error.Status, error.Code));
+    }
+
     private HttpClient Bearer(string token) => app.CreateClient(token);
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

@@ -135,6 +135,23 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task UpdateClass_GradeOutOfRange_ReturnsValidationFailed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+
+        foreach (var grade in new[] { 0, 13 })
+        {
+            var problem = await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { grade }))
+                .ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+            Assert.True(problem.Errors?.ContainsKey("grade"));
+        }
+
+        var moved = await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { name = "6А", grade = 6 })).ReadAsync<ClassDto>();
+        Assert.Equal(("6А", 6), (moved.Name, moved.Grade!.Value));
+    }
+
+    [Fact]
     public async Task UpdateClass_StaffRoom_ReturnsStaffRoomFixed()
     {
         var school = await new SchoolBuilder(app).CreateAsync();

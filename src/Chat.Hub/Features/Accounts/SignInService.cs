@@ -86,7 +86,7 @@ public sealed partial class SignInService(
         {
             var account = await accounts.GetOrCreateAsync(s, identity.Phone, identity.Email, NewAccountName, ct);
             await schools.ClaimPendingAdminAsync(s, account.Id, account.Phone, account.Email, ct);
-            var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(refresh), Trim(device, 200), RefreshExpiry(), ct);
+            var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(refresh), Label(device, 200), RefreshExpiry(), ct);
             return (account, session, account.DisplayName == NewAccountName);
         }, ct);
 
@@ -121,7 +121,12 @@ public sealed partial class SignInService(
     private byte[] CodeHash(byte[] identityHash, string code) =>
         HMACSHA256.HashData(keys.Key.Key, (byte[])[.. identityHash, .. Encoding.ASCII.GetBytes(code)]);
 
-    private static string? Trim(string? value, int max) => value is null ? null : value.Length <= max ? value : value[..max];
+    /// <summary>A free-form label from the client (the device name): control characters dropped, bounded in length.</summary>
+    private static string? Label(string? value, int max)
+    {
+        var clean = value is null ? null : new string(value.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        return string.IsNullOrEmpty(clean) ? null : clean.Length <= max ? clean : clean[..max];
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sign-in code send limit reached for {Destination}")]
     private static partial void LogSendLimited(ILogger logger, string destination);

@@ -100,6 +100,11 @@ public sealed class SchoolService(
                 throw new ChatException(ChatError.StaffRoomFixed);
             }
 
+            if (body.Grade is { } g && (g < 1 || g > 12))
+            {
+                throw ChatException.Field("grade", "Параллель — число от 1 до 12.");
+            }
+
             var name = body.Name is null ? current.Name : Text.Required(body.Name, "name", 60, "Название класса — до 60 символов.");
             try
             {
