@@ -24,6 +24,8 @@ internal sealed partial class ChatExceptionHandler(ILogger<ChatExceptionHandler>
         BadHttpRequestException { StatusCode: 413 } => (new ChatError("payload_too_large", 413, "Слишком большой запрос."), null, null),
         BadHttpRequestException => (ChatError.BadRequest, null, "Тело запроса не удалось прочитать. Проверьте формат JSON."),
         System.Text.Json.JsonException => (ChatError.BadRequest, null, "Тело запроса не удалось прочитать. Проверьте формат JSON."),
+        // Text PostgreSQL cannot store (NUL characters): the input's fault, whichever field forgot to check it.
+        PostgresException { SqlState: "22021" or "22P05" } => (ChatError.BadRequest, null, "Текст содержит недопустимые символы."),
         NpgsqlException { IsTransient: true } => (ChatError.ServiceUnavailable, null, null),
         PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" } => (ChatError.ServiceUnavailable, null, null),
         TimeoutException => (ChatError.ServiceUnavailable, null, null),

@@ -27,6 +27,13 @@ public static class Text
             throw ChatException.Field(field, $"Не длиннее {maxLength} символов.");
         }
 
+        // Line breaks and tabs may stay (a reason can have several lines); other control characters, NUL above all,
+        // are never text and PostgreSQL refuses NUL outright.
+        if (trimmed.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+        {
+            throw ChatException.Field(field, "Текст содержит недопустимые символы.");
+        }
+
         return trimmed;
     }
 

@@ -32,15 +32,19 @@ public sealed class SignInCodeStore(NpgsqlDataSource db)
         await tx.CommitAsync(ct);
     }
 
-    /// <summary>Counts one attempt against the identity's live code and returns it, or null when there is none left to try.</summary>
+    /// <summary>
+    /// Counts one attempt against the identity's live code and returns it, or null when there is no live code.
+    /// A code whose attempts are spent still comes back, with <see cref="SignInCodeAttempt.Attempts"/> above
+    /// <paramref name="maxAttempts"/>, so that the caller can say so instead of "expired"; its hash must not be compared.
+    /// </summary>
     public async Task<SignInCodeAttempt?> TakeAttemptAsync(byte[] identityHash, int maxAttempts, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return await c.QuerySingleOrDefaultAsync<SignInCodeAttempt>(new CommandDefinition(
             """
-            UPDATE sign_in_codes SET attempts = attempts + 1
+            UPDATE sign_in_codes SET attempts = least(attempts + 1, @maxAttempts + 1)
             WHERE id = (SELECT id FROM sign_in_codes
-                        WHERE identity_hash = @identityHash AND consumed_at IS NULL AND expires_at > now() AND attempts < @maxAttempts
+                        WHERE identity_hash = @identityHash AND consumed_at IS NULL AND expires_at > now()
                         ORDER BY created_at DESC LIMIT 1 FOR UPDATE)
             RETURNING id, code_hash, attempts
             """,

@@ -16,13 +16,9 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<string>> ApplyAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using (var setup = new NpgsqlCommand(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-            connection))
-        {
-            await setup.ExecuteNonQueryAsync(ct);
-        }
 
+        // The lock comes first: two nodes creating schema_migrations at once on an empty database would collide
+        // (CREATE TABLE IF NOT EXISTS is not safe against a concurrent create).
         await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", connection))
         {
             await lockCommand.ExecuteNonQueryAsync(ct);
@@ -31,6 +27,13 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
         var applied = new List<string>();
         try
         {
+            await using (var setup = new NpgsqlCommand(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                connection))
+            {
+                await setup.ExecuteNonQueryAsync(ct);
+            }
+
             var done = new HashSet<string>(StringComparer.Ordinal);
             await using (var list = new NpgsqlCommand("SELECT name FROM schema_migrations", connection))
             await using (var reader = await list.ExecuteReaderAsync(ct))

@@ -5,11 +5,13 @@ using System.Security.Cryptography;
 using Chat.Hub.Features.Accounts;
 using Chat.Hub.Infrastructure;
 using Chat.Testing;
+using Dapper;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Chat.Hub.Tests.Infrastructure;
 
@@ -63,13 +65,35 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
     }
 
     /// <summary>Signs a person in with a one-time code, as a client would, and returns their authorized client.</summary>
-    public async Task<TestUser> SignInAsync(string phone, string? displayName = null)
+    public Task<TestUser> SignInAsync(string phone, string? displayName = null) =>
+        SignInAsync(SignInIdentity.NormalizePhone(phone)!, new { phone }, code => new { phone, code, device = "tests" }, displayName);
+
+    /// <summary>The same sign-in with an e-mail address instead of a phone.</summary>
+    public Task<TestUser> SignInWithEmailAsync(string email, string? displayName = null) =>
+        SignInAsync(SignInIdentity.NormalizeEmail(email)!, new { email }, code => new { email, code, device = "tests" }, displayName);
+
+    /// <summary>A client that sends the given access token, for tests that juggle several tokens of one person.</summary>
+    public HttpClient CreateClient(string accessToken)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return client;
+    }
+
+    /// <summary>Runs SQL directly against the app's database: test setup that the API deliberately does not offer.</summary>
+    public async Task<int> ExecuteSqlAsync(string sql, object? parameters = null)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        return await connection.ExecuteAsync(sql, parameters);
+    }
+
+    private async Task<TestUser> SignInAsync(string identity, object codeBody, Func<string, object> verifyBody, string? displayName)
     {
         using var anonymous = CreateClient();
-        var sent = await anonymous.PostAsJsonAsync("/api/auth/code", new { phone });
+        var sent = await anonymous.PostAsJsonAsync("/api/auth/code", codeBody);
         sent.EnsureSuccessStatusCode();
-        var code = Codes.Last(SignInIdentity.NormalizePhone(phone)!);
-        var verify = await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone, code, device = "tests" });
+        var code = Codes.Last(identity);
+        var verify = await anonymous.PostAsJsonAsync("/api/auth/verify", verifyBody(code));
         await verify.EnsureOkAsync();
         var pair = (await verify.Content.ReadFromJsonAsync<TokenPair>(ChatJson.Options))!;
         var user = new TestUser(this, pair);
@@ -99,12 +123,7 @@ public sealed class TestUser(ChatApp app, TokenPair pair)
 
     public HttpClient Http { get; } = CreateAuthorized(app, pair.AccessToken);
 
-    private static HttpClient CreateAuthorized(ChatApp app, string token)
-    {
-        var client = app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
+    private static HttpClient CreateAuthorized(ChatApp app, string token) => app.CreateClient(token);
 }
 
 /// <summary>The fake SMS gateway: remembers the last code sent to each phone or e-mail.</summary>

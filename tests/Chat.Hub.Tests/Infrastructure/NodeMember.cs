@@ -52,6 +52,14 @@ public sealed class NodeMember : IAsyncDisposable
             Pushes.Enqueue((generation, m));
             Apply(m);
         });
+        // The client contract: when I am added to a chat, catch up on it (a push may have raced the group change).
+        connection.On<Guid, bool>("ChatMembershipChanged", (chatId, added) =>
+        {
+            if (added)
+            {
+                _ = CatchUpQuietlyAsync(chatId);
+            }
+        });
         await connection.StartAsync();
         await connection.InvokeAsync<DateTimeOffset>("Ping");
         foreach (var chatId in chatsToCatchUp)
@@ -74,6 +82,19 @@ public sealed class NodeMember : IAsyncDisposable
             {
                 return;
             }
+        }
+    }
+
+    private async Task CatchUpQuietlyAsync(Guid chatId)
+    {
+        try
+        {
+            await Task.Delay(200);
+            await CatchUpAsync(chatId);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Microsoft.AspNetCore.SignalR.HubException or OperationCanceledException)
+        {
+            // The connection moved on; the next connect catches up anyway.
         }
     }
 

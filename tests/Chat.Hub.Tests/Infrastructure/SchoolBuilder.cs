@@ -67,6 +67,35 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
         return pupil;
     }
 
+    /// <summary>
+    /// Fills the school with one of everything a route can name (a class, a verified class teacher, an invite, a
+    /// pending join request) and returns real ids for every route parameter of the API.
+    /// </summary>
+    public async Task<Dictionary<string, string>> RouteValuesAsync()
+    {
+        var cls = await CreateClassAsync("9В");
+        var teacher = await AddVerifiedTeacherAsync("Учитель Маршрутов", classTeacherOf: cls.Id);
+        var invite = await InviteAsync(Admin, "student", cls.Id);
+        var applicant = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ожидающий Учитель");
+        var pending = await AcceptAsync(applicant, await InviteAsync(Admin, "teacher"));
+        Assert.Equal("pending", pending.Status);
+        var classChat = (await teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={Id}"))!.Single(c => c.Kind == "class");
+        var rule = (await Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Moderation.RuleDto>>($"{Api}/rules"))!.First();
+        return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["chatId"] = classChat.Id.ToString(),
+            ["ruleId"] = rule.Id.ToString(),
+            ["schoolId"] = Id.ToString(),
+            ["classId"] = cls.Id.ToString(),
+            ["accountId"] = teacher.AccountId.ToString(),
+            ["inviteId"] = invite.Id.ToString(),
+            ["requestId"] = pending.JoinRequestId!.Value.ToString(),
+            ["sessionId"] = Admin.Tokens.SessionId.ToString(),
+            ["token"] = invite.Token,
+            ["documentName"] = "v1",
+        };
+    }
+
     public async Task<TestUser> AddParentAsync(string name, Guid childId)
     {
         var parent = await app.SignInAsync(SchoolBuilder.NewPhone(), name);

@@ -63,6 +63,6 @@ public sealed partial record SignInIdentity(string Kind, string Value)
     [GeneratedRegex(@"^\s*\+?[\d\s\-\(\)]{10,25}\s*$")]
     private static partial Regex PhonePattern();
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    [GeneratedRegex(@"^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+\.[^@\s\p{Cc}]+$")]
     private static partial Regex EmailPattern();
 }

@@ -67,6 +67,12 @@ public sealed partial class SignInService(
             throw new ChatException(ChatError.CodeExpired);
         }
 
+        if (attempt.Attempts > Options.CodeMaxAttempts)
+        {
+            // The attempts are spent: not even the right code works any more.
+            throw new ChatException(ChatError.CodeAttemptsExceeded);
+        }
+
         if (!CryptographicOperations.FixedTimeEquals(attempt.CodeHash, CodeHash(identityHash, code)))
         {
             throw new ChatException(attempt.Attempts >= Options.CodeMaxAttempts ? ChatError.CodeAttemptsExceeded : ChatError.CodeInvalid);
@@ -85,7 +91,8 @@ public sealed partial class SignInService(
             {
                 await roster.SyncAsync(s, schoolId, ct); // no live connections yet, so nothing to apply after commit
             }
-            var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(refresh), Trim(device, 200), RefreshExpiry(), ct);
+
+            var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(refresh), Label(device, 200), RefreshExpiry(), ct);
             return (account, session, account.DisplayName == NewAccountName);
         }, ct);
 
@@ -120,7 +127,12 @@ public sealed partial class SignInService(
     private byte[] CodeHash(byte[] identityHash, string code) =>
         HMACSHA256.HashData(keys.Key.Key, (byte[])[.. identityHash, .. Encoding.ASCII.GetBytes(code)]);
 
-    private static string? Trim(string? value, int max) => value is null ? null : value.Length <= max ? value : value[..max];
+    /// <summary>A free-form label from the client (the device name): control characters dropped, bounded in length.</summary>
+    private static string? Label(string? value, int max)
+    {
+        var clean = value is null ? null : new string(value.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        return string.IsNullOrEmpty(clean) ? null : clean.Length <= max ? clean : clean[..max];
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sign-in code send limit reached for {Destination}")]
     private static partial void LogSendLimited(ILogger logger, string destination);

@@ -34,6 +34,8 @@ public sealed class InviteService(
 
     public async Task<InviteDto> CreateAsync(Guid schoolId, Guid me, CreateInviteBody body, CancellationToken ct)
     {
+        // Access first: someone outside the school learns nothing, not even what a valid body looks like.
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
         var role = body.Role ?? "";
         if (!Roles.Contains(role))
         {
@@ -61,7 +63,6 @@ public sealed class InviteService(
             throw ChatException.Field("expiresAt", "Срок действия должен быть в будущем.");
         }
 
-        var member = await access.ActiveMemberAsync(schoolId, me, ct);
         var classId = body.ClassId;
         if (body.ChildId is { } childId)
         {
@@ -265,12 +266,6 @@ public sealed class InviteService(
 
     public async Task<JoinRequestDto> DecideAsync(Guid schoolId, Guid requestId, Guid me, bool approve, DecideJoinRequestBody body, CancellationToken ct)
     {
-        var reason = Text.Optional(body.Reason, "reason", 500);
-        if (!approve && reason is null)
-        {
-            throw ChatException.Field("reason", "Укажите причину отказа: человек увидит её.");
-        }
-
         var (decided, changes) = await database.InTransactionAsync(async s =>
         {
             var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
@@ -284,6 +279,13 @@ public sealed class InviteService(
             if (!mayDecide)
             {
                 throw new ChatException(ChatError.JoinRequestNotFound);
+            }
+
+            // Validated only for those who may decide: others learn nothing about the request.
+            var reason = Text.Optional(body.Reason, "reason", 500);
+            if (!approve && reason is null)
+            {
+                throw ChatException.Field("reason", "Укажите причину отказа: человек увидит её.");
             }
 
             if (request.Status != "pending")

@@ -26,19 +26,15 @@ public sealed class MessageService(
     public async Task<MessageDto> SendAsync(Guid me, SendMessageRequest request, CancellationToken ct)
     {
         var text = (request.Text ?? "").Trim();
-        if (text.Length == 0)
+        var invalid = text.Length == 0 ? ChatException.Field("text", "Сообщение не может быть пустым.")
+            : text.Length > MaxTextLength ? ChatException.Field("text", $"Сообщение длиннее {MaxTextLength} символов.")
+            : request.ClientId == Guid.Empty ? ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).")
+            : null;
+        if (invalid is not null)
         {
-            throw ChatException.Field("text", "Сообщение не может быть пустым.");
-        }
-
-        if (text.Length > MaxTextLength)
-        {
-            throw ChatException.Field("text", $"Сообщение длиннее {MaxTextLength} символов.");
-        }
-
-        if (request.ClientId == Guid.Empty)
-        {
-            throw ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).");
+            // Outsiders learn nothing, not even how we validate: membership first (only on this error path, off the hot path).
+            await chatService.RoleAsync(request.ChatId, me, ct);
+            throw invalid;
         }
 
         var mentions = (request.Mentions ?? []).Distinct().Take(MaxMentions).ToArray();

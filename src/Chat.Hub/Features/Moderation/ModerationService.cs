@@ -42,15 +42,15 @@ public sealed class ModerationService(
 
     public async Task<RuleDto> PutRuleAsync(Guid schoolId, Guid me, PutRuleBody body, CancellationToken ct)
     {
-        var text = Text.Required(body.Text, "text", 1000, "Текст правила — от 1 до 1000 символов.");
-        if (body.Number is not { } number || number is < 1 or > 100)
-        {
-            throw ChatException.Field("number", "Номер правила — от 1 до 100.");
-        }
-
         return await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+            var text = Text.Required(body.Text, "text", 1000, "Текст правила — от 1 до 1000 символов.");
+            if (body.Number is not { } number || number is < 1 or > 100)
+            {
+                throw ChatException.Field("number", "Номер правила — от 1 до 100.");
+            }
+
             var rule = await moderation.PutRuleAsync(s, schoolId, number, text, ct);
             await audit.AppendAsync(s, schoolId, me, "rule.saved", rule.Id, new { number, text }, ct);
             return RuleDto.From(rule);
@@ -327,13 +327,14 @@ public sealed class ModerationService(
     /// </summary>
     public async Task OpenCaseAsync(Guid me, Guid schoolId, Guid chatId, string? reason, CancellationToken ct)
     {
-        var why = Text.Optional(reason, "reason", 1000) ?? throw new ChatException(ChatError.ReasonRequired);
+        await access.AdminAsync(schoolId, me, ct);
         var chat = await chats.GetAsync(chatId, ct);
         if (chat is null || chat.SchoolId != schoolId)
         {
             throw new ChatException(ChatError.ChatNotFound);
         }
 
+        var why = Text.Optional(reason, "reason", 1000) ?? throw new ChatException(ChatError.ReasonRequired);
         await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);

@@ -26,13 +26,14 @@ public sealed class SchoolService(
 
     public async Task<SchoolDto> UpdateAsync(Guid schoolId, Guid me, UpdateSchoolBody body, CancellationToken ct)
     {
-        var name = Text.Required(body.Name, "name", 200, "Укажите название школы (до 200 символов).");
-        var region = Text.Optional(body.Region, "region", 200) ?? "";
-        var address = Text.Optional(body.Address, "address", 500) ?? "";
-        var journal = Text.OptionalUrl(body.JournalUrl, "journalUrl");
         return await database.InTransactionAsync(async s =>
         {
+            // Access first: someone outside the school learns nothing, not even what a valid body looks like.
             var admin = await access.AdminAsync(s, schoolId, me, ct);
+            var name = Text.Required(body.Name, "name", 200, "Укажите название школы (до 200 символов).");
+            var region = Text.Optional(body.Region, "region", 200) ?? "";
+            var address = Text.Optional(body.Address, "address", 500) ?? "";
+            var journal = Text.OptionalUrl(body.JournalUrl, "journalUrl");
             var current = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
             var updated = await schools.UpdateInfoAsync(s, schoolId, name, region, address, journal,
                 body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff,
@@ -50,33 +51,34 @@ public sealed class SchoolService(
 
     public async Task<ClassDto> CreateClassAsync(Guid schoolId, Guid me, CreateClassBody body, CancellationToken ct)
     {
-        var kind = body.Kind ?? "class";
-        if (kind is not ("class" or "group"))
-        {
-            throw ChatException.Field("kind", "Тип должен быть class (класс) или group (группа).");
-        }
-
-        var name = Text.Required(body.Name, "name", 60, "Укажите название класса, например «5А» (до 60 символов).");
-        if (body.Grade is { } g && (g < 1 || g > 12))
-        {
-            throw ChatException.Field("grade", "Параллель — число от 1 до 12.");
-        }
-
-        var year = body.SchoolYear ?? SchoolYear.Current(clock);
-        if (year < 2000 || year > 2100)
-        {
-            throw ChatException.Field("schoolYear", "Неверный учебный год.");
-        }
-
-        var (grade, letter) = (body.Grade, Text.Optional(body.Letter, "letter", 10));
-        if (grade is null && kind == "class")
-        {
-            (grade, letter) = ParseClassName(name);
-        }
-
         return await database.InTransactionAsync(async s =>
         {
+            // Access first: someone outside the school learns nothing, not even what a valid body looks like.
             await access.AdminAsync(s, schoolId, me, ct);
+            var kind = body.Kind ?? "class";
+            if (kind is not ("class" or "group"))
+            {
+                throw ChatException.Field("kind", "Тип должен быть class (класс) или group (группа).");
+            }
+
+            var name = Text.Required(body.Name, "name", 60, "Укажите название класса, например «5А» (до 60 символов).");
+            if (body.Grade is { } g && (g < 1 || g > 12))
+            {
+                throw ChatException.Field("grade", "Параллель — число от 1 до 12.");
+            }
+
+            var year = body.SchoolYear ?? SchoolYear.Current(clock);
+            if (year < 2000 || year > 2100)
+            {
+                throw ChatException.Field("schoolYear", "Неверный учебный год.");
+            }
+
+            var (grade, letter) = (body.Grade, Text.Optional(body.Letter, "letter", 10));
+            if (grade is null && kind == "class")
+            {
+                (grade, letter) = ParseClassName(name);
+            }
+
             try
             {
                 var created = await schools.CreateClassAsync(s, schoolId, kind, name, grade, letter, year, ct);
@@ -100,6 +102,11 @@ public sealed class SchoolService(
             if (current.Kind == "staff_room")
             {
                 throw new ChatException(ChatError.StaffRoomFixed);
+            }
+
+            if (body.Grade is { } g && (g < 1 || g > 12))
+            {
+                throw ChatException.Field("grade", "Параллель — число от 1 до 12.");
             }
 
             var name = body.Name is null ? current.Name : Text.Required(body.Name, "name", 60, "Название класса — до 60 символов.");

@@ -1,0 +1,99 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Tests.Infrastructure;
+
+namespace Chat.Hub.Tests.Foundation;
+
+/// <summary>
+/// Members are not de-anonymised: nothing a member gets about other members carries a phone number or an e-mail
+/// (mission: closed space; test plan item 33). The raw response text is searched, so a new field cannot slip through.
+/// </summary>
+public sealed class PrivacyTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    [Fact]
+    public async Task MemberFacingResponses_AnyMember_NeverContainPhonesOrEmails()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync("Школа тайн");
+        var class5A = await school.CreateClassAsync("5А");
+
+        // A class teacher who signed in with an e-mail address.
+        var teacher = await app.SignInWithEmailAsync($"klass.{Guid.NewGuid():N}@school.test", "Классная Руководительница");
+        var teacherJoin = await TestSchool.AcceptAsync(teacher, await school.InviteAsync(school.Admin, "teacher"));
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{teacherJoin.JoinRequestId}/approve", new { })).EnsureOkAsync();
+        await (await school.Admin.Http.PutAsync($"{school.Api}/teachers/{teacher.AccountId}/verification", null)).EnsureOkAsync();
+        await (await school.Admin.Http.PutAsync($"{school.Api}/classes/{class5A.Id}/teachers/{teacher.AccountId}", null)).EnsureOkAsync();
+
+        var pupil = await school.AddStudentAsync("Петя Сидоров", class5A.Id);
+        var parent = await school.AddParentAsync("Ольга Сидорова", pupil.AccountId);
+
+        // Somebody waiting for approval (a parent with a class-wide link), and someone rejected.
+        var waiting = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ждущий Родитель");
+        var classParents = await school.InviteAsync(teacher, "parent", class5A.Id);
+        Assert.Equal("pending", (await TestSchool.AcceptAsync(waiting, classParents, childName: "Петя Сидоров")).Status);
+        var rejected = await app.SignInAsync(SchoolBuilder.NewPhone(), "Отклонённый Учитель");
+        var rejectedJoin = await TestSchool.AcceptAsync(rejected, await school.InviteAsync(school.Admin, "teacher"));
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{rejectedJoin.JoinRequestId}/reject", new { reason = "Не наш сотрудник" })).EnsureOkAsync();
+        var childInvite = await school.InviteAsync(school.Admin, "parent", childId: pupil.AccountId);
+
+        var everyone = new[] { school.Admin, teacher, pupil, parent, waiting, rejected };
+        var secrets = everyone.SelectMany(Identities).ToList();
+
+        var paths = new[]
+        {
+            school.Api,
+            $"{school.Api}/classes",
+            $"{school.Api}/members",
+            $"{school.Api}/members?classId={class5A.Id}",
+            $"{school.Api}/join-requests",
+            $"{school.Api}/join-requests?status=pending",
+            $"{school.Api}/invites",
+            $"{school.Api}/invites?classId={class5A.Id}",
+            $"{school.Api}/audit",
+            "/api/me/schools",
+            "/api/me/join-requests",
+            $"/api/invites/{childInvite.Token}",
+            $"/api/invites/{classParents.Token}",
+        };
+
+        var leaks = new List<string>();
+        var read = 0;
+        foreach (var viewer in everyone)
+        {
+            foreach (var path in paths)
+            {
+                using var response = await viewer.Http.GetAsync(path);
+                var text = await response.Content.ReadAsStringAsync();
+                read += response.IsSuccessStatusCode ? 1 : 0;
+                leaks.AddRange(secrets.Where(s => text.Contains(s, StringComparison.OrdinalIgnoreCase)).Select(s => $"{viewer.Tokens.Account.DisplayName} GET {path}: contains {s}"));
+            }
+        }
+
+        // The walk really read data (most paths answer the admin), and nothing in it named a phone or an e-mail.
+        Assert.True(read >= paths.Length + 10, $"only {read} successful reads");
+        Assert.True(leaks.Count == 0, string.Join("\n", leaks));
+
+        // The operator's list of schools does not carry the admin's phone given at registration either.
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+        var platform = await (await op.Http.GetAsync("/api/platform/schools")).Content.ReadAsStringAsync();
+        Assert.Contains(school.Id.ToString(), platform, StringComparison.Ordinal);
+        Assert.DoesNotContain(secrets, s => platform.Contains(s, StringComparison.OrdinalIgnoreCase));
+
+        // Only the person's own /api/me carries their own phone or e-mail.
+        Assert.Contains(teacher.Tokens.Account.Email!, await (await teacher.Http.GetAsync("/api/me")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A phone in every form it could be printed in (E.164 digits, national digits), and the e-mail.</summary>
+    private static IEnumerable<string> Identities(TestUser user)
+    {
+        if (user.Tokens.Account.Phone is { } phone)
+        {
+            yield return phone.TrimStart('+');
+            yield return phone[^10..];
+        }
+
+        if (user.Tokens.Account.Email is { } email)
+        {
+            yield return email;
+        }
+    }
+}

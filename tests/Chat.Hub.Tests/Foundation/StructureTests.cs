@@ -1,0 +1,307 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Tests.Infrastructure;
+using Npgsql;
+
+namespace Chat.Hub.Tests.Foundation;
+
+/// <summary>The school's structure and its rules: one class per pupil, at least one admin, verified directors, suspension.</summary>
+public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    [Fact]
+    public async Task Accept_StudentInviteOfSecondClass_ReturnsStudentAlreadyInClass()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var pupil = await school.AddStudentAsync("Петя Сидоров", class5A.Id);
+        var invite5B = await school.InviteAsync(school.Admin, "student", class5B.Id);
+
+        await (await pupil.Http.PostAsJsonAsync($"/api/invites/{invite5B.Token}/accept", new { }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "student_already_in_class");
+
+        var members5B = await (await school.Admin.Http.GetAsync($"{school.Api}/members?classId={class5B.Id}")).ReadAsync<List<MemberDto>>();
+        Assert.DoesNotContain(members5B, m => m.AccountId == pupil.AccountId);
+        Assert.Equal(0, Assert.Single(await ListInvitesAsync(school), i => i.Id == invite5B.Id).Uses);
+
+        // Not only the service: the database itself refuses a second class for the pupil.
+        var insert = await Assert.ThrowsAsync<PostgresException>(() => app.ExecuteSqlAsync(
+            "INSERT INTO students (school_id, account_id, class_id) VALUES (@schoolId, @accountId, @classId)",
+            new { schoolId = school.Id, accountId = pupil.AccountId, classId = class5B.Id }));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, insert.SqlState);
+        Assert.Equal("students_pkey", insert.ConstraintName);
+    }
+
+    [Fact]
+    public async Task RemoveAdmin_LastAdmin_ReturnsLastAdmin()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/admins/{school.Admin.AccountId}"))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "last_admin");
+
+        var me = await (await school.Admin.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
+        Assert.Contains("admin", me.MyRoles!);
+    }
+
+    [Fact]
+    public async Task RemoveAdmin_AfterAppointingSecondAdmin_RemovesTheFirst()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var deputy = await school.AddVerifiedTeacherAsync("Завуч");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/admins/{deputy.AccountId}", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.DeleteAsync($"{school.Api}/admins/{school.Admin.AccountId}")).StatusCode);
+
+        // The first admin is an ordinary member now; the deputy runs the school and is its last admin.
+        await (await school.Admin.Http.GetAsync($"{school.Api}/audit")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        var first = await (await school.Admin.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
+        Assert.DoesNotContain("admin", first.MyRoles!);
+        var audit = await (await deputy.Http.GetAsync($"{school.Api}/audit")).ReadAsync<List<AuditEventDto>>();
+        Assert.Contains(audit, e => e.Action == "admin.appointed" && e.SubjectId == deputy.AccountId);
+        Assert.Contains(audit, e => e.Action == "admin.removed" && e.SubjectId == school.Admin.AccountId);
+        await (await deputy.Http.DeleteAsync($"{school.Api}/admins/{deputy.AccountId}")).ExpectErrorAsync(HttpStatusCode.Conflict, "last_admin");
+    }
+
+    [Fact]
+    public async Task AppointAdmin_NotAMember_ReturnsMemberNotFound()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var stranger = await app.SignInAsync(SchoolBuilder.NewPhone(), "Посторонний");
+
+        await (await school.Admin.Http.PutAsync($"{school.Api}/admins/{stranger.AccountId}", null))
+            .ExpectErrorAsync(HttpStatusCode.NotFound, "member_not_found");
+        await (await stranger.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+    }
+
+    [Fact]
+    public async Task SetDirector_UnverifiedTeacher_ReturnsTeacherNotVerified()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Будущий Директор");
+        var pupil = await school.AddStudentAsync("Ученик", class5A.Id);
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/teachers/{teacher.AccountId}/verification")).EnsureOkAsync();
+
+        await (await school.Admin.Http.PutAsync($"{school.Api}/directors/{teacher.AccountId}", null))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "teacher_not_verified");
+        await (await school.Admin.Http.PutAsync($"{school.Api}/directors/{pupil.AccountId}", null))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "teacher_not_verified");
+
+        // Verified, the teacher can be director; taking the verification back takes the director mark too.
+        await (await school.Admin.Http.PutAsync($"{school.Api}/teachers/{teacher.AccountId}/verification", null)).EnsureOkAsync();
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/directors/{teacher.AccountId}", null)).StatusCode);
+        Assert.Contains("director", (await MemberAsync(school, teacher.AccountId)).Roles);
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/teachers/{teacher.AccountId}/verification")).EnsureOkAsync();
+        var after = await MemberAsync(school, teacher.AccountId);
+        Assert.DoesNotContain("director", after.Roles);
+        Assert.False(after.VerifiedTeacher);
+    }
+
+    [Fact]
+    public async Task VerifyTeacher_NotATeacher_ReturnsNotATeacher()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var pupil = await school.AddStudentAsync("Ученик", class5A.Id);
+
+        await (await school.Admin.Http.PutAsync($"{school.Api}/teachers/{pupil.AccountId}/verification", null))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "not_a_teacher");
+    }
+
+    [Fact]
+    public async Task CreateClass_SameNameInSameSchoolYear_ReturnsClassNameTaken()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        await school.CreateClassAsync("5Б");
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "5А" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "class_name_taken");
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { name = "5Б" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "class_name_taken");
+
+        // The next school year may have its own «5А».
+        var nextYear = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "5А", schoolYear = class5A.SchoolYear + 1 }))
+            .ReadAsync<ClassDto>();
+        Assert.Equal(class5A.SchoolYear + 1, nextYear.SchoolYear);
+
+        // Another school may have one too.
+        var other = await new SchoolBuilder(app).CreateAsync("Школа №2");
+        Assert.Equal("5А", (await other.CreateClassAsync("5А")).Name);
+    }
+
+    [Fact]
+    public async Task UpdateClass_GradeOutOfRange_ReturnsValidationFailed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+
+        foreach (var grade in new[] { 0, 13 })
+        {
+            var problem = await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { grade }))
+                .ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+            Assert.True(problem.Errors?.ContainsKey("grade"));
+        }
+
+        var moved = await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { name = "6А", grade = 6 })).ReadAsync<ClassDto>();
+        Assert.Equal(("6А", 6), (moved.Name, moved.Grade!.Value));
+    }
+
+    [Fact]
+    public async Task UpdateClass_StaffRoom_ReturnsStaffRoomFixed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var staffRoom = (await (await school.Admin.Http.GetAsync($"{school.Api}/classes")).ReadAsync<List<ClassDto>>()).Single(c => c.Kind == "staff_room");
+
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{staffRoom.Id}", new { name = "Кабинет" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "staff_room_fixed");
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{staffRoom.Id}", new { archived = true }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "staff_room_fixed");
+
+        var classes = await (await school.Admin.Http.GetAsync($"{school.Api}/classes")).ReadAsync<List<ClassDto>>();
+        Assert.Equal(("Учительская", false), classes.Where(c => c.Kind == "staff_room").Select(c => (c.Name, c.Archived)).Single());
+    }
+
+    [Fact]
+    public async Task SuspendSchool_ByOperator_SchoolIsVisibleButEveryOtherActionReturnsSchoolSuspended()
+    {
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var values = await school.RouteValuesAsync();
+        var newcomer = await app.SignInAsync(SchoolBuilder.NewPhone(), "Новенький");
+
+        var suspended = await (await op.Http.PostAsync($"/api/platform/schools/{school.Id}/suspend", null)).ReadAsync<SchoolDto>();
+        Assert.Equal("suspended", suspended.Status);
+
+        // Members still see the school, and that it is suspended.
+        var seen = await (await school.Admin.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
+        Assert.Equal("suspended", seen.Status);
+        Assert.Equal("suspended", Assert.Single(await (await school.Admin.Http.GetAsync("/api/me/schools")).ReadAsync<List<MySchoolDto>>()).Status);
+
+        // Everything else under the school, walked over every mapped endpoint, is refused, even for its admin.
+        var schoolEndpoints = EndpointCatalog.All(app.Services)
+            .Where(e => e.Pattern.StartsWith("/api/schools/{schoolId", StringComparison.Ordinal) && e.Key != "GET /api/schools/{schoolId:guid}")
+            .ToList();
+        Assert.True(schoolEndpoints.Count >= 20, $"only {schoolEndpoints.Count} school endpoints found");
+        var wrong = new List<string>();
+        foreach (var endpoint in schoolEndpoints)
+        {
+            using var request = endpoint.Request(values);
+            using var response = await school.Admin.Http.SendAsync(request);
+            var problem = await response.ReadProblemAsync();
+            if (response.StatusCode != HttpStatusCode.Forbidden || problem?.Code != "school_suspended")
+            {
+                wrong.Add($"{endpoint.Key}: {await response.DescribeAsync()}");
+            }
+        }
+
+        Assert.True(wrong.Count == 0, "expected 403 school_suspended from:\n" + string.Join("\n", wrong));
+
+        // Nobody joins a suspended school.
+        await (await newcomer.Http.PostAsJsonAsync($"/api/invites/{values["token"]}/accept", new { }))
+            .ExpectErrorAsync(HttpStatusCode.Forbidden, "school_suspended");
+
+        // Resumed, it works again, and nothing was changed while it was suspended.
+        var resumed = await (await op.Http.PostAsync($"/api/platform/schools/{school.Id}/resume", null)).ReadAsync<SchoolDto>();
+        Assert.Equal("active", resumed.Status);
+        var invites = await ListInvitesAsync(school);
+        Assert.Equal("active", invites.Single(i => i.Id.ToString() == values["inviteId"]).State);
+        Assert.Single(await (await school.Admin.Http.GetAsync($"{school.Api}/join-requests?status=pending")).ReadAsync<List<JoinRequestDto>>());
+        Assert.Equal("joined", (await (await newcomer.Http.PostAsJsonAsync($"/api/invites/{values["token"]}/accept", new { })).ReadAsync<AcceptInviteResult>()).Status);
+        var audit = await (await school.Admin.Http.GetAsync($"{school.Api}/audit")).ReadAsync<List<AuditEventDto>>();
+        Assert.Contains(audit, e => e.Action == "school.suspended");
+        Assert.Contains(audit, e => e.Action == "school.resumed");
+    }
+
+    [Fact]
+    public async Task PlatformEndpoints_NonOperator_ReturnOperatorOnly()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+
+        await (await school.Admin.Http.GetAsync("/api/platform/schools")).ExpectErrorAsync(HttpStatusCode.Forbidden, "operator_only");
+        await (await school.Admin.Http.PostAsJsonAsync("/api/platform/schools", new { name = "Самозванная школа", adminPhone = SchoolBuilder.NewPhone() }))
+            .ExpectErrorAsync(HttpStatusCode.Forbidden, "operator_only");
+        await (await school.Admin.Http.PostAsync($"/api/platform/schools/{school.Id}/suspend", null)).ExpectErrorAsync(HttpStatusCode.Forbidden, "operator_only");
+        await (await school.Admin.Http.PostAsync($"/api/platform/schools/{school.Id}/resume", null)).ExpectErrorAsync(HttpStatusCode.Forbidden, "operator_only");
+
+        Assert.Equal("active", (await (await school.Admin.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>()).Status);
+    }
+
+    [Fact]
+    public async Task RegisterSchool_ByOperator_ValidatesAndListsIt()
+    {
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+
+        var problem = await (await op.Http.PostAsJsonAsync("/api/platform/schools", new { name = "Без админа" })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.Errors?.ContainsKey("adminPhone"));
+        problem = await (await op.Http.PostAsJsonAsync("/api/platform/schools", new { name = "", adminPhone = SchoolBuilder.NewPhone() })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.Errors?.ContainsKey("name"));
+
+        var registered = await (await op.Http.PostAsJsonAsync("/api/platform/schools", new { name = "Школа по e-mail", adminEmail = "Director@Example.Org" })).ReadAsync<SchoolDto>();
+        Assert.Contains(await (await op.Http.GetAsync("/api/platform/schools")).ReadAsync<List<SchoolDto>>(), s => s.Id == registered.Id);
+
+        // The first admin named by e-mail becomes admin at their first sign-in.
+        var admin = await app.SignInWithEmailAsync("director@example.org", "Директор");
+        Assert.True(Assert.Single(await (await admin.Http.GetAsync("/api/me/schools")).ReadAsync<List<MySchoolDto>>()).IsAdmin);
+    }
+
+    [Fact]
+    public async Task RejectJoinRequest_WithoutReason_FailsAndTheReasonIsShownToThePerson()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var applicant = await app.SignInAsync(SchoolBuilder.NewPhone(), "Кандидат В Учителя");
+        var pending = await TestSchool.AcceptAsync(applicant, await school.InviteAsync(school.Admin, "teacher"));
+        Assert.Equal("pending", pending.Status);
+        var reject = $"{school.Api}/join-requests/{pending.JoinRequestId}/reject";
+
+        var problem = await (await school.Admin.Http.PostAsJsonAsync(reject, new { })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(problem.Errors?.ContainsKey("reason"));
+        await (await school.Admin.Http.PostAsJsonAsync(reject, new { reason = "   " })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Equal("pending", Assert.Single(await MyRequestsAsync(applicant)).Status);
+
+        const string reason = "Не работает в нашей школе";
+        var decided = await (await school.Admin.Http.PostAsJsonAsync(reject, new { reason })).ReadAsync<JoinRequestDto>();
+        Assert.Equal(("rejected", reason), (decided.Status, decided.Reason));
+
+        var mine = Assert.Single(await MyRequestsAsync(applicant));
+        Assert.Equal(("rejected", reason, school.Id), (mine.Status, mine.Reason, mine.SchoolId));
+        Assert.NotNull(mine.DecidedAt);
+        await (await applicant.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        // A decided request stays decided.
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/approve", new { }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "join_request_decided");
+    }
+
+    [Fact]
+    public async Task SchoolAdminActions_ByTeacherOrPupil_ReturnAdminOnly()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель", classTeacherOf: class5A.Id);
+        var pupil = await school.AddStudentAsync("Ученик", class5A.Id);
+
+        foreach (var who in new[] { teacher, pupil })
+        {
+            await (await who.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "6А" })).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+            await (await who.Http.PutAsJsonAsync(school.Api, new { name = "Переименованная" })).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+            await (await who.Http.PutAsync($"{school.Api}/admins/{who.AccountId}", null)).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+            await (await who.Http.GetAsync($"{school.Api}/audit")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        }
+
+        await (await pupil.Http.GetAsync($"{school.Api}/join-requests")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    private static async Task<List<InviteDto>> ListInvitesAsync(TestSchool school) =>
+        await (await school.Admin.Http.GetAsync($"{school.Api}/invites")).ReadAsync<List<InviteDto>>();
+
+    private static async Task<MemberDto> MemberAsync(TestSchool school, Guid accountId) =>
+        (await (await school.Admin.Http.GetAsync($"{school.Api}/members")).ReadAsync<List<MemberDto>>()).Single(m => m.AccountId == accountId);
+
+    private static async Task<List<JoinRequestDto>> MyRequestsAsync(TestUser who) =>
+        await (await who.Http.GetAsync("/api/me/join-requests")).ReadAsync<List<JoinRequestDto>>();
+}
