@@ -100,6 +100,7 @@ public sealed class PostgresServer
     {
         var bin = FindBinaries() ?? throw new InvalidOperationException(
             "PostgreSQL is not installed. Run ./test.sh (it installs it), or apt-get install postgresql, or set CHAT_TEST_POSTGRES.");
+        await CleanUpAfterDeadRunsAsync(bin);
         var dir = Path.Combine(Path.GetTempPath(), $"chat-tests-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
         Directory.CreateDirectory(dir);
         if (NativeProcess.IsRoot)
@@ -128,6 +129,56 @@ public sealed class PostgresServer
             }
         };
         return server;
+    }
+
+    /// <summary>
+    /// A test run that was killed (not ended) cannot stop its server; the next run does it: every folder of a run whose
+    /// process is gone has its server stopped and is removed.
+    /// </summary>
+    private static async Task CleanUpAfterDeadRunsAsync(string bin)
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), "chat-tests-pg-*"))
+        {
+            var parts = Path.GetFileName(dir).Split('-');
+            if (parts.Length < 4 || !int.TryParse(parts[3], out var pid) || pid == Environment.ProcessId || IsAlive(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.Exists(Path.Combine(dir, "data", "postmaster.pid")))
+                {
+                    await NativeProcess.RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", Path.Combine(dir, "data"), "-m", "immediate", "-w", "stop"], "postgres");
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Not running any more.
+            }
+
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort.
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static string? FindBinaries()

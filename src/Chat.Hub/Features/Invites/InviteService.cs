@@ -238,6 +238,11 @@ public sealed class InviteService(
                 return (new AcceptInviteResult("pending", link.SchoolId, request.Id), (IReadOnlyList<Chat.Storage.Chats.MembershipChange>)[]);
             }
 
+            if (link.ClassId is { } linkClass && (await schools.GetClassAsync(link.SchoolId, linkClass, ct))?.ArchivedAt is not null)
+            {
+                throw new ChatException(ChatError.ClassNotFound); // the class was archived after the link was made
+            }
+
             await JoinAsync(s, link.SchoolId, me, link.Role, link.ClassId, link.ChildId, ct);
             await invites.CountUseAsync(s, link.Id, ct);
             await audit.AppendAsync(s, link.SchoolId, me, "invite.accepted", link.Id, new { link.Role, link.ClassId, link.ChildId }, ct);
