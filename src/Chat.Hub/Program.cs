@@ -2,6 +2,7 @@ using Chat.Hub;
 using Chat.Hub.Features.Accounts;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Lifecycle;
 using Chat.Hub.Features.Moderation;
 using Chat.Hub.Features.Platform;
 using Chat.Hub.Features.Schools;
@@ -50,6 +51,7 @@ app.MapSchoolsApi();
 app.MapInvitesApi();
 app.MapChatsApi();
 app.MapModerationApi();
+app.MapLifecycleApi();
 app.MapChatHub();
 app.MapOpenApi().AllowAnonymous();
 if (app.Environment.IsDevelopment())

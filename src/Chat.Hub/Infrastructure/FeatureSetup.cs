@@ -19,6 +19,9 @@ internal static class FeatureSetup
         services.AddSingleton<ChatInviteService>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<Features.Moderation.ModerationService>();
+        services.AddSingleton<Features.Lifecycle.LifecycleService>();
+        services.AddSingleton<Features.Statistics.StatisticsService>();
+        services.AddSingleton<Features.Accounts.AccountDeletionService>();
         return services;
     }
 

@@ -40,6 +40,7 @@ public sealed partial class ChatHub(
     PresenceTracker presence,
     ChatPush push,
     Features.Moderation.ModerationService moderation,
+    Features.Statistics.StatisticsService statistics,
     HubLimits limits) : Hub<IChatClient>
 {
     private const string NameKey = "name";
@@ -60,6 +61,7 @@ public sealed partial class ChatHub(
         registry.Add(Context, me, Context.User!.SessionId());
         Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
         await presence.ConnectedAsync(me);
+        await statistics.TouchAsync(me, Context.ConnectionAborted);
         foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);

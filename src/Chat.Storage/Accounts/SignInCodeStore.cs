@@ -1,3 +1,4 @@
+using Chat.Storage.Infrastructure;
 using Dapper;
 using Npgsql;
 
@@ -58,4 +59,8 @@ public sealed class SignInCodeStore(NpgsqlDataSource db)
         return await c.ExecuteAsync(new CommandDefinition(
             "UPDATE sign_in_codes SET consumed_at = now() WHERE id = @id AND consumed_at IS NULL", new { id }, cancellationToken: ct)) == 1;
     }
+
+    public Task DeleteAsync(DbScope s, byte[] identityHash, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM sign_in_codes WHERE identity_hash = @identityHash", new { identityHash }, s.Transaction, cancellationToken: ct));
 }

@@ -33,6 +33,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<ChatStore>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<Moderation.ModerationStore>();
+        services.AddSingleton<Lifecycle.LifecycleStore>();
+        services.AddSingleton<Statistics.StatisticsStore>();
         return services;
     }
 }

@@ -267,6 +267,15 @@ public sealed class MessageStore(NpgsqlDataSource db)
             new { chatId, seq }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>Everything a person wrote (for their data export), newest first.</summary>
+    public async Task<IReadOnlyList<MessageRow>> OwnMessagesAsync(Guid accountId, int limit, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<MessageRow>(new CommandDefinition(
+            $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.sender_id = @accountId ORDER BY m.created_at DESC LIMIT @limit",
+            new { accountId, limit }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>Full-text search (Russian stemming) in the chats the person belongs to.</summary>
     public async Task<IReadOnlyList<MessageRow>> SearchAsync(Guid accountId, Guid? schoolId, string query, int limit, CancellationToken ct)
     {

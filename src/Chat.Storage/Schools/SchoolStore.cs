@@ -15,6 +15,7 @@ public sealed record School(
     bool ApproveParents,
     bool ApproveStaff,
     bool PupilSafeMode,
+    string DeletedUserMessages,
     DateTime CreatedAt)
 {
     public bool IsSuspended => Status == "suspended";
@@ -32,7 +33,7 @@ public sealed record SchoolClass(
 
 public sealed class SchoolStore(NpgsqlDataSource db)
 {
-    private const string SchoolColumns = "id, name, region, address, journal_url, status, approve_students, approve_parents, approve_staff, pupil_safe_mode, created_at";
+    private const string SchoolColumns = "id, name, region, address, journal_url, status, approve_students, approve_parents, approve_staff, pupil_safe_mode, deleted_user_messages, created_at";
     private const string ClassColumns = "id, school_id, kind, name, grade, letter, school_year, archived_at";
 
     /// <summary>Creates the school with its staff room, and remembers who its first admin will be.</summary>
@@ -94,16 +95,16 @@ public sealed class SchoolStore(NpgsqlDataSource db)
             $"SELECT {SchoolColumns} FROM schools ORDER BY name", cancellationToken: ct))).AsList();
     }
 
-    public async Task<School?> UpdateInfoAsync(DbScope s, Guid id, string name, string region, string address, string? journalUrl, bool approveStudents, bool approveParents, bool approveStaff, bool pupilSafeMode, CancellationToken ct)
+    public async Task<School?> UpdateInfoAsync(DbScope s, Guid id, string name, string region, string address, string? journalUrl, bool approveStudents, bool approveParents, bool approveStaff, bool pupilSafeMode, string deletedUserMessages, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(
             $"""
             UPDATE schools SET name = @name, region = @region, address = @address, journal_url = @journalUrl,
                 approve_students = @approveStudents, approve_parents = @approveParents, approve_staff = @approveStaff,
-                pupil_safe_mode = @pupilSafeMode
+                pupil_safe_mode = @pupilSafeMode, deleted_user_messages = @deletedUserMessages
             WHERE id = @id RETURNING {SchoolColumns}
             """,
-            new { id, name, region, address, journalUrl, approveStudents, approveParents, approveStaff, pupilSafeMode }, s.Transaction, cancellationToken: ct));
+            new { id, name, region, address, journalUrl, approveStudents, approveParents, approveStaff, pupilSafeMode, deletedUserMessages }, s.Transaction, cancellationToken: ct));
     }
 
     public async Task<School?> SetStatusAsync(DbScope s, Guid id, string status, CancellationToken ct)

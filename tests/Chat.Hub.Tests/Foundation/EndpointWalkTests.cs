@@ -34,6 +34,8 @@ public sealed class EndpointWalkTests(ChatApp app) : IClassFixture<ChatApp>
         ["DELETE /api/me/sessions/{sessionId:guid}"] = "only the caller's own sessions; another account's session id is 404 (checked below)",
         ["GET /api/me/schools"] = "the schools the caller is a member of",
         ["GET /api/me/join-requests"] = "the caller's own join requests",
+        ["POST /api/me/delete"] = "deletes the caller's own account (LifecycleStoryTests)",
+        ["GET /api/me/export"] = "the caller's own data",
         ["GET /api/platform/schools"] = "platform operator only (operator_only, StructureTests)",
         ["POST /api/platform/schools"] = "platform operator only (operator_only, StructureTests)",
         ["GET /api/invites/{token}"] = "the unguessable token is the permission to preview; InviteTests",

@@ -96,6 +96,13 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
         };
     }
 
+    /// <summary>Links an existing parent to one more child, through a one-child invite link.</summary>
+    public async Task LinkParentAsync(TestUser parent, Guid childId)
+    {
+        var invite = await InviteAsync(Admin, "parent", childId: childId);
+        Assert.Equal("joined", (await AcceptAsync(parent, invite)).Status);
+    }
+
     public async Task<TestUser> AddParentAsync(string name, Guid childId)
     {
         var parent = await app.SignInAsync(SchoolBuilder.NewPhone(), name);

@@ -48,6 +48,12 @@ public static class AccountsApi
         me.MapDelete("/sessions/{sessionId:guid}", EndSession);
         me.MapGet("/schools", MySchools);
         me.MapGet("/join-requests", MyJoinRequests);
+        me.MapPost("/delete", async (DeleteAccountBody body, ClaimsPrincipal user, AccountDeletionService deletion, AccountStore accounts, CancellationToken ct) =>
+        {
+            await deletion.DeleteAsync(user.AccountId(), body, accounts, ct);
+            return TypedResults.NoContent();
+        });
+        me.MapGet("/export", Export);
         return app;
     }
 
@@ -134,6 +140,27 @@ public static class AccountsApi
     {
         var list = await invites.ListRequestsOfAccountAsync(user.AccountId(), ct);
         return list.Select(JoinRequestDto.From);
+    }
+
+    /// <summary>Everything stored about the caller, as JSON (their own data export).</summary>
+    private static async Task<IResult> Export(
+        ClaimsPrincipal user, AccountStore accounts, SessionStore sessions, MembershipStore memberships, InviteStore invites,
+        Chat.Storage.Chats.ChatStore chats, Chat.Storage.Messages.MessageStore messages, CancellationToken ct)
+    {
+        var me = user.AccountId();
+        var account = await accounts.GetAsync(me, ct) ?? throw new ChatException(ChatError.Unauthorized);
+        var export = new
+        {
+            exportedAt = DateTime.UtcNow,
+            account = MeDto.From(account),
+            account.CreatedAt,
+            sessions = (await sessions.ListActiveAsync(me, ct)).Select(s => new { s.Id, s.Device, s.CreatedAt, s.LastSeenAt }),
+            schools = await memberships.ListSchoolsOfAsync(me, ct),
+            chats = (await chats.ListForMemberAsync(me, null, ct)).Select(c => new { c.Id, c.SchoolId, c.Kind, c.Title, c.Role, c.ReadSeq }),
+            joinRequests = (await invites.ListRequestsOfAccountAsync(me, ct)).Select(JoinRequestDto.From),
+            messages = (await messages.OwnMessagesAsync(me, 100_000, ct)).Select(m => new { m.ChatId, m.Seq, m.Kind, m.Text, m.CreatedAt, m.EditedAt, m.DeletedAt }),
+        };
+        return TypedResults.Json(export, ChatJson.Options, statusCode: 200);
     }
 
     private static TokenPair ToPair(SignedIn s) =>

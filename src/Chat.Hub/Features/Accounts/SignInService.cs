@@ -120,6 +120,18 @@ public sealed partial class SignInService(
         return new SignedIn(access, expiresAt, next, session.Id, account, false);
     }
 
+    /// <summary>Deletes the sign-in codes of a phone and e-mail (account deletion): they are stored only as keyed hashes.</summary>
+    public async Task ForgetCodesAsync(DbScope s, string? phone, string? email, CancellationToken ct)
+    {
+        foreach (var (kind, value) in new[] { ("phone", phone), ("email", email) })
+        {
+            if (value is not null)
+            {
+                await codes.DeleteAsync(s, Mac("identity:" + kind + ":" + value), ct);
+            }
+        }
+    }
+
     private DateTime RefreshExpiry() => clock.GetUtcNow().AddDays(Options.RefreshTokenDays).UtcDateTime;
 
     private byte[] Mac(string value) => HMACSHA256.HashData(keys.Key.Key, Encoding.UTF8.GetBytes(value));

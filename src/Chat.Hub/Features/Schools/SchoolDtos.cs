@@ -13,10 +13,11 @@ public sealed record SchoolDto(
     bool ApproveParents,
     bool ApproveStaff,
     bool PupilSafeMode,
+    string DeletedUserMessages,
     IReadOnlyList<string>? MyRoles)
 {
     public static SchoolDto From(School s, SchoolMembership? me) =>
-        new(s.Id, s.Name, s.Region, s.Address, s.JournalUrl, s.Status, s.ApproveStudents, s.ApproveParents, s.ApproveStaff, s.PupilSafeMode, me?.Roles);
+        new(s.Id, s.Name, s.Region, s.Address, s.JournalUrl, s.Status, s.ApproveStudents, s.ApproveParents, s.ApproveStaff, s.PupilSafeMode, s.DeletedUserMessages, me?.Roles);
 }
 
 public sealed record ClassDto(Guid Id, string Kind, string Name, int? Grade, string? Letter, int SchoolYear, bool Archived)
@@ -48,7 +49,7 @@ public sealed record MemberDto(
     }
 }
 
-public sealed record UpdateSchoolBody(string? Name, string? Region, string? Address, string? JournalUrl, bool? ApproveStudents, bool? ApproveParents, bool? ApproveStaff, bool? PupilSafeMode);
+public sealed record UpdateSchoolBody(string? Name, string? Region, string? Address, string? JournalUrl, bool? ApproveStudents, bool? ApproveParents, bool? ApproveStaff, bool? PupilSafeMode, string? DeletedUserMessages = null);
 
 public sealed record CreateClassBody(string? Name, string? Kind, int? Grade, string? Letter, int? SchoolYear);
 

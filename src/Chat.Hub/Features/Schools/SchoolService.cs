@@ -34,10 +34,15 @@ public sealed class SchoolService(
             var region = Text.Optional(body.Region, "region", 200) ?? "";
             var address = Text.Optional(body.Address, "address", 500) ?? "";
             var journal = Text.OptionalUrl(body.JournalUrl, "journalUrl");
+            if (body.DeletedUserMessages is not (null or "keep" or "remove"))
+            {
+                throw ChatException.Field("deletedUserMessages", "Сообщения удалённых пользователей: keep (оставлять) или remove (удалять).");
+            }
+
             var current = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
             var updated = await schools.UpdateInfoAsync(s, schoolId, name, region, address, journal,
                 body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff,
-                body.PupilSafeMode ?? current.PupilSafeMode, ct);
+                body.PupilSafeMode ?? current.PupilSafeMode, body.DeletedUserMessages ?? current.DeletedUserMessages, ct);
             await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal }, ct);
             return SchoolDto.From(updated!, admin);
         }, ct);

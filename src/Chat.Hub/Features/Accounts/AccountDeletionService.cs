@@ -1,0 +1,110 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Storage.Accounts;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Lifecycle;
+using Chat.Storage.Messages;
+using Chat.Storage.Schools;
+using Dapper;
+
+namespace Chat.Hub.Features.Accounts;
+
+public sealed record DeleteAccountBody(string? Confirmation);
+
+/// <summary>
+/// Account deletion on request (regulations 001 §3.1): personal data (name, phone, e-mail, avatar, sessions) erased,
+/// the person leaves every school (a pupil's parents as when a pupil leaves), their messages stay under
+/// «Удалённый пользователь» or are removed, as each school's policy says; live connections are closed at once.
+/// </summary>
+public sealed class AccountDeletionService(
+    ChatDatabase database,
+    MembershipStore memberships,
+    LifecycleStore lifecycle,
+    SchoolStore schools,
+    MessageStore messages,
+    RosterSync roster,
+    LiveConnections live,
+    SignInService signIn,
+    Chat.Storage.Audit.AuditLog audit)
+{
+    public const string Confirmation = "УДАЛИТЬ";
+    public const string DeletedName = "Удалённый пользователь";
+
+    public async Task DeleteAsync(Guid me, DeleteAccountBody body, AccountStore accounts, CancellationToken ct)
+    {
+        if (body.Confirmation != Confirmation)
+        {
+            throw ChatException.Field("confirmation", $"Чтобы удалить аккаунт, введите слово «{Confirmation}».");
+        }
+
+        var account = await accounts.GetAsync(me, ct) ?? throw new ChatException(ChatError.Unauthorized);
+        var mySchools = await memberships.ListSchoolsOfAsync(me, ct);
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            var changes = new List<Chat.Storage.Chats.MembershipChange>();
+            foreach (var school in mySchools)
+            {
+                await schools.LockAsync(s, school.SchoolId, ct);
+                var membership = await memberships.GetAsync(s, school.SchoolId, me, ct);
+                if (membership is null)
+                {
+                    continue;
+                }
+
+                if (membership.IsAdmin && await memberships.CountAdminsAsync(s, school.SchoolId, ct) <= 1)
+                {
+                    throw new ChatException(ChatError.LastAdmin, detail: $"Вы единственный администратор школы «{school.Name}». Назначьте другого администратора, затем удалите аккаунт.");
+                }
+
+                var parents = membership.IsStudent ? await lifecycle.ParentsOfAsync(s, school.SchoolId, me, ct) : [];
+                await lifecycle.HandOverOwnedChatsAsync(s, school.SchoolId, me, ct);
+                if (membership.IsStudent)
+                {
+                    await lifecycle.RemoveStudentAsync(s, school.SchoolId, me, ct);
+                }
+
+                changes.AddRange(await lifecycle.LeaveSchoolAsync(s, school.SchoolId, me, ct));
+                foreach (var parent in parents.Where(p => p != me))
+                {
+                    if (!await lifecycle.StillBelongsAsync(s, school.SchoolId, parent, ct))
+                    {
+                        changes.AddRange(await lifecycle.LeaveSchoolAsync(s, school.SchoolId, parent, ct));
+                    }
+                }
+
+                var policy = await s.Connection.ExecuteScalarAsync<string>(new CommandDefinition(
+                    "SELECT deleted_user_messages FROM schools WHERE id = @id", new { id = school.SchoolId }, s.Transaction, cancellationToken: ct));
+                if (policy == "remove")
+                {
+                    var own = await s.Connection.QueryAsync<(Guid ChatId, long Seq)>(new CommandDefinition(
+                        "SELECT m.chat_id, m.seq FROM messages m JOIN chats c ON c.id = m.chat_id WHERE c.school_id = @schoolId AND m.sender_id = @me AND m.deleted_at IS NULL",
+                        new { schoolId = school.SchoolId, me }, s.Transaction, cancellationToken: ct));
+                    foreach (var (chatId, seq) in own)
+                    {
+                        await messages.DeleteAsync(s, chatId, seq, me, ct);
+                        await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
+                    }
+                }
+
+                await audit.AppendAsync(s, school.SchoolId, null, "account.deleted", me, new { messages = policy }, ct);
+                changes.AddRange(await roster.SyncAsync(s, school.SchoolId, ct));
+            }
+
+            await signIn.ForgetCodesAsync(s, account.Phone, account.Email, ct);
+            await s.Connection.ExecuteAsync(new CommandDefinition(
+                """
+                DELETE FROM sessions WHERE account_id = @me;
+                DELETE FROM chat_members WHERE account_id = @me;
+                DELETE FROM person_blocks WHERE blocker_id = @me OR blocked_id = @me;
+                DELETE FROM pending_admins WHERE phone = @phone OR email = @email;
+                UPDATE accounts SET display_name = @name, phone = NULL, email = NULL, avatar_url = NULL, is_operator = false, deleted_at = now()
+                WHERE id = @me;
+                """,
+                new { me, phone = account.Phone, email = account.Email, name = DeletedName }, s.Transaction, cancellationToken: ct));
+            return changes;
+        }, ct);
+        await live.EndSessionsAsync(me, null, ct);
+        await roster.ApplyAsync(changes, ct);
+    }
+}

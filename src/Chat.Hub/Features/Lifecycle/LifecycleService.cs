@@ -1,0 +1,196 @@
+using System.Globalization;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Audit;
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Chat.Storage.Lifecycle;
+using Chat.Storage.Schools;
+
+namespace Chat.Hub.Features.Lifecycle;
+
+public sealed record MoveStudentBody(Guid? ClassId);
+
+public sealed record LeaveBody(string? Reason);
+
+public sealed record RolloverBody(int? FinalGrade);
+
+public sealed record RolloverResult(int Promoted, int Graduated, int PupilsLeft, IReadOnlyList<string> Classes);
+
+/// <summary>
+/// The school year as it happens: a pupil moves to another class or leaves (with their parents, except from chats a
+/// parent still belongs to through another child), a staff member leaves (their chats get a new owner), and the year
+/// rolls over. Each action is one transaction, and live connections follow at once.
+/// </summary>
+public sealed class LifecycleService(
+    LifecycleStore lifecycle,
+    SchoolAccess access,
+    SchoolStore schools,
+    MembershipStore memberships,
+    RosterSync roster,
+    ChatDatabase database,
+    AuditLog audit)
+{
+    public async Task MoveStudentAsync(Guid schoolId, Guid accountId, Guid me, MoveStudentBody body, CancellationToken ct)
+    {
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var classId = body.ClassId ?? throw ChatException.Field("classId", "Укажите класс, в который переводится ученик.");
+            var cls = await schools.GetClassAsync(schoolId, classId, ct);
+            if (cls is null || cls.Kind == "staff_room" || cls.ArchivedAt is not null)
+            {
+                throw new ChatException(ChatError.ClassNotFound);
+            }
+
+            var from = await memberships.GetStudentClassAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            await lifecycle.MoveStudentAsync(s, schoolId, accountId, classId, ct);
+            await audit.AppendAsync(s, schoolId, me, "student.moved", accountId, new { from, to = classId }, ct);
+            return await roster.SyncAsync(s, schoolId, ct);
+        }, ct);
+        await roster.ApplyAsync(changes, ct);
+    }
+
+    public async Task RemoveStudentAsync(Guid schoolId, Guid accountId, Guid me, LeaveBody body, CancellationToken ct)
+    {
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var changes = await StudentLeavesAsync(s, schoolId, accountId, ct);
+            await audit.AppendAsync(s, schoolId, me, "student.left", accountId, new { reason = Text.Optional(body.Reason, "reason", 500) }, ct);
+            return changes;
+        }, ct);
+        await roster.ApplyAsync(changes, ct);
+    }
+
+    public async Task RemoveStaffAsync(Guid schoolId, Guid accountId, Guid me, LeaveBody body, CancellationToken ct)
+    {
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct);
+            var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (!target.IsStaff)
+            {
+                throw new ChatException(ChatError.NotATeacher);
+            }
+
+            if (target.IsAdmin && await memberships.CountAdminsAsync(s, schoolId, ct) <= 1)
+            {
+                throw new ChatException(ChatError.LastAdmin);
+            }
+
+            var changes = await StaffLeavesAsync(s, schoolId, accountId, ct);
+            await audit.AppendAsync(s, schoolId, me, "staff.left", accountId, new { reason = Text.Optional(body.Reason, "reason", 500) }, ct);
+            return changes;
+        }, ct);
+        await roster.ApplyAsync(changes, ct);
+    }
+
+    /// <summary>Classes move up a year (5А → 6А); classes of the final grade graduate: archived, and their pupils leave.</summary>
+    public async Task<RolloverResult> RolloverAsync(Guid schoolId, Guid me, RolloverBody body, CancellationToken ct)
+    {
+        var finalGrade = body.FinalGrade ?? 11;
+        if (finalGrade is < 1 or > 12)
+        {
+            throw ChatException.Field("finalGrade", "Выпускной класс — от 1 до 12.");
+        }
+
+        var (result, changes) = await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct);
+            var changes = new List<MembershipChange>();
+            var names = new List<string>();
+            int promoted = 0, graduated = 0, left = 0;
+            foreach (var cls in await lifecycle.ActiveClassesAsync(s, schoolId, ct))
+            {
+                if (cls.Grade is { } grade && grade >= finalGrade)
+                {
+                    foreach (var pupil in await lifecycle.StudentsOfAsync(s, cls.Id, ct))
+                    {
+                        changes.AddRange(await StudentLeavesAsync(s, schoolId, pupil, ct, sync: false));
+                        left++;
+                    }
+
+                    await lifecycle.ArchiveClassAsync(s, cls.Id, ct);
+                    names.Add($"{cls.Name} → выпуск");
+                    graduated++;
+                }
+                else
+                {
+                    var name = cls.Grade is { } g ? NextName(cls.Name, g) : cls.Name;
+                    await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
+                    names.Add($"{cls.Name} → {name}");
+                    promoted++;
+                }
+            }
+
+            changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
+            await audit.AppendAsync(s, schoolId, me, "school_year.rolled_over", schoolId, new { finalGrade, promoted, graduated, pupilsLeft = left }, ct);
+            return (new RolloverResult(promoted, graduated, left, names), (IReadOnlyList<MembershipChange>)changes);
+        }, ct);
+        await roster.ApplyAsync(changes, ct);
+        return result;
+    }
+
+    /// <summary>The pupil leaves the school, and so do their parents, unless another child keeps them in it.</summary>
+    private async Task<List<MembershipChange>> StudentLeavesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct, bool sync = true)
+    {
+        var parents = await lifecycle.ParentsOfAsync(s, schoolId, accountId, ct);
+        if (!await lifecycle.RemoveStudentAsync(s, schoolId, accountId, ct))
+        {
+            throw new ChatException(ChatError.MemberNotFound);
+        }
+
+        var changes = new List<MembershipChange>();
+        if (!await lifecycle.StillBelongsAsync(s, schoolId, accountId, ct))
+        {
+            changes.AddRange(await lifecycle.LeaveSchoolAsync(s, schoolId, accountId, ct));
+        }
+
+        foreach (var parent in parents)
+        {
+            if (!await lifecycle.StillBelongsAsync(s, schoolId, parent, ct))
+            {
+                changes.AddRange(await lifecycle.LeaveSchoolAsync(s, schoolId, parent, ct));
+            }
+        }
+
+        if (sync)
+        {
+            changes.AddRange(await roster.SyncAsync(s, schoolId, ct)); // parents still there lose only the chats of this child's class
+        }
+
+        return changes;
+    }
+
+    private async Task<List<MembershipChange>> StaffLeavesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        await lifecycle.HandOverOwnedChatsAsync(s, schoolId, accountId, ct);
+        await lifecycle.EndStaffRolesAsync(s, schoolId, accountId, ct);
+        var changes = new List<MembershipChange>();
+        if (await lifecycle.StillBelongsAsync(s, schoolId, accountId, ct))
+        {
+            // Still a parent here: out of the staff's chats (the sync), and out of the chats they owned or joined as staff.
+            changes.AddRange(await lifecycle.LeaveSchoolChatsKeepingRosterAsync(s, schoolId, accountId, ct));
+        }
+        else
+        {
+            changes.AddRange(await lifecycle.LeaveSchoolAsync(s, schoolId, accountId, ct));
+        }
+
+        changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
+        return changes;
+    }
+
+    /// <summary>«5А» in grade 5 becomes «6А»; a name that does not start with its grade keeps its name.</summary>
+    public static string NextName(string name, int grade)
+    {
+        var prefix = grade.ToString(CultureInfo.InvariantCulture);
+        return name.StartsWith(prefix, StringComparison.Ordinal) && (name.Length == prefix.Length || !char.IsAsciiDigit(name[prefix.Length]))
+            ? (grade + 1).ToString(CultureInfo.InvariantCulture) + name[prefix.Length..]
+            : name;
+    }
+}

@@ -1,0 +1,127 @@
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Dapper;
+
+namespace Chat.Storage.Lifecycle;
+
+/// <summary>Roster changes over time: pupils move and leave, staff leave, the school year rolls over.</summary>
+public sealed class LifecycleStore
+{
+    public async Task<bool> MoveStudentAsync(DbScope s, Guid schoolId, Guid accountId, Guid classId, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE students SET class_id = @classId WHERE school_id = @schoolId AND account_id = @accountId",
+            new { schoolId, accountId, classId }, s.Transaction, cancellationToken: ct)) == 1;
+
+    /// <summary>The parents of a pupil in this school.</summary>
+    public async Task<IReadOnlyList<Guid>> ParentsOfAsync(DbScope s, Guid schoolId, Guid childId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT parent_id FROM parent_links WHERE school_id = @schoolId AND child_id = @childId",
+            new { schoolId, childId }, s.Transaction, cancellationToken: ct))).AsList();
+
+    /// <summary>Ends a pupil's enrolment (their parent links go with it).</summary>
+    public async Task<bool> RemoveStudentAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM students WHERE school_id = @schoolId AND account_id = @accountId",
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct)) == 1;
+
+    /// <summary>Whether the person still has any reason to be in the school (staff, a pupil, or a parent of a pupil).</summary>
+    public async Task<bool> StillBelongsAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT EXISTS (SELECT 1 FROM school_members WHERE school_id = @schoolId AND account_id = @accountId AND (is_admin OR is_teacher))
+                OR EXISTS (SELECT 1 FROM students WHERE school_id = @schoolId AND account_id = @accountId)
+                OR EXISTS (SELECT 1 FROM parent_links WHERE school_id = @schoolId AND parent_id = @accountId)
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Takes the person out of every chat of the school and out of the school itself.</summary>
+    public async Task<IReadOnlyList<MembershipChange>> LeaveSchoolAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        var removed = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            DELETE FROM chat_members cm USING chats c
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND cm.account_id = @accountId
+            RETURNING cm.chat_id, cm.account_id, false AS added
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            DELETE FROM class_teachers WHERE school_id = @schoolId AND account_id = @accountId;
+            DELETE FROM school_members WHERE school_id = @schoolId AND account_id = @accountId;
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
+        return removed.AsList();
+    }
+
+    /// <summary>Takes the person out of every hand-managed chat of the school; roster chats are left to the roster sync.</summary>
+    public async Task<IReadOnlyList<MembershipChange>> LeaveSchoolChatsKeepingRosterAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            DELETE FROM chat_members cm USING chats c
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND cm.account_id = @accountId AND cm.source = 'manual' AND c.kind <> 'direct'
+            RETURNING cm.chat_id, cm.account_id, false AS added
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct))).AsList();
+
+    /// <summary>Drops the staff roles (teacher, verification, director, admin, class teacher) of a person.</summary>
+    public Task EndStaffRolesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            DELETE FROM class_teachers WHERE school_id = @schoolId AND account_id = @accountId;
+            UPDATE school_members SET is_director = false, teacher_verified_at = NULL, teacher_verified_by = NULL, is_teacher = false, is_admin = false
+            WHERE school_id = @schoolId AND account_id = @accountId;
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Chats of the school the person owns, with whom to hand each to: a class teacher of its class, else an admin.</summary>
+    public async Task<IReadOnlyList<(Guid ChatId, Guid? NewOwner)>> HandOverOwnedChatsAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        var owned = (await s.Connection.QueryAsync<(Guid ChatId, Guid? NewOwner)>(new CommandDefinition(
+            """
+            SELECT c.id,
+                   coalesce(
+                     (SELECT ct.account_id FROM class_teachers ct WHERE ct.class_id = c.class_id AND ct.account_id <> @accountId ORDER BY ct.assigned_at LIMIT 1),
+                     (SELECT sm.account_id FROM school_members sm JOIN accounts a ON a.id = sm.account_id AND a.deleted_at IS NULL
+                      WHERE sm.school_id = @schoolId AND sm.is_admin AND sm.account_id <> @accountId ORDER BY sm.joined_at LIMIT 1))
+            FROM chats c JOIN chat_members cm ON cm.chat_id = c.id AND cm.account_id = @accountId AND cm.role = 'owner'
+            WHERE c.school_id = @schoolId AND c.system_key IS NULL AND c.kind <> 'direct'
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct))).AsList();
+        foreach (var (chatId, newOwner) in owned.Where(o => o.NewOwner is not null))
+        {
+            await s.Connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO chat_members (chat_id, account_id, role, source) VALUES (@chatId, @newOwner, 'owner', 'manual')
+                ON CONFLICT (chat_id, account_id) DO UPDATE SET role = 'owner', source = 'manual'
+                """,
+                new { chatId, newOwner }, s.Transaction, cancellationToken: ct));
+        }
+
+        return owned;
+    }
+
+    public sealed record RolloverClass(Guid Id, string Name, int? Grade, string? Letter, int SchoolYear);
+
+    public async Task<IReadOnlyList<RolloverClass>> ActiveClassesAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<RolloverClass>(new CommandDefinition(
+            "SELECT id, name, grade, letter, school_year FROM classes WHERE school_id = @schoolId AND kind IN ('class', 'group') AND archived_at IS NULL ORDER BY grade DESC NULLS LAST FOR UPDATE",
+            new { schoolId }, s.Transaction, cancellationToken: ct))).AsList();
+
+    public async Task<IReadOnlyList<Guid>> StudentsOfAsync(DbScope s, Guid classId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT account_id FROM students WHERE class_id = @classId", new { classId }, s.Transaction, cancellationToken: ct))).AsList();
+
+    public Task PromoteClassAsync(DbScope s, Guid classId, string name, int? grade, int schoolYear, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE classes SET name = @name, grade = @grade, school_year = @schoolYear WHERE id = @classId",
+            new { classId, name, grade, schoolYear }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Archives a graduated class and its chats: their history stays readable to those still in them.</summary>
+    public Task ArchiveClassAsync(DbScope s, Guid classId, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE classes SET archived_at = now() WHERE id = @classId;
+            UPDATE chats SET archived_at = now() WHERE class_id = @classId AND archived_at IS NULL;
+            """,
+            new { classId }, s.Transaction, cancellationToken: ct));
+}

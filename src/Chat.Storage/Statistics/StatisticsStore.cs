@@ -1,0 +1,79 @@
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Statistics;
+
+public sealed record ClassJoinStats(
+    Guid ClassId, string Name, int PupilsJoined, int ParentsJoined, int PupilsWithParent,
+    int PupilLinkUses, int ParentLinkUses, int PendingPupils, int PendingParents);
+
+public sealed record ActiveUsers(string Role, int Day, int Week, int Month);
+
+public sealed record MessagesPerDay(DateTime Day, string ChatKind, int Messages);
+
+/// <summary>Counts for a school's admins and director: no message content, no per-person tracking beyond a daily "was active".</summary>
+public sealed class StatisticsStore(NpgsqlDataSource db)
+{
+    /// <summary>Records that the person was active today in these schools (idempotent).</summary>
+    public async Task TouchAsync(Guid accountId, DateOnly day, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO daily_activity (school_id, account_id, day) SELECT school_id, @accountId, @day FROM school_members WHERE account_id = @accountId ON CONFLICT DO NOTHING",
+            new { accountId, day = day.ToDateTime(TimeOnly.MinValue) }, cancellationToken: ct));
+    }
+
+    public async Task<IReadOnlyList<ClassJoinStats>> ClassesAsync(Guid schoolId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<ClassJoinStats>(new CommandDefinition(
+            """
+            SELECT cl.id AS class_id, cl.name,
+                   (SELECT count(*)::int FROM students st WHERE st.class_id = cl.id) AS pupils_joined,
+                   (SELECT count(DISTINCT pl.parent_id)::int FROM parent_links pl JOIN students st ON st.school_id = pl.school_id AND st.account_id = pl.child_id WHERE st.class_id = cl.id) AS parents_joined,
+                   (SELECT count(*)::int FROM students st WHERE st.class_id = cl.id AND EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = st.school_id AND pl.child_id = st.account_id)) AS pupils_with_parent,
+                   (SELECT coalesce(sum(uses), 0)::int FROM invites i WHERE i.class_id = cl.id AND i.role = 'student') AS pupil_link_uses,
+                   (SELECT coalesce(sum(uses), 0)::int FROM invites i WHERE i.class_id = cl.id AND i.role = 'parent') AS parent_link_uses,
+                   (SELECT count(*)::int FROM join_requests r WHERE r.class_id = cl.id AND r.role = 'student' AND r.status = 'pending') AS pending_pupils,
+                   (SELECT count(*)::int FROM join_requests r WHERE r.class_id = cl.id AND r.role = 'parent' AND r.status = 'pending') AS pending_parents
+            FROM classes cl WHERE cl.school_id = @schoolId AND cl.kind IN ('class', 'group') AND cl.archived_at IS NULL
+            ORDER BY cl.grade NULLS LAST, cl.name
+            """,
+            new { schoolId }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<IReadOnlyList<ActiveUsers>> ActiveUsersAsync(Guid schoolId, DateOnly today, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<ActiveUsers>(new CommandDefinition(
+            """
+            WITH roles AS (
+                SELECT m.account_id,
+                       CASE WHEN m.is_admin OR m.is_teacher THEN 'staff'
+                            WHEN EXISTS (SELECT 1 FROM students st WHERE st.school_id = m.school_id AND st.account_id = m.account_id) THEN 'student'
+                            ELSE 'parent' END AS role
+                FROM school_members m WHERE m.school_id = @schoolId
+            )
+            SELECT r.role,
+                   count(DISTINCT a.account_id) FILTER (WHERE a.day = @today::date)::int AS day,
+                   count(DISTINCT a.account_id) FILTER (WHERE a.day > @today::date - 7)::int AS week,
+                   count(DISTINCT a.account_id) FILTER (WHERE a.day > @today::date - 30)::int AS month
+            FROM roles r LEFT JOIN daily_activity a ON a.school_id = @schoolId AND a.account_id = r.account_id AND a.day > @today::date - 30
+            GROUP BY r.role ORDER BY r.role
+            """,
+            new { schoolId, today = today.ToDateTime(TimeOnly.MinValue) }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<IReadOnlyList<MessagesPerDay>> MessagesPerDayAsync(Guid schoolId, int days, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<MessagesPerDay>(new CommandDefinition(
+            """
+            SELECT date_trunc('day', m.created_at) AS day, ch.kind AS chat_kind, count(*)::int AS messages
+            FROM messages m JOIN chats ch ON ch.id = m.chat_id
+            WHERE ch.school_id = @schoolId AND m.created_at > now() - make_interval(days => @days)
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """,
+            new { schoolId, days }, cancellationToken: ct))).AsList();
+    }
+}

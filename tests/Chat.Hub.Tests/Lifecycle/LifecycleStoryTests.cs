@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Reflection;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Lifecycle;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Features.Statistics;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Npgsql;
+
+namespace Chat.Hub.Tests.Lifecycle;
+
+/// <summary>The school year: pupils move and leave (with the sibling rule), the year rolls over, statistics, account deletion.</summary>
+public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private static async Task<List<ChatSummaryDto>> ChatsAsync(TestUser user, Guid schoolId) =>
+        (await user.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={schoolId}"))!;
+
+    [Fact]
+    public async Task PupilWithSiblingLeaves_ParentStaysInSiblingsClassChats_LeavesTheOthers()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class8B = await school.CreateClassAsync("8Б");
+        var older = await school.AddStudentAsync("Старший", class8B.Id);
+        var younger = await school.AddStudentAsync("Младший", class5A.Id);
+        var mother = await school.AddParentAsync("Мама", younger.AccountId);
+        await school.LinkParentAsync(mother, older.AccountId);
+        var onlyChildParent = await school.AddParentAsync("Папа одного", younger.AccountId);
+        Assert.Equal(2, (await ChatsAsync(mother, school.Id)).Count(c => c.Kind == "parents"));
+        await using var motherHub = await HubClient.ConnectAsync(app, mother);
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{younger.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+
+        // The mother keeps the older child's class chats, and loses 5А's parents' chat at once (live too).
+        var motherChats = await ChatsAsync(mother, school.Id);
+        Assert.Contains(motherChats, c => c.Kind == "parents" && c.ClassId == class8B.Id);
+        Assert.DoesNotContain(motherChats, c => c.ClassId == class5A.Id);
+        await HubClient.EventuallyAsync(() => motherHub.Memberships.Any(m => !m.Added), "the live removal");
+
+        // The pupil and the parent of no other child are out of the school entirely.
+        await (await younger.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        await (await onlyChildParent.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        Assert.Empty(await ChatsAsync(onlyChildParent, school.Id));
+    }
+
+    [Fact]
+    public async Task PupilMovesClass_ChatsFollowForPupilAndParents()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var pupil = await school.AddStudentAsync("Ученик", class5A.Id);
+        var parent = await school.AddParentAsync("Родитель", pupil.AccountId);
+
+        await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{pupil.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+
+        Assert.Equal(class5B.Id, (await ChatsAsync(pupil, school.Id)).Single(c => c.Kind == "class").ClassId);
+        Assert.Equal(class5B.Id, (await ChatsAsync(parent, school.Id)).Single(c => c.Kind == "parents").ClassId);
+    }
+
+    [Fact]
+    public async Task Rollover_Promotes5АTo6А_GraduatesEleventh_HistoryStaysWithTheClassTeacher()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class11 = await school.CreateClassAsync("11А");
+        var teacher11 = await school.AddVerifiedTeacherAsync("Классный руководитель 11А", class11.Id);
+        var pupil5 = await school.AddStudentAsync("Пятиклассник", class5A.Id);
+        var graduate = await school.AddStudentAsync("Выпускник", class11.Id);
+        var graduateChat = (await ChatsAsync(graduate, school.Id)).Single(c => c.Kind == "class");
+        await graduate.Http.PostAsJsonAsync($"/api/chats/{graduateChat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Спасибо за все годы!" });
+
+        var result = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ReadAsync<RolloverResult>();
+        Assert.Equal((1, 1, 1), (result.Promoted, result.Graduated, result.PupilsLeft));
+
+        var classes = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes");
+        var promoted = classes!.Single(c => c.Id == class5A.Id);
+        Assert.Equal(("6А", 6, class5A.SchoolYear + 1), (promoted.Name, promoted.Grade, promoted.SchoolYear));
+        Assert.DoesNotContain(classes!, c => c.Id == class11.Id);
+        Assert.Equal("6А", (await ChatsAsync(pupil5, school.Id)).Single(c => c.Kind == "class").Title);
+
+        // The graduate left; the class teacher still reads the archived class chat's history.
+        await (await graduate.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        var history = await teacher11.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{graduateChat.Id}/messages");
+        Assert.Equal("Спасибо за все годы!", Assert.Single(history!).Text);
+    }
+
+    [Fact]
+    public async Task Statistics_CountJoinedParentsPerClass_AndActiveUsers()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var p1 = await school.AddStudentAsync("Ученик 1", class5A.Id);
+        var p2 = await school.AddStudentAsync("Ученик 2", class5A.Id);
+        await school.AddStudentAsync("Ученик 3", class5A.Id);
+        var mother = await school.AddParentAsync("Мама 1 и 2", p1.AccountId);
+        await school.LinkParentAsync(mother, p2.AccountId);
+        await school.AddParentAsync("Папа 1", p1.AccountId);
+        await using (await HubClient.ConnectAsync(app, p1))
+        {
+            // Connecting counts as being active today.
+        }
+
+        var stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
+        var row = stats.Classes.Single(c => c.ClassId == class5A.Id);
+        Assert.Equal((3, 2, 2), (row.PupilsJoined, row.ParentsJoined, row.PupilsWithParent));
+        Assert.Equal(1, stats.ActiveUsers.Single(a => a.Role == "student").Day);
+        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
+        Assert.Contains("class,\"5А\",3,2,2", csv, StringComparison.Ordinal);
+        await (await p1.Http.GetAsync($"{school.Api}/statistics")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task DeleteAccount_PhoneGoneFromDatabase_MessagesStayAsDeletedUser_ConnectionsClosed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("7А");
+        var phone = SchoolBuilder.NewPhone();
+        var pupil = await app.SignInAsync(phone, "Удаляемый Ученик");
+        var invite = await school.InviteAsync(school.Admin, "student", cls.Id);
+        await TestSchool.AcceptAsync(pupil, invite);
+        var classmate = await school.AddStudentAsync("Одноклассник", cls.Id);
+        var chat = (await ChatsAsync(pupil, school.Id)).Single(c => c.Kind == "class");
+        await (await pupil.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Всем привет" })).EnsureOkAsync();
+        var export = await pupil.Http.GetStringAsync("/api/me/export");
+        Assert.Contains("Всем привет", export, StringComparison.Ordinal);
+        Assert.Contains(phone, export, StringComparison.Ordinal);
+        await using var hub = await HubClient.ConnectAsync(app, pupil);
+        var closed = new TaskCompletionSource();
+        hub.Connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+
+        await (await pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "удалить" })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" })).EnsureOkAsync();
+
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await (await pupil.Http.GetAsync("/api/me")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM accounts WHERE phone = $1 OR display_name = 'Удаляемый Ученик'", db);
+            cmd.Parameters.AddWithValue(phone);
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
+        var history = await classmate.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{chat.Id}/messages");
+        var kept = Assert.Single(history!);
+        Assert.Equal(("Всем привет", "Удалённый пользователь"), (kept.Text, kept.SenderName));
+    }
+
+    /// <summary>Every DTO type another member can receive is walked: none has a phone or e-mail field.</summary>
+    [Fact]
+    public void DtoTypes_ThatReachOtherMembers_HaveNoPhoneOrEmail()
+    {
+        var own = new HashSet<string> { "MeDto", "TokenPair", "RequestCodeBody", "VerifyCodeBody", "RegisterSchoolBody" }; // the caller's own data or input
+        var dtos = typeof(Program).Assembly.GetTypes()
+            .Where(t => t.Namespace?.StartsWith("Chat.Hub.Features", StringComparison.Ordinal) == true && (t.Name.EndsWith("Dto", StringComparison.Ordinal) || t.Name.EndsWith("Result", StringComparison.Ordinal)))
+            .Where(t => !own.Contains(t.Name))
+            .ToList();
+        Assert.True(dtos.Count >= 20, $"only {dtos.Count} DTO types found");
+        var offending = dtos
+            .SelectMany(t => Fields(t, 0).Select(f => $"{t.Name}.{f}"))
+            .Where(f => f.Contains("phone", StringComparison.OrdinalIgnoreCase) || f.Contains("email", StringComparison.OrdinalIgnoreCase) || f.Contains("mail", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        Assert.Empty(offending);
+    }
+
+    private static IEnumerable<string> Fields(Type type, int depth)
+    {
+        if (depth > 4 || type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true)
+        {
+            yield break;
+        }
+
+        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            yield return p.Name;
+            var inner = p.PropertyType.IsGenericType ? p.PropertyType.GetGenericArguments()[0] : p.PropertyType.IsArray ? p.PropertyType.GetElementType()! : p.PropertyType;
+            foreach (var f in Fields(inner, depth + 1))
+            {
+                yield return p.Name + "." + f;
+            }
+        }
+    }
+}
