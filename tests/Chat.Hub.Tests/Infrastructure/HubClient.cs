@@ -17,8 +17,13 @@ public sealed class HubClient : IAsyncDisposable
         connection.On<ChatEventDto>("MessageChanged", e => Changes.Enqueue(e));
         connection.On<Guid, bool>("ChatMembershipChanged", (chat, added) => Memberships.Enqueue((chat, added)));
         connection.On<TypingDto>("Typing", t => TypingEvents.Enqueue(t));
-        connection.On<ReadPositionDto>("ReadPosition", _ => { });
+        connection.On<ReadPositionDto>("ReadPosition", p => ReadPositions.Enqueue(p));
         connection.On<string>("SessionEnded", _ => { });
+        connection.Closed += e =>
+        {
+            ClosedWith = e ?? new InvalidOperationException("closed without an error");
+            return Task.CompletedTask;
+        };
     }
 
     public HubConnection Connection { get; }
@@ -30,6 +35,11 @@ public sealed class HubClient : IAsyncDisposable
     public ConcurrentQueue<(Guid ChatId, bool Added)> Memberships { get; } = new();
 
     public ConcurrentQueue<TypingDto> TypingEvents { get; } = new();
+
+    public ConcurrentQueue<ReadPositionDto> ReadPositions { get; } = new();
+
+    /// <summary>Set when the server closed the connection: the error it gave, or an exception saying it gave none.</summary>
+    public Exception? ClosedWith { get; private set; }
 
     public static async Task<HubClient> ConnectAsync(ChatApp app, TestUser user)
     {
@@ -49,10 +59,19 @@ public sealed class HubClient : IAsyncDisposable
             .AddJsonProtocol(o => Chat.Hub.Infrastructure.ChatJson.Configure(o.PayloadSerializerOptions))
             .Build();
         var client = new HubClient(connection);
-        await connection.StartAsync();
+        try
+        {
+            await connection.StartAsync();
 
-        // Invocations run after OnConnectedAsync, so once a ping returns the connection is in its chats' groups.
-        await connection.InvokeAsync<DateTimeOffset>("Ping");
+            // Invocations run after OnConnectedAsync, so once a ping returns the connection is in its chats' groups.
+            await connection.InvokeAsync<DateTimeOffset>("Ping");
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
         return client;
     }
 
