@@ -244,10 +244,11 @@ public sealed class MessageStore(NpgsqlDataSource db)
                 : "DELETE FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId AND emoji = @emoji",
             new { chatId, seq, accountId, emoji }, s.Transaction, cancellationToken: ct)) == 1;
 
-    public async Task<int> CountReactionKindsAsync(DbScope s, Guid chatId, long seq, Guid accountId, CancellationToken ct) =>
+    /// <summary>How many other reactions (not <paramref name="exceptEmoji"/>) the person has put on the message.</summary>
+    public async Task<int> CountOtherReactionKindsAsync(DbScope s, Guid chatId, long seq, Guid accountId, string exceptEmoji, CancellationToken ct) =>
         await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            "SELECT count(*)::int FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId",
-            new { chatId, seq, accountId }, s.Transaction, cancellationToken: ct));
+            "SELECT count(*)::int FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId AND emoji <> @exceptEmoji",
+            new { chatId, seq, accountId, exceptEmoji }, s.Transaction, cancellationToken: ct));
 
     public async Task<IReadOnlyList<(string OldText, DateTime EditedAt)>> EditHistoryAsync(Guid chatId, long seq, CancellationToken ct)
     {

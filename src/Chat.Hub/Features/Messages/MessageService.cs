@@ -157,7 +157,8 @@ public sealed class MessageService(
                 throw new ChatException(ChatError.MessageDeleted);
             }
 
-            if (add && await messages.CountReactionKindsAsync(s, chatId, seq, me, ct) >= 3)
+            // Re-adding a reaction one already has is a no-op (a client's retry), not a fourth reaction.
+            if (add && await messages.CountOtherReactionKindsAsync(s, chatId, seq, me, value, ct) >= 3)
             {
                 throw new ChatException(ChatError.TooManyReactions);
             }
