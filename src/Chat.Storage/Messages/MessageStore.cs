@@ -169,15 +169,19 @@ public sealed class MessageStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<ChatEventRow>> EventsAfterAsync(Guid chatId, long afterSeq, int limit, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
+
+        // One snapshot for all three reads: otherwise a message and a later change committed between the reads could
+        // return the change without the message, and a client that moves on to the change's seq never sees the message.
+        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         var messages = await c.QueryAsync<MessageRow>(new CommandDefinition(
             $"""
             SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
             WHERE m.chat_id = @chatId AND m.seq > @afterSeq ORDER BY m.seq LIMIT @limit
             """,
-            new { chatId, afterSeq, limit }, cancellationToken: ct));
+            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
         var changes = await c.QueryAsync<(long Seq, string Kind, long MessageSeq)>(new CommandDefinition(
             "SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit",
-            new { chatId, afterSeq, limit }, cancellationToken: ct));
+            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
         var changeList = changes.AsList();
         var changed = new Dictionary<long, MessageRow>();
         var neededSeqs = changeList.Select(ch => ch.MessageSeq).Distinct().ToArray();
@@ -185,11 +189,13 @@ public sealed class MessageStore(NpgsqlDataSource db)
         {
             foreach (var row in await c.QueryAsync<MessageRow>(new CommandDefinition(
                 $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @chatId AND m.seq = ANY(@neededSeqs)",
-                new { chatId, neededSeqs }, cancellationToken: ct)))
+                new { chatId, neededSeqs }, tx, cancellationToken: ct)))
             {
                 changed[row.Seq] = row;
             }
         }
+
+        await tx.CommitAsync(ct);
 
         return messages.Select(m => new ChatEventRow(m.Seq, "message", m))
             .Concat(changeList.Where(ch => changed.ContainsKey(ch.MessageSeq)).Select(ch => new ChatEventRow(ch.Seq, ch.Kind, changed[ch.MessageSeq])))
