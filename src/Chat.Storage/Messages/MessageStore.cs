@@ -227,12 +227,14 @@ public sealed class MessageStore(NpgsqlDataSource db)
         return row;
     }
 
-    public Task EditAsync(DbScope s, Guid chatId, long seq, string oldText, string newText, Guid[] mentions, CancellationToken ct) =>
+    /// <summary>Replaces the text, keeping the earlier one for moderators; <paramref name="mentions"/> null keeps the mentions.</summary>
+    public Task EditAsync(DbScope s, Guid chatId, long seq, string oldText, string newText, Guid[]? mentions, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO message_edits (chat_id, message_seq, old_text) VALUES (@chatId, @seq, @oldText);
             UPDATE messages SET text = @newText, edited_at = now(),
-                mentions = ARRAY(SELECT x FROM unnest(@mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = @chatId AND mm.account_id = x))
+                mentions = CASE WHEN @mentions::uuid[] IS NULL THEN mentions ELSE
+                    ARRAY(SELECT x FROM unnest(@mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = @chatId AND mm.account_id = x)) END
             WHERE chat_id = @chatId AND seq = @seq;
             """,
             new { chatId, seq, oldText, newText, mentions }, s.Transaction, cancellationToken: ct));

@@ -112,7 +112,7 @@ public sealed class MessageService(
                 return (long?)null;
             }
 
-            await messages.EditAsync(s, chatId, seq, current.Text, text, [], ct);
+            await messages.EditAsync(s, chatId, seq, current.Text, text, null, ct); // an edit changes the text, not who is mentioned
             return await messages.AppendChangeAsync(s, chatId, seq, "edited", me, ct);
         }, ct);
         return await PushChangeAsync(chatId, seq, changeSeq, "edited", ct);
