@@ -44,13 +44,12 @@ public sealed class ChatHub(
     public override async Task OnConnectedAsync()
     {
         var me = Me;
-        if (!limits.TryOpenConnection(registry, me))
+        if (!limits.TryOpenConnection(registry, Context, me, Context.User!.SessionId()))
         {
-            Context.Abort();
-            return;
+            // Closes the connection with this error as the reason, and tells the client not to reconnect.
+            throw new HubException($"{ChatError.TooManyConnections.Code}: {ChatError.TooManyConnections.Message}");
         }
 
-        registry.Add(Context, me, Context.User!.SessionId());
         Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
         foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
         {

@@ -10,8 +10,25 @@ public sealed class ConnectionRegistry
 
     public int Count => connections.Count;
 
+    private readonly Lock admission = new();
+
     public void Add(HubCallerContext context, Guid accountId, Guid sessionId) =>
         connections[context.ConnectionId] = new LiveConnection(context, accountId, sessionId);
+
+    /// <summary>Adds the connection unless the account already has <paramref name="maxPerAccount"/>; count and add are one step.</summary>
+    public bool TryAdd(HubCallerContext context, Guid accountId, Guid sessionId, int maxPerAccount)
+    {
+        lock (admission)
+        {
+            if (CountOf(accountId) >= maxPerAccount)
+            {
+                return false;
+            }
+
+            Add(context, accountId, sessionId);
+            return true;
+        }
+    }
 
     public void Remove(string connectionId) => connections.TryRemove(connectionId, out _);
 

@@ -51,7 +51,9 @@ public sealed class HubLimits : IDisposable
         }
     }
 
-    public bool TryOpenConnection(ConnectionRegistry registry, Guid accountId) => registry.CountOf(accountId) < options.ConnectionsPerUser;
+    /// <summary>Registers the connection unless the person already has as many as allowed on this node.</summary>
+    public bool TryOpenConnection(ConnectionRegistry registry, Microsoft.AspNetCore.SignalR.HubCallerContext context, Guid accountId, Guid sessionId) =>
+        registry.TryAdd(context, accountId, sessionId, options.ConnectionsPerUser);
 
     public bool TryTyping(string connectionId, Guid chatId)
     {
