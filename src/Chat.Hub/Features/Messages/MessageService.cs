@@ -142,8 +142,10 @@ public sealed class MessageService(
 
     public async Task<MessageDto> ReactAsync(Guid me, Guid chatId, long seq, string? emoji, bool add, CancellationToken ct)
     {
+        // One emoji: a single grapheme (a skin tone, a flag or a family is one), and no letters or digits of any script.
         var value = emoji?.Trim() ?? "";
-        if (value.Length is 0 or > 16 || value.Any(ch => char.IsWhiteSpace(ch) || char.IsAsciiLetterOrDigit(ch) || char.IsControl(ch)))
+        if (value.Length is 0 or > 16 || value.Any(ch => char.IsWhiteSpace(ch) || char.IsLetterOrDigit(ch) || char.IsControl(ch))
+            || new System.Globalization.StringInfo(value).LengthInTextElements != 1)
         {
             throw ChatException.Field("emoji", "Реакция — это один эмодзи.");
         }
