@@ -142,6 +142,10 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("Маша", (await OpenDirectAsync(vasya, p.School.Id, p.Masha)).Title);
 
         await masha.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, true).ExpectHubErrorAsync("validation_failed");
+
+        // Only people one shares a school with can be blocked; an unknown id is "not found", not a server error.
+        await masha.Connection.InvokeAsync("BlockPerson", Guid.NewGuid(), true).ExpectHubErrorAsync("member_not_found");
+        await masha.Connection.InvokeAsync("BlockPerson", Guid.NewGuid(), false);
     }
 
     [Fact]

@@ -205,6 +205,13 @@ public sealed class ChatService(
             throw ChatException.Field("accountId", "Нельзя заблокировать себя.");
         }
 
+        // One blocks people one could meet, that is, of a common school; anyone else is "not found", existing or not.
+        // Unblocking is always allowed: it only removes a row.
+        if (block && !await chats.ShareSchoolAsync(me, other, ct))
+        {
+            throw new ChatException(ChatError.MemberNotFound);
+        }
+
         await chats.SetPersonBlockAsync(me, other, block, ct);
     }
 
