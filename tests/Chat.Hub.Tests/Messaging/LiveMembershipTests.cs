@@ -108,6 +108,34 @@ public sealed class LiveMembershipTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task SignOut_ClosesThatSessionsConnection_OtherDeviceKeepsReceiving()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var mashaUser = await school.AddStudentAsync("Маша", class5A.Id);
+        var phone = SchoolBuilder.NewPhone();
+        var petyaLaptop = await app.SignInAsync(phone, "Петя");
+        Assert.Equal("joined", (await TestSchool.AcceptAsync(petyaLaptop, await school.InviteAsync(school.Admin, "student", class5A.Id))).Status);
+        var petyaPhone = await app.SignInAsync(phone);
+        Assert.Equal(petyaLaptop.AccountId, petyaPhone.AccountId);
+        await using var masha = await HubClient.ConnectAsync(app, mashaUser);
+        await using var laptop = await HubClient.ConnectAsync(app, petyaLaptop);
+        await using var onPhone = await HubClient.ConnectAsync(app, petyaPhone);
+        var classChat = await masha.ClassChatAsync(school.Id, class5A.Id);
+
+        // Petya signs out on the laptop: its live connection is closed at once; the phone's is not.
+        await (await petyaLaptop.Http.PostAsync("/api/auth/sign-out", null)).EnsureOkAsync();
+        await HubClient.EventuallyAsync(() => laptop.ClosedWith is not null, "the laptop's connection is closed");
+        var message = await masha.SendAsync(classChat.Id, "Петя, ты тут?");
+        await HubClient.EventuallyAsync(() => onPhone.ReceivedIn(classChat.Id).Any(), "the message on the phone");
+        Assert.Empty(laptop.ReceivedIn(classChat.Id));
+        Assert.Equal(message.Seq, Assert.Single(onPhone.ReceivedIn(classChat.Id)).Seq);
+
+        // The laptop's access token no longer opens a connection.
+        await Assert.ThrowsAnyAsync<Exception>(() => HubClient.ConnectAsync(app, petyaLaptop));
+    }
+
+    [Fact]
     public async Task AddChatMembers_ByPupil_ModeratorOnly_AndNobodyIsAdded()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
