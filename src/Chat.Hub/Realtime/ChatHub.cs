@@ -50,10 +50,19 @@ public sealed class ChatHub(
             throw new HubException($"{ChatError.TooManyConnections.Code}: {ChatError.TooManyConnections.Message}");
         }
 
-        Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
-        foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+        try
         {
-            await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
+            Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
+            foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+            {
+                await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
+            }
+        }
+        catch
+        {
+            // A connection that fails here never counts as open (it would hold one of the person's places until restart).
+            registry.Remove(Context.ConnectionId);
+            throw;
         }
 
         await base.OnConnectedAsync();

@@ -7,10 +7,9 @@ namespace Chat.Hub.Realtime;
 public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<string, LiveConnection> connections = new(StringComparer.Ordinal);
+    private readonly Lock admission = new();
 
     public int Count => connections.Count;
-
-    private readonly Lock admission = new();
 
     public void Add(HubCallerContext context, Guid accountId, Guid sessionId) =>
         connections[context.ConnectionId] = new LiveConnection(context, accountId, sessionId);
