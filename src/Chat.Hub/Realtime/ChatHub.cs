@@ -52,19 +52,27 @@ public sealed partial class ChatHub(
     public override async Task OnConnectedAsync()
     {
         var me = Me;
-        if (!limits.TryOpenConnection(registry, me))
+        if (!limits.TryOpenConnection(registry, Context, me, Context.User!.SessionId()))
         {
-            Context.Abort();
-            return;
+            // Closes the connection with this error as the reason, and tells the client not to reconnect.
+            throw new HubException($"{ChatError.TooManyConnections.Code}: {ChatError.TooManyConnections.Message}");
         }
 
-        registry.Add(Context, me, Context.User!.SessionId());
-        Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
-        await presence.ConnectedAsync(me);
-        await statistics.TouchAsync(me, Context.ConnectionAborted);
-        foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+        try
         {
-            await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
+            Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
+            await presence.ConnectedAsync(me);
+            await statistics.TouchAsync(me, Context.ConnectionAborted);
+            foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+            {
+                await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
+            }
+        }
+        catch
+        {
+            // A connection that fails here never counts as open (it would hold one of the person's places until restart).
+            registry.Remove(me, Context.ConnectionId);
+            throw;
         }
 
         await base.OnConnectedAsync();

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Reflection;
 using Chat.Hub.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 
@@ -9,10 +11,13 @@ namespace Chat.Hub.Realtime;
 /// </summary>
 public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubFilter
 {
+    private static readonly ConcurrentDictionary<MethodInfo, (int Index, string Name)[]> RequiredArguments = new();
+
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try
         {
+            RejectMissingArguments(invocationContext);
             return await next(invocationContext);
         }
         catch (HubException)
@@ -30,6 +35,29 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
             var field = fields?.FirstOrDefault();
             var message = field is { } f ? $"{f.Value.FirstOrDefault()} ({f.Key})" : detail ?? error.Message;
             throw new HubException($"{error.Code}: {message}");
+        }
+    }
+
+    /// <summary>
+    /// JSON null for a parameter the hub method declares non-nullable (a request record, an id list) would otherwise
+    /// surface as a NullReferenceException deep in a service, that is, as an internal error.
+    /// </summary>
+    private static void RejectMissingArguments(HubInvocationContext invocation)
+    {
+        var required = RequiredArguments.GetOrAdd(invocation.HubMethod, static method =>
+        {
+            var nullability = new NullabilityInfoContext();
+            return method.GetParameters()
+                .Where(p => !p.ParameterType.IsValueType && nullability.Create(p).WriteState == NullabilityState.NotNull)
+                .Select(p => (p.Position, p.Name ?? ""))
+                .ToArray();
+        });
+        foreach (var (index, name) in required)
+        {
+            if (index < invocation.HubMethodArguments.Count && invocation.HubMethodArguments[index] is null)
+            {
+                throw ChatException.Field(name, "Передайте значение: оно обязательно.");
+            }
         }
     }
 

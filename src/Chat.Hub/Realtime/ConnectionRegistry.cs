@@ -9,6 +9,7 @@ public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<string, LiveConnection>> byAccount = new();
     private int count;
+    private readonly Lock admission = new();
 
     public int Count => Volatile.Read(ref count);
 
@@ -20,6 +21,22 @@ public sealed class ConnectionRegistry
             Interlocked.Increment(ref count);
         }
     }
+
+    /// <summary>Adds the connection unless the account already has <paramref name="maxPerAccount"/>; count and add are one step.</summary>
+    public bool TryAdd(HubCallerContext context, Guid accountId, Guid sessionId, int maxPerAccount)
+    {
+        lock (admission)
+        {
+            if (CountOf(accountId) >= maxPerAccount)
+            {
+                return false;
+            }
+
+            Add(context, accountId, sessionId);
+            return true;
+        }
+    }
+
 
     public void Remove(Guid accountId, string connectionId)
     {

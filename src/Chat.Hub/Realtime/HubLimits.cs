@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Chat.Hub.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Realtime;
@@ -51,7 +52,9 @@ public sealed class HubLimits : IDisposable
         }
     }
 
-    public bool TryOpenConnection(ConnectionRegistry registry, Guid accountId) => registry.CountOf(accountId) < options.ConnectionsPerUser;
+    /// <summary>Registers the connection unless the person already has as many as allowed on this node.</summary>
+    public bool TryOpenConnection(ConnectionRegistry registry, HubCallerContext context, Guid accountId, Guid sessionId) =>
+        registry.TryAdd(context, accountId, sessionId, options.ConnectionsPerUser);
 
     public bool TryTyping(string connectionId, Guid chatId)
     {

@@ -236,6 +236,18 @@ public sealed class ChatStore(NpgsqlDataSource db)
         await s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT EXISTS (SELECT 1 FROM person_blocks WHERE blocker_id = @blocker AND blocked_id = @blocked)", new { blocker, blocked }, s.Transaction, cancellationToken: ct));
 
+    /// <summary>Whether the two are members of at least one common school.</summary>
+    public async Task<bool> ShareSchoolAsync(Guid a, Guid b, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT EXISTS (SELECT 1 FROM school_members x JOIN school_members y ON y.school_id = x.school_id
+                           WHERE x.account_id = @a AND y.account_id = @b)
+            """,
+            new { a, b }, cancellationToken: ct));
+    }
+
     public async Task SetPersonBlockAsync(Guid blocker, Guid blocked, bool block, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

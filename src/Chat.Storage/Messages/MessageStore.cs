@@ -179,15 +179,19 @@ public sealed class MessageStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<ChatEventRow>> EventsAfterAsync(Guid chatId, long afterSeq, int limit, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
+
+        // One snapshot for all three reads: otherwise a message and a later change committed between the reads could
+        // return the change without the message, and a client that moves on to the change's seq never sees the message.
+        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         var messages = await c.QueryAsync<MessageRow>(new CommandDefinition(
             $"""
             SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
             WHERE m.chat_id = @chatId AND m.seq > @afterSeq ORDER BY m.seq LIMIT @limit
             """,
-            new { chatId, afterSeq, limit }, cancellationToken: ct));
+            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
         var changes = await c.QueryAsync<(long Seq, string Kind, long MessageSeq)>(new CommandDefinition(
             "SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit",
-            new { chatId, afterSeq, limit }, cancellationToken: ct));
+            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
         var changeList = changes.AsList();
         var changed = new Dictionary<long, MessageRow>();
         var neededSeqs = changeList.Select(ch => ch.MessageSeq).Distinct().ToArray();
@@ -195,11 +199,13 @@ public sealed class MessageStore(NpgsqlDataSource db)
         {
             foreach (var row in await c.QueryAsync<MessageRow>(new CommandDefinition(
                 $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @chatId AND m.seq = ANY(@neededSeqs)",
-                new { chatId, neededSeqs }, cancellationToken: ct)))
+                new { chatId, neededSeqs }, tx, cancellationToken: ct)))
             {
                 changed[row.Seq] = row;
             }
         }
+
+        await tx.CommitAsync(ct);
 
         return messages.Select(m => new ChatEventRow(m.Seq, "message", m))
             .Concat(changeList.Where(ch => changed.ContainsKey(ch.MessageSeq)).Select(ch => new ChatEventRow(ch.Seq, ch.Kind, changed[ch.MessageSeq])))
@@ -231,12 +237,14 @@ public sealed class MessageStore(NpgsqlDataSource db)
         return row;
     }
 
-    public Task EditAsync(DbScope s, Guid chatId, long seq, string oldText, string newText, Guid[] mentions, CancellationToken ct) =>
+    /// <summary>Replaces the text, keeping the earlier one for moderators; <paramref name="mentions"/> null keeps the mentions.</summary>
+    public Task EditAsync(DbScope s, Guid chatId, long seq, string oldText, string newText, Guid[]? mentions, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO message_edits (chat_id, message_seq, old_text) VALUES (@chatId, @seq, @oldText);
             UPDATE messages SET text = @newText, edited_at = now(),
-                mentions = ARRAY(SELECT x FROM unnest(@mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = @chatId AND mm.account_id = x))
+                mentions = CASE WHEN @mentions::uuid[] IS NULL THEN mentions ELSE
+                    ARRAY(SELECT x FROM unnest(@mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = @chatId AND mm.account_id = x)) END
             WHERE chat_id = @chatId AND seq = @seq;
             """,
             new { chatId, seq, oldText, newText, mentions }, s.Transaction, cancellationToken: ct));
@@ -254,10 +262,11 @@ public sealed class MessageStore(NpgsqlDataSource db)
                 : "DELETE FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId AND emoji = @emoji",
             new { chatId, seq, accountId, emoji }, s.Transaction, cancellationToken: ct)) == 1;
 
-    public async Task<int> CountReactionKindsAsync(DbScope s, Guid chatId, long seq, Guid accountId, CancellationToken ct) =>
+    /// <summary>How many other reactions (not <paramref name="exceptEmoji"/>) the person has put on the message.</summary>
+    public async Task<int> CountOtherReactionKindsAsync(DbScope s, Guid chatId, long seq, Guid accountId, string exceptEmoji, CancellationToken ct) =>
         await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            "SELECT count(*)::int FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId",
-            new { chatId, seq, accountId }, s.Transaction, cancellationToken: ct));
+            "SELECT count(*)::int FROM message_reactions WHERE chat_id = @chatId AND message_seq = @seq AND account_id = @accountId AND emoji <> @exceptEmoji",
+            new { chatId, seq, accountId, exceptEmoji }, s.Transaction, cancellationToken: ct));
 
     public async Task<IReadOnlyList<(string OldText, DateTime EditedAt)>> EditHistoryAsync(Guid chatId, long seq, CancellationToken ct)
     {

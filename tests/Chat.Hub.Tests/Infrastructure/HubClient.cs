@@ -17,8 +17,13 @@ public sealed class HubClient : IAsyncDisposable
         connection.On<ChatEventDto>("MessageChanged", e => Changes.Enqueue(e));
         connection.On<Guid, bool>("ChatMembershipChanged", (chat, added) => Memberships.Enqueue((chat, added)));
         connection.On<TypingDto>("Typing", t => TypingEvents.Enqueue(t));
-        connection.On<ReadPositionDto>("ReadPosition", _ => { });
+        connection.On<ReadPositionDto>("ReadPosition", p => ReadPositions.Enqueue(p));
         connection.On<string>("SessionEnded", _ => { });
+        connection.Closed += e =>
+        {
+            ClosedWith = e ?? new InvalidOperationException("closed without an error");
+            return Task.CompletedTask;
+        };
     }
 
     public HubConnection Connection { get; }
@@ -31,7 +36,30 @@ public sealed class HubClient : IAsyncDisposable
 
     public ConcurrentQueue<TypingDto> TypingEvents { get; } = new();
 
+    public ConcurrentQueue<ReadPositionDto> ReadPositions { get; } = new();
+
+    /// <summary>Set when the server closed the connection: the error it gave, or an exception saying it gave none.</summary>
+    public Exception? ClosedWith { get; private set; }
+
     public static async Task<HubClient> ConnectAsync(ChatApp app, TestUser user)
+    {
+        var client = await StartAsync(app, user);
+        try
+        {
+            // Invocations run after OnConnectedAsync, so once a ping returns the connection is in its chats' groups.
+            await client.Connection.InvokeAsync<DateTimeOffset>("Ping");
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+
+        return client;
+    }
+
+    /// <summary>Only the WebSocket and the handshake: the server may still refuse the connection right after.</summary>
+    public static async Task<HubClient> StartAsync(ChatApp app, TestUser user)
     {
         var server = app.Server;
         var connection = new HubConnectionBuilder()
@@ -49,10 +77,16 @@ public sealed class HubClient : IAsyncDisposable
             .AddJsonProtocol(o => Chat.Hub.Infrastructure.ChatJson.Configure(o.PayloadSerializerOptions))
             .Build();
         var client = new HubClient(connection);
-        await connection.StartAsync();
+        try
+        {
+            await connection.StartAsync();
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
 
-        // Invocations run after OnConnectedAsync, so once a ping returns the connection is in its chats' groups.
-        await connection.InvokeAsync<DateTimeOffset>("Ping");
         return client;
     }
 

@@ -208,14 +208,14 @@ public sealed class ChatService(
     /// <summary>The chat's owner makes a member a moderator (who may also post in a channel) or an owner, or a member again.</summary>
     public async Task SetMemberRoleAsync(Guid chatId, Guid me, Guid accountId, string? role, CancellationToken ct)
     {
-        if (role is not ("member" or "moderator" or "owner"))
-        {
-            throw ChatException.Field("role", "Роль в чате: member, moderator или owner.");
-        }
-
         if (await RoleAsync(chatId, me, ct) != "owner")
         {
             throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        if (role is not ("member" or "moderator" or "owner"))
+        {
+            throw ChatException.Field("role", "Роль в чате: member, moderator или owner.");
         }
 
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
@@ -261,6 +261,13 @@ public sealed class ChatService(
         if (me == other)
         {
             throw ChatException.Field("accountId", "Нельзя заблокировать себя.");
+        }
+
+        // One blocks people one could meet, that is, of a common school; anyone else is "not found", existing or not.
+        // Unblocking is always allowed: it only removes a row.
+        if (block && !await chats.ShareSchoolAsync(me, other, ct))
+        {
+            throw new ChatException(ChatError.MemberNotFound);
         }
 
         await chats.SetPersonBlockAsync(me, other, block, ct);

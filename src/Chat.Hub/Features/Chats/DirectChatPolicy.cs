@@ -3,9 +3,10 @@ using Chat.Storage.Schools;
 namespace Chat.Hub.Features.Chats;
 
 /// <summary>
-/// Who may write to whom inside one school (docs/policies.md). Staff may write to anyone in the school. A pupil writes
-/// to classmates, staff and their own parents; a parent writes to staff and their own children. With safe mode on
-/// (the default) only classmates, staff and the pupil's own parents can write to a pupil, call them or add them to a chat.
+/// Who may write to whom inside one school (docs/policies.md). Staff may write to anyone in the school and anyone may
+/// write to staff; a pupil writes to their own parents, a parent to their own children. Who reaches a pupil is what the
+/// school's safe mode decides: with it on (the default) only classmates, staff and the pupil's own parents can write to
+/// a pupil, call them or add them to a chat; with it off, any member of the school can.
 /// </summary>
 public static class DirectChatPolicy
 {
@@ -16,15 +17,12 @@ public static class DirectChatPolicy
             return false;
         }
 
-        var writerSide = writer.IsStaff
-            || (writer.IsStudent && (target.IsStaff || SameClass(writer, target) || target.Children.Contains(writer.AccountId)))
-            || (writer.IsParent && (target.IsStaff || writer.Children.Contains(target.AccountId)));
-        if (!writerSide)
+        if (target.IsStudent)
         {
-            return false;
+            return !pupilSafeMode || MayReachPupil(writer, target);
         }
 
-        return !target.IsStudent || !pupilSafeMode || MayReachPupil(writer, target);
+        return writer.IsStaff || target.IsStaff || target.Children.Contains(writer.AccountId);
     }
 
     /// <summary>Safe mode for pupils: classmates, staff of the school and the pupil's own parents.</summary>

@@ -112,7 +112,7 @@ public sealed class MessageService(
                 return (long?)null;
             }
 
-            await messages.EditAsync(s, chatId, seq, current.Text, text, [], ct);
+            await messages.EditAsync(s, chatId, seq, current.Text, text, null, ct); // an edit changes the text, not who is mentioned
             return await messages.AppendChangeAsync(s, chatId, seq, "edited", me, ct);
         }, ct);
         return await PushChangeAsync(chatId, seq, changeSeq, "edited", ct);
@@ -143,8 +143,10 @@ public sealed class MessageService(
 
     public async Task<MessageDto> ReactAsync(Guid me, Guid chatId, long seq, string? emoji, bool add, CancellationToken ct)
     {
+        // One emoji: a single grapheme (a skin tone, a flag or a family is one), and no letters or digits of any script.
         var value = emoji?.Trim() ?? "";
-        if (value.Length is 0 or > 16 || value.Any(ch => char.IsWhiteSpace(ch) || char.IsAsciiLetterOrDigit(ch) || char.IsControl(ch)))
+        if (value.Length is 0 or > 16 || value.Any(ch => char.IsWhiteSpace(ch) || char.IsLetterOrDigit(ch) || char.IsControl(ch))
+            || new System.Globalization.StringInfo(value).LengthInTextElements != 1)
         {
             throw ChatException.Field("emoji", "Реакция — это один эмодзи.");
         }
@@ -158,7 +160,8 @@ public sealed class MessageService(
                 throw new ChatException(ChatError.MessageDeleted);
             }
 
-            if (add && await messages.CountReactionKindsAsync(s, chatId, seq, me, ct) >= 3)
+            // Re-adding a reaction one already has is a no-op (a client's retry), not a fourth reaction.
+            if (add && await messages.CountOtherReactionKindsAsync(s, chatId, seq, me, value, ct) >= 3)
             {
                 throw new ChatException(ChatError.TooManyReactions);
             }

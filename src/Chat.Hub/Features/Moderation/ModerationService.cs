@@ -280,14 +280,14 @@ public sealed class ModerationService(
     /// <summary>Resolves a report: delete the message (with the report's rule), warn (a recorded violation), or dismiss.</summary>
     public async Task<ReportDto> ResolveReportAsync(Guid me, Guid chatId, Guid reportId, string resolution, CancellationToken ct)
     {
-        if (resolution is not ("deleted" or "warned" or "dismissed"))
-        {
-            throw ChatException.Field("resolution", "Решение: deleted (удалить), warned (предупреждение) или dismissed (отклонить).");
-        }
-
         if (await chatService.RoleAsync(chatId, me, ct) == "member")
         {
             throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        if (resolution is not ("deleted" or "warned" or "dismissed"))
+        {
+            throw ChatException.Field("resolution", "Решение: deleted (удалить), warned (предупреждение) или dismissed (отклонить).");
         }
 
         var report = (await moderation.ListReportsAsync(chatId, null, ct)).FirstOrDefault(r => r.Id == reportId) ?? throw new ChatException(ChatError.ReportNotFound);

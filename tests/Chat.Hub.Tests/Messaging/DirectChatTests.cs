@@ -1,0 +1,178 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Messaging;
+
+/// <summary>Direct chats inside one school: who may open one with whom, safe mode for pupils, personal blocks.</summary>
+public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private sealed record People(
+        TestSchool School,
+        TestUser ClassTeacher5A,
+        TestUser SubjectTeacher,
+        TestUser Petya,
+        TestUser Masha,
+        TestUser Vasya,
+        TestUser Kolya,
+        TestUser PetyasMother,
+        TestUser KolyasMother);
+
+    /// <summary>5А: Petya, Masha, Vasya and their class teacher; 5Б: Kolya; a subject teacher; Petya's and Kolya's mothers.</summary>
+    private async Task<People> SchoolAsync()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var classTeacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var subjectTeacher = await school.AddVerifiedTeacherAsync("Игорь Петрович");
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        var masha = await school.AddStudentAsync("Маша", class5A.Id);
+        var vasya = await school.AddStudentAsync("Вася", class5A.Id);
+        var kolya = await school.AddStudentAsync("Коля", class5B.Id);
+        var petyasMother = await school.AddParentAsync("Мама Пети", petya.AccountId);
+        var kolyasMother = await school.AddParentAsync("Мама Коли", kolya.AccountId);
+        return new People(school, classTeacher, subjectTeacher, petya, masha, vasya, kolya, petyasMother, kolyasMother);
+    }
+
+    private static Task<ChatSummaryDto> OpenDirectAsync(HubClient hub, Guid schoolId, TestUser with) =>
+        hub.Connection.InvokeAsync<ChatSummaryDto>("OpenDirectChat", schoolId, with.AccountId);
+
+    private static async Task SetSafeModeAsync(TestSchool school, bool on) =>
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", region = "Москва", address = "ул. Школьная, 1", pupilSafeMode = on })).EnsureOkAsync();
+
+    [Fact]
+    public async Task OpenDirectChat_PupilToClassmate_OneChatForThePairThatDelivers()
+    {
+        var p = await SchoolAsync();
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, p.Masha);
+
+        var chat = await OpenDirectAsync(petya, p.School.Id, p.Masha);
+        Assert.Equal(("direct", "Маша", p.Masha.AccountId, 2), (chat.Kind, chat.Title, chat.PeerId, chat.MemberCount));
+        await HubClient.EventuallyAsync(() => masha.Memberships.Contains((chat.Id, true)), "Masha's open connection joins the chat");
+
+        var hello = await petya.SendAsync(chat.Id, "Маша, что задали?");
+        await HubClient.EventuallyAsync(() => masha.ReceivedIn(chat.Id).Any(), "Petya's message");
+        Assert.Equal(hello.Seq, Assert.Single(masha.ReceivedIn(chat.Id)).Seq);
+
+        // Either of them opening it again gets the same chat, named after the other one.
+        var back = await OpenDirectAsync(masha, p.School.Id, p.Petya);
+        Assert.Equal((chat.Id, "Петя", p.Petya.AccountId), (back.Id, back.Title, back.PeerId));
+        Assert.Equal(chat.Id, (await OpenDirectAsync(petya, p.School.Id, p.Masha)).Id);
+        Assert.Single(await petya.ChatsAsync(p.School.Id), c => c.Kind == "direct");
+
+        // Nobody opens a chat with themselves.
+        await OpenDirectAsync(petya, p.School.Id, p.Petya).ExpectHubErrorAsync("direct_not_allowed");
+    }
+
+    [Fact]
+    public async Task OpenDirectChat_UnderSafeMode_OnlyClassmatesStaffAndOwnParentsReachAPupil()
+    {
+        var p = await SchoolAsync();
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        await using var subjectTeacher = await HubClient.ConnectAsync(app, p.SubjectTeacher);
+        await using var classTeacher = await HubClient.ConnectAsync(app, p.ClassTeacher5A);
+        await using var admin = await HubClient.ConnectAsync(app, p.School.Admin);
+        await using var petyasMother = await HubClient.ConnectAsync(app, p.PetyasMother);
+
+        // A pupil of another class is out of reach for a pupil and for a parent of another child.
+        await OpenDirectAsync(petya, p.School.Id, p.Kolya).ExpectHubErrorAsync("direct_not_allowed");
+        await OpenDirectAsync(petyasMother, p.School.Id, p.Kolya).ExpectHubErrorAsync("direct_not_allowed");
+        await OpenDirectAsync(petyasMother, p.School.Id, p.Masha).ExpectHubErrorAsync("direct_not_allowed");
+
+        // Any teacher and the admin reach any pupil; a pupil reaches teachers and their own parent; a parent their child and teachers.
+        Assert.Equal("direct", (await OpenDirectAsync(subjectTeacher, p.School.Id, p.Kolya)).Kind);
+        Assert.Equal("direct", (await OpenDirectAsync(classTeacher, p.School.Id, p.Kolya)).Kind);
+        Assert.Equal("direct", (await OpenDirectAsync(admin, p.School.Id, p.Masha)).Kind);
+        Assert.Equal("direct", (await OpenDirectAsync(petya, p.School.Id, p.SubjectTeacher)).Kind);
+        Assert.Equal("direct", (await OpenDirectAsync(petya, p.School.Id, p.PetyasMother)).Kind);
+        Assert.Equal("direct", (await OpenDirectAsync(petyasMother, p.School.Id, p.ClassTeacher5A)).Kind);
+
+        // Parents do not reach each other directly (they meet in the parents' chat), nor a pupil another child's parent.
+        await OpenDirectAsync(petyasMother, p.School.Id, p.KolyasMother).ExpectHubErrorAsync("direct_not_allowed");
+        await OpenDirectAsync(petya, p.School.Id, p.KolyasMother).ExpectHubErrorAsync("direct_not_allowed");
+
+        // Nothing was created by the refusals.
+        Assert.Equal(2, (await petya.ChatsAsync(p.School.Id)).Count(c => c.Kind == "direct"));
+        Assert.Equal(2, (await petyasMother.ChatsAsync(p.School.Id)).Count(c => c.Kind == "direct"));
+    }
+
+    [Fact]
+    public async Task OpenDirectChat_SafeModeTurnedOff_ParentAndPupilsReachOtherPupils_ParentsStillNotEachOther()
+    {
+        var p = await SchoolAsync();
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        await using var petyasMother = await HubClient.ConnectAsync(app, p.PetyasMother);
+        await OpenDirectAsync(petyasMother, p.School.Id, p.Masha).ExpectHubErrorAsync("direct_not_allowed");
+
+        await SetSafeModeAsync(p.School, on: false);
+
+        // Safe mode is what keeps other members away from pupils; without it the school's members reach them.
+        var withClassmate = await OpenDirectAsync(petyasMother, p.School.Id, p.Masha);
+        Assert.Equal("Маша", withClassmate.Title);
+        Assert.Equal("direct", (await OpenDirectAsync(petya, p.School.Id, p.Kolya)).Kind);
+
+        // It is about pupils only: parents still do not reach other parents directly.
+        await OpenDirectAsync(petyasMother, p.School.Id, p.KolyasMother).ExpectHubErrorAsync("direct_not_allowed");
+
+        // Turned back on, it guards new chats again (chats already open stay open).
+        await SetSafeModeAsync(p.School, on: true);
+        await OpenDirectAsync(petyasMother, p.School.Id, p.Vasya).ExpectHubErrorAsync("direct_not_allowed");
+        Assert.Equal(withClassmate.Id, (await OpenDirectAsync(petyasMother, p.School.Id, p.Masha)).Id);
+    }
+
+    [Fact]
+    public async Task BlockPerson_PupilBlocksClassmate_ClassmateCannotOpenDirectChatUntilUnblocked()
+    {
+        var p = await SchoolAsync();
+        await using var masha = await HubClient.ConnectAsync(app, p.Masha);
+        await using var vasya = await HubClient.ConnectAsync(app, p.Vasya);
+
+        await masha.Connection.InvokeAsync("BlockPerson", p.Vasya.AccountId, true);
+        await masha.Connection.InvokeAsync("BlockPerson", p.Vasya.AccountId, true); // blocking twice is one block
+
+        await OpenDirectAsync(vasya, p.School.Id, p.Masha).ExpectHubErrorAsync("direct_not_allowed");
+        Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Kind == "direct");
+        Assert.Empty(masha.Memberships);
+
+        // The block is one-way: Masha may still write to him herself; after she unblocks him he may too.
+        await masha.Connection.InvokeAsync("BlockPerson", p.Vasya.AccountId, false);
+        Assert.Equal("Маша", (await OpenDirectAsync(vasya, p.School.Id, p.Masha)).Title);
+
+        await masha.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, true).ExpectHubErrorAsync("validation_failed");
+
+        // Only people one shares a school with can be blocked; an unknown id is "not found", not a server error.
+        await masha.Connection.InvokeAsync("BlockPerson", Guid.NewGuid(), true).ExpectHubErrorAsync("member_not_found");
+        await masha.Connection.InvokeAsync("BlockPerson", Guid.NewGuid(), false);
+    }
+
+    [Fact]
+    public async Task OpenDirectChat_WithMemberOfAnotherSchool_SchoolOrMemberNotFound()
+    {
+        var p = await SchoolAsync();
+        var other = await new SchoolBuilder(app).CreateAsync("Школа №2");
+        var otherClass = await other.CreateClassAsync("5А");
+        var stranger = await other.AddStudentAsync("Незнакомец", otherClass.Id);
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        await using var teacher = await HubClient.ConnectAsync(app, p.SubjectTeacher);
+        await using var strangerHub = await HubClient.ConnectAsync(app, stranger);
+
+        // Naming the other school: "school not found", as for a school that does not exist.
+        await OpenDirectAsync(petya, other.Id, stranger).ExpectHubErrorAsync("school_not_found");
+        await OpenDirectAsync(teacher, other.Id, stranger).ExpectHubErrorAsync("school_not_found");
+        await OpenDirectAsync(petya, Guid.NewGuid(), stranger).ExpectHubErrorAsync("school_not_found");
+
+        // Naming one's own school and a person of another: "member not found", as for an id that does not exist.
+        await OpenDirectAsync(petya, p.School.Id, stranger).ExpectHubErrorAsync("member_not_found");
+        await OpenDirectAsync(teacher, p.School.Id, stranger).ExpectHubErrorAsync("member_not_found");
+        await petya.Connection.InvokeAsync<ChatSummaryDto>("OpenDirectChat", p.School.Id, Guid.NewGuid()).ExpectHubErrorAsync("member_not_found");
+
+        // And the other way round.
+        await OpenDirectAsync(strangerHub, p.School.Id, p.Petya).ExpectHubErrorAsync("school_not_found");
+        await OpenDirectAsync(strangerHub, other.Id, p.Petya).ExpectHubErrorAsync("member_not_found");
+        Assert.DoesNotContain(await petya.ChatsAsync(null), c => c.Kind == "direct");
+        Assert.Empty(strangerHub.Memberships);
+    }
+}

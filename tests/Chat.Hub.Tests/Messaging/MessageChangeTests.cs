@@ -1,0 +1,196 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Messaging;
+
+/// <summary>Edits, deletions and reactions: who may make them, that every member sees them live, and that catch-up returns the final state.</summary>
+public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha);
+
+    private async Task<ClassRoom> ClassRoomAsync()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        var masha = await school.AddStudentAsync("Маша", class5A.Id);
+        await using var hub = await HubClient.ConnectAsync(app, petya);
+        var chat = await hub.ClassChatAsync(school.Id, class5A.Id);
+        return new ClassRoom(school, chat.Id, teacher, petya, masha);
+    }
+
+    [Fact]
+    public async Task EditDeleteReact_EveryConnectedMemberGetsEachChange_CatchUpReturnsFinalState()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var everyone = new[] { petya, masha, teacher };
+
+        var homework = await petya.SendAsync(room.ChatId, "Домашка: упражнение 5");
+        var rude = await petya.SendAsync(room.ChatId, "Что-то грубое");
+        var mistake = await petya.SendAsync(room.ChatId, "Ой, не туда");
+        var seenBefore = mistake.Seq;
+
+        // Petya fixes his homework message: everyone sees the new text, marked edited.
+        var edited = await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, homework.Seq, "Домашка: упражнение 7");
+        Assert.Equal("Домашка: упражнение 7", edited.Text);
+        Assert.NotNull(edited.EditedAt);
+
+        // Masha reacts to it; the teacher removes the rude message; Petya deletes his own slip.
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, homework.Seq, "👍", true);
+        var rule = (await teacher.Connection.InvokeAsync<List<Chat.Hub.Features.Moderation.RuleDto>>("GetRules", room.School.Id)).First();
+        var removed = await teacher.Connection.InvokeAsync<MessageDto>("ModerateDelete", room.ChatId, rude.Seq, rule.Id);
+        Assert.True(removed.Deleted);
+        Assert.Equal("", removed.Text);
+        await petya.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, mistake.Seq);
+
+        foreach (var hub in everyone)
+        {
+            await HubClient.EventuallyAsync(() => hub.Changes.Count(c => c.ChatId == room.ChatId) >= 4, "four changes");
+            var changes = hub.Changes.Where(c => c.ChatId == room.ChatId).OrderBy(c => c.Seq).ToList();
+            Assert.Equal(["edited", "reactions", "deleted", "deleted"], changes.Select(c => c.Type));
+            Assert.Equal([homework.Seq, homework.Seq, rude.Seq, mistake.Seq], changes.Select(c => c.Message.Seq));
+            Assert.Equal("Домашка: упражнение 7", changes[0].Message.Text);
+            var like = Assert.Single(changes[1].Message.Reactions);
+            Assert.Equal(("👍", 1), (like.Emoji, like.Count));
+            Assert.Equal([room.Masha.AccountId], like.By);
+
+            // A deletion reaches members as a tombstone: the seq stays, the text does not.
+            Assert.All(changes.Skip(2), c => Assert.True(c.Message.Deleted));
+            Assert.All(changes.Skip(2), c => Assert.Equal("", c.Message.Text));
+
+            // Changes take their own places in the chat's sequence, after the messages.
+            Assert.Equal(Enumerable.Range((int)seenBefore + 1, 4).Select(i => (long)i), changes.Select(c => c.Seq));
+        }
+
+        // A member who saw only the three messages catches up and ends with the final state of each.
+        var updates = await masha.UpdatesAsync(room.ChatId, seenBefore);
+        Assert.Equal(["edited", "reactions", "deleted", "deleted"], updates.Events.Select(e => e.Type));
+        Assert.Equal(updates.Events[^1].Seq, updates.LastSeq);
+        var fromStart = await masha.UpdatesAsync(room.ChatId, 0);
+        var finalHomework = fromStart.Events.Last(e => e.Message.Seq == homework.Seq).Message;
+        Assert.Equal("Домашка: упражнение 7", finalHomework.Text);
+        Assert.Single(finalHomework.Reactions);
+        Assert.Equal(updates.Events[1].Seq, finalHomework.Version);
+        Assert.All(fromStart.Events.Where(e => e.Message.Seq == rude.Seq), e => Assert.Equal("", e.Message.Text));
+
+        // History shows the same: the edited text, and tombstones in place of the deleted messages.
+        var history = await masha.HistoryAsync(room.ChatId);
+        Assert.Equal([homework.Seq, rude.Seq, mistake.Seq], history.Select(m => m.Seq));
+        Assert.Equal("Домашка: упражнение 7", history[0].Text);
+        Assert.Equal([false, true, true], history.Select(m => m.Deleted));
+        Assert.DoesNotContain(history, m => m.Text.Contains("грубое", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task EditMessage_ByAnyoneButTheAuthor_NotMessageAuthor()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var message = await petya.SendAsync(room.ChatId, "Завтра контрольная");
+
+        await masha.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Завтра выходной").ExpectHubErrorAsync("not_message_author");
+
+        // Moderators delete, but nobody puts words in a pupil's mouth: not even the class teacher edits.
+        await teacher.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Завтра выходной").ExpectHubErrorAsync("not_message_author");
+
+        var stored = Assert.Single(await masha.HistoryAsync(room.ChatId));
+        Assert.Equal("Завтра контрольная", stored.Text);
+        Assert.Null(stored.EditedAt);
+        Assert.Empty(masha.Changes);
+    }
+
+    [Fact]
+    public async Task DeleteMessage_PupilDeletesClassmatesMessage_NotMessageAuthor_ClassTeacherMay()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var message = await petya.SendAsync(room.ChatId, "Маша списывает!");
+
+        await masha.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, message.Seq).ExpectHubErrorAsync("not_message_author");
+        Assert.False(Assert.Single(await petya.HistoryAsync(room.ChatId)).Deleted);
+
+        // A moderator deletes someone else's message only citing a rule.
+        await teacher.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, message.Seq).ExpectHubErrorAsync("not_message_author");
+        var rule = (await teacher.Connection.InvokeAsync<List<Chat.Hub.Features.Moderation.RuleDto>>("GetRules", room.School.Id)).First();
+        var deleted = await teacher.Connection.InvokeAsync<MessageDto>("ModerateDelete", room.ChatId, message.Seq, rule.Id);
+        Assert.True(deleted.Deleted);
+        await HubClient.EventuallyAsync(() => petya.Changes.Any(c => c.Type == "deleted"), "the deletion");
+
+        // Deleting again changes nothing and adds nothing to the sequence; a deleted message cannot be edited or reacted to.
+        var lastSeq = (await petya.ChatAsync(room.School.Id, room.ChatId)).LastSeq;
+        await teacher.Connection.InvokeAsync<MessageDto>("ModerateDelete", room.ChatId, message.Seq, rule.Id);
+        Assert.Equal(lastSeq, (await petya.ChatAsync(room.School.Id, room.ChatId)).LastSeq);
+        await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Ничего").ExpectHubErrorAsync("message_deleted");
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "😮", true).ExpectHubErrorAsync("message_deleted");
+
+        // A message that does not exist is "not found", for edits, deletions and reactions alike.
+        await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, 999L, "Ничего").ExpectHubErrorAsync("message_not_found");
+        await teacher.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, 999L).ExpectHubErrorAsync("message_not_found");
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, 999L, "😮", true).ExpectHubErrorAsync("message_not_found");
+    }
+
+    [Fact]
+    public async Task GetEditHistory_ModeratorSeesEarlierTexts_MembersAndAuthorRefused()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var message = await petya.SendAsync(room.ChatId, "Первый вариант");
+        await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Второй вариант");
+        await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Третий вариант");
+
+        // Saving the same text again is not an edit: no new version, no event.
+        await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Третий вариант");
+
+        Assert.Equal(["Первый вариант", "Второй вариант"], await teacher.Connection.InvokeAsync<List<string>>("GetEditHistory", room.ChatId, message.Seq));
+        await masha.Connection.InvokeAsync<List<string>>("GetEditHistory", room.ChatId, message.Seq).ExpectHubErrorAsync("moderator_only");
+        await petya.Connection.InvokeAsync<List<string>>("GetEditHistory", room.ChatId, message.Seq).ExpectHubErrorAsync("moderator_only");
+        Assert.Equal(2, (await masha.AllUpdatesAsync(room.ChatId, message.Seq)).Count(e => e.Type == "edited"));
+    }
+
+    [Fact]
+    public async Task React_AddRemoveAndLimits_EveryChangeReachesMembers()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var message = await petya.SendAsync(room.ChatId, "Ура, каникулы!");
+
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "🎉", true);
+        await petya.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "🎉", true);
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "❤️", true);
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "👍🏽", true);
+
+        // The same reaction twice is one reaction; a fourth kind from one person is refused.
+        var same = await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "🎉", true);
+        Assert.Equal(2, same.Reactions.Single(r => r.Emoji == "🎉").Count);
+        await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "😂", true).ExpectHubErrorAsync("too_many_reactions");
+
+        var after = await masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, message.Seq, "🎉", false);
+        var party = after.Reactions.Single(r => r.Emoji == "🎉");
+        Assert.Equal(1, party.Count);
+        Assert.Equal([room.Petya.AccountId], party.By);
+
+        // Four additions and one removal: five changes, each pushed to both.
+        foreach (var hub in new[] { petya, masha })
+        {
+            await HubClient.EventuallyAsync(() => hub.Changes.Count >= 5, "five reaction changes");
+            var last = hub.Changes.MaxBy(c => c.Seq)!;
+            Assert.Equal("reactions", last.Type);
+            Assert.Equal(["🎉", "❤️", "👍🏽"], last.Message.Reactions.Select(r => r.Emoji));
+        }
+
+        var final = (await petya.HistoryAsync(room.ChatId)).Single();
+        Assert.Equal(after.Reactions.Select(r => (r.Emoji, r.Count)), final.Reactions.Select(r => (r.Emoji, r.Count)));
+    }
+}

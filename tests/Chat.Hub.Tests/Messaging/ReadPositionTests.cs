@@ -1,0 +1,131 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Messaging;
+
+/// <summary>Read positions: forward only, bounded by the chat's last seq; unread and mention counts; who read a message.</summary>
+public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha);
+
+    private async Task<ClassRoom> ClassRoomAsync()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        var masha = await school.AddStudentAsync("Маша", class5A.Id);
+        await using var hub = await HubClient.ConnectAsync(app, petya);
+        return new ClassRoom(school, (await hub.ClassChatAsync(school.Id, class5A.Id)).Id, teacher, petya, masha);
+    }
+
+    private static Task<long> MarkReadAsync(HubClient hub, Guid chatId, long seq) => hub.Connection.InvokeAsync<long>("MarkRead", chatId, seq);
+
+    [Fact]
+    public async Task MarkRead_MovesOnlyForward_NeverPastLastSeq_CountsFollow()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        var masha = await HubClient.ConnectAsync(app, room.Masha);
+
+        // Petya writes five messages; the last one mentions Masha.
+        for (var i = 1; i <= 4; i++)
+        {
+            await petya.SendAsync(room.ChatId, $"Задача {i}");
+        }
+
+        await petya.SendAsync(room.ChatId, "Маша, проверь задачу 4", mentions: [room.Masha.AccountId]);
+
+        var before = await masha.ChatAsync(room.School.Id, room.ChatId);
+        Assert.Equal((5L, 0L, 5, 1), (before.LastSeq, before.ReadSeq, before.UnreadCount, before.MentionCount));
+
+        // His own messages are never unread for him.
+        Assert.Equal(0, (await petya.ChatAsync(room.School.Id, room.ChatId)).UnreadCount);
+
+        Assert.Equal(3, await MarkReadAsync(masha, room.ChatId, 3));
+        var partly = await masha.ChatAsync(room.School.Id, room.ChatId);
+        Assert.Equal((3L, 2, 1), (partly.ReadSeq, partly.UnreadCount, partly.MentionCount));
+
+        // A lower position later (another device that was behind) does not move it back.
+        Assert.Equal(3, await MarkReadAsync(masha, room.ChatId, 1));
+        Assert.Equal(3, (await masha.ChatAsync(room.School.Id, room.ChatId)).ReadSeq);
+
+        // A position beyond the last message stops at the last message.
+        Assert.Equal(5, await MarkReadAsync(masha, room.ChatId, 1_000_000));
+        var read = await masha.ChatAsync(room.School.Id, room.ChatId);
+        Assert.Equal((5L, 0, 0), (read.ReadSeq, read.UnreadCount, read.MentionCount));
+
+        // So a message written afterwards is unread, not silently "already read".
+        await petya.SendAsync(room.ChatId, "Ещё одна задача");
+        Assert.Equal(1, (await masha.ChatAsync(room.School.Id, room.ChatId)).UnreadCount);
+
+        // After reconnecting the counts are the same: they live in the database, not in the connection.
+        await masha.DisposeAsync();
+        await using var again = await HubClient.ConnectAsync(app, room.Masha);
+        var afterReconnect = await again.ChatAsync(room.School.Id, room.ChatId);
+        Assert.Equal((6L, 5L, 1, 0), (afterReconnect.LastSeq, afterReconnect.ReadSeq, afterReconnect.UnreadCount, afterReconnect.MentionCount));
+        Assert.Equal(6, await MarkReadAsync(again, room.ChatId, afterReconnect.LastSeq));
+        Assert.Equal(0, (await again.ChatAsync(room.School.Id, room.ChatId)).UnreadCount);
+    }
+
+    [Fact]
+    public async Task UnreadCount_DeletedMessagesAndChanges_AreNotUnreadMessages()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var first = await petya.SendAsync(room.ChatId, "Первое");
+        var second = await petya.SendAsync(room.ChatId, "Второе", mentions: [room.Masha.AccountId]);
+        await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, first.Seq, "Первое, исправлено");
+        await petya.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, second.Seq);
+
+        // Two messages were written, one is deleted; the edit and the deletion are changes, not messages.
+        var chat = await masha.ChatAsync(room.School.Id, room.ChatId);
+        Assert.Equal((4L, 1, 0), (chat.LastSeq, chat.UnreadCount, chat.MentionCount));
+    }
+
+    [Fact]
+    public async Task EditMessage_OfAMessageWithMentions_KeepsTheMentions()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var message = await petya.SendAsync(room.ChatId, "Маша, принеси тетрать", mentions: [room.Masha.AccountId]);
+        Assert.Equal([room.Masha.AccountId], message.Mentions);
+
+        var edited = await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Маша, принеси тетрадь");
+
+        // Fixing a typo does not take away the mention: Masha is still called.
+        Assert.Equal([room.Masha.AccountId], edited.Mentions);
+        Assert.Equal(1, (await masha.ChatAsync(room.School.Id, room.ChatId)).MentionCount);
+    }
+
+    [Fact]
+    public async Task GetReadBy_SmallChat_ListsWhoReadIt_ReadPositionsArePushed()
+    {
+        var room = await ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var question = await petya.SendAsync(room.ChatId, "Кто знает ответ на задачу 3?");
+        var later = await petya.SendAsync(room.ChatId, "Ну хоть кто-нибудь?");
+
+        var nobody = await petya.Connection.InvokeAsync<ReadByDto>("GetReadBy", room.ChatId, question.Seq);
+        Assert.Equal(0, nobody.Count);
+        Assert.Empty(nobody.AccountIds!);
+
+        await MarkReadAsync(masha, room.ChatId, question.Seq);
+        await MarkReadAsync(teacher, room.ChatId, later.Seq);
+
+        var first = await petya.Connection.InvokeAsync<ReadByDto>("GetReadBy", room.ChatId, question.Seq);
+        Assert.Equal(2, first.Count);
+        Assert.Equal(new[] { room.Masha.AccountId, room.Teacher.AccountId }.Order(), first.AccountIds!.Order());
+        var second = await petya.Connection.InvokeAsync<ReadByDto>("GetReadBy", room.ChatId, later.Seq);
+        Assert.Equal([room.Teacher.AccountId], second.AccountIds);
+
+        // In a small chat members see read positions move, live.
+        await HubClient.EventuallyAsync(() => petya.ReadPositions.Any(p => p.AccountId == room.Teacher.AccountId && p.Seq == later.Seq), "the teacher's read position");
+        Assert.Contains(petya.ReadPositions, p => p.AccountId == room.Masha.AccountId && p.Seq == question.Seq && p.ChatId == room.ChatId);
+    }
+}
