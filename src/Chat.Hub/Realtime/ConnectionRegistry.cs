@@ -58,6 +58,12 @@ public sealed class ConnectionRegistry
 
     public IEnumerable<Guid> AccountIds() => byAccount.Keys;
 
+    /// <summary>The connection ids of the account's connections on this node (all, or those of the given sessions).</summary>
+    public IReadOnlyList<string> ConnectionsOf(Guid accountId, IReadOnlyCollection<Guid>? sessionIds) =>
+        byAccount.TryGetValue(accountId, out var mine)
+            ? mine.Where(c => sessionIds is null || sessionIds.Contains(c.Value.SessionId)).Select(c => c.Key).ToList()
+            : [];
+
     /// <summary>Aborts the account's connections on this node (all of them, or only those of the given sessions).</summary>
     public int Abort(Guid accountId, IReadOnlyCollection<Guid>? sessionIds)
     {

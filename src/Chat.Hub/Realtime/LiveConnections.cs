@@ -55,6 +55,19 @@ public sealed partial class LiveConnections(
     {
         if (evt.Chats is null)
         {
+            // Say why before closing, so a client shows "you were signed out" instead of reconnecting.
+            foreach (var connectionId in registry.ConnectionsOf(evt.AccountId, evt.SessionIds))
+            {
+                try
+                {
+                    await hub.Clients.Client(connectionId).SessionEnded("session_ended");
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogPublishFailed(logger, e);
+                }
+            }
+
             registry.Abort(evt.AccountId, evt.SessionIds);
             return;
         }
