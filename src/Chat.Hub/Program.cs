@@ -41,6 +41,7 @@ await app.Services.GetRequiredService<Migrator>().ApplyAsync(app.Lifetime.Applic
 app.UseExceptionHandler();
 app.UseChatStatusCodes();
 app.UseCors();
+app.UseHubOriginCheck();
 app.UseAuthentication();
 app.UseAuthorization();
 
