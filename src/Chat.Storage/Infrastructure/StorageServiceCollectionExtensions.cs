@@ -1,7 +1,9 @@
 using Chat.Storage.Accounts;
 using Chat.Storage.Audit;
 using Chat.Storage.Chats;
+using Chat.Storage.Files;
 using Chat.Storage.Messages;
+using Chat.Storage.Polls;
 using Chat.Storage.Invites;
 using Chat.Storage.Schools;
 using Dapper;
@@ -32,6 +34,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ChatStore>();
         services.AddSingleton<MessageStore>();
+        services.AddSingleton<PollStore>();
+        services.AddSingleton<FileRecordStore>();
         return services;
     }
 }
