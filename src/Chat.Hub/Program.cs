@@ -1,8 +1,10 @@
 using Chat.Hub;
 using Chat.Hub.Features.Accounts;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Files;
 using Chat.Hub.Features.Invites;
 using Chat.Hub.Features.Platform;
+using Chat.Hub.Features.Polls;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
@@ -28,6 +30,8 @@ builder.Services.AddChatStorage(connectionString);
 builder.Services.AddChatAuth(builder.Configuration);
 builder.Services.AddChatErrors();
 builder.Services.AddChatFeatures();
+builder.Services.AddPolls(builder.Configuration);
+builder.Services.AddFiles(builder.Configuration);
 builder.Services.AddChatRealtime(builder.Configuration, redisConnection);
 builder.Services.AddChatHealth(withRedis: !string.IsNullOrWhiteSpace(redisConnection));
 builder.Services.AddChatCors(builder.Configuration);
@@ -48,6 +52,8 @@ app.MapPlatformApi();
 app.MapSchoolsApi();
 app.MapInvitesApi();
 app.MapChatsApi();
+app.MapPollsApi();
+app.MapFilesApi();
 app.MapChatHub();
 app.MapOpenApi().AllowAnonymous();
 if (app.Environment.IsDevelopment())

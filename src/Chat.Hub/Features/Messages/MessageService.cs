@@ -60,9 +60,15 @@ public sealed class MessageService(
     }
 
     /// <summary>Stores a message of any kind (polls and files use it too) and pushes it after commit.</summary>
-    public async Task<MessageDto> AppendAsync(NewMessage message, CancellationToken ct)
+    public Task<MessageDto> AppendAsync(NewMessage message, CancellationToken ct) => AppendAsync(message, null, ct);
+
+    /// <summary>
+    /// As <see cref="AppendAsync(NewMessage, CancellationToken)"/>, with what belongs to a new message (a poll, links to
+    /// files) stored by <paramref name="attach"/> in the same transaction, so the push carries it.
+    /// </summary>
+    public async Task<MessageDto> AppendAsync(NewMessage message, Func<DbScope, long, Task>? attach, CancellationToken ct)
     {
-        var stored = await messages.AppendAsync(message, ct);
+        var stored = await messages.AppendAsync(message, attach, ct);
         if (stored is null)
         {
             var (refusal, _) = await messages.DiagnoseAsync(message, ct);
