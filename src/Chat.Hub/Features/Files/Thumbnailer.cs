@@ -26,9 +26,13 @@ public static class Thumbnailer
         try
         {
             content.Position = 0;
-            using var codec = SKCodec.Create(content);
+
+            // The codec owns the Skia stream it reads; the wrapper leaves the file stream itself open.
+            var source = new SKManagedStream(content, disposeManagedStream: false);
+            using var codec = SKCodec.Create(source);
             if (codec is null)
             {
+                source.Dispose();
                 return null;
             }
 
