@@ -14,7 +14,6 @@ public sealed class LocalFileStore : IFileStore
     {
         this.root = Path.GetFullPath(root);
         staging = Path.Combine(this.root, ".staging");
-        Directory.CreateDirectory(staging);
     }
 
     public string Root => root;
@@ -24,6 +23,7 @@ public sealed class LocalFileStore : IFileStore
         var path = Path.Combine(staging, Guid.NewGuid().ToString("N") + ".part");
         try
         {
+            Directory.CreateDirectory(staging);
             var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
             return Task.FromResult<IStagedObject>(new Staged(path, stream));
         }
@@ -83,6 +83,7 @@ public sealed class LocalFileStore : IFileStore
     {
         try
         {
+            Directory.CreateDirectory(root);
             return new DriveInfo(root).AvailableFreeSpace;
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
@@ -94,6 +95,11 @@ public sealed class LocalFileStore : IFileStore
     public Task<int> SweepStagedAsync(TimeSpan age, CancellationToken ct)
     {
         var removed = 0;
+        if (!Directory.Exists(staging))
+        {
+            return Task.FromResult(0);
+        }
+
         foreach (var file in new DirectoryInfo(staging).EnumerateFiles("*.part"))
         {
             if (file.LastWriteTimeUtc < DateTime.UtcNow - age)

@@ -235,6 +235,10 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
         var updates = await teacherHub.Connection.InvokeAsync<ChatUpdatesDto>("GetUpdates", room.ChatId, 0L, null);
         Assert.Equal(2, updates.Events.Count(e => e.Type == "poll_closed"));
 
+        // A poll's question is not edited after people voted for it.
+        var edit = await Assert.ThrowsAsync<HubException>(() => petyaHub.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, byPetya.Seq, "Другой вопрос"));
+        Assert.Contains("poll_not_editable:", edit.Message);
+
         // A deleted poll is gone for voting too.
         var third = await mashaHub.Connection.InvokeAsync<MessageDto>("CreatePoll", Poll(room.ChatId, "Удалим?", ["Да", "Нет"]));
         await teacherHub.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, third.Seq);

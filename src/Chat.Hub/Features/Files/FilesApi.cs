@@ -24,8 +24,18 @@ public static class FilesApi
                 size.MaxRequestBodySize = null;
             }
 
-            var (file, created) = await s.UploadAsync(http.User.AccountId(), schoolId, name, uploadId, http.Request, ct);
-            return created ? Results.Created($"/api/files/{file.Id}", file) : Results.Ok(file);
+            try
+            {
+                var (file, created) = await s.UploadAsync(http.User.AccountId(), schoolId, name, uploadId, http.Request, ct);
+                return created ? Results.Created($"/api/files/{file.Id}", file) : Results.Ok(file);
+            }
+            catch (ChatException) when (HttpProtocol.IsHttp11(http.Request.Protocol))
+            {
+                // Refused before the body was read to its end: close the connection rather than let the server drain
+                // (read and throw away) the rest of a large body to keep the connection alive.
+                http.Response.Headers.Connection = "close";
+                throw;
+            }
         });
         school.MapGet("/storage", (Guid schoolId, ClaimsPrincipal user, FileService s, CancellationToken ct) => s.StorageAsync(user.AccountId(), schoolId, ct));
 

@@ -99,6 +99,12 @@ public sealed class MessageService(
         }
 
         await chatService.RoleAsync(chatId, me, ct);
+        if ((await messages.GetAsync(chatId, seq, ct))?.Kind == "poll")
+        {
+            // Votes were cast for the question as it was.
+            throw new ChatException(ChatError.PollNotEditable);
+        }
+
         var changeSeq = await database.InTransactionAsync(async s =>
         {
             var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
