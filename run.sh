@@ -35,6 +35,7 @@ trap cleanup EXIT
 export ConnectionStrings__Chat="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chat"
 export Auth__SigningKey; Auth__SigningKey=$(signing_key "$DATA")
 export Codes__DevFile="$DATA/dev-codes.log"
+export Files__Root=${Files__Root:-$DATA/files}
 export Site__PublicUrl=${Site__PublicUrl:-http://localhost:$PORT}
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -80,6 +80,20 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError RosterMemberRemoval = new("roster_member_removal", 409, "Состав этого чата ведёт школа: вместо удаления используйте блокировку по правилам.");
     public static readonly ChatError ReasonRequired = new("reason_required", 400, "Укажите причину.");
     public static readonly ChatError SearchQueryInvalid = new("search_query_invalid", 400, "Введите от 2 до 200 символов для поиска.");
+
+    // Polls and files
+    public static readonly ChatError PollNotFound = new("poll_not_found", 404, "Опрос не найден.");
+    public static readonly ChatError PollClosed = new("poll_closed", 409, "Опрос уже завершён.");
+    public static readonly ChatError QuizAnswerFinal = new("quiz_answer_final", 409, "В викторине ответ нельзя изменить или отозвать.");
+    public static readonly ChatError PollNotEditable = new("poll_not_editable", 409, "Опрос нельзя изменить: удалите его и создайте новый.");
+    public static readonly ChatError PollCloseNotAllowed = new("poll_close_not_allowed", 403, "Завершить опрос досрочно может его автор или модератор чата.");
+    public static readonly ChatError FileNotFound = new("file_not_found", 404, "Файл не найден.");
+    public static readonly ChatError FileTypeNotAllowed = new("file_type_not_allowed", 415, "Такой тип файла не поддерживается. Можно отправлять фото (JPEG, PNG, WebP, HEIC), аудио (Ogg/Opus, M4A, MP3), видео (MP4, WebM), PDF, документы Office и текстовые файлы.");
+    public static readonly ChatError FileTypeMismatch = new("file_type_mismatch", 415, "Содержимое файла не соответствует его расширению. Проверьте, что это действительно тот файл.");
+    public static readonly ChatError FileTooLarge = new("file_too_large", 413, "Файл слишком большой.");
+    public static readonly ChatError StorageQuotaExceeded = new("storage_quota_exceeded", 413, "Место для файлов школы закончилось. Обратитесь к администратору школы.");
+    public static readonly ChatError StorageFull = new("storage_full", 507, "На сервере закончилось место для файлов. Попробуйте позже.");
+    public static readonly ChatError StorageUnavailable = new("storage_unavailable", 503, "Хранилище файлов временно недоступно. Попробуйте позже.");
 }
 
 /// <summary>Thrown by feature services for errors the user caused; turned into problem details or a hub error.</summary>

@@ -1,5 +1,7 @@
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Files;
 using Chat.Hub.Features.Messages;
+using Chat.Hub.Features.Polls;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Accounts;
 using Chat.Storage.Chats;
@@ -24,6 +26,8 @@ public interface IChatClient
     Task SessionEnded(string reason);
 
     Task RestrictionChanged(Features.Moderation.RestrictionDto restriction);
+
+    Task PollUpdated(PollUpdateDto update);
 }
 
 /// <summary>
@@ -177,4 +181,36 @@ public sealed partial class ChatHub(
     public Task SetChatPreferences(Guid chatId, ChatPreferencesRequest request) => chatService.SetPreferencesAsync(chatId, Me, request, Context.ConnectionAborted);
 
     public Task BlockPerson(Guid accountId, bool block) => chatService.SetPersonBlockAsync(Me, accountId, block, Context.ConnectionAborted);
+
+    // Polls and files (docs/files-and-polls.md); their services come in as method parameters from DI.
+    public Task<MessageDto> CreatePoll(CreatePollRequest request, PollService polls)
+    {
+        limits.CheckSend(Me);
+        return polls.CreateAsync(Me, request, Context.ConnectionAborted);
+    }
+
+    public Task<PollDto> GetPoll(Guid chatId, long seq, PollService polls) => polls.GetAsync(Me, chatId, seq, Context.ConnectionAborted);
+
+    public Task<PollDto> Vote(Guid chatId, long seq, int[] optionIds, PollService polls)
+    {
+        limits.CheckSend(Me);
+        return polls.VoteAsync(Me, chatId, seq, optionIds, Context.ConnectionAborted);
+    }
+
+    public Task<PollDto> RetractVote(Guid chatId, long seq, PollService polls)
+    {
+        limits.CheckSend(Me);
+        return polls.RetractAsync(Me, chatId, seq, Context.ConnectionAborted);
+    }
+
+    public Task<PollDto> ClosePoll(Guid chatId, long seq, PollService polls) => polls.CloseAsync(Me, chatId, seq, Context.ConnectionAborted);
+
+    public Task<MessageDto> SendFiles(SendFilesRequest request, FileService files)
+    {
+        limits.CheckSend(Me);
+        return files.SendAsync(Me, request, Context.ConnectionAborted);
+    }
+
+    public Task<IReadOnlyList<ChatFileDto>> GetChatFiles(Guid chatId, string? kind, long? beforeSeq, int? limit, FileService files) =>
+        files.ChatFilesAsync(Me, chatId, kind, beforeSeq, limit, Context.ConnectionAborted);
 }

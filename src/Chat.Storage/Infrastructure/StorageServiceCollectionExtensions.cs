@@ -1,7 +1,9 @@
 using Chat.Storage.Accounts;
 using Chat.Storage.Audit;
 using Chat.Storage.Chats;
+using Chat.Storage.Files;
 using Chat.Storage.Messages;
+using Chat.Storage.Polls;
 using Chat.Storage.Invites;
 using Chat.Storage.Schools;
 using Dapper;
@@ -35,6 +37,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Moderation.ModerationStore>();
         services.AddSingleton<Lifecycle.LifecycleStore>();
         services.AddSingleton<Statistics.StatisticsStore>();
+        services.AddSingleton<PollStore>();
+        services.AddSingleton<FileRecordStore>();
         return services;
     }
 }

@@ -19,7 +19,9 @@ public sealed record MessageRow(
     DateTime? EditedAt,
     DateTime? DeletedAt,
     long VersionSeq,
-    string? Reactions)
+    string? Reactions,
+    string? Poll = null,
+    string? Files = null)
 {
     public bool IsDeleted => DeletedAt is not null;
 }
@@ -51,32 +53,53 @@ public sealed class MessageStore(NpgsqlDataSource db)
         m.mentions, m.created_at, m.edited_at, m.deleted_at, m.version_seq,
         (SELECT json_agg(json_build_object('emoji', r.emoji, 'count', r.n, 'by', r.who))::text FROM (
             SELECT emoji, count(*)::int AS n, array_agg(account_id ORDER BY at) AS who FROM message_reactions
-            WHERE chat_id = m.chat_id AND message_seq = m.seq GROUP BY emoji ORDER BY min(at)) r) AS reactions
+            WHERE chat_id = m.chat_id AND message_seq = m.seq GROUP BY emoji ORDER BY min(at)) r) AS reactions,
+        CASE WHEN m.kind = 'poll' AND m.deleted_at IS NULL THEN message_poll_json(m.chat_id, m.seq) END AS poll,
+        CASE WHEN m.kind = 'files' AND m.deleted_at IS NULL THEN message_files_json(m.chat_id, m.seq) END AS files
         """;
 
     /// <summary>
     /// Stores a message in one round trip: authorizes the sender (member, may post, slow mode), allocates the next seq,
     /// inserts. Returns the stored message and whether it is new; null when refused (see <see cref="DiagnoseAsync"/>).
     /// </summary>
-    public async Task<(MessageRow Message, bool Created)?> AppendAsync(NewMessage m, CancellationToken ct)
+    public Task<(MessageRow Message, bool Created)?> AppendAsync(NewMessage m, CancellationToken ct) => AppendAsync(m, null, ct);
+
+    /// <summary>
+    /// As <see cref="AppendAsync(NewMessage, CancellationToken)"/>; when the message is new, <paramref name="attach"/> stores
+    /// what belongs to it (a poll, the links to its files) in the same transaction, given the new seq. If it throws,
+    /// nothing is stored and the seq is not used.
+    /// </summary>
+    public async Task<(MessageRow Message, bool Created)?> AppendAsync(NewMessage m, Func<DbScope, long, Task>? attach, CancellationToken ct)
     {
-        await using var c = await db.OpenConnectionAsync(ct);
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                var row = await c.QuerySingleOrDefaultAsync<AppendResult>(new CommandDefinition(AppendSql, new
+                AppendResult? row;
+                var parameters = new { m.ChatId, m.SenderId, m.ClientId, m.Kind, m.Text, m.ReplyToSeq, m.ForwardedFrom, m.Mentions };
+                if (attach is null)
                 {
-                    m.ChatId, m.SenderId, m.ClientId, m.Kind, m.Text, m.ReplyToSeq, m.ForwardedFrom, m.Mentions,
-                }, cancellationToken: ct));
+                    await using var c = await db.OpenConnectionAsync(ct);
+                    row = await c.QuerySingleOrDefaultAsync<AppendResult>(new CommandDefinition(AppendSql, parameters, cancellationToken: ct));
+                }
+                else
+                {
+                    await using var s = await DbScope.BeginAsync(db, ct);
+                    row = await s.Connection.QuerySingleOrDefaultAsync<AppendResult>(new CommandDefinition(AppendSql, parameters, s.Transaction, cancellationToken: ct));
+                    if (row is { Created: true })
+                    {
+                        await attach(s, row.Seq);
+                    }
+
+                    await s.CommitAsync(ct);
+                }
+
                 if (row is null)
                 {
                     return null;
                 }
 
-                var message = await c.QuerySingleAsync<MessageRow>(new CommandDefinition(
-                    $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @ChatId AND m.seq = @Seq",
-                    new { m.ChatId, row.Seq }, cancellationToken: ct));
+                var message = await GetAsync(m.ChatId, row.Seq, ct) ?? throw new InvalidOperationException("the appended message is gone");
                 return (message, row.Created);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt == 0)
@@ -214,8 +237,8 @@ public sealed class MessageStore(NpgsqlDataSource db)
             .ToList();
     }
 
-    /// <summary>Records a change (edit, deletion, reactions) of a message as the next entry of the chat's sequence.</summary>
-    public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid actorId, CancellationToken ct)
+    /// <summary>Records a change (edit, deletion, reactions, a poll closing) of a message as the next entry of the chat's sequence; no actor when the server made it.</summary>
+    public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid? actorId, CancellationToken ct)
     {
         var seq = await s.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "UPDATE chats SET last_seq = last_seq + 1 WHERE id = @chatId RETURNING last_seq", new { chatId }, s.Transaction, cancellationToken: ct));

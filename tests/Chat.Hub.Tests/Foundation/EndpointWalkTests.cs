@@ -129,8 +129,8 @@ public sealed class EndpointWalkTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(auditBefore, (await (await schoolA.Admin.Http.GetAsync($"{schoolA.Api}/audit")).ReadAsync<List<AuditEventDto>>()).Count);
     }
 
-    /// <summary>Endpoints about something of one school: a school, or a chat (which belongs to one school).</summary>
-    private static bool IsScoped(ApiEndpoint endpoint) => endpoint.HasParameter("schoolId") || endpoint.HasParameter("chatId");
+    /// <summary>Endpoints about something of one school: a school, or a chat or file (which belong to one school).</summary>
+    private static bool IsScoped(ApiEndpoint endpoint) => endpoint.HasParameter("schoolId") || endpoint.HasParameter("chatId") || endpoint.HasParameter("fileId");
 
     /// <summary>Scalar's API reference is mapped only in Development; it is as public as the OpenAPI document it shows.</summary>
     private static bool IsPublic(ApiEndpoint endpoint) =>

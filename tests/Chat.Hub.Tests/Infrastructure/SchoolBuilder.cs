@@ -81,10 +81,15 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
         Assert.Equal("pending", pending.Status);
         var classChat = (await teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={Id}"))!.Single(c => c.Kind == "class");
         var rule = (await Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Moderation.RuleDto>>($"{Api}/rules"))!.First();
+        using var upload = new ByteArrayContent("Домашнее задание"u8.ToArray());
+        var file = await (await teacher.Http.PostAsync($"{Api}/files?name=homework.txt&uploadId={Guid.NewGuid()}", upload)).ReadAsync<Chat.Hub.Features.Files.FileDto>();
+        await (await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.Id } })).EnsureOkAsync();
         return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["chatId"] = classChat.Id.ToString(),
             ["ruleId"] = rule.Id.ToString(),
+            ["fileId"] = file.Id.ToString(),
+            ["seq"] = "1",
             ["schoolId"] = Id.ToString(),
             ["classId"] = cls.Id.ToString(),
             ["accountId"] = teacher.AccountId.ToString(),

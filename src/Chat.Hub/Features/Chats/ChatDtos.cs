@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Chat.Hub.Features.Files;
+using Chat.Hub.Features.Polls;
 using Chat.Storage.Chats;
 using Chat.Storage.Messages;
 
@@ -56,7 +58,9 @@ public sealed record MessageDto(
     DateTime? EditedAt,
     bool Deleted,
     long Version,
-    IReadOnlyList<ReactionDto> Reactions)
+    IReadOnlyList<ReactionDto> Reactions,
+    PollDto? Poll = null,
+    IReadOnlyList<FileDto>? Files = null)
 {
     private static readonly JsonSerializerOptions ReadOptions = new(JsonSerializerDefaults.Web);
 
@@ -64,7 +68,9 @@ public sealed record MessageDto(
         new(m.ChatId, m.Seq, m.SenderId, m.SenderId is null ? null : m.SenderName ?? "Удалённый пользователь", m.ClientId, m.Kind, m.Text, m.ReplyToSeq,
             m.ForwardedFrom is null ? null : JsonSerializer.Deserialize<JsonElement>(m.ForwardedFrom),
             m.Mentions, m.CreatedAt, m.EditedAt, m.IsDeleted, m.VersionSeq,
-            m.Reactions is null ? [] : JsonSerializer.Deserialize<List<ReactionDto>>(m.Reactions, ReadOptions) ?? []);
+            m.Reactions is null ? [] : JsonSerializer.Deserialize<List<ReactionDto>>(m.Reactions, ReadOptions) ?? [],
+            m.Poll is null ? null : JsonSerializer.Deserialize<PollDto>(m.Poll, ReadOptions),
+            m.Files is null ? null : JsonSerializer.Deserialize<List<FileDto>>(m.Files, ReadOptions));
 }
 
 /// <summary>One entry of a chat's sequence: <c>message</c>, or <c>edited</c> / <c>deleted</c> / <c>reactions</c> with the message as it is now.</summary>

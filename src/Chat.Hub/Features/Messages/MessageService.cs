@@ -56,9 +56,15 @@ public sealed class MessageService(
     }
 
     /// <summary>Stores a message of any kind (polls and files use it too) and pushes it after commit.</summary>
-    public async Task<MessageDto> AppendAsync(NewMessage message, CancellationToken ct)
+    public Task<MessageDto> AppendAsync(NewMessage message, CancellationToken ct) => AppendAsync(message, null, ct);
+
+    /// <summary>
+    /// As <see cref="AppendAsync(NewMessage, CancellationToken)"/>, with what belongs to a new message (a poll, links to
+    /// files) stored by <paramref name="attach"/> in the same transaction, so the push carries it.
+    /// </summary>
+    public async Task<MessageDto> AppendAsync(NewMessage message, Func<DbScope, long, Task>? attach, CancellationToken ct)
     {
-        var stored = await messages.AppendAsync(message, ct);
+        var stored = await messages.AppendAsync(message, attach, ct);
         if (stored is null)
         {
             var (refusal, _) = await messages.DiagnoseAsync(message, ct);
@@ -94,6 +100,12 @@ public sealed class MessageService(
         }
 
         await chatService.ActingRoleAsync(chatId, me, ct);
+        if ((await messages.GetAsync(chatId, seq, ct))?.Kind == "poll")
+        {
+            // Votes were cast for the question as it was.
+            throw new ChatException(ChatError.PollNotEditable);
+        }
+
         var changeSeq = await database.InTransactionAsync(async s =>
         {
             var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
