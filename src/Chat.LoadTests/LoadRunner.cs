@@ -129,7 +129,19 @@ public sealed class LoadRunner : IPushSink, IDisposable
                 await using var host = kind == TargetKind.Floor
                     ? await TargetHost.StartFloorAsync(options, folder, estimate)
                     : await TargetHost.StartServerAsync(options, folder, signingKey, kind == TargetKind.ServerTwoNodes ? 2 : 1, estimate);
+                var statements = kind != TargetKind.Floor && await DatabaseStats.ResetAsync(options.ConnectionString);
                 await RunTargetAsync(host, seed, target, rates, stepSeconds, ct);
+                if (statements)
+                {
+                    try
+                    {
+                        (target.DatabaseStatements, target.DatabaseWal) = await DatabaseStats.ReadAsync(options.ConnectionString!, 12);
+                    }
+                    catch (Npgsql.NpgsqlException e)
+                    {
+                        Log($"   (no pg_stat_statements: {e.Message})");
+                    }
+                }
             }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or HttpRequestException or System.Net.WebSockets.WebSocketException)
             {

@@ -176,6 +176,11 @@ public sealed class TargetResult
 
     public string? Error { get; set; }
 
+    /// <summary>pg_stat_statements of the run's database during this target: calls, total ms, mean ms, rows, query.</summary>
+    public List<string[]> DatabaseStatements { get; set; } = [];
+
+    public string? DatabaseWal { get; set; }
+
     /// <summary>The highest rate whose p99 stayed within the scenario's limit with nothing lost and delivery keeping up.</summary>
     public StepResult? Knee(double p99LimitMs) => Steps
         .Where(s => s.Latency.Count > 0 && s.Latency.P99 <= p99LimitMs && s.Lost == 0 && s.DeliveredPerSecond >= 0.9 * s.OfferedDeliveriesPerSecond)

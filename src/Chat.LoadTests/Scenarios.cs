@@ -67,13 +67,13 @@ public sealed record ScenarioSpec(
     public static readonly IReadOnlyList<ScenarioSpec> All =
     [
         new("school-day", "School day: 100 classes x 30 pupils", ScenarioKind.Steady, SendPattern.RandomClassByPupil, 100, 30, false,
-            [500, 1000, 2000, 3000, 4000], 20, [TargetKind.Floor, TargetKind.Server], 250,
+            [100, 200, 300, 500, 1000, 2000, 3000, 4000], 15, [TargetKind.Floor, TargetKind.Server], 250,
             "2000 msg/s (60 000 deliveries/s) at p99 <= 150 ms; the highest rate at p99 <= 250 ms at least 0.8x the floor's"),
         new("assembly", "Assembly: one room of 1000", ScenarioKind.Steady, SendPattern.RandomClassByPupil, 1, 1000, false,
-            [50, 100, 200, 400, 800], 20, [TargetKind.Floor, TargetKind.Server], 150,
+            [10, 25, 50, 100, 200, 400], 15, [TargetKind.Floor, TargetKind.Server], 150,
             "200 msg/s (200 000 deliveries/s) at p99 <= 150 ms"),
         new("channel", "Channel: an admin posts to a read-only channel of 5000", ScenarioKind.Steady, SendPattern.ChannelByAdmin, 50, 100, false,
-            [2, 4, 8, 16, 32], 20, [TargetKind.Floor, TargetKind.Server], 300,
+            [1, 2, 4, 8, 16, 32], 15, [TargetKind.Floor, TargetKind.Server], 300,
             "at least the floor's deliveries/s at p99 <= 300 ms"),
         new("reconnect-storm", "Reconnect storm: 3000 pupils drop at once while teachers keep posting", ScenarioKind.Storm, SendPattern.RandomClassByTeacher, 100, 30, true,
             [200], 30, [TargetKind.Floor, TargetKind.Server], 250,
@@ -82,7 +82,7 @@ public sealed record ScenarioSpec(
             [], 30, [TargetKind.Floor, TargetKind.Server], 250,
             "20 000 connections in <= 1 GiB of server memory"),
         new("two-nodes", "Two nodes over Redis: 100 classes x 30, members spread across both", ScenarioKind.Steady, SendPattern.RandomClassByPupil, 100, 30, false,
-            [500, 1000, 2000, 3000], 20, [TargetKind.Floor, TargetKind.Server, TargetKind.ServerTwoNodes], 250,
+            [100, 200, 300, 500, 1000, 2000], 15, [TargetKind.Floor, TargetKind.Server, TargetKind.ServerTwoNodes], 250,
             "small-group throughput (highest rate at p99 <= 250 ms) on two nodes >= 0.5x one node"),
     ];
 

@@ -49,6 +49,12 @@ public static class ReportWriter
         AddStorm(run, blocks);
         AddIdle(run, blocks);
         AddLoadSide(run, blocks);
+        foreach (var t in run.Targets.Where(t => t.DatabaseStatements.Count > 0))
+        {
+            blocks.Add(new Heading(2, $"Where the database time goes ({t.Name}, whole phase incl. connecting)"));
+            blocks.Add(new Paragraph($"pg_stat_statements of the run's database; WAL: {t.DatabaseWal}."));
+            blocks.Add(new Table(["calls", "total ms", "mean ms", "rows", "statement"], t.DatabaseStatements));
+        }
 
         blocks.Add(new Heading(2, "Plots"));
         foreach (var (file, caption) in Plot(run))
