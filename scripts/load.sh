@@ -7,6 +7,8 @@
 # Builds Release, starts a private PostgreSQL (and Redis) under .data/load pinned to core 0, creates a fresh database
 # for the run, and runs the harness pinned to core 1; the harness starts the server nodes and the floor on core 0.
 # Reports go to results/<time>-<scenario>/report.md (and .html). Everything started here is stopped at the end.
+# Experiments: CHAT_LOAD_PG_SET="synchronous_commit=off" (PostgreSQL settings for this run),
+# CHAT_LOAD_DB_OPTIONS="Max Auto Prepare=20" (appended to the server's connection string).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -48,9 +50,16 @@ if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
 fi
 if ! run_as_postgres "$BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
   run_as_postgres "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c max_connections=300 -c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements ${CHAT_LOAD_PG_OPTIONS:-}" start >/dev/null
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c max_connections=300 -c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements" start >/dev/null
   PG_STARTED_HERE=1
   log "PostgreSQL started on 127.0.0.1:$PG_PORT"
+fi
+# Per-run settings (e.g. CHAT_LOAD_PG_SET="synchronous_commit=off") are applied with ALTER SYSTEM and reset at the end.
+if [ -n "${CHAT_LOAD_PG_SET:-}" ]; then
+  for setting in $CHAT_LOAD_PG_SET; do
+    "$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "ALTER SYSTEM SET ${setting%%=*} = '${setting#*=}'" postgres
+  done
+  "$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAtc "SELECT pg_reload_conf()" postgres >/dev/null
 fi
 PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 REDIS_STARTED_HERE=""
@@ -58,6 +67,10 @@ start_redis "$DATA/redis" "$REDIS_PORT"
 REDIS_PID=$(cat "$DATA/redis/redis.pid" 2>/dev/null || pgrep -f "redis-server 127.0.0.1:$REDIS_PORT" | head -n 1)
 
 cleanup() {
+  if [ -n "${CHAT_LOAD_PG_SET:-}" ]; then
+    "$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "ALTER SYSTEM RESET ALL" postgres >/dev/null 2>&1 || true
+    "$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAtc "SELECT pg_reload_conf()" postgres >/dev/null 2>&1 || true
+  fi
   [ -n "$PG_STARTED_HERE" ] && run_as_postgres "$BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 && log "PostgreSQL stopped"
   [ -n "$REDIS_STARTED_HERE" ] && stop_redis "$REDIS_PORT"
   return 0
@@ -77,7 +90,7 @@ run_scenario() {
   log "scenario $scenario on database $db (server on core $SERVER_CORE, load generator on core $LOAD_CORE)"
   local status=0
   taskset -c "$LOAD_CORE" dotnet "$HARNESS" run --scenario "$scenario" --pin --server-core "$SERVER_CORE" \
-    --hub-dll "$HUB" --db "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db" \
+    --hub-dll "$HUB" --db "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db${CHAT_LOAD_DB_OPTIONS:+;$CHAT_LOAD_DB_OPTIONS}" \
     --redis "127.0.0.1:$REDIS_PORT" --pg-pid "$PG_PID" --redis-pid "$REDIS_PID" --results "$RESULTS" "$@" || status=$?
   "$BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db" || true
   return $status

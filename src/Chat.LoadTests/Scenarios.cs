@@ -76,7 +76,7 @@ public sealed record ScenarioSpec(
             [1, 2, 4, 8, 16, 32], 15, [TargetKind.Floor, TargetKind.Server], 300,
             "at least the floor's deliveries/s at p99 <= 300 ms"),
         new("reconnect-storm", "Reconnect storm: 3000 pupils drop at once while teachers keep posting", ScenarioKind.Storm, SendPattern.RandomClassByTeacher, 100, 30, true,
-            [200], 30, [TargetKind.Floor, TargetKind.Server], 250,
+            [50], 30, [TargetKind.Floor, TargetKind.Server], 250,
             "all 3000 back and caught up within 5 s; nothing lost or duplicated"),
         new("idle", "Idle: 20 000 connections", ScenarioKind.Idle, SendPattern.None, 200, 100, false,
             [], 30, [TargetKind.Floor, TargetKind.Server], 250,

@@ -101,7 +101,7 @@ public sealed class TargetHost : IAsyncDisposable
                 }
 
                 var child = await ChildProcess.StartAsync($"server node {node + 1}", "dotnet",
-                    [hub, "--urls", $"http://127.0.0.1:{port}"], environment,
+                    [hub, "--urls", $"http://127.0.0.1:{port}", "--contentRoot", Path.GetDirectoryName(Path.GetFullPath(hub))!], environment,
                     Path.Combine(folder, $"server-{(nodes > 1 ? "2n-" : "")}node{node + 1}.log"), options.Pin ? options.ServerCore : null, maxLifetime);
                 host.children.Add(child);
                 await WaitReadyAsync(new Uri($"http://127.0.0.1:{port}/health/ready"), child);

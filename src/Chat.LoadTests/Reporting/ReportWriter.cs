@@ -179,24 +179,27 @@ public static class ReportWriter
     {
         blocks.Add(new Heading(2, "The load side was not the bottleneck"));
         blocks.Add(new Paragraph("The load generator's own CPU (% of one core; it is pinned to one core, so 100% would mean saturated), "
-            + "how late the open-loop scheduler sent messages behind their planned time, and how busy each core of the machine was."));
+            + "how late the open-loop scheduler sent messages behind their planned time, how busy each core of the machine was, "
+            + "and how much CPU (% of one core) went to processes that are not part of this run (the machine is shared)."));
         var rows = new List<string[]>();
         foreach (var t in run.Targets)
         {
             foreach (var s in t.Steps)
             {
+                var ours = s.Cpu.Values.Where(u => double.IsFinite(u.Avg)).Sum(u => u.Avg);
+                var others = s.CoreBusy.Length == 0 ? double.NaN : Math.Max(0, s.CoreBusy.Sum() - ours);
                 rows.Add([t.Name, s.Label, U(s.Cpu, "loadgen"), F(s.SchedulerLag.P99), F(s.SchedulerLag.Max), F(s.AckLatency.P99),
-                    string.Join(" / ", s.CoreBusy.Select(c => c.ToString("F0", CultureInfo.InvariantCulture) + "%"))]);
+                    string.Join(" / ", s.CoreBusy.Select(c => c.ToString("F0", CultureInfo.InvariantCulture) + "%")), double.IsFinite(others) ? $"{others:F0}%" : "-"]);
             }
 
             if (t.Steps.Count == 0 && t.Timeline.Count > 0)
             {
                 var cpu = t.Timeline.Select(p => p.Cpu.GetValueOrDefault("loadgen")).ToList();
-                rows.Add([t.Name, "whole phase", $"{cpu.Average():F0} / {cpu.Max():F0}%", "-", "-", "-", "-"]);
+                rows.Add([t.Name, "whole phase", $"{cpu.Average():F0} / {cpu.Max():F0}%", "-", "-", "-", "-", "-"]);
             }
         }
 
-        blocks.Add(new Table(["target", "step", "load gen CPU avg / peak", "send lag p99 (ms)", "send lag max (ms)", "ack p99 (ms)", "cores busy (0 / 1 ...)"], rows));
+        blocks.Add(new Table(["target", "step", "load gen CPU avg / peak", "send lag p99 (ms)", "send lag max (ms)", "ack p99 (ms)", "cores busy (0 / 1 ...)", "CPU of other processes on the machine"], rows));
     }
 
     // ---------------------------------------------------------------- plots
