@@ -44,7 +44,7 @@ internal static class ChatCommands
 
         if (args[0] == LoadTestSeed.Command)
         {
-            return await LoadTestSeed.RunAsync(args, configuration, dataSource);
+            return await LoadTestSeed.RunAsync(args, configuration);
         }
 
         if (args[0] == "migrate")

@@ -15,7 +15,7 @@ namespace Chat.Hub;
 
 /// <summary>
 /// <c>loadtest-seed</c>: fills a test database for the load harness (src/Chat.LoadTests) without the one-time-code
-/// sign-in, which has per-IP send limits. Creates a school with an admin, classes of pupils (optionally one class
+/// sign-in, which has per-IP send limits. Creates a school (or several) with an admin, classes of pupils (optionally one class
 /// teacher each), lets <see cref="ChatStore.SyncRosterAsync"/> create the roster chats exactly as the server does,
 /// opens a session per person and writes long-lived access tokens (same key and <see cref="TokenService"/> as the
 /// server) to a JSON file. Refuses to run without <c>--i-know-this-is-a-test-database</c>.
@@ -26,9 +26,9 @@ internal static class LoadTestSeed
     public const string ConfirmFlag = "--i-know-this-is-a-test-database";
 
     private const string Usage =
-        "usage: loadtest-seed --classes 100 --size 30 [--teachers] [--token-minutes 240] --out users.json " + ConfirmFlag;
+        "usage: loadtest-seed --classes 100 --size 30 [--schools 1] [--teachers] [--token-minutes 240] --out users.json " + ConfirmFlag;
 
-    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, NpgsqlDataSource dataSource)
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
         if (!args.Contains(ConfirmFlag))
         {
@@ -72,6 +72,9 @@ internal static class LoadTestSeed
         var options = Options.Create(authOptions);
         var tokens = new TokenService(options, new SigningKeyProvider(options, NullLogger<SigningKeyProvider>.Instance), TimeProvider.System);
 
+        // Its own data source: the roster synchronisation of a 20 000-member school runs longer than the default 30 s command timeout.
+        var connectionString = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("Chat")) { CommandTimeout = 1800 }.ConnectionString;
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var clock = Stopwatch.StartNew();
         var database = new ChatDatabase(dataSource);
         var accounts = new AccountStore(dataSource);
@@ -84,90 +87,102 @@ internal static class LoadTestSeed
         var year = SchoolYear.Current(TimeProvider.System);
         string Email(string who) => $"lt-{run}-{who}@load.test";
 
-        // The school and its first admin, the way the platform operator's registration leaves them.
-        var (school, admin) = await database.InTransactionAsync(async s =>
-        {
-            var admin = await accounts.GetOrCreateAsync(s, null, Email("admin"), "Load Admin", ct);
-            var school = await schools.CreateAsync(s, $"Load test {run}", "Load", "127.0.0.1", admin.Id, null, admin.Email, year, ct);
-            await schools.ClaimPendingAdminAsync(s, admin.Id, null, admin.Email, ct);
-            return (school, admin);
-        }, ct);
-
-        var layout = new List<(SchoolClass Class, Account? Teacher, List<Account> Pupils)>();
-        for (var c = 0; c < classes; c++)
-        {
-            layout.Add(await database.InTransactionAsync(async s =>
-            {
-                var schoolClass = await schools.CreateClassAsync(s, school.Id, "class", $"LT-{c + 1:D4}", null, null, year, ct);
-                Account? teacher = null;
-                if (withTeachers)
-                {
-                    teacher = await accounts.GetOrCreateAsync(s, null, Email($"t{c}"), $"Teacher {c + 1}", ct);
-                    await memberships.MakeTeacherAsync(s, school.Id, teacher.Id, ct);
-                    await memberships.AddClassTeacherAsync(s, school.Id, schoolClass.Id, teacher.Id, ct);
-                }
-
-                var pupils = new List<Account>(size);
-                for (var p = 0; p < size; p++)
-                {
-                    var pupil = await accounts.GetOrCreateAsync(s, null, Email($"c{c}p{p}"), $"Pupil {c + 1}.{p + 1}", ct);
-                    await memberships.EnsureMemberAsync(s, school.Id, pupil.Id, ct);
-                    await memberships.TryEnrolStudentAsync(s, school.Id, pupil.Id, schoolClass.Id, ct);
-                    pupils.Add(pupil);
-                }
-
-                return (schoolClass, teacher, pupils);
-            }, ct));
-            if ((c + 1) % 20 == 0)
-            {
-                Console.WriteLine($"seeded {c + 1}/{classes} classes ({clock.Elapsed.TotalSeconds:F0} s)");
-            }
-        }
-
-        // The same roster synchronisation the server runs after every roster change creates the chats and memberships.
-        var changes = await database.InTransactionAsync(s => chats.SyncRosterAsync(s, school.Id, ct), ct);
-        Console.WriteLine($"roster chats in sync: {changes.Count} memberships ({clock.Elapsed.TotalSeconds:F0} s)");
-
-        var everyone = new List<Account> { admin };
-        everyone.AddRange(layout.SelectMany(l => l.Teacher is null ? l.Pupils : [l.Teacher, .. l.Pupils]));
-        var issued = new Dictionary<Guid, SeedPerson>(everyone.Count);
+        // Each school and its first admin, the way the platform operator's registration leaves them; classes are spread
+        // evenly over the schools (--schools keeps each school's roster synchronisation small).
+        var schoolsWanted = Math.Min(Int("--schools", 1, 1, 1000), classes);
+        var seededClasses = new List<SeedClass>(classes);
+        var issued = new Dictionary<Guid, SeedPerson>();
+        SeedPerson? firstAdmin = null;
+        Guid firstSchool = default, firstChannel = default;
         DateTimeOffset expiresAt = default;
-        foreach (var batch in everyone.Chunk(500))
+        for (var k = 0; k < schoolsWanted; k++)
         {
-            await database.InTransactionAsync(async s =>
+            var (school, admin) = await database.InTransactionAsync(async s =>
             {
-                foreach (var account in batch)
-                {
-                    var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(TokenService.NewRefreshToken()), "load-test",
-                        DateTime.UtcNow.AddMinutes(tokenMinutes + 60), ct);
-                    var (token, expires) = tokens.IssueAccessToken(account.Id, session.Id);
-                    expiresAt = expires;
-                    issued[account.Id] = new SeedPerson(account.Id, token);
-                }
-
-                return 0;
+                var admin = await accounts.GetOrCreateAsync(s, null, Email($"s{k}admin"), "Load Admin", ct);
+                var school = await schools.CreateAsync(s, $"Load test {run} #{k + 1}", "Load", "127.0.0.1", admin.Id, null, admin.Email, year, ct);
+                await schools.ClaimPendingAdminAsync(s, admin.Id, null, admin.Email, ct);
+                return (school, admin);
             }, ct);
-        }
 
-        var adminChats = await chats.ListForMemberAsync(admin.Id, school.Id, ct);
-        Guid schoolChannel = default;
-        foreach (var chat in adminChats.Where(c => c.Kind == "channel"))
-        {
-            if ((await chats.GetAsync(chat.Id, ct))?.SystemKey == "school_channel")
+            var layout = new List<(SchoolClass Class, Account? Teacher, List<Account> Pupils)>();
+            for (var c = k; c < classes; c += schoolsWanted)
             {
-                schoolChannel = chat.Id;
+                layout.Add(await database.InTransactionAsync(async s =>
+                {
+                    var schoolClass = await schools.CreateClassAsync(s, school.Id, "class", $"LT-{c + 1:D4}", null, null, year, ct);
+                    Account? teacher = null;
+                    if (withTeachers)
+                    {
+                        teacher = await accounts.GetOrCreateAsync(s, null, Email($"t{c}"), $"Teacher {c + 1}", ct);
+                        await memberships.MakeTeacherAsync(s, school.Id, teacher.Id, ct);
+                        await memberships.AddClassTeacherAsync(s, school.Id, schoolClass.Id, teacher.Id, ct);
+                    }
+
+                    var pupils = new List<Account>(size);
+                    for (var p = 0; p < size; p++)
+                    {
+                        var pupil = await accounts.GetOrCreateAsync(s, null, Email($"c{c}p{p}"), $"Pupil {c + 1}.{p + 1}", ct);
+                        await memberships.EnsureMemberAsync(s, school.Id, pupil.Id, ct);
+                        await memberships.TryEnrolStudentAsync(s, school.Id, pupil.Id, schoolClass.Id, ct);
+                        pupils.Add(pupil);
+                    }
+
+                    return (schoolClass, teacher, pupils);
+                }, ct));
+                if (layout.Count % 20 == 0)
+                {
+                    Console.WriteLine($"school {k + 1}/{schoolsWanted}: seeded {layout.Count} classes ({clock.Elapsed.TotalSeconds:F0} s)");
+                }
+            }
+
+            // The same roster synchronisation the server runs after every roster change creates the chats and memberships.
+            var syncClock = Stopwatch.StartNew();
+            var changes = await database.InTransactionAsync(s => chats.SyncRosterAsync(s, school.Id, ct), ct);
+            Console.WriteLine($"school {k + 1}: roster chats in sync: {changes.Count} memberships; SyncRosterAsync took {syncClock.Elapsed.TotalSeconds:F1} s");
+
+            var everyone = new List<Account> { admin };
+            everyone.AddRange(layout.SelectMany(l => l.Teacher is null ? l.Pupils : [l.Teacher, .. l.Pupils]));
+            foreach (var batch in everyone.Chunk(500))
+            {
+                await database.InTransactionAsync(async s =>
+                {
+                    foreach (var account in batch)
+                    {
+                        var session = await sessions.CreateAsync(s, account.Id, TokenService.Hash(TokenService.NewRefreshToken()), "load-test",
+                            DateTime.UtcNow.AddMinutes(tokenMinutes + 60), ct);
+                        var (token, expires) = tokens.IssueAccessToken(account.Id, session.Id);
+                        expiresAt = expires;
+                        issued[account.Id] = new SeedPerson(account.Id, token);
+                    }
+
+                    return 0;
+                }, ct);
+            }
+
+            Guid schoolChannel = default;
+            foreach (var chat in (await chats.ListForMemberAsync(admin.Id, school.Id, ct)).Where(c => c.Kind == "channel"))
+            {
+                if ((await chats.GetAsync(chat.Id, ct))?.SystemKey == "school_channel")
+                {
+                    schoolChannel = chat.Id;
+                }
+            }
+
+            foreach (var (schoolClass, teacher, pupils) in layout)
+            {
+                var mine = await chats.ListForMemberAsync(pupils[0].Id, school.Id, ct);
+                var classChat = mine.Single(c => c.Kind == "class" && c.ClassId == schoolClass.Id).Id;
+                seededClasses.Add(new SeedClass(schoolClass.Id, classChat, schoolChannel, teacher is null ? null : issued[teacher.Id], pupils.Select(p => issued[p.Id]).ToList()));
+            }
+
+            if (k == 0)
+            {
+                (firstAdmin, firstSchool, firstChannel) = (issued[admin.Id], school.Id, schoolChannel);
             }
         }
 
-        var seededClasses = new List<SeedClass>(layout.Count);
-        foreach (var (schoolClass, teacher, pupils) in layout)
-        {
-            var mine = await chats.ListForMemberAsync(pupils[0].Id, school.Id, ct);
-            var classChat = mine.Single(c => c.Kind == "class" && c.ClassId == schoolClass.Id).Id;
-            seededClasses.Add(new SeedClass(schoolClass.Id, classChat, teacher is null ? null : issued[teacher.Id], pupils.Select(p => issued[p.Id]).ToList()));
-        }
-
-        var file = new SeedFile(school.Id, schoolChannel, expiresAt, issued[admin.Id], seededClasses);
+        var file = new SeedFile(firstSchool, firstChannel, expiresAt, firstAdmin!, seededClasses);
         var directory = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (directory is not null)
         {
@@ -179,14 +194,14 @@ internal static class LoadTestSeed
             await JsonSerializer.SerializeAsync(stream, file, ChatJson.Options);
         }
 
-        Console.WriteLine($"seeded school {school.Id}: {classes} classes x {size} pupils{(withTeachers ? " + teacher" : "")}, {issued.Count} sessions, "
+        Console.WriteLine($"seeded {schoolsWanted} school(s): {classes} classes x {size} pupils{(withTeachers ? " + teacher" : "")}, {issued.Count} sessions, "
             + $"tokens valid until {expiresAt:O}; wrote {outPath} in {clock.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
 
     private sealed record SeedPerson(Guid AccountId, string Token);
 
-    private sealed record SeedClass(Guid ClassId, Guid ChatId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members);
+    private sealed record SeedClass(Guid ClassId, Guid ChatId, Guid SchoolChannelId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members);
 
     private sealed record SeedFile(Guid SchoolId, Guid SchoolChannelId, DateTimeOffset TokensExpireAt, SeedPerson Admin, IReadOnlyList<SeedClass> Classes);
 }

@@ -89,7 +89,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
         var signingKey = TargetHost.NewSigningKey();
         var seed = await SeedAsync(folder, signingKey);
-        result.Settings["layout"] = $"{spec.Classes} classes x {spec.Size} pupils{(spec.Teachers ? " + 1 teacher each" : "")} ({seed.People} people seeded)";
+        result.Settings["layout"] = $"{spec.Classes} classes x {spec.Size} pupils{(spec.Teachers ? " + 1 teacher each" : "")}{(spec.Schools > 1 ? $" in {spec.Schools} schools" : "")} ({seed.People} people seeded)";
         result.Settings["traffic"] = spec.Pattern switch
         {
             SendPattern.RandomClassByPupil => "each message to a random class chat, from a random pupil of it",
@@ -188,6 +188,11 @@ public sealed class LoadRunner : IPushSink, IDisposable
             arguments.Add("--teachers");
         }
 
+        if (spec.Schools > 1)
+        {
+            arguments.AddRange(["--schools", spec.Schools.ToString(CultureInfo.InvariantCulture)]);
+        }
+
         var clock = Stopwatch.StartNew();
         Log($"-- seeding {spec.Classes} x {spec.Size}{(spec.Teachers ? " + teachers" : "")} through loadtest-seed");
         await ChildProcess.RunToEndAsync("loadtest-seed", "dotnet", arguments, TargetHost.ServerEnvironment(options, signingKey), Path.Combine(folder, "seed.log"), TimeSpan.FromMinutes(20));
@@ -232,7 +237,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
             foreach (var pupil in schoolClass.Members)
             {
-                var p = new Member(members.Count, pupil, Role.Pupil, [schoolClass.ChatId, seed.SchoolChannelId]);
+                var p = new Member(members.Count, pupil, Role.Pupil, [schoolClass.ChatId, schoolClass.SchoolChannelId == Guid.Empty ? seed.SchoolChannelId : schoolClass.SchoolChannelId]);
                 members.Add(p);
                 if (spec.Pattern == SendPattern.RandomClassByPupil)
                 {
@@ -354,12 +359,15 @@ public sealed class LoadRunner : IPushSink, IDisposable
     {
         var failures = 0;
         var done = 0;
-        await Parallel.ForEachAsync(members, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct }, async (member, token) =>
+        var giveUpAfter = Math.Max(50, members.Count / 100);
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await Parallel.ForEachAsync(members, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (member, _) =>
         {
-            member.Client = await ConnectWithRetryAsync(member, host, TimeSpan.FromSeconds(120), token);
-            if (member.Client is null)
+            member.Client = giveUp.IsCancellationRequested ? null : await ConnectWithRetryAsync(member, host, TimeSpan.FromSeconds(60), giveUp.Token);
+            if (member.Client is null && Interlocked.Increment(ref failures) == giveUpAfter)
             {
-                Interlocked.Increment(ref failures);
+                Log($"   {giveUpAfter} connections failed: giving up on the rest");
+                await giveUp.CancelAsync(); // the target is down or refusing: do not retry thousands of connections one by one
             }
 
             var n = Interlocked.Increment(ref done);

@@ -8,7 +8,7 @@ namespace Chat.LoadTests;
 
 public sealed record SeedPerson(Guid AccountId, string Token);
 
-public sealed record SeedClass(Guid ClassId, Guid ChatId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members);
+public sealed record SeedClass(Guid ClassId, Guid ChatId, Guid SchoolChannelId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members);
 
 /// <summary>What <c>Chat.Hub loadtest-seed</c> writes: the school, its classes' chats and everyone's access token.</summary>
 public sealed record SeedFile(Guid SchoolId, Guid SchoolChannelId, DateTimeOffset TokensExpireAt, SeedPerson Admin, IReadOnlyList<SeedClass> Classes)

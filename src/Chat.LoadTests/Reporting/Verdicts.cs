@@ -19,6 +19,14 @@ public static class Verdicts
                   + $"unacknowledged {t.Steps.Sum(s => s.Unacknowledged)}, connect failures {t.ConnectFailures}, unexpected disconnects {t.UnexpectedCloses}"));
         }
 
+        if (floor is { Steps.Count: > 0 } && run.Spec.Kind == ScenarioKind.Steady)
+        {
+            foreach (var t in run.Targets.Where(t => t.Kind != TargetKind.Floor && t.Steps.Count > 0))
+            {
+                run.Verdicts.Add($"info: {t.Name}: most deliveries/s in any step {Saturation(t):F0} vs floor {Saturation(floor):F0} = {Ratio(Saturation(t), Saturation(floor))}");
+            }
+        }
+
         switch (run.Scenario)
         {
             case "school-day":
@@ -61,6 +69,12 @@ public static class Verdicts
                     }
                 }
 
+                if (server?.Idle is { } extrapolate && double.IsFinite(extrapolate.KilobytesPerConnection))
+                {
+                    var at20k = extrapolate.RssBeforeMb + extrapolate.KilobytesPerConnection * 20_000 / 1024;
+                    run.Verdicts.Add(Line(at20k <= 1024, "server: 20 000 connections, extrapolated", $"{at20k:F0} MiB (target <= 1024 MiB)"));
+                }
+
                 if (server?.Idle is { } si && floor?.Idle is { } fi)
                 {
                     run.Verdicts.Add($"info: memory per connection, server vs floor: {Ratio(si.KilobytesPerConnection, fi.KilobytesPerConnection)}");
@@ -71,9 +85,20 @@ public static class Verdicts
                 KneeRatio(run, server, floor, null, "one node knee vs floor knee");
                 KneeRatio(run, two, server, 0.5, "two nodes knee vs one node knee");
                 KneeRatio(run, two, floor, null, "two nodes knee vs floor knee");
+                if (two is { Steps.Count: > 0 } && server is { Steps.Count: > 0 })
+                {
+                    var twoBest = two.Steps.Max(s => s.DeliveredPerSecond);
+                    var oneBest = server.Steps.Max(s => s.DeliveredPerSecond);
+                    run.Verdicts.Add(Line(twoBest >= 0.5 * oneBest, "two nodes vs one node, most deliveries/s delivered in any step (saturation throughput)",
+                        $"{twoBest:F0}/s vs {oneBest:F0}/s = {Ratio(twoBest, oneBest)} (target >= 0.5x)"));
+                }
+
                 break;
         }
     }
+
+    /// <summary>The most deliveries per second a target delivered in any step: its throughput when the p99 knee is blurred by noise.</summary>
+    public static double Saturation(TargetResult? t) => t is { Steps.Count: > 0 } ? t.Steps.Max(s => s.DeliveredPerSecond) : double.NaN;
 
     public static IEnumerable<string> Summary(RunResult run)
     {
