@@ -497,6 +497,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
             RssMb = rss,
             CoreBusy = cores,
             LatencyHistogram = latency,
+            DistributionMs = ReportWriter.Distribution(latency),
             Overloaded = lost > 0 || p99 > 8 * spec.KneeP99Ms || step.Sent - step.Acked - step.Failed > 0 || step.Failed > step.Sent / 100
                 || (step.Acked > 0 && delivered < 0.5 * offered),
         };

@@ -80,6 +80,9 @@ public sealed class StepResult
     /// <summary>The sweep stopped after this step (the target could not keep up).</summary>
     public bool Overloaded { get; init; }
 
+    /// <summary>Latency in ms at the report's plotted percentiles (0, 25, 50, … 99.999).</summary>
+    public double[] DistributionMs { get; init; } = [];
+
     [JsonIgnore]
     public HistogramBase? LatencyHistogram { get; init; }
 }

@@ -59,7 +59,8 @@ public sealed class TargetHost : IAsyncDisposable
         var self = typeof(TargetHost).Assembly.Location;
         var child = await ChildProcess.StartAsync("floor", "dotnet",
             [self, "floor", "--port", port.ToString(CultureInfo.InvariantCulture), "--seconds", ((int)maxLifetime.TotalSeconds).ToString(CultureInfo.InvariantCulture)],
-            new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1" }, Path.Combine(folder, "floor.log"), options.Pin ? options.ServerCore : null, maxLifetime + TimeSpan.FromSeconds(30));
+            // Server GC like the chat server (an ASP.NET Core app's default), so that memory and latency compare like with like.
+            new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1", ["DOTNET_gcServer"] = "1" }, Path.Combine(folder, "floor.log"), options.Pin ? options.ServerCore : null, maxLifetime + TimeSpan.FromSeconds(30));
         host.children.Add(child);
         await WaitReadyAsync(new Uri($"http://127.0.0.1:{port}/health"), child);
         return host;

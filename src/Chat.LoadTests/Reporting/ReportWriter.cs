@@ -226,21 +226,21 @@ public static class ReportWriter
             var latency = new Plot();
             foreach (var t in withTimeline)
             {
-                AddLine(latency, t.Timeline.Select(p => p.Seconds), t.Timeline.Select(p => p.P50), t.Name + " p50");
-                AddLine(latency, t.Timeline.Select(p => p.Seconds), t.Timeline.Select(p => p.P99), t.Name + " p99");
+                AddLine(latency, t.Timeline.Select(p => p.Seconds), t.Timeline.Select(p => Log(p.P50)), t.Name + " p50");
+                AddLine(latency, t.Timeline.Select(p => p.Seconds), t.Timeline.Select(p => Log(p.P99)), t.Name + " p99");
             }
 
-            Save(latency, run, "latency-over-time.png", "Delivery latency p50 and p99 per second", "seconds since the target started", "ms", files);
+            LogAxis(latency);
+            Save(latency, run, "latency-over-time.png", "Delivery latency p50 and p99 per second (log scale)", "seconds since the target started", "ms", files);
 
             var distribution = new Plot();
             var any = false;
             foreach (var t in run.Targets)
             {
-                foreach (var s in t.Steps.Where(s => s.LatencyHistogram is { TotalCount: > 0 }))
+                foreach (var s in t.Steps.Where(s => s.DistributionMs.Length == PercentilesToPlot.Length))
                 {
-                    var h = s.LatencyHistogram!;
                     AddLine(distribution, PercentilesToPlot.Select(p => -Math.Log10(1 - Math.Min(p, 99.999) / 100)),
-                        PercentilesToPlot.Select(p => h.GetValueAtPercentile(p) / 1000.0), $"{t.Name} {s.Label}");
+                        s.DistributionMs.Select(Log), $"{t.Name} {s.Label}");
                     any = true;
                 }
             }
@@ -250,7 +250,8 @@ public static class ReportWriter
                 double[] positions = [0, 0.301, 1, 2, 3, 4, 5];
                 string[] labels = ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "99.999%"];
                 distribution.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
-                Save(distribution, run, "latency-distribution.png", "Latency distribution per step", "percentile", "ms", files);
+                LogAxis(distribution);
+                Save(distribution, run, "latency-distribution.png", "Latency distribution per step (log scale)", "percentile", "ms", files);
             }
         }
 
@@ -277,6 +278,23 @@ public static class ReportWriter
         Save(memory, run, "memory.png", "Resident memory over time", "seconds since the target started", "MiB", files);
         return files;
     }
+
+    /// <summary>Latencies span 1 ms to many seconds: plotted as log10, labelled in ms.</summary>
+    private static double Log(double ms) => double.IsFinite(ms) ? Math.Log10(Math.Max(0.1, ms)) : double.NaN;
+
+    private static void LogAxis(Plot plot)
+    {
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+            LabelFormatter = y => Math.Pow(10, y).ToString("0.#", CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>The latency (ms) at each of <see cref="PercentilesToPlot"/>, kept in run.json for the distribution plot.</summary>
+    public static double[] Distribution(HdrHistogram.HistogramBase h) =>
+        h.TotalCount == 0 ? [] : PercentilesToPlot.Select(p => h.GetValueAtPercentile(p) / 1000.0).ToArray();
 
     private static void AddLine(Plot plot, IEnumerable<double> xs, IEnumerable<double> ys, string label)
     {
