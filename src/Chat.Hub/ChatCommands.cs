@@ -8,11 +8,11 @@ namespace Chat.Hub;
 
 /// <summary>
 /// Operations run from the command line instead of starting the server:
-/// <c>migrate</c>, and <c>operator grant|revoke --phone +7… | --email …</c>.
+/// <c>migrate</c>, <c>operator grant|revoke --phone +7… | --email …</c>, and <c>loadtest-seed</c> (<see cref="LoadTestSeed"/>).
 /// </summary>
 internal static class ChatCommands
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "migrate" or "operator";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "migrate" or "operator" or LoadTestSeed.Command;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -30,10 +30,21 @@ internal static class ChatCommands
 
         DapperSetup.Configure();
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        if (args[0] == LoadTestSeed.Command && !args.Contains(LoadTestSeed.ConfirmFlag))
+        {
+            await Console.Error.WriteLineAsync($"{LoadTestSeed.Command} fills the database with fake people; it runs only with {LoadTestSeed.ConfirmFlag}.");
+            return 2;
+        }
+
         var applied = await new Migrator(dataSource).ApplyAsync(CancellationToken.None);
         foreach (var name in applied)
         {
             Console.WriteLine($"applied migration {name}");
+        }
+
+        if (args[0] == LoadTestSeed.Command)
+        {
+            return await LoadTestSeed.RunAsync(args, configuration);
         }
 
         if (args[0] == "migrate")
