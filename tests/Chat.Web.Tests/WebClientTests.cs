@@ -1,0 +1,244 @@
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>
+/// The web client in a real browser against the real server: sign-in, school choice, invite links, chats, channels
+/// and catching up after a lost connection. Every wait is on UI state (Playwright's auto-waiting assertions).
+/// </summary>
+public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLifetime
+{
+    private static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
+    private static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
+
+    private readonly List<IBrowserContext> contexts = [];
+    private readonly Scene scene = new(app);
+
+    static WebClientTests() => SetDefaultExpectTimeout(15_000);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var context in contexts)
+        {
+            await context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task SignIn_PickSchool_ClassChatMessage_ReachesClassmateLive()
+    {
+        var first = await scene.SchoolAsync("Школа №5");
+        var second = await scene.SchoolAsync("Гимназия №2");
+        var classA = await first.ClassAsync("5А");
+        var masha = await first.PupilAsync("Маша Иванова", classA);
+        await second.JoinAsync(masha, "student", await second.ClassAsync("7Б"));
+        var petya = await first.PupilAsync("Петя Смирнов", classA);
+
+        var mashaPage = await PageAsync(Desktop);
+        await Screenshot(mashaPage, "sign-in-desktop");
+        await SignInAsync(mashaPage, masha.Phone);
+        await Expect(mashaPage.GetByRole(AriaRole.Heading, new() { Name = "Выберите школу" })).ToBeVisibleAsync();
+        await Expect(mashaPage.GetByRole(AriaRole.Button, new() { Name = "Гимназия №2" })).ToBeVisibleAsync();
+        await mashaPage.GetByRole(AriaRole.Button, new() { Name = "Школа №5" }).ClickAsync();
+        await OpenChatAsync(mashaPage, "5А");
+
+        var petyaPage = await PageAsync(Phone);
+        await Screenshot(petyaPage, "sign-in-phone");
+        await SignInAsync(petyaPage, petya.Phone);
+        await Expect(ChatItem(petyaPage, "5А")).ToBeVisibleAsync();
+        await Screenshot(petyaPage, "chat-list-phone");
+        await OpenChatAsync(petyaPage, "5А");
+
+        await SendAsync(mashaPage, "Привет! Кто сделал домашку по математике?");
+        await Expect(Message(mashaPage, "Привет! Кто сделал домашку по математике?")).ToHaveCountAsync(1);
+        await Expect(mashaPage.Locator(".msg.pending")).ToHaveCountAsync(0);
+        await Expect(Message(petyaPage, "Привет! Кто сделал домашку по математике?")).ToHaveCountAsync(1);
+
+        await SendAsync(petyaPage, "Я сделал, могу объяснить");
+        await Expect(Message(mashaPage, "Я сделал, могу объяснить")).ToHaveCountAsync(1);
+        await Expect(Message(petyaPage, "Я сделал, могу объяснить")).ToHaveCountAsync(1);
+        await Screenshot(petyaPage, "chat-phone");
+        await Screenshot(mashaPage, "chat-desktop");
+    }
+
+    [Fact]
+    public async Task NewAccount_InviteLink_ShowsSchoolRoleAndClass_ThenJoins()
+    {
+        var school = await scene.SchoolAsync("Лицей №7");
+        var classId = await school.ClassAsync("6В");
+        var invite = await school.InviteAsync("student", classId);
+
+        var page = await PageAsync(Phone);
+        await page.GotoAsync($"{app.BaseUrl}/join/{invite.GetProperty("token").GetString()}");
+        await SignInAsync(page, Scene.NewPhone(), goTo: false);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Как вас зовут?" })).ToBeVisibleAsync();
+        await page.GetByLabel("Имя и фамилия").FillAsync("Коля Новиков");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Продолжить" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Приглашение в школу" })).ToBeVisibleAsync();
+        var facts = page.Locator("dl.facts");
+        await Expect(facts).ToContainTextAsync("Лицей №7");
+        await Expect(facts).ToContainTextAsync("ученик");
+        await Expect(facts).ToContainTextAsync("6В");
+        await Screenshot(page, "invite-phone");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Принять приглашение" }).ClickAsync();
+        await Expect(ChatItem(page, "6В")).ToBeVisibleAsync();
+
+        // A class-wide parent link asks for the child's name and always goes through approval.
+        var parentLink = await school.InviteAsync("parent", classId);
+        var parentPage = await PageAsync(Desktop);
+        await parentPage.GotoAsync($"{app.BaseUrl}/join/{parentLink.GetProperty("token").GetString()}");
+        await SignInAsync(parentPage, Scene.NewPhone(), goTo: false);
+        await parentPage.GetByLabel("Имя и фамилия").FillAsync("Ольга Новикова");
+        await parentPage.GetByRole(AriaRole.Button, new() { Name = "Продолжить" }).ClickAsync();
+        await Expect(parentPage.Locator("dl.facts")).ToContainTextAsync("родитель");
+        await parentPage.GetByLabel("Имя и фамилия ребёнка").FillAsync("Коля Новиков");
+        await parentPage.GetByRole(AriaRole.Button, new() { Name = "Принять приглашение" }).ClickAsync();
+        await Expect(parentPage.GetByRole(AriaRole.Heading, new() { Name = "Заявка отправлена" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Parent_ReadsParentsChat()
+    {
+        var school = await scene.SchoolAsync("Школа №12");
+        var classId = await school.ClassAsync("3Б");
+        var child = await school.PupilAsync("Соня Петрова", classId);
+        var otherChild = await school.PupilAsync("Дима Козлов", classId);
+        var parent = await school.ParentAsync("Елена Петрова", child.Id);
+        var otherParent = await school.ParentAsync("Игорь Козлов", otherChild.Id);
+        var parentsChat = await School.ChatIdAsync(otherParent, school.Id, "Родители 3Б");
+        await School.SendAsync(otherParent, parentsChat, "Собрание в четверг в 18:00");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, parent.Phone);
+        await Expect(ChatItem(page, "Родители 3Б").Locator(".badge")).ToHaveTextAsync("1");
+        await OpenChatAsync(page, "Родители 3Б");
+        await Expect(Message(page, "Собрание в четверг в 18:00")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".msg", new() { HasText = "Собрание в четверг" }).Locator(".who")).ToHaveTextAsync("Игорь Козлов");
+        await Expect(ChatItem(page, "Родители 3Б").Locator(".badge")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Admin_PostsInSchoolChannel_PupilSeesItAndCannotWrite()
+    {
+        var school = await scene.SchoolAsync("Школа №3");
+        var pupil = await school.PupilAsync("Вера Соколова", await school.ClassAsync("8А"));
+
+        var adminPage = await PageAsync(Desktop);
+        await SignInAsync(adminPage, school.Admin.Phone);
+        await OpenChatAsync(adminPage, "Общешкольный канал");
+        await SendAsync(adminPage, "Завтра линейка в 8:30");
+        await Expect(Message(adminPage, "Завтра линейка в 8:30")).ToHaveCountAsync(1);
+
+        var pupilPage = await PageAsync(Phone);
+        await SignInAsync(pupilPage, pupil.Phone);
+        await OpenChatAsync(pupilPage, "Общешкольный канал");
+        await Expect(Message(pupilPage, "Завтра линейка в 8:30")).ToHaveCountAsync(1);
+        await Expect(pupilPage.GetByText("В этом канале пишут только администраторы.")).ToBeVisibleAsync();
+        await Expect(pupilPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToHaveCountAsync(0);
+        await Screenshot(pupilPage, "channel-phone");
+    }
+
+    [Fact]
+    public async Task Reconnect_MessagesWhileOffline_ShownExactlyOnce_AndQueuedSendGoesOut()
+    {
+        var school = await scene.SchoolAsync("Школа №9");
+        var classId = await school.ClassAsync("9Г");
+        var anya = await school.PupilAsync("Аня Морозова", classId);
+        var boris = await school.PupilAsync("Борис Волков", classId);
+        var chatId = await School.ChatIdAsync(boris, school.Id, "9Г");
+        await School.SendAsync(boris, chatId, "Сообщение до обрыва");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, anya.Phone);
+        await OpenChatAsync(page, "9Г");
+        await Expect(Message(page, "Сообщение до обрыва")).ToHaveCountAsync(1);
+
+        await page.Context.SetOfflineAsync(true);
+        await Expect(page.Locator("#status")).ToContainTextAsync("Нет сети");
+        await School.SendAsync(boris, chatId, "Пока тебя не было, задали параграф 12");
+        await SendAsync(page, "Написано без сети");
+        await Expect(page.Locator(".msg.pending", new() { HasText = "Написано без сети" })).ToHaveCountAsync(1);
+
+        await page.Context.SetOfflineAsync(false);
+        await Expect(page.Locator("#status")).ToBeHiddenAsync();
+        await Expect(Message(page, "Пока тебя не было, задали параграф 12")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
+        await Expect(Message(page, "Написано без сети")).ToHaveCountAsync(1);
+
+        // Live pushes go on after the reconnect, and nothing caught up is shown twice.
+        await School.SendAsync(boris, chatId, "После возвращения связи");
+        await Expect(Message(page, "После возвращения связи")).ToHaveCountAsync(1);
+        await Expect(Message(page, "Сообщение до обрыва")).ToHaveCountAsync(1);
+        await Expect(Message(page, "Пока тебя не было, задали параграф 12")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".msg")).ToHaveCountAsync(4);
+
+        var history = await Scene.Read(await boris.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Написано без сети");
+    }
+
+    private async Task<IPage> PageAsync(ViewportSize size)
+    {
+        var context = await app.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = size, Locale = "ru-RU", TimezoneId = "Europe/Moscow" });
+        contexts.Add(context);
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        return page;
+    }
+
+    private async Task SignInAsync(IPage page, string phone, bool goTo = true)
+    {
+        if (goTo && page.Url == "about:blank")
+        {
+            await page.GotoAsync(app.BaseUrl + "/");
+        }
+
+        await page.GetByLabel("Телефон или e-mail").FillAsync(phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Получить код" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Введите код" })).ToBeVisibleAsync();
+        var code = app.Codes.Last(Chat.Hub.Features.Accounts.SignInIdentity.NormalizePhone(phone)!);
+        await page.GetByLabel("Код из сообщения").FillAsync(code);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Войти" }).ClickAsync();
+    }
+
+    private static ILocator ChatItem(IPage page, string title) =>
+        page.Locator(".chat-item", new() { Has = page.Locator(".name", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(title) + "( 📢)?$") }) });
+
+    private static ILocator Message(IPage page, string text) =>
+        page.Locator(".msg:not(.pending) .text", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$") });
+
+    private static async Task OpenChatAsync(IPage page, string title)
+    {
+        await ChatItem(page, title).ClickAsync();
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync(title);
+    }
+
+    private static async Task SendAsync(IPage page, string text)
+    {
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await box.FillAsync(text);
+        await box.PressAsync("Enter");
+    }
+
+    /// <summary>With CHAT_WEB_SCREENSHOTS=1, saves the page to docs/screenshots/NAME.png (they are committed).</summary>
+    private static async Task Screenshot(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("CHAT_WEB_SCREENSHOTS") != "1")
+        {
+            return;
+        }
+
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Chat.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var target = Path.Combine(dir!.FullName, "docs", "screenshots");
+        Directory.CreateDirectory(target);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(target, name + ".png") });
+    }
+}
