@@ -56,6 +56,36 @@ public sealed class School(WebApp app, Guid id, ApiUser admin)
         return who;
     }
 
+    /// <summary>A verified teacher (joined by link, approved, verified), optionally class teacher of a class.</summary>
+    public async Task<ApiUser> TeacherAsync(string name, Guid? classTeacherOf = null)
+    {
+        var teacher = await app.SignInAsync(Scene.NewPhone(), name);
+        var invite = await InviteAsync("teacher");
+        var accepted = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/invites/{invite.GetProperty("token").GetString()}/accept", new { }));
+        if (accepted.GetProperty("status").GetString() == "pending")
+        {
+            await Scene.Read(await Admin.Http.PostAsJsonAsync($"{Api}/join-requests/{accepted.GetProperty("joinRequestId").GetGuid()}/approve", new { }));
+        }
+
+        (await Admin.Http.PutAsync($"{Api}/teachers/{teacher.Id}/verification", null)).EnsureSuccessStatusCode();
+        if (classTeacherOf is { } classId)
+        {
+            (await Admin.Http.PutAsync($"{Api}/classes/{classId}/teachers/{teacher.Id}", null)).EnsureSuccessStatusCode();
+        }
+
+        return teacher;
+    }
+
+    /// <summary>Accepts a teacher link and leaves the join request pending (the school approves staff).</summary>
+    public async Task<string> PendingTeacherAsync(string name)
+    {
+        var teacher = await app.SignInAsync(Scene.NewPhone(), name);
+        var invite = await InviteAsync("teacher");
+        var accepted = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/invites/{invite.GetProperty("token").GetString()}/accept", new { }));
+        Assert.Equal("pending", accepted.GetProperty("status").GetString());
+        return name;
+    }
+
     public async Task<ApiUser> PupilAsync(string name, Guid classId) => await JoinAsync(await app.SignInAsync(Scene.NewPhone(), name), "student", classId);
 
     public async Task<ApiUser> ParentAsync(string name, Guid childId) => await JoinAsync(await app.SignInAsync(Scene.NewPhone(), name), "parent", childId: childId);

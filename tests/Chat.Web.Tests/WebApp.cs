@@ -69,6 +69,8 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Auth:SigningKey", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
         builder.UseSetting("Site:PublicUrl", "http://127.0.0.1");
         builder.UseSetting("Auth:CodeSendsPerClientPerHour", "10000");
+        builder.UseSetting("Limits:MessageBurst", "1000");
+        builder.UseSetting("Limits:MessagesPerSecond", "1000");
         builder.ConfigureServices(services =>
         {
             services.RemoveAll<ICodeSender>();

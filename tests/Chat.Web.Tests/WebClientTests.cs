@@ -13,6 +13,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     private static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
 
     private readonly List<IBrowserContext> contexts = [];
+    private readonly List<string> pageErrors = [];
     private readonly Scene scene = new(app);
 
     static WebClientTests() => SetDefaultExpectTimeout(15_000);
@@ -25,6 +26,8 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
         {
             await context.CloseAsync();
         }
+
+        Assert.True(pageErrors.Count == 0, "errors in the page: " + string.Join("\n", pageErrors));
     }
 
     [Fact]
@@ -180,12 +183,140 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
         Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Написано без сети");
     }
 
+    [Fact]
+    public async Task ChatView_History_Reply_Edit_Delete_Reactions_Typing_Members()
+    {
+        var school = await scene.SchoolAsync("Школа №21");
+        var classId = await school.ClassAsync("4А");
+        await school.TeacherAsync("Татьяна Учительница", classTeacherOf: classId);
+        var anya = await school.PupilAsync("Аня Морозова", classId);
+        var boris = await school.PupilAsync("Борис Волков", classId);
+        var chatId = await School.ChatIdAsync(boris, school.Id, "4А");
+        for (var i = 1; i <= 60; i++)
+        {
+            await School.SendAsync(boris, chatId, $"Сообщение {i}");
+        }
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, anya.Phone);
+        await Expect(ChatItem(page, "4А").Locator(".badge")).ToHaveTextAsync("60");
+        await OpenChatAsync(page, "4А");
+        await Expect(Message(page, "Сообщение 60")).ToHaveCountAsync(1);
+        await Expect(Message(page, "Сообщение 11")).ToHaveCountAsync(1);
+        await Expect(Message(page, "Сообщение 10")).ToHaveCountAsync(0);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Загрузить более ранние" }).ClickAsync();
+        await Expect(Message(page, "Сообщение 1")).ToHaveCountAsync(1);
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Загрузить более ранние" })).ToBeHiddenAsync();
+        await Expect(page.Locator(".msg")).ToHaveCountAsync(60);
+
+        var borisPage = await PageAsync(Phone);
+        await SignInAsync(borisPage, boris.Phone);
+        await OpenChatAsync(borisPage, "4А");
+
+        // Typing is shown to the others.
+        await borisPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).PressSequentiallyAsync("Пиш");
+        await Expect(page.Locator(".typing")).ToHaveTextAsync("Борис Волков печатает…");
+
+        // A reply quotes the message it answers.
+        await MessageCard(page, "Сообщение 60").GetByRole(AriaRole.Button, new() { Name = "Ответить" }).ClickAsync();
+        await SendAsync(page, "Я тоже так думаю");
+        await Expect(MessageCard(borisPage, "Я тоже так думаю").Locator(".quote")).ToContainTextAsync("Сообщение 60");
+
+        // Editing one's own message changes it everywhere.
+        await MessageCard(page, "Я тоже так думаю").GetByRole(AriaRole.Button, new() { Name = "Изменить" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await Expect(box).ToHaveValueAsync("Я тоже так думаю");
+        await box.FillAsync("Я тоже так думаю, но не уверена");
+        await box.PressAsync("Enter");
+        await Expect(Message(borisPage, "Я тоже так думаю, но не уверена")).ToHaveCountAsync(1);
+        await Expect(MessageCard(page, "Я тоже так думаю, но не уверена").Locator(".meta")).ToContainTextAsync("изменено");
+
+        // A reaction is counted on both sides.
+        await MessageCard(page, "Сообщение 59").GetByRole(AriaRole.Button, new() { Name = "Реакция" }).ClickAsync();
+        await page.GetByRole(AriaRole.Group, new() { Name = "Выберите реакцию" }).GetByRole(AriaRole.Button, new() { Name = "👍" }).ClickAsync();
+        await Expect(MessageCard(borisPage, "Сообщение 59").Locator(".reaction")).ToHaveTextAsync("👍 1");
+
+        // Deleting one's own message leaves a tombstone everywhere.
+        page.Dialog += async (_, dialog) => await dialog.AcceptAsync();
+        await MessageCard(page, "Я тоже так думаю, но не уверена").GetByRole(AriaRole.Button, new() { Name = "Удалить" }).ClickAsync();
+        await Expect(Message(borisPage, "Я тоже так думаю, но не уверена")).ToHaveCountAsync(0);
+        await Expect(borisPage.Locator(".msg .text.deleted")).ToHaveCountAsync(1);
+
+        // The chat's rules and members, with the verified teacher's badge.
+        await page.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        var panel = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
+        await Expect(panel.Locator("li", new() { HasText = "Татьяна Учительница" })).ToContainTextAsync("подтверждённый учитель");
+        await Expect(panel.Locator("li", new() { HasText = "Борис Волков" })).Not.ToContainTextAsync("подтверждённый");
+        await Screenshot(page, "chat-members-desktop");
+    }
+
+    [Fact]
+    public async Task Admin_CreatesClass_InviteWithQr_ApprovesJoinRequest()
+    {
+        var school = await scene.SchoolAsync("Школа №44");
+        await school.PendingTeacherAsync("Николай Новый");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        await Expect(page.GetByLabel("Название")).ToHaveValueAsync("Школа №44");
+
+        await page.GetByLabel("Новый класс").FillAsync("2А");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Создать класс" }).ClickAsync();
+        await Expect(page.Locator("section[aria-labelledby=adm-classes] li", new() { HasText = "2А" })).ToHaveCountAsync(1);
+
+        await page.GetByLabel("Роль").SelectOptionAsync("student");
+        await page.GetByLabel("Класс", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "2А" });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Создать ссылку" }).ClickAsync();
+        var row = page.Locator("section[aria-labelledby=adm-invites] tbody tr", new() { HasText = "2А" });
+        await Expect(row).ToHaveCountAsync(1);
+        await Expect(row.GetByRole(AriaRole.Textbox)).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("/join/[A-Za-z0-9_-]{16,64}$"));
+        await row.GetByRole(AriaRole.Button, new() { Name = "QR-код" }).ClickAsync();
+        var qr = page.GetByRole(AriaRole.Img, new() { Name = "QR-код ссылки-приглашения" });
+        await Expect(qr).ToBeVisibleAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('img.qr')?.naturalWidth > 0");
+
+        var request = page.Locator("section[aria-labelledby=adm-requests] tbody tr", new() { HasText = "Николай Новый" });
+        await Expect(request).ToContainTextAsync("учитель");
+        await Screenshot(page, "admin-desktop");
+        await request.GetByRole(AriaRole.Button, new() { Name = "Одобрить" }).ClickAsync();
+        await Expect(page.GetByText("Новых заявок нет.")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task ExpiredAccessToken_IsRefreshed_AndSignOutReturnsToSignIn()
+    {
+        var school = await scene.SchoolAsync("Школа №8");
+        var pupil = await school.PupilAsync("Лиза Орлова", await school.ClassAsync("10А"));
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, pupil.Phone);
+        await Expect(ChatItem(page, "10А")).ToBeVisibleAsync();
+
+        // A broken access token is answered with 401; the client refreshes once and goes on.
+        await page.EvaluateAsync("() => { const t = JSON.parse(localStorage.getItem('chat.tokens')); t.accessToken = 'broken'; localStorage.setItem('chat.tokens', JSON.stringify(t)); }");
+        await page.ReloadAsync();
+        await Expect(ChatItem(page, "10А")).ToBeVisibleAsync();
+        Assert.NotEqual("broken", await page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chat.tokens')).accessToken"));
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToBeVisibleAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('chat.tokens')"));
+    }
+
+    private static ILocator MessageCard(IPage page, string text) =>
+        page.Locator(".msg:not(.pending)", new() { Has = page.Locator(".text", new() { HasTextRegex = Exactly(text) }) });
+
+    private static System.Text.RegularExpressions.Regex Exactly(string text) =>
+        new("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$");
+
     private async Task<IPage> PageAsync(ViewportSize size)
     {
         var context = await app.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = size, Locale = "ru-RU", TimezoneId = "Europe/Moscow" });
         contexts.Add(context);
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(15_000);
+        page.PageError += (_, error) => pageErrors.Add(error);
         return page;
     }
 
