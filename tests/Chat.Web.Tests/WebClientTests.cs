@@ -122,6 +122,20 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
         await Expect(Message(page, "Собрание в четверг в 18:00")).ToHaveCountAsync(1);
         await Expect(page.Locator(".msg", new() { HasText = "Собрание в четверг" }).Locator(".who")).ToHaveTextAsync("Игорь Козлов");
         await Expect(ChatItem(page, "Родители 3Б").Locator(".badge")).ToHaveCountAsync(0);
+
+        // The read mark reached the server: the parent's other devices see nothing unread.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (await UnreadAsync(parent, school.Id, "Родители 3Б") != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "MarkRead did not reach the server");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<int> UnreadAsync(ApiUser who, Guid schoolId, string title)
+    {
+        var chats = await Scene.Read(await who.Http.GetAsync($"/api/chats?schoolId={schoolId}"));
+        return chats.EnumerateArray().First(c => c.GetProperty("title").GetString() == title).GetProperty("unreadCount").GetInt32();
     }
 
     [Fact]

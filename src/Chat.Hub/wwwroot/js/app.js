@@ -2,7 +2,7 @@
 
 import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } from './api.js';
 import { h, mount, ROLE_NAMES } from './dom.js';
-import { showMain } from './chat.js';
+import { showMain, stopChat } from './chat.js';
 
 const root = document.getElementById('app');
 const SCHOOL_KEY = 'chat.school';
@@ -16,6 +16,7 @@ if (joinMatch) {
 }
 
 session.onSignedOut(() => {
+  stopChat();
   localStorage.removeItem(SCHOOL_KEY);
   route();
 });

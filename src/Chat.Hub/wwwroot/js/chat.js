@@ -9,6 +9,12 @@ const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents
 
 let client = null;
 
+/** Stops the live connection (the session ended). */
+export function stopChat() {
+  if (client) client.stop();
+  client = null;
+}
+
 export function showMain(root, me, school, schools, nav) {
   if (client) client.stop();
   const statusEl = document.getElementById('status');
