@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -101,6 +102,27 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
         await parentPage.GetByLabel("Имя и фамилия ребёнка").FillAsync("Коля Новиков");
         await parentPage.GetByRole(AriaRole.Button, new() { Name = "Принять приглашение" }).ClickAsync();
         await Expect(parentPage.GetByRole(AriaRole.Heading, new() { Name = "Заявка отправлена" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task ChatInviteLink_ShowsRules_JoiningOpensTheChat()
+    {
+        var school = await scene.SchoolAsync("Школа №30");
+        var pupil = await school.PupilAsync("Гоша Лебедев", await school.ClassAsync("11А"));
+        var chat = await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats",
+            new { kind = "group", title = "Шахматный кружок", rules = "Без спама. Партии по средам." }));
+        var invite = await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/chats/{chat.GetProperty("id").GetGuid()}/invites", new { }));
+
+        var page = await PageAsync(Phone);
+        await page.GotoAsync($"{app.BaseUrl}/join/{invite.GetProperty("token").GetString()}");
+        await SignInAsync(page, pupil.Phone, goTo: false);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Приглашение в чат" })).ToBeVisibleAsync();
+        await Expect(page.Locator("dl.facts")).ToContainTextAsync("Шахматный кружок");
+        await Expect(page.Locator(".rules")).ToHaveTextAsync("Без спама. Партии по средам.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Принимаю правила и вступаю" }).ClickAsync();
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("Шахматный кружок");
+        await SendAsync(page, "Всем привет, я с вами");
+        await Expect(Message(page, "Всем привет, я с вами")).ToHaveCountAsync(1);
     }
 
     [Fact]
