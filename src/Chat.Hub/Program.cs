@@ -11,6 +11,7 @@ using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
 using Chat.Storage.Infrastructure;
+using Microsoft.AspNetCore.Rewrite;
 using Scalar.AspNetCore;
 
 // Command-line operations (operator accounts, migrations) run against the same configuration and exit.
@@ -44,6 +45,11 @@ await app.Services.GetRequiredService<Migrator>().ApplyAsync(app.Lifetime.Applic
 
 app.UseExceptionHandler();
 app.UseChatStatusCodes();
+
+// The web client (docs/web-client.md): static files from wwwroot; an invite link /join/{token} opens its page.
+app.UseRewriter(new RewriteOptions().AddRewrite("^join/[A-Za-z0-9_-]{16,64}/?$", "index.html", skipRemainingRules: true));
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.UseCors();
 app.UseHubOriginCheck();
 app.UseAuthentication();

@@ -1,0 +1,128 @@
+// HTTP API access: tokens in localStorage, one refresh at a time on 401, problem details turned into ApiError.
+
+const TOKENS_KEY = 'chat.tokens';
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || 'Ошибка запроса.');
+    this.status = status;
+    this.code = problem?.code || 'http_' + status;
+    this.errors = problem?.errors || {};
+  }
+
+  /** The first field message, else the title: what to show to a person. */
+  get display() {
+    const first = Object.values(this.errors)[0];
+    return Array.isArray(first) && first.length ? first[0] : this.message;
+  }
+}
+
+let tokens = load();
+let refreshing = null;
+const signedOutHandlers = [];
+
+function load() {
+  try { return JSON.parse(localStorage.getItem(TOKENS_KEY)) || null; } catch { return null; }
+}
+
+function save(pair) {
+  tokens = pair ? { accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account } : null;
+  if (tokens) localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
+  else localStorage.removeItem(TOKENS_KEY);
+}
+
+export const session = {
+  get signedIn() { return !!tokens; },
+  get account() { return tokens?.account || null; },
+  set account(a) { if (tokens) { tokens.account = a; localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens)); } },
+  get accessToken() { return tokens?.accessToken || null; },
+  onSignedOut(handler) { signedOutHandlers.push(handler); },
+};
+
+async function send(method, path, body, token) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = 'Bearer ' + token;
+  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** Gets a new token pair; concurrent callers share one request (a refresh token works only once). */
+export function refreshTokens() {
+  if (!tokens) return Promise.resolve(false);
+  if (!refreshing) {
+    const spent = tokens.refreshToken;
+    refreshing = (async () => {
+      try {
+        const r = await send('POST', '/api/auth/refresh', { refreshToken: spent });
+        if (r.ok) { save(await r.json()); return true; }
+        // Another tab may have refreshed already: its tokens are in localStorage now.
+        const stored = load();
+        if (stored && stored.refreshToken !== spent) { tokens = stored; return true; }
+        if (r.status === 400 || r.status === 401) endSession();
+        return false;
+      } catch {
+        return false;
+      } finally {
+        refreshing = null;
+      }
+    })();
+  }
+  return refreshing;
+}
+
+function endSession() {
+  save(null);
+  for (const h of signedOutHandlers) h();
+}
+
+async function parse(r) {
+  if (r.status === 204) return null;
+  const type = r.headers.get('content-type') || '';
+  if (r.ok) return type.includes('json') ? r.json() : r.blob();
+  let problem = null;
+  try { problem = await r.json(); } catch { /* not JSON */ }
+  throw new ApiError(r.status, problem);
+}
+
+/** Calls the API as the signed-in person; on 401 refreshes once and repeats. */
+export async function api(method, path, body) {
+  let r;
+  try {
+    r = await send(method, path, body, tokens?.accessToken);
+    if (r.status === 401 && tokens) {
+      if (await refreshTokens()) r = await send(method, path, body, tokens.accessToken);
+      else if (!tokens) throw new ApiError(401, { title: 'Сессия завершена. Войдите снова.', code: 'refresh_invalid' });
+    }
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' });
+  }
+  return parse(r);
+}
+
+export async function requestCode(identity) {
+  return parse(await send('POST', '/api/auth/code', identity));
+}
+
+export async function verifyCode(identity, code) {
+  const pair = await parse(await send('POST', '/api/auth/verify', { ...identity, code, device: deviceLabel() }));
+  save(pair);
+  return pair;
+}
+
+export async function signOut() {
+  try { await api('POST', '/api/auth/sign-out'); } catch { /* the session ends locally anyway */ }
+  endSession();
+}
+
+function deviceLabel() {
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Браузер';
+  return 'Веб: ' + browser;
+}
+
+/** A phone when it looks like one, else an e-mail. */
+export function identityOf(text) {
+  const t = text.trim();
+  return t.includes('@') ? { email: t } : { phone: t };
+}

@@ -1,0 +1,52 @@
+// A tiny element builder: h('button', { class: 'btn', onclick }, 'Текст'). Text is always set as text, never as HTML.
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function mount(root, ...children) {
+  root.replaceChildren();
+  append(root, children);
+  root.removeAttribute('aria-busy');
+}
+
+const timeFormat = new Intl.DateTimeFormat('ru-RU', { hour: '2-digit', minute: '2-digit' });
+const dateFormat = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'short' });
+
+export function shortTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return new Date().toDateString() === d.toDateString() ? timeFormat.format(d) : dateFormat.format(d);
+}
+
+export function time(iso) {
+  return iso ? timeFormat.format(new Date(iso)) : '';
+}
+
+export function plural(n, one, few, many) {
+  const m10 = n % 10, m100 = n % 100;
+  return m10 === 1 && m100 !== 11 ? one : m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14) ? few : many;
+}
+
+export const ROLE_NAMES = {
+  admin: 'администратор', director: 'директор', teacher: 'учитель', class_teacher: 'классный руководитель',
+  student: 'ученик', parent: 'родитель', chat: 'участник чата',
+};

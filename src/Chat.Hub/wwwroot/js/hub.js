@@ -1,0 +1,208 @@
+// The live connection: SignalR with endless reconnects, per-chat sequence tracking with catch-up (GetUpdates) after
+// every reconnect or gap, and an outbox of unsent messages kept in localStorage and resent with the same clientId.
+
+import { session, refreshTokens } from './api.js';
+
+/** The stable code and Russian message of a refused hub call (docs/hub-protocol.md). */
+export function hubError(e) {
+  const m = /HubException: ([a-z_]+): (.*)$/s.exec(e?.message || '');
+  return m ? { code: m[1], message: m[2] } : { code: 'network', message: 'Нет соединения с сервером.' };
+}
+
+export function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map(x => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// Errors after which resending the same message cannot succeed: the message is dropped from the outbox.
+const PERMANENT = new Set(['validation_failed', 'chat_not_found', 'chat_read_only', 'reply_not_found', 'message_not_found',
+  'message_deleted', 'rules_not_accepted', 'school_not_found', 'member_restricted', 'forbidden']);
+
+function expiresSoon(token) {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return payload.exp * 1000 - Date.now() < 30_000;
+  } catch {
+    return true;
+  }
+}
+
+export class ChatClient {
+  /**
+   * handlers: message(m), change(event), pending(item), sendFailed(item, error), typing(t), read(p), membership(chatId, added),
+   * state('connecting'|'connected'|'offline'), resynced().
+   */
+  constructor(meId, handlers) {
+    this.me = meId;
+    this.h = handlers;
+    this.last = new Map(); // chatId -> highest seq applied (only for chats the client follows closely)
+    this.queues = new Map(); // chatId -> promise chain, so catch-ups of one chat never overlap
+    this.outboxKey = 'chat.outbox.' + meId;
+    this.outbox = JSON.parse(localStorage.getItem(this.outboxKey) || '[]');
+    this.stopped = false;
+    this.state = 'connecting';
+    this.flushing = false;
+
+    const c = this.connection = new signalR.HubConnectionBuilder()
+      .withUrl('/hubs/chat', {
+        accessTokenFactory: async () => {
+          if (!session.accessToken || expiresSoon(session.accessToken)) await refreshTokens();
+          return session.accessToken;
+        },
+      })
+      .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(500 * 2 ** r.previousRetryCount, 10_000) })
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+
+    c.on('MessageReceived', m => this.receive(m.chatId, m.seq, () => this.h.message(m)));
+    c.on('MessageChanged', e => this.receive(e.chatId, e.seq, () => this.h.change(e)));
+    c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
+    c.on('ReadPosition', p => this.h.read?.(p));
+    c.on('ChatMembershipChanged', (chatId, added) => this.h.membership?.(chatId, added));
+    c.onreconnecting(() => this.setState('connecting'));
+    c.onreconnected(() => this.connected());
+    c.onclose(() => { if (!this.stopped && navigator.onLine) this.restartLater(); else if (!this.stopped) this.setState('offline'); });
+
+    this.onOffline = () => { this.setState('offline'); this.connection.stop(); };
+    this.onOnline = () => this.start();
+    window.addEventListener('offline', this.onOffline);
+    window.addEventListener('online', this.onOnline);
+  }
+
+  setState(s) {
+    this.state = s;
+    this.h.state(s);
+  }
+
+  async start() {
+    if (this.stopped || this.connection.state !== signalR.HubConnectionState.Disconnected) return;
+    this.setState('connecting');
+    try {
+      await this.connection.start();
+      await this.connected();
+    } catch {
+      if (!session.signedIn) return;
+      this.restartLater();
+    }
+  }
+
+  restartLater() {
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.start(), 2000);
+  }
+
+  async stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    window.removeEventListener('offline', this.onOffline);
+    window.removeEventListener('online', this.onOnline);
+    await this.connection.stop();
+  }
+
+  async connected() {
+    this.setState('connected');
+    await Promise.all([...this.last.keys()].map(chatId => this.catchUp(chatId)));
+    this.h.resynced?.();
+    this.flush();
+  }
+
+  invoke(method, ...args) {
+    return this.connection.invoke(method, ...args);
+  }
+
+  /** Starts following a chat closely from this seq on: later pushes are applied in order, gaps are caught up. */
+  follow(chatId, seq) {
+    this.last.set(chatId, Math.max(this.last.get(chatId) ?? 0, seq));
+  }
+
+  lastSeq(chatId) {
+    return this.last.get(chatId);
+  }
+
+  receive(chatId, seq, apply) {
+    const last = this.last.get(chatId);
+    if (last === undefined) { apply(); return; } // not followed: the list only updates its summary
+    if (seq <= last) return; // seen already (through catch-up or an earlier push)
+    if (seq === last + 1) { this.last.set(chatId, seq); apply(); return; }
+    this.catchUp(chatId); // a gap: fetch everything after what we have, this event included
+  }
+
+  catchUp(chatId) {
+    const run = async () => {
+      for (;;) {
+        const after = this.last.get(chatId);
+        if (after === undefined) return;
+        let page;
+        try {
+          page = await this.connection.invoke('GetUpdates', chatId, after, 200);
+        } catch (e) {
+          if (hubError(e).code === 'chat_not_found') this.last.delete(chatId);
+          return;
+        }
+        for (const ev of page.events) {
+          if (ev.seq <= this.last.get(chatId)) continue;
+          this.last.set(chatId, ev.seq);
+          if (ev.type === 'message') this.h.message(ev.message); else this.h.change(ev);
+        }
+        if (!page.hasMore) return;
+      }
+    };
+    const next = (this.queues.get(chatId) || Promise.resolve()).then(run);
+    this.queues.set(chatId, next);
+    return next;
+  }
+
+  pendingFor(chatId) {
+    return this.outbox.filter(i => i.chatId === chatId);
+  }
+
+  /** Queues a message; it goes out now if connected, else when the connection is back. */
+  send(chatId, text, replyToSeq) {
+    const item = { chatId, clientId: newId(), text, replyToSeq: replyToSeq ?? null, createdAt: new Date().toISOString() };
+    this.outbox.push(item);
+    this.saveOutbox();
+    this.h.pending(item);
+    this.flush();
+  }
+
+  saveOutbox() {
+    localStorage.setItem(this.outboxKey, JSON.stringify(this.outbox));
+  }
+
+  async flush() {
+    if (this.flushing || this.connection.state !== signalR.HubConnectionState.Connected) return;
+    this.flushing = true;
+    try {
+      while (this.outbox.length && this.connection.state === signalR.HubConnectionState.Connected) {
+        const item = this.outbox[0];
+        try {
+          const m = await this.connection.invoke('SendMessage', {
+            chatId: item.chatId, clientId: item.clientId, text: item.text, replyToSeq: item.replyToSeq ?? undefined,
+          });
+          this.dequeue(item);
+          this.receive(m.chatId, m.seq, () => this.h.message(m));
+        } catch (e) {
+          const err = hubError(e);
+          if (PERMANENT.has(err.code)) {
+            this.dequeue(item);
+            this.h.sendFailed(item, err);
+            continue;
+          }
+          // Temporary (connection lost, slow mode, rate limit, database down): the same clientId is sent again later.
+          if (this.connection.state === signalR.HubConnectionState.Connected) setTimeout(() => this.flush(), err.code === 'slow_mode' ? 5000 : 2000);
+          return;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  dequeue(item) {
+    this.outbox = this.outbox.filter(i => i.clientId !== item.clientId);
+    this.saveOutbox();
+  }
+}

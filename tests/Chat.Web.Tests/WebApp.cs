@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Chat.Hub.Features.Accounts;
+using Chat.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Playwright;
+
+namespace Chat.Web.Tests;
+
+/// <summary>
+/// The real server on a real port (Kestrel on 127.0.0.1, its own database of the run's private PostgreSQL) and one
+/// headless Debian Chromium for all tests of a class. Codes "sent by SMS" are captured; nothing else is faked.
+/// </summary>
+public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private static readonly string[] ChromiumArgs =
+    [
+        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run",
+    ];
+
+    private string connectionString = "";
+    private IPlaywright? playwright;
+
+    public CapturedCodes Codes { get; } = new();
+
+    public string BaseUrl { get; private set; } = "";
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        connectionString = await postgres.CreateMigratedDatabaseAsync();
+        UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        StartServer();
+        BaseUrl = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+        playwright = await Playwright.CreateAsync();
+        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ChromiumArgs,
+        });
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        playwright?.Dispose();
+        await DisposeAsync();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:Chat", connectionString);
+        builder.UseSetting("Auth:SigningKey", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        builder.UseSetting("Site:PublicUrl", "http://127.0.0.1");
+        builder.UseSetting("Auth:CodeSendsPerClientPerHour", "10000");
+        builder.UseSetting("Limits:MessageBurst", "1000");
+        builder.UseSetting("Limits:MessagesPerSecond", "1000");
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<ICodeSender>();
+            services.AddSingleton<ICodeSender>(Codes);
+        });
+    }
+
+    /// <summary>An API client on the real port, as the browser sees the server.</summary>
+    public HttpClient Http(string? accessToken = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        if (accessToken is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        }
+
+        return client;
+    }
+
+    /// <summary>Signs a person in through the API (for setting a scene up) and names them.</summary>
+    public async Task<ApiUser> SignInAsync(string phone, string name)
+    {
+        using var anonymous = Http();
+        (await anonymous.PostAsJsonAsync("/api/auth/code", new { phone })).EnsureSuccessStatusCode();
+        var code = Codes.Last(SignInIdentity.NormalizePhone(phone)!);
+        var verify = await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone, code });
+        verify.EnsureSuccessStatusCode();
+        var pair = await verify.Content.ReadFromJsonAsync<JsonElement>();
+        var user = new ApiUser(Http(pair.GetProperty("accessToken").GetString()), pair.GetProperty("account").GetProperty("id").GetGuid(), phone);
+        (await user.Http.PatchAsJsonAsync("/api/me", new { displayName = name })).EnsureSuccessStatusCode();
+        return user;
+    }
+}
+
+public sealed record ApiUser(HttpClient Http, Guid Id, string Phone);
+
+/// <summary>The fake SMS gateway: remembers the last code sent to each phone or e-mail.</summary>
+public sealed class CapturedCodes : ICodeSender
+{
+    private readonly ConcurrentDictionary<string, string> last = new();
+
+    public Task SendAsync(SignInIdentity identity, string code, CancellationToken ct)
+    {
+        last[identity.Value] = code;
+        return Task.CompletedTask;
+    }
+
+    public string Last(string identity) => last.TryGetValue(identity, out var code) ? code : throw new InvalidOperationException($"no code sent to {identity}");
+}
