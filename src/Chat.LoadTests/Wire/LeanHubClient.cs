@@ -32,7 +32,28 @@ public sealed class LeanHubClient : IAsyncDisposable
     private static readonly byte[] PingRecord = "{\"type\":6}\u001e"u8.ToArray();
     private const int MaxBuffer = 8 * 1024 * 1024;
 
+    /// <summary>Every open client; a single timer keeps them alive (see <see cref="KeepAlive"/>).</summary>
+    private static readonly ConcurrentDictionary<LeanHubClient, bool> Open = new();
+
+    /// <summary>
+    /// Sends a ping from every client that sent nothing for 10 s, as the official client does every 15 s. Answering
+    /// the server's pings is not enough: when the server is behind, its pings queue behind seconds of pushes and the
+    /// answer would come too late for its 30 s client timeout.
+    /// </summary>
+    private static readonly Timer KeepAlive = new(_ =>
+    {
+        var now = Environment.TickCount64;
+        foreach (var client in Open.Keys)
+        {
+            if (now - Volatile.Read(ref client.lastSent) > 10_000)
+            {
+                _ = client.SendRecordAsync(PingRecord, 0);
+            }
+        }
+    }, null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+
     private readonly ClientWebSocket socket = new();
+    private long lastSent = Environment.TickCount64;
     private readonly SemaphoreSlim sendLock = new(1, 1);
     private readonly ConcurrentDictionary<int, Pending> pending = new();
     private readonly IPushSink sink;
@@ -66,6 +87,8 @@ public sealed class LeanHubClient : IAsyncDisposable
             await client.socket.SendAsync(Handshake, WebSocketMessageType.Text, true, ct);
             await client.ReadHandshakeAsync(ct);
             client.receiveLoop = Task.Run(client.ReceiveLoopAsync, CancellationToken.None);
+            Open[client] = true;
+            GC.KeepAlive(KeepAlive);
             var ping = await client.InvokeAsync("Ping", static _ => { }, wantResult: false).WaitAsync(ct);
             if (!ping.Ok)
             {
@@ -140,6 +163,7 @@ public sealed class LeanHubClient : IAsyncDisposable
             await sendLock.WaitAsync();
             try
             {
+                Volatile.Write(ref lastSent, Environment.TickCount64);
                 await socket.SendAsync(record, WebSocketMessageType.Text, true, CancellationToken.None);
             }
             finally
@@ -412,6 +436,7 @@ public sealed class LeanHubClient : IAsyncDisposable
         }
 
         CloseReason = reason;
+        Open.TryRemove(this, out _);
         foreach (var id in pending.Keys)
         {
             if (pending.TryRemove(id, out var p))
