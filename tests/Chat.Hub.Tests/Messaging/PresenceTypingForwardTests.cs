@@ -1,0 +1,75 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Messaging;
+
+/// <summary>Presence for contacts, the typing indicator and forwarding within one's own chats.</summary>
+public sealed class PresenceTypingForwardTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    [Fact]
+    public async Task Presence_ContactOnlineWhileConnected_OutsiderNeverAnsweredFor()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("3А");
+        var petya = await school.AddStudentAsync("Петя", cls.Id);
+        var masha = await school.AddStudentAsync("Маша", cls.Id);
+        var other = await new SchoolBuilder(app).CreateAsync("Другая школа");
+        await using var petyaHub = await HubClient.ConnectAsync(app, petya);
+        var mashaHub = await HubClient.ConnectAsync(app, masha);
+        await using var outsiderHub = await HubClient.ConnectAsync(app, other.Admin);
+
+        Assert.Equal([masha.AccountId], await petyaHub.Connection.InvokeAsync<List<Guid>>("GetPresence", new[] { masha.AccountId, other.Admin.AccountId }));
+        Assert.Empty(await outsiderHub.Connection.InvokeAsync<List<Guid>>("GetPresence", new[] { masha.AccountId }));
+
+        await mashaHub.DisposeAsync();
+        await HubClient.EventuallyAsync(
+            () => petyaHub.Connection.InvokeAsync<List<Guid>>("GetPresence", new[] { masha.AccountId }).GetAwaiter().GetResult().Count == 0,
+            "Masha offline");
+    }
+
+    [Fact]
+    public async Task Typing_ReachesTheOthersInTheChat_NotTheTypist_ThrottledPerConnection()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("3Б");
+        var petya = await school.AddStudentAsync("Петя", cls.Id);
+        var masha = await school.AddStudentAsync("Маша", cls.Id);
+        await using var petyaHub = await HubClient.ConnectAsync(app, petya);
+        await using var mashaHub = await HubClient.ConnectAsync(app, masha);
+        var chat = (await petyaHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+
+        await petyaHub.Connection.InvokeAsync("Typing", chat.Id);
+        await petyaHub.Connection.InvokeAsync("Typing", chat.Id); // within the throttle: not sent again
+        await HubClient.EventuallyAsync(() => !mashaHub.TypingEvents.IsEmpty, "the typing event");
+        await Task.Delay(300);
+        var typing = Assert.Single(mashaHub.TypingEvents);
+        Assert.Equal((chat.Id, petya.AccountId, "Петя"), (typing.ChatId, typing.AccountId, typing.Name));
+        Assert.Empty(petyaHub.TypingEvents);
+    }
+
+    [Fact]
+    public async Task ForwardMessage_IntoAnotherOfMyChats_CarriesWhereItCameFrom_NotIntoChatsImNotIn()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("4А");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель", cls.Id);
+        var pupil = await school.AddStudentAsync("Ученик", cls.Id);
+        var parent = await school.AddParentAsync("Родитель", pupil.AccountId);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        await using var parentHub = await HubClient.ConnectAsync(app, parent);
+        var chats = await teacherHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id);
+        var classChat = chats.Single(c => c.Kind == "class");
+        var parentsChat = chats.Single(c => c.Kind == "parents");
+        var original = await teacherHub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(classChat.Id, Guid.NewGuid(), "Завтра экскурсия в музей", null, null));
+
+        var forwarded = await teacherHub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(classChat.Id, original.Seq, parentsChat.Id, Guid.NewGuid()));
+        Assert.Equal("Завтра экскурсия в музей", forwarded.Text);
+        Assert.Equal("4А", forwarded.ForwardedFrom!.Value.GetProperty("chatTitle").GetString());
+        await HubClient.EventuallyAsync(() => parentHub.ReceivedIn(parentsChat.Id).Any(), "the parent gets the forwarded message");
+
+        // The parent is not in the class chat: nothing of it can be forwarded by them.
+        await parentHub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(classChat.Id, original.Seq, parentsChat.Id, Guid.NewGuid()))
+            .ExpectHubErrorAsync("chat_not_found");
+    }
+}
