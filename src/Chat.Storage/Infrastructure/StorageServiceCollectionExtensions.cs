@@ -35,6 +35,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Moderation.ModerationStore>();
         services.AddSingleton<Lifecycle.LifecycleStore>();
         services.AddSingleton<Statistics.StatisticsStore>();
+        services.AddSingleton<Calls.CallStore>();
         return services;
     }
 }
