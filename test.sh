@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/lib.sh
 
-ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" redis-server:redis-server
+ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" redis-server:redis-server janus:janus turnserver:coturn chromium:chromium
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 results="TestResults/run-$(date +%Y%m%d-%H%M%S)"
