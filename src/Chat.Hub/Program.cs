@@ -30,6 +30,7 @@ builder.Services.AddChatStorage(connectionString);
 builder.Services.AddChatAuth(builder.Configuration);
 builder.Services.AddChatErrors();
 builder.Services.AddChatFeatures();
+Chat.Hub.Features.Calls.CallsSetup.AddChatCalls(builder.Services, builder.Configuration);
 builder.Services.AddChatRealtime(builder.Configuration, redisConnection);
 builder.Services.AddChatHealth(withRedis: !string.IsNullOrWhiteSpace(redisConnection));
 builder.Services.AddChatCors(builder.Configuration);

@@ -24,6 +24,19 @@ public interface IChatClient
     Task SessionEnded(string reason);
 
     Task RestrictionChanged(Features.Moderation.RestrictionDto restriction);
+
+    Task CallStarted(Features.Calls.CallDto call);
+
+    Task CallEnded(Guid callId);
+
+    Task ParticipantJoined(Guid callId, Features.Calls.CallParticipantDto participant);
+
+    Task ParticipantLeft(Guid callId, Guid accountId);
+
+    Task CallStateChanged(Features.Calls.CallDto call);
+
+    /// <summary>The call's media server restarted: publish and subscribe again (the call itself goes on).</summary>
+    Task SfuRestarted(Guid callId);
 }
 
 /// <summary>
@@ -41,7 +54,8 @@ public sealed partial class ChatHub(
     ChatPush push,
     Features.Moderation.ModerationService moderation,
     Features.Statistics.StatisticsService statistics,
-    HubLimits limits) : Hub<IChatClient>
+    HubLimits limits,
+    Features.Calls.CallService calls) : Hub<IChatClient>
 {
     private const string NameKey = "name";
 
