@@ -97,7 +97,14 @@ public sealed partial class CallService(
 
     public async Task LeaveAsync(Guid me, Guid callId, CancellationToken ct)
     {
-        await RequireMemberAsync(me, callId, allowNonMember: true, ct: ct);
+        var row = await RequireMemberAsync(me, callId, allowNonMember: true, ct: ct);
+        if (await chats.RoleOfAsync(row.ChatId, me, ct) is null
+            && !(await calls.ParticipantsAsync(callId, ct)).Any(p => p.AccountId == me && p.Present))
+        {
+            // Someone who left the chat may still hang up; anyone else learns nothing about the call.
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
         var dto = await MutateAsync(callId, state => state.Leave(me), ct);
         await DropHandlesAsync(callId, me, ct);
         await PushAsync(dto.ChatId, c => c.ParticipantLeft(callId, me));
