@@ -42,6 +42,7 @@ await app.Services.GetRequiredService<Migrator>().ApplyAsync(app.Lifetime.Applic
 app.UseExceptionHandler();
 app.UseChatStatusCodes();
 app.UseCors();
+app.UseStaticFiles(); // wwwroot: the call page (call.html, call.js) and its SignalR client
 app.UseAuthentication();
 app.UseAuthorization();
 
