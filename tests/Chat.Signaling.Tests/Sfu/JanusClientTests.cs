@@ -1,6 +1,7 @@
 using Chat.Signaling.Sdp;
 using Chat.Signaling.Sfu;
 using Chat.Signaling.Tests.Sdp;
+using Chat.Testing;
 
 namespace Chat.Signaling.Tests.Sfu;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Chat.Signaling.Tests.Sfu;
+namespace Chat.Testing;
 
 /// <summary>
 /// A private Janus (VideoRoom + WebSocket transport only) on a free loopback port, with its config in a temp folder.
