@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" janus:janus chromium:chromium
+ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" janus:janus turnserver:coturn chromium:chromium
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build tests/Chat.Hub.Tests -c Release >/dev/null
 exec timeout 300 unshare --net bash -c '

@@ -37,7 +37,7 @@ public sealed class JanusServer : IAsyncDisposable
             general: { configs_folder = "{{dir}}", plugins_folder = "{{dir}}/plugins", transports_folder = "{{dir}}/transports",
                        events_folder = "{{dir}}/events", loggers_folder = "{{dir}}/loggers", debug_level = 4, session_timeout = 60 }
             media: { rtp_port_range = "20000-20999" }
-            nat: { full_trickle = true, ignore_mdns = true, ice_enforce_list = "127.0.0.1" }
+            nat: { full_trickle = false, ignore_mdns = true, ice_enforce_list = "127.0.0.1" }
             """);
         await File.WriteAllTextAsync(Path.Combine(dir, "janus.transport.websockets.jcfg"),
             $$"""general: { ws = true, ws_port = {{port}}, ws_ip = "127.0.0.1", wss = false }""" + "\nadmin: { admin_ws = false, admin_wss = false }\n");

@@ -50,7 +50,19 @@ async function subscribe(feedId) {
   $('videos').appendChild(video);
   pc.ontrack = e => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
   trickle(pc, feedId);
-  const offer = await state.hub.invoke('Subscribe', state.callId, feedId);
+  // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
+  let offer = null;
+  for (let attempt = 0; offer === null; attempt++) {
+    try {
+      offer = await state.hub.invoke('Subscribe', state.callId, feedId);
+    } catch (err) {
+      if (attempt >= 40 || !String(err && err.message).includes('feed_not_found') || !state.subscribers.has(feedId)) {
+        closeSubscriber(feedId);
+        throw err;
+      }
+      await new Promise(r => setTimeout(r, 250));
+    }
+  }
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);

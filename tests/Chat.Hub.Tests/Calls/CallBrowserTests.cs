@@ -29,11 +29,15 @@ public sealed class BrowserCallsApp : ChatApp
 {
     public JanusServer? Janus { get; private set; }
 
+    public TurnServer? Turn { get; private set; }
+
     public string BaseUrl { get; private set; } = "";
 
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
         ["Calls:Janus:Urls:0"] = Janus?.Url,
+        ["Calls:Turn:Secret"] = Turn?.Secret,
+        ["Calls:Turn:Urls:0"] = Turn?.Url,
     };
 
     public override async Task InitializeAsync()
@@ -45,6 +49,7 @@ public sealed class BrowserCallsApp : ChatApp
         }
 
         Janus = await JanusServer.StartAsync();
+        Turn = await TurnServer.StartAsync();
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -57,6 +62,11 @@ public sealed class BrowserCallsApp : ChatApp
         if (Janus is not null)
         {
             await Janus.DisposeAsync();
+        }
+
+        if (Turn is not null)
+        {
+            await Turn.DisposeAsync();
         }
     }
 }
@@ -76,21 +86,16 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
         var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
         var pupils = new List<TestUser>();
         for (var i = 0; i < 3; i++)
         {
             pupils.Add(await school.AddStudentAsync($"Ученик {i}", a.Id));
         }
 
-        Guid chatId;
-        await using (var db = new NpgsqlConnection(app.ConnectionString))
-        {
-            await db.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT id FROM chats WHERE class_id = @c AND kind = 'class'", db);
-            cmd.Parameters.AddWithValue("c", a.Id);
-            chatId = (Guid)(await cmd.ExecuteScalarAsync())!;
-        }
+        var chatId = await ClassChatAsync(a.Id);
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
@@ -144,6 +149,83 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('AllowToSpeak', call, pupil, true)", new object[] { callId, pupils[0].AccountId.ToString() });
         Assert.Equal("ok", await pupilPages[0].EvaluateAsync<string>(Unmute));
 
+        // A pupil of 5Б cannot join 5А's lesson.
+        var strangerPage = await context.NewPageAsync();
+        await strangerPage.GotoAsync(app.BaseUrl + "/call.html");
+        var refused = await strangerPage.EvaluateAsync<string>(
+            "async ([token, call]) => { try { await window.startCall({ token, call }); return 'joined'; } catch (e) { return String(e.message); } }",
+            new object[] { stranger.Tokens.AccessToken, callId });
+        Assert.Contains("chat_not_found", refused, StringComparison.Ordinal);
+
         await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
+    [NamespaceFact]
+    public async Task TwoPeopleCall_RelayOnlyThroughCoturn_BothDecode()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6А");
+        var teacher = await school.AddVerifiedTeacherAsync("Анна Петровна", a.Id);
+        var pupil = await school.AddStudentAsync("Оля", a.Id);
+        var chatId = await ClassChatAsync(a.Id);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        var context = await browser.NewContextAsync();
+        var teacherPage = await context.NewPageAsync();
+        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: false, relay: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        var pupilPage = await context.NewPageAsync();
+        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
+        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call, relay: true })", new object[] { pupil.Tokens.AccessToken, callId });
+
+        // Relay-only: the only local candidates are relay ones, so media flows through coturn.
+        const string Stats = """
+            async () => {
+              const out = { frames: 0, width: 0, localTypes: [] };
+              const pcs = [...window.callState.subscribers.values()];
+              if (window.callState.publisher) pcs.push(window.callState.publisher);
+              for (const pc of pcs) {
+                const stats = await pc.getStats();
+                for (const s of stats.values()) {
+                  if (s.type === 'inbound-rtp' && s.kind === 'video') { out.frames = Math.max(out.frames, s.framesDecoded || 0); out.width = Math.max(out.width, s.frameWidth || 0); }
+                  if (s.type === 'local-candidate') out.localTypes.push(s.candidateType);
+                }
+              }
+              return out;
+            }
+            """;
+        foreach (var page in new[] { teacherPage, pupilPage })
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            JsonElement stats = default;
+            while (DateTime.UtcNow < deadline)
+            {
+                stats = await page.EvaluateAsync<JsonElement>(Stats);
+                if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(250);
+            }
+
+            Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"decoded only {stats}");
+            var types = stats.GetProperty("localTypes").EnumerateArray().Select(t => t.GetString()).ToList();
+            Assert.NotEmpty(types);
+            Assert.All(types, t => Assert.Equal("relay", t));
+        }
+
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
+    private async Task<Guid> ClassChatAsync(Guid classId)
+    {
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT id FROM chats WHERE class_id = @c AND kind = 'class'", db);
+        cmd.Parameters.AddWithValue("c", classId);
+        return (Guid)(await cmd.ExecuteScalarAsync())!;
     }
 }

@@ -539,6 +539,11 @@ public sealed partial class CallService(
         {
             throw new ChatException(ChatError.MediaUnavailable);
         }
+        catch (JanusException e) when (e.Code == 428)
+        {
+            // VideoRoom "no such feed": the publisher's connection is not up yet (or is gone); the client retries.
+            throw new ChatException(ChatError.FeedNotFound);
+        }
         catch (System.Net.WebSockets.WebSocketException)
         {
             throw new ChatException(ChatError.MediaUnavailable);
