@@ -35,6 +35,7 @@ builder.Services.AddChatErrors();
 builder.Services.AddChatFeatures();
 builder.Services.AddPolls(builder.Configuration);
 builder.Services.AddFiles(builder.Configuration);
+Chat.Hub.Features.Calls.CallsSetup.AddChatCalls(builder.Services, builder.Configuration);
 builder.Services.AddChatRealtime(builder.Configuration, redisConnection);
 builder.Services.AddChatHealth(withRedis: !string.IsNullOrWhiteSpace(redisConnection));
 builder.Services.AddChatCors(builder.Configuration);

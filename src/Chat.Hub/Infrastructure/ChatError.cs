@@ -94,6 +94,19 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError StorageQuotaExceeded = new("storage_quota_exceeded", 413, "Место для файлов школы закончилось. Обратитесь к администратору школы.");
     public static readonly ChatError StorageFull = new("storage_full", 507, "На сервере закончилось место для файлов. Попробуйте позже.");
     public static readonly ChatError StorageUnavailable = new("storage_unavailable", 503, "Хранилище файлов временно недоступно. Попробуйте позже.");
+
+    // Calls
+    public static readonly ChatError CallNotFound = new("call_not_found", 404, "Звонок не найден или уже завершён.");
+    public static readonly ChatError CallStartNotAllowed = new("call_start_not_allowed", 403, "Начать звонок в этом чате может учитель или модератор чата.");
+    public static readonly ChatError CallLocked = new("call_locked", 403, "Ведущий закрыл звонок для новых участников.");
+    public static readonly ChatError CallFull = new("call_full", 409, "В звонке уже максимальное число участников.");
+    public static readonly ChatError NotInCall = new("not_in_call", 403, "Сначала присоединитесь к звонку.");
+    public static readonly ChatError CallHostOnly = new("call_host_only", 403, "Это может сделать только ведущий звонка.");
+    public static readonly ChatError SpeakNotAllowed = new("speak_not_allowed", 403, "Ведущий урока ещё не разрешил вам говорить. Поднимите руку.");
+    public static readonly ChatError RemovedFromCall = new("removed_from_call", 403, "Ведущий удалил вас из этого звонка.");
+    public static readonly ChatError MediaInvalid = new("media_invalid", 400, "Браузер прислал недопустимые параметры соединения. Обновите страницу и попробуйте снова.");
+    public static readonly ChatError FeedNotFound = new("feed_not_found", 404, "Этот участник сейчас не передаёт видео или звук.");
+    public static readonly ChatError MediaUnavailable = new("media_unavailable", 503, "Медиасервер звонков временно недоступен. Повторите попытку через несколько секунд.");
 }
 
 /// <summary>Thrown by feature services for errors the user caused; turned into problem details or a hub error.</summary>

@@ -22,6 +22,7 @@ internal static class FeatureSetup
         services.AddSingleton<Features.Lifecycle.LifecycleService>();
         services.AddSingleton<Features.Statistics.StatisticsService>();
         services.AddSingleton<Features.Accounts.AccountDeletionService>();
+        services.AddSingleton<Features.Calls.CallService>();
         return services;
     }
 

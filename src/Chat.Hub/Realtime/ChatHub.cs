@@ -28,6 +28,19 @@ public interface IChatClient
     Task RestrictionChanged(Features.Moderation.RestrictionDto restriction);
 
     Task PollUpdated(PollUpdateDto update);
+
+    Task CallStarted(Features.Calls.CallDto call);
+
+    Task CallEnded(Guid callId);
+
+    Task ParticipantJoined(Guid callId, Features.Calls.CallParticipantDto participant);
+
+    Task ParticipantLeft(Guid callId, Guid accountId);
+
+    Task CallStateChanged(Features.Calls.CallDto call);
+
+    /// <summary>The call's media server restarted: publish and subscribe again (the call itself goes on).</summary>
+    Task SfuRestarted(Guid callId);
 }
 
 /// <summary>
@@ -45,7 +58,8 @@ public sealed partial class ChatHub(
     ChatPush push,
     Features.Moderation.ModerationService moderation,
     Features.Statistics.StatisticsService statistics,
-    HubLimits limits) : Hub<IChatClient>
+    HubLimits limits,
+    Features.Calls.CallService calls) : Hub<IChatClient>
 {
     private const string NameKey = "name";
 

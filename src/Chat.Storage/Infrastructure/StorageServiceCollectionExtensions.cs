@@ -39,6 +39,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Statistics.StatisticsStore>();
         services.AddSingleton<PollStore>();
         services.AddSingleton<FileRecordStore>();
+        services.AddSingleton<Calls.CallStore>();
         return services;
     }
 }

@@ -1,0 +1,18 @@
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>A participant as every member of the chat sees them.</summary>
+public sealed record CallParticipantDto(
+    Guid AccountId, bool IsHost, bool AudioMuted, bool VideoMuted, bool SpeakAllowed, bool HandRaised, long? FeedId);
+
+/// <summary>A call's public state; the SFU room, its secret and instance never appear here.</summary>
+public sealed record CallDto(
+    Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, bool Ended, IReadOnlyList<CallParticipantDto> Participants);
+
+/// <summary>An ICE server for RTCPeerConnection: TURN with per-user credentials that expire soon.</summary>
+public sealed record IceServerDto(string[] Urls, string? Username, string? Credential);
+
+/// <summary>What JoinCall and StartCall return: the state and the ICE servers for this user.</summary>
+public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt);
+
+/// <summary>One trickled ICE candidate; Candidate null or empty means the end of candidates. FeedId null = my own publisher connection.</summary>
+public sealed record TrickleRequest(Guid CallId, long? FeedId, string? Candidate, string? SdpMid, int? SdpMLineIndex);

@@ -1,0 +1,628 @@
+using System.Collections.Concurrent;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
+using Chat.Signaling.Calls;
+using Chat.Signaling.Sdp;
+using Chat.Signaling.Sfu;
+using Chat.Signaling.Turn;
+using Chat.Storage.Calls;
+using Chat.Storage.Chats;
+using Chat.Storage.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>
+/// Calls in chats. Every operation authorizes against the database (chat membership through <see cref="ChatService"/>),
+/// then changes the call's state under a row lock in PostgreSQL (so any node, and a restarted node, sees the same
+/// call), then talks to the call's Janus instance. Calls are not tied to a hub connection or its access token: a
+/// participant who reconnects with a new token calls JoinCall again and carries on.
+/// </summary>
+public sealed partial class CallService(
+    ChatDatabase database,
+    CallStore calls,
+    ChatStore chats,
+    ChatService chatService,
+    JanusPool janus,
+    TurnCredentials turn,
+    IHubContext<ChatHub, IChatClient> hub,
+    ILogger<CallService> logger)
+{
+    // Janus handles are per node: (call, account) -> publisher handle; (call, account, feed) -> subscriber handle.
+    private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> publishers = new();
+    private readonly ConcurrentDictionary<(Guid Call, Guid Account, long Feed), long> subscribers = new();
+    private readonly ConcurrentDictionary<string, long> adminHandles = new();
+    private int subscribed;
+
+    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct)
+    {
+        Subscribe();
+        var role = await chatService.ActingRoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (chat.Kind != "direct" && role == "member" && !await IsVerifiedTeacherAsync(chatId, me, ct))
+        {
+            throw new ChatException(ChatError.CallStartNotAllowed);
+        }
+
+        var existing = await calls.LiveInChatAsync(chatId, ct);
+        if (existing is not null)
+        {
+            return await JoinAsync(me, existing.Id, ct);
+        }
+
+        var call = new CallRow(Guid.CreateVersion7(), chatId, me, lessonMode && chat.Kind != "direct", false, null, null, null, default, null);
+        var created = await database.InTransactionAsync(s => calls.TryInsertAsync(s, call, ct), ct);
+        if (!created)
+        {
+            // Someone started one at the same moment: join theirs.
+            existing = await calls.LiveInChatAsync(chatId, ct) ?? throw new ChatException(ChatError.Conflict);
+            return await JoinAsync(me, existing.Id, ct);
+        }
+
+        if (janus.Enabled)
+        {
+            await PlaceOnSfuAsync(call.Id, ct);
+        }
+
+        var joined = await JoinAsync(me, call.Id, ct);
+        await PushAsync(chatId, c => c.CallStarted(joined.Call));
+        return joined;
+    }
+
+    public async Task<CallJoinDto> JoinAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        Subscribe();
+        var row = await calls.GetAsync(callId, ct);
+        if (row is null || row.EndedAt is not null)
+        {
+            throw new ChatException(ChatError.CallNotFound);
+        }
+
+        var role = await chatService.ActingRoleAsync(row.ChatId, me, ct);
+        var moderator = role != "member";
+        var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
+        await PushAsync(dto.ChatId, c => c.ParticipantJoined(dto.CallId, dto.Participants.First(p => p.AccountId == me)));
+        var server = turn.For(me);
+        IReadOnlyList<IceServerDto> servers = server is null ? [] : [new IceServerDto(server.Urls, server.Username, server.Credential)];
+        return new CallJoinDto(dto, servers, server?.ExpiresAt);
+    }
+
+    public async Task<CallDto> GetAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct);
+        var (state, _) = await LoadAsync(row, ct);
+        return ToDto(state);
+    }
+
+    public async Task LeaveAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, allowNonMember: true, ct: ct);
+        if (await chats.RoleOfAsync(row.ChatId, me, ct) is null
+            && !(await calls.ParticipantsAsync(callId, ct)).Any(p => p.AccountId == me && p.Present))
+        {
+            // Someone who left the chat may still hang up; anyone else learns nothing about the call.
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
+        var dto = await MutateAsync(callId, state => state.Leave(me), ct);
+        await DropHandlesAsync(callId, me, ct);
+        await PushAsync(dto.ChatId, c => c.ParticipantLeft(callId, me));
+        if (dto.Ended)
+        {
+            await EndedAsync(dto, ct);
+        }
+    }
+
+    public async Task EndAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        await RequireMemberAsync(me, callId, ct);
+        var dto = await MutateAsync(callId, state => state.End(me), ct);
+        await EndedAsync(dto, ct);
+    }
+
+    public Task<CallDto> SetMutedAsync(Guid me, Guid callId, bool audioMuted, bool videoMuted, CancellationToken ct) =>
+        ChangeAsync(me, callId, s => s.SetMuted(me, audioMuted, videoMuted), ct);
+
+    public Task<CallDto> RaiseHandAsync(Guid me, Guid callId, bool raised, CancellationToken ct) =>
+        ChangeAsync(me, callId, s => s.RaiseHand(me, raised), ct);
+
+    public async Task<CallDto> AllowToSpeakAsync(Guid me, Guid callId, Guid accountId, bool allowed, CancellationToken ct)
+    {
+        var dto = await ChangeAsync(me, callId, s => s.AllowToSpeak(me, accountId, allowed), ct);
+        if (!allowed)
+        {
+            await ForceMuteAsync(callId, accountId, ct);
+        }
+
+        return dto;
+    }
+
+    public async Task<CallDto> MuteAsync(Guid me, Guid callId, Guid? accountId, CancellationToken ct)
+    {
+        IReadOnlyList<Guid> muted = [];
+        var dto = await ChangeAsync(me, callId, s =>
+        {
+            if (accountId is { } one)
+            {
+                s.Mute(me, one);
+                muted = [one];
+            }
+            else
+            {
+                muted = s.MuteAll(me);
+            }
+        }, ct);
+        foreach (var id in muted)
+        {
+            await ForceMuteAsync(callId, id, ct);
+        }
+
+        return dto;
+    }
+
+    public async Task<CallDto> RemoveParticipantAsync(Guid me, Guid callId, Guid accountId, CancellationToken ct)
+    {
+        var dto = await ChangeAsync(me, callId, s => s.Remove(me, accountId), ct);
+        await DropHandlesAsync(callId, accountId, ct);
+        await PushAsync(dto.ChatId, c => c.ParticipantLeft(callId, accountId));
+        return dto;
+    }
+
+    public Task<CallDto> LockAsync(Guid me, Guid callId, bool locked, CancellationToken ct) =>
+        ChangeAsync(me, callId, s => s.Lock(me, locked), ct);
+
+    /// <summary>Publishes the caller's camera and microphone: validates the offer, checks lesson mode, relays to Janus.</summary>
+    public async Task<string> PublishAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequirePresent(me));
+        var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
+        if (sending.Count > 0 && !state.MayPublish(me))
+        {
+            throw new ChatException(ChatError.SpeakNotAllowed);
+        }
+
+        var (client, sfuRow) = await SfuAsync(row, ct);
+        var handle = await SfuCallAsync(() => client.AttachAsync(ct));
+        if (publishers.TryRemove((callId, me), out var old))
+        {
+            await DetachQuietlyAsync(client, old);
+        }
+
+        publishers[(callId, me)] = handle;
+        var (feed, answer) = await SfuCallAsync(() => client.PublishAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, me.ToString("N"), sdpOffer,
+            sending.Any(m => m.Kind == "audio"), sending.Any(m => m.Kind == "video"), ct));
+        var dto = await MutateAsync(callId, s => s.SetFeed(me, feed), ct);
+        await PushAsync(dto.ChatId, c => c.CallStateChanged(dto));
+        return answer;
+    }
+
+    /// <summary>Subscribes to a participant's feed; returns Janus's offer for the browser to answer with <see cref="AnswerAsync"/>.</summary>
+    public async Task<string> SubscribeAsync(Guid me, Guid callId, long feedId, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct);
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequirePresent(me));
+        if (!state.Present.Any(p => p.FeedId == feedId))
+        {
+            throw new ChatException(ChatError.FeedNotFound);
+        }
+
+        var (client, sfuRow) = await SfuAsync(row, ct);
+        var handle = await SfuCallAsync(() => client.AttachAsync(ct));
+        if (subscribers.TryRemove((callId, me, feedId), out var old))
+        {
+            await DetachQuietlyAsync(client, old);
+        }
+
+        subscribers[(callId, me, feedId)] = handle;
+        return await SfuCallAsync(() => client.SubscribeAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, feedId, ct));
+    }
+
+    public async Task AnswerAsync(Guid me, Guid callId, long feedId, string sdpAnswer, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct);
+        Validate(sdpAnswer, SdpPurpose.SubscribeAnswer);
+        var handle = subscribers.TryGetValue((callId, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
+        var (client, sfuRow) = await SfuAsync(row, ct);
+        await SfuCallAsync(() => client.StartAsync(handle, sfuRow.SfuRoom!.Value, sdpAnswer, ct));
+    }
+
+    public async Task TrickleAsync(Guid me, TrickleRequest request, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, request.CallId, ct);
+        var end = string.IsNullOrEmpty(request.Candidate);
+        if (!end)
+        {
+            try
+            {
+                IceCandidate.Parse(request.Candidate);
+            }
+            catch (SdpException e)
+            {
+                throw new ChatException(ChatError.MediaInvalid, detail: $"{ChatError.MediaInvalid.Message} ({e.Code})");
+            }
+
+            if (request.SdpMid is { } mid && (mid.Length > 32 || mid.Any(c => c is < '!' or > '~')))
+            {
+                throw new ChatException(ChatError.MediaInvalid);
+            }
+
+            if (request.SdpMLineIndex is < 0 or >= 8)
+            {
+                throw new ChatException(ChatError.MediaInvalid);
+            }
+        }
+
+        var handle = request.FeedId is { } feed
+            ? subscribers.TryGetValue((request.CallId, me, feed), out var s) ? s : throw new ChatException(ChatError.FeedNotFound)
+            : publishers.TryGetValue((request.CallId, me), out var p) ? p : throw new ChatException(ChatError.NotInCall);
+        var (client, _) = await SfuAsync(row, ct);
+        await SfuCallAsync(() => client.TrickleAsync(handle, end ? null : request.Candidate, request.SdpMid, request.SdpMLineIndex, ct));
+    }
+
+    private static SessionDescription Validate(string sdp, SdpPurpose purpose)
+    {
+        try
+        {
+            return SdpValidator.ParseAndValidate(sdp, purpose);
+        }
+        catch (SdpException e)
+        {
+            throw new ChatException(ChatError.MediaInvalid, detail: $"{ChatError.MediaInvalid.Message} ({e.Code})");
+        }
+    }
+
+    private async Task<bool> IsVerifiedTeacherAsync(Guid chatId, Guid me, CancellationToken ct) =>
+        (await chats.ListMembersAsync(chatId, ct)).Any(m => m.AccountId == me && m.VerifiedTeacher);
+
+    private async Task<CallRow> RequireMemberAsync(Guid me, Guid callId, CancellationToken ct, bool acting = false, bool allowNonMember = false)
+    {
+        var row = await calls.GetAsync(callId, ct);
+        if (row is null || row.EndedAt is not null)
+        {
+            throw new ChatException(ChatError.CallNotFound);
+        }
+
+        if (!allowNonMember)
+        {
+            // A pupil of another class, or anyone outside the chat, learns nothing: chat_not_found.
+            _ = acting ? await chatService.ActingRoleAsync(row.ChatId, me, ct) : await chatService.RoleAsync(row.ChatId, me, ct);
+        }
+
+        return row;
+    }
+
+    private async Task<CallDto> ChangeAsync(Guid me, Guid callId, Action<CallState> change, CancellationToken ct)
+    {
+        await RequireMemberAsync(me, callId, ct);
+        var dto = await MutateAsync(callId, s =>
+        {
+            change(s);
+            return 0;
+        }, ct);
+        await PushAsync(dto.ChatId, c => c.CallStateChanged(dto));
+        return dto;
+    }
+
+    private Task<CallDto> MutateAsync(Guid callId, Action<CallState> change, CancellationToken ct) =>
+        MutateAsync(callId, s =>
+        {
+            change(s);
+            return 0;
+        }, ct);
+
+    private Task<CallDto> MutateAsync<T>(Guid callId, Func<CallState, T> change, CancellationToken ct) =>
+        database.InTransactionAsync(async s =>
+        {
+            var loaded = await calls.LockAsync(s, callId, ct);
+            if (loaded is null || loaded.Value.Call.EndedAt is not null)
+            {
+                throw new ChatException(ChatError.CallNotFound);
+            }
+
+            var state = Build(loaded.Value.Call, loaded.Value.Participants);
+            Translate(() => change(state));
+            await calls.SaveAsync(s, callId, state.Locked, state.Ended, state.Participants.Select(p => new CallParticipantRow(
+                callId, p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId)), ct);
+            return ToDto(state);
+        }, ct);
+
+    private async Task<(CallState State, CallRow Row)> LoadAsync(CallRow row, CancellationToken ct) =>
+        (Build(row, await calls.ParticipantsAsync(row.Id, ct)), row);
+
+    private static CallState Build(CallRow row, IReadOnlyList<CallParticipantRow> participants)
+    {
+        var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode);
+        state.RestoreFlags(row.Locked, row.EndedAt is not null);
+        foreach (var p in participants)
+        {
+            state.Restore(p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId);
+        }
+
+        return state;
+    }
+
+    private static CallDto ToDto(CallState s) => new(
+        s.Id, s.ChatId, s.HostId, s.LessonMode, s.Locked, s.Ended,
+        s.Present.Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId)).ToList());
+
+    private static void Translate(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (CallException e)
+        {
+            throw new ChatException(e.Code switch
+            {
+                "call_ended" => ChatError.CallNotFound,
+                "call_locked" => ChatError.CallLocked,
+                "call_full" => ChatError.CallFull,
+                "host_only" => ChatError.CallHostOnly,
+                "speak_not_allowed" => ChatError.SpeakNotAllowed,
+                "participant_removed" => ChatError.RemovedFromCall,
+                _ => ChatError.NotInCall,
+            });
+        }
+    }
+
+    private static T Translate<T>(Func<T> func)
+    {
+        var result = default(T)!;
+        Translate(() => { result = func(); });
+        return result;
+    }
+
+    private async Task PlaceOnSfuAsync(Guid callId, CancellationToken ct)
+    {
+        var url = janus.Place(await calls.LiveCallsPerSfuAsync(ct));
+        var (room, secret) = JanusPool.NewRoom();
+        var client = await SfuCallAsync(() => janus.ClientAsync(url, ct));
+        var admin = await AdminHandleAsync(client, url, ct);
+        await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants, ct));
+        await database.InTransactionAsync(async s =>
+        {
+            await calls.SetSfuAsync(s, callId, url, room, secret, ct);
+            return 0;
+        }, ct);
+    }
+
+    private async Task<(JanusClient Client, CallRow Row)> SfuAsync(CallRow row, CancellationToken ct)
+    {
+        if (!janus.Enabled)
+        {
+            throw new ChatException(ChatError.MediaUnavailable);
+        }
+
+        if (row.SfuUrl is null || row.SfuRoom is null)
+        {
+            await PlaceOnSfuAsync(row.Id, ct);
+            row = await calls.GetAsync(row.Id, ct) ?? throw new ChatException(ChatError.CallNotFound);
+        }
+
+        var client = await SfuCallAsync(() => janus.ClientAsync(row.SfuUrl!, ct));
+        return (client, row);
+    }
+
+    private async Task<long> AdminHandleAsync(JanusClient client, string url, CancellationToken ct)
+    {
+        var key = url + "#" + client.SessionId;
+        if (adminHandles.TryGetValue(key, out var handle))
+        {
+            return handle;
+        }
+
+        handle = await SfuCallAsync(() => client.AttachAsync(ct));
+        adminHandles[key] = handle;
+        return handle;
+    }
+
+    private async Task ForceMuteAsync(Guid callId, Guid accountId, CancellationToken ct)
+    {
+        // The SFU stops forwarding the muted participant's audio whatever their browser does.
+        var row = await calls.GetAsync(callId, ct);
+        var feed = (await calls.ParticipantsAsync(callId, ct)).FirstOrDefault(p => p.AccountId == accountId)?.FeedId;
+        if (row?.SfuUrl is null || row.SfuRoom is null || feed is null || !janus.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            var client = await janus.ClientAsync(row.SfuUrl, ct);
+            var admin = await AdminHandleAsync(client, row.SfuUrl, ct);
+            // Chromium puts audio first (mid 0); a publisher that sent video only simply has no mid 0 to mute.
+            await client.ModerateAsync(admin, row.SfuRoom.Value, row.SfuSecret!, feed.Value, "0", mute: true, ct);
+        }
+        catch (Exception e) when (e is JanusException or ChatException)
+        {
+            LogSfu(logger, e, callId);
+        }
+    }
+
+    private async Task EndedAsync(CallDto dto, CancellationToken ct)
+    {
+        await PushAsync(dto.ChatId, c => c.CallEnded(dto.CallId));
+        foreach (var key in publishers.Keys.Where(k => k.Call == dto.CallId))
+        {
+            publishers.TryRemove(key, out _);
+        }
+
+        foreach (var key in subscribers.Keys.Where(k => k.Call == dto.CallId))
+        {
+            subscribers.TryRemove(key, out _);
+        }
+
+        var row = await calls.GetAsync(dto.CallId, ct);
+        if (row?.SfuUrl is null || row.SfuRoom is null || !janus.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            var client = await janus.ClientAsync(row.SfuUrl, ct);
+            var admin = await AdminHandleAsync(client, row.SfuUrl, ct);
+            await client.DestroyRoomAsync(admin, row.SfuRoom.Value, row.SfuSecret!, ct);
+        }
+        catch (Exception e) when (e is JanusException or ChatException)
+        {
+            LogSfu(logger, e, dto.CallId);
+        }
+    }
+
+    private async Task DropHandlesAsync(Guid callId, Guid accountId, CancellationToken ct)
+    {
+        var handles = new List<long>();
+        if (publishers.TryRemove((callId, accountId), out var p))
+        {
+            handles.Add(p);
+        }
+
+        foreach (var key in subscribers.Keys.Where(k => k.Call == callId && k.Account == accountId))
+        {
+            if (subscribers.TryRemove(key, out var s))
+            {
+                handles.Add(s);
+            }
+        }
+
+        if (handles.Count == 0 || !janus.Enabled)
+        {
+            return;
+        }
+
+        var row = await calls.GetAsync(callId, ct);
+        if (row?.SfuUrl is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var client = await janus.ClientAsync(row.SfuUrl, ct);
+            foreach (var h in handles)
+            {
+                await DetachQuietlyAsync(client, h);
+            }
+        }
+        catch (JanusException e)
+        {
+            LogSfu(logger, e, callId);
+        }
+    }
+
+    private async Task DetachQuietlyAsync(JanusClient client, long handle)
+    {
+        try
+        {
+            await client.DetachAsync(handle, CancellationToken.None);
+        }
+        catch (JanusException e)
+        {
+            LogSfu(logger, e, Guid.Empty);
+        }
+    }
+
+    private static async Task<T> SfuCallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (JanusException e) when (e.Code is 0 or 458)
+        {
+            throw new ChatException(ChatError.MediaUnavailable);
+        }
+        catch (JanusException e) when (e.Code == 428)
+        {
+            // VideoRoom "no such feed": the publisher's connection is not up yet (or is gone); the client retries.
+            throw new ChatException(ChatError.FeedNotFound);
+        }
+        catch (System.Net.WebSockets.WebSocketException)
+        {
+            throw new ChatException(ChatError.MediaUnavailable);
+        }
+    }
+
+    private static async Task SfuCallAsync(Func<Task> call) =>
+        await SfuCallAsync(async () =>
+        {
+            await call();
+            return 0;
+        });
+
+    /// <summary>
+    /// After a Janus instance lost our session (it restarted), every live call on it gets a fresh room and its
+    /// participants are told to publish and subscribe again (SfuRestarted); feeds are cleared.
+    /// </summary>
+    private void Subscribe()
+    {
+        if (Interlocked.Exchange(ref subscribed, 1) == 0)
+        {
+            janus.InstanceRestarted += url => _ = Task.Run(() => RecoverAsync(url));
+        }
+    }
+
+    /// <summary>Called once at startup and on the first call so restarts are noticed.</summary>
+    public void EnsureSubscribed() => Subscribe();
+
+    internal async Task RecoverAsync(string url)
+    {
+        try
+        {
+            foreach (var key in adminHandles.Keys.Where(k => k.StartsWith(url + "#", StringComparison.Ordinal)))
+            {
+                adminHandles.TryRemove(key, out _);
+            }
+
+            foreach (var row in await calls.LiveOnSfuAsync(url, CancellationToken.None))
+            {
+                foreach (var key in publishers.Keys.Where(k => k.Call == row.Id))
+                {
+                    publishers.TryRemove(key, out _);
+                }
+
+                foreach (var key in subscribers.Keys.Where(k => k.Call == row.Id))
+                {
+                    subscribers.TryRemove(key, out _);
+                }
+
+                var dto = await MutateAsync(row.Id, s =>
+                {
+                    foreach (var p in s.Present.ToList())
+                    {
+                        s.SetFeed(p.AccountId, null);
+                    }
+                }, CancellationToken.None);
+                await PlaceOnSfuAsync(row.Id, CancellationToken.None);
+                await PushAsync(row.ChatId, c => c.SfuRestarted(row.Id));
+                await PushAsync(row.ChatId, c => c.CallStateChanged(dto));
+            }
+        }
+        catch (Exception e)
+        {
+            LogSfu(logger, e, Guid.Empty);
+        }
+    }
+
+    private async Task PushAsync(Guid chatId, Func<IChatClient, Task> push)
+    {
+        try
+        {
+            await push(hub.Clients.Group(LiveConnections.ChatGroup(chatId)));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSfu(logger, e, chatId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: SFU or push step failed")]
+    private static partial void LogSfu(ILogger logger, Exception exception, Guid callId);
+}

@@ -1,0 +1,19 @@
+using Chat.Signaling.Sfu;
+using Chat.Signaling.Turn;
+
+namespace Chat.Hub.Features.Calls;
+
+internal static class CallsSetup
+{
+    /// <summary>Janus instances (Calls:Janus:Urls) and TURN (Calls:Turn:Secret, Calls:Turn:Urls); both optional.</summary>
+    public static IServiceCollection AddChatCalls(this IServiceCollection services, IConfiguration configuration)
+    {
+        var janus = configuration.GetSection("Calls:Janus").Get<JanusOptions>() ?? new JanusOptions();
+        var turn = configuration.GetSection("Calls:Turn").Get<TurnOptions>() ?? new TurnOptions();
+        services.AddSingleton(janus);
+        services.AddSingleton(turn);
+        services.AddSingleton<JanusPool>();
+        services.AddSingleton(sp => new TurnCredentials(sp.GetRequiredService<TurnOptions>(), TimeProvider.System));
+        return services;
+    }
+}

@@ -1,0 +1,43 @@
+using Chat.Hub.Features.Calls;
+
+namespace Chat.Hub.Realtime;
+
+/// <summary>
+/// Call methods of the hub (docs/calls.md). Media goes browser ↔ Janus; the hub relays SDP and candidates after
+/// validating them, and every method authorizes against the database.
+/// </summary>
+public sealed partial class ChatHub
+{
+    private CallService Calls { get; } = calls;
+
+    public Task<CallJoinDto> StartCall(Guid chatId, bool lessonMode) => Calls.StartAsync(Me, chatId, lessonMode, Context.ConnectionAborted);
+
+    public Task<CallJoinDto> JoinCall(Guid callId) => Calls.JoinAsync(Me, callId, Context.ConnectionAborted);
+
+    public Task<CallDto> GetCall(Guid callId) => Calls.GetAsync(Me, callId, Context.ConnectionAborted);
+
+    public Task LeaveCall(Guid callId) => Calls.LeaveAsync(Me, callId, Context.ConnectionAborted);
+
+    public Task EndCall(Guid callId) => Calls.EndAsync(Me, callId, Context.ConnectionAborted);
+
+    public Task<string> Publish(Guid callId, string sdpOffer) => Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+
+    public Task<string> Subscribe(Guid callId, long feedId) => Calls.SubscribeAsync(Me, callId, feedId, Context.ConnectionAborted);
+
+    public Task Answer(Guid callId, long feedId, string sdpAnswer) => Calls.AnswerAsync(Me, callId, feedId, sdpAnswer, Context.ConnectionAborted);
+
+    public Task Trickle(TrickleRequest request) => Calls.TrickleAsync(Me, request, Context.ConnectionAborted);
+
+    public Task<CallDto> SetMuted(Guid callId, bool audioMuted, bool videoMuted) => Calls.SetMutedAsync(Me, callId, audioMuted, videoMuted, Context.ConnectionAborted);
+
+    public Task<CallDto> AllowToSpeak(Guid callId, Guid accountId, bool allowed) => Calls.AllowToSpeakAsync(Me, callId, accountId, allowed, Context.ConnectionAborted);
+
+    public Task<CallDto> RaiseHand(Guid callId, bool raised) => Calls.RaiseHandAsync(Me, callId, raised, Context.ConnectionAborted);
+
+    /// <summary>The host mutes one participant, or everyone else when <paramref name="accountId"/> is null.</summary>
+    public Task<CallDto> MuteParticipant(Guid callId, Guid? accountId) => Calls.MuteAsync(Me, callId, accountId, Context.ConnectionAborted);
+
+    public Task<CallDto> RemoveParticipant(Guid callId, Guid accountId) => Calls.RemoveParticipantAsync(Me, callId, accountId, Context.ConnectionAborted);
+
+    public Task<CallDto> LockCall(Guid callId, bool locked) => Calls.LockAsync(Me, callId, locked, Context.ConnectionAborted);
+}

@@ -1,0 +1,155 @@
+// The call page: signs in to the hub with an access token, starts or joins a call, publishes the camera and
+// microphone when allowed, and subscribes to every other participant's feed. Plain JS, no framework.
+// Parameters can also come from the URL fragment: #token=...&chat=...&call=...&lesson=1&relay=1&autostart=1
+'use strict';
+
+const state = {
+  hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null,
+  subscribers: new Map(), // feedId -> RTCPeerConnection
+  publishing: false,
+};
+window.callState = state; // for tests: getStats on the peer connections
+
+const $ = id => document.getElementById(id);
+const status = (text, error) => { $('status').textContent = text; $('status').className = error ? 'error' : ''; };
+const message = e => { const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return i < 0 ? m : m.slice(i + 14); };
+
+function rtcConfig() {
+  return { iceServers: state.iceServers.map(s => ({ urls: s.urls, username: s.username, credential: s.credential })),
+    iceTransportPolicy: state.relay ? 'relay' : 'all', bundlePolicy: 'max-bundle' };
+}
+
+function trickle(pc, feedId) {
+  pc.onicecandidate = e => {
+    const c = e.candidate;
+    state.hub.invoke('Trickle', { callId: state.callId, feedId, candidate: c ? c.candidate : null,
+      sdpMid: c ? c.sdpMid : null, sdpMLineIndex: c ? c.sdpMLineIndex : null }).catch(err => console.warn('trickle', message(err)));
+  };
+}
+
+async function publish() {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  $('local').srcObject = stream;
+  const pc = new RTCPeerConnection(rtcConfig());
+  state.publisher = pc;
+  stream.getTracks().forEach(t => pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] }));
+  trickle(pc, null);
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  const answer = await state.hub.invoke('Publish', state.callId, offer.sdp);
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  state.publishing = true;
+}
+
+async function subscribe(feedId) {
+  if (state.subscribers.has(feedId)) return;
+  const pc = new RTCPeerConnection(rtcConfig());
+  state.subscribers.set(feedId, pc);
+  const video = document.createElement('video');
+  video.autoplay = true; video.playsInline = true; video.muted = true; video.dataset.feed = String(feedId);
+  $('videos').appendChild(video);
+  pc.ontrack = e => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
+  trickle(pc, feedId);
+  // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
+  let offer = null;
+  for (let attempt = 0; offer === null; attempt++) {
+    try {
+      offer = await state.hub.invoke('Subscribe', state.callId, feedId);
+    } catch (err) {
+      if (attempt >= 40 || !String(err && err.message).includes('feed_not_found') || !state.subscribers.has(feedId)) {
+        closeSubscriber(feedId);
+        throw err;
+      }
+      await new Promise(r => setTimeout(r, 250));
+    }
+  }
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  await state.hub.invoke('Answer', state.callId, feedId, answer.sdp);
+}
+
+function closeSubscriber(feedId) {
+  const pc = state.subscribers.get(feedId);
+  if (pc) pc.close();
+  state.subscribers.delete(feedId);
+  const v = document.querySelector(`video[data-feed="${feedId}"]`);
+  if (v) v.remove();
+}
+
+async function applyState(call) {
+  if (!call || call.callId !== state.callId) return;
+  const live = new Set();
+  for (const p of call.participants) {
+    if (p.feedId && p.accountId !== state.me) {
+      live.add(p.feedId);
+      subscribe(p.feedId).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
+    }
+  }
+  for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
+  const mine = call.participants.find(p => p.accountId === state.me);
+  $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing;
+}
+
+async function start(params) {
+  state.relay = !!params.relay;
+  const hub = new signalR.HubConnectionBuilder()
+    .withUrl('/hubs/chat', { accessTokenFactory: () => params.token })
+    .withAutomaticReconnect().build();
+  state.hub = hub;
+  hub.on('CallStateChanged', call => applyState(call));
+  hub.on('CallEnded', id => { if (id === state.callId) status('Звонок завершён.'); });
+  hub.on('SfuRestarted', async id => {
+    if (id !== state.callId) return;
+    status('Медиасервер перезапущен, подключаемся снова…');
+    for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
+    if (state.publisher) { state.publisher.close(); state.publisher = null; state.publishing = false; await publish().catch(() => {}); }
+  });
+  hub.onreconnected(async () => { const j = await hub.invoke('JoinCall', state.callId); await applyState(j.call); });
+  await hub.start();
+  const joined = params.call
+    ? await hub.invoke('JoinCall', params.call)
+    : await hub.invoke('StartCall', params.chat, !!params.lesson);
+  state.callId = joined.call.callId;
+  state.iceServers = joined.iceServers || [];
+  state.me = JSON.parse(atob(params.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+  const mine = joined.call.participants.find(p => p.accountId === state.me);
+  if (mine && mine.speakAllowed) await publish();
+  await applyState(joined.call);
+  status('Вы в звонке.');
+  ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
+  return state.callId;
+}
+
+window.startCall = start; // for tests
+
+function fromFragment() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  return { token: p.get('token') || '', chat: p.get('chat'), call: p.get('call'), lesson: p.get('lesson') === '1',
+    relay: p.get('relay') === '1', autostart: p.get('autostart') === '1' };
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  const f = fromFragment();
+  $('token').value = f.token; $('chat').value = f.chat || ''; $('call').value = f.call || '';
+  $('lesson').checked = f.lesson; $('relay').checked = f.relay;
+  $('join').addEventListener('submit', e => {
+    e.preventDefault();
+    start({ token: $('token').value.trim(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null,
+      lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
+  });
+  $('unmute').addEventListener('click', async () => {
+    try {
+      await state.hub.invoke('SetMuted', state.callId, false, false);
+      if (!state.publishing) await publish();
+    } catch (err) { status(message(err), true); }
+  });
+  $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, true).catch(err => status(message(err), true)));
+  $('leave').addEventListener('click', async () => {
+    await state.hub.invoke('LeaveCall', state.callId).catch(() => {});
+    if (state.publisher) state.publisher.close();
+    for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
+    status('Вы вышли из звонка.');
+  });
+  if (f.autostart && f.token) $('join').requestSubmit();
+});

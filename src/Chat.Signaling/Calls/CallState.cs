@@ -1,0 +1,275 @@
+namespace Chat.Signaling.Calls;
+
+/// <summary>Why a call operation was refused; the code is stable and maps to a user-facing error in the hub.</summary>
+public sealed class CallException(string code, string detail) : Exception($"{code}: {detail}")
+{
+    /// <summary>call_ended, call_locked, not_in_call, host_only, speak_not_allowed, participant_removed, call_full.</summary>
+    public string Code { get; } = code;
+}
+
+/// <summary>One participant of a call as the state machine sees it.</summary>
+public sealed class CallParticipant(Guid accountId, bool isHost, bool mayPublishAudio, bool mayPublishVideo)
+{
+    public Guid AccountId { get; } = accountId;
+
+    public bool IsHost { get; } = isHost;
+
+    /// <summary>Present in the call now (false after leaving or being removed).</summary>
+    public bool Present { get; internal set; } = true;
+
+    public bool Removed { get; internal set; }
+
+    /// <summary>The microphone is muted (by the participant or by the host).</summary>
+    public bool AudioMuted { get; internal set; } = !mayPublishAudio;
+
+    /// <summary>The camera is off.</summary>
+    public bool VideoMuted { get; internal set; } = !mayPublishVideo;
+
+    /// <summary>In lesson mode a pupil may unmute only when the host allowed it; always true outside lesson mode and for the host.</summary>
+    public bool SpeakAllowed { get; internal set; } = mayPublishAudio;
+
+    public bool HandRaised { get; internal set; }
+
+    /// <summary>The SFU feed (Janus publisher id) while the participant publishes.</summary>
+    public long? FeedId { get; internal set; }
+}
+
+/// <summary>
+/// The state of one call in one chat. Pure and synchronous: every operation checks who acts, changes the state
+/// or throws <see cref="CallException"/>. Persistence and the SFU are the caller's business. No timer ends a call:
+/// it ends when the host ends it or the last participant leaves.
+/// </summary>
+public sealed class CallState
+{
+    public const int MaxParticipants = 100;
+
+    private readonly Dictionary<Guid, CallParticipant> participants = [];
+
+    public CallState(Guid id, Guid chatId, Guid hostId, bool lessonMode)
+    {
+        Id = id;
+        ChatId = chatId;
+        HostId = hostId;
+        LessonMode = lessonMode;
+    }
+
+    public Guid Id { get; }
+
+    public Guid ChatId { get; }
+
+    public Guid HostId { get; }
+
+    /// <summary>Pupils join muted with the camera off and may unmute only when the host allows.</summary>
+    public bool LessonMode { get; }
+
+    public bool Locked { get; private set; }
+
+    public bool Ended { get; private set; }
+
+    public IReadOnlyCollection<CallParticipant> Participants => participants.Values;
+
+    public IEnumerable<CallParticipant> Present => participants.Values.Where(p => p.Present);
+
+    public CallParticipant? Find(Guid accountId) => participants.GetValueOrDefault(accountId);
+
+    /// <summary>Restores a participant from storage (no checks).</summary>
+    public CallParticipant Restore(Guid accountId, bool present, bool removed, bool audioMuted, bool videoMuted, bool speakAllowed, bool handRaised, long? feedId)
+    {
+        var p = new CallParticipant(accountId, accountId == HostId, true, true)
+        {
+            Present = present, Removed = removed, AudioMuted = audioMuted, VideoMuted = videoMuted,
+            SpeakAllowed = speakAllowed, HandRaised = handRaised, FeedId = feedId,
+        };
+        participants[accountId] = p;
+        return p;
+    }
+
+    public void RestoreFlags(bool locked, bool ended)
+    {
+        Locked = locked;
+        Ended = ended;
+    }
+
+    /// <summary>
+    /// Joins (or rejoins) an account. <paramref name="moderator"/> marks the host and anyone else the chat lets
+    /// moderate (teachers): they are never restricted by lesson mode or the lock.
+    /// </summary>
+    public CallParticipant Join(Guid accountId, bool moderator = false)
+    {
+        EnsureOpen();
+        var isHost = accountId == HostId;
+        var privileged = isHost || moderator;
+        if (participants.TryGetValue(accountId, out var existing))
+        {
+            if (existing.Removed)
+            {
+                throw new CallException("participant_removed", "the host removed this participant");
+            }
+
+            if (!existing.Present && Locked && !privileged)
+            {
+                throw new CallException("call_locked", "the call is locked");
+            }
+
+            existing.Present = true;
+            return existing;
+        }
+
+        if (Locked && !privileged)
+        {
+            throw new CallException("call_locked", "the call is locked");
+        }
+
+        if (participants.Count(p => p.Value.Present) >= MaxParticipants)
+        {
+            throw new CallException("call_full", "the call is full");
+        }
+
+        var restricted = LessonMode && !privileged;
+        var participant = new CallParticipant(accountId, isHost, !restricted, !restricted);
+        participants[accountId] = participant;
+        return participant;
+    }
+
+    /// <summary>Leaves; returns true when that ended the call (the last participant left).</summary>
+    public bool Leave(Guid accountId)
+    {
+        var p = Require(accountId);
+        p.Present = false;
+        p.HandRaised = false;
+        p.FeedId = null;
+        if (!participants.Values.Any(x => x.Present))
+        {
+            Ended = true;
+        }
+
+        return Ended;
+    }
+
+    public void End(Guid actor)
+    {
+        EnsureOpen();
+        RequireHost(actor);
+        Ended = true;
+        foreach (var p in participants.Values)
+        {
+            p.Present = false;
+            p.FeedId = null;
+        }
+    }
+
+    /// <summary>A participant mutes or unmutes themself. Unmuting audio in lesson mode needs the host's permission.</summary>
+    public void SetMuted(Guid actor, bool audioMuted, bool videoMuted)
+    {
+        var p = RequirePresent(actor);
+        if ((!audioMuted && !p.SpeakAllowed) || (!videoMuted && !p.SpeakAllowed))
+        {
+            throw new CallException("speak_not_allowed", "the host has not allowed this participant to speak");
+        }
+
+        p.AudioMuted = audioMuted;
+        p.VideoMuted = videoMuted;
+    }
+
+    /// <summary>True when the participant may send audio (used to accept or refuse a publish offer with audio).</summary>
+    public bool MayPublish(Guid accountId) => RequirePresent(accountId).SpeakAllowed;
+
+    public void RaiseHand(Guid actor, bool raised)
+    {
+        RequirePresent(actor).HandRaised = raised;
+    }
+
+    /// <summary>The host lets a participant speak (and show video) or takes that back; taking it back also mutes.</summary>
+    public void AllowToSpeak(Guid actor, Guid target, bool allowed)
+    {
+        RequireHost(actor);
+        var p = RequirePresent(target);
+        p.SpeakAllowed = allowed || p.IsHost;
+        if (allowed)
+        {
+            p.HandRaised = false;
+        }
+        else if (!p.IsHost)
+        {
+            p.AudioMuted = true;
+            p.VideoMuted = true;
+        }
+    }
+
+    /// <summary>The host mutes one participant's microphone.</summary>
+    public void Mute(Guid actor, Guid target)
+    {
+        RequireHost(actor);
+        RequirePresent(target).AudioMuted = true;
+    }
+
+    /// <summary>The host mutes everyone else; returns who was muted.</summary>
+    public IReadOnlyList<Guid> MuteAll(Guid actor)
+    {
+        RequireHost(actor);
+        var muted = new List<Guid>();
+        foreach (var p in participants.Values.Where(p => p.Present && !p.IsHost && !p.AudioMuted))
+        {
+            p.AudioMuted = true;
+            muted.Add(p.AccountId);
+        }
+
+        return muted;
+    }
+
+    /// <summary>The host removes a participant, who cannot rejoin this call.</summary>
+    public void Remove(Guid actor, Guid target)
+    {
+        RequireHost(actor);
+        if (target == HostId)
+        {
+            throw new CallException("host_only", "the host cannot remove themself");
+        }
+
+        var p = Require(target);
+        p.Present = false;
+        p.Removed = true;
+        p.FeedId = null;
+        p.HandRaised = false;
+    }
+
+    public void Lock(Guid actor, bool locked)
+    {
+        RequireHost(actor);
+        Locked = locked;
+    }
+
+    public void SetFeed(Guid accountId, long? feedId) => RequirePresent(accountId).FeedId = feedId;
+
+    public CallParticipant RequirePresent(Guid accountId)
+    {
+        EnsureOpen();
+        var p = Require(accountId);
+        if (!p.Present)
+        {
+            throw new CallException("not_in_call", "not in this call");
+        }
+
+        return p;
+    }
+
+    private CallParticipant Require(Guid accountId) =>
+        participants.TryGetValue(accountId, out var p) ? p : throw new CallException("not_in_call", "not in this call");
+
+    private void RequireHost(Guid actor)
+    {
+        EnsureOpen();
+        if (actor != HostId)
+        {
+            throw new CallException("host_only", "only the host may do this");
+        }
+    }
+
+    private void EnsureOpen()
+    {
+        if (Ended)
+        {
+            throw new CallException("call_ended", "the call has ended");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using Chat.Storage.Infrastructure;
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Calls;
+
+public sealed record CallRow(
+    Guid Id, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, string? SfuUrl, long? SfuRoom, string? SfuSecret,
+    DateTime StartedAt, DateTime? EndedAt);
+
+public sealed record CallParticipantRow(
+    Guid CallId, Guid AccountId, bool Present, bool Removed, bool AudioMuted, bool VideoMuted, bool SpeakAllowed,
+    bool HandRaised, long? FeedId);
+
+/// <summary>Calls and their participants. Changes go through <see cref="LockAsync"/> in a transaction, so two nodes never interleave.</summary>
+public sealed class CallStore(NpgsqlDataSource db)
+{
+    private const string CallColumns = "id, chat_id, host_id, lesson_mode, locked, sfu_url, sfu_room, sfu_secret, started_at, ended_at";
+    private const string ParticipantColumns = "call_id, account_id, present, removed, audio_muted, video_muted, speak_allowed, hand_raised, feed_id";
+
+    /// <summary>Inserts a live call; returns false when the chat already has one (the unique index decides).</summary>
+    public async Task<bool> TryInsertAsync(DbScope s, CallRow call, CancellationToken ct)
+    {
+        var inserted = await s.Connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            INSERT INTO calls ({CallColumns}) VALUES (@Id, @ChatId, @HostId, @LessonMode, @Locked, @SfuUrl, @SfuRoom, @SfuSecret, now(), NULL)
+            ON CONFLICT (chat_id) WHERE ended_at IS NULL DO NOTHING
+            """, call, s.Transaction, cancellationToken: ct));
+        return inserted == 1;
+    }
+
+    public async Task<CallRow?> GetAsync(Guid callId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<CallRow>(new CommandDefinition(
+            $"SELECT {CallColumns} FROM calls WHERE id = @callId", new { callId }, cancellationToken: ct));
+    }
+
+    public async Task<CallRow?> LiveInChatAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<CallRow>(new CommandDefinition(
+            $"SELECT {CallColumns} FROM calls WHERE chat_id = @chatId AND ended_at IS NULL", new { chatId }, cancellationToken: ct));
+    }
+
+    /// <summary>Locks the call row for the rest of the transaction and returns it with its participants.</summary>
+    public async Task<(CallRow Call, IReadOnlyList<CallParticipantRow> Participants)?> LockAsync(DbScope s, Guid callId, CancellationToken ct)
+    {
+        var call = await s.Connection.QuerySingleOrDefaultAsync<CallRow>(new CommandDefinition(
+            $"SELECT {CallColumns} FROM calls WHERE id = @callId FOR UPDATE", new { callId }, s.Transaction, cancellationToken: ct));
+        if (call is null)
+        {
+            return null;
+        }
+
+        var participants = (await s.Connection.QueryAsync<CallParticipantRow>(new CommandDefinition(
+            $"SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId", new { callId }, s.Transaction, cancellationToken: ct))).AsList();
+        return (call, participants);
+    }
+
+    public async Task<IReadOnlyList<CallParticipantRow>> ParticipantsAsync(Guid callId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<CallParticipantRow>(new CommandDefinition(
+            $"SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId", new { callId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>Writes the call's flags and every participant (insert or update).</summary>
+    public async Task SaveAsync(DbScope s, Guid callId, bool locked, bool ended, IEnumerable<CallParticipantRow> participants, CancellationToken ct)
+    {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE calls SET locked = @locked, ended_at = CASE WHEN @ended THEN coalesce(ended_at, now()) END WHERE id = @callId",
+            new { callId, locked, ended }, s.Transaction, cancellationToken: ct));
+        foreach (var p in participants)
+        {
+            await s.Connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                INSERT INTO call_participants ({ParticipantColumns}) VALUES (@CallId, @AccountId, @Present, @Removed, @AudioMuted, @VideoMuted, @SpeakAllowed, @HandRaised, @FeedId)
+                ON CONFLICT (call_id, account_id) DO UPDATE SET present = excluded.present, removed = excluded.removed,
+                    audio_muted = excluded.audio_muted, video_muted = excluded.video_muted, speak_allowed = excluded.speak_allowed,
+                    hand_raised = excluded.hand_raised, feed_id = excluded.feed_id,
+                    left_at = CASE WHEN excluded.present THEN NULL ELSE coalesce(call_participants.left_at, now()) END
+                """, p, s.Transaction, cancellationToken: ct));
+        }
+    }
+
+    public async Task SetSfuAsync(DbScope s, Guid callId, string url, long room, string secret, CancellationToken ct)
+    {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE calls SET sfu_url = @url, sfu_room = @room, sfu_secret = @secret WHERE id = @callId",
+            new { callId, url, room, secret }, s.Transaction, cancellationToken: ct));
+    }
+
+    /// <summary>How many live calls each SFU instance holds (for placing a new call on the least loaded one).</summary>
+    public async Task<IReadOnlyDictionary<string, int>> LiveCallsPerSfuAsync(CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<(string Url, long Count)>(new CommandDefinition(
+            "SELECT sfu_url, count(*) FROM calls WHERE ended_at IS NULL AND sfu_url IS NOT NULL GROUP BY sfu_url", cancellationToken: ct));
+        return rows.ToDictionary(r => r.Url, r => (int)r.Count);
+    }
+
+    /// <summary>Live calls on one SFU instance (to tell their participants after that instance restarted).</summary>
+    public async Task<IReadOnlyList<CallRow>> LiveOnSfuAsync(string url, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<CallRow>(new CommandDefinition(
+            $"SELECT {CallColumns} FROM calls WHERE ended_at IS NULL AND sfu_url = @url", new { url }, cancellationToken: ct))).AsList();
+    }
+}

@@ -1,0 +1,231 @@
+using System.Text.Json;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Npgsql;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>
+/// Runs only inside a private network namespace prepared by scripts/e2e-calls.sh (127.0.0.1 also on an ifb link, so
+/// Janus accepts it for ICE); elsewhere it is skipped.
+/// </summary>
+public sealed class NamespaceFactAttribute : FactAttribute
+{
+    public NamespaceFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("CHAT_E2E_NAMESPACE") != "1")
+        {
+            Skip = "browser end-to-end test: run scripts/e2e-calls.sh (private network namespace, Janus, Chromium)";
+        }
+    }
+}
+
+/// <summary>The app on Kestrel (a real port the browser can reach) with a private Janus.</summary>
+public sealed class BrowserCallsApp : ChatApp
+{
+    public JanusServer? Janus { get; private set; }
+
+    public TurnServer? Turn { get; private set; }
+
+    public string BaseUrl { get; private set; } = "";
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Calls:Janus:Urls:0"] = Janus?.Url,
+        ["Calls:Turn:Secret"] = Turn?.Secret,
+        ["Calls:Turn:Urls:0"] = Turn?.Url,
+    };
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        if (Environment.GetEnvironmentVariable("CHAT_E2E_NAMESPACE") != "1")
+        {
+            return;
+        }
+
+        Janus = await JanusServer.StartAsync();
+        Turn = await TurnServer.StartAsync();
+        UseKestrel(0);
+        StartServer();
+        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Janus is not null)
+        {
+            await Janus.DisposeAsync();
+        }
+
+        if (Turn is not null)
+        {
+            await Turn.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>A real lesson in headless Chromium with fake cameras, through the server's call page and a real Janus.</summary>
+public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<BrowserCallsApp>
+{
+    private static readonly string[] ChromiumFlags =
+    [
+        "--no-first-run", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-dev-shm-usage",
+    ];
+
+    [NamespaceFact]
+    public async Task TeacherStartsLesson_EveryPupilDecodesTheTeachersVideo_UnmuteNeedsPermission()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var pupils = new List<TestUser>();
+        for (var i = 0; i < 3; i++)
+        {
+            pupils.Add(await school.AddStudentAsync($"Ученик {i}", a.Id));
+        }
+
+        var chatId = await ClassChatAsync(a.Id);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        var context = await browser.NewContextAsync();
+        var teacherPage = await context.NewPageAsync();
+        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+
+        var pupilPages = new List<IPage>();
+        foreach (var pupil in pupils)
+        {
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(app.BaseUrl + "/call.html");
+            await page.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { pupil.Tokens.AccessToken, callId });
+            pupilPages.Add(page);
+        }
+
+        // Every pupil decodes the teacher's camera: frames grow and have a size.
+        const string Stats = """
+            async () => {
+              for (const pc of window.callState.subscribers.values()) {
+                const stats = await pc.getStats();
+                for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { frames: s.framesDecoded || 0, width: s.frameWidth || 0 };
+              }
+              return { frames: 0, width: 0 };
+            }
+            """;
+        foreach (var page in pupilPages)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            JsonElement stats = default;
+            while (DateTime.UtcNow < deadline)
+            {
+                stats = await page.EvaluateAsync<JsonElement>(Stats);
+                if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(250);
+            }
+
+            Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"a pupil decoded only {stats}");
+            Assert.True(stats.GetProperty("width").GetInt32() > 0);
+        }
+
+        // Lesson mode: a pupil's unmute is refused until the teacher allows it.
+        const string Unmute = "async () => { try { await window.callState.hub.invoke('SetMuted', window.callState.callId, false, false); return 'ok'; } catch (e) { return String(e.message); } }";
+        Assert.Contains("speak_not_allowed", await pupilPages[0].EvaluateAsync<string>(Unmute), StringComparison.Ordinal);
+        await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('AllowToSpeak', call, pupil, true)", new object[] { callId, pupils[0].AccountId.ToString() });
+        Assert.Equal("ok", await pupilPages[0].EvaluateAsync<string>(Unmute));
+
+        // A pupil of 5Б cannot join 5А's lesson.
+        var strangerPage = await context.NewPageAsync();
+        await strangerPage.GotoAsync(app.BaseUrl + "/call.html");
+        var refused = await strangerPage.EvaluateAsync<string>(
+            "async ([token, call]) => { try { await window.startCall({ token, call }); return 'joined'; } catch (e) { return String(e.message); } }",
+            new object[] { stranger.Tokens.AccessToken, callId });
+        Assert.Contains("chat_not_found", refused, StringComparison.Ordinal);
+
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
+    [NamespaceFact]
+    public async Task TwoPeopleCall_RelayOnlyThroughCoturn_BothDecode()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6А");
+        var teacher = await school.AddVerifiedTeacherAsync("Анна Петровна", a.Id);
+        var pupil = await school.AddStudentAsync("Оля", a.Id);
+        var chatId = await ClassChatAsync(a.Id);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        var context = await browser.NewContextAsync();
+        var teacherPage = await context.NewPageAsync();
+        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: false, relay: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        var pupilPage = await context.NewPageAsync();
+        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
+        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call, relay: true })", new object[] { pupil.Tokens.AccessToken, callId });
+
+        // Relay-only: the only local candidates are relay ones, so media flows through coturn.
+        const string Stats = """
+            async () => {
+              const out = { frames: 0, width: 0, localTypes: [] };
+              const pcs = [...window.callState.subscribers.values()];
+              if (window.callState.publisher) pcs.push(window.callState.publisher);
+              for (const pc of pcs) {
+                const stats = await pc.getStats();
+                for (const s of stats.values()) {
+                  if (s.type === 'inbound-rtp' && s.kind === 'video') { out.frames = Math.max(out.frames, s.framesDecoded || 0); out.width = Math.max(out.width, s.frameWidth || 0); }
+                  if (s.type === 'local-candidate') out.localTypes.push(s.candidateType);
+                }
+              }
+              return out;
+            }
+            """;
+        foreach (var page in new[] { teacherPage, pupilPage })
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            JsonElement stats = default;
+            while (DateTime.UtcNow < deadline)
+            {
+                stats = await page.EvaluateAsync<JsonElement>(Stats);
+                if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(250);
+            }
+
+            Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"decoded only {stats}");
+            var types = stats.GetProperty("localTypes").EnumerateArray().Select(t => t.GetString()).ToList();
+            Assert.NotEmpty(types);
+            Assert.All(types, t => Assert.Equal("relay", t));
+        }
+
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
+    private async Task<Guid> ClassChatAsync(Guid classId)
+    {
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT id FROM chats WHERE class_id = @c AND kind = 'class'", db);
+        cmd.Parameters.AddWithValue("c", classId);
+        return (Guid)(await cmd.ExecuteScalarAsync())!;
+    }
+}

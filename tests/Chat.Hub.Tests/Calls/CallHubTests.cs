@@ -1,0 +1,165 @@
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>The app with TURN configured and no Janus: signaling and authorization without media.</summary>
+public sealed class CallsApp : ChatApp
+{
+    public const string TurnSecret = "turn-test-secret";
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Calls:Turn:Secret"] = TurnSecret,
+        ["Calls:Turn:Urls:0"] = "turn:127.0.0.1:3478?transport=udp",
+        ["Calls:Turn:Lifetime"] = "00:10:00",
+    };
+}
+
+/// <summary>Calls through the hub: who may start and join, lesson mode, host moderation, validation, recovery from the database.</summary>
+public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
+{
+    private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+
+    private sealed record Lesson(TestSchool School, TestUser Teacher, TestUser Pupil, TestUser Pupil2, TestUser Stranger, ChatSummaryDto Chat, ChatSummaryDto OtherChat);
+
+    private async Task<Lesson> LessonAsync()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var pupil = await school.AddStudentAsync("Вася", a.Id);
+        var pupil2 = await school.AddStudentAsync("Петя", a.Id);
+        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+        await using var s = await HubClient.ConnectAsync(app, stranger);
+        var other = await s.ClassChatAsync(school.Id, b.Id);
+        return new Lesson(school, teacher, pupil, pupil2, stranger, chat, other);
+    }
+
+    [Fact]
+    public async Task TeacherStartsLesson_PupilsJoinMuted_UnmuteRefusedUntilAllowed_OtherClassGetsChatNotFound()
+    {
+        var l = await LessonAsync();
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var pupil2 = await HubClient.ConnectAsync(app, l.Pupil2);
+        await using var stranger = await HubClient.ConnectAsync(app, l.Stranger);
+        var started = new TaskCompletionSource<CallDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pupil.Connection.On<CallDto>("CallStarted", c => started.TrySetResult(c));
+
+        // A pupil cannot start a call in the class chat; the teacher can.
+        await pupil.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true).ExpectHubErrorAsync("call_start_not_allowed");
+        var start = await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true);
+        var callId = start.Call.CallId;
+        Assert.True(start.Call.LessonMode);
+        Assert.Equal(l.Teacher.AccountId, start.Call.HostId);
+        Assert.Equal(callId, (await started.Task.WaitAsync(TimeSpan.FromSeconds(10))).CallId);
+
+        // TURN credentials are per user and short-lived; the SFU room and its secret never reach clients.
+        var ice = Assert.Single(start.IceServers);
+        Assert.EndsWith(":" + l.Teacher.AccountId.ToString("N"), ice.Username, StringComparison.Ordinal);
+        Assert.Equal(Chat.Signaling.Turn.TurnCredentials.Password(CallsApp.TurnSecret, ice.Username!), ice.Credential);
+        Assert.InRange(start.IceServersExpireAt!.Value, DateTimeOffset.UtcNow.AddMinutes(9), DateTimeOffset.UtcNow.AddMinutes(11));
+
+        // A pupil of 5Б learns nothing about 5А's call.
+        await stranger.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("chat_not_found");
+        await stranger.Connection.InvokeAsync<string>("Subscribe", callId, 1L).ExpectHubErrorAsync("chat_not_found");
+        await stranger.Connection.InvokeAsync<CallDto>("GetCall", callId).ExpectHubErrorAsync("chat_not_found");
+
+        var joined = await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var me = joined.Call.Participants.Single(p => p.AccountId == l.Pupil.AccountId);
+        Assert.True(me.AudioMuted);
+        Assert.True(me.VideoMuted);
+        Assert.False(me.SpeakAllowed);
+        Assert.NotEqual(start.IceServers[0].Username, joined.IceServers[0].Username);
+        await pupil2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // Unmuting or publishing is refused until the host allows it; raising a hand is fine.
+        await pupil.Connection.InvokeAsync<CallDto>("SetMuted", callId, false, true).ExpectHubErrorAsync("speak_not_allowed");
+        await pupil.Connection.InvokeAsync<string>("Publish", callId, Offer).ExpectHubErrorAsync("speak_not_allowed");
+        var hand = await pupil.Connection.InvokeAsync<CallDto>("RaiseHand", callId, true);
+        Assert.True(hand.Participants.Single(p => p.AccountId == l.Pupil.AccountId).HandRaised);
+        await pupil.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil2.AccountId, true).ExpectHubErrorAsync("call_host_only");
+        var allowed = await teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true);
+        Assert.True(allowed.Participants.Single(p => p.AccountId == l.Pupil.AccountId).SpeakAllowed);
+        var unmuted = await pupil.Connection.InvokeAsync<CallDto>("SetMuted", callId, false, false);
+        Assert.False(unmuted.Participants.Single(p => p.AccountId == l.Pupil.AccountId).AudioMuted);
+
+        // The host mutes everyone, removes one pupil (who cannot come back) and locks the call.
+        var mutedAll = await teacher.Connection.InvokeAsync<CallDto>("MuteParticipant", callId, null);
+        Assert.All(mutedAll.Participants.Where(p => !p.IsHost), p => Assert.True(p.AudioMuted));
+        await teacher.Connection.InvokeAsync<CallDto>("RemoveParticipant", callId, l.Pupil2.AccountId);
+        await pupil2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("removed_from_call");
+        await teacher.Connection.InvokeAsync<CallDto>("LockCall", callId, true);
+        await pupil.Connection.InvokeAsync("LeaveCall", callId);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_locked");
+        await teacher.Connection.InvokeAsync<CallDto>("LockCall", callId, false);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // Only the host ends the call; then it is gone for everyone.
+        var ended = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pupil.Connection.On<Guid>("CallEnded", id => ended.TrySetResult(id));
+        await pupil.Connection.InvokeAsync("EndCall", callId).ExpectHubErrorAsync("call_host_only");
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+        Assert.Equal(callId, await ended.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_not_found");
+    }
+
+    [Fact]
+    public async Task SdpAndCandidatesAreValidated_BeforeTheMediaServer()
+    {
+        var l = await LessonAsync();
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false)).Call.CallId;
+
+        await teacher.Connection.InvokeAsync<string>("Publish", callId, "v=0\r\nnonsense").ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync<string>("Publish", callId, Offer.Replace("UDP/TLS/RTP/SAVPF", "RTP/AVP", StringComparison.Ordinal)).ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync<string>("Publish", callId, Offer + new string('a', 40_000)).ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync("Trickle", new TrickleRequest(callId, null, "candidate:1 1 udp 1 evil.example.com 9 typ host", "0", 0)).ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync("Trickle", new TrickleRequest(callId, null, "candidate:1 1 udp 1 x.local 9 typ host", "0", 0)).ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync("Trickle", new TrickleRequest(callId, null, "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host", "0", 99)).ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync("Answer", callId, 5L, Offer).ExpectHubErrorAsync("media_invalid");
+
+        // A valid offer passes validation and then needs the media server, which this app does not have.
+        await teacher.Connection.InvokeAsync<string>("Publish", callId, Offer).ExpectHubErrorAsync("media_unavailable");
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    [Fact]
+    public async Task CallLivesInTheDatabase_LastLeaverEndsIt_AndATokenRefreshDoesNotEndIt()
+    {
+        var l = await LessonAsync();
+        CallJoinDto start;
+        await using (var teacher = await HubClient.ConnectAsync(app, l.Teacher))
+        {
+            start = await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false);
+        }
+
+        // The teacher's connection is gone (a new token, a new device, a server restart): the call goes on.
+        await using var again = await HubClient.ConnectAsync(app, l.Teacher);
+        var rejoined = await again.Connection.InvokeAsync<CallJoinDto>("JoinCall", start.Call.CallId);
+        Assert.Equal(start.Call.CallId, rejoined.Call.CallId);
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        var second = await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", start.Call.CallId);
+        Assert.Equal(2, second.Call.Participants.Count);
+
+        // Starting again in the same chat joins the live call instead of making a second one.
+        var same = await again.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false);
+        Assert.Equal(start.Call.CallId, same.Call.CallId);
+
+        await again.Connection.InvokeAsync("LeaveCall", start.Call.CallId);
+        var stillOn = await pupil.Connection.InvokeAsync<CallDto>("GetCall", start.Call.CallId);
+        Assert.False(stillOn.Ended);
+        Assert.Equal(l.Pupil.AccountId, Assert.Single(stillOn.Participants).AccountId);
+        await pupil.Connection.InvokeAsync("LeaveCall", start.Call.CallId);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", start.Call.CallId).ExpectHubErrorAsync("call_not_found");
+        var next = await again.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false);
+        Assert.NotEqual(start.Call.CallId, next.Call.CallId);
+        await again.Connection.InvokeAsync("EndCall", next.Call.CallId);
+    }
+}

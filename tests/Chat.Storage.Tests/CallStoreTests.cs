@@ -1,0 +1,59 @@
+using Chat.Storage.Calls;
+using Chat.Storage.Infrastructure;
+using Chat.Testing;
+using Dapper;
+using Npgsql;
+
+namespace Chat.Storage.Tests;
+
+/// <summary>Calls stored in PostgreSQL: one live call per chat, participants written and read back under a row lock.</summary>
+public sealed class CallStoreTests
+{
+    [Fact]
+    public async Task Calls_OneLivePerChat_StateRoundTrips_AndEndedCallFreesTheChat()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
+        DapperSetup.Configure();
+        await using var c = await dataSource.OpenConnectionAsync();
+        var host = Guid.CreateVersion7();
+        var pupil = Guid.CreateVersion7();
+        foreach (var id in new[] { host, pupil })
+        {
+            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
+        }
+
+        var school = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
+        var chat = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'group', 'Урок')", new { chat, school });
+
+        var store = new CallStore(dataSource);
+        var db = new ChatDatabase(dataSource);
+        var first = new CallRow(Guid.CreateVersion7(), chat, host, true, false, null, null, null, default, null);
+        var second = first with { Id = Guid.CreateVersion7() };
+        Assert.True(await db.InTransactionAsync(s => store.TryInsertAsync(s, first, default), default));
+        Assert.False(await db.InTransactionAsync(s => store.TryInsertAsync(s, second, default), default));
+
+        await db.InTransactionAsync(async s =>
+        {
+            await store.SetSfuAsync(s, first.Id, "http://127.0.0.1:8088/janus", 42, "secret", default);
+            await store.SaveAsync(s, first.Id, locked: true, ended: false,
+                [new CallParticipantRow(first.Id, host, true, false, false, false, true, false, 7), new CallParticipantRow(first.Id, pupil, true, false, true, true, false, true, null)], default);
+            return 0;
+        }, default);
+
+        var locked = await db.InTransactionAsync(s => store.LockAsync(s, first.Id, default), default);
+        Assert.NotNull(locked);
+        Assert.True(locked.Value.Call.Locked);
+        Assert.Equal(42, locked.Value.Call.SfuRoom);
+        Assert.Equal(2, locked.Value.Participants.Count);
+        Assert.Contains(locked.Value.Participants, p => p.AccountId == pupil && p.HandRaised && !p.SpeakAllowed);
+        Assert.Equal(1, (await store.LiveCallsPerSfuAsync(default))["http://127.0.0.1:8088/janus"]);
+        Assert.Equal(first.Id, (await store.LiveInChatAsync(chat, default))!.Id);
+
+        await db.InTransactionAsync(async s => { await store.SaveAsync(s, first.Id, true, ended: true, [], default); return 0; }, default);
+        Assert.Null(await store.LiveInChatAsync(chat, default));
+        Assert.True(await db.InTransactionAsync(s => store.TryInsertAsync(s, second, default), default));
+    }
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Chat.Testing;
+
+/// <summary>
+/// A private Janus (VideoRoom + WebSocket transport only) on a free loopback port, with its config in a temp folder.
+/// Media is not exercised here (Janus refuses loopback ICE outside a namespace); signaling is. Stops on dispose.
+/// </summary>
+public sealed class JanusServer : IAsyncDisposable
+{
+    private const string LibDir = "/usr/lib/x86_64-linux-gnu/janus";
+    private readonly Process process;
+    private readonly string dir;
+
+    private JanusServer(Process process, string dir, int port)
+    {
+        this.process = process;
+        this.dir = dir;
+        Url = $"ws://127.0.0.1:{port}/";
+    }
+
+    public string Url { get; }
+
+    public static bool Available => File.Exists("/usr/bin/janus") && File.Exists($"{LibDir}/plugins/libjanus_videoroom.so");
+
+    public static async Task<JanusServer> StartAsync()
+    {
+        var dir = Directory.CreateTempSubdirectory("chat-janus-").FullName;
+        var port = FreePort();
+        Directory.CreateDirectory(Path.Combine(dir, "plugins"));
+        Directory.CreateDirectory(Path.Combine(dir, "transports"));
+        File.CreateSymbolicLink(Path.Combine(dir, "plugins", "libjanus_videoroom.so"), $"{LibDir}/plugins/libjanus_videoroom.so");
+        File.CreateSymbolicLink(Path.Combine(dir, "transports", "libjanus_websockets.so"), $"{LibDir}/transports/libjanus_websockets.so");
+        await File.WriteAllTextAsync(Path.Combine(dir, "janus.jcfg"), $$"""
+            general: { configs_folder = "{{dir}}", plugins_folder = "{{dir}}/plugins", transports_folder = "{{dir}}/transports",
+                       events_folder = "{{dir}}/events", loggers_folder = "{{dir}}/loggers", debug_level = 4, session_timeout = 60 }
+            media: { rtp_port_range = "20000-20999" }
+            nat: { full_trickle = false, ignore_mdns = true, ice_enforce_list = "127.0.0.1" }
+            """);
+        await File.WriteAllTextAsync(Path.Combine(dir, "janus.transport.websockets.jcfg"),
+            $$"""general: { ws = true, ws_port = {{port}}, ws_ip = "127.0.0.1", wss = false }""" + "\nadmin: { admin_ws = false, admin_wss = false }\n");
+        await File.WriteAllTextAsync(Path.Combine(dir, "janus.plugin.videoroom.jcfg"), "general: { }\n");
+        var psi = new ProcessStartInfo("/usr/bin/janus")
+        {
+            ArgumentList = { "-F", dir, "-C", Path.Combine(dir, "janus.jcfg"), "-L", Path.Combine(dir, "janus.log"), "-N", "-o" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new JanusServer(process, dir, port);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException("Janus exited: " + await File.ReadAllTextAsync(Path.Combine(dir, "janus.log")));
+            }
+
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return server;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        await server.DisposeAsync();
+        throw new TimeoutException("Janus did not listen in 10 s");
+    }
+
+    public string Log => File.Exists(Path.Combine(dir, "janus.log")) ? File.ReadAllText(Path.Combine(dir, "janus.log")) : "";
+
+    /// <summary>Kills Janus at once (a crash, as far as clients can tell).</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        process.Dispose();
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}
