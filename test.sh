@@ -22,6 +22,13 @@ fi
 sum() { grep -ho "$1=\"[0-9]*\"" "$results"/*.trx 2>/dev/null | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
 if compgen -G "$results/*.trx" >/dev/null; then
   passed=$(sum passed); failed=$(sum failed); total=$(sum total); executed=$(sum executed)
+  if [ "$failed" -gt 0 ]; then
+    # The failed tests and the start of their messages, so the end of a long CI log says what broke.
+    echo "failed tests:"
+    awk '/<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); print "  FAILED " substr($0, RSTART + 10, RLENGTH - 11); grab = 1; n = 0; next }
+         grab && /<Message>/ { sub(/.*<Message>/, "    "); printing = 1 }
+         grab && printing { print substr($0, 1, 400); n++; if (/<\/Message>/ || n >= 8) { printing = 0; grab = 0 } }' "$results"/*.trx
+  fi
   echo "$passed passed, $failed failed, $((total - executed)) skipped"
   [ "$executed" -gt 0 ] || { echo "no test ran" >&2; status=1; }
 else
