@@ -104,6 +104,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError CallHostOnly = new("call_host_only", 403, "Это может сделать только ведущий звонка.");
     public static readonly ChatError SpeakNotAllowed = new("speak_not_allowed", 403, "Ведущий урока ещё не разрешил вам говорить. Поднимите руку.");
     public static readonly ChatError RemovedFromCall = new("removed_from_call", 403, "Ведущий удалил вас из этого звонка.");
+    public static readonly ChatError AttendanceNotAllowed = new("attendance_not_allowed", 403, "Посещаемость звонка видят его ведущий и модераторы чата.");
     public static readonly ChatError MediaInvalid = new("media_invalid", 400, "Браузер прислал недопустимые параметры соединения. Обновите страницу и попробуйте снова.");
     public static readonly ChatError FeedNotFound = new("feed_not_found", 404, "Этот участник сейчас не передаёт видео или звук.");
     public static readonly ChatError MediaUnavailable = new("media_unavailable", 503, "Медиасервер звонков временно недоступен. Повторите попытку через несколько секунд.");

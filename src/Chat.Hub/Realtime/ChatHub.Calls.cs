@@ -40,4 +40,7 @@ public sealed partial class ChatHub
     public Task<CallDto> RemoveParticipant(Guid callId, Guid accountId) => Calls.RemoveParticipantAsync(Me, callId, accountId, Context.ConnectionAborted);
 
     public Task<CallDto> LockCall(Guid callId, bool locked) => Calls.LockAsync(Me, callId, locked, Context.ConnectionAborted);
+
+    /// <summary>Who came to the call, when and for how long, against the chat's members; for the host and the chat's moderators.</summary>
+    public Task<CallAttendanceDto> GetCallAttendance(Guid callId) => Calls.AttendanceAsync(Me, callId, null, Context.ConnectionAborted);
 }

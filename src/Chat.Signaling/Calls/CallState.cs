@@ -41,7 +41,7 @@ public sealed class CallParticipant(Guid accountId, bool isHost, bool mayPublish
 /// </summary>
 public sealed class CallState
 {
-    public const int MaxParticipants = 100;
+    public const int MaxParticipants = 128;
 
     private readonly Dictionary<Guid, CallParticipant> participants = [];
 

@@ -40,6 +40,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<PollStore>();
         services.AddSingleton<FileRecordStore>();
         services.AddSingleton<Calls.CallStore>();
+        services.AddSingleton<Calls.CallAttendanceStore>();
         return services;
     }
 }

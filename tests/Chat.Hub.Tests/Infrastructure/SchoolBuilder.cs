@@ -84,6 +84,14 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
         using var upload = new ByteArrayContent("Домашнее задание"u8.ToArray());
         var file = await (await teacher.Http.PostAsync($"{Api}/files?name=homework.txt&uploadId={Guid.NewGuid()}", upload)).ReadAsync<Chat.Hub.Features.Files.FileDto>();
         await (await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.Id } })).EnsureOkAsync();
+        Guid callId;
+        await using (var hub = await HubClient.ConnectAsync(app, teacher))
+        {
+            // A lesson in the class chat (no media server needed to start one), so call routes have a real id.
+            callId = (await Microsoft.AspNetCore.SignalR.Client.HubConnectionExtensions.InvokeAsync<Chat.Hub.Features.Calls.CallJoinDto>(
+                hub.Connection, "StartCall", classChat.Id, true)).Call.CallId;
+        }
+
         return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["chatId"] = classChat.Id.ToString(),
@@ -98,6 +106,7 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
             ["sessionId"] = Admin.Tokens.SessionId.ToString(),
             ["token"] = invite.Token,
             ["documentName"] = "v1",
+            ["callId"] = callId.ToString(),
         };
     }
 

@@ -22,6 +22,7 @@ namespace Chat.Hub.Features.Calls;
 public sealed partial class CallService(
     ChatDatabase database,
     CallStore calls,
+    CallAttendanceStore attendance,
     ChatStore chats,
     ChatService chatService,
     JanusPool janus,

@@ -36,6 +36,11 @@ public static class ChatsApi
         chats.MapGet("/{chatId:guid}/invites", (Guid chatId, ClaimsPrincipal user, ChatInviteService s, CancellationToken ct) =>
             s.ListAsync(chatId, user.AccountId(), ct));
 
+        chats.MapGet("/{chatId:guid}/calls", (Guid chatId, int? limit, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
+            s.ChatCallsAsync(user.AccountId(), chatId, limit, ct));
+        chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance", (Guid chatId, Guid callId, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
+            s.AttendanceAsync(user.AccountId(), callId, chatId, ct));
+
         app.MapGet("/api/search", (string? q, Guid? schoolId, ClaimsPrincipal user, MessageService s, CancellationToken ct) =>
             s.SearchAsync(user.AccountId(), schoolId, q, ct)).WithTags("Chats").RequireAuthorization();
 

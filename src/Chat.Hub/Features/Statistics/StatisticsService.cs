@@ -4,6 +4,7 @@ using System.Text;
 using Chat.Hub.Features.Moderation;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
+using Chat.Storage.Calls;
 using Chat.Storage.Statistics;
 
 namespace Chat.Hub.Features.Statistics;
@@ -11,10 +12,11 @@ namespace Chat.Hub.Features.Statistics;
 public sealed record SchoolStatsDto(
     IReadOnlyList<ClassJoinStats> Classes,
     IReadOnlyList<ActiveUsers> ActiveUsers,
-    IReadOnlyList<MessagesPerDay> MessagesPerDay);
+    IReadOnlyList<MessagesPerDay> MessagesPerDay,
+    IReadOnlyList<CallsPerDay> CallsPerDay);
 
 /// <summary>Usage statistics for a school's admins and its director: counts only.</summary>
-public sealed class StatisticsService(StatisticsStore stats, SchoolAccess access, TimeProvider clock)
+public sealed class StatisticsService(StatisticsStore stats, CallAttendanceStore calls, SchoolAccess access, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<Guid, DateOnly> touched = new();
 
@@ -48,7 +50,8 @@ public sealed class StatisticsService(StatisticsStore stats, SchoolAccess access
         return new SchoolStatsDto(
             await stats.ClassesAsync(schoolId, ct),
             await stats.ActiveUsersAsync(schoolId, Today, ct),
-            await stats.MessagesPerDayAsync(schoolId, 30, ct));
+            await stats.MessagesPerDayAsync(schoolId, 30, ct),
+            await calls.PerDayAsync(schoolId, 30, ct));
     }
 
     public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, CancellationToken ct)
@@ -71,6 +74,12 @@ public sealed class StatisticsService(StatisticsStore stats, SchoolAccess access
         foreach (var m in s.MessagesPerDay)
         {
             csv.AppendLine(CultureInfo.InvariantCulture, $"messages,{m.Day:yyyy-MM-dd},{m.ChatKind},{m.Messages}");
+        }
+
+        csv.AppendLine("section,day,calls,lessons,call_minutes,participant_minutes,attendees");
+        foreach (var c in s.CallsPerDay)
+        {
+            csv.AppendLine(CultureInfo.InvariantCulture, $"calls,{c.Day:yyyy-MM-dd},{c.Calls},{c.Lessons},{c.CallMinutes},{c.ParticipantMinutes},{c.Attendees}");
         }
 
         return [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())];

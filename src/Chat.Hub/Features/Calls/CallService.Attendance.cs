@@ -1,0 +1,72 @@
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Calls;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>One person on a call's attendance list (a member of the chat, or anyone who was in the call).</summary>
+public sealed record CallAttendeeDto(
+    Guid AccountId, string DisplayName, string? ChatRole, bool Attended, int Intervals, DateTimeOffset? FirstJoinedAt,
+    DateTimeOffset? LastLeftAt, bool PresentNow, bool Removed, long Seconds);
+
+/// <summary>
+/// Who came to a call, when, and for how long (the sum of their stretches: a rejoin after a drop is the same person),
+/// against the chat's members: <c>Absent</c> counts the members who never came.
+/// </summary>
+public sealed record CallAttendanceDto(
+    Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
+    int Attended, int Absent, IReadOnlyList<CallAttendeeDto> People);
+
+/// <summary>A call of a chat in its history.</summary>
+public sealed record ChatCallDto(
+    Guid CallId, Guid HostId, bool LessonMode, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, int Attendees, long ParticipantSeconds);
+
+public sealed partial class CallService
+{
+    /// <summary>
+    /// The attendance of a call (live or ended), for its host and the chat's moderators (the teachers who run it).
+    /// <paramref name="chatId"/>, when given (the HTTP route), must be the call's chat.
+    /// </summary>
+    public async Task<CallAttendanceDto> AttendanceAsync(Guid me, Guid callId, Guid? chatId, CancellationToken ct)
+    {
+        var row = await calls.GetAsync(callId, ct);
+        if (row is null || (chatId is { } chat && row.ChatId != chat))
+        {
+            throw new ChatException(ChatError.CallNotFound);
+        }
+
+        await RequireAttendanceViewerAsync(me, row.ChatId, row.HostId, ct);
+        var people = await attendance.ForCallAsync(callId, ct);
+        var list = people.Select(p => new CallAttendeeDto(
+            p.AccountId, p.DisplayName, p.ChatRole, p.Intervals > 0, p.Intervals, Utc(p.FirstJoinedAt), Utc(p.LastLeftAt),
+            p.PresentNow, p.Removed, p.Seconds)).ToList();
+        return new CallAttendanceDto(
+            row.Id, row.ChatId, row.HostId, row.LessonMode, Utc(row.StartedAt)!.Value, Utc(row.EndedAt),
+            list.Count(p => p.Attended), list.Count(p => !p.Attended && p.ChatRole is not null), list);
+    }
+
+    /// <summary>The chat's calls, newest first, with attendance totals; for the chat's moderators.</summary>
+    public async Task<IReadOnlyList<ChatCallDto>> ChatCallsAsync(Guid me, Guid chatId, int? limit, CancellationToken ct)
+    {
+        var role = await chatService.RoleAsync(chatId, me, ct);
+        if (role == "member")
+        {
+            throw new ChatException(ChatError.AttendanceNotAllowed);
+        }
+
+        var rows = await attendance.ForChatAsync(chatId, Math.Clamp(limit ?? 50, 1, 200), ct);
+        return rows.Select(r => new ChatCallDto(r.CallId, r.HostId, r.LessonMode, Utc(r.StartedAt)!.Value, Utc(r.EndedAt), r.Attendees, r.ParticipantSeconds)).ToList();
+    }
+
+    private async Task RequireAttendanceViewerAsync(Guid me, Guid chatId, Guid hostId, CancellationToken ct)
+    {
+        // Membership first: anyone outside the chat learns nothing (chat_not_found).
+        var role = await chatService.RoleAsync(chatId, me, ct);
+        if (me != hostId && role == "member")
+        {
+            throw new ChatException(ChatError.AttendanceNotAllowed);
+        }
+    }
+
+    private static DateTimeOffset? Utc(DateTime? t) =>
+        t is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Features.Statistics;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>Attendance of a lesson: who came, how many stretches, who of the class never came; who may see it; school statistics.</summary>
+public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
+{
+    [Fact]
+    public async Task Lesson_RejoinCountsOnce_AbsentPupilListed_OnlyHostAndModeratorsSeeIt_StatisticsCountTheCall()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var vasya = await school.AddStudentAsync("Вася", a.Id);
+        var petya = await school.AddStudentAsync("Петя", a.Id);
+        var absent = await school.AddStudentAsync("Оля", a.Id);
+        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var v = await HubClient.ConnectAsync(app, vasya);
+        await using var p = await HubClient.ConnectAsync(app, petya);
+        await using var s = await HubClient.ConnectAsync(app, stranger);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
+        await v.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // Vasya drops out and comes back: one person, two stretches.
+        await v.Connection.InvokeAsync("LeaveCall", callId);
+        await v.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // A pupil of the class may not see the attendance; a pupil of another class learns nothing about the call.
+        await v.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId).ExpectHubErrorAsync("attendance_not_allowed");
+        await s.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId).ExpectHubErrorAsync("chat_not_found");
+
+        var live = await t.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
+        Assert.Null(live.EndedAt);
+        var vasyaLive = live.People.Single(x => x.AccountId == vasya.AccountId);
+        Assert.Equal(2, vasyaLive.Intervals);
+        Assert.True(vasyaLive.PresentNow);
+        Assert.Null(vasyaLive.LastLeftAt);
+
+        await t.Connection.InvokeAsync("EndCall", callId);
+
+        // After the lesson, over HTTP scoped by the chat: everyone's stretches are closed; Olya never came.
+        var report = await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance")).ReadAsync<CallAttendanceDto>();
+        Assert.NotNull(report.EndedAt);
+        Assert.Equal(3, report.Attended);
+        Assert.Single(report.People, x => x.AccountId == vasya.AccountId);
+        var vasyaRow = report.People.Single(x => x.AccountId == vasya.AccountId);
+        Assert.Equal((true, 2, false), (vasyaRow.Attended, vasyaRow.Intervals, vasyaRow.PresentNow));
+        Assert.True(vasyaRow.FirstJoinedAt <= vasyaRow.LastLeftAt);
+        Assert.True(vasyaRow.Seconds >= 0);
+        var petyaRow = report.People.Single(x => x.AccountId == petya.AccountId);
+        Assert.Equal((true, 1), (petyaRow.Attended, petyaRow.Intervals));
+        var olya = report.People.Single(x => x.AccountId == absent.AccountId);
+        Assert.Equal((false, 0, 0L, "Оля"), (olya.Attended, olya.Intervals, olya.Seconds, olya.DisplayName));
+        Assert.Null(olya.FirstJoinedAt);
+        Assert.True(report.Absent >= 1);
+        Assert.DoesNotContain(report.People, x => x.AccountId == stranger.AccountId);
+
+        // The chat's call history; a pupil may not read it; a call id under another chat is not found.
+        var history = await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls")).ReadAsync<List<ChatCallDto>>();
+        var item = Assert.Single(history, c => c.CallId == callId);
+        Assert.Equal(3, item.Attendees);
+        await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
+        await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
+        var otherChat = await s.ClassChatAsync(school.Id, b.Id);
+        await (await teacher.Http.GetAsync($"/api/chats/{otherChat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
+
+        // The school's statistics count the lesson and its attendees.
+        var stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
+        var today = Assert.Single(stats.CallsPerDay);
+        Assert.Equal((1, 1, 3), (today.Calls, today.Lessons, today.Attendees));
+        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
+        Assert.Contains("section,day,calls,lessons,call_minutes,participant_minutes,attendees", csv, StringComparison.Ordinal);
+    }
+}
