@@ -11,13 +11,15 @@ namespace Chat.Testing;
 public sealed class JanusServer : IAsyncDisposable
 {
     private const string LibDir = "/usr/lib/x86_64-linux-gnu/janus";
-    private readonly Process process;
     private readonly string dir;
+    private readonly int port;
+    private Process process;
 
     private JanusServer(Process process, string dir, int port)
     {
         this.process = process;
         this.dir = dir;
+        this.port = port;
         Url = $"ws://127.0.0.1:{port}/";
     }
 
@@ -42,6 +44,43 @@ public sealed class JanusServer : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(dir, "janus.transport.websockets.jcfg"),
             $$"""general: { ws = true, ws_port = {{port}}, ws_ip = "127.0.0.1", wss = false }""" + "\nadmin: { admin_ws = false, admin_wss = false }\n");
         await File.WriteAllTextAsync(Path.Combine(dir, "janus.plugin.videoroom.jcfg"), "general: { }\n");
+        var server = new JanusServer(Launch(dir), dir, port);
+        try
+        {
+            await server.WaitListeningAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Kills Janus and starts it again on the same port with the same configuration (a crash and a service restart).</summary>
+    public async Task RestartAsync()
+    {
+        await KillAsync();
+        process.Dispose();
+        process = Launch(dir);
+        await WaitListeningAsync();
+    }
+
+    /// <summary>Starts Janus again after <see cref="KillAsync"/>.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (!process.HasExited)
+        {
+            return;
+        }
+
+        process.Dispose();
+        process = Launch(dir);
+        await WaitListeningAsync();
+    }
+
+    private static Process Launch(string dir)
+    {
         var psi = new ProcessStartInfo("/usr/bin/janus")
         {
             ArgumentList = { "-F", dir, "-C", Path.Combine(dir, "janus.jcfg"), "-L", Path.Combine(dir, "janus.log"), "-N", "-o" },
@@ -53,20 +92,24 @@ public sealed class JanusServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new JanusServer(process, dir, port);
+        return process;
+    }
+
+    private async Task WaitListeningAsync()
+    {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException("Janus exited: " + await File.ReadAllTextAsync(Path.Combine(dir, "janus.log")));
+                throw new InvalidOperationException("Janus exited: " + Log);
             }
 
             try
             {
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(IPAddress.Loopback, port);
-                return server;
+                return;
             }
             catch (SocketException)
             {
@@ -74,7 +117,6 @@ public sealed class JanusServer : IAsyncDisposable
             }
         }
 
-        await server.DisposeAsync();
         throw new TimeoutException("Janus did not listen in 10 s");
     }
 

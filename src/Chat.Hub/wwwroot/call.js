@@ -103,7 +103,21 @@ async function start(params) {
     if (id !== state.callId) return;
     status('Медиасервер перезапущен, подключаемся снова…');
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
-    if (state.publisher) { state.publisher.close(); state.publisher = null; state.publishing = false; await publish().catch(() => {}); }
+    if (!state.publisher) return;
+    state.publisher.close(); state.publisher = null; state.publishing = false;
+    const local = $('local').srcObject;
+    if (local) local.getTracks().forEach(t => t.stop());
+    // Janus may still be starting: media_unavailable is retried every second for a minute; other errors are shown.
+    for (let attempt = 0; attempt < 60 && !state.publishing; attempt++) {
+      try {
+        await publish();
+        status('Вы в звонке.');
+      } catch (err) {
+        if (state.publisher) { state.publisher.close(); state.publisher = null; }
+        if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
+        await new Promise(r => setTimeout(r, 1000));
+      }
+    }
   });
   hub.onreconnected(async () => { const j = await hub.invoke('JoinCall', state.callId); await applyState(j.call); });
   await hub.start();

@@ -107,4 +107,13 @@ public sealed class CallStore(NpgsqlDataSource db)
         return (await c.QueryAsync<CallRow>(new CommandDefinition(
             $"SELECT {CallColumns} FROM calls WHERE ended_at IS NULL AND sfu_url = @url", new { url }, cancellationToken: ct))).AsList();
     }
+
+    /// <summary>
+    /// Forgets the call's room after its Janus instance restarted, only if it is still <paramref name="room"/> (a node
+    /// that noticed late must not forget a room made since). Returns whether this call changed it.
+    /// </summary>
+    public async Task<bool> ForgetRoomAsync(DbScope s, Guid callId, long room, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE calls SET sfu_url = NULL, sfu_room = NULL, sfu_secret = NULL WHERE id = @callId AND sfu_room = @room AND ended_at IS NULL",
+            new { callId, room }, s.Transaction, cancellationToken: ct)) == 1;
 }

@@ -63,7 +63,7 @@ public sealed partial class CallService(
 
         if (janus.Enabled)
         {
-            await PlaceOnSfuAsync(call.Id, ct);
+            await EnsureRoomAsync(call.Id, ct);
         }
 
         var joined = await JoinAsync(me, call.Id, ct);
@@ -379,19 +379,33 @@ public sealed partial class CallService(
         return result;
     }
 
-    private async Task PlaceOnSfuAsync(Guid callId, CancellationToken ct)
-    {
-        var url = janus.Place(await calls.LiveCallsPerSfuAsync(ct));
-        var (room, secret) = JanusPool.NewRoom();
-        var client = await SfuCallAsync(() => janus.ClientAsync(url, ct));
-        var admin = await AdminHandleAsync(client, url, ct);
-        await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants, ct));
-        await database.InTransactionAsync(async s =>
+    /// <summary>
+    /// Gives the call a VideoRoom room unless it has one: on the least loaded instance, under the call's row lock, so
+    /// two participants (or two nodes) re-publishing after a Janus restart never create two rooms for one call.
+    /// </summary>
+    private Task<CallRow> EnsureRoomAsync(Guid callId, CancellationToken ct) =>
+        database.InTransactionAsync(async s =>
         {
+            var locked = await calls.LockAsync(s, callId, ct);
+            if (locked is null || locked.Value.Call.EndedAt is not null)
+            {
+                throw new ChatException(ChatError.CallNotFound);
+            }
+
+            var row = locked.Value.Call;
+            if (row.SfuUrl is not null && row.SfuRoom is not null)
+            {
+                return row;
+            }
+
+            var url = janus.Place(await calls.LiveCallsPerSfuAsync(ct));
+            var (room, secret) = JanusPool.NewRoom();
+            var client = await SfuCallAsync(() => janus.ClientAsync(url, ct));
+            var admin = await AdminHandleAsync(client, url, ct);
+            await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants, ct));
             await calls.SetSfuAsync(s, callId, url, room, secret, ct);
-            return 0;
+            return row with { SfuUrl = url, SfuRoom = room, SfuSecret = secret };
         }, ct);
-    }
 
     private async Task<(JanusClient Client, CallRow Row)> SfuAsync(CallRow row, CancellationToken ct)
     {
@@ -402,8 +416,7 @@ public sealed partial class CallService(
 
         if (row.SfuUrl is null || row.SfuRoom is null)
         {
-            await PlaceOnSfuAsync(row.Id, ct);
-            row = await calls.GetAsync(row.Id, ct) ?? throw new ChatException(ChatError.CallNotFound);
+            row = await EnsureRoomAsync(row.Id, ct);
         }
 
         var client = await SfuCallAsync(() => janus.ClientAsync(row.SfuUrl!, ct));
@@ -594,14 +607,33 @@ public sealed partial class CallService(
                     subscribers.TryRemove(key, out _);
                 }
 
-                var dto = await MutateAsync(row.Id, s =>
+                // The room is gone with the instance. Forget it (only the node that wins this conditional update goes
+                // on, so participants hear of it once); the next Publish or Subscribe makes a new room, possibly on
+                // another instance, once Janus answers again. Nothing here needs Janus to be back already.
+                var dto = await database.InTransactionAsync(async s =>
                 {
-                    foreach (var p in s.Present.ToList())
+                    if (row.SfuRoom is not { } room || !await calls.ForgetRoomAsync(s, row.Id, room, CancellationToken.None))
                     {
-                        s.SetFeed(p.AccountId, null);
+                        return null;
                     }
+
+                    var loaded = await calls.LockAsync(s, row.Id, CancellationToken.None);
+                    var state = Build(loaded!.Value.Call, loaded.Value.Participants);
+                    foreach (var p in state.Present.ToList())
+                    {
+                        state.SetFeed(p.AccountId, null);
+                    }
+
+                    await calls.SaveAsync(s, row.Id, state.Locked, state.Ended, state.Participants.Select(p => new CallParticipantRow(
+                        row.Id, p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId)), CancellationToken.None);
+                    return ToDto(state);
                 }, CancellationToken.None);
-                await PlaceOnSfuAsync(row.Id, CancellationToken.None);
+                if (dto is null)
+                {
+                    continue;
+                }
+
+                LogRestart(logger, row.Id, url);
                 await PushAsync(row.ChatId, c => c.SfuRestarted(row.Id));
                 await PushAsync(row.ChatId, c => c.CallStateChanged(dto));
             }
@@ -623,6 +655,9 @@ public sealed partial class CallService(
             LogSfu(logger, e, chatId);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: its Janus instance {Url} restarted; participants told to publish again")]
+    private static partial void LogRestart(ILogger logger, Guid callId, string url);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: SFU or push step failed")]
     private static partial void LogSfu(ILogger logger, Exception exception, Guid callId);

@@ -1,0 +1,84 @@
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>The app with a real private Janus (signaling only: outside a network namespace no media flows).</summary>
+public sealed class JanusCallsApp : ChatApp
+{
+    public JanusServer Janus { get; private set; } = null!;
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Calls:Janus:Urls:0"] = Janus.Url,
+    };
+
+    public override async Task InitializeAsync()
+    {
+        Assert.True(JanusServer.Available, "janus is not installed (test.sh installs it)");
+        Janus = await JanusServer.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Janus is not null)
+        {
+            await Janus.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Janus dies mid-call and comes back: participants get SfuRestarted, the call goes on, publishing again works.</summary>
+public sealed class JanusRestartTests(JanusCallsApp app) : IClassFixture<JanusCallsApp>
+{
+    private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+
+    [Fact]
+    public async Task JanusKilledMidCall_ParticipantsToldAndFeedsCleared_WhileDownMediaUnavailable_AfterRestartBothPublishAgain()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var pupil = await school.AddStudentAsync("Вася", a.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, false)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var answer = await t.Connection.InvokeAsync<string>("Publish", callId, Offer);
+        Assert.StartsWith("v=0", answer, StringComparison.Ordinal);
+        Assert.NotNull((await p.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == teacher.AccountId).FeedId);
+
+        var teacherTold = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pupilTold = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.Connection.On<Guid>("SfuRestarted", id => teacherTold.TrySetResult(id));
+        p.Connection.On<Guid>("SfuRestarted", id => pupilTold.TrySetResult(id));
+
+        await app.Janus.KillAsync();
+        Assert.Equal(callId, await teacherTold.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(callId, await pupilTold.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // The call itself goes on; its feeds are gone; publishing while Janus is down is a clear error, not a 500.
+        var during = await p.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        Assert.False(during.Ended);
+        Assert.Equal(2, during.Participants.Count);
+        Assert.All(during.Participants, x => Assert.Null(x.FeedId));
+        await t.Connection.InvokeAsync<string>("Publish", callId, Offer).ExpectHubErrorAsync("media_unavailable");
+
+        // Janus is back (systemd restarts it): both publish again, into one new room.
+        await app.Janus.StartAgainAsync();
+        var again = await t.Connection.InvokeAsync<string>("Publish", callId, Offer);
+        Assert.StartsWith("v=0", again, StringComparison.Ordinal);
+        Assert.StartsWith("v=0", await p.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+        var after = await t.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        Assert.All(after.Participants, x => Assert.NotNull(x.FeedId));
+        Assert.NotEqual(after.Participants[0].FeedId, after.Participants[1].FeedId);
+
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+}
