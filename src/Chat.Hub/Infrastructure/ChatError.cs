@@ -103,6 +103,8 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError NotInCall = new("not_in_call", 403, "Сначала присоединитесь к звонку.");
     public static readonly ChatError CallHostOnly = new("call_host_only", 403, "Это может сделать только ведущий звонка.");
     public static readonly ChatError SpeakNotAllowed = new("speak_not_allowed", 403, "Ведущий урока ещё не разрешил вам говорить. Поднимите руку.");
+    public static readonly ChatError ShareNotAllowed = new("share_not_allowed", 403, "Показывать экран на уроке можно, когда учитель разрешит.");
+    public static readonly ChatError ScreenBusy = new("screen_busy", 409, "Экран уже показывает другой участник.");
     public static readonly ChatError RemovedFromCall = new("removed_from_call", 403, "Ведущий удалил вас из этого звонка.");
     public static readonly ChatError AttendanceNotAllowed = new("attendance_not_allowed", 403, "Посещаемость звонка видят его ведущий и модераторы чата.");
     public static readonly ChatError MediaInvalid = new("media_invalid", 400, "Браузер прислал недопустимые параметры соединения. Обновите страницу и попробуйте снова.");

@@ -43,4 +43,13 @@ public sealed partial class ChatHub
 
     /// <summary>Who came to the call, when and for how long, against the chat's members; for the host and the chat's moderators.</summary>
     public Task<CallAttendanceDto> GetCallAttendance(Guid callId) => Calls.AttendanceAsync(Me, callId, null, Context.ConnectionAborted);
+
+    /// <summary>Publishes the caller's screen as a second feed (kind "screen"); returns Janus's answer.</summary>
+    public Task<string> PublishScreen(Guid callId, string sdpOffer) => Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+
+    /// <summary>Stops a screen share: one's own (accountId null) or, for the host, anyone's.</summary>
+    public Task<CallDto> StopScreenShare(Guid callId, Guid? accountId) => Calls.StopScreenShareAsync(Me, callId, accountId, Context.ConnectionAborted);
+
+    /// <summary>The host lets a pupil share the screen in a lesson, or takes that back (stopping a share under way).</summary>
+    public Task<CallDto> AllowToShare(Guid callId, Guid accountId, bool allowed) => Calls.AllowToShareAsync(Me, callId, accountId, allowed, Context.ConnectionAborted);
 }

@@ -3,7 +3,7 @@ namespace Chat.Signaling.Calls;
 /// <summary>Why a call operation was refused; the code is stable and maps to a user-facing error in the hub.</summary>
 public sealed class CallException(string code, string detail) : Exception($"{code}: {detail}")
 {
-    /// <summary>call_ended, call_locked, not_in_call, host_only, speak_not_allowed, participant_removed, call_full.</summary>
+    /// <summary>call_ended, call_locked, not_in_call, host_only, speak_not_allowed, share_not_allowed, screen_busy, participant_removed, call_full.</summary>
     public string Code { get; } = code;
 }
 
@@ -32,6 +32,12 @@ public sealed class CallParticipant(Guid accountId, bool isHost, bool mayPublish
 
     /// <summary>The SFU feed (Janus publisher id) while the participant publishes.</summary>
     public long? FeedId { get; internal set; }
+
+    /// <summary>May share the screen: always outside lesson mode and for the host; a pupil in a lesson when the host allows.</summary>
+    public bool ShareAllowed { get; internal set; } = mayPublishVideo;
+
+    /// <summary>The second published stream (feed kind "screen") while the participant shares their screen.</summary>
+    public long? ScreenFeedId { get; internal set; }
 }
 
 /// <summary>
@@ -73,12 +79,14 @@ public sealed class CallState
     public CallParticipant? Find(Guid accountId) => participants.GetValueOrDefault(accountId);
 
     /// <summary>Restores a participant from storage (no checks).</summary>
-    public CallParticipant Restore(Guid accountId, bool present, bool removed, bool audioMuted, bool videoMuted, bool speakAllowed, bool handRaised, long? feedId)
+    public CallParticipant Restore(
+        Guid accountId, bool present, bool removed, bool audioMuted, bool videoMuted, bool speakAllowed, bool handRaised, long? feedId,
+        bool shareAllowed = true, long? screenFeedId = null)
     {
         var p = new CallParticipant(accountId, accountId == HostId, true, true)
         {
             Present = present, Removed = removed, AudioMuted = audioMuted, VideoMuted = videoMuted,
-            SpeakAllowed = speakAllowed, HandRaised = handRaised, FeedId = feedId,
+            SpeakAllowed = speakAllowed, HandRaised = handRaised, FeedId = feedId, ShareAllowed = shareAllowed, ScreenFeedId = screenFeedId,
         };
         participants[accountId] = p;
         return p;
@@ -138,6 +146,7 @@ public sealed class CallState
         p.Present = false;
         p.HandRaised = false;
         p.FeedId = null;
+        p.ScreenFeedId = null;
         if (!participants.Values.Any(x => x.Present))
         {
             Ended = true;
@@ -155,6 +164,7 @@ public sealed class CallState
         {
             p.Present = false;
             p.FeedId = null;
+            p.ScreenFeedId = null;
         }
     }
 
@@ -230,6 +240,7 @@ public sealed class CallState
         p.Present = false;
         p.Removed = true;
         p.FeedId = null;
+        p.ScreenFeedId = null;
         p.HandRaised = false;
     }
 
@@ -240,6 +251,61 @@ public sealed class CallState
     }
 
     public void SetFeed(Guid accountId, long? feedId) => RequirePresent(accountId).FeedId = feedId;
+
+    /// <summary>
+    /// Checks that the participant may start sharing the screen now: allowed (lesson mode: by the host), and nobody
+    /// else shares (one screen per call, so a class sees one board).
+    /// </summary>
+    public void RequireScreenSlot(Guid accountId)
+    {
+        var p = RequirePresent(accountId);
+        if (!p.ShareAllowed)
+        {
+            throw new CallException("share_not_allowed", "the host has not allowed this participant to share the screen");
+        }
+
+        if (participants.Values.Any(x => x.Present && x.AccountId != accountId && x.ScreenFeedId is not null))
+        {
+            throw new CallException("screen_busy", "someone else is sharing the screen");
+        }
+    }
+
+    /// <summary>Records the screen feed after Janus accepted it (checks the slot again: the state may have moved meanwhile).</summary>
+    public void SetScreenFeed(Guid accountId, long feedId)
+    {
+        RequireScreenSlot(accountId);
+        participants[accountId].ScreenFeedId = feedId;
+    }
+
+    /// <summary>Stops a screen share: the sharer themself or the host. Returns the feed that was shared, if any.</summary>
+    public long? StopScreen(Guid actor, Guid target)
+    {
+        if (actor != target)
+        {
+            RequireHost(actor);
+        }
+
+        var p = RequirePresent(target);
+        var feed = p.ScreenFeedId;
+        p.ScreenFeedId = null;
+        return feed;
+    }
+
+    /// <summary>The host lets a participant share the screen or takes that back (which stops a share under way); returns a stopped feed.</summary>
+    public long? AllowToShare(Guid actor, Guid target, bool allowed)
+    {
+        RequireHost(actor);
+        var p = RequirePresent(target);
+        p.ShareAllowed = allowed || p.IsHost;
+        if (p.ShareAllowed)
+        {
+            return null;
+        }
+
+        var feed = p.ScreenFeedId;
+        p.ScreenFeedId = null;
+        return feed;
+    }
 
     public CallParticipant RequirePresent(Guid accountId)
     {

@@ -114,6 +114,12 @@ public sealed class JanusClient : IAsyncDisposable
         }, null, async: false, ct);
     }
 
+    /// <summary>Removes one publisher (e.g. a screen share the host stopped) from the room, whichever session owns it.</summary>
+    public async Task KickAsync(long handle, long room, string secret, long feed, CancellationToken ct)
+    {
+        await PluginAsync(handle, new JsonObject { ["request"] = "kick", ["room"] = room, ["secret"] = secret, ["id"] = feed }, null, async: false, ct);
+    }
+
     /// <summary>Joins as a subscriber to one feed; returns Janus's offer.</summary>
     public async Task<string> SubscribeAsync(long handle, long room, string pin, long feed, CancellationToken ct)
     {

@@ -10,13 +10,13 @@ public sealed record CallRow(
 
 public sealed record CallParticipantRow(
     Guid CallId, Guid AccountId, bool Present, bool Removed, bool AudioMuted, bool VideoMuted, bool SpeakAllowed,
-    bool HandRaised, long? FeedId);
+    bool HandRaised, long? FeedId, bool ShareAllowed, long? ScreenFeedId);
 
 /// <summary>Calls and their participants. Changes go through <see cref="LockAsync"/> in a transaction, so two nodes never interleave.</summary>
 public sealed class CallStore(NpgsqlDataSource db)
 {
     private const string CallColumns = "id, chat_id, host_id, lesson_mode, locked, sfu_url, sfu_room, sfu_secret, started_at, ended_at";
-    private const string ParticipantColumns = "call_id, account_id, present, removed, audio_muted, video_muted, speak_allowed, hand_raised, feed_id";
+    private const string ParticipantColumns = "call_id, account_id, present, removed, audio_muted, video_muted, speak_allowed, hand_raised, feed_id, share_allowed, screen_feed_id";
 
     /// <summary>Inserts a live call; returns false when the chat already has one (the unique index decides).</summary>
     public async Task<bool> TryInsertAsync(DbScope s, CallRow call, CancellationToken ct)
@@ -75,10 +75,11 @@ public sealed class CallStore(NpgsqlDataSource db)
         {
             await s.Connection.ExecuteAsync(new CommandDefinition(
                 $"""
-                INSERT INTO call_participants ({ParticipantColumns}) VALUES (@CallId, @AccountId, @Present, @Removed, @AudioMuted, @VideoMuted, @SpeakAllowed, @HandRaised, @FeedId)
+                INSERT INTO call_participants ({ParticipantColumns}) VALUES (@CallId, @AccountId, @Present, @Removed, @AudioMuted, @VideoMuted, @SpeakAllowed, @HandRaised, @FeedId, @ShareAllowed, @ScreenFeedId)
                 ON CONFLICT (call_id, account_id) DO UPDATE SET present = excluded.present, removed = excluded.removed,
                     audio_muted = excluded.audio_muted, video_muted = excluded.video_muted, speak_allowed = excluded.speak_allowed,
                     hand_raised = excluded.hand_raised, feed_id = excluded.feed_id,
+                    share_allowed = excluded.share_allowed, screen_feed_id = excluded.screen_feed_id,
                     left_at = CASE WHEN excluded.present THEN NULL ELSE coalesce(call_participants.left_at, now()) END
                 """, p, s.Transaction, cancellationToken: ct));
         }

@@ -37,3 +37,8 @@ INSERT INTO call_attendance (call_id, account_id, joined_at, left_at)
 SELECT p.call_id, p.account_id, p.joined_at,
        CASE WHEN p.present AND c.ended_at IS NULL THEN NULL ELSE greatest(p.joined_at, coalesce(p.left_at, c.ended_at, p.joined_at)) END
 FROM call_participants p JOIN calls c ON c.id = p.call_id;
+
+-- Screen sharing: the second published stream of a participant, and the host's permission for it in lesson mode.
+ALTER TABLE call_participants ADD COLUMN share_allowed boolean NOT NULL DEFAULT false;
+ALTER TABLE call_participants ADD COLUMN screen_feed_id bigint;
+UPDATE call_participants SET share_allowed = speak_allowed;

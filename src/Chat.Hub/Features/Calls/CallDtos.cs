@@ -2,7 +2,8 @@ namespace Chat.Hub.Features.Calls;
 
 /// <summary>A participant as every member of the chat sees them.</summary>
 public sealed record CallParticipantDto(
-    Guid AccountId, bool IsHost, bool AudioMuted, bool VideoMuted, bool SpeakAllowed, bool HandRaised, long? FeedId);
+    Guid AccountId, bool IsHost, bool AudioMuted, bool VideoMuted, bool SpeakAllowed, bool HandRaised, long? FeedId,
+    bool ShareAllowed, long? ScreenFeedId);
 
 /// <summary>A call's public state; the SFU room, its secret and instance never appear here.</summary>
 public sealed record CallDto(
@@ -14,5 +15,8 @@ public sealed record IceServerDto(string[] Urls, string? Username, string? Crede
 /// <summary>What JoinCall and StartCall return: the state and the ICE servers for this user.</summary>
 public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt);
 
-/// <summary>One trickled ICE candidate; Candidate null or empty means the end of candidates. FeedId null = my own publisher connection.</summary>
-public sealed record TrickleRequest(Guid CallId, long? FeedId, string? Candidate, string? SdpMid, int? SdpMLineIndex);
+/// <summary>
+/// One trickled ICE candidate; Candidate null or empty means the end of candidates. FeedId null = my own publisher
+/// connection: the camera one, or the screen one when <paramref name="Screen"/> is true.
+/// </summary>
+public sealed record TrickleRequest(Guid CallId, long? FeedId, string? Candidate, string? SdpMid, int? SdpMLineIndex, bool Screen = false);

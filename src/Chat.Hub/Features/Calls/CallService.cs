@@ -32,6 +32,7 @@ public sealed partial class CallService(
 {
     // Janus handles are per node: (call, account) -> publisher handle; (call, account, feed) -> subscriber handle.
     private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> publishers = new();
+    private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> screenPublishers = new();
     private readonly ConcurrentDictionary<(Guid Call, Guid Account, long Feed), long> subscribers = new();
     private readonly ConcurrentDictionary<string, long> adminHandles = new();
     private int subscribed;
@@ -207,7 +208,7 @@ public sealed partial class CallService(
         var row = await RequireMemberAsync(me, callId, ct);
         var (state, _) = await LoadAsync(row, ct);
         Translate(() => state.RequirePresent(me));
-        if (!state.Present.Any(p => p.FeedId == feedId))
+        if (!state.Present.Any(p => p.FeedId == feedId || p.ScreenFeedId == feedId))
         {
             throw new ChatException(ChatError.FeedNotFound);
         }
@@ -260,7 +261,9 @@ public sealed partial class CallService(
 
         var handle = request.FeedId is { } feed
             ? subscribers.TryGetValue((request.CallId, me, feed), out var s) ? s : throw new ChatException(ChatError.FeedNotFound)
-            : publishers.TryGetValue((request.CallId, me), out var p) ? p : throw new ChatException(ChatError.NotInCall);
+            : request.Screen
+                ? screenPublishers.TryGetValue((request.CallId, me), out var sp) ? sp : throw new ChatException(ChatError.NotInCall)
+                : publishers.TryGetValue((request.CallId, me), out var p) ? p : throw new ChatException(ChatError.NotInCall);
         var (client, _) = await SfuAsync(row, ct);
         await SfuCallAsync(() => client.TrickleAsync(handle, end ? null : request.Candidate, request.SdpMid, request.SdpMLineIndex, ct));
     }
@@ -327,8 +330,7 @@ public sealed partial class CallService(
 
             var state = Build(loaded.Value.Call, loaded.Value.Participants);
             Translate(() => change(state));
-            await calls.SaveAsync(s, callId, state.Locked, state.Ended, state.Participants.Select(p => new CallParticipantRow(
-                callId, p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId)), ct);
+            await calls.SaveAsync(s, callId, state.Locked, state.Ended, RowsOf(state), ct);
             return ToDto(state);
         }, ct);
 
@@ -341,15 +343,19 @@ public sealed partial class CallService(
         state.RestoreFlags(row.Locked, row.EndedAt is not null);
         foreach (var p in participants)
         {
-            state.Restore(p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId);
+            state.Restore(p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId);
         }
 
         return state;
     }
 
+    private static IEnumerable<CallParticipantRow> RowsOf(CallState state) =>
+        state.Participants.Select(p => new CallParticipantRow(
+            state.Id, p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId));
+
     private static CallDto ToDto(CallState s) => new(
         s.Id, s.ChatId, s.HostId, s.LessonMode, s.Locked, s.Ended,
-        s.Present.Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId)).ToList());
+        s.Present.Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId)).ToList());
 
     private static void Translate(Action action)
     {
@@ -366,6 +372,8 @@ public sealed partial class CallService(
                 "call_full" => ChatError.CallFull,
                 "host_only" => ChatError.CallHostOnly,
                 "speak_not_allowed" => ChatError.SpeakNotAllowed,
+                "share_not_allowed" => ChatError.ShareNotAllowed,
+                "screen_busy" => ChatError.ScreenBusy,
                 "participant_removed" => ChatError.RemovedFromCall,
                 _ => ChatError.NotInCall,
             });
@@ -402,7 +410,7 @@ public sealed partial class CallService(
             var (room, secret) = JanusPool.NewRoom();
             var client = await SfuCallAsync(() => janus.ClientAsync(url, ct));
             var admin = await AdminHandleAsync(client, url, ct);
-            await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants, ct));
+            await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants + 1, ct));
             await calls.SetSfuAsync(s, callId, url, room, secret, ct);
             return row with { SfuUrl = url, SfuRoom = room, SfuSecret = secret };
         }, ct);
@@ -467,6 +475,11 @@ public sealed partial class CallService(
             publishers.TryRemove(key, out _);
         }
 
+        foreach (var key in screenPublishers.Keys.Where(k => k.Call == dto.CallId))
+        {
+            screenPublishers.TryRemove(key, out _);
+        }
+
         foreach (var key in subscribers.Keys.Where(k => k.Call == dto.CallId))
         {
             subscribers.TryRemove(key, out _);
@@ -496,6 +509,11 @@ public sealed partial class CallService(
         if (publishers.TryRemove((callId, accountId), out var p))
         {
             handles.Add(p);
+        }
+
+        if (screenPublishers.TryRemove((callId, accountId), out var sp))
+        {
+            handles.Add(sp);
         }
 
         foreach (var key in subscribers.Keys.Where(k => k.Call == callId && k.Account == accountId))
@@ -597,9 +615,10 @@ public sealed partial class CallService(
 
             foreach (var row in await calls.LiveOnSfuAsync(url, CancellationToken.None))
             {
-                foreach (var key in publishers.Keys.Where(k => k.Call == row.Id))
+                foreach (var key in publishers.Keys.Where(k => k.Call == row.Id).Concat(screenPublishers.Keys.Where(k => k.Call == row.Id)))
                 {
                     publishers.TryRemove(key, out _);
+                    screenPublishers.TryRemove(key, out _);
                 }
 
                 foreach (var key in subscribers.Keys.Where(k => k.Call == row.Id))
@@ -622,10 +641,10 @@ public sealed partial class CallService(
                     foreach (var p in state.Present.ToList())
                     {
                         state.SetFeed(p.AccountId, null);
+                        state.StopScreen(p.AccountId, p.AccountId);
                     }
 
-                    await calls.SaveAsync(s, row.Id, state.Locked, state.Ended, state.Participants.Select(p => new CallParticipantRow(
-                        row.Id, p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId)), CancellationToken.None);
+                    await calls.SaveAsync(s, row.Id, state.Locked, state.Ended, RowsOf(state), CancellationToken.None);
                     return ToDto(state);
                 }, CancellationToken.None);
                 if (dto is null)

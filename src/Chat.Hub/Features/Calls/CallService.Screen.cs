@@ -1,0 +1,115 @@
+using Chat.Hub.Infrastructure;
+using Chat.Signaling.Calls;
+using Chat.Signaling.Sdp;
+using Chat.Signaling.Sfu;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>
+/// Screen sharing: a participant's second published stream (feed kind "screen", <see cref="CallParticipantDto.ScreenFeedId"/>).
+/// One screen per call at a time; in lesson mode a pupil shares only after the host's <see cref="AllowToShareAsync"/>;
+/// the host stops anyone's share.
+/// </summary>
+public sealed partial class CallService
+{
+    /// <summary>Publishes the caller's screen (an offer with a sending video section); returns Janus's answer.</summary>
+    public async Task<string> PublishScreenAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequireScreenSlot(me));
+        var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
+        var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
+        if (!sending.Any(m => m.Kind == "video"))
+        {
+            throw new ChatException(ChatError.MediaInvalid, detail: $"{ChatError.MediaInvalid.Message} (screen_without_video)");
+        }
+
+        if (sending.Any(m => m.Kind == "audio") && !state.MayPublish(me))
+        {
+            // The screen's sound is sound too: in a lesson it needs the permission to speak.
+            throw new ChatException(ChatError.SpeakNotAllowed);
+        }
+
+        var (client, sfuRow) = await SfuAsync(row, ct);
+        var handle = await SfuCallAsync(() => client.AttachAsync(ct));
+        if (screenPublishers.TryRemove((callId, me), out var old))
+        {
+            await DetachQuietlyAsync(client, old);
+        }
+
+        screenPublishers[(callId, me)] = handle;
+        var (feed, answer) = await SfuCallAsync(() => client.PublishAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, me.ToString("N") + ":screen", sdpOffer,
+            sending.Any(m => m.Kind == "audio"), true, ct));
+        CallDto dto;
+        try
+        {
+            dto = await MutateAsync(callId, s => s.SetScreenFeed(me, feed), ct);
+        }
+        catch (ChatException)
+        {
+            // Someone else started sharing meanwhile, or the host took the permission back: undo in Janus.
+            if (screenPublishers.TryRemove((callId, me), out var h))
+            {
+                await DetachQuietlyAsync(client, h);
+            }
+
+            throw;
+        }
+
+        await PushAsync(dto.ChatId, c => c.CallStateChanged(dto));
+        return answer;
+    }
+
+    /// <summary>Stops a screen share: the caller's own (<paramref name="accountId"/> null or the caller) or, for the host, anyone's.</summary>
+    public async Task<CallDto> StopScreenShareAsync(Guid me, Guid callId, Guid? accountId, CancellationToken ct)
+    {
+        var target = accountId ?? me;
+        long? stopped = null;
+        var dto = await ChangeAsync(me, callId, s => stopped = s.StopScreen(me, target), ct);
+        await StopScreenInSfuAsync(callId, target, stopped, ct);
+        return dto;
+    }
+
+    /// <summary>The host lets a participant share the screen in a lesson, or takes it back (which stops a share under way).</summary>
+    public async Task<CallDto> AllowToShareAsync(Guid me, Guid callId, Guid accountId, bool allowed, CancellationToken ct)
+    {
+        long? stopped = null;
+        var dto = await ChangeAsync(me, callId, s => stopped = s.AllowToShare(me, accountId, allowed), ct);
+        await StopScreenInSfuAsync(callId, accountId, stopped, ct);
+        return dto;
+    }
+
+    /// <summary>
+    /// Ends a screen feed in Janus whatever the sharer's browser does: detaches the handle when this node holds it, and
+    /// kicks the feed out of the room through the room secret (the handle may live on another node).
+    /// </summary>
+    private async Task StopScreenInSfuAsync(Guid callId, Guid accountId, long? feed, CancellationToken ct)
+    {
+        if (feed is null || !janus.Enabled)
+        {
+            return;
+        }
+
+        var row = await calls.GetAsync(callId, ct);
+        if (row?.SfuUrl is null || row.SfuRoom is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var client = await janus.ClientAsync(row.SfuUrl, ct);
+            var admin = await AdminHandleAsync(client, row.SfuUrl, ct);
+            await client.KickAsync(admin, row.SfuRoom.Value, row.SfuSecret!, feed.Value, ct);
+            if (screenPublishers.TryRemove((callId, accountId), out var handle))
+            {
+                await DetachQuietlyAsync(client, handle);
+            }
+        }
+        catch (Exception e) when (e is JanusException or ChatException)
+        {
+            LogSfu(logger, e, callId);
+        }
+    }
+}

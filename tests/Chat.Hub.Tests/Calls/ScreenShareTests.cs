@@ -1,0 +1,96 @@
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>
+/// Screen sharing through the hub and a real Janus with captured Chromium SDP: a second feed per participant, one screen
+/// per call, lesson-mode permission, the host stops anyone's share. (Media is not exercised outside a network namespace.)
+/// </summary>
+public sealed class ScreenShareTests(JanusCallsApp app) : IClassFixture<JanusCallsApp>
+{
+    private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+
+    /// <summary>The same captured offer with its audio section inactive: what a screen without sound offers.</summary>
+    private static string VideoOnlyOffer
+    {
+        get
+        {
+            var sdp = Offer;
+            var video = sdp.IndexOf("m=video", StringComparison.Ordinal);
+            var audioPart = sdp[..video];
+            var at = audioPart.LastIndexOf("a=sendrecv", StringComparison.Ordinal);
+            Assert.True(at > 0);
+            return audioPart[..at] + "a=inactive" + audioPart[(at + "a=sendrecv".Length)..] + sdp[video..];
+        }
+    }
+
+    [Fact]
+    public async Task Lesson_TeacherShares_PupilNeedsPermission_OneScreenAtATime_HostStopsAnyShare()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var pupil = await school.AddStudentAsync("Вася", a.Id);
+        var pupil2 = await school.AddStudentAsync("Петя", a.Id);
+        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        await using var p2 = await HubClient.ConnectAsync(app, pupil2);
+        await using var s = await HubClient.ConnectAsync(app, stranger);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
+        var joined = await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.False(joined.Call.Participants.Single(x => x.AccountId == pupil.AccountId).ShareAllowed);
+        await p2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // The teacher shows the board: a second feed beside the camera.
+        await t.Connection.InvokeAsync<string>("Publish", callId, Offer);
+        Assert.StartsWith("v=0", await t.Connection.InvokeAsync<string>("PublishScreen", callId, Offer), StringComparison.Ordinal);
+        var me = (await p.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == teacher.AccountId);
+        Assert.NotNull(me.ScreenFeedId);
+        Assert.NotNull(me.FeedId);
+        Assert.NotEqual(me.FeedId, me.ScreenFeedId);
+
+        // A pupil of another class learns nothing; a pupil of the class needs the teacher's permission.
+        await s.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer).ExpectHubErrorAsync("chat_not_found");
+        await p.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer).ExpectHubErrorAsync("share_not_allowed");
+        await p.Connection.InvokeAsync<CallDto>("AllowToShare", callId, pupil.AccountId, true).ExpectHubErrorAsync("call_host_only");
+        var allowed = await t.Connection.InvokeAsync<CallDto>("AllowToShare", callId, pupil.AccountId, true);
+        Assert.True(allowed.Participants.Single(x => x.AccountId == pupil.AccountId).ShareAllowed);
+
+        // One screen per call; a screen with sound still needs the permission to speak; an offer without video is refused.
+        await p.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer).ExpectHubErrorAsync("screen_busy");
+        await t.Connection.InvokeAsync<CallDto>("StopScreenShare", callId, null);
+        await p.Connection.InvokeAsync<string>("PublishScreen", callId, Offer).ExpectHubErrorAsync("speak_not_allowed");
+        await p.Connection.InvokeAsync<string>("PublishScreen", callId, Offer.Replace("m=video 9", "m=video 0", StringComparison.Ordinal)).ExpectHubErrorAsync("media_invalid");
+        Assert.StartsWith("v=0", await p.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer), StringComparison.Ordinal);
+        var sharing = await t.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        Assert.NotNull(sharing.Participants.Single(x => x.AccountId == pupil.AccountId).ScreenFeedId);
+        Assert.Null(sharing.Participants.Single(x => x.AccountId == teacher.AccountId).ScreenFeedId);
+
+        // Another pupil cannot stop it; the host can, and everyone sees the screen feed gone.
+        await p2.Connection.InvokeAsync<CallDto>("StopScreenShare", callId, pupil.AccountId).ExpectHubErrorAsync("call_host_only");
+        var stoppedSeen = new TaskCompletionSource<CallDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.Connection.On<CallDto>("CallStateChanged", c =>
+        {
+            if (c.Participants.Single(x => x.AccountId == pupil.AccountId).ScreenFeedId is null)
+            {
+                stoppedSeen.TrySetResult(c);
+            }
+        });
+        await t.Connection.InvokeAsync<CallDto>("StopScreenShare", callId, pupil.AccountId);
+        await stoppedSeen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Taking the permission back stops a share under way and refuses the next one.
+        await p.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer);
+        var revoked = await t.Connection.InvokeAsync<CallDto>("AllowToShare", callId, pupil.AccountId, false);
+        Assert.Null(revoked.Participants.Single(x => x.AccountId == pupil.AccountId).ScreenFeedId);
+        await p.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer).ExpectHubErrorAsync("share_not_allowed");
+
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+}
