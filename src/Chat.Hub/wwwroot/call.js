@@ -5,8 +5,9 @@
 
 const state = {
   hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null,
-  subscribers: new Map(), // feedId -> RTCPeerConnection
+  subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
+  screen: null, screenFeed: null, // my screen share: its RTCPeerConnection and, once Janus took it, its feed id
 };
 window.callState = state; // for tests: getStats on the peer connections
 
@@ -19,11 +20,11 @@ function rtcConfig() {
     iceTransportPolicy: state.relay ? 'relay' : 'all', bundlePolicy: 'max-bundle' };
 }
 
-function trickle(pc, feedId) {
+function trickle(pc, feedId, screen) {
   pc.onicecandidate = e => {
     const c = e.candidate;
     state.hub.invoke('Trickle', { callId: state.callId, feedId, candidate: c ? c.candidate : null,
-      sdpMid: c ? c.sdpMid : null, sdpMLineIndex: c ? c.sdpMLineIndex : null }).catch(err => console.warn('trickle', message(err)));
+      sdpMid: c ? c.sdpMid : null, sdpMLineIndex: c ? c.sdpMLineIndex : null, screen: !!screen }).catch(err => console.warn('trickle', message(err)));
   };
 }
 
@@ -69,6 +70,41 @@ async function subscribe(feedId) {
   await state.hub.invoke('Answer', state.callId, feedId, answer.sdp);
 }
 
+// Screen sharing: a second publisher connection with the screen's video (no sound), feed kind "screen".
+async function shareScreen() {
+  if (state.screen) return;
+  const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  const pc = new RTCPeerConnection(rtcConfig());
+  state.screen = pc;
+  const track = stream.getVideoTracks()[0];
+  track.onended = () => stopScreen(true);
+  pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  trickle(pc, null, true);
+  try {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const answer = await state.hub.invoke('PublishScreen', state.callId, offer.sdp);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    const call = await state.hub.invoke('GetCall', state.callId);
+    const mine = call.participants.find(p => p.accountId === state.me);
+    state.screenFeed = mine ? mine.screenFeedId : null;
+    $('share').disabled = true; $('stopshare').disabled = false;
+  } catch (err) {
+    stopScreen(false);
+    throw err;
+  }
+}
+
+function stopScreen(tellServer) {
+  const pc = state.screen;
+  if (!pc) return;
+  pc.getSenders().forEach(s => s.track && s.track.stop());
+  pc.close();
+  state.screen = null; state.screenFeed = null;
+  $('share').disabled = false; $('stopshare').disabled = true;
+  if (tellServer) state.hub.invoke('StopScreenShare', state.callId, null).catch(err => console.warn('stop screen', message(err)));
+}
+
 function closeSubscriber(feedId) {
   const pc = state.subscribers.get(feedId);
   if (pc) pc.close();
@@ -81,14 +117,22 @@ async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
   const live = new Set();
   for (const p of call.participants) {
-    if (p.feedId && p.accountId !== state.me) {
-      live.add(p.feedId);
-      subscribe(p.feedId).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
+    if (p.accountId === state.me) continue;
+    for (const feed of [p.feedId, p.screenFeedId]) {
+      if (!feed) continue;
+      live.add(feed);
+      subscribe(feed).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
     }
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
   const mine = call.participants.find(p => p.accountId === state.me);
   $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing;
+  // The host stopped my screen share (or took the permission back): close it here too.
+  if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)) {
+    stopScreen(false);
+    status('Ведущий остановил показ экрана.');
+  }
+  $('share').disabled = !mine || !mine.shareAllowed || !!state.screen;
 }
 
 async function start(params) {
@@ -103,6 +147,7 @@ async function start(params) {
     if (id !== state.callId) return;
     status('Медиасервер перезапущен, подключаемся снова…');
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
+    if (state.screen) stopScreen(false);
     if (!state.publisher) return;
     state.publisher.close(); state.publisher = null; state.publishing = false;
     const local = $('local').srcObject;
@@ -158,10 +203,13 @@ document.addEventListener('DOMContentLoaded', () => {
       if (!state.publishing) await publish();
     } catch (err) { status(message(err), true); }
   });
+  $('share').addEventListener('click', () => shareScreen().catch(err => status(message(err), true)));
+  $('stopshare').addEventListener('click', () => stopScreen(true));
   $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, true).catch(err => status(message(err), true)));
   $('leave').addEventListener('click', async () => {
     await state.hub.invoke('LeaveCall', state.callId).catch(() => {});
     if (state.publisher) state.publisher.close();
+    stopScreen(false);
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     status('Вы вышли из звонка.');
   });

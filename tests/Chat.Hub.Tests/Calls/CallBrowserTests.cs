@@ -78,7 +78,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     [
         "--no-first-run", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-dev-shm-usage",
+        "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-dev-shm-usage", "--auto-select-desktop-capture-source=Entire screen",
     ];
 
     [NamespaceFact]
@@ -216,6 +216,66 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
             Assert.NotEmpty(types);
             Assert.All(types, t => Assert.Equal("relay", t));
         }
+
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
+    [NamespaceFact]
+    public async Task Lesson_PupilAllowedToShareScreen_TeacherDecodesIt_HostStopsIt()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("7А");
+        var teacher = await school.AddVerifiedTeacherAsync("Ирина Сергеевна", a.Id);
+        var pupil = await school.AddStudentAsync("Дима", a.Id);
+        var chatId = await ClassChatAsync(a.Id);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        var context = await browser.NewContextAsync();
+        var teacherPage = await context.NewPageAsync();
+        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        var pupilPage = await context.NewPageAsync();
+        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
+        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { pupil.Tokens.AccessToken, callId });
+
+        // In a lesson the pupil's share button is off until the teacher allows it; then a click shares the screen.
+        Assert.True(await pupilPage.IsDisabledAsync("#share"));
+        await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('AllowToShare', call, pupil, true)", new object[] { callId, pupil.AccountId.ToString() });
+        await pupilPage.ClickAsync("#share");
+        await pupilPage.WaitForFunctionAsync("() => window.callState.screenFeed !== null", null, new() { Timeout = 20_000 });
+        var screenFeed = await pupilPage.EvaluateAsync<long>("() => window.callState.screenFeed");
+
+        // The teacher's page subscribes to the screen feed and decodes it.
+        const string Stats = """
+            async feed => {
+              const pc = window.callState.subscribers.get(feed);
+              if (!pc) return { frames: 0, width: 0 };
+              for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { frames: s.framesDecoded || 0, width: s.frameWidth || 0 };
+              return { frames: 0, width: 0 };
+            }
+            """;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement stats = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            stats = await teacherPage.EvaluateAsync<JsonElement>(Stats, screenFeed);
+            if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"the teacher decoded only {stats} of the pupil's screen");
+        Assert.True(stats.GetProperty("width").GetInt32() > 0);
+
+        // The teacher stops the pupil's share: the pupil's page closes its screen connection, the teacher's drops the feed.
+        await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('StopScreenShare', call, pupil)", new object[] { callId, pupil.AccountId.ToString() });
+        await pupilPage.WaitForFunctionAsync("() => window.callState.screen === null", null, new() { Timeout = 10_000 });
+        await teacherPage.WaitForFunctionAsync("feed => !window.callState.subscribers.has(feed)", screenFeed, new() { Timeout = 10_000 });
 
         await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
     }
