@@ -52,4 +52,16 @@ public sealed partial class ChatHub
 
     /// <summary>The host lets a pupil share the screen in a lesson, or takes that back (stopping a share under way).</summary>
     public Task<CallDto> AllowToShare(Guid callId, Guid accountId, bool allowed) => Calls.AllowToShareAsync(Me, callId, accountId, allowed, Context.ConnectionAborted);
+
+    /// <summary>The host opens the call's waiting room to members of the school outside the chat, or closes it.</summary>
+    public Task<CallDto> SetWaitingRoom(Guid callId, bool open) => Calls.SetWaitingRoomAsync(Me, callId, open, Context.ConnectionAborted);
+
+    /// <summary>Someone of the school outside the chat asks to join; they wait until the host decides (CallGuestDecided).</summary>
+    public Task<CallGuestDto> AskToJoinCall(Guid callId) => Calls.AskToJoinAsync(Me, callId, Context.ConnectionAborted);
+
+    /// <summary>The host's view of the waiting room.</summary>
+    public Task<IReadOnlyList<CallGuestDto>> GetCallWaitingRoom(Guid callId) => Calls.WaitingRoomAsync(Me, callId, Context.ConnectionAborted);
+
+    /// <summary>The host admits (then they JoinCall) or rejects someone waiting.</summary>
+    public Task<IReadOnlyList<CallGuestDto>> AdmitToCall(Guid callId, Guid accountId, bool admit) => Calls.AdmitAsync(Me, callId, accountId, admit, Context.ConnectionAborted);
 }

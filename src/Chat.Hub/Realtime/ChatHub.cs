@@ -41,6 +41,12 @@ public interface IChatClient
 
     /// <summary>The call's media server restarted: publish and subscribe again (the call itself goes on).</summary>
     Task SfuRestarted(Guid callId);
+
+    /// <summary>To the host: someone from the school outside the chat asks to join (the waiting room).</summary>
+    Task CallGuestWaiting(Guid callId, Features.Calls.CallGuestDto guest);
+
+    /// <summary>To the person waiting: the host admitted them (call JoinCall now) or not.</summary>
+    Task CallGuestDecided(Guid callId, bool admitted);
 }
 
 /// <summary>

@@ -70,6 +70,9 @@ public sealed class CallState
 
     public bool Locked { get; private set; }
 
+    /// <summary>Members of the school outside the chat may ask to join; the host admits them one by one.</summary>
+    public bool WaitingRoom { get; private set; }
+
     public bool Ended { get; private set; }
 
     public IReadOnlyCollection<CallParticipant> Participants => participants.Values;
@@ -92,9 +95,10 @@ public sealed class CallState
         return p;
     }
 
-    public void RestoreFlags(bool locked, bool ended)
+    public void RestoreFlags(bool locked, bool ended, bool waitingRoom = false)
     {
         Locked = locked;
+        WaitingRoom = waitingRoom;
         Ended = ended;
     }
 
@@ -243,6 +247,15 @@ public sealed class CallState
         p.ScreenFeedId = null;
         p.HandRaised = false;
     }
+
+    public void SetWaitingRoom(Guid actor, bool open)
+    {
+        RequireHost(actor);
+        WaitingRoom = open;
+    }
+
+    /// <summary>Throws host_only unless <paramref name="actor"/> hosts this (open) call.</summary>
+    public void RequireHostOf(Guid actor) => RequireHost(actor);
 
     public void Lock(Guid actor, bool locked)
     {

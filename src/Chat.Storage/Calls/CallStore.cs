@@ -6,7 +6,7 @@ namespace Chat.Storage.Calls;
 
 public sealed record CallRow(
     Guid Id, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, string? SfuUrl, long? SfuRoom, string? SfuSecret,
-    DateTime StartedAt, DateTime? EndedAt);
+    DateTime StartedAt, DateTime? EndedAt, bool WaitingRoom = false);
 
 public sealed record CallParticipantRow(
     Guid CallId, Guid AccountId, bool Present, bool Removed, bool AudioMuted, bool VideoMuted, bool SpeakAllowed,
@@ -15,7 +15,7 @@ public sealed record CallParticipantRow(
 /// <summary>Calls and their participants. Changes go through <see cref="LockAsync"/> in a transaction, so two nodes never interleave.</summary>
 public sealed class CallStore(NpgsqlDataSource db)
 {
-    private const string CallColumns = "id, chat_id, host_id, lesson_mode, locked, sfu_url, sfu_room, sfu_secret, started_at, ended_at";
+    private const string CallColumns = "id, chat_id, host_id, lesson_mode, locked, sfu_url, sfu_room, sfu_secret, started_at, ended_at, waiting_room";
     private const string ParticipantColumns = "call_id, account_id, present, removed, audio_muted, video_muted, speak_allowed, hand_raised, feed_id, share_allowed, screen_feed_id";
 
     /// <summary>Inserts a live call; returns false when the chat already has one (the unique index decides).</summary>
@@ -23,7 +23,7 @@ public sealed class CallStore(NpgsqlDataSource db)
     {
         var inserted = await s.Connection.ExecuteAsync(new CommandDefinition(
             $"""
-            INSERT INTO calls ({CallColumns}) VALUES (@Id, @ChatId, @HostId, @LessonMode, @Locked, @SfuUrl, @SfuRoom, @SfuSecret, now(), NULL)
+            INSERT INTO calls ({CallColumns}) VALUES (@Id, @ChatId, @HostId, @LessonMode, @Locked, @SfuUrl, @SfuRoom, @SfuSecret, now(), NULL, @WaitingRoom)
             ON CONFLICT (chat_id) WHERE ended_at IS NULL DO NOTHING
             """, call, s.Transaction, cancellationToken: ct));
         return inserted == 1;
@@ -66,11 +66,11 @@ public sealed class CallStore(NpgsqlDataSource db)
     }
 
     /// <summary>Writes the call's flags and every participant (insert or update).</summary>
-    public async Task SaveAsync(DbScope s, Guid callId, bool locked, bool ended, IEnumerable<CallParticipantRow> participants, CancellationToken ct)
+    public async Task SaveAsync(DbScope s, Guid callId, bool locked, bool ended, IEnumerable<CallParticipantRow> participants, CancellationToken ct, bool? waitingRoom = null)
     {
         await s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE calls SET locked = @locked, ended_at = CASE WHEN @ended THEN coalesce(ended_at, now()) END WHERE id = @callId",
-            new { callId, locked, ended }, s.Transaction, cancellationToken: ct));
+            "UPDATE calls SET locked = @locked, waiting_room = coalesce(@waitingRoom, waiting_room), ended_at = CASE WHEN @ended THEN coalesce(ended_at, now()) END WHERE id = @callId",
+            new { callId, locked, ended, waitingRoom }, s.Transaction, cancellationToken: ct));
         foreach (var p in participants)
         {
             await s.Connection.ExecuteAsync(new CommandDefinition(

@@ -41,6 +41,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<FileRecordStore>();
         services.AddSingleton<Calls.CallStore>();
         services.AddSingleton<Calls.CallAttendanceStore>();
+        services.AddSingleton<Calls.CallGuestStore>();
         return services;
     }
 }

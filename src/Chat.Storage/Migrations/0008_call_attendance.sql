@@ -42,3 +42,17 @@ FROM call_participants p JOIN calls c ON c.id = p.call_id;
 ALTER TABLE call_participants ADD COLUMN share_allowed boolean NOT NULL DEFAULT false;
 ALTER TABLE call_participants ADD COLUMN screen_feed_id bigint;
 UPDATE call_participants SET share_allowed = speak_allowed;
+
+-- Waiting room: the host opens the call to members of the same school outside the chat; they ask and wait, the host
+-- admits or rejects each. Never anyone outside the school (closed space).
+ALTER TABLE calls ADD COLUMN waiting_room boolean NOT NULL DEFAULT false;
+
+CREATE TABLE call_guests (
+    call_id     uuid NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    account_id  uuid NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    status      text NOT NULL CHECK (status IN ('waiting', 'admitted', 'rejected')),
+    asked_at    timestamptz NOT NULL DEFAULT now(),
+    decided_at  timestamptz,
+    decided_by  uuid REFERENCES accounts(id) ON DELETE SET NULL,
+    PRIMARY KEY (call_id, account_id)
+);

@@ -7,7 +7,8 @@ public sealed record CallParticipantDto(
 
 /// <summary>A call's public state; the SFU room, its secret and instance never appear here.</summary>
 public sealed record CallDto(
-    Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, bool Ended, IReadOnlyList<CallParticipantDto> Participants);
+    Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, bool Ended, IReadOnlyList<CallParticipantDto> Participants,
+    bool WaitingRoom);
 
 /// <summary>An ICE server for RTCPeerConnection: TURN with per-user credentials that expire soon.</summary>
 public sealed record IceServerDto(string[] Urls, string? Username, string? Credential);

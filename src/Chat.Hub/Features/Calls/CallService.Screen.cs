@@ -57,7 +57,7 @@ public sealed partial class CallService
             throw;
         }
 
-        await PushAsync(dto.ChatId, c => c.CallStateChanged(dto));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
         return answer;
     }
 

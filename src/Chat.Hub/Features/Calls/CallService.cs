@@ -23,6 +23,7 @@ public sealed partial class CallService(
     ChatDatabase database,
     CallStore calls,
     CallAttendanceStore attendance,
+    CallGuestStore guests,
     ChatStore chats,
     ChatService chatService,
     JanusPool janus,
@@ -68,7 +69,7 @@ public sealed partial class CallService(
         }
 
         var joined = await JoinAsync(me, call.Id, ct);
-        await PushAsync(chatId, c => c.CallStarted(joined.Call));
+        await PushAsync(chatId, call.Id, c => c.CallStarted(joined.Call));
         return joined;
     }
 
@@ -81,10 +82,10 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.CallNotFound);
         }
 
-        var role = await chatService.ActingRoleAsync(row.ChatId, me, ct);
-        var moderator = role != "member";
+        var role = await RoleForCallAsync(row, me, acting: true, ct);
+        var moderator = role is not ("member" or Guest);
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
-        await PushAsync(dto.ChatId, c => c.ParticipantJoined(dto.CallId, dto.Participants.First(p => p.AccountId == me)));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantJoined(dto.CallId, dto.Participants.First(p => p.AccountId == me)));
         var server = turn.For(me);
         IReadOnlyList<IceServerDto> servers = server is null ? [] : [new IceServerDto(server.Urls, server.Username, server.Credential)];
         return new CallJoinDto(dto, servers, server?.ExpiresAt);
@@ -109,7 +110,7 @@ public sealed partial class CallService(
 
         var dto = await MutateAsync(callId, state => state.Leave(me), ct);
         await DropHandlesAsync(callId, me, ct);
-        await PushAsync(dto.ChatId, c => c.ParticipantLeft(callId, me));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(callId, me));
         if (dto.Ended)
         {
             await EndedAsync(dto, ct);
@@ -167,7 +168,7 @@ public sealed partial class CallService(
     {
         var dto = await ChangeAsync(me, callId, s => s.Remove(me, accountId), ct);
         await DropHandlesAsync(callId, accountId, ct);
-        await PushAsync(dto.ChatId, c => c.ParticipantLeft(callId, accountId));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(callId, accountId));
         return dto;
     }
 
@@ -198,7 +199,7 @@ public sealed partial class CallService(
         var (feed, answer) = await SfuCallAsync(() => client.PublishAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, me.ToString("N"), sdpOffer,
             sending.Any(m => m.Kind == "audio"), sending.Any(m => m.Kind == "video"), ct));
         var dto = await MutateAsync(callId, s => s.SetFeed(me, feed), ct);
-        await PushAsync(dto.ChatId, c => c.CallStateChanged(dto));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
         return answer;
     }
 
@@ -294,10 +295,37 @@ public sealed partial class CallService(
         if (!allowNonMember)
         {
             // A pupil of another class, or anyone outside the chat, learns nothing: chat_not_found.
-            _ = acting ? await chatService.ActingRoleAsync(row.ChatId, me, ct) : await chatService.RoleAsync(row.ChatId, me, ct);
+            _ = await RoleForCallAsync(row, me, acting, ct);
         }
 
         return row;
+    }
+
+    /// <summary>
+    /// The caller's role in the call's chat, or <see cref="Guest"/> for someone of the same school whom the host
+    /// admitted from the waiting room. Anyone else: chat_not_found (a waiting or rejected guest hears so).
+    /// </summary>
+    private async Task<string> RoleForCallAsync(CallRow row, Guid me, bool acting, CancellationToken ct)
+    {
+        try
+        {
+            return acting ? await chatService.ActingRoleAsync(row.ChatId, me, ct) : await chatService.RoleAsync(row.ChatId, me, ct);
+        }
+        catch (ChatException e) when (e.Error == ChatError.ChatNotFound)
+        {
+            var guest = await guests.GetAsync(row.Id, me, ct);
+            if (guest is null || !await guests.InSchoolOfCallAsync(row.Id, me, ct))
+            {
+                throw;
+            }
+
+            return guest.Status switch
+            {
+                "admitted" => Guest,
+                "waiting" => throw new ChatException(ChatError.CallGuestWaiting),
+                _ => throw new ChatException(ChatError.CallGuestRejected),
+            };
+        }
     }
 
     private async Task<CallDto> ChangeAsync(Guid me, Guid callId, Action<CallState> change, CancellationToken ct)
@@ -308,7 +336,7 @@ public sealed partial class CallService(
             change(s);
             return 0;
         }, ct);
-        await PushAsync(dto.ChatId, c => c.CallStateChanged(dto));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
         return dto;
     }
 
@@ -330,7 +358,7 @@ public sealed partial class CallService(
 
             var state = Build(loaded.Value.Call, loaded.Value.Participants);
             Translate(() => change(state));
-            await calls.SaveAsync(s, callId, state.Locked, state.Ended, RowsOf(state), ct);
+            await calls.SaveAsync(s, callId, state.Locked, state.Ended, RowsOf(state), ct, state.WaitingRoom);
             return ToDto(state);
         }, ct);
 
@@ -340,7 +368,7 @@ public sealed partial class CallService(
     private static CallState Build(CallRow row, IReadOnlyList<CallParticipantRow> participants)
     {
         var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode);
-        state.RestoreFlags(row.Locked, row.EndedAt is not null);
+        state.RestoreFlags(row.Locked, row.EndedAt is not null, row.WaitingRoom);
         foreach (var p in participants)
         {
             state.Restore(p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId);
@@ -355,7 +383,8 @@ public sealed partial class CallService(
 
     private static CallDto ToDto(CallState s) => new(
         s.Id, s.ChatId, s.HostId, s.LessonMode, s.Locked, s.Ended,
-        s.Present.Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId)).ToList());
+        s.Present.Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId)).ToList(),
+        s.WaitingRoom);
 
     private static void Translate(Action action)
     {
@@ -469,7 +498,7 @@ public sealed partial class CallService(
 
     private async Task EndedAsync(CallDto dto, CancellationToken ct)
     {
-        await PushAsync(dto.ChatId, c => c.CallEnded(dto.CallId));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.CallEnded(dto.CallId));
         foreach (var key in publishers.Keys.Where(k => k.Call == dto.CallId))
         {
             publishers.TryRemove(key, out _);
@@ -653,8 +682,8 @@ public sealed partial class CallService(
                 }
 
                 LogRestart(logger, row.Id, url);
-                await PushAsync(row.ChatId, c => c.SfuRestarted(row.Id));
-                await PushAsync(row.ChatId, c => c.CallStateChanged(dto));
+                await PushAsync(row.ChatId, row.Id, c => c.SfuRestarted(row.Id));
+                await PushAsync(row.ChatId, row.Id, c => c.CallStateChanged(dto));
             }
         }
         catch (Exception e)
@@ -663,11 +692,17 @@ public sealed partial class CallService(
         }
     }
 
-    private async Task PushAsync(Guid chatId, Func<IChatClient, Task> push)
+    /// <summary>Tells the chat's live connections, and the guests admitted from the waiting room (who are not in the chat).</summary>
+    private async Task PushAsync(Guid chatId, Guid callId, Func<IChatClient, Task> push)
     {
         try
         {
             await push(hub.Clients.Group(LiveConnections.ChatGroup(chatId)));
+            var admitted = await guests.AdmittedAsync(callId, CancellationToken.None);
+            if (admitted.Count > 0)
+            {
+                await push(hub.Clients.Users(admitted.Select(g => g.ToString()).ToList()));
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

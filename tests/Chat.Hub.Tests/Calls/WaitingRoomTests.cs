@@ -1,0 +1,108 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>
+/// The waiting room: a lesson opened to people of the same school outside the class chat. They ask and wait, the host
+/// sees the queue and admits or rejects; chat members enter directly; nobody from another school gets in.
+/// </summary>
+public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
+{
+    [Fact]
+    public async Task GuestOfTheSchoolWaits_HostAdmitsOneAndRejectsAnother_MembersEnterDirectly_OtherSchoolLearnsNothing()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var psychologist = await school.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
+        var pupil = await school.AddStudentAsync("Вася", a.Id);
+        var pupil5B = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var otherSchool = await new SchoolBuilder(app).CreateAsync("Школа №2");
+        var outsider = await otherSchool.AddStudentAsync("Чужой", (await otherSchool.CreateClassAsync("5А")).Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var g = await HubClient.ConnectAsync(app, psychologist);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        await using var k = await HubClient.ConnectAsync(app, pupil5B);
+        await using var o = await HubClient.ConnectAsync(app, outsider);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
+
+        // Closed until the host opens it: a guest learns nothing; a member of the chat is told to just join.
+        await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId).ExpectHubErrorAsync("chat_not_found");
+        Assert.Equal("member", (await p.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId)).Status);
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await p.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true).ExpectHubErrorAsync("call_host_only");
+        Assert.True((await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true)).WaitingRoom);
+
+        // The psychologist asks; the host is told; joining before the decision is refused.
+        var knocked = new TaskCompletionSource<CallGuestDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.Connection.On<Guid, CallGuestDto>("CallGuestWaiting", (_, guest) => knocked.TrySetResult(guest));
+        var asked = await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId);
+        Assert.Equal("waiting", asked.Status);
+        Assert.Equal(psychologist.AccountId, (await knocked.Task.WaitAsync(TimeSpan.FromSeconds(10))).AccountId);
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_guest_waiting");
+        await g.Connection.InvokeAsync<CallDto>("GetCall", callId).ExpectHubErrorAsync("call_guest_waiting");
+
+        // Someone from another school cannot even knock; a pupil of 5Б (same school) can.
+        await o.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId).ExpectHubErrorAsync("chat_not_found");
+        Assert.Equal("waiting", (await k.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId)).Status);
+
+        // Only the host sees the queue and decides.
+        await p.Connection.InvokeAsync<List<CallGuestDto>>("GetCallWaitingRoom", callId).ExpectHubErrorAsync("call_host_only");
+        await p.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, psychologist.AccountId, true).ExpectHubErrorAsync("call_host_only");
+        var queue = await t.Connection.InvokeAsync<List<CallGuestDto>>("GetCallWaitingRoom", callId);
+        Assert.Equal([psychologist.AccountId, pupil5B.AccountId], queue.Select(x => x.AccountId).ToArray());
+        Assert.All(queue, x => Assert.Equal("waiting", x.Status));
+        await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, outsider.AccountId, true).ExpectHubErrorAsync("call_guest_not_found");
+
+        var decided = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        g.Connection.On<Guid, bool>("CallGuestDecided", (_, admitted) => decided.TrySetResult(admitted));
+        await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, psychologist.AccountId, true);
+        Assert.True(await decided.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        var after = await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, pupil5B.AccountId, false);
+        Assert.Equal("rejected", after.Single(x => x.AccountId == pupil5B.AccountId).Status);
+        await k.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_guest_rejected");
+
+        // The admitted guest joins under the lesson's rules and hears the call's events, but not the chat.
+        var joined = await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var me = joined.Call.Participants.Single(x => x.AccountId == psychologist.AccountId);
+        Assert.False(me.SpeakAllowed);
+        var changed = new TaskCompletionSource<CallDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        g.Connection.On<CallDto>("CallStateChanged", c => changed.TrySetResult(c));
+        await t.Connection.InvokeAsync<CallDto>("RaiseHand", callId, true);
+        Assert.Equal(callId, (await changed.Task.WaitAsync(TimeSpan.FromSeconds(10))).CallId);
+        await g.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, null).ExpectHubErrorAsync("chat_not_found");
+        await g.Connection.InvokeAsync<CallDto>("LockCall", callId, true).ExpectHubErrorAsync("call_host_only");
+
+        // The attendance lists the guest beside the class, without a chat role.
+        var report = await t.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
+        var guestRow = report.People.Single(x => x.AccountId == psychologist.AccountId);
+        Assert.True(guestRow.Attended);
+        Assert.Null(guestRow.ChatRole);
+        await g.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId).ExpectHubErrorAsync("chat_not_found");
+
+        var ended = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        g.Connection.On<Guid>("CallEnded", id => ended.TrySetResult(id));
+        await t.Connection.InvokeAsync("EndCall", callId);
+        Assert.Equal(callId, await ended.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task DirectCall_HasNoWaitingRoom()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6А");
+        var teacher = await school.AddVerifiedTeacherAsync("Анна Петровна", a.Id);
+        var pupil = await school.AddStudentAsync("Оля", a.Id);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        var direct = await (await pupil.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId })).ReadAsync<ChatSummaryDto>();
+        var callId = (await p.Connection.InvokeAsync<CallJoinDto>("StartCall", direct.Id, false)).Call.CallId;
+        await p.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true).ExpectHubErrorAsync("waiting_room_not_allowed");
+        await p.Connection.InvokeAsync("EndCall", callId);
+    }
+}
