@@ -64,4 +64,10 @@ public sealed partial class ChatHub
 
     /// <summary>The host admits (then they JoinCall) or rejects someone waiting.</summary>
     public Task<IReadOnlyList<CallGuestDto>> AdmitToCall(Guid callId, Guid accountId, bool admit) => Calls.AdmitAsync(Me, callId, accountId, admit, Context.ConnectionAborted);
+
+    /// <summary>Starts a broadcast («трансляция») in a channel or group chat: the caller presents, everyone else only watches.</summary>
+    public Task<CallJoinDto> StartBroadcast(Guid chatId) => Calls.StartAsync(Me, chatId, false, Context.ConnectionAborted, broadcast: true);
+
+    /// <summary>The host of a broadcast makes someone a presenter or a viewer again.</summary>
+    public Task<CallDto> SetPresenter(Guid callId, Guid accountId, bool presenter) => Calls.SetPresenterAsync(Me, callId, accountId, presenter, Context.ConnectionAborted);
 }

@@ -42,6 +42,9 @@ public interface IChatClient
     /// <summary>The call's media server restarted: publish and subscribe again (the call itself goes on).</summary>
     Task SfuRestarted(Guid callId);
 
+    /// <summary>How many viewers a broadcast has now (viewers are not announced one by one).</summary>
+    Task BroadcastViewers(Guid callId, int viewers);
+
     /// <summary>To the host: someone from the school outside the chat asks to join (the waiting room).</summary>
     Task CallGuestWaiting(Guid callId, Features.Calls.CallGuestDto guest);
 

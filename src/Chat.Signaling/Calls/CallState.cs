@@ -51,13 +51,24 @@ public sealed class CallState
 
     private readonly Dictionary<Guid, CallParticipant> participants = [];
 
-    public CallState(Guid id, Guid chatId, Guid hostId, bool lessonMode)
+    public CallState(Guid id, Guid chatId, Guid hostId, bool lessonMode, bool broadcast = false)
     {
         Id = id;
         ChatId = chatId;
         HostId = hostId;
         LessonMode = lessonMode;
+        Broadcast = broadcast;
     }
+
+    /// <summary>
+    /// A broadcast («трансляция»): only presenters (the host and whom the host makes one) publish; everyone else, chat
+    /// moderators included, joins as a viewer who can never publish. No participant limit in the state: viewers only
+    /// subscribe, so the SFU's bandwidth is the limit.
+    /// </summary>
+    public bool Broadcast { get; }
+
+    /// <summary>Presenters of a broadcast (or everyone allowed to speak in a call).</summary>
+    public bool IsPresenter(CallParticipant p) => p.IsHost || p.SpeakAllowed;
 
     public Guid Id { get; }
 
@@ -80,6 +91,9 @@ public sealed class CallState
     public IEnumerable<CallParticipant> Present => participants.Values.Where(p => p.Present);
 
     public CallParticipant? Find(Guid accountId) => participants.GetValueOrDefault(accountId);
+
+    /// <summary>Viewers of a broadcast present now (everyone but presenters).</summary>
+    public int ViewerCount => Broadcast ? participants.Values.Count(p => p.Present && !IsPresenter(p)) : 0;
 
     /// <summary>Restores a participant from storage (no checks).</summary>
     public CallParticipant Restore(
@@ -132,12 +146,12 @@ public sealed class CallState
             throw new CallException("call_locked", "the call is locked");
         }
 
-        if (participants.Count(p => p.Value.Present) >= MaxParticipants)
+        if (!Broadcast && participants.Count(p => p.Value.Present) >= MaxParticipants)
         {
             throw new CallException("call_full", "the call is full");
         }
 
-        var restricted = LessonMode && !privileged;
+        var restricted = Broadcast ? !isHost : LessonMode && !privileged;
         var participant = new CallParticipant(accountId, isHost, !restricted, !restricted);
         participants[accountId] = participant;
         return participant;
@@ -187,6 +201,33 @@ public sealed class CallState
 
     /// <summary>True when the participant may send audio (used to accept or refuse a publish offer with audio).</summary>
     public bool MayPublish(Guid accountId) => RequirePresent(accountId).SpeakAllowed;
+
+    /// <summary>In a broadcast a viewer gets no publisher at all, whatever the offer says.</summary>
+    public void RequireNotViewer(Guid accountId)
+    {
+        var p = RequirePresent(accountId);
+        if (Broadcast && !IsPresenter(p))
+        {
+            throw new CallException("viewer_cannot_publish", "viewers of a broadcast only watch");
+        }
+    }
+
+    /// <summary>The host makes a participant of a broadcast a presenter (speaks, shows video and screen) or a viewer again.</summary>
+    /// <returns>The camera and screen feeds a demoted presenter had (the caller ends them in the SFU).</returns>
+    public (long? Camera, long? Screen) SetPresenter(Guid actor, Guid target, bool presenter)
+    {
+        AllowToSpeak(actor, target, presenter);
+        var screen = AllowToShare(actor, target, presenter);
+        var p = participants[target];
+        if (presenter || p.IsHost)
+        {
+            return (null, screen);
+        }
+
+        var camera = p.FeedId;
+        p.FeedId = null;
+        return (camera, screen);
+    }
 
     public void RaiseHand(Guid actor, bool raised)
     {

@@ -56,3 +56,6 @@ CREATE TABLE call_guests (
     decided_by  uuid REFERENCES accounts(id) ON DELETE SET NULL,
     PRIMARY KEY (call_id, account_id)
 );
+
+-- Broadcasts («трансляции»): presenters publish, everyone else in the chat only watches.
+ALTER TABLE calls ADD COLUMN kind text NOT NULL DEFAULT 'call' CHECK (kind IN ('call', 'broadcast'));

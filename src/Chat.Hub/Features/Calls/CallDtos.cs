@@ -5,10 +5,13 @@ public sealed record CallParticipantDto(
     Guid AccountId, bool IsHost, bool AudioMuted, bool VideoMuted, bool SpeakAllowed, bool HandRaised, long? FeedId,
     bool ShareAllowed, long? ScreenFeedId);
 
-/// <summary>A call's public state; the SFU room, its secret and instance never appear here.</summary>
+/// <summary>
+/// A call's public state; the SFU room, its secret and instance never appear here. Kind "call" or "broadcast"; in a
+/// broadcast <see cref="Participants"/> lists the presenters only and <see cref="ViewerCount"/> counts the rest.
+/// </summary>
 public sealed record CallDto(
     Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, bool Ended, IReadOnlyList<CallParticipantDto> Participants,
-    bool WaitingRoom);
+    bool WaitingRoom, string Kind, int ViewerCount);
 
 /// <summary>An ICE server for RTCPeerConnection: TURN with per-user credentials that expire soon.</summary>
 public sealed record IceServerDto(string[] Urls, string? Username, string? Credential);

@@ -17,6 +17,7 @@ public sealed partial class CallService
     {
         var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
         var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequireNotViewer(me));
         Translate(() => state.RequireScreenSlot(me));
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
         var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
@@ -80,6 +81,25 @@ public sealed partial class CallService
         return dto;
     }
 
+    /// <summary>The host makes someone a presenter of a broadcast (publishes camera, sound, screen) or a viewer again.</summary>
+    public async Task<CallDto> SetPresenterAsync(Guid me, Guid callId, Guid accountId, bool presenter, CancellationToken ct)
+    {
+        (long? Camera, long? Screen) stopped = default;
+        var dto = await ChangeAsync(me, callId, s => stopped = s.SetPresenter(me, accountId, presenter), ct);
+        await StopScreenInSfuAsync(callId, accountId, stopped.Screen, ct);
+        await KickFeedAsync(callId, stopped.Camera, ct);
+        if (stopped.Camera is not null && publishers.TryRemove((callId, accountId), out var handle) && janus.Enabled)
+        {
+            var row = await calls.GetAsync(callId, ct);
+            if (row?.SfuUrl is not null)
+            {
+                await DetachQuietlyAsync(await janus.ClientAsync(row.SfuUrl, ct), handle);
+            }
+        }
+
+        return dto;
+    }
+
     /// <summary>
     /// Ends a screen feed in Janus whatever the sharer's browser does: detaches the handle when this node holds it, and
     /// kicks the feed out of the room through the room secret (the handle may live on another node).
@@ -106,6 +126,32 @@ public sealed partial class CallService
             {
                 await DetachQuietlyAsync(client, handle);
             }
+        }
+        catch (Exception e) when (e is JanusException or ChatException)
+        {
+            LogSfu(logger, e, callId);
+        }
+    }
+
+    /// <summary>Removes one feed from the call's room through the room secret (its handle may live on another node).</summary>
+    private async Task KickFeedAsync(Guid callId, long? feed, CancellationToken ct)
+    {
+        if (feed is null || !janus.Enabled)
+        {
+            return;
+        }
+
+        var row = await calls.GetAsync(callId, ct);
+        if (row?.SfuUrl is null || row.SfuRoom is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var client = await janus.ClientAsync(row.SfuUrl, ct);
+            var admin = await AdminHandleAsync(client, row.SfuUrl, ct);
+            await client.KickAsync(admin, row.SfuRoom.Value, row.SfuSecret!, feed.Value, ct);
         }
         catch (Exception e) when (e is JanusException or ChatException)
         {

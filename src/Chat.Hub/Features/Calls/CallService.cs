@@ -38,7 +38,7 @@ public sealed partial class CallService(
     private readonly ConcurrentDictionary<string, long> adminHandles = new();
     private int subscribed;
 
-    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct)
+    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false)
     {
         Subscribe();
         var role = await chatService.ActingRoleAsync(chatId, me, ct);
@@ -48,13 +48,19 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.CallStartNotAllowed);
         }
 
+        if (broadcast && chat.Kind == "direct")
+        {
+            throw new ChatException(ChatError.BroadcastNotAllowed);
+        }
+
         var existing = await calls.LiveInChatAsync(chatId, ct);
         if (existing is not null)
         {
             return await JoinAsync(me, existing.Id, ct);
         }
 
-        var call = new CallRow(Guid.CreateVersion7(), chatId, me, lessonMode && chat.Kind != "direct", false, null, null, null, default, null);
+        var call = new CallRow(Guid.CreateVersion7(), chatId, me, lessonMode && chat.Kind != "direct" && !broadcast, false, null, null, null, default, null,
+            Kind: broadcast ? "broadcast" : "call");
         var created = await database.InTransactionAsync(s => calls.TryInsertAsync(s, call, ct), ct);
         if (!created)
         {
@@ -85,7 +91,7 @@ public sealed partial class CallService(
         var role = await RoleForCallAsync(row, me, acting: true, ct);
         var moderator = role is not ("member" or Guest);
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
-        await PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantJoined(dto.CallId, dto.Participants.First(p => p.AccountId == me)));
+        await PushJoinedOrLeftAsync(dto, me, joined: true);
         var server = turn.For(me);
         IReadOnlyList<IceServerDto> servers = server is null ? [] : [new IceServerDto(server.Urls, server.Username, server.Credential)];
         return new CallJoinDto(dto, servers, server?.ExpiresAt);
@@ -110,7 +116,7 @@ public sealed partial class CallService(
 
         var dto = await MutateAsync(callId, state => state.Leave(me), ct);
         await DropHandlesAsync(callId, me, ct);
-        await PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(callId, me));
+        await PushJoinedOrLeftAsync(dto, me, joined: false);
         if (dto.Ended)
         {
             await EndedAsync(dto, ct);
@@ -168,7 +174,7 @@ public sealed partial class CallService(
     {
         var dto = await ChangeAsync(me, callId, s => s.Remove(me, accountId), ct);
         await DropHandlesAsync(callId, accountId, ct);
-        await PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(callId, accountId));
+        await PushJoinedOrLeftAsync(dto, accountId, joined: false);
         return dto;
     }
 
@@ -182,6 +188,7 @@ public sealed partial class CallService(
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
         var (state, _) = await LoadAsync(row, ct);
         Translate(() => state.RequirePresent(me));
+        Translate(() => state.RequireNotViewer(me));
         var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
         if (sending.Count > 0 && !state.MayPublish(me))
         {
@@ -367,7 +374,7 @@ public sealed partial class CallService(
 
     private static CallState Build(CallRow row, IReadOnlyList<CallParticipantRow> participants)
     {
-        var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode);
+        var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode, row.Kind == "broadcast");
         state.RestoreFlags(row.Locked, row.EndedAt is not null, row.WaitingRoom);
         foreach (var p in participants)
         {
@@ -383,8 +390,27 @@ public sealed partial class CallService(
 
     private static CallDto ToDto(CallState s) => new(
         s.Id, s.ChatId, s.HostId, s.LessonMode, s.Locked, s.Ended,
-        s.Present.Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId)).ToList(),
-        s.WaitingRoom);
+        s.Present.Where(p => !s.Broadcast || s.IsPresenter(p)).Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId)).ToList(),
+        s.WaitingRoom, s.Broadcast ? "broadcast" : "call", s.ViewerCount);
+
+    /// <summary>
+    /// Tells the chat who joined or left. In a broadcast a viewer is not announced one by one (thousands would flood
+    /// everyone): the chat gets the viewer count instead.
+    /// </summary>
+    private Task PushJoinedOrLeftAsync(CallDto dto, Guid accountId, bool joined)
+    {
+        var participant = dto.Participants.FirstOrDefault(p => p.AccountId == accountId);
+        if (dto.Kind == "broadcast" && (participant is null || !joined))
+        {
+            return joined || participant is null
+                ? PushAsync(dto.ChatId, dto.CallId, c => c.BroadcastViewers(dto.CallId, dto.ViewerCount))
+                : PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(dto.CallId, accountId));
+        }
+
+        return joined
+            ? PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantJoined(dto.CallId, participant!))
+            : PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(dto.CallId, accountId));
+    }
 
     private static void Translate(Action action)
     {
@@ -403,6 +429,7 @@ public sealed partial class CallService(
                 "speak_not_allowed" => ChatError.SpeakNotAllowed,
                 "share_not_allowed" => ChatError.ShareNotAllowed,
                 "screen_busy" => ChatError.ScreenBusy,
+                "viewer_cannot_publish" => ChatError.ViewerCannotPublish,
                 "participant_removed" => ChatError.RemovedFromCall,
                 _ => ChatError.NotInCall,
             });
