@@ -111,6 +111,8 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError WaitingRoomNotAllowed = new("waiting_room_not_allowed", 403, "Зал ожидания есть только в групповых звонках.");
     public static readonly ChatError ViewerCannotPublish = new("viewer_cannot_publish", 403, "Зрители трансляции только смотрят; выступать могут ведущие.");
     public static readonly ChatError BroadcastNotAllowed = new("broadcast_not_allowed", 403, "Трансляцию можно начать в канале или групповом чате.");
+    public static readonly ChatError CallNotOpenYet = new("call_not_open_yet", 409, "Звонок ещё не начался. Подключиться можно за 10 минут до начала.");
+    public static readonly ChatError CallPlanNotFound = new("call_plan_not_found", 404, "Запланированный звонок не найден или отменён.");
     public static readonly ChatError RemovedFromCall = new("removed_from_call", 403, "Ведущий удалил вас из этого звонка.");
     public static readonly ChatError AttendanceNotAllowed = new("attendance_not_allowed", 403, "Посещаемость звонка видят его ведущий и модераторы чата.");
     public static readonly ChatError MediaInvalid = new("media_invalid", 400, "Браузер прислал недопустимые параметры соединения. Обновите страницу и попробуйте снова.");

@@ -70,4 +70,15 @@ public sealed partial class ChatHub
 
     /// <summary>The host of a broadcast makes someone a presenter or a viewer again.</summary>
     public Task<CallDto> SetPresenter(Guid callId, Guid accountId, bool presenter) => Calls.SetPresenterAsync(Me, callId, accountId, presenter, Context.ConnectionAborted);
+
+    /// <summary>Plans a call, lesson or broadcast in a chat; the chat gets a message and CallScheduled.</summary>
+    public Task<CallPlanDto> ScheduleCall(ScheduleCallRequest request) => Calls.ScheduleAsync(Me, request, Context.ConnectionAborted);
+
+    /// <summary>The chat's planned calls (not cancelled, from six hours ago on).</summary>
+    public Task<IReadOnlyList<CallPlanDto>> GetScheduledCalls(Guid chatId) => Calls.ScheduledAsync(Me, chatId, Context.ConnectionAborted);
+
+    public Task<CallPlanDto> CancelScheduledCall(Guid planId) => Calls.CancelPlanAsync(Me, planId, Context.ConnectionAborted);
+
+    /// <summary>Joins a planned call from ten minutes before its start (the first comer opens it; the planner hosts).</summary>
+    public Task<CallJoinDto> JoinScheduledCall(Guid planId) => Calls.JoinPlannedAsync(Me, planId, Context.ConnectionAborted);
 }

@@ -42,6 +42,9 @@ public interface IChatClient
     /// <summary>The call's media server restarted: publish and subscribe again (the call itself goes on).</summary>
     Task SfuRestarted(Guid callId);
 
+    /// <summary>A call was planned in the chat, or its plan was cancelled (Cancelled = true).</summary>
+    Task CallScheduled(Features.Calls.CallPlanDto plan);
+
     /// <summary>How many viewers a broadcast has now (viewers are not announced one by one).</summary>
     Task BroadcastViewers(Guid callId, int viewers);
 

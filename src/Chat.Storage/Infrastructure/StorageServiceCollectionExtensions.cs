@@ -42,6 +42,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Calls.CallStore>();
         services.AddSingleton<Calls.CallAttendanceStore>();
         services.AddSingleton<Calls.CallGuestStore>();
+        services.AddSingleton<Calls.CallPlanStore>();
         return services;
     }
 }

@@ -59,3 +59,19 @@ CREATE TABLE call_guests (
 
 -- Broadcasts («трансляции»): presenters publish, everyone else in the chat only watches.
 ALTER TABLE calls ADD COLUMN kind text NOT NULL DEFAULT 'call' CHECK (kind IN ('call', 'broadcast'));
+
+-- Scheduled calls: a lesson at 10:00 announced in the chat, joinable a few minutes before. The first person who comes
+-- in the window opens the call with the planned host as its host.
+CREATE TABLE call_plans (
+    id            uuid PRIMARY KEY,
+    chat_id       uuid NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    host_id       uuid NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    kind          text NOT NULL CHECK (kind IN ('call', 'lesson', 'broadcast')),
+    title         text NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+    starts_at     timestamptz NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    cancelled_at  timestamptz,
+    -- The call opened for this plan (once someone came).
+    call_id       uuid REFERENCES calls(id) ON DELETE SET NULL
+);
+CREATE INDEX call_plans_chat ON call_plans (chat_id, starts_at);

@@ -33,16 +33,16 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
     private const string Secret = "Секретный тест школы А";
 
     /// <summary>School A with a class, a class chat with messages (one edited, one reacted to, one read) and a group chat.</summary>
-    private sealed record SchoolA(TestSchool School, Guid ClassId, Guid ClassChatId, Guid GroupChatId, TestUser Teacher, TestUser Pupil, Guid CallId)
+    private sealed record SchoolA(TestSchool School, Guid ClassId, Guid ClassChatId, Guid GroupChatId, TestUser Teacher, TestUser Pupil, Guid CallId, Guid PlanId)
     {
-        public Targets Targets => new(School.Id, ClassId, ClassChatId, GroupChatId, Pupil.AccountId, Teacher.AccountId, CallId);
+        public Targets Targets => new(School.Id, ClassId, ClassChatId, GroupChatId, Pupil.AccountId, Teacher.AccountId, CallId, PlanId);
 
         public IEnumerable<string> Identifiers =>
-            [School.Id.ToString(), ClassId.ToString(), ClassChatId.ToString(), GroupChatId.ToString(), Teacher.AccountId.ToString(), Pupil.AccountId.ToString(), School.Admin.AccountId.ToString(), CallId.ToString()];
+            [School.Id.ToString(), ClassId.ToString(), ClassChatId.ToString(), GroupChatId.ToString(), Teacher.AccountId.ToString(), Pupil.AccountId.ToString(), School.Admin.AccountId.ToString(), CallId.ToString(), PlanId.ToString()];
     }
 
     /// <summary>The ids the walk points its calls at.</summary>
-    private sealed record Targets(Guid SchoolId, Guid ClassId, Guid ClassChatId, Guid GroupChatId, Guid PupilId, Guid TeacherId, Guid CallId);
+    private sealed record Targets(Guid SchoolId, Guid ClassId, Guid ClassChatId, Guid GroupChatId, Guid PupilId, Guid TeacherId, Guid CallId, Guid PlanId);
 
     private async Task<SchoolA> SchoolAAsync()
     {
@@ -62,7 +62,9 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
             new CreateChatRequest(school.Id, "group", "Тайный кружок", class5A.Id, Secret, [pupil.AccountId]));
         await teacherHub.SendAsync(group.Id, Secret + " в кружке");
         var call = await teacherHub.Connection.InvokeAsync<Chat.Hub.Features.Calls.CallJoinDto>("StartCall", classChat.Id, true);
-        return new SchoolA(school, class5A.Id, classChat.Id, group.Id, teacher, pupil, call.Call.CallId);
+        var plan = await teacherHub.Connection.InvokeAsync<Chat.Hub.Features.Calls.CallPlanDto>("ScheduleCall",
+            new Chat.Hub.Features.Calls.ScheduleCallRequest(classChat.Id, Secret, DateTimeOffset.UtcNow.AddDays(1), "lesson"));
+        return new SchoolA(school, class5A.Id, classChat.Id, group.Id, teacher, pupil, call.Call.CallId, plan.PlanId);
     }
 
     /// <summary>Every public method declared on the hub itself, as clients call it.</summary>
@@ -91,7 +93,8 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
         value = null;
         if (type == typeof(Guid))
         {
-            value = name.Contains("call", StringComparison.OrdinalIgnoreCase) ? a.CallId
+            value = name.Contains("plan", StringComparison.OrdinalIgnoreCase) ? a.PlanId
+                : name.Contains("call", StringComparison.OrdinalIgnoreCase) ? a.CallId
                 : name.Contains("chat", StringComparison.OrdinalIgnoreCase) ? a.ClassChatId
                 : name.Contains("school", StringComparison.OrdinalIgnoreCase) ? a.SchoolId
                 : name.Contains("account", StringComparison.OrdinalIgnoreCase) ? a.PupilId
@@ -127,6 +130,7 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
             _ when type == typeof(Chat.Hub.Features.Moderation.MuteRequest) => new Chat.Hub.Features.Moderation.MuteRequest(a.ClassChatId, a.PupilId, Guid.NewGuid(), 60, "тест"),
             _ when type == typeof(Chat.Hub.Features.Moderation.RemoveMemberRequest) => new Chat.Hub.Features.Moderation.RemoveMemberRequest(a.ClassChatId, a.PupilId, Guid.NewGuid(), "тест"),
             _ when type == typeof(Chat.Hub.Features.Moderation.ReportRequest) => new Chat.Hub.Features.Moderation.ReportRequest(a.ClassChatId, 1, Guid.NewGuid(), "тест"),
+            _ when type == typeof(Chat.Hub.Features.Calls.ScheduleCallRequest) => new Chat.Hub.Features.Calls.ScheduleCallRequest(a.ClassChatId, "тест", DateTimeOffset.UtcNow.AddDays(1), "lesson"),
             _ when type == typeof(Chat.Hub.Features.Calls.TrickleRequest) => new Chat.Hub.Features.Calls.TrickleRequest(a.CallId, null, "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host", "0", 0),
             _ => null,
         };
@@ -143,7 +147,7 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
         Assert.Contains(methods, m => m.Name == "SendMessage");
         Assert.True(methods.Count >= 20, $"only {methods.Count} hub methods found");
 
-        var anywhere = new Targets(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var anywhere = new Targets(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         var unbuildable = methods
             .SelectMany(m => ClientParameters(m).Where(p => !TryBuildArgument(p, anywhere, out _)).Select(p => $"{m.Name}({p.ParameterType.Name} {p.Name})"))
             .ToList();

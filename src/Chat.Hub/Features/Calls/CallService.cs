@@ -24,6 +24,8 @@ public sealed partial class CallService(
     CallStore calls,
     CallAttendanceStore attendance,
     CallGuestStore guests,
+    CallPlanStore plans,
+    Messages.MessageService messages,
     ChatStore chats,
     ChatService chatService,
     JanusPool janus,
@@ -41,6 +43,28 @@ public sealed partial class CallService(
     public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false)
     {
         Subscribe();
+        var chat = await RequireMayStartAsync(me, chatId, broadcast, ct);
+        var existing = await calls.LiveInChatAsync(chatId, ct);
+        if (existing is not null)
+        {
+            return await JoinAsync(me, existing.Id, ct);
+        }
+
+        var call = NewCall(chatId, me, lessonMode && chat.Kind != "direct" && !broadcast, broadcast);
+        var created = await database.InTransactionAsync(s => calls.TryInsertAsync(s, call, ct), ct);
+        if (!created)
+        {
+            // Someone started one at the same moment: join theirs.
+            existing = await calls.LiveInChatAsync(chatId, ct) ?? throw new ChatException(ChatError.Conflict);
+            return await JoinAsync(me, existing.Id, ct);
+        }
+
+        return await OpenedAsync(me, call, ct);
+    }
+
+    /// <summary>Who may start a call in the chat: either person of a direct chat; elsewhere its moderators and verified teachers.</summary>
+    private async Task<ChatRow> RequireMayStartAsync(Guid me, Guid chatId, bool broadcast, CancellationToken ct)
+    {
         var role = await chatService.ActingRoleAsync(chatId, me, ct);
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         if (chat.Kind != "direct" && role == "member" && !await IsVerifiedTeacherAsync(chatId, me, ct))
@@ -53,29 +77,22 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.BroadcastNotAllowed);
         }
 
-        var existing = await calls.LiveInChatAsync(chatId, ct);
-        if (existing is not null)
-        {
-            return await JoinAsync(me, existing.Id, ct);
-        }
+        return chat;
+    }
 
-        var call = new CallRow(Guid.CreateVersion7(), chatId, me, lessonMode && chat.Kind != "direct" && !broadcast, false, null, null, null, default, null,
-            Kind: broadcast ? "broadcast" : "call");
-        var created = await database.InTransactionAsync(s => calls.TryInsertAsync(s, call, ct), ct);
-        if (!created)
-        {
-            // Someone started one at the same moment: join theirs.
-            existing = await calls.LiveInChatAsync(chatId, ct) ?? throw new ChatException(ChatError.Conflict);
-            return await JoinAsync(me, existing.Id, ct);
-        }
+    private static CallRow NewCall(Guid chatId, Guid hostId, bool lessonMode, bool broadcast) =>
+        new(Guid.CreateVersion7(), chatId, hostId, lessonMode, false, null, null, null, default, null, Kind: broadcast ? "broadcast" : "call");
 
+    /// <summary>A call was just inserted: give it a room, let <paramref name="me"/> in and tell the chat.</summary>
+    private async Task<CallJoinDto> OpenedAsync(Guid me, CallRow call, CancellationToken ct)
+    {
         if (janus.Enabled)
         {
             await EnsureRoomAsync(call.Id, ct);
         }
 
         var joined = await JoinAsync(me, call.Id, ct);
-        await PushAsync(chatId, call.Id, c => c.CallStarted(joined.Call));
+        await PushAsync(call.ChatId, call.Id, c => c.CallStarted(joined.Call));
         return joined;
     }
 

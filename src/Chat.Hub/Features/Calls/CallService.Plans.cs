@@ -1,0 +1,144 @@
+using System.Globalization;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Calls;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>Plans a call in a chat. Kind: "call", "lesson" (lesson mode) or "broadcast".</summary>
+public sealed record ScheduleCallRequest(Guid ChatId, string? Title, DateTimeOffset StartsAt, string? Kind);
+
+/// <summary>
+/// A planned call. <see cref="OpensAt"/>: from then on anyone of the chat may join (JoinScheduledCall), a few minutes
+/// before <see cref="StartsAt"/>. <see cref="CallId"/> once someone came.
+/// </summary>
+public sealed record CallPlanDto(
+    Guid PlanId, Guid ChatId, Guid HostId, string Kind, string Title, DateTimeOffset StartsAt, DateTimeOffset OpensAt, bool Cancelled, Guid? CallId);
+
+/// <summary>
+/// Scheduled calls: a teacher plans a lesson at 10:00 in the class chat; the chat gets a message and a CallScheduled
+/// event; from ten minutes before, the first person who comes opens the call with the teacher as its host, and
+/// everyone else joins it.
+/// </summary>
+public sealed partial class CallService
+{
+    /// <summary>How long before the planned start people may come in.</summary>
+    public static readonly TimeSpan EarlyJoin = TimeSpan.FromMinutes(10);
+
+    private static readonly string[] PlanKinds = ["call", "lesson", "broadcast"];
+
+    public async Task<CallPlanDto> ScheduleAsync(Guid me, ScheduleCallRequest request, CancellationToken ct)
+    {
+        var kind = request.Kind ?? "call";
+        _ = await RequireMayStartAsync(me, request.ChatId, kind == "broadcast", ct);
+        var title = (request.Title ?? "").Trim();
+        var now = DateTimeOffset.UtcNow;
+        var invalid = title.Length is 0 or > 200 ? ChatException.Field("title", "Название: от 1 до 200 символов.")
+            : !PlanKinds.Contains(kind) ? ChatException.Field("kind", "Вид звонка: call, lesson или broadcast.")
+            : request.StartsAt < now.AddMinutes(-1) || request.StartsAt > now.AddDays(366) ? ChatException.Field("startsAt", "Время начала: не в прошлом и не дальше чем через год.")
+            : null;
+        if (invalid is not null)
+        {
+            throw invalid;
+        }
+
+        var plan = await plans.InsertAsync(Guid.CreateVersion7(), request.ChatId, me, kind, title, request.StartsAt.UtcDateTime, ct);
+        var dto = ToPlanDto(plan);
+        var what = kind switch { "lesson" => "урок", "broadcast" => "трансляция", _ => "звонок" };
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"Запланирован {what} «{title}» на {dto.StartsAt:dd.MM.yyyy HH:mm} UTC. Подключиться можно за {EarlyJoin.TotalMinutes:0} минут до начала.");
+        try
+        {
+            // The announcement is an ordinary message of the planner (id = the plan's, so a retry never doubles it).
+            await messages.SendAsync(me, new SendMessageRequest(request.ChatId, plan.Id, text, null, null), ct);
+        }
+        catch (ChatException e)
+        {
+            // E.g. slow mode: the plan stands, clients still get CallScheduled.
+            LogSfu(logger, e, plan.Id);
+        }
+
+        await TryPushAsync(plan.Id, () => hub.Clients.Group(Realtime.LiveConnections.ChatGroup(request.ChatId)).CallScheduled(dto));
+        return dto;
+    }
+
+    public async Task<IReadOnlyList<CallPlanDto>> ScheduledAsync(Guid me, Guid chatId, CancellationToken ct)
+    {
+        await chatService.RoleAsync(chatId, me, ct);
+        var list = await plans.UpcomingAsync(chatId, DateTime.UtcNow.AddHours(-6), ct);
+        return list.Select(ToPlanDto).ToList();
+    }
+
+    /// <summary>The planner or a moderator of the chat cancels a plan; the chat is told.</summary>
+    public async Task<CallPlanDto> CancelPlanAsync(Guid me, Guid planId, CancellationToken ct)
+    {
+        var plan = await RequirePlanAsync(me, planId, ct);
+        if (plan.HostId != me && await chatService.RoleAsync(plan.ChatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.CallHostOnly);
+        }
+
+        await plans.CancelAsync(planId, ct);
+        var dto = ToPlanDto((await plans.GetAsync(planId, ct))!);
+        await TryPushAsync(planId, () => hub.Clients.Group(Realtime.LiveConnections.ChatGroup(plan.ChatId)).CallScheduled(dto));
+        return dto;
+    }
+
+    /// <summary>Joins the planned call from <see cref="EarlyJoin"/> before its start; the first comer opens it (the planner hosts).</summary>
+    public async Task<CallJoinDto> JoinPlannedAsync(Guid me, Guid planId, CancellationToken ct)
+    {
+        Subscribe();
+        var plan = await RequirePlanAsync(me, planId, ct);
+        await chatService.ActingRoleAsync(plan.ChatId, me, ct);
+        var opensAt = DateTime.SpecifyKind(plan.StartsAt, DateTimeKind.Utc) - EarlyJoin;
+        if (DateTime.UtcNow < opensAt)
+        {
+            throw new ChatException(ChatError.CallNotOpenYet,
+                detail: string.Create(CultureInfo.InvariantCulture, $"Звонок ещё не начался. Подключиться можно с {opensAt:dd.MM.yyyy HH:mm} UTC."));
+        }
+
+        CallRow? opened = null;
+        var callId = await database.InTransactionAsync(async s =>
+        {
+            var locked = await plans.LockAsync(s, planId, ct) ?? throw new ChatException(ChatError.CallPlanNotFound);
+            if (locked.CallId is { } linked && (await calls.GetAsync(linked, ct))?.EndedAt is null)
+            {
+                return linked;
+            }
+
+            var live = await calls.LiveInChatAsync(locked.ChatId, ct);
+            if (live is null)
+            {
+                var call = NewCall(locked.ChatId, locked.HostId, locked.Kind == "lesson", locked.Kind == "broadcast");
+                if (await calls.TryInsertAsync(s, call, ct))
+                {
+                    opened = call;
+                    live = call;
+                }
+                else
+                {
+                    live = await calls.LiveInChatAsync(locked.ChatId, ct) ?? throw new ChatException(ChatError.Conflict);
+                }
+            }
+
+            await plans.LinkAsync(s, planId, live.Id, ct);
+            return live.Id;
+        }, ct);
+
+        return opened is not null ? await OpenedAsync(me, opened, ct) : await JoinAsync(me, callId, ct);
+    }
+
+    /// <summary>The plan, for a member of its chat (anyone else: chat_not_found); a cancelled plan is not found.</summary>
+    private async Task<CallPlanRow> RequirePlanAsync(Guid me, Guid planId, CancellationToken ct)
+    {
+        var plan = await plans.GetAsync(planId, ct) ?? throw new ChatException(ChatError.CallPlanNotFound);
+        await chatService.RoleAsync(plan.ChatId, me, ct);
+        return plan.CancelledAt is null ? plan : throw new ChatException(ChatError.CallPlanNotFound);
+    }
+
+    private static CallPlanDto ToPlanDto(CallPlanRow p)
+    {
+        var starts = new DateTimeOffset(DateTime.SpecifyKind(p.StartsAt, DateTimeKind.Utc));
+        return new CallPlanDto(p.Id, p.ChatId, p.HostId, p.Kind, p.Title, starts, starts - EarlyJoin, p.CancelledAt is not null, p.CallId);
+    }
+}

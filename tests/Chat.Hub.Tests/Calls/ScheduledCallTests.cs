@@ -1,0 +1,62 @@
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>Scheduled lessons: announced in the chat, joinable ten minutes before, the first comer opens the call with the teacher as host.</summary>
+public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
+{
+    [Fact]
+    public async Task TeacherPlansLesson_ChatIsTold_TooEarlyRefused_InTheWindowPupilOpensItWithTeacherAsHost_CancelledPlanGone()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5А");
+        var b = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
+        var pupil = await school.AddStudentAsync("Вася", a.Id);
+        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        await using var s = await HubClient.ConnectAsync(app, stranger);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+
+        var announced = new TaskCompletionSource<CallPlanDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.Connection.On<CallPlanDto>("CallScheduled", plan => announced.TrySetResult(plan));
+        await p.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Математика", DateTimeOffset.UtcNow.AddHours(2), "lesson"))
+            .ExpectHubErrorAsync("call_start_not_allowed");
+        await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "", DateTimeOffset.UtcNow.AddHours(2), "lesson"))
+            .ExpectHubErrorAsync("validation_failed");
+        await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Вчера", DateTimeOffset.UtcNow.AddDays(-1), "lesson"))
+            .ExpectHubErrorAsync("validation_failed");
+        var later = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Математика", DateTimeOffset.UtcNow.AddHours(2), "lesson"));
+        Assert.Equal(later.PlanId, (await announced.Task.WaitAsync(TimeSpan.FromSeconds(10))).PlanId);
+        Assert.Contains(await p.HistoryAsync(chat.Id), m => m.Text != null && m.Text.Contains("Математика", StringComparison.Ordinal));
+
+        // Too early: refused with the time it opens; another class learns nothing.
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("call_not_open_yet");
+        await s.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("chat_not_found");
+        await s.Connection.InvokeAsync<List<CallPlanDto>>("GetScheduledCalls", chat.Id).ExpectHubErrorAsync("chat_not_found");
+
+        // A lesson in five minutes is open already: the pupil comes first and the teacher still hosts it.
+        var soon = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Русский язык", DateTimeOffset.UtcNow.AddMinutes(5), "lesson"));
+        var first = await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", soon.PlanId);
+        Assert.Equal(teacher.AccountId, first.Call.HostId);
+        Assert.True(first.Call.LessonMode);
+        Assert.False(first.Call.Participants.Single(x => x.AccountId == pupil.AccountId).SpeakAllowed);
+        var second = await t.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", soon.PlanId);
+        Assert.Equal(first.Call.CallId, second.Call.CallId);
+        var listed = await p.Connection.InvokeAsync<List<CallPlanDto>>("GetScheduledCalls", chat.Id);
+        Assert.Equal(first.Call.CallId, listed.Single(x => x.PlanId == soon.PlanId).CallId);
+        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", first.Call.CallId, pupil.AccountId, true);
+
+        // Only the planner (or a moderator) cancels; a cancelled plan cannot be joined.
+        await p.Connection.InvokeAsync<CallPlanDto>("CancelScheduledCall", later.PlanId).ExpectHubErrorAsync("call_host_only");
+        Assert.True((await t.Connection.InvokeAsync<CallPlanDto>("CancelScheduledCall", later.PlanId)).Cancelled);
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("call_plan_not_found");
+        Assert.DoesNotContain(await p.Connection.InvokeAsync<List<CallPlanDto>>("GetScheduledCalls", chat.Id), x => x.PlanId == later.PlanId);
+
+        await t.Connection.InvokeAsync("EndCall", first.Call.CallId);
+    }
+}
