@@ -25,6 +25,18 @@ public sealed class JanusServer : IAsyncDisposable
 
     public string Url { get; }
 
+    /// <summary>The Janus process id (to read its CPU time from /proc in measurements).</summary>
+    public int ProcessId => process.Id;
+
+    /// <summary>CPU seconds (user + system) Janus has used so far, from /proc/&lt;pid&gt;/stat (Linux, 100 ticks a second).</summary>
+    public double CpuSeconds()
+    {
+        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // Fields 14 and 15 of stat (utime, stime) are 11 and 12 here, counting from the state field (3).
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+    }
+
     public static bool Available => File.Exists("/usr/bin/janus") && File.Exists($"{LibDir}/plugins/libjanus_videoroom.so");
 
     public static async Task<JanusServer> StartAsync()
