@@ -145,4 +145,65 @@ public sealed class CallStateTests
         Assert.Equal("not_in_call", Code(() => call.SetFeed(Pupil, 1)));
         Assert.Equal("not_in_call", Code(() => call.AllowToSpeak(Teacher, Pupil, true)));
     }
+
+    [Fact]
+    public void Call_holds_128_participants_and_refuses_the_next()
+    {
+        var call = new CallState(Guid.NewGuid(), Guid.NewGuid(), Teacher, lessonMode: true);
+        call.Join(Teacher);
+        for (var i = 1; i < CallState.MaxParticipants; i++)
+        {
+            call.Join(Guid.NewGuid());
+        }
+
+        Assert.Equal(128, call.Present.Count());
+        Assert.Equal("call_full", Code(() => call.Join(Guid.NewGuid())));
+    }
+
+    [Fact]
+    public void Broadcast_viewers_are_counted_never_publish_even_moderators_and_presenters_are_made_by_the_host()
+    {
+        var call = new CallState(Guid.NewGuid(), Guid.NewGuid(), Teacher, lessonMode: false, broadcast: true);
+        call.Join(Teacher);
+        for (var i = 0; i < 200; i++)
+        {
+            call.Join(Guid.NewGuid());
+        }
+
+        call.Join(Pupil, moderator: true);
+        Assert.Equal(201, call.ViewerCount);
+        Assert.Equal("viewer_cannot_publish", Code(() => call.RequireNotViewer(Pupil)));
+        Assert.Equal("speak_not_allowed", Code(() => call.SetMuted(Pupil, false, false)));
+        Assert.Equal("share_not_allowed", Code(() => call.RequireScreenSlot(Pupil)));
+        Assert.Equal("host_only", Code(() => call.SetPresenter(Pupil2, Pupil, true)));
+
+        call.SetPresenter(Teacher, Pupil, true);
+        call.RequireNotViewer(Pupil);
+        call.SetFeed(Pupil, 42);
+        Assert.Equal(200, call.ViewerCount);
+        var (camera, screen) = call.SetPresenter(Teacher, Pupil, false);
+        Assert.Equal((42L, (long?)null), (camera!.Value, screen));
+        Assert.Null(call.Find(Pupil)!.FeedId);
+        Assert.Equal("viewer_cannot_publish", Code(() => call.RequireNotViewer(Pupil)));
+    }
+
+    [Fact]
+    public void Screen_one_at_a_time_lesson_needs_permission_host_stops_it()
+    {
+        var call = Lesson();
+        call.Join(Pupil);
+        call.Join(Pupil2);
+        call.SetScreenFeed(Teacher, 7);
+        Assert.Equal("share_not_allowed", Code(() => call.RequireScreenSlot(Pupil)));
+        call.AllowToShare(Teacher, Pupil, true);
+        Assert.Equal("screen_busy", Code(() => call.SetScreenFeed(Pupil, 8)));
+        Assert.Equal(7L, call.StopScreen(Teacher, Teacher));
+        call.SetScreenFeed(Pupil, 8);
+        Assert.Equal("host_only", Code(() => call.StopScreen(Pupil2, Pupil)));
+        Assert.Equal(8L, call.AllowToShare(Teacher, Pupil, false));
+        Assert.Null(call.Find(Pupil)!.ScreenFeedId);
+        call.SetScreenFeed(Teacher, 9);
+        call.Leave(Teacher);
+        Assert.Null(call.Find(Teacher)!.ScreenFeedId);
+    }
 }
