@@ -282,6 +282,66 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
     }
 
+    [NamespaceFact]
+    public async Task JanusRestartsMidCall_TeacherPagePublishesAgain_PupilDecodesTheNewFeed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("8А");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Викторовна", a.Id);
+        var pupil = await school.AddStudentAsync("Миша", a.Id);
+        var chatId = await ClassChatAsync(a.Id);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        var context = await browser.NewContextAsync();
+        var teacherPage = await context.NewPageAsync();
+        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        var pupilPage = await context.NewPageAsync();
+        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
+        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { pupil.Tokens.AccessToken, callId });
+
+        const string Decoded = """
+            async () => {
+              for (const [feed, pc] of window.callState.subscribers) {
+                for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded || 0) > 10 && s.frameWidth > 0) return feed;
+              }
+              return 0;
+            }
+            """;
+        async Task<long> DecodingFeedAsync(long notThis)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                var feed = await pupilPage.EvaluateAsync<long>(Decoded);
+                if (feed != 0 && feed != notThis)
+                {
+                    return feed;
+                }
+
+                await Task.Delay(250);
+            }
+
+            return 0;
+        }
+
+        var before = await DecodingFeedAsync(0);
+        Assert.NotEqual(0, before);
+
+        // Janus crashes and its service restarts it; the pages hear SfuRestarted, the teacher's page publishes again
+        // (retrying while Janus is not up) and the pupil's page subscribes to the new feed.
+        await app.Janus!.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await app.Janus.StartAgainAsync();
+        var after = await DecodingFeedAsync(before);
+        Assert.True(after != 0, "the pupil does not decode the teacher's video after the Janus restart");
+        Assert.NotEqual(before, after);
+
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
     private async Task<Guid> ClassChatAsync(Guid classId)
     {
         await using var db = new NpgsqlConnection(app.ConnectionString);

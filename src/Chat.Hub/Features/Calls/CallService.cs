@@ -382,7 +382,9 @@ public sealed partial class CallService(
 
             var state = Build(loaded.Value.Call, loaded.Value.Participants);
             Translate(() => change(state));
-            await calls.SaveAsync(s, callId, state.Locked, state.Ended, RowsOf(state), ct, state.WaitingRoom);
+            // Only the participants this change touched are written: a broadcast may have thousands of viewers.
+            var unchanged = loaded.Value.Participants.ToHashSet();
+            await calls.SaveAsync(s, callId, state.Locked, state.Ended, RowsOf(state).Where(r => !unchanged.Contains(r)), ct, state.WaitingRoom);
             return ToDto(state);
         }, ct);
 
