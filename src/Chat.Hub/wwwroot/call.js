@@ -165,10 +165,28 @@ async function start(params) {
     }
   });
   hub.onreconnected(async () => { const j = await hub.invoke('JoinCall', state.callId); await applyState(j.call); });
+  hub.on('BroadcastViewers', (id, n) => { if (id === state.callId) $('viewers').textContent = 'Зрителей: ' + n; });
+  // The host sees who waits in the waiting room and lets them in or not.
+  hub.on('CallGuestWaiting', (id, guest) => {
+    if (id !== state.callId || document.querySelector(`#waiting li[data-account="${guest.accountId}"]`)) return;
+    const li = document.createElement('li');
+    li.dataset.account = guest.accountId;
+    li.textContent = guest.displayName + ' ';
+    for (const [label, admit] of [['Впустить', true], ['Отклонить', false]]) {
+      const b = document.createElement('button');
+      b.textContent = label; b.dataset.admit = String(admit);
+      b.addEventListener('click', () => hub.invoke('AdmitToCall', state.callId, guest.accountId, admit)
+        .then(() => li.remove()).catch(err => status(message(err), true)));
+      li.appendChild(b);
+    }
+    $('waiting').appendChild(li);
+  });
   await hub.start();
   const joined = params.call
-    ? await hub.invoke('JoinCall', params.call)
-    : await hub.invoke('StartCall', params.chat, !!params.lesson);
+    ? await joinOrWait(hub, params.call)
+    : params.broadcast
+      ? await hub.invoke('StartBroadcast', params.chat)
+      : await hub.invoke('StartCall', params.chat, !!params.lesson);
   state.callId = joined.call.callId;
   state.iceServers = joined.iceServers || [];
   state.me = JSON.parse(atob(params.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
@@ -180,12 +198,32 @@ async function start(params) {
   return state.callId;
 }
 
+/**
+ * Joins a call; someone of the school outside its chat knocks on the waiting room instead and waits for the host.
+ */
+async function joinOrWait(hub, callId) {
+  try {
+    return await hub.invoke('JoinCall', callId);
+  } catch (err) {
+    const text = String(err && err.message);
+    if (!text.includes('chat_not_found') && !text.includes('call_guest_waiting')) throw err;
+    const decided = new Promise(resolve => hub.on('CallGuestDecided', (id, admitted) => { if (id === callId) resolve(admitted); }));
+    const asked = await hub.invoke('AskToJoinCall', callId).catch(() => { throw err; });
+    if (asked.status === 'rejected') throw new Error('Ведущий не впустил вас в этот звонок.');
+    if (asked.status === 'waiting') {
+      status('Ждём, когда ведущий впустит вас…');
+      if (!await decided) throw new Error('Ведущий не впустил вас в этот звонок.');
+    }
+    return await hub.invoke('JoinCall', callId);
+  }
+}
+
 window.startCall = start; // for tests
 
 function fromFragment() {
   const p = new URLSearchParams(location.hash.slice(1));
   return { token: p.get('token') || '', chat: p.get('chat'), call: p.get('call'), lesson: p.get('lesson') === '1',
-    relay: p.get('relay') === '1', autostart: p.get('autostart') === '1' };
+    broadcast: p.get('broadcast') === '1', relay: p.get('relay') === '1', autostart: p.get('autostart') === '1' };
 }
 
 document.addEventListener('DOMContentLoaded', () => {

@@ -342,6 +342,49 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
     }
 
+    [NamespaceFact]
+    public async Task WaitingRoom_GuestOfTheSchoolWaits_TeacherAdmitsOnThePage_GuestDecodesTheLesson()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("4Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Татьяна Николаевна", a.Id);
+        var guest = await school.AddVerifiedTeacherAsync("Психолог Олег Игоревич");
+        var chatId = await ClassChatAsync(a.Id);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        var context = await browser.NewContextAsync();
+        var teacherPage = await context.NewPageAsync();
+        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('SetWaitingRoom', call, true)", callId);
+
+        // The guest's page knocks and waits; the teacher's page lists them with a button to let them in.
+        var guestPage = await context.NewPageAsync();
+        await guestPage.GotoAsync(app.BaseUrl + "/call.html");
+        var joining = guestPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { guest.Tokens.AccessToken, callId });
+        await teacherPage.ClickAsync($"#waiting li[data-account='{guest.AccountId}'] button[data-admit='true']", new() { Timeout = 20_000 });
+        Assert.Equal(callId, await joining.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var frames = 0;
+        while (DateTime.UtcNow < deadline && frames <= 10)
+        {
+            frames = await guestPage.EvaluateAsync<int>("""
+                async () => {
+                  for (const pc of window.callState.subscribers.values())
+                    for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && s.frameWidth > 0) return s.framesDecoded || 0;
+                  return 0;
+                }
+                """);
+            await Task.Delay(250);
+        }
+
+        Assert.True(frames > 10, $"the admitted guest decoded only {frames} frames");
+        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+    }
+
     private async Task<Guid> ClassChatAsync(Guid classId)
     {
         await using var db = new NpgsqlConnection(app.ConnectionString);
