@@ -92,7 +92,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
         var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
         var pupils = new List<TestUser>();
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 10; i++)
         {
             pupils.Add(await school.AddStudentAsync($"Ученик {i}", a.Id));
         }
