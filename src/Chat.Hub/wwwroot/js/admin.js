@@ -15,8 +15,10 @@ const ACTION_NAMES = {
   'teacher.unverified': 'подтверждение учителя снято', 'director.appointed': 'назначен директор', 'director.removed': 'директор снят',
   'invite.created': 'создана ссылка-приглашение', 'invite.revoked': 'ссылка отозвана', 'invite.revoked_unused': 'неиспользованные ссылки отозваны',
   'invite.accepted': 'приглашение принято', 'join_request.created': 'подана заявка', 'join_request.approved': 'заявка одобрена',
-  'join_request.rejected': 'заявка отклонена', 'chat.created': 'создан чат', 'moderation.deleted': 'сообщение удалено модератором',
+  'join_request.rejected': 'заявка отклонена', 'chat.created': 'создан чат', 'moderation.message_deleted': 'сообщение удалено модератором',
   'moderation.violation': 'записано нарушение', 'moderation.blocked': 'участник заблокирован', 'moderation.unblocked': 'участник разблокирован',
+  'moderation.muted': 'участнику запрещено писать', 'moderation.unmuted': 'запрет писать снят', 'moderation.removed': 'участник удалён из чата',
+  'moderation.case_opened': 'открыто модерационное дело', 'moderation.report_resolved': 'жалоба рассмотрена',
   'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
 };
 const KIND_NAMES = { class: 'классы', parents: 'родители', staff_room: 'учительская', subject: 'предметные', group: 'группы', channel: 'каналы', direct: 'личные' };

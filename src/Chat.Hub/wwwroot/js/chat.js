@@ -264,6 +264,7 @@ export function showMain(root, me, school, schools, nav) {
       client.follow(chatId, history.reduce((a, m) => Math.max(a, m.seq, m.version), 0));
       for (const m of history) putMessage(m);
       c.oldest = history.length ? history[0].seq : null;
+      c.list.dataset.loaded = 'true';
       c.more.hidden = !(history.length === 50 && c.oldest > 1);
       for (const item of client.pendingFor(chatId)) renderPending(item);
       c.list.scrollTop = c.list.scrollHeight;

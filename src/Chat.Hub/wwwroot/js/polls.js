@@ -13,7 +13,7 @@ export function renderPoll(poll, mine, act) {
   const id = 'poll' + ++counter;
   const closed = !!poll.closedAt;
   const voted = Array.isArray(mine) && mine.length > 0;
-  const showResults = voted || closed;
+  const showResults = voted || closed || act.canClose; // the author and moderators always see the results
   const total = poll.totalVoters || 0;
   const tags = [poll.anonymous ? 'Анонимный опрос' : 'Открытый опрос', poll.multiple && 'можно выбрать несколько', poll.quiz && 'викторина', closed && 'опрос завершён'].filter(Boolean).join(' · ');
   const inputs = [];
