@@ -397,7 +397,7 @@ export function showMain(root, me, school, schools, nav) {
           h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => alert(hubError(e).message)) }, 'Напомнить правила'),
           ['subject', 'group'].includes(c.summary.kind) && h('button', { class: 'btn small', type: 'button', onclick: chatInvite }, 'Ссылка-приглашение')),
         h('div', { class: 'chat-invite', 'aria-live': 'polite' }),
-        moderator && [h('h3', { style: 'margin-top:1rem' }, `Жалобы (${reports.length})`),
+        moderator && h('div', { class: 'reports-box' }, h('h3', { style: 'margin-top:1rem' }, `Жалобы (${reports.length})`),
           reports.length === 0 ? h('p', { class: 'muted' }, 'Новых жалоб нет.') : h('ul', { class: 'list-plain reports' }, reports.map(r => h('li', { class: 'report' },
             h('div', {}, h('strong', {}, nameOf(r.senderId)), `: «${r.messageText}»`),
             h('div', { class: 'muted' }, `Правило ${r.ruleNumber}`, r.comment ? ` · ${r.comment}` : ''),
@@ -405,7 +405,7 @@ export function showMain(root, me, school, schools, nav) {
               ['deleted', 'warned', 'dismissed'].map(res => h('button', {
                 class: 'btn small', type: 'button',
                 onclick: async () => { try { await client.invoke('ResolveReport', c.id, r.id, res); await renderInfo(); } catch (e) { alert(hubError(e).message); } },
-              }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res]))))))],
+              }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res]))))))),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
         h('ul', { class: 'list-plain members' }, members.map(m => {
           const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
