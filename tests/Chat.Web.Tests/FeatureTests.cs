@@ -264,11 +264,18 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await schoolChannel.GetByRole(AriaRole.Button, new() { Name = "Разрешить писать" }).ClickAsync();
         await Expect(channels.Locator("tr", new() { HasText = "Общешкольный канал" })).ToContainTextAsync("Светлана Юрьевна");
 
+        (await school.Admin.Http.PutAsync($"/api/schools/{school.Id}/directors/{teacher.Id}", null)).EnsureSuccessStatusCode();
         var teacherPage = await PageAsync(Phone);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "Общешкольный канал");
         await SendAsync(teacherPage, "Олимпиада по математике в субботу");
         await Expect(Message(teacherPage, "Олимпиада по математике в субботу")).ToHaveCountAsync(1);
+
+        // She is also the director: she reads the statistics (and nothing else of the administration).
+        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" }).ClickAsync();
+        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "Статистика" }).ClickAsync();
+        await Expect(teacherPage.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("^Вступили и приглашены по классам") })).ToBeVisibleAsync();
+        await Expect(teacherPage.GetByRole(AriaRole.Heading, new() { Name = "Журнал действий" })).ToHaveCountAsync(0);
     }
 
     [Fact]

@@ -168,7 +168,9 @@ async function start(params) {
   const mine = joined.call.participants.find(p => p.accountId === state.me);
   if (mine && mine.speakAllowed) {
     // Without a camera or the media server the person stays in the call (and sees who is there).
-    await publish().catch(err => status('Камера и микрофон не подключены: ' + message(err), true));
+    await publish().catch(err => status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
+      ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
+      : 'Камера и микрофон не подключены: ' + message(err), true));
   }
   await applyState(joined.call);
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });

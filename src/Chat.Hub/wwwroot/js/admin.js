@@ -3,7 +3,7 @@
 // A class teacher who is not an admin sees only the invite links and join requests of their classes.
 
 import { api, ApiError, blob, saveBlob, session } from './api.js';
-import { h, mount, ROLE_NAMES, shortTime } from './dom.js';
+import { h, fill, mount, ROLE_NAMES, shortTime } from './dom.js';
 import { barChart } from './charts.js';
 
 const STATE_NAMES = { active: 'действует', expired: 'истекло', used_up: 'исчерпано', revoked: 'отозвано' };
@@ -25,6 +25,7 @@ const KIND_NAMES = { class: 'классы', parents: 'родители', staff_r
 
 export async function showAdmin(root, school, back, options = {}) {
   const teacherOnly = !!options.teacherOnly;
+  const statsOnly = !!options.statsOnly; // the director: usage statistics only
   const base = `/api/schools/${school.schoolId}`;
   const section = (id, title) => h('section', { 'aria-labelledby': id, id: id + '-sec' });
   const info = section('adm-school');
@@ -42,8 +43,8 @@ export async function showAdmin(root, school, back, options = {}) {
   mount(root,
     h('header', { class: 'topbar' },
       h('button', { class: 'btn small', onclick: leave }, '← К чатам'),
-      h('span', { class: 'title' }, (teacherOnly ? 'Приглашения: ' : 'Управление школой: ') + school.name)),
-    h('div', { class: 'admin' },
+      h('span', { class: 'title' }, (statsOnly ? 'Статистика: ' : teacherOnly ? 'Приглашения: ' : 'Управление школой: ') + school.name)),
+    statsOnly ? h('div', { class: 'admin' }, statsSec) : h('div', { class: 'admin' },
       !teacherOnly && h('nav', { class: 'admin-nav', 'aria-label': 'Разделы' }, nav.map(([id, t]) => h('a', { href: '#' + id + '-sec', class: 'btn small' }, t))),
       teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, classesSec, staffSec, invitesSec, requestsSec, channelsSec, auditSec]));
   let classes = [];
@@ -74,7 +75,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const address = h('input', { type: 'text', value: s.address || '', maxlength: 500, id: 'adm-address' });
     const journal = h('input', { type: 'url', value: s.journalUrl || '', maxlength: 500, id: 'adm-journal' });
     const err = errBox();
-    info.replaceChildren(h('h2', { id: 'adm-school' }, 'Школа'),
+    fill(info, h('h2', { id: 'adm-school' }, 'Школа'),
       h('form', {
         onsubmit: async ev => {
           ev.preventDefault();
@@ -99,7 +100,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const name = h('input', { type: 'text', maxlength: 60, required: true, placeholder: 'например, 5А', id: 'adm-class-name' });
     const err = errBox();
     const verified = members.filter(m => m.verifiedTeacher);
-    classesSec.replaceChildren(h('h2', { id: 'adm-classes' }, 'Классы и классные руководители'),
+    fill(classesSec, h('h2', { id: 'adm-classes' }, 'Классы и классные руководители'),
       h('table', {},
         h('thead', {}, h('tr', {}, ['Класс', 'Классные руководители', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, classes.map(c => {
@@ -147,7 +148,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const staff = members.filter(m => m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)));
     const err = errBox();
     const act = (method, path) => async () => { err.textContent = ''; try { await api(method, path); await reloadPeople(); } catch (e) { err.textContent = errText(e); } };
-    staffSec.replaceChildren(h('h2', { id: 'adm-staff' }, 'Сотрудники и подтверждение учителей'), err,
+    fill(staffSec, h('h2', { id: 'adm-staff' }, 'Сотрудники и подтверждение учителей'), err,
       h('table', {},
         h('thead', {}, h('tr', {}, ['Имя', 'Роли', 'Учитель', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, staff.map(m => h('tr', { dataset: { accountId: m.accountId } },
@@ -175,7 +176,7 @@ export async function showAdmin(root, school, back, options = {}) {
     role.addEventListener('change', () => { cls.disabled = role.value === 'teacher'; });
     const err = errBox();
     const qr = h('div', { 'aria-live': 'polite' });
-    invitesSec.replaceChildren(h('h2', { id: 'adm-invites' }, 'Ссылки-приглашения'),
+    fill(invitesSec, h('h2', { id: 'adm-invites' }, 'Ссылки-приглашения'),
       teacherOnly && pupilClasses.length === 0 && h('p', { class: 'muted' }, 'Приглашать учеников и родителей может классный руководитель своего класса.'),
       h('form', {
         class: 'row',
@@ -211,7 +212,7 @@ export async function showAdmin(root, school, back, options = {}) {
               onclick: async () => {
                 try {
                   const png = await api('GET', `${base}/invites/${i.id}/qr`);
-                  qr.replaceChildren(h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки-приглашения' }),
+                  fill(qr, h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки-приглашения' }),
                     h('figcaption', { class: 'muted' }, `QR-код: ${ROLE_NAMES[i.role] || i.role} ${className(i.classId)}`)));
                 } catch (e) { err.textContent = errText(e); }
               },
@@ -227,7 +228,7 @@ export async function showAdmin(root, school, back, options = {}) {
     try {
       requests = await api('GET', `${base}/join-requests?status=pending`);
     } catch (e) {
-      requestsSec.replaceChildren(h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), h('p', { class: 'muted' }, errText(e)));
+      fill(requestsSec, h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), h('p', { class: 'muted' }, errText(e)));
       return;
     }
     const err = errBox();
@@ -265,7 +266,7 @@ export async function showAdmin(root, school, back, options = {}) {
             },
           }, 'Отклонить')))));
     }
-    requestsSec.replaceChildren(h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), err,
+    fill(requestsSec, h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), err,
       requests.length === 0 ? h('p', { class: 'muted' }, 'Новых заявок нет.') : h('table', {},
         h('thead', {}, h('tr', {}, ['Кто', 'Роль', 'Класс', 'Ребёнок', 'Когда', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, rows)));
@@ -296,7 +297,7 @@ export async function showAdmin(root, school, back, options = {}) {
           w.role === 'moderator' && h('button', { class: 'btn link small', type: 'button', onclick: () => setRole(w.accountId, 'member') }, 'Запретить писать')))),
         h('td', {}, h('div', { class: 'row' }, pick, h('button', { class: 'btn small', type: 'button', onclick: () => pick.value && setRole(pick.value, 'moderator') }, 'Разрешить писать'))));
     }));
-    channelsSec.replaceChildren(h('h2', { id: 'adm-channels' }, 'Системные каналы'),
+    fill(channelsSec, h('h2', { id: 'adm-channels' }, 'Системные каналы'),
       h('p', { class: 'muted' }, 'В канал пишут его владельцы и те, кому разрешено; остальные читают.'),
       h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Канал', 'Читателей', 'Пишут', ''].map(t => h('th', {}, t)))),
@@ -325,7 +326,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const err = errBox();
     if (!more || !tbody) {
       tbody = h('tbody');
-      auditSec.replaceChildren(h('h2', { id: 'adm-audit' }, 'Журнал действий'),
+      fill(auditSec, h('h2', { id: 'adm-audit' }, 'Журнал действий'),
         h('div', { class: 'row' },
           h('button', { class: 'btn small', type: 'button', onclick: () => download(`${base}/audit.csv`, 'audit.csv', err) }, 'Скачать журнал (CSV)')),
         err,
@@ -385,7 +386,7 @@ export async function showAdmin(root, school, back, options = {}) {
       every: 5,
     });
     const kinds = [...new Set(s.messagesPerDay.map(m => m.chatKind))];
-    statsSec.replaceChildren(h('h2', { id: 'adm-stats' }, 'Статистика'),
+    fill(statsSec, h('h2', { id: 'adm-stats' }, 'Статистика'),
       h('div', { class: 'row' }, h('button', { class: 'btn small', type: 'button', onclick: () => download(`${base}/statistics.csv`, 'statistics.csv', err) }, 'Скачать статистику (CSV)')),
       err,
       h('div', { class: 'charts' }, joined, activity),
@@ -402,6 +403,11 @@ export async function showAdmin(root, school, back, options = {}) {
   }
 
   const guard = async (sec, fn) => { try { await fn(); } catch (e) { sec.append(h('p', { class: 'error' }, errText(e))); } };
+  if (statsOnly) {
+    await guard(statsSec, loadStats);
+    root.querySelector('.topbar button')?.focus();
+    return;
+  }
   try {
     await loadMembers().catch(() => {});
     if (!teacherOnly) await loadInfo();

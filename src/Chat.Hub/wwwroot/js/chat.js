@@ -3,7 +3,7 @@
 
 import { ChatClient, hubError, newId } from './hub.js';
 import { api, upload } from './api.js';
-import { h, mount, shortTime, time, plural } from './dom.js';
+import { h, fill, mount, shortTime, time, plural } from './dom.js';
 import { showAdmin } from './admin.js';
 import { formDialog } from './dialog.js';
 import { renderFiles, size } from './files.js';
@@ -53,11 +53,17 @@ export function showMain(root, me, school, schools, nav) {
       list),
     pane);
   const leave = fn => () => { if (client) client.stop(); client = null; fn(); };
+  // A director who is not an admin reads the usage statistics (MySchoolDto has no director flag: ask the school).
+  const statsButton = h('button', { class: 'btn small', hidden: true, onclick: leave(() => showAdmin(root, school, back, { statsOnly: true })) }, 'Статистика');
+  if (!school.isAdmin && school.isTeacher) {
+    api('GET', `/api/schools/${school.schoolId}`).then(s => { statsButton.hidden = !s.myRoles?.includes('director'); }, () => {});
+  }
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
     schools.length > 1 && h('button', { class: 'btn small', onclick: nav.chooseSchool }, 'Сменить школу'),
     school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back)) }, 'Управление школой'),
     !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
+    statsButton,
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
   mount(root, top, layout);
@@ -114,14 +120,14 @@ export function showMain(root, me, school, schools, nav) {
       const select = h('select', { id: 'child-filter', onchange: () => { childClass = select.value; renderList(); } },
         h('option', { value: '' }, 'Все дети'),
         kids.map(k => h('option', { value: k.classId }, `${k.displayName} (${classes.find(c => c.id === k.classId)?.name || ''})`)));
-      childBox.replaceChildren(h('label', { for: 'child-filter', class: 'muted', style: 'font-size:.85rem' }, 'Ребёнок'), select);
+      fill(childBox, h('label', { for: 'child-filter', class: 'muted', style: 'font-size:.85rem' }, 'Ребёнок'), select);
       childBox.hidden = false;
     } catch { /* the filter is optional */ }
   }
 
   function renderList() {
     const shown = chats.filter(c => (!filter || c.title.toLowerCase().includes(filter)) && (!childClass || !c.classId || c.classId === childClass));
-    list.replaceChildren(...shown.map(c => {
+    fill(list, ...shown.map(c => {
       const last = c.lastMessage;
       const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + preview(last)) : 'Нет сообщений';
       return h('button', {
@@ -287,7 +293,7 @@ export function showMain(root, me, school, schools, nav) {
     c.bar = h('div', { class: 'composer-bar', hidden: true });
     c.uploads = h('div', { class: 'uploads', 'aria-live': 'polite' });
     c.mentionList = h('ul', { class: 'mention-list', role: 'listbox', 'aria-label': 'Упомянуть участника', hidden: true });
-    c.input = h('textarea', { rows: 1, 'aria-label': 'Сообщение', placeholder: 'Сообщение (@ — упомянуть)', maxlength: 4000, 'aria-autocomplete': 'list' });
+    c.input = h('textarea', { rows: 1, 'aria-label': 'Сообщение', placeholder: 'Сообщение', maxlength: 4000, 'aria-autocomplete': 'list' });
     c.input.addEventListener('keydown', ev => {
       if (!c.mentionList.hidden && mentionKey(ev)) return;
       if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); submit(); }
@@ -300,13 +306,13 @@ export function showMain(root, me, school, schools, nav) {
     });
     c.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'aria-label': 'Файлы для отправки', onchange: () => { const files = [...c.fileInput.files]; c.fileInput.value = ''; sendFiles(files); } });
     c.composer = h('form', { class: 'composer', onsubmit: ev => { ev.preventDefault(); submit(); } },
-      h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Прикрепить файл', title: 'Прикрепить файл', onclick: () => c.fileInput.click() }, '📎'),
-      h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, '📊'),
+      h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Прикрепить файл', title: 'Прикрепить файл', onclick: () => c.fileInput.click() }, 'Файл'),
+      h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, 'Опрос'),
       c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
     c.readonly = h('div', { class: 'readonly-note' }, 'В этом канале пишут только администраторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
     const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.list, c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
-    pane.replaceChildren(h('div', { class: 'chat-wrap' }, body, c.side));
+    fill(pane, h('div', { class: 'chat-wrap' }, body, c.side));
     renderHead();
   }
 
@@ -318,13 +324,13 @@ export function showMain(root, me, school, schools, nav) {
     const c = current;
     const s = c.summary;
     const canStartLesson = LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher);
-    c.head.replaceChildren(
+    fill(c.head, ...[
       h('button', { class: 'btn small phone-only', onclick: closeChat, 'aria-label': 'К списку чатов' }, '←'),
       h('h2', {}, s.title),
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
       !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
       !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
-      h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате'));
+      h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
     const blocked = !!c.restriction;
     c.composer.hidden = !s.canPost || blocked;
     c.readonly.hidden = s.canPost || blocked;
@@ -350,7 +356,7 @@ export function showMain(root, me, school, schools, nav) {
   function closeChat() {
     current = null;
     layout.classList.remove('chat-open');
-    pane.replaceChildren(h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
+    fill(pane, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
     renderList();
     list.querySelector('.chat-item')?.focus();
   }
@@ -377,7 +383,7 @@ export function showMain(root, me, school, schools, nav) {
   async function renderInfo() {
     const c = current;
     const moderator = c.summary.role !== 'member';
-    if (!c.side.children.length) c.side.replaceChildren(h('p', { class: 'muted' }, 'Загрузка…'));
+    if (!c.side.children.length) fill(c.side, h('p', { class: 'muted' }, 'Загрузка…'));
     try {
       const [members, restrictions, reports] = await Promise.all([
         client.invoke('GetChatMembers', c.id),
@@ -389,7 +395,7 @@ export function showMain(root, me, school, schools, nav) {
       c.violations ||= new Map();
       const roleName = { owner: 'владелец', moderator: 'модератор', member: '' };
       const nameOf = id => members.find(m => m.accountId === id)?.displayName || 'участник';
-      c.side.replaceChildren(
+      fill(c.side, 
         h('div', { class: 'row' }, h('h3', { style: 'flex:1' }, 'О чате'), h('button', { class: 'btn small', onclick: toggleInfo, 'aria-label': 'Закрыть' }, '✕')),
         h('h3', {}, 'Правила'),
         h('div', { class: 'rules' }, c.rules || 'Правила не заданы.'),
@@ -427,7 +433,7 @@ export function showMain(root, me, school, schools, nav) {
               }, 'Разблокировать')));
         })));
     } catch (e) {
-      c.side.replaceChildren(h('p', { class: 'error' }, hubError(e).message));
+      fill(c.side, h('p', { class: 'error' }, hubError(e).message));
     }
   }
 
@@ -436,10 +442,10 @@ export function showMain(root, me, school, schools, nav) {
     const box = c.side.querySelector('.chat-invite');
     try {
       const link = await api('POST', `/api/chats/${c.id}/invites`, {});
-      box.replaceChildren(h('label', { for: 'chat-invite-url', class: 'muted' }, 'Ссылка в чат (с его правилами)'),
+      fill(box, h('label', { for: 'chat-invite-url', class: 'muted' }, 'Ссылка в чат (с его правилами)'),
         h('input', { id: 'chat-invite-url', type: 'text', readonly: true, value: link.url, style: 'width:100%', onfocus: ev => ev.target.select() }));
     } catch (e) {
-      box.replaceChildren(h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
+      fill(box, h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
     }
   }
 
@@ -661,7 +667,7 @@ export function showMain(root, me, school, schools, nav) {
     const found = q ? c.members.filter(m => m.accountId !== me.id && m.displayName.toLowerCase().split(/\s+/).some(w => w.startsWith(q.query))).slice(0, 6) : [];
     c.mentionList.hidden = found.length === 0;
     c.mentionIndex = 0;
-    c.mentionList.replaceChildren(...found.map((m, i) => h('li', {
+    fill(c.mentionList, ...found.map((m, i) => h('li', {
       role: 'option', id: 'mention-' + i, 'aria-selected': String(i === 0), class: 'mention-option',
       onmousedown: ev => { ev.preventDefault(); insertMention(m); },
     }, m.displayName)));
@@ -760,7 +766,7 @@ export function showMain(root, me, school, schools, nav) {
   function showBar(text) {
     const c = current;
     c.bar.hidden = false;
-    c.bar.replaceChildren(h('span', {}, text), h('button', { class: 'btn link small', type: 'button', onclick: clearBar, 'aria-label': 'Отменить' }, 'Отмена'));
+    fill(c.bar, h('span', {}, text), h('button', { class: 'btn link small', type: 'button', onclick: clearBar, 'aria-label': 'Отменить' }, 'Отмена'));
     c.input.focus();
   }
 

@@ -2,7 +2,7 @@
 // token (the server checks access on every request) and shown through blob: URLs; nothing is loaded from elsewhere.
 
 import { blob, saveBlob } from './api.js';
-import { h } from './dom.js';
+import { h, fill } from './dom.js';
 import { viewDialog } from './dialog.js';
 
 const urls = new Map(); // path -> Promise<object URL>, so re-rendering a message does not fetch again
@@ -35,7 +35,7 @@ export function renderFiles(files) {
 
 function renderFile(f) {
   const path = `/api/files/${f.id}`;
-  const failed = el => () => el.replaceChildren(h('span', { class: 'error' }, 'Файл недоступен'));
+  const failed = el => () => fill(el, h('span', { class: 'error' }, 'Файл недоступен'));
   if (f.kind === 'image' && f.hasThumbnail) {
     const img = h('img', { alt: f.name, class: 'thumb-img', width: f.width && f.height ? Math.min(240, f.width) : undefined });
     const btn = h('button', {
@@ -65,7 +65,7 @@ function renderFile(f) {
         try {
           const video = h('video', { controls: true, playsinline: true, 'aria-label': 'Видео ' + f.name, class: 'video-player' });
           video.src = await objectUrl(path);
-          box.replaceChildren(h('div', { class: 'file-name' }, f.name), video);
+          fill(box, h('div', { class: 'file-name' }, f.name), video);
           video.focus();
         } catch { failed(box)(); }
       },
