@@ -597,7 +597,9 @@ export function showMain(root, me, school, schools, nav) {
         if (now) rerender(now);
       }, () => {});
     }
+    c.pollDrafts ||= new Map();
     const apply = p => {
+      c.pollDrafts.delete(m.seq);
       c.myVotes.set(m.seq, p.myOptionIds || null);
       const now = c.msgs.get(m.seq);
       if (now) { now.poll = p; rerender(now); }
@@ -608,6 +610,8 @@ export function showMain(root, me, school, schools, nav) {
       retract: () => call('RetractVote'),
       close: () => call('ClosePoll'),
       canClose: m.senderId === me.id || c.summary.role !== 'member',
+      draft: c.pollDrafts.get(m.seq),
+      onDraft: ids => c.pollDrafts.set(m.seq, ids),
     });
   }
 

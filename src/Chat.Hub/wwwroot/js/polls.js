@@ -7,7 +7,7 @@ let counter = 0;
 
 /**
  * poll: PollDto; mine: the caller's option ids (null when not voted, undefined when unknown yet);
- * act: { vote(ids), retract(), close(), canClose }.
+ * act: { vote(ids), retract(), close(), canClose, draft (ids chosen but not sent), onDraft(ids) }.
  */
 export function renderPoll(poll, mine, act) {
   const id = 'poll' + ++counter;
@@ -19,7 +19,9 @@ export function renderPoll(poll, mine, act) {
   const inputs = [];
   const options = poll.options.map(o => {
     const percent = total ? Math.round((o.votes / total) * 100) : 0;
-    const input = h('input', { type: poll.multiple ? 'checkbox' : 'radio', name: id, value: String(o.id), checked: voted && mine.includes(o.id), disabled: closed });
+    // A choice not sent yet survives re-rendering (live results, my own view arriving).
+    const checked = act.draft ? act.draft.includes(o.id) : voted && mine.includes(o.id);
+    const input = h('input', { type: poll.multiple ? 'checkbox' : 'radio', name: id, value: String(o.id), checked, disabled: closed, onchange: () => act.onDraft?.(chosen()) });
     inputs.push(input);
     const correct = poll.correctOptionId === o.id;
     return h('li', { class: 'poll-opt' + (voted && mine.includes(o.id) ? ' chosen' : '') + (correct ? ' correct' : '') },
