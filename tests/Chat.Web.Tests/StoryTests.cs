@@ -25,6 +25,7 @@ public sealed class StoryTests(WebApp app) : WebTest(app)
         await admin.GetByLabel("Новый класс").FillAsync("5А");
         await admin.GetByRole(AriaRole.Button, new() { Name = "Создать класс" }).ClickAsync();
         await Expect(admin.Locator("section[aria-labelledby=adm-classes] tr", new() { HasText = "5А" })).ToHaveCountAsync(1);
+        await Expect(admin.Locator("#adm-inv-class option", new() { HasText = "5А" })).ToHaveCountAsync(1); // the invite form is redrawn with the new class
         await admin.GetByLabel("Роль").SelectOptionAsync("teacher");
         await admin.GetByRole(AriaRole.Button, new() { Name = "Создать ссылку" }).ClickAsync();
         var teacherLink = await InviteUrlAsync(admin, "учитель");
