@@ -8,34 +8,14 @@ namespace Chat.Web.Tests;
 /// The web client in a real browser against the real server: sign-in, school choice, invite links, chats, channels
 /// and catching up after a lost connection. Every wait is on UI state (Playwright's auto-waiting assertions).
 /// </summary>
-public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLifetime
+[Collection(WebCollection.Name)]
+public sealed class WebClientTests(WebApp app) : WebTest(app)
 {
-    private static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
-    private static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
-
-    private readonly List<IBrowserContext> contexts = [];
-    private readonly List<string> pageErrors = [];
-    private readonly Scene scene = new(app);
-
-    static WebClientTests() => SetDefaultExpectTimeout(15_000);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var context in contexts)
-        {
-            await context.CloseAsync();
-        }
-
-        Assert.True(pageErrors.Count == 0, "errors in the page: " + string.Join("\n", pageErrors));
-    }
-
     [Fact]
     public async Task SignIn_PickSchool_ClassChatMessage_ReachesClassmateLive()
     {
-        var first = await scene.SchoolAsync("Школа №5");
-        var second = await scene.SchoolAsync("Гимназия №2");
+        var first = await Scene.SchoolAsync("Школа №5");
+        var second = await Scene.SchoolAsync("Гимназия №2");
         var classA = await first.ClassAsync("5А");
         var masha = await first.PupilAsync("Маша Иванова", classA);
         await second.JoinAsync(masha, "student", await second.ClassAsync("7Б"));
@@ -71,12 +51,12 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task NewAccount_InviteLink_ShowsSchoolRoleAndClass_ThenJoins()
     {
-        var school = await scene.SchoolAsync("Лицей №7");
+        var school = await Scene.SchoolAsync("Лицей №7");
         var classId = await school.ClassAsync("6В");
         var invite = await school.InviteAsync("student", classId);
 
         var page = await PageAsync(Phone);
-        await page.GotoAsync($"{app.BaseUrl}/join/{invite.GetProperty("token").GetString()}");
+        await page.GotoAsync($"{App.BaseUrl}/join/{invite.GetProperty("token").GetString()}");
         await SignInAsync(page, Scene.NewPhone(), goTo: false);
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Как вас зовут?" })).ToBeVisibleAsync();
         await page.GetByLabel("Имя и фамилия").FillAsync("Коля Новиков");
@@ -94,7 +74,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
         // A class-wide parent link asks for the child's name and always goes through approval.
         var parentLink = await school.InviteAsync("parent", classId);
         var parentPage = await PageAsync(Desktop);
-        await parentPage.GotoAsync($"{app.BaseUrl}/join/{parentLink.GetProperty("token").GetString()}");
+        await parentPage.GotoAsync($"{App.BaseUrl}/join/{parentLink.GetProperty("token").GetString()}");
         await SignInAsync(parentPage, Scene.NewPhone(), goTo: false);
         await parentPage.GetByLabel("Имя и фамилия").FillAsync("Ольга Новикова");
         await parentPage.GetByRole(AriaRole.Button, new() { Name = "Продолжить" }).ClickAsync();
@@ -107,14 +87,14 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task ChatInviteLink_ShowsRules_JoiningOpensTheChat()
     {
-        var school = await scene.SchoolAsync("Школа №30");
+        var school = await Scene.SchoolAsync("Школа №30");
         var pupil = await school.PupilAsync("Гоша Лебедев", await school.ClassAsync("11А"));
         var chat = await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats",
             new { kind = "group", title = "Шахматный кружок", rules = "Без спама. Партии по средам." }));
         var invite = await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/chats/{chat.GetProperty("id").GetGuid()}/invites", new { }));
 
         var page = await PageAsync(Phone);
-        await page.GotoAsync($"{app.BaseUrl}/join/{invite.GetProperty("token").GetString()}");
+        await page.GotoAsync($"{App.BaseUrl}/join/{invite.GetProperty("token").GetString()}");
         await SignInAsync(page, pupil.Phone, goTo: false);
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Приглашение в чат" })).ToBeVisibleAsync();
         await Expect(page.Locator("dl.facts")).ToContainTextAsync("Шахматный кружок");
@@ -128,7 +108,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task Parent_ReadsParentsChat()
     {
-        var school = await scene.SchoolAsync("Школа №12");
+        var school = await Scene.SchoolAsync("Школа №12");
         var classId = await school.ClassAsync("3Б");
         var child = await school.PupilAsync("Соня Петрова", classId);
         var otherChild = await school.PupilAsync("Дима Козлов", classId);
@@ -163,7 +143,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task Admin_PostsInSchoolChannel_PupilSeesItAndCannotWrite()
     {
-        var school = await scene.SchoolAsync("Школа №3");
+        var school = await Scene.SchoolAsync("Школа №3");
         var pupil = await school.PupilAsync("Вера Соколова", await school.ClassAsync("8А"));
 
         var adminPage = await PageAsync(Desktop);
@@ -184,7 +164,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task Reconnect_MessagesWhileOffline_ShownExactlyOnce_AndQueuedSendGoesOut()
     {
-        var school = await scene.SchoolAsync("Школа №9");
+        var school = await Scene.SchoolAsync("Школа №9");
         var classId = await school.ClassAsync("9Г");
         var anya = await school.PupilAsync("Аня Морозова", classId);
         var boris = await school.PupilAsync("Борис Волков", classId);
@@ -222,7 +202,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task ChatView_History_Reply_Edit_Delete_Reactions_Typing_Members()
     {
-        var school = await scene.SchoolAsync("Школа №21");
+        var school = await Scene.SchoolAsync("Школа №21");
         var classId = await school.ClassAsync("4А");
         await school.TeacherAsync("Татьяна Учительница", classTeacherOf: classId);
         var anya = await school.PupilAsync("Аня Морозова", classId);
@@ -289,7 +269,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task Admin_CreatesClass_InviteWithQr_ApprovesJoinRequest()
     {
-        var school = await scene.SchoolAsync("Школа №44");
+        var school = await Scene.SchoolAsync("Школа №44");
         await school.PendingTeacherAsync("Николай Новый");
 
         var page = await PageAsync(Desktop);
@@ -299,7 +279,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
 
         await page.GetByLabel("Новый класс").FillAsync("2А");
         await page.GetByRole(AriaRole.Button, new() { Name = "Создать класс" }).ClickAsync();
-        await Expect(page.Locator("section[aria-labelledby=adm-classes] li", new() { HasText = "2А" })).ToHaveCountAsync(1);
+        await Expect(page.Locator("section[aria-labelledby=adm-classes] tr", new() { HasText = "2А" })).ToHaveCountAsync(1);
 
         await page.GetByLabel("Роль").SelectOptionAsync("student");
         await page.GetByLabel("Класс", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "2А" });
@@ -322,7 +302,7 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
     [Fact]
     public async Task ExpiredAccessToken_IsRefreshed_AndSignOutReturnsToSignIn()
     {
-        var school = await scene.SchoolAsync("Школа №8");
+        var school = await Scene.SchoolAsync("Школа №8");
         var pupil = await school.PupilAsync("Лиза Орлова", await school.ClassAsync("10А"));
 
         var page = await PageAsync(Phone);
@@ -338,74 +318,5 @@ public sealed class WebClientTests(WebApp app) : IClassFixture<WebApp>, IAsyncLi
         await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToBeVisibleAsync();
         Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('chat.tokens')"));
-    }
-
-    private static ILocator MessageCard(IPage page, string text) =>
-        page.Locator(".msg:not(.pending)", new() { Has = page.Locator(".text", new() { HasTextRegex = Exactly(text) }) });
-
-    private static System.Text.RegularExpressions.Regex Exactly(string text) =>
-        new("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$");
-
-    private async Task<IPage> PageAsync(ViewportSize size)
-    {
-        var context = await app.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = size, Locale = "ru-RU", TimezoneId = "Europe/Moscow" });
-        contexts.Add(context);
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(15_000);
-        page.PageError += (_, error) => pageErrors.Add(error);
-        return page;
-    }
-
-    private async Task SignInAsync(IPage page, string phone, bool goTo = true)
-    {
-        if (goTo && page.Url == "about:blank")
-        {
-            await page.GotoAsync(app.BaseUrl + "/");
-        }
-
-        await page.GetByLabel("Телефон или e-mail").FillAsync(phone);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Получить код" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Введите код" })).ToBeVisibleAsync();
-        var code = app.Codes.Last(Chat.Hub.Features.Accounts.SignInIdentity.NormalizePhone(phone)!);
-        await page.GetByLabel("Код из сообщения").FillAsync(code);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Войти" }).ClickAsync();
-    }
-
-    private static ILocator ChatItem(IPage page, string title) =>
-        page.Locator(".chat-item", new() { Has = page.Locator(".name", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(title) + "( 📢)?$") }) });
-
-    private static ILocator Message(IPage page, string text) =>
-        page.Locator(".msg:not(.pending) .text", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$") });
-
-    private static async Task OpenChatAsync(IPage page, string title)
-    {
-        await ChatItem(page, title).ClickAsync();
-        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync(title);
-    }
-
-    private static async Task SendAsync(IPage page, string text)
-    {
-        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
-        await box.FillAsync(text);
-        await box.PressAsync("Enter");
-    }
-
-    /// <summary>With CHAT_WEB_SCREENSHOTS=1, saves the page to docs/screenshots/NAME.png (they are committed).</summary>
-    private static async Task Screenshot(IPage page, string name)
-    {
-        if (Environment.GetEnvironmentVariable("CHAT_WEB_SCREENSHOTS") != "1")
-        {
-            return;
-        }
-
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Chat.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        var target = Path.Combine(dir!.FullName, "docs", "screenshots");
-        Directory.CreateDirectory(target);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(target, name + ".png") });
     }
 }

@@ -1,7 +1,13 @@
 // The call page: signs in to the hub with an access token, starts or joins a call, publishes the camera and
 // microphone when allowed, and subscribes to every other participant's feed. Plain JS, no framework.
 // Parameters can also come from the URL fragment: #token=...&chat=...&call=...&lesson=1&relay=1&autostart=1
+// Without a token in the fragment the page uses the web client's session (same origin, localStorage 'chat.tokens'),
+// so the chat's «Начать урок» / «Присоединиться» open it with no token in the URL.
 'use strict';
+
+function storedToken() {
+  try { return JSON.parse(localStorage.getItem('chat.tokens')).accessToken || ''; } catch (e) { return ''; }
+}
 
 const state = {
   hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null,
@@ -113,8 +119,49 @@ function closeSubscriber(feedId) {
   if (v) v.remove();
 }
 
+const names = new Map(); // accountId -> display name (from the chat's members)
+
+async function loadNames(chatId) {
+  try {
+    for (const m of await state.hub.invoke('GetChatMembers', chatId)) names.set(m.accountId, m.displayName);
+  } catch (e) { /* names are a nicety */ }
+}
+
+function hostAction(label, fn) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.addEventListener('click', () => fn().then(applyState).catch(err => status(message(err), true)));
+  return b;
+}
+
+function renderParticipants(call) {
+  const list = $('participants');
+  list.replaceChildren();
+  const iAmHost = call.hostId === state.me;
+  $('host').hidden = !iAmHost;
+  for (const p of call.participants) {
+    const li = document.createElement('li');
+    li.dataset.accountId = p.accountId;
+    const flags = [p.isHost ? 'ведущий' : '', p.audioMuted ? 'микрофон выключен' : 'микрофон включён',
+      call.lessonMode && !p.isHost && !p.speakAllowed ? 'слушает' : '', p.handRaised ? '✋ поднял(а) руку' : ''].filter(Boolean).join(', ');
+    li.textContent = (names.get(p.accountId) || 'Участник') + (p.accountId === state.me ? ' (вы)' : '') + ' — ' + flags + ' ';
+    if (iAmHost && !p.isHost) {
+      if (call.lessonMode) {
+        li.append(hostAction(p.speakAllowed ? 'Запретить говорить' : 'Разрешить говорить', () => state.hub.invoke('AllowToSpeak', state.callId, p.accountId, !p.speakAllowed)));
+      }
+      li.append(' ', hostAction('Выключить микрофон', () => state.hub.invoke('MuteParticipant', state.callId, p.accountId)),
+        ' ', hostAction('Удалить из звонка', () => state.hub.invoke('RemoveParticipant', state.callId, p.accountId)));
+    }
+    list.append(li);
+  }
+  $('lock').textContent = call.locked ? 'Открыть вход' : 'Закрыть вход';
+  state.locked = call.locked;
+}
+
 async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
+  renderParticipants(call);
   const live = new Set();
   for (const p of call.participants) {
     if (p.accountId === state.me) continue;
@@ -142,7 +189,10 @@ async function start(params) {
     .withAutomaticReconnect().build();
   state.hub = hub;
   hub.on('CallStateChanged', call => applyState(call));
-  hub.on('CallEnded', id => { if (id === state.callId) status('Звонок завершён.'); });
+  hub.on('CallEnded', id => { if (id === state.callId) { status('Звонок завершён.'); $('participants').replaceChildren(); } });
+  const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
+  hub.on('ParticipantJoined', id => refresh(id).catch(() => {}));
+  hub.on('ParticipantLeft', id => refresh(id).catch(() => {}));
   hub.on('SfuRestarted', async id => {
     if (id !== state.callId) return;
     status('Медиасервер перезапущен, подключаемся снова…');
@@ -190,10 +240,16 @@ async function start(params) {
   state.callId = joined.call.callId;
   state.iceServers = joined.iceServers || [];
   state.me = JSON.parse(atob(params.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+  await loadNames(joined.call.chatId);
+  status(joined.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
   const mine = joined.call.participants.find(p => p.accountId === state.me);
-  if (mine && mine.speakAllowed) await publish();
+  if (mine && mine.speakAllowed) {
+    // Without a camera or the media server the person stays in the call (and sees who is there).
+    await publish().catch(err => status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
+      ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
+      : 'Камера и микрофон не подключены: ' + message(err), true));
+  }
   await applyState(joined.call);
-  status('Вы в звонке.');
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
   return state.callId;
 }
@@ -222,7 +278,7 @@ window.startCall = start; // for tests
 
 function fromFragment() {
   const p = new URLSearchParams(location.hash.slice(1));
-  return { token: p.get('token') || '', chat: p.get('chat'), call: p.get('call'), lesson: p.get('lesson') === '1',
+  return { token: p.get('token') || storedToken(), chat: p.get('chat'), call: p.get('call'), lesson: p.get('lesson') === '1',
     broadcast: p.get('broadcast') === '1', relay: p.get('relay') === '1', autostart: p.get('autostart') === '1' };
 }
 
@@ -232,7 +288,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
   $('join').addEventListener('submit', e => {
     e.preventDefault();
-    start({ token: $('token').value.trim(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null,
+    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null,
       lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
   });
   $('unmute').addEventListener('click', async () => {
@@ -251,5 +307,8 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     status('Вы вышли из звонка.');
   });
-  if (f.autostart && f.token) $('join').requestSubmit();
+  $('mute-all').addEventListener('click', () => state.hub.invoke('MuteParticipant', state.callId, null).then(applyState).catch(err => status(message(err), true)));
+  $('lock').addEventListener('click', () => state.hub.invoke('LockCall', state.callId, !state.locked).then(applyState).catch(err => status(message(err), true)));
+  $('end').addEventListener('click', () => state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true)));
+  if (f.autostart && f.token) { $('join').hidden = true; $('join').requestSubmit(); }
 });

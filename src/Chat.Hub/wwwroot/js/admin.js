@@ -1,24 +1,72 @@
-// School administration: school info, classes, invite links with QR codes, join requests.
+// School administration: school info, statistics with charts and CSV, classes and class teachers, staff and teacher
+// verification, invite links with QR codes, join requests, system channels and who may post in them, the audit log.
+// A class teacher who is not an admin sees only the invite links and join requests of their classes.
 
-import { api, ApiError } from './api.js';
-import { h, mount, ROLE_NAMES, shortTime } from './dom.js';
+import { api, ApiError, blob, saveBlob, session } from './api.js';
+import { h, fill, mount, ROLE_NAMES, shortTime } from './dom.js';
+import { barChart } from './charts.js';
 
 const STATE_NAMES = { active: 'действует', expired: 'истекло', used_up: 'исчерпано', revoked: 'отозвано' };
+const ACTION_NAMES = {
+  'school.registered': 'школа зарегистрирована', 'school.updated': 'сведения о школе изменены', 'school.suspended': 'работа школы приостановлена',
+  'school.resumed': 'работа школы возобновлена', 'class.created': 'создан класс', 'class.updated': 'класс изменён',
+  'class_teacher.attached': 'назначен классный руководитель', 'class_teacher.detached': 'классный руководитель откреплён',
+  'admin.appointed': 'назначен администратор', 'admin.removed': 'администратор снят', 'teacher.verified': 'учитель подтверждён',
+  'teacher.unverified': 'подтверждение учителя снято', 'director.appointed': 'назначен директор', 'director.removed': 'директор снят',
+  'invite.created': 'создана ссылка-приглашение', 'invite.revoked': 'ссылка отозвана', 'invite.revoked_unused': 'неиспользованные ссылки отозваны',
+  'invite.accepted': 'приглашение принято', 'join_request.created': 'подана заявка', 'join_request.approved': 'заявка одобрена',
+  'join_request.rejected': 'заявка отклонена', 'chat.created': 'создан чат', 'moderation.message_deleted': 'сообщение удалено модератором',
+  'moderation.violation': 'записано нарушение', 'moderation.blocked': 'участник заблокирован', 'moderation.unblocked': 'участник разблокирован',
+  'moderation.muted': 'участнику запрещено писать', 'moderation.unmuted': 'запрет писать снят', 'moderation.removed': 'участник удалён из чата',
+  'moderation.case_opened': 'открыто модерационное дело', 'moderation.report_resolved': 'жалоба рассмотрена',
+  'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
+};
+const KIND_NAMES = { class: 'классы', parents: 'родители', staff_room: 'учительская', subject: 'предметные', group: 'группы', channel: 'каналы', direct: 'личные' };
 
-export async function showAdmin(root, school, back) {
+export async function showAdmin(root, school, back, options = {}) {
+  const teacherOnly = !!options.teacherOnly;
+  const statsOnly = !!options.statsOnly; // the director: usage statistics only
   const base = `/api/schools/${school.schoolId}`;
-  const info = h('section', { 'aria-labelledby': 'adm-school' });
-  const classesSec = h('section', { 'aria-labelledby': 'adm-classes' });
-  const invitesSec = h('section', { 'aria-labelledby': 'adm-invites' });
-  const requestsSec = h('section', { 'aria-labelledby': 'adm-requests' });
+  const section = (id, title) => h('section', { 'aria-labelledby': id, id: id + '-sec' });
+  const info = section('adm-school');
+  const statsSec = section('adm-stats');
+  const classesSec = section('adm-classes');
+  const staffSec = section('adm-staff');
+  const invitesSec = section('adm-invites');
+  const requestsSec = section('adm-requests');
+  const channelsSec = section('adm-channels');
+  const auditSec = section('adm-audit');
+  const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-invites', 'Приглашения'],
+    ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-audit', 'Журнал']];
+  let hub = null;
+  const leave = () => { hub?.stop(); back(); };
   mount(root,
     h('header', { class: 'topbar' },
-      h('button', { class: 'btn small', onclick: back }, '← К чатам'),
-      h('span', { class: 'title' }, 'Управление школой: ' + school.name)),
-    h('div', { class: 'admin' }, info, classesSec, invitesSec, requestsSec));
+      h('button', { class: 'btn small', onclick: leave }, '← К чатам'),
+      h('span', { class: 'title' }, (statsOnly ? 'Статистика: ' : teacherOnly ? 'Приглашения: ' : 'Управление школой: ') + school.name)),
+    statsOnly ? h('div', { class: 'admin' }, statsSec) : h('div', { class: 'admin' },
+      !teacherOnly && h('nav', { class: 'admin-nav', 'aria-label': 'Разделы' }, nav.map(([id, t]) => h('a', { href: '#' + id + '-sec', class: 'btn small' }, t))),
+      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, classesSec, staffSec, invitesSec, requestsSec, channelsSec, auditSec]));
   let classes = [];
+  let members = [];
 
-  const errText = e => (e instanceof ApiError ? e.display : 'Что-то пошло не так.');
+  const errText = e => (e instanceof ApiError ? e.display : e?.message || 'Что-то пошло не так.');
+  const errBox = () => h('p', { class: 'error', role: 'alert' });
+  const className = id => classes.find(c => c.id === id)?.name || '';
+  const nameOf = id => members.find(m => m.accountId === id)?.displayName || '';
+
+  async function hubInvoke(method, ...args) {
+    if (!hub) {
+      hub = new signalR.HubConnectionBuilder().withUrl('/hubs/chat', { accessTokenFactory: () => session.accessToken }).configureLogging(signalR.LogLevel.None).build();
+      await hub.start();
+    }
+    try {
+      return await hub.invoke(method, ...args);
+    } catch (e) {
+      const m = /HubException: ([a-z_]+): (.*)$/s.exec(e?.message || '');
+      throw new Error(m ? m[2] : 'Нет соединения с сервером.');
+    }
+  }
 
   async function loadInfo() {
     const s = await api('GET', base);
@@ -26,8 +74,8 @@ export async function showAdmin(root, school, back) {
     const region = h('input', { type: 'text', value: s.region || '', maxlength: 200, id: 'adm-region' });
     const address = h('input', { type: 'text', value: s.address || '', maxlength: 500, id: 'adm-address' });
     const journal = h('input', { type: 'url', value: s.journalUrl || '', maxlength: 500, id: 'adm-journal' });
-    const err = h('p', { class: 'error', role: 'alert' });
-    info.replaceChildren(h('h2', { id: 'adm-school' }, 'Школа'),
+    const err = errBox();
+    fill(info, h('h2', { id: 'adm-school' }, 'Школа'),
       h('form', {
         onsubmit: async ev => {
           ev.preventDefault();
@@ -42,12 +90,39 @@ export async function showAdmin(root, school, back) {
       err, h('button', { class: 'btn primary', type: 'submit' }, 'Сохранить')));
   }
 
+  async function loadMembers() {
+    members = await api('GET', `${base}/members`);
+  }
+
   async function loadClasses() {
     classes = await api('GET', `${base}/classes`);
+    if (teacherOnly) return;
     const name = h('input', { type: 'text', maxlength: 60, required: true, placeholder: 'например, 5А', id: 'adm-class-name' });
-    const err = h('p', { class: 'error', role: 'alert' });
-    classesSec.replaceChildren(h('h2', { id: 'adm-classes' }, 'Классы'),
-      h('ul', { class: 'list-plain' }, classes.map(c => h('li', { style: 'padding:.2rem 0' }, c.name, c.kind === 'staff_room' ? ' (учительская)' : ''))),
+    const err = errBox();
+    const verified = members.filter(m => m.verifiedTeacher);
+    fill(classesSec, h('h2', { id: 'adm-classes' }, 'Классы и классные руководители'),
+      h('table', {},
+        h('thead', {}, h('tr', {}, ['Класс', 'Классные руководители', ''].map(t => h('th', {}, t)))),
+        h('tbody', {}, classes.map(c => {
+          const teachers = members.filter(m => m.classTeacherOf?.includes(c.id));
+          const pick = h('select', { 'aria-label': 'Классный руководитель для ' + c.name },
+            h('option', { value: '' }, verified.length ? 'выберите учителя' : 'нет подтверждённых учителей'),
+            verified.filter(t => !teachers.includes(t)).map(t => h('option', { value: t.accountId }, t.displayName)));
+          return h('tr', { dataset: { classId: c.id } },
+            h('td', {}, c.name, c.kind === 'staff_room' ? ' (учительская)' : ''),
+            h('td', {}, c.kind === 'staff_room' ? '—' : teachers.length === 0 ? h('span', { class: 'muted' }, 'не назначен') : teachers.map(t => h('div', { class: 'row' }, t.displayName,
+              h('button', {
+                class: 'btn link small', type: 'button', 'aria-label': `Открепить ${t.displayName} от ${c.name}`,
+                onclick: async () => { try { await api('DELETE', `${base}/classes/${c.id}/teachers/${t.accountId}`); await reloadPeople(); } catch (e) { err.textContent = errText(e); } },
+              }, 'Открепить')))),
+            h('td', {}, c.kind !== 'staff_room' && h('div', { class: 'row' }, pick, h('button', {
+              class: 'btn small', type: 'button',
+              onclick: async () => {
+                if (!pick.value) return;
+                try { await api('PUT', `${base}/classes/${c.id}/teachers/${pick.value}`); await reloadPeople(); } catch (e) { err.textContent = errText(e); }
+              },
+            }, 'Назначить'))));
+        }))),
       h('form', {
         class: 'row', style: 'margin-top:.6rem',
         onsubmit: async ev => {
@@ -63,19 +138,46 @@ export async function showAdmin(root, school, back) {
       err);
   }
 
+  async function reloadPeople() {
+    await loadMembers();
+    await loadClasses();
+    renderStaff();
+  }
+
+  function renderStaff() {
+    const staff = members.filter(m => m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)));
+    const err = errBox();
+    const act = (method, path) => async () => { err.textContent = ''; try { await api(method, path); await reloadPeople(); } catch (e) { err.textContent = errText(e); } };
+    fill(staffSec, h('h2', { id: 'adm-staff' }, 'Сотрудники и подтверждение учителей'), err,
+      h('table', {},
+        h('thead', {}, h('tr', {}, ['Имя', 'Роли', 'Учитель', ''].map(t => h('th', {}, t)))),
+        h('tbody', {}, staff.map(m => h('tr', { dataset: { accountId: m.accountId } },
+          h('td', {}, m.displayName),
+          h('td', {}, m.roles.map(r => ROLE_NAMES[r] || r).join(', '), m.classTeacherOf?.length ? ` (${m.classTeacherOf.map(className).join(', ')})` : ''),
+          h('td', {}, m.roles.includes('teacher') ? (m.verifiedTeacher ? h('span', { class: 'verified' }, '✔ подтверждён') : h('span', { class: 'muted' }, 'не подтверждён')) : '—'),
+          h('td', {}, h('div', { class: 'row' },
+            m.roles.includes('teacher') && (m.verifiedTeacher
+              ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/teachers/${m.accountId}/verification`) }, 'Снять подтверждение')
+              : h('button', { class: 'btn small primary', type: 'button', onclick: act('PUT', `${base}/teachers/${m.accountId}/verification`) }, 'Подтвердить учителя')),
+            m.roles.includes('admin')
+              ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/admins/${m.accountId}`) }, 'Снять администратора')
+              : h('button', { class: 'btn small', type: 'button', onclick: act('PUT', `${base}/admins/${m.accountId}`) }, 'Сделать администратором'))))))));
+  }
+
   async function loadInvites() {
     const invites = await api('GET', `${base}/invites`);
-    const pupilClasses = classes.filter(c => c.kind !== 'staff_room' && !c.archived);
+    const mine = teacherOnly ? members.find(m => m.accountId === session.account?.id)?.classTeacherOf || [] : null;
+    const pupilClasses = classes.filter(c => c.kind !== 'staff_room' && !c.archived && (!mine || mine.includes(c.id)));
     const role = h('select', { id: 'adm-inv-role' },
-      h('option', { value: 'student' }, 'ученик'), h('option', { value: 'parent' }, 'родитель'), h('option', { value: 'teacher' }, 'учитель'));
+      h('option', { value: 'student' }, 'ученик'), h('option', { value: 'parent' }, 'родитель'), !teacherOnly && h('option', { value: 'teacher' }, 'учитель'));
     const cls = h('select', { id: 'adm-inv-class' }, pupilClasses.map(c => h('option', { value: c.id }, c.name)));
     const uses = h('input', { type: 'number', min: 1, max: 10000, id: 'adm-inv-uses', style: 'width:7rem' });
     const hours = h('input', { type: 'number', min: 1, max: 8784, id: 'adm-inv-hours', style: 'width:7rem' });
     role.addEventListener('change', () => { cls.disabled = role.value === 'teacher'; });
-    const err = h('p', { class: 'error', role: 'alert' });
+    const err = errBox();
     const qr = h('div', { 'aria-live': 'polite' });
-    const className = id => classes.find(c => c.id === id)?.name || '';
-    invitesSec.replaceChildren(h('h2', { id: 'adm-invites' }, 'Ссылки-приглашения'),
+    fill(invitesSec, h('h2', { id: 'adm-invites' }, 'Ссылки-приглашения'),
+      teacherOnly && pupilClasses.length === 0 && h('p', { class: 'muted' }, 'Приглашать учеников и родителей может классный руководитель своего класса.'),
       h('form', {
         class: 'row',
         onsubmit: async ev => {
@@ -96,7 +198,7 @@ export async function showAdmin(root, school, back) {
       h('label', { for: 'adm-inv-hours' }, 'Часов действия'), hours,
       h('button', { class: 'btn primary', type: 'submit' }, 'Создать ссылку')),
       err, qr,
-      invites.length === 0 ? h('p', { class: 'muted' }, 'Ссылок пока нет.') : h('table', {},
+      invites.length === 0 ? h('p', { class: 'muted' }, 'Ссылок пока нет.') : h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Роль', 'Класс', 'Ссылка', 'Использована', 'Состояние', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, invites.map(i => h('tr', {},
           h('td', {}, ROLE_NAMES[i.role] || i.role),
@@ -110,7 +212,7 @@ export async function showAdmin(root, school, back) {
               onclick: async () => {
                 try {
                   const png = await api('GET', `${base}/invites/${i.id}/qr`);
-                  qr.replaceChildren(h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки-приглашения' }),
+                  fill(qr, h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки-приглашения' }),
                     h('figcaption', { class: 'muted' }, `QR-код: ${ROLE_NAMES[i.role] || i.role} ${className(i.classId)}`)));
                 } catch (e) { err.textContent = errText(e); }
               },
@@ -118,30 +220,42 @@ export async function showAdmin(root, school, back) {
             i.state === 'active' && h('button', {
               class: 'btn small', type: 'button',
               onclick: async () => { try { await api('DELETE', `${base}/invites/${i.id}`); await loadInvites(); } catch (e) { err.textContent = errText(e); } },
-            }, 'Отозвать'))))))));
+            }, 'Отозвать')))))))));
   }
 
   async function loadRequests() {
-    const requests = await api('GET', `${base}/join-requests?status=pending`);
-    const err = h('p', { class: 'error', role: 'alert' });
+    let requests;
+    try {
+      requests = await api('GET', `${base}/join-requests?status=pending`);
+    } catch (e) {
+      fill(requestsSec, h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), h('p', { class: 'muted' }, errText(e)));
+      return;
+    }
+    const err = errBox();
     const rows = [];
     for (const r of requests) {
       let child = null;
       if (r.role === 'parent' && !r.childId && r.classId) {
-        const members = await api('GET', `${base}/members?classId=${r.classId}`);
+        const people = await api('GET', `${base}/members?classId=${r.classId}`);
         child = h('select', { 'aria-label': `Ребёнок для ${r.displayName}` },
-          members.filter(m => m.roles.includes('student')).map(m => h('option', { value: m.accountId, selected: m.displayName === r.childName }, m.displayName)));
+          people.filter(m => m.roles.includes('student')).map(m => h('option', { value: m.accountId, selected: m.displayName === r.childName }, m.displayName)));
       }
       rows.push(h('tr', {},
         h('td', {}, r.displayName),
         h('td', {}, ROLE_NAMES[r.role] || r.role),
-        h('td', {}, classes.find(c => c.id === r.classId)?.name || ''),
+        h('td', {}, className(r.classId)),
         h('td', {}, r.childName ? `указал(а) ребёнка: ${r.childName}` : '', child),
         h('td', {}, shortTime(r.createdAt)),
         h('td', {}, h('div', { class: 'row' },
           h('button', {
             class: 'btn small primary', type: 'button',
-            onclick: async () => { try { await api('POST', `${base}/join-requests/${r.id}/approve`, { childId: child?.value || undefined }); await loadRequests(); } catch (e) { err.textContent = errText(e); } },
+            onclick: async () => {
+              try {
+                await api('POST', `${base}/join-requests/${r.id}/approve`, { childId: child?.value || undefined });
+                await loadRequests();
+                if (!teacherOnly) await reloadPeople();
+              } catch (e) { err.textContent = errText(e); }
+            },
           }, 'Одобрить'),
           h('button', {
             class: 'btn small', type: 'button',
@@ -152,18 +266,159 @@ export async function showAdmin(root, school, back) {
             },
           }, 'Отклонить')))));
     }
-    requestsSec.replaceChildren(h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), err,
+    fill(requestsSec, h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), err,
       requests.length === 0 ? h('p', { class: 'muted' }, 'Новых заявок нет.') : h('table', {},
         h('thead', {}, h('tr', {}, ['Кто', 'Роль', 'Класс', 'Ребёнок', 'Когда', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, rows)));
   }
 
+  async function loadChannels() {
+    const chats = (await api('GET', `/api/chats?schoolId=${school.schoolId}`)).filter(c => c.kind === 'channel');
+    const err = errBox();
+    const title = h('input', { type: 'text', id: 'adm-channel-title', maxlength: 200, required: true });
+    const audience = h('select', { id: 'adm-channel-audience' },
+      h('option', { value: 'all' }, 'вся школа'), h('option', { value: 'staff' }, 'сотрудники'),
+      h('option', { value: 'parent' }, 'родители'), h('option', { value: 'student' }, 'ученики'));
+    const staff = members.filter(m => m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)));
+    const rows = await Promise.all(chats.map(async ch => {
+      const people = await api('GET', `/api/chats/${ch.id}/members`);
+      const writers = people.filter(p => p.role !== 'member');
+      const pick = h('select', { 'aria-label': 'Кто ещё может писать в канал ' + ch.title },
+        h('option', { value: '' }, 'выберите сотрудника'),
+        staff.filter(s => people.some(p => p.accountId === s.accountId && p.role === 'member')).map(s => h('option', { value: s.accountId }, s.displayName)));
+      const setRole = async (accountId, role) => {
+        err.textContent = '';
+        try { await hubInvoke('SetChatMemberRole', ch.id, accountId, role); await loadChannels(); } catch (e) { err.textContent = errText(e); }
+      };
+      return h('tr', { dataset: { chatId: ch.id } },
+        h('td', {}, ch.title),
+        h('td', {}, `${ch.memberCount}`),
+        h('td', {}, writers.map(w => h('div', { class: 'row' }, w.displayName, h('span', { class: 'muted' }, w.role === 'owner' ? ' (владелец)' : ''),
+          w.role === 'moderator' && h('button', { class: 'btn link small', type: 'button', onclick: () => setRole(w.accountId, 'member') }, 'Запретить писать')))),
+        h('td', {}, h('div', { class: 'row' }, pick, h('button', { class: 'btn small', type: 'button', onclick: () => pick.value && setRole(pick.value, 'moderator') }, 'Разрешить писать'))));
+    }));
+    fill(channelsSec, h('h2', { id: 'adm-channels' }, 'Системные каналы'),
+      h('p', { class: 'muted' }, 'В канал пишут его владельцы и те, кому разрешено; остальные читают.'),
+      h('div', { class: 'table-wrap' }, h('table', {},
+        h('thead', {}, h('tr', {}, ['Канал', 'Читателей', 'Пишут', ''].map(t => h('th', {}, t)))),
+        h('tbody', {}, rows))),
+      h('form', {
+        class: 'row', style: 'margin-top:.6rem',
+        onsubmit: async ev => {
+          ev.preventDefault();
+          err.textContent = '';
+          const a = audience.value;
+          const memberIds = members.filter(m => a === 'all' || (a === 'staff' ? m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)) : m.roles.includes(a))).map(m => m.accountId);
+          try {
+            await api('POST', `${base}/chats`, { kind: 'channel', title: title.value.trim(), memberIds });
+            await loadChannels();
+          } catch (e) { err.textContent = errText(e); }
+        },
+      }, h('label', { for: 'adm-channel-title' }, 'Новый канал'), title, h('label', { for: 'adm-channel-audience' }, 'для'), audience,
+      h('button', { class: 'btn', type: 'submit' }, 'Создать канал')),
+      err);
+  }
+
+  let auditBefore = null;
+  async function loadAudit(more = false) {
+    const page = await api('GET', `${base}/audit?limit=50${more && auditBefore ? '&before=' + auditBefore : ''}`);
+    let tbody = auditSec.querySelector('tbody');
+    const err = errBox();
+    if (!more || !tbody) {
+      tbody = h('tbody');
+      fill(auditSec, h('h2', { id: 'adm-audit' }, 'Журнал действий'),
+        h('div', { class: 'row' },
+          h('button', { class: 'btn small', type: 'button', onclick: () => download(`${base}/audit.csv`, 'audit.csv', err) }, 'Скачать журнал (CSV)')),
+        err,
+        h('div', { class: 'table-wrap' }, h('table', { class: 'audit' }, h('thead', {}, h('tr', {}, ['Когда', 'Кто', 'Действие', 'Подробности'].map(t => h('th', {}, t)))), tbody)),
+        h('button', { class: 'btn small audit-more', type: 'button', hidden: true, onclick: () => loadAudit(true) }, 'Показать ещё'));
+    }
+    for (const e of page) {
+      tbody.append(h('tr', {},
+        h('td', {}, new Date(e.at).toLocaleString('ru-RU', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })),
+        h('td', {}, e.actorName || '—'),
+        h('td', {}, ACTION_NAMES[e.action] || e.action),
+        h('td', { class: 'details' }, auditDetails(e))));
+    }
+    if (page.length) auditBefore = page[page.length - 1].id;
+    auditSec.querySelector('.audit-more').hidden = page.length < 50;
+  }
+
+  function auditDetails(e) {
+    let d = {};
+    try { d = JSON.parse(e.details || '{}'); } catch { /* plain */ }
+    const parts = [];
+    if (d.name || d.title) parts.push(d.name || d.title);
+    if (d.role) parts.push(ROLE_NAMES[d.role] || d.role);
+    if (d.rule) parts.push('правило ' + d.rule);
+    if (d.reason) parts.push('причина: ' + d.reason);
+    if (d.until) parts.push('до ' + new Date(d.until).toLocaleDateString('ru-RU'));
+    if (e.subjectId && nameOf(e.subjectId)) parts.push(nameOf(e.subjectId));
+    return parts.join(' · ');
+  }
+
+  async function download(path, name, err) {
+    try { saveBlob(await blob(path), name); } catch (e) { err.textContent = errText(e); }
+  }
+
+  async function loadStats() {
+    const s = await api('GET', `${base}/statistics`);
+    const err = errBox();
+    const rolesName = { student: 'ученики', parent: 'родители', teacher: 'учителя', admin: 'администраторы', director: 'директор', staff: 'сотрудники' };
+    const pupilClasses = s.classes;
+    const joined = barChart({
+      title: 'Вступили и приглашены по классам',
+      labels: pupilClasses.map(c => c.name),
+      series: [
+        { name: 'Ученики вступили', color: '#2563eb', values: pupilClasses.map(c => c.pupilsJoined) },
+        { name: 'Родители вступили', color: '#16a34a', values: pupilClasses.map(c => c.parentsJoined) },
+        { name: 'Приглашены, ждут одобрения', color: '#d97706', values: pupilClasses.map(c => c.pendingPupils + c.pendingParents) },
+      ],
+    });
+    const days = [];
+    const today = new Date();
+    for (let i = 29; i >= 0; i--) { const d = new Date(today); d.setUTCDate(d.getUTCDate() - i); days.push(d.toISOString().slice(0, 10)); }
+    const perDay = days.map(d => s.messagesPerDay.filter(m => m.day.slice(0, 10) === d).reduce((a, m) => a + m.messages, 0));
+    const activity = barChart({
+      title: 'Сообщения по дням (30 дней)',
+      labels: days.map(d => d.slice(8, 10) + '.' + d.slice(5, 7)),
+      series: [{ name: 'Сообщений', color: '#2563eb', values: perDay }],
+      every: 5,
+    });
+    const kinds = [...new Set(s.messagesPerDay.map(m => m.chatKind))];
+    fill(statsSec, h('h2', { id: 'adm-stats' }, 'Статистика'),
+      h('div', { class: 'row' }, h('button', { class: 'btn small', type: 'button', onclick: () => download(`${base}/statistics.csv`, 'statistics.csv', err) }, 'Скачать статистику (CSV)')),
+      err,
+      h('div', { class: 'charts' }, joined, activity),
+      h('h3', {}, 'По классам'),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'stats-classes' },
+        h('thead', {}, h('tr', {}, ['Класс', 'Учеников', 'Родителей', 'Учеников с родителем', 'Вступили по ссылке ученика', 'по ссылке родителя', 'Ждут одобрения'].map(t => h('th', {}, t)))),
+        h('tbody', {}, pupilClasses.map(c => h('tr', {}, h('td', {}, c.name), h('td', {}, c.pupilsJoined), h('td', {}, c.parentsJoined), h('td', {}, c.pupilsWithParent),
+          h('td', {}, c.pupilLinkUses), h('td', {}, c.parentLinkUses), h('td', {}, c.pendingPupils + c.pendingParents)))))),
+      h('h3', {}, 'Активные участники'),
+      h('table', { class: 'stats-active' },
+        h('thead', {}, h('tr', {}, ['Роль', 'Сегодня', 'За неделю', 'За месяц'].map(t => h('th', {}, t)))),
+        h('tbody', {}, s.activeUsers.map(a => h('tr', {}, h('td', {}, rolesName[a.role] || a.role), h('td', {}, a.day), h('td', {}, a.week), h('td', {}, a.month))))),
+      kinds.length > 0 && h('p', { class: 'muted' }, 'Сообщения за 30 дней по видам чатов: ' + kinds.map(k => `${KIND_NAMES[k] || k} — ${s.messagesPerDay.filter(m => m.chatKind === k).reduce((a, m) => a + m.messages, 0)}`).join(', ')));
+  }
+
+  const guard = async (sec, fn) => { try { await fn(); } catch (e) { sec.append(h('p', { class: 'error' }, errText(e))); } };
+  if (statsOnly) {
+    await guard(statsSec, loadStats);
+    root.querySelector('.topbar button')?.focus();
+    return;
+  }
   try {
-    await loadInfo();
+    await loadMembers().catch(() => {});
+    if (!teacherOnly) await loadInfo();
     await loadClasses();
-    await Promise.all([loadInvites(), loadRequests()]);
+    if (!teacherOnly) renderStaff();
+    await Promise.all([
+      guard(invitesSec, loadInvites), guard(requestsSec, loadRequests),
+      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(channelsSec, loadChannels), !teacherOnly && guard(auditSec, () => loadAudit()),
+    ]);
   } catch (e) {
-    info.append(h('p', { class: 'error' }, errText(e)));
+    (teacherOnly ? invitesSec : info).append(h('p', { class: 'error' }, errText(e)));
   }
   root.querySelector('.topbar button')?.focus();
 }

@@ -100,6 +100,48 @@ export async function api(method, path, body) {
   return parse(r);
 }
 
+/**
+ * Uploads a file as the raw request body (docs/files-and-polls.md) with progress; retries once after a refresh on 401.
+ * onProgress(fraction 0..1). Resolves to the FileDto.
+ */
+export function upload(schoolId, file, onProgress, uploadId) {
+  const attempt = () => new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/schools/${schoolId}/files?name=${encodeURIComponent(file.name)}&uploadId=${uploadId}`);
+    if (tokens?.accessToken) xhr.setRequestHeader('Authorization', 'Bearer ' + tokens.accessToken);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.onprogress = e => { if (e.lengthComputable) onProgress?.(e.loaded / e.total); };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) { onProgress?.(1); resolve(body); } else reject(new ApiError(xhr.status, body));
+    };
+    xhr.onerror = () => reject(new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' }));
+    xhr.send(file);
+  });
+  return attempt().catch(async e => {
+    if (e.status === 401 && tokens && await refreshTokens()) return attempt();
+    throw e;
+  });
+}
+
+/** Fetches a file (or any binary answer) as a Blob, with the person's token. */
+export async function blob(path) {
+  const b = await api('GET', path);
+  return b instanceof Blob ? b : new Blob([JSON.stringify(b)], { type: 'application/json' });
+}
+
+/** Saves a Blob as a download with the given name. */
+export function saveBlob(b, name) {
+  const url = URL.createObjectURL(b);
+  const a = document.createElement('a');
+  a.href = url; a.download = name; a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export async function requestCode(identity) {
   return parse(await send('POST', '/api/auth/code', identity));
 }

@@ -1,11 +1,17 @@
-// The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up).
+// The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
+// files.js, polls in polls.js, modal forms in dialog.js.
 
-import { ChatClient, hubError } from './hub.js';
-import { h, mount, shortTime, time, plural } from './dom.js';
+import { ChatClient, hubError, newId } from './hub.js';
+import { api, upload } from './api.js';
+import { h, fill, mount, shortTime, time, plural } from './dom.js';
 import { showAdmin } from './admin.js';
+import { formDialog } from './dialog.js';
+import { renderFiles, size } from './files.js';
+import { renderPoll, pollDialog } from './polls.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
+const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
 
 let client = null;
 
@@ -15,23 +21,51 @@ export function stopChat() {
   client = null;
 }
 
+/** A hub error as an Error with the Russian message (for dialogs). */
+function hubFail(e) {
+  return new Error(hubError(e).message);
+}
+
+const dateTime = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
+
 export function showMain(root, me, school, schools, nav) {
   if (client) client.stop();
   const statusEl = document.getElementById('status');
+  const isStaff = school.isAdmin || school.isTeacher;
   let chats = [];
   let filter = '';
-  let current = null; // { id, summary, rules, els: Map seq -> el, msgs: Map seq -> dto, pendingEls: Map clientId -> el, oldest, replyTo, editing }
+  let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
+  let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction }
+  let rules = null; // the school's rules, for moderation
+  const calls = new Map(); // chatId -> CallDto of a live call announced to me
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const search = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = search.value.trim().toLowerCase(); renderList(); } });
+  const childBox = h('div', { class: 'search', hidden: true });
   const pane = h('section', { class: 'pane', 'aria-label': 'Чат' }, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
   const layout = h('div', { class: 'layout' },
-    h('nav', { class: 'sidebar', 'aria-label': 'Список чатов' }, h('div', { class: 'search' }, search), list), pane);
+    h('nav', { class: 'sidebar', 'aria-label': 'Список чатов' },
+      childBox,
+      h('div', { class: 'search' }, search),
+      h('div', { class: 'row sidebar-actions' },
+        h('button', { class: 'btn small', type: 'button', onclick: newDirectChat }, 'Написать лично'),
+        isStaff && h('button', { class: 'btn small', type: 'button', onclick: newGroupChat }, 'Создать чат')),
+      list),
+    pane);
+  const leave = fn => () => { if (client) client.stop(); client = null; fn(); };
+  // A director who is not an admin reads the usage statistics (MySchoolDto has no director flag: ask the school).
+  const statsButton = h('button', { class: 'btn small', hidden: true, onclick: leave(() => showAdmin(root, school, back, { statsOnly: true })) }, 'Статистика');
+  if (!school.isAdmin && school.isTeacher) {
+    api('GET', `/api/schools/${school.schoolId}`).then(s => { statsButton.hidden = !s.myRoles?.includes('director'); }, () => {});
+  }
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
     schools.length > 1 && h('button', { class: 'btn small', onclick: nav.chooseSchool }, 'Сменить школу'),
-    school.isAdmin && h('button', { class: 'btn small', onclick: () => { if (client) client.stop(); client = null; showAdmin(root, school, () => showMain(root, me, school, schools, nav)); } }, 'Управление школой'),
-    h('button', { class: 'btn small', onclick: () => { if (client) client.stop(); client = null; nav.signOut(); } }, 'Выйти'));
+    school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back)) }, 'Управление школой'),
+    !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
+    statsButton,
+    h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
+  const back = () => showMain(root, me, school, schools, nav);
   mount(root, top, layout);
 
   client = new ChatClient(me.id, {
@@ -50,8 +84,16 @@ export function showMain(root, me, school, schools, nav) {
     typing: t => showTyping(t),
     membership: () => loadChats(),
     resynced: () => loadChats(),
+    poll: u => onPoll(u),
+    restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
+    callStarted: call => { calls.set(call.chatId, call); if (current?.id === call.chatId) renderHead(); renderList(); },
+    callEnded: callId => {
+      for (const [chatId, call] of calls) if (call.callId === callId) { calls.delete(chatId); if (current?.id === chatId) renderHead(); }
+      renderList();
+    },
   });
   client.start();
+  if (school.isParent) loadChildren();
 
   async function loadChats() {
     try {
@@ -68,24 +110,45 @@ export function showMain(root, me, school, schools, nav) {
     }
   }
 
+  /** A parent with children in several classes picks whose class chats to see. */
+  async function loadChildren() {
+    try {
+      const [members, classes] = await Promise.all([api('GET', `/api/schools/${school.schoolId}/members`), api('GET', `/api/schools/${school.schoolId}/classes`)]);
+      const mine = members.find(m => m.accountId === me.id);
+      const kids = (mine?.children || []).map(id => members.find(m => m.accountId === id)).filter(k => k?.classId);
+      if (kids.length < 2) return;
+      const select = h('select', { id: 'child-filter', onchange: () => { childClass = select.value; renderList(); } },
+        h('option', { value: '' }, 'Все дети'),
+        kids.map(k => h('option', { value: k.classId }, `${k.displayName} (${classes.find(c => c.id === k.classId)?.name || ''})`)));
+      fill(childBox, h('label', { for: 'child-filter', class: 'muted', style: 'font-size:.85rem' }, 'Ребёнок'), select);
+      childBox.hidden = false;
+    } catch { /* the filter is optional */ }
+  }
+
   function renderList() {
-    const shown = chats.filter(c => !filter || c.title.toLowerCase().includes(filter));
-    list.replaceChildren(...shown.map(c => {
+    const shown = chats.filter(c => (!filter || c.title.toLowerCase().includes(filter)) && (!childClass || !c.classId || c.classId === childClass));
+    fill(list, ...shown.map(c => {
       const last = c.lastMessage;
-      const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + last.text) : 'Нет сообщений';
+      const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + preview(last)) : 'Нет сообщений';
       return h('button', {
         class: 'chat-item', role: 'listitem', 'aria-current': current?.id === c.id ? 'true' : 'false', dataset: { chatId: c.id },
         onclick: () => openChat(c.id),
       },
       h('span', { class: 'main' },
         h('span', { class: 'name' }, c.title),
-        h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), lastText)),
+        h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.has(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
       h('span', { class: 'side' },
         h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
         c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
         c.unreadCount > 0 && h('span', { class: 'badge', 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
+  }
+
+  function preview(m) {
+    if (m.kind === 'poll') return '📊 ' + m.text;
+    if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
+    return m.text;
   }
 
   function summaryOf(chatId) {
@@ -115,34 +178,108 @@ export function showMain(root, me, school, schools, nav) {
     if (current?.id === e.chatId && current.msgs.has(e.message.seq)) putMessage(e.message);
   }
 
+  function onPoll(u) {
+    const c = current;
+    if (c?.id !== u.chatId) return;
+    const m = c.msgs.get(u.seq);
+    if (!m?.poll) return;
+    if (m.poll.closedAt && !u.poll.closedAt) return; // a late update from another node: the closed results are final
+    m.poll = u.poll;
+    rerender(m);
+  }
+
+  // ---- new chats ----
+
+  async function schoolMembers() {
+    const members = await api('GET', `/api/schools/${school.schoolId}/members`);
+    return members.filter(m => m.accountId !== me.id);
+  }
+
+  async function openDirect(accountId) {
+    const chat = await client.invoke('OpenDirectChat', school.schoolId, accountId);
+    await loadChats();
+    openChat(chat.id);
+    return chat;
+  }
+
+  async function newDirectChat() {
+    let members;
+    try { members = await schoolMembers(); } catch (e) { alert(e.display || 'Не удалось загрузить участников.'); return; }
+    await formDialog({
+      title: 'Написать лично',
+      text: 'Видны только те, кому вам можно писать по правилам школы (режим безопасности для учеников).',
+      fields: [{ name: 'accountId', label: 'Кому', type: 'select', required: true, options: members.map(m => ({ value: m.accountId, label: m.displayName + (m.verifiedTeacher ? ' — учитель' : '') })) }],
+      submit: 'Открыть чат',
+      onSubmit: async v => { try { return await openDirect(v.accountId); } catch (e) { throw hubFail(e); } },
+    });
+  }
+
+  async function newGroupChat() {
+    let classes = [];
+    try { classes = (await api('GET', `/api/schools/${school.schoolId}/classes`)).filter(c => c.kind !== 'staff_room'); } catch { /* optional */ }
+    const kinds = [{ value: 'subject', label: 'Предметный чат класса' }, { value: 'group', label: 'Группа' }];
+    if (school.isAdmin) kinds.push({ value: 'channel', label: 'Канал (пишут только администраторы и назначенные)' });
+    await formDialog({
+      title: 'Новый чат',
+      fields: [
+        { name: 'kind', label: 'Тип', type: 'select', options: kinds, value: 'subject' },
+        { name: 'title', label: 'Название', required: true, maxlength: 200 },
+        { name: 'classId', label: 'Класс (ученики класса будут добавлены)', type: 'select', options: [{ value: '', label: 'без класса' }, ...classes.map(c => ({ value: c.id, label: c.name }))] },
+        { name: 'rules', label: 'Правила чата', type: 'textarea', maxlength: 4000 },
+      ],
+      submit: 'Создать',
+      onSubmit: async v => {
+        let memberIds = [];
+        if (v.classId) {
+          try {
+            const people = await api('GET', `/api/schools/${school.schoolId}/members?classId=${v.classId}`);
+            memberIds = people.filter(p => p.roles.includes('student') && p.classId === v.classId).map(p => p.accountId);
+          } catch { /* the chat is created without them */ }
+        }
+        let chat;
+        try {
+          chat = await client.invoke('CreateChat', { schoolId: school.schoolId, kind: v.kind, title: v.title.trim(), classId: v.classId || undefined, rules: v.rules.trim() || undefined, memberIds });
+        } catch (e) { throw hubFail(e); }
+        await loadChats();
+        openChat(chat.id);
+        return chat;
+      },
+    });
+  }
+
   // ---- the open chat ----
 
   async function openChat(chatId) {
     const summary = summaryOf(chatId);
     if (!summary) return;
-    current = { id: chatId, summary, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null };
+    current = { id: chatId, summary, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
     layout.classList.add('chat-open');
     renderList();
     buildPane();
+    const c = current;
     try {
       const details = await client.invoke('GetChat', chatId);
-      if (current?.id !== chatId) return;
-      current.summary = details.chat; current.rules = details.rules;
+      if (current !== c) return;
+      c.summary = details.chat; c.rules = details.rules;
+      c.restriction = await client.invoke('GetMyRestriction', chatId).catch(() => null);
       renderHead();
+      c.members = await client.invoke('GetChatMembers', chatId).catch(() => []);
+      if (current !== c) return;
       const history = await client.invoke('GetHistory', chatId, null, 50);
-      if (current?.id !== chatId) return;
+      if (current !== c) return;
       client.follow(chatId, history.reduce((a, m) => Math.max(a, m.seq, m.version), 0));
       for (const m of history) putMessage(m);
-      current.oldest = history.length ? history[0].seq : null;
-      current.more.hidden = !(history.length === 50 && current.oldest > 1);
+      c.oldest = history.length ? history[0].seq : null;
+      c.list.dataset.loaded = 'true';
+      c.more.hidden = !(history.length === 50 && c.oldest > 1);
       for (const item of client.pendingFor(chatId)) renderPending(item);
-      current.list.scrollTop = current.list.scrollHeight;
+      c.list.scrollTop = c.list.scrollHeight;
       await client.catchUp(chatId);
       summary.unreadCount = 0; summary.mentionCount = 0;
       renderList();
       scheduleRead();
     } catch (e) {
-      current.list.append(h('p', { class: 'error' }, hubError(e).message));
+      c.list.append(h('p', { class: 'error' }, hubError(e).message));
     }
   }
 
@@ -154,30 +291,62 @@ export function showMain(root, me, school, schools, nav) {
     c.list = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Сообщения' }, c.more);
     c.typing = h('div', { class: 'typing', 'aria-live': 'polite' });
     c.bar = h('div', { class: 'composer-bar', hidden: true });
-    c.input = h('textarea', { rows: 1, 'aria-label': 'Сообщение', placeholder: 'Сообщение', maxlength: 4000 });
-    c.input.addEventListener('keydown', ev => { if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); submit(); } if (ev.key === 'Escape') clearBar(); });
-    c.input.addEventListener('input', () => { const now = Date.now(); if (!c.typedAt || now - c.typedAt > 3000) { c.typedAt = now; client.invoke('Typing', c.id).catch(() => {}); } });
+    c.uploads = h('div', { class: 'uploads', 'aria-live': 'polite' });
+    c.mentionList = h('ul', { class: 'mention-list', role: 'listbox', 'aria-label': 'Упомянуть участника', hidden: true });
+    c.input = h('textarea', { rows: 1, 'aria-label': 'Сообщение', placeholder: 'Сообщение', maxlength: 4000, 'aria-autocomplete': 'list' });
+    c.input.addEventListener('keydown', ev => {
+      if (!c.mentionList.hidden && mentionKey(ev)) return;
+      if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); submit(); }
+      if (ev.key === 'Escape') clearBar();
+    });
+    c.input.addEventListener('input', () => {
+      updateMentions();
+      const now = Date.now();
+      if (!c.typedAt || now - c.typedAt > 3000) { c.typedAt = now; client.invoke('Typing', c.id).catch(() => {}); }
+    });
+    c.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'aria-label': 'Файлы для отправки', onchange: () => { const files = [...c.fileInput.files]; c.fileInput.value = ''; sendFiles(files); } });
     c.composer = h('form', { class: 'composer', onsubmit: ev => { ev.preventDefault(); submit(); } },
-      c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
+      h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Прикрепить файл', title: 'Прикрепить файл', onclick: () => c.fileInput.click() }, 'Файл'),
+      h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, 'Опрос'),
+      c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
     c.readonly = h('div', { class: 'readonly-note' }, 'В этом канале пишут только администраторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
-    const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.list, c.typing, c.bar, c.composer, c.readonly);
-    pane.replaceChildren(h('div', { class: 'chat-wrap' }, body, c.side));
+    const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.list, c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
+    fill(pane, h('div', { class: 'chat-wrap' }, body, c.side));
     renderHead();
+  }
+
+  function callLink(label, hash) {
+    return h('a', { class: 'btn small primary', href: '/call.html#' + hash, target: '_blank', rel: 'noopener' }, label);
   }
 
   function renderHead() {
     const c = current;
     const s = c.summary;
-    c.head.replaceChildren(
+    const canStartLesson = LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher);
+    fill(c.head, ...[
       h('button', { class: 'btn small phone-only', onclick: closeChat, 'aria-label': 'К списку чатов' }, '←'),
       h('h2', {}, s.title),
-      h('span', { class: 'muted', style: 'font-size:.85rem' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
-      h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате'));
-    const canPost = s.canPost;
-    c.composer.hidden = !canPost;
-    c.readonly.hidden = canPost;
+      h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
+      !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
+      !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
+      h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
+    const blocked = !!c.restriction;
+    c.composer.hidden = !s.canPost || blocked;
+    c.readonly.hidden = s.canPost || blocked;
     c.banner.replaceChildren();
+    const call = calls.get(c.id);
+    if (call) {
+      c.banner.append(h('div', { class: 'banner call-banner', role: 'status' },
+        h('strong', {}, call.lessonMode ? 'Идёт урок' : 'Идёт звонок'), ` · участников: ${call.participants?.length || 0} `,
+        callLink('Присоединиться', `call=${call.callId}&autostart=1`)));
+    }
+    if (blocked) {
+      const r = c.restriction;
+      c.banner.append(h('div', { class: 'banner restriction', role: 'alert' },
+        `${r.kind === 'mute' ? 'Вы не можете писать в этом чате' : 'Вы заблокированы в этом чате'} до ${dateTime.format(new Date(r.endsAt))}. Правило ${r.ruleNumber}: ${r.ruleText}`,
+        r.reason ? ` Причина: ${r.reason}` : ''));
+    }
     if (c.rules && !s.rulesAccepted) {
       c.banner.append(h('div', { class: 'banner' }, h('strong', {}, 'Правила чата: '), h('span', { class: 'rules-inline' }, c.rules), ' ',
         h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { alert(hubError(e).message); } } }, 'Принимаю')));
@@ -187,33 +356,135 @@ export function showMain(root, me, school, schools, nav) {
   function closeChat() {
     current = null;
     layout.classList.remove('chat-open');
-    pane.replaceChildren(h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
+    fill(pane, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
     renderList();
     list.querySelector('.chat-item')?.focus();
+  }
+
+  async function schoolRules() {
+    if (!rules) rules = await client.invoke('GetRules', school.schoolId);
+    return rules;
+  }
+
+  async function ruleField() {
+    const rs = await schoolRules();
+    return { name: 'ruleId', label: 'Правило школы', type: 'select', required: true, options: rs.map(r => ({ value: r.id, label: `${r.number}. ${r.text}` })) };
   }
 
   async function toggleInfo() {
     const c = current;
     if (!c.side.hidden) { c.side.hidden = true; renderHead(); return; }
     c.side.hidden = false;
-    c.side.replaceChildren(h('p', { class: 'muted' }, 'Загрузка…'));
     renderHead();
+    await renderInfo();
+    c.side.querySelector('button')?.focus();
+  }
+
+  async function renderInfo() {
+    const c = current;
+    const moderator = c.summary.role !== 'member';
+    if (!c.side.children.length) fill(c.side, h('p', { class: 'muted' }, 'Загрузка…'));
     try {
-      const members = await client.invoke('GetChatMembers', c.id);
+      const [members, restrictions, reports] = await Promise.all([
+        client.invoke('GetChatMembers', c.id),
+        moderator ? client.invoke('GetRestrictions', c.id) : [],
+        moderator ? client.invoke('GetReports', c.id, 'open') : [],
+      ]);
+      if (current !== c) return;
+      c.members = members;
+      c.violations ||= new Map();
       const roleName = { owner: 'владелец', moderator: 'модератор', member: '' };
-      c.side.replaceChildren(
+      const nameOf = id => members.find(m => m.accountId === id)?.displayName || 'участник';
+      fill(c.side, 
         h('div', { class: 'row' }, h('h3', { style: 'flex:1' }, 'О чате'), h('button', { class: 'btn small', onclick: toggleInfo, 'aria-label': 'Закрыть' }, '✕')),
         h('h3', {}, 'Правила'),
         h('div', { class: 'rules' }, c.rules || 'Правила не заданы.'),
+        moderator && h('div', { class: 'row', style: 'margin-top:.5rem' },
+          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => alert(hubError(e).message)) }, 'Напомнить правила'),
+          ['subject', 'group'].includes(c.summary.kind) && h('button', { class: 'btn small', type: 'button', onclick: chatInvite }, 'Ссылка-приглашение')),
+        h('div', { class: 'chat-invite', 'aria-live': 'polite' }),
+        moderator && h('div', { class: 'reports-box' }, h('h3', { style: 'margin-top:1rem' }, `Жалобы (${reports.length})`),
+          reports.length === 0 ? h('p', { class: 'muted' }, 'Новых жалоб нет.') : h('ul', { class: 'list-plain reports' }, reports.map(r => h('li', { class: 'report' },
+            h('div', {}, h('strong', {}, nameOf(r.senderId)), `: «${r.messageText}»`),
+            h('div', { class: 'muted' }, `Правило ${r.ruleNumber}`, r.comment ? ` · ${r.comment}` : ''),
+            h('div', { class: 'row' },
+              ['deleted', 'warned', 'dismissed'].map(res => h('button', {
+                class: 'btn small', type: 'button',
+                onclick: async () => { try { await client.invoke('ResolveReport', c.id, r.id, res); await renderInfo(); } catch (e) { alert(hubError(e).message); } },
+              }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res]))))))),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
-        h('ul', { class: 'list-plain members' }, members.map(m => h('li', { style: 'padding:.25rem 0' },
-          m.displayName,
-          m.verifiedTeacher && h('span', { class: 'verified', title: 'Подтверждённый учитель' }, ' ✔ подтверждённый учитель'),
-          roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role])))));
-      c.side.querySelector('button')?.focus();
+        h('ul', { class: 'list-plain members' }, members.map(m => {
+          const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
+          const v = c.violations.get(m.accountId);
+          const manage = moderator && m.accountId !== me.id && m.role === 'member';
+          return h('li', { class: 'member', dataset: { accountId: m.accountId } },
+            h('span', { class: 'member-name' }, m.displayName),
+            m.verifiedTeacher && h('span', { class: 'verified', title: 'Подтверждённый учитель' }, ' ✔ подтверждённый учитель'),
+            roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role]),
+            block && h('div', { class: 'restriction-note' }, `Заблокирован до ${dateTime.format(new Date(block.endsAt))} (правило ${block.ruleNumber})`),
+            v && h('div', { class: 'muted', style: 'font-size:.8rem' }, `Нарушений: ${v.violations}${v.mayBeBlocked ? ' · можно заблокировать' : ''}`),
+            (manage || m.accountId !== me.id) && h('div', { class: 'row member-actions' },
+              m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(e => alert(hubError(e).message)) }, 'Написать'),
+              manage && h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(m) }, 'Нарушение'),
+              manage && !block && h('button', { class: 'btn link small', type: 'button', onclick: () => blockMember(m) }, 'Заблокировать'),
+              manage && block && h('button', {
+                class: 'btn link small', type: 'button',
+                onclick: async () => { try { await client.invoke('UnblockMember', c.id, m.accountId); await renderInfo(); } catch (e) { alert(hubError(e).message); } },
+              }, 'Разблокировать')));
+        })));
     } catch (e) {
-      c.side.replaceChildren(h('p', { class: 'error' }, hubError(e).message));
+      fill(c.side, h('p', { class: 'error' }, hubError(e).message));
     }
+  }
+
+  async function chatInvite() {
+    const c = current;
+    const box = c.side.querySelector('.chat-invite');
+    try {
+      const link = await api('POST', `/api/chats/${c.id}/invites`, {});
+      fill(box, h('label', { for: 'chat-invite-url', class: 'muted' }, 'Ссылка в чат (с его правилами)'),
+        h('input', { id: 'chat-invite-url', type: 'text', readonly: true, value: link.url, style: 'width:100%', onfocus: ev => ev.target.select() }));
+    } catch (e) {
+      fill(box, h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
+    }
+  }
+
+  async function recordViolation(member, messageSeq) {
+    const c = current;
+    await formDialog({
+      title: 'Нарушение правил: ' + member.displayName,
+      text: 'Нарушение записывается в журнал. Заблокировать можно после более чем трёх нарушений.',
+      fields: [await ruleField(), { name: 'note', label: 'Комментарий', maxlength: 1000 }],
+      submit: 'Записать нарушение',
+      onSubmit: async v => {
+        try {
+          const r = await client.invoke('RecordViolation', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, messageSeq: messageSeq ?? undefined, note: v.note.trim() || undefined });
+          c.violations ||= new Map();
+          c.violations.set(member.accountId, r);
+        } catch (e) { throw hubFail(e); }
+      },
+    });
+    if (!c.side.hidden) await renderInfo();
+  }
+
+  async function blockMember(member) {
+    const c = current;
+    const day = d => { const x = new Date(); x.setDate(x.getDate() + d); return x.toISOString().slice(0, 10); };
+    await formDialog({
+      title: 'Заблокировать: ' + member.displayName,
+      text: 'Блокировка — только за нарушение правил (больше трёх нарушений), не дольше месяца. Участник сможет читать чат, но не писать.',
+      fields: [await ruleField(),
+        { name: 'until', label: 'До (включительно)', type: 'date', required: true, value: day(7), min: day(1), max: day(28) },
+        { name: 'reason', label: 'Причина', maxlength: 500 }],
+      submit: 'Заблокировать',
+      onSubmit: async v => {
+        const until = new Date(v.until + 'T23:59:00');
+        try {
+          await client.invoke('BlockMember', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, until: until.toISOString(), reason: v.reason.trim() || undefined });
+        } catch (e) { throw hubFail(e); }
+      },
+    });
+    if (!c.side.hidden) await renderInfo();
   }
 
   async function loadEarlier() {
@@ -226,6 +497,15 @@ export function showMain(root, me, school, schools, nav) {
     if (older.length) c.oldest = older[0].seq;
     c.more.hidden = !(older.length === 50 && c.oldest > 1);
     c.list.scrollTop = c.list.scrollHeight - before;
+  }
+
+  function rerender(m) {
+    const c = current;
+    const old = c.els.get(m.seq);
+    if (!old) return;
+    const el = renderMessage(m);
+    old.replaceWith(el);
+    c.els.set(m.seq, el);
   }
 
   function putMessage(m, older = false) {
@@ -258,27 +538,181 @@ export function showMain(root, me, school, schools, nav) {
     c.list.scrollTop = c.list.scrollHeight;
   }
 
+  /** The text with the names of mentioned members highlighted (text nodes only). */
+  function richText(m) {
+    const names = (m.mentions || []).map(id => current.members.find(x => x.accountId === id)?.displayName).filter(Boolean).map(n => '@' + n);
+    const el = h('div', { class: 'text' });
+    if (!names.length) { el.textContent = m.text; return el; }
+    const escaped = names.sort((a, b) => b.length - a.length).map(n => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const parts = m.text.split(new RegExp(`(${escaped.join('|')})`, 'g'));
+    for (const p of parts) el.append(names.includes(p) ? h('mark', { class: 'mention' }, p) : p);
+    return el;
+  }
+
   function renderMessage(m) {
     const mine = m.senderId === me.id;
     if (m.kind === 'system') return h('article', { class: 'msg system', dataset: { seq: m.seq } }, m.text);
     const c = current;
+    const moderator = c.summary.role !== 'member';
+    const canAct = c.summary.canPost && !c.restriction;
     const replied = m.replyToSeq ? c.msgs.get(m.replyToSeq) : null;
     const reactions = h('div', { class: 'reactions' }, (m.reactions || []).map(r => h('button', {
       class: 'reaction', type: 'button', 'aria-pressed': String(r.by.includes(me.id)), 'aria-label': `${r.emoji} ${r.count}`,
       onclick: () => react(m, r.emoji, !r.by.includes(me.id)),
     }, `${r.emoji} ${r.count}`)));
+    const sender = { accountId: m.senderId, displayName: m.senderName };
     const actions = m.deleted ? null : h('div', { class: 'actions' },
-      current.summary.canPost && h('button', { class: 'btn link small', type: 'button', onclick: () => startReply(m) }, 'Ответить'),
+      canAct && h('button', { class: 'btn link small', type: 'button', onclick: () => startReply(m) }, 'Ответить'),
       h('button', { class: 'btn link small', type: 'button', 'aria-haspopup': 'true', onclick: ev => pickReaction(ev.currentTarget, m) }, 'Реакция'),
-      mine && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
-      (mine || current.summary.role !== 'member') && h('button', { class: 'btn link small', type: 'button', onclick: () => remove(m) }, 'Удалить'));
-    return h('article', { class: 'msg' + (mine ? ' mine' : ''), dataset: { seq: m.seq }, 'aria-label': `${m.senderName || ''}, ${time(m.createdAt)}` },
+      mine && m.kind === 'text' && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
+      mine && h('button', { class: 'btn link small', type: 'button', onclick: () => remove(m) }, 'Удалить'),
+      !mine && moderator && m.senderId && h('button', { class: 'btn link small', type: 'button', onclick: () => moderateDelete(m) }, 'Удалить по правилу'),
+      !mine && moderator && m.senderId && h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(sender, m.seq) }, 'Нарушение'),
+      !mine && !moderator && m.senderId && h('button', { class: 'btn link small', type: 'button', onclick: () => report(m) }, 'Пожаловаться'));
+    let body;
+    if (m.deleted) body = h('div', { class: 'text deleted' }, 'Сообщение удалено');
+    else if (m.kind === 'poll' && m.poll) body = pollBody(m);
+    else if (m.kind === 'files') body = [m.text && richText(m), renderFiles(m.files || [])];
+    else body = richText(m);
+    const mentionsMe = m.mentions?.includes(me.id);
+    return h('article', { class: 'msg' + (mine ? ' mine' : '') + (mentionsMe ? ' mentions-me' : '') + (m.kind === 'poll' ? ' poll-msg' : ''), dataset: { seq: m.seq }, 'aria-label': `${m.senderName || ''}, ${time(m.createdAt)}` },
       !mine && h('div', { class: 'who' }, m.senderName),
       replied && h('div', { class: 'quote' }, (replied.senderName || '') + ': ' + (replied.deleted ? 'сообщение удалено' : replied.text)),
-      m.deleted ? h('div', { class: 'text deleted' }, 'Сообщение удалено') : h('div', { class: 'text' }, m.text),
+      body,
       h('div', { class: 'meta' }, m.editedAt && !m.deleted ? 'изменено · ' : '', time(m.createdAt)),
       reactions, actions);
   }
+
+  function pollBody(m) {
+    const c = current;
+    let mine = c.myVotes.get(m.seq);
+    if (mine === undefined && !c.asked.has(m.seq)) {
+      // Messages carry everyone's view; my own choice comes from GetPoll once.
+      c.asked.add(m.seq);
+      client.invoke('GetPoll', m.chatId, m.seq).then(p => {
+        if (current !== c) return;
+        c.myVotes.set(m.seq, p.myOptionIds || null);
+        const now = c.msgs.get(m.seq);
+        if (now?.poll && !(now.poll.closedAt && !p.closedAt)) now.poll = { ...p, myOptionIds: undefined };
+        if (now) rerender(now);
+      }, () => {});
+    }
+    c.pollDrafts ||= new Map();
+    const apply = p => {
+      c.pollDrafts.delete(m.seq);
+      c.myVotes.set(m.seq, p.myOptionIds || null);
+      const now = c.msgs.get(m.seq);
+      if (now) { now.poll = p; rerender(now); }
+    };
+    const call = async (method, ...args) => { try { apply(await client.invoke(method, m.chatId, m.seq, ...args)); } catch (e) { throw hubFail(e); } };
+    return renderPoll(m.poll, mine, {
+      vote: ids => call('Vote', ids),
+      retract: () => call('RetractVote'),
+      close: () => call('ClosePoll'),
+      canClose: m.senderId === me.id || c.summary.role !== 'member',
+      draft: c.pollDrafts.get(m.seq),
+      onDraft: ids => c.pollDrafts.set(m.seq, ids),
+    });
+  }
+
+  async function newPoll() {
+    const c = current;
+    await pollDialog(async p => {
+      try {
+        const m = await client.invoke('CreatePoll', { chatId: c.id, clientId: newId(), ...p });
+        if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
+        return m;
+      } catch (e) { throw hubFail(e); }
+    });
+  }
+
+  /** Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. */
+  async function sendFiles(files) {
+    const c = current;
+    if (!files.length) return;
+    const rows = files.map(f => {
+      const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
+      const state = h('span', { class: 'muted' }, size(f.size));
+      return { f, bar, state, el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
+    });
+    const tray = h('div', { class: 'upload-tray' }, rows.map(r => r.el));
+    c.uploads.append(tray);
+    const ids = [];
+    try {
+      for (const r of rows) {
+        const dto = await upload(school.schoolId, r.f, x => { r.bar.value = x; r.state.textContent = Math.round(x * 100) + '%'; }, newId());
+        r.state.textContent = 'загружено';
+        ids.push(dto.id);
+      }
+      const caption = c.input.value.trim();
+      const m = await client.invoke('SendFiles', { chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: c.replyTo?.seq });
+      if (caption) c.input.value = '';
+      clearBar();
+      tray.remove();
+      if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
+    } catch (e) {
+      tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
+        h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
+    }
+  }
+
+  // ---- mentions in the composer ----
+
+  function mentionQuery() {
+    const c = current;
+    const before = c.input.value.slice(0, c.input.selectionStart);
+    const m = /(^|\s)@([^\s@]{0,30})$/u.exec(before);
+    return m ? { query: m[2].toLowerCase(), start: before.length - m[2].length - 1 } : null;
+  }
+
+  function updateMentions() {
+    const c = current;
+    const q = mentionQuery();
+    const found = q ? c.members.filter(m => m.accountId !== me.id && m.displayName.toLowerCase().split(/\s+/).some(w => w.startsWith(q.query))).slice(0, 6) : [];
+    c.mentionList.hidden = found.length === 0;
+    c.mentionIndex = 0;
+    fill(c.mentionList, ...found.map((m, i) => h('li', {
+      role: 'option', id: 'mention-' + i, 'aria-selected': String(i === 0), class: 'mention-option',
+      onmousedown: ev => { ev.preventDefault(); insertMention(m); },
+    }, m.displayName)));
+    c.mentionFound = found;
+    if (found.length) c.input.setAttribute('aria-activedescendant', 'mention-0'); else c.input.removeAttribute('aria-activedescendant');
+  }
+
+  function mentionKey(ev) {
+    const c = current;
+    const n = c.mentionFound.length;
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      c.mentionIndex = (c.mentionIndex + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
+      [...c.mentionList.children].forEach((li, i) => li.setAttribute('aria-selected', String(i === c.mentionIndex)));
+      c.input.setAttribute('aria-activedescendant', 'mention-' + c.mentionIndex);
+      ev.preventDefault();
+      return true;
+    }
+    if (ev.key === 'Enter' || ev.key === 'Tab') { ev.preventDefault(); insertMention(c.mentionFound[c.mentionIndex]); return true; }
+    if (ev.key === 'Escape') { c.mentionList.hidden = true; ev.preventDefault(); return true; }
+    return false;
+  }
+
+  function insertMention(member) {
+    const c = current;
+    const q = mentionQuery();
+    if (!q) return;
+    const v = c.input.value;
+    const insert = '@' + member.displayName + ' ';
+    c.input.value = v.slice(0, q.start) + insert + v.slice(c.input.selectionStart);
+    const caret = q.start + insert.length;
+    c.input.setSelectionRange(caret, caret);
+    c.mentionList.hidden = true;
+    c.input.removeAttribute('aria-activedescendant');
+    c.input.focus();
+  }
+
+  function mentionsIn(text) {
+    return current.members.filter(m => m.accountId !== me.id && text.includes('@' + m.displayName)).map(m => m.accountId);
+  }
+
+  // ---- actions on messages ----
 
   function pickReaction(button, m) {
     const existing = button.parentNode.querySelector('.picker');
@@ -299,9 +733,32 @@ export function showMain(root, me, school, schools, nav) {
     try { putMessage(await client.invoke('DeleteMessage', m.chatId, m.seq)); } catch (e) { alert(hubError(e).message); }
   }
 
+  async function moderateDelete(m) {
+    await formDialog({
+      title: 'Удалить сообщение по правилу',
+      text: `${m.senderName}: «${m.text}»`,
+      fields: [await ruleField()],
+      submit: 'Удалить',
+      onSubmit: async v => { try { putMessage(await client.invoke('ModerateDelete', m.chatId, m.seq, v.ruleId)); } catch (e) { throw hubFail(e); } },
+    });
+  }
+
+  async function report(m) {
+    await formDialog({
+      title: 'Пожаловаться на сообщение',
+      text: `${m.senderName}: «${m.text}»`,
+      fields: [await ruleField(), { name: 'comment', label: 'Комментарий для модератора', maxlength: 1000 }],
+      submit: 'Отправить жалобу',
+      onSubmit: async v => {
+        try { await client.invoke('ReportMessage', { chatId: m.chatId, seq: m.seq, ruleId: v.ruleId, comment: v.comment.trim() || undefined }); } catch (e) { throw hubFail(e); }
+        alert('Жалоба отправлена модераторам чата.');
+      },
+    });
+  }
+
   function startReply(m) {
     current.replyTo = m; current.editing = null;
-    showBar('Ответ: ' + (m.senderName || '') + ': ' + m.text);
+    showBar('Ответ: ' + (m.senderName || '') + ': ' + (m.text || preview(m)));
   }
 
   function startEdit(m) {
@@ -313,7 +770,7 @@ export function showMain(root, me, school, schools, nav) {
   function showBar(text) {
     const c = current;
     c.bar.hidden = false;
-    c.bar.replaceChildren(h('span', {}, text), h('button', { class: 'btn link small', type: 'button', onclick: clearBar, 'aria-label': 'Отменить' }, 'Отмена'));
+    fill(c.bar, h('span', {}, text), h('button', { class: 'btn link small', type: 'button', onclick: clearBar, 'aria-label': 'Отменить' }, 'Отмена'));
     c.input.focus();
   }
 
@@ -337,8 +794,9 @@ export function showMain(root, me, school, schools, nav) {
       } catch (e) { alert(hubError(e).message); }
       return;
     }
-    client.send(c.id, text, c.replyTo?.seq);
+    client.send(c.id, text, c.replyTo?.seq, mentionsIn(text));
     c.input.value = '';
+    c.mentionList.hidden = true;
     clearBar();
     c.input.focus();
   }

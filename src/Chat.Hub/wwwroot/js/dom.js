@@ -22,6 +22,13 @@ function append(el, children) {
   }
 }
 
+/** Replaces an element's children; false, null and undefined are left out, arrays are flattened. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 export function mount(root, ...children) {
   root.replaceChildren();
   append(root, children);

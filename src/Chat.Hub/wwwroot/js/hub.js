@@ -19,7 +19,7 @@ export function newId() {
 
 // Errors after which resending the same message cannot succeed: the message is dropped from the outbox.
 const PERMANENT = new Set(['validation_failed', 'chat_not_found', 'chat_read_only', 'reply_not_found', 'message_not_found',
-  'message_deleted', 'rules_not_accepted', 'school_not_found', 'member_restricted', 'forbidden']);
+  'message_deleted', 'rules_not_accepted', 'school_not_found', 'member_restricted', 'forbidden', 'member_blocked', 'member_muted']);
 
 function expiresSoon(token) {
   try {
@@ -62,6 +62,10 @@ export class ChatClient {
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
     c.on('ChatMembershipChanged', (chatId, added) => this.h.membership?.(chatId, added));
+    c.on('PollUpdated', u => this.h.poll?.(u));
+    c.on('RestrictionChanged', r => this.h.restriction?.(r));
+    c.on('CallStarted', call => this.h.callStarted?.(call));
+    c.on('CallEnded', callId => this.h.callEnded?.(callId));
     c.onreconnecting(() => this.setState('connecting'));
     c.onreconnected(() => this.connected());
     c.onclose(() => { if (!this.stopped && navigator.onLine) this.restartLater(); else if (!this.stopped) this.setState('offline'); });
@@ -160,8 +164,8 @@ export class ChatClient {
   }
 
   /** Queues a message; it goes out now if connected, else when the connection is back. */
-  send(chatId, text, replyToSeq) {
-    const item = { chatId, clientId: newId(), text, replyToSeq: replyToSeq ?? null, createdAt: new Date().toISOString() };
+  send(chatId, text, replyToSeq, mentions) {
+    const item = { chatId, clientId: newId(), text, replyToSeq: replyToSeq ?? null, mentions: mentions?.length ? mentions : undefined, createdAt: new Date().toISOString() };
     this.outbox.push(item);
     this.saveOutbox();
     this.h.pending(item);
@@ -180,7 +184,7 @@ export class ChatClient {
         const item = this.outbox[0];
         try {
           const m = await this.connection.invoke('SendMessage', {
-            chatId: item.chatId, clientId: item.clientId, text: item.text, replyToSeq: item.replyToSeq ?? undefined,
+            chatId: item.chatId, clientId: item.clientId, text: item.text, replyToSeq: item.replyToSeq ?? undefined, mentions: item.mentions,
           });
           this.dequeue(item);
           this.receive(m.chatId, m.seq, () => this.h.message(m));

@@ -1,0 +1,88 @@
+// Attachments: previews of photos, audio and video players, document downloads. Files are read with the person's
+// token (the server checks access on every request) and shown through blob: URLs; nothing is loaded from elsewhere.
+
+import { blob, saveBlob } from './api.js';
+import { h, fill } from './dom.js';
+import { viewDialog } from './dialog.js';
+
+const urls = new Map(); // path -> Promise<object URL>, so re-rendering a message does not fetch again
+
+function objectUrl(path) {
+  if (!urls.has(path)) {
+    const p = blob(path).then(b => URL.createObjectURL(b));
+    p.catch(() => urls.delete(path));
+    urls.set(path, p);
+  }
+  return urls.get(path);
+}
+
+export function size(bytes) {
+  if (bytes < 1024) return `${bytes} Б`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} КБ`;
+  return `${(bytes / 1024 / 1024).toFixed(1).replace('.', ',')} МБ`;
+}
+
+function duration(ms) {
+  if (!ms) return '';
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** The attachments of a message of kind "files". */
+export function renderFiles(files) {
+  return h('div', { class: 'files' }, files.map(renderFile));
+}
+
+function renderFile(f) {
+  const path = `/api/files/${f.id}`;
+  const failed = el => () => fill(el, h('span', { class: 'error' }, 'Файл недоступен'));
+  if (f.kind === 'image' && f.hasThumbnail) {
+    const img = h('img', { alt: f.name, class: 'thumb-img', width: f.width && f.height ? Math.min(240, f.width) : undefined });
+    const btn = h('button', {
+      class: 'thumb', type: 'button', 'aria-label': 'Открыть изображение ' + f.name, dataset: { fileId: f.id },
+      onclick: async () => {
+        const full = h('img', { alt: f.name, class: 'full-img' });
+        viewDialog(f.name, h('div', {}, full, h('p', {}, h('button', { class: 'btn small', type: 'button', onclick: () => download(f) }, 'Скачать'))));
+        full.src = await objectUrl(path);
+      },
+    }, img);
+    objectUrl(path + '/thumbnail').then(u => { img.src = u; }, failed(btn));
+    return btn;
+  }
+  if (f.kind === 'audio') {
+    const audio = h('audio', { controls: true, preload: 'metadata', 'aria-label': 'Аудио ' + f.name });
+    const box = h('div', { class: 'file audio', dataset: { fileId: f.id } },
+      h('div', { class: 'file-name' }, '🎤 ', f.name, f.durationMs ? ' · ' + duration(f.durationMs) : ''), audio);
+    objectUrl(path).then(u => { audio.src = u; }, failed(box));
+    return box;
+  }
+  if (f.kind === 'video') {
+    const box = h('div', { class: 'file video', dataset: { fileId: f.id } });
+    const play = h('button', {
+      class: 'btn small', type: 'button',
+      onclick: async () => {
+        play.disabled = true;
+        try {
+          const video = h('video', { controls: true, playsinline: true, 'aria-label': 'Видео ' + f.name, class: 'video-player' });
+          video.src = await objectUrl(path);
+          fill(box, h('div', { class: 'file-name' }, f.name), video);
+          video.focus();
+        } catch { failed(box)(); }
+      },
+    }, '▶ Смотреть видео');
+    box.append(h('div', { class: 'file-name' }, '🎬 ', f.name, ' · ', size(f.size), f.durationMs ? ' · ' + duration(f.durationMs) : ''), play);
+    return box;
+  }
+  return h('button', {
+    class: 'file document', type: 'button', dataset: { fileId: f.id }, 'aria-label': `Скачать ${f.name}, ${size(f.size)}`,
+    onclick: () => download(f),
+  }, h('span', { class: 'file-icon', 'aria-hidden': 'true' }, '📄'), h('span', { class: 'file-name' }, f.name), h('span', { class: 'muted' }, ' · ' + size(f.size)));
+}
+
+async function download(f) {
+  try {
+    saveBlob(await blob(`/api/files/${f.id}`), f.name);
+  } catch (e) {
+    alert(e.display || 'Файл недоступен.');
+  }
+}

@@ -1,0 +1,140 @@
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>All browser tests share one server and one Chromium, and run one after another (a 2-core machine).</summary>
+[CollectionDefinition(Name)]
+public sealed class WebCollection : ICollectionFixture<WebApp>
+{
+    public const string Name = "web";
+}
+
+/// <summary>
+/// What every browser test needs: pages in their own contexts (phone or desktop size, Russian locale), sign-in through
+/// the UI, locators for chats and messages, screenshots. A page's uncaught error (popups included) fails the test.
+/// </summary>
+public abstract class WebTest(WebApp app) : IAsyncLifetime
+{
+    protected static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
+    protected static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
+
+    private readonly List<IBrowserContext> contexts = [];
+    private readonly List<string> pageErrors = [];
+
+    static WebTest() => SetDefaultExpectTimeout(15_000);
+
+    protected WebApp App { get; } = app;
+
+    protected Scene Scene { get; } = new(app);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var context in contexts)
+        {
+            await context.CloseAsync();
+        }
+
+        Assert.True(pageErrors.Count == 0, "errors in the page: " + string.Join("\n", pageErrors));
+    }
+
+    protected static ILocator MessageCard(IPage page, string text) =>
+        page.Locator(".msg:not(.pending)", new() { Has = page.Locator(".text", new() { HasTextRegex = Exactly(text) }) });
+
+    protected static System.Text.RegularExpressions.Regex Exactly(string text) =>
+        new("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$");
+
+    protected async Task<IPage> PageAsync(ViewportSize size)
+    {
+        var context = await App.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = size, Locale = "ru-RU", TimezoneId = "Europe/Moscow" });
+        contexts.Add(context);
+        context.Page += (_, p) =>
+        {
+            p.SetDefaultTimeout(15_000);
+            p.PageError += (_, error) => pageErrors.Add(p.Url + ": " + error);
+        };
+        return await context.NewPageAsync();
+    }
+
+    protected async Task SignInAsync(IPage page, string phone, bool goTo = true)
+    {
+        if (goTo && page.Url == "about:blank")
+        {
+            await page.GotoAsync(App.BaseUrl + "/");
+        }
+
+        await page.GetByLabel("Телефон или e-mail").FillAsync(phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Получить код" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Введите код" })).ToBeVisibleAsync();
+        var code = App.Codes.Last(Chat.Hub.Features.Accounts.SignInIdentity.NormalizePhone(phone)!);
+        await page.GetByLabel("Код из сообщения").FillAsync(code);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Войти" }).ClickAsync();
+    }
+
+    protected static ILocator ChatItem(IPage page, string title) =>
+        page.Locator(".chat-item", new() { Has = page.Locator(".name", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(title) + "( 📢)?$") }) });
+
+    protected static ILocator Message(IPage page, string text) =>
+        page.Locator(".msg:not(.pending) .text", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$") });
+
+    protected static async Task OpenChatAsync(IPage page, string title)
+    {
+        // On a phone an open chat covers the list: go back to it first.
+        var back = page.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" });
+        if (await back.IsVisibleAsync())
+        {
+            await back.ClickAsync();
+        }
+
+        await ChatItem(page, title).ClickAsync();
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync(title);
+        await Expect(page.Locator(".messages[data-loaded]")).ToHaveCountAsync(1);
+    }
+
+    protected static async Task SendAsync(IPage page, string text)
+    {
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await box.FillAsync(text);
+        await box.PressAsync("Enter");
+    }
+
+    /// <summary>With CHAT_WEB_SCREENSHOTS=1, saves the page to docs/screenshots/NAME.png (they are committed).</summary>
+    /// <summary>The same screen at phone and at desktop size: NAME-phone.png and NAME-desktop.png.</summary>
+    protected static async Task ScreenshotBoth(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("CHAT_WEB_SCREENSHOTS") != "1")
+        {
+            return;
+        }
+
+        var size = page.ViewportSize;
+        await page.SetViewportSizeAsync(Phone.Width, Phone.Height);
+        await Screenshot(page, name + "-phone");
+        await page.SetViewportSizeAsync(Desktop.Width, Desktop.Height);
+        await Screenshot(page, name + "-desktop");
+        if (size is not null)
+        {
+            await page.SetViewportSizeAsync(size.Width, size.Height);
+        }
+    }
+
+    protected static async Task Screenshot(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("CHAT_WEB_SCREENSHOTS") != "1")
+        {
+            return;
+        }
+
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Chat.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var target = Path.Combine(dir!.FullName, "docs", "screenshots");
+        Directory.CreateDirectory(target);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(target, name + ".png") });
+    }
+}
