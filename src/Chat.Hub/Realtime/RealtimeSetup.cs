@@ -1,6 +1,8 @@
 using Chat.Hub.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using StackExchange.Redis;
 
 namespace Chat.Hub.Realtime;
@@ -24,6 +26,10 @@ internal static class RealtimeSetup
             o.EnableDetailedErrors = false;
             o.AddFilter<ChatHubFilter>();
         }).AddJsonProtocol(o => ChatJson.Configure(o.PayloadSerializerOptions));
+
+        // The JSON protocol with our error codes for calls it cannot bind (ChatHubProtocol) instead of SignalR's own.
+        services.RemoveAll<IHubProtocol>();
+        services.AddSingleton<IHubProtocol, ChatHubProtocol>();
 
         if (!string.IsNullOrWhiteSpace(redisConnection))
         {
