@@ -88,7 +88,7 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
-    public async Task Statistics_CountJoinedParentsPerClass_AndActiveUsers()
+    public async Task Statistics_CountJoinedParentsPerClass_ActiveUsers_FilesAndStorage()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var class5A = await school.CreateClassAsync("5А");
@@ -98,18 +98,52 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         var mother = await school.AddParentAsync("Мама 1 и 2", p1.AccountId);
         await school.LinkParentAsync(mother, p2.AccountId);
         await school.AddParentAsync("Папа 1", p1.AccountId);
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель физики");
+        await (await school.Admin.Http.PutAsync($"{school.Api}/directors/{teacher.AccountId}", null)).EnsureOkAsync();
         await using (await HubClient.ConnectAsync(app, p1))
         {
             // Connecting counts as being active today.
         }
 
+        // Two PDFs (one of them the same content twice: stored once) and a photo.
+        var pdf = Files.SampleFiles.Pdf(10_000);
+        var photo = Files.SampleFiles.Png(64, 48);
+        await (await Files.FileCalls.UploadAsync(teacher, school.Id, "Задание.pdf", pdf)).EnsureOkAsync();
+        await (await Files.FileCalls.UploadAsync(p1, school.Id, "Задание (копия).pdf", pdf)).EnsureOkAsync();
+        await (await Files.FileCalls.UploadAsync(p2, school.Id, "Рисунок.png", photo)).EnsureOkAsync();
+
         var stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
         var row = stats.Classes.Single(c => c.ClassId == class5A.Id);
         Assert.Equal((3, 2, 2), (row.PupilsJoined, row.ParentsJoined, row.PupilsWithParent));
         Assert.Equal(1, stats.ActiveUsers.Single(a => a.Role == "student").Day);
+
+        // The whole school by role: joined against invite-link uses.
+        Assert.Equal(["teacher", "student", "parent"], stats.Roles.Select(r => r.Role));
+        Assert.Equal((3, 3), stats.Roles.Single(r => r.Role == "student") is var s ? (s.Joined, s.LinkUses) : default);
+        Assert.Equal((2, 3), stats.Roles.Single(r => r.Role == "parent") is var p ? (p.Joined, p.LinkUses) : default);
+        Assert.Equal((1, 1), stats.Roles.Single(r => r.Role == "teacher") is var t ? (t.Joined, t.LinkUses) : default);
+
+        // Files by kind, and storage against the quota (identical content counted once).
+        var documents = stats.Files.ByKind.Single(k => k.Kind == "document");
+        var images = stats.Files.ByKind.Single(k => k.Kind == "image");
+        Assert.Equal((2, (long)pdf.Length, 2), (documents.Files, documents.Bytes, documents.FilesLast30Days));
+        Assert.Equal((1, (long)photo.Length), (images.Files, images.Bytes));
+        Assert.Equal(0, stats.Files.ByKind.Single(k => k.Kind == "video").Files);
+        Assert.True(stats.Files.StorageUsedBytes >= pdf.Length + photo.Length, "used bytes include each content (and thumbnails) once");
+        Assert.True(stats.Files.StorageQuotaBytes > stats.Files.StorageUsedBytes);
+
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
         Assert.Contains("class,\"5А\",3,2,2", csv, StringComparison.Ordinal);
+        Assert.Contains("role,parent,2,3,0", csv, StringComparison.Ordinal);
+        Assert.Contains($"files,document,2,{pdf.Length},2", csv, StringComparison.Ordinal);
+        Assert.Contains($"storage,{stats.Files.StorageUsedBytes},{stats.Files.StorageQuotaBytes}", csv, StringComparison.Ordinal);
+
+        // The director reads them too; a pupil and a plain teacher of the school do not.
+        var forDirector = await (await teacher.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
+        Assert.Equal(stats.Files.StorageUsedBytes, forDirector.Files.StorageUsedBytes);
         await (await p1.Http.GetAsync($"{school.Api}/statistics")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        var plainTeacher = await school.AddVerifiedTeacherAsync("Учитель музыки");
+        await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
     }
 
     [Fact]
