@@ -18,14 +18,8 @@ public sealed class SlowClientTests(ClusterApp cluster) : IClassFixture<ClusterA
     [Fact]
     public async Task ClientThatReadsNothing_OnlyItsConnectionIsDropped_OthersGetEveryMessage()
     {
-        var school = await new SchoolBuilder(cluster).CreateAsync();
-        var cls = await school.CreateClassAsync("6Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Классный руководитель", cls.Id);
-        var pupils = new List<TestUser>();
-        for (var i = 0; i < 3; i++)
-        {
-            pupils.Add(await school.AddStudentAsync($"Ученик {i + 1}", cls.Id));
-        }
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 3);
+        var (teacher, pupils, chatId) = (room.Teacher, room.Pupils, room.ChatId);
 
         // A node of its own, so that a short stall limit keeps the test quick (the default is 10 s).
         await using var node = cluster.NewNode(settings: new Dictionary<string, string?> { ["Limits__SlowClientSeconds"] = "3" });
@@ -37,7 +31,6 @@ public sealed class SlowClientTests(ClusterApp cluster) : IClassFixture<ClusterA
         await sender.ConnectAsync(cluster.NodeA.BaseAddress, []);
         await besideOnOtherNode.ConnectAsync(cluster.NodeA.BaseAddress, []);
         await besideOnSameNode.ConnectAsync(node.BaseAddress, []);
-        var chatId = (await sender.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class").Id;
 
         // The third pupil's device connects to the same node as the second, keeps sending pings (so it looks alive), and
         // never reads: its socket's receive buffer is tiny and nobody empties it.
