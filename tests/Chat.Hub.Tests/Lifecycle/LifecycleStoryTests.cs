@@ -147,6 +147,49 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task StaffMemberLeaves_OutOfEveryChatAtOnce_OwnedChatsGoToClassTeacherOrAdmin()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        var physicist = await school.AddVerifiedTeacherAsync("Учитель физики");
+        await using var physicistHub = await HubClient.ConnectAsync(app, physicist);
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
+        var physics = await physicistHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Физика 5А", room.Class.Id, null, [room.Petya.AccountId, room.Masha.AccountId]));
+        var club = await physicistHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Клуб юных физиков", null, null, [room.Petya.AccountId]));
+        var before = await ChatsAsync(physicist, school.Id);
+        Assert.Contains(before, c => c.Kind == "staff_room");
+
+        await (await room.Teacher.Http.PostAsJsonAsync($"{school.Api}/staff/{physicist.AccountId}/leave", new { reason = "Перевод" }))
+            .ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{room.Petya.AccountId}/leave", new { reason = "Ошибка" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "not_a_teacher");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{school.Admin.AccountId}/leave", new { reason = "Ухожу" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "last_admin");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{physicist.AccountId}/leave", new { reason = "Перевод в другую школу" })).EnsureOkAsync();
+
+        // Out of every chat of the school (staff room and channels too), live at once; nothing of the school is visible.
+        await HubClient.EventuallyAsync(() => before.All(c => physicistHub.Memberships.Contains((c.Id, false))), "every chat leaves her live connection");
+        await (await physicist.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        await physicistHub.HistoryAsync(physics.Id).ExpectHubErrorAsync("chat_not_found");
+        await petyaHub.SendAsync(physics.Id, "Задачи решены");
+        await Task.Delay(300);
+        Assert.DoesNotContain(physicistHub.Received, m => m.ChatId == physics.Id);
+
+        // The class chat's subject chat goes to 5А's class teacher, the club to an admin (live too); the pupils stay.
+        var physicsMembers = await petyaHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", physics.Id);
+        Assert.Equal("owner", physicsMembers.Single(m => m.AccountId == room.Teacher.AccountId).Role);
+        Assert.DoesNotContain(physicsMembers, m => m.AccountId == physicist.AccountId);
+        var clubMembers = await petyaHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", club.Id);
+        Assert.Equal("owner", clubMembers.Single(m => m.AccountId == school.Admin.AccountId).Role);
+        await HubClient.EventuallyAsync(() => adminHub.Memberships.Contains((club.Id, true)), "the admin's live connection joins the club");
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
+        Assert.Contains(audit!, e => e.Action == "staff.left" && e.SubjectId == physicist.AccountId);
+    }
+
+    [Fact]
     public async Task DeleteAccount_PhoneGoneFromDatabase_MessagesStayAsDeletedUser_ConnectionsClosed()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
