@@ -232,4 +232,37 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
         var bad = await Assert.ThrowsAsync<HubException>(() => petyaHub.Connection.InvokeAsync<List<ChatFileDto>>("GetChatFiles", room.ChatId, "exe", null, null));
         Assert.Contains("validation_failed:", bad.Message);
     }
+
+    [Fact]
+    public async Task StorageDown_Upload503StorageUnavailable_NothingVisible_WorksWhenItReturns()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var before = await UploadAsync(room.Teacher, room.School, "план.pdf", SampleFiles.Pdf(20_000));
+        var usage = (await (await room.School.Admin.Http.GetAsync($"{room.School.Api}/storage")).ReadAsync<StorageDto>()).UsedBytes;
+
+        // The store's folder is gone and something else stands in its place: the disk is not mounted, say.
+        var away = app.FilesRoot + ".away";
+        Directory.Move(app.FilesRoot, away);
+        await File.WriteAllTextAsync(app.FilesRoot, "не каталог");
+        var uploadId = Guid.NewGuid();
+        try
+        {
+            await (await FileCalls.UploadAsync(room.Teacher, room.School.Id, "конспект.pdf", SampleFiles.Pdf(30_000), uploadId))
+                .ExpectErrorAsync(HttpStatusCode.ServiceUnavailable, "storage_unavailable");
+            var during = await (await room.School.Admin.Http.GetAsync($"{room.School.Api}/storage")).ReadAsync<StorageDto>();
+            Assert.Equal(usage, during.UsedBytes);
+            Assert.Equal(1, during.ByKind.Single(k => k.Kind == "document").Files);
+        }
+        finally
+        {
+            File.Delete(app.FilesRoot);
+            Directory.Move(away, app.FilesRoot);
+        }
+
+        // Back: the same upload, retried, is stored once; the earlier file is still there.
+        var retried = await UploadAsync(room.Teacher, room.School, "конспект.pdf", SampleFiles.Pdf(30_000), uploadId);
+        Assert.NotEqual(before.Id, retried.Id);
+        await (await room.Teacher.Http.GetAsync($"/api/files/{before.Id}")).EnsureOkAsync();
+        Assert.Equal(2, (await (await room.School.Admin.Http.GetAsync($"{room.School.Api}/storage")).ReadAsync<StorageDto>()).ByKind.Single(k => k.Kind == "document").Files);
+    }
 }
