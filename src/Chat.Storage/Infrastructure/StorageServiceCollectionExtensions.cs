@@ -33,6 +33,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<InviteStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ChatStore>();
+        services.AddSingleton<ChannelAudienceStore>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<Moderation.ModerationStore>();
         services.AddSingleton<Lifecycle.LifecycleStore>();
