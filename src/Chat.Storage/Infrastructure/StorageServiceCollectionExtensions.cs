@@ -34,6 +34,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ChatStore>();
         services.AddSingleton<ChannelAudienceStore>();
+        services.AddSingleton<PersonBlockStore>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<Moderation.ModerationStore>();
         services.AddSingleton<Lifecycle.LifecycleStore>();

@@ -19,7 +19,8 @@ public sealed class ChatService(
     ChatDatabase database,
     LiveConnections live,
     AuditLog audit,
-    ChannelAudienceStore audiences)
+    ChannelAudienceStore audiences,
+    PersonBlockStore personBlocks)
 {
     public const int MaxTitle = 200;
     public const int MaxRules = 4000;
@@ -78,16 +79,17 @@ public sealed class ChatService(
         var mine = await access.ActiveMemberAsync(schoolId, me, ct);
         var theirs = await memberships.GetAsync(schoolId, other, ct) ?? throw new ChatException(ChatError.MemberNotFound);
         var school = await schools.GetAsync(schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-        var key = me.CompareTo(other) < 0 ? $"{me:N}:{other:N}" : $"{other:N}:{me:N}";
+        var key = PersonBlockStore.DirectKey(me, other);
         var (chatId, changes) = await database.InTransactionAsync(async s =>
         {
+            var blocked = await chats.IsBlockedByAsync(s, other, me, ct);
             var existing = await chats.FindDirectAsync(s, schoolId, key, ct);
-            if (existing is not null)
+            if (existing is not null && !blocked)
             {
                 return (existing.Id, (IReadOnlyList<MembershipChange>)[]);
             }
 
-            if (!DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode) || await chats.IsBlockedByAsync(s, other, me, ct))
+            if (blocked || !DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode))
             {
                 throw new ChatException(ChatError.DirectNotAllowed);
             }
@@ -314,7 +316,9 @@ public sealed class ChatService(
             throw new ChatException(ChatError.MemberNotFound);
         }
 
-        await chats.SetPersonBlockAsync(me, other, block, ct);
+        // The blocked person leaves our direct chats at once (and comes back on unblocking), live on every node.
+        var changes = await database.InTransactionAsync(s => personBlocks.SetAsync(s, me, other, block, ct), ct);
+        await live.ApplyMembershipAsync(changes, ct);
     }
 
     private async Task<IReadOnlyList<MembershipChange>> AddMembersAsync(DbScope s, ChatRow chat, SchoolMembership adder, bool safeMode, Guid[] accountIds, CancellationToken ct)
