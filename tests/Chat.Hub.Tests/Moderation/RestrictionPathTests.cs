@@ -18,7 +18,16 @@ namespace Chat.Hub.Tests.Moderation;
 /// </summary>
 public sealed class RestrictionPathTests(ChatApp app) : IClassFixture<ChatApp>
 {
-    private sealed record Scene(ClassRoom Room, HubClient Teacher, HubClient Petya, HubClient Masha, RuleDto Rule, Guid ClubId);
+    /// <summary>5А with its class teacher, Петя and Маша connected, a rule of the school, and a club (a hand-managed group chat) of the two.</summary>
+    private sealed record Scene(ClassRoom Room, HubClient Teacher, HubClient Petya, HubClient Masha, RuleDto Rule, Guid ClubId) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Teacher.DisposeAsync();
+            await Petya.DisposeAsync();
+            await Masha.DisposeAsync();
+        }
+    }
 
     private async Task<Scene> SceneAsync()
     {
@@ -35,10 +44,7 @@ public sealed class RestrictionPathTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task BlockedMember_EveryWritePathInThatChat_MemberBlocked_ReadsIt_OtherChatsUnaffected()
     {
-        var s = await SceneAsync();
-        await using var _ = s.Teacher;
-        await using var __ = s.Petya;
-        await using var ___ = s.Masha;
+        await using var s = await SceneAsync();
         var chatId = s.Room.ChatId;
 
         // Before the block: his own message, a poll and a call in the class chat, a message of his in the club, an upload.
@@ -99,10 +105,7 @@ public sealed class RestrictionPathTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task MuteForMinutes_NeedsRuleAndAtMostADay_MutedCannotSend_UnmuteLifts()
     {
-        var s = await SceneAsync();
-        await using var _ = s.Teacher;
-        await using var __ = s.Petya;
-        await using var ___ = s.Masha;
+        await using var s = await SceneAsync();
         var masha = s.Room.Masha.AccountId;
         var restricted = new TaskCompletionSource<RestrictionDto>(TaskCreationOptions.RunContinuationsAsynchronously);
         s.Masha.Connection.On<RestrictionDto>("RestrictionChanged", r => restricted.TrySetResult(r));
@@ -132,10 +135,7 @@ public sealed class RestrictionPathTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task RemoveChatMember_NeedsRule_OnlyInHandManagedChats_RemovedStopsReceiving_RemindRulesPostsThem()
     {
-        var s = await SceneAsync();
-        await using var _ = s.Teacher;
-        await using var __ = s.Petya;
-        await using var ___ = s.Masha;
+        await using var s = await SceneAsync();
         var petya = s.Room.Petya.AccountId;
 
         await s.Teacher.Connection.InvokeAsync("RemoveChatMember", new RemoveMemberRequest(s.ClubId, petya, Guid.Empty, "Мешает")).ExpectHubErrorAsync("rule_required");
