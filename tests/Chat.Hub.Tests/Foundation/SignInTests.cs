@@ -299,6 +299,23 @@ public sealed class SignInTests(ChatApp app) : IClassFixture<ChatApp>
         return await Dapper.SqlMapper.ExecuteScalarAsync<T>(connection, sql) ?? throw new InvalidOperationException("no value");
     }
 
+    [Fact]
+    public async Task AccessTokenInTheQuery_AcceptedOnTheHubPathOnly()
+    {
+        var user = await app.SignInAsync(SchoolBuilder.NewPhone(), "Проверка токена");
+        var token = Uri.EscapeDataString(user.Tokens.AccessToken);
+        using var anonymous = app.CreateClient();
+
+        // An API call with the token in its URL is not signed in (URLs end up in proxies' and browsers' histories).
+        await (await anonymous.GetAsync($"/api/me?access_token={token}")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await (await anonymous.GetAsync("/api/me")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await (await user.Http.GetAsync("/api/me")).EnsureOkAsync();
+
+        // The hub's negotiation takes it from the query, as browsers' WebSockets must.
+        var negotiate = await anonymous.PostAsync($"/hubs/chat/negotiate?negotiateVersion=1&access_token={token}", null);
+        Assert.Equal(HttpStatusCode.OK, negotiate.StatusCode);
+    }
+
     private async Task<string> RequestCodeAsync(HttpClient http, string phone)
     {
         await (await http.PostAsJsonAsync("/api/auth/code", new { phone })).EnsureOkAsync();
