@@ -948,7 +948,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
             var sent = Interlocked.Exchange(ref timelineSent, 0);
             var p50 = interval.TotalCount == 0 ? double.NaN : interval.GetValueAtPercentile(50) / 1000.0;
             var p99 = interval.TotalCount == 0 ? double.NaN : interval.GetValueAtPercentile(99) / 1000.0;
-            var point = new TimelinePoint(phaseClock.Elapsed.TotalSeconds, currentStep, sent / dt, deliveries / dt, p50, p99, usage.CpuPercent, usage.RssBytes, usage.CoreBusyPercent);
+            var point = new TimelinePoint(phaseClock.Elapsed.TotalSeconds, currentStep, sent / dt, deliveries / dt, p50, p99, usage.CpuPercent, usage.RssBytes, usage.CoreBusyPercent, usage.OpenFiles);
             lock (timelineGate)
             {
                 target.Timeline.Add(point);

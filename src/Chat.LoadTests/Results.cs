@@ -96,7 +96,8 @@ public sealed record TimelinePoint(
     double P99,
     IReadOnlyDictionary<string, double> Cpu,
     IReadOnlyDictionary<string, long> Rss,
-    double[] CoreBusy);
+    double[] CoreBusy,
+    IReadOnlyDictionary<string, int>? OpenFiles = null);
 
 public sealed class StormResult
 {

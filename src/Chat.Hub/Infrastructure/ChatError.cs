@@ -12,6 +12,9 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError Conflict = new("conflict", 409, "Действие конфликтует с текущим состоянием.");
     public static readonly ChatError TooManyRequests = new("rate_limited", 429, "Слишком много запросов. Попробуйте позже.");
     public static readonly ChatError ServiceUnavailable = new("service_unavailable", 503, "Сервис временно недоступен. Повторите попытку через несколько секунд.");
+    public static readonly ChatError HubMethodNotFound = new("unknown_method", 404, "Такого метода нет на сервере.");
+    public static readonly ChatError HubArgumentsInvalid = new("invalid_arguments", 400, "Неверные аргументы метода: проверьте их число и типы.");
+    public static readonly ChatError Cancelled = new("request_cancelled", 499, "Запрос отменён: соединение закрыто.");
     public static readonly ChatError Internal = new("internal_error", 500, "Внутренняя ошибка сервера. Мы уже разбираемся.");
 
     // Sign-in

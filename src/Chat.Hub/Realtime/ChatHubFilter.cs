@@ -24,6 +24,12 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
         {
             throw;
         }
+        catch (Exception e) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested && IsCancellation(e))
+        {
+            // The client went away mid-call (closed the app, lost the network): nothing failed, nobody is left to answer.
+            LogHubCallAbandoned(logger, invocationContext.HubMethodName);
+            throw new HubException($"{ChatError.Cancelled.Code}: {ChatError.Cancelled.Message}");
+        }
         catch (Exception e)
         {
             var (error, fields, detail) = ChatExceptionHandler.Classify(e);
@@ -60,6 +66,23 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
             }
         }
     }
+
+    /// <summary>Cancellation, as such or wrapped by a driver (Npgsql reports a cancelled command inside its own exception).</summary>
+    private static bool IsCancellation(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Hub method {Method} was cancelled: its connection closed")]
+    private static partial void LogHubCallAbandoned(ILogger logger, string method);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Hub method {Method} failed")]
     private static partial void LogHubError(ILogger logger, Exception exception, string method);

@@ -18,6 +18,12 @@ public sealed class LimitOptions
     public int ConnectionsPerUser { get; set; } = 10;
 
     public int TypingIntervalSeconds { get; set; } = 3;
+
+    /// <summary>
+    /// How long a write to a connection may wait on a full send buffer (the client reads nothing) before that
+    /// connection is dropped (<see cref="SlowClientGuard"/>).
+    /// </summary>
+    public int SlowClientSeconds { get; set; } = 10;
 }
 
 /// <summary>Back-pressure for the hub: a flood gets errors for the flooder and nobody else.</summary>

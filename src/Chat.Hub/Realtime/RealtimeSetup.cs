@@ -1,5 +1,8 @@
 using Chat.Hub.Infrastructure;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using StackExchange.Redis;
 
 namespace Chat.Hub.Realtime;
@@ -24,6 +27,10 @@ internal static class RealtimeSetup
             o.AddFilter<ChatHubFilter>();
         }).AddJsonProtocol(o => ChatJson.Configure(o.PayloadSerializerOptions));
 
+        // The JSON protocol with our error codes for calls it cannot bind (ChatHubProtocol) instead of SignalR's own.
+        services.RemoveAll<IHubProtocol>();
+        services.AddSingleton<IHubProtocol, ChatHubProtocol>();
+
         if (!string.IsNullOrWhiteSpace(redisConnection))
         {
             var options = ConfigurationOptions.Parse(redisConnection);
@@ -45,11 +52,23 @@ internal static class RealtimeSetup
 
     public static IEndpointRouteBuilder MapChatHub(this IEndpointRouteBuilder app)
     {
-        app.MapHub<ChatHub>("/hubs/chat", o =>
+        // MapHub<ChatHub> spelled out, so that the slow-client guard sits between the hub and the transport.
+        var options = new HttpConnectionDispatcherOptions
         {
-            o.ApplicationMaxBufferSize = 64 * 1024;
-            o.TransportMaxBufferSize = 256 * 1024;
-        }).RequireAuthorization();
+            ApplicationMaxBufferSize = 64 * 1024,
+            TransportMaxBufferSize = 256 * 1024,
+        };
+        var hub = app.MapConnections("/hubs/chat", options, connection => connection.UseSlowClientGuard().UseHub<ChatHub>());
+        hub.RequireAuthorization();
+        hub.Add(endpoint =>
+        {
+            foreach (var attribute in typeof(ChatHub).GetCustomAttributes(inherit: true))
+            {
+                endpoint.Metadata.Add(attribute);
+            }
+
+            endpoint.Metadata.Add(new HubMetadata(typeof(ChatHub)));
+        });
         return app;
     }
 }

@@ -82,7 +82,12 @@ public readonly record struct ProcStat(int Pid, string Command, int ParentPid, l
 }
 
 /// <summary>One sample of the processes the run watches, taken once a second.</summary>
-public sealed record UsageSample(double Seconds, IReadOnlyDictionary<string, double> CpuPercent, IReadOnlyDictionary<string, long> RssBytes, double[] CoreBusyPercent);
+public sealed record UsageSample(
+    double Seconds,
+    IReadOnlyDictionary<string, double> CpuPercent,
+    IReadOnlyDictionary<string, long> RssBytes,
+    double[] CoreBusyPercent,
+    IReadOnlyDictionary<string, int> OpenFiles);
 
 /// <summary>
 /// Samples CPU (% of one core) and resident memory of named groups of processes from /proc, plus how busy each core
@@ -111,10 +116,12 @@ public sealed class UsageSampler
         lastAt = now;
         var cpu = new Dictionary<string, double>(StringComparer.Ordinal);
         var rss = new Dictionary<string, long>(StringComparer.Ordinal);
+        var files = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (name, pids) in groups)
         {
             double ticks = 0;
             long memory = 0;
+            var open = 0;
             foreach (var pid in pids())
             {
                 if (ProcStat.Read(pid) is not { } s)
@@ -129,13 +136,28 @@ public sealed class UsageSampler
 
                 lastTicks[pid] = s.CpuTicks;
                 memory += s.RssBytes;
+                open += OpenFiles(pid);
             }
 
             cpu[name] = ticks / ProcStat.TicksPerSecond / elapsed * 100;
             rss[name] = memory;
+            files[name] = open;
         }
 
-        return new UsageSample(now, cpu, rss, CoreBusy());
+        return new UsageSample(now, cpu, rss, CoreBusy(), files);
+    }
+
+    /// <summary>Open file descriptors (sockets included) of a process; 0 when it is gone or not ours to read.</summary>
+    private static int OpenFiles(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 
     private double[] CoreBusy()

@@ -7,6 +7,7 @@ public static class Verdicts
 {
     public static void Judge(RunResult run)
     {
+        JudgeDrift(run);
         var floor = run.Target(TargetKind.Floor);
         var server = run.Target(TargetKind.Server);
         var two = run.Target(TargetKind.ServerTwoNodes);
@@ -95,6 +96,52 @@ public static class Verdicts
 
                 break;
         }
+    }
+
+    /// <summary>A step at least this long is a soak: its server is also judged on drift (test-plan item 35).</summary>
+    public const double SoakSeconds = 600;
+
+    /// <summary>
+    /// Soak (a step of at least <see cref="SoakSeconds"/>): compares the server's resident memory, open file descriptors
+    /// and p99 latency early in the step (after a warm-up of a tenth of it) with its last tenth. Constant memory and no
+    /// growth in open handles is what an hour of mixed traffic must show; a leak shows as steady growth.
+    /// </summary>
+    public static void JudgeDrift(RunResult run)
+    {
+        foreach (var t in run.Targets.Where(t => t.Kind != TargetKind.Floor))
+        {
+            foreach (var step in t.Steps.Where(s => s.Seconds >= SoakSeconds))
+            {
+                var points = t.Timeline.Where(p => p.Step == step.Label).OrderBy(p => p.Seconds).ToList();
+                if (points.Count < 20)
+                {
+                    run.Verdicts.Add($"n/a: {t.Name} {step.Label}: drift: too few samples ({points.Count})");
+                    continue;
+                }
+
+                var tenth = points.Count / 10;
+                var early = points.Skip(tenth).Take(tenth).ToList();
+                var late = points.TakeLast(tenth).ToList();
+                double Memory(TimelinePoint p) => p.Rss.GetValueOrDefault("server") / 1048576.0;
+                double Files(TimelinePoint p) => p.OpenFiles?.GetValueOrDefault("server") ?? 0;
+                var (memoryBefore, memoryAfter) = (Median(early, Memory), Median(late, Memory));
+                var (filesBefore, filesAfter) = (Median(early, Files), Median(late, Files));
+                var (p99Before, p99After) = (Median(early, p => p.P99), Median(late, p => p.P99));
+                var memoryOk = memoryAfter - memoryBefore <= Math.Max(64, 0.25 * memoryBefore);
+                var filesOk = filesAfter - filesBefore <= 50;
+                var latencyOk = double.IsNaN(p99Before) || p99After <= 2 * p99Before + 10;
+                run.Verdicts.Add(Line(memoryOk && filesOk && latencyOk, $"{t.Name} {step.Label}: soak drift over {step.Seconds:F0} s",
+                    $"server RSS {memoryBefore:F0} -> {memoryAfter:F0} MiB (target: growth <= max(64 MiB, 25%)); "
+                    + $"open files {filesBefore:F0} -> {filesAfter:F0} (target: growth <= 50); "
+                    + $"p99 {p99Before:F1} -> {p99After:F1} ms (target: <= 2x + 10 ms); medians of the second and the last tenth of the step"));
+            }
+        }
+    }
+
+    private static double Median(List<TimelinePoint> points, Func<TimelinePoint, double> value)
+    {
+        var values = points.Select(value).Where(v => !double.IsNaN(v)).Order().ToList();
+        return values.Count == 0 ? double.NaN : values[values.Count / 2];
     }
 
     /// <summary>The most deliveries per second a target delivered in any step: its throughput when the p99 knee is blurred by noise.</summary>

@@ -248,16 +248,6 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { a, b }, cancellationToken: ct));
     }
 
-    public async Task SetPersonBlockAsync(Guid blocker, Guid blocked, bool block, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition(
-            block
-                ? "INSERT INTO person_blocks (blocker_id, blocked_id) VALUES (@blocker, @blocked) ON CONFLICT DO NOTHING"
-                : "DELETE FROM person_blocks WHERE blocker_id = @blocker AND blocked_id = @blocked",
-            new { blocker, blocked }, cancellationToken: ct));
-    }
-
     /// <summary>
     /// Creates the school's system chats (staff room, channels, each class's pupils' and parents' chats) and brings
     /// their roster-kept memberships in line with the roster. Returns who was added and removed.

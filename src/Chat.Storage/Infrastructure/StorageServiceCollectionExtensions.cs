@@ -33,6 +33,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<InviteStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ChatStore>();
+        services.AddSingleton<ChannelAudienceStore>();
+        services.AddSingleton<PersonBlockStore>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<Moderation.ModerationStore>();
         services.AddSingleton<Lifecycle.LifecycleStore>();

@@ -73,8 +73,11 @@ public sealed class LifecycleStore
             """,
             new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
 
-    /// <summary>Chats of the school the person owns, with whom to hand each to: a class teacher of its class, else an admin.</summary>
-    public async Task<IReadOnlyList<(Guid ChatId, Guid? NewOwner)>> HandOverOwnedChatsAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    /// <summary>
+    /// Hands the school's chats the person owns to a class teacher of the chat's class, else to an admin. Returns the
+    /// new owners who were not members of those chats yet, so that their live connections join at once.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> HandOverOwnedChatsAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
     {
         var owned = (await s.Connection.QueryAsync<(Guid ChatId, Guid? NewOwner)>(new CommandDefinition(
             """
@@ -87,17 +90,29 @@ public sealed class LifecycleStore
             WHERE c.school_id = @schoolId AND c.system_key IS NULL AND c.kind <> 'direct'
             """,
             new { schoolId, accountId }, s.Transaction, cancellationToken: ct))).AsList();
-        foreach (var (chatId, newOwner) in owned.Where(o => o.NewOwner is not null))
+        var joined = new List<MembershipChange>();
+        foreach (var (chatId, newOwner) in owned)
         {
-            await s.Connection.ExecuteAsync(new CommandDefinition(
+            if (newOwner is not { } owner)
+            {
+                continue;
+            }
+
+            // xmax = 0: the row was inserted (a new member), not updated (a member made owner).
+            var inserted = await s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 """
-                INSERT INTO chat_members (chat_id, account_id, role, source) VALUES (@chatId, @newOwner, 'owner', 'manual')
+                INSERT INTO chat_members (chat_id, account_id, role, source) VALUES (@chatId, @owner, 'owner', 'manual')
                 ON CONFLICT (chat_id, account_id) DO UPDATE SET role = 'owner', source = 'manual'
+                RETURNING xmax = 0
                 """,
-                new { chatId, newOwner }, s.Transaction, cancellationToken: ct));
+                new { chatId, owner }, s.Transaction, cancellationToken: ct));
+            if (inserted)
+            {
+                joined.Add(new MembershipChange(chatId, owner, Added: true));
+            }
         }
 
-        return owned;
+        return joined;
     }
 
     public sealed record RolloverClass(Guid Id, string Name, int? Grade, string? Letter, int SchoolYear);

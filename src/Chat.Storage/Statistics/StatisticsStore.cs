@@ -7,6 +7,12 @@ public sealed record ClassJoinStats(
     Guid ClassId, string Name, int PupilsJoined, int ParentsJoined, int PupilsWithParent,
     int PupilLinkUses, int ParentLinkUses, int PendingPupils, int PendingParents);
 
+/// <summary>For the whole school and one role: members who joined, uses of invite links, join requests waiting.</summary>
+public sealed record RoleJoinStats(string Role, int Joined, int LinkUses, int Pending);
+
+/// <summary>Files of one kind uploaded in a school: how many, their bytes (each content once), how many in the last 30 days.</summary>
+public sealed record FileKindStats(string Kind, int Files, long Bytes, int FilesLast30Days);
+
 public sealed record ActiveUsers(string Role, int Day, int Week, int Month);
 
 public sealed record MessagesPerDay(DateTime Day, string ChatKind, int Messages);
@@ -38,6 +44,43 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
                    (SELECT count(*)::int FROM join_requests r WHERE r.class_id = cl.id AND r.role = 'parent' AND r.status = 'pending') AS pending_parents
             FROM classes cl WHERE cl.school_id = @schoolId AND cl.kind IN ('class', 'group') AND cl.archived_at IS NULL
             ORDER BY cl.grade NULLS LAST, cl.name
+            """,
+            new { schoolId }, cancellationToken: ct))).AsList();
+    }
+
+    public async Task<IReadOnlyList<RoleJoinStats>> RolesAsync(Guid schoolId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<RoleJoinStats>(new CommandDefinition(
+            """
+            SELECT r.role,
+                   CASE r.role
+                       WHEN 'teacher' THEN (SELECT count(*) FROM school_members m WHERE m.school_id = @schoolId AND m.is_teacher)
+                       WHEN 'student' THEN (SELECT count(*) FROM students st WHERE st.school_id = @schoolId)
+                       ELSE (SELECT count(DISTINCT pl.parent_id) FROM parent_links pl WHERE pl.school_id = @schoolId) END::int AS joined,
+                   (SELECT coalesce(sum(i.uses), 0) FROM invites i
+                    WHERE i.school_id = @schoolId AND (i.role = r.role OR (r.role = 'teacher' AND i.role = 'staff')))::int AS link_uses,
+                   (SELECT count(*) FROM join_requests q
+                    WHERE q.school_id = @schoolId AND q.status = 'pending' AND (q.role = r.role OR (r.role = 'teacher' AND q.role = 'staff')))::int AS pending
+            FROM (VALUES (1, 'teacher'), (2, 'student'), (3, 'parent')) r(n, role)
+            ORDER BY r.n
+            """,
+            new { schoolId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>The school's files by kind (counts and bytes only; each stored content counted once per kind).</summary>
+    public async Task<IReadOnlyList<FileKindStats>> FilesAsync(Guid schoolId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<FileKindStats>(new CommandDefinition(
+            """
+            SELECT k.kind,
+                   (SELECT count(*) FROM files f WHERE f.school_id = @schoolId AND f.kind = k.kind)::int AS files,
+                   coalesce((SELECT sum(b.size) FROM file_blobs b WHERE b.sha256 IN (
+                       SELECT f.sha256 FROM files f WHERE f.school_id = @schoolId AND f.kind = k.kind)), 0)::bigint AS bytes,
+                   (SELECT count(*) FROM files f WHERE f.school_id = @schoolId AND f.kind = k.kind AND f.created_at > now() - interval '30 days')::int AS files_last30_days
+            FROM (VALUES (1, 'image'), (2, 'audio'), (3, 'video'), (4, 'document')) k(n, kind)
+            ORDER BY k.n
             """,
             new { schoolId }, cancellationToken: ct))).AsList();
     }

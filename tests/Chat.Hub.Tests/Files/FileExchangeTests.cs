@@ -13,28 +13,13 @@ namespace Chat.Hub.Tests.Files;
 /// <summary>Files in chats: posting, downloading with every check, ranges, retries, deduplication, deletion, materials.</summary>
 public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha, TestUser Kolya, TestUser Mother);
-
-    private async Task<ClassRoom> ClassAsync()
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var class5B = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
-        var petya = await school.AddStudentAsync("Петя", class5A.Id);
-        var masha = await school.AddStudentAsync("Маша", class5A.Id);
-        var kolya = await school.AddStudentAsync("Коля", class5B.Id);
-        var mother = await school.AddParentAsync("Мама Пети", petya.AccountId);
-        return new ClassRoom(school, await FileCalls.ClassChatAsync(teacher, school.Id, class5A.Id), teacher, petya, masha, kolya, mother);
-    }
-
     private static async Task<FileDto> UploadAsync(TestUser who, TestSchool school, string name, byte[] bytes, Guid? uploadId = null) =>
         await (await FileCalls.UploadAsync(who, school.Id, name, bytes, uploadId)).ReadAsync<FileDto>();
 
     [Fact]
     public async Task TeacherPostsPdfAndPhoto_PupilsOf5ADownloadThem_PupilOf5BGetsNotFound()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         var pdfBytes = SampleFiles.Pdf();
         var photoBytes = SampleFiles.Jpeg(640, 480);
         var pdf = await UploadAsync(room.Teacher, room.School, "Контрольная работа №3.pdf", pdfBytes);
@@ -111,7 +96,7 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
     [Fact]
     public async Task Download_RangeRequests_Return206WithTheRightBytes()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         var bytes = SampleFiles.Pdf(200_000);
         var pdf = await UploadAsync(room.Teacher, room.School, "Учебник.pdf", bytes);
         await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { pdf.Id } }))
@@ -145,7 +130,7 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
     [Fact]
     public async Task Upload_RetriedWithSameUploadId_ReturnsTheSameFile_IdenticalContentStoredOnce()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         var bytes = SampleFiles.Pdf(50_000);
         var uploadId = Guid.NewGuid();
         var objectsBefore = app.StoredObjects().Count;
@@ -183,7 +168,7 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
     [Fact]
     public async Task DeleteMessage_RemovesAccessToItsFiles_UploaderKeepsAccessOnlyUntilAttached()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         var pdf = await UploadAsync(room.Teacher, room.School, "Олимпиада.pdf", SampleFiles.Pdf());
 
         // Before it is posted, only its uploader can fetch it.
@@ -212,7 +197,7 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
     [Fact]
     public async Task ChatMaterials_ByKind_NewestFirst()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         var first = await UploadAsync(room.Teacher, room.School, "План урока.docx", SampleFiles.Docx());
         var photo = await UploadAsync(room.Teacher, room.School, "опыт.png", SampleFiles.Png(100, 50));
         var video = await UploadAsync(room.Teacher, room.School, "Запись урока.mp4", SampleFiles.Mp4(90));
@@ -246,5 +231,38 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
         Assert.Equal(photo.Id, Assert.Single(images).File.Id);
         var bad = await Assert.ThrowsAsync<HubException>(() => petyaHub.Connection.InvokeAsync<List<ChatFileDto>>("GetChatFiles", room.ChatId, "exe", null, null));
         Assert.Contains("validation_failed:", bad.Message);
+    }
+
+    [Fact]
+    public async Task StorageDown_Upload503StorageUnavailable_NothingVisible_WorksWhenItReturns()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var before = await UploadAsync(room.Teacher, room.School, "план.pdf", SampleFiles.Pdf(20_000));
+        var usage = (await (await room.School.Admin.Http.GetAsync($"{room.School.Api}/storage")).ReadAsync<StorageDto>()).UsedBytes;
+
+        // The store's folder is gone and something else stands in its place: the disk is not mounted, say.
+        var away = app.FilesRoot + ".away";
+        Directory.Move(app.FilesRoot, away);
+        await File.WriteAllTextAsync(app.FilesRoot, "не каталог");
+        var uploadId = Guid.NewGuid();
+        try
+        {
+            await (await FileCalls.UploadAsync(room.Teacher, room.School.Id, "конспект.pdf", SampleFiles.Pdf(30_000), uploadId))
+                .ExpectErrorAsync(HttpStatusCode.ServiceUnavailable, "storage_unavailable");
+            var during = await (await room.School.Admin.Http.GetAsync($"{room.School.Api}/storage")).ReadAsync<StorageDto>();
+            Assert.Equal(usage, during.UsedBytes);
+            Assert.Equal(1, during.ByKind.Single(k => k.Kind == "document").Files);
+        }
+        finally
+        {
+            File.Delete(app.FilesRoot);
+            Directory.Move(away, app.FilesRoot);
+        }
+
+        // Back: the same upload, retried, is stored once; the earlier file is still there.
+        var retried = await UploadAsync(room.Teacher, room.School, "конспект.pdf", SampleFiles.Pdf(30_000), uploadId);
+        Assert.NotEqual(before.Id, retried.Id);
+        await (await room.Teacher.Http.GetAsync($"/api/files/{before.Id}")).EnsureOkAsync();
+        Assert.Equal(2, (await (await room.School.Admin.Http.GetAsync($"{room.School.Api}/storage")).ReadAsync<StorageDto>()).ByKind.Single(k => k.Kind == "document").Files);
     }
 }

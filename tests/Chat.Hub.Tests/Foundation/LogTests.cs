@@ -15,7 +15,7 @@ namespace Chat.Hub.Tests.Foundation;
 public sealed class LogTests(ChatApp app) : IClassFixture<ChatApp>
 {
     [Fact]
-    public async Task Logs_AfterSignInRefreshAndHubConnections_ContainNoTokensOrCodes()
+    public async Task Logs_AfterSignInRefreshAndHubConnections_ContainNoTokensCodesPhonesOrEmails()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var class5A = await school.CreateClassAsync("5А");
@@ -46,8 +46,21 @@ public sealed class LogTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"/hubs/chat/negotiate?negotiateVersion=1&access_token={other.Tokens.AccessToken}", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/hubs/chat?id=unknown&access_token={other.Tokens.AccessToken}")).StatusCode);
 
+        // Phone numbers and e-mails: a sign-in by e-mail, a school registered for an admin named by e-mail, a teacher invited.
+        const string email = "Ivanova.Teacher@Example.ru";
+        var byEmail = await app.SignInWithEmailAsync(email, "Учитель по почте");
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+        const string adminEmail = "director.school77@example.ru";
+        await (await op.Http.PostAsJsonAsync("/api/platform/schools", new { name = "Школа №77", region = "Москва", address = "ул. Лесная, 3", adminEmail })).EnsureOkAsync();
+        await (await byEmail.Http.GetAsync("/api/me")).EnsureOkAsync();
+
         var lines = app.Logs.Lines.ToList();
         Assert.NotEmpty(lines);
+        foreach (var (name, personal) in new[] { ("phone", phone), ("phone digits", phone.TrimStart('+')), ("e-mail", email), ("e-mail, lower case", email.ToLowerInvariant()), ("admin e-mail", adminEmail) })
+        {
+            Assert.False(lines.Any(l => l.Contains(personal, StringComparison.OrdinalIgnoreCase)), $"the logs contain the {name}: " + string.Join("\n", lines.Where(l => l.Contains(personal, StringComparison.OrdinalIgnoreCase))));
+        }
+
         var log = string.Join("\n", lines);
         var secrets = new Dictionary<string, string>
         {

@@ -252,6 +252,70 @@ public sealed class SignInTests(ChatApp app) : IClassFixture<ChatApp>
         await (await current.Http.GetAsync("/api/me")).EnsureOkAsync();
     }
 
+    [Fact]
+    public async Task Code_SixDigits_ValidAtMostTenMinutes_RefusedOnceExpired()
+    {
+        var phone = SchoolBuilder.NewPhone();
+        using var http = app.CreateClient();
+        var sent = await (await http.PostAsJsonAsync("/api/auth/code", new { phone })).ReadAsync<CodeSent>();
+        Assert.InRange(sent.ExpiresInSeconds, 1, 600);
+        var code = app.Codes.Last(phone);
+        Assert.Matches("^[0-9]{6}$", code);
+        var lifetime = await ScalarAsync<double>("SELECT max(extract(epoch FROM expires_at - created_at)) FROM sign_in_codes");
+        Assert.InRange(lifetime, 1, 600);
+
+        // Ten minutes pass (the code's end moves into the past): the right code no longer signs in.
+        await app.ExecuteSqlAsync("UPDATE sign_in_codes SET expires_at = now() - interval '1 second' WHERE consumed_at IS NULL");
+        await (await VerifyAsync(http, phone, code)).ExpectErrorAsync(HttpStatusCode.BadRequest, "code_expired");
+        var fresh = await RequestCodeAsync(http, phone);
+        await (await VerifyAsync(http, phone, fresh)).EnsureOkAsync();
+    }
+
+    [Fact]
+    public async Task RequestCode_ManyIdentitiesFromOneClientAddress_LimitedPerAddress_OtherAddressesNot()
+    {
+        const int PerClient = 30;
+        async Task<HttpResponseMessage> FromAsync(string address, string phone)
+        {
+            // The in-process server has no socket: the client's address is set on each request, as Kestrel would.
+            using var http = new HttpClient(app.Server.CreateHandler(c => c.Connection.RemoteIpAddress = IPAddress.Parse(address))) { BaseAddress = app.Server.BaseAddress };
+            return await http.PostAsJsonAsync("/api/auth/code", new { phone });
+        }
+
+        for (var i = 0; i < PerClient; i++)
+        {
+            await (await FromAsync("203.0.113.7", SchoolBuilder.NewPhone())).EnsureOkAsync();
+        }
+
+        var sentBefore = app.Codes.Sent;
+        await (await FromAsync("203.0.113.7", SchoolBuilder.NewPhone())).ExpectErrorAsync(HttpStatusCode.TooManyRequests, "code_send_limit");
+        Assert.Equal(sentBefore, app.Codes.Sent);
+        await (await FromAsync("198.51.100.20", SchoolBuilder.NewPhone())).EnsureOkAsync();
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(app.ConnectionString);
+        return await Dapper.SqlMapper.ExecuteScalarAsync<T>(connection, sql) ?? throw new InvalidOperationException("no value");
+    }
+
+    [Fact]
+    public async Task AccessTokenInTheQuery_AcceptedOnTheHubPathOnly()
+    {
+        var user = await app.SignInAsync(SchoolBuilder.NewPhone(), "Проверка токена");
+        var token = Uri.EscapeDataString(user.Tokens.AccessToken);
+        using var anonymous = app.CreateClient();
+
+        // An API call with the token in its URL is not signed in (URLs end up in proxies' and browsers' histories).
+        await (await anonymous.GetAsync($"/api/me?access_token={token}")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await (await anonymous.GetAsync("/api/me")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await (await user.Http.GetAsync("/api/me")).EnsureOkAsync();
+
+        // The hub's negotiation takes it from the query, as browsers' WebSockets must.
+        var negotiate = await anonymous.PostAsync($"/hubs/chat/negotiate?negotiateVersion=1&access_token={token}", null);
+        Assert.Equal(HttpStatusCode.OK, negotiate.StatusCode);
+    }
+
     private async Task<string> RequestCodeAsync(HttpClient http, string phone)
     {
         await (await http.PostAsJsonAsync("/api/auth/code", new { phone })).EnsureOkAsync();

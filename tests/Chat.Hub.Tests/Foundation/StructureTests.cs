@@ -36,6 +36,32 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task AdminEditsSchoolInfoAndJournalLink_MembersSeeIt_ClassRenamedAndArchived_ChatsFollow()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+
+        await (await room.Teacher.Http.PutAsJsonAsync(school.Api, new { name = "Другая" })).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        var bad = await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Гимназия №5", journalUrl = "javascript:alert(1)" })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("journalUrl", bad.Errors!.Keys);
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Гимназия №5", address = "ул. Садовая, 7", journalUrl = "https://dnevnik.example.ru/school/5" })).EnsureOkAsync();
+
+        // Every member sees the new name and the electronic journal's link.
+        var seen = await (await room.Petya.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
+        Assert.Equal(("Гимназия №5", "ул. Садовая, 7", "https://dnevnik.example.ru/school/5"), (seen.Name, seen.Address, seen.JournalUrl));
+
+        // Renaming the class renames its chats; archiving it takes it off the list of active classes.
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{room.Class.Id}", new { name = "5А (углублённый)" })).EnsureOkAsync();
+        var chats = await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}");
+        Assert.Contains(chats!, c => c.Kind == "class" && c.Title == "5А (углублённый)");
+        Assert.Contains(chats!, c => c.Kind == "parents" && c.Title == "Родители 5А (углублённый)");
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{room.Class.Id}", new { archived = true })).EnsureOkAsync();
+        Assert.DoesNotContain((await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes"))!, c => c.Id == room.Class.Id);
+        var all = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes?includeArchived=true");
+        Assert.True(all!.Single(c => c.Id == room.Class.Id).Archived);
+    }
+
+    [Fact]
     public async Task RemoveAdmin_LastAdmin_ReturnsLastAdmin()
     {
         var school = await new SchoolBuilder(app).CreateAsync();

@@ -23,7 +23,7 @@ public sealed class ClusterApp : ChatApp
         await Task.WhenAll(NodeA.StartAsync(), NodeB.StartAsync());
     }
 
-    public HubServerProcess NewNode(int? port = null) => new(new Dictionary<string, string?>
+    public HubServerProcess NewNode(int? port = null, IDictionary<string, string?>? settings = null) => new(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
     {
         ["ConnectionStrings__Chat"] = ConnectionString,
         ["ConnectionStrings__Redis"] = Redis.ConnectionString,

@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Invites;
+using Chat.Hub.Infrastructure;
 using Chat.Hub.Features.Schools;
 
 namespace Chat.Hub.Tests.Infrastructure;
@@ -20,6 +22,48 @@ public sealed class SchoolBuilder(ChatApp app)
         var admin = await app.SignInAsync(adminPhone, "Анна Администратор");
         return new TestSchool(app, school.Id, admin);
     }
+
+    /// <summary>
+    /// The class most stories play in: a new school with «5А», its class teacher Мария Ивановна and pupils (Петя, Маша,
+    /// then «Ученик N»); with <paramref name="withNeighbours"/> also Коля of 5Б and Петя's mother. ChatId is 5А's class chat.
+    /// </summary>
+    public async Task<ClassRoom> ClassRoomAsync(int pupils = 2, bool withNeighbours = false)
+    {
+        var school = await CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var list = new List<TestUser>();
+        for (var i = 0; i < pupils; i++)
+        {
+            list.Add(await school.AddStudentAsync(i switch { 0 => "Петя", 1 => "Маша", _ => $"Ученик {i + 1}" }, class5A.Id));
+        }
+
+        TestUser? kolya = null, mother = null;
+        if (withNeighbours)
+        {
+            var class5B = await school.CreateClassAsync("5Б");
+            kolya = await school.AddStudentAsync("Коля", class5B.Id);
+            mother = await school.AddParentAsync("Мама Пети", list[0].AccountId);
+        }
+
+        var chats = await teacher.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={school.Id}", ChatJson.Options);
+        var chatId = chats!.Single(c => c.Kind == "class" && c.ClassId == class5A.Id).Id;
+        return new ClassRoom(school, class5A, chatId, teacher, list, kolya, mother);
+    }
+}
+
+/// <summary>5А of <see cref="SchoolBuilder.ClassRoomAsync"/>: the school, the class, its class chat and its people.</summary>
+public sealed record ClassRoom(TestSchool School, ClassDto Class, Guid ChatId, TestUser Teacher, IReadOnlyList<TestUser> Pupils, TestUser? Neighbour5B, TestUser? PetyasMother)
+{
+    public TestUser Petya => Pupils[0];
+
+    public TestUser Masha => Pupils[1];
+
+    /// <summary>A pupil of 5Б (only with neighbours).</summary>
+    public TestUser Kolya => Neighbour5B ?? throw new InvalidOperationException("built without neighbours");
+
+    /// <summary>Петя's mother, in 5А's parents' chat (only with neighbours).</summary>
+    public TestUser Mother => PetyasMother ?? throw new InvalidOperationException("built without neighbours");
 }
 
 public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)

@@ -88,7 +88,7 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
-    public async Task Statistics_CountJoinedParentsPerClass_AndActiveUsers()
+    public async Task Statistics_CountJoinedParentsPerClass_ActiveUsers_FilesAndStorage()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var class5A = await school.CreateClassAsync("5А");
@@ -98,18 +98,95 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         var mother = await school.AddParentAsync("Мама 1 и 2", p1.AccountId);
         await school.LinkParentAsync(mother, p2.AccountId);
         await school.AddParentAsync("Папа 1", p1.AccountId);
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель физики");
+        await (await school.Admin.Http.PutAsync($"{school.Api}/directors/{teacher.AccountId}", null)).EnsureOkAsync();
         await using (await HubClient.ConnectAsync(app, p1))
         {
             // Connecting counts as being active today.
         }
 
+        // Two PDFs (one of them the same content twice: stored once) and a photo.
+        var pdf = Files.SampleFiles.Pdf(10_000);
+        var photo = Files.SampleFiles.Png(64, 48);
+        await (await Files.FileCalls.UploadAsync(teacher, school.Id, "Задание.pdf", pdf)).EnsureOkAsync();
+        await (await Files.FileCalls.UploadAsync(p1, school.Id, "Задание (копия).pdf", pdf)).EnsureOkAsync();
+        await (await Files.FileCalls.UploadAsync(p2, school.Id, "Рисунок.png", photo)).EnsureOkAsync();
+
         var stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
         var row = stats.Classes.Single(c => c.ClassId == class5A.Id);
         Assert.Equal((3, 2, 2), (row.PupilsJoined, row.ParentsJoined, row.PupilsWithParent));
         Assert.Equal(1, stats.ActiveUsers.Single(a => a.Role == "student").Day);
+
+        // The whole school by role: joined against invite-link uses.
+        Assert.Equal(["teacher", "student", "parent"], stats.Roles.Select(r => r.Role));
+        Assert.Equal((3, 3), stats.Roles.Single(r => r.Role == "student") is var s ? (s.Joined, s.LinkUses) : default);
+        Assert.Equal((2, 3), stats.Roles.Single(r => r.Role == "parent") is var p ? (p.Joined, p.LinkUses) : default);
+        Assert.Equal((1, 1), stats.Roles.Single(r => r.Role == "teacher") is var t ? (t.Joined, t.LinkUses) : default);
+
+        // Files by kind, and storage against the quota (identical content counted once).
+        var documents = stats.Files.ByKind.Single(k => k.Kind == "document");
+        var images = stats.Files.ByKind.Single(k => k.Kind == "image");
+        Assert.Equal((2, (long)pdf.Length, 2), (documents.Files, documents.Bytes, documents.FilesLast30Days));
+        Assert.Equal((1, (long)photo.Length), (images.Files, images.Bytes));
+        Assert.Equal(0, stats.Files.ByKind.Single(k => k.Kind == "video").Files);
+        Assert.True(stats.Files.StorageUsedBytes >= pdf.Length + photo.Length, "used bytes include each content (and thumbnails) once");
+        Assert.True(stats.Files.StorageQuotaBytes > stats.Files.StorageUsedBytes);
+
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
         Assert.Contains("class,\"5А\",3,2,2", csv, StringComparison.Ordinal);
+        Assert.Contains("role,parent,2,3,0", csv, StringComparison.Ordinal);
+        Assert.Contains($"files,document,2,{pdf.Length},2", csv, StringComparison.Ordinal);
+        Assert.Contains($"storage,{stats.Files.StorageUsedBytes},{stats.Files.StorageQuotaBytes}", csv, StringComparison.Ordinal);
+
+        // The director reads them too; a pupil and a plain teacher of the school do not.
+        var forDirector = await (await teacher.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
+        Assert.Equal(stats.Files.StorageUsedBytes, forDirector.Files.StorageUsedBytes);
         await (await p1.Http.GetAsync($"{school.Api}/statistics")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        var plainTeacher = await school.AddVerifiedTeacherAsync("Учитель музыки");
+        await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task StaffMemberLeaves_OutOfEveryChatAtOnce_OwnedChatsGoToClassTeacherOrAdmin()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        var physicist = await school.AddVerifiedTeacherAsync("Учитель физики");
+        await using var physicistHub = await HubClient.ConnectAsync(app, physicist);
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
+        var physics = await physicistHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Физика 5А", room.Class.Id, null, [room.Petya.AccountId, room.Masha.AccountId]));
+        var club = await physicistHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Клуб юных физиков", null, null, [room.Petya.AccountId]));
+        var before = await ChatsAsync(physicist, school.Id);
+        Assert.Contains(before, c => c.Kind == "staff_room");
+
+        await (await room.Teacher.Http.PostAsJsonAsync($"{school.Api}/staff/{physicist.AccountId}/leave", new { reason = "Перевод" }))
+            .ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{room.Petya.AccountId}/leave", new { reason = "Ошибка" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "not_a_teacher");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{school.Admin.AccountId}/leave", new { reason = "Ухожу" }))
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "last_admin");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{physicist.AccountId}/leave", new { reason = "Перевод в другую школу" })).EnsureOkAsync();
+
+        // Out of every chat of the school (staff room and channels too), live at once; nothing of the school is visible.
+        await HubClient.EventuallyAsync(() => before.All(c => physicistHub.Memberships.Contains((c.Id, false))), "every chat leaves her live connection");
+        await (await physicist.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        await physicistHub.HistoryAsync(physics.Id).ExpectHubErrorAsync("chat_not_found");
+        await petyaHub.SendAsync(physics.Id, "Задачи решены");
+        await Task.Delay(300);
+        Assert.DoesNotContain(physicistHub.Received, m => m.ChatId == physics.Id);
+
+        // The class chat's subject chat goes to 5А's class teacher, the club to an admin (live too); the pupils stay.
+        var physicsMembers = await petyaHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", physics.Id);
+        Assert.Equal("owner", physicsMembers.Single(m => m.AccountId == room.Teacher.AccountId).Role);
+        Assert.DoesNotContain(physicsMembers, m => m.AccountId == physicist.AccountId);
+        var clubMembers = await petyaHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", club.Id);
+        Assert.Equal("owner", clubMembers.Single(m => m.AccountId == school.Admin.AccountId).Role);
+        await HubClient.EventuallyAsync(() => adminHub.Memberships.Contains((club.Id, true)), "the admin's live connection joins the club");
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
+        Assert.Contains(audit!, e => e.Action == "staff.left" && e.SubjectId == physicist.AccountId);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Tests.Infrastructure;
@@ -146,6 +147,36 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         // Only people one shares a school with can be blocked; an unknown id is "not found", not a server error.
         await masha.Connection.InvokeAsync("BlockPerson", Guid.NewGuid(), true).ExpectHubErrorAsync("member_not_found");
         await masha.Connection.InvokeAsync("BlockPerson", Guid.NewGuid(), false);
+    }
+
+    [Fact]
+    public async Task BlockPerson_WithADirectChatAlready_BlockedLeavesItAtOnce_CannotWriteOrReopen_UnblockBringsHimBack()
+    {
+        var p = await SchoolAsync();
+        await using var masha = await HubClient.ConnectAsync(app, p.Masha);
+        await using var vasya = await HubClient.ConnectAsync(app, p.Vasya);
+        var chat = await OpenDirectAsync(vasya, p.School.Id, p.Masha);
+        await vasya.SendAsync(chat.Id, "Привет, Маша");
+        await HubClient.EventuallyAsync(() => masha.ReceivedIn(chat.Id).Any(), "Masha gets his first message");
+
+        // Masha blocks him: he is out of their chat at once (live), cannot write there, cannot reopen it, reads nothing new.
+        await masha.Connection.InvokeAsync("BlockPerson", p.Vasya.AccountId, true);
+        await HubClient.EventuallyAsync(() => vasya.Memberships.Contains((chat.Id, false)), "his live connection leaves the chat");
+        await vasya.SendAsync(chat.Id, "Почему ты молчишь?").ExpectHubErrorAsync("chat_not_found");
+        await vasya.Connection.InvokeAsync<MessageDto>("React", chat.Id, 1L, "👍", true).ExpectHubErrorAsync("chat_not_found");
+        await (await p.Vasya.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Через HTTP" })).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+        await OpenDirectAsync(vasya, p.School.Id, p.Masha).ExpectHubErrorAsync("direct_not_allowed");
+        await masha.SendAsync(chat.Id, "Не пиши мне");
+        await Task.Delay(300);
+        Assert.DoesNotContain(vasya.Received, m => m.ChatId == chat.Id && m.Seq == 2);
+        Assert.DoesNotContain(await vasya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+
+        // Unblocked: he is back in the same chat, with its history.
+        await masha.Connection.InvokeAsync("BlockPerson", p.Vasya.AccountId, false);
+        await HubClient.EventuallyAsync(() => vasya.Memberships.Contains((chat.Id, true)), "his live connection is back");
+        Assert.Equal([1L, 2L], (await vasya.HistoryAsync(chat.Id)).Select(m => m.Seq));
+        Assert.Equal(chat.Id, (await OpenDirectAsync(vasya, p.School.Id, p.Masha)).Id);
+        await vasya.SendAsync(chat.Id, "Извини");
     }
 
     [Fact]

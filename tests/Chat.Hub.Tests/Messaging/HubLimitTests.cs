@@ -8,23 +8,10 @@ namespace Chat.Hub.Tests.Messaging;
 /// <summary>Back-pressure: the one who floods, oversizes or over-connects gets the error; everyone else carries on.</summary>
 public sealed class HubLimitTests(ChatApp app) : IClassFixture<ChatApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha);
-
-    private async Task<ClassRoom> ClassRoomAsync()
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
-        var petya = await school.AddStudentAsync("Петя", class5A.Id);
-        var masha = await school.AddStudentAsync("Маша", class5A.Id);
-        await using var hub = await HubClient.ConnectAsync(app, petya);
-        return new ClassRoom(school, (await hub.ClassChatAsync(school.Id, class5A.Id)).Id, teacher, petya, masha);
-    }
-
     [Fact]
     public async Task SendMessage_FloodBeyondTheBurst_RateLimitedForTheFlooderOnly()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
 
@@ -66,7 +53,7 @@ public sealed class HubLimitTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task HubMessage_OverMaximumSize_ClosesOnlyThatConnection()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var petyaPhone = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
@@ -93,7 +80,7 @@ public sealed class HubLimitTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task Connect_MoreThanTenConnectionsOfOnePerson_TheEleventhIsRefused()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         var connections = new List<HubClient>();
         try
         {
@@ -151,7 +138,7 @@ public sealed class HubLimitTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task SendMessage_SlowModeSetByClassTeacher_PupilsSecondRefused_TeacherExempt()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);

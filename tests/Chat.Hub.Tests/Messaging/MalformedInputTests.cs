@@ -32,11 +32,11 @@ public sealed class MalformedInputTests(ChatApp app) : IClassFixture<ChatApp>
         var (hub, chatId) = await PupilInClassChatAsync();
         await using var _ = hub;
 
-        var unknown = await Assert.ThrowsAsync<HubException>(() => hub.Connection.InvokeAsync<object>("DropAllTables"));
-        Assert.Contains("Method does not exist", unknown.Message, StringComparison.Ordinal);
+        var unknown = await hub.Connection.InvokeAsync<object>("DropAllTables").ExpectHubErrorAsync("unknown_method");
+        Assert.Contains("DropAllTables", HubCalls.ServerMessage(unknown), StringComparison.Ordinal);
         await StillWorksAsync(hub, chatId);
 
-        // Wrong types and wrong counts fail in SignalR's argument binding, before our code runs: a generic error, no details.
+        // Wrong types and wrong counts fail in SignalR's argument binding, before any hub code runs: still our code.
         var calls = new Func<Task>[]
         {
             () => hub.Connection.InvokeAsync<MessageDto>("EditMessage", chatId, "первое", "текст"),
@@ -50,10 +50,17 @@ public sealed class MalformedInputTests(ChatApp app) : IClassFixture<ChatApp>
         };
         foreach (var call in calls)
         {
-            var error = await Assert.ThrowsAsync<HubException>(call);
-            Assert.StartsWith("Failed to invoke", error.Message, StringComparison.Ordinal);
+            await call().ExpectHubErrorAsync("invalid_arguments");
             await StillWorksAsync(hub, chatId);
         }
+
+        var count = await hub.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chatId).ExpectHubErrorAsync("invalid_arguments");
+        Assert.Contains("GetHistory", HubCalls.ServerMessage(count), StringComparison.Ordinal);
+
+        // A non-blocking send (no answer expected) of nonsense is dropped quietly; the connection carries on.
+        await hub.Connection.SendAsync("NoSuchMethod", 1, 2, 3);
+        await hub.Connection.SendAsync("SendMessage", "не запрос");
+        await StillWorksAsync(hub, chatId);
     }
 
     [Fact]

@@ -7,24 +7,10 @@ namespace Chat.Hub.Tests.Messaging;
 /// <summary>Edits, deletions and reactions: who may make them, that every member sees them live, and that catch-up returns the final state.</summary>
 public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha);
-
-    private async Task<ClassRoom> ClassRoomAsync()
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
-        var petya = await school.AddStudentAsync("Петя", class5A.Id);
-        var masha = await school.AddStudentAsync("Маша", class5A.Id);
-        await using var hub = await HubClient.ConnectAsync(app, petya);
-        var chat = await hub.ClassChatAsync(school.Id, class5A.Id);
-        return new ClassRoom(school, chat.Id, teacher, petya, masha);
-    }
-
     [Fact]
     public async Task EditDeleteReact_EveryConnectedMemberGetsEachChange_CatchUpReturnsFinalState()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
@@ -89,7 +75,7 @@ public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task EditMessage_ByAnyoneButTheAuthor_NotMessageAuthor()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
@@ -109,7 +95,7 @@ public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task DeleteMessage_PupilDeletesClassmatesMessage_NotMessageAuthor_ClassTeacherMay()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
@@ -141,7 +127,7 @@ public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task GetEditHistory_ModeratorSeesEarlierTexts_MembersAndAuthorRefused()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
@@ -161,7 +147,7 @@ public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task React_AddRemoveAndLimits_EveryChangeReachesMembers()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         var message = await petya.SendAsync(room.ChatId, "Ура, каникулы!");

@@ -7,25 +7,12 @@ namespace Chat.Hub.Tests.Messaging;
 /// <summary>Read positions: forward only, bounded by the chat's last seq; unread and mention counts; who read a message.</summary>
 public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha);
-
-    private async Task<ClassRoom> ClassRoomAsync()
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
-        var petya = await school.AddStudentAsync("Петя", class5A.Id);
-        var masha = await school.AddStudentAsync("Маша", class5A.Id);
-        await using var hub = await HubClient.ConnectAsync(app, petya);
-        return new ClassRoom(school, (await hub.ClassChatAsync(school.Id, class5A.Id)).Id, teacher, petya, masha);
-    }
-
     private static Task<long> MarkReadAsync(HubClient hub, Guid chatId, long seq) => hub.Connection.InvokeAsync<long>("MarkRead", chatId, seq);
 
     [Fact]
     public async Task MarkRead_MovesOnlyForward_NeverPastLastSeq_CountsFollow()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         var masha = await HubClient.ConnectAsync(app, room.Masha);
 
@@ -72,7 +59,7 @@ public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task UnreadCount_DeletedMessagesAndChanges_AreNotUnreadMessages()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         var first = await petya.SendAsync(room.ChatId, "Первое");
@@ -88,7 +75,7 @@ public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task EditMessage_OfAMessageWithMentions_KeepsTheMentions()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         var message = await petya.SendAsync(room.ChatId, "Маша, принеси тетрать", mentions: [room.Masha.AccountId]);
@@ -104,7 +91,7 @@ public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task GetReadBy_SmallChat_ListsWhoReadIt_ReadPositionsArePushed()
     {
-        var room = await ClassRoomAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
         await using var petya = await HubClient.ConnectAsync(app, room.Petya);
         await using var masha = await HubClient.ConnectAsync(app, room.Masha);
         await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);

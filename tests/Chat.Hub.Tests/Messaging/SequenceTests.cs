@@ -7,27 +7,10 @@ namespace Chat.Hub.Tests.Messaging;
 /// <summary>The chat's sequence under concurrency: gap-free, no duplicates, every member gets everything once; paging stays stable.</summary>
 public sealed class SequenceTests(ChatApp app) : IClassFixture<ChatApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, IReadOnlyList<TestUser> Pupils);
-
-    private async Task<ClassRoom> ClassRoomAsync(int pupils)
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
-        var list = new List<TestUser>();
-        for (var i = 1; i <= pupils; i++)
-        {
-            list.Add(await school.AddStudentAsync($"Ученик {i}", class5A.Id));
-        }
-
-        await using var hub = await HubClient.ConnectAsync(app, teacher);
-        return new ClassRoom(school, (await hub.ClassChatAsync(school.Id, class5A.Id)).Id, teacher, list);
-    }
-
     [Fact]
     public async Task SendMessage_FivePupilsTwentyEachAtOnce_SeqsOneToHundredEveryMemberGetsAllOnce()
     {
-        var room = await ClassRoomAsync(5);
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 5);
         var pupils = new List<HubClient>();
         foreach (var pupil in room.Pupils)
         {
@@ -81,7 +64,7 @@ public sealed class SequenceTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task GetHistory_PagingBackwardsWhileAnotherClientInserts_EveryMessageOnceInStableOrder()
     {
-        var room = await ClassRoomAsync(4);
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 4);
         await using var reader = await HubClient.ConnectAsync(app, room.Teacher);
         var writers = new List<HubClient>();
         foreach (var pupil in room.Pupils)
@@ -157,7 +140,7 @@ public sealed class SequenceTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task GetUpdates_PolledWhileMessagesAndChangesInterleave_NeverSkipsASeq()
     {
-        var room = await ClassRoomAsync(2);
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 2);
         await using var poller = await HubClient.ConnectAsync(app, room.Teacher);
         await using var writer = await HubClient.ConnectAsync(app, room.Pupils[0]);
         await using var reactor = await HubClient.ConnectAsync(app, room.Pupils[1]);

@@ -16,23 +16,6 @@ namespace Chat.Hub.Tests.Polls;
 /// <summary>Polls over the real hub and HTTP: votes and live results, closing on time and early, anonymity, quizzes.</summary>
 public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser Petya, TestUser Masha, TestUser Kolya, TestUser Mother);
-
-    /// <summary>5А with a class teacher and two pupils, a pupil of 5Б, and Petya's mother.</summary>
-    private async Task<ClassRoom> ClassAsync()
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var class5B = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
-        var petya = await school.AddStudentAsync("Петя", class5A.Id);
-        var masha = await school.AddStudentAsync("Маша", class5A.Id);
-        var kolya = await school.AddStudentAsync("Коля", class5B.Id);
-        var mother = await school.AddParentAsync("Мама Пети", petya.AccountId);
-        var chats = await teacher.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={school.Id}", ChatJson.Options);
-        return new ClassRoom(school, chats!.Single(c => c.Kind == "class" && c.ClassId == class5A.Id).Id, teacher, petya, masha, kolya, mother);
-    }
-
     private static ConcurrentQueue<PollUpdateDto> PollUpdates(HubClient client)
     {
         var updates = new ConcurrentQueue<PollUpdateDto>();
@@ -49,7 +32,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task Vote_ReVoteAndRetract_ResultsUpdateLiveForTheWholeChat()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
         await using var mashaHub = await HubClient.ConnectAsync(app, room.Masha);
@@ -105,7 +88,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task Poll_OutsidersOfTheChat_GetChatNotFoundEverywhere()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         await using var kolyaHub = await HubClient.ConnectAsync(app, room.Kolya);
         await using var motherHub = await HubClient.ConnectAsync(app, room.Mother);
@@ -147,7 +130,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task Poll_WithClosingTime_ClosesByItself_PushesTheCloseAndRefusesVotes()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
         var petyaUpdates = PollUpdates(petyaHub);
@@ -176,7 +159,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task PollsDue_TwoNodesRunTheCloser_EachPollClosesExactlyOnce()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
 
         // A second node on the same database: both run the closer and race for the same polls.
         await using var secondNode = new SameDatabaseNode(app.ConnectionString);
@@ -214,7 +197,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task ClosePoll_AuthorOrModerator_OthersRefused()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
         await using var mashaHub = await HubClient.ConnectAsync(app, room.Masha);
@@ -250,7 +233,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task AnonymousPoll_NoApiAndNoTableLinksVotersToOptions()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
         await using var mashaHub = await HubClient.ConnectAsync(app, room.Masha);
@@ -311,7 +294,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task QuizPoll_VoterLearnsWhetherRight_AnswerIsFinal()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
         await using var mashaHub = await HubClient.ConnectAsync(app, room.Masha);
@@ -369,7 +352,7 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
     [Fact]
     public async Task CreatePoll_InvalidInput_ValidationFailedWithTheField()
     {
-        var room = await ClassAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         var cases = new (CreatePollRequest Request, string Field)[]
         {

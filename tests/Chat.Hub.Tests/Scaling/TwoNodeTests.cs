@@ -9,27 +9,10 @@ namespace Chat.Hub.Tests.Scaling;
 /// <summary>Two server processes joined by a real Redis: delivery across nodes, a node killed, Redis lost and back.</summary>
 public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
 {
-    private sealed record ClassRoom(TestSchool School, Guid ChatId, TestUser Teacher, TestUser[] Pupils);
-
-    private async Task<ClassRoom> ClassAsync(int pupils)
-    {
-        var school = await new SchoolBuilder(cluster).CreateAsync();
-        var cls = await school.CreateClassAsync("7В");
-        var teacher = await school.AddVerifiedTeacherAsync("Классный руководитель", cls.Id);
-        var list = new List<TestUser>();
-        for (var i = 0; i < pupils; i++)
-        {
-            list.Add(await school.AddStudentAsync($"Ученик {i + 1}", cls.Id));
-        }
-
-        var chats = await teacher.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={school.Id}");
-        return new ClassRoom(school, chats!.Single(c => c.Kind == "class").Id, teacher, list.ToArray());
-    }
-
     [Fact]
     public async Task MessageSentThroughNodeA_ReachesMembersOnNodeB_OnceInOrder()
     {
-        var room = await ClassAsync(4);
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 4);
         await using var onA = new NodeMember(room.Pupils[0]);
         await using var onB1 = new NodeMember(room.Pupils[1]);
         await using var onB2 = new NodeMember(room.Teacher);
@@ -53,7 +36,7 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
     [Fact]
     public async Task NodeKilledWhileClientsSend_NoAcknowledgedMessageLost_ResendsStoredOnce()
     {
-        var room = await ClassAsync(3);
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 3);
         var victim = cluster.NewNode();
         await victim.StartAsync();
         try
@@ -128,7 +111,7 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
     [Fact]
     public async Task RedisDown_SendsStillStored_HealthDegraded_PushesResumeAndCatchUpFills()
     {
-        var room = await ClassAsync(2);
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 2);
         await using var onA = new NodeMember(room.Pupils[0]);
         await using var onB = new NodeMember(room.Pupils[1]);
         await onA.ConnectAsync(cluster.NodeA.BaseAddress, []);

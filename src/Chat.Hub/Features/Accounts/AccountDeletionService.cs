@@ -58,7 +58,7 @@ public sealed class AccountDeletionService(
                 }
 
                 var parents = membership.IsStudent ? await lifecycle.ParentsOfAsync(s, school.SchoolId, me, ct) : [];
-                await lifecycle.HandOverOwnedChatsAsync(s, school.SchoolId, me, ct);
+                changes.AddRange(await lifecycle.HandOverOwnedChatsAsync(s, school.SchoolId, me, ct));
                 if (membership.IsStudent)
                 {
                     await lifecycle.RemoveStudentAsync(s, school.SchoolId, me, ct);

@@ -86,7 +86,13 @@ public sealed record SendMessageRequest(Guid ChatId, Guid ClientId, string? Text
 
 public sealed record ForwardMessageRequest(Guid FromChatId, long Seq, Guid ToChatId, Guid ClientId);
 
-public sealed record CreateChatRequest(Guid SchoolId, string? Kind, string? Title, Guid? ClassId, string? Rules, Guid[]? MemberIds);
+public sealed record CreateChatRequest(Guid SchoolId, string? Kind, string? Title, Guid? ClassId, string? Rules, Guid[]? MemberIds, ChannelAudience? Audience = null);
+
+/// <summary>
+/// Whom an admin's channel is for, kept in sync with the roster: <c>roles</c> among student, parent, staff; with
+/// <c>classIds</c>, pupils and parents of those classes only (staff are never narrowed by class).
+/// </summary>
+public sealed record ChannelAudience(string[]? Roles, Guid[]? ClassIds);
 
 public sealed record UpdateChatRequest(string? Title, string? Rules, int? SlowModeSeconds, string? AvatarUrl = null);
 

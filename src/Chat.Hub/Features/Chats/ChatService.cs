@@ -18,7 +18,9 @@ public sealed class ChatService(
     MembershipStore memberships,
     ChatDatabase database,
     LiveConnections live,
-    AuditLog audit)
+    AuditLog audit,
+    ChannelAudienceStore audiences,
+    PersonBlockStore personBlocks)
 {
     public const int MaxTitle = 200;
     public const int MaxRules = 4000;
@@ -77,16 +79,17 @@ public sealed class ChatService(
         var mine = await access.ActiveMemberAsync(schoolId, me, ct);
         var theirs = await memberships.GetAsync(schoolId, other, ct) ?? throw new ChatException(ChatError.MemberNotFound);
         var school = await schools.GetAsync(schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-        var key = me.CompareTo(other) < 0 ? $"{me:N}:{other:N}" : $"{other:N}:{me:N}";
+        var key = PersonBlockStore.DirectKey(me, other);
         var (chatId, changes) = await database.InTransactionAsync(async s =>
         {
+            var blocked = await chats.IsBlockedByAsync(s, other, me, ct);
             var existing = await chats.FindDirectAsync(s, schoolId, key, ct);
-            if (existing is not null)
+            if (existing is not null && !blocked)
             {
                 return (existing.Id, (IReadOnlyList<MembershipChange>)[]);
             }
 
-            if (!DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode) || await chats.IsBlockedByAsync(s, other, me, ct))
+            if (blocked || !DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode))
             {
                 throw new ChatException(ChatError.DirectNotAllowed);
             }
@@ -121,6 +124,7 @@ public sealed class ChatService(
             throw new ChatException(ChatError.ClassNotFound);
         }
 
+        var (roles, audienceClasses) = await AudienceAsync(request, kind, ct);
         var school = await schools.GetAsync(request.SchoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
         var invited = (request.MemberIds ?? []).Distinct().Where(id => id != me).ToArray();
         if (invited.Length > 5000)
@@ -134,11 +138,53 @@ public sealed class ChatService(
             await chats.AddMemberAsync(s, chat.Id, me, "owner", chat.RulesVersion, ct);
             var changes = new List<MembershipChange> { new(chat.Id, me, true) };
             changes.AddRange(await AddMembersAsync(s, chat, member, school.PupilSafeMode, invited, ct));
-            await audit.AppendAsync(s, request.SchoolId, me, "chat.created", chat.Id, new { kind, title, members = invited.Length }, ct);
+            if (roles.Length > 0)
+            {
+                await audiences.SetAsync(s, chat.Id, roles, audienceClasses, ct);
+                changes.AddRange(await chats.SyncRosterAsync(s, request.SchoolId, ct));
+            }
+
+            await audit.AppendAsync(s, request.SchoolId, me, "chat.created", chat.Id, new { kind, title, members = invited.Length, audience = roles, classes = audienceClasses }, ct);
             return (chat.Id, (IReadOnlyList<MembershipChange>)changes);
         }, ct);
         await live.ApplyMembershipAsync(changes, ct);
         return await SummaryAsync(chatId, me, ct);
+    }
+
+    /// <summary>A channel's audience (roles, classes of the school), checked; none for other chats.</summary>
+    private async Task<(string[] Roles, Guid[] ClassIds)> AudienceAsync(CreateChatRequest request, string kind, CancellationToken ct)
+    {
+        if (request.Audience is not { } audience)
+        {
+            return ([], []);
+        }
+
+        if (kind != "channel")
+        {
+            throw ChatException.Field("audience", "Аудиторию можно задать только для канала.");
+        }
+
+        var roles = (audience.Roles ?? []).Distinct().ToArray();
+        if (roles.Length == 0 || roles.Any(r => r is not ("student" or "parent" or "staff")))
+        {
+            throw ChatException.Field("audience", "Укажите, для кого канал: student (ученики), parent (родители), staff (сотрудники).");
+        }
+
+        var classIds = (audience.ClassIds ?? []).Distinct().ToArray();
+        if (classIds.Length > 200)
+        {
+            throw ChatException.Field("audience", "Не больше 200 классов в одном канале.");
+        }
+
+        foreach (var classId in classIds)
+        {
+            if (await schools.GetClassAsync(request.SchoolId, classId, ct) is not { ArchivedAt: null })
+            {
+                throw new ChatException(ChatError.ClassNotFound);
+            }
+        }
+
+        return (roles, classIds);
     }
 
     public async Task<int> AddMembersAsync(Guid chatId, Guid me, Guid[] accountIds, CancellationToken ct)
@@ -181,7 +227,7 @@ public sealed class ChatService(
         }
 
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        var title = request.Title is null || chat.SystemKey is not null ? chat.Title : Text.Required(request.Title, "title", MaxTitle, "Название чата — до 200 символов.");
+        var title = request.Title is null || (chat.SystemKey is not null && !chat.SystemKey.StartsWith("audience:", StringComparison.Ordinal)) ? chat.Title : Text.Required(request.Title, "title", MaxTitle, "Название чата — до 200 символов.");
         var rules = request.Rules is null ? chat.Rules : Text.Optional(request.Rules, "rules", MaxRules) ?? "";
         var slow = request.SlowModeSeconds ?? chat.SlowModeSeconds;
         if (slow is < 0 or > 86400)
@@ -270,7 +316,9 @@ public sealed class ChatService(
             throw new ChatException(ChatError.MemberNotFound);
         }
 
-        await chats.SetPersonBlockAsync(me, other, block, ct);
+        // The blocked person leaves our direct chats at once (and comes back on unblocking), live on every node.
+        var changes = await database.InTransactionAsync(s => personBlocks.SetAsync(s, me, other, block, ct), ct);
+        await live.ApplyMembershipAsync(changes, ct);
     }
 
     private async Task<IReadOnlyList<MembershipChange>> AddMembersAsync(DbScope s, ChatRow chat, SchoolMembership adder, bool safeMode, Guid[] accountIds, CancellationToken ct)

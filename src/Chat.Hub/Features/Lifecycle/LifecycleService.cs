@@ -168,9 +168,8 @@ public sealed class LifecycleService(
 
     private async Task<List<MembershipChange>> StaffLeavesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
     {
-        await lifecycle.HandOverOwnedChatsAsync(s, schoolId, accountId, ct);
+        var changes = new List<MembershipChange>(await lifecycle.HandOverOwnedChatsAsync(s, schoolId, accountId, ct));
         await lifecycle.EndStaffRolesAsync(s, schoolId, accountId, ct);
-        var changes = new List<MembershipChange>();
         if (await lifecycle.StillBelongsAsync(s, schoolId, accountId, ct))
         {
             // Still a parent here: out of the staff's chats (the sync), and out of the chats they owned or joined as staff.

@@ -10,13 +10,24 @@ using Chat.Storage.Statistics;
 namespace Chat.Hub.Features.Statistics;
 
 public sealed record SchoolStatsDto(
+    IReadOnlyList<RoleJoinStats> Roles,
     IReadOnlyList<ClassJoinStats> Classes,
     IReadOnlyList<ActiveUsers> ActiveUsers,
     IReadOnlyList<MessagesPerDay> MessagesPerDay,
-    IReadOnlyList<CallsPerDay> CallsPerDay);
+    IReadOnlyList<CallsPerDay> CallsPerDay,
+    FileStatsDto Files);
+
+/// <summary>Files and storage: the school's use against its quota (each stored content once), and files by kind.</summary>
+public sealed record FileStatsDto(long StorageUsedBytes, long StorageQuotaBytes, IReadOnlyList<FileKindStats> ByKind);
 
 /// <summary>Usage statistics for a school's admins and its director: counts only.</summary>
-public sealed class StatisticsService(StatisticsStore stats, CallAttendanceStore calls, SchoolAccess access, TimeProvider clock)
+public sealed class StatisticsService(
+    StatisticsStore stats,
+    CallAttendanceStore calls,
+    Chat.Storage.Files.FileRecordStore files,
+    Microsoft.Extensions.Options.IOptions<Files.FilesOptions> fileOptions,
+    SchoolAccess access,
+    TimeProvider clock)
 {
     private readonly ConcurrentDictionary<Guid, DateOnly> touched = new();
 
@@ -48,16 +59,24 @@ public sealed class StatisticsService(StatisticsStore stats, CallAttendanceStore
         }
 
         return new SchoolStatsDto(
+            await stats.RolesAsync(schoolId, ct),
             await stats.ClassesAsync(schoolId, ct),
             await stats.ActiveUsersAsync(schoolId, Today, ct),
             await stats.MessagesPerDayAsync(schoolId, 30, ct),
-            await calls.PerDayAsync(schoolId, 30, ct));
+            await calls.PerDayAsync(schoolId, 30, ct),
+            new FileStatsDto(await files.UsageAsync(schoolId, ct), fileOptions.Value.SchoolQuotaBytes, await stats.FilesAsync(schoolId, ct)));
     }
 
     public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, CancellationToken ct)
     {
         var s = await SchoolAsync(schoolId, me, ct);
         var csv = new StringBuilder();
+        csv.AppendLine("section,role,joined,link_uses,pending");
+        foreach (var r in s.Roles)
+        {
+            csv.AppendLine(CultureInfo.InvariantCulture, $"role,{r.Role},{r.Joined},{r.LinkUses},{r.Pending}");
+        }
+
         csv.AppendLine("section,class,pupils_joined,parents_joined,pupils_with_parent,pupil_link_uses,parent_link_uses,pending_pupils,pending_parents");
         foreach (var c in s.Classes)
         {
@@ -82,6 +101,14 @@ public sealed class StatisticsService(StatisticsStore stats, CallAttendanceStore
             csv.AppendLine(CultureInfo.InvariantCulture, $"calls,{c.Day:yyyy-MM-dd},{c.Calls},{c.Lessons},{c.CallMinutes},{c.ParticipantMinutes},{c.Attendees}");
         }
 
+        csv.AppendLine("section,kind,files,bytes,files_last_30_days");
+        foreach (var f in s.Files.ByKind)
+        {
+            csv.AppendLine(CultureInfo.InvariantCulture, $"files,{f.Kind},{f.Files},{f.Bytes},{f.FilesLast30Days}");
+        }
+
+        csv.AppendLine("section,used_bytes,quota_bytes");
+        csv.AppendLine(CultureInfo.InvariantCulture, $"storage,{s.Files.StorageUsedBytes},{s.Files.StorageQuotaBytes}");
         return [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())];
     }
 }

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Moderation;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Moderation;
+
+/// <summary>The school's rules are the admins' to edit; reports end as deleted, warned or dismissed; the audit log exports as CSV.</summary>
+public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    [Fact]
+    public async Task AdminsEditTheRules_ModeratorsCiteThem_ArchivedRuleCannotBeCited_AuditExportsAsCsv()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var seeded = await teacher.Connection.InvokeAsync<List<RuleDto>>("GetRules", school.Id);
+        Assert.NotEmpty(seeded);
+        Assert.All(seeded, r => Assert.Matches("[А-Яа-яЁё]", r.Text));
+
+        var rule = new { number = 20, text = "Не публикуйте фотографии одноклассников без их согласия." };
+        await (await room.Teacher.Http.PutAsJsonAsync($"{school.Api}/rules", rule)).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        var badNumber = await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/rules", new { number = 0, text = "Правило" })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("number", badNumber.Errors!.Keys);
+        var saved = await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/rules", rule)).ReadAsync<RuleDto>();
+        Assert.Equal((20, rule.text), (saved.Number, saved.Text));
+
+        // Members see it; a moderator cites it.
+        Assert.Contains(await teacher.Connection.InvokeAsync<List<RuleDto>>("GetRules", school.Id), r => r.Id == saved.Id);
+        var count = await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "фото без согласия"));
+        Assert.Equal(1, count.Violations);
+
+        // Archived, it is no longer offered nor accepted.
+        await (await room.Teacher.Http.DeleteAsync($"{school.Api}/rules/{saved.Id}")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/rules/{saved.Id}")).EnsureOkAsync();
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/rules/{Guid.NewGuid()}")).ExpectErrorAsync(HttpStatusCode.NotFound, "rule_not_found");
+        Assert.DoesNotContain(await teacher.Connection.InvokeAsync<List<RuleDto>>("GetRules", school.Id), r => r.Id == saved.Id);
+        await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "ещё раз"))
+            .ExpectHubErrorAsync("rule_not_found");
+
+        // The audit log, for admins only, as CSV.
+        await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
+        Assert.StartsWith("id,at,actor_id,actor_name,action,subject_id,details", csv.TrimStart('\uFEFF'), StringComparison.Ordinal);
+        Assert.Contains($",rule.saved,{saved.Id},", csv, StringComparison.Ordinal);
+        Assert.Contains($",rule.archived,{saved.Id},", csv, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reports_WarnedOrDismissed_LeaveTheMessage_ResolvedOnlyOnce_OnlyModerators()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var rule = (await masha.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+        var rude = await petya.SendAsync(room.ChatId, "Ты ничего не понимаешь");
+        var joke = await petya.SendAsync(room.ChatId, "Шутка про учителя");
+
+        var first = await masha.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, "Грубит"));
+        var second = await masha.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, joke.Seq, rule.Id, null));
+        await masha.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, 99, rule.Id, null)).ExpectHubErrorAsync("message_not_found");
+        await masha.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, first, "dismissed").ExpectHubErrorAsync("moderator_only");
+
+        await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, first, "забыть").ExpectHubErrorAsync("validation_failed");
+        var warned = await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, first, "warned");
+        var dismissed = await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, second, "dismissed");
+        Assert.Equal(("resolved", "warned"), (warned.Status, warned.Resolution));
+        Assert.Equal(("resolved", "dismissed"), (dismissed.Status, dismissed.Resolution));
+        await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, first, "deleted").ExpectHubErrorAsync("report_resolved");
+        await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, Guid.NewGuid(), "warned").ExpectHubErrorAsync("report_not_found");
+
+        // Neither a warning nor a dismissal deletes the message.
+        Assert.All(await masha.HistoryAsync(room.ChatId), m => Assert.False(m.Deleted));
+    }
+}
