@@ -17,7 +17,8 @@ public sealed class MessageService(
     ChatStore chats,
     ChatService chatService,
     ChatDatabase database,
-    ChatPush push)
+    ChatPush push,
+    MessageBatcher batcher)
 {
     public const int MaxTextLength = 4000;
     public const int MaxPage = 200;
@@ -64,22 +65,22 @@ public sealed class MessageService(
     /// </summary>
     public async Task<MessageDto> AppendAsync(NewMessage message, Func<DbScope, long, Task>? attach, CancellationToken ct)
     {
+        if (attach is null)
+        {
+            // Plain messages go through the node's group commit, which also pushes them (in seq order per chat).
+            var batched = await batcher.AppendAsync(message, ct);
+            if (batched is null)
+            {
+                throw await RefusalAsync(message, ct);
+            }
+
+            return batched.Value.Message;
+        }
+
         var stored = await messages.AppendAsync(message, attach, ct);
         if (stored is null)
         {
-            var (refusal, _) = await messages.DiagnoseAsync(message, ct);
-            if (refusal == SendRefusal.Restricted)
-            {
-                await chatService.ActingRoleAsync(message.ChatId, message.SenderId, ct); // throws with why and until when
-            }
-
-            throw new ChatException(refusal switch
-            {
-                SendRefusal.ReadOnly => ChatError.ChatReadOnly,
-                SendRefusal.SlowMode => ChatError.SlowMode,
-                SendRefusal.ReplyNotFound => ChatError.ReplyNotFound,
-                _ => ChatError.ChatNotFound,
-            });
+            throw await RefusalAsync(message, ct);
         }
 
         var dto = MessageDto.From(stored.Value.Message);
@@ -89,6 +90,24 @@ public sealed class MessageService(
         }
 
         return dto;
+    }
+
+    /// <summary>Why a message was refused, as the error to throw (the slow path, only after a refusal).</summary>
+    private async Task<ChatException> RefusalAsync(NewMessage message, CancellationToken ct)
+    {
+        var (refusal, _) = await messages.DiagnoseAsync(message, ct);
+        if (refusal == SendRefusal.Restricted)
+        {
+            await chatService.ActingRoleAsync(message.ChatId, message.SenderId, ct); // throws with why and until when
+        }
+
+        return new ChatException(refusal switch
+        {
+            SendRefusal.ReadOnly => ChatError.ChatReadOnly,
+            SendRefusal.SlowMode => ChatError.SlowMode,
+            SendRefusal.ReplyNotFound => ChatError.ReplyNotFound,
+            _ => ChatError.ChatNotFound,
+        });
     }
 
     public async Task<MessageDto> EditAsync(Guid me, Guid chatId, long seq, string? newText, CancellationToken ct)
