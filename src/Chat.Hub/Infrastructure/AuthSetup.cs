@@ -10,6 +10,9 @@ internal static class AuthSetup
 {
     public const string HubPathPrefix = "/hubs";
 
+    /// <summary>HttpContext item with the (display name, chat ids) read together with the session check of a hub request.</summary>
+    public const string ConnectInfoKey = "chat.connect";
+
     public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<AuthOptions>(configuration.GetSection("Auth"));
@@ -58,8 +61,27 @@ internal static class AuthSetup
                     {
                         var principal = ctx.Principal!;
                         if (!Guid.TryParse(principal.FindFirst("sub")?.Value, out var accountId)
-                            || !Guid.TryParse(principal.FindFirst(CurrentUser.SessionClaim)?.Value, out var sessionId)
-                            || !await ctx.HttpContext.RequestServices.GetRequiredService<SessionStore>().IsActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted))
+                            || !Guid.TryParse(principal.FindFirst(CurrentUser.SessionClaim)?.Value, out var sessionId))
+                        {
+                            ctx.Fail("session ended");
+                            return;
+                        }
+
+                        var sessions = ctx.HttpContext.RequestServices.GetRequiredService<SessionStore>();
+                        if (ctx.HttpContext.Request.Path.StartsWithSegments(HubPathPrefix))
+                        {
+                            // A hub connection: the same round trip also reads what OnConnectedAsync needs (name, chats).
+                            var epoch = ctx.HttpContext.RequestServices.GetRequiredService<Realtime.LiveConnections>().MembershipEpoch;
+                            var connect = await sessions.ConnectAsync(sessionId, accountId, ctx.HttpContext.RequestAborted);
+                            if (connect is null)
+                            {
+                                ctx.Fail("session ended");
+                                return;
+                            }
+
+                            ctx.HttpContext.Items[ConnectInfoKey] = new ConnectInfo(connect.Value.DisplayName, connect.Value.ChatIds, epoch);
+                        }
+                        else if (!await sessions.IsActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted))
                         {
                             ctx.Fail("session ended");
                         }
@@ -70,3 +92,6 @@ internal static class AuthSetup
         return services;
     }
 }
+
+/// <summary>What a hub request's session check also read: the name and chats, as of <see cref="Realtime.LiveConnections.MembershipEpoch"/>.</summary>
+internal sealed record ConnectInfo(string DisplayName, Guid[] ChatIds, long Epoch);

@@ -59,6 +59,7 @@ public sealed partial class ChatHub(
     Features.Moderation.ModerationService moderation,
     Features.Statistics.StatisticsService statistics,
     HubLimits limits,
+    LiveConnections live,
     Features.Calls.CallService calls) : Hub<IChatClient>
 {
     private const string NameKey = "name";
@@ -78,10 +79,27 @@ public sealed partial class ChatHub(
 
         try
         {
-            Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
+            // Read with the session check of this very request (AuthSetup), so connecting costs one query; taken out of
+            // the request's items so the long-lived HttpContext does not keep it.
+            // If a membership change was applied on this node meanwhile, read the chats again (now that the connection
+            // is registered, later changes reach it through LiveConnections).
+            var http = Context.GetHttpContext();
+            (string Name, IReadOnlyList<Guid> ChatIds) connect;
+            var known = http?.Items[AuthSetup.ConnectInfoKey] as ConnectInfo;
+            http?.Items.Remove(AuthSetup.ConnectInfoKey);
+            if (known is not null && known.Epoch == live.MembershipEpoch)
+            {
+                connect = (known.DisplayName, known.ChatIds);
+            }
+            else
+            {
+                connect = ((await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "", await chats.ChatIdsOfAsync(me, Context.ConnectionAborted));
+            }
+
+            Context.Items[NameKey] = connect.Name;
             await presence.ConnectedAsync(me);
             await statistics.TouchAsync(me, Context.ConnectionAborted);
-            foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+            foreach (var chatId in connect.ChatIds)
             {
                 await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
             }

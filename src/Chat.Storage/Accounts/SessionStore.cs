@@ -75,6 +75,24 @@ public sealed class SessionStore(NpgsqlDataSource db)
             new { sessionId, accountId }, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// For a hub connection, in one round trip: whether the session is live (null if not), and then the person's
+    /// display name and the chats whose groups the connection joins.
+    /// </summary>
+    public async Task<(string DisplayName, Guid[] ChatIds)?> ConnectAsync(Guid sessionId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var row = await c.QuerySingleOrDefaultAsync<(string DisplayName, Guid[] ChatIds)?>(new CommandDefinition(
+            """
+            SELECT a.display_name, ARRAY(SELECT chat_id FROM chat_members WHERE account_id = a.id) AS chat_ids
+            FROM sessions s JOIN accounts a ON a.id = s.account_id
+            WHERE s.id = @sessionId AND s.account_id = @accountId AND s.revoked_at IS NULL
+              AND s.expires_at > now() AND a.deleted_at IS NULL
+            """,
+            new { sessionId, accountId }, cancellationToken: ct));
+        return row;
+    }
+
     public async Task<IReadOnlyList<Session>> ListActiveAsync(Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

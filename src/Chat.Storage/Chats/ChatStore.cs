@@ -137,6 +137,15 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { chatId, accountId }, cancellationToken: ct));
     }
 
+    /// <summary>The caller's role in the chat (null: no access) and the chat's last seq, in one round trip.</summary>
+    public async Task<(string? Role, long LastSeq)> RoleAndLastSeqAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleAsync<(string?, long)>(new CommandDefinition(
+            $"SELECT ({RoleSql} LIMIT 1) AS role, coalesce((SELECT last_seq FROM chats WHERE id = @chatId), 0) AS last_seq",
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
     public async Task<string?> RoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

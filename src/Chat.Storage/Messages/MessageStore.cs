@@ -348,39 +348,26 @@ public sealed class MessageStore(NpgsqlDataSource db)
     {
         await using var c = await db.OpenConnectionAsync(ct);
 
-        // One snapshot for all three reads: otherwise a message and a later change committed between the reads could
-        // return the change without the message, and a client that moves on to the change's seq never sees the message.
-        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
-        var messages = await c.QueryAsync<MessageRow>(new CommandDefinition(
+        // One statement, so one snapshot: a message and a later change committed meanwhile cannot come back as the
+        // change without the message (a client that moved on to the change's seq would never see the message).
+        return (await c.QueryAsync<EventHead, MessageRow, ChatEventRow>(new CommandDefinition(
             $"""
-            SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
-            WHERE m.chat_id = @chatId AND m.seq > @afterSeq ORDER BY m.seq LIMIT @limit
+            WITH ev AS (
+                (SELECT seq, 'message' AS type, seq AS message_seq FROM messages WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit)
+                UNION ALL
+                (SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit)
+                ORDER BY 1 LIMIT @limit
+            )
+            SELECT ev.seq AS event_seq, ev.type AS event_type, {MessageColumns}
+            FROM ev JOIN messages m ON m.chat_id = @chatId AND m.seq = ev.message_seq LEFT JOIN accounts a ON a.id = m.sender_id
+            ORDER BY ev.seq
             """,
-            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
-        var changes = await c.QueryAsync<(long Seq, string Kind, long MessageSeq)>(new CommandDefinition(
-            "SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit",
-            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
-        var changeList = changes.AsList();
-        var changed = new Dictionary<long, MessageRow>();
-        var neededSeqs = changeList.Select(ch => ch.MessageSeq).Distinct().ToArray();
-        if (neededSeqs.Length > 0)
-        {
-            foreach (var row in await c.QueryAsync<MessageRow>(new CommandDefinition(
-                $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @chatId AND m.seq = ANY(@neededSeqs)",
-                new { chatId, neededSeqs }, tx, cancellationToken: ct)))
-            {
-                changed[row.Seq] = row;
-            }
-        }
-
-        await tx.CommitAsync(ct);
-
-        return messages.Select(m => new ChatEventRow(m.Seq, "message", m))
-            .Concat(changeList.Where(ch => changed.ContainsKey(ch.MessageSeq)).Select(ch => new ChatEventRow(ch.Seq, ch.Kind, changed[ch.MessageSeq])))
-            .OrderBy(e => e.Seq)
-            .Take(limit)
-            .ToList();
+            new { chatId, afterSeq, limit }, cancellationToken: ct),
+            (head, message) => new ChatEventRow(head.EventSeq, head.EventType, message),
+            splitOn: "chat_id")).AsList();
     }
+
+    private sealed record EventHead(long EventSeq, string EventType);
 
     /// <summary>Records a change (edit, deletion, reactions, a poll closing) of a message as the next entry of the chat's sequence; no actor when the server made it.</summary>
     public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid? actorId, CancellationToken ct)

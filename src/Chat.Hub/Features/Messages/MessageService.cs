@@ -214,12 +214,17 @@ public sealed class MessageService(
     /// <summary>Catch-up: everything in the chat's sequence after <paramref name="afterSeq"/>, paged.</summary>
     public async Task<ChatUpdatesDto> UpdatesAsync(Guid me, Guid chatId, long afterSeq, int? limit, CancellationToken ct)
     {
-        await chatService.RoleAsync(chatId, me, ct);
+        // Two round trips: access and the chat's last seq, then the events (one statement, one snapshot).
+        var (role, lastSeq) = await chats.RoleAndLastSeqAsync(chatId, me, ct);
+        if (role is null)
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
         var page = Math.Clamp(limit ?? MaxPage, 1, MaxPage);
-        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         var events = await messages.EventsAfterAsync(chatId, Math.Max(0, afterSeq), page, ct);
         var last = events.Count == 0 ? Math.Max(afterSeq, 0) : events[^1].Seq;
-        return new ChatUpdatesDto(chatId, chat.LastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < chat.LastSeq && events.Count == page);
+        return new ChatUpdatesDto(chatId, lastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < lastSeq && events.Count == page);
     }
 
     public async Task<long> MarkReadAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
