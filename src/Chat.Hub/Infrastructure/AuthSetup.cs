@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Chat.Hub.Features.Accounts;
 using Chat.Storage.Accounts;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -10,7 +11,7 @@ internal static class AuthSetup
 {
     public const string HubPathPrefix = "/hubs";
 
-    /// <summary>HttpContext item with the (display name, chat ids) read together with the session check of a hub request.</summary>
+    /// <summary>HttpContext item with the chat ids read together with the session check of a hub request.</summary>
     public const string ConnectInfoKey = "chat.connect";
 
     public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
@@ -67,19 +68,25 @@ internal static class AuthSetup
                             return;
                         }
 
+                        // Only the two claims the server uses, without the parsed token: a hub connection keeps its
+                        // principal as long as it lives, and the JWT's claim set was a few KiB of every idle connection.
+                        ctx.Principal = new ClaimsPrincipal(new ClaimsIdentity(
+                            [new Claim("sub", principal.FindFirst("sub")!.Value), new Claim(CurrentUser.SessionClaim, principal.FindFirst(CurrentUser.SessionClaim)!.Value)],
+                            JwtBearerDefaults.AuthenticationScheme, "sub", null));
+
                         var sessions = ctx.HttpContext.RequestServices.GetRequiredService<SessionStore>();
                         if (ctx.HttpContext.Request.Path.StartsWithSegments(HubPathPrefix))
                         {
-                            // A hub connection: the same round trip also reads what OnConnectedAsync needs (name, chats).
+                            // A hub connection: the same round trip also reads the chats whose groups it joins.
                             var epoch = ctx.HttpContext.RequestServices.GetRequiredService<Realtime.LiveConnections>().MembershipEpoch;
-                            var connect = await sessions.ConnectAsync(sessionId, accountId, ctx.HttpContext.RequestAborted);
-                            if (connect is null)
+                            var chatIds = await sessions.ChatIdsIfActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted);
+                            if (chatIds is null)
                             {
                                 ctx.Fail("session ended");
                                 return;
                             }
 
-                            ctx.HttpContext.Items[ConnectInfoKey] = new ConnectInfo(connect.Value.DisplayName, connect.Value.ChatIds, epoch);
+                            ctx.HttpContext.Items[ConnectInfoKey] = new ConnectInfo(chatIds, epoch);
                         }
                         else if (!await sessions.IsActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted))
                         {
@@ -93,5 +100,5 @@ internal static class AuthSetup
     }
 }
 
-/// <summary>What a hub request's session check also read: the name and chats, as of <see cref="Realtime.LiveConnections.MembershipEpoch"/>.</summary>
-internal sealed record ConnectInfo(string DisplayName, Guid[] ChatIds, long Epoch);
+/// <summary>What a hub request's session check also read: the person's chats, as of <see cref="Realtime.LiveConnections.MembershipEpoch"/>.</summary>
+internal sealed record ConnectInfo(Guid[] ChatIds, long Epoch);

@@ -51,7 +51,6 @@ public interface IChatClient
 public sealed partial class ChatHub(
     ConnectionRegistry registry,
     ChatStore chats,
-    AccountStore accounts,
     ChatService chatService,
     MessageService messageService,
     PresenceTracker presence,
@@ -62,8 +61,6 @@ public sealed partial class ChatHub(
     LiveConnections live,
     Features.Calls.CallService calls) : Hub<IChatClient>
 {
-    private const string NameKey = "name";
-
     private Features.Moderation.ModerationService Moderation { get; } = moderation;
 
     private Guid Me => Context.User!.AccountId();
@@ -79,27 +76,20 @@ public sealed partial class ChatHub(
 
         try
         {
-            // Read with the session check of this very request (AuthSetup), so connecting costs one query; taken out of
-            // the request's items so the long-lived HttpContext does not keep it.
-            // If a membership change was applied on this node meanwhile, read the chats again (now that the connection
-            // is registered, later changes reach it through LiveConnections).
+            // The chats were read with the session check of this very request (AuthSetup), so connecting costs one
+            // query. If a membership change was applied on this node meanwhile, they are read again (now that the
+            // connection is registered, later changes reach it through LiveConnections). The item is taken out so
+            // that the request's HttpContext, which lives as long as the connection, does not keep it.
             var http = Context.GetHttpContext();
-            (string Name, IReadOnlyList<Guid> ChatIds) connect;
             var known = http?.Items[AuthSetup.ConnectInfoKey] as ConnectInfo;
             http?.Items.Remove(AuthSetup.ConnectInfoKey);
-            if (known is not null && known.Epoch == live.MembershipEpoch)
-            {
-                connect = (known.DisplayName, known.ChatIds);
-            }
-            else
-            {
-                connect = ((await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "", await chats.ChatIdsOfAsync(me, Context.ConnectionAborted));
-            }
+            var chatIds = known is not null && known.Epoch == live.MembershipEpoch
+                ? known.ChatIds
+                : await chats.ChatIdsOfAsync(me, Context.ConnectionAborted);
 
-            Context.Items[NameKey] = connect.Name;
             await presence.ConnectedAsync(me);
             await statistics.TouchAsync(me, Context.ConnectionAborted);
-            foreach (var chatId in connect.ChatIds)
+            foreach (var chatId in chatIds)
             {
                 await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
             }
@@ -178,9 +168,14 @@ public sealed partial class ChatHub(
             return;
         }
 
-        await chatService.RoleAsync(chatId, Me, Context.ConnectionAborted);
-        var name = Context.Items.TryGetValue(NameKey, out var n) ? n as string ?? "" : "";
-        await push.TypingAsync(new TypingDto(chatId, Me, name), Context.ConnectionId);
+        // The name is read here rather than kept per connection (idle memory; and it may have changed since).
+        var (role, name) = await chats.RoleAndNameOfAsync(chatId, Me, Context.ConnectionAborted);
+        if (role is null)
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
+        await push.TypingAsync(new TypingDto(chatId, Me, name ?? ""), Context.ConnectionId);
     }
 
     /// <summary>Which of these people are online; only people who share a chat with me are answered for.</summary>
