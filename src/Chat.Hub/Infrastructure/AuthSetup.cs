@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Chat.Hub.Features.Accounts;
 using Chat.Storage.Accounts;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -9,6 +10,9 @@ namespace Chat.Hub.Infrastructure;
 internal static class AuthSetup
 {
     public const string HubPathPrefix = "/hubs";
+
+    /// <summary>HttpContext item with the chat ids read together with the session check of a hub request.</summary>
+    public const string ConnectInfoKey = "chat.connect";
 
     public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
     {
@@ -58,8 +62,33 @@ internal static class AuthSetup
                     {
                         var principal = ctx.Principal!;
                         if (!Guid.TryParse(principal.FindFirst("sub")?.Value, out var accountId)
-                            || !Guid.TryParse(principal.FindFirst(CurrentUser.SessionClaim)?.Value, out var sessionId)
-                            || !await ctx.HttpContext.RequestServices.GetRequiredService<SessionStore>().IsActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted))
+                            || !Guid.TryParse(principal.FindFirst(CurrentUser.SessionClaim)?.Value, out var sessionId))
+                        {
+                            ctx.Fail("session ended");
+                            return;
+                        }
+
+                        // Only the two claims the server uses, without the parsed token: a hub connection keeps its
+                        // principal as long as it lives, and the JWT's claim set was a few KiB of every idle connection.
+                        ctx.Principal = new ClaimsPrincipal(new ClaimsIdentity(
+                            [new Claim("sub", principal.FindFirst("sub")!.Value), new Claim(CurrentUser.SessionClaim, principal.FindFirst(CurrentUser.SessionClaim)!.Value)],
+                            JwtBearerDefaults.AuthenticationScheme, "sub", null));
+
+                        var sessions = ctx.HttpContext.RequestServices.GetRequiredService<SessionStore>();
+                        if (ctx.HttpContext.Request.Path.StartsWithSegments(HubPathPrefix))
+                        {
+                            // A hub connection: the same round trip also reads the chats whose groups it joins.
+                            var epoch = ctx.HttpContext.RequestServices.GetRequiredService<Realtime.LiveConnections>().MembershipEpoch;
+                            var chatIds = await sessions.ChatIdsIfActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted);
+                            if (chatIds is null)
+                            {
+                                ctx.Fail("session ended");
+                                return;
+                            }
+
+                            ctx.HttpContext.Items[ConnectInfoKey] = new ConnectInfo(chatIds, epoch);
+                        }
+                        else if (!await sessions.IsActiveAsync(sessionId, accountId, ctx.HttpContext.RequestAborted))
                         {
                             ctx.Fail("session ended");
                         }
@@ -70,3 +99,6 @@ internal static class AuthSetup
         return services;
     }
 }
+
+/// <summary>What a hub request's session check also read: the person's chats, as of <see cref="Realtime.LiveConnections.MembershipEpoch"/>.</summary>
+internal sealed record ConnectInfo(Guid[] ChatIds, long Epoch);

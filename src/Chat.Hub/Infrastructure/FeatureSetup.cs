@@ -18,6 +18,8 @@ internal static class FeatureSetup
         services.AddSingleton<ChatService>();
         services.AddSingleton<ChatInviteService>();
         services.AddSingleton<MessageService>();
+        services.AddSingleton<MessageBatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<MessageBatcher>());
         services.AddSingleton<Features.Moderation.ModerationService>();
         services.AddSingleton<Features.Lifecycle.LifecycleService>();
         services.AddSingleton<Features.Statistics.StatisticsService>();

@@ -63,7 +63,6 @@ public interface IChatClient
 public sealed partial class ChatHub(
     ConnectionRegistry registry,
     ChatStore chats,
-    AccountStore accounts,
     ChatService chatService,
     MessageService messageService,
     PresenceTracker presence,
@@ -71,10 +70,9 @@ public sealed partial class ChatHub(
     Features.Moderation.ModerationService moderation,
     Features.Statistics.StatisticsService statistics,
     HubLimits limits,
+    LiveConnections live,
     Features.Calls.CallService calls) : Hub<IChatClient>
 {
-    private const string NameKey = "name";
-
     private Features.Moderation.ModerationService Moderation { get; } = moderation;
 
     private Guid Me => Context.User!.AccountId();
@@ -90,10 +88,20 @@ public sealed partial class ChatHub(
 
         try
         {
-            Context.Items[NameKey] = (await accounts.GetAsync(me, Context.ConnectionAborted))?.DisplayName ?? "";
+            // The chats were read with the session check of this very request (AuthSetup), so connecting costs one
+            // query. If a membership change was applied on this node meanwhile, they are read again (now that the
+            // connection is registered, later changes reach it through LiveConnections). The item is taken out so
+            // that the request's HttpContext, which lives as long as the connection, does not keep it.
+            var http = Context.GetHttpContext();
+            var known = http?.Items[AuthSetup.ConnectInfoKey] as ConnectInfo;
+            http?.Items.Remove(AuthSetup.ConnectInfoKey);
+            var chatIds = known is not null && known.Epoch == live.MembershipEpoch
+                ? known.ChatIds
+                : await chats.ChatIdsOfAsync(me, Context.ConnectionAborted);
+
             await presence.ConnectedAsync(me);
             await statistics.TouchAsync(me, Context.ConnectionAborted);
-            foreach (var chatId in await chats.ChatIdsOfAsync(me, Context.ConnectionAborted))
+            foreach (var chatId in chatIds)
             {
                 await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
             }
@@ -172,9 +180,14 @@ public sealed partial class ChatHub(
             return;
         }
 
-        await chatService.RoleAsync(chatId, Me, Context.ConnectionAborted);
-        var name = Context.Items.TryGetValue(NameKey, out var n) ? n as string ?? "" : "";
-        await push.TypingAsync(new TypingDto(chatId, Me, name), Context.ConnectionId);
+        // The name is read here rather than kept per connection (idle memory; and it may have changed since).
+        var (role, name) = await chats.RoleAndNameOfAsync(chatId, Me, Context.ConnectionAborted);
+        if (role is null)
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
+        await push.TypingAsync(new TypingDto(chatId, Me, name ?? ""), Context.ConnectionId);
     }
 
     /// <summary>Which of these people are online; only people who share a chat with me are answered for.</summary>

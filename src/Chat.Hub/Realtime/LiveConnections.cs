@@ -21,7 +21,15 @@ public sealed partial class LiveConnections(
     /// <summary>This node, so that it ignores its own published events (it applied them already).</summary>
     private static readonly Guid NodeId = Guid.NewGuid();
 
+    private long membershipEpoch;
+
     public static string ChatGroup(Guid chatId) => "c:" + chatId.ToString("N");
+
+    /// <summary>
+    /// Counts the membership changes applied on this node. A connection that read its chats before registering
+    /// (AuthSetup) reads them again if this moved meanwhile: a change applied in between would otherwise miss it.
+    /// </summary>
+    public long MembershipEpoch => Interlocked.Read(ref membershipEpoch);
 
     public async Task EndSessionsAsync(Guid accountId, IReadOnlyCollection<Guid>? sessionIds, CancellationToken ct)
     {
@@ -72,6 +80,7 @@ public sealed partial class LiveConnections(
             return;
         }
 
+        Interlocked.Increment(ref membershipEpoch);
         foreach (var connectionId in registry.ConnectionsOf(evt.AccountId))
         {
             foreach (var change in evt.Chats)

@@ -75,6 +75,23 @@ public sealed class SessionStore(NpgsqlDataSource db)
             new { sessionId, accountId }, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// For a hub connection, in one round trip: null when the session is not live (as <see cref="IsActiveAsync"/>),
+    /// else the chats the person is a member of.
+    /// </summary>
+    public async Task<Guid[]?> ChatIdsIfActiveAsync(Guid sessionId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<Guid[]?>(new CommandDefinition(
+            """
+            SELECT ARRAY(SELECT chat_id FROM chat_members WHERE account_id = a.id) AS chat_ids
+            FROM sessions s JOIN accounts a ON a.id = s.account_id
+            WHERE s.id = @sessionId AND s.account_id = @accountId AND s.revoked_at IS NULL
+              AND s.expires_at > now() AND a.deleted_at IS NULL
+            """,
+            new { sessionId, accountId }, cancellationToken: ct));
+    }
+
     public async Task<IReadOnlyList<Session>> ListActiveAsync(Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

@@ -137,6 +137,24 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { chatId, accountId }, cancellationToken: ct));
     }
 
+    /// <summary>The caller's role in the chat (null: no access) and the chat's last seq, in one round trip.</summary>
+    public async Task<(string? Role, long LastSeq)> RoleAndLastSeqAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleAsync<(string?, long)>(new CommandDefinition(
+            $"SELECT ({RoleSql} LIMIT 1) AS role, coalesce((SELECT last_seq FROM chats WHERE id = @chatId), 0) AS last_seq",
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    /// <summary>The caller's role in the chat (null: no access) and display name, in one round trip.</summary>
+    public async Task<(string? Role, string? Name)> RoleAndNameOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleAsync<(string?, string?)>(new CommandDefinition(
+            $"SELECT ({RoleSql} LIMIT 1) AS role, (SELECT display_name FROM accounts WHERE id = @accountId) AS name",
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
     public async Task<string?> RoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

@@ -141,6 +141,151 @@ public sealed class MessageStore(NpgsqlDataSource db)
         WHERE e.chat_id = @ChatId AND e.sender_id = @SenderId AND e.client_id = @ClientId
         """;
 
+    /// <summary>
+    /// Stores many messages (of any chats) in ONE statement, that is one round trip, one transaction and one WAL flush
+    /// (group commit). Each message goes through every check of <see cref="AppendAsync(NewMessage, CancellationToken)"/>
+    /// on its own: a refused message (null in the result, see <see cref="DiagnoseAsync"/>) does not fail the others.
+    /// Messages of one chat get consecutive seqs in the order given; a resend of a stored client id returns the stored
+    /// message with Created=false. The caller must not put two messages of the same (chat, sender) into one batch:
+    /// slow mode and the client id check look only at what was committed before the statement.
+    /// A database error fails the whole batch (nothing is stored); callers retry its messages one by one.
+    /// </summary>
+    public async Task<(MessageRow Message, bool Created)?[]> AppendBatchAsync(IReadOnlyList<NewMessage> batch, CancellationToken ct)
+    {
+        var n = batch.Count;
+        var idx = new int[n];
+        var chatIds = new Guid[n];
+        var senderIds = new Guid[n];
+        var clientIds = new Guid[n];
+        var kinds = new string[n];
+        var texts = new string[n];
+        var replies = new long?[n];
+        var forwards = new string?[n];
+        var mentionIdx = new List<int>();
+        var mentionIds = new List<Guid>();
+        for (var i = 0; i < n; i++)
+        {
+            var m = batch[i];
+            idx[i] = i;
+            chatIds[i] = m.ChatId;
+            senderIds[i] = m.SenderId;
+            clientIds[i] = m.ClientId;
+            kinds[i] = m.Kind;
+            texts[i] = m.Text;
+            replies[i] = m.ReplyToSeq;
+            forwards[i] = m.ForwardedFrom;
+            foreach (var mention in m.Mentions)
+            {
+                mentionIdx.Add(i);
+                mentionIds.Add(mention);
+            }
+        }
+
+        var results = new (MessageRow Message, bool Created)?[n];
+        var resent = new List<(int Index, long Seq)>();
+        await using (var c = await db.OpenConnectionAsync(ct))
+        await using (var command = new NpgsqlCommand(AppendBatchSql, c))
+        {
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = idx });
+            command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = chatIds });
+            command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = senderIds });
+            command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = clientIds });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = kinds });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = texts });
+            command.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = replies });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = forwards });
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = mentionIdx.ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = mentionIds.ToArray() });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var i = reader.GetInt32(0);
+                var seq = reader.GetInt64(2);
+                if (!reader.GetBoolean(1))
+                {
+                    resent.Add((i, seq));
+                    continue;
+                }
+
+                var m = batch[i];
+                results[i] = (new MessageRow(
+                    m.ChatId,
+                    seq,
+                    m.SenderId,
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    m.ClientId,
+                    m.Kind,
+                    m.Text,
+                    m.ReplyToSeq,
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.GetFieldValue<Guid[]>(5),
+                    reader.GetFieldValue<DateTime>(6),
+                    null,
+                    null,
+                    seq,
+                    null), true);
+            }
+        }
+
+        // A resend (rare): the stored message as it is now (it may have been edited or reacted to since).
+        foreach (var (i, seq) in resent)
+        {
+            if (await GetAsync(batch[i].ChatId, seq, ct) is { } stored)
+            {
+                results[i] = (stored, false);
+            }
+        }
+
+        return results;
+    }
+
+    private const string AppendBatchSql = """
+        WITH input AS (
+            SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+                AS t(idx, chat_id, sender_id, client_id, kind, text, reply_to_seq, forwarded_from)
+        ), allowed AS (
+            SELECT i.* FROM input i
+            JOIN chats c ON c.id = i.chat_id
+            JOIN chat_members cm ON cm.chat_id = c.id AND cm.account_id = i.sender_id
+            JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+            WHERE c.archived_at IS NULL
+              AND (NOT c.read_only OR cm.role <> 'member')
+              AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = c.id AND x.account_id = i.sender_id AND x.lifted_at IS NULL AND x.ends_at > now())
+              AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
+                   SELECT 1 FROM messages p WHERE p.chat_id = c.id AND p.sender_id = i.sender_id
+                   AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds)))
+              AND (i.reply_to_seq IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = i.reply_to_seq))
+              AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id)
+        ), counts AS (
+            SELECT chat_id, count(*) AS n FROM allowed GROUP BY chat_id
+        ), locked AS (
+            -- Chats are locked in id order, so two nodes' batches over the same chats cannot deadlock.
+            SELECT c.id FROM chats c WHERE c.id IN (SELECT chat_id FROM counts) ORDER BY c.id FOR UPDATE
+        ), bump AS (
+            UPDATE chats c SET last_seq = c.last_seq + k.n, last_message_at = now()
+            FROM counts k WHERE c.id = k.chat_id AND c.id IN (SELECT id FROM locked)
+            RETURNING c.id, c.last_seq, k.n
+        ), numbered AS (
+            SELECT a.*, b.last_seq - b.n + row_number() OVER (PARTITION BY a.chat_id ORDER BY a.idx) AS seq
+            FROM allowed a JOIN bump b ON b.id = a.chat_id
+        ), inserted AS (
+            INSERT INTO messages (chat_id, seq, sender_id, client_id, kind, text, reply_to_seq, forwarded_from, mentions, version_seq)
+            SELECT n.chat_id, n.seq, n.sender_id, n.client_id, n.kind, n.text, n.reply_to_seq, n.forwarded_from::jsonb,
+                   ARRAY(SELECT x.id FROM unnest($9::int[], $10::uuid[]) x(idx, id)
+                         WHERE x.idx = n.idx AND EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = n.chat_id AND mm.account_id = x.id)),
+                   n.seq
+            FROM numbered n
+            RETURNING chat_id, seq, sender_id, client_id, forwarded_from::text AS forwarded_from, mentions, created_at
+        )
+        SELECT i.idx, true AS created, m.seq, a.display_name, m.forwarded_from, m.mentions, m.created_at
+        FROM inserted m JOIN input i ON i.chat_id = m.chat_id AND i.sender_id = m.sender_id AND i.client_id = m.client_id
+        LEFT JOIN accounts a ON a.id = m.sender_id
+        UNION ALL
+        SELECT i.idx, false, e.seq, NULL, NULL, NULL, NULL FROM input i
+        JOIN messages e ON e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id
+        JOIN chat_members cm ON cm.chat_id = e.chat_id AND cm.account_id = i.sender_id
+        """;
+
     /// <summary>Why a send was refused (the slow path, run only after a refusal).</summary>
     public async Task<(SendRefusal Refusal, int SlowModeSeconds)> DiagnoseAsync(NewMessage m, CancellationToken ct)
     {
@@ -203,39 +348,26 @@ public sealed class MessageStore(NpgsqlDataSource db)
     {
         await using var c = await db.OpenConnectionAsync(ct);
 
-        // One snapshot for all three reads: otherwise a message and a later change committed between the reads could
-        // return the change without the message, and a client that moves on to the change's seq never sees the message.
-        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
-        var messages = await c.QueryAsync<MessageRow>(new CommandDefinition(
+        // One statement, so one snapshot: a message and a later change committed meanwhile cannot come back as the
+        // change without the message (a client that moved on to the change's seq would never see the message).
+        return (await c.QueryAsync<EventHead, MessageRow, ChatEventRow>(new CommandDefinition(
             $"""
-            SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
-            WHERE m.chat_id = @chatId AND m.seq > @afterSeq ORDER BY m.seq LIMIT @limit
+            WITH ev AS (
+                (SELECT seq, 'message' AS type, seq AS message_seq FROM messages WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit)
+                UNION ALL
+                (SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit)
+                ORDER BY 1 LIMIT @limit
+            )
+            SELECT ev.seq AS event_seq, ev.type AS event_type, {MessageColumns}
+            FROM ev JOIN messages m ON m.chat_id = @chatId AND m.seq = ev.message_seq LEFT JOIN accounts a ON a.id = m.sender_id
+            ORDER BY ev.seq
             """,
-            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
-        var changes = await c.QueryAsync<(long Seq, string Kind, long MessageSeq)>(new CommandDefinition(
-            "SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit",
-            new { chatId, afterSeq, limit }, tx, cancellationToken: ct));
-        var changeList = changes.AsList();
-        var changed = new Dictionary<long, MessageRow>();
-        var neededSeqs = changeList.Select(ch => ch.MessageSeq).Distinct().ToArray();
-        if (neededSeqs.Length > 0)
-        {
-            foreach (var row in await c.QueryAsync<MessageRow>(new CommandDefinition(
-                $"SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id WHERE m.chat_id = @chatId AND m.seq = ANY(@neededSeqs)",
-                new { chatId, neededSeqs }, tx, cancellationToken: ct)))
-            {
-                changed[row.Seq] = row;
-            }
-        }
-
-        await tx.CommitAsync(ct);
-
-        return messages.Select(m => new ChatEventRow(m.Seq, "message", m))
-            .Concat(changeList.Where(ch => changed.ContainsKey(ch.MessageSeq)).Select(ch => new ChatEventRow(ch.Seq, ch.Kind, changed[ch.MessageSeq])))
-            .OrderBy(e => e.Seq)
-            .Take(limit)
-            .ToList();
+            new { chatId, afterSeq, limit }, cancellationToken: ct),
+            (head, message) => new ChatEventRow(head.EventSeq, head.EventType, message),
+            splitOn: "chat_id")).AsList();
     }
+
+    private sealed record EventHead(long EventSeq, string EventType);
 
     /// <summary>Records a change (edit, deletion, reactions, a poll closing) of a message as the next entry of the chat's sequence; no actor when the server made it.</summary>
     public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid? actorId, CancellationToken ct)

@@ -66,4 +66,44 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
         await using var check = new NpgsqlCommand("SELECT last_seq FROM chats WHERE id = $1", db) { Parameters = { new() { Value = chat.Id } } };
         Assert.Equal(2L, (long)(await check.ExecuteScalarAsync())!); // the counter never ran ahead of the stored messages
     }
+
+    [Fact]
+    public async Task ConcurrentSendsWhileDatabaseDown_EveryOneGetsServiceUnavailable_NoHang()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("9Б");
+        var hubs = new List<HubClient>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                hubs.Add(await HubClient.ConnectAsync(app, await school.AddStudentAsync($"Ученик {i}", cls.Id)));
+            }
+
+            var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+            await app.Postgres.StopAsync("fast");
+            try
+            {
+                // One burst, so the sends share batches: the batch fails as a whole and each caller hears why.
+                var sends = hubs.SelectMany(h => Enumerable.Range(0, 3).Select(_ =>
+                    h.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chat.Id, Guid.NewGuid(), "Во время остановки", null, null)))).ToList();
+                foreach (var send in sends)
+                {
+                    var refused = await Assert.ThrowsAsync<HubException>(() => send.WaitAsync(TimeSpan.FromSeconds(60)));
+                    Assert.Contains("service_unavailable:", refused.Message);
+                }
+            }
+            finally
+            {
+                await app.Postgres.RestartAsync();
+            }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
 }

@@ -17,7 +17,8 @@ public sealed class MessageService(
     ChatStore chats,
     ChatService chatService,
     ChatDatabase database,
-    ChatPush push)
+    ChatPush push,
+    MessageBatcher batcher)
 {
     public const int MaxTextLength = 4000;
     public const int MaxPage = 200;
@@ -64,22 +65,22 @@ public sealed class MessageService(
     /// </summary>
     public async Task<MessageDto> AppendAsync(NewMessage message, Func<DbScope, long, Task>? attach, CancellationToken ct)
     {
+        if (attach is null)
+        {
+            // Plain messages go through the node's group commit, which also pushes them (in seq order per chat).
+            var batched = await batcher.AppendAsync(message, ct);
+            if (batched is null)
+            {
+                throw await RefusalAsync(message, ct);
+            }
+
+            return batched.Value.Message;
+        }
+
         var stored = await messages.AppendAsync(message, attach, ct);
         if (stored is null)
         {
-            var (refusal, _) = await messages.DiagnoseAsync(message, ct);
-            if (refusal == SendRefusal.Restricted)
-            {
-                await chatService.ActingRoleAsync(message.ChatId, message.SenderId, ct); // throws with why and until when
-            }
-
-            throw new ChatException(refusal switch
-            {
-                SendRefusal.ReadOnly => ChatError.ChatReadOnly,
-                SendRefusal.SlowMode => ChatError.SlowMode,
-                SendRefusal.ReplyNotFound => ChatError.ReplyNotFound,
-                _ => ChatError.ChatNotFound,
-            });
+            throw await RefusalAsync(message, ct);
         }
 
         var dto = MessageDto.From(stored.Value.Message);
@@ -89,6 +90,24 @@ public sealed class MessageService(
         }
 
         return dto;
+    }
+
+    /// <summary>Why a message was refused, as the error to throw (the slow path, only after a refusal).</summary>
+    private async Task<ChatException> RefusalAsync(NewMessage message, CancellationToken ct)
+    {
+        var (refusal, _) = await messages.DiagnoseAsync(message, ct);
+        if (refusal == SendRefusal.Restricted)
+        {
+            await chatService.ActingRoleAsync(message.ChatId, message.SenderId, ct); // throws with why and until when
+        }
+
+        return new ChatException(refusal switch
+        {
+            SendRefusal.ReadOnly => ChatError.ChatReadOnly,
+            SendRefusal.SlowMode => ChatError.SlowMode,
+            SendRefusal.ReplyNotFound => ChatError.ReplyNotFound,
+            _ => ChatError.ChatNotFound,
+        });
     }
 
     public async Task<MessageDto> EditAsync(Guid me, Guid chatId, long seq, string? newText, CancellationToken ct)
@@ -195,12 +214,17 @@ public sealed class MessageService(
     /// <summary>Catch-up: everything in the chat's sequence after <paramref name="afterSeq"/>, paged.</summary>
     public async Task<ChatUpdatesDto> UpdatesAsync(Guid me, Guid chatId, long afterSeq, int? limit, CancellationToken ct)
     {
-        await chatService.RoleAsync(chatId, me, ct);
+        // Two round trips: access and the chat's last seq, then the events (one statement, one snapshot).
+        var (role, lastSeq) = await chats.RoleAndLastSeqAsync(chatId, me, ct);
+        if (role is null)
+        {
+            throw new ChatException(ChatError.ChatNotFound);
+        }
+
         var page = Math.Clamp(limit ?? MaxPage, 1, MaxPage);
-        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         var events = await messages.EventsAfterAsync(chatId, Math.Max(0, afterSeq), page, ct);
         var last = events.Count == 0 ? Math.Max(afterSeq, 0) : events[^1].Seq;
-        return new ChatUpdatesDto(chatId, chat.LastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < chat.LastSeq && events.Count == page);
+        return new ChatUpdatesDto(chatId, lastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < lastSeq && events.Count == page);
     }
 
     public async Task<long> MarkReadAsync(Guid me, Guid chatId, long seq, CancellationToken ct)

@@ -33,20 +33,43 @@ public sealed class StatisticsService(
 
     private DateOnly Today => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
 
-    /// <summary>Marks the person active today; once per person per day per node.</summary>
-    public async Task TouchAsync(Guid accountId, CancellationToken ct)
+    /// <summary>
+    /// Marks the person active today; once per person per day per node. The write (a commit, so a WAL flush) is not
+    /// waited for: connecting should not wait for statistics (docs/performance.md). Reads of the statistics on this
+    /// node wait for the writes still in flight, so they see them.
+    /// </summary>
+    public Task TouchAsync(Guid accountId, CancellationToken ct)
     {
         var today = Today;
         if (touched.TryGetValue(accountId, out var day) && day == today)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        await stats.TouchAsync(accountId, today, ct);
         touched[accountId] = today;
         if (touched.Count > 200_000)
         {
             touched.Clear();
+        }
+
+        var write = WriteTouchAsync(accountId, today);
+        inFlight[write] = 0;
+        _ = write.ContinueWith(t => inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return Task.CompletedTask;
+    }
+
+    private readonly ConcurrentDictionary<Task, byte> inFlight = new();
+
+    private async Task WriteTouchAsync(Guid accountId, DateOnly today)
+    {
+        try
+        {
+            await stats.TouchAsync(accountId, today, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // Best effort (the database may be down): forget it, so the next connection of the person tries again.
+            touched.TryRemove(accountId, out _);
         }
     }
 
@@ -58,6 +81,7 @@ public sealed class StatisticsService(
             throw new ChatException(ChatError.Forbidden, detail: "Статистика доступна администраторам школы и директору.");
         }
 
+        await Task.WhenAll(inFlight.Keys); // this node's "active today" writes still in flight
         return new SchoolStatsDto(
             await stats.RolesAsync(schoolId, ct),
             await stats.ClassesAsync(schoolId, ct),

@@ -1,0 +1,211 @@
+using System.Threading.Channels;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Realtime;
+using Chat.Storage.Messages;
+using Npgsql;
+
+namespace Chat.Hub.Features.Messages;
+
+/// <summary>
+/// Group commit of new messages (docs/performance.md): one loop per node takes every pending append, of all chats,
+/// stores them with one statement (one round trip, one transaction, one WAL flush per batch) and only then completes
+/// each caller. The same loop pushes the batch's new messages to their chats' groups in seq order before it takes
+/// the next batch, so one node never pushes a chat's messages out of order.
+/// While a batch is being written, new appends queue up and form the next batch: no timer, no added latency when idle.
+/// </summary>
+public sealed partial class MessageBatcher : BackgroundService
+{
+    /// <summary>At most this many messages per statement.</summary>
+    public const int MaxBatch = 256;
+
+    private readonly Channel<Pending> queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(20_000)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly MessageStore messages;
+    private readonly ChatPush push;
+    private readonly ILogger<MessageBatcher> logger;
+
+    public MessageBatcher(MessageStore messages, ChatPush push, ILogger<MessageBatcher> logger)
+    {
+        this.messages = messages;
+        this.push = push;
+        this.logger = logger;
+    }
+
+    /// <summary>
+    /// Stores the message in the next batch. Returns the stored message and whether it is new (a new one has been
+    /// handed to the chat's group already), or null when refused (<see cref="MessageStore.DiagnoseAsync"/> says why).
+    /// </summary>
+    public async Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, CancellationToken ct)
+    {
+        var pending = new Pending(message);
+        await queue.Writer.WriteAsync(pending, ct);
+
+        // The caller may give up waiting (its connection closed); the message may still be stored, and a resend with
+        // the same client id then returns it.
+        return await pending.Done.Task.WaitAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>(MaxBatch);
+        var deferred = new List<Pending>();
+        var keys = new HashSet<(Guid Chat, Guid Sender)>();
+        while (true)
+        {
+            try
+            {
+                if (deferred.Count == 0 && !await queue.Reader.WaitToReadAsync(stoppingToken))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            // Messages deferred from the last batch go first, so one sender's messages to a chat keep their order.
+            var carried = deferred.ToArray();
+            deferred.Clear();
+            foreach (var p in carried)
+            {
+                Take(p, batch, deferred, keys);
+            }
+
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var p))
+            {
+                Take(p, batch, deferred, keys);
+            }
+
+            await WriteAsync(batch, stoppingToken);
+            batch.Clear();
+            keys.Clear();
+        }
+
+        // Shutting down: whoever still waits gets a retryable error, not a hang.
+        foreach (var p in deferred)
+        {
+            p.Done.TrySetException(new TimeoutException("the server is shutting down"));
+        }
+
+        while (queue.Reader.TryRead(out var p))
+        {
+            p.Done.TrySetException(new TimeoutException("the server is shutting down"));
+        }
+    }
+
+    /// <summary>
+    /// One (chat, sender) per batch: the statement checks slow mode and resends against what was committed before it,
+    /// so a second message of the same sender to the same chat waits for the next batch.
+    /// </summary>
+    private static void Take(Pending p, List<Pending> batch, List<Pending> deferred, HashSet<(Guid, Guid)> keys)
+    {
+        if (batch.Count < MaxBatch && keys.Add((p.Message.ChatId, p.Message.SenderId)))
+        {
+            batch.Add(p);
+        }
+        else
+        {
+            deferred.Add(p);
+        }
+    }
+
+    private async Task WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
+    {
+        (MessageRow Message, bool Created)?[] stored;
+        try
+        {
+            stored = await messages.AppendBatchAsync(batch.Select(p => p.Message).ToList(), stoppingToken);
+        }
+        catch (Exception e) when (IsUnavailable(e, stoppingToken))
+        {
+            // The database is unreachable: nothing of the batch is stored; every caller gets service_unavailable and
+            // retries with the same client id.
+            LogBatchFailed(logger, e, batch.Count);
+            var error = e is OperationCanceledException ? new TimeoutException("the server is shutting down", e) : e;
+            foreach (var p in batch)
+            {
+                p.Done.TrySetException(error);
+            }
+
+            return;
+        }
+        catch (Exception e)
+        {
+            // Something in one message failed the statement (a resend racing in through another node, text PostgreSQL
+            // cannot store, a deadlock): nothing is stored; store each on its own so that only that one fails.
+            LogBatchRetried(logger, e, batch.Count);
+            await WriteOneByOneAsync(batch, stoppingToken);
+            return;
+        }
+
+        Complete(batch, stored);
+    }
+
+    private async Task WriteOneByOneAsync(List<Pending> batch, CancellationToken stoppingToken)
+    {
+        foreach (var p in batch)
+        {
+            try
+            {
+                var one = await messages.AppendAsync(p.Message, stoppingToken);
+                Complete([p], [one]);
+            }
+            catch (Exception e)
+            {
+                p.Done.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>Pushes the new messages in the order of their seqs (per chat), then completes the callers.</summary>
+    private void Complete(IReadOnlyList<Pending> batch, (MessageRow Message, bool Created)?[] stored)
+    {
+        var results = new (MessageDto, bool)?[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (stored[i] is { } s)
+            {
+                results[i] = (MessageDto.From(s.Message), s.Created);
+            }
+        }
+
+        // Within a batch a chat's seqs grow with the batch order, and batches are written one after another: pushing
+        // in batch order is pushing each chat in seq order. SignalR queues each connection's writes in call order,
+        // so the pushes are started here without waiting for slow clients.
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i] is ({ } dto, true))
+            {
+                _ = push.MessageAsync(dto);
+            }
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult(results[i]);
+        }
+    }
+
+    private static bool IsUnavailable(Exception e, CancellationToken stoppingToken) =>
+        e is NpgsqlException { IsTransient: true } or TimeoutException
+            or PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" }
+        || (e is OperationCanceledException && stoppingToken.IsCancellationRequested);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} messages could not be stored: the database is unavailable")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} messages failed; storing them one by one")]
+    private static partial void LogBatchRetried(ILogger logger, Exception exception, int count);
+
+    private sealed class Pending(NewMessage message)
+    {
+        public NewMessage Message { get; } = message;
+
+        public TaskCompletionSource<(MessageDto, bool)?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

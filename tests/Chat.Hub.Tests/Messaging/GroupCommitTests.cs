@@ -1,0 +1,192 @@
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Moderation;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Storage.Messages;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Hub.Tests.Messaging;
+
+/// <summary>
+/// The group commit of sends (MessageBatcher, MessageStore.AppendBatchAsync): many concurrent sends are stored by one
+/// statement, each with its own authorization; seqs stay gap-free per chat and one node pushes each chat in seq order.
+/// </summary>
+public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private sealed record Room(TestSchool School, Guid ChatId, Guid ChannelId, TestUser Teacher, IReadOnlyList<TestUser> Pupils);
+
+    private async Task<Room> RoomAsync(int pupils)
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("7В");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Петровна", cls.Id);
+        var list = new List<TestUser>();
+        for (var i = 1; i <= pupils; i++)
+        {
+            list.Add(await school.AddStudentAsync($"Ученик {i}", cls.Id));
+        }
+
+        await using var hub = await HubClient.ConnectAsync(app, list[0]);
+        var chats = await hub.ChatsAsync(school.Id);
+        return new Room(school, chats.Single(c => c.Kind == "class").Id, chats.Single(c => c.Kind == "channel").Id, teacher, list);
+    }
+
+    [Fact]
+    public async Task ManyConnectionsSendAtOnce_ConsecutiveSeqs_EveryMemberGetsThemInSeqOrder()
+    {
+        var room = await RoomAsync(10);
+        var hubs = new List<HubClient>();
+        try
+        {
+            foreach (var pupil in room.Pupils)
+            {
+                hubs.Add(await HubClient.ConnectAsync(app, pupil));
+            }
+
+            hubs.Add(await HubClient.ConnectAsync(app, room.Teacher));
+
+            // Eleven connections, eight sends each, all in flight at once: they end up in a few batches.
+            var acks = await Task.WhenAll(hubs.SelectMany((h, n) => Enumerable.Range(1, 8).Select(i => h.SendAsync(room.ChatId, $"{n}.{i}"))));
+            Assert.Equal(Enumerable.Range(1, 88).Select(i => (long)i), acks.Select(a => a.Seq).Order());
+
+            foreach (var hub in hubs)
+            {
+                await HubClient.EventuallyAsync(() => hub.ReceivedIn(room.ChatId).Count() >= 88, "all 88 pushes");
+            }
+
+            await Task.Delay(200);
+            foreach (var hub in hubs)
+            {
+                // Pushed in seq order, each once (the pushes of one node never overtake each other).
+                Assert.Equal(Enumerable.Range(1, 88).Select(i => (long)i), hub.ReceivedIn(room.ChatId).Select(m => m.Seq));
+            }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RefusedSendsInTheSameBurst_GetTheirOwnErrors_OthersAreStored()
+    {
+        var room = await RoomAsync(4);
+        await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
+        var blocked = room.Pupils[3];
+        var rule = (await teacherHub.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+        for (var i = 0; i < 4; i++)
+        {
+            await teacherHub.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, blocked.AccountId, rule.Id, null, "флуд"));
+        }
+
+        await teacherHub.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(room.ChatId, blocked.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(3), "Флуд"));
+
+        var hubs = new List<HubClient>();
+        try
+        {
+            foreach (var pupil in room.Pupils)
+            {
+                hubs.Add(await HubClient.ConnectAsync(app, pupil));
+            }
+
+            // In one burst: good sends to the class chat, pupils posting to the read-only channel, the blocked pupil
+            // posting, a reply to a message that does not exist.
+            var good = hubs.Take(3).SelectMany((h, n) => Enumerable.Range(1, 5).Select(i => h.SendAsync(room.ChatId, $"ок {n}.{i}"))).ToList();
+            var readOnly = hubs.Take(3).Select(h => h.SendAsync(room.ChannelId, "в канал")).ToList();
+            var fromBlocked = hubs[3].SendAsync(room.ChatId, "я заблокирован");
+            var badReply = hubs[0].SendAsync(room.ChatId, "ответ в пустоту", replyToSeq: 10_000);
+
+            var stored = await Task.WhenAll(good);
+            Assert.Equal(Enumerable.Range(1, 15).Select(i => (long)i), stored.Select(m => m.Seq).Order());
+            foreach (var refused in readOnly)
+            {
+                await refused.ExpectHubErrorAsync("chat_read_only");
+            }
+
+            await fromBlocked.ExpectHubErrorAsync("member_blocked");
+            await badReply.ExpectHubErrorAsync("reply_not_found");
+
+            var all = await teacherHub.AllUpdatesAsync(room.ChatId, 0);
+            Assert.Equal(Enumerable.Range(1, 15).Select(i => (long)i), all.Select(e => e.Seq));
+            Assert.DoesNotContain(all, e => e.Message.Text is "я заблокирован" or "ответ в пустоту");
+            Assert.Empty(await teacherHub.AllUpdatesAsync(room.ChannelId, 0));
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ResendWithSameClientId_SameSeq_PushedOnce()
+    {
+        var room = await RoomAsync(2);
+        await using var sender = await HubClient.ConnectAsync(app, room.Pupils[0]);
+        await using var reader = await HubClient.ConnectAsync(app, room.Pupils[1]);
+        var clientId = Guid.NewGuid();
+
+        // The same client id three times at once (a client retrying while the first is in flight) and once after.
+        var acks = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => sender.SendAsync(room.ChatId, "один раз", clientId: clientId)));
+        var later = await sender.SendAsync(room.ChatId, "один раз", clientId: clientId);
+        var next = await sender.SendAsync(room.ChatId, "следующее");
+
+        Assert.All(acks.Append(later), a => Assert.Equal(1, a.Seq));
+        Assert.Equal(2, next.Seq);
+        await HubClient.EventuallyAsync(() => reader.ReceivedIn(room.ChatId).Count() >= 2, "two pushes");
+        await Task.Delay(200);
+        Assert.Equal([1L, 2L], reader.ReceivedIn(room.ChatId).Select(m => m.Seq));
+        Assert.Equal([1L, 2L], sender.ReceivedIn(room.ChatId).Select(m => m.Seq));
+    }
+
+    [Fact]
+    public async Task StoreBatch_MixedChatsAndRefusals_PerRowResults_ConsecutiveSeqsPerChat()
+    {
+        var room = await RoomAsync(3);
+        var other = await RoomAsync(1);
+        await using (var hub = await HubClient.ConnectAsync(app, room.Pupils[0]))
+        {
+            await hub.SendAsync(room.ChatId, "первое", clientId: Guid.Parse("00000000-0000-0000-0000-0000000000aa"));
+        }
+
+        var store = app.Services.GetRequiredService<MessageStore>();
+        var p = room.Pupils;
+        NewMessage Msg(Guid chat, TestUser who, string text, Guid? clientId = null, Guid[]? mentions = null) =>
+            new(chat, who.AccountId, clientId ?? Guid.NewGuid(), "text", text, null, null, mentions ?? []);
+
+        var batch = new[]
+        {
+            Msg(room.ChatId, p[0], "a", mentions: [p[1].AccountId, other.Pupils[0].AccountId]),
+            Msg(other.ChatId, other.Pupils[0], "в другой школе"),
+            Msg(room.ChatId, p[1], "b"),
+            Msg(room.ChannelId, p[2], "в канал"),                       // read-only: refused
+            Msg(other.ChatId, p[2], "чужой чат"),                         // not a member: refused
+            Msg(room.ChatId, p[0], "повтор", Guid.Parse("00000000-0000-0000-0000-0000000000aa")), // resend: the stored one
+            Msg(room.ChatId, p[2], "c"),
+        };
+        var results = await store.AppendBatchAsync(batch, CancellationToken.None);
+
+        Assert.Equal((2L, true), (results[0]!.Value.Message.Seq, results[0]!.Value.Created));
+        Assert.Equal([p[1].AccountId], results[0]!.Value.Message.Mentions); // only members of the chat are mentioned
+        Assert.Equal("Ученик 1", results[0]!.Value.Message.SenderName);
+        Assert.Equal((1L, true), (results[1]!.Value.Message.Seq, results[1]!.Value.Created));
+        Assert.Equal(3L, results[2]!.Value.Message.Seq);
+        Assert.Null(results[3]);
+        Assert.Null(results[4]);
+        Assert.Equal((1L, false, "первое"), (results[5]!.Value.Message.Seq, results[5]!.Value.Created, results[5]!.Value.Message.Text));
+        Assert.Equal(4L, results[6]!.Value.Message.Seq);
+
+        // What the statement returned is what a later read returns.
+        foreach (var r in results.Where(r => r is { Created: true }))
+        {
+            var read = await store.GetAsync(r!.Value.Message.ChatId, r.Value.Message.Seq, CancellationToken.None);
+            Assert.Equal(read, r.Value.Message with { CreatedAt = read!.CreatedAt, Mentions = read.Mentions });
+            Assert.Equal(read.Mentions, r.Value.Message.Mentions);
+        }
+    }
+}
