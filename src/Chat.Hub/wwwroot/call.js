@@ -171,6 +171,7 @@ async function loadNames(chatId) {
 function hostAction(label, fn) {
   const b = document.createElement('button');
   b.type = 'button';
+  b.className = 'btn small';
   b.textContent = label;
   b.addEventListener('click', () => fn().then(applyState).catch(err => status(message(err), true)));
   return b;
@@ -281,7 +282,7 @@ async function start(params) {
     li.textContent = guest.displayName + ' ';
     for (const [label, admit] of [['Впустить', true], ['Отклонить', false]]) {
       const b = document.createElement('button');
-      b.textContent = label; b.dataset.admit = String(admit);
+      b.textContent = label; b.dataset.admit = String(admit); b.className = 'btn small';
       b.addEventListener('click', () => hub.invoke('AdmitToCall', state.callId, guest.accountId, admit)
         .then(() => li.remove()).catch(err => status(message(err), true)));
       li.appendChild(b);

@@ -545,9 +545,9 @@ export function showMain(root, me, school, schools, nav) {
             if (open) await showAttendance(c, call, details);
           },
         }, 'Посещаемость');
-        const ended = call.endedAt ? `${time(call.startedAt)}–${time(call.endedAt)}` : `с ${time(call.startedAt)}, идёт`;
+        const ended = call.endedAt ? `–${time(call.endedAt)}` : ', идёт сейчас';
         return h('li', { class: 'chat-call', dataset: { callId: call.callId } },
-          h('div', {}, h('strong', {}, call.lessonMode ? 'Урок' : 'Звонок'), ` ${dateTime.format(new Date(call.startedAt))} · ${ended}`),
+          h('div', {}, h('strong', {}, call.lessonMode ? 'Урок' : 'Звонок'), ` ${dateTime.format(new Date(call.startedAt))}${ended}`),
           h('div', { class: 'muted', style: 'font-size:.85rem' }, `${call.attendees} ${plural(call.attendees, 'участник', 'участника', 'участников')} `, toggle),
           details);
       })));
