@@ -46,6 +46,11 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await OpenChatAsync(pupilPage, "7Б");
         await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Геометрия" })).ToContainTextAsync("09:00");
         await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Геометрия" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" })).ToHaveCountAsync(0);
+        // The announcement message carries the time in UTC (ISO 8601); the page shows it in local time.
+        var announcement = pupilPage.Locator(".msg .text", new() { HasText = "«Геометрия»" });
+        await Expect(announcement).ToContainTextAsync("Запланирован урок «Геометрия» на ");
+        await Expect(announcement.Locator("time")).ToContainTextAsync("09:00");
+        await Expect(announcement).Not.ToContainTextAsync("UTC");
         await Screenshot(pupilPage, "call-plans-phone");
         await geometry.GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
         await Expect(pupilPage.Locator(".plans .plan")).ToHaveCountAsync(1);

@@ -27,6 +27,20 @@ function hubFail(e) {
 }
 
 const dateTime = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
+// A UTC time in a message (the server's announcement of a planned call): shown in the reader's local time.
+const ISO_UTC = /(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z)/;
+
+function appendTimes(el, text) {
+  for (const [i, part] of text.split(ISO_UTC).entries()) {
+    const d = i % 2 ? new Date(part) : null;
+    el.append(d && !Number.isNaN(d.getTime()) ? h('time', { datetime: part }, dateTime.format(d)) : part);
+  }
+}
+
+/** The same for plain text (the chat list's preview). */
+function localTimes(text) {
+  return text.replace(new RegExp(ISO_UTC.source, 'g'), iso => { const d = new Date(iso); return Number.isNaN(d.getTime()) ? iso : dateTime.format(d); });
+}
 
 export function showMain(root, me, school, schools, nav) {
   if (client) client.stop();
@@ -155,7 +169,7 @@ export function showMain(root, me, school, schools, nav) {
   function preview(m) {
     if (m.kind === 'poll') return '📊 ' + m.text;
     if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
-    return m.text;
+    return localTimes(m.text || '');
   }
 
   function summaryOf(chatId) {
@@ -677,14 +691,14 @@ export function showMain(root, me, school, schools, nav) {
     c.list.scrollTop = c.list.scrollHeight;
   }
 
-  /** The text with the names of mentioned members highlighted (text nodes only). */
+  /** The text with the names of mentioned members highlighted and UTC times (ISO 8601) in local time (text nodes only). */
   function richText(m) {
     const names = (m.mentions || []).map(id => current.members.find(x => x.accountId === id)?.displayName).filter(Boolean).map(n => '@' + n);
     const el = h('div', { class: 'text' });
-    if (!names.length) { el.textContent = m.text; return el; }
+    if (!names.length) { appendTimes(el, m.text || ''); return el; }
     const escaped = names.sort((a, b) => b.length - a.length).map(n => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     const parts = m.text.split(new RegExp(`(${escaped.join('|')})`, 'g'));
-    for (const p of parts) el.append(names.includes(p) ? h('mark', { class: 'mention' }, p) : p);
+    for (const p of parts) if (names.includes(p)) el.append(h('mark', { class: 'mention' }, p)); else appendTimes(el, p);
     return el;
   }
 
