@@ -95,6 +95,8 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await teacherCall.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
         await Expect(pupilCall.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         await Expect(banner).ToHaveCountAsync(0);
+        await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Алгебра" })).ToContainTextAsync("завершён");
+        await Expect(pupilPage.Locator(".plans").GetByRole(AriaRole.Link, new() { Name = "Присоединиться" })).ToHaveCountAsync(0);
 
         // Attendance in «О чате»: Liza came, Gosha never did. A pupil has no such section.
         await teacherPage.BringToFrontAsync();

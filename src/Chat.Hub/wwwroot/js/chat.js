@@ -102,7 +102,11 @@ export function showMain(root, me, school, schools, nav) {
     restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
     callStarted: call => { calls.set(call.chatId, call); if (current?.id === call.chatId) renderHead(); renderList(); },
     callEnded: callId => {
-      for (const [chatId, call] of calls) if (call.callId === callId) { calls.delete(chatId); if (current?.id === chatId) renderHead(); }
+      for (const [chatId, call] of calls) {
+        if (call.callId !== callId) continue;
+        calls.delete(chatId);
+        if (current?.id === chatId) { renderHead(); loadCalls(current); } // a plan of this call is over now
+      }
       renderList();
     },
     callScheduled: plan => {
@@ -368,10 +372,12 @@ export function showMain(root, me, school, schools, nav) {
       h('strong', {}, 'Запланировано'),
       h('ul', { class: 'list-plain' }, upcoming.map(p => {
         const open = new Date(p.opensAt).getTime() <= now;
-        const mine = p.hostId === me.id || c.summary.role !== 'member';
+        const over = !!p.callId && calls.get(c.id)?.callId !== p.callId; // its call took place and has ended
+        const mine = !over && (p.hostId === me.id || c.summary.role !== 'member');
         return h('li', { class: 'plan row', dataset: { planId: p.planId } },
           h('span', { style: 'flex:1' }, `${kindName[p.kind] || 'Звонок'} «${p.title}» — `, h('time', { datetime: p.startsAt }, dateTime.format(new Date(p.startsAt)))),
-          open ? callLink('Присоединиться', `plan=${p.planId}&autostart=1`) : h('span', { class: 'muted' }, `вход с ${time(p.opensAt)}`),
+          over ? h('span', { class: 'muted' }, 'завершён')
+            : open ? callLink('Присоединиться', `plan=${p.planId}&autostart=1`) : h('span', { class: 'muted' }, `вход с ${time(p.opensAt)}`),
           mine && h('button', {
             class: 'btn small', type: 'button',
             onclick: async () => {
