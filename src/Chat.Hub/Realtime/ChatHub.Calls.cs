@@ -16,6 +16,9 @@ public sealed partial class ChatHub
 
     public Task<CallDto> GetCall(Guid callId) => Calls.GetAsync(Me, callId, Context.ConnectionAborted);
 
+    /// <summary>The chat's live call, or null: for a member who opens the chat after the call started (CallStarted was missed).</summary>
+    public Task<CallDto?> GetChatCall(Guid chatId) => Calls.ChatCallAsync(Me, chatId, Context.ConnectionAborted);
+
     public Task LeaveCall(Guid callId) => Calls.LeaveAsync(Me, callId, Context.ConnectionAborted);
 
     public Task EndCall(Guid callId) => Calls.EndAsync(Me, callId, Context.ConnectionAborted);

@@ -1,12 +1,46 @@
 // The call page: signs in to the hub with an access token, starts or joins a call, publishes the camera and
 // microphone when allowed, and subscribes to every other participant's feed. Plain JS, no framework.
-// Parameters can also come from the URL fragment: #token=...&chat=...&call=...&lesson=1&relay=1&autostart=1
+// Parameters can also come from the URL fragment: #token=...&chat=...&call=...&plan=...&lesson=1&relay=1&autostart=1
 // Without a token in the fragment the page uses the web client's session (same origin, localStorage 'chat.tokens'),
-// so the chat's «Начать урок» / «Присоединиться» open it with no token in the URL.
+// so the chat's «Начать урок» / «Присоединиться» open it with no token in the URL. That session is read again
+// whenever the hub (re)connects: the main client may have refreshed it meanwhile; when it is about to expire, the
+// page refreshes it itself (one use per refresh token: if another tab won, its new pair is in localStorage).
 'use strict';
 
+const TOKENS_KEY = 'chat.tokens';
+
+function storedTokens() {
+  try { return JSON.parse(localStorage.getItem(TOKENS_KEY)) || null; } catch (e) { return null; }
+}
+
 function storedToken() {
-  try { return JSON.parse(localStorage.getItem('chat.tokens')).accessToken || ''; } catch (e) { return ''; }
+  const t = storedTokens();
+  return (t && t.accessToken) || '';
+}
+
+function tokenPayload(token) {
+  try { return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))); } catch (e) { return null; }
+}
+
+function expiresSoon(token) {
+  const p = tokenPayload(token);
+  return !p || p.exp * 1000 - Date.now() < 30000;
+}
+
+/** The web client's current access token, refreshed when it is about to expire. */
+async function sessionToken() {
+  const t = storedTokens();
+  if (!t || !t.accessToken) return '';
+  if (!expiresSoon(t.accessToken) || !t.refreshToken) return t.accessToken;
+  try {
+    const r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: t.refreshToken }) });
+    if (r.ok) {
+      const pair = await r.json();
+      localStorage.setItem(TOKENS_KEY, JSON.stringify({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account || t.account }));
+      return pair.accessToken;
+    }
+  } catch (e) { /* offline: the stored token is the best there is */ }
+  return storedToken() || t.accessToken;
 }
 
 const state = {
@@ -37,6 +71,7 @@ function trickle(pc, feedId, screen) {
 async function publish() {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   $('local').srcObject = stream;
+  $('local').parentElement.hidden = false;
   const pc = new RTCPeerConnection(rtcConfig());
   state.publisher = pc;
   stream.getTracks().forEach(t => pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] }));
@@ -48,13 +83,19 @@ async function publish() {
   state.publishing = true;
 }
 
-async function subscribe(feedId) {
+async function subscribe(feedId, label) {
   if (state.subscribers.has(feedId)) return;
   const pc = new RTCPeerConnection(rtcConfig());
   state.subscribers.set(feedId, pc);
   const video = document.createElement('video');
   video.autoplay = true; video.playsInline = true; video.muted = true; video.dataset.feed = String(feedId);
-  $('videos').appendChild(video);
+  // A tile: the video with the participant's name over it (text only).
+  const tile = document.createElement('figure');
+  tile.className = 'tile'; tile.dataset.feed = String(feedId);
+  const caption = document.createElement('figcaption');
+  caption.textContent = label || 'Участник';
+  tile.append(video, caption);
+  $('videos').appendChild(tile);
   pc.ontrack = e => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
   trickle(pc, feedId);
   // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
@@ -115,8 +156,8 @@ function closeSubscriber(feedId) {
   const pc = state.subscribers.get(feedId);
   if (pc) pc.close();
   state.subscribers.delete(feedId);
-  const v = document.querySelector(`video[data-feed="${feedId}"]`);
-  if (v) v.remove();
+  const tile = document.querySelector(`figure[data-feed="${feedId}"]`);
+  if (tile) tile.remove();
 }
 
 const names = new Map(); // accountId -> display name (from the chat's members)
@@ -130,6 +171,7 @@ async function loadNames(chatId) {
 function hostAction(label, fn) {
   const b = document.createElement('button');
   b.type = 'button';
+  b.className = 'btn small';
   b.textContent = label;
   b.addEventListener('click', () => fn().then(applyState).catch(err => status(message(err), true)));
   return b;
@@ -144,8 +186,16 @@ function renderParticipants(call) {
     const li = document.createElement('li');
     li.dataset.accountId = p.accountId;
     const flags = [p.isHost ? 'ведущий' : '', p.audioMuted ? 'микрофон выключен' : 'микрофон включён',
-      call.lessonMode && !p.isHost && !p.speakAllowed ? 'слушает' : '', p.handRaised ? '✋ поднял(а) руку' : ''].filter(Boolean).join(', ');
-    li.textContent = (names.get(p.accountId) || 'Участник') + (p.accountId === state.me ? ' (вы)' : '') + ' — ' + flags + ' ';
+      call.lessonMode && !p.isHost && !p.speakAllowed ? 'слушает' : ''].filter(Boolean).join(', ');
+    const name = document.createElement('strong');
+    name.textContent = (names.get(p.accountId) || 'Участник') + (p.accountId === state.me ? ' (вы)' : '');
+    li.append(name, ' — ' + flags + ' ');
+    if (p.handRaised) {
+      const hand = document.createElement('span');
+      hand.className = 'hand';
+      hand.textContent = '✋ поднял(а) руку ';
+      li.append(hand);
+    }
     if (iAmHost && !p.isHost) {
       if (call.lessonMode) {
         li.append(hostAction(p.speakAllowed ? 'Запретить говорить' : 'Разрешить говорить', () => state.hub.invoke('AllowToSpeak', state.callId, p.accountId, !p.speakAllowed)));
@@ -168,7 +218,8 @@ async function applyState(call) {
     for (const feed of [p.feedId, p.screenFeedId]) {
       if (!feed) continue;
       live.add(feed);
-      subscribe(feed).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
+      const who = names.get(p.accountId) || 'Участник';
+      subscribe(feed, feed === p.screenFeedId ? who + ' — экран' : who).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
     }
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
@@ -180,12 +231,19 @@ async function applyState(call) {
     status('Ведущий остановил показ экрана.');
   }
   $('share').disabled = !mine || !mine.shareAllowed || !!state.screen;
+  // «Поднять руку» is for participants; the host has nobody to ask.
+  state.handRaised = !!(mine && mine.handRaised);
+  $('hand').hidden = !mine || mine.isHost || call.kind === 'broadcast';
+  $('hand').textContent = state.handRaised ? 'Опустить руку' : 'Поднять руку';
+  $('hand').setAttribute('aria-pressed', String(state.handRaised));
 }
 
 async function start(params) {
   state.relay = !!params.relay;
+  // A token given explicitly (tests, the form) is used as is; the web client's session is read again on every connect.
+  const fromSession = !params.token || params.token === storedToken();
   const hub = new signalR.HubConnectionBuilder()
-    .withUrl('/hubs/chat', { accessTokenFactory: () => params.token })
+    .withUrl('/hubs/chat', { accessTokenFactory: async () => (fromSession && await sessionToken()) || params.token })
     .withAutomaticReconnect().build();
   state.hub = hub;
   hub.on('CallStateChanged', call => applyState(call));
@@ -224,7 +282,7 @@ async function start(params) {
     li.textContent = guest.displayName + ' ';
     for (const [label, admit] of [['Впустить', true], ['Отклонить', false]]) {
       const b = document.createElement('button');
-      b.textContent = label; b.dataset.admit = String(admit);
+      b.textContent = label; b.dataset.admit = String(admit); b.className = 'btn small';
       b.addEventListener('click', () => hub.invoke('AdmitToCall', state.callId, guest.accountId, admit)
         .then(() => li.remove()).catch(err => status(message(err), true)));
       li.appendChild(b);
@@ -232,15 +290,19 @@ async function start(params) {
     $('waiting').appendChild(li);
   });
   await hub.start();
-  const joined = params.call
+  const joined = params.plan
+    ? await hub.invoke('JoinScheduledCall', params.plan)
+    : params.call
     ? await joinOrWait(hub, params.call)
     : params.broadcast
       ? await hub.invoke('StartBroadcast', params.chat)
       : await hub.invoke('StartCall', params.chat, !!params.lesson);
   state.callId = joined.call.callId;
   state.iceServers = joined.iceServers || [];
-  state.me = JSON.parse(atob(params.token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+  state.me = tokenPayload(params.token || storedToken()).sub;
   await loadNames(joined.call.chatId);
+  $('title').textContent = joined.call.kind === 'broadcast' ? 'Трансляция' : joined.call.lessonMode ? 'Урок' : 'Звонок';
+  document.title = $('title').textContent;
   status(joined.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
   const mine = joined.call.participants.find(p => p.accountId === state.me);
   if (mine && mine.speakAllowed) {
@@ -278,7 +340,7 @@ window.startCall = start; // for tests
 
 function fromFragment() {
   const p = new URLSearchParams(location.hash.slice(1));
-  return { token: p.get('token') || storedToken(), chat: p.get('chat'), call: p.get('call'), lesson: p.get('lesson') === '1',
+  return { token: p.get('token') || storedToken(), chat: p.get('chat'), call: p.get('call'), plan: p.get('plan'), lesson: p.get('lesson') === '1',
     broadcast: p.get('broadcast') === '1', relay: p.get('relay') === '1', autostart: p.get('autostart') === '1' };
 }
 
@@ -288,7 +350,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
   $('join').addEventListener('submit', e => {
     e.preventDefault();
-    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null,
+    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan,
       lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
   });
   $('unmute').addEventListener('click', async () => {
@@ -299,7 +361,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('share').addEventListener('click', () => shareScreen().catch(err => status(message(err), true)));
   $('stopshare').addEventListener('click', () => stopScreen(true));
-  $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, true).catch(err => status(message(err), true)));
+  $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, !state.handRaised).then(applyState).catch(err => status(message(err), true)));
   $('leave').addEventListener('click', async () => {
     await state.hub.invoke('LeaveCall', state.callId).catch(() => {});
     if (state.publisher) state.publisher.close();

@@ -111,6 +111,35 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     }
 
     [Fact]
+    public async Task GetChatCall_LiveCallForMembersWhoOpenTheChatLater_NullWithoutOne_OtherClassGetsChatNotFound()
+    {
+        var l = await LessonAsync();
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var stranger = await HubClient.ConnectAsync(app, l.Stranger);
+        await using (var early = await HubClient.ConnectAsync(app, l.Pupil))
+        {
+            Assert.Null(await early.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id));
+        }
+
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+
+        // A pupil who connects after CallStarted asks the chat for its call and joins it.
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        var live = await pupil.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id);
+        Assert.NotNull(live);
+        Assert.Equal((callId, l.Chat.Id, l.Teacher.AccountId, true), (live.CallId, live.ChatId, live.HostId, live.LessonMode));
+        Assert.Contains(live.Participants, p => p.AccountId == l.Teacher.AccountId && p.IsHost);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", live.CallId);
+
+        // Someone outside the chat learns nothing, not even whether a call is on.
+        await stranger.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id).ExpectHubErrorAsync("chat_not_found");
+        Assert.Null(await stranger.Connection.InvokeAsync<CallDto?>("GetChatCall", l.OtherChat.Id));
+
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+        Assert.Null(await pupil.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id));
+    }
+
+    [Fact]
     public async Task SdpAndCandidatesAreValidated_BeforeTheMediaServer()
     {
         var l = await LessonAsync();

@@ -33,6 +33,9 @@ public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
         var later = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Математика", DateTimeOffset.UtcNow.AddHours(2), "lesson"));
         Assert.Equal(later.PlanId, (await announced.Task.WaitAsync(TimeSpan.FromSeconds(10))).PlanId);
         Assert.Contains(await p.HistoryAsync(chat.Id), m => m.Text != null && m.Text.Contains("Математика", StringComparison.Ordinal));
+        // The announcement gives the start as ISO 8601 UTC, which clients show in local time.
+        var iso = later.StartsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(await p.HistoryAsync(chat.Id), m => m.Text == $"Запланирован урок «Математика» на {iso}. Подключиться можно за 10 минут до начала.");
 
         // Too early: refused with the time it opens; another class learns nothing.
         await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("call_not_open_yet");

@@ -46,10 +46,11 @@ public sealed partial class CallService
         var dto = ToPlanDto(plan);
         var what = kind switch { "lesson" => "урок", "broadcast" => "трансляция", _ => "звонок" };
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"Запланирован {what} «{title}» на {dto.StartsAt:dd.MM.yyyy HH:mm} UTC. Подключиться можно за {EarlyJoin.TotalMinutes:0} минут до начала.");
+            $"Запланирован {what} «{title}» на {dto.StartsAt.UtcDateTime:yyyy-MM-dd'T'HH:mm'Z'}. Подключиться можно за {EarlyJoin.TotalMinutes:0} минут до начала.");
         try
         {
-            // The announcement is an ordinary message of the planner (id = the plan's, so a retry never doubles it).
+            // The announcement is an ordinary message of the planner (id = the plan's, so a retry never doubles it). The
+            // time is ISO 8601 in UTC: the web client shows such times in the reader's local time.
             await messages.SendAsync(me, new SendMessageRequest(request.ChatId, plan.Id, text, null, null), ct);
         }
         catch (ChatException e)

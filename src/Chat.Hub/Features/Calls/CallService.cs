@@ -121,6 +121,20 @@ public sealed partial class CallService(
         return ToDto(state);
     }
 
+    /// <summary>The chat's live call, or null; for members who may act in the chat (as JoinCall), anyone else: chat_not_found.</summary>
+    public async Task<CallDto?> ChatCallAsync(Guid me, Guid chatId, CancellationToken ct)
+    {
+        await chatService.ActingRoleAsync(chatId, me, ct);
+        var live = await calls.LiveInChatAsync(chatId, ct);
+        if (live is null)
+        {
+            return null;
+        }
+
+        var (state, _) = await LoadAsync(live, ct);
+        return ToDto(state);
+    }
+
     public async Task LeaveAsync(Guid me, Guid callId, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, allowNonMember: true, ct: ct);

@@ -27,6 +27,20 @@ function hubFail(e) {
 }
 
 const dateTime = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
+// A UTC time in a message (the server's announcement of a planned call): shown in the reader's local time.
+const ISO_UTC = /(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z)/;
+
+function appendTimes(el, text) {
+  for (const [i, part] of text.split(ISO_UTC).entries()) {
+    const d = i % 2 ? new Date(part) : null;
+    el.append(d && !Number.isNaN(d.getTime()) ? h('time', { datetime: part }, dateTime.format(d)) : part);
+  }
+}
+
+/** The same for plain text (the chat list's preview). */
+function localTimes(text) {
+  return text.replace(new RegExp(ISO_UTC.source, 'g'), iso => { const d = new Date(iso); return Number.isNaN(d.getTime()) ? iso : dateTime.format(d); });
+}
 
 export function showMain(root, me, school, schools, nav) {
   if (client) client.stop();
@@ -83,13 +97,24 @@ export function showMain(root, me, school, schools, nav) {
     },
     typing: t => showTyping(t),
     membership: () => loadChats(),
-    resynced: () => loadChats(),
+    resynced: () => { loadChats(); if (current) loadCalls(current); },
     poll: u => onPoll(u),
     restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
     callStarted: call => { calls.set(call.chatId, call); if (current?.id === call.chatId) renderHead(); renderList(); },
     callEnded: callId => {
-      for (const [chatId, call] of calls) if (call.callId === callId) { calls.delete(chatId); if (current?.id === chatId) renderHead(); }
+      for (const [chatId, call] of calls) {
+        if (call.callId !== callId) continue;
+        calls.delete(chatId);
+        if (current?.id === chatId) { renderHead(); loadCalls(current); } // a plan of this call is over now
+      }
       renderList();
+    },
+    callScheduled: plan => {
+      const c = current;
+      if (c?.id !== plan.chatId || !c.plans) return;
+      c.plans = c.plans.filter(p => p.planId !== plan.planId);
+      if (!plan.cancelled) c.plans.push(plan);
+      renderHead();
     },
   });
   client.start();
@@ -148,7 +173,7 @@ export function showMain(root, me, school, schools, nav) {
   function preview(m) {
     if (m.kind === 'poll') return '📊 ' + m.text;
     if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
-    return m.text;
+    return localTimes(m.text || '');
   }
 
   function summaryOf(chatId) {
@@ -263,6 +288,7 @@ export function showMain(root, me, school, schools, nav) {
       c.summary = details.chat; c.rules = details.rules;
       c.restriction = await client.invoke('GetMyRestriction', chatId).catch(() => null);
       renderHead();
+      loadCalls(c);
       c.members = await client.invoke('GetChatMembers', chatId).catch(() => []);
       if (current !== c) return;
       const history = await client.invoke('GetHistory', chatId, null, 50);
@@ -316,6 +342,81 @@ export function showMain(root, me, school, schools, nav) {
     renderHead();
   }
 
+  /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
+  async function loadCalls(c) {
+    try {
+      const [live, plans] = await Promise.all([client.invoke('GetChatCall', c.id), client.invoke('GetScheduledCalls', c.id)]);
+      if (live) calls.set(c.id, live); else calls.delete(c.id);
+      c.plans = plans;
+    } catch {
+      return; // e.g. a blocked member: no call banner
+    }
+    if (current === c) renderHead();
+    renderList();
+  }
+
+  function mayStartCalls(s) {
+    return s.kind === 'direct' || (LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher));
+  }
+
+  function renderPlans(c) {
+    const now = Date.now();
+    const upcoming = (c.plans || []).filter(p => !p.cancelled && new Date(p.startsAt).getTime() > now - 2 * 3600e3)
+      .sort((a, b) => new Date(a.startsAt) - new Date(b.startsAt));
+    clearTimeout(c.planTimer);
+    const next = upcoming.map(p => new Date(p.opensAt).getTime()).filter(t => t > now).sort((a, b) => a - b)[0];
+    if (next && next - now < 2 ** 31 - 1) c.planTimer = setTimeout(() => { if (current === c) renderHead(); }, next - now + 500);
+    if (!upcoming.length) return null;
+    const kindName = { lesson: 'Урок', call: 'Звонок', broadcast: 'Трансляция' };
+    return h('div', { class: 'banner plans', role: 'region', 'aria-label': 'Запланированные звонки' },
+      h('strong', {}, 'Запланировано'),
+      h('ul', { class: 'list-plain' }, upcoming.map(p => {
+        const open = new Date(p.opensAt).getTime() <= now;
+        const over = !!p.callId && calls.get(c.id)?.callId !== p.callId; // its call took place and has ended
+        const mine = !over && (p.hostId === me.id || c.summary.role !== 'member');
+        return h('li', { class: 'plan row', dataset: { planId: p.planId } },
+          h('span', { style: 'flex:1' }, `${kindName[p.kind] || 'Звонок'} «${p.title}» — `, h('time', { datetime: p.startsAt }, dateTime.format(new Date(p.startsAt)))),
+          over ? h('span', { class: 'muted' }, 'завершён')
+            : open ? callLink('Присоединиться', `plan=${p.planId}&autostart=1`) : h('span', { class: 'muted' }, `вход с ${time(p.opensAt)}`),
+          mine && h('button', {
+            class: 'btn small', type: 'button',
+            onclick: async () => {
+              if (!confirm(`Отменить «${p.title}»?`)) return;
+              try { await client.invoke('CancelScheduledCall', p.planId); c.plans = c.plans.filter(x => x.planId !== p.planId); renderHead(); } catch (e) { alert(hubError(e).message); }
+            },
+          }, 'Отменить'));
+      })));
+  }
+
+  async function scheduleCall() {
+    const c = current;
+    const lessonPossible = c.summary.kind !== 'direct';
+    const soon = new Date(Date.now() + 3600e3);
+    soon.setMinutes(0, 0, 0);
+    const pad = n => String(n).padStart(2, '0');
+    const local = d => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    await formDialog({
+      title: lessonPossible ? 'Запланировать урок' : 'Запланировать звонок',
+      text: 'Время — ваше местное. Подключиться можно будет за 10 минут до начала.',
+      fields: [
+        { name: 'title', label: 'Название', required: true, maxlength: 200, value: lessonPossible ? 'Урок' : 'Звонок' },
+        { name: 'startsAt', label: 'Начало', type: 'datetime-local', required: true, value: local(soon), min: local(new Date()) },
+        lessonPossible && { name: 'lesson', label: 'Режим урока (ученики слушают, говорят с разрешения)', type: 'checkbox', value: true },
+      ].filter(Boolean),
+      submit: 'Запланировать',
+      onSubmit: async v => {
+        const starts = new Date(v.startsAt); // datetime-local is parsed as local time
+        if (Number.isNaN(starts.getTime())) throw new Error('Укажите дату и время.');
+        try {
+          const plan = await client.invoke('ScheduleCall', { chatId: c.id, title: v.title.trim(), startsAt: starts.toISOString(), kind: v.lesson ? 'lesson' : 'call' });
+          c.plans = (c.plans || []).filter(p => p.planId !== plan.planId).concat(plan);
+          if (current === c) renderHead();
+          return plan;
+        } catch (e) { throw hubFail(e); }
+      },
+    });
+  }
+
   function callLink(label, hash) {
     return h('a', { class: 'btn small primary', href: '/call.html#' + hash, target: '_blank', rel: 'noopener' }, label);
   }
@@ -330,6 +431,7 @@ export function showMain(root, me, school, schools, nav) {
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
       !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
       !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
+      mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: scheduleCall }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
       h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
     const blocked = !!c.restriction;
     c.composer.hidden = !s.canPost || blocked;
@@ -341,6 +443,8 @@ export function showMain(root, me, school, schools, nav) {
         h('strong', {}, call.lessonMode ? 'Идёт урок' : 'Идёт звонок'), ` · участников: ${call.participants?.length || 0} `,
         callLink('Присоединиться', `call=${call.callId}&autostart=1`)));
     }
+    const plans = renderPlans(c);
+    if (plans) c.banner.append(plans);
     if (blocked) {
       const r = c.restriction;
       c.banner.append(h('div', { class: 'banner restriction', role: 'alert' },
@@ -412,6 +516,7 @@ export function showMain(root, me, school, schools, nav) {
                 class: 'btn small', type: 'button',
                 onclick: async () => { try { await client.invoke('ResolveReport', c.id, r.id, res); await renderInfo(); } catch (e) { alert(hubError(e).message); } },
               }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res]))))))),
+        moderator && callsBox(c),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
         h('ul', { class: 'list-plain members' }, members.map(m => {
           const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
@@ -434,6 +539,60 @@ export function showMain(root, me, school, schools, nav) {
         })));
     } catch (e) {
       fill(c.side, h('p', { class: 'error' }, hubError(e).message));
+    }
+  }
+
+  // ---- lessons and calls of the chat, with attendance (for its moderators) ----
+
+  function duration(seconds) {
+    const m = Math.round(seconds / 60);
+    return m < 1 ? 'меньше минуты' : m < 60 ? `${m} мин` : `${Math.floor(m / 60)} ч ${m % 60} мин`;
+  }
+
+  function callsBox(c) {
+    const list = h('div', { class: 'calls-list', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Загрузка…'));
+    const box = h('section', { class: 'calls-box', 'aria-label': 'Уроки и звонки' }, h('h3', { style: 'margin-top:1rem' }, 'Уроки и звонки'), list);
+    api('GET', `/api/chats/${c.id}/calls?limit=20`).then(items => {
+      if (!items.length) { fill(list, h('p', { class: 'muted' }, 'Звонков ещё не было.')); return; }
+      fill(list, h('ul', { class: 'list-plain calls' }, items.map(call => {
+        const details = h('div', { class: 'attendance', hidden: true });
+        const toggle = h('button', {
+          class: 'btn link small', type: 'button', 'aria-expanded': 'false',
+          onclick: async () => {
+            const open = details.hidden;
+            details.hidden = !open;
+            toggle.setAttribute('aria-expanded', String(open));
+            if (open) await showAttendance(c, call, details);
+          },
+        }, 'Посещаемость');
+        const ended = call.endedAt ? `–${time(call.endedAt)}` : ', идёт сейчас';
+        return h('li', { class: 'chat-call', dataset: { callId: call.callId } },
+          h('div', {}, h('strong', {}, call.lessonMode ? 'Урок' : 'Звонок'), ` ${dateTime.format(new Date(call.startedAt))}${ended}`),
+          h('div', { class: 'muted', style: 'font-size:.85rem' }, `${call.attendees} ${plural(call.attendees, 'участник', 'участника', 'участников')} `, toggle),
+          details);
+      })));
+    }, e => fill(list, h('p', { class: 'error' }, e.display || 'Не удалось загрузить звонки.')));
+    return box;
+  }
+
+  async function showAttendance(c, call, el) {
+    fill(el, h('p', { class: 'muted' }, 'Загрузка…'));
+    try {
+      const a = await api('GET', `/api/chats/${c.id}/calls/${call.callId}/attendance`);
+      const came = a.people.filter(p => p.attended);
+      const absent = a.people.filter(p => !p.attended && p.chatRole);
+      fill(el,
+        h('table', { class: 'attendance-table' },
+          h('caption', { class: 'muted' }, `Пришли: ${a.attended} · не пришли: ${a.absent}`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Кто'), h('th', { scope: 'col' }, 'Пришёл'), h('th', { scope: 'col' }, 'Сколько'))),
+          h('tbody', {}, came.map(p => h('tr', { class: 'came', dataset: { accountId: p.accountId } },
+            h('td', {}, p.displayName, p.removed ? ' (удалён из звонка)' : '', p.presentNow ? ' (сейчас в звонке)' : ''),
+            h('td', {}, time(p.firstJoinedAt), p.intervals > 1 ? ` (заходил ${p.intervals} раза)` : ''),
+            h('td', {}, duration(p.seconds)))))),
+        absent.length > 0 && h('div', { class: 'absent' }, h('strong', {}, 'Не пришли: '),
+          h('ul', { class: 'list-plain' }, absent.map(p => h('li', { dataset: { accountId: p.accountId } }, p.displayName)))));
+    } catch (e) {
+      fill(el, h('p', { class: 'error' }, e.display || 'Не удалось загрузить посещаемость.'));
     }
   }
 
@@ -538,14 +697,14 @@ export function showMain(root, me, school, schools, nav) {
     c.list.scrollTop = c.list.scrollHeight;
   }
 
-  /** The text with the names of mentioned members highlighted (text nodes only). */
+  /** The text with the names of mentioned members highlighted and UTC times (ISO 8601) in local time (text nodes only). */
   function richText(m) {
     const names = (m.mentions || []).map(id => current.members.find(x => x.accountId === id)?.displayName).filter(Boolean).map(n => '@' + n);
     const el = h('div', { class: 'text' });
-    if (!names.length) { el.textContent = m.text; return el; }
+    if (!names.length) { appendTimes(el, m.text || ''); return el; }
     const escaped = names.sort((a, b) => b.length - a.length).map(n => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     const parts = m.text.split(new RegExp(`(${escaped.join('|')})`, 'g'));
-    for (const p of parts) el.append(names.includes(p) ? h('mark', { class: 'mention' }, p) : p);
+    for (const p of parts) if (names.includes(p)) el.append(h('mark', { class: 'mention' }, p)); else appendTimes(el, p);
     return el;
   }
 

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>Calls in the chat view: planned lessons, a live lesson found by a pupil who comes later, attendance.</summary>
+[Collection(WebCollection.Name)]
+public sealed class CallTests(WebApp app) : WebTest(app)
+{
+    [Fact]
+    public async Task Teacher_SchedulesLessons_OpensOne_LatePupilJoins_RaisesHand_TeacherSeesAttendance()
+    {
+        var school = await Scene.SchoolAsync("Школа №31");
+        var classId = await school.ClassAsync("7Б");
+        var teacher = await school.TeacherAsync("Ольга Петровна", classTeacherOf: classId);
+        var liza = await school.PupilAsync("Лиза Орлова", classId);
+        await school.PupilAsync("Гоша Лебедев", classId);
+
+        // The teacher plans two lessons in her local time (the pages run in Moscow time): one in five minutes (open
+        // now: ten minutes before), one tomorrow.
+        var teacherPage = await PageAsync(Desktop);
+        teacherPage.Dialog += (_, d) => { _ = d.AcceptAsync(); }; // «Отменить …?»
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "7Б");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        var now = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow);
+        var soon = now.AddMinutes(5);
+        var tomorrow = now.Date.AddDays(1).AddHours(9);
+        await ScheduleAsync(teacherPage, "Алгебра", soon.DateTime);
+        await ScheduleAsync(teacherPage, "Геометрия", tomorrow);
+        var plans = teacherPage.Locator(".plans");
+        await Expect(plans.Locator(".plan")).ToHaveCountAsync(2);
+        var algebra = plans.Locator(".plan", new() { HasText = "Алгебра" });
+        var geometry = plans.Locator(".plan", new() { HasText = "Геометрия" });
+        await Expect(algebra).ToContainTextAsync(soon.ToString("HH:mm", CultureInfo.InvariantCulture));
+        await Expect(geometry).ToContainTextAsync("09:00");
+        await Expect(geometry).ToContainTextAsync("вход с 08:50");
+        await Expect(geometry.GetByRole(AriaRole.Link, new() { Name = "Присоединиться" })).ToHaveCountAsync(0);
+        await Screenshot(teacherPage, "call-plans-desktop");
+
+        // The pupil sees the plans (in local time) and the cancellation of one of them, live.
+        var pupilPage = await PageAsync(Phone);
+        await SignInAsync(pupilPage, liza.Phone);
+        await OpenChatAsync(pupilPage, "7Б");
+        await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Геометрия" })).ToContainTextAsync("09:00");
+        await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Геометрия" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" })).ToHaveCountAsync(0);
+        // The announcement message carries the time in UTC (ISO 8601); the page shows it in local time.
+        var announcement = pupilPage.Locator(".msg .text", new() { HasText = "«Геометрия»" });
+        await Expect(announcement).ToContainTextAsync("Запланирован урок «Геометрия» на ");
+        await Expect(announcement.Locator("time")).ToContainTextAsync("09:00");
+        await Expect(announcement).Not.ToContainTextAsync("UTC");
+        await Screenshot(pupilPage, "call-plans-phone");
+        await geometry.GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        await Expect(pupilPage.Locator(".plans .plan")).ToHaveCountAsync(1);
+        await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);
+
+        // The teacher opens the planned lesson and hosts it.
+        var teacherCall = await teacherPage.RunAndWaitForPopupAsync(() => algebra.GetByRole(AriaRole.Link, new() { Name = "Присоединиться" }).ClickAsync());
+        await Expect(teacherCall.Locator("#participants")).ToContainTextAsync("Ольга Петровна (вы)");
+        await Expect(teacherCall.Locator("h1")).ToHaveTextAsync("Урок");
+        await Expect(teacherCall.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
+        await Expect(teacherCall.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" })).ToBeVisibleAsync();
+
+        // A pupil who opens the chat after the lesson started (a fresh page: no CallStarted reached it) still sees
+        // it (GetChatCall) and joins.
+        await pupilPage.ReloadAsync();
+        await OpenChatAsync(pupilPage, "7Б");
+        var banner = pupilPage.Locator(".call-banner");
+        await Expect(banner).ToContainTextAsync("Идёт урок");
+        await ScreenshotBoth(pupilPage, "call-live-banner");
+        var pupilCall = await pupilPage.RunAndWaitForPopupAsync(() => banner.GetByRole(AriaRole.Link, new() { Name = "Присоединиться" }).ClickAsync());
+        await Expect(pupilCall.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
+        await Expect(pupilCall.Locator("#participants li")).ToHaveCountAsync(2);
+        await Expect(pupilCall.Locator("#participants")).ToContainTextAsync("Лиза Орлова (вы)");
+
+        // She raises her hand (the teacher sees it), lowers it, raises it again; the teacher lets her speak.
+        await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Поднять руку" }).ClickAsync();
+        var lizaOnTeacher = teacherCall.Locator("#participants li", new() { HasText = "Лиза Орлова" });
+        await Expect(lizaOnTeacher).ToContainTextAsync("поднял(а) руку");
+        await Expect(teacherCall.GetByRole(AriaRole.Button, new() { Name = "Поднять руку" })).ToBeHiddenAsync();
+        await ScreenshotBoth(teacherCall, "call-hand");
+        await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Опустить руку" }).ClickAsync();
+        await Expect(lizaOnTeacher).Not.ToContainTextAsync("поднял(а) руку");
+        await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Поднять руку" }).ClickAsync();
+        await Expect(lizaOnTeacher).ToContainTextAsync("поднял(а) руку");
+        await lizaOnTeacher.GetByRole(AriaRole.Button, new() { Name = "Разрешить говорить" }).ClickAsync();
+        await Expect(lizaOnTeacher).Not.ToContainTextAsync("слушает");
+        await Expect(lizaOnTeacher).Not.ToContainTextAsync("поднял(а) руку"); // the server lowers it when she may speak
+        await Expect(pupilCall.GetByRole(AriaRole.Button, new() { Name = "Поднять руку" })).ToBeVisibleAsync();
+        await ScreenshotBoth(pupilCall, "call-pupil");
+
+        // The teacher ends the lesson: the banner goes away.
+        await teacherCall.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await Expect(pupilCall.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+        await Expect(banner).ToHaveCountAsync(0);
+        await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Алгебра" })).ToContainTextAsync("завершён");
+        await Expect(pupilPage.Locator(".plans").GetByRole(AriaRole.Link, new() { Name = "Присоединиться" })).ToHaveCountAsync(0);
+
+        // Attendance in «О чате»: Liza came, Gosha never did. A pupil has no such section.
+        await teacherPage.BringToFrontAsync();
+        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        var calls = teacherPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" });
+        await Expect(calls.Locator(".chat-call")).ToHaveCountAsync(1);
+        await Expect(calls.Locator(".chat-call")).ToContainTextAsync("Урок");
+        await Expect(calls.Locator(".chat-call")).ToContainTextAsync("2 участника");
+        await calls.GetByRole(AriaRole.Button, new() { Name = "Посещаемость" }).ClickAsync();
+        await Expect(calls.Locator(".attendance-table caption")).ToHaveTextAsync("Пришли: 2 · не пришли: 1");
+        await Expect(calls.Locator(".attendance-table tr.came", new() { HasText = "Лиза Орлова" })).ToHaveCountAsync(1);
+        await Expect(calls.Locator(".attendance-table tr.came", new() { HasText = "Ольга Петровна" })).ToHaveCountAsync(1);
+        await Expect(calls.Locator(".absent li")).ToHaveTextAsync("Гоша Лебедев");
+        await Expect(calls.Locator(".attendance-table")).Not.ToContainTextAsync("Гоша");
+        await ScreenshotBoth(teacherPage, "call-attendance");
+        await pupilPage.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await Expect(pupilPage.Locator(".side-panel .members")).ToContainTextAsync("Ольга Петровна");
+        await Expect(pupilPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" })).ToHaveCountAsync(0);
+    }
+
+    private static async Task ScheduleAsync(IPage page, string title, DateTime localStart)
+    {
+        await page.GetByRole(AriaRole.Button, new() { Name = "Запланировать урок" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Запланировать урок" });
+        await dialog.GetByLabel("Название").FillAsync(title);
+        await dialog.GetByLabel("Начало").FillAsync(localStart.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture));
+        await Expect(dialog.GetByRole(AriaRole.Checkbox, new() { NameRegex = new Regex("Режим урока") })).ToBeCheckedAsync();
+        if (title == "Алгебра")
+        {
+            await Screenshot(page, "call-schedule-desktop");
+        }
+
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Запланировать" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(page.Locator(".plans .plan", new() { HasText = title })).ToHaveCountAsync(1);
+    }
+}
