@@ -58,6 +58,16 @@ public sealed class BrowserCallsApp : ChatApp
         BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal);
     }
 
+    /// <summary>The class chat of a class (created by the roster sync).</summary>
+    public async Task<Guid> ClassChatAsync(Guid classId)
+    {
+        await using var db = new NpgsqlConnection(ConnectionString);
+        await db.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT id FROM chats WHERE class_id = @c AND kind = 'class'", db);
+        cmd.Parameters.AddWithValue("c", classId);
+        return (Guid)(await cmd.ExecuteScalarAsync())!;
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
@@ -76,12 +86,15 @@ public sealed class BrowserCallsApp : ChatApp
 /// <summary>A real lesson in headless Chromium with fake cameras, through the server's call page and a real Janus.</summary>
 public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<BrowserCallsApp>
 {
-    private static readonly string[] ChromiumFlags =
-    [
-        "--no-first-run", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-dev-shm-usage", "--auto-select-desktop-capture-source=Entire screen",
-    ];
+    /// <summary>Frames decoded and width of the first inbound video of any subscription of the page.</summary>
+    private const string AnyVideo = """
+        async () => {
+          for (const pc of window.callState.subscribers.values()) {
+            for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { frames: s.framesDecoded || 0, width: s.frameWidth || 0 };
+          }
+          return { frames: 0, width: 0 };
+        }
+        """;
 
     [NamespaceFact]
     public async Task TeacherStartsLesson_EveryPupilDecodesTheTeachersVideo_UnmuteNeedsPermission()
@@ -97,50 +110,18 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
             pupils.Add(await school.AddStudentAsync($"Ученик {i}", a.Id));
         }
 
-        var chatId = await ClassChatAsync(a.Id);
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
-        var context = await browser.NewContextAsync();
-        var teacherPage = await context.NewPageAsync();
-        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
-        var callId = await teacherPage.EvaluateAsync<string>(
-            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
-
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
         var pupilPages = new List<IPage>();
         foreach (var pupil in pupils)
         {
-            var page = await context.NewPageAsync();
-            await page.GotoAsync(app.BaseUrl + "/call.html");
-            await page.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { pupil.Tokens.AccessToken, callId });
-            pupilPages.Add(page);
+            pupilPages.Add(await browser.JoinAsync(pupil, callId));
         }
 
         // Every pupil decodes the teacher's camera: frames grow and have a size.
-        const string Stats = """
-            async () => {
-              for (const pc of window.callState.subscribers.values()) {
-                const stats = await pc.getStats();
-                for (const s of stats.values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { frames: s.framesDecoded || 0, width: s.frameWidth || 0 };
-              }
-              return { frames: 0, width: 0 };
-            }
-            """;
         foreach (var page in pupilPages)
         {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            JsonElement stats = default;
-            while (DateTime.UtcNow < deadline)
-            {
-                stats = await page.EvaluateAsync<JsonElement>(Stats);
-                if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
-                {
-                    break;
-                }
-
-                await Task.Delay(250);
-            }
-
+            var stats = await WaitForVideoAsync(page, AnyVideo);
             Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"a pupil decoded only {stats}");
             Assert.True(stats.GetProperty("width").GetInt32() > 0);
         }
@@ -152,14 +133,13 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         Assert.Equal("ok", await pupilPages[0].EvaluateAsync<string>(Unmute));
 
         // A pupil of 5Б cannot join 5А's lesson.
-        var strangerPage = await context.NewPageAsync();
-        await strangerPage.GotoAsync(app.BaseUrl + "/call.html");
+        var strangerPage = await browser.NewCallPageAsync();
         var refused = await strangerPage.EvaluateAsync<string>(
             "async ([token, call]) => { try { await window.startCall({ token, call }); return 'joined'; } catch (e) { return String(e.message); } }",
             new object[] { stranger.Tokens.AccessToken, callId });
         Assert.Contains("chat_not_found", refused, StringComparison.Ordinal);
 
-        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+        await EndCallAsync(teacherPage, callId);
     }
 
     [NamespaceFact]
@@ -169,18 +149,10 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var a = await school.CreateClassAsync("6А");
         var teacher = await school.AddVerifiedTeacherAsync("Анна Петровна", a.Id);
         var pupil = await school.AddStudentAsync("Оля", a.Id);
-        var chatId = await ClassChatAsync(a.Id);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
-        var context = await browser.NewContextAsync();
-        var teacherPage = await context.NewPageAsync();
-        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
-        var callId = await teacherPage.EvaluateAsync<string>(
-            "([token, chat]) => window.startCall({ token, chat, lesson: false, relay: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
-        var pupilPage = await context.NewPageAsync();
-        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
-        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call, relay: true })", new object[] { pupil.Tokens.AccessToken, callId });
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: false, relay: true);
+        var pupilPage = await browser.JoinAsync(pupil, callId, relay: true);
 
         // Relay-only: the only local candidates are relay ones, so media flows through coturn.
         const string Stats = """
@@ -200,26 +172,14 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
             """;
         foreach (var page in new[] { teacherPage, pupilPage })
         {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            JsonElement stats = default;
-            while (DateTime.UtcNow < deadline)
-            {
-                stats = await page.EvaluateAsync<JsonElement>(Stats);
-                if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
-                {
-                    break;
-                }
-
-                await Task.Delay(250);
-            }
-
+            var stats = await WaitForVideoAsync(page, Stats);
             Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"decoded only {stats}");
             var types = stats.GetProperty("localTypes").EnumerateArray().Select(t => t.GetString()).ToList();
             Assert.NotEmpty(types);
             Assert.All(types, t => Assert.Equal("relay", t));
         }
 
-        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+        await EndCallAsync(teacherPage, callId);
     }
 
     [NamespaceFact]
@@ -229,18 +189,10 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var a = await school.CreateClassAsync("7А");
         var teacher = await school.AddVerifiedTeacherAsync("Ирина Сергеевна", a.Id);
         var pupil = await school.AddStudentAsync("Дима", a.Id);
-        var chatId = await ClassChatAsync(a.Id);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
-        var context = await browser.NewContextAsync();
-        var teacherPage = await context.NewPageAsync();
-        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
-        var callId = await teacherPage.EvaluateAsync<string>(
-            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
-        var pupilPage = await context.NewPageAsync();
-        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
-        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { pupil.Tokens.AccessToken, callId });
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
+        var pupilPage = await browser.JoinAsync(pupil, callId);
 
         // In a lesson the pupil's share button is off until the teacher allows it; then a click shares the screen.
         Assert.True(await pupilPage.IsDisabledAsync("#share"));
@@ -258,19 +210,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
               return { frames: 0, width: 0 };
             }
             """;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        JsonElement stats = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            stats = await teacherPage.EvaluateAsync<JsonElement>(Stats, screenFeed);
-            if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
-            {
-                break;
-            }
-
-            await Task.Delay(250);
-        }
-
+        var stats = await WaitForVideoAsync(teacherPage, Stats, screenFeed);
         Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"the teacher decoded only {stats} of the pupil's screen");
         Assert.True(stats.GetProperty("width").GetInt32() > 0);
 
@@ -279,7 +219,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await pupilPage.WaitForFunctionAsync("() => window.callState.screen === null", null, new() { Timeout = 10_000 });
         await teacherPage.WaitForFunctionAsync("feed => !window.callState.subscribers.has(feed)", screenFeed, new() { Timeout = 10_000 });
 
-        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+        await EndCallAsync(teacherPage, callId);
     }
 
     [NamespaceFact]
@@ -289,18 +229,10 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var a = await school.CreateClassAsync("8А");
         var teacher = await school.AddVerifiedTeacherAsync("Ольга Викторовна", a.Id);
         var pupil = await school.AddStudentAsync("Миша", a.Id);
-        var chatId = await ClassChatAsync(a.Id);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
-        var context = await browser.NewContextAsync();
-        var teacherPage = await context.NewPageAsync();
-        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
-        var callId = await teacherPage.EvaluateAsync<string>(
-            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
-        var pupilPage = await context.NewPageAsync();
-        await pupilPage.GotoAsync(app.BaseUrl + "/call.html");
-        await pupilPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { pupil.Tokens.AccessToken, callId });
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
+        var pupilPage = await browser.JoinAsync(pupil, callId);
 
         const string Decoded = """
             async () => {
@@ -339,7 +271,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         Assert.True(after != 0, "the pupil does not decode the teacher's video after the Janus restart");
         Assert.NotEqual(before, after);
 
-        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+        await EndCallAsync(teacherPage, callId);
     }
 
     [NamespaceFact]
@@ -349,48 +281,106 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var a = await school.CreateClassAsync("4Б");
         var teacher = await school.AddVerifiedTeacherAsync("Татьяна Николаевна", a.Id);
         var guest = await school.AddVerifiedTeacherAsync("Психолог Олег Игоревич");
-        var chatId = await ClassChatAsync(a.Id);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
-        var context = await browser.NewContextAsync();
-        var teacherPage = await context.NewPageAsync();
-        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
-        var callId = await teacherPage.EvaluateAsync<string>(
-            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
         await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('SetWaitingRoom', call, true)", callId);
 
         // The guest's page knocks and waits; the teacher's page lists them with a button to let them in.
-        var guestPage = await context.NewPageAsync();
-        await guestPage.GotoAsync(app.BaseUrl + "/call.html");
+        var guestPage = await browser.NewCallPageAsync();
         var joining = guestPage.EvaluateAsync<string>("([token, call]) => window.startCall({ token, call })", new object[] { guest.Tokens.AccessToken, callId });
         await teacherPage.ClickAsync($"#waiting li[data-account='{guest.AccountId}'] button[data-admit='true']", new() { Timeout = 20_000 });
         Assert.Equal(callId, await joining.WaitAsync(TimeSpan.FromSeconds(30)));
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        var frames = 0;
-        while (DateTime.UtcNow < deadline && frames <= 10)
-        {
-            frames = await guestPage.EvaluateAsync<int>("""
-                async () => {
-                  for (const pc of window.callState.subscribers.values())
-                    for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && s.frameWidth > 0) return s.framesDecoded || 0;
-                  return 0;
-                }
-                """);
-            await Task.Delay(250);
-        }
-
-        Assert.True(frames > 10, $"the admitted guest decoded only {frames} frames");
-        await teacherPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+        var stats = await WaitForVideoAsync(guestPage, AnyVideo);
+        Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"the admitted guest decoded only {stats}");
+        await EndCallAsync(teacherPage, callId);
     }
 
-    private async Task<Guid> ClassChatAsync(Guid classId)
+    /// <summary>
+    /// Polls <paramref name="script"/> (which returns at least <c>{ frames, width }</c>) until more than ten frames of
+    /// a sized video were decoded, or 30 s passed; returns the last answer for the test to judge.
+    /// </summary>
+    private static async Task<JsonElement> WaitForVideoAsync(IPage page, string script, object? arg = null)
     {
-        await using var db = new NpgsqlConnection(app.ConnectionString);
-        await db.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SELECT id FROM chats WHERE class_id = @c AND kind = 'class'", db);
-        cmd.Parameters.AddWithValue("c", classId);
-        return (Guid)(await cmd.ExecuteScalarAsync())!;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement stats;
+        do
+        {
+            stats = await page.EvaluateAsync<JsonElement>(script, arg);
+            if (stats.GetProperty("frames").GetInt32() > 10 && stats.GetProperty("width").GetInt32() > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+        while (DateTime.UtcNow < deadline);
+        return stats;
+    }
+
+    private static Task EndCallAsync(IPage hostPage, string callId) => hostPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
+}
+
+/// <summary>One headless Chromium with fake cameras and one context, opening the server's call page for each person.</summary>
+internal sealed class CallBrowser : IAsyncDisposable
+{
+    private static readonly string[] ChromiumFlags =
+    [
+        "--no-first-run", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-dev-shm-usage", "--auto-select-desktop-capture-source=Entire screen",
+    ];
+
+    private readonly IPlaywright playwright;
+    private readonly IBrowser browser;
+    private readonly IBrowserContext context;
+    private readonly string baseUrl;
+
+    private CallBrowser(IPlaywright playwright, IBrowser browser, IBrowserContext context, string baseUrl)
+    {
+        this.playwright = playwright;
+        this.browser = browser;
+        this.context = context;
+        this.baseUrl = baseUrl;
+    }
+
+    public static async Task<CallBrowser> LaunchAsync(string baseUrl)
+    {
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ChromiumFlags, Headless = true });
+        return new CallBrowser(playwright, browser, await browser.NewContextAsync(), baseUrl);
+    }
+
+    public async Task<IPage> NewCallPageAsync()
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(baseUrl + "/call.html");
+        return page;
+    }
+
+    /// <summary>The host's page starts a call in the chat (publishing its camera); returns the page and the call id.</summary>
+    public async Task<(IPage Page, string CallId)> StartAsync(TestUser host, Guid chatId, bool lesson, bool relay = false)
+    {
+        var page = await NewCallPageAsync();
+        var callId = await page.EvaluateAsync<string>(
+            "([token, chat, lesson, relay]) => window.startCall({ token, chat, lesson, relay })",
+            new object[] { host.Tokens.AccessToken, chatId.ToString(), lesson, relay });
+        return (page, callId);
+    }
+
+    /// <summary>A participant's page joins the call and subscribes to every feed.</summary>
+    public async Task<IPage> JoinAsync(TestUser who, string callId, bool relay = false)
+    {
+        var page = await NewCallPageAsync();
+        await page.EvaluateAsync<string>("([token, call, relay]) => window.startCall({ token, call, relay })", new object[] { who.Tokens.AccessToken, callId, relay });
+        return page;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await context.DisposeAsync();
+        await browser.DisposeAsync();
+        playwright.Dispose();
     }
 }

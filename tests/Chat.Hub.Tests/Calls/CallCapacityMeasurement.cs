@@ -80,31 +80,11 @@ public sealed class CallCapacityMeasurement(BrowserCallsApp app, ITestOutputHelp
             pupils.Add(await school.AddStudentAsync($"Ученик {i}", a.Id));
         }
 
-        Guid chatId;
-        await using (var db = new NpgsqlConnection(app.ConnectionString))
-        {
-            await db.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT id FROM chats WHERE class_id = @c AND kind = 'class'", db);
-            cmd.Parameters.AddWithValue("c", a.Id);
-            chatId = (Guid)(await cmd.ExecuteScalarAsync())!;
-        }
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = "/usr/bin/chromium", Headless = true,
-            Args = ["--no-first-run", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection",
-                "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-dev-shm-usage"],
-        });
-        var context = await browser.NewContextAsync();
-        var teacherPage = await context.NewPageAsync();
-        await teacherPage.GotoAsync(app.BaseUrl + "/call.html");
-        var callId = await teacherPage.EvaluateAsync<string>("([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, chatId.ToString() });
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
         await teacherPage.WaitForFunctionAsync("() => window.callState.publishing", null, new() { Timeout = 20_000 });
         var feed = await teacherPage.EvaluateAsync<long>("async () => (await window.callState.hub.invoke('GetCall', window.callState.callId)).participants.find(p => p.isHost).feedId");
-        var viewersPage = await context.NewPageAsync();
-        await viewersPage.GotoAsync(app.BaseUrl + "/call.html");
+        var viewersPage = await browser.NewCallPageAsync();
 
         output.WriteLine($"cores: {Environment.ProcessorCount}; load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
         output.WriteLine("subscribers | receiving | Janus CPU (% of one core) | video out of Janus (Mbit/s) | per subscriber (kbit/s) | decoded fps total");
