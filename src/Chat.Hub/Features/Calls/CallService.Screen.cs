@@ -111,25 +111,18 @@ public sealed partial class CallService
             return;
         }
 
-        var row = await calls.GetAsync(callId, ct);
-        if (row?.SfuUrl is null || row.SfuRoom is null)
+        await KickFeedAsync(callId, feed, ct);
+        if (screenPublishers.TryRemove((callId, accountId), out var handle)
+            && await calls.GetAsync(callId, ct) is { SfuUrl: { } url })
         {
-            return;
-        }
-
-        try
-        {
-            var client = await janus.ClientAsync(row.SfuUrl, ct);
-            var admin = await AdminHandleAsync(client, row.SfuUrl, ct);
-            await client.KickAsync(admin, row.SfuRoom.Value, row.SfuSecret!, feed.Value, ct);
-            if (screenPublishers.TryRemove((callId, accountId), out var handle))
+            try
             {
-                await DetachQuietlyAsync(client, handle);
+                await DetachQuietlyAsync(await janus.ClientAsync(url, ct), handle);
             }
-        }
-        catch (Exception e) when (e is JanusException or ChatException)
-        {
-            LogSfu(logger, e, callId);
+            catch (Exception e) when (e is JanusException or ChatException)
+            {
+                LogSfu(logger, e, callId);
+            }
         }
     }
 
