@@ -1,3 +1,4 @@
+using Chat.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -90,9 +91,9 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await senderPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Фото доски, голосовое и конспект");
         await senderPage.Locator("input[type=file]").SetInputFilesAsync(new[]
         {
-            SampleFiles.File("доска.jpg", "image/jpeg", SampleFiles.Jpeg(800, 600)),
-            SampleFiles.File("голосовое.mp3", "audio/mpeg", SampleFiles.Mp3()),
-            SampleFiles.File("Конспект.pdf", "application/pdf", SampleFiles.Pdf()),
+            Upload.File("доска.jpg", "image/jpeg", SampleFiles.Jpeg(800, 600)),
+            Upload.File("голосовое.mp3", "audio/mpeg", SampleFiles.Mp3()),
+            Upload.File("Конспект.pdf", "application/pdf", SampleFiles.Pdf()),
         });
         var card = MessageCard(readerPage, "Фото доски, голосовое и конспект");
         await Expect(card).ToHaveCountAsync(1);
@@ -117,7 +118,7 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         Assert.Equal("Конспект.pdf", download.SuggestedFilename);
 
         // A file the server refuses (an executable named .pdf) is explained, in Russian.
-        await senderPage.Locator("input[type=file]").SetInputFilesAsync(SampleFiles.File("реферат.pdf", "application/pdf", [0x4D, 0x5A, 0x90, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0xFF, 0xFF, 0, 0]));
+        await senderPage.Locator("input[type=file]").SetInputFilesAsync(Upload.File("реферат.pdf", "application/pdf", [0x4D, 0x5A, 0x90, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0xFF, 0xFF, 0, 0]));
         await Expect(senderPage.Locator(".upload-tray .error")).ToContainTextAsync("Файл не отправлен");
     }
 

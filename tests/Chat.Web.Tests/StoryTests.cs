@@ -1,3 +1,4 @@
+using Chat.Testing;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -126,7 +127,7 @@ public sealed class StoryTests(WebApp app) : WebTest(app)
         await ScreenshotBoth(pupil, "chat-poll");
 
         // A file: the teacher sends the homework as a PDF; the pupil opens (downloads) it.
-        await teacher.Locator("input[type=file]").SetInputFilesAsync(SampleFiles.File("Домашнее задание.pdf", "application/pdf", SampleFiles.Pdf()));
+        await teacher.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Домашнее задание.pdf", "application/pdf", SampleFiles.Pdf()));
         var doc = pupil.GetByRole(AriaRole.Button, new() { Name = "Скачать Домашнее задание.pdf" });
         await Expect(doc).ToBeVisibleAsync();
         var download = await pupil.RunAndWaitForDownloadAsync(() => doc.ClickAsync());

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Chat.Hub.Features.Files;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
 using Dapper;
 using Npgsql;
 

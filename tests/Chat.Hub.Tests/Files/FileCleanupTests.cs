@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Files;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
 using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;

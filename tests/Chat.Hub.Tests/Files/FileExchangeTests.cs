@@ -5,6 +5,7 @@ using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Files;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 

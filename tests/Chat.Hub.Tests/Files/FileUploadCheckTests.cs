@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Chat.Hub.Features.Files;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
 using Dapper;
 using Npgsql;
 

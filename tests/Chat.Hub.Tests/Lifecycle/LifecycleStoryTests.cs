@@ -6,6 +6,7 @@ using Chat.Hub.Features.Lifecycle;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Features.Statistics;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Npgsql;
 
@@ -106,8 +107,8 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         }
 
         // Two PDFs (one of them the same content twice: stored once) and a photo.
-        var pdf = Files.SampleFiles.Pdf(10_000);
-        var photo = Files.SampleFiles.Png(64, 48);
+        var pdf = SampleFiles.Pdf(10_000);
+        var photo = SampleFiles.Png(64, 48);
         await (await Files.FileCalls.UploadAsync(teacher, school.Id, "Задание.pdf", pdf)).EnsureOkAsync();
         await (await Files.FileCalls.UploadAsync(p1, school.Id, "Задание (копия).pdf", pdf)).EnsureOkAsync();
         await (await Files.FileCalls.UploadAsync(p2, school.Id, "Рисунок.png", photo)).EnsureOkAsync();
