@@ -56,14 +56,22 @@ export function showMain(root, me, school, schools, nav) {
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const search = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = search.value.trim().toLowerCase(); renderList(); } });
   const childBox = h('div', { class: 'search', hidden: true });
+  // Search over the messages of my chats in this school (the server stems Russian words: «уроки» finds «урок»).
+  const msgQuery = h('input', { type: 'search', id: 'message-search', placeholder: 'Поиск по сообщениям', 'aria-label': 'Поиск по сообщениям', maxlength: 200,
+    oninput: () => { if (!msgQuery.value.trim()) closeSearch(); } });
+  const results = h('div', { class: 'search-results', role: 'list', 'aria-label': 'Найденные сообщения', hidden: true });
+  const msgSearch = h('form', { class: 'search row', role: 'search', onsubmit: ev => { ev.preventDefault(); searchMessages(); } },
+    msgQuery, h('button', { class: 'btn small', type: 'submit' }, 'Найти'));
   const pane = h('section', { class: 'pane', 'aria-label': 'Чат' }, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
   const layout = h('div', { class: 'layout' },
     h('nav', { class: 'sidebar', 'aria-label': 'Список чатов' },
       childBox,
       h('div', { class: 'search' }, search),
+      msgSearch,
       h('div', { class: 'row sidebar-actions' },
         h('button', { class: 'btn small', type: 'button', onclick: newDirectChat }, 'Написать лично'),
         isStaff && h('button', { class: 'btn small', type: 'button', onclick: newGroupChat }, 'Создать чат')),
+      results,
       list),
     pane);
   const leave = fn => () => { if (client) client.stop(); client = null; fn(); };
@@ -170,6 +178,50 @@ export function showMain(root, me, school, schools, nav) {
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
   }
 
+  async function searchMessages() {
+    const q = msgQuery.value.trim();
+    results.hidden = false; list.hidden = true;
+    if (q.length < 2) { fill(results, h('p', { class: 'center muted' }, 'Введите хотя бы две буквы.'), closeButton()); return; }
+    fill(results, h('p', { class: 'center muted' }, 'Ищем…'));
+    let found;
+    try { found = await client.invoke('SearchMessages', q, school.schoolId); } catch (e) { fill(results, h('p', { class: 'error' }, hubError(e).message), closeButton()); return; }
+    if (msgQuery.value.trim() !== q) return; // a newer search is on its way
+    const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+    fill(results,
+      h('p', { class: 'muted search-count', 'aria-live': 'polite' }, found.length ? `Найдено: ${found.length}` : 'Ничего не найдено'),
+      found.map(m => h('button', {
+        class: 'chat-item search-hit', role: 'listitem', type: 'button', dataset: { chatId: m.chatId, seq: String(m.seq) },
+        onclick: () => openChat(m.chatId, m.seq),
+      },
+      h('span', { class: 'main' },
+        h('span', { class: 'name' }, summaryOf(m.chatId)?.title || 'Чат'),
+        h('span', { class: 'last' }, m.senderName ? m.senderName + ': ' : '', snippet(m.kind === 'files' || m.kind === 'poll' ? preview(m) : localTimes(m.text || ''), words))),
+      h('span', { class: 'side muted', style: 'font-size:.75rem' }, shortTime(m.createdAt)))),
+      closeButton());
+  }
+
+  function closeButton() {
+    return h('button', { class: 'btn small', type: 'button', style: 'margin:.5rem', onclick: () => { msgQuery.value = ''; closeSearch(); msgQuery.focus(); } }, 'Закрыть поиск');
+  }
+
+  function closeSearch() {
+    results.hidden = true; list.hidden = false; results.replaceChildren();
+  }
+
+  /** About 100 characters of the text around the first word that starts like one of the query's words (text only). */
+  function snippet(text, words) {
+    const lower = text.toLowerCase();
+    let at = -1;
+    for (const w of words) {
+      const stem = w.slice(0, Math.max(2, Math.min(w.length, w.length > 4 ? w.length - 2 : w.length)));
+      const i = lower.indexOf(stem);
+      if (i >= 0 && (at < 0 || i < at)) at = i;
+    }
+    if (text.length <= 100 || at < 40) return text.length <= 100 ? text : text.slice(0, 100) + '…';
+    const start = at - 40;
+    return '…' + text.slice(start, start + 100) + (start + 100 < text.length ? '…' : '');
+  }
+
   function preview(m) {
     if (m.kind === 'poll') return '📊 ' + m.text;
     if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
@@ -274,7 +326,7 @@ export function showMain(root, me, school, schools, nav) {
 
   // ---- the open chat ----
 
-  async function openChat(chatId) {
+  async function openChat(chatId, focusSeq) {
     const summary = summaryOf(chatId);
     if (!summary) return;
     current = { id: chatId, summary, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
@@ -300,6 +352,7 @@ export function showMain(root, me, school, schools, nav) {
       c.more.hidden = !(history.length === 50 && c.oldest > 1);
       for (const item of client.pendingFor(chatId)) renderPending(item);
       c.list.scrollTop = c.list.scrollHeight;
+      if (focusSeq) await showFound(c, focusSeq);
       await client.catchUp(chatId);
       summary.unreadCount = 0; summary.mentionCount = 0;
       renderList();
@@ -656,6 +709,17 @@ export function showMain(root, me, school, schools, nav) {
     if (older.length) c.oldest = older[0].seq;
     c.more.hidden = !(older.length === 50 && c.oldest > 1);
     c.list.scrollTop = c.list.scrollHeight - before;
+  }
+
+  /** A message found by search: earlier pages are loaded until it is there (at most 20), then it is shown and focused. */
+  async function showFound(c, seq) {
+    for (let i = 0; i < 20 && !c.els.has(seq) && c.oldest && c.oldest > seq && current === c; i++) await loadEarlier();
+    const el = c.els.get(seq);
+    if (!el || current !== c) return;
+    el.classList.add('found');
+    el.tabIndex = -1;
+    el.scrollIntoView({ block: 'center' });
+    el.focus({ preventScroll: true });
   }
 
   function rerender(m) {
