@@ -60,4 +60,54 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
         await Expect(ChatItem(page, "5А")).ToBeVisibleAsync();
         await Expect(box).ToBeFocusedAsync();
     }
+
+    [Fact]
+    public async Task PinnedChat_GoesOnTop_AndStays_MutedChat_IsMarked()
+    {
+        var school = await Scene.SchoolAsync("Школа №32");
+        var classId = await school.ClassAsync("6Г");
+        var masha = await school.PupilAsync("Маша Кузнецова", classId);
+        var petya = await school.PupilAsync("Петя Соколов", classId);
+        var channel = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+        var classChat = await School.ChatIdAsync(petya, school.Id, "6Г");
+        await School.SendAsync(school.Admin, channel, "Расписание на неделю");
+        await School.SendAsync(petya, classChat, "Всем привет");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, masha.Phone);
+        var names = page.Locator(".chat-item .name");
+        await Expect(names.First).ToHaveTextAsync("6Г");
+
+        // Pinning the channel puts it on top; it stays there after a reload (the server keeps it) and a new message in 6Г.
+        await OpenChatAsync(page, "Общешкольный канал");
+        var pin = page.GetByRole(AriaRole.Button, new() { Name = "Закрепить" });
+        await pin.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Открепить" })).ToHaveAttributeAsync("aria-pressed", "true");
+        await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
+        await Expect(ChatItem(page, "Общешкольный канал").Locator(".flag.pinned")).ToBeVisibleAsync();
+        await page.ReloadAsync();
+        await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
+        await School.SendAsync(petya, classChat, "Кто идёт на кружок?");
+        await Expect(ChatItem(page, "6Г").Locator(".badge")).ToHaveTextAsync("2");
+        await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
+
+        // Muting 6Г marks it and greys its unread count; «Включить звук» takes it back.
+        await OpenChatAsync(page, "6Г");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Без звука" }).ClickAsync();
+        await Expect(ChatItem(page, "6Г").Locator(".flag.muted-flag")).ToBeVisibleAsync();
+        await OpenChatAsync(page, "Общешкольный канал");
+        await School.SendAsync(petya, classChat, "Кружок в 15:00");
+        await Expect(ChatItem(page, "6Г").Locator(".badge.muted-badge")).ToHaveTextAsync("1");
+        await ScreenshotBoth(page, "chat-list-pinned");
+        await OpenChatAsync(page, "6Г");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Включить звук" }).ClickAsync();
+        await Expect(ChatItem(page, "6Г").Locator(".flag.muted-flag")).ToHaveCountAsync(0);
+
+        // Unpinned, the list is by the last message again.
+        await OpenChatAsync(page, "Общешкольный канал");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Открепить" }).ClickAsync();
+        await Expect(names.First).ToHaveTextAsync("6Г");
+        await Expect(page.Locator(".chat-item .flag")).ToHaveCountAsync(0);
+    }
 }

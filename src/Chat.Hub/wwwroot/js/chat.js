@@ -171,9 +171,11 @@ export function showMain(root, me, school, schools, nav) {
         h('span', { class: 'name' }, c.title),
         h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.has(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
       h('span', { class: 'side' },
+        c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
+        isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
         h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
         c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
-        c.unreadCount > 0 && h('span', { class: 'badge', 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
+        c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
   }
@@ -226,6 +228,10 @@ export function showMain(root, me, school, schools, nav) {
     if (m.kind === 'poll') return '📊 ' + m.text;
     if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
     return localTimes(m.text || '');
+  }
+
+  function isMuted(c) {
+    return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
   }
 
   function summaryOf(chatId) {
@@ -485,6 +491,8 @@ export function showMain(root, me, school, schools, nav) {
       !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
       !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
       mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: scheduleCall }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
+      h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(!!s.pinned), onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
+      h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(isMuted(s)), onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
       h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
     const blocked = !!c.restriction;
     c.composer.hidden = !s.canPost || blocked;
@@ -508,6 +516,23 @@ export function showMain(root, me, school, schools, nav) {
       c.banner.append(h('div', { class: 'banner' }, h('strong', {}, 'Правила чата: '), h('span', { class: 'rules-inline' }, c.rules), ' ',
         h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { alert(hubError(e).message); } } }, 'Принимаю')));
     }
+  }
+
+  /** Pins or mutes the chat for me (SetChatPreferences); the list comes back from the server in its order (pinned first). */
+  async function setPreferences(c, prefs) {
+    try {
+      await client.invoke('SetChatPreferences', c.id, prefs);
+    } catch (e) { alert(hubError(e).message); return; }
+    for (const x of new Set([c.summary, summaryOf(c.id)].filter(Boolean))) {
+      if (prefs.pinned !== undefined) x.pinned = prefs.pinned;
+      if (prefs.unmute) x.mutedUntil = null;
+      if (prefs.mutedUntil) x.mutedUntil = prefs.mutedUntil;
+    }
+    if (current === c) renderHead();
+    // The server's order: pinned first, then by the last message.
+    const at = x => new Date(x.lastMessageAt || 0).getTime();
+    chats.sort((a, b) => (b.pinned - a.pinned) || (at(b) - at(a)));
+    renderList();
   }
 
   function closeChat() {
@@ -1024,12 +1049,13 @@ export function showMain(root, me, school, schools, nav) {
     c.input.focus();
   }
 
-  let readTimer = null;
+  // Per chat: switching to another chat within the delay still marks what was read in this one.
   function scheduleRead() {
-    clearTimeout(readTimer);
-    readTimer = setTimeout(async () => {
-      const c = current;
-      if (!c || document.hidden || c.msgs.size === 0) return;
+    const c = current;
+    if (!c) return;
+    clearTimeout(c.readTimer);
+    c.readTimer = setTimeout(async () => {
+      if (document.hidden || c.msgs.size === 0) return;
       const max = Math.max(...c.msgs.keys());
       if (max <= (c.readSent || c.summary.readSeq || 0)) return;
       c.readSent = max;
