@@ -211,6 +211,7 @@ function renderParticipants(call) {
 
 async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
+  if (call.kind === 'broadcast') $('viewers').textContent = 'Зрителей: ' + (call.viewerCount || 0);
   renderParticipants(call);
   const live = new Set();
   for (const p of call.participants) {
@@ -350,7 +351,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
   $('join').addEventListener('submit', e => {
     e.preventDefault();
-    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan,
+    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
       lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
   });
   $('unmute').addEventListener('click', async () => {

@@ -12,6 +12,7 @@ import { renderPoll, pollDialog } from './polls.js';
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
+const BROADCAST_KINDS = new Set(['channel', 'group']);
 
 let client = null;
 
@@ -116,6 +117,13 @@ export function showMain(root, me, school, schools, nav) {
         if (current?.id === chatId) { renderHead(); loadCalls(current); } // a plan of this call is over now
       }
       renderList();
+    },
+    broadcastViewers: (callId, count) => {
+      for (const [chatId, call] of calls) {
+        if (call.callId !== callId) continue;
+        call.viewerCount = count;
+        if (current?.id === chatId) renderHead();
+      }
     },
     callScheduled: plan => {
       const c = current;
@@ -490,6 +498,8 @@ export function showMain(root, me, school, schools, nav) {
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
       !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
       !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
+      // A broadcast («трансляция»): the host presents, everyone else watches (docs/calls.md); channels and groups only.
+      !calls.has(c.id) && BROADCAST_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher) && callLink('Начать трансляцию', `chat=${c.id}&broadcast=1&autostart=1`),
       mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: scheduleCall }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
       h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(!!s.pinned), onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
       h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(isMuted(s)), onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
@@ -501,7 +511,8 @@ export function showMain(root, me, school, schools, nav) {
     const call = calls.get(c.id);
     if (call) {
       c.banner.append(h('div', { class: 'banner call-banner', role: 'status' },
-        h('strong', {}, call.lessonMode ? 'Идёт урок' : 'Идёт звонок'), ` · участников: ${call.participants?.length || 0} `,
+        h('strong', {}, call.kind === 'broadcast' ? 'Идёт трансляция' : call.lessonMode ? 'Идёт урок' : 'Идёт звонок'),
+        call.kind === 'broadcast' ? ` · зрителей: ${call.viewerCount || 0} ` : ` · участников: ${call.participants?.length || 0} `,
         callLink('Присоединиться', `call=${call.callId}&autostart=1`)));
     }
     const plans = renderPlans(c);
