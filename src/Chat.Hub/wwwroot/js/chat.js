@@ -692,6 +692,11 @@ export function showMain(root, me, school, schools, nav) {
       const link = await api('POST', `/api/chats/${c.id}/invites`, {});
       fill(box, h('label', { for: 'chat-invite-url', class: 'muted' }, 'Ссылка в чат (с его правилами)'),
         h('input', { id: 'chat-invite-url', type: 'text', readonly: true, value: link.url, style: 'width:100%', onfocus: ev => ev.target.select() }));
+      try {
+        const png = await api('GET', `/api/chats/${c.id}/invites/${link.id}/qr`);
+        box.append(h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки в чат' }),
+          h('figcaption', { class: 'muted' }, 'QR-код ссылки в чат')));
+      } catch { /* the link itself is there */ }
     } catch (e) {
       fill(box, h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
     }
