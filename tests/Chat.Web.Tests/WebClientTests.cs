@@ -106,6 +106,35 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ChatInviteDialog_ShowsQrCode_OnlyForTheChatsModerators()
+    {
+        var school = await Scene.SchoolAsync("Школа №35");
+        var pupil = await school.PupilAsync("Лена Фролова", await school.ClassAsync("10А"));
+        var chat = await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats",
+            new { kind = "group", title = "Театральная студия", memberIds = new[] { pupil.Id } }));
+        var chatId = chat.GetProperty("id").GetGuid();
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await OpenChatAsync(page, "Театральная студия");
+        await page.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Ссылка-приглашение" }).ClickAsync();
+        var url = await page.GetByLabel("Ссылка в чат (с его правилами)").InputValueAsync();
+        Assert.Contains("/join/", url, StringComparison.Ordinal);
+        var qr = page.GetByRole(AriaRole.Img, new() { Name = "QR-код ссылки в чат" });
+        await Expect(qr).ToBeVisibleAsync();
+        await Expect(qr).ToHaveJSPropertyAsync("complete", true);
+        Assert.True(await qr.EvaluateAsync<int>("img => img.naturalWidth") > 100);
+        await Screenshot(page, "chat-invite-qr-desktop");
+
+        // A plain member may not list the chat's links, nor get their QR codes.
+        var invites = await Scene.Read(await school.Admin.Http.GetAsync($"/api/chats/{chatId}/invites"));
+        var inviteId = invites.EnumerateArray().Single().GetProperty("id").GetGuid();
+        using var denied = await pupil.Http.GetAsync($"/api/chats/{chatId}/invites/{inviteId}/qr");
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, denied.StatusCode);
+    }
+
+    [Fact]
     public async Task Parent_ReadsParentsChat()
     {
         var school = await Scene.SchoolAsync("Школа №12");

@@ -182,6 +182,11 @@ function renderParticipants(call) {
   list.replaceChildren();
   const iAmHost = call.hostId === state.me;
   $('host').hidden = !iAmHost;
+  // The waiting room lets people of the school outside the chat knock; never in a direct chat (the server refuses too).
+  $('waitroom').hidden = !iAmHost || !state.chatKind || state.chatKind === 'direct';
+  $('waitroom').textContent = call.waitingRoom ? 'Закрыть зал ожидания' : 'Открыть зал ожидания';
+  $('waitroom').setAttribute('aria-pressed', String(!!call.waitingRoom));
+  state.waitingRoom = !!call.waitingRoom;
   for (const p of call.participants) {
     const li = document.createElement('li');
     li.dataset.accountId = p.accountId;
@@ -211,6 +216,7 @@ function renderParticipants(call) {
 
 async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
+  if (call.kind === 'broadcast') $('viewers').textContent = 'Зрителей: ' + (call.viewerCount || 0);
   renderParticipants(call);
   const live = new Set();
   for (const p of call.participants) {
@@ -280,6 +286,7 @@ async function start(params) {
     const li = document.createElement('li');
     li.dataset.account = guest.accountId;
     li.textContent = guest.displayName + ' ';
+    names.set(guest.accountId, guest.displayName); // a guest is not among the chat's members: keep the name for the list
     for (const [label, admit] of [['Впустить', true], ['Отклонить', false]]) {
       const b = document.createElement('button');
       b.textContent = label; b.dataset.admit = String(admit); b.className = 'btn small';
@@ -301,6 +308,7 @@ async function start(params) {
   state.iceServers = joined.iceServers || [];
   state.me = tokenPayload(params.token || storedToken()).sub;
   await loadNames(joined.call.chatId);
+  state.chatKind = (await hub.invoke('GetChat', joined.call.chatId).catch(() => null))?.chat?.kind || null;
   $('title').textContent = joined.call.kind === 'broadcast' ? 'Трансляция' : joined.call.lessonMode ? 'Урок' : 'Звонок';
   document.title = $('title').textContent;
   status(joined.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
@@ -350,7 +358,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
   $('join').addEventListener('submit', e => {
     e.preventDefault();
-    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan,
+    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
       lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
   });
   $('unmute').addEventListener('click', async () => {
@@ -370,6 +378,7 @@ document.addEventListener('DOMContentLoaded', () => {
     status('Вы вышли из звонка.');
   });
   $('mute-all').addEventListener('click', () => state.hub.invoke('MuteParticipant', state.callId, null).then(applyState).catch(err => status(message(err), true)));
+  $('waitroom').addEventListener('click', () => state.hub.invoke('SetWaitingRoom', state.callId, !state.waitingRoom).then(applyState).catch(err => status(message(err), true)));
   $('lock').addEventListener('click', () => state.hub.invoke('LockCall', state.callId, !state.locked).then(applyState).catch(err => status(message(err), true)));
   $('end').addEventListener('click', () => state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true)));
   if (f.autostart && f.token) { $('join').hidden = true; $('join').requestSubmit(); }

@@ -74,6 +74,20 @@ public sealed class ChatInviteService(
         return (await invites.ListForChatAsync(chatId, ct)).Select(i => InviteDto.From(i, site.Value.PublicUrl, Now)).ToList();
     }
 
+    /// <summary>The QR code of one of the chat's invite links, for those who may list them (the chat's owners and moderators).</summary>
+    public async Task<byte[]> QrCodeAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        var link = (await invites.ListForChatAsync(chatId, ct)).FirstOrDefault(i => i.Id == inviteId) ?? throw new ChatException(ChatError.InviteNotFound);
+        using var generator = new QRCoder.QRCodeGenerator();
+        using var data = generator.CreateQrCode(InviteUrls.JoinUrl(site.Value.PublicUrl, link.Token), QRCoder.QRCodeGenerator.ECCLevel.M);
+        return new QRCoder.PngByteQRCode(data).GetGraphic(8);
+    }
+
     public async Task<InvitePreviewDto> PreviewAsync(InviteLink link, string schoolName, CancellationToken ct)
     {
         var chat = await chats.GetAsync(link.ChatId!.Value, ct) ?? throw new ChatException(ChatError.InviteNotFound);

@@ -12,6 +12,7 @@ import { renderPoll, pollDialog } from './polls.js';
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
+const BROADCAST_KINDS = new Set(['channel', 'group']);
 
 let client = null;
 
@@ -56,14 +57,22 @@ export function showMain(root, me, school, schools, nav) {
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const search = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = search.value.trim().toLowerCase(); renderList(); } });
   const childBox = h('div', { class: 'search', hidden: true });
+  // Search over the messages of my chats in this school (the server stems Russian words: «уроки» finds «урок»).
+  const msgQuery = h('input', { type: 'search', id: 'message-search', placeholder: 'Поиск по сообщениям', 'aria-label': 'Поиск по сообщениям', maxlength: 200,
+    oninput: () => { if (!msgQuery.value.trim()) closeSearch(); } });
+  const results = h('div', { class: 'search-results', role: 'list', 'aria-label': 'Найденные сообщения', hidden: true });
+  const msgSearch = h('form', { class: 'search row', role: 'search', onsubmit: ev => { ev.preventDefault(); searchMessages(); } },
+    msgQuery, h('button', { class: 'btn small', type: 'submit' }, 'Найти'));
   const pane = h('section', { class: 'pane', 'aria-label': 'Чат' }, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
   const layout = h('div', { class: 'layout' },
     h('nav', { class: 'sidebar', 'aria-label': 'Список чатов' },
       childBox,
       h('div', { class: 'search' }, search),
+      msgSearch,
       h('div', { class: 'row sidebar-actions' },
         h('button', { class: 'btn small', type: 'button', onclick: newDirectChat }, 'Написать лично'),
         isStaff && h('button', { class: 'btn small', type: 'button', onclick: newGroupChat }, 'Создать чат')),
+      results,
       list),
     pane);
   const leave = fn => () => { if (client) client.stop(); client = null; fn(); };
@@ -108,6 +117,13 @@ export function showMain(root, me, school, schools, nav) {
         if (current?.id === chatId) { renderHead(); loadCalls(current); } // a plan of this call is over now
       }
       renderList();
+    },
+    broadcastViewers: (callId, count) => {
+      for (const [chatId, call] of calls) {
+        if (call.callId !== callId) continue;
+        call.viewerCount = count;
+        if (current?.id === chatId) renderHead();
+      }
     },
     callScheduled: plan => {
       const c = current;
@@ -163,17 +179,67 @@ export function showMain(root, me, school, schools, nav) {
         h('span', { class: 'name' }, c.title),
         h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.has(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
       h('span', { class: 'side' },
+        c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
+        isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
         h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
         c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
-        c.unreadCount > 0 && h('span', { class: 'badge', 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
+        c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
+  }
+
+  async function searchMessages() {
+    const q = msgQuery.value.trim();
+    results.hidden = false; list.hidden = true;
+    if (q.length < 2) { fill(results, h('p', { class: 'center muted' }, 'Введите хотя бы две буквы.'), closeButton()); return; }
+    fill(results, h('p', { class: 'center muted' }, 'Ищем…'));
+    let found;
+    try { found = await client.invoke('SearchMessages', q, school.schoolId); } catch (e) { fill(results, h('p', { class: 'error' }, hubError(e).message), closeButton()); return; }
+    if (msgQuery.value.trim() !== q) return; // a newer search is on its way
+    const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+    fill(results,
+      h('p', { class: 'muted search-count', 'aria-live': 'polite' }, found.length ? `Найдено: ${found.length}` : 'Ничего не найдено'),
+      found.map(m => h('button', {
+        class: 'chat-item search-hit', role: 'listitem', type: 'button', dataset: { chatId: m.chatId, seq: String(m.seq) },
+        onclick: () => openChat(m.chatId, m.seq),
+      },
+      h('span', { class: 'main' },
+        h('span', { class: 'name' }, summaryOf(m.chatId)?.title || 'Чат'),
+        h('span', { class: 'last' }, m.senderName ? m.senderName + ': ' : '', snippet(m.kind === 'files' || m.kind === 'poll' ? preview(m) : localTimes(m.text || ''), words))),
+      h('span', { class: 'side muted', style: 'font-size:.75rem' }, shortTime(m.createdAt)))),
+      closeButton());
+  }
+
+  function closeButton() {
+    return h('button', { class: 'btn small', type: 'button', style: 'margin:.5rem', onclick: () => { msgQuery.value = ''; closeSearch(); msgQuery.focus(); } }, 'Закрыть поиск');
+  }
+
+  function closeSearch() {
+    results.hidden = true; list.hidden = false; results.replaceChildren();
+  }
+
+  /** About 100 characters of the text around the first word that starts like one of the query's words (text only). */
+  function snippet(text, words) {
+    const lower = text.toLowerCase();
+    let at = -1;
+    for (const w of words) {
+      const stem = w.slice(0, Math.max(2, Math.min(w.length, w.length > 4 ? w.length - 2 : w.length)));
+      const i = lower.indexOf(stem);
+      if (i >= 0 && (at < 0 || i < at)) at = i;
+    }
+    if (text.length <= 100 || at < 40) return text.length <= 100 ? text : text.slice(0, 100) + '…';
+    const start = at - 40;
+    return '…' + text.slice(start, start + 100) + (start + 100 < text.length ? '…' : '');
   }
 
   function preview(m) {
     if (m.kind === 'poll') return '📊 ' + m.text;
     if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
     return localTimes(m.text || '');
+  }
+
+  function isMuted(c) {
+    return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
   }
 
   function summaryOf(chatId) {
@@ -274,7 +340,7 @@ export function showMain(root, me, school, schools, nav) {
 
   // ---- the open chat ----
 
-  async function openChat(chatId) {
+  async function openChat(chatId, focusSeq) {
     const summary = summaryOf(chatId);
     if (!summary) return;
     current = { id: chatId, summary, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
@@ -300,6 +366,7 @@ export function showMain(root, me, school, schools, nav) {
       c.more.hidden = !(history.length === 50 && c.oldest > 1);
       for (const item of client.pendingFor(chatId)) renderPending(item);
       c.list.scrollTop = c.list.scrollHeight;
+      if (focusSeq) await showFound(c, focusSeq);
       await client.catchUp(chatId);
       summary.unreadCount = 0; summary.mentionCount = 0;
       renderList();
@@ -431,7 +498,11 @@ export function showMain(root, me, school, schools, nav) {
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
       !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
       !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
+      // A broadcast («трансляция»): the host presents, everyone else watches (docs/calls.md); channels and groups only.
+      !calls.has(c.id) && BROADCAST_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher) && callLink('Начать трансляцию', `chat=${c.id}&broadcast=1&autostart=1`),
       mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: scheduleCall }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
+      h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(!!s.pinned), onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
+      h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(isMuted(s)), onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
       h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
     const blocked = !!c.restriction;
     c.composer.hidden = !s.canPost || blocked;
@@ -440,7 +511,8 @@ export function showMain(root, me, school, schools, nav) {
     const call = calls.get(c.id);
     if (call) {
       c.banner.append(h('div', { class: 'banner call-banner', role: 'status' },
-        h('strong', {}, call.lessonMode ? 'Идёт урок' : 'Идёт звонок'), ` · участников: ${call.participants?.length || 0} `,
+        h('strong', {}, call.kind === 'broadcast' ? 'Идёт трансляция' : call.lessonMode ? 'Идёт урок' : 'Идёт звонок'),
+        call.kind === 'broadcast' ? ` · зрителей: ${call.viewerCount || 0} ` : ` · участников: ${call.participants?.length || 0} `,
         callLink('Присоединиться', `call=${call.callId}&autostart=1`)));
     }
     const plans = renderPlans(c);
@@ -455,6 +527,23 @@ export function showMain(root, me, school, schools, nav) {
       c.banner.append(h('div', { class: 'banner' }, h('strong', {}, 'Правила чата: '), h('span', { class: 'rules-inline' }, c.rules), ' ',
         h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { alert(hubError(e).message); } } }, 'Принимаю')));
     }
+  }
+
+  /** Pins or mutes the chat for me (SetChatPreferences); the list comes back from the server in its order (pinned first). */
+  async function setPreferences(c, prefs) {
+    try {
+      await client.invoke('SetChatPreferences', c.id, prefs);
+    } catch (e) { alert(hubError(e).message); return; }
+    for (const x of new Set([c.summary, summaryOf(c.id)].filter(Boolean))) {
+      if (prefs.pinned !== undefined) x.pinned = prefs.pinned;
+      if (prefs.unmute) x.mutedUntil = null;
+      if (prefs.mutedUntil) x.mutedUntil = prefs.mutedUntil;
+    }
+    if (current === c) renderHead();
+    // The server's order: pinned first, then by the last message.
+    const at = x => new Date(x.lastMessageAt || 0).getTime();
+    chats.sort((a, b) => (b.pinned - a.pinned) || (at(b) - at(a)));
+    renderList();
   }
 
   function closeChat() {
@@ -603,6 +692,11 @@ export function showMain(root, me, school, schools, nav) {
       const link = await api('POST', `/api/chats/${c.id}/invites`, {});
       fill(box, h('label', { for: 'chat-invite-url', class: 'muted' }, 'Ссылка в чат (с его правилами)'),
         h('input', { id: 'chat-invite-url', type: 'text', readonly: true, value: link.url, style: 'width:100%', onfocus: ev => ev.target.select() }));
+      try {
+        const png = await api('GET', `/api/chats/${c.id}/invites/${link.id}/qr`);
+        box.append(h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки в чат' }),
+          h('figcaption', { class: 'muted' }, 'QR-код ссылки в чат')));
+      } catch { /* the link itself is there */ }
     } catch (e) {
       fill(box, h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
     }
@@ -656,6 +750,17 @@ export function showMain(root, me, school, schools, nav) {
     if (older.length) c.oldest = older[0].seq;
     c.more.hidden = !(older.length === 50 && c.oldest > 1);
     c.list.scrollTop = c.list.scrollHeight - before;
+  }
+
+  /** A message found by search: earlier pages are loaded until it is there (at most 20), then it is shown and focused. */
+  async function showFound(c, seq) {
+    for (let i = 0; i < 20 && !c.els.has(seq) && c.oldest && c.oldest > seq && current === c; i++) await loadEarlier();
+    const el = c.els.get(seq);
+    if (!el || current !== c) return;
+    el.classList.add('found');
+    el.tabIndex = -1;
+    el.scrollIntoView({ block: 'center' });
+    el.focus({ preventScroll: true });
   }
 
   function rerender(m) {
@@ -960,12 +1065,13 @@ export function showMain(root, me, school, schools, nav) {
     c.input.focus();
   }
 
-  let readTimer = null;
+  // Per chat: switching to another chat within the delay still marks what was read in this one.
   function scheduleRead() {
-    clearTimeout(readTimer);
-    readTimer = setTimeout(async () => {
-      const c = current;
-      if (!c || document.hidden || c.msgs.size === 0) return;
+    const c = current;
+    if (!c) return;
+    clearTimeout(c.readTimer);
+    c.readTimer = setTimeout(async () => {
+      if (document.hidden || c.msgs.size === 0) return;
       const max = Math.max(...c.msgs.keys());
       if (max <= (c.readSent || c.summary.readSeq || 0)) return;
       c.readSent = max;

@@ -66,6 +66,7 @@ export class ChatClient {
     c.on('RestrictionChanged', r => this.h.restriction?.(r));
     c.on('CallStarted', call => this.h.callStarted?.(call));
     c.on('CallEnded', callId => this.h.callEnded?.(callId));
+    c.on('BroadcastViewers', (callId, count) => this.h.broadcastViewers?.(callId, count));
     c.on('CallScheduled', plan => this.h.callScheduled?.(plan));
     c.onreconnecting(() => this.setState('connecting'));
     c.onreconnected(() => this.connected());

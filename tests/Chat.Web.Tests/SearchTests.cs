@@ -1,0 +1,113 @@
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>Message search over my chats, and the chat list's own controls.</summary>
+[Collection(WebCollection.Name)]
+public sealed class SearchTests(WebApp app) : WebTest(app)
+{
+    [Fact]
+    public async Task Search_WordForm_FindsClassmatesMessage_NotOtherClass_OpensChatAtIt()
+    {
+        var school = await Scene.SchoolAsync("Школа №31");
+        var classA = await school.ClassAsync("5А");
+        var classB = await school.ClassAsync("5Б");
+        var masha = await school.PupilAsync("Маша Лебедева", classA);
+        var petya = await school.PupilAsync("Петя Орлов", classA);
+        var kolya = await school.PupilAsync("Коля Зайцев", classB);
+        var chatA = await School.ChatIdAsync(petya, school.Id, "5А");
+        var chatB = await School.ChatIdAsync(kolya, school.Id, "5Б");
+        await School.SendAsync(petya, chatA, "Завтра не будет урока физкультуры, зал закрыт");
+        for (var i = 1; i <= 55; i++)
+        {
+            await School.SendAsync(petya, chatA, $"Болтовня {i}");
+        }
+
+        await School.SendAsync(kolya, chatB, "У нас тоже отменили урок");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, masha.Phone);
+        await Expect(ChatItem(page, "5А")).ToBeVisibleAsync();
+
+        // «уроки» (plural) finds «урока» through the server's Russian stemming; 5Б's message is not mine to find.
+        var box = page.GetByRole(AriaRole.Searchbox, new() { Name = "Поиск по сообщениям" });
+        await box.FillAsync("уроки");
+        await box.PressAsync("Enter");
+        var results = page.GetByRole(AriaRole.List, new() { Name = "Найденные сообщения" });
+        var hits = results.Locator(".search-hit");
+        await Expect(hits).ToHaveCountAsync(1);
+        await Expect(hits.Locator(".name")).ToHaveTextAsync("5А");
+        await Expect(hits.Locator(".last")).ToHaveTextAsync("Петя Орлов: Завтра не будет урока физкультуры, зал закрыт");
+        await Expect(results).Not.ToContainTextAsync("отменили");
+        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Чаты" })).ToBeHiddenAsync();
+        await ScreenshotBoth(page, "search");
+
+        // The hit opens 5А at that message, 55 messages back (an earlier page is loaded for it), marked and focused.
+        await hits.First.ClickAsync();
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("5А");
+        var found = page.Locator(".msg.found");
+        await Expect(found.Locator(".text")).ToHaveTextAsync("Завтра не будет урока физкультуры, зал закрыт");
+        await Expect(found).ToBeFocusedAsync();
+        await Expect(found).ToBeInViewportAsync();
+
+        // Nothing found is said so; closing the search brings the chat list back.
+        await box.FillAsync("контрольная");
+        await box.PressAsync("Enter");
+        await Expect(results).ToContainTextAsync("Ничего не найдено");
+        await results.GetByRole(AriaRole.Button, new() { Name = "Закрыть поиск" }).ClickAsync();
+        await Expect(results).ToBeHiddenAsync();
+        await Expect(ChatItem(page, "5А")).ToBeVisibleAsync();
+        await Expect(box).ToBeFocusedAsync();
+    }
+
+    [Fact]
+    public async Task PinnedChat_GoesOnTop_AndStays_MutedChat_IsMarked()
+    {
+        var school = await Scene.SchoolAsync("Школа №32");
+        var classId = await school.ClassAsync("6Г");
+        var masha = await school.PupilAsync("Маша Кузнецова", classId);
+        var petya = await school.PupilAsync("Петя Соколов", classId);
+        var channel = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+        var classChat = await School.ChatIdAsync(petya, school.Id, "6Г");
+        await School.SendAsync(school.Admin, channel, "Расписание на неделю");
+        await School.SendAsync(petya, classChat, "Всем привет");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, masha.Phone);
+        var names = page.Locator(".chat-item .name");
+        await Expect(names.First).ToHaveTextAsync("6Г");
+
+        // Pinning the channel puts it on top; it stays there after a reload (the server keeps it) and a new message in 6Г.
+        await OpenChatAsync(page, "Общешкольный канал");
+        var pin = page.GetByRole(AriaRole.Button, new() { Name = "Закрепить" });
+        await pin.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Открепить" })).ToHaveAttributeAsync("aria-pressed", "true");
+        await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
+        await Expect(ChatItem(page, "Общешкольный канал").Locator(".flag.pinned")).ToBeVisibleAsync();
+        await page.ReloadAsync();
+        await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
+        await School.SendAsync(petya, classChat, "Кто идёт на кружок?");
+        await Expect(ChatItem(page, "6Г").Locator(".badge")).ToHaveTextAsync("2");
+        await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
+
+        // Muting 6Г marks it and greys its unread count; «Включить звук» takes it back.
+        await OpenChatAsync(page, "6Г");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Без звука" }).ClickAsync();
+        await Expect(ChatItem(page, "6Г").Locator(".flag.muted-flag")).ToBeVisibleAsync();
+        await OpenChatAsync(page, "Общешкольный канал");
+        await School.SendAsync(petya, classChat, "Кружок в 15:00");
+        await Expect(ChatItem(page, "6Г").Locator(".badge.muted-badge")).ToHaveTextAsync("1");
+        await ScreenshotBoth(page, "chat-list-pinned");
+        await OpenChatAsync(page, "6Г");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Включить звук" }).ClickAsync();
+        await Expect(ChatItem(page, "6Г").Locator(".flag.muted-flag")).ToHaveCountAsync(0);
+
+        // Unpinned, the list is by the last message again.
+        await OpenChatAsync(page, "Общешкольный канал");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Открепить" }).ClickAsync();
+        await Expect(names.First).ToHaveTextAsync("6Г");
+        await Expect(page.Locator(".chat-item .flag")).ToHaveCountAsync(0);
+    }
+}
