@@ -98,6 +98,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
             _ => "none (connections only)",
         };
         result.Settings["rates (msg/s)"] = rates.Length == 0 ? "-" : string.Join(", ", rates.Select(r => r.ToString(CultureInfo.InvariantCulture)));
+        result.Settings["placement on two nodes"] = options.PlaceByClass ? "by class (each class on one node)" : "alternating members";
         result.Settings["seconds per step"] = stepSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["drain after a step (max s)"] = options.DrainSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["message text length"] = options.TextLength.ToString(CultureInfo.InvariantCulture);
@@ -246,9 +247,12 @@ public sealed class LoadRunner : IPushSink, IDisposable
             }
         }
 
+        var classes = new Dictionary<Guid, int>();
         foreach (var member in members)
         {
-            member.Node = member.Index % nodes;
+            member.Node = options.PlaceByClass && member.Groups.Length > 0
+                ? (classes.TryGetValue(member.Groups[0], out var c) ? c : classes[member.Groups[0]] = classes.Count) % nodes
+                : member.Index % nodes;
             member.Tracks = chats.Where(c => member.Groups.Contains(c.Id)).Select(c => new ChatTrack(c)).ToArray();
             foreach (var track in member.Tracks)
             {

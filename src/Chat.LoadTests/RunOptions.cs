@@ -52,6 +52,13 @@ public sealed class RunOptions
     /// <summary>Reconnect storm: how many reconnects are in flight at once (all of them by default: a storm).</summary>
     public int StormConcurrency { get; set; } = 3000;
 
+    /// <summary>
+    /// How members are spread over the nodes of server-2-nodes: alternating (every chat has members on both nodes, the
+    /// worst case for the backplane), or by class (each class's members on one node, as a load balancer that routes by
+    /// school or class would place them: a class chat's fan-out stays on one node).
+    /// </summary>
+    public bool PlaceByClass { get; set; }
+
     public int TokenMinutes { get; set; } = 240;
 
     public int TextLength { get; set; } = 80;
@@ -102,6 +109,9 @@ public sealed class RunOptions
           --drain S                 seconds to wait for late deliveries after each step (default 30)
           --connect-concurrency N   connection attempts in flight (default 64)
           --storm-concurrency N     reconnects in flight during the storm (default 3000: all)
+          --placement alternate|by-class
+                                    server-2-nodes: members alternate between the nodes (default), or each class's
+                                    members share one node (routing by school/class)
           --drop-at S               storm: seconds into the traffic when the pupils drop
           --results DIR             where the report folder is made (default results)
           --no-report               print only
@@ -158,6 +168,12 @@ public sealed class RunOptions
             DrainSeconds = Int("--drain") ?? 30,
             ConnectConcurrency = Int("--connect-concurrency") ?? 64,
             StormConcurrency = Int("--storm-concurrency") ?? 3000,
+            PlaceByClass = Value("--placement") switch
+            {
+                null or "alternate" => false,
+                "by-class" => true,
+                var other => throw new ArgumentException($"--placement: alternate or by-class, not {other}"),
+            },
             WriteReport = !args.Contains("--no-report"),
         };
         for (var i = 0; i < args.Length - 1; i++)
