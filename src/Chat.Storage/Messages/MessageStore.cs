@@ -59,8 +59,9 @@ public sealed class MessageStore(NpgsqlDataSource db)
         """;
 
     /// <summary>
-    /// Stores a message in one round trip: authorizes the sender (member, may post, slow mode), allocates the next seq,
-    /// inserts. Returns the stored message and whether it is new; null when refused (see <see cref="DiagnoseAsync"/>).
+    /// Stores one message in one round trip, as a batch of one (<see cref="AppendBatchAsync(IReadOnlyList{NewMessage}, CancellationToken)"/>:
+    /// the same statement, so the same checks). Returns the stored message and whether it is new; null when refused
+    /// (see <see cref="DiagnoseAsync"/>).
     /// </summary>
     public Task<(MessageRow Message, bool Created)?> AppendAsync(NewMessage m, CancellationToken ct) => AppendAsync(m, null, ct);
 
@@ -75,32 +76,26 @@ public sealed class MessageStore(NpgsqlDataSource db)
         {
             try
             {
-                AppendResult? row;
-                var parameters = new { m.ChatId, m.SenderId, m.ClientId, m.Kind, m.Text, m.ReplyToSeq, m.ForwardedFrom, m.Mentions };
                 if (attach is null)
                 {
-                    await using var c = await db.OpenConnectionAsync(ct);
-                    row = await c.QuerySingleOrDefaultAsync<AppendResult>(new CommandDefinition(AppendSql, parameters, cancellationToken: ct));
+                    return (await AppendBatchAsync([m], ct))[0];
                 }
-                else
+
+                // A batch of one inside a transaction, so what belongs to the message is stored with it.
+                (MessageRow Message, bool Created)? stored;
+                await using (var s = await DbScope.BeginAsync(db, ct))
                 {
-                    await using var s = await DbScope.BeginAsync(db, ct);
-                    row = await s.Connection.QuerySingleOrDefaultAsync<AppendResult>(new CommandDefinition(AppendSql, parameters, s.Transaction, cancellationToken: ct));
-                    if (row is { Created: true })
+                    stored = (await AppendBatchAsync(s.Connection, s.Transaction, [m], ct))[0];
+                    if (stored is { Created: true } created)
                     {
-                        await attach(s, row.Seq);
+                        await attach(s, created.Message.Seq);
                     }
 
                     await s.CommitAsync(ct);
                 }
 
-                if (row is null)
-                {
-                    return null;
-                }
-
-                var message = await GetAsync(m.ChatId, row.Seq, ct) ?? throw new InvalidOperationException("the appended message is gone");
-                return (message, row.Created);
+                // Read back after commit: the push carries what was attached (the poll, the files).
+                return stored is { } row && await GetAsync(m.ChatId, row.Message.Seq, ct) is { } message ? (message, row.Created) : stored;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt == 0)
             {
@@ -109,48 +104,22 @@ public sealed class MessageStore(NpgsqlDataSource db)
         }
     }
 
-    private sealed record AppendResult(long Seq, bool Created);
-
-    private const string AppendSql = """
-        WITH allowed AS (
-            SELECT c.id FROM chats c
-            JOIN chat_members cm ON cm.chat_id = c.id AND cm.account_id = @SenderId
-            JOIN schools s ON s.id = c.school_id AND s.status = 'active'
-            WHERE c.id = @ChatId AND c.archived_at IS NULL
-              AND (NOT c.read_only OR cm.role <> 'member')
-              AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = c.id AND x.account_id = @SenderId AND x.lifted_at IS NULL AND x.ends_at > now())
-              AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
-                   SELECT 1 FROM messages p WHERE p.chat_id = c.id AND p.sender_id = @SenderId
-                   AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds)))
-              AND (@ReplyToSeq::bigint IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = @ReplyToSeq))
-              AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.chat_id = @ChatId AND e.sender_id = @SenderId AND e.client_id = @ClientId)
-        ), bump AS (
-            UPDATE chats SET last_seq = last_seq + 1, last_message_at = now() WHERE id IN (SELECT id FROM allowed) RETURNING id, last_seq
-        ), inserted AS (
-            INSERT INTO messages (chat_id, seq, sender_id, client_id, kind, text, reply_to_seq, forwarded_from, mentions, version_seq)
-            SELECT b.id, b.last_seq, @SenderId, @ClientId, @Kind, @Text, @ReplyToSeq, @ForwardedFrom::jsonb,
-                   ARRAY(SELECT x FROM unnest(@Mentions::uuid[]) x WHERE EXISTS (SELECT 1 FROM chat_members mm WHERE mm.chat_id = b.id AND mm.account_id = x)),
-                   b.last_seq
-            FROM bump b
-            RETURNING seq
-        )
-        SELECT seq, true AS created FROM inserted
-        UNION ALL
-        SELECT e.seq, false FROM messages e
-        JOIN chat_members cm ON cm.chat_id = e.chat_id AND cm.account_id = @SenderId
-        WHERE e.chat_id = @ChatId AND e.sender_id = @SenderId AND e.client_id = @ClientId
-        """;
-
     /// <summary>
     /// Stores many messages (of any chats) in ONE statement, that is one round trip, one transaction and one WAL flush
-    /// (group commit). Each message goes through every check of <see cref="AppendAsync(NewMessage, CancellationToken)"/>
-    /// on its own: a refused message (null in the result, see <see cref="DiagnoseAsync"/>) does not fail the others.
+    /// (group commit). Each message goes through every check on its own (member, school active, chat not archived,
+    /// read-only, restrictions, slow mode, reply exists, client id not stored yet): a refused message (null in the result, see <see cref="DiagnoseAsync"/>) does not fail the others.
     /// Messages of one chat get consecutive seqs in the order given; a resend of a stored client id returns the stored
     /// message with Created=false. The caller must not put two messages of the same (chat, sender) into one batch:
     /// slow mode and the client id check look only at what was committed before the statement.
     /// A database error fails the whole batch (nothing is stored); callers retry its messages one by one.
     /// </summary>
     public async Task<(MessageRow Message, bool Created)?[]> AppendBatchAsync(IReadOnlyList<NewMessage> batch, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await AppendBatchAsync(c, null, batch, ct);
+    }
+
+    private async Task<(MessageRow Message, bool Created)?[]> AppendBatchAsync(NpgsqlConnection c, NpgsqlTransaction? transaction, IReadOnlyList<NewMessage> batch, CancellationToken ct)
     {
         var n = batch.Count;
         var idx = new int[n];
@@ -183,8 +152,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
 
         var results = new (MessageRow Message, bool Created)?[n];
         var resent = new List<(int Index, long Seq)>();
-        await using (var c = await db.OpenConnectionAsync(ct))
-        await using (var command = new NpgsqlCommand(AppendBatchSql, c))
+        await using (var command = new NpgsqlCommand(AppendBatchSql, c, transaction))
         {
             command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = idx });
             command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = chatIds });

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
 using Chat.Storage.Messages;
 using Npgsql;
@@ -165,23 +166,20 @@ public sealed partial class MessageBatcher : BackgroundService
     /// <summary>Pushes the new messages in the order of their seqs (per chat), then completes the callers.</summary>
     private void Complete(IReadOnlyList<Pending> batch, (MessageRow Message, bool Created)?[] stored)
     {
+        // Within a batch a chat's seqs grow with the batch order, and batches are written one after another: pushing
+        // in batch order is pushing each chat in seq order. SignalR queues each connection's writes in call order,
+        // so the pushes are started here without waiting for slow clients; callers are completed after all pushes.
         var results = new (MessageDto, bool)?[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
             if (stored[i] is { } s)
             {
-                results[i] = (MessageDto.From(s.Message), s.Created);
-            }
-        }
-
-        // Within a batch a chat's seqs grow with the batch order, and batches are written one after another: pushing
-        // in batch order is pushing each chat in seq order. SignalR queues each connection's writes in call order,
-        // so the pushes are started here without waiting for slow clients.
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (results[i] is ({ } dto, true))
-            {
-                _ = push.MessageAsync(dto);
+                var dto = MessageDto.From(s.Message);
+                results[i] = (dto, s.Created);
+                if (s.Created)
+                {
+                    _ = push.MessageAsync(dto);
+                }
             }
         }
 
@@ -191,9 +189,9 @@ public sealed partial class MessageBatcher : BackgroundService
         }
     }
 
+    /// <summary>The database cannot be reached (the same classification the API answers 503 for), or the node stops.</summary>
     private static bool IsUnavailable(Exception e, CancellationToken stoppingToken) =>
-        e is NpgsqlException { IsTransient: true } or TimeoutException
-            or PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" }
+        ChatExceptionHandler.Classify(e).Error.Code == ChatError.ServiceUnavailable.Code
         || (e is OperationCanceledException && stoppingToken.IsCancellationRequested);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} messages could not be stored: the database is unavailable")]
