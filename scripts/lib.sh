@@ -78,3 +78,19 @@ signing_key() {
   if [ ! -s "$file" ]; then head -c 32 /dev/urandom | base64 > "$file"; chmod 600 "$file"; fi
   cat "$file"
 }
+
+# Runs "$@" with CHAT_E2E_NAMESPACE=1 inside a private network namespace where 127.0.0.1 also sits on an ifb link
+# (Janus refuses pure loopback for ICE), under `timeout $1`, after installing what the browser call tests need and
+# building the hub tests. Needs root (unshare). Used by scripts/e2e-calls.sh and scripts/measure-calls-capacity.sh.
+run_in_call_namespace() {
+  local seconds=$1; shift
+  ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" janus:janus turnserver:coturn chromium:chromium
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  dotnet build tests/Chat.Hub.Tests -c Release >/dev/null
+  timeout "$seconds" unshare --net bash -c '
+    set -e
+    ip link set lo up
+    ip link add jifb0 type ifb && ip addr add 127.0.0.1/32 dev jifb0 && ip link set jifb0 up
+    CHAT_E2E_NAMESPACE=1 "$@"
+  ' bash "$@"
+}

@@ -6,13 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_packages "/usr/lib/postgresql/*/bin/initdb:postgresql" janus:janus turnserver:coturn chromium:chromium
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build tests/Chat.Hub.Tests -c Release >/dev/null
-exec timeout 900 unshare --net bash -c '
-  set -e
-  ip link set lo up
-  ip link add jifb0 type ifb && ip addr add 127.0.0.1/32 dev jifb0 && ip link set jifb0 up
-  CHAT_E2E_NAMESPACE=1 CHAT_CAPACITY=1 dotnet test tests/Chat.Hub.Tests -c Release --no-build \
-    --filter "FullyQualifiedName~CallCapacityMeasurement" --logger "console;verbosity=detailed"
-'
+CHAT_CAPACITY=1 run_in_call_namespace 900 dotnet test tests/Chat.Hub.Tests -c Release --no-build \
+  --filter "FullyQualifiedName~CallCapacityMeasurement" --logger "console;verbosity=detailed"
