@@ -23,28 +23,10 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
 {
     private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
 
-    private sealed record Lesson(TestSchool School, TestUser Teacher, TestUser Pupil, TestUser Pupil2, TestUser Stranger, ChatSummaryDto Chat, ChatSummaryDto OtherChat);
-
-    private async Task<Lesson> LessonAsync()
-    {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("5А");
-        var b = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
-        var pupil = await school.AddStudentAsync("Вася", a.Id);
-        var pupil2 = await school.AddStudentAsync("Петя", a.Id);
-        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
-        await using var t = await HubClient.ConnectAsync(app, teacher);
-        var chat = await t.ClassChatAsync(school.Id, a.Id);
-        await using var s = await HubClient.ConnectAsync(app, stranger);
-        var other = await s.ClassChatAsync(school.Id, b.Id);
-        return new Lesson(school, teacher, pupil, pupil2, stranger, chat, other);
-    }
-
     [Fact]
     public async Task TeacherStartsLesson_PupilsJoinMuted_UnmuteRefusedUntilAllowed_OtherClassGetsChatNotFound()
     {
-        var l = await LessonAsync();
+        var l = await Lesson.CreateAsync(app);
         await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
         await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
         await using var pupil2 = await HubClient.ConnectAsync(app, l.Pupil2);
@@ -113,7 +95,7 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task GetChatCall_LiveCallForMembersWhoOpenTheChatLater_NullWithoutOne_OtherClassGetsChatNotFound()
     {
-        var l = await LessonAsync();
+        var l = await Lesson.CreateAsync(app);
         await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
         await using var stranger = await HubClient.ConnectAsync(app, l.Stranger);
         await using (var early = await HubClient.ConnectAsync(app, l.Pupil))
@@ -142,7 +124,7 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task SdpAndCandidatesAreValidated_BeforeTheMediaServer()
     {
-        var l = await LessonAsync();
+        var l = await Lesson.CreateAsync(app);
         await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
         var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false)).Call.CallId;
 
@@ -162,7 +144,7 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task CallLivesInTheDatabase_LastLeaverEndsIt_AndATokenRefreshDoesNotEndIt()
     {
-        var l = await LessonAsync();
+        var l = await Lesson.CreateAsync(app);
         CallJoinDto start;
         await using (var teacher = await HubClient.ConnectAsync(app, l.Teacher))
         {

@@ -29,18 +29,12 @@ public sealed class ScreenShareTests(JanusCallsApp app) : IClassFixture<JanusCal
     [Fact]
     public async Task Lesson_TeacherShares_PupilNeedsPermission_OneScreenAtATime_HostStopsAnyShare()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("5А");
-        var b = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
-        var pupil = await school.AddStudentAsync("Вася", a.Id);
-        var pupil2 = await school.AddStudentAsync("Петя", a.Id);
-        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var l = await Lesson.CreateAsync(app);
+        var (teacher, pupil, pupil2, stranger, chat) = (l.Teacher, l.Pupil, l.Pupil2, l.Stranger, l.Chat);
         await using var t = await HubClient.ConnectAsync(app, teacher);
         await using var p = await HubClient.ConnectAsync(app, pupil);
         await using var p2 = await HubClient.ConnectAsync(app, pupil2);
         await using var s = await HubClient.ConnectAsync(app, stranger);
-        var chat = await t.ClassChatAsync(school.Id, a.Id);
 
         var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
         var joined = await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
