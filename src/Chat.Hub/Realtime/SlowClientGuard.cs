@@ -70,6 +70,16 @@ public static partial class SlowClientGuard
             return flush.IsCompleted ? flush : WatchAsync(flush.AsTask());
         }
 
+        /// <summary>
+        /// SignalR writes every hub message with this. The base class would call GetSpan, Advance and FlushAsync, each
+        /// taking the pipe's lock (which the transport's reader contends for); the pipe's own WriteAsync takes it once.
+        /// </summary>
+        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+        {
+            var write = inner.WriteAsync(source, cancellationToken);
+            return write.IsCompleted ? write : WatchAsync(write.AsTask());
+        }
+
         private async ValueTask<FlushResult> WatchAsync(Task<FlushResult> flush)
         {
             using var timer = new CancellationTokenSource();
