@@ -114,7 +114,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
     /// The person's role in the chat: as a member, or as "moderator" for a school admin with an open moderation case
     /// on it (admins never read chats they are not in without a logged case).
     /// </summary>
-    private const string RoleSql = """
+    internal const string RoleSql = """
         SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
         WHERE m.chat_id = @chatId AND m.account_id = @accountId
         UNION ALL
@@ -134,15 +134,6 @@ public sealed class ChatStore(NpgsqlDataSource db)
                 SELECT kind, ends_at FROM chat_restrictions WHERE chat_id = @chatId AND account_id = @accountId AND lifted_at IS NULL AND ends_at > now()
                 ORDER BY kind = 'block' DESC, ends_at DESC LIMIT 1) r ON true
             """,
-            new { chatId, accountId }, cancellationToken: ct));
-    }
-
-    /// <summary>The caller's role in the chat (null: no access) and the chat's last seq, in one round trip.</summary>
-    public async Task<(string? Role, long LastSeq)> RoleAndLastSeqAsync(Guid chatId, Guid accountId, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        return await c.QuerySingleAsync<(string?, long)>(new CommandDefinition(
-            $"SELECT ({RoleSql} LIMIT 1) AS role, coalesce((SELECT last_seq FROM chats WHERE id = @chatId), 0) AS last_seq",
             new { chatId, accountId }, cancellationToken: ct));
     }
 

@@ -29,6 +29,9 @@ public sealed record MessageRow(
 /// <summary>One entry of a chat's sequence: a new message, or a change to an earlier one (with its current state).</summary>
 public sealed record ChatEventRow(long Seq, string Type, MessageRow Message);
 
+/// <summary>Catch-up of one member: the role (null: no access), the chat's last seq and the events after a seq.</summary>
+public sealed record ChatUpdatesRow(string? Role, long LastSeq, IReadOnlyList<ChatEventRow> Events);
+
 public sealed record NewMessage(Guid ChatId, Guid SenderId, Guid ClientId, string Kind, string Text, long? ReplyToSeq, string? ForwardedFrom, Guid[] Mentions);
 
 public enum SendRefusal
@@ -311,31 +314,47 @@ public sealed class MessageStore(NpgsqlDataSource db)
         return rows;
     }
 
-    /// <summary>Everything in the chat's sequence after <paramref name="afterSeq"/>, in order: new messages and changes.</summary>
-    public async Task<IReadOnlyList<ChatEventRow>> EventsAfterAsync(Guid chatId, long afterSeq, int limit, CancellationToken ct)
+    /// <summary>
+    /// Catch-up in one round trip and one snapshot: the caller's role in the chat (null: no access, and then no event is
+    /// read), the chat's last seq, and the events (messages and changes) after <paramref name="afterSeq"/>, at most
+    /// <paramref name="limit"/>. One snapshot also means that a message and a later change committed meanwhile cannot
+    /// come back as the change without the message (a client that moved on to the change's seq would never see it).
+    /// </summary>
+    public async Task<ChatUpdatesRow> UpdatesForAsync(Guid chatId, Guid accountId, long afterSeq, int limit, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-
-        // One statement, so one snapshot: a message and a later change committed meanwhile cannot come back as the
-        // change without the message (a client that moved on to the change's seq would never see the message).
-        return (await c.QueryAsync<EventHead, MessageRow, ChatEventRow>(new CommandDefinition(
+        var rows = (await c.QueryAsync<UpdatesHead, MessageRow, (UpdatesHead Head, MessageRow? Message)>(new CommandDefinition(
             $"""
-            WITH ev AS (
-                (SELECT seq, 'message' AS type, seq AS message_seq FROM messages WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit)
+            WITH acc AS MATERIALIZED (
+                SELECT ({Chats.ChatStore.RoleSql} LIMIT 1) AS role, coalesce((SELECT last_seq FROM chats WHERE id = @chatId), 0) AS last_seq
+            ), ev AS (
+                (SELECT seq, 'message' AS type, seq AS message_seq FROM messages
+                 WHERE chat_id = @chatId AND seq > @afterSeq AND (SELECT role FROM acc) IS NOT NULL ORDER BY seq LIMIT @limit)
                 UNION ALL
-                (SELECT seq, kind, message_seq FROM message_changes WHERE chat_id = @chatId AND seq > @afterSeq ORDER BY seq LIMIT @limit)
+                (SELECT seq, kind, message_seq FROM message_changes
+                 WHERE chat_id = @chatId AND seq > @afterSeq AND (SELECT role FROM acc) IS NOT NULL ORDER BY seq LIMIT @limit)
                 ORDER BY 1 LIMIT @limit
             )
-            SELECT ev.seq AS event_seq, ev.type AS event_type, {MessageColumns}
-            FROM ev JOIN messages m ON m.chat_id = @chatId AND m.seq = ev.message_seq LEFT JOIN accounts a ON a.id = m.sender_id
-            ORDER BY ev.seq
+            SELECT acc.role, acc.last_seq, e.*
+            FROM acc LEFT JOIN LATERAL (
+                SELECT ev.seq AS event_seq, ev.type AS event_type, {MessageColumns}
+                FROM ev JOIN messages m ON m.chat_id = @chatId AND m.seq = ev.message_seq LEFT JOIN accounts a ON a.id = m.sender_id
+            ) e ON true
+            ORDER BY e.event_seq
             """,
-            new { chatId, afterSeq, limit }, cancellationToken: ct),
-            (head, message) => new ChatEventRow(head.EventSeq, head.EventType, message),
+            new { chatId, accountId, afterSeq, limit }, cancellationToken: ct),
+            (head, message) => (head, message),
             splitOn: "chat_id")).AsList();
+
+        // acc always yields one row; with no events its message columns are null (Dapper maps them to no message).
+        var first = rows[0].Head;
+        var events = rows.Where(r => r.Message is not null && r.Head.EventSeq is not null)
+            .Select(r => new ChatEventRow(r.Head.EventSeq!.Value, r.Head.EventType!, r.Message!)).ToList();
+        return new ChatUpdatesRow(first.Role, first.LastSeq, events);
     }
 
-    private sealed record EventHead(long EventSeq, string EventType);
+    private sealed record UpdatesHead(string? Role, long LastSeq, long? EventSeq, string? EventType);
+
 
     /// <summary>Records a change (edit, deletion, reactions, a poll closing) of a message as the next entry of the chat's sequence; no actor when the server made it.</summary>
     public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid? actorId, CancellationToken ct)

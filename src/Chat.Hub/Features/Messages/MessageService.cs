@@ -214,15 +214,14 @@ public sealed class MessageService(
     /// <summary>Catch-up: everything in the chat's sequence after <paramref name="afterSeq"/>, paged.</summary>
     public async Task<ChatUpdatesDto> UpdatesAsync(Guid me, Guid chatId, long afterSeq, int? limit, CancellationToken ct)
     {
-        // Two round trips: access and the chat's last seq, then the events (one statement, one snapshot).
-        var (role, lastSeq) = await chats.RoleAndLastSeqAsync(chatId, me, ct);
+        // One round trip: access, the chat's last seq and the events, in one snapshot.
+        var page = Math.Clamp(limit ?? MaxPage, 1, MaxPage);
+        var (role, lastSeq, events) = await messages.UpdatesForAsync(chatId, me, Math.Max(0, afterSeq), page, ct);
         if (role is null)
         {
             throw new ChatException(ChatError.ChatNotFound);
         }
 
-        var page = Math.Clamp(limit ?? MaxPage, 1, MaxPage);
-        var events = await messages.EventsAfterAsync(chatId, Math.Max(0, afterSeq), page, ct);
         var last = events.Count == 0 ? Math.Max(afterSeq, 0) : events[^1].Seq;
         return new ChatUpdatesDto(chatId, lastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < lastSeq && events.Count == page);
     }
