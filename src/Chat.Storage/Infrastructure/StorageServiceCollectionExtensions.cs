@@ -49,6 +49,9 @@ public static class StorageServiceCollectionExtensions
     /// no <c>DISCARD ALL</c> when a pooled connection is returned (nothing here keeps session state: no SET, no
     /// temporary tables, advisory locks are transaction-scoped or released explicitly), and automatic preparation of
     /// the statements used most, which a reset would throw away. Together they halved PostgreSQL's CPU per message.
+    /// At most 32 connections per node (Npgsql's default is 100): the statements are short, more backends than the
+    /// database has cores only queue on its CPUs with cold caches (a reconnect storm opened dozens of new backends and
+    /// PostgreSQL's CPU went to 70 %), and two or three nodes still fit PostgreSQL's default of 100 connections.
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
@@ -62,6 +65,11 @@ public static class StorageServiceCollectionExtensions
         if (!Given(given, "Max Auto Prepare", "MaxAutoPrepare"))
         {
             builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        }
+
+        if (!Given(given, "Maximum Pool Size", "Max Pool Size", "MaxPoolSize"))
+        {
+            builder.ConnectionStringBuilder.MaxPoolSize = 32;
         }
 
         return builder.Build();
