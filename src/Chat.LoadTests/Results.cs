@@ -180,7 +180,7 @@ public sealed class TargetResult
 
     public string? Error { get; set; }
 
-    /// <summary>pg_stat_statements of the run's database during this target: calls, total ms, mean ms, rows, query.</summary>
+    /// <summary>pg_stat_statements of the run's database during this target: calls, total ms, mean ms, max ms, rows, query.</summary>
     public List<string[]> DatabaseStatements { get; set; } = [];
 
     public string? DatabaseWal { get; set; }

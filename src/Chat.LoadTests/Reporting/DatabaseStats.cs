@@ -39,7 +39,7 @@ public static class DatabaseStats
         await connection.OpenAsync();
         await using (var command = new NpgsqlCommand(
             """
-            SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), rows,
+            SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), round(max_exec_time::numeric, 1), rows,
                    left(regexp_replace(query, '\s+', ' ', 'g'), 160)
             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
             ORDER BY total_exec_time DESC LIMIT $1
@@ -50,7 +50,8 @@ public static class DatabaseStats
             while (await reader.ReadAsync())
             {
                 rows.Add([reader.GetInt64(0).ToString("N0", System.Globalization.CultureInfo.InvariantCulture), reader.GetDecimal(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    reader.GetDecimal(2).ToString(System.Globalization.CultureInfo.InvariantCulture), reader.GetInt64(3).ToString(System.Globalization.CultureInfo.InvariantCulture), reader.GetString(4)]);
+                    reader.GetDecimal(2).ToString(System.Globalization.CultureInfo.InvariantCulture), reader.GetDecimal(3).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    reader.GetInt64(4).ToString(System.Globalization.CultureInfo.InvariantCulture), reader.GetString(5)]);
             }
         }
 

@@ -53,7 +53,7 @@ public static class ReportWriter
         {
             blocks.Add(new Heading(2, $"Where the database time goes ({t.Name}, whole phase incl. connecting)"));
             blocks.Add(new Paragraph($"pg_stat_statements of the run's database; WAL: {t.DatabaseWal}."));
-            blocks.Add(new Table(["calls", "total ms", "mean ms", "rows", "statement"], t.DatabaseStatements));
+            blocks.Add(new Table(["calls", "total ms", "mean ms", "max ms", "rows", "statement"], t.DatabaseStatements));
         }
 
         blocks.Add(new Heading(2, "Plots"));
