@@ -101,6 +101,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
         result.Settings["placement on two nodes"] = options.PlaceByClass ? "by class (each class on one node)" : "alternating members";
         result.Settings["seconds per step"] = stepSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["drain after a step (max s)"] = options.DrainSeconds.ToString(CultureInfo.InvariantCulture);
+        result.Settings["warm-up before the first step (s)"] = (options.WarmUpSeconds ?? (stepSeconds <= 6 ? 1 : 5)).ToString(CultureInfo.InvariantCulture);
         result.Settings["message text length"] = options.TextLength.ToString(CultureInfo.InvariantCulture);
         result.Settings["connect concurrency"] = options.ConnectConcurrency.ToString(CultureInfo.InvariantCulture);
         if (spec.Kind == ScenarioKind.Storm)
@@ -325,7 +326,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
                     var warmUp = new StepMetrics(rates.Length, "warm-up", Math.Min(rates.FirstOrDefault(50), 200));
                     steps = [.. rates.Select((r, i) => new StepMetrics(i, $"{r.ToString(CultureInfo.InvariantCulture)}/s", r)), warmUp];
                     currentStep = "warm-up";
-                    await SendLoopAsync(warmUp, chats, spec.StepSeconds <= 6 ? 1 : 5, ct);
+                    await SendLoopAsync(warmUp, chats, options.WarmUpSeconds ?? (spec.StepSeconds <= 6 ? 1 : 5), ct);
                     await DrainAsync(warmUp, ct);
                     foreach (var step in steps[..^1])
                     {

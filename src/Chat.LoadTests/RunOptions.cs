@@ -47,6 +47,13 @@ public sealed class RunOptions
 
     public int DrainSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Seconds of unmeasured traffic (at the first step's rate, at most 200 msg/s) before the first step; null: 5 (1 for
+    /// steps of 6 s or less). The runtime keeps recompiling hot code (tiered compilation with dynamic PGO) for tens of
+    /// seconds after a start; a longer warm-up measures a server that has been running for a while.
+    /// </summary>
+    public int? WarmUpSeconds { get; set; }
+
     public int ConnectConcurrency { get; set; } = 64;
 
     /// <summary>Reconnect storm: how many reconnects are in flight at once (all of them by default: a storm).</summary>
@@ -107,6 +114,7 @@ public sealed class RunOptions
           --env KEY=VALUE           extra configuration for the started server (repeatable)
           --classes N --size N      override the school layout
           --drain S                 seconds to wait for late deliveries after each step (default 30)
+          --warmup S                unmeasured traffic before the first step (default 5; 1 for steps of 6 s or less)
           --connect-concurrency N   connection attempts in flight (default 64)
           --storm-concurrency N     reconnects in flight during the storm (default 3000: all)
           --placement alternate|by-class
@@ -166,6 +174,7 @@ public sealed class RunOptions
             Rates = Value("--rates") is { } rates ? ScenarioSpec.ParseRates(rates) : null,
             StepSeconds = Int("--duration"),
             DrainSeconds = Int("--drain") ?? 30,
+            WarmUpSeconds = Int("--warmup"),
             ConnectConcurrency = Int("--connect-concurrency") ?? 64,
             StormConcurrency = Int("--storm-concurrency") ?? 3000,
             PlaceByClass = Value("--placement") switch
