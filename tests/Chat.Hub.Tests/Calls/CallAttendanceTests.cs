@@ -12,19 +12,13 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task Lesson_RejoinCountsOnce_AbsentPupilListed_OnlyHostAndModeratorsSeeIt_StatisticsCountTheCall()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("5А");
-        var b = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
-        var vasya = await school.AddStudentAsync("Вася", a.Id);
-        var petya = await school.AddStudentAsync("Петя", a.Id);
-        var absent = await school.AddStudentAsync("Оля", a.Id);
-        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var l = await Lesson.CreateAsync(app, "Оля");
+        var (school, teacher, vasya, petya, stranger, chat) = (l.School, l.Teacher, l.Pupil, l.Pupil2, l.Stranger, l.Chat);
+        var absent = Assert.Single(l.MorePupils);
         await using var t = await HubClient.ConnectAsync(app, teacher);
         await using var v = await HubClient.ConnectAsync(app, vasya);
         await using var p = await HubClient.ConnectAsync(app, petya);
         await using var s = await HubClient.ConnectAsync(app, stranger);
-        var chat = await t.ClassChatAsync(school.Id, a.Id);
 
         var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
         await v.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
@@ -70,8 +64,7 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.Equal(3, item.Attendees);
         await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
         await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
-        var otherChat = await s.ClassChatAsync(school.Id, b.Id);
-        await (await teacher.Http.GetAsync($"/api/chats/{otherChat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
+        await (await teacher.Http.GetAsync($"/api/chats/{l.OtherChat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
 
         // The school's statistics count the lesson and its attendees.
         var stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
