@@ -22,7 +22,7 @@ public sealed record CallsPerDay(DateTime Day, int Calls, int Lessons, int CallM
 public sealed class CallAttendanceStore(NpgsqlDataSource db)
 {
     /// <summary>
-    /// Everyone who was in the call plus the call's roster (its chat's members when it started, migration 0011), so
+    /// Everyone who was in the call plus the call's roster (its chat's members when it started, migration 0012), so
     /// the list shows who of the class never came, also after someone left the class. The chat role is the one at the
     /// start; for someone who joined the chat during the call and came, the current one; null for a waiting-room guest.
     /// Open intervals count up to the call's end, or to now while it is live.
