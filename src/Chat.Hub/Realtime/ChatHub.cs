@@ -45,6 +45,9 @@ public interface IChatClient
     /// <summary>A call was planned in the chat, or its plan was cancelled (Cancelled = true).</summary>
     Task CallScheduled(Features.Calls.CallPlanDto plan);
 
+    /// <summary>A scheduled call starts soon (the lead time before) or now (AtStart); once per plan and reminder, from one node.</summary>
+    Task CallReminder(Features.Calls.CallReminderDto reminder);
+
     /// <summary>How many viewers a broadcast has now (viewers are not announced one by one).</summary>
     Task BroadcastViewers(Guid callId, int viewers);
 

@@ -22,7 +22,9 @@ public sealed record CallsPerDay(DateTime Day, int Calls, int Lessons, int CallM
 public sealed class CallAttendanceStore(NpgsqlDataSource db)
 {
     /// <summary>
-    /// Everyone who was in the call plus every current member of its chat (so the roster shows who never came).
+    /// Everyone who was in the call plus the call's roster (its chat's members when it started, migration 0012), so
+    /// the list shows who of the class never came, also after someone left the class. The chat role is the one at the
+    /// start; for someone who joined the chat during the call and came, the current one; null for a waiting-room guest.
     /// Open intervals count up to the call's end, or to now while it is live.
     /// </summary>
     public async Task<IReadOnlyList<CallAttendanceRow>> ForCallAsync(Guid callId, CancellationToken ct)
@@ -39,13 +41,14 @@ public sealed class CallAttendanceStore(NpgsqlDataSource db)
                 FROM call_attendance a JOIN call ON a.call_id = call.id
                 GROUP BY a.account_id),
             people AS (
-                SELECT m.account_id FROM chat_members m JOIN call ON m.chat_id = call.chat_id
+                SELECT r.account_id FROM call_roster r JOIN call ON r.call_id = call.id
                 UNION SELECT account_id FROM spans)
-            SELECT p.account_id, acc.display_name, m.role AS chat_role, coalesce(s.intervals, 0) AS intervals,
+            SELECT p.account_id, acc.display_name, coalesce(r.chat_role, m.role) AS chat_role, coalesce(s.intervals, 0) AS intervals,
                    s.first_joined_at, s.last_left_at, coalesce(s.present_now, false) AS present_now,
                    coalesce(cp.removed, false) AS removed, coalesce(s.seconds, 0)::bigint AS seconds
             FROM people p JOIN accounts acc ON acc.id = p.account_id
             CROSS JOIN call
+            LEFT JOIN call_roster r ON r.call_id = call.id AND r.account_id = p.account_id
             LEFT JOIN chat_members m ON m.chat_id = call.chat_id AND m.account_id = p.account_id
             LEFT JOIN call_participants cp ON cp.call_id = call.id AND cp.account_id = p.account_id
             LEFT JOIN spans s ON s.account_id = p.account_id

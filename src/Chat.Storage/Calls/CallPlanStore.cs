@@ -52,4 +52,44 @@ public sealed class CallPlanStore(NpgsqlDataSource db)
     public async Task<CallPlanRow?> LockAsync(DbScope s, Guid id, CancellationToken ct) =>
         await s.Connection.QuerySingleOrDefaultAsync<CallPlanRow>(new CommandDefinition(
             $"SELECT {Columns} FROM call_plans WHERE id = @id FOR UPDATE", new { id }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// Claims the due "starts soon" reminders: plans starting within <paramref name="lead"/> from now, not cancelled,
+    /// whose call has not started (no call linked, no live call in the chat), not reminded yet. The conditional update
+    /// is the claim: of several nodes polling at once, each plan goes to exactly one (the row lock and the re-checked
+    /// <c>reminded_at IS NULL</c> make the others skip it).
+    /// </summary>
+    public Task<IReadOnlyList<CallPlanRow>> ClaimSoonRemindersAsync(TimeSpan lead, int limit, CancellationToken ct) =>
+        ClaimAsync(
+            "reminded_at IS NULL AND starts_at > now() AND starts_at <= now() + @lead",
+            "reminded_at = now()",
+            new { lead, limit }, ct);
+
+    /// <summary>
+    /// Claims the due "starts now" reminders: plans whose start came at most <paramref name="late"/> ago (a node that was
+    /// down longer does not remind of a lesson long under way), on the same terms. The "soon" one, if never sent, is
+    /// then not sent any more either.
+    /// </summary>
+    public Task<IReadOnlyList<CallPlanRow>> ClaimStartRemindersAsync(TimeSpan late, int limit, CancellationToken ct) =>
+        ClaimAsync(
+            "start_reminded_at IS NULL AND starts_at <= now() AND starts_at > now() - @late",
+            "start_reminded_at = now(), reminded_at = coalesce(reminded_at, now())",
+            new { late, limit }, ct);
+
+    private async Task<IReadOnlyList<CallPlanRow>> ClaimAsync(string due, string set, object parameters, CancellationToken ct)
+    {
+        var condition = $"""
+            {due} AND start_reminded_at IS NULL AND cancelled_at IS NULL AND call_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.chat_id = call_plans.chat_id AND c.ended_at IS NULL)
+            """;
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<CallPlanRow>(new CommandDefinition(
+            $"""
+            UPDATE call_plans SET {set}
+            WHERE id IN (SELECT id FROM call_plans WHERE {condition} ORDER BY starts_at LIMIT @limit FOR UPDATE SKIP LOCKED)
+              AND {condition}
+            RETURNING {Columns}
+            """,
+            parameters, cancellationToken: ct))).AsList();
+    }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Features.Statistics;
 using Chat.Hub.Tests.Infrastructure;
@@ -12,19 +13,13 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task Lesson_RejoinCountsOnce_AbsentPupilListed_OnlyHostAndModeratorsSeeIt_StatisticsCountTheCall()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("5А");
-        var b = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
-        var vasya = await school.AddStudentAsync("Вася", a.Id);
-        var petya = await school.AddStudentAsync("Петя", a.Id);
-        var absent = await school.AddStudentAsync("Оля", a.Id);
-        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var l = await Lesson.CreateAsync(app, "Оля");
+        var (school, teacher, vasya, petya, stranger, chat) = (l.School, l.Teacher, l.Pupil, l.Pupil2, l.Stranger, l.Chat);
+        var absent = Assert.Single(l.MorePupils);
         await using var t = await HubClient.ConnectAsync(app, teacher);
         await using var v = await HubClient.ConnectAsync(app, vasya);
         await using var p = await HubClient.ConnectAsync(app, petya);
         await using var s = await HubClient.ConnectAsync(app, stranger);
-        var chat = await t.ClassChatAsync(school.Id, a.Id);
 
         var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
         await v.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
@@ -70,8 +65,7 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.Equal(3, item.Attendees);
         await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
         await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
-        var otherChat = await s.ClassChatAsync(school.Id, b.Id);
-        await (await teacher.Http.GetAsync($"/api/chats/{otherChat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
+        await (await teacher.Http.GetAsync($"/api/chats/{l.OtherChat.Id}/calls/{callId}/attendance")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
 
         // The school's statistics count the lesson and its attendees.
         var stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
@@ -79,5 +73,44 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.Equal((1, 1, 3), (today.Calls, today.Lessons, today.Attendees));
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
         Assert.Contains("section,day,calls,lessons,call_minutes,participant_minutes,attendees", csv, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Lesson_AttendanceListsTheClassAsItWas_PupilsWhoLeftStay_PupilWhoCameLaterIsNotListed()
+    {
+        var l = await Lesson.CreateAsync(app, "Оля");
+        var (school, teacher, vasya, petya) = (l.School, l.Teacher, l.Pupil, l.Pupil2);
+        var olya = Assert.Single(l.MorePupils);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var v = await HubClient.ConnectAsync(app, vasya);
+
+        // Vasya comes to the lesson; Petya and Olya do not.
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await v.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await t.Connection.InvokeAsync("EndCall", callId);
+
+        // Afterwards Vasya and Olya move to 5Б, and Dima joins 5А.
+        var classB = l.OtherChat.ClassId!.Value;
+        foreach (var moved in new[] { vasya, olya })
+        {
+            await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{moved.AccountId}/class", new { classId = classB })).EnsureOkAsync();
+        }
+
+        var dima = await school.AddStudentAsync("Дима", l.Chat.ClassId!.Value);
+
+        // The lesson's attendance is 5А as it was then: Vasya came, Petya and Olya did not, Dima was not in the class.
+        var report = await (await teacher.Http.GetAsync($"/api/chats/{l.Chat.Id}/calls/{callId}/attendance")).ReadAsync<CallAttendanceDto>();
+        var vasyaRow = report.People.Single(x => x.AccountId == vasya.AccountId);
+        Assert.Equal((true, 1, "member"), (vasyaRow.Attended, vasyaRow.Intervals, vasyaRow.ChatRole));
+        var olyaRow = report.People.Single(x => x.AccountId == olya.AccountId);
+        Assert.Equal((false, "member", "Оля"), (olyaRow.Attended, olyaRow.ChatRole, olyaRow.DisplayName));
+        Assert.False(report.People.Single(x => x.AccountId == petya.AccountId).Attended);
+        Assert.DoesNotContain(report.People, x => x.AccountId == dima.AccountId);
+        Assert.DoesNotContain(report.People, x => x.AccountId == l.Stranger.AccountId);
+        Assert.Equal((2, 2), (report.Attended, report.Absent));
+
+        // The chat's history counts the same two who came.
+        var history = await (await teacher.Http.GetAsync($"/api/chats/{l.Chat.Id}/calls")).ReadAsync<List<ChatCallDto>>();
+        Assert.Equal(2, Assert.Single(history, c => c.CallId == callId).Attendees);
     }
 }

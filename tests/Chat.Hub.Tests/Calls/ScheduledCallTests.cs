@@ -11,16 +11,11 @@ public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task TeacherPlansLesson_ChatIsTold_TooEarlyRefused_InTheWindowPupilOpensItWithTeacherAsHost_CancelledPlanGone()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("5А");
-        var b = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
-        var pupil = await school.AddStudentAsync("Вася", a.Id);
-        var stranger = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var l = await Lesson.CreateAsync(app);
+        var (teacher, pupil, chat) = (l.Teacher, l.Pupil, l.Chat);
         await using var t = await HubClient.ConnectAsync(app, teacher);
         await using var p = await HubClient.ConnectAsync(app, pupil);
-        await using var s = await HubClient.ConnectAsync(app, stranger);
-        var chat = await t.ClassChatAsync(school.Id, a.Id);
+        await using var s = await HubClient.ConnectAsync(app, l.Stranger);
 
         var announced = new TaskCompletionSource<CallPlanDto>(TaskCreationOptions.RunContinuationsAsynchronously);
         p.Connection.On<CallPlanDto>("CallScheduled", plan => announced.TrySetResult(plan));

@@ -15,13 +15,9 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task GuestOfTheSchoolWaits_HostAdmitsOneAndRejectsAnother_MembersEnterDirectly_OtherSchoolLearnsNothing()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("5А");
-        var b = await school.CreateClassAsync("5Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", a.Id);
-        var psychologist = await school.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
-        var pupil = await school.AddStudentAsync("Вася", a.Id);
-        var pupil5B = await school.AddStudentAsync("Коля из 5Б", b.Id);
+        var l = await Lesson.CreateAsync(app);
+        var (teacher, pupil, pupil5B, chat) = (l.Teacher, l.Pupil, l.Stranger, l.Chat);
+        var psychologist = await l.School.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
         var otherSchool = await new SchoolBuilder(app).CreateAsync("Школа №2");
         var outsider = await otherSchool.AddStudentAsync("Чужой", (await otherSchool.CreateClassAsync("5А")).Id);
         await using var t = await HubClient.ConnectAsync(app, teacher);
@@ -29,7 +25,6 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
         await using var p = await HubClient.ConnectAsync(app, pupil);
         await using var k = await HubClient.ConnectAsync(app, pupil5B);
         await using var o = await HubClient.ConnectAsync(app, outsider);
-        var chat = await t.ClassChatAsync(school.Id, a.Id);
         var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
 
         // Closed until the host opens it: a guest learns nothing; a member of the chat is told to just join.
@@ -95,10 +90,8 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
     [Fact]
     public async Task DirectCall_HasNoWaitingRoom()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("6А");
-        var teacher = await school.AddVerifiedTeacherAsync("Анна Петровна", a.Id);
-        var pupil = await school.AddStudentAsync("Оля", a.Id);
+        var l = await Lesson.CreateAsync(app);
+        var (school, teacher, pupil) = (l.School, l.Teacher, l.Pupil);
         await using var p = await HubClient.ConnectAsync(app, pupil);
         var direct = await (await pupil.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId })).ReadAsync<ChatSummaryDto>();
         var callId = (await p.Connection.InvokeAsync<CallJoinDto>("StartCall", direct.Id, false)).Call.CallId;

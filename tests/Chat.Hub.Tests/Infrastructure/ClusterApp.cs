@@ -5,8 +5,9 @@ namespace Chat.Hub.Tests.Infrastructure;
 /// <summary>
 /// Two real server processes (nodes A and B) on one PostgreSQL database and one real Redis, as in production.
 /// The in-process app (same database, same signing key) builds schools through the API; clients connect to the nodes.
+/// A derived fixture may give every node further settings (<see cref="NodeSettings"/>, environment-variable names).
 /// </summary>
-public sealed class ClusterApp : ChatApp
+public class ClusterApp : ChatApp
 {
     public RedisServer Redis { get; private set; } = null!;
 
@@ -23,15 +24,25 @@ public sealed class ClusterApp : ChatApp
         await Task.WhenAll(NodeA.StartAsync(), NodeB.StartAsync());
     }
 
-    public HubServerProcess NewNode(int? port = null, IDictionary<string, string?>? settings = null) => new(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+    /// <summary>Settings every node of this cluster gets (e.g. <c>Calls__Reminders__Poll</c>); <c>NewNode</c>'s own win.</summary>
+    protected virtual IDictionary<string, string?> NodeSettings => new Dictionary<string, string?>();
+
+    public HubServerProcess NewNode(int? port = null, IDictionary<string, string?>? settings = null)
     {
-        ["ConnectionStrings__Chat"] = ConnectionString,
-        ["ConnectionStrings__Redis"] = Redis.ConnectionString,
-        ["Auth__SigningKey"] = SigningKey,
-        ["Limits__MessagesPerSecond"] = "1000",
-        ["Limits__MessageBurst"] = "1000",
-        ["Logging__Console__FormatterName"] = "simple",
-    }, port);
+        var all = new Dictionary<string, string?>(NodeSettings);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        all["ConnectionStrings__Chat"] = ConnectionString;
+        all["ConnectionStrings__Redis"] = Redis.ConnectionString;
+        all["Auth__SigningKey"] = SigningKey;
+        all["Limits__MessagesPerSecond"] = "1000";
+        all["Limits__MessageBurst"] = "1000";
+        all["Logging__Console__FormatterName"] = "simple";
+        return new HubServerProcess(all, port);
+    }
 
     public override async ValueTask DisposeAsync()
     {

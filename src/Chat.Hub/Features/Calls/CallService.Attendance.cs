@@ -10,7 +10,7 @@ public sealed record CallAttendeeDto(
 
 /// <summary>
 /// Who came to a call, when, and for how long (the sum of their stretches: a rejoin after a drop is the same person),
-/// against the chat's members: <c>Absent</c> counts the members who never came.
+/// against the chat's members when the call started: <c>Absent</c> counts those of them who never came.
 /// </summary>
 public sealed record CallAttendanceDto(
     Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,

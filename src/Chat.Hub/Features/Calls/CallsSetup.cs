@@ -5,7 +5,10 @@ namespace Chat.Hub.Features.Calls;
 
 internal static class CallsSetup
 {
-    /// <summary>Janus instances (Calls:Janus:Urls) and TURN (Calls:Turn:Secret, Calls:Turn:Urls); both optional.</summary>
+    /// <summary>
+    /// Janus instances (Calls:Janus:Urls) and TURN (Calls:Turn:Secret, Calls:Turn:Urls), both optional; reminders of
+    /// scheduled calls (Calls:Reminders).
+    /// </summary>
     public static IServiceCollection AddChatCalls(this IServiceCollection services, IConfiguration configuration)
     {
         var janus = configuration.GetSection("Calls:Janus").Get<JanusOptions>() ?? new JanusOptions();
@@ -14,6 +17,8 @@ internal static class CallsSetup
         services.AddSingleton(turn);
         services.AddSingleton<JanusPool>();
         services.AddSingleton(sp => new TurnCredentials(sp.GetRequiredService<TurnOptions>(), TimeProvider.System));
+        services.Configure<CallReminderOptions>(configuration.GetSection("Calls:Reminders"));
+        services.AddHostedService<CallReminders>();
         return services;
     }
 }

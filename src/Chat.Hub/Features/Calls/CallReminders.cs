@@ -1,0 +1,107 @@
+using Chat.Hub.Realtime;
+using Chat.Storage.Calls;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>Reminders of scheduled calls (<c>Calls:Reminders</c>).</summary>
+public sealed class CallReminderOptions
+{
+    /// <summary>How long before the start the "starts soon" reminder goes out; zero or less: none (only "starts now").</summary>
+    public TimeSpan Lead { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often every node looks for due reminders.</summary>
+    public TimeSpan Poll { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The "starts now" reminder is still sent this long after the start (e.g. after every node was down), not later.</summary>
+    public TimeSpan Late { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// A reminder of a scheduled call, to the chat's members. <see cref="AtStart"/>: false = "starts soon" (the lead time
+/// before <see cref="StartsAt"/>), true = "starts now". Join with JoinScheduledCall(<see cref="PlanId"/>).
+/// </summary>
+public sealed record CallReminderDto(
+    Guid PlanId, Guid ChatId, Guid HostId, string Kind, string Title, DateTimeOffset StartsAt, DateTimeOffset OpensAt, bool AtStart);
+
+/// <summary>
+/// Runs on every node and sends the due reminders of scheduled calls. Nodes race for the same plan; the conditional
+/// update in <see cref="CallPlanStore.ClaimSoonRemindersAsync"/> / <see cref="CallPlanStore.ClaimStartRemindersAsync"/>
+/// gives each reminder to exactly one of them, which pushes it to the chat's group (over Redis to every node).
+/// A push that fails after the claim is not retried: the reminder is lost rather than sent twice.
+/// </summary>
+public sealed partial class CallReminders(
+    CallPlanStore plans, IHubContext<ChatHub, IChatClient> hub, IOptions<CallReminderOptions> options, ILogger<CallReminders> logger) : BackgroundService
+{
+    private const int Batch = 200;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        using var timer = new PeriodicTimer(o.Poll > TimeSpan.FromMilliseconds(50) ? o.Poll : TimeSpan.FromMilliseconds(50));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await SendDueAsync(o, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The database may be down for a while; the next tick tries again.
+                LogFailed(logger, e);
+            }
+        }
+    }
+
+    private async Task SendDueAsync(CallReminderOptions o, CancellationToken ct)
+    {
+        // "Starts now" first: a plan due for both (e.g. scheduled a moment before its start) gets only that one.
+        while (true)
+        {
+            var due = await plans.ClaimStartRemindersAsync(o.Late, Batch, ct);
+            await PushAsync(due, atStart: true);
+            if (due.Count < Batch)
+            {
+                break;
+            }
+        }
+
+        while (o.Lead > TimeSpan.Zero)
+        {
+            var due = await plans.ClaimSoonRemindersAsync(o.Lead, Batch, ct);
+            await PushAsync(due, atStart: false);
+            if (due.Count < Batch)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task PushAsync(IReadOnlyList<CallPlanRow> due, bool atStart)
+    {
+        foreach (var plan in due)
+        {
+            var starts = new DateTimeOffset(DateTime.SpecifyKind(plan.StartsAt, DateTimeKind.Utc));
+            var dto = new CallReminderDto(plan.Id, plan.ChatId, plan.HostId, plan.Kind, plan.Title, starts, starts - CallService.EarlyJoin, atStart);
+            try
+            {
+                await hub.Clients.Group(LiveConnections.ChatGroup(plan.ChatId)).CallReminder(dto);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogPushFailed(logger, e, plan.Id);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending due call reminders failed; will retry")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call plan {PlanId}: the reminder was claimed but could not be pushed")]
+    private static partial void LogPushFailed(ILogger logger, Exception exception, Guid planId);
+}
