@@ -34,7 +34,7 @@ export function showMain(root, me, school, schools, nav) {
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction }
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList() });
-  const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderInfo: () => renderInfo() });
+  const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const titleFilter = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = titleFilter.value.trim().toLowerCase(); renderList(); } });
@@ -105,7 +105,7 @@ export function showMain(root, me, school, schools, nav) {
     if (wanted && chats.some(c => c.id === wanted)) { sessionStorage.removeItem('chat.open'); openChat(wanted); }
     if (current) {
       const s = chats.find(c => c.id === current.id);
-      if (s) { current.summary = s; renderHead(); }
+      if (s) { current.summary = s; renderHead(); } else { leftChat(); }
     }
   }
 
@@ -363,6 +363,15 @@ export function showMain(root, me, school, schools, nav) {
     const at = x => new Date(x.lastMessageAt || 0).getTime();
     chats.sort((a, b) => (b.pinned - a.pinned) || (at(b) - at(a)));
     renderList();
+  }
+
+  /** The open chat is no longer mine (a moderator removed me, or I left the school's roster chat). */
+  function leftChat() {
+    current = null;
+    renderList();
+    fill(pane, h('div', { class: 'pane-empty' },
+      h('p', { role: 'status' }, 'Вы больше не участник этого чата.'),
+      h('button', { class: 'btn small phone-only', type: 'button', onclick: closeChat }, 'К списку чатов')));
   }
 
   function closeChat() {

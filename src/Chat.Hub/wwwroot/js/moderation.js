@@ -1,14 +1,18 @@
 // Moderation in the chat view: «Пожаловаться» for every member; for the chat's owners and moderators «Удалить по
-// правилу» and «Нарушение» on a message, the report queue in «О чате», and per member violations, blocks. Every
-// action cites one of the school's rules; the server decides who may do what and explains refusals in Russian.
+// правилу» and «Нарушение» on a message, the report queue in «О чате», and per member violations, blocks, mutes (up
+// to 24 hours) and removal from the chat. Every action cites one of the school's rules; the server decides who may do
+// what and explains refusals in Russian.
 
 import { hubError, hubFail } from './hub.js';
-import { h, dateTime } from './dom.js';
+import { h, dateTime, time } from './dom.js';
 import { formDialog } from './dialog.js';
 
-/** ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat), putMessage(m), renderInfo() }. */
+/** ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat), putMessage(m), renderHead(), renderInfo() }. */
 export function chatModeration(ctx) {
   const { me, school } = ctx;
+  // Members of these chats are added by people (not by the school's roster), so a moderator may remove one.
+  const REMOVABLE_KINDS = new Set(['subject', 'group']);
+  const MUTE_TIMES = [{ value: '15', label: '15 минут' }, { value: '60', label: '1 час' }, { value: '180', label: '3 часа' }, { value: '1440', label: '24 часа' }];
   let rules = null; // the school's rules
 
   async function schoolRules() {
@@ -67,12 +71,14 @@ export function chatModeration(ctx) {
           }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res])))))));
   }
 
-  /** What a moderator reads under a member's name: an active block, the violations counted so far. */
+  /** What a moderator reads under a member's name: an active block or mute, the violations counted so far. */
   function memberNotes(c, m, restrictions) {
     const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
+    const mute = restrictions.find(r => r.accountId === m.accountId && r.kind === 'mute');
     const v = c.violations?.get(m.accountId);
     return [
       block && h('div', { class: 'restriction-note' }, `Заблокирован до ${dateTime.format(new Date(block.endsAt))} (правило ${block.ruleNumber})`),
+      mute && h('div', { class: 'restriction-note' }, `Не может писать до ${time(mute.endsAt)} (правило ${mute.ruleNumber})`),
       v && h('div', { class: 'muted', style: 'font-size:.8rem' }, `Нарушений: ${v.violations}${v.mayBeBlocked ? ' · можно заблокировать' : ''}`),
     ];
   }
@@ -80,14 +86,59 @@ export function chatModeration(ctx) {
   /** A moderator's buttons for a member (not for other moderators or owners: the server refuses those). */
   function memberActions(c, m, restrictions) {
     const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
+    const mute = restrictions.find(r => r.accountId === m.accountId && r.kind === 'mute');
+    const lift = (method, label) => h('button', {
+      class: 'btn link small', type: 'button',
+      onclick: async () => { try { await ctx.invoke(method, c.id, m.accountId); await ctx.renderInfo(); } catch (e) { alert(hubError(e).message); } },
+    }, label);
     return [
       h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(m) }, 'Нарушение'),
+      !block && !mute && h('button', { class: 'btn link small', type: 'button', onclick: () => muteMember(m) }, 'Запретить писать'),
+      mute && lift('UnmuteMember', 'Разрешить писать'),
       !block && h('button', { class: 'btn link small', type: 'button', onclick: () => blockMember(m) }, 'Заблокировать'),
-      block && h('button', {
-        class: 'btn link small', type: 'button',
-        onclick: async () => { try { await ctx.invoke('UnblockMember', c.id, m.accountId); await ctx.renderInfo(); } catch (e) { alert(hubError(e).message); } },
-      }, 'Разблокировать'),
+      block && lift('UnblockMember', 'Разблокировать'),
+      REMOVABLE_KINDS.has(c.summary.kind) && h('button', { class: 'btn link small danger', type: 'button', onclick: () => removeMember(m) }, 'Удалить из чата'),
     ];
+  }
+
+  /** A short mute (up to 24 hours, unlike a block it needs no earlier violations): the member reads but cannot write. */
+  async function muteMember(member) {
+    const c = ctx.current();
+    await formDialog({
+      title: 'Запретить писать: ' + member.displayName,
+      text: 'Участник сможет читать чат, но не писать, до конца срока. Он увидит правило и причину.',
+      fields: [await ruleField(),
+        { name: 'minutes', label: 'На сколько', type: 'select', required: true, options: MUTE_TIMES, value: '60' },
+        { name: 'reason', label: 'Причина', maxlength: 1000 }],
+      submit: 'Запретить писать',
+      onSubmit: async v => {
+        try {
+          await ctx.invoke('MuteMember', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, minutes: Number(v.minutes), reason: v.reason.trim() || undefined });
+        } catch (e) { throw hubFail(e); }
+      },
+    });
+    if (!c.side.hidden) await ctx.renderInfo();
+  }
+
+  /** Removes a member from the chat (subject chats and groups; the roster's chats refuse it). The dialog is the confirmation. */
+  async function removeMember(member) {
+    const c = ctx.current();
+    const removed = await formDialog({
+      title: 'Удалить из чата: ' + member.displayName,
+      text: `${member.displayName} перестанет видеть чат «${c.summary.title}» и его новые сообщения. Вернуть можно только новым приглашением.`,
+      fields: [await ruleField(), { name: 'reason', label: 'Причина', maxlength: 1000 }],
+      submit: 'Удалить из чата',
+      onSubmit: async v => {
+        try {
+          await ctx.invoke('RemoveChatMember', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, reason: v.reason.trim() || undefined });
+        } catch (e) { throw hubFail(e); }
+      },
+    });
+    if (removed && ctx.current() === c) {
+      c.summary.memberCount = Math.max(0, c.summary.memberCount - 1);
+      ctx.renderHead();
+      if (!c.side.hidden) await ctx.renderInfo();
+    }
   }
 
   async function recordViolation(member, messageSeq) {
