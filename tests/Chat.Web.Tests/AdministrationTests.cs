@@ -60,7 +60,7 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         // Dima moves from 5А to 5Б, his mother with him.
         var pupils = page.Locator("#adm-pupils-sec");
         var dimaRow = pupils.Locator("tr", new() { HasText = "Дима Ковалёв" });
-        await dimaRow.GetByLabel("Новый класс для Дима Ковалёв").SelectOptionAsync(new SelectOptionValue { Label = "5Б" });
+        await dimaRow.GetByLabel("Куда перевести: Дима Ковалёв").SelectOptionAsync(new SelectOptionValue { Label = "5Б" });
         await dimaRow.GetByRole(AriaRole.Button, new() { Name = "Перевести" }).ClickAsync();
         var move = page.GetByRole(AriaRole.Dialog, new() { Name = "Перевести Дима Ковалёв в 5Б?" });
         await Expect(move).ToContainTextAsync("выйдет из чатов 5А и войдёт в чаты 5Б");

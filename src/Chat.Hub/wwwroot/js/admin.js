@@ -224,12 +224,12 @@ export async function showAdmin(root, school, back, options = {}) {
       h('option', { value: '' }, 'все классы'), open.map(c => h('option', { value: c.id, selected: c.id === pupilClassFilter }, c.name)));
     fill(pupilsSec, h('h2', { id: 'adm-pupils' }, 'Ученики'),
       h('p', { class: 'muted' }, 'Перевод в другой класс и выбытие из школы. Родители ученика следуют за ним: переходят в чаты нового класса или выходят из школы (если в ней нет других их детей).'),
-      h('div', { class: 'row' }, h('label', { for: 'adm-pupils-class' }, 'Класс'), filter),
+      h('div', { class: 'row' }, h('label', { for: 'adm-pupils-class' }, 'Показать учеников'), filter),
       err,
       pupils.length === 0 ? h('p', { class: 'muted' }, 'Учеников нет.') : h('div', { class: 'table-wrap' }, h('table', { class: 'pupils' },
         h('thead', {}, h('tr', {}, ['Ученик', 'Класс', 'Перевести в', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, pupils.map(p => {
-          const target = h('select', { 'aria-label': 'Новый класс для ' + p.displayName },
+          const target = h('select', { 'aria-label': 'Куда перевести: ' + p.displayName },
             h('option', { value: '' }, 'выберите класс'), open.filter(c => c.id !== p.classId).map(c => h('option', { value: c.id }, c.name)));
           return h('tr', { dataset: { accountId: p.accountId } },
             h('td', {}, p.displayName),
