@@ -74,6 +74,69 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task Poll_Quiz_WithClosingTime_AnswerIsFinal_RightAnswerShownAfterward()
+    {
+        var school = await Scene.SchoolAsync("Школа №33");
+        var classId = await school.ClassAsync("4В");
+        var teacher = await school.TeacherAsync("Галина Ивановна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Ваня Соколов", classId);
+
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "4В");
+        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
+        var dialog = teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Новый опрос" });
+        await dialog.GetByLabel("Вопрос").FillAsync("Столица России?");
+        await dialog.GetByLabel("Вариант 1").FillAsync("Казань");
+        await dialog.GetByLabel("Вариант 2").FillAsync("Москва");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Добавить вариант" }).ClickAsync();
+        await dialog.GetByLabel("Вариант 3").FillAsync("Самара");
+        await dialog.GetByLabel("Можно выбрать несколько вариантов").CheckAsync();
+        await dialog.GetByLabel("Викторина", new() { Exact = false }).CheckAsync();
+        await Expect(dialog.GetByLabel("Можно выбрать несколько вариантов")).Not.ToBeCheckedAsync();
+        await Expect(dialog.GetByLabel("Можно выбрать несколько вариантов")).ToBeDisabledAsync();
+
+        // Without the right answer marked the quiz is not created; then Москва is marked, and it closes tomorrow at 18:00 (Moscow).
+        var tomorrow = DateTime.UtcNow.AddHours(3).Date.AddDays(1);
+        await dialog.GetByLabel("Завершить опрос", new() { Exact = false }).FillAsync(tomorrow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "T18:00");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
+        await Expect(dialog.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Отметьте верный ответ викторины (у заполненного варианта).");
+        await dialog.GetByLabel("Верный ответ № 2").CheckAsync();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+        var teacherPoll = teacherPage.GetByRole(AriaRole.Group, new() { Name = "Опрос: Столица России?" });
+        await Expect(teacherPoll).ToContainTextAsync("викторина");
+        await Expect(teacherPoll).ToContainTextAsync("завершится");
+        await Expect(teacherPoll).ToContainTextAsync("18:00");
+
+        // The server has a quiz with Москва (the second option) right, closing at 15:00 UTC.
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "4В");
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var seq = history.EnumerateArray().Single(m => m.GetProperty("kind").GetString() == "poll").GetProperty("seq").GetInt64();
+        var poll = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/polls/{seq}")); // the author may know the answer
+        Assert.True(poll.GetProperty("quiz").GetBoolean());
+        Assert.False(poll.GetProperty("multiple").GetBoolean());
+        Assert.Equal(1, poll.GetProperty("correctOptionId").GetInt32());
+        Assert.Equal(tomorrow.AddHours(15), poll.GetProperty("closesAt").GetDateTime().ToUniversalTime());
+
+        // The pupil answers wrong: told so, the right answer is shown, and the answer cannot be changed.
+        var pupilPage = await PageAsync(Phone);
+        await SignInAsync(pupilPage, pupil.Phone);
+        await OpenChatAsync(pupilPage, "4В");
+        var pupilPoll = pupilPage.GetByRole(AriaRole.Group, new() { Name = "Опрос: Столица России?" });
+        await Expect(pupilPoll).ToContainTextAsync("завершится");
+        await Expect(pupilPoll.GetByText("верный ответ")).ToHaveCountAsync(0);
+        await pupilPoll.GetByLabel("Казань").CheckAsync();
+        await pupilPoll.GetByRole(AriaRole.Button, new() { Name = "Голосовать" }).ClickAsync();
+        await Expect(pupilPoll).ToContainTextAsync("Неверно.");
+        await Expect(Option(pupilPoll, "Москва")).ToContainTextAsync("верный ответ");
+        await Expect(pupilPoll.GetByRole(AriaRole.Button, new() { Name = "Изменить голос" })).ToHaveCountAsync(0);
+        await Expect(pupilPoll.GetByRole(AriaRole.Button, new() { Name = "Отозвать голос" })).ToHaveCountAsync(0);
+        await Expect(Option(teacherPoll, "Казань")).ToContainTextAsync("1 · 100%");
+        await ScreenshotBoth(pupilPage, "poll-quiz");
+    }
+
+    [Fact]
     public async Task Files_UploadWithProgress_PhotoPreview_VoiceNotePlays_DocumentDownloads_RefusedTypeExplained()
     {
         var school = await Scene.SchoolAsync("Школа №16");

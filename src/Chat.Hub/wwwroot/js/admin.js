@@ -1,10 +1,13 @@
-// School administration: school info, statistics with charts and CSV, classes and class teachers, staff and teacher
-// verification, invite links with QR codes, join requests, system channels and who may post in them, the audit log.
+// School administration: school info with the approval policy and safe mode, statistics with charts and CSV, classes
+// and class teachers, staff (teacher verification, admins, the director, leaving), pupils (moving between classes,
+// leaving), the school-year rollover, the school's rules, invite links with QR codes, join requests, system channels
+// and who may post in them, the audit log. Destructive actions ask first in a dialog.
 // A class teacher who is not an admin sees only the invite links and join requests of their classes.
 
 import { api, ApiError, blob, saveBlob, session } from './api.js';
 import { h, fill, mount, ROLE_NAMES, shortTime } from './dom.js';
 import { barChart } from './charts.js';
+import { formDialog } from './dialog.js';
 
 const STATE_NAMES = { active: 'действует', expired: 'истекло', used_up: 'исчерпано', revoked: 'отозвано' };
 const ACTION_NAMES = {
@@ -20,7 +23,16 @@ const ACTION_NAMES = {
   'moderation.muted': 'участнику запрещено писать', 'moderation.unmuted': 'запрет писать снят', 'moderation.removed': 'участник удалён из чата',
   'moderation.case_opened': 'открыто модерационное дело', 'moderation.report_resolved': 'жалоба рассмотрена',
   'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
+  'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'staff.left': 'сотрудник покинул школу',
+  'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
 };
+// The school's settings for joining and for pupils' safety (PUT /api/schools/{id}); docs/policies.md.
+const POLICY = [
+  ['approveStudents', 'Ученики вступают по ссылке только после одобрения'],
+  ['approveParents', 'Родители вступают по ссылке только после одобрения (по общей ссылке класса — всегда)'],
+  ['approveStaff', 'Сотрудники вступают по ссылке только после одобрения'],
+  ['pupilSafeMode', 'Режим безопасности для учеников: писать ученику лично, добавлять его в чаты и звонить ему могут только одноклассники, сотрудники школы и его родители'],
+];
 const KIND_NAMES = { class: 'классы', parents: 'родители', staff_room: 'учительская', subject: 'предметные', group: 'группы', channel: 'каналы', direct: 'личные' };
 
 export async function showAdmin(root, school, back, options = {}) {
@@ -36,8 +48,11 @@ export async function showAdmin(root, school, back, options = {}) {
   const requestsSec = section('adm-requests');
   const channelsSec = section('adm-channels');
   const auditSec = section('adm-audit');
-  const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-invites', 'Приглашения'],
-    ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-audit', 'Журнал']];
+  const pupilsSec = section('adm-pupils');
+  const yearSec = section('adm-year');
+  const rulesSec = section('adm-rules');
+  const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-pupils', 'Ученики'],
+    ['adm-year', 'Учебный год'], ['adm-rules', 'Правила'], ['adm-invites', 'Приглашения'], ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-audit', 'Журнал']];
   let hub = null;
   const leave = () => { hub?.stop(); back(); };
   mount(root,
@@ -46,7 +61,7 @@ export async function showAdmin(root, school, back, options = {}) {
       h('span', { class: 'title' }, (statsOnly ? 'Статистика: ' : teacherOnly ? 'Приглашения: ' : 'Управление школой: ') + school.name)),
     statsOnly ? h('div', { class: 'admin' }, statsSec) : h('div', { class: 'admin' },
       !teacherOnly && h('nav', { class: 'admin-nav', 'aria-label': 'Разделы' }, nav.map(([id, t]) => h('a', { href: '#' + id + '-sec', class: 'btn small' }, t))),
-      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, classesSec, staffSec, invitesSec, requestsSec, channelsSec, auditSec]));
+      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, classesSec, staffSec, pupilsSec, yearSec, rulesSec, invitesSec, requestsSec, channelsSec, auditSec]));
   let classes = [];
   let members = [];
 
@@ -74,6 +89,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const region = h('input', { type: 'text', value: s.region || '', maxlength: 200, id: 'adm-region' });
     const address = h('input', { type: 'text', value: s.address || '', maxlength: 500, id: 'adm-address' });
     const journal = h('input', { type: 'url', value: s.journalUrl || '', maxlength: 500, id: 'adm-journal' });
+    const switches = POLICY.map(([key, label]) => ({ key, input: h('input', { type: 'checkbox', id: 'adm-' + key, checked: !!s[key] }), label }));
     const err = errBox();
     fill(info, h('h2', { id: 'adm-school' }, 'Школа'),
       h('form', {
@@ -81,12 +97,22 @@ export async function showAdmin(root, school, back, options = {}) {
           ev.preventDefault();
           err.textContent = '';
           try {
-            await api('PUT', base, { name: name.value.trim(), region: region.value.trim(), address: address.value.trim(), journalUrl: journal.value.trim() || undefined });
+            const policy = Object.fromEntries(switches.map(x => [x.key, x.input.checked]));
+            if (s.pupilSafeMode && !policy.pupilSafeMode) {
+              const sure = await confirmDialog('Выключить режим безопасности?',
+                'Тогда писать ученикам лично и добавлять их в чаты смогут все участники школы, которым это разрешено правилами (не только одноклассники, сотрудники и родители).',
+                'Выключить', async () => {});
+              if (!sure) return;
+            }
+            const saved = await api('PUT', base, { name: name.value.trim(), region: region.value.trim(), address: address.value.trim(), journalUrl: journal.value.trim() || undefined, ...policy });
+            Object.assign(s, saved);
             err.textContent = 'Сохранено.';
           } catch (e) { err.textContent = errText(e); }
         },
       },
       labelled('Название', name), labelled('Регион', region), labelled('Адрес', address), labelled('Электронный журнал (ссылка)', journal),
+      h('fieldset', { class: 'policy' }, h('legend', {}, 'Вступление и безопасность'),
+        switches.map(x => h('div', { class: 'field check' }, h('label', { for: x.input.id }, x.input, ' ', x.label)))),
       err, h('button', { class: 'btn primary', type: 'submit' }, 'Сохранить')));
   }
 
@@ -142,6 +168,13 @@ export async function showAdmin(root, school, back, options = {}) {
     await loadMembers();
     await loadClasses();
     renderStaff();
+    renderPupils();
+    renderYear();
+  }
+
+  /** A confirmation in a modal dialog (with optional fields); resolves to what onConfirm returned, or null when cancelled. */
+  function confirmDialog(title, text, submit, onConfirm, fields = []) {
+    return formDialog({ title, text, fields, submit, onSubmit: onConfirm });
   }
 
   function renderStaff() {
@@ -161,7 +194,148 @@ export async function showAdmin(root, school, back, options = {}) {
               : h('button', { class: 'btn small primary', type: 'button', onclick: act('PUT', `${base}/teachers/${m.accountId}/verification`) }, 'Подтвердить учителя')),
             m.roles.includes('admin')
               ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/admins/${m.accountId}`) }, 'Снять администратора')
-              : h('button', { class: 'btn small', type: 'button', onclick: act('PUT', `${base}/admins/${m.accountId}`) }, 'Сделать администратором'))))))));
+              : h('button', { class: 'btn small', type: 'button', onclick: act('PUT', `${base}/admins/${m.accountId}`) }, 'Сделать администратором'),
+            m.roles.includes('director')
+              ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/directors/${m.accountId}`) }, 'Снять директора')
+              : m.verifiedTeacher && h('button', { class: 'btn small', type: 'button', onclick: act('PUT', `${base}/directors/${m.accountId}`) }, 'Назначить директором'),
+            m.accountId !== session.account?.id && h('button', { class: 'btn small danger', type: 'button', onclick: () => staffLeaves(m, err) }, 'Покинул школу'))))))));
+  }
+
+  async function staffLeaves(m, err) {
+    const done = await confirmDialog('Сотрудник покидает школу: ' + m.displayName,
+      `${m.displayName} потеряет роли сотрудника и выйдет из чатов школы; чаты, которыми он владел, перейдут администратору. Если он ещё и родитель ученика школы, он останется в чатах своего ребёнка.`,
+      'Исключить из школы', async v => { await api('POST', `${base}/staff/${m.accountId}/leave`, { reason: v.reason.trim() || undefined }); return true; },
+      [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }]);
+    if (!done) return;
+    err.textContent = '';
+    await reloadPeople();
+  }
+
+  // ---- pupils: moving between classes, leaving the school ----
+
+  let pupilClassFilter = '';
+  function renderPupils() {
+    if (teacherOnly) return;
+    const pupils = members.filter(m => m.roles.includes('student') && (!pupilClassFilter || m.classId === pupilClassFilter))
+      .sort((a, b) => className(a.classId).localeCompare(className(b.classId), 'ru') || a.displayName.localeCompare(b.displayName, 'ru'));
+    const open = classes.filter(c => c.kind === 'class' && !c.archived);
+    const err = errBox();
+    const filter = h('select', { id: 'adm-pupils-class', onchange: () => { pupilClassFilter = filter.value; renderPupils(); } },
+      h('option', { value: '' }, 'все классы'), open.map(c => h('option', { value: c.id, selected: c.id === pupilClassFilter }, c.name)));
+    fill(pupilsSec, h('h2', { id: 'adm-pupils' }, 'Ученики'),
+      h('p', { class: 'muted' }, 'Перевод в другой класс и выбытие из школы. Родители ученика следуют за ним: переходят в чаты нового класса или выходят из школы (если в ней нет других их детей).'),
+      h('div', { class: 'row' }, h('label', { for: 'adm-pupils-class' }, 'Показать учеников'), filter),
+      err,
+      pupils.length === 0 ? h('p', { class: 'muted' }, 'Учеников нет.') : h('div', { class: 'table-wrap' }, h('table', { class: 'pupils' },
+        h('thead', {}, h('tr', {}, ['Ученик', 'Класс', 'Перевести в', ''].map(t => h('th', {}, t)))),
+        h('tbody', {}, pupils.map(p => {
+          const target = h('select', { 'aria-label': 'Куда перевести: ' + p.displayName },
+            h('option', { value: '' }, 'выберите класс'), open.filter(c => c.id !== p.classId).map(c => h('option', { value: c.id }, c.name)));
+          return h('tr', { dataset: { accountId: p.accountId } },
+            h('td', {}, p.displayName),
+            h('td', {}, className(p.classId)),
+            h('td', {}, h('div', { class: 'row' }, target, h('button', {
+              class: 'btn small', type: 'button',
+              onclick: () => { err.textContent = target.value ? '' : 'Выберите класс, в который переводится ученик.'; if (target.value) movePupil(p, target.value); },
+            }, 'Перевести'))),
+            h('td', {}, h('button', { class: 'btn small danger', type: 'button', onclick: () => pupilLeaves(p) }, 'Выбыл из школы')));
+        })))));
+  }
+
+  async function movePupil(p, classId) {
+    const from = className(p.classId), to = className(classId);
+    const done = await confirmDialog(`Перевести ${p.displayName} в ${to}?`,
+      `${p.displayName} выйдет из чатов ${from} и войдёт в чаты ${to}; его родители — тоже.`,
+      'Перевести', async () => { await api('PUT', `${base}/students/${p.accountId}/class`, { classId }); return true; });
+    if (done) await reloadPeople();
+  }
+
+  async function pupilLeaves(p) {
+    const done = await confirmDialog('Ученик выбывает: ' + p.displayName,
+      `${p.displayName} выйдет из школы и всех её чатов. Его родители тоже выйдут, если в школе нет других их детей. Вернуть можно только новым приглашением.`,
+      'Исключить из школы', async v => { await api('POST', `${base}/students/${p.accountId}/leave`, { reason: v.reason.trim() || undefined }); return true; },
+      [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }]);
+    if (done) await reloadPeople();
+  }
+
+  // ---- the school year ----
+
+  /** «5А» in grade 5 becomes «6А» (as the server does it); a name that does not start with its grade keeps it. */
+  function nextName(c) {
+    const g = String(c.grade);
+    return c.name.startsWith(g) && !/^\d/.test(c.name.slice(g.length)) ? String(c.grade + 1) + c.name.slice(g.length) : c.name;
+  }
+
+  function renderYear(result) {
+    if (teacherOnly) return;
+    const finalGrade = h('input', { type: 'number', id: 'adm-final-grade', min: 1, max: 12, value: 11, style: 'width:5rem' });
+    const err = errBox();
+    const active = classes.filter(c => c.kind === 'class' && !c.archived);
+    const plan = () => {
+      const fin = Number(finalGrade.value) || 11;
+      return active.map(c => (c.grade == null ? `${c.name} — без параллели, не меняется` : c.grade >= fin ? `${c.name} → выпуск` : `${c.name} → ${nextName(c)}`));
+    };
+    fill(yearSec, h('h2', { id: 'adm-year' }, 'Учебный год'),
+      h('p', { class: 'muted' }, 'В конце учебного года классы переходят в следующую параллель (5А → 6А), выпускные классы уходят в архив, их ученики (и родители без других детей в школе) выходят из школы.'),
+      result && h('div', { class: 'banner', role: 'status' },
+        h('strong', {}, `Готово: переведено классов — ${result.promoted}, выпущено — ${result.graduated}, выбыло учеников — ${result.pupilsLeft}.`),
+        h('ul', { class: 'list-plain' }, result.classes.map(x => h('li', {}, x)))),
+      h('form', {
+        class: 'row',
+        onsubmit: async ev => {
+          ev.preventDefault();
+          err.textContent = '';
+          const fin = Number(finalGrade.value);
+          const done = await confirmDialog('Перейти на новый учебный год?',
+            `Это нельзя отменить. ${plan().join('; ') || 'Классов нет'}.`,
+            'Перейти на новый год', () => api('POST', `${base}/rollover`, { finalGrade: fin }));
+          if (!done) return;
+          await loadMembers();
+          await loadClasses();
+          renderStaff();
+          renderPupils();
+          renderYear(done);
+        },
+      }, h('label', { for: 'adm-final-grade' }, 'Выпускной класс'), finalGrade,
+      h('button', { class: 'btn danger', type: 'submit' }, 'Перейти на новый учебный год')),
+      err);
+  }
+
+  // ---- the school's rules (moderation cites them) ----
+
+  async function loadRules() {
+    const rules = await api('GET', `${base}/rules`);
+    const err = errBox();
+    const next = rules.reduce((a, r) => Math.max(a, r.number), 0) + 1;
+    const number = h('input', { type: 'number', id: 'adm-rule-number', min: 1, max: 100, value: Math.min(next, 100), style: 'width:5rem', required: true });
+    const text = h('textarea', { id: 'adm-rule-text', rows: 2, maxlength: 1000, required: true });
+    const save = async (n, t) => { err.textContent = ''; try { await api('PUT', `${base}/rules`, { number: n, text: t.trim() }); await loadRules(); } catch (e) { err.textContent = errText(e); } };
+    fill(rulesSec, h('h2', { id: 'adm-rules' }, 'Правила школы'),
+      h('p', { class: 'muted' }, 'Модераторы ссылаются на эти правила, когда удаляют сообщения, записывают нарушения и ограничивают участников. Изменённое правило сохраняется как новое; прежние решения остаются с прежним текстом.'),
+      err,
+      rules.length === 0 ? h('p', { class: 'muted' }, 'Правил пока нет.') : h('ol', { class: 'list-plain rules-edit' }, rules.map(r => {
+        const edit = h('textarea', { rows: 2, maxlength: 1000, 'aria-label': `Текст правила ${r.number}` });
+        edit.value = r.text;
+        return h('li', { class: 'rule-row', dataset: { ruleId: r.id } },
+          h('strong', {}, `${r.number}.`), edit,
+          h('div', { class: 'row' },
+            h('button', { class: 'btn small', type: 'button', 'aria-label': `Сохранить правило ${r.number}`, onclick: () => save(r.number, edit.value) }, 'Сохранить'),
+            h('button', {
+              class: 'btn small danger', type: 'button', 'aria-label': `Удалить правило ${r.number}`,
+              onclick: async () => {
+                const done = await confirmDialog(`Удалить правило ${r.number}?`, `«${r.text}» больше нельзя будет указать при модерации; прежние решения его сохранят.`,
+                  'Удалить правило', async () => { await api('DELETE', `${base}/rules/${r.id}`); return true; });
+                if (done) await loadRules();
+              },
+            }, 'Удалить')));
+      })),
+      h('form', {
+        class: 'rule-new',
+        onsubmit: async ev => { ev.preventDefault(); await save(Number(number.value), text.value); },
+      }, h('h3', {}, 'Новое правило'),
+      h('div', { class: 'row' }, h('label', { for: 'adm-rule-number' }, 'Номер'), number),
+      labelled('Текст правила', text),
+      h('button', { class: 'btn primary', type: 'submit' }, 'Добавить правило')));
   }
 
   async function loadInvites() {
@@ -349,6 +523,8 @@ export async function showAdmin(root, school, back, options = {}) {
     try { d = JSON.parse(e.details || '{}'); } catch { /* plain */ }
     const parts = [];
     if (d.name || d.title) parts.push(d.name || d.title);
+    if (d.number && d.text) parts.push(`${d.number}. ${d.text}`);
+    if (d.from && d.to) parts.push(`${className(d.from) || '?'} → ${className(d.to) || '?'}`);
     if (d.role) parts.push(ROLE_NAMES[d.role] || d.role);
     if (d.rule) parts.push('правило ' + d.rule);
     if (d.reason) parts.push('причина: ' + d.reason);
@@ -412,10 +588,10 @@ export async function showAdmin(root, school, back, options = {}) {
     await loadMembers().catch(() => {});
     if (!teacherOnly) await loadInfo();
     await loadClasses();
-    if (!teacherOnly) renderStaff();
+    if (!teacherOnly) { renderStaff(); renderPupils(); renderYear(); }
     await Promise.all([
       guard(invitesSec, loadInvites), guard(requestsSec, loadRequests),
-      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(channelsSec, loadChannels), !teacherOnly && guard(auditSec, () => loadAudit()),
+      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(channelsSec, loadChannels), !teacherOnly && guard(auditSec, () => loadAudit()), !teacherOnly && guard(rulesSec, loadRules),
     ]);
   } catch (e) {
     (teacherOnly ? invitesSec : info).append(h('p', { class: 'error' }, errText(e)));

@@ -1,18 +1,20 @@
 // The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
-// files.js, polls in polls.js, modal forms in dialog.js.
+// files.js, polls in polls.js, calls and planned lessons in chat-calls.js, message search in search.js, moderation in
+// moderation.js, modal forms in dialog.js.
 
-import { ChatClient, hubError, newId } from './hub.js';
+import { ChatClient, hubError, hubFail, newId } from './hub.js';
 import { api, upload } from './api.js';
-import { h, fill, mount, shortTime, time, plural } from './dom.js';
+import { h, fill, mount, shortTime, time, plural, appendTimes, localTimes } from './dom.js';
 import { showAdmin } from './admin.js';
 import { formDialog } from './dialog.js';
 import { renderFiles, size } from './files.js';
 import { renderPoll, pollDialog } from './polls.js';
+import { chatCalls } from './chat-calls.js';
+import { messageSearch } from './search.js';
+import { chatModeration } from './moderation.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
-const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
-const BROADCAST_KINDS = new Set(['channel', 'group']);
 
 let client = null;
 
@@ -20,27 +22,6 @@ let client = null;
 export function stopChat() {
   if (client) client.stop();
   client = null;
-}
-
-/** A hub error as an Error with the Russian message (for dialogs). */
-function hubFail(e) {
-  return new Error(hubError(e).message);
-}
-
-const dateTime = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
-// A UTC time in a message (the server's announcement of a planned call): shown in the reader's local time.
-const ISO_UTC = /(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z)/;
-
-function appendTimes(el, text) {
-  for (const [i, part] of text.split(ISO_UTC).entries()) {
-    const d = i % 2 ? new Date(part) : null;
-    el.append(d && !Number.isNaN(d.getTime()) ? h('time', { datetime: part }, dateTime.format(d)) : part);
-  }
-}
-
-/** The same for plain text (the chat list's preview). */
-function localTimes(text) {
-  return text.replace(new RegExp(ISO_UTC.source, 'g'), iso => { const d = new Date(iso); return Number.isNaN(d.getTime()) ? iso : dateTime.format(d); });
 }
 
 export function showMain(root, me, school, schools, nav) {
@@ -51,28 +32,24 @@ export function showMain(root, me, school, schools, nav) {
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction }
-  let rules = null; // the school's rules, for moderation
-  const calls = new Map(); // chatId -> CallDto of a live call announced to me
+  const invoke = (method, ...args) => client.invoke(method, ...args);
+  const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList() });
+  const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
-  const search = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = search.value.trim().toLowerCase(); renderList(); } });
+  const titleFilter = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = titleFilter.value.trim().toLowerCase(); renderList(); } });
   const childBox = h('div', { class: 'search', hidden: true });
-  // Search over the messages of my chats in this school (the server stems Russian words: «уроки» finds «урок»).
-  const msgQuery = h('input', { type: 'search', id: 'message-search', placeholder: 'Поиск по сообщениям', 'aria-label': 'Поиск по сообщениям', maxlength: 200,
-    oninput: () => { if (!msgQuery.value.trim()) closeSearch(); } });
-  const results = h('div', { class: 'search-results', role: 'list', 'aria-label': 'Найденные сообщения', hidden: true });
-  const msgSearch = h('form', { class: 'search row', role: 'search', onsubmit: ev => { ev.preventDefault(); searchMessages(); } },
-    msgQuery, h('button', { class: 'btn small', type: 'submit' }, 'Найти'));
+  const search = messageSearch({ invoke, school, list, titleOf: id => summaryOf(id)?.title, preview, openChat: (id, seq) => openChat(id, seq) });
   const pane = h('section', { class: 'pane', 'aria-label': 'Чат' }, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
   const layout = h('div', { class: 'layout' },
     h('nav', { class: 'sidebar', 'aria-label': 'Список чатов' },
       childBox,
-      h('div', { class: 'search' }, search),
-      msgSearch,
+      h('div', { class: 'search' }, titleFilter),
+      search.form,
       h('div', { class: 'row sidebar-actions' },
         h('button', { class: 'btn small', type: 'button', onclick: newDirectChat }, 'Написать лично'),
         isStaff && h('button', { class: 'btn small', type: 'button', onclick: newGroupChat }, 'Создать чат')),
-      results,
+      search.results,
       list),
     pane);
   const leave = fn => () => { if (client) client.stop(); client = null; fn(); };
@@ -106,32 +83,13 @@ export function showMain(root, me, school, schools, nav) {
     },
     typing: t => showTyping(t),
     membership: () => loadChats(),
-    resynced: () => { loadChats(); if (current) loadCalls(current); },
+    resynced: () => { loadChats(); if (current) calls.load(current); },
     poll: u => onPoll(u),
     restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
-    callStarted: call => { calls.set(call.chatId, call); if (current?.id === call.chatId) renderHead(); renderList(); },
-    callEnded: callId => {
-      for (const [chatId, call] of calls) {
-        if (call.callId !== callId) continue;
-        calls.delete(chatId);
-        if (current?.id === chatId) { renderHead(); loadCalls(current); } // a plan of this call is over now
-      }
-      renderList();
-    },
-    broadcastViewers: (callId, count) => {
-      for (const [chatId, call] of calls) {
-        if (call.callId !== callId) continue;
-        call.viewerCount = count;
-        if (current?.id === chatId) renderHead();
-      }
-    },
-    callScheduled: plan => {
-      const c = current;
-      if (c?.id !== plan.chatId || !c.plans) return;
-      c.plans = c.plans.filter(p => p.planId !== plan.planId);
-      if (!plan.cancelled) c.plans.push(plan);
-      renderHead();
-    },
+    callStarted: call => calls.started(call),
+    callEnded: callId => calls.ended(callId),
+    broadcastViewers: (callId, count) => calls.viewers(callId, count),
+    callScheduled: plan => calls.scheduled(plan),
   });
   client.start();
   if (school.isParent) loadChildren();
@@ -147,7 +105,7 @@ export function showMain(root, me, school, schools, nav) {
     if (wanted && chats.some(c => c.id === wanted)) { sessionStorage.removeItem('chat.open'); openChat(wanted); }
     if (current) {
       const s = chats.find(c => c.id === current.id);
-      if (s) { current.summary = s; renderHead(); }
+      if (s) { current.summary = s; renderHead(); } else { leftChat(); }
     }
   }
 
@@ -177,7 +135,7 @@ export function showMain(root, me, school, schools, nav) {
       },
       h('span', { class: 'main' },
         h('span', { class: 'name' }, c.title),
-        h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.has(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
+        h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
       h('span', { class: 'side' },
         c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
         isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
@@ -186,50 +144,6 @@ export function showMain(root, me, school, schools, nav) {
         c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
-  }
-
-  async function searchMessages() {
-    const q = msgQuery.value.trim();
-    results.hidden = false; list.hidden = true;
-    if (q.length < 2) { fill(results, h('p', { class: 'center muted' }, 'Введите хотя бы две буквы.'), closeButton()); return; }
-    fill(results, h('p', { class: 'center muted' }, 'Ищем…'));
-    let found;
-    try { found = await client.invoke('SearchMessages', q, school.schoolId); } catch (e) { fill(results, h('p', { class: 'error' }, hubError(e).message), closeButton()); return; }
-    if (msgQuery.value.trim() !== q) return; // a newer search is on its way
-    const words = q.toLowerCase().split(/\s+/).filter(Boolean);
-    fill(results,
-      h('p', { class: 'muted search-count', 'aria-live': 'polite' }, found.length ? `Найдено: ${found.length}` : 'Ничего не найдено'),
-      found.map(m => h('button', {
-        class: 'chat-item search-hit', role: 'listitem', type: 'button', dataset: { chatId: m.chatId, seq: String(m.seq) },
-        onclick: () => openChat(m.chatId, m.seq),
-      },
-      h('span', { class: 'main' },
-        h('span', { class: 'name' }, summaryOf(m.chatId)?.title || 'Чат'),
-        h('span', { class: 'last' }, m.senderName ? m.senderName + ': ' : '', snippet(m.kind === 'files' || m.kind === 'poll' ? preview(m) : localTimes(m.text || ''), words))),
-      h('span', { class: 'side muted', style: 'font-size:.75rem' }, shortTime(m.createdAt)))),
-      closeButton());
-  }
-
-  function closeButton() {
-    return h('button', { class: 'btn small', type: 'button', style: 'margin:.5rem', onclick: () => { msgQuery.value = ''; closeSearch(); msgQuery.focus(); } }, 'Закрыть поиск');
-  }
-
-  function closeSearch() {
-    results.hidden = true; list.hidden = false; results.replaceChildren();
-  }
-
-  /** About 100 characters of the text around the first word that starts like one of the query's words (text only). */
-  function snippet(text, words) {
-    const lower = text.toLowerCase();
-    let at = -1;
-    for (const w of words) {
-      const stem = w.slice(0, Math.max(2, Math.min(w.length, w.length > 4 ? w.length - 2 : w.length)));
-      const i = lower.indexOf(stem);
-      if (i >= 0 && (at < 0 || i < at)) at = i;
-    }
-    if (text.length <= 100 || at < 40) return text.length <= 100 ? text : text.slice(0, 100) + '…';
-    const start = at - 40;
-    return '…' + text.slice(start, start + 100) + (start + 100 < text.length ? '…' : '');
   }
 
   function preview(m) {
@@ -354,7 +268,7 @@ export function showMain(root, me, school, schools, nav) {
       c.summary = details.chat; c.rules = details.rules;
       c.restriction = await client.invoke('GetMyRestriction', chatId).catch(() => null);
       renderHead();
-      loadCalls(c);
+      calls.load(c);
       c.members = await client.invoke('GetChatMembers', chatId).catch(() => []);
       if (current !== c) return;
       const history = await client.invoke('GetHistory', chatId, null, 50);
@@ -409,98 +323,14 @@ export function showMain(root, me, school, schools, nav) {
     renderHead();
   }
 
-  /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
-  async function loadCalls(c) {
-    try {
-      const [live, plans] = await Promise.all([client.invoke('GetChatCall', c.id), client.invoke('GetScheduledCalls', c.id)]);
-      if (live) calls.set(c.id, live); else calls.delete(c.id);
-      c.plans = plans;
-    } catch {
-      return; // e.g. a blocked member: no call banner
-    }
-    if (current === c) renderHead();
-    renderList();
-  }
-
-  function mayStartCalls(s) {
-    return s.kind === 'direct' || (LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher));
-  }
-
-  function renderPlans(c) {
-    const now = Date.now();
-    const upcoming = (c.plans || []).filter(p => !p.cancelled && new Date(p.startsAt).getTime() > now - 2 * 3600e3)
-      .sort((a, b) => new Date(a.startsAt) - new Date(b.startsAt));
-    clearTimeout(c.planTimer);
-    const next = upcoming.map(p => new Date(p.opensAt).getTime()).filter(t => t > now).sort((a, b) => a - b)[0];
-    if (next && next - now < 2 ** 31 - 1) c.planTimer = setTimeout(() => { if (current === c) renderHead(); }, next - now + 500);
-    if (!upcoming.length) return null;
-    const kindName = { lesson: 'Урок', call: 'Звонок', broadcast: 'Трансляция' };
-    return h('div', { class: 'banner plans', role: 'region', 'aria-label': 'Запланированные звонки' },
-      h('strong', {}, 'Запланировано'),
-      h('ul', { class: 'list-plain' }, upcoming.map(p => {
-        const open = new Date(p.opensAt).getTime() <= now;
-        const over = !!p.callId && calls.get(c.id)?.callId !== p.callId; // its call took place and has ended
-        const mine = !over && (p.hostId === me.id || c.summary.role !== 'member');
-        return h('li', { class: 'plan row', dataset: { planId: p.planId } },
-          h('span', { style: 'flex:1' }, `${kindName[p.kind] || 'Звонок'} «${p.title}» — `, h('time', { datetime: p.startsAt }, dateTime.format(new Date(p.startsAt)))),
-          over ? h('span', { class: 'muted' }, 'завершён')
-            : open ? callLink('Присоединиться', `plan=${p.planId}&autostart=1`) : h('span', { class: 'muted' }, `вход с ${time(p.opensAt)}`),
-          mine && h('button', {
-            class: 'btn small', type: 'button',
-            onclick: async () => {
-              if (!confirm(`Отменить «${p.title}»?`)) return;
-              try { await client.invoke('CancelScheduledCall', p.planId); c.plans = c.plans.filter(x => x.planId !== p.planId); renderHead(); } catch (e) { alert(hubError(e).message); }
-            },
-          }, 'Отменить'));
-      })));
-  }
-
-  async function scheduleCall() {
-    const c = current;
-    const lessonPossible = c.summary.kind !== 'direct';
-    const soon = new Date(Date.now() + 3600e3);
-    soon.setMinutes(0, 0, 0);
-    const pad = n => String(n).padStart(2, '0');
-    const local = d => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-    await formDialog({
-      title: lessonPossible ? 'Запланировать урок' : 'Запланировать звонок',
-      text: 'Время — ваше местное. Подключиться можно будет за 10 минут до начала.',
-      fields: [
-        { name: 'title', label: 'Название', required: true, maxlength: 200, value: lessonPossible ? 'Урок' : 'Звонок' },
-        { name: 'startsAt', label: 'Начало', type: 'datetime-local', required: true, value: local(soon), min: local(new Date()) },
-        lessonPossible && { name: 'lesson', label: 'Режим урока (ученики слушают, говорят с разрешения)', type: 'checkbox', value: true },
-      ].filter(Boolean),
-      submit: 'Запланировать',
-      onSubmit: async v => {
-        const starts = new Date(v.startsAt); // datetime-local is parsed as local time
-        if (Number.isNaN(starts.getTime())) throw new Error('Укажите дату и время.');
-        try {
-          const plan = await client.invoke('ScheduleCall', { chatId: c.id, title: v.title.trim(), startsAt: starts.toISOString(), kind: v.lesson ? 'lesson' : 'call' });
-          c.plans = (c.plans || []).filter(p => p.planId !== plan.planId).concat(plan);
-          if (current === c) renderHead();
-          return plan;
-        } catch (e) { throw hubFail(e); }
-      },
-    });
-  }
-
-  function callLink(label, hash) {
-    return h('a', { class: 'btn small primary', href: '/call.html#' + hash, target: '_blank', rel: 'noopener' }, label);
-  }
-
   function renderHead() {
     const c = current;
     const s = c.summary;
-    const canStartLesson = LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher);
     fill(c.head, ...[
       h('button', { class: 'btn small phone-only', onclick: closeChat, 'aria-label': 'К списку чатов' }, '←'),
       h('h2', {}, s.title),
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
-      !calls.has(c.id) && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
-      !calls.has(c.id) && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
-      // A broadcast («трансляция»): the host presents, everyone else watches (docs/calls.md); channels and groups only.
-      !calls.has(c.id) && BROADCAST_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher) && callLink('Начать трансляцию', `chat=${c.id}&broadcast=1&autostart=1`),
-      mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: scheduleCall }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
+      ...calls.headButtons(c),
       h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(!!s.pinned), onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
       h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(isMuted(s)), onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
       h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
@@ -508,20 +338,9 @@ export function showMain(root, me, school, schools, nav) {
     c.composer.hidden = !s.canPost || blocked;
     c.readonly.hidden = s.canPost || blocked;
     c.banner.replaceChildren();
-    const call = calls.get(c.id);
-    if (call) {
-      c.banner.append(h('div', { class: 'banner call-banner', role: 'status' },
-        h('strong', {}, call.kind === 'broadcast' ? 'Идёт трансляция' : call.lessonMode ? 'Идёт урок' : 'Идёт звонок'),
-        call.kind === 'broadcast' ? ` · зрителей: ${call.viewerCount || 0} ` : ` · участников: ${call.participants?.length || 0} `,
-        callLink('Присоединиться', `call=${call.callId}&autostart=1`)));
-    }
-    const plans = renderPlans(c);
-    if (plans) c.banner.append(plans);
+    c.banner.append(...calls.banners(c));
     if (blocked) {
-      const r = c.restriction;
-      c.banner.append(h('div', { class: 'banner restriction', role: 'alert' },
-        `${r.kind === 'mute' ? 'Вы не можете писать в этом чате' : 'Вы заблокированы в этом чате'} до ${dateTime.format(new Date(r.endsAt))}. Правило ${r.ruleNumber}: ${r.ruleText}`,
-        r.reason ? ` Причина: ${r.reason}` : ''));
+      c.banner.append(moderation.restrictionBanner(c.restriction));
     }
     if (c.rules && !s.rulesAccepted) {
       c.banner.append(h('div', { class: 'banner' }, h('strong', {}, 'Правила чата: '), h('span', { class: 'rules-inline' }, c.rules), ' ',
@@ -546,22 +365,21 @@ export function showMain(root, me, school, schools, nav) {
     renderList();
   }
 
+  /** The open chat is no longer mine (a moderator removed me, or I left the school's roster chat). */
+  function leftChat() {
+    current = null;
+    renderList();
+    fill(pane, h('div', { class: 'pane-empty' },
+      h('p', { role: 'status' }, 'Вы больше не участник этого чата.'),
+      h('button', { class: 'btn small phone-only', type: 'button', onclick: closeChat }, 'К списку чатов')));
+  }
+
   function closeChat() {
     current = null;
     layout.classList.remove('chat-open');
     fill(pane, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
     renderList();
     list.querySelector('.chat-item')?.focus();
-  }
-
-  async function schoolRules() {
-    if (!rules) rules = await client.invoke('GetRules', school.schoolId);
-    return rules;
-  }
-
-  async function ruleField() {
-    const rs = await schoolRules();
-    return { name: 'ruleId', label: 'Правило школы', type: 'select', required: true, options: rs.map(r => ({ value: r.id, label: `${r.number}. ${r.text}` })) };
   }
 
   async function toggleInfo() {
@@ -596,92 +414,22 @@ export function showMain(root, me, school, schools, nav) {
           h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => alert(hubError(e).message)) }, 'Напомнить правила'),
           ['subject', 'group'].includes(c.summary.kind) && h('button', { class: 'btn small', type: 'button', onclick: chatInvite }, 'Ссылка-приглашение')),
         h('div', { class: 'chat-invite', 'aria-live': 'polite' }),
-        moderator && h('div', { class: 'reports-box' }, h('h3', { style: 'margin-top:1rem' }, `Жалобы (${reports.length})`),
-          reports.length === 0 ? h('p', { class: 'muted' }, 'Новых жалоб нет.') : h('ul', { class: 'list-plain reports' }, reports.map(r => h('li', { class: 'report' },
-            h('div', {}, h('strong', {}, nameOf(r.senderId)), `: «${r.messageText}»`),
-            h('div', { class: 'muted' }, `Правило ${r.ruleNumber}`, r.comment ? ` · ${r.comment}` : ''),
-            h('div', { class: 'row' },
-              ['deleted', 'warned', 'dismissed'].map(res => h('button', {
-                class: 'btn small', type: 'button',
-                onclick: async () => { try { await client.invoke('ResolveReport', c.id, r.id, res); await renderInfo(); } catch (e) { alert(hubError(e).message); } },
-              }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res]))))))),
-        moderator && callsBox(c),
+        moderator && moderation.reportsBox(c, reports, nameOf),
+        moderator && calls.callsBox(c),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
         h('ul', { class: 'list-plain members' }, members.map(m => {
-          const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
-          const v = c.violations.get(m.accountId);
           const manage = moderator && m.accountId !== me.id && m.role === 'member';
           return h('li', { class: 'member', dataset: { accountId: m.accountId } },
             h('span', { class: 'member-name' }, m.displayName),
             m.verifiedTeacher && h('span', { class: 'verified', title: 'Подтверждённый учитель' }, ' ✔ подтверждённый учитель'),
             roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role]),
-            block && h('div', { class: 'restriction-note' }, `Заблокирован до ${dateTime.format(new Date(block.endsAt))} (правило ${block.ruleNumber})`),
-            v && h('div', { class: 'muted', style: 'font-size:.8rem' }, `Нарушений: ${v.violations}${v.mayBeBlocked ? ' · можно заблокировать' : ''}`),
+            moderation.memberNotes(c, m, restrictions),
             (manage || m.accountId !== me.id) && h('div', { class: 'row member-actions' },
               m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(e => alert(hubError(e).message)) }, 'Написать'),
-              manage && h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(m) }, 'Нарушение'),
-              manage && !block && h('button', { class: 'btn link small', type: 'button', onclick: () => blockMember(m) }, 'Заблокировать'),
-              manage && block && h('button', {
-                class: 'btn link small', type: 'button',
-                onclick: async () => { try { await client.invoke('UnblockMember', c.id, m.accountId); await renderInfo(); } catch (e) { alert(hubError(e).message); } },
-              }, 'Разблокировать')));
+              manage && moderation.memberActions(c, m, restrictions)));
         })));
     } catch (e) {
       fill(c.side, h('p', { class: 'error' }, hubError(e).message));
-    }
-  }
-
-  // ---- lessons and calls of the chat, with attendance (for its moderators) ----
-
-  function duration(seconds) {
-    const m = Math.round(seconds / 60);
-    return m < 1 ? 'меньше минуты' : m < 60 ? `${m} мин` : `${Math.floor(m / 60)} ч ${m % 60} мин`;
-  }
-
-  function callsBox(c) {
-    const list = h('div', { class: 'calls-list', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Загрузка…'));
-    const box = h('section', { class: 'calls-box', 'aria-label': 'Уроки и звонки' }, h('h3', { style: 'margin-top:1rem' }, 'Уроки и звонки'), list);
-    api('GET', `/api/chats/${c.id}/calls?limit=20`).then(items => {
-      if (!items.length) { fill(list, h('p', { class: 'muted' }, 'Звонков ещё не было.')); return; }
-      fill(list, h('ul', { class: 'list-plain calls' }, items.map(call => {
-        const details = h('div', { class: 'attendance', hidden: true });
-        const toggle = h('button', {
-          class: 'btn link small', type: 'button', 'aria-expanded': 'false',
-          onclick: async () => {
-            const open = details.hidden;
-            details.hidden = !open;
-            toggle.setAttribute('aria-expanded', String(open));
-            if (open) await showAttendance(c, call, details);
-          },
-        }, 'Посещаемость');
-        const ended = call.endedAt ? `–${time(call.endedAt)}` : ', идёт сейчас';
-        return h('li', { class: 'chat-call', dataset: { callId: call.callId } },
-          h('div', {}, h('strong', {}, call.lessonMode ? 'Урок' : 'Звонок'), ` ${dateTime.format(new Date(call.startedAt))}${ended}`),
-          h('div', { class: 'muted', style: 'font-size:.85rem' }, `${call.attendees} ${plural(call.attendees, 'участник', 'участника', 'участников')} `, toggle),
-          details);
-      })));
-    }, e => fill(list, h('p', { class: 'error' }, e.display || 'Не удалось загрузить звонки.')));
-    return box;
-  }
-
-  async function showAttendance(c, call, el) {
-    fill(el, h('p', { class: 'muted' }, 'Загрузка…'));
-    try {
-      const a = await api('GET', `/api/chats/${c.id}/calls/${call.callId}/attendance`);
-      const came = a.people.filter(p => p.attended);
-      const absent = a.people.filter(p => !p.attended && p.chatRole);
-      fill(el,
-        h('table', { class: 'attendance-table' },
-          h('caption', { class: 'muted' }, `Пришли: ${a.attended} · не пришли: ${a.absent}`),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Кто'), h('th', { scope: 'col' }, 'Пришёл'), h('th', { scope: 'col' }, 'Сколько'))),
-          h('tbody', {}, came.map(p => h('tr', { class: 'came', dataset: { accountId: p.accountId } },
-            h('td', {}, p.displayName, p.removed ? ' (удалён из звонка)' : '', p.presentNow ? ' (сейчас в звонке)' : ''),
-            h('td', {}, time(p.firstJoinedAt), p.intervals > 1 ? ` (заходил ${p.intervals} раза)` : ''),
-            h('td', {}, duration(p.seconds)))))),
-        absent.length > 0 && h('div', { class: 'absent' }, h('strong', {}, 'Не пришли: '),
-          h('ul', { class: 'list-plain' }, absent.map(p => h('li', { dataset: { accountId: p.accountId } }, p.displayName)))));
-    } catch (e) {
-      fill(el, h('p', { class: 'error' }, e.display || 'Не удалось загрузить посещаемость.'));
     }
   }
 
@@ -700,44 +448,6 @@ export function showMain(root, me, school, schools, nav) {
     } catch (e) {
       fill(box, h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
     }
-  }
-
-  async function recordViolation(member, messageSeq) {
-    const c = current;
-    await formDialog({
-      title: 'Нарушение правил: ' + member.displayName,
-      text: 'Нарушение записывается в журнал. Заблокировать можно после более чем трёх нарушений.',
-      fields: [await ruleField(), { name: 'note', label: 'Комментарий', maxlength: 1000 }],
-      submit: 'Записать нарушение',
-      onSubmit: async v => {
-        try {
-          const r = await client.invoke('RecordViolation', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, messageSeq: messageSeq ?? undefined, note: v.note.trim() || undefined });
-          c.violations ||= new Map();
-          c.violations.set(member.accountId, r);
-        } catch (e) { throw hubFail(e); }
-      },
-    });
-    if (!c.side.hidden) await renderInfo();
-  }
-
-  async function blockMember(member) {
-    const c = current;
-    const day = d => { const x = new Date(); x.setDate(x.getDate() + d); return x.toISOString().slice(0, 10); };
-    await formDialog({
-      title: 'Заблокировать: ' + member.displayName,
-      text: 'Блокировка — только за нарушение правил (больше трёх нарушений), не дольше месяца. Участник сможет читать чат, но не писать.',
-      fields: [await ruleField(),
-        { name: 'until', label: 'До (включительно)', type: 'date', required: true, value: day(7), min: day(1), max: day(28) },
-        { name: 'reason', label: 'Причина', maxlength: 500 }],
-      submit: 'Заблокировать',
-      onSubmit: async v => {
-        const until = new Date(v.until + 'T23:59:00');
-        try {
-          await client.invoke('BlockMember', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, until: until.toISOString(), reason: v.reason.trim() || undefined });
-        } catch (e) { throw hubFail(e); }
-      },
-    });
-    if (!c.side.hidden) await renderInfo();
   }
 
   async function loadEarlier() {
@@ -824,15 +534,12 @@ export function showMain(root, me, school, schools, nav) {
       class: 'reaction', type: 'button', 'aria-pressed': String(r.by.includes(me.id)), 'aria-label': `${r.emoji} ${r.count}`,
       onclick: () => react(m, r.emoji, !r.by.includes(me.id)),
     }, `${r.emoji} ${r.count}`)));
-    const sender = { accountId: m.senderId, displayName: m.senderName };
     const actions = m.deleted ? null : h('div', { class: 'actions' },
       canAct && h('button', { class: 'btn link small', type: 'button', onclick: () => startReply(m) }, 'Ответить'),
       h('button', { class: 'btn link small', type: 'button', 'aria-haspopup': 'true', onclick: ev => pickReaction(ev.currentTarget, m) }, 'Реакция'),
       mine && m.kind === 'text' && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
       mine && h('button', { class: 'btn link small', type: 'button', onclick: () => remove(m) }, 'Удалить'),
-      !mine && moderator && m.senderId && h('button', { class: 'btn link small', type: 'button', onclick: () => moderateDelete(m) }, 'Удалить по правилу'),
-      !mine && moderator && m.senderId && h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(sender, m.seq) }, 'Нарушение'),
-      !mine && !moderator && m.senderId && h('button', { class: 'btn link small', type: 'button', onclick: () => report(m) }, 'Пожаловаться'));
+      moderation.messageActions(m, moderator));
     let body;
     if (m.deleted) body = h('div', { class: 'text deleted' }, 'Сообщение удалено');
     else if (m.kind === 'poll' && m.poll) body = pollBody(m);
@@ -995,29 +702,6 @@ export function showMain(root, me, school, schools, nav) {
   async function remove(m) {
     if (!confirm('Удалить сообщение?')) return;
     try { putMessage(await client.invoke('DeleteMessage', m.chatId, m.seq)); } catch (e) { alert(hubError(e).message); }
-  }
-
-  async function moderateDelete(m) {
-    await formDialog({
-      title: 'Удалить сообщение по правилу',
-      text: `${m.senderName}: «${m.text}»`,
-      fields: [await ruleField()],
-      submit: 'Удалить',
-      onSubmit: async v => { try { putMessage(await client.invoke('ModerateDelete', m.chatId, m.seq, v.ruleId)); } catch (e) { throw hubFail(e); } },
-    });
-  }
-
-  async function report(m) {
-    await formDialog({
-      title: 'Пожаловаться на сообщение',
-      text: `${m.senderName}: «${m.text}»`,
-      fields: [await ruleField(), { name: 'comment', label: 'Комментарий для модератора', maxlength: 1000 }],
-      submit: 'Отправить жалобу',
-      onSubmit: async v => {
-        try { await client.invoke('ReportMessage', { chatId: m.chatId, seq: m.seq, ruleId: v.ruleId, comment: v.comment.trim() || undefined }); } catch (e) { throw hubFail(e); }
-        alert('Жалоба отправлена модераторам чата.');
-      },
-    });
   }
 
   function startReply(m) {

@@ -57,3 +57,22 @@ export const ROLE_NAMES = {
   admin: 'администратор', director: 'директор', teacher: 'учитель', class_teacher: 'классный руководитель',
   student: 'ученик', parent: 'родитель', chat: 'участник чата',
 };
+
+/** A date with its time («27 ноября, 16:04»), in the reader's time zone. */
+export const dateTime = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
+
+// A UTC time in a message (the server's announcement of a planned call): shown in the reader's local time.
+const ISO_UTC = /(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z)/;
+
+/** Appends text to an element with every ISO 8601 UTC time in it as a <time> in local time (text nodes only). */
+export function appendTimes(el, text) {
+  for (const [i, part] of text.split(ISO_UTC).entries()) {
+    const d = i % 2 ? new Date(part) : null;
+    el.append(d && !Number.isNaN(d.getTime()) ? h('time', { datetime: part }, dateTime.format(d)) : part);
+  }
+}
+
+/** The same for plain text (the chat list's preview). */
+export function localTimes(text) {
+  return text.replace(new RegExp(ISO_UTC.source, 'g'), iso => { const d = new Date(iso); return Number.isNaN(d.getTime()) ? iso : dateTime.format(d); });
+}

@@ -9,6 +9,11 @@ export function hubError(e) {
   return m ? { code: m[1], message: m[2] } : { code: 'network', message: 'Нет соединения с сервером.' };
 }
 
+/** A hub error as an Error with the Russian message (for dialogs, which show an error's message). */
+export function hubFail(e) {
+  return new Error(hubError(e).message);
+}
+
 export function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));

@@ -1,6 +1,7 @@
-// Polls inside a message: options with live results, voting, changing and taking back a vote, closing.
+// Polls inside a message: options with live results, voting, changing and taking back a vote, closing; quizzes (one
+// right answer, final once given) and polls that close by themselves at a set time.
 
-import { h, plural } from './dom.js';
+import { h, plural, dateTime } from './dom.js';
 import { formDialog } from './dialog.js';
 
 let counter = 0;
@@ -15,7 +16,8 @@ export function renderPoll(poll, mine, act) {
   const voted = Array.isArray(mine) && mine.length > 0;
   const showResults = voted || closed || act.canClose; // the author and moderators always see the results
   const total = poll.totalVoters || 0;
-  const tags = [poll.anonymous ? 'Анонимный опрос' : 'Открытый опрос', poll.multiple && 'можно выбрать несколько', poll.quiz && 'викторина', closed && 'опрос завершён'].filter(Boolean).join(' · ');
+  const tags = [poll.anonymous ? 'Анонимный опрос' : 'Открытый опрос', poll.multiple && 'можно выбрать несколько', poll.quiz && 'викторина', closed && 'опрос завершён',
+    !closed && poll.closesAt && 'завершится ' + dateTime.format(new Date(poll.closesAt))].filter(Boolean).join(' · ');
   const inputs = [];
   const options = poll.options.map(o => {
     const percent = total ? Math.round((o.votes / total) * 100) : 0;
@@ -33,7 +35,7 @@ export function renderPoll(poll, mine, act) {
   const err = h('p', { class: 'error', role: 'alert' });
   const run = async fn => { err.textContent = ''; try { await fn(); } catch (e) { err.textContent = e.message; } };
   const buttons = closed ? null : h('div', { class: 'row' },
-    h('button', {
+    !(poll.quiz && voted) && h('button', {
       class: 'btn small primary', type: 'button',
       onclick: () => run(async () => { const ids = chosen(); if (!ids.length) throw new Error('Выберите вариант ответа.'); await act.vote(ids); }),
     }, voted ? 'Изменить голос' : 'Голосовать'),
@@ -48,17 +50,36 @@ export function renderPoll(poll, mine, act) {
     poll.answeredCorrectly !== undefined && poll.answeredCorrectly !== null && h('div', {}, poll.answeredCorrectly ? 'Верно!' : 'Неверно.'));
 }
 
-/** Asks for a poll's question and options; resolves to the CreatePoll fields or null. */
+/**
+ * Asks for a poll's question and options, and optionally makes it a quiz (one right answer, marked beside its option)
+ * or sets when it closes (local time); resolves to what create(CreatePoll fields) returned, or null.
+ */
 export function pollDialog(create) {
   const list = h('div', { class: 'poll-options-edit' });
+  const quiz = h('input', { type: 'checkbox', id: 'poll-new-quiz' });
+  const multiple = h('input', { type: 'checkbox', id: 'poll-new-multiple' });
+  const rows = [];
   let n = 0;
   const addOption = () => {
-    if (list.children.length >= 12) return;
+    if (rows.length >= 12) return;
     n++;
     const fid = 'poll-new-opt-' + n;
-    list.append(h('div', { class: 'field' }, h('label', { for: fid }, `Вариант ${list.children.length + 1}`), h('input', { id: fid, type: 'text', maxlength: 100, class: 'poll-option-input' })));
+    const number = rows.length + 1;
+    const text = h('input', { id: fid, type: 'text', maxlength: 100, class: 'poll-option-input' });
+    const correct = h('input', { type: 'radio', name: 'poll-new-correct', 'aria-label': `Верный ответ № ${number}` });
+    const mark = h('label', { class: 'poll-correct', hidden: !quiz.checked }, correct, ' верный');
+    rows.push({ text, correct, mark });
+    list.append(h('div', { class: 'field' }, h('label', { for: fid }, `Вариант ${number}`), h('div', { class: 'row' }, text, mark)));
   };
   addOption(); addOption();
+  quiz.addEventListener('change', () => {
+    for (const r of rows) r.mark.hidden = !quiz.checked;
+    if (quiz.checked) multiple.checked = false; // a quiz has one right answer
+    multiple.disabled = quiz.checked;
+  });
+  const pad = x => String(x).padStart(2, '0');
+  const local = d => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const closes = h('input', { type: 'datetime-local', id: 'poll-new-closes', min: local(new Date()) });
   const extra = h('div', {}, list, h('button', { class: 'btn small', type: 'button', onclick: addOption }, 'Добавить вариант'));
   return formDialog({
     title: 'Новый опрос',
@@ -66,16 +87,31 @@ export function pollDialog(create) {
       { name: 'question', label: 'Вопрос', maxlength: 300, required: true },
     ],
     extra: [extra,
-      h('div', { class: 'field check' }, h('label', {}, h('input', { type: 'checkbox', id: 'poll-new-multiple' }), ' Можно выбрать несколько вариантов')),
-      h('div', { class: 'field check' }, h('label', {}, h('input', { type: 'checkbox', id: 'poll-new-anonymous' }), ' Анонимный опрос (никто не увидит, кто как голосовал)'))],
+      h('div', { class: 'field check' }, h('label', {}, multiple, ' Можно выбрать несколько вариантов')),
+      h('div', { class: 'field check' }, h('label', {}, h('input', { type: 'checkbox', id: 'poll-new-anonymous' }), ' Анонимный опрос (никто не увидит, кто как голосовал)')),
+      h('div', { class: 'field check' }, h('label', {}, quiz, ' Викторина: отметьте верный ответ; ответ нельзя изменить, после ответа видно, верен ли он')),
+      h('div', { class: 'field' }, h('label', { for: 'poll-new-closes' }, 'Завершить опрос (необязательно; ваше местное время)'), closes)],
     submit: 'Создать опрос',
     onSubmit: async v => {
-      const options = [...list.querySelectorAll('input')].map(i => i.value.trim()).filter(Boolean);
+      const filled = rows.filter(r => r.text.value.trim());
+      const options = filled.map(r => r.text.value.trim());
       if (options.length < 2) throw new Error('Укажите хотя бы два варианта ответа.');
+      let correctOptionId;
+      if (quiz.checked) {
+        correctOptionId = filled.findIndex(r => r.correct.checked); // option ids are their places in the list
+        if (correctOptionId < 0) throw new Error('Отметьте верный ответ викторины (у заполненного варианта).');
+      }
+      let closesAt;
+      if (closes.value) {
+        const at = new Date(closes.value); // datetime-local is parsed as local time
+        if (Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) throw new Error('Время завершения опроса должно быть в будущем.');
+        closesAt = at.toISOString();
+      }
       return create({
         question: v.question.trim(), options,
-        multiple: document.getElementById('poll-new-multiple').checked,
+        multiple: multiple.checked,
         anonymous: document.getElementById('poll-new-anonymous').checked,
+        quiz: quiz.checked, correctOptionId, closesAt,
       });
     },
   });

@@ -1,0 +1,215 @@
+// Calls in the chat view: the start buttons in the chat's header, the live-call banner, planned lessons («Запланировано»,
+// «Запланировать урок») and, in «О чате», the chat's lessons and calls with their attendance (for its moderators). The
+// call itself runs on call.html (call.js).
+
+import { hubError, hubFail } from './hub.js';
+import { api } from './api.js';
+import { h, fill, time, plural, dateTime } from './dom.js';
+import { formDialog } from './dialog.js';
+
+const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
+const BROADCAST_KINDS = new Set(['channel', 'group']);
+
+/**
+ * ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat or null), renderHead(), renderList() }.
+ * Keeps the live calls announced to me (chatId -> CallDto).
+ */
+export function chatCalls(ctx) {
+  const { me, school } = ctx;
+  const calls = new Map();
+
+  /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
+  async function load(c) {
+    try {
+      const [live, plans] = await Promise.all([ctx.invoke('GetChatCall', c.id), ctx.invoke('GetScheduledCalls', c.id)]);
+      if (live) calls.set(c.id, live); else calls.delete(c.id);
+      c.plans = plans;
+    } catch {
+      return; // e.g. a blocked member: no call banner
+    }
+    if (ctx.current() === c) ctx.renderHead();
+    ctx.renderList();
+  }
+
+  function started(call) {
+    calls.set(call.chatId, call);
+    if (ctx.current()?.id === call.chatId) ctx.renderHead();
+    ctx.renderList();
+  }
+
+  function ended(callId) {
+    const c = ctx.current();
+    for (const [chatId, call] of calls) {
+      if (call.callId !== callId) continue;
+      calls.delete(chatId);
+      if (c?.id === chatId) { ctx.renderHead(); load(c); } // a plan of this call is over now
+    }
+    ctx.renderList();
+  }
+
+  function viewers(callId, count) {
+    for (const [chatId, call] of calls) {
+      if (call.callId !== callId) continue;
+      call.viewerCount = count;
+      if (ctx.current()?.id === chatId) ctx.renderHead();
+    }
+  }
+
+  function scheduled(plan) {
+    const c = ctx.current();
+    if (c?.id !== plan.chatId || !c.plans) return;
+    c.plans = c.plans.filter(p => p.planId !== plan.planId);
+    if (!plan.cancelled) c.plans.push(plan);
+    ctx.renderHead();
+  }
+
+  function mayStartCalls(s) {
+    return s.kind === 'direct' || (LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher));
+  }
+
+  /** The header's buttons: start a lesson, a call or a broadcast, plan one. */
+  function headButtons(c) {
+    const s = c.summary;
+    const live = calls.has(c.id);
+    const canStartLesson = LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher);
+    return [
+      !live && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
+      !live && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
+      // A broadcast («трансляция»): the host presents, everyone else watches (docs/calls.md); channels and groups only.
+      !live && BROADCAST_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher) && callLink('Начать трансляцию', `chat=${c.id}&broadcast=1&autostart=1`),
+      mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: () => scheduleCall(c) }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
+    ];
+  }
+
+  /** The banners above the messages: the live call and the planned ones. */
+  function banners(c) {
+    const out = [];
+    const call = calls.get(c.id);
+    if (call) {
+      out.push(h('div', { class: 'banner call-banner', role: 'status' },
+        h('strong', {}, call.kind === 'broadcast' ? 'Идёт трансляция' : call.lessonMode ? 'Идёт урок' : 'Идёт звонок'),
+        call.kind === 'broadcast' ? ` · зрителей: ${call.viewerCount || 0} ` : ` · участников: ${call.participants?.length || 0} `,
+        callLink('Присоединиться', `call=${call.callId}&autostart=1`)));
+    }
+    const plans = renderPlans(c);
+    if (plans) out.push(plans);
+    return out;
+  }
+
+  function renderPlans(c) {
+    const now = Date.now();
+    const upcoming = (c.plans || []).filter(p => !p.cancelled && new Date(p.startsAt).getTime() > now - 2 * 3600e3)
+      .sort((a, b) => new Date(a.startsAt) - new Date(b.startsAt));
+    clearTimeout(c.planTimer);
+    const next = upcoming.map(p => new Date(p.opensAt).getTime()).filter(t => t > now).sort((a, b) => a - b)[0];
+    if (next && next - now < 2 ** 31 - 1) c.planTimer = setTimeout(() => { if (ctx.current() === c) ctx.renderHead(); }, next - now + 500);
+    if (!upcoming.length) return null;
+    const kindName = { lesson: 'Урок', call: 'Звонок', broadcast: 'Трансляция' };
+    return h('div', { class: 'banner plans', role: 'region', 'aria-label': 'Запланированные звонки' },
+      h('strong', {}, 'Запланировано'),
+      h('ul', { class: 'list-plain' }, upcoming.map(p => {
+        const open = new Date(p.opensAt).getTime() <= now;
+        const over = !!p.callId && calls.get(c.id)?.callId !== p.callId; // its call took place and has ended
+        const mine = !over && (p.hostId === me.id || c.summary.role !== 'member');
+        return h('li', { class: 'plan row', dataset: { planId: p.planId } },
+          h('span', { style: 'flex:1' }, `${kindName[p.kind] || 'Звонок'} «${p.title}» — `, h('time', { datetime: p.startsAt }, dateTime.format(new Date(p.startsAt)))),
+          over ? h('span', { class: 'muted' }, 'завершён')
+            : open ? callLink('Присоединиться', `plan=${p.planId}&autostart=1`) : h('span', { class: 'muted' }, `вход с ${time(p.opensAt)}`),
+          mine && h('button', {
+            class: 'btn small', type: 'button',
+            onclick: async () => {
+              if (!confirm(`Отменить «${p.title}»?`)) return;
+              try { await ctx.invoke('CancelScheduledCall', p.planId); c.plans = c.plans.filter(x => x.planId !== p.planId); ctx.renderHead(); } catch (e) { alert(hubError(e).message); }
+            },
+          }, 'Отменить'));
+      })));
+  }
+
+  async function scheduleCall(c) {
+    const lessonPossible = c.summary.kind !== 'direct';
+    const soon = new Date(Date.now() + 3600e3);
+    soon.setMinutes(0, 0, 0);
+    const pad = n => String(n).padStart(2, '0');
+    const local = d => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    await formDialog({
+      title: lessonPossible ? 'Запланировать урок' : 'Запланировать звонок',
+      text: 'Время — ваше местное. Подключиться можно будет за 10 минут до начала.',
+      fields: [
+        { name: 'title', label: 'Название', required: true, maxlength: 200, value: lessonPossible ? 'Урок' : 'Звонок' },
+        { name: 'startsAt', label: 'Начало', type: 'datetime-local', required: true, value: local(soon), min: local(new Date()) },
+        lessonPossible && { name: 'lesson', label: 'Режим урока (ученики слушают, говорят с разрешения)', type: 'checkbox', value: true },
+      ].filter(Boolean),
+      submit: 'Запланировать',
+      onSubmit: async v => {
+        const starts = new Date(v.startsAt); // datetime-local is parsed as local time
+        if (Number.isNaN(starts.getTime())) throw new Error('Укажите дату и время.');
+        try {
+          const plan = await ctx.invoke('ScheduleCall', { chatId: c.id, title: v.title.trim(), startsAt: starts.toISOString(), kind: v.lesson ? 'lesson' : 'call' });
+          c.plans = (c.plans || []).filter(p => p.planId !== plan.planId).concat(plan);
+          if (ctx.current() === c) ctx.renderHead();
+          return plan;
+        } catch (e) { throw hubFail(e); }
+      },
+    });
+  }
+
+  function callLink(label, hash) {
+    return h('a', { class: 'btn small primary', href: '/call.html#' + hash, target: '_blank', rel: 'noopener' }, label);
+  }
+
+  // ---- lessons and calls of the chat, with attendance (for its moderators) ----
+
+  function duration(seconds) {
+    const m = Math.round(seconds / 60);
+    return m < 1 ? 'меньше минуты' : m < 60 ? `${m} мин` : `${Math.floor(m / 60)} ч ${m % 60} мин`;
+  }
+
+  function callsBox(c) {
+    const list = h('div', { class: 'calls-list', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Загрузка…'));
+    const box = h('section', { class: 'calls-box', 'aria-label': 'Уроки и звонки' }, h('h3', { style: 'margin-top:1rem' }, 'Уроки и звонки'), list);
+    api('GET', `/api/chats/${c.id}/calls?limit=20`).then(items => {
+      if (!items.length) { fill(list, h('p', { class: 'muted' }, 'Звонков ещё не было.')); return; }
+      fill(list, h('ul', { class: 'list-plain calls' }, items.map(call => {
+        const details = h('div', { class: 'attendance', hidden: true });
+        const toggle = h('button', {
+          class: 'btn link small', type: 'button', 'aria-expanded': 'false',
+          onclick: async () => {
+            const open = details.hidden;
+            details.hidden = !open;
+            toggle.setAttribute('aria-expanded', String(open));
+            if (open) await showAttendance(c, call, details);
+          },
+        }, 'Посещаемость');
+        const ended = call.endedAt ? `–${time(call.endedAt)}` : ', идёт сейчас';
+        return h('li', { class: 'chat-call', dataset: { callId: call.callId } },
+          h('div', {}, h('strong', {}, call.lessonMode ? 'Урок' : 'Звонок'), ` ${dateTime.format(new Date(call.startedAt))}${ended}`),
+          h('div', { class: 'muted', style: 'font-size:.85rem' }, `${call.attendees} ${plural(call.attendees, 'участник', 'участника', 'участников')} `, toggle),
+          details);
+      })));
+    }, e => fill(list, h('p', { class: 'error' }, e.display || 'Не удалось загрузить звонки.')));
+    return box;
+  }
+
+  async function showAttendance(c, call, el) {
+    fill(el, h('p', { class: 'muted' }, 'Загрузка…'));
+    try {
+      const a = await api('GET', `/api/chats/${c.id}/calls/${call.callId}/attendance`);
+      const came = a.people.filter(p => p.attended);
+      const absent = a.people.filter(p => !p.attended && p.chatRole);
+      fill(el,
+        h('table', { class: 'attendance-table' },
+          h('caption', { class: 'muted' }, `Пришли: ${a.attended} · не пришли: ${a.absent}`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Кто'), h('th', { scope: 'col' }, 'Пришёл'), h('th', { scope: 'col' }, 'Сколько'))),
+          h('tbody', {}, came.map(p => h('tr', { class: 'came', dataset: { accountId: p.accountId } },
+            h('td', {}, p.displayName, p.removed ? ' (удалён из звонка)' : '', p.presentNow ? ' (сейчас в звонке)' : ''),
+            h('td', {}, time(p.firstJoinedAt), p.intervals > 1 ? ` (заходил ${p.intervals} раза)` : ''),
+            h('td', {}, duration(p.seconds)))))),
+        absent.length > 0 && h('div', { class: 'absent' }, h('strong', {}, 'Не пришли: '),
+          h('ul', { class: 'list-plain' }, absent.map(p => h('li', { dataset: { accountId: p.accountId } }, p.displayName)))));
+    } catch (e) {
+      fill(el, h('p', { class: 'error' }, e.display || 'Не удалось загрузить посещаемость.'));
+    }
+  }
+
+  return { isLive: chatId => calls.has(chatId), load, started, ended, viewers, scheduled, headButtons, banners, callsBox };
+}

@@ -1,0 +1,129 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>The school's year through «Управление школой»: policy, director, pupils moving and leaving, staff leaving, rules, rollover.</summary>
+[Collection(WebCollection.Name)]
+public sealed class AdministrationTests(WebApp app) : WebTest(app)
+{
+    [Fact]
+    public async Task Admin_SetsPolicy_AppointsDirector_MovesAndRemovesPupils_StaffLeaves_EditsRules_RollsTheYearOver()
+    {
+        var school = await Scene.SchoolAsync("Школа №32");
+        var a5 = await school.ClassAsync("5А");
+        var b5 = await school.ClassAsync("5Б");
+        var a11 = await school.ClassAsync("11А");
+        var ivan = await school.TeacherAsync("Иван Петрович");
+        var leaving = await school.TeacherAsync("Пётр Уходящий");
+        var dima = await school.PupilAsync("Дима Ковалёв", a5);
+        var dimasMother = await school.ParentAsync("Ольга Ковалёва", dima.Id);
+        var liza = await school.PupilAsync("Лиза Морозова", a5);
+        var sasha = await school.PupilAsync("Саша Выпускник", a11);
+        var api = $"/api/schools/{school.Id}";
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+
+        // Approval policy and safe mode; turning safe mode off asks first.
+        var info = page.Locator("#adm-school-sec");
+        await info.GetByLabel("Ученики вступают по ссылке только после одобрения").CheckAsync();
+        await info.GetByLabel("Режим безопасности для учеников", new() { Exact = false }).UncheckAsync();
+        await info.GetByRole(AriaRole.Button, new() { Name = "Сохранить" }).ClickAsync();
+        var confirm = page.GetByRole(AriaRole.Dialog, new() { Name = "Выключить режим безопасности?" });
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Выключить" }).ClickAsync();
+        await Expect(info).ToContainTextAsync("Сохранено.");
+        var settings = await Scene.Read(await school.Admin.Http.GetAsync(api));
+        Assert.True(settings.GetProperty("approveStudents").GetBoolean());
+        Assert.False(settings.GetProperty("pupilSafeMode").GetBoolean());
+
+        // The director is a verified teacher.
+        var staff = page.Locator("#adm-staff-sec");
+        var ivanRow = staff.Locator("tr", new() { HasText = "Иван Петрович" });
+        await ivanRow.GetByRole(AriaRole.Button, new() { Name = "Назначить директором" }).ClickAsync();
+        await Expect(ivanRow).ToContainTextAsync("директор");
+        await Expect(ivanRow.GetByRole(AriaRole.Button, new() { Name = "Снять директора" })).ToBeVisibleAsync();
+        Assert.Contains("director", Roles(await Members(school, api), ivan.Id));
+
+        // A staff member leaves (after a confirmation): out of the staff list and the school.
+        var leavingRow = staff.Locator("tr", new() { HasText = "Пётр Уходящий" });
+        await leavingRow.GetByRole(AriaRole.Button, new() { Name = "Покинул школу" }).ClickAsync();
+        var staffLeaves = page.GetByRole(AriaRole.Dialog, new() { Name = "Сотрудник покидает школу: Пётр Уходящий" });
+        await staffLeaves.GetByLabel("Причина (в журнал)").FillAsync("Переезд");
+        await staffLeaves.GetByRole(AriaRole.Button, new() { Name = "Исключить из школы" }).ClickAsync();
+        await Expect(leavingRow).ToHaveCountAsync(0);
+        Assert.DoesNotContain((await Members(school, api)).EnumerateArray(), m => m.GetProperty("accountId").GetGuid() == leaving.Id);
+
+        // Dima moves from 5А to 5Б, his mother with him.
+        var pupils = page.Locator("#adm-pupils-sec");
+        var dimaRow = pupils.Locator("tr", new() { HasText = "Дима Ковалёв" });
+        await dimaRow.GetByLabel("Куда перевести: Дима Ковалёв").SelectOptionAsync(new SelectOptionValue { Label = "5Б" });
+        await dimaRow.GetByRole(AriaRole.Button, new() { Name = "Перевести" }).ClickAsync();
+        var move = page.GetByRole(AriaRole.Dialog, new() { Name = "Перевести Дима Ковалёв в 5Б?" });
+        await Expect(move).ToContainTextAsync("выйдет из чатов 5А и войдёт в чаты 5Б");
+        await move.GetByRole(AriaRole.Button, new() { Name = "Перевести" }).ClickAsync();
+        await Expect(dimaRow.Locator("td").Nth(1)).ToHaveTextAsync("5Б");
+        var members = await Members(school, api);
+        Assert.Equal(b5, members.EnumerateArray().Single(m => m.GetProperty("accountId").GetGuid() == dima.Id).GetProperty("classId").GetGuid());
+        var mothersChats = await Scene.Read(await dimasMother.Http.GetAsync($"/api/chats?schoolId={school.Id}"));
+        Assert.Contains(mothersChats.EnumerateArray(), c => ClassOf(c) == b5);
+        Assert.DoesNotContain(mothersChats.EnumerateArray(), c => ClassOf(c) == a5);
+
+        // Liza leaves the school: cancelling keeps her, confirming removes her.
+        var lizaRow = pupils.Locator("tr", new() { HasText = "Лиза Морозова" });
+        await lizaRow.GetByRole(AriaRole.Button, new() { Name = "Выбыл из школы" }).ClickAsync();
+        var leave = page.GetByRole(AriaRole.Dialog, new() { Name = "Ученик выбывает: Лиза Морозова" });
+        await leave.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(lizaRow).ToBeVisibleAsync();
+        await lizaRow.GetByRole(AriaRole.Button, new() { Name = "Выбыл из школы" }).ClickAsync();
+        await leave.GetByLabel("Причина (в журнал)").FillAsync("Переезд в другой город");
+        await leave.GetByRole(AriaRole.Button, new() { Name = "Исключить из школы" }).ClickAsync();
+        await Expect(lizaRow).ToHaveCountAsync(0);
+        Assert.DoesNotContain((await Members(school, api)).EnumerateArray(), m => m.GetProperty("accountId").GetGuid() == liza.Id);
+
+        // The school's rules: a new one, an edited one, a deleted one (asked first).
+        var rules = page.Locator("#adm-rules-sec");
+        await Expect(rules.Locator("li.rule-row").First).ToBeVisibleAsync();
+        var before = (await Scene.Read(await school.Admin.Http.GetAsync($"{api}/rules"))).GetArrayLength();
+        await rules.GetByLabel("Текст правила", new() { Exact = true }).FillAsync("Не пересылать ответы на контрольные работы.");
+        await rules.GetByRole(AriaRole.Button, new() { Name = "Добавить правило" }).ClickAsync();
+        await Expect(rules.Locator("li.rule-row")).ToHaveCountAsync(before + 1);
+        await rules.GetByLabel("Текст правила 1", new() { Exact = true }).FillAsync("Уважайте друг друга: без оскорблений.");
+        await rules.GetByRole(AriaRole.Button, new() { Name = "Сохранить правило 1" }).ClickAsync();
+        await rules.GetByRole(AriaRole.Button, new() { Name = "Удалить правило 2" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog, new() { Name = "Удалить правило 2?" }).GetByRole(AriaRole.Button, new() { Name = "Удалить правило" }).ClickAsync();
+        await Expect(rules.Locator("li.rule-row")).ToHaveCountAsync(before);
+        await Expect(rules.GetByLabel("Текст правила 1", new() { Exact = true })).ToHaveValueAsync("Уважайте друг друга: без оскорблений.");
+        var saved = (await Scene.Read(await school.Admin.Http.GetAsync($"{api}/rules"))).EnumerateArray().ToList();
+        Assert.Contains(saved, r => r.GetProperty("text").GetString() == "Не пересылать ответы на контрольные работы.");
+        Assert.Contains(saved, r => r.GetProperty("number").GetInt32() == 1 && r.GetProperty("text").GetString() == "Уважайте друг друга: без оскорблений.");
+        Assert.DoesNotContain(saved, r => r.GetProperty("number").GetInt32() == 2);
+        await ScreenshotBoth(page, "admin-rules");
+
+        // The new school year: the dialog says what will happen, the result is shown, the classes moved up.
+        var year = page.Locator("#adm-year-sec");
+        await year.GetByRole(AriaRole.Button, new() { Name = "Перейти на новый учебный год" }).ClickAsync();
+        var rollover = page.GetByRole(AriaRole.Dialog, new() { Name = "Перейти на новый учебный год?" });
+        await Expect(rollover).ToContainTextAsync("5Б → 6Б");
+        await Expect(rollover).ToContainTextAsync("11А → выпуск");
+        await rollover.GetByRole(AriaRole.Button, new() { Name = "Перейти на новый год" }).ClickAsync();
+        await Expect(year.GetByRole(AriaRole.Status)).ToContainTextAsync("переведено классов — 2, выпущено — 1, выбыло учеников — 1");
+        await ScreenshotBoth(page, "admin-year");
+        var classes = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/classes"));
+        var names = classes.EnumerateArray().Where(c => c.GetProperty("kind").GetString() == "class").Select(c => c.GetProperty("name").GetString()).Order().ToList();
+        Assert.Equal(["6А", "6Б"], names);
+        Assert.DoesNotContain((await Members(school, api)).EnumerateArray(), m => m.GetProperty("accountId").GetGuid() == sasha.Id);
+        await Expect(page.Locator("#adm-pupils-sec tr", new() { HasText = "Дима Ковалёв" }).Locator("td").Nth(1)).ToHaveTextAsync("6Б");
+    }
+
+    private static async Task<JsonElement> Members(School school, string api) => await Scene.Read(await school.Admin.Http.GetAsync($"{api}/members"));
+
+    private static Guid? ClassOf(JsonElement chat) =>
+        chat.TryGetProperty("classId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetGuid() : null;
+
+    private static List<string> Roles(JsonElement members, Guid id) =>
+        members.EnumerateArray().Single(m => m.GetProperty("accountId").GetGuid() == id).GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).ToList();
+}
