@@ -33,7 +33,12 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
         catch (Exception e)
         {
             var (error, fields, detail) = ChatExceptionHandler.Classify(e);
-            if (error.Status >= 500)
+            if (e is ChatException && error.Status == StatusCodes.Status503ServiceUnavailable)
+            {
+                // A dependency we already diagnosed (the media server, the database) is down: one line, no stack.
+                LogHubUnavailable(logger, invocationContext.HubMethodName, error.Code);
+            }
+            else if (error.Status >= 500)
             {
                 LogHubError(logger, e, invocationContext.HubMethodName);
             }
@@ -83,6 +88,9 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Hub method {Method} was cancelled: its connection closed")]
     private static partial void LogHubCallAbandoned(ILogger logger, string method);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Hub method {Method} answered {Code}: a dependency (media server, database) is unavailable")]
+    private static partial void LogHubUnavailable(ILogger logger, string method, string code);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Hub method {Method} failed")]
     private static partial void LogHubError(ILogger logger, Exception exception, string method);
