@@ -39,6 +39,8 @@ export Files__Root=${Files__Root:-$DATA/files}
 export Site__PublicUrl=${Site__PublicUrl:-http://localhost:$PORT}
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# A 128 MiB gen0 budget: under load a GC every few seconds instead of 10-15 a second (docs/performance.md, "Runtime").
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x8000000}
 
 log "building the server"
 dotnet build src/Chat.Hub -c Release -nologo -v quiet -clp:NoSummary -o "$DATA/bin" >/dev/null

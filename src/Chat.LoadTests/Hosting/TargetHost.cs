@@ -59,8 +59,8 @@ public sealed class TargetHost : IAsyncDisposable
         var self = typeof(TargetHost).Assembly.Location;
         var child = await ChildProcess.StartAsync("floor", "dotnet",
             [self, "floor", "--port", port.ToString(CultureInfo.InvariantCulture), "--seconds", ((int)maxLifetime.TotalSeconds).ToString(CultureInfo.InvariantCulture)],
-            // Server GC like the chat server (an ASP.NET Core app's default), so that memory and latency compare like with like.
-            new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1", ["DOTNET_gcServer"] = "1" }, Path.Combine(folder, "floor.log"), options.Pin ? options.ServerCore : null, maxLifetime + TimeSpan.FromSeconds(30));
+            // The chat server's runtime settings, so that memory and latency compare like with like.
+            new Dictionary<string, string>(NodeRuntime) { ["DOTNET_NOLOGO"] = "1" }, Path.Combine(folder, "floor.log"), options.Pin ? options.ServerCore : null, maxLifetime + TimeSpan.FromSeconds(30));
         host.children.Add(child);
         await WaitReadyAsync(new Uri($"http://127.0.0.1:{port}/health"), child);
         return host;
@@ -117,6 +117,19 @@ public sealed class TargetHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// The runtime settings of every node the harness starts, the floor's and the server's alike (docs/performance.md,
+    /// "Runtime"): server GC (an ASP.NET Core app's default), a 128 MiB gen0 budget (as <c>run.sh</c> and the
+    /// deployment notes set it; the GC reads it from the environment only) and no dynamic PGO (the server's project sets
+    /// <c>TieredPGO</c> off; the floor gets it here).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> NodeRuntime = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["DOTNET_gcServer"] = "1",
+        ["DOTNET_GCgen0size"] = "0x8000000",
+        ["DOTNET_TieredPGO"] = "0",
+    };
+
     /// <summary>The environment of a started server node (and of the seed command): database, key, limits.</summary>
     public static Dictionary<string, string> ServerEnvironment(RunOptions options, string signingKey)
     {
@@ -128,6 +141,11 @@ public sealed class TargetHost : IAsyncDisposable
             ["DOTNET_NOLOGO"] = "1",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         };
+        foreach (var (key, value) in NodeRuntime)
+        {
+            environment[key] = value;
+        }
+
         foreach (var (key, value) in options.ServerEnvironment)
         {
             environment[key] = value;
