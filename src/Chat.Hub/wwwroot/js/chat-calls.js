@@ -72,6 +72,7 @@ export function chatCalls(ctx) {
 
   /** A reminder replaces the earlier one of the same plan; shown in the open chat, else as a toast and a mark in the list. */
   function remind(r) {
+    if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
     reminders.set(r.planId, r);
     if (ctx.current()?.id === r.chatId) {
       toastOf(r.planId)?.remove();
