@@ -117,6 +117,79 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(pupilPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" })).ToHaveCountAsync(0);
     }
 
+    [Fact]
+    public async Task PlannedLesson_PupilGetsReminderToastAndBadge_OpensChat_StartReplacesIt_JoinsFromIt()
+    {
+        var school = await Scene.SchoolAsync("Школа №32");
+        var classId = await school.ClassAsync("8В");
+        var teacher = await school.TeacherAsync("Ирина Сергеевна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Дима Соколов", classId);
+
+        // The pupil is signed in with no chat open.
+        var pupilPage = await PageAsync(Desktop);
+        await SignInAsync(pupilPage, pupil.Phone);
+        var classChat = ChatItem(pupilPage, "8В");
+        await Expect(classChat).ToHaveCountAsync(1);
+
+        // The teacher plans a lesson for later; the test server reminds a minute ahead, so the start is moved to 50
+        // seconds from now: the "soon" reminder goes out at once.
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "8В");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        await ScheduleAsync(teacherPage, "Физика", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "8В");
+        Task<int> MoveStart(string after) => App.ExecuteSqlAsync(
+            $"UPDATE call_plans SET starts_at = now() + interval '{after}' WHERE chat_id = @chatId AND title = 'Физика'", new { chatId });
+        await MoveStart("50 seconds");
+
+        // Not in the chat: a toast and a mark in the list.
+        var toast = pupilPage.Locator(".toast.call-reminder");
+        await Expect(toast).ToHaveCountAsync(1);
+        await Expect(toast).ToContainTextAsync("Через 1 минуту: Физика");
+        await Expect(toast).ToContainTextAsync("8В");
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
+        await Screenshot(pupilPage, "call-reminder-toast-desktop");
+
+        // The toast opens the chat, which shows the reminder instead.
+        await toast.Locator(".toast-open").ClickAsync();
+        await Expect(pupilPage.Locator(".chat-head h2")).ToHaveTextAsync("8В");
+        await Expect(toast).ToHaveCountAsync(0);
+        var reminder = pupilPage.Locator(".banner.call-reminder");
+        await Expect(reminder).ToHaveCountAsync(1);
+        await Expect(reminder).ToContainTextAsync("Через 1 минуту: Физика");
+
+        // The teacher, in the chat, has the banner too and dismisses it.
+        var teacherReminder = teacherPage.Locator(".banner.call-reminder");
+        await Expect(teacherReminder).ToContainTextAsync("Через 1 минуту: Физика");
+        await teacherReminder.GetByRole(AriaRole.Button, new() { Name = "Скрыть напоминание" }).ClickAsync();
+        await Expect(teacherReminder).ToHaveCountAsync(0);
+        await Expect(ChatItem(teacherPage, "8В").Locator(".badge.call-soon")).ToHaveCountAsync(0);
+
+        // The start reminder replaces the "soon" one (and comes back to the teacher, who dismissed only that one).
+        await MoveStart("0 seconds");
+        await Expect(reminder).ToContainTextAsync("Начинается: Физика");
+        await Expect(reminder).ToHaveCountAsync(1);
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveTextAsync("звонок начинается");
+        await Expect(teacherReminder).ToContainTextAsync("Начинается: Физика");
+        await ScreenshotBoth(pupilPage, "call-reminder-banner");
+
+        // «Подключиться» joins the planned lesson (the first to come opens it, the teacher its host); the live-call
+        // banner takes over from the reminders.
+        var pupilCall = await pupilPage.RunAndWaitForPopupAsync(() => reminder.GetByRole(AriaRole.Link, new() { Name = "Подключиться" }).ClickAsync());
+        await Expect(pupilCall.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
+        await Expect(pupilCall.Locator("#participants")).ToContainTextAsync("Дима Соколов (вы)");
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
+        await Expect(reminder).ToHaveCountAsync(0);
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveCountAsync(0);
+        await Expect(teacherPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
+        await Expect(teacherReminder).ToHaveCountAsync(0);
+
+        // The only participant leaves: the call is over.
+        await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);
+    }
+
     private static async Task ScheduleAsync(IPage page, string title, DateTime localStart)
     {
         await page.GetByRole(AriaRole.Button, new() { Name = "Запланировать урок" }).ClickAsync();

@@ -71,11 +71,22 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Auth:CodeSendsPerClientPerHour", "10000");
         builder.UseSetting("Limits:MessageBurst", "1000");
         builder.UseSetting("Limits:MessagesPerSecond", "1000");
+        // Reminders of planned calls a minute ahead, looked for four times a second: a test moves a plan's start
+        // (ExecuteSqlAsync) to get "soon" and then "now" at once. Plans of other tests start minutes later: no reminder.
+        builder.UseSetting("Calls:Reminders:Lead", "00:01:00");
+        builder.UseSetting("Calls:Reminders:Poll", "00:00:00.250");
         builder.ConfigureServices(services =>
         {
             services.RemoveAll<ICodeSender>();
             services.AddSingleton<ICodeSender>(Codes);
         });
+    }
+
+    /// <summary>Runs SQL directly against the server's database: test setup that the API deliberately does not offer.</summary>
+    public async Task<int> ExecuteSqlAsync(string sql, object? parameters = null)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        return await Dapper.SqlMapper.ExecuteAsync(connection, sql, parameters);
     }
 
     /// <summary>An API client on the real port, as the browser sees the server.</summary>

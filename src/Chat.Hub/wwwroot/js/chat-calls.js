@@ -1,5 +1,5 @@
 // Calls in the chat view: the start buttons in the chat's header, the live-call banner, planned lessons («Запланировано»,
-// «Запланировать урок») and, in «О чате», the chat's lessons and calls with their attendance (for its moderators). The
+// «Запланировать урок»), reminders of planned calls (a banner in the open chat, otherwise a toast and a mark in the list) and, in «О чате», the chat's lessons and calls with their attendance (for its moderators). The
 // call itself runs on call.html (call.js).
 
 import { hubError, hubFail } from './hub.js';
@@ -11,12 +11,15 @@ const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_roo
 const BROADCAST_KINDS = new Set(['channel', 'group']);
 
 /**
- * ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat or null), renderHead(), renderList() }.
- * Keeps the live calls announced to me (chatId -> CallDto).
+ * ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat or null), renderHead(), renderList(),
+ * openChat(chatId), titleOf(chatId) }.
+ * Keeps the live calls announced to me (chatId -> CallDto) and the reminders not dismissed (planId -> CallReminderDto).
  */
 export function chatCalls(ctx) {
   const { me, school } = ctx;
   const calls = new Map();
+  const reminders = new Map();
+  const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Напоминания', 'aria-live': 'polite' });
 
   /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
   async function load(c) {
@@ -33,6 +36,8 @@ export function chatCalls(ctx) {
 
   function started(call) {
     calls.set(call.chatId, call);
+    // The live-call banner takes over from the chat's reminders.
+    for (const r of [...reminders.values()]) if (r.chatId === call.chatId) forget(r.planId);
     if (ctx.current()?.id === call.chatId) ctx.renderHead();
     ctx.renderList();
   }
@@ -63,6 +68,79 @@ export function chatCalls(ctx) {
     ctx.renderHead();
   }
 
+  // ---- reminders (CallReminder: "starts soon", then "starts now") ----
+
+  /** A reminder replaces the earlier one of the same plan; shown in the open chat, else as a toast and a mark in the list. */
+  function remind(r) {
+    if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
+    reminders.set(r.planId, r);
+    if (ctx.current()?.id === r.chatId) {
+      toastOf(r.planId)?.remove();
+      ctx.renderHead();
+    } else {
+      showToast(r);
+    }
+    ctx.renderList();
+  }
+
+  /** Reminders still worth showing: not dismissed, the call not started, at most a quarter of an hour past the start. */
+  function remindersOf(chatId) {
+    const stale = Date.now() - 15 * 60e3;
+    for (const r of [...reminders.values()]) if (new Date(r.startsAt).getTime() < stale) forget(r.planId);
+    return calls.has(chatId) ? [] : [...reminders.values()].filter(r => r.chatId === chatId)
+      .sort((a, b) => new Date(a.startsAt) - new Date(b.startsAt));
+  }
+
+  function reminderText(r) {
+    if (r.atStart) return `Начинается: ${r.title}`;
+    const m = Math.max(1, Math.round((new Date(r.startsAt).getTime() - Date.now()) / 60e3));
+    return `Через ${m} ${plural(m, 'минуту', 'минуты', 'минут')}: ${r.title}`;
+  }
+
+  function forget(planId) {
+    reminders.delete(planId);
+    toastOf(planId)?.remove();
+  }
+
+  function dismiss(planId) {
+    const r = reminders.get(planId);
+    forget(planId);
+    if (r && ctx.current()?.id === r.chatId) ctx.renderHead();
+    ctx.renderList();
+  }
+
+  function toastOf(planId) {
+    return [...toasts.children].find(t => t.dataset.planId === planId);
+  }
+
+  function showToast(r) {
+    const toast = h('div', { class: 'toast call-reminder', dataset: { planId: r.planId, chatId: r.chatId } },
+      h('button', {
+        class: 'toast-open', type: 'button', title: 'Открыть чат',
+        onclick: () => { toast.remove(); ctx.openChat(r.chatId); },
+      }, h('strong', {}, reminderText(r)), h('span', { class: 'muted' }, ctx.titleOf(r.chatId) || '')),
+      h('button', { class: 'btn link small', type: 'button', 'aria-label': 'Скрыть напоминание', title: 'Скрыть', onclick: () => dismiss(r.planId) }, '✕'));
+    const earlier = toastOf(r.planId);
+    if (earlier) earlier.replaceWith(toast); else toasts.append(toast);
+  }
+
+  /** The list's mark of a chat with a reminder. */
+  function reminderBadge(chatId) {
+    const rs = remindersOf(chatId);
+    if (!rs.length) return null;
+    return h('span', { class: 'badge call-soon' }, rs.some(r => r.atStart) ? 'звонок начинается' : 'звонок скоро');
+  }
+
+  function reminderBanners(c) {
+    return remindersOf(c.id).map(r => {
+      toastOf(r.planId)?.remove(); // the chat is open: the banner says it
+      return h('div', { class: 'banner call-reminder row', role: 'status', dataset: { planId: r.planId } },
+        h('strong', { style: 'flex:1' }, reminderText(r)),
+        callLink('Подключиться', `plan=${r.planId}&autostart=1`),
+        h('button', { class: 'btn link small', type: 'button', 'aria-label': 'Скрыть напоминание', title: 'Скрыть', onclick: () => dismiss(r.planId) }, '✕'));
+    });
+  }
+
   function mayStartCalls(s) {
     return s.kind === 'direct' || (LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher));
   }
@@ -83,7 +161,7 @@ export function chatCalls(ctx) {
 
   /** The banners above the messages: the live call and the planned ones. */
   function banners(c) {
-    const out = [];
+    const out = reminderBanners(c);
     const call = calls.get(c.id);
     if (call) {
       out.push(h('div', { class: 'banner call-banner', role: 'status' },
@@ -211,5 +289,5 @@ export function chatCalls(ctx) {
     }
   }
 
-  return { isLive: chatId => calls.has(chatId), load, started, ended, viewers, scheduled, headButtons, banners, callsBox };
+  return { isLive: chatId => calls.has(chatId), load, started, ended, viewers, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
 }

@@ -33,7 +33,8 @@ export function showMain(root, me, school, schools, nav) {
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction }
   const invoke = (method, ...args) => client.invoke(method, ...args);
-  const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList() });
+  const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
+    openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title });
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
@@ -66,7 +67,7 @@ export function showMain(root, me, school, schools, nav) {
     statsButton,
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
-  mount(root, top, layout);
+  mount(root, top, layout, calls.toasts);
 
   client = new ChatClient(me.id, {
     state: s => {
@@ -90,6 +91,7 @@ export function showMain(root, me, school, schools, nav) {
     callEnded: callId => calls.ended(callId),
     broadcastViewers: (callId, count) => calls.viewers(callId, count),
     callScheduled: plan => calls.scheduled(plan),
+    callReminder: r => calls.remind(r),
   });
   client.start();
   if (school.isParent) loadChildren();
@@ -140,6 +142,7 @@ export function showMain(root, me, school, schools, nav) {
         c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
         isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
         h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
+        calls.reminderBadge(c.id),
         c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
         c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));

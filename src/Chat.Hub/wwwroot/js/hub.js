@@ -73,6 +73,7 @@ export class ChatClient {
     c.on('CallEnded', callId => this.h.callEnded?.(callId));
     c.on('BroadcastViewers', (callId, count) => this.h.broadcastViewers?.(callId, count));
     c.on('CallScheduled', plan => this.h.callScheduled?.(plan));
+    c.on('CallReminder', r => this.h.callReminder?.(r));
     c.onreconnecting(() => this.setState('connecting'));
     c.onreconnected(() => this.connected());
     c.onclose(() => { if (!this.stopped && navigator.onLine) this.restartLater(); else if (!this.stopped) this.setState('offline'); });
