@@ -20,16 +20,7 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var anya = await school.PupilAsync("Аня Белова", classId);
         var boris = await school.PupilAsync("Борис Котов", classId);
 
-        var teacherPage = await PageAsync(Desktop);
-        await SignInAsync(teacherPage, teacher.Phone);
-        await OpenChatAsync(teacherPage, "6А");
-        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
-        var dialog = teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Новый опрос" });
-        await dialog.GetByLabel("Вопрос").FillAsync("Когда контрольная?");
-        await dialog.GetByLabel("Вариант 1").FillAsync("Во вторник");
-        await dialog.GetByLabel("Вариант 2").FillAsync("В четверг");
-        await dialog.GetByRole(AriaRole.Button, new() { Name = "Добавить вариант" }).ClickAsync();
-        await dialog.GetByLabel("Вариант 3").FillAsync("В пятницу");
+        var (teacherPage, dialog) = await PollDialogAsync(teacher.Phone, "6А", "Когда контрольная?", "Во вторник", "В четверг", "В пятницу");
         await dialog.GetByLabel("Анонимный опрос").CheckAsync();
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
         var teacherPoll = teacherPage.GetByRole(AriaRole.Group, new() { Name = "Опрос: Когда контрольная?" });
@@ -81,16 +72,7 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var teacher = await school.TeacherAsync("Галина Ивановна", classTeacherOf: classId);
         var pupil = await school.PupilAsync("Ваня Соколов", classId);
 
-        var teacherPage = await PageAsync(Desktop);
-        await SignInAsync(teacherPage, teacher.Phone);
-        await OpenChatAsync(teacherPage, "4В");
-        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
-        var dialog = teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Новый опрос" });
-        await dialog.GetByLabel("Вопрос").FillAsync("Столица России?");
-        await dialog.GetByLabel("Вариант 1").FillAsync("Казань");
-        await dialog.GetByLabel("Вариант 2").FillAsync("Москва");
-        await dialog.GetByRole(AriaRole.Button, new() { Name = "Добавить вариант" }).ClickAsync();
-        await dialog.GetByLabel("Вариант 3").FillAsync("Самара");
+        var (teacherPage, dialog) = await PollDialogAsync(teacher.Phone, "4В", "Столица России?", "Казань", "Москва", "Самара");
         await dialog.GetByLabel("Можно выбрать несколько вариантов").CheckAsync();
         await dialog.GetByLabel("Викторина", new() { Exact = false }).CheckAsync();
         await Expect(dialog.GetByLabel("Можно выбрать несколько вариантов")).Not.ToBeCheckedAsync();
@@ -404,4 +386,26 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
     }
 
     private static ILocator Option(ILocator poll, string text) => poll.Locator("li.poll-opt", new() { HasText = text });
+
+    /// <summary>Signs in on a desktop page, opens the chat and fills the new-poll dialog's question and options (not yet created).</summary>
+    private async Task<(IPage Page, ILocator Dialog)> PollDialogAsync(string phone, string chat, string question, params string[] options)
+    {
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, phone);
+        await OpenChatAsync(page, chat);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Создать опрос" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Новый опрос" });
+        await dialog.GetByLabel("Вопрос").FillAsync(question);
+        for (var i = 0; i < options.Length; i++)
+        {
+            if (i >= 2)
+            {
+                await dialog.GetByRole(AriaRole.Button, new() { Name = "Добавить вариант" }).ClickAsync();
+            }
+
+            await dialog.GetByLabel($"Вариант {i + 1}").FillAsync(options[i]);
+        }
+
+        return (page, dialog);
+    }
 }
