@@ -100,7 +100,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         // Attendance in «О чате»: Liza came, Gosha never did. A pupil has no such section.
         await teacherPage.BringToFrontAsync();
-        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(teacherPage, "О чате")).ClickAsync();
         var calls = teacherPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" });
         await Expect(calls.Locator(".chat-call")).ToHaveCountAsync(1);
         await Expect(calls.Locator(".chat-call")).ToContainTextAsync("Урок");
@@ -112,7 +112,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(calls.Locator(".absent li")).ToHaveTextAsync("Гоша Лебедев");
         await Expect(calls.Locator(".attendance-table")).Not.ToContainTextAsync("Гоша");
         await ScreenshotBoth(teacherPage, "call-attendance");
-        await pupilPage.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(pupilPage, "О чате")).ClickAsync();
         await Expect(pupilPage.Locator(".side-panel .members")).ToContainTextAsync("Ольга Петровна");
         await Expect(pupilPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" })).ToHaveCountAsync(0);
     }
@@ -192,7 +192,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
     private static async Task ScheduleAsync(IPage page, string title, DateTime localStart)
     {
-        await page.GetByRole(AriaRole.Button, new() { Name = "Запланировать урок" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "Запланировать урок")).ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Запланировать урок" });
         await dialog.GetByLabel("Название").FillAsync(title);
         await dialog.GetByLabel("Начало").FillAsync(localStart.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture));

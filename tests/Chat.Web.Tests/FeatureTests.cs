@@ -195,7 +195,7 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var olegPage = await PageAsync(Desktop);
         await SignInAsync(olegPage, teacher.Phone);
         await OpenChatAsync(olegPage, "8Б");
-        await olegPage.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(olegPage, "О чате")).ClickAsync();
         var panel = olegPage.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
         var queued = panel.Locator("li.report", new() { HasText = "Ты дура" });
         await Expect(queued).ToContainTextAsync("Оскорбление");

@@ -27,7 +27,7 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         await Expect(petyaBox).ToBeVisibleAsync();
 
         // A plain member has no moderation in «О чате».
-        await petyaPage.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(petyaPage, "О чате")).ClickAsync();
         var petyaPanel = petyaPage.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
         await Expect(petyaPanel.Locator("li.member", new() { HasText = "Оля Никитина" })).ToBeVisibleAsync();
         await Expect(petyaPanel.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" })).ToHaveCountAsync(0);
@@ -42,7 +42,7 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Desktop);
         await SignInAsync(page, teacher.Phone);
         await OpenChatAsync(page, "Алгебра 8Б");
-        await page.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
         var panel = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
         var petyaRow = panel.Locator("li.member", new() { HasText = "Петя Смирнов" });
         await petyaRow.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" }).ClickAsync();
@@ -98,7 +98,7 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
 
         // The class chat's members come from the school's roster: it offers a mute but no removal.
         await OpenChatAsync(page, "8Б");
-        await page.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
         var classRow = panel.Locator("li.member", new() { HasText = "Оля Никитина" });
         await Expect(classRow.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" })).ToBeVisibleAsync();
         await Expect(classRow.GetByRole(AriaRole.Button, new() { Name = "Удалить из чата" })).ToHaveCountAsync(0);

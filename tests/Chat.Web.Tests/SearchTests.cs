@@ -80,10 +80,19 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
 
         // Pinning the channel puts it on top; it stays there after a reload (the server keeps it) and a new message in 6Г.
         await OpenChatAsync(page, "Общешкольный канал");
-        var pin = page.GetByRole(AriaRole.Button, new() { Name = "Закрепить" });
-        await pin.FocusAsync();
+        // «Закрепить» is in the header's «Ещё» menu: Enter opens it on its first item, Enter pins, the focus returns to «Ещё».
+        var more = page.Locator(".chat-head").GetByRole(AriaRole.Button, new() { Name = "Ещё действия" });
+        await more.FocusAsync();
         await page.Keyboard.PressAsync("Enter");
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Открепить" })).ToHaveAttributeAsync("aria-pressed", "true");
+        await Expect(page.GetByRole(AriaRole.Menuitem, new() { Name = "Закрепить" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(more).ToBeFocusedAsync();
+        await Expect(more).ToHaveAttributeAsync("aria-expanded", "false");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Menuitem, new() { Name = "Открепить" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(page.GetByRole(AriaRole.Menu, new() { Name = "Ещё действия" })).ToBeHiddenAsync();
+        await Expect(more).ToBeFocusedAsync();
         await Expect(names.First).ToHaveTextAsync("Общешкольный канал");
         await Expect(ChatItem(page, "Общешкольный канал").Locator(".flag.pinned")).ToBeVisibleAsync();
         await page.ReloadAsync();
@@ -94,19 +103,19 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
 
         // Muting 6Г marks it and greys its unread count; «Включить звук» takes it back.
         await OpenChatAsync(page, "6Г");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Без звука" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "Без звука")).ClickAsync();
         await Expect(ChatItem(page, "6Г").Locator(".flag.muted-flag")).ToBeVisibleAsync();
         await OpenChatAsync(page, "Общешкольный канал");
         await School.SendAsync(petya, classChat, "Кружок в 15:00");
         await Expect(ChatItem(page, "6Г").Locator(".badge.muted-badge")).ToHaveTextAsync("1");
         await ScreenshotBoth(page, "chat-list-pinned");
         await OpenChatAsync(page, "6Г");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Включить звук" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "Включить звук")).ClickAsync();
         await Expect(ChatItem(page, "6Г").Locator(".flag.muted-flag")).ToHaveCountAsync(0);
 
         // Unpinned, the list is by the last message again.
         await OpenChatAsync(page, "Общешкольный канал");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Открепить" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "Открепить")).ClickAsync();
         await Expect(names.First).ToHaveTextAsync("6Г");
         await Expect(page.Locator(".chat-item .flag")).ToHaveCountAsync(0);
     }

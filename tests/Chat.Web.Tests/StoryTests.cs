@@ -137,7 +137,7 @@ public sealed class StoryTests(WebApp app) : WebTest(app)
         // Вася breaks the rules; the teacher records four violations and blocks him until a date, citing a rule.
         await SendAsync(vasya, "КУПИТЕ ИГРУ ПО ССЫЛКЕ!!!");
         await Expect(Message(teacher, "КУПИТЕ ИГРУ ПО ССЫЛКЕ!!!")).ToHaveCountAsync(1);
-        await teacher.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(teacher, "О чате")).ClickAsync();
         var member = teacher.Locator(".side-panel li.member", new() { HasText = "Вася Пупкин" });
         for (var i = 1; i <= 4; i++)
         {

@@ -117,7 +117,7 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Desktop);
         await SignInAsync(page, school.Admin.Phone);
         await OpenChatAsync(page, "Театральная студия");
-        await page.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Ссылка-приглашение" }).ClickAsync();
         var url = await page.GetByLabel("Ссылка в чат (с его правилами)").InputValueAsync();
         Assert.Contains("/join/", url, StringComparison.Ordinal);
@@ -288,7 +288,7 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         await Expect(borisPage.Locator(".msg .text.deleted")).ToHaveCountAsync(1);
 
         // The chat's rules and members, with the verified teacher's badge.
-        await page.GetByRole(AriaRole.Button, new() { Name = "О чате" }).ClickAsync();
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
         var panel = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
         await Expect(panel.Locator("li", new() { HasText = "Татьяна Учительница" })).ToContainTextAsync("подтверждённый учитель");
         await Expect(panel.Locator("li", new() { HasText = "Борис Волков" })).Not.ToContainTextAsync("подтверждённый");

@@ -93,6 +93,20 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
         await Expect(page.Locator(".messages[data-loaded]")).ToHaveCountAsync(1);
     }
 
+    /// <summary>An action of the open chat's header that is in its «Ещё» menu: opens the menu (unless open) and finds the item.</summary>
+    protected static async Task<ILocator> HeaderMenuItemAsync(IPage page, string name)
+    {
+        var more = page.Locator(".chat-head").GetByRole(AriaRole.Button, new() { Name = "Ещё действия" });
+        if (await more.GetAttributeAsync("aria-expanded") != "true")
+        {
+            await more.ClickAsync();
+        }
+
+        var item = page.GetByRole(AriaRole.Menu, new() { Name = "Ещё действия" }).GetByRole(AriaRole.Menuitem, new() { Name = name, Exact = true });
+        await Expect(item).ToBeVisibleAsync();
+        return item;
+    }
+
     protected static async Task SendAsync(IPage page, string text)
     {
         var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });

@@ -12,6 +12,7 @@ import { renderPoll, pollDialog } from './polls.js';
 import { chatCalls } from './chat-calls.js';
 import { messageSearch } from './search.js';
 import { chatModeration } from './moderation.js';
+import { menuButton } from './menu.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -326,17 +327,32 @@ export function showMain(root, me, school, schools, nav) {
     renderHead();
   }
 
+  /**
+   * The header: the title (shortened with an ellipsis, never pushed out), the first call action (start a lesson, call or
+   * broadcast) and «Ещё» with the rest: planning, pin, mute, «О чате». A re-render keeps an open menu open.
+   */
   function renderHead() {
     const c = current;
     const s = c.summary;
-    fill(c.head, ...[
+    const [first, ...others] = calls.headButtons(c).filter(Boolean);
+    const primary = first?.tagName === 'A' ? first : null;
+    const rest = primary ? others : [first, ...others];
+    const old = c.menu;
+    const hadFocus = c.head.contains(document.activeElement);
+    const focusIndex = old?.focusedIndex() ?? -1;
+    old?.dispose();
+    c.menu = menuButton('Ещё', 'Ещё действия', [
+      ...rest,
+      h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
+      h('button', { type: 'button', onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
+      h('button', { type: 'button', onclick: toggleInfo }, 'О чате')], { open: old?.isOpen(), focusIndex });
+    fill(c.head,
       h('button', { class: 'btn small phone-only', onclick: closeChat, 'aria-label': 'К списку чатов' }, '←'),
-      h('h2', {}, s.title),
+      h('h2', { title: s.title }, s.title),
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
-      ...calls.headButtons(c),
-      h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(!!s.pinned), onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
-      h('button', { class: 'btn small', type: 'button', 'aria-pressed': String(isMuted(s)), onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
-      h('button', { class: 'btn small', onclick: toggleInfo, 'aria-expanded': String(!c.side.hidden) }, 'О чате')].filter(Boolean));
+      primary,
+      c.menu);
+    if (hadFocus && !c.head.contains(document.activeElement) && focusIndex < 0) c.menu.querySelector('.menu-toggle').focus();
     const blocked = !!c.restriction;
     c.composer.hidden = !s.canPost || blocked;
     c.readonly.hidden = s.canPost || blocked;
