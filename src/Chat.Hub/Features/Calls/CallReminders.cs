@@ -61,25 +61,23 @@ public sealed partial class CallReminders(
     private async Task SendDueAsync(CallReminderOptions o, CancellationToken ct)
     {
         // "Starts now" first: a plan due for both (e.g. scheduled a moment before its start) gets only that one.
-        while (true)
+        await SendAllAsync(() => plans.ClaimStartRemindersAsync(o.Late, Batch, ct), atStart: true);
+        if (o.Lead > TimeSpan.Zero)
         {
-            var due = await plans.ClaimStartRemindersAsync(o.Late, Batch, ct);
-            await PushAsync(due, atStart: true);
-            if (due.Count < Batch)
-            {
-                break;
-            }
+            await SendAllAsync(() => plans.ClaimSoonRemindersAsync(o.Lead, Batch, ct), atStart: false);
         }
+    }
 
-        while (o.Lead > TimeSpan.Zero)
+    /// <summary>Claims and pushes batch after batch until a claim comes back short (nothing more is due).</summary>
+    private async Task SendAllAsync(Func<Task<IReadOnlyList<CallPlanRow>>> claim, bool atStart)
+    {
+        IReadOnlyList<CallPlanRow> due;
+        do
         {
-            var due = await plans.ClaimSoonRemindersAsync(o.Lead, Batch, ct);
-            await PushAsync(due, atStart: false);
-            if (due.Count < Batch)
-            {
-                break;
-            }
+            due = await claim();
+            await PushAsync(due, atStart);
         }
+        while (due.Count == Batch);
     }
 
     private async Task PushAsync(IReadOnlyList<CallPlanRow> due, bool atStart)
