@@ -9,7 +9,11 @@ internal sealed partial class ChatExceptionHandler(ILogger<ChatExceptionHandler>
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken ct)
     {
         var (error, fields, detail) = Classify(exception);
-        if (error.Status >= 500)
+        if (IsDiagnosedOutage(exception, error))
+        {
+            LogOutage(logger, context.Request.Method, context.Request.Path, error.Code);
+        }
+        else if (error.Status >= 500)
         {
             LogServerError(logger, exception, context.Request.Method, context.Request.Path);
         }
@@ -54,6 +58,16 @@ internal sealed partial class ChatExceptionHandler(ILogger<ChatExceptionHandler>
             Errors: fields);
         return context.Response.WriteAsJsonAsync(problem, ChatJson.Options, "application/problem+json");
     }
+
+    /// <summary>
+    /// A dependency the code already recognised as down (the media server, the database: a <see cref="ChatException"/>
+    /// answering 503) is logged as one warning line with its code, not as an error with a stack on every request.
+    /// </summary>
+    public static bool IsDiagnosedOutage(Exception exception, ChatError error) =>
+        exception is ChatException && error.Status == StatusCodes.Status503ServiceUnavailable;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered {Code}: a dependency (media server, database) is unavailable")]
+    private static partial void LogOutage(ILogger logger, string method, string path, string code);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogServerError(ILogger logger, Exception exception, string method, string path);

@@ -33,9 +33,8 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
         catch (Exception e)
         {
             var (error, fields, detail) = ChatExceptionHandler.Classify(e);
-            if (e is ChatException && error.Status == StatusCodes.Status503ServiceUnavailable)
+            if (ChatExceptionHandler.IsDiagnosedOutage(e, error))
             {
-                // A dependency we already diagnosed (the media server, the database) is down: one line, no stack.
                 LogHubUnavailable(logger, invocationContext.HubMethodName, error.Code);
             }
             else if (error.Status >= 500)
