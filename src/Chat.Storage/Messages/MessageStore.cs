@@ -214,6 +214,10 @@ public sealed class MessageStore(NpgsqlDataSource db)
         WITH input AS (
             SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
                 AS t(idx, chat_id, sender_id, client_id, kind, text, reply_to_seq, forwarded_from)
+        ), existing AS MATERIALIZED (
+            -- Resends: one probe of the unique (chat_id, sender_id, client_id) index per message (migration 0013).
+            SELECT i.idx, e.seq FROM input i
+            CROSS JOIN LATERAL (SELECT e.seq FROM messages e WHERE e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id) e
         ), allowed AS (
             SELECT i.* FROM input i
             JOIN chats c ON c.id = i.chat_id
@@ -223,10 +227,10 @@ public sealed class MessageStore(NpgsqlDataSource db)
               AND (NOT c.read_only OR cm.role <> 'member')
               AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = c.id AND x.account_id = i.sender_id AND x.lifted_at IS NULL AND x.ends_at > now())
               AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
-                   SELECT 1 FROM messages p WHERE p.chat_id = c.id AND p.sender_id = i.sender_id
-                   AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds)))
+                   SELECT 1 FROM messages p WHERE p.sender_id = i.sender_id
+                   AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds) AND p.chat_id = c.id))
               AND (i.reply_to_seq IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = i.reply_to_seq))
-              AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id)
+              AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.idx = i.idx)
         ), counts AS (
             SELECT chat_id, count(*) AS n FROM allowed GROUP BY chat_id
         ), locked AS (
@@ -252,9 +256,8 @@ public sealed class MessageStore(NpgsqlDataSource db)
         FROM inserted m JOIN input i ON i.chat_id = m.chat_id AND i.sender_id = m.sender_id AND i.client_id = m.client_id
         LEFT JOIN accounts a ON a.id = m.sender_id
         UNION ALL
-        SELECT i.idx, false, e.seq, NULL, NULL, NULL, NULL FROM input i
-        JOIN messages e ON e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id
-        JOIN chat_members cm ON cm.chat_id = e.chat_id AND cm.account_id = i.sender_id
+        SELECT e.idx, false, e.seq, NULL, NULL, NULL, NULL FROM existing e JOIN input i ON i.idx = e.idx
+        WHERE EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = i.chat_id AND cm.account_id = i.sender_id)
         """;
 
     /// <summary>Why a send was refused (the slow path, run only after a refusal).</summary>

@@ -1,0 +1,10 @@
+-- Sends got slower as a chat's history grew (docs/performance.md, found with EXPLAIN under load):
+-- * messages_sender (chat_id, sender_id, seq DESC) looked as selective as the unique (chat_id, sender_id, client_id)
+--   index to the planner (it takes chat and sender as independent), so the resend check of every send walked all of
+--   the sender's earlier messages in the chat (78 index entries and 650 buffers per batch after 80 messages each).
+--   Without it the unique index is the only one that matches a resend check.
+-- * The slow-mode check read the same way (every message of the sender in the chat, filtered by time); by
+--   (sender_id, created_at) it reads only the sender's messages inside the slow-mode window. The same index serves a
+--   person's data export and the removal of a deleted account's messages, which had no index at all.
+DROP INDEX messages_sender;
+CREATE INDEX messages_sender_time ON messages (sender_id, created_at DESC);
