@@ -18,7 +18,9 @@ namespace Chat.Hub;
 /// sign-in, which has per-IP send limits. Creates a school (or several) with an admin, classes of pupils (optionally one class
 /// teacher each), lets <see cref="ChatStore.SyncRosterAsync"/> create the roster chats exactly as the server does,
 /// opens a session per person and writes long-lived access tokens (same key and <see cref="TokenService"/> as the
-/// server) to a JSON file. Refuses to run without <c>--i-know-this-is-a-test-database</c>.
+/// server) to a JSON file. With <c>--history N</c> every class chat starts with N earlier messages of its pupils (a school
+/// some weeks into the term; the planner then works on statistics of a table with rows, as in production) and the
+/// database is analysed. Refuses to run without <c>--i-know-this-is-a-test-database</c>.
 /// </summary>
 internal static class LoadTestSeed
 {
@@ -26,7 +28,7 @@ internal static class LoadTestSeed
     public const string ConfirmFlag = "--i-know-this-is-a-test-database";
 
     private const string Usage =
-        "usage: loadtest-seed --classes 100 --size 30 [--schools 1] [--teachers] [--token-minutes 240] --out users.json " + ConfirmFlag;
+        "usage: loadtest-seed --classes 100 --size 30 [--schools 1] [--teachers] [--history 0] [--token-minutes 240] --out users.json " + ConfirmFlag;
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
@@ -60,6 +62,7 @@ internal static class LoadTestSeed
         var size = Int("--size", 30, 1, 20_000);
         var tokenMinutes = Int("--token-minutes", 240, 1, 7 * 24 * 60);
         var withTeachers = args.Contains("--teachers");
+        var history = Int("--history", 0, 0, 100_000);
 
         var authOptions = configuration.GetSection("Auth").Get<AuthOptions>() ?? new AuthOptions();
         if (string.IsNullOrWhiteSpace(authOptions.SigningKey))
@@ -173,13 +176,23 @@ internal static class LoadTestSeed
             {
                 var mine = await chats.ListForMemberAsync(pupils[0].Id, school.Id, ct);
                 var classChat = mine.Single(c => c.Kind == "class" && c.ClassId == schoolClass.Id).Id;
-                seededClasses.Add(new SeedClass(schoolClass.Id, classChat, schoolChannel, teacher is null ? null : issued[teacher.Id], pupils.Select(p => issued[p.Id]).ToList()));
+                await SeedHistoryAsync(dataSource, classChat, pupils.Select(p => p.Id).ToArray(), history, ct);
+                seededClasses.Add(new SeedClass(schoolClass.Id, classChat, schoolChannel, teacher is null ? null : issued[teacher.Id],
+                    pupils.Select(p => issued[p.Id]).ToList(), history));
             }
 
             if (k == 0)
             {
                 (firstAdmin, firstSchool, firstChannel) = (issued[admin.Id], school.Id, schoolChannel);
             }
+        }
+
+        if (history > 0)
+        {
+            // Vacuumed and analysed now, so that autovacuum does not do it in the first minute of the run.
+            await using var vacuum = dataSource.CreateCommand("VACUUM (ANALYZE)");
+            await vacuum.ExecuteNonQueryAsync(ct);
+            Console.WriteLine($"history: {history} messages in each class chat, database vacuumed and analysed ({clock.Elapsed.TotalSeconds:F0} s)");
         }
 
         var file = new SeedFile(firstSchool, firstChannel, expiresAt, firstAdmin!, seededClasses);
@@ -199,9 +212,44 @@ internal static class LoadTestSeed
         return 0;
     }
 
+    /// <summary>
+    /// Messages 1..<paramref name="count"/> of the chat, from its pupils in turn, ten minutes apart up to now, texts from
+    /// a small school vocabulary (so the search index holds a realistic spread of words).
+    /// </summary>
+    private static async Task SeedHistoryAsync(NpgsqlDataSource dataSource, Guid chatId, Guid[] pupils, int count, CancellationToken ct)
+    {
+        if (count == 0 || pupils.Length == 0)
+        {
+            return;
+        }
+
+        await using var command = dataSource.CreateCommand(
+            """
+            INSERT INTO messages (chat_id, seq, sender_id, client_id, kind, text, version_seq, created_at)
+            SELECT $1, g, ($2::uuid[])[1 + g % cardinality($2::uuid[])], gen_random_uuid(), 'text',
+                   concat_ws(' ', w[1 + g % n], w[1 + (g / 3 + 7) % n], w[1 + (g / 11 + 13) % n], w[1 + (g * 17 / 5) % n], w[1 + (g / 37 + 29) % n]),
+                   g, now() - make_interval(mins => ($3 - g) * 10)
+            FROM generate_series(1, $3) g,
+                 (SELECT string_to_array('завтра контрольная по математике не забудьте тетради и учебник домашнее задание '
+                   || 'на понедельник кто знает какая страница спасибо большое учитель сказал что урок перенесли родительское '
+                   || 'собрание в пятницу после шестого урока физкультура литература сочинение', ' ') AS w) words,
+                 LATERAL (SELECT cardinality(w) AS n) size
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = chatId });
+        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = pupils });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
+        await command.ExecuteNonQueryAsync(ct);
+
+        await using var bump = dataSource.CreateCommand("UPDATE chats SET last_seq = $2, last_message_at = now() WHERE id = $1");
+        bump.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = chatId });
+        bump.Parameters.Add(new NpgsqlParameter<long> { TypedValue = count });
+        await bump.ExecuteNonQueryAsync(ct);
+    }
+
     private sealed record SeedPerson(Guid AccountId, string Token);
 
-    private sealed record SeedClass(Guid ClassId, Guid ChatId, Guid SchoolChannelId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members);
+    /// <summary><paramref name="HistorySeq"/>: the class chat's last seq before the run (its seeded history).</summary>
+    private sealed record SeedClass(Guid ClassId, Guid ChatId, Guid SchoolChannelId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members, long HistorySeq);
 
     private sealed record SeedFile(Guid SchoolId, Guid SchoolChannelId, DateTimeOffset TokensExpireAt, SeedPerson Admin, IReadOnlyList<SeedClass> Classes);
 }

@@ -103,6 +103,9 @@ public sealed class LoadRunner : IPushSink, IDisposable
         result.Settings["drain after a step (max s)"] = options.DrainSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["warm-up before the first step (s)"] = (options.WarmUpSeconds ?? (stepSeconds <= 6 ? 1 : 5)).ToString(CultureInfo.InvariantCulture);
         result.Settings["message text length"] = options.TextLength.ToString(CultureInfo.InvariantCulture);
+        result.Settings["history before the run"] = options.SeedFilePath is null
+            ? $"{HistoryMessages} messages in each class chat (server only), then VACUUM (ANALYZE)"
+            : "as in the given seed file";
         result.Settings["connect concurrency"] = options.ConnectConcurrency.ToString(CultureInfo.InvariantCulture);
         if (spec.Kind == ScenarioKind.Storm)
         {
@@ -168,6 +171,8 @@ public sealed class LoadRunner : IPushSink, IDisposable
         return result;
     }
 
+    private int HistoryMessages => options.HistoryMessages ?? (spec.StepSeconds <= 6 ? 20 : 1000);
+
     private static string Redact(string connection) =>
         string.Join(';', connection.Split(';').Where(p => !p.StartsWith("Password", StringComparison.OrdinalIgnoreCase)));
 
@@ -190,6 +195,8 @@ public sealed class LoadRunner : IPushSink, IDisposable
             arguments.Add("--teachers");
         }
 
+        arguments.AddRange(["--history", HistoryMessages.ToString(CultureInfo.InvariantCulture)]);
+
         if (spec.Schools > 1)
         {
             arguments.AddRange(["--schools", spec.Schools.ToString(CultureInfo.InvariantCulture)]);
@@ -204,7 +211,8 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
     // ---------------------------------------------------------------- population
 
-    private (List<Member> Members, List<ChatInfo> Chats) BuildPopulation(SeedFile seed, int nodes)
+    /// <summary>The people and chats of the seed as one target sees them (the floor has no history: its chats start at 0).</summary>
+    private (List<Member> Members, List<ChatInfo> Chats) BuildPopulation(SeedFile seed, int nodes, bool floor)
     {
         var members = new List<Member>();
         var chats = new List<ChatInfo>();
@@ -223,7 +231,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
             ChatInfo? classChat = null;
             if (spec.Pattern is SendPattern.RandomClassByPupil or SendPattern.RandomClassByTeacher)
             {
-                classChat = new ChatInfo(chats.Count, schoolClass.ChatId);
+                classChat = new ChatInfo(chats.Count, schoolClass.ChatId, floor ? 0 : schoolClass.HistorySeq);
                 chats.Add(classChat);
             }
 
@@ -268,7 +276,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
     private async Task RunTargetAsync(TargetHost host, SeedFile seed, TargetResult target, double[] rates, int stepSeconds, CancellationToken ct)
     {
-        var (members, chats) = BuildPopulation(seed, host.Nodes);
+        var (members, chats) = BuildPopulation(seed, host.Nodes, host.Kind == TargetKind.Floor);
         steps = [];
         timelineLatency = StepMetrics.NewRecorder();
         unexpectedCloses = 0;

@@ -8,7 +8,8 @@ namespace Chat.LoadTests;
 
 public sealed record SeedPerson(Guid AccountId, string Token);
 
-public sealed record SeedClass(Guid ClassId, Guid ChatId, Guid SchoolChannelId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members);
+/// <summary><paramref name="HistorySeq"/>: the class chat's last seq before the run (its seeded history; 0 in older seed files).</summary>
+public sealed record SeedClass(Guid ClassId, Guid ChatId, Guid SchoolChannelId, SeedPerson? Teacher, IReadOnlyList<SeedPerson> Members, long HistorySeq = 0);
 
 /// <summary>What <c>Chat.Hub loadtest-seed</c> writes: the school, its classes' chats and everyone's access token.</summary>
 public sealed record SeedFile(Guid SchoolId, Guid SchoolChannelId, DateTimeOffset TokensExpireAt, SeedPerson Admin, IReadOnlyList<SeedClass> Classes)
@@ -23,8 +24,11 @@ public sealed record SeedFile(Guid SchoolId, Guid SchoolChannelId, DateTimeOffse
     public int People => 1 + Classes.Sum(c => c.Members.Count + (c.Teacher is null ? 0 : 1));
 }
 
-/// <summary>A set of sequence numbers (1, 2, 3, …) as a growable bitmap.</summary>
-internal sealed class SeqSet
+/// <summary>
+/// A set of sequence numbers (base + 1, base + 2, …) as a growable bitmap; 1..<paramref name="start"/> (the chat's
+/// history before the run) count as held.
+/// </summary>
+internal sealed class SeqSet(long start = 0)
 {
     private ulong[] bits = new ulong[2];
 
@@ -33,11 +37,12 @@ internal sealed class SeqSet
     /// <summary>Adds the seq; false when it was there already.</summary>
     public bool Add(long seq)
     {
-        if (seq < 0)
+        if (seq <= start)
         {
             return false;
         }
 
+        seq -= start;
         var word = (int)(seq >> 6);
         if (word >= bits.Length)
         {
@@ -57,14 +62,20 @@ internal sealed class SeqSet
 
     public bool Contains(long seq)
     {
+        if (seq <= start)
+        {
+            return seq >= 1;
+        }
+
+        seq -= start;
         var word = (int)(seq >> 6);
-        return seq >= 0 && word < bits.Length && (bits[word] & (1UL << (int)(seq & 63))) != 0;
+        return word < bits.Length && (bits[word] & (1UL << (int)(seq & 63))) != 0;
     }
 
-    /// <summary>The highest h such that 1..h are all present (0 when 1 is missing).</summary>
+    /// <summary>The highest h such that 1..h are all present (the start when the first after it is missing).</summary>
     public long ContiguousHigh()
     {
-        long h = 0;
+        var h = start;
         while (Contains(h + 1))
         {
             h++;
@@ -77,7 +88,7 @@ internal sealed class SeqSet
     public long MissingUpTo(long last)
     {
         long missing = 0;
-        for (long s = 1; s <= last; s++)
+        for (var s = start + 1; s <= last; s++)
         {
             if (!Contains(s))
             {
@@ -94,9 +105,9 @@ internal sealed class ChatTrack(ChatInfo chat)
 {
     public ChatInfo Chat { get; } = chat;
 
-    public SeqSet Seen { get; } = new();
+    public SeqSet Seen { get; } = new(chat.StartSeq);
 
-    public SeqSet Pushed { get; } = new();
+    public SeqSet Pushed { get; } = new(chat.StartSeq);
 
     public long MaxPushed { get; set; }
 }
@@ -146,11 +157,14 @@ internal sealed class Member(int index, SeedPerson person, Role role, Guid[] gro
 }
 
 /// <summary>A chat the scenario sends to: who sends, who must receive.</summary>
-internal sealed class ChatInfo(int index, Guid id)
+internal sealed class ChatInfo(int index, Guid id, long startSeq = 0)
 {
     public int Index { get; } = index;
 
     public Guid Id { get; } = id;
+
+    /// <summary>The chat's last seq when the run starts (its seeded history on the server; 0 on the floor).</summary>
+    public long StartSeq { get; } = startSeq;
 
     public List<Member> Receivers { get; } = [];
 

@@ -70,6 +70,13 @@ public sealed class RunOptions
 
     public int TextLength { get; set; } = 80;
 
+    /// <summary>
+    /// Earlier messages seeded into every class chat before the run; null: 1000 (20 for steps of 6 s or less). A server
+    /// measured on empty tables does not show what grows with a chat's history, and PostgreSQL plans its statements on
+    /// the statistics of empty tables until autovacuum first analyses them.
+    /// </summary>
+    public int? HistoryMessages { get; set; }
+
     /// <summary>Configuration for the server under test, passed as environment variables and written into the report.</summary>
     public Dictionary<string, string> ServerEnvironment { get; } = new(StringComparer.Ordinal)
     {
@@ -115,6 +122,7 @@ public sealed class RunOptions
           --classes N --size N      override the school layout
           --drain S                 seconds to wait for late deliveries after each step (default 30)
           --warmup S                unmeasured traffic before the first step (default 5; 1 for steps of 6 s or less)
+          --history N               earlier messages seeded into each class chat (default 1000; 20 for steps of 6 s or less)
           --connect-concurrency N   connection attempts in flight (default 64)
           --storm-concurrency N     reconnects in flight during the storm (default 3000: all)
           --placement alternate|by-class
@@ -175,6 +183,7 @@ public sealed class RunOptions
             StepSeconds = Int("--duration"),
             DrainSeconds = Int("--drain") ?? 30,
             WarmUpSeconds = Int("--warmup"),
+            HistoryMessages = Int("--history"),
             ConnectConcurrency = Int("--connect-concurrency") ?? 64,
             StormConcurrency = Int("--storm-concurrency") ?? 3000,
             PlaceByClass = Value("--placement") switch

@@ -215,9 +215,10 @@ public sealed class MessageStore(NpgsqlDataSource db)
             SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
                 AS t(idx, chat_id, sender_id, client_id, kind, text, reply_to_seq, forwarded_from)
         ), existing AS MATERIALIZED (
-            -- Resends: one probe of the unique (chat_id, sender_id, client_id) index per message (migration 0013).
+            -- Resends: one probe of the unique (chat_id, sender_id, client_id) index per message (migration 0013). LIMIT
+            -- keeps it a per-message probe: as a join, a plan made while the table was empty would scan it whole.
             SELECT i.idx, e.seq FROM input i
-            CROSS JOIN LATERAL (SELECT e.seq FROM messages e WHERE e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id) e
+            CROSS JOIN LATERAL (SELECT e.seq FROM messages e WHERE e.chat_id = i.chat_id AND e.sender_id = i.sender_id AND e.client_id = i.client_id LIMIT 1) e
         ), allowed AS (
             SELECT i.* FROM input i
             JOIN chats c ON c.id = i.chat_id
