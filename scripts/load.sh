@@ -8,7 +8,9 @@
 # for the run, and runs the harness pinned to core 1; the harness starts the server nodes and the floor on core 0.
 # Reports go to results/<time>-<scenario>/report.md (and .html). Everything started here is stopped at the end.
 # Experiments: CHAT_LOAD_PG_SET="synchronous_commit=off" (PostgreSQL settings for this run),
-# CHAT_LOAD_DB_OPTIONS="Max Auto Prepare=20" (appended to the server's connection string).
+# CHAT_LOAD_DB_OPTIONS="Max Auto Prepare=20" (appended to the server's connection string),
+# CHAT_LOAD_DB_CORE=1 (PostgreSQL and Redis on the load generator's core instead of the server's, as a deployment with
+# the database on its own machine would have it; the report shows whether the load generator's core kept up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -27,6 +29,7 @@ RESULTS=${CHAT_LOAD_RESULTS:-$PWD/results}
 CORES=$(nproc --all)
 SERVER_CORE=0
 LOAD_CORE=$(( CORES > 1 ? 1 : 0 ))
+DB_CORE=${CHAT_LOAD_DB_CORE:-$SERVER_CORE}
 mkdir -p "$DATA" "$RESULTS"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -78,9 +81,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The database side belongs to the server's core; backends forked later inherit the postmaster's affinity.
+# The database side belongs to the server's core (or CHAT_LOAD_DB_CORE); backends forked later inherit the postmaster's affinity.
 if [ "$CORES" -gt 1 ]; then
-  for pid in $PG_PID $(pgrep -P "$PG_PID") $REDIS_PID; do taskset -a -p -c "$SERVER_CORE" "$pid" >/dev/null 2>&1 || true; done
+  for pid in $PG_PID $(pgrep -P "$PG_PID") $REDIS_PID; do taskset -a -p -c "$DB_CORE" "$pid" >/dev/null 2>&1 || true; done
 fi
 
 run_scenario() {
@@ -89,7 +92,7 @@ run_scenario() {
   "$BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
   log "scenario $scenario on database $db (server on core $SERVER_CORE, load generator on core $LOAD_CORE)"
   local status=0
-  taskset -c "$LOAD_CORE" dotnet "$HARNESS" run --scenario "$scenario" --pin --server-core "$SERVER_CORE" \
+  taskset -c "$LOAD_CORE" dotnet "$HARNESS" run --scenario "$scenario" --pin --server-core "$SERVER_CORE" --db-core "$DB_CORE" \
     --hub-dll "$HUB" --db "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db${CHAT_LOAD_DB_OPTIONS:+;$CHAT_LOAD_DB_OPTIONS}" \
     --redis "127.0.0.1:$REDIS_PORT" --pg-pid "$PG_PID" --redis-pid "$REDIS_PID" --results "$RESULTS" "$@" || status=$?
   "$BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db" || true

@@ -112,7 +112,10 @@ public sealed class LoadRunner : IPushSink, IDisposable
             result.Settings["storm"] = $"pupils drop {spec.DropAtSeconds} s into the traffic; reconnects in flight at most {options.StormConcurrency}";
         }
 
-        result.Settings["pinning"] = options.Pin ? $"server, PostgreSQL, Redis and floor on core {options.ServerCore}; load generator: {MachineInfo.Affinity()}" : "none";
+        result.Settings["pinning"] = !options.Pin ? "none"
+            : options.DatabaseCore is { } db && db != options.ServerCore
+                ? $"server and floor on core {options.ServerCore}; PostgreSQL and Redis on core {db}; load generator: {MachineInfo.Affinity()}"
+                : $"server, PostgreSQL, Redis and floor on core {options.ServerCore}; load generator: {MachineInfo.Affinity()}";
         result.Settings["knee"] = $"highest rate with p99 <= {spec.KneeP99Ms} ms, nothing lost, deliveries keeping up (>= 90% of offered)";
         foreach (var (key, value) in TargetHost.ServerEnvironment(options, "(random per run)"))
         {

@@ -36,6 +36,9 @@ public sealed class RunOptions
 
     public int ServerCore { get; set; }
 
+    /// <summary>The core the caller pinned PostgreSQL and Redis to (for the report); null: the server's core.</summary>
+    public int? DatabaseCore { get; set; }
+
     /// <summary>Run the floor inside this process (tests) instead of as a pinned child process.</summary>
     public bool FloorInProcess { get; set; }
 
@@ -115,6 +118,7 @@ public sealed class RunOptions
           --redis-pid PID           redis-server pid, to sample its CPU
           --pin                     pin servers and the floor to --server-core (default 0) with taskset
           --server-core N
+          --db-core N               the core PostgreSQL and Redis were pinned to, for the report (default: the server's)
           --server URL              drive an already running server (with --users FILE from loadtest-seed)
           --server-pid PID          its pid, to sample its CPU and memory
           --users FILE              seed file to use instead of seeding
@@ -178,6 +182,7 @@ public sealed class RunOptions
             SeedFilePath = Value("--users"),
             Pin = args.Contains("--pin"),
             ServerCore = Int("--server-core") ?? 0,
+            DatabaseCore = Int("--db-core"),
             Targets = Value("--targets")?.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(ScenarioSpec.ParseTarget).ToArray(),
             Rates = Value("--rates") is { } rates ? ScenarioSpec.ParseRates(rates) : null,
             StepSeconds = Int("--duration"),
