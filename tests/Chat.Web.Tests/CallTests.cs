@@ -21,7 +21,6 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         // The teacher plans two lessons in her local time (the pages run in Moscow time): one in five minutes (open
         // now: ten minutes before), one tomorrow.
         var teacherPage = await PageAsync(Desktop);
-        teacherPage.Dialog += (_, d) => { _ = d.AcceptAsync(); }; // «Отменить …?»
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "7Б");
         var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
@@ -52,7 +51,20 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(announcement.Locator("time")).ToContainTextAsync("09:00");
         await Expect(announcement).Not.ToContainTextAsync("UTC");
         await Screenshot(pupilPage, "call-plans-phone");
-        await geometry.GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        // The teacher's «Отменить» asks in the page's dialog: «Отмена» keeps the plan (the focus is back on «Отменить»),
+        // «Отменить урок» cancels it.
+        var cancel = geometry.GetByRole(AriaRole.Button, new() { Name = "Отменить" });
+        await cancel.ClickAsync();
+        var sure = teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Геометрия»?" });
+        await Expect(sure).ToContainTextAsync("Урок «Геометрия» исчезнет из запланированных у всех участников чата.");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена", Exact = true }).ClickAsync();
+        await Expect(sure).ToHaveCountAsync(0);
+        await Expect(cancel).ToBeFocusedAsync();
+        await Expect(plans.Locator(".plan")).ToHaveCountAsync(2);
+        await cancel.ClickAsync();
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await Expect(sure).ToHaveCountAsync(0);
+        await Expect(plans.Locator(".plan")).ToHaveCountAsync(1);
         await Expect(pupilPage.Locator(".plans .plan")).ToHaveCountAsync(1);
         await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);
 

@@ -281,9 +281,20 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         await page.GetByRole(AriaRole.Group, new() { Name = "Выберите реакцию" }).GetByRole(AriaRole.Button, new() { Name = "👍" }).ClickAsync();
         await Expect(MessageCard(borisPage, "Сообщение 59").Locator(".reaction")).ToHaveTextAsync("👍 1");
 
-        // Deleting one's own message leaves a tombstone everywhere.
-        page.Dialog += async (_, dialog) => await dialog.AcceptAsync();
-        await MessageCard(page, "Я тоже так думаю, но не уверена").GetByRole(AriaRole.Button, new() { Name = "Удалить" }).ClickAsync();
+        // Deleting one's own message asks first in the page's dialog (no native confirm): Escape keeps the message and
+        // gives the focus back to «Удалить»; confirming leaves a tombstone everywhere.
+        var delete = MessageCard(page, "Я тоже так думаю, но не уверена").GetByRole(AriaRole.Button, new() { Name = "Удалить" });
+        await delete.ClickAsync();
+        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Удалить сообщение?" });
+        await Expect(sure).ToContainTextAsync("удалится у всех участников чата");
+        await Expect(sure.GetByRole(AriaRole.Button, new() { Name = "Отмена", Exact = true })).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(sure).ToHaveCountAsync(0);
+        await Expect(delete).ToBeFocusedAsync();
+        await Expect(page.Locator(".msg .text.deleted")).ToHaveCountAsync(0);
+        await delete.ClickAsync();
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Удалить", Exact = true }).ClickAsync();
+        await Expect(sure).ToHaveCountAsync(0);
         await Expect(Message(borisPage, "Я тоже так думаю, но не уверена")).ToHaveCountAsync(0);
         await Expect(borisPage.Locator(".msg .text.deleted")).ToHaveCountAsync(1);
 

@@ -99,9 +99,11 @@ export async function showAdmin(root, school, back, options = {}) {
           try {
             const policy = Object.fromEntries(switches.map(x => [x.key, x.input.checked]));
             if (s.pupilSafeMode && !policy.pupilSafeMode) {
-              const sure = await confirmDialog('Выключить режим безопасности?',
-                'Тогда писать ученикам лично и добавлять их в чаты смогут все участники школы, которым это разрешено правилами (не только одноклассники, сотрудники и родители).',
-                'Выключить', async () => {});
+              const sure = await formDialog({
+                title: 'Выключить режим безопасности?',
+                text: 'Тогда писать ученикам лично и добавлять их в чаты смогут все участники школы, которым это разрешено правилами (не только одноклассники, сотрудники и родители).',
+                submit: 'Выключить',
+              });
               if (!sure) return;
             }
             const saved = await api('PUT', base, { name: name.value.trim(), region: region.value.trim(), address: address.value.trim(), journalUrl: journal.value.trim() || undefined, ...policy });
@@ -172,11 +174,6 @@ export async function showAdmin(root, school, back, options = {}) {
     renderYear();
   }
 
-  /** A confirmation in a modal dialog (with optional fields); resolves to what onConfirm returned, or null when cancelled. */
-  function confirmDialog(title, text, submit, onConfirm, fields = []) {
-    return formDialog({ title, text, fields, submit, onSubmit: onConfirm });
-  }
-
   function renderStaff() {
     const staff = members.filter(m => m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)));
     const err = errBox();
@@ -202,10 +199,13 @@ export async function showAdmin(root, school, back, options = {}) {
   }
 
   async function staffLeaves(m, err) {
-    const done = await confirmDialog('Сотрудник покидает школу: ' + m.displayName,
-      `${m.displayName} потеряет роли сотрудника и выйдет из чатов школы; чаты, которыми он владел, перейдут администратору. Если он ещё и родитель ученика школы, он останется в чатах своего ребёнка.`,
-      'Исключить из школы', async v => { await api('POST', `${base}/staff/${m.accountId}/leave`, { reason: v.reason.trim() || undefined }); return true; },
-      [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }]);
+    const done = await formDialog({
+      title: 'Сотрудник покидает школу: ' + m.displayName,
+      text: `${m.displayName} потеряет роли сотрудника и выйдет из чатов школы; чаты, которыми он владел, перейдут администратору. Если он ещё и родитель ученика школы, он останется в чатах своего ребёнка.`,
+      fields: [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }],
+      submit: 'Исключить из школы',
+      onSubmit: async v => { await api('POST', `${base}/staff/${m.accountId}/leave`, { reason: v.reason.trim() || undefined }); },
+    });
     if (!done) return;
     err.textContent = '';
     await reloadPeople();
@@ -244,17 +244,23 @@ export async function showAdmin(root, school, back, options = {}) {
 
   async function movePupil(p, classId) {
     const from = className(p.classId), to = className(classId);
-    const done = await confirmDialog(`Перевести ${p.displayName} в ${to}?`,
-      `${p.displayName} выйдет из чатов ${from} и войдёт в чаты ${to}; его родители — тоже.`,
-      'Перевести', async () => { await api('PUT', `${base}/students/${p.accountId}/class`, { classId }); return true; });
+    const done = await formDialog({
+      title: `Перевести ${p.displayName} в ${to}?`,
+      text: `${p.displayName} выйдет из чатов ${from} и войдёт в чаты ${to}; его родители — тоже.`,
+      submit: 'Перевести',
+      onSubmit: async () => { await api('PUT', `${base}/students/${p.accountId}/class`, { classId }); },
+    });
     if (done) await reloadPeople();
   }
 
   async function pupilLeaves(p) {
-    const done = await confirmDialog('Ученик выбывает: ' + p.displayName,
-      `${p.displayName} выйдет из школы и всех её чатов. Его родители тоже выйдут, если в школе нет других их детей. Вернуть можно только новым приглашением.`,
-      'Исключить из школы', async v => { await api('POST', `${base}/students/${p.accountId}/leave`, { reason: v.reason.trim() || undefined }); return true; },
-      [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }]);
+    const done = await formDialog({
+      title: 'Ученик выбывает: ' + p.displayName,
+      text: `${p.displayName} выйдет из школы и всех её чатов. Его родители тоже выйдут, если в школе нет других их детей. Вернуть можно только новым приглашением.`,
+      fields: [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }],
+      submit: 'Исключить из школы',
+      onSubmit: async v => { await api('POST', `${base}/students/${p.accountId}/leave`, { reason: v.reason.trim() || undefined }); },
+    });
     if (done) await reloadPeople();
   }
 
@@ -286,9 +292,12 @@ export async function showAdmin(root, school, back, options = {}) {
           ev.preventDefault();
           err.textContent = '';
           const fin = Number(finalGrade.value);
-          const done = await confirmDialog('Перейти на новый учебный год?',
-            `Это нельзя отменить. ${plan().join('; ') || 'Классов нет'}.`,
-            'Перейти на новый год', () => api('POST', `${base}/rollover`, { finalGrade: fin }));
+          const done = await formDialog({
+            title: 'Перейти на новый учебный год?',
+            text: `Это нельзя отменить. ${plan().join('; ') || 'Классов нет'}.`,
+            submit: 'Перейти на новый год',
+            onSubmit: () => api('POST', `${base}/rollover`, { finalGrade: fin }),
+          });
           if (!done) return;
           await loadMembers();
           await loadClasses();
@@ -323,8 +332,12 @@ export async function showAdmin(root, school, back, options = {}) {
             h('button', {
               class: 'btn small danger', type: 'button', 'aria-label': `Удалить правило ${r.number}`,
               onclick: async () => {
-                const done = await confirmDialog(`Удалить правило ${r.number}?`, `«${r.text}» больше нельзя будет указать при модерации; прежние решения его сохранят.`,
-                  'Удалить правило', async () => { await api('DELETE', `${base}/rules/${r.id}`); return true; });
+                const done = await formDialog({
+                  title: `Удалить правило ${r.number}?`,
+                  text: `«${r.text}» больше нельзя будет указать при модерации; прежние решения его сохранят.`,
+                  submit: 'Удалить правило',
+                  onSubmit: async () => { await api('DELETE', `${base}/rules/${r.id}`); },
+                });
                 if (done) await loadRules();
               },
             }, 'Удалить')));

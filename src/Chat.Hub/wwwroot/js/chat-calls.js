@@ -2,7 +2,7 @@
 // «Запланировать урок»), reminders of planned calls (a banner in the open chat, otherwise a toast and a mark in the list) and, in «О чате», the chat's lessons and calls with their attendance (for its moderators). The
 // call itself runs on call.html (call.js).
 
-import { hubError, hubFail } from './hub.js';
+import { hubFail } from './hub.js';
 import { api } from './api.js';
 import { h, fill, time, plural, dateTime } from './dom.js';
 import { formDialog } from './dialog.js';
@@ -193,14 +193,23 @@ export function chatCalls(ctx) {
           h('span', { style: 'flex:1' }, `${kindName[p.kind] || 'Звонок'} «${p.title}» — `, h('time', { datetime: p.startsAt }, dateTime.format(new Date(p.startsAt)))),
           over ? h('span', { class: 'muted' }, 'завершён')
             : open ? callLink('Присоединиться', `plan=${p.planId}&autostart=1`) : h('span', { class: 'muted' }, `вход с ${time(p.opensAt)}`),
-          mine && h('button', {
-            class: 'btn small', type: 'button',
-            onclick: async () => {
-              if (!confirm(`Отменить «${p.title}»?`)) return;
-              try { await ctx.invoke('CancelScheduledCall', p.planId); c.plans = c.plans.filter(x => x.planId !== p.planId); ctx.renderHead(); } catch (e) { alert(hubError(e).message); }
-            },
-          }, 'Отменить'));
+          mine && h('button', { class: 'btn small', type: 'button', onclick: () => cancelPlan(c, p) }, 'Отменить'));
       })));
+  }
+
+  /** Cancels a planned call after a confirmation in the dialog (a refusal is shown there). */
+  async function cancelPlan(c, p) {
+    const [name, submit] = { lesson: ['Урок', 'Отменить урок'], broadcast: ['Трансляция', 'Отменить трансляцию'] }[p.kind] || ['Звонок', 'Отменить звонок'];
+    await formDialog({
+      title: `Отменить «${p.title}»?`,
+      text: `${name} «${p.title}» исчезнет из запланированных у всех участников чата.`,
+      submit,
+      onSubmit: async () => {
+        try { await ctx.invoke('CancelScheduledCall', p.planId); } catch (e) { throw hubFail(e); }
+        c.plans = c.plans.filter(x => x.planId !== p.planId);
+        if (ctx.current() === c) ctx.renderHead();
+      },
+    });
   }
 
   async function scheduleCall(c) {

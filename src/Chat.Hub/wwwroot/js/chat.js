@@ -718,9 +718,14 @@ export function showMain(root, me, school, schools, nav) {
     try { putMessage(await client.invoke('React', m.chatId, m.seq, emoji, add)); } catch (e) { alert(hubError(e).message); }
   }
 
+  /** Deletes my message after a confirmation in the dialog (a refusal is shown there). */
   async function remove(m) {
-    if (!confirm('Удалить сообщение?')) return;
-    try { putMessage(await client.invoke('DeleteMessage', m.chatId, m.seq)); } catch (e) { alert(hubError(e).message); }
+    await formDialog({
+      title: 'Удалить сообщение?',
+      text: 'Сообщение удалится у всех участников чата.',
+      submit: 'Удалить',
+      onSubmit: async () => { try { putMessage(await client.invoke('DeleteMessage', m.chatId, m.seq)); } catch (e) { throw hubFail(e); } },
+    });
   }
 
   function startReply(m) {
