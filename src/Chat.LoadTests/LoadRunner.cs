@@ -132,6 +132,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
                 Nodes = kind == TargetKind.ServerTwoNodes ? 2 : 1,
             };
             result.Targets.Add(target);
+            target.SpeedProbeBeforeMs = MachineInfo.SpeedProbeMs();
             try
             {
                 await using var host = kind == TargetKind.Floor
@@ -156,6 +157,9 @@ public sealed class LoadRunner : IPushSink, IDisposable
                 target.Error = e.Message;
                 Log($"!! {target.Name} failed: {e.Message}");
             }
+
+            target.SpeedProbeAfterMs = MachineInfo.SpeedProbeMs();
+            Log($"-- {target.Name}: speed probe {target.SpeedProbeBeforeMs:F0} ms before, {target.SpeedProbeAfterMs:F0} ms after (a fixed loop; larger: a slower machine)");
         }
 
         result.Seconds = total.Elapsed.TotalSeconds;

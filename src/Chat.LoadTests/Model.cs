@@ -217,7 +217,12 @@ internal sealed class StepMetrics(int index, string label, double rate)
 
     public double EndedAt { get; set; }
 
-    public static Recorder NewRecorder() => new(1, MaxMicros, 3, (id, low, high, digits) => new LongHistogram(id, low, high, digits));
+    /// <summary>
+    /// Many threads record at once (pushes, acks, catch-ups): the recorder's histograms must count atomically. With a
+    /// plain <see cref="LongHistogram"/> two racing recordings could lose a count but not the total, and reading the
+    /// histogram then failed (an ArgumentOutOfRangeException in HdrHistogram's enumerator, seen in a storm smoke run).
+    /// </summary>
+    public static Recorder NewRecorder() => new(1, MaxMicros, 3, (id, low, high, digits) => new LongConcurrentHistogram(id, low, high, digits));
 
     public static long Micros(long fromTimestamp, long toTimestamp) =>
         Math.Clamp((toTimestamp - fromTimestamp) * 1_000_000 / Stopwatch.Frequency, 1, MaxMicros);

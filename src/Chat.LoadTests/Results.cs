@@ -170,6 +170,11 @@ public sealed class TargetResult
 
     public double RssBeforeMb { get; set; }
 
+    /// <summary><see cref="Reporting.MachineInfo.SpeedProbeMs"/> before the target started and after it stopped.</summary>
+    public double SpeedProbeBeforeMs { get; set; }
+
+    public double SpeedProbeAfterMs { get; set; }
+
     public List<StepResult> Steps { get; } = [];
 
     public List<TimelinePoint> Timeline { get; } = [];

@@ -34,6 +34,28 @@ public static class MachineInfo
         return info;
     }
 
+    /// <summary>
+    /// Milliseconds one thread of the load generator needs for a fixed integer loop: the same on a quiet machine from run
+    /// to run. This development machine is a virtual one whose cores slow down when the host is busy (the loop's time
+    /// varied 1.4–2.6× within minutes, no process of ours running), which the CPU columns of the report cannot show:
+    /// they count our processes' time, not how much work a second of it does. Compare runs only at similar probes.
+    /// </summary>
+    public static double SpeedProbeMs()
+    {
+        var clock = Stopwatch.StartNew();
+        ulong x = 88172645463325252UL, sum = 0;
+        for (var i = 0; i < 100_000_000; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            sum += x;
+        }
+
+        GC.KeepAlive(sum);
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
     public static string Affinity() =>
         Lines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() is { } cores
             ? "cores " + cores

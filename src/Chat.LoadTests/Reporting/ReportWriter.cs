@@ -63,8 +63,16 @@ public static class ReportWriter
         }
 
         blocks.Add(new Heading(2, "Connections"));
-        blocks.Add(new Table(["target", "nodes", "connected", "failed", "seconds to connect all", "unexpected disconnects", "server RSS before connecting (MiB)"],
-            run.Targets.Select(t => new[] { t.Name, N(t.Nodes), N(t.Connections), N(t.ConnectFailures), F(t.ConnectSeconds), N(t.UnexpectedCloses), N(t.RssBeforeMb) }).ToList()));
+        blocks.Add(new Table(["target", "nodes", "connected", "failed", "seconds to connect all", "unexpected disconnects", "server RSS before connecting (MiB)",
+                "speed probe before / after (ms)"],
+            run.Targets.Select(t => new[]
+            {
+                t.Name, N(t.Nodes), N(t.Connections), N(t.ConnectFailures), F(t.ConnectSeconds), N(t.UnexpectedCloses), N(t.RssBeforeMb),
+                $"{N(t.SpeedProbeBeforeMs)} / {N(t.SpeedProbeAfterMs)}",
+            }).ToList()));
+        blocks.Add(new Paragraph("Speed probe: milliseconds the load generator needs for a fixed loop on its core; on a quiet machine it "
+            + "stays the same from run to run. A larger value means the (virtual) machine's cores were slowed by its host during the "
+            + "run, which the CPU percentages cannot show: compare runs only at similar probes."));
         blocks.Add(new Heading(2, "Settings"));
         blocks.Add(new Table(["setting", "value"], run.Settings.Select(kv => new[] { kv.Key, kv.Value }).ToList()));
         blocks.Add(new Paragraph("Environment of the server under test (the floor gets none of it):"));
