@@ -210,7 +210,8 @@ public sealed class MessageStore(NpgsqlDataSource db)
         return results;
     }
 
-    private const string AppendBatchSql = """
+    /// <summary>The batch statement; internal for the test that reads its plan (MessageSendPlanTests).</summary>
+    internal const string AppendBatchSql = """
         WITH input AS (
             SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
                 AS t(idx, chat_id, sender_id, client_id, kind, text, reply_to_seq, forwarded_from)
