@@ -183,13 +183,17 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var katya = await PageAsync(Phone);
         await SignInAsync(katya, good.Phone);
         await OpenChatAsync(katya, "8Б");
-        katya.Dialog += async (_, d) => await d.AcceptAsync();
         await MessageCard(katya, "Ты дура").GetByRole(AriaRole.Button, new() { Name = "Пожаловаться" }).ClickAsync();
         var report = katya.GetByRole(AriaRole.Dialog, new() { Name = "Пожаловаться на сообщение" });
         await report.GetByLabel("Правило школы").SelectOptionAsync(new SelectOptionValue { Index = 0 });
         await report.GetByLabel("Комментарий для модератора").FillAsync("Оскорбление");
         await report.GetByRole(AriaRole.Button, new() { Name = "Отправить жалобу" }).ClickAsync();
         await Expect(report).ToHaveCountAsync(0);
+        // The page's notice (not the native alert) confirms it; «Закрыть» takes it away.
+        var sent = katya.GetByRole(AriaRole.Status).Filter(new() { HasText = "Жалоба отправлена модераторам чата." });
+        await Expect(sent).ToBeVisibleAsync();
+        await sent.GetByRole(AriaRole.Button, new() { Name = "Закрыть" }).ClickAsync();
+        await Expect(sent).ToHaveCountAsync(0);
 
         // The class teacher moderates: the report queue, deleting by the report, deleting by a rule.
         var olegPage = await PageAsync(Desktop);

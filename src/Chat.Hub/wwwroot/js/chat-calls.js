@@ -19,7 +19,7 @@ export function chatCalls(ctx) {
   const { me, school } = ctx;
   const calls = new Map();
   const reminders = new Map();
-  const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Напоминания', 'aria-live': 'polite' });
+  const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Уведомления', 'aria-live': 'polite' });
 
   /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
   async function load(c) {

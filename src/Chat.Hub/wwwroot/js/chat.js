@@ -6,7 +6,7 @@ import { ChatClient, hubError, hubFail, newId } from './hub.js';
 import { api, upload } from './api.js';
 import { h, fill, mount, shortTime, time, plural, appendTimes, localTimes } from './dom.js';
 import { showAdmin } from './admin.js';
-import { formDialog } from './dialog.js';
+import { formDialog, notice } from './dialog.js';
 import { renderFiles, size } from './files.js';
 import { renderPoll, pollDialog } from './polls.js';
 import { chatCalls } from './chat-calls.js';
@@ -213,7 +213,7 @@ export function showMain(root, me, school, schools, nav) {
 
   async function newDirectChat() {
     let members;
-    try { members = await schoolMembers(); } catch (e) { alert(e.display || 'Не удалось загрузить участников.'); return; }
+    try { members = await schoolMembers(); } catch (e) { notice(e.display || 'Не удалось загрузить участников.'); return; }
     await formDialog({
       title: 'Написать лично',
       text: 'Видны только те, кому вам можно писать по правилам школы (режим безопасности для учеников).',
@@ -363,7 +363,7 @@ export function showMain(root, me, school, schools, nav) {
     }
     if (c.rules && !s.rulesAccepted) {
       c.banner.append(h('div', { class: 'banner' }, h('strong', {}, 'Правила чата: '), h('span', { class: 'rules-inline' }, c.rules), ' ',
-        h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { alert(hubError(e).message); } } }, 'Принимаю')));
+        h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { notice(hubError(e).message); } } }, 'Принимаю')));
     }
   }
 
@@ -371,7 +371,7 @@ export function showMain(root, me, school, schools, nav) {
   async function setPreferences(c, prefs) {
     try {
       await client.invoke('SetChatPreferences', c.id, prefs);
-    } catch (e) { alert(hubError(e).message); return; }
+    } catch (e) { notice(hubError(e).message); return; }
     for (const x of new Set([c.summary, summaryOf(c.id)].filter(Boolean))) {
       if (prefs.pinned !== undefined) x.pinned = prefs.pinned;
       if (prefs.unmute) x.mutedUntil = null;
@@ -430,7 +430,7 @@ export function showMain(root, me, school, schools, nav) {
         h('h3', {}, 'Правила'),
         h('div', { class: 'rules' }, c.rules || 'Правила не заданы.'),
         moderator && h('div', { class: 'row', style: 'margin-top:.5rem' },
-          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => alert(hubError(e).message)) }, 'Напомнить правила'),
+          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => notice(hubError(e).message)) }, 'Напомнить правила'),
           ['subject', 'group'].includes(c.summary.kind) && h('button', { class: 'btn small', type: 'button', onclick: chatInvite }, 'Ссылка-приглашение')),
         h('div', { class: 'chat-invite', 'aria-live': 'polite' }),
         moderator && moderation.reportsBox(c, reports, nameOf),
@@ -444,7 +444,7 @@ export function showMain(root, me, school, schools, nav) {
             roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role]),
             moderation.memberNotes(c, m, restrictions),
             (manage || m.accountId !== me.id) && h('div', { class: 'row member-actions' },
-              m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(e => alert(hubError(e).message)) }, 'Написать'),
+              m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(e => notice(hubError(e).message)) }, 'Написать'),
               manage && moderation.memberActions(c, m, restrictions)));
         })));
     } catch (e) {
@@ -715,7 +715,7 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   async function react(m, emoji, add) {
-    try { putMessage(await client.invoke('React', m.chatId, m.seq, emoji, add)); } catch (e) { alert(hubError(e).message); }
+    try { putMessage(await client.invoke('React', m.chatId, m.seq, emoji, add)); } catch (e) { notice(hubError(e).message); }
   }
 
   /** Deletes my message after a confirmation in the dialog (a refusal is shown there). */
@@ -763,7 +763,7 @@ export function showMain(root, me, school, schools, nav) {
         putMessage(await client.invoke('EditMessage', c.id, c.editing.seq, text));
         c.input.value = '';
         clearBar();
-      } catch (e) { alert(hubError(e).message); }
+      } catch (e) { notice(hubError(e).message); }
       return;
     }
     client.send(c.id, text, c.replyTo?.seq, mentionsIn(text));

@@ -1,4 +1,4 @@
-// Modal forms on the native <dialog> element (focus is trapped and Escape closes it, keyboard only works).
+// Modal forms on the native <dialog> element (focus is trapped and Escape closes it, keyboard only works); notices.
 
 import { h } from './dom.js';
 
@@ -74,4 +74,23 @@ export function viewDialog(title, content) {
   document.body.append(dialog);
   dialog.showModal();
   return dialog;
+}
+
+/**
+ * A short notice in the toast stack at the bottom right (the chat view's, shared with call reminders; a page without one
+ * gets its own): an error (role="alert") or information (role="status"). It goes by itself after a few seconds or with
+ * its close button; the page goes on, unlike with the browser's native alert.
+ */
+export function notice(text, { kind = 'error', timeout = 6000 } = {}) {
+  const stack = document.querySelector('.toasts') || document.body.appendChild(h('div', { class: 'toasts own' }));
+  const close = () => {
+    el.remove();
+    if (stack.classList.contains('own') && !stack.children.length) stack.remove();
+  };
+  const el = h('div', { class: `toast notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('span', { class: 'notice-text' }, text),
+    h('button', { class: 'btn link small', type: 'button', 'aria-label': 'Закрыть', title: 'Закрыть', onclick: close }, '✕'));
+  stack.append(el);
+  setTimeout(close, timeout);
+  return el;
 }

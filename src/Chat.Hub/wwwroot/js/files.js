@@ -3,7 +3,7 @@
 
 import { blob, saveBlob } from './api.js';
 import { h, fill } from './dom.js';
-import { viewDialog } from './dialog.js';
+import { viewDialog, notice } from './dialog.js';
 
 const urls = new Map(); // path -> Promise<object URL>, so re-rendering a message does not fetch again
 
@@ -83,6 +83,6 @@ async function download(f) {
   try {
     saveBlob(await blob(`/api/files/${f.id}`), f.name);
   } catch (e) {
-    alert(e.display || 'Файл недоступен.');
+    notice(e.display || 'Файл недоступен.');
   }
 }

@@ -5,7 +5,7 @@
 
 import { hubError, hubFail } from './hub.js';
 import { h, dateTime, time } from './dom.js';
-import { formDialog } from './dialog.js';
+import { formDialog, notice } from './dialog.js';
 
 /** ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat), putMessage(m), renderHead(), renderInfo() }. */
 export function chatModeration(ctx) {
@@ -53,7 +53,7 @@ export function chatModeration(ctx) {
       submit: 'Отправить жалобу',
       onSubmit: async v => {
         try { await ctx.invoke('ReportMessage', { chatId: m.chatId, seq: m.seq, ruleId: v.ruleId, comment: v.comment.trim() || undefined }); } catch (e) { throw hubFail(e); }
-        alert('Жалоба отправлена модераторам чата.');
+        notice('Жалоба отправлена модераторам чата.', { kind: 'info' });
       },
     });
   }
@@ -67,7 +67,7 @@ export function chatModeration(ctx) {
         h('div', { class: 'row' },
           ['deleted', 'warned', 'dismissed'].map(res => h('button', {
             class: 'btn small', type: 'button',
-            onclick: async () => { try { await ctx.invoke('ResolveReport', c.id, r.id, res); await ctx.renderInfo(); } catch (e) { alert(hubError(e).message); } },
+            onclick: async () => { try { await ctx.invoke('ResolveReport', c.id, r.id, res); await ctx.renderInfo(); } catch (e) { notice(hubError(e).message); } },
           }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res])))))));
   }
 
@@ -89,7 +89,7 @@ export function chatModeration(ctx) {
     const mute = restrictions.find(r => r.accountId === m.accountId && r.kind === 'mute');
     const lift = (method, label) => h('button', {
       class: 'btn link small', type: 'button',
-      onclick: async () => { try { await ctx.invoke(method, c.id, m.accountId); await ctx.renderInfo(); } catch (e) { alert(hubError(e).message); } },
+      onclick: async () => { try { await ctx.invoke(method, c.id, m.accountId); await ctx.renderInfo(); } catch (e) { notice(hubError(e).message); } },
     }, label);
     return [
       h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(m) }, 'Нарушение'),
