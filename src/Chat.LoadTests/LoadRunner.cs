@@ -72,7 +72,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
         var started = DateTimeOffset.Now;
         var total = Stopwatch.StartNew();
         var folder = Path.GetFullPath(Path.Combine(options.ResultsDirectory,
-            $"{started:yyyyMMdd-HHmmss}-{spec.Name}{(spec.StepSeconds <= 6 ? "-smoke" : "")}"));
+            $"{started:yyyyMMdd-HHmmss}-{spec.Name}{(spec.IsShort ? "-smoke" : "")}"));
         Directory.CreateDirectory(folder);
         var targets = options.Targets ?? spec.Targets;
         var result = new RunResult
@@ -101,7 +101,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
         result.Settings["placement on two nodes"] = options.PlaceByClass ? "by class (each class on one node)" : "alternating members";
         result.Settings["seconds per step"] = stepSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["drain after a step (max s)"] = options.DrainSeconds.ToString(CultureInfo.InvariantCulture);
-        result.Settings["warm-up before the first step (s)"] = (options.WarmUpSeconds ?? (stepSeconds <= 6 ? 1 : 5)).ToString(CultureInfo.InvariantCulture);
+        result.Settings["warm-up before the first step (s)"] = WarmUpSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["message text length"] = options.TextLength.ToString(CultureInfo.InvariantCulture);
         result.Settings["history before the run"] = options.SeedFilePath is null
             ? $"{HistoryMessages} messages in each class chat (server only), then VACUUM (ANALYZE)"
@@ -178,7 +178,9 @@ public sealed class LoadRunner : IPushSink, IDisposable
         return result;
     }
 
-    private int HistoryMessages => options.HistoryMessages ?? (spec.StepSeconds <= 6 ? 20 : 1000);
+    private int HistoryMessages => options.HistoryMessages ?? (spec.IsShort ? 20 : 1000);
+
+    private int WarmUpSeconds => options.WarmUpSeconds ?? (spec.IsShort ? 1 : 5);
 
     private static string Redact(string connection) =>
         string.Join(';', connection.Split(';').Where(p => !p.StartsWith("Password", StringComparison.OrdinalIgnoreCase)));
@@ -318,7 +320,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
         var monitor = MonitorAsync(target, monitorStop.Token);
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(spec.StepSeconds <= 6 ? 0.5 : 3), ct);
+            await Task.Delay(TimeSpan.FromSeconds(spec.IsShort ? 0.5 : 3), ct);
             target.RssBeforeMb = serverPids.Sum(p => ProcStat.ReadMemory(p).Rss) / 1048576.0;
             Log($"-- {target.Name}: {host.Nodes} node(s) on port(s) {string.Join(", ", host.Ports)}; server RSS {target.RssBeforeMb:F0} MiB; connecting {members.Count} clients");
             currentStep = "connect";
@@ -341,7 +343,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
                     var warmUp = new StepMetrics(rates.Length, "warm-up", Math.Min(rates.FirstOrDefault(50), 200));
                     steps = [.. rates.Select((r, i) => new StepMetrics(i, $"{r.ToString(CultureInfo.InvariantCulture)}/s", r)), warmUp];
                     currentStep = "warm-up";
-                    await SendLoopAsync(warmUp, chats, options.WarmUpSeconds ?? (spec.StepSeconds <= 6 ? 1 : 5), ct);
+                    await SendLoopAsync(warmUp, chats, WarmUpSeconds, ct);
                     await DrainAsync(warmUp, ct);
                     foreach (var step in steps[..^1])
                     {
@@ -914,7 +916,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
     private async Task RunIdleAsync(List<Member> members, IReadOnlyList<int> serverPids, int seconds, TargetResult target, CancellationToken ct)
     {
         currentStep = "idle";
-        var settle = spec.StepSeconds <= 6 ? 1 : 10;
+        var settle = spec.IsShort ? 1 : 10;
         await Task.Delay(TimeSpan.FromSeconds(settle), ct);
         var samples = new List<double>();
         var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;

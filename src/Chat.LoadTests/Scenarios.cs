@@ -91,6 +91,9 @@ public sealed record ScenarioSpec(
             "small-group throughput (highest rate at p99 <= 250 ms) on two nodes >= 0.5x one node"),
     ];
 
+    /// <summary>Steps of a few seconds (the smoke versions): shorter warm-up, settling and history, "-smoke" reports.</summary>
+    public bool IsShort => StepSeconds <= 6;
+
     /// <summary>Seconds of traffic, small numbers: what the xunit smoke test runs.</summary>
     public ScenarioSpec Smoke() => Name switch
     {
