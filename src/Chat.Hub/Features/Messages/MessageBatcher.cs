@@ -10,8 +10,9 @@ namespace Chat.Hub.Features.Messages;
 /// <summary>
 /// Group commit of new messages (docs/performance.md): one loop per node takes every pending append, of all chats,
 /// stores them with one statement (one round trip, one transaction, one WAL flush per batch) and only then completes
-/// each caller. The same loop pushes the batch's new messages to their chats' groups in seq order before it takes
-/// the next batch, so one node never pushes a chat's messages out of order.
+/// each caller. The same loop pushes the batch's new messages to their chats' groups in seq order while the next
+/// batch is in the database (never two batches' pushes at once), so one node never pushes a chat's messages out of
+/// order.
 /// While a batch is being written, new appends queue up and form the next batch: no timer, no added latency when idle.
 /// </summary>
 public sealed partial class MessageBatcher : BackgroundService
@@ -52,16 +53,26 @@ public sealed partial class MessageBatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<Pending>(MaxBatch);
         var deferred = new List<Pending>();
         var keys = new HashSet<(Guid Chat, Guid Sender)>();
+
+        // The pushes and callers of the last written batch. They run while the next batch is in the database (its
+        // statement is sent first), so the database's time and the pushes' time overlap instead of adding up; with
+        // nothing queued they run at once. Only this loop runs them, in batch order: pushes stay in seq order per chat.
+        Action? written = null;
         while (true)
         {
+            if (written is not null && deferred.Count == 0 && !queue.Reader.TryPeek(out _))
+            {
+                written();
+                written = null;
+            }
+
             try
             {
                 if (deferred.Count == 0 && !await queue.Reader.WaitToReadAsync(stoppingToken))
                 {
-                    return;
+                    break;
                 }
             }
             catch (OperationCanceledException)
@@ -70,6 +81,7 @@ public sealed partial class MessageBatcher : BackgroundService
             }
 
             // Messages deferred from the last batch go first, so one sender's messages to a chat keep their order.
+            var batch = new List<Pending>(Math.Min(MaxBatch, deferred.Count + queue.Reader.Count));
             var carried = deferred.ToArray();
             deferred.Clear();
             foreach (var p in carried)
@@ -82,10 +94,13 @@ public sealed partial class MessageBatcher : BackgroundService
                 Take(p, batch, deferred, keys);
             }
 
-            await WriteAsync(batch, stoppingToken);
-            batch.Clear();
             keys.Clear();
+            var writing = WriteAsync(batch, stoppingToken);
+            written?.Invoke();
+            written = await writing;
         }
+
+        written?.Invoke();
 
         // Shutting down: whoever still waits gets a retryable error, not a hang.
         foreach (var p in deferred)
@@ -115,12 +130,16 @@ public sealed partial class MessageBatcher : BackgroundService
         }
     }
 
-    private async Task WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
+    /// <summary>
+    /// Stores the batch and returns what is left to do once it is stored: its pushes and its callers' completion (or
+    /// their errors). Nothing is pushed or completed here, so that the loop alone orders the pushes of all batches.
+    /// </summary>
+    private async Task<Action> WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
-        (MessageRow Message, bool Created)?[] stored;
         try
         {
-            stored = await messages.AppendBatchAsync(batch.Select(p => p.Message).ToList(), stoppingToken);
+            var stored = await messages.AppendBatchAsync(batch.Select(p => p.Message).ToList(), stoppingToken);
+            return () => Complete(batch, stored);
         }
         catch (Exception e) when (IsUnavailable(e, stoppingToken))
         {
@@ -128,47 +147,51 @@ public sealed partial class MessageBatcher : BackgroundService
             // retries with the same client id.
             LogBatchFailed(logger, e, batch.Count);
             var error = e is OperationCanceledException ? new TimeoutException("the server is shutting down", e) : e;
-            foreach (var p in batch)
-            {
-                p.Done.TrySetException(error);
-            }
-
-            return;
+            return () => Fail(batch, error);
         }
         catch (Exception e)
         {
             // Something in one message failed the statement (a resend racing in through another node, text PostgreSQL
             // cannot store, a deadlock): nothing is stored; store each on its own so that only that one fails.
             LogBatchRetried(logger, e, batch.Count);
-            await WriteOneByOneAsync(batch, stoppingToken);
-            return;
+            return await WriteOneByOneAsync(batch, stoppingToken);
         }
-
-        Complete(batch, stored);
     }
 
-    private async Task WriteOneByOneAsync(List<Pending> batch, CancellationToken stoppingToken)
+    private async Task<Action> WriteOneByOneAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
-        foreach (var p in batch)
+        var stored = new (MessageRow Message, bool Created)?[batch.Count];
+        var errors = new Exception?[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
         {
             try
             {
-                var one = await messages.AppendAsync(p.Message, stoppingToken);
-                Complete([p], [one]);
+                stored[i] = await messages.AppendAsync(batch[i].Message, stoppingToken);
             }
             catch (Exception e)
             {
-                p.Done.TrySetException(e);
+                errors[i] = e;
             }
+        }
+
+        return () => Complete(batch, stored, errors);
+    }
+
+    private static void Fail(List<Pending> batch, Exception error)
+    {
+        foreach (var p in batch)
+        {
+            p.Done.TrySetException(error);
         }
     }
 
     /// <summary>Pushes the new messages in the order of their seqs (per chat), then completes the callers.</summary>
-    private void Complete(IReadOnlyList<Pending> batch, (MessageRow Message, bool Created)?[] stored)
+    private void Complete(IReadOnlyList<Pending> batch, (MessageRow Message, bool Created)?[] stored, Exception?[]? errors = null)
     {
-        // Within a batch a chat's seqs grow with the batch order, and batches are written one after another: pushing
-        // in batch order is pushing each chat in seq order. SignalR queues each connection's writes in call order,
-        // so the pushes are started here without waiting for slow clients; callers are completed after all pushes.
+        // Within a batch a chat's seqs grow with the batch order, and batches are written one after another and
+        // completed by the loop in the same order: pushing in batch order is pushing each chat in seq order. SignalR
+        // queues each connection's writes in call order, so the pushes are started here without waiting for slow
+        // clients; callers are completed after all pushes.
         var results = new (MessageDto, bool)?[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -185,7 +208,14 @@ public sealed partial class MessageBatcher : BackgroundService
 
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Done.TrySetResult(results[i]);
+            if (errors?[i] is { } e)
+            {
+                batch[i].Done.TrySetException(e);
+            }
+            else
+            {
+                batch[i].Done.TrySetResult(results[i]);
+            }
         }
     }
 
