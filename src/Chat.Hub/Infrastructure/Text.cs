@@ -27,15 +27,20 @@ public static class Text
             throw ChatException.Field(field, $"Не длиннее {maxLength} символов.");
         }
 
-        // Line breaks and tabs may stay (a reason can have several lines); other control characters, NUL above all,
-        // are never text and PostgreSQL refuses NUL outright.
-        if (trimmed.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+        if (HasForbiddenCharacters(trimmed))
         {
             throw ChatException.Field(field, "Текст содержит недопустимые символы.");
         }
 
         return trimmed;
     }
+
+    /// <summary>
+    /// Control characters other than line breaks and tabs (which multi-line text keeps). They are never text, and
+    /// PostgreSQL refuses NUL outright: such input is refused before it reaches a statement, where its error would fail
+    /// whatever else the statement carries (a batch of other people's messages).
+    /// </summary>
+    public static bool HasForbiddenCharacters(string value) => value.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t'));
 
     public static string? OptionalUrl(string? value, string field)
     {

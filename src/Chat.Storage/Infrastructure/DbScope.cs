@@ -5,6 +5,8 @@ namespace Chat.Storage.Infrastructure;
 /// <summary>One connection with one open transaction: the unit that a feature service commits as a whole.</summary>
 public sealed class DbScope : IAsyncDisposable
 {
+    private bool committed;
+
     private DbScope(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
         Connection = connection;
@@ -30,11 +32,33 @@ public sealed class DbScope : IAsyncDisposable
         }
     }
 
-    public Task CommitAsync(CancellationToken ct) => Transaction.CommitAsync(ct);
+    public async Task CommitAsync(CancellationToken ct)
+    {
+        await Transaction.CommitAsync(ct);
+        committed = true;
+    }
 
     public async ValueTask DisposeAsync()
     {
         await Transaction.DisposeAsync();
+        if (!committed && Connection.State == System.Data.ConnectionState.Open)
+        {
+            // Rolled back, mostly because a statement failed. Npgsql 10.0.3 can leave an automatically prepared
+            // statement out of step with the server when its execution fails (npgsql/npgsql#6391), and the next user
+            // of this pooled connection would fail with "Received unexpected backend message". Forgetting the
+            // connection's prepared statements on both sides avoids that: one round trip, and the statements are
+            // prepared again on later use, on a path that is not hot (an error or a refusal). Npgsql has no
+            // asynchronous form of it.
+            try
+            {
+                Connection.UnprepareAll();
+            }
+            catch (NpgsqlException)
+            {
+                // The connection is broken anyway; the pool discards it.
+            }
+        }
+
         await Connection.DisposeAsync();
     }
 }

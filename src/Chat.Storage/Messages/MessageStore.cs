@@ -119,7 +119,20 @@ public sealed class MessageStore(NpgsqlDataSource db)
     public async Task<(MessageRow Message, bool Created)?[]> AppendBatchAsync(IReadOnlyList<NewMessage> batch, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await AppendBatchAsync(c, null, batch, ct);
+        try
+        {
+            return await AppendBatchAsync(c, null, batch, ct);
+        }
+        catch (PostgresException)
+        {
+            // Npgsql 10.0.3 can leave an automatically prepared statement out of step with the server when its
+            // execution fails (npgsql/npgsql#6391): the next use of this pooled connection then fails with "Received
+            // unexpected backend message DataRow". Forgetting the connection's prepared statements on both sides
+            // before it goes back to the pool keeps one failed batch from failing the next (DbScope does the same for a
+            // rolled back transaction). Npgsql has no asynchronous form; this is the rare failure path, one round trip.
+            c.UnprepareAll();
+            throw;
+        }
     }
 
     private async Task<(MessageRow Message, bool Created)?[]> AppendBatchAsync(NpgsqlConnection c, NpgsqlTransaction? transaction, IReadOnlyList<NewMessage> batch, CancellationToken ct)

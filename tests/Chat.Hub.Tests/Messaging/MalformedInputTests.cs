@@ -103,6 +103,35 @@ public sealed class MalformedInputTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task SendMessage_ControlCharactersOrHalfAnEmoji_RefusedOrRepaired_BeforeTheDatabase()
+    {
+        // NUL is not text PostgreSQL can store: refused as bad input before the batch statement, where its error would
+        // fail the other messages of the batch (see GroupCommitTests). Line breaks and tabs are text.
+        var (hub, chatId) = await PupilInClassChatAsync();
+        await using var _ = hub;
+        var before = await hub.SendAsync(chatId, "До");
+
+        foreach (var bad in new[] { "Смотрите\u0000", "Звонок\u0007", "\u001bэскейп" })
+        {
+            var refused = await hub.SendAsync(chatId, bad).ExpectHubErrorAsync("validation_failed");
+            Assert.Contains("(text)", refused.Message, StringComparison.Ordinal);
+            await hub.Connection.InvokeAsync<MessageDto>("EditMessage", chatId, before.Seq, bad).ExpectHubErrorAsync("validation_failed");
+        }
+
+        await hub.Connection.InvokeAsync<List<MessageDto>>("SearchMessages", "до\u0000", null).ExpectHubErrorAsync("search_query_invalid");
+
+        // Half of an emoji (a client that cut a string inside a surrogate pair) is repaired by the JSON decoding into
+        // U+FFFD, the replacement character: stored and shown as such, not refused and not an error.
+        var half = await hub.SendAsync(chatId, "Смотрите \uD83D");
+        Assert.Equal("Смотрите \uFFFD", half.Text);
+
+        var multiline = await hub.SendAsync(chatId, "Строка 1\nСтрока 2\tконец");
+        Assert.Equal([before.Seq, before.Seq + 1, before.Seq + 2], new[] { before.Seq, half.Seq, multiline.Seq });
+        Assert.Equal(["До", "Смотрите \uFFFD", "Строка 1\nСтрока 2\tконец"], (await hub.HistoryAsync(chatId)).OrderBy(m => m.Seq).Select(m => m.Text));
+        await StillWorksAsync(hub, chatId);
+    }
+
+    [Fact]
     public async Task SendMessage_ReplyToSeqThatDoesNotExist_ReplyNotFound()
     {
         var (hub, chatId) = await PupilInClassChatAsync();

@@ -33,7 +33,7 @@ public sealed partial class CallService
         _ = await RequireMayStartAsync(me, request.ChatId, kind == "broadcast", ct);
         var title = (request.Title ?? "").Trim();
         var now = DateTimeOffset.UtcNow;
-        var invalid = title.Length is 0 or > 200 ? ChatException.Field("title", "Название: от 1 до 200 символов.")
+        var invalid = title.Length is 0 or > 200 || Text.HasForbiddenCharacters(title) ? ChatException.Field("title", "Название: от 1 до 200 символов, без служебных знаков.")
             : !PlanKinds.Contains(kind) ? ChatException.Field("kind", "Вид звонка: call, lesson или broadcast.")
             : request.StartsAt < now.AddMinutes(-1) || request.StartsAt > now.AddDays(366) ? ChatException.Field("startsAt", "Время начала: не в прошлом и не дальше чем через год.")
             : null;

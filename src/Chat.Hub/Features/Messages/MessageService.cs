@@ -29,6 +29,7 @@ public sealed class MessageService(
         var text = (request.Text ?? "").Trim();
         var invalid = text.Length == 0 ? ChatException.Field("text", "Сообщение не может быть пустым.")
             : text.Length > MaxTextLength ? ChatException.Field("text", $"Сообщение длиннее {MaxTextLength} символов.")
+            : Text.HasForbiddenCharacters(text) ? ChatException.Field("text", "Сообщение содержит недопустимые символы.")
             : request.ClientId == Guid.Empty ? ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).")
             : null;
         if (invalid is not null)
@@ -116,6 +117,11 @@ public sealed class MessageService(
         if (text.Length is 0 or > MaxTextLength)
         {
             throw ChatException.Field("text", $"Текст сообщения — от 1 до {MaxTextLength} символов.");
+        }
+
+        if (Text.HasForbiddenCharacters(text))
+        {
+            throw ChatException.Field("text", "Сообщение содержит недопустимые символы.");
         }
 
         await chatService.ActingRoleAsync(chatId, me, ct);
@@ -260,7 +266,7 @@ public sealed class MessageService(
     public async Task<IReadOnlyList<MessageDto>> SearchAsync(Guid me, Guid? schoolId, string? query, CancellationToken ct)
     {
         var q = query?.Trim() ?? "";
-        if (q.Length is < 2 or > 200)
+        if (q.Length is < 2 or > 200 || Text.HasForbiddenCharacters(q))
         {
             throw new ChatException(ChatError.SearchQueryInvalid);
         }
