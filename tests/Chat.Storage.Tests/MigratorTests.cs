@@ -50,6 +50,40 @@ public sealed class MigratorTests
     }
 
     [Fact]
+    public async Task StatementByStatementMigration_BuildsItsIndexConcurrently_AndCanRunAgain()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await new Migrator(dataSource).ApplyAsync(CancellationToken.None);
+
+        var (_, sql) = Migrator.Scripts.Single(s => s.Name == "0013_message_sender_index");
+        Assert.StartsWith(Migrator.EachStatementOnItsOwn, sql, StringComparison.Ordinal);
+        var statements = Migrator.Statements(sql);
+        Assert.Equal(3, statements.Count);
+        Assert.All(statements, st => Assert.Contains("CONCURRENTLY", st, StringComparison.Ordinal));
+
+        // The index is there and valid, the one it replaced is gone; every statement can run again (an interrupted
+        // migration is not recorded and starts over) and leaves the same result.
+        await using var connection = await dataSource.OpenConnectionAsync();
+        const string indexes = "SELECT c.relname::text || ':' || i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN ('messages_sender', 'messages_sender_time')";
+        Assert.Equal(["messages_sender_time:true"], await connection.QueryAsync<string>(indexes));
+        foreach (var statement in statements)
+        {
+            await connection.ExecuteAsync(statement);
+        }
+
+        Assert.Equal(["messages_sender_time:true"], await connection.QueryAsync<string>(indexes));
+    }
+
+    [Fact]
+    public void Statements_SplitAtSemicolonsAtLineEnds_SkipComments_RefuseAnUnfinishedOne()
+    {
+        var sql = Migrator.EachStatementOnItsOwn + "\r\n-- why\r\nDROP INDEX CONCURRENTLY IF EXISTS a;\n\nCREATE INDEX CONCURRENTLY b\n  ON t (x);   \n-- end\n";
+        Assert.Equal(["DROP INDEX CONCURRENTLY IF EXISTS a;", "CREATE INDEX CONCURRENTLY b" + Environment.NewLine + "  ON t (x);"], Migrator.Statements(sql));
+        Assert.Throws<InvalidOperationException>(() => Migrator.Statements("CREATE INDEX CONCURRENTLY b ON t (x)"));
+    }
+
+    [Fact]
     public void Scripts_AreNumberedAndInOrder()
     {
         var names = Migrator.Scripts.Select(s => s.Name).ToList();

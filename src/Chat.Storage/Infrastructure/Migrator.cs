@@ -6,10 +6,17 @@ namespace Chat.Storage.Infrastructure;
 /// <summary>
 /// Applies the numbered <c>Migrations/NNNN_name.sql</c> files embedded in this assembly, each in its own
 /// transaction, under an advisory lock so that several nodes starting at once apply each file exactly once.
+/// A file whose first line is <see cref="EachStatementOnItsOwn"/> runs outside a transaction, one statement at a time
+/// (for <c>CREATE INDEX CONCURRENTLY</c>, which a transaction refuses, so that sends go on while a large table is
+/// indexed). Such a file is recorded only after its last statement, and an interrupted one runs again from the top, so
+/// each of its statements must be safe to repeat (<c>IF EXISTS</c>, dropping an invalid half-built index first).
 /// </summary>
 public sealed class Migrator(NpgsqlDataSource dataSource)
 {
     private const long LockKey = 0x43686174_4D696772; // "ChatMigr"
+
+    /// <summary>The first line of a migration that runs outside a transaction, statement by statement.</summary>
+    public const string EachStatementOnItsOwn = "-- migrate: each statement on its own";
 
     public static IReadOnlyList<(string Name, string Sql)> Scripts { get; } = LoadScripts();
 
@@ -19,9 +26,15 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
 
         // The lock comes first: two nodes creating schema_migrations at once on an empty database would collide
         // (CREATE TABLE IF NOT EXISTS is not safe against a concurrent create).
-        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", connection))
+        // Polled rather than waited for inside one statement: CREATE INDEX CONCURRENTLY (see above) waits for every
+        // transaction of the database that is older than it, and a node blocked in pg_advisory_lock is such a
+        // transaction while the node holding the lock waits for it — a deadlock.
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockKey})", connection))
         {
-            await lockCommand.ExecuteNonQueryAsync(ct);
+            while (!(bool)(await lockCommand.ExecuteScalarAsync(ct))!)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+            }
         }
 
         var applied = new List<string>();
@@ -51,19 +64,29 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
                     continue;
                 }
 
-                await using var tx = await connection.BeginTransactionAsync(ct);
-                await using (var script = new NpgsqlCommand(sql, connection, tx))
+                if (sql.StartsWith(EachStatementOnItsOwn, StringComparison.Ordinal))
                 {
-                    await script.ExecuteNonQueryAsync(ct);
+                    foreach (var statement in Statements(sql))
+                    {
+                        await using var step = new NpgsqlCommand(statement, connection);
+                        step.CommandTimeout = 0; // an index on a large table takes as long as it takes
+                        await step.ExecuteNonQueryAsync(ct);
+                    }
+
+                    await RecordAsync(connection, null, name, ct);
+                }
+                else
+                {
+                    await using var tx = await connection.BeginTransactionAsync(ct);
+                    await using (var script = new NpgsqlCommand(sql, connection, tx))
+                    {
+                        await script.ExecuteNonQueryAsync(ct);
+                    }
+
+                    await RecordAsync(connection, tx, name, ct);
+                    await tx.CommitAsync(ct);
                 }
 
-                await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (name) VALUES ($1)", connection, tx))
-                {
-                    record.Parameters.AddWithValue(name);
-                    await record.ExecuteNonQueryAsync(ct);
-                }
-
-                await tx.CommitAsync(ct);
                 applied.Add(name);
             }
         }
@@ -74,6 +97,45 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
         }
 
         return applied;
+    }
+
+    /// <summary>
+    /// The statements of a migration that runs statement by statement: each ends with a semicolon at the end of a line
+    /// (such files hold plain DDL, no function bodies); lines that are only comments are left out.
+    /// </summary>
+    public static IReadOnlyList<string> Statements(string sql)
+    {
+        var statements = new List<string>();
+        var current = new System.Text.StringBuilder();
+        foreach (var line in sql.Split('\n'))
+        {
+            var text = line.TrimEnd('\r', ' ', '\t');
+            if (text.TrimStart().StartsWith("--", StringComparison.Ordinal) || text.Length == 0)
+            {
+                continue;
+            }
+
+            current.AppendLine(text);
+            if (text.EndsWith(';'))
+            {
+                statements.Add(current.ToString().Trim());
+                current.Clear();
+            }
+        }
+
+        if (current.Length > 0)
+        {
+            throw new InvalidOperationException($"A statement-by-statement migration must end each statement with ';' at the end of a line: {current.ToString().Trim()}");
+        }
+
+        return statements;
+    }
+
+    private static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, string name, CancellationToken ct)
+    {
+        await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (name) VALUES ($1)", connection, tx);
+        record.Parameters.AddWithValue(name);
+        await record.ExecuteNonQueryAsync(ct);
     }
 
     private static List<(string, string)> LoadScripts()
