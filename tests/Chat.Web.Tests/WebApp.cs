@@ -101,13 +101,13 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         return client;
     }
 
-    /// <summary>Signs a person in through the API (for setting a scene up) and names them.</summary>
-    public async Task<ApiUser> SignInAsync(string phone, string name)
+    /// <summary>Signs a person in through the API (for setting a scene up) and names them; device labels the session.</summary>
+    public async Task<ApiUser> SignInAsync(string phone, string name, string? device = null)
     {
         using var anonymous = Http();
         (await anonymous.PostAsJsonAsync("/api/auth/code", new { phone })).EnsureSuccessStatusCode();
         var code = Codes.Last(SignInIdentity.NormalizePhone(phone)!);
-        var verify = await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone, code });
+        var verify = await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone, code, device });
         verify.EnsureSuccessStatusCode();
         var pair = await verify.Content.ReadFromJsonAsync<JsonElement>();
         var user = new ApiUser(Http(pair.GetProperty("accessToken").GetString()), pair.GetProperty("account").GetProperty("id").GetGuid(), phone);

@@ -70,9 +70,10 @@ export function refreshTokens() {
   return refreshing;
 }
 
-function endSession() {
+/** Forgets the session here (the server has ended it, or will); note is shown on the sign-in screen. */
+export function endSession(note) {
   save(null);
-  for (const h of signedOutHandlers) h();
+  for (const h of signedOutHandlers) h(note);
 }
 
 async function parse(r) {
@@ -157,10 +158,18 @@ export async function signOut() {
   endSession();
 }
 
+/** The browser and the system of a user agent string: «Chrome, Android». */
+export function agentName(ua) {
+  const browser = /YaBrowser\//.test(ua) ? 'Яндекс Браузер' : /Edg\//.test(ua) ? 'Edge' : /OPR\//.test(ua) ? 'Opera' : /Firefox\//.test(ua) ? 'Firefox'
+    : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Браузер';
+  const system = /Android/.test(ua) ? 'Android' : /iPhone|iPad|iPod/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /CrOS/.test(ua) ? 'ChromeOS'
+    : /Mac OS X|Macintosh/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
+  return system ? `${browser}, ${system}` : browser;
+}
+
+/** The session's name in «Устройства и сеансы» (`device` of the sign-in). */
 function deviceLabel() {
-  const ua = navigator.userAgent;
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Браузер';
-  return 'Веб: ' + browser;
+  return 'Веб: ' + agentName(navigator.userAgent);
 }
 
 /** A phone when it looks like one, else an e-mail. */

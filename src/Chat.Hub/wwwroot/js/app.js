@@ -3,6 +3,7 @@
 import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } from './api.js';
 import { h, mount, ROLE_NAMES } from './dom.js';
 import { showMain, stopChat } from './chat.js';
+import { showProfile } from './profile.js';
 
 const root = document.getElementById('app');
 const SCHOOL_KEY = 'chat.school';
@@ -15,9 +16,13 @@ if (joinMatch) {
   history.replaceState(null, '', '/');
 }
 
-session.onSignedOut(() => {
+// Why the session ended, when the client knows (signed out everywhere, account deleted): shown once on the sign-in screen.
+let signedOutNote = '';
+
+session.onSignedOut(note => {
   stopChat();
   localStorage.removeItem(SCHOOL_KEY);
+  signedOutNote = note || '';
   route();
 });
 
@@ -80,9 +85,11 @@ function showSignIn() {
     },
   },
   h('h1', { id: 'signin-title' }, 'Вход в школьный мессенджер'),
+  signedOutNote && h('p', { class: 'signed-out-note', role: 'status' }, signedOutNote),
   field('Телефон или e-mail', who, 'signin-identity'),
   err, submit);
   mount(root, form);
+  signedOutNote = '';
   who.focus();
 }
 
@@ -153,10 +160,10 @@ function showSchools(schools, me, canCancel) {
         }, h('strong', {}, s.name), h('br'), h('span', { class: 'muted' }, roles(s) + (s.status === 'suspended' ? ' · работа приостановлена' : '')))))),
     h('div', { class: 'row' },
       canCancel && h('button', { class: 'btn link', onclick: route }, 'Назад'),
+      h('button', { class: 'btn link', onclick: () => showProfile(root, me, route) }, 'Профиль'),
       h('button', { class: 'btn link', onclick: signOut }, 'Выйти')));
   mount(root, card);
   card.querySelector('button')?.focus();
-  void me;
 }
 
 async function showInvite(token) {

@@ -3,7 +3,7 @@
 // moderation.js, modal forms in dialog.js.
 
 import { ChatClient, hubError, hubFail, newId } from './hub.js';
-import { api, upload } from './api.js';
+import { api, upload, refreshTokens } from './api.js';
 import { h, fill, mount, shortTime, time, plural, appendTimes, localTimes } from './dom.js';
 import { showAdmin } from './admin.js';
 import { formDialog, notice } from './dialog.js';
@@ -13,6 +13,7 @@ import { chatCalls } from './chat-calls.js';
 import { messageSearch } from './search.js';
 import { chatModeration } from './moderation.js';
 import { menuButton } from './menu.js';
+import { showProfile } from './profile.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -66,6 +67,7 @@ export function showMain(root, me, school, schools, nav) {
     school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back)) }, 'Управление школой'),
     !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
     statsButton,
+    h('button', { class: 'btn small', onclick: leave(() => showProfile(root, me, back)) }, 'Профиль'),
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
   mount(root, top, layout, calls.toasts);
@@ -87,6 +89,7 @@ export function showMain(root, me, school, schools, nav) {
     membership: () => loadChats(),
     resynced: () => { loadChats(); if (current) calls.load(current); },
     poll: u => onPoll(u),
+    sessionEnded: () => refreshTokens(),
     restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
     callStarted: call => calls.started(call),
     callEnded: callId => calls.ended(callId),

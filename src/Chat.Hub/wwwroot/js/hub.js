@@ -38,7 +38,7 @@ function expiresSoon(token) {
 export class ChatClient {
   /**
    * handlers: message(m), change(event), pending(item), sendFailed(item, error), typing(t), read(p), membership(chatId, added),
-   * state('connecting'|'connected'|'offline'), resynced().
+   * state('connecting'|'connected'|'offline'), resynced(), sessionEnded().
    */
   constructor(meId, handlers) {
     this.me = meId;
@@ -77,6 +77,8 @@ export class ChatClient {
     c.onreconnecting(() => this.setState('connecting'));
     c.onreconnected(() => this.connected());
     c.onclose(() => { if (!this.stopped && navigator.onLine) this.restartLater(); else if (!this.stopped) this.setState('offline'); });
+    // This session was ended (on another device, or everywhere): the refresh that follows fails and signs this page out.
+    c.on('SessionEnded', () => this.h.sessionEnded?.());
 
     this.onOffline = () => { this.setState('offline'); this.connection.stop(); };
     this.onOnline = () => this.start();

@@ -1,0 +1,199 @@
+// «Профиль»: the signed-in person's own account — the display name, the devices and sessions (ending one or all), the
+// data export (a JSON file) and account deletion. Everything asks first in a dialog; ending this session signs out here.
+
+import { api, ApiError, agentName, endSession, saveBlob, session } from './api.js';
+import { h, fill, mount, time, plural, dateTime } from './dom.js';
+import { formDialog, notice } from './dialog.js';
+
+const DELETE_WORD = 'УДАЛИТЬ'; // AccountDeletionService.Confirmation
+const DELETED_NAME = 'Удалённый пользователь';
+const yearFormat = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/**
+ * Shows the profile in place of the chats. me: the MeDto the client holds (its name is updated in place on a rename);
+ * back() returns to where the person came from.
+ */
+export async function showProfile(root, me, back) {
+  const nameSec = h('section', { 'aria-labelledby': 'me-name-h' });
+  const sessionsSec = h('section', { 'aria-labelledby': 'me-sessions-h' });
+  const exportSec = h('section', { 'aria-labelledby': 'me-export-h' });
+  const deleteSec = h('section', { 'aria-labelledby': 'me-delete-h' });
+  const backButton = h('button', { class: 'btn small', onclick: back }, '← Назад');
+  mount(root,
+    h('header', { class: 'topbar' }, backButton, h('span', { class: 'title' }, 'Профиль')),
+    h('div', { class: 'profile' }, nameSec, sessionsSec, exportSec, deleteSec));
+  backButton.focus();
+
+  const errText = e => (e instanceof ApiError ? e.display : e?.message || 'Что-то пошло не так.');
+  const failed = (sec, heading, headingId) => e => fill(sec, h('h2', { id: headingId }, heading), h('p', { class: 'error', role: 'alert' }, errText(e)));
+
+  renderName().catch(failed(nameSec, 'Имя', 'me-name-h'));
+  loadSessions().catch(failed(sessionsSec, 'Устройства и сеансы', 'me-sessions-h'));
+  renderExport();
+  renderDelete().catch(failed(deleteSec, 'Удалить аккаунт', 'me-delete-h'));
+
+  async function renderName() {
+    const fresh = await api('GET', '/api/me');
+    Object.assign(me, fresh);
+    const name = h('input', { type: 'text', id: 'me-name', autocomplete: 'name', maxlength: 100, required: true, value: me.displayName });
+    const err = h('p', { class: 'error', role: 'alert' });
+    const saved = h('p', { class: 'ok', role: 'status' });
+    fill(nameSec, h('h2', { id: 'me-name-h' }, 'Имя'),
+      h('form', {
+        onsubmit: async ev => {
+          ev.preventDefault();
+          err.textContent = '';
+          saved.textContent = '';
+          try {
+            Object.assign(me, await api('PATCH', '/api/me', { displayName: name.value.trim() }));
+            session.account = me;
+            name.value = me.displayName;
+            saved.textContent = 'Имя сохранено.';
+          } catch (e) {
+            err.textContent = errText(e);
+            name.focus();
+          }
+        },
+      },
+      h('div', { class: 'field' }, h('label', { for: 'me-name' }, 'Имя и фамилия'), name),
+      h('p', { class: 'muted hint' }, 'Имя видят учителя, одноклассники и родители в чатах ваших школ.'),
+      err, saved,
+      h('button', { class: 'btn primary', type: 'submit' }, 'Сохранить')),
+      (me.phone || me.email) && h('dl', { class: 'facts' },
+        me.phone && [h('dt', {}, 'Телефон'), h('dd', {}, me.phone)],
+        me.email && [h('dt', {}, 'Эл. почта'), h('dd', {}, me.email)]),
+      h('p', { class: 'muted hint' }, 'Телефон и почту видите только вы: по ним вы входите в мессенджер.'));
+  }
+
+  async function loadSessions() {
+    const list = await api('GET', '/api/me/sessions');
+    const heading = h('h2', { id: 'me-sessions-h', tabindex: -1 }, 'Устройства и сеансы');
+    const others = list.filter(s => !s.isCurrent);
+    const everywhere = h('button', { class: 'btn danger', type: 'button', onclick: endAll }, 'Выйти на всех устройствах');
+    fill(sessionsSec, heading,
+      h('p', { class: 'muted hint' }, `Где выполнен вход: ${list.length} ${plural(list.length, 'сеанс', 'сеанса', 'сеансов')}. Если какое-то устройство вам незнакомо, завершите его сеанс.`),
+      h('ul', { class: 'list-plain sessions' }, list.map(s => h('li', { class: 'session' + (s.isCurrent ? ' current' : ''), dataset: { sessionId: s.id } },
+        h('div', { class: 'session-main' },
+          h('strong', {}, deviceName(s.device)),
+          s.isCurrent && h('span', { class: 'this-device' }, 'это устройство'),
+          h('div', { class: 'muted session-times' },
+            'Вход: ', h('time', { datetime: s.createdAt }, when(s.createdAt)),
+            ' · активность: ', h('time', { datetime: s.lastSeenAt }, when(s.lastSeenAt)))),
+        !s.isCurrent && h('button', { class: 'btn small', type: 'button', onclick: () => endOne(s) }, 'Завершить')))),
+      h('div', { class: 'row' }, everywhere),
+      others.length === 0 && h('p', { class: 'muted hint' }, 'Других сеансов нет.'));
+    return heading;
+  }
+
+  async function endOne(s) {
+    const done = await formDialog({
+      title: 'Завершить сеанс?',
+      text: `На устройстве «${deviceName(s.device)}» (вход ${when(s.createdAt)}) мессенджер закроется; чтобы пользоваться им там снова, нужно будет войти заново.`,
+      submit: 'Завершить сеанс',
+      onSubmit: () => api('DELETE', `/api/me/sessions/${s.id}`),
+    });
+    if (!done) return;
+    notice('Сеанс завершён.', { kind: 'info' });
+    // The button that opened the dialog is gone with its row: the focus goes to the list's heading.
+    try {
+      (await loadSessions()).focus();
+    } catch (e) {
+      failed(sessionsSec, 'Устройства и сеансы', 'me-sessions-h')(e);
+    }
+  }
+
+  async function endAll() {
+    const done = await formDialog({
+      title: 'Выйти на всех устройствах?',
+      text: 'Все сеансы будут завершены, и этот тоже: на каждом устройстве, включая это, нужно будет войти заново.',
+      submit: 'Выйти везде',
+      onSubmit: () => api('POST', '/api/auth/sign-out-everywhere'),
+    });
+    // The server has ended every session of the account, this one included: this page signs out too.
+    if (done) endSession('Вы вышли на всех устройствах.');
+  }
+
+  function renderExport() {
+    const button = h('button', { class: 'btn', type: 'button' }, 'Скачать мои данные');
+    const err = h('p', { class: 'error', role: 'alert' });
+    button.addEventListener('click', async () => {
+      err.textContent = '';
+      button.disabled = true;
+      button.textContent = 'Готовим файл…';
+      try {
+        const data = await api('GET', '/api/me/export');
+        saveBlob(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }), `мои-данные-${localDate(new Date())}.json`);
+      } catch (e) {
+        err.textContent = errText(e);
+      } finally {
+        button.disabled = false;
+        button.textContent = 'Скачать мои данные';
+        button.focus();
+      }
+    });
+    fill(exportSec, h('h2', { id: 'me-export-h' }, 'Мои данные'),
+      h('p', { class: 'hint' }, 'Всё, что мессенджер хранит о вас (закон № 152-ФЗ «О персональных данных»): имя, телефон и почта, '
+        + 'школы и чаты, ваши сообщения, заявки на вступление и сеансы — одним файлом в формате JSON. Данных других людей в нём нет.'),
+      err, button);
+  }
+
+  async function renderDelete() {
+    const schools = await api('GET', '/api/me/schools');
+    // Each school says what happens to a deleted person's messages (docs/policies.md); any member may read it.
+    const infos = await Promise.all(schools.map(s => api('GET', `/api/schools/${s.schoolId}`).catch(() => null)));
+    const fate = info => (info?.deletedUserMessages === 'remove'
+      ? 'ваши сообщения будут удалены (в чатах останется пометка «Сообщение удалено»)'
+      : `ваши сообщения останутся в чатах с подписью «${DELETED_NAME}»`);
+    const button = h('button', { class: 'btn danger', type: 'button', onclick: deleteAccount }, 'Удалить аккаунт…');
+    fill(deleteSec, h('h2', { id: 'me-delete-h' }, 'Удалить аккаунт'),
+      h('p', { class: 'hint' }, 'Аккаунт удаляется сразу и навсегда: восстановить его нельзя, отсрочки нет. Что произойдёт:'),
+      h('ul', { class: 'consequences' },
+        h('li', {}, 'ваши имя, телефон, электронная почта и фото стираются; все сеансы завершаются на всех устройствах;'),
+        h('li', {}, 'вы выходите из всех школ и чатов; созданные вами чаты переходят классному руководителю или администратору школы;'),
+        schools.some(s => s.isStudent) && h('li', {}, 'ваши родители выходят из школы вместе с вами, если в ней не учится другой их ребёнок;'),
+        schools.length === 0
+          ? h('li', {}, 'вы сейчас не состоите ни в одной школе.')
+          : schools.map((s, i) => h('li', { class: 'school-fate' }, `«${s.name}»: ${fate(infos[i])}.`))),
+      schools.some(s => s.isAdmin) && h('p', { class: 'hint' }, 'Если вы единственный администратор школы, сначала назначьте другого администратора: иначе удаление не пройдёт.'),
+      h('p', { class: 'hint' }, 'Перед удалением можно скачать свои данные (выше).'),
+      button);
+  }
+
+  async function deleteAccount() {
+    const done = await formDialog({
+      title: 'Удалить аккаунт навсегда?',
+      text: `Это нельзя отменить. Чтобы подтвердить, введите слово «${DELETE_WORD}» заглавными буквами.`,
+      fields: [{ name: 'confirmation', label: `Слово «${DELETE_WORD}»`, required: true, maxlength: 20 }],
+      submit: 'Удалить аккаунт',
+      onSubmit: v => api('POST', '/api/me/delete', { confirmation: v.confirmation.trim() }),
+    });
+    if (!done) return;
+    localStorage.removeItem('chat.outbox.' + me.id);
+    endSession('Аккаунт удалён. Ваши данные стёрты, все сеансы завершены.');
+  }
+}
+
+/** The session's device as people would name it: the sign-in's label, a raw user agent made short, or «unknown». */
+function deviceName(device) {
+  if (!device) return 'Неизвестное устройство';
+  return /^Mozilla\//.test(device) ? 'Браузер: ' + agentName(device) : device;
+}
+
+/** «только что», «5 минут назад», «сегодня в 14:05», «вчера в 09:30», «3 марта, 10:15» — in local time. */
+function when(iso) {
+  const d = new Date(iso);
+  const now = new Date();
+  const minutes = Math.floor((now - d) / 60_000);
+  if (minutes < 1) return 'только что';
+  if (minutes < 60) return `${minutes} ${plural(minutes, 'минуту', 'минуты', 'минут')} назад`;
+  const day = x => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((day(now) - day(d)) / 86_400_000);
+  if (days === 0) return 'сегодня в ' + time(iso);
+  if (days === 1) return 'вчера в ' + time(iso);
+  return (d.getFullYear() === now.getFullYear() ? dateTime : yearFormat).format(d);
+}
+
+/** YYYY-MM-DD of a local date (for the export's file name). */
+function localDate(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
