@@ -1,6 +1,6 @@
 // The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
 // files.js, polls in polls.js, calls and planned lessons in chat-calls.js, message search in search.js, moderation in
-// moderation.js, modal forms in dialog.js.
+// moderation.js, forwarding and «Кто прочитал» in message-actions.js, modal forms in dialog.js.
 
 import { ChatClient, hubError, hubFail, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
@@ -14,6 +14,7 @@ import { messageSearch } from './search.js';
 import { chatModeration } from './moderation.js';
 import { menuButton } from './menu.js';
 import { showProfile } from './profile.js';
+import { messageActions } from './message-actions.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -38,6 +39,7 @@ export function showMain(root, me, school, schools, nav) {
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
     openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title });
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
+  const messageMore = messageActions({ invoke, me, current: () => current, chats: () => chats, kindName: kind => KIND_NAMES[kind] || '' });
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const titleFilter = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = titleFilter.value.trim().toLowerCase(); renderList(); } });
@@ -561,6 +563,7 @@ export function showMain(root, me, school, schools, nav) {
       h('button', { class: 'btn link small', type: 'button', 'aria-haspopup': 'true', onclick: ev => pickReaction(ev.currentTarget, m) }, 'Реакция'),
       mine && m.kind === 'text' && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
       mine && h('button', { class: 'btn link small', type: 'button', onclick: () => remove(m) }, 'Удалить'),
+      messageMore.buttons(m),
       moderation.messageActions(m, moderator));
     let body;
     if (m.deleted) body = h('div', { class: 'text deleted' }, 'Сообщение удалено');
@@ -570,6 +573,7 @@ export function showMain(root, me, school, schools, nav) {
     const mentionsMe = m.mentions?.includes(me.id);
     return h('article', { class: 'msg' + (mine ? ' mine' : '') + (mentionsMe ? ' mentions-me' : '') + (m.kind === 'poll' ? ' poll-msg' : ''), dataset: { seq: m.seq }, 'aria-label': `${m.senderName || ''}, ${time(m.createdAt)}` },
       !mine && h('div', { class: 'who' }, m.senderName),
+      messageMore.forwardedMark(m),
       replied && h('div', { class: 'quote' }, (replied.senderName || '') + ': ' + (replied.deleted ? 'сообщение удалено' : replied.text)),
       body,
       h('div', { class: 'meta' }, m.editedAt && !m.deleted ? 'изменено · ' : '', time(m.createdAt)),

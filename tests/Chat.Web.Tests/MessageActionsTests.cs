@@ -1,0 +1,152 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>«Кто прочитал» on one's own message and «Переслать» into another chat (hub GetReadBy, ForwardMessage).</summary>
+[Collection(WebCollection.Name)]
+public sealed class MessageActionsTests(WebApp app) : WebTest(app)
+{
+    [Fact]
+    public async Task Teacher_SeesWhoReadHerMessage_PupilForwardsItToClassmate_WhoSeesWhereItCameFrom()
+    {
+        var school = await Scene.SchoolAsync("Школа №41");
+        var classId = await school.ClassAsync("6А");
+        var teacher = await school.TeacherAsync("Вера Павловна", classTeacherOf: classId);
+        var masha = await school.PupilAsync("Маша Белова", classId);
+        var petya = await school.PupilAsync("Петя Орлов", classId);
+        await Scene.Read(await masha.Http.PostAsJsonAsync($"/api/schools/{school.Id}/direct-chats", new { accountId = petya.Id }));
+        const string Text = "Завтра экскурсия в музей, сбор в 8:30";
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "6А");
+        await SendAsync(page, Text);
+        var mine = MessageCard(page, Text);
+        await Expect(mine).ToHaveCountAsync(1);
+
+        // Masha opens the class chat (and so reads the message); Petya does not.
+        var mashaPage = await PageAsync(Phone);
+        await SignInAsync(mashaPage, masha.Phone);
+        await OpenChatAsync(mashaPage, "6А");
+        var mashaCard = MessageCard(mashaPage, Text);
+        await Expect(mashaCard).ToHaveCountAsync(1);
+        await WaitReadAsync(masha, school.Id, "6А");
+
+        // Only the author is offered «Кто прочитал»: names in the right lists, everyone else of the chat unread.
+        await Expect(mashaCard.GetByRole(AriaRole.Button, new() { Name = "Кто прочитал" })).ToHaveCountAsync(0);
+        var who = mine.GetByRole(AriaRole.Button, new() { Name = "Кто прочитал" });
+        await who.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Кто прочитал" });
+        var read = dialog.GetByRole(AriaRole.List, new() { Name = "Прочитали", Exact = true });
+        var unread = dialog.GetByRole(AriaRole.List, new() { Name = "Не прочитали", Exact = true });
+        await Expect(read.GetByRole(AriaRole.Listitem)).ToHaveTextAsync(["Маша Белова"]);
+        await Expect(unread.GetByRole(AriaRole.Listitem).Filter(new() { HasText = "Петя Орлов" })).ToHaveCountAsync(1);
+        await Expect(unread).Not.ToContainTextAsync("Маша Белова");
+        await Expect(unread).Not.ToContainTextAsync("Вера Павловна");
+        var members = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{await School.ChatIdAsync(teacher, school.Id, "6А")}/members"));
+        var notRead = members.GetArrayLength() - 2; // neither the author nor Masha
+        await Expect(dialog.GetByRole(AriaRole.Heading, new() { Name = "Прочитали (1)", Exact = true })).ToBeVisibleAsync();
+        await Expect(dialog.GetByRole(AriaRole.Heading, new() { Name = $"Не прочитали ({notRead})", Exact = true })).ToBeVisibleAsync();
+        await Expect(unread.GetByRole(AriaRole.Listitem)).ToHaveCountAsync(notRead);
+        await ScreenshotBoth(page, "read-by");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Закрыть" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(who).ToBeFocusedAsync();
+
+        // Masha forwards it to Petya: a pupil cannot post in the school channel, so it is not offered.
+        await mashaCard.GetByRole(AriaRole.Button, new() { Name = "Переслать" }).ClickAsync();
+        var forward = mashaPage.GetByRole(AriaRole.Dialog, new() { Name = "Переслать сообщение" });
+        await Expect(forward.GetByRole(AriaRole.Radio, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Петя Орлов · Личный чат$") })).ToBeVisibleAsync();
+        await Expect(forward.GetByRole(AriaRole.Radio, new() { Name = "Общешкольный канал" })).ToHaveCountAsync(0);
+        await Expect(forward.GetByRole(AriaRole.Radio, new() { NameRegex = new System.Text.RegularExpressions.Regex("^6А ") })).ToHaveCountAsync(0); // not into the chat it is in
+        var filter = forward.GetByLabel("Найти чат");
+        await Expect(filter).ToBeFocusedAsync();
+        await filter.FillAsync("пет");
+        await Expect(forward.GetByRole(AriaRole.Radio)).ToHaveCountAsync(1);
+        await ScreenshotBoth(mashaPage, "forward");
+        await filter.PressAsync("Enter"); // the only chat left is the one chosen
+        await Expect(forward).ToHaveCountAsync(0);
+        await Expect(mashaPage.GetByRole(AriaRole.Status).Filter(new() { HasText = "Сообщение переслано в «Петя Орлов»." })).ToBeVisibleAsync();
+
+        // Petya sees the copy in their direct chat with where it came from; the original stays where it was.
+        var petyaPage = await PageAsync(Phone);
+        await SignInAsync(petyaPage, petya.Phone);
+        await OpenChatAsync(petyaPage, "Маша Белова");
+        var copy = MessageCard(petyaPage, Text);
+        await Expect(copy.Locator(".forwarded")).ToHaveTextAsync("Переслано из «6А» · Вера Павловна");
+        await Expect(copy.Locator(".who")).ToHaveTextAsync("Маша Белова");
+        await Expect(mashaCard.Locator(".forwarded")).ToHaveCountAsync(0);
+        await Screenshot(petyaPage, "forwarded-phone");
+
+        // In a direct chat nobody is asked «Кто прочитал»: the other person's read mark says it.
+        await OpenChatAsync(mashaPage, "Петя Орлов");
+        var mashaCopy = MessageCard(mashaPage, Text);
+        await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Переслать" })).ToBeVisibleAsync();
+        await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Кто прочитал" })).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task ForwardIntoChannel_AfterTheRightToPostWasTaken_IsRefusedInTheDialog_AnotherChatTakesIt()
+    {
+        var school = await Scene.SchoolAsync("Школа №42");
+        var classId = await school.ClassAsync("7В");
+        var teacher = await school.TeacherAsync("Ольга Николаевна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Саша Котов", classId);
+        await school.ParentAsync("Ирина Котова", pupil.Id);
+        var channelId = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+        var chats = App.Services.GetRequiredService<ChatService>();
+        await chats.SetMemberRoleAsync(channelId, school.Admin.Id, teacher.Id, "moderator", CancellationToken.None);
+        const string Text = "Родительское собрание в четверг в 18:00";
+        await School.SendAsync(teacher, await School.ChatIdAsync(teacher, school.Id, "7В"), Text);
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "7В");
+        var card = MessageCard(page, Text);
+        var forwardButton = card.GetByRole(AriaRole.Button, new() { Name = "Переслать" });
+        await forwardButton.ClickAsync();
+        var forward = page.GetByRole(AriaRole.Dialog, new() { Name = "Переслать сообщение" });
+        var channel = forward.GetByRole(AriaRole.Radio, new() { Name = "Общешкольный канал" });
+        await Expect(channel).ToBeVisibleAsync();
+
+        // Meanwhile the admin takes away her right to post in the channel: the server refuses, the dialog says why.
+        await chats.SetMemberRoleAsync(channelId, school.Admin.Id, teacher.Id, "member", CancellationToken.None);
+        await channel.CheckAsync();
+        await forward.GetByRole(AriaRole.Button, new() { Name = "Переслать" }).ClickAsync();
+        await Expect(forward.GetByRole(AriaRole.Alert)).ToHaveTextAsync("В этом канале пишут только администраторы.");
+        await Expect(channel).ToBeCheckedAsync();
+        var history = await Scene.Read(await school.Admin.Http.GetAsync($"/api/chats/{channelId}/messages"));
+        Assert.DoesNotContain(history.EnumerateArray(), m => m.GetProperty("text").GetString() == Text);
+
+        // Nothing is lost: the message is still there, and the parents' chat takes it.
+        await forward.GetByRole(AriaRole.Radio, new() { Name = "Родители 7В" }).CheckAsync();
+        await forward.GetByRole(AriaRole.Button, new() { Name = "Переслать" }).ClickAsync();
+        await Expect(forward).ToHaveCountAsync(0);
+        await Expect(forwardButton).ToBeFocusedAsync();
+        await Expect(card).ToHaveCountAsync(1);
+        await OpenChatAsync(page, "Родители 7В");
+        await Expect(MessageCard(page, Text).Locator(".forwarded")).ToHaveTextAsync("Переслано из «7В» · Ольга Николаевна");
+    }
+
+    /// <summary>Waits until the person's read mark of the chat reached the server (the page sends it shortly after showing the messages).</summary>
+    private static async Task WaitReadAsync(ApiUser who, Guid schoolId, string title)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var chats = await Scene.Read(await who.Http.GetAsync($"/api/chats?schoolId={schoolId}"));
+            var chat = chats.EnumerateArray().First(c => c.GetProperty("title").GetString() == title);
+            if (chat.GetProperty("unreadCount").GetInt32() == 0)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "MarkRead did not reach the server");
+            await Task.Delay(100);
+        }
+    }
+}
