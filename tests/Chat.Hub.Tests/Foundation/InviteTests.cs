@@ -45,6 +45,20 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task Accept_LinkOfArchivedClass_IsRefused_AlsoWhenTheSchoolApprovesPupils()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var invite = await school.InviteAsync(school.Admin, "student", class5A.Id);
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", approveStudents = true })).EnsureOkAsync();
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { archived = true })).EnsureOkAsync();
+
+        var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ученик");
+        await (await AcceptAsync(pupil, invite)).ExpectErrorAsync(HttpStatusCode.NotFound, "class_not_found");
+        Assert.Empty(await (await school.Admin.Http.GetAsync($"{school.Api}/join-requests")).ReadAsync<List<JoinRequestDto>>());
+    }
+
+    [Fact]
     public async Task Accept_UsedUpInvite_ReturnsInviteUsedUpForTheSecondPerson()
     {
         var school = await new SchoolBuilder(app).CreateAsync();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Schools;
 using Chat.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -45,6 +46,46 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
         // Class chats follow the roster: no links into them.
         var classChat = (await teacherHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
         await (await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/invites", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "chat_invite_not_allowed");
+    }
+
+    [Fact]
+    public async Task ChatLink_RevokedByOwner_NotByMemberOrOutsider_CannotBeAccepted_JoinedMemberStays()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("7В");
+        var teacher = await school.AddVerifiedTeacherAsync("Руководитель кружка", cls.Id);
+        var early = await school.AddStudentAsync("Вступил раньше", cls.Id);
+        var late = await school.AddStudentAsync("Опоздал", cls.Id);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        var chat = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Кружок робототехники", null, "Только о кружке.", null));
+        var link = await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { maxUses = 30 })).ReadAsync<InviteDto>();
+        await (await early.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).EnsureOkAsync();
+
+        // A plain member of the chat, someone of another school and a link of another chat are refused.
+        await (await early.Http.DeleteAsync($"/api/chats/{chat.Id}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.Forbidden, "moderator_only");
+        var other = await new SchoolBuilder(app).CreateAsync("Другая школа");
+        await (await other.Admin.Http.DeleteAsync($"/api/chats/{chat.Id}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+        var otherChat = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Шахматы", null, null, null));
+        await (await teacher.Http.DeleteAsync($"/api/chats/{otherChat.Id}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "invite_not_found");
+        Assert.Equal("active", (await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ReadAsync<List<InviteDto>>()).Single().State);
+
+        // The owner revokes it; again is harmless and audited once.
+        var revoked = await (await teacher.Http.DeleteAsync($"/api/chats/{chat.Id}/invites/{link.Id}")).ReadAsync<InviteDto>();
+        Assert.Equal(("revoked", 1), (revoked.State, revoked.Uses));
+        Assert.Equal("revoked", (await (await teacher.Http.DeleteAsync($"/api/chats/{chat.Id}/invites/{link.Id}")).ReadAsync<InviteDto>()).State);
+        Assert.Equal("revoked", (await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ReadAsync<List<InviteDto>>()).Single().State);
+        var audit = await (await school.Admin.Http.GetAsync($"{school.Api}/audit")).ReadAsync<List<AuditEventDto>>();
+        var entry = Assert.Single(audit, e => e.Action == "chat_invite.revoked");
+        Assert.Equal((teacher.AccountId, link.Id), (entry.ActorId!.Value, entry.SubjectId!.Value));
+
+        // Nobody joins by it any more: the preview says so and accepting is refused; who joined before stays.
+        Assert.Equal("revoked", (await late.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{link.Token}"))!.State);
+        await (await late.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
+        var members = await teacherHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", chat.Id);
+        Assert.Contains(members, m => m.AccountId == early.AccountId);
+        Assert.DoesNotContain(members, m => m.AccountId == late.AccountId);
     }
 
     [Fact]

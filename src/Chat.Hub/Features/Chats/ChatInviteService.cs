@@ -77,15 +77,41 @@ public sealed class ChatInviteService(
     /// <summary>The QR code of one of the chat's invite links, for those who may list them (the chat's owners and moderators).</summary>
     public async Task<byte[]> QrCodeAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
     {
+        var link = await ManagedLinkAsync(chatId, inviteId, me, ct);
+        using var generator = new QRCoder.QRCodeGenerator();
+        using var data = generator.CreateQrCode(InviteUrls.JoinUrl(site.Value.PublicUrl, link.Token), QRCoder.QRCodeGenerator.ECCLevel.M);
+        return new QRCoder.PngByteQRCode(data).GetGraphic(8);
+    }
+
+    /// <summary>
+    /// Revokes one of the chat's links, for those who may make them (the chat's owners and moderators): nobody can join
+    /// by it any more, those who joined stay. Revoking a revoked link again changes nothing and is not audited again.
+    /// </summary>
+    public async Task<InviteDto> RevokeAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
+    {
+        var link = await ManagedLinkAsync(chatId, inviteId, me, ct);
+        if (link.RevokedAt is null)
+        {
+            link = await database.InTransactionAsync(async s =>
+            {
+                var revoked = await invites.RevokeAsync(s, link.SchoolId, link.Id, me, ct);
+                await audit.AppendAsync(s, link.SchoolId, me, "chat_invite.revoked", link.Id, new { chatId }, ct);
+                return revoked!;
+            }, ct);
+        }
+
+        return InviteDto.From(link, site.Value.PublicUrl, Now);
+    }
+
+    /// <summary>One of the chat's links, for its owners and moderators: others of the chat get <c>moderator_only</c>, anyone else <c>chat_not_found</c>.</summary>
+    private async Task<InviteLink> ManagedLinkAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
+    {
         if (await chatService.RoleAsync(chatId, me, ct) == "member")
         {
             throw new ChatException(ChatError.ModeratorOnly);
         }
 
-        var link = (await invites.ListForChatAsync(chatId, ct)).FirstOrDefault(i => i.Id == inviteId) ?? throw new ChatException(ChatError.InviteNotFound);
-        using var generator = new QRCoder.QRCodeGenerator();
-        using var data = generator.CreateQrCode(InviteUrls.JoinUrl(site.Value.PublicUrl, link.Token), QRCoder.QRCodeGenerator.ECCLevel.M);
-        return new QRCoder.PngByteQRCode(data).GetGraphic(8);
+        return (await invites.ListForChatAsync(chatId, ct)).FirstOrDefault(i => i.Id == inviteId) ?? throw new ChatException(ChatError.InviteNotFound);
     }
 
     public async Task<InvitePreviewDto> PreviewAsync(InviteLink link, string schoolName, CancellationToken ct)

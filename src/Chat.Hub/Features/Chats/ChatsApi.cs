@@ -35,6 +35,8 @@ public static class ChatsApi
             s.CreateAsync(chatId, user.AccountId(), body, ct));
         chats.MapGet("/{chatId:guid}/invites", (Guid chatId, ClaimsPrincipal user, ChatInviteService s, CancellationToken ct) =>
             s.ListAsync(chatId, user.AccountId(), ct));
+        chats.MapDelete("/{chatId:guid}/invites/{inviteId:guid}", (Guid chatId, Guid inviteId, ClaimsPrincipal user, ChatInviteService s, CancellationToken ct) =>
+            s.RevokeAsync(chatId, inviteId, user.AccountId(), ct));
         chats.MapGet("/{chatId:guid}/invites/{inviteId:guid}/qr", async (Guid chatId, Guid inviteId, ClaimsPrincipal user, ChatInviteService s, CancellationToken ct) =>
             TypedResults.File(await s.QrCodeAsync(chatId, inviteId, user.AccountId(), ct), "image/png"));
 

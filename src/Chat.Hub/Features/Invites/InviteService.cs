@@ -225,6 +225,11 @@ public sealed class InviteService(
                 return await chatInvites.AcceptAsync(s, link, me, body.AcceptRulesVersion, ct);
             }
 
+            if (link.ClassId is { } linkClass && (await schools.GetClassAsync(link.SchoolId, linkClass, ct))?.ArchivedAt is not null)
+            {
+                throw new ChatException(ChatError.ClassNotFound); // the class was archived after the link was made: no request for it either
+            }
+
             if (RequiresApproval(school, link))
             {
                 if (link.Role == "parent" && link.ChildId is null && childName is null)
@@ -236,11 +241,6 @@ public sealed class InviteService(
                 await invites.CountUseAsync(s, link.Id, ct);
                 await audit.AppendAsync(s, link.SchoolId, me, "join_request.created", request.Id, new { link.Role, link.ClassId }, ct);
                 return (new AcceptInviteResult("pending", link.SchoolId, request.Id), (IReadOnlyList<Chat.Storage.Chats.MembershipChange>)[]);
-            }
-
-            if (link.ClassId is { } linkClass && (await schools.GetClassAsync(link.SchoolId, linkClass, ct))?.ArchivedAt is not null)
-            {
-                throw new ChatException(ChatError.ClassNotFound); // the class was archived after the link was made
             }
 
             await JoinAsync(s, link.SchoolId, me, link.Role, link.ClassId, link.ChildId, ct);

@@ -1,5 +1,5 @@
 // School administration: school info with the approval policy and safe mode, statistics with charts and CSV, classes
-// and class teachers, staff (teacher verification, admins, the director, leaving), pupils (moving between classes,
+// (rename, archive, archived ones apart) and class teachers, staff (teacher verification, admins, the director, leaving), pupils (moving between classes,
 // leaving), the school-year rollover, the school's rules, invite links with QR codes, join requests, system channels
 // and who may post in them, the audit log. Destructive actions ask first in a dialog.
 // A class teacher who is not an admin sees only the invite links and join requests of their classes.
@@ -25,6 +25,7 @@ const ACTION_NAMES = {
   'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
   'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
+  'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
 };
 // The school's settings for joining and for pupils' safety (PUT /api/schools/{id}); docs/policies.md.
 const POLICY = [
@@ -123,15 +124,17 @@ export async function showAdmin(root, school, back, options = {}) {
   }
 
   async function loadClasses() {
-    classes = await api('GET', `${base}/classes`);
+    // Archived classes too (their pupils' class is named, they are listed apart); the other sections use the active ones.
+    classes = await api('GET', `${base}/classes${teacherOnly ? '' : '?includeArchived=true'}`);
     if (teacherOnly) return;
     const name = h('input', { type: 'text', maxlength: 60, required: true, placeholder: 'например, 5А', id: 'adm-class-name' });
     const err = errBox();
     const verified = members.filter(m => m.verifiedTeacher);
+    const archived = classes.filter(c => c.archived);
     fill(classesSec, h('h2', { id: 'adm-classes' }, 'Классы и классные руководители'),
-      h('table', {},
+      h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Класс', 'Классные руководители', ''].map(t => h('th', {}, t)))),
-        h('tbody', {}, classes.map(c => {
+        h('tbody', {}, classes.filter(c => !c.archived).map(c => {
           const teachers = members.filter(m => m.classTeacherOf?.includes(c.id));
           const pick = h('select', { 'aria-label': 'Классный руководитель для ' + c.name },
             h('option', { value: '' }, verified.length ? 'выберите учителя' : 'нет подтверждённых учителей'),
@@ -149,8 +152,11 @@ export async function showAdmin(root, school, back, options = {}) {
                 if (!pick.value) return;
                 try { await api('PUT', `${base}/classes/${c.id}/teachers/${pick.value}`); await reloadPeople(); } catch (e) { err.textContent = errText(e); }
               },
-            }, 'Назначить'))));
-        }))),
+            }, 'Назначить'), classActions(c))));
+        })))),
+      archived.length > 0 && [h('h3', { id: 'adm-classes-archived' }, 'Архив классов'),
+        h('ul', { class: 'list-plain archived-classes', 'aria-labelledby': 'adm-classes-archived' }, archived.map(c => h('li', { class: 'row', dataset: { classId: c.id } },
+          h('span', {}, c.name), h('button', { class: 'btn small', type: 'button', 'aria-label': 'Вернуть из архива ' + c.name, onclick: () => restoreClass(c, err) }, 'Вернуть из архива'))))],
       h('form', {
         class: 'row', style: 'margin-top:.6rem',
         onsubmit: async ev => {
@@ -164,6 +170,52 @@ export async function showAdmin(root, school, back, options = {}) {
         },
       }, h('label', { for: 'adm-class-name' }, 'Новый класс'), name, h('button', { class: 'btn', type: 'submit' }, 'Создать класс')),
       err);
+  }
+
+  /** «Переименовать» and «В архив» for a class or group (the staff room is fixed). */
+  function classActions(c) {
+    return [
+      h('button', { class: 'btn small', type: 'button', 'aria-label': 'Переименовать ' + c.name, onclick: () => renameClass(c) }, 'Переименовать'),
+      h('button', { class: 'btn small danger', type: 'button', 'aria-label': 'В архив ' + c.name, onclick: () => archiveClass(c) }, 'В архив'),
+    ];
+  }
+
+  async function renameClass(c) {
+    const done = await formDialog({
+      title: 'Переименовать класс ' + c.name,
+      text: `Чаты «${c.name}» и «Родители ${c.name}» получат новое название.`,
+      fields: [{ name: 'name', label: 'Новое название', value: c.name, required: true, maxlength: 60 }],
+      submit: 'Переименовать',
+      onSubmit: async v => { await api('PATCH', `${base}/classes/${c.id}`, { name: v.name.trim() }); },
+    });
+    if (done) await afterClassChange(c, 'Переименовать');
+  }
+
+  // What archiving does (SchoolService.UpdateClassAsync): only the class is marked; its pupils stay in it and its chats
+  // go on (the school-year rollover, by contrast, archives a graduating class's chats too).
+  async function archiveClass(c) {
+    const done = await formDialog({
+      title: `Отправить ${c.name} в архив?`,
+      text: `${c.name} пропадёт из списков классов, статистики и перехода на новый учебный год; в него нельзя будет пригласить или перевести учеников, а действующие ссылки в него перестанут работать; название освободится. `
+        + `Ученики останутся в классе, а чаты «${c.name}» и «Родители ${c.name}» — со всеми участниками и историей: писать в них можно и дальше. Вернуть класс можно из архива ниже.`,
+      submit: 'В архив',
+      onSubmit: async () => { await api('PATCH', `${base}/classes/${c.id}`, { archived: true }); },
+    });
+    if (done) await afterClassChange(c, 'Вернуть из архива');
+  }
+
+  async function restoreClass(c, err) {
+    try {
+      await api('PATCH', `${base}/classes/${c.id}`, { archived: false });
+      await afterClassChange(c, 'В архив');
+    } catch (e) { err.textContent = errText(e); }
+  }
+
+  /** Reloads the sections that name classes; the focus goes to the class's button named action (or the heading). */
+  async function afterClassChange(c, action) {
+    await reloadPeople();
+    await guard(invitesSec, loadInvites);
+    (classesSec.querySelector(`[data-class-id="${c.id}"] button[aria-label^="${action} "]`) || classesSec.querySelector('h2')).focus();
   }
 
   async function reloadPeople() {

@@ -1,6 +1,7 @@
 // The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
 // files.js, polls in polls.js, calls and planned lessons in chat-calls.js, message search in search.js, moderation in
-// moderation.js, forwarding and «Кто прочитал» in message-actions.js, modal forms in dialog.js.
+// moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
+// modal forms in dialog.js.
 
 import { ChatClient, hubError, hubFail, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
@@ -12,6 +13,7 @@ import { renderPoll, pollDialog } from './polls.js';
 import { chatCalls } from './chat-calls.js';
 import { messageSearch } from './search.js';
 import { chatModeration } from './moderation.js';
+import { chatInvitesBox, INVITE_KINDS } from './chat-invites.js';
 import { menuButton } from './menu.js';
 import { showProfile } from './profile.js';
 import { messageActions } from './message-actions.js';
@@ -435,9 +437,8 @@ export function showMain(root, me, school, schools, nav) {
         h('h3', {}, 'Правила'),
         h('div', { class: 'rules' }, c.rules || 'Правила не заданы.'),
         moderator && h('div', { class: 'row', style: 'margin-top:.5rem' },
-          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => notice(hubError(e).message)) }, 'Напомнить правила'),
-          ['subject', 'group'].includes(c.summary.kind) && h('button', { class: 'btn small', type: 'button', onclick: chatInvite }, 'Ссылка-приглашение')),
-        h('div', { class: 'chat-invite', 'aria-live': 'polite' }),
+          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => notice(hubError(e).message)) }, 'Напомнить правила')),
+        moderator && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
         moderator && moderation.reportsBox(c, reports, nameOf),
         moderator && calls.callsBox(c),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
@@ -454,23 +455,6 @@ export function showMain(root, me, school, schools, nav) {
         })));
     } catch (e) {
       fill(c.side, h('p', { class: 'error' }, hubError(e).message));
-    }
-  }
-
-  async function chatInvite() {
-    const c = current;
-    const box = c.side.querySelector('.chat-invite');
-    try {
-      const link = await api('POST', `/api/chats/${c.id}/invites`, {});
-      fill(box, h('label', { for: 'chat-invite-url', class: 'muted' }, 'Ссылка в чат (с его правилами)'),
-        h('input', { id: 'chat-invite-url', type: 'text', readonly: true, value: link.url, style: 'width:100%', onfocus: ev => ev.target.select() }));
-      try {
-        const png = await api('GET', `/api/chats/${c.id}/invites/${link.id}/qr`);
-        box.append(h('figure', {}, h('img', { class: 'qr', src: URL.createObjectURL(png), alt: 'QR-код ссылки в чат' }),
-          h('figcaption', { class: 'muted' }, 'QR-код ссылки в чат')));
-      } catch { /* the link itself is there */ }
-    } catch (e) {
-      fill(box, h('p', { class: 'error' }, e.display || 'Не удалось создать ссылку.'));
     }
   }
 

@@ -1,0 +1,127 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>The admin renames and archives classes; a chat's owner lists and revokes the chat's invite links in «О чате».</summary>
+[Collection(WebCollection.Name)]
+public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
+{
+    [Fact]
+    public async Task Admin_RenamesClass_PupilsChatFollows_ArchivesAnother_AndBringsItBack()
+    {
+        var school = await Scene.SchoolAsync("Школа №33");
+        var a5 = await school.ClassAsync("5А");
+        var b5 = await school.ClassAsync("5Б");
+        var pupil = await school.PupilAsync("Маша Орлова", a5);
+        await school.PupilAsync("Коля Быстров", b5);
+        var api = $"/api/schools/{school.Id}";
+
+        var pupilPage = await PageAsync(Phone);
+        await SignInAsync(pupilPage, pupil.Phone);
+        await Expect(ChatItem(pupilPage, "5А")).ToBeVisibleAsync();
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var classes = page.Locator("#adm-classes-sec");
+
+        // Renaming: the dialog says the chats follow; the class's and the parents' chats take the new name.
+        await classes.GetByRole(AriaRole.Button, new() { Name = "Переименовать 5А" }).ClickAsync();
+        var rename = page.GetByRole(AriaRole.Dialog, new() { Name = "Переименовать класс 5А" });
+        await Expect(rename).ToContainTextAsync("Чаты «5А» и «Родители 5А» получат новое название.");
+        await rename.GetByLabel("Новое название").FillAsync("5А инженерный");
+        await rename.GetByRole(AriaRole.Button, new() { Name = "Переименовать" }).ClickAsync();
+        await Expect(rename).ToHaveCountAsync(0);
+        await Expect(classes.GetByRole(AriaRole.Button, new() { Name = "Переименовать 5А инженерный" })).ToBeFocusedAsync();
+        var chats = await Scene.Read(await pupil.Http.GetAsync($"/api/chats?schoolId={school.Id}"));
+        Assert.Contains(chats.EnumerateArray(), c => c.GetProperty("kind").GetString() == "class" && c.GetProperty("title").GetString() == "5А инженерный");
+        await pupilPage.ReloadAsync();
+        await Expect(ChatItem(pupilPage, "5А инженерный")).ToBeVisibleAsync();
+        await Expect(ChatItem(pupilPage, "5А")).ToHaveCountAsync(0);
+
+        // Archiving asks first and says what happens to the chats; cancelling keeps the class (focus back on the button).
+        var archive = classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5Б" });
+        await archive.ClickAsync();
+        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отправить 5Б в архив?" });
+        await Expect(sure).ToContainTextAsync("Ученики останутся в классе, а чаты «5Б» и «Родители 5Б» — со всеми участниками и историей");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(archive).ToBeFocusedAsync();
+        await archive.ClickAsync();
+        await sure.GetByRole(AriaRole.Button, new() { Name = "В архив" }).ClickAsync();
+        var archived = classes.GetByRole(AriaRole.List, new() { Name = "Архив классов" });
+        await Expect(archived.Locator("li")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^5Б"));
+        await Expect(classes.Locator("tbody tr", new() { HasText = "5Б" })).ToHaveCountAsync(0);
+        await Expect(page.Locator("#adm-inv-class option", new() { HasText = "5Б" })).ToHaveCountAsync(0);
+        await classes.ScrollIntoViewIfNeededAsync();
+        await ScreenshotBoth(page, "admin-classes");
+        var active = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/classes"));
+        Assert.DoesNotContain(active.EnumerateArray(), c => c.GetProperty("id").GetGuid() == b5);
+        var all = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/classes?includeArchived=true"));
+        Assert.True(all.EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == b5).GetProperty("archived").GetBoolean());
+
+        // And back from the archive.
+        await archived.GetByRole(AriaRole.Button, new() { Name = "Вернуть из архива 5Б" }).ClickAsync();
+        await Expect(classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5Б" })).ToBeFocusedAsync();
+        await Expect(archived).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Teacher_RevokesGroupInviteLink_InChatInfo_NewcomerSeesItRevoked()
+    {
+        var school = await Scene.SchoolAsync("Школа №34");
+        var classId = await school.ClassAsync("9А");
+        var teacher = await school.TeacherAsync("Нина Сергеевна", classTeacherOf: classId);
+        var newcomer = await school.PupilAsync("Вася Новенький", classId);
+        var chat = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats",
+            new { kind = "group", title = "Кружок рисования", rules = "Только о кружке." }));
+        var chatId = chat.GetProperty("id").GetGuid();
+        var posted = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{chatId}/invites", new { maxUses = 20 }));
+        var token = posted.GetProperty("token").GetString();
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "Кружок рисования");
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
+        var panel = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
+
+        // The active link: when, by whom, without expiry, 0 of 20 uses; its QR code.
+        var links = panel.Locator("li.chat-invite-link");
+        await Expect(links).ToHaveCountAsync(1);
+        await Expect(links).ToContainTextAsync("Нина Сергеевна · бессрочная · использована 0 раз из 20");
+        await Expect(links.GetByRole(AriaRole.Textbox)).ToHaveValueAsync(new System.Text.RegularExpressions.Regex($"/join/{token}$"));
+        await links.GetByRole(AriaRole.Button, new() { Name = "QR-код" }).ClickAsync();
+        var qr = links.Locator("img.qr");
+        await Expect(qr).ToHaveJSPropertyAsync("complete", true);
+        Assert.True(await qr.EvaluateAsync<int>("img => img.naturalWidth") > 100);
+        await Screenshot(page, "chat-invites-desktop");
+
+        // «Отозвать» asks first; cancelling keeps the link, confirming revokes it and the focus goes to the list's heading.
+        var revoke = links.GetByRole(AriaRole.Button, new() { Name = "Отозвать" });
+        await revoke.ClickAsync();
+        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отозвать ссылку?" });
+        await Expect(sure).ToContainTextAsync("Кто уже вступил, останется в чате.");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(revoke).ToBeFocusedAsync();
+        await revoke.ClickAsync();
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отозвать" }).ClickAsync();
+        await Expect(links).ToHaveCountAsync(0);
+        await Expect(panel).ToContainTextAsync("Действующих ссылок нет.");
+        await Expect(panel.GetByRole(AriaRole.Heading, new() { Name = "Действующие ссылки" })).ToBeFocusedAsync();
+        var listed = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/invites"));
+        Assert.Equal("revoked", listed.EnumerateArray().Single().GetProperty("state").GetString());
+
+        // A newcomer who opens the link is told it was revoked and cannot join.
+        var newcomerPage = await PageAsync(Phone);
+        await newcomerPage.GotoAsync($"{App.BaseUrl}/join/{token}");
+        await SignInAsync(newcomerPage, newcomer.Phone, goTo: false);
+        await Expect(newcomerPage.GetByRole(AriaRole.Heading, new() { Name = "Приглашение в чат" })).ToBeVisibleAsync();
+        await Expect(newcomerPage.Locator(".card .error")).ToHaveTextAsync("Приглашение отозвано. Попросите новую ссылку.");
+        await Expect(newcomerPage.GetByRole(AriaRole.Button, new() { Name = "Принимаю правила и вступаю" })).ToHaveCountAsync(0);
+        await Screenshot(newcomerPage, "invite-revoked-phone");
+        await newcomerPage.GetByRole(AriaRole.Button, new() { Name = "Продолжить" }).ClickAsync();
+        await Expect(ChatItem(newcomerPage, "9А")).ToBeVisibleAsync();
+        await Expect(ChatItem(newcomerPage, "Кружок рисования")).ToHaveCountAsync(0);
+    }
+}
