@@ -9,11 +9,12 @@ namespace Chat.Web.Tests;
 public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
 {
     [Fact]
-    public async Task Admin_RenamesClass_PupilsChatFollows_ArchivesAnother_AndBringsItBack()
+    public async Task Admin_RenamesClass_PupilsChatFollows_ArchivesAnEmptyOne_AndBringsItBack()
     {
         var school = await Scene.SchoolAsync("Школа №33");
         var a5 = await school.ClassAsync("5А");
         var b5 = await school.ClassAsync("5Б");
+        var v5 = await school.ClassAsync("5В");
         var pupil = await school.PupilAsync("Маша Орлова", a5);
         await school.PupilAsync("Коля Быстров", b5);
         var api = $"/api/schools/{school.Id}";
@@ -41,29 +42,39 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
         await Expect(ChatItem(pupilPage, "5А инженерный")).ToBeVisibleAsync();
         await Expect(ChatItem(pupilPage, "5А")).ToHaveCountAsync(0);
 
-        // Archiving asks first and says what happens to the chats; cancelling keeps the class (focus back on the button).
-        var archive = classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5Б" });
+        // A class with a pupil is not archived: the server's refusal stays in the dialog.
+        await classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5Б" }).ClickAsync();
+        var refused = page.GetByRole(AriaRole.Dialog, new() { Name = "Отправить 5Б в архив?" });
+        await refused.GetByRole(AriaRole.Button, new() { Name = "В архив" }).ClickAsync();
+        await Expect(refused).ToContainTextAsync("В классе ещё есть ученики.");
+        await refused.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+
+        // Archiving an empty class asks first and says what happens to the chats; cancelling keeps the class (focus
+        // back on the button).
+        var archive = classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5В" });
         await archive.ClickAsync();
-        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отправить 5Б в архив?" });
-        await Expect(sure).ToContainTextAsync("Ученики останутся в классе, а чаты «5Б» и «Родители 5Б» — со всеми участниками и историей");
+        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отправить 5В в архив?" });
+        await Expect(sure).ToContainTextAsync("Чаты «5В» и «Родители 5В» станут архивом: история останется, писать в них будет нельзя.");
         await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
         await Expect(archive).ToBeFocusedAsync();
         await archive.ClickAsync();
         await sure.GetByRole(AriaRole.Button, new() { Name = "В архив" }).ClickAsync();
         var archived = classes.GetByRole(AriaRole.List, new() { Name = "Архив классов" });
-        await Expect(archived.Locator("li")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^5Б"));
-        await Expect(classes.Locator("tbody tr", new() { HasText = "5Б" })).ToHaveCountAsync(0);
-        await Expect(page.Locator("#adm-inv-class option", new() { HasText = "5Б" })).ToHaveCountAsync(0);
+        await Expect(archived.Locator("li")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^5В"));
+        await Expect(classes.Locator("tbody tr", new() { HasText = "5В" })).ToHaveCountAsync(0);
+        await Expect(page.Locator("#adm-inv-class option", new() { HasText = "5В" })).ToHaveCountAsync(0);
+        await Expect(classes.Locator("tbody tr", new() { HasText = "5Б" })).ToHaveCountAsync(1);
         await classes.ScrollIntoViewIfNeededAsync();
         await ScreenshotBoth(page, "admin-classes");
         var active = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/classes"));
-        Assert.DoesNotContain(active.EnumerateArray(), c => c.GetProperty("id").GetGuid() == b5);
+        Assert.DoesNotContain(active.EnumerateArray(), c => c.GetProperty("id").GetGuid() == v5);
+        Assert.Contains(active.EnumerateArray(), c => c.GetProperty("id").GetGuid() == b5);
         var all = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/classes?includeArchived=true"));
-        Assert.True(all.EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == b5).GetProperty("archived").GetBoolean());
+        Assert.True(all.EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == v5).GetProperty("archived").GetBoolean());
 
         // And back from the archive.
-        await archived.GetByRole(AriaRole.Button, new() { Name = "Вернуть из архива 5Б" }).ClickAsync();
-        await Expect(classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5Б" })).ToBeFocusedAsync();
+        await archived.GetByRole(AriaRole.Button, new() { Name = "Вернуть из архива 5В" }).ClickAsync();
+        await Expect(classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5В" })).ToBeFocusedAsync();
         await Expect(archived).ToHaveCountAsync(0);
     }
 

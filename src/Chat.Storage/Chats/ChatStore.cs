@@ -43,7 +43,8 @@ public sealed record MyChatRow(
     int MentionCount,
     int MemberCount,
     Guid? PeerId,
-    string? PeerName);
+    string? PeerName,
+    bool Archived);
 
 public sealed record ChatMemberRow(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, long ReadSeq, bool VerifiedTeacher);
 
@@ -81,7 +82,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
                (SELECT count(*)::int FROM (SELECT 1 FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND x.sender_id IS DISTINCT FROM m.account_id AND x.deleted_at IS NULL LIMIT 1000) u) AS unread_count,
                (SELECT count(*)::int FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND m.account_id = ANY(x.mentions) AND x.deleted_at IS NULL) AS mention_count,
                (SELECT count(*)::int FROM chat_members cm WHERE cm.chat_id = c.id) AS member_count,
-               peer.account_id AS peer_id, peer.display_name AS peer_name
+               peer.account_id AS peer_id, peer.display_name AS peer_name, c.archived_at IS NOT NULL AS archived
         FROM chat_members m
         JOIN chats c ON c.id = m.chat_id
         JOIN schools s ON s.id = c.school_id

@@ -135,14 +135,37 @@ public sealed class SchoolStore(NpgsqlDataSource db)
             new { schoolId, includeArchived }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// Renames, regrades or archives a class. Its chats (the class's and the parents') are archived with it and come
+    /// back with it: archived chats keep their history readable to their members and take no new messages. Chats that
+    /// were archived at another time (before the class) stay as they are on a return.
+    /// </summary>
     public async Task<SchoolClass?> UpdateClassAsync(DbScope s, Guid schoolId, Guid classId, string name, int? grade, string? letter, bool archived, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<SchoolClass>(new CommandDefinition(
             $"""
-            UPDATE classes SET name = @name, grade = @grade, letter = @letter,
-                archived_at = CASE WHEN @archived THEN coalesce(archived_at, now()) ELSE NULL END
-            WHERE school_id = @schoolId AND id = @classId RETURNING {ClassColumns}
+            WITH before AS (
+                SELECT archived_at FROM classes WHERE school_id = @schoolId AND id = @classId
+            ), updated AS (
+                UPDATE classes SET name = @name, grade = @grade, letter = @letter,
+                    archived_at = CASE WHEN @archived THEN coalesce(archived_at, now()) ELSE NULL END
+                WHERE school_id = @schoolId AND id = @classId RETURNING *
+            ), chats_archived AS (
+                UPDATE chats c SET archived_at = u.archived_at
+                FROM updated u, before b
+                WHERE c.class_id = u.id AND u.archived_at IS NOT NULL AND b.archived_at IS NULL AND c.archived_at IS NULL
+            ), chats_back AS (
+                UPDATE chats c SET archived_at = NULL
+                FROM updated u, before b
+                WHERE c.class_id = u.id AND u.archived_at IS NULL AND b.archived_at IS NOT NULL AND c.archived_at = b.archived_at
+            )
+            SELECT {ClassColumns} FROM updated
             """,
             new { schoolId, classId, name, grade, letter, archived }, s.Transaction, cancellationToken: ct));
     }
+
+    /// <summary>How many pupils are in the class now.</summary>
+    public async Task<int> CountStudentsAsync(DbScope s, Guid classId, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM students WHERE class_id = @classId", new { classId }, s.Transaction, cancellationToken: ct));
 }

@@ -55,10 +55,34 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
         var chats = await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}");
         Assert.Contains(chats!, c => c.Kind == "class" && c.Title == "5А (углублённый)");
         Assert.Contains(chats!, c => c.Kind == "parents" && c.Title == "Родители 5А (углублённый)");
-        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{room.Class.Id}", new { archived = true })).EnsureOkAsync();
+        // A class with pupils is not archived: they would be in no class list, in chats that take no messages.
+        var archive = () => school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{room.Class.Id}", new { archived = true });
+        await (await archive()).ExpectErrorAsync(HttpStatusCode.Conflict, "class_not_empty");
+        await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages", new { clientId = Guid.NewGuid(), text = "Последний урок" })).EnsureOkAsync();
+        foreach (var pupil in room.Pupils)
+        {
+            await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{pupil.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+        }
+
+        // Empty, it is archived with its chats: their history stays readable, new messages are refused.
+        await (await archive()).EnsureOkAsync();
         Assert.DoesNotContain((await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes"))!, c => c.Id == room.Class.Id);
         var all = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes?includeArchived=true");
         Assert.True(all!.Single(c => c.Id == room.Class.Id).Archived);
+        await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages", new { clientId = Guid.NewGuid(), text = "После архива" }))
+            .ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+        var history = await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.MessageDto>>($"/api/chats/{room.ChatId}/messages", Chat.Hub.Infrastructure.ChatJson.Options);
+        Assert.Contains(history!, m => m.Text == "Последний урок");
+        var listed = (await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}", Chat.Hub.Infrastructure.ChatJson.Options))!
+            .Single(c => c.Id == room.ChatId);
+        Assert.Equal((true, false), (listed.Archived, listed.CanPost)); // clients show it as an archive, with no input box
+
+        // Back from the archive, the class and its chats work again.
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{room.Class.Id}", new { archived = false })).EnsureOkAsync();
+        await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages", new { clientId = Guid.NewGuid(), text = "Снова здесь" })).EnsureOkAsync();
+        listed = (await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}", Chat.Hub.Infrastructure.ChatJson.Options))!
+            .Single(c => c.Id == room.ChatId);
+        Assert.Equal((false, true), (listed.Archived, listed.CanPost));
     }
 
     [Fact]

@@ -29,12 +29,13 @@ public sealed record ChatSummaryDto(
     int RulesVersion,
     bool RulesAccepted,
     Guid? PeerId,
-    MessageDto? LastMessage)
+    MessageDto? LastMessage,
+    bool Archived = false)
 {
     public static ChatSummaryDto From(MyChatRow r, MessageDto? last) =>
         new(r.Id, r.SchoolId, r.Kind, r.ClassId, r.Kind == "direct" && r.PeerName is not null ? r.PeerName : r.Title, r.AvatarUrl, r.ReadOnly,
-            !r.ReadOnly || r.Role != "member", r.SlowModeSeconds, r.Role, r.LastSeq, r.LastMessageAt, r.ReadSeq, r.UnreadCount, r.MentionCount,
-            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last);
+            !r.Archived && (!r.ReadOnly || r.Role != "member"), r.SlowModeSeconds, r.Role, r.LastSeq, r.LastMessageAt, r.ReadSeq, r.UnreadCount, r.MentionCount,
+            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last, r.Archived);
 }
 
 public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules);

@@ -115,6 +115,12 @@ public sealed class SchoolService(
             }
 
             var name = body.Name is null ? current.Name : Text.Required(body.Name, "name", 60, "Название класса — до 60 символов.");
+            if (body.Archived == true && current.ArchivedAt is null && await schools.CountStudentsAsync(s, classId, ct) > 0)
+            {
+                // Archived pupils would be nowhere: in no class list, in a chat that takes no messages.
+                throw new ChatException(ChatError.ClassNotEmpty);
+            }
+
             try
             {
                 var updated = await schools.UpdateClassAsync(s, schoolId, classId, name, body.Grade ?? current.Grade,

@@ -191,13 +191,14 @@ export async function showAdmin(root, school, back, options = {}) {
     if (done) await afterClassChange(c, 'Переименовать');
   }
 
-  // What archiving does (SchoolService.UpdateClassAsync): only the class is marked; its pupils stay in it and its chats
-  // go on (the school-year rollover, by contrast, archives a graduating class's chats too).
+  // What archiving does (SchoolService.UpdateClassAsync): the class leaves the lists and its chats become an archive
+  // (history readable, no new messages), as a graduating class's do. A class with pupils is refused (class_not_empty):
+  // the refusal stays in the dialog.
   async function archiveClass(c) {
     const done = await formDialog({
       title: `Отправить ${c.name} в архив?`,
-      text: `${c.name} пропадёт из списков классов, статистики и перехода на новый учебный год; в него нельзя будет пригласить или перевести учеников, а действующие ссылки в него перестанут работать; название освободится. `
-        + `Ученики останутся в классе, а чаты «${c.name}» и «Родители ${c.name}» — со всеми участниками и историей: писать в них можно и дальше. Вернуть класс можно из архива ниже.`,
+      text: `${c.name} пропадёт из списков классов, статистики и перехода на новый учебный год; в него нельзя будет пригласить учеников, а действующие ссылки в него перестанут работать; название освободится. `
+        + `Чаты «${c.name}» и «Родители ${c.name}» станут архивом: история останется, писать в них будет нельзя. В архив отправляется только класс без учеников. Вернуть класс вместе с чатами можно из архива ниже.`,
       submit: 'В архив',
       onSubmit: async () => { await api('PATCH', `${base}/classes/${c.id}`, { archived: true }); },
     });

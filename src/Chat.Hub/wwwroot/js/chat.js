@@ -363,6 +363,7 @@ export function showMain(root, me, school, schools, nav) {
     const blocked = !!c.restriction;
     c.composer.hidden = !s.canPost || blocked;
     c.readonly.hidden = s.canPost || blocked;
+    c.readonly.textContent = s.archived ? 'Чат в архиве: история сохранена, писать в него нельзя.' : 'В этом канале пишут только администраторы.';
     c.banner.replaceChildren();
     c.banner.append(...calls.banners(c));
     if (blocked) {
