@@ -215,9 +215,8 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
     /// Removes one upload if still no live message shows it (the row is locked first, so a message attaching it at the
     /// same moment either wins and keeps it, or fails). Its links from deleted messages go with it.
     /// </summary>
-    public async Task<bool> DeleteUnreferencedAsync(Guid fileId, CancellationToken ct)
+    public Task<bool> DeleteUnreferencedAsync(Guid fileId, CancellationToken ct) => DbScope.InTransactionAsync(db, async s =>
     {
-        await using var s = await DbScope.BeginAsync(db, ct);
         var locked = await s.Connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
             "SELECT id FROM files WHERE id = @fileId FOR UPDATE", new { fileId }, s.Transaction, cancellationToken: ct));
         var deleted = locked is not null && await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
@@ -230,9 +229,8 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
             SELECT count(*)::int FROM gone
             """,
             new { fileId }, s.Transaction, cancellationToken: ct)) == 1;
-        await s.CommitAsync(ct);
         return deleted;
-    }
+    }, ct);
 
     /// <summary>Contents no upload points at any more (as its bytes or its thumbnail).</summary>
     public async Task<IReadOnlyList<byte[]>> OrphanBlobsAsync(int limit, CancellationToken ct)
@@ -252,9 +250,8 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
     /// Removes an orphan content's row and, before committing, its object (through <paramref name="deleteObject"/>), so an
     /// upload of the same content waiting on the row finds the object gone and stores it again.
     /// </summary>
-    public async Task<bool> DeleteBlobAsync(byte[] sha256, Func<Task> deleteObject, CancellationToken ct)
+    public Task<bool> DeleteBlobAsync(byte[] sha256, Func<Task> deleteObject, CancellationToken ct) => DbScope.InTransactionAsync(db, async s =>
     {
-        await using var s = await DbScope.BeginAsync(db, ct);
         var deleted = await s.Connection.ExecuteAsync(new CommandDefinition(
             """
             DELETE FROM file_blobs b WHERE b.sha256 = @sha256
@@ -267,7 +264,6 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
             await deleteObject();
         }
 
-        await s.CommitAsync(ct);
         return deleted;
-    }
+    }, ct);
 }

@@ -6,6 +6,7 @@ namespace Chat.Storage.Infrastructure;
 public sealed class DbScope : IAsyncDisposable
 {
     private bool committed;
+    private bool failed;
 
     private DbScope(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
@@ -32,34 +33,73 @@ public sealed class DbScope : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="work"/> in a new scope and commits it; a failed statement is noted (see <see cref="DisposeAsync"/>).</summary>
+    public static async Task<T> InTransactionAsync<T>(NpgsqlDataSource dataSource, Func<DbScope, Task<T>> work, CancellationToken ct)
+    {
+        await using var scope = await BeginAsync(dataSource, ct);
+        try
+        {
+            var result = await work(scope);
+            await scope.CommitAsync(ct);
+            return result;
+        }
+        catch (NpgsqlException) when (scope.MarkFailed())
+        {
+            throw; // not reached: the filter only notes the failure
+        }
+    }
+
     public async Task CommitAsync(CancellationToken ct)
     {
         await Transaction.CommitAsync(ct);
         committed = true;
     }
 
+    /// <summary>
+    /// Notes that a statement of this scope failed in the database (use it in an exception filter: it returns false, so
+    /// the exception goes on as it is). See <see cref="DisposeAsync"/>.
+    /// </summary>
+    public bool MarkFailed()
+    {
+        failed = true;
+        return false;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Transaction.DisposeAsync();
-        if (!committed && Connection.State == System.Data.ConnectionState.Open)
+        if (failed && !committed)
         {
-            // Rolled back, mostly because a statement failed. Npgsql 10.0.3 can leave an automatically prepared
-            // statement out of step with the server when its execution fails (npgsql/npgsql#6391), and the next user
-            // of this pooled connection would fail with "Received unexpected backend message". Forgetting the
-            // connection's prepared statements on both sides avoids that: one round trip, and the statements are
-            // prepared again on later use, on a path that is not hot (an error or a refusal). Npgsql has no
-            // asynchronous form of it.
-            try
-            {
-                Connection.UnprepareAll();
-            }
-            catch (NpgsqlException)
-            {
-                // The connection is broken anyway; the pool discards it.
-            }
+            // Npgsql 10.0.3 can leave an automatically prepared statement out of step with the server when its
+            // execution fails (npgsql/npgsql#6391), and the next user of this pooled connection would fail with
+            // "Received unexpected backend message". Forgetting the connection's prepared statements on both sides
+            // avoids that: one round trip, and they are prepared again on later use; only after a failed statement, not
+            // after a refusal decided in code.
+            ForgetPreparedStatements(Connection);
         }
 
         await Connection.DisposeAsync();
+    }
+
+    /// <summary>
+    /// <see cref="NpgsqlConnection.UnprepareAll"/> (there is no asynchronous form) on a connection that is still open;
+    /// never throws, so the caller's own exception is the one that goes on. A broken connection is discarded by the pool.
+    /// </summary>
+    public static void ForgetPreparedStatements(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            connection.UnprepareAll();
+        }
+        catch (Exception)
+        {
+            // The connection broke meanwhile: nothing to forget on it.
+        }
     }
 }
 
@@ -70,11 +110,5 @@ public sealed class ChatDatabase(NpgsqlDataSource dataSource)
 
     public Task<DbScope> BeginAsync(CancellationToken ct) => DbScope.BeginAsync(dataSource, ct);
 
-    public async Task<T> InTransactionAsync<T>(Func<DbScope, Task<T>> work, CancellationToken ct)
-    {
-        await using var scope = await BeginAsync(ct);
-        var result = await work(scope);
-        await scope.CommitAsync(ct);
-        return result;
-    }
+    public Task<T> InTransactionAsync<T>(Func<DbScope, Task<T>> work, CancellationToken ct) => DbScope.InTransactionAsync(dataSource, work, ct);
 }

@@ -88,13 +88,20 @@ public sealed class MessageStore(NpgsqlDataSource db)
                 (MessageRow Message, bool Created)? stored;
                 await using (var s = await DbScope.BeginAsync(db, ct))
                 {
-                    stored = (await AppendBatchAsync(s.Connection, s.Transaction, [m], ct))[0];
-                    if (stored is { Created: true } created)
+                    try
                     {
-                        await attach(s, created.Message.Seq);
-                    }
+                        stored = (await AppendBatchAsync(s.Connection, s.Transaction, [m], ct))[0];
+                        if (stored is { Created: true } created)
+                        {
+                            await attach(s, created.Message.Seq);
+                        }
 
-                    await s.CommitAsync(ct);
+                        await s.CommitAsync(ct);
+                    }
+                    catch (NpgsqlException) when (s.MarkFailed())
+                    {
+                        throw; // not reached: the filter only notes the failure
+                    }
                 }
 
                 // Read back after commit: the push carries what was attached (the poll, the files).
@@ -123,14 +130,14 @@ public sealed class MessageStore(NpgsqlDataSource db)
         {
             return await AppendBatchAsync(c, null, batch, ct);
         }
-        catch (PostgresException)
+        catch (NpgsqlException)
         {
             // Npgsql 10.0.3 can leave an automatically prepared statement out of step with the server when its
             // execution fails (npgsql/npgsql#6391): the next use of this pooled connection then fails with "Received
             // unexpected backend message DataRow". Forgetting the connection's prepared statements on both sides
-            // before it goes back to the pool keeps one failed batch from failing the next (DbScope does the same for a
-            // rolled back transaction). Npgsql has no asynchronous form; this is the rare failure path, one round trip.
-            c.UnprepareAll();
+            // before it goes back to the pool keeps one failed batch from failing the next (DbScope does the same after
+            // a failed statement). It never throws, so this error is the one the caller sees.
+            DbScope.ForgetPreparedStatements(c);
             throw;
         }
     }

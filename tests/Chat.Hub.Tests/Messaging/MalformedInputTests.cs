@@ -120,8 +120,8 @@ public sealed class MalformedInputTests(ChatApp app) : IClassFixture<ChatApp>
 
         await hub.Connection.InvokeAsync<List<MessageDto>>("SearchMessages", "до\u0000", null).ExpectHubErrorAsync("search_query_invalid");
 
-        // Half of an emoji (a client that cut a string inside a surrogate pair) is repaired by the JSON decoding into
-        // U+FFFD, the replacement character: stored and shown as such, not refused and not an error.
+        // Half of an emoji (a client that cut a string inside a surrogate pair) reaches the server as U+FFFD, the
+        // replacement character (the .NET client's JSON encoder repairs it): stored and shown as such, not an error.
         var half = await hub.SendAsync(chatId, "Смотрите \uD83D");
         Assert.Equal("Смотрите \uFFFD", half.Text);
 

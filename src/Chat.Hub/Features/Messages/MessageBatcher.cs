@@ -44,7 +44,14 @@ public sealed partial class MessageBatcher : BackgroundService
     public async Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, CancellationToken ct)
     {
         var pending = new Pending(message);
-        await queue.Writer.WriteAsync(pending, ct);
+        try
+        {
+            await queue.Writer.WriteAsync(pending, ct);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw ShuttingDown(e);
+        }
 
         // The caller may give up waiting (its connection closed); the message may still be stored, and a resend with
         // the same client id then returns it.
@@ -60,59 +67,80 @@ public sealed partial class MessageBatcher : BackgroundService
         // statement is sent first), so the database's time and the pushes' time overlap instead of adding up; with
         // nothing queued they run at once. Only this loop runs them, in batch order: pushes stay in seq order per chat.
         Action? written = null;
-        while (true)
+        try
         {
-            if (written is not null && deferred.Count == 0 && !queue.Reader.TryPeek(out _))
+            await LoopAsync();
+        }
+        finally
+        {
+            RunWritten();
+
+            // Shutting down (or the loop failed): nothing is taken any more, whoever still waits gets a retryable
+            // error, not a hang.
+            queue.Writer.TryComplete();
+            foreach (var p in deferred)
             {
-                written();
-                written = null;
+                p.Done.TrySetException(ShuttingDown());
             }
 
-            try
+            while (queue.Reader.TryRead(out var p))
             {
-                if (deferred.Count == 0 && !await queue.Reader.WaitToReadAsync(stoppingToken))
+                p.Done.TrySetException(ShuttingDown());
+            }
+        }
+
+        // Runs the last batch's pushes and completions once (Complete does not throw).
+        void RunWritten()
+        {
+            var run = written;
+            written = null;
+            run?.Invoke();
+        }
+
+        async Task LoopAsync()
+        {
+            while (true)
+            {
+                if (written is not null && deferred.Count == 0 && !queue.Reader.TryPeek(out _))
+                {
+                    RunWritten();
+                }
+
+                try
+                {
+                    if (deferred.Count == 0 && !await queue.Reader.WaitToReadAsync(stoppingToken))
+                    {
+                        break;
+                    }
+                }
+                catch (OperationCanceledException)
                 {
                     break;
                 }
+
+                // Messages deferred from the last batch go first, so one sender's messages to a chat keep their order.
+                var batch = new List<Pending>(Math.Min(MaxBatch, deferred.Count + queue.Reader.Count));
+                var carried = deferred.ToArray();
+                deferred.Clear();
+                foreach (var p in carried)
+                {
+                    Take(p, batch, deferred, keys);
+                }
+
+                while (batch.Count < MaxBatch && queue.Reader.TryRead(out var p))
+                {
+                    Take(p, batch, deferred, keys);
+                }
+
+                keys.Clear();
+                var writing = WriteAsync(batch, stoppingToken);
+                RunWritten();
+                written = await writing;
             }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            // Messages deferred from the last batch go first, so one sender's messages to a chat keep their order.
-            var batch = new List<Pending>(Math.Min(MaxBatch, deferred.Count + queue.Reader.Count));
-            var carried = deferred.ToArray();
-            deferred.Clear();
-            foreach (var p in carried)
-            {
-                Take(p, batch, deferred, keys);
-            }
-
-            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var p))
-            {
-                Take(p, batch, deferred, keys);
-            }
-
-            keys.Clear();
-            var writing = WriteAsync(batch, stoppingToken);
-            written?.Invoke();
-            written = await writing;
-        }
-
-        written?.Invoke();
-
-        // Shutting down: whoever still waits gets a retryable error, not a hang.
-        foreach (var p in deferred)
-        {
-            p.Done.TrySetException(new TimeoutException("the server is shutting down"));
-        }
-
-        while (queue.Reader.TryRead(out var p))
-        {
-            p.Done.TrySetException(new TimeoutException("the server is shutting down"));
         }
     }
+
+    private static TimeoutException ShuttingDown(Exception? inner = null) => new("the server is shutting down", inner);
 
     /// <summary>
     /// One (chat, sender) per batch: the statement checks slow mode and resends against what was committed before it,
@@ -146,7 +174,7 @@ public sealed partial class MessageBatcher : BackgroundService
             // The database is unreachable: nothing of the batch is stored; every caller gets service_unavailable and
             // retries with the same client id.
             LogBatchFailed(logger, e, batch.Count);
-            var error = e is OperationCanceledException ? new TimeoutException("the server is shutting down", e) : e;
+            var error = e is OperationCanceledException ? ShuttingDown(e) : e;
             return () => Fail(batch, error);
         }
         catch (Exception e)
@@ -170,7 +198,7 @@ public sealed partial class MessageBatcher : BackgroundService
             }
             catch (Exception e)
             {
-                errors[i] = e;
+                errors[i] = e is OperationCanceledException && stoppingToken.IsCancellationRequested ? ShuttingDown(e) : e;
             }
         }
 
@@ -192,10 +220,17 @@ public sealed partial class MessageBatcher : BackgroundService
         // completed by the loop in the same order: pushing in batch order is pushing each chat in seq order. SignalR
         // queues each connection's writes in call order, so the pushes are started here without waiting for slow
         // clients; callers are completed after all pushes.
+        // Nothing here may throw out of the loop: a message that cannot be shown fails its own caller only (it is stored;
+        // clients get it by seq), and the rest of the batch is pushed and completed.
         var results = new (MessageDto, bool)?[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            if (stored[i] is { } s)
+            if (stored[i] is not { } s)
+            {
+                continue;
+            }
+
+            try
             {
                 var dto = MessageDto.From(s.Message);
                 results[i] = (dto, s.Created);
@@ -203,6 +238,12 @@ public sealed partial class MessageBatcher : BackgroundService
                 {
                     _ = push.MessageAsync(dto);
                 }
+            }
+            catch (Exception e)
+            {
+                LogCompleteFailed(logger, e, s.Message.ChatId, s.Message.Seq);
+                errors ??= new Exception?[batch.Count];
+                errors[i] = e;
             }
         }
 
@@ -226,6 +267,9 @@ public sealed partial class MessageBatcher : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} messages could not be stored: the database is unavailable")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stored message {ChatId}/{Seq} could not be pushed or returned")]
+    private static partial void LogCompleteFailed(ILogger logger, Exception exception, Guid chatId, long seq);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} messages failed; storing them one by one")]
     private static partial void LogBatchRetried(ILogger logger, Exception exception, int count);
