@@ -54,7 +54,7 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
         var archive = classes.GetByRole(AriaRole.Button, new() { Name = "В архив 5В" });
         await archive.ClickAsync();
         var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отправить 5В в архив?" });
-        await Expect(sure).ToContainTextAsync("Чаты «5В» и «Родители 5В» станут архивом: история останется, писать в них будет нельзя.");
+        await Expect(sure).ToContainTextAsync("Чаты «5В», «Родители 5В» и предметные чаты класса станут архивом: история останется, писать в них будет нельзя.");
         await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
         await Expect(archive).ToBeFocusedAsync();
         await archive.ClickAsync();

@@ -92,8 +92,16 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
         }
         finally
         {
-            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
-            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            try
+            {
+                await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
+                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (NpgsqlException)
+            {
+                // The connection broke (so the session's lock went with it): the migration's own error, if any, is the
+                // one to report.
+            }
         }
 
         return applied;

@@ -10,6 +10,7 @@
 -- Built CONCURRENTLY, outside a transaction (first line): on a large table sends go on while it is built. (Databases
 -- that applied this migration before it had that line built it inside the migration's transaction; the result is the
 -- same index.) Each statement may run again after an interruption: a half-built index is invalid and dropped first.
-DROP INDEX CONCURRENTLY IF EXISTS messages_sender;
+-- The new index is built before the old one goes, so there is no moment with neither.
 DROP INDEX CONCURRENTLY IF EXISTS messages_sender_time;
 CREATE INDEX CONCURRENTLY messages_sender_time ON messages (sender_id, created_at DESC);
+DROP INDEX CONCURRENTLY IF EXISTS messages_sender;

@@ -38,6 +38,7 @@ public sealed class LifecycleService(
         {
             await access.AdminAsync(s, schoolId, me, ct);
             var classId = body.ClassId ?? throw ChatException.Field("classId", "Укажите класс, в который переводится ученик.");
+            await schools.LockAsync(s, schoolId, ct); // one class change of the school at a time: a class is not archived under a move
             var cls = await schools.GetClassAsync(schoolId, classId, ct);
             if (cls is null || cls.Kind == "staff_room" || cls.ArchivedAt is not null)
             {

@@ -103,6 +103,10 @@ public sealed class SchoolService(
         return await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+
+            // The school's row is the lock that joins and moves into a class take too: no pupil arrives between the
+            // count below and the archiving, and two archive/restore requests do not interleave.
+            await schools.LockAsync(s, schoolId, ct);
             var current = await schools.GetClassAsync(schoolId, classId, ct) ?? throw new ChatException(ChatError.ClassNotFound);
             if (current.Kind == "staff_room")
             {

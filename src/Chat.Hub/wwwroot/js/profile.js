@@ -141,9 +141,11 @@ export async function showProfile(root, me, back) {
     const schools = await api('GET', '/api/me/schools');
     // Each school says what happens to a deleted person's messages (docs/policies.md); any member may read it.
     const infos = await Promise.all(schools.map(s => api('GET', `/api/schools/${s.schoolId}`).catch(() => null)));
-    const fate = info => (info?.deletedUserMessages === 'remove'
-      ? 'ваши сообщения будут удалены (в чатах останется пометка «Сообщение удалено»)'
-      : `ваши сообщения останутся в чатах с подписью «${DELETED_NAME}»`);
+    const fate = info => (!info
+      ? 'не удалось узнать, что станет с вашими сообщениями: это решает школа (удалить или оставить с подписью «' + DELETED_NAME + '»)'
+      : info.deletedUserMessages === 'remove'
+        ? 'ваши сообщения будут удалены (в чатах останется пометка «Сообщение удалено»)'
+        : `ваши сообщения останутся в чатах с подписью «${DELETED_NAME}»`);
     const button = h('button', { class: 'btn danger', type: 'button', onclick: deleteAccount }, 'Удалить аккаунт…');
     fill(deleteSec, h('h2', { id: 'me-delete-h' }, 'Удалить аккаунт'),
       h('p', { class: 'hint' }, 'Аккаунт удаляется сразу и навсегда: восстановить его нельзя, отсрочки нет. Что произойдёт:'),
