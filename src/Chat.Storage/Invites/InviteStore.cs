@@ -105,6 +105,14 @@ public sealed class InviteStore(NpgsqlDataSource db)
             new { schoolId, id, revokedBy }, s.Transaction, cancellationToken: ct));
     }
 
+    /// <summary>Revokes the link if it is not revoked yet; null when it already was (or does not exist).</summary>
+    public async Task<InviteLink?> RevokeIfActiveAsync(DbScope s, Guid schoolId, Guid id, Guid revokedBy, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
+            $"UPDATE invites SET revoked_at = now(), revoked_by = @revokedBy WHERE school_id = @schoolId AND id = @id AND revoked_at IS NULL RETURNING {Columns}",
+            new { schoolId, id, revokedBy }, s.Transaction, cancellationToken: ct));
+    }
+
     /// <summary>Revokes every link of the school (or of one class) that nobody has used yet.</summary>
     public async Task<int> RevokeUnusedAsync(DbScope s, Guid schoolId, Guid? classId, Guid revokedBy, CancellationToken ct)
     {

@@ -92,11 +92,17 @@ public sealed class ChatInviteService(
         var link = await ManagedLinkAsync(chatId, inviteId, me, ct);
         if (link.RevokedAt is null)
         {
+            // Only the request that actually revokes it writes the audit entry (two at once: one of them).
             link = await database.InTransactionAsync(async s =>
             {
-                var revoked = await invites.RevokeAsync(s, link.SchoolId, link.Id, me, ct);
+                var revoked = await invites.RevokeIfActiveAsync(s, link.SchoolId, link.Id, me, ct);
+                if (revoked is null)
+                {
+                    return (await invites.RevokeAsync(s, link.SchoolId, link.Id, me, ct))!; // revoked meanwhile: as it is now
+                }
+
                 await audit.AppendAsync(s, link.SchoolId, me, "chat_invite.revoked", link.Id, new { chatId }, ct);
-                return revoked!;
+                return revoked;
             }, ct);
         }
 
