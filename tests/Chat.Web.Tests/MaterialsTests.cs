@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Chat.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -90,13 +91,46 @@ public sealed class MaterialsTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ManyFiles_ArePagedBack_WithShowMore()
+    {
+        var school = await Scene.SchoolAsync("Школа №43");
+        var classId = await school.ClassAsync("9А");
+        var pupil = await school.PupilAsync("Оля Белова", classId);
+        var chatId = await School.ChatIdAsync(pupil, school.Id, "9А");
+        var pdf = SampleFiles.Pdf(8 * 1024);
+        for (var i = 1; i <= 31; i++)
+        {
+            var file = await UploadAsync(school.Id, pupil, $"Лист {i}.pdf", pdf);
+            await Scene.Read(await pupil.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file } }));
+        }
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, pupil.Phone);
+        await OpenChatAsync(page, "9А");
+        await (await HeaderMenuItemAsync(page, "Материалы")).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Материалы чата" });
+        var rows = dialog.Locator(".material-row");
+
+        // A page is 30 messages, newest first; «Показать ещё» brings the oldest, then goes; the focus moves to it.
+        await Expect(rows).ToHaveCountAsync(30);
+        await Expect(rows.First).ToContainTextAsync("Лист 31.pdf");
+        var more = dialog.GetByRole(AriaRole.Button, new() { Name = "Показать ещё" });
+        await more.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(rows).ToHaveCountAsync(31);
+        await Expect(rows.Last).ToContainTextAsync("Лист 1.pdf");
+        await Expect(more).ToBeHiddenAsync();
+        await Expect(rows.Last.GetByRole(AriaRole.Button, new() { Name = "Скачать Лист 1.pdf, 8 КБ" })).ToBeFocusedAsync();
+    }
+
+    [Fact]
     public async Task Admin_SeesStorage_UsedOfQuota_ByKind()
     {
         var school = await Scene.SchoolAsync("Школа №42");
         var jpeg = SampleFiles.Jpeg(800, 600);
         var pdf = SampleFiles.Pdf();
-        await UploadAsync(school, "доска.jpg", jpeg);
-        await UploadAsync(school, "План.pdf", pdf);
+        await UploadAsync(school.Id, school.Admin, "доска.jpg", jpeg);
+        await UploadAsync(school.Id, school.Admin, "План.pdf", pdf);
         var storage = await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/storage"));
         var used = storage.GetProperty("usedBytes").GetInt64();
         Assert.True(used >= jpeg.Length + pdf.Length);
@@ -119,9 +153,10 @@ public sealed class MaterialsTests(WebApp app) : WebTest(app)
         await Screenshot(page, "admin-storage-desktop");
     }
 
-    private static async Task UploadAsync(School school, string name, byte[] bytes)
+    private static async Task<Guid> UploadAsync(Guid schoolId, ApiUser who, string name, byte[] bytes)
     {
         using var content = new ByteArrayContent(bytes);
-        await Scene.Read(await school.Admin.Http.PostAsync($"/api/schools/{school.Id}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", content));
+        var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", content));
+        return file.GetProperty("id").GetGuid();
     }
 }

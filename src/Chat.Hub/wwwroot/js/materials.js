@@ -48,6 +48,7 @@ export function showMaterials(ctx, chatId) {
 
   async function load() {
     const mine = ++generation;
+    const paging = document.activeElement === more; // «Показать ещё» from the keyboard: the focus goes to the first new file
     more.hidden = true;
     state.textContent = 'Загрузка…';
     let page;
@@ -58,7 +59,8 @@ export function showMaterials(ctx, chatId) {
       return;
     }
     if (mine !== generation) return; // another filter was chosen meanwhile
-    for (const item of page) (isPhoto(item.file) ? grid : list).append(isPhoto(item.file) ? photo(item) : row(item));
+    const added = page.map(item => isPhoto(item.file) ? photo(item) : row(item));
+    for (const el of added) (el.tagName === 'FIGURE' ? grid : list).append(el);
     const seqs = new Set(page.map(i => i.seq));
     if (seqs.size) before = Math.min(...seqs);
     more.hidden = seqs.size < PAGE;
@@ -66,6 +68,7 @@ export function showMaterials(ctx, chatId) {
     state.textContent = empty ? (kind ? 'Таких материалов в этом чате пока нет.' : 'В этом чате пока нет материалов.') : '';
     grid.hidden = !grid.children.length;
     list.hidden = !list.children.length;
+    if (paging) (added[0]?.querySelector('button') || filters[0]).focus();
   }
 
   function jump(item) {
