@@ -1,4 +1,4 @@
-// School administration: school info with the approval policy and safe mode, statistics with charts and CSV, classes
+// School administration: school info with the approval policy and safe mode, statistics with charts and CSV, the storage report, classes
 // (rename, archive, archived ones apart) and class teachers, staff (teacher verification, admins, the director, leaving), pupils (moving between classes,
 // leaving), the school-year rollover, the school's rules, invite links with QR codes, join requests, system channels
 // and who may post in them, the audit log. Destructive actions ask first in a dialog.
@@ -8,6 +8,7 @@ import { api, ApiError, blob, saveBlob, session } from './api.js';
 import { h, fill, mount, ROLE_NAMES, shortTime } from './dom.js';
 import { barChart } from './charts.js';
 import { formDialog } from './dialog.js';
+import { size } from './files.js';
 
 const STATE_NAMES = { active: 'действует', expired: 'истекло', used_up: 'исчерпано', revoked: 'отозвано' };
 const ACTION_NAMES = {
@@ -43,6 +44,7 @@ export async function showAdmin(root, school, back, options = {}) {
   const section = (id, title) => h('section', { 'aria-labelledby': id, id: id + '-sec' });
   const info = section('adm-school');
   const statsSec = section('adm-stats');
+  const storageSec = section('adm-storage');
   const classesSec = section('adm-classes');
   const staffSec = section('adm-staff');
   const invitesSec = section('adm-invites');
@@ -52,7 +54,7 @@ export async function showAdmin(root, school, back, options = {}) {
   const pupilsSec = section('adm-pupils');
   const yearSec = section('adm-year');
   const rulesSec = section('adm-rules');
-  const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-pupils', 'Ученики'],
+  const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-storage', 'Хранилище'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-pupils', 'Ученики'],
     ['adm-year', 'Учебный год'], ['adm-rules', 'Правила'], ['adm-invites', 'Приглашения'], ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-audit', 'Журнал']];
   let hub = null;
   const leave = () => { hub?.stop(); back(); };
@@ -62,7 +64,7 @@ export async function showAdmin(root, school, back, options = {}) {
       h('span', { class: 'title' }, (statsOnly ? 'Статистика: ' : teacherOnly ? 'Приглашения: ' : 'Управление школой: ') + school.name)),
     statsOnly ? h('div', { class: 'admin' }, statsSec) : h('div', { class: 'admin' },
       !teacherOnly && h('nav', { class: 'admin-nav', 'aria-label': 'Разделы' }, nav.map(([id, t]) => h('a', { href: '#' + id + '-sec', class: 'btn small' }, t))),
-      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, classesSec, staffSec, pupilsSec, yearSec, rulesSec, invitesSec, requestsSec, channelsSec, auditSec]));
+      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, storageSec, classesSec, staffSec, pupilsSec, yearSec, rulesSec, invitesSec, requestsSec, channelsSec, auditSec]));
   let classes = [];
   let members = [];
 
@@ -644,6 +646,22 @@ export async function showAdmin(root, school, back, options = {}) {
       kinds.length > 0 && h('p', { class: 'muted' }, 'Сообщения за 30 дней по видам чатов: ' + kinds.map(k => `${KIND_NAMES[k] || k} — ${s.messagesPerDay.filter(m => m.chatKind === k).reduce((a, m) => a + m.messages, 0)}`).join(', ')));
   }
 
+  /** The school's file storage (admins only): used of the quota as a bar with the percent, by kind, the upload limits. */
+  async function loadStorage() {
+    const s = await api('GET', `${base}/storage`);
+    const kindNames = { image: 'Фото', video: 'Видео', audio: 'Аудио', document: 'Документы' };
+    const share = s.quotaBytes > 0 ? s.usedBytes / s.quotaBytes * 100 : 0;
+    const percent = share > 0 && share < 0.1 ? 'меньше 0,1 %' : `${share.toFixed(1).replace('.', ',')} %`;
+    const used = `Занято ${size(s.usedBytes)} из ${size(s.quotaBytes)} (${percent})`;
+    fill(storageSec, h('h2', { id: 'adm-storage' }, 'Хранилище'),
+      h('p', { class: 'storage-used', id: 'adm-storage-used' }, used),
+      h('meter', { class: 'storage-meter', min: 0, max: s.quotaBytes, value: s.usedBytes, low: s.quotaBytes * 0.8, high: s.quotaBytes * 0.95, optimum: 0, 'aria-labelledby': 'adm-storage-used' }, used),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'storage-kinds' },
+        h('thead', {}, h('tr', {}, ['Вид', 'Файлов', 'Объём'].map(t => h('th', {}, t)))),
+        h('tbody', {}, s.byKind.map(k => h('tr', {}, h('td', {}, kindNames[k.kind] || k.kind), h('td', {}, k.files), h('td', {}, size(k.bytes))))))),
+      h('p', { class: 'muted' }, 'Наибольший размер файла: ' + Object.entries(s.maxFileBytes).map(([k, v]) => `${(kindNames[k] || k).toLowerCase()} — ${size(v)}`).join(', ') + '. Одинаковые файлы хранятся один раз.'));
+  }
+
   const guard = async (sec, fn) => { try { await fn(); } catch (e) { sec.append(h('p', { class: 'error' }, errText(e))); } };
   if (statsOnly) {
     await guard(statsSec, loadStats);
@@ -657,7 +675,7 @@ export async function showAdmin(root, school, back, options = {}) {
     if (!teacherOnly) { renderStaff(); renderPupils(); renderYear(); }
     await Promise.all([
       guard(invitesSec, loadInvites), guard(requestsSec, loadRequests),
-      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(channelsSec, loadChannels), !teacherOnly && guard(auditSec, () => loadAudit()), !teacherOnly && guard(rulesSec, loadRules),
+      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(storageSec, loadStorage), !teacherOnly && guard(channelsSec, loadChannels), !teacherOnly && guard(auditSec, () => loadAudit()), !teacherOnly && guard(rulesSec, loadRules),
     ]);
   } catch (e) {
     (teacherOnly ? invitesSec : info).append(h('p', { class: 'error' }, errText(e)));

@@ -1,7 +1,7 @@
 // The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
 // files.js, polls in polls.js, calls and planned lessons in chat-calls.js, message search in search.js, moderation in
 // moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
-// modal forms in dialog.js.
+// a chat's materials in materials.js, modal forms in dialog.js.
 
 import { ChatClient, hubError, hubFail, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
@@ -17,6 +17,7 @@ import { chatInvitesBox, INVITE_KINDS } from './chat-invites.js';
 import { menuButton } from './menu.js';
 import { showProfile } from './profile.js';
 import { messageActions } from './message-actions.js';
+import { showMaterials } from './materials.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -352,6 +353,7 @@ export function showMain(root, me, school, schools, nav) {
       ...rest,
       h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
       h('button', { type: 'button', onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
+      h('button', { type: 'button', onclick: () => showMaterials({ invoke, openChat: (id, seq) => openChat(id, seq), returnFocus: () => current?.menu?.querySelector('.menu-toggle')?.focus() }, c.id) }, 'Материалы'),
       h('button', { type: 'button', onclick: toggleInfo }, 'О чате')], { open: old?.isOpen(), focusIndex });
     fill(c.head,
       h('button', { class: 'btn small phone-only', onclick: closeChat, 'aria-label': 'К списку чатов' }, '←'),

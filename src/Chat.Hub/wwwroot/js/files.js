@@ -19,7 +19,8 @@ function objectUrl(path) {
 export function size(bytes) {
   if (bytes < 1024) return `${bytes} Б`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} КБ`;
-  return `${(bytes / 1024 / 1024).toFixed(1).replace('.', ',')} МБ`;
+  const tenths = n => n.toFixed(1).replace('.', ',').replace(/,0$/, '');
+  return bytes < 1024 ** 3 ? `${tenths(bytes / 1024 / 1024)} МБ` : `${tenths(bytes / 1024 ** 3)} ГБ`;
 }
 
 function duration(ms) {
