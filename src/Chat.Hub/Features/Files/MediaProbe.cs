@@ -246,17 +246,17 @@ public static class MediaProbe
         var end = b.Length;
         for (var guard = 0; pos < end && guard < 10_000; guard++)
         {
-            if (!ReadId(b, ref pos, out var id) || !ReadSize(b, ref pos, out var size))
+            if (!Ebml.ReadId(b, ref pos, out var id) || !Ebml.ReadSize(b, ref pos, out var size))
             {
                 break;
             }
 
             switch (id)
             {
-                case 0x18538067: // Segment: descend
-                case 0x1549A966: // Info: descend
+                case Ebml.Segment: // descend
+                case Ebml.Info: // descend
                     continue;
-                case 0x1F43B675: // Cluster: the media data begins, the info is behind us
+                case Ebml.Cluster: // the media data begins, the info is behind us
                     return ToMs();
                 case 0x2AD7B1 when size is >= 1 and <= 8 && pos + (int)size <= end:
                     scale = 0;
@@ -273,7 +273,7 @@ public static class MediaProbe
                     break;
             }
 
-            if (size == ulong.MaxValue || size > (ulong)(end - pos))
+            if (size == Ebml.UnknownSize || size > (ulong)(end - pos))
             {
                 break;
             }
@@ -284,60 +284,6 @@ public static class MediaProbe
         return ToMs();
 
         long? ToMs() => duration is { } d && d > 0 && scale > 0 ? (long)(d * scale / 1_000_000) : null;
-    }
-
-    private static bool ReadId(byte[] b, ref int pos, out uint id)
-    {
-        id = 0;
-        if (pos >= b.Length)
-        {
-            return false;
-        }
-
-        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
-        if (length is < 1 or > 4 || pos + length > b.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < length; i++)
-        {
-            id = (id << 8) | b[pos + i];
-        }
-
-        pos += length;
-        return true;
-    }
-
-    private static bool ReadSize(byte[] b, ref int pos, out ulong size)
-    {
-        size = 0;
-        if (pos >= b.Length)
-        {
-            return false;
-        }
-
-        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
-        if (length is < 1 or > 8 || pos + length > b.Length)
-        {
-            return false;
-        }
-
-        size = (ulong)(b[pos] & (0xFF >> length));
-        var allOnes = size == (ulong)(0xFF >> length);
-        for (var i = 1; i < length; i++)
-        {
-            size = (size << 8) | b[pos + i];
-            allOnes &= b[pos + i] == 0xFF;
-        }
-
-        if (allOnes)
-        {
-            size = ulong.MaxValue; // unknown size (live streams)
-        }
-
-        pos += length;
-        return true;
     }
 
     /// <summary>Ogg: the last page's granule position, in 48 kHz samples for Opus (less the pre-skip), or the Vorbis sample rate.</summary>
