@@ -94,6 +94,13 @@ public sealed class FileTypeDetectionTests
         Assert.Equal(("audio", "audio/webm"), (type.Kind, type.ContentType));
         Assert.Equal(1440, MediaProbe.Probe(new MemoryStream(bytes), FileFamily.WebM).DurationMs);
 
+        // Recorded with a timeslice (no Duration in Info): the last block's time (what Chromium writes as Duration too).
+        var live = (byte[])bytes.Clone();
+        var info = live.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x15, 0x49, 0xA9, 0x66]);
+        var durationId = info + live.AsSpan(info).IndexOf((ReadOnlySpan<byte>)[0x44, 0x89]);
+        live[durationId + 1] = 0x88; // an element nobody reads
+        Assert.InRange(MediaProbe.Probe(new MemoryStream(live), FileFamily.WebM).DurationMs ?? 0, 1300, 1440);
+
         // The same file with its track's type turned to video (TrackType 0x83 = 1) is a video.
         var tracks = bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x16, 0x54, 0xAE, 0x6B]);
         var trackType = tracks + bytes.AsSpan(tracks).IndexOf((ReadOnlySpan<byte>)[0x83, 0x81, 0x02]);

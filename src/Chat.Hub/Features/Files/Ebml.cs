@@ -72,6 +72,18 @@ internal static class Ebml
         return true;
     }
 
+    /// <summary>An unsigned integer element's value (big-endian, 1 to 8 bytes).</summary>
+    public static ulong ReadUInt(ReadOnlySpan<byte> bytes)
+    {
+        ulong value = 0;
+        foreach (var b in bytes)
+        {
+            value = (value << 8) | b;
+        }
+
+        return value;
+    }
+
     /// <summary>
     /// True when the head holds the whole Tracks element of the file's Segment (before any Cluster) and it has at least one
     /// track, every one of type audio. Anything else (a video track, no Tracks in the head, a damaged header) is false.
@@ -151,13 +163,7 @@ internal static class Ebml
                     return null;
                 }
 
-                ulong value = 0;
-                foreach (var b in entry.Slice(pos, (int)size))
-                {
-                    value = (value << 8) | b;
-                }
-
-                return value;
+                return ReadUInt(entry.Slice(pos, (int)size));
             }
 
             pos += (int)size;
