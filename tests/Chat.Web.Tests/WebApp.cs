@@ -24,6 +24,8 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
     [
         "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run",
+        // A fake microphone and camera (a beep and a test pattern), allowed without a prompt: voice notes record from it.
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
     ];
 
     private string connectionString = "";
