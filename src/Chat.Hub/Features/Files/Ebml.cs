@@ -21,13 +21,8 @@ internal static class Ebml
     public static bool ReadId(ReadOnlySpan<byte> b, ref int pos, out uint id)
     {
         id = 0;
-        if (pos >= b.Length)
-        {
-            return false;
-        }
-
-        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
-        if (length is < 1 or > 4 || pos + length > b.Length)
+        var length = VintLength(b, pos, 4);
+        if (length == 0)
         {
             return false;
         }
@@ -44,13 +39,8 @@ internal static class Ebml
     public static bool ReadSize(ReadOnlySpan<byte> b, ref int pos, out ulong size)
     {
         size = 0;
-        if (pos >= b.Length)
-        {
-            return false;
-        }
-
-        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
-        if (length is < 1 or > 8 || pos + length > b.Length)
+        var length = VintLength(b, pos, 8);
+        if (length == 0)
         {
             return false;
         }
@@ -70,6 +60,18 @@ internal static class Ebml
 
         pos += length;
         return true;
+    }
+
+    /// <summary>The length of the variable-length integer at pos (its leading zero bits plus one), or 0 when invalid or cut off.</summary>
+    private static int VintLength(ReadOnlySpan<byte> b, int pos, int max)
+    {
+        if (pos >= b.Length)
+        {
+            return 0;
+        }
+
+        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
+        return length < 1 || length > max || pos + length > b.Length ? 0 : length;
     }
 
     /// <summary>An unsigned integer element's value (big-endian, 1 to 8 bytes).</summary>
