@@ -16,7 +16,7 @@ public sealed class VoiceNoteTests(WebApp app) : WebTest(app)
         var pupil = await school.PupilAsync("Тима Зайцев", classId);
         var parent = await school.ParentAsync("Анна Зайцева", pupil.Id);
 
-        var parentPage = await PageAsync(Phone);
+        var parentPage = await PageAsync(Phone, await App.MediaBrowserAsync());
         await SignInAsync(parentPage, parent.Phone);
         await OpenChatAsync(parentPage, "Родители 3А");
         var record = parentPage.GetByRole(AriaRole.Button, new() { Name = "Записать голосовое сообщение" });
