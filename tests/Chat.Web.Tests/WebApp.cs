@@ -26,6 +26,14 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         "--disable-sync", "--no-first-run",
     ];
 
+    /// <summary>
+    /// A fake microphone and camera (a beep and a test pattern), allowed without a prompt. Only in <see cref="MediaBrowserAsync"/>:
+    /// in the shared browser pages see no devices (the call page's tests expect that).
+    /// </summary>
+    private static readonly string[] FakeMediaArgs = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
+
+    private IBrowser? mediaBrowser;
+
     private string connectionString = "";
     private IPlaywright? playwright;
 
@@ -43,19 +51,29 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         StartServer();
         BaseUrl = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
         playwright = await Playwright.CreateAsync();
-        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ChromiumArgs,
-        });
+        Browser = await LaunchAsync(ChromiumArgs);
     }
+
+    /// <summary>A second Chromium with a fake microphone and camera, launched when a test first asks for it.</summary>
+    public async Task<IBrowser> MediaBrowserAsync() => mediaBrowser ??= await LaunchAsync([.. ChromiumArgs, .. FakeMediaArgs]);
+
+    private Task<IBrowser> LaunchAsync(string[] args) => playwright!.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = "/usr/bin/chromium",
+        Headless = true,
+        Args = args,
+    });
 
     async Task IAsyncLifetime.DisposeAsync()
     {
         if (Browser is not null)
         {
             await Browser.CloseAsync();
+        }
+
+        if (mediaBrowser is not null)
+        {
+            await mediaBrowser.CloseAsync();
         }
 
         playwright?.Dispose();

@@ -86,6 +86,42 @@ public sealed class FileTypeDetectionTests
     }
 
     [Fact]
+    public void Detect_WebmVoiceNoteFromChromium_IsAudio_VideoTracksStayVideo()
+    {
+        // A real voice note of 1.44 s recorded by Chromium's MediaRecorder (audio/webm;codecs=opus, fake microphone).
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "voice-chromium.webm"));
+        var type = Decide(bytes, "Голосовое сообщение.webm");
+        Assert.Equal(("audio", "audio/webm"), (type.Kind, type.ContentType));
+        Assert.Equal(1440, MediaProbe.Probe(new MemoryStream(bytes), FileFamily.WebM).DurationMs);
+
+        // Recorded with a timeslice (no Duration in Info): the last block's time (what Chromium writes as Duration too).
+        var live = (byte[])bytes.Clone();
+        var info = live.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x15, 0x49, 0xA9, 0x66]);
+        var durationId = info + live.AsSpan(info).IndexOf((ReadOnlySpan<byte>)[0x44, 0x89]);
+        live[durationId + 1] = 0x88; // an element nobody reads
+        Assert.InRange(MediaProbe.Probe(new MemoryStream(live), FileFamily.WebM).DurationMs ?? 0, 1300, 1440);
+
+        // The same file with its track's type turned to video (TrackType 0x83 = 1) is a video.
+        var tracks = bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x16, 0x54, 0xAE, 0x6B]);
+        var trackType = tracks + bytes.AsSpan(tracks).IndexOf((ReadOnlySpan<byte>)[0x83, 0x81, 0x02]);
+        Assert.True(tracks > 0 && trackType > tracks);
+        var video = (byte[])bytes.Clone();
+        video[trackType + 2] = 1;
+        Assert.Equal("video/webm", Decide(video, "урок.webm").ContentType);
+
+        // Tracks that do not fit in the head (cut short) prove nothing: video, as any .webm before.
+        var cut = bytes[..(trackType + 2)];
+        Assert.Equal("video", FileTypes.Decide(cut, complete: false, FileTypes.ForName("a.webm")!, ".webm").Kind);
+
+        // What was refused stays refused: the audio under an audio extension of another format, Matroska that is not WebM.
+        Assert.Equal("file_type_mismatch", Refused(bytes, "голосовое.ogg"));
+        Assert.Equal("file_type_mismatch", Refused(bytes, "голосовое.mp3"));
+        var mkv = (byte[])bytes.Clone();
+        "matr"u8.CopyTo(mkv.AsSpan(bytes.AsSpan().IndexOf("webm"u8)));
+        Assert.Equal("file_type_not_allowed", Refused(mkv, "голосовое.webm"));
+    }
+
+    [Fact]
     public void Detect_LegacyOfficeDocument_ByTheStreamsInside()
     {
         var doc = CompoundFile("WordDocument");

@@ -90,6 +90,16 @@ public sealed partial class FileService(
             }
 
             var type = FileTypes.Decide(buffer.AsSpan(0, chunk), complete: chunk < FileTypes.HeadLength, promised, extension);
+            if (type.Kind != promised.Kind)
+            {
+                // The content decided another kind than the extension's (an audio-only .webm): that kind's limit applies.
+                typeLimit = o.MaxBytesFor(type.Kind);
+                if (declared > typeLimit)
+                {
+                    throw TooLarge(type.Kind, typeLimit);
+                }
+            }
+
             var limit = Math.Min(typeLimit, quotaLeft);
             long total = 0;
             while (chunk > 0)

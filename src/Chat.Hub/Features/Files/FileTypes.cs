@@ -81,6 +81,9 @@ public static class FileTypes
         [".csv"] = new(Document, "text/csv; charset=utf-8", FileFamily.Text),
     };
 
+    /// <summary>A .webm whose Tracks (in the head) hold only audio tracks: audio, not video.</summary>
+    public static readonly FileType AudioWebM = new(Audio, "audio/webm", FileFamily.WebM);
+
     private static ReadOnlySpan<byte> JpegMagic => [0xFF, 0xD8, 0xFF];
     private static ReadOnlySpan<byte> PngMagic => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
     private static ReadOnlySpan<byte> EbmlMagic => [0x1A, 0x45, 0xDF, 0xA3];
@@ -105,6 +108,12 @@ public static class FileTypes
         if (family != promised.Family)
         {
             throw new ChatException(ChatError.FileTypeMismatch);
+        }
+
+        if (family == FileFamily.WebM && Ebml.IsAudioOnly(head))
+        {
+            // A voice note recorded in a browser (MediaRecorder makes WebM Opus): the same container, audio tracks only.
+            return AudioWebM;
         }
 
         if (family == FileFamily.IsoMedia)

@@ -13,6 +13,14 @@ public sealed record MediaInfo(int? Width, int? Height, long? DurationMs);
 /// </summary>
 public static class MediaProbe
 {
+    /// <summary>How much of a WebM is read for its duration: a 5-minute voice note at up to ~200 kbit/s.</summary>
+    private const int MaxWebmScan = 8 * 1024 * 1024;
+
+    private const uint BlockGroup = 0xA0;
+    private const uint Block = 0xA1;
+    private const uint SimpleBlock = 0xA3;
+    private const uint ClusterTimecode = 0xE7;
+
     public static MediaInfo Probe(Stream s, FileFamily family)
     {
         try
@@ -236,44 +244,60 @@ public static class MediaProbe
         return null;
     }
 
-    /// <summary>WebM: Segment → Info → Duration (a float in TimecodeScale units, nanoseconds by default 1 ms).</summary>
+    /// <summary>
+    /// WebM: Segment → Info → Duration (a float in TimecodeScale units, nanoseconds by default 1 ms). A recording from a
+    /// browser's MediaRecorder often has no Duration (written as it was recorded): then the last block's time (its
+    /// Cluster's Timecode plus the block's own offset) in the first MaxWebmScan bytes is the duration.
+    /// </summary>
     private static long? WebmDuration(Stream s)
     {
-        var b = Read(s, 0, 1024 * 1024);
+        var b = Read(s, 0, MaxWebmScan);
         var pos = 0;
         ulong scale = 1_000_000;
         double? duration = null;
+        long cluster = 0;
+        long lastBlock = -1;
         var end = b.Length;
-        for (var guard = 0; pos < end && guard < 10_000; guard++)
+        for (var guard = 0; pos < end && guard < 1_000_000; guard++)
         {
-            if (!ReadId(b, ref pos, out var id) || !ReadSize(b, ref pos, out var size))
+            if (!Ebml.ReadId(b, ref pos, out var id) || !Ebml.ReadSize(b, ref pos, out var size))
             {
                 break;
             }
 
+            var fits = size != Ebml.UnknownSize && size <= (ulong)(end - pos);
             switch (id)
             {
-                case 0x18538067: // Segment: descend
-                case 0x1549A966: // Info: descend
+                case Ebml.Segment: // descend
+                case Ebml.Info:
+                case BlockGroup:
                     continue;
-                case 0x1F43B675: // Cluster: the media data begins, the info is behind us
-                    return ToMs();
-                case 0x2AD7B1 when size is >= 1 and <= 8 && pos + (int)size <= end:
-                    scale = 0;
-                    for (var i = 0; i < (int)size; i++)
-                    {
-                        scale = (scale << 8) | b[pos + i];
-                    }
-
+                case Ebml.Cluster when duration is not null: // the media data begins, the info is behind us
+                    return ToMs(duration);
+                case Ebml.Cluster: // no Duration: read the blocks' times
+                    continue;
+                case 0x2AD7B1 when fits && size is >= 1 and <= 8:
+                    scale = Ebml.ReadUInt(b.AsSpan(pos, (int)size));
                     break;
-                case 0x4489 when size is 4 or 8 && pos + (int)size <= end:
+                case 0x4489 when fits && size is 4 or 8:
                     duration = size == 4
                         ? BinaryPrimitives.ReadSingleBigEndian(b.AsSpan(pos))
                         : BinaryPrimitives.ReadDoubleBigEndian(b.AsSpan(pos));
                     break;
+                case ClusterTimecode when fits && size is >= 1 and <= 8:
+                    cluster = (long)Ebml.ReadUInt(b.AsSpan(pos, (int)size));
+                    break;
+                case SimpleBlock or Block when fits:
+                    var at = pos;
+                    if (Ebml.ReadSize(b.AsSpan(0, pos + (int)size), ref at, out _) && at + 2 <= pos + (int)size)
+                    {
+                        lastBlock = Math.Max(lastBlock, cluster + BinaryPrimitives.ReadInt16BigEndian(b.AsSpan(at)));
+                    }
+
+                    break;
             }
 
-            if (size == ulong.MaxValue || size > (ulong)(end - pos))
+            if (!fits)
             {
                 break;
             }
@@ -281,63 +305,9 @@ public static class MediaProbe
             pos += (int)size;
         }
 
-        return ToMs();
+        return ToMs(duration) ?? (lastBlock > 0 ? ToMs(lastBlock) : null);
 
-        long? ToMs() => duration is { } d && d > 0 && scale > 0 ? (long)(d * scale / 1_000_000) : null;
-    }
-
-    private static bool ReadId(byte[] b, ref int pos, out uint id)
-    {
-        id = 0;
-        if (pos >= b.Length)
-        {
-            return false;
-        }
-
-        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
-        if (length is < 1 or > 4 || pos + length > b.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < length; i++)
-        {
-            id = (id << 8) | b[pos + i];
-        }
-
-        pos += length;
-        return true;
-    }
-
-    private static bool ReadSize(byte[] b, ref int pos, out ulong size)
-    {
-        size = 0;
-        if (pos >= b.Length)
-        {
-            return false;
-        }
-
-        var length = System.Numerics.BitOperations.LeadingZeroCount((uint)b[pos]) - 24 + 1;
-        if (length is < 1 or > 8 || pos + length > b.Length)
-        {
-            return false;
-        }
-
-        size = (ulong)(b[pos] & (0xFF >> length));
-        var allOnes = size == (ulong)(0xFF >> length);
-        for (var i = 1; i < length; i++)
-        {
-            size = (size << 8) | b[pos + i];
-            allOnes &= b[pos + i] == 0xFF;
-        }
-
-        if (allOnes)
-        {
-            size = ulong.MaxValue; // unknown size (live streams)
-        }
-
-        pos += length;
-        return true;
+        long? ToMs(double? d) => d is { } v && v > 0 && scale > 0 ? (long)(v * scale / 1_000_000) : null;
     }
 
     /// <summary>Ogg: the last page's granule position, in 48 kHz samples for Opus (less the pre-skip), or the Vorbis sample rate.</summary>

@@ -18,6 +18,7 @@ import { menuButton } from './menu.js';
 import { showProfile } from './profile.js';
 import { messageActions } from './message-actions.js';
 import { showMaterials } from './materials.js';
+import { voiceButton } from './voice.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -327,6 +328,7 @@ export function showMain(root, me, school, schools, nav) {
     c.composer = h('form', { class: 'composer', onsubmit: ev => { ev.preventDefault(); submit(); } },
       h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Прикрепить файл', title: 'Прикрепить файл', onclick: () => c.fileInput.click() }, 'Файл'),
       h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, 'Опрос'),
+      voiceButton(c.uploads, file => sendFiles([file])),
       c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
     c.readonly = h('div', { class: 'readonly-note' }, 'В этом канале пишут только администраторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
