@@ -109,6 +109,21 @@ public sealed class FileTypeDetectionTests
         video[trackType + 2] = 1;
         Assert.Equal("video/webm", Decide(video, "урок.webm").ContentType);
 
+        // Read as a player reads it: a track that is not Opus or Vorbis, a second TrackType (here the track's number
+        // turned into one, saying video), or Video settings in the track: video, whatever the first TrackType says.
+        var codec = bytes.AsSpan().IndexOf("A_OPUS"u8);
+        var notOpus = (byte[])bytes.Clone();
+        "V_VP80"u8.CopyTo(notOpus.AsSpan(codec));
+        Assert.Equal("video/webm", Decide(notOpus, "урок.webm").ContentType);
+        var trackNumber = tracks + bytes.AsSpan(tracks).IndexOf((ReadOnlySpan<byte>)[0xD7, 0x81, 0x01]);
+        Assert.True(trackNumber > tracks);
+        var twoTypes = (byte[])bytes.Clone();
+        twoTypes[trackNumber] = 0x83; // TrackType = 1 (video) after the audio one
+        Assert.Equal("video/webm", Decide(twoTypes, "урок.webm").ContentType);
+        var videoSettings = (byte[])bytes.Clone();
+        videoSettings[trackNumber] = 0xE0; // a Video element in the track
+        Assert.Equal("video/webm", Decide(videoSettings, "урок.webm").ContentType);
+
         // Tracks that do not fit in the head (cut short) prove nothing: video, as any .webm before.
         var cut = bytes[..(trackType + 2)];
         Assert.Equal("video", FileTypes.Decide(cut, complete: false, FileTypes.ForName("a.webm")!, ".webm").Kind);

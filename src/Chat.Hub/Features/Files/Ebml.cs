@@ -11,6 +11,8 @@ internal static class Ebml
     public const uint Tracks = 0x1654AE6B;
     public const uint TrackEntry = 0xAE;
     public const uint TrackType = 0x83;
+    public const uint CodecId = 0x86;
+    public const uint Video = 0xE0;
     public const uint Cluster = 0x1F43B675;
 
     /// <summary>A size of all ones: unknown (live streams, browsers' recorders).</summary>
@@ -88,11 +90,14 @@ internal static class Ebml
 
     /// <summary>
     /// True when the head holds the whole Tracks element of the file's Segment (before any Cluster) and it has at least one
-    /// track, every one of type audio. Anything else (a video track, no Tracks in the head, a damaged header) is false.
+    /// track, every one an audio track as a player reads it: one TrackType, audio; an Opus or Vorbis codec; no Video
+    /// settings. Anything else (a video track, a Tracks outside the Segment, no Tracks in the head, a damaged or
+    /// ambiguous header) is false, and the file stays video.
     /// </summary>
     public static bool IsAudioOnly(ReadOnlySpan<byte> head)
     {
         var pos = 0;
+        var inSegment = false;
         for (var guard = 0; guard < 256; guard++)
         {
             if (!ReadId(head, ref pos, out var id) || !ReadSize(head, ref pos, out var size))
@@ -102,7 +107,18 @@ internal static class Ebml
 
             if (id == Segment)
             {
+                if (inSegment)
+                {
+                    return false; // a Segment inside the Segment: not a file a player reads the same way
+                }
+
+                inSegment = true;
                 continue; // descend
+            }
+
+            if (id == Tracks && !inSegment)
+            {
+                return false; // players read the Segment's Tracks, not one placed before it
             }
 
             if (id == Cluster || size == UnknownSize || size > (ulong)(head.Length - pos))
@@ -134,7 +150,7 @@ internal static class Ebml
 
             if (id == TrackEntry)
             {
-                if (TrackTypeOf(tracks.Slice(pos, (int)size)) != AudioTrack)
+                if (!IsAudioTrack(tracks.Slice(pos, (int)size)))
                 {
                     return false;
                 }
@@ -148,29 +164,38 @@ internal static class Ebml
         return count > 0;
     }
 
-    private static ulong? TrackTypeOf(ReadOnlySpan<byte> entry)
+    /// <summary>Exactly one TrackType, and it is audio; the codec is Opus or Vorbis; no Video settings.</summary>
+    private static bool IsAudioTrack(ReadOnlySpan<byte> entry)
     {
         var pos = 0;
+        var types = 0;
+        var audio = false;
+        var codecOk = false;
         while (pos < entry.Length)
         {
             if (!ReadId(entry, ref pos, out var id) || !ReadSize(entry, ref pos, out var size) || size > (ulong)(entry.Length - pos))
             {
-                return null;
+                return false;
             }
 
+            var value = entry.Slice(pos, (int)size);
             if (id == TrackType)
             {
-                if (size is < 1 or > 8)
-                {
-                    return null;
-                }
-
-                return ReadUInt(entry.Slice(pos, (int)size));
+                types++;
+                audio = size is >= 1 and <= 8 && ReadUInt(value) == AudioTrack;
+            }
+            else if (id == CodecId)
+            {
+                codecOk = value.SequenceEqual("A_OPUS"u8) || value.SequenceEqual("A_VORBIS"u8);
+            }
+            else if (id == Video)
+            {
+                return false;
             }
 
             pos += (int)size;
         }
 
-        return null;
+        return types == 1 && audio && codecOk;
     }
 }

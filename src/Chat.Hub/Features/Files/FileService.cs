@@ -92,11 +92,21 @@ public sealed partial class FileService(
             var type = FileTypes.Decide(buffer.AsSpan(0, chunk), complete: chunk < FileTypes.HeadLength, promised, extension);
             if (type.Kind != promised.Kind)
             {
-                // The content decided another kind than the extension's (an audio-only .webm): that kind's limit applies.
-                typeLimit = o.MaxBytesFor(type.Kind);
-                if (declared > typeLimit)
+                // The content decided another kind than the extension's (an audio-only .webm): that kind's limit
+                // applies — unless the file is larger than that kind allows but fits the extension's kind (a long
+                // lecture recorded as audio-only WebM): then it stays what its extension says, as before.
+                var contentLimit = o.MaxBytesFor(type.Kind);
+                if (declared > contentLimit && declared <= typeLimit)
                 {
-                    throw TooLarge(type.Kind, typeLimit);
+                    type = promised;
+                }
+                else
+                {
+                    typeLimit = contentLimit;
+                    if (declared > typeLimit)
+                    {
+                        throw TooLarge(type.Kind, typeLimit);
+                    }
                 }
             }
 

@@ -247,7 +247,7 @@ public static class MediaProbe
     /// <summary>
     /// WebM: Segment → Info → Duration (a float in TimecodeScale units, nanoseconds by default 1 ms). A recording from a
     /// browser's MediaRecorder often has no Duration (written as it was recorded): then the last block's time (its
-    /// Cluster's Timecode plus the block's own offset) in the first MaxWebmScan bytes is the duration.
+    /// Cluster's Timecode plus the block's own offset) is the duration, when the file fits in MaxWebmScan bytes.
     /// </summary>
     private static long? WebmDuration(Stream s)
     {
@@ -272,7 +272,7 @@ public static class MediaProbe
                 case Ebml.Info:
                 case BlockGroup:
                     continue;
-                case Ebml.Cluster when duration is not null: // the media data begins, the info is behind us
+                case Ebml.Cluster when duration > 0: // the media data begins, the info is behind us
                     return ToMs(duration);
                 case Ebml.Cluster: // no Duration: read the blocks' times
                     continue;
@@ -285,7 +285,7 @@ public static class MediaProbe
                         : BinaryPrimitives.ReadDoubleBigEndian(b.AsSpan(pos));
                     break;
                 case ClusterTimecode when fits && size is >= 1 and <= 8:
-                    cluster = (long)Ebml.ReadUInt(b.AsSpan(pos, (int)size));
+                    cluster = (long)Math.Min(Ebml.ReadUInt(b.AsSpan(pos, (int)size)), int.MaxValue);
                     break;
                 case SimpleBlock or Block when fits:
                     var at = pos;
@@ -305,9 +305,15 @@ public static class MediaProbe
             pos += (int)size;
         }
 
-        return ToMs(duration) ?? (lastBlock > 0 ? ToMs(lastBlock) : null);
+        // The last block's time is the duration only when the scan saw the whole file: of a longer one it would say too
+        // little, and no duration is better than a wrong one.
+        var wholeFile = s.Length <= MaxWebmScan;
+        return ToMs(duration) ?? (wholeFile && lastBlock > 0 ? ToMs(lastBlock) : null);
 
-        long? ToMs(double? d) => d is { } v && v > 0 && scale > 0 ? (long)(v * scale / 1_000_000) : null;
+        // At most a week: a larger value is a damaged or crafted header, not a recording.
+        long? ToMs(double? d) => d is { } v && v > 0 && scale > 0 && v * scale / 1_000_000 is var ms && ms <= TimeSpan.FromDays(7).TotalMilliseconds
+            ? (long)ms
+            : null;
     }
 
     /// <summary>Ogg: the last page's granule position, in 48 kHz samples for Opus (less the pre-skip), or the Vorbis sample rate.</summary>
