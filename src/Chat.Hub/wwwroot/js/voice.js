@@ -62,11 +62,19 @@ export function voiceButton(host, send) {
       button.focus();
       return;
     }
-    record(stream, fmt);
+    try {
+      record(stream, fmt);
+    } catch {
+      // The recorder could not start (a format the browser listed but refuses, a device lost meanwhile).
+      stream.getTracks().forEach(t => t.stop());
+      button.disabled = false;
+      notice('Не удалось начать запись с микрофона. Попробуйте ещё раз или отправьте звук через «Файл».');
+      button.focus();
+    }
   }
 
   function record(stream, [mimeType, extension]) {
-    const recorder = new MediaRecorder(stream, { mimeType });
+    const recorder = new MediaRecorder(stream, { mimeType }); // throws to start() before anything is shown
     const parts = [];
     const startedAt = Date.now();
     let elapsed = 0;
@@ -78,10 +86,27 @@ export function voiceButton(host, send) {
     const cancelBtn = h('button', { class: 'btn small', type: 'button', onclick: () => finish('cancel') }, 'Отмена');
     const panel = h('div', { class: 'voice-recorder', role: 'group', 'aria-label': 'Запись голосового сообщения' },
       state, time, left, h('span', { class: 'voice-actions' }, cancelBtn, sendBtn));
+    let stopped = false; // the recorder's stop event came: every part is in
+    let timer = 0;
+    recorder.ondataavailable = e => { if (e.data.size) parts.push(e.data); };
+    recorder.onstop = () => {
+      stopped = true;
+      stream.getTracks().forEach(t => t.stop());
+      if (after === 'send') deliver();
+      else if (after === 'cancel') close();
+    };
+    recorder.onerror = () => {
+      // The microphone went away mid-recording: nothing usable, say so.
+      after = 'cancel';
+      stream.getTracks().forEach(t => t.stop());
+      close();
+      notice('Запись прервалась: микрофон недоступен. Ничего не отправлено.');
+    };
+    recorder.start(); // one piece at the end: Chromium then writes the Duration, and players show the length
     host.append(panel);
     sendBtn.focus();
 
-    const timer = setInterval(tick, 250);
+    timer = setInterval(tick, 250);
     function tick() {
       if (!panel.isConnected) { finish('cancel'); return; } // the chat was left: drop the recording, free the microphone
       elapsed = Math.min(Date.now() - startedAt, MAX_MS);
@@ -92,18 +117,10 @@ export function voiceButton(host, send) {
       if (remaining <= 0) stop('limit');
     }
 
-    recorder.ondataavailable = e => { if (e.data.size) parts.push(e.data); };
-    recorder.onstop = () => {
-      stream.getTracks().forEach(t => t.stop());
-      if (after === 'send') deliver();
-      else if (after === 'cancel') close();
-    };
-    recorder.start(); // one piece at the end: Chromium then writes the Duration, and players show the length
-
     function stop(reason) {
       clearInterval(timer);
       if (reason === 'limit') {
-        state.textContent = '■ Запись остановлена: не длиннее 5 минут';
+        state.textContent = `■ Запись остановлена: не длиннее ${Math.round(MAX_MS / 60000)} минут`;
         left.hidden = true;
       }
       if (recorder.state !== 'inactive') recorder.stop();
@@ -113,7 +130,8 @@ export function voiceButton(host, send) {
       sendBtn.disabled = true;
       cancelBtn.disabled = true;
       after = action;
-      if (recorder.state !== 'inactive') stop();
+      // Until the stop event has come the last part may be missing: the event then sends or discards.
+      if (!stopped) stop();
       else if (action === 'send') deliver();
       else close();
     }
