@@ -154,6 +154,9 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await viewer.GetByRole(AriaRole.Button, new() { Name = "Закрыть" }).ClickAsync();
 
         // The voice note is playable: the browser decodes it and knows its length.
+        // Audio is fetched on «▶ Слушать», not when the message is shown.
+        Assert.Equal(0, await readerPage.Locator(".file.audio audio").CountAsync());
+        await readerPage.Locator(".file.audio").GetByRole(AriaRole.Button, new() { Name = "Слушать голосовое.mp3" }).ClickAsync();
         await readerPage.WaitForFunctionAsync("() => document.querySelector('.file.audio audio')?.duration > 2");
         await readerPage.EvaluateAsync("() => { const a = document.querySelector('.file.audio audio'); a.muted = true; return a.play(); }");
         await readerPage.WaitForFunctionAsync("() => document.querySelector('.file.audio audio').currentTime > 0");

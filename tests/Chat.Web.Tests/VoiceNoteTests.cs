@@ -49,6 +49,7 @@ public sealed class VoiceNoteTests(WebApp app) : WebTest(app)
         var heard = teacherPage.Locator(".msg:not(.pending) .file.audio");
         await Expect(heard).ToHaveCountAsync(1);
         await Expect(heard.Locator(".file-name")).ToContainTextAsync("🎤 Голосовое сообщение.webm");
+        await heard.GetByRole(AriaRole.Button, new() { Name = "Слушать Голосовое сообщение.webm" }).ClickAsync();
         await Expect(heard.Locator("audio")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));
         await teacherPage.WaitForFunctionAsync("() => { const d = document.querySelector('.file.audio audio')?.duration; return d > 1 && d < 10; }");
         await Screenshot(teacherPage, "voice-note-received-desktop");

@@ -51,10 +51,23 @@ function renderFile(f) {
     return btn;
   }
   if (f.kind === 'audio') {
-    const audio = h('audio', { controls: true, preload: 'metadata', 'aria-label': 'Аудио ' + f.name });
-    const box = h('div', { class: 'file audio', dataset: { fileId: f.id } },
-      h('div', { class: 'file-name' }, '🎤 ', f.name, f.durationMs ? ' · ' + duration(f.durationMs) : ''), audio);
-    objectUrl(path).then(u => { audio.src = u; }, failed(box));
+    // Fetched on «▶ Слушать», not when shown: a chat full of voice notes must not download them all on a slow connection.
+    const name = h('div', { class: 'file-name' }, '🎤 ', f.name, f.durationMs ? ' · ' + duration(f.durationMs) : '');
+    const box = h('div', { class: 'file audio', dataset: { fileId: f.id } }, name);
+    const listen = h('button', {
+      class: 'btn small', type: 'button', 'aria-label': 'Слушать ' + f.name,
+      onclick: async () => {
+        listen.disabled = true;
+        try {
+          const audio = h('audio', { controls: true, preload: 'auto', 'aria-label': 'Аудио ' + f.name });
+          audio.src = await objectUrl(path);
+          fill(box, name, audio);
+          audio.play().catch(() => {}); // a browser may refuse to start sound by itself: the controls are there
+          audio.focus();
+        } catch { failed(box)(); }
+      },
+    }, '▶ Слушать');
+    box.append(listen);
     return box;
   }
   if (f.kind === 'video') {
