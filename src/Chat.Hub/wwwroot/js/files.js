@@ -18,9 +18,11 @@ function objectUrl(path) {
 
 export function size(bytes) {
   if (bytes < 1024) return `${bytes} Б`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} КБ`;
   const tenths = n => n.toFixed(1).replace('.', ',').replace(/,0$/, '');
-  return bytes < 1024 ** 3 ? `${tenths(bytes / 1024 / 1024)} МБ` : `${tenths(bytes / 1024 ** 3)} ГБ`;
+  // Each unit up to what rounds below 1024 of it (1 048 575 Б is «1 МБ», not «1024 КБ»).
+  if (Math.round(bytes / 1024) < 1024) return `${Math.round(bytes / 1024)} КБ`;
+  if (Number((bytes / 1024 / 1024).toFixed(1)) < 1024) return `${tenths(bytes / 1024 / 1024)} МБ`;
+  return `${tenths(bytes / 1024 ** 3)} ГБ`;
 }
 
 function duration(ms) {

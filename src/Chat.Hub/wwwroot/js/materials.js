@@ -55,7 +55,11 @@ export function showMaterials(ctx, chatId) {
     try {
       page = await ctx.invoke('GetChatFiles', chatId, kind || null, before, PAGE);
     } catch (e) {
-      if (mine === generation) { state.textContent = ''; fill(state, h('span', { class: 'error' }, hubError(e).message)); }
+      if (mine === generation) {
+        state.textContent = '';
+        fill(state, h('span', { class: 'error' }, hubError(e).message));
+        more.hidden = !list.children.length && !grid.children.length; // a failed «Показать ещё» can be tried again
+      }
       return;
     }
     if (mine !== generation) return; // another filter was chosen meanwhile
