@@ -98,15 +98,11 @@ public sealed class InviteStore(NpgsqlDataSource db)
             new { schoolId, classId, createdBy }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// Revokes the link if it is not revoked yet and returns it; null when it already was (or does not exist), so that
+    /// only the request that revokes it writes the audit entry.
+    /// </summary>
     public async Task<InviteLink?> RevokeAsync(DbScope s, Guid schoolId, Guid id, Guid revokedBy, CancellationToken ct)
-    {
-        return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
-            $"UPDATE invites SET revoked_at = coalesce(revoked_at, now()), revoked_by = coalesce(revoked_by, @revokedBy) WHERE school_id = @schoolId AND id = @id RETURNING {Columns}",
-            new { schoolId, id, revokedBy }, s.Transaction, cancellationToken: ct));
-    }
-
-    /// <summary>Revokes the link if it is not revoked yet; null when it already was (or does not exist).</summary>
-    public async Task<InviteLink?> RevokeIfActiveAsync(DbScope s, Guid schoolId, Guid id, Guid revokedBy, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
             $"UPDATE invites SET revoked_at = now(), revoked_by = @revokedBy WHERE school_id = @schoolId AND id = @id AND revoked_at IS NULL RETURNING {Columns}",

@@ -85,24 +85,16 @@ public sealed class MessageStore(NpgsqlDataSource db)
                 }
 
                 // A batch of one inside a transaction, so what belongs to the message is stored with it.
-                (MessageRow Message, bool Created)? stored;
-                await using (var s = await DbScope.BeginAsync(db, ct))
+                var stored = await DbScope.InTransactionAsync(db, async s =>
                 {
-                    try
+                    var row = (await AppendBatchAsync(s.Connection, s.Transaction, [m], ct))[0];
+                    if (row is { Created: true } created)
                     {
-                        stored = (await AppendBatchAsync(s.Connection, s.Transaction, [m], ct))[0];
-                        if (stored is { Created: true } created)
-                        {
-                            await attach(s, created.Message.Seq);
-                        }
+                        await attach(s, created.Message.Seq);
+                    }
 
-                        await s.CommitAsync(ct);
-                    }
-                    catch (NpgsqlException) when (s.MarkFailed())
-                    {
-                        throw; // not reached: the filter only notes the failure
-                    }
-                }
+                    return row;
+                }, ct);
 
                 // Read back after commit: the push carries what was attached (the poll, the files).
                 return stored is { } row && await GetAsync(m.ChatId, row.Message.Seq, ct) is { } message ? (message, row.Created) : stored;

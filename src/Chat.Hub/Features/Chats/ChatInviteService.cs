@@ -90,23 +90,18 @@ public sealed class ChatInviteService(
     public async Task<InviteDto> RevokeAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
     {
         var link = await ManagedLinkAsync(chatId, inviteId, me, ct);
-        if (link.RevokedAt is null)
+        var revoked = await database.InTransactionAsync(async s =>
         {
-            // Only the request that actually revokes it writes the audit entry (two at once: one of them).
-            link = await database.InTransactionAsync(async s =>
+            // Only the request that revokes it writes the audit entry (two at once: one of them).
+            if (await invites.RevokeAsync(s, link.SchoolId, link.Id, me, ct) is not { } now)
             {
-                var revoked = await invites.RevokeIfActiveAsync(s, link.SchoolId, link.Id, me, ct);
-                if (revoked is null)
-                {
-                    return (await invites.RevokeAsync(s, link.SchoolId, link.Id, me, ct))!; // revoked meanwhile: as it is now
-                }
+                return null;
+            }
 
-                await audit.AppendAsync(s, link.SchoolId, me, "chat_invite.revoked", link.Id, new { chatId }, ct);
-                return revoked;
-            }, ct);
-        }
-
-        return InviteDto.From(link, site.Value.PublicUrl, Now);
+            await audit.AppendAsync(s, link.SchoolId, me, "chat_invite.revoked", link.Id, new { chatId }, ct);
+            return now;
+        }, ct);
+        return InviteDto.From(revoked ?? (await invites.GetAsync(link.SchoolId, link.Id, ct))!, site.Value.PublicUrl, Now);
     }
 
     /// <summary>One of the chat's links, for its owners and moderators: others of the chat get <c>moderator_only</c>, anyone else <c>chat_not_found</c>.</summary>

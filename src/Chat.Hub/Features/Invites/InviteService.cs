@@ -136,11 +136,15 @@ public sealed class InviteService(
 
         var revoked = await database.InTransactionAsync(async s =>
         {
-            var revoked = await invites.RevokeAsync(s, schoolId, inviteId, me, ct);
+            if (await invites.RevokeAsync(s, schoolId, inviteId, me, ct) is not { } now)
+            {
+                return null; // revoked before: nothing to audit
+            }
+
             await audit.AppendAsync(s, schoolId, me, "invite.revoked", inviteId, null, ct);
-            return revoked!;
+            return now;
         }, ct);
-        return InviteDto.From(revoked, site.Value.PublicUrl, Now);
+        return InviteDto.From(revoked ?? (await invites.GetAsync(schoolId, inviteId, ct))!, site.Value.PublicUrl, Now);
     }
 
     public async Task<int> RevokeUnusedAsync(Guid schoolId, Guid me, Guid? classId, CancellationToken ct)

@@ -3,7 +3,7 @@
 // moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
 // a chat's materials in materials.js, modal forms in dialog.js.
 
-import { ChatClient, hubError, hubFail, newId } from './hub.js';
+import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
 import { h, fill, mount, shortTime, time, plural, appendTimes, localTimes } from './dom.js';
 import { showAdmin } from './admin.js';
@@ -375,7 +375,7 @@ export function showMain(root, me, school, schools, nav) {
     }
     if (c.rules && !s.rulesAccepted) {
       c.banner.append(h('div', { class: 'banner' }, h('strong', {}, 'Правила чата: '), h('span', { class: 'rules-inline' }, c.rules), ' ',
-        h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { notice(hubError(e).message); } } }, 'Принимаю')));
+        h('button', { class: 'btn small', onclick: async () => { try { await client.invoke('AcceptChatRules', c.id, s.rulesVersion); s.rulesAccepted = true; renderHead(); } catch (e) { hubNotice(e); } } }, 'Принимаю')));
     }
   }
 
@@ -383,7 +383,7 @@ export function showMain(root, me, school, schools, nav) {
   async function setPreferences(c, prefs) {
     try {
       await client.invoke('SetChatPreferences', c.id, prefs);
-    } catch (e) { notice(hubError(e).message); return; }
+    } catch (e) { hubNotice(e); return; }
     for (const x of new Set([c.summary, summaryOf(c.id)].filter(Boolean))) {
       if (prefs.pinned !== undefined) x.pinned = prefs.pinned;
       if (prefs.unmute) x.mutedUntil = null;
@@ -442,7 +442,7 @@ export function showMain(root, me, school, schools, nav) {
         h('h3', {}, 'Правила'),
         h('div', { class: 'rules' }, c.rules || 'Правила не заданы.'),
         moderator && h('div', { class: 'row', style: 'margin-top:.5rem' },
-          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(e => notice(hubError(e).message)) }, 'Напомнить правила')),
+          h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(hubNotice) }, 'Напомнить правила')),
         moderator && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
         moderator && moderation.reportsBox(c, reports, nameOf),
         moderator && calls.callsBox(c),
@@ -455,7 +455,7 @@ export function showMain(root, me, school, schools, nav) {
             roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role]),
             moderation.memberNotes(c, m, restrictions),
             (manage || m.accountId !== me.id) && h('div', { class: 'row member-actions' },
-              m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(e => notice(hubError(e).message)) }, 'Написать'),
+              m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(hubNotice) }, 'Написать'),
               manage && moderation.memberActions(c, m, restrictions)));
         })));
     } catch (e) {
@@ -711,7 +711,7 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   async function react(m, emoji, add) {
-    try { putMessage(await client.invoke('React', m.chatId, m.seq, emoji, add)); } catch (e) { notice(hubError(e).message); }
+    try { putMessage(await client.invoke('React', m.chatId, m.seq, emoji, add)); } catch (e) { hubNotice(e); }
   }
 
   /** Deletes my message after a confirmation in the dialog (a refusal is shown there). */
@@ -759,7 +759,7 @@ export function showMain(root, me, school, schools, nav) {
         putMessage(await client.invoke('EditMessage', c.id, c.editing.seq, text));
         c.input.value = '';
         clearBar();
-      } catch (e) { notice(hubError(e).message); }
+      } catch (e) { hubNotice(e); }
       return;
     }
     client.send(c.id, text, c.replyTo?.seq, mentionsIn(text));

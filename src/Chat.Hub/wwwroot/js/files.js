@@ -56,43 +56,41 @@ function renderFile(f) {
     // Fetched on «▶ Слушать», not when shown: a chat full of voice notes must not download them all on a slow connection.
     const name = h('div', { class: 'file-name' }, '🎤 ', f.name, f.durationMs ? ' · ' + duration(f.durationMs) : '');
     const box = h('div', { class: 'file audio', dataset: { fileId: f.id } }, name);
-    const listen = h('button', {
-      class: 'btn small', type: 'button', 'aria-label': 'Слушать ' + f.name,
-      onclick: async () => {
-        listen.disabled = true;
-        try {
-          const audio = h('audio', { controls: true, preload: 'auto', 'aria-label': 'Аудио ' + f.name });
-          audio.src = await objectUrl(path);
-          fill(box, name, audio);
-          audio.play().catch(() => {}); // a browser may refuse to start sound by itself: the controls are there
-          audio.focus();
-        } catch { failed(box)(); }
-      },
-    }, '▶ Слушать');
-    box.append(listen);
+    const audio = h('audio', { controls: true, preload: 'auto', 'aria-label': 'Аудио ' + f.name });
+    box.append(loadOnPress(box, path, '▶ Слушать', 'Слушать ' + f.name, name, audio, true));
     return box;
   }
   if (f.kind === 'video') {
     const box = h('div', { class: 'file video', dataset: { fileId: f.id } });
-    const play = h('button', {
-      class: 'btn small', type: 'button',
-      onclick: async () => {
-        play.disabled = true;
-        try {
-          const video = h('video', { controls: true, playsinline: true, 'aria-label': 'Видео ' + f.name, class: 'video-player' });
-          video.src = await objectUrl(path);
-          fill(box, h('div', { class: 'file-name' }, f.name), video);
-          video.focus();
-        } catch { failed(box)(); }
-      },
-    }, '▶ Смотреть видео');
-    box.append(h('div', { class: 'file-name' }, '🎬 ', f.name, ' · ', size(f.size), f.durationMs ? ' · ' + duration(f.durationMs) : ''), play);
+    const video = h('video', { controls: true, playsinline: true, 'aria-label': 'Видео ' + f.name, class: 'video-player' });
+    box.append(h('div', { class: 'file-name' }, '🎬 ', f.name, ' · ', size(f.size), f.durationMs ? ' · ' + duration(f.durationMs) : ''),
+      loadOnPress(box, path, '▶ Смотреть видео', undefined, h('div', { class: 'file-name' }, f.name), video, false));
     return box;
   }
   return h('button', {
     class: 'file document', type: 'button', dataset: { fileId: f.id }, 'aria-label': `Скачать ${f.name}, ${size(f.size)}`,
     onclick: () => download(f),
   }, h('span', { class: 'file-icon', 'aria-hidden': 'true' }, '📄'), h('span', { class: 'file-name' }, f.name), h('span', { class: 'muted' }, ' · ' + size(f.size)));
+}
+
+/**
+ * A button that fetches the file only when pressed and then shows `player` (an audio or video element) under `caption`
+ * in `box`; `start`: begin playing at once (a browser may refuse sound it was not asked for: the controls are there).
+ */
+function loadOnPress(box, path, text, ariaLabel, caption, player, start) {
+  const button = h('button', {
+    class: 'btn small', type: 'button', 'aria-label': ariaLabel,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        player.src = await objectUrl(path);
+        fill(box, caption, player);
+        if (start) player.play().catch(() => {});
+        player.focus();
+      } catch { failed(box)(); }
+    },
+  }, text);
+  return button;
 }
 
 async function download(f) {

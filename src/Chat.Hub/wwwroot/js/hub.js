@@ -2,6 +2,7 @@
 // every reconnect or gap, and an outbox of unsent messages kept in localStorage and resent with the same clientId.
 
 import { session, refreshTokens } from './api.js';
+import { notice } from './dialog.js';
 
 /** The stable code and Russian message of a refused hub call (docs/hub-protocol.md). */
 export function hubError(e) {
@@ -12,6 +13,11 @@ export function hubError(e) {
 /** A hub error as an Error with the Russian message (for dialogs, which show an error's message). */
 export function hubFail(e) {
   return new Error(hubError(e).message);
+}
+
+/** Shows a hub error's Russian message as a notice (for actions that have no dialog of their own). */
+export function hubNotice(e) {
+  notice(hubError(e).message);
 }
 
 export function newId() {

@@ -3,7 +3,7 @@
 // to 24 hours) and removal from the chat. Every action cites one of the school's rules; the server decides who may do
 // what and explains refusals in Russian.
 
-import { hubError, hubFail } from './hub.js';
+import { hubFail, hubNotice } from './hub.js';
 import { h, dateTime, time } from './dom.js';
 import { formDialog, notice } from './dialog.js';
 
@@ -67,7 +67,7 @@ export function chatModeration(ctx) {
         h('div', { class: 'row' },
           ['deleted', 'warned', 'dismissed'].map(res => h('button', {
             class: 'btn small', type: 'button',
-            onclick: async () => { try { await ctx.invoke('ResolveReport', c.id, r.id, res); await ctx.renderInfo(); } catch (e) { notice(hubError(e).message); } },
+            onclick: async () => { try { await ctx.invoke('ResolveReport', c.id, r.id, res); await ctx.renderInfo(); } catch (e) { hubNotice(e); } },
           }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res])))))));
   }
 
@@ -89,7 +89,7 @@ export function chatModeration(ctx) {
     const mute = restrictions.find(r => r.accountId === m.accountId && r.kind === 'mute');
     const lift = (method, label) => h('button', {
       class: 'btn link small', type: 'button',
-      onclick: async () => { try { await ctx.invoke(method, c.id, m.accountId); await ctx.renderInfo(); } catch (e) { notice(hubError(e).message); } },
+      onclick: async () => { try { await ctx.invoke(method, c.id, m.accountId); await ctx.renderInfo(); } catch (e) { hubNotice(e); } },
     }, label);
     return [
       h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(m) }, 'Нарушение'),
