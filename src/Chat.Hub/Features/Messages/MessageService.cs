@@ -27,11 +27,8 @@ public sealed class MessageService(
     public async Task<MessageDto> SendAsync(Guid me, SendMessageRequest request, CancellationToken ct)
     {
         var text = (request.Text ?? "").Trim();
-        var invalid = text.Length == 0 ? ChatException.Field("text", "Сообщение не может быть пустым.")
-            : text.Length > MaxTextLength ? ChatException.Field("text", $"Сообщение длиннее {MaxTextLength} символов.")
-            : Text.HasForbiddenCharacters(text) ? ChatException.Field("text", "Сообщение содержит недопустимые символы.")
-            : request.ClientId == Guid.Empty ? ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).")
-            : null;
+        var invalid = TextProblem(text)
+            ?? (request.ClientId == Guid.Empty ? ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).") : null);
         if (invalid is not null)
         {
             // Outsiders learn nothing, not even how we validate: membership first (only on this error path, off the hot path).
@@ -93,6 +90,13 @@ public sealed class MessageService(
         return dto;
     }
 
+    /// <summary>What is wrong with a message's text (sent or edited; already trimmed), or null.</summary>
+    private static ChatException? TextProblem(string text) =>
+        text.Length == 0 ? ChatException.Field("text", "Сообщение не может быть пустым.")
+        : text.Length > MaxTextLength ? ChatException.Field("text", $"Сообщение длиннее {MaxTextLength} символов.")
+        : Text.HasForbiddenCharacters(text) ? ChatException.Field("text", "Сообщение содержит недопустимые символы.")
+        : null;
+
     /// <summary>Why a message was refused, as the error to throw (the slow path, only after a refusal).</summary>
     private async Task<ChatException> RefusalAsync(NewMessage message, CancellationToken ct)
     {
@@ -113,18 +117,13 @@ public sealed class MessageService(
 
     public async Task<MessageDto> EditAsync(Guid me, Guid chatId, long seq, string? newText, CancellationToken ct)
     {
+        await chatService.ActingRoleAsync(chatId, me, ct); // first: outsiders learn nothing, not even how we validate
         var text = (newText ?? "").Trim();
-        if (text.Length is 0 or > MaxTextLength)
+        if (TextProblem(text) is { } invalid)
         {
-            throw ChatException.Field("text", $"Текст сообщения — от 1 до {MaxTextLength} символов.");
+            throw invalid;
         }
 
-        if (Text.HasForbiddenCharacters(text))
-        {
-            throw ChatException.Field("text", "Сообщение содержит недопустимые символы.");
-        }
-
-        await chatService.ActingRoleAsync(chatId, me, ct);
         if ((await messages.GetAsync(chatId, seq, ct))?.Kind == "poll")
         {
             // Votes were cast for the question as it was.
