@@ -44,6 +44,7 @@ public sealed class ReadTicksTests(WebApp app) : WebTest(app)
         await OpenChatAsync(page, Title);
         await Expect(tick).ToHaveTextAsync("✓✓");
         await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Прочитано" })).ToHaveCountAsync(1);
+        await Screenshot(page, "read-ticks-phone");
 
         // «Кто прочитал»: Сергей; the class teacher not yet — until she opens the chat while the dialog is open.
         await MessageCard(page, Text).GetByRole(AriaRole.Button, new() { Name = "Кто прочитал" }).ClickAsync();
