@@ -153,6 +153,15 @@ public sealed class ChatStore(NpgsqlDataSource db)
         return await c.ExecuteScalarAsync<string?>(new CommandDefinition(RoleSql + " LIMIT 1", new { chatId, accountId }, cancellationToken: ct));
     }
 
+    /// <summary>The furthest read position among the chat's members other than the account (0 when none has read anything).</summary>
+    public async Task<long> OthersReadSeqAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT coalesce(max(read_seq), 0) FROM chat_members WHERE chat_id = @chatId AND account_id <> @accountId",
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
     public async Task<IReadOnlyList<ChatMemberRow>> ListMembersAsync(Guid chatId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

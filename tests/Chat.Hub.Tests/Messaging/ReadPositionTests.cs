@@ -1,4 +1,7 @@
+using System.Net.Http.Json;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Messages;
+using Chat.Hub.Infrastructure;
 using Chat.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -114,5 +117,53 @@ public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
         // In a small chat members see read positions move, live.
         await HubClient.EventuallyAsync(() => petya.ReadPositions.Any(p => p.AccountId == room.Teacher.AccountId && p.Seq == later.Seq), "the teacher's read position");
         Assert.Contains(petya.ReadPositions, p => p.AccountId == room.Masha.AccountId && p.Seq == question.Seq && p.ChatId == room.ChatId);
+    }
+
+    [Fact]
+    public async Task GetChat_SmallChat_GivesTheOthersFurthestReadPosition_OutsidersGetNothing_BigChatsNoPosition()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        Task<ChatDetailsDto> OpenAsync(HubClient hub) => hub.Connection.InvokeAsync<ChatDetailsDto>("GetChat", room.ChatId);
+        var question = await petya.SendAsync(room.ChatId, "Кто знает ответ на задачу 3?");
+        var later = await petya.SendAsync(room.ChatId, "Ну хоть кто-нибудь?");
+
+        // Petya's own reading does not make his messages read by others.
+        await MarkReadAsync(petya, room.ChatId, later.Seq);
+        Assert.Equal(0, (await OpenAsync(petya)).OthersReadSeq);
+
+        // The furthest of the others' positions: Masha's, then the teacher's beyond it (a lower one does not lower it).
+        await MarkReadAsync(masha, room.ChatId, question.Seq);
+        Assert.Equal(question.Seq, (await OpenAsync(petya)).OthersReadSeq);
+        await MarkReadAsync(teacher, room.ChatId, later.Seq);
+        Assert.Equal(later.Seq, (await OpenAsync(petya)).OthersReadSeq);
+        Assert.Equal(later.Seq, (await OpenAsync(masha)).OthersReadSeq);
+
+        // The same over HTTP.
+        var overHttp = await room.Petya.Http.GetFromJsonAsync<ChatDetailsDto>($"/api/chats/{room.ChatId}", ChatJson.Options);
+        Assert.Equal(later.Seq, overHttp!.OthersReadSeq);
+
+        // Neither a pupil of the same school outside the chat nor a member of another school learns anything.
+        await using var kolya = await HubClient.ConnectAsync(app, room.Kolya);
+        await OpenAsync(kolya).ExpectHubErrorAsync("chat_not_found");
+        var other = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var stranger = await HubClient.ConnectAsync(app, other.Petya);
+        await OpenAsync(stranger).ExpectHubErrorAsync("chat_not_found");
+
+        // Above the limit read positions stay private: no position, though the members read on.
+        await app.ExecuteSqlAsync(
+            """
+            WITH extra AS (
+                INSERT INTO accounts (id, display_name, email)
+                SELECT gen_random_uuid(), 'Ученик ' || n, gen_random_uuid() || '@example.invalid' FROM generate_series(1, @count) n
+                RETURNING id)
+            INSERT INTO chat_members (chat_id, account_id, read_seq) SELECT @chatId, id, @seq FROM extra
+            """,
+            new { chatId = room.ChatId, count = MessageService.ReadReceiptsLimit, seq = later.Seq });
+        var big = await OpenAsync(petya);
+        Assert.True(big.Chat.MemberCount > MessageService.ReadReceiptsLimit);
+        Assert.Null(big.OthersReadSeq);
     }
 }

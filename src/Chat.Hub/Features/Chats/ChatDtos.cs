@@ -38,7 +38,11 @@ public sealed record ChatSummaryDto(
             r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last, r.Archived);
 }
 
-public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules);
+/// <summary>
+/// One chat opened: its summary, rules and, in chats of at most <see cref="Messages.MessageService.ReadReceiptsLimit"/>
+/// members, the furthest read position among the other members (my messages up to it were read; null in bigger chats).
+/// </summary>
+public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules, long? OthersReadSeq = null);
 
 public sealed record ChatMemberDto(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, bool VerifiedTeacher);
 

@@ -1,3 +1,4 @@
+using Chat.Hub.Features.Messages;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
@@ -41,7 +42,9 @@ public sealed class ChatService(
     {
         var row = await chats.GetForMemberAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        return new ChatDetailsDto(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)), chat.Rules);
+        // Others' read positions are pushed to every member of a chat this small anyway; bigger chats keep them private.
+        long? othersRead = row.MemberCount <= MessageService.ReadReceiptsLimit ? await chats.OthersReadSeqAsync(chatId, me, ct) : null;
+        return new ChatDetailsDto(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)), chat.Rules, othersRead);
     }
 
     /// <summary>The member's role in the chat, checked in the database; "chat not found" for anyone else.</summary>

@@ -1,7 +1,7 @@
 // The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
 // files.js, polls in polls.js, calls and planned lessons in chat-calls.js, message search in search.js, moderation in
 // moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
-// a chat's materials in materials.js, modal forms in dialog.js.
+// a chat's materials in materials.js, read ticks on my messages in read-ticks.js, modal forms in dialog.js.
 
 import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
@@ -19,6 +19,7 @@ import { showProfile } from './profile.js';
 import { messageActions } from './message-actions.js';
 import { showMaterials } from './materials.js';
 import { voiceButton } from './voice.js';
+import { readTicks } from './read-ticks.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -38,12 +39,13 @@ export function showMain(root, me, school, schools, nav) {
   let chats = [];
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
-  let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction }
+  let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts }
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
     openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title });
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
   const messageMore = messageActions({ invoke, me, current: () => current, chats: () => chats, kindName: kind => KIND_NAMES[kind] || '' });
+  const ticks = readTicks({ invoke, me, current: () => current });
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const titleFilter = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = titleFilter.value.trim().toLowerCase(); renderList(); } });
@@ -93,7 +95,8 @@ export function showMain(root, me, school, schools, nav) {
     },
     typing: t => showTyping(t),
     membership: () => loadChats(),
-    resynced: () => { loadChats(); if (current) calls.load(current); },
+    resynced: () => { loadChats(); if (current) { calls.load(current); ticks.reload(current); } },
+    read: p => { ticks.position(p); messageMore.readPosition(p); },
     poll: u => onPoll(u),
     sessionEnded: () => refreshTokens(),
     restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
@@ -279,6 +282,7 @@ export function showMain(root, me, school, schools, nav) {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
       c.summary = details.chat; c.rules = details.rules;
+      ticks.opened(c, details.othersReadSeq);
       c.restriction = await client.invoke('GetMyRestriction', chatId).catch(() => null);
       renderHead();
       calls.load(c);
@@ -565,7 +569,7 @@ export function showMain(root, me, school, schools, nav) {
       messageMore.forwardedMark(m),
       replied && h('div', { class: 'quote' }, (replied.senderName || '') + ': ' + (replied.deleted ? 'сообщение удалено' : replied.text)),
       body,
-      h('div', { class: 'meta' }, m.editedAt && !m.deleted ? 'изменено · ' : '', time(m.createdAt)),
+      h('div', { class: 'meta' }, m.editedAt && !m.deleted ? 'изменено · ' : '', time(m.createdAt), ticks.mark(m)),
       reactions, actions);
   }
 

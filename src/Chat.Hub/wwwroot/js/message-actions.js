@@ -79,14 +79,21 @@ export function messageActions(ctx) {
     });
   }
 
+  /** The open «Кто прочитал», if any: { chatId, seq, reader(accountId) } (readers pushed before the names came are queued). */
+  let watching = null;
+
   /**
    * Who read my message: «Прочитали (N)» and «Не прочитали (M)» by name in chats of up to 50 members; in bigger ones
-   * (a school channel) the server gives only how many, and so does the dialog. Not live: it is read when opened.
+   * (a school channel) the server gives only how many, and so does the dialog. While it is open, a member whose pushed
+   * read position reaches the message moves to «Прочитали» (the server pushes positions only in chats of up to 50).
    */
   async function readBy(m) {
     const c = ctx.current();
     const body = h('div', { class: 'read-by', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Загрузка…'));
-    viewDialog('Кто прочитал', body);
+    const early = [];
+    const watch = { chatId: m.chatId, seq: m.seq, reader: id => early.push(id) };
+    watching = watch;
+    viewDialog('Кто прочитал', body).addEventListener('close', () => { if (watching === watch) watching = null; });
     try {
       const result = await ctx.invoke('GetReadBy', m.chatId, m.seq);
       const others = Math.max(0, c.summary.memberCount - 1);
@@ -97,17 +104,32 @@ export function messageActions(ctx) {
           h('p', { class: 'muted' }, `Имена видны в чатах до ${READ_NAMES_LIMIT} участников; в этом чате ${c.summary.memberCount} ${plural(c.summary.memberCount, 'участник', 'участника', 'участников')}.`));
         return;
       }
-      const members = (await ctx.invoke('GetChatMembers', m.chatId)).filter(x => x.accountId !== me.id);
-      const read = new Set(result.accountIds);
+      const othersOf = async () => (await ctx.invoke('GetChatMembers', m.chatId)).filter(x => x.accountId !== me.id);
+      let members = await othersOf();
+      const read = new Set([...result.accountIds, ...early]);
       const section = (title, people) => [
         h('h3', {}, `${title} (${people.length})`),
         people.length ? h('ul', { class: 'list-plain', 'aria-label': title }, people.map(p => h('li', {}, p.displayName))) : h('p', { class: 'muted' }, 'Никого'),
       ];
-      fill(body, ...section('Прочитали', members.filter(x => read.has(x.accountId))), ...section('Не прочитали', members.filter(x => !read.has(x.accountId))));
+      const show = () => fill(body, ...section('Прочитали', members.filter(x => read.has(x.accountId))), ...section('Не прочитали', members.filter(x => !read.has(x.accountId))));
+      show();
+      watch.reader = async id => {
+        if (read.has(id)) return;
+        read.add(id);
+        // Someone who joined after the dialog was opened: the names are read again.
+        if (!members.some(x => x.accountId === id)) members = await othersOf().catch(() => members);
+        if (watching === watch) show();
+      };
     } catch (e) {
       fill(body, h('p', { class: 'error', role: 'alert' }, hubError(e).message));
     }
   }
 
-  return { buttons, forwardedMark };
+  /** A ReadPosition push: another member read as far as the message in the open «Кто прочитал». */
+  function readPosition(p) {
+    const w = watching;
+    if (w && p.chatId === w.chatId && p.accountId !== me.id && p.seq >= w.seq) w.reader(p.accountId);
+  }
+
+  return { buttons, forwardedMark, readPosition };
 }
