@@ -331,6 +331,25 @@ public sealed class MessageStore(NpgsqlDataSource db)
         return rows;
     }
 
+    /// <summary>The newest message of each of these chats (chats without messages are left out), in one round trip.</summary>
+    public async Task<IReadOnlyList<MessageRow>> LatestOfChatsAsync(IReadOnlyCollection<Guid> chatIds, CancellationToken ct)
+    {
+        if (chatIds.Count == 0)
+        {
+            return [];
+        }
+
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<MessageRow>(new CommandDefinition(
+            $"""
+            SELECT {MessageColumns}
+            FROM unnest(@chatIds::uuid[]) AS ch(id)
+            CROSS JOIN LATERAL (SELECT * FROM messages WHERE chat_id = ch.id ORDER BY seq DESC LIMIT 1) m
+            LEFT JOIN accounts a ON a.id = m.sender_id
+            """,
+            new { chatIds = chatIds.ToArray() }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>
     /// Catch-up in one round trip and one snapshot: the caller's role in the chat (null: no access, and then no event is
     /// read), the chat's last seq, and the events (messages and changes) after <paramref name="afterSeq"/>, at most

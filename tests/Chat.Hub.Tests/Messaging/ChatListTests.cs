@@ -27,6 +27,10 @@ public sealed class ChatListTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.True(ids.IndexOf(choir.Id) < ids.IndexOf(chess.Id) && ids.IndexOf(chess.Id) < ids.IndexOf(room.ChatId), string.Join(", ", ids));
         var choirSummary = await petya.ChatAsync(room.School.Id, choir.Id);
         Assert.Equal(("Репетиция в пятницу", 1), (choirSummary.LastMessage!.Text, choirSummary.UnreadCount));
+        // Each chat gets its own newest message (the list reads them all in one statement).
+        var lastTexts = (await petya.ChatsAsync(room.School.Id)).Where(c => c.LastMessage is not null).ToDictionary(c => c.Id, c => (c.LastMessage!.ChatId, c.LastMessage.Text));
+        Assert.Equal((chess.Id, "Турнир в субботу"), lastTexts[chess.Id]);
+        Assert.Equal((room.ChatId, "Завтра контрольная"), lastTexts[room.ChatId]);
 
         // Pinned goes first whatever the activity; pinning is Petya's own.
         await petya.Connection.InvokeAsync("SetChatPreferences", room.ChatId, new ChatPreferencesRequest(true, null, null));
