@@ -35,6 +35,16 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         })();
         """;
 
+    /// <summary>The tab can be "hidden" by the test (window.__setHidden): headless Chromium's own tab is always visible.</summary>
+    private const string ControlVisibility = """
+        (() => {
+          let hidden = false;
+          Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+          Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+          window.__setHidden = value => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
+        })();
+        """;
+
     [Fact]
     public async Task Pupil_TurnsNotificationsOn_ClassmatesMessageElsewhereNotifies_OpenMineMutedDoNot_MentionDoes_ClickOpensChat()
     {
@@ -51,6 +61,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Desktop);
         await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
         await page.Context.AddInitScriptAsync(RecordNotifications);
+        await page.Context.AddInitScriptAsync(ControlVisibility);
         await SignInAsync(page, masha.Phone);
         await Expect(ChatItem(page, "Шахматы")).ToBeVisibleAsync();
         await Expect(page).ToHaveTitleAsync(Title);
@@ -119,6 +130,17 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(Message(page, "Партия в четверг после уроков")).ToBeVisibleAsync();
         await Expect(page).ToHaveTitleAsync(Title);
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[2].closed"));
+
+        // The open chat in a tab in the background notifies and counts; back in the tab, it is read and both go.
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+        await School.SendAsync(petya, group, "Ход конём");
+        await WaitForNotes(page, 5);
+        Assert.Equal("Петя Соколов: Ход конём", (await Notes(page))[4].GetProperty("body").GetString());
+        await Expect(page).ToHaveTitleAsync($"(1) {Title}");
+        await page.EvaluateAsync("() => window.__setHidden(false)");
+        await Expect(page).ToHaveTitleAsync(Title);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[4].closed"));
+        Assert.Equal(5, (await Notes(page)).Length);
     }
 
     [Fact]
