@@ -80,7 +80,7 @@ export function showMain(root, me, school, schools, nav) {
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
   mount(root, top, layout, calls.toasts);
-  const notifier = chatNotifier(me, id => openChat(id));
+  const notifier = chatNotifier(me, id => openChat(id), isMuted);
 
   client = new ChatClient(me.id, {
     state: s => {
@@ -181,7 +181,7 @@ export function showMain(root, me, school, schools, nav) {
         s.unreadCount++;
         if (m.mentions?.includes(me.id)) s.mentionCount++;
       }
-      notifier.message(m, s, open, isMuted(s));
+      notifier.message(m, s, open);
       chats = [s, ...chats.filter(c => c !== s)].sort((a, b) => (b.pinned - a.pinned));
       renderList();
     } else if (!s) {

@@ -51,17 +51,18 @@ export async function switchNotifications(on) {
 }
 
 /**
- * The system notifications of the chat screen. me: the account; openChat(chatId) opens a chat. The setting is read once,
- * when the screen is built (the profile, where it changes, is another screen): with it off, a message costs one check.
+ * The system notifications of the chat screen. me: the account; openChat(chatId) opens a chat; isMuted(summary): muted
+ * by me now. The setting is read once, when the screen is built (the profile, where it changes, is another screen):
+ * with it off, a message costs one check.
  */
-export function chatNotifier(me, openChat) {
+export function chatNotifier(me, openChat, isMuted) {
   const enabled = notificationsOn();
   const shown = new Map(); // chatId -> the notification on screen (one per chat: the tag replaces it)
   return {
-    /** A new message of a chat in the list: summary its chat; open: that chat is open in a visible tab; muted: by me. */
-    message(m, summary, open, muted) {
+    /** A new message of a chat in the list: summary its chat; open: that chat is open in a visible tab. */
+    message(m, summary, open) {
       if (!enabled || open || m.senderId === me.id || !m.senderId || m.kind === 'system' || m.deleted) return;
-      if (muted && !m.mentions?.includes(me.id)) return;
+      if (isMuted(summary) && !m.mentions?.includes(me.id)) return;
       if (Notification.permission !== 'granted') return; // taken back in the browser's settings meanwhile
       let body = `${m.senderName || ''}: ${preview(m)}`.replace(/\s+/g, ' ');
       if (body.length > BODY_MAX) body = body.slice(0, BODY_MAX - 1).trimEnd() + '…';
