@@ -1,11 +1,13 @@
 // The main screen: the chat list and one open chat, over the hub (hub.js keeps order and catch-up). Attachments are in
 // files.js, polls in polls.js, calls and planned lessons in chat-calls.js, message search in search.js, moderation in
 // moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
-// a chat's materials in materials.js, read ticks on my messages in read-ticks.js, modal forms in dialog.js.
+// a chat's materials in materials.js, read ticks on my messages in read-ticks.js, modal forms in dialog.js, the unread
+// count in the title and system notifications (and the one-line preview of a message they share with the list) in
+// notify.js.
 
 import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
-import { h, fill, mount, shortTime, time, plural, appendTimes, localTimes } from './dom.js';
+import { h, fill, mount, shortTime, time, plural, appendTimes } from './dom.js';
 import { showAdmin } from './admin.js';
 import { formDialog, notice } from './dialog.js';
 import { renderFiles, size } from './files.js';
@@ -20,6 +22,7 @@ import { messageActions } from './message-actions.js';
 import { showMaterials } from './materials.js';
 import { voiceButton } from './voice.js';
 import { readTicks } from './read-ticks.js';
+import { preview, showUnread, chatNotifier } from './notify.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -30,6 +33,7 @@ let client = null;
 export function stopChat() {
   if (client) client.stop();
   client = null;
+  showUnread(0);
 }
 
 export function showMain(root, me, school, schools, nav) {
@@ -63,7 +67,7 @@ export function showMain(root, me, school, schools, nav) {
       search.results,
       list),
     pane);
-  const leave = fn => () => { if (client) client.stop(); client = null; fn(); };
+  const leave = fn => () => { stopChat(); fn(); };
   // A director who is not an admin reads the usage statistics (MySchoolDto has no director flag: ask the school).
   const statsButton = h('button', { class: 'btn small', hidden: true, onclick: leave(() => showAdmin(root, school, back, { statsOnly: true })) }, 'Статистика');
   if (!school.isAdmin && school.isTeacher) {
@@ -71,7 +75,7 @@ export function showMain(root, me, school, schools, nav) {
   }
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
-    schools.length > 1 && h('button', { class: 'btn small', onclick: nav.chooseSchool }, 'Сменить школу'),
+    schools.length > 1 && h('button', { class: 'btn small', onclick: leave(nav.chooseSchool) }, 'Сменить школу'),
     school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back)) }, 'Управление школой'),
     !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
     statsButton,
@@ -79,6 +83,7 @@ export function showMain(root, me, school, schools, nav) {
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
   mount(root, top, layout, calls.toasts);
+  const notifier = chatNotifier(me, id => openChat(id), isMuted);
 
   client = new ChatClient(me.id, {
     state: s => {
@@ -160,12 +165,7 @@ export function showMain(root, me, school, schools, nav) {
         c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
-  }
-
-  function preview(m) {
-    if (m.kind === 'poll') return '📊 ' + m.text;
-    if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
-    return localTimes(m.text || '');
+    showUnread(chats.reduce((n, c) => (isMuted(c) ? n : n + c.unreadCount), 0));
   }
 
   function isMuted(c) {
@@ -185,6 +185,7 @@ export function showMain(root, me, school, schools, nav) {
         s.unreadCount++;
         if (m.mentions?.includes(me.id)) s.mentionCount++;
       }
+      notifier.message(m, s, open);
       chats = [s, ...chats.filter(c => c !== s)].sort((a, b) => (b.pinned - a.pinned));
       renderList();
     } else if (!s) {
@@ -300,6 +301,7 @@ export function showMain(root, me, school, schools, nav) {
       if (focusSeq) await showFound(c, focusSeq);
       await client.catchUp(chatId);
       summary.unreadCount = 0; summary.mentionCount = 0;
+      notifier.read(chatId);
       renderList();
       scheduleRead();
     } catch (e) {
@@ -783,7 +785,11 @@ export function showMain(root, me, school, schools, nav) {
       const max = Math.max(...c.msgs.keys());
       if (max <= (c.readSent || c.summary.readSeq || 0)) return;
       c.readSent = max;
-      try { await client.invoke('MarkRead', c.id, max); } catch { c.readSent = 0; }
+      try { await client.invoke('MarkRead', c.id, max); } catch { c.readSent = 0; return; }
+      // Read here while the tab was hidden (messages counted as unread meanwhile): the count and the notification go.
+      const s = summaryOf(c.id);
+      notifier.read(c.id);
+      if (s?.unreadCount && current === c) { s.unreadCount = 0; s.mentionCount = 0; renderList(); }
     }, 300);
   }
   document.addEventListener('visibilitychange', () => { if (!document.hidden) scheduleRead(); });

@@ -1,9 +1,10 @@
-// «Профиль»: the signed-in person's own account — the display name, the devices and sessions (ending one or all), the
-// data export (a JSON file) and account deletion. Everything asks first in a dialog; ending this session signs out here.
+// «Профиль»: the signed-in person's own account — the display name, notifications on this device, the devices and
+// sessions (ending one or all), the data export (a JSON file) and account deletion. Everything asks first in a dialog; ending this session signs out here.
 
 import { api, ApiError, agentName, endSession, saveBlob, session } from './api.js';
 import { h, fill, mount, time, plural, dateTime } from './dom.js';
 import { formDialog, notice } from './dialog.js';
+import { notificationsOn, notificationsSupported, switchNotifications } from './notify.js';
 
 const DELETE_WORD = 'УДАЛИТЬ'; // AccountDeletionService.Confirmation
 const DELETED_NAME = 'Удалённый пользователь';
@@ -15,13 +16,14 @@ const yearFormat = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'lo
  */
 export async function showProfile(root, me, back) {
   const nameSec = h('section', { 'aria-labelledby': 'me-name-h' });
+  const notifySec = h('section', { 'aria-labelledby': 'me-notify-h' });
   const sessionsSec = h('section', { 'aria-labelledby': 'me-sessions-h' });
   const exportSec = h('section', { 'aria-labelledby': 'me-export-h' });
   const deleteSec = h('section', { 'aria-labelledby': 'me-delete-h' });
   const backButton = h('button', { class: 'btn small', onclick: back }, '← Назад');
   mount(root,
     h('header', { class: 'topbar' }, backButton, h('span', { class: 'title' }, 'Профиль')),
-    h('div', { class: 'profile' }, nameSec, sessionsSec, exportSec, deleteSec));
+    h('div', { class: 'profile' }, nameSec, notifySec, sessionsSec, exportSec, deleteSec));
   backButton.focus();
 
   const errText = e => (e instanceof ApiError ? e.display : e?.message || 'Что-то пошло не так.');
@@ -29,6 +31,7 @@ export async function showProfile(root, me, back) {
 
   renderName().catch(failed(nameSec, 'Имя', 'me-name-h'));
   loadSessions().catch(failed(sessionsSec, 'Устройства и сеансы', 'me-sessions-h'));
+  renderNotifications();
   renderExport();
   renderDelete().catch(failed(deleteSec, 'Удалить аккаунт', 'me-delete-h'));
 
@@ -111,6 +114,33 @@ export async function showProfile(root, me, back) {
     });
     // The server has ended every session of the account, this one included: this page signs out too.
     if (done) endSession('Вы вышли на всех устройствах.');
+  }
+
+  /** The per-device switch; turning it on asks the browser for permission (from the click), a refusal leaves it off. */
+  function renderNotifications() {
+    const supported = notificationsSupported();
+    const toggle = h('input', { type: 'checkbox', id: 'me-notify', role: 'switch', checked: notificationsOn(), disabled: !supported });
+    const err = h('p', { class: 'error', role: 'alert' });
+    const saved = h('p', { class: 'ok', role: 'status' });
+    toggle.addEventListener('change', async () => {
+      err.textContent = '';
+      saved.textContent = '';
+      const on = toggle.checked;
+      toggle.disabled = true;
+      const refused = await switchNotifications(on);
+      toggle.disabled = false;
+      toggle.checked = on && !refused;
+      if (refused) err.textContent = refused;
+      else saved.textContent = on ? 'Уведомления включены.' : 'Уведомления выключены.';
+      toggle.focus();
+    });
+    fill(notifySec, h('h2', { id: 'me-notify-h' }, 'Уведомления'),
+      h('div', { class: 'field check' }, h('label', { for: 'me-notify' }, toggle, ' Уведомления на этом устройстве')),
+      h('p', { class: 'muted hint' }, supported
+        ? 'Пока мессенджер открыт в браузере, новое сообщение придёт уведомлением, если вкладка в фоне или открыт другой чат. '
+          + 'Чаты «Без звука» молчат, кроме упоминаний вас. Настройка действует только в этом браузере.'
+        : 'Этот браузер не умеет показывать уведомления.'),
+      err, saved);
   }
 
   function renderExport() {

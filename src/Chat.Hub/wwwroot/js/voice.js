@@ -6,6 +6,7 @@ import { h } from './dom.js';
 import { notice } from './dialog.js';
 
 export const MAX_MS = 5 * 60 * 1000;
+const NOTE_NAME = 'Голосовое сообщение'; // the recorded file's name, before its extension
 const COUNTDOWN_MS = 30 * 1000;
 
 // What the browser can record, best first, and the file extension the server expects for it (it checks the content).
@@ -34,6 +35,11 @@ function microphoneError(e) {
   if (e?.name === 'NotFoundError' || e?.name === 'OverconstrainedError') return 'Микрофон не найден. Подключите его и попробуйте снова.';
   if (e?.name === 'NotReadableError') return 'Микрофон занят другим приложением.';
   return 'Не удалось включить микрофон.';
+}
+
+/** Whether a message's files are one voice note recorded here (an audio file under the recorder's name). */
+export function isVoiceNote(files) {
+  return files?.length === 1 && files[0].kind === 'audio' && files[0].name.startsWith(NOTE_NAME + '.');
 }
 
 /**
@@ -137,7 +143,7 @@ export function voiceButton(host, send) {
     }
 
     async function deliver() {
-      const file = new File(parts, 'Голосовое сообщение' + extension, { type: mimeType.split(';')[0] });
+      const file = new File(parts, NOTE_NAME + extension, { type: mimeType.split(';')[0] });
       if (!file.size || elapsed < 500) {
         close();
         notice('Запись слишком короткая: ничего не отправлено.', { kind: 'info' });

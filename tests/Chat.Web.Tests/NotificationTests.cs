@@ -1,0 +1,187 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Chat.Testing;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>The unread count in the tab's title and system notifications (the Notification API) in the web client.</summary>
+[Collection(WebCollection.Name)]
+public sealed class NotificationTests(WebApp app) : WebTest(app)
+{
+    private const string Title = "Школьный мессенджер";
+
+    /// <summary>
+    /// Before the page's scripts run: window.Notification records what the page shows (window.__notes) instead of
+    /// showing it; permission and its request stay the browser's own (granted or not by the test's context).
+    /// </summary>
+    private const string RecordNotifications = """
+        (() => {
+          const Real = window.Notification;
+          window.__notes = [];
+          class Recorded extends EventTarget {
+            constructor(title, options = {}) {
+              super();
+              Object.assign(this, { title, body: options.body, tag: options.tag, closed: false, onclick: null, onclose: null });
+              window.__notes.push(this);
+            }
+            static get permission() { return Real.permission; }
+            static requestPermission() { return Real.requestPermission(); }
+            close() { this.closed = true; this.onclose?.(new Event('close')); }
+            click() { const ev = new Event('click', { cancelable: true }); this.dispatchEvent(ev); this.onclick?.(ev); }
+          }
+          window.Notification = Recorded;
+        })();
+        """;
+
+    /// <summary>The tab can be "hidden" by the test (window.__setHidden): headless Chromium's own tab is always visible.</summary>
+    private const string ControlVisibility = """
+        (() => {
+          let hidden = false;
+          Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+          Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+          window.__setHidden = value => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
+        })();
+        """;
+
+    [Fact]
+    public async Task Pupil_TurnsNotificationsOn_ClassmatesMessageElsewhereNotifies_OpenMineMutedDoNot_MentionDoes_ClickOpensChat()
+    {
+        var school = await Scene.SchoolAsync("Школа №51");
+        var classId = await school.ClassAsync("6Д");
+        var masha = await school.PupilAsync("Маша Кузнецова", classId);
+        var petya = await school.PupilAsync("Петя Соколов", classId);
+        var teacher = await school.TeacherAsync("Ирина Павловна");
+        var group = (await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats",
+            new { kind = "group", title = "Шахматы", memberIds = new[] { masha.Id, petya.Id } }))).GetProperty("id").GetGuid();
+        var classChat = await School.ChatIdAsync(petya, school.Id, "6Д");
+        var channel = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+
+        var page = await PageAsync(Desktop);
+        await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
+        await page.Context.AddInitScriptAsync(RecordNotifications);
+        await page.Context.AddInitScriptAsync(ControlVisibility);
+        await SignInAsync(page, masha.Phone);
+        await Expect(ChatItem(page, "Шахматы")).ToBeVisibleAsync();
+        await Expect(page).ToHaveTitleAsync(Title);
+
+        // Switched on in «Профиль» (the browser allows it); the setting is this device's.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        var toggle = page.GetByRole(AriaRole.Switch, new() { Name = "Уведомления на этом устройстве" });
+        await Expect(toggle).Not.ToBeCheckedAsync();
+        await toggle.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Уведомления включены." })).ToBeVisibleAsync();
+        await Expect(toggle).ToBeCheckedAsync();
+        await Expect(toggle).ToBeFocusedAsync();
+        Assert.Equal("on", await page.EvaluateAsync<string>("() => localStorage.getItem('chat.notifications')"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        await OpenChatAsync(page, "6Д");
+
+        // A classmate's message in another chat: one notification, titled with the chat, «Имя: текст»; the title counts it.
+        await School.SendAsync(petya, group, "Партия в четверг после уроков");
+        await WaitForNotes(page, 1);
+        var first = (await Notes(page))[0];
+        Assert.Equal("Шахматы", first.GetProperty("title").GetString());
+        Assert.Equal("Петя Соколов: Партия в четверг после уроков", first.GetProperty("body").GetString());
+        Assert.Equal($"chat-{group}", first.GetProperty("tag").GetString());
+        await Expect(page).ToHaveTitleAsync($"(1) {Title}");
+
+        // A file and a voice note read as the chat list shows them, under the same tag (one per chat on screen).
+        await SendFileAsync(petya, school.Id, group, "Конспект.pdf", SampleFiles.Pdf());
+        await SendFileAsync(petya, school.Id, group, "Голосовое сообщение.mp3", SampleFiles.Mp3());
+        await WaitForNotes(page, 3);
+        var notes = await Notes(page);
+        Assert.Equal("Петя Соколов: 📎 Конспект.pdf", notes[1].GetProperty("body").GetString());
+        Assert.Equal("Петя Соколов: 🎤 Голосовое сообщение", notes[2].GetProperty("body").GetString());
+        Assert.All(notes, n => Assert.Equal($"chat-{group}", n.GetProperty("tag").GetString()));
+        await Expect(page).ToHaveTitleAsync($"(3) {Title}");
+
+        // In the open chat of a visible tab: shown, not notified. My own message elsewhere (from another device): none.
+        await School.SendAsync(petya, classChat, "Кто дежурит завтра?");
+        await Expect(Message(page, "Кто дежурит завтра?")).ToBeVisibleAsync();
+        await School.SendAsync(masha, group, "Я приду");
+        await Expect(ChatItem(page, "Шахматы").Locator(".last")).ToHaveTextAsync("Маша Кузнецова: Я приду");
+        Assert.Equal(3, (await Notes(page)).Length);
+        await Expect(page).ToHaveTitleAsync($"(3) {Title}");
+
+        // A muted chat: nothing, and its unread messages are not counted in the title; a mention of me there notifies.
+        await OpenChatAsync(page, "Общешкольный канал");
+        await (await HeaderMenuItemAsync(page, "Без звука")).ClickAsync();
+        await Expect(ChatItem(page, "Общешкольный канал").Locator(".flag.muted-flag")).ToBeVisibleAsync();
+        await OpenChatAsync(page, "6Д");
+        await School.SendAsync(school.Admin, channel, "Расписание на неделю обновлено");
+        await Expect(ChatItem(page, "Общешкольный канал").Locator(".badge.muted-badge")).ToHaveTextAsync("1");
+        Assert.Equal(3, (await Notes(page)).Length);
+        await Expect(page).ToHaveTitleAsync($"(3) {Title}");
+        var mention = "@Маша Кузнецова, зайди, пожалуйста, в учительскую после шестого урока: нужно обсудить твоё участие в олимпиаде по математике и подготовку к ней";
+        await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/chats/{channel}/messages", new { clientId = Guid.NewGuid(), text = mention, mentions = new[] { masha.Id } }));
+        await WaitForNotes(page, 4);
+        var mentioned = (await Notes(page))[3];
+        Assert.Equal("Общешкольный канал", mentioned.GetProperty("title").GetString());
+        var body = mentioned.GetProperty("body").GetString()!;
+        Assert.EndsWith("…", body, StringComparison.Ordinal);
+        Assert.InRange(body.Length, 100, 120);
+        Assert.StartsWith(body[..^1], "Анна Администратор: " + mention, StringComparison.Ordinal);
+
+        // A click on the chess notification opens that chat; read, it leaves the title, and its notification is closed.
+        await page.EvaluateAsync("() => window.__notes[2].click()");
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("Шахматы");
+        await Expect(Message(page, "Партия в четверг после уроков")).ToBeVisibleAsync();
+        await Expect(page).ToHaveTitleAsync(Title);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[2].closed"));
+
+        // The open chat in a tab in the background notifies and counts; back in the tab, it is read and both go.
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+        await School.SendAsync(petya, group, "Ход конём");
+        await WaitForNotes(page, 5);
+        Assert.Equal("Петя Соколов: Ход конём", (await Notes(page))[4].GetProperty("body").GetString());
+        await Expect(page).ToHaveTitleAsync($"(1) {Title}");
+        await page.EvaluateAsync("() => window.__setHidden(false)");
+        await Expect(page).ToHaveTitleAsync(Title);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[4].closed"));
+        Assert.Equal(5, (await Notes(page)).Length);
+    }
+
+    [Fact]
+    public async Task BrowserRefusesPermission_SwitchStaysOff_WithReason_NothingNotified()
+    {
+        var school = await Scene.SchoolAsync("Школа №52");
+        var classId = await school.ClassAsync("7Д");
+        var masha = await school.PupilAsync("Маша Белова", classId);
+        var petya = await school.PupilAsync("Петя Белов", classId);
+        var classChat = await School.ChatIdAsync(petya, school.Id, "7Д");
+
+        // No permission granted to this context: the browser refuses the request.
+        var page = await PageAsync(Phone);
+        await page.Context.AddInitScriptAsync(RecordNotifications);
+        await SignInAsync(page, masha.Phone);
+        await Expect(ChatItem(page, "7Д")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        var toggle = page.GetByRole(AriaRole.Switch, new() { Name = "Уведомления на этом устройстве" });
+        await toggle.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "уведомления" })).ToContainTextAsync("Браузер");
+        await Expect(toggle).Not.ToBeCheckedAsync();
+        await Expect(toggle).ToBeFocusedAsync();
+        Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('chat.notifications')"));
+
+        // Still counted in the title, never notified.
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        await School.SendAsync(petya, classChat, "Привет");
+        await Expect(ChatItem(page, "7Д").Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(page).ToHaveTitleAsync($"(1) {Title}");
+        Assert.Empty(await Notes(page));
+    }
+
+    private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes)
+    {
+        var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", new ByteArrayContent(bytes)));
+        await Scene.Read(await who.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() } }));
+    }
+
+    private static Task WaitForNotes(IPage page, int count) =>
+        page.WaitForFunctionAsync("n => window.__notes.length >= n", count);
+
+    private static async Task<JsonElement[]> Notes(IPage page) =>
+        [.. (await page.EvaluateAsync<JsonElement>("() => window.__notes.map(n => ({ title: n.title, body: n.body, tag: n.tag }))")).EnumerateArray()];
+}
