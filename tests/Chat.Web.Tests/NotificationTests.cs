@@ -173,6 +173,58 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         Assert.Empty(await Notes(page));
     }
 
+    [Fact]
+    public async Task ParentInTwoSchools_OtherSchoolsMessage_CountedOnSchoolButton_Notified_ReadElsewhereClears_ClickSwitchesSchool()
+    {
+        var lyceum = await Scene.SchoolAsync("Школа №53");
+        var gymnasium = await Scene.SchoolAsync("Гимназия №8");
+        var vova = await lyceum.PupilAsync("Вова Смирнов", await lyceum.ClassAsync("3А"));
+        var katya = await gymnasium.PupilAsync("Катя Смирнова", await gymnasium.ClassAsync("7Б"));
+        var mother = await lyceum.ParentAsync("Ольга Смирнова", vova.Id);
+        await gymnasium.JoinAsync(mother, "parent", childId: katya.Id);
+        var channel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
+
+        var page = await PageAsync(Desktop);
+        await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
+        await page.Context.AddInitScriptAsync(RecordNotifications);
+        await SignInAsync(page, mother.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Школа №53" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        var toggle = page.GetByRole(AriaRole.Switch, new() { Name = "Уведомления на этом устройстве" });
+        await toggle.ClickAsync();
+        await Expect(toggle).ToBeCheckedAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        var switchSchool = page.Locator(".topbar button", new() { HasText = "Сменить школу" });
+        await Expect(switchSchool.Locator(".badge")).ToHaveCountAsync(0);
+
+        // The other school's channel: not in this list, but counted on «Сменить школу» and in the title, and notified
+        // with the school's name.
+        await School.SendAsync(gymnasium.Admin, channel, "Родительское собрание 7Б в четверг в 18:00");
+        await WaitForNotes(page, 1);
+        var note = (await Notes(page))[0];
+        Assert.Equal("Общешкольный канал · Гимназия №8", note.GetProperty("title").GetString());
+        Assert.Equal("Анна Администратор: Родительское собрание 7Б в четверг в 18:00", note.GetProperty("body").GetString());
+        await Expect(switchSchool.Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(switchSchool.Locator(".badge")).ToHaveAttributeAsync("aria-label", "1 непрочитанное в других школах");
+        await Expect(page).ToHaveTitleAsync($"(1) {Title}");
+        await Expect(ChatItem(page, "Общешкольный канал")).Not.ToContainTextAsync("Родительское собрание");
+
+        // Read on her phone: the count goes here too, and the notification is closed.
+        await Scene.Read(await mother.Http.PostAsJsonAsync($"/api/chats/{channel}/read", new { seq = 1000 }));
+        await Expect(switchSchool.Locator(".badge")).ToHaveCountAsync(0);
+        await Expect(page).ToHaveTitleAsync(Title);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[0].closed"));
+
+        // A click on the next one switches to that school and opens the channel there.
+        await School.SendAsync(gymnasium.Admin, channel, "Фотографии с осеннего бала");
+        await WaitForNotes(page, 2);
+        await page.EvaluateAsync("() => window.__notes[1].click()");
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Гимназия №8");
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("Общешкольный канал");
+        await Expect(Message(page, "Фотографии с осеннего бала")).ToBeVisibleAsync();
+        await Expect(page).ToHaveTitleAsync(Title);
+    }
+
     private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes)
     {
         var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", new ByteArrayContent(bytes)));

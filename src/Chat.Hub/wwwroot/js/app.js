@@ -56,7 +56,9 @@ export async function route() {
   if (invite) return showInvite(invite);
   const schools = await api('GET', '/api/me/schools');
   const chosen = schools.find(s => s.schoolId === localStorage.getItem(SCHOOL_KEY));
-  if (chosen) return showMain(root, me, chosen, schools, { chooseSchool: () => showSchools(schools, me, true), signOut });
+  // openSchool: a notification of another school's chat switches to that school and opens the chat there.
+  const openSchool = (schoolId, chatId) => { localStorage.setItem(SCHOOL_KEY, schoolId); sessionStorage.setItem('chat.open', chatId); route(); };
+  if (chosen) return showMain(root, me, chosen, schools, { chooseSchool: () => showSchools(schools, me, true), openSchool, signOut });
   if (schools.length === 1) {
     localStorage.setItem(SCHOOL_KEY, schools[0].schoolId);
     return route();

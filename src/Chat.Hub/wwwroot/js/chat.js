@@ -41,6 +41,7 @@ export function showMain(root, me, school, schools, nav) {
   const statusEl = document.getElementById('status');
   const isStaff = school.isAdmin || school.isTeacher;
   let chats = [];
+  let others = []; // my chats in my other schools (a parent with children in two schools): counted and notified, not listed
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts }
@@ -73,9 +74,11 @@ export function showMain(root, me, school, schools, nav) {
   if (!school.isAdmin && school.isTeacher) {
     api('GET', `/api/schools/${school.schoolId}`).then(s => { statsButton.hidden = !s.myRoles?.includes('director'); }, () => {});
   }
+  // «Сменить школу · 3»: unread messages in my other schools' chats (not muted) show on the way there.
+  const schoolButton = h('button', { class: 'btn small', onclick: leave(nav.chooseSchool) }, 'Сменить школу');
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
-    schools.length > 1 && h('button', { class: 'btn small', onclick: leave(nav.chooseSchool) }, 'Сменить школу'),
+    schools.length > 1 && schoolButton,
     school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back)) }, 'Управление школой'),
     !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
     statsButton,
@@ -83,7 +86,10 @@ export function showMain(root, me, school, schools, nav) {
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
   mount(root, top, layout, calls.toasts);
-  const notifier = chatNotifier(me, id => openChat(id), isMuted);
+  const notifier = chatNotifier(me, id => {
+    const other = others.find(o => o.id === id);
+    if (other) { stopChat(); nav.openSchool(other.schoolId, id); } else openChat(id);
+  }, isMuted);
 
   client = new ChatClient(me.id, {
     state: s => {
@@ -101,7 +107,7 @@ export function showMain(root, me, school, schools, nav) {
     typing: t => showTyping(t),
     membership: () => loadChats(),
     resynced: () => { loadChats(); if (current) { calls.load(current); ticks.reload(current); } },
-    read: p => { ticks.position(p); messageMore.readPosition(p); },
+    read: p => { ticks.position(p); messageMore.readPosition(p); if (p.accountId === me.id) readElsewhere(p); },
     poll: u => onPoll(u),
     sessionEnded: () => refreshTokens(),
     restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
@@ -116,7 +122,10 @@ export function showMain(root, me, school, schools, nav) {
 
   async function loadChats() {
     try {
-      chats = await client.invoke('GetChats', school.schoolId);
+      // With several schools, all my chats in one call: this school's are listed, the others' only counted.
+      const all = await client.invoke('GetChats', schools.length > 1 ? null : school.schoolId);
+      chats = all.filter(c => c.schoolId === school.schoolId);
+      others = all.filter(c => c.schoolId !== school.schoolId);
     } catch {
       return;
     }
@@ -165,7 +174,21 @@ export function showMain(root, me, school, schools, nav) {
         c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
     }));
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
-    showUnread(chats.reduce((n, c) => (isMuted(c) ? n : n + c.unreadCount), 0));
+    const unread = list => list.reduce((n, c) => (isMuted(c) ? n : n + c.unreadCount), 0);
+    const elsewhere = unread(others);
+    showUnread(unread(chats) + elsewhere);
+    fill(schoolButton, 'Сменить школу', elsewhere > 0 && h('span', { class: 'badge', 'aria-label': `${elsewhere} ${plural(elsewhere, 'непрочитанное', 'непрочитанных', 'непрочитанных')} в других школах` }, String(elsewhere)));
+  }
+
+  /** My own read position pushed from another device (or this one): the chat's unread count follows it. */
+  function readElsewhere(p) {
+    const s = summaryOf(p.chatId) || others.find(o => o.id === p.chatId);
+    if (!s || p.seq <= (s.readSeq || 0)) return;
+    s.readSeq = p.seq;
+    notifier.read(p.chatId);
+    if (!s.unreadCount) return;
+    // Read to the end: nothing is unread; read part of the way: the server counts what is left.
+    if (p.seq >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); } else loadChats();
   }
 
   function isMuted(c) {
@@ -189,9 +212,24 @@ export function showMain(root, me, school, schools, nav) {
       chats = [s, ...chats.filter(c => c !== s)].sort((a, b) => (b.pinned - a.pinned));
       renderList();
     } else if (!s) {
-      loadChats();
+      onOtherSchoolMessage(m);
     }
     if (current?.id === m.chatId) { putMessage(m); scheduleRead(); }
+  }
+
+  /** A message in a chat of another of my schools: counted on «Сменить школу» and notified; an unknown chat reloads. */
+  function onOtherSchoolMessage(m) {
+    const o = others.find(c => c.id === m.chatId);
+    if (!o) { loadChats(); return; }
+    if (m.seq <= (o.lastMessage?.seq ?? 0)) return;
+    o.lastMessage = m; o.lastMessageAt = m.createdAt; o.lastSeq = Math.max(o.lastSeq, m.seq);
+    if (m.senderId !== me.id) {
+      o.unreadCount++;
+      if (m.mentions?.includes(me.id)) o.mentionCount++;
+    }
+    const schoolName = schools.find(x => x.schoolId === o.schoolId)?.name;
+    notifier.message(m, schoolName ? { ...o, title: `${o.title} · ${schoolName}` } : o, false);
+    renderList();
   }
 
   function onChange(e) {
