@@ -27,10 +27,7 @@ public sealed class LiveChatUpdateTests(WebApp app) : WebTest(app)
         await OpenChatAsync(pupilPage, "5А");
         await pupilPage.EvaluateAsync("() => { window.notReloaded = true; }");
 
-        var page = await PageAsync(Desktop);
-        await SignInAsync(page, school.Admin.Phone);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
-        var classes = page.Locator("#adm-classes-sec");
+        var (page, classes) = await AdminClassesAsync(school);
 
         // The admin renames 5А: the pupil's open chat and her list take the new name, without a reload.
         await classes.GetByRole(AriaRole.Button, new() { Name = "Переименовать 5А" }).ClickAsync();
@@ -72,7 +69,7 @@ public sealed class LiveChatUpdateTests(WebApp app) : WebTest(app)
         await Expect(archived.Locator(".chat-item")).ToBeFocusedAsync();
 
         // Back from the archive with its class: the group is active again and takes messages.
-        await page.Locator("#adm-classes-sec").GetByRole(AriaRole.List, new() { Name = "Архив классов" })
+        await classes.GetByRole(AriaRole.List, new() { Name = "Архив классов" })
             .GetByRole(AriaRole.Button, new() { Name = "Вернуть из архива 5Б" }).ClickAsync();
         await Expect(archive).ToHaveCountAsync(0);
         await OpenChatAsync(pupilPage, "Олимпиада 5Б");
