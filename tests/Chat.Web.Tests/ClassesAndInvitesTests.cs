@@ -23,10 +23,7 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
         await SignInAsync(pupilPage, pupil.Phone);
         await Expect(ChatItem(pupilPage, "5А")).ToBeVisibleAsync();
 
-        var page = await PageAsync(Desktop);
-        await SignInAsync(page, school.Admin.Phone);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
-        var classes = page.Locator("#adm-classes-sec");
+        var (page, classes) = await AdminClassesAsync(school);
 
         // Renaming: the dialog says the chats follow; the class's and the parents' chats take the new name.
         await classes.GetByRole(AriaRole.Button, new() { Name = "Переименовать 5А" }).ClickAsync();

@@ -74,6 +74,15 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
         await page.GetByRole(AriaRole.Button, new() { Name = "Войти" }).ClickAsync();
     }
 
+    /// <summary>The school's admin signed in on a desktop page, in «Управление школой»: the page and its classes section.</summary>
+    protected async Task<(IPage Page, ILocator Classes)> AdminClassesAsync(School school)
+    {
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        return (page, page.Locator("#adm-classes-sec"));
+    }
+
     protected static ILocator ChatItem(IPage page, string title) =>
         page.Locator(".chat-item", new() { Has = page.Locator(".name", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(title) + "( 📢)?$") }) });
 

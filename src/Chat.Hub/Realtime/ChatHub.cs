@@ -19,6 +19,9 @@ public interface IChatClient
 
     Task ChatMembershipChanged(Guid chatId, bool added);
 
+    /// <summary>A chat's title, avatar or archived state changed (to its members; each derives its own canPost).</summary>
+    Task ChatUpdated(ChatUpdatedDto chat);
+
     Task ReadPosition(ReadPositionDto position);
 
     Task Typing(TypingDto typing);

@@ -24,6 +24,10 @@ public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILog
     public Task RestrictionAsync(Features.Moderation.RestrictionDto restriction) =>
         TryAsync(() => hub.Clients.User(restriction.AccountId.ToString()).RestrictionChanged(restriction), restriction.ChatId);
 
+    /// <summary>A chat was renamed, got another avatar, or was archived or restored: its members' lists and open chat follow.</summary>
+    public Task ChatUpdatedAsync(ChatUpdatedDto chat) =>
+        TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(chat.ChatId)).ChatUpdated(chat), chat.ChatId);
+
     public Task TypingAsync(TypingDto typing, string exceptConnectionId) =>
         TryAsync(() => hub.Clients.GroupExcept(LiveConnections.ChatGroup(typing.ChatId), exceptConnectionId).Typing(typing), typing.ChatId);
 

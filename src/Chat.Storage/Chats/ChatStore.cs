@@ -61,6 +61,15 @@ public sealed class ChatStore(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<ChatRow>(new CommandDefinition($"SELECT {Columns} FROM chats WHERE id = @chatId", new { chatId }, cancellationToken: ct));
     }
 
+    /// <summary>The chats of these classes (the class's, the parents', subject chats made for it), never direct ones.</summary>
+    public async Task<IReadOnlyList<ChatRow>> ListOfClassesAsync(Guid schoolId, IReadOnlyCollection<Guid> classIds, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<ChatRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM chats WHERE school_id = @schoolId AND class_id = ANY(@classIds) AND kind <> 'direct'",
+            new { schoolId, classIds = classIds.ToArray() }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>The member's view of one chat, or null when they are not in it (or the chat does not exist).</summary>
     public async Task<MyChatRow?> GetForMemberAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {

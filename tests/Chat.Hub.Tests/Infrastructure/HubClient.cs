@@ -16,6 +16,7 @@ public sealed class HubClient : IAsyncDisposable
         connection.On<MessageDto>("MessageReceived", m => Received.Enqueue(m));
         connection.On<ChatEventDto>("MessageChanged", e => Changes.Enqueue(e));
         connection.On<Guid, bool>("ChatMembershipChanged", (chat, added) => Memberships.Enqueue((chat, added)));
+        connection.On<ChatUpdatedDto>("ChatUpdated", c => ChatUpdates.Enqueue(c));
         connection.On<TypingDto>("Typing", t => TypingEvents.Enqueue(t));
         connection.On<ReadPositionDto>("ReadPosition", p => ReadPositions.Enqueue(p));
         connection.On<string>("SessionEnded", _ => { });
@@ -33,6 +34,8 @@ public sealed class HubClient : IAsyncDisposable
     public ConcurrentQueue<ChatEventDto> Changes { get; } = new();
 
     public ConcurrentQueue<(Guid ChatId, bool Added)> Memberships { get; } = new();
+
+    public ConcurrentQueue<ChatUpdatedDto> ChatUpdates { get; } = new();
 
     public ConcurrentQueue<TypingDto> TypingEvents { get; } = new();
 

@@ -24,6 +24,9 @@ public sealed class NodeMember : IAsyncDisposable
     /// <summary>Every push received, in arrival order, per connection generation.</summary>
     public ConcurrentQueue<(int Generation, MessageDto Message)> Pushes { get; } = new();
 
+    /// <summary>Every <c>ChatUpdated</c> received (a chat renamed, archived or restored).</summary>
+    public ConcurrentQueue<ChatUpdatedDto> ChatUpdates { get; } = new();
+
     public int Generation { get; private set; }
 
     public Uri? Node { get; private set; }
@@ -52,6 +55,7 @@ public sealed class NodeMember : IAsyncDisposable
             Pushes.Enqueue((generation, m));
             Apply(m);
         });
+        connection.On<ChatUpdatedDto>("ChatUpdated", c => ChatUpdates.Enqueue(c));
         // The client contract: when I am added to a chat, catch up on it (a push may have raced the group change).
         connection.On<Guid, bool>("ChatMembershipChanged", (chatId, added) =>
         {

@@ -178,4 +178,22 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
         var gone = await Assert.ThrowsAsync<HubException>(() => pupilOnB.Connection.InvokeAsync<List<MessageDto>>("GetHistory", club.Id, null, null));
         Assert.Contains("chat_not_found:", gone.Message);
     }
+
+    [Fact]
+    public async Task OwnerRenamesGroupOnNodeA_MemberOnNodeB_IsToldTheNewTitle()
+    {
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 1);
+        await using var teacherOnA = new NodeMember(room.Teacher);
+        await using var pupilOnB = new NodeMember(room.Petya);
+        await teacherOnA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await pupilOnB.ConnectAsync(cluster.NodeB.BaseAddress, []);
+        var club = await teacherOnA.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(room.School.Id, "group", "Шахматы", null, null, [room.Petya.AccountId]));
+
+        await teacherOnA.Connection.InvokeAsync<ChatDetailsDto>("UpdateChat", club.Id, new UpdateChatRequest("Шахматный клуб", null, null));
+
+        await HubClient.EventuallyAsync(() => !pupilOnB.ChatUpdates.IsEmpty, "the rename reaches node B");
+        var update = Assert.Single(pupilOnB.ChatUpdates);
+        Assert.Equal((club.Id, "Шахматный клуб", false), (update.ChatId, update.Title, update.Archived));
+    }
 }

@@ -39,6 +39,16 @@ public sealed record ChatSummaryDto(
 }
 
 /// <summary>
+/// What every member of a chat sees alike after it was renamed, got another avatar, or was archived or restored (the
+/// <c>ChatUpdated</c> push). A member's own <c>canPost</c> follows from it: not archived, and not read-only unless the
+/// member moderates.
+/// </summary>
+public sealed record ChatUpdatedDto(Guid ChatId, string Title, string? AvatarUrl, bool ReadOnly, bool Archived)
+{
+    public static ChatUpdatedDto From(ChatRow c) => new(c.Id, c.Title, c.AvatarUrl, c.ReadOnly, c.ArchivedAt is not null);
+}
+
+/// <summary>
 /// One chat opened: its summary, rules and, in chats of at most <see cref="Messages.MessageService.ReadReceiptsLimit"/>
 /// members, the furthest read position among the other members (my messages up to it were read; null in bigger chats).
 /// </summary>

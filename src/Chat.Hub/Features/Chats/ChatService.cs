@@ -21,7 +21,8 @@ public sealed class ChatService(
     LiveConnections live,
     AuditLog audit,
     ChannelAudienceStore audiences,
-    PersonBlockStore personBlocks)
+    PersonBlockStore personBlocks,
+    ChatPush push)
 {
     public const int MaxTitle = 200;
     public const int MaxRules = 4000;
@@ -242,12 +243,17 @@ public sealed class ChatService(
             throw ChatException.Field("avatarUrl", "Аватар должен быть файлом, загруженным на этот сервер.");
         }
 
-        await database.InTransactionAsync(async s =>
+        var updated = await database.InTransactionAsync(async s =>
         {
-            await chats.UpdateAsync(s, chatId, title, rules, slow, avatar, ct);
+            var updated = await chats.UpdateAsync(s, chatId, title, rules, slow, avatar, ct);
             await audit.AppendAsync(s, chat.SchoolId, me, "chat.updated", chatId, new { title, slowModeSeconds = slow, rulesChanged = rules != chat.Rules }, ct);
-            return true;
+            return updated ?? throw new ChatException(ChatError.ChatNotFound);
         }, ct);
+        if (updated.Title != chat.Title || updated.AvatarUrl != chat.AvatarUrl)
+        {
+            await push.ChatUpdatedAsync(ChatUpdatedDto.From(updated));
+        }
+
         return await GetAsync(chatId, me, ct);
     }
 

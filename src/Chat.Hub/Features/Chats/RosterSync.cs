@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Chat.Hub.Realtime;
 using Chat.Storage.Chats;
 using Chat.Storage.Infrastructure;
@@ -8,9 +9,41 @@ namespace Chat.Hub.Features.Chats;
 /// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster. Called inside the
 /// transaction that changed the roster; the returned changes are applied to live connections after commit.
 /// </summary>
-public sealed class RosterSync(ChatStore chats, LiveConnections live)
+public sealed partial class RosterSync(ChatStore chats, LiveConnections live, ChatPush push, ILogger<RosterSync> logger)
 {
     public Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct) => chats.SyncRosterAsync(s, schoolId, ct);
 
     public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes, CancellationToken ct) => live.ApplyMembershipAsync(changes, ct);
+
+    /// <summary>
+    /// After a committed rename, archiving or restoring of classes: pushes <c>ChatUpdated</c> for each of their chats
+    /// (their titles follow the class's name, and they are archived and restored with it). Best effort: the change is
+    /// stored, so a failure is logged and the pages see it on their next reload.
+    /// </summary>
+    public async Task AnnounceClassChatsAsync(Guid schoolId, IReadOnlyCollection<Guid> classIds, CancellationToken ct)
+    {
+        if (classIds.Count == 0)
+        {
+            return;
+        }
+
+        IReadOnlyList<ChatRow> rows;
+        try
+        {
+            rows = await chats.ListOfClassesAsync(schoolId, classIds, ct);
+        }
+        catch (Exception e) when (e is DbException or TimeoutException)
+        {
+            LogAnnounceFailed(logger, e, schoolId);
+            return;
+        }
+
+        foreach (var row in rows)
+        {
+            await push.ChatUpdatedAsync(ChatUpdatedDto.From(row));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the chats of changed classes of school {SchoolId}; open pages see them after a reload")]
+    private static partial void LogAnnounceFailed(ILogger logger, Exception exception, Guid schoolId);
 }

@@ -98,11 +98,12 @@ public sealed class LifecycleService(
             throw ChatException.Field("finalGrade", "Выпускной класс — от 1 до 12.");
         }
 
-        var (result, changes) = await database.InTransactionAsync(async s =>
+        var (result, changes, changedClasses) = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
             await schools.LockAsync(s, schoolId, ct);
             var changes = new List<MembershipChange>();
+            var changedClasses = new List<Guid>(); // archived, or renamed: their chats follow
             var names = new List<string>();
             int promoted = 0, graduated = 0, left = 0;
             foreach (var cls in await lifecycle.ActiveClassesAsync(s, schoolId, ct))
@@ -116,6 +117,7 @@ public sealed class LifecycleService(
                     }
 
                     await lifecycle.ArchiveClassAsync(s, cls.Id, ct);
+                    changedClasses.Add(cls.Id);
                     names.Add($"{cls.Name} → выпуск");
                     graduated++;
                 }
@@ -123,6 +125,11 @@ public sealed class LifecycleService(
                 {
                     var name = cls.Grade is { } g ? NextName(cls.Name, g) : cls.Name;
                     await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
+                    if (name != cls.Name)
+                    {
+                        changedClasses.Add(cls.Id);
+                    }
+
                     names.Add($"{cls.Name} → {name}");
                     promoted++;
                 }
@@ -130,9 +137,10 @@ public sealed class LifecycleService(
 
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
             await audit.AppendAsync(s, schoolId, me, "school_year.rolled_over", schoolId, new { finalGrade, promoted, graduated, pupilsLeft = left }, ct);
-            return (new RolloverResult(promoted, graduated, left, names), (IReadOnlyList<MembershipChange>)changes);
+            return (new RolloverResult(promoted, graduated, left, names), (IReadOnlyList<MembershipChange>)changes, changedClasses);
         }, ct);
         await roster.ApplyAsync(changes, ct);
+        await roster.AnnounceClassChatsAsync(schoolId, changedClasses, ct);
         return result;
     }
 

@@ -100,7 +100,7 @@ public sealed class SchoolService(
 
     public async Task<ClassDto> UpdateClassAsync(Guid schoolId, Guid classId, Guid me, UpdateClassBody body, CancellationToken ct)
     {
-        return await database.InTransactionAsync(async s =>
+        var (result, changes, chatsChanged) = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
 
@@ -130,14 +130,24 @@ public sealed class SchoolService(
                 var updated = await schools.UpdateClassAsync(s, schoolId, classId, name, body.Grade ?? current.Grade,
                     body.Letter is null ? current.Letter : Text.Optional(body.Letter, "letter", 10), body.Archived ?? current.ArchivedAt is not null, ct);
                 await audit.AppendAsync(s, schoolId, me, "class.updated", classId, new { name, archived = body.Archived }, ct);
-                await roster.SyncAsync(s, schoolId, ct);
-                return ClassDto.From(updated!);
+                var changes = await roster.SyncAsync(s, schoolId, ct);
+
+                // The class's chats carry its name and are archived and restored with it.
+                var chatsChanged = updated!.Name != current.Name || (updated.ArchivedAt is null) != (current.ArchivedAt is null);
+                return (ClassDto.From(updated), changes, chatsChanged);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
                 throw new ChatException(ChatError.ClassNameTaken);
             }
         }, ct);
+        await roster.ApplyAsync(changes, ct);
+        if (chatsChanged)
+        {
+            await roster.AnnounceClassChatsAsync(schoolId, [classId], ct);
+        }
+
+        return result;
     }
 
     public async Task<IReadOnlyList<MemberDto>> ListMembersAsync(Guid schoolId, Guid me, Guid? classId, CancellationToken ct)

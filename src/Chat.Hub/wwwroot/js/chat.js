@@ -44,6 +44,7 @@ export function showMain(root, me, school, schools, nav) {
   let others = []; // my chats in my other schools (a parent with children in two schools): counted and notified, not listed
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
+  let archiveOpen = false; // «Архив (N)» at the end of the list, collapsed until opened
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts }
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
@@ -106,6 +107,7 @@ export function showMain(root, me, school, schools, nav) {
     },
     typing: t => showTyping(t),
     membership: () => loadChats(),
+    chatUpdated: u => onChatUpdated(u),
     resynced: () => { loadChats(); if (current) { calls.load(current); ticks.reload(current); } },
     read: p => { ticks.position(p); messageMore.readPosition(p); if (p.accountId === me.id) readElsewhere(p); },
     poll: u => onPoll(u),
@@ -153,26 +155,19 @@ export function showMain(root, me, school, schools, nav) {
     } catch { /* the filter is optional */ }
   }
 
+  /** Active chats first; archived ones (of an archived or graduated class) under a collapsed «Архив (N)» at the end. */
   function renderList() {
     const shown = chats.filter(c => (!filter || c.title.toLowerCase().includes(filter)) && (!childClass || !c.classId || c.classId === childClass));
-    fill(list, ...shown.map(c => {
-      const last = c.lastMessage;
-      const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + preview(last)) : 'Нет сообщений';
-      return h('button', {
-        class: 'chat-item', role: 'listitem', 'aria-current': current?.id === c.id ? 'true' : 'false', dataset: { chatId: c.id },
-        onclick: () => openChat(c.id),
-      },
-      h('span', { class: 'main' },
-        h('span', { class: 'name' }, c.title),
-        h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
-      h('span', { class: 'side' },
-        c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
-        isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
-        h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
-        calls.reminderBadge(c.id),
-        c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
-        c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
-    }));
+    const archived = shown.filter(c => c.archived);
+    fill(list, ...shown.filter(c => !c.archived).map(chatItem));
+    if (archived.length) {
+      const toggle = h('button', {
+        class: 'archive-toggle', type: 'button', 'aria-expanded': String(archiveOpen), 'aria-controls': 'archived-chats',
+        onclick: () => { archiveOpen = !archiveOpen; renderList(); list.querySelector('.archive-toggle')?.focus(); },
+      }, h('span', { 'aria-hidden': 'true' }, archiveOpen ? '▾ ' : '▸ '), `Архив (${archived.length})`);
+      list.append(h('div', { class: 'archive', role: 'listitem' }, toggle,
+        h('div', { id: 'archived-chats', role: 'list', 'aria-label': 'Чаты в архиве', hidden: !archiveOpen }, archiveOpen && archived.map(chatItem))));
+    }
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
     const unread = list => list.reduce((n, c) => (isMuted(c) ? n : n + c.unreadCount), 0);
     const elsewhere = unread(others);
@@ -189,6 +184,25 @@ export function showMain(root, me, school, schools, nav) {
     if (!s.unreadCount) return;
     // Read to the end: nothing is unread; read part of the way: the server counts what is left.
     if (p.seq >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); } else loadChats();
+  }
+
+  function chatItem(c) {
+    const last = c.lastMessage;
+    const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + preview(last)) : 'Нет сообщений';
+    return h('button', {
+      class: 'chat-item', role: 'listitem', 'aria-current': current?.id === c.id ? 'true' : 'false', dataset: { chatId: c.id },
+      onclick: () => openChat(c.id),
+    },
+    h('span', { class: 'main' },
+      h('span', { class: 'name' }, c.title),
+      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
+    h('span', { class: 'side' },
+      c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
+      isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
+      h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
+      calls.reminderBadge(c.id),
+      c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
+      c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
   }
 
   function isMuted(c) {
@@ -236,6 +250,25 @@ export function showMain(root, me, school, schools, nav) {
     const s = summaryOf(e.chatId);
     if (s && s.lastMessage?.seq === e.message.seq) { s.lastMessage = e.message; renderList(); }
     if (current?.id === e.chatId && current.msgs.has(e.message.seq)) putMessage(e.message);
+  }
+
+  /**
+   * A chat was renamed, or archived or restored with its class (ChatUpdated): the list, the open chat's header and its
+   * input follow. The push is the same for every member; my own canPost follows from my role, as on the server.
+   */
+  function onChatUpdated(u) {
+    const open = current?.id === u.chatId ? current : null;
+    const targets = new Set([summaryOf(u.chatId), open?.summary].filter(Boolean));
+    if (!targets.size) return;
+    const couldPost = open?.summary.canPost;
+    for (const x of targets) {
+      Object.assign(x, { title: u.title, avatarUrl: u.avatarUrl, readOnly: u.readOnly, archived: u.archived });
+      x.canPost = !u.archived && (!u.readOnly || x.role !== 'member');
+    }
+    renderList();
+    if (!open) return;
+    renderHead();
+    if (open.summary.canPost !== couldPost) for (const m of open.msgs.values()) rerender(m); // «Ответить» comes and goes
   }
 
   function onPoll(u) {
@@ -374,7 +407,7 @@ export function showMain(root, me, school, schools, nav) {
       h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, 'Опрос'),
       voiceButton(c.uploads, file => sendFiles([file])),
       c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
-    c.readonly = h('div', { class: 'readonly-note' }, 'В этом канале пишут только администраторы.');
+    c.readonly = h('div', { class: 'readonly-note', role: 'status', tabindex: -1 }, 'В этом канале пишут только администраторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
     const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.list, c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
     fill(pane, h('div', { class: 'chat-wrap' }, body, c.side));
@@ -409,9 +442,11 @@ export function showMain(root, me, school, schools, nav) {
       c.menu);
     if (hadFocus && !c.head.contains(document.activeElement) && focusIndex < 0) c.menu.querySelector('.menu-toggle').focus();
     const blocked = !!c.restriction;
+    const typing = c.composer.contains(document.activeElement);
     c.composer.hidden = !s.canPost || blocked;
     c.readonly.hidden = s.canPost || blocked;
     c.readonly.textContent = s.archived ? 'Чат в архиве: история сохранена, писать в него нельзя.' : 'В этом канале пишут только администраторы.';
+    if (typing && c.composer.hidden) c.readonly.focus(); // the input went away under the cursor (the chat was archived): say why
     c.banner.replaceChildren();
     c.banner.append(...calls.banners(c));
     if (blocked) {

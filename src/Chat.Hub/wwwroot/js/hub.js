@@ -43,7 +43,7 @@ function expiresSoon(token) {
 
 export class ChatClient {
   /**
-   * handlers: message(m), change(event), pending(item), sendFailed(item, error), typing(t), read(p), membership(chatId, added),
+   * handlers: message(m), change(event), pending(item), sendFailed(item, error), typing(t), read(p), membership(chatId, added), chatUpdated(u),
    * state('connecting'|'connected'|'offline'), resynced(), sessionEnded().
    */
   constructor(meId, handlers) {
@@ -73,6 +73,7 @@ export class ChatClient {
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
     c.on('ChatMembershipChanged', (chatId, added) => this.h.membership?.(chatId, added));
+    c.on('ChatUpdated', u => this.h.chatUpdated?.(u));
     c.on('PollUpdated', u => this.h.poll?.(u));
     c.on('RestrictionChanged', r => this.h.restriction?.(r));
     c.on('CallStarted', call => this.h.callStarted?.(call));
