@@ -258,7 +258,7 @@ export function showMain(root, me, school, schools, nav) {
    */
   function onChatUpdated(u) {
     const open = current?.id === u.chatId ? current : null;
-    const targets = new Set([summaryOf(u.chatId), open?.summary].filter(Boolean));
+    const targets = new Set([summaryOf(u.chatId), others.find(o => o.id === u.chatId), open?.summary].filter(Boolean));
     if (!targets.size) return;
     const couldPost = open?.summary.canPost;
     for (const x of targets) {
@@ -421,9 +421,9 @@ export function showMain(root, me, school, schools, nav) {
   function renderHead() {
     const c = current;
     const s = c.summary;
-    const [first, ...others] = calls.headButtons(c).filter(Boolean);
+    const [first, ...after] = calls.headButtons(c).filter(Boolean);
     const primary = first?.tagName === 'A' ? first : null;
-    const rest = primary ? others : [first, ...others];
+    const rest = primary ? after : [first, ...after];
     const old = c.menu;
     const hadFocus = c.head.contains(document.activeElement);
     const focusIndex = old?.focusedIndex() ?? -1;
