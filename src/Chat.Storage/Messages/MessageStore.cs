@@ -432,6 +432,48 @@ public sealed class MessageStore(NpgsqlDataSource db)
             "UPDATE messages SET deleted_at = now(), deleted_by = @deletedBy, deleted_rule_id = @ruleId, mentions = '{}' WHERE chat_id = @chatId AND seq = @seq",
             new { chatId, seq, deletedBy, ruleId }, s.Transaction, cancellationToken: ct));
 
+    /// <summary>
+    /// Deletes everything a person wrote in one school's chats (account deletion under the school's "remove" policy) in
+    /// three statements, whatever their number: the chats are locked in id order (as the send batch locks them, so the
+    /// two cannot deadlock), each chat's sequence is advanced by its number of messages, and every message gets its
+    /// "deleted" change, so clients catching up by seq see the deletions. Returns how many were deleted.
+    /// </summary>
+    public async Task<int> DeleteAllOfSenderAsync(DbScope s, Guid schoolId, Guid senderId, CancellationToken ct)
+    {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            SELECT 1 FROM chats WHERE id IN (
+                SELECT DISTINCT m.chat_id FROM messages m JOIN chats c ON c.id = m.chat_id
+                WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL)
+            ORDER BY id FOR UPDATE
+            """,
+            new { schoolId, senderId }, s.Transaction, cancellationToken: ct));
+        return await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            """
+            WITH own AS (
+                SELECT m.chat_id, m.seq FROM messages m JOIN chats c ON c.id = m.chat_id
+                WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL
+            ), bumped AS (
+                UPDATE chats c SET last_seq = c.last_seq + o.n
+                FROM (SELECT chat_id, count(*) AS n FROM own GROUP BY chat_id) o
+                WHERE c.id = o.chat_id
+                RETURNING c.id, c.last_seq - o.n AS base
+            ), numbered AS (
+                SELECT o.chat_id, o.seq, b.base + row_number() OVER (PARTITION BY o.chat_id ORDER BY o.seq) AS change_seq
+                FROM own o JOIN bumped b ON b.id = o.chat_id
+            ), changes AS (
+                INSERT INTO message_changes (chat_id, seq, message_seq, kind, actor_id)
+                SELECT chat_id, change_seq, seq, 'deleted', @senderId FROM numbered
+            ), deleted AS (
+                UPDATE messages m SET deleted_at = now(), deleted_by = @senderId, mentions = '{}', version_seq = n.change_seq
+                FROM numbered n WHERE m.chat_id = n.chat_id AND m.seq = n.seq
+                RETURNING 1
+            )
+            SELECT count(*)::int FROM deleted
+            """,
+            new { schoolId, senderId }, s.Transaction, cancellationToken: ct));
+    }
+
     /// <summary>Adds or removes one reaction; false when nothing changed.</summary>
     public async Task<bool> SetReactionAsync(DbScope s, Guid chatId, long seq, Guid accountId, string emoji, bool add, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(

@@ -227,6 +227,43 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(("Всем привет", "Удалённый пользователь"), (kept.Text, kept.SenderName));
     }
 
+    /// <summary>
+    /// A school whose policy is to remove a deleted person's messages: all of them go at once, each with its "deleted"
+    /// change in the chat's sequence (a member catching up by seq sees every deletion), others' messages stay, and the
+    /// chat goes on numbering after them.
+    /// </summary>
+    [Fact]
+    public async Task DeleteAccount_SchoolRemovesMessages_AllDeletedWithChangesInSequence_OthersKept()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync($"/api/schools/{school.Id}", new { name = "Школа, где сообщения удаляются", deletedUserMessages = "remove" })).EnsureOkAsync();
+        var cls = await school.CreateClassAsync("8В");
+        var pupil = await school.AddStudentAsync("Уходящий Ученик", cls.Id);
+        var classmate = await school.AddStudentAsync("Остающийся Ученик", cls.Id);
+        var chat = (await ChatsAsync(pupil, school.Id)).Single(c => c.Kind == "class");
+        async Task<MessageDto> Send(TestUser who, string text) =>
+            await (await who.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/messages", new { clientId = Guid.NewGuid(), text })).ReadAsync<MessageDto>();
+        var first = await Send(pupil, "Первое");
+        var kept = await Send(classmate, "Ответ одноклассника");
+        var second = await Send(pupil, "Второе");
+        var third = await Send(pupil, "Третье");
+        var before = (await (await classmate.Http.GetAsync($"/api/chats/{chat.Id}/updates?after=0")).ReadAsync<ChatUpdatesDto>()).LastSeq;
+
+        await (await pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" })).EnsureOkAsync();
+
+        var updates = await (await classmate.Http.GetAsync($"/api/chats/{chat.Id}/updates?after={before}")).ReadAsync<ChatUpdatesDto>();
+        var deletions = updates.Events.Where(e => e.Type == "deleted").ToList();
+        Assert.Equal([first.Seq, second.Seq, third.Seq], deletions.Select(e => e.Message.Seq).Order());
+        Assert.Equal(Enumerable.Range(1, 3).Select(i => before + i), deletions.Select(e => e.Seq).Order());
+        Assert.All(deletions, e => Assert.True(e.Message.Deleted && e.Message.Text.Length == 0 && e.Message.Version == e.Seq));
+
+        var history = await (await classmate.Http.GetAsync($"/api/chats/{chat.Id}/messages")).ReadAsync<List<MessageDto>>();
+        Assert.Equal(("Ответ одноклассника", false), history.Where(m => m.Seq == kept.Seq).Select(m => (m.Text, m.Deleted)).Single());
+        Assert.Equal(3, history.Count(m => m.Deleted));
+        var next = await Send(classmate, "Жаль, что ушёл");
+        Assert.Equal(updates.LastSeq + 1, next.Seq);
+    }
+
     /// <summary>Every DTO type another member can receive is walked: none has a phone or e-mail field.</summary>
     [Fact]
     public void DtoTypes_ThatReachOtherMembers_HaveNoPhoneOrEmail()

@@ -77,14 +77,7 @@ public sealed class AccountDeletionService(
                     "SELECT deleted_user_messages FROM schools WHERE id = @id", new { id = school.SchoolId }, s.Transaction, cancellationToken: ct));
                 if (policy == "remove")
                 {
-                    var own = await s.Connection.QueryAsync<(Guid ChatId, long Seq)>(new CommandDefinition(
-                        "SELECT m.chat_id, m.seq FROM messages m JOIN chats c ON c.id = m.chat_id WHERE c.school_id = @schoolId AND m.sender_id = @me AND m.deleted_at IS NULL",
-                        new { schoolId = school.SchoolId, me }, s.Transaction, cancellationToken: ct));
-                    foreach (var (chatId, seq) in own)
-                    {
-                        await messages.DeleteAsync(s, chatId, seq, me, ct);
-                        await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
-                    }
+                    await messages.DeleteAllOfSenderAsync(s, school.SchoolId, me, ct);
                 }
 
                 await audit.AppendAsync(s, school.SchoolId, null, "account.deleted", me, new { messages = policy }, ct);
