@@ -36,7 +36,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         """;
 
     /// <summary>The tab can be "hidden" by the test (window.__setHidden): headless Chromium's own tab is always visible.</summary>
-    private const string ControlVisibility = """
+    internal const string ControlVisibility = """
         (() => {
           let hidden = false;
           Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });

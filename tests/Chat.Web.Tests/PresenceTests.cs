@@ -55,10 +55,66 @@ public sealed class PresenceTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".presence-dot:visible")).ToHaveCountAsync(0);
     }
 
+    [Fact]
+    public async Task NoDirectChats_NoCall_MembersAskedWhenAboutOpens_HiddenTabAsksNothing_VisibleAgainAsksAtOnce()
+    {
+        var school = await Scene.SchoolAsync("Школа №72");
+        var classId = await school.ClassAsync("7Г");
+        var kolya = await school.PupilAsync("Коля Зуев", classId);
+        await school.PupilAsync("Лиза Мухина", classId);
+
+        // Коля has no direct chats: his page asks nothing, however many refreshes go by (absence needs a wait: 2.5 of them).
+        var page = await PresencePageAsync(Desktop, NotificationTests.ControlVisibility, CountPresenceCalls);
+        await SignInAsync(page, kolya.Phone, goTo: false);
+        await Expect(ChatItem(page, "7Г")).ToBeVisibleAsync();
+        await page.WaitForTimeoutAsync(2500);
+        Assert.Equal(0, await PresenceCalls(page));
+
+        // «О чате» asks for its members at once, and again with every refresh while it is open.
+        await OpenChatAsync(page, "7Г");
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
+        await Expect(page.Locator(".side-panel .member-name").Filter(new() { HasText = "Лиза Мухина" })).ToBeVisibleAsync();
+        await page.WaitForFunctionAsync("() => window.__presenceCalls >= 2");
+
+        // The tab hidden: no refresh; visible again: one at once.
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+        var before = await PresenceCalls(page);
+        await page.WaitForTimeoutAsync(2500);
+        Assert.Equal(before, await PresenceCalls(page));
+        await page.EvaluateAsync("() => window.__setHidden(false)");
+        await page.WaitForFunctionAsync($"() => window.__presenceCalls > {before}");
+
+        // «О чате» closed: nobody to ask about again.
+        await page.Locator(".side-panel").GetByRole(AriaRole.Button, new() { Name = "Закрыть" }).ClickAsync();
+        await Expect(page.Locator(".side-panel")).ToBeHiddenAsync();
+        var closed = await PresenceCalls(page);
+        await page.WaitForTimeoutAsync(2500);
+        Assert.Equal(closed, await PresenceCalls(page));
+    }
+
+    /// <summary>Counts the GetPresence invocations the page sends over its hub connection (SignalR's JSON protocol).</summary>
+    private const string CountPresenceCalls = """
+        (() => {
+          window.__presenceCalls = 0;
+          const send = WebSocket.prototype.send;
+          WebSocket.prototype.send = function (data) {
+            if (typeof data === 'string' && data.includes('"target":"GetPresence"')) window.__presenceCalls++;
+            return send.call(this, data);
+          };
+        })();
+        """;
+
+    private static Task<int> PresenceCalls(IPage page) => page.EvaluateAsync<int>("() => window.__presenceCalls");
+
     /// <summary>A page whose presence refresh runs every second (`localStorage['chat.presenceMs']`), not yet signed in.</summary>
-    private async Task<IPage> PresencePageAsync(ViewportSize size)
+    private async Task<IPage> PresencePageAsync(ViewportSize size, params string[] initScripts)
     {
         var page = await PageAsync(size);
+        foreach (var script in initScripts)
+        {
+            await page.Context.AddInitScriptAsync(script);
+        }
+
         await page.GotoAsync(App.BaseUrl + "/");
         await page.EvaluateAsync("() => localStorage.setItem('chat.presenceMs', '1000')");
         return page;
