@@ -36,7 +36,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         """;
 
     /// <summary>The tab can be "hidden" by the test (window.__setHidden): headless Chromium's own tab is always visible.</summary>
-    private const string ControlVisibility = """
+    internal const string ControlVisibility = """
         (() => {
           let hidden = false;
           Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
@@ -196,6 +196,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
         var switchSchool = page.Locator(".topbar button", new() { HasText = "Сменить школу" });
         await Expect(switchSchool.Locator(".badge")).ToHaveCountAsync(0);
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1); // the push needs the live connection
 
         // The other school's channel: not in this list, but counted on «Сменить школу» and in the title, and notified
         // with the school's name.

@@ -108,14 +108,22 @@ public sealed class ChatStore(NpgsqlDataSource db)
             "SELECT chat_id FROM chat_members WHERE account_id = @accountId", new { accountId }, cancellationToken: ct))).AsList();
     }
 
-    /// <summary>Those of the given people who share at least one chat with the account.</summary>
+    /// <summary>Those of the given people who share at least one chat with the account (presence is answered for them).</summary>
     public async Task<IReadOnlyList<Guid>> ContactsAmongAsync(Guid accountId, Guid[] candidates, CancellationToken ct)
     {
+        // A pupil of a school in safe mode counts only for those who may reach them there (DirectChatPolicy.MayReachPupil:
+        // the school's staff, classmates, the pupil's own parents): sharing the school channel is not enough.
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<Guid>(new CommandDefinition(
             """
             SELECT DISTINCT o.account_id FROM chat_members mine JOIN chat_members o ON o.chat_id = mine.chat_id
+            JOIN chats ch ON ch.id = mine.chat_id JOIN schools s ON s.id = ch.school_id
+            LEFT JOIN students pupil ON pupil.school_id = ch.school_id AND pupil.account_id = o.account_id
             WHERE mine.account_id = @accountId AND o.account_id = ANY(@candidates) AND o.account_id <> @accountId
+              AND (pupil.account_id IS NULL OR NOT s.pupil_safe_mode
+                   OR EXISTS (SELECT 1 FROM school_members staff WHERE staff.school_id = ch.school_id AND staff.account_id = @accountId AND (staff.is_admin OR staff.is_teacher))
+                   OR EXISTS (SELECT 1 FROM students mate WHERE mate.school_id = ch.school_id AND mate.account_id = @accountId AND mate.class_id = pupil.class_id)
+                   OR EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = ch.school_id AND pl.parent_id = @accountId AND pl.child_id = o.account_id))
             """,
             new { accountId, candidates }, cancellationToken: ct))).AsList();
     }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -26,6 +27,43 @@ public sealed class PresenceTypingForwardTests(ChatApp app) : IClassFixture<Chat
         await HubClient.EventuallyAsync(
             () => petyaHub.Connection.InvokeAsync<List<Guid>>("GetPresence", new[] { masha.AccountId }).GetAwaiter().GetResult().Count == 0,
             "Masha offline");
+    }
+
+    [Fact]
+    public async Task Presence_OfAPupilUnderSafeMode_OnlyForClassmatesStaffAndOwnParents_EveryoneWithItOff()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a5 = await school.CreateClassAsync("5А");
+        var b5 = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Игорь Петрович");
+        var petya = await school.AddStudentAsync("Петя", a5.Id);
+        var masha = await school.AddStudentAsync("Маша", a5.Id);
+        var kolya = await school.AddStudentAsync("Коля", b5.Id);
+        var petyasMother = await school.AddParentAsync("Мама Пети", petya.AccountId);
+        var kolyasMother = await school.AddParentAsync("Мама Коли", kolya.AccountId);
+        await using var petyaHub = await HubClient.ConnectAsync(app, petya);
+        await using var kolyaHub = await HubClient.ConnectAsync(app, kolya);
+        await using var mashaHub = await HubClient.ConnectAsync(app, masha);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        await using var petyasMotherHub = await HubClient.ConnectAsync(app, petyasMother);
+        await using var kolyasMotherHub = await HubClient.ConnectAsync(app, kolyasMother);
+        Task<List<Guid>> Presence(HubClient hub, params TestUser[] of) =>
+            hub.Connection.InvokeAsync<List<Guid>>("GetPresence", of.Select(u => u.AccountId).ToArray());
+
+        // Safe mode (the default): all of them share the school channel, but Петя is answered for only to his
+        // classmate, the staff and his own mother — not to a pupil of another class nor to another pupil's parent.
+        Assert.Equal([petya.AccountId], await Presence(mashaHub, petya));
+        Assert.Equal([petya.AccountId], await Presence(teacherHub, petya));
+        Assert.Equal([petya.AccountId], await Presence(petyasMotherHub, petya));
+        Assert.Empty(await Presence(kolyaHub, petya));
+        Assert.Empty(await Presence(kolyasMotherHub, petya));
+        // Adults are answered for to everyone they share a chat with.
+        Assert.Equal([teacher.AccountId], await Presence(kolyasMotherHub, teacher, petya));
+
+        // With safe mode off, anyone sharing a chat with him is answered.
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", region = "Москва", address = "ул. Школьная, 1", pupilSafeMode = false })).EnsureOkAsync();
+        Assert.Equal([petya.AccountId], await Presence(kolyasMotherHub, petya));
+        Assert.Equal([petya.AccountId], await Presence(kolyaHub, petya));
     }
 
     [Fact]

@@ -3,7 +3,7 @@
 // moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
 // a chat's materials in materials.js, read ticks on my messages in read-ticks.js, modal forms in dialog.js, the unread
 // count in the title and system notifications (and the one-line preview of a message they share with the list) in
-// notify.js.
+// notify.js, presence («в сети») in presence.js.
 
 import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
 import { api, upload, refreshTokens } from './api.js';
@@ -23,21 +23,26 @@ import { showMaterials } from './materials.js';
 import { voiceButton } from './voice.js';
 import { readTicks } from './read-ticks.js';
 import { preview, showUnread, chatNotifier } from './notify.js';
+import { presenceWatch } from './presence.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 
 let client = null;
+let presence = null;
 
 /** Stops the live connection (the session ended). */
 export function stopChat() {
   if (client) client.stop();
   client = null;
+  presence?.stop();
+  presence = null;
   showUnread(0);
 }
 
 export function showMain(root, me, school, schools, nav) {
   if (client) client.stop();
+  presence?.stop();
   const statusEl = document.getElementById('status');
   const isStaff = school.isAdmin || school.isTeacher;
   let chats = [];
@@ -52,6 +57,10 @@ export function showMain(root, me, school, schools, nav) {
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
   const messageMore = messageActions({ invoke, me, current: () => current, chats: () => chats, kindName: kind => KIND_NAMES[kind] || '' });
   const ticks = readTicks({ invoke, me, current: () => current });
+  // Whom the page shows: the peers of the direct chats in the list, and the members of «О чате» while it is open.
+  const watch = presence = presenceWatch({ invoke, wanted: () => [
+    ...chats.filter(c => c.kind === 'direct').map(c => c.peerId),
+    ...(current && !current.side?.hidden ? current.members.map(m => m.accountId).filter(id => id !== me.id) : [])] });
 
   const list = h('div', { class: 'chats', role: 'list', 'aria-label': 'Чаты' });
   const titleFilter = h('input', { type: 'search', placeholder: 'Поиск чатов', 'aria-label': 'Поиск чатов', oninput: () => { filter = titleFilter.value.trim().toLowerCase(); renderList(); } });
@@ -108,7 +117,7 @@ export function showMain(root, me, school, schools, nav) {
     typing: t => showTyping(t),
     membership: () => loadChats(),
     chatUpdated: u => onChatUpdated(u),
-    resynced: () => { loadChats(); if (current) { calls.load(current); ticks.reload(current); } },
+    resynced: () => { loadChats(); watch.reconnected(); if (current) { calls.load(current); ticks.reload(current); } },
     read: p => { ticks.position(p); messageMore.readPosition(p); if (p.accountId === me.id) readElsewhere(p); },
     poll: u => onPoll(u),
     sessionEnded: () => refreshTokens(),
@@ -120,6 +129,7 @@ export function showMain(root, me, school, schools, nav) {
     callReminder: r => calls.remind(r),
   });
   client.start();
+  watch.start();
   if (school.isParent) loadChildren();
 
   async function loadChats() {
@@ -132,6 +142,7 @@ export function showMain(root, me, school, schools, nav) {
       return;
     }
     renderList();
+    watch.update();
     const wanted = sessionStorage.getItem('chat.open');
     if (wanted && chats.some(c => c.id === wanted)) { sessionStorage.removeItem('chat.open'); openChat(wanted); }
     if (current) {
@@ -194,7 +205,7 @@ export function showMain(root, me, school, schools, nav) {
       onclick: () => openChat(c.id),
     },
     h('span', { class: 'main' },
-      h('span', { class: 'name' }, c.title),
+      h('span', { class: 'name' }, c.kind === 'direct' && c.peerId && watch.dot(c.peerId), c.title),
       h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
     h('span', { class: 'side' },
       c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
@@ -437,6 +448,7 @@ export function showMain(root, me, school, schools, nav) {
     fill(c.head,
       h('button', { class: 'btn small phone-only', onclick: closeChat, 'aria-label': 'К списку чатов' }, '←'),
       h('h2', { title: s.title }, s.title),
+      s.kind === 'direct' && s.peerId && watch.text(s.peerId),
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
       primary,
       c.menu);
@@ -498,6 +510,7 @@ export function showMain(root, me, school, schools, nav) {
     c.side.hidden = false;
     renderHead();
     await renderInfo();
+    watch.refresh(); // the members' presence, asked at once (with the list's peers: one call per 500)
     c.side.querySelector('button')?.focus();
   }
 
@@ -529,6 +542,7 @@ export function showMain(root, me, school, schools, nav) {
         h('ul', { class: 'list-plain members' }, members.map(m => {
           const manage = moderator && m.accountId !== me.id && m.role === 'member';
           return h('li', { class: 'member', dataset: { accountId: m.accountId } },
+            m.accountId !== me.id && watch.dot(m.accountId),
             h('span', { class: 'member-name' }, m.displayName),
             m.verifiedTeacher && h('span', { class: 'verified', title: 'Подтверждённый учитель' }, ' ✔ подтверждённый учитель'),
             roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role]),
