@@ -98,6 +98,11 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError StorageQuotaExceeded = new("storage_quota_exceeded", 413, "Место для файлов школы закончилось. Обратитесь к администратору школы.");
     public static readonly ChatError StorageFull = new("storage_full", 507, "На сервере закончилось место для файлов. Попробуйте позже.");
     public static readonly ChatError StorageUnavailable = new("storage_unavailable", 503, "Хранилище файлов временно недоступно. Попробуйте позже.");
+    public static readonly ChatError UploadNotFound = new("upload_not_found", 404, "Загрузка не найдена: она отменена, устарела или не ваша. Начните загрузку файла заново.");
+    public static readonly ChatError UploadOffsetMismatch = new("upload_offset_mismatch", 409, "Сервер получил другую часть файла. Продолжите загрузку с того места, где она остановилась.");
+    public static readonly ChatError UploadTooLong = new("upload_too_long", 413, "Передано больше данных, чем заявленный размер файла.");
+    public static readonly ChatError UploadBusy = new("upload_busy", 409, "Эта загрузка уже продолжается в другом запросе. Подождите немного.");
+    public static readonly ChatError TooManyUploads = new("too_many_uploads", 429, "Слишком много незавершённых загрузок. Дождитесь их окончания или отмените их.");
 
     // Calls
     public static readonly ChatError CallNotFound = new("call_not_found", 404, "Звонок не найден или уже завершён.");

@@ -37,6 +37,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Statistics.StatisticsStore>();
         services.AddSingleton<PollStore>();
         services.AddSingleton<FileRecordStore>();
+        services.AddSingleton<UploadRecordStore>();
         services.AddSingleton<Calls.CallStore>();
         services.AddSingleton<Calls.CallAttendanceStore>();
         services.AddSingleton<Calls.CallGuestStore>();

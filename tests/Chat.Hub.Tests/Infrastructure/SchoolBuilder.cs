@@ -128,6 +128,7 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
         using var upload = new ByteArrayContent("Домашнее задание"u8.ToArray());
         var file = await (await teacher.Http.PostAsync($"{Api}/files?name=homework.txt&uploadId={Guid.NewGuid()}", upload)).ReadAsync<Chat.Hub.Features.Files.FileDto>();
         await (await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.Id } })).EnsureOkAsync();
+        var resumable = await (await teacher.Http.PostAsJsonAsync($"{Api}/uploads", new { name = "lesson.txt", size = 1000 })).ReadAsync<Chat.Hub.Features.Files.UploadDto>();
         Guid callId;
         await using (var hub = await HubClient.ConnectAsync(app, teacher))
         {
@@ -151,6 +152,7 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
             ["token"] = invite.Token,
             ["documentName"] = "v1",
             ["callId"] = callId.ToString(),
+            ["uploadId"] = resumable.UploadId.ToString(),
         };
     }
 

@@ -5,15 +5,17 @@ using Npgsql;
 namespace Chat.Hub.Features.Files;
 
 /// <summary>What one cleanup pass removed.</summary>
-public sealed record CleanupResult(int Files, int Objects, int StagedLeftovers);
+public sealed record CleanupResult(int Files, int Objects, int StagedLeftovers, int Uploads = 0);
 
 /// <summary>
 /// Removes what nobody can reach any more: uploads older than <c>Files:CleanupGraceSeconds</c> that no live message
 /// shows (never attached, or only to deleted messages), then contents no upload points at (the object in the store
-/// with its row), then staged leftovers of crashed uploads. Runs on every node every <c>Files:CleanupIntervalSeconds</c>;
+/// with its row), then staged leftovers of crashed uploads, and resumable uploads nobody continued for
+/// <c>Files:UploadExpirySeconds</c> (with the bytes they had). Runs on every node every <c>Files:CleanupIntervalSeconds</c>;
 /// each removal is guarded in the database, so nodes running at once do no harm.
 /// </summary>
-public sealed partial class FileCleanup(FileRecordStore records, IFileStore store, IOptions<FilesOptions> options, ILogger<FileCleanup> logger) : BackgroundService
+public sealed partial class FileCleanup(FileRecordStore records, IFileStore store, UploadService uploads, IOptions<FilesOptions> options, ILogger<FileCleanup> logger)
+    : BackgroundService
 {
     private const int Batch = 500;
 
@@ -46,12 +48,13 @@ public sealed partial class FileCleanup(FileRecordStore records, IFileStore stor
         }
 
         var staged = await store.SweepStagedAsync(TimeSpan.FromHours(24), ct);
-        if (files + objects + staged > 0)
+        var expired = await uploads.RemoveExpiredAsync(Batch, ct);
+        if (files + objects + staged + expired > 0)
         {
-            LogCleaned(logger, files, objects, staged);
+            LogCleaned(logger, files, objects, staged, expired);
         }
 
-        return new CleanupResult(files, objects, staged);
+        return new CleanupResult(files, objects, staged, expired);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -74,8 +77,8 @@ public sealed partial class FileCleanup(FileRecordStore records, IFileStore stor
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "File cleanup removed {Files} uploads, {Objects} stored contents, {Staged} staged leftovers")]
-    private static partial void LogCleaned(ILogger logger, int files, int objects, int staged);
+    [LoggerMessage(Level = LogLevel.Information, Message = "File cleanup removed {Files} uploads, {Objects} stored contents, {Staged} staged leftovers, {Expired} expired resumable uploads")]
+    private static partial void LogCleaned(ILogger logger, int files, int objects, int staged, int expired);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "File cleanup skipped {What} this time")]
     private static partial void LogSkipped(ILogger logger, Exception exception, string what);

@@ -34,3 +34,15 @@ public sealed record SendFilesBody(Guid ClientId, Guid[]? FileIds, string? Capti
 public sealed record StorageDto(long UsedBytes, long QuotaBytes, IReadOnlyList<StorageKindDto> ByKind, IReadOnlyDictionary<string, long> MaxFileBytes);
 
 public sealed record StorageKindDto(string Kind, long Bytes, int Files);
+
+/// <summary>What the name and the declared size allow an upload, before its bytes are seen.</summary>
+internal sealed record UploadPlan(FileType Promised, string Extension, long TypeLimit, long QuotaLeft);
+
+/// <summary>A new resumable upload: the file's name and its exact size in bytes.</summary>
+public sealed record StartUploadBody(string? Name, long? Size);
+
+/// <summary>
+/// A resumable upload as its uploader sees it: <c>offset</c> is how many bytes the server has (send the next chunk
+/// from there); <c>file</c> is set once the last byte arrived and the file passed every check.
+/// </summary>
+public sealed record UploadDto(Guid UploadId, string Name, long Size, long Offset, DateTime ExpiresAt, FileDto? File);

@@ -46,21 +46,21 @@ public sealed partial class FileService(
             throw ChatException.Field("uploadId", "Передайте идентификатор загрузки (UUID): с ним загрузку можно безопасно повторить.");
         }
 
-        var name = SafeName(rawName);
-        var existing = await records.FindByUploadAsync(me, upload, ct);
-        if (existing is not null)
-        {
-            return existing.SchoolId == schoolId
-                ? (FileDto.From(existing), false)
-                : throw ChatException.Field("uploadId", "Этот идентификатор загрузки уже использован.");
-        }
+        return await StoreUploadAsync(me, schoolId, SafeName(rawName), upload, request.Body, request.ContentLength, ct);
+    }
 
+    /// <summary>
+    /// What an upload must pass before any byte is read: an extension the server accepts, a declared size within the
+    /// limit of the extension's kind and the school's remaining quota, and room in the store. Used by the one-request
+    /// upload and when a resumable upload is created.
+    /// </summary>
+    internal async Task<UploadPlan> PlanAsync(Guid schoolId, string name, long? declared, CancellationToken ct)
+    {
         var extension = Path.GetExtension(name);
         var promised = FileTypes.ForName(name) ?? throw new ChatException(ChatError.FileTypeNotAllowed);
         var o = options.Value;
         var typeLimit = o.MaxBytesFor(promised.Kind);
         var quotaLeft = Math.Max(0, o.SchoolQuotaBytes - await records.UsageAsync(schoolId, ct));
-        var declared = request.ContentLength;
         if (declared > typeLimit)
         {
             throw TooLarge(promised.Kind, typeLimit);
@@ -77,38 +77,64 @@ public sealed partial class FileService(
             throw new ChatException(ChatError.StorageFull);
         }
 
+        return new UploadPlan(promised, extension, typeLimit, quotaLeft);
+    }
+
+    /// <summary>
+    /// The type the first bytes decide (see <see cref="FileTypes.Decide"/>) and the limit that applies to it; refuses a
+    /// declared size over that limit. <paramref name="complete"/>: the head is the whole file.
+    /// </summary>
+    internal (FileType Type, long Limit) DecideType(ReadOnlySpan<byte> head, bool complete, UploadPlan plan, long? declared)
+    {
+        var type = FileTypes.Decide(head, complete, plan.Promised, plan.Extension);
+        if (type.Kind == plan.Promised.Kind)
+        {
+            return (type, plan.TypeLimit);
+        }
+
+        // The content decided another kind than the extension's (an audio-only .webm): that kind's limit applies —
+        // unless the file is larger than that kind allows but fits the extension's kind (a long lecture recorded as
+        // audio-only WebM): then it stays what its extension says, as before.
+        var contentLimit = options.Value.MaxBytesFor(type.Kind);
+        if (declared > contentLimit && declared <= plan.TypeLimit)
+        {
+            return (plan.Promised, plan.TypeLimit);
+        }
+
+        return declared > contentLimit ? throw TooLarge(type.Kind, contentLimit) : (type, contentLimit);
+    }
+
+    /// <summary>
+    /// Stores an upload's bytes read from <paramref name="body"/> (a request body, or the bytes a resumable upload
+    /// collected), with every check: the type from the first bytes, the limits and the quota while reading, the whole
+    /// file's content checks, probes and previews, deduplication by hash. The same upload id again returns the stored file.
+    /// </summary>
+    internal async Task<(FileDto File, bool Created)> StoreUploadAsync(Guid me, Guid schoolId, string name, Guid upload, Stream body, long? declared, CancellationToken ct)
+    {
+        var existing = await records.FindByUploadAsync(me, upload, ct);
+        if (existing is not null)
+        {
+            return existing.SchoolId == schoolId
+                ? (FileDto.From(existing), false)
+                : throw ChatException.Field("uploadId", "Этот идентификатор загрузки уже использован.");
+        }
+
+        var plan = await PlanAsync(schoolId, name, declared, ct);
+        var o = options.Value;
+        var extension = plan.Extension;
+        var quotaLeft = plan.QuotaLeft;
         await using var staged = await StoreAsync(() => store.StageAsync(ct));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            var body = request.Body;
             var chunk = await ReadBodyAsync(() => body.ReadAtLeastAsync(buffer.AsMemory(0, FileTypes.HeadLength), FileTypes.HeadLength, throwOnEndOfStream: false, ct).AsTask());
             if (chunk == 0)
             {
                 throw ChatException.Field("file", "Файл пустой.");
             }
 
-            var type = FileTypes.Decide(buffer.AsSpan(0, chunk), complete: chunk < FileTypes.HeadLength, promised, extension);
-            if (type.Kind != promised.Kind)
-            {
-                // The content decided another kind than the extension's (an audio-only .webm): that kind's limit
-                // applies — unless the file is larger than that kind allows but fits the extension's kind (a long
-                // lecture recorded as audio-only WebM): then it stays what its extension says, as before.
-                var contentLimit = o.MaxBytesFor(type.Kind);
-                if (declared > contentLimit && declared <= typeLimit)
-                {
-                    type = promised;
-                }
-                else
-                {
-                    typeLimit = contentLimit;
-                    if (declared > typeLimit)
-                    {
-                        throw TooLarge(type.Kind, typeLimit);
-                    }
-                }
-            }
+            var (type, typeLimit) = DecideType(buffer.AsSpan(0, chunk), complete: chunk < FileTypes.HeadLength, plan, declared);
 
             var limit = Math.Min(typeLimit, quotaLeft);
             long total = 0;
@@ -299,7 +325,7 @@ public sealed partial class FileService(
         return result;
     }
 
-    private static ChatException TooLarge(string kind, long limit)
+    internal static ChatException TooLarge(string kind, long limit)
     {
         var what = kind switch
         {
@@ -356,7 +382,7 @@ public sealed partial class FileService(
     }
 
     /// <summary>Runs a file store operation; running out of space is storage_full (507), other store failures storage_unavailable (503).</summary>
-    private async Task<T> StoreAsync<T>(Func<Task<T>> operation)
+    internal async Task<T> StoreAsync<T>(Func<Task<T>> operation)
     {
         try
         {

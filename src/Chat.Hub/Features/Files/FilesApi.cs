@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
@@ -11,31 +12,52 @@ namespace Chat.Hub.Features.Files;
 /// <summary>The HTTP side of files: uploads and downloads are HTTP only (streamed, with range requests), never through the hub.</summary>
 public static class FilesApi
 {
+    /// <summary>The bytes a resumable upload has, on every answer about it (and on <c>upload_offset_mismatch</c>).</summary>
+    public const string UploadOffsetHeader = "Upload-Offset";
+
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder app)
     {
         var school = app.MapGroup("/api/schools/{schoolId:guid}").WithTags("Files").RequireAuthorization();
 
         // The raw body is the file; ?name= gives its name (the extension must fit the content), ?uploadId= makes retries safe.
-        school.MapPost("/files", async (Guid schoolId, string? name, Guid? uploadId, HttpContext http, FileService s, CancellationToken ct) =>
+        school.MapPost("/files", (Guid schoolId, string? name, Guid? uploadId, HttpContext http, FileService s, CancellationToken ct) => ReadingBodyAsync(http, async () =>
         {
-            // The service counts the bytes itself and stops at the type's limit (up to 2 GB for video).
-            if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            var (file, created) = await s.UploadAsync(http.User.AccountId(), schoolId, name, uploadId, http.Request, ct);
+            return created ? Results.Created($"/api/files/{file.Id}", file) : Results.Ok(file);
+        }));
+
+        // Resumable uploads: declare the file, send it in chunks at the server's offset, resume after a drop.
+        school.MapPost("/uploads", async (Guid schoolId, StartUploadBody body, ClaimsPrincipal user, UploadService s, CancellationToken ct) =>
+        {
+            var upload = await s.StartAsync(user.AccountId(), schoolId, body, ct);
+            return Results.Created($"/api/schools/{schoolId}/uploads/{upload.UploadId}", upload);
+        });
+        school.MapGet("/uploads/{uploadId:guid}", async (Guid schoolId, Guid uploadId, HttpContext http, UploadService s, CancellationToken ct) =>
+        {
+            var upload = await s.GetAsync(http.User.AccountId(), schoolId, uploadId, ct);
+            http.Response.Headers[UploadOffsetHeader] = upload.Offset.ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers.CacheControl = "no-store";
+            return upload;
+        });
+        school.MapPatch("/uploads/{uploadId:guid}", (Guid schoolId, Guid uploadId, long? offset, HttpContext http, UploadService s, CancellationToken ct) => ReadingBodyAsync(http, async () =>
+        {
+            var result = await s.AppendAsync(http.User.AccountId(), schoolId, uploadId, offset, http.Request, ct);
+            http.Response.Headers[UploadOffsetHeader] = result.Offset.ToString(CultureInfo.InvariantCulture);
+            if (result.Upload is { } upload)
             {
-                size.MaxRequestBodySize = null;
+                return Results.Ok(upload);
             }
 
-            try
-            {
-                var (file, created) = await s.UploadAsync(http.User.AccountId(), schoolId, name, uploadId, http.Request, ct);
-                return created ? Results.Created($"/api/files/{file.Id}", file) : Results.Ok(file);
-            }
-            catch (ChatException) when (HttpProtocol.IsHttp11(http.Request.Protocol))
-            {
-                // Refused before the body was read to its end: close the connection rather than let the server drain
-                // (read and throw away) the rest of a large body to keep the connection alive.
-                http.Response.Headers.Connection = "close";
-                throw;
-            }
+            // Not the server's offset: nothing was read; say where to continue (header and detail), the client resyncs.
+            http.Response.Headers.Connection = "close";
+            await ChatExceptionHandler.WriteProblemAsync(http, ChatError.UploadOffsetMismatch,
+                detail: $"Сервер уже получил {result.Offset} байт: продолжите с этого места.");
+            return Results.Empty;
+        }));
+        school.MapDelete("/uploads/{uploadId:guid}", async (Guid schoolId, Guid uploadId, ClaimsPrincipal user, UploadService s, CancellationToken ct) =>
+        {
+            await s.DeleteAsync(user.AccountId(), schoolId, uploadId, ct);
+            return Results.NoContent();
         });
         school.MapGet("/storage", (Guid schoolId, ClaimsPrincipal user, FileService s, CancellationToken ct) => s.StorageAsync(user.AccountId(), schoolId, ct));
 
@@ -52,6 +74,30 @@ public static class FilesApi
             return s.SendAsync(user.AccountId(), new SendFilesRequest(chatId, body.ClientId, body.FileIds, body.Caption, body.ReplyToSeq), ct);
         });
         return app;
+    }
+
+    /// <summary>
+    /// Runs an endpoint that reads a file's bytes from the raw request body, with no request size limit (the services
+    /// count the bytes themselves and stop at the type's limit, up to 2 GB for video). Refused before the body was read
+    /// to its end: over HTTP/1.1 the connection is closed rather than the rest of a large body drained (read and thrown
+    /// away) to keep it alive.
+    /// </summary>
+    private static async Task<IResult> ReadingBodyAsync(HttpContext http, Func<Task<IResult>> endpoint)
+    {
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = null;
+        }
+
+        try
+        {
+            return await endpoint();
+        }
+        catch (ChatException) when (HttpProtocol.IsHttp11(http.Request.Protocol))
+        {
+            http.Response.Headers.Connection = "close";
+            throw;
+        }
     }
 
     /// <summary>
@@ -91,7 +137,10 @@ public static class FilesApi
             var root = sp.GetRequiredService<IOptions<FilesOptions>>().Value.Root;
             return new LocalFileStore(Path.Combine(sp.GetRequiredService<IHostEnvironment>().ContentRootPath, root));
         });
+        services.AddSingleton(sp => new UploadSpool(
+            Path.Combine(sp.GetRequiredService<IHostEnvironment>().ContentRootPath, sp.GetRequiredService<IOptions<FilesOptions>>().Value.Root)));
         services.AddSingleton<FileService>();
+        services.AddSingleton<UploadService>();
         services.AddSingleton<FileCleanup>();
         services.AddHostedService(sp => sp.GetRequiredService<FileCleanup>());
         return services;

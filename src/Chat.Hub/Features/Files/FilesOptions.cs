@@ -32,6 +32,12 @@ public sealed class FilesOptions
     /// <summary>How often every node runs the cleanup.</summary>
     public int CleanupIntervalSeconds { get; set; } = 3600;
 
+    /// <summary>A resumable upload nobody continued for this long is removed, with the bytes it has (by the cleanup).</summary>
+    public int UploadExpirySeconds { get; set; } = 24 * 3600;
+
+    /// <summary>Resumable uploads one person may have unfinished at once.</summary>
+    public int MaxOpenUploadsPerPerson { get; set; } = 20;
+
     public long MaxBytesFor(string kind) => kind switch
     {
         FileTypes.Image => MaxImageBytes,

@@ -102,28 +102,96 @@ export async function api(method, path, body) {
 }
 
 /**
- * Uploads a file as the raw request body (docs/files-and-polls.md) with progress; retries once after a refresh on 401.
- * onProgress(fraction 0..1). Resolves to the FileDto.
+ * One request with a raw body and upload progress (XMLHttpRequest: fetch reports none); onProgress(fraction 0..1).
+ * Resolves to the JSON answer; a network error or a timeout is ApiError status 0. Retries once after a refresh on 401.
  */
-export function upload(schoolId, file, onProgress, uploadId) {
+function sendRaw(method, url, body, onProgress, timeoutMs = 0) {
   const attempt = () => new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/schools/${schoolId}/files?name=${encodeURIComponent(file.name)}&uploadId=${uploadId}`);
+    xhr.open(method, url);
+    xhr.timeout = timeoutMs;
     if (tokens?.accessToken) xhr.setRequestHeader('Authorization', 'Bearer ' + tokens.accessToken);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-    xhr.upload.onprogress = e => { if (e.lengthComputable) onProgress?.(e.loaded / e.total); };
+    xhr.upload.onprogress = e => { if (e.lengthComputable && e.total) onProgress?.(e.loaded / e.total); };
     xhr.onload = () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status >= 200 && xhr.status < 300) { onProgress?.(1); resolve(body); } else reject(new ApiError(xhr.status, body));
+      let answer = null;
+      try { answer = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(answer); else reject(new ApiError(xhr.status, answer));
     };
-    xhr.onerror = () => reject(new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' }));
-    xhr.send(file);
+    xhr.onerror = xhr.ontimeout = () => reject(new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' }));
+    xhr.send(body);
   });
   return attempt().catch(async e => {
     if (e.status === 401 && tokens && await refreshTokens()) return attempt();
     throw e;
   });
+}
+
+/**
+ * Uploads a file as the raw request body (docs/files-and-polls.md) with progress; retries once after a refresh on 401.
+ * onProgress(fraction 0..1). Resolves to the FileDto.
+ */
+export async function upload(schoolId, file, onProgress, uploadId) {
+  const dto = await sendRaw('POST', `/api/schools/${schoolId}/files?name=${encodeURIComponent(file.name)}&uploadId=${uploadId}`, file, onProgress);
+  onProgress?.(1);
+  return dto;
+}
+
+/** Chunk size of resumable uploads: 4 MB; `localStorage['chat.uploadChunkBytes']` (at least 64 KB) overrides it, for tests. */
+export function uploadChunkBytes() {
+  const n = Number(localStorage.getItem('chat.uploadChunkBytes'));
+  return Number.isFinite(n) && n >= 64 * 1024 ? n : 4 * 1024 * 1024;
+}
+
+/** A failure worth waiting out: no network, a timeout, or the server (or a proxy) briefly unable to answer. */
+const transient = e => e.status === 0 || e.status === 408 || e.status === 500 || e.status === 502 || e.status === 503 || e.status === 504;
+
+/** Resolves after ms, or as soon as the browser says the network is back. */
+function networkBack(ms) {
+  return new Promise(resolve => {
+    const done = () => { clearTimeout(timer); removeEventListener('online', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    addEventListener('online', done);
+  });
+}
+
+/**
+ * Uploads a large file in chunks (resumable upload, docs/files-and-polls.md): a chunk that fails on the network or a
+ * 5xx is sent again, after a backoff (1, 2, 4 … 30 s, or when `online` fires), from the offset the server has;
+ * onWaiting(true) meanwhile, onWaiting(false) once chunks go through again. A refusal (type, limit, quota) rejects
+ * with the server's ApiError. onProgress(fraction 0..1). Resolves to the FileDto.
+ */
+export async function uploadResumable(schoolId, file, onProgress, onWaiting) {
+  const chunk = uploadChunkBytes();
+  const started = await api('POST', `/api/schools/${schoolId}/uploads`, { name: file.name, size: file.size });
+  const url = `/api/schools/${schoolId}/uploads/${started.uploadId}`;
+  let offset = 0;
+  let failures = 0;
+  let resync = false;
+  for (;;) {
+    try {
+      let answer;
+      if (resync) {
+        answer = await api('GET', url);
+      } else {
+        const end = Math.min(file.size, offset + chunk);
+        const from = offset;
+        answer = await sendRaw('PATCH', `${url}?offset=${from}`, file.slice(from, end), f => onProgress?.((from + f * (end - from)) / file.size), 120_000);
+      }
+      if (failures) onWaiting?.(false);
+      failures = 0;
+      resync = false;
+      if (answer.file) { onProgress?.(1); return answer.file; }
+      offset = answer.offset;
+      onProgress?.(offset / file.size);
+    } catch (e) {
+      if (e.code === 'upload_offset_mismatch') { resync = true; continue; }
+      if (!transient(e) && e.code !== 'upload_busy') throw e;
+      onWaiting?.(true);
+      await networkBack(Math.min(30_000, 1000 * 2 ** failures++));
+      resync = true;
+    }
+  }
 }
 
 /** Fetches a file (or any binary answer) as a Blob, with the person's token. */

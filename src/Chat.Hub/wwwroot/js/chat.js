@@ -6,7 +6,7 @@
 // notify.js, presence («в сети») in presence.js.
 
 import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
-import { api, upload, refreshTokens } from './api.js';
+import { api, upload, uploadResumable, uploadChunkBytes, refreshTokens } from './api.js';
 import { h, fill, mount, shortTime, time, plural, appendTimes } from './dom.js';
 import { showAdmin } from './admin.js';
 import { formDialog, notice } from './dialog.js';
@@ -705,6 +705,24 @@ export function showMain(root, me, school, schools, nav) {
     });
   }
 
+  /**
+   * Uploads one file of the tray: a small one in one request, a larger one (over two chunks) in resumable chunks that
+   * wait out a lost connection, saying so in place of the percentage.
+   */
+  function uploadOne(r) {
+    let waiting = false;
+    const progress = x => {
+      r.bar.value = x;
+      if (!waiting) r.state.textContent = Math.round(x * 100) + '%';
+    };
+    if (r.f.size <= 2 * uploadChunkBytes()) return upload(school.schoolId, r.f, progress, newId());
+    return uploadResumable(school.schoolId, r.f, progress, now => {
+      waiting = now;
+      r.el.classList.toggle('waiting', now);
+      r.state.textContent = now ? 'Нет связи — продолжим, когда сеть вернётся…' : Math.round(r.bar.value * 100) + '%';
+    });
+  }
+
   /** Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. */
   async function sendFiles(files) {
     const c = current;
@@ -719,7 +737,7 @@ export function showMain(root, me, school, schools, nav) {
     const ids = [];
     try {
       for (const r of rows) {
-        const dto = await upload(school.schoolId, r.f, x => { r.bar.value = x; r.state.textContent = Math.round(x * 100) + '%'; }, newId());
+        const dto = await uploadOne(r);
         r.state.textContent = 'загружено';
         ids.push(dto.id);
       }

@@ -1,0 +1,272 @@
+using System.Buffers;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Files;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Hub.Features.Files;
+
+/// <summary>What a chunk did: the upload as it is now, or (when the chunk's offset was not the server's) the offset to resume from.</summary>
+public sealed record ChunkResult(UploadDto? Upload, long Offset);
+
+/// <summary>
+/// Resumable uploads (docs/files-and-polls.md): a file declared with its name and size, sent in chunks, each appended at
+/// the offset the server has; a dropped chunk keeps the bytes that arrived and the client continues from there. When the
+/// last byte arrives the collected bytes go through exactly the one-request upload's checks and storing
+/// (<see cref="FileService.StoreUploadAsync"/>), under the upload's id, so the result is the same <see cref="FileDto"/>.
+/// Only the uploader, in the upload's school, can see or continue an upload; everyone else gets <c>upload_not_found</c>.
+/// </summary>
+public sealed class UploadService(
+    FileService files,
+    FileRecordStore records,
+    UploadRecordStore uploads,
+    UploadSpool spool,
+    SchoolAccess access,
+    IOptions<FilesOptions> options)
+{
+    private const int BufferSize = 64 * 1024;
+
+    private TimeSpan Expiry => TimeSpan.FromSeconds(Math.Max(0, options.Value.UploadExpirySeconds));
+
+    /// <summary>Starts an upload; refused at once (as the one-request upload would) when the name's kind or the school's quota cannot take the size.</summary>
+    public async Task<UploadDto> StartAsync(Guid me, Guid schoolId, StartUploadBody body, CancellationToken ct)
+    {
+        await access.ActiveMemberAsync(schoolId, me, ct);
+        var name = FileService.SafeName(body.Name);
+        if (body.Size is not > 0)
+        {
+            throw ChatException.Field("size", "Укажите размер файла в байтах (больше нуля).");
+        }
+
+        await files.PlanAsync(schoolId, name, body.Size, ct);
+        if (await uploads.OpenCountAsync(me, ct) >= options.Value.MaxOpenUploadsPerPerson)
+        {
+            throw new ChatException(ChatError.TooManyUploads);
+        }
+
+        var row = new UploadRow(Guid.CreateVersion7(), schoolId, me, name, body.Size.Value, DateTime.UtcNow, DateTime.UtcNow);
+        await uploads.InsertAsync(row, ct);
+        try
+        {
+            await files.StoreAsync(() =>
+            {
+                spool.Create(row.Id);
+                return Task.FromResult(true);
+            });
+        }
+        catch
+        {
+            await uploads.DeleteAsync(row.Id, CancellationToken.None);
+            throw;
+        }
+
+        return Dto(row, 0, null);
+    }
+
+    /// <summary>How far the upload got (and its file once complete).</summary>
+    public async Task<UploadDto> GetAsync(Guid me, Guid schoolId, Guid uploadId, CancellationToken ct)
+    {
+        var row = await FindAsync(me, schoolId, uploadId, ct);
+        if (await records.FindByUploadAsync(me, uploadId, ct) is { } done)
+        {
+            return Dto(row, row.Size, FileDto.From(done));
+        }
+
+        return Dto(row, spool.Length(uploadId) ?? throw new ChatException(ChatError.UploadNotFound), null);
+    }
+
+    /// <summary>
+    /// Appends the request body at <paramref name="offset"/>, which must be the bytes the server has (otherwise nothing
+    /// is read and the result carries the server's offset). The first bytes are checked for the type at once; the last
+    /// byte completes the upload. A refused upload (type, limit, quota) is removed.
+    /// </summary>
+    public async Task<ChunkResult> AppendAsync(Guid me, Guid schoolId, Guid uploadId, long? offset, HttpRequest request, CancellationToken ct)
+    {
+        var row = await FindAsync(me, schoolId, uploadId, ct);
+        if (offset is not >= 0)
+        {
+            throw ChatException.Field("offset", "Укажите смещение части (offset): сколько байт файла сервер уже получил.");
+        }
+
+        if (await records.FindByUploadAsync(me, uploadId, ct) is { } done)
+        {
+            // The last chunk's answer was lost: the upload is the file.
+            return new ChunkResult(Dto(row, row.Size, FileDto.From(done)), row.Size);
+        }
+
+        if (!await uploads.TouchAsync(uploadId, ct))
+        {
+            throw new ChatException(ChatError.UploadNotFound);
+        }
+
+        row = row with { TouchedAt = DateTime.UtcNow };
+
+        FileStream? stream;
+        try
+        {
+            stream = spool.OpenExclusive(uploadId);
+        }
+        catch (UploadBusyException)
+        {
+            throw new ChatException(ChatError.UploadBusy);
+        }
+
+        if (stream is null)
+        {
+            throw new ChatException(ChatError.UploadNotFound);
+        }
+
+        var remove = false;
+        try
+        {
+            var start = stream.Length;
+            if (offset != start)
+            {
+                return new ChunkResult(null, start);
+            }
+
+            if (start + request.ContentLength > row.Size)
+            {
+                throw new ChatException(ChatError.UploadTooLong);
+            }
+
+            var length = await AppendBodyAsync(stream, request.Body, row.Size, ct);
+            try
+            {
+                await CheckHeadAsync(stream, row, start, length, ct);
+                if (length < row.Size)
+                {
+                    return new ChunkResult(Dto(row, length, null), length);
+                }
+
+                stream.Position = 0;
+                var (file, _) = await files.StoreUploadAsync(me, schoolId, row.Name, uploadId, stream, row.Size, ct);
+                await stream.DisposeAsync();
+                spool.Delete(uploadId);
+                return new ChunkResult(Dto(row, row.Size, file), row.Size);
+            }
+            catch (ChatException e) when (e.Error.Status < 500)
+            {
+                // Refused by content, limit or quota: it can never complete, so it goes now.
+                remove = true;
+                throw;
+            }
+        }
+        finally
+        {
+            await stream.DisposeAsync();
+            if (remove)
+            {
+                spool.Delete(uploadId);
+                await uploads.DeleteAsync(uploadId, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>Cancels the upload: its row and its bytes go (a completed upload's file stays, as any unposted upload).</summary>
+    public async Task DeleteAsync(Guid me, Guid schoolId, Guid uploadId, CancellationToken ct)
+    {
+        await FindAsync(me, schoolId, uploadId, ct);
+        await uploads.DeleteAsync(uploadId, ct);
+        spool.Delete(uploadId);
+    }
+
+    /// <summary>Removes uploads nobody continued in time, and upload files without an upload (a crash between the two); returns how many uploads went.</summary>
+    public async Task<int> RemoveExpiredAsync(int batch, CancellationToken ct)
+    {
+        var expired = await uploads.DeleteExpiredAsync(Expiry, batch, ct);
+        foreach (var id in expired)
+        {
+            spool.Delete(id);
+        }
+
+        var stale = spool.Stale(Expiry).ToArray();
+        if (stale.Length > 0)
+        {
+            var alive = (await uploads.ExistingAsync(stale, ct)).ToHashSet();
+            foreach (var id in stale.Where(id => !alive.Contains(id)))
+            {
+                spool.Delete(id);
+            }
+        }
+
+        return expired.Count;
+    }
+
+    private async Task<UploadRow> FindAsync(Guid me, Guid schoolId, Guid uploadId, CancellationToken ct)
+    {
+        await access.ActiveMemberAsync(schoolId, me, ct);
+        return await uploads.GetAsync(uploadId, me, schoolId, Expiry, ct) ?? throw new ChatException(ChatError.UploadNotFound);
+    }
+
+    /// <summary>
+    /// Writes the body at the end of the upload's bytes and returns the new length. Whatever arrived before the client
+    /// went away stays (the next chunk continues after it); a body that passes the declared size is refused and its
+    /// bytes taken back.
+    /// </summary>
+    private async Task<long> AppendBodyAsync(FileStream stream, Stream body, long size, CancellationToken ct)
+    {
+        var start = stream.Length;
+        stream.Position = start;
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer.AsMemory(0, BufferSize), ct);
+                }
+                catch (Exception e) when (e is IOException or BadHttpRequestException or OperationCanceledException)
+                {
+                    throw new ChatException(ChatError.BadRequest, detail: "Часть файла пришла не целиком. Узнайте, сколько получено, и продолжите с этого места.");
+                }
+
+                if (read == 0)
+                {
+                    return stream.Length;
+                }
+
+                if (stream.Length + read > size)
+                {
+                    stream.SetLength(start);
+                    throw new ChatException(ChatError.UploadTooLong);
+                }
+
+                await files.StoreAsync(async () =>
+                {
+                    await stream.WriteAsync(buffer.AsMemory(0, read), CancellationToken.None);
+                    return true;
+                });
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            await files.StoreAsync(async () =>
+            {
+                await stream.FlushAsync(CancellationToken.None);
+                return true;
+            });
+        }
+    }
+
+    /// <summary>Once the first bytes are in (the head, or the whole of a small file), the type is decided, as the one-request upload does at its start.</summary>
+    private async Task CheckHeadAsync(FileStream stream, UploadRow row, long before, long length, CancellationToken ct)
+    {
+        if (before >= FileTypes.HeadLength || (length < FileTypes.HeadLength && length < row.Size))
+        {
+            return;
+        }
+
+        var head = new byte[(int)Math.Min(FileTypes.HeadLength, length)];
+        stream.Position = 0;
+        await stream.ReadExactlyAsync(head, ct);
+        var plan = await files.PlanAsync(row.SchoolId, row.Name, row.Size, ct);
+        files.DecideType(head, complete: head.Length == row.Size, plan, row.Size);
+    }
+
+    private UploadDto Dto(UploadRow row, long offset, FileDto? file) =>
+        new(row.Id, row.Name, row.Size, offset, DateTime.SpecifyKind(row.TouchedAt, DateTimeKind.Utc) + Expiry, file);
+}

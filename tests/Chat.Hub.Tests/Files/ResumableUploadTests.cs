@@ -1,0 +1,275 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Files;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Dapper;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Chat.Hub.Tests.Files;
+
+/// <summary>
+/// The file server on a real port (Kestrel: a request body arrives as it is sent, and a dropped connection is a real
+/// one), with resumable uploads expiring after a minute instead of a day, so a test can age one past it.
+/// </summary>
+public sealed class ResumableUploadApp : FilesApp
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings => [new("Files:UploadExpirySeconds", "60")];
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        StartServer();
+        BaseUrl = new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    public Uri BaseUrl { get; private set; } = null!;
+}
+
+/// <summary>Resumable uploads: chunks at the server's offset, a dropped chunk resumed, the same checks and result as one request, only for the uploader.</summary>
+public sealed class ResumableUploadTests(ResumableUploadApp app) : IClassFixture<ResumableUploadApp>
+{
+    private const int Chunk = 256 * 1024;
+
+    private static Task<HttpResponseMessage> StartAsync(TestUser who, Guid schoolId, string name, long size) =>
+        who.Http.PostAsJsonAsync($"/api/schools/{schoolId}/uploads", new { name, size });
+
+    private static Task<HttpResponseMessage> SendAsync(TestUser who, Guid schoolId, Guid uploadId, long offset, HttpContent content) =>
+        who.Http.PatchAsync($"/api/schools/{schoolId}/uploads/{uploadId}?offset={offset}", content);
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "timed out waiting for: " + what);
+            await Task.Delay(20);
+        }
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(TestUser who, Guid schoolId, Guid uploadId, long offset, byte[] bytes) =>
+        SendAsync(who, schoolId, uploadId, offset, new ByteArrayContent(bytes));
+
+    private static async Task<UploadDto> StatusAsync(TestUser who, Guid schoolId, Guid uploadId) =>
+        await (await who.Http.GetAsync($"/api/schools/{schoolId}/uploads/{uploadId}")).ReadAsync<UploadDto>();
+
+    [Fact]
+    public async Task ChunkedUpload_DroppedMidChunk_ResumesFromServerOffset_FileIsByteIdenticalAndPostable()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var bytes = SampleFiles.Pdf(1_200_000);
+        var started = await (await StartAsync(room.Teacher, room.School.Id, "Урок 7. Дроби.pdf", bytes.Length)).ReadAsync<UploadDto>();
+        Assert.Equal((0L, (long)bytes.Length, "Урок 7. Дроби.pdf"), (started.Offset, started.Size, started.Name));
+        Assert.Null(started.File);
+        Assert.True(started.ExpiresAt > DateTime.UtcNow);
+
+        // Two whole chunks, then a chunk whose connection drops after 100 000 of its bytes.
+        var offset = 0L;
+        for (var i = 0; i < 2; i++)
+        {
+            var progress = await (await SendAsync(room.Teacher, room.School.Id, started.UploadId, offset, bytes[(int)offset..(int)(offset + Chunk)])).ReadAsync<UploadDto>();
+            offset += Chunk;
+            Assert.Equal(offset, progress.Offset);
+        }
+
+        var dropped = new DroppingContent(bytes[(int)offset..(int)(offset + Chunk)], cutAfter: 100_000);
+        using var connection = new CancellationTokenSource();
+        // A client without the test client's redirect handler, which would read the whole body before sending it.
+        using var streaming = new HttpClient { BaseAddress = app.BaseUrl };
+        streaming.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", room.Teacher.Tokens.AccessToken);
+        var lost = streaming.PatchAsync($"/api/schools/{room.School.Id}/uploads/{started.UploadId}?offset={offset}", dropped, connection.Token);
+
+        // The server keeps what arrived, and says so while the rest is still missing; then the connection goes.
+        var resumeAt = offset + 100_000;
+        await EventuallyAsync(async () => (await StatusAsync(room.Teacher, room.School.Id, started.UploadId)).Offset == resumeAt, "the bytes before the drop");
+        await connection.CancelAsync();
+        dropped.Drop();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lost);
+        Assert.Equal(resumeAt, (await StatusAsync(room.Teacher, room.School.Id, started.UploadId)).Offset);
+
+        offset = resumeAt;
+        UploadDto last = started;
+        while (offset < bytes.Length)
+        {
+            var end = (int)Math.Min(bytes.Length, offset + Chunk);
+            using var response = await SendAsync(room.Teacher, room.School.Id, started.UploadId, offset, bytes[(int)offset..end]);
+            if (response.StatusCode == HttpStatusCode.Conflict && (await response.ReadProblemAsync())?.Code == "upload_busy")
+            {
+                continue; // the dropped request is still being wound up on the server
+            }
+
+            last = await response.ReadAsync<UploadDto>();
+            Assert.Equal(end, last.Offset);
+            Assert.Equal(end.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(response.Headers.GetValues("Upload-Offset")));
+            offset = end;
+        }
+
+        // The last byte made it a file, checked and stored as a one-request upload would be.
+        var file = Assert.IsType<FileDto>(last.File);
+        Assert.Equal(("Урок 7. Дроби.pdf", "document", "application/pdf", (long)bytes.Length), (file.Name, file.Kind, file.ContentType, file.Size));
+        Assert.Empty(Directory.GetFiles(app.FilesRoot, "*.part", SearchOption.AllDirectories));
+
+        // A repeated last chunk (its answer lost) returns the same file; so does the status.
+        var again = await (await SendAsync(room.Teacher, room.School.Id, started.UploadId, bytes.Length, [])).ReadAsync<UploadDto>();
+        Assert.Equal(file.Id, again.File?.Id);
+        Assert.Equal(file.Id, (await StatusAsync(room.Teacher, room.School.Id, started.UploadId)).File?.Id);
+
+        // Posted as any upload, and every reader downloads exactly the bytes sent.
+        await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.Id } }))
+            .ReadAsync<MessageDto>();
+        Assert.Equal(bytes, await room.Petya.Http.GetByteArrayAsync($"/api/files/{file.Id}"));
+
+        // The same content uploaded in one request is deduplicated with it.
+        var single = await (await FileCalls.UploadAsync(room.Teacher, room.School.Id, "Копия.pdf", bytes)).ReadAsync<FileDto>();
+        Assert.NotEqual(file.Id, single.Id);
+        Assert.Single(app.StoredObjects(), o => o == Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+    }
+
+    [Fact]
+    public async Task WrongOffset_RefusedWithTheServersOffset_BadOffsetsAndTooLongBodies_NeverAServerError()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var bytes = SampleFiles.Pdf(100_000);
+        var upload = await (await StartAsync(school.Admin, school.Id, "План.pdf", bytes.Length)).ReadAsync<UploadDto>();
+        await (await SendAsync(school.Admin, school.Id, upload.UploadId, 0, bytes[..40_000])).EnsureOkAsync();
+
+        foreach (var wrong in new long[] { 0, 39_999, 40_001, 100_000, long.MaxValue })
+        {
+            using var response = await SendAsync(school.Admin, school.Id, upload.UploadId, wrong, bytes[40_000..50_000]);
+            var problem = await response.ExpectErrorAsync(HttpStatusCode.Conflict, "upload_offset_mismatch");
+            Assert.Equal("40000", Assert.Single(response.Headers.GetValues("Upload-Offset")));
+            Assert.Contains("40000", problem.Detail);
+        }
+
+        await (await SendAsync(school.Admin, school.Id, upload.UploadId, -1, bytes[40_000..50_000])).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await school.Admin.Http.PatchAsync($"/api/schools/{school.Id}/uploads/{upload.UploadId}", new ByteArrayContent(bytes[40_000..50_000])))
+            .ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await school.Admin.Http.PatchAsync($"/api/schools/{school.Id}/uploads/{upload.UploadId}?offset=abc", new ByteArrayContent(bytes[40_000..50_000])))
+            .ExpectErrorAsync(HttpStatusCode.BadRequest, "bad_request");
+
+        // A chunk reaching past the declared size is refused, whether its length is known in advance or not; nothing of it is kept.
+        await (await SendAsync(school.Admin, school.Id, upload.UploadId, 40_000, new byte[60_001])).ExpectErrorAsync(HttpStatusCode.RequestEntityTooLarge, "upload_too_long");
+        await (await SendAsync(school.Admin, school.Id, upload.UploadId, 40_000, new GeneratedContent(bytes[40_000..], 200_000))).ExpectErrorAsync(HttpStatusCode.RequestEntityTooLarge, "upload_too_long");
+        Assert.Equal(40_000, (await StatusAsync(school.Admin, school.Id, upload.UploadId)).Offset);
+
+        // Unknown ids and malformed bodies are answers, not errors of the server.
+        await (await SendAsync(school.Admin, school.Id, Guid.NewGuid(), 0, bytes)).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        await (await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/uploads/{Guid.NewGuid()}")).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        await (await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/uploads", new { name = "План.pdf", size = -5 })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/uploads", new { name = "План.pdf" })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+
+        // The rest completes it; a cancelled upload is gone.
+        var done = await (await SendAsync(school.Admin, school.Id, upload.UploadId, 40_000, bytes[40_000..])).ReadAsync<UploadDto>();
+        Assert.Equal(bytes.Length, done.File!.Size);
+        var cancelled = await (await StartAsync(school.Admin, school.Id, "Черновик.pdf", 10)).ReadAsync<UploadDto>();
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.DeleteAsync($"/api/schools/{school.Id}/uploads/{cancelled.UploadId}")).StatusCode);
+        await (await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/uploads/{cancelled.UploadId}")).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        Assert.DoesNotContain(app.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal) && l.Contains("/uploads/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnotherPersonOrSchool_CannotReadContinueOrCancelTheUpload()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var other = await new SchoolBuilder(app).CreateAsync("Школа №2");
+        var bytes = SampleFiles.Pdf(50_000);
+        var upload = await (await StartAsync(room.Teacher, room.School.Id, "Контрольная.pdf", bytes.Length)).ReadAsync<UploadDto>();
+        await (await SendAsync(room.Teacher, room.School.Id, upload.UploadId, 0, bytes[..10_000])).EnsureOkAsync();
+
+        var path = $"/api/schools/{room.School.Id}/uploads/{upload.UploadId}";
+        foreach (var stranger in new[] { room.Petya, room.School.Admin })
+        {
+            await (await stranger.Http.GetAsync(path)).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+            await (await SendAsync(stranger, room.School.Id, upload.UploadId, 10_000, bytes[10_000..])).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+            await (await stranger.Http.DeleteAsync(path)).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        }
+
+        // Another school's admin: not a member here, and the upload is not in their school either.
+        await (await other.Admin.Http.GetAsync(path)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        await (await SendAsync(other.Admin, other.Id, upload.UploadId, 10_000, bytes[10_000..])).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        // Nor is it the teacher's upload in another school's name.
+        await (await room.Teacher.Http.GetAsync($"/api/schools/{other.Id}/uploads/{upload.UploadId}")).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        // Untouched by all that: the teacher finishes it.
+        Assert.Equal(10_000, (await StatusAsync(room.Teacher, room.School.Id, upload.UploadId)).Offset);
+        var done = await (await SendAsync(room.Teacher, room.School.Id, upload.UploadId, 10_000, bytes[10_000..])).ReadAsync<UploadDto>();
+        Assert.NotNull(done.File);
+    }
+
+    [Fact]
+    public async Task OversizeOrWrongType_RefusedAtOnce_ByDeclaredSizeOrFirstChunk()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+
+        // Over the kind's limit (video 4 MB here), over the school's quota (3 MB here), an extension the server refuses.
+        var tooLarge = await (await StartAsync(school.Admin, school.Id, "Урок.mp4", 5L * 1024 * 1024)).ExpectErrorAsync(HttpStatusCode.RequestEntityTooLarge, "file_too_large");
+        Assert.Contains("4 МБ", tooLarge.Detail);
+        await (await StartAsync(school.Admin, school.Id, "Урок.mp4", 7L * 1024 * 1024 / 2)).ExpectErrorAsync(HttpStatusCode.RequestEntityTooLarge, "storage_quota_exceeded");
+        await (await StartAsync(school.Admin, school.Id, "setup.exe", 1000)).ExpectErrorAsync(HttpStatusCode.UnsupportedMediaType, "file_type_not_allowed");
+        await (await StartAsync(school.Admin, school.Id, "Урок.mp4", 2L * 1024 * 1024 * 1024 * 1024)).ExpectErrorAsync(HttpStatusCode.RequestEntityTooLarge, "file_too_large");
+
+        // The content is known from the first chunk: an executable named .pdf is refused then, and the upload is gone.
+        var exe = SampleFiles.Exe();
+        var fake = await (await StartAsync(school.Admin, school.Id, "Реферат.pdf", exe.Length + 10_000)).ReadAsync<UploadDto>();
+        await (await SendAsync(school.Admin, school.Id, fake.UploadId, 0, [.. exe, .. new byte[FileTypesHead]])).ExpectErrorAsync(HttpStatusCode.UnsupportedMediaType, "file_type_not_allowed");
+        await (await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/uploads/{fake.UploadId}")).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        Assert.Empty(Directory.GetFiles(app.FilesRoot, fake.UploadId.ToString("N") + ".part", SearchOption.AllDirectories));
+
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        Assert.Equal(0, await db.ExecuteScalarAsync<int>("SELECT count(*)::int FROM files WHERE school_id = @Id", new { school.Id }));
+    }
+
+    [Fact]
+    public async Task ExpiredUpload_RemovedWithItsBytesByTheCleanup_FreshOneKept()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var bytes = SampleFiles.Pdf(30_000);
+        var old = await (await StartAsync(school.Admin, school.Id, "Старое.pdf", bytes.Length)).ReadAsync<UploadDto>();
+        var fresh = await (await StartAsync(school.Admin, school.Id, "Новое.pdf", bytes.Length)).ReadAsync<UploadDto>();
+        await (await SendAsync(school.Admin, school.Id, old.UploadId, 0, bytes[..10_000])).EnsureOkAsync();
+        await (await SendAsync(school.Admin, school.Id, fresh.UploadId, 0, bytes[..10_000])).EnsureOkAsync();
+        string Part(Guid id) => Path.Combine(app.FilesRoot, ".staging", "uploads", id.ToString("N") + ".part");
+        Assert.True(File.Exists(Part(old.UploadId)));
+
+        // Not continued for longer than Files:UploadExpirySeconds (60 s here).
+        await app.ExecuteSqlAsync("UPDATE file_uploads SET touched_at = now() - interval '61 seconds' WHERE id = @id", new { id = old.UploadId });
+        await (await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/uploads/{old.UploadId}")).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+
+        var result = await app.Services.GetRequiredService<FileCleanup>().RunOnceAsync(CancellationToken.None);
+        Assert.True(result.Uploads >= 1);
+        Assert.False(File.Exists(Part(old.UploadId)));
+        Assert.Equal(0, await app.ExecuteSqlAsync("DELETE FROM file_uploads WHERE id = @id", new { id = old.UploadId }));
+        Assert.True(File.Exists(Part(fresh.UploadId)));
+        Assert.Equal(10_000, (await StatusAsync(school.Admin, school.Id, fresh.UploadId)).Offset);
+    }
+
+    private const int FileTypesHead = FileTypes.HeadLength;
+
+    /// <summary>A request body that sends part of its bytes, stalls, and fails on <see cref="Drop"/>: a mobile connection dropping mid-request.</summary>
+    private sealed class DroppingContent(byte[] bytes, int cutAfter) : HttpContent
+    {
+        private readonly TaskCompletionSource dropped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Drop() => dropped.TrySetResult();
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, cutAfter));
+            await stream.FlushAsync();
+            await dropped.Task;
+            throw new IOException("the connection dropped");
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+}
