@@ -162,6 +162,7 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".chat-head .case-end")).ToHaveTextAsync(caseEnd);
         await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Разбор чата: вы модератор здесь до" })).ToBeVisibleAsync();
         await Expect(ChatItem(page, "7А")).ToHaveCountAsync(0);
+        await Expect(page.Locator(".chat-head").GetByRole(AriaRole.Button, new() { Name = "Начать урок" })).ToHaveCountAsync(0);
         await ScreenshotBoth(page, "moderation-case");
 
         // She deletes Гена's message by a rule: gone for Катя at once.

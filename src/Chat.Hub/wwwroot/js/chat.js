@@ -457,7 +457,8 @@ export function showMain(root, me, school, schools, nav) {
   function renderHead() {
     const c = current;
     const s = c.summary;
-    const [first, ...after] = calls.headButtons(c).filter(Boolean);
+    // A moderation case is for moderating: no lessons or calls from it (and a phone's header keeps room for «Ещё»).
+    const [first, ...after] = c.caseUntil ? [] : calls.headButtons(c).filter(Boolean);
     const primary = first?.tagName === 'A' ? first : null;
     const rest = primary ? after : [first, ...after];
     const old = c.menu;
