@@ -173,6 +173,14 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         await Expect(Message(page, "Катя глупая")).ToHaveCountAsync(0);
         await Expect(Message(katyaPage, "Катя глупая")).ToHaveCountAsync(0);
 
+        // «О чате» gives her a moderator's tools for the members.
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
+        var genaRow = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" }).Locator("li.member", new() { HasText = "Гена Грубов" });
+        await Expect(genaRow.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" })).ToBeVisibleAsync();
+        await HeaderMenuItemAsync(page, "Материалы");
+        await Expect(page.GetByRole(AriaRole.Menu, new() { Name = "Ещё действия" }).GetByRole(AriaRole.Menuitem, new() { Name = "Закрепить" })).ToHaveCountAsync(0);
+        await page.Keyboard.PressAsync("Escape");
+
         // Not a member, she gets no pushes: a new message reaches her page through the catch-up every 15 seconds.
         await School.SendAsync(gena, chatId, "Я больше не буду");
         await Expect(Message(page, "Я больше не буду")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
