@@ -4,7 +4,10 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Chat.Web.Tests;
 
-/// <summary>A chat's owner mutes a member for a few hours and removes another from the chat, in «О чате».</summary>
+/// <summary>
+/// A chat's owner mutes a member for a few hours and removes another from the chat, in «О чате»; a school admin moderates
+/// a class chat she is not in through a logged moderation case.
+/// </summary>
 [Collection(WebCollection.Name)]
 public sealed class ModerationTests(WebApp app) : WebTest(app)
 {
@@ -102,5 +105,92 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         var classRow = panel.Locator("li.member", new() { HasText = "Оля Никитина" });
         await Expect(classRow.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" })).ToBeVisibleAsync();
         await Expect(classRow.GetByRole(AriaRole.Button, new() { Name = "Удалить из чата" })).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Admin_OpensCaseOnClassChat_EmptyReasonRefused_DeletesPupilsMessageByRule_AuditShowsTheCase()
+    {
+        var school = await Scene.SchoolAsync("Школа №33");
+        var classId = await school.ClassAsync("7А");
+        var teacher = await school.TeacherAsync("Нина Сергеевна", classTeacherOf: classId);
+        var gena = await school.PupilAsync("Гена Грубов", classId);
+        var katya = await school.PupilAsync("Катя Светлова", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "7А");
+        await School.SendAsync(gena, chatId, "Катя глупая");
+
+        var katyaPage = await PageAsync(Phone);
+        await SignInAsync(katyaPage, katya.Phone);
+        await OpenChatAsync(katyaPage, "7А");
+        await Expect(Message(katyaPage, "Катя глупая")).ToHaveCountAsync(1);
+
+        // The admin is not in 7А: her list does not have it; «Чаты школы» offers a case on it.
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await Expect(ChatItem(page, "Общешкольный канал")).ToBeVisibleAsync();
+        await Expect(ChatItem(page, "7А")).ToHaveCountAsync(0);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var chats = page.Locator("#adm-chats-sec");
+        var row = chats.Locator($"tr[data-chat-id='{chatId}']");
+        await Expect(row).ToContainTextAsync("класс");
+        await Expect(chats.Locator("tr", new() { HasText = "Общешкольный канал" })).ToContainTextAsync("вы владелец");
+
+        // The dialog says what a case does; an empty reason is refused in it, with the server's message.
+        var open = row.GetByRole(AriaRole.Button, new() { Name = "Открыть разбор 7А" });
+        await open.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Открыть разбор чата «7А»" });
+        await Expect(dialog).ToContainTextAsync("На 24 часа вы получите права модератора в этом чате");
+        await Expect(dialog).ToContainTextAsync("записываются в журнал действий школы");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Открыть разбор" }).ClickAsync();
+        await Expect(dialog.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Укажите причину.");
+        await Expect(row).ToContainTextAsync("—");
+        await dialog.GetByLabel("Причина разбора (обязательно)").FillAsync("Жалоба мамы Кати на оскорбления");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Открыть разбор" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+
+        // The row says until when (the server's end, in local time: 24 hours on, so «завтра»); the focus is on «Открыть чат».
+        var listed = (await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/chats"))).EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == chatId);
+        var end = TimeZoneInfo.ConvertTimeFromUtc(listed.GetProperty("caseUntil").GetDateTime().ToUniversalTime(), TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow"));
+        var caseEnd = "Разбор до завтра, " + end.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        await Expect(row).ToContainTextAsync(caseEnd);
+        var openChat = row.GetByRole(AriaRole.Button, new() { Name = "Открыть чат 7А" });
+        await Expect(openChat).ToBeFocusedAsync();
+
+        // «Открыть чат»: the chat view with 7А open as its moderator, the case's end in the header; still not in her list.
+        await openChat.ClickAsync();
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("7А");
+        await Expect(page.Locator(".messages[data-loaded]")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".chat-head .case-end")).ToHaveTextAsync(caseEnd);
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Разбор чата: вы модератор здесь до" })).ToBeVisibleAsync();
+        await Expect(ChatItem(page, "7А")).ToHaveCountAsync(0);
+        await Expect(page.Locator(".chat-head").GetByRole(AriaRole.Button, new() { Name = "Начать урок" })).ToHaveCountAsync(0);
+        await ScreenshotBoth(page, "moderation-case");
+
+        // She deletes Гена's message by a rule: gone for Катя at once.
+        await MessageCard(page, "Катя глупая").GetByRole(AriaRole.Button, new() { Name = "Удалить по правилу" }).ClickAsync();
+        var del = page.GetByRole(AriaRole.Dialog, new() { Name = "Удалить сообщение по правилу" });
+        await del.GetByLabel("Правило школы").SelectOptionAsync(new SelectOptionValue { Index = 0 });
+        await del.GetByRole(AriaRole.Button, new() { Name = "Удалить" }).ClickAsync();
+        await Expect(Message(page, "Катя глупая")).ToHaveCountAsync(0);
+        await Expect(Message(katyaPage, "Катя глупая")).ToHaveCountAsync(0);
+
+        // «О чате» gives her a moderator's tools for the members.
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
+        var genaRow = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" }).Locator("li.member", new() { HasText = "Гена Грубов" });
+        await Expect(genaRow.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" })).ToBeVisibleAsync();
+        await HeaderMenuItemAsync(page, "Материалы");
+        await Expect(page.GetByRole(AriaRole.Menu, new() { Name = "Ещё действия" }).GetByRole(AriaRole.Menuitem, new() { Name = "Закрепить" })).ToHaveCountAsync(0);
+        await page.Keyboard.PressAsync("Escape");
+
+        // Not a member, she gets no pushes: a new message reaches her page through the catch-up every 15 seconds.
+        await School.SendAsync(gena, chatId, "Я больше не буду");
+        await Expect(Message(page, "Я больше не буду")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+
+        // The audit log in Russian: the case with the chat, the reason and its end, then the deletion by the rule.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var audit = page.Locator("#adm-audit-sec");
+        var opened = audit.Locator("tr", new() { HasText = "открыт разбор чата" });
+        await Expect(opened).ToContainTextAsync("7А · причина: Жалоба мамы Кати на оскорбления · до ");
+        await Expect(opened).ToContainTextAsync(end.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(audit.Locator("tr", new() { HasText = "сообщение удалено модератором" })).ToContainTextAsync("правило 1 · Гена Грубов");
     }
 }

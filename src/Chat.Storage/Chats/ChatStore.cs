@@ -85,20 +85,50 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { accountId, schoolId, chatId = (Guid?)null }, cancellationToken: ct))).AsList();
     }
 
-    private const string MyChatsSql = """
+    /// <summary>
+    /// A school admin's view of a chat they moderate through an open case without being a member: the chat's own
+    /// figures, as a moderator with nothing unread (no read position of theirs), no pin or mute, the rules not asked.
+    /// </summary>
+    public async Task<MyChatRow?> GetForCaseAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<MyChatRow>(new CommandDefinition(
+            MyChatsColumns + CaseViewerSql + MyChatsJoins + " WHERE c.id = @chatId", new { accountId, chatId }, cancellationToken: ct));
+    }
+
+    /// <summary>The end of the person's open moderation case on the chat (null: none, or no longer the school's admin).</summary>
+    public async Task<DateTime?> OpenCaseUntilAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<DateTime?>(new CommandDefinition("SELECT max(mc.closes_at) " + OpenCasesSql, new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    private const string CaseViewerSql = """
+        FROM (SELECT id AS chat_id, @accountId AS account_id, 'moderator' AS role, last_seq AS read_seq, false AS pinned,
+                     NULL::timestamptz AS muted_until, rules_version AS rules_accepted_version FROM chats WHERE id = @chatId) m
+        """;
+
+    private const string MyChatsSql = MyChatsColumns + " FROM chat_members m" + MyChatsJoins + """
+         WHERE m.account_id = @accountId AND (@schoolId::uuid IS NULL OR c.school_id = @schoolId) AND (@chatId::uuid IS NULL OR c.id = @chatId)
+        """;
+
+    private const string MyChatsColumns = """
         SELECT c.id, c.school_id, c.kind, c.class_id, c.title, c.avatar_url, c.read_only, c.slow_mode_seconds, c.last_seq, c.last_message_at,
                m.role, m.read_seq, m.pinned, m.muted_until, c.rules_version, m.rules_accepted_version,
                (SELECT count(*)::int FROM (SELECT 1 FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND x.sender_id IS DISTINCT FROM m.account_id AND x.deleted_at IS NULL LIMIT 1000) u) AS unread_count,
                (SELECT count(*)::int FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND m.account_id = ANY(x.mentions) AND x.deleted_at IS NULL) AS mention_count,
                (SELECT count(*)::int FROM chat_members cm WHERE cm.chat_id = c.id) AS member_count,
                peer.account_id AS peer_id, peer.display_name AS peer_name, c.archived_at IS NOT NULL AS archived
-        FROM chat_members m
+
+        """;
+
+    private const string MyChatsJoins = """
+
         JOIN chats c ON c.id = m.chat_id
         JOIN schools s ON s.id = c.school_id
         LEFT JOIN LATERAL (
             SELECT o.account_id, a.display_name FROM chat_members o JOIN accounts a ON a.id = o.account_id
             WHERE c.kind = 'direct' AND o.chat_id = c.id AND o.account_id <> m.account_id LIMIT 1) peer ON true
-        WHERE m.account_id = @accountId AND (@schoolId::uuid IS NULL OR c.school_id = @schoolId) AND (@chatId::uuid IS NULL OR c.id = @chatId)
         """;
 
     public async Task<IReadOnlyList<Guid>> ChatIdsOfAsync(Guid accountId, CancellationToken ct)
@@ -136,7 +166,13 @@ public sealed class ChatStore(NpgsqlDataSource db)
         SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
         WHERE m.chat_id = @chatId AND m.account_id = @accountId
         UNION ALL
-        SELECT 'moderator' FROM moderation_cases mc JOIN chats c ON c.id = mc.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+        SELECT 'moderator'
+        """ + OpenCasesSql;
+
+    /// <summary>The admin's open cases on the chat (in an active school, while they are still its admin).</summary>
+    private const string OpenCasesSql = """
+
+        FROM moderation_cases mc JOIN chats c ON c.id = mc.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
         JOIN school_members sm ON sm.school_id = c.school_id AND sm.account_id = mc.admin_id AND sm.is_admin
         WHERE mc.chat_id = @chatId AND mc.admin_id = @accountId AND mc.closes_at > now()
         """;

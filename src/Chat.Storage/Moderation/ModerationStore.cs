@@ -14,6 +14,12 @@ public sealed record MessageReport(
     Guid Id, Guid ChatId, long MessageSeq, Guid ReporterId, Guid RuleId, int RuleNumber, string? Comment, string Status,
     string? Resolution, DateTime CreatedAt, Guid? SenderId, string MessageText);
 
+/// <summary>
+/// One chat of the school as its admin sees it to moderate it: the admin's own role there (null: not a member) and the
+/// end of the admin's open moderation case on it (null: none).
+/// </summary>
+public sealed record SchoolChatRow(Guid Id, string Kind, Guid? ClassId, string Title, bool Archived, int MemberCount, string? MyRole, DateTime? CaseUntil);
+
 /// <summary>Rules, violations, blocks and mutes, reports and admins' moderation cases.</summary>
 public sealed class ModerationStore(NpgsqlDataSource db)
 {
@@ -181,6 +187,23 @@ public sealed class ModerationStore(NpgsqlDataSource db)
         s.Connection.ExecuteAsync(new CommandDefinition(
             "UPDATE message_reports SET status = 'resolved', resolution = @resolution, resolved_by = @resolvedBy, resolved_at = now() WHERE id = @reportId",
             new { reportId, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>The school's chats but direct ones (who talks with whom privately is not the admin's list), active first, by title.</summary>
+    public async Task<IReadOnlyList<SchoolChatRow>> ListSchoolChatsAsync(Guid schoolId, Guid adminId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<SchoolChatRow>(new CommandDefinition(
+            """
+            SELECT c.id, c.kind, c.class_id, c.title, c.archived_at IS NOT NULL AS archived,
+                   (SELECT count(*)::int FROM chat_members cm WHERE cm.chat_id = c.id) AS member_count,
+                   (SELECT m.role FROM chat_members m WHERE m.chat_id = c.id AND m.account_id = @adminId) AS my_role,
+                   (SELECT max(mc.closes_at) FROM moderation_cases mc WHERE mc.chat_id = c.id AND mc.admin_id = @adminId AND mc.closes_at > now()) AS case_until
+            FROM chats c
+            WHERE c.school_id = @schoolId AND c.kind <> 'direct'
+            ORDER BY c.archived_at IS NOT NULL, c.title, c.id
+            """,
+            new { schoolId, adminId }, cancellationToken: ct))).AsList();
+    }
 
     public Task OpenCaseAsync(DbScope s, Guid schoolId, Guid chatId, Guid adminId, string reason, DateTime closesAt, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(

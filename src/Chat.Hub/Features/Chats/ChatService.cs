@@ -38,11 +38,19 @@ public sealed class ChatService(
 
     public async Task<ChatDetailsDto> GetAsync(Guid chatId, Guid me, CancellationToken ct)
     {
-        var row = await chats.GetForMemberAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var row = await chats.GetForMemberAsync(chatId, me, ct);
+        DateTime? caseUntil = null;
+        if (row is null)
+        {
+            // A school admin who opened a moderation case reads the chat as its moderator until the case closes.
+            caseUntil = await chats.OpenCaseUntilAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+            row = await chats.GetForCaseAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        }
+
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         // Others' read positions are pushed to every member of a chat this small anyway; bigger chats keep them private.
         long? othersRead = row.MemberCount <= MessageService.ReadReceiptsLimit ? await chats.OthersReadSeqAsync(chatId, me, ct) : null;
-        return new ChatDetailsDto(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)), chat.Rules, othersRead);
+        return new ChatDetailsDto(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)), chat.Rules, othersRead, caseUntil);
     }
 
     /// <summary>The member's role in the chat, checked in the database; "chat not found" for anyone else.</summary>

@@ -18,11 +18,9 @@ public static class ModerationApi
             await s.ArchiveRuleAsync(schoolId, ruleId, user.AccountId(), ct);
             return TypedResults.NoContent();
         });
-        school.MapPost("/chats/{chatId:guid}/moderation-cases", async (Guid schoolId, Guid chatId, OpenCaseBody body, ClaimsPrincipal user, ModerationService s, CancellationToken ct) =>
-        {
-            await s.OpenCaseAsync(user.AccountId(), schoolId, chatId, body.Reason, ct);
-            return TypedResults.NoContent();
-        });
+        school.MapGet("/chats", (Guid schoolId, ClaimsPrincipal user, ModerationService s, CancellationToken ct) => s.SchoolChatsAsync(user.AccountId(), schoolId, ct));
+        school.MapPost("/chats/{chatId:guid}/moderation-cases", (Guid schoolId, Guid chatId, OpenCaseBody body, ClaimsPrincipal user, ModerationService s, CancellationToken ct) =>
+            s.OpenCaseAsync(user.AccountId(), schoolId, chatId, body.Reason, ct));
         school.MapGet("/audit.csv", async (Guid schoolId, ClaimsPrincipal user, SchoolService s, CancellationToken ct) =>
         {
             var events = await s.AuditAsync(schoolId, user.AccountId(), null, 500, ct);

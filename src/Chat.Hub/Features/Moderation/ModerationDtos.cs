@@ -35,3 +35,15 @@ public sealed record ReportDto(Guid Id, Guid ChatId, long MessageSeq, Guid Repor
 public sealed record ViolationCountDto(Guid ChatId, Guid AccountId, int Violations, bool MayBeBlocked);
 
 public sealed record OpenCaseBody(string? Reason);
+
+/// <summary>An opened moderation case: the admin moderates the chat until <c>ClosesAt</c> (24 hours).</summary>
+public sealed record OpenCaseDto(Guid ChatId, DateTime ClosesAt);
+
+/// <summary>
+/// A chat of the school in the admin's list (no direct chats): the admin's own role there (null: not a member) and the
+/// end of the admin's open moderation case on it (null: none).
+/// </summary>
+public sealed record SchoolChatDto(Guid Id, string Kind, Guid? ClassId, string Title, bool Archived, int MemberCount, string? MyRole, DateTime? CaseUntil)
+{
+    public static SchoolChatDto From(SchoolChatRow r) => new(r.Id, r.Kind, r.ClassId, r.Title, r.Archived, r.MemberCount, r.MyRole, r.CaseUntil);
+}

@@ -325,7 +325,7 @@ public sealed class ModerationService(
     /// An admin opens a logged moderation case on a chat of their school: for 24 hours they act there as a moderator.
     /// This is the only way an admin reads or moderates a chat they are not a member of.
     /// </summary>
-    public async Task OpenCaseAsync(Guid me, Guid schoolId, Guid chatId, string? reason, CancellationToken ct)
+    public async Task<OpenCaseDto> OpenCaseAsync(Guid me, Guid schoolId, Guid chatId, string? reason, CancellationToken ct)
     {
         await access.AdminAsync(schoolId, me, ct);
         var chat = await chats.GetAsync(chatId, ct);
@@ -335,13 +335,22 @@ public sealed class ModerationService(
         }
 
         var why = Text.Optional(reason, "reason", 1000) ?? throw new ChatException(ChatError.ReasonRequired);
+        var closesAt = Now.AddHours(24);
         await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
-            await moderation.OpenCaseAsync(s, schoolId, chatId, me, why, Now.AddHours(24), ct);
-            await audit.AppendAsync(s, schoolId, me, "moderation.case_opened", chatId, new { reason = why }, ct);
+            await moderation.OpenCaseAsync(s, schoolId, chatId, me, why, closesAt, ct);
+            await audit.AppendAsync(s, schoolId, me, "moderation.case_opened", chatId, new { reason = why, title = chat.Title, closesAt }, ct);
             return true;
         }, ct);
+        return new OpenCaseDto(chatId, closesAt);
+    }
+
+    /// <summary>The school's chats (not direct ones) for its admin to open a case on, with the admin's role and open case in each.</summary>
+    public async Task<IReadOnlyList<SchoolChatDto>> SchoolChatsAsync(Guid me, Guid schoolId, CancellationToken ct)
+    {
+        await access.AdminAsync(schoolId, me, ct);
+        return (await moderation.ListSchoolChatsAsync(schoolId, me, ct)).Select(SchoolChatDto.From).ToList();
     }
 
     public async Task<RestrictionDto?> MyRestrictionAsync(Guid me, Guid chatId, CancellationToken ct)

@@ -1,14 +1,16 @@
 // School administration: school info with the approval policy and safe mode, statistics with charts and CSV, the storage report, classes
 // (rename, archive, archived ones apart) and class teachers, staff (teacher verification, admins, the director, leaving), pupils (moving between classes,
 // leaving), the school-year rollover, the school's rules, invite links with QR codes, join requests, system channels
-// and who may post in them, the audit log. Destructive actions ask first in a dialog.
+// and who may post in them, the school's chats with the admin's moderation cases (admin-cases.js), the audit log.
+// Destructive actions ask first in a dialog.
 // A class teacher who is not an admin sees only the invite links and join requests of their classes.
 
 import { api, ApiError, blob, saveBlob, session } from './api.js';
-import { h, fill, mount, ROLE_NAMES, shortTime } from './dom.js';
+import { h, fill, mount, ROLE_NAMES, shortTime, dateTime } from './dom.js';
 import { barChart } from './charts.js';
 import { formDialog } from './dialog.js';
 import { size } from './files.js';
+import { loadSchoolChats } from './admin-cases.js';
 
 const STATE_NAMES = { active: 'действует', expired: 'истекло', used_up: 'исчерпано', revoked: 'отозвано' };
 const ACTION_NAMES = {
@@ -22,7 +24,7 @@ const ACTION_NAMES = {
   'join_request.rejected': 'заявка отклонена', 'chat.created': 'создан чат', 'moderation.message_deleted': 'сообщение удалено модератором',
   'moderation.violation': 'записано нарушение', 'moderation.blocked': 'участник заблокирован', 'moderation.unblocked': 'участник разблокирован',
   'moderation.muted': 'участнику запрещено писать', 'moderation.unmuted': 'запрет писать снят', 'moderation.removed': 'участник удалён из чата',
-  'moderation.case_opened': 'открыто модерационное дело', 'moderation.report_resolved': 'жалоба рассмотрена',
+  'moderation.case_opened': 'открыт разбор чата (права модератора на 24 часа)', 'moderation.report_resolved': 'жалоба рассмотрена',
   'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
   'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
@@ -50,21 +52,24 @@ export async function showAdmin(root, school, back, options = {}) {
   const invitesSec = section('adm-invites');
   const requestsSec = section('adm-requests');
   const channelsSec = section('adm-channels');
+  const chatsSec = section('adm-chats');
   const auditSec = section('adm-audit');
   const pupilsSec = section('adm-pupils');
   const yearSec = section('adm-year');
   const rulesSec = section('adm-rules');
   const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-storage', 'Хранилище'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-pupils', 'Ученики'],
-    ['adm-year', 'Учебный год'], ['adm-rules', 'Правила'], ['adm-invites', 'Приглашения'], ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-audit', 'Журнал']];
+    ['adm-year', 'Учебный год'], ['adm-rules', 'Правила'], ['adm-invites', 'Приглашения'], ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-chats', 'Чаты'], ['adm-audit', 'Журнал']];
   let hub = null;
   const leave = () => { hub?.stop(); back(); };
+  // «Открыть чат» of a moderation case: the chat view with that chat open.
+  const openChat = chatId => { hub?.stop(); options.openChat(chatId); };
   mount(root,
     h('header', { class: 'topbar' },
       h('button', { class: 'btn small', onclick: leave }, '← К чатам'),
       h('span', { class: 'title' }, (statsOnly ? 'Статистика: ' : teacherOnly ? 'Приглашения: ' : 'Управление школой: ') + school.name)),
     statsOnly ? h('div', { class: 'admin' }, statsSec) : h('div', { class: 'admin' },
       !teacherOnly && h('nav', { class: 'admin-nav', 'aria-label': 'Разделы' }, nav.map(([id, t]) => h('a', { href: '#' + id + '-sec', class: 'btn small' }, t))),
-      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, storageSec, classesSec, staffSec, pupilsSec, yearSec, rulesSec, invitesSec, requestsSec, channelsSec, auditSec]));
+      teacherOnly ? [invitesSec, requestsSec] : [info, statsSec, storageSec, classesSec, staffSec, pupilsSec, yearSec, rulesSec, invitesSec, requestsSec, channelsSec, chatsSec, auditSec]));
   let classes = [];
   let members = [];
 
@@ -597,6 +602,7 @@ export async function showAdmin(root, school, back, options = {}) {
     if (d.rule) parts.push('правило ' + d.rule);
     if (d.reason) parts.push('причина: ' + d.reason);
     if (d.until) parts.push('до ' + new Date(d.until).toLocaleDateString('ru-RU'));
+    if (d.closesAt) parts.push('до ' + dateTime.format(new Date(d.closesAt)));
     if (e.subjectId && nameOf(e.subjectId)) parts.push(nameOf(e.subjectId));
     return parts.join(' · ');
   }
@@ -675,7 +681,8 @@ export async function showAdmin(root, school, back, options = {}) {
     if (!teacherOnly) { renderStaff(); renderPupils(); renderYear(); }
     await Promise.all([
       guard(invitesSec, loadInvites), guard(requestsSec, loadRequests),
-      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(storageSec, loadStorage), !teacherOnly && guard(channelsSec, loadChannels), !teacherOnly && guard(auditSec, () => loadAudit()), !teacherOnly && guard(rulesSec, loadRules),
+      !teacherOnly && guard(statsSec, loadStats), !teacherOnly && guard(storageSec, loadStorage), !teacherOnly && guard(channelsSec, loadChannels),
+      !teacherOnly && guard(chatsSec, () => loadSchoolChats(chatsSec, { base, openChat, opened: () => guard(auditSec, () => loadAudit()) })), !teacherOnly && guard(auditSec, () => loadAudit()), !teacherOnly && guard(rulesSec, loadRules),
     ]);
   } catch (e) {
     (teacherOnly ? invitesSec : info).append(h('p', { class: 'error' }, errText(e)));

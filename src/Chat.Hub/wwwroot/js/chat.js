@@ -9,6 +9,7 @@ import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
 import { api, upload, uploadResumable, uploadChunkBytes, refreshTokens } from './api.js';
 import { h, fill, mount, shortTime, time, plural, appendTimes } from './dom.js';
 import { showAdmin } from './admin.js';
+import { caseEnd, caseUntil } from './admin-cases.js';
 import { formDialog, notice } from './dialog.js';
 import { renderFiles, size } from './files.js';
 import { renderPoll, pollDialog } from './polls.js';
@@ -26,6 +27,8 @@ import { preview, showUnread, chatNotifier } from './notify.js';
 import { presenceWatch } from './presence.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
+const CASE_KEY = 'chat.case'; // the chat of a moderation case to open, from «Управление школой»
+const CASE_POLL_MS = 15000;
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 
 let client = null;
@@ -89,12 +92,14 @@ export function showMain(root, me, school, schools, nav) {
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
     schools.length > 1 && schoolButton,
-    school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back)) }, 'Управление школой'),
+    school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { openChat: openCaseChat })) }, 'Управление школой'),
     !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
     statsButton,
     h('button', { class: 'btn small', onclick: leave(() => showProfile(root, me, back)) }, 'Профиль'),
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
   const back = () => showMain(root, me, school, schools, nav);
+  // «Открыть чат» of a moderation case in «Управление школой»: back here with that chat open (it is not in the list).
+  const openCaseChat = chatId => { sessionStorage.setItem(CASE_KEY, chatId); back(); };
   mount(root, top, layout, calls.toasts);
   const notifier = chatNotifier(me, id => {
     const other = others.find(o => o.id === id);
@@ -145,9 +150,11 @@ export function showMain(root, me, school, schools, nav) {
     watch.update();
     const wanted = sessionStorage.getItem('chat.open');
     if (wanted && chats.some(c => c.id === wanted)) { sessionStorage.removeItem('chat.open'); openChat(wanted); }
+    const caseChat = sessionStorage.getItem(CASE_KEY);
+    if (caseChat) { sessionStorage.removeItem(CASE_KEY); openChat(caseChat); }
     if (current) {
       const s = chats.find(c => c.id === current.id);
-      if (s) { current.summary = s; renderHead(); } else { leftChat(); }
+      if (s) { current.summary = s; renderHead(); } else if (!current.caseUntil) { leftChat(); }
     }
   }
 
@@ -236,7 +243,7 @@ export function showMain(root, me, school, schools, nav) {
       notifier.message(m, s, open);
       chats = [s, ...chats.filter(c => c !== s)].sort((a, b) => (b.pinned - a.pinned));
       renderList();
-    } else if (!s) {
+    } else if (!s && current?.id !== m.chatId) { // the open chat of a moderation case is in no list
       onOtherSchoolMessage(m);
     }
     if (current?.id === m.chatId) { putMessage(m); scheduleRead(); }
@@ -354,9 +361,9 @@ export function showMain(root, me, school, schools, nav) {
   // ---- the open chat ----
 
   async function openChat(chatId, focusSeq) {
-    const summary = summaryOf(chatId);
+    const summary = summaryOf(chatId) || await caseSummary(chatId);
     if (!summary) return;
-    current = { id: chatId, summary, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
+    current = { id: chatId, summary, caseUntil: summary.caseUntil, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
     layout.classList.add('chat-open');
     renderList();
     buildPane();
@@ -364,7 +371,7 @@ export function showMain(root, me, school, schools, nav) {
     try {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
-      c.summary = details.chat; c.rules = details.rules;
+      c.summary = details.chat; c.rules = details.rules; c.caseUntil = details.caseUntil;
       ticks.opened(c, details.othersReadSeq);
       c.restriction = await client.invoke('GetMyRestriction', chatId).catch(() => null);
       renderHead();
@@ -386,9 +393,27 @@ export function showMain(root, me, school, schools, nav) {
       notifier.read(chatId);
       renderList();
       scheduleRead();
+      if (c.caseUntil) followCase(c);
     } catch (e) {
       c.list.append(h('p', { class: 'error' }, hubError(e).message));
     }
+  }
+
+  /**
+   * A chat the admin moderates through an open case (ModerationService.OpenCaseAsync): she is not a member, so it is
+   * in no list and GetChat tells until when. Null for anyone else.
+   */
+  async function caseSummary(chatId) {
+    if (!school.isAdmin) return null;
+    try {
+      const details = await invoke('GetChat', chatId);
+      return details.caseUntil ? { ...details.chat, caseUntil: details.caseUntil } : null;
+    } catch (e) { hubNotice(e); return null; }
+  }
+
+  /** Not a member, the admin gets no pushes of the case's chat: what arrives meanwhile is caught up every 15 seconds. */
+  function followCase(c) {
+    const timer = setInterval(() => { if (current === c && client) client.catchUp(c.id); else clearInterval(timer); }, CASE_POLL_MS);
   }
 
   function buildPane() {
@@ -432,7 +457,8 @@ export function showMain(root, me, school, schools, nav) {
   function renderHead() {
     const c = current;
     const s = c.summary;
-    const [first, ...after] = calls.headButtons(c).filter(Boolean);
+    // A moderation case is for moderating: no lessons or calls from it (and a phone's header keeps room for «Ещё»).
+    const [first, ...after] = c.caseUntil ? [] : calls.headButtons(c).filter(Boolean);
     const primary = first?.tagName === 'A' ? first : null;
     const rest = primary ? after : [first, ...after];
     const old = c.menu;
@@ -441,8 +467,9 @@ export function showMain(root, me, school, schools, nav) {
     old?.dispose();
     c.menu = menuButton('Ещё', 'Ещё действия', [
       ...rest,
-      h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
-      h('button', { type: 'button', onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
+      // Pin and mute are a member's own settings: not for the chat of a moderation case.
+      !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
+      !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
       h('button', { type: 'button', onclick: () => showMaterials({ invoke, openChat: (id, seq) => openChat(id, seq), returnFocus: () => current?.menu?.querySelector('.menu-toggle')?.focus() }, c.id) }, 'Материалы'),
       h('button', { type: 'button', onclick: toggleInfo }, 'О чате')], { open: old?.isOpen(), focusIndex });
     fill(c.head,
@@ -450,6 +477,7 @@ export function showMain(root, me, school, schools, nav) {
       h('h2', { title: s.title }, s.title),
       s.kind === 'direct' && s.peerId && watch.text(s.peerId),
       h('span', { class: 'muted head-meta' }, `${KIND_NAMES[s.kind] || ''} · ${s.memberCount} ${plural(s.memberCount, 'участник', 'участника', 'участников')}`),
+      c.caseUntil && h('span', { class: 'case-end' }, caseEnd(c.caseUntil)),
       primary,
       c.menu);
     if (hadFocus && !c.head.contains(document.activeElement) && focusIndex < 0) c.menu.querySelector('.menu-toggle').focus();
@@ -461,6 +489,11 @@ export function showMain(root, me, school, schools, nav) {
     if (typing && c.composer.hidden) c.readonly.focus(); // the input went away under the cursor (the chat was archived): say why
     c.banner.replaceChildren();
     c.banner.append(...calls.banners(c));
+    if (c.caseUntil) {
+      c.banner.append(h('div', { class: 'banner case-banner', role: 'status' },
+        `Разбор чата: вы модератор здесь до ${caseUntil(c.caseUntil)}, не участник. Чата нет в вашем списке; `
+        + 'новые сообщения появляются с задержкой до 15 секунд. Действия записываются в журнал школы.'));
+    }
     if (blocked) {
       c.banner.append(moderation.restrictionBanner(c.restriction));
     }
@@ -883,7 +916,7 @@ export function showMain(root, me, school, schools, nav) {
   // Per chat: switching to another chat within the delay still marks what was read in this one.
   function scheduleRead() {
     const c = current;
-    if (!c) return;
+    if (!c || c.caseUntil) return; // the admin of a moderation case has no read position there
     clearTimeout(c.readTimer);
     c.readTimer = setTimeout(async () => {
       if (document.hidden || c.msgs.size === 0) return;

@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Moderation;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Moderation;
+
+/// <summary>
+/// An admin's moderation case as the web client uses it: the school's chats with the admin's role and open case in each
+/// (<c>GET …/chats</c>), the case's end from opening it, and the chat itself (<c>GetChat</c>) read without being a member.
+/// </summary>
+public sealed class ModerationCaseTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    [Fact]
+    public async Task Admin_ListsSchoolChats_OpensCase_ReadsTheChatAsModeratorUntilItsEnd()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        var direct = await petya.Connection.InvokeAsync<ChatSummaryDto>("OpenDirectChat", school.Id, room.Masha.AccountId);
+        await petya.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "Всем привет", null, null));
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+
+        // The list: the school's chats but direct ones; the admin is not in the class chat and has no case on it.
+        await (await room.Teacher.Http.GetAsync($"{school.Api}/chats")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        var chats = await (await school.Admin.Http.GetAsync($"{school.Api}/chats")).ReadAsync<List<SchoolChatDto>>();
+        Assert.DoesNotContain(chats, c => c.Id == direct.Id || c.Kind == "direct");
+        var cls = chats.Single(c => c.Id == room.ChatId);
+        Assert.Equal(("class", room.Class.Id, false, 3, (string?)null, (DateTime?)null), (cls.Kind, cls.ClassId, cls.Archived, cls.MemberCount, cls.MyRole, cls.CaseUntil));
+        Assert.Contains(chats, c => c.Kind == "channel" && c.MyRole == "owner");
+        var closed = await Assert.ThrowsAsync<HubException>(() => admin.Connection.InvokeAsync<ChatDetailsDto>("GetChat", room.ChatId));
+        Assert.Contains("chat_not_found:", closed.Message);
+
+        // Opening the case gives its end; the list and the chat say it.
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/chats/{room.ChatId}/moderation-cases", new { reason = "  " }))
+            .ExpectErrorAsync(HttpStatusCode.BadRequest, "reason_required");
+        var opened = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/chats/{room.ChatId}/moderation-cases", new { reason = "Жалоба родителя" }))
+            .ReadAsync<OpenCaseDto>();
+        Assert.Equal(room.ChatId, opened.ChatId);
+        Assert.InRange(opened.ClosesAt, DateTime.UtcNow.AddHours(24).AddMinutes(-1), DateTime.UtcNow.AddHours(24).AddMinutes(1));
+        var listed = (await (await school.Admin.Http.GetAsync($"{school.Api}/chats")).ReadAsync<List<SchoolChatDto>>()).Single(c => c.Id == room.ChatId);
+        Assert.Equal(opened.ClosesAt, listed.CaseUntil!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Null(listed.MyRole);
+
+        var details = await admin.Connection.InvokeAsync<ChatDetailsDto>("GetChat", room.ChatId);
+        Assert.Equal(opened.ClosesAt, details.CaseUntil!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal((room.ChatId, "moderator", 3, 0, true, true), (details.Chat.Id, details.Chat.Role, details.Chat.MemberCount, details.Chat.UnreadCount, details.Chat.CanPost, details.Chat.RulesAccepted));
+        Assert.Equal("Всем привет", details.Chat.LastMessage?.Text);
+        Assert.Equal(details.Chat.LastSeq, details.Chat.ReadSeq);
+        Assert.DoesNotContain(await admin.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id), c => c.Id == room.ChatId);
+
+        // Members see no case end; the audit log names the chat, the reason and the end.
+        Assert.Null((await petya.Connection.InvokeAsync<ChatDetailsDto>("GetChat", room.ChatId)).CaseUntil);
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
+        var logged = Assert.Single(audit!, e => e.Action == "moderation.case_opened");
+        Assert.Equal(room.ChatId, logged.SubjectId);
+        Assert.Contains("Жалоба родителя", logged.Details, StringComparison.Ordinal);
+        Assert.Contains(room.Class.Name, logged.Details, StringComparison.Ordinal);
+        Assert.Contains("closesAt", logged.Details, StringComparison.Ordinal);
+
+        // When the case ends, the chat is closed to the admin again and the list shows no case.
+        await app.ExecuteSqlAsync("UPDATE moderation_cases SET closes_at = now() - interval '1 second' WHERE chat_id = @chatId", new { chatId = room.ChatId });
+        var ended = await Assert.ThrowsAsync<HubException>(() => admin.Connection.InvokeAsync<ChatDetailsDto>("GetChat", room.ChatId));
+        Assert.Contains("chat_not_found:", ended.Message);
+        Assert.Null((await (await school.Admin.Http.GetAsync($"{school.Api}/chats")).ReadAsync<List<SchoolChatDto>>()).Single(c => c.Id == room.ChatId).CaseUntil);
+    }
+}
