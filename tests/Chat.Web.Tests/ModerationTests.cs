@@ -163,6 +163,8 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Разбор чата: вы модератор здесь до" })).ToBeVisibleAsync();
         await Expect(ChatItem(page, "7А")).ToHaveCountAsync(0);
         await Expect(page.Locator(".chat-head").GetByRole(AriaRole.Button, new() { Name = "Начать урок" })).ToHaveCountAsync(0);
+        await Expect(page.Locator(".readonly-note")).ToHaveTextAsync("Вы ведёте разбор этого чата: модерировать можно, писать в него — нет.");
+        await Expect(page.GetByLabel("Сообщение", new() { Exact = true })).ToBeHiddenAsync();
         await ScreenshotBoth(page, "moderation-case");
 
         // She deletes Гена's message by a rule: gone for Катя at once.

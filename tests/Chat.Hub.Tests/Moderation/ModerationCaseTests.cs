@@ -48,7 +48,9 @@ public sealed class ModerationCaseTests(ChatApp app) : IClassFixture<ChatApp>
 
         var details = await admin.Connection.InvokeAsync<ChatDetailsDto>("GetChat", room.ChatId);
         Assert.Equal(opened.ClosesAt, details.CaseUntil!.Value, TimeSpan.FromMilliseconds(1));
-        Assert.Equal((room.ChatId, "moderator", 3, 0, true, true), (details.Chat.Id, details.Chat.Role, details.Chat.MemberCount, details.Chat.UnreadCount, details.Chat.CanPost, details.Chat.RulesAccepted));
+        Assert.Equal((room.ChatId, "moderator", 3, 0, false, true), (details.Chat.Id, details.Chat.Role, details.Chat.MemberCount, details.Chat.UnreadCount, details.Chat.CanPost, details.Chat.RulesAccepted));
+        // A case is for moderating, not for taking part: the admin does not post there (and is told so by canPost).
+        await admin.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "Я тоже тут", null, null)).ExpectHubErrorAsync("chat_not_found");
         Assert.Equal("Всем привет", details.Chat.LastMessage?.Text);
         Assert.Equal(details.Chat.LastSeq, details.Chat.ReadSeq);
         Assert.DoesNotContain(await admin.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id), c => c.Id == room.ChatId);

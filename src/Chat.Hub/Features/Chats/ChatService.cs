@@ -50,7 +50,9 @@ public sealed class ChatService(
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         // Others' read positions are pushed to every member of a chat this small anyway; bigger chats keep them private.
         long? othersRead = row.MemberCount <= MessageService.ReadReceiptsLimit ? await chats.OthersReadSeqAsync(chatId, me, ct) : null;
-        return new ChatDetailsDto(ChatSummaryDto.From(row, await LastMessageAsync(row, ct)), chat.Rules, othersRead, caseUntil);
+        var summary = ChatSummaryDto.From(row, await LastMessageAsync(row, ct));
+        // A case lets the admin moderate, not take part: sends need membership (the batch statement checks it).
+        return new ChatDetailsDto(caseUntil is null ? summary : summary with { CanPost = false }, chat.Rules, othersRead, caseUntil);
     }
 
     /// <summary>The member's role in the chat, checked in the database; "chat not found" for anyone else.</summary>

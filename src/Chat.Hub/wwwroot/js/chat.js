@@ -485,7 +485,9 @@ export function showMain(root, me, school, schools, nav) {
     const typing = c.composer.contains(document.activeElement);
     c.composer.hidden = !s.canPost || blocked;
     c.readonly.hidden = s.canPost || blocked;
-    c.readonly.textContent = s.archived ? 'Чат в архиве: история сохранена, писать в него нельзя.' : 'В этом канале пишут только администраторы.';
+    c.readonly.textContent = s.archived ? 'Чат в архиве: история сохранена, писать в него нельзя.'
+      : c.caseUntil ? 'Вы ведёте разбор этого чата: модерировать можно, писать в него — нет.'
+      : 'В этом канале пишут только администраторы.';
     if (typing && c.composer.hidden) c.readonly.focus(); // the input went away under the cursor (the chat was archived): say why
     c.banner.replaceChildren();
     c.banner.append(...calls.banners(c));
