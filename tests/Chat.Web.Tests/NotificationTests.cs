@@ -226,6 +226,64 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(page).ToHaveTitleAsync(Title);
     }
 
+    [Fact]
+    public async Task CallReminder_ChatNotOpen_Notifies_ClickOpensChatWithJoin_OpenChatSilent_HiddenTabNotifies()
+    {
+        var school = await Scene.SchoolAsync("Школа №54");
+        var classId = await school.ClassAsync("8В");
+        var teacher = await school.TeacherAsync("Ирина Сергеевна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Дима Орлов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "8В");
+
+        // Notifications switched on on this device (the switch itself is tested above), the browser allows them.
+        var page = await PageAsync(Desktop);
+        await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
+        await page.Context.AddInitScriptAsync(RecordNotifications);
+        await page.Context.AddInitScriptAsync(ControlVisibility);
+        await page.Context.AddInitScriptAsync("localStorage.setItem('chat.notifications', 'on')");
+        await SignInAsync(page, pupil.Phone);
+        await Expect(ChatItem(page, "8В")).ToBeVisibleAsync();
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+
+        // A lesson planned to start in 50 seconds: the test server reminds a minute ahead, so «soon» goes out at once.
+        var physics = Guid.NewGuid();
+        Task<int> Plan(Guid id, string title) => App.ExecuteSqlAsync(
+            "INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@id, @chatId, @host, 'lesson', @title, now() + interval '50 seconds')",
+            new { id, chatId, host = teacher.Id, title });
+        await Plan(physics, "Физика");
+
+        // No chat open: the toast, and a system notification of the plan.
+        await WaitForNotes(page, 1);
+        var soon = (await Notes(page))[0];
+        Assert.Equal("Урок через 1 минуту", soon.GetProperty("title").GetString());
+        Assert.Equal("Физика · 8В", soon.GetProperty("body").GetString());
+        Assert.Equal($"call-{physics}", soon.GetProperty("tag").GetString());
+        await Expect(page.Locator(".toast.call-reminder")).ToContainTextAsync("Через 1 минуту: Физика");
+
+        // Its click opens the chat, where the reminder has «Подключиться»; the notification is closed.
+        await page.EvaluateAsync("() => window.__notes[0].click()");
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("8В");
+        var banner = page.Locator(".banner.call-reminder");
+        await Expect(banner).ToContainTextAsync("Через 1 минуту: Физика");
+        await Expect(banner.GetByRole(AriaRole.Link, new() { Name = "Подключиться" })).ToHaveAttributeAsync("href", $"/call.html#plan={physics}&autostart=1");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[0].closed"));
+
+        // The start, with the chat open in a visible tab: the banner says it, no notification.
+        await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() WHERE id = @physics", new { physics });
+        await Expect(banner).ToContainTextAsync("Начинается: Физика");
+        Assert.Single(await Notes(page));
+
+        // The tab in the background: the next lesson's reminder notifies although its chat is open.
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+        var chemistry = Guid.NewGuid();
+        await Plan(chemistry, "Химия");
+        await WaitForNotes(page, 2);
+        var hidden = (await Notes(page))[1];
+        Assert.Equal("Урок через 1 минуту", hidden.GetProperty("title").GetString());
+        Assert.Equal("Химия · 8В", hidden.GetProperty("body").GetString());
+        Assert.Equal($"call-{chemistry}", hidden.GetProperty("tag").GetString());
+    }
+
     private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes)
     {
         var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", new ByteArrayContent(bytes)));

@@ -53,7 +53,9 @@ export function showMain(root, me, school, schools, nav) {
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts }
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
-    openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title });
+    openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title,
+    notify: r => notifier.reminder(r, notifiedAs(r.chatId), current?.id === r.chatId && !document.hidden),
+    notifyGone: planId => notifier.reminderGone(planId) });
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
   const messageMore = messageActions({ invoke, me, current: () => current, chats: () => chats, kindName: kind => KIND_NAMES[kind] || '' });
   const ticks = readTicks({ invoke, me, current: () => current });
@@ -252,9 +254,17 @@ export function showMain(root, me, school, schools, nav) {
       o.unreadCount++;
       if (m.mentions?.includes(me.id)) o.mentionCount++;
     }
-    const schoolName = schools.find(x => x.schoolId === o.schoolId)?.name;
-    notifier.message(m, schoolName ? { ...o, title: `${o.title} · ${schoolName}` } : o, false);
+    notifier.message(m, notifiedAs(o.id), false);
     renderList();
+  }
+
+  /** A chat as its notifications name it: this school's by its title, another school's with the school's name after it. */
+  function notifiedAs(chatId) {
+    const s = summaryOf(chatId);
+    if (s) return s;
+    const o = others.find(c => c.id === chatId);
+    const schoolName = o && schools.find(x => x.schoolId === o.schoolId)?.name;
+    return schoolName ? { ...o, title: `${o.title} · ${schoolName}` } : o;
   }
 
   function onChange(e) {
