@@ -227,6 +227,63 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ParentInTwoSchools_SchoolChoice_ShowsEachSchoolsUnreadOfChatsNotMuted()
+    {
+        var lyceum = await Scene.SchoolAsync("Школа №55");
+        var gymnasium = await Scene.SchoolAsync("Гимназия №9");
+        var vova = await lyceum.PupilAsync("Вова Крылов", await lyceum.ClassAsync("3А"));
+        var katya = await gymnasium.PupilAsync("Катя Крылова", await gymnasium.ClassAsync("7Б"));
+        var mother = await lyceum.ParentAsync("Ольга Крылова", vova.Id);
+        await gymnasium.JoinAsync(mother, "parent", childId: katya.Id);
+        var teacher = await lyceum.TeacherAsync("Нина Ивановна");
+        var trip = (await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{lyceum.Id}/chats",
+            new { kind = "group", title = "Экскурсия", memberIds = new[] { mother.Id } }))).GetProperty("id").GetGuid();
+        var lyceumChannel = await School.ChatIdAsync(lyceum.Admin, lyceum.Id, "Общешкольный канал");
+        var gymnasiumChannel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
+
+        // The lyceum: one unread in the group, two in the channel she muted (not counted); the gymnasium: three.
+        await School.SendAsync(teacher, trip, "Сбор у школы в 9:00");
+        await App.ExecuteSqlAsync("UPDATE chat_members SET muted_until = now() + interval '1 year' WHERE chat_id = @lyceumChannel AND account_id = @id",
+            new { lyceumChannel, id = mother.Id });
+        await School.SendAsync(lyceum.Admin, lyceumChannel, "Каникулы с 28 октября");
+        await School.SendAsync(lyceum.Admin, lyceumChannel, "Субботник в пятницу");
+        foreach (var text in new[] { "Собрание в четверг", "Фотографии с бала", "Новое расписание" })
+        {
+            await School.SendAsync(gymnasium.Admin, gymnasiumChannel, text);
+        }
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        var lyceumButton = page.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Школа №55") });
+        var gymnasiumButton = page.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Гимназия №9") });
+        await Expect(lyceumButton.Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveTextAsync("3");
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveAttributeAsync("aria-label", "3 непрочитанных");
+        await Screenshot(page, "school-choice-unread-phone");
+
+        // Read in the gymnasium: back on the choice, only the lyceum has something unread.
+        await gymnasiumButton.ClickAsync();
+        await OpenChatAsync(page, "Общешкольный канал");
+        await Expect(Message(page, "Новое расписание")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" }).ClickAsync();
+        await Expect(ChatItem(page, "Общешкольный канал").Locator(".badge")).ToHaveCountAsync(0);
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(100)) // MarkRead reaches the server
+        {
+            var chat = await Scene.Read(await mother.Http.GetAsync($"/api/chats/{gymnasiumChannel}"));
+            if (chat.GetProperty("chat").GetProperty("unreadCount").GetInt32() == 0)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "MarkRead did not reach the server");
+        }
+
+        await page.Locator(".topbar button", new() { HasText = "Сменить школу" }).ClickAsync();
+        await Expect(lyceumButton.Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task CallReminder_ChatNotOpen_Notifies_ClickOpensChatWithJoin_OpenChatSilent_HiddenTabNotifies()
     {
         var school = await Scene.SchoolAsync("Школа №54");

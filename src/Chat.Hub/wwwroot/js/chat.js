@@ -22,7 +22,7 @@ import { messageActions } from './message-actions.js';
 import { showMaterials } from './materials.js';
 import { voiceButton } from './voice.js';
 import { readTicks } from './read-ticks.js';
-import { preview, showUnread, chatNotifier } from './notify.js';
+import { preview, showUnread, chatNotifier, mutedNow, unreadOf, unreadBadge } from './notify.js';
 import { presenceWatch } from './presence.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
@@ -182,10 +182,9 @@ export function showMain(root, me, school, schools, nav) {
         h('div', { id: 'archived-chats', role: 'list', 'aria-label': 'Чаты в архиве', hidden: !archiveOpen }, archiveOpen && archived.map(chatItem))));
     }
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
-    const unread = list => list.reduce((n, c) => (isMuted(c) ? n : n + c.unreadCount), 0);
-    const elsewhere = unread(others);
-    showUnread(unread(chats) + elsewhere);
-    fill(schoolButton, 'Сменить школу', elsewhere > 0 && h('span', { class: 'badge', 'aria-label': `${elsewhere} ${plural(elsewhere, 'непрочитанное', 'непрочитанных', 'непрочитанных')} в других школах` }, String(elsewhere)));
+    const elsewhere = unreadOf(others);
+    showUnread(unreadOf(chats) + elsewhere);
+    fill(schoolButton, 'Сменить школу', unreadBadge(elsewhere, ' в других школах'));
   }
 
   /** My own read position pushed from another device (or this one): the chat's unread count follows it. */
@@ -219,7 +218,7 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   function isMuted(c) {
-    return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
+    return mutedNow(c);
   }
 
   function summaryOf(chatId) {

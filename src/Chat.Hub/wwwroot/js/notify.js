@@ -1,7 +1,7 @@
 // Notifications: a message's one-line preview (the chat list and system notifications show the same), the unread count
 // in the tab's title, and system notifications (the Notification API) switched on per device in «Профиль».
 
-import { localTimes, plural } from './dom.js';
+import { h, localTimes, plural } from './dom.js';
 import { isVoiceNote } from './voice.js';
 
 const SETTING_KEY = 'chat.notifications'; // 'on' on a device where the person switched notifications on
@@ -15,6 +15,21 @@ export function preview(m) {
   if (m.kind === 'files' && isVoiceNote(m.files)) return '🎤 ' + (m.text || 'Голосовое сообщение');
   if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
   return localTimes(m.text || '');
+}
+
+/** Whether I muted the chat (a ChatSummaryDto) and the mute still lasts. */
+export function mutedNow(c) {
+  return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
+}
+
+/** Unread messages of the chats (ChatSummaryDto) that are not muted: what the title and the school counts show. */
+export function unreadOf(chats) {
+  return chats.reduce((n, c) => (mutedNow(c) ? n : n + c.unreadCount), 0);
+}
+
+/** The badge «N» of unread messages, labelled «N непрочитанных» plus where (« в других школах»); null at 0. */
+export function unreadBadge(n, where = '') {
+  return n > 0 ? h('span', { class: 'badge', 'aria-label': `${n} ${plural(n, 'непрочитанное', 'непрочитанных', 'непрочитанных')}${where}` }, String(n)) : null;
 }
 
 /** «(3) Школьный мессенджер» while 3 messages are unread in chats that are not muted; the plain title at 0. */
