@@ -5,6 +5,7 @@ import { h, fill, mount, ROLE_NAMES } from './dom.js';
 import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
 import { showProfile } from './profile.js';
+import { clearKeptUploads } from './kept-uploads.js';
 
 const root = document.getElementById('app');
 const SCHOOL_KEY = 'chat.school';
@@ -23,6 +24,7 @@ let signedOutNote = '';
 session.onSignedOut(note => {
   stopChat();
   localStorage.removeItem(SCHOOL_KEY);
+  clearKeptUploads(); // unfinished uploads (their files) are the account's data too
   signedOutNote = note || '';
   route();
 });

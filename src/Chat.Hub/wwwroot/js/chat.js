@@ -24,6 +24,7 @@ import { voiceButton } from './voice.js';
 import { readTicks } from './read-ticks.js';
 import { preview, showUnread, chatNotifier, mutedNow, unreadOf, unreadBadge } from './notify.js';
 import { presenceWatch } from './presence.js';
+import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
@@ -370,6 +371,7 @@ export function showMain(root, me, school, schools, nav) {
     renderList();
     buildPane();
     const c = current;
+    offerKeptUploads(c);
     try {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
@@ -718,7 +720,7 @@ export function showMain(root, me, school, schools, nav) {
    * Uploads one file of the tray: a small one in one request, a larger one (over two chunks) in resumable chunks that
    * wait out a lost connection, saying so in place of the percentage.
    */
-  function uploadOne(r) {
+  function uploadOne(r, onStarted) {
     let waiting = false;
     const progress = x => {
       r.bar.value = x;
@@ -729,36 +731,85 @@ export function showMain(root, me, school, schools, nav) {
       waiting = now;
       r.el.classList.toggle('waiting', now);
       r.state.textContent = now ? 'Нет связи — продолжим, когда сеть вернётся…' : Math.round(r.bar.value * 100) + '%';
-    });
+    }, { uploadId: r.uploadId, onStarted });
   }
 
-  /** Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. */
-  async function sendFiles(files) {
+  /**
+   * Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. A
+   * resumable upload is kept in IndexedDB (kept-uploads.js) with the caption typed so far until it is posted or
+   * refused, so that after a reload the chat offers to continue it. resumed: such a kept upload (one file), continued
+   * from the server's offset and posted with its own caption.
+   */
+  async function sendFiles(files, resumed) {
     const c = current;
     if (!files.length) return;
+    const kept = resumed ? [resumed.uploadId] : [];
+    const keep = f => uploadId => {
+      kept.push(uploadId);
+      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption: c.input.value.trim(), file: f });
+    };
     const rows = files.map(f => {
       const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
       const state = h('span', { class: 'muted' }, size(f.size));
-      return { f, bar, state, el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
+      return { f, bar, state, uploadId: resumed?.uploadId, el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
     });
     const tray = h('div', { class: 'upload-tray' }, rows.map(r => r.el));
     c.uploads.append(tray);
     const ids = [];
     try {
       for (const r of rows) {
-        const dto = await uploadOne(r);
+        const dto = await uploadOne(r, keep(r.f));
         r.state.textContent = 'загружено';
         ids.push(dto.id);
       }
-      const caption = c.input.value.trim();
-      const m = await client.invoke('SendFiles', { chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: c.replyTo?.seq });
-      if (caption) c.input.value = '';
-      clearBar();
+      const caption = resumed ? resumed.caption : c.input.value.trim();
+      const m = await client.invoke('SendFiles', { chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: resumed ? undefined : c.replyTo?.seq });
+      if (!resumed) {
+        if (caption) c.input.value = '';
+        clearBar();
+      }
       tray.remove();
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
     } catch (e) {
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
+    }
+    for (const id of kept) dropUpload(id); // posted or refused: nothing to continue after a reload
+  }
+
+  async function readable(file) {
+    try { await file.slice(0, 1).arrayBuffer(); return true; } catch { return false; }
+  }
+
+  /**
+   * The chat's uploads kept from a page that was reloaded or closed mid-upload: «Продолжить загрузку «name» (42 %)»
+   * (from the server's offset) or «Отменить». One the server no longer has (expired, cancelled) or has completed
+   * (posted or not: it is not posted twice) is dropped quietly; without a connection the offer waits for the next time.
+   */
+  async function offerKeptUploads(c) {
+    for (const u of await keptUploads(me.id, school.schoolId, c.id)) {
+      const url = `/api/schools/${school.schoolId}/uploads/${u.uploadId}`;
+      let state;
+      try {
+        state = await api('GET', url);
+      } catch (e) {
+        if (e.status >= 400 && e.status < 500 && e.status !== 408) dropUpload(u.uploadId);
+        continue;
+      }
+      if (state.file) { dropUpload(u.uploadId); continue; }
+      // The browser keeps a chosen file by reference: changed or deleted on the disk meanwhile, it can no longer be read.
+      if (!await readable(u.file)) { dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); continue; }
+      if (current !== c) return;
+      const name = u.file.name;
+      const done = () => { row.remove(); if (!c.composer.hidden) c.input.focus(); };
+      const row = h('div', { class: 'upload kept-upload row', role: 'group', 'aria-label': `Незавершённая загрузка «${name}»` },
+        h('button', { class: 'btn small primary', type: 'button', onclick: () => { done(); sendFiles([u.file], u); } },
+          `Продолжить загрузку «${name}» (${Math.floor(state.offset / u.file.size * 100)} %)`),
+        h('button', {
+          class: 'btn small', type: 'button', 'aria-label': `Отменить загрузку «${name}»`,
+          onclick: () => { done(); dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); },
+        }, 'Отменить'));
+      c.uploads.append(row);
     }
   }
 
