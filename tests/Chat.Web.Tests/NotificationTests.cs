@@ -176,12 +176,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     [Fact]
     public async Task ParentInTwoSchools_OtherSchoolsMessage_CountedOnSchoolButton_Notified_ReadElsewhereClears_ClickSwitchesSchool()
     {
-        var lyceum = await Scene.SchoolAsync("Школа №53");
-        var gymnasium = await Scene.SchoolAsync("Гимназия №8");
-        var vova = await lyceum.PupilAsync("Вова Смирнов", await lyceum.ClassAsync("3А"));
-        var katya = await gymnasium.PupilAsync("Катя Смирнова", await gymnasium.ClassAsync("7Б"));
-        var mother = await lyceum.ParentAsync("Ольга Смирнова", vova.Id);
-        await gymnasium.JoinAsync(mother, "parent", childId: katya.Id);
+        var (lyceum, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №53", "Гимназия №8", "Смирнов");
         var channel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
 
         var page = await PageAsync(Desktop);
@@ -229,12 +224,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     [Fact]
     public async Task ParentInTwoSchools_SchoolChoice_ShowsEachSchoolsUnreadOfChatsNotMuted()
     {
-        var lyceum = await Scene.SchoolAsync("Школа №55");
-        var gymnasium = await Scene.SchoolAsync("Гимназия №9");
-        var vova = await lyceum.PupilAsync("Вова Крылов", await lyceum.ClassAsync("3А"));
-        var katya = await gymnasium.PupilAsync("Катя Крылова", await gymnasium.ClassAsync("7Б"));
-        var mother = await lyceum.ParentAsync("Ольга Крылова", vova.Id);
-        await gymnasium.JoinAsync(mother, "parent", childId: katya.Id);
+        var (lyceum, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №55", "Гимназия №9", "Крылов");
         var teacher = await lyceum.TeacherAsync("Нина Ивановна");
         var trip = (await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{lyceum.Id}/chats",
             new { kind = "group", title = "Экскурсия", memberIds = new[] { mother.Id } }))).GetProperty("id").GetGuid();
@@ -339,6 +329,18 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         Assert.Equal("Урок через 1 минуту", hidden.GetProperty("title").GetString());
         Assert.Equal("Химия · 8В", hidden.GetProperty("body").GetString());
         Assert.Equal($"call-{chemistry}", hidden.GetProperty("tag").GetString());
+    }
+
+    /// <summary>Two schools and a mother (Ольга &lt;surname&gt;а) with a son in the first's 3А and a daughter in the second's 7Б.</summary>
+    private async Task<(School First, School Second, ApiUser Mother)> ParentInTwoSchoolsAsync(string first, string second, string surname)
+    {
+        var lyceum = await Scene.SchoolAsync(first);
+        var gymnasium = await Scene.SchoolAsync(second);
+        var son = await lyceum.PupilAsync($"Вова {surname}", await lyceum.ClassAsync("3А"));
+        var daughter = await gymnasium.PupilAsync($"Катя {surname}а", await gymnasium.ClassAsync("7Б"));
+        var mother = await lyceum.ParentAsync($"Ольга {surname}а", son.Id);
+        await gymnasium.JoinAsync(mother, "parent", childId: daughter.Id);
+        return (lyceum, gymnasium, mother);
     }
 
     private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes)
