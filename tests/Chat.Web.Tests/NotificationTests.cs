@@ -301,10 +301,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
 
         // No chat open: the toast, and a system notification of the plan.
         await WaitForNotes(page, 1);
-        var soon = (await Notes(page))[0];
-        Assert.Equal("Урок через 1 минуту", soon.GetProperty("title").GetString());
-        Assert.Equal("Физика · 8В", soon.GetProperty("body").GetString());
-        Assert.Equal($"call-{physics}", soon.GetProperty("tag").GetString());
+        AssertNote((await Notes(page))[0], "Урок через 1 минуту", "Физика · 8В", $"call-{physics}");
         await Expect(page.Locator(".toast.call-reminder")).ToContainTextAsync("Через 1 минуту: Физика");
 
         // Its click opens the chat, where the reminder has «Подключиться»; the notification is closed.
@@ -325,10 +322,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         var chemistry = Guid.NewGuid();
         await Plan(chemistry, "Химия");
         await WaitForNotes(page, 2);
-        var hidden = (await Notes(page))[1];
-        Assert.Equal("Урок через 1 минуту", hidden.GetProperty("title").GetString());
-        Assert.Equal("Химия · 8В", hidden.GetProperty("body").GetString());
-        Assert.Equal($"call-{chemistry}", hidden.GetProperty("tag").GetString());
+        AssertNote((await Notes(page))[1], "Урок через 1 минуту", "Химия · 8В", $"call-{chemistry}");
     }
 
     /// <summary>Two schools and a mother (Ольга &lt;surname&gt;а) with a son in the first's 3А and a daughter in the second's 7Б.</summary>
@@ -347,6 +341,13 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     {
         var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", new ByteArrayContent(bytes)));
         await Scene.Read(await who.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() } }));
+    }
+
+    private static void AssertNote(JsonElement note, string title, string body, string tag)
+    {
+        Assert.Equal(title, note.GetProperty("title").GetString());
+        Assert.Equal(body, note.GetProperty("body").GetString());
+        Assert.Equal(tag, note.GetProperty("tag").GetString());
     }
 
     private static Task WaitForNotes(IPage page, int count) =>
