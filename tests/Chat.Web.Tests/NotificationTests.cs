@@ -176,12 +176,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     [Fact]
     public async Task ParentInTwoSchools_OtherSchoolsMessage_CountedOnSchoolButton_Notified_ReadElsewhereClears_ClickSwitchesSchool()
     {
-        var lyceum = await Scene.SchoolAsync("Школа №53");
-        var gymnasium = await Scene.SchoolAsync("Гимназия №8");
-        var vova = await lyceum.PupilAsync("Вова Смирнов", await lyceum.ClassAsync("3А"));
-        var katya = await gymnasium.PupilAsync("Катя Смирнова", await gymnasium.ClassAsync("7Б"));
-        var mother = await lyceum.ParentAsync("Ольга Смирнова", vova.Id);
-        await gymnasium.JoinAsync(mother, "parent", childId: katya.Id);
+        var (lyceum, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №53", "Гимназия №8", "Смирнов");
         var channel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
 
         var page = await PageAsync(Desktop);
@@ -226,10 +221,133 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(page).ToHaveTitleAsync(Title);
     }
 
+    [Fact]
+    public async Task ParentInTwoSchools_SchoolChoice_ShowsEachSchoolsUnreadOfChatsNotMuted()
+    {
+        var (lyceum, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №55", "Гимназия №9", "Крылов");
+        var teacher = await lyceum.TeacherAsync("Нина Ивановна");
+        var trip = (await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{lyceum.Id}/chats",
+            new { kind = "group", title = "Экскурсия", memberIds = new[] { mother.Id } }))).GetProperty("id").GetGuid();
+        var lyceumChannel = await School.ChatIdAsync(lyceum.Admin, lyceum.Id, "Общешкольный канал");
+        var gymnasiumChannel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
+
+        // The lyceum: one unread in the group, two in the channel she muted (not counted); the gymnasium: three.
+        await School.SendAsync(teacher, trip, "Сбор у школы в 9:00");
+        await App.ExecuteSqlAsync("UPDATE chat_members SET muted_until = now() + interval '1 year' WHERE chat_id = @lyceumChannel AND account_id = @id",
+            new { lyceumChannel, id = mother.Id });
+        await School.SendAsync(lyceum.Admin, lyceumChannel, "Каникулы с 28 октября");
+        await School.SendAsync(lyceum.Admin, lyceumChannel, "Субботник в пятницу");
+        foreach (var text in new[] { "Собрание в четверг", "Фотографии с бала", "Новое расписание" })
+        {
+            await School.SendAsync(gymnasium.Admin, gymnasiumChannel, text);
+        }
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        var lyceumButton = page.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Школа №55") });
+        var gymnasiumButton = page.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Гимназия №9") });
+        await Expect(lyceumButton.Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveTextAsync("3");
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveAttributeAsync("aria-label", "3 непрочитанных");
+        await Screenshot(page, "school-choice-unread-phone");
+
+        // Read in the gymnasium: back on the choice, only the lyceum has something unread.
+        await gymnasiumButton.ClickAsync();
+        await OpenChatAsync(page, "Общешкольный канал");
+        await Expect(Message(page, "Новое расписание")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" }).ClickAsync();
+        await Expect(ChatItem(page, "Общешкольный канал").Locator(".badge")).ToHaveCountAsync(0);
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(100)) // MarkRead reaches the server
+        {
+            var chat = await Scene.Read(await mother.Http.GetAsync($"/api/chats/{gymnasiumChannel}"));
+            if (chat.GetProperty("chat").GetProperty("unreadCount").GetInt32() == 0)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "MarkRead did not reach the server");
+        }
+
+        await page.Locator(".topbar button", new() { HasText = "Сменить школу" }).ClickAsync();
+        await Expect(lyceumButton.Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task CallReminder_ChatNotOpen_Notifies_ClickOpensChatWithJoin_OpenChatSilent_HiddenTabNotifies()
+    {
+        var school = await Scene.SchoolAsync("Школа №54");
+        var classId = await school.ClassAsync("8В");
+        var teacher = await school.TeacherAsync("Ирина Сергеевна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Дима Орлов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "8В");
+
+        // Notifications switched on on this device (the switch itself is tested above), the browser allows them.
+        var page = await PageAsync(Desktop);
+        await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
+        await page.Context.AddInitScriptAsync(RecordNotifications);
+        await page.Context.AddInitScriptAsync(ControlVisibility);
+        await page.Context.AddInitScriptAsync("localStorage.setItem('chat.notifications', 'on')");
+        await SignInAsync(page, pupil.Phone);
+        await Expect(ChatItem(page, "8В")).ToBeVisibleAsync();
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+
+        // A lesson planned to start in 50 seconds: the test server reminds a minute ahead, so «soon» goes out at once.
+        var physics = Guid.NewGuid();
+        Task<int> Plan(Guid id, string title) => App.ExecuteSqlAsync(
+            "INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@id, @chatId, @host, 'lesson', @title, now() + interval '50 seconds')",
+            new { id, chatId, host = teacher.Id, title });
+        await Plan(physics, "Физика");
+
+        // No chat open: the toast, and a system notification of the plan.
+        await WaitForNotes(page, 1);
+        AssertNote((await Notes(page))[0], "Урок через 1 минуту", "Физика · 8В", $"call-{physics}");
+        await Expect(page.Locator(".toast.call-reminder")).ToContainTextAsync("Через 1 минуту: Физика");
+
+        // Its click opens the chat, where the reminder has «Подключиться»; the notification is closed.
+        await page.EvaluateAsync("() => window.__notes[0].click()");
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("8В");
+        var banner = page.Locator(".banner.call-reminder");
+        await Expect(banner).ToContainTextAsync("Через 1 минуту: Физика");
+        await Expect(banner.GetByRole(AriaRole.Link, new() { Name = "Подключиться" })).ToHaveAttributeAsync("href", $"/call.html#plan={physics}&autostart=1");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[0].closed"));
+
+        // The start, with the chat open in a visible tab: the banner says it, no notification.
+        await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() WHERE id = @physics", new { physics });
+        await Expect(banner).ToContainTextAsync("Начинается: Физика");
+        Assert.Single(await Notes(page));
+
+        // The tab in the background: the next lesson's reminder notifies although its chat is open.
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+        var chemistry = Guid.NewGuid();
+        await Plan(chemistry, "Химия");
+        await WaitForNotes(page, 2);
+        AssertNote((await Notes(page))[1], "Урок через 1 минуту", "Химия · 8В", $"call-{chemistry}");
+    }
+
+    /// <summary>Two schools and a mother (Ольга &lt;surname&gt;а) with a son in the first's 3А and a daughter in the second's 7Б.</summary>
+    private async Task<(School First, School Second, ApiUser Mother)> ParentInTwoSchoolsAsync(string first, string second, string surname)
+    {
+        var lyceum = await Scene.SchoolAsync(first);
+        var gymnasium = await Scene.SchoolAsync(second);
+        var son = await lyceum.PupilAsync($"Вова {surname}", await lyceum.ClassAsync("3А"));
+        var daughter = await gymnasium.PupilAsync($"Катя {surname}а", await gymnasium.ClassAsync("7Б"));
+        var mother = await lyceum.ParentAsync($"Ольга {surname}а", son.Id);
+        await gymnasium.JoinAsync(mother, "parent", childId: daughter.Id);
+        return (lyceum, gymnasium, mother);
+    }
+
     private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes)
     {
         var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", new ByteArrayContent(bytes)));
         await Scene.Read(await who.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() } }));
+    }
+
+    private static void AssertNote(JsonElement note, string title, string body, string tag)
+    {
+        Assert.Equal(title, note.GetProperty("title").GetString());
+        Assert.Equal(body, note.GetProperty("body").GetString());
+        Assert.Equal(tag, note.GetProperty("tag").GetString());
     }
 
     private static Task WaitForNotes(IPage page, int count) =>

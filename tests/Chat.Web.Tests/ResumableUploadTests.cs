@@ -73,4 +73,139 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         var download = await pupilPage.RunAndWaitForDownloadAsync(() => card.GetByRole(AriaRole.Button, new() { Name = "Скачать Конспект урока.pdf" }).ClickAsync());
         Assert.Equal(bytes, await File.ReadAllBytesAsync(await download.PathAsync()));
     }
+
+    /// <summary>How many uploads the page keeps in IndexedDB for after a reload.</summary>
+    private const string KeptCount = """
+        () => new Promise(resolve => {
+          const open = indexedDB.open('chat-uploads');
+          open.onupgradeneeded = () => open.result.createObjectStore('uploads', { keyPath: 'uploadId' });
+          open.onsuccess = () => {
+            const count = open.result.transaction('uploads').objectStore('uploads').count();
+            count.onsuccess = () => { open.result.close(); resolve(count.result); };
+          };
+        })
+        """;
+
+    [Fact]
+    public async Task LargeFile_PageReloadedMidUpload_ContinuesFromServersOffset_PostedOnce_CancelAndSignOutForgetIt()
+    {
+        var school = await Scene.SchoolAsync("Школа №56");
+        var classId = await school.ClassAsync("9А");
+        var teacher = await school.TeacherAsync("Вера Николаевна", classTeacherOf: classId);
+        var bytes = SampleFiles.Pdf(400_000);
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "9А");
+
+        // The chunk at holdAt never reaches the server: the test reloads the page while it hangs.
+        var chunks = new List<string>();
+        string? holdAt = "196608";
+        var reached = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        await page.RouteAsync("**/uploads/*?offset=*", async route =>
+        {
+            var offset = route.Request.Url[(route.Request.Url.LastIndexOf('=') + 1)..];
+            lock (chunks)
+            {
+                chunks.Add(offset);
+            }
+
+            if (offset == holdAt)
+            {
+                holdAt = null;
+                reached.SetResult();
+                await release.Task;
+                try
+                {
+                    await route.AbortAsync("internetdisconnected");
+                }
+                catch (PlaywrightException)
+                {
+                    // The page that sent it is gone.
+                }
+
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+
+        async Task InterruptAsync(string name, string caption)
+        {
+            await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync(caption);
+            await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File(name, "application/pdf", bytes));
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(1, await page.EvaluateAsync<int>(KeptCount));
+        }
+
+        async Task ReloadAsync()
+        {
+            await page.ReloadAsync();
+            release.SetResult();
+            (reached, release) = (new TaskCompletionSource(), new TaskCompletionSource());
+            await OpenChatAsync(page, "9А");
+        }
+
+        // Three chunks are on the server when the page is reloaded: the chat offers the rest, with the server's share.
+        await InterruptAsync("Контрольная.pdf", "Контрольная работа по алгебре");
+        await ReloadAsync();
+        var resume = page.GetByRole(AriaRole.Button, new() { Name = "Продолжить загрузку «Контрольная.pdf» (49 %)" });
+        await Expect(resume).ToBeVisibleAsync();
+        await Expect(MessageCard(page, "Контрольная работа по алгебре")).ToHaveCountAsync(0);
+        await Screenshot(page, "upload-resume-offer-desktop");
+
+        // It goes on from byte 196 608 and is posted once, whole, with the caption typed before the reload.
+        await resume.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToBeFocusedAsync();
+        var card = MessageCard(page, "Контрольная работа по алгебре");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0);
+        lock (chunks)
+        {
+            Assert.Equal(["0", "65536", "131072", "196608", "196608", "262144", "327680", "393216"], chunks);
+            chunks.Clear();
+        }
+
+        var download = await page.RunAndWaitForDownloadAsync(() => card.GetByRole(AriaRole.Button, new() { Name = "Скачать Контрольная.pdf" }).ClickAsync());
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(await download.PathAsync()));
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); await page.EvaluateAsync<int>(KeptCount) > 0; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the posted upload is still kept");
+        }
+
+        // Another one interrupted after its first chunk, then cancelled: gone here and on the server.
+        holdAt = "65536";
+        await InterruptAsync("Презентация.pdf", "Презентация к уроку");
+        await ReloadAsync();
+        var offer = page.GetByRole(AriaRole.Group, new() { Name = "Незавершённая загрузка «Презентация.pdf»" });
+        await Expect(offer.GetByRole(AriaRole.Button, new() { Name = "Продолжить загрузку «Презентация.pdf» (16 %)" })).ToBeVisibleAsync();
+        var uploadId = await page.EvaluateAsync<string>("""
+            () => new Promise(resolve => { const open = indexedDB.open('chat-uploads'); open.onsuccess = () => {
+              const all = open.result.transaction('uploads').objectStore('uploads').getAll(); all.onsuccess = () => resolve(all.result[0].uploadId); }; })
+            """);
+        await offer.GetByRole(AriaRole.Button, new() { Name = "Отменить загрузку «Презентация.pdf»" }).ClickAsync();
+        await Expect(offer).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToBeFocusedAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); (await teacher.Http.GetAsync($"/api/schools/{school.Id}/uploads/{uploadId}")).IsSuccessStatusCode; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the cancelled upload is still on the server");
+        }
+
+        Assert.Equal(0, await page.EvaluateAsync<int>(KeptCount));
+        await Expect(MessageCard(page, "Презентация к уроку")).ToHaveCountAsync(0);
+
+        // A third one interrupted, then «Выйти»: the kept upload (and its file) leaves the browser with the session.
+        holdAt = "65536";
+        await InterruptAsync("Журнал.pdf", "Журнал");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(page.GetByLabel("Телефон или e-mail")).ToBeVisibleAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); await page.EvaluateAsync<int>(KeptCount) > 0; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the upload is still kept after signing out");
+        }
+
+        release.SetResult();
+    }
 }

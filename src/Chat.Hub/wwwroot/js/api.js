@@ -160,14 +160,17 @@ function networkBack(ms) {
  * 5xx is sent again, after a backoff (1, 2, 4 … 30 s, or when `online` fires), from the offset the server has;
  * onWaiting(true) meanwhile, onWaiting(false) once chunks go through again. A refusal (type, limit, quota) rejects
  * with the server's ApiError. onProgress(fraction 0..1). Resolves to the FileDto.
+ * resume: { uploadId } continues an upload declared earlier (before a reload) from the offset the server has;
+ * { onStarted(uploadId) } is told the new upload's id once declared (to keep it for after a reload).
  */
-export async function uploadResumable(schoolId, file, onProgress, onWaiting) {
+export async function uploadResumable(schoolId, file, onProgress, onWaiting, resume = {}) {
   const chunk = uploadChunkBytes();
-  const started = await api('POST', `/api/schools/${schoolId}/uploads`, { name: file.name, size: file.size });
-  const url = `/api/schools/${schoolId}/uploads/${started.uploadId}`;
+  const uploadId = resume.uploadId || (await api('POST', `/api/schools/${schoolId}/uploads`, { name: file.name, size: file.size })).uploadId;
+  if (!resume.uploadId) await resume.onStarted?.(uploadId);
+  const url = `/api/schools/${schoolId}/uploads/${uploadId}`;
   let offset = 0;
   let failures = 0;
-  let resync = false;
+  let resync = !!resume.uploadId; // a continued upload starts by asking the server how much it has
   for (;;) {
     try {
       let answer;

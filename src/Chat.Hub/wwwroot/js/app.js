@@ -1,9 +1,11 @@
 // The web client: sign-in, school choice, invite links, chats; the admin pages live in admin.js.
 
 import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } from './api.js';
-import { h, mount, ROLE_NAMES } from './dom.js';
+import { h, fill, mount, ROLE_NAMES } from './dom.js';
+import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
 import { showProfile } from './profile.js';
+import { clearKeptUploads } from './kept-uploads.js';
 
 const root = document.getElementById('app');
 const SCHOOL_KEY = 'chat.school';
@@ -22,6 +24,7 @@ let signedOutNote = '';
 session.onSignedOut(note => {
   stopChat();
   localStorage.removeItem(SCHOOL_KEY);
+  clearKeptUploads(); // unfinished uploads (their files) are the account's data too
   signedOutNote = note || '';
   route();
 });
@@ -158,14 +161,27 @@ function showSchools(schools, me, canCancel) {
       ? h('p', { class: 'muted' }, 'Вы пока не состоите ни в одной школе. Попросите у классного руководителя или администратора школы ссылку-приглашение и откройте её.')
       : h('ul', { class: 'list-plain school-choice' }, schools.map(s => h('li', {},
         h('button', {
-          class: 'btn', onclick: () => { localStorage.setItem(SCHOOL_KEY, s.schoolId); route(); },
-        }, h('strong', {}, s.name), h('br'), h('span', { class: 'muted' }, roles(s) + (s.status === 'suspended' ? ' · работа приостановлена' : '')))))),
+          class: 'btn', dataset: { schoolId: s.schoolId }, onclick: () => { localStorage.setItem(SCHOOL_KEY, s.schoolId); route(); },
+        }, h('strong', {}, s.name), h('span', { class: 'school-unread' }), h('br'), h('span', { class: 'muted' }, roles(s) + (s.status === 'suspended' ? ' · работа приостановлена' : '')))))),
     h('div', { class: 'row' },
       canCancel && h('button', { class: 'btn link', onclick: route }, 'Назад'),
       h('button', { class: 'btn link', onclick: () => showProfile(root, me, route) }, 'Профиль'),
       h('button', { class: 'btn link', onclick: signOut }, 'Выйти')));
   mount(root, card);
   card.querySelector('button')?.focus();
+  if (schools.length) showSchoolUnread(card);
+}
+
+/**
+ * Beside each school on the choice: its unread messages in chats that are not muted (the chat screen's title counts the
+ * same). One `GET /api/chats` without a school lists all my schools' chats with their counts; a failure shows none.
+ */
+async function showSchoolUnread(card) {
+  let chats;
+  try { chats = await api('GET', '/api/chats'); } catch { return; }
+  for (const button of card.querySelectorAll('.school-choice button[data-school-id]')) {
+    fill(button.querySelector('.school-unread'), unreadBadge(unreadOf(chats.filter(c => c.schoolId === button.dataset.schoolId))));
+  }
 }
 
 async function showInvite(token) {

@@ -6,13 +6,14 @@ import { hubFail } from './hub.js';
 import { api } from './api.js';
 import { h, fill, time, plural, dateTime } from './dom.js';
 import { formDialog } from './dialog.js';
+import { reminderMinutes } from './notify.js';
 
 const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
 const BROADCAST_KINDS = new Set(['channel', 'group']);
 
 /**
  * ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat or null), renderHead(), renderList(),
- * openChat(chatId), titleOf(chatId) }.
+ * openChat(chatId), titleOf(chatId), notify(reminder) and notifyGone(planId): the system notification of a reminder }.
  * Keeps the live calls announced to me (chatId -> CallDto) and the reminders not dismissed (planId -> CallReminderDto).
  */
 export function chatCalls(ctx) {
@@ -74,6 +75,7 @@ export function chatCalls(ctx) {
   function remind(r) {
     if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
     reminders.set(r.planId, r);
+    ctx.notify(r);
     if (ctx.current()?.id === r.chatId) {
       toastOf(r.planId)?.remove();
       ctx.renderHead();
@@ -93,13 +95,14 @@ export function chatCalls(ctx) {
 
   function reminderText(r) {
     if (r.atStart) return `Начинается: ${r.title}`;
-    const m = Math.max(1, Math.round((new Date(r.startsAt).getTime() - Date.now()) / 60e3));
+    const m = reminderMinutes(r);
     return `Через ${m} ${plural(m, 'минуту', 'минуты', 'минут')}: ${r.title}`;
   }
 
   function forget(planId) {
     reminders.delete(planId);
     toastOf(planId)?.remove();
+    ctx.notifyGone(planId);
   }
 
   function dismiss(planId) {

@@ -23,8 +23,9 @@ import { messageActions } from './message-actions.js';
 import { showMaterials } from './materials.js';
 import { voiceButton } from './voice.js';
 import { readTicks } from './read-ticks.js';
-import { preview, showUnread, chatNotifier } from './notify.js';
+import { preview, showUnread, chatNotifier, mutedNow, unreadOf, unreadBadge } from './notify.js';
 import { presenceWatch } from './presence.js';
+import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const CASE_KEY = 'chat.case'; // the chat of a moderation case to open, from «Управление школой»
@@ -56,7 +57,9 @@ export function showMain(root, me, school, schools, nav) {
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts }
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
-    openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title });
+    openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title,
+    notify: r => notifier.reminder(r, notifiedAs(r.chatId), current?.id === r.chatId && !document.hidden),
+    notifyGone: planId => notifier.reminderGone(planId) });
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
   const messageMore = messageActions({ invoke, me, current: () => current, chats: () => chats, kindName: kind => KIND_NAMES[kind] || '' });
   const ticks = readTicks({ invoke, me, current: () => current });
@@ -187,10 +190,9 @@ export function showMain(root, me, school, schools, nav) {
         h('div', { id: 'archived-chats', role: 'list', 'aria-label': 'Чаты в архиве', hidden: !archiveOpen }, archiveOpen && archived.map(chatItem))));
     }
     if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
-    const unread = list => list.reduce((n, c) => (isMuted(c) ? n : n + c.unreadCount), 0);
-    const elsewhere = unread(others);
-    showUnread(unread(chats) + elsewhere);
-    fill(schoolButton, 'Сменить школу', elsewhere > 0 && h('span', { class: 'badge', 'aria-label': `${elsewhere} ${plural(elsewhere, 'непрочитанное', 'непрочитанных', 'непрочитанных')} в других школах` }, String(elsewhere)));
+    const elsewhere = unreadOf(others);
+    showUnread(unreadOf(chats) + elsewhere);
+    fill(schoolButton, 'Сменить школу', unreadBadge(elsewhere, ' в других школах'));
   }
 
   /** My own read position pushed from another device (or this one): the chat's unread count follows it. */
@@ -224,7 +226,7 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   function isMuted(c) {
-    return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
+    return mutedNow(c);
   }
 
   function summaryOf(chatId) {
@@ -259,9 +261,17 @@ export function showMain(root, me, school, schools, nav) {
       o.unreadCount++;
       if (m.mentions?.includes(me.id)) o.mentionCount++;
     }
-    const schoolName = schools.find(x => x.schoolId === o.schoolId)?.name;
-    notifier.message(m, schoolName ? { ...o, title: `${o.title} · ${schoolName}` } : o, false);
+    notifier.message(m, notifiedAs(o.id), false);
     renderList();
+  }
+
+  /** A chat as its notifications name it: this school's by its title, another school's with the school's name after it. */
+  function notifiedAs(chatId) {
+    const s = summaryOf(chatId);
+    if (s) return s;
+    const o = others.find(c => c.id === chatId);
+    const schoolName = o && schools.find(x => x.schoolId === o.schoolId)?.name;
+    return schoolName ? { ...o, title: `${o.title} · ${schoolName}` } : o;
   }
 
   function onChange(e) {
@@ -368,6 +378,7 @@ export function showMain(root, me, school, schools, nav) {
     renderList();
     buildPane();
     const c = current;
+    offerKeptUploads(c);
     try {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
@@ -744,7 +755,7 @@ export function showMain(root, me, school, schools, nav) {
    * Uploads one file of the tray: a small one in one request, a larger one (over two chunks) in resumable chunks that
    * wait out a lost connection, saying so in place of the percentage.
    */
-  function uploadOne(r) {
+  function uploadOne(r, onStarted) {
     let waiting = false;
     const progress = x => {
       r.bar.value = x;
@@ -755,36 +766,85 @@ export function showMain(root, me, school, schools, nav) {
       waiting = now;
       r.el.classList.toggle('waiting', now);
       r.state.textContent = now ? 'Нет связи — продолжим, когда сеть вернётся…' : Math.round(r.bar.value * 100) + '%';
-    });
+    }, { uploadId: r.uploadId, onStarted });
   }
 
-  /** Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. */
-  async function sendFiles(files) {
+  /**
+   * Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. A
+   * resumable upload is kept in IndexedDB (kept-uploads.js) with the caption typed so far until it is posted or
+   * refused, so that after a reload the chat offers to continue it. resumed: such a kept upload (one file), continued
+   * from the server's offset and posted with its own caption.
+   */
+  async function sendFiles(files, resumed) {
     const c = current;
     if (!files.length) return;
+    const kept = resumed ? [resumed.uploadId] : [];
+    const keep = f => uploadId => {
+      kept.push(uploadId);
+      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption: c.input.value.trim(), file: f });
+    };
     const rows = files.map(f => {
       const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
       const state = h('span', { class: 'muted' }, size(f.size));
-      return { f, bar, state, el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
+      return { f, bar, state, uploadId: resumed?.uploadId, el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
     });
     const tray = h('div', { class: 'upload-tray' }, rows.map(r => r.el));
     c.uploads.append(tray);
     const ids = [];
     try {
       for (const r of rows) {
-        const dto = await uploadOne(r);
+        const dto = await uploadOne(r, keep(r.f));
         r.state.textContent = 'загружено';
         ids.push(dto.id);
       }
-      const caption = c.input.value.trim();
-      const m = await client.invoke('SendFiles', { chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: c.replyTo?.seq });
-      if (caption) c.input.value = '';
-      clearBar();
+      const caption = resumed ? resumed.caption : c.input.value.trim();
+      const m = await client.invoke('SendFiles', { chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: resumed ? undefined : c.replyTo?.seq });
+      if (!resumed) {
+        if (caption) c.input.value = '';
+        clearBar();
+      }
       tray.remove();
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
     } catch (e) {
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
+    }
+    for (const id of kept) dropUpload(id); // posted or refused: nothing to continue after a reload
+  }
+
+  async function readable(file) {
+    try { await file.slice(0, 1).arrayBuffer(); return true; } catch { return false; }
+  }
+
+  /**
+   * The chat's uploads kept from a page that was reloaded or closed mid-upload: «Продолжить загрузку «name» (42 %)»
+   * (from the server's offset) or «Отменить». One the server no longer has (expired, cancelled) or has completed
+   * (posted or not: it is not posted twice) is dropped quietly; without a connection the offer waits for the next time.
+   */
+  async function offerKeptUploads(c) {
+    for (const u of await keptUploads(me.id, school.schoolId, c.id)) {
+      const url = `/api/schools/${school.schoolId}/uploads/${u.uploadId}`;
+      let state;
+      try {
+        state = await api('GET', url);
+      } catch (e) {
+        if (e.status >= 400 && e.status < 500 && e.status !== 408) dropUpload(u.uploadId);
+        continue;
+      }
+      if (state.file) { dropUpload(u.uploadId); continue; }
+      // The browser keeps a chosen file by reference: changed or deleted on the disk meanwhile, it can no longer be read.
+      if (!await readable(u.file)) { dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); continue; }
+      if (current !== c) return;
+      const name = u.file.name;
+      const done = () => { row.remove(); if (!c.composer.hidden) c.input.focus(); };
+      const row = h('div', { class: 'upload kept-upload row', role: 'group', 'aria-label': `Незавершённая загрузка «${name}»` },
+        h('button', { class: 'btn small primary', type: 'button', onclick: () => { done(); sendFiles([u.file], u); } },
+          `Продолжить загрузку «${name}» (${Math.floor(state.offset / u.file.size * 100)} %)`),
+        h('button', {
+          class: 'btn small', type: 'button', 'aria-label': `Отменить загрузку «${name}»`,
+          onclick: () => { done(); dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); },
+        }, 'Отменить'));
+      c.uploads.append(row);
     }
   }
 

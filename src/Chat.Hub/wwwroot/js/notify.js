@@ -1,12 +1,13 @@
 // Notifications: a message's one-line preview (the chat list and system notifications show the same), the unread count
 // in the tab's title, and system notifications (the Notification API) switched on per device in «Профиль».
 
-import { localTimes } from './dom.js';
+import { h, localTimes, plural } from './dom.js';
 import { isVoiceNote } from './voice.js';
 
 const SETTING_KEY = 'chat.notifications'; // 'on' on a device where the person switched notifications on
 const BASE_TITLE = document.title;
 const BODY_MAX = 120;
+const REMINDER_KINDS = { lesson: 'Урок', call: 'Звонок', broadcast: 'Трансляция' };
 
 /** A message in one line: «📊 question» for a poll, «🎤 Голосовое сообщение», «📎 caption or file names», else its text. */
 export function preview(m) {
@@ -14,6 +15,21 @@ export function preview(m) {
   if (m.kind === 'files' && isVoiceNote(m.files)) return '🎤 ' + (m.text || 'Голосовое сообщение');
   if (m.kind === 'files') return '📎 ' + (m.text || (m.files || []).map(f => f.name).join(', ') || 'Файл');
   return localTimes(m.text || '');
+}
+
+/** Whether I muted the chat (a ChatSummaryDto) and the mute still lasts. */
+export function mutedNow(c) {
+  return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
+}
+
+/** Unread messages of the chats (ChatSummaryDto) that are not muted: what the title and the school counts show. */
+export function unreadOf(chats) {
+  return chats.reduce((n, c) => (mutedNow(c) ? n : n + c.unreadCount), 0);
+}
+
+/** The badge «N» of unread messages, labelled «N непрочитанных» plus where (« в других школах»); null at 0. */
+export function unreadBadge(n, where = '') {
+  return n > 0 ? h('span', { class: 'badge', 'aria-label': `${n} ${plural(n, 'непрочитанное', 'непрочитанных', 'непрочитанных')}${where}` }, String(n)) : null;
 }
 
 /** «(3) Школьный мессенджер» while 3 messages are unread in chats that are not muted; the plain title at 0. */
@@ -50,41 +66,72 @@ export async function switchNotifications(on) {
   return null;
 }
 
+/** Whole minutes (at least 1) until a call reminder's start: «через N минут». */
+export function reminderMinutes(r) {
+  return Math.max(1, Math.round((new Date(r.startsAt).getTime() - Date.now()) / 60e3));
+}
+
 /**
- * The system notifications of the chat screen. me: the account; openChat(chatId) opens a chat; isMuted(summary): muted
- * by me now. The setting is read once, when the screen is built (the profile, where it changes, is another screen):
- * with it off, a message costs one check.
+ * The system notifications of the chat screen: new messages and call reminders. me: the account; openChat(chatId)
+ * opens a chat; isMuted(summary): muted by me now. The setting is read once, when the screen is built (the profile,
+ * where it changes, is another screen): with it off, a message costs one check.
  */
 export function chatNotifier(me, openChat, isMuted) {
   const enabled = notificationsOn();
-  const shown = new Map(); // chatId -> the notification on screen (one per chat: the tag replaces it)
+  const shown = new Map(); // tag -> { n, chatId }: what is on screen (one per tag: chat-<id> or call-<planId>)
+
+  /** Shows one notification (unless the browser took the permission back); a click opens the chat. */
+  function show(chatId, tag, title, body) {
+    if (Notification.permission !== 'granted') return; // taken back in the browser's settings meanwhile
+    body = body.replace(/\s+/g, ' ');
+    if (body.length > BODY_MAX) body = body.slice(0, BODY_MAX - 1).trimEnd() + '…';
+    let n;
+    try {
+      n = new Notification(title, { body, tag, renotify: true, lang: 'ru' });
+    } catch {
+      return; // e.g. Chrome on Android, which shows notifications only through a service worker
+    }
+    shown.set(tag, { n, chatId });
+    n.onclick = ev => {
+      ev?.preventDefault?.();
+      window.focus();
+      n.close();
+      openChat(chatId);
+    };
+    n.onclose = () => { if (shown.get(tag)?.n === n) shown.delete(tag); };
+  }
+
+  function close(tag) {
+    shown.get(tag)?.n.close();
+    shown.delete(tag);
+  }
+
   return {
     /** A new message of a chat in the list: summary its chat; open: that chat is open in a visible tab. */
     message(m, summary, open) {
       if (!enabled || open || m.senderId === me.id || !m.senderId || m.kind === 'system' || m.deleted) return;
       if (isMuted(summary) && !m.mentions?.includes(me.id)) return;
-      if (Notification.permission !== 'granted') return; // taken back in the browser's settings meanwhile
-      let body = `${m.senderName || ''}: ${preview(m)}`.replace(/\s+/g, ' ');
-      if (body.length > BODY_MAX) body = body.slice(0, BODY_MAX - 1).trimEnd() + '…';
-      let n;
-      try {
-        n = new Notification(summary.title, { body, tag: 'chat-' + m.chatId, renotify: true, lang: 'ru' });
-      } catch {
-        return; // e.g. Chrome on Android, which shows notifications only through a service worker
-      }
-      shown.set(m.chatId, n);
-      n.onclick = ev => {
-        ev?.preventDefault?.();
-        window.focus();
-        n.close();
-        openChat(m.chatId);
-      };
-      n.onclose = () => { if (shown.get(m.chatId) === n) shown.delete(m.chatId); };
+      show(m.chatId, 'chat-' + m.chatId, summary.title, `${m.senderName || ''}: ${preview(m)}`);
     },
-    /** The chat was opened or read here: its notification goes. */
+    /**
+     * A call reminder (CallReminderDto) of a chat I have (summary; title with the school's name for another school):
+     * «Урок через 10 минут» or «Урок начинается», the plan's title and the chat's in the body; one per plan (the start
+     * replaces the «soon»). open: the chat is open in a visible tab, which shows the reminder itself. Muted: silent.
+     */
+    reminder(r, summary, open) {
+      if (!enabled || open || !summary || isMuted(summary)) return;
+      const kind = REMINDER_KINDS[r.kind] || 'Звонок';
+      const m = reminderMinutes(r);
+      const title = r.atStart ? `${kind} начинается` : `${kind} через ${m} ${plural(m, 'минуту', 'минуты', 'минут')}`;
+      show(r.chatId, 'call-' + r.planId, title, `${r.title} · ${summary.title}`);
+    },
+    /** The reminder is over (dismissed, the call started, forgotten): its notification goes. */
+    reminderGone(planId) {
+      close('call-' + planId);
+    },
+    /** The chat was opened or read here: its message notification goes. */
     read(chatId) {
-      shown.get(chatId)?.close();
-      shown.delete(chatId);
+      close('chat-' + chatId);
     },
   };
 }
