@@ -11,8 +11,8 @@ public sealed class OfflineTests(WebApp app) : WebTest(app)
 {
     private const string Note = "Нет сети — показаны сохранённые сообщения. Новые придут, когда связь вернётся.";
 
-    // The signed-in account's kept chat (or null): its seq and the texts of its messages. The database is looked for
-    // first: indexedDB.open would create an empty one.
+    // The signed-in account's kept chat (or null; null too while the kept chat lists lack it): its seq and texts. The
+    // database is looked for first: indexedDB.open would create an empty one.
     private const string KeptChat =
         """
         async chatId => {
@@ -22,9 +22,12 @@ public sealed class OfflineTests(WebApp app) : WebTest(app)
           const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
           try {
             if (!db.objectStoreNames.contains('chats')) return null;
-            const r = db.transaction('chats').objectStore('chats').get(chatId);
-            const kept = await new Promise(ok => { r.onsuccess = () => ok(r.result); });
-            return kept ? { seq: kept.seq, texts: kept.messages.map(m => m.text) } : null;
+            const t = db.transaction(['chats', 'lists']);
+            const get = r => new Promise(ok => { r.onsuccess = () => ok(r.result); });
+            const kept = await get(t.objectStore('chats').get(chatId));
+            const lists = await get(t.objectStore('lists').getAll());
+            const listed = lists.some(l => l.chats.some(c => c.id === chatId));
+            return kept && listed ? { seq: kept.seq, texts: kept.messages.map(m => m.text) } : null;
           } finally { db.close(); }
         }
         """;
@@ -48,8 +51,7 @@ public sealed class OfflineTests(WebApp app) : WebTest(app)
         await SignInAsync(page, elena.Phone);
         await OpenChatAsync(page, Title);
         await Expect(Message(page, "Завтра экскурсия в музей")).ToBeVisibleAsync();
-        await page.WaitForFunctionAsync($"async chatId => ({KeptChat})(chatId).then(k => k?.texts.includes('Завтра экскурсия в музей'))", chatId.ToString());
-        var keptSeq = (await page.EvaluateAsync<JsonElement>(KeptChat, chatId.ToString())).GetProperty("seq").GetInt32();
+        var keptSeq = (await KeptAsync(page, chatId, "Завтра экскурсия в музей")).GetProperty("seq").GetInt32();
         Assert.True(keptSeq > 0);
 
         // The server cannot be reached (a train, a village): the hub and the API fail, the page's own files still load.
@@ -86,12 +88,35 @@ public sealed class OfflineTests(WebApp app) : WebTest(app)
         Assert.Contains(calls, c => c.Contains("\"target\":\"GetUpdates\"", StringComparison.Ordinal)
             && catchUp.Match(c) is { Success: true } m && m.Groups[1].Value == keptSeq.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.DoesNotContain(calls, c => c.Contains("\"target\":\"GetHistory\"", StringComparison.Ordinal));
-        await page.WaitForFunctionAsync($"async chatId => ({KeptChat})(chatId).then(k => k?.texts.includes('Возьмите сменную обувь') && k.texts.includes('Коля пойдёт'))", chatId.ToString());
+        await KeptAsync(page, chatId, "Возьмите сменную обувь", "Коля пойдёт");
 
         // Signing out deletes what the account kept on the device.
         await page.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToBeVisibleAsync();
-        await page.WaitForFunctionAsync("async () => !(await indexedDB.databases()).some(d => d.name.startsWith('chat.offline.'))");
+        await Until(async () => !await page.EvaluateAsync<bool>("async () => (await indexedDB.databases()).some(d => d.name.startsWith('chat.offline.'))"));
+    }
+
+    /// <summary>Waits until the device keeps the chat with these texts (writes are debounced); returns what it keeps.</summary>
+    private static async Task<JsonElement> KeptAsync(IPage page, Guid chatId, params string[] texts)
+    {
+        var kept = default(JsonElement);
+        await Until(async () =>
+        {
+            kept = await page.EvaluateAsync<JsonElement>(KeptChat, chatId.ToString());
+            return kept.ValueKind == JsonValueKind.Object && texts.All(t => kept.GetProperty("texts").EnumerateArray().Any(x => x.GetString() == t));
+        });
+        return kept;
+    }
+
+    /// <summary>IndexedDB is asynchronous (WaitForFunction does not await a predicate's promise): asks until true, 15 s at most.</summary>
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true in 15 s");
+            await Task.Delay(100);
+        }
     }
 }

@@ -180,9 +180,9 @@ export function showMain(root, me, school, schools, nav) {
 
   /** The list as it is now (the server's, with the pushes since), kept for the next time the page cannot connect. */
   function persistList() {
-    if (!listLoaded) return;
-    clearTimeout(persistList.timer);
+    if (!listLoaded || persistList.timer) return;
     persistList.timer = setTimeout(() => {
+      persistList.timer = null;
       const bySchool = { [school.schoolId]: chats };
       for (const o of others) (bySchool[o.schoolId] ||= []).push(o);
       offline.saveChatLists(bySchool);
