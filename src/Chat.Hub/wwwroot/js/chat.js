@@ -166,9 +166,10 @@ export function showMain(root, me, school, schools, nav) {
 
   /** The chat lists this device kept (offline.js), until the server's come. */
   async function showCachedList() {
-    if (listLoaded || listFromCache || client?.state === 'connected') return;
+    const here = () => root.contains(layout) && !listLoaded; // still this screen, and still without the server's list
+    if (!here() || listFromCache || client?.state === 'connected') return;
     const lists = await offline.chatLists();
-    if (!lists?.[school.schoolId] || listLoaded) return;
+    if (!lists?.[school.schoolId] || !here()) return;
     chats = lists[school.schoolId];
     others = Object.entries(lists).filter(([id]) => id !== school.schoolId && schools.some(x => x.schoolId === id)).flatMap(([, l]) => l);
     listFromCache = true;
