@@ -1,5 +1,7 @@
 // HTTP API access: tokens in localStorage, one refresh at a time on 401, problem details turned into ApiError.
 
+import { forgetOffline, forgetOtherAccounts } from './offline.js';
+
 const TOKENS_KEY = 'chat.tokens';
 
 export class ApiError extends Error {
@@ -70,9 +72,14 @@ export function refreshTokens() {
   return refreshing;
 }
 
-/** Forgets the session here (the server has ended it, or will); note is shown on the sign-in screen. */
+/**
+ * Forgets the session here (the server has ended it, or will); note is shown on the sign-in screen. What the account
+ * kept on the device for offline reading goes with it (offline.js).
+ */
 export function endSession(note) {
+  const accountId = tokens?.account?.id;
   save(null);
+  forgetOffline(accountId);
   for (const h of signedOutHandlers) h(note);
 }
 
@@ -221,6 +228,7 @@ export async function requestCode(identity) {
 export async function verifyCode(identity, code) {
   const pair = await parse(await send('POST', '/api/auth/verify', { ...identity, code, device: deviceLabel() }));
   save(pair);
+  forgetOtherAccounts(pair.account?.id);
   return pair;
 }
 

@@ -6,6 +6,7 @@ import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
 import { showProfile } from './profile.js';
 import { clearKeptUploads } from './kept-uploads.js';
+import { offlineStore } from './offline.js';
 
 const root = document.getElementById('app');
 const SCHOOL_KEY = 'chat.school';
@@ -50,6 +51,7 @@ export async function route() {
     me = await api('GET', '/api/me');
   } catch (e) {
     if (!session.signedIn) return showSignIn();
+    if ((e.status === 0 || e.status >= 500) && await routeOffline()) return;
     return mount(root, h('div', { class: 'card' }, h('h1', {}, 'Нет связи с сервером'),
       h('p', {}, e.display || ''), h('button', { class: 'btn primary', onclick: route }, 'Повторить')));
   }
@@ -58,15 +60,35 @@ export async function route() {
   const invite = sessionStorage.getItem(INVITE_KEY);
   if (invite) return showInvite(invite);
   const schools = await api('GET', '/api/me/schools');
+  offlineStore(me.id).saveSchools(schools);
   const chosen = schools.find(s => s.schoolId === localStorage.getItem(SCHOOL_KEY));
-  // openSchool: a notification of another school's chat switches to that school and opens the chat there.
-  const openSchool = (schoolId, chatId) => { localStorage.setItem(SCHOOL_KEY, schoolId); sessionStorage.setItem('chat.open', chatId); route(); };
-  if (chosen) return showMain(root, me, chosen, schools, { chooseSchool: () => showSchools(schools, me, true), openSchool, signOut });
+  if (chosen) return showMain(root, me, chosen, schools, mainNav(schools, me));
   if (schools.length === 1) {
     localStorage.setItem(SCHOOL_KEY, schools[0].schoolId);
     return route();
   }
   return showSchools(schools, me, false);
+}
+
+/** What the main screen may do besides chats: choose another school, open another school's chat, sign out. */
+function mainNav(schools, me, offline = false) {
+  // openSchool: a notification of another school's chat switches to that school and opens the chat there.
+  const openSchool = (schoolId, chatId) => { localStorage.setItem(SCHOOL_KEY, schoolId); sessionStorage.setItem('chat.open', chatId); route(); };
+  return { chooseSchool: () => showSchools(schools, me, true), openSchool, signOut, offline };
+}
+
+/**
+ * The server cannot be reached: the chosen school's chats as this device last saw them (offline.js), when it kept
+ * them for this account; the chat screen says so and catches up once the connection is back.
+ */
+async function routeOffline() {
+  const me = session.account;
+  if (!me?.id) return false;
+  const schools = await offlineStore(me.id).schools();
+  const chosen = schools?.find(s => s.schoolId === localStorage.getItem(SCHOOL_KEY));
+  if (!chosen || !session.signedIn) return false;
+  showMain(root, me, chosen, schools, mainNav(schools, me, true));
+  return true;
 }
 
 function showSignIn() {

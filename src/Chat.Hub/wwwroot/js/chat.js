@@ -3,7 +3,8 @@
 // moderation.js, forwarding and «Кто прочитал» in message-actions.js, a chat's invite links in chat-invites.js,
 // a chat's materials in materials.js, read ticks on my messages in read-ticks.js, modal forms in dialog.js, the unread
 // count in the title and system notifications (and the one-line preview of a message they share with the list) in
-// notify.js, presence («в сети») in presence.js.
+// notify.js, presence («в сети») in presence.js. What the device keeps for reading offline (the chat lists and the
+// opened chats' recent messages) is in offline.js.
 
 import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
 import { api, upload, uploadResumable, uploadChunkBytes, refreshTokens } from './api.js';
@@ -26,10 +27,14 @@ import { readTicks } from './read-ticks.js';
 import { preview, showUnread, chatNotifier, mutedNow, unreadOf, unreadBadge } from './notify.js';
 import { presenceWatch } from './presence.js';
 import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
+import { offlineStore } from './offline.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const CASE_KEY = 'chat.case'; // the chat of a moderation case to open, from «Управление школой»
 const CASE_POLL_MS = 15000;
+const OFFLINE_NOTE = 'Нет сети — показаны сохранённые сообщения. Новые придут, когда связь вернётся.';
+// A kept chat further behind than this is read afresh (GetHistory) rather than caught up event by event.
+const CATCH_UP_LIMIT = 1000;
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 
 let client = null;
@@ -54,7 +59,11 @@ export function showMain(root, me, school, schools, nav) {
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
   let archiveOpen = false; // «Архив (N)» at the end of the list, collapsed until opened
-  let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts }
+  let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts, fromCache }
+  const offline = offlineStore(me.id);
+  let listLoaded = false; // the list came from the server on this page (else it is empty or read from the device)
+  let listFromCache = false;
+  let connection = 'connecting';
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
     openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title,
@@ -111,9 +120,10 @@ export function showMain(root, me, school, schools, nav) {
 
   client = new ChatClient(me.id, {
     state: s => {
-      statusEl.hidden = s === 'connected';
-      statusEl.textContent = s === 'offline' ? 'Нет сети. Сообщения отправятся, когда связь вернётся.' : 'Соединение…';
+      connection = s;
+      renderStatus();
       document.body.dataset.connection = s;
+      if (s === 'offline') showCachedList();
     },
     message: m => onMessage(m),
     change: e => onChange(e),
@@ -125,7 +135,12 @@ export function showMain(root, me, school, schools, nav) {
     typing: t => showTyping(t),
     membership: () => loadChats(),
     chatUpdated: u => onChatUpdated(u),
-    resynced: () => { loadChats(); watch.reconnected(); if (current) { calls.load(current); ticks.reload(current); } },
+    resynced: () => {
+      loadChats();
+      watch.reconnected();
+      if (current?.fromCache) connectKept(current);
+      else if (current) { calls.load(current); ticks.reload(current); }
+    },
     read: p => { ticks.position(p); messageMore.readPosition(p); if (p.accountId === me.id) readElsewhere(p); },
     poll: u => onPoll(u),
     sessionEnded: () => refreshTokens(),
@@ -139,6 +154,41 @@ export function showMain(root, me, school, schools, nav) {
   client.start();
   watch.start();
   if (school.isParent) loadChildren();
+  // No connection at first (or a slow one): what the device kept is shown meanwhile.
+  setTimeout(showCachedList, nav.offline ? 0 : 3000);
+
+  /** The top line: the connection's state, and when the page shows what the device kept, that it does. */
+  function renderStatus() {
+    statusEl.hidden = connection === 'connected';
+    statusEl.textContent = listFromCache || current?.fromCache ? OFFLINE_NOTE
+      : connection === 'offline' ? 'Нет сети. Сообщения отправятся, когда связь вернётся.' : 'Соединение…';
+  }
+
+  /** The chat lists this device kept (offline.js), until the server's come. */
+  async function showCachedList() {
+    const here = () => root.contains(layout) && !listLoaded; // still this screen, and still without the server's list
+    if (!here() || listFromCache || client?.state === 'connected') return;
+    const lists = await offline.chatLists();
+    if (!lists?.[school.schoolId] || !here()) return;
+    chats = lists[school.schoolId];
+    others = Object.entries(lists).filter(([id]) => id !== school.schoolId && schools.some(x => x.schoolId === id)).flatMap(([, l]) => l);
+    listFromCache = true;
+    renderList();
+    renderStatus();
+    const wanted = sessionStorage.getItem('chat.open');
+    if (wanted && chats.some(c => c.id === wanted)) { sessionStorage.removeItem('chat.open'); openChat(wanted); }
+  }
+
+  /** The list as it is now (the server's, with the pushes since), kept for the next time the page cannot connect. */
+  function persistList() {
+    if (!listLoaded || persistList.timer) return;
+    persistList.timer = setTimeout(() => {
+      persistList.timer = null;
+      const bySchool = { [school.schoolId]: chats };
+      for (const o of others) (bySchool[o.schoolId] ||= []).push(o);
+      offline.saveChatLists(bySchool);
+    }, 500);
+  }
 
   async function loadChats() {
     try {
@@ -149,6 +199,9 @@ export function showMain(root, me, school, schools, nav) {
     } catch {
       return;
     }
+    listLoaded = true;
+    listFromCache = false;
+    renderStatus();
     renderList();
     watch.update();
     const wanted = sessionStorage.getItem('chat.open');
@@ -189,7 +242,8 @@ export function showMain(root, me, school, schools, nav) {
       list.append(h('div', { class: 'archive', role: 'listitem' }, toggle,
         h('div', { id: 'archived-chats', role: 'list', 'aria-label': 'Чаты в архиве', hidden: !archiveOpen }, archiveOpen && archived.map(chatItem))));
     }
-    if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : 'Чатов пока нет'));
+    if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : listLoaded || listFromCache ? 'Чатов пока нет' : 'Загрузка…'));
+    persistList();
     const elsewhere = unreadOf(others);
     showUnread(unreadOf(chats) + elsewhere);
     fill(schoolButton, 'Сменить школу', unreadBadge(elsewhere, ' в других школах'));
@@ -248,7 +302,7 @@ export function showMain(root, me, school, schools, nav) {
     } else if (!s && current?.id !== m.chatId) { // the open chat of a moderation case is in no list
       onOtherSchoolMessage(m);
     }
-    if (current?.id === m.chatId) { putMessage(m); scheduleRead(); }
+    if (current?.id === m.chatId) { putMessage(m); scheduleRead(); } else offline.mergeEvent(m.chatId, m.seq, m);
   }
 
   /** A message in a chat of another of my schools: counted on «Сменить школу» and notified; an unknown chat reloads. */
@@ -277,7 +331,7 @@ export function showMain(root, me, school, schools, nav) {
   function onChange(e) {
     const s = summaryOf(e.chatId);
     if (s && s.lastMessage?.seq === e.message.seq) { s.lastMessage = e.message; renderList(); }
-    if (current?.id === e.chatId && current.msgs.has(e.message.seq)) putMessage(e.message);
+    if (current?.id === e.chatId) { if (current.msgs.has(e.message.seq)) putMessage(e.message); else persistChat(current); } else offline.mergeEvent(e.chatId, e.seq, e.message);
   }
 
   /**
@@ -379,6 +433,15 @@ export function showMain(root, me, school, schools, nav) {
     buildPane();
     const c = current;
     offerKeptUploads(c);
+    if (client.state !== 'connected') await openKept(c); else await loadChat(c, focusSeq);
+  }
+
+  /**
+   * The open chat from the server: its details, members and (unless read from the device already) the newest page of
+   * history; then what happened since is caught up and the chat is read.
+   */
+  async function loadChat(c, focusSeq) {
+    const chatId = c.id;
     try {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
@@ -389,18 +452,24 @@ export function showMain(root, me, school, schools, nav) {
       calls.load(c);
       c.members = await client.invoke('GetChatMembers', chatId).catch(() => []);
       if (current !== c) return;
-      const history = await client.invoke('GetHistory', chatId, null, 50);
-      if (current !== c) return;
-      client.follow(chatId, history.reduce((a, m) => Math.max(a, m.seq, m.version), 0));
-      for (const m of history) putMessage(m);
-      c.oldest = history.length ? history[0].seq : null;
-      c.list.dataset.loaded = 'true';
-      c.more.hidden = !(history.length === 50 && c.oldest > 1);
-      for (const item of client.pendingFor(chatId)) renderPending(item);
-      c.list.scrollTop = c.list.scrollHeight;
+      if (!c.fromCache) {
+        const history = await client.invoke('GetHistory', chatId, null, 50);
+        if (current !== c) return;
+        client.follow(chatId, history.reduce((a, m) => Math.max(a, m.seq, m.version), 0));
+        for (const m of history) putMessage(m);
+        c.oldest = history.length ? history[0].seq : null;
+        c.list.dataset.loaded = 'true';
+        c.more.hidden = !(history.length === 50 && c.oldest > 1);
+        for (const item of client.pendingFor(chatId)) renderPending(item);
+        c.list.scrollTop = c.list.scrollHeight;
+      }
+      c.fromCache = false;
+      renderStatus();
       if (focusSeq) await showFound(c, focusSeq);
       await client.catchUp(chatId);
-      summary.unreadCount = 0; summary.mentionCount = 0;
+      persistChat(c, true);
+      const summary = summaryOf(chatId);
+      if (summary) { summary.unreadCount = 0; summary.mentionCount = 0; }
       notifier.read(chatId);
       renderList();
       scheduleRead();
@@ -425,6 +494,55 @@ export function showMain(root, me, school, schools, nav) {
   /** Not a member, the admin gets no pushes of the case's chat: what arrives meanwhile is caught up every 15 seconds. */
   function followCase(c) {
     const timer = setInterval(() => { if (current === c && client) client.catchUp(c.id); else clearInterval(timer); }, CASE_POLL_MS);
+  }
+
+  /**
+   * No connection: the chat as this device kept it (offline.js), followed from the kept seq, so that the connection's
+   * catch-up brings it up to date from there; the rest (details, read position) comes with the connection (resynced).
+   * Messages typed meanwhile wait in the outbox as usual.
+   */
+  async function openKept(c) {
+    c.fromCache = true;
+    renderStatus();
+    const kept = await offline.chat(c.id);
+    if (current !== c || !c.fromCache) return; // closed, or the connection came meanwhile (connectKept)
+    if (kept && (c.summary.lastSeq ?? 0) - kept.seq <= CATCH_UP_LIMIT) {
+      c.members = kept.members || [];
+      client.followFrom(c.id, kept.seq);
+      for (const m of kept.messages) putMessage(m);
+      c.oldest = kept.messages[0]?.seq ?? null;
+      c.complete = kept.complete;
+      c.kept = true;
+    } else {
+      c.list.append(h('p', { class: 'muted center kept-none' }, 'Сообщения этого чата не сохранены на устройстве. Они появятся, когда связь вернётся.'));
+    }
+    c.list.dataset.loaded = 'true';
+    persistChat(c, true);
+    for (const item of client.pendingFor(c.id)) renderPending(item);
+    c.list.scrollTop = c.list.scrollHeight;
+  }
+
+  /** The connection is back for a chat opened from the device: the rest is loaded (the kept messages are caught up). */
+  function connectKept(c) {
+    if (c.kept) c.more.hidden = c.complete || !(c.oldest > 1);
+    else { c.fromCache = false; c.list.querySelector('.kept-none')?.remove(); }
+    return loadChat(c);
+  }
+
+  /** Keeps the open chat's newest messages (and the seq they are caught up to) for reading offline. */
+  function persistChat(c, opened = false) {
+    // Not a moderation case's chat: the admin may read it only while the case is open.
+    if (c.caseUntil || (c.fromCache && !c.kept)) return;
+    if (client.lastSeq(c.id) === undefined || !c.list.dataset.loaded) return;
+    c.openedNow ||= opened;
+    clearTimeout(c.persistTimer);
+    c.persistTimer = setTimeout(() => {
+      offline.saveChat(c.id, {
+        schoolId: school.schoolId, seq: client.lastSeq(c.id), complete: c.fromCache ? c.complete : c.more.hidden,
+        messages: [...c.msgs.values()], members: c.members, opened: c.openedNow,
+      });
+      c.openedNow = false;
+    }, 300);
   }
 
   function buildPane() {
@@ -639,6 +757,7 @@ export function showMain(root, me, school, schools, nav) {
     const had = c.msgs.get(m.seq);
     if (had && had.version > m.version) return;
     c.msgs.set(m.seq, m);
+    persistChat(c);
     const pendingEl = m.senderId === me.id ? c.pendingEls.get(m.clientId) : null;
     if (pendingEl) { pendingEl.remove(); c.pendingEls.delete(m.clientId); }
     const el = renderMessage(m);

@@ -139,6 +139,11 @@ export class ChatClient {
     this.last.set(chatId, Math.max(this.last.get(chatId) ?? 0, seq));
   }
 
+  /** Follows a chat from exactly this seq (what the device kept, offline.js): the next catch-up starts there. */
+  followFrom(chatId, seq) {
+    this.last.set(chatId, seq);
+  }
+
   lastSeq(chatId) {
     return this.last.get(chatId);
   }
