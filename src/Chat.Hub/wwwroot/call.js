@@ -232,6 +232,21 @@ function addTile(feedId, label, accountId) {
   return video;
 }
 
+/**
+ * Plays a participant's tile with its sound. A browser that allows no sound before a click on the page (autoplay rules)
+ * plays it muted and the page offers «Включить звук».
+ */
+function playWithSound(video) {
+  if (state.soundBlocked) return;
+  video.muted = false;
+  video.play().catch(() => {
+    video.muted = true;
+    video.play().catch(() => {});
+    state.soundBlocked = true;
+    $('sound').hidden = false;
+  });
+}
+
 /** More than six tiles: the compact grid (css: `.videos.many`), the last speaker first and larger. */
 function layoutTiles() {
   $('videos').classList.toggle('many', $('videos').querySelectorAll('.tile:not([hidden])').length > 6);
@@ -243,7 +258,10 @@ async function subscribe(feedId, label, accountId) {
   state.subscribers.set(feedId, pc);
   if (accountId) state.feedAccounts.set(feedId, accountId);
   const video = addTile(feedId, label, accountId);
-  pc.ontrack = e => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
+  pc.ontrack = e => {
+    video.srcObject = e.streams[0] || new MediaStream([e.track]);
+    if (e.track.kind === 'audio') playWithSound(video);
+  };
   trickle(pc, feedId);
   // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
   let offer = null;
@@ -349,6 +367,13 @@ function levelOf(meter, stats, trackId) {
   return dd > 0 && de > 0 ? Math.sqrt(de / dd) : 0;
 }
 
+/** The level of a subscription's last audio packet (the RTP audio-level extension; known even when not played out). */
+function packetLevel(pc) {
+  const r = pc.getReceivers().find(x => x.track.kind === 'audio');
+  const s = r && r.getSynchronizationSources ? r.getSynchronizationSources()[0] : null;
+  return (s && s.audioLevel) || 0;
+}
+
 /** Polls everyone's audio level (mine from my sender, the others' from their subscriptions) and lights who speaks. */
 async function pollSpeaking() {
   if (polling) return;
@@ -367,7 +392,8 @@ async function pollSpeaking() {
       if (!stats) return;
       if (!meters.has(account)) meters.set(account, { speaking: new SpeakingState(), energy: null, duration: null });
       const meter = meters.get(account);
-      if (meter.speaking.update(levelOf(meter, stats, trackId), now)) speaking.add(account);
+      const level = Math.max(levelOf(meter, stats, trackId), trackId ? 0 : packetLevel(pc));
+      if (meter.speaking.update(level, now)) speaking.add(account);
     }));
     for (const account of [...meters.keys()]) if (!sources.some(([a]) => a === account)) meters.delete(account);
     showSpeaking(speaking);
@@ -623,6 +649,11 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));
   $('camera').addEventListener('change', () => chooseDevice('video', $('camera').value));
+  $('sound').addEventListener('click', () => {
+    state.soundBlocked = false;
+    $('sound').hidden = true;
+    document.querySelectorAll('#videos .tile:not([data-local]) video').forEach(playWithSound);
+  });
   $('share').addEventListener('click', () => shareScreen().catch(err => status(message(err), true)));
   $('stopshare').addEventListener('click', () => stopScreen(true));
   $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, !state.handRaised).then(applyState).catch(err => status(message(err), true)));
