@@ -215,7 +215,11 @@ async function publish() {
   state.publishing = true;
 }
 
-/** A tile: the video with the participant's name over it (text only); a camera's tile knows whose it is. */
+/**
+ * A tile: the video with the participant's name over it (text only); a camera's tile knows whose it is. The sound plays
+ * in an audio element of its own: a video element whose video track brings no frames (someone without a camera)
+ * never starts playing, and its sound would never be heard.
+ */
 function addTile(feedId, label, accountId) {
   const video = document.createElement('video');
   video.autoplay = true; video.playsInline = true; video.muted = true; video.dataset.feed = String(feedId);
@@ -226,22 +230,23 @@ function addTile(feedId, label, accountId) {
   tile.classList.toggle('main', !!accountId && state.mainSpeaker === accountId);
   const caption = document.createElement('figcaption');
   caption.textContent = label || 'Участник';
-  tile.append(video, caption);
+  const audio = document.createElement('audio');
+  audio.autoplay = true; audio.dataset.feed = String(feedId);
+  tile.append(video, audio, caption);
   $('videos').appendChild(tile);
   layoutTiles();
-  return video;
+  return { video, audio };
 }
 
 /**
- * Plays a participant's tile with its sound. A browser that allows no sound before a click on the page (autoplay rules)
- * plays it muted and the page offers «Включить звук».
+ * Plays a participant's sound. A browser that allows no sound before a click on the page (autoplay rules) keeps it
+ * muted and the page offers «Включить звук».
  */
-function playWithSound(video) {
+function playWithSound(audio) {
   if (state.soundBlocked) return;
-  video.muted = false;
-  video.play().catch(() => {
-    video.muted = true;
-    video.play().catch(() => {});
+  audio.muted = false;
+  audio.play().catch(() => {
+    audio.muted = true;
     state.soundBlocked = true;
     $('sound').hidden = false;
   });
@@ -257,10 +262,14 @@ async function subscribe(feedId, label, accountId) {
   const pc = new RTCPeerConnection(rtcConfig());
   state.subscribers.set(feedId, pc);
   if (accountId) state.feedAccounts.set(feedId, accountId);
-  const video = addTile(feedId, label, accountId);
+  const { video, audio } = addTile(feedId, label, accountId);
   pc.ontrack = e => {
-    video.srcObject = e.streams[0] || new MediaStream([e.track]);
-    if (e.track.kind === 'audio') playWithSound(video);
+    if (e.track.kind === 'audio') {
+      audio.srcObject = new MediaStream([e.track]);
+      playWithSound(audio);
+    } else {
+      video.srcObject = e.streams[0] || new MediaStream([e.track]); // muted: its sound is the audio element's
+    }
   };
   trickle(pc, feedId);
   // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
@@ -652,7 +661,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('sound').addEventListener('click', () => {
     state.soundBlocked = false;
     $('sound').hidden = true;
-    document.querySelectorAll('#videos .tile:not([data-local]) video').forEach(playWithSound);
+    document.querySelectorAll('#videos .tile:not([data-local]) audio').forEach(playWithSound);
   });
   $('share').addEventListener('click', () => shareScreen().catch(err => status(message(err), true)));
   $('stopshare').addEventListener('click', () => stopScreen(true));

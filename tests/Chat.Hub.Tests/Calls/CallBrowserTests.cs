@@ -312,9 +312,9 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var pupilPage = await browser.JoinAsync(pupil, callId);
         Assert.True(await pupilPage.EvaluateAsync<bool>("() => window.callState.publishing && window.callState.local.getVideoTracks().length === 0"));
 
-        // Headless Chromium may play no sound before a click on the page: the tiles then play muted and «Включить звук» is
+        // Headless Chromium may play no sound before a click on the page: the sound then stays muted and «Включить звук» is
         // offered; a click plays the others with their sound (and the audio energy the ring reads is measured at playout).
-        const string Remote = "[...document.querySelectorAll('#videos .tile:not([data-local]) video')]";
+        const string Remote = "[...document.querySelectorAll('#videos .tile:not([data-local]) audio')]";
         var wait = new PageWaitForFunctionOptions { Timeout = 30_000 };
         foreach (var page in new[] { pupilPage, teacherPage })
         {
