@@ -48,12 +48,18 @@ const state = {
   subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
   screen: null, screenFeed: null, // my screen share: its RTCPeerConnection and, once Janus took it, its feed id
+  local: null, // my camera and microphone (MediaStream) while publishing
+  feedAccounts: new Map(), // camera feedId -> accountId (whose tile lights up when they speak)
+  speaking: new Set(), // accountIds speaking now
+  mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
 };
 window.callState = state; // for tests: getStats on the peer connections
 
 const $ = id => document.getElementById(id);
 const status = (text, error) => { $('status').textContent = text; $('status').className = error ? 'error' : ''; };
 const message = e => { const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return i < 0 ? m : m.slice(i + 14); };
+/** A toast (js/dialog.js's notice, as in the chat view); the status line if the module cannot load. */
+const notify = (text, kind = 'error') => import('./js/dialog.js').then(m => m.notice(text, { kind })).catch(() => status(text, kind === 'error'));
 
 function rtcConfig() {
   return { iceServers: state.iceServers.map(s => ({ urls: s.urls, username: s.username, credential: s.credential })),
@@ -68,13 +74,139 @@ function trickle(pc, feedId, screen) {
   };
 }
 
+// Devices: «Камера» and «Микрофон» on the page; the choice is kept in this browser and used when joining next time.
+const DEVICES_KEY = 'chat.callDevices';
+const NO_DEVICE = 'none'; // «Без камеры» (and, internally, a microphone that vanished with no other left)
+
+function chosenDevices() {
+  try { return JSON.parse(localStorage.getItem(DEVICES_KEY)) || {}; } catch (e) { return {}; }
+}
+
+function rememberDevice(kind, deviceId) {
+  localStorage.setItem(DEVICES_KEY, JSON.stringify({ ...chosenDevices(), [kind]: deviceId }));
+}
+
+/** One kind's constraints, for exactly that device when one is named ('' = the default). */
+function constraint(kind, deviceId) {
+  const c = kind === 'video' ? { width: 640, height: 480 } : {};
+  if (deviceId) c.deviceId = { exact: deviceId };
+  return c;
+}
+
+/**
+ * The chosen camera and microphone; when one of them is gone, the default ones. Whatever exists is used: a microphone
+ * without a camera sends sound only. Throws the browser's error when there is neither, or no permission.
+ */
+async function localMedia() {
+  const want = chosenDevices();
+  const kinds = want.video === NO_DEVICE ? ['audio'] : ['audio', 'video'];
+  const ask = (list, chosen) => navigator.mediaDevices.getUserMedia(Object.fromEntries(list.map(k => [k, constraint(k, chosen ? want[k] : '')])));
+  let error = null;
+  for (const chosen of want.audio || (want.video && want.video !== NO_DEVICE) ? [true, false] : [false]) {
+    try {
+      return await ask(kinds, chosen);
+    } catch (err) {
+      error = err;
+      if (err.name === 'NotAllowedError') throw err;
+    }
+  }
+  const stream = new MediaStream();
+  for (const k of kinds.length > 1 ? kinds : []) (await ask([k], false).catch(() => null))?.getTracks().forEach(t => stream.addTrack(t));
+  if (!stream.getTracks().length) throw error;
+  return stream;
+}
+
+/** My publisher's sender of a kind (it exists, perhaps empty, for both kinds). */
+function senderOf(kind) {
+  const t = state.publisher && state.publisher.getTransceivers().find(x => x.receiver.track.kind === kind);
+  return t ? t.sender : null;
+}
+
+/** The device of my live track of a kind, or null. */
+function liveDevice(kind) {
+  const t = state.local && state.local.getTracks().find(x => x.kind === kind && x.readyState === 'live');
+  return t ? t.getSettings().deviceId || '' : null;
+}
+
+/**
+ * Uses another device (NO_DEVICE: none) in the call: the new track replaces the old one on the publisher's sender, with
+ * no new offer and no leaving. Not publishing yet: the choice is only remembered, for when the page publishes.
+ */
+async function useDevice(kind, deviceId, remember = true) {
+  if (remember) rememberDevice(kind, deviceId);
+  const stream = state.local;
+  if (!stream) return;
+  const track = deviceId === NO_DEVICE ? null
+    : (await navigator.mediaDevices.getUserMedia({ [kind]: constraint(kind, deviceId) })).getTracks()[0];
+  const sender = senderOf(kind);
+  if (sender) await sender.replaceTrack(track);
+  for (const old of stream.getTracks().filter(t => t.kind === kind)) { old.stop(); stream.removeTrack(old); }
+  if (track) stream.addTrack(track);
+}
+
+function fillDevices(select, devices, noun, current, none) {
+  // Before access is given the browser names no device (and hides the ids): one «… по умолчанию» stands for them.
+  const options = devices.filter(d => d.deviceId).map((d, i) => [d.deviceId, d.label || `${noun} ${i + 1}`]);
+  if (!options.length && devices.length) options.push(['', noun + ' по умолчанию']);
+  if (none) options.push([NO_DEVICE, none]);
+  select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+  select.value = options.some(([v]) => v === current) ? current : options.length ? options[0][0] : '';
+}
+
+/** Fills «Камера» and «Микрофон» from the browser's devices, the one in use (or the remembered one) selected. */
+async function refreshDevices() {
+  const md = navigator.mediaDevices;
+  const all = md && md.enumerateDevices ? await md.enumerateDevices().catch(() => []) : [];
+  const want = chosenDevices();
+  fillDevices($('mic'), all.filter(d => d.kind === 'audioinput'), 'Микрофон', liveDevice('audio') ?? want.audio, null);
+  fillDevices($('camera'), all.filter(d => d.kind === 'videoinput'), 'Камера',
+    state.local ? liveDevice('video') ?? NO_DEVICE : want.video, 'Без камеры');
+  $('devices').hidden = !all.some(d => d.kind === 'audioinput' || d.kind === 'videoinput');
+  return all;
+}
+
+async function chooseDevice(kind, deviceId) {
+  try {
+    await useDevice(kind, deviceId);
+  } catch (err) {
+    notify((kind === 'audio' ? 'Не удалось включить этот микрофон: ' : 'Не удалось включить эту камеру: ') + message(err));
+  }
+  await refreshDevices();
+}
+
+/** A device in use went away (unplugged): the default one of its kind takes over, or none when there is no other. */
+async function devicesChanged() {
+  const all = await refreshDevices();
+  for (const kind of ['audio', 'video']) {
+    const track = state.local && state.local.getTracks().find(t => t.kind === kind);
+    if (!track || (track.readyState === 'live' && all.some(d => d.kind === kind + 'input' && d.deviceId === track.getSettings().deviceId))) continue;
+    const name = track.label;
+    const mic = kind === 'audio';
+    try {
+      if (!all.some(d => d.kind === kind + 'input')) throw new Error('no device');
+      await useDevice(kind, '', false);
+      notify(mic ? `Микрофон «${name}» отключён: включён микрофон по умолчанию.` : `Камера «${name}» отключена: включена камера по умолчанию.`, 'info');
+    } catch (e) {
+      await useDevice(kind, NO_DEVICE, false).catch(() => {});
+      notify(mic ? `Микрофон «${name}» отключён, другого нет: вас не слышно.` : `Камера «${name}» отключена, другой нет: вы без видео.`, 'info');
+    }
+  }
+  await refreshDevices();
+}
+
 async function publish() {
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  if (state.publisher) { state.publisher.close(); state.publisher = null; } // an earlier attempt that failed
+  stopLocal();
+  const stream = await localMedia();
+  state.local = stream;
   $('local').srcObject = stream;
   $('local').parentElement.hidden = false;
+  layoutTiles();
   const pc = new RTCPeerConnection(rtcConfig());
   state.publisher = pc;
-  stream.getTracks().forEach(t => pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] }));
+  // Both kinds get a sender, an empty one for a missing device, so a device chosen later needs no new offer.
+  for (const kind of ['audio', 'video']) pc.addTransceiver(stream.getTracks().find(t => t.kind === kind) || kind, { direction: 'sendonly', streams: [stream] });
+  refreshDevices();
   trickle(pc, null);
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
@@ -83,20 +215,62 @@ async function publish() {
   state.publishing = true;
 }
 
-async function subscribe(feedId, label) {
+/**
+ * A tile: the video with the participant's name over it (text only); a camera's tile knows whose it is. The sound plays
+ * in an audio element of its own: a video element whose video track brings no frames (someone without a camera)
+ * never starts playing, and its sound would never be heard.
+ */
+function addTile(feedId, label, accountId) {
+  const video = document.createElement('video');
+  video.autoplay = true; video.playsInline = true; video.muted = true; video.dataset.feed = String(feedId);
+  const tile = document.createElement('figure');
+  tile.className = 'tile'; tile.dataset.feed = String(feedId);
+  if (accountId) tile.dataset.account = accountId;
+  tile.classList.toggle('speaking', !!accountId && state.speaking.has(accountId));
+  tile.classList.toggle('main', !!accountId && state.mainSpeaker === accountId);
+  const caption = document.createElement('figcaption');
+  caption.textContent = label || 'Участник';
+  const audio = document.createElement('audio');
+  audio.autoplay = true; audio.dataset.feed = String(feedId);
+  tile.append(video, audio, caption);
+  $('videos').appendChild(tile);
+  layoutTiles();
+  return { video, audio };
+}
+
+/**
+ * Plays a participant's sound. A browser that allows no sound before a click on the page (autoplay rules) keeps it
+ * muted and the page offers «Включить звук».
+ */
+function playWithSound(audio) {
+  if (state.soundBlocked) return;
+  audio.muted = false;
+  audio.play().catch(() => {
+    audio.muted = true;
+    state.soundBlocked = true;
+    $('sound').hidden = false;
+  });
+}
+
+/** More than six tiles: the compact grid (css: `.videos.many`), the last speaker first and larger. */
+function layoutTiles() {
+  $('videos').classList.toggle('many', $('videos').querySelectorAll('.tile:not([hidden])').length > 6);
+}
+
+async function subscribe(feedId, label, accountId) {
   if (state.subscribers.has(feedId)) return;
   const pc = new RTCPeerConnection(rtcConfig());
   state.subscribers.set(feedId, pc);
-  const video = document.createElement('video');
-  video.autoplay = true; video.playsInline = true; video.muted = true; video.dataset.feed = String(feedId);
-  // A tile: the video with the participant's name over it (text only).
-  const tile = document.createElement('figure');
-  tile.className = 'tile'; tile.dataset.feed = String(feedId);
-  const caption = document.createElement('figcaption');
-  caption.textContent = label || 'Участник';
-  tile.append(video, caption);
-  $('videos').appendChild(tile);
-  pc.ontrack = e => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
+  if (accountId) state.feedAccounts.set(feedId, accountId);
+  const { video, audio } = addTile(feedId, label, accountId);
+  pc.ontrack = e => {
+    if (e.track.kind === 'audio') {
+      audio.srcObject = new MediaStream([e.track]);
+      playWithSound(audio);
+    } else {
+      video.srcObject = e.streams[0] || new MediaStream([e.track]); // muted: its sound is the audio element's
+    }
+  };
   trickle(pc, feedId);
   // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
   let offer = null;
@@ -156,8 +330,111 @@ function closeSubscriber(feedId) {
   const pc = state.subscribers.get(feedId);
   if (pc) pc.close();
   state.subscribers.delete(feedId);
+  state.feedAccounts.delete(feedId);
   const tile = document.querySelector(`figure[data-feed="${feedId}"]`);
   if (tile) tile.remove();
+  layoutTiles();
+}
+
+/**
+ * Speaking or not from audio levels (0..1) sampled a few times a second, with hysteresis: on at once above `on`; kept
+ * while above `off`; off only after `hold` ms without that, so pauses between words do not make the ring flicker.
+ */
+class SpeakingState {
+  constructor({ on = 0.05, off = 0.02, hold = 1000 } = {}) {
+    Object.assign(this, { on, off, hold, speaking: false, loudAt: -Infinity });
+  }
+
+  update(level, now) {
+    if (level >= this.on || (this.speaking && level >= this.off)) {
+      this.speaking = true;
+      this.loudAt = now;
+    } else if (this.speaking && now - this.loudAt >= this.hold) {
+      this.speaking = false;
+    }
+    return this.speaking;
+  }
+}
+
+const meters = new Map(); // accountId -> { speaking: SpeakingState, energy, duration }
+let polling = false;
+
+/**
+ * The level since the last poll: the root of the mean audio energy (totalAudioEnergy over totalSamplesDuration) of a
+ * subscription's inbound audio or of my microphone's media source, so a short sound between two polls still counts.
+ */
+function levelOf(meter, stats, trackId) {
+  let energy = null, duration = null;
+  for (const s of stats.values()) {
+    if ((s.type === 'inbound-rtp' || (s.type === 'media-source' && s.trackIdentifier === trackId)) && s.kind === 'audio' && s.totalAudioEnergy !== undefined) {
+      energy = s.totalAudioEnergy; duration = s.totalSamplesDuration;
+    }
+  }
+  if (energy === null) return 0;
+  const de = energy - (meter.energy ?? energy), dd = duration - (meter.duration ?? duration);
+  meter.energy = energy; meter.duration = duration;
+  return dd > 0 && de > 0 ? Math.sqrt(de / dd) : 0;
+}
+
+/** The level of a subscription's last audio packet (the RTP audio-level extension; known even when not played out). */
+function packetLevel(pc) {
+  const r = pc.getReceivers().find(x => x.track.kind === 'audio');
+  const s = r && r.getSynchronizationSources ? r.getSynchronizationSources()[0] : null;
+  return (s && s.audioLevel) || 0;
+}
+
+/** Polls everyone's audio level (mine from my sender, the others' from their subscriptions) and lights who speaks. */
+async function pollSpeaking() {
+  if (polling) return;
+  polling = true;
+  try {
+    const sources = []; // [accountId, peer connection, my microphone's track id]
+    const mine = senderOf('audio');
+    if (mine && mine.track && state.me) sources.push([state.me, state.publisher, mine.track.id]);
+    for (const [feed, pc] of state.subscribers) {
+      if (state.feedAccounts.has(feed)) sources.push([state.feedAccounts.get(feed), pc, null]);
+    }
+    const now = performance.now();
+    const speaking = new Set();
+    await Promise.all(sources.map(async ([account, pc, trackId]) => {
+      const stats = await pc.getStats().catch(() => null);
+      if (!stats) return;
+      if (!meters.has(account)) meters.set(account, { speaking: new SpeakingState(), energy: null, duration: null });
+      const meter = meters.get(account);
+      const level = Math.max(levelOf(meter, stats, trackId), trackId ? 0 : packetLevel(pc));
+      if (meter.speaking.update(level, now)) speaking.add(account);
+    }));
+    for (const account of [...meters.keys()]) if (!sources.some(([a]) => a === account)) meters.delete(account);
+    showSpeaking(speaking);
+  } finally {
+    polling = false;
+  }
+}
+
+/** Rings the tiles and marks the list entries of who speaks (visual only: no live region, no announcements). */
+function showSpeaking(speaking) {
+  state.speaking = speaking;
+  // The main tile is the last one of the others who spoke (my own tile never pushes others aside).
+  const other = [...speaking].find(a => a !== state.me);
+  if (other && !speaking.has(state.mainSpeaker)) state.mainSpeaker = other;
+  for (const tile of $('videos').querySelectorAll('.tile[data-account]')) {
+    tile.classList.toggle('speaking', speaking.has(tile.dataset.account));
+    tile.classList.toggle('main', tile.dataset.account === state.mainSpeaker);
+  }
+  for (const li of $('participants').querySelectorAll('li[data-account-id]')) markSpeaking(li, speaking.has(li.dataset.accountId));
+}
+
+function markSpeaking(li, on) {
+  li.classList.toggle('speaking', on);
+  const mark = li.querySelector('.speaking-mark');
+  if (on && !mark) {
+    const span = document.createElement('span');
+    span.className = 'speaking-mark';
+    span.textContent = ' · говорит';
+    li.querySelector('strong').after(span);
+  } else if (!on && mark) {
+    mark.remove();
+  }
 }
 
 const names = new Map(); // accountId -> display name (from the chat's members)
@@ -201,6 +478,7 @@ function renderParticipants(call) {
       hand.textContent = '✋ поднял(а) руку ';
       li.append(hand);
     }
+    markSpeaking(li, state.speaking.has(p.accountId));
     if (iAmHost && !p.isHost) {
       if (call.lessonMode) {
         li.append(hostAction(p.speakAllowed ? 'Запретить говорить' : 'Разрешить говорить', () => state.hub.invoke('AllowToSpeak', state.callId, p.accountId, !p.speakAllowed)));
@@ -225,7 +503,8 @@ async function applyState(call) {
       if (!feed) continue;
       live.add(feed);
       const who = names.get(p.accountId) || 'Участник';
-      subscribe(feed, feed === p.screenFeedId ? who + ' — экран' : who).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
+      const screen = feed === p.screenFeedId;
+      subscribe(feed, screen ? who + ' — экран' : who, screen ? null : p.accountId).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
     }
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
@@ -264,8 +543,7 @@ async function start(params) {
     if (state.screen) stopScreen(false);
     if (!state.publisher) return;
     state.publisher.close(); state.publisher = null; state.publishing = false;
-    const local = $('local').srcObject;
-    if (local) local.getTracks().forEach(t => t.stop());
+    stopLocal();
     // Janus may still be starting: media_unavailable is retried every second for a minute; other errors are shown.
     for (let attempt = 0; attempt < 60 && !state.publishing; attempt++) {
       try {
@@ -273,6 +551,7 @@ async function start(params) {
         status('Вы в звонке.');
       } catch (err) {
         if (state.publisher) { state.publisher.close(); state.publisher = null; }
+        stopLocal();
         if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
         await new Promise(r => setTimeout(r, 1000));
       }
@@ -307,6 +586,9 @@ async function start(params) {
   state.callId = joined.call.callId;
   state.iceServers = joined.iceServers || [];
   state.me = tokenPayload(params.token || storedToken()).sub;
+  $('local').parentElement.dataset.account = state.me;
+  if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', () => devicesChanged().catch(err => console.warn('devices', message(err))));
+  setInterval(() => pollSpeaking().catch(err => console.warn('levels', message(err))), 250);
   await loadNames(joined.call.chatId);
   state.chatKind = (await hub.invoke('GetChat', joined.call.chatId).catch(() => null))?.chat?.kind || null;
   $('title').textContent = joined.call.kind === 'broadcast' ? 'Трансляция' : joined.call.lessonMode ? 'Урок' : 'Звонок';
@@ -320,6 +602,7 @@ async function start(params) {
       : 'Камера и микрофон не подключены: ' + message(err), true));
   }
   await applyState(joined.call);
+  await refreshDevices();
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
   return state.callId;
 }
@@ -342,6 +625,12 @@ async function joinOrWait(hub, callId) {
     }
     return await hub.invoke('JoinCall', callId);
   }
+}
+
+/** Stops my camera and microphone (after leaving, or before publishing again). */
+function stopLocal() {
+  if (state.local) state.local.getTracks().forEach(t => t.stop());
+  state.local = null;
 }
 
 window.startCall = start; // for tests
@@ -367,12 +656,21 @@ document.addEventListener('DOMContentLoaded', () => {
       if (!state.publishing) await publish();
     } catch (err) { status(message(err), true); }
   });
+  $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));
+  $('camera').addEventListener('change', () => chooseDevice('video', $('camera').value));
+  $('sound').addEventListener('click', () => {
+    state.soundBlocked = false;
+    $('sound').hidden = true;
+    document.querySelectorAll('#videos .tile:not([data-local]) audio').forEach(playWithSound);
+  });
   $('share').addEventListener('click', () => shareScreen().catch(err => status(message(err), true)));
   $('stopshare').addEventListener('click', () => stopScreen(true));
   $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, !state.handRaised).then(applyState).catch(err => status(message(err), true)));
   $('leave').addEventListener('click', async () => {
     await state.hub.invoke('LeaveCall', state.callId).catch(() => {});
     if (state.publisher) state.publisher.close();
+    state.publisher = null; state.publishing = false;
+    stopLocal();
     stopScreen(false);
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     status('Вы вышли из звонка.');

@@ -297,6 +297,54 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await EndCallAsync(teacherPage, callId);
     }
 
+    [NamespaceFact]
+    public async Task Call_EachSeesTheOtherSpeaking_MicrophoneSwitchedMidCall_CallGoesOn_AudioOnlyJoinPublishes()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("9А");
+        var teacher = await school.AddVerifiedTeacherAsync("Елена Викторовна", a.Id);
+        var pupil = await school.AddStudentAsync("Вика", a.Id);
+
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: false);
+        // The pupil chose «Без камеры» in this browser before: she publishes sound only (an empty video sender).
+        await teacherPage.EvaluateAsync("() => localStorage.setItem('chat.callDevices', JSON.stringify({ video: 'none' }))");
+        var pupilPage = await browser.JoinAsync(pupil, callId);
+        Assert.True(await pupilPage.EvaluateAsync<bool>("() => window.callState.publishing && window.callState.local.getVideoTracks().length === 0"));
+
+        // Headless Chromium may play no sound before a click on the page: the sound then stays muted and «Включить звук» is
+        // offered; a click plays the others with their sound (and the audio energy the ring reads is measured at playout).
+        const string Remote = "[...document.querySelectorAll('#videos .tile:not([data-local]) audio')]";
+        var wait = new PageWaitForFunctionOptions { Timeout = 30_000 };
+        foreach (var page in new[] { pupilPage, teacherPage })
+        {
+            await page.WaitForFunctionAsync($"() => !document.getElementById('sound').hidden || ({Remote}.length > 0 && {Remote}.every(v => !v.muted && v.srcObject && v.srcObject.getAudioTracks().length))", null, wait);
+            if (await page.IsVisibleAsync("#sound"))
+            {
+                await page.ClickAsync("#sound");
+            }
+
+            Assert.True(await page.EvaluateAsync<bool>($"() => {Remote}.every(v => !v.muted)"));
+        }
+
+        // Both fake microphones beep: each page rings the other's tile and says «говорит» in the list.
+        const string Speaking = "account => document.querySelector(`.tile[data-account='${account}']`)?.classList.contains('speaking') && !!document.querySelector(`#participants li[data-account-id='${account}'] .speaking-mark`)";
+        await pupilPage.WaitForFunctionAsync(Speaking, teacher.AccountId.ToString(), wait);
+        await teacherPage.WaitForFunctionAsync(Speaking, pupil.AccountId.ToString(), wait);
+
+        // The teacher switches her microphone: the same connection sends the new track, and the pupil still hears her.
+        await teacherPage.SelectOptionAsync("#mic", new SelectOptionValue { Label = "Fake Audio Input 2" });
+        await teacherPage.WaitForFunctionAsync("() => window.callState.publisher.getSenders().some(s => s.track && s.track.label === 'Fake Audio Input 2')", null, wait);
+        Assert.Equal("connected", await teacherPage.EvaluateAsync<string>("() => window.callState.publisher.connectionState"));
+        const string Energy = "async () => { for (const pc of window.callState.subscribers.values()) for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'audio') return s.totalAudioEnergy || 0; return 0; }";
+        var before = await pupilPage.EvaluateAsync<double>(Energy);
+        await pupilPage.WaitForFunctionAsync($"async before => ({Energy})().then(e => e > before + 0.05)", before, wait);
+        await pupilPage.WaitForFunctionAsync(Speaking, teacher.AccountId.ToString(), wait);
+        Assert.Equal(2, await pupilPage.Locator("#participants li").CountAsync());
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
     /// <summary>
     /// Polls <paramref name="script"/> (which returns at least <c>{ frames, width }</c>) until more than ten frames of
     /// a sized video were decoded, or 30 s passed; returns the last answer for the test to judge.

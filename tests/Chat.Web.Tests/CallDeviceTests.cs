@@ -1,0 +1,149 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>
+/// The call page's «Камера» and «Микрофон», the speaking ring and the layout of many tiles, in Chromium with its fake
+/// devices (three microphones that beep, one camera). These tests have no Janus: publishing gets the devices and a
+/// peer connection whose senders are real, but the media server answers «недоступен»; media through Janus (the ring on
+/// someone else's tile) is checked by CallBrowserTests in its network namespace.
+/// </summary>
+[Collection(WebCollection.Name)]
+public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
+{
+    /// <summary>The labels of the tracks on my publisher's senders (an empty sender: "").</summary>
+    private const string SenderLabels = "kind => window.callState.publisher.getTransceivers().filter(t => t.receiver.track.kind === kind).map(t => t.sender.track ? t.sender.track.label : '')";
+
+    [Fact]
+    public async Task Teacher_SwitchesMicrophoneAndCamera_InTheCall_ChoiceRemembered_UnpluggedMicFallsBack_OwnTileRingsWhenSpeaking()
+    {
+        var school = await Scene.SchoolAsync("Школа №41");
+        var classId = await school.ClassAsync("6Г");
+        var teacher = await school.TeacherAsync("Наталья Андреевна", classTeacherOf: classId);
+
+        var page = await PageAsync(Desktop, await App.MediaBrowserAsync());
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "6Г");
+        var call = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        var me = call.Locator("#participants li", new() { HasText = "Наталья Андреевна (вы)" });
+        await Expect(me).ToHaveCountAsync(1);
+        // No Janus here: the devices are on, the media server is not.
+        var status = call.Locator("#status");
+        await Expect(status).ToContainTextAsync("Медиасервер звонков временно недоступен");
+        var statusText = await status.TextContentAsync();
+
+        // The selects list the fake devices by name (access was given), the ones in use selected.
+        var mic = call.GetByLabel("Микрофон");
+        var camera = call.GetByLabel("Камера");
+        await Expect(mic.Locator("option")).ToHaveTextAsync(["Fake Default Audio Input", "Fake Audio Input 1", "Fake Audio Input 2"]);
+        await Expect(camera.Locator("option")).ToHaveTextAsync(["fake_device_0", "Без камеры"]);
+        await Expect(mic).ToHaveValueAsync("default");
+        Assert.Equal(["Fake Default Audio Input"], await call.EvaluateAsync<string[]>(SenderLabels, "audio"));
+
+        // My own tile rings while the fake microphone beeps, and the list says «говорит» (no live region for it).
+        var myTile = call.Locator("#videos .tile[data-local]");
+        await Expect(myTile).ToHaveClassAsync(Speaking());
+        await Expect(me).ToContainTextAsync("говорит");
+        await Expect(me).ToHaveClassAsync(Speaking());
+        Assert.Equal(0, await call.Locator("[aria-live]").CountAsync());
+        await Screenshot(call, "call-devices-desktop");
+
+        // Another microphone (keyboard): its track replaces the old one on the same sender; the call goes on, no error.
+        await mic.FocusAsync();
+        await mic.SelectOptionAsync(new SelectOptionValue { Label = "Fake Audio Input 1" });
+        await call.WaitForFunctionAsync($"() => ({SenderLabels})('audio')[0] === 'Fake Audio Input 1'");
+        var sameConnection = await call.EvaluateAsync<bool>("() => window.callState.publisher.connectionState !== 'closed'");
+        Assert.True(sameConnection);
+        await Expect(mic).ToBeFocusedAsync();
+        await Expect(me).ToHaveCountAsync(1);
+        await Expect(status).ToHaveTextAsync(statusText!);
+        await Expect(call.Locator(".toast")).ToHaveCountAsync(0);
+        await Expect(myTile).ToHaveClassAsync(Speaking()); // the new microphone beeps too
+
+        // «Без камеры»: the video sender is emptied; both choices are remembered in this browser.
+        await camera.SelectOptionAsync(new SelectOptionValue { Label = "Без камеры" });
+        await call.WaitForFunctionAsync($"() => ({SenderLabels})('video')[0] === ''");
+        Assert.Empty(await call.EvaluateAsync<string[]>("() => window.callState.local.getVideoTracks().map(t => t.label)"));
+        await Expect(me).ToHaveCountAsync(1);
+
+        // Joining again (a second page of the same browser) uses the remembered microphone and no camera.
+        var callId = await call.EvaluateAsync<string>("() => state.callId");
+        var again = await call.Context.NewPageAsync();
+        await again.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
+        await Expect(again.Locator("#status")).ToContainTextAsync("Медиасервер звонков временно недоступен");
+        await Expect(again.GetByLabel("Микрофон").Locator("option:checked")).ToHaveTextAsync("Fake Audio Input 1");
+        await Expect(again.GetByLabel("Камера")).ToHaveValueAsync("none");
+        Assert.Equal(["Fake Audio Input 1"], await again.EvaluateAsync<string[]>(SenderLabels, "audio"));
+        Assert.Equal([""], await again.EvaluateAsync<string[]>(SenderLabels, "video"));
+
+        // The microphone in use is unplugged (the browser's device list loses it and says so): the default one takes
+        // over on the same sender, with a notice.
+        await again.EvaluateAsync("""
+            () => {
+              const list = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+              navigator.mediaDevices.enumerateDevices = async () => (await list()).filter(d => d.label !== 'Fake Audio Input 1');
+              navigator.mediaDevices.dispatchEvent(new Event('devicechange'));
+            }
+            """);
+        await Expect(again.Locator(".toast")).ToHaveTextAsync(new Regex("^Микрофон «Fake Audio Input 1» отключён: включён микрофон по умолчанию\\."));
+        await again.WaitForFunctionAsync($"() => ({SenderLabels})('audio')[0] === 'Fake Default Audio Input'");
+        await Expect(again.GetByLabel("Микрофон").Locator("option")).ToHaveTextAsync(["Fake Default Audio Input", "Fake Audio Input 2"]);
+        await Expect(again.GetByLabel("Микрофон")).ToHaveValueAsync("default");
+        await Expect(again.Locator("#participants li", new() { HasText = "(вы)" })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task SpeakingRing_DoesNotFlickerBetweenBeeps_ManyTiles_SpeakerFirstAndLarger_OnAPhone()
+    {
+        var page = await PageAsync(Phone);
+        await page.GotoAsync(App.BaseUrl + "/call.html");
+
+        // Hysteresis: a loud poll lights at once; quiet polls keep it lit for a second; then it goes; a level between
+        // the thresholds keeps a speaker lit but does not light anyone.
+        var timeline = await page.EvaluateAsync<bool[]>("""
+            () => {
+              const s = new SpeakingState();
+              return [[0.01, 0], [0.3, 250], [0, 500], [0, 750], [0.3, 1000], [0, 1250], [0, 1750], [0, 2000], [0, 2250], [0.03, 2500], [0.2, 2750], [0.03, 3000], [0.03, 4500]]
+                .map(([level, at]) => s.update(level, at));
+            }
+            """);
+        Assert.Equal([false, true, true, true, true, true, true, false, false, false, true, true, true], timeline);
+
+        // Eight tiles (mine and seven cameras) on a phone: two columns of readable tiles; the one who speaks comes first,
+        // across the width, and stays there when they pause.
+        await page.EvaluateAsync("""
+            () => {
+              document.getElementById('join').hidden = true; // the page without a call: only the tiles matter here
+              state.me = 'me';
+              document.querySelector('.tile[data-local]').dataset.account = 'me';
+              document.querySelector('.tile[data-local]').hidden = false;
+              for (let i = 1; i <= 7; i++) addTile(i, 'Ученик ' + i, 'a' + i);
+              showSpeaking(new Set(['me', 'a5']));
+            }
+            """);
+        await Expect(page.Locator("#videos")).ToHaveClassAsync(new Regex("\\bmany\\b"));
+        var speaker = page.Locator(".tile[data-account='a5']");
+        await Expect(speaker).ToHaveClassAsync(new Regex("\\bmain\\b"));
+        var first = (await speaker.BoundingBoxAsync())!;
+        var videos = (await page.Locator("#videos").BoundingBoxAsync())!;
+        foreach (var other in await page.Locator(".tile:not([data-account='a5'])").AllAsync())
+        {
+            var box = (await other.BoundingBoxAsync())!;
+            Assert.True(box.Y > first.Y, "the speaker's tile is first");
+            Assert.InRange(box.Width, 150, videos.Width / 2);
+        }
+
+        Assert.True(first.Width > videos.Width - 2, $"the speaker's tile spans the width ({first.Width} of {videos.Width})");
+        await Expect(page.Locator(".tile[data-account='me']")).ToHaveClassAsync(Speaking());
+        await Expect(page.Locator(".tile[data-account='me']")).Not.ToHaveClassAsync(new Regex("\\bmain\\b"));
+        await Screenshot(page, "call-many-tiles-phone");
+        await page.EvaluateAsync("() => showSpeaking(new Set())");
+        await Expect(speaker).Not.ToHaveClassAsync(Speaking());
+        await Expect(speaker).ToHaveClassAsync(new Regex("\\bmain\\b"));
+    }
+
+    [GeneratedRegex("\\bspeaking\\b")]
+    private static partial Regex Speaking();
+}
