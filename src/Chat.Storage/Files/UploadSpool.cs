@@ -8,7 +8,11 @@ namespace Chat.Storage.Files;
 /// </summary>
 public sealed class UploadSpool(string storeRoot)
 {
-    private const int SharingViolation = unchecked((int)0x80070020);
+    private const int SharingViolation = unchecked((int)0x80070020); // Windows
+
+    // On Unix FileShare.None is an flock(LOCK_EX | LOCK_NB); a held lock fails with EWOULDBLOCK, raised with the raw errno.
+    private const int EWouldBlockLinux = 11;
+    private const int EWouldBlockMac = 35;
 
     private readonly string folder = Path.Combine(Path.GetFullPath(storeRoot), ".staging", "uploads");
 
@@ -44,7 +48,7 @@ public sealed class UploadSpool(string storeRoot)
         {
             return null;
         }
-        catch (IOException e) when (e.HResult == SharingViolation)
+        catch (IOException e) when (e.HResult is SharingViolation or EWouldBlockLinux or EWouldBlockMac)
         {
             throw new UploadBusyException(e);
         }

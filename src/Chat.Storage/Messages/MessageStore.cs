@@ -434,18 +434,23 @@ public sealed class MessageStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Deletes everything a person wrote in one school's chats (account deletion under the school's "remove" policy) in
-    /// three statements, whatever their number: the chats are locked in id order (as the send batch locks them, so the
-    /// two cannot deadlock), each chat's sequence is advanced by its number of messages, and every message gets its
-    /// "deleted" change, so clients catching up by seq see the deletions. Returns how many were deleted.
+    /// a fixed number of statements, whatever their number: each chat's sequence is advanced by its number of messages, and every
+    /// message gets its "deleted" change, so clients catching up by seq see the deletions. Locks are taken in the order
+    /// every other path takes them — the messages first (an edit or a moderator's deletion locks its message, then its
+    /// chat), in (chat, seq) order, then the chats in id order (as the send batch does) — so none of them can deadlock
+    /// with this. Returns how many were deleted.
     /// </summary>
     public async Task<int> DeleteAllOfSenderAsync(DbScope s, Guid schoolId, Guid senderId, CancellationToken ct)
     {
         await s.Connection.ExecuteAsync(new CommandDefinition(
             """
+            SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id
+            WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL
+            ORDER BY m.chat_id, m.seq FOR UPDATE OF m;
             SELECT 1 FROM chats WHERE id IN (
                 SELECT DISTINCT m.chat_id FROM messages m JOIN chats c ON c.id = m.chat_id
                 WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL)
-            ORDER BY id FOR UPDATE
+            ORDER BY id FOR UPDATE;
             """,
             new { schoolId, senderId }, s.Transaction, cancellationToken: ct));
         return await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(

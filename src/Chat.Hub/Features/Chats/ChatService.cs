@@ -259,7 +259,8 @@ public sealed class ChatService(
             await audit.AppendAsync(s, chat.SchoolId, me, "chat.updated", chatId, new { title, slowModeSeconds = slow, rulesChanged = rules != chat.Rules }, ct);
             return updated ?? throw new ChatException(ChatError.ChatNotFound);
         }, ct);
-        if (updated.Title != chat.Title || updated.AvatarUrl != chat.AvatarUrl)
+        // A direct chat is titled by the peer's name on each side: its stored title is never shown, so it is never pushed.
+        if (updated.Kind != "direct" && (updated.Title != chat.Title || updated.AvatarUrl != chat.AvatarUrl))
         {
             await push.ChatUpdatedAsync(ChatUpdatedDto.From(updated));
         }

@@ -133,7 +133,7 @@ public sealed class UploadService(
             var length = await AppendBodyAsync(stream, request.Body, row.Size, ct);
             try
             {
-                await CheckHeadAsync(stream, row, start, length, ct);
+                await CheckHeadAsync(stream, row, length, ct);
                 if (length < row.Size)
                 {
                     return new ChunkResult(Dto(row, length, null), length);
@@ -252,10 +252,14 @@ public sealed class UploadService(
         }
     }
 
-    /// <summary>Once the first bytes are in (the head, or the whole of a small file), the type is decided, as the one-request upload does at its start.</summary>
-    private async Task CheckHeadAsync(FileStream stream, UploadRow row, long before, long length, CancellationToken ct)
+    /// <summary>
+    /// Once the first bytes are in (the head, or the whole of a small file), the type is decided, as the one-request upload
+    /// does at its start, and the school's quota checked again. After every chunk, not only the one that brought the
+    /// head: a chunk cut off on its way keeps its bytes without this check, and the next one must not skip it.
+    /// </summary>
+    private async Task CheckHeadAsync(FileStream stream, UploadRow row, long length, CancellationToken ct)
     {
-        if (before >= FileTypes.HeadLength || (length < FileTypes.HeadLength && length < row.Size))
+        if (length < FileTypes.HeadLength && length < row.Size)
         {
             return;
         }

@@ -39,6 +39,29 @@ const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents
 
 let client = null;
 let presence = null;
+let notifications = null; // the screen's notifier: closed with the screen
+// Resumable uploads this page is sending now (they go on when the chat or the screen is left): never offered to be
+// continued, which would send and post the same file twice. Other tabs see them through a Web Lock per upload.
+const uploading = new Set();
+const uploadLock = id => 'chat-upload:' + id;
+
+/** Marks an upload as being sent until `done` settles (in this page, and for other tabs where Web Locks exist). */
+function holdUpload(id, done) {
+  uploading.add(id);
+  navigator.locks?.request(uploadLock(id), () => done).catch(() => {});
+  done.finally(() => uploading.delete(id));
+}
+
+/** Whether an upload is being sent by this page or another tab of this browser. */
+async function uploadInFlight(id) {
+  if (uploading.has(id)) return true;
+  try {
+    const { held = [] } = (await navigator.locks?.query()) || {};
+    return held.some(l => l.name === uploadLock(id));
+  } catch {
+    return false;
+  }
+}
 
 /** Stops the live connection (the session ended). */
 export function stopChat() {
@@ -46,6 +69,8 @@ export function stopChat() {
   client = null;
   presence?.stop();
   presence = null;
+  notifications?.closeAll();
+  notifications = null;
   showUnread(0);
 }
 
@@ -117,6 +142,7 @@ export function showMain(root, me, school, schools, nav) {
     const other = others.find(o => o.id === id);
     if (other) { stopChat(); nav.openSchool(other.schoolId, id); } else openChat(id);
   }, isMuted);
+  notifications = notifier;
 
   client = new ChatClient(me.id, {
     state: s => {
@@ -493,7 +519,8 @@ export function showMain(root, me, school, schools, nav) {
 
   /** Not a member, the admin gets no pushes of the case's chat: what arrives meanwhile is caught up every 15 seconds. */
   function followCase(c) {
-    const timer = setInterval(() => { if (current === c && client) client.catchUp(c.id); else clearInterval(timer); }, CASE_POLL_MS);
+    const mine = client; // a screen left and built again has another client: this timer then stops
+    const timer = setInterval(() => { if (current === c && client && client === mine) client.catchUp(c.id); else clearInterval(timer); }, CASE_POLL_MS);
   }
 
   /**
@@ -897,9 +924,13 @@ export function showMain(root, me, school, schools, nav) {
   async function sendFiles(files, resumed) {
     const c = current;
     if (!files.length) return;
+    let finished;
+    const done = new Promise(resolve => { finished = resolve; });
     const kept = resumed ? [resumed.uploadId] : [];
+    if (resumed) holdUpload(resumed.uploadId, done);
     const keep = f => uploadId => {
       kept.push(uploadId);
+      holdUpload(uploadId, done);
       return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption: c.input.value.trim(), file: f });
     };
     const rows = files.map(f => {
@@ -929,6 +960,7 @@ export function showMain(root, me, school, schools, nav) {
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }
     for (const id of kept) dropUpload(id); // posted or refused: nothing to continue after a reload
+    finished();
   }
 
   async function readable(file) {
@@ -942,6 +974,7 @@ export function showMain(root, me, school, schools, nav) {
    */
   async function offerKeptUploads(c) {
     for (const u of await keptUploads(me.id, school.schoolId, c.id)) {
+      if (await uploadInFlight(u.uploadId)) continue; // still being sent (left and came back, or another tab)
       const url = `/api/schools/${school.schoolId}/uploads/${u.uploadId}`;
       let state;
       try {
@@ -1111,7 +1144,13 @@ export function showMain(root, me, school, schools, nav) {
       if (s?.unreadCount && current === c) { s.unreadCount = 0; s.mentionCount = 0; renderList(); }
     }, 300);
   }
-  document.addEventListener('visibilitychange', () => { if (!document.hidden) scheduleRead(); });
+  // Back in the tab: read what arrived meanwhile. Removed once this screen is left (its client is gone or replaced).
+  const screenClient = client;
+  const onVisible = () => {
+    if (client !== screenClient) { document.removeEventListener('visibilitychange', onVisible); return; }
+    if (!document.hidden) scheduleRead();
+  };
+  document.addEventListener('visibilitychange', onVisible);
 
   const typers = new Map();
   function showTyping(t) {

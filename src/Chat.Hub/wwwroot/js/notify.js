@@ -79,10 +79,11 @@ export function reminderMinutes(r) {
 export function chatNotifier(me, openChat, isMuted) {
   const enabled = notificationsOn();
   const shown = new Map(); // tag -> { n, chatId }: what is on screen (one per tag: chat-<id> or call-<planId>)
+  let stopped = false; // the chat screen was left (or the session ended): nothing more is shown, a click does nothing
 
   /** Shows one notification (unless the browser took the permission back); a click opens the chat. */
   function show(chatId, tag, title, body) {
-    if (Notification.permission !== 'granted') return; // taken back in the browser's settings meanwhile
+    if (stopped || Notification.permission !== 'granted') return; // taken back in the browser's settings meanwhile
     body = body.replace(/\s+/g, ' ');
     if (body.length > BODY_MAX) body = body.slice(0, BODY_MAX - 1).trimEnd() + '…';
     let n;
@@ -94,8 +95,9 @@ export function chatNotifier(me, openChat, isMuted) {
     shown.set(tag, { n, chatId });
     n.onclick = ev => {
       ev?.preventDefault?.();
-      window.focus();
       n.close();
+      if (stopped) return;
+      window.focus();
       openChat(chatId);
     };
     n.onclose = () => { if (shown.get(tag)?.n === n) shown.delete(tag); };
@@ -132,6 +134,14 @@ export function chatNotifier(me, openChat, isMuted) {
     /** The chat was opened or read here: its message notification goes. */
     read(chatId) {
       close('chat-' + chatId);
+    },
+    /**
+     * The chat screen is left or the session ends: every notification it showed goes (on a shared computer the next
+     * person must not find the previous one's messages in the system's notification centre).
+     */
+    closeAll() {
+      stopped = true;
+      for (const tag of [...shown.keys()]) close(tag);
     },
   };
 }
