@@ -141,6 +141,15 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(page).ToHaveTitleAsync(Title);
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[4].closed"));
         Assert.Equal(5, (await Notes(page)).Length);
+
+        // Signing out closes what is still on screen (the next person at this computer must not find her messages).
+        await School.SendAsync(petya, classChat, "Завтра физкультура на улице");
+        await WaitForNotes(page, 6);
+        Assert.False(await page.EvaluateAsync<bool>("() => window.__notes[3].closed || window.__notes[5].closed"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(page.GetByLabel("Телефон или e-mail")).ToBeVisibleAsync();
+        // Each chat's last one (a newer one of the same tag replaces the older in the system; the recorder keeps both).
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__notes[3].closed && window.__notes[5].closed"));
     }
 
     [Fact]

@@ -208,4 +208,59 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
 
         release.SetResult();
     }
+
+    /// <summary>
+    /// An upload still being sent when its chat is left and opened again is not offered «Продолжить» (two loops on one
+    /// upload would post the file twice): it goes on by itself and is posted once.
+    /// </summary>
+    [Fact]
+    public async Task LargeFile_ChatLeftAndReopenedMidUpload_NotOfferedAgain_PostedOnce()
+    {
+        var school = await Scene.SchoolAsync("Школа №57");
+        var classId = await school.ClassAsync("10А");
+        var teacher = await school.TeacherAsync("Инна Сергеевна", classTeacherOf: classId);
+        var bytes = SampleFiles.Pdf(300_000);
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "10А");
+
+        // The third chunk waits until the test has been to another chat and back.
+        var reached = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var statusAsked = 0;
+        await page.RouteAsync("**/uploads/*", async route =>
+        {
+            if (route.Request.Method == "GET")
+            {
+                Interlocked.Increment(ref statusAsked); // what offering «Продолжить» asks first
+            }
+            else if (route.Request.Url.EndsWith("offset=131072", StringComparison.Ordinal))
+            {
+                reached.TrySetResult();
+                await release.Task;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Задания к зачёту");
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Зачёт.pdf", "application/pdf", bytes));
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await OpenChatAsync(page, "Общешкольный канал");
+        await OpenChatAsync(page, "10А");
+        await Expect(page.Locator(".messages[data-loaded]")).ToHaveCountAsync(1);
+        // Opening the chat looks at its kept uploads at once; the one being sent is skipped before any request.
+        await page.WaitForFunctionAsync("() => new Promise(r => setTimeout(() => r(true), 300))");
+        Assert.Equal(0, Volatile.Read(ref statusAsked));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Продолжить загрузку «Зачёт.pdf»" })).ToHaveCountAsync(0);
+
+        release.SetResult();
+        await Expect(MessageCard(page, "Задания к зачёту")).ToHaveCountAsync(1);
+        await OpenChatAsync(page, "Общешкольный канал");
+        await OpenChatAsync(page, "10А");
+        await Expect(MessageCard(page, "Задания к зачёту")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".kept-upload")).ToHaveCountAsync(0);
+    }
 }
