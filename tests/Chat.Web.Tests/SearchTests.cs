@@ -122,6 +122,15 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
         await Expect(results.Locator(".search-count")).ToHaveTextAsync("Найдено: 50+");
         await Expect(hits.First.Locator(".name")).ToHaveTextAsync("Общешкольный канал");
         await Expect(box).ToBeFocusedAsync();
+
+        // On a phone the open chat (7В) covers the list: «Искать в этом чате» brings the search side back, limited to the chat.
+        await page.SetViewportSizeAsync(Phone.Width, Phone.Height);
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("7В");
+        await Expect(box).ToBeHiddenAsync();
+        await (await HeaderMenuItemAsync(page, "Искать в этом чате")).ClickAsync();
+        await Expect(box).ToBeFocusedAsync();
+        await Expect(box).ToBeInViewportAsync();
+        await Expect(results.Locator(".search-count")).ToHaveTextAsync("Найдено в чате «7В»: 50+");
     }
 
     [Fact]
