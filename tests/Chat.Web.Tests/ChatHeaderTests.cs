@@ -46,7 +46,7 @@ public sealed class ChatHeaderTests(WebApp app) : WebTest(app)
             // The menu: open, everything else is there; Escape closes it and gives the focus back.
             await more.ClickAsync();
             var menu = page.GetByRole(AriaRole.Menu, new() { Name = "Ещё действия" });
-            await Expect(menu.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["Запланировать урок", "Закрепить", "Без звука", "Материалы", "О чате"]);
+            await Expect(menu.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["Запланировать урок", "Закрепить", "Без звука", "Искать в этом чате", "Материалы", "О чате"]);
             await Expect(menu.GetByRole(AriaRole.Menuitem).First).ToBeFocusedAsync();
             await Expect(menu).ToBeInViewportAsync(new() { Ratio = 1 });
             await Screenshot(page, "chat-head-menu-" + name);

@@ -62,6 +62,78 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task SearchInThisChat_MoreThan50Hits_ShowMore_WordMarked_MarkupShownAsText()
+    {
+        var school = await Scene.SchoolAsync("Школа №33");
+        var classId = await school.ClassAsync("7В");
+        var masha = await school.PupilAsync("Маша Белова", classId);
+        var petya = await school.PupilAsync("Петя Громов", classId);
+        var channel = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+        var classChat = await School.ChatIdAsync(petya, school.Id, "7В");
+        await School.SendAsync(petya, classChat, "Задание <b>жирным</b> не потерять");
+        for (var i = 1; i <= 55; i++)
+        {
+            await School.SendAsync(petya, classChat, $"Задание {i}: параграф");
+        }
+
+        await School.SendAsync(school.Admin, channel, "Задание для всей школы");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, masha.Phone);
+        await OpenChatAsync(page, "7В");
+
+        // «Искать в этом чате» limits the search box to 7В and puts the cursor in it.
+        await (await HeaderMenuItemAsync(page, "Искать в этом чате")).ClickAsync();
+        var box = page.GetByRole(AriaRole.Searchbox, new() { Name = "Поиск по сообщениям" });
+        await Expect(box).ToBeFocusedAsync();
+        await Expect(page.Locator(".search-scope")).ToContainTextAsync("В чате «7В»");
+        await box.FillAsync("задания");
+        await box.PressAsync("Enter");
+
+        // The first 50 of 7В's 56 hits, all in 7В, the word marked; the channel's message is not among them.
+        var results = page.GetByRole(AriaRole.List, new() { Name = "Найденные сообщения" });
+        var hits = results.Locator(".search-hit");
+        await Expect(hits).ToHaveCountAsync(50);
+        await Expect(results.Locator(".search-count")).ToHaveTextAsync("Найдено в чате «7В»: 50+");
+        await Expect(hits.Locator(".name", new() { HasText = "Общешкольный канал" })).ToHaveCountAsync(0);
+        await Expect(hits.First.Locator(".last")).ToHaveTextAsync("Петя Громов: Задание 55: параграф");
+        await Expect(hits.First.Locator("mark")).ToHaveTextAsync("Задание");
+
+        // «Показать ещё» from the keyboard: the last six, the focus on the first of them, no more to show.
+        var more = results.GetByRole(AriaRole.Button, new() { Name = "Показать ещё" });
+        await more.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(hits).ToHaveCountAsync(56);
+        await Expect(hits.Nth(50)).ToBeFocusedAsync();
+        await Expect(more).ToBeHiddenAsync();
+        await Expect(results.Locator(".search-count")).ToHaveTextAsync("Найдено в чате «7В»: 56");
+        var seqs = await hits.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.seq)");
+        Assert.Equal(56, seqs.Distinct().Count());
+
+        // The oldest one's markup is text: the tag shows as typed, only the found word is marked.
+        var tagged = hits.Last.Locator(".last");
+        await Expect(tagged).ToHaveTextAsync("Петя Громов: Задание <b>жирным</b> не потерять");
+        await Expect(tagged.Locator("b")).ToHaveCountAsync(0);
+        await Expect(tagged.Locator("mark")).ToHaveTextAsync("Задание");
+
+        // «Искать везде»: the same words in all my chats, the channel's newest message first.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Искать везде" }).ClickAsync();
+        await Expect(page.Locator(".search-scope")).ToBeHiddenAsync();
+        await Expect(results.Locator(".search-count")).ToHaveTextAsync("Найдено: 50+");
+        await Expect(hits.First.Locator(".name")).ToHaveTextAsync("Общешкольный канал");
+        await Expect(box).ToBeFocusedAsync();
+
+        // On a phone the open chat (7В) covers the list: «Искать в этом чате» brings the search side back, limited to the chat.
+        await page.SetViewportSizeAsync(Phone.Width, Phone.Height);
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("7В");
+        await Expect(box).ToBeHiddenAsync();
+        await (await HeaderMenuItemAsync(page, "Искать в этом чате")).ClickAsync();
+        await Expect(box).ToBeFocusedAsync();
+        await Expect(box).ToBeInViewportAsync();
+        await Expect(results.Locator(".search-count")).ToHaveTextAsync("Найдено в чате «7В»: 50+");
+    }
+
+    [Fact]
     public async Task PinnedChat_GoesOnTop_AndStays_MutedChat_IsMarked()
     {
         var school = await Scene.SchoolAsync("Школа №32");

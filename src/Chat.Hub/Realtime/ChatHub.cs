@@ -178,6 +178,10 @@ public sealed partial class ChatHub(
     public Task<IReadOnlyList<MessageDto>> SearchMessages(string query, Guid? schoolId) =>
         messageService.SearchAsync(Me, schoolId, query, Context.ConnectionAborted);
 
+    /// <summary>Search with paging, in all my chats or in one chat, with the matched words of each hit.</summary>
+    public Task<SearchPageDto> SearchMessagesPage(SearchRequest request) =>
+        messageService.SearchPageAsync(Me, request, Context.ConnectionAborted);
+
     /// <summary>Tells the chat that this person is typing; at most once every few seconds per connection.</summary>
     public async Task Typing(Guid chatId)
     {

@@ -511,17 +511,49 @@ public sealed class MessageStore(NpgsqlDataSource db)
     }
 
     /// <summary>Full-text search (Russian stemming) in the chats the person belongs to.</summary>
-    public async Task<IReadOnlyList<MessageRow>> SearchAsync(Guid accountId, Guid? schoolId, string query, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<MessageRow>> SearchAsync(Guid accountId, Guid? schoolId, string query, int limit, CancellationToken ct) =>
+        (await SearchPageAsync(new SearchFilter(accountId, schoolId, null, null), query, limit, ct)).Select(h => h.Message).ToList();
+
+    /// <summary>
+    /// One page of a full-text search, newest first, keyset-paged by (created_at, chat_id, seq) below
+    /// <see cref="SearchFilter.Before"/>. Without a chat: the person's chats (of the school, if given); with a chat: only
+    /// that chat (the caller has checked the person's access to it). Each hit carries the words of its text that matched
+    /// (<c>ts_headline</c> with control characters as markers: message texts cannot hold them), lower-cased, as plain text.
+    /// </summary>
+    public async Task<IReadOnlyList<SearchHitRow>> SearchPageAsync(SearchFilter filter, string query, int limit, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<MessageRow>(new CommandDefinition(
+        var (accountId, schoolId, chatId, before) = filter;
+        return (await c.QueryAsync<MessageRow, SearchWordsRow, SearchHitRow>(new CommandDefinition(
             $"""
-            SELECT {MessageColumns} FROM messages m LEFT JOIN accounts a ON a.id = m.sender_id
-            WHERE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm JOIN chats ch ON ch.id = cm.chat_id
-                                WHERE cm.account_id = @accountId AND (@schoolId::uuid IS NULL OR ch.school_id = @schoolId))
-              AND m.deleted_at IS NULL AND m.search @@ websearch_to_tsquery('russian', @query)
-            ORDER BY m.created_at DESC LIMIT @limit
+            SELECT {MessageColumns},
+                   ARRAY(SELECT DISTINCT lower(w[1]) FROM regexp_matches(
+                       ts_headline('russian', m.text, websearch_to_tsquery('russian', @query), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),
+                       chr(1) || '([^' || chr(2) || ']+)' || chr(2), 'g') w) AS words
+            FROM (
+                SELECT m.* FROM messages m
+                WHERE (CASE WHEN @chatId::uuid IS NOT NULL THEN m.chat_id = @chatId
+                            ELSE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm JOIN chats ch ON ch.id = cm.chat_id
+                                               WHERE cm.account_id = @accountId AND (@schoolId::uuid IS NULL OR ch.school_id = @schoolId)) END)
+                  AND m.deleted_at IS NULL AND m.search @@ websearch_to_tsquery('russian', @query)
+                  AND (@beforeAt::timestamptz IS NULL OR (m.created_at, m.chat_id, m.seq) < (@beforeAt, @beforeChatId, @beforeSeq))
+                ORDER BY m.created_at DESC, m.chat_id DESC, m.seq DESC LIMIT @limit
+            ) m LEFT JOIN accounts a ON a.id = m.sender_id
+            ORDER BY m.created_at DESC, m.chat_id DESC, m.seq DESC
             """,
-            new { accountId, schoolId, query, limit }, cancellationToken: ct))).AsList();
+            new { accountId, schoolId, chatId, query, limit, beforeAt = before?.CreatedAt, beforeChatId = before?.ChatId, beforeSeq = before?.Seq },
+            cancellationToken: ct),
+            (message, words) => new SearchHitRow(message, words.Words),
+            splitOn: "words")).AsList();
     }
 }
+
+/// <summary>Where a search looks: the person's chats (of one school), or one chat; below a hit of the previous page.</summary>
+public sealed record SearchFilter(Guid AccountId, Guid? SchoolId, Guid? ChatId, SearchPosition? Before);
+
+/// <summary>A hit's place in the search order (newest first).</summary>
+public sealed record SearchPosition(DateTime CreatedAt, Guid ChatId, long Seq);
+
+public sealed record SearchWordsRow(string[] Words);
+
+public sealed record SearchHitRow(MessageRow Message, string[] Words);

@@ -120,6 +120,7 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
             _ when type == typeof(int[]) && name == "optionIds" => new[] { 0 },
             _ when type == typeof(Chat.Hub.Features.Polls.CreatePollRequest) => new Chat.Hub.Features.Polls.CreatePollRequest(a.ClassChatId, Guid.NewGuid(), "тест?", ["да", "нет"]),
             _ when type == typeof(Chat.Hub.Features.Files.SendFilesRequest) => new Chat.Hub.Features.Files.SendFilesRequest(a.ClassChatId, Guid.NewGuid(), [Guid.NewGuid()], "тест"),
+            _ when type == typeof(SearchRequest) => new SearchRequest("тест", a.SchoolId, a.ClassChatId),
             _ when type == typeof(SendMessageRequest) => new SendMessageRequest(a.ClassChatId, Guid.NewGuid(), "тест", 1, [a.PupilId]),
             _ when type == typeof(ForwardMessageRequest) => new ForwardMessageRequest(a.ClassChatId, 1, a.GroupChatId, Guid.NewGuid()),
             _ when type == typeof(CreateChatRequest) => new CreateChatRequest(a.SchoolId, "group", "тест", a.ClassId, "тест", [a.PupilId]),

@@ -67,4 +67,108 @@ public sealed class SearchTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Empty(await SearchAsync(b, "экскурсия", schoolA.Id));
         Assert.Empty(await SearchAsync(b, "планетарий", schoolA.Id));
     }
+
+    private static Task<SearchPageDto> PageAsync(HubClient hub, SearchRequest request) =>
+        hub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", request);
+
+    /// <summary>Every page of a search, following <c>Next</c> until it is null.</summary>
+    private static async Task<List<SearchHitDto>> AllPagesAsync(HubClient hub, SearchRequest request)
+    {
+        var all = new List<SearchHitDto>();
+        for (var page = await PageAsync(hub, request); ; page = await PageAsync(hub, request with { Before = page.Next }))
+        {
+            Assert.True(page.Hits.Count <= (request.Limit ?? 50));
+            all.AddRange(page.Hits);
+            if (page.Next is null)
+            {
+                return all;
+            }
+
+            Assert.Equal(request.Limit, page.Hits.Count);
+            Assert.True(all.Count < 100, "the paging does not end");
+        }
+    }
+
+    [Fact]
+    public async Task SearchMessagesPage_OneChat_OnlyItsHits_PagedWithoutRepeats_MatchedWords()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacherUser = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var petyaUser = await school.AddStudentAsync("Петя", class5A.Id);
+        await using var teacher = await HubClient.ConnectAsync(app, teacherUser);
+        await using var petya = await HubClient.ConnectAsync(app, petyaUser);
+        var classChat = await petya.ClassChatAsync(school.Id, class5A.Id);
+        var group = await teacher.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Кружок", class5A.Id, null, [petyaUser.AccountId]));
+        var inClass = new List<long>();
+        for (var i = 1; i <= 7; i++)
+        {
+            inClass.Add((await teacher.SendAsync(classChat.Id, $"Урок {i}: не забудьте тетради")).Seq);
+        }
+
+        var tagged = await teacher.SendAsync(classChat.Id, "Про <b>УРОКИ</b> и урокам");
+        inClass.Add(tagged.Seq);
+        await teacher.SendAsync(classChat.Id, "Сменная обувь");
+        await teacher.SendAsync(group.Id, "Урок в кружке переносится");
+        await teacher.SendAsync(group.Id, "После уроков собираемся");
+
+        // In one chat, three at a time: all eight of its hits, newest first, none twice, none from the group chat.
+        var scoped = await AllPagesAsync(petya, new SearchRequest("урок", ChatId: classChat.Id, Limit: 3));
+        Assert.All(scoped, h => Assert.Equal(classChat.Id, h.Message.ChatId));
+        Assert.Equal(Enumerable.Reverse(inClass), scoped.Select(h => h.Message.Seq));
+
+        // The matched words come as plain lower-case text, whatever the form and the markup around them.
+        Assert.Equal(["урок"], scoped[^1].Words);
+        var taggedHit = Assert.Single(scoped, h => h.Message.Seq == tagged.Seq);
+        Assert.Equal("Про <b>УРОКИ</b> и урокам", taggedHit.Message.Text);
+        Assert.Equal(["урокам", "уроки"], taggedHit.Words.Order(StringComparer.Ordinal));
+
+        // All my chats, four at a time: the ten hits of both chats, none twice; the last page says there is no more.
+        var everywhere = await AllPagesAsync(petya, new SearchRequest("урок", school.Id, Limit: 4));
+        Assert.Equal(10, everywhere.Count);
+        Assert.Equal(10, everywhere.Select(h => (h.Message.ChatId, h.Message.Seq)).Distinct().Count());
+        Assert.Equal(2, everywhere.Count(h => h.Message.ChatId == group.Id));
+        Assert.Null((await PageAsync(petya, new SearchRequest("урок", school.Id))).Next);
+
+        // The old method still answers as before.
+        Assert.Equal(10, (await SearchAsync(petya, "урок", school.Id)).Count);
+    }
+
+    [Fact]
+    public async Task SearchMessagesPage_OneChat_OutsidersAndOtherSchool_ChatNotFound_BadQueries_Refused()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var petyaUser = await school.AddStudentAsync("Петя", class5A.Id);
+        var kolyaUser = await school.AddStudentAsync("Коля", class5B.Id);
+        var other = await new SchoolBuilder(app).CreateAsync("Школа Б");
+        var classB = await other.CreateClassAsync("5А");
+        var vovaUser = await other.AddStudentAsync("Вова", classB.Id);
+        await using var petya = await HubClient.ConnectAsync(app, petyaUser);
+        await using var kolya = await HubClient.ConnectAsync(app, kolyaUser);
+        await using var vova = await HubClient.ConnectAsync(app, vovaUser);
+        var classChat = await petya.ClassChatAsync(school.Id, class5A.Id);
+        await petya.SendAsync(classChat.Id, "Контрольная по математике");
+
+        // Not a member (of the same school or of another one), or no such chat: "not found", even with a bad query.
+        foreach (var outsider in new[] { kolya, vova })
+        {
+            await PageAsync(outsider, new SearchRequest("математика", ChatId: classChat.Id)).ExpectHubErrorAsync("chat_not_found");
+            await PageAsync(outsider, new SearchRequest("я", ChatId: classChat.Id)).ExpectHubErrorAsync("chat_not_found");
+        }
+
+        await PageAsync(petya, new SearchRequest("математика", ChatId: Guid.NewGuid())).ExpectHubErrorAsync("chat_not_found");
+        Assert.Empty((await PageAsync(kolya, new SearchRequest("математика", school.Id))).Hits);
+
+        // A member's bad queries: too short, too long, control characters, none.
+        foreach (var bad in new[] { "я", " я ", new string('а', 201), "до\u0000", null })
+        {
+            await PageAsync(petya, new SearchRequest(bad, ChatId: classChat.Id)).ExpectHubErrorAsync("search_query_invalid");
+            await PageAsync(petya, new SearchRequest(bad, school.Id)).ExpectHubErrorAsync("search_query_invalid");
+        }
+
+        Assert.Single((await PageAsync(petya, new SearchRequest("математика", ChatId: classChat.Id))).Hits);
+    }
 }

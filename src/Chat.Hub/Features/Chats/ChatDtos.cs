@@ -90,6 +90,21 @@ public sealed record MessageDto(
             m.Files is null ? null : JsonSerializer.Deserialize<List<FileDto>>(m.Files, ReadOptions));
 }
 
+/// <summary>
+/// <c>SearchMessagesPage</c>: <c>ChatId</c> limits the search to one chat (then <c>SchoolId</c> is not used);
+/// <c>Before</c> is the previous page's <c>Next</c>; <c>Limit</c> 1–50 (50 when absent).
+/// </summary>
+public sealed record SearchRequest(string? Query, Guid? SchoolId = null, Guid? ChatId = null, SearchCursor? Before = null, int? Limit = null);
+
+/// <summary>Where the next page of a search starts: just below this hit (newest first by time, then chat, then seq).</summary>
+public sealed record SearchCursor(DateTime CreatedAt, Guid ChatId, long Seq);
+
+/// <summary>A found message and the words of its text that matched the query (lower-case plain text, for highlighting).</summary>
+public sealed record SearchHitDto(MessageDto Message, IReadOnlyList<string> Words);
+
+/// <summary>One page of hits, newest first; <c>Next</c> is null when there are no more.</summary>
+public sealed record SearchPageDto(IReadOnlyList<SearchHitDto> Hits, SearchCursor? Next);
+
 /// <summary>One entry of a chat's sequence: <c>message</c>, or <c>edited</c> / <c>deleted</c> / <c>reactions</c> with the message as it is now.</summary>
 public sealed record ChatEventDto(Guid ChatId, long Seq, string Type, MessageDto Message)
 {

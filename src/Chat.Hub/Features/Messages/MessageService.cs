@@ -262,15 +262,32 @@ public sealed class MessageService(
         return (await messages.EditHistoryAsync(chatId, seq, ct)).Select(e => e.OldText).ToList();
     }
 
-    public async Task<IReadOnlyList<MessageDto>> SearchAsync(Guid me, Guid? schoolId, string? query, CancellationToken ct)
+    public const int SearchPage = 50;
+
+    public async Task<IReadOnlyList<MessageDto>> SearchAsync(Guid me, Guid? schoolId, string? query, CancellationToken ct) =>
+        (await messages.SearchAsync(me, schoolId, SearchQuery(query), SearchPage, ct)).Select(MessageDto.From).ToList();
+
+    /// <summary>A page of hits in my chats, or in one chat I may read (outsiders: <c>chat_not_found</c>, before the query is looked at).</summary>
+    public async Task<SearchPageDto> SearchPageAsync(Guid me, SearchRequest request, CancellationToken ct)
     {
-        var q = query?.Trim() ?? "";
-        if (q.Length is < 2 or > 200 || Text.HasForbiddenCharacters(q))
+        if (request.ChatId is { } chatId)
         {
-            throw new ChatException(ChatError.SearchQueryInvalid);
+            await chatService.RoleAsync(chatId, me, ct);
         }
 
-        return (await messages.SearchAsync(me, schoolId, q, 50, ct)).Select(MessageDto.From).ToList();
+        var q = SearchQuery(request.Query);
+        var limit = Math.Clamp(request.Limit ?? SearchPage, 1, SearchPage);
+        var before = request.Before is { } b ? new SearchPosition(b.CreatedAt.ToUniversalTime(), b.ChatId, b.Seq) : null;
+        var rows = await messages.SearchPageAsync(new SearchFilter(me, request.SchoolId, request.ChatId, before), q, limit + 1, ct);
+        var hits = rows.Take(limit).Select(r => new SearchHitDto(MessageDto.From(r.Message), r.Words)).ToList();
+        var last = hits.Count > 0 ? hits[^1].Message : null;
+        return new SearchPageDto(hits, rows.Count > limit && last is not null ? new SearchCursor(last.CreatedAt, last.ChatId, last.Seq) : null);
+    }
+
+    private static string SearchQuery(string? query)
+    {
+        var q = query?.Trim() ?? "";
+        return q.Length is < 2 or > 200 || Text.HasForbiddenCharacters(q) ? throw new ChatException(ChatError.SearchQueryInvalid) : q;
     }
 
     /// <summary>Pushes a change already committed (used by moderation too).</summary>

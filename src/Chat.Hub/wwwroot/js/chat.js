@@ -626,6 +626,7 @@ export function showMain(root, me, school, schools, nav) {
       // Pin and mute are a member's own settings: not for the chat of a moderation case.
       !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
       !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
+      h('button', { type: 'button', onclick: () => searchHere(c) }, 'Искать в этом чате'),
       h('button', { type: 'button', onclick: () => showMaterials({ invoke, openChat: (id, seq) => openChat(id, seq), returnFocus: () => current?.menu?.querySelector('.menu-toggle')?.focus() }, c.id) }, 'Материалы'),
       h('button', { type: 'button', onclick: toggleInfo }, 'О чате')], { open: old?.isOpen(), focusIndex });
     fill(c.head,
@@ -685,6 +686,12 @@ export function showMain(root, me, school, schools, nav) {
     fill(pane, h('div', { class: 'pane-empty' },
       h('p', { role: 'status' }, 'Вы больше не участник этого чата.'),
       h('button', { class: 'btn small phone-only', type: 'button', onclick: closeChat }, 'К списку чатов')));
+  }
+
+  /** «Искать в этом чате»: the sidebar's message search limited to the open chat (on a phone the list side comes back for it). */
+  function searchHere(c) {
+    if (matchMedia('(max-width: 760px)').matches) closeChat();
+    search.searchIn(c.id, c.summary.title);
   }
 
   function closeChat() {
