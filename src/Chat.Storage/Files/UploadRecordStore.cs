@@ -42,6 +42,19 @@ public sealed class UploadRecordStore(NpgsqlDataSource db)
     }
 
     /// <summary>Uploads of this person still being sent (not yet a file).</summary>
+    /// <summary>The declared sizes of the school's unfinished uploads, summed (the room they are promised).</summary>
+    public async Task<long> OpenBytesAsync(Guid schoolId, TimeSpan expiry, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            SELECT coalesce(sum(u.size), 0)::bigint FROM file_uploads u
+            WHERE u.school_id = @schoolId AND u.touched_at > now() - @expiry
+              AND NOT EXISTS (SELECT 1 FROM files f WHERE f.uploader_id = u.uploader_id AND f.upload_id = u.id)
+            """,
+            new { schoolId, expiry }, cancellationToken: ct));
+    }
+
     public async Task<int> OpenCountAsync(Guid uploaderId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

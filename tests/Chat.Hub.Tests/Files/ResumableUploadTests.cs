@@ -223,6 +223,13 @@ public sealed class ResumableUploadTests(ResumableUploadApp app) : IClassFixture
 
         await using var db = new NpgsqlConnection(app.ConnectionString);
         Assert.Equal(0, await db.ExecuteScalarAsync<int>("SELECT count(*)::int FROM files WHERE school_id = @Id", new { school.Id }));
+
+        // Unfinished uploads are promised their room: two of 2 MB do not fit a 3 MB quota together, though each would.
+        var first = await (await StartAsync(school.Admin, school.Id, "Лекция.mp4", 2L * 1024 * 1024)).ReadAsync<UploadDto>();
+        await (await StartAsync(school.Admin, school.Id, "Лекция 2.mp4", 2L * 1024 * 1024)).ExpectErrorAsync(HttpStatusCode.RequestEntityTooLarge, "storage_quota_exceeded");
+        await (await school.Admin.Http.DeleteAsync($"/api/schools/{school.Id}/uploads/{first.UploadId}")).EnsureOkAsync();
+        var second = await (await StartAsync(school.Admin, school.Id, "Лекция 2.mp4", 2L * 1024 * 1024)).ReadAsync<UploadDto>();
+        await (await school.Admin.Http.DeleteAsync($"/api/schools/{school.Id}/uploads/{second.UploadId}")).EnsureOkAsync(); // no bytes left behind
     }
 
     [Fact]

@@ -60,24 +60,35 @@ public sealed partial class FileService(
         var promised = FileTypes.ForName(name) ?? throw new ChatException(ChatError.FileTypeNotAllowed);
         var o = options.Value;
         var typeLimit = o.MaxBytesFor(promised.Kind);
-        var quotaLeft = Math.Max(0, o.SchoolQuotaBytes - await records.UsageAsync(schoolId, ct));
         if (declared > typeLimit)
         {
             throw TooLarge(promised.Kind, typeLimit);
         }
 
-        if (declared > quotaLeft)
+        var quotaLeft = await EnsureRoomAsync(schoolId, declared ?? 0, ct);
+        return new UploadPlan(promised, extension, typeLimit, quotaLeft);
+    }
+
+    /// <summary>
+    /// Refuses when <paramref name="bytes"/> more would pass the school's quota or eat into the store's reserved free
+    /// space; returns the quota left.
+    /// </summary>
+    internal async Task<long> EnsureRoomAsync(Guid schoolId, long bytes, CancellationToken ct)
+    {
+        var o = options.Value;
+        var quotaLeft = Math.Max(0, o.SchoolQuotaBytes - await records.UsageAsync(schoolId, ct));
+        if (bytes > quotaLeft)
         {
             throw new ChatException(ChatError.StorageQuotaExceeded);
         }
 
-        if (store.AvailableBytes() is { } free && (declared ?? 0) + o.ReserveFreeBytes > free)
+        if (store.AvailableBytes() is { } free && bytes + o.ReserveFreeBytes > free)
         {
             LogStoreFull(logger, free);
             throw new ChatException(ChatError.StorageFull);
         }
 
-        return new UploadPlan(promised, extension, typeLimit, quotaLeft);
+        return quotaLeft;
     }
 
     /// <summary>
