@@ -44,7 +44,7 @@ async function sessionToken() {
 }
 
 const state = {
-  hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null,
+  hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null, watching: false,
   subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
   screen: null, screenFeed: null, // my screen share: its RTCPeerConnection and, once Janus took it, its feed id
@@ -587,8 +587,12 @@ async function start(params) {
   state.iceServers = joined.iceServers || [];
   state.me = tokenPayload(params.token || storedToken()).sub;
   $('local').parentElement.dataset.account = state.me;
-  if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', () => devicesChanged().catch(err => console.warn('devices', message(err))));
-  setInterval(() => pollSpeaking().catch(err => console.warn('levels', message(err))), 250);
+  // Once per page: joining again (the form) must not add another listener and another poll each time.
+  if (!state.watching) {
+    state.watching = true;
+    if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', () => devicesChanged().catch(err => console.warn('devices', message(err))));
+    setInterval(() => pollSpeaking().catch(err => console.warn('levels', message(err))), 250);
+  }
   await loadNames(joined.call.chatId);
   state.chatKind = (await hub.invoke('GetChat', joined.call.chatId).catch(() => null))?.chat?.kind || null;
   $('title').textContent = joined.call.kind === 'broadcast' ? 'Трансляция' : joined.call.lessonMode ? 'Урок' : 'Звонок';
