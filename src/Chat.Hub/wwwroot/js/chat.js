@@ -141,7 +141,7 @@ export function showMain(root, me, school, schools, nav) {
   const notifier = chatNotifier(me, id => {
     const other = others.find(o => o.id === id);
     if (other) { stopChat(); nav.openSchool(other.schoolId, id); } else openChat(id);
-  }, isMuted);
+  });
   notifications = notifier;
 
   client = new ChatClient(me.id, {
@@ -298,15 +298,11 @@ export function showMain(root, me, school, schools, nav) {
       h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
     h('span', { class: 'side' },
       c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
-      isMuted(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
+      mutedNow(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
       h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
       calls.reminderBadge(c.id),
       c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
-      c.unreadCount > 0 && h('span', { class: 'badge' + (isMuted(c) ? ' muted-badge' : ''), 'aria-label': `${c.unreadCount} ${plural(c.unreadCount, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` }, String(c.unreadCount))));
-  }
-
-  function isMuted(c) {
-    return mutedNow(c);
+      unreadBadge(c.unreadCount, '', mutedNow(c) ? 'muted-badge' : '')));
   }
 
   function summaryOf(chatId) {
@@ -625,7 +621,7 @@ export function showMain(root, me, school, schools, nav) {
       ...rest,
       // Pin and mute are a member's own settings: not for the chat of a moderation case.
       !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
-      !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, isMuted(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, isMuted(s) ? 'Включить звук' : 'Без звука'),
+      !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, mutedNow(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, mutedNow(s) ? 'Включить звук' : 'Без звука'),
       h('button', { type: 'button', onclick: () => searchHere(c) }, 'Искать в этом чате'),
       h('button', { type: 'button', onclick: () => showMaterials({ invoke, openChat: (id, seq) => openChat(id, seq), returnFocus: () => current?.menu?.querySelector('.menu-toggle')?.focus() }, c.id) }, 'Материалы'),
       h('button', { type: 'button', onclick: toggleInfo }, 'О чате')], { open: old?.isOpen(), focusIndex });

@@ -28,8 +28,8 @@ export function unreadOf(chats) {
 }
 
 /** The badge «N» of unread messages, labelled «N непрочитанных» plus where (« в других школах»); null at 0. */
-export function unreadBadge(n, where = '') {
-  return n > 0 ? h('span', { class: 'badge', 'aria-label': `${n} ${plural(n, 'непрочитанное', 'непрочитанных', 'непрочитанных')}${where}` }, String(n)) : null;
+export function unreadBadge(n, where = '', extraClass = '') {
+  return n > 0 ? h('span', { class: extraClass ? 'badge ' + extraClass : 'badge', 'aria-label': `${n} ${plural(n, 'непрочитанное', 'непрочитанных', 'непрочитанных')}${where}` }, String(n)) : null;
 }
 
 /** «(3) Школьный мессенджер» while 3 messages are unread in chats that are not muted; the plain title at 0. */
@@ -73,10 +73,10 @@ export function reminderMinutes(r) {
 
 /**
  * The system notifications of the chat screen: new messages and call reminders. me: the account; openChat(chatId)
- * opens a chat; isMuted(summary): muted by me now. The setting is read once, when the screen is built (the profile,
+ * opens a chat (a chat muted now, `mutedNow`, stays silent but for mentions). The setting is read once, when the screen is built (the profile,
  * where it changes, is another screen): with it off, a message costs one check.
  */
-export function chatNotifier(me, openChat, isMuted) {
+export function chatNotifier(me, openChat) {
   const enabled = notificationsOn();
   const shown = new Map(); // tag -> { n, chatId }: what is on screen (one per tag: chat-<id> or call-<planId>)
   let stopped = false; // the chat screen was left (or the session ended): nothing more is shown, a click does nothing
@@ -112,7 +112,7 @@ export function chatNotifier(me, openChat, isMuted) {
     /** A new message of a chat in the list: summary its chat; open: that chat is open in a visible tab. */
     message(m, summary, open) {
       if (!enabled || open || m.senderId === me.id || !m.senderId || m.kind === 'system' || m.deleted) return;
-      if (isMuted(summary) && !m.mentions?.includes(me.id)) return;
+      if (mutedNow(summary) && !m.mentions?.includes(me.id)) return;
       show(m.chatId, 'chat-' + m.chatId, summary.title, `${m.senderName || ''}: ${preview(m)}`);
     },
     /**
@@ -121,7 +121,7 @@ export function chatNotifier(me, openChat, isMuted) {
      * replaces the «soon»). open: the chat is open in a visible tab, which shows the reminder itself. Muted: silent.
      */
     reminder(r, summary, open) {
-      if (!enabled || open || !summary || isMuted(summary)) return;
+      if (!enabled || open || !summary || mutedNow(summary)) return;
       const kind = REMINDER_KINDS[r.kind] || 'Звонок';
       const m = reminderMinutes(r);
       const title = r.atStart ? `${kind} начинается` : `${kind} через ${m} ${plural(m, 'минуту', 'минуты', 'минут')}`;
