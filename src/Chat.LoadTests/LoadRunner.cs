@@ -102,6 +102,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
         result.Settings["seconds per step"] = stepSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["drain after a step (max s)"] = options.DrainSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["warm-up before the first step (s)"] = WarmUpSeconds.ToString(CultureInfo.InvariantCulture);
+        result.Settings["lead-in at each step's rate before it is measured (s)"] = LeadInSeconds.ToString(CultureInfo.InvariantCulture);
         result.Settings["message text length"] = options.TextLength.ToString(CultureInfo.InvariantCulture);
         result.Settings["history before the run"] = options.SeedFilePath is null
             ? $"{HistoryMessages} messages in each class chat (server only), then VACUUM (ANALYZE)"
@@ -181,6 +182,8 @@ public sealed class LoadRunner : IPushSink, IDisposable
     private int HistoryMessages => options.HistoryMessages ?? (spec.IsShort ? 20 : 1000);
 
     private int WarmUpSeconds => options.WarmUpSeconds ?? (spec.IsShort ? 1 : 5);
+
+    private int LeadInSeconds => options.LeadInSeconds ?? (spec.IsShort ? 1 : 5);
 
     private static string Redact(string connection) =>
         string.Join(';', connection.Split(';').Where(p => !p.StartsWith("Password", StringComparison.OrdinalIgnoreCase)));
@@ -340,14 +343,22 @@ public sealed class LoadRunner : IPushSink, IDisposable
             {
                 case ScenarioKind.Steady:
                     // A short unmeasured warm-up first: JIT, pools and caches of both sides are warm when the first step starts.
-                    var warmUp = new StepMetrics(rates.Length, "warm-up", Math.Min(rates.FirstOrDefault(50), 200));
-                    steps = [.. rates.Select((r, i) => new StepMetrics(i, $"{r.ToString(CultureInfo.InvariantCulture)}/s", r)), warmUp];
+                    // Then each step i is led in by step n + i (unmeasured, same rate); the warm-up stays last (foreign pushes).
+                    var n = rates.Length;
+                    var warmUp = new StepMetrics(2 * n, "warm-up", Math.Min(rates.FirstOrDefault(50), 200));
+                    steps =
+                    [
+                        .. rates.Select((r, i) => new StepMetrics(i, $"{r.ToString(CultureInfo.InvariantCulture)}/s", r)),
+                        .. rates.Select((r, i) => new StepMetrics(n + i, $"{r.ToString(CultureInfo.InvariantCulture)}/s lead-in", r)),
+                        warmUp,
+                    ];
                     currentStep = "warm-up";
                     await SendLoopAsync(warmUp, chats, WarmUpSeconds, ct);
                     await DrainAsync(warmUp, ct);
-                    foreach (var step in steps[..^1])
+                    for (var i = 0; i < n; i++)
                     {
-                        var stepResult = await RunStepAsync(step, chats, stepSeconds, target, ct);
+                        var step = steps[i];
+                        var stepResult = await RunStepAsync(step, LeadInSeconds > 0 ? steps[n + i] : null, chats, stepSeconds, target, ct);
                         target.Steps.Add(stepResult);
                         if (stepResult.Overloaded)
                         {
@@ -433,18 +444,49 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
     // ---------------------------------------------------------------- steady traffic
 
-    private async Task<StepResult> RunStepAsync(StepMetrics step, IReadOnlyList<ChatInfo> chats, int seconds, TargetResult target, CancellationToken ct)
+    /// <summary>
+    /// One measured step: <paramref name="leadIn"/> (if any) sends at the same rate for <see cref="LeadInSeconds"/> first
+    /// and the measured window follows without a pause, so the step times the rate, not the jump to it. Both are drained
+    /// and checked for lost, duplicated and out-of-order pushes; only the window is timed.
+    /// </summary>
+    private async Task<StepResult> RunStepAsync(StepMetrics step, StepMetrics? leadIn, IReadOnlyList<ChatInfo> chats, int seconds, TargetResult target, CancellationToken ct)
     {
+        if (leadIn is not null)
+        {
+            currentStep = leadIn.Label;
+            Log($"-- {target.Name}: step {step.Label}: {LeadInSeconds} s of unmeasured lead-in, then {seconds} s measured");
+            await SendLoopAsync(leadIn, chats, LeadInSeconds, ct);
+        }
+        else
+        {
+            Log($"-- {target.Name}: step {step.Label} for {seconds} s");
+        }
+
         currentStep = step.Label;
-        Log($"-- {target.Name}: step {step.Label} for {seconds} s");
         step.StartedAt = phaseClock.Elapsed.TotalSeconds;
         step.Open = true;
         await SendLoopAsync(step, chats, seconds, ct);
         step.Open = false;
         step.EndedAt = phaseClock.Elapsed.TotalSeconds;
         currentStep = step.Label + " drain";
-        await DrainAsync(step, ct);
+        if (leadIn is not null)
+        {
+            await DrainAsync(leadIn, ct);
+        }
 
+        await DrainAsync(step, ct);
+        var stepResult = Summarize(step, target, Lost(step), leadIn, leadIn is null ? 0 : Lost(leadIn));
+        Log($"   {target.Name} {step.Label}: sent {stepResult.Sent} acked {stepResult.Acked} failed {stepResult.Failed} | "
+            + $"{stepResult.DeliveredPerSecond:F0} deliveries/s (offered {stepResult.OfferedDeliveriesPerSecond:F0}) | "
+            + $"p50 {stepResult.Latency.P50:F1} p99 {stepResult.Latency.P99:F1} max {stepResult.Latency.Max:F0} ms | "
+            + $"lost {stepResult.Lost} dup {stepResult.Duplicates} ooo {stepResult.OutOfOrder}"
+            + (stepResult.Errors.Count > 0 ? " | errors: " + string.Join("; ", stepResult.Errors.Select(e => $"{e.Key} x{e.Value}")) : ""));
+        return stepResult;
+    }
+
+    /// <summary>Receivers that never got one of the step's acknowledged messages (each receiver of its chat counts).</summary>
+    private static long Lost(StepMetrics step)
+    {
         long lost = 0;
         foreach (var (chat, seq) in step.Acks)
         {
@@ -461,17 +503,17 @@ public sealed class LoadRunner : IPushSink, IDisposable
             }
         }
 
-        var stepResult = Summarize(step, target, lost);
-        Log($"   {target.Name} {step.Label}: sent {stepResult.Sent} acked {stepResult.Acked} failed {stepResult.Failed} | "
-            + $"{stepResult.DeliveredPerSecond:F0} deliveries/s (offered {stepResult.OfferedDeliveriesPerSecond:F0}) | "
-            + $"p50 {stepResult.Latency.P50:F1} p99 {stepResult.Latency.P99:F1} max {stepResult.Latency.Max:F0} ms | "
-            + $"lost {stepResult.Lost} dup {stepResult.Duplicates} ooo {stepResult.OutOfOrder}"
-            + (stepResult.Errors.Count > 0 ? " | errors: " + string.Join("; ", stepResult.Errors.Select(e => $"{e.Key} x{e.Value}")) : ""));
-        return stepResult;
+        return lost;
     }
 
-    private StepResult Summarize(StepMetrics step, TargetResult target, long lost)
+    /// <summary>
+    /// The step's result: timings and rates of its measured window only; correctness (lost, duplicated, out of order,
+    /// failed and unanswered sends) of the window and its lead-in together.
+    /// </summary>
+    private StepResult Summarize(StepMetrics step, TargetResult target, long lost, StepMetrics? leadIn = null, long leadInLost = 0)
     {
+        lost += leadInLost;
+        var leadInUnanswered = leadIn is null ? 0 : leadIn.Sent - leadIn.Acked - leadIn.Failed;
         var seconds = Math.Max(0.001, step.EndedAt - step.StartedAt);
         var latency = step.Latency.GetIntervalHistogram();
         var receivers = step.Acked == 0 ? 0 : (double)Interlocked.Read(ref step.ExpectedDeliveries) / step.Acked;
@@ -499,14 +541,17 @@ public sealed class LoadRunner : IPushSink, IDisposable
             Seconds = seconds,
             Sent = step.Sent,
             Acked = step.Acked,
-            Failed = step.Failed,
+            Failed = step.Failed + (leadIn?.Failed ?? 0),
             Skipped = step.Skipped,
+            LeadInSeconds = leadIn is null ? 0 : LeadInSeconds,
+            LeadInSent = leadIn?.Sent ?? 0,
+            LeadInAcked = leadIn?.Acked ?? 0,
             Deliveries = step.Deliveries,
             DeliveredPerSecond = delivered,
             OfferedDeliveriesPerSecond = offered,
             Lost = lost,
-            Duplicates = step.Duplicates,
-            OutOfOrder = step.OutOfOrder,
+            Duplicates = step.Duplicates + (leadIn?.Duplicates ?? 0),
+            OutOfOrder = step.OutOfOrder + (leadIn?.OutOfOrder ?? 0),
             Overlaps = step.Overlaps,
             Recovered = step.Recovered,
             Foreign = step.Foreign,
@@ -520,7 +565,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
             CoreBusy = cores,
             LatencyHistogram = latency,
             DistributionMs = ReportWriter.Distribution(latency),
-            Overloaded = lost > 0 || p99 > 8 * spec.KneeP99Ms || step.Sent - step.Acked - step.Failed > 0 || step.Failed > step.Sent / 100
+            Overloaded = lost > 0 || p99 > 8 * spec.KneeP99Ms || step.Sent - step.Acked - step.Failed + leadInUnanswered > 0 || step.Failed > step.Sent / 100
                 || (step.Acked > 0 && delivered < 0.5 * offered),
         };
     }

@@ -37,7 +37,17 @@ public sealed class StepResult
 
     public long Skipped { get; init; }
 
-    public long Unacknowledged => Sent - Acked - Failed;
+    /// <summary>Seconds of unmeasured traffic at the step's rate right before it (0: the step started from an idle server).</summary>
+    public double LeadInSeconds { get; init; }
+
+    /// <summary>Messages sent in the lead-in (not in Sent; their failures, losses, duplicates and order are in Failed, Lost, Duplicates and OutOfOrder).</summary>
+    public long LeadInSent { get; init; }
+
+    /// <summary>Lead-in messages acknowledged (not in Acked).</summary>
+    public long LeadInAcked { get; init; }
+
+    /// <summary>Sends of the step and its lead-in that got neither a result nor an error.</summary>
+    public long Unacknowledged => Sent + LeadInSent - Acked - LeadInAcked - Failed;
 
     public long Deliveries { get; init; }
 

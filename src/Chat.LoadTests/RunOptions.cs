@@ -57,6 +57,14 @@ public sealed class RunOptions
     /// </summary>
     public int? WarmUpSeconds { get; set; }
 
+    /// <summary>
+    /// Seconds of unmeasured traffic at each step's own rate right before the step is measured (no drain between); null:
+    /// 5 (1 for steps of 6 s or less). Without it every step starts from an idle server (the previous step is drained)
+    /// and its first seconds measure the jump to the new rate — buffers, batches and queues growing to it — rather
+    /// than the rate itself. Its messages are checked like the step's (lost, duplicated, out of order) but not timed.
+    /// </summary>
+    public int? LeadInSeconds { get; set; }
+
     public int ConnectConcurrency { get; set; } = 64;
 
     /// <summary>Reconnect storm: how many reconnects are in flight at once (all of them by default: a storm).</summary>
@@ -126,6 +134,8 @@ public sealed class RunOptions
           --classes N --size N      override the school layout
           --drain S                 seconds to wait for late deliveries after each step (default 30)
           --warmup S                unmeasured traffic before the first step (default 5; 1 for steps of 6 s or less)
+          --lead-in S               unmeasured traffic at each step's rate right before it is measured (default 5;
+                                    1 for steps of 6 s or less; 0: every step starts from an idle server)
           --history N               earlier messages seeded into each class chat (default 1000; 20 for steps of 6 s or less)
           --connect-concurrency N   connection attempts in flight (default 64)
           --storm-concurrency N     reconnects in flight during the storm (default 3000: all)
@@ -188,6 +198,7 @@ public sealed class RunOptions
             StepSeconds = Int("--duration"),
             DrainSeconds = Int("--drain") ?? 30,
             WarmUpSeconds = Int("--warmup"),
+            LeadInSeconds = Int("--lead-in"),
             HistoryMessages = Int("--history"),
             ConnectConcurrency = Int("--connect-concurrency") ?? 64,
             StormConcurrency = Int("--storm-concurrency") ?? 3000,

@@ -79,6 +79,12 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
             {
                 case ScenarioKind.Steady:
                     Assert.NotEmpty(target.Steps);
+                    // Every step is led in at its rate (unmeasured) and the lead-in's messages are checked with it.
+                    Assert.All(target.Steps, step =>
+                    {
+                        Assert.True(step.LeadInSent > 0 && step.LeadInAcked == step.LeadInSent, $"{what} {step.Label}: lead-in sent {step.LeadInSent}, acknowledged {step.LeadInAcked}");
+                        Assert.Equal(0, step.Unacknowledged);
+                    });
                     break;
                 case ScenarioKind.Storm:
                     var storm = target.Storm!;
