@@ -183,7 +183,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
     private int WarmUpSeconds => options.WarmUpSeconds ?? (spec.IsShort ? 1 : 5);
 
-    private int LeadInSeconds => options.LeadInSeconds ?? (spec.IsShort ? 1 : 5);
+    private int LeadInSeconds => options.LeadInSeconds ?? (spec.IsShort ? 1 : 10);
 
     private static string Redact(string connection) =>
         string.Join(';', connection.Split(';').Where(p => !p.StartsWith("Password", StringComparison.OrdinalIgnoreCase)));

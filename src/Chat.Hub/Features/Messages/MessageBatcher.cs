@@ -17,8 +17,13 @@ namespace Chat.Hub.Features.Messages;
 /// </summary>
 public sealed partial class MessageBatcher : BackgroundService
 {
-    /// <summary>At most this many messages per statement.</summary>
-    public const int MaxBatch = 256;
+    /// <summary>
+    /// At most this many messages per statement. Under a saturated core a cycle of the loop (statement, then the
+    /// pushes) takes tens of milliseconds, and the batch is what arrived meanwhile; at 256 the batches hit the cap from
+    /// ~3000 msg/s and the queue grew without bound (docs/performance.md, (18)). 1024 messages are ~1.4 MB of WAL
+    /// and well under PostgreSQL's parameter limits.
+    /// </summary>
+    public const int MaxBatch = 1024;
 
     private readonly Channel<Pending> queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(20_000)
     {
