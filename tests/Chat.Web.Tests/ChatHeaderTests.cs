@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -46,7 +47,7 @@ public sealed class ChatHeaderTests(WebApp app) : WebTest(app)
             // The menu: open, everything else is there; Escape closes it and gives the focus back.
             await more.ClickAsync();
             var menu = page.GetByRole(AriaRole.Menu, new() { Name = "Ещё действия" });
-            await Expect(menu.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["Запланировать урок", "Закрепить", "Без звука", "Искать в этом чате", "Материалы", "О чате"]);
+            await Expect(menu.GetByRole(AriaRole.Menuitem)).ToHaveTextAsync(["Запланировать урок", "Закрепить", "Без звука на час", "Без звука до утра", "Без звука", "Искать в этом чате", "Материалы", "О чате"]);
             await Expect(menu.GetByRole(AriaRole.Menuitem).First).ToBeFocusedAsync();
             await Expect(menu).ToBeInViewportAsync(new() { Ratio = 1 });
             await Screenshot(page, "chat-head-menu-" + name);
@@ -75,5 +76,51 @@ public sealed class ChatHeaderTests(WebApp app) : WebTest(app)
             await page.Keyboard.PressAsync("Escape");
             await Expect(dialog).ToBeHiddenAsync();
         }
+    }
+
+    [Fact]
+    public async Task Pupil_MutesClassChat_ForAnHour_ThenUntilMorning_ListSaysUntilWhen_ServerKeepsTheTime()
+    {
+        var school = await Scene.SchoolAsync("Школа №12");
+        var classId = await school.ClassAsync("7Б");
+        var pupil = await school.PupilAsync("Лена Смирнова", classId);
+        var chatId = await School.ChatIdAsync(pupil, school.Id, "7Б");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, pupil.Phone);
+        await OpenChatAsync(page, "7Б");
+
+        // For an hour: the list's 🔕 says until when, the server keeps that time.
+        await (await HeaderMenuItemAsync(page, "Без звука на час")).ClickAsync();
+        var flag = ChatItem(page, "7Б").Locator(".flag.muted-flag");
+        await Expect(flag).ToHaveAttributeAsync("title", new Regex(@"^Без звука до (завтра, )?\d{2}:\d{2}$"));
+        var hour = await MutedUntilAsync(pupil, chatId);
+        Assert.NotNull(hour);
+        Assert.InRange(hour.Value - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(61));
+
+        // Switched back: the menu offers the lengths again.
+        await (await HeaderMenuItemAsync(page, "Включить звук")).ClickAsync();
+        await Expect(flag).ToBeHiddenAsync();
+        Assert.Null(await MutedUntilAsync(pupil, chatId));
+
+        // Until the morning: 7:00 of the browser's time zone, within the next day.
+        await (await HeaderMenuItemAsync(page, "Без звука до утра")).ClickAsync();
+        await Expect(flag).ToBeVisibleAsync();
+        var morning = await MutedUntilAsync(pupil, chatId);
+        Assert.NotNull(morning);
+        Assert.InRange(morning.Value - DateTimeOffset.UtcNow, TimeSpan.Zero, TimeSpan.FromDays(1));
+        var local = await page.EvaluateAsync<int[]>("iso => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }", morning.Value.ToString("o"));
+        Assert.Equal([7, 0], local);
+        await Expect(flag).ToHaveAttributeAsync("title", new Regex(@"^Без звука до (завтра, )?07:00$"));
+        await Expect(await HeaderMenuItemAsync(page, "Включить звук")).ToBeVisibleAsync();
+    }
+
+    /// <summary>The chat's mute as the server keeps it for that member, from the chat list (left out of the JSON when not muted).</summary>
+    private static async Task<DateTimeOffset?> MutedUntilAsync(ApiUser who, Guid chatId)
+    {
+        var chats = await Scene.Read(await who.Http.GetAsync("/api/chats"));
+        var chat = chats.EnumerateArray().Single(c => c.GetProperty("id").GetGuid() == chatId);
+        return chat.TryGetProperty("mutedUntil", out var until) && until.ValueKind == System.Text.Json.JsonValueKind.String
+            ? until.GetDateTimeOffset()
+            : null;
     }
 }

@@ -24,7 +24,7 @@ import { messageActions } from './message-actions.js';
 import { showMaterials } from './materials.js';
 import { voiceButton } from './voice.js';
 import { readTicks } from './read-ticks.js';
-import { preview, showUnread, chatNotifier, mutedNow, unreadOf, unreadBadge } from './notify.js';
+import { preview, showUnread, chatNotifier, mutedNow, mutedLabel, MUTE_CHOICES, unreadOf, unreadBadge } from './notify.js';
 import { presenceWatch } from './presence.js';
 import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
 import { offlineStore } from './offline.js';
@@ -298,7 +298,7 @@ export function showMain(root, me, school, schools, nav) {
       h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
     h('span', { class: 'side' },
       c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
-      mutedNow(c) && h('span', { class: 'flag muted-flag', title: 'Без звука', 'aria-label': 'без звука' }, '🔕 '),
+      mutedNow(c) && h('span', { class: 'flag muted-flag', title: mutedLabel(c), 'aria-label': mutedLabel(c).toLowerCase() }, '🔕 '),
       h('span', { class: 'muted', style: 'font-size:.75rem' }, shortTime(c.lastMessageAt)), h('br'),
       calls.reminderBadge(c.id),
       c.mentionCount > 0 && h('span', { class: 'badge mention', title: 'Упоминания' }, '@' + c.mentionCount),
@@ -621,7 +621,9 @@ export function showMain(root, me, school, schools, nav) {
       ...rest,
       // Pin and mute are a member's own settings: not for the chat of a moderation case.
       !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, { pinned: !s.pinned }) }, s.pinned ? 'Открепить' : 'Закрепить'),
-      !c.caseUntil && h('button', { type: 'button', onclick: () => setPreferences(c, mutedNow(s) ? { unmute: true } : { mutedUntil: new Date(Date.now() + 365 * 86400000).toISOString() }) }, mutedNow(s) ? 'Включить звук' : 'Без звука'),
+      ...(c.caseUntil ? [] : mutedNow(s)
+        ? [h('button', { type: 'button', title: mutedLabel(s), onclick: () => setPreferences(c, { unmute: true }) }, 'Включить звук')]
+        : MUTE_CHOICES.map(([label, until]) => h('button', { type: 'button', onclick: () => setPreferences(c, { mutedUntil: until(Date.now()).toISOString() }) }, label))),
       h('button', { type: 'button', onclick: () => searchHere(c) }, 'Искать в этом чате'),
       h('button', { type: 'button', onclick: () => showMaterials({ invoke, openChat: (id, seq) => openChat(id, seq), returnFocus: () => current?.menu?.querySelector('.menu-toggle')?.focus() }, c.id) }, 'Материалы'),
       h('button', { type: 'button', onclick: toggleInfo }, 'О чате')], { open: old?.isOpen(), focusIndex });
@@ -669,10 +671,22 @@ export function showMain(root, me, school, schools, nav) {
       if (prefs.mutedUntil) x.mutedUntil = prefs.mutedUntil;
     }
     if (current === c) renderHead();
+    if (prefs.mutedUntil) unmuteLater(prefs.mutedUntil);
     // The server's order: pinned first, then by the last message.
     const at = x => new Date(x.lastMessageAt || 0).getTime();
     chats.sort((a, b) => (b.pinned - a.pinned) || (at(b) - at(a)));
     renderList();
+  }
+
+  /** When a mute of mine runs out while the page is open, the list and the header show the chat's sound back. */
+  function unmuteLater(iso) {
+    const wait = new Date(iso).getTime() - Date.now();
+    if (wait <= 0 || wait > 2 * 86400000) return; // a long mute is shown as it is until the next page
+    setTimeout(() => {
+      if (!client) return; // signed out meanwhile
+      renderList();
+      if (current) renderHead();
+    }, wait + 1000);
   }
 
   /** The open chat is no longer mine (a moderator removed me, or I left the school's roster chat). */

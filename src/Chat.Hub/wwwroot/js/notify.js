@@ -22,6 +22,41 @@ export function mutedNow(c) {
   return !!c.mutedUntil && new Date(c.mutedUntil).getTime() > Date.now();
 }
 
+/** The hour a mute «до утра» ends: 7:00 local time, today if it is still night, else tomorrow. */
+const MORNING_HOUR = 7;
+
+/** A mute longer than this is shown as plain «Без звука» (it lasts until switched back). */
+const LONG_MUTE_MS = 30 * 86400000;
+
+/**
+ * The mute lengths a chat's menu offers: the item's label and when, from `now` (ms), that mute ends. A parent mutes a
+ * busy class chat for an evening or a lesson, not only for good.
+ */
+export const MUTE_CHOICES = [
+  ['Без звука на час', now => new Date(now + 3600000)],
+  ['Без звука до утра', now => {
+    const d = new Date(now);
+    if (d.getHours() >= MORNING_HOUR) d.setDate(d.getDate() + 1);
+    d.setHours(MORNING_HOUR, 0, 0, 0);
+    return d;
+  }],
+  ['Без звука', now => new Date(now + 365 * 86400000)],
+];
+
+/** How long the chat stays silent, for the list's 🔕 («Без звука до 21:30», «… до завтра, 7:00»); '' when not muted. */
+export function mutedLabel(c, now = Date.now()) {
+  if (!mutedNow(c)) return '';
+  const until = new Date(c.mutedUntil);
+  if (until.getTime() - now > LONG_MUTE_MS) return 'Без звука';
+  const hm = until.toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit' });
+  const today = new Date(now);
+  const tomorrow = new Date(now);
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  if (until.toDateString() === today.toDateString()) return `Без звука до ${hm}`;
+  if (until.toDateString() === tomorrow.toDateString()) return `Без звука до завтра, ${hm}`;
+  return `Без звука до ${until.toLocaleDateString('ru-RU', { day: 'numeric', month: 'long' })}, ${hm}`;
+}
+
 /** Unread messages of the chats (ChatSummaryDto) that are not muted: what the title and the school counts show. */
 export function unreadOf(chats) {
   return chats.reduce((n, c) => (mutedNow(c) ? n : n + c.unreadCount), 0);
