@@ -559,9 +559,12 @@ export function showMain(root, me, school, schools, nav) {
     if (client.lastSeq(c.id) === undefined || !c.list.dataset.loaded) return;
     c.openedNow ||= opened;
     clearTimeout(c.persistTimer);
+    const live = client;
     c.persistTimer = setTimeout(() => {
+      // Signed out or switched school meanwhile: nothing is kept any more (sign-out has cleared the device).
+      if (client !== live) return;
       offline.saveChat(c.id, {
-        schoolId: school.schoolId, seq: client.lastSeq(c.id), complete: c.fromCache ? c.complete : c.more.hidden,
+        schoolId: school.schoolId, seq: live.lastSeq(c.id), complete: c.fromCache ? c.complete : c.more.hidden,
         messages: [...c.msgs.values()], members: c.members, opened: c.openedNow,
       });
       c.openedNow = false;
