@@ -41,7 +41,6 @@ public sealed class UploadRecordStore(NpgsqlDataSource db)
         return await c.ExecuteAsync(new CommandDefinition("UPDATE file_uploads SET touched_at = now() WHERE id = @id", new { id }, cancellationToken: ct)) == 1;
     }
 
-    /// <summary>Uploads of this person still being sent (not yet a file).</summary>
     /// <summary>The declared sizes of the school's unfinished uploads, summed (the room they are promised).</summary>
     public async Task<long> OpenBytesAsync(Guid schoolId, TimeSpan expiry, CancellationToken ct)
     {
@@ -55,6 +54,7 @@ public sealed class UploadRecordStore(NpgsqlDataSource db)
             new { schoolId, expiry }, cancellationToken: ct));
     }
 
+    /// <summary>Uploads of this person still being sent (not yet a file).</summary>
     public async Task<int> OpenCountAsync(Guid uploaderId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

@@ -52,9 +52,10 @@ public sealed partial class FileService(
     /// <summary>
     /// What an upload must pass before any byte is read: an extension the server accepts, a declared size within the
     /// limit of the extension's kind and the school's remaining quota, and room in the store. Used by the one-request
-    /// upload and when a resumable upload is created.
+    /// upload and when a resumable upload is created; <paramref name="alsoPromised"/> is room already promised to the
+    /// school's other unfinished uploads, which must fit together with this one.
     /// </summary>
-    internal async Task<UploadPlan> PlanAsync(Guid schoolId, string name, long? declared, CancellationToken ct)
+    internal async Task<UploadPlan> PlanAsync(Guid schoolId, string name, long? declared, CancellationToken ct, long alsoPromised = 0)
     {
         var extension = Path.GetExtension(name);
         var promised = FileTypes.ForName(name) ?? throw new ChatException(ChatError.FileTypeNotAllowed);
@@ -65,7 +66,7 @@ public sealed partial class FileService(
             throw TooLarge(promised.Kind, typeLimit);
         }
 
-        var quotaLeft = await EnsureRoomAsync(schoolId, declared ?? 0, ct);
+        var quotaLeft = await EnsureRoomAsync(schoolId, (declared ?? 0) + alsoPromised, ct);
         return new UploadPlan(promised, extension, typeLimit, quotaLeft);
     }
 
@@ -73,7 +74,7 @@ public sealed partial class FileService(
     /// Refuses when <paramref name="bytes"/> more would pass the school's quota or eat into the store's reserved free
     /// space; returns the quota left.
     /// </summary>
-    internal async Task<long> EnsureRoomAsync(Guid schoolId, long bytes, CancellationToken ct)
+    private async Task<long> EnsureRoomAsync(Guid schoolId, long bytes, CancellationToken ct)
     {
         var o = options.Value;
         var quotaLeft = Math.Max(0, o.SchoolQuotaBytes - await records.UsageAsync(schoolId, ct));

@@ -38,9 +38,8 @@ public sealed class UploadService(
             throw ChatException.Field("size", "Укажите размер файла в байтах (больше нуля).");
         }
 
-        await files.PlanAsync(schoolId, name, body.Size, ct);
         // The school's other unfinished uploads are promised room too: together they must fit the quota and the disk.
-        await files.EnsureRoomAsync(schoolId, body.Size.Value + await uploads.OpenBytesAsync(schoolId, Expiry, ct), ct);
+        await files.PlanAsync(schoolId, name, body.Size, ct, alsoPromised: await uploads.OpenBytesAsync(schoolId, Expiry, ct));
         if (await uploads.OpenCountAsync(me, ct) >= options.Value.MaxOpenUploadsPerPerson)
         {
             throw new ChatException(ChatError.TooManyUploads);
