@@ -43,7 +43,7 @@ export const MUTE_CHOICES = [
   ['Без звука', now => new Date(now + 365 * 86400000)],
 ];
 
-/** How long the chat stays silent, for the list's 🔕 («Без звука до 21:30», «… до завтра, 7:00»); '' when not muted. */
+/** How long the chat stays silent, for the list's 🔕 («Без звука до 21:30», «… до завтра, 07:00»); '' when not muted. */
 export function mutedLabel(c, now = Date.now()) {
   if (!mutedNow(c)) return '';
   const until = new Date(c.mutedUntil);
