@@ -66,6 +66,12 @@ start_redis() {
   fi
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null
+  # A daemonized Redis answers and writes its pid file a moment after the command returns; callers read both.
+  local i
+  for i in $(seq 1 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && [ -s "$dir/redis.pid" ] && break
+    sleep 0.1
+  done
   log "Redis started on 127.0.0.1:$port"
   REDIS_STARTED_HERE=1
 }
