@@ -512,24 +512,26 @@ public sealed class MessageStore(NpgsqlDataSource db)
 
     /// <summary>Full-text search (Russian stemming) in the chats the person belongs to.</summary>
     public async Task<IReadOnlyList<MessageRow>> SearchAsync(Guid accountId, Guid? schoolId, string query, int limit, CancellationToken ct) =>
-        (await SearchPageAsync(new SearchFilter(accountId, schoolId, null, null), query, limit, ct)).Select(h => h.Message).ToList();
+        (await SearchPageAsync(new SearchFilter(accountId, schoolId, null, null), query, limit, withWords: false, ct)).Select(h => h.Message).ToList();
 
     /// <summary>
     /// One page of a full-text search, newest first, keyset-paged by (created_at, chat_id, seq) below
     /// <see cref="SearchFilter.Before"/>. Without a chat: the person's chats (of the school, if given); with a chat: only
     /// that chat (the caller has checked the person's access to it). Each hit carries the words of its text that matched
-    /// (<c>ts_headline</c> with control characters as markers: message texts cannot hold them), lower-cased, as plain text.
+    /// (<c>ts_headline</c> with control characters as markers: message texts cannot hold them), lower-cased, as plain text;
+    /// without <paramref name="withWords"/> the words are not computed (<c>ts_headline</c> re-parses every hit's text) and
+    /// each hit has none.
     /// </summary>
-    public async Task<IReadOnlyList<SearchHitRow>> SearchPageAsync(SearchFilter filter, string query, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<SearchHitRow>> SearchPageAsync(SearchFilter filter, string query, int limit, bool withWords, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         var (accountId, schoolId, chatId, before) = filter;
         return (await c.QueryAsync<MessageRow, SearchWordsRow, SearchHitRow>(new CommandDefinition(
             $"""
             SELECT {MessageColumns},
-                   ARRAY(SELECT DISTINCT lower(w[1]) FROM regexp_matches(
+                   CASE WHEN NOT @withWords THEN ARRAY[]::text[] ELSE ARRAY(SELECT DISTINCT lower(w[1]) FROM regexp_matches(
                        ts_headline('russian', m.text, websearch_to_tsquery('russian', @query), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),
-                       chr(1) || '([^' || chr(2) || ']+)' || chr(2), 'g') w) AS words
+                       chr(1) || '([^' || chr(2) || ']+)' || chr(2), 'g') w) END AS words
             FROM (
                 SELECT m.* FROM messages m
                 WHERE (CASE WHEN @chatId::uuid IS NOT NULL THEN m.chat_id = @chatId
@@ -541,7 +543,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
             ) m LEFT JOIN accounts a ON a.id = m.sender_id
             ORDER BY m.created_at DESC, m.chat_id DESC, m.seq DESC
             """,
-            new { accountId, schoolId, chatId, query, limit, beforeAt = before?.CreatedAt, beforeChatId = before?.ChatId, beforeSeq = before?.Seq },
+            new { accountId, schoolId, chatId, query, limit, withWords, beforeAt = before?.CreatedAt, beforeChatId = before?.ChatId, beforeSeq = before?.Seq },
             cancellationToken: ct),
             (message, words) => new SearchHitRow(message, words.Words),
             splitOn: "words")).AsList();

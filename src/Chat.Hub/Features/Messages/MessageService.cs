@@ -278,7 +278,7 @@ public sealed class MessageService(
         var q = SearchQuery(request.Query);
         var limit = Math.Clamp(request.Limit ?? SearchPage, 1, SearchPage);
         var before = request.Before is { } b ? new SearchPosition(b.CreatedAt.ToUniversalTime(), b.ChatId, b.Seq) : null;
-        var rows = await messages.SearchPageAsync(new SearchFilter(me, request.SchoolId, request.ChatId, before), q, limit + 1, ct);
+        var rows = await messages.SearchPageAsync(new SearchFilter(me, request.SchoolId, request.ChatId, before), q, limit + 1, withWords: true, ct);
         var hits = rows.Take(limit).Select(r => new SearchHitDto(MessageDto.From(r.Message), r.Words)).ToList();
         var last = hits.Count > 0 ? hits[^1].Message : null;
         return new SearchPageDto(hits, rows.Count > limit && last is not null ? new SearchCursor(last.CreatedAt, last.ChatId, last.Seq) : null);
