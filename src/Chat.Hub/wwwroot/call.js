@@ -52,6 +52,8 @@ const state = {
   feedAccounts: new Map(), // camera feedId -> accountId (whose tile lights up when they speak)
   speaking: new Set(), // accountIds speaking now
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
+  mine: null, // my participant as the server last described it (its audioMuted/videoMuted/speakAllowed)
+  videoOff: new Set(), // accountIds whose camera is off (their tiles show so)
 };
 window.callState = state; // for tests: getStats on the peer connections
 
@@ -172,6 +174,23 @@ async function chooseDevice(kind, deviceId) {
     notify((kind === 'audio' ? 'Не удалось включить этот микрофон: ' : 'Не удалось включить эту камеру: ') + message(err));
   }
   await refreshDevices();
+  if (kind === 'video') await reportCamera();
+}
+
+/**
+ * Tells the call whether this page sends video (SetMuted's videoMuted), so that the others see «камера выключена»
+ * instead of the last frame frozen on my tile. The microphone's state is sent back as the server has it.
+ */
+async function reportCamera() {
+  const mine = state.mine;
+  if (!state.hub || !state.callId || !state.publishing || !mine) return;
+  const off = !state.local || !state.local.getVideoTracks().some(t => t.readyState === 'live');
+  if (mine.videoMuted === off || (!off && !mine.speakAllowed)) return; // nothing new, or video is not mine to turn on
+  try {
+    await applyState(await state.hub.invoke('SetMuted', state.callId, mine.audioMuted, off));
+  } catch (err) {
+    status('Не удалось сообщить участникам, что камера ' + (off ? 'выключена: ' : 'включена: ') + message(err), true);
+  }
 }
 
 /** A device in use went away (unplugged): the default one of its kind takes over, or none when there is no other. */
@@ -192,6 +211,7 @@ async function devicesChanged() {
     }
   }
   await refreshDevices();
+  await reportCamera();
 }
 
 async function publish() {
@@ -213,6 +233,7 @@ async function publish() {
   const answer = await state.hub.invoke('Publish', state.callId, offer.sdp);
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   state.publishing = true;
+  await reportCamera(); // joined without a camera (none, or «Без камеры» chosen before)
 }
 
 /**
@@ -228,6 +249,7 @@ function addTile(feedId, label, accountId) {
   if (accountId) tile.dataset.account = accountId;
   tile.classList.toggle('speaking', !!accountId && state.speaking.has(accountId));
   tile.classList.toggle('main', !!accountId && state.mainSpeaker === accountId);
+  tile.classList.toggle('camera-off', !!accountId && state.videoOff.has(accountId));
   const caption = document.createElement('figcaption');
   caption.textContent = label || 'Участник';
   const audio = document.createElement('audio');
@@ -468,7 +490,7 @@ function renderParticipants(call) {
     const li = document.createElement('li');
     li.dataset.accountId = p.accountId;
     const flags = [p.isHost ? 'ведущий' : '', p.audioMuted ? 'микрофон выключен' : 'микрофон включён',
-      call.lessonMode && !p.isHost && !p.speakAllowed ? 'слушает' : ''].filter(Boolean).join(', ');
+      p.feedId && p.videoMuted ? 'камера выключена' : '', call.lessonMode && !p.isHost && !p.speakAllowed ? 'слушает' : ''].filter(Boolean).join(', ');
     const name = document.createElement('strong');
     name.textContent = (names.get(p.accountId) || 'Участник') + (p.accountId === state.me ? ' (вы)' : '');
     li.append(name, ' — ' + flags + ' ');
@@ -509,6 +531,10 @@ async function applyState(call) {
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
   const mine = call.participants.find(p => p.accountId === state.me);
+  state.mine = mine || null;
+  // A camera turned off: its tile says so on a dark background instead of showing the last frame it sent.
+  state.videoOff = new Set(call.participants.filter(p => p.videoMuted).map(p => p.accountId));
+  for (const tile of document.querySelectorAll('#videos .tile[data-account]')) tile.classList.toggle('camera-off', state.videoOff.has(tile.dataset.account));
   $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing;
   // The host stopped my screen share (or took the permission back): close it here too.
   if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)) {
@@ -598,14 +624,17 @@ async function start(params) {
   $('title').textContent = joined.call.kind === 'broadcast' ? 'Трансляция' : joined.call.lessonMode ? 'Урок' : 'Звонок';
   document.title = $('title').textContent;
   status(joined.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
+  await applyState(joined.call);
   const mine = joined.call.participants.find(p => p.accountId === state.me);
   if (mine && mine.speakAllowed) {
     // Without a camera or the media server the person stays in the call (and sees who is there).
     await publish().catch(err => status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
       ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
       : 'Камера и микрофон не подключены: ' + message(err), true));
+    // The join's state is older than what publishing changed (my feed, «камера выключена»): read the call again rather
+    // than show the join's state over the pushes that came meanwhile.
+    await applyState(await hub.invoke('GetCall', state.callId).catch(() => null));
   }
-  await applyState(joined.call);
   await refreshDevices();
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
   return state.callId;

@@ -298,7 +298,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     [NamespaceFact]
-    public async Task Call_EachSeesTheOtherSpeaking_MicrophoneSwitchedMidCall_CallGoesOn_AudioOnlyJoinPublishes()
+    public async Task Call_EachSeesTheOtherSpeaking_MicrophoneSwitchedMidCall_CallGoesOn_AudioOnlyJoinPublishes_CameraOffShown()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var a = await school.CreateClassAsync("9А");
@@ -341,6 +341,24 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await pupilPage.WaitForFunctionAsync($"async before => ({Energy})().then(e => e > before + 0.05)", before, wait);
         await pupilPage.WaitForFunctionAsync(Speaking, teacher.AccountId.ToString(), wait);
         Assert.Equal(2, await pupilPage.Locator("#participants li").CountAsync());
+
+        // The pupil joined without a camera: the call knows it, and the teacher's page says so instead of a still tile.
+        const string CameraOff = "account => document.querySelector(`.tile[data-account='${account}']`)?.classList.contains('camera-off') && document.querySelector(`#participants li[data-account-id='${account}']`).textContent.includes('камера выключена')";
+        await teacherPage.WaitForFunctionAsync(CameraOff, pupil.AccountId.ToString(), wait);
+        Assert.False(await pupilPage.EvaluateAsync<bool>(CameraOff, teacher.AccountId.ToString()));
+        const string VideoMutedOnServer = "async account => (await window.callState.hub.invoke('GetCall', window.callState.callId)).participants.find(p => p.accountId === account).videoMuted";
+        Assert.True(await teacherPage.EvaluateAsync<bool>(VideoMutedOnServer, pupil.AccountId.ToString()));
+
+        // She turns a camera on: the call is told, the teacher decodes her video and her tile is a video again.
+        await pupilPage.EvaluateAsync("() => { const s = document.getElementById('camera'); s.value = [...s.options].find(o => o.value !== 'none').value; s.dispatchEvent(new Event('change')); }");
+        await teacherPage.WaitForFunctionAsync($"account => !({CameraOff})(account)", pupil.AccountId.ToString(), wait);
+        Assert.False(await teacherPage.EvaluateAsync<bool>(VideoMutedOnServer, pupil.AccountId.ToString()));
+        var pupilVideo = await WaitForVideoAsync(teacherPage, AnyVideo);
+        Assert.True(pupilVideo.GetProperty("frames").GetInt32() > 10, $"the teacher decoded only {pupilVideo} of the pupil's camera");
+
+        // And off again («Без камеры»): the teacher's page says so again.
+        await pupilPage.SelectOptionAsync("#camera", "none");
+        await teacherPage.WaitForFunctionAsync(CameraOff, pupil.AccountId.ToString(), wait);
 
         await EndCallAsync(teacherPage, callId);
     }
