@@ -124,6 +124,11 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(calls.Locator(".absent li")).ToHaveTextAsync("Гоша Лебедев");
         await Expect(calls.Locator(".attendance-table")).Not.ToContainTextAsync("Гоша");
         await ScreenshotBoth(teacherPage, "call-attendance");
+        var csv = await teacherPage.RunAndWaitForDownloadAsync(() => calls.GetByRole(AriaRole.Button, new() { Name = "Скачать посещаемость (CSV)" }).ClickAsync());
+        Assert.StartsWith("урок-посещаемость-", csv.SuggestedFilename, StringComparison.Ordinal);
+        var csvText = await File.ReadAllTextAsync(await csv.PathAsync());
+        Assert.Contains("\n\"Лиза Орлова\",member,yes,1,", csvText, StringComparison.Ordinal);
+        Assert.Contains("\n\"Гоша Лебедев\",member,no,0,,,0,no,no", csvText, StringComparison.Ordinal);
         await (await HeaderMenuItemAsync(pupilPage, "О чате")).ClickAsync();
         await Expect(pupilPage.Locator(".side-panel .members")).ToContainTextAsync("Ольга Петровна");
         await Expect(pupilPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" })).ToHaveCountAsync(0);

@@ -11,7 +11,7 @@ namespace Chat.Hub.Tests.Calls;
 public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
 {
     [Fact]
-    public async Task Lesson_RejoinCountsOnce_AbsentPupilListed_OnlyHostAndModeratorsSeeIt_StatisticsCountTheCall()
+    public async Task Lesson_RejoinCountsOnce_AbsentPupilListed_OnlyHostAndModeratorsSeeIt_AsCsvToo_StatisticsCountTheCall()
     {
         var l = await Lesson.CreateAsync(app, "Оля");
         var (school, teacher, vasya, petya, stranger, chat) = (l.School, l.Teacher, l.Pupil, l.Pupil2, l.Stranger, l.Chat);
@@ -58,6 +58,26 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.Null(olya.FirstJoinedAt);
         Assert.True(report.Absent >= 1);
         Assert.DoesNotContain(report.People, x => x.AccountId == stranger.AccountId);
+
+        // The same list as CSV for a spreadsheet: those who came first, then Olya; names only, no phone or e-mail; the
+        // same rules as the list (a pupil may not download it, a call under another chat is not found).
+        using var csvAnswer = await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv");
+        Assert.Equal(HttpStatusCode.OK, csvAnswer.StatusCode);
+        Assert.Equal("text/csv", csvAnswer.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("lesson-attendance-", csvAnswer.Content.Headers.ContentDisposition?.FileNameStar ?? csvAnswer.Content.Headers.ContentDisposition?.FileName, StringComparison.Ordinal);
+        var csvBytes = await csvAnswer.Content.ReadAsByteArrayAsync();
+        Assert.Equal(new byte[] { 0xEF, 0xBB, 0xBF }, csvBytes[..3]);
+        var rows = System.Text.Encoding.UTF8.GetString(csvBytes, 3, csvBytes.Length - 3).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("name,chat_role,attended,times_joined,first_joined_at,last_left_at,minutes,present_now,removed", rows[0]);
+        Assert.Equal(report.People.Count + 1, rows.Length);
+        Assert.Contains(rows, r => r.StartsWith("\"Вася\",member,yes,2,", StringComparison.Ordinal) && r.EndsWith(",no,no", StringComparison.Ordinal));
+        Assert.Equal("\"Оля\",member,no,0,,,0,no,no", rows[^1]);
+        Assert.All(rows.Skip(1).Take(report.Attended), r => Assert.Contains(",yes,", r, StringComparison.Ordinal));
+        Assert.DoesNotContain("+7", string.Join('\n', rows), StringComparison.Ordinal);
+        Assert.DoesNotContain("@", string.Join('\n', rows), StringComparison.Ordinal);
+        await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
+        await (await teacher.Http.GetAsync($"/api/chats/{l.OtherChat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
+        await (await stranger.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
 
         // The chat's call history; a pupil may not read it; a call id under another chat is not found.
         var history = await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls")).ReadAsync<List<ChatCallDto>>();

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Calls;
 
@@ -42,6 +44,27 @@ public sealed partial class CallService
         return new CallAttendanceDto(
             row.Id, row.ChatId, row.HostId, row.LessonMode, Utc(row.StartedAt)!.Value, Utc(row.EndedAt),
             list.Count(p => p.Attended), list.Count(p => !p.Attended && p.ChatRole is not null), list);
+    }
+
+    /// <summary>
+    /// The attendance as CSV for a spreadsheet (the same people and rules as <see cref="AttendanceAsync"/>): one row per
+    /// person, those who came first (by first arrival), then those of the chat who did not; times in UTC (ISO 8601),
+    /// durations in whole minutes. Names only: no phone or e-mail of anyone. UTF-8 with a BOM, like the school's exports.
+    /// </summary>
+    public async Task<(byte[] Csv, string FileName)> AttendanceCsvAsync(Guid me, Guid callId, Guid chatId, CancellationToken ct)
+    {
+        var a = await AttendanceAsync(me, callId, chatId, ct);
+        var csv = new StringBuilder("name,chat_role,attended,times_joined,first_joined_at,last_left_at,minutes,present_now,removed\n");
+        foreach (var p in a.People.OrderByDescending(p => p.Attended).ThenBy(p => p.FirstJoinedAt).ThenBy(p => p.DisplayName, StringComparer.CurrentCulture))
+        {
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{Moderation.ModerationApi.Csv(p.DisplayName)},{p.ChatRole ?? "guest"},{Flag(p.Attended)},{p.Intervals},{p.FirstJoinedAt:O},{p.LastLeftAt:O},{p.Seconds / 60},{Flag(p.PresentNow)},{Flag(p.Removed)}\n");
+        }
+
+        var name = $"{(a.LessonMode ? "lesson" : "call")}-attendance-{a.StartedAt.UtcDateTime:yyyy-MM-dd-HHmm}.csv";
+        return ([.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())], name);
+
+        static string Flag(bool value) => value ? "yes" : "no";
     }
 
     /// <summary>The chat's calls, newest first, with attendance totals; for the chat's moderators.</summary>

@@ -44,6 +44,11 @@ public static class ChatsApi
             s.ChatCallsAsync(user.AccountId(), chatId, limit, ct));
         chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance", (Guid chatId, Guid callId, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
             s.AttendanceAsync(user.AccountId(), callId, chatId, ct));
+        chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance.csv", async (Guid chatId, Guid callId, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
+        {
+            var (csv, name) = await s.AttendanceCsvAsync(user.AccountId(), callId, chatId, ct);
+            return TypedResults.File(csv, "text/csv; charset=utf-8", name);
+        });
 
         app.MapGet("/api/search", (string? q, Guid? schoolId, ClaimsPrincipal user, MessageService s, CancellationToken ct) =>
             s.SearchAsync(user.AccountId(), schoolId, q, ct)).WithTags("Chats").RequireAuthorization();

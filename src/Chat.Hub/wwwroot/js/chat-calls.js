@@ -3,7 +3,7 @@
 // call itself runs on call.html (call.js).
 
 import { hubFail } from './hub.js';
-import { api } from './api.js';
+import { api, blob, saveBlob } from './api.js';
 import { h, fill, time, plural, dateTime } from './dom.js';
 import { formDialog } from './dialog.js';
 import { reminderMinutes } from './notify.js';
@@ -280,6 +280,21 @@ export function chatCalls(ctx) {
     return box;
   }
 
+  /** «Скачать (CSV)»: the same list for a spreadsheet (the server names the file; the download keeps its own name here). */
+  function csvButton(c, call) {
+    const note = h('span', { class: 'error', role: 'status' });
+    const path = `/api/chats/${c.id}/calls/${call.callId}/attendance.csv`;
+    const name = `${call.lessonMode ? 'урок' : 'звонок'}-посещаемость-${new Date(call.startedAt).toLocaleDateString('sv-SE')}.csv`;
+    return h('p', {},
+      h('button', {
+        class: 'btn small', type: 'button',
+        onclick: async () => {
+          note.textContent = '';
+          try { saveBlob(await blob(path), name); } catch (e) { note.textContent = e.display || 'Не удалось скачать посещаемость.'; }
+        },
+      }, 'Скачать посещаемость (CSV)'), ' ', note);
+  }
+
   async function showAttendance(c, call, el) {
     fill(el, h('p', { class: 'muted' }, 'Загрузка…'));
     try {
@@ -295,7 +310,8 @@ export function chatCalls(ctx) {
             h('td', {}, time(p.firstJoinedAt), p.intervals > 1 ? ` (заходил ${p.intervals} раза)` : ''),
             h('td', {}, duration(p.seconds)))))),
         absent.length > 0 && h('div', { class: 'absent' }, h('strong', {}, 'Не пришли: '),
-          h('ul', { class: 'list-plain' }, absent.map(p => h('li', { dataset: { accountId: p.accountId } }, p.displayName)))));
+          h('ul', { class: 'list-plain' }, absent.map(p => h('li', { dataset: { accountId: p.accountId } }, p.displayName)))),
+        csvButton(c, call));
     } catch (e) {
       fill(el, h('p', { class: 'error' }, e.display || 'Не удалось загрузить посещаемость.'));
     }
