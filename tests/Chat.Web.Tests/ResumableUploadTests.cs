@@ -263,4 +263,38 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         await Expect(MessageCard(page, "Задания к зачёту")).ToHaveCountAsync(1);
         await Expect(page.Locator(".kept-upload")).ToHaveCountAsync(0);
     }
+
+    [Fact]
+    public async Task FileUploaded_ConnectionLostBeforeItIsPosted_PostedOnceWhenTheNetworkIsBack()
+    {
+        var school = await Scene.SchoolAsync("Школа №53");
+        var classId = await school.ClassAsync("7В");
+        var teacher = await school.TeacherAsync("Ирина Львовна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "7В");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "7В");
+
+        // The file reaches the server, but the network drops before the page hears back: the post cannot go out now.
+        await page.RouteAsync("**/api/schools/*/files?*", async route =>
+        {
+            var response = await route.FetchAsync();
+            await page.Context.SetOfflineAsync(true);
+            await route.FulfillAsync(new() { Response = response });
+        });
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Домашнее задание на неделю");
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Задание.pdf", "application/pdf", SampleFiles.Pdf(20_000)));
+        var tray = page.Locator(".upload-tray");
+        await Expect(tray).ToContainTextAsync("загружено");
+        await Expect(tray.GetByRole(AriaRole.Status)).ToContainTextAsync("Нет связи — отправим, когда сеть вернётся…");
+        await Expect(tray.GetByRole(AriaRole.Button, new() { Name = "Отменить" })).ToBeVisibleAsync();
+
+        // Back online: the same files are posted (not uploaded again), once, with the caption typed.
+        await page.Context.SetOfflineAsync(false);
+        await Expect(MessageCard(page, "Домашнее задание на неделю")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0);
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var posted = Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Домашнее задание на неделю");
+        Assert.Equal("Задание.pdf", Assert.Single(posted.GetProperty("files").EnumerateArray()).GetProperty("name").GetString());
+    }
 }

@@ -968,7 +968,8 @@ export function showMain(root, me, school, schools, nav) {
         ids.push(dto.id);
       }
       const caption = resumed ? resumed.caption : c.input.value.trim();
-      const m = await client.invoke('SendFiles', { chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: resumed ? undefined : c.replyTo?.seq });
+      const m = await postFiles({ chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: resumed ? undefined : c.replyTo?.seq }, tray);
+      if (!m) { tray.remove(); return finishFiles(); } // given up with «Отменить»: the files stay unposted on the server
       if (!resumed) {
         if (caption) c.input.value = '';
         clearBar();
@@ -979,8 +980,40 @@ export function showMain(root, me, school, schools, nav) {
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }
-    for (const id of kept) dropUpload(id); // posted or refused: nothing to continue after a reload
-    finished();
+    finishFiles();
+
+    function finishFiles() {
+      for (const id of kept) dropUpload(id); // posted or refused: nothing to continue after a reload
+      finished();
+    }
+  }
+
+  /**
+   * Posts uploaded files (SendFiles). While the connection is lost or the server is busy it tries again with the same
+   * clientId — the server posts a message once per clientId — so files that finished uploading are not lost to a
+   * reconnect; the tray says so and offers «Отменить». Resolves to the message, or null when given up.
+   */
+  async function postFiles(request, tray) {
+    let waiting = null;
+    let cancelled = false;
+    for (;;) {
+      try {
+        const m = await client.invoke('SendFiles', request);
+        waiting?.remove();
+        return m;
+      } catch (e) {
+        const code = hubError(e).code;
+        if (code !== 'network' && code !== 'service_unavailable' && code !== 'slow_mode') throw e;
+        if (!waiting) {
+          waiting = h('p', { class: 'muted waiting-post', role: 'status' },
+            code === 'slow_mode' ? 'Медленный режим: отправим, когда будет можно… ' : 'Нет связи — отправим, когда сеть вернётся… ',
+            h('button', { class: 'btn small', type: 'button', onclick: () => { cancelled = true; tray.remove(); } }, 'Отменить'));
+          tray.append(waiting);
+        }
+        await new Promise(resolve => setTimeout(resolve, code === 'slow_mode' ? 5000 : 2000));
+        if (cancelled) return null;
+      }
+    }
   }
 
   async function readable(file) {
