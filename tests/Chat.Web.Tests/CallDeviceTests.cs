@@ -17,7 +17,7 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
     private const string SenderLabels = "kind => window.callState.publisher.getTransceivers().filter(t => t.receiver.track.kind === kind).map(t => t.sender.track ? t.sender.track.label : '')";
 
     [Fact]
-    public async Task Teacher_SwitchesMicrophoneAndCamera_InTheCall_ChoiceRemembered_UnpluggedMicFallsBack_OwnTileRingsWhenSpeaking()
+    public async Task Teacher_SwitchesMicrophoneCameraAndSpeaker_InTheCall_ChoiceRemembered_UnpluggedMicFallsBack_OwnTileRingsWhenSpeaking()
     {
         var school = await Scene.SchoolAsync("Школа №41");
         var classId = await school.ClassAsync("6Г");
@@ -62,6 +62,15 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         await Expect(call.Locator(".toast")).ToHaveCountAsync(0);
         await Expect(myTile).ToHaveClassAsync(Speaking()); // the new microphone beeps too
 
+        // «Динамик»: the browser's outputs, the default one first; another one is taken at once and remembered.
+        var speaker = call.GetByLabel("Динамик");
+        await Expect(speaker.Locator("option")).ToHaveTextAsync(["Fake Default Audio Output", "Fake Audio Output 1", "Fake Audio Output 2"]);
+        await Expect(speaker).ToHaveValueAsync("default");
+        await speaker.SelectOptionAsync(new SelectOptionValue { Label = "Fake Audio Output 1" });
+        await call.WaitForFunctionAsync("() => JSON.parse(localStorage.getItem('chat.callDevices')).speaker === document.getElementById('speaker').value");
+        await Expect(speaker.Locator("option:checked")).ToHaveTextAsync("Fake Audio Output 1");
+        await Expect(call.Locator(".toast")).ToHaveCountAsync(0);
+
         // «Без камеры»: the video sender is emptied; both choices are remembered in this browser.
         await camera.SelectOptionAsync(new SelectOptionValue { Label = "Без камеры" });
         await call.WaitForFunctionAsync($"() => ({SenderLabels})('video')[0] === ''");
@@ -75,6 +84,7 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         await Expect(again.Locator("#status")).ToContainTextAsync("Медиасервер звонков временно недоступен");
         await Expect(again.GetByLabel("Микрофон").Locator("option:checked")).ToHaveTextAsync("Fake Audio Input 1");
         await Expect(again.GetByLabel("Камера")).ToHaveValueAsync("none");
+        await Expect(again.GetByLabel("Динамик").Locator("option:checked")).ToHaveTextAsync("Fake Audio Output 1");
         Assert.Equal(["Fake Audio Input 1"], await again.EvaluateAsync<string[]>(SenderLabels, "audio"));
         Assert.Equal([""], await again.EvaluateAsync<string[]>(SenderLabels, "video"));
 

@@ -163,8 +163,37 @@ async function refreshDevices() {
   fillDevices($('mic'), all.filter(d => d.kind === 'audioinput'), 'Микрофон', liveDevice('audio') ?? want.audio, null);
   fillDevices($('camera'), all.filter(d => d.kind === 'videoinput'), 'Камера',
     state.local ? liveDevice('video') ?? NO_DEVICE : want.video, 'Без камеры');
+  // «Динамик»: where the others are heard (a browser that cannot choose, or has one output, shows no choice).
+  const outputs = canChooseSpeaker() ? all.filter(d => d.kind === 'audiooutput') : [];
+  fillDevices($('speaker'), outputs, 'Динамик', speakerId(outputs), null);
+  $('speaker-choice').hidden = outputs.filter(d => d.deviceId).length < 2;
   $('devices').hidden = !all.some(d => d.kind === 'audioinput' || d.kind === 'videoinput');
   return all;
+}
+
+const canChooseSpeaker = () => typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+
+/** The remembered speaker if the browser still has it, else the default one (''). */
+function speakerId(outputs = null) {
+  const id = chosenDevices().speaker || '';
+  return !outputs || outputs.some(d => d.deviceId === id) ? id : '';
+}
+
+/** Plays one tile's sound on the chosen speaker (the default one when none is chosen or it is gone). */
+function routeSound(audio) {
+  if (!canChooseSpeaker()) return Promise.resolve();
+  return audio.setSinkId(speakerId()).catch(() => audio.setSinkId('').catch(() => {}));
+}
+
+/** The speaker chosen in «Динамик»: every tile's sound moves there at once, and the choice is kept in this browser. */
+async function chooseSpeaker(deviceId) {
+  rememberDevice('speaker', deviceId);
+  try {
+    await Promise.all([...document.querySelectorAll('#videos .tile audio')].map(a => a.setSinkId(deviceId)));
+  } catch (err) {
+    notify('Не удалось включить этот динамик: ' + message(err));
+  }
+  await refreshDevices();
 }
 
 async function chooseDevice(kind, deviceId) {
@@ -254,6 +283,7 @@ function addTile(feedId, label, accountId) {
   caption.textContent = label || 'Участник';
   const audio = document.createElement('audio');
   audio.autoplay = true; audio.dataset.feed = String(feedId);
+  routeSound(audio);
   tile.append(video, audio, caption);
   $('videos').appendChild(tile);
   layoutTiles();
@@ -691,6 +721,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));
   $('camera').addEventListener('change', () => chooseDevice('video', $('camera').value));
+  $('speaker').addEventListener('change', () => chooseSpeaker($('speaker').value));
   $('sound').addEventListener('click', () => {
     state.soundBlocked = false;
     $('sound').hidden = true;

@@ -360,6 +360,10 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await pupilPage.SelectOptionAsync("#camera", "none");
         await teacherPage.WaitForFunctionAsync(CameraOff, pupil.AccountId.ToString(), wait);
 
+        // The teacher picks another speaker («Динамик»): the pupil's sound plays there, unmuted.
+        await teacherPage.SelectOptionAsync("#speaker", new SelectOptionValue { Label = "Fake Audio Output 2" });
+        await teacherPage.WaitForFunctionAsync($"() => {{ const v = document.getElementById('speaker').value; const a = {Remote}; return v !== 'default' && a.length > 0 && a.every(x => x.sinkId === v && !x.muted); }}", null, wait);
+
         await EndCallAsync(teacherPage, callId);
     }
 
