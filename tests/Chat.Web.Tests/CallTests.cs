@@ -75,6 +75,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(teacherCall.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
         await Expect(teacherCall.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" })).ToBeVisibleAsync();
 
+        // «Ссылка на звонок»: the call's address for someone of the school outside the chat (the waiting room lets them in).
+        await teacherCall.GetByRole(AriaRole.Button, new() { Name = "Ссылка на звонок" }).ClickAsync();
+        var callIdOnPage = await teacherCall.EvaluateAsync<string>("() => window.callState.callId");
+        await Expect(teacherCall.GetByLabel("Ссылка", new() { Exact = true })).ToHaveValueAsync($"{App.BaseUrl}/call.html#call={callIdOnPage}");
+        await Expect(teacherCall.Locator(".toast")).ToContainTextAsync("зал ожидания");
+
         // A pupil who opens the chat after the lesson started (a fresh page: no CallStarted reached it) still sees
         // it (GetChatCall) and joins.
         await pupilPage.ReloadAsync();

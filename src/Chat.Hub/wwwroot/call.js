@@ -696,6 +696,24 @@ function stopLocal() {
   state.local = null;
 }
 
+/**
+ * «Ссылка на звонок» (host): the call's address, shown selected and copied when the browser allows. The chat's members
+ * join from the chat anyway; the link is for people of the school outside it, who knock on the waiting room.
+ */
+async function copyCallLink() {
+  const url = `${location.origin}${location.pathname}#call=${state.callId}`;
+  $('link').value = url;
+  $('link-box').hidden = false;
+  $('link').select();
+  const guests = state.waitingRoom || !state.chatKind || state.chatKind === 'direct' ? '' : ' Людей школы не из чата пустит зал ожидания: откройте его.';
+  try {
+    await navigator.clipboard.writeText(url);
+    notify('Ссылка на звонок скопирована.' + guests, 'info');
+  } catch {
+    notify('Скопируйте ссылку из поля «Ссылка».' + guests, 'info');
+  }
+}
+
 window.startCall = start; // for tests
 
 function fromFragment() {
@@ -743,5 +761,6 @@ document.addEventListener('DOMContentLoaded', () => {
   $('waitroom').addEventListener('click', () => state.hub.invoke('SetWaitingRoom', state.callId, !state.waitingRoom).then(applyState).catch(err => status(message(err), true)));
   $('lock').addEventListener('click', () => state.hub.invoke('LockCall', state.callId, !state.locked).then(applyState).catch(err => status(message(err), true)));
   $('end').addEventListener('click', () => state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true)));
+  $('copy-link').addEventListener('click', copyCallLink);
   if (f.autostart && f.token) { $('join').hidden = true; $('join').requestSubmit(); }
 });
