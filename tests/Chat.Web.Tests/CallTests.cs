@@ -300,9 +300,10 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(waiting).ToContainTextAsync("Игорь Психолог");
         await Screenshot(host, "call-waiting-room-desktop");
         await waiting.GetByRole(AriaRole.Button, new() { Name = "Впустить" }).ClickAsync();
-        // A guest may not read the chat's members, so his page names nobody (a known gap: docs/web-client.md).
+        // A guest may not read the chat's members: his page names the people in the call by GetCallNames.
         await Expect(guest.Locator("#participants li")).ToHaveCountAsync(2);
-        await Expect(guest.Locator("#participants")).ToContainTextAsync("(вы)");
+        await Expect(guest.Locator("#participants li", new() { HasText = "Игорь Психолог (вы)" })).ToHaveCountAsync(1);
+        await Expect(guest.Locator("#participants li", new() { HasText = "Ольга Петровна" })).ToContainTextAsync("ведущий");
         await Expect(host.Locator("#participants li", new() { HasText = "Игорь Психолог" })).ToHaveCountAsync(1);
 
         await close.ClickAsync();

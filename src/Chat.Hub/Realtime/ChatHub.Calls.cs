@@ -16,6 +16,9 @@ public sealed partial class ChatHub
 
     public Task<CallDto> GetCall(Guid callId) => Calls.GetAsync(Me, callId, Context.ConnectionAborted);
 
+    /// <summary>The names of everyone who is or was in the call (a guest's page has no chat members to name them by).</summary>
+    public Task<IReadOnlyList<CallNameDto>> GetCallNames(Guid callId) => Calls.NamesAsync(Me, callId, Context.ConnectionAborted);
+
     /// <summary>The chat's live call, or null: for a member who opens the chat after the call started (CallStarted was missed).</summary>
     public Task<CallDto?> GetChatCall(Guid chatId) => Calls.ChatCallAsync(Me, chatId, Context.ConnectionAborted);
 

@@ -53,6 +53,7 @@ const state = {
   speaking: new Set(), // accountIds speaking now
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
   mine: null, // my participant as the server last described it (its audioMuted/videoMuted/speakAllowed)
+  lastCall: null, // the call as last applied (to name the list again once names are learnt)
   videoOff: new Set(), // accountIds whose camera is off (their tiles show so)
 };
 window.callState = state; // for tests: getStats on the peer connections
@@ -494,7 +495,26 @@ const names = new Map(); // accountId -> display name (from the chat's members)
 async function loadNames(chatId) {
   try {
     for (const m of await state.hub.invoke('GetChatMembers', chatId)) names.set(m.accountId, m.displayName);
-  } catch (e) { /* names are a nicety */ }
+  } catch (e) { /* names are a nicety (a guest may not read the chat's members: learnNames names them) */ }
+}
+
+/**
+ * Someone in the call the page cannot name (a guest from the waiting room; for a guest, everyone): the server names
+ * everyone who is or was in the call (GetCallNames), once per unknown person; the list and the tiles are named again.
+ */
+const namesAsked = new Set();
+async function learnNames(call) {
+  const unknown = call.participants.map(p => p.accountId).filter(id => !names.has(id) && !namesAsked.has(id));
+  if (!unknown.length) return;
+  unknown.forEach(id => namesAsked.add(id));
+  let list;
+  try { list = await state.hub.invoke('GetCallNames', call.callId); } catch (e) { return; }
+  for (const n of list) names.set(n.accountId, n.displayName);
+  if (state.lastCall) renderParticipants(state.lastCall);
+  for (const tile of document.querySelectorAll('#videos .tile[data-account]:not([data-local])')) {
+    const name = names.get(tile.dataset.account);
+    if (name) tile.querySelector('figcaption').textContent = name;
+  }
 }
 
 function hostAction(label, fn) {
@@ -562,6 +582,8 @@ async function applyState(call) {
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
   const mine = call.participants.find(p => p.accountId === state.me);
   state.mine = mine || null;
+  state.lastCall = call;
+  learnNames(call);
   // A camera turned off: its tile says so on a dark background instead of showing the last frame it sent.
   state.videoOff = new Set(call.participants.filter(p => p.videoMuted).map(p => p.accountId));
   for (const tile of document.querySelectorAll('#videos .tile[data-account]')) tile.classList.toggle('camera-off', state.videoOff.has(tile.dataset.account));

@@ -74,6 +74,18 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
         await g.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, null).ExpectHubErrorAsync("chat_not_found");
         await g.Connection.InvokeAsync<CallDto>("LockCall", callId, true).ExpectHubErrorAsync("call_host_only");
 
+        // The guest's page names the people in the call by GetCallNames (it may not read the chat's members), and the
+        // members learn the guest's name the same way; those who never were in the call are not named, and someone
+        // turned away or from another school learns nothing.
+        var names = await g.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId);
+        Assert.Contains(names, n => n.AccountId == teacher.AccountId);
+        Assert.Contains(names, n => n.AccountId == pupil.AccountId);
+        Assert.Contains(names, n => n.AccountId == psychologist.AccountId && n.DisplayName == "Психолог Ольга Петровна");
+        Assert.DoesNotContain(names, n => n.AccountId == pupil5B.AccountId);
+        Assert.Contains(await p.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId), n => n.AccountId == psychologist.AccountId);
+        await k.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId).ExpectHubErrorAsync("call_guest_rejected");
+        await o.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId).ExpectHubErrorAsync("chat_not_found");
+
         // The attendance lists the guest beside the class, without a chat role.
         var report = await t.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
         var guestRow = report.People.Single(x => x.AccountId == psychologist.AccountId);

@@ -18,6 +18,9 @@ public sealed record CallAttendanceDto(
     Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, DateTimeOffset StartedAt, DateTimeOffset? EndedAt,
     int Attended, int Absent, IReadOnlyList<CallAttendeeDto> People);
 
+/// <summary>The name of someone who is or was in a call (for the call page's list and tiles).</summary>
+public sealed record CallNameDto(Guid AccountId, string DisplayName);
+
 /// <summary>A call of a chat in its history.</summary>
 public sealed record ChatCallDto(
     Guid CallId, Guid HostId, bool LessonMode, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, int Attendees, long ParticipantSeconds);
@@ -65,6 +68,17 @@ public sealed partial class CallService
         return ([.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())], name);
 
         static string Flag(bool value) => value ? "yes" : "no";
+    }
+
+    /// <summary>
+    /// The names of everyone who is or was in the live call, for anyone in it: an admitted guest may not read the chat's
+    /// members, and the members' list of the chat does not have the guest. Names only (no phone, e-mail or role).
+    /// </summary>
+    public async Task<IReadOnlyList<CallNameDto>> NamesAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        await RequireMemberAsync(me, callId, ct);
+        var people = await attendance.ForCallAsync(callId, ct);
+        return people.Where(p => p.Intervals > 0 || p.PresentNow).Select(p => new CallNameDto(p.AccountId, p.DisplayName)).ToList();
     }
 
     /// <summary>The chat's calls, newest first, with attendance totals; for the chat's moderators.</summary>
