@@ -271,7 +271,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
-    public async Task Host_OpensWaitingRoom_OnCallPage_ColleagueOutsideTheChatKnocks_IsAdmitted()
+    public async Task Host_OpensWaitingRoom_OnCallPage_ColleagueOutsideTheChatKnocks_IsAdmitted_ThenRemoved_HostLeaves()
     {
         var school = await Scene.SchoolAsync("Школа №34");
         var classId = await school.ClassAsync("9Б");
@@ -299,6 +299,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var waiting = host.GetByRole(AriaRole.List, new() { Name = "Зал ожидания" }).Locator("li");
         await Expect(waiting).ToContainTextAsync("Игорь Психолог");
         await Screenshot(host, "call-waiting-room-desktop");
+
+        // The teacher opens the call in another tab too: the guest who knocked before it came is listed there as well.
+        var second = await host.Context.NewPageAsync();
+        await second.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
+        await Expect(second.GetByRole(AriaRole.List, new() { Name = "Зал ожидания" }).Locator("li")).ToContainTextAsync("Игорь Психолог");
+        await second.CloseAsync();
         await waiting.GetByRole(AriaRole.Button, new() { Name = "Впустить" }).ClickAsync();
         // A guest may not read the chat's members: his page names the people in the call by GetCallNames.
         await Expect(guest.Locator("#participants li")).ToHaveCountAsync(2);
@@ -308,5 +314,20 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         await close.ClickAsync();
         await Expect(host.GetByRole(AriaRole.Button, new() { Name = "Открыть зал ожидания" })).ToHaveAttributeAsync("aria-pressed", "false");
+
+        // The teacher removes him: his page lets go of the call (no controls, no list) and says why.
+        await host.Locator("#participants li", new() { HasText = "Игорь Психолог" }).GetByRole(AriaRole.Button, new() { Name = "Удалить из звонка" }).ClickAsync();
+        await Expect(guest.Locator("#status")).ToHaveTextAsync("Вы больше не в звонке: ведущий удалил вас или вы вышли на другом устройстве.");
+        await Expect(guest.Locator("#participants li")).ToHaveCountAsync(0);
+        await Expect(guest.GetByRole(AriaRole.Button, new() { Name = "Выйти" })).ToBeDisabledAsync();
+        Assert.True(await guest.EvaluateAsync<bool>("() => window.callState.callId === null && window.callState.local === null"));
+        await Expect(host.Locator("#participants li")).ToHaveCountAsync(1);
+
+        // The teacher leaves with «Выйти»: her page lets go too, and nothing of the call comes back to it.
+        await host.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(host.Locator("#status")).ToHaveTextAsync("Вы вышли из звонка.");
+        await Expect(host.Locator("#participants li")).ToHaveCountAsync(0);
+        Assert.True(await host.EvaluateAsync<bool>("() => window.callState.callId === null && window.callState.local === null"));
+        await Expect(host.Locator("#host")).ToBeHiddenAsync();
     }
 }

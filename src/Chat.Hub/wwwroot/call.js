@@ -54,13 +54,15 @@ const state = {
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
   mine: null, // my participant as the server last described it (its audioMuted/videoMuted/speakAllowed)
   lastCall: null, // the call as last applied (to name the list again once names are learnt)
+  wasIn: false, // this page has seen itself among the participants (so a state without me means I am out)
   videoOff: new Set(), // accountIds whose camera is off (their tiles show so)
 };
 window.callState = state; // for tests: getStats on the peer connections
 
 const $ = id => document.getElementById(id);
 const status = (text, error) => { $('status').textContent = text; $('status').className = error ? 'error' : ''; };
-const message = e => { const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return i < 0 ? m : m.slice(i + 14); };
+/** A refusal's Russian text: the server's «code: message» without the code (SignalR's own prefix removed too). */
+const message = e => { const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return (i < 0 ? m : m.slice(i + 14)).replace(/^[a-z_]+: /, ''); };
 /** A toast (js/dialog.js's notice, as in the chat view); the status line if the module cannot load. */
 const notify = (text, kind = 'error') => import('./js/dialog.js').then(m => m.notice(text, { kind })).catch(() => status(text, kind === 'error'));
 
@@ -581,6 +583,18 @@ async function applyState(call) {
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
   const mine = call.participants.find(p => p.accountId === state.me);
+  // Not among the participants any more (removed by the host, or left on another device): out of the call here too.
+  // A broadcast lists only its presenters, so there a viewer is never among them.
+  if (!mine && state.wasIn && call.kind !== 'broadcast') {
+    teardown('Вы больше не в звонке: ведущий удалил вас или вы вышли на другом устройстве.');
+    return;
+  }
+  if (mine) state.wasIn = true;
+  // The host took the word back (a lesson) or made me a viewer again (a broadcast): stop sending, camera off.
+  if (state.publishing && (mine ? !mine.speakAllowed : call.kind === 'broadcast')) {
+    stopPublishing();
+    status('Ведущий выключил вам микрофон и камеру.');
+  }
   state.mine = mine || null;
   state.lastCall = call;
   learnNames(call);
@@ -610,7 +624,7 @@ async function start(params) {
     .withAutomaticReconnect().build();
   state.hub = hub;
   hub.on('CallStateChanged', call => applyState(call));
-  hub.on('CallEnded', id => { if (id === state.callId) { status('Звонок завершён.'); $('participants').replaceChildren(); } });
+  hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
   hub.on('ParticipantJoined', id => refresh(id).catch(() => {}));
   hub.on('ParticipantLeft', id => refresh(id).catch(() => {}));
@@ -635,24 +649,19 @@ async function start(params) {
       }
     }
   });
-  hub.onreconnected(async () => { const j = await hub.invoke('JoinCall', state.callId); await applyState(j.call); });
+  hub.onreconnected(async () => {
+    if (!state.callId) return; // left: nothing to rejoin
+    try {
+      const j = await hub.invoke('JoinCall', state.callId);
+      await applyState(j.call);
+      if (state.mine && state.mine.isHost) loadWaitingRoom();
+    } catch (err) {
+      teardown('Не удалось вернуться в звонок: ' + message(err));
+    }
+  });
   hub.on('BroadcastViewers', (id, n) => { if (id === state.callId) $('viewers').textContent = 'Зрителей: ' + n; });
   // The host sees who waits in the waiting room and lets them in or not.
-  hub.on('CallGuestWaiting', (id, guest) => {
-    if (id !== state.callId || document.querySelector(`#waiting li[data-account="${guest.accountId}"]`)) return;
-    const li = document.createElement('li');
-    li.dataset.account = guest.accountId;
-    li.textContent = guest.displayName + ' ';
-    names.set(guest.accountId, guest.displayName); // a guest is not among the chat's members: keep the name for the list
-    for (const [label, admit] of [['Впустить', true], ['Отклонить', false]]) {
-      const b = document.createElement('button');
-      b.textContent = label; b.dataset.admit = String(admit); b.className = 'btn small';
-      b.addEventListener('click', () => hub.invoke('AdmitToCall', state.callId, guest.accountId, admit)
-        .then(() => li.remove()).catch(err => status(message(err), true)));
-      li.appendChild(b);
-    }
-    $('waiting').appendChild(li);
-  });
+  hub.on('CallGuestWaiting', (id, guest) => { if (id === state.callId) showGuest(guest); });
   await hub.start();
   const joined = params.plan
     ? await hub.invoke('JoinScheduledCall', params.plan)
@@ -689,6 +698,7 @@ async function start(params) {
   }
   await refreshDevices();
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
+  if (state.mine && state.mine.isHost) loadWaitingRoom();
   return state.callId;
 }
 
@@ -716,6 +726,62 @@ async function joinOrWait(hub, callId) {
 function stopLocal() {
   if (state.local) state.local.getTracks().forEach(t => t.stop());
   state.local = null;
+}
+
+/** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
+function stopPublishing() {
+  if (state.publisher) state.publisher.close();
+  state.publisher = null; state.publishing = false;
+  stopLocal();
+  $('local').srcObject = null;
+  $('local').parentElement.hidden = true;
+  layoutTiles();
+}
+
+/**
+ * This page is out of the call (left, ended, removed): media off first, every connection closed, the controls
+ * disabled, and the page stops following the call (pushes and reconnects of it are ignored from now on).
+ */
+function teardown(text) {
+  if (!state.callId) return;
+  state.callId = null; state.mine = null; state.lastCall = null; state.wasIn = false;
+  stopPublishing();
+  stopScreen(false);
+  for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
+  for (const id of ['unmute', 'share', 'stopshare', 'hand', 'leave']) $(id).disabled = true;
+  $('host').hidden = true;
+  $('link-box').hidden = true;
+  $('waiting').replaceChildren();
+  $('participants').replaceChildren();
+  if (text) status(text);
+}
+
+/** A guest waiting to be let in, in the host's «Зал ожидания» with «Впустить» and «Отклонить» (once per guest). */
+function showGuest(guest) {
+  if (guest.status && guest.status !== 'waiting') return;
+  if (document.querySelector(`#waiting li[data-account="${guest.accountId}"]`)) return;
+  const name = guest.displayName || 'Гость';
+  const li = document.createElement('li');
+  li.dataset.account = guest.accountId;
+  li.textContent = name + ' ';
+  names.set(guest.accountId, name); // a guest is not among the chat's members: keep the name for the list
+  for (const [label, admit] of [['Впустить', true], ['Отклонить', false]]) {
+    const b = document.createElement('button');
+    b.textContent = label; b.dataset.admit = String(admit); b.className = 'btn small';
+    b.addEventListener('click', () => state.hub.invoke('AdmitToCall', state.callId, guest.accountId, admit)
+      .then(() => li.remove()).catch(err => status(message(err), true)));
+    li.appendChild(b);
+  }
+  $('waiting').appendChild(li);
+}
+
+/** The host's waiting room as the server has it: guests who knocked before this page came (or while it reconnected). */
+async function loadWaitingRoom() {
+  try {
+    const guests = await state.hub.invoke('GetCallWaitingRoom', state.callId);
+    for (const li of [...$('waiting').children]) if (!guests.some(g => g.accountId === li.dataset.account && g.status === 'waiting')) li.remove();
+    guests.forEach(showGuest);
+  } catch { /* not the host, or the call is gone: nothing to show */ }
 }
 
 /**
@@ -771,13 +837,9 @@ document.addEventListener('DOMContentLoaded', () => {
   $('stopshare').addEventListener('click', () => stopScreen(true));
   $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, !state.handRaised).then(applyState).catch(err => status(message(err), true)));
   $('leave').addEventListener('click', async () => {
-    await state.hub.invoke('LeaveCall', state.callId).catch(() => {});
-    if (state.publisher) state.publisher.close();
-    state.publisher = null; state.publishing = false;
-    stopLocal();
-    stopScreen(false);
-    for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
-    status('Вы вышли из звонка.');
+    const callId = state.callId;
+    teardown('Вы вышли из звонка.');
+    await state.hub.invoke('LeaveCall', callId).catch(() => {});
   });
   $('mute-all').addEventListener('click', () => state.hub.invoke('MuteParticipant', state.callId, null).then(applyState).catch(err => status(message(err), true)));
   $('waitroom').addEventListener('click', () => state.hub.invoke('SetWaitingRoom', state.callId, !state.waitingRoom).then(applyState).catch(err => status(message(err), true)));

@@ -132,6 +132,15 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('AllowToSpeak', call, pupil, true)", new object[] { callId, pupils[0].AccountId.ToString() });
         Assert.Equal("ok", await pupilPages[0].EvaluateAsync<string>(Unmute));
 
+        // Allowed, she turns her camera and microphone on; when the teacher takes the word back, her page stops sending
+        // (camera released), not just the button.
+        var wait = new PageWaitForFunctionOptions { Timeout = 30_000 };
+        await pupilPages[0].ClickAsync("#unmute");
+        await pupilPages[0].WaitForFunctionAsync("() => window.callState.publishing && window.callState.local !== null", null, wait);
+        await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('AllowToSpeak', call, pupil, false)", new object[] { callId, pupils[0].AccountId.ToString() });
+        await pupilPages[0].WaitForFunctionAsync("() => !window.callState.publishing && window.callState.local === null && window.callState.publisher === null", null, wait);
+        Assert.Equal("Ведущий выключил вам микрофон и камеру.", await pupilPages[0].Locator("#status").TextContentAsync());
+
         // A pupil of 5Б cannot join 5А's lesson.
         var strangerPage = await browser.NewCallPageAsync();
         var refused = await strangerPage.EvaluateAsync<string>(
@@ -139,7 +148,13 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
             new object[] { stranger.Tokens.AccessToken, callId });
         Assert.Contains("chat_not_found", refused, StringComparison.Ordinal);
 
+        // The lesson ends: every page lets go of the call and of its media.
         await EndCallAsync(teacherPage, callId);
+        foreach (var page in pupilPages.Take(3).Append(teacherPage))
+        {
+            await page.WaitForFunctionAsync("() => window.callState.callId === null && window.callState.local === null && window.callState.subscribers.size === 0", null, wait);
+            Assert.Equal("Звонок завершён.", await page.Locator("#status").TextContentAsync());
+        }
     }
 
     [NamespaceFact]
