@@ -294,6 +294,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var guest = await PageAsync(Desktop);
         await SignInAsync(guest, psychologist.Phone);
         await Expect(ChatItem(guest, "Общешкольный канал")).ToBeVisibleAsync();
+        IWebSocketRoute? hubSocket = null; // the call page's hub connection, passed through so that the test can break it
+        await guest.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            hubSocket = ws;
+            ws.ConnectToServer();
+        });
         await guest.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
         await Expect(guest.Locator("#status")).ToHaveTextAsync("Ждём, когда ведущий впустит вас…");
         var waiting = host.GetByRole(AriaRole.List, new() { Name = "Зал ожидания" }).Locator("li");
@@ -314,6 +320,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         await close.ClickAsync();
         await Expect(host.GetByRole(AriaRole.Button, new() { Name = "Открыть зал ожидания" })).ToHaveAttributeAsync("aria-pressed", "false");
+
+        // His connection to the server breaks: the page says so and reconnects, and rejoins the same call.
+        await hubSocket!.CloseAsync();
+        await Expect(guest.Locator("#status")).ToHaveTextAsync("Нет связи с сервером, подключаемся снова…");
+        await Expect(guest.Locator("#status")).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 20_000 });
+        await Expect(guest.Locator("#participants li")).ToHaveCountAsync(2);
 
         // The teacher removes him: his page lets go of the call (no controls, no list) and says why.
         await host.Locator("#participants li", new() { HasText = "Игорь Психолог" }).GetByRole(AriaRole.Button, new() { Name = "Удалить из звонка" }).ClickAsync();

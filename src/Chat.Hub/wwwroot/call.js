@@ -621,7 +621,10 @@ async function start(params) {
   const fromSession = !params.token || params.token === storedToken();
   const hub = new signalR.HubConnectionBuilder()
     .withUrl('/hubs/chat', { accessTokenFactory: async () => (fromSession && await sessionToken()) || params.token })
-    .withAutomaticReconnect().build();
+    // Never gives up (SignalR's default stops after ~40 s): a teacher on a bad connection comes back whenever the
+    // network does, every 1, 2, 4 … at most 10 s.
+    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(10_000, 1000 * 2 ** Math.min(r.previousRetryCount, 4)) })
+    .build();
   state.hub = hub;
   hub.on('CallStateChanged', call => applyState(call));
   hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
@@ -649,10 +652,13 @@ async function start(params) {
       }
     }
   });
+  hub.onreconnecting(() => { if (state.callId) status('Нет связи с сервером, подключаемся снова…', true); });
   hub.onreconnected(async () => {
     if (!state.callId) return; // left: nothing to rejoin
     try {
       const j = await hub.invoke('JoinCall', state.callId);
+      state.iceServers = j.iceServers || state.iceServers; // fresh TURN credentials for connections made from now on
+      status(j.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
       await applyState(j.call);
       if (state.mine && state.mine.isHost) loadWaitingRoom();
     } catch (err) {
