@@ -348,8 +348,19 @@ async function subscribe(feedId, label, accountId) {
 
 // Screen sharing: a second publisher connection with the screen's video (no sound), feed kind "screen".
 async function shareScreen() {
-  if (state.screen) return;
-  const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  if (state.screen || state.choosingScreen) return;
+  // One picker at a time: a second click while the browser asks what to share would open another and leak the first.
+  state.choosingScreen = true;
+  $('share').disabled = true;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  } catch (err) {
+    $('share').disabled = !(state.mine && state.mine.shareAllowed);
+    throw err;
+  } finally {
+    state.choosingScreen = false;
+  }
   const pc = new RTCPeerConnection(rtcConfig());
   state.screen = pc;
   const track = stream.getVideoTracks()[0];
@@ -826,10 +837,15 @@ document.addEventListener('DOMContentLoaded', () => {
       lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
   });
   $('unmute').addEventListener('click', async () => {
+    // Disabled while it works: a second click while the browser asks for the camera would publish twice.
+    $('unmute').disabled = true;
     try {
       await state.hub.invoke('SetMuted', state.callId, false, false);
       if (!state.publishing) await publish();
-    } catch (err) { status(message(err), true); }
+    } catch (err) {
+      status(message(err), true);
+      $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing;
+    }
   });
   $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));
   $('camera').addEventListener('change', () => chooseDevice('video', $('camera').value));
