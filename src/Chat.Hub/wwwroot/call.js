@@ -52,8 +52,9 @@ const state = {
   feedAccounts: new Map(), // camera feedId -> accountId (whose tile lights up when they speak)
   speaking: new Set(), // accountIds speaking now
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
-  mine: null, // my participant as the server last described it (its audioMuted/videoMuted/speakAllowed)
-  lastCall: null, // the call as last applied (to name the list again once names are learnt)
+  lastCall: null, // the call as last applied
+  /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
+  get mine() { return this.lastCall?.participants.find(p => p.accountId === this.me) || null; },
   wasIn: false, // this page has seen itself among the participants (so a state without me means I am out)
   videoOff: new Set(), // accountIds whose camera is off (their tiles show so)
 };
@@ -606,7 +607,6 @@ async function applyState(call) {
     stopPublishing();
     status('Ведущий выключил вам микрофон и камеру.');
   }
-  state.mine = mine || null;
   state.lastCall = call;
   learnNames(call);
   // A camera turned off: its tile says so on a dark background instead of showing the last frame it sent.
@@ -648,16 +648,14 @@ async function start(params) {
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     if (state.screen) stopScreen(false);
     if (!state.publisher) return;
-    state.publisher.close(); state.publisher = null; state.publishing = false;
-    stopLocal();
+    stopPublishing();
     // Janus may still be starting: media_unavailable is retried every second for a minute; other errors are shown.
     for (let attempt = 0; attempt < 60 && !state.publishing; attempt++) {
       try {
         await publish();
         status('Вы в звонке.');
       } catch (err) {
-        if (state.publisher) { state.publisher.close(); state.publisher = null; }
-        stopLocal();
+        stopPublishing();
         if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
         await new Promise(r => setTimeout(r, 1000));
       }
@@ -761,7 +759,7 @@ function stopPublishing() {
  */
 function teardown(text) {
   if (!state.callId) return;
-  state.callId = null; state.mine = null; state.lastCall = null; state.wasIn = false;
+  state.callId = null; state.lastCall = null; state.wasIn = false;
   stopPublishing();
   stopScreen(false);
   for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);

@@ -65,7 +65,7 @@ public sealed partial class CallService
         }
 
         var name = $"{(a.LessonMode ? "lesson" : "call")}-attendance-{a.StartedAt.UtcDateTime:yyyy-MM-dd-HHmm}.csv";
-        return ([.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())], name);
+        return (Moderation.ModerationApi.CsvFile(csv), name);
 
         static string Flag(bool value) => value ? "yes" : "no";
     }

@@ -55,7 +55,7 @@ public sealed partial class FileService(
     /// upload and when a resumable upload is created; <paramref name="alsoPromised"/> is room already promised to the
     /// school's other unfinished uploads, which must fit together with this one.
     /// </summary>
-    internal async Task<UploadPlan> PlanAsync(Guid schoolId, string name, long? declared, CancellationToken ct, long alsoPromised = 0)
+    internal async Task<UploadPlan> PlanAsync(Guid schoolId, string name, long? declared, long alsoPromised, CancellationToken ct)
     {
         var extension = Path.GetExtension(name);
         var promised = FileTypes.ForName(name) ?? throw new ChatException(ChatError.FileTypeNotAllowed);
@@ -131,7 +131,7 @@ public sealed partial class FileService(
                 : throw ChatException.Field("uploadId", "Этот идентификатор загрузки уже использован.");
         }
 
-        var plan = await PlanAsync(schoolId, name, declared, ct);
+        var plan = await PlanAsync(schoolId, name, declared, alsoPromised: 0, ct);
         var o = options.Value;
         var extension = plan.Extension;
         var quotaLeft = plan.QuotaLeft;

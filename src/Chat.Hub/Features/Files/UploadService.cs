@@ -39,7 +39,7 @@ public sealed class UploadService(
         }
 
         // The school's other unfinished uploads are promised room too: together they must fit the quota and the disk.
-        await files.PlanAsync(schoolId, name, body.Size, ct, alsoPromised: await uploads.OpenBytesAsync(schoolId, Expiry, ct));
+        await files.PlanAsync(schoolId, name, body.Size, alsoPromised: await uploads.OpenBytesAsync(schoolId, Expiry, ct), ct);
         if (await uploads.OpenCountAsync(me, ct) >= options.Value.MaxOpenUploadsPerPerson)
         {
             throw new ChatException(ChatError.TooManyUploads);
@@ -268,7 +268,7 @@ public sealed class UploadService(
         var head = new byte[(int)Math.Min(FileTypes.HeadLength, length)];
         stream.Position = 0;
         await stream.ReadExactlyAsync(head, ct);
-        var plan = await files.PlanAsync(row.SchoolId, row.Name, row.Size, ct);
+        var plan = await files.PlanAsync(row.SchoolId, row.Name, row.Size, alsoPromised: 0, ct);
         files.DecideType(head, complete: head.Length == row.Size, plan, row.Size);
     }
 

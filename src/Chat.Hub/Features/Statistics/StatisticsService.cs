@@ -133,6 +133,6 @@ public sealed class StatisticsService(
 
         csv.AppendLine("section,used_bytes,quota_bytes");
         csv.AppendLine(CultureInfo.InvariantCulture, $"storage,{s.Files.StorageUsedBytes},{s.Files.StorageQuotaBytes}");
-        return [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())];
+        return ModerationApi.CsvFile(csv);
     }
 }
