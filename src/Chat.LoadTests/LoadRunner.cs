@@ -555,6 +555,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
             Overlaps = step.Overlaps,
             Recovered = step.Recovered,
             Foreign = step.Foreign,
+            Pushes = step.Pushes,
             Latency = Percentiles.From(latency),
             AckLatency = Percentiles.From(step.AckLatency.GetIntervalHistogram()),
             SchedulerLag = Percentiles.From(step.SchedulerLag.GetIntervalHistogram()),
@@ -680,7 +681,7 @@ public sealed class LoadRunner : IPushSink, IDisposable
 
     // ---------------------------------------------------------------- pushes
 
-    public void OnMessage(LeanHubClient client, Guid chatId, long seq, ReadOnlySpan<byte> text)
+    public void OnMessage(LeanHubClient client, Guid chatId, long seq, ReadOnlySpan<byte> text, bool firstOfPush)
     {
         var now = Stopwatch.GetTimestamp();
         if (client.State is not Member member || member.Track(chatId) is not { } track || !TryParseText(text, out var stepIndex, out var sentAt)
@@ -724,6 +725,11 @@ public sealed class LoadRunner : IPushSink, IDisposable
         timelineLatency.RecordValue(micros);
         Interlocked.Increment(ref timelineDeliveries);
         Interlocked.Increment(ref step.Deliveries);
+        if (firstOfPush)
+        {
+            Interlocked.Increment(ref step.Pushes);
+        }
+
         if (step.Open)
         {
             Interlocked.Increment(ref step.DeliveriesInWindow);

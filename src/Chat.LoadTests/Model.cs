@@ -199,6 +199,9 @@ internal sealed class StepMetrics(int index, string label, double rate)
     public long Recovered;
     public long Foreign;
 
+    /// <summary>Pushes that carried the step's deliveries (a MessagesReceived carries several).</summary>
+    public long Pushes;
+
     public volatile bool Open;
 
     public Recorder Latency { get; } = NewRecorder();

@@ -71,6 +71,9 @@ public sealed class StepResult
 
     public long Foreign { get; init; }
 
+    /// <summary>Pushes (invocations) that carried the step's deliveries: deliveries / pushes = messages per push.</summary>
+    public long Pushes { get; init; }
+
     public required Percentiles Latency { get; init; }
 
     public required Percentiles AckLatency { get; init; }

@@ -107,6 +107,49 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         return await Dapper.SqlMapper.ExecuteAsync(connection, sql, parameters);
     }
 
+    /// <summary>
+    /// Holds the chat's row locked until disposed: the next batch statement storing a message of the chat waits, and
+    /// the sends made meanwhile queue up behind it and are stored (and pushed) together as the next batch.
+    /// </summary>
+    public async Task<IAsyncDisposable> HoldChatAsync(Guid chatId)
+    {
+        var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var hold = await connection.BeginTransactionAsync();
+        await Dapper.SqlMapper.ExecuteAsync(connection, "SELECT 1 FROM chats WHERE id = @chatId FOR UPDATE", new { chatId }, hold);
+        return new ChatHold(connection, hold);
+    }
+
+    /// <summary>Waits until some statement waits for the lock a <see cref="HoldChatAsync"/> holds.</summary>
+    public async Task WaitUntilHeldUpAsync(IAsyncDisposable hold)
+    {
+        var holder = ((ChatHold)hold).Connection.ProcessID;
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        for (var tries = 0; ; tries++)
+        {
+            var waiting = await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection,
+                "SELECT count(*) FROM pg_stat_activity WHERE @holder = ANY(pg_blocking_pids(pid))", new { holder });
+            if (waiting > 0)
+            {
+                return;
+            }
+
+            Assert.True(tries < 200, "nothing waited for the held chat");
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed class ChatHold(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public Npgsql.NpgsqlConnection Connection => connection;
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
     /// <summary>An API client on the real port, as the browser sees the server.</summary>
     public HttpClient Http(string? accessToken = null)
     {

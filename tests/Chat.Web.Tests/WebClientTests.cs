@@ -49,6 +49,52 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task MessagesStoredTogether_ArriveAsOnePush_ShownInOrder()
+    {
+        var school = await Scene.SchoolAsync("Школа №15");
+        var classId = await school.ClassAsync("6Б");
+        var pupils = new List<ApiUser>();
+        foreach (var name in new[] { "Вика Зайцева", "Лёша Белов", "Таня Крылова", "Саша Орехов" })
+        {
+            pupils.Add(await school.PupilAsync(name, classId));
+        }
+
+        var chatId = await School.ChatIdAsync(pupils[0], school.Id, "6Б");
+        var page = await PageAsync(Phone);
+        var pushes = new List<string>();
+        page.WebSocket += (_, ws) => ws.FrameReceived += (_, f) => { if (f.Text is { } t) lock (pushes) pushes.Add(t); };
+        await SignInAsync(page, pupils[0].Phone);
+        await OpenChatAsync(page, "6Б");
+
+        // Three classmates write while the first one's message is being stored: theirs are stored together next and
+        // reach the page as one MessagesReceived.
+        var texts = new[] { "Кто дежурит завтра?", "Я и Саша", "Да, мы", "Возьмите тряпки" };
+        List<Task> sends;
+        await using (var hold = await App.HoldChatAsync(chatId))
+        {
+            sends = [School.SendAsync(pupils[1], chatId, texts[0])];
+            await App.WaitUntilHeldUpAsync(hold);
+            sends.Add(School.SendAsync(pupils[2], chatId, texts[1]));
+            sends.Add(School.SendAsync(pupils[3], chatId, texts[2]));
+            sends.Add(School.SendAsync(pupils[0], chatId, texts[3]));
+            await Task.Delay(300);
+        }
+
+        await Task.WhenAll(sends);
+
+        // Shown once each, in the chat's order (which of the three came first is the server's to say).
+        var stored = await Scene.Read(await pupils[0].Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var order = stored.EnumerateArray().OrderBy(m => m.GetProperty("seq").GetInt64()).Select(m => m.GetProperty("text").GetString()!).ToArray();
+        Assert.Equal(texts.Order(), order.Order());
+        Assert.Equal(texts[0], order[0]);
+        await Expect(page.Locator(".msg .text")).ToHaveTextAsync(order);
+        lock (pushes)
+        {
+            Assert.Contains(pushes, p => p.Contains("\"target\":\"MessagesReceived\"", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task NewAccount_InviteLink_ShowsSchoolRoleAndClass_ThenJoins()
     {
         var school = await Scene.SchoolAsync("Лицей №7");

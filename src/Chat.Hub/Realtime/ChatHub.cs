@@ -15,6 +15,12 @@ public interface IChatClient
 {
     Task MessageReceived(MessageDto message);
 
+    /// <summary>
+    /// Several new messages of one chat, in seq order: what one group commit stored for the chat. One invocation per
+    /// chat and batch instead of one per message (docs/hub-protocol.md).
+    /// </summary>
+    Task MessagesReceived(MessageDto[] messages);
+
     Task MessageChanged(ChatEventDto change);
 
     Task ChatMembershipChanged(Guid chatId, bool added);

@@ -12,6 +12,11 @@ public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILog
     public Task MessageAsync(MessageDto message) =>
         TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(message.ChatId)).MessageReceived(message), message.ChatId);
 
+    /// <summary>New messages of one chat, in seq order: one push when there is one, else one <c>MessagesReceived</c>.</summary>
+    public Task MessagesAsync(Guid chatId, MessageDto[] messages) => messages.Length == 1
+        ? MessageAsync(messages[0])
+        : TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(chatId)).MessagesReceived(messages), chatId);
+
     public Task ChangeAsync(ChatEventDto change) =>
         TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(change.ChatId)).MessageChanged(change), change.ChatId);
 

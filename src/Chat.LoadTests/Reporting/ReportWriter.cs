@@ -25,7 +25,7 @@ public static class ReportWriter
         blocks.Add(new Paragraph("Latencies in ms, from the scheduled send time to each member's receipt (the sender's own copy included). "
             + "CPU in % of one core (average / peak over the step), memory in MiB. Deliveries/s counts what arrived while the step's traffic ran; "
             + "offered = acknowledged messages x receivers / seconds."));
-        var header = new[] { "target", "rate", "sent", "acked", "failed", "deliveries/s", "offered/s", "p50", "p90", "p99", "p99.9", "max", "lost", "dup", "out of order", "server CPU", "PostgreSQL CPU", "Redis CPU", "load gen CPU", "server RSS" };
+        var header = new[] { "target", "rate", "sent", "acked", "failed", "deliveries/s", "offered/s", "p50", "p90", "p99", "p99.9", "max", "lost", "dup", "out of order", "messages per push", "server CPU", "PostgreSQL CPU", "Redis CPU", "load gen CPU", "server RSS" };
         var rows = new List<string[]>();
         foreach (var t in run.Targets)
         {
@@ -33,7 +33,7 @@ public static class ReportWriter
             {
                 rows.Add([t.Name, s.Label, N(s.Sent), N(s.Acked), N(s.Failed), N(s.DeliveredPerSecond), N(s.OfferedDeliveriesPerSecond),
                     F(s.Latency.P50), F(s.Latency.P90), F(s.Latency.P99), F(s.Latency.P999), F(s.Latency.Max), N(s.Lost), N(s.Duplicates), N(s.OutOfOrder),
-                    U(s.Cpu, "server"), U(s.Cpu, "postgres"), U(s.Cpu, "redis"), U(s.Cpu, "loadgen"), s.RssMb.TryGetValue("server", out var m) ? N(m.Max) : "-"]);
+                    s.Pushes > 0 ? (s.Deliveries / (double)s.Pushes).ToString("F2", CultureInfo.InvariantCulture) : "-", U(s.Cpu, "server"), U(s.Cpu, "postgres"), U(s.Cpu, "redis"), U(s.Cpu, "loadgen"), s.RssMb.TryGetValue("server", out var m) ? N(m.Max) : "-"]);
             }
         }
 

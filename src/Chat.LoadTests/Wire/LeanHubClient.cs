@@ -10,8 +10,12 @@ namespace Chat.LoadTests.Wire;
 /// <summary>Receives what the lean client parsed out of the server's pushes.</summary>
 public interface IPushSink
 {
-    /// <summary>A <c>MessageReceived</c> push: only the chat, the seq and the raw UTF-8 text are parsed.</summary>
-    void OnMessage(LeanHubClient client, Guid chatId, long seq, ReadOnlySpan<byte> text);
+    /// <summary>
+    /// A message pushed by <c>MessageReceived</c>, or one of a <c>MessagesReceived</c> push's (called for each, in
+    /// order): only the chat, the seq and the raw UTF-8 text are parsed. <paramref name="firstOfPush"/> is true for the
+    /// first (or only) message of a push, so the sink can count pushes as well as messages.
+    /// </summary>
+    void OnMessage(LeanHubClient client, Guid chatId, long seq, ReadOnlySpan<byte> text, bool firstOfPush);
 
     void OnClosed(LeanHubClient client, string reason);
 }
@@ -283,6 +287,7 @@ public sealed class LeanHubClient : IAsyncDisposable
 
         var type = 0;
         var messageReceived = false;
+        var messagesReceived = false;
         var invocationId = -1;
         string? error = null;
         var chatId = Guid.Empty;
@@ -305,6 +310,7 @@ public sealed class LeanHubClient : IAsyncDisposable
             {
                 reader.Read();
                 messageReceived = reader.ValueTextEquals("MessageReceived"u8);
+                messagesReceived = reader.ValueTextEquals("MessagesReceived"u8);
             }
             else if (reader.ValueTextEquals("invocationId"u8))
             {
@@ -322,7 +328,27 @@ public sealed class LeanHubClient : IAsyncDisposable
             else if (reader.ValueTextEquals("arguments"u8))
             {
                 reader.Read(); // [
-                if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                if (messagesReceived && type == 1)
+                {
+                    // [[message, message, …]]: one chat's messages in seq order, handed on one by one (SignalR writes
+                    // the type and the target before the arguments).
+                    if (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        var first = true;
+                        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            var one = -1L;
+                            text = default;
+                            ReadMessage(ref reader, ref chatId, ref one, ref text);
+                            if (one >= 0)
+                            {
+                                sink.OnMessage(this, chatId, one, text, first);
+                                first = false;
+                            }
+                        }
+                    }
+                }
+                else if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
                 {
                     ReadMessage(ref reader, ref chatId, ref seq, ref text);
                 }
@@ -353,7 +379,7 @@ public sealed class LeanHubClient : IAsyncDisposable
         switch (type)
         {
             case 1 when messageReceived && seq >= 0:
-                sink.OnMessage(this, chatId, seq, text);
+                sink.OnMessage(this, chatId, seq, text, true);
                 break;
             case 3 when pending.TryRemove(invocationId, out var p):
                 JsonElement? result = null;

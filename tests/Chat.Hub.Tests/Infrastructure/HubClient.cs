@@ -14,6 +14,11 @@ public sealed class HubClient : IAsyncDisposable
     {
         Connection = connection;
         connection.On<MessageDto>("MessageReceived", m => Received.Enqueue(m));
+        connection.On<MessageDto[]>("MessagesReceived", ms =>
+        {
+            Batches.Enqueue(ms);
+            Array.ForEach(ms, Received.Enqueue);
+        });
         connection.On<ChatEventDto>("MessageChanged", e => Changes.Enqueue(e));
         connection.On<Guid, bool>("ChatMembershipChanged", (chat, added) => Memberships.Enqueue((chat, added)));
         connection.On<ChatUpdatedDto>("ChatUpdated", c => ChatUpdates.Enqueue(c));
@@ -29,7 +34,11 @@ public sealed class HubClient : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
+    /// <summary>Every new message pushed, by <c>MessageReceived</c> or as part of a <c>MessagesReceived</c>.</summary>
     public ConcurrentQueue<MessageDto> Received { get; } = new();
+
+    /// <summary>Every <c>MessagesReceived</c> push (several new messages of one chat at once); also in <see cref="Received"/>.</summary>
+    public ConcurrentQueue<MessageDto[]> Batches { get; } = new();
 
     public ConcurrentQueue<ChatEventDto> Changes { get; } = new();
 

@@ -55,6 +55,14 @@ public sealed class NodeMember : IAsyncDisposable
             Pushes.Enqueue((generation, m));
             Apply(m);
         });
+        connection.On<MessageDto[]>("MessagesReceived", ms =>
+        {
+            foreach (var m in ms)
+            {
+                Pushes.Enqueue((generation, m));
+                Apply(m);
+            }
+        });
         connection.On<ChatUpdatedDto>("ChatUpdated", c => ChatUpdates.Enqueue(c));
         // The client contract: when I am added to a chat, catch up on it (a push may have raced the group change).
         connection.On<Guid, bool>("ChatMembershipChanged", (chatId, added) =>

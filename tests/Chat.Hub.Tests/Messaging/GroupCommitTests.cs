@@ -5,6 +5,7 @@ using Chat.Hub.Tests.Infrastructure;
 using Chat.Storage.Messages;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Chat.Hub.Tests.Messaging;
 
@@ -69,6 +70,75 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
                 await hub.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task SendsQueuedBehindABatch_PushedToEachMemberAsOneMessagesReceived_InSeqOrder()
+    {
+        var room = await RoomAsync(6);
+        await using var reader = await HubClient.ConnectAsync(app, room.Teacher);
+        var hubs = new List<HubClient>();
+        try
+        {
+            foreach (var pupil in room.Pupils)
+            {
+                hubs.Add(await HubClient.ConnectAsync(app, pupil));
+            }
+
+            // Hold the chat's row: the first send's statement waits for it, and the other pupils' sends queue up behind
+            // it and form the next batch, all of one chat.
+            await using var db = new NpgsqlConnection(app.ConnectionString);
+            await db.OpenAsync();
+            await using var hold = await db.BeginTransactionAsync();
+            await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = @id FOR UPDATE", db, hold))
+            {
+                lockRow.Parameters.AddWithValue("id", room.ChatId);
+                await lockRow.ExecuteScalarAsync();
+            }
+
+            var first = hubs[0].SendAsync(room.ChatId, "первое");
+            await WaitUntilBlockedAsync(db.ProcessID, room.ChatId);
+            var rest = hubs.Skip(1).Select((h, i) => h.SendAsync(room.ChatId, $"следом {i}")).ToList();
+            await Task.Delay(300); // the rest reach the queue (nothing can be stored while the row is held)
+            await hold.RollbackAsync();
+
+            var acks = await Task.WhenAll(rest.Prepend(first));
+            Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), acks.Select(a => a.Seq).Order());
+            foreach (var member in hubs.Append(reader))
+            {
+                await HubClient.EventuallyAsync(() => member.ReceivedIn(room.ChatId).Count() >= 6, "all six pushes");
+                Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), member.ReceivedIn(room.ChatId).Select(m => m.Seq));
+
+                // The ones that waited came as one push of the chat's messages, in seq order (all five, unless a slow
+                // machine let one of them miss the batch).
+                var batch = Assert.Single(member.Batches, b => b.Length > 1);
+                Assert.Equal(Enumerable.Range((int)batch[0].Seq, batch.Length).Select(i => (long)i), batch.Select(m => m.Seq));
+                Assert.All(batch, m => Assert.Equal(room.ChatId, m.ChatId));
+            }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Waits until another session's statement (the batch's) waits for the holder's lock of the chat's row.</summary>
+    private async Task WaitUntilBlockedAsync(int holder, Guid chatId)
+    {
+        // Its own connection: pg_stat_activity is read once per transaction, and the holder's stays open.
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await HubClient.EventuallyAsync(
+            () =>
+            {
+                using var waiting = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @holder = ANY(pg_blocking_pids(pid))", db);
+                waiting.Parameters.AddWithValue("holder", holder);
+                return (long)waiting.ExecuteScalar()! > 0;
+            },
+            $"the batch statement waits for chat {chatId}");
     }
 
     [Fact]

@@ -222,12 +222,15 @@ public sealed partial class MessageBatcher : BackgroundService
     private void Complete(IReadOnlyList<Pending> batch, (MessageRow Message, bool Created)?[] stored, Exception?[]? errors = null)
     {
         // Within a batch a chat's seqs grow with the batch order, and batches are written one after another and
-        // completed by the loop in the same order: pushing in batch order is pushing each chat in seq order. SignalR
-        // queues each connection's writes in call order, so the pushes are started here without waiting for slow
-        // clients; callers are completed after all pushes.
+        // completed by the loop in the same order: pushing a chat's messages in batch order is pushing them in seq
+        // order. SignalR queues each connection's writes in call order, so the pushes are started here without waiting
+        // for slow clients; callers are completed after all pushes.
         // Nothing here may throw out of the loop: a message that cannot be shown fails its own caller only (it is stored;
         // clients get it by seq), and the rest of the batch is pushed and completed.
+        // A chat's new messages of the batch go out as one push (MessagesReceived when there are several): under load
+        // a batch holds a few messages per chat, and one invocation per connection costs far less than one per message.
         var results = new (MessageDto, bool)?[batch.Count];
+        var byChat = new Dictionary<Guid, List<MessageDto>>();
         for (var i = 0; i < batch.Count; i++)
         {
             if (stored[i] is not { } s)
@@ -241,7 +244,12 @@ public sealed partial class MessageBatcher : BackgroundService
                 results[i] = (dto, s.Created);
                 if (s.Created)
                 {
-                    _ = push.MessageAsync(dto);
+                    if (!byChat.TryGetValue(dto.ChatId, out var news))
+                    {
+                        byChat[dto.ChatId] = news = new List<MessageDto>(1);
+                    }
+
+                    news.Add(dto);
                 }
             }
             catch (Exception e)
@@ -250,6 +258,11 @@ public sealed partial class MessageBatcher : BackgroundService
                 errors ??= new Exception?[batch.Count];
                 errors[i] = e;
             }
+        }
+
+        foreach (var (chatId, news) in byChat)
+        {
+            _ = push.MessagesAsync(chatId, [.. news]);
         }
 
         for (var i = 0; i < batch.Count; i++)

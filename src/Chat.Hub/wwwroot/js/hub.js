@@ -69,6 +69,8 @@ export class ChatClient {
       .build();
 
     c.on('MessageReceived', m => this.receive(m.chatId, m.seq, () => this.h.message(m)));
+    // Several new messages of one chat at once (one group commit), in seq order.
+    c.on('MessagesReceived', ms => ms.forEach(m => this.receive(m.chatId, m.seq, () => this.h.message(m))));
     c.on('MessageChanged', e => this.receive(e.chatId, e.seq, () => this.h.change(e)));
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
