@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -51,7 +52,66 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
     [Fact]
     public async Task MessagesStoredTogether_ArriveAsOnePush_ShownInOrder()
     {
-        var school = await Scene.SchoolAsync("Школа №15");
+        var (chatId, pupils) = await ClassOfFourAsync("Школа №15");
+        var page = await PageAsync(Phone);
+        var pushes = new List<string>();
+        page.WebSocket += (_, ws) => ws.FrameReceived += (_, f) => { if (f.Text is { } t) lock (pushes) pushes.Add(t); };
+        await SignInAsync(page, pupils[0].Phone);
+        await OpenChatAsync(page, "6Б");
+
+        var order = await SendTogetherAsync(chatId, pupils);
+        await Expect(page.Locator(".msg .text")).ToHaveTextAsync(order);
+        lock (pushes)
+        {
+            Assert.Contains(pushes, p => p.Contains("\"target\":\"MessagesReceived\"", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task PushBeforeABatchLost_OneCatchUpFetchesTheBatch_ShownOnce()
+    {
+        var (chatId, pupils) = await ClassOfFourAsync("Школа №16");
+        var page = await PageAsync(Phone);
+
+        // Between the page and the server: the push of the first message is lost on the way; the page's GetUpdates
+        // calls are counted.
+        var catchUps = 0;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            server.OnMessage(frame =>
+            {
+                var records = frame.Text!.Split('\u001e').Where(r => !(r.Contains("\"MessageReceived\"", StringComparison.Ordinal) && r.Contains(FirstText, StringComparison.Ordinal)));
+                ws.Send(string.Join('\u001e', records));
+            });
+            ws.OnMessage(frame =>
+            {
+                if (frame.Text!.Contains("\"GetUpdates\"", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref catchUps);
+                }
+
+                server.Send(frame.Text);
+            });
+        });
+        await SignInAsync(page, pupils[0].Phone);
+        await OpenChatAsync(page, "6Б");
+        await Expect(page.Locator("#status")).ToBeHiddenAsync();
+        var before = Volatile.Read(ref catchUps);
+
+        // The batch that follows starts past a gap: one catch-up fetches the lost message and the batch, each shown once.
+        var order = await SendTogetherAsync(chatId, pupils);
+        await Expect(page.Locator(".msg .text")).ToHaveTextAsync(order);
+        await Task.Delay(500);
+        await Expect(page.Locator(".msg .text")).ToHaveTextAsync(order);
+        Assert.Equal(1, Volatile.Read(ref catchUps) - before);
+    }
+
+    private const string FirstText = "Кто дежурит завтра?";
+
+    private async Task<(Guid ChatId, List<ApiUser> Pupils)> ClassOfFourAsync(string schoolName)
+    {
+        var school = await Scene.SchoolAsync(schoolName);
         var classId = await school.ClassAsync("6Б");
         var pupils = new List<ApiUser>();
         foreach (var name in new[] { "Вика Зайцева", "Лёша Белов", "Таня Крылова", "Саша Орехов" })
@@ -59,16 +119,17 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
             pupils.Add(await school.PupilAsync(name, classId));
         }
 
-        var chatId = await School.ChatIdAsync(pupils[0], school.Id, "6Б");
-        var page = await PageAsync(Phone);
-        var pushes = new List<string>();
-        page.WebSocket += (_, ws) => ws.FrameReceived += (_, f) => { if (f.Text is { } t) lock (pushes) pushes.Add(t); };
-        await SignInAsync(page, pupils[0].Phone);
-        await OpenChatAsync(page, "6Б");
+        return (await School.ChatIdAsync(pupils[0], school.Id, "6Б"), pupils);
+    }
 
-        // Three classmates write while the first one's message is being stored: theirs are stored together next and
-        // reach the page as one MessagesReceived.
-        var texts = new[] { "Кто дежурит завтра?", "Я и Саша", "Да, мы", "Возьмите тряпки" };
+    /// <summary>
+    /// Three classmates write while the first one's message is being stored: theirs are stored together next (one
+    /// batch, pushed as one MessagesReceived). Returns the texts in the chat's order (which of the three came first is
+    /// the server's to say).
+    /// </summary>
+    private async Task<string[]> SendTogetherAsync(Guid chatId, List<ApiUser> pupils)
+    {
+        var texts = new[] { FirstText, "Я и Саша", "Да, мы", "Возьмите тряпки" };
         List<Task> sends;
         await using (var hold = await App.HoldChatAsync(chatId))
         {
@@ -81,17 +142,11 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         }
 
         await Task.WhenAll(sends);
-
-        // Shown once each, in the chat's order (which of the three came first is the server's to say).
         var stored = await Scene.Read(await pupils[0].Http.GetAsync($"/api/chats/{chatId}/messages"));
         var order = stored.EnumerateArray().OrderBy(m => m.GetProperty("seq").GetInt64()).Select(m => m.GetProperty("text").GetString()!).ToArray();
         Assert.Equal(texts.Order(), order.Order());
         Assert.Equal(texts[0], order[0]);
-        await Expect(page.Locator(".msg .text")).ToHaveTextAsync(order);
-        lock (pushes)
-        {
-            Assert.Contains(pushes, p => p.Contains("\"target\":\"MessagesReceived\"", StringComparison.Ordinal));
-        }
+        return order;
     }
 
     [Fact]

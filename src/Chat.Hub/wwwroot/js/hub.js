@@ -68,10 +68,11 @@ export class ChatClient {
       .configureLogging(signalR.LogLevel.None)
       .build();
 
-    c.on('MessageReceived', m => this.receive(m.chatId, m.seq, () => this.h.message(m)));
-    // Several new messages of one chat at once (one group commit), in seq order.
-    c.on('MessagesReceived', ms => ms.forEach(m => this.receive(m.chatId, m.seq, () => this.h.message(m))));
-    c.on('MessageChanged', e => this.receive(e.chatId, e.seq, () => this.h.change(e)));
+    c.on('MessageReceived', m => { this.receive(m.chatId, m.seq, () => this.h.message(m)); });
+    // Several new messages of one chat at once (one group commit), in seq order. After a gap the catch-up fetches
+    // the rest of them too, so one catch-up is enough.
+    c.on('MessagesReceived', ms => { for (const m of ms) if (this.receive(m.chatId, m.seq, () => this.h.message(m))) break; });
+    c.on('MessageChanged', e => { this.receive(e.chatId, e.seq, () => this.h.change(e)); });
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
     c.on('ChatMembershipChanged', (chatId, added) => this.h.membership?.(chatId, added));
@@ -150,12 +151,14 @@ export class ChatClient {
     return this.last.get(chatId);
   }
 
+  /** Applies a pushed event in seq order; returns true when it found a gap and started a catch-up instead. */
   receive(chatId, seq, apply) {
     const last = this.last.get(chatId);
-    if (last === undefined) { apply(); return; } // not followed: the list only updates its summary
-    if (seq <= last) return; // seen already (through catch-up or an earlier push)
-    if (seq === last + 1) { this.last.set(chatId, seq); apply(); return; }
+    if (last === undefined) { apply(); return false; } // not followed: the list only updates its summary
+    if (seq <= last) return false; // seen already (through catch-up or an earlier push)
+    if (seq === last + 1) { this.last.set(chatId, seq); apply(); return false; }
     this.catchUp(chatId); // a gap: fetch everything after what we have, this event included
+    return true;
   }
 
   catchUp(chatId) {
