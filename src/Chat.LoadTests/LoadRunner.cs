@@ -696,6 +696,11 @@ public sealed class LoadRunner : IPushSink, IDisposable
         }
 
         var step = steps[stepIndex];
+        if (firstOfPush)
+        {
+            Interlocked.Increment(ref step.Pushes); // counted before the filters below, so a push is never missed
+        }
+
         lock (track)
         {
             if (!track.Pushed.Add(seq))
@@ -725,11 +730,6 @@ public sealed class LoadRunner : IPushSink, IDisposable
         timelineLatency.RecordValue(micros);
         Interlocked.Increment(ref timelineDeliveries);
         Interlocked.Increment(ref step.Deliveries);
-        if (firstOfPush)
-        {
-            Interlocked.Increment(ref step.Pushes);
-        }
-
         if (step.Open)
         {
             Interlocked.Increment(ref step.DeliveriesInWindow);

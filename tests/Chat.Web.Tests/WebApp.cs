@@ -111,42 +111,54 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// Holds the chat's row locked until disposed: the next batch statement storing a message of the chat waits, and
     /// the sends made meanwhile queue up behind it and are stored (and pushed) together as the next batch.
     /// </summary>
-    public async Task<IAsyncDisposable> HoldChatAsync(Guid chatId)
+    public async Task<ChatHold> HoldChatAsync(Guid chatId)
     {
         var connection = new Npgsql.NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        var hold = await connection.BeginTransactionAsync();
-        await Dapper.SqlMapper.ExecuteAsync(connection, "SELECT 1 FROM chats WHERE id = @chatId FOR UPDATE", new { chatId }, hold);
-        return new ChatHold(connection, hold);
-    }
-
-    /// <summary>Waits until some statement waits for the lock a <see cref="HoldChatAsync"/> holds.</summary>
-    public async Task WaitUntilHeldUpAsync(IAsyncDisposable hold)
-    {
-        var holder = ((ChatHold)hold).Connection.ProcessID;
-        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
-        for (var tries = 0; ; tries++)
+        try
         {
-            var waiting = await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection,
-                "SELECT count(*) FROM pg_stat_activity WHERE @holder = ANY(pg_blocking_pids(pid))", new { holder });
-            if (waiting > 0)
-            {
-                return;
-            }
-
-            Assert.True(tries < 200, "nothing waited for the held chat");
-            await Task.Delay(50);
+            await connection.OpenAsync();
+            var hold = await connection.BeginTransactionAsync();
+            await Dapper.SqlMapper.ExecuteAsync(connection, "SELECT 1 FROM chats WHERE id = @chatId FOR UPDATE", new { chatId }, hold);
+            return new ChatHold(connection, hold, connectionString);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
         }
     }
 
-    private sealed class ChatHold(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction) : IAsyncDisposable
+    /// <summary>A chat row held by <see cref="HoldChatAsync"/>; disposing it lets the waiting statement go on.</summary>
+    public sealed class ChatHold(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, string connectionString) : IAsyncDisposable
     {
-        public Npgsql.NpgsqlConnection Connection => connection;
+        /// <summary>Waits until some statement waits for this lock (the batch statement of the chat's next message).</summary>
+        public async Task WaitUntilHeldUpAsync()
+        {
+            await using var other = new Npgsql.NpgsqlConnection(connectionString);
+            for (var tries = 0; ; tries++)
+            {
+                var waiting = await Dapper.SqlMapper.ExecuteScalarAsync<long>(other,
+                    "SELECT count(*) FROM pg_stat_activity WHERE @holder = ANY(pg_blocking_pids(pid))", new { holder = connection.ProcessID });
+                if (waiting > 0)
+                {
+                    return;
+                }
+
+                Assert.True(tries < 200, "nothing waited for the held chat");
+                await Task.Delay(50);
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
-            await transaction.RollbackAsync();
-            await connection.DisposeAsync();
+            try
+            {
+                await transaction.RollbackAsync();
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
         }
     }
 

@@ -134,7 +134,7 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         await using (var hold = await App.HoldChatAsync(chatId))
         {
             sends = [School.SendAsync(pupils[1], chatId, texts[0])];
-            await App.WaitUntilHeldUpAsync(hold);
+            await hold.WaitUntilHeldUpAsync();
             sends.Add(School.SendAsync(pupils[2], chatId, texts[1]));
             sends.Add(School.SendAsync(pupils[3], chatId, texts[2]));
             sends.Add(School.SendAsync(pupils[0], chatId, texts[3]));

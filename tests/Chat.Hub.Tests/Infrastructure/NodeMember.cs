@@ -21,7 +21,7 @@ public sealed class NodeMember : IAsyncDisposable
 
     public HubConnection Connection => connection ?? throw new InvalidOperationException("not connected");
 
-    /// <summary>Every push received, in arrival order, per connection generation.</summary>
+    /// <summary>Every message pushed (alone or in a MessagesReceived), in arrival order, per connection generation.</summary>
     public ConcurrentQueue<(int Generation, MessageDto Message)> Pushes { get; } = new();
 
     /// <summary>Every <c>ChatUpdated</c> received (a chat renamed, archived or restored).</summary>

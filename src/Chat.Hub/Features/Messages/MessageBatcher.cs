@@ -25,6 +25,9 @@ public sealed partial class MessageBatcher : BackgroundService
     /// </summary>
     public const int MaxBatch = 1024;
 
+    /// <summary>At most this many messages of one chat in one <c>MessagesReceived</c> push (well under 1 MB).</summary>
+    public const int MaxPerPush = 64;
+
     private readonly Channel<Pending> queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(20_000)
     {
         SingleReader = true,
@@ -262,7 +265,11 @@ public sealed partial class MessageBatcher : BackgroundService
 
         foreach (var (chatId, news) in byChat)
         {
-            _ = push.MessagesAsync(chatId, [.. news]);
+            // At most MaxPerPush per push, so that a push stays small for a slow phone (4000 characters each).
+            foreach (var chunk in news.Chunk(MaxPerPush))
+            {
+                _ = push.MessagesAsync(chatId, chunk);
+            }
         }
 
         for (var i = 0; i < batch.Count; i++)
