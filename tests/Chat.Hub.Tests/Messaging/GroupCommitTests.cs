@@ -88,13 +88,7 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
             // Hold the chat's row: the first send's statement waits for it, and the other pupils' sends queue up behind
             // it and form the next batch, all of one chat.
             await using var db = new NpgsqlConnection(app.ConnectionString);
-            await db.OpenAsync();
-            await using var hold = await db.BeginTransactionAsync();
-            await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = @id FOR UPDATE", db, hold))
-            {
-                lockRow.Parameters.AddWithValue("id", room.ChatId);
-                await lockRow.ExecuteScalarAsync();
-            }
+            await using var hold = await HoldChatAsync(db, room.ChatId);
 
             var first = hubs[0].SendAsync(room.ChatId, "первое");
             await WaitUntilBlockedAsync(db.ProcessID, room.ChatId);
@@ -143,13 +137,7 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         // The first append's statement waits for the held row; the other 65 are queued meanwhile (fed to the batcher
         // directly, so all of them are in its queue before the row is let go) and form one batch.
         await using var db = new NpgsqlConnection(app.ConnectionString);
-        await db.OpenAsync();
-        await using var hold = await db.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = @id FOR UPDATE", db, hold))
-        {
-            lockRow.Parameters.AddWithValue("id", room.ChatId);
-            await lockRow.ExecuteScalarAsync();
-        }
+        await using var hold = await HoldChatAsync(db, room.ChatId);
 
         var first = batcher.AppendAsync(Msg(room.Pupils[0], "первое"), CancellationToken.None);
         await WaitUntilBlockedAsync(db.ProcessID, room.ChatId);
@@ -165,6 +153,17 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         // The batch of 65 went out as 64 in one MessagesReceived and the last one on its own.
         var chunk = Assert.Single(reader.Batches);
         Assert.Equal(Enumerable.Range(2, MessageBatcher.MaxPerPush).Select(i => (long)i), chunk.Select(m => m.Seq));
+    }
+
+    /// <summary>Opens the connection and locks the chat's row in a transaction, which the caller rolls back to let go.</summary>
+    private static async Task<NpgsqlTransaction> HoldChatAsync(NpgsqlConnection db, Guid chatId)
+    {
+        await db.OpenAsync();
+        var hold = await db.BeginTransactionAsync();
+        await using var lockRow = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = @id FOR UPDATE", db, hold);
+        lockRow.Parameters.AddWithValue("id", chatId);
+        await lockRow.ExecuteScalarAsync();
+        return hold;
     }
 
     /// <summary>Waits until another session's statement (the batch's) waits for the holder's lock of the chat's row.</summary>
