@@ -17,6 +17,44 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
     private const string SenderLabels = "kind => window.callState.publisher.getTransceivers().filter(t => t.receiver.track.kind === kind).map(t => t.sender.track ? t.sender.track.label : '')";
 
     [Fact]
+    public async Task BrowserRefusesCameraAndScreen_PageSaysWhatItMeans_InRussian()
+    {
+        var school = await Scene.SchoolAsync("Школа №42");
+        var classId = await school.ClassAsync("8А");
+        var teacher = await school.TeacherAsync("Ирина Львовна", classTeacherOf: classId);
+
+        // The browser refuses the camera and microphone (as after «Блокировать» in its prompt) and the screen (its
+        // picker closed without a choice); its own texts are English.
+        var page = await PageAsync(Desktop, await App.MediaBrowserAsync());
+        await page.Context.AddInitScriptAsync("""
+            if (navigator.mediaDevices) {
+              navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+              navigator.mediaDevices.getDisplayMedia = () => Promise.reject(new DOMException('Permission denied by user', 'NotAllowedError'));
+            }
+            """);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "8А");
+        var call = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        var status = call.Locator("#status");
+        await Expect(status).ToHaveTextAsync("Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.");
+        await Expect(call.Locator("#participants li", new() { HasText = "Ирина Львовна (вы)" })).ToHaveCountAsync(1);
+
+        // She tries again: the page says what the refusal means and how to undo it, not «Permission denied».
+        await call.GetByRole(AriaRole.Button, new() { Name = "Включить микрофон и камеру" }).ClickAsync();
+        await Expect(status).ToHaveTextAsync("Браузер не дал доступ к камере или микрофону. Разрешите его в настройках сайта (значок слева от адреса) и попробуйте снова.");
+        await Expect(status).ToHaveClassAsync("error");
+        await Expect(call.GetByRole(AriaRole.Button, new() { Name = "Включить микрофон и камеру" })).ToBeEnabledAsync();
+
+        // The screen picker closed without a choice: said plainly, not as an error, and she may try again.
+        var share = call.GetByRole(AriaRole.Button, new() { Name = "Показать экран" });
+        await share.ClickAsync();
+        await Expect(status).ToHaveTextAsync("Показ экрана отменён.");
+        await Expect(status).Not.ToHaveClassAsync("error");
+        await Expect(share).ToBeEnabledAsync();
+        Assert.DoesNotContain("Permission", await call.Locator("body").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Teacher_SwitchesMicrophoneCameraAndSpeaker_InTheCall_ChoiceRemembered_UnpluggedMicFallsBack_OwnTileRingsWhenSpeaking()
     {
         var school = await Scene.SchoolAsync("Школа №41");

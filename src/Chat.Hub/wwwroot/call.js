@@ -62,8 +62,23 @@ window.callState = state; // for tests: getStats on the peer connections
 
 const $ = id => document.getElementById(id);
 const status = (text, error) => { $('status').textContent = text; $('status').className = error ? 'error' : ''; };
-/** A refusal's Russian text: the server's «code: message» without the code (SignalR's own prefix removed too). */
-const message = e => { const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return (i < 0 ? m : m.slice(i + 14)).replace(/^[a-z_]+: /, ''); };
+/** What the browser's refusals of a camera, a microphone or a screen mean, for the person (their own texts are English). */
+const MEDIA_ERRORS = {
+  NotAllowedError: 'Браузер не дал доступ к камере или микрофону. Разрешите его в настройках сайта (значок слева от адреса) и попробуйте снова.',
+  NotFoundError: 'Камера или микрофон не найдены. Подключите их и попробуйте снова.',
+  NotReadableError: 'Камера или микрофон заняты другой программой или не отвечают. Закройте её и попробуйте снова.',
+  OverconstrainedError: 'Выбранная камера или микрофон недоступны. Выберите другие.',
+  AbortError: 'Браузер прервал доступ к камере или микрофону. Попробуйте снова.',
+  SecurityError: 'Браузер не даёт этой странице камеру и микрофон: откройте её по защищённому адресу (https).',
+};
+/**
+ * A refusal's Russian text: the server's «code: message» without the code (SignalR's own prefix removed too), or what
+ * the browser's refusal of a device means.
+ */
+const message = e => {
+  if (e && typeof DOMException !== 'undefined' && e instanceof DOMException && MEDIA_ERRORS[e.name]) return MEDIA_ERRORS[e.name];
+  const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return (i < 0 ? m : m.slice(i + 14)).replace(/^[a-z_]+: /, '');
+};
 /** A toast (js/dialog.js's notice, as in the chat view); the status line if the module cannot load. */
 const notify = (text, kind = 'error') => import('./js/dialog.js').then(m => m.notice(text, { kind })).catch(() => status(text, kind === 'error'));
 
@@ -853,7 +868,9 @@ document.addEventListener('DOMContentLoaded', () => {
     $('sound').hidden = true;
     document.querySelectorAll('#videos .tile:not([data-local]) audio').forEach(playWithSound);
   });
-  $('share').addEventListener('click', () => shareScreen().catch(err => status(message(err), true)));
+  // Closing the browser's picker without choosing is a refusal too (NotAllowedError): the person changed their mind.
+  $('share').addEventListener('click', () => shareScreen().catch(err => (err && err.name === 'NotAllowedError'
+    ? status('Показ экрана отменён.') : status(message(err), true))));
   $('stopshare').addEventListener('click', () => stopScreen(true));
   $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, !state.handRaised).then(applyState).catch(err => status(message(err), true)));
   $('leave').addEventListener('click', async () => {
