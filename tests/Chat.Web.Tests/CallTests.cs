@@ -9,6 +9,15 @@ namespace Chat.Web.Tests;
 [Collection(WebCollection.Name)]
 public sealed class CallTests(WebApp app) : WebTest(app)
 {
+    /// <summary>Counts the page's GetCall invocations from now on in <c>window.getCalls</c>.</summary>
+    private const string CountGetCalls = """
+        () => {
+          const hub = window.callState.hub, invoke = hub.invoke.bind(hub);
+          window.getCalls = 0;
+          hub.invoke = (method, ...args) => { if (method === 'GetCall') window.getCalls++; return invoke(method, ...args); };
+        }
+        """;
+
     [Fact]
     public async Task Teacher_SchedulesLessons_OpensOne_LatePupilJoins_RaisesHand_TeacherSeesAttendance()
     {
@@ -82,7 +91,8 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(teacherCall.Locator(".toast")).ToContainTextAsync("зал ожидания");
 
         // A pupil who opens the chat after the lesson started (a fresh page: no CallStarted reached it) still sees
-        // it (GetChatCall) and joins.
+        // it (GetChatCall) and joins. The teacher's page takes her from the push alone (no GetCall per join).
+        await teacherCall.EvaluateAsync(CountGetCalls);
         await pupilPage.ReloadAsync();
         await OpenChatAsync(pupilPage, "7Б");
         var banner = pupilPage.Locator(".call-banner");
@@ -93,9 +103,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(pupilCall.Locator("#participants li")).ToHaveCountAsync(2);
         await Expect(pupilCall.Locator("#participants")).ToContainTextAsync("Лиза Орлова (вы)");
 
+        var lizaOnTeacher = teacherCall.Locator("#participants li", new() { HasText = "Лиза Орлова" });
+        await Expect(lizaOnTeacher).ToHaveCountAsync(1);
+        Assert.Equal(0, await teacherCall.EvaluateAsync<int>("() => window.getCalls"));
+
         // She raises her hand (the teacher sees it), lowers it, raises it again; the teacher lets her speak.
         await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Поднять руку" }).ClickAsync();
-        var lizaOnTeacher = teacherCall.Locator("#participants li", new() { HasText = "Лиза Орлова" });
         await Expect(lizaOnTeacher).ToContainTextAsync("поднял(а) руку");
         await Expect(teacherCall.GetByRole(AriaRole.Button, new() { Name = "Поднять руку" })).ToBeHiddenAsync();
         await ScreenshotBoth(teacherCall, "call-hand");

@@ -655,8 +655,22 @@ async function start(params) {
   hub.on('CallStateChanged', call => applyState(call));
   hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
-  hub.on('ParticipantJoined', id => refresh(id).catch(() => {}));
-  hub.on('ParticipantLeft', id => refresh(id).catch(() => {}));
+  // Someone joined or left: applied to the call as last applied, without asking the server (with a GetCall per join
+  // on every page, a class of 30 joining made 900 calls). The call is read again only when there is nothing to apply
+  // it to, or when the host left (who hosts now is the server's to say).
+  const others = (call, accountId) => call.participants.filter(p => p.accountId !== accountId);
+  hub.on('ParticipantJoined', (id, participant) => {
+    const call = state.lastCall;
+    if (id !== state.callId) return;
+    if (!call || !participant) { refresh(id).catch(() => {}); return; }
+    applyState({ ...call, participants: [...others(call, participant.accountId), participant] }).catch(() => {});
+  });
+  hub.on('ParticipantLeft', (id, accountId) => {
+    const call = state.lastCall;
+    if (id !== state.callId) return;
+    if (!call || accountId === call.hostId) { refresh(id).catch(() => {}); return; }
+    applyState({ ...call, participants: others(call, accountId) }).catch(() => {});
+  });
   hub.on('SfuRestarted', async id => {
     if (id !== state.callId) return;
     status('Медиасервер перезапущен, подключаемся снова…');
