@@ -53,6 +53,7 @@ const state = {
   speaking: new Set(), // accountIds speaking now
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
   lastCall: null, // the call as last applied
+  republishing: false, // a new publish after a failed connection or a media server restart is under way
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
   get mine() { return this.lastCall?.participants.find(p => p.accountId === this.me) || null; },
   wasIn: false, // this page has seen itself among the participants (so a state without me means I am out)
@@ -272,6 +273,7 @@ async function publish() {
   layoutTiles();
   const pc = new RTCPeerConnection(rtcConfig());
   state.publisher = pc;
+  whenFailed(pc, () => state.publisher === pc, () => republish('Связь с медиасервером прервалась, подключаемся снова…'));
   // Both kinds get a sender, an empty one for a missing device, so a device chosen later needs no new offer.
   for (const kind of ['audio', 'video']) pc.addTransceiver(stream.getTracks().find(t => t.kind === kind) || kind, { direction: 'sendonly', streams: [stream] });
   refreshDevices();
@@ -332,6 +334,11 @@ async function subscribe(feedId, label, accountId) {
   if (state.subscribers.has(feedId)) return;
   const pc = new RTCPeerConnection(rtcConfig());
   state.subscribers.set(feedId, pc);
+  // Its connection failed (the network changed, a long outage): a new subscription to the same feed, if it is still live.
+  whenFailed(pc, () => state.subscribers.get(feedId) === pc, () => {
+    closeSubscriber(feedId);
+    setTimeout(() => { if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {}); }, 1000);
+  });
   if (accountId) state.feedAccounts.set(feedId, accountId);
   const { video, audio } = addTile(feedId, label, accountId);
   pc.ontrack = e => {
@@ -379,6 +386,10 @@ async function shareScreen() {
   }
   const pc = new RTCPeerConnection(rtcConfig());
   state.screen = pc;
+  whenFailed(pc, () => state.screen === pc, () => {
+    stopScreen(true);
+    status('Показ экрана прервался: связь потерялась. Нажмите «Показать экран», чтобы начать снова.', true);
+  });
   const track = stream.getVideoTracks()[0];
   track.onended = () => stopScreen(true);
   pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
@@ -676,19 +687,7 @@ async function start(params) {
     status('Медиасервер перезапущен, подключаемся снова…');
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     if (state.screen) stopScreen(false);
-    if (!state.publisher) return;
-    stopPublishing();
-    // Janus may still be starting: media_unavailable is retried every second for a minute; other errors are shown.
-    for (let attempt = 0; attempt < 60 && !state.publishing; attempt++) {
-      try {
-        await publish();
-        status('Вы в звонке.');
-      } catch (err) {
-        stopPublishing();
-        if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
-        await new Promise(r => setTimeout(r, 1000));
-      }
-    }
+    if (state.publisher) await republish('Медиасервер перезапущен, подключаемся снова…');
   });
   hub.onreconnecting(() => { if (state.callId) status('Нет связи с сервером, подключаемся снова…', true); });
   hub.onreconnected(async () => {
@@ -773,6 +772,39 @@ function stopLocal() {
 }
 
 /** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
+/**
+ * Calls recover() once when the peer connection fails for good ("failed": ICE gave up, e.g. after the network changed)
+ * while it is still the page's current one; "disconnected" is left alone, it often comes back by itself.
+ */
+function whenFailed(pc, isCurrent, recover) {
+  pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'failed' && isCurrent()) recover(); });
+}
+
+/**
+ * Publishes again on a new connection (camera and microphone opened anew). The media server may be starting (after its
+ * restart): media_unavailable is retried every second for a minute; other errors are shown.
+ */
+async function republish(reason) {
+  if (state.republishing) return;
+  state.republishing = true;
+  try {
+    status(reason);
+    stopPublishing();
+    for (let attempt = 0; attempt < 60 && !state.publishing && state.callId; attempt++) {
+      try {
+        await publish();
+        status(state.lastCall && state.lastCall.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
+      } catch (err) {
+        stopPublishing();
+        if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
+        await new Promise(r => setTimeout(r, 1000));
+      }
+    }
+  } finally {
+    state.republishing = false;
+  }
+}
+
 function stopPublishing() {
   if (state.publisher) state.publisher.close();
   state.publisher = null; state.publishing = false;

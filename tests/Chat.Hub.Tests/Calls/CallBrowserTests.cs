@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Npgsql;
+using static Microsoft.Playwright.Assertions;
 
 namespace Chat.Hub.Tests.Calls;
 
@@ -285,6 +286,73 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var after = await DecodingFeedAsync(before);
         Assert.True(after != 0, "the pupil does not decode the teacher's video after the Janus restart");
         Assert.NotEqual(before, after);
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
+    [NamespaceFact]
+    public async Task PeerConnectionsFail_PagesBuildThemAgain_PupilDecodesTheTeacherAgain()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("8Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Анна Сергеевна", a.Id);
+        var pupil = await school.AddStudentAsync("Петя", a.Id);
+
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
+        var pupilPage = await browser.JoinAsync(pupil, callId);
+
+        // The feed whose video the pupil's page decodes on a connection other than window.failedPc, or 0.
+        const string Decoded = """
+            async () => {
+              for (const [feed, pc] of window.callState.subscribers) {
+                if (pc === window.failedPc) continue;
+                for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded || 0) > 10 && s.frameWidth > 0) return feed;
+              }
+              return 0;
+            }
+            """;
+        // What the browser does when ICE gives up on a connection (the network changed under it): "failed".
+        const string Fail = """
+            pc => {
+              window.failedPc = pc;
+              Object.defineProperty(pc, 'connectionState', { get: () => 'failed' });
+              pc.dispatchEvent(new Event('connectionstatechange'));
+            }
+            """;
+        async Task<long> DecodingFeedAsync(long notThis)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                var feed = await pupilPage.EvaluateAsync<long>(Decoded);
+                if (feed != 0 && feed != notThis)
+                {
+                    return feed;
+                }
+
+                await Task.Delay(250);
+            }
+
+            return 0;
+        }
+
+        var first = await DecodingFeedAsync(0);
+        Assert.NotEqual(0, first);
+
+        // The teacher's connection to the media server fails: her page publishes again on a new one, and the pupil's
+        // page follows to the new feed.
+        await teacherPage.EvaluateAsync($"() => ({Fail})(window.callState.publisher)");
+        var second = await DecodingFeedAsync(first);
+        Assert.True(second != 0, "the pupil does not decode the teacher's video after the teacher's connection failed");
+        Assert.NotEqual(first, second);
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publishing && window.callState.publisher !== window.failedPc"));
+        await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
+
+        // The pupil's own connection for that feed fails: her page subscribes to the same feed again, on a new one.
+        await pupilPage.EvaluateAsync($"feed => ({Fail})(window.callState.subscribers.get(feed))", second);
+        Assert.Equal(second, await DecodingFeedAsync(0));
+        Assert.Equal(1, await pupilPage.EvaluateAsync<int>("() => window.callState.subscribers.size"));
 
         await EndCallAsync(teacherPage, callId);
     }
