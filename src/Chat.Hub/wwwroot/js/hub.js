@@ -70,8 +70,17 @@ export class ChatClient {
 
     c.on('MessageReceived', m => { this.receive(m.chatId, m.seq, () => this.h.message(m)); });
     // Several new messages of one chat at once (one group commit), in seq order. After a gap the catch-up fetches
-    // the rest of them too, so one catch-up is enough.
-    c.on('MessagesReceived', ms => { for (const m of ms) if (this.receive(m.chatId, m.seq, () => this.h.message(m))) break; });
+    // the rest of them too, so one catch-up is enough. A message the page fails to show does not hold back the rest
+    // (its seq is taken before it is shown, as for a single push).
+    c.on('MessagesReceived', ms => {
+      for (const m of ms) {
+        try {
+          if (this.receive(m.chatId, m.seq, () => this.h.message(m))) break;
+        } catch (e) {
+          console.error('message', m.chatId, m.seq, e);
+        }
+      }
+    });
     c.on('MessageChanged', e => { this.receive(e.chatId, e.seq, () => this.h.change(e)); });
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
