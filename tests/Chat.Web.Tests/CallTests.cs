@@ -284,6 +284,47 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task CallPageForm_PressedTwice_OneConnection_LeaveAndJoinAgain_OldConnectionClosed()
+    {
+        var school = await Scene.SchoolAsync("Школа №33");
+        var classId = await school.ClassAsync("9А");
+        var teacher = await school.TeacherAsync("Вера Павловна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "9А");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        var sockets = new List<IWebSocket>();
+        page.WebSocket += (_, ws) => { if (ws.Url.Contains("/hubs/chat", StringComparison.Ordinal)) lock (sockets) sockets.Add(ws); };
+        await page.GotoAsync($"{App.BaseUrl}/call.html#chat={chatId}&lesson=1");
+
+        // «Войти» twice before the first has joined: one connection, one participant.
+        await page.EvaluateAsync("() => { const form = document.getElementById('join'); form.requestSubmit(); form.requestSubmit(); }");
+        await Expect(page.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
+        await Expect(page.Locator("#participants li")).ToHaveCountAsync(1);
+        await Task.Delay(500);
+        lock (sockets)
+        {
+            Assert.Single(sockets);
+        }
+
+        // She leaves and joins again from the form: the new connection replaces the old one, which is closed.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Вы вышли из звонка.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Войти" }).ClickAsync();
+        await Expect(page.Locator("#participants li", new() { HasText = "Вера Павловна (вы)" })).ToHaveCountAsync(1);
+        await Expect(page.Locator("#participants li")).ToHaveCountAsync(1);
+        IWebSocket first;
+        lock (sockets)
+        {
+            Assert.Equal(2, sockets.Count);
+            first = sockets[0];
+        }
+
+        await page.WaitForFunctionAsync("() => window.callState.hub.state === 'Connected'");
+        Assert.True(first.IsClosed, "the first call's connection is still open");
+    }
+
+    [Fact]
     public async Task Host_OpensWaitingRoom_OnCallPage_ColleagueOutsideTheChatKnocks_IsAdmitted_ThenRemoved_HostLeaves()
     {
         var school = await Scene.SchoolAsync("Школа №34");

@@ -45,6 +45,7 @@ async function sessionToken() {
 
 const state = {
   hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null, watching: false,
+  starting: false, // «Войти» is joining a call now
   subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
   screen: null, screenFeed: null, // my screen share: its RTCPeerConnection and, once Janus took it, its feed id
@@ -653,6 +654,8 @@ async function applyState(call) {
 }
 
 async function start(params) {
+  // Joining again after leaving: the connection of the last call goes first (its pushes are ignored already).
+  if (state.hub) { const old = state.hub; state.hub = null; await old.stop().catch(() => {}); }
   state.relay = !!params.relay;
   // A token given explicitly (tests, the form) is used as is; the web client's session is read again on every connect.
   const fromSession = !params.token || params.token === storedToken();
@@ -754,14 +757,20 @@ async function joinOrWait(hub, callId) {
   } catch (err) {
     const text = String(err && err.message);
     if (!text.includes('chat_not_found') && !text.includes('call_guest_waiting')) throw err;
-    const decided = new Promise(resolve => hub.on('CallGuestDecided', (id, admitted) => { if (id === callId) resolve(admitted); }));
-    const asked = await hub.invoke('AskToJoinCall', callId).catch(() => { throw err; });
-    if (asked.status === 'rejected') throw new Error('Ведущий не впустил вас в этот звонок.');
-    if (asked.status === 'waiting') {
-      status('Ждём, когда ведущий впустит вас…');
-      if (!await decided) throw new Error('Ведущий не впустил вас в этот звонок.');
+    let decide;
+    const decided = new Promise(resolve => { decide = (id, admitted) => { if (id === callId) resolve(admitted); }; });
+    hub.on('CallGuestDecided', decide);
+    try {
+      const asked = await hub.invoke('AskToJoinCall', callId).catch(() => { throw err; });
+      if (asked.status === 'rejected') throw new Error('Ведущий не впустил вас в этот звонок.');
+      if (asked.status === 'waiting') {
+        status('Ждём, когда ведущий впустит вас…');
+        if (!await decided) throw new Error('Ведущий не впустил вас в этот звонок.');
+      }
+      return await hub.invoke('JoinCall', callId);
+    } finally {
+      hub.off('CallGuestDecided', decide);
     }
-    return await hub.invoke('JoinCall', callId);
   }
 }
 
@@ -892,8 +901,11 @@ document.addEventListener('DOMContentLoaded', () => {
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
   $('join').addEventListener('submit', e => {
     e.preventDefault();
+    // One call per page at a time: a second «Войти» while joining or in a call would open a second connection.
+    if (state.starting || state.callId) return;
+    state.starting = true;
     start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
-      lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true));
+      lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true)).finally(() => { state.starting = false; });
   });
   $('unmute').addEventListener('click', async () => {
     // Disabled while it works: a second click while the browser asks for the camera would publish twice.
