@@ -250,32 +250,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
         var pupilPage = await browser.JoinAsync(pupil, callId);
 
-        const string Decoded = """
-            async () => {
-              for (const [feed, pc] of window.callState.subscribers) {
-                for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded || 0) > 10 && s.frameWidth > 0) return feed;
-              }
-              return 0;
-            }
-            """;
-        async Task<long> DecodingFeedAsync(long notThis)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (DateTime.UtcNow < deadline)
-            {
-                var feed = await pupilPage.EvaluateAsync<long>(Decoded);
-                if (feed != 0 && feed != notThis)
-                {
-                    return feed;
-                }
-
-                await Task.Delay(250);
-            }
-
-            return 0;
-        }
-
-        var before = await DecodingFeedAsync(0);
+        var before = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, before);
 
         // Janus crashes and its service restarts it; the pages hear SfuRestarted, the teacher's page publishes again
@@ -283,7 +258,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await app.Janus!.KillAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));
         await app.Janus.StartAgainAsync();
-        var after = await DecodingFeedAsync(before);
+        var after = await DecodingFeedAsync(pupilPage, before);
         Assert.True(after != 0, "the pupil does not decode the teacher's video after the Janus restart");
         Assert.NotEqual(before, after);
 
@@ -302,16 +277,6 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
         var pupilPage = await browser.JoinAsync(pupil, callId);
 
-        // The feed whose video the pupil's page decodes on a connection other than window.failedPc, or 0.
-        const string Decoded = """
-            async () => {
-              for (const [feed, pc] of window.callState.subscribers) {
-                if (pc === window.failedPc) continue;
-                for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded || 0) > 10 && s.frameWidth > 0) return feed;
-              }
-              return 0;
-            }
-            """;
         // What the browser does when ICE gives up on a connection (the network changed under it): "failed".
         const string Fail = """
             pc => {
@@ -320,30 +285,13 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
               pc.dispatchEvent(new Event('connectionstatechange'));
             }
             """;
-        async Task<long> DecodingFeedAsync(long notThis)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (DateTime.UtcNow < deadline)
-            {
-                var feed = await pupilPage.EvaluateAsync<long>(Decoded);
-                if (feed != 0 && feed != notThis)
-                {
-                    return feed;
-                }
-
-                await Task.Delay(250);
-            }
-
-            return 0;
-        }
-
-        var first = await DecodingFeedAsync(0);
+        var first = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, first);
 
         // The teacher's connection to the media server fails: her page publishes again on a new one, and the pupil's
         // page follows to the new feed.
         await teacherPage.EvaluateAsync($"() => ({Fail})(window.callState.publisher)");
-        var second = await DecodingFeedAsync(first);
+        var second = await DecodingFeedAsync(pupilPage, first);
         Assert.True(second != 0, "the pupil does not decode the teacher's video after the teacher's connection failed");
         Assert.NotEqual(first, second);
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publishing && window.callState.publisher !== window.failedPc"));
@@ -351,7 +299,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
 
         // The pupil's own connection for that feed fails: her page subscribes to the same feed again, on a new one.
         await pupilPage.EvaluateAsync($"feed => ({Fail})(window.callState.subscribers.get(feed))", second);
-        Assert.Equal(second, await DecodingFeedAsync(0));
+        Assert.Equal(second, await DecodingFeedAsync(pupilPage, 0));
         Assert.Equal(1, await pupilPage.EvaluateAsync<int>("() => window.callState.subscribers.size"));
 
         await EndCallAsync(teacherPage, callId);
@@ -470,6 +418,36 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         }
         while (DateTime.UtcNow < deadline);
         return stats;
+    }
+
+    /// <summary>
+    /// The feed whose video the page decodes (more than 10 frames), other than <paramref name="notThis"/> and not on the
+    /// connection a test made fail (<c>window.failedPc</c>); 0 if none within a minute.
+    /// </summary>
+    private static async Task<long> DecodingFeedAsync(IPage page, long notThis)
+    {
+        const string Decoded = """
+            async () => {
+              for (const [feed, pc] of window.callState.subscribers) {
+                if (pc === window.failedPc) continue;
+                for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded || 0) > 10 && s.frameWidth > 0) return feed;
+              }
+              return 0;
+            }
+            """;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var feed = await page.EvaluateAsync<long>(Decoded);
+            if (feed != 0 && feed != notThis)
+            {
+                return feed;
+            }
+
+            await Task.Delay(250);
+        }
+
+        return 0;
     }
 
     private static Task EndCallAsync(IPage hostPage, string callId) => hostPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
