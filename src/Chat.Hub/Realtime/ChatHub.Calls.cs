@@ -16,6 +16,9 @@ public sealed partial class ChatHub
 
     public Task<CallDto> GetCall(Guid callId) => Calls.GetAsync(Me, callId, Context.ConnectionAborted);
 
+    /// <summary>Fresh TURN credentials for someone in the call (the join's expire; a lesson has no time limit).</summary>
+    public Task<IceServersDto> GetIceServers(Guid callId) => Calls.IceServersAsync(Me, callId, Context.ConnectionAborted);
+
     /// <summary>The names of everyone who is or was in the call (a guest's page has no chat members to name them by).</summary>
     public Task<IReadOnlyList<CallNameDto>> GetCallNames(Guid callId) => Calls.NamesAsync(Me, callId, Context.ConnectionAborted);
 

@@ -55,6 +55,7 @@ const state = {
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
   lastCall: null, // the call as last applied
   republishing: false, // a new publish after a failed connection or a media server restart is under way
+  iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
   get mine() { return this.lastCall?.participants.find(p => p.accountId === this.me) || null; },
   wasIn: false, // this page has seen itself among the participants (so a state without me means I am out)
@@ -338,7 +339,10 @@ async function subscribe(feedId, label, accountId) {
   // Its connection failed (the network changed, a long outage): a new subscription to the same feed, if it is still live.
   whenFailed(pc, () => state.subscribers.get(feedId) === pc, () => {
     closeSubscriber(feedId);
-    setTimeout(() => { if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {}); }, 1000);
+    setTimeout(async () => {
+      await freshIce();
+      if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {});
+    }, 1000);
   });
   if (accountId) state.feedAccounts.set(feedId, accountId);
   const { video, audio } = addTile(feedId, label, accountId);
@@ -697,7 +701,7 @@ async function start(params) {
     if (!state.callId) return; // left: nothing to rejoin
     try {
       const j = await hub.invoke('JoinCall', state.callId);
-      state.iceServers = j.iceServers || state.iceServers; // fresh TURN credentials for connections made from now on
+      takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
       status(j.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
       await applyState(j.call);
       if (state.mine && state.mine.isHost) loadWaitingRoom();
@@ -717,7 +721,7 @@ async function start(params) {
       ? await hub.invoke('StartBroadcast', params.chat)
       : await hub.invoke('StartCall', params.chat, !!params.lesson);
   state.callId = joined.call.callId;
-  state.iceServers = joined.iceServers || [];
+  takeIce(joined.iceServers || [], joined.iceServersExpireAt);
   state.me = tokenPayload(params.token || storedToken()).sub;
   $('local').parentElement.dataset.account = state.me;
   // Once per page: joining again (the form) must not add another listener and another poll each time.
@@ -782,6 +786,43 @@ function stopLocal() {
 
 /** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
 /**
+ * Takes TURN credentials (a join's or a renewal's) for every connection: new ones use them, existing ones get them for
+ * their next ICE work (what a browser does with a live relay is its own business; one that fails is built again, with
+ * these). A renewal is planned 5 minutes before they expire: a lesson has no time limit, the credentials one hour.
+ */
+function takeIce(servers, expireAt) {
+  state.iceServers = servers;
+  state.iceExpireAt = expireAt ? Date.parse(expireAt) : 0;
+  const config = rtcConfig();
+  for (const pc of [state.publisher, state.screen, ...state.subscribers.values()]) {
+    if (pc) try { pc.setConfiguration(config); } catch (e) { /* a closed connection */ }
+  }
+  clearTimeout(state.iceTimer);
+  if (!state.iceExpireAt || !state.callId) return;
+  const early = Number(localStorage.getItem('chat.iceRenewMs')) || 0; // tests renew within seconds
+  state.iceTimer = setTimeout(renewIce, early || Math.max(30_000, state.iceExpireAt - Date.now() - 5 * 60_000));
+}
+
+/** Asks for new TURN credentials (GetIceServers); offline or refused, tries again in a minute. */
+async function renewIce() {
+  const callId = state.callId;
+  if (!callId) return;
+  try {
+    const fresh = await state.hub.invoke('GetIceServers', callId);
+    if (state.callId !== callId) return;
+    state.iceRenewals++;
+    takeIce(fresh.iceServers, fresh.expireAt);
+  } catch (e) {
+    if (state.callId === callId) state.iceTimer = setTimeout(renewIce, 60_000);
+  }
+}
+
+/** Before building a connection again: credentials that expire within a minute are renewed first. */
+async function freshIce() {
+  if (state.iceExpireAt && state.iceExpireAt - Date.now() < 60_000) await renewIce();
+}
+
+/**
  * Calls recover() once when the peer connection fails for good ("failed": ICE gave up, e.g. after the network changed)
  * while it is still the page's current one; "disconnected" is left alone, it often comes back by itself.
  */
@@ -799,6 +840,7 @@ async function republish(reason) {
   try {
     status(reason);
     stopPublishing();
+    await freshIce();
     for (let attempt = 0; attempt < 60 && !state.publishing && state.callId; attempt++) {
       try {
         await publish();
@@ -830,6 +872,7 @@ function stopPublishing() {
 function teardown(text) {
   if (!state.callId) return;
   state.callId = null; state.lastCall = null; state.wasIn = false;
+  clearTimeout(state.iceTimer);
   stopPublishing();
   stopScreen(false);
   for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);

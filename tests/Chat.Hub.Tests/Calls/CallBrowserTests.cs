@@ -167,6 +167,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var pupil = await school.AddStudentAsync("Оля", a.Id);
 
         await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        // The pages renew their TURN credentials every 1.5 s instead of 5 minutes before they expire.
+        await (await browser.NewCallPageAsync()).EvaluateAsync("() => localStorage.setItem('chat.iceRenewMs', '1500')");
         var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: false, relay: true);
         var pupilPage = await browser.JoinAsync(pupil, callId, relay: true);
 
@@ -194,6 +196,17 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
             Assert.NotEmpty(types);
             Assert.All(types, t => Assert.Equal("relay", t));
         }
+
+        // Renewed credentials (GetIceServers) reach the live connections, and a connection built with them works
+        // through coturn: the teacher's publisher fails, is built again relay-only, and the pupil decodes the new feed.
+        var first = await DecodingFeedAsync(pupilPage, 0);
+        await teacherPage.WaitForFunctionAsync("""
+            () => window.callState.iceRenewals >= 2
+              && window.callState.publisher.getConfiguration().iceServers[0].username === window.callState.iceServers[0].username
+            """);
+        await teacherPage.EvaluateAsync($"() => ({FailScript})(window.callState.publisher)");
+        var second = await DecodingFeedAsync(pupilPage, first);
+        Assert.True(second != 0 && second != first, "the pupil does not decode the teacher's new feed through coturn");
 
         await EndCallAsync(teacherPage, callId);
     }
@@ -277,20 +290,12 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
         var pupilPage = await browser.JoinAsync(pupil, callId);
 
-        // What the browser does when ICE gives up on a connection (the network changed under it): "failed".
-        const string Fail = """
-            pc => {
-              window.failedPc = pc;
-              Object.defineProperty(pc, 'connectionState', { get: () => 'failed' });
-              pc.dispatchEvent(new Event('connectionstatechange'));
-            }
-            """;
         var first = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, first);
 
         // The teacher's connection to the media server fails: her page publishes again on a new one, and the pupil's
         // page follows to the new feed.
-        await teacherPage.EvaluateAsync($"() => ({Fail})(window.callState.publisher)");
+        await teacherPage.EvaluateAsync($"() => ({FailScript})(window.callState.publisher)");
         var second = await DecodingFeedAsync(pupilPage, first);
         Assert.True(second != 0, "the pupil does not decode the teacher's video after the teacher's connection failed");
         Assert.NotEqual(first, second);
@@ -298,7 +303,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
 
         // The pupil's own connection for that feed fails: her page subscribes to the same feed again, on a new one.
-        await pupilPage.EvaluateAsync($"feed => ({Fail})(window.callState.subscribers.get(feed))", second);
+        await pupilPage.EvaluateAsync($"feed => ({FailScript})(window.callState.subscribers.get(feed))", second);
         Assert.Equal(second, await DecodingFeedAsync(pupilPage, 0));
         Assert.Equal(1, await pupilPage.EvaluateAsync<int>("() => window.callState.subscribers.size"));
 
@@ -419,6 +424,15 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         while (DateTime.UtcNow < deadline);
         return stats;
     }
+
+    /// <summary>What the browser does when ICE gives up on a connection (the network changed under it): "failed".</summary>
+    private const string FailScript = """
+        pc => {
+          window.failedPc = pc;
+          Object.defineProperty(pc, 'connectionState', { get: () => 'failed' });
+          pc.dispatchEvent(new Event('connectionstatechange'));
+        }
+        """;
 
     /// <summary>
     /// The feed whose video the page decodes (more than 10 frames), other than <paramref name="notThis"/> and not on the

@@ -59,6 +59,15 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.True(me.VideoMuted);
         Assert.False(me.SpeakAllowed);
         Assert.NotEqual(start.IceServers[0].Username, joined.IceServers[0].Username);
+
+        // Fresh credentials on demand for someone in the call (a lesson outlasts them); not for someone who is not in it.
+        var renewed = await pupil.Connection.InvokeAsync<IceServersDto>("GetIceServers", callId);
+        var fresh = Assert.Single(renewed.IceServers);
+        Assert.EndsWith(":" + l.Pupil.AccountId.ToString("N"), fresh.Username, StringComparison.Ordinal);
+        Assert.Equal(Chat.Signaling.Turn.TurnCredentials.Password(CallsApp.TurnSecret, fresh.Username!), fresh.Credential);
+        Assert.InRange(renewed.ExpireAt!.Value, joined.IceServersExpireAt!.Value, DateTimeOffset.UtcNow.AddMinutes(11));
+        await pupil2.Connection.InvokeAsync<IceServersDto>("GetIceServers", callId).ExpectHubErrorAsync("not_in_call");
+        await stranger.Connection.InvokeAsync<IceServersDto>("GetIceServers", callId).ExpectHubErrorAsync("chat_not_found");
         await pupil2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
 
         // Unmuting or publishing is refused until the host allows it; raising a hand is fine.

@@ -16,6 +16,9 @@ public sealed record CallDto(
 /// <summary>An ICE server for RTCPeerConnection: TURN with per-user credentials that expire soon.</summary>
 public sealed record IceServerDto(string[] Urls, string? Username, string? Credential);
 
+/// <summary>Fresh ICE servers for someone in a call (GetIceServers): TURN credentials expire, a lesson has no time limit.</summary>
+public sealed record IceServersDto(IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? ExpireAt);
+
 /// <summary>What JoinCall and StartCall return: the state and the ICE servers for this user.</summary>
 public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt);
 

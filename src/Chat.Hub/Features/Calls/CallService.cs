@@ -109,9 +109,28 @@ public sealed partial class CallService(
         var moderator = role is not ("member" or Guest);
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
+        var ice = IceServersFor(me);
+        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt);
+    }
+
+    /// <summary>
+    /// New TURN credentials for someone in the call, before the ones of their join expire (a lesson has no time limit;
+    /// the page renews them and builds failed connections with them). Only for a participant who is in the call now.
+    /// </summary>
+    public async Task<IceServersDto> IceServersAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct);
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequirePresent(me));
+        return IceServersFor(me);
+    }
+
+    private IceServersDto IceServersFor(Guid me)
+    {
         var server = turn.For(me);
-        IReadOnlyList<IceServerDto> servers = server is null ? [] : [new IceServerDto(server.Urls, server.Username, server.Credential)];
-        return new CallJoinDto(dto, servers, server?.ExpiresAt);
+        return server is null
+            ? new IceServersDto([], null)
+            : new IceServersDto([new IceServerDto(server.Urls, server.Username, server.Credential)], server.ExpiresAt);
     }
 
     public async Task<CallDto> GetAsync(Guid me, Guid callId, CancellationToken ct)
