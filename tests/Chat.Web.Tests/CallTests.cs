@@ -293,6 +293,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         var page = await PageAsync(Desktop);
         await SignInAsync(page, teacher.Phone);
+        await Expect(ChatItem(page, "9А")).ToBeVisibleAsync(); // signed in: the session is stored for the call page
         var sockets = new List<IWebSocket>();
         page.WebSocket += (_, ws) => { if (ws.Url.Contains("/hubs/chat", StringComparison.Ordinal)) lock (sockets) sockets.Add(ws); };
         await page.GotoAsync($"{App.BaseUrl}/call.html#chat={chatId}&lesson=1");

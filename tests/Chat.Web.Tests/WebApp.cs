@@ -107,60 +107,8 @@ public sealed class WebApp : WebApplicationFactory<Program>, IAsyncLifetime
         return await Dapper.SqlMapper.ExecuteAsync(connection, sql, parameters);
     }
 
-    /// <summary>
-    /// Holds the chat's row locked until disposed: the next batch statement storing a message of the chat waits, and
-    /// the sends made meanwhile queue up behind it and are stored (and pushed) together as the next batch.
-    /// </summary>
-    public async Task<ChatHold> HoldChatAsync(Guid chatId)
-    {
-        var connection = new Npgsql.NpgsqlConnection(connectionString);
-        try
-        {
-            await connection.OpenAsync();
-            var hold = await connection.BeginTransactionAsync();
-            await Dapper.SqlMapper.ExecuteAsync(connection, "SELECT 1 FROM chats WHERE id = @chatId FOR UPDATE", new { chatId }, hold);
-            return new ChatHold(connection, hold, connectionString);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>A chat row held by <see cref="HoldChatAsync"/>; disposing it lets the waiting statement go on.</summary>
-    public sealed class ChatHold(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, string connectionString) : IAsyncDisposable
-    {
-        /// <summary>Waits until some statement waits for this lock (the batch statement of the chat's next message).</summary>
-        public async Task WaitUntilHeldUpAsync()
-        {
-            await using var other = new Npgsql.NpgsqlConnection(connectionString);
-            for (var tries = 0; ; tries++)
-            {
-                var waiting = await Dapper.SqlMapper.ExecuteScalarAsync<long>(other,
-                    "SELECT count(*) FROM pg_stat_activity WHERE @holder = ANY(pg_blocking_pids(pid))", new { holder = connection.ProcessID });
-                if (waiting > 0)
-                {
-                    return;
-                }
-
-                Assert.True(tries < 200, "nothing waited for the held chat");
-                await Task.Delay(50);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                await transaction.RollbackAsync();
-            }
-            finally
-            {
-                await connection.DisposeAsync();
-            }
-        }
-    }
+    /// <summary>Holds the chat's row locked until disposed (<see cref="Chat.Testing.ChatRowHold"/>).</summary>
+    public Task<Chat.Testing.ChatRowHold> HoldChatAsync(Guid chatId) => Chat.Testing.ChatRowHold.HoldAsync(connectionString, chatId);
 
     /// <summary>An API client on the real port, as the browser sees the server.</summary>
     public HttpClient Http(string? accessToken = null)

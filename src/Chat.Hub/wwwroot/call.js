@@ -82,6 +82,8 @@ const message = e => {
   if (e && typeof DOMException !== 'undefined' && e instanceof DOMException && MEDIA_ERRORS[e.name]) return MEDIA_ERRORS[e.name];
   const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return (i < 0 ? m : m.slice(i + 14)).replace(/^[a-z_]+: /, '');
 };
+/** The status line while in a call. */
+const inCallText = call => (call && call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
 /** A toast (js/dialog.js's notice, as in the chat view); the status line if the module cannot load. */
 const notify = (text, kind = 'error') => import('./js/dialog.js').then(m => m.notice(text, { kind })).catch(() => status(text, kind === 'error'));
 
@@ -691,10 +693,11 @@ async function start(params) {
   });
   hub.on('SfuRestarted', async id => {
     if (id !== state.callId) return;
-    status('Медиасервер перезапущен, подключаемся снова…');
+    const restarted = 'Медиасервер перезапущен, подключаемся снова…';
+    status(restarted);
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     if (state.screen) stopScreen(false);
-    if (state.publisher) await republish('Медиасервер перезапущен, подключаемся снова…');
+    if (state.publisher) await republish(restarted);
   });
   hub.onreconnecting(() => { if (state.callId) status('Нет связи с сервером, подключаемся снова…', true); });
   hub.onreconnected(async () => {
@@ -702,7 +705,7 @@ async function start(params) {
     try {
       const j = await hub.invoke('JoinCall', state.callId);
       takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
-      status(j.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
+      status(inCallText(j.call));
       await applyState(j.call);
       if (state.mine && state.mine.isHost) loadWaitingRoom();
     } catch (err) {
@@ -734,7 +737,7 @@ async function start(params) {
   state.chatKind = (await hub.invoke('GetChat', joined.call.chatId).catch(() => null))?.chat?.kind || null;
   $('title').textContent = joined.call.kind === 'broadcast' ? 'Трансляция' : joined.call.lessonMode ? 'Урок' : 'Звонок';
   document.title = $('title').textContent;
-  status(joined.call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
+  status(inCallText(joined.call));
   await applyState(joined.call);
   const mine = joined.call.participants.find(p => p.accountId === state.me);
   if (mine && mine.speakAllowed) {
@@ -784,7 +787,6 @@ function stopLocal() {
   state.local = null;
 }
 
-/** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
 /**
  * Takes TURN credentials (a join's or a renewal's) for every connection: new ones use them, existing ones get them for
  * their next ICE work (what a browser does with a live relay is its own business; one that fails is built again, with
@@ -844,7 +846,7 @@ async function republish(reason) {
     for (let attempt = 0; attempt < 60 && !state.publishing && state.callId; attempt++) {
       try {
         await publish();
-        status(state.lastCall && state.lastCall.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
+        status(inCallText(state.lastCall));
       } catch (err) {
         stopPublishing();
         if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
@@ -856,6 +858,7 @@ async function republish(reason) {
   }
 }
 
+/** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
 function stopPublishing() {
   if (state.publisher) state.publisher.close();
   state.publisher = null; state.publishing = false;

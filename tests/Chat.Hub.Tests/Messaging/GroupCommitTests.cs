@@ -4,8 +4,8 @@ using Chat.Hub.Features.Moderation;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Storage.Messages;
 using Microsoft.AspNetCore.SignalR.Client;
+using Chat.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace Chat.Hub.Tests.Messaging;
 
@@ -87,14 +87,13 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
 
             // Hold the chat's row: the first send's statement waits for it, and the other pupils' sends queue up behind
             // it and form the next batch, all of one chat.
-            await using var db = new NpgsqlConnection(app.ConnectionString);
-            await using var hold = await HoldChatAsync(db, room.ChatId);
+            await using var hold = await ChatRowHold.HoldAsync(app.ConnectionString, room.ChatId);
 
             var first = hubs[0].SendAsync(room.ChatId, "первое");
-            await WaitUntilBlockedAsync(db.ProcessID, room.ChatId);
+            await hold.WaitUntilHeldUpAsync();
             var rest = hubs.Skip(1).Select((h, i) => h.SendAsync(room.ChatId, $"следом {i}")).ToList();
             await Task.Delay(300); // the rest reach the queue (nothing can be stored while the row is held)
-            await hold.RollbackAsync();
+            await hold.DisposeAsync(); // let the held statement go on
 
             var acks = await Task.WhenAll(rest.Prepend(first));
             Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), acks.Select(a => a.Seq).Order());
@@ -136,13 +135,12 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
 
         // The first append's statement waits for the held row; the other 65 are queued meanwhile (fed to the batcher
         // directly, so all of them are in its queue before the row is let go) and form one batch.
-        await using var db = new NpgsqlConnection(app.ConnectionString);
-        await using var hold = await HoldChatAsync(db, room.ChatId);
+        await using var hold = await ChatRowHold.HoldAsync(app.ConnectionString, room.ChatId);
 
         var first = batcher.AppendAsync(Msg(room.Pupils[0], "первое"), CancellationToken.None);
-        await WaitUntilBlockedAsync(db.ProcessID, room.ChatId);
+        await hold.WaitUntilHeldUpAsync();
         var rest = room.Pupils.Skip(1).Select((p, i) => batcher.AppendAsync(Msg(p, $"следом {i}"), CancellationToken.None)).ToList();
-        await hold.RollbackAsync();
+        await hold.DisposeAsync(); // let the held statement go on
         await Task.WhenAll(rest.Prepend(first));
 
         var all = MessageBatcher.MaxPerPush + 2;
@@ -153,33 +151,6 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         // The batch of 65 went out as 64 in one MessagesReceived and the last one on its own.
         var chunk = Assert.Single(reader.Batches);
         Assert.Equal(Enumerable.Range(2, MessageBatcher.MaxPerPush).Select(i => (long)i), chunk.Select(m => m.Seq));
-    }
-
-    /// <summary>Opens the connection and locks the chat's row in a transaction, which the caller rolls back to let go.</summary>
-    private static async Task<NpgsqlTransaction> HoldChatAsync(NpgsqlConnection db, Guid chatId)
-    {
-        await db.OpenAsync();
-        var hold = await db.BeginTransactionAsync();
-        await using var lockRow = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = @id FOR UPDATE", db, hold);
-        lockRow.Parameters.AddWithValue("id", chatId);
-        await lockRow.ExecuteScalarAsync();
-        return hold;
-    }
-
-    /// <summary>Waits until another session's statement (the batch's) waits for the holder's lock of the chat's row.</summary>
-    private async Task WaitUntilBlockedAsync(int holder, Guid chatId)
-    {
-        // Its own connection: pg_stat_activity is read once per transaction, and the holder's stays open.
-        await using var db = new NpgsqlConnection(app.ConnectionString);
-        await db.OpenAsync();
-        await HubClient.EventuallyAsync(
-            () =>
-            {
-                using var waiting = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @holder = ANY(pg_blocking_pids(pid))", db);
-                waiting.Parameters.AddWithValue("holder", holder);
-                return (long)waiting.ExecuteScalar()! > 0;
-            },
-            $"the batch statement waits for chat {chatId}");
     }
 
     [Fact]
