@@ -62,6 +62,9 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         var teacher = await school.TeacherAsync("Наталья Андреевна", classTeacherOf: classId);
 
         var page = await PageAsync(Desktop, await App.MediaBrowserAsync());
+        // The page tries publishing again while the media server is away; here it waits after its first try, so the
+        // devices are switched on that attempt's connection (MediaServerAway_… covers the retries).
+        await page.Context.AddInitScriptAsync(RetryPlan(every: 600_000, @for: 600_000));
         await SignInAsync(page, teacher.Phone);
         await OpenChatAsync(page, "6Г");
         var call = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
@@ -141,6 +144,62 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         await Expect(again.GetByLabel("Микрофон")).ToHaveValueAsync("default");
         await Expect(again.Locator("#participants li", new() { HasText = "(вы)" })).ToHaveCountAsync(1);
     }
+
+    [Fact]
+    public async Task MediaServerAway_AtJoin_CameraKeptWhileRetrying_ThenTurnedOff_TheButtonTriesAgain()
+    {
+        var school = await Scene.SchoolAsync("Школа №43");
+        var classId = await school.ClassAsync("9Б");
+        var teacher = await school.TeacherAsync("Маргарита Павловна", classTeacherOf: classId);
+
+        // No Janus here: every Publish answers media_unavailable. The page counts its cameras opened and its connections.
+        var page = await PageAsync(Desktop, await App.MediaBrowserAsync());
+        await page.Context.AddInitScriptAsync(RetryPlan(every: 300, @for: 4_000));
+        await page.Context.AddInitScriptAsync("""
+            window.opened = 0; window.connections = 0;
+            if (navigator.mediaDevices) {
+              const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+              navigator.mediaDevices.getUserMedia = c => { window.opened++; return open(c); };
+            }
+            if (window.RTCPeerConnection) {
+              const Pc = window.RTCPeerConnection;
+              window.RTCPeerConnection = class extends Pc { constructor(...a) { super(...a); window.connections++; } };
+            }
+            """);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "9Б");
+        var call = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        var status = call.Locator("#status");
+        var unmute = call.GetByRole(AriaRole.Button, new() { Name = "Включить микрофон и камеру" });
+
+        // While it tries again: she sees herself (the camera stays on, opened once), the page says it reconnects.
+        await Expect(status).ToHaveTextAsync("Медиасервер звонков временно недоступен, подключаемся снова…");
+        await call.WaitForFunctionAsync("() => window.connections >= 2");
+        Assert.Equal(1, await call.EvaluateAsync<int>("() => window.opened"));
+        await call.EvaluateAsync("() => { window.tracks = window.callState.local.getTracks(); }");
+        Assert.True(await call.EvaluateAsync<bool>("() => window.tracks.length === 2 && window.tracks.every(t => t.readyState === 'live')"));
+        await Expect(call.Locator("#videos .tile[data-local]")).ToBeVisibleAsync();
+        await Expect(unmute).ToBeDisabledAsync();
+
+        // It gives up: camera and microphone off (their light goes out), her tile gone, and she is told what to do.
+        await Expect(status).ToHaveTextAsync("Медиасервер звонков недоступен: вы в звонке без видео и звука. Нажмите «Включить микрофон и камеру», чтобы попробовать снова.");
+        await Expect(status).ToHaveClassAsync("error");
+        Assert.True(await call.EvaluateAsync<bool>("() => window.callState.local === null && window.callState.publisher === null && window.tracks.every(t => t.readyState === 'ended')"));
+        await Expect(call.Locator("#videos .tile[data-local]")).ToBeHiddenAsync();
+        await Expect(call.Locator("#participants li", new() { HasText = "Маргарита Павловна (вы)" })).ToHaveCountAsync(1);
+
+        // The button tries again; the media server is still away: nothing is left on this time either.
+        await Expect(unmute).ToBeEnabledAsync();
+        await unmute.ClickAsync();
+        await Expect(status).ToHaveTextAsync("Медиасервер звонков временно недоступен. Повторите попытку через несколько секунд.");
+        Assert.Equal(2, await call.EvaluateAsync<int>("() => window.opened"));
+        Assert.True(await call.EvaluateAsync<bool>("() => window.callState.local === null && window.callState.publisher === null"));
+        await Expect(unmute).ToBeEnabledAsync();
+    }
+
+    /// <summary>An init script: how often and how long the call page tries publishing again (call.js, retryPlan).</summary>
+    private static string RetryPlan(int every, int @for) =>
+        $"try {{ localStorage.setItem('chat.publishRetry', JSON.stringify({{ every: {every}, for: {@for} }})); }} catch (e) {{ /* about:blank */ }}";
 
     [Fact]
     public async Task SpeakingRing_DoesNotFlickerBetweenBeeps_ManyTiles_SpeakerFirstAndLarger_OnAPhone()

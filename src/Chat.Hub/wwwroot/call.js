@@ -55,6 +55,7 @@ const state = {
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
   lastCall: null, // the call as last applied
   republishing: false, // a new publish after a failed connection or a media server restart is under way
+  mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
   get mine() { return this.lastCall?.participants.find(p => p.accountId === this.me) || null; },
@@ -269,8 +270,11 @@ async function devicesChanged() {
 
 async function publish() {
   if (state.publisher) { state.publisher.close(); state.publisher = null; } // an earlier attempt that failed
-  stopLocal();
-  const stream = await localMedia();
+  // Publishing again (a failed connection, the media server back): the camera and microphone already open are kept, so
+  // their light does not blink and the browser does not ask again.
+  const kept = state.local && state.local.getTracks().some(t => t.readyState === 'live') ? state.local : null;
+  if (!kept) stopLocal();
+  const stream = kept || await localMedia();
   state.local = stream;
   $('local').srcObject = stream;
   $('local').parentElement.hidden = false;
@@ -645,7 +649,7 @@ async function applyState(call) {
   // A camera turned off: its tile says so on a dark background instead of showing the last frame it sent.
   state.videoOff = new Set(call.participants.filter(p => p.videoMuted).map(p => p.accountId));
   for (const tile of document.querySelectorAll('#videos .tile[data-account]')) tile.classList.toggle('camera-off', state.videoOff.has(tile.dataset.account));
-  $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing;
+  $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing || state.republishing;
   // The host stopped my screen share (or took the permission back): close it here too.
   if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)) {
     stopScreen(false);
@@ -697,7 +701,8 @@ async function start(params) {
     status(restarted);
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
     if (state.screen) stopScreen(false);
-    if (state.publisher) await republish(restarted);
+    // Publishing, or gave up while the media server was away: publish (again) on the new room.
+    if (state.publisher || (state.mediaAway && !state.publishing)) await republish(restarted);
   });
   hub.onreconnecting(() => { if (state.callId) status('Нет связи с сервером, подключаемся снова…', true); });
   hub.onreconnected(async () => {
@@ -741,10 +746,15 @@ async function start(params) {
   await applyState(joined.call);
   const mine = joined.call.participants.find(p => p.accountId === state.me);
   if (mine && mine.speakAllowed) {
-    // Without a camera or the media server the person stays in the call (and sees who is there).
-    await publish().catch(err => status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
-      ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
-      : 'Камера и микрофон не подключены: ' + message(err), true));
+    // Without a camera or the media server the person stays in the call (and sees who is there). The media server
+    // away: tried again for a while with the camera kept on; any other failure turns what was opened off.
+    await publish().catch(err => {
+      if (mediaUnavailable(err)) { republish(MEDIA_AWAY, { waitFirst: true }); return; }
+      stopPublishing();
+      status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
+        ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
+        : 'Камера и микрофон не подключены: ' + message(err), true);
+    });
     // The join's state is older than what publishing changed (my feed, «камера выключена»): read the call again rather
     // than show the join's state over the pushes that came meanwhile.
     await applyState(await hub.invoke('GetCall', state.callId).catch(() => null));
@@ -832,30 +842,66 @@ function whenFailed(pc, isCurrent, recover) {
   pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'failed' && isCurrent()) recover(); });
 }
 
+const MEDIA_AWAY = 'Медиасервер звонков временно недоступен, подключаемся снова…';
+const mediaUnavailable = err => String(err && err.message).includes('media_unavailable');
+
 /**
- * Publishes again on a new connection (camera and microphone opened anew). The media server may be starting (after its
- * restart): media_unavailable is retried every second for a minute; other errors are shown.
+ * How often and how long publishing is tried again while the media server is away: every second for a minute.
+ * Tests shorten or stretch it with localStorage['chat.publishRetry'] = '{"every": ms, "for": ms}'.
  */
-async function republish(reason) {
+function retryPlan() {
+  const plan = { every: 1000, for: 60_000 };
+  try { return { ...plan, ...JSON.parse(localStorage.getItem('chat.publishRetry') || '{}') }; } catch (e) { return plan; }
+}
+
+/**
+ * Publishes again on a new connection: after it failed, after a media server restart, or when the media server was
+ * away at the join (waitFirst: that attempt was just made). The camera and microphone stay on meanwhile (the person
+ * sees themselves, the light does not blink); media_unavailable is tried again per retryPlan(). Giving up, or any
+ * other error, turns them off and says what to do: «Включить микрофон и камеру» tries again.
+ */
+async function republish(reason, { waitFirst = false } = {}) {
   if (state.republishing) return;
   state.republishing = true;
+  state.publishing = false;
+  $('unmute').disabled = true;
+  status(reason);
+  const plan = retryPlan();
+  const until = Date.now() + plan.for;
+  const wait = () => new Promise(r => setTimeout(r, plan.every));
   try {
-    status(reason);
-    stopPublishing();
+    if (waitFirst) await wait();
     await freshIce();
-    for (let attempt = 0; attempt < 60 && !state.publishing && state.callId; attempt++) {
+    while (state.callId && !state.publishing) {
+      if (!(state.mine && state.mine.speakAllowed)) {
+        // The host took the word back meanwhile.
+        stopPublishing();
+        status('Ведущий выключил вам микрофон и камеру.');
+        return;
+      }
       try {
         await publish();
+        state.mediaAway = false;
         status(inCallText(state.lastCall));
       } catch (err) {
-        stopPublishing();
-        if (!String(err && err.message).includes('media_unavailable')) { status('Не удалось снова включить камеру: ' + message(err), true); return; }
-        await new Promise(r => setTimeout(r, 1000));
+        if (!state.callId) return; // left meanwhile: teardown turned everything off
+        if (!mediaUnavailable(err) || Date.now() + plan.every > until) { gaveUp(err); return; }
+        await wait();
       }
     }
   } finally {
     state.republishing = false;
+    if (state.callId) $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing;
   }
+}
+
+/** Publishing again did not work: nothing stays on, and the person learns why and that the button tries again. */
+function gaveUp(err) {
+  stopPublishing();
+  state.mediaAway = mediaUnavailable(err);
+  status(mediaUnavailable(err)
+    ? 'Медиасервер звонков недоступен: вы в звонке без видео и звука. Нажмите «Включить микрофон и камеру», чтобы попробовать снова.'
+    : 'Не удалось снова включить камеру: ' + message(err), true);
 }
 
 /** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
@@ -874,7 +920,7 @@ function stopPublishing() {
  */
 function teardown(text) {
   if (!state.callId) return;
-  state.callId = null; state.lastCall = null; state.wasIn = false;
+  state.callId = null; state.lastCall = null; state.wasIn = false; state.mediaAway = false;
   clearTimeout(state.iceTimer);
   stopPublishing();
   stopScreen(false);
@@ -960,6 +1006,7 @@ document.addEventListener('DOMContentLoaded', () => {
       await state.hub.invoke('SetMuted', state.callId, false, false);
       if (!state.publishing) await publish();
     } catch (err) {
+      if (!state.publishing) stopPublishing(); // nothing half-open stays on (the camera's light)
       status(message(err), true);
       $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing;
     }

@@ -293,13 +293,15 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var first = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, first);
 
-        // The teacher's connection to the media server fails: her page publishes again on a new one, and the pupil's
-        // page follows to the new feed.
+        // The teacher's connection to the media server fails: her page publishes again on a new one (with the camera
+        // and microphone it has open: their light does not blink), and the pupil's page follows to the new feed.
+        await teacherPage.EvaluateAsync("() => { window.keptLocal = window.callState.local; }");
         await teacherPage.EvaluateAsync($"() => ({FailScript})(window.callState.publisher)");
         var second = await DecodingFeedAsync(pupilPage, first);
         Assert.True(second != 0, "the pupil does not decode the teacher's video after the teacher's connection failed");
         Assert.NotEqual(first, second);
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publishing && window.callState.publisher !== window.failedPc"));
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.local === window.keptLocal && window.keptLocal.getTracks().every(t => t.readyState === 'live')"));
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
 
         // The pupil's own connection for that feed fails: her page subscribes to the same feed again, on a new one.
