@@ -18,6 +18,7 @@ internal static class FeatureSetup
         services.AddSingleton<ChatService>();
         services.AddSingleton<ChatInviteService>();
         services.AddSingleton<MessageService>();
+        services.AddSingleton<MessageMetrics>();
         services.AddSingleton<MessageBatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageBatcher>());
         services.AddSingleton<Features.Moderation.ModerationService>();

@@ -34,6 +34,43 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task SendsAreMeasured_BatchSizeQueueStoreAndPushRecorded()
+    {
+        var room = await RoomAsync(3);
+        var recorded = new System.Collections.Concurrent.ConcurrentDictionary<string, List<double>>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == MessageMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record(string name, double value)
+        {
+            var values = recorded.GetOrAdd(name, _ => []);
+            lock (values)
+            {
+                values.Add(value);
+            }
+        }
+
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => Record(instrument.Name, value));
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => Record(instrument.Name, value));
+        listener.Start();
+
+        await using var hub = await HubClient.ConnectAsync(app, room.Pupils[0]);
+        await Task.WhenAll(Enumerable.Range(1, 3).Select(i => hub.SendAsync(room.ChatId, $"замер {i}")));
+
+        // Every send waited for a batch (one value each); every batch recorded its size, its statement and its push.
+        await HubClient.EventuallyAsync(() => recorded.TryGetValue("chat.messages.batch.push", out var p) && p.Count > 0, "a push measured");
+        Assert.True(recorded["chat.messages.queued"].Count >= 3);
+        Assert.All(recorded["chat.messages.queued"], v => Assert.True(v >= 0));
+        Assert.True(recorded["chat.messages.batch.size"].Sum() >= 3);
+        Assert.All(recorded["chat.messages.batch.store"], v => Assert.True(v > 0));
+    }
+
+    [Fact]
     public async Task ManyConnectionsSendAtOnce_ConsecutiveSeqs_EveryMemberGetsThemInSeqOrder()
     {
         var room = await RoomAsync(10);

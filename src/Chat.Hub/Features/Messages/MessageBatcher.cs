@@ -36,12 +36,14 @@ public sealed partial class MessageBatcher : BackgroundService
 
     private readonly MessageStore messages;
     private readonly ChatPush push;
+    private readonly MessageMetrics metrics;
     private readonly ILogger<MessageBatcher> logger;
 
-    public MessageBatcher(MessageStore messages, ChatPush push, ILogger<MessageBatcher> logger)
+    public MessageBatcher(MessageStore messages, ChatPush push, MessageMetrics metrics, ILogger<MessageBatcher> logger)
     {
         this.messages = messages;
         this.push = push;
+        this.metrics = metrics;
         this.logger = logger;
     }
 
@@ -141,7 +143,13 @@ public sealed partial class MessageBatcher : BackgroundService
                 }
 
                 keys.Clear();
-                var writing = WriteAsync(batch, stoppingToken);
+                var started = MessageMetrics.Now();
+                foreach (var p in batch)
+                {
+                    metrics.Queued(p.Enqueued, started);
+                }
+
+                var writing = WriteAsync(batch, started, stoppingToken);
                 RunWritten();
                 written = await writing;
             }
@@ -170,12 +178,18 @@ public sealed partial class MessageBatcher : BackgroundService
     /// Stores the batch and returns what is left to do once it is stored: its pushes and its callers' completion (or
     /// their errors). Nothing is pushed or completed here, so that the loop alone orders the pushes of all batches.
     /// </summary>
-    private async Task<Action> WriteAsync(List<Pending> batch, CancellationToken stoppingToken)
+    private async Task<Action> WriteAsync(List<Pending> batch, long started, CancellationToken stoppingToken)
     {
         try
         {
             var stored = await messages.AppendBatchAsync(batch.Select(p => p.Message).ToList(), stoppingToken);
-            return () => Complete(batch, stored);
+            var committed = MessageMetrics.Now();
+            metrics.Stored(batch.Count, started, committed);
+            return () =>
+            {
+                Complete(batch, stored);
+                metrics.Pushed(committed);
+            };
         }
         catch (Exception e) when (IsUnavailable(e, stoppingToken))
         {
@@ -302,6 +316,8 @@ public sealed partial class MessageBatcher : BackgroundService
     private sealed class Pending(NewMessage message)
     {
         public NewMessage Message { get; } = message;
+
+        public long Enqueued { get; } = MessageMetrics.Now();
 
         public TaskCompletionSource<(MessageDto, bool)?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
