@@ -33,6 +33,10 @@ public sealed partial class ChatHub
 
     public Task<string> Subscribe(Guid callId, long feedId) => Calls.SubscribeAsync(Me, callId, feedId, Context.ConnectionAborted);
 
+    /// <summary>Pauses (receive false) or resumes one stream of my subscription to a feed: video of a tile not shown.</summary>
+    public Task SetFeedStream(Guid callId, long feedId, string mid, bool receive) =>
+        Calls.SetFeedStreamAsync(Me, callId, feedId, mid, receive, Context.ConnectionAborted);
+
     public Task Answer(Guid callId, long feedId, string sdpAnswer) => Calls.AnswerAsync(Me, callId, feedId, sdpAnswer, Context.ConnectionAborted);
 
     public Task Trickle(TrickleRequest request) => Calls.TrickleAsync(Me, request, Context.ConnectionAborted);

@@ -53,6 +53,10 @@ const state = {
   feedAccounts: new Map(), // camera feedId -> accountId (whose tile lights up when they speak)
   speaking: new Set(), // accountIds speaking now
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
+  videoMids: new Map(), // camera feedId -> mid of its video in my subscription (once answered)
+  videoOn: new Map(), // camera feedId -> whether Janus sends me its video (false: paused, the tile shows its name)
+  spokeAt: new Map(), // accountId -> when they last began to speak (who gets video first among many)
+  sharingVideo: false, shareAgain: false, // shareVideo() is running / must run again when done
   lastCall: null, // the call as last applied
   republishing: false, // a new publish after a failed connection or a media server restart is under way
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
@@ -378,6 +382,62 @@ async function subscribe(feedId, label, accountId) {
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   await state.hub.invoke('Answer', state.callId, feedId, answer.sdp);
+  const received = pc.getTransceivers().find(t => t.receiver.track.kind === 'video');
+  if (accountId && received && received.mid !== null && state.subscribers.get(feedId) === pc) {
+    state.videoMids.set(feedId, received.mid);
+    state.videoOn.set(feedId, true); // Janus sends everything it offered until told otherwise
+    shareVideo();
+  }
+}
+
+/**
+ * How many cameras the page receives video of at once: 4 on a phone, 9 elsewhere. Everyone's sound is received; a
+ * gallery of 30 cameras would take a phone's whole connection and processor. Tests set
+ * localStorage['chat.maxVideo'].
+ */
+function videoBudget() {
+  const set = Number(localStorage.getItem('chat.maxVideo'));
+  if (set > 0) return set;
+  return window.matchMedia && window.matchMedia('(max-width: 700px)').matches ? 4 : 9;
+}
+
+/**
+ * Receives video of the cameras that matter most and pauses the rest (Janus stops sending it: SetFeedStream): the host,
+ * whoever speaks now, then who spoke last, then who has video already (no flapping), then who came first. Screens are
+ * never paused. Runs once at a time; asked again meanwhile, it runs once more after.
+ */
+async function shareVideo() {
+  if (state.sharingVideo) { state.shareAgain = true; return; }
+  state.sharingVideo = true;
+  try {
+    do {
+      state.shareAgain = false;
+      const hostId = state.lastCall && state.lastCall.hostId;
+      const feeds = [...state.videoMids.keys()];
+      const rank = (feed, order) => {
+        const a = state.feedAccounts.get(feed);
+        return [a === hostId ? 0 : 1, state.speaking.has(a) ? 0 : 1, -(state.spokeAt.get(a) || 0), state.videoOn.get(feed) ? 0 : 1, order];
+      };
+      const compare = (x, y) => { for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; };
+      const ranked = feeds.map((f, i) => [f, rank(f, i)]).sort((x, y) => compare(x[1], y[1])).map(([f]) => f);
+      const wanted = new Set(ranked.slice(0, videoBudget()));
+      // Pauses first, then resumes: the page never receives more than its budget, even for a moment.
+      for (const feed of [...feeds.filter(f => !wanted.has(f)), ...feeds.filter(f => wanted.has(f))]) {
+        const on = wanted.has(feed);
+        if (state.videoOn.get(feed) === on || !state.videoMids.has(feed) || !state.callId) continue;
+        try {
+          await state.hub.invoke('SetFeedStream', state.callId, feed, state.videoMids.get(feed), on);
+          state.videoOn.set(feed, on);
+          const tile = document.querySelector(`figure[data-feed="${feed}"]`);
+          if (tile) tile.classList.toggle('video-paused', !on);
+        } catch (err) {
+          console.warn('video of a feed', message(err)); // tried again at the next change
+        }
+      }
+    } while (state.shareAgain);
+  } finally {
+    state.sharingVideo = false;
+  }
 }
 
 // Screen sharing: a second publisher connection with the screen's video (no sound), feed kind "screen".
@@ -435,6 +495,10 @@ function closeSubscriber(feedId) {
   if (pc) pc.close();
   state.subscribers.delete(feedId);
   state.feedAccounts.delete(feedId);
+  const hadVideo = state.videoOn.get(feedId);
+  state.videoMids.delete(feedId);
+  state.videoOn.delete(feedId);
+  if (hadVideo && state.callId) shareVideo(); // a place in the video budget is free
   const tile = document.querySelector(`figure[data-feed="${feedId}"]`);
   if (tile) tile.remove();
   layoutTiles();
@@ -517,7 +581,12 @@ async function pollSpeaking() {
 
 /** Rings the tiles and marks the list entries of who speaks (visual only: no live region, no announcements). */
 function showSpeaking(speaking) {
+  const began = [...speaking].filter(a => !state.speaking.has(a));
+  const ended = [...state.speaking].some(a => !speaking.has(a));
+  const now = performance.now();
+  began.forEach(a => state.spokeAt.set(a, now));
   state.speaking = speaking;
+  if ((began.length || ended) && state.videoMids.size > videoBudget()) shareVideo();
   // The main tile is the last one of the others who spoke (my own tile never pushes others aside).
   const other = [...speaking].find(a => a !== state.me);
   if (other && !speaking.has(state.mainSpeaker)) state.mainSpeaker = other;

@@ -131,6 +131,18 @@ public sealed class JanusClient : IAsyncDisposable
         return reply["jsep"]?["sdp"]?.GetValue<string>() ?? throw new JanusException(0, "no offer from Janus");
     }
 
+    /// <summary>
+    /// Pauses or resumes one stream (by its mid in Janus's offer) of a subscription: Janus stops forwarding it to this
+    /// subscriber, or forwards it again (the page receives video of only the tiles it shows).
+    /// </summary>
+    public async Task ConfigureSubscriptionAsync(long handle, string mid, bool send, CancellationToken ct)
+    {
+        await PluginAsync(handle, new JsonObject
+        {
+            ["request"] = "configure", ["streams"] = new JsonArray(new JsonObject { ["mid"] = mid, ["send"] = send }),
+        }, null, async: true, ct);
+    }
+
     /// <summary>Hands the subscriber's answer to Janus, which then starts sending.</summary>
     public async Task StartAsync(long handle, long room, string answer, CancellationToken ct)
     {

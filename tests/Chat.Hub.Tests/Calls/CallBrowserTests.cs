@@ -405,6 +405,118 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await EndCallAsync(teacherPage, callId);
     }
 
+    [NamespaceFact]
+    public async Task GalleryCall_PageReceivesVideoOfItsBudgetOnly_SoundOfEveryone_AFreedPlaceGoesToThePausedCamera()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("10А");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Ивановна", a.Id);
+        var pupils = new List<TestUser>();
+        foreach (var name in new[] { "Саша", "Дима", "Лена" })
+        {
+            pupils.Add(await school.AddStudentAsync(name, a.Id));
+        }
+
+        // A parent meeting's shape: everyone publishes a camera. Every page of this browser receives video of two
+        // cameras at most (a phone's budget is 4, a desktop's 9; the test's is 2 so that three pupils exceed it).
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: false);
+        await teacherPage.EvaluateAsync("() => localStorage.setItem('chat.maxVideo', '2')");
+        var pupilPages = new List<IPage>();
+        foreach (var pupil in pupils)
+        {
+            var page = await browser.JoinAsync(pupil, callId);
+            // Silent microphones (the fake ones beep): who speaks goes first, and here nobody should.
+            await page.EvaluateAsync("() => window.callState.local.getAudioTracks().forEach(t => { t.enabled = false; })");
+            pupilPages.Add(page);
+        }
+
+        // The teacher's page subscribes to all three; once none of them speaks any more (her own microphone beeps on),
+        // two cameras' video is received and one tile says its video is paused.
+        var wait = new PageWaitForFunctionOptions { Timeout = 60_000 };
+        const string Settled = """
+            () => window.callState.videoMids.size === 3 && [...window.callState.speaking].every(a => a === window.callState.me) && !window.callState.sharingVideo
+              && [...window.callState.videoOn.values()].filter(Boolean).length === 2
+              && document.querySelectorAll('#videos .tile.video-paused').length === 1
+            """;
+        const string Video = """
+            () => JSON.stringify({ mids: [...window.callState.videoMids], on: [...window.callState.videoOn], speaking: [...window.callState.speaking],
+              sharing: window.callState.sharingVideo, paused: document.querySelectorAll('#videos .tile.video-paused').length,
+              subscribers: window.callState.subscribers.size, status: document.getElementById('status').textContent })
+            """;
+        async Task SettleAsync()
+        {
+            try
+            {
+                await teacherPage.WaitForFunctionAsync(Settled, null, wait);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"the teacher's page did not settle on two cameras' video: {await teacherPage.EvaluateAsync<string>(Video)}", e);
+            }
+        }
+
+        await SettleAsync();
+        await Task.Delay(1500);
+        await SettleAsync();
+
+        // Over three seconds: the two received cameras decode frames, the paused one none; all three are heard.
+        const string Counts = """
+            async () => {
+              const out = {};
+              for (const [feed, pc] of window.callState.subscribers) {
+                const c = { video: 0, audio: 0, on: window.callState.videoOn.get(feed), account: window.callState.feedAccounts.get(feed) };
+                for (const s of (await pc.getStats()).values()) {
+                  if (s.type === 'inbound-rtp' && s.kind === 'video') c.video = s.framesDecoded || 0;
+                  if (s.type === 'inbound-rtp' && s.kind === 'audio') c.audio = s.packetsReceived || 0;
+                }
+                out[feed] = c;
+              }
+              return JSON.stringify(out);
+            }
+            """;
+        var before = JsonDocument.Parse(await teacherPage.EvaluateAsync<string>(Counts)).RootElement;
+        await Task.Delay(3000);
+        var after = JsonDocument.Parse(await teacherPage.EvaluateAsync<string>(Counts)).RootElement;
+        string? pausedAccount = null;
+        string? receivedAccount = null;
+        foreach (var feed in after.EnumerateObject())
+        {
+            var then = before.GetProperty(feed.Name);
+            var frames = feed.Value.GetProperty("video").GetInt32() - then.GetProperty("video").GetInt32();
+            var packets = feed.Value.GetProperty("audio").GetInt32() - then.GetProperty("audio").GetInt32();
+            Assert.True(packets > 20, $"feed {feed.Name}: {packets} audio packets in 3 s ({after})");
+            if (feed.Value.GetProperty("on").GetBoolean())
+            {
+                Assert.True(frames > 10, $"feed {feed.Name} (video received): {frames} frames in 3 s ({after})");
+                receivedAccount = feed.Value.GetProperty("account").GetString();
+            }
+            else
+            {
+                Assert.True(frames <= 1, $"feed {feed.Name} (video paused): {frames} frames in 3 s ({after})");
+                pausedAccount = feed.Value.GetProperty("account").GetString();
+            }
+        }
+
+        Assert.NotNull(pausedAccount);
+        Assert.NotNull(receivedAccount);
+
+        // One of the two received leaves: the paused camera takes the freed place and its video is decoded.
+        await pupilPages[pupils.FindIndex(p => p.AccountId.ToString() == receivedAccount)].ClickAsync("#leave");
+        const string Resumed = """
+            async account => {
+              const feed = [...window.callState.feedAccounts].find(([, a]) => a === account)?.[0];
+              if (!feed || !window.callState.videoOn.get(feed) || document.querySelector('#videos .tile.video-paused')) return false;
+              for (const s of (await window.callState.subscribers.get(feed).getStats()).values())
+                if (s.type === 'inbound-rtp' && s.kind === 'video') return window.resumedFrom === undefined ? (window.resumedFrom = s.framesDecoded || 0, false) : (s.framesDecoded || 0) > window.resumedFrom + 10;
+              return false;
+            }
+            """;
+        await teacherPage.WaitForFunctionAsync(Resumed, pausedAccount, new() { Timeout = 60_000, PollingInterval = 500 });
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
     /// <summary>
     /// Polls <paramref name="script"/> (which returns at least <c>{ frames, width }</c>) until more than ten frames of
     /// a sized video were decoded, or 30 s passed; returns the last answer for the test to judge.

@@ -145,6 +145,17 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         await teacher.Connection.InvokeAsync("Trickle", new TrickleRequest(callId, null, "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host", "0", 99)).ExpectHubErrorAsync("media_invalid");
         await teacher.Connection.InvokeAsync("Answer", callId, 5L, Offer).ExpectHubErrorAsync("media_invalid");
 
+        // Pausing a subscription's video: only a plain mid, only my own subscriptions, only in the call, only for members.
+        await teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1\r\nx", false).ExpectHubErrorAsync("validation_failed");
+        await teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "", false).ExpectHubErrorAsync("validation_failed");
+        await teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1", false).ExpectHubErrorAsync("feed_not_found");
+        await using (var pupil = await HubClient.ConnectAsync(app, l.Pupil))
+        await using (var stranger = await HubClient.ConnectAsync(app, l.Stranger))
+        {
+            await pupil.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1", false).ExpectHubErrorAsync("not_in_call");
+            await stranger.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1", false).ExpectHubErrorAsync("chat_not_found");
+        }
+
         // A valid offer passes validation and then needs the media server, which this app does not have.
         await teacher.Connection.InvokeAsync<string>("Publish", callId, Offer).ExpectHubErrorAsync("media_unavailable");
         await teacher.Connection.InvokeAsync("EndCall", callId);

@@ -282,6 +282,25 @@ public sealed partial class CallService(
         return await SfuCallAsync(() => client.SubscribeAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, feedId, ct));
     }
 
+    /// <summary>
+    /// Pauses or resumes one stream of my subscription to a feed (a gallery page receives video only for the tiles it
+    /// shows; sound of everyone). Only my own subscriptions, while I am in the call.
+    /// </summary>
+    public async Task SetFeedStreamAsync(Guid me, Guid callId, long feedId, string mid, bool receive, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct); // outsiders learn nothing, not even how we validate
+        if (string.IsNullOrEmpty(mid) || mid.Length > 16 || !mid.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            throw ChatException.Field("mid", "Укажите поток подписки (mid из предложения медиасервера).");
+        }
+
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequirePresent(me));
+        var handle = subscribers.TryGetValue((callId, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
+        var (client, _) = await SfuAsync(row, ct);
+        await SfuCallAsync(() => client.ConfigureSubscriptionAsync(handle, mid, receive, ct));
+    }
+
     public async Task AnswerAsync(Guid me, Guid callId, long feedId, string sdpAnswer, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, ct);
