@@ -61,11 +61,11 @@ public sealed partial class CallService
         foreach (var p in a.People.OrderByDescending(p => p.Attended).ThenBy(p => p.FirstJoinedAt).ThenBy(p => p.DisplayName, StringComparer.CurrentCulture))
         {
             csv.Append(CultureInfo.InvariantCulture,
-                $"{Moderation.ModerationApi.Csv(p.DisplayName)},{p.ChatRole ?? "guest"},{Flag(p.Attended)},{p.Intervals},{p.FirstJoinedAt:O},{p.LastLeftAt:O},{p.Seconds / 60},{Flag(p.PresentNow)},{Flag(p.Removed)}\n");
+                $"{Csv.Field(p.DisplayName)},{p.ChatRole ?? "guest"},{Flag(p.Attended)},{p.Intervals},{p.FirstJoinedAt:O},{p.LastLeftAt:O},{p.Seconds / 60},{Flag(p.PresentNow)},{Flag(p.Removed)}\n");
         }
 
         var name = $"{(a.LessonMode ? "lesson" : "call")}-attendance-{a.StartedAt.UtcDateTime:yyyy-MM-dd-HHmm}.csv";
-        return (Moderation.ModerationApi.CsvFile(csv), name);
+        return (Csv.File(csv), name);
 
         static string Flag(bool value) => value ? "yes" : "no";
     }

@@ -27,26 +27,11 @@ public static class ModerationApi
             var csv = new StringBuilder("id,at,actor_id,actor_name,action,subject_id,details\n");
             foreach (var e in events)
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{e.Id},{e.At:O},{e.ActorId},{Csv(e.ActorName)},{e.Action},{e.SubjectId},{Csv(e.Details)}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{e.Id},{e.At:O},{e.ActorId},{Csv.Field(e.ActorName)},{e.Action},{e.SubjectId},{Csv.Field(e.Details)}\n");
             }
 
-            return TypedResults.File(CsvFile(csv), "text/csv; charset=utf-8", "audit.csv");
+            return TypedResults.File(Csv.File(csv), "text/csv; charset=utf-8", "audit.csv");
         });
         return app;
-    }
-
-    /// <summary>A CSV export as its file: UTF-8 with a BOM, so that spreadsheets read the Cyrillic right.</summary>
-    public static byte[] CsvFile(StringBuilder csv) => [.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(csv.ToString())];
-
-    /// <summary>One CSV field, quoted; a leading formula character is neutralised so spreadsheets do not run it.</summary>
-    public static string Csv(string? value)
-    {
-        var v = value ?? "";
-        if (v.Length > 0 && v[0] is '=' or '+' or '-' or '@')
-        {
-            v = "'" + v;
-        }
-
-        return "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
 }

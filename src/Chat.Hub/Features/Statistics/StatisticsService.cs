@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using Chat.Hub.Features.Moderation;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Calls;
@@ -104,7 +103,7 @@ public sealed class StatisticsService(
         csv.AppendLine("section,class,pupils_joined,parents_joined,pupils_with_parent,pupil_link_uses,parent_link_uses,pending_pupils,pending_parents");
         foreach (var c in s.Classes)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"class,{ModerationApi.Csv(c.Name)},{c.PupilsJoined},{c.ParentsJoined},{c.PupilsWithParent},{c.PupilLinkUses},{c.ParentLinkUses},{c.PendingPupils},{c.PendingParents}");
+            csv.AppendLine(CultureInfo.InvariantCulture, $"class,{Csv.Field(c.Name)},{c.PupilsJoined},{c.ParentsJoined},{c.PupilsWithParent},{c.PupilLinkUses},{c.ParentLinkUses},{c.PendingPupils},{c.PendingParents}");
         }
 
         csv.AppendLine("section,role,active_day,active_week,active_month");
@@ -133,6 +132,6 @@ public sealed class StatisticsService(
 
         csv.AppendLine("section,used_bytes,quota_bytes");
         csv.AppendLine(CultureInfo.InvariantCulture, $"storage,{s.Files.StorageUsedBytes},{s.Files.StorageQuotaBytes}");
-        return ModerationApi.CsvFile(csv);
+        return Csv.File(csv);
     }
 }
