@@ -118,7 +118,12 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         Assert.Empty(await call.EvaluateAsync<string[]>("() => window.callState.local.getVideoTracks().map(t => t.label)"));
         await Expect(me).ToHaveCountAsync(1);
 
-        // Joining again (a second page of the same browser) uses the remembered microphone and no camera.
+        // «Видео других» (for a poor connection): automatic at first; «ничьё» is remembered with the devices.
+        var receive = call.GetByLabel("Видео других");
+        await Expect(receive).ToHaveValueAsync("auto");
+        await receive.SelectOptionAsync("none");
+
+        // Joining again (a second page of the same browser) uses the remembered microphone, no camera and no video of others.
         var callId = await call.EvaluateAsync<string>("() => state.callId");
         var again = await call.Context.NewPageAsync();
         await again.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
@@ -126,6 +131,8 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         await Expect(again.GetByLabel("Микрофон").Locator("option:checked")).ToHaveTextAsync("Fake Audio Input 1");
         await Expect(again.GetByLabel("Камера")).ToHaveValueAsync("none");
         await Expect(again.GetByLabel("Динамик").Locator("option:checked")).ToHaveTextAsync("Fake Audio Output 1");
+        await Expect(again.GetByLabel("Видео других")).ToHaveValueAsync("none");
+        Assert.Equal(0, await again.EvaluateAsync<int>("() => videoBudget()"));
         Assert.Equal(["Fake Audio Input 1"], await again.EvaluateAsync<string[]>(SenderLabels, "audio"));
         Assert.Equal([""], await again.EvaluateAsync<string[]>(SenderLabels, "video"));
 

@@ -391,11 +391,15 @@ async function subscribe(feedId, label, accountId) {
 }
 
 /**
- * How many cameras the page receives video of at once: 4 on a phone, 9 elsewhere. Everyone's sound is received; a
- * gallery of 30 cameras would take a phone's whole connection and processor. Tests set
- * localStorage['chat.maxVideo'].
+ * How many cameras the page receives video of at once: 4 on a phone, 9 elsewhere, or what the person chose in «Видео
+ * других» (one camera, or none on a poor connection; remembered with the devices). Everyone's sound and shared
+ * screens are always received; a gallery of 30 cameras would take a phone's whole connection and processor. Tests
+ * set localStorage['chat.maxVideo'] for the automatic budget.
  */
 function videoBudget() {
+  const mode = chosenDevices().receive;
+  if (mode === 'none') return 0;
+  if (mode === 'one') return 1;
   const set = Number(localStorage.getItem('chat.maxVideo'));
   if (set > 0) return set;
   return window.matchMedia && window.matchMedia('(max-width: 700px)').matches ? 4 : 9;
@@ -830,6 +834,7 @@ async function start(params) {
   }
   await refreshDevices();
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
+  $('receive-choice').hidden = false;
   if (state.mine && state.mine.isHost) loadWaitingRoom();
   return state.callId;
 }
@@ -997,6 +1002,7 @@ function teardown(text) {
   for (const id of ['unmute', 'share', 'stopshare', 'hand', 'leave']) $(id).disabled = true;
   $('host').hidden = true;
   $('link-box').hidden = true;
+  $('receive-choice').hidden = true;
   $('waiting').replaceChildren();
   $('participants').replaceChildren();
   if (text) status(text);
@@ -1083,6 +1089,11 @@ document.addEventListener('DOMContentLoaded', () => {
   $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));
   $('camera').addEventListener('change', () => chooseDevice('video', $('camera').value));
   $('speaker').addEventListener('change', () => chooseSpeaker($('speaker').value));
+  $('receive').value = chosenDevices().receive || 'auto';
+  $('receive').addEventListener('change', () => {
+    rememberDevice('receive', $('receive').value);
+    shareVideo();
+  });
   $('sound').addEventListener('click', () => {
     state.soundBlocked = false;
     $('sound').hidden = true;

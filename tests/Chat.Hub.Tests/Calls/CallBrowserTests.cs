@@ -514,6 +514,24 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
             """;
         await teacherPage.WaitForFunctionAsync(Resumed, pausedAccount, new() { Timeout = 60_000, PollingInterval = 500 });
 
+        // On a poor connection she chooses «ничьё» in «Видео других»: both cameras pause (she still hears them);
+        // back to the automatic budget, both come back.
+        await teacherPage.SelectOptionAsync("#receive", "none");
+        const string AllPaused = "() => [...window.callState.videoOn.values()].every(on => !on) && document.querySelectorAll('#videos .tile.video-paused').length === 2";
+        await teacherPage.WaitForFunctionAsync(AllPaused, null, wait);
+        var pausedBefore = JsonDocument.Parse(await teacherPage.EvaluateAsync<string>(Counts)).RootElement;
+        await Task.Delay(2000);
+        foreach (var feed in JsonDocument.Parse(await teacherPage.EvaluateAsync<string>(Counts)).RootElement.EnumerateObject())
+        {
+            var then = pausedBefore.GetProperty(feed.Name);
+            Assert.True(feed.Value.GetProperty("video").GetInt32() - then.GetProperty("video").GetInt32() <= 1, $"feed {feed.Name} still decodes video after «ничьё»");
+            Assert.True(feed.Value.GetProperty("audio").GetInt32() - then.GetProperty("audio").GetInt32() > 10, $"feed {feed.Name} is not heard after «ничьё»");
+        }
+
+        Assert.Equal("none", await teacherPage.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chat.callDevices')).receive"));
+        await teacherPage.SelectOptionAsync("#receive", "auto");
+        await teacherPage.WaitForFunctionAsync("() => [...window.callState.videoOn.values()].every(Boolean) && !document.querySelector('#videos .tile.video-paused')", null, wait);
+
         await EndCallAsync(teacherPage, callId);
     }
 
