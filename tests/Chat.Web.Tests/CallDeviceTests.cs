@@ -161,7 +161,7 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
 
         // No Janus here: every Publish answers media_unavailable. The page counts its cameras opened and its connections.
         var page = await PageAsync(Desktop, await App.MediaBrowserAsync());
-        await page.Context.AddInitScriptAsync(RetryPlan(every: 300, @for: 4_000));
+        await page.Context.AddInitScriptAsync(RetryPlan(every: 300, @for: 8_000));
         await page.Context.AddInitScriptAsync("""
             window.opened = 0; window.connections = 0;
             if (navigator.mediaDevices) {
@@ -202,6 +202,49 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         Assert.Equal(2, await call.EvaluateAsync<int>("() => window.opened"));
         Assert.True(await call.EvaluateAsync<bool>("() => window.callState.local === null && window.callState.publisher === null"));
         await Expect(unmute).ToBeEnabledAsync();
+    }
+
+    [Fact]
+    public async Task UnmutePressedWhileTheCameraOpens_OneCameraOpened_NothingLeftOnAfterGivingUp()
+    {
+        var school = await Scene.SchoolAsync("Школа №44");
+        var classId = await school.ClassAsync("11В");
+        var teacher = await school.TeacherAsync("Вера Николаевна", classTeacherOf: classId);
+
+        // The browser takes its time to open the camera (a permission prompt, a slow device); every stream it gives is kept
+        // here to check later that none stays on.
+        var page = await PageAsync(Desktop, await App.MediaBrowserAsync());
+        await page.Context.AddInitScriptAsync(RetryPlan(every: 300, @for: 1_500));
+        await page.Context.AddInitScriptAsync("""
+            window.opened = 0; window.streams = [];
+            if (navigator.mediaDevices) {
+              const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+              navigator.mediaDevices.getUserMedia = async c => {
+                window.opened++;
+                await new Promise(r => setTimeout(r, 1500));
+                const s = await open(c);
+                window.streams.push(s);
+                return s;
+              };
+            }
+            """);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "11В");
+        var call = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+
+        // While the page opens the camera for the join, she presses «Включить микрофон и камеру» too: one camera is opened.
+        await call.WaitForFunctionAsync("() => window.opened === 1");
+        var unmute = call.GetByRole(AriaRole.Button, new() { Name = "Включить микрофон и камеру" });
+        if (await unmute.IsEnabledAsync())
+        {
+            await unmute.ClickAsync();
+        }
+
+        // No media server here: the page tries again, gives up and turns off what it opened — all of it.
+        await Expect(call.Locator("#status")).ToContainTextAsync("Медиасервер звонков недоступен", new() { Timeout = 30_000 });
+        Assert.Equal(1, await call.EvaluateAsync<int>("() => window.opened"));
+        Assert.True(await call.EvaluateAsync<bool>("() => window.streams.length === 1 && window.streams.every(s => s.getTracks().every(t => t.readyState === 'ended'))"));
+        Assert.True(await call.EvaluateAsync<bool>("() => window.callState.local === null && window.callState.publisher === null"));
     }
 
     /// <summary>An init script: how often and how long the call page tries publishing again (call.js, retryPlan).</summary>

@@ -55,10 +55,13 @@ const state = {
   mainSpeaker: null, // the last one who spoke (first and larger among many tiles)
   videoMids: new Map(), // camera feedId -> mid of its video in my subscription (once answered)
   videoOn: new Map(), // camera feedId -> whether Janus sends me its video (false: paused, the tile shows its name)
+  videoSince: new Map(), // camera feedId -> when its video was last turned on or off here
+  videoRetryAt: 0, // after a failed SetFeedStream: not before this time (performance.now())
   spokeAt: new Map(), // accountId -> when they last began to speak (who gets video first among many)
   sharingVideo: false, shareAgain: false, // shareVideo() is running / must run again when done
   lastCall: null, // the call as last applied
-  republishing: false, // a new publish after a failed connection or a media server restart is under way
+  republishing: false, // a new publish after a failed connection or a media server restart is under way (its run's token)
+  publishRun: null, // the publish attempt running now (a promise), shared by whoever asks to publish meanwhile
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
@@ -272,13 +275,31 @@ async function devicesChanged() {
   await reportCamera();
 }
 
-async function publish() {
+/**
+ * Publishes my camera and microphone. One attempt at a time: a call while one runs (the button, a media server restart,
+ * a retry) shares it, so two cameras are never opened and two connections never fight.
+ */
+function publish() {
+  if (!state.publishRun) state.publishRun = publishOnce().finally(() => { state.publishRun = null; });
+  return state.publishRun;
+}
+
+async function publishOnce() {
+  const callId = state.callId;
+  // Left (or joined another call) while this attempt waited: what it opened is closed, nothing stays on.
+  const leftMeanwhile = (stream, pc) => {
+    if (state.callId === callId) return false;
+    if (pc) pc.close();
+    if (stream && stream !== state.local) stream.getTracks().forEach(t => t.stop());
+    return true;
+  };
   if (state.publisher) { state.publisher.close(); state.publisher = null; } // an earlier attempt that failed
   // Publishing again (a failed connection, the media server back): the camera and microphone already open are kept, so
   // their light does not blink and the browser does not ask again.
   const kept = state.local && state.local.getTracks().some(t => t.readyState === 'live') ? state.local : null;
   if (!kept) stopLocal();
   const stream = kept || await localMedia();
+  if (leftMeanwhile(stream, null)) throw new Error('Вы вышли из звонка.');
   state.local = stream;
   $('local').srcObject = stream;
   $('local').parentElement.hidden = false;
@@ -292,9 +313,11 @@ async function publish() {
   trickle(pc, null);
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
-  const answer = await state.hub.invoke('Publish', state.callId, offer.sdp);
+  const answer = await state.hub.invoke('Publish', callId, offer.sdp);
+  if (leftMeanwhile(null, pc)) throw new Error('Вы вышли из звонка.');
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   state.publishing = true;
+  state.mediaAway = false;
   await reportCamera(); // joined without a camera (none, or «Без камеры» chosen before)
 }
 
@@ -386,6 +409,7 @@ async function subscribe(feedId, label, accountId) {
   if (accountId && received && received.mid !== null && state.subscribers.get(feedId) === pc) {
     state.videoMids.set(feedId, received.mid);
     state.videoOn.set(feedId, true); // Janus sends everything it offered until told otherwise
+    state.videoSince.set(feedId, 0); // not held: a new camera over the budget is paused at once
     shareVideo();
   }
 }
@@ -405,37 +429,58 @@ function videoBudget() {
   return window.matchMedia && window.matchMedia('(max-width: 700px)').matches ? 4 : 9;
 }
 
+/** A camera that got video keeps it at least this long (ms): a cough elsewhere does not swap it out at once. */
+const VIDEO_HOLD = 5000;
+
 /**
  * Receives video of the cameras that matter most and pauses the rest (Janus stops sending it: SetFeedStream): the host,
- * whoever speaks now, then who spoke last, then who has video already (no flapping), then who came first. Screens are
- * never paused. Runs once at a time; asked again meanwhile, it runs once more after.
+ * cameras that are on (a camera turned off takes no place), cameras that got video less than VIDEO_HOLD ago, whoever
+ * speaks now, then who spoke last, then who has video already, then who came first. Screens are never paused. Runs
+ * once at a time; asked again meanwhile, it runs once more after. A failure is tried again 3 s later (not at every
+ * change of who speaks).
  */
 async function shareVideo() {
   if (state.sharingVideo) { state.shareAgain = true; return; }
+  if (performance.now() < state.videoRetryAt) return; // its timer runs it
   state.sharingVideo = true;
   try {
     do {
       state.shareAgain = false;
       const hostId = state.lastCall && state.lastCall.hostId;
       const feeds = [...state.videoMids.keys()];
+      const now = performance.now();
       const rank = (feed, order) => {
         const a = state.feedAccounts.get(feed);
-        return [a === hostId ? 0 : 1, state.speaking.has(a) ? 0 : 1, -(state.spokeAt.get(a) || 0), state.videoOn.get(feed) ? 0 : 1, order];
+        const held = state.videoOn.get(feed) && now - (state.videoSince.get(feed) || 0) < VIDEO_HOLD;
+        return [a === hostId ? 0 : 1, state.videoOff.has(a) ? 1 : 0, held ? 0 : 1, state.speaking.has(a) ? 0 : 1,
+          -(state.spokeAt.get(a) || 0), state.videoOn.get(feed) ? 0 : 1, order];
       };
       const compare = (x, y) => { for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; };
       const ranked = feeds.map((f, i) => [f, rank(f, i)]).sort((x, y) => compare(x[1], y[1])).map(([f]) => f);
       const wanted = new Set(ranked.slice(0, videoBudget()));
-      // Pauses first, then resumes: the page never receives more than its budget, even for a moment.
+      // Pauses first, then resumes, so that the budget holds between the two (a new subscription sends video until
+      // its first pass here).
       for (const feed of [...feeds.filter(f => !wanted.has(f)), ...feeds.filter(f => wanted.has(f))]) {
         const on = wanted.has(feed);
-        if (state.videoOn.get(feed) === on || !state.videoMids.has(feed) || !state.callId) continue;
+        const pc = state.subscribers.get(feed);
+        if (state.videoOn.get(feed) === on || !state.videoMids.has(feed) || !state.callId || !pc) continue;
         try {
           await state.hub.invoke('SetFeedStream', state.callId, feed, state.videoMids.get(feed), on);
+          if (state.subscribers.get(feed) !== pc) continue; // subscribed again meanwhile: that one starts afresh
           state.videoOn.set(feed, on);
+          state.videoSince.set(feed, performance.now());
           const tile = document.querySelector(`figure[data-feed="${feed}"]`);
           if (tile) tile.classList.toggle('video-paused', !on);
         } catch (err) {
-          console.warn('video of a feed', message(err)); // tried again at the next change
+          console.warn('video of a feed', message(err));
+          if (String(err && err.message).includes('feed_not_found') && state.subscribers.get(feed) === pc) {
+            // The media server no longer knows this subscription (its handle was dropped): subscribe to it again.
+            closeSubscriber(feed);
+            setTimeout(() => { if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {}); }, 1000);
+          }
+          state.videoRetryAt = performance.now() + 3000;
+          setTimeout(() => shareVideo(), 3000);
+          return;
         }
       }
     } while (state.shareAgain);
@@ -502,6 +547,7 @@ function closeSubscriber(feedId) {
   const hadVideo = state.videoOn.get(feedId);
   state.videoMids.delete(feedId);
   state.videoOn.delete(feedId);
+  state.videoSince.delete(feedId);
   if (hadVideo && state.callId) shareVideo(); // a place in the video budget is free
   const tile = document.querySelector(`figure[data-feed="${feedId}"]`);
   if (tile) tile.remove();
@@ -721,8 +767,9 @@ async function applyState(call) {
   learnNames(call);
   // A camera turned off: its tile says so on a dark background instead of showing the last frame it sent.
   state.videoOff = new Set(call.participants.filter(p => p.videoMuted).map(p => p.accountId));
+  if (state.videoMids.size) shareVideo(); // a camera turned off gives its place up, the host may have changed
   for (const tile of document.querySelectorAll('#videos .tile[data-account]')) tile.classList.toggle('camera-off', state.videoOff.has(tile.dataset.account));
-  $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing || state.republishing;
+  $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing || !!state.republishing || !!state.publishRun;
   // The host stopped my screen share (or took the permission back): close it here too.
   if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)) {
     stopScreen(false);
@@ -821,8 +868,10 @@ async function start(params) {
   if (mine && mine.speakAllowed) {
     // Without a camera or the media server the person stays in the call (and sees who is there). The media server
     // away: tried again for a while with the camera kept on; any other failure turns what was opened off.
+    const joinedId = state.callId;
     await publish().catch(err => {
-      if (mediaUnavailable(err)) { republish(MEDIA_AWAY, { waitFirst: true }); return; }
+      if (state.callId !== joinedId) return; // left while the camera opened: teardown said so
+      if (retryable(err)) { republish(mediaUnavailable(err) ? MEDIA_AWAY : 'Нет связи с сервером, подключаемся снова…', { waitFirst: true }); return; }
       stopPublishing();
       status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
         ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
@@ -918,6 +967,8 @@ function whenFailed(pc, isCurrent, recover) {
 
 const MEDIA_AWAY = 'Медиасервер звонков временно недоступен, подключаемся снова…';
 const mediaUnavailable = err => String(err && err.message).includes('media_unavailable');
+/** Worth trying again: the media server is away, or the hub connection is (a network change breaks both at once). */
+const retryable = err => mediaUnavailable(err) || !!(state.hub && state.hub.state !== signalR.HubConnectionState.Connected);
 
 /**
  * How often and how long publishing is tried again while the media server is away: every second for a minute.
@@ -936,7 +987,9 @@ function retryPlan() {
  */
 async function republish(reason, { waitFirst = false } = {}) {
   if (state.republishing) return;
-  state.republishing = true;
+  const callId = state.callId;
+  const run = Symbol('republish');
+  state.republishing = run; // teardown clears it: a loop of a call that was left ends at its next step
   state.publishing = false;
   $('unmute').disabled = true;
   status(reason);
@@ -946,7 +999,7 @@ async function republish(reason, { waitFirst = false } = {}) {
   try {
     if (waitFirst) await wait();
     await freshIce();
-    while (state.callId && !state.publishing) {
+    while (state.callId === callId && state.republishing === run && !state.publishing) {
       if (!(state.mine && state.mine.speakAllowed)) {
         // The host took the word back meanwhile.
         stopPublishing();
@@ -958,14 +1011,16 @@ async function republish(reason, { waitFirst = false } = {}) {
         state.mediaAway = false;
         status(inCallText(state.lastCall));
       } catch (err) {
-        if (!state.callId) return; // left meanwhile: teardown turned everything off
-        if (!mediaUnavailable(err) || Date.now() + plan.every > until) { gaveUp(err); return; }
+        if (state.callId !== callId || state.republishing !== run) return; // left meanwhile: teardown turned everything off
+        if (!retryable(err) || Date.now() + plan.every > until) { gaveUp(err); return; }
         await wait();
       }
     }
   } finally {
-    state.republishing = false;
-    if (state.callId) $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing;
+    if (state.republishing === run) {
+      state.republishing = false;
+      if (state.callId) $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing;
+    }
   }
 }
 
@@ -994,7 +1049,7 @@ function stopPublishing() {
  */
 function teardown(text) {
   if (!state.callId) return;
-  state.callId = null; state.lastCall = null; state.wasIn = false; state.mediaAway = false;
+  state.callId = null; state.lastCall = null; state.wasIn = false; state.mediaAway = false; state.republishing = false;
   clearTimeout(state.iceTimer);
   stopPublishing();
   stopScreen(false);
@@ -1079,11 +1134,14 @@ document.addEventListener('DOMContentLoaded', () => {
     $('unmute').disabled = true;
     try {
       await state.hub.invoke('SetMuted', state.callId, false, false);
-      if (!state.publishing) await publish();
+      if (!state.publishing) {
+        await publish();
+        status(inCallText(state.lastCall)); // over a «could not» of an earlier attempt
+      }
     } catch (err) {
-      if (!state.publishing) stopPublishing(); // nothing half-open stays on (the camera's light)
+      if (!state.publishing && !state.republishing) stopPublishing(); // nothing half-open stays on (the camera's light)
       status(message(err), true);
-      $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing;
+      $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing || !!state.republishing;
     }
   });
   $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));

@@ -460,6 +460,11 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await Task.Delay(1500);
         await SettleAsync();
 
+        // A pupil's page (the teacher and two classmates, budget two) receives the host's camera whatever happens.
+        await pupilPages[0].WaitForFunctionAsync(
+            "host => window.callState.videoMids.size === 3 && [...window.callState.videoOn.values()].filter(Boolean).length === 2 && window.callState.videoOn.get([...window.callState.feedAccounts].find(([, a]) => a === host)?.[0]) === true",
+            teacher.AccountId.ToString(), wait);
+
         // Over three seconds: the two received cameras decode frames, the paused one none; all three are heard.
         const string Counts = """
             async () => {

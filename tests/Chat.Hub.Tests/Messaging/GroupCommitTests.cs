@@ -37,37 +37,61 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
     public async Task SendsAreMeasured_BatchSizeQueueStoreAndPushRecorded()
     {
         var room = await RoomAsync(3);
-        var recorded = new System.Collections.Concurrent.ConcurrentDictionary<string, List<double>>();
+
+        // Only this app's meter (other test classes run their own apps in this process at the same time).
+        var factory = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var recorded = new List<(string Name, double Value, string? Outcome)>();
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == MessageMetrics.MeterName)
+            if (instrument.Meter.Name == MessageMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, factory))
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        void Record(string name, double value)
+        void Record(string name, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var values = recorded.GetOrAdd(name, _ => []);
-            lock (values)
+            string? outcome = null;
+            foreach (var tag in tags)
             {
-                values.Add(value);
+                if (tag.Key == "chat.batch.outcome")
+                {
+                    outcome = tag.Value as string;
+                }
+            }
+
+            lock (recorded)
+            {
+                recorded.Add((name, value, outcome));
             }
         }
 
-        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => Record(instrument.Name, value));
-        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => Record(instrument.Name, value));
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument.Name, value, tags));
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument.Name, value, tags));
         listener.Start();
 
+        // Three sends of one pupil to one chat: at least two batches (one message per sender and chat in a batch).
         await using var hub = await HubClient.ConnectAsync(app, room.Pupils[0]);
         await Task.WhenAll(Enumerable.Range(1, 3).Select(i => hub.SendAsync(room.ChatId, $"замер {i}")));
+        List<(string Name, double Value, string? Outcome)> Of(string name)
+        {
+            lock (recorded)
+            {
+                return recorded.Where(r => r.Name == name).ToList();
+            }
+        }
 
-        // Every send waited for a batch (one value each); every batch recorded its size, its statement and its push.
-        await HubClient.EventuallyAsync(() => recorded.TryGetValue("chat.messages.batch.push", out var p) && p.Count > 0, "a push measured");
-        Assert.True(recorded["chat.messages.queued"].Count >= 3);
-        Assert.All(recorded["chat.messages.queued"], v => Assert.True(v >= 0));
-        Assert.True(recorded["chat.messages.batch.size"].Sum() >= 3);
-        Assert.All(recorded["chat.messages.batch.store"], v => Assert.True(v > 0));
+        // Each send waited for its batch once; the batches wrote all three, each batch's statement and push timed.
+        await HubClient.EventuallyAsync(() => Of("chat.message.batch.push.duration").Count >= Of("chat.message.batch.size").Count && Of("chat.message.batch.size").Sum(r => r.Value) >= 3, "the batches' pushes measured");
+        var queued = Of("chat.message.queue.duration");
+        Assert.True(queued.Count >= 3);
+        Assert.All(queued, r => Assert.InRange(r.Value, 0, 30));
+        var sizes = Of("chat.message.batch.size");
+        Assert.True(sizes.Count >= 2, $"{sizes.Count} batches for three sends of one sender to one chat");
+        Assert.All(sizes, r => Assert.Equal(MessageMetrics.Written, r.Outcome));
+        var stores = Of("chat.message.batch.store.duration");
+        Assert.Equal(sizes.Count, stores.Count);
+        Assert.All(stores, r => Assert.InRange(r.Value, 1e-6, 30));
     }
 
     [Fact]

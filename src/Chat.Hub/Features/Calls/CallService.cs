@@ -298,7 +298,20 @@ public sealed partial class CallService(
         Translate(() => state.RequirePresent(me));
         var handle = subscribers.TryGetValue((callId, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
         var (client, _) = await SfuAsync(row, ct);
-        await SfuCallAsync(() => client.ConfigureSubscriptionAsync(handle, mid, receive, ct));
+        try
+        {
+            await SfuCallAsync(() => client.ConfigureSubscriptionAsync(handle, mid, receive, ct));
+        }
+        catch (JanusException e) when (e.Code is 459 or 424)
+        {
+            // The handle is gone (Janus dropped it) or not joined yet (a subscription being made again): the page
+            // subscribes again and decides then.
+            throw new ChatException(ChatError.FeedNotFound);
+        }
+        catch (JanusException e) when (e.Code is 429 or 430)
+        {
+            throw ChatException.Field("mid", "Такого потока в подписке нет.");
+        }
     }
 
     public async Task AnswerAsync(Guid me, Guid callId, long feedId, string sdpAnswer, CancellationToken ct)

@@ -180,16 +180,22 @@ public sealed partial class MessageBatcher : BackgroundService
     /// </summary>
     private async Task<Action> WriteAsync(List<Pending> batch, long started, CancellationToken stoppingToken)
     {
+        var (done, outcome) = await StoreAsync(batch, stoppingToken);
+        var committed = MessageMetrics.Now();
+        metrics.Stored(batch.Count, started, committed, outcome);
+        return () =>
+        {
+            done();
+            metrics.Pushed(committed, outcome);
+        };
+    }
+
+    private async Task<(Action Done, string Outcome)> StoreAsync(List<Pending> batch, CancellationToken stoppingToken)
+    {
         try
         {
             var stored = await messages.AppendBatchAsync(batch.Select(p => p.Message).ToList(), stoppingToken);
-            var committed = MessageMetrics.Now();
-            metrics.Stored(batch.Count, started, committed);
-            return () =>
-            {
-                Complete(batch, stored);
-                metrics.Pushed(committed);
-            };
+            return (() => Complete(batch, stored), MessageMetrics.Written);
         }
         catch (Exception e) when (IsUnavailable(e, stoppingToken))
         {
@@ -197,14 +203,14 @@ public sealed partial class MessageBatcher : BackgroundService
             // retries with the same client id.
             LogBatchFailed(logger, e, batch.Count);
             var error = e is OperationCanceledException ? ShuttingDown(e) : e;
-            return () => Fail(batch, error);
+            return (() => Fail(batch, error), MessageMetrics.Failed);
         }
         catch (Exception e)
         {
             // Something in one message failed the statement (a resend racing in through another node, text PostgreSQL
             // cannot store, a deadlock): nothing is stored; store each on its own so that only that one fails.
             LogBatchRetried(logger, e, batch.Count);
-            return await WriteOneByOneAsync(batch, stoppingToken);
+            return (await WriteOneByOneAsync(batch, stoppingToken), MessageMetrics.OneByOne);
         }
     }
 
