@@ -506,7 +506,23 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         Assert.NotNull(pausedAccount);
         Assert.NotNull(receivedAccount);
 
-        // One of the two received leaves: the paused camera takes the freed place and its video is decoded.
+        // The paused classmate starts to speak (her fake microphone beeps again): her camera gets a place once the
+        // others' hold (5 s) is over, and another camera is paused instead.
+        var speaker = pausedAccount;
+        await pupilPages[pupils.FindIndex(p => p.AccountId.ToString() == speaker)].EvaluateAsync("() => window.callState.local.getAudioTracks().forEach(t => { t.enabled = true; })");
+        const string OnFor = """
+            account => {
+              const feed = [...window.callState.feedAccounts].find(([, a]) => a === account)?.[0];
+              return !!feed && window.callState.videoOn.get(feed) === true && !window.callState.sharingVideo
+                && [...window.callState.videoOn.values()].filter(Boolean).length === 2;
+            }
+            """;
+        await teacherPage.WaitForFunctionAsync(OnFor, speaker, wait);
+        const string AccountsByVideo = "on => [...window.callState.videoOn].filter(([, v]) => v === on).map(([f]) => window.callState.feedAccounts.get(f))";
+        pausedAccount = Assert.Single(await teacherPage.EvaluateAsync<string[]>(AccountsByVideo, false));
+        receivedAccount = Assert.Single(await teacherPage.EvaluateAsync<string[]>(AccountsByVideo, true), a => a != speaker);
+
+        // The other received one leaves: the paused camera takes the freed place and its video is decoded.
         await pupilPages[pupils.FindIndex(p => p.AccountId.ToString() == receivedAccount)].ClickAsync("#leave");
         const string Resumed = """
             async account => {
