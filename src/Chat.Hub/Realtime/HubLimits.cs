@@ -15,6 +15,15 @@ public sealed class LimitOptions
     /// <summary>Messages a person may send in a burst before the sustained rate applies.</summary>
     public int MessageBurst { get; set; } = 30;
 
+    /// <summary>
+    /// Sustained media requests per second per person: those that make the media server attach a handle or renegotiate
+    /// (Publish, PublishScreen, Subscribe, SetFeedStream). A page joining a call of 128 subscribes to 127 feeds at once.
+    /// </summary>
+    public double MediaRequestsPerSecond { get; set; } = 30;
+
+    /// <summary>Media requests a person may make in a burst before the sustained rate applies.</summary>
+    public int MediaRequestBurst { get; set; } = 300;
+
     public int ConnectionsPerUser { get; set; } = 10;
 
     public int TypingIntervalSeconds { get; set; } = 3;
@@ -31,6 +40,7 @@ public sealed class HubLimits : IDisposable
 {
     private readonly LimitOptions options;
     private readonly PartitionedRateLimiter<Guid> sends;
+    private readonly PartitionedRateLimiter<Guid> media;
     private readonly ConcurrentDictionary<(string, Guid), long> lastTyping = new();
     private readonly TimeProvider clock;
 
@@ -38,24 +48,37 @@ public sealed class HubLimits : IDisposable
     {
         this.options = options.Value;
         this.clock = clock;
-        var perSecond = Math.Max(0.1, this.options.MessagesPerSecond);
-        sends = PartitionedRateLimiter.Create<Guid, Guid>(account => RateLimitPartition.GetTokenBucketLimiter(account, _ => new TokenBucketRateLimiterOptions
+        sends = PerPerson(this.options.MessagesPerSecond, this.options.MessageBurst);
+        media = PerPerson(this.options.MediaRequestsPerSecond, this.options.MediaRequestBurst);
+    }
+
+    /// <summary>A send, edit or reaction; too_many_requests beyond the person's rate.</summary>
+    public void CheckSend(Guid accountId) => Check(sends, accountId);
+
+    /// <summary>A request that costs the media server a handle or a renegotiation; too_many_requests beyond the rate.</summary>
+    public void CheckMedia(Guid accountId) => Check(media, accountId);
+
+    private static void Check(PartitionedRateLimiter<Guid> limiter, Guid accountId)
+    {
+        using var lease = limiter.AttemptAcquire(accountId);
+        if (!lease.IsAcquired)
         {
-            TokenLimit = Math.Max(1, this.options.MessageBurst),
+            throw new ChatException(ChatError.TooManyRequests);
+        }
+    }
+
+    /// <summary>A token bucket per person: <paramref name="burst"/> at once, then <paramref name="rate"/> a second.</summary>
+    private static PartitionedRateLimiter<Guid> PerPerson(double rate, int burst)
+    {
+        var perSecond = Math.Max(0.1, rate);
+        return PartitionedRateLimiter.Create<Guid, Guid>(account => RateLimitPartition.GetTokenBucketLimiter(account, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, burst),
             TokensPerPeriod = Math.Max(1, (int)Math.Round(perSecond)),
             ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, Math.Round(perSecond)) / perSecond),
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
-    }
-
-    public void CheckSend(Guid accountId)
-    {
-        using var lease = sends.AttemptAcquire(accountId);
-        if (!lease.IsAcquired)
-        {
-            throw new ChatException(ChatError.TooManyRequests);
-        }
     }
 
     /// <summary>Registers the connection unless the person already has as many as allowed on this node.</summary>
@@ -80,5 +103,9 @@ public sealed class HubLimits : IDisposable
         return true;
     }
 
-    public void Dispose() => sends.Dispose();
+    public void Dispose()
+    {
+        sends.Dispose();
+        media.Dispose();
+    }
 }

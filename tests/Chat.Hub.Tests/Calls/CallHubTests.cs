@@ -131,6 +131,36 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     }
 
     [Fact]
+    public async Task MediaRequestsFlood_RateLimitedForTheFlooderOnly_AfterABurstAJoiningPageNeeds()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false)).Call.CallId;
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // The teacher's page asks the media server for work as fast as the hub answers (each request fails further on:
+        // no subscription here), until it is stopped; the burst (300) covers a page subscribing to a call of 128.
+        var answered = 0;
+        string? code = null;
+        for (var i = 0; i < 2000 && code != "rate_limited"; i++)
+        {
+            var error = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1", false));
+            code = HubCalls.CodeOf(error);
+            Assert.True(code is "feed_not_found" or "rate_limited", error.Message);
+            answered++;
+        }
+
+        Assert.Equal("rate_limited", code);
+        Assert.True(answered > 300, $"the burst of 300 was allowed ({answered - 1} answered before the limit)");
+        await teacher.Connection.InvokeAsync<string>("Subscribe", callId, 5L).ExpectHubErrorAsync("rate_limited");
+
+        // The pupil in the same call is not slowed down; the teacher's other calls work.
+        await pupil.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1", false).ExpectHubErrorAsync("feed_not_found");
+        Assert.Equal(callId, (await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId)).CallId);
+    }
+
+    [Fact]
     public async Task SdpAndCandidatesAreValidated_BeforeTheMediaServer()
     {
         var l = await Lesson.CreateAsync(app);
