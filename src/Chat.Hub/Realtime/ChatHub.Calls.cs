@@ -35,6 +35,13 @@ public sealed partial class ChatHub
         return Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
     }
 
+    /// <summary>An ICE restart of my camera's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
+    public Task<string> RestartIce(Guid callId, string sdpOffer)
+    {
+        limits.CheckMedia(Me);
+        return Calls.RestartIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+    }
+
     public Task<string> Subscribe(Guid callId, long feedId)
     {
         limits.CheckMedia(Me);

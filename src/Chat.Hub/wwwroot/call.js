@@ -62,6 +62,7 @@ const state = {
   lastCall: null, // the call as last applied
   republishing: false, // a new publish after a failed connection or a media server restart is under way (its run's token)
   publishRun: null, // the publish attempt running now (a promise), shared by whoever asks to publish meanwhile
+  restartingIce: false, iceRestarts: 0, // an ICE restart of my camera's connection is under way / done so far
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
@@ -307,6 +308,7 @@ async function publishOnce() {
   const pc = new RTCPeerConnection(rtcConfig());
   state.publisher = pc;
   whenFailed(pc, () => state.publisher === pc, () => republish('Связь с медиасервером прервалась, подключаемся снова…'));
+  whenDisconnected(pc, () => state.publisher === pc && state.publishing, () => restartIce(pc));
   // Both kinds get a sender, an empty one for a missing device, so a device chosen later needs no new offer.
   for (const kind of ['audio', 'video']) pc.addTransceiver(stream.getTracks().find(t => t.kind === kind) || kind, { direction: 'sendonly', streams: [stream] });
   refreshDevices();
@@ -963,6 +965,47 @@ async function freshIce() {
  */
 function whenFailed(pc, isCurrent, recover) {
   pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'failed' && isCurrent()) recover(); });
+}
+
+/** How long a connection may stay "disconnected" before an ICE restart is tried (ms). */
+const ICE_RESTART_AFTER = 2000;
+
+/**
+ * Calls restart() when the connection stays "disconnected" for ICE_RESTART_AFTER (Wi-Fi to mobile data, a flaky
+ * network): an ICE restart finds a new path on the same connection, long before the browser would give up ("failed",
+ * then it is built anew).
+ */
+function whenDisconnected(pc, isCurrent, restart) {
+  let timer = null;
+  pc.addEventListener('connectionstatechange', () => {
+    clearTimeout(timer);
+    if (pc.connectionState !== 'disconnected' || !isCurrent()) return;
+    timer = setTimeout(() => { if (pc.connectionState === 'disconnected' && isCurrent()) restart(); }, ICE_RESTART_AFTER);
+  });
+}
+
+/**
+ * An ICE restart of my camera's connection: a new offer with new ICE credentials to the same Janus handle (RestartIce),
+ * so the feed stays and nobody has to subscribe again. If it cannot be done, the camera is published anew.
+ */
+async function restartIce(pc) {
+  if (state.restartingIce) return;
+  state.restartingIce = true;
+  try {
+    await freshIce();
+    pc.setConfiguration(rtcConfig());
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    const answer = await state.hub.invoke('RestartIce', state.callId, offer.sdp);
+    if (state.publisher !== pc) return;
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    state.iceRestarts++;
+  } catch (err) {
+    console.warn('ice restart', message(err));
+    if (state.publisher === pc && state.callId) republish('Связь с медиасервером прервалась, подключаемся снова…');
+  } finally {
+    state.restartingIce = false;
+  }
 }
 
 const MEDIA_AWAY = 'Медиасервер звонков временно недоступен, подключаемся снова…';

@@ -105,6 +105,16 @@ public sealed class JanusClient : IAsyncDisposable
         return (feed, reply["jsep"]?["sdp"]?.GetValue<string>() ?? throw new JanusException(0, "no answer from Janus"));
     }
 
+    /// <summary>
+    /// Renegotiates a live publisher with the browser's new offer (an ICE restart after the network changed: new ICE
+    /// credentials, the same feed); returns Janus's answer.
+    /// </summary>
+    public async Task<string> RenegotiatePublisherAsync(long handle, string offer, CancellationToken ct)
+    {
+        var reply = await PluginAsync(handle, new JsonObject { ["request"] = "configure" }, Jsep("offer", offer), async: true, ct);
+        return reply["jsep"]?["sdp"]?.GetValue<string>() ?? throw new JanusException(0, "no answer from Janus");
+    }
+
     /// <summary>Forces one stream (by its mid in the publisher's offer) of a publisher off or back on, through the room secret.</summary>
     public async Task ModerateAsync(long handle, long room, string secret, long feed, string mid, bool mute, CancellationToken ct)
     {

@@ -313,6 +313,64 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     [NamespaceFact]
+    public async Task TeachersConnectionStaysDisconnected_IceRestartedOnTheSameFeed_PupilKeepsDecodingWithoutResubscribing()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("8В");
+        var teacher = await school.AddVerifiedTeacherAsync("Нина Петровна", a.Id);
+        var pupil = await school.AddStudentAsync("Оля", a.Id);
+
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
+        var pupilPage = await browser.JoinAsync(pupil, callId);
+        var feed = await DecodingFeedAsync(pupilPage, 0);
+        Assert.NotEqual(0, feed);
+        await pupilPage.EvaluateAsync("() => { window.firstSubscription = window.callState.subscribers.values().next().value; }");
+
+        // The teacher's network changes: her camera's connection reports "disconnected" and stays so (2 s). The page
+        // restarts ICE on the same connection (new ICE credentials, the same Janus handle) instead of publishing anew.
+        const string Ufrag = "() => window.callState.publisher.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
+        const string JanusUfrag = "() => window.callState.publisher.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
+        var ufrag = await teacherPage.EvaluateAsync<string>(Ufrag);
+        var janusUfrag = await teacherPage.EvaluateAsync<string>(JanusUfrag);
+        await teacherPage.EvaluateAsync("""
+            () => {
+              const pc = window.callState.publisher;
+              window.restartedPc = pc;
+              Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
+              pc.dispatchEvent(new Event('connectionstatechange'));
+            }
+            """);
+        await teacherPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1", null, new() { Timeout = 30_000 });
+        await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publisher === window.restartedPc && window.callState.publishing"));
+        var newUfrag = await teacherPage.EvaluateAsync<string>(Ufrag);
+        Assert.NotEqual(ufrag, newUfrag);
+        Assert.NotEqual(janusUfrag, await teacherPage.EvaluateAsync<string>(JanusUfrag));
+
+        // ICE really runs on the new credentials: the browser's transport uses them and is connected again.
+        await teacherPage.WaitForFunctionAsync("""
+            async ufrag => {
+              const pc = window.callState.publisher;
+              for (const s of (await pc.getStats()).values())
+                if (s.type === 'transport' && s.iceLocalUsernameFragment === ufrag && (s.iceState === 'connected' || s.iceState === 'completed')) return pc.connectionState === 'connected';
+              return false;
+            }
+            """, newUfrag, new() { Timeout = 30_000 });
+        var call = await teacherPage.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
+        Assert.Equal(feed, call.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("accountId").GetString() == teacher.AccountId.ToString()).GetProperty("feedId").GetInt64());
+
+        // The pupil's page keeps its subscription to the same feed and decodes on.
+        const string Frames = "async () => { for (const s of (await window.firstSubscription.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return s.framesDecoded || 0; return 0; }";
+        var before = await pupilPage.EvaluateAsync<int>(Frames);
+        await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
+        Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
+        await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
+    [NamespaceFact]
     public async Task WaitingRoom_GuestOfTheSchoolWaits_TeacherAdmitsOnThePage_GuestDecodesTheLesson()
     {
         var school = await new SchoolBuilder(app).CreateAsync();

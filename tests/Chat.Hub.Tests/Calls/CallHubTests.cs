@@ -175,6 +175,10 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         await teacher.Connection.InvokeAsync("Trickle", new TrickleRequest(callId, null, "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host", "0", 99)).ExpectHubErrorAsync("media_invalid");
         await teacher.Connection.InvokeAsync("Answer", callId, 5L, Offer).ExpectHubErrorAsync("media_invalid");
 
+        // An ICE restart: the offer is validated like a publish; only a camera that is published can restart.
+        await teacher.Connection.InvokeAsync<string>("RestartIce", callId, "v=0\r\nnonsense").ExpectHubErrorAsync("media_invalid");
+        await teacher.Connection.InvokeAsync<string>("RestartIce", callId, Offer).ExpectHubErrorAsync("feed_not_found");
+
         // Pausing a subscription's video: only a plain mid, only my own subscriptions, only in the call, only for members.
         await teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1\r\nx", false).ExpectHubErrorAsync("validation_failed");
         await teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "", false).ExpectHubErrorAsync("validation_failed");

@@ -260,6 +260,35 @@ public sealed partial class CallService(
         return answer;
     }
 
+    /// <summary>
+    /// An ICE restart of my camera's connection (the network changed under it): the new offer goes to the same Janus
+    /// handle, so the feed and everyone's subscriptions to it stay; returns Janus's answer.
+    /// </summary>
+    public async Task<string> RestartIceAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequirePresent(me));
+        var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
+        if (sending.Count > 0 && !state.MayPublish(me))
+        {
+            throw new ChatException(ChatError.SpeakNotAllowed);
+        }
+
+        var handle = publishers.TryGetValue((callId, me), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
+        var (client, _) = await SfuAsync(row, ct);
+        try
+        {
+            return await SfuCallAsync(() => client.RenegotiatePublisherAsync(handle, sdpOffer, ct));
+        }
+        catch (JanusException e) when (e.Code is 459 or 424 or 435)
+        {
+            // The handle is gone or no longer publishing: the page publishes anew.
+            throw new ChatException(ChatError.FeedNotFound);
+        }
+    }
+
     /// <summary>Subscribes to a participant's feed; returns Janus's offer for the browser to answer with <see cref="AnswerAsync"/>.</summary>
     public async Task<string> SubscribeAsync(Guid me, Guid callId, long feedId, CancellationToken ct)
     {
