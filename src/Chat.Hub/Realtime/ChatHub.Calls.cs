@@ -42,6 +42,13 @@ public sealed partial class ChatHub
         return Calls.RestartIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
     }
 
+    /// <summary>An ICE restart of my subscription to a feed: Janus's new offer, to answer with <see cref="Answer"/>.</summary>
+    public Task<string> RestartSubscriptionIce(Guid callId, long feedId)
+    {
+        limits.CheckMedia(Me);
+        return Calls.RestartSubscriptionIceAsync(Me, callId, feedId, Context.ConnectionAborted);
+    }
+
     public Task<string> Subscribe(Guid callId, long feedId)
     {
         limits.CheckMedia(Me);

@@ -17,7 +17,7 @@ public sealed class LimitOptions
 
     /// <summary>
     /// Sustained media requests per second per person: those that make the media server attach a handle or renegotiate
-    /// (Publish, PublishScreen, RestartIce, Subscribe, SetFeedStream). A page joining a call of 128 subscribes to 127 feeds at once.
+    /// (Publish, PublishScreen, RestartIce, Subscribe, RestartSubscriptionIce, SetFeedStream). A page joining a call of 128 subscribes to 127 feeds at once.
     /// </summary>
     public double MediaRequestsPerSecond { get; set; } = 30;
 

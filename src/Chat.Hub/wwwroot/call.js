@@ -379,6 +379,7 @@ async function subscribe(feedId, label, accountId) {
       if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {});
     }, 1000);
   });
+  whenDisconnected(pc, () => state.subscribers.get(feedId) === pc, () => restartSubscriptionIce(feedId, pc));
   if (accountId) state.feedAccounts.set(feedId, accountId);
   const { video, audio } = addTile(feedId, label, accountId);
   pc.ontrack = e => {
@@ -982,6 +983,36 @@ function whenDisconnected(pc, isCurrent, restart) {
     if (pc.connectionState !== 'disconnected' || !isCurrent()) return;
     timer = setTimeout(() => { if (pc.connectionState === 'disconnected' && isCurrent()) restart(); }, ICE_RESTART_AFTER);
   });
+}
+
+/**
+ * An ICE restart of my subscription to a feed: Janus makes a new offer with new ICE credentials on the same handle
+ * (RestartSubscriptionIce), the page answers as at first. If it cannot be done, the subscription is made anew.
+ */
+const subscriptionsRestarting = new WeakSet(); // subscriptions (peer connections) with an ICE restart under way
+
+async function restartSubscriptionIce(feedId, pc) {
+  if (subscriptionsRestarting.has(pc)) return;
+  subscriptionsRestarting.add(pc);
+  try {
+    await freshIce();
+    pc.setConfiguration(rtcConfig());
+    const offer = await state.hub.invoke('RestartSubscriptionIce', state.callId, feedId);
+    if (state.subscribers.get(feedId) !== pc) return;
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await state.hub.invoke('Answer', state.callId, feedId, answer.sdp);
+    state.iceRestarts++;
+  } catch (err) {
+    console.warn('ice restart of a subscription', message(err));
+    if (state.subscribers.get(feedId) === pc && state.callId) {
+      closeSubscriber(feedId);
+      setTimeout(() => { if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {}); }, 1000);
+    }
+  } finally {
+    subscriptionsRestarting.delete(pc);
+  }
 }
 
 /**

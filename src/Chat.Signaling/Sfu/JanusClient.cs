@@ -153,6 +153,13 @@ public sealed class JanusClient : IAsyncDisposable
         }, null, async: true, ct);
     }
 
+    /// <summary>An ICE restart of a subscription: Janus makes a new offer with new ICE credentials (answered by <see cref="StartAsync"/>).</summary>
+    public async Task<string> RestartSubscriptionAsync(long handle, CancellationToken ct)
+    {
+        var reply = await PluginAsync(handle, new JsonObject { ["request"] = "configure", ["restart"] = true }, null, async: true, ct);
+        return reply["jsep"]?["sdp"]?.GetValue<string>() ?? throw new JanusException(0, "no offer from Janus");
+    }
+
     /// <summary>Hands the subscriber's answer to Janus, which then starts sending.</summary>
     public async Task StartAsync(long handle, long room, string answer, CancellationToken ct)
     {

@@ -313,7 +313,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     [NamespaceFact]
-    public async Task TeachersConnectionStaysDisconnected_IceRestartedOnTheSameFeed_PupilKeepsDecodingWithoutResubscribing()
+    public async Task ConnectionsStayDisconnected_IceRestartedOnTheSameHandles_TeachersFeedAndPupilsSubscriptionStay()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var a = await school.CreateClassAsync("8В");
@@ -366,6 +366,33 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
         Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
+
+        // Now the pupil's network changes: her subscription stays disconnected, Janus makes a new offer on the same
+        // handle (RestartSubscriptionIce), her page answers, and she decodes on, on the same connection.
+        const string SubUfrag = "() => window.firstSubscription.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
+        var subUfrag = await pupilPage.EvaluateAsync<string>(SubUfrag);
+        await pupilPage.EvaluateAsync("""
+            () => {
+              const pc = window.firstSubscription;
+              Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
+              pc.dispatchEvent(new Event('connectionstatechange'));
+            }
+            """);
+        await pupilPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1", null, new() { Timeout = 30_000 });
+        await pupilPage.EvaluateAsync("() => { delete window.firstSubscription.connectionState; }");
+        var newSubUfrag = await pupilPage.EvaluateAsync<string>(SubUfrag);
+        Assert.NotEqual(subUfrag, newSubUfrag);
+        await pupilPage.WaitForFunctionAsync("""
+            async ufrag => {
+              const pc = window.firstSubscription;
+              for (const s of (await pc.getStats()).values())
+                if (s.type === 'transport' && s.iceLocalUsernameFragment === ufrag && (s.iceState === 'connected' || s.iceState === 'completed')) return pc.connectionState === 'connected';
+              return false;
+            }
+            """, newSubUfrag, new() { Timeout = 30_000 });
+        before = await pupilPage.EvaluateAsync<int>(Frames);
+        await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
+        Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
 
         await EndCallAsync(teacherPage, callId);
     }

@@ -178,6 +178,7 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         // An ICE restart: the offer is validated like a publish; only a camera that is published can restart.
         await teacher.Connection.InvokeAsync<string>("RestartIce", callId, "v=0\r\nnonsense").ExpectHubErrorAsync("media_invalid");
         await teacher.Connection.InvokeAsync<string>("RestartIce", callId, Offer).ExpectHubErrorAsync("feed_not_found");
+        await teacher.Connection.InvokeAsync<string>("RestartSubscriptionIce", callId, 5L).ExpectHubErrorAsync("feed_not_found");
 
         // Pausing a subscription's video: only a plain mid, only my own subscriptions, only in the call, only for members.
         await teacher.Connection.InvokeAsync("SetFeedStream", callId, 5L, "1\r\nx", false).ExpectHubErrorAsync("validation_failed");

@@ -289,6 +289,27 @@ public sealed partial class CallService(
         }
     }
 
+    /// <summary>
+    /// An ICE restart of my subscription to a feed (my network changed): Janus's new offer, answered with
+    /// <see cref="AnswerAsync"/> as at first; the subscription stays.
+    /// </summary>
+    public async Task<string> RestartSubscriptionIceAsync(Guid me, Guid callId, long feedId, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct);
+        var (state, _) = await LoadAsync(row, ct);
+        Translate(() => state.RequirePresent(me));
+        var handle = subscribers.TryGetValue((callId, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
+        var (client, _) = await SfuAsync(row, ct);
+        try
+        {
+            return await SfuCallAsync(() => client.RestartSubscriptionAsync(handle, ct));
+        }
+        catch (JanusException e) when (e.Code is 459 or 424)
+        {
+            throw new ChatException(ChatError.FeedNotFound);
+        }
+    }
+
     /// <summary>Subscribes to a participant's feed; returns Janus's offer for the browser to answer with <see cref="AnswerAsync"/>.</summary>
     public async Task<string> SubscribeAsync(Guid me, Guid callId, long feedId, CancellationToken ct)
     {
