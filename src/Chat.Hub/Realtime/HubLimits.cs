@@ -17,12 +17,14 @@ public sealed class LimitOptions
 
     /// <summary>
     /// Sustained media requests per second per person: those that make the media server attach a handle or renegotiate
-    /// (Publish, PublishScreen, RestartIce, Subscribe, RestartSubscriptionIce, SetFeedStream). A page joining a call of 128 subscribes to 127 feeds at once.
+    /// (Publish, PublishScreen, RestartIce, Subscribe, RestartSubscriptionIce, SetFeedStream). A page joining a call of 128
+    /// subscribes to 127 feeds at once (retrying those not live yet) and pauses ~118 of their videos; the page retries a
+    /// refusal more slowly.
     /// </summary>
-    public double MediaRequestsPerSecond { get; set; } = 30;
+    public double MediaRequestsPerSecond { get; set; } = 50;
 
     /// <summary>Media requests a person may make in a burst before the sustained rate applies.</summary>
-    public int MediaRequestBurst { get; set; } = 300;
+    public int MediaRequestBurst { get; set; } = 1000;
 
     public int ConnectionsPerUser { get; set; } = 10;
 

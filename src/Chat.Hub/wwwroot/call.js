@@ -62,7 +62,7 @@ const state = {
   lastCall: null, // the call as last applied
   republishing: false, // a new publish after a failed connection or a media server restart is under way (its run's token)
   publishRun: null, // the publish attempt running now (a promise), shared by whoever asks to publish meanwhile
-  restartingIce: false, iceRestarts: 0, // an ICE restart of my camera's connection is under way / done so far
+  iceRestarts: 0, subscriptionIceRestarts: 0, // ICE restarts done so far: of my camera's connection / of my subscriptions
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
@@ -397,11 +397,13 @@ async function subscribe(feedId, label, accountId) {
     try {
       offer = await state.hub.invoke('Subscribe', state.callId, feedId);
     } catch (err) {
-      if (attempt >= 40 || !String(err && err.message).includes('feed_not_found') || !state.subscribers.has(feedId)) {
+      const text = String(err && err.message);
+      const limited = text.includes('rate_limited'); // a page joining a big call asks for much at once: slower, not never
+      if (attempt >= 40 || !(text.includes('feed_not_found') || limited) || !state.subscribers.has(feedId)) {
         closeSubscriber(feedId);
         throw err;
       }
-      await new Promise(r => setTimeout(r, 250));
+      await new Promise(r => setTimeout(r, limited ? 1000 : 250));
     }
   }
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
@@ -985,33 +987,44 @@ function whenDisconnected(pc, isCurrent, restart) {
   });
 }
 
-/**
- * An ICE restart of my subscription to a feed: Janus makes a new offer with new ICE credentials on the same handle
- * (RestartSubscriptionIce), the page answers as at first. If it cannot be done, the subscription is made anew.
- */
-const subscriptionsRestarting = new WeakSet(); // subscriptions (peer connections) with an ICE restart under way
+const iceRestarting = new WeakSet(); // connections (publisher or subscriptions) with an ICE restart under way
 
-async function restartSubscriptionIce(feedId, pc) {
-  if (subscriptionsRestarting.has(pc)) return;
-  subscriptionsRestarting.add(pc);
+/** True once the hub is connected (at once if it is); false if the call was left or a minute passed. */
+async function hubConnected(callId) {
+  for (let i = 0; i < 120; i++) {
+    if (state.callId !== callId) return false;
+    if (state.hub && state.hub.state === signalR.HubConnectionState.Connected) return true;
+    await new Promise(r => setTimeout(r, 500));
+  }
+  return false;
+}
+
+/**
+ * An ICE restart of one connection, once at a time per connection. A network change usually breaks the hub's
+ * connection too: the restart then waits until the hub is back and is tried again (three tries in all) instead of
+ * rebuilding at once; a definite refusal (e.g. feed_not_found: Janus no longer has the handle) rebuilds (`rebuild`).
+ */
+async function iceRestart(pc, isCurrent, restartOnce, rebuild) {
+  if (iceRestarting.has(pc)) return;
+  iceRestarting.add(pc);
+  const callId = state.callId;
   try {
-    await freshIce();
-    pc.setConfiguration(rtcConfig());
-    const offer = await state.hub.invoke('RestartSubscriptionIce', state.callId, feedId);
-    if (state.subscribers.get(feedId) !== pc) return;
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    await state.hub.invoke('Answer', state.callId, feedId, answer.sdp);
-    state.iceRestarts++;
-  } catch (err) {
-    console.warn('ice restart of a subscription', message(err));
-    if (state.subscribers.get(feedId) === pc && state.callId) {
-      closeSubscriber(feedId);
-      setTimeout(() => { if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {}); }, 1000);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!await hubConnected(callId) || !isCurrent()) return; // left, or no hub for a minute: "failed" rebuilds it
+      try {
+        await restartOnce();
+        return;
+      } catch (err) {
+        console.warn('ice restart', message(err));
+        if (!isCurrent() || state.callId !== callId) return;
+        const hubDown = !state.hub || state.hub.state !== signalR.HubConnectionState.Connected;
+        if (!hubDown && !String(err && err.message).includes('rate_limited')) break;
+        await new Promise(r => setTimeout(r, 1000));
+      }
     }
+    if (isCurrent() && state.callId === callId) rebuild();
   } finally {
-    subscriptionsRestarting.delete(pc);
+    iceRestarting.delete(pc);
   }
 }
 
@@ -1019,10 +1032,8 @@ async function restartSubscriptionIce(feedId, pc) {
  * An ICE restart of my camera's connection: a new offer with new ICE credentials to the same Janus handle (RestartIce),
  * so the feed stays and nobody has to subscribe again. If it cannot be done, the camera is published anew.
  */
-async function restartIce(pc) {
-  if (state.restartingIce) return;
-  state.restartingIce = true;
-  try {
+function restartIce(pc) {
+  return iceRestart(pc, () => state.publisher === pc, async () => {
     await freshIce();
     pc.setConfiguration(rtcConfig());
     const offer = await pc.createOffer({ iceRestart: true });
@@ -1031,12 +1042,30 @@ async function restartIce(pc) {
     if (state.publisher !== pc) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     state.iceRestarts++;
-  } catch (err) {
-    console.warn('ice restart', message(err));
-    if (state.publisher === pc && state.callId) republish('Связь с медиасервером прервалась, подключаемся снова…');
-  } finally {
-    state.restartingIce = false;
-  }
+  }, () => republish('Связь с медиасервером прервалась, подключаемся снова…'));
+}
+
+/**
+ * An ICE restart of my subscription to a feed: Janus makes a new offer with new ICE credentials on the same handle
+ * (RestartSubscriptionIce), the page answers as at first. If it cannot be done, the feed is subscribed anew.
+ */
+function restartSubscriptionIce(feedId, pc) {
+  const current = () => state.subscribers.get(feedId) === pc;
+  return iceRestart(pc, current, async () => {
+    await freshIce();
+    pc.setConfiguration(rtcConfig());
+    const offer = await state.hub.invoke('RestartSubscriptionIce', state.callId, feedId);
+    if (!current()) return;
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (!current()) return; // a late answer must not reach a newer subscription's handle
+    await state.hub.invoke('Answer', state.callId, feedId, answer.sdp);
+    state.subscriptionIceRestarts++;
+  }, () => {
+    closeSubscriber(feedId);
+    setTimeout(() => { if (state.callId && state.lastCall) applyState(state.lastCall).catch(() => {}); }, 1000);
+  });
 }
 
 const MEDIA_AWAY = 'Медиасервер звонков временно недоступен, подключаемся снова…';

@@ -333,6 +333,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         const string JanusUfrag = "() => window.callState.publisher.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
         var ufrag = await teacherPage.EvaluateAsync<string>(Ufrag);
         var janusUfrag = await teacherPage.EvaluateAsync<string>(JanusUfrag);
+        var pairBefore = await teacherPage.EvaluateAsync<string>($"() => ({SelectedPair})(window.callState.publisher)");
+        Assert.False(string.IsNullOrEmpty(pairBefore));
         await teacherPage.EvaluateAsync("""
             () => {
               const pc = window.callState.publisher;
@@ -341,22 +343,16 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
               pc.dispatchEvent(new Event('connectionstatechange'));
             }
             """);
-        await teacherPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1", null, new() { Timeout = 30_000 });
+        await teacherPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1 && window.callState.subscriptionIceRestarts === 0", null, new() { Timeout = 30_000 });
         await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publisher === window.restartedPc && window.callState.publishing"));
         var newUfrag = await teacherPage.EvaluateAsync<string>(Ufrag);
         Assert.NotEqual(ufrag, newUfrag);
         Assert.NotEqual(janusUfrag, await teacherPage.EvaluateAsync<string>(JanusUfrag));
 
-        // ICE really runs on the new credentials: the browser's transport uses them and is connected again.
-        await teacherPage.WaitForFunctionAsync("""
-            async ufrag => {
-              const pc = window.callState.publisher;
-              for (const s of (await pc.getStats()).values())
-                if (s.type === 'transport' && s.iceLocalUsernameFragment === ufrag && (s.iceState === 'connected' || s.iceState === 'completed')) return pc.connectionState === 'connected';
-              return false;
-            }
-            """, newUfrag, new() { Timeout = 30_000 });
+        // ICE really runs on the new credentials: a candidate pair other than the one before the restart is selected,
+        // its checks succeeded (the old pair stays selected until a new one works), and the connection is connected.
+        await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.publisher, old)", pairBefore, new() { Timeout = 30_000 });
         var call = await teacherPage.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
         Assert.Equal(feed, call.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("accountId").GetString() == teacher.AccountId.ToString()).GetProperty("feedId").GetInt64());
 
@@ -371,6 +367,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         // handle (RestartSubscriptionIce), her page answers, and she decodes on, on the same connection.
         const string SubUfrag = "() => window.firstSubscription.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
         var subUfrag = await pupilPage.EvaluateAsync<string>(SubUfrag);
+        var subPairBefore = await pupilPage.EvaluateAsync<string>($"() => ({SelectedPair})(window.firstSubscription)");
         await pupilPage.EvaluateAsync("""
             () => {
               const pc = window.firstSubscription;
@@ -378,18 +375,10 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
               pc.dispatchEvent(new Event('connectionstatechange'));
             }
             """);
-        await pupilPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1", null, new() { Timeout = 30_000 });
+        await pupilPage.WaitForFunctionAsync("() => window.callState.subscriptionIceRestarts === 1 && window.callState.iceRestarts === 0", null, new() { Timeout = 30_000 });
         await pupilPage.EvaluateAsync("() => { delete window.firstSubscription.connectionState; }");
-        var newSubUfrag = await pupilPage.EvaluateAsync<string>(SubUfrag);
-        Assert.NotEqual(subUfrag, newSubUfrag);
-        await pupilPage.WaitForFunctionAsync("""
-            async ufrag => {
-              const pc = window.firstSubscription;
-              for (const s of (await pc.getStats()).values())
-                if (s.type === 'transport' && s.iceLocalUsernameFragment === ufrag && (s.iceState === 'connected' || s.iceState === 'completed')) return pc.connectionState === 'connected';
-              return false;
-            }
-            """, newSubUfrag, new() { Timeout = 30_000 });
+        Assert.NotEqual(subUfrag, await pupilPage.EvaluateAsync<string>(SubUfrag));
+        await pupilPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.firstSubscription, old)", subPairBefore, new() { Timeout = 30_000 });
         before = await pupilPage.EvaluateAsync<int>(Frames);
         await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
         Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
@@ -662,6 +651,27 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         while (DateTime.UtcNow < deadline);
         return stats;
     }
+
+    /// <summary>The id of a connection's selected ICE candidate pair (from its transport's stats), or "".</summary>
+    private const string SelectedPair = """
+        async pc => { for (const s of (await pc.getStats()).values()) if (s.type === 'transport') return s.selectedCandidatePairId || ''; return ''; }
+        """;
+
+    /// <summary>
+    /// Whether a connection has moved to a new ICE session: a selected candidate pair other than <c>old</c>, whose checks
+    /// succeeded, and the connection connected.
+    /// </summary>
+    private const string NewPairSelected = """
+        async (pc, old) => {
+          const stats = await pc.getStats();
+          for (const s of stats.values()) {
+            if (s.type !== 'transport' || !s.selectedCandidatePairId || s.selectedCandidatePairId === old) continue;
+            const pair = stats.get(s.selectedCandidatePairId);
+            return !!pair && pair.state === 'succeeded' && pc.connectionState === 'connected';
+          }
+          return false;
+        }
+        """;
 
     /// <summary>What the browser does when ICE gives up on a connection (the network changed under it): "failed".</summary>
     private const string FailScript = """

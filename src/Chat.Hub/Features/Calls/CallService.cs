@@ -270,6 +270,7 @@ public sealed partial class CallService(
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
         var (state, _) = await LoadAsync(row, ct);
         Translate(() => state.RequirePresent(me));
+        Translate(() => state.RequireNotViewer(me));
         var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
         if (sending.Count > 0 && !state.MayPublish(me))
         {
