@@ -231,8 +231,11 @@ public sealed partial class CallService(
     public Task<CallDto> LockAsync(Guid me, Guid callId, bool locked, CancellationToken ct) =>
         ChangeAsync(me, callId, s => s.Lock(me, locked), ct);
 
-    /// <summary>Publishes the caller's camera and microphone: validates the offer, checks lesson mode, relays to Janus.</summary>
-    public async Task<string> PublishAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    /// <summary>
+    /// Someone who may send this camera offer in the call: a member who acts (not blocked), present, not a broadcast
+    /// viewer, allowed to speak if the offer sends anything (lesson mode); returns the call's row and the sending media.
+    /// </summary>
+    private async Task<(CallRow Row, List<MediaDescription> Sending)> RequirePublisherAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
@@ -244,6 +247,14 @@ public sealed partial class CallService(
         {
             throw new ChatException(ChatError.SpeakNotAllowed);
         }
+
+        return (row, sending);
+    }
+
+    /// <summary>Publishes the caller's camera and microphone: validates the offer, checks lesson mode, relays to Janus.</summary>
+    public async Task<string> PublishAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    {
+        var (row, sending) = await RequirePublisherAsync(me, callId, sdpOffer, ct);
 
         var (client, sfuRow) = await SfuAsync(row, ct);
         var handle = await SfuCallAsync(() => client.AttachAsync(ct));
@@ -266,16 +277,7 @@ public sealed partial class CallService(
     /// </summary>
     public async Task<string> RestartIceAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
     {
-        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
-        var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
-        var (state, _) = await LoadAsync(row, ct);
-        Translate(() => state.RequirePresent(me));
-        Translate(() => state.RequireNotViewer(me));
-        var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
-        if (sending.Count > 0 && !state.MayPublish(me))
-        {
-            throw new ChatException(ChatError.SpeakNotAllowed);
-        }
+        var (row, _) = await RequirePublisherAsync(me, callId, sdpOffer, ct);
 
         var handle = publishers.TryGetValue((callId, me), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
         var (client, _) = await SfuAsync(row, ct);
