@@ -387,6 +387,68 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     [NamespaceFact]
+    public async Task NetworkChange_BreaksTheHubToo_IceRestartWaitsForTheHub_SameConnectionAndFeed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("7Г");
+        var teacher = await school.AddVerifiedTeacherAsync("Галина Сергеевна", a.Id);
+        var pupil = await school.AddStudentAsync("Ваня", a.Id);
+
+        // The teacher's hub connection goes through a route the test can break and keep broken for a while.
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var teacherPage = await browser.NewCallPageAsync();
+        IWebSocketRoute? hubSocket = null;
+        var hubBlocked = false;
+        await teacherPage.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
+        {
+            if (hubBlocked)
+            {
+                _ = ws.CloseAsync();
+                return;
+            }
+
+            hubSocket = ws;
+            ws.ConnectToServer();
+        });
+        // While blocked, the other ways to the hub (negotiation, SSE and long-polling fallbacks) fail as well.
+        await teacherPage.RouteAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), route => hubBlocked ? route.AbortAsync() : route.ContinueAsync());
+        var callId = await teacherPage.EvaluateAsync<string>(
+            "([token, chat]) => window.startCall({ token, chat, lesson: true })", new object[] { teacher.Tokens.AccessToken, (await app.ClassChatAsync(a.Id)).ToString() });
+        var pupilPage = await browser.JoinAsync(pupil, callId);
+        var feed = await DecodingFeedAsync(pupilPage, 0);
+        Assert.NotEqual(0, feed);
+        var pairBefore = await teacherPage.EvaluateAsync<string>($"() => ({SelectedPair})(window.callState.publisher)");
+
+        // Wi-Fi to mobile data: the hub's connection breaks and stays broken for 5 s, and the camera's connection reports
+        // "disconnected". The ICE restart (due after 2 s) waits for the hub instead of publishing anew.
+        hubBlocked = true;
+        await hubSocket!.CloseAsync();
+        await teacherPage.EvaluateAsync("""
+            () => {
+              const pc = window.callState.publisher;
+              window.restartedPc = pc;
+              Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
+              pc.dispatchEvent(new Event('connectionstatechange'));
+            }
+            """);
+        await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Нет связи с сервером, подключаемся снова…");
+        await Task.Delay(5000);
+        Assert.Equal(0, await teacherPage.EvaluateAsync<int>("() => window.callState.iceRestarts"));
+        hubBlocked = false;
+
+        await teacherPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1", null, new() { Timeout = 60_000 });
+        await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publisher === window.restartedPc && window.callState.publishing"));
+        await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.publisher, old)", pairBefore, new() { Timeout = 30_000 });
+        await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
+        var call = await teacherPage.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
+        Assert.Equal(feed, call.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("accountId").GetString() == teacher.AccountId.ToString()).GetProperty("feedId").GetInt64());
+        Assert.Equal(feed, await DecodingFeedAsync(pupilPage, 0));
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
+    [NamespaceFact]
     public async Task WaitingRoom_GuestOfTheSchoolWaits_TeacherAdmitsOnThePage_GuestDecodesTheLesson()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
