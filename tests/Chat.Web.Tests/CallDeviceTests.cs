@@ -252,7 +252,7 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         $"try {{ localStorage.setItem('chat.publishRetry', JSON.stringify({{ every: {every}, for: {@for} }})); }} catch (e) {{ /* about:blank */ }}";
 
     [Fact]
-    public async Task SpeakingRing_DoesNotFlickerBetweenBeeps_ManyTiles_SpeakerFirstAndLarger_OnAPhone()
+    public async Task SpeakingRing_DoesNotFlickerBetweenBeeps_ManyTiles_SpeakerFirstAndLarger_PausedVideoSaysSo_OnAPhone()
     {
         var page = await PageAsync(Phone);
         await page.GotoAsync(App.BaseUrl + "/call.html");
@@ -295,6 +295,15 @@ public sealed partial class CallDeviceTests(WebApp app) : WebTest(app)
         Assert.True(first.Width > videos.Width - 2, $"the speaker's tile spans the width ({first.Width} of {videos.Width})");
         await Expect(page.Locator(".tile[data-account='me']")).ToHaveClassAsync(Speaking());
         await Expect(page.Locator(".tile[data-account='me']")).Not.ToHaveClassAsync(new Regex("\\bmain\\b"));
+        // A phone receives video of four cameras at most (call.js, videoBudget): the others' tiles keep their name and
+        // say why there is no picture, over a dark background instead of a frozen frame.
+        Assert.Equal(4, await page.EvaluateAsync<int>("() => videoBudget()"));
+        await page.EvaluateAsync("() => ['a1', 'a2', 'a3', 'a4'].forEach(a => document.querySelector(`.tile[data-account='${a}']`).classList.add('video-paused'))");
+        var paused = page.Locator(".tile[data-account='a1']");
+        Assert.Equal("\"видео скрыто: экономим связь\"", await paused.EvaluateAsync<string>("t => getComputedStyle(t, '::before').content"));
+        Assert.Equal("hidden", await paused.Locator("video").EvaluateAsync<string>("v => getComputedStyle(v).visibility"));
+        await Expect(paused.Locator("figcaption")).ToHaveTextAsync("Ученик 1");
+        Assert.Equal("none", await speaker.EvaluateAsync<string>("t => getComputedStyle(t, '::before').content"));
         await Screenshot(page, "call-many-tiles-phone");
         await page.EvaluateAsync("() => showSpeaking(new Set())");
         await Expect(speaker).Not.ToHaveClassAsync(Speaking());
