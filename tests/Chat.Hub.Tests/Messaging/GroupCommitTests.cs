@@ -92,6 +92,7 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         var stores = Of("chat.message.batch.store.duration");
         Assert.Equal(sizes.Count, stores.Count);
         Assert.All(stores, r => Assert.InRange(r.Value, 1e-6, 30));
+        Assert.Equal(3, Of("chat.message.push.size").Sum(r => r.Value)); // one pupil's three messages: pushed once each
     }
 
     [Fact]

@@ -289,6 +289,7 @@ public sealed partial class MessageBatcher : BackgroundService
             foreach (var chunk in news.Chunk(MaxPerPush))
             {
                 _ = push.MessagesAsync(chatId, chunk);
+                metrics.Push(chunk.Length);
             }
         }
 

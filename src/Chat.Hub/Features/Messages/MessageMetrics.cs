@@ -21,6 +21,7 @@ public sealed class MessageMetrics
     private readonly Histogram<double> queued;
     private readonly Histogram<double> store;
     private readonly Histogram<double> pushed;
+    private readonly Histogram<int> pushSize;
 
     public MessageMetrics(IMeterFactory meters)
     {
@@ -29,6 +30,7 @@ public sealed class MessageMetrics
         queued = meter.CreateHistogram<double>("chat.message.queue.duration", "s", "From a send reaching the node to its batch's statement starting");
         store = meter.CreateHistogram<double>("chat.message.batch.store.duration", "s", "One batch's statement and commit, as the node sees it");
         pushed = meter.CreateHistogram<double>("chat.message.batch.push.duration", "s", "From a batch's commit until its pushes were handed to SignalR and its senders answered");
+        pushSize = meter.CreateHistogram<int>("chat.message.push.size", "{message}", "New messages of one chat in one push to its members (MessageReceived: 1)");
     }
 
     public static long Now() => Stopwatch.GetTimestamp();
@@ -41,6 +43,9 @@ public sealed class MessageMetrics
         batchSize.Record(size, tag);
         store.Record(Stopwatch.GetElapsedTime(started, committed).TotalSeconds, tag);
     }
+
+    /// <summary>One push to a chat's members carried this many new messages (more under load: the fan-out gets cheaper).</summary>
+    public void Push(int messages) => pushSize.Record(messages);
 
     public void Pushed(long committed, string outcome) =>
         pushed.Record(Stopwatch.GetElapsedTime(committed).TotalSeconds, new KeyValuePair<string, object?>("chat.batch.outcome", outcome));
