@@ -987,13 +987,16 @@ function whenDisconnected(pc, isCurrent, restart) {
   });
 }
 
+/** The page's hub connection is up (a network change breaks it together with the media connections). */
+const hubUp = () => !!state.hub && state.hub.state === signalR.HubConnectionState.Connected;
+
 const iceRestarting = new WeakSet(); // connections (publisher or subscriptions) with an ICE restart under way
 
 /** True once the hub is connected (at once if it is); false if the call was left or a minute passed. */
 async function hubConnected(callId) {
   for (let i = 0; i < 120; i++) {
     if (state.callId !== callId) return false;
-    if (state.hub && state.hub.state === signalR.HubConnectionState.Connected) return true;
+    if (hubUp()) return true;
     await new Promise(r => setTimeout(r, 500));
   }
   return false;
@@ -1017,8 +1020,7 @@ async function iceRestart(pc, isCurrent, restartOnce, rebuild) {
       } catch (err) {
         console.warn('ice restart', message(err));
         if (!isCurrent() || state.callId !== callId) return;
-        const hubDown = !state.hub || state.hub.state !== signalR.HubConnectionState.Connected;
-        if (!hubDown && !String(err && err.message).includes('rate_limited')) break;
+        if (hubUp() && !String(err && err.message).includes('rate_limited')) break;
         await new Promise(r => setTimeout(r, 1000));
       }
     }
@@ -1071,7 +1073,7 @@ function restartSubscriptionIce(feedId, pc) {
 const MEDIA_AWAY = 'Медиасервер звонков временно недоступен, подключаемся снова…';
 const mediaUnavailable = err => String(err && err.message).includes('media_unavailable');
 /** Worth trying again: the media server is away, or the hub connection is (a network change breaks both at once). */
-const retryable = err => mediaUnavailable(err) || !!(state.hub && state.hub.state !== signalR.HubConnectionState.Connected);
+const retryable = err => mediaUnavailable(err) || !hubUp();
 
 /**
  * How often and how long publishing is tried again while the media server is away: every second for a minute.

@@ -335,14 +335,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var janusUfrag = await teacherPage.EvaluateAsync<string>(JanusUfrag);
         var pairBefore = await teacherPage.EvaluateAsync<string>($"() => ({SelectedPair})(window.callState.publisher)");
         Assert.False(string.IsNullOrEmpty(pairBefore));
-        await teacherPage.EvaluateAsync("""
-            () => {
-              const pc = window.callState.publisher;
-              window.restartedPc = pc;
-              Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
-              pc.dispatchEvent(new Event('connectionstatechange'));
-            }
-            """);
+        await teacherPage.EvaluateAsync($"() => ({DisconnectScript})(window.restartedPc = window.callState.publisher)");
         await teacherPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1 && window.callState.subscriptionIceRestarts === 0", null, new() { Timeout = 30_000 });
         await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publisher === window.restartedPc && window.callState.publishing"));
@@ -353,8 +346,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         // ICE really runs on the new credentials: a candidate pair other than the one before the restart is selected,
         // its checks succeeded (the old pair stays selected until a new one works), and the connection is connected.
         await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.publisher, old)", pairBefore, new() { Timeout = 30_000 });
-        var call = await teacherPage.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
-        Assert.Equal(feed, call.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("accountId").GetString() == teacher.AccountId.ToString()).GetProperty("feedId").GetInt64());
+        Assert.Equal(feed, await FeedOfAsync(teacherPage, callId, teacher));
 
         // The pupil's page keeps its subscription to the same feed and decodes on.
         const string Frames = "async () => { for (const s of (await window.firstSubscription.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return s.framesDecoded || 0; return 0; }";
@@ -368,13 +360,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         const string SubUfrag = "() => window.firstSubscription.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
         var subUfrag = await pupilPage.EvaluateAsync<string>(SubUfrag);
         var subPairBefore = await pupilPage.EvaluateAsync<string>($"() => ({SelectedPair})(window.firstSubscription)");
-        await pupilPage.EvaluateAsync("""
-            () => {
-              const pc = window.firstSubscription;
-              Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
-              pc.dispatchEvent(new Event('connectionstatechange'));
-            }
-            """);
+        await pupilPage.EvaluateAsync($"() => ({DisconnectScript})(window.firstSubscription)");
         await pupilPage.WaitForFunctionAsync("() => window.callState.subscriptionIceRestarts === 1 && window.callState.iceRestarts === 0", null, new() { Timeout = 30_000 });
         await pupilPage.EvaluateAsync("() => { delete window.firstSubscription.connectionState; }");
         Assert.NotEqual(subUfrag, await pupilPage.EvaluateAsync<string>(SubUfrag));
@@ -423,14 +409,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         // "disconnected". The ICE restart (due after 2 s) waits for the hub instead of publishing anew.
         hubBlocked = true;
         await hubSocket!.CloseAsync();
-        await teacherPage.EvaluateAsync("""
-            () => {
-              const pc = window.callState.publisher;
-              window.restartedPc = pc;
-              Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
-              pc.dispatchEvent(new Event('connectionstatechange'));
-            }
-            """);
+        await teacherPage.EvaluateAsync($"() => ({DisconnectScript})(window.restartedPc = window.callState.publisher)");
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Нет связи с сервером, подключаемся снова…");
         await Task.Delay(5000);
         Assert.Equal(0, await teacherPage.EvaluateAsync<int>("() => window.callState.iceRestarts"));
@@ -441,8 +420,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publisher === window.restartedPc && window.callState.publishing"));
         await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.publisher, old)", pairBefore, new() { Timeout = 30_000 });
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
-        var call = await teacherPage.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
-        Assert.Equal(feed, call.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("accountId").GetString() == teacher.AccountId.ToString()).GetProperty("feedId").GetInt64());
+        Assert.Equal(feed, await FeedOfAsync(teacherPage, callId, teacher));
         Assert.Equal(feed, await DecodingFeedAsync(pupilPage, 0));
 
         await EndCallAsync(teacherPage, callId);
@@ -712,6 +690,24 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         }
         while (DateTime.UtcNow < deadline);
         return stats;
+    }
+
+    /// <summary>
+    /// What the browser reports when a connection's path is lost but ICE has not given up yet (a network change):
+    /// "disconnected", kept until the test deletes the property again.
+    /// </summary>
+    private const string DisconnectScript = """
+        pc => {
+          Object.defineProperty(pc, 'connectionState', { get: () => 'disconnected', configurable: true });
+          pc.dispatchEvent(new Event('connectionstatechange'));
+        }
+        """;
+
+    /// <summary>The camera feed the server has for <paramref name="who"/> in the call, read through the page's hub.</summary>
+    private static async Task<long> FeedOfAsync(IPage page, string callId, TestUser who)
+    {
+        var call = await page.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
+        return call.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("accountId").GetString() == who.AccountId.ToString()).GetProperty("feedId").GetInt64();
     }
 
     /// <summary>The id of a connection's selected ICE candidate pair (from its transport's stats), or "".</summary>

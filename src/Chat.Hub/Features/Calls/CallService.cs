@@ -281,15 +281,7 @@ public sealed partial class CallService(
 
         var handle = publishers.TryGetValue((callId, me), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
         var (client, _) = await SfuAsync(row, ct);
-        try
-        {
-            return await SfuCallAsync(() => client.RenegotiatePublisherAsync(handle, sdpOffer, ct));
-        }
-        catch (JanusException e) when (e.Code is 459 or 424 or 435)
-        {
-            // The handle is gone or no longer publishing: the page publishes anew.
-            throw new ChatException(ChatError.FeedNotFound);
-        }
+        return await SfuCallAsync(() => client.RenegotiatePublisherAsync(handle, sdpOffer, ct));
     }
 
     /// <summary>
@@ -299,18 +291,18 @@ public sealed partial class CallService(
     public async Task<string> RestartSubscriptionIceAsync(Guid me, Guid callId, long feedId, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, ct);
+        var (client, handle) = await MySubscriptionAsync(row, me, feedId, ct);
+        return await SfuCallAsync(() => client.RestartSubscriptionAsync(handle, ct));
+    }
+
+    /// <summary>My subscription to a feed of the call (its row read already), while I am in the call: its Janus client and handle.</summary>
+    private async Task<(JanusClient Client, long Handle)> MySubscriptionAsync(CallRow row, Guid me, long feedId, CancellationToken ct)
+    {
         var (state, _) = await LoadAsync(row, ct);
         Translate(() => state.RequirePresent(me));
-        var handle = subscribers.TryGetValue((callId, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
+        var handle = subscribers.TryGetValue((row.Id, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
         var (client, _) = await SfuAsync(row, ct);
-        try
-        {
-            return await SfuCallAsync(() => client.RestartSubscriptionAsync(handle, ct));
-        }
-        catch (JanusException e) when (e.Code is 459 or 424)
-        {
-            throw new ChatException(ChatError.FeedNotFound);
-        }
+        return (client, handle);
     }
 
     /// <summary>Subscribes to a participant's feed; returns Janus's offer for the browser to answer with <see cref="AnswerAsync"/>.</summary>
@@ -347,19 +339,10 @@ public sealed partial class CallService(
             throw ChatException.Field("mid", "Укажите поток подписки (mid из предложения медиасервера).");
         }
 
-        var (state, _) = await LoadAsync(row, ct);
-        Translate(() => state.RequirePresent(me));
-        var handle = subscribers.TryGetValue((callId, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
-        var (client, _) = await SfuAsync(row, ct);
+        var (client, handle) = await MySubscriptionAsync(row, me, feedId, ct);
         try
         {
             await SfuCallAsync(() => client.ConfigureSubscriptionAsync(handle, mid, receive, ct));
-        }
-        catch (JanusException e) when (e.Code is 459 or 424)
-        {
-            // The handle is gone (Janus dropped it) or not joined yet (a subscription being made again): the page
-            // subscribes again and decides then.
-            throw new ChatException(ChatError.FeedNotFound);
         }
         catch (JanusException e) when (e.Code is 429 or 430)
         {
@@ -764,9 +747,11 @@ public sealed partial class CallService(
         {
             throw new ChatException(ChatError.MediaUnavailable);
         }
-        catch (JanusException e) when (e.Code == 428)
+        catch (JanusException e) when (e.Code is 428 or 424 or 435 or 459)
         {
-            // VideoRoom "no such feed": the publisher's connection is not up yet (or is gone); the client retries.
+            // VideoRoom "no such feed" (the publisher's connection is not up yet, or is gone), "join first" or "not
+            // published" (a handle not, or no longer, in the room), core "no such handle" (Janus dropped it): the feed or
+            // subscription is not there; the page subscribes or publishes anew.
             throw new ChatException(ChatError.FeedNotFound);
         }
         catch (System.Net.WebSockets.WebSocketException)
