@@ -89,6 +89,13 @@ public sealed partial class ChatHub
         return Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
     }
 
+    /// <summary>An ICE restart of my screen share's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
+    public Task<string> RestartScreenIce(Guid callId, string sdpOffer)
+    {
+        limits.CheckMedia(Me);
+        return Calls.RestartScreenIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+    }
+
     /// <summary>Stops a screen share: one's own (accountId null) or, for the host, anyone's.</summary>
     public Task<CallDto> StopScreenShare(Guid callId, Guid? accountId) => Calls.StopScreenShareAsync(Me, callId, accountId, Context.ConnectionAborted);
 

@@ -49,6 +49,8 @@ const state = {
   subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
   screen: null, screenFeed: null, // my screen share: its RTCPeerConnection and, once Janus took it, its feed id
+  screenStream: null, // the capture of my screen share (kept when its connection is built again)
+  screenAgainFor: null, // the capture whose screen share is being published again (screenAgain), or null
   local: null, // my camera and microphone (MediaStream) while publishing
   feedAccounts: new Map(), // camera feedId -> accountId (whose tile lights up when they speak)
   speaking: new Set(), // accountIds speaking now
@@ -63,6 +65,7 @@ const state = {
   republishing: false, // a new publish after a failed connection or a media server restart is under way (its run's token)
   publishRun: null, // the publish attempt running now (a promise), shared by whoever asks to publish meanwhile
   iceRestarts: 0, subscriptionIceRestarts: 0, // ICE restarts done so far: of my camera's connection / of my subscriptions
+  screenIceRestarts: 0, screenRepublishes: 0, // my screen share's connection: ICE restarts / built again after it failed
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
@@ -509,38 +512,88 @@ async function shareScreen() {
   } finally {
     state.choosingScreen = false;
   }
+  state.screenStream = stream;
+  stream.getVideoTracks()[0].onended = () => { if (state.screenStream === stream) stopScreen(true); };
+  try {
+    await publishScreen(stream);
+  } catch (err) {
+    if (state.screenStream === stream) stopScreen(false);
+    throw err;
+  }
+}
+
+/**
+ * Publishes the shared screen on a new connection: at first, and again when that connection failed (with the same
+ * capture: the teacher is not asked to pick the screen again). The server replaces the earlier screen feed.
+ */
+async function publishScreen(stream) {
+  const callId = state.callId;
+  if (state.screen) state.screen.close(); // the failed one; its capture is kept
   const pc = new RTCPeerConnection(rtcConfig());
   state.screen = pc;
-  whenFailed(pc, () => state.screen === pc, () => {
-    stopScreen(true);
-    status('Показ экрана прервался: связь потерялась. Нажмите «Показать экран», чтобы начать снова.', true);
-  });
-  const track = stream.getVideoTracks()[0];
-  track.onended = () => stopScreen(true);
-  pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  whenFailed(pc, () => state.screen === pc, () => screenAgain(stream));
+  whenDisconnected(pc, () => state.screen === pc, () => restartScreenIce(pc, stream));
+  pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
   trickle(pc, null, true);
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  const answer = await state.hub.invoke('PublishScreen', callId, offer.sdp);
+  if (state.screen !== pc) { // stopped meanwhile: the server may have taken the share after stopScreen told it to stop
+    if (!state.screenStream && state.callId === callId) state.hub.invoke('StopScreenShare', callId, null).catch(() => {});
+    return;
+  }
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  const call = await state.hub.invoke('GetCall', callId);
+  const mine = call.participants.find(p => p.accountId === state.me);
+  if (state.screen !== pc) return;
+  state.screenFeed = mine ? mine.screenFeedId : null;
+  $('share').disabled = true; $('stopshare').disabled = false;
+}
+
+/**
+ * The screen share's connection failed for good, or the media server restarted: the screen is published again with the
+ * same capture, after the hub is back (a network change breaks both) and while the media server is away per
+ * retryPlan(); another refusal, or giving up, stops the share and the page says so.
+ */
+async function screenAgain(stream) {
+  if (state.screenAgainFor === stream) return; // one rebuild at a time
+  state.screenAgainFor = stream;
+  const callId = state.callId;
+  const sharing = () => state.screenStream === stream && state.callId === callId
+    && stream.getVideoTracks().some(t => t.readyState === 'live');
+  const plan = retryPlan();
+  const until = Date.now() + plan.for;
   try {
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    const answer = await state.hub.invoke('PublishScreen', state.callId, offer.sdp);
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    const call = await state.hub.invoke('GetCall', state.callId);
-    const mine = call.participants.find(p => p.accountId === state.me);
-    state.screenFeed = mine ? mine.screenFeedId : null;
-    $('share').disabled = true; $('stopshare').disabled = false;
-  } catch (err) {
-    stopScreen(false);
-    throw err;
+    while (sharing() && await hubConnected(callId) && sharing()) {
+      try {
+        await freshIce();
+        await publishScreen(stream);
+        if (state.screenStream === stream) state.screenRepublishes++;
+        return;
+      } catch (err) {
+        console.warn('screen again', message(err));
+        const again = retryable(err) || String(err && err.message).includes('rate_limited');
+        if (!again || Date.now() + plan.every > until) break;
+        await new Promise(r => setTimeout(r, plan.every));
+      }
+    }
+    if (state.screenStream === stream) {
+      stopScreen(true);
+      status('Показ экрана прервался: связь потерялась. Нажмите «Показать экран», чтобы начать снова.', true);
+    }
+  } finally {
+    if (state.screenAgainFor === stream) state.screenAgainFor = null;
   }
 }
 
 function stopScreen(tellServer) {
   const pc = state.screen;
-  if (!pc) return;
-  pc.getSenders().forEach(s => s.track && s.track.stop());
-  pc.close();
-  state.screen = null; state.screenFeed = null;
-  $('share').disabled = false; $('stopshare').disabled = true;
+  const stream = state.screenStream;
+  if (!pc && !stream) return;
+  if (stream) stream.getTracks().forEach(t => t.stop());
+  if (pc) pc.close();
+  state.screen = null; state.screenStream = null; state.screenFeed = null;
+  $('share').disabled = !(state.mine && state.mine.shareAllowed); $('stopshare').disabled = true;
   if (tellServer) state.hub.invoke('StopScreenShare', state.callId, null).catch(err => console.warn('stop screen', message(err)));
 }
 
@@ -775,8 +828,10 @@ async function applyState(call) {
   if (state.videoMids.size) shareVideo(); // a camera turned off gives its place up, the host may have changed
   for (const tile of document.querySelectorAll('#videos .tile[data-account]')) tile.classList.toggle('camera-off', state.videoOff.has(tile.dataset.account));
   $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing || !!state.republishing || !!state.publishRun;
-  // The host stopped my screen share (or took the permission back): close it here too.
-  if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)) {
+  // The host stopped my screen share (or took the permission back): close it here too. While the page publishes the
+  // screen again, a new feed of mine is that share, not a stop.
+  if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)
+      && !(state.screenAgainFor && mine && mine.screenFeedId)) {
     stopScreen(false);
     status('Ведущий остановил показ экрана.');
   }
@@ -825,7 +880,8 @@ async function start(params) {
     const restarted = 'Медиасервер перезапущен, подключаемся снова…';
     status(restarted);
     for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
-    if (state.screen) stopScreen(false);
+    // My screen share is published again with the same capture (the server forgot its feed with the old room).
+    if (state.screenStream) { state.screenFeed = null; screenAgain(state.screenStream); }
     // Publishing, or gave up while the media server was away: publish (again) on the new room.
     if (state.publisher || (state.mediaAway && !state.publishing)) await republish(restarted);
   });
@@ -1035,16 +1091,27 @@ async function iceRestart(pc, isCurrent, restartOnce, rebuild) {
  * so the feed stays and nobody has to subscribe again. If it cannot be done, the camera is published anew.
  */
 function restartIce(pc) {
-  return iceRestart(pc, () => state.publisher === pc, async () => {
+  return restartPublisherIce(pc, () => state.publisher === pc, 'RestartIce', () => { state.iceRestarts++; },
+    () => republish('Связь с медиасервером прервалась, подключаемся снова…'));
+}
+
+/** The same for my screen share's connection (RestartScreenIce); if it cannot be done, the screen is published anew. */
+function restartScreenIce(pc, stream) {
+  return restartPublisherIce(pc, () => state.screen === pc, 'RestartScreenIce', () => { state.screenIceRestarts++; },
+    () => screenAgain(stream));
+}
+
+function restartPublisherIce(pc, isCurrent, method, restarted, rebuild) {
+  return iceRestart(pc, isCurrent, async () => {
     await freshIce();
     pc.setConfiguration(rtcConfig());
     const offer = await pc.createOffer({ iceRestart: true });
     await pc.setLocalDescription(offer);
-    const answer = await state.hub.invoke('RestartIce', state.callId, offer.sdp);
-    if (state.publisher !== pc) return;
+    const answer = await state.hub.invoke(method, state.callId, offer.sdp);
+    if (!isCurrent()) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    state.iceRestarts++;
-  }, () => republish('Связь с медиасервером прервалась, подключаемся снова…'));
+    restarted();
+  }, rebuild);
 }
 
 /**

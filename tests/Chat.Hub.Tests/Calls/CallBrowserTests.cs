@@ -231,15 +231,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         var screenFeed = await pupilPage.EvaluateAsync<long>("() => window.callState.screenFeed");
 
         // The teacher's page subscribes to the screen feed and decodes it.
-        const string Stats = """
-            async feed => {
-              const pc = window.callState.subscribers.get(feed);
-              if (!pc) return { frames: 0, width: 0 };
-              for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { frames: s.framesDecoded || 0, width: s.frameWidth || 0 };
-              return { frames: 0, width: 0 };
-            }
-            """;
-        var stats = await WaitForVideoAsync(teacherPage, Stats, screenFeed);
+        var stats = await WaitForVideoAsync(teacherPage, FeedVideo, screenFeed);
         Assert.True(stats.GetProperty("frames").GetInt32() > 10, $"the teacher decoded only {stats} of the pupil's screen");
         Assert.True(stats.GetProperty("width").GetInt32() > 0);
 
@@ -368,6 +360,63 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         before = await pupilPage.EvaluateAsync<int>(Frames);
         await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
         Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
+    [NamespaceFact]
+    public async Task ScreenShareConnectionBreaks_IceRestartKeepsTheFeed_AFailedOneIsSharedAgainWithTheSameCapture()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("9А");
+        var teacher = await school.AddVerifiedTeacherAsync("Елена Игоревна", a.Id);
+        var pupil = await school.AddStudentAsync("Саша", a.Id);
+
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
+        var pupilPage = await browser.JoinAsync(pupil, callId);
+
+        // The teacher shows her screen; the pupil decodes it. The page counts how often it asks the browser for a screen.
+        await teacherPage.EvaluateAsync("""
+            () => {
+              window.pickerOpened = 0;
+              const pick = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+              navigator.mediaDevices.getDisplayMedia = c => { window.pickerOpened++; return pick(c); };
+            }
+            """);
+        await teacherPage.ClickAsync("#share");
+        await teacherPage.WaitForFunctionAsync("() => window.callState.screenFeed !== null", null, new() { Timeout = 20_000 });
+        var screenFeed = await teacherPage.EvaluateAsync<long>("() => window.callState.screenFeed");
+        Assert.True((await WaitForVideoAsync(pupilPage, FeedVideo, screenFeed)).GetProperty("frames").GetInt32() > 10, "the pupil does not decode the teacher's screen");
+        await pupilPage.EvaluateAsync("feed => { window.screenSubscription = window.callState.subscribers.get(feed); }", screenFeed);
+
+        // Her network changes: the screen's connection stays "disconnected" for 2 s. The page restarts ICE on the same
+        // connection and Janus handle (RestartScreenIce): same feed, the pupil's subscription stays and decodes on.
+        const string Ufrag = "() => window.callState.screen.localDescription.sdp.match(/a=ice-ufrag:(\\S+)/)[1]";
+        var ufrag = await teacherPage.EvaluateAsync<string>(Ufrag);
+        var pairBefore = await teacherPage.EvaluateAsync<string>($"() => ({SelectedPair})(window.callState.screen)");
+        await teacherPage.EvaluateAsync($"() => ({DisconnectScript})(window.restartedPc = window.callState.screen)");
+        await teacherPage.WaitForFunctionAsync("() => window.callState.screenIceRestarts === 1", null, new() { Timeout = 30_000 });
+        await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.screen === window.restartedPc"));
+        Assert.NotEqual(ufrag, await teacherPage.EvaluateAsync<string>(Ufrag));
+        await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.screen, old)", pairBefore, new() { Timeout = 30_000 });
+        Assert.Equal(screenFeed, await teacherPage.EvaluateAsync<long>("() => window.callState.screenFeed"));
+        var before = (await pupilPage.EvaluateAsync<JsonElement>(FeedVideo, screenFeed)).GetProperty("frames").GetInt32();
+        await pupilPage.WaitForFunctionAsync($"async ([feed, before]) => ({FeedVideo})(feed).then(v => v.frames > before + 10)", new object[] { screenFeed, before }, new() { Timeout = 30_000 });
+        Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.screenSubscription", screenFeed));
+
+        // Then the connection fails for good: the page shares the screen again on a new connection with the capture it
+        // has (the teacher is not asked to pick the screen again); the pupil's page follows to the new screen feed.
+        await teacherPage.EvaluateAsync("() => { window.keptCapture = window.callState.screenStream; }");
+        await teacherPage.EvaluateAsync($"() => ({FailScript})(window.callState.screen)");
+        await teacherPage.WaitForFunctionAsync("old => window.callState.screenRepublishes === 1 && window.callState.screenFeed !== null && window.callState.screenFeed !== old", screenFeed, new() { Timeout = 30_000 });
+        var newFeed = await teacherPage.EvaluateAsync<long>("() => window.callState.screenFeed");
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.screen !== window.failedPc && window.callState.screenStream === window.keptCapture && window.keptCapture.getVideoTracks()[0].readyState === 'live'"));
+        Assert.Equal(1, await teacherPage.EvaluateAsync<int>("() => window.pickerOpened"));
+        Assert.True((await WaitForVideoAsync(pupilPage, FeedVideo, newFeed)).GetProperty("frames").GetInt32() > 10, "the pupil does not decode the teacher's screen shared again");
+        await pupilPage.WaitForFunctionAsync("feed => !window.callState.subscribers.has(feed)", screenFeed, new() { Timeout = 10_000 });
+        Assert.False(await teacherPage.IsDisabledAsync("#stopshare"));
 
         await EndCallAsync(teacherPage, callId);
     }
@@ -691,6 +740,16 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         while (DateTime.UtcNow < deadline);
         return stats;
     }
+
+    /// <summary>Frames decoded and width of the video the page receives of one feed (0 without a subscription).</summary>
+    private const string FeedVideo = """
+        async feed => {
+          const pc = window.callState.subscribers.get(feed);
+          if (!pc) return { frames: 0, width: 0 };
+          for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return { frames: s.framesDecoded || 0, width: s.frameWidth || 0 };
+          return { frames: 0, width: 0 };
+        }
+        """;
 
     /// <summary>
     /// What the browser reports when a connection's path is lost but ICE has not given up yet (a network change):

@@ -87,4 +87,36 @@ public sealed class ScreenShareTests(JanusCallsApp app) : IClassFixture<JanusCal
 
         await t.Connection.InvokeAsync("EndCall", callId);
     }
+
+    [Fact]
+    public async Task ScreenShareIceRestart_SameHandleAndFeed_OnlyForTheOneSharing()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var s = await HubClient.ConnectAsync(app, l.Stranger);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // Not sharing: nothing to restart.
+        await t.Connection.InvokeAsync<string>("RestartScreenIce", callId, VideoOnlyOffer).ExpectHubErrorAsync("feed_not_found");
+
+        // The teacher's screen connection is renegotiated on the same Janus handle: the same screen feed.
+        await t.Connection.InvokeAsync<string>("PublishScreen", callId, VideoOnlyOffer);
+        var feed = (await t.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == l.Teacher.AccountId).ScreenFeedId;
+        Assert.NotNull(feed);
+        Assert.StartsWith("v=0", await t.Connection.InvokeAsync<string>("RestartScreenIce", callId, VideoOnlyOffer), StringComparison.Ordinal);
+        Assert.Equal(feed, (await p.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == l.Teacher.AccountId).ScreenFeedId);
+
+        // The offer is validated; only the one sharing restarts; outsiders learn nothing.
+        await t.Connection.InvokeAsync<string>("RestartScreenIce", callId, "v=0\r\nnonsense").ExpectHubErrorAsync("media_invalid");
+        await p.Connection.InvokeAsync<string>("RestartScreenIce", callId, VideoOnlyOffer).ExpectHubErrorAsync("feed_not_found");
+        await s.Connection.InvokeAsync<string>("RestartScreenIce", callId, VideoOnlyOffer).ExpectHubErrorAsync("chat_not_found");
+
+        // Stopped: nothing to restart any more.
+        await t.Connection.InvokeAsync<CallDto>("StopScreenShare", callId, null);
+        await t.Connection.InvokeAsync<string>("RestartScreenIce", callId, VideoOnlyOffer).ExpectHubErrorAsync("feed_not_found");
+
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
 }

@@ -62,6 +62,31 @@ public sealed partial class CallService
         return answer;
     }
 
+    /// <summary>
+    /// An ICE restart of my screen share's connection (the network changed under it): the new offer goes to the same Janus
+    /// handle, so the screen feed and everyone's subscriptions to it stay; returns Janus's answer.
+    /// </summary>
+    public async Task<string> RestartScreenIceAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
+        var (state, _) = await LoadAsync(row, ct);
+        var mine = Translate(() => state.RequirePresent(me));
+        if (offer.Media.Any(m => !m.IsRejected && m.Kind == "audio" && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv) && !state.MayPublish(me))
+        {
+            throw new ChatException(ChatError.SpeakNotAllowed);
+        }
+
+        // Not sharing any more (stopped by the host, or the permission taken back): nothing to restart.
+        if (mine.ScreenFeedId is null || !screenPublishers.TryGetValue((callId, me), out var handle))
+        {
+            throw new ChatException(ChatError.FeedNotFound);
+        }
+
+        var (client, _) = await SfuAsync(row, ct);
+        return await SfuCallAsync(() => client.RenegotiatePublisherAsync(handle, sdpOffer, ct));
+    }
+
     /// <summary>Stops a screen share: the caller's own (<paramref name="accountId"/> null or the caller) or, for the host, anyone's.</summary>
     public async Task<CallDto> StopScreenShareAsync(Guid me, Guid callId, Guid? accountId, CancellationToken ct)
     {
