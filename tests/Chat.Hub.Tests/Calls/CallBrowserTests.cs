@@ -244,7 +244,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     [NamespaceFact]
-    public async Task JanusRestartsMidCall_TeacherPagePublishesAgain_PupilDecodesTheNewFeed()
+    public async Task JanusRestartsMidCall_TeacherPagePublishesCameraAndScreenAgain_PupilDecodesTheNewFeeds()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var a = await school.CreateClassAsync("8А");
@@ -257,15 +257,24 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
 
         var before = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, before);
+        await teacherPage.ClickAsync("#share");
+        await teacherPage.WaitForFunctionAsync("() => window.callState.screenFeed !== null", null, new() { Timeout = 20_000 });
+        var screenBefore = await teacherPage.EvaluateAsync<long>("() => window.callState.screenFeed");
+        await teacherPage.EvaluateAsync("() => { window.keptCapture = window.callState.screenStream; }");
 
         // Janus crashes and its service restarts it; the pages hear SfuRestarted, the teacher's page publishes again
-        // (retrying while Janus is not up) and the pupil's page subscribes to the new feed.
+        // (retrying while Janus is not up) and the pupil's page subscribes to the new feed. Her screen share comes back
+        // too, with the same capture.
         await app.Janus!.KillAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));
         await app.Janus.StartAgainAsync();
         var after = await DecodingFeedAsync(pupilPage, before);
         Assert.True(after != 0, "the pupil does not decode the teacher's video after the Janus restart");
         Assert.NotEqual(before, after);
+        await teacherPage.WaitForFunctionAsync("old => window.callState.screenFeed !== null && window.callState.screenFeed !== old", screenBefore, new() { Timeout = 60_000 });
+        var screenAfter = await teacherPage.EvaluateAsync<long>("() => window.callState.screenFeed");
+        Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.screenStream === window.keptCapture"));
+        Assert.True((await WaitForVideoAsync(pupilPage, FeedVideo, screenAfter)).GetProperty("frames").GetInt32() > 10, "the pupil does not decode the teacher's screen after the Janus restart");
 
         await EndCallAsync(teacherPage, callId);
     }
