@@ -214,14 +214,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     [NamespaceFact]
     public async Task Lesson_PupilAllowedToShareScreen_TeacherDecodesIt_HostStopsIt()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("7А");
-        var teacher = await school.AddVerifiedTeacherAsync("Ирина Сергеевна", a.Id);
-        var pupil = await school.AddStudentAsync("Дима", a.Id);
-
-        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
-        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
-        var pupilPage = await browser.JoinAsync(pupil, callId);
+        await using var lesson = await LessonAsync("7А", "Ирина Сергеевна", "Дима");
+        var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
 
         // In a lesson the pupil's share button is off until the teacher allows it; then a click shares the screen.
         Assert.True(await pupilPage.IsDisabledAsync("#share"));
@@ -246,14 +240,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     [NamespaceFact]
     public async Task JanusRestartsMidCall_TeacherPagePublishesCameraAndScreenAgain_PupilDecodesTheNewFeeds()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("8А");
-        var teacher = await school.AddVerifiedTeacherAsync("Ольга Викторовна", a.Id);
-        var pupil = await school.AddStudentAsync("Миша", a.Id);
-
-        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
-        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
-        var pupilPage = await browser.JoinAsync(pupil, callId);
+        await using var lesson = await LessonAsync("8А", "Ольга Викторовна", "Миша");
+        var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
 
         var before = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, before);
@@ -282,14 +270,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     [NamespaceFact]
     public async Task PeerConnectionsFail_PagesBuildThemAgain_PupilDecodesTheTeacherAgain()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("8Б");
-        var teacher = await school.AddVerifiedTeacherAsync("Анна Сергеевна", a.Id);
-        var pupil = await school.AddStudentAsync("Петя", a.Id);
-
-        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
-        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
-        var pupilPage = await browser.JoinAsync(pupil, callId);
+        await using var lesson = await LessonAsync("8Б", "Анна Сергеевна", "Петя");
+        var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
 
         var first = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, first);
@@ -316,14 +298,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     [NamespaceFact]
     public async Task ConnectionsStayDisconnected_IceRestartedOnTheSameHandles_TeachersFeedAndPupilsSubscriptionStay()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("8В");
-        var teacher = await school.AddVerifiedTeacherAsync("Нина Петровна", a.Id);
-        var pupil = await school.AddStudentAsync("Оля", a.Id);
-
-        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
-        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
-        var pupilPage = await browser.JoinAsync(pupil, callId);
+        await using var lesson = await LessonAsync("8В", "Нина Петровна", "Оля");
+        var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
         var feed = await DecodingFeedAsync(pupilPage, 0);
         Assert.NotEqual(0, feed);
         await pupilPage.EvaluateAsync("() => { window.firstSubscription = window.callState.subscribers.values().next().value; }");
@@ -376,14 +352,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     [NamespaceFact]
     public async Task ScreenShareConnectionBreaks_IceRestartKeepsTheFeed_AFailedOneIsSharedAgainWithTheSameCapture()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var a = await school.CreateClassAsync("9А");
-        var teacher = await school.AddVerifiedTeacherAsync("Елена Игоревна", a.Id);
-        var pupil = await school.AddStudentAsync("Саша", a.Id);
-
-        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
-        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
-        var pupilPage = await browser.JoinAsync(pupil, callId);
+        await using var lesson = await LessonAsync("9А", "Елена Игоревна", "Саша");
+        var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
 
         // The teacher shows her screen; the pupil decodes it. The page counts how often it asks the browser for a screen.
         await teacherPage.EvaluateAsync("""
@@ -836,6 +806,32 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         }
 
         return 0;
+    }
+
+    /// <summary>A lesson in a new class: its teacher started it and one pupil joined, each on a call page of one browser.</summary>
+    private async Task<LessonOnPages> LessonAsync(string className, string teacherName, string pupilName)
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync(className);
+        var teacher = await school.AddVerifiedTeacherAsync(teacherName, a.Id);
+        var pupil = await school.AddStudentAsync(pupilName, a.Id);
+        var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        try
+        {
+            var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);
+            var pupilPage = await browser.JoinAsync(pupil, callId);
+            return new LessonOnPages(browser, teacher, pupil, teacherPage, pupilPage, callId);
+        }
+        catch
+        {
+            await browser.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record LessonOnPages(CallBrowser Browser, TestUser Teacher, TestUser Pupil, IPage TeacherPage, IPage PupilPage, string CallId) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Browser.DisposeAsync();
     }
 
     private static Task EndCallAsync(IPage hostPage, string callId) => hostPage.EvaluateAsync("call => window.callState.hub.invoke('EndCall', call)", callId);
