@@ -11,16 +11,23 @@ internal sealed partial class ChatExceptionHandler(ILogger<ChatExceptionHandler>
         var (error, fields, detail) = Classify(exception);
         if (IsDiagnosedOutage(exception, error))
         {
-            LogOutage(logger, context.Request.Method, context.Request.Path, error.Code);
+            LogOutage(logger, context.Request.Method, RouteOf(context), error.Code);
         }
         else if (error.Status >= 500)
         {
-            LogServerError(logger, exception, context.Request.Method, context.Request.Path);
+            LogServerError(logger, exception, context.Request.Method, RouteOf(context));
         }
 
         await WriteProblemAsync(context, error, fields, detail);
         return true;
     }
+
+    /// <summary>
+    /// The request's route as its template (<c>/api/invites/{token}/accept</c>), not its path: a path can carry a secret
+    /// (an invite token) that must never reach the logs.
+    /// </summary>
+    private static string RouteOf(HttpContext context) =>
+        ((context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint()) as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
 
     internal static (ChatError Error, IReadOnlyDictionary<string, string[]>? Fields, string? Detail) Classify(Exception exception) => exception switch
     {
@@ -66,11 +73,11 @@ internal sealed partial class ChatExceptionHandler(ILogger<ChatExceptionHandler>
     public static bool IsDiagnosedOutage(Exception exception, ChatError error) =>
         exception is ChatException && error.Status == StatusCodes.Status503ServiceUnavailable;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered {Code}: a dependency (media server, database) is unavailable")]
-    private static partial void LogOutage(ILogger logger, string method, string path, string code);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Route} answered {Code}: a dependency (media server, database) is unavailable")]
+    private static partial void LogOutage(ILogger logger, string method, string route, string code);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
-    private static partial void LogServerError(ILogger logger, Exception exception, string method, string path);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Route}")]
+    private static partial void LogServerError(ILogger logger, Exception exception, string method, string route);
 }
 
 /// <summary>The problem details body every error response carries.</summary>

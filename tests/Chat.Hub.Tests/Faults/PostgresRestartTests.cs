@@ -31,12 +31,20 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
         var chat = (await hub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
         await hub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chat.Id, Guid.NewGuid(), "До перезапуска", null, null));
 
+        var invite = await school.InviteAsync(school.Admin, "student", cls.Id);
         await app.Postgres.StopAsync("fast");
         var pending = new SendMessageRequest(chat.Id, Guid.NewGuid(), "Во время перезапуска", null, null);
         try
         {
             var refused = await Assert.ThrowsAsync<HubException>(() => hub.Connection.InvokeAsync<MessageDto>("SendMessage", pending));
             Assert.Contains("service_unavailable:", refused.Message);
+
+            // A request whose path holds a secret fails too: the log names its route, never the invite token.
+            using var http = app.CreateClient(pupil.Tokens.AccessToken);
+            await (await http.GetAsync($"/api/invites/{invite.Token}")).ExpectErrorAsync(System.Net.HttpStatusCode.ServiceUnavailable, "service_unavailable");
+            var logged = app.Logs.Lines.Where(l => l.Contains("/api/invites/", StringComparison.Ordinal)).ToList();
+            Assert.True(logged.Any(l => l.Contains("/api/invites/{token}", StringComparison.Ordinal)), string.Join("\n", app.Logs.Lines.Select(l => l.Split('\n')[0]).TakeLast(15)));
+            Assert.DoesNotContain(app.Logs.Lines, l => l.Contains(invite.Token, StringComparison.Ordinal));
         }
         finally
         {
