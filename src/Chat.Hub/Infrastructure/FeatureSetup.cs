@@ -26,6 +26,7 @@ internal static class FeatureSetup
         services.AddSingleton<Features.Statistics.StatisticsService>();
         services.AddSingleton<Features.Accounts.AccountDeletionService>();
         services.AddSingleton<Features.Calls.CallService>();
+        services.AddSingleton<Realtime.IChatAccessWatcher>(sp => sp.GetRequiredService<Features.Calls.CallService>());
         return services;
     }
 

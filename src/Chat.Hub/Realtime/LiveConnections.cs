@@ -13,6 +13,7 @@ namespace Chat.Hub.Realtime;
 public sealed partial class LiveConnections(
     ConnectionRegistry registry,
     IHubContext<ChatHub, IChatClient> hub,
+    IServiceProvider services,
     ILogger<LiveConnections> logger,
     IConnectionMultiplexer? redis = null)
 {
@@ -49,6 +50,26 @@ public sealed partial class LiveConnections(
             var evt = new LiveEvent(NodeId, byAccount.Key, null, byAccount.Select(c => new ChatChange(c.ChatId, c.Added)).ToArray());
             await ApplyLocallyAsync(evt);
             await PublishAsync(evt, ct);
+        }
+
+        await AccessLostAsync(changes.Where(c => !c.Added).Select(c => (c.ChatId, c.AccountId)).ToArray(), ct);
+    }
+
+    /// <summary>
+    /// Tells the <see cref="IChatAccessWatcher"/>s (once, on the node that made the change) that these people may no
+    /// longer act in these chats: removed from them (<see cref="ApplyMembershipAsync"/> calls this) or blocked.
+    /// </summary>
+    public async Task AccessLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> lost, CancellationToken ct)
+    {
+        if (lost.Count == 0)
+        {
+            return;
+        }
+
+        // Resolved when used, not injected: the watchers (calls) depend on the chat services, which depend on this class.
+        foreach (var watcher in services.GetServices<IChatAccessWatcher>())
+        {
+            await watcher.AccessLostAsync(lost, ct);
         }
     }
 

@@ -90,7 +90,7 @@ public sealed partial class CallService
     {
         Subscribe();
         var plan = await RequirePlanAsync(me, planId, ct);
-        await chatService.ActingRoleAsync(plan.ChatId, me, ct);
+        await chatService.AttendingRoleAsync(plan.ChatId, me, ct);
         var opensAt = DateTime.SpecifyKind(plan.StartsAt, DateTimeKind.Utc) - EarlyJoin;
         if (DateTime.UtcNow < opensAt)
         {

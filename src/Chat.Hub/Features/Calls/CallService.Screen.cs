@@ -15,7 +15,7 @@ public sealed partial class CallService
     /// <summary>Publishes the caller's screen (an offer with a sending video section); returns Janus's answer.</summary>
     public async Task<string> PublishScreenAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
     {
-        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
         var (state, _) = await LoadAsync(row, ct);
         Translate(() => state.RequireNotViewer(me));
         Translate(() => state.RequireScreenSlot(me));
@@ -68,7 +68,7 @@ public sealed partial class CallService
     /// </summary>
     public async Task<string> RestartScreenIceAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
     {
-        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
         var (state, _) = await LoadAsync(row, ct);
         var mine = Translate(() => state.RequirePresent(me));

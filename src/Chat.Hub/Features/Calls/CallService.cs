@@ -31,7 +31,7 @@ public sealed partial class CallService(
     JanusPool janus,
     TurnCredentials turn,
     IHubContext<ChatHub, IChatClient> hub,
-    ILogger<CallService> logger)
+    ILogger<CallService> logger) : IChatAccessWatcher
 {
     // Janus handles are per node: (call, account) -> publisher handle; (call, account, feed) -> subscriber handle.
     private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> publishers = new();
@@ -105,7 +105,7 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.CallNotFound);
         }
 
-        var role = await RoleForCallAsync(row, me, acting: true, ct);
+        var role = await RoleForCallAsync(row, me, CallAccess.Attend, ct);
         var moderator = role is not ("member" or Guest);
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
@@ -135,15 +135,15 @@ public sealed partial class CallService(
 
     public async Task<CallDto> GetAsync(Guid me, Guid callId, CancellationToken ct)
     {
-        var row = await RequireMemberAsync(me, callId, ct);
+        var row = await RequireMemberAsync(me, callId, ct, CallAccess.Read);
         var (state, _) = await LoadAsync(row, ct);
         return ToDto(state);
     }
 
-    /// <summary>The chat's live call, or null; for members who may act in the chat (as JoinCall), anyone else: chat_not_found.</summary>
+    /// <summary>The chat's live call, or null; for members who may attend it (as JoinCall: not blocked), anyone else: chat_not_found.</summary>
     public async Task<CallDto?> ChatCallAsync(Guid me, Guid chatId, CancellationToken ct)
     {
-        await chatService.ActingRoleAsync(chatId, me, ct);
+        await chatService.AttendingRoleAsync(chatId, me, ct);
         var live = await calls.LiveInChatAsync(chatId, ct);
         if (live is null)
         {
@@ -237,7 +237,7 @@ public sealed partial class CallService(
     /// </summary>
     private async Task<(CallRow Row, List<MediaDescription> Sending)> RequirePublisherAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
     {
-        var row = await RequireMemberAsync(me, callId, acting: true, ct: ct);
+        var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
         var (state, _) = await LoadAsync(row, ct);
         Translate(() => state.RequirePresent(me));
@@ -409,7 +409,20 @@ public sealed partial class CallService(
     private async Task<bool> IsVerifiedTeacherAsync(Guid chatId, Guid me, CancellationToken ct) =>
         (await chats.ListMembersAsync(chatId, ct)).Any(m => m.AccountId == me && m.VerifiedTeacher);
 
-    private async Task<CallRow> RequireMemberAsync(Guid me, Guid callId, CancellationToken ct, bool acting = false, bool allowNonMember = false)
+    /// <summary>What a call method needs of the caller in the call's chat.</summary>
+    private enum CallAccess
+    {
+        /// <summary>Any member (reading the call's state).</summary>
+        Read,
+
+        /// <summary>Not blocked: being in the call, receiving, raising a hand, host controls (a muted member may attend).</summary>
+        Attend,
+
+        /// <summary>Neither blocked nor muted: publishing camera, sound or screen.</summary>
+        Publish,
+    }
+
+    private async Task<CallRow> RequireMemberAsync(Guid me, Guid callId, CancellationToken ct, CallAccess access = CallAccess.Attend, bool allowNonMember = false)
     {
         var row = await calls.GetAsync(callId, ct);
         if (row is null || row.EndedAt is not null)
@@ -420,7 +433,7 @@ public sealed partial class CallService(
         if (!allowNonMember)
         {
             // A pupil of another class, or anyone outside the chat, learns nothing: chat_not_found.
-            _ = await RoleForCallAsync(row, me, acting, ct);
+            _ = await RoleForCallAsync(row, me, access, ct);
         }
 
         return row;
@@ -430,11 +443,16 @@ public sealed partial class CallService(
     /// The caller's role in the call's chat, or <see cref="Guest"/> for someone of the same school whom the host
     /// admitted from the waiting room. Anyone else: chat_not_found (a waiting or rejected guest hears so).
     /// </summary>
-    private async Task<string> RoleForCallAsync(CallRow row, Guid me, bool acting, CancellationToken ct)
+    private async Task<string> RoleForCallAsync(CallRow row, Guid me, CallAccess access, CancellationToken ct)
     {
         try
         {
-            return acting ? await chatService.ActingRoleAsync(row.ChatId, me, ct) : await chatService.RoleAsync(row.ChatId, me, ct);
+            return access switch
+            {
+                CallAccess.Publish => await chatService.ActingRoleAsync(row.ChatId, me, ct),
+                CallAccess.Attend => await chatService.AttendingRoleAsync(row.ChatId, me, ct),
+                _ => await chatService.RoleAsync(row.ChatId, me, ct),
+            };
         }
         catch (ChatException e) when (e.Error == ChatError.ChatNotFound)
         {

@@ -63,7 +63,15 @@ public sealed class ChatService(
     /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member who is not
     /// blocked or muted there. A blocked member sees why and until when.
     /// </summary>
-    public async Task<string> ActingRoleAsync(Guid chatId, Guid me, CancellationToken ct)
+    public Task<string> ActingRoleAsync(Guid chatId, Guid me, CancellationToken ct) => UnrestrictedRoleAsync(chatId, me, mutedToo: true, ct);
+
+    /// <summary>
+    /// The role of someone who wants to be in the chat's call (join, listen, watch, raise a hand): a member who is not
+    /// blocked there. A muted member may attend — a mute limits writing — but not publish (<see cref="ActingRoleAsync"/>).
+    /// </summary>
+    public Task<string> AttendingRoleAsync(Guid chatId, Guid me, CancellationToken ct) => UnrestrictedRoleAsync(chatId, me, mutedToo: false, ct);
+
+    private async Task<string> UnrestrictedRoleAsync(Guid chatId, Guid me, bool mutedToo, CancellationToken ct)
     {
         var (role, restriction, until) = await chats.ActingRoleOfAsync(chatId, me, ct);
         if (role is null)
@@ -74,7 +82,7 @@ public sealed class ChatService(
         return restriction switch
         {
             "block" => throw new ChatException(ChatError.MemberBlocked, detail: $"Вы заблокированы в этом чате до {until:yyyy-MM-dd HH:mm} UTC."),
-            "mute" => throw new ChatException(ChatError.MemberMuted, detail: $"Отправка сообщений ограничена до {until:yyyy-MM-dd HH:mm} UTC."),
+            "mute" when mutedToo => throw new ChatException(ChatError.MemberMuted, detail: $"Отправка сообщений ограничена до {until:yyyy-MM-dd HH:mm} UTC."),
             _ => role,
         };
     }

@@ -158,6 +158,7 @@ public sealed class ModerationService(
         }, ct);
         var dto = RestrictionDto.From(restriction);
         await push.RestrictionAsync(dto);
+        await live.AccessLostAsync([(request.ChatId, request.AccountId)], ct);
         return dto;
     }
 

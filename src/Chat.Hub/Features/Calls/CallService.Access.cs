@@ -1,0 +1,73 @@
+using Chat.Hub.Realtime;
+using Chat.Storage.Calls;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>
+/// Someone who may no longer act in a chat — left the school or the chat, removed by a moderator, blocked — is taken
+/// out of the chat's live call at once: a pupil who left the school must not go on watching the class.
+/// </summary>
+public sealed partial class CallService
+{
+    public async Task AccessLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> lost, CancellationToken ct)
+    {
+        foreach (var byChat in lost.GroupBy(l => l.ChatId))
+        {
+            try
+            {
+                if (await calls.LiveInChatAsync(byChat.Key, ct) is not { } live)
+                {
+                    continue;
+                }
+
+                foreach (var accountId in byChat.Select(l => l.AccountId).Distinct())
+                {
+                    await PutOutAsync(live, accountId, ct);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The change that took the access is stored; the call is left as it was (the person's next request
+                // there is refused, and the host can still remove them).
+                LogAccessLostFailed(logger, e, byChat.Key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes one person out of the live call as if they had left, whatever their browser does: their camera and screen
+    /// are kicked out of the Janus room (the handles may live on another node), this node's handles of theirs are
+    /// dropped, the chat hears they left, and so do their own devices (no longer in the chat's group).
+    /// </summary>
+    private async Task PutOutAsync(CallRow live, Guid accountId, CancellationToken ct)
+    {
+        (long? Camera, long? Screen) feeds = default;
+        var present = false;
+        var dto = await MutateAsync(live.Id, s =>
+        {
+            if (s.Find(accountId) is { Present: true } p)
+            {
+                present = true;
+                feeds = (p.FeedId, p.ScreenFeedId);
+                s.Leave(accountId);
+            }
+        }, ct);
+        if (!present)
+        {
+            return;
+        }
+
+        await KickFeedAsync(live.Id, feeds.Camera, ct);
+        await KickFeedAsync(live.Id, feeds.Screen, ct);
+        await DropHandlesAsync(live.Id, accountId, ct);
+        await PushJoinedOrLeftAsync(dto, accountId, joined: false);
+        await TryPushAsync(live.Id, () => hub.Clients.User(accountId.ToString()).CallStateChanged(dto));
+        if (dto.Ended)
+        {
+            await EndedAsync(dto, ct);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not take people who lost access to chat {ChatId} out of its live call")]
+    private static partial void LogAccessLostFailed(ILogger logger, Exception exception, Guid chatId);
+}

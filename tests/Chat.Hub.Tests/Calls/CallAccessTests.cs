@@ -1,0 +1,138 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Moderation;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>
+/// Someone who loses the right to act in a chat during its live call — leaves the school, is removed from the chat, is
+/// blocked — is taken out of the call at once: the class hears they left, their own devices hear it, and every call
+/// method refuses them from then on.
+/// </summary>
+public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task PupilLeavesTheSchoolMidLesson_TakenOutOfTheCall_TheClassAndTheirDevicesHearIt()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var p2 = await HubClient.ConnectAsync(app, l.Pupil2);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await p2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var (teacherHears, pupilHears) = (LeftSeen(t, callId), OutSeen(p, l.Pupil.AccountId));
+
+        await (await l.School.Admin.Http.PostAsJsonAsync($"{l.School.Api}/students/{l.Pupil.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+
+        Assert.Equal(l.Pupil.AccountId, await teacherHears.WaitAsync(Wait));
+        await pupilHears.WaitAsync(Wait);
+        var call = await t.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        Assert.DoesNotContain(call.Participants, x => x.AccountId == l.Pupil.AccountId);
+        Assert.Contains(call.Participants, x => x.AccountId == l.Pupil2.AccountId);
+        await p.Connection.InvokeAsync<CallDto>("RaiseHand", callId, true).ExpectHubErrorAsync("chat_not_found");
+        await p.Connection.InvokeAsync<string>("Subscribe", callId, 5L).ExpectHubErrorAsync("chat_not_found");
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("chat_not_found");
+
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    [Fact]
+    public async Task ModeratorBlocksOrRemovesSomeoneMidCall_TakenOutOfTheCall_CannotComeBack()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var t = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var rule = (await t.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+
+        // Blocked in the class chat during a lesson (after four recorded violations, as the rules require).
+        var lesson = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", room.ChatId, true)).Call.CallId;
+        await petya.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson);
+        for (var i = 0; i < 4; i++)
+        {
+            await t.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, rule.Id, null, "флуд"));
+        }
+
+        var (teacherHears, petyaHears) = (LeftSeen(t, lesson), OutSeen(petya, room.Petya.AccountId));
+        await t.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(room.ChatId, room.Petya.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(7), "Флуд на уроке"));
+        Assert.Equal(room.Petya.AccountId, await teacherHears.WaitAsync(Wait));
+        await petyaHears.WaitAsync(Wait);
+        Assert.DoesNotContain((await t.Connection.InvokeAsync<CallDto>("GetCall", lesson)).Participants, x => x.AccountId == room.Petya.AccountId);
+        await petya.Connection.InvokeAsync<CallDto>("RaiseHand", lesson, true).ExpectHubErrorAsync("member_blocked");
+        await petya.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson).ExpectHubErrorAsync("member_blocked");
+        await t.Connection.InvokeAsync("EndCall", lesson);
+
+        // Removed from a hand-made group during its call.
+        var club = await t.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(room.School.Id, "group", "Шахматный кружок", null, null, [room.Petya.AccountId, room.Masha.AccountId]));
+        var call = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", club.Id, false)).Call.CallId;
+        await masha.Connection.InvokeAsync<CallJoinDto>("JoinCall", call);
+        var (hostHears, mashaHears) = (LeftSeen(t, call), OutSeen(masha, room.Masha.AccountId));
+        await t.Connection.InvokeAsync("RemoveChatMember", new RemoveMemberRequest(club.Id, room.Masha.AccountId, rule.Id, "Мешает"));
+        Assert.Equal(room.Masha.AccountId, await hostHears.WaitAsync(Wait));
+        await mashaHears.WaitAsync(Wait);
+        Assert.DoesNotContain((await t.Connection.InvokeAsync<CallDto>("GetCall", call)).Participants, x => x.AccountId == room.Masha.AccountId);
+        await masha.Connection.InvokeAsync<CallJoinDto>("JoinCall", call).ExpectHubErrorAsync("chat_not_found");
+        await t.Connection.InvokeAsync("EndCall", call);
+    }
+
+    [Fact]
+    public async Task MutedPupil_AttendsTheLessonAndReceives_ButPublishesNothing()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var t = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var rule = (await t.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+        var lesson = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", room.ChatId, true)).Call.CallId;
+        await masha.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson);
+
+        // A mute limits writing in the chat: she stays in the lesson, sees it, raises her hand, receives the teacher.
+        await t.Connection.InvokeAsync<RestrictionDto>("MuteMember", new MuteRequest(room.ChatId, room.Masha.AccountId, rule.Id, 30, "Флуд"));
+        Assert.Contains((await t.Connection.InvokeAsync<CallDto>("GetCall", lesson)).Participants, x => x.AccountId == room.Masha.AccountId);
+        Assert.Equal(lesson, (await masha.Connection.InvokeAsync<CallDto?>("GetChatCall", room.ChatId))!.CallId);
+        await masha.Connection.InvokeAsync<CallDto>("RaiseHand", lesson, true);
+        await masha.Connection.InvokeAsync<string>("Subscribe", lesson, 5L).ExpectHubErrorAsync("feed_not_found");
+        await masha.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson);
+
+        // Publishing is speaking: refused while muted, even once the teacher gave her the word.
+        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", lesson, room.Masha.AccountId, true);
+        await masha.Connection.InvokeAsync<string>("Publish", lesson, "v=0").ExpectHubErrorAsync("member_muted");
+        await masha.Connection.InvokeAsync<string>("PublishScreen", lesson, "v=0").ExpectHubErrorAsync("member_muted");
+
+        await t.Connection.InvokeAsync("EndCall", lesson);
+    }
+
+    /// <summary>Who the call's chat hears left (ParticipantLeft), first time.</summary>
+    private static Task<Guid> LeftSeen(HubClient client, Guid callId)
+    {
+        var seen = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.On<Guid, Guid>("ParticipantLeft", (call, who) =>
+        {
+            if (call == callId)
+            {
+                seen.TrySetResult(who);
+            }
+        });
+        return seen.Task;
+    }
+
+    /// <summary>The person's own devices hear a state of the call without them.</summary>
+    private static Task OutSeen(HubClient client, Guid accountId)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.On<CallDto>("CallStateChanged", c =>
+        {
+            if (c.Participants.All(x => x.AccountId != accountId))
+            {
+                seen.TrySetResult();
+            }
+        });
+        return seen.Task;
+    }
+}
