@@ -162,12 +162,17 @@ public sealed class ChatStore(NpgsqlDataSource db)
     /// The person's role in the chat: as a member, or as "moderator" for a school admin with an open moderation case
     /// on it (admins never read chats they are not in without a logged case).
     /// </summary>
-    internal const string RoleSql = """
-        SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
-        WHERE m.chat_id = @chatId AND m.account_id = @accountId
+    internal const string RoleSql = MemberRoleSql + """
+
         UNION ALL
         SELECT 'moderator'
         """ + OpenCasesSql;
+
+    /// <summary>The person's role as a member of the chat (in an active school); a moderation case gives none.</summary>
+    private const string MemberRoleSql = """
+        SELECT m.role FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN schools s ON s.id = c.school_id AND s.status = 'active'
+        WHERE m.chat_id = @chatId AND m.account_id = @accountId
+        """;
 
     /// <summary>The admin's open cases on the chat (in an active school, while they are still its admin).</summary>
     private const string OpenCasesSql = """
@@ -177,13 +182,16 @@ public sealed class ChatStore(NpgsqlDataSource db)
         WHERE mc.chat_id = @chatId AND mc.admin_id = @accountId AND mc.closes_at > now()
         """;
 
-    /// <summary>The role and, when the person is blocked or muted in the chat, until when (one query).</summary>
-    public async Task<(string? Role, string? Restriction, DateTime? Until)> ActingRoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    /// <summary>
+    /// The role of a member who wants to act in the chat (a moderation case lets an admin moderate, not take part),
+    /// whether the chat is archived, and, when the person is blocked or muted there, until when (one query).
+    /// </summary>
+    public async Task<(string? Role, bool Archived, string? Restriction, DateTime? Until)> ActingRoleOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.QuerySingleOrDefaultAsync<(string?, string?, DateTime?)>(new CommandDefinition(
+        return await c.QuerySingleOrDefaultAsync<(string?, bool, string?, DateTime?)>(new CommandDefinition(
             $"""
-            SELECT ({RoleSql} LIMIT 1) AS role, r.kind, r.ends_at
+            SELECT ({MemberRoleSql} LIMIT 1) AS role, COALESCE((SELECT archived_at IS NOT NULL FROM chats WHERE id = @chatId), false) AS archived, r.kind, r.ends_at
             FROM (SELECT 1) one LEFT JOIN LATERAL (
                 SELECT kind, ends_at FROM chat_restrictions WHERE chat_id = @chatId AND account_id = @accountId AND lifted_at IS NULL AND ends_at > now()
                 ORDER BY kind = 'block' DESC, ends_at DESC LIMIT 1) r ON true

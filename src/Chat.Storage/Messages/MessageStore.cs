@@ -42,6 +42,7 @@ public enum SendRefusal
     SlowMode,
     ReplyNotFound,
     Restricted,
+    Archived,
 }
 
 /// <summary>
@@ -278,18 +279,24 @@ public sealed class MessageStore(NpgsqlDataSource db)
     public async Task<(SendRefusal Refusal, int SlowModeSeconds)> DiagnoseAsync(NewMessage m, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        var info = await c.QuerySingleOrDefaultAsync<(string Role, bool ReadOnly, int SlowMode, bool ReplyExists)>(new CommandDefinition(
+        var info = await c.QuerySingleOrDefaultAsync<(string Role, bool ReadOnly, int SlowMode, bool ReplyExists, bool Archived)>(new CommandDefinition(
             """
             SELECT cm.role, c.read_only, c.slow_mode_seconds,
-                   (@ReplyToSeq::bigint IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = @ReplyToSeq))
+                   (@ReplyToSeq::bigint IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = @ReplyToSeq)),
+                   c.archived_at IS NOT NULL
             FROM chats c JOIN chat_members cm ON cm.chat_id = c.id AND cm.account_id = @SenderId
             JOIN schools s ON s.id = c.school_id AND s.status = 'active'
-            WHERE c.id = @ChatId AND c.archived_at IS NULL
+            WHERE c.id = @ChatId
             """,
             new { m.ChatId, m.SenderId, m.ReplyToSeq }, cancellationToken: ct));
         if (info == default)
         {
             return (SendRefusal.NotMember, 0);
+        }
+
+        if (info.Archived)
+        {
+            return (SendRefusal.Archived, 0);
         }
 
         if (info.ReadOnly && info.Role == "member")

@@ -41,6 +41,7 @@ public sealed class ChatUpdatedTests(ChatApp app) : IClassFixture<ChatApp>
         var parents = Assert.Single(mother.ChatUpdates);
         Assert.Equal((parentsChat.Id, "Родители 5А инженерный", false), (parents.ChatId, parents.Title, parents.Archived));
 
+        var beforeArchive = await petya.SendAsync(club.Id, "Сообщение до архива");
         // 5Б has no pupils left in it (Коля moves to 5А): archiving it archives the club, and Петя is told.
         await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{room.Kolya.AccountId}/class", new { classId = room.Class.Id })).EnsureOkAsync();
         await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5B.Id}", new { archived = true })).EnsureOkAsync();
@@ -49,6 +50,16 @@ public sealed class ChatUpdatedTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(("Олимпиада 5Б", true), (clubArchived.Title, clubArchived.Archived));
         var archived = await petya.ChatAsync(school.Id, club.Id);
         Assert.Equal((true, false), (archived.Archived, archived.CanPost));
+
+        // History only: he reads it, and every way of taking part says the chat is archived.
+        Assert.Equal("Сообщение до архива", (await petya.HistoryAsync(club.Id)).Last().Text);
+        var hub = petya.Connection;
+        await petya.SendAsync(club.Id, "После архива").ExpectHubErrorAsync("chat_archived");
+        await hub.InvokeAsync<MessageDto>("React", club.Id, beforeArchive.Seq, "👍", true).ExpectHubErrorAsync("chat_archived");
+        await hub.InvokeAsync<MessageDto>("EditMessage", club.Id, beforeArchive.Seq, "Исправил").ExpectHubErrorAsync("chat_archived");
+        await hub.InvokeAsync<MessageDto>("DeleteMessage", club.Id, beforeArchive.Seq).ExpectHubErrorAsync("chat_archived");
+        await hub.InvokeAsync<Chat.Hub.Features.Calls.CallJoinDto>("StartCall", club.Id, false).ExpectHubErrorAsync("chat_archived");
+        await hub.InvokeAsync<Chat.Hub.Features.Calls.CallDto?>("GetChatCall", club.Id).ExpectHubErrorAsync("chat_archived");
 
         // Restored with its class: Петя is told, and may write again.
         await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5B.Id}", new { archived = false })).EnsureOkAsync();

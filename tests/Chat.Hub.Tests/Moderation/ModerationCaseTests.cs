@@ -51,6 +51,10 @@ public sealed class ModerationCaseTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal((room.ChatId, "moderator", 3, 0, false, true), (details.Chat.Id, details.Chat.Role, details.Chat.MemberCount, details.Chat.UnreadCount, details.Chat.CanPost, details.Chat.RulesAccepted));
         // A case is for moderating, not for taking part: the admin does not post there (and is told so by canPost).
         await admin.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "Я тоже тут", null, null)).ExpectHubErrorAsync("chat_not_found");
+        // Nor reacts or starts a call in it: every way of taking part is the members'.
+        var last = details.Chat.LastMessage!;
+        await admin.Connection.InvokeAsync<MessageDto>("React", room.ChatId, last.Seq, "👍", true).ExpectHubErrorAsync("chat_not_found");
+        await admin.Connection.InvokeAsync<Chat.Hub.Features.Calls.CallJoinDto>("StartCall", room.ChatId, false).ExpectHubErrorAsync("chat_not_found");
         Assert.Equal("Всем привет", details.Chat.LastMessage?.Text);
         Assert.Equal(details.Chat.LastSeq, details.Chat.ReadSeq);
         Assert.DoesNotContain(await admin.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id), c => c.Id == room.ChatId);

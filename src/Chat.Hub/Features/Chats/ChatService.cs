@@ -60,8 +60,9 @@ public sealed class ChatService(
         await chats.RoleOfAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
 
     /// <summary>
-    /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member who is not
-    /// blocked or muted there. A blocked member sees why and until when.
+    /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member (an admin's
+    /// moderation case gives none: it lets them moderate, not take part) of a chat that is not archived
+    /// (<c>chat_archived</c>), who is not blocked or muted there. A blocked member sees why and until when.
     /// </summary>
     public Task<string> ActingRoleAsync(Guid chatId, Guid me, CancellationToken ct) => UnrestrictedRoleAsync(chatId, me, mutedToo: true, ct);
 
@@ -73,10 +74,15 @@ public sealed class ChatService(
 
     private async Task<string> UnrestrictedRoleAsync(Guid chatId, Guid me, bool mutedToo, CancellationToken ct)
     {
-        var (role, restriction, until) = await chats.ActingRoleOfAsync(chatId, me, ct);
+        var (role, archived, restriction, until) = await chats.ActingRoleOfAsync(chatId, me, ct);
         if (role is null)
         {
             throw new ChatException(ChatError.ChatNotFound);
+        }
+
+        if (archived)
+        {
+            throw new ChatException(ChatError.ChatArchived);
         }
 
         return restriction switch

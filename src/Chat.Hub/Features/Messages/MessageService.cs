@@ -111,6 +111,7 @@ public sealed class MessageService(
             SendRefusal.ReadOnly => ChatError.ChatReadOnly,
             SendRefusal.SlowMode => ChatError.SlowMode,
             SendRefusal.ReplyNotFound => ChatError.ReplyNotFound,
+            SendRefusal.Archived => ChatError.ChatArchived,
             _ => ChatError.ChatNotFound,
         });
     }
