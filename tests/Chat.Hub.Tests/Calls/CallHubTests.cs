@@ -228,4 +228,20 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.NotEqual(start.Call.CallId, next.Call.CallId);
         await again.Connection.InvokeAsync("EndCall", next.Call.CallId);
     }
+
+    [Theory]
+    [InlineData(0, "media_unavailable")]
+    [InlineData(458, "media_unavailable")]
+    [InlineData(428, "feed_not_found")]
+    [InlineData(459, "feed_not_found")]
+    [InlineData(465, "media_invalid")]
+    [InlineData(469, "media_invalid")]
+    [InlineData(437, "media_invalid")]
+    [InlineData(499, "media_unavailable")]
+    public void EveryJanusRefusal_HasACodeForThePage_NeverInternalError(int janusCode, string code)
+    {
+        var error = CallService.SfuError(new Chat.Signaling.Sfu.JanusException(janusCode, "refused"));
+        Assert.Equal(code, error?.Error.Code);
+        Assert.Null(CallService.SfuError(new InvalidOperationException("a bug stays a bug")));
+    }
 }

@@ -761,22 +761,32 @@ public sealed partial class CallService(
         {
             return await call();
         }
-        catch (JanusException e) when (e.Code is 0 or 458)
+        catch (Exception e) when (SfuError(e) is { } error)
         {
-            throw new ChatException(ChatError.MediaUnavailable);
-        }
-        catch (JanusException e) when (e.Code is 428 or 424 or 435 or 459)
-        {
-            // VideoRoom "no such feed" (the publisher's connection is not up yet, or is gone), "join first" or "not
-            // published" (a handle not, or no longer, in the room), core "no such handle" (Janus dropped it): the feed or
-            // subscription is not there; the page subscribes or publishes anew.
-            throw new ChatException(ChatError.FeedNotFound);
-        }
-        catch (System.Net.WebSockets.WebSocketException)
-        {
-            throw new ChatException(ChatError.MediaUnavailable);
+            throw error;
         }
     }
+
+    /// <summary>What a failed media server request means for the person (never an internal error), or null if it is not one.</summary>
+    internal static ChatException? SfuError(Exception e) => e switch
+    {
+        JanusException { Code: 0 or 458 } or System.Net.WebSockets.WebSocketException => new ChatException(ChatError.MediaUnavailable),
+
+        // VideoRoom "no such feed" (the publisher's connection is not up yet, or is gone), "join first" or "not
+        // published" (a handle not, or no longer, in the room), core "no such handle" (Janus dropped it): the feed or
+        // subscription is not there; the page subscribes or publishes anew.
+        JanusException { Code: 428 or 424 or 435 or 459 } => new ChatException(ChatError.FeedNotFound),
+
+        // Core "unknown SDP type", "invalid SDP", "no such stream for a candidate", "an answer to no offer" (e.g. an
+        // answer sent twice after a reconnect), "wrong WebRTC state"; VideoRoom "invalid SDP type", "invalid SDP": what
+        // the browser sent does not fit what Janus expects now. The page negotiates anew.
+        JanusException { Code: 464 or 465 or 466 or 469 or 471 or 431 or 437 } j =>
+            new ChatException(ChatError.MediaInvalid, detail: $"{ChatError.MediaInvalid.Message} (janus_{j.Code})"),
+
+        // Anything else Janus refuses is the media server's trouble, not the person's: retryable.
+        JanusException j => new ChatException(ChatError.MediaUnavailable, detail: $"{ChatError.MediaUnavailable.Message} (janus_{j.Code})"),
+        _ => null,
+    };
 
     private static async Task SfuCallAsync(Func<Task> call) =>
         await SfuCallAsync(async () =>
