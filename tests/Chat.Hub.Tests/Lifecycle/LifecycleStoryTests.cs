@@ -73,13 +73,23 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         var graduateChat = (await ChatsAsync(graduate, school.Id)).Single(c => c.Kind == "class");
         await graduate.Http.PostAsJsonAsync($"/api/chats/{graduateChat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Спасибо за все годы!" });
 
+        // A group of the same name made for next year already: the rollover says which, and changes nothing.
+        var club = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "Кружок робототехники", kind = "group" })).ReadAsync<ClassDto>();
+        var nextYears = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "Кружок робототехники", kind = "group", schoolYear = club.SchoolYear + 1 })).ReadAsync<ClassDto>();
+        var refused = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "class_name_taken");
+        Assert.Contains("Кружок робототехники", refused.Detail, StringComparison.Ordinal);
+        Assert.Equal("5А", (await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes"))!.Single(c => c.Id == class5A.Id).Name);
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{nextYears.Id}", new { name = "Кружок робототехники (новый)" })).EnsureOkAsync();
+
         var result = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ReadAsync<RolloverResult>();
-        Assert.Equal((1, 1, 1), (result.Promoted, result.Graduated, result.PupilsLeft));
+        Assert.Equal((2, 1, 1), (result.Promoted, result.Graduated, result.PupilsLeft)); // 5А and this year's club; next year's stays
 
         var classes = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes");
         var promoted = classes!.Single(c => c.Id == class5A.Id);
         Assert.Equal(("6А", 6, class5A.SchoolYear + 1), (promoted.Name, promoted.Grade, promoted.SchoolYear));
         Assert.DoesNotContain(classes!, c => c.Id == class11.Id);
+        Assert.Equal(club.SchoolYear + 1, classes!.Single(c => c.Id == club.Id).SchoolYear);
+        Assert.Equal(club.SchoolYear + 1, classes!.Single(c => c.Id == nextYears.Id).SchoolYear);
         Assert.Equal("6А", (await ChatsAsync(pupil5, school.Id)).Single(c => c.Kind == "class").Title);
 
         // The graduate left; the class teacher still reads the archived class chat's history.

@@ -7,6 +7,7 @@ using Chat.Storage.Chats;
 using Chat.Storage.Infrastructure;
 using Chat.Storage.Lifecycle;
 using Chat.Storage.Schools;
+using Npgsql;
 
 namespace Chat.Hub.Features.Lifecycle;
 
@@ -106,7 +107,11 @@ public sealed class LifecycleService(
             var changedClasses = new List<Guid>(); // archived, or renamed: their chats follow
             var names = new List<string>();
             int promoted = 0, graduated = 0, left = 0;
-            foreach (var cls in await lifecycle.ActiveClassesAsync(s, schoolId, ct))
+            // The year that ends is the earliest of the active classes; classes already made for a later year (next
+            // September's first grades, a club planned ahead) are not moved again.
+            var active = await lifecycle.ActiveClassesAsync(s, schoolId, ct);
+            var ending = active.Count == 0 ? 0 : active.Min(c => c.SchoolYear);
+            foreach (var cls in active.Where(c => c.SchoolYear == ending))
             {
                 if (cls.Grade is { } grade && grade >= finalGrade)
                 {
@@ -124,7 +129,17 @@ public sealed class LifecycleService(
                 else
                 {
                     var name = cls.Grade is { } g ? NextName(cls.Name, g) : cls.Name;
-                    await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
+                    try
+                    {
+                        await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
+                    }
+                    catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+                    {
+                        // A class of that name was made for the next year already: nothing of the rollover is kept.
+                        throw new ChatException(ChatError.ClassNameTaken,
+                            detail: $"«{cls.Name}» не перевести в «{name}»: класс «{name}» на следующий учебный год уже создан. Переименуйте его и повторите переход.");
+                    }
+
                     if (name != cls.Name)
                     {
                         changedClasses.Add(cls.Id);
