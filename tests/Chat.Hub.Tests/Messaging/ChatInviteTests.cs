@@ -38,8 +38,10 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
         var mine = (await pupilHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Id == chat.Id);
         Assert.True(mine.RulesAccepted);
 
-        // Someone of another school holding the link cannot get in.
+        // Someone of another school holding the link cannot get in, nor learn what the chat is.
         var other = await new SchoolBuilder(app).CreateAsync("Другая школа");
+        var outsider = await (await other.Admin.Http.GetAsync($"/api/invites/{link.Token}")).ExpectErrorAsync(HttpStatusCode.Forbidden, "chat_invite_outsider");
+        Assert.DoesNotContain("Математика", System.Text.Json.JsonSerializer.Serialize(outsider), StringComparison.Ordinal);
         await (await other.Admin.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 }))
             .ExpectErrorAsync(HttpStatusCode.Forbidden, "chat_invite_outsider");
 

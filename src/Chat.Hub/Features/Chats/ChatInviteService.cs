@@ -115,8 +115,17 @@ public sealed class ChatInviteService(
         return (await invites.ListForChatAsync(chatId, ct)).FirstOrDefault(i => i.Id == inviteId) ?? throw new ChatException(ChatError.InviteNotFound);
     }
 
-    public async Task<InvitePreviewDto> PreviewAsync(InviteLink link, string schoolName, CancellationToken ct)
+    /// <summary>
+    /// What a chat's link leads to, for members of its school only: a chat is inside the closed space of its school, so
+    /// anyone else holding the link learns neither the chat's title nor its rules (<c>chat_invite_outsider</c>).
+    /// </summary>
+    public async Task<InvitePreviewDto> PreviewAsync(InviteLink link, string schoolName, Guid me, CancellationToken ct)
     {
+        if (await memberships.GetAsync(link.SchoolId, me, ct) is null)
+        {
+            throw new ChatException(ChatError.ChatInviteOutsider);
+        }
+
         var chat = await chats.GetAsync(link.ChatId!.Value, ct) ?? throw new ChatException(ChatError.InviteNotFound);
         return new InvitePreviewDto(InviteUrls.State(link, Now), link.SchoolId, schoolName, link.Role, null, null, false, chat.Id, chat.Title, chat.Rules, chat.RulesVersion);
     }

@@ -177,13 +177,13 @@ public sealed class InviteService(
         return new PngByteQRCode(data).GetGraphic(8);
     }
 
-    public async Task<InvitePreviewDto> PreviewAsync(string token, CancellationToken ct)
+    public async Task<InvitePreviewDto> PreviewAsync(string token, Guid me, CancellationToken ct)
     {
         var link = await invites.GetByTokenAsync(CheckToken(token), ct) ?? throw new ChatException(ChatError.InviteNotFound);
         var school = await schools.GetAsync(link.SchoolId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
         if (link.Role == "chat")
         {
-            return await chatInvites.PreviewAsync(link, school.Name, ct);
+            return await chatInvites.PreviewAsync(link, school.Name, me, ct);
         }
 
         var cls = link.ClassId is { } c ? await schools.GetClassAsync(link.SchoolId, c, ct) : null;

@@ -30,7 +30,7 @@ public static class InvitesApi
             s.DecideAsync(schoolId, requestId, user.AccountId(), false, body, ct));
 
         var byToken = app.MapGroup("/api/invites/{token}").WithTags("Invites").RequireAuthorization();
-        byToken.MapGet("/", (string token, InviteService s, CancellationToken ct) => s.PreviewAsync(token, ct));
+        byToken.MapGet("/", (string token, ClaimsPrincipal user, InviteService s, CancellationToken ct) => s.PreviewAsync(token, user.AccountId(), ct));
         byToken.MapPost("/accept", (string token, AcceptInviteBody body, ClaimsPrincipal user, InviteService s, CancellationToken ct) =>
             s.AcceptAsync(token, user.AccountId(), body, ct));
         return app;
