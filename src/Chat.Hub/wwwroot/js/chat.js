@@ -154,9 +154,16 @@ export function showMain(root, me, school, schools, nav) {
     message: m => onMessage(m),
     change: e => onChange(e),
     pending: item => { if (current?.id === item.chatId) renderPending(item); },
+    // Sent: its copy goes even when the message is shown already (it came back through a catch-up first).
+    sent: item => dropPending(item.clientId),
     sendFailed: (item, err) => {
-      const el = current?.pendingEls.get(item.clientId);
-      if (el) { el.classList.add('failed'); el.querySelector('.meta').textContent = 'Не отправлено: ' + err.message; }
+      if (current?.id === item.chatId) {
+        dropPending(item.clientId);
+        renderPending(item);
+      } else {
+        const title = summaryOf(item.chatId)?.title;
+        notice(`Сообщение ${title ? `в чат «${title}» ` : ''}не отправлено: ${err.message} Оно ждёт в чате: его можно отправить снова или удалить.`);
+      }
     },
     typing: t => showTyping(t),
     membership: () => loadChats(),
@@ -819,15 +826,28 @@ export function showMain(root, me, school, schools, nav) {
     if (!older && (atBottom || m.senderId === me.id)) c.list.scrollTop = c.list.scrollHeight;
   }
 
+  /**
+   * My message not sent yet («Отправляется…»), or refused («Не отправлено: why» with «Повторить» and «Удалить»). Not
+   * drawn when the chat shows it already (sent, and the confirmation was lost or is still on its way).
+   */
   function renderPending(item) {
     const c = current;
-    if (c.pendingEls.has(item.clientId)) return;
-    const el = h('article', { class: 'msg mine pending', dataset: { clientId: item.clientId } },
+    if (c.pendingEls.has(item.clientId) || [...c.msgs.values()].some(m => m.clientId === item.clientId && m.senderId === me.id)) return;
+    const failed = item.failed;
+    const el = h('article', { class: 'msg mine pending' + (failed ? ' failed' : ''), dataset: { clientId: item.clientId } },
       h('div', { class: 'text' }, item.text),
-      h('div', { class: 'meta' }, 'Отправляется…'));
+      h('div', { class: 'meta' }, failed ? 'Не отправлено: ' + failed.message : 'Отправляется…'),
+      failed && h('div', { class: 'actions' },
+        h('button', { class: 'btn small', type: 'button', onclick: () => { dropPending(item.clientId); renderPending({ ...item, failed: undefined }); client.retry(item.clientId); } }, 'Повторить'),
+        h('button', { class: 'btn small', type: 'button', onclick: () => { dropPending(item.clientId); client.discard(item.clientId); } }, 'Удалить')));
     c.pendingEls.set(item.clientId, el);
     c.list.append(el);
     c.list.scrollTop = c.list.scrollHeight;
+  }
+
+  function dropPending(clientId) {
+    const el = current?.pendingEls.get(clientId);
+    if (el) { el.remove(); current.pendingEls.delete(clientId); }
   }
 
   /** The text with the names of mentioned members highlighted and UTC times (ISO 8601) in local time (text nodes only). */

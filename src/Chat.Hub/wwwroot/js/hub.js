@@ -28,9 +28,16 @@ export function newId() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-// Errors after which resending the same message cannot succeed: the message is dropped from the outbox.
-const PERMANENT = new Set(['validation_failed', 'chat_not_found', 'chat_read_only', 'reply_not_found', 'message_not_found',
-  'message_deleted', 'rules_not_accepted', 'school_not_found', 'member_restricted', 'forbidden', 'member_blocked', 'member_muted']);
+// Refusals that pass with time: the same message (same clientId) is sent again later. slow_mode holds back only its
+// chat; the rest wait for the connection or the server. Any other refusal is final for that message at once, except
+// an unknown one (a server error), which is tried three times: a final refusal keeps the message in the outbox as
+// not sent, with «Повторить» and «Удалить» (retry, discard).
+const CHAT_WAITS = new Set(['slow_mode']);
+const ALL_WAIT = new Set(['network', 'rate_limited', 'service_unavailable', 'cancelled']);
+const KNOWN_FINAL = new Set(['validation_failed', 'chat_not_found', 'chat_read_only', 'reply_not_found', 'message_not_found',
+  'message_deleted', 'rules_not_accepted', 'school_not_found', 'member_restricted', 'forbidden', 'member_blocked',
+  'member_muted', 'chat_archived']);
+const MAX_TRIES = 3;
 
 function expiresSoon(token) {
   try {
@@ -43,7 +50,7 @@ function expiresSoon(token) {
 
 export class ChatClient {
   /**
-   * handlers: message(m), change(event), pending(item), sendFailed(item, error), typing(t), read(p), membership(chatId, added), chatUpdated(u),
+   * handlers: message(m), change(event), pending(item), sent(item, message), sendFailed(item, error), typing(t), read(p), membership(chatId, added), chatUpdated(u),
    * state('connecting'|'connected'|'offline'), resynced(), sessionEnded().
    */
   constructor(meId, handlers) {
@@ -52,7 +59,7 @@ export class ChatClient {
     this.last = new Map(); // chatId -> highest seq applied (only for chats the client follows closely)
     this.queues = new Map(); // chatId -> promise chain, so catch-ups of one chat never overlap
     this.outboxKey = 'chat.outbox.' + meId;
-    this.outbox = JSON.parse(localStorage.getItem(this.outboxKey) || '[]');
+    this.outbox = this.storedOutbox();
     this.stopped = false;
     this.state = 'connecting';
     this.flushing = false;
@@ -180,6 +187,8 @@ export class ChatClient {
           page = await this.connection.invoke('GetUpdates', chatId, after, 200);
         } catch (e) {
           if (hubError(e).code === 'chat_not_found') this.last.delete(chatId);
+          // Not caught up (a hiccup): tried again soon while connected, else at the next reconnect.
+          else setTimeout(() => { if (this.connection.state === signalR.HubConnectionState.Connected) this.catchUp(chatId); }, 2000);
           return;
         }
         for (const ev of page.events) {
@@ -195,6 +204,7 @@ export class ChatClient {
     return next;
   }
 
+  /** My unsent messages of the chat (not sent yet, or refused: `failed` says why), in the order written. */
   pendingFor(chatId) {
     return this.outbox.filter(i => i.chatId === chatId);
   }
@@ -202,47 +212,79 @@ export class ChatClient {
   /** Queues a message; it goes out now if connected, else when the connection is back. */
   send(chatId, text, replyToSeq, mentions) {
     const item = { chatId, clientId: newId(), text, replyToSeq: replyToSeq ?? null, mentions: mentions?.length ? mentions : undefined, createdAt: new Date().toISOString() };
-    this.outbox.push(item);
-    this.saveOutbox();
+    this.updateOutbox(all => [...all, item]);
     this.h.pending(item);
     this.flush();
   }
 
-  saveOutbox() {
+  /** A refused message is tried again (its «Повторить»). */
+  retry(clientId) {
+    this.updateOutbox(all => all.map(i => i.clientId === clientId ? { ...i, failed: undefined, tries: 0 } : i));
+    this.flush();
+  }
+
+  /** A refused message is given up (its «Удалить»). */
+  discard(clientId) {
+    this.updateOutbox(all => all.filter(i => i.clientId !== clientId));
+  }
+
+  storedOutbox() {
+    try {
+      const all = JSON.parse(localStorage.getItem(this.outboxKey) || '[]');
+      return Array.isArray(all) ? all : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Changes the outbox as stored, not as this page last saw it: another tab of the same person writes it too, and
+   * its messages must not be lost to this tab's save.
+   */
+  updateOutbox(change) {
+    this.outbox = change(this.storedOutbox());
     localStorage.setItem(this.outboxKey, JSON.stringify(this.outbox));
   }
 
+  /**
+   * Sends what is queued, chat by chat in the order written: a chat held back (slow mode) does not hold back the
+   * others; a refused message stays, marked, and the next ones of its chat go on.
+   */
   async flush() {
     if (this.flushing || this.connection.state !== signalR.HubConnectionState.Connected) return;
     this.flushing = true;
+    let again = 0;
     try {
-      while (this.outbox.length && this.connection.state === signalR.HubConnectionState.Connected) {
-        const item = this.outbox[0];
+      const waiting = new Set(); // chats held back in this round
+      for (;;) {
+        const item = this.storedOutbox().find(i => !i.failed && !waiting.has(i.chatId));
+        if (!item || this.connection.state !== signalR.HubConnectionState.Connected) break;
         try {
           const m = await this.connection.invoke('SendMessage', {
             chatId: item.chatId, clientId: item.clientId, text: item.text, replyToSeq: item.replyToSeq ?? undefined, mentions: item.mentions,
           });
-          this.dequeue(item);
+          this.discard(item.clientId);
+          this.h.sent?.(item, m);
           this.receive(m.chatId, m.seq, () => this.h.message(m));
         } catch (e) {
           const err = hubError(e);
-          if (PERMANENT.has(err.code)) {
-            this.dequeue(item);
-            this.h.sendFailed(item, err);
+          if (ALL_WAIT.has(err.code) || this.connection.state !== signalR.HubConnectionState.Connected) { again = 2000; break; }
+          if (CHAT_WAITS.has(err.code)) { waiting.add(item.chatId); again = 5000; continue; }
+          const tries = (item.tries || 0) + 1;
+          if (!KNOWN_FINAL.has(err.code) && tries < MAX_TRIES) {
+            this.updateOutbox(all => all.map(i => i.clientId === item.clientId ? { ...i, tries } : i));
+            waiting.add(item.chatId);
+            again = 2000;
             continue;
           }
-          // Temporary (connection lost, slow mode, rate limit, database down): the same clientId is sent again later.
-          if (this.connection.state === signalR.HubConnectionState.Connected) setTimeout(() => this.flush(), err.code === 'slow_mode' ? 5000 : 2000);
-          return;
+          const failed = { code: err.code, message: err.message };
+          this.updateOutbox(all => all.map(i => i.clientId === item.clientId ? { ...i, tries, failed } : i));
+          this.h.sendFailed({ ...item, failed }, err);
         }
       }
     } finally {
       this.flushing = false;
     }
-  }
-
-  dequeue(item) {
-    this.outbox = this.outbox.filter(i => i.clientId !== item.clientId);
-    this.saveOutbox();
+    if (again && this.connection.state === signalR.HubConnectionState.Connected) setTimeout(() => this.flush(), again);
   }
 }

@@ -1,0 +1,161 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.Web.Tests;
+
+/// <summary>
+/// The outbox of unsent messages (js/hub.js) on a bad day: slow mode in one chat does not hold back the others, a
+/// refused message waits in its chat with «Повторить» and «Удалить» instead of vanishing, and a message whose
+/// confirmation was lost is not shown twice.
+/// </summary>
+[Collection(WebCollection.Name)]
+public sealed class OutboxTests(WebApp app) : WebTest(app)
+{
+    [Fact]
+    public async Task SlowModeHoldsOnlyItsChat_RefusedMessageWaitsWithRetryAndDelete_LostConfirmationLeavesNoCopy()
+    {
+        var school = await Scene.SchoolAsync("Школа №73");
+        var class3 = await school.ClassAsync("3А");
+        var class5 = await school.ClassAsync("5Б");
+        var teacher = await school.TeacherAsync("Ирина Викторовна", classTeacherOf: class3);
+        var son = await school.PupilAsync("Ваня Смирнов", class3);
+        var daughter = await school.PupilAsync("Катя Смирнова", class5);
+        var elena = await school.ParentAsync("Елена Смирнова", son.Id);
+        await school.JoinAsync(elena, "parent", childId: daughter.Id);
+        var chat3 = await School.ChatIdAsync(elena, school.Id, "Родители 3А");
+        var chat5 = await School.ChatIdAsync(elena, school.Id, "Родители 5Б");
+
+        // The hub connection goes through a route that can drop the answer to one SendMessage (a lost confirmation).
+        var page = await PageAsync(Desktop);
+        var dropText = (string?)null;
+        string? dropId = null;
+        var blocked = false;
+        IWebSocketRoute? hub = null;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            if (blocked)
+            {
+                _ = ws.CloseAsync();
+                return;
+            }
+
+            hub = ws;
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                if (dropText is { } text && Records(t).FirstOrDefault(r => Is(r, "target", "SendMessage") && r.GetRawText().Contains(text, StringComparison.Ordinal)) is { ValueKind: JsonValueKind.Object } sent)
+                {
+                    dropId = sent.GetProperty("invocationId").GetString();
+                }
+
+                server.Send(t);
+            });
+            server.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    ws.Send(f.Binary!);
+                    return;
+                }
+
+                var kept = Records(t).Where(r => !(dropId is { } id && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", id))).Select(r => r.GetRawText() + "\u001e").ToList();
+                if (kept.Count > 0)
+                {
+                    ws.Send(string.Concat(kept));
+                }
+            });
+        });
+        await SignInAsync(page, elena.Phone);
+
+        // Slow mode in 3А's parents' chat: her second message there waits; what she writes to 5Б goes at once.
+        await App.ExecuteSqlAsync("UPDATE chats SET slow_mode_seconds = 600 WHERE id = @chat3", new { chat3 });
+        await AcceptRulesAsync(page, "Родители 5Б");
+        await AcceptRulesAsync(page, "Родители 3А");
+        await SendAsync(page, "Собрание в четверг?");
+        await Expect(Message(page, "Собрание в четверг?")).ToBeVisibleAsync();
+        await SendAsync(page, "И во сколько?");
+        await Expect(page.Locator(".msg.pending", new() { HasText = "И во сколько?" })).ToContainTextAsync("Отправляется…");
+        await OpenChatAsync(page, "Родители 5Б");
+        await SendAsync(page, "Катя заболела");
+        await Expect(Message(page, "Катя заболела")).ToBeVisibleAsync();
+        await App.ExecuteSqlAsync("UPDATE chats SET slow_mode_seconds = 0 WHERE id = @chat3", new { chat3 });
+        await OpenChatAsync(page, "Родители 3А");
+        await Expect(Message(page, "И во сколько?")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
+
+        // A moderator mutes her in 5Б's chat: her message is refused and stays there, saying why, with what to do.
+        const string Mute = """
+            INSERT INTO chat_restrictions (id, chat_id, account_id, kind, rule_id, reason, moderator_id, ends_at)
+            SELECT gen_random_uuid(), @chat, @account, 'mute', r.id, 'Флуд', @moderator, now() + interval '1 hour'
+            FROM school_rules r WHERE r.school_id = @school ORDER BY r.number LIMIT 1
+            """;
+        // She writes while her connection is down; meanwhile a moderator mutes her in 5Б's chat. Back online, the message
+        // is refused: it stays in the chat, saying why, with «Повторить» and «Удалить».
+        await OpenChatAsync(page, "Родители 5Б");
+        async Task WriteOfflineAsync(string text)
+        {
+            blocked = true;
+            await hub!.CloseAsync();
+            await SendAsync(page, text);
+            await Expect(page.Locator(".msg.pending", new() { HasText = text })).ToContainTextAsync("Отправляется…");
+            await App.ExecuteSqlAsync(Mute, new { chat = chat5, account = elena.Id, moderator = teacher.Id, school = school.Id });
+            blocked = false;
+        }
+
+        await WriteOfflineAsync("Можно вопрос?");
+        var refused = page.Locator(".msg.pending.failed", new() { HasText = "Можно вопрос?" });
+        await Expect(refused).ToContainTextAsync("Не отправлено: Отправка сообщений ограничена", new() { Timeout = 30_000 });
+        Assert.Contains("Можно вопрос?", await Outbox(page), StringComparison.Ordinal);
+        await App.ExecuteSqlAsync("UPDATE chat_restrictions SET lifted_at = now() WHERE chat_id = @chat5", new { chat5 });
+        await refused.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();
+        await Expect(Message(page, "Можно вопрос?")).ToBeVisibleAsync();
+        await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
+
+        await WriteOfflineAsync("Лишнее сообщение");
+        var extra = page.Locator(".msg.pending.failed", new() { HasText = "Лишнее сообщение" });
+        await Expect(extra).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await extra.GetByRole(AriaRole.Button, new() { Name = "Удалить" }).ClickAsync();
+        await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
+        Assert.DoesNotContain("Лишнее", await Outbox(page), StringComparison.Ordinal);
+        await App.ExecuteSqlAsync("UPDATE chat_restrictions SET lifted_at = now() WHERE chat_id = @chat5", new { chat5 });
+
+        // The confirmation of a message is lost on the way back: the message still arrives (pushed to the chat), and
+        // the chat opened again shows it once, with no copy stuck on «Отправляется…».
+        dropText = "Спасибо, поняла";
+        await SendAsync(page, "Спасибо, поняла");
+        await Expect(Message(page, "Спасибо, поняла")).ToBeVisibleAsync();
+        Assert.NotNull(dropId);
+        Assert.Contains("Спасибо, поняла", await Outbox(page), StringComparison.Ordinal);
+        await OpenChatAsync(page, "Родители 3А");
+        await OpenChatAsync(page, "Родители 5Б");
+        await Expect(Message(page, "Спасибо, поняла")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
+        var history = await Scene.Read(await elena.Http.GetAsync($"/api/chats/{chat5}/messages"));
+        Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Спасибо, поняла");
+    }
+
+    private static async Task AcceptRulesAsync(IPage page, string title)
+    {
+        await OpenChatAsync(page, title);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Принимаю", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToBeVisibleAsync();
+    }
+
+    private static Task<string> Outbox(IPage page) =>
+        page.EvaluateAsync<string>("() => localStorage.getItem('chat.outbox.' + JSON.parse(localStorage.getItem('chat.tokens')).account.id) || ''");
+
+    /// <summary>The SignalR JSON records of one WebSocket frame (each ends with 0x1E; the handshake is one too).</summary>
+    private static List<JsonElement> Records(string frame) =>
+        frame.Split('\u001e', StringSplitOptions.RemoveEmptyEntries).Select(r => JsonDocument.Parse(r).RootElement.Clone()).ToList();
+
+    private static bool Is(JsonElement record, string property, string value) =>
+        record.ValueKind == JsonValueKind.Object && record.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() == value;
+}
