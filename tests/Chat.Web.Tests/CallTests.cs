@@ -325,6 +325,72 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         Assert.True(first.IsClosed, "the first call's connection is still open");
     }
 
+    /// <summary>Renews the call page's session as if its access token were about to expire (the page's clock an hour on).</summary>
+    private const string LessonTabRefresh = """
+        async () => {
+          const now = Date.now;
+          Date.now = () => now() + 3_600_000;
+          try { return await sessionToken(); } finally { Date.now = now; }
+        }
+        """;
+
+    /// <summary>The chat tab's refresh (js/api.js, the same module instance the page uses).</summary>
+    private const string ChatTabRefresh = "async () => (await import('/js/api.js')).refreshTokens()";
+
+    [Fact]
+    public async Task ChatTabAndLessonTab_RenewTheSignIn_AtOnceAndOneAfterTheOther_SessionStaysLive()
+    {
+        var school = await Scene.SchoolAsync("Школа №35");
+        var classId = await school.ClassAsync("10Б");
+        var teacher = await school.TeacherAsync("Нина Андреевна", classTeacherOf: classId);
+
+        var chat = await PageAsync(Desktop);
+        await SignInAsync(chat, teacher.Phone);
+        await OpenChatAsync(chat, "10Б");
+        IWebSocketRoute? lessonSocket = null; // the lesson tab's hub connection (the chat tab's is older than the route)
+        await chat.Context.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            lessonSocket = ws;
+            ws.ConnectToServer();
+        });
+        var lesson = await chat.RunAndWaitForPopupAsync(() => chat.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(lesson.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
+
+        // The newest pair (the one stored) works: the session was not revoked.
+        async Task<string> StoredTokenWorksAsync()
+        {
+            var stored = await chat.EvaluateAsync<string?>("() => JSON.parse(localStorage.getItem('chat.tokens'))?.accessToken ?? null");
+            Assert.True(stored is not null, "the tabs were signed out");
+            using var http = App.Http(stored);
+            var sessions = await http.GetAsync("/api/me/sessions");
+            Assert.True(sessions.IsSuccessStatusCode, $"the session was revoked: {(int)sessions.StatusCode}");
+            return stored;
+        }
+
+        // Both tabs renew the sign-in at the same moment (a network change, the token's expiry): one refresh token
+        // between them, and the server revokes the whole session when a spent one comes back.
+        var renewed = await Task.WhenAll(chat.EvaluateAsync<string>($"async () => String(await ({ChatTabRefresh})())"), lesson.EvaluateAsync<string>(LessonTabRefresh));
+        Assert.Equal("true", renewed[0]);
+        Assert.NotEqual("", renewed[1]);
+        await StoredTokenWorksAsync();
+
+        // Then one after the other: the lesson tab renews first, the chat tab still holds the pair it had.
+        Assert.NotEqual("", await lesson.EvaluateAsync<string>(LessonTabRefresh));
+        Assert.True(await chat.EvaluateAsync<bool>(ChatTabRefresh));
+        var stored = await StoredTokenWorksAsync();
+        Assert.Equal(stored, await chat.EvaluateAsync<string>("async () => (await import('/js/api.js')).session.accessToken"));
+        await Task.Delay(1000); // a revoked session would push SessionEnded to both tabs by now
+        await Expect(chat.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToHaveCountAsync(0);
+        await SendAsync(chat, "Урок идёт");
+        await Expect(MessageCard(chat, "Урок идёт")).ToHaveCountAsync(1);
+
+        // The lesson tab keeps its hub: after a break it connects again with the session and rejoins.
+        await Expect(lesson.Locator("#status")).ToContainTextAsync("без видео и звука");
+        await lessonSocket!.CloseAsync();
+        await Expect(lesson.Locator("#status")).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 20_000 });
+        await Expect(lesson.Locator("#participants li", new() { HasText = "Нина Андреевна (вы)" })).ToHaveCountAsync(1);
+    }
+
     [Fact]
     public async Task Host_OpensWaitingRoom_OnCallPage_ColleagueOutsideTheChatKnocks_IsAdmitted_ThenRemoved_HostLeaves()
     {

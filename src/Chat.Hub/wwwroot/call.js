@@ -4,7 +4,8 @@
 // Without a token in the fragment the page uses the web client's session (same origin, localStorage 'chat.tokens'),
 // so the chat's «Начать урок» / «Присоединиться» open it with no token in the URL. That session is read again
 // whenever the hub (re)connects: the main client may have refreshed it meanwhile; when it is about to expire, the
-// page refreshes it itself (one use per refresh token: if another tab won, its new pair is in localStorage).
+// page refreshes it itself, under the same browser-wide lock as the chat's tabs (js/tokens.js: a refresh token works
+// once, and a spent one coming back ends the session; a tab that finds the pair renewed by another takes that one).
 'use strict';
 
 const TOKENS_KEY = 'chat.tokens';
@@ -27,18 +28,18 @@ function expiresSoon(token) {
   return !p || p.exp * 1000 - Date.now() < 30000;
 }
 
-/** The web client's current access token, refreshed when it is about to expire. */
+/**
+ * The web client's current access token, refreshed when it is about to expire: js/tokens.js renews under the
+ * browser-wide lock, or takes the pair another tab has just renewed.
+ */
 async function sessionToken() {
   const t = storedTokens();
   if (!t || !t.accessToken) return '';
   if (!expiresSoon(t.accessToken) || !t.refreshToken) return t.accessToken;
   try {
-    const r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: t.refreshToken }) });
-    if (r.ok) {
-      const pair = await r.json();
-      localStorage.setItem(TOKENS_KEY, JSON.stringify({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account || t.account }));
-      return pair.accessToken;
-    }
+    const { renewTokens } = await import('./js/tokens.js');
+    const { tokens } = await renewTokens(t.refreshToken);
+    if (tokens && tokens.accessToken) return tokens.accessToken;
   } catch (e) { /* offline: the stored token is the best there is */ }
   return storedToken() || t.accessToken;
 }
