@@ -325,6 +325,170 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         Assert.True(first.IsClosed, "the first call's connection is still open");
     }
 
+    /// <summary>Renews the call page's session as if its access token were about to expire (the page's clock an hour on).</summary>
+    private const string LessonTabRefresh = """
+        async () => {
+          const now = Date.now;
+          Date.now = () => now() + 3_600_000;
+          try { return await sessionToken(); } finally { Date.now = now; }
+        }
+        """;
+
+    /// <summary>The chat tab's refresh (js/api.js, the same module instance the page uses).</summary>
+    private const string ChatTabRefresh = "async () => (await import('/js/api.js')).refreshTokens()";
+
+    [Fact]
+    public async Task ChatTabAndLessonTab_RenewTheSignIn_AtOnceAndOneAfterTheOther_SessionStaysLive()
+    {
+        var school = await Scene.SchoolAsync("Школа №35");
+        var classId = await school.ClassAsync("10Б");
+        var teacher = await school.TeacherAsync("Нина Андреевна", classTeacherOf: classId);
+
+        var chat = await PageAsync(Desktop);
+        await SignInAsync(chat, teacher.Phone);
+        await OpenChatAsync(chat, "10Б");
+        IWebSocketRoute? lessonSocket = null; // the lesson tab's hub connection (the chat tab's is older than the route)
+        await chat.Context.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            lessonSocket = ws;
+            ws.ConnectToServer();
+        });
+        var lesson = await chat.RunAndWaitForPopupAsync(() => chat.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(lesson.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
+
+        // The newest pair (the one stored) works: the session was not revoked.
+        async Task<string> StoredTokenWorksAsync()
+        {
+            var stored = await chat.EvaluateAsync<string?>("() => JSON.parse(localStorage.getItem('chat.tokens'))?.accessToken ?? null");
+            Assert.True(stored is not null, "the tabs were signed out");
+            using var http = App.Http(stored);
+            var sessions = await http.GetAsync("/api/me/sessions");
+            Assert.True(sessions.IsSuccessStatusCode, $"the session was revoked: {(int)sessions.StatusCode}");
+            return stored;
+        }
+
+        // Both tabs renew the sign-in at the same moment (a network change, the token's expiry): one refresh token
+        // between them, and the server revokes the whole session when a spent one comes back.
+        var renewed = await Task.WhenAll(chat.EvaluateAsync<string>($"async () => String(await ({ChatTabRefresh})())"), lesson.EvaluateAsync<string>(LessonTabRefresh));
+        Assert.Equal("true", renewed[0]);
+        Assert.NotEqual("", renewed[1]);
+        await StoredTokenWorksAsync();
+
+        // Then one after the other: the lesson tab renews first, the chat tab still holds the pair it had.
+        Assert.NotEqual("", await lesson.EvaluateAsync<string>(LessonTabRefresh));
+        Assert.True(await chat.EvaluateAsync<bool>(ChatTabRefresh));
+        var stored = await StoredTokenWorksAsync();
+        Assert.Equal(stored, await chat.EvaluateAsync<string>("async () => (await import('/js/api.js')).session.accessToken"));
+        await Task.Delay(1000); // a revoked session would push SessionEnded to both tabs by now
+        await Expect(chat.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToHaveCountAsync(0);
+        await SendAsync(chat, "Урок идёт");
+        await Expect(MessageCard(chat, "Урок идёт")).ToHaveCountAsync(1);
+
+        // The lesson tab keeps its hub: after a break it connects again with the session and rejoins.
+        await Expect(lesson.Locator("#status")).ToContainTextAsync("без видео и звука");
+        await lessonSocket!.CloseAsync();
+        await Expect(lesson.Locator("#status")).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 20_000 });
+        await Expect(lesson.Locator("#participants li", new() { HasText = "Нина Андреевна (вы)" })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task LessonPage_HubBreaksAgainRightAfterItsJoinCall_OrTheServerIsBusy_StaysInTheLesson_LeavesOnlyWhenRemoved()
+    {
+        var school = await Scene.SchoolAsync("Школа №36");
+        var classId = await school.ClassAsync("10В");
+        var teacher = await school.TeacherAsync("Марина Олеговна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "10В");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await Expect(ChatItem(page, "10В")).ToBeVisibleAsync(); // signed in: the session is stored for the call page
+        IWebSocketRoute? hubSocket = null;
+        var joinCalls = 0; // JoinCall invocations the page sent
+        // What happens to the page's next JoinCall: "drop" (the socket breaks), or the route answers it with a refusal
+        // ("busy": service_unavailable, "removed": removed_from_call).
+        string? onJoin = null;
+        static string Refusal(string code, string text) =>
+            "An unexpected error occurred invoking 'JoinCall' on the server. HubException: " + code + ": " + text;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            hubSocket = ws;
+            var server = ws.ConnectToServer();
+            ws.OnMessage(frame =>
+            {
+                var text = frame.Text;
+                if (text is not null && text.Contains("\"target\":\"JoinCall\"", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref joinCalls);
+                    var id = Regex.Match(text, "\"invocationId\":\"([^\"]+)\"").Groups[1].Value;
+                    var answer = Interlocked.Exchange(ref onJoin, null) switch
+                    {
+                        "drop" => "",
+                        "busy" => Refusal("service_unavailable", "Сервис временно недоступен. Повторите попытку через несколько секунд."),
+                        "removed" => Refusal("removed_from_call", "Ведущий удалил вас из этого звонка."),
+                        _ => null,
+                    };
+                    if (answer == "")
+                    {
+                        _ = ws.CloseAsync();
+                        return;
+                    }
+
+                    if (answer is not null)
+                    {
+                        ws.Send(System.Text.Json.JsonSerializer.Serialize(new { type = 3, invocationId = id, error = answer }) + "\u001e");
+                        return;
+                    }
+                }
+
+                if (text is not null)
+                {
+                    server.Send(text);
+                }
+                else if (frame.Binary is { } binary)
+                {
+                    server.Send(binary);
+                }
+            });
+        });
+        await page.GotoAsync($"{App.BaseUrl}/call.html#chat={chatId}&lesson=1&autostart=1");
+        var status = page.Locator("#status");
+        await Expect(status).ToContainTextAsync("без видео и звука"); // headless: no camera
+        var callId = await page.EvaluateAsync<string>("() => window.callState.callId");
+        const string inTheCall = "async () => (await window.callState.hub.invoke('GetCall', window.callState.callId)).participants.some(p => p.accountId === window.callState.me)";
+
+        // The hub breaks; the page reconnects and sends JoinCall, and the connection breaks again right then (a flapping
+        // network). The page keeps the call, says so in Russian and rejoins on the next reconnect.
+        onJoin = "drop";
+        await hubSocket!.CloseAsync();
+        await Expect(status).ToHaveTextAsync("Нет связи с сервером, подключаемся снова…");
+        await Expect(status).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 30_000 });
+        Assert.Null(onJoin);
+        Assert.Equal(2, joinCalls);
+        Assert.Equal(callId, await page.EvaluateAsync<string>("() => window.callState.callId"));
+        Assert.True(await page.EvaluateAsync<bool>(inTheCall));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Выйти" })).ToBeEnabledAsync();
+        await Expect(page.Locator("#participants li", new() { HasText = "Марина Олеговна (вы)" })).ToHaveCountAsync(1);
+
+        // The server answers the rejoin with service_unavailable (its database away for a moment): the page stays
+        // connected and in the call, and asks again shortly.
+        onJoin = "busy";
+        await hubSocket!.CloseAsync();
+        await Expect(status).ToHaveTextAsync("Нет связи с сервером, подключаемся снова…");
+        await Expect(status).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 30_000 });
+        Assert.Null(onJoin);
+        Assert.Equal(4, joinCalls);
+        Assert.True(await page.EvaluateAsync<bool>(inTheCall));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Выйти" })).ToBeEnabledAsync();
+
+        // A refusal that means «you are out» still ends the call on the page, in the server's words.
+        onJoin = "removed";
+        await hubSocket!.CloseAsync();
+        await Expect(status).ToHaveTextAsync("Не удалось вернуться в звонок: Ведущий удалил вас из этого звонка.", new() { Timeout = 30_000 });
+        Assert.Equal(5, joinCalls);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.callState.callId === null"));
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Выйти" })).ToBeDisabledAsync();
+    }
+
     [Fact]
     public async Task Host_OpensWaitingRoom_OnCallPage_ColleagueOutsideTheChatKnocks_IsAdmitted_ThenRemoved_HostLeaves()
     {

@@ -4,7 +4,8 @@
 // Without a token in the fragment the page uses the web client's session (same origin, localStorage 'chat.tokens'),
 // so the chat's «Начать урок» / «Присоединиться» open it with no token in the URL. That session is read again
 // whenever the hub (re)connects: the main client may have refreshed it meanwhile; when it is about to expire, the
-// page refreshes it itself (one use per refresh token: if another tab won, its new pair is in localStorage).
+// page refreshes it itself, under the same browser-wide lock as the chat's tabs (js/tokens.js: a refresh token works
+// once, and a spent one coming back ends the session; a tab that finds the pair renewed by another takes that one).
 'use strict';
 
 const TOKENS_KEY = 'chat.tokens';
@@ -27,18 +28,18 @@ function expiresSoon(token) {
   return !p || p.exp * 1000 - Date.now() < 30000;
 }
 
-/** The web client's current access token, refreshed when it is about to expire. */
+/**
+ * The web client's current access token, refreshed when it is about to expire: js/tokens.js renews under the
+ * browser-wide lock, or takes the pair another tab has just renewed.
+ */
 async function sessionToken() {
   const t = storedTokens();
   if (!t || !t.accessToken) return '';
   if (!expiresSoon(t.accessToken) || !t.refreshToken) return t.accessToken;
   try {
-    const r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: t.refreshToken }) });
-    if (r.ok) {
-      const pair = await r.json();
-      localStorage.setItem(TOKENS_KEY, JSON.stringify({ accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account || t.account }));
-      return pair.accessToken;
-    }
+    const { renewTokens } = await import('./js/tokens.js');
+    const { tokens } = await renewTokens(t.refreshToken);
+    if (tokens && tokens.accessToken) return tokens.accessToken;
   } catch (e) { /* offline: the stored token is the best there is */ }
   return storedToken() || t.accessToken;
 }
@@ -71,6 +72,7 @@ const state = {
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
   get mine() { return this.lastCall?.participants.find(p => p.accountId === this.me) || null; },
   wasIn: false, // this page has seen itself among the participants (so a state without me means I am out)
+  rejoinRun: null, // the rejoin after the latest reconnect (rejoin()); a newer one ends older ones
   videoOff: new Set(), // accountIds whose camera is off (their tiles show so)
 };
 window.callState = state; // for tests: getStats on the peer connections
@@ -86,14 +88,30 @@ const MEDIA_ERRORS = {
   AbortError: 'Браузер прервал доступ к камере или микрофону. Попробуйте снова.',
   SecurityError: 'Браузер не даёт этой странице камеру и микрофон: откройте её по защищённому адресу (https).',
 };
+/** The server's code of a refused hub call («HubException: code: message»), or null (no answer: the connection). */
+const serverCode = e => { const m = /HubException: ([a-z_]+): /.exec(String(e && e.message)); return m ? m[1] : null; };
+/** SignalR's own (English) errors of a lost connection: an invocation cut off, a socket closed, no negotiation. */
+const CONNECTION_LOST = /connection|websocket|negotiat|failed to fetch|networkerror|network error|server timeout/i;
+const NO_CONNECTION = 'Нет связи с сервером.';
 /**
- * A refusal's Russian text: the server's «code: message» without the code (SignalR's own prefix removed too), or what
- * the browser's refusal of a device means.
+ * A refusal's Russian text: the server's «code: message» without the code (SignalR's own prefix removed too), what
+ * the browser's refusal of a device means, or «Нет связи с сервером.» for SignalR's English words of a lost connection.
  */
 const message = e => {
   if (e && typeof DOMException !== 'undefined' && e instanceof DOMException && MEDIA_ERRORS[e.name]) return MEDIA_ERRORS[e.name];
-  const m = String(e && e.message || e); const i = m.indexOf('HubException: '); return (i < 0 ? m : m.slice(i + 14)).replace(/^[a-z_]+: /, '');
+  const m = String(e && e.message || e); const i = m.indexOf('HubException: ');
+  if (i < 0 && CONNECTION_LOST.test(m)) return NO_CONNECTION;
+  return (i < 0 ? m : m.slice(i + 14)).replace(/^[a-z_]+: /, '');
 };
+/**
+ * JoinCall's refusals that mean «you are out of this call» (docs/calls.md): it ended, the host removed me, I am no longer
+ * in its chat (left, removed, another school) or blocked in it, the chat is archived, or the call is closed or full to
+ * me now. Anything else (the connection broke mid-call, service_unavailable, request_cancelled, rate_limited, an
+ * internal error) is worth asking again.
+ */
+const OUT_OF_CALL = new Set(['call_not_found', 'removed_from_call', 'not_in_call', 'chat_not_found', 'chat_archived',
+  'member_blocked', 'call_locked', 'call_full', 'call_guest_rejected', 'call_guest_waiting']);
+const RECONNECTING = 'Нет связи с сервером, подключаемся снова…';
 /** The status line while in a call. */
 const inCallText = call => (call && call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
 /** A toast (js/dialog.js's notice, as in the chat view); the status line if the module cannot load. */
@@ -885,19 +903,8 @@ async function start(params) {
     // Publishing, or gave up while the media server was away: publish (again) on the new room.
     if (state.publisher || (state.mediaAway && !state.publishing)) await republish(restarted);
   });
-  hub.onreconnecting(() => { if (state.callId) status('Нет связи с сервером, подключаемся снова…', true); });
-  hub.onreconnected(async () => {
-    if (!state.callId) return; // left: nothing to rejoin
-    try {
-      const j = await hub.invoke('JoinCall', state.callId);
-      takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
-      status(inCallText(j.call));
-      await applyState(j.call);
-      if (state.mine && state.mine.isHost) loadWaitingRoom();
-    } catch (err) {
-      teardown('Не удалось вернуться в звонок: ' + message(err));
-    }
-  });
+  hub.onreconnecting(() => { if (state.callId) status(RECONNECTING, true); });
+  hub.onreconnected(() => rejoin(hub));
   hub.on('BroadcastViewers', (id, n) => { if (id === state.callId) $('viewers').textContent = 'Зрителей: ' + n; });
   // The host sees who waits in the waiting room and lets them in or not.
   hub.on('CallGuestWaiting', (id, guest) => { if (id === state.callId) showGuest(guest); });
@@ -932,7 +939,7 @@ async function start(params) {
     const joinedId = state.callId;
     await publish().catch(err => {
       if (state.callId !== joinedId) return; // left while the camera opened: teardown said so
-      if (retryable(err)) { republish(mediaUnavailable(err) ? MEDIA_AWAY : 'Нет связи с сервером, подключаемся снова…', { waitFirst: true }); return; }
+      if (retryable(err)) { republish(mediaUnavailable(err) ? MEDIA_AWAY : RECONNECTING, { waitFirst: true }); return; }
       stopPublishing();
       status(err && (err.name === 'NotFoundError' || err.name === 'NotAllowedError' || err.name === 'NotReadableError')
         ? 'Камера и микрофон не найдены или доступ к ним не разрешён: вы в звонке без видео и звука.'
@@ -947,6 +954,40 @@ async function start(params) {
   $('receive-choice').hidden = false;
   if (state.mine && state.mine.isHost) loadWaitingRoom();
   return state.callId;
+}
+
+/**
+ * After the hub reconnected: joins the call again (the new connection is in none). Only a refusal that means «you are
+ * out» (OUT_OF_CALL) ends the call on the page. On a flapping network the connection often breaks again while JoinCall
+ * is under way: the call stays (media, list, controls) and the next reconnect tries again; a passing refusal of a
+ * connected server (service_unavailable and the like) is asked again after 1, 2, 4 … at most 10 s. A newer reconnect,
+ * leaving, or joining another call ends this run.
+ */
+async function rejoin(hub) {
+  const callId = state.callId;
+  if (!callId) return; // left: nothing to rejoin
+  const run = Symbol('rejoin');
+  state.rejoinRun = run;
+  const current = () => state.rejoinRun === run && state.callId === callId && state.hub === hub;
+  for (let attempt = 0; current(); attempt++) {
+    try {
+      const j = await hub.invoke('JoinCall', callId);
+      if (!current()) return;
+      takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
+      status(inCallText(j.call));
+      await applyState(j.call);
+      if (state.mine && state.mine.isHost) loadWaitingRoom();
+      return;
+    } catch (err) {
+      if (!current()) return;
+      if (OUT_OF_CALL.has(serverCode(err))) { teardown('Не удалось вернуться в звонок: ' + message(err)); return; }
+      console.warn('rejoin', message(err));
+      status(RECONNECTING, true);
+      if (hub.state !== signalR.HubConnectionState.Connected) return; // its next reconnect rejoins
+      await new Promise(r => setTimeout(r, Math.min(10_000, 1000 * 2 ** Math.min(attempt, 4))));
+      if (hub.state !== signalR.HubConnectionState.Connected) return;
+    }
+  }
 }
 
 /**
@@ -1299,7 +1340,10 @@ document.addEventListener('DOMContentLoaded', () => {
     if (state.starting || state.callId) return;
     state.starting = true;
     start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
-      lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => status(message(err), true)).finally(() => { state.starting = false; });
+      lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => {
+      status(message(err), true);
+      if (!state.callId) $('join').hidden = false; // an autostart link that could not join: «Войти» tries again
+    }).finally(() => { state.starting = false; });
   });
   $('unmute').addEventListener('click', async () => {
     // Disabled while it works: a second click while the browser asks for the camera would publish twice.

@@ -1,8 +1,8 @@
-// HTTP API access: tokens in localStorage, one refresh at a time on 401, problem details turned into ApiError.
+// HTTP API access: tokens in localStorage, one refresh at a time on 401 (in the whole browser: js/tokens.js), problem
+// details turned into ApiError.
 
 import { forgetOffline, forgetOtherAccounts } from './offline.js';
-
-const TOKENS_KEY = 'chat.tokens';
+import { TOKENS_KEY, loadTokens, storeTokens, renewTokens } from './tokens.js';
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -24,19 +24,24 @@ let refreshing = null;
 const signedOutHandlers = [];
 
 function load() {
-  try { return JSON.parse(localStorage.getItem(TOKENS_KEY)) || null; } catch { return null; }
+  return loadTokens();
 }
 
 function save(pair) {
-  tokens = pair ? { accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account } : null;
-  if (tokens) localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
-  else localStorage.removeItem(TOKENS_KEY);
+  tokens = storeTokens(pair);
 }
 
 export const session = {
   get signedIn() { return !!tokens; },
   get account() { return tokens?.account || null; },
-  set account(a) { if (tokens) { tokens.account = a; localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens)); } },
+  set account(a) {
+    if (!tokens) return;
+    // Into the stored pair: another tab may have renewed it, and this tab's older pair must not overwrite it.
+    const stored = load();
+    if (stored) tokens = stored;
+    tokens.account = a;
+    if (stored) localStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
+  },
   get accessToken() { return tokens?.accessToken || null; },
   onSignedOut(handler) { signedOutHandlers.push(handler); },
 };
@@ -48,19 +53,20 @@ async function send(method, path, body, token) {
   return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
-/** Gets a new token pair; concurrent callers share one request (a refresh token works only once). */
+/**
+ * Gets a new token pair; concurrent callers share one request (a refresh token works only once). Every tab of the
+ * browser renews under one lock (js/tokens.js): when another tab (the call page, a second chat tab) has renewed
+ * meanwhile, its pair is taken instead of spending this tab's old refresh token, which would end the session.
+ */
 export function refreshTokens() {
   if (!tokens) return Promise.resolve(false);
   if (!refreshing) {
     const spent = tokens.refreshToken;
     refreshing = (async () => {
       try {
-        const r = await send('POST', '/api/auth/refresh', { refreshToken: spent });
-        if (r.ok) { save(await r.json()); return true; }
-        // Another tab may have refreshed already: its tokens are in localStorage now.
-        const stored = load();
-        if (stored && stored.refreshToken !== spent) { tokens = stored; return true; }
-        if (r.status === 400 || r.status === 401) endSession();
+        const { outcome, tokens: pair } = await renewTokens(spent);
+        if (outcome === 'adopted' || outcome === 'rotated') { tokens = pair; return true; }
+        if (outcome === 'refused') endSession();
         return false;
       } catch {
         return false;

@@ -1,0 +1,62 @@
+// The sign-in's token pair as this browser keeps it (localStorage 'chat.tokens'), shared by every tab of the site: the
+// chat (js/api.js) and the call page (call.js, which loads this module with import()). No imports: the call page loads
+// nothing else of the chat.
+//
+// A refresh token works once: the server takes a spent one coming back for a stolen copy and revokes the session. So
+// every renewal in every tab goes through one Web Lock, and inside it the stored pair is read again first: when another
+// tab has renewed meanwhile, its pair is taken and the server is not asked.
+
+export const TOKENS_KEY = 'chat.tokens';
+const LOCK = 'chat.tokens.refresh';
+
+/** The stored pair ({ accessToken, refreshToken, account }), or null. */
+export function loadTokens() {
+  try { return JSON.parse(localStorage.getItem(TOKENS_KEY)) || null; } catch { return null; }
+}
+
+/** Stores a pair (only its tokens and account), or forgets it (null); returns what is stored. */
+export function storeTokens(pair) {
+  const kept = pair ? { accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account } : null;
+  if (kept) localStorage.setItem(TOKENS_KEY, JSON.stringify(kept));
+  else localStorage.removeItem(TOKENS_KEY);
+  return kept;
+}
+
+// Without Web Locks (an old browser): renewals of this tab at least run one at a time.
+let chain = Promise.resolve();
+
+function exclusively(work) {
+  if (typeof navigator !== 'undefined' && navigator.locks && navigator.locks.request) {
+    return navigator.locks.request(LOCK, { mode: 'exclusive' }, work);
+  }
+  const run = chain.then(work, work);
+  chain = run.catch(() => {});
+  return run;
+}
+
+/**
+ * Renews the pair whose refresh token is `spent` (the one this tab holds), one renewal in the browser at a time.
+ * Resolves to { outcome, tokens }:
+ * - 'adopted': another tab renewed first; tokens is its pair (stored), the server was not asked;
+ * - 'rotated': the server gave a new pair, stored; tokens is it;
+ * - 'refused': the server refused the token (400/401: the session is over); tokens null;
+ * - 'failed': no answer (offline) or a server error; tokens is what is stored (perhaps null), worth trying later.
+ */
+export function renewTokens(spent) {
+  return exclusively(async () => {
+    const stored = loadTokens();
+    if (stored && stored.refreshToken && stored.refreshToken !== spent) return { outcome: 'adopted', tokens: stored };
+    let r;
+    try {
+      r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: spent }) });
+    } catch {
+      return { outcome: 'failed', tokens: stored };
+    }
+    if (r.ok) {
+      let pair;
+      try { pair = await r.json(); } catch { return { outcome: 'failed', tokens: stored }; }
+      return { outcome: 'rotated', tokens: storeTokens({ ...pair, account: pair.account || (stored && stored.account) }) };
+    }
+    return r.status === 400 || r.status === 401 ? { outcome: 'refused', tokens: null } : { outcome: 'failed', tokens: stored };
+  });
+}
