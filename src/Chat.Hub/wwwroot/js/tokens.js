@@ -48,7 +48,9 @@ export function renewTokens(spent) {
     if (stored && stored.refreshToken && stored.refreshToken !== spent) return { outcome: 'adopted', tokens: stored };
     let r;
     try {
-      r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: spent }) });
+      // A request that hangs (a dead network) must not hold every tab's renewal: given up after 20 s.
+      const signal = typeof AbortSignal !== 'undefined' && AbortSignal.timeout ? AbortSignal.timeout(20_000) : undefined;
+      r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: spent }), signal });
     } catch {
       return { outcome: 'failed', tokens: stored };
     }
