@@ -112,7 +112,8 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
 
         await WriteOfflineAsync("Можно вопрос?");
         var refused = page.Locator(".msg.pending.failed", new() { HasText = "Можно вопрос?" });
-        await Expect(refused).ToContainTextAsync("Не отправлено: Отправка сообщений ограничена", new() { Timeout = 30_000 });
+        await Expect(refused).ToContainTextAsync("Не отправлено: Модератор ограничил вам сообщения", new() { Timeout = 30_000 });
+        await Expect(refused).Not.ToContainTextAsync("Z.");
         Assert.Contains("Можно вопрос?", await Outbox(page), StringComparison.Ordinal);
         await App.ExecuteSqlAsync("UPDATE chat_restrictions SET lifted_at = now() WHERE chat_id = @chat5", new { chat5 });
         await refused.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();

@@ -95,7 +95,7 @@ public sealed partial class CallService
         if (DateTime.UtcNow < opensAt)
         {
             throw new ChatException(ChatError.CallNotOpenYet,
-                detail: string.Create(CultureInfo.InvariantCulture, $"Звонок ещё не начался. Подключиться можно с {opensAt:dd.MM.yyyy HH:mm} UTC."));
+                detail: string.Create(CultureInfo.InvariantCulture, $"Звонок ещё не начался. Подключиться можно с {opensAt:yyyy-MM-dd'T'HH:mm'Z'}."));
         }
 
         CallRow? opened = null;

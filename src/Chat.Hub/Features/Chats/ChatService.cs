@@ -72,6 +72,9 @@ public sealed class ChatService(
     /// </summary>
     public Task<string> AttendingRoleAsync(Guid chatId, Guid me, CancellationToken ct) => UnrestrictedRoleAsync(chatId, me, mutedToo: false, ct);
 
+    private static string Iso(DateTime? utc) =>
+        utc is { } t ? DateTime.SpecifyKind(t, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm'Z'", System.Globalization.CultureInfo.InvariantCulture) : "";
+
     private async Task<string> UnrestrictedRoleAsync(Guid chatId, Guid me, bool mutedToo, CancellationToken ct)
     {
         var (role, archived, restriction, until) = await chats.ActingRoleOfAsync(chatId, me, ct);
@@ -87,8 +90,9 @@ public sealed class ChatService(
 
         return restriction switch
         {
-            "block" => throw new ChatException(ChatError.MemberBlocked, detail: $"Вы заблокированы в этом чате до {until:yyyy-MM-dd HH:mm} UTC."),
-            "mute" when mutedToo => throw new ChatException(ChatError.MemberMuted, detail: $"Отправка сообщений ограничена до {until:yyyy-MM-dd HH:mm} UTC."),
+            // The end as ISO 8601 UTC: clients show it in the reader's local time (as in call announcements).
+            "block" => throw new ChatException(ChatError.MemberBlocked, detail: $"Вы заблокированы в этом чате до {Iso(until)}."),
+            "mute" when mutedToo => throw new ChatException(ChatError.MemberMuted, detail: $"Модератор ограничил вам сообщения, реакции и голосования в этом чате до {Iso(until)}."),
             _ => role,
         };
     }

@@ -3,10 +3,11 @@
 
 import { forgetOffline, forgetOtherAccounts } from './offline.js';
 import { TOKENS_KEY, loadTokens, storeTokens, renewTokens } from './tokens.js';
+import { localTimes } from './dom.js';
 
 export class ApiError extends Error {
   constructor(status, problem) {
-    super(problem?.detail || problem?.title || 'Ошибка запроса.');
+    super(localTimes(problem?.detail || problem?.title || 'Ошибка запроса.')); // an ISO 8601 UTC time in it: local time
     this.status = status;
     this.code = problem?.code || 'http_' + status;
     this.errors = problem?.errors || {};

@@ -3,11 +3,13 @@
 
 import { session, refreshTokens } from './api.js';
 import { notice } from './dialog.js';
+import { localTimes } from './dom.js';
 
 /** The stable code and Russian message of a refused hub call (docs/hub-protocol.md). */
 export function hubError(e) {
   const m = /HubException: ([a-z_]+): (.*)$/s.exec(e?.message || '');
-  return m ? { code: m[1], message: m[2] } : { code: 'network', message: 'Нет соединения с сервером.' };
+  // A time in the message (until when a block lasts) comes as ISO 8601 UTC: shown in local time.
+  return m ? { code: m[1], message: localTimes(m[2]) } : { code: 'network', message: 'Нет соединения с сервером.' };
 }
 
 /** A hub error as an Error with the Russian message (for dialogs, which show an error's message). */
