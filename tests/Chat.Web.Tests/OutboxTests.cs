@@ -141,6 +141,20 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
         var history = await Scene.Read(await elena.Http.GetAsync($"/api/chats/{chat5}/messages"));
         Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Спасибо, поняла");
+
+        // A refusal naming a field shows its reason in Russian, without the field's code name; a time in it (until
+        // when a mute lasts) in local time, not as ISO 8601 UTC.
+        var shown = await page.EvaluateAsync<string[]>("""
+            async () => {
+              const { hubError } = await import('/js/hub.js');
+              const refusal = text => hubError(new Error('An unexpected error occurred invoking \'SendMessage\' on the server. HubException: ' + text));
+              return [refusal('validation_failed: Сообщение длиннее 4000 символов. (text)').message,
+                      refusal('member_muted: Модератор ограничил вам сообщения до 2026-12-01T09:00Z.').message];
+            }
+            """);
+        Assert.Equal("Сообщение длиннее 4000 символов.", shown[0]);
+        Assert.DoesNotContain("2026-12-01T09:00Z", shown[1], StringComparison.Ordinal);
+        Assert.Contains("1 дек", shown[1], StringComparison.Ordinal);
     }
 
     private static async Task AcceptRulesAsync(IPage page, string title)

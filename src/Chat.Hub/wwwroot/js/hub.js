@@ -8,8 +8,11 @@ import { localTimes } from './dom.js';
 /** The stable code and Russian message of a refused hub call (docs/hub-protocol.md). */
 export function hubError(e) {
   const m = /HubException: ([a-z_]+): (.*)$/s.exec(e?.message || '');
-  // A time in the message (until when a block lasts) comes as ISO 8601 UTC: shown in local time.
-  return m ? { code: m[1], message: localTimes(m[2]) } : { code: 'network', message: 'Нет соединения с сервером.' };
+  if (!m) return { code: 'network', message: 'Нет соединения с сервером.' };
+  // A refused field is named at the end, «… (text)»: for the code, not for the person. A time in the message (until
+  // when a block lasts) comes as ISO 8601 UTC: shown in local time.
+  const field = /^(.*) \(([A-Za-z][A-Za-z0-9.]*)\)$/s.exec(m[2]);
+  return { code: m[1], message: localTimes(field ? field[1] : m[2]), field: field ? field[2] : undefined };
 }
 
 /** A hub error as an Error with the Russian message (for dialogs, which show an error's message). */
