@@ -119,6 +119,35 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         await Expect(page.Locator("#adm-pupils-sec tr", new() { HasText = "Дима Ковалёв" }).Locator("td").Nth(1)).ToHaveTextAsync("6Б");
     }
 
+    [Fact]
+    public async Task Admin_CreatesChannelForParents_ParentWhoJoinsLater_GetsIt_APupilDoesNot()
+    {
+        var school = await Scene.SchoolAsync("Школа №36");
+        var a7 = await school.ClassAsync("7А");
+        var ira = await school.PupilAsync("Ира Соколова", a7);
+        var irasMother = await school.ParentAsync("Мария Соколова", ira.Id);
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var channels = page.Locator("#adm-channels-sec");
+        await channels.GetByLabel("Новый канал").FillAsync("Новости для родителей");
+        await channels.GetByLabel("для", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "родители" });
+        await channels.GetByRole(AriaRole.Button, new() { Name = "Создать канал" }).ClickAsync();
+        await Expect(channels.Locator("tr", new() { HasText = "Новости для родителей" })).ToHaveCountAsync(1);
+        Assert.True(await HasChat(irasMother, school, "Новости для родителей"));
+        Assert.False(await HasChat(ira, school, "Новости для родителей"));
+
+        // Next week a new pupil and her father join the school: the channel follows the roster, so he has it; she does not.
+        var nastya = await school.PupilAsync("Настя Новикова", a7);
+        var nastyasFather = await school.ParentAsync("Олег Новиков", nastya.Id);
+        Assert.True(await HasChat(nastyasFather, school, "Новости для родителей"));
+        Assert.False(await HasChat(nastya, school, "Новости для родителей"));
+    }
+
+    private static async Task<bool> HasChat(ApiUser who, School school, string title) =>
+        (await Scene.Read(await who.Http.GetAsync($"/api/chats?schoolId={school.Id}"))).EnumerateArray().Any(c => c.GetProperty("title").GetString() == title);
+
     private static async Task<JsonElement> Members(School school, string api) => await Scene.Read(await school.Admin.Http.GetAsync($"{api}/members"));
 
     private static Guid? ClassOf(JsonElement chat) =>

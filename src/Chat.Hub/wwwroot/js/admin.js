@@ -545,7 +545,7 @@ export async function showAdmin(root, school, back, options = {}) {
         h('td', {}, h('div', { class: 'row' }, pick, h('button', { class: 'btn small', type: 'button', onclick: () => pick.value && setRole(pick.value, 'moderator') }, 'Разрешить писать'))));
     }));
     fill(channelsSec, h('h2', { id: 'adm-channels' }, 'Системные каналы'),
-      h('p', { class: 'muted' }, 'В канал пишут его владельцы и те, кому разрешено; остальные читают.'),
+      h('p', { class: 'muted' }, 'В канал пишут его владельцы и те, кому разрешено; остальные читают. Кто позже вступит в школу, сам попадёт в каналы для своей роли.'),
       h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Канал', 'Читателей', 'Пишут', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, rows))),
@@ -554,10 +554,11 @@ export async function showAdmin(root, school, back, options = {}) {
         onsubmit: async ev => {
           ev.preventDefault();
           err.textContent = '';
-          const a = audience.value;
-          const memberIds = members.filter(m => a === 'all' || (a === 'staff' ? m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)) : m.roles.includes(a))).map(m => m.accountId);
+          // An audience, not a list of today's people: the server keeps the channel's readers in line with the roster,
+          // so a parent who joins next week gets «Новости для родителей» too (docs/policies.md).
+          const roles = audience.value === 'all' ? ['student', 'parent', 'staff'] : [audience.value];
           try {
-            await api('POST', `${base}/chats`, { kind: 'channel', title: title.value.trim(), memberIds });
+            await api('POST', `${base}/chats`, { kind: 'channel', title: title.value.trim(), audience: { roles } });
             await loadChannels();
           } catch (e) { err.textContent = errText(e); }
         },
