@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -143,6 +144,61 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         var nastyasFather = await school.ParentAsync("Олег Новиков", nastya.Id);
         Assert.True(await HasChat(nastyasFather, school, "Новости для родителей"));
         Assert.False(await HasChat(nastya, school, "Новости для родителей"));
+    }
+
+    [Fact]
+    public async Task ChannelWriters_AfterTheHubConnectionBreaks_AndTheTokenExpires_StillWork()
+    {
+        var school = await Scene.SchoolAsync("Школа №37");
+        await school.TeacherAsync("Елена Викторовна");
+        await school.TeacherAsync("Павел Андреевич");
+        var channelId = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+
+        // The page's clock can be moved on (to expire its access token); its hub WebSockets pass through the test.
+        var page = await PageAsync(Desktop);
+        await page.Clock.InstallAsync();
+        IWebSocketRoute? hubSocket = null;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            hubSocket = ws;
+            ws.ConnectToServer();
+        });
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var channels = page.Locator("#adm-channels-sec");
+        var row = channels.Locator("tr", new() { HasText = "Общешкольный канал" });
+        var writers = row.Locator("td").Nth(2);
+        async Task AllowAsync(string name)
+        {
+            await row.GetByLabel("Кто ещё может писать в канал Общешкольный канал").SelectOptionAsync(new SelectOptionValue { Label = name });
+            await row.GetByRole(AriaRole.Button, new() { Name = "Разрешить писать" }).ClickAsync();
+            await Expect(writers).ToContainTextAsync(name);
+        }
+
+        // The first use connects the page's hub.
+        await AllowAsync("Елена Викторовна");
+        var first = hubSocket;
+
+        // A network blip: the connection breaks; the page reconnects by itself and «Разрешить писать» works again.
+        await first!.CloseAsync();
+        await AllowAsync("Павел Андреевич");
+        Assert.NotSame(first, hubSocket);
+        await Expect(channels.Locator("p.error")).ToBeEmptyAsync();
+
+        // Twenty minutes later the access token has expired and the connection times out: reconnecting renews the token
+        // first (js/api.js refresh), and «Запретить писать» works.
+        var refreshed = page.WaitForRequestAsync(r => r.Url.EndsWith("/api/auth/refresh", StringComparison.Ordinal));
+        await page.Clock.FastForwardAsync("20:00");
+        await refreshed;
+        var pavel = writers.Locator("div.row", new() { HasText = "Павел Андреевич" });
+        await pavel.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" }).ClickAsync();
+        await Expect(pavel).ToHaveCountAsync(0);
+        await Expect(writers).ToContainTextAsync("Елена Викторовна");
+        await Expect(channels.Locator("p.error")).ToBeEmptyAsync();
+        var roles = (await Scene.Read(await school.Admin.Http.GetAsync($"/api/chats/{channelId}/members"))).EnumerateArray()
+            .ToDictionary(m => m.GetProperty("displayName").GetString()!, m => m.GetProperty("role").GetString());
+        Assert.Equal("moderator", roles["Елена Викторовна"]);
+        Assert.Equal("member", roles["Павел Андреевич"]);
     }
 
     private static async Task<bool> HasChat(ApiUser who, School school, string title) =>

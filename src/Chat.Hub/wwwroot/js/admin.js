@@ -9,6 +9,7 @@ import { api, ApiError, blob, saveBlob, session } from './api.js';
 import { h, fill, mount, ROLE_NAMES, shortTime, dateTime } from './dom.js';
 import { barChart } from './charts.js';
 import { formDialog } from './dialog.js';
+import { hubAccessToken, hubError, reconnectForever } from './hub.js';
 import { size } from './files.js';
 import { loadSchoolChats } from './admin-cases.js';
 
@@ -59,10 +60,15 @@ export async function showAdmin(root, school, back, options = {}) {
   const rulesSec = section('adm-rules');
   const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-storage', 'Хранилище'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-pupils', 'Ученики'],
     ['adm-year', 'Учебный год'], ['adm-rules', 'Правила'], ['adm-invites', 'Приглашения'], ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-chats', 'Чаты'], ['adm-audit', 'Журнал']];
+  // The page's own hub connection (for «Разрешить писать» / «Запретить писать»): made on the first use, kept only once
+  // started, reconnecting without end with a renewed token (as the chat view's, js/hub.js), stopped when the page is left.
   let hub = null;
-  const leave = () => { hub?.stop(); back(); };
+  let hubStarting = null;
+  let pageLeft = false;
+  const stopHub = () => { pageLeft = true; hub?.stop(); hub = null; };
+  const leave = () => { stopHub(); back(); };
   // «Открыть чат» of a moderation case: the chat view with that chat open.
-  const openChat = chatId => { hub?.stop(); options.openChat(chatId); };
+  const openChat = chatId => { stopHub(); options.openChat(chatId); };
   mount(root,
     h('header', { class: 'topbar' },
       h('button', { class: 'btn small', onclick: leave }, '← К чатам'),
@@ -78,16 +84,34 @@ export async function showAdmin(root, school, back, options = {}) {
   const className = id => classes.find(c => c.id === id)?.name || '';
   const nameOf = id => members.find(m => m.accountId === id)?.displayName || '';
 
+  function connectHub() {
+    if (hub) return Promise.resolve(hub);
+    hubStarting ??= (async () => {
+      const c = new signalR.HubConnectionBuilder().withUrl('/hubs/chat', { accessTokenFactory: hubAccessToken })
+        .withAutomaticReconnect(reconnectForever).configureLogging(signalR.LogLevel.None).build();
+      try {
+        await c.start();
+      } finally {
+        hubStarting = null;
+      }
+      if (pageLeft) { c.stop(); throw new Error('page left'); }
+      c.onclose(() => { if (hub === c) hub = null; });
+      hub = c;
+      return c;
+    })();
+    return hubStarting;
+  }
+
+  /** Calls the hub; a refusal or a lost connection throws an Error with a Russian message (the server's, or ours). */
   async function hubInvoke(method, ...args) {
-    if (!hub) {
-      hub = new signalR.HubConnectionBuilder().withUrl('/hubs/chat', { accessTokenFactory: () => session.accessToken }).configureLogging(signalR.LogLevel.None).build();
-      await hub.start();
-    }
     try {
-      return await hub.invoke(method, ...args);
+      const c = await connectHub();
+      // While it reconnects (after a network blip), wait a little for it rather than fail at once.
+      for (let i = 0; i < 50 && c.state === signalR.HubConnectionState.Reconnecting; i++) await new Promise(r => setTimeout(r, 200));
+      return await c.invoke(method, ...args);
     } catch (e) {
-      const m = /HubException: ([a-z_]+): (.*)$/s.exec(e?.message || '');
-      throw new Error(m ? m[2] : 'Нет соединения с сервером.');
+      const err = hubError(e);
+      throw new Error(err.code === 'network' ? 'Нет связи с сервером. Подождите несколько секунд и попробуйте ещё раз.' : err.message);
     }
   }
 
