@@ -30,7 +30,16 @@ const ACTION_NAMES = {
   'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
   'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
+  'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены', 'account.deleted': 'аккаунт удалён',
 };
+// A chat member's new role (chat.member_role): in a channel a moderator may post, a member only reads.
+const CHAT_ROLE_NAMES = { owner: 'теперь владелец', moderator: 'теперь модератор (в канале может писать)', member: 'теперь рядовой участник (в канале только читает)' };
+// Whom a channel is for (chat.created with an audience).
+const AUDIENCE_NAMES = { student: 'ученики', parent: 'родители', staff: 'сотрудники' };
+// How a report was resolved (moderation.report_resolved).
+const RESOLUTION_NAMES = { deleted: 'сообщение удалено', warned: 'автор предупреждён', dismissed: 'жалоба отклонена' };
+// What became of a deleted account's messages in this school (account.deleted).
+const DELETED_MESSAGES = { keep: 'сообщения остались с подписью «Удалённый пользователь»', remove: 'сообщения удалены' };
 // The school's settings for joining and for pupils' safety (PUT /api/schools/{id}); docs/policies.md.
 const POLICY = [
   ['approveStudents', 'Ученики вступают по ссылке только после одобрения'],
@@ -559,7 +568,9 @@ export async function showAdmin(root, school, back, options = {}) {
         staff.filter(s => people.some(p => p.accountId === s.accountId && p.role === 'member')).map(s => h('option', { value: s.accountId }, s.displayName)));
       const setRole = async (accountId, role) => {
         err.textContent = '';
-        try { await hubInvoke('SetChatMemberRole', ch.id, accountId, role); await loadChannels(); } catch (e) { err.textContent = errText(e); }
+        try { await hubInvoke('SetChatMemberRole', ch.id, accountId, role); } catch (e) { err.textContent = errText(e); return; }
+        await guard(channelsSec, loadChannels);
+        await guard(auditSec, () => loadAudit());
       };
       return h('tr', { dataset: { chatId: ch.id } },
         h('td', {}, ch.title),
@@ -583,8 +594,9 @@ export async function showAdmin(root, school, back, options = {}) {
           const roles = audience.value === 'all' ? ['student', 'parent', 'staff'] : [audience.value];
           try {
             await api('POST', `${base}/chats`, { kind: 'channel', title: title.value.trim(), audience: { roles } });
-            await loadChannels();
-          } catch (e) { err.textContent = errText(e); }
+          } catch (e) { err.textContent = errText(e); return; }
+          await guard(channelsSec, loadChannels);
+          await guard(auditSec, () => loadAudit());
         },
       }, h('label', { for: 'adm-channel-title' }, 'Новый канал'), title, h('label', { for: 'adm-channel-audience' }, 'для'), audience,
       h('button', { class: 'btn', type: 'submit' }, 'Создать канал')),
@@ -592,8 +604,12 @@ export async function showAdmin(root, school, back, options = {}) {
   }
 
   let auditBefore = null;
+  let chatTitles = new Map(); // the school's chats (direct ones aside) by id, to name the chat of an entry
   async function loadAudit(more = false) {
     const page = await api('GET', `${base}/audit?limit=50${more && auditBefore ? '&before=' + auditBefore : ''}`);
+    if (!more) {
+      try { chatTitles = new Map((await api('GET', `${base}/chats`)).map(c => [c.id, c.title])); } catch { /* entries then go without the chat's title */ }
+    }
     let tbody = auditSec.querySelector('tbody');
     const err = errBox();
     if (!more || !tbody) {
@@ -621,15 +637,22 @@ export async function showAdmin(root, school, back, options = {}) {
     try { d = JSON.parse(e.details || '{}'); } catch { /* plain */ }
     const parts = [];
     if (d.name || d.title) parts.push(d.name || d.title);
+    else if (d.chatId && chatTitles.has(d.chatId)) parts.push(`«${chatTitles.get(d.chatId)}»`);
     if (d.number && d.text) parts.push(`${d.number}. ${d.text}`);
     if (d.from && d.to) parts.push(`${className(d.from) || '?'} → ${className(d.to) || '?'}`);
-    if (d.role) parts.push(ROLE_NAMES[d.role] || d.role);
+    if (d.role) parts.push(e.action === 'chat.member_role' ? CHAT_ROLE_NAMES[d.role] || 'роль изменена' : ROLE_NAMES[d.role] || d.role);
+    if (Array.isArray(d.audience) && d.audience.length) parts.push('для: ' + d.audience.map(r => AUDIENCE_NAMES[r] || r).join(', '));
+    if (d.slowModeSeconds > 0) parts.push(`медленный режим: ${d.slowModeSeconds} с`);
+    if (d.rulesChanged) parts.push('правила чата изменены');
+    if (d.resolution) parts.push(RESOLUTION_NAMES[d.resolution] || '');
+    if (d.messages && DELETED_MESSAGES[d.messages]) parts.push(DELETED_MESSAGES[d.messages]);
+    if (e.action === 'invite.revoked_unused') parts.push((e.subjectId && className(e.subjectId) ? className(e.subjectId) + ': ' : '') + `отозвано ссылок: ${d.count ?? 0}`);
     if (d.rule) parts.push('правило ' + d.rule);
     if (d.reason) parts.push('причина: ' + d.reason);
     if (d.until) parts.push('до ' + new Date(d.until).toLocaleDateString('ru-RU'));
     if (d.closesAt) parts.push('до ' + dateTime.format(new Date(d.closesAt)));
     if (e.subjectId && nameOf(e.subjectId)) parts.push(nameOf(e.subjectId));
-    return parts.join(' · ');
+    return parts.filter(Boolean).join(' · ');
   }
 
   async function download(path, name, err) {
