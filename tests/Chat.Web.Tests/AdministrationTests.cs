@@ -201,6 +201,76 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         Assert.Equal("member", roles["Павел Андреевич"]);
     }
 
+    [Fact]
+    public async Task Admin_RejectsJoinRequest_InTheDialogWithAReason_RevokesUnusedLinks_AskedFirst()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var a6 = await school.ClassAsync("6А");
+        var b6 = await school.ClassAsync("6Б");
+        await school.PendingTeacherAsync("Геннадий Заявкин");
+        var unusedPupilLink = (await school.InviteAsync("student", a6)).GetProperty("id").GetGuid();
+        var unusedTeacherLink = (await school.InviteAsync("teacher")).GetProperty("id").GetGuid();
+        await school.PupilAsync("Петя Первый", b6); // by a 6Б link, used once
+        var api = $"/api/schools/{school.Id}";
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+
+        // «Отклонить» asks for the reason in the page's dialog; a blank one is refused there; «Отмена» keeps the request.
+        var requests = page.Locator("#adm-requests-sec");
+        var request = requests.Locator("tr", new() { HasText = "Геннадий Заявкин" });
+        await request.GetByRole(AriaRole.Button, new() { Name = "Отклонить" }).ClickAsync();
+        var reject = page.GetByRole(AriaRole.Dialog, new() { Name = "Отклонить заявку: Геннадий Заявкин" });
+        await Expect(reject).ToContainTextAsync("Геннадий Заявкин не вступит в школу по этой заявке и увидит причину отказа.");
+        await reject.GetByRole(AriaRole.Button, new() { Name = "Отклонить заявку" }).ClickAsync();
+        await Expect(reject.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Укажите причину отказа: человек увидит её.");
+        await reject.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(reject).ToHaveCountAsync(0);
+        await Expect(request).ToHaveCountAsync(1);
+        await request.GetByRole(AriaRole.Button, new() { Name = "Отклонить" }).ClickAsync();
+        await reject.GetByLabel("Причина отказа (обязательно)").FillAsync("Вакансия учителя уже занята.");
+        await reject.GetByRole(AriaRole.Button, new() { Name = "Отклонить заявку" }).ClickAsync();
+        await Expect(reject).ToHaveCountAsync(0);
+        await Expect(request).ToHaveCountAsync(0);
+        await Expect(requests).ToContainTextAsync("Новых заявок нет.");
+        await Expect(requests.GetByRole(AriaRole.Heading, new() { Name = "Заявки на вступление" })).ToBeFocusedAsync();
+        var rejected = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/join-requests?status=rejected"));
+        Assert.Equal("Вакансия учителя уже занята.", rejected.EnumerateArray().Single().GetProperty("reason").GetString());
+
+        // «Отозвать неиспользованные» asks first; «Отмена» revokes nothing.
+        var invites = page.Locator("#adm-invites-sec");
+        var revokeUnused = invites.GetByRole(AriaRole.Button, new() { Name = "Отозвать неиспользованные" });
+        await revokeUnused.ClickAsync();
+        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отозвать неиспользованные ссылки?" });
+        await Expect(sure).ToContainTextAsync("Ссылки, которыми уже пользовались, продолжат действовать");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(sure).ToHaveCountAsync(0);
+        Assert.Equal(["active", "active"], [await LinkState(school, unusedPupilLink), await LinkState(school, unusedTeacherLink)]);
+
+        // Only 6А's: its unused link goes, the teacher link stays.
+        await revokeUnused.ClickAsync();
+        await sure.GetByLabel("Какие ссылки отозвать").SelectOptionAsync(new SelectOptionValue { Label = "только ссылки класса 6А" });
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отозвать" }).ClickAsync();
+        await Expect(invites.GetByRole(AriaRole.Status)).ToHaveTextAsync("Отозвано ссылок: 1.");
+        Assert.Equal(["revoked", "active"], [await LinkState(school, unusedPupilLink), await LinkState(school, unusedTeacherLink)]);
+
+        // The whole school's: the teacher link goes too; the links used (by Петя, by Геннадий) stay active.
+        await revokeUnused.ClickAsync();
+        await Expect(sure.GetByLabel("Какие ссылки отозвать")).ToHaveValueAsync("");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отозвать" }).ClickAsync();
+        await Expect(invites.GetByRole(AriaRole.Status)).ToHaveTextAsync("Отозвано ссылок: 1.");
+        await Expect(invites.GetByRole(AriaRole.Heading, new() { Name = "Ссылки-приглашения" })).ToBeFocusedAsync();
+        await Expect(revokeUnused).ToHaveCountAsync(0);
+        var links = (await Scene.Read(await school.Admin.Http.GetAsync($"{api}/invites"))).EnumerateArray().ToList();
+        Assert.Equal("revoked", await LinkState(school, unusedTeacherLink));
+        Assert.Equal(2, links.Count(l => l.GetProperty("state").GetString() == "active" && l.GetProperty("uses").GetInt32() == 1));
+    }
+
+    private static async Task<string> LinkState(School school, Guid id) =>
+        (await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/invites"))).EnumerateArray()
+            .Single(l => l.GetProperty("id").GetGuid() == id).GetProperty("state").GetString()!;
+
     private static async Task<bool> HasChat(ApiUser who, School school, string title) =>
         (await Scene.Read(await who.Http.GetAsync($"/api/chats?schoolId={school.Id}"))).EnumerateArray().Any(c => c.GetProperty("title").GetString() == title);
 

@@ -444,7 +444,7 @@ export async function showAdmin(root, school, back, options = {}) {
       h('button', { class: 'btn primary', type: 'submit' }, 'Добавить правило')));
   }
 
-  async function loadInvites() {
+  async function loadInvites(note) {
     const invites = await api('GET', `${base}/invites`);
     const mine = teacherOnly ? members.find(m => m.accountId === session.account?.id)?.classTeacherOf || [] : null;
     const pupilClasses = classes.filter(c => c.kind !== 'staff_room' && !c.archived && (!mine || mine.includes(c.id)));
@@ -456,7 +456,24 @@ export async function showAdmin(root, school, back, options = {}) {
     role.addEventListener('change', () => { cls.disabled = role.value === 'teacher'; });
     const err = errBox();
     const qr = h('div', { 'aria-live': 'polite' });
-    fill(invitesSec, h('h2', { id: 'adm-invites' }, 'Ссылки-приглашения'),
+    const unused = invites.filter(i => i.state === 'active' && i.uses === 0);
+    // The admin revokes the school's unused links or one class's; a class teacher, those of a class of theirs.
+    const scopes = [...(teacherOnly ? [] : [{ value: '', label: 'все ссылки школы' }]),
+      ...pupilClasses.filter(c => unused.some(i => i.classId === c.id)).map(c => ({ value: c.id, label: 'только ссылки класса ' + c.name }))];
+    const revokeUnused = async () => {
+      err.textContent = '';
+      const revoked = await formDialog({
+        title: 'Отозвать неиспользованные ссылки?',
+        text: 'Ссылки, по которым ещё никто не вступил, перестанут работать. Ссылки, которыми уже пользовались, продолжат действовать; тех, кто уже вступил, это не коснётся.',
+        fields: [{ name: 'classId', label: 'Какие ссылки отозвать', type: 'select', options: scopes, value: scopes[0]?.value }],
+        submit: 'Отозвать',
+        onSubmit: async v => (await api('POST', `${base}/invites/revoke-unused`, { classId: v.classId || undefined })).revoked,
+      });
+      if (revoked === null) return;
+      await loadInvites(`Отозвано ссылок: ${revoked}.`);
+      invitesSec.querySelector('h2').focus();
+    };
+    fill(invitesSec, h('h2', { id: 'adm-invites', tabindex: -1 }, 'Ссылки-приглашения'),
       teacherOnly && pupilClasses.length === 0 && h('p', { class: 'muted' }, 'Приглашать учеников и родителей может классный руководитель своего класса.'),
       h('form', {
         class: 'row',
@@ -477,7 +494,8 @@ export async function showAdmin(root, school, back, options = {}) {
       h('label', { for: 'adm-inv-uses' }, 'Использований'), uses,
       h('label', { for: 'adm-inv-hours' }, 'Часов действия'), hours,
       h('button', { class: 'btn primary', type: 'submit' }, 'Создать ссылку')),
-      err, qr,
+      err, note && h('p', { role: 'status' }, note), qr,
+      unused.length > 0 && scopes.length > 0 && h('div', { class: 'row' }, h('button', { class: 'btn small', type: 'button', onclick: revokeUnused }, 'Отозвать неиспользованные')),
       invites.length === 0 ? h('p', { class: 'muted' }, 'Ссылок пока нет.') : h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Роль', 'Класс', 'Ссылка', 'Использована', 'Состояние', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, invites.map(i => h('tr', {},
@@ -537,19 +555,26 @@ export async function showAdmin(root, school, back, options = {}) {
               } catch (e) { err.textContent = errText(e); }
             },
           }, 'Одобрить'),
-          h('button', {
-            class: 'btn small', type: 'button',
-            onclick: async () => {
-              const reason = prompt('Причина отказа (человек увидит её):');
-              if (!reason) return;
-              try { await api('POST', `${base}/join-requests/${r.id}/reject`, { reason }); await loadRequests(); } catch (e) { err.textContent = errText(e); }
-            },
-          }, 'Отклонить')))));
+          h('button', { class: 'btn small', type: 'button', onclick: () => rejectRequest(r) }, 'Отклонить')))));
     }
-    fill(requestsSec, h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), err,
+    fill(requestsSec, h('h2', { id: 'adm-requests', tabindex: -1 }, 'Заявки на вступление'), err,
       requests.length === 0 ? h('p', { class: 'muted' }, 'Новых заявок нет.') : h('table', {},
         h('thead', {}, h('tr', {}, ['Кто', 'Роль', 'Класс', 'Ребёнок', 'Когда', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, rows)));
+  }
+
+  // Rejecting asks for the reason in a dialog (the person sees it); a blank one is refused there by the server.
+  async function rejectRequest(r) {
+    const done = await formDialog({
+      title: 'Отклонить заявку: ' + r.displayName,
+      text: `${r.displayName} не вступит в школу по этой заявке и увидит причину отказа.`,
+      fields: [{ name: 'reason', label: 'Причина отказа (обязательно)', type: 'textarea', maxlength: 500 }],
+      submit: 'Отклонить заявку',
+      onSubmit: async v => { await api('POST', `${base}/join-requests/${r.id}/reject`, { reason: v.reason.trim() }); },
+    });
+    if (!done) return;
+    await loadRequests();
+    requestsSec.querySelector('h2').focus();
   }
 
   async function loadChannels() {
