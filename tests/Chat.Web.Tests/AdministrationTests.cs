@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -118,6 +119,160 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         Assert.DoesNotContain((await Members(school, api)).EnumerateArray(), m => m.GetProperty("accountId").GetGuid() == sasha.Id);
         await Expect(page.Locator("#adm-pupils-sec tr", new() { HasText = "Дима Ковалёв" }).Locator("td").Nth(1)).ToHaveTextAsync("6Б");
     }
+
+    [Fact]
+    public async Task Admin_CreatesChannelForParents_ParentWhoJoinsLater_GetsIt_APupilDoesNot()
+    {
+        var school = await Scene.SchoolAsync("Школа №36");
+        var a7 = await school.ClassAsync("7А");
+        var ira = await school.PupilAsync("Ира Соколова", a7);
+        var irasMother = await school.ParentAsync("Мария Соколова", ira.Id);
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var channels = page.Locator("#adm-channels-sec");
+        await channels.GetByLabel("Новый канал").FillAsync("Новости для родителей");
+        await channels.GetByLabel("для", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "родители" });
+        await channels.GetByRole(AriaRole.Button, new() { Name = "Создать канал" }).ClickAsync();
+        await Expect(channels.Locator("tr", new() { HasText = "Новости для родителей" })).ToHaveCountAsync(1);
+        Assert.True(await HasChat(irasMother, school, "Новости для родителей"));
+        Assert.False(await HasChat(ira, school, "Новости для родителей"));
+
+        // Next week a new pupil and her father join the school: the channel follows the roster, so he has it; she does not.
+        var nastya = await school.PupilAsync("Настя Новикова", a7);
+        var nastyasFather = await school.ParentAsync("Олег Новиков", nastya.Id);
+        Assert.True(await HasChat(nastyasFather, school, "Новости для родителей"));
+        Assert.False(await HasChat(nastya, school, "Новости для родителей"));
+    }
+
+    [Fact]
+    public async Task ChannelWriters_AfterTheHubConnectionBreaks_AndTheTokenExpires_StillWork()
+    {
+        var school = await Scene.SchoolAsync("Школа №37");
+        await school.TeacherAsync("Елена Викторовна");
+        await school.TeacherAsync("Павел Андреевич");
+        var channelId = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+
+        // The page's clock can be moved on (to expire its access token); its hub WebSockets pass through the test.
+        var page = await PageAsync(Desktop);
+        await page.Clock.InstallAsync();
+        IWebSocketRoute? hubSocket = null;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            hubSocket = ws;
+            ws.ConnectToServer();
+        });
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var channels = page.Locator("#adm-channels-sec");
+        var row = channels.Locator("tr", new() { HasText = "Общешкольный канал" });
+        var writers = row.Locator("td").Nth(2);
+        async Task AllowAsync(string name)
+        {
+            await row.GetByLabel("Кто ещё может писать в канал Общешкольный канал").SelectOptionAsync(new SelectOptionValue { Label = name });
+            await row.GetByRole(AriaRole.Button, new() { Name = "Разрешить писать" }).ClickAsync();
+            await Expect(writers).ToContainTextAsync(name);
+        }
+
+        // The first use connects the page's hub.
+        await AllowAsync("Елена Викторовна");
+        var first = hubSocket;
+
+        // A network blip: the connection breaks; the page reconnects by itself and «Разрешить писать» works again.
+        await first!.CloseAsync();
+        await AllowAsync("Павел Андреевич");
+        Assert.NotSame(first, hubSocket);
+        await Expect(channels.Locator("p.error")).ToBeEmptyAsync();
+
+        // Twenty minutes later the access token has expired and the connection times out: reconnecting renews the token
+        // first (js/api.js refresh), and «Запретить писать» works.
+        var refreshed = page.WaitForRequestAsync(r => r.Url.EndsWith("/api/auth/refresh", StringComparison.Ordinal));
+        await page.Clock.FastForwardAsync("20:00");
+        await refreshed;
+        var pavel = writers.Locator("div.row", new() { HasText = "Павел Андреевич" });
+        await pavel.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" }).ClickAsync();
+        await Expect(pavel).ToHaveCountAsync(0);
+        await Expect(writers).ToContainTextAsync("Елена Викторовна");
+        await Expect(channels.Locator("p.error")).ToBeEmptyAsync();
+        var roles = (await Scene.Read(await school.Admin.Http.GetAsync($"/api/chats/{channelId}/members"))).EnumerateArray()
+            .ToDictionary(m => m.GetProperty("displayName").GetString()!, m => m.GetProperty("role").GetString());
+        Assert.Equal("moderator", roles["Елена Викторовна"]);
+        Assert.Equal("member", roles["Павел Андреевич"]);
+    }
+
+    [Fact]
+    public async Task Admin_RejectsJoinRequest_InTheDialogWithAReason_RevokesUnusedLinks_AskedFirst()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var a6 = await school.ClassAsync("6А");
+        var b6 = await school.ClassAsync("6Б");
+        await school.PendingTeacherAsync("Геннадий Заявкин");
+        var unusedPupilLink = (await school.InviteAsync("student", a6)).GetProperty("id").GetGuid();
+        var unusedTeacherLink = (await school.InviteAsync("teacher")).GetProperty("id").GetGuid();
+        await school.PupilAsync("Петя Первый", b6); // by a 6Б link, used once
+        var api = $"/api/schools/{school.Id}";
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+
+        // «Отклонить» asks for the reason in the page's dialog; a blank one is refused there; «Отмена» keeps the request.
+        var requests = page.Locator("#adm-requests-sec");
+        var request = requests.Locator("tr", new() { HasText = "Геннадий Заявкин" });
+        await request.GetByRole(AriaRole.Button, new() { Name = "Отклонить" }).ClickAsync();
+        var reject = page.GetByRole(AriaRole.Dialog, new() { Name = "Отклонить заявку: Геннадий Заявкин" });
+        await Expect(reject).ToContainTextAsync("Геннадий Заявкин не вступит в школу по этой заявке и увидит причину отказа.");
+        await reject.GetByRole(AriaRole.Button, new() { Name = "Отклонить заявку" }).ClickAsync();
+        await Expect(reject.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Укажите причину отказа: человек увидит её.");
+        await reject.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(reject).ToHaveCountAsync(0);
+        await Expect(request).ToHaveCountAsync(1);
+        await request.GetByRole(AriaRole.Button, new() { Name = "Отклонить" }).ClickAsync();
+        await reject.GetByLabel("Причина отказа (обязательно)").FillAsync("Вакансия учителя уже занята.");
+        await reject.GetByRole(AriaRole.Button, new() { Name = "Отклонить заявку" }).ClickAsync();
+        await Expect(reject).ToHaveCountAsync(0);
+        await Expect(request).ToHaveCountAsync(0);
+        await Expect(requests).ToContainTextAsync("Новых заявок нет.");
+        await Expect(requests.GetByRole(AriaRole.Heading, new() { Name = "Заявки на вступление" })).ToBeFocusedAsync();
+        var rejected = await Scene.Read(await school.Admin.Http.GetAsync($"{api}/join-requests?status=rejected"));
+        Assert.Equal("Вакансия учителя уже занята.", rejected.EnumerateArray().Single().GetProperty("reason").GetString());
+
+        // «Отозвать неиспользованные» asks first; «Отмена» revokes nothing.
+        var invites = page.Locator("#adm-invites-sec");
+        var revokeUnused = invites.GetByRole(AriaRole.Button, new() { Name = "Отозвать неиспользованные" });
+        await revokeUnused.ClickAsync();
+        var sure = page.GetByRole(AriaRole.Dialog, new() { Name = "Отозвать неиспользованные ссылки?" });
+        await Expect(sure).ToContainTextAsync("Ссылки, которыми уже пользовались, продолжат действовать");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(sure).ToHaveCountAsync(0);
+        Assert.Equal(["active", "active"], [await LinkState(school, unusedPupilLink), await LinkState(school, unusedTeacherLink)]);
+
+        // Only 6А's: its unused link goes, the teacher link stays.
+        await revokeUnused.ClickAsync();
+        await sure.GetByLabel("Какие ссылки отозвать").SelectOptionAsync(new SelectOptionValue { Label = "только ссылки класса 6А" });
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отозвать" }).ClickAsync();
+        await Expect(invites.GetByRole(AriaRole.Status)).ToHaveTextAsync("Отозвано ссылок: 1.");
+        Assert.Equal(["revoked", "active"], [await LinkState(school, unusedPupilLink), await LinkState(school, unusedTeacherLink)]);
+
+        // The whole school's: the teacher link goes too; the links used (by Петя, by Геннадий) stay active.
+        await revokeUnused.ClickAsync();
+        await Expect(sure.GetByLabel("Какие ссылки отозвать")).ToHaveValueAsync("");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отозвать" }).ClickAsync();
+        await Expect(invites.GetByRole(AriaRole.Status)).ToHaveTextAsync("Отозвано ссылок: 1.");
+        await Expect(invites.GetByRole(AriaRole.Heading, new() { Name = "Ссылки-приглашения" })).ToBeFocusedAsync();
+        await Expect(revokeUnused).ToHaveCountAsync(0);
+        var links = (await Scene.Read(await school.Admin.Http.GetAsync($"{api}/invites"))).EnumerateArray().ToList();
+        Assert.Equal("revoked", await LinkState(school, unusedTeacherLink));
+        Assert.Equal(2, links.Count(l => l.GetProperty("state").GetString() == "active" && l.GetProperty("uses").GetInt32() == 1));
+    }
+
+    private static async Task<string> LinkState(School school, Guid id) =>
+        (await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/invites"))).EnumerateArray()
+            .Single(l => l.GetProperty("id").GetGuid() == id).GetProperty("state").GetString()!;
+
+    private static async Task<bool> HasChat(ApiUser who, School school, string title) =>
+        (await Scene.Read(await who.Http.GetAsync($"/api/chats?schoolId={school.Id}"))).EnumerateArray().Any(c => c.GetProperty("title").GetString() == title);
 
     private static async Task<JsonElement> Members(School school, string api) => await Scene.Read(await school.Admin.Http.GetAsync($"{api}/members"));
 

@@ -317,6 +317,16 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await schoolChannel.GetByRole(AriaRole.Button, new() { Name = "Разрешить писать" }).ClickAsync();
         await Expect(channels.Locator("tr", new() { HasText = "Общешкольный канал" })).ToContainTextAsync("Светлана Юрьевна");
 
+        // Both are in the audit log at once, in Russian: the channel with its audience; the role change with the channel,
+        // the new role and whom. No action or role is shown as its code.
+        var roleChange = audit.Locator("tr", new() { HasText = "права участника чата изменены" });
+        await Expect(roleChange).ToContainTextAsync("«Общешкольный канал» · теперь модератор (в канале может писать) · Светлана Юрьевна");
+        await Expect(audit.Locator("tr", new() { HasText = "создан чат" }).Filter(new() { HasText = "Новости для родителей" })).ToContainTextAsync("для: родители");
+        var actionCells = await audit.Locator("tbody td:nth-child(3)").AllTextContentsAsync();
+        Assert.DoesNotContain(actionCells, t => Regex.IsMatch(t, "[a-z]"));
+        var detailCells = await audit.Locator("tbody td.details").AllTextContentsAsync();
+        Assert.DoesNotContain(detailCells, t => Regex.IsMatch(t, @"\b(owner|moderator|member|student|parent|staff|teacher)\b"));
+
         (await school.Admin.Http.PutAsync($"/api/schools/{school.Id}/directors/{teacher.Id}", null)).EnsureSuccessStatusCode();
         var teacherPage = await PageAsync(Phone);
         await SignInAsync(teacherPage, teacher.Phone);

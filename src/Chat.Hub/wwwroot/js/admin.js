@@ -9,6 +9,7 @@ import { api, ApiError, blob, saveBlob, session } from './api.js';
 import { h, fill, mount, ROLE_NAMES, shortTime, dateTime } from './dom.js';
 import { barChart } from './charts.js';
 import { formDialog } from './dialog.js';
+import { hubAccessToken, hubError, reconnectForever } from './hub.js';
 import { size } from './files.js';
 import { loadSchoolChats } from './admin-cases.js';
 
@@ -29,7 +30,16 @@ const ACTION_NAMES = {
   'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
   'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
+  'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены', 'account.deleted': 'аккаунт удалён',
 };
+// A chat member's new role (chat.member_role): in a channel a moderator may post, a member only reads.
+const CHAT_ROLE_NAMES = { owner: 'теперь владелец', moderator: 'теперь модератор (в канале может писать)', member: 'теперь рядовой участник (в канале только читает)' };
+// Whom a channel is for (chat.created with an audience).
+const AUDIENCE_NAMES = { student: 'ученики', parent: 'родители', staff: 'сотрудники' };
+// How a report was resolved (moderation.report_resolved).
+const RESOLUTION_NAMES = { deleted: 'сообщение удалено', warned: 'автор предупреждён', dismissed: 'жалоба отклонена' };
+// What became of a deleted account's messages in this school (account.deleted).
+const DELETED_MESSAGES = { keep: 'сообщения остались с подписью «Удалённый пользователь»', remove: 'сообщения удалены' };
 // The school's settings for joining and for pupils' safety (PUT /api/schools/{id}); docs/policies.md.
 const POLICY = [
   ['approveStudents', 'Ученики вступают по ссылке только после одобрения'],
@@ -59,10 +69,15 @@ export async function showAdmin(root, school, back, options = {}) {
   const rulesSec = section('adm-rules');
   const nav = [['adm-school', 'Школа'], ['adm-stats', 'Статистика'], ['adm-storage', 'Хранилище'], ['adm-classes', 'Классы'], ['adm-staff', 'Сотрудники'], ['adm-pupils', 'Ученики'],
     ['adm-year', 'Учебный год'], ['adm-rules', 'Правила'], ['adm-invites', 'Приглашения'], ['adm-requests', 'Заявки'], ['adm-channels', 'Каналы'], ['adm-chats', 'Чаты'], ['adm-audit', 'Журнал']];
+  // The page's own hub connection (for «Разрешить писать» / «Запретить писать»): made on the first use, kept only once
+  // started, reconnecting without end with a renewed token (as the chat view's, js/hub.js), stopped when the page is left.
   let hub = null;
-  const leave = () => { hub?.stop(); back(); };
+  let hubStarting = null;
+  let pageLeft = false;
+  const stopHub = () => { pageLeft = true; hub?.stop(); hub = null; };
+  const leave = () => { stopHub(); back(); };
   // «Открыть чат» of a moderation case: the chat view with that chat open.
-  const openChat = chatId => { hub?.stop(); options.openChat(chatId); };
+  const openChat = chatId => { stopHub(); options.openChat(chatId); };
   mount(root,
     h('header', { class: 'topbar' },
       h('button', { class: 'btn small', onclick: leave }, '← К чатам'),
@@ -78,16 +93,34 @@ export async function showAdmin(root, school, back, options = {}) {
   const className = id => classes.find(c => c.id === id)?.name || '';
   const nameOf = id => members.find(m => m.accountId === id)?.displayName || '';
 
+  function connectHub() {
+    if (hub) return Promise.resolve(hub);
+    hubStarting ??= (async () => {
+      const c = new signalR.HubConnectionBuilder().withUrl('/hubs/chat', { accessTokenFactory: hubAccessToken })
+        .withAutomaticReconnect(reconnectForever).configureLogging(signalR.LogLevel.None).build();
+      try {
+        await c.start();
+      } finally {
+        hubStarting = null;
+      }
+      if (pageLeft) { c.stop(); throw new Error('page left'); }
+      c.onclose(() => { if (hub === c) hub = null; });
+      hub = c;
+      return c;
+    })();
+    return hubStarting;
+  }
+
+  /** Calls the hub; a refusal or a lost connection throws an Error with a Russian message (the server's, or ours). */
   async function hubInvoke(method, ...args) {
-    if (!hub) {
-      hub = new signalR.HubConnectionBuilder().withUrl('/hubs/chat', { accessTokenFactory: () => session.accessToken }).configureLogging(signalR.LogLevel.None).build();
-      await hub.start();
-    }
     try {
-      return await hub.invoke(method, ...args);
+      const c = await connectHub();
+      // While it reconnects (after a network blip), wait a little for it rather than fail at once.
+      for (let i = 0; i < 50 && c.state === signalR.HubConnectionState.Reconnecting; i++) await new Promise(r => setTimeout(r, 200));
+      return await c.invoke(method, ...args);
     } catch (e) {
-      const m = /HubException: ([a-z_]+): (.*)$/s.exec(e?.message || '');
-      throw new Error(m ? m[2] : 'Нет соединения с сервером.');
+      const err = hubError(e);
+      throw new Error(err.code === 'network' ? 'Нет связи с сервером. Подождите несколько секунд и попробуйте ещё раз.' : err.message);
     }
   }
 
@@ -411,7 +444,7 @@ export async function showAdmin(root, school, back, options = {}) {
       h('button', { class: 'btn primary', type: 'submit' }, 'Добавить правило')));
   }
 
-  async function loadInvites() {
+  async function loadInvites(note) {
     const invites = await api('GET', `${base}/invites`);
     const mine = teacherOnly ? members.find(m => m.accountId === session.account?.id)?.classTeacherOf || [] : null;
     const pupilClasses = classes.filter(c => c.kind !== 'staff_room' && !c.archived && (!mine || mine.includes(c.id)));
@@ -423,7 +456,24 @@ export async function showAdmin(root, school, back, options = {}) {
     role.addEventListener('change', () => { cls.disabled = role.value === 'teacher'; });
     const err = errBox();
     const qr = h('div', { 'aria-live': 'polite' });
-    fill(invitesSec, h('h2', { id: 'adm-invites' }, 'Ссылки-приглашения'),
+    const unused = invites.filter(i => i.state === 'active' && i.uses === 0);
+    // The admin revokes the school's unused links or one class's; a class teacher, those of a class of theirs.
+    const scopes = [...(teacherOnly ? [] : [{ value: '', label: 'все ссылки школы' }]),
+      ...pupilClasses.filter(c => unused.some(i => i.classId === c.id)).map(c => ({ value: c.id, label: 'только ссылки класса ' + c.name }))];
+    const revokeUnused = async () => {
+      err.textContent = '';
+      const revoked = await formDialog({
+        title: 'Отозвать неиспользованные ссылки?',
+        text: 'Ссылки, по которым ещё никто не вступил, перестанут работать. Ссылки, которыми уже пользовались, продолжат действовать; тех, кто уже вступил, это не коснётся.',
+        fields: [{ name: 'classId', label: 'Какие ссылки отозвать', type: 'select', options: scopes, value: scopes[0]?.value }],
+        submit: 'Отозвать',
+        onSubmit: async v => (await api('POST', `${base}/invites/revoke-unused`, { classId: v.classId || undefined })).revoked,
+      });
+      if (revoked === null) return;
+      await loadInvites(`Отозвано ссылок: ${revoked}.`);
+      invitesSec.querySelector('h2').focus();
+    };
+    fill(invitesSec, h('h2', { id: 'adm-invites', tabindex: -1 }, 'Ссылки-приглашения'),
       teacherOnly && pupilClasses.length === 0 && h('p', { class: 'muted' }, 'Приглашать учеников и родителей может классный руководитель своего класса.'),
       h('form', {
         class: 'row',
@@ -444,7 +494,8 @@ export async function showAdmin(root, school, back, options = {}) {
       h('label', { for: 'adm-inv-uses' }, 'Использований'), uses,
       h('label', { for: 'adm-inv-hours' }, 'Часов действия'), hours,
       h('button', { class: 'btn primary', type: 'submit' }, 'Создать ссылку')),
-      err, qr,
+      err, note && h('p', { role: 'status' }, note), qr,
+      unused.length > 0 && scopes.length > 0 && h('div', { class: 'row' }, h('button', { class: 'btn small', type: 'button', onclick: revokeUnused }, 'Отозвать неиспользованные')),
       invites.length === 0 ? h('p', { class: 'muted' }, 'Ссылок пока нет.') : h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Роль', 'Класс', 'Ссылка', 'Использована', 'Состояние', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, invites.map(i => h('tr', {},
@@ -504,19 +555,26 @@ export async function showAdmin(root, school, back, options = {}) {
               } catch (e) { err.textContent = errText(e); }
             },
           }, 'Одобрить'),
-          h('button', {
-            class: 'btn small', type: 'button',
-            onclick: async () => {
-              const reason = prompt('Причина отказа (человек увидит её):');
-              if (!reason) return;
-              try { await api('POST', `${base}/join-requests/${r.id}/reject`, { reason }); await loadRequests(); } catch (e) { err.textContent = errText(e); }
-            },
-          }, 'Отклонить')))));
+          h('button', { class: 'btn small', type: 'button', onclick: () => rejectRequest(r) }, 'Отклонить')))));
     }
-    fill(requestsSec, h('h2', { id: 'adm-requests' }, 'Заявки на вступление'), err,
+    fill(requestsSec, h('h2', { id: 'adm-requests', tabindex: -1 }, 'Заявки на вступление'), err,
       requests.length === 0 ? h('p', { class: 'muted' }, 'Новых заявок нет.') : h('table', {},
         h('thead', {}, h('tr', {}, ['Кто', 'Роль', 'Класс', 'Ребёнок', 'Когда', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, rows)));
+  }
+
+  // Rejecting asks for the reason in a dialog (the person sees it); a blank one is refused there by the server.
+  async function rejectRequest(r) {
+    const done = await formDialog({
+      title: 'Отклонить заявку: ' + r.displayName,
+      text: `${r.displayName} не вступит в школу по этой заявке и увидит причину отказа.`,
+      fields: [{ name: 'reason', label: 'Причина отказа (обязательно)', type: 'textarea', maxlength: 500 }],
+      submit: 'Отклонить заявку',
+      onSubmit: async v => { await api('POST', `${base}/join-requests/${r.id}/reject`, { reason: v.reason.trim() }); },
+    });
+    if (!done) return;
+    await loadRequests();
+    requestsSec.querySelector('h2').focus();
   }
 
   async function loadChannels() {
@@ -535,7 +593,9 @@ export async function showAdmin(root, school, back, options = {}) {
         staff.filter(s => people.some(p => p.accountId === s.accountId && p.role === 'member')).map(s => h('option', { value: s.accountId }, s.displayName)));
       const setRole = async (accountId, role) => {
         err.textContent = '';
-        try { await hubInvoke('SetChatMemberRole', ch.id, accountId, role); await loadChannels(); } catch (e) { err.textContent = errText(e); }
+        try { await hubInvoke('SetChatMemberRole', ch.id, accountId, role); } catch (e) { err.textContent = errText(e); return; }
+        await guard(channelsSec, loadChannels);
+        await guard(auditSec, () => loadAudit());
       };
       return h('tr', { dataset: { chatId: ch.id } },
         h('td', {}, ch.title),
@@ -545,7 +605,7 @@ export async function showAdmin(root, school, back, options = {}) {
         h('td', {}, h('div', { class: 'row' }, pick, h('button', { class: 'btn small', type: 'button', onclick: () => pick.value && setRole(pick.value, 'moderator') }, 'Разрешить писать'))));
     }));
     fill(channelsSec, h('h2', { id: 'adm-channels' }, 'Системные каналы'),
-      h('p', { class: 'muted' }, 'В канал пишут его владельцы и те, кому разрешено; остальные читают.'),
+      h('p', { class: 'muted' }, 'В канал пишут его владельцы и те, кому разрешено; остальные читают. Кто позже вступит в школу, сам попадёт в каналы для своей роли.'),
       h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['Канал', 'Читателей', 'Пишут', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, rows))),
@@ -554,12 +614,14 @@ export async function showAdmin(root, school, back, options = {}) {
         onsubmit: async ev => {
           ev.preventDefault();
           err.textContent = '';
-          const a = audience.value;
-          const memberIds = members.filter(m => a === 'all' || (a === 'staff' ? m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)) : m.roles.includes(a))).map(m => m.accountId);
+          // An audience, not a list of today's people: the server keeps the channel's readers in line with the roster,
+          // so a parent who joins next week gets «Новости для родителей» too (docs/policies.md).
+          const roles = audience.value === 'all' ? ['student', 'parent', 'staff'] : [audience.value];
           try {
-            await api('POST', `${base}/chats`, { kind: 'channel', title: title.value.trim(), memberIds });
-            await loadChannels();
-          } catch (e) { err.textContent = errText(e); }
+            await api('POST', `${base}/chats`, { kind: 'channel', title: title.value.trim(), audience: { roles } });
+          } catch (e) { err.textContent = errText(e); return; }
+          await guard(channelsSec, loadChannels);
+          await guard(auditSec, () => loadAudit());
         },
       }, h('label', { for: 'adm-channel-title' }, 'Новый канал'), title, h('label', { for: 'adm-channel-audience' }, 'для'), audience,
       h('button', { class: 'btn', type: 'submit' }, 'Создать канал')),
@@ -567,8 +629,12 @@ export async function showAdmin(root, school, back, options = {}) {
   }
 
   let auditBefore = null;
+  let chatTitles = new Map(); // the school's chats (direct ones aside) by id, to name the chat of an entry
   async function loadAudit(more = false) {
     const page = await api('GET', `${base}/audit?limit=50${more && auditBefore ? '&before=' + auditBefore : ''}`);
+    if (!more) {
+      try { chatTitles = new Map((await api('GET', `${base}/chats`)).map(c => [c.id, c.title])); } catch { /* entries then go without the chat's title */ }
+    }
     let tbody = auditSec.querySelector('tbody');
     const err = errBox();
     if (!more || !tbody) {
@@ -596,15 +662,22 @@ export async function showAdmin(root, school, back, options = {}) {
     try { d = JSON.parse(e.details || '{}'); } catch { /* plain */ }
     const parts = [];
     if (d.name || d.title) parts.push(d.name || d.title);
+    else if (d.chatId && chatTitles.has(d.chatId)) parts.push(`«${chatTitles.get(d.chatId)}»`);
     if (d.number && d.text) parts.push(`${d.number}. ${d.text}`);
     if (d.from && d.to) parts.push(`${className(d.from) || '?'} → ${className(d.to) || '?'}`);
-    if (d.role) parts.push(ROLE_NAMES[d.role] || d.role);
+    if (d.role) parts.push(e.action === 'chat.member_role' ? CHAT_ROLE_NAMES[d.role] || 'роль изменена' : ROLE_NAMES[d.role] || d.role);
+    if (Array.isArray(d.audience) && d.audience.length) parts.push('для: ' + d.audience.map(r => AUDIENCE_NAMES[r] || r).join(', '));
+    if (d.slowModeSeconds > 0) parts.push(`медленный режим: ${d.slowModeSeconds} с`);
+    if (d.rulesChanged) parts.push('правила чата изменены');
+    if (d.resolution) parts.push(RESOLUTION_NAMES[d.resolution] || '');
+    if (d.messages && DELETED_MESSAGES[d.messages]) parts.push(DELETED_MESSAGES[d.messages]);
+    if (e.action === 'invite.revoked_unused') parts.push((e.subjectId && className(e.subjectId) ? className(e.subjectId) + ': ' : '') + `отозвано ссылок: ${d.count ?? 0}`);
     if (d.rule) parts.push('правило ' + d.rule);
     if (d.reason) parts.push('причина: ' + d.reason);
     if (d.until) parts.push('до ' + new Date(d.until).toLocaleDateString('ru-RU'));
     if (d.closesAt) parts.push('до ' + dateTime.format(new Date(d.closesAt)));
     if (e.subjectId && nameOf(e.subjectId)) parts.push(nameOf(e.subjectId));
-    return parts.join(' · ');
+    return parts.filter(Boolean).join(' · ');
   }
 
   async function download(path, name, err) {

@@ -53,6 +53,18 @@ function expiresSoon(token) {
   }
 }
 
+/**
+ * The access token for a hub connection (its accessTokenFactory: asked on every connect and reconnect): the session's
+ * current one (js/api.js), renewed first when it is missing or about to expire.
+ */
+export async function hubAccessToken() {
+  if (!session.accessToken || expiresSoon(session.accessToken)) await refreshTokens();
+  return session.accessToken;
+}
+
+/** Reconnect delays of a hub connection that never gives up: 0.5, 1, 2, 4 … at most 10 s apart. */
+export const reconnectForever = { nextRetryDelayInMilliseconds: r => Math.min(500 * 2 ** r.previousRetryCount, 10_000) };
+
 export class ChatClient {
   /**
    * handlers: message(m), change(event), pending(item), sent(item, message), sendFailed(item, error), typing(t), read(p), membership(chatId, added), chatUpdated(u),
@@ -70,13 +82,8 @@ export class ChatClient {
     this.flushing = false;
 
     const c = this.connection = new signalR.HubConnectionBuilder()
-      .withUrl('/hubs/chat', {
-        accessTokenFactory: async () => {
-          if (!session.accessToken || expiresSoon(session.accessToken)) await refreshTokens();
-          return session.accessToken;
-        },
-      })
-      .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(500 * 2 ** r.previousRetryCount, 10_000) })
+      .withUrl('/hubs/chat', { accessTokenFactory: hubAccessToken })
+      .withAutomaticReconnect(reconnectForever)
       .configureLogging(signalR.LogLevel.None)
       .build();
 
