@@ -70,7 +70,7 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
         var all = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes?includeArchived=true");
         Assert.True(all!.Single(c => c.Id == room.Class.Id).Archived);
         await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages", new { clientId = Guid.NewGuid(), text = "После архива" }))
-            .ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+            .ExpectErrorAsync(HttpStatusCode.Conflict, "chat_archived");
         var history = await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.MessageDto>>($"/api/chats/{room.ChatId}/messages", Chat.Hub.Infrastructure.ChatJson.Options);
         Assert.Contains(history!, m => m.Text == "Последний урок");
         var listed = (await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}", Chat.Hub.Infrastructure.ChatJson.Options))!
