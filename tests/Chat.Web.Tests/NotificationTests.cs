@@ -228,6 +228,22 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("Общешкольный канал");
         await Expect(Message(page, "Фотографии с осеннего бала")).ToBeVisibleAsync();
         await Expect(page).ToHaveTitleAsync(Title);
+
+        // Back in the lyceum, a broadcast planned in the gymnasium's channel is about to start: its reminder names the
+        // chat with its school, and a click on it switches to that school and opens the channel.
+        await page.Locator(".topbar button", new() { HasText = "Сменить школу" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Школа №53" }).ClickAsync();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №53");
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+        await App.ExecuteSqlAsync(
+            "INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (gen_random_uuid(), @channel, @host, 'broadcast', 'Линейка', now() + interval '50 seconds')",
+            new { channel, host = gymnasium.Admin.Id });
+        var toast = page.Locator(".toast.call-reminder");
+        await Expect(toast).ToContainTextAsync("Линейка", new() { Timeout = 20_000 });
+        await Expect(toast).ToContainTextAsync("Общешкольный канал · Гимназия №8");
+        await toast.Locator(".toast-open").ClickAsync();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Гимназия №8");
+        await Expect(page.Locator(".chat-head h2")).ToHaveTextAsync("Общешкольный канал");
     }
 
     [Fact]

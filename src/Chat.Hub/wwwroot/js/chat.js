@@ -91,7 +91,9 @@ export function showMain(root, me, school, schools, nav) {
   let connection = 'connecting';
   const invoke = (method, ...args) => client.invoke(method, ...args);
   const calls = chatCalls({ invoke, me, school, current: () => current, renderHead: () => renderHead(), renderList: () => renderList(),
-    openChat: id => openChat(id), titleOf: id => summaryOf(id)?.title,
+    // A reminder may be of a chat of another of my schools (a parent with children in two): named and opened as its
+    // notifications are.
+    openChat: id => openAnywhere(id), titleOf: id => notifiedAs(id)?.title,
     notify: r => notifier.reminder(r, notifiedAs(r.chatId), current?.id === r.chatId && !document.hidden),
     notifyGone: planId => notifier.reminderGone(planId) });
   const moderation = chatModeration({ invoke, me, school, current: () => current, putMessage: m => putMessage(m), renderHead: () => renderHead(), renderInfo: () => renderInfo() });
@@ -138,10 +140,12 @@ export function showMain(root, me, school, schools, nav) {
   // «Открыть чат» of a moderation case in «Управление школой»: back here with that chat open (it is not in the list).
   const openCaseChat = chatId => { sessionStorage.setItem(CASE_KEY, chatId); back(); };
   mount(root, top, layout, calls.toasts);
-  const notifier = chatNotifier(me, id => {
+  const notifier = chatNotifier(me, id => openAnywhere(id));
+  /** Opens a chat of this school here, or of another of my schools by switching to it. */
+  function openAnywhere(id) {
     const other = others.find(o => o.id === id);
     if (other) { stopChat(); nav.openSchool(other.schoolId, id); } else openChat(id);
-  });
+  }
   notifications = notifier;
 
   client = new ChatClient(me.id, {
