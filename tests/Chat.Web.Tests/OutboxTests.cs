@@ -6,9 +6,9 @@ using static Microsoft.Playwright.Assertions;
 namespace Chat.Web.Tests;
 
 /// <summary>
-/// The outbox of unsent messages (js/hub.js) on a bad day: slow mode in one chat does not hold back the others, a
-/// refused message waits in its chat with «Повторить» and «Удалить» instead of vanishing, and a message whose
-/// confirmation was lost is not shown twice.
+/// The chat page on a bad day. The outbox of unsent messages (js/hub.js): slow mode in one chat does not hold back the
+/// others, a refused message waits in its chat with «Повторить» and «Удалить» instead of vanishing, and a message whose
+/// confirmation was lost is not shown twice. A chat list the server could not give is asked for again.
 /// </summary>
 [Collection(WebCollection.Name)]
 public sealed class OutboxTests(WebApp app) : WebTest(app)
@@ -155,6 +155,44 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         Assert.Equal("Сообщение длиннее 4000 символов.", shown[0]);
         Assert.DoesNotContain("2026-12-01T09:00Z", shown[1], StringComparison.Ordinal);
         Assert.Contains("1 дек", shown[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServerBusyWhenTheListIsAsked_ListStillComes_WithoutAReconnect()
+    {
+        var school = await Scene.SchoolAsync("Школа №74");
+        var classId = await school.ClassAsync("4Б");
+        var pupil = await school.PupilAsync("Лёва Гусев", classId);
+
+        // The first GetChats is answered service_unavailable (the database restarting); the connection stays up.
+        var page = await PageAsync(Phone);
+        var refused = 0;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                var ask = Records(t).FirstOrDefault(r => Is(r, "target", "GetChats"));
+                if (ask.ValueKind == JsonValueKind.Object && Interlocked.Increment(ref refused) == 1)
+                {
+                    var id = ask.GetProperty("invocationId").GetString();
+                    ws.Send(JsonSerializer.Serialize(new { type = 3, invocationId = id, error = "An unexpected error occurred invoking 'GetChats' on the server. HubException: service_unavailable: Сервис временно недоступен." }) + "\u001e");
+                    return;
+                }
+
+                server.Send(t);
+            });
+        });
+        await SignInAsync(page, pupil.Phone);
+        await Expect(ChatItem(page, "4Б")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        Assert.True(refused >= 2, "the list was asked again");
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
     }
 
     private static async Task AcceptRulesAsync(IPage page, string title)

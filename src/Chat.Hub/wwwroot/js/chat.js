@@ -234,8 +234,13 @@ export function showMain(root, me, school, schools, nav) {
       chats = all.filter(c => c.schoolId === school.schoolId);
       others = all.filter(c => c.schoolId !== school.schoolId);
     } catch {
+      // Not read (the server busy, the connection lost meanwhile): asked again soon while connected (a reconnect asks
+      // anyway), so the list does not stay at «Загрузка…».
+      clearTimeout(loadChats.retry);
+      loadChats.retry = setTimeout(() => { if (client.state === 'connected') loadChats(); }, 3000);
       return;
     }
+    clearTimeout(loadChats.retry);
     listLoaded = true;
     listFromCache = false;
     renderStatus();
@@ -586,7 +591,7 @@ export function showMain(root, me, school, schools, nav) {
     const c = current;
     c.head = h('div', { class: 'chat-head' });
     c.banner = h('div');
-    c.more = h('button', { class: 'btn small', hidden: true, onclick: loadEarlier, style: 'align-self:center' }, 'Загрузить более ранние');
+    c.more = h('button', { class: 'btn small', hidden: true, onclick: () => loadEarlier().catch(hubNotice), style: 'align-self:center' }, 'Загрузить более ранние');
     c.list = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Сообщения' }, c.more);
     c.typing = h('div', { class: 'typing', 'aria-live': 'polite' });
     c.bar = h('div', { class: 'composer-bar', hidden: true });
