@@ -311,11 +311,19 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(row).ToHaveCountAsync(1);
         await Expect(channels.Locator("tr", new() { HasText = "Общешкольный канал" })).ToHaveCountAsync(1);
 
-        // The school channel: the teacher may post there once the admin allows it.
+        // The school channel: the teacher may post there once the admin allows it — her open channel gets its input box
+        // at once (her role change is pushed), without a reload.
+        (await school.Admin.Http.PutAsync($"/api/schools/{school.Id}/directors/{teacher.Id}", null)).EnsureSuccessStatusCode();
+        var teacherPage = await PageAsync(Phone);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "Общешкольный канал");
+        var input = teacherPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await Expect(input).ToHaveCountAsync(0);
         var schoolChannel = channels.Locator("tr", new() { HasText = "Общешкольный канал" });
         await schoolChannel.GetByLabel("Кто ещё может писать в канал Общешкольный канал").SelectOptionAsync(new SelectOptionValue { Label = "Светлана Юрьевна" });
         await schoolChannel.GetByRole(AriaRole.Button, new() { Name = "Разрешить писать" }).ClickAsync();
         await Expect(channels.Locator("tr", new() { HasText = "Общешкольный канал" })).ToContainTextAsync("Светлана Юрьевна");
+        await Expect(input).ToBeVisibleAsync();
 
         // Both are in the audit log at once, in Russian: the channel with its audience; the role change with the channel,
         // the new role and whom. No action or role is shown as its code.
@@ -327,10 +335,6 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var detailCells = await audit.Locator("tbody td.details").AllTextContentsAsync();
         Assert.DoesNotContain(detailCells, t => Regex.IsMatch(t, @"\b(owner|moderator|member|student|parent|staff|teacher)\b"));
 
-        (await school.Admin.Http.PutAsync($"/api/schools/{school.Id}/directors/{teacher.Id}", null)).EnsureSuccessStatusCode();
-        var teacherPage = await PageAsync(Phone);
-        await SignInAsync(teacherPage, teacher.Phone);
-        await OpenChatAsync(teacherPage, "Общешкольный канал");
         await SendAsync(teacherPage, "Олимпиада по математике в субботу");
         await Expect(Message(teacherPage, "Олимпиада по математике в субботу")).ToHaveCountAsync(1);
 

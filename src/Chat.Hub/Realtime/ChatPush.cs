@@ -29,6 +29,13 @@ public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILog
     public Task RestrictionAsync(Features.Moderation.RestrictionDto restriction) =>
         TryAsync(() => hub.Clients.User(restriction.AccountId.ToString()).RestrictionChanged(restriction), restriction.ChatId);
 
+    /// <summary>
+    /// My role in a chat changed (a teacher allowed to post in a channel): all my devices read their chat list again
+    /// (<c>ChatMembershipChanged(chatId, true)</c>), so the open chat gets its input box at once.
+    /// </summary>
+    public Task RoleChangedAsync(Guid chatId, Guid accountId) =>
+        TryAsync(() => hub.Clients.User(accountId.ToString()).ChatMembershipChanged(chatId, true), chatId);
+
     /// <summary>A chat was renamed, got another avatar, or was archived or restored: its members' lists and open chat follow.</summary>
     public Task ChatUpdatedAsync(ChatUpdatedDto chat) =>
         TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(chat.ChatId)).ChatUpdated(chat), chat.ChatId);

@@ -315,6 +315,7 @@ public sealed class ChatService(
             await audit.AppendAsync(s, chat.SchoolId, me, "chat.member_role", accountId, new { chatId, role }, ct);
             return true;
         }, ct);
+        await push.RoleChangedAsync(chatId, accountId);
     }
 
     public async Task AcceptRulesAsync(Guid chatId, Guid me, int version, CancellationToken ct)

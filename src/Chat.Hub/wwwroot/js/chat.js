@@ -237,7 +237,7 @@ export function showMain(root, me, school, schools, nav) {
       // Not read (the server busy, the connection lost meanwhile): asked again soon while connected (a reconnect asks
       // anyway), so the list does not stay at «Загрузка…».
       clearTimeout(loadChats.retry);
-      loadChats.retry = setTimeout(() => { if (client.state === 'connected') loadChats(); }, 3000);
+      loadChats.retry = setTimeout(() => { if (root.contains(layout) && client?.state === 'connected') loadChats(); }, 3000);
       return;
     }
     clearTimeout(loadChats.retry);
