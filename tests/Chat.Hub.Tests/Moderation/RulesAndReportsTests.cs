@@ -46,6 +46,14 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.StartsWith("id,at,actor_id,actor_name,action,subject_id,details", csv.TrimStart('\uFEFF'), StringComparison.Ordinal);
         Assert.Contains($",rule.saved,{saved.Id},", csv, StringComparison.Ordinal);
         Assert.Contains($",rule.archived,{saved.Id},", csv, StringComparison.Ordinal);
+
+        // A long journal is exported whole, not its newest 500 (the page reads it 500 at a time).
+        await app.ExecuteSqlAsync(
+            "INSERT INTO audit_events (school_id, actor_id, action, subject_id) SELECT @school, @admin, 'chat.updated', gen_random_uuid() FROM generate_series(1, 1200)",
+            new { school = school.Id, admin = school.Admin.AccountId });
+        var whole = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
+        Assert.Contains($",rule.saved,{saved.Id},", whole, StringComparison.Ordinal);
+        Assert.True(whole.Split('\n').Count(l => l.Contains(",chat.updated,", StringComparison.Ordinal)) >= 1200);
     }
 
     [Fact]

@@ -8,6 +8,9 @@ namespace Chat.Hub.Features.Moderation;
 
 public static class ModerationApi
 {
+    /// <summary>The most events one journal export holds (newest first).</summary>
+    public const int MaxAuditExport = 100_000;
+
     public static IEndpointRouteBuilder MapModerationApi(this IEndpointRouteBuilder app)
     {
         var school = app.MapGroup("/api/schools/{schoolId:guid}").WithTags("Moderation").RequireAuthorization();
@@ -23,11 +26,25 @@ public static class ModerationApi
             s.OpenCaseAsync(user.AccountId(), schoolId, chatId, body.Reason, ct));
         school.MapGet("/audit.csv", async (Guid schoolId, ClaimsPrincipal user, SchoolService s, CancellationToken ct) =>
         {
-            var events = await s.AuditAsync(schoolId, user.AccountId(), null, 500, ct);
+            // The whole journal, newest first, read a page at a time (at most MaxAuditExport events: a journal that
+            // long is read in the page, which pages on without end).
             var csv = new StringBuilder("id,at,actor_id,actor_name,action,subject_id,details\n");
-            foreach (var e in events)
+            long? before = null;
+            for (var rows = 0; rows < MaxAuditExport;)
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{e.Id},{e.At:O},{e.ActorId},{Csv.Field(e.ActorName)},{e.Action},{e.SubjectId},{Csv.Field(e.Details)}\n");
+                var events = await s.AuditAsync(schoolId, user.AccountId(), before, 500, ct);
+                foreach (var e in events)
+                {
+                    csv.Append(CultureInfo.InvariantCulture, $"{e.Id},{e.At:O},{e.ActorId},{Csv.Field(e.ActorName)},{e.Action},{e.SubjectId},{Csv.Field(e.Details)}\n");
+                }
+
+                rows += events.Count;
+                if (events.Count < 500)
+                {
+                    break;
+                }
+
+                before = events[^1].Id;
             }
 
             return TypedResults.File(Csv.File(csv), "text/csv; charset=utf-8", "audit.csv");
