@@ -294,7 +294,7 @@ export async function showAdmin(root, school, back, options = {}) {
   async function staffLeaves(m, err) {
     const done = await formDialog({
       title: 'Сотрудник покидает школу: ' + m.displayName,
-      text: `${m.displayName} потеряет роли сотрудника и выйдет из чатов школы; чаты, которыми он владел, перейдут администратору. Если он ещё и родитель ученика школы, он останется в чатах своего ребёнка.`,
+      text: `${m.displayName}: роли сотрудника будут сняты, все чаты школы — покинуты; чаты, которые принадлежали этому сотруднику, перейдут администратору. Если сотрудник ещё и родитель ученика школы, чаты своего ребёнка останутся.`,
       fields: [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }],
       submit: 'Исключить из школы',
       onSubmit: async v => { await api('POST', `${base}/staff/${m.accountId}/leave`, { reason: v.reason.trim() || undefined }); },
@@ -339,7 +339,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const from = className(p.classId), to = className(classId);
     const done = await formDialog({
       title: `Перевести ${p.displayName} в ${to}?`,
-      text: `${p.displayName} выйдет из чатов ${from} и войдёт в чаты ${to}; его родители — тоже.`,
+      text: `${p.displayName}: ученик выйдет из чатов ${from} и войдёт в чаты ${to}; родители ученика — тоже.`,
       submit: 'Перевести',
       onSubmit: async () => { await api('PUT', `${base}/students/${p.accountId}/class`, { classId }); },
     });
@@ -349,7 +349,7 @@ export async function showAdmin(root, school, back, options = {}) {
   async function pupilLeaves(p) {
     const done = await formDialog({
       title: 'Ученик выбывает: ' + p.displayName,
-      text: `${p.displayName} выйдет из школы и всех её чатов. Его родители тоже выйдут, если в школе нет других их детей. Вернуть можно только новым приглашением.`,
+      text: `${p.displayName}: ученик выйдет из школы и всех её чатов. Родители ученика тоже выйдут, если в школе нет других их детей. Вернуть можно только новым приглашением.`,
       fields: [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }],
       submit: 'Исключить из школы',
       onSubmit: async v => { await api('POST', `${base}/students/${p.accountId}/leave`, { reason: v.reason.trim() || undefined }); },
