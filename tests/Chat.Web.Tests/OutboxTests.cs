@@ -195,6 +195,47 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
     }
 
+    [Fact]
+    public async Task RefusedAsOneConnectionTooMany_PageSaysWhy_InsteadOfConnectingForever()
+    {
+        var school = await Scene.SchoolAsync("Школа №75");
+        var classId = await school.ClassAsync("6В");
+        var pupil = await school.PupilAsync("Соня Белова", classId);
+
+        // The server refuses the connection as one too many (other tabs and devices): its close message, as it sends it.
+        var page = await PageAsync(Phone);
+        var connections = 0;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            var refuse = Interlocked.Increment(ref connections) == 1;
+            server.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    ws.Send(f.Binary!);
+                    return;
+                }
+
+                ws.Send(t);
+                if (refuse && t.StartsWith("{}", StringComparison.Ordinal))
+                {
+                    ws.Send(JsonSerializer.Serialize(new
+                    {
+                        type = 7,
+                        error = "Connection closed with an error. HubException: too_many_connections: Слишком много одновременных подключений с вашего аккаунта.",
+                        allowReconnect = false,
+                    }) + "\u001e");
+                }
+            });
+        });
+        await SignInAsync(page, pupil.Phone);
+        await Expect(page.Locator("#status")).ToHaveTextAsync(
+            "Слишком много одновременных подключений с вашего аккаунта. Закройте лишние вкладки или приложения — подключимся снова через полминуты.");
+        await Task.Delay(3000);
+        Assert.Equal(1, connections); // not every 2 s
+    }
+
     private static async Task AcceptRulesAsync(IPage page, string title)
     {
         await OpenChatAsync(page, title);

@@ -198,7 +198,9 @@ export function showMain(root, me, school, schools, nav) {
   function renderStatus() {
     statusEl.hidden = connection === 'connected';
     statusEl.textContent = listFromCache || current?.fromCache ? OFFLINE_NOTE
-      : connection === 'offline' ? 'Нет сети. Сообщения отправятся, когда связь вернётся.' : 'Соединение…';
+      : connection === 'offline' ? 'Нет сети. Сообщения отправятся, когда связь вернётся.'
+      : client?.refused ? `${client.refused} Закройте лишние вкладки или приложения — подключимся снова через полминуты.`
+      : 'Соединение…';
   }
 
   /** The chat lists this device kept (offline.js), until the server's come. */

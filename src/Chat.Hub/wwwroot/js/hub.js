@@ -114,7 +114,13 @@ export class ChatClient {
     c.on('CallReminder', r => this.h.callReminder?.(r));
     c.onreconnecting(() => this.setState('connecting'));
     c.onreconnected(() => this.connected());
-    c.onclose(() => { if (!this.stopped && navigator.onLine) this.restartLater(); else if (!this.stopped) this.setState('offline'); });
+    c.onclose(e => {
+      // Refused as one connection too many (other tabs, apps, devices): said on the page, and tried again only slowly.
+      const refused = /too_many_connections: (.*)$/s.exec(e?.message || '');
+      this.refused = refused ? refused[1] : null;
+      if (!this.stopped && navigator.onLine) { this.restartLater(refused ? 30_000 : 2000); if (refused) this.setState('connecting'); }
+      else if (!this.stopped) this.setState('offline');
+    });
     // This session was ended (on another device, or everywhere): the refresh that follows fails and signs this page out.
     c.on('SessionEnded', () => this.h.sessionEnded?.());
 
@@ -137,13 +143,13 @@ export class ChatClient {
       await this.connected();
     } catch {
       if (!session.signedIn) return;
-      this.restartLater();
+      this.restartLater(this.refused ? 30_000 : 2000);
     }
   }
 
-  restartLater() {
+  restartLater(ms = 2000) {
     clearTimeout(this.retry);
-    this.retry = setTimeout(() => this.start(), 2000);
+    this.retry = setTimeout(() => this.start(), ms);
   }
 
   async stop() {
@@ -155,6 +161,7 @@ export class ChatClient {
   }
 
   async connected() {
+    this.refused = null;
     this.setState('connected');
     await Promise.all([...this.last.keys()].map(chatId => this.catchUp(chatId)));
     this.h.resynced?.();
