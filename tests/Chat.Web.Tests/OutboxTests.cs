@@ -236,6 +236,49 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         Assert.Equal(1, connections); // not every 2 s
     }
 
+    [Fact]
+    public async Task SchoolRulesCannotBeRead_ReportSaysWhy_ThenWorks()
+    {
+        var school = await Scene.SchoolAsync("Школа №76");
+        var classId = await school.ClassAsync("7Д");
+        var katya = await school.PupilAsync("Катя Ершова", classId);
+        var rude = await school.PupilAsync("Гоша Резкий", classId);
+        var chatId = await School.ChatIdAsync(rude, school.Id, "7Д");
+        await School.SendAsync(rude, chatId, "Все вы глупые");
+
+        // The first GetRules is answered service_unavailable: «Пожаловаться» says so instead of doing nothing.
+        var page = await PageAsync(Phone);
+        var asked = 0;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                var ask = Records(t).FirstOrDefault(r => Is(r, "target", "GetRules"));
+                if (ask.ValueKind == JsonValueKind.Object && Interlocked.Increment(ref asked) == 1)
+                {
+                    ws.Send(JsonSerializer.Serialize(new { type = 3, invocationId = ask.GetProperty("invocationId").GetString(), error = "An unexpected error occurred invoking 'GetRules' on the server. HubException: service_unavailable: Сервис временно недоступен. Попробуйте ещё раз." }) + "\u001e");
+                    return;
+                }
+
+                server.Send(t);
+            });
+        });
+        await SignInAsync(page, katya.Phone);
+        await OpenChatAsync(page, "7Д");
+        var complain = MessageCard(page, "Все вы глупые").GetByRole(AriaRole.Button, new() { Name = "Пожаловаться" });
+        await complain.ClickAsync();
+        await Expect(page.Locator(".toast.notice")).ToContainTextAsync("Сервис временно недоступен. Попробуйте ещё раз.");
+        await complain.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Dialog, new() { Name = "Пожаловаться на сообщение" })).ToBeVisibleAsync();
+    }
+
     private static async Task AcceptRulesAsync(IPage page, string title)
     {
         await OpenChatAsync(page, title);

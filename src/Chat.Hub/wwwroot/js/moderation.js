@@ -14,9 +14,18 @@ export function chatModeration(ctx) {
   const REMOVABLE_KINDS = new Set(['subject', 'group']);
   const MUTE_TIMES = [{ value: '15', label: '15 минут' }, { value: '60', label: '1 час' }, { value: '180', label: '3 часа' }, { value: '1440', label: '24 часа' }];
   let rules = null; // the school's rules
+  /** A button's action: what it could not do is said (once), never left as an error of the page. */
+  const act = run => () => run().catch(e => { if (!e?.shown) hubNotice(e); });
 
   async function schoolRules() {
-    if (!rules) rules = await ctx.invoke('GetRules', school.schoolId);
+    try {
+      if (!rules) rules = await ctx.invoke('GetRules', school.schoolId);
+    } catch (e) {
+      // Every moderation dialog cites a rule: without the list there is no dialog, and the person is told why.
+      hubNotice(e);
+      e.shown = true;
+      throw e;
+    }
     return rules;
   }
 
@@ -30,9 +39,9 @@ export function chatModeration(ctx) {
     if (m.senderId === me.id || !m.senderId) return [];
     const sender = { accountId: m.senderId, displayName: m.senderName };
     return moderator
-      ? [h('button', { class: 'btn link small', type: 'button', onclick: () => moderateDelete(m) }, 'Удалить по правилу'),
-        h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(sender, m.seq) }, 'Нарушение')]
-      : [h('button', { class: 'btn link small', type: 'button', onclick: () => report(m) }, 'Пожаловаться')];
+      ? [h('button', { class: 'btn link small', type: 'button', onclick: act(() => moderateDelete(m)) }, 'Удалить по правилу'),
+        h('button', { class: 'btn link small', type: 'button', onclick: act(() => recordViolation(sender, m.seq)) }, 'Нарушение')]
+      : [h('button', { class: 'btn link small', type: 'button', onclick: act(() => report(m)) }, 'Пожаловаться')];
   }
 
   async function moderateDelete(m) {
@@ -92,12 +101,12 @@ export function chatModeration(ctx) {
       onclick: async () => { try { await ctx.invoke(method, c.id, m.accountId); await ctx.renderInfo(); } catch (e) { hubNotice(e); } },
     }, label);
     return [
-      h('button', { class: 'btn link small', type: 'button', onclick: () => recordViolation(m) }, 'Нарушение'),
-      !block && !mute && h('button', { class: 'btn link small', type: 'button', onclick: () => muteMember(m) }, 'Запретить писать'),
+      h('button', { class: 'btn link small', type: 'button', onclick: act(() => recordViolation(m)) }, 'Нарушение'),
+      !block && !mute && h('button', { class: 'btn link small', type: 'button', onclick: act(() => muteMember(m)) }, 'Запретить писать'),
       mute && lift('UnmuteMember', 'Разрешить писать'),
-      !block && h('button', { class: 'btn link small', type: 'button', onclick: () => blockMember(m) }, 'Заблокировать'),
+      !block && h('button', { class: 'btn link small', type: 'button', onclick: act(() => blockMember(m)) }, 'Заблокировать'),
       block && lift('UnblockMember', 'Разблокировать'),
-      REMOVABLE_KINDS.has(c.summary.kind) && h('button', { class: 'btn link small danger', type: 'button', onclick: () => removeMember(m) }, 'Удалить из чата'),
+      REMOVABLE_KINDS.has(c.summary.kind) && h('button', { class: 'btn link small danger', type: 'button', onclick: act(() => removeMember(m)) }, 'Удалить из чата'),
     ];
   }
 
