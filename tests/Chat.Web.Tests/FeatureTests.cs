@@ -368,6 +368,14 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(ChatItem(parentPage, "Общешкольный канал")).ToBeVisibleAsync();
         await Screenshot(parentPage, "parent-children-phone");
 
+        // Маша moves to another class while the page is open: the choice stays hers and shows her new class's chats.
+        var c = await school.ClassAsync("4В");
+        (await school.Admin.Http.PutAsJsonAsync($"/api/schools/{school.Id}/students/{older.Id}/class", new { classId = c })).EnsureSuccessStatusCode();
+        await Expect(ChatItem(parentPage, "Родители 4В")).ToBeVisibleAsync();
+        await Expect(ChatItem(parentPage, "Родители 4Б")).ToHaveCountAsync(0);
+        await Expect(ChatItem(parentPage, "Родители 2А")).ToHaveCountAsync(0);
+        await Expect(parentPage.GetByLabel("Ребёнок").Locator("option:checked")).ToHaveTextAsync("Маша Егорова (4В)");
+
         // The parent writes to the class teacher directly (parents may write to staff).
         await parentPage.GetByLabel("Ребёнок").SelectOptionAsync(new SelectOptionValue { Label = "Все дети" });
         await parentPage.GetByRole(AriaRole.Button, new() { Name = "Написать лично" }).ClickAsync();

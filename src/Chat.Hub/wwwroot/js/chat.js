@@ -83,6 +83,7 @@ export function showMain(root, me, school, schools, nav) {
   let others = []; // my chats in my other schools (a parent with children in two schools): counted and notified, not listed
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
+  let chosenChild = ''; // that child's account id (kept when the child's class changes)
   let archiveOpen = false; // «Архив (N)» at the end of the list, collapsed until opened
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts, fromCache }
   const offline = offlineStore(me.id);
@@ -170,7 +171,8 @@ export function showMain(root, me, school, schools, nav) {
       }
     },
     typing: t => showTyping(t),
-    membership: () => loadChats(),
+    // Joined or left a chat: the list is read again, and a parent's choice of child too (a child moved to another class).
+    membership: () => { loadChats(); if (school.isParent) loadChildren(); },
     chatUpdated: u => onChatUpdated(u),
     resynced: () => {
       loadChats();
@@ -264,12 +266,20 @@ export function showMain(root, me, school, schools, nav) {
       const [members, classes] = await Promise.all([api('GET', `/api/schools/${school.schoolId}/members`), api('GET', `/api/schools/${school.schoolId}/classes`)]);
       const mine = members.find(m => m.accountId === me.id);
       const kids = (mine?.children || []).map(id => members.find(m => m.accountId === id)).filter(k => k?.classId);
-      if (kids.length < 2) return;
-      const select = h('select', { id: 'child-filter', onchange: () => { childClass = select.value; renderList(); } },
+      const classOf = id => kids.find(k => k.accountId === id)?.classId || '';
+      if (kids.length < 2) {
+        childBox.hidden = true; chosenChild = ''; childClass = ''; renderList();
+        return;
+      }
+      const select = h('select', { id: 'child-filter', onchange: () => { chosenChild = select.value; childClass = classOf(chosenChild); renderList(); } },
         h('option', { value: '' }, 'Все дети'),
-        kids.map(k => h('option', { value: k.classId }, `${k.displayName} (${classes.find(c => c.id === k.classId)?.name || ''})`)));
+        kids.map(k => h('option', { value: k.accountId }, `${k.displayName} (${classes.find(c => c.id === k.classId)?.name || ''})`)));
+      if (!classOf(chosenChild)) chosenChild = '';
+      select.value = chosenChild;
+      childClass = classOf(chosenChild);
       fill(childBox, h('label', { for: 'child-filter', class: 'muted', style: 'font-size:.85rem' }, 'Ребёнок'), select);
       childBox.hidden = false;
+      renderList();
     } catch { /* the filter is optional */ }
   }
 
