@@ -166,32 +166,10 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
 
         // The first GetChats is answered service_unavailable (the database restarting); the connection stays up.
         var page = await PageAsync(Phone);
-        var refused = 0;
-        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
-        {
-            var server = ws.ConnectToServer();
-            ws.OnMessage(f =>
-            {
-                if (f.Text is not { } t)
-                {
-                    server.Send(f.Binary!);
-                    return;
-                }
-
-                var ask = Records(t).FirstOrDefault(r => Is(r, "target", "GetChats"));
-                if (ask.ValueKind == JsonValueKind.Object && Interlocked.Increment(ref refused) == 1)
-                {
-                    var id = ask.GetProperty("invocationId").GetString();
-                    ws.Send(JsonSerializer.Serialize(new { type = 3, invocationId = id, error = "An unexpected error occurred invoking 'GetChats' on the server. HubException: service_unavailable: Сервис временно недоступен." }) + "\u001e");
-                    return;
-                }
-
-                server.Send(t);
-            });
-        });
+        var refused = await RefuseFirstAsync(page, "GetChats");
         await SignInAsync(page, pupil.Phone);
         await Expect(ChatItem(page, "4Б")).ToBeVisibleAsync(new() { Timeout = 15_000 });
-        Assert.True(refused >= 2, "the list was asked again");
+        Assert.True(refused.Count >= 2, "the list was asked again");
         await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
     }
 
@@ -248,7 +226,26 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
 
         // The first GetRules is answered service_unavailable: «Пожаловаться» says so instead of doing nothing.
         var page = await PageAsync(Phone);
-        var asked = 0;
+        await RefuseFirstAsync(page, "GetRules");
+        await SignInAsync(page, katya.Phone);
+        await OpenChatAsync(page, "7Д");
+        var complain = MessageCard(page, "Все вы глупые").GetByRole(AriaRole.Button, new() { Name = "Пожаловаться" });
+        await complain.ClickAsync();
+        await Expect(page.Locator(".toast.notice")).ToContainTextAsync("Сервис временно недоступен. Попробуйте ещё раз.");
+        await complain.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Dialog, new() { Name = "Пожаловаться на сообщение" })).ToBeVisibleAsync();
+    }
+
+    /// <summary>How often the page asked for a hub method; the first time is answered service_unavailable, as by the server.</summary>
+    private sealed class Asked
+    {
+        public int Count;
+    }
+
+    /// <summary>Routes the page's hub connection so that its first call of <paramref name="target"/> is refused as service_unavailable.</summary>
+    private static async Task<Asked> RefuseFirstAsync(IPage page, string target)
+    {
+        var asked = new Asked();
         await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
         {
             var server = ws.ConnectToServer();
@@ -260,23 +257,18 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
                     return;
                 }
 
-                var ask = Records(t).FirstOrDefault(r => Is(r, "target", "GetRules"));
-                if (ask.ValueKind == JsonValueKind.Object && Interlocked.Increment(ref asked) == 1)
+                var ask = Records(t).FirstOrDefault(r => Is(r, "target", target));
+                if (ask.ValueKind == JsonValueKind.Object && Interlocked.Increment(ref asked.Count) == 1)
                 {
-                    ws.Send(JsonSerializer.Serialize(new { type = 3, invocationId = ask.GetProperty("invocationId").GetString(), error = "An unexpected error occurred invoking 'GetRules' on the server. HubException: service_unavailable: Сервис временно недоступен. Попробуйте ещё раз." }) + "\u001e");
+                    var error = $"An unexpected error occurred invoking '{target}' on the server. HubException: service_unavailable: Сервис временно недоступен. Попробуйте ещё раз.";
+                    ws.Send(JsonSerializer.Serialize(new { type = 3, invocationId = ask.GetProperty("invocationId").GetString(), error }) + "\u001e");
                     return;
                 }
 
                 server.Send(t);
             });
         });
-        await SignInAsync(page, katya.Phone);
-        await OpenChatAsync(page, "7Д");
-        var complain = MessageCard(page, "Все вы глупые").GetByRole(AriaRole.Button, new() { Name = "Пожаловаться" });
-        await complain.ClickAsync();
-        await Expect(page.Locator(".toast.notice")).ToContainTextAsync("Сервис временно недоступен. Попробуйте ещё раз.");
-        await complain.ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Dialog, new() { Name = "Пожаловаться на сообщение" })).ToBeVisibleAsync();
+        return asked;
     }
 
     private static async Task AcceptRulesAsync(IPage page, string title)
