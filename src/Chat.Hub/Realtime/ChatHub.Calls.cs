@@ -29,38 +29,23 @@ public sealed partial class ChatHub
 
     public Task EndCall(Guid callId) => Calls.EndAsync(Me, callId, Context.ConnectionAborted);
 
-    public Task<string> Publish(Guid callId, string sdpOffer)
-    {
-        limits.CheckMedia(Me);
-        return Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task<string> Publish(Guid callId, string sdpOffer) => Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
 
     /// <summary>An ICE restart of my camera's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
-    public Task<string> RestartIce(Guid callId, string sdpOffer)
-    {
-        limits.CheckMedia(Me);
-        return Calls.RestartIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task<string> RestartIce(Guid callId, string sdpOffer) => Calls.RestartIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
 
     /// <summary>An ICE restart of my subscription to a feed: Janus's new offer, to answer with <see cref="Answer"/>.</summary>
-    public Task<string> RestartSubscriptionIce(Guid callId, long feedId)
-    {
-        limits.CheckMedia(Me);
-        return Calls.RestartSubscriptionIceAsync(Me, callId, feedId, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task<string> RestartSubscriptionIce(Guid callId, long feedId) => Calls.RestartSubscriptionIceAsync(Me, callId, feedId, Context.ConnectionAborted);
 
-    public Task<string> Subscribe(Guid callId, long feedId)
-    {
-        limits.CheckMedia(Me);
-        return Calls.SubscribeAsync(Me, callId, feedId, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task<string> Subscribe(Guid callId, long feedId) => Calls.SubscribeAsync(Me, callId, feedId, Context.ConnectionAborted);
 
     /// <summary>Pauses (receive false) or resumes one stream of my subscription to a feed: video of a tile not shown.</summary>
-    public Task SetFeedStream(Guid callId, long feedId, string mid, bool receive)
-    {
-        limits.CheckMedia(Me);
-        return Calls.SetFeedStreamAsync(Me, callId, feedId, mid, receive, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task SetFeedStream(Guid callId, long feedId, string mid, bool receive) => Calls.SetFeedStreamAsync(Me, callId, feedId, mid, receive, Context.ConnectionAborted);
 
     public Task Answer(Guid callId, long feedId, string sdpAnswer) => Calls.AnswerAsync(Me, callId, feedId, sdpAnswer, Context.ConnectionAborted);
 
@@ -83,18 +68,12 @@ public sealed partial class ChatHub
     public Task<CallAttendanceDto> GetCallAttendance(Guid callId) => Calls.AttendanceAsync(Me, callId, null, Context.ConnectionAborted);
 
     /// <summary>Publishes the caller's screen as a second feed (kind "screen"); returns Janus's answer.</summary>
-    public Task<string> PublishScreen(Guid callId, string sdpOffer)
-    {
-        limits.CheckMedia(Me);
-        return Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task<string> PublishScreen(Guid callId, string sdpOffer) => Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
 
     /// <summary>An ICE restart of my screen share's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
-    public Task<string> RestartScreenIce(Guid callId, string sdpOffer)
-    {
-        limits.CheckMedia(Me);
-        return Calls.RestartScreenIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Media)]
+    public Task<string> RestartScreenIce(Guid callId, string sdpOffer) => Calls.RestartScreenIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
 
     /// <summary>Stops a screen share: one's own (accountId null) or, for the host, anyone's.</summary>
     public Task<CallDto> StopScreenShare(Guid callId, Guid? accountId) => Calls.StopScreenShareAsync(Me, callId, accountId, Context.ConnectionAborted);

@@ -143,31 +143,19 @@ public sealed partial class ChatHub(
 
     public Task<IReadOnlyList<ChatMemberDto>> GetChatMembers(Guid chatId) => chatService.MembersAsync(chatId, Me, Context.ConnectionAborted);
 
-    public Task<MessageDto> SendMessage(SendMessageRequest request)
-    {
-        limits.CheckSend(Me);
-        return messageService.SendAsync(Me, request, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> SendMessage(SendMessageRequest request) => messageService.SendAsync(Me, request, Context.ConnectionAborted);
 
-    public Task<MessageDto> ForwardMessage(ForwardMessageRequest request)
-    {
-        limits.CheckSend(Me);
-        return messageService.ForwardAsync(Me, request, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> ForwardMessage(ForwardMessageRequest request) => messageService.ForwardAsync(Me, request, Context.ConnectionAborted);
 
-    public Task<MessageDto> EditMessage(Guid chatId, long seq, string text)
-    {
-        limits.CheckSend(Me);
-        return messageService.EditAsync(Me, chatId, seq, text, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> EditMessage(Guid chatId, long seq, string text) => messageService.EditAsync(Me, chatId, seq, text, Context.ConnectionAborted);
 
     public Task<MessageDto> DeleteMessage(Guid chatId, long seq) => messageService.DeleteAsync(Me, chatId, seq, Context.ConnectionAborted);
 
-    public Task<MessageDto> React(Guid chatId, long seq, string emoji, bool add)
-    {
-        limits.CheckSend(Me);
-        return messageService.ReactAsync(Me, chatId, seq, emoji, add, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> React(Guid chatId, long seq, string emoji, bool add) => messageService.ReactAsync(Me, chatId, seq, emoji, add, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<MessageDto>> GetHistory(Guid chatId, long? beforeSeq, int? limit) =>
         messageService.HistoryAsync(Me, chatId, beforeSeq, limit, Context.ConnectionAborted);
@@ -238,33 +226,21 @@ public sealed partial class ChatHub(
     public Task BlockPerson(Guid accountId, bool block) => chatService.SetPersonBlockAsync(Me, accountId, block, Context.ConnectionAborted);
 
     // Polls and files (docs/files-and-polls.md); their services come in as method parameters from DI.
-    public Task<MessageDto> CreatePoll(CreatePollRequest request, PollService polls)
-    {
-        limits.CheckSend(Me);
-        return polls.CreateAsync(Me, request, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> CreatePoll(CreatePollRequest request, PollService polls) => polls.CreateAsync(Me, request, Context.ConnectionAborted);
 
     public Task<PollDto> GetPoll(Guid chatId, long seq, PollService polls) => polls.GetAsync(Me, chatId, seq, Context.ConnectionAborted);
 
-    public Task<PollDto> Vote(Guid chatId, long seq, int[] optionIds, PollService polls)
-    {
-        limits.CheckSend(Me);
-        return polls.VoteAsync(Me, chatId, seq, optionIds, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<PollDto> Vote(Guid chatId, long seq, int[] optionIds, PollService polls) => polls.VoteAsync(Me, chatId, seq, optionIds, Context.ConnectionAborted);
 
-    public Task<PollDto> RetractVote(Guid chatId, long seq, PollService polls)
-    {
-        limits.CheckSend(Me);
-        return polls.RetractAsync(Me, chatId, seq, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<PollDto> RetractVote(Guid chatId, long seq, PollService polls) => polls.RetractAsync(Me, chatId, seq, Context.ConnectionAborted);
 
     public Task<PollDto> ClosePoll(Guid chatId, long seq, PollService polls) => polls.CloseAsync(Me, chatId, seq, Context.ConnectionAborted);
 
-    public Task<MessageDto> SendFiles(SendFilesRequest request, FileService files)
-    {
-        limits.CheckSend(Me);
-        return files.SendAsync(Me, request, Context.ConnectionAborted);
-    }
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> SendFiles(SendFilesRequest request, FileService files) => files.SendAsync(Me, request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<ChatFileDto>> GetChatFiles(Guid chatId, string? kind, long? beforeSeq, int? limit, FileService files) =>
         files.ChatFilesAsync(Me, chatId, kind, beforeSeq, limit, Context.ConnectionAborted);

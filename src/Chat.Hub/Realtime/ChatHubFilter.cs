@@ -9,15 +9,22 @@ namespace Chat.Hub.Realtime;
 /// Turns every failure of a hub method into a <see cref="HubException"/> whose message is <c>code: Russian message</c>;
 /// the client sees nothing else (unexpected errors are logged, never shown).
 /// </summary>
-public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubFilter
+public sealed partial class ChatHubFilter(HubLimits limits, ILogger<ChatHubFilter> logger) : IHubFilter
 {
-    private static readonly ConcurrentDictionary<MethodInfo, (int Index, string Name)[]> RequiredArguments = new();
+    /// <summary>Per hub method, read once: its parameters that must not be null, and the rate it draws on (<see cref="LimitedAttribute"/>).</summary>
+    private static readonly ConcurrentDictionary<MethodInfo, ((int Index, string Name)[] Required, HubLimit? Limit)> Methods = new();
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try
         {
-            RejectMissingArguments(invocationContext);
+            var method = Methods.GetOrAdd(invocationContext.HubMethod, Describe);
+            RejectMissingArguments(invocationContext, method.Required);
+            if (method.Limit is { } limit)
+            {
+                limits.Check(limit, invocationContext.Context.User!.AccountId());
+            }
+
             return await next(invocationContext);
         }
         catch (HubException)
@@ -52,16 +59,8 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
     /// JSON null for a parameter the hub method declares non-nullable (a request record, an id list) would otherwise
     /// surface as a NullReferenceException deep in a service, that is, as an internal error.
     /// </summary>
-    private static void RejectMissingArguments(HubInvocationContext invocation)
+    private static void RejectMissingArguments(HubInvocationContext invocation, (int Index, string Name)[] required)
     {
-        var required = RequiredArguments.GetOrAdd(invocation.HubMethod, static method =>
-        {
-            var nullability = new NullabilityInfoContext();
-            return method.GetParameters()
-                .Where(p => !p.ParameterType.IsValueType && nullability.Create(p).WriteState == NullabilityState.NotNull)
-                .Select(p => (p.Position, p.Name ?? ""))
-                .ToArray();
-        });
         foreach (var (index, name) in required)
         {
             if (index < invocation.HubMethodArguments.Count && invocation.HubMethodArguments[index] is null)
@@ -69,6 +68,16 @@ public sealed partial class ChatHubFilter(ILogger<ChatHubFilter> logger) : IHubF
                 throw ChatException.Field(name, "Передайте значение: оно обязательно.");
             }
         }
+    }
+
+    private static ((int Index, string Name)[] Required, HubLimit? Limit) Describe(MethodInfo method)
+    {
+        var nullability = new NullabilityInfoContext();
+        var required = method.GetParameters()
+            .Where(p => !p.ParameterType.IsValueType && nullability.Create(p).WriteState == NullabilityState.NotNull)
+            .Select(p => (p.Position, p.Name ?? ""))
+            .ToArray();
+        return (required, method.GetCustomAttribute<LimitedAttribute>()?.Limit);
     }
 
     /// <summary>Cancellation, as such or wrapped by a driver (Npgsql reports a cancelled command inside its own exception).</summary>

@@ -37,6 +37,26 @@ public sealed class LimitOptions
     public int SlowClientSeconds { get; set; } = 10;
 }
 
+/// <summary>Which of a person's rates a hub method draws on (<see cref="LimitedAttribute"/>).</summary>
+public enum HubLimit
+{
+    /// <summary>Sends, edits, reactions, votes, polls and files.</summary>
+    Send,
+
+    /// <summary>Requests that cost the media server a handle or a renegotiation.</summary>
+    Media,
+}
+
+/// <summary>
+/// The hub method draws on one of the caller's rates: <see cref="ChatHubFilter"/> checks it before the method runs
+/// (<c>rate_limited</c> beyond it), so no method has to remember to.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false)]
+public sealed class LimitedAttribute(HubLimit limit) : Attribute
+{
+    public HubLimit Limit { get; } = limit;
+}
+
 /// <summary>Back-pressure for the hub: a flood gets errors for the flooder and nobody else.</summary>
 public sealed class HubLimits : IDisposable
 {
@@ -59,6 +79,8 @@ public sealed class HubLimits : IDisposable
 
     /// <summary>A request that costs the media server a handle or a renegotiation; too_many_requests beyond the rate.</summary>
     public void CheckMedia(Guid accountId) => Check(media, accountId);
+
+    public void Check(HubLimit limit, Guid accountId) => Check(limit == HubLimit.Media ? media : sends, accountId);
 
     private static void Check(PartitionedRateLimiter<Guid> limiter, Guid accountId)
     {

@@ -47,7 +47,8 @@ public sealed class ChatHubFilterTests
 
     private (ChatHubFilter Filter, HubInvocationContext Invocation) Invocation(bool connectionClosed)
     {
-        var filter = new ChatHubFilter(new LoggerFactory([logs]).CreateLogger<ChatHubFilter>());
+        var limits = new HubLimits(Microsoft.Extensions.Options.Options.Create(new LimitOptions()), TimeProvider.System);
+        var filter = new ChatHubFilter(limits, new LoggerFactory([logs]).CreateLogger<ChatHubFilter>());
         var context = new ClosedOrOpenContext(connectionClosed);
         var invocation = new HubInvocationContext(context, new ServiceCollection().BuildServiceProvider(), new SomeHub(), typeof(SomeHub).GetMethod(nameof(SomeHub.GetChats))!, []);
         return (filter, invocation);
