@@ -682,6 +682,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.SelectOptionAsync("#receive", "none");
         const string AllPaused = "() => [...window.callState.videoOn.values()].every(on => !on) && document.querySelectorAll('#videos .tile.video-paused').length === 2";
         await teacherPage.WaitForFunctionAsync(AllPaused, null, wait);
+        // Frames Janus sent before it took the pause may still be in flight or in the jitter buffer: let them land first.
+        await Task.Delay(1000);
         var pausedBefore = JsonDocument.Parse(await teacherPage.EvaluateAsync<string>(Counts)).RootElement;
         await Task.Delay(2000);
         foreach (var feed in JsonDocument.Parse(await teacherPage.EvaluateAsync<string>(Counts)).RootElement.EnumerateObject())
