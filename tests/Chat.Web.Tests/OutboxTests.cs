@@ -8,7 +8,8 @@ namespace Chat.Web.Tests;
 /// <summary>
 /// The chat page on a bad day. The outbox of unsent messages (js/hub.js): slow mode in one chat does not hold back the
 /// others, a refused message waits in its chat with «Повторить» and «Удалить» instead of vanishing, and a message whose
-/// confirmation was lost is not shown twice. A chat list the server could not give is asked for again.
+/// confirmation was lost is not shown twice. A chat list the server could not give is asked for again. A renewal of the
+/// sign-in whose answer was lost is retried without ending the session.
 /// </summary>
 [Collection(WebCollection.Name)]
 public sealed class OutboxTests(WebApp app) : WebTest(app)
@@ -234,6 +235,60 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".toast.notice")).ToContainTextAsync("Сервис временно недоступен. Попробуйте ещё раз.");
         await complain.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Dialog, new() { Name = "Пожаловаться на сообщение" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task RenewalAnswerLostOnTheWay_RetryKeepsTheSession_AndTheLostPairIsWorthNothing()
+    {
+        var school = await Scene.SchoolAsync("Школа №77");
+        var classId = await school.ClassAsync("8А");
+        var teacher = await school.TeacherAsync("Ольга Николаевна", classTeacherOf: classId);
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "8А");
+
+        // The first renewal reaches the server, which rotates the pair, but its answer never reaches the phone.
+        string? lost = null;
+        var renewals = new List<string>();
+        await page.RouteAsync("**/api/auth/refresh", async route =>
+        {
+            lock (renewals) renewals.Add(route.Request.PostData ?? "");
+            if (lost is null)
+            {
+                var answer = await route.FetchAsync();
+                lost = JsonDocument.Parse(await answer.TextAsync()).RootElement.GetProperty("refreshToken").GetString();
+                await route.AbortAsync("connectionreset");
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        const string Renew = "async () => (await import('/js/api.js')).refreshTokens()";
+        Assert.False(await page.EvaluateAsync<bool>(Renew));
+        Assert.NotNull(lost);
+
+        // The page tries again with the same spent token: the server sees the retry of that renewal, not a stolen copy.
+        Assert.True(await page.EvaluateAsync<bool>(Renew));
+        var sent = renewals.Select(r => JsonDocument.Parse(r).RootElement).ToList();
+        Assert.Equal(2, sent.Count);
+        Assert.Equal(sent[0].GetProperty("refreshToken").GetString(), sent[1].GetProperty("refreshToken").GetString());
+        Assert.Equal(sent[0].GetProperty("renewalId").GetString(), sent[1].GetProperty("renewalId").GetString());
+        var stored = await page.EvaluateAsync<JsonElement>("() => JSON.parse(localStorage.getItem('chat.tokens'))");
+        Assert.False(stored.TryGetProperty("renewalId", out _), "the renewal id is kept after the new pair arrived");
+        using (var http = App.Http(stored.GetProperty("accessToken").GetString()!))
+        {
+            Assert.True((await http.GetAsync("/api/me/sessions")).IsSuccessStatusCode, "the session was revoked");
+        }
+
+        await SendAsync(page, "Собрание в четверг в 18:00");
+        await Expect(MessageCard(page, "Собрание в четверг в 18:00")).ToHaveCountAsync(1);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToHaveCountAsync(0);
+
+        // The pair that was lost on the way was replaced by the retry's: whoever picked it up gets nothing.
+        using var anonymous = App.Http(null);
+        var refused = await anonymous.PostAsync("/api/auth/refresh", new StringContent(
+            JsonSerializer.Serialize(new { refreshToken = lost }), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 
     /// <summary>How often the page asked for a hub method; the first time is answered service_unavailable, as by the server.</summary>

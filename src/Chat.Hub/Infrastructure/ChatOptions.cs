@@ -12,6 +12,12 @@ public sealed class AuthOptions
 
     public int RefreshTokenDays { get; set; } = 30;
 
+    /// <summary>
+    /// How long a refresh may be retried with its spent token and the same renewal id (its answer was lost on a bad
+    /// connection) before the spent token counts as a copy that revokes the session.
+    /// </summary>
+    public int RefreshRetrySeconds { get; set; } = 120;
+
     public int CodeLifetimeMinutes { get; set; } = 10;
 
     public int CodeMaxAttempts { get; set; } = 5;

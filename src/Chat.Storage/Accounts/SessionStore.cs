@@ -33,21 +33,45 @@ public sealed class SessionStore(NpgsqlDataSource db)
             new { id = Guid.CreateVersion7(), accountId, refreshHash, device, expiresAt }, s.Transaction, cancellationToken: ct));
     }
 
-    /// <summary>Swaps the session's refresh token for a new one; a reused old token revokes the session.</summary>
-    public async Task<(RefreshOutcome Outcome, Session? Session)> RotateAsync(byte[] oldHash, byte[] newHash, DateTime newExpiry, CancellationToken ct)
+    /// <summary>
+    /// Swaps the session's refresh token for a new one. A spent token coming back revokes the session — unless it is the
+    /// retry of the last rotation (the same <paramref name="renewalHash"/> within <paramref name="retryWindow"/>: its
+    /// answer was lost), which rotates again from the spent token; the lost token is then worth nothing.
+    /// </summary>
+    public async Task<(RefreshOutcome Outcome, Session? Session)> RotateAsync(
+        byte[] oldHash, byte[] newHash, DateTime newExpiry, byte[]? renewalHash, TimeSpan retryWindow, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         var rotated = await c.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(
             $"""
-            UPDATE sessions SET previous_hash = refresh_hash, refresh_hash = @newHash, last_seen_at = now(), expires_at = @newExpiry
+            UPDATE sessions SET previous_hash = refresh_hash, refresh_hash = @newHash, last_seen_at = now(), expires_at = @newExpiry,
+                                rotated_at = now(), rotation_id_hash = @renewalHash
             WHERE refresh_hash = @oldHash AND revoked_at IS NULL AND expires_at > now()
               AND account_id IN (SELECT id FROM accounts WHERE deleted_at IS NULL)
             RETURNING {Columns}
             """,
-            new { oldHash, newHash, newExpiry }, cancellationToken: ct));
+            new { oldHash, newHash, newExpiry, renewalHash }, cancellationToken: ct));
         if (rotated is not null)
         {
             return (RefreshOutcome.Rotated, rotated);
+        }
+
+        if (renewalHash is not null)
+        {
+            // previous_hash = the presented token means its successor was never used (using it would have rotated again).
+            var retried = await c.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(
+                $"""
+                UPDATE sessions SET refresh_hash = @newHash, last_seen_at = now(), expires_at = @newExpiry
+                WHERE previous_hash = @oldHash AND rotation_id_hash = @renewalHash AND rotated_at > now() - @retryWindow
+                  AND revoked_at IS NULL AND expires_at > now()
+                  AND account_id IN (SELECT id FROM accounts WHERE deleted_at IS NULL)
+                RETURNING {Columns}
+                """,
+                new { oldHash, newHash, newExpiry, renewalHash, retryWindow }, cancellationToken: ct));
+            if (retried is not null)
+            {
+                return (RefreshOutcome.Rotated, retried);
+            }
         }
 
         var reused = await c.QuerySingleOrDefaultAsync<Session>(new CommandDefinition(

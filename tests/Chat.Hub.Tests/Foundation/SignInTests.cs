@@ -187,12 +187,80 @@ public sealed class SignInTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task Refresh_RetriedWithTheSameRenewalIdAfterALostAnswer_GivesAWorkingPairAndKeepsTheSession()
+    {
+        var user = await app.SignInAsync(SchoolBuilder.NewPhone());
+        using var http = app.CreateClient();
+        var renewalId = Guid.NewGuid().ToString();
+
+        // The first answer never reaches the teacher's phone (the train enters a tunnel): its pair is lost.
+        var lost = await (await RefreshAsync(http, user.Tokens.RefreshToken, renewalId)).ReadAsync<TokenPair>();
+
+        // The retry repeats the spent token with the same renewal id, twice (the second answer is lost too).
+        await (await RefreshAsync(http, user.Tokens.RefreshToken, renewalId)).EnsureOkAsync();
+        var retried = await (await RefreshAsync(http, user.Tokens.RefreshToken, renewalId)).ReadAsync<TokenPair>();
+
+        Assert.Equal(user.Tokens.SessionId, retried.SessionId);
+        using var withRetried = app.CreateClient(retried.AccessToken);
+        await (await withRetried.GetAsync("/api/me")).EnsureOkAsync();
+        await (await user.Http.GetAsync("/api/me")).EnsureOkAsync();
+        var next = await (await RefreshAsync(http, retried.RefreshToken, Guid.NewGuid().ToString())).ReadAsync<TokenPair>();
+        Assert.Equal(user.Tokens.SessionId, next.SessionId);
+
+        // The lost refresh token was replaced by the retry's: it is worth nothing, and does not end the session.
+        await (await RefreshAsync(http, lost.RefreshToken)).ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
+        await (await app.CreateClient(next.AccessToken).GetAsync("/api/me")).EnsureOkAsync();
+    }
+
+    [Fact]
+    public async Task Refresh_SpentTokenWithAnotherRenewalId_RevokesTheSession()
+    {
+        var user = await app.SignInAsync(SchoolBuilder.NewPhone());
+        using var http = app.CreateClient();
+        var rotated = await (await RefreshAsync(http, user.Tokens.RefreshToken, Guid.NewGuid().ToString())).ReadAsync<TokenPair>();
+
+        // A copy of the spent token comes back, but not as the retry of that renewal: someone else holds it.
+        await (await RefreshAsync(http, user.Tokens.RefreshToken, Guid.NewGuid().ToString()))
+            .ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
+
+        await (await app.CreateClient(rotated.AccessToken).GetAsync("/api/me")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await (await RefreshAsync(http, rotated.RefreshToken)).ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
+    }
+
+    [Fact]
+    public async Task Refresh_RetryAfterTheWindowOrAfterTheNewTokenWasUsed_RevokesTheSession()
+    {
+        var late = await app.SignInAsync(SchoolBuilder.NewPhone());
+        using var http = app.CreateClient();
+        var renewalId = Guid.NewGuid().ToString();
+        await (await RefreshAsync(http, late.Tokens.RefreshToken, renewalId)).EnsureOkAsync();
+
+        // Auth:RefreshRetrySeconds (120 s) pass: the same retry is now a copied token.
+        await app.ExecuteSqlAsync(
+            $"UPDATE sessions SET rotated_at = now() - interval '121 seconds' WHERE id = '{late.Tokens.SessionId}'");
+        await (await RefreshAsync(http, late.Tokens.RefreshToken, renewalId)).ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
+        await (await late.Http.GetAsync("/api/me")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+
+        // The answer did arrive and its token was used: the old one with the same id is no retry any more, and its
+        // successor's reuse revokes the session as before.
+        var used = await app.SignInAsync(SchoolBuilder.NewPhone());
+        var first = await (await RefreshAsync(http, used.Tokens.RefreshToken, renewalId)).ReadAsync<TokenPair>();
+        var second = await (await RefreshAsync(http, first.RefreshToken, Guid.NewGuid().ToString())).ReadAsync<TokenPair>();
+        await (await RefreshAsync(http, used.Tokens.RefreshToken, renewalId)).ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
+        await (await app.CreateClient(second.AccessToken).GetAsync("/api/me")).EnsureOkAsync();
+        await (await RefreshAsync(http, first.RefreshToken, renewalId)).ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
+        await (await app.CreateClient(second.AccessToken).GetAsync("/api/me")).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+    }
+
+    [Fact]
     public async Task Refresh_UnknownToken_ReturnsRefreshInvalid()
     {
         using var http = app.CreateClient();
         await (await RefreshAsync(http, TokenService.NewRefreshToken())).ExpectErrorAsync(HttpStatusCode.Unauthorized, "refresh_invalid");
         var problem = await (await RefreshAsync(http, "")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
         Assert.True(problem.Errors?.ContainsKey("refreshToken"));
+        var shortId = await (await RefreshAsync(http, TokenService.NewRefreshToken(), "1")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.True(shortId.Errors?.ContainsKey("renewalId"));
     }
 
     [Fact]
@@ -325,8 +393,8 @@ public sealed class SignInTests(ChatApp app) : IClassFixture<ChatApp>
     private static Task<HttpResponseMessage> VerifyAsync(HttpClient http, string phone, string code) =>
         http.PostAsJsonAsync("/api/auth/verify", new { phone, code, device = "tests" });
 
-    private static Task<HttpResponseMessage> RefreshAsync(HttpClient http, string refreshToken) =>
-        http.PostAsJsonAsync("/api/auth/refresh", new { refreshToken });
+    private static Task<HttpResponseMessage> RefreshAsync(HttpClient http, string refreshToken, string? renewalId = null) =>
+        http.PostAsJsonAsync("/api/auth/refresh", new { refreshToken, renewalId });
 
     private static string Wrong(string code) =>
         ((int.Parse(code, CultureInfo.InvariantCulture) + 1) % 1_000_000).ToString("D6", CultureInfo.InvariantCulture);

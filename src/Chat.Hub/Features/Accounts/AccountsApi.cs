@@ -14,7 +14,8 @@ public sealed record CodeSent(bool Sent, int ExpiresInSeconds);
 
 public sealed record VerifyCodeBody(string? Phone, string? Email, string? Code, string? Device);
 
-public sealed record RefreshBody(string? RefreshToken);
+/// <param name="RenewalId">The client's random id of this renewal, repeated on a retry after a lost answer (docs/api.md).</param>
+public sealed record RefreshBody(string? RefreshToken, string? RenewalId = null);
 
 public sealed record TokenPair(string AccessToken, DateTimeOffset AccessTokenExpiresAt, string RefreshToken, Guid SessionId, MeDto Account, bool IsNewAccount);
 
@@ -78,7 +79,12 @@ public static class AccountsApi
             throw ChatException.Field("refreshToken", "Передайте токен обновления.");
         }
 
-        return ToPair(await signIn.RefreshAsync(body.RefreshToken, ct));
+        if (body.RenewalId is { } id && (id.Length < 16 || id.Length > 100))
+        {
+            throw ChatException.Field("renewalId", "Идентификатор обновления — от 16 до 100 символов.");
+        }
+
+        return ToPair(await signIn.RefreshAsync(body.RefreshToken, body.RenewalId, ct));
     }
 
     private static async Task<IResult> SignOut(ClaimsPrincipal user, SessionStore sessions, LiveConnections terminator, CancellationToken ct)

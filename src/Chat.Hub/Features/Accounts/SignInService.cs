@@ -100,10 +100,16 @@ public sealed partial class SignInService(
         return new SignedIn(access, expiresAt, refresh, session.Id, account, isNew);
     }
 
-    public async Task<SignedIn> RefreshAsync(string refreshToken, CancellationToken ct)
+    /// <summary>
+    /// Renews a session's pair. <paramref name="renewalId"/> is the client's id of this renewal, repeated when it retries
+    /// after a lost answer (see <see cref="AuthOptions.RefreshRetrySeconds"/>); without it a retry revokes the session.
+    /// </summary>
+    public async Task<SignedIn> RefreshAsync(string refreshToken, string? renewalId, CancellationToken ct)
     {
         var next = TokenService.NewRefreshToken();
-        var (outcome, session) = await sessions.RotateAsync(TokenService.Hash(refreshToken), TokenService.Hash(next), RefreshExpiry(), ct);
+        var (outcome, session) = await sessions.RotateAsync(
+            TokenService.Hash(refreshToken), TokenService.Hash(next), RefreshExpiry(),
+            renewalId is null ? null : TokenService.Hash(renewalId), TimeSpan.FromSeconds(Options.RefreshRetrySeconds), ct);
         if (outcome == RefreshOutcome.Reused && session is not null)
         {
             // A rotated token came back: someone holds a copy. The session is revoked; close its live connections.

@@ -4,7 +4,8 @@
 //
 // A refresh token works once: the server takes a spent one coming back for a stolen copy and revokes the session. So
 // every renewal in every tab goes through one Web Lock, and inside it the stored pair is read again first: when another
-// tab has renewed meanwhile, its pair is taken and the server is not asked.
+// tab has renewed meanwhile, its pair is taken and the server is not asked. A renewal whose answer is lost is retried
+// with the same renewal id, which the server accepts for a while (Auth:RefreshRetrySeconds).
 
 export const TOKENS_KEY = 'chat.tokens';
 const LOCK = 'chat.tokens.refresh';
@@ -14,9 +15,10 @@ export function loadTokens() {
   try { return JSON.parse(localStorage.getItem(TOKENS_KEY)) || null; } catch { return null; }
 }
 
-/** Stores a pair (only its tokens and account), or forgets it (null); returns what is stored. */
+/** Stores a pair (only its tokens, account and pending renewal id), or forgets it (null); returns what is stored. */
 export function storeTokens(pair) {
   const kept = pair ? { accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account } : null;
+  if (kept && pair.renewalId) kept.renewalId = pair.renewalId;
   if (kept) localStorage.setItem(TOKENS_KEY, JSON.stringify(kept));
   else localStorage.removeItem(TOKENS_KEY);
   return kept;
@@ -42,15 +44,28 @@ function exclusively(work) {
  * - 'refused': the server refused the token (400/401: the session is over); tokens null;
  * - 'failed': no answer (offline) or a server error; tokens is what is stored (perhaps null), worth trying later.
  */
+function newRenewalId() {
+  if (typeof crypto !== 'undefined' && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('');
+}
+
 export function renewTokens(spent) {
   return exclusively(async () => {
     const stored = loadTokens();
     if (stored && stored.refreshToken && stored.refreshToken !== spent) return { outcome: 'adopted', tokens: stored };
+    // The renewal's id, kept with the pair until a new one arrives: a retry after a lost answer repeats it, and the
+    // server then gives a new pair instead of taking the spent token for a stolen copy (docs/api.md).
+    let renewalId = stored && stored.renewalId;
+    if (!renewalId) {
+      renewalId = newRenewalId();
+      if (stored) storeTokens({ ...stored, renewalId });
+    }
     let r;
     try {
       // A request that hangs (a dead network) must not hold every tab's renewal: given up after 20 s.
       const signal = typeof AbortSignal !== 'undefined' && AbortSignal.timeout ? AbortSignal.timeout(20_000) : undefined;
-      r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: spent }), signal });
+      r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: spent, renewalId }), signal });
     } catch {
       return { outcome: 'failed', tokens: stored };
     }
