@@ -117,7 +117,7 @@ public sealed class MessageActionsTests(WebApp app) : WebTest(app)
         await chats.SetMemberRoleAsync(channelId, school.Admin.Id, teacher.Id, "member", CancellationToken.None);
         await channel.CheckAsync();
         await forward.GetByRole(AriaRole.Button, new() { Name = "Переслать" }).ClickAsync();
-        await Expect(forward.GetByRole(AriaRole.Alert)).ToHaveTextAsync("В этом канале пишут только администраторы.");
+        await Expect(forward.GetByRole(AriaRole.Alert)).ToHaveTextAsync("В этом канале пишут только администраторы и назначенные ими авторы.");
         await Expect(channel).ToBeCheckedAsync();
         var history = await Scene.Read(await school.Admin.Http.GetAsync($"/api/chats/{channelId}/messages"));
         Assert.DoesNotContain(history.EnumerateArray(), m => m.GetProperty("text").GetString() == Text);

@@ -351,6 +351,42 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     }
 
     /// <summary>Two schools and a mother (Ольга &lt;surname&gt;а) with a son in the first's 3А and a daughter in the second's 7Б.</summary>
+    [Fact]
+    public async Task TeacherApprovedInASecondSchool_WhileThePageIsOpen_IsToldAndCanSwitch_ThenLeavesTheFirst()
+    {
+        var school = await Scene.SchoolAsync("Школа №78");
+        await school.ClassAsync("4А");
+        var teacher = await school.TeacherAsync("Вера Павловна");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await Expect(ChatItem(page, "Учительская")).ToBeVisibleAsync();
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+        var switchSchool = page.Locator(".topbar button", new() { HasText = "Сменить школу" });
+        await Expect(switchSchool).ToBeHiddenAsync();
+
+        // She asks to join a second school by its teacher link; its admin approves while her page is open.
+        var lyceum = await Scene.SchoolAsync("Лицей №12");
+        var invite = await lyceum.InviteAsync("teacher");
+        var accepted = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/invites/{invite.GetProperty("token").GetString()}/accept", new { }));
+        Assert.Equal("pending", accepted.GetProperty("status").GetString());
+        await Scene.Read(await lyceum.Admin.Http.PostAsJsonAsync(
+            $"/api/schools/{lyceum.Id}/join-requests/{accepted.GetProperty("joinRequestId").GetGuid()}/approve", new { }));
+
+        await Expect(page.Locator(".toast.notice")).ToContainTextAsync("Вас приняли в школу «Лицей №12». Перейти в неё — «Сменить школу».");
+        await Expect(switchSchool).ToBeVisibleAsync();
+        await switchSchool.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Школа №78" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Лицей №12" }).ClickAsync();
+        await Expect(ChatItem(page, "Учительская")).ToBeVisibleAsync();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Лицей №12");
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+
+        // The lyceum lets her go: the page leaves it for the school she still has.
+        (await lyceum.Admin.Http.PostAsJsonAsync($"/api/schools/{lyceum.Id}/staff/{teacher.Id}/leave", new { reason = "Перевод в другую школу" })).EnsureSuccessStatusCode();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №78", new() { Timeout = 15_000 });
+        await Expect(switchSchool).ToBeHiddenAsync();
+    }
+
     private async Task<(School First, School Second, ApiUser Mother)> ParentInTwoSchoolsAsync(string first, string second, string surname)
     {
         var lyceum = await Scene.SchoolAsync(first);

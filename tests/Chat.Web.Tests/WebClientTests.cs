@@ -286,7 +286,7 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         await SignInAsync(pupilPage, pupil.Phone);
         await OpenChatAsync(pupilPage, "Общешкольный канал");
         await Expect(Message(pupilPage, "Завтра линейка в 8:30")).ToHaveCountAsync(1);
-        await Expect(pupilPage.GetByText("В этом канале пишут только администраторы.")).ToBeVisibleAsync();
+        await Expect(pupilPage.GetByText("В этом канале пишут только администраторы и назначенные ими авторы.")).ToBeVisibleAsync();
         await Expect(pupilPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToHaveCountAsync(0);
         await Screenshot(pupilPage, "channel-phone");
     }

@@ -52,7 +52,7 @@ public sealed record ChatError(string Code, int Status, string Message)
 
     // Chats and messages
     public static readonly ChatError ChatNotFound = new("chat_not_found", 404, "Чат не найден.");
-    public static readonly ChatError ChatReadOnly = new("chat_read_only", 403, "В этом канале пишут только администраторы.");
+    public static readonly ChatError ChatReadOnly = new("chat_read_only", 403, "В этом канале пишут только администраторы и назначенные ими авторы.");
     public static readonly ChatError SlowMode = new("slow_mode", 429, "В чате включён медленный режим. Подождите немного перед следующим сообщением.");
     public static readonly ChatError ReplyNotFound = new("reply_not_found", 404, "Сообщение, на которое вы отвечаете, не найдено.");
     public static readonly ChatError MessageNotFound = new("message_not_found", 404, "Сообщение не найдено.");

@@ -74,7 +74,7 @@ export async function route() {
 function mainNav(schools, me, offline = false) {
   // openSchool: a notification of another school's chat switches to that school and opens the chat there.
   const openSchool = (schoolId, chatId) => { localStorage.setItem(SCHOOL_KEY, schoolId); sessionStorage.setItem('chat.open', chatId); route(); };
-  return { chooseSchool: () => showSchools(schools, me, true), openSchool, signOut, offline };
+  return { chooseSchool: () => showSchools(schools, me, true), openSchool, signOut, offline, reroute: route };
 }
 
 /**

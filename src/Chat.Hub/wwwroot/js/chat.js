@@ -128,10 +128,10 @@ export function showMain(root, me, school, schools, nav) {
     api('GET', `/api/schools/${school.schoolId}`).then(s => { statsButton.hidden = !s.myRoles?.includes('director'); }, () => {});
   }
   // «Сменить школу · 3»: unread messages in my other schools' chats (not muted) show on the way there.
-  const schoolButton = h('button', { class: 'btn small', onclick: leave(nav.chooseSchool) }, 'Сменить школу');
+  const schoolButton = h('button', { class: 'btn small', hidden: schools.length < 2, onclick: leave(nav.chooseSchool) }, 'Сменить школу');
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
-    schools.length > 1 && schoolButton,
+    schoolButton,
     school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { openChat: openCaseChat })) }, 'Управление школой'),
     !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
     statsButton,
@@ -172,10 +172,12 @@ export function showMain(root, me, school, schools, nav) {
     },
     typing: t => showTyping(t),
     // Joined or left a chat: the list is read again, and a parent's choice of child too (a child moved to another class).
-    membership: () => { loadChats(); if (school.isParent) loadChildren(); },
+    // Another school may have taken me in (a request approved) or let me go: the schools are read again too.
+    membership: () => { loadChats(); if (school.isParent) loadChildren(); refreshSchools(); },
     chatUpdated: u => onChatUpdated(u),
     resynced: () => {
       loadChats();
+      refreshSchools();
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
       else if (current) { calls.load(current); ticks.reload(current); }
@@ -229,6 +231,27 @@ export function showMain(root, me, school, schools, nav) {
       for (const o of others) (bySchool[o.schoolId] ||= []).push(o);
       offline.saveChatLists(bySchool);
     }, 500);
+  }
+
+  /**
+   * My schools read again after a membership push (debounced: an approval adds several chats at once). A new school
+   * is said and «Сменить школу» appears; when this school is no longer mine, the page goes to the choice of school.
+   */
+  function refreshSchools() {
+    clearTimeout(refreshSchools.timer);
+    refreshSchools.timer = setTimeout(async () => {
+      let fresh;
+      try { fresh = await api('GET', '/api/me/schools'); } catch { return; } // a reconnect reads them again
+      if (!root.contains(layout)) return;
+      const known = new Set(schools.map(x => x.schoolId));
+      const added = fresh.filter(x => !known.has(x.schoolId));
+      schools.splice(0, schools.length, ...fresh); // the array nav.chooseSchool shows
+      offline.saveSchools(fresh);
+      if (!fresh.some(x => x.schoolId === school.schoolId)) { stopChat(); nav.reroute(); return; }
+      schoolButton.hidden = fresh.length < 2;
+      for (const x of added) notice(`Вас приняли в школу «${x.name}». Перейти в неё — «Сменить школу».`);
+      if (added.length) loadChats(); // with two schools the list counts the other's chats
+    }, 300);
   }
 
   async function loadChats() {
@@ -626,7 +649,7 @@ export function showMain(root, me, school, schools, nav) {
       h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, 'Опрос'),
       voiceButton(c.uploads, file => sendFiles([file])),
       c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
-    c.readonly = h('div', { class: 'readonly-note', role: 'status', tabindex: -1 }, 'В этом канале пишут только администраторы.');
+    c.readonly = h('div', { class: 'readonly-note', role: 'status', tabindex: -1 }, 'В этом канале пишут только администраторы и назначенные ими авторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
     const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.list, c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
     fill(pane, h('div', { class: 'chat-wrap' }, body, c.side));
@@ -673,7 +696,7 @@ export function showMain(root, me, school, schools, nav) {
     c.readonly.hidden = s.canPost || blocked;
     c.readonly.textContent = s.archived ? 'Чат в архиве: история сохранена, писать в него нельзя.'
       : c.caseUntil ? 'Вы ведёте разбор этого чата: модерировать можно, писать в него — нет.'
-      : 'В этом канале пишут только администраторы.';
+      : 'В этом канале пишут только администраторы и назначенные ими авторы.';
     if (typing && c.composer.hidden) c.readonly.focus(); // the input went away under the cursor (the chat was archived): say why
     c.banner.replaceChildren();
     c.banner.append(...calls.banners(c));
