@@ -352,7 +352,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
 
     /// <summary>Two schools and a mother (Ольга &lt;surname&gt;а) with a son in the first's 3А and a daughter in the second's 7Б.</summary>
     [Fact]
-    public async Task TeacherApprovedInASecondSchool_WhileThePageIsOpen_IsToldAndCanSwitch_ThenLeavesTheFirst()
+    public async Task TeacherApprovedInASecondSchool_WhileThePageIsOpen_IsToldAndCanSwitch_MadeAdminThere_ThenLetGo()
     {
         var school = await Scene.SchoolAsync("Школа №78");
         await school.ClassAsync("4А");
@@ -380,6 +380,14 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(ChatItem(page, "Учительская")).ToBeVisibleAsync();
         await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Лицей №12");
         await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+
+        // The lyceum makes her an admin: «Управление школой» appears without a reload, the open chat stays open.
+        await OpenChatAsync(page, "Учительская");
+        var manage = page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" });
+        await Expect(manage).ToHaveCountAsync(0);
+        (await lyceum.Admin.Http.PutAsync($"/api/schools/{lyceum.Id}/admins/{teacher.Id}", null)).EnsureSuccessStatusCode();
+        await Expect(manage).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Expect(page.Locator(".pane h2")).ToHaveTextAsync("Учительская");
 
         // The lyceum lets her go: the page leaves it for the school she still has.
         (await lyceum.Admin.Http.PostAsJsonAsync($"/api/schools/{lyceum.Id}/staff/{teacher.Id}/leave", new { reason = "Перевод в другую школу" })).EnsureSuccessStatusCode();

@@ -235,7 +235,8 @@ export function showMain(root, me, school, schools, nav) {
 
   /**
    * My schools read again after a membership push (debounced: an approval adds several chats at once). A new school
-   * is said and «Сменить школу» appears; when this school is no longer mine, the page goes to the choice of school.
+   * is said and «Сменить школу» appears; when this school is no longer mine, the page goes to the choice of school;
+   * when my roles in it changed (made an admin), the screen is built again for them.
    */
   function refreshSchools() {
     clearTimeout(refreshSchools.timer);
@@ -247,9 +248,18 @@ export function showMain(root, me, school, schools, nav) {
       const added = fresh.filter(x => !known.has(x.schoolId));
       schools.splice(0, schools.length, ...fresh); // the array nav.chooseSchool shows
       offline.saveSchools(fresh);
-      if (!fresh.some(x => x.schoolId === school.schoolId)) { stopChat(); nav.reroute(); return; }
+      const here = fresh.find(x => x.schoolId === school.schoolId);
+      if (!here) { stopChat(); nav.reroute(); return; }
       schoolButton.hidden = fresh.length < 2;
       for (const x of added) notice(`Вас приняли в школу «${x.name}». Перейти в неё — «Сменить школу».`);
+      if (['isAdmin', 'isTeacher', 'isStudent', 'isParent'].some(k => here[k] !== school[k])) {
+        // Made an admin (or no longer one), or a role added or gone: the screen is built again for the new roles,
+        // with the open chat kept open.
+        if (current) sessionStorage.setItem('chat.open', current.id);
+        stopChat();
+        nav.reroute();
+        return;
+      }
       if (added.length) loadChats(); // with two schools the list counts the other's chats
     }, 300);
   }
