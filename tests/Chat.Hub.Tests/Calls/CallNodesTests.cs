@@ -81,6 +81,20 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
         await scene.Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", scene.CallId).ExpectHubErrorAsync("removed_from_call");
     }
 
+    [Fact]
+    public async Task PupilOnNodeB_HangsUpFromNodeA_TheirHandlesOnNodeBAreDetachedToo()
+    {
+        await using var scene = await LessonScene.StartAsync(cluster);
+
+        // The pupil's page reconnected to node A (or a second device of theirs is there) and leaves the call from it.
+        await using var elsewhere = new NodeMember(scene.Lesson.Pupil);
+        await elsewhere.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await elsewhere.Connection.InvokeAsync("LeaveCall", scene.CallId);
+
+        Assert.Equal(scene.Lesson.Pupil.AccountId, await scene.TeacherHearsLeft.WaitAsync(Wait));
+        await scene.PupilHandlesGoneAsync();
+    }
+
     /// <summary>
     /// A lesson whose teacher is on node A and publishes; a pupil on node B joins, publishes (allowed to speak) and asks
     /// for the teacher's feed, so node B holds Janus handles of the pupil's: their camera's publisher handle and a

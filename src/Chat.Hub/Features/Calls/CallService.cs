@@ -166,8 +166,15 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.ChatNotFound);
         }
 
-        var dto = await MutateAsync(callId, state => state.Leave(me), ct);
-        await DropHandlesAsync(callId, me, ct);
+        // The page closes its connections, but handles of mine may live on another node (I reconnected elsewhere, or
+        // a second device): they go too, so nobody keeps receiving a call they are no longer seen in.
+        (long? Camera, long? Screen) feeds = default;
+        var dto = await MutateAsync(callId, state =>
+        {
+            feeds = state.Find(me) is { } p ? (p.FeedId, p.ScreenFeedId) : default;
+            state.Leave(me);
+        }, ct);
+        await TakeOutOfMediaAsync(callId, me, feeds);
         await PushJoinedOrLeftAsync(dto, me, joined: false);
         if (dto.Ended)
         {
