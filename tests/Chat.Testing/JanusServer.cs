@@ -6,24 +6,33 @@ namespace Chat.Testing;
 
 /// <summary>
 /// A private Janus (VideoRoom + WebSocket transport only) on a free loopback port, with its config in a temp folder.
-/// Media is not exercised here (Janus refuses loopback ICE outside a namespace); signaling is. Stops on dispose.
+/// Media is not exercised here (Janus refuses loopback ICE outside a namespace); signaling is. Its Admin API listens on
+/// a second loopback port (<see cref="AdminHandlesAsync"/>), so tests can see which handles Janus holds. Stops on dispose.
 /// </summary>
 public sealed class JanusServer : IAsyncDisposable
 {
     private const string LibDir = "/usr/lib/x86_64-linux-gnu/janus";
     private readonly string dir;
     private readonly int port;
+    private readonly int adminPort;
+    private readonly string adminSecret;
     private Process process;
 
-    private JanusServer(Process process, string dir, int port)
+    private JanusServer(Process process, string dir, int port, int adminPort, string adminSecret)
     {
         this.process = process;
         this.dir = dir;
         this.port = port;
+        this.adminPort = adminPort;
+        this.adminSecret = adminSecret;
         Url = $"ws://127.0.0.1:{port}/";
     }
 
     public string Url { get; }
+
+    /// <summary>Every handle Janus holds now, of every session, as its Admin API lists them.</summary>
+    public Task<IReadOnlyList<JanusHandleInfo>> AdminHandlesAsync() =>
+        JanusAdmin.HandlesAsync(new Uri($"ws://127.0.0.1:{adminPort}/"), adminSecret);
 
     /// <summary>The Janus process id (to read its CPU time from /proc in measurements).</summary>
     public int ProcessId => process.Id;
@@ -43,20 +52,29 @@ public sealed class JanusServer : IAsyncDisposable
     {
         var dir = Directory.CreateTempSubdirectory("chat-janus-").FullName;
         var port = FreePort();
+        var adminPort = FreePort();
+        while (adminPort == port)
+        {
+            adminPort = FreePort();
+        }
+
+        var adminSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         Directory.CreateDirectory(Path.Combine(dir, "plugins"));
         Directory.CreateDirectory(Path.Combine(dir, "transports"));
         File.CreateSymbolicLink(Path.Combine(dir, "plugins", "libjanus_videoroom.so"), $"{LibDir}/plugins/libjanus_videoroom.so");
         File.CreateSymbolicLink(Path.Combine(dir, "transports", "libjanus_websockets.so"), $"{LibDir}/transports/libjanus_websockets.so");
         await File.WriteAllTextAsync(Path.Combine(dir, "janus.jcfg"), $$"""
             general: { configs_folder = "{{dir}}", plugins_folder = "{{dir}}/plugins", transports_folder = "{{dir}}/transports",
-                       events_folder = "{{dir}}/events", loggers_folder = "{{dir}}/loggers", debug_level = 4, session_timeout = 60 }
+                       events_folder = "{{dir}}/events", loggers_folder = "{{dir}}/loggers", debug_level = 4, session_timeout = 60,
+                       admin_secret = "{{adminSecret}}" }
             media: { rtp_port_range = "20000-20999" }
             nat: { full_trickle = false, ignore_mdns = true, ice_enforce_list = "127.0.0.1" }
             """);
         await File.WriteAllTextAsync(Path.Combine(dir, "janus.transport.websockets.jcfg"),
-            $$"""general: { ws = true, ws_port = {{port}}, ws_ip = "127.0.0.1", wss = false }""" + "\nadmin: { admin_ws = false, admin_wss = false }\n");
+            $$"""general: { ws = true, ws_port = {{port}}, ws_ip = "127.0.0.1", wss = false }""" + "\n"
+            + $$"""admin: { admin_ws = true, admin_ws_port = {{adminPort}}, admin_ws_ip = "127.0.0.1", admin_wss = false }""" + "\n");
         await File.WriteAllTextAsync(Path.Combine(dir, "janus.plugin.videoroom.jcfg"), "general: { }\n");
-        var server = new JanusServer(Launch(dir), dir, port);
+        var server = new JanusServer(Launch(dir), dir, port, adminPort, adminSecret);
         try
         {
             await server.WaitListeningAsync();
@@ -110,26 +128,32 @@ public sealed class JanusServer : IAsyncDisposable
     private async Task WaitListeningAsync()
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        foreach (var p in new[] { port, adminPort })
         {
-            if (process.HasExited)
+            while (true)
             {
-                throw new InvalidOperationException("Janus exited: " + Log);
-            }
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException("Janus exited: " + Log);
+                }
 
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException("Janus did not listen in 10 s");
+                }
+
+                try
+                {
+                    using var probe = new TcpClient();
+                    await probe.ConnectAsync(IPAddress.Loopback, p);
+                    break;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(50);
+                }
             }
         }
-
-        throw new TimeoutException("Janus did not listen in 10 s");
     }
 
     public string Log => File.Exists(Path.Combine(dir, "janus.log")) ? File.ReadAllText(Path.Combine(dir, "janus.log")) : "";

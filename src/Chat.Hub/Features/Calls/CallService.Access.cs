@@ -36,8 +36,8 @@ public sealed partial class CallService
 
     /// <summary>
     /// Takes one person out of the live call as if they had left, whatever their browser does: their camera and screen
-    /// are kicked out of the Janus room (the handles may live on another node), this node's handles of theirs are
-    /// dropped, the chat hears they left, and so do their own devices (no longer in the chat's group).
+    /// are kicked out of the Janus room and their handles are dropped on every node (<see cref="TakeOutOfMediaAsync"/>),
+    /// the chat hears they left, and so do their own devices (no longer in the chat's group).
     /// </summary>
     private async Task PutOutAsync(CallRow live, Guid accountId, CancellationToken ct)
     {
@@ -57,9 +57,7 @@ public sealed partial class CallService
             return;
         }
 
-        await KickFeedAsync(live.Id, feeds.Camera, ct);
-        await KickFeedAsync(live.Id, feeds.Screen, ct);
-        await DropHandlesAsync(live.Id, accountId, ct);
+        await TakeOutOfMediaAsync(live.Id, accountId, feeds);
         await PushJoinedOrLeftAsync(dto, accountId, joined: false);
         await TryPushAsync(live.Id, () => hub.Clients.User(accountId.ToString()).CallStateChanged(dto));
         if (dto.Ended)

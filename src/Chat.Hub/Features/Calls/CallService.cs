@@ -10,6 +10,7 @@ using Chat.Storage.Calls;
 using Chat.Storage.Chats;
 using Chat.Storage.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
+using StackExchange.Redis;
 
 namespace Chat.Hub.Features.Calls;
 
@@ -31,9 +32,10 @@ public sealed partial class CallService(
     JanusPool janus,
     TurnCredentials turn,
     IHubContext<ChatHub, IChatClient> hub,
-    ILogger<CallService> logger) : IChatAccessWatcher
+    ILogger<CallService> logger,
+    IConnectionMultiplexer? redis = null) : IChatAccessWatcher
 {
-    // Janus handles are per node: (call, account) -> publisher handle; (call, account, feed) -> subscriber handle.
+    // Janus handles are per node (CallService.Nodes.cs): (call, account) -> publisher handle; (call, account, feed) -> subscriber handle.
     private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> publishers = new();
     private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> screenPublishers = new();
     private readonly ConcurrentDictionary<(Guid Call, Guid Account, long Feed), long> subscribers = new();
@@ -164,8 +166,15 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.ChatNotFound);
         }
 
-        var dto = await MutateAsync(callId, state => state.Leave(me), ct);
-        await DropHandlesAsync(callId, me, ct);
+        // The page closes its connections, but handles of mine may live on another node (I reconnected elsewhere, or
+        // a second device): they go too, so nobody keeps receiving a call they are no longer seen in.
+        (long? Camera, long? Screen) feeds = default;
+        var dto = await MutateAsync(callId, state =>
+        {
+            feeds = state.Find(me) is { } p ? (p.FeedId, p.ScreenFeedId) : default;
+            state.Leave(me);
+        }, ct);
+        await TakeOutOfMediaAsync(callId, me, feeds);
         await PushJoinedOrLeftAsync(dto, me, joined: false);
         if (dto.Ended)
         {
@@ -220,10 +229,19 @@ public sealed partial class CallService(
         return dto;
     }
 
+    /// <summary>
+    /// The host takes someone out of the call for good (<c>removed_from_call</c> on rejoining): their feeds leave the
+    /// room and their handles are dropped on every node, whatever their browser does.
+    /// </summary>
     public async Task<CallDto> RemoveParticipantAsync(Guid me, Guid callId, Guid accountId, CancellationToken ct)
     {
-        var dto = await ChangeAsync(me, callId, s => s.Remove(me, accountId), ct);
-        await DropHandlesAsync(callId, accountId, ct);
+        (long? Camera, long? Screen) feeds = default;
+        var dto = await ChangeAsync(me, callId, s =>
+        {
+            feeds = s.Find(accountId) is { } p ? (p.FeedId, p.ScreenFeedId) : default;
+            s.Remove(me, accountId);
+        }, ct);
+        await TakeOutOfMediaAsync(callId, accountId, feeds);
         await PushJoinedOrLeftAsync(dto, accountId, joined: false);
         return dto;
     }
@@ -723,22 +741,23 @@ public sealed partial class CallService(
             return;
         }
 
-        var row = await calls.GetAsync(callId, ct);
-        if (row?.SfuUrl is null)
-        {
-            return;
-        }
-
         try
         {
+            var row = await calls.GetAsync(callId, ct);
+            if (row?.SfuUrl is null)
+            {
+                return;
+            }
+
             var client = await janus.ClientAsync(row.SfuUrl, ct);
             foreach (var h in handles)
             {
                 await DetachQuietlyAsync(client, h);
             }
         }
-        catch (JanusException e)
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
+            // The person is out of the call in the database already; a handle left behind dies with this node's session.
             LogSfu(logger, e, callId);
         }
     }
@@ -807,7 +826,7 @@ public sealed partial class CallService(
         }
     }
 
-    /// <summary>Called once at startup and on the first call so restarts are noticed.</summary>
+    /// <summary>Called once at startup (<see cref="CallNodeListener"/>) and on the first call so restarts are noticed.</summary>
     public void EnsureSubscribed() => Subscribe();
 
     internal async Task RecoverAsync(string url)

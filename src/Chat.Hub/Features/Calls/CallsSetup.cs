@@ -7,7 +7,7 @@ internal static class CallsSetup
 {
     /// <summary>
     /// Janus instances (Calls:Janus:Urls) and TURN (Calls:Turn:Secret, Calls:Turn:Urls), both optional; reminders of
-    /// scheduled calls (Calls:Reminders).
+    /// scheduled calls (Calls:Reminders); the listener that notices Janus restarts and, with Redis, other nodes' handle drops.
     /// </summary>
     public static IServiceCollection AddChatCalls(this IServiceCollection services, IConfiguration configuration)
     {
@@ -19,6 +19,7 @@ internal static class CallsSetup
         services.AddSingleton(sp => new TurnCredentials(sp.GetRequiredService<TurnOptions>(), TimeProvider.System));
         services.Configure<CallReminderOptions>(configuration.GetSection("Calls:Reminders"));
         services.AddHostedService<CallReminders>();
+        services.AddHostedService<CallNodeListener>();
         return services;
     }
 }

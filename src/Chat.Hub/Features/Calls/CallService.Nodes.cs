@@ -1,0 +1,111 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace Chat.Hub.Features.Calls;
+
+/// <summary>
+/// Janus handles live in the memory of the node that attached them, and a person's handles may be spread over nodes
+/// (their hub connection moved, or they use two devices). Taking someone out of a call's media therefore reaches every
+/// node: the node that made the change kicks their feeds out of the room through the room secret, detaches its own
+/// handles of theirs and publishes a drop on the Redis channel <c>chat:calls</c>; every other node detaches the handles
+/// it holds of theirs in that call (<see cref="CallNodeListener"/>, subscribed at startup). Without Redis there is one
+/// node, and the local drop is all.
+/// </summary>
+public sealed partial class CallService
+{
+    public static readonly RedisChannel Channel = RedisChannel.Literal("chat:calls");
+
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>This node, so that it ignores its own drops (it applied them already).</summary>
+    private readonly Guid nodeId = Guid.NewGuid();
+
+    /// <summary>
+    /// Takes one person out of the call's media wherever their handles live: their camera and screen feeds (as they
+    /// were before the change) are kicked out of the room, this node's handles of theirs are detached, and every other
+    /// node is told to detach its own. Called after the database change: failures are logged, never thrown.
+    /// </summary>
+    private async Task TakeOutOfMediaAsync(Guid callId, Guid accountId, (long? Camera, long? Screen) feeds)
+    {
+        // Not the caller's token: the change is stored, so the cleanup goes on even if the caller hung up meanwhile.
+        var ct = CancellationToken.None;
+        foreach (var feed in new[] { feeds.Camera, feeds.Screen })
+        {
+            try
+            {
+                await KickFeedAsync(callId, feed, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogSfu(logger, e, callId);
+            }
+        }
+
+        await DropHandlesAsync(callId, accountId, ct);
+        await PublishDropAsync(new HandleDrop(nodeId, callId, accountId));
+    }
+
+    private async Task PublishDropAsync(HandleDrop drop)
+    {
+        if (redis is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(Channel, JsonSerializer.Serialize(drop)).WaitAsync(PublishTimeout);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Handles of theirs on other nodes stay attached until that node drops them (they leave, the call ends).
+            LogDropNotPublished(logger, e, drop.CallId, drop.AccountId);
+        }
+    }
+
+    /// <summary>Applies a drop published by another node: detaches the handles this node holds of that person in that call.</summary>
+    internal async Task ApplyRemoteAsync(string message)
+    {
+        try
+        {
+            var drop = JsonSerializer.Deserialize<HandleDrop>(message);
+            if (drop is null || drop.Node == nodeId)
+            {
+                return;
+            }
+
+            await DropHandlesAsync(drop.CallId, drop.AccountId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSfu(logger, e, Guid.Empty);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: could not tell other nodes to drop the handles of {AccountId}")]
+    private static partial void LogDropNotPublished(ILogger logger, Exception exception, Guid callId, Guid accountId);
+
+    private sealed record HandleDrop(Guid Node, Guid CallId, Guid AccountId);
+}
+
+/// <summary>
+/// Started with the node, whether or not it ever handles a call: notices Janus restarts
+/// (<see cref="CallService.EnsureSubscribed"/>) and, with Redis, applies the handle drops other nodes publish.
+/// </summary>
+internal sealed class CallNodeListener(CallService calls, IConnectionMultiplexer? redis = null) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        calls.EnsureSubscribed();
+        if (redis is null)
+        {
+            return;
+        }
+
+        var queue = await redis.GetSubscriber().SubscribeAsync(CallService.Channel);
+        queue.OnMessage(message => message.Message.HasValue ? calls.ApplyRemoteAsync(message.Message.ToString()) : Task.CompletedTask);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) =>
+        redis is null ? Task.CompletedTask : redis.GetSubscriber().UnsubscribeAsync(CallService.Channel);
+}

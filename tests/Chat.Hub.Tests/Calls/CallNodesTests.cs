@@ -1,0 +1,211 @@
+using System.Net.Http.Json;
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>
+/// Two server processes and Redis (<see cref="ClusterApp"/>) with one real private Janus; the in-process app is on the
+/// same Redis and Janus too, so a change made through the API happens on a third node. Signaling only: outside a network
+/// namespace no media flows.
+/// </summary>
+public sealed class JanusClusterApp : ClusterApp
+{
+    public JanusServer Janus { get; private set; } = null!;
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Calls:Janus:Urls:0"] = Janus.Url,
+        ["ConnectionStrings:Redis"] = Redis.ConnectionString,
+    };
+
+    protected override IDictionary<string, string?> NodeSettings => new Dictionary<string, string?>
+    {
+        ["Calls__Janus__Urls__0"] = Janus.Url,
+    };
+
+    public override async Task InitializeAsync()
+    {
+        Assert.True(JanusServer.Available, "janus is not installed (test.sh installs it)");
+        Janus = await JanusServer.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Janus is not null)
+        {
+            await Janus.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// Janus handles live in the memory of the node that attached them. Someone taken out of a call — they lost access to
+/// the chat, or the host removed them — loses every handle of theirs, on whichever node it lives, not only on the node
+/// that made the change. Observed from outside, through Janus's Admin API: the handles are gone from Janus.
+/// </summary>
+public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<JanusClusterApp>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+
+    [Fact]
+    public async Task PupilOnNodeB_LeavesTheSchoolThroughAnotherNode_TheirJanusHandlesOnNodeBAreDetached()
+    {
+        await using var scene = await LessonScene.StartAsync(cluster);
+
+        // The change is made on a third node (the in-process app): neither the teacher's nor the pupil's.
+        await (await scene.Lesson.School.Admin.Http.PostAsJsonAsync(
+            $"{scene.Lesson.School.Api}/students/{scene.Lesson.Pupil.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+
+        Assert.Equal(scene.Lesson.Pupil.AccountId, await scene.TeacherHearsLeft.WaitAsync(Wait));
+        await scene.PupilHandlesGoneAsync();
+    }
+
+    [Fact]
+    public async Task HostOnNodeA_RemovesPupilOnNodeB_TheirFeedAndHandlesOnNodeBAreGone()
+    {
+        await using var scene = await LessonScene.StartAsync(cluster);
+
+        var after = await scene.Teacher.Connection.InvokeAsync<CallDto>("RemoveParticipant", scene.CallId, scene.Lesson.Pupil.AccountId);
+
+        Assert.DoesNotContain(after.Participants, p => p.AccountId == scene.Lesson.Pupil.AccountId);
+        Assert.Equal(scene.Lesson.Pupil.AccountId, await scene.TeacherHearsLeft.WaitAsync(Wait));
+        await scene.PupilHandlesGoneAsync();
+        await scene.Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", scene.CallId).ExpectHubErrorAsync("removed_from_call");
+    }
+
+    [Fact]
+    public async Task PupilOnNodeB_HangsUpFromNodeA_TheirHandlesOnNodeBAreDetachedToo()
+    {
+        await using var scene = await LessonScene.StartAsync(cluster);
+
+        // The pupil's page reconnected to node A (or a second device of theirs is there) and leaves the call from it.
+        await using var elsewhere = new NodeMember(scene.Lesson.Pupil);
+        await elsewhere.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await elsewhere.Connection.InvokeAsync("LeaveCall", scene.CallId);
+
+        Assert.Equal(scene.Lesson.Pupil.AccountId, await scene.TeacherHearsLeft.WaitAsync(Wait));
+        await scene.PupilHandlesGoneAsync();
+    }
+
+    /// <summary>
+    /// A lesson whose teacher is on node A and publishes; a pupil on node B joins, publishes (allowed to speak) and asks
+    /// for the teacher's feed, so node B holds Janus handles of the pupil's: their camera's publisher handle and a
+    /// subscriber handle. The teacher's offer is a captured one with no browser behind it, so the teacher's media never
+    /// comes up and Janus does not join that subscriber to the feed (Subscribe answers feed_not_found); the handle stays
+    /// attached all the same, kept by node B for the page's retry in the table a live subscription uses.
+    /// </summary>
+    private sealed class LessonScene : IAsyncDisposable
+    {
+        private readonly JanusClusterApp cluster;
+        private IReadOnlyList<JanusHandleInfo> pupilOnB = [];
+        private JanusHandleInfo teacherCamera = null!;
+
+        private LessonScene(JanusClusterApp cluster, Lesson lesson)
+        {
+            this.cluster = cluster;
+            Lesson = lesson;
+            Teacher = new NodeMember(lesson.Teacher);
+            Pupil = new NodeMember(lesson.Pupil);
+        }
+
+        public Lesson Lesson { get; }
+
+        public NodeMember Teacher { get; }
+
+        public NodeMember Pupil { get; }
+
+        public Guid CallId { get; private set; }
+
+        public Task<Guid> TeacherHearsLeft { get; private set; } = null!;
+
+        public static async Task<LessonScene> StartAsync(JanusClusterApp cluster)
+        {
+            var scene = new LessonScene(cluster, await Lesson.CreateAsync(cluster));
+            await scene.SetUpAsync();
+            return scene;
+        }
+
+        private async Task SetUpAsync()
+        {
+            var before = (await cluster.Janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+            await Teacher.ConnectAsync(cluster.NodeA.BaseAddress, []);
+            await Pupil.ConnectAsync(cluster.NodeB.BaseAddress, []);
+            CallId = (await Teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", Lesson.Chat.Id, true)).Call.CallId;
+            Assert.StartsWith("v=0", await Teacher.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
+            await Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", CallId);
+            await Teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", CallId, Lesson.Pupil.AccountId, true);
+            Assert.StartsWith("v=0", await Pupil.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
+            var call = await Pupil.Connection.InvokeAsync<CallDto>("GetCall", CallId);
+            var teacherFeed = call.Participants.Single(p => p.AccountId == Lesson.Teacher.AccountId).FeedId!.Value;
+            await Pupil.Connection.InvokeAsync<string>("Subscribe", CallId, teacherFeed).ExpectHubErrorAsync("feed_not_found"); // see above
+
+            var added = (await cluster.Janus.AdminHandlesAsync()).Where(h => !before.Contains(h.Handle)).ToList();
+            teacherCamera = added.Single(h => h.Type == "publisher" && h.Display == Lesson.Teacher.AccountId.ToString("N"));
+            var pupilCamera = added.Single(h => h.Type == "publisher" && h.Display == Lesson.Pupil.AccountId.ToString("N"));
+            Assert.NotEqual(teacherCamera.Session, pupilCamera.Session); // node A's Janus session and node B's
+
+            // Node B handled nothing but the pupil's requests: every handle its session gained in this test is the pupil's.
+            pupilOnB = added.Where(h => h.Session == pupilCamera.Session).ToList();
+            Assert.Equal(2, pupilOnB.Count); // the camera and the subscriber
+
+            var left = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Teacher.Connection.On<Guid, Guid>("ParticipantLeft", (callId, who) =>
+            {
+                if (callId == CallId)
+                {
+                    left.TrySetResult(who);
+                }
+            });
+            TeacherHearsLeft = left.Task;
+        }
+
+        /// <summary>Waits until Janus holds none of the pupil's handles on node B; the teacher's camera stays.</summary>
+        public async Task PupilHandlesGoneAsync()
+        {
+            var until = DateTime.UtcNow + Wait;
+            IReadOnlyList<JanusHandleInfo> still;
+            while (true)
+            {
+                var now = (await cluster.Janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+                still = pupilOnB.Where(h => now.Contains(h.Handle)).ToList();
+                if (still.Count == 0)
+                {
+                    Assert.Contains(teacherCamera.Handle, now);
+                    return;
+                }
+
+                if (DateTime.UtcNow > until)
+                {
+                    break;
+                }
+
+                await Task.Delay(200);
+            }
+
+            Assert.Fail($"node B still holds the pupil's handles in Janus: {string.Join(", ", still.Select(h => $"{h.Handle} ({h.Type ?? "not in a room"})"))}");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await Teacher.Connection.InvokeAsync("EndCall", CallId);
+            }
+            catch (Exception e) when (e is HubException or InvalidOperationException)
+            {
+                // The test failed before the call started.
+            }
+
+            await Teacher.DisposeAsync();
+            await Pupil.DisposeAsync();
+        }
+    }
+}
