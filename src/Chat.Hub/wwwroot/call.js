@@ -810,6 +810,9 @@ function renderParticipants(call) {
   state.locked = call.locked;
 }
 
+/** Whether the call as last applied still lists the feed (a camera or a screen of someone in it). */
+const feedListed = feed => !!state.lastCall && state.lastCall.participants.some(p => p.feedId === feed || p.screenFeedId === feed);
+
 async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
   if (call.kind === 'broadcast') $('viewers').textContent = 'Зрителей: ' + (call.viewerCount || 0);
@@ -822,7 +825,12 @@ async function applyState(call) {
       live.add(feed);
       const who = names.get(p.accountId) || 'Участник';
       const screen = feed === p.screenFeedId;
-      subscribe(feed, screen ? who + ' — экран' : who, screen ? null : p.accountId).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
+      subscribe(feed, screen ? who + ' — экран' : who, screen ? null : p.accountId).catch(err => {
+        // Nothing to say when the hub is away (its reconnect subscribes again) or the feed is gone meanwhile (its
+        // publisher left or published anew, e.g. after a chat-server restart: the new feed is subscribed by itself).
+        if (!hubUp() || !feedListed(feed)) return;
+        status('Не удалось подключиться к участнику: ' + message(err), true);
+      });
     }
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
@@ -1195,8 +1203,10 @@ function retryPlan() {
 /**
  * Publishes again on a new connection: after it failed, after a media server restart, or when the media server was
  * away at the join (waitFirst: that attempt was just made). The camera and microphone stay on meanwhile (the person
- * sees themselves, the light does not blink); media_unavailable is tried again per retryPlan(). Giving up, or any
- * other error, turns them off and says what to do: «Включить микрофон и камеру» tries again.
+ * sees themselves, the light does not blink); media_unavailable is tried again per retryPlan(). While the hub is away
+ * (a network change, a chat-server restart) nothing is tried: the page waits for its reconnect, however long, and the
+ * plan's time counts from its return. Giving up, or any other error, turns them off and says what to do: «Включить
+ * микрофон и камеру» tries again.
  */
 async function republish(reason, { waitFirst = false } = {}) {
   if (state.republishing) return;
@@ -1205,14 +1215,20 @@ async function republish(reason, { waitFirst = false } = {}) {
   state.republishing = run; // teardown clears it: a loop of a call that was left ends at its next step
   state.publishing = false;
   $('unmute').disabled = true;
-  status(reason);
+  // The hub away too: that is what the person should read (its reconnect says so as well).
+  status(hubUp() ? reason : RECONNECTING, !hubUp());
   const plan = retryPlan();
-  const until = Date.now() + plan.for;
+  let until = Date.now() + plan.for;
   const wait = () => new Promise(r => setTimeout(r, plan.every));
   try {
     if (waitFirst) await wait();
     await freshIce();
     while (state.callId === callId && state.republishing === run && !state.publishing) {
+      if (!hubUp()) {
+        await hubConnected(callId); // the call left meanwhile ends the loop; a minute without the hub waits again
+        until = Date.now() + plan.for;
+        continue;
+      }
       if (!(state.mine && state.mine.speakAllowed)) {
         // The host took the word back meanwhile.
         stopPublishing();
@@ -1225,6 +1241,7 @@ async function republish(reason, { waitFirst = false } = {}) {
         status(inCallText(state.lastCall));
       } catch (err) {
         if (state.callId !== callId || state.republishing !== run) return; // left meanwhile: teardown turned everything off
+        if (!hubUp()) continue; // the hub broke meanwhile: wait for it (above)
         if (!retryable(err) || Date.now() + plan.every > until) { gaveUp(err); return; }
         await wait();
       }
