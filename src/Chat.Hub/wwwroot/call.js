@@ -67,6 +67,8 @@ const state = {
   publishRun: null, // the publish attempt running now (a promise), shared by whoever asks to publish meanwhile
   iceRestarts: 0, subscriptionIceRestarts: 0, // ICE restarts done so far: of my camera's connection / of my subscriptions
   screenIceRestarts: 0, screenRepublishes: 0, // my screen share's connection: ICE restarts / built again after it failed
+  mediaRebuilds: 0, // rejoins on a server that held none of my media connections (rebuildMedia)
+  statePushes: 0, // pushes of the call's state received (a rejoin's answer read before one of them is older than it)
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
@@ -882,7 +884,7 @@ async function start(params) {
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(10_000, 1000 * 2 ** Math.min(r.previousRetryCount, 4)) })
     .build();
   state.hub = hub;
-  hub.on('CallStateChanged', call => applyState(call));
+  hub.on('CallStateChanged', call => { state.statePushes++; applyState(call); });
   hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
   // Someone joined or left: applied to the call as last applied, without asking the server (with a GetCall per join
@@ -890,12 +892,14 @@ async function start(params) {
   // it to, or when the host left (who hosts now is the server's to say).
   const others = (call, accountId) => call.participants.filter(p => p.accountId !== accountId);
   hub.on('ParticipantJoined', (id, participant) => {
+    state.statePushes++;
     const call = state.lastCall;
     if (id !== state.callId) return;
     if (!call || !participant) { refresh(id).catch(() => {}); return; }
     applyState({ ...call, participants: [...others(call, participant.accountId), participant] }).catch(() => {});
   });
   hub.on('ParticipantLeft', (id, accountId) => {
+    state.statePushes++;
     const call = state.lastCall;
     if (id !== state.callId) return;
     if (!call || accountId === call.hostId) { refresh(id).catch(() => {}); return; }
@@ -979,11 +983,22 @@ async function rejoin(hub) {
   const current = () => state.rejoinRun === run && state.callId === callId && state.hub === hub;
   for (let attempt = 0; current(); attempt++) {
     try {
+      let seen = state.statePushes;
       const j = await hub.invoke('JoinCall', callId);
       if (!current()) return;
       takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
-      status(inCallText(j.call));
-      await applyState(j.call);
+      // Pushes that came while it was read (others rejoining and publishing again after a server restart, my own join)
+      // may be newer than the answer and are applied already: the call is read again rather than put back.
+      let call = j.call;
+      for (let i = 0; i < 3 && state.statePushes !== seen; i++) {
+        seen = state.statePushes;
+        call = await hub.invoke('GetCall', callId);
+        if (!current()) return;
+      }
+      status(inCallText(call));
+      if (j.mediaHere === false) closeMedia(); // built again below: subscriptions by applyState, the rest by rebuildMedia
+      await applyState(call);
+      if (j.mediaHere === false) rebuildMedia();
       if (state.mine && state.mine.isHost) loadWaitingRoom();
       return;
     } catch (err) {
@@ -996,6 +1011,24 @@ async function rejoin(hub) {
       if (hub.state !== signalR.HubConnectionState.Connected) return;
     }
   }
+}
+
+/**
+ * After a rejoin on a server that holds none of my media connections (it restarted, or another server took the hub
+ * connection; Janus handles are per server): there they can be neither restarted nor trickled, and Janus dropped them
+ * (or will, with the old server's session) while the browser may still call them "connected" for seconds. So they are
+ * built again now rather than when the browser gives up on them: every subscription anew (closeMedia, then applying the
+ * call subscribes; a feed that went with the old server is followed to its new one when its publisher publishes again),
+ * my screen share with the capture I have, my camera on a new connection (rebuildMedia).
+ */
+function closeMedia() {
+  for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
+}
+
+function rebuildMedia() {
+  state.mediaRebuilds++;
+  if (state.screen && state.screenStream) { state.screenFeed = null; screenAgain(state.screenStream); }
+  if (state.publisher) republish('Связь с медиасервером прервалась, подключаемся снова…');
 }
 
 /**
