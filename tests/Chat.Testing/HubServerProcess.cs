@@ -12,6 +12,7 @@ public sealed class HubServerProcess : IAsyncDisposable
     private readonly Dictionary<string, string?> environment;
     private readonly StringBuilder output = new();
     private Process? process;
+    private bool killOnExit;
 
     public HubServerProcess(IDictionary<string, string?> environment, int? port = null)
     {
@@ -56,12 +57,17 @@ public sealed class HubServerProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        process?.Dispose(); // started again after a stop or a kill: the same port, a new process
         process = Process.Start(start) ?? throw new InvalidOperationException("could not start Chat.Hub");
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly();
+        if (!killOnExit)
+        {
+            killOnExit = true;
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => KillQuietly();
+        }
 
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var until = DateTime.UtcNow.AddSeconds(60);
@@ -97,6 +103,29 @@ public sealed class HubServerProcess : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>
+    /// SIGTERM, as a deploy or <c>systemctl stop</c> does: the server shuts down gracefully (closes its hub connections
+    /// and its Janus sessions); killed if it is not gone within 30 s.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (process is not { HasExited: false })
+        {
+            return;
+        }
+
+        await NativeProcess.RunAsync("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
         }
     }
 

@@ -67,6 +67,8 @@ const state = {
   publishRun: null, // the publish attempt running now (a promise), shared by whoever asks to publish meanwhile
   iceRestarts: 0, subscriptionIceRestarts: 0, // ICE restarts done so far: of my camera's connection / of my subscriptions
   screenIceRestarts: 0, screenRepublishes: 0, // my screen share's connection: ICE restarts / built again after it failed
+  mediaRebuilds: 0, // rejoins on a server that held none of my media connections (rebuildMedia)
+  statePushes: 0, // pushes of the call's state received (a rejoin's answer read before one of them is older than it)
   mediaAway: false, // gave up publishing because the media server was away (its restart push tries again)
   iceExpireAt: 0, iceTimer: null, iceRenewals: 0, // when the TURN credentials expire (ms), the renewal's timer, renewals so far
   /** My participant in it as the server last described it (audioMuted/videoMuted/speakAllowed), or null. */
@@ -810,6 +812,9 @@ function renderParticipants(call) {
   state.locked = call.locked;
 }
 
+/** Whether the call as last applied still lists the feed (a camera or a screen of someone in it). */
+const feedListed = feed => !!state.lastCall && state.lastCall.participants.some(p => p.feedId === feed || p.screenFeedId === feed);
+
 async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
   if (call.kind === 'broadcast') $('viewers').textContent = 'Зрителей: ' + (call.viewerCount || 0);
@@ -822,7 +827,12 @@ async function applyState(call) {
       live.add(feed);
       const who = names.get(p.accountId) || 'Участник';
       const screen = feed === p.screenFeedId;
-      subscribe(feed, screen ? who + ' — экран' : who, screen ? null : p.accountId).catch(err => status('Не удалось подключиться к участнику: ' + message(err), true));
+      subscribe(feed, screen ? who + ' — экран' : who, screen ? null : p.accountId).catch(err => {
+        // Nothing to say when the hub is away (its reconnect subscribes again) or the feed is gone meanwhile (its
+        // publisher left or published anew, e.g. after a chat-server restart: the new feed is subscribed by itself).
+        if (!hubUp() || !feedListed(feed)) return;
+        status('Не удалось подключиться к участнику: ' + message(err), true);
+      });
     }
   }
   for (const feed of [...state.subscribers.keys()]) if (!live.has(feed)) closeSubscriber(feed);
@@ -874,7 +884,7 @@ async function start(params) {
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(10_000, 1000 * 2 ** Math.min(r.previousRetryCount, 4)) })
     .build();
   state.hub = hub;
-  hub.on('CallStateChanged', call => applyState(call));
+  hub.on('CallStateChanged', call => { state.statePushes++; applyState(call); });
   hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
   // Someone joined or left: applied to the call as last applied, without asking the server (with a GetCall per join
@@ -882,12 +892,14 @@ async function start(params) {
   // it to, or when the host left (who hosts now is the server's to say).
   const others = (call, accountId) => call.participants.filter(p => p.accountId !== accountId);
   hub.on('ParticipantJoined', (id, participant) => {
+    state.statePushes++;
     const call = state.lastCall;
     if (id !== state.callId) return;
     if (!call || !participant) { refresh(id).catch(() => {}); return; }
     applyState({ ...call, participants: [...others(call, participant.accountId), participant] }).catch(() => {});
   });
   hub.on('ParticipantLeft', (id, accountId) => {
+    state.statePushes++;
     const call = state.lastCall;
     if (id !== state.callId) return;
     if (!call || accountId === call.hostId) { refresh(id).catch(() => {}); return; }
@@ -971,11 +983,22 @@ async function rejoin(hub) {
   const current = () => state.rejoinRun === run && state.callId === callId && state.hub === hub;
   for (let attempt = 0; current(); attempt++) {
     try {
+      let seen = state.statePushes;
       const j = await hub.invoke('JoinCall', callId);
       if (!current()) return;
       takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
-      status(inCallText(j.call));
-      await applyState(j.call);
+      // Pushes that came while it was read (others rejoining and publishing again after a server restart, my own join)
+      // may be newer than the answer and are applied already: the call is read again rather than put back.
+      let call = j.call;
+      for (let i = 0; i < 3 && state.statePushes !== seen; i++) {
+        seen = state.statePushes;
+        call = await hub.invoke('GetCall', callId);
+        if (!current()) return;
+      }
+      status(inCallText(call));
+      if (j.mediaHere === false) closeMedia(); // built again below: subscriptions by applyState, the rest by rebuildMedia
+      await applyState(call);
+      if (j.mediaHere === false) rebuildMedia();
       if (state.mine && state.mine.isHost) loadWaitingRoom();
       return;
     } catch (err) {
@@ -988,6 +1011,24 @@ async function rejoin(hub) {
       if (hub.state !== signalR.HubConnectionState.Connected) return;
     }
   }
+}
+
+/**
+ * After a rejoin on a server that holds none of my media connections (it restarted, or another server took the hub
+ * connection; Janus handles are per server): there they can be neither restarted nor trickled, and Janus dropped them
+ * (or will, with the old server's session) while the browser may still call them "connected" for seconds. So they are
+ * built again now rather than when the browser gives up on them: every subscription anew (closeMedia, then applying the
+ * call subscribes; a feed that went with the old server is followed to its new one when its publisher publishes again),
+ * my screen share with the capture I have, my camera on a new connection (rebuildMedia).
+ */
+function closeMedia() {
+  for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
+}
+
+function rebuildMedia() {
+  state.mediaRebuilds++;
+  if (state.screen && state.screenStream) { state.screenFeed = null; screenAgain(state.screenStream); }
+  if (state.publisher) republish('Связь с медиасервером прервалась, подключаемся снова…');
 }
 
 /**
@@ -1195,8 +1236,10 @@ function retryPlan() {
 /**
  * Publishes again on a new connection: after it failed, after a media server restart, or when the media server was
  * away at the join (waitFirst: that attempt was just made). The camera and microphone stay on meanwhile (the person
- * sees themselves, the light does not blink); media_unavailable is tried again per retryPlan(). Giving up, or any
- * other error, turns them off and says what to do: «Включить микрофон и камеру» tries again.
+ * sees themselves, the light does not blink); media_unavailable is tried again per retryPlan(). While the hub is away
+ * (a network change, a chat-server restart) nothing is tried: the page waits for its reconnect, however long, and the
+ * plan's time counts from its return. Giving up, or any other error, turns them off and says what to do: «Включить
+ * микрофон и камеру» tries again.
  */
 async function republish(reason, { waitFirst = false } = {}) {
   if (state.republishing) return;
@@ -1205,14 +1248,20 @@ async function republish(reason, { waitFirst = false } = {}) {
   state.republishing = run; // teardown clears it: a loop of a call that was left ends at its next step
   state.publishing = false;
   $('unmute').disabled = true;
-  status(reason);
+  // The hub away too: that is what the person should read (its reconnect says so as well).
+  status(hubUp() ? reason : RECONNECTING, !hubUp());
   const plan = retryPlan();
-  const until = Date.now() + plan.for;
+  let until = Date.now() + plan.for;
   const wait = () => new Promise(r => setTimeout(r, plan.every));
   try {
     if (waitFirst) await wait();
     await freshIce();
     while (state.callId === callId && state.republishing === run && !state.publishing) {
+      if (!hubUp()) {
+        await hubConnected(callId); // the call left meanwhile ends the loop; a minute without the hub waits again
+        until = Date.now() + plan.for;
+        continue;
+      }
       if (!(state.mine && state.mine.speakAllowed)) {
         // The host took the word back meanwhile.
         stopPublishing();
@@ -1225,6 +1274,7 @@ async function republish(reason, { waitFirst = false } = {}) {
         status(inCallText(state.lastCall));
       } catch (err) {
         if (state.callId !== callId || state.republishing !== run) return; // left meanwhile: teardown turned everything off
+        if (!hubUp()) continue; // the hub broke meanwhile: wait for it (above)
         if (!retryable(err) || Date.now() + plan.every > until) { gaveUp(err); return; }
         await wait();
       }

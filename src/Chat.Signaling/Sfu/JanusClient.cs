@@ -183,6 +183,16 @@ public sealed class JanusClient : IAsyncDisposable
         return reply["plugindata"]!["data"]!["exists"]?.GetValue<bool>() == true;
     }
 
+    /// <summary>The feed ids of the room's publishers (whichever session owns them), e.g. to check that none is left over.</summary>
+    public async Task<IReadOnlyList<long>> PublisherFeedsAsync(long handle, long room, CancellationToken ct)
+    {
+        var reply = await PluginAsync(handle, new JsonObject { ["request"] = "listparticipants", ["room"] = room }, null, false, ct);
+        return reply["plugindata"]!["data"]!["participants"]?.AsArray()
+            .Where(p => p?["publisher"]?.GetValue<bool>() == true)
+            .Select(p => p!["id"]!.GetValue<long>())
+            .ToList() ?? [];
+    }
+
     private static JsonObject Jsep(string type, string sdp) => new() { ["type"] = type, ["sdp"] = sdp };
 
     private async Task<JsonObject> PluginAsync(long handle, JsonObject body, JsonObject? jsep, bool async, CancellationToken ct)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Signaling.Sfu;
 using Chat.Testing;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +19,18 @@ namespace Chat.Hub.Tests.Calls;
 public sealed class NamespaceFactAttribute : FactAttribute
 {
     public NamespaceFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("CHAT_E2E_NAMESPACE") != "1")
+        {
+            Skip = "browser end-to-end test: run scripts/e2e-calls.sh (private network namespace, Janus, Chromium)";
+        }
+    }
+}
+
+/// <summary>A <see cref="NamespaceFactAttribute"/> with data: skipped outside the private network namespace.</summary>
+public sealed class NamespaceTheoryAttribute : TheoryAttribute
+{
+    public NamespaceTheoryAttribute()
     {
         if (Environment.GetEnvironmentVariable("CHAT_E2E_NAMESPACE") != "1")
         {
@@ -58,6 +72,24 @@ public sealed class BrowserCallsApp : ChatApp
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         BaseUrl = addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The server as a separate process on the same database, Janus and coturn (with the same signing key, so the
+    /// tests' tokens work there): a chat server a test can stop and start again on its port. Not started yet.
+    /// </summary>
+    public HubServerProcess NewNode() => new(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings__Chat"] = ConnectionString,
+        ["Auth__SigningKey"] = SigningKey,
+        ["Auth__CodeSendsPerClientPerHour"] = "100000",
+        ["Site__PublicUrl"] = "https://school.test",
+        ["Calls__Janus__Urls__0"] = Janus?.Url,
+        ["Calls__Turn__Secret"] = Turn?.Secret,
+        ["Calls__Turn__Urls__0"] = Turn?.Url,
+        ["Logging__Console__FormatterName"] = "simple",
+        // The call page's files: the process runs from the tests' folder, which has no wwwroot of its own.
+        ["ASPNETCORE_WEBROOT"] = Services.GetRequiredService<IWebHostEnvironment>().WebRootPath,
+    });
 
     /// <summary>The class chat of a class (created by the roster sync).</summary>
     public async Task<Guid> ClassChatAsync(Guid classId)
@@ -700,6 +732,147 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await EndCallAsync(teacherPage, callId);
     }
 
+    [NamespaceTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ChatServerRestartsMidLesson_PagesRejoinTheSameCall_PublishAgain_EachDecodesTheOtherAgain(bool crash)
+    {
+        // The chat server runs as its own process here, so that it can stop and start again; Janus and the database stay.
+        await using var node = app.NewNode();
+        await node.StartAsync();
+        await using var lesson = await LessonAsync("11А", "Светлана Андреевна", "Костя", node.BaseAddress.ToString().TrimEnd('/'));
+        var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
+        var pages = new[] { (Page: teacherPage, Other: pupil), (Page: pupilPage, Other: teacher) };
+        foreach (var (page, _) in pages)
+        {
+            // What the page warns of (a refused rejoin, publish or ICE restart) goes into a failure's description.
+            await page.EvaluateAsync("() => { window.consoleLines = []; const warn = console.warn.bind(console); console.warn = (...a) => { window.consoleLines.push(new Date().toISOString().slice(11, 23) + ' ' + a.join(' ')); warn(...a); }; }");
+        }
+
+        // The teacher lets the pupil speak: both send their cameras and each decodes the other's.
+        await teacherPage.EvaluateAsync("([call, pupil]) => window.callState.hub.invoke('AllowToSpeak', call, pupil, true)", new object[] { callId, pupil.AccountId.ToString() });
+        await pupilPage.ClickAsync("#unmute");
+        foreach (var (page, other) in pages)
+        {
+            await DecodesAsync(page, other, "before the restart");
+        }
+
+        // A deploy (SIGTERM, a graceful shutdown) or a crash (SIGKILL): the chat server stops and starts again on the same
+        // port. Janus, the call's room and the database stay; the new process holds no Janus handles, and Janus dropped
+        // the old process's session (with its publishers and subscriptions) when its socket closed. The pages say they
+        // reconnect.
+        await (crash ? node.KillAsync() : node.StopAsync());
+        foreach (var (page, _) in pages)
+        {
+            await Expect(page.Locator("#status")).ToHaveTextAsync("Нет связи с сервером, подключаемся снова…");
+        }
+
+        await node.StartAsync();
+        foreach (var (page, _) in pages)
+        {
+            // Frames count from now: a connection to a handle Janus dropped may still be "connected" for a few seconds.
+            await page.EvaluateAsync("() => { window.framesFrom = new WeakMap(); }");
+        }
+
+        // Both pages come back by themselves: each decodes the other's camera again (the feed the call now lists for that
+        // person, frames advancing on a connected subscription), in the same call, in the lesson, everyone listed once.
+        // The rejoin told each page that the new process holds none of its media (mediaHere false), so it built its
+        // connections again at once rather than when the browser noticed that Janus had dropped them.
+        try
+        {
+            foreach (var (page, other) in pages)
+            {
+                await DecodesAsync(page, other, "after the restart");
+            }
+        }
+        catch (TimeoutException e)
+        {
+            var output = node.Output;
+            throw new TimeoutException(
+                $"{e.Message}\nteacher: {await teacherPage.EvaluateAsync<string>(PageState)}\npupil: {await pupilPage.EvaluateAsync<string>(PageState)}\nthe server: {output[Math.Max(0, output.Length - 4000)..]}", e);
+        }
+
+        var feeds = new List<long>();
+        foreach (var (page, other) in pages)
+        {
+            await WaitOnPageAsync(page, "() => window.callState.publishing && document.getElementById('status').textContent === 'Вы на уроке.'", "is not back in the lesson, publishing");
+            Assert.Equal(callId, await page.EvaluateAsync<string>("() => window.callState.callId"));
+            Assert.Equal(1, await page.EvaluateAsync<int>("() => window.callState.mediaRebuilds"));
+            var call = await page.EvaluateAsync<JsonElement>("call => window.callState.hub.invoke('GetCall', call)", callId);
+            var accounts = call.GetProperty("participants").EnumerateArray().Select(p => p.GetProperty("accountId").GetString()).Order().ToList();
+            Assert.Equal(new[] { teacher.AccountId.ToString(), pupil.AccountId.ToString() }.Order(), accounts);
+            await Expect(page.Locator("#participants li")).ToHaveCountAsync(2);
+            var feed = await FeedOfAsync(page, callId, other);
+            Assert.Equal($"[{feed}]", await page.EvaluateAsync<string>("() => JSON.stringify([...window.callState.subscribers.keys()])"));
+            feeds.Add(feed);
+        }
+
+        // The chat's live call is still the one the lesson started, and its Janus room holds exactly the two listed
+        // camera feeds: nothing of the old process is left publishing there.
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT id, sfu_room FROM calls WHERE chat_id = (SELECT chat_id FROM calls WHERE id = @c) AND ended_at IS NULL", db);
+            cmd.Parameters.AddWithValue("c", Guid.Parse(callId));
+            await using var reader = await cmd.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(Guid.Parse(callId), reader.GetGuid(0));
+            await using var janus = await JanusClient.ConnectAsync(new Uri(app.Janus!.Url), TimeSpan.FromSeconds(25), CancellationToken.None);
+            var handle = await janus.AttachAsync(CancellationToken.None);
+            Assert.Equal(feeds.Order(), (await janus.PublisherFeedsAsync(handle, reader.GetInt64(1), CancellationToken.None)).Order());
+        }
+
+        await EndCallAsync(teacherPage, callId);
+    }
+
+    /// <summary>Waits (a minute at most) until <paramref name="page"/> decodes the camera of <paramref name="other"/> (<see cref="DecodesAdvancing"/>).</summary>
+    private static Task DecodesAsync(IPage page, TestUser other, string when) =>
+        WaitOnPageAsync(page, DecodesAdvancing, $"does not decode {other.AccountId}'s camera {when}", other.AccountId.ToString());
+
+    /// <summary>
+    /// Polls <paramref name="script"/> (sync or async: evaluated and awaited each time, unlike WaitForFunctionAsync, which
+    /// takes an async predicate's promise for true at once) until it is true, a minute at most; on timeout says what the
+    /// call page was doing.
+    /// </summary>
+    private static async Task WaitOnPageAsync(IPage page, string script, string failure, object? arg = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await page.EvaluateAsync<bool>(script, arg))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the page {failure}: {await page.EvaluateAsync<string>(PageState)}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>What a call page is doing, for a failure's description (its warnings if the test collects them).</summary>
+    private const string PageState = """
+        () => JSON.stringify({ me: window.callState.me, hub: window.callState.hub.state, status: document.getElementById('status').textContent,
+          publisher: window.callState.publisher?.connectionState, publishing: window.callState.publishing,
+          republishing: !!window.callState.republishing, subscribers: [...window.callState.subscribers].map(([f, pc]) => f + ':' + pc.connectionState),
+          participants: window.callState.lastCall?.participants.map(p => p.accountId + ':' + p.feedId), console: window.consoleLines })
+        """;
+
+    /// <summary>
+    /// Whether the page decodes the camera of <c>account</c>: its subscription to the feed the call lists for that person
+    /// is connected and has decoded more than ten sized frames since this script first saw that connection.
+    /// </summary>
+    private const string DecodesAdvancing = """
+        async account => {
+          const feed = window.callState.lastCall?.participants.find(p => p.accountId === account)?.feedId;
+          const pc = feed && window.callState.subscribers.get(feed);
+          if (!pc || pc.connectionState !== 'connected') return false;
+          let frames = 0, width = 0;
+          for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') { frames = s.framesDecoded || 0; width = s.frameWidth || 0; }
+          window.framesFrom ??= new WeakMap();
+          if (!window.framesFrom.has(pc)) { window.framesFrom.set(pc, frames); return false; }
+          return width > 0 && frames > window.framesFrom.get(pc) + 10;
+        }
+        """;
+
     /// <summary>
     /// Polls <paramref name="script"/> (which returns at least <c>{ frames, width }</c>) until more than ten frames of
     /// a sized video were decoded, or 30 s passed; returns the last answer for the test to judge.
@@ -811,13 +984,13 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     /// <summary>A lesson in a new class: its teacher started it and one pupil joined, each on a call page of one browser.</summary>
-    private async Task<LessonOnPages> LessonAsync(string className, string teacherName, string pupilName)
+    private async Task<LessonOnPages> LessonAsync(string className, string teacherName, string pupilName, string? baseUrl = null)
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var a = await school.CreateClassAsync(className);
         var teacher = await school.AddVerifiedTeacherAsync(teacherName, a.Id);
         var pupil = await school.AddStudentAsync(pupilName, a.Id);
-        var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var browser = await CallBrowser.LaunchAsync(baseUrl ?? app.BaseUrl);
         try
         {
             var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: true);

@@ -81,4 +81,30 @@ public sealed class JanusRestartTests(JanusCallsApp app) : IClassFixture<JanusCa
 
         await t.Connection.InvokeAsync("EndCall", callId);
     }
+
+    [Fact]
+    public async Task JoinCall_SaysWhetherThisServerHoldsTheCallersMedia()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5В");
+        var teacher = await school.AddVerifiedTeacherAsync("Анна Львовна", a.Id);
+        var pupil = await school.AddStudentAsync("Гоша", a.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+
+        // Nothing published or subscribed yet: this server holds none of their media.
+        var started = await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, false);
+        Assert.False(started.MediaHere);
+        Assert.False((await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", started.Call.CallId)).MediaHere);
+
+        // The teacher publishes; her page's hub reconnects to the same server and rejoins: her camera's handle is here.
+        // The pupil published nothing: still none of hers.
+        Assert.StartsWith("v=0", await t.Connection.InvokeAsync<string>("Publish", started.Call.CallId, Offer), StringComparison.Ordinal);
+        await using var again = await HubClient.ConnectAsync(app, teacher);
+        Assert.True((await again.Connection.InvokeAsync<CallJoinDto>("JoinCall", started.Call.CallId)).MediaHere);
+        Assert.False((await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", started.Call.CallId)).MediaHere);
+
+        await t.Connection.InvokeAsync("EndCall", started.Call.CallId);
+    }
 }

@@ -19,8 +19,14 @@ public sealed record IceServerDto(string[] Urls, string? Username, string? Crede
 /// <summary>Fresh ICE servers for someone in a call (GetIceServers): TURN credentials expire, a lesson has no time limit.</summary>
 public sealed record IceServersDto(IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? ExpireAt);
 
-/// <summary>What JoinCall and StartCall return: the state and the ICE servers for this user.</summary>
-public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt);
+/// <summary>
+/// What JoinCall and StartCall return: the state and the ICE servers for this user. <paramref name="MediaHere"/>: whether
+/// this server holds any of the caller's media connections in the call (Janus handles are per server and in memory).
+/// False on a rejoin means they cannot be managed from here (the server restarted, or another one took the hub
+/// connection) and Janus dropped or will drop them with the old server's session: the client publishes and subscribes
+/// again at once instead of waiting for its connections to fail.
+/// </summary>
+public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt, bool MediaHere);
 
 /// <summary>
 /// One trickled ICE candidate; Candidate null or empty means the end of candidates. FeedId null = my own publisher

@@ -112,8 +112,13 @@ public sealed partial class CallService(
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
-        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt);
+        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, HoldsMediaOf(callId, me));
     }
+
+    /// <summary>Whether this node holds any Janus handle of the person in the call: camera, screen or a subscription.</summary>
+    private bool HoldsMediaOf(Guid callId, Guid me) =>
+        publishers.ContainsKey((callId, me)) || screenPublishers.ContainsKey((callId, me))
+        || subscribers.Keys.Any(k => k.Call == callId && k.Account == me);
 
     /// <summary>
     /// New TURN credentials for someone in the call, before the ones of their join expire (a lesson has no time limit;
