@@ -42,15 +42,14 @@ public sealed class NamespaceTheoryAttribute : TheoryAttribute
 /// <summary>The app on Kestrel (a real port the browser can reach) with a private Janus.</summary>
 public sealed class BrowserCallsApp : ChatApp
 {
-    public JanusServer? Janus { get; private set; }
-
     public TurnServer? Turn { get; private set; }
 
     public string BaseUrl { get; private set; } = "";
 
+    protected override bool WithJanus => Environment.GetEnvironmentVariable("CHAT_E2E_NAMESPACE") == "1";
+
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
-        ["Calls:Janus:Urls:0"] = Janus?.Url,
         ["Calls:Turn:Secret"] = Turn?.Secret,
         ["Calls:Turn:Urls:0"] = Turn?.Url,
         // Every account of these tests signs in from 127.0.0.1 over Kestrel; the capacity measurement signs in 100+.
@@ -65,7 +64,6 @@ public sealed class BrowserCallsApp : ChatApp
             return;
         }
 
-        Janus = await JanusServer.StartAsync();
         Turn = await TurnServer.StartAsync();
         UseKestrel(0);
         StartServer();
@@ -104,11 +102,6 @@ public sealed class BrowserCallsApp : ChatApp
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        if (Janus is not null)
-        {
-            await Janus.DisposeAsync();
-        }
-
         if (Turn is not null)
         {
             await Turn.DisposeAsync();

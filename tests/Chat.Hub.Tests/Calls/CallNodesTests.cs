@@ -14,34 +14,17 @@ namespace Chat.Hub.Tests.Calls;
 /// </summary>
 public sealed class JanusClusterApp : ClusterApp
 {
-    public JanusServer Janus { get; private set; } = null!;
+    protected override bool WithJanus => true;
 
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
-        ["Calls:Janus:Urls:0"] = Janus.Url,
         ["ConnectionStrings:Redis"] = Redis.ConnectionString,
     };
 
     protected override IDictionary<string, string?> NodeSettings => new Dictionary<string, string?>
     {
-        ["Calls__Janus__Urls__0"] = Janus.Url,
+        ["Calls__Janus__Urls__0"] = Janus!.Url,
     };
-
-    public override async Task InitializeAsync()
-    {
-        Assert.True(JanusServer.Available, "janus is not installed (test.sh installs it)");
-        Janus = await JanusServer.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (Janus is not null)
-        {
-            await Janus.DisposeAsync();
-        }
-    }
 }
 
 /// <summary>
@@ -135,7 +118,7 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
 
         private async Task SetUpAsync()
         {
-            var before = (await cluster.Janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+            var before = (await cluster.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
             await Teacher.ConnectAsync(cluster.NodeA.BaseAddress, []);
             await Pupil.ConnectAsync(cluster.NodeB.BaseAddress, []);
             CallId = (await Teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", Lesson.Chat.Id, true)).Call.CallId;
@@ -174,7 +157,7 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
             IReadOnlyList<JanusHandleInfo> still;
             while (true)
             {
-                var now = (await cluster.Janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+                var now = (await cluster.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
                 still = pupilOnB.Where(h => now.Contains(h.Handle)).ToList();
                 if (still.Count == 0)
                 {

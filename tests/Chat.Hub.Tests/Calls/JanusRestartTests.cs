@@ -8,28 +8,7 @@ namespace Chat.Hub.Tests.Calls;
 /// <summary>The app with a real private Janus (signaling only: outside a network namespace no media flows).</summary>
 public sealed class JanusCallsApp : ChatApp
 {
-    public JanusServer Janus { get; private set; } = null!;
-
-    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
-    {
-        ["Calls:Janus:Urls:0"] = Janus.Url,
-    };
-
-    public override async Task InitializeAsync()
-    {
-        Assert.True(JanusServer.Available, "janus is not installed (test.sh installs it)");
-        Janus = await JanusServer.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (Janus is not null)
-        {
-            await Janus.DisposeAsync();
-        }
-    }
+    protected override bool WithJanus => true;
 }
 
 /// <summary>Janus dies mid-call and comes back: participants get SfuRestarted, the call goes on, publishing again works.</summary>
@@ -59,7 +38,7 @@ public sealed class JanusRestartTests(JanusCallsApp app) : IClassFixture<JanusCa
         t.Connection.On<Guid>("SfuRestarted", id => teacherTold.TrySetResult(id));
         p.Connection.On<Guid>("SfuRestarted", id => pupilTold.TrySetResult(id));
 
-        await app.Janus.KillAsync();
+        await app.Janus!.KillAsync();
         Assert.Equal(callId, await teacherTold.Task.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(callId, await pupilTold.Task.WaitAsync(TimeSpan.FromSeconds(30)));
 

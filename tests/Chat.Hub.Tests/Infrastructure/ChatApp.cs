@@ -34,10 +34,33 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
 
+    /// <summary>A fixture that says so gets a real private Janus (signaling only outside a network namespace), used by the app.</summary>
+    protected virtual bool WithJanus => false;
+
+    /// <summary>The private Janus of a fixture <see cref="WithJanus"/>; null otherwise.</summary>
+    public JanusServer? Janus { get; private set; }
+
     public virtual async Task InitializeAsync()
     {
+        if (WithJanus)
+        {
+            Assert.True(JanusServer.Available, "janus is not installed (test.sh installs it)");
+            Janus = await JanusServer.StartAsync();
+        }
+
         var postgres = await PostgresServer.GetAsync();
         connectionString = await postgres.CreateMigratedDatabaseAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Janus is not null)
+        {
+            await Janus.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>Lets a derived fixture put the app on a database of its own (e.g. a private PostgreSQL it restarts).</summary>
@@ -51,6 +74,11 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("ConnectionStrings:Chat", connectionString);
         builder.UseSetting("Auth:SigningKey", SigningKey);
         builder.UseSetting("Site:PublicUrl", "https://school.test");
+        if (Janus is not null)
+        {
+            builder.UseSetting("Calls:Janus:Urls:0", Janus.Url);
+        }
+
         foreach (var (key, value) in ExtraSettings)
         {
             builder.UseSetting(key, value);
