@@ -45,10 +45,10 @@ public sealed partial class CallService
         var present = false;
         var dto = await MutateAsync(live.Id, s =>
         {
-            if (s.Find(accountId) is { Present: true } p)
+            if (s.Find(accountId) is { Present: true })
             {
                 present = true;
-                feeds = (p.FeedId, p.ScreenFeedId);
+                feeds = FeedsOf(s, accountId);
                 s.Leave(accountId);
             }
         }, ct);

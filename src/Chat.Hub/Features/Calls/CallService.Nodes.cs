@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Chat.Signaling.Calls;
 using StackExchange.Redis;
 
 namespace Chat.Hub.Features.Calls;
@@ -44,6 +45,10 @@ public sealed partial class CallService
         await DropHandlesAsync(callId, accountId, ct);
         await PublishDropAsync(new HandleDrop(nodeId, callId, accountId));
     }
+
+    /// <summary>The person's camera and screen feeds in the call as it is (read before they leave it).</summary>
+    private static (long? Camera, long? Screen) FeedsOf(CallState state, Guid accountId) =>
+        state.Find(accountId) is { } p ? (p.FeedId, p.ScreenFeedId) : default;
 
     private async Task PublishDropAsync(HandleDrop drop)
     {

@@ -176,7 +176,7 @@ public sealed partial class CallService(
         (long? Camera, long? Screen) feeds = default;
         var dto = await MutateAsync(callId, state =>
         {
-            feeds = state.Find(me) is { } p ? (p.FeedId, p.ScreenFeedId) : default;
+            feeds = FeedsOf(state, me);
             state.Leave(me);
         }, ct);
         await TakeOutOfMediaAsync(callId, me, feeds);
@@ -243,7 +243,7 @@ public sealed partial class CallService(
         (long? Camera, long? Screen) feeds = default;
         var dto = await ChangeAsync(me, callId, s =>
         {
-            feeds = s.Find(accountId) is { } p ? (p.FeedId, p.ScreenFeedId) : default;
+            feeds = FeedsOf(s, accountId);
             s.Remove(me, accountId);
         }, ct);
         await TakeOutOfMediaAsync(callId, accountId, feeds);
