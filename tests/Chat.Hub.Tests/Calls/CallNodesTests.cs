@@ -78,6 +78,25 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
         await scene.PupilHandlesGoneAsync();
     }
 
+    [Fact]
+    public async Task TeacherOnNodeA_EndsTheLesson_NeitherNodeKeepsAHandleOfIt()
+    {
+        await using var scene = await LessonScene.StartAsync(cluster);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        scene.Pupil.Connection.On<Guid>("CallEnded", callId =>
+        {
+            if (callId == scene.CallId)
+            {
+                ended.TrySetResult();
+            }
+        });
+
+        await scene.Teacher.Connection.InvokeAsync("EndCall", scene.CallId);
+
+        await ended.Task.WaitAsync(Wait);
+        await scene.CallHandlesGoneAsync();
+    }
+
     /// <summary>
     /// A lesson whose teacher is on node A and publishes; a pupil on node B joins, publishes (allowed to speak) and asks
     /// for the teacher's feed, so node B holds Janus handles of the pupil's: their camera's publisher handle and a
@@ -153,27 +172,33 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
         /// <summary>Waits until Janus holds none of the pupil's handles on node B; the teacher's camera stays.</summary>
         public async Task PupilHandlesGoneAsync()
         {
+            var now = await GoneAsync(pupilOnB, "node B still holds the pupil's handles");
+            Assert.Contains(teacherCamera.Handle, now);
+        }
+
+        /// <summary>Waits until Janus holds none of the call's handles: the pupil's on node B and the teacher's camera on node A.</summary>
+        public Task CallHandlesGoneAsync() => GoneAsync([.. pupilOnB, teacherCamera], "Janus still holds handles of the ended call");
+
+        /// <summary>Polls Janus until none of the handles is attached; returns the handles it holds then.</summary>
+        private async Task<HashSet<long>> GoneAsync(IReadOnlyList<JanusHandleInfo> handles, string failure)
+        {
             var until = DateTime.UtcNow + Wait;
-            IReadOnlyList<JanusHandleInfo> still;
             while (true)
             {
                 var now = (await cluster.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
-                still = pupilOnB.Where(h => now.Contains(h.Handle)).ToList();
+                var still = handles.Where(h => now.Contains(h.Handle)).ToList();
                 if (still.Count == 0)
                 {
-                    Assert.Contains(teacherCamera.Handle, now);
-                    return;
+                    return now;
                 }
 
                 if (DateTime.UtcNow > until)
                 {
-                    break;
+                    Assert.Fail($"{failure}: {string.Join(", ", still.Select(h => $"{h.Handle} ({h.Type ?? "not in a room"})"))}");
                 }
 
                 await Task.Delay(200);
             }
-
-            Assert.Fail($"node B still holds the pupil's handles in Janus: {string.Join(", ", still.Select(h => $"{h.Handle} ({h.Type ?? "not in a room"})"))}");
         }
 
         public async ValueTask DisposeAsync()

@@ -9,8 +9,9 @@ namespace Chat.Hub.Features.Calls;
 /// (their hub connection moved, or they use two devices). Taking someone out of a call's media therefore reaches every
 /// node: the node that made the change kicks their feeds out of the room through the room secret, detaches its own
 /// handles of theirs and publishes a drop on the Redis channel <c>chat:calls</c>; every other node detaches the handles
-/// it holds of theirs in that call (<see cref="CallNodeListener"/>, subscribed at startup). Without Redis there is one
-/// node, and the local drop is all.
+/// it holds of theirs in that call (<see cref="CallNodeListener"/>, subscribed at startup). When a call ends, the same
+/// drop without a person tells every node to detach all its handles of the call. Without Redis there is one node, and
+/// the local drop is all.
 /// </summary>
 public sealed partial class CallService
 {
@@ -63,7 +64,8 @@ public sealed partial class CallService
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Handles of theirs on other nodes stay attached until that node drops them (they leave, the call ends).
+            // Handles on other nodes stay attached until that node drops them itself (the person leaves through it, or
+            // the call ends through it) or stops: a leak of Janus memory, not of media — their feeds are kicked already.
             LogDropNotPublished(logger, e, drop.CallId, drop.AccountId);
         }
     }
@@ -87,10 +89,11 @@ public sealed partial class CallService
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: could not tell other nodes to drop the handles of {AccountId}")]
-    private static partial void LogDropNotPublished(ILogger logger, Exception exception, Guid callId, Guid accountId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: could not tell other nodes to drop the handles of {AccountId} (none: everyone's)")]
+    private static partial void LogDropNotPublished(ILogger logger, Exception exception, Guid callId, Guid? accountId);
 
-    private sealed record HandleDrop(Guid Node, Guid CallId, Guid AccountId);
+    /// <summary>A node's request to the others: detach the handles of this person in this call, or of everyone (<c>AccountId</c> null: the call ended).</summary>
+    private sealed record HandleDrop(Guid Node, Guid CallId, Guid? AccountId);
 }
 
 /// <summary>
