@@ -415,6 +415,9 @@ async function subscribe(feedId, label, accountId) {
   };
   trickle(pc, feedId);
   // A feed becomes available in Janus only once its publisher's connection is up: retry "feed_not_found" briefly.
+  // A feed still missing after 2 and 6 s may be one the page knows from a state that is no longer true (a push lost
+  // or overtaken while the hub reconnected): the call is read again, and if the feed is gone from it, so is this
+  // subscription (the loop ends quietly; the feed that replaced it is subscribed by that state).
   let offer = null;
   for (let attempt = 0; offer === null; attempt++) {
     try {
@@ -422,7 +425,9 @@ async function subscribe(feedId, label, accountId) {
     } catch (err) {
       const text = String(err && err.message);
       const limited = text.includes('rate_limited'); // a page joining a big call asks for much at once: slower, not never
-      if (attempt >= 40 || !(text.includes('feed_not_found') || limited) || !state.subscribers.has(feedId)) {
+      const missing = text.includes('feed_not_found');
+      if ((attempt === 8 || attempt === 24) && missing && state.subscribers.has(feedId)) await readCallAgain();
+      if (attempt >= 40 || !(missing || limited) || !state.subscribers.has(feedId)) {
         closeSubscriber(feedId);
         throw err;
       }
@@ -815,6 +820,30 @@ function renderParticipants(call) {
 /** Whether the call as last applied still lists the feed (a camera or a screen of someone in it). */
 const feedListed = feed => !!state.lastCall && state.lastCall.participants.some(p => p.feedId === feed || p.screenFeedId === feed);
 
+/**
+ * The call as the server has it, read until no push came while it was read (a push applied meanwhile may be newer
+ * than the read): starting from `call`, read when pushes came since `seen`. Null when the pushes never settle (then
+ * what they applied is at least as new as any read).
+ */
+async function settledCall(hub, callId, seen, call) {
+  for (let i = 0; i < 10 && state.statePushes !== seen; i++) {
+    seen = state.statePushes;
+    call = await hub.invoke('GetCall', callId);
+  }
+  return state.statePushes === seen ? call : null;
+}
+
+/** Reads the call again and applies it (a subscription's feed is missing: the state the page holds may be stale). */
+async function readCallAgain() {
+  const hub = state.hub, callId = state.callId;
+  if (!hub || !callId || !hubUp()) return;
+  try {
+    await applyState(await settledCall(hub, callId, state.statePushes - 1, null));
+  } catch (err) {
+    console.warn('call', message(err)); // the next attempt or the next push will do
+  }
+}
+
 async function applyState(call) {
   if (!call || call.callId !== state.callId) return;
   if (call.kind === 'broadcast') $('viewers').textContent = 'Зрителей: ' + (call.viewerCount || 0);
@@ -958,8 +987,8 @@ async function start(params) {
         : 'Камера и микрофон не подключены: ' + message(err), true);
     });
     // The join's state is older than what publishing changed (my feed, «камера выключена»): read the call again rather
-    // than show the join's state over the pushes that came meanwhile.
-    await applyState(await hub.invoke('GetCall', state.callId).catch(() => null));
+    // than show the join's state over the pushes that came meanwhile (and again while pushes come during the read).
+    await applyState(await settledCall(hub, state.callId, state.statePushes - 1, null).catch(() => null));
   }
   await refreshDevices();
   ['hand', 'leave'].forEach(id => { $(id).disabled = false; });
@@ -983,21 +1012,19 @@ async function rejoin(hub) {
   const current = () => state.rejoinRun === run && state.callId === callId && state.hub === hub;
   for (let attempt = 0; current(); attempt++) {
     try {
-      let seen = state.statePushes;
+      const seen = state.statePushes;
       const j = await hub.invoke('JoinCall', callId);
       if (!current()) return;
       takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
       // Pushes that came while it was read (others rejoining and publishing again after a server restart, my own join)
-      // may be newer than the answer and are applied already: the call is read again rather than put back.
-      let call = j.call;
-      for (let i = 0; i < 3 && state.statePushes !== seen; i++) {
-        seen = state.statePushes;
-        call = await hub.invoke('GetCall', callId);
-        if (!current()) return;
-      }
-      status(inCallText(call));
+      // may be newer than the answer and are applied already: the call is read again rather than put back, as long
+      // as pushes keep coming during the reads. Applying an older read over them would close a live subscription
+      // and ask for a feed that is gone.
+      const call = await settledCall(hub, callId, seen, j.call);
+      if (!current()) return;
+      status(inCallText(call || state.lastCall || j.call));
       if (j.mediaHere === false) closeMedia(); // built again below: subscriptions by applyState, the rest by rebuildMedia
-      await applyState(call);
+      await applyState(call || state.lastCall);
       if (j.mediaHere === false) rebuildMedia();
       if (state.mine && state.mine.isHost) loadWaitingRoom();
       return;

@@ -293,7 +293,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
     }
 
     [NamespaceFact]
-    public async Task PeerConnectionsFail_PagesBuildThemAgain_PupilDecodesTheTeacherAgain()
+    public async Task PeerConnectionsFail_PagesBuildThemAgain_PupilDecodesTheTeacherAgain_EvenAfterAStaleState()
     {
         await using var lesson = await LessonAsync("8Б", "Анна Сергеевна", "Петя");
         var (teacher, pupil, teacherPage, pupilPage, callId) = (lesson.Teacher, lesson.Pupil, lesson.TeacherPage, lesson.PupilPage, lesson.CallId);
@@ -316,6 +316,24 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await pupilPage.EvaluateAsync($"feed => ({FailScript})(window.callState.subscribers.get(feed))", second);
         Assert.Equal(second, await DecodingFeedAsync(pupilPage, 0));
         Assert.Equal(1, await pupilPage.EvaluateAsync<int>("() => window.callState.subscribers.size"));
+
+        // A state that is no longer true reaches the pupil's page (a push overtaken while the hub reconnected): it lists
+        // the teacher's first feed, long gone. The page follows it — the live subscription closes, the dead feed is
+        // asked for — finds that feed missing, reads the call again and is back on the teacher's live feed, no error
+        // shown. (The push goes straight to the page's own CallStateChanged handler.)
+        const string StalePush = """
+            ([live, gone]) => {
+              const call = window.callState.lastCall;
+              const stale = { ...call, participants: call.participants.map(p => p.feedId === live ? { ...p, feedId: gone } : p) };
+              const handlers = Object.values(window.callState.hub).find(v => v && typeof v === 'object' && Array.isArray(v.callstatechanged));
+              handlers.callstatechanged.forEach(h => h(stale));
+              return [...window.callState.subscribers.keys()];
+            }
+            """;
+        Assert.Equal([first], await pupilPage.EvaluateAsync<long[]>(StalePush, new object[] { second, first }));
+        Assert.Equal(second, await DecodingFeedAsync(pupilPage, 0));
+        await WaitOnPageAsync(pupilPage, "gone => !window.callState.subscribers.has(gone) && window.callState.subscribers.size === 1", "keeps the gone feed's subscription", first);
+        await Expect(pupilPage.Locator("#status")).Not.ToContainTextAsync("Не удалось");
 
         await EndCallAsync(teacherPage, callId);
     }
@@ -347,13 +365,13 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
 
         // ICE really runs on the new credentials: a candidate pair other than the one before the restart is selected,
         // its checks succeeded (the old pair stays selected until a new one works), and the connection is connected.
-        await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.publisher, old)", pairBefore, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(teacherPage, $"async old => ({NewPairSelected})(window.callState.publisher, old)", "selects no new candidate pair for its camera", pairBefore);
         Assert.Equal(feed, await FeedOfAsync(teacherPage, callId, teacher));
 
         // The pupil's page keeps its subscription to the same feed and decodes on.
         const string Frames = "async () => { for (const s of (await window.firstSubscription.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') return s.framesDecoded || 0; return 0; }";
         var before = await pupilPage.EvaluateAsync<int>(Frames);
-        await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(pupilPage, $"async before => ({Frames})().then(f => f > before + 10)", "decodes no new frames of the first subscription", before);
         Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
 
@@ -366,9 +384,9 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await pupilPage.WaitForFunctionAsync("() => window.callState.subscriptionIceRestarts === 1 && window.callState.iceRestarts === 0", null, new() { Timeout = 30_000 });
         await pupilPage.EvaluateAsync("() => { delete window.firstSubscription.connectionState; }");
         Assert.NotEqual(subUfrag, await pupilPage.EvaluateAsync<string>(SubUfrag));
-        await pupilPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.firstSubscription, old)", subPairBefore, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(pupilPage, $"async old => ({NewPairSelected})(window.firstSubscription, old)", "selects no new candidate pair for its subscription", subPairBefore);
         before = await pupilPage.EvaluateAsync<int>(Frames);
-        await pupilPage.WaitForFunctionAsync($"async before => ({Frames})().then(f => f > before + 10)", before, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(pupilPage, $"async before => ({Frames})().then(f => f > before + 10)", "decodes no new frames of the first subscription", before);
         Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.firstSubscription", feed));
 
         await EndCallAsync(teacherPage, callId);
@@ -404,10 +422,10 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.screen === window.restartedPc"));
         Assert.NotEqual(ufrag, await teacherPage.EvaluateAsync<string>(Ufrag));
-        await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.screen, old)", pairBefore, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(teacherPage, $"async old => ({NewPairSelected})(window.callState.screen, old)", "selects no new candidate pair for its screen share", pairBefore);
         Assert.Equal(screenFeed, await teacherPage.EvaluateAsync<long>("() => window.callState.screenFeed"));
         var before = (await pupilPage.EvaluateAsync<JsonElement>(FeedVideo, screenFeed)).GetProperty("frames").GetInt32();
-        await pupilPage.WaitForFunctionAsync($"async ([feed, before]) => ({FeedVideo})(feed).then(v => v.frames > before + 10)", new object[] { screenFeed, before }, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(pupilPage, $"async ([feed, before]) => ({FeedVideo})(feed).then(v => v.frames > before + 10)", "decodes no new frames of the screen share", new object[] { screenFeed, before });
         Assert.True(await pupilPage.EvaluateAsync<bool>("feed => window.callState.subscribers.get(feed) === window.screenSubscription", screenFeed));
 
         // Then the connection fails for good: the page shares the screen again on a new connection with the capture it
@@ -471,7 +489,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await teacherPage.WaitForFunctionAsync("() => window.callState.iceRestarts === 1", null, new() { Timeout = 60_000 });
         await teacherPage.EvaluateAsync("() => { delete window.restartedPc.connectionState; }");
         Assert.True(await teacherPage.EvaluateAsync<bool>("() => window.callState.publisher === window.restartedPc && window.callState.publishing"));
-        await teacherPage.WaitForFunctionAsync($"async old => ({NewPairSelected})(window.callState.publisher, old)", pairBefore, new() { Timeout = 30_000 });
+        await WaitOnPageAsync(teacherPage, $"async old => ({NewPairSelected})(window.callState.publisher, old)", "selects no new candidate pair for its camera", pairBefore);
         await Expect(teacherPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.");
         Assert.Equal(feed, await FeedOfAsync(teacherPage, callId, teacher));
         Assert.Equal(feed, await DecodingFeedAsync(pupilPage, 0));
@@ -543,7 +561,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         Assert.Equal("connected", await teacherPage.EvaluateAsync<string>("() => window.callState.publisher.connectionState"));
         const string Energy = "async () => { for (const pc of window.callState.subscribers.values()) for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'audio') return s.totalAudioEnergy || 0; return 0; }";
         var before = await pupilPage.EvaluateAsync<double>(Energy);
-        await pupilPage.WaitForFunctionAsync($"async before => ({Energy})().then(e => e > before + 0.05)", before, wait);
+        await WaitOnPageAsync(pupilPage, $"async before => ({Energy})().then(e => e > before + 0.05)", "hears no new sound from the teacher's second microphone", before);
         await pupilPage.WaitForFunctionAsync(Speaking, teacher.AccountId.ToString(), wait);
         Assert.Equal(2, await pupilPage.Locator("#participants li").CountAsync());
 
@@ -700,7 +718,7 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
               return false;
             }
             """;
-        await teacherPage.WaitForFunctionAsync(Resumed, pausedAccount, new() { Timeout = 60_000, PollingInterval = 500 });
+        await WaitOnPageAsync(teacherPage, Resumed, "does not decode the resumed camera", pausedAccount);
 
         // On a poor connection she chooses «ничьё» in «Видео других»: both cameras pause (she still hears them);
         // back to the automatic budget, both come back.
@@ -824,8 +842,8 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
 
     /// <summary>
     /// Polls <paramref name="script"/> (sync or async: evaluated and awaited each time, unlike WaitForFunctionAsync, which
-    /// takes an async predicate's promise for true at once) until it is true, a minute at most; on timeout says what the
-    /// call page was doing.
+    /// takes an async predicate's promise for true at once, Playwright #29132) until it is true, a minute at most; on
+    /// timeout says what the call page was doing. Every wait on an async condition (getStats) goes through here.
     /// </summary>
     private static async Task WaitOnPageAsync(IPage page, string script, string failure, object? arg = null)
     {
