@@ -10,9 +10,9 @@ public sealed partial class ChatHub
 {
     private CallService Calls { get; } = calls;
 
-    public Task<CallJoinDto> StartCall(Guid chatId, bool lessonMode) => Calls.StartAsync(Me, chatId, lessonMode, Context.ConnectionAborted);
+    public Task<CallJoinDto> StartCall(Guid chatId, bool lessonMode) => Calls.StartAsync(Me, chatId, lessonMode, Context.ConnectionAborted, connectionId: Context.ConnectionId);
 
-    public Task<CallJoinDto> JoinCall(Guid callId) => Calls.JoinAsync(Me, callId, Context.ConnectionAborted);
+    public Task<CallJoinDto> JoinCall(Guid callId) => Calls.JoinAsync(Me, callId, Context.ConnectionAborted, Context.ConnectionId);
 
     public Task<CallDto> GetCall(Guid callId) => Calls.GetAsync(Me, callId, Context.ConnectionAborted);
 
@@ -94,7 +94,7 @@ public sealed partial class ChatHub
     public Task<IReadOnlyList<CallGuestDto>> AdmitToCall(Guid callId, Guid accountId, bool admit) => Calls.AdmitAsync(Me, callId, accountId, admit, Context.ConnectionAborted);
 
     /// <summary>Starts a broadcast («трансляция») in a channel or group chat: the caller presents, everyone else only watches.</summary>
-    public Task<CallJoinDto> StartBroadcast(Guid chatId) => Calls.StartAsync(Me, chatId, false, Context.ConnectionAborted, broadcast: true);
+    public Task<CallJoinDto> StartBroadcast(Guid chatId) => Calls.StartAsync(Me, chatId, false, Context.ConnectionAborted, broadcast: true, connectionId: Context.ConnectionId);
 
     /// <summary>The host of a broadcast makes someone a presenter or a viewer again.</summary>
     public Task<CallDto> SetPresenter(Guid callId, Guid accountId, bool presenter) => Calls.SetPresenterAsync(Me, callId, accountId, presenter, Context.ConnectionAborted);
@@ -108,5 +108,5 @@ public sealed partial class ChatHub
     public Task<CallPlanDto> CancelScheduledCall(Guid planId) => Calls.CancelPlanAsync(Me, planId, Context.ConnectionAborted);
 
     /// <summary>Joins a planned call from ten minutes before its start (the first comer opens it; the planner hosts).</summary>
-    public Task<CallJoinDto> JoinScheduledCall(Guid planId) => Calls.JoinPlannedAsync(Me, planId, Context.ConnectionAborted);
+    public Task<CallJoinDto> JoinScheduledCall(Guid planId) => Calls.JoinPlannedAsync(Me, planId, Context.ConnectionAborted, Context.ConnectionId);
 }

@@ -132,6 +132,7 @@ public sealed partial class ChatHub(
     {
         registry.Remove(Me, Context.ConnectionId);
         await presence.DisconnectedAsync(Me);
+        await Calls.ConnectionClosedAsync(Context.ConnectionId); // a call page that vanished: CallService.Presence.cs
         await base.OnDisconnectedAsync(exception);
     }
 

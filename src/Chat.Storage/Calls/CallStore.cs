@@ -117,4 +117,44 @@ public sealed class CallStore(NpgsqlDataSource db)
         await s.Connection.ExecuteAsync(new CommandDefinition(
             "UPDATE calls SET sfu_url = NULL, sfu_room = NULL, sfu_secret = NULL WHERE id = @callId AND sfu_room = @room AND ended_at IS NULL",
             new { callId, room }, s.Transaction, cancellationToken: ct)) == 1;
+
+    /// <summary>
+    /// The hub connection <paramref name="connectionId"/> joined the call for the person (a join or a rejoin): it is
+    /// the one whose close counts, and whatever an earlier connection's close started is off.
+    /// </summary>
+    public async Task MarkConnectedAsync(DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE call_participants SET connection_id = @connectionId, gone_since = NULL WHERE call_id = @callId AND account_id = @accountId",
+            new { callId, accountId, connectionId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// A hub connection that joined the call closed: whoever it joined for (if it is still their latest) is gone since
+    /// now, unless a connection of theirs joins again in time. Returns how many participants it marked.
+    /// </summary>
+    public async Task<int> ConnectionClosedAsync(Guid callId, string connectionId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE call_participants SET gone_since = now()
+            WHERE call_id = @callId AND connection_id = @connectionId AND present AND gone_since IS NULL
+            """, new { callId, connectionId }, cancellationToken: ct));
+    }
+
+    /// <summary>Participants still present whose joining connection closed longer than <paramref name="grace"/> ago.</summary>
+    public async Task<IReadOnlyList<(Guid CallId, Guid AccountId)>> GoneAsync(TimeSpan grace, int limit, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<(Guid, Guid)>(new CommandDefinition(
+            "SELECT call_id, account_id FROM call_participants WHERE present AND gone_since < now() - @grace ORDER BY gone_since LIMIT @limit",
+            new { grace, limit }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>Whether the participant is still gone for longer than <paramref name="grace"/> (checked under the call's lock).</summary>
+    public async Task<bool> IsGoneAsync(DbScope s, Guid callId, Guid accountId, TimeSpan grace, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT EXISTS (SELECT 1 FROM call_participants
+                           WHERE call_id = @callId AND account_id = @accountId AND present AND gone_since < now() - @grace)
+            """, new { callId, accountId, grace }, s.Transaction, cancellationToken: ct));
 }

@@ -86,7 +86,7 @@ public sealed partial class CallService
     }
 
     /// <summary>Joins the planned call from <see cref="EarlyJoin"/> before its start; the first comer opens it (the planner hosts).</summary>
-    public async Task<CallJoinDto> JoinPlannedAsync(Guid me, Guid planId, CancellationToken ct)
+    public async Task<CallJoinDto> JoinPlannedAsync(Guid me, Guid planId, CancellationToken ct, string? connectionId = null)
     {
         Subscribe();
         var plan = await RequirePlanAsync(me, planId, ct);
@@ -126,7 +126,7 @@ public sealed partial class CallService
             return live.Id;
         }, ct);
 
-        return opened is not null ? await OpenedAsync(me, opened, ct) : await JoinAsync(me, callId, ct);
+        return opened is not null ? await OpenedAsync(me, opened, connectionId, ct) : await JoinAsync(me, callId, ct, connectionId);
     }
 
     /// <summary>The plan, for a member of its chat (anyone else: chat_not_found); a cancelled plan is not found.</summary>

@@ -42,14 +42,14 @@ public sealed partial class CallService(
     private readonly ConcurrentDictionary<string, long> adminHandles = new();
     private int subscribed;
 
-    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false)
+    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false, string? connectionId = null)
     {
         Subscribe();
         var chat = await RequireMayStartAsync(me, chatId, broadcast, ct);
         var existing = await calls.LiveInChatAsync(chatId, ct);
         if (existing is not null)
         {
-            return await JoinAsync(me, existing.Id, ct);
+            return await JoinAsync(me, existing.Id, ct, connectionId);
         }
 
         var call = NewCall(chatId, me, lessonMode && chat.Kind != "direct" && !broadcast, broadcast);
@@ -58,10 +58,10 @@ public sealed partial class CallService(
         {
             // Someone started one at the same moment: join theirs.
             existing = await calls.LiveInChatAsync(chatId, ct) ?? throw new ChatException(ChatError.Conflict);
-            return await JoinAsync(me, existing.Id, ct);
+            return await JoinAsync(me, existing.Id, ct, connectionId);
         }
 
-        return await OpenedAsync(me, call, ct);
+        return await OpenedAsync(me, call, connectionId, ct);
     }
 
     /// <summary>Who may start a call in the chat: either person of a direct chat; elsewhere its moderators and verified teachers.</summary>
@@ -86,19 +86,23 @@ public sealed partial class CallService(
         new(Guid.CreateVersion7(), chatId, hostId, lessonMode, false, null, null, null, default, null, Kind: broadcast ? "broadcast" : "call");
 
     /// <summary>A call was just inserted: give it a room, let <paramref name="me"/> in and tell the chat.</summary>
-    private async Task<CallJoinDto> OpenedAsync(Guid me, CallRow call, CancellationToken ct)
+    private async Task<CallJoinDto> OpenedAsync(Guid me, CallRow call, string? connectionId, CancellationToken ct)
     {
         if (janus.Enabled)
         {
             await EnsureRoomAsync(call.Id, ct);
         }
 
-        var joined = await JoinAsync(me, call.Id, ct);
+        var joined = await JoinAsync(me, call.Id, ct, connectionId);
         await PushAsync(call.ChatId, call.Id, c => c.CallStarted(joined.Call));
         return joined;
     }
 
-    public async Task<CallJoinDto> JoinAsync(Guid me, Guid callId, CancellationToken ct)
+    /// <summary>
+    /// Joins (or rejoins) the call. <paramref name="connectionId"/>: the hub connection it is done from, whose close
+    /// later takes the person out unless they come back in time (CallService.Presence.cs); none for other callers.
+    /// </summary>
+    public async Task<CallJoinDto> JoinAsync(Guid me, Guid callId, CancellationToken ct, string? connectionId = null)
     {
         Subscribe();
         var row = await calls.GetAsync(callId, ct);
@@ -109,7 +113,13 @@ public sealed partial class CallService(
 
         var role = await RoleForCallAsync(row, me, CallAccess.Attend, ct);
         var moderator = role is not ("member" or Guest);
-        var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct);
+        var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct,
+            connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, connectionId, ct));
+        if (connectionId is not null)
+        {
+            joinedBy[connectionId] = callId;
+        }
+
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
         return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, HoldsMediaOf(callId, me));
@@ -179,8 +189,14 @@ public sealed partial class CallService(
             feeds = FeedsOf(state, me);
             state.Leave(me);
         }, ct);
-        await TakeOutOfMediaAsync(callId, me, feeds);
-        await PushJoinedOrLeftAsync(dto, me, joined: false);
+        await LeftAsync(dto, me, feeds, ct);
+    }
+
+    /// <summary>After someone left (by hanging up, or gone with their page): out of the media on every node, the chat told, the call ended if they were the last.</summary>
+    private async Task LeftAsync(CallDto dto, Guid accountId, (long? Camera, long? Screen) feeds, CancellationToken ct)
+    {
+        await TakeOutOfMediaAsync(dto.CallId, accountId, feeds);
+        await PushJoinedOrLeftAsync(dto, accountId, joined: false);
         if (dto.Ended)
         {
             await EndedAsync(dto, ct);
@@ -506,15 +522,23 @@ public sealed partial class CallService(
         return dto;
     }
 
-    private Task<CallDto> MutateAsync(Guid callId, Action<CallState> change, CancellationToken ct) =>
+    private Task<CallDto> MutateAsync(Guid callId, Action<CallState> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
         MutateAsync(callId, s =>
         {
             change(s);
             return 0;
-        }, ct);
+        }, ct, alongside);
 
-    private Task<CallDto> MutateAsync<T>(Guid callId, Func<CallState, T> change, CancellationToken ct) =>
-        database.InTransactionAsync(async s =>
+    private async Task<CallDto> MutateAsync<T>(Guid callId, Func<CallState, T> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
+        (await MutateIfAsync(callId, onlyIf: null, change, ct, alongside))!;
+
+    /// <summary>
+    /// One change of the call under its row lock: <paramref name="onlyIf"/> (checked under the lock) false leaves it
+    /// as it is and returns null; <paramref name="alongside"/> runs in the same transaction after the change is saved.
+    /// </summary>
+    private Task<CallDto?> MutateIfAsync<T>(
+        Guid callId, Func<DbScope, Task<bool>>? onlyIf, Func<CallState, T> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
+        database.InTransactionAsync<CallDto?>(async s =>
         {
             var loaded = await calls.LockAsync(s, callId, ct);
             if (loaded is null || loaded.Value.Call.EndedAt is not null)
@@ -522,11 +546,21 @@ public sealed partial class CallService(
                 throw new ChatException(ChatError.CallNotFound);
             }
 
+            if (onlyIf is not null && !await onlyIf(s))
+            {
+                return null;
+            }
+
             var state = Build(loaded.Value.Call, loaded.Value.Participants);
             Translate(() => change(state));
             // Only the participants this change touched are written: a broadcast may have thousands of viewers.
             var unchanged = loaded.Value.Participants.ToHashSet();
             await calls.SaveAsync(s, callId, state.Locked, state.Ended, RowsOf(state).Where(r => !unchanged.Contains(r)), ct, state.WaitingRoom);
+            if (alongside is not null)
+            {
+                await alongside(s);
+            }
+
             return ToDto(state);
         }, ct);
 

@@ -7,7 +7,7 @@ internal static class CallsSetup
 {
     /// <summary>
     /// Janus instances (Calls:Janus:Urls) and TURN (Calls:Turn:Secret, Calls:Turn:Urls), both optional; reminders of
-    /// scheduled calls (Calls:Reminders); the listener that notices Janus restarts and, with Redis, other nodes' handle drops.
+    /// scheduled calls (Calls:Reminders); the sweep of vanished participants (Calls:Presence); the listener that notices Janus restarts and, with Redis, other nodes' handle drops.
     /// </summary>
     public static IServiceCollection AddChatCalls(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,6 +20,8 @@ internal static class CallsSetup
         services.Configure<CallReminderOptions>(configuration.GetSection("Calls:Reminders"));
         services.AddHostedService<CallReminders>();
         services.AddHostedService<CallNodeListener>();
+        services.Configure<CallPresenceOptions>(configuration.GetSection("Calls:Presence"));
+        services.AddHostedService<CallPresenceSweeper>();
         return services;
     }
 }

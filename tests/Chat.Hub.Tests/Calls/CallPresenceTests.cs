@@ -1,0 +1,130 @@
+using System.Threading.Channels;
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>The calls app with a short grace for pages that vanished (two seconds instead of a minute).</summary>
+public sealed class PresenceCallsApp : ChatApp
+{
+    public static readonly TimeSpan GoneAfter = TimeSpan.FromSeconds(2);
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Calls:Presence:GoneAfter"] = "00:00:02",
+        ["Calls:Presence:Poll"] = "00:00:00.2",
+    };
+}
+
+/// <summary>
+/// A call page that vanished — the tab closed without «Выйти», the phone died — takes its person out of the call once
+/// its hub connection has been closed for Calls:Presence:GoneAfter and no connection of theirs joined again.
+/// </summary>
+public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<PresenceCallsApp>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task PupilsPageVanishes_AfterTheGraceTheyLeave_TheTeacherIsTold_AttendanceEndsWhenThePageClosed()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        var left = Heard(teacher.Connection, "ParticipantLeft");
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        var closedAt = DateTimeOffset.UtcNow;
+        await pupil.DisposeAsync(); // the tab closed: no LeaveCall
+
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        var heardAt = DateTimeOffset.UtcNow;
+        var call = await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        Assert.False(call.Ended);
+        Assert.Equal([l.Teacher.AccountId], call.Participants.Select(p => p.AccountId));
+
+        // The stretch ended when the page closed, not when the sweep noticed it (at least the grace later).
+        var attendance = await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
+        var row = attendance.People.Single(p => p.AccountId == l.Pupil.AccountId);
+        Assert.False(row.PresentNow);
+        Assert.InRange(row.LastLeftAt!.Value, closedAt.AddSeconds(-1), heardAt - PresenceCallsApp.GoneAfter + TimeSpan.FromMilliseconds(500));
+
+        // Coming back later is an ordinary join: a second stretch.
+        await using var again = await HubClient.ConnectAsync(app, l.Pupil);
+        await again.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        attendance = await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
+        Assert.Equal((true, 2), (attendance.People.Single(p => p.AccountId == l.Pupil.AccountId).PresentNow, attendance.People.Single(p => p.AccountId == l.Pupil.AccountId).Intervals));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    [Fact]
+    public async Task PageReconnectsWithinTheGrace_AnOlderDevicesPageCloses_ThePupilStaysInTheCall_TheirLastPageClosing_TakesThemOut()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        var left = Heard(teacher.Connection, "ParticipantLeft");
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+
+        // The pupil's phone loses its connection and comes back on a new one within the grace: it rejoins.
+        var phone = await HubClient.ConnectAsync(app, l.Pupil);
+        await phone.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await phone.DisposeAsync();
+        var phoneAgain = await HubClient.ConnectAsync(app, l.Pupil);
+        await phoneAgain.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // Then she joins from the laptop too, and the phone's page closes: the laptop's is the one that counts now.
+        var laptop = await HubClient.ConnectAsync(app, l.Pupil);
+        await laptop.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await phoneAgain.DisposeAsync();
+
+        // Well past the grace and several sweeps: still in the call, one unbroken stretch.
+        await Task.Delay(PresenceCallsApp.GoneAfter * 3);
+        Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
+        var call = await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        Assert.Contains(call.Participants, p => p.AccountId == l.Pupil.AccountId);
+        var attendance = await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
+        Assert.Equal((true, 1), (attendance.People.Single(p => p.AccountId == l.Pupil.AccountId).PresentNow, attendance.People.Single(p => p.AccountId == l.Pupil.AccountId).Intervals));
+
+        // The laptop's page closes too: now she is out.
+        await laptop.DisposeAsync();
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    [Fact]
+    public async Task EveryonesPageVanishes_TheCallEnds_TheChatIsTold_ANewCallCanStart()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var chatPage = await HubClient.ConnectAsync(app, l.Teacher); // her chat tab stays open; it never joined the call
+        var ended = Heard(chatPage.Connection, "CallEnded");
+        var callPage = await HubClient.ConnectAsync(app, l.Teacher);
+        var callId = (await callPage.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        await pupil.DisposeAsync();
+        await callPage.DisposeAsync();
+
+        Assert.Equal(callId, await ended.ReadAsync().AsTask().WaitAsync(Wait));
+        var next = await chatPage.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true);
+        Assert.NotEqual(callId, next.Call.CallId);
+        await chatPage.Connection.InvokeAsync("EndCall", next.Call.CallId);
+    }
+
+    /// <summary>The second argument (an account) or first (a call id) of every push of <paramref name="method"/>.</summary>
+    private static ChannelReader<Guid> Heard(HubConnection connection, string method)
+    {
+        var heard = Channel.CreateUnbounded<Guid>();
+        if (method == "CallEnded")
+        {
+            connection.On<Guid>(method, id => heard.Writer.TryWrite(id));
+        }
+        else
+        {
+            connection.On<Guid, Guid>(method, (_, account) => heard.Writer.TryWrite(account));
+        }
+
+        return heard.Reader;
+    }
+}
