@@ -1,3 +1,4 @@
+using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
 using Chat.Storage.Calls;
 using Microsoft.AspNetCore.SignalR;
@@ -32,31 +33,13 @@ public sealed record CallReminderDto(
 /// A push that fails after the claim is not retried: the reminder is lost rather than sent twice.
 /// </summary>
 public sealed partial class CallReminders(
-    CallPlanStore plans, IHubContext<ChatHub, IChatClient> hub, IOptions<CallReminderOptions> options, ILogger<CallReminders> logger) : BackgroundService
+    CallPlanStore plans, IHubContext<ChatHub, IChatClient> hub, IOptions<CallReminderOptions> options, ILogger<CallReminders> logger) : PeriodicJob(logger)
 {
     private const int Batch = 200;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var o = options.Value;
-        using var timer = new PeriodicTimer(o.Poll > TimeSpan.FromMilliseconds(50) ? o.Poll : TimeSpan.FromMilliseconds(50));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await SendDueAsync(o, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // The database may be down for a while; the next tick tries again.
-                LogFailed(logger, e);
-            }
-        }
-    }
+    protected override TimeSpan Interval => options.Value.Poll;
+
+    protected override Task TickAsync(CancellationToken ct) => SendDueAsync(options.Value, ct);
 
     private async Task SendDueAsync(CallReminderOptions o, CancellationToken ct)
     {
@@ -96,9 +79,6 @@ public sealed partial class CallReminders(
             }
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending due call reminders failed; will retry")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call plan {PlanId}: the reminder was claimed but could not be pushed")]
     private static partial void LogPushFailed(ILogger logger, Exception exception, Guid planId);

@@ -98,34 +98,16 @@ public sealed partial class CallService
 }
 
 /// <summary>Runs on every node: takes out of calls the participants whose page vanished (<see cref="CallService.SweepGoneAsync"/>).</summary>
-internal sealed partial class CallPresenceSweeper(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallPresenceSweeper> logger) : BackgroundService
+internal sealed class CallPresenceSweeper(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallPresenceSweeper> logger) : PeriodicJob(logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.Value.Poll;
+
+    protected override async Task TickAsync(CancellationToken ct)
     {
-        var o = options.Value;
-        using var timer = new PeriodicTimer(o.Poll > TimeSpan.FromMilliseconds(50) ? o.Poll : TimeSpan.FromMilliseconds(50));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        // A full batch: there may be more (a broadcast's audience closing their tabs at the end), but a tick never
+        // loops for long.
+        for (var i = 0; i < 10 && await calls.SweepGoneAsync(options.Value.GoneAfter, ct) == CallService.SweepBatch; i++)
         {
-            try
-            {
-                // A full batch: there may be more (a broadcast's audience closing their tabs at the end), but a tick
-                // never loops for long.
-                for (var i = 0; i < 10 && await calls.SweepGoneAsync(o.GoneAfter, stoppingToken) == CallService.SweepBatch; i++)
-                {
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // The database may be down for a while; the next tick tries again.
-                LogFailed(logger, e);
-            }
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not take vanished participants out of their calls")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using Chat.Hub.Infrastructure;
 using Chat.Storage.Files;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -15,7 +16,7 @@ public sealed record CleanupResult(int Files, int Objects, int StagedLeftovers, 
 /// each removal is guarded in the database, so nodes running at once do no harm.
 /// </summary>
 public sealed partial class FileCleanup(FileRecordStore records, IFileStore store, UploadService uploads, IOptions<FilesOptions> options, ILogger<FileCleanup> logger)
-    : BackgroundService
+    : PeriodicJob(logger)
 {
     private const int Batch = 500;
 
@@ -57,32 +58,13 @@ public sealed partial class FileCleanup(FileRecordStore records, IFileStore stor
         return new CleanupResult(files, objects, staged, expired);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.CleanupIntervalSeconds)));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogFailed(logger, e);
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(Math.Max(1, options.Value.CleanupIntervalSeconds));
+
+    protected override Task TickAsync(CancellationToken ct) => RunOnceAsync(ct);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "File cleanup removed {Files} uploads, {Objects} stored contents, {Staged} staged leftovers, {Expired} expired resumable uploads")]
     private static partial void LogCleaned(ILogger logger, int files, int objects, int staged, int expired);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "File cleanup skipped {What} this time")]
     private static partial void LogSkipped(ILogger logger, Exception exception, string what);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "File cleanup failed; will retry")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using Chat.Hub.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Features.Polls;
@@ -6,29 +7,9 @@ namespace Chat.Hub.Features.Polls;
 /// Runs on every node and closes polls whose closing time has come. Nodes may race for the same poll; the conditional
 /// update in <see cref="PollService.CloseDueAsync"/> lets exactly one of them close it.
 /// </summary>
-public sealed partial class PollCloser(PollService polls, IOptions<PollOptions> options, ILogger<PollCloser> logger) : BackgroundService
+public sealed class PollCloser(PollService polls, IOptions<PollOptions> options, ILogger<PollCloser> logger) : PeriodicJob(logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(50, options.Value.CloseCheckMilliseconds)));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await polls.CloseDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // The database may be down for a while; the next tick tries again.
-                LogFailed(logger, e);
-            }
-        }
-    }
+    protected override TimeSpan Interval => TimeSpan.FromMilliseconds(options.Value.CloseCheckMilliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing due polls failed; will retry")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
+    protected override Task TickAsync(CancellationToken ct) => polls.CloseDueAsync(ct);
 }
