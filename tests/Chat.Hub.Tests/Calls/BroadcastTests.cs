@@ -91,4 +91,68 @@ public sealed class BroadcastTests(JanusCallsApp app) : IClassFixture<JanusCalls
 
         await admin.Connection.InvokeAsync("EndCall", callId);
     }
+
+    [Fact]
+    public async Task AssemblyOpensAtOnce_TheViewerCountIsPushedAtMostOnceASecond_AndEndsOnTheFinalCount()
+    {
+        const int Viewers = 20;
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("1А");
+        var pupils = new List<HubClient>();
+        try
+        {
+            for (var i = 0; i < Viewers; i++)
+            {
+                pupils.Add(await HubClient.ConnectAsync(app, await school.AddStudentAsync($"Ученик {i + 1}", a.Id)));
+            }
+
+            await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+            var channel = Assert.Single(await pupils[0].ChatsAsync(school.Id), c => c.Kind == "channel");
+            var counts = new List<int>();
+            admin.Connection.On<Guid, int>("BroadcastViewers", (_, n) =>
+            {
+                lock (counts)
+                {
+                    counts.Add(n);
+                }
+            });
+            var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
+
+            // The whole class opens the assembly at once.
+            await Task.WhenAll(pupils.Select(p => p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId)));
+
+            // The count the admin sees ends on twenty, after far fewer pushes than joins (one at once, then at most
+            // one a second: the joins take a second or two here).
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while (Last() != Viewers && DateTime.UtcNow < until)
+            {
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(CallService.ViewerPushEvery * 1.5); // nothing else is coming
+            lock (counts)
+            {
+                Assert.Equal(Viewers, counts[^1]);
+                Assert.InRange(counts.Count, 1, Viewers / 2);
+            }
+
+            Assert.Equal(Viewers, (await admin.Connection.InvokeAsync<CallDto>("GetCall", callId)).ViewerCount);
+            await admin.Connection.InvokeAsync("EndCall", callId);
+
+            int Last()
+            {
+                lock (counts)
+                {
+                    return counts.Count == 0 ? -1 : counts[^1];
+                }
+            }
+        }
+        finally
+        {
+            foreach (var p in pupils)
+            {
+                await p.DisposeAsync();
+            }
+        }
+    }
 }

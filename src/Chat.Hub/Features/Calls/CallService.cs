@@ -598,7 +598,7 @@ public sealed partial class CallService(
         if (dto.Kind == "broadcast" && (participant is null || !joined))
         {
             return joined || participant is null
-                ? PushAsync(dto.ChatId, dto.CallId, c => c.BroadcastViewers(dto.CallId, dto.ViewerCount))
+                ? ViewersChangedAsync(dto)
                 : PushAsync(dto.ChatId, dto.CallId, c => c.ParticipantLeft(dto.CallId, accountId));
         }
 
@@ -726,6 +726,7 @@ public sealed partial class CallService(
     private async Task EndedAsync(CallDto dto, CancellationToken ct)
     {
         await PushAsync(dto.ChatId, dto.CallId, c => c.CallEnded(dto.CallId));
+        viewerPushes.TryRemove(dto.CallId, out _);
 
         // Not the caller's token: the end is stored, so the cleanup goes on even if the caller hung up meanwhile.
         await DropHandlesAsync(dto.CallId, accountId: null, CancellationToken.None);
