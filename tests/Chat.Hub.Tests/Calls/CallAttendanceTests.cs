@@ -105,7 +105,19 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         var today = Assert.Single(stats.CallsPerDay);
         Assert.Equal((1, 1, 3), (today.Calls, today.Lessons, today.Attendees));
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
-        Assert.Contains("section,day,calls,lessons,call_minutes,participant_minutes,attendees", csv, StringComparison.Ordinal);
+        Assert.Contains("\n\"Раздел\";\"День (Europe/Moscow)\";\"Звонков\";\"Из них уроков\";\"Минут звонков\";\"Минут участников\";\"Участников\"\n", csv, StringComparison.Ordinal);
+
+        // Statistics count days of the reader's time zone: a lesson at 22:30 UTC three days ago is on the next day in
+        // Moscow (01:30), on that day in UTC (the admin page's charts count UTC days).
+        var utcDay = DateTime.UtcNow.Date.AddDays(-3);
+        await app.ExecuteSqlAsync("UPDATE calls SET started_at = @at, ended_at = @at + interval '40 minutes' WHERE id = @callId", new { at = utcDay.AddHours(22.5), callId });
+        stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
+        Assert.Equal(utcDay, Assert.Single(stats.CallsPerDay).Day.ToUniversalTime());
+        var moscow = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv"));
+        var lesson = Assert.Single(moscow, r => r[0] == "Звонки");
+        Assert.Equal([utcDay.AddDays(1).ToString("dd.MM.yyyy", System.Globalization.CultureInfo.InvariantCulture), "1", "1", "40"], lesson[1..5]);
+        var utc = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv?tz=UTC"));
+        Assert.Equal(utcDay.ToString("dd.MM.yyyy", System.Globalization.CultureInfo.InvariantCulture), Assert.Single(utc, r => r[0] == "Звонки")[1]);
     }
 
     [Fact]
