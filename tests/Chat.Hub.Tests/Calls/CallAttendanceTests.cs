@@ -88,6 +88,7 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.StartsWith($"lesson-attendance-{report.StartedAt.UtcDateTime.AddHours(5):yyyy-MM-dd-HHmm}", inYekaterinburg.Content.Headers.ContentDisposition?.FileNameStar ?? inYekaterinburg.Content.Headers.ContentDisposition?.FileName, StringComparison.Ordinal);
         var badZone = await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv?tz=Moscow")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
         Assert.Contains("tz", badZone.Errors!.Keys);
+        await (await stranger.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv?tz=Moscow")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
         await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
         await (await teacher.Http.GetAsync($"/api/chats/{l.OtherChat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
         await (await stranger.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");

@@ -161,6 +161,7 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await (await p1.Http.GetAsync($"{school.Api}/statistics")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
         var plainTeacher = await school.AddVerifiedTeacherAsync("Учитель музыки");
         await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv?tz=Europe%2FAtlantis")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
     }
 
     [Fact]

@@ -44,6 +44,7 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         // and actions (the code kept in its own column), times in the reader's time zone: Moscow unless the request
         // names another. A name with «;» and quotes stays one cell.
         await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv?tz=Mars%2FOlympus")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
         const string AdminName = "Анна \"Завуч\"; Петрова";
         (await school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = AdminName })).EnsureSuccessStatusCode();
         await app.ExecuteSqlAsync(

@@ -49,13 +49,14 @@ public sealed partial class CallService
 
     /// <summary>
     /// The attendance as CSV for a spreadsheet (the same people and rules as <see cref="AttendanceAsync"/>): one row per
-    /// person, those who came first (by first arrival), then those of the chat who did not; times in
-    /// <paramref name="zone"/>, durations in whole minutes. Names only: no phone or e-mail of anyone. Written as the
-    /// school's other exports (<see cref="CsvWriter"/>).
+    /// person, those who came first (by first arrival), then those of the chat who did not; times in the time zone
+    /// <paramref name="tz"/> names (<see cref="Csv.TimeZone"/>, read after the access check), durations in whole minutes.
+    /// Names only: no phone or e-mail of anyone. Written as the school's other exports (<see cref="CsvWriter"/>).
     /// </summary>
-    public async Task<(byte[] Csv, string FileName)> AttendanceCsvAsync(Guid me, Guid callId, Guid chatId, TimeZoneInfo zone, CancellationToken ct)
+    public async Task<(byte[] Csv, string FileName)> AttendanceCsvAsync(Guid me, Guid callId, Guid chatId, string? tz, CancellationToken ct)
     {
         var a = await AttendanceAsync(me, callId, chatId, ct);
+        var zone = Csv.TimeZone(tz);
         var csv = new CsvWriter(zone);
         csv.Row("Участник", "Роль в чате", "Присутствовал", "Сколько раз заходил", csv.Zoned("Первый вход"), csv.Zoned("Последний выход"),
             "Минут в звонке", "Сейчас в звонке", "Удалён из звонка");

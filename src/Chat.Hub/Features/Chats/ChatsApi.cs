@@ -46,7 +46,7 @@ public static class ChatsApi
             s.AttendanceAsync(user.AccountId(), callId, chatId, ct));
         chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance.csv", async (Guid chatId, Guid callId, string? tz, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
         {
-            var (csv, name) = await s.AttendanceCsvAsync(user.AccountId(), callId, chatId, Csv.TimeZone(tz), ct);
+            var (csv, name) = await s.AttendanceCsvAsync(user.AccountId(), callId, chatId, tz, ct);
             return TypedResults.File(csv, "text/csv; charset=utf-8", name);
         });
 

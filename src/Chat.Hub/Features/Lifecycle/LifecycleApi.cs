@@ -29,7 +29,7 @@ public static class LifecycleApi
 
         school.MapGet("/statistics", (Guid schoolId, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) => s.SchoolAsync(schoolId, user.AccountId(), ct));
         school.MapGet("/statistics.csv", async (Guid schoolId, string? tz, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) =>
-            TypedResults.File(await s.SchoolCsvAsync(schoolId, user.AccountId(), Csv.TimeZone(tz), ct), "text/csv; charset=utf-8", "statistics.csv"));
+            TypedResults.File(await s.SchoolCsvAsync(schoolId, user.AccountId(), tz, ct), "text/csv; charset=utf-8", "statistics.csv"));
         return app;
     }
 }

@@ -71,17 +71,24 @@ public sealed class StatisticsService(
     }
 
     /// <summary>The school's statistics; messages and calls per UTC day (the admin page's charts count UTC days).</summary>
-    public Task<SchoolStatsDto> SchoolAsync(Guid schoolId, Guid me, CancellationToken ct) => SchoolAsync(schoolId, me, "UTC", ct);
+    public async Task<SchoolStatsDto> SchoolAsync(Guid schoolId, Guid me, CancellationToken ct)
+    {
+        await RequireReaderAsync(schoolId, me, ct);
+        return await ReadAsync(schoolId, "UTC", ct);
+    }
 
-    /// <summary>The same, with messages and calls per day of <paramref name="timeZone"/> (an IANA name).</summary>
-    private async Task<SchoolStatsDto> SchoolAsync(Guid schoolId, Guid me, string timeZone, CancellationToken ct)
+    private async Task RequireReaderAsync(Guid schoolId, Guid me, CancellationToken ct)
     {
         var member = await access.ActiveMemberAsync(schoolId, me, ct);
         if (!member.IsAdmin && !member.IsDirector)
         {
             throw new ChatException(ChatError.Forbidden, detail: "Статистика доступна администраторам школы и директору.");
         }
+    }
 
+    /// <summary>The statistics with messages and calls per day of <paramref name="timeZone"/> (an IANA name).</summary>
+    private async Task<SchoolStatsDto> ReadAsync(Guid schoolId, string timeZone, CancellationToken ct)
+    {
         await Task.WhenAll(inFlight.Keys); // this node's "active today" writes still in flight
         try
         {
@@ -102,11 +109,14 @@ public sealed class StatisticsService(
 
     /// <summary>
     /// The statistics as CSV (<see cref="CsvWriter"/>): one section after another, each with its own header row, the
-    /// section's name in the first column; messages and calls per day of <paramref name="zone"/>.
+    /// section's name in the first column; messages and calls per day of the time zone <paramref name="tz"/> names
+    /// (<see cref="Csv.TimeZone"/>, read after the access check).
     /// </summary>
-    public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, TimeZoneInfo zone, CancellationToken ct)
+    public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, string? tz, CancellationToken ct)
     {
-        var s = await SchoolAsync(schoolId, me, zone.Id, ct);
+        await RequireReaderAsync(schoolId, me, ct);
+        var zone = Csv.TimeZone(tz);
+        var s = await ReadAsync(schoolId, zone.Id, ct);
         var csv = new CsvWriter(zone);
         const string Roles = "По ролям", Classes = "По классам", Active = "Активные участники", Messages = "Сообщения", Calls = "Звонки",
             Files = "Файлы", Storage = "Хранилище";
