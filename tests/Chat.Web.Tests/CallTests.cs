@@ -143,11 +143,15 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(calls.Locator(".absent li")).ToHaveTextAsync("Гоша Лебедев");
         await Expect(calls.Locator(".attendance-table")).Not.ToContainTextAsync("Гоша");
         await ScreenshotBoth(teacherPage, "call-attendance");
+        // The CSV is asked for in the teacher's time zone (her browser's), Moscow.
+        var attendanceCsv = teacherPage.WaitForRequestAsync(new Regex(@"/attendance\.csv"));
         var csv = await teacherPage.RunAndWaitForDownloadAsync(() => calls.GetByRole(AriaRole.Button, new() { Name = "Скачать посещаемость (CSV)" }).ClickAsync());
+        Assert.EndsWith("/attendance.csv?tz=Europe%2FMoscow", (await attendanceCsv).Url, StringComparison.Ordinal);
         Assert.StartsWith("урок-посещаемость-", csv.SuggestedFilename, StringComparison.Ordinal);
         var csvText = await File.ReadAllTextAsync(await csv.PathAsync());
-        Assert.Contains("\n\"Лиза Орлова\",member,yes,1,", csvText, StringComparison.Ordinal);
-        Assert.Contains("\n\"Гоша Лебедев\",member,no,0,,,0,no,no", csvText, StringComparison.Ordinal);
+        Assert.StartsWith("\"Участник\";\"Роль в чате\";\"Присутствовал\";\"Сколько раз заходил\";\"Первый вход (Europe/Moscow)\";", csvText.TrimStart('\uFEFF'), StringComparison.Ordinal);
+        Assert.Matches(new Regex(@"\n""Лиза Орлова"";""участник"";да;1;\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d;"), csvText);
+        Assert.Contains("\n\"Гоша Лебедев\";\"участник\";нет;0;;;0;нет;нет\n", csvText, StringComparison.Ordinal);
         await (await HeaderMenuItemAsync(pupilPage, "О чате")).ClickAsync();
         await Expect(pupilPage.Locator(".side-panel .members")).ToContainTextAsync("Ольга Петровна");
         await Expect(pupilPage.GetByRole(AriaRole.Region, new() { Name = "Уроки и звонки" })).ToHaveCountAsync(0);

@@ -277,7 +277,10 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await school.ParentAsync("Ким Сергей", p1.Id);
         await School.SendAsync(p1, await School.ChatIdAsync(p1, school.Id, "9А"), "Всем привет");
 
-        var page = await PageAsync(Desktop);
+        // The admin works in Yekaterinburg (UTC+5): the CSV exports are asked for in her browser's time zone.
+        var page = await PageAsync(Desktop, timeZone: "Asia/Yekaterinburg");
+        var requested = new List<string>();
+        page.Request += (_, r) => requested.Add(r.Url);
         await SignInAsync(page, school.Admin.Phone);
         await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
 
@@ -291,7 +294,9 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var csv = await page.RunAndWaitForDownloadAsync(() => stats.GetByRole(AriaRole.Button, new() { Name = "Скачать статистику (CSV)" }).ClickAsync());
         Assert.Equal("statistics.csv", csv.SuggestedFilename);
         var text = await File.ReadAllTextAsync(await csv.PathAsync());
-        Assert.Contains("class,\"9А\",2,1,1", text, StringComparison.Ordinal);
+        Assert.Contains("\n\"По классам\";\"9А\";2;1;1;", text, StringComparison.Ordinal);
+        Assert.Contains(";\"День (Asia/Yekaterinburg)\";", text, StringComparison.Ordinal);
+        Assert.Contains(requested, u => u.EndsWith("/statistics.csv?tz=Asia%2FYekaterinburg", StringComparison.Ordinal));
         await stats.ScrollIntoViewIfNeededAsync();
         await ScreenshotBoth(page, "admin-stats");
 
@@ -300,7 +305,14 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(audit.Locator("tr", new() { HasText = "назначен классный руководитель" })).ToHaveCountAsync(1);
         await Expect(audit.Locator("tr", new() { HasText = "учитель подтверждён" })).ToHaveCountAsync(1);
         var auditCsv = await page.RunAndWaitForDownloadAsync(() => audit.GetByRole(AriaRole.Button, new() { Name = "Скачать журнал (CSV)" }).ClickAsync());
-        Assert.Contains("class_teacher.attached", await File.ReadAllTextAsync(await auditCsv.PathAsync()), StringComparison.Ordinal);
+        var auditText = await File.ReadAllTextAsync(await auditCsv.PathAsync());
+        Assert.StartsWith("\"№\";\"Время (Asia/Yekaterinburg)\";\"Кто\";\"Действие\";", auditText.TrimStart('\uFEFF'), StringComparison.Ordinal);
+        Assert.Contains(requested, u => u.EndsWith("/audit.csv?tz=Asia%2FYekaterinburg", StringComparison.Ordinal));
+        var attached = (await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/audit?limit=500"))).EnumerateArray()
+            .Single(e => e.GetProperty("action").GetString() == "class_teacher.attached");
+        var attachedAt = attached.GetProperty("at").GetDateTime().ToUniversalTime().AddHours(5);
+        Assert.Contains($"\n{attached.GetProperty("id").GetInt64()};{attachedAt:dd.MM.yyyy HH:mm:ss};", auditText, StringComparison.Ordinal);
+        Assert.Contains(";\"назначен классный руководитель\";", auditText, StringComparison.Ordinal);
 
         // A system channel for parents; the class teacher is allowed to post in it.
         var channels = page.Locator("section[aria-labelledby=adm-channels]");

@@ -46,10 +46,13 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
     protected static System.Text.RegularExpressions.Regex Exactly(string text) =>
         new("^" + System.Text.RegularExpressions.Regex.Escape(text) + "$");
 
-    /// <summary>A page in a new context of the shared browser, or of <paramref name="browser"/> (e.g. <see cref="WebApp.MediaBrowserAsync"/>).</summary>
-    protected async Task<IPage> PageAsync(ViewportSize size, IBrowser? browser = null)
+    /// <summary>
+    /// A page in a new context of the shared browser, or of <paramref name="browser"/> (e.g. <see cref="WebApp.MediaBrowserAsync"/>),
+    /// with its clock in <paramref name="timeZone"/>.
+    /// </summary>
+    protected async Task<IPage> PageAsync(ViewportSize size, IBrowser? browser = null, string timeZone = "Europe/Moscow")
     {
-        var context = await (browser ?? App.Browser).NewContextAsync(new BrowserNewContextOptions { ViewportSize = size, Locale = "ru-RU", TimezoneId = "Europe/Moscow" });
+        var context = await (browser ?? App.Browser).NewContextAsync(new BrowserNewContextOptions { ViewportSize = size, Locale = "ru-RU", TimezoneId = timeZone });
         contexts.Add(context);
         context.Page += (_, p) =>
         {

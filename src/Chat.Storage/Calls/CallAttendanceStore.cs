@@ -76,13 +76,16 @@ public sealed class CallAttendanceStore(NpgsqlDataSource db)
             new { chatId, limit }, cancellationToken: ct))).AsList();
     }
 
-    /// <summary>Calls of the school's chats per day over the last <paramref name="days"/> days.</summary>
-    public async Task<IReadOnlyList<CallsPerDay>> PerDayAsync(Guid schoolId, int days, CancellationToken ct)
+    /// <summary>
+    /// Calls of the school's chats per day over the last <paramref name="days"/> days, per day of <paramref name="timeZone"/>
+    /// (an IANA name): <c>Day</c> is the instant the day starts there (UTC midnight for <c>UTC</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<CallsPerDay>> PerDayAsync(Guid schoolId, int days, string timeZone, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<CallsPerDay>(new CommandDefinition(
             """
-            SELECT date_trunc('day', c.started_at) AS day, count(*)::int AS calls,
+            SELECT date_trunc('day', c.started_at, @timeZone) AS day, count(*)::int AS calls,
                    (count(*) FILTER (WHERE c.lesson_mode))::int AS lessons,
                    (coalesce(sum(extract(epoch FROM coalesce(c.ended_at, now()) - c.started_at)), 0) / 60)::int AS call_minutes,
                    (coalesce(sum(a.seconds), 0) / 60)::int AS participant_minutes,
@@ -95,6 +98,6 @@ public sealed class CallAttendanceStore(NpgsqlDataSource db)
             WHERE ch.school_id = @schoolId AND c.started_at > now() - make_interval(days => @days)
             GROUP BY 1 ORDER BY 1
             """,
-            new { schoolId, days }, cancellationToken: ct))).AsList();
+            new { schoolId, days, timeZone }, cancellationToken: ct))).AsList();
     }
 }

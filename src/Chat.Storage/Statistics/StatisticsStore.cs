@@ -107,16 +107,20 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
             new { schoolId, today = today.ToDateTime(TimeOnly.MinValue) }, cancellationToken: ct))).AsList();
     }
 
-    public async Task<IReadOnlyList<MessagesPerDay>> MessagesPerDayAsync(Guid schoolId, int days, CancellationToken ct)
+    /// <summary>
+    /// Messages of the last <paramref name="days"/> days by chat kind, per day of <paramref name="timeZone"/> (an IANA
+    /// name): <c>Day</c> is the instant the day starts there (UTC midnight for <c>UTC</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<MessagesPerDay>> MessagesPerDayAsync(Guid schoolId, int days, string timeZone, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<MessagesPerDay>(new CommandDefinition(
             """
-            SELECT date_trunc('day', m.created_at) AS day, ch.kind AS chat_kind, count(*)::int AS messages
+            SELECT date_trunc('day', m.created_at, @timeZone) AS day, ch.kind AS chat_kind, count(*)::int AS messages
             FROM messages m JOIN chats ch ON ch.id = m.chat_id
             WHERE ch.school_id = @schoolId AND m.created_at > now() - make_interval(days => @days)
             GROUP BY 1, 2 ORDER BY 1, 2
             """,
-            new { schoolId, days }, cancellationToken: ct))).AsList();
+            new { schoolId, days, timeZone }, cancellationToken: ct))).AsList();
     }
 }

@@ -65,16 +65,30 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.Equal(HttpStatusCode.OK, csvAnswer.StatusCode);
         Assert.Equal("text/csv", csvAnswer.Content.Headers.ContentType?.MediaType);
         Assert.StartsWith("lesson-attendance-", csvAnswer.Content.Headers.ContentDisposition?.FileNameStar ?? csvAnswer.Content.Headers.ContentDisposition?.FileName, StringComparison.Ordinal);
-        var csvBytes = await csvAnswer.Content.ReadAsByteArrayAsync();
-        Assert.Equal(new byte[] { 0xEF, 0xBB, 0xBF }, csvBytes[..3]);
-        var rows = System.Text.Encoding.UTF8.GetString(csvBytes, 3, csvBytes.Length - 3).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("name,chat_role,attended,times_joined,first_joined_at,last_left_at,minutes,present_now,removed", rows[0]);
-        Assert.Equal(report.People.Count + 1, rows.Length);
-        Assert.Contains(rows, r => r.StartsWith("\"Вася\",member,yes,2,", StringComparison.Ordinal) && r.EndsWith(",no,no", StringComparison.Ordinal));
-        Assert.Equal("\"Оля\",member,no,0,,,0,no,no", rows[^1]);
-        Assert.All(rows.Skip(1).Take(report.Attended), r => Assert.Contains(",yes,", r, StringComparison.Ordinal));
-        Assert.DoesNotContain("+7", string.Join('\n', rows), StringComparison.Ordinal);
-        Assert.DoesNotContain("@", string.Join('\n', rows), StringComparison.Ordinal);
+        var rows = CsvText.Rows(await csvAnswer.Content.ReadAsByteArrayAsync());
+        Assert.Equal(["Участник", "Роль в чате", "Присутствовал", "Сколько раз заходил", "Первый вход (Europe/Moscow)", "Последний выход (Europe/Moscow)",
+            "Минут в звонке", "Сейчас в звонке", "Удалён из звонка"], rows[0]);
+        Assert.Equal(report.People.Count + 1, rows.Count);
+        var vasyaCsv = Assert.Single(rows, r => r[0] == "Вася");
+        Assert.Equal(["участник", "да", "2"], vasyaCsv[1..4]);
+        Assert.Equal(["нет", "нет"], vasyaCsv[7..]);
+        Assert.Equal(["Оля", "участник", "нет", "0", "", "", "0", "нет", "нет"], rows[^1]);
+        Assert.All(rows.Skip(1).Take(report.Attended), r => Assert.Equal("да", r[2]));
+        Assert.Contains(rows, r => r[1] == "владелец" || r[1] == "модератор"); // the teacher
+        Assert.DoesNotContain("+7", string.Join('\n', rows.SelectMany(r => r)), StringComparison.Ordinal);
+        Assert.DoesNotContain("@", string.Join('\n', rows.SelectMany(r => r)), StringComparison.Ordinal);
+
+        // Times in the time zone the request names: Vasya's first arrival as a clock in Yekaterinburg (UTC+5) reads.
+        using var inYekaterinburg = await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv?tz=Asia%2FYekaterinburg");
+        var local = CsvText.Rows(await inYekaterinburg.Content.ReadAsByteArrayAsync());
+        Assert.Equal(("Первый вход (Asia/Yekaterinburg)", "Последний выход (Asia/Yekaterinburg)"), (local[0][4], local[0][5]));
+        var firstJoined = vasyaRow.FirstJoinedAt!.Value.UtcDateTime.AddHours(5);
+        Assert.Equal(firstJoined.ToString("dd.MM.yyyy HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), Assert.Single(local, r => r[0] == "Вася")[4]);
+        Assert.Equal(vasyaRow.FirstJoinedAt.Value.UtcDateTime.AddHours(3).ToString("dd.MM.yyyy HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), vasyaCsv[4]);
+        Assert.StartsWith($"lesson-attendance-{report.StartedAt.UtcDateTime.AddHours(5):yyyy-MM-dd-HHmm}", inYekaterinburg.Content.Headers.ContentDisposition?.FileNameStar ?? inYekaterinburg.Content.Headers.ContentDisposition?.FileName, StringComparison.Ordinal);
+        var badZone = await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv?tz=Moscow")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("tz", badZone.Errors!.Keys);
+        await (await stranger.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv?tz=Moscow")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
         await (await vasya.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "attendance_not_allowed");
         await (await teacher.Http.GetAsync($"/api/chats/{l.OtherChat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.NotFound, "call_not_found");
         await (await stranger.Http.GetAsync($"/api/chats/{chat.Id}/calls/{callId}/attendance.csv")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
@@ -92,7 +106,19 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         var today = Assert.Single(stats.CallsPerDay);
         Assert.Equal((1, 1, 3), (today.Calls, today.Lessons, today.Attendees));
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
-        Assert.Contains("section,day,calls,lessons,call_minutes,participant_minutes,attendees", csv, StringComparison.Ordinal);
+        Assert.Contains("\n\"Раздел\";\"День (Europe/Moscow)\";\"Звонков\";\"Из них уроков\";\"Минут звонков\";\"Минут участников\";\"Участников\"\n", csv, StringComparison.Ordinal);
+
+        // Statistics count days of the reader's time zone: a lesson at 22:30 UTC three days ago is on the next day in
+        // Moscow (01:30), on that day in UTC (the admin page's charts count UTC days).
+        var utcDay = DateTime.UtcNow.Date.AddDays(-3);
+        await app.ExecuteSqlAsync("UPDATE calls SET started_at = @at, ended_at = @at + interval '40 minutes' WHERE id = @callId", new { at = utcDay.AddHours(22.5), callId });
+        stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
+        Assert.Equal(utcDay, Assert.Single(stats.CallsPerDay).Day.ToUniversalTime());
+        var moscow = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv"));
+        var lesson = Assert.Single(moscow, r => r[0] == "Звонки");
+        Assert.Equal([utcDay.AddDays(1).ToString("dd.MM.yyyy", System.Globalization.CultureInfo.InvariantCulture), "1", "1", "40"], lesson[1..5]);
+        var utc = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv?tz=UTC"));
+        Assert.Equal(utcDay.ToString("dd.MM.yyyy", System.Globalization.CultureInfo.InvariantCulture), Assert.Single(utc, r => r[0] == "Звонки")[1]);
     }
 
     [Fact]

@@ -143,11 +143,17 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.True(stats.Files.StorageUsedBytes >= pdf.Length + photo.Length, "used bytes include each content (and thumbnails) once");
         Assert.True(stats.Files.StorageQuotaBytes > stats.Files.StorageUsedBytes);
 
+        // The same as CSV for a Russian-locale spreadsheet: «;» between fields, Russian headers and words, plain integers.
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
-        Assert.Contains("class,\"5А\",3,2,2", csv, StringComparison.Ordinal);
-        Assert.Contains("role,parent,2,3,0", csv, StringComparison.Ordinal);
-        Assert.Contains($"files,document,2,{pdf.Length},2", csv, StringComparison.Ordinal);
-        Assert.Contains($"storage,{stats.Files.StorageUsedBytes},{stats.Files.StorageQuotaBytes}", csv, StringComparison.Ordinal);
+        Assert.StartsWith("\"Раздел\";\"Роль\";\"Вступили\";\"Вступили по ссылке\";\"Ждут одобрения\"\n", csv.TrimStart('\uFEFF'), StringComparison.Ordinal);
+        Assert.Contains("\n\"По классам\";\"5А\";3;2;2;", csv, StringComparison.Ordinal);
+        Assert.Contains("\n\"По ролям\";\"родители\";2;3;0\n", csv, StringComparison.Ordinal);
+        Assert.Contains("\n\"Активные участники\";\"ученики\";1;1;1\n", csv, StringComparison.Ordinal);
+        Assert.Contains($"\n\"Файлы\";\"Документы\";2;{pdf.Length};2\n", csv, StringComparison.Ordinal);
+        Assert.Contains($"\n\"Хранилище\";{stats.Files.StorageUsedBytes};{stats.Files.StorageQuotaBytes}\n", csv, StringComparison.Ordinal);
+        Assert.Contains("\n\"Раздел\";\"День (Europe/Moscow)\";\"Вид чата\";\"Сообщений\"\n", csv, StringComparison.Ordinal);
+        Assert.All(CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv")), r => Assert.True(r.Length >= 3, string.Join(" | ", r)));
+        await (await school.Admin.Http.GetAsync($"{school.Api}/statistics.csv?tz=Europe%2FAtlantis")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
 
         // The director reads them too; a pupil and a plain teacher of the school do not.
         var forDirector = await (await teacher.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
@@ -155,6 +161,7 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await (await p1.Http.GetAsync($"{school.Api}/statistics")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
         var plainTeacher = await school.AddVerifiedTeacherAsync("Учитель музыки");
         await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv?tz=Europe%2FAtlantis")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
     }
 
     [Fact]

@@ -40,20 +40,47 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "ещё раз"))
             .ExpectHubErrorAsync("rule_not_found");
 
-        // The audit log, for admins only, as CSV.
+        // The audit log, for admins only, as CSV a Russian-locale spreadsheet opens: «;» between fields, Russian headers
+        // and actions (the code kept in its own column), times in the reader's time zone: Moscow unless the request
+        // names another. A name with «;» and quotes stays one cell.
         await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
-        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
-        Assert.StartsWith("id,at,actor_id,actor_name,action,subject_id,details", csv.TrimStart('\uFEFF'), StringComparison.Ordinal);
-        Assert.Contains($",rule.saved,{saved.Id},", csv, StringComparison.Ordinal);
-        Assert.Contains($",rule.archived,{saved.Id},", csv, StringComparison.Ordinal);
+        await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv?tz=Mars%2FOlympus")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        const string AdminName = "Анна \"Завуч\"; Петрова";
+        (await school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = AdminName })).EnsureSuccessStatusCode();
+        await app.ExecuteSqlAsync(
+            "INSERT INTO audit_events (school_id, actor_id, action, subject_id, details, at) VALUES (@school, @admin, 'moderation.case_opened', @chat, '{\"reason\": \"жалоба; \\\"срочно\\\"\"}', '2025-03-09 20:05:09+00')",
+            new { school = school.Id, admin = school.Admin.AccountId, chat = room.ChatId });
+        var caseDetails = (await (await school.Admin.Http.GetAsync($"{school.Api}/audit?limit=1")).ReadAsync<List<Chat.Hub.Features.Schools.AuditEventDto>>())[0].Details;
+        Assert.Contains("; \\\"срочно\\\"", caseDetails, StringComparison.Ordinal);
+
+        var csv = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/audit.csv"));
+        Assert.Equal(["№", "Время (Europe/Moscow)", "Кто", "Действие", "Подробности", "Кто (ID)", "Объект (ID)", "Код действия"], csv[0]);
+        Assert.All(csv, r => Assert.Equal(8, r.Length));
+        var savedRow = csv.Single(r => r[7] == "rule.saved");
+        Assert.Equal((AdminName, "правило школы сохранено", school.Admin.AccountId.ToString(), saved.Id.ToString()), (savedRow[2], savedRow[3], savedRow[5], savedRow[6]));
+        Assert.Matches(@"^\d+$", savedRow[0]);
+        Assert.Matches(@"^\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d$", savedRow[1]);
+        Assert.Equal("правило школы удалено", csv.Single(r => r[7] == "rule.archived")[3]);
+        var caseRow = csv.Single(r => r[7] == "moderation.case_opened");
+        Assert.Equal(("09.03.2025 23:05:09", AdminName, "открыт разбор чата (права модератора на 24 часа)", caseDetails, room.ChatId.ToString()),
+            (caseRow[1], caseRow[2], caseRow[3], caseRow[4], caseRow[6]));
+        var raw = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
+        Assert.Contains(";\"Анна \"\"Завуч\"\"; Петрова\";\"правило школы сохранено\";", raw, StringComparison.Ordinal);
+
+        // In Yekaterinburg (UTC+5) the same event is after midnight; an unknown zone is refused.
+        var yekaterinburg = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/audit.csv?tz=Asia%2FYekaterinburg"));
+        Assert.Equal("Время (Asia/Yekaterinburg)", yekaterinburg[0][1]);
+        Assert.Equal("10.03.2025 01:05:09", yekaterinburg.Single(r => r[7] == "moderation.case_opened")[1]);
+        var badZone = await (await school.Admin.Http.GetAsync($"{school.Api}/audit.csv?tz=Mars%2FOlympus")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("tz", badZone.Errors!.Keys);
 
         // A long journal is exported whole, not its newest 500 (the page reads it 500 at a time).
         await app.ExecuteSqlAsync(
             "INSERT INTO audit_events (school_id, actor_id, action, subject_id) SELECT @school, @admin, 'chat.updated', gen_random_uuid() FROM generate_series(1, 1200)",
             new { school = school.Id, admin = school.Admin.AccountId });
-        var whole = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
-        Assert.Contains($",rule.saved,{saved.Id},", whole, StringComparison.Ordinal);
-        Assert.True(whole.Split('\n').Count(l => l.Contains(",chat.updated,", StringComparison.Ordinal)) >= 1200);
+        var whole = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/audit.csv"));
+        Assert.Contains(whole, r => r[7] == "rule.saved" && r[6] == saved.Id.ToString());
+        Assert.True(whole.Count(r => r[7] == "chat.updated" && r[3] == "настройки чата изменены") >= 1200);
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Calls;
 
@@ -51,24 +49,36 @@ public sealed partial class CallService
 
     /// <summary>
     /// The attendance as CSV for a spreadsheet (the same people and rules as <see cref="AttendanceAsync"/>): one row per
-    /// person, those who came first (by first arrival), then those of the chat who did not; times in UTC (ISO 8601),
-    /// durations in whole minutes. Names only: no phone or e-mail of anyone. UTF-8 with a BOM, like the school's exports.
+    /// person, those who came first (by first arrival), then those of the chat who did not; times in the time zone
+    /// <paramref name="tz"/> names (<see cref="Csv.TimeZone"/>, read after the access check), durations in whole minutes.
+    /// Names only: no phone or e-mail of anyone. Written as the school's other exports (<see cref="CsvWriter"/>).
     /// </summary>
-    public async Task<(byte[] Csv, string FileName)> AttendanceCsvAsync(Guid me, Guid callId, Guid chatId, CancellationToken ct)
+    public async Task<(byte[] Csv, string FileName)> AttendanceCsvAsync(Guid me, Guid callId, Guid chatId, string? tz, CancellationToken ct)
     {
         var a = await AttendanceAsync(me, callId, chatId, ct);
-        var csv = new StringBuilder("name,chat_role,attended,times_joined,first_joined_at,last_left_at,minutes,present_now,removed\n");
+        var zone = Csv.TimeZone(tz);
+        var csv = new CsvWriter(zone);
+        csv.Row("Участник", "Роль в чате", "Присутствовал", "Сколько раз заходил", csv.Zoned("Первый вход"), csv.Zoned("Последний выход"),
+            "Минут в звонке", "Сейчас в звонке", "Удалён из звонка");
         foreach (var p in a.People.OrderByDescending(p => p.Attended).ThenBy(p => p.FirstJoinedAt).ThenBy(p => p.DisplayName, StringComparer.CurrentCulture))
         {
-            csv.Append(CultureInfo.InvariantCulture,
-                $"{Csv.Field(p.DisplayName)},{p.ChatRole ?? "guest"},{Flag(p.Attended)},{p.Intervals},{p.FirstJoinedAt:O},{p.LastLeftAt:O},{p.Seconds / 60},{Flag(p.PresentNow)},{Flag(p.Removed)}\n");
+            csv.Row(p.DisplayName, ChatRoleName(p.ChatRole), p.Attended, p.Intervals, p.FirstJoinedAt, p.LastLeftAt, p.Seconds / 60, p.PresentNow, p.Removed);
         }
 
-        var name = $"{(a.LessonMode ? "lesson" : "call")}-attendance-{a.StartedAt.UtcDateTime:yyyy-MM-dd-HHmm}.csv";
-        return (Csv.File(csv), name);
-
-        static string Flag(bool value) => value ? "yes" : "no";
+        var started = TimeZoneInfo.ConvertTime(a.StartedAt, zone);
+        var name = $"{(a.LessonMode ? "lesson" : "call")}-attendance-{started:yyyy-MM-dd-HHmm}.csv";
+        return (csv.ToFile(), name);
     }
+
+    /// <summary>A role in the chat as the chat's page names it; no role: someone from outside the chat, a guest.</summary>
+    private static string ChatRoleName(string? role) => role switch
+    {
+        "owner" => "владелец",
+        "moderator" => "модератор",
+        "member" => "участник",
+        null => "гость",
+        _ => role,
+    };
 
     /// <summary>
     /// The names of everyone who is or was in the live call, for anyone in it: an admitted guest may not read the chat's

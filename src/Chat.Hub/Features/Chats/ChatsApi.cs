@@ -44,9 +44,9 @@ public static class ChatsApi
             s.ChatCallsAsync(user.AccountId(), chatId, limit, ct));
         chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance", (Guid chatId, Guid callId, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
             s.AttendanceAsync(user.AccountId(), callId, chatId, ct));
-        chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance.csv", async (Guid chatId, Guid callId, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
+        chats.MapGet("/{chatId:guid}/calls/{callId:guid}/attendance.csv", async (Guid chatId, Guid callId, string? tz, ClaimsPrincipal user, Calls.CallService s, CancellationToken ct) =>
         {
-            var (csv, name) = await s.AttendanceCsvAsync(user.AccountId(), callId, chatId, ct);
+            var (csv, name) = await s.AttendanceCsvAsync(user.AccountId(), callId, chatId, tz, ct);
             return TypedResults.File(csv, "text/csv; charset=utf-8", name);
         });
 

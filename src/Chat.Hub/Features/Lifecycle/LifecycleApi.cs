@@ -28,8 +28,8 @@ public static class LifecycleApi
             s.RolloverAsync(schoolId, user.AccountId(), body, ct));
 
         school.MapGet("/statistics", (Guid schoolId, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) => s.SchoolAsync(schoolId, user.AccountId(), ct));
-        school.MapGet("/statistics.csv", async (Guid schoolId, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) =>
-            TypedResults.File(await s.SchoolCsvAsync(schoolId, user.AccountId(), ct), "text/csv; charset=utf-8", "statistics.csv"));
+        school.MapGet("/statistics.csv", async (Guid schoolId, string? tz, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) =>
+            TypedResults.File(await s.SchoolCsvAsync(schoolId, user.AccountId(), tz, ct), "text/csv; charset=utf-8", "statistics.csv"));
         return app;
     }
 }

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Calls;
@@ -72,66 +70,127 @@ public sealed class StatisticsService(
         }
     }
 
+    /// <summary>The school's statistics; messages and calls per UTC day (the admin page's charts count UTC days).</summary>
     public async Task<SchoolStatsDto> SchoolAsync(Guid schoolId, Guid me, CancellationToken ct)
+    {
+        await RequireReaderAsync(schoolId, me, ct);
+        return await ReadAsync(schoolId, "UTC", ct);
+    }
+
+    private async Task RequireReaderAsync(Guid schoolId, Guid me, CancellationToken ct)
     {
         var member = await access.ActiveMemberAsync(schoolId, me, ct);
         if (!member.IsAdmin && !member.IsDirector)
         {
             throw new ChatException(ChatError.Forbidden, detail: "Статистика доступна администраторам школы и директору.");
         }
-
-        await Task.WhenAll(inFlight.Keys); // this node's "active today" writes still in flight
-        return new SchoolStatsDto(
-            await stats.RolesAsync(schoolId, ct),
-            await stats.ClassesAsync(schoolId, ct),
-            await stats.ActiveUsersAsync(schoolId, Today, ct),
-            await stats.MessagesPerDayAsync(schoolId, 30, ct),
-            await calls.PerDayAsync(schoolId, 30, ct),
-            new FileStatsDto(await files.UsageAsync(schoolId, ct), fileOptions.Value.SchoolQuotaBytes, await stats.FilesAsync(schoolId, ct)));
     }
 
-    public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, CancellationToken ct)
+    /// <summary>The statistics with messages and calls per day of <paramref name="timeZone"/> (an IANA name).</summary>
+    private async Task<SchoolStatsDto> ReadAsync(Guid schoolId, string timeZone, CancellationToken ct)
     {
-        var s = await SchoolAsync(schoolId, me, ct);
-        var csv = new StringBuilder();
-        csv.AppendLine("section,role,joined,link_uses,pending");
+        await Task.WhenAll(inFlight.Keys); // this node's "active today" writes still in flight
+        try
+        {
+            return new SchoolStatsDto(
+                await stats.RolesAsync(schoolId, ct),
+                await stats.ClassesAsync(schoolId, ct),
+                await stats.ActiveUsersAsync(schoolId, Today, ct),
+                await stats.MessagesPerDayAsync(schoolId, 30, timeZone, ct),
+                await calls.PerDayAsync(schoolId, 30, timeZone, ct),
+                new FileStatsDto(await files.UsageAsync(schoolId, ct), fileOptions.Value.SchoolQuotaBytes, await stats.FilesAsync(schoolId, ct)));
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.InvalidParameterValue && timeZone != "UTC")
+        {
+            // A zone this server knows but the database does not (their time-zone databases differ).
+            throw ChatException.Field("tz", "Этот часовой пояс не поддерживается. Укажите другой, например Europe/Moscow.");
+        }
+    }
+
+    /// <summary>
+    /// The statistics as CSV (<see cref="CsvWriter"/>): one section after another, each with its own header row, the
+    /// section's name in the first column; messages and calls per day of the time zone <paramref name="tz"/> names
+    /// (<see cref="Csv.TimeZone"/>, read after the access check).
+    /// </summary>
+    public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, string? tz, CancellationToken ct)
+    {
+        await RequireReaderAsync(schoolId, me, ct);
+        var zone = Csv.TimeZone(tz);
+        var s = await ReadAsync(schoolId, zone.Id, ct);
+        var csv = new CsvWriter(zone);
+        const string Roles = "По ролям", Classes = "По классам", Active = "Активные участники", Messages = "Сообщения", Calls = "Звонки",
+            Files = "Файлы", Storage = "Хранилище";
+        csv.Row("Раздел", "Роль", "Вступили", "Вступили по ссылке", "Ждут одобрения");
         foreach (var r in s.Roles)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"role,{r.Role},{r.Joined},{r.LinkUses},{r.Pending}");
+            csv.Row(Roles, RoleName(r.Role), r.Joined, r.LinkUses, r.Pending);
         }
 
-        csv.AppendLine("section,class,pupils_joined,parents_joined,pupils_with_parent,pupil_link_uses,parent_link_uses,pending_pupils,pending_parents");
+        csv.Row("Раздел", "Класс", "Учеников", "Родителей", "Учеников с родителем", "Вступили по ссылке ученика", "Вступили по ссылке родителя",
+            "Ждут одобрения: ученики", "Ждут одобрения: родители");
         foreach (var c in s.Classes)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"class,{Csv.Field(c.Name)},{c.PupilsJoined},{c.ParentsJoined},{c.PupilsWithParent},{c.PupilLinkUses},{c.ParentLinkUses},{c.PendingPupils},{c.PendingParents}");
+            csv.Row(Classes, c.Name, c.PupilsJoined, c.ParentsJoined, c.PupilsWithParent, c.PupilLinkUses, c.ParentLinkUses, c.PendingPupils, c.PendingParents);
         }
 
-        csv.AppendLine("section,role,active_day,active_week,active_month");
+        csv.Row("Раздел", "Роль", "Сегодня", "За неделю", "За месяц");
         foreach (var a in s.ActiveUsers)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"active,{a.Role},{a.Day},{a.Week},{a.Month}");
+            csv.Row(Active, RoleName(a.Role), a.Day, a.Week, a.Month);
         }
 
-        csv.AppendLine("section,day,chat_kind,messages");
+        csv.Row("Раздел", csv.Zoned("День"), "Вид чата", "Сообщений");
         foreach (var m in s.MessagesPerDay)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"messages,{m.Day:yyyy-MM-dd},{m.ChatKind},{m.Messages}");
+            csv.Row(Messages, csv.Day(m.Day), ChatKindName(m.ChatKind), m.Messages);
         }
 
-        csv.AppendLine("section,day,calls,lessons,call_minutes,participant_minutes,attendees");
+        csv.Row("Раздел", csv.Zoned("День"), "Звонков", "Из них уроков", "Минут звонков", "Минут участников", "Участников");
         foreach (var c in s.CallsPerDay)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"calls,{c.Day:yyyy-MM-dd},{c.Calls},{c.Lessons},{c.CallMinutes},{c.ParticipantMinutes},{c.Attendees}");
+            csv.Row(Calls, csv.Day(c.Day), c.Calls, c.Lessons, c.CallMinutes, c.ParticipantMinutes, c.Attendees);
         }
 
-        csv.AppendLine("section,kind,files,bytes,files_last_30_days");
+        csv.Row("Раздел", "Вид", "Файлов", "Объём, байт", "Файлов за 30 дней");
         foreach (var f in s.Files.ByKind)
         {
-            csv.AppendLine(CultureInfo.InvariantCulture, $"files,{f.Kind},{f.Files},{f.Bytes},{f.FilesLast30Days}");
+            csv.Row(Files, FileKindName(f.Kind), f.Files, f.Bytes, f.FilesLast30Days);
         }
 
-        csv.AppendLine("section,used_bytes,quota_bytes");
-        csv.AppendLine(CultureInfo.InvariantCulture, $"storage,{s.Files.StorageUsedBytes},{s.Files.StorageQuotaBytes}");
-        return Csv.File(csv);
+        csv.Row("Раздел", "Занято, байт", "Доступно школе, байт");
+        csv.Row(Storage, s.Files.StorageUsedBytes, s.Files.StorageQuotaBytes);
+        return csv.ToFile();
     }
+
+    // The words of the admin page's statistics (wwwroot/js/admin.js: rolesName, KIND_NAMES, kindNames); a code without
+    // one as it is.
+    private static string RoleName(string role) => role switch
+    {
+        "student" => "ученики",
+        "parent" => "родители",
+        "teacher" => "учителя",
+        "staff" => "сотрудники",
+        _ => role,
+    };
+
+    private static string ChatKindName(string kind) => kind switch
+    {
+        "class" => "классы",
+        "parents" => "родители",
+        "staff_room" => "учительская",
+        "subject" => "предметные",
+        "group" => "группы",
+        "channel" => "каналы",
+        "direct" => "личные",
+        _ => kind,
+    };
+
+    private static string FileKindName(string kind) => kind switch
+    {
+        "image" => "Фото",
+        "video" => "Видео",
+        "audio" => "Аудио",
+        "document" => "Документы",
+        _ => kind,
+    };
 }

@@ -5,7 +5,7 @@
 // Destructive actions ask first in a dialog.
 // A class teacher who is not an admin sees only the invite links and join requests of their classes.
 
-import { api, ApiError, blob, saveBlob, session } from './api.js';
+import { api, ApiError, blob, inMyTimeZone, saveBlob, session } from './api.js';
 import { h, fill, mount, ROLE_NAMES, shortTime, dateTime } from './dom.js';
 import { barChart } from './charts.js';
 import { formDialog } from './dialog.js';
@@ -680,8 +680,9 @@ export async function showAdmin(root, school, back, options = {}) {
     return parts.filter(Boolean).join(' · ');
   }
 
+  /** A CSV export, its times in the reader's time zone. */
   async function download(path, name, err) {
-    try { saveBlob(await blob(path), name); } catch (e) { err.textContent = errText(e); }
+    try { saveBlob(await blob(inMyTimeZone(path)), name); } catch (e) { err.textContent = errText(e); }
   }
 
   async function loadStats() {

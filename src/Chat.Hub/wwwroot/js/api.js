@@ -217,6 +217,15 @@ export async function blob(path) {
   return b instanceof Blob ? b : new Blob([JSON.stringify(b)], { type: 'application/json' });
 }
 
+/**
+ * An export's path with the reader's time zone (`tz=Europe/Moscow`): the server writes the CSV exports' times in it
+ * (without one it takes Europe/Moscow).
+ */
+export function inMyTimeZone(path) {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return tz ? `${path}${path.includes('?') ? '&' : '?'}tz=${encodeURIComponent(tz)}` : path;
+}
+
 /** Saves a Blob as a download with the given name. */
 export function saveBlob(b, name) {
   const url = URL.createObjectURL(b);

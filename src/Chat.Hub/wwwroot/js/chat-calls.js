@@ -3,7 +3,7 @@
 // call itself runs on call.html (call.js).
 
 import { hubFail } from './hub.js';
-import { api, blob, saveBlob } from './api.js';
+import { api, blob, inMyTimeZone, saveBlob } from './api.js';
 import { h, fill, time, plural, dateTime } from './dom.js';
 import { formDialog } from './dialog.js';
 import { reminderMinutes } from './notify.js';
@@ -280,10 +280,10 @@ export function chatCalls(ctx) {
     return box;
   }
 
-  /** «Скачать (CSV)»: the same list for a spreadsheet (the server names the file; the download keeps its own name here). */
+  /** «Скачать (CSV)»: the same list for a spreadsheet, its times in the reader's time zone (the server names the file; the download keeps its own name here). */
   function csvButton(c, call) {
     const note = h('span', { class: 'error', role: 'status' });
-    const path = `/api/chats/${c.id}/calls/${call.callId}/attendance.csv`;
+    const path = inMyTimeZone(`/api/chats/${c.id}/calls/${call.callId}/attendance.csv`);
     const name = `${call.lessonMode ? 'урок' : 'звонок'}-посещаемость-${new Date(call.startedAt).toLocaleDateString('sv-SE')}.csv`;
     return h('p', {},
       h('button', {

@@ -1,0 +1,62 @@
+using System.Collections.Frozen;
+
+namespace Chat.Hub.Features.Moderation;
+
+/// <summary>
+/// The audit log's actions in Russian, for the journal's CSV: the same words as the admin page shows
+/// (<c>ACTION_NAMES</c> in wwwroot/js/admin.js; <c>AuditActionsTests</c> keeps the two the same).
+/// </summary>
+public static class AuditActions
+{
+    public static readonly FrozenDictionary<string, string> Names = new Dictionary<string, string>
+    {
+        ["school.registered"] = "школа зарегистрирована",
+        ["school.updated"] = "сведения о школе изменены",
+        ["school.suspended"] = "работа школы приостановлена",
+        ["school.resumed"] = "работа школы возобновлена",
+        ["class.created"] = "создан класс",
+        ["class.updated"] = "класс изменён",
+        ["class_teacher.attached"] = "назначен классный руководитель",
+        ["class_teacher.detached"] = "классный руководитель откреплён",
+        ["admin.appointed"] = "назначен администратор",
+        ["admin.removed"] = "администратор снят",
+        ["teacher.verified"] = "учитель подтверждён",
+        ["teacher.unverified"] = "подтверждение учителя снято",
+        ["director.appointed"] = "назначен директор",
+        ["director.removed"] = "директор снят",
+        ["invite.created"] = "создана ссылка-приглашение",
+        ["invite.revoked"] = "ссылка отозвана",
+        ["invite.revoked_unused"] = "неиспользованные ссылки отозваны",
+        ["invite.accepted"] = "приглашение принято",
+        ["join_request.created"] = "подана заявка",
+        ["join_request.approved"] = "заявка одобрена",
+        ["join_request.rejected"] = "заявка отклонена",
+        ["chat.created"] = "создан чат",
+        ["moderation.message_deleted"] = "сообщение удалено модератором",
+        ["moderation.violation"] = "записано нарушение",
+        ["moderation.blocked"] = "участник заблокирован",
+        ["moderation.unblocked"] = "участник разблокирован",
+        ["moderation.muted"] = "участнику запрещено писать",
+        ["moderation.unmuted"] = "запрет писать снят",
+        ["moderation.removed"] = "участник удалён из чата",
+        ["moderation.case_opened"] = "открыт разбор чата (права модератора на 24 часа)",
+        ["moderation.report_resolved"] = "жалоба рассмотрена",
+        ["moderation.reported"] = "жалоба на сообщение",
+        ["moderation.rules_reminded"] = "напоминание правил",
+        ["student.moved"] = "ученик переведён в другой класс",
+        ["student.left"] = "ученик выбыл из школы",
+        ["staff.left"] = "сотрудник покинул школу",
+        ["school_year.rolled_over"] = "переход на новый учебный год",
+        ["rule.saved"] = "правило школы сохранено",
+        ["rule.archived"] = "правило школы удалено",
+        ["chat_invite.created"] = "создана ссылка в чат",
+        ["chat_invite.revoked"] = "ссылка в чат отозвана",
+        ["chat_invite.accepted"] = "вступление в чат по ссылке",
+        ["chat.updated"] = "настройки чата изменены",
+        ["chat.member_role"] = "права участника чата изменены",
+        ["account.deleted"] = "аккаунт удалён",
+    }.ToFrozenDictionary();
+
+    /// <summary>The action's Russian name; an action without one (written by a newer server) as its code.</summary>
+    public static string Name(string action) => Names.TryGetValue(action, out var name) ? name : action;
+}
