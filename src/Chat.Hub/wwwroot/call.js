@@ -844,7 +844,7 @@ async function readCallAgain() {
   }
 }
 
-async function applyState(call) {
+async function applyState(call, confirmed = false) {
   if (!call || call.callId !== state.callId) return;
   if (call.kind === 'broadcast') $('viewers').textContent = 'Зрителей: ' + (call.viewerCount || 0);
   renderParticipants(call);
@@ -869,6 +869,12 @@ async function applyState(call) {
   // Not among the participants any more (removed by the host, or left on another device): out of the call here too.
   // A broadcast lists only its presenters, so there a viewer is never among them.
   if (!mine && state.wasIn && call.kind !== 'broadcast') {
+    // Asked once before giving up: a push that I left may be older than my own rejoin (the server took me out after my
+    // page had been away too long, just as it came back and joined again).
+    if (!confirmed && hubUp()) {
+      const now = await state.hub.invoke('GetCall', state.callId).catch(() => null);
+      if (now && now.callId === state.callId && now.participants.some(p => p.accountId === state.me)) return applyState(now, true);
+    }
     teardown('Вы больше не в звонке: ведущий удалил вас или вы вышли на другом устройстве.');
     return;
   }
@@ -913,7 +919,9 @@ async function start(params) {
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(10_000, 1000 * 2 ** Math.min(r.previousRetryCount, 4)) })
     .build();
   state.hub = hub;
-  hub.on('CallStateChanged', call => { state.statePushes++; applyState(call); });
+  // statePushes counts this call's pushes only: the hub is in all my chats' groups, and other lessons' joins at nine
+  // o'clock must not make a read look stale (settledCall).
+  hub.on('CallStateChanged', call => { if (call && call.callId === state.callId) state.statePushes++; applyState(call); });
   hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
   // Someone joined or left: applied to the call as last applied, without asking the server (with a GetCall per join
@@ -921,16 +929,16 @@ async function start(params) {
   // it to, or when the host left (who hosts now is the server's to say).
   const others = (call, accountId) => call.participants.filter(p => p.accountId !== accountId);
   hub.on('ParticipantJoined', (id, participant) => {
-    state.statePushes++;
     const call = state.lastCall;
     if (id !== state.callId) return;
+    state.statePushes++;
     if (!call || !participant) { refresh(id).catch(() => {}); return; }
     applyState({ ...call, participants: [...others(call, participant.accountId), participant] }).catch(() => {});
   });
   hub.on('ParticipantLeft', (id, accountId) => {
-    state.statePushes++;
     const call = state.lastCall;
     if (id !== state.callId) return;
+    state.statePushes++;
     if (!call || accountId === call.hostId) { refresh(id).catch(() => {}); return; }
     applyState({ ...call, participants: others(call, accountId) }).catch(() => {});
   });

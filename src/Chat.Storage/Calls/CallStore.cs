@@ -119,35 +119,55 @@ public sealed class CallStore(NpgsqlDataSource db)
             new { callId, room }, s.Transaction, cancellationToken: ct)) == 1;
 
     /// <summary>
-    /// The hub connection <paramref name="connectionId"/> joined the call for the person (a join or a rejoin): it is
-    /// the one whose close counts, and whatever an earlier connection's close started is off.
+    /// The hub connection <paramref name="connectionId"/> joined the call for the person (a join, a rejoin, a second
+    /// device): it is one of theirs whose close counts, and whatever the close of an earlier one started is off.
     /// </summary>
     public async Task MarkConnectedAsync(DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE call_participants SET connection_id = @connectionId, gone_since = NULL WHERE call_id = @callId AND account_id = @accountId",
-            new { callId, accountId, connectionId }, s.Transaction, cancellationToken: ct));
+            """
+            UPDATE call_participants SET connection_ids = array_append(array_remove(connection_ids, @connectionId), @connectionId), gone_since = NULL
+            WHERE call_id = @callId AND account_id = @accountId
+            """, new { callId, accountId, connectionId }, s.Transaction, cancellationToken: ct));
 
     /// <summary>
-    /// A hub connection that joined the call closed: whoever it joined for (if it is still their latest) is gone since
-    /// now, unless a connection of theirs joins again in time. Returns how many participants it marked.
+    /// A hub connection that joined the call for the person closed: it is forgotten, and when it was the last of
+    /// theirs, they are gone since now unless one joins again in time. Returns whether that made them gone.
     /// </summary>
-    public async Task<int> ConnectionClosedAsync(Guid callId, string connectionId, CancellationToken ct)
+    public async Task<bool> ConnectionClosedAsync(Guid callId, Guid accountId, string connectionId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.ExecuteAsync(new CommandDefinition(
+        return await c.ExecuteScalarAsync<bool?>(new CommandDefinition(
             """
-            UPDATE call_participants SET gone_since = now()
-            WHERE call_id = @callId AND connection_id = @connectionId AND present AND gone_since IS NULL
-            """, new { callId, connectionId }, cancellationToken: ct));
+            UPDATE call_participants
+            SET connection_ids = array_remove(connection_ids, @connectionId),
+                gone_since = CASE WHEN present AND gone_since IS NULL AND cardinality(array_remove(connection_ids, @connectionId)) = 0
+                                  THEN now() ELSE gone_since END
+            WHERE call_id = @callId AND account_id = @accountId AND @connectionId = ANY (connection_ids)
+            RETURNING gone_since IS NOT NULL AND present
+            """, new { callId, accountId, connectionId }, cancellationToken: ct)) == true;
     }
 
-    /// <summary>Participants still present whose joining connection closed longer than <paramref name="grace"/> ago.</summary>
+    /// <summary>Participants still present whose last joining connection closed longer than <paramref name="grace"/> ago.</summary>
     public async Task<IReadOnlyList<(Guid CallId, Guid AccountId)>> GoneAsync(TimeSpan grace, int limit, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<(Guid, Guid)>(new CommandDefinition(
             "SELECT call_id, account_id FROM call_participants WHERE present AND gone_since < now() - @grace ORDER BY gone_since LIMIT @limit",
             new { grace, limit }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>
+    /// Whether the person was taken out of the call because their page vanished (not by leaving, nor by the host): they
+    /// may come back even into a call locked meanwhile.
+    /// </summary>
+    public async Task<bool> WasSweptAsync(Guid callId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT EXISTS (SELECT 1 FROM call_participants
+                           WHERE call_id = @callId AND account_id = @accountId AND NOT present AND NOT removed AND gone_since IS NOT NULL)
+            """, new { callId, accountId }, cancellationToken: ct));
     }
 
     /// <summary>Whether the participant is still gone for longer than <paramref name="grace"/> (checked under the call's lock).</summary>

@@ -59,7 +59,7 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     }
 
     [Fact]
-    public async Task PageReconnectsWithinTheGrace_AnOlderDevicesPageCloses_ThePupilStaysInTheCall_TheirLastPageClosing_TakesThemOut()
+    public async Task PageReconnectsWithinTheGrace_EitherDevicesPageCloses_ThePupilStaysInTheCall_TheirLastPageClosing_TakesThemOut()
     {
         var l = await Lesson.CreateAsync(app);
         await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
@@ -73,22 +73,57 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         var phoneAgain = await HubClient.ConnectAsync(app, l.Pupil);
         await phoneAgain.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
 
-        // Then she joins from the laptop too, and the phone's page closes: the laptop's is the one that counts now.
+        // She joins from the laptop too, and the laptop's page (the newer) closes; later a tablet joins and the phone's
+        // page (the older) closes: each time another page of hers is still in the call. Each time well past the grace
+        // and several sweeps: still in the call, one unbroken stretch.
         var laptop = await HubClient.ConnectAsync(app, l.Pupil);
         await laptop.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
-        await phoneAgain.DisposeAsync();
-
-        // Well past the grace and several sweeps: still in the call, one unbroken stretch.
-        await Task.Delay(PresenceCallsApp.GoneAfter * 3);
-        Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
-        var call = await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId);
-        Assert.Contains(call.Participants, p => p.AccountId == l.Pupil.AccountId);
-        var attendance = await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
-        Assert.Equal((true, 1), (attendance.People.Single(p => p.AccountId == l.Pupil.AccountId).PresentNow, attendance.People.Single(p => p.AccountId == l.Pupil.AccountId).Intervals));
-
-        // The laptop's page closes too: now she is out.
         await laptop.DisposeAsync();
+        await StillInAsync();
+        var tablet = await HubClient.ConnectAsync(app, l.Pupil);
+        await tablet.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await phoneAgain.DisposeAsync();
+        await StillInAsync();
+
+        // The tablet's page closes too: now she is out.
+        await tablet.DisposeAsync();
         Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+
+        async Task StillInAsync()
+        {
+            await Task.Delay(PresenceCallsApp.GoneAfter * 3);
+            Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
+            var call = await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId);
+            Assert.Contains(call.Participants, p => p.AccountId == l.Pupil.AccountId);
+            var me = (await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId)).People.Single(p => p.AccountId == l.Pupil.AccountId);
+            Assert.Equal((true, 1), (me.PresentNow, me.Intervals));
+        }
+    }
+
+    [Fact]
+    public async Task LockedLesson_APupilTakenOutWithTheirPage_ComesBack_OneWhoLeftDoesNot()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        var left = Heard(teacher.Connection, "ParticipantLeft");
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        var vasya = await HubClient.ConnectAsync(app, l.Pupil);
+        await vasya.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await using var petya = await HubClient.ConnectAsync(app, l.Pupil2);
+        await petya.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await teacher.Connection.InvokeAsync<CallDto>("LockCall", callId, true);
+
+        // Vasya's phone went to sleep longer than the grace: out; Petya pressed «Выйти».
+        await vasya.DisposeAsync();
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await petya.Connection.InvokeAsync("LeaveCall", callId);
+
+        // Vasya was in the lesson, not new: he comes back although it is locked. Petya left: the lock holds for him.
+        await using var vasyaAgain = await HubClient.ConnectAsync(app, l.Pupil);
+        var back = await vasyaAgain.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.Contains(back.Call.Participants, p => p.AccountId == l.Pupil.AccountId);
+        await petya.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_locked");
         await teacher.Connection.InvokeAsync("EndCall", callId);
     }
 

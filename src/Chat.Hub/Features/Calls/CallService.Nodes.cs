@@ -81,6 +81,11 @@ public sealed partial class CallService
                 return;
             }
 
+            if (drop.AccountId is null)
+            {
+                viewerPushes.TryRemove(drop.CallId, out _); // the call ended on another node
+            }
+
             await DropHandlesAsync(drop.CallId, drop.AccountId, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -27,20 +27,50 @@ public sealed class CallPresenceOptions
 /// </summary>
 public sealed partial class CallService
 {
-    /// <summary>Hub connections of this node that joined a call: connection id → call.</summary>
-    private readonly ConcurrentDictionary<string, Guid> joinedBy = new();
+    /// <summary>Hub connections of this node that joined a call: connection id → the call and the person.</summary>
+    private readonly ConcurrentDictionary<string, (Guid Call, Guid Account)> joinedBy = new();
 
-    /// <summary>A hub connection of this node closed: if it joined a call, whoever it joined for is gone since now.</summary>
+    /// <summary>
+    /// A hub connection of this node closed: if it joined a call, it is forgotten there, and if it was the person's
+    /// last, they are gone since now. Not while the node stops: its connections close because it goes, not because
+    /// the pages did (they come back to another node or to this one restarted).
+    /// </summary>
     public async Task ConnectionClosedAsync(string connectionId)
     {
-        if (!joinedBy.TryRemove(connectionId, out var callId))
+        if (!joinedBy.TryRemove(connectionId, out var joined) || lifetime?.ApplicationStopping.IsCancellationRequested == true)
         {
             return;
         }
 
+        await RecordCloseAsync(joined.Call, joined.Account, connectionId);
+    }
+
+    /// <summary>Remembers the connection a join is made from (before the join, so that a close during it is not missed).</summary>
+    private void Joining(string? connectionId, Guid callId, Guid me)
+    {
+        if (connectionId is not null)
+        {
+            joinedBy[connectionId] = (callId, me);
+        }
+    }
+
+    /// <summary>
+    /// After a join from <paramref name="connectionId"/>: if the connection closed while the join ran, its close may have
+    /// found nothing to forget yet (the join had not committed), so it is recorded again now.
+    /// </summary>
+    private async Task JoinedAsync(string? connectionId, Guid callId, Guid me, CancellationToken ct)
+    {
+        if (connectionId is not null && ct.IsCancellationRequested && joinedBy.TryRemove(connectionId, out _))
+        {
+            await RecordCloseAsync(callId, me, connectionId);
+        }
+    }
+
+    private async Task RecordCloseAsync(Guid callId, Guid accountId, string connectionId)
+    {
         try
         {
-            await calls.ConnectionClosedAsync(callId, connectionId, CancellationToken.None);
+            await calls.ConnectionClosedAsync(callId, accountId, connectionId, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -66,6 +96,11 @@ public sealed partial class CallService
             {
                 // The call ended meanwhile.
             }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // One person's failure does not hold up the others; the next sweep tries again.
+                LogSfu(logger, e, callId);
+            }
         }
 
         return gone.Count;
@@ -89,7 +124,8 @@ public sealed partial class CallService
         }
 
         LogGone(logger, callId, accountId);
-        await LeftAsync(dto, accountId, feeds, ct);
+        // Not the sweep's token: they are out in the database, the rest (media, pushes, the room) is done even if the node stops.
+        await LeftAsync(dto, accountId, feeds, CancellationToken.None);
         return true;
     }
 

@@ -33,7 +33,8 @@ public sealed partial class CallService(
     TurnCredentials turn,
     IHubContext<ChatHub, IChatClient> hub,
     ILogger<CallService> logger,
-    IConnectionMultiplexer? redis = null) : IChatAccessWatcher
+    IConnectionMultiplexer? redis = null,
+    IHostApplicationLifetime? lifetime = null) : IChatAccessWatcher
 {
     // Janus handles are per node (CallService.Nodes.cs): (call, account) -> publisher handle; (call, account, feed) -> subscriber handle.
     private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> publishers = new();
@@ -112,14 +113,13 @@ public sealed partial class CallService(
         }
 
         var role = await RoleForCallAsync(row, me, CallAccess.Attend, ct);
-        var moderator = role is not ("member" or Guest);
+        // Someone the sweep took out (their page was away too long: CallService.Presence.cs) comes back even into a
+        // call locked meanwhile: they were in it, not new. (For a returning participant this only lifts the lock.)
+        var moderator = role is not ("member" or Guest) || await calls.WasSweptAsync(callId, me, ct);
+        Joining(connectionId, callId, me);
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct,
             connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, connectionId, ct));
-        if (connectionId is not null)
-        {
-            joinedBy[connectionId] = callId;
-        }
-
+        await JoinedAsync(connectionId, callId, me, ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
         return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, HoldsMediaOf(callId, me));
