@@ -57,13 +57,9 @@ public sealed partial class CallService
             return;
         }
 
-        await TakeOutOfMediaAsync(live.Id, accountId, feeds);
-        await PushJoinedOrLeftAsync(dto, accountId, joined: false);
+        await LeftAsync(dto, accountId, feeds, ct);
+        // Not in the chat any more, so not told by the chat's pushes: their own devices hear it here.
         await TryPushAsync(live.Id, () => hub.Clients.User(accountId.ToString()).CallStateChanged(dto));
-        if (dto.Ended)
-        {
-            await EndedAsync(dto, ct);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not take people who lost access to chat {ChatId} out of its live call")]

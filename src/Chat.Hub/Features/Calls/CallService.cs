@@ -192,7 +192,10 @@ public sealed partial class CallService(
         await LeftAsync(dto, me, feeds, ct);
     }
 
-    /// <summary>After someone left (by hanging up, or gone with their page): out of the media on every node, the chat told, the call ended if they were the last.</summary>
+    /// <summary>
+    /// After someone left (hung up, removed by the host, lost access, or gone with their page): out of the media on every
+    /// node, the chat told, the call ended if they were the last.
+    /// </summary>
     private async Task LeftAsync(CallDto dto, Guid accountId, (long? Camera, long? Screen) feeds, CancellationToken ct)
     {
         await TakeOutOfMediaAsync(dto.CallId, accountId, feeds);
@@ -262,8 +265,7 @@ public sealed partial class CallService(
             feeds = FeedsOf(s, accountId);
             s.Remove(me, accountId);
         }, ct);
-        await TakeOutOfMediaAsync(callId, accountId, feeds);
-        await PushJoinedOrLeftAsync(dto, accountId, joined: false);
+        await LeftAsync(dto, accountId, feeds, ct);
         return dto;
     }
 
