@@ -341,47 +341,61 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     /// <summary>The chat tab's refresh (js/api.js, the same module instance the page uses).</summary>
     private const string ChatTabRefresh = "async () => (await import('/js/api.js')).refreshTokens()";
 
-    [Fact]
-    public async Task ChatTabAndLessonTab_RenewTheSignIn_AtOnceAndOneAfterTheOther_SessionStaysLive()
+    /// <summary>
+    /// A class teacher signed in on a desktop page with CLASS's chat open, who starts a lesson from it: the chat tab and
+    /// the lesson tab (a popup opened with noopener). beforeLesson runs on the chat tab just before the lesson opens.
+    /// </summary>
+    private async Task<(IPage Chat, IPage Lesson)> ChatAndLessonTabsAsync(string schoolName, string className, string teacherName, Func<IPage, Task>? beforeLesson = null)
     {
-        var school = await Scene.SchoolAsync("Школа №35");
-        var classId = await school.ClassAsync("10Б");
-        var teacher = await school.TeacherAsync("Нина Андреевна", classTeacherOf: classId);
+        var school = await Scene.SchoolAsync(schoolName);
+        var classId = await school.ClassAsync(className);
+        var teacher = await school.TeacherAsync(teacherName, classTeacherOf: classId);
 
         var chat = await PageAsync(Desktop);
         await SignInAsync(chat, teacher.Phone);
-        await OpenChatAsync(chat, "10Б");
+        await OpenChatAsync(chat, className);
+        if (beforeLesson is not null)
+        {
+            await beforeLesson(chat);
+        }
+
+        var lesson = await chat.RunAndWaitForPopupAsync(() => chat.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(lesson.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
+        return (chat, lesson);
+    }
+
+    /// <summary>The newest pair (the one the chat tab has stored) works: the session was not revoked. Returns its access token.</summary>
+    private async Task<string> StoredTokenWorksAsync(IPage chat)
+    {
+        var stored = await chat.EvaluateAsync<string?>("() => JSON.parse(localStorage.getItem('chat.tokens'))?.accessToken ?? null");
+        Assert.True(stored is not null, "the tabs were signed out");
+        using var http = App.Http(stored);
+        var sessions = await http.GetAsync("/api/me/sessions");
+        Assert.True(sessions.IsSuccessStatusCode, $"the session was revoked: {(int)sessions.StatusCode}");
+        return stored;
+    }
+
+    [Fact]
+    public async Task ChatTabAndLessonTab_RenewTheSignIn_AtOnceAndOneAfterTheOther_SessionStaysLive()
+    {
         IWebSocketRoute? lessonSocket = null; // the lesson tab's hub connection (the chat tab's is older than the route)
-        await chat.Context.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        var (chat, lesson) = await ChatAndLessonTabsAsync("Школа №35", "10Б", "Нина Андреевна", chat => chat.Context.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
         {
             lessonSocket = ws;
             ws.ConnectToServer();
-        });
-        var lesson = await chat.RunAndWaitForPopupAsync(() => chat.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
-        await Expect(lesson.Locator("#status")).ToContainTextAsync("без видео и звука"); // headless: no camera
-
-        // The newest pair (the one stored) works: the session was not revoked.
-        async Task<string> StoredTokenWorksAsync()
-        {
-            var stored = await chat.EvaluateAsync<string?>("() => JSON.parse(localStorage.getItem('chat.tokens'))?.accessToken ?? null");
-            Assert.True(stored is not null, "the tabs were signed out");
-            using var http = App.Http(stored);
-            var sessions = await http.GetAsync("/api/me/sessions");
-            Assert.True(sessions.IsSuccessStatusCode, $"the session was revoked: {(int)sessions.StatusCode}");
-            return stored;
-        }
+        }));
 
         // Both tabs renew the sign-in at the same moment (a network change, the token's expiry): one refresh token
         // between them, and the server revokes the whole session when a spent one comes back.
         var renewed = await Task.WhenAll(chat.EvaluateAsync<string>($"async () => String(await ({ChatTabRefresh})())"), lesson.EvaluateAsync<string>(LessonTabRefresh));
         Assert.Equal("true", renewed[0]);
         Assert.NotEqual("", renewed[1]);
-        await StoredTokenWorksAsync();
+        await StoredTokenWorksAsync(chat);
 
         // Then one after the other: the lesson tab renews first, the chat tab still holds the pair it had.
         Assert.NotEqual("", await lesson.EvaluateAsync<string>(LessonTabRefresh));
         Assert.True(await chat.EvaluateAsync<bool>(ChatTabRefresh));
-        var stored = await StoredTokenWorksAsync();
+        var stored = await StoredTokenWorksAsync(chat);
         Assert.Equal(stored, await chat.EvaluateAsync<string>("async () => (await import('/js/api.js')).session.accessToken"));
         await Task.Delay(1000); // a revoked session would push SessionEnded to both tabs by now
         await Expect(chat.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToHaveCountAsync(0);
@@ -393,6 +407,30 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await lessonSocket!.CloseAsync();
         await Expect(lesson.Locator("#status")).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 20_000 });
         await Expect(lesson.Locator("#participants li", new() { HasText = "Нина Андреевна (вы)" })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task LessonTabsCopyOfTheSignIn_LagsBehindTheChatTabsRenewal_TheLessonTabTakesTheRenewal_SessionStaysLive()
+    {
+        var (chat, lesson) = await ChatAndLessonTabsAsync("Школа №37", "10Г", "Лидия Сергеевна");
+
+        // The lesson tab runs in another renderer process, whose cached localStorage learns of the chat tab's writes a
+        // moment later; under load, later than the lock between the tabs is let go. Here that moment never ends: the
+        // lesson tab keeps reading the pair as it was before the chat tab renewed it.
+        await lesson.EvaluateAsync("""
+            () => {
+              const stale = localStorage.getItem('chat.tokens');
+              const getItem = Storage.prototype.getItem;
+              Storage.prototype.getItem = function (key) { return key === 'chat.tokens' ? stale : getItem.call(this, key); };
+            }
+            """);
+        Assert.True(await chat.EvaluateAsync<bool>(ChatTabRefresh));
+        var renewedByChat = await StoredTokenWorksAsync(chat);
+
+        // The lesson tab renews with what its copy says (the token the chat tab has spent): it takes the chat tab's
+        // renewal instead of spending that token again, which would have ended the session on the server.
+        Assert.Equal(renewedByChat, await lesson.EvaluateAsync<string>(LessonTabRefresh));
+        Assert.Equal(renewedByChat, await StoredTokenWorksAsync(chat));
     }
 
     [Fact]

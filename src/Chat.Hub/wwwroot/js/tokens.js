@@ -6,6 +6,12 @@
 // every renewal in every tab goes through one Web Lock, and inside it the stored pair is read again first: when another
 // tab has renewed meanwhile, its pair is taken and the server is not asked. A renewal whose answer is lost is retried
 // with the same renewal id, which the server accepts for a while (Auth:RefreshRetrySeconds).
+//
+// localStorage alone cannot say "another tab has renewed": a tab in another renderer process (the lesson page opened
+// with noopener) reads its own cached copy, which another tab's write reaches a moment later. Under load that moment
+// outlasted the lock: the lesson tab renewed with the token the chat tab had just spent, and the server ended the
+// session. So each renewal is also written, before the lock is let go, to IndexedDB (spent token -> the pair it was
+// renewed into), whose transactions the browser runs in one place: the next holder of the lock sees it.
 
 export const TOKENS_KEY = 'chat.tokens';
 const LOCK = 'chat.tokens.refresh';
@@ -20,8 +26,88 @@ export function storeTokens(pair) {
   const kept = pair ? { accessToken: pair.accessToken, refreshToken: pair.refreshToken, account: pair.account } : null;
   if (kept && pair.renewalId) kept.renewalId = pair.renewalId;
   if (kept) localStorage.setItem(TOKENS_KEY, JSON.stringify(kept));
-  else localStorage.removeItem(TOKENS_KEY);
+  else {
+    localStorage.removeItem(TOKENS_KEY);
+    forgetRenewals();
+  }
   return kept;
+}
+
+const RENEWALS_DB = 'chat.tokens', RENEWALS = 'renewals';
+const RENEWALS_KEPT_MS = 24 * 3600_000; // a renewal older than a day is nobody's news
+let renewalsDb = null;
+
+/** The renewals database, or null where IndexedDB is missing or refused (then localStorage is all there is). */
+function openRenewals() {
+  if (typeof indexedDB === 'undefined') return Promise.resolve(null);
+  renewalsDb ??= new Promise(resolve => {
+    try {
+      const open = indexedDB.open(RENEWALS_DB, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore(RENEWALS);
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = open.onblocked = () => resolve(null);
+    } catch {
+      resolve(null);
+    }
+  });
+  return renewalsDb;
+}
+
+/** work(store) inside one transaction of the renewals store; its result once committed, or null (no IndexedDB, an error, 3 s). */
+async function inRenewals(mode, work) {
+  const db = await openRenewals();
+  if (!db) return null;
+  const run = new Promise(resolve => {
+    try {
+      const tx = db.transaction(RENEWALS, mode);
+      let result = null;
+      Promise.resolve(work(tx.objectStore(RENEWALS), r => { result = r; })).catch(() => tx.abort());
+      tx.oncomplete = () => resolve(result);
+      tx.onerror = tx.onabort = () => resolve(null);
+    } catch {
+      resolve(null);
+    }
+  });
+  // Held under the lock: a database that never answers must not hold every tab's renewal.
+  return Promise.race([run, new Promise(resolve => setTimeout(() => resolve(null), 3000))]);
+}
+
+/** The pair a spent refresh token was last renewed into by any tab (following renewals of renewals), or null. */
+function renewedFrom(spent) {
+  return inRenewals('readonly', (store, done) => {
+    const seen = new Set();
+    const next = token => {
+      const get = store.get(token);
+      get.onsuccess = () => {
+        const pair = get.result && get.result.pair;
+        if (!pair || !pair.refreshToken || seen.has(pair.refreshToken)) return;
+        seen.add(pair.refreshToken);
+        done(pair);
+        next(pair.refreshToken);
+      };
+    };
+    next(spent);
+  });
+}
+
+/** Records that `spent` was renewed into `pair` (committed before the caller lets the lock go); drops old records. */
+function recordRenewal(spent, pair) {
+  return inRenewals('readwrite', store => {
+    const now = Date.now();
+    const cursor = store.openCursor();
+    cursor.onsuccess = () => {
+      const c = cursor.result;
+      if (!c) return;
+      if (!(c.value && c.value.at > now - RENEWALS_KEPT_MS)) c.delete();
+      c.continue();
+    };
+    store.put({ pair, at: now }, spent);
+  });
+}
+
+/** Signed out: no renewal of this browser is worth adopting any more. */
+function forgetRenewals() {
+  inRenewals('readwrite', store => { store.clear(); });
 }
 
 // Without Web Locks (an old browser): renewals of this tab at least run one at a time.
@@ -54,6 +140,9 @@ export function renewTokens(spent) {
   return exclusively(async () => {
     const stored = loadTokens();
     if (stored && stored.refreshToken && stored.refreshToken !== spent) return { outcome: 'adopted', tokens: stored };
+    // This tab's copy may not show another tab's renewal yet; the renewals record does.
+    const renewed = await renewedFrom(spent);
+    if (renewed) return { outcome: 'adopted', tokens: storeTokens({ ...renewed, account: renewed.account || (stored && stored.account) }) };
     // The renewal's id, kept with the pair until a new one arrives: a retry after a lost answer repeats it, and the
     // server then gives a new pair instead of taking the spent token for a stolen copy (docs/api.md).
     let renewalId = stored && stored.renewalId;
@@ -72,7 +161,9 @@ export function renewTokens(spent) {
     if (r.ok) {
       let pair;
       try { pair = await r.json(); } catch { return { outcome: 'failed', tokens: stored }; }
-      return { outcome: 'rotated', tokens: storeTokens({ ...pair, account: pair.account || (stored && stored.account) }) };
+      const kept = storeTokens({ ...pair, account: pair.account || (stored && stored.account) });
+      await recordRenewal(spent, kept);
+      return { outcome: 'rotated', tokens: kept };
     }
     return r.status === 400 || r.status === 401 ? { outcome: 'refused', tokens: null } : { outcome: 'failed', tokens: stored };
   });
