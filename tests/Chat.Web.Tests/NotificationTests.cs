@@ -395,6 +395,37 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(switchSchool).ToBeHiddenAsync();
     }
 
+    [Fact]
+    public async Task ParentInTwoSchools_PicksASchool_OpensTheProfileBeforeItsChatsLoad_StaysInTheProfile_BackGoesToTheSchool()
+    {
+        var (_, _, mother) = await ParentInTwoSchoolsAsync("Школа №57", "Гимназия №10", "Орлов");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, mother.Phone);
+        var pick = page.GetByRole(AriaRole.Button, new() { Name = "Школа №57" });
+        await Expect(pick).ToBeVisibleAsync();
+
+        // A slow network: the school's loading is held until the profile is open.
+        var hold = new TaskCompletionSource();
+        await page.RouteAsync("**/api/me/schools", async route =>
+        {
+            await hold.Task;
+            await route.ContinueAsync();
+        });
+        await pick.ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        var toggle = page.GetByRole(AriaRole.Switch, new() { Name = "Уведомления на этом устройстве" });
+        await Expect(toggle).ToBeVisibleAsync();
+        hold.SetResult();
+        await page.UnrouteAllAsync(new() { Behavior = UnrouteBehavior.Wait });
+
+        // The school's chats arrive after she went to the profile: she stays there (before, the chat screen replaced it).
+        await page.EvaluateAsync("() => new Promise(resolve => setTimeout(resolve, 500))");
+        await Expect(toggle).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        await Expect(page.Locator(".topbar button", new() { HasText = "Сменить школу" })).ToBeVisibleAsync();
+        await Expect(page.Locator(".chat-item").First).ToBeVisibleAsync();
+    }
+
     private async Task<(School First, School Second, ApiUser Mother)> ParentInTwoSchoolsAsync(string first, string second, string surname)
     {
         var lyceum = await Scene.SchoolAsync(first);

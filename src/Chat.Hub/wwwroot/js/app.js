@@ -1,7 +1,7 @@
 // The web client: sign-in, school choice, invite links, chats; the admin pages live in admin.js.
 
 import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } from './api.js';
-import { h, fill, mount, ROLE_NAMES } from './dom.js';
+import { h, fill, mount, screenCount, ROLE_NAMES } from './dom.js';
 import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
 import { showProfile } from './profile.js';
@@ -46,21 +46,27 @@ function showError(box, e) {
 /** Decides which screen to show from what is known: signed in? named? invite pending? school chosen? */
 export async function route() {
   if (!session.signedIn) return showSignIn();
+  // A screen opened while this loads (a school picked, then «Профиль» at once) is where the person is: it stays.
+  const shown = screenCount();
+  const superseded = () => screenCount() !== shown;
   let me;
   try {
     me = await api('GET', '/api/me');
   } catch (e) {
     if (!session.signedIn) return showSignIn();
-    if ((e.status === 0 || e.status >= 500) && await routeOffline()) return;
+    if (superseded()) return;
+    if ((e.status === 0 || e.status >= 500) && await routeOffline(superseded)) return;
     return mount(root, h('div', { class: 'card' }, h('h1', {}, 'Нет связи с сервером'),
       h('p', {}, e.display || ''), h('button', { class: 'btn primary', onclick: route }, 'Повторить')));
   }
   session.account = me;
+  if (superseded()) return;
   if (me.displayName === 'Новый пользователь') return showName(me);
   const invite = sessionStorage.getItem(INVITE_KEY);
   if (invite) return showInvite(invite);
   const schools = await api('GET', '/api/me/schools');
   offlineStore(me.id).saveSchools(schools);
+  if (superseded()) return;
   const chosen = schools.find(s => s.schoolId === localStorage.getItem(SCHOOL_KEY));
   if (chosen) return showMain(root, me, chosen, schools, mainNav(schools, me));
   if (schools.length === 1) {
@@ -81,10 +87,11 @@ function mainNav(schools, me, offline = false) {
  * The server cannot be reached: the chosen school's chats as this device last saw them (offline.js), when it kept
  * them for this account; the chat screen says so and catches up once the connection is back.
  */
-async function routeOffline() {
+async function routeOffline(superseded) {
   const me = session.account;
   if (!me?.id) return false;
   const schools = await offlineStore(me.id).schools();
+  if (superseded()) return true; // the person has gone to another screen meanwhile
   const chosen = schools?.find(s => s.schoolId === localStorage.getItem(SCHOOL_KEY));
   if (!chosen || !session.signedIn) return false;
   showMain(root, me, chosen, schools, mainNav(schools, me, true));

@@ -29,7 +29,17 @@ export function fill(el, ...children) {
   return el;
 }
 
+let screens = 0;
+
+/**
+ * How many screens have been mounted so far. A screen that loads before it is shown (the router) notes the count when
+ * it starts and gives way when it has changed meanwhile: the person has gone elsewhere (the profile) and stays there.
+ */
+export const screenCount = () => screens;
+
+/** Shows a screen: replaces everything in the app's root. */
 export function mount(root, ...children) {
+  screens++;
   root.replaceChildren();
   append(root, children);
   root.removeAttribute('aria-busy');
