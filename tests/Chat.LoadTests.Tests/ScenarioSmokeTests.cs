@@ -10,13 +10,16 @@ namespace Chat.LoadTests.Tests;
 /// correctness only: everything acknowledged, nothing lost, nothing duplicated, in order, every client caught up.
 /// Timings are reported in the output but never asserted.
 /// </summary>
-public sealed class ScenarioSmokeTests(ITestOutputHelper output)
+/// <remarks>
+/// The scenarios are split between two test classes (every other one in each), which xUnit runs side by side: a smoke
+/// run mostly waits on its steps, and one after another they took over two minutes of the suite.
+/// </remarks>
+public static class ScenarioSmoke
 {
-    public static TheoryData<string> Scenarios => new(ScenarioSpec.All.Select(s => s.Name));
+    /// <summary>Every other scenario, starting at <paramref name="first"/> (0 or 1): the two halves cover them all.</summary>
+    public static TheoryData<string> Half(int first) => new(ScenarioSpec.All.Where((_, i) => i % 2 == first).Select(s => s.Name));
 
-    [Theory]
-    [MemberData(nameof(Scenarios))]
-    public async Task Scenario_delivers_every_message_once_and_in_order(string scenario)
+    public static async Task RunAsync(string scenario, ITestOutputHelper output)
     {
         var spec = ScenarioSpec.Find(scenario).Smoke();
         var postgres = await PostgresServer.GetAsync();
@@ -108,8 +111,26 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
 
     private static string HubDll()
     {
-        var built = typeof(ScenarioSmokeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "ChatHubDll")?.Value;
+        var built = typeof(ScenarioSmoke).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "ChatHubDll")?.Value;
         var path = built is not null && File.Exists(built) ? built : Locate.HubDll();
         return path ?? throw new FileNotFoundException("Chat.Hub.dll is not built; build Chat.sln first");
     }
+}
+
+public sealed class ScenarioSmokeTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Scenarios => ScenarioSmoke.Half(0);
+
+    [Theory]
+    [MemberData(nameof(Scenarios))]
+    public Task Scenario_delivers_every_message_once_and_in_order(string scenario) => ScenarioSmoke.RunAsync(scenario, output);
+}
+
+public sealed class ScenarioSmokeTestsOtherHalf(ITestOutputHelper output)
+{
+    public static TheoryData<string> Scenarios => ScenarioSmoke.Half(1);
+
+    [Theory]
+    [MemberData(nameof(Scenarios))]
+    public Task Scenario_delivers_every_message_once_and_in_order(string scenario) => ScenarioSmoke.RunAsync(scenario, output);
 }
