@@ -61,7 +61,7 @@ async function inRenewals(mode, work) {
     try {
       const tx = db.transaction(RENEWALS, mode);
       let result = null;
-      Promise.resolve(work(tx.objectStore(RENEWALS), r => { result = r; })).catch(() => tx.abort());
+      work(tx.objectStore(RENEWALS), r => { result = r; });
       tx.oncomplete = () => resolve(result);
       tx.onerror = tx.onabort = () => resolve(null);
     } catch {
