@@ -1,6 +1,6 @@
 // The sign-in's token pair as this browser keeps it (localStorage 'chat.tokens'), shared by every tab of the site: the
-// chat (js/api.js) and the call page (call.js, which loads this module with import()). No imports: the call page loads
-// nothing else of the chat.
+// chat (js/api.js) and the call page (call.js, which loads this module with import()). It imports only js/idb.js (which
+// imports nothing): the call page loads nothing else of the chat.
 //
 // A refresh token works once: the server takes a spent one coming back for a stolen copy and revokes the session. So
 // every renewal in every tab goes through one Web Lock, and inside it the stored pair is read again first: when another
@@ -12,6 +12,8 @@
 // outlasted the lock: the lesson tab renewed with the token the chat tab had just spent, and the server ended the
 // session. So each renewal is also written, before the lock is let go, to IndexedDB (spent token -> the pair it was
 // renewed into), whose transactions the browser runs in one place: the next holder of the lock sees it.
+
+import { objectStore } from './idb.js';
 
 export const TOKENS_KEY = 'chat.tokens';
 const LOCK = 'chat.tokens.refresh';
@@ -33,43 +35,16 @@ export function storeTokens(pair) {
   return kept;
 }
 
-const RENEWALS_DB = 'chat.tokens', RENEWALS = 'renewals';
 const RENEWALS_KEPT_MS = 24 * 3600_000; // a renewal older than a day is nobody's news
-let renewalsDb = null;
+const renewals = objectStore('chat.tokens', 'renewals');
 
-/** The renewals database, or null where IndexedDB is missing or refused (then localStorage is all there is). */
-function openRenewals() {
-  if (typeof indexedDB === 'undefined') return Promise.resolve(null);
-  renewalsDb ??= new Promise(resolve => {
-    try {
-      const open = indexedDB.open(RENEWALS_DB, 1);
-      open.onupgradeneeded = () => open.result.createObjectStore(RENEWALS);
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = open.onblocked = () => resolve(null);
-    } catch {
-      resolve(null);
-    }
-  });
-  return renewalsDb;
-}
-
-/** work(store) inside one transaction of the renewals store; its result once committed, or null (no IndexedDB, an error, 3 s). */
-async function inRenewals(mode, work) {
-  const db = await openRenewals();
-  if (!db) return null;
-  const run = new Promise(resolve => {
-    try {
-      const tx = db.transaction(RENEWALS, mode);
-      let result = null;
-      work(tx.objectStore(RENEWALS), r => { result = r; });
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = tx.onabort = () => resolve(null);
-    } catch {
-      resolve(null);
-    }
-  });
-  // Held under the lock: a database that never answers must not hold every tab's renewal.
-  return Promise.race([run, new Promise(resolve => setTimeout(() => resolve(null), 3000))]);
+/**
+ * work(store, done) inside one transaction of the renewals store; what it gave done() once committed, or null (no
+ * IndexedDB, an error, 3 s: this runs under the lock, and a database that never answers must not hold every tab's
+ * renewal).
+ */
+function inRenewals(mode, work) {
+  return renewals(mode, work, null, 3000).then(r => r ?? null);
 }
 
 /** The pair a spent refresh token was last renewed into by any tab (following renewals of renewals), or null. */
