@@ -248,6 +248,52 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ChatList_MarksALiveLessonStartedBeforeThePageOpened_AndForgetsOneThatEndedWhileThePageWasOffline()
+    {
+        var school = await Scene.SchoolAsync("Школа №34");
+        var classId = await school.ClassAsync("6А");
+        var teacher = await school.TeacherAsync("Анна Викторовна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Саша Белов", classId);
+
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "6А");
+        async Task<IPage> StartLessonAsync()
+        {
+            var host = await teacherPage.RunAndWaitForPopupAsync(() => teacherPage.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+            await Expect(host.Locator("#participants")).ToContainTextAsync("(вы)");
+            return host;
+        }
+
+        async Task EndLessonAsync(IPage host)
+        {
+            await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+            await Expect(host.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+            await host.CloseAsync();
+        }
+
+        // A lesson started before the pupil's page opened: the chat list says so without the chat being opened.
+        var host = await StartLessonAsync();
+        var pupilPage = await PageAsync(Desktop);
+        await SignInAsync(pupilPage, pupil.Phone);
+        var classChat = ChatItem(pupilPage, "6А");
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+        await EndLessonAsync(host);
+        await Expect(classChat).Not.ToContainTextAsync("идёт");
+
+        // The next lesson is announced live; it ends while the pupil's page is offline (CallEnded never reaches it):
+        // back online, the list read again no longer has it, and neither has the page.
+        host = await StartLessonAsync();
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+        await pupilPage.Context.SetOfflineAsync(true);
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
+        await EndLessonAsync(host);
+        await pupilPage.Context.SetOfflineAsync(false);
+        await Expect(pupilPage.Locator("#status")).ToBeHiddenAsync();
+        await Expect(classChat).Not.ToContainTextAsync("идёт");
+    }
+
+    [Fact]
     public async Task Admin_StartsBroadcast_InSchoolChannel_PupilSeesLiveBanner_JoinsAsViewer()
     {
         var school = await Scene.SchoolAsync("Школа №33");

@@ -44,7 +44,9 @@ public sealed record MyChatRow(
     int MemberCount,
     Guid? PeerId,
     string? PeerName,
-    bool Archived);
+    bool Archived,
+    Guid? LiveCallId = null,
+    string? LiveCallKind = null);
 
 public sealed record ChatMemberRow(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, long ReadSeq, bool VerifiedTeacher);
 
@@ -118,7 +120,8 @@ public sealed class ChatStore(NpgsqlDataSource db)
                (SELECT count(*)::int FROM (SELECT 1 FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND x.sender_id IS DISTINCT FROM m.account_id AND x.deleted_at IS NULL LIMIT 1000) u) AS unread_count,
                (SELECT count(*)::int FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND m.account_id = ANY(x.mentions) AND x.deleted_at IS NULL) AS mention_count,
                (SELECT count(*)::int FROM chat_members cm WHERE cm.chat_id = c.id) AS member_count,
-               peer.account_id AS peer_id, peer.display_name AS peer_name, c.archived_at IS NOT NULL AS archived
+               peer.account_id AS peer_id, peer.display_name AS peer_name, c.archived_at IS NOT NULL AS archived,
+               live.id AS live_call_id, live.kind AS live_call_kind
 
         """;
 
@@ -129,6 +132,13 @@ public sealed class ChatStore(NpgsqlDataSource db)
         LEFT JOIN LATERAL (
             SELECT o.account_id, a.display_name FROM chat_members o JOIN accounts a ON a.id = o.account_id
             WHERE c.kind = 'direct' AND o.chat_id = c.id AND o.account_id <> m.account_id LIMIT 1) peer ON true
+        -- The chat's live call (at most one: calls_live_per_chat), as the list marks it; not for a member blocked there,
+        -- who may not join it (GetChatCall refuses them too).
+        LEFT JOIN LATERAL (
+            SELECT k.id, CASE WHEN k.kind = 'broadcast' THEN 'broadcast' WHEN k.lesson_mode THEN 'lesson' ELSE 'call' END AS kind
+            FROM calls k WHERE k.chat_id = c.id AND k.ended_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = c.id AND x.account_id = m.account_id
+                              AND x.kind = 'block' AND x.lifted_at IS NULL AND x.ends_at > now())) live ON true
         """;
 
     public async Task<IReadOnlyList<Guid>> ChatIdsOfAsync(Guid accountId, CancellationToken ct)

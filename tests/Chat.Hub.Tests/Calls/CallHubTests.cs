@@ -1,5 +1,6 @@
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Moderation;
 using Chat.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -128,6 +129,42 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
 
         await teacher.Connection.InvokeAsync("EndCall", callId);
         Assert.Null(await pupil.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id));
+    }
+
+    [Fact]
+    public async Task GetChats_MarksTheLiveCallWithItsKind_NotForAMemberBlockedThere_NorOnceItEnded()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var blocked = await HubClient.ConnectAsync(app, l.Pupil2);
+        await using var stranger = await HubClient.ConnectAsync(app, l.Stranger);
+        async Task<LiveCallSummaryDto?> LiveIn(HubClient who, Guid chatId) =>
+            (await who.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", l.School.Id)).Single(c => c.Id == chatId).LiveCall;
+
+        Assert.Null(await LiveIn(pupil, l.Chat.Id));
+        var rule = (await teacher.Connection.InvokeAsync<List<RuleDto>>("GetRules", l.School.Id)).First();
+        for (var i = 0; i < 4; i++)
+        {
+            await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation",
+                new ViolationRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, null, "флуд"));
+        }
+
+        await teacher.Connection.InvokeAsync<RestrictionDto>("BlockMember",
+            new BlockRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(1), "Флуд"));
+
+        var lesson = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        Assert.Equal(new LiveCallSummaryDto(lesson, "lesson"), await LiveIn(pupil, l.Chat.Id));
+        Assert.Equal(new LiveCallSummaryDto(lesson, "lesson"), await LiveIn(teacher, l.Chat.Id));
+        // Blocked in the chat: may not join the lesson (GetChatCall refuses), so the list does not offer it either.
+        Assert.Null(await LiveIn(blocked, l.Chat.Id));
+        Assert.Null(await LiveIn(stranger, l.OtherChat.Id));
+        await teacher.Connection.InvokeAsync("EndCall", lesson);
+        Assert.Null(await LiveIn(pupil, l.Chat.Id));
+
+        var call = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, false)).Call.CallId;
+        Assert.Equal(new LiveCallSummaryDto(call, "call"), await LiveIn(pupil, l.Chat.Id));
+        await teacher.Connection.InvokeAsync("EndCall", call);
     }
 
     [Fact]

@@ -6,7 +6,10 @@ using Chat.Storage.Messages;
 
 namespace Chat.Hub.Features.Chats;
 
-/// <summary>A chat in "my chats": what the member needs to show it in a list.</summary>
+/// <summary>
+/// A chat in "my chats": what the member needs to show it in a list. <c>LiveCall</c>: the call going on in it now (null
+/// when none, or for a member blocked there), so the list can mark it before the chat is opened.
+/// </summary>
 public sealed record ChatSummaryDto(
     Guid Id,
     Guid SchoolId,
@@ -30,13 +33,18 @@ public sealed record ChatSummaryDto(
     bool RulesAccepted,
     Guid? PeerId,
     MessageDto? LastMessage,
-    bool Archived = false)
+    bool Archived = false,
+    LiveCallSummaryDto? LiveCall = null)
 {
     public static ChatSummaryDto From(MyChatRow r, MessageDto? last) =>
         new(r.Id, r.SchoolId, r.Kind, r.ClassId, r.Kind == "direct" && r.PeerName is not null ? r.PeerName : r.Title, r.AvatarUrl, r.ReadOnly,
             !r.Archived && (!r.ReadOnly || r.Role != "member"), r.SlowModeSeconds, r.Role, r.LastSeq, r.LastMessageAt, r.ReadSeq, r.UnreadCount, r.MentionCount,
-            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last, r.Archived);
+            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last, r.Archived,
+            r.LiveCallId is { } call ? new LiveCallSummaryDto(call, r.LiveCallKind ?? "call") : null);
 }
+
+/// <summary>A chat's live call as its list entry shows it. Kind: "call", "lesson" (lesson mode) or "broadcast".</summary>
+public sealed record LiveCallSummaryDto(Guid CallId, string Kind);
 
 /// <summary>
 /// What every member of a chat sees alike after it was renamed, got another avatar, or was archived or restored (the

@@ -20,6 +20,11 @@ export function chatCalls(ctx) {
   const { me, school } = ctx;
   const calls = new Map();
   const reminders = new Map();
+  // What the chat list (GetChats) said of live calls, for chats whose call was not announced to this page (it was
+  // started before the page opened, or while it was offline): chatId -> { callId, kind }.
+  const listed = new Map();
+  const endedCalls = new Set(); // calls ended while the page is open: a list asked before the end may still show them
+  const announcedAt = new Map(); // chatId -> when its call was announced here (performance.now())
   const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Уведомления', 'aria-live': 'polite' });
 
   /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
@@ -37,6 +42,7 @@ export function chatCalls(ctx) {
 
   function started(call) {
     calls.set(call.chatId, call);
+    announcedAt.set(call.chatId, performance.now());
     // The live-call banner takes over from the chat's reminders.
     for (const r of [...reminders.values()]) if (r.chatId === call.chatId) forget(r.planId);
     if (ctx.current()?.id === call.chatId) ctx.renderHead();
@@ -44,6 +50,8 @@ export function chatCalls(ctx) {
   }
 
   function ended(callId) {
+    endedCalls.add(callId);
+    for (const [chatId, l] of listed) if (l.callId === callId) listed.delete(chatId);
     const c = ctx.current();
     for (const [chatId, call] of calls) {
       if (call.callId !== callId) continue;
@@ -51,6 +59,28 @@ export function chatCalls(ctx) {
       if (c?.id === chatId) { ctx.renderHead(); load(c); } // a plan of this call is over now
     }
     ctx.renderList();
+  }
+
+  /**
+   * The chat list as GetChats answered it (asked at askedAt, performance.now()): its live calls are marked; a call
+   * announced here before the list was asked that the list no longer shows has ended unseen (CallEnded lost in a
+   * reconnect) and is forgotten. The open chat is left alone: it asks GetChatCall itself.
+   */
+  function fromList(summaries, askedAt) {
+    listed.clear();
+    for (const s of summaries) if (s.liveCall && !endedCalls.has(s.liveCall.callId)) listed.set(s.id, s.liveCall);
+    const inList = new Set(summaries.map(s => s.id));
+    for (const chatId of [...calls.keys()]) {
+      if (ctx.current()?.id === chatId || !inList.has(chatId) || listed.has(chatId)) continue;
+      if ((announcedAt.get(chatId) ?? 0) < askedAt) calls.delete(chatId);
+    }
+  }
+
+  /** The chat's live call as its list entry says it: 'call', 'lesson' or 'broadcast'; null when none. */
+  function liveKind(chatId) {
+    const call = calls.get(chatId);
+    if (call) return call.kind === 'broadcast' ? 'broadcast' : call.lessonMode ? 'lesson' : 'call';
+    return listed.get(chatId)?.kind ?? null;
   }
 
   function viewers(callId, count) {
@@ -317,5 +347,5 @@ export function chatCalls(ctx) {
     }
   }
 
-  return { isLive: chatId => calls.has(chatId), load, started, ended, viewers, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
+  return { liveKind, fromList, load, started, ended, viewers, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
 }

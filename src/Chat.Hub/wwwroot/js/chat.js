@@ -36,6 +36,7 @@ const OFFLINE_NOTE = 'Нет сети — показаны сохранённы�
 // A kept chat further behind than this is read afresh (GetHistory) rather than caught up event by event.
 const CATCH_UP_LIMIT = 1000;
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
+const LIVE_NAMES = { call: 'идёт звонок', lesson: 'идёт урок', broadcast: 'идёт трансляция' };
 
 let client = null;
 let presence = null;
@@ -267,9 +268,11 @@ export function showMain(root, me, school, schools, nav) {
   async function loadChats() {
     try {
       // With several schools, all my chats in one call: this school's are listed, the others' only counted.
+      const askedAt = performance.now();
       const all = await client.invoke('GetChats', schools.length > 1 ? null : school.schoolId);
       chats = all.filter(c => c.schoolId === school.schoolId);
       others = all.filter(c => c.schoolId !== school.schoolId);
+      calls.fromList(chats, askedAt);
     } catch {
       // Not read (the server busy, the connection lost meanwhile): asked again soon while connected (a reconnect asks
       // anyway), so the list does not stay at «Загрузка…».
@@ -356,7 +359,7 @@ export function showMain(root, me, school, schools, nav) {
     },
     h('span', { class: 'main' },
       h('span', { class: 'name' }, c.kind === 'direct' && c.peerId && watch.dot(c.peerId), c.title),
-      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.isLive(c.id) && h('span', { class: 'kind live' }, '● идёт звонок · '), lastText)),
+      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.liveKind(c.id) && h('span', { class: 'kind live' }, `● ${LIVE_NAMES[calls.liveKind(c.id)]} · `), lastText)),
     h('span', { class: 'side' },
       c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
       mutedNow(c) && h('span', { class: 'flag muted-flag', title: mutedLabel(c), 'aria-label': mutedLabel(c).toLowerCase() }, '🔕 '),
