@@ -147,6 +147,74 @@ public sealed class CallStore(NpgsqlDataSource db)
             """, new { callId, accountId, connectionId }, cancellationToken: ct)) == true;
     }
 
+    /// <summary>This node is alive (every sweep): its row in <c>hub_nodes</c> says so, and is no longer swept.</summary>
+    public async Task NodeSeenAsync(string node, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO hub_nodes (id) VALUES (@node)
+            ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
+            """, new { node }, cancellationToken: ct));
+    }
+
+    /// <summary>This node stops: its connections close because it goes, so the other nodes forget them at once.</summary>
+    public async Task NodeStoppedAsync(string node, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            "UPDATE hub_nodes SET stopped_at = now() WHERE id = @node", new { node }, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Forgets the call connections of nodes that stopped or were not seen for <paramref name="deadAfter"/>: a present
+    /// participant left with none is gone since the node was last seen (or stopped), for the sweep to take out after
+    /// the grace unless they join again meanwhile. Each dead node is swept once; rows of nodes dead for a day go.
+    /// Returns how many participants lost a connection.
+    /// </summary>
+    public async Task<int> ForgetDeadNodesAsync(TimeSpan deadAfter, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var dead = (await c.QueryAsync<(string Id, DateTime LastSeen)>(new CommandDefinition(
+            """
+            UPDATE hub_nodes SET swept_at = now()
+            WHERE swept_at IS NULL AND (stopped_at IS NOT NULL OR seen_at < now() - @deadAfter)
+            RETURNING id, coalesce(stopped_at, seen_at)
+            """, new { deadAfter }, tx, cancellationToken: ct))).AsList();
+        var forgotten = 0;
+        if (dead.Count > 0)
+        {
+            forgotten = await c.ExecuteAsync(new CommandDefinition(
+                """
+                WITH dead AS (SELECT * FROM unnest(@ids::text[], @seen::timestamptz[]) AS d(id, last_seen)),
+                hit AS (
+                    SELECT p.call_id, p.account_id,
+                           array_agg(e.entry) FILTER (WHERE d.id IS NOT NULL) AS gone,
+                           max(d.last_seen) AS last_seen
+                    FROM calls k
+                    JOIN call_participants p ON p.call_id = k.id
+                    CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
+                    LEFT JOIN dead d ON d.id = split_part(e.entry, '/', 1) AND strpos(e.entry, '/') > 0
+                    WHERE k.ended_at IS NULL AND cardinality(p.connection_ids) > 0
+                    GROUP BY p.call_id, p.account_id
+                    HAVING bool_or(d.id IS NOT NULL)
+                )
+                UPDATE call_participants p
+                SET connection_ids = ARRAY(SELECT x FROM unnest(p.connection_ids) AS x WHERE x <> ALL (h.gone)),
+                    gone_since = CASE WHEN p.present AND p.gone_since IS NULL AND p.connection_ids <@ h.gone
+                                      THEN least(h.last_seen, now()) ELSE p.gone_since END
+                FROM hit h WHERE p.call_id = h.call_id AND p.account_id = h.account_id
+                """,
+                new { ids = dead.Select(d => d.Id).ToArray(), seen = dead.Select(d => d.LastSeen).ToArray() }, tx, cancellationToken: ct));
+        }
+
+        await c.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM hub_nodes WHERE swept_at < now() - interval '1 day'", transaction: tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return forgotten;
+    }
+
     /// <summary>Participants still present whose last joining connection closed longer than <paramref name="grace"/> ago.</summary>
     public async Task<IReadOnlyList<(Guid CallId, Guid AccountId)>> GoneAsync(TimeSpan grace, int limit, CancellationToken ct)
     {

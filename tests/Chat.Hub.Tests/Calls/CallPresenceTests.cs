@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Chat.Hub.Tests.Calls;
@@ -14,7 +15,22 @@ public sealed class PresenceCallsApp : ChatApp
     {
         ["Calls:Presence:GoneAfter"] = "00:00:02",
         ["Calls:Presence:Poll"] = "00:00:00.2",
+        ["Calls:Presence:NodeDeadAfter"] = NodeDeadAfter,
     };
+
+    /// <summary>Several polls: a busy test machine must not make a live node look dead.</summary>
+    public const string NodeDeadAfter = "00:00:03";
+
+    /// <summary>A second server process on the same database (no Redis: the in-process app is the other node).</summary>
+    public HubServerProcess NewNode() => new(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings__Chat"] = ConnectionString,
+        ["Auth__SigningKey"] = SigningKey,
+        ["Calls__Presence__GoneAfter"] = "00:00:02",
+        ["Calls__Presence__Poll"] = "00:00:00.2",
+        ["Calls__Presence__NodeDeadAfter"] = NodeDeadAfter,
+        ["Logging__Console__FormatterName"] = "simple",
+    });
 }
 
 /// <summary>
@@ -99,6 +115,71 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
             var me = (await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId)).People.Single(p => p.AccountId == l.Pupil.AccountId);
             Assert.Equal((true, 1), (me.PresentNow, me.Intervals));
         }
+    }
+
+    [Fact]
+    public async Task NodeKilledUnderTheLesson_ItsPupilWhoseDeviceDiedIsTakenOut_OneWhoCameBackElsewhereStays_UntilTheirPageCloses()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        var left = Heard(teacher.Connection, "ParticipantLeft");
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+
+        // Both pupils are on node B, a server process of its own.
+        await using var nodeB = app.NewNode();
+        await nodeB.StartAsync();
+        await using var vasya = new NodeMember(l.Pupil);
+        await using var petya = new NodeMember(l.Pupil2);
+        foreach (var pupil in new[] { vasya, petya })
+        {
+            await pupil.ConnectAsync(nodeB.BaseAddress, []);
+            await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        }
+
+        // Node B dies (SIGKILL: no connection of it records a close). Petya's page comes back on this node and rejoins;
+        // Vasya's phone died with it.
+        var killedAt = DateTimeOffset.UtcNow;
+        await nodeB.KillAsync();
+        await using var petyaHere = await HubClient.ConnectAsync(app, l.Pupil2);
+        await petyaHere.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // Once B counts as dead, Vasya is gone since it was last seen, and out after the grace.
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        var attendance = await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId);
+        var vasyaRow = attendance.People.Single(p => p.AccountId == l.Pupil.AccountId);
+        Assert.False(vasyaRow.PresentNow);
+        Assert.InRange(vasyaRow.LastLeftAt!.Value, killedAt.AddSeconds(-3), killedAt.AddSeconds(1));
+
+        // Petya stays (one unbroken stretch) — and his page closing later takes him out: node B's connection of his,
+        // which never closed, no longer counts.
+        await Task.Delay(PresenceCallsApp.GoneAfter * 2);
+        Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
+        var petyaRow = (await teacher.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", callId)).People.Single(p => p.AccountId == l.Pupil2.AccountId);
+        Assert.Equal((true, 1), (petyaRow.PresentNow, petyaRow.Intervals));
+        await petyaHere.DisposeAsync();
+        Assert.Equal(l.Pupil2.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    [Fact]
+    public async Task NodeStoppedForADeploy_APupilWhosePageDoesNotComeBack_IsTakenOut()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        var left = Heard(teacher.Connection, "ParticipantLeft");
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await using var nodeB = app.NewNode();
+        await nodeB.StartAsync();
+        await using var vasya = new NodeMember(l.Pupil);
+        await vasya.ConnectAsync(nodeB.BaseAddress, []);
+        await vasya.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // SIGTERM: B closes its connections without recording their closes (the pages are expected on another node);
+        // Vasya's is not, so once B has said it stopped, he is gone and out after the grace.
+        await nodeB.StopAsync();
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal([l.Teacher.AccountId], (await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Select(p => p.AccountId));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
     }
 
     [Fact]

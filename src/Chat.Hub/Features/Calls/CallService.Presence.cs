@@ -14,8 +14,14 @@ public sealed class CallPresenceOptions
     /// </summary>
     public TimeSpan GoneAfter { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How often every node looks for participants gone longer than <see cref="GoneAfter"/>.</summary>
+    /// <summary>How often every node looks for participants gone longer than <see cref="GoneAfter"/> (and says it is alive).</summary>
     public TimeSpan Poll { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A node not seen for this long is dead (killed, frozen, its machine gone): the other nodes forget its hub
+    /// connections in calls, as if they had closed when it was last seen. Several polls, so that a slow tick is not death.
+    /// </summary>
+    public TimeSpan NodeDeadAfter { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -66,11 +72,36 @@ public sealed partial class CallService
         }
     }
 
+    /// <summary>This node's name in <c>hub_nodes</c> and in the connection entries of call participants.</summary>
+    internal string NodeName => nodeId.ToString("N");
+
+    /// <summary>How a participant row names a hub connection: its node and its id (<c>node/connection</c>).</summary>
+    private string ConnectionEntry(string connectionId) => $"{NodeName}/{connectionId}";
+
+    /// <summary>This node is alive (every sweep, and at start).</summary>
+    internal Task NodeSeenAsync(CancellationToken ct) => calls.NodeSeenAsync(NodeName, ct);
+
+    /// <summary>This node stops: the others forget its connections in calls at their next sweep.</summary>
+    internal Task NodeStoppedAsync(CancellationToken ct) => calls.NodeStoppedAsync(NodeName, ct);
+
+    /// <summary>
+    /// Forgets the call connections of nodes that stopped or died; whoever had no other connection is gone since the
+    /// node was last seen (the sweep takes them out after the grace unless they came back to another node meanwhile).
+    /// </summary>
+    internal async Task ForgetDeadNodesAsync(TimeSpan deadAfter, CancellationToken ct)
+    {
+        var forgotten = await calls.ForgetDeadNodesAsync(deadAfter, ct);
+        if (forgotten > 0)
+        {
+            LogDeadNodes(logger, forgotten);
+        }
+    }
+
     private async Task RecordCloseAsync(Guid callId, Guid accountId, string connectionId)
     {
         try
         {
-            await calls.ConnectionClosedAsync(callId, accountId, connectionId, CancellationToken.None);
+            await calls.ConnectionClosedAsync(callId, accountId, ConnectionEntry(connectionId), CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -131,19 +162,58 @@ public sealed partial class CallService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Call {CallId}: {AccountId} left with their page (its connection closed and did not come back)")]
     private static partial void LogGone(ILogger logger, Guid callId, Guid accountId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A chat-server node stopped or died: {Count} call participant(s) lost its connections (gone unless they come back)")]
+    private static partial void LogDeadNodes(ILogger logger, int count);
 }
 
-/// <summary>Runs on every node: takes out of calls the participants whose page vanished (<see cref="CallService.SweepGoneAsync"/>).</summary>
-internal sealed class CallPresenceSweeper(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallPresenceSweeper> logger) : PeriodicJob(logger)
+/// <summary>
+/// Runs on every node: says the node is alive, forgets the call connections of nodes that stopped or died, and takes
+/// out of calls the participants whose page vanished (<see cref="CallService.SweepGoneAsync"/>).
+/// </summary>
+internal sealed partial class CallPresenceSweeper(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallPresenceSweeper> logger) : PeriodicJob(logger)
 {
     protected override TimeSpan Interval => options.Value.Poll;
 
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Seen before the first hub connection can join a call, so that its entries belong to a known node.
+        await NodeChangeAsync(calls.NodeSeenAsync, cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // Its connections close because it goes (their closes are not recorded): the other nodes, or this one started
+        // again, forget them at their next sweep instead of waiting for it to count as dead.
+        await NodeChangeAsync(calls.NodeStoppedAsync, cancellationToken);
+    }
+
     protected override async Task TickAsync(CancellationToken ct)
     {
+        await calls.NodeSeenAsync(ct);
+        await calls.ForgetDeadNodesAsync(options.Value.NodeDeadAfter, ct);
         // A full batch: there may be more (a broadcast's audience closing their tabs at the end), but a tick never
         // loops for long.
         for (var i = 0; i < 10 && await calls.SweepGoneAsync(options.Value.GoneAfter, ct) == CallService.SweepBatch; i++)
         {
         }
     }
+
+    private async Task NodeChangeAsync(Func<CancellationToken, Task> change, CancellationToken ct)
+    {
+        try
+        {
+            await change(ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The database is away: the next tick says it (start), or the node counts as dead after NodeDeadAfter (stop).
+            LogNodeChangeFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record this node's start or stop in hub_nodes")]
+    private static partial void LogNodeChangeFailed(ILogger logger, Exception exception);
 }

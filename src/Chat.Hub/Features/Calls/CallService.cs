@@ -118,7 +118,7 @@ public sealed partial class CallService(
         var moderator = role is not ("member" or Guest) || await calls.WasSweptAsync(callId, me, ct);
         Joining(connectionId, callId, me);
         var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct,
-            connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, connectionId, ct));
+            connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct));
         await JoinedAsync(connectionId, callId, me, ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
