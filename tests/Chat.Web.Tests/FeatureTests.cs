@@ -326,7 +326,9 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         // The school channel: the teacher may post there once the admin allows it — her open channel gets its input box
         // at once (her role change is pushed), without a reload.
         (await school.Admin.Http.PutAsync($"/api/schools/{school.Id}/directors/{teacher.Id}", null)).EnsureSuccessStatusCode();
-        var teacherPage = await PageAsync(Phone);
+        // Her phone is in a zone whose date is not UTC's now: Pago Pago (UTC−11) before 11:00 UTC, Kiritimati (UTC+14) from 10:00.
+        var farZone = DateTime.UtcNow.Hour < 10 ? "Pacific/Pago_Pago" : "Pacific/Kiritimati";
+        var teacherPage = await PageAsync(Phone, timeZone: farZone);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "Общешкольный канал");
         var input = teacherPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
@@ -355,6 +357,11 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await teacherPage.GetByRole(AriaRole.Button, new() { Name = "Статистика" }).ClickAsync();
         await Expect(teacherPage.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("^Вступили и приглашены по классам") })).ToBeVisibleAsync();
         await Expect(teacherPage.GetByRole(AriaRole.Heading, new() { Name = "Журнал действий" })).ToHaveCountAsync(0);
+
+        // The chart's days are the days of her browser's time zone: the last bar is her today, with today's messages.
+        var herToday = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById(farZone));
+        var lastDay = teacherPage.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("^Сообщения по дням") }).Locator("rect.bar title").Last;
+        await Expect(lastDay).ToHaveTextAsync(new Regex($"^{Regex.Escape(herToday.ToString("dd.MM", System.Globalization.CultureInfo.InvariantCulture))}: Сообщений — [1-9]"));
     }
 
     [Fact]

@@ -97,9 +97,6 @@ public sealed class CsvWriter(TimeZoneInfo zone)
         return this;
     }
 
-    /// <summary>The day a UTC instant falls on in <see cref="Zone"/> (a statistics day that starts at local midnight).</summary>
-    public DateOnly Day(DateTime utc) => DateOnly.FromDateTime(Local(utc).DateTime);
-
     /// <summary>The export as its file (<see cref="Csv.File"/>).</summary>
     public byte[] ToFile() => Csv.File(text);
 

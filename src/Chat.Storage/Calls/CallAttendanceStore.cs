@@ -1,3 +1,4 @@
+using Chat.Storage.Statistics;
 using Dapper;
 using Npgsql;
 
@@ -16,7 +17,7 @@ public sealed record ChatCallRow(
     Guid CallId, Guid HostId, bool LessonMode, DateTime StartedAt, DateTime? EndedAt, int Attendees, long ParticipantSeconds);
 
 /// <summary>Calls of one school per day: for the school's usage statistics.</summary>
-public sealed record CallsPerDay(DateTime Day, int Calls, int Lessons, int CallMinutes, int ParticipantMinutes, int Attendees);
+public sealed record CallsPerDay(DateOnly Day, int Calls, int Lessons, int CallMinutes, int ParticipantMinutes, int Attendees);
 
 /// <summary>Reads the attendance intervals that migration 0008's trigger records.</summary>
 public sealed class CallAttendanceStore(NpgsqlDataSource db)
@@ -77,15 +78,15 @@ public sealed class CallAttendanceStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Calls of the school's chats per day over the last <paramref name="days"/> days, per day of <paramref name="timeZone"/>
-    /// (an IANA name): <c>Day</c> is the instant the day starts there (UTC midnight for <c>UTC</c>).
+    /// Calls of the school's chats per day over the last <paramref name="days"/> days (today and the days before), per
+    /// day of <paramref name="timeZone"/> (an IANA name): <c>Day</c> is the local date.
     /// </summary>
     public async Task<IReadOnlyList<CallsPerDay>> PerDayAsync(Guid schoolId, int days, string timeZone, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<CallsPerDay>(new CommandDefinition(
-            """
-            SELECT date_trunc('day', c.started_at, @timeZone) AS day, count(*)::int AS calls,
+            $$"""
+            SELECT {{LocalDays.Of("c.started_at")}} AS day, count(*)::int AS calls,
                    (count(*) FILTER (WHERE c.lesson_mode))::int AS lessons,
                    (coalesce(sum(extract(epoch FROM coalesce(c.ended_at, now()) - c.started_at)), 0) / 60)::int AS call_minutes,
                    (coalesce(sum(a.seconds), 0) / 60)::int AS participant_minutes,
@@ -95,7 +96,7 @@ public sealed class CallAttendanceStore(NpgsqlDataSource db)
                 SELECT count(DISTINCT x.account_id) AS people,
                        sum(extract(epoch FROM coalesce(x.left_at, c.ended_at, now()) - x.joined_at)) AS seconds
                 FROM call_attendance x WHERE x.call_id = c.id) a ON true
-            WHERE ch.school_id = @schoolId AND c.started_at > now() - make_interval(days => @days)
+            WHERE ch.school_id = @schoolId AND c.started_at >= {{LocalDays.Start("@days - 1")}}
             GROUP BY 1 ORDER BY 1
             """,
             new { schoolId, days, timeZone }, cancellationToken: ct))).AsList();

@@ -15,18 +15,30 @@ public sealed record FileKindStats(string Kind, int Files, long Bytes, int Files
 
 public sealed record ActiveUsers(string Role, int Day, int Week, int Month);
 
-public sealed record MessagesPerDay(DateTime Day, string ChatKind, int Messages);
+/// <summary>Messages of one chat kind on one day (a local date of the time zone the statistics were read in).</summary>
+public sealed record MessagesPerDay(DateOnly Day, string ChatKind, int Messages);
 
-/// <summary>Counts for a school's admins and director: no message content, no per-person tracking beyond a daily "was active".</summary>
+/// <summary>
+/// Counts for a school's admins and director: no message content, no per-person tracking beyond a daily "was active"
+/// (with the time of the day's last connection, for days of the reader's time zone).
+/// </summary>
 public sealed class StatisticsStore(NpgsqlDataSource db)
 {
-    /// <summary>Records that the person was active today in these schools (idempotent).</summary>
-    public async Task TouchAsync(Guid accountId, DateOnly day, CancellationToken ct)
+    /// <summary>
+    /// Records that the person was active at <paramref name="at"/> in their schools: the row of that UTC day, whose
+    /// <c>last_seen_at</c> only moves forward (idempotent).
+    /// </summary>
+    public async Task TouchAsync(Guid accountId, DateTimeOffset at, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO daily_activity (school_id, account_id, day) SELECT school_id, @accountId, @day FROM school_members WHERE account_id = @accountId ON CONFLICT DO NOTHING",
-            new { accountId, day = day.ToDateTime(TimeOnly.MinValue) }, cancellationToken: ct));
+            """
+            INSERT INTO daily_activity (school_id, account_id, day, last_seen_at)
+            SELECT school_id, @accountId, @day, @at FROM school_members WHERE account_id = @accountId
+            ON CONFLICT (school_id, day, account_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+            WHERE daily_activity.last_seen_at < EXCLUDED.last_seen_at
+            """,
+            new { accountId, day = at.UtcDateTime.Date, at }, cancellationToken: ct));
     }
 
     public async Task<IReadOnlyList<ClassJoinStats>> ClassesAsync(Guid schoolId, CancellationToken ct)
@@ -85,12 +97,18 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
             new { schoolId }, cancellationToken: ct))).AsList();
     }
 
-    public async Task<IReadOnlyList<ActiveUsers>> ActiveUsersAsync(Guid schoolId, DateOnly today, CancellationToken ct)
+    /// <summary>
+    /// Active people by role (those who connected) today, in the last 7 and in the last 30 days, days of
+    /// <paramref name="timeZone"/> (an IANA name): since its local midnight today, 6 and 29 days before. A person's
+    /// last time in a window that ends now is enough: <c>last_seen_at</c> of the rows of the UTC days the window touches.
+    /// </summary>
+    public async Task<IReadOnlyList<ActiveUsers>> ActiveUsersAsync(Guid schoolId, string timeZone, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<ActiveUsers>(new CommandDefinition(
-            """
-            WITH roles AS (
+            $$"""
+            WITH since AS (SELECT {{LocalDays.Start("0")}} AS day, {{LocalDays.Start("6")}} AS week, {{LocalDays.Start("29")}} AS month),
+            roles AS (
                 SELECT m.account_id,
                        CASE WHEN m.is_admin OR m.is_teacher THEN 'staff'
                             WHEN EXISTS (SELECT 1 FROM students st WHERE st.school_id = m.school_id AND st.account_id = m.account_id) THEN 'student'
@@ -98,27 +116,29 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
                 FROM school_members m WHERE m.school_id = @schoolId
             )
             SELECT r.role,
-                   count(DISTINCT a.account_id) FILTER (WHERE a.day = @today::date)::int AS day,
-                   count(DISTINCT a.account_id) FILTER (WHERE a.day > @today::date - 7)::int AS week,
-                   count(DISTINCT a.account_id) FILTER (WHERE a.day > @today::date - 30)::int AS month
-            FROM roles r LEFT JOIN daily_activity a ON a.school_id = @schoolId AND a.account_id = r.account_id AND a.day > @today::date - 30
+                   count(DISTINCT a.account_id) FILTER (WHERE a.last_seen_at >= since.day)::int AS day,
+                   count(DISTINCT a.account_id) FILTER (WHERE a.last_seen_at >= since.week)::int AS week,
+                   count(DISTINCT a.account_id) FILTER (WHERE a.last_seen_at >= since.month)::int AS month
+            FROM roles r CROSS JOIN since
+            LEFT JOIN daily_activity a ON a.school_id = @schoolId AND a.account_id = r.account_id
+                 AND a.day >= (since.month AT TIME ZONE 'UTC')::date AND a.last_seen_at >= since.month
             GROUP BY r.role ORDER BY r.role
             """,
-            new { schoolId, today = today.ToDateTime(TimeOnly.MinValue) }, cancellationToken: ct))).AsList();
+            new { schoolId, timeZone }, cancellationToken: ct))).AsList();
     }
 
     /// <summary>
-    /// Messages of the last <paramref name="days"/> days by chat kind, per day of <paramref name="timeZone"/> (an IANA
-    /// name): <c>Day</c> is the instant the day starts there (UTC midnight for <c>UTC</c>).
+    /// Messages of the last <paramref name="days"/> days (today and the days before) by chat kind, per day of
+    /// <paramref name="timeZone"/> (an IANA name): <c>Day</c> is the local date.
     /// </summary>
     public async Task<IReadOnlyList<MessagesPerDay>> MessagesPerDayAsync(Guid schoolId, int days, string timeZone, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<MessagesPerDay>(new CommandDefinition(
-            """
-            SELECT date_trunc('day', m.created_at, @timeZone) AS day, ch.kind AS chat_kind, count(*)::int AS messages
+            $$"""
+            SELECT {{LocalDays.Of("m.created_at")}} AS day, ch.kind AS chat_kind, count(*)::int AS messages
             FROM messages m JOIN chats ch ON ch.id = m.chat_id
-            WHERE ch.school_id = @schoolId AND m.created_at > now() - make_interval(days => @days)
+            WHERE ch.school_id = @schoolId AND m.created_at >= {{LocalDays.Start("@days - 1")}}
             GROUP BY 1, 2 ORDER BY 1, 2
             """,
             new { schoolId, days, timeZone }, cancellationToken: ct))).AsList();

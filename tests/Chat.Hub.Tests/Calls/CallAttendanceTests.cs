@@ -108,12 +108,16 @@ public sealed class CallAttendanceTests(CallsApp app) : IClassFixture<CallsApp>
         var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics.csv");
         Assert.Contains("\n\"Раздел\";\"День (Europe/Moscow)\";\"Звонков\";\"Из них уроков\";\"Минут звонков\";\"Минут участников\";\"Участников\"\n", csv, StringComparison.Ordinal);
 
-        // Statistics count days of the reader's time zone: a lesson at 22:30 UTC three days ago is on the next day in
-        // Moscow (01:30), on that day in UTC (the admin page's charts count UTC days).
+        // Statistics count days of the reader's time zone, the JSON as the CSV: a lesson at 22:30 UTC three days ago is
+        // on the next day in Moscow (01:30, the zone of a request without tz) and in Vladivostok (08:30), on that day in UTC.
         var utcDay = DateTime.UtcNow.Date.AddDays(-3);
         await app.ExecuteSqlAsync("UPDATE calls SET started_at = @at, ended_at = @at + interval '40 minutes' WHERE id = @callId", new { at = utcDay.AddHours(22.5), callId });
-        stats = await (await school.Admin.Http.GetAsync($"{school.Api}/statistics")).ReadAsync<SchoolStatsDto>();
-        Assert.Equal(utcDay, Assert.Single(stats.CallsPerDay).Day.ToUniversalTime());
+        async Task<DateOnly> LessonDayAsync(string query) =>
+            Assert.Single((await (await school.Admin.Http.GetAsync($"{school.Api}/statistics{query}")).ReadAsync<SchoolStatsDto>()).CallsPerDay).Day;
+        var day = DateOnly.FromDateTime(utcDay);
+        Assert.Equal(day, await LessonDayAsync("?tz=UTC"));
+        Assert.Equal(day.AddDays(1), await LessonDayAsync(""));
+        Assert.Equal(day.AddDays(1), await LessonDayAsync("?tz=Asia%2FVladivostok"));
         var moscow = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv"));
         var lesson = Assert.Single(moscow, r => r[0] == "Звонки");
         Assert.Equal([utcDay.AddDays(1).ToString("dd.MM.yyyy", System.Globalization.CultureInfo.InvariantCulture), "1", "1", "40"], lesson[1..5]);

@@ -56,12 +56,13 @@ public sealed class CsvTests
     {
         var at = new DateTimeOffset(2025, 3, 9, 20, 5, 9, TimeSpan.Zero);
         var yekaterinburg = new CsvWriter(TimeZoneInfo.FindSystemTimeZoneById("Asia/Yekaterinburg"));
-        yekaterinburg.Row(at, at.UtcDateTime, DateTime.SpecifyKind(at.UtcDateTime, DateTimeKind.Unspecified), yekaterinburg.Day(at.UtcDateTime));
+        // A day is a date already (the statistics' local days): written as it is.
+        yekaterinburg.Row(at, at.UtcDateTime, DateTime.SpecifyKind(at.UtcDateTime, DateTimeKind.Unspecified), new DateOnly(2025, 3, 10));
         Assert.Equal("10.03.2025 01:05:09;10.03.2025 01:05:09;10.03.2025 01:05:09;10.03.2025\n", yekaterinburg.ToString());
         Assert.Equal("Время (Asia/Yekaterinburg)", yekaterinburg.Zoned("Время"));
 
         var moscow = new CsvWriter(Moscow);
-        moscow.Row(at, moscow.Day(at.UtcDateTime));
+        moscow.Row(at, new DateOnly(2025, 3, 9));
         Assert.Equal("09.03.2025 23:05:09;09.03.2025\n", moscow.ToString());
     }
 

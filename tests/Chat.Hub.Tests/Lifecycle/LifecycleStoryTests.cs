@@ -6,6 +6,7 @@ using Chat.Hub.Features.Lifecycle;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Features.Statistics;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Storage.Statistics;
 using Chat.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Npgsql;
@@ -162,6 +163,66 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         var plainTeacher = await school.AddVerifiedTeacherAsync("Учитель музыки");
         await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
         await (await plainTeacher.Http.GetAsync($"{school.Api}/statistics.csv?tz=Europe%2FAtlantis")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+
+        // The JSON takes the same time zone: an unknown one is refused, after the access check.
+        await (await school.Admin.Http.GetAsync($"{school.Api}/statistics?tz=Europe%2FAtlantis")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await p1.Http.GetAsync($"{school.Api}/statistics?tz=Europe%2FAtlantis")).ExpectErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task Statistics_CountMessagesAndActivePeopleInDaysOfTheTimeZone()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var pupil = await school.AddStudentAsync("Ученик", class5A.Id);
+        var mother = await school.AddParentAsync("Мама", pupil.AccountId);
+        var classChat = (await ChatsAsync(pupil, school.Id)).Single(c => c.Kind == "class");
+        await using (var hub = await HubClient.ConnectAsync(app, pupil))
+        {
+            await hub.SendAsync(classChat.Id, "Доброе утро!");
+            await hub.SendAsync(classChat.Id, "Кто сделал задачу 5?");
+        }
+
+        async Task<SchoolStatsDto> StatsAsync(string tz) =>
+            await (await school.Admin.Http.GetAsync($"{school.Api}/statistics?tz={Uri.EscapeDataString(tz)}")).ReadAsync<SchoolStatsDto>();
+
+        // Written at 22:30 UTC three days ago: 08:30 of the next day in Vladivostok (UTC+10), 17:30 or 18:30 of that
+        // day in New York (daylight saving time or not).
+        var utcDay = DateTime.UtcNow.Date.AddDays(-3);
+        var at = new DateTimeOffset(utcDay.AddHours(22.5), TimeSpan.Zero);
+        await app.ExecuteSqlAsync("UPDATE messages SET created_at = @at WHERE chat_id = @chatId AND sender_id = @sender", new { at, chatId = classChat.Id, sender = pupil.AccountId });
+        var day = DateOnly.FromDateTime(utcDay);
+        int ClassMessagesOn(SchoolStatsDto s, DateOnly d) => s.MessagesPerDay.Where(m => m.Day == d && m.ChatKind == "class").Sum(m => m.Messages);
+        var utc = await StatsAsync("UTC");
+        Assert.Equal((2, 0), (ClassMessagesOn(utc, day), ClassMessagesOn(utc, day.AddDays(1))));
+        var vladivostok = await StatsAsync("Asia/Vladivostok");
+        Assert.Equal((0, 2), (ClassMessagesOn(vladivostok, day), ClassMessagesOn(vladivostok, day.AddDays(1))));
+        var newYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        Assert.Equal(2, ClassMessagesOn(await StatsAsync(newYork.Id), DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, newYork).DateTime)));
+
+        // The JSON's day is a plain local date.
+        var json = await school.Admin.Http.GetStringAsync($"{school.Api}/statistics?tz=Asia%2FVladivostok");
+        Assert.Contains($"\"day\":\"{day.AddDays(1):yyyy-MM-dd}\",\"chatKind\":\"class\"", json, StringComparison.Ordinal);
+
+        // The mother was last active a minute after the earlier of today's two midnights, UTC's and Vladivostok's
+        // (10 or 14 hours apart): today in that zone, yesterday in the other; this week and month in both.
+        var now = DateTimeOffset.UtcNow;
+        var utcMidnight = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        var vladivostokNow = TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById("Asia/Vladivostok"));
+        var vladivostokMidnight = new DateTimeOffset(vladivostokNow.Date, vladivostokNow.Offset);
+        var seen = (utcMidnight < vladivostokMidnight ? utcMidnight : vladivostokMidnight).AddMinutes(1).ToUniversalTime();
+        await app.ExecuteSqlAsync(
+            "DELETE FROM daily_activity WHERE account_id = @mother; INSERT INTO daily_activity (school_id, account_id, day, last_seen_at) VALUES (@school, @mother, @day, @seen)",
+            new { school = school.Id, mother = mother.AccountId, day = seen.UtcDateTime.Date, seen });
+        ActiveUsers Parents(SchoolStatsDto s) => s.ActiveUsers.Single(a => a.Role == "parent");
+        var (inUtc, inVladivostok) = (Parents(await StatsAsync("UTC")), Parents(await StatsAsync("Asia/Vladivostok")));
+        Assert.Equal(utcMidnight < vladivostokMidnight ? (1, 0) : (0, 1), (inUtc.Day, inVladivostok.Day));
+        Assert.Equal((1, 1, 1, 1), (inUtc.Week, inUtc.Month, inVladivostok.Week, inVladivostok.Month));
+
+        // The CSV counts the same days for the same zone.
+        var csv = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/statistics.csv?tz=Asia%2FVladivostok"));
+        Assert.Contains(csv, r => r is ["Сообщения", var d, "классы", "2"] && d == day.AddDays(1).ToString("dd.MM.yyyy", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains(csv, r => r is ["Активные участники", "родители", var today, "1", "1"] && today == inVladivostok.Day.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

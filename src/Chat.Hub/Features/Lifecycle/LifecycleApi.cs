@@ -27,7 +27,7 @@ public static class LifecycleApi
         school.MapPost("/rollover", (Guid schoolId, RolloverBody body, ClaimsPrincipal user, LifecycleService s, CancellationToken ct) =>
             s.RolloverAsync(schoolId, user.AccountId(), body, ct));
 
-        school.MapGet("/statistics", (Guid schoolId, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) => s.SchoolAsync(schoolId, user.AccountId(), ct));
+        school.MapGet("/statistics", (Guid schoolId, string? tz, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) => s.SchoolAsync(schoolId, user.AccountId(), tz, ct));
         school.MapGet("/statistics.csv", async (Guid schoolId, string? tz, ClaimsPrincipal user, StatisticsService s, CancellationToken ct) =>
             TypedResults.File(await s.SchoolCsvAsync(schoolId, user.AccountId(), tz, ct), "text/csv; charset=utf-8", "statistics.csv"));
         return app;

@@ -26,30 +26,34 @@ public sealed class StatisticsService(
     SchoolAccess access,
     TimeProvider clock)
 {
-    private readonly ConcurrentDictionary<Guid, DateOnly> touched = new();
+    // The quarter hour (of the Unix epoch) of each person's last recorded activity on this node. Every time zone's
+    // midnight is on a UTC quarter hour, so the first connection in a quarter hour is enough for "active since local
+    // midnight" in any zone (StatisticsStore.ActiveUsersAsync), at most one write per person per quarter hour.
+    private readonly ConcurrentDictionary<Guid, long> touched = new();
 
-    private DateOnly Today => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+    private static readonly long QuarterHourSeconds = (long)TimeSpan.FromMinutes(15).TotalSeconds;
 
     /// <summary>
-    /// Marks the person active today; once per person per day per node. The write (a commit, so a WAL flush) is not
-    /// waited for: connecting should not wait for statistics (docs/performance.md). Reads of the statistics on this
+    /// Marks the person active now; once per person per quarter hour per node. The write (a commit, so a WAL flush) is
+    /// not waited for: connecting should not wait for statistics (docs/performance.md). Reads of the statistics on this
     /// node wait for the writes still in flight, so they see them.
     /// </summary>
     public Task TouchAsync(Guid accountId, CancellationToken ct)
     {
-        var today = Today;
-        if (touched.TryGetValue(accountId, out var day) && day == today)
+        var now = clock.GetUtcNow();
+        var quarter = now.ToUnixTimeSeconds() / QuarterHourSeconds;
+        if (touched.TryGetValue(accountId, out var last) && last == quarter)
         {
             return Task.CompletedTask;
         }
 
-        touched[accountId] = today;
+        touched[accountId] = quarter;
         if (touched.Count > 200_000)
         {
             touched.Clear();
         }
 
-        var write = WriteTouchAsync(accountId, today);
+        var write = WriteTouchAsync(accountId, now);
         inFlight[write] = 0;
         _ = write.ContinueWith(t => inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return Task.CompletedTask;
@@ -57,11 +61,11 @@ public sealed class StatisticsService(
 
     private readonly ConcurrentDictionary<Task, byte> inFlight = new();
 
-    private async Task WriteTouchAsync(Guid accountId, DateOnly today)
+    private async Task WriteTouchAsync(Guid accountId, DateTimeOffset now)
     {
         try
         {
-            await stats.TouchAsync(accountId, today, CancellationToken.None);
+            await stats.TouchAsync(accountId, now, CancellationToken.None);
         }
         catch (Exception)
         {
@@ -70,12 +74,12 @@ public sealed class StatisticsService(
         }
     }
 
-    /// <summary>The school's statistics; messages and calls per UTC day (the admin page's charts count UTC days).</summary>
-    public async Task<SchoolStatsDto> SchoolAsync(Guid schoolId, Guid me, CancellationToken ct)
-    {
-        await RequireReaderAsync(schoolId, me, ct);
-        return await ReadAsync(schoolId, "UTC", ct);
-    }
+    /// <summary>
+    /// The school's statistics with messages, calls and active people per day of the time zone <paramref name="tz"/>
+    /// names (<see cref="Csv.TimeZone"/>: Europe/Moscow when it names none, as the CSV; read after the access check).
+    /// </summary>
+    public async Task<SchoolStatsDto> SchoolAsync(Guid schoolId, Guid me, string? tz, CancellationToken ct) =>
+        (await ReadAsync(schoolId, me, tz, ct)).Stats;
 
     private async Task RequireReaderAsync(Guid schoolId, Guid me, CancellationToken ct)
     {
@@ -86,19 +90,25 @@ public sealed class StatisticsService(
         }
     }
 
-    /// <summary>The statistics with messages and calls per day of <paramref name="timeZone"/> (an IANA name).</summary>
-    private async Task<SchoolStatsDto> ReadAsync(Guid schoolId, string timeZone, CancellationToken ct)
+    /// <summary>
+    /// The statistics for a reader (<see cref="RequireReaderAsync"/>) with messages, calls and active people per day of
+    /// the time zone <paramref name="tz"/> names (<see cref="Csv.TimeZone"/>, read after the access check), and that zone.
+    /// </summary>
+    private async Task<(SchoolStatsDto Stats, TimeZoneInfo Zone)> ReadAsync(Guid schoolId, Guid me, string? tz, CancellationToken ct)
     {
-        await Task.WhenAll(inFlight.Keys); // this node's "active today" writes still in flight
+        await RequireReaderAsync(schoolId, me, ct);
+        var zone = Csv.TimeZone(tz);
+        var timeZone = zone.Id;
+        await Task.WhenAll(inFlight.Keys); // this node's "active" writes still in flight
         try
         {
-            return new SchoolStatsDto(
+            return (new SchoolStatsDto(
                 await stats.RolesAsync(schoolId, ct),
                 await stats.ClassesAsync(schoolId, ct),
-                await stats.ActiveUsersAsync(schoolId, Today, ct),
+                await stats.ActiveUsersAsync(schoolId, timeZone, ct),
                 await stats.MessagesPerDayAsync(schoolId, 30, timeZone, ct),
                 await calls.PerDayAsync(schoolId, 30, timeZone, ct),
-                new FileStatsDto(await files.UsageAsync(schoolId, ct), fileOptions.Value.SchoolQuotaBytes, await stats.FilesAsync(schoolId, ct)));
+                new FileStatsDto(await files.UsageAsync(schoolId, ct), fileOptions.Value.SchoolQuotaBytes, await stats.FilesAsync(schoolId, ct))), zone);
         }
         catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.InvalidParameterValue && timeZone != "UTC")
         {
@@ -109,14 +119,11 @@ public sealed class StatisticsService(
 
     /// <summary>
     /// The statistics as CSV (<see cref="CsvWriter"/>): one section after another, each with its own header row, the
-    /// section's name in the first column; messages and calls per day of the time zone <paramref name="tz"/> names
-    /// (<see cref="Csv.TimeZone"/>, read after the access check).
+    /// section's name in the first column; the same figures as <see cref="SchoolAsync"/> for the same <paramref name="tz"/>.
     /// </summary>
     public async Task<byte[]> SchoolCsvAsync(Guid schoolId, Guid me, string? tz, CancellationToken ct)
     {
-        await RequireReaderAsync(schoolId, me, ct);
-        var zone = Csv.TimeZone(tz);
-        var s = await ReadAsync(schoolId, zone.Id, ct);
+        var (s, zone) = await ReadAsync(schoolId, me, tz, ct);
         var csv = new CsvWriter(zone);
         const string Roles = "По ролям", Classes = "По классам", Active = "Активные участники", Messages = "Сообщения", Calls = "Звонки",
             Files = "Файлы", Storage = "Хранилище";
@@ -142,13 +149,13 @@ public sealed class StatisticsService(
         csv.Row("Раздел", csv.Zoned("День"), "Вид чата", "Сообщений");
         foreach (var m in s.MessagesPerDay)
         {
-            csv.Row(Messages, csv.Day(m.Day), ChatKindName(m.ChatKind), m.Messages);
+            csv.Row(Messages, m.Day, ChatKindName(m.ChatKind), m.Messages);
         }
 
         csv.Row("Раздел", csv.Zoned("День"), "Звонков", "Из них уроков", "Минут звонков", "Минут участников", "Участников");
         foreach (var c in s.CallsPerDay)
         {
-            csv.Row(Calls, csv.Day(c.Day), c.Calls, c.Lessons, c.CallMinutes, c.ParticipantMinutes, c.Attendees);
+            csv.Row(Calls, c.Day, c.Calls, c.Lessons, c.CallMinutes, c.ParticipantMinutes, c.Attendees);
         }
 
         csv.Row("Раздел", "Вид", "Файлов", "Объём, байт", "Файлов за 30 дней");

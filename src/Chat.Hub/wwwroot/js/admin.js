@@ -6,7 +6,7 @@
 // A class teacher who is not an admin sees only the invite links and join requests of their classes.
 
 import { api, ApiError, blob, inMyTimeZone, saveBlob, session } from './api.js';
-import { h, fill, mount, ROLE_NAMES, shortTime, dateTime } from './dom.js';
+import { h, fill, mount, ROLE_NAMES, shortTime, dateTime, localDate } from './dom.js';
 import { barChart } from './charts.js';
 import { formDialog } from './dialog.js';
 import { hubAccessToken, hubError, reconnectForever } from './hub.js';
@@ -686,7 +686,8 @@ export async function showAdmin(root, school, back, options = {}) {
   }
 
   async function loadStats() {
-    const s = await api('GET', `${base}/statistics`);
+    // Days of the browser's time zone: the server counts them in the zone asked for, the labels are its local dates.
+    const s = await api('GET', inMyTimeZone(`${base}/statistics`));
     const err = errBox();
     const rolesName = { student: 'ученики', parent: 'родители', teacher: 'учителя', admin: 'администраторы', director: 'директор', staff: 'сотрудники' };
     const pupilClasses = s.classes;
@@ -701,8 +702,8 @@ export async function showAdmin(root, school, back, options = {}) {
     });
     const days = [];
     const today = new Date();
-    for (let i = 29; i >= 0; i--) { const d = new Date(today); d.setUTCDate(d.getUTCDate() - i); days.push(d.toISOString().slice(0, 10)); }
-    const perDay = days.map(d => s.messagesPerDay.filter(m => m.day.slice(0, 10) === d).reduce((a, m) => a + m.messages, 0));
+    for (let i = 29; i >= 0; i--) days.push(localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - i)));
+    const perDay = days.map(d => s.messagesPerDay.filter(m => m.day === d).reduce((a, m) => a + m.messages, 0));
     const activity = barChart({
       title: 'Сообщения по дням (30 дней)',
       labels: days.map(d => d.slice(8, 10) + '.' + d.slice(5, 7)),

@@ -68,6 +68,11 @@ export const ROLE_NAMES = {
   student: 'ученик', parent: 'родитель', chat: 'участник чата',
 };
 
+/** YYYY-MM-DD of a local date (the reader's time zone): an export's file name, a statistics day. */
+export function localDate(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
 /** A date with its time («27 ноября, 16:04»), in the reader's time zone. */
 export const dateTime = new Intl.DateTimeFormat('ru-RU', { day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' });
 

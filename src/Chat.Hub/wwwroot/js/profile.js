@@ -2,7 +2,7 @@
 // sessions (ending one or all), the data export (a JSON file) and account deletion. Everything asks first in a dialog; ending this session signs out here.
 
 import { api, ApiError, agentName, endSession, saveBlob, session } from './api.js';
-import { h, fill, mount, time, plural, dateTime } from './dom.js';
+import { h, fill, mount, time, plural, dateTime, localDate } from './dom.js';
 import { formDialog, notice } from './dialog.js';
 import { notificationsOn, notificationsSupported, switchNotifications } from './notify.js';
 
@@ -223,9 +223,4 @@ function when(iso) {
   if (days === 0) return 'сегодня в ' + time(iso);
   if (days === 1) return 'вчера в ' + time(iso);
   return (d.getFullYear() === now.getFullYear() ? dateTime : yearFormat).format(d);
-}
-
-/** YYYY-MM-DD of a local date (for the export's file name). */
-function localDate(d) {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
