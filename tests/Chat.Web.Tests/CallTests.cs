@@ -294,6 +294,43 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task PageOpenedAfterTheLessonsReminderWentOut_ShowsTheReminderToo()
+    {
+        var school = await Scene.SchoolAsync("Школа №35");
+        var classId = await school.ClassAsync("6Б");
+        var teacher = await school.TeacherAsync("Галина Петровна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Лёва Егоров", classId);
+
+        // The reminder goes out (the test server reminds a minute ahead) while the pupil has no page open.
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "6Б");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        await ScheduleAsync(teacherPage, "История", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "6Б");
+        await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = 'История'", new { chatId });
+        await Expect(teacherPage.Locator(".banner.call-reminder")).ToContainTextAsync("Через 1 минуту: История");
+
+        // The pupil opens the app afterwards: the toast and the list's mark are there as for a page that was open.
+        var pupilPage = await PageAsync(Desktop);
+        await SignInAsync(pupilPage, pupil.Phone);
+        var toast = pupilPage.Locator(".toast.call-reminder");
+        await Expect(toast).ToContainTextAsync("Через 1 минуту: История");
+        await Expect(ChatItem(pupilPage, "6Б").Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
+
+        // Closed, it stays closed when the page reconnects (the catch-up is asked again).
+        await toast.GetByRole(AriaRole.Button, new() { Name = "Скрыть напоминание" }).ClickAsync();
+        await Expect(toast).ToHaveCountAsync(0);
+        await pupilPage.Context.SetOfflineAsync(true);
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
+        await pupilPage.Context.SetOfflineAsync(false);
+        await Expect(pupilPage.Locator("#status")).ToBeHiddenAsync();
+        await pupilPage.WaitForTimeoutAsync(1500); // the catch-up after the list: an absence needs a moment to be one
+        await Expect(toast).ToHaveCountAsync(0);
+        await Expect(ChatItem(pupilPage, "6Б").Locator(".badge.call-soon")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task Admin_StartsBroadcast_InSchoolChannel_PupilSeesLiveBanner_JoinsAsViewer()
     {
         var school = await Scene.SchoolAsync("Школа №33");

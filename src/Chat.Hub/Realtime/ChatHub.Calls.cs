@@ -105,6 +105,9 @@ public sealed partial class ChatHub
     /// <summary>The chat's planned calls (not cancelled, from six hours ago on).</summary>
     public Task<IReadOnlyList<CallPlanDto>> GetScheduledCalls(Guid chatId) => Calls.ScheduledAsync(Me, chatId, Context.ConnectionAborted);
 
+    /// <summary>Reminders already sent in my chats whose call has not begun (for a page opened after they went out).</summary>
+    public Task<IReadOnlyList<CallReminderDto>> GetCallReminders() => Calls.RemindersAsync(Me, Context.ConnectionAborted);
+
     public Task<CallPlanDto> CancelScheduledCall(Guid planId) => Calls.CancelPlanAsync(Me, planId, Context.ConnectionAborted);
 
     /// <summary>Joins a planned call from ten minutes before its start (the first comer opens it; the planner hosts).</summary>

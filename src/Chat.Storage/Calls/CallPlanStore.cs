@@ -8,6 +8,9 @@ namespace Chat.Storage.Calls;
 public sealed record CallPlanRow(
     Guid Id, Guid ChatId, Guid HostId, string Kind, string Title, DateTime StartsAt, DateTime CreatedAt, DateTime? CancelledAt, Guid? CallId);
 
+/// <summary>A plan whose reminder went out: <see cref="AtStart"/> when the "starts now" one did.</summary>
+public sealed record RemindedPlanRow(Guid Id, Guid ChatId, Guid HostId, string Kind, string Title, DateTime StartsAt, bool AtStart);
+
 public sealed class CallPlanStore(NpgsqlDataSource db)
 {
     private const string Columns = "id, chat_id, host_id, kind, title, starts_at, created_at, cancelled_at, call_id";
@@ -75,6 +78,30 @@ public sealed class CallPlanStore(NpgsqlDataSource db)
             "start_reminded_at IS NULL AND starts_at <= now() AND starts_at > now() - @late",
             "start_reminded_at = now(), reminded_at = coalesce(reminded_at, now())",
             new { late, limit }, ct);
+
+    /// <summary>
+    /// The plans of the person's chats whose reminder went out and that still wait for their call: not cancelled, no
+    /// call opened for them and none live in the chat, started at most <paramref name="shownFor"/> ago. Chats where the
+    /// person is blocked, archived chats and suspended schools are left out. Soonest first.
+    /// </summary>
+    public async Task<IReadOnlyList<RemindedPlanRow>> RemindedForAsync(Guid accountId, TimeSpan shownFor, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<RemindedPlanRow>(new CommandDefinition(
+            """
+            SELECT p.id, p.chat_id, p.host_id, p.kind, p.title, p.starts_at, p.start_reminded_at IS NOT NULL AS at_start
+            FROM chat_members m
+            JOIN chats ch ON ch.id = m.chat_id AND ch.archived_at IS NULL
+            JOIN schools s ON s.id = ch.school_id AND s.status = 'active'
+            JOIN call_plans p ON p.chat_id = m.chat_id
+            WHERE m.account_id = @accountId
+              AND p.reminded_at IS NOT NULL AND p.cancelled_at IS NULL AND p.call_id IS NULL AND p.starts_at > now() - @shownFor
+              AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.chat_id = p.chat_id AND k.ended_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = p.chat_id AND x.account_id = @accountId
+                              AND x.kind = 'block' AND x.lifted_at IS NULL AND x.ends_at > now())
+            ORDER BY p.starts_at
+            """, new { accountId, shownFor }, cancellationToken: ct))).AsList();
+    }
 
     private async Task<IReadOnlyList<CallPlanRow>> ClaimAsync(string due, string set, object parameters, CancellationToken ct)
     {

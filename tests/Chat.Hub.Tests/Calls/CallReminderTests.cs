@@ -93,6 +93,50 @@ public sealed class CallReminderTests(RemindersApp app) : IClassFixture<Reminder
     }
 
     [Fact]
+    public async Task PageOpenedAfterTheReminders_GetsThemFromGetCallReminders_UntilTheLessonOpens_NotOtherClassesOrTheBlocked()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        var teacherLog = ReminderLog.Of(t.Connection);
+        var rule = (await t.Connection.InvokeAsync<List<Chat.Hub.Features.Moderation.RuleDto>>("GetRules", l.School.Id)).First();
+        for (var i = 0; i < 4; i++)
+        {
+            await t.Connection.InvokeAsync<Chat.Hub.Features.Moderation.ViolationCountDto>("RecordViolation",
+                new Chat.Hub.Features.Moderation.ViolationRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, null, "флуд"));
+        }
+
+        await t.Connection.InvokeAsync<Chat.Hub.Features.Moderation.RestrictionDto>("BlockMember",
+            new Chat.Hub.Features.Moderation.BlockRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(1), "Флуд"));
+
+        // Nothing reminded yet: nothing to catch up. Then the "soon" reminder goes out while no page of the pupil is open.
+        await using (var early = await HubClient.ConnectAsync(app, l.Pupil))
+        {
+            Assert.Empty(await early.Connection.InvokeAsync<List<CallReminderDto>>("GetCallReminders"));
+        }
+
+        var plan = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(l.Chat.Id, "Русский язык", DateTimeOffset.UtcNow.AddSeconds(4), "lesson"));
+        await HubClient.EventuallyAsync(() => teacherLog.For(plan.PlanId).Contains(false), "the soon reminder", 30_000);
+        async Task<List<CallReminderDto>> CaughtUpAsync(TestUser who)
+        {
+            await using var page = await HubClient.ConnectAsync(app, who);
+            return await page.Connection.InvokeAsync<List<CallReminderDto>>("GetCallReminders");
+        }
+
+        var soon = Assert.Single(await CaughtUpAsync(l.Pupil));
+        Assert.Equal((plan.PlanId, l.Chat.Id, "lesson", "Русский язык", false, plan.StartsAt, plan.OpensAt),
+            (soon.PlanId, soon.ChatId, soon.Kind, soon.Title, soon.AtStart, soon.StartsAt, soon.OpensAt));
+        Assert.Empty(await CaughtUpAsync(l.Stranger));
+        Assert.Empty(await CaughtUpAsync(l.Pupil2)); // blocked in the chat: may not join the lesson
+
+        // The start reminder went out: now that one; once the lesson is open, none (the chat says it is live instead).
+        await teacherLog.StartOfAsync(plan.PlanId, "teacher");
+        Assert.True(Assert.Single(await CaughtUpAsync(l.Pupil)).AtStart);
+        var lesson = await t.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId);
+        Assert.Empty(await CaughtUpAsync(l.Pupil));
+        await t.Connection.InvokeAsync("EndCall", lesson.Call.CallId);
+    }
+
+    [Fact]
     public async Task CancelledPlan_PlanWhoseCallStarted_PlanOfChatWithLiveCall_GetNoReminder()
     {
         var l = await Lesson.CreateAsync(app);

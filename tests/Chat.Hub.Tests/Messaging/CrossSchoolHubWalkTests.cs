@@ -25,6 +25,7 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
         ["GetChats"] = "lists the caller's own chats; naming another school filters them down to none",
         ["SearchMessages"] = "searches only the chats the caller is a member of",
         ["GetPresence"] = "answers only for people who share a chat with the caller; outsiders get an empty list",
+        ["GetCallReminders"] = "lists the reminders of the caller's own chats only",
     };
 
     /// <summary>The answers that say "there is nothing here for you", without saying whether it exists.</summary>

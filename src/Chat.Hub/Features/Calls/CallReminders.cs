@@ -24,7 +24,14 @@ public sealed class CallReminderOptions
 /// before <see cref="StartsAt"/>), true = "starts now". Join with JoinScheduledCall(<see cref="PlanId"/>).
 /// </summary>
 public sealed record CallReminderDto(
-    Guid PlanId, Guid ChatId, Guid HostId, string Kind, string Title, DateTimeOffset StartsAt, DateTimeOffset OpensAt, bool AtStart);
+    Guid PlanId, Guid ChatId, Guid HostId, string Kind, string Title, DateTimeOffset StartsAt, DateTimeOffset OpensAt, bool AtStart)
+{
+    public static CallReminderDto Of(Guid planId, Guid chatId, Guid hostId, string kind, string title, DateTime startsAtUtc, bool atStart)
+    {
+        var starts = new DateTimeOffset(DateTime.SpecifyKind(startsAtUtc, DateTimeKind.Utc));
+        return new(planId, chatId, hostId, kind, title, starts, starts - CallService.EarlyJoin, atStart);
+    }
+}
 
 /// <summary>
 /// Runs on every node and sends the due reminders of scheduled calls. Nodes race for the same plan; the conditional
@@ -67,8 +74,7 @@ public sealed partial class CallReminders(
     {
         foreach (var plan in due)
         {
-            var starts = new DateTimeOffset(DateTime.SpecifyKind(plan.StartsAt, DateTimeKind.Utc));
-            var dto = new CallReminderDto(plan.Id, plan.ChatId, plan.HostId, plan.Kind, plan.Title, starts, starts - CallService.EarlyJoin, atStart);
+            var dto = CallReminderDto.Of(plan.Id, plan.ChatId, plan.HostId, plan.Kind, plan.Title, plan.StartsAt, atStart);
             try
             {
                 await hub.Clients.Group(LiveConnections.ChatGroup(plan.ChatId)).CallReminder(dto);

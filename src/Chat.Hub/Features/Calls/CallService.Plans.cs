@@ -27,6 +27,17 @@ public sealed partial class CallService
 
     private static readonly string[] PlanKinds = ["call", "lesson", "broadcast"];
 
+    /// <summary>How long after its start a reminder is still worth showing to a page that opens (as the web client keeps it).</summary>
+    public static readonly TimeSpan ReminderShownFor = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// The reminders already sent in my chats whose call has not begun (<see cref="CallPlanStore.RemindedForAsync"/>): a
+    /// page opened after a reminder went out shows it too.
+    /// </summary>
+    public async Task<IReadOnlyList<CallReminderDto>> RemindersAsync(Guid me, CancellationToken ct) =>
+        (await plans.RemindedForAsync(me, ReminderShownFor, ct))
+            .Select(p => CallReminderDto.Of(p.Id, p.ChatId, p.HostId, p.Kind, p.Title, p.StartsAt, p.AtStart)).ToList();
+
     public async Task<CallPlanDto> ScheduleAsync(Guid me, ScheduleCallRequest request, CancellationToken ct)
     {
         var kind = request.Kind ?? "call";

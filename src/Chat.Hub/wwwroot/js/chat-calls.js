@@ -101,11 +101,14 @@ export function chatCalls(ctx) {
 
   // ---- reminders (CallReminder: "starts soon", then "starts now") ----
 
-  /** A reminder replaces the earlier one of the same plan; shown in the open chat, else as a toast and a mark in the list. */
-  function remind(r) {
+  /**
+   * A reminder replaces the earlier one of the same plan; shown in the open chat, else as a toast and a mark in the list.
+   * quiet: one that went out before (catchUpReminders) — shown in the page, without a system notification.
+   */
+  function remind(r, quiet = false) {
     if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
     reminders.set(r.planId, r);
-    ctx.notify(r);
+    if (!quiet) ctx.notify(r);
     if (ctx.current()?.id === r.chatId) {
       toastOf(r.planId)?.remove();
       ctx.renderHead();
@@ -135,8 +138,23 @@ export function chatCalls(ctx) {
     ctx.notifyGone(planId);
   }
 
+  /** The reminders sent while this page was closed or offline (GetCallReminders), less those already here or dismissed. */
+  async function catchUpReminders() {
+    let sent;
+    try { sent = await ctx.invoke('GetCallReminders'); } catch { return; } // e.g. offline again: the next connection asks
+    for (const r of sent) {
+      const here = reminders.get(r.planId);
+      if (dismissed.has(reminderKey(r)) || (here && (here.atStart || !r.atStart))) continue;
+      remind(r, true);
+    }
+  }
+
+  const dismissed = new Set(); // reminders closed on this page (reminderKey), not shown again by a catch-up
+  const reminderKey = r => `${r.planId}:${r.atStart}`;
+
   function dismiss(planId) {
     const r = reminders.get(planId);
+    if (r) dismissed.add(reminderKey(r));
     forget(planId);
     if (r && ctx.current()?.id === r.chatId) ctx.renderHead();
     ctx.renderList();
@@ -347,5 +365,5 @@ export function chatCalls(ctx) {
     }
   }
 
-  return { liveKind, fromList, load, started, ended, viewers, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
+  return { liveKind, fromList, catchUpReminders, load, started, ended, viewers, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
 }

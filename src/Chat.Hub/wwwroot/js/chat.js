@@ -177,7 +177,8 @@ export function showMain(root, me, school, schools, nav) {
     membership: () => { loadChats(); if (school.isParent) loadChildren(); refreshSchools(); },
     chatUpdated: u => onChatUpdated(u),
     resynced: () => {
-      loadChats();
+      // Reminders sent while this page was closed or offline are shown too (after the list: a toast names its chat).
+      loadChats().then(() => calls.catchUpReminders());
       refreshSchools();
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
