@@ -306,13 +306,19 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(audit.Locator("tr", new() { HasText = "учитель подтверждён" })).ToHaveCountAsync(1);
         var auditCsv = await page.RunAndWaitForDownloadAsync(() => audit.GetByRole(AriaRole.Button, new() { Name = "Скачать журнал (CSV)" }).ClickAsync());
         var auditText = await File.ReadAllTextAsync(await auditCsv.PathAsync());
-        Assert.StartsWith("\"№\";\"Время (Asia/Yekaterinburg)\";\"Кто\";\"Действие\";", auditText.TrimStart('\uFEFF'), StringComparison.Ordinal);
+        Assert.StartsWith("\"№\";\"Время (Asia/Yekaterinburg)\";\"Кто\";\"Действие\";\"Подробности\";\"Кто (ID)\";\"Объект (ID)\";\"Код действия\";\"Данные (JSON)\"\n",
+            auditText.TrimStart('\uFEFF'), StringComparison.Ordinal);
         Assert.Contains(requested, u => u.EndsWith("/audit.csv?tz=Asia%2FYekaterinburg", StringComparison.Ordinal));
         var attached = (await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/audit?limit=500"))).EnumerateArray()
             .Single(e => e.GetProperty("action").GetString() == "class_teacher.attached");
         var attachedAt = attached.GetProperty("at").GetDateTime().ToUniversalTime().AddHours(5);
         Assert.Contains($"\n{attached.GetProperty("id").GetInt64()};{attachedAt:dd.MM.yyyy HH:mm:ss};", auditText, StringComparison.Ordinal);
         Assert.Contains(";\"назначен классный руководитель\";", auditText, StringComparison.Ordinal);
+
+        // The CSV's details are the page's, in Russian (the teacher's name, not the stored JSON); the JSON is last.
+        var pageDetails = await audit.Locator("tr", new() { HasText = "назначен классный руководитель" }).Locator("td.details").InnerTextAsync();
+        Assert.Equal("Светлана Юрьевна", pageDetails);
+        Assert.Contains($";\"назначен классный руководитель\";\"{pageDetails}\";", auditText, StringComparison.Ordinal);
 
         // A system channel for parents; the class teacher is allowed to post in it.
         var channels = page.Locator("section[aria-labelledby=adm-channels]");

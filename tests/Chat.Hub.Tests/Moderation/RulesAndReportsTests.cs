@@ -40,9 +40,9 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "ещё раз"))
             .ExpectHubErrorAsync("rule_not_found");
 
-        // The audit log, for admins only, as CSV a Russian-locale spreadsheet opens: «;» between fields, Russian headers
-        // and actions (the code kept in its own column), times in the reader's time zone: Moscow unless the request
-        // names another. A name with «;» and quotes stays one cell.
+        // The audit log, for admins only, as CSV a Russian-locale spreadsheet opens: «;» between fields, Russian headers,
+        // actions and details (the code and the stored JSON kept in their own columns), times in the reader's time zone:
+        // Moscow unless the request names another. A name with «;» and quotes stays one cell.
         await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
         await (await room.Teacher.Http.GetAsync($"{school.Api}/audit.csv?tz=Mars%2FOlympus")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
         const string AdminName = "Анна \"Завуч\"; Петрова";
@@ -54,16 +54,17 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains("; \\\"срочно\\\"", caseDetails, StringComparison.Ordinal);
 
         var csv = CsvText.Rows(await school.Admin.Http.GetByteArrayAsync($"{school.Api}/audit.csv"));
-        Assert.Equal(["№", "Время (Europe/Moscow)", "Кто", "Действие", "Подробности", "Кто (ID)", "Объект (ID)", "Код действия"], csv[0]);
-        Assert.All(csv, r => Assert.Equal(8, r.Length));
+        Assert.Equal(["№", "Время (Europe/Moscow)", "Кто", "Действие", "Подробности", "Кто (ID)", "Объект (ID)", "Код действия", "Данные (JSON)"], csv[0]);
+        Assert.All(csv, r => Assert.Equal(9, r.Length));
         var savedRow = csv.Single(r => r[7] == "rule.saved");
-        Assert.Equal((AdminName, "правило школы сохранено", school.Admin.AccountId.ToString(), saved.Id.ToString()), (savedRow[2], savedRow[3], savedRow[5], savedRow[6]));
+        Assert.Equal((AdminName, "правило школы сохранено", $"20. {rule.text}", school.Admin.AccountId.ToString(), saved.Id.ToString()),
+            (savedRow[2], savedRow[3], savedRow[4], savedRow[5], savedRow[6]));
         Assert.Matches(@"^\d+$", savedRow[0]);
         Assert.Matches(@"^\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d$", savedRow[1]);
         Assert.Equal("правило школы удалено", csv.Single(r => r[7] == "rule.archived")[3]);
         var caseRow = csv.Single(r => r[7] == "moderation.case_opened");
-        Assert.Equal(("09.03.2025 23:05:09", AdminName, "открыт разбор чата (права модератора на 24 часа)", caseDetails, room.ChatId.ToString()),
-            (caseRow[1], caseRow[2], caseRow[3], caseRow[4], caseRow[6]));
+        Assert.Equal(("09.03.2025 23:05:09", AdminName, "открыт разбор чата (права модератора на 24 часа)", "причина: жалоба; \"срочно\"", room.ChatId.ToString(), caseDetails),
+            (caseRow[1], caseRow[2], caseRow[3], caseRow[4], caseRow[6], caseRow[8]));
         var raw = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
         Assert.Contains(";\"Анна \"\"Завуч\"\"; Петрова\";\"правило школы сохранено\";", raw, StringComparison.Ordinal);
 

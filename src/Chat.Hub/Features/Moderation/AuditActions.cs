@@ -3,8 +3,10 @@ using System.Collections.Frozen;
 namespace Chat.Hub.Features.Moderation;
 
 /// <summary>
-/// The audit log's actions in Russian, for the journal's CSV: the same words as the admin page shows
-/// (<c>ACTION_NAMES</c> in wwwroot/js/admin.js; <c>AuditActionsTests</c> keeps the two the same).
+/// The audit log's actions and the words of their details in Russian, for the journal's CSV: the same words as the admin
+/// page shows (<c>ACTION_NAMES</c>, <c>CHAT_ROLE_NAMES</c>, <c>AUDIENCE_NAMES</c>, <c>RESOLUTION_NAMES</c> and
+/// <c>DELETED_MESSAGES</c> in wwwroot/js/admin.js, <c>ROLE_NAMES</c> in wwwroot/js/dom.js; <c>AuditActionsTests</c> keeps
+/// them the same). <see cref="AuditDetails"/> writes the details with them.
 /// </summary>
 public static class AuditActions
 {
@@ -55,6 +57,49 @@ public static class AuditActions
         ["chat.updated"] = "настройки чата изменены",
         ["chat.member_role"] = "права участника чата изменены",
         ["account.deleted"] = "аккаунт удалён",
+    }.ToFrozenDictionary();
+
+    /// <summary>A school role (<c>ROLE_NAMES</c> of dom.js): an invite's or a join request's role.</summary>
+    public static readonly FrozenDictionary<string, string> SchoolRoleNames = new Dictionary<string, string>
+    {
+        ["admin"] = "администратор",
+        ["director"] = "директор",
+        ["teacher"] = "учитель",
+        ["class_teacher"] = "классный руководитель",
+        ["student"] = "ученик",
+        ["parent"] = "родитель",
+        ["chat"] = "участник чата",
+    }.ToFrozenDictionary();
+
+    /// <summary>A chat member's new role (<c>chat.member_role</c>): in a channel a moderator may post, a member only reads.</summary>
+    public static readonly FrozenDictionary<string, string> ChatRoleNames = new Dictionary<string, string>
+    {
+        ["owner"] = "теперь владелец",
+        ["moderator"] = "теперь модератор (в канале может писать)",
+        ["member"] = "теперь рядовой участник (в канале только читает)",
+    }.ToFrozenDictionary();
+
+    /// <summary>Whom a channel is for (<c>chat.created</c> with an audience).</summary>
+    public static readonly FrozenDictionary<string, string> AudienceNames = new Dictionary<string, string>
+    {
+        ["student"] = "ученики",
+        ["parent"] = "родители",
+        ["staff"] = "сотрудники",
+    }.ToFrozenDictionary();
+
+    /// <summary>How a report was resolved (<c>moderation.report_resolved</c>).</summary>
+    public static readonly FrozenDictionary<string, string> ResolutionNames = new Dictionary<string, string>
+    {
+        ["deleted"] = "сообщение удалено",
+        ["warned"] = "автор предупреждён",
+        ["dismissed"] = "жалоба отклонена",
+    }.ToFrozenDictionary();
+
+    /// <summary>What became of a deleted account's messages in this school (<c>account.deleted</c>).</summary>
+    public static readonly FrozenDictionary<string, string> DeletedMessages = new Dictionary<string, string>
+    {
+        ["keep"] = "сообщения остались с подписью «Удалённый пользователь»",
+        ["remove"] = "сообщения удалены",
     }.ToFrozenDictionary();
 
     /// <summary>The action's Russian name; an action without one (written by a newer server) as its code.</summary>

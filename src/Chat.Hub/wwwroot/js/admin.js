@@ -657,6 +657,8 @@ export async function showAdmin(root, school, back, options = {}) {
     auditSec.querySelector('.audit-more').hidden = page.length < 50;
   }
 
+  // The journal's CSV writes the same text on the server (AuditDetails.cs): a change here is made there too
+  // (AuditActionsTests compares the words).
   function auditDetails(e) {
     let d = {};
     try { d = JSON.parse(e.details || '{}'); } catch { /* plain */ }
