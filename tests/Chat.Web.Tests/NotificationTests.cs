@@ -247,6 +247,33 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ParentInTwoSchools_ABroadcastGoesOnInTheOtherSchool_MarkedOnTheSchoolButton_UntilItEnds()
+    {
+        var (_, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №54", "Гимназия №9", "Кузнецов");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, mother.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Школа №54" }).ClickAsync();
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+        var mark = page.Locator(".topbar button", new() { HasText = "Сменить школу" }).GetByRole(AriaRole.Img, new() { Name = "идёт трансляция в другой школе" });
+        await Expect(mark).ToHaveCountAsync(0);
+
+        var admin = await PageAsync(Desktop);
+        await SignInAsync(admin, gymnasium.Admin.Phone);
+        await OpenChatAsync(admin, "Общешкольный канал");
+        var host = await admin.RunAndWaitForPopupAsync(() => admin.GetByRole(AriaRole.Link, new() { Name = "Начать трансляцию" }).ClickAsync());
+        await Expect(host.Locator("#participants")).ToContainTextAsync("(вы)");
+        await Expect(mark).ToHaveCountAsync(1);
+
+        // Also from the list itself: a page opened while it goes on.
+        await page.ReloadAsync();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №54"); // the school chosen is remembered
+        await Expect(mark).ToHaveCountAsync(1);
+
+        await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await Expect(mark).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task ParentInTwoSchools_SchoolChoice_ShowsEachSchoolsUnreadOfChatsNotMuted()
     {
         var (lyceum, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №55", "Гимназия №9", "Крылов");

@@ -273,7 +273,7 @@ export function showMain(root, me, school, schools, nav) {
       const all = await client.invoke('GetChats', schools.length > 1 ? null : school.schoolId);
       chats = all.filter(c => c.schoolId === school.schoolId);
       others = all.filter(c => c.schoolId !== school.schoolId);
-      calls.fromList(chats, askedAt);
+      calls.fromList(all, askedAt);
     } catch {
       // Not read (the server busy, the connection lost meanwhile): asked again soon while connected (a reconnect asks
       // anyway), so the list does not stay at «Загрузка…».
@@ -337,7 +337,11 @@ export function showMain(root, me, school, schools, nav) {
     persistList();
     const elsewhere = unreadOf(others);
     showUnread(unreadOf(chats) + elsewhere);
-    fill(schoolButton, 'Сменить школу', unreadBadge(elsewhere, ' в других школах'));
+    // A lesson or a parents' meeting going on in another of my schools: marked on the way there.
+    const liveElsewhere = others.find(o => calls.liveKind(o.id));
+    fill(schoolButton, 'Сменить школу',
+      liveElsewhere && liveMark(`${LIVE_NAMES[calls.liveKind(liveElsewhere.id)]} в другой школе`),
+      unreadBadge(elsewhere, ' в других школах'));
   }
 
   /** My own read position pushed from another device (or this one): the chat's unread count follows it. */
@@ -350,6 +354,9 @@ export function showMain(root, me, school, schools, nav) {
     // Read to the end: nothing is unread; read part of the way: the server counts what is left.
     if (p.seq >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); } else loadChats();
   }
+
+  /** «●» with its meaning for the eye (a tooltip) and for a screen reader. */
+  const liveMark = meaning => h('span', { class: 'kind live live-elsewhere', role: 'img', 'aria-label': meaning, title: meaning }, ' ●');
 
   function chatItem(c) {
     const last = c.lastMessage;
