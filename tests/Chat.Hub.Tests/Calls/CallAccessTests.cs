@@ -54,13 +54,8 @@ public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
         // Blocked in the class chat during a lesson (after four recorded violations, as the rules require).
         var lesson = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", room.ChatId, true)).Call.CallId;
         await petya.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson);
-        for (var i = 0; i < 4; i++)
-        {
-            await t.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, rule.Id, null, "флуд"));
-        }
-
         var (teacherHears, petyaHears) = (LeftSeen(t, lesson), OutSeen(petya, room.Petya.AccountId));
-        await t.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(room.ChatId, room.Petya.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(7), "Флуд на уроке"));
+        await Moderate.BlockAsync(t.Connection, room.ChatId, room.Petya.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(7), "Флуд на уроке");
         Assert.Equal(room.Petya.AccountId, await teacherHears.WaitAsync(Wait));
         await petyaHears.WaitAsync(Wait);
         Assert.DoesNotContain((await t.Connection.InvokeAsync<CallDto>("GetCall", lesson)).Participants, x => x.AccountId == room.Petya.AccountId);

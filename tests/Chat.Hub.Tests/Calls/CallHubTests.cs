@@ -144,14 +144,7 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
 
         Assert.Null(await LiveIn(pupil, l.Chat.Id));
         var rule = (await teacher.Connection.InvokeAsync<List<RuleDto>>("GetRules", l.School.Id)).First();
-        for (var i = 0; i < 4; i++)
-        {
-            await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation",
-                new ViolationRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, null, "флуд"));
-        }
-
-        await teacher.Connection.InvokeAsync<RestrictionDto>("BlockMember",
-            new BlockRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(1), "Флуд"));
+        await Moderate.BlockAsync(teacher.Connection, l.Chat.Id, l.Pupil2.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(1), "Флуд");
 
         var lesson = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
         Assert.Equal(new LiveCallSummaryDto(lesson, "lesson"), await LiveIn(pupil, l.Chat.Id));

@@ -44,10 +44,8 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     [Fact]
     public async Task PupilsPageVanishes_AfterTheGraceTheyLeave_TheTeacherIsTold_AttendanceEndsWhenThePageClosed()
     {
-        var l = await Lesson.CreateAsync(app);
-        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
-        var left = Heard(teacher.Connection, "ParticipantLeft");
-        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
         var pupil = await HubClient.ConnectAsync(app, l.Pupil);
         await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
 
@@ -77,10 +75,8 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     [Fact]
     public async Task PageReconnectsWithinTheGrace_EitherDevicesPageCloses_ThePupilStaysInTheCall_TheirLastPageClosing_TakesThemOut()
     {
-        var l = await Lesson.CreateAsync(app);
-        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
-        var left = Heard(teacher.Connection, "ParticipantLeft");
-        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
 
         // The pupil's phone loses its connection and comes back on a new one within the grace: it rejoins.
         var phone = await HubClient.ConnectAsync(app, l.Pupil);
@@ -120,10 +116,8 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     [Fact]
     public async Task NodeKilledUnderTheLesson_ItsPupilWhoseDeviceDiedIsTakenOut_OneWhoCameBackElsewhereStays_UntilTheirPageCloses()
     {
-        var l = await Lesson.CreateAsync(app);
-        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
-        var left = Heard(teacher.Connection, "ParticipantLeft");
-        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
 
         // Both pupils are on node B, a server process of its own.
         await using var nodeB = app.NewNode();
@@ -164,10 +158,8 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     [Fact]
     public async Task NodeStoppedForADeploy_APupilWhosePageDoesNotComeBack_IsTakenOut()
     {
-        var l = await Lesson.CreateAsync(app);
-        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
-        var left = Heard(teacher.Connection, "ParticipantLeft");
-        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
         await using var nodeB = app.NewNode();
         await nodeB.StartAsync();
         await using var vasya = new NodeMember(l.Pupil);
@@ -185,10 +177,8 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     [Fact]
     public async Task LockedLesson_APupilTakenOutWithTheirPage_ComesBack_OneWhoLeftDoesNot()
     {
-        var l = await Lesson.CreateAsync(app);
-        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
-        var left = Heard(teacher.Connection, "ParticipantLeft");
-        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
         var vasya = await HubClient.ConnectAsync(app, l.Pupil);
         await vasya.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
         await using var petya = await HubClient.ConnectAsync(app, l.Pupil2);
@@ -229,6 +219,21 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     }
 
     /// <summary>The second argument (an account) or first (a call id) of every push of <paramref name="method"/>.</summary>
+    /// <summary>The usual start: the lesson scene, the teacher's connection with the <c>ParticipantLeft</c> it hears, the lesson started.</summary>
+    private sealed record StartedLesson(Lesson Lesson, HubClient Teacher, ChannelReader<Guid> Left, Guid CallId) : IAsyncDisposable
+    {
+        public static async Task<StartedLesson> StartAsync(ChatApp app)
+        {
+            var l = await Lesson.CreateAsync(app);
+            var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+            var left = Heard(teacher.Connection, "ParticipantLeft");
+            var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+            return new StartedLesson(l, teacher, left, callId);
+        }
+
+        public ValueTask DisposeAsync() => Teacher.DisposeAsync();
+    }
+
     private static ChannelReader<Guid> Heard(HubConnection connection, string method)
     {
         var heard = Channel.CreateUnbounded<Guid>();

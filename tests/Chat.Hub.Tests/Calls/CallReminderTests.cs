@@ -99,14 +99,7 @@ public sealed class CallReminderTests(RemindersApp app) : IClassFixture<Reminder
         await using var t = await HubClient.ConnectAsync(app, l.Teacher);
         var teacherLog = ReminderLog.Of(t.Connection);
         var rule = (await t.Connection.InvokeAsync<List<Chat.Hub.Features.Moderation.RuleDto>>("GetRules", l.School.Id)).First();
-        for (var i = 0; i < 4; i++)
-        {
-            await t.Connection.InvokeAsync<Chat.Hub.Features.Moderation.ViolationCountDto>("RecordViolation",
-                new Chat.Hub.Features.Moderation.ViolationRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, null, "флуд"));
-        }
-
-        await t.Connection.InvokeAsync<Chat.Hub.Features.Moderation.RestrictionDto>("BlockMember",
-            new Chat.Hub.Features.Moderation.BlockRequest(l.Chat.Id, l.Pupil2.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(1), "Флуд"));
+        await Moderate.BlockAsync(t.Connection, l.Chat.Id, l.Pupil2.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(1), "Флуд");
 
         // Nothing reminded yet: nothing to catch up. Then the "soon" reminder goes out while no page of the pupil is open.
         await using (var early = await HubClient.ConnectAsync(app, l.Pupil))

@@ -222,12 +222,7 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
         var blocked = room.Pupils[3];
         var rule = (await teacherHub.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
-        for (var i = 0; i < 4; i++)
-        {
-            await teacherHub.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, blocked.AccountId, rule.Id, null, "флуд"));
-        }
-
-        await teacherHub.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(room.ChatId, blocked.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(3), "Флуд"));
+        await Moderate.BlockAsync(teacherHub.Connection, room.ChatId, blocked.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(3), "Флуд");
 
         var hubs = new List<HubClient>();
         try

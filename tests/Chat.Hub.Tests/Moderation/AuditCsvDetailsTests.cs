@@ -48,13 +48,8 @@ public sealed class AuditCsvDetailsTests(ChatApp app) : IClassFixture<ChatApp>
         // Маша may not write for an hour; Петя, after four violations, is blocked until a day three days on, 22:00 UTC
         // (03:00 the next day in Yekaterinburg).
         await teacherHub.Connection.InvokeAsync<RestrictionDto>("MuteMember", new MuteRequest(room.ChatId, room.Masha.AccountId, rule.Id, 60, "Спам в чате"));
-        for (var i = 0; i < 4; i++)
-        {
-            await teacherHub.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, rule.Id, null, "грубость"));
-        }
-
         var until = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(3).AddHours(22), TimeSpan.Zero);
-        await teacherHub.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(room.ChatId, room.Petya.AccountId, rule.Id, until, "Оскорбления"));
+        await Moderate.BlockAsync(teacherHub.Connection, room.ChatId, room.Petya.AccountId, rule.Id, until, "Оскорбления", "грубость");
 
         var journal = await (await school.Admin.Http.GetAsync($"{school.Api}/audit?limit=500")).ReadAsync<List<AuditEventDto>>();
         var file = await school.Admin.Http.GetByteArrayAsync($"{school.Api}/audit.csv?tz=Asia%2FYekaterinburg");

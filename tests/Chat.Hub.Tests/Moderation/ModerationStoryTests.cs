@@ -112,12 +112,7 @@ public sealed class ModerationStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await using var pupilHub = await HubClient.ConnectAsync(app, pupil);
         var chat = (await pupilHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
         var rule = (await teacherHub.Connection.InvokeAsync<List<RuleDto>>("GetRules", school.Id)).First();
-        for (var i = 0; i < 4; i++)
-        {
-            await teacherHub.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(chat.Id, pupil.AccountId, rule.Id, null, "флуд"));
-        }
-
-        await teacherHub.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(chat.Id, pupil.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(3), "Флуд"));
+        await Moderate.BlockAsync(teacherHub.Connection, chat.Id, pupil.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(3), "Флуд");
         await Assert.ThrowsAsync<HubException>(() => pupilHub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chat.Id, Guid.NewGuid(), "Можно?", null, null)));
 
         // Time passes (the block's end date moves into the past): nobody has to lift it.

@@ -56,12 +56,7 @@ public sealed class RestrictionPathTests(ChatApp app) : IClassFixture<ChatApp>
         using var upload = new ByteArrayContent("Мой доклад"u8.ToArray());
         var file = await (await s.Room.Petya.Http.PostAsync($"{s.Room.School.Api}/files?name=doklad.txt&uploadId={Guid.NewGuid()}", upload)).ReadAsync<FileDto>();
 
-        for (var i = 0; i < 4; i++)
-        {
-            await s.Teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(chatId, s.Room.Petya.AccountId, s.Rule.Id, null, "флуд"));
-        }
-
-        await s.Teacher.Connection.InvokeAsync<RestrictionDto>("BlockMember", new BlockRequest(chatId, s.Room.Petya.AccountId, s.Rule.Id, DateTimeOffset.UtcNow.AddDays(7), "Флуд"));
+        await Moderate.BlockAsync(s.Teacher.Connection, chatId, s.Room.Petya.AccountId, s.Rule.Id, DateTimeOffset.UtcNow.AddDays(7), "Флуд");
 
         // Through the hub.
         var hub = s.Petya.Connection;
