@@ -147,6 +147,19 @@ public sealed class CallStore(NpgsqlDataSource db)
             """, new { callId, accountId, connectionId }, cancellationToken: ct)) == true;
     }
 
+    /// <summary>Of these (call, person) pairs, those where the person is not present in a live call.</summary>
+    public async Task<IReadOnlyList<(Guid CallId, Guid AccountId)>> NotInLiveCallAsync(IReadOnlyList<(Guid Call, Guid Account)> pairs, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<(Guid, Guid)>(new CommandDefinition(
+            """
+            SELECT h.call_id, h.account_id FROM unnest(@calls::uuid[], @accounts::uuid[]) AS h(call_id, account_id)
+            WHERE NOT EXISTS (SELECT 1 FROM call_participants p JOIN calls k ON k.id = p.call_id
+                              WHERE p.call_id = h.call_id AND p.account_id = h.account_id AND p.present AND k.ended_at IS NULL)
+            """,
+            new { calls = pairs.Select(p => p.Call).ToArray(), accounts = pairs.Select(p => p.Account).ToArray() }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>This node is alive (every sweep): its row in <c>hub_nodes</c> says so, and is no longer swept.</summary>
     public async Task NodeSeenAsync(string node, CancellationToken ct)
     {

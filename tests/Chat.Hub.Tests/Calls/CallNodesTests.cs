@@ -217,3 +217,71 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
         }
     }
 }
+
+/// <summary>
+/// The in-process app and one server process on one database and one real Janus, with no Redis between them: a drop
+/// one node publishes never reaches the other, as when Redis is down. Node B checks its handles every second.
+/// </summary>
+public sealed class JanusPairApp : ChatApp
+{
+    protected override bool WithJanus => true;
+
+    public HubServerProcess NewNode() => new(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings__Chat"] = ConnectionString,
+        ["Auth__SigningKey"] = SigningKey,
+        ["Calls__Janus__Urls__0"] = Janus!.Url,
+        ["Calls__Presence__Poll"] = "00:00:00.2",
+        ["Calls__Presence__HandleCheck"] = "00:00:01",
+        ["Logging__Console__FormatterName"] = "simple",
+    });
+}
+
+/// <summary>A node that never heard someone was taken out of a call finds it out itself and detaches their handles.</summary>
+public sealed class LostDropTests(JanusPairApp app) : IClassFixture<JanusPairApp>
+{
+    private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+
+    [Fact]
+    public async Task HostRemovesAPupilWhoseHandlesAreOnANodeTheDropNeverReaches_ThatNodeDetachesThemItself()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var nodeB = app.NewNode();
+        await nodeB.StartAsync();
+        await using var pupil = new NodeMember(l.Pupil);
+        await pupil.ConnectAsync(nodeB.BaseAddress, []);
+
+        var before = (await app.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        Assert.StartsWith("v=0", await teacher.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true);
+        Assert.StartsWith("v=0", await pupil.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+        var teacherFeed = (await pupil.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(p => p.AccountId == l.Teacher.AccountId).FeedId!.Value;
+        // No browser behind the captured offer, so Janus does not join the subscriber to the feed; the handle stays
+        // attached for the page's retry (see CallNodesTests.LessonScene).
+        await pupil.Connection.InvokeAsync<string>("Subscribe", callId, teacherFeed).ExpectHubErrorAsync("feed_not_found");
+        var added = (await app.Janus.AdminHandlesAsync()).Where(h => !before.Contains(h.Handle)).ToList();
+        var teacherCamera = added.Single(h => h.Type == "publisher" && h.Display == l.Teacher.AccountId.ToString("N"));
+        var onB = added.Where(h => h.Session != teacherCamera.Session).ToList();
+        Assert.Equal(2, onB.Count); // the pupil's camera and subscriber
+
+        // Removed by the host on this node: no Redis, so node B is never told.
+        await teacher.Connection.InvokeAsync<CallDto>("RemoveParticipant", callId, l.Pupil.AccountId);
+
+        for (var until = DateTime.UtcNow.AddSeconds(15); ; await Task.Delay(200))
+        {
+            var now = (await app.Janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+            Assert.Contains(teacherCamera.Handle, now);
+            if (onB.All(h => !now.Contains(h.Handle)))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < until, "node B still holds the removed pupil's handles");
+        }
+
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+}

@@ -64,8 +64,8 @@ public sealed partial class CallService
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Handles on other nodes stay attached until that node drops them itself (the person leaves through it, or
-            // the call ends through it) or stops: a leak of Janus memory, not of media — their feeds are kicked already.
+            // Handles on other nodes stay attached until that node's check finds the person out of the call
+            // (ForgetHandlesOfTheGoneAsync, every Calls:Presence:HandleCheck) — their own feeds are kicked already.
             LogDropNotPublished(logger, e, drop.CallId, drop.AccountId);
         }
     }
@@ -93,6 +93,57 @@ public sealed partial class CallService
             LogSfu(logger, e, Guid.Empty);
         }
     }
+
+    /// <summary>
+    /// Detaches the handles this node holds of people no longer in a live call (a drop lost on its way: Redis down, this
+    /// node not yet subscribed, or no Redis between the nodes at all). Only handles held before the database was asked
+    /// go, so a rejoin meanwhile keeps its new ones. Returns how many people's handles went.
+    /// </summary>
+    internal async Task<int> ForgetHandlesOfTheGoneAsync(CancellationToken ct)
+    {
+        var held = new Dictionary<(Guid Call, Guid Account), HashSet<long>>();
+        void Note(Guid call, Guid account, long handle)
+        {
+            if (!held.TryGetValue((call, account), out var set))
+            {
+                held[(call, account)] = set = [];
+            }
+
+            set.Add(handle);
+        }
+
+        foreach (var (k, h) in publishers)
+        {
+            Note(k.Call, k.Account, h);
+        }
+
+        foreach (var (k, h) in screenPublishers)
+        {
+            Note(k.Call, k.Account, h);
+        }
+
+        foreach (var (k, h) in subscribers)
+        {
+            Note(k.Call, k.Account, h);
+        }
+
+        if (held.Count == 0)
+        {
+            return 0;
+        }
+
+        var gone = await calls.NotInLiveCallAsync(held.Keys.ToList(), ct);
+        foreach (var (call, account) in gone)
+        {
+            LogHandlesOfTheGone(logger, call, account);
+            await DropHandlesAsync(call, account, ct, held[(call, account)]);
+        }
+
+        return gone.Count;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: {AccountId} is out of the call but this node still held their Janus handles (a drop was lost); detached now")]
+    private static partial void LogHandlesOfTheGone(ILogger logger, Guid callId, Guid accountId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: could not tell other nodes to drop the handles of {AccountId} (none: everyone's)")]
     private static partial void LogDropNotPublished(ILogger logger, Exception exception, Guid callId, Guid? accountId);

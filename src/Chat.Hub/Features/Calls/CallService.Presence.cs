@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Chat.Hub.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -22,6 +23,12 @@ public sealed class CallPresenceOptions
     /// connections in calls, as if they had closed when it was last seen. Several polls, so that a slow tick is not death.
     /// </summary>
     public TimeSpan NodeDeadAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a node checks that the people whose Janus handles it holds are still in their calls, and detaches the
+    /// handles of those who are not (the fallback for a drop lost on its way; the drop itself is immediate).
+    /// </summary>
+    public TimeSpan HandleCheck { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -190,10 +197,18 @@ internal sealed partial class CallPresenceSweeper(CallService calls, IOptions<Ca
         await NodeChangeAsync(calls.NodeStoppedAsync, cancellationToken);
     }
 
+    private long lastHandleCheck = Stopwatch.GetTimestamp();
+
     protected override async Task TickAsync(CancellationToken ct)
     {
         await calls.NodeSeenAsync(ct);
         await calls.ForgetDeadNodesAsync(options.Value.NodeDeadAfter, ct);
+        if (Stopwatch.GetElapsedTime(lastHandleCheck) >= options.Value.HandleCheck)
+        {
+            lastHandleCheck = Stopwatch.GetTimestamp();
+            await calls.ForgetHandlesOfTheGoneAsync(ct);
+        }
+
         // A full batch: there may be more (a broadcast's audience closing their tabs at the end), but a tick never
         // loops for long.
         for (var i = 0; i < 10 && await calls.SweepGoneAsync(options.Value.GoneAfter, ct) == CallService.SweepBatch; i++)

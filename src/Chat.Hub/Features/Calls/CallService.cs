@@ -752,27 +752,34 @@ public sealed partial class CallService(
         }
     }
 
-    /// <summary>Detaches the handles this node holds in the call: one person's, or everyone's (<paramref name="accountId"/> null).</summary>
-    private async Task DropHandlesAsync(Guid callId, Guid? accountId, CancellationToken ct)
+    /// <summary>
+    /// Detaches the handles this node holds in the call: one person's, or everyone's (<paramref name="accountId"/> null);
+    /// with <paramref name="onlyThese"/>, only those of these handles still held (a handle attached since stays).
+    /// </summary>
+    private async Task DropHandlesAsync(Guid callId, Guid? accountId, CancellationToken ct, IReadOnlySet<long>? onlyThese = null)
     {
         var handles = new List<long>();
+        void Take<TKey>(ConcurrentDictionary<TKey, long> map, TKey key)
+            where TKey : notnull
+        {
+            if (onlyThese is null ? map.TryRemove(key, out var h)
+                : map.TryGetValue(key, out h) && onlyThese.Contains(h) && map.TryRemove(KeyValuePair.Create(key, h)))
+            {
+                handles.Add(h);
+            }
+        }
+
         foreach (var map in new[] { publishers, screenPublishers })
         {
             foreach (var key in map.Keys.Where(k => k.Call == callId && (accountId is null || k.Account == accountId)))
             {
-                if (map.TryRemove(key, out var h))
-                {
-                    handles.Add(h);
-                }
+                Take(map, key);
             }
         }
 
         foreach (var key in subscribers.Keys.Where(k => k.Call == callId && (accountId is null || k.Account == accountId)))
         {
-            if (subscribers.TryRemove(key, out var s))
-            {
-                handles.Add(s);
-            }
+            Take(subscribers, key);
         }
 
         if (handles.Count == 0 || !janus.Enabled)
