@@ -160,15 +160,40 @@ public sealed class CallStore(NpgsqlDataSource db)
             new { calls = pairs.Select(p => p.Call).ToArray(), accounts = pairs.Select(p => p.Account).ToArray() }, cancellationToken: ct))).AsList();
     }
 
-    /// <summary>This node is alive (every sweep): its row in <c>hub_nodes</c> says so, and is no longer swept.</summary>
-    public async Task NodeSeenAsync(string node, CancellationToken ct)
+    /// <summary>
+    /// This node is alive: its row in <c>hub_nodes</c> says so, and is no longer swept. Returns whether another node had
+    /// swept it meanwhile (took it for dead and forgot its connections).
+    /// </summary>
+    public async Task<bool> NodeSeenAsync(string node, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<bool?>(new CommandDefinition(
+            """
+            WITH old AS (SELECT swept_at FROM hub_nodes WHERE id = @node)
+            INSERT INTO hub_nodes (id) VALUES (@node)
+            ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
+            RETURNING (SELECT swept_at IS NOT NULL FROM old)
+            """, new { node }, cancellationToken: ct)) == true;
+    }
+
+    /// <summary>
+    /// Live connections of a node that another node had taken for dead count again: each (call, person, entry) is put
+    /// back into the participant's connections if they are still present, and they are no longer gone.
+    /// </summary>
+    public async Task ConnectionsBackAsync(IReadOnlyList<(Guid Call, Guid Account, string Entry)> live, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO hub_nodes (id) VALUES (@node)
-            ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
-            """, new { node }, cancellationToken: ct));
+            UPDATE call_participants p
+            SET connection_ids = ARRAY(SELECT DISTINCT e FROM unnest(p.connection_ids || x.entries) AS e), gone_since = NULL
+            FROM (SELECT call_id, account_id, array_agg(entry) AS entries
+                  FROM unnest(@calls::uuid[], @accounts::uuid[], @entries::text[]) AS u(call_id, account_id, entry)
+                  GROUP BY call_id, account_id) x
+            WHERE p.call_id = x.call_id AND p.account_id = x.account_id AND p.present
+            """,
+            new { calls = live.Select(l => l.Call).ToArray(), accounts = live.Select(l => l.Account).ToArray(), entries = live.Select(l => l.Entry).ToArray() },
+            cancellationToken: ct));
     }
 
     /// <summary>This node stops: its connections close because it goes, so the other nodes forget them at once.</summary>
@@ -198,6 +223,15 @@ public sealed class CallStore(NpgsqlDataSource db)
         var forgotten = 0;
         if (dead.Count > 0)
         {
+            // The calls first, in id order, as every change of a call locks its row before its participants'.
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                SELECT k.id FROM calls k
+                WHERE k.ended_at IS NULL AND EXISTS (
+                    SELECT 1 FROM call_participants p CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
+                    WHERE p.call_id = k.id AND strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) = ANY (@ids))
+                ORDER BY k.id FOR UPDATE
+                """, new { ids = dead.Select(d => d.Id).ToArray() }, tx, cancellationToken: ct));
             forgotten = await c.ExecuteAsync(new CommandDefinition(
                 """
                 WITH dead AS (SELECT * FROM unnest(@ids::text[], @seen::timestamptz[]) AS d(id, last_seen)),

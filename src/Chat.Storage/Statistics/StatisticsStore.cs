@@ -36,7 +36,7 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
             INSERT INTO daily_activity (school_id, account_id, day, last_seen_at)
             SELECT school_id, @accountId, @day, @at FROM school_members WHERE account_id = @accountId
             ON CONFLICT (school_id, day, account_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
-            WHERE daily_activity.last_seen_at < EXCLUDED.last_seen_at
+            WHERE daily_activity.last_seen_at IS NULL OR daily_activity.last_seen_at < EXCLUDED.last_seen_at
             """,
             new { accountId, day = at.UtcDateTime.Date, at }, cancellationToken: ct));
     }
@@ -104,6 +104,8 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
     /// </summary>
     public async Task<IReadOnlyList<ActiveUsers>> ActiveUsersAsync(Guid schoolId, string timeZone, CancellationToken ct)
     {
+        // A row without its time (migration 0017) counts from its UTC day's midnight.
+        const string Seen = "coalesce(a.last_seen_at, a.day::timestamp AT TIME ZONE 'UTC')";
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<ActiveUsers>(new CommandDefinition(
             $$"""
@@ -116,12 +118,12 @@ public sealed class StatisticsStore(NpgsqlDataSource db)
                 FROM school_members m WHERE m.school_id = @schoolId
             )
             SELECT r.role,
-                   count(DISTINCT a.account_id) FILTER (WHERE a.last_seen_at >= since.day)::int AS day,
-                   count(DISTINCT a.account_id) FILTER (WHERE a.last_seen_at >= since.week)::int AS week,
-                   count(DISTINCT a.account_id) FILTER (WHERE a.last_seen_at >= since.month)::int AS month
+                   count(DISTINCT a.account_id) FILTER (WHERE {{Seen}} >= since.day)::int AS day,
+                   count(DISTINCT a.account_id) FILTER (WHERE {{Seen}} >= since.week)::int AS week,
+                   count(DISTINCT a.account_id) FILTER (WHERE {{Seen}} >= since.month)::int AS month
             FROM roles r CROSS JOIN since
             LEFT JOIN daily_activity a ON a.school_id = @schoolId AND a.account_id = r.account_id
-                 AND a.day >= (since.month AT TIME ZONE 'UTC')::date AND a.last_seen_at >= since.month
+                 AND a.day >= (since.month AT TIME ZONE 'UTC')::date AND {{Seen}} >= since.month
             GROUP BY r.role ORDER BY r.role
             """,
             new { schoolId, timeZone }, cancellationToken: ct))).AsList();

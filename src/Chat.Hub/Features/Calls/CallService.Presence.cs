@@ -85,8 +85,24 @@ public sealed partial class CallService
     /// <summary>How a participant row names a hub connection: its node and its id (<c>node/connection</c>).</summary>
     private string ConnectionEntry(string connectionId) => $"{NodeName}/{connectionId}";
 
-    /// <summary>This node is alive (every sweep, and at start).</summary>
-    internal Task NodeSeenAsync(CancellationToken ct) => calls.NodeSeenAsync(NodeName, ct);
+    /// <summary>
+    /// This node is alive (at start, then on the heartbeat). If another node had taken it for dead meanwhile (a long
+    /// pause, the database out of its reach) and forgot its connections, those still open count again.
+    /// </summary>
+    internal async Task NodeSeenAsync(CancellationToken ct)
+    {
+        if (!await calls.NodeSeenAsync(NodeName, ct))
+        {
+            return;
+        }
+
+        var live = joinedBy.Select(j => (j.Value.Call, j.Value.Account, ConnectionEntry(j.Key))).ToList();
+        LogTakenForDead(logger, live.Count);
+        if (live.Count > 0)
+        {
+            await calls.ConnectionsBackAsync(live, ct);
+        }
+    }
 
     /// <summary>This node stops: the others forget its connections in calls at their next sweep.</summary>
     internal Task NodeStoppedAsync(CancellationToken ct) => calls.NodeStoppedAsync(NodeName, ct);
@@ -170,22 +186,37 @@ public sealed partial class CallService
     [LoggerMessage(Level = LogLevel.Information, Message = "Call {CallId}: {AccountId} left with their page (its connection closed and did not come back)")]
     private static partial void LogGone(ILogger logger, Guid callId, Guid accountId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Another node took this one for dead (not seen for Calls:Presence:NodeDeadAfter); its {Count} call connection(s) count again")]
+    private static partial void LogTakenForDead(ILogger logger, int count);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "A chat-server node stopped or died: {Count} call participant(s) lost its connections (gone unless they come back)")]
     private static partial void LogDeadNodes(ILogger logger, int count);
 }
 
 /// <summary>
-/// Runs on every node: says the node is alive, forgets the call connections of nodes that stopped or died, and takes
-/// out of calls the participants whose page vanished (<see cref="CallService.SweepGoneAsync"/>).
+/// Runs on every node: says the node is alive in <c>hub_nodes</c> (at start, then every
+/// <see cref="CallPresenceOptions.Poll"/>, on a timer of its own so that a long sweep never makes a live node look dead),
+/// and that it stopped when it stops.
 /// </summary>
-internal sealed partial class CallPresenceSweeper(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallPresenceSweeper> logger) : PeriodicJob(logger)
+internal sealed partial class CallNodeHeartbeat(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallNodeHeartbeat> logger) : PeriodicJob(logger)
 {
-    protected override TimeSpan Interval => options.Value.Poll;
+    private static readonly TimeSpan StopMarkTimeout = TimeSpan.FromSeconds(3);
+
+    protected override TimeSpan Interval => options.Value.Poll < options.Value.NodeDeadAfter / 3 ? options.Value.Poll : options.Value.NodeDeadAfter / 3;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        // Seen before the first hub connection can join a call, so that its entries belong to a known node.
-        await NodeChangeAsync(calls.NodeSeenAsync, cancellationToken);
+        // Seen before the first hub connection can join a call, so that its entries belong to a known node (failing
+        // that, the first tick says it).
+        try
+        {
+            await calls.NodeSeenAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogNodeChangeFailed(logger, e);
+        }
+
         await base.StartAsync(cancellationToken);
     }
 
@@ -193,15 +224,37 @@ internal sealed partial class CallPresenceSweeper(CallService calls, IOptions<Ca
     {
         await base.StopAsync(cancellationToken);
         // Its connections close because it goes (their closes are not recorded): the other nodes, or this one started
-        // again, forget them at their next sweep instead of waiting for it to count as dead.
-        await NodeChangeAsync(calls.NodeStoppedAsync, cancellationToken);
+        // again, forget them at their next sweep instead of waiting for it to count as dead. Not the host's token,
+        // which may be spent by the time the connections have drained: a short time of its own.
+        try
+        {
+            using var timeout = new CancellationTokenSource(StopMarkTimeout);
+            await calls.NodeStoppedAsync(timeout.Token);
+        }
+        catch (Exception e)
+        {
+            LogNodeChangeFailed(logger, e);
+        }
     }
 
+    protected override Task TickAsync(CancellationToken ct) => calls.NodeSeenAsync(ct);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record this node's start or stop in hub_nodes")]
+    private static partial void LogNodeChangeFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>
+/// Runs on every node: forgets the call connections of nodes that stopped or died, checks the Janus handles it holds,
+/// and takes out of calls the participants whose page vanished (<see cref="CallService.SweepGoneAsync"/>).
+/// </summary>
+internal sealed class CallPresenceSweeper(CallService calls, IOptions<CallPresenceOptions> options, ILogger<CallPresenceSweeper> logger) : PeriodicJob(logger)
+{
     private long lastHandleCheck = Stopwatch.GetTimestamp();
+
+    protected override TimeSpan Interval => options.Value.Poll;
 
     protected override async Task TickAsync(CancellationToken ct)
     {
-        await calls.NodeSeenAsync(ct);
         await calls.ForgetDeadNodesAsync(options.Value.NodeDeadAfter, ct);
         if (Stopwatch.GetElapsedTime(lastHandleCheck) >= options.Value.HandleCheck)
         {
@@ -215,20 +268,4 @@ internal sealed partial class CallPresenceSweeper(CallService calls, IOptions<Ca
         {
         }
     }
-
-    private async Task NodeChangeAsync(Func<CancellationToken, Task> change, CancellationToken ct)
-    {
-        try
-        {
-            await change(ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            // The database is away: the next tick says it (start), or the node counts as dead after NodeDeadAfter (stop).
-            LogNodeChangeFailed(logger, e);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record this node's start or stop in hub_nodes")]
-    private static partial void LogNodeChangeFailed(ILogger logger, Exception exception);
 }

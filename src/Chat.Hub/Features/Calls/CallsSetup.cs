@@ -21,6 +21,7 @@ internal static class CallsSetup
         services.AddHostedService<CallReminders>();
         services.AddHostedService<CallNodeListener>();
         services.Configure<CallPresenceOptions>(configuration.GetSection("Calls:Presence"));
+        services.AddHostedService<CallNodeHeartbeat>();
         services.AddHostedService<CallPresenceSweeper>();
         return services;
     }
