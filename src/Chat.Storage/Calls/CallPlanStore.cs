@@ -81,7 +81,8 @@ public sealed class CallPlanStore(NpgsqlDataSource db)
 
     /// <summary>
     /// The plans of the person's chats whose reminder went out and that still wait for their call: not cancelled, no
-    /// call opened for them and none live in the chat, started at most <paramref name="shownFor"/> ago. Chats where the
+    /// call opened for them, none live in the chat and none started there since the reminder went out (the teacher began
+    /// the lesson by hand), started at most <paramref name="shownFor"/> ago. Chats where the
     /// person is blocked, archived chats and suspended schools are left out. Soonest first.
     /// </summary>
     public async Task<IReadOnlyList<RemindedPlanRow>> RemindedForAsync(Guid accountId, TimeSpan shownFor, CancellationToken ct)
@@ -96,7 +97,7 @@ public sealed class CallPlanStore(NpgsqlDataSource db)
             JOIN call_plans p ON p.chat_id = m.chat_id
             WHERE m.account_id = @accountId
               AND p.reminded_at IS NOT NULL AND p.cancelled_at IS NULL AND p.call_id IS NULL AND p.starts_at > now() - @shownFor
-              AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.chat_id = p.chat_id AND k.ended_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.chat_id = p.chat_id AND (k.ended_at IS NULL OR k.started_at >= p.reminded_at))
               AND NOT EXISTS (SELECT 1 FROM chat_restrictions x WHERE x.chat_id = p.chat_id AND x.account_id = @accountId
                               AND x.kind = 'block' AND x.lifted_at IS NULL AND x.ends_at > now())
             ORDER BY p.starts_at

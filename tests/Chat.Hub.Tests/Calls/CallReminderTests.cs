@@ -127,6 +127,15 @@ public sealed class CallReminderTests(RemindersApp app) : IClassFixture<Reminder
         var lesson = await t.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId);
         Assert.Empty(await CaughtUpAsync(l.Pupil));
         await t.Connection.InvokeAsync("EndCall", lesson.Call.CallId);
+
+        // A plan whose lesson the teacher began by hand (an ordinary call, not through the plan) is over too, also once
+        // that call has ended.
+        var second = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(l.Chat.Id, "Литература", DateTimeOffset.UtcNow.AddSeconds(6), "lesson"));
+        await HubClient.EventuallyAsync(() => teacherLog.For(second.PlanId).Contains(false), "the second plan's soon reminder", 30_000);
+        Assert.Equal(second.PlanId, Assert.Single(await CaughtUpAsync(l.Pupil)).PlanId);
+        var byHand = await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true);
+        await t.Connection.InvokeAsync("EndCall", byHand.Call.CallId);
+        Assert.Empty(await CaughtUpAsync(l.Pupil));
     }
 
     [Fact]

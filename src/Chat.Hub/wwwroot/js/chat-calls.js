@@ -70,8 +70,9 @@ export function chatCalls(ctx) {
     listed.clear();
     for (const s of summaries) if (s.liveCall && !endedCalls.has(s.liveCall.callId)) listed.set(s.id, s.liveCall);
     const inList = new Set(summaries.map(s => s.id));
-    for (const chatId of [...calls.keys()]) {
-      if (ctx.current()?.id === chatId || !inList.has(chatId) || listed.has(chatId)) continue;
+    for (const [chatId, call] of [...calls]) {
+      if (ctx.current()?.id === chatId || !inList.has(chatId) || listed.get(chatId)?.callId === call.callId) continue;
+      // Ended unseen — or ended and followed by another call, which the list names (and marks) instead.
       if ((announcedAt.get(chatId) ?? 0) < askedAt) calls.delete(chatId);
     }
   }
@@ -108,6 +109,7 @@ export function chatCalls(ctx) {
   function remind(r, quiet = false) {
     if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
     reminders.set(r.planId, r);
+    remindedAt.set(r.planId, performance.now());
     if (!quiet) ctx.notify(r);
     if (ctx.current()?.id === r.chatId) {
       toastOf(r.planId)?.remove();
@@ -140,8 +142,14 @@ export function chatCalls(ctx) {
 
   /** The reminders sent while this page was closed or offline (GetCallReminders), less those already here or dismissed. */
   async function catchUpReminders() {
+    const askedAt = performance.now();
     let sent;
     try { sent = await ctx.invoke('GetCallReminders'); } catch { return; } // e.g. offline again: the next connection asks
+    // One held from before that the server no longer has: cancelled, or its call began (and perhaps ended) meanwhile.
+    const still = new Set(sent.map(r => r.planId));
+    for (const planId of [...reminders.keys()]) {
+      if (!still.has(planId) && (remindedAt.get(planId) ?? 0) < askedAt) dismiss(planId);
+    }
     for (const r of sent) {
       const here = reminders.get(r.planId);
       if (dismissed.has(reminderKey(r)) || (here && (here.atStart || !r.atStart))) continue;
@@ -150,6 +158,7 @@ export function chatCalls(ctx) {
   }
 
   const dismissed = new Set(); // reminders closed on this page (reminderKey), not shown again by a catch-up
+  const remindedAt = new Map(); // planId -> when its reminder was shown here (performance.now())
   const reminderKey = r => `${r.planId}:${r.atStart}`;
 
   function dismiss(planId) {
