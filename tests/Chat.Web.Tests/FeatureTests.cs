@@ -371,6 +371,28 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task Admin_Statistics_BrowsersTimeZoneUnknownToTheServer_ShownInUtcDays()
+    {
+        var school = await Scene.SchoolAsync("Школа №19");
+        var a = await school.ClassAsync("8А");
+        var pupil = await school.PupilAsync("Петя Орлов", a);
+        await School.SendAsync(pupil, await School.ChatIdAsync(pupil, school.Id, "8А"), "Привет");
+
+        // The server's time-zone data lacks the browser's zone (here: a name no one has): it answers 400 on tz.
+        var page = await PageAsync(Desktop);
+        await page.RouteAsync(new Regex(@"/statistics\?tz="), route => route.Request.Url.Contains("tz=UTC", StringComparison.Ordinal)
+            ? route.ContinueAsync()
+            : route.ContinueAsync(new() { Url = Regex.Replace(route.Request.Url, "tz=[^&]*", "tz=Mars%2FOlympus") }));
+        await SignInAsync(page, school.Admin.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+
+        var chart = page.Locator("section[aria-labelledby=adm-stats]").GetByRole(AriaRole.Img, new() { NameRegex = new Regex(@"^Сообщения по дням \(30 дней, дни по UTC\)") });
+        await Expect(chart).ToHaveAttributeAsync("aria-label", new Regex("всего [1-9]"));
+        var utcToday = DateTime.UtcNow.ToString("dd.MM", System.Globalization.CultureInfo.InvariantCulture);
+        await Expect(chart.Locator("rect.bar title").Last).ToHaveTextAsync(new Regex($"^{Regex.Escape(utcToday)}: Сообщений — [1-9]"));
+    }
+
+    [Fact]
     public async Task Mentions_DirectChat_NewSubjectChat_ParentSwitchesBetweenChildren()
     {
         var school = await Scene.SchoolAsync("Школа №19");

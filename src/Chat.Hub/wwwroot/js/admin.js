@@ -689,7 +689,15 @@ export async function showAdmin(root, school, back, options = {}) {
 
   async function loadStats() {
     // Days of the browser's time zone: the server counts them in the zone asked for, the labels are its local dates.
-    const s = await api('GET', inMyTimeZone(`${base}/statistics`));
+    let s, inUtc = false;
+    try {
+      s = await api('GET', inMyTimeZone(`${base}/statistics`));
+    } catch (e) {
+      // A zone the server (or its database) does not know (their time-zone data is older than the browser's): UTC days.
+      if (e.code !== 'validation_failed' || !e.errors?.tz) throw e;
+      s = await api('GET', `${base}/statistics?tz=UTC`);
+      inUtc = true;
+    }
     const err = errBox();
     const rolesName = { student: 'ученики', parent: 'родители', teacher: 'учителя', admin: 'администраторы', director: 'директор', staff: 'сотрудники' };
     const pupilClasses = s.classes;
@@ -704,10 +712,13 @@ export async function showAdmin(root, school, back, options = {}) {
     });
     const days = [];
     const today = new Date();
-    for (let i = 29; i >= 0; i--) days.push(localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - i)));
+    for (let i = 29; i >= 0; i--) {
+      days.push(inUtc ? new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i)).toISOString().slice(0, 10)
+        : localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() - i)));
+    }
     const perDay = days.map(d => s.messagesPerDay.filter(m => m.day === d).reduce((a, m) => a + m.messages, 0));
     const activity = barChart({
-      title: 'Сообщения по дням (30 дней)',
+      title: inUtc ? 'Сообщения по дням (30 дней, дни по UTC)' : 'Сообщения по дням (30 дней)',
       labels: days.map(d => d.slice(8, 10) + '.' + d.slice(5, 7)),
       series: [{ name: 'Сообщений', color: '#2563eb', values: perDay }],
       every: 5,
