@@ -175,6 +175,36 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     }
 
     [Fact]
+    public async Task NodeTakenForDeadByMistake_PutsItsOpenConnectionsBack_ThePupilStays_UntilTheirPageCloses()
+    {
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
+        var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // What another node's sweep does to a node it takes for dead (a long pause of this one): the node is marked
+        // swept, the pupil's connection on it forgotten and the pupil gone since then.
+        // One statement, so that no heartbeat comes between its two halves.
+        var forgotten = await app.ExecuteSqlAsync(
+            """
+            WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @pupil),
+            node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
+            UPDATE call_participants SET connection_ids = '{}', gone_since = now()
+            WHERE call_id = @callId AND account_id = @pupil AND EXISTS (SELECT 1 FROM node)
+            """, new { callId, pupil = l.Pupil.AccountId });
+        Assert.Equal(1, forgotten);
+
+        // This node's next heartbeat finds it was swept and puts the live connection back: the pupil stays past the
+        // grace, and their page closing later takes them out as usual.
+        await Task.Delay(PresenceCallsApp.GoneAfter * 2);
+        Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
+        Assert.Contains((await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants, p => p.AccountId == l.Pupil.AccountId);
+        await pupil.DisposeAsync();
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    [Fact]
     public async Task LockedLesson_APupilTakenOutWithTheirPage_ComesBack_OneWhoLeftDoesNot()
     {
         await using var lesson = await StartedLesson.StartAsync(app);
