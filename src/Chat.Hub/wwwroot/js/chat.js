@@ -183,6 +183,8 @@ export function showMain(root, me, school, schools, nav) {
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
       else if (current) { calls.load(current); ticks.reload(current); }
+      // A read the open chat could not send (the connection was not up yet, or broke) goes now.
+      if (current && !current.fromCache) scheduleRead();
     },
     read: p => { ticks.position(p); messageMore.readPosition(p); if (p.accountId === me.id) readElsewhere(p); },
     poll: u => onPoll(u),
