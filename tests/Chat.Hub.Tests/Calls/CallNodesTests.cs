@@ -226,14 +226,11 @@ public sealed class JanusPairApp : ChatApp
 {
     protected override bool WithJanus => true;
 
-    public HubServerProcess NewNode() => new(new Dictionary<string, string?>
+    public HubServerProcess NewNode() => NodeProcess(new Dictionary<string, string?>
     {
-        ["ConnectionStrings__Chat"] = ConnectionString,
-        ["Auth__SigningKey"] = SigningKey,
         ["Calls__Janus__Urls__0"] = Janus!.Url,
         ["Calls__Presence__Poll"] = "00:00:00.2",
         ["Calls__Presence__HandleCheck"] = "00:00:01",
-        ["Logging__Console__FormatterName"] = "simple",
     });
 }
 

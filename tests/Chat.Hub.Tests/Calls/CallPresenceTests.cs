@@ -22,14 +22,11 @@ public sealed class PresenceCallsApp : ChatApp
     public const string NodeDeadAfter = "00:00:03";
 
     /// <summary>A second server process on the same database (no Redis: the in-process app is the other node).</summary>
-    public HubServerProcess NewNode() => new(new Dictionary<string, string?>
+    public HubServerProcess NewNode() => NodeProcess(new Dictionary<string, string?>
     {
-        ["ConnectionStrings__Chat"] = ConnectionString,
-        ["Auth__SigningKey"] = SigningKey,
         ["Calls__Presence__GoneAfter"] = "00:00:02",
         ["Calls__Presence__Poll"] = "00:00:00.2",
         ["Calls__Presence__NodeDeadAfter"] = NodeDeadAfter,
-        ["Logging__Console__FormatterName"] = "simple",
     });
 }
 

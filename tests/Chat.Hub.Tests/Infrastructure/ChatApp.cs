@@ -108,6 +108,21 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
         return client;
     }
 
+    /// <summary>
+    /// A server process on this app's database with its signing key (environment-variable names), not started: a
+    /// second node beside the in-process app, with no Redis between them unless <paramref name="settings"/> give one.
+    /// </summary>
+    public HubServerProcess NodeProcess(IDictionary<string, string?> settings)
+    {
+        var all = new Dictionary<string, string?>(settings)
+        {
+            ["ConnectionStrings__Chat"] = connectionString,
+            ["Auth__SigningKey"] = SigningKey,
+            ["Logging__Console__FormatterName"] = "simple",
+        };
+        return new HubServerProcess(all);
+    }
+
     /// <summary>Runs SQL directly against the app's database: test setup that the API deliberately does not offer.</summary>
     public async Task<int> ExecuteSqlAsync(string sql, object? parameters = null)
     {
