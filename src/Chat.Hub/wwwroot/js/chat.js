@@ -340,9 +340,9 @@ export function showMain(root, me, school, schools, nav) {
     const elsewhere = unreadOf(others);
     showUnread(unreadOf(chats) + elsewhere);
     // A lesson or a parents' meeting going on in another of my schools: marked on the way there.
-    const liveElsewhere = others.find(o => calls.liveKind(o.id));
+    const liveElsewhere = others.map(o => calls.liveKind(o.id)).find(Boolean);
     fill(schoolButton, 'Сменить школу',
-      liveElsewhere && liveMark(`${LIVE_NAMES[calls.liveKind(liveElsewhere.id)]} в другой школе`),
+      liveElsewhere && liveMark(`${LIVE_NAMES[liveElsewhere]} в другой школе`),
       unreadBadge(elsewhere, ' в других школах'));
   }
 
@@ -363,13 +363,14 @@ export function showMain(root, me, school, schools, nav) {
   function chatItem(c) {
     const last = c.lastMessage;
     const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + preview(last)) : 'Нет сообщений';
+    const live = calls.liveKind(c.id);
     return h('button', {
       class: 'chat-item', role: 'listitem', 'aria-current': current?.id === c.id ? 'true' : 'false', dataset: { chatId: c.id },
       onclick: () => openChat(c.id),
     },
     h('span', { class: 'main' },
       h('span', { class: 'name' }, c.kind === 'direct' && c.peerId && watch.dot(c.peerId), c.title),
-      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), calls.liveKind(c.id) && h('span', { class: 'kind live' }, `● ${LIVE_NAMES[calls.liveKind(c.id)]} · `), lastText)),
+      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), live && h('span', { class: 'kind live' }, `● ${LIVE_NAMES[live]} · `), lastText)),
     h('span', { class: 'side' },
       c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
       mutedNow(c) && h('span', { class: 'flag muted-flag', title: mutedLabel(c), 'aria-label': mutedLabel(c).toLowerCase() }, '🔕 '),
