@@ -14,7 +14,9 @@ const BROADCAST_KINDS = new Set(['channel', 'group']);
 /**
  * ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat or null), renderHead(), renderList(),
  * openChat(chatId), titleOf(chatId), notify(reminder) and notifyGone(planId): the system notification of a reminder }.
- * Keeps the live calls announced to me (chatId -> CallDto) and the reminders not dismissed (planId -> CallReminderDto).
+ * Keeps the live calls announced to me (chatId -> CallDto) and the reminders not dismissed (planId -> CallReminderDto),
+ * each with when this page learned of it (knownAt, remindedAt: performance.now()), so that an answer asked before
+ * then (the chat list, the reminders' catch-up) does not take it for gone.
  */
 export function chatCalls(ctx) {
   const { me, school } = ctx;
@@ -24,14 +26,14 @@ export function chatCalls(ctx) {
   // started before the page opened, or while it was offline): chatId -> { callId, kind }.
   const listed = new Map();
   const endedCalls = new Set(); // calls ended while the page is open: a list asked before the end may still show them
-  const announcedAt = new Map(); // chatId -> when its call was announced here (performance.now())
   const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Уведомления', 'aria-live': 'polite' });
 
   /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
   async function load(c) {
+    const askedAt = performance.now();
     try {
       const [live, plans] = await Promise.all([ctx.invoke('GetChatCall', c.id), ctx.invoke('GetScheduledCalls', c.id)]);
-      if (live) calls.set(c.id, live); else calls.delete(c.id);
+      if (live) calls.set(c.id, { ...live, knownAt: askedAt }); else calls.delete(c.id);
       c.plans = plans;
     } catch {
       return; // e.g. a blocked member: no call banner
@@ -41,8 +43,7 @@ export function chatCalls(ctx) {
   }
 
   function started(call) {
-    calls.set(call.chatId, call);
-    announcedAt.set(call.chatId, performance.now());
+    calls.set(call.chatId, { ...call, knownAt: performance.now() });
     // The live-call banner takes over from the chat's reminders.
     for (const r of [...reminders.values()]) if (r.chatId === call.chatId) forget(r.planId);
     if (ctx.current()?.id === call.chatId) ctx.renderHead();
@@ -73,7 +74,7 @@ export function chatCalls(ctx) {
     for (const [chatId, call] of [...calls]) {
       if (ctx.current()?.id === chatId || !inList.has(chatId) || listed.get(chatId)?.callId === call.callId) continue;
       // Ended unseen — or ended and followed by another call, which the list names (and marks) instead.
-      if ((announcedAt.get(chatId) ?? 0) < askedAt) calls.delete(chatId);
+      if (call.knownAt < askedAt) calls.delete(chatId);
     }
   }
 
@@ -108,8 +109,7 @@ export function chatCalls(ctx) {
    */
   function remind(r, quiet = false) {
     if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
-    reminders.set(r.planId, r);
-    remindedAt.set(r.planId, performance.now());
+    reminders.set(r.planId, { ...r, remindedAt: performance.now() });
     if (!quiet) ctx.notify(r);
     if (ctx.current()?.id === r.chatId) {
       toastOf(r.planId)?.remove();
@@ -147,8 +147,8 @@ export function chatCalls(ctx) {
     try { sent = await ctx.invoke('GetCallReminders'); } catch { return; } // e.g. offline again: the next connection asks
     // One held from before that the server no longer has: cancelled, or its call began (and perhaps ended) meanwhile.
     const still = new Set(sent.map(r => r.planId));
-    for (const planId of [...reminders.keys()]) {
-      if (!still.has(planId) && (remindedAt.get(planId) ?? 0) < askedAt) dismiss(planId);
+    for (const [planId, r] of [...reminders]) {
+      if (!still.has(planId) && r.remindedAt < askedAt) dismiss(planId);
     }
     for (const r of sent) {
       const here = reminders.get(r.planId);
@@ -158,7 +158,6 @@ export function chatCalls(ctx) {
   }
 
   const dismissed = new Set(); // reminders closed on this page (reminderKey), not shown again by a catch-up
-  const remindedAt = new Map(); // planId -> when its reminder was shown here (performance.now())
   const reminderKey = r => `${r.planId}:${r.atStart}`;
 
   function dismiss(planId) {
