@@ -335,11 +335,4 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
 
     private static Task<string> Outbox(IPage page) =>
         page.EvaluateAsync<string>("() => localStorage.getItem('chat.outbox.' + JSON.parse(localStorage.getItem('chat.tokens')).account.id) || ''");
-
-    /// <summary>The SignalR JSON records of one WebSocket frame (each ends with 0x1E; the handshake is one too).</summary>
-    private static List<JsonElement> Records(string frame) =>
-        frame.Split('\u001e', StringSplitOptions.RemoveEmptyEntries).Select(r => JsonDocument.Parse(r).RootElement.Clone()).ToList();
-
-    private static bool Is(JsonElement record, string property, string value) =>
-        record.ValueKind == JsonValueKind.Object && record.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() == value;
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -39,6 +40,13 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
 
         Assert.True(pageErrors.Count == 0, "errors in the page: " + string.Join("\n", pageErrors));
     }
+
+    /// <summary>The SignalR JSON records of one WebSocket frame (each ends with 0x1E; the handshake is one too).</summary>
+    protected static List<JsonElement> Records(string frame) =>
+        frame.Split('\u001e', StringSplitOptions.RemoveEmptyEntries).Select(r => JsonDocument.Parse(r).RootElement.Clone()).ToList();
+
+    protected static bool Is(JsonElement record, string property, string value) =>
+        record.ValueKind == JsonValueKind.Object && record.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() == value;
 
     protected static ILocator MessageCard(IPage page, string text) =>
         page.Locator(".msg:not(.pending)", new() { Has = page.Locator(".text", new() { HasTextRegex = Exactly(text) }) });
