@@ -294,6 +294,48 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ChatList_ALessonReplacedByACallWhileThePageWasOffline_TheMarkFollowsTheServersList()
+    {
+        var school = await Scene.SchoolAsync("Школа №36");
+        var classId = await school.ClassAsync("6В");
+        var teacher = await school.TeacherAsync("Елена Андреевна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Настя Зуева", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "6В");
+
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "6В");
+        var pupilPage = await PageAsync(Desktop);
+        await SignInAsync(pupilPage, pupil.Phone);
+        var classChat = ChatItem(pupilPage, "6В");
+
+        // A lesson is announced to the pupil's page live.
+        var lesson = await teacherPage.RunAndWaitForPopupAsync(() => teacherPage.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(lesson.Locator("#participants")).ToContainTextAsync("(вы)");
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+
+        // While the page is offline the lesson ends and the teacher calls the class instead (not a lesson): neither
+        // CallEnded nor CallStarted reaches the page. Back online, the list read again names the call, and so does the page.
+        await pupilPage.Context.SetOfflineAsync(true);
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
+        await lesson.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await Expect(lesson.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+        await lesson.CloseAsync();
+        var call = await teacherPage.Context.NewPageAsync();
+        await call.GotoAsync($"{App.BaseUrl}/call.html#chat={chatId}&autostart=1");
+        await Expect(call.Locator("#participants")).ToContainTextAsync("(вы)");
+        await pupilPage.Context.SetOfflineAsync(false);
+        await Expect(pupilPage.Locator("#status")).ToBeHiddenAsync();
+        await Expect(classChat).ToContainTextAsync("● идёт звонок");
+        await Expect(classChat).Not.ToContainTextAsync("идёт урок");
+
+        // The call ends while the page is online: the mark goes.
+        await call.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await Expect(call.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+        await Expect(classChat).Not.ToContainTextAsync("идёт");
+    }
+
+    [Fact]
     public async Task PageOpenedAfterTheLessonsReminderWentOut_ShowsTheReminderToo()
     {
         var school = await Scene.SchoolAsync("Школа №35");
