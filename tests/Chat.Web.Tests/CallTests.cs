@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -370,6 +371,104 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await pupilPage.WaitForTimeoutAsync(1500); // the catch-up after the list: an absence needs a moment to be one
         await Expect(toast).ToHaveCountAsync(0);
         await Expect(ChatItem(pupilPage, "6Б").Locator(".badge.call-soon")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Reconnect_AReminderOfAPlanCancelledWhileOffline_Goes_OneThatCameDuringTheCatchUp_Stays()
+    {
+        var school = await Scene.SchoolAsync("Школа №37");
+        var classId = await school.ClassAsync("7Г");
+        var teacher = await school.TeacherAsync("Марина Олеговна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Костя Рябов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "7Г");
+
+        // Between the pupil's page and the server: once armed, the answer to the page's next GetCallReminders (the
+        // catch-up after a reconnect) is held back until the test lets it go.
+        var pupilPage = await PageAsync(Desktop);
+        var armed = false;
+        string? catchUpId = null;
+        var held = new TaskCompletionSource<(IWebSocketRoute Page, string Answer)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await pupilPage.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                if (Volatile.Read(ref armed) && Records(t).FirstOrDefault(r => Is(r, "target", "GetCallReminders")) is { ValueKind: JsonValueKind.Object } ask)
+                {
+                    Interlocked.CompareExchange(ref catchUpId, ask.GetProperty("invocationId").GetString(), null);
+                }
+
+                server.Send(t);
+            });
+            server.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    ws.Send(f.Binary!);
+                    return;
+                }
+
+                var records = Records(t);
+                bool IsCatchUpAnswer(JsonElement r) => Volatile.Read(ref catchUpId) is { } id && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", id);
+                var rest = records.Where(r => !IsCatchUpAnswer(r)).Select(r => r.GetRawText() + "\u001e").ToList();
+                if (rest.Count > 0)
+                {
+                    ws.Send(string.Concat(rest));
+                }
+
+                if (records.FirstOrDefault(IsCatchUpAnswer) is { ValueKind: JsonValueKind.Object } answer)
+                {
+                    held.TrySetResult((ws, answer.GetRawText() + "\u001e"));
+                }
+            });
+        });
+        await SignInAsync(pupilPage, pupil.Phone);
+        await Expect(ChatItem(pupilPage, "7Г")).ToBeVisibleAsync();
+
+        // Two lessons planned; the first one's reminder reaches the pupil's page.
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "7Г");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        var later = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime;
+        await ScheduleAsync(teacherPage, "Химия", later);
+        await ScheduleAsync(teacherPage, "Биология", later);
+        Task<int> StartSoon(string title) => App.ExecuteSqlAsync(
+            "UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = @title", new { chatId, title });
+        await StartSoon("Химия");
+        var chemistry = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Химия" });
+        await Expect(chemistry).ToContainTextAsync("Через 1 минуту: Химия");
+
+        // The teacher cancels that lesson while the pupil's page is offline (nothing reaches the page).
+        await pupilPage.Context.SetOfflineAsync(true);
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
+        await teacherPage.Locator(".plans .plan", new() { HasText = "Химия" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        var sure = teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Химия»?" });
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await Expect(teacherPage.Locator(".plans .plan")).ToHaveCountAsync(1);
+
+        // Back online, the page asks the server for its reminders; while the answer is on its way the other lesson's
+        // reminder comes.
+        Volatile.Write(ref armed, true);
+        await pupilPage.Context.SetOfflineAsync(false);
+        var (route, answer) = await held.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        await StartSoon("Биология");
+        var biology = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Биология" });
+        await Expect(biology).ToContainTextAsync("Через 1 минуту: Биология");
+        await Expect(chemistry).ToHaveCountAsync(1);
+
+        // The answer (asked before the second reminder went out, so without it) drops the cancelled lesson's reminder
+        // and keeps the one that came after it was asked.
+        route.Send(answer);
+        await Expect(chemistry).ToHaveCountAsync(0);
+        await Expect(biology).ToHaveCountAsync(1);
+        await Expect(ChatItem(pupilPage, "7Г").Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
     }
 
     [Fact]
