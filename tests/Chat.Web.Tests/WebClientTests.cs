@@ -291,6 +291,59 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         await Screenshot(pupilPage, "channel-phone");
     }
 
+    /// <summary>Records the hub methods whose invocation failed from now on in <c>window.refused</c> (e.g. no connection).</summary>
+    private const string RecordRefusedHubCalls = """
+        () => {
+          const invoke = signalR.HubConnection.prototype.invoke;
+          window.refused = [];
+          signalR.HubConnection.prototype.invoke = function (method, ...args) {
+            const answer = invoke.call(this, method, ...args);
+            answer.catch(() => window.refused.push(method));
+            return answer;
+          };
+        }
+        """;
+
+    [Fact]
+    public async Task ReadWhileTheConnectionIsDown_IsSentOnceItIsBack()
+    {
+        var school = await Scene.SchoolAsync("Школа №10");
+        var classId = await school.ClassAsync("8Д");
+        var anya = await school.PupilAsync("Аня Жукова", classId);
+        var boris = await school.PupilAsync("Борис Ким", classId);
+        var chatId = await School.ChatIdAsync(boris, school.Id, "8Д");
+
+        // The chat is open in a tab in the background: a classmate's message comes and stays unread.
+        var page = await PageAsync(Desktop);
+        await page.Context.AddInitScriptAsync(NotificationTests.ControlVisibility);
+        await SignInAsync(page, anya.Phone);
+        await OpenChatAsync(page, "8Д");
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+        await School.SendAsync(boris, chatId, "Кто решил пятую задачу?");
+        await Expect(Message(page, "Кто решил пятую задачу?")).ToHaveCountAsync(1);
+        var badge = ChatItem(page, "8Д").Locator(".badge");
+        await Expect(badge).ToHaveTextAsync("1");
+
+        // Back in the tab while the connection is down: the page reads the message but cannot tell the server.
+        await page.Context.SetOfflineAsync(true);
+        await Expect(page.Locator("#status")).ToContainTextAsync("Нет сети");
+        await page.EvaluateAsync(RecordRefusedHubCalls);
+        await page.EvaluateAsync("() => window.__setHidden(false)");
+        await page.WaitForFunctionAsync("() => window.refused.includes('MarkRead')");
+        Assert.Equal(1, await UnreadAsync(anya, school.Id, "8Д"));
+
+        // The connection back, the read goes: the count drops here and on the server.
+        await page.Context.SetOfflineAsync(false);
+        await Expect(page.Locator("#status")).ToBeHiddenAsync();
+        await Expect(badge).ToHaveCountAsync(0);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (await UnreadAsync(anya, school.Id, "8Д") != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "MarkRead did not reach the server");
+            await Task.Delay(100);
+        }
+    }
+
     [Fact]
     public async Task Reconnect_MessagesWhileOffline_ShownExactlyOnce_AndQueuedSendGoesOut()
     {
