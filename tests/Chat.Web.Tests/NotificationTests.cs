@@ -274,6 +274,38 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ParentInTwoSchools_SchoolChoice_MarksTheSchoolWhereABroadcastGoesOn()
+    {
+        var (_, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №56", "Гимназия №10", "Зайцев");
+        var admin = await PageAsync(Desktop);
+        await SignInAsync(admin, gymnasium.Admin.Phone);
+        await OpenChatAsync(admin, "Общешкольный канал");
+        var host = await admin.RunAndWaitForPopupAsync(() => admin.GetByRole(AriaRole.Link, new() { Name = "Начать трансляцию" }).ClickAsync());
+        await Expect(host.Locator("#participants")).ToContainTextAsync("(вы)");
+
+        // The mother signs in while it goes on: the choice of school marks the gymnasium, as «Сменить школу» would.
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        var lyceumButton = page.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Школа №56") });
+        var gymnasiumButton = page.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Гимназия №10") });
+        var mark = gymnasiumButton.GetByRole(AriaRole.Img, new() { Name = "идёт трансляция" });
+        await Expect(mark).ToHaveCountAsync(1);
+        await Expect(mark).ToHaveAttributeAsync("title", "идёт трансляция");
+        await Expect(lyceumButton.GetByRole(AriaRole.Img)).ToHaveCountAsync(0);
+
+        // Ended (and a message after it), it is not marked the next time the choice opens: the unread count there says
+        // the chats were read again.
+        await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await Expect(host.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+        var channel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
+        await School.SendAsync(gymnasium.Admin, channel, "Спасибо, что смотрели!");
+        await lyceumButton.ClickAsync();
+        await page.Locator(".topbar button", new() { HasText = "Сменить школу" }).ClickAsync();
+        await Expect(gymnasiumButton.Locator(".badge")).ToHaveCountAsync(1);
+        await Expect(mark).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task ParentInTwoSchools_SchoolChoice_ShowsEachSchoolsUnreadOfChatsNotMuted()
     {
         var (lyceum, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №55", "Гимназия №9", "Крылов");

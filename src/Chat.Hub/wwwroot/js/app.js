@@ -4,6 +4,7 @@ import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } 
 import { h, fill, mount, screenCount, ROLE_NAMES } from './dom.js';
 import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
+import { LIVE_NAMES, liveMark } from './chat-calls.js';
 import { showProfile } from './profile.js';
 import { clearKeptUploads } from './kept-uploads.js';
 import { offlineStore } from './offline.js';
@@ -202,14 +203,17 @@ function showSchools(schools, me, canCancel) {
 }
 
 /**
- * Beside each school on the choice: its unread messages in chats that are not muted (the chat screen's title counts the
- * same). One `GET /api/chats` without a school lists all my schools' chats with their counts; a failure shows none.
+ * Beside each school on the choice: «●» when a call, lesson or broadcast goes on in one of its chats (as on «Сменить
+ * школу»), and its unread messages in chats that are not muted (the chat screen's title counts the same). One
+ * `GET /api/chats` without a school lists all my schools' chats with their counts and live calls; a failure shows none.
  */
 async function showSchoolUnread(card) {
   let chats;
   try { chats = await api('GET', '/api/chats'); } catch { return; }
   for (const button of card.querySelectorAll('.school-choice button[data-school-id]')) {
-    fill(button.querySelector('.school-unread'), unreadBadge(unreadOf(chats.filter(c => c.schoolId === button.dataset.schoolId))));
+    const its = chats.filter(c => c.schoolId === button.dataset.schoolId);
+    const live = its.map(c => c.liveCall?.kind).find(Boolean);
+    fill(button.querySelector('.school-unread'), live && liveMark(LIVE_NAMES[live]), unreadBadge(unreadOf(its)));
   }
 }
 

@@ -10,6 +10,11 @@ import { reminderMinutes } from './notify.js';
 
 const LESSON_KINDS = new Set(['class', 'subject', 'group', 'parents', 'staff_room']);
 const BROADCAST_KINDS = new Set(['channel', 'group']);
+/** A live call's kind (a chat list's liveCall.kind, liveKind below) as the list says it. */
+export const LIVE_NAMES = { call: 'идёт звонок', lesson: 'идёт урок', broadcast: 'идёт трансляция' };
+
+/** «●» with its meaning for the eye (a tooltip) and for a screen reader: a call going on somewhere not in view. */
+export const liveMark = meaning => h('span', { class: 'kind live live-elsewhere', role: 'img', 'aria-label': meaning, title: meaning }, ' ●');
 
 /**
  * ctx: { invoke(method, ...args) over the hub, me, school, current() (the open chat or null), renderHead(), renderList(),

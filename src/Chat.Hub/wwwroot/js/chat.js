@@ -14,7 +14,7 @@ import { caseEnd, caseUntil } from './admin-cases.js';
 import { formDialog, notice } from './dialog.js';
 import { renderFiles, size } from './files.js';
 import { renderPoll, pollDialog } from './polls.js';
-import { chatCalls } from './chat-calls.js';
+import { chatCalls, LIVE_NAMES, liveMark } from './chat-calls.js';
 import { messageSearch } from './search.js';
 import { chatModeration } from './moderation.js';
 import { chatInvitesBox, INVITE_KINDS } from './chat-invites.js';
@@ -36,7 +36,6 @@ const OFFLINE_NOTE = 'Нет сети — показаны сохранённы�
 // A kept chat further behind than this is read afresh (GetHistory) rather than caught up event by event.
 const CATCH_UP_LIMIT = 1000;
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
-const LIVE_NAMES = { call: 'идёт звонок', lesson: 'идёт урок', broadcast: 'идёт трансляция' };
 
 let client = null;
 let presence = null;
@@ -356,9 +355,6 @@ export function showMain(root, me, school, schools, nav) {
     // Read to the end: nothing is unread; read part of the way: the server counts what is left.
     if (p.seq >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); } else loadChats();
   }
-
-  /** «●» with its meaning for the eye (a tooltip) and for a screen reader. */
-  const liveMark = meaning => h('span', { class: 'kind live live-elsewhere', role: 'img', 'aria-label': meaning, title: meaning }, ' ●');
 
   function chatItem(c) {
     const last = c.lastMessage;
