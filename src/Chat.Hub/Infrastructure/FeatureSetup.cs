@@ -23,6 +23,8 @@ internal static class FeatureSetup
         services.AddHostedService(sp => sp.GetRequiredService<MessageBatcher>());
         services.AddSingleton<Features.Moderation.ModerationService>();
         services.AddSingleton<Features.Lifecycle.LifecycleService>();
+        services.AddSingleton<Features.Statistics.ActivityRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<Features.Statistics.ActivityRecorder>());
         services.AddSingleton<Features.Statistics.StatisticsService>();
         services.AddSingleton<Features.Accounts.AccountDeletionService>();
         services.AddSingleton<Features.Calls.CallService>();

@@ -7,7 +7,10 @@ namespace Chat.Hub.Infrastructure;
 /// </summary>
 public abstract partial class PeriodicJob(ILogger logger) : BackgroundService
 {
-    /// <summary>Time between two runs (at least 50 ms).</summary>
+    /// <summary>The shortest time between two runs, whatever <see cref="Interval"/> says.</summary>
+    public static readonly TimeSpan MinimumInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Time between two runs (at least <see cref="MinimumInterval"/>).</summary>
     protected abstract TimeSpan Interval { get; }
 
     /// <summary>One run of the job.</summary>
@@ -15,7 +18,7 @@ public abstract partial class PeriodicJob(ILogger logger) : BackgroundService
 
     protected sealed override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval > TimeSpan.FromMilliseconds(50) ? Interval : TimeSpan.FromMilliseconds(50));
+        using var timer = new PeriodicTimer(Interval > MinimumInterval ? Interval : MinimumInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try

@@ -223,35 +223,30 @@ public sealed class CallStore(NpgsqlDataSource db)
         var forgotten = 0;
         if (dead.Count > 0)
         {
-            // The calls first, in id order, as every change of a call locks its row before its participants'.
-            await c.ExecuteAsync(new CommandDefinition(
-                """
-                SELECT k.id FROM calls k
-                WHERE k.ended_at IS NULL AND EXISTS (
-                    SELECT 1 FROM call_participants p CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
-                    WHERE p.call_id = k.id AND strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) = ANY (@ids))
-                ORDER BY k.id FOR UPDATE
-                """, new { ids = dead.Select(d => d.Id).ToArray() }, tx, cancellationToken: ct));
+            // One statement. The calls are locked first, in id order, as every change of a call locks its row before
+            // its participants': the array is an init plan, so every lock is taken before the first participant row
+            // is. Each row's new value is computed from the row itself, so a participant changed by a call change this
+            // statement waited for is re-read at its latest (not the statement's snapshot) and only its dead entries go.
             forgotten = await c.ExecuteAsync(new CommandDefinition(
                 """
                 WITH dead AS (SELECT * FROM unnest(@ids::text[], @seen::timestamptz[]) AS d(id, last_seen)),
-                hit AS (
-                    SELECT p.call_id, p.account_id,
-                           array_agg(e.entry) FILTER (WHERE d.id IS NOT NULL) AS gone,
-                           max(d.last_seen) AS last_seen
-                    FROM calls k
-                    JOIN call_participants p ON p.call_id = k.id
-                    CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
-                    LEFT JOIN dead d ON d.id = split_part(e.entry, '/', 1) AND strpos(e.entry, '/') > 0
-                    WHERE k.ended_at IS NULL AND cardinality(p.connection_ids) > 0
-                    GROUP BY p.call_id, p.account_id
-                    HAVING bool_or(d.id IS NOT NULL)
+                locked AS (
+                    SELECT k.id FROM calls k
+                    WHERE k.ended_at IS NULL AND EXISTS (
+                        SELECT 1 FROM call_participants p CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
+                        WHERE p.call_id = k.id AND strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) IN (SELECT id FROM dead))
+                    ORDER BY k.id FOR UPDATE
                 )
                 UPDATE call_participants p
-                SET connection_ids = ARRAY(SELECT x FROM unnest(p.connection_ids) AS x WHERE x <> ALL (h.gone)),
-                    gone_since = CASE WHEN p.present AND p.gone_since IS NULL AND p.connection_ids <@ h.gone
-                                      THEN least(h.last_seen, now()) ELSE p.gone_since END
-                FROM hit h WHERE p.call_id = h.call_id AND p.account_id = h.account_id
+                SET (connection_ids, gone_since) = (
+                    SELECT coalesce(array_agg(e.entry ORDER BY e.n) FILTER (WHERE d.id IS NULL), '{}'),
+                           CASE WHEN p.present AND p.gone_since IS NULL AND bool_and(d.id IS NOT NULL)
+                                THEN least(max(d.last_seen), now()) ELSE p.gone_since END
+                    FROM unnest(p.connection_ids) WITH ORDINALITY AS e(entry, n)
+                    LEFT JOIN dead d ON strpos(e.entry, '/') > 0 AND d.id = split_part(e.entry, '/', 1))
+                WHERE p.call_id = ANY (ARRAY(SELECT id FROM locked))
+                  AND EXISTS (SELECT 1 FROM unnest(p.connection_ids) AS e(entry)
+                              WHERE strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) IN (SELECT id FROM dead))
                 """,
                 new { ids = dead.Select(d => d.Id).ToArray(), seen = dead.Select(d => d.LastSeen).ToArray() }, tx, cancellationToken: ct));
         }

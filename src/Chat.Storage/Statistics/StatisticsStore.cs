@@ -25,20 +25,39 @@ public sealed record MessagesPerDay(DateOnly Day, string ChatKind, int Messages)
 public sealed class StatisticsStore(NpgsqlDataSource db)
 {
     /// <summary>
-    /// Records that the person was active at <paramref name="at"/> in their schools: the row of that UTC day, whose
-    /// <c>last_seen_at</c> only moves forward (idempotent).
+    /// Records that each person was active at their time in their schools, with one statement: the row of that UTC day,
+    /// whose <c>last_seen_at</c> only moves forward (idempotent). Marks of one person and day count once (the latest).
     /// </summary>
-    public async Task TouchAsync(Guid accountId, DateTimeOffset at, CancellationToken ct)
+    public async Task TouchAsync(IReadOnlyCollection<(Guid AccountId, DateTimeOffset At)> marks, CancellationToken ct)
     {
+        // One row per (person, UTC day): an upsert must not meet the same row twice.
+        var latest = new Dictionary<(Guid, DateTime), DateTimeOffset>();
+        foreach (var (accountId, at) in marks)
+        {
+            var key = (accountId, at.UtcDateTime.Date);
+            if (!latest.TryGetValue(key, out var known) || known < at)
+            {
+                latest[key] = at;
+            }
+        }
+
         await using var c = await db.OpenConnectionAsync(ct);
+        // In key order, so that two nodes' batches lock the rows they share in the same order (no deadlock).
         await c.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO daily_activity (school_id, account_id, day, last_seen_at)
-            SELECT school_id, @accountId, @day, @at FROM school_members WHERE account_id = @accountId
+            SELECT m.school_id, t.account_id, (t.at AT TIME ZONE 'UTC')::date, t.at
+            FROM unnest(@accounts::uuid[], @ats::timestamptz[]) AS t(account_id, at)
+            JOIN school_members m ON m.account_id = t.account_id
+            ORDER BY m.school_id, (t.at AT TIME ZONE 'UTC')::date, t.account_id
             ON CONFLICT (school_id, day, account_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
             WHERE daily_activity.last_seen_at IS NULL OR daily_activity.last_seen_at < EXCLUDED.last_seen_at
             """,
-            new { accountId, day = at.UtcDateTime.Date, at }, cancellationToken: ct));
+            new
+            {
+                accounts = latest.Keys.Select(k => k.Item1).ToArray(),
+                ats = latest.Values.ToArray(),
+            }, cancellationToken: ct));
     }
 
     public async Task<IReadOnlyList<ClassJoinStats>> ClassesAsync(Guid schoolId, CancellationToken ct)

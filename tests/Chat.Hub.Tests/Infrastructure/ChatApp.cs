@@ -111,8 +111,9 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>
     /// A server process on this app's database with its signing key (environment-variable names), not started: a
     /// second node beside the in-process app, with no Redis between them unless <paramref name="settings"/> give one.
+    /// It listens on <paramref name="port"/> (a free one if null).
     /// </summary>
-    public HubServerProcess NodeProcess(IDictionary<string, string?> settings)
+    public HubServerProcess NodeProcess(IDictionary<string, string?> settings, int? port = null)
     {
         var all = new Dictionary<string, string?>(settings)
         {
@@ -120,7 +121,7 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
             ["Auth__SigningKey"] = SigningKey,
             ["Logging__Console__FormatterName"] = "simple",
         };
-        return new HubServerProcess(all);
+        return new HubServerProcess(all, port);
     }
 
     /// <summary>Runs SQL directly against the app's database: test setup that the API deliberately does not offer.</summary>

@@ -35,13 +35,10 @@ public class ClusterApp : ChatApp
             all[key] = value;
         }
 
-        all["ConnectionStrings__Chat"] = ConnectionString;
         all["ConnectionStrings__Redis"] = Redis.ConnectionString;
-        all["Auth__SigningKey"] = SigningKey;
         all["Limits__MessagesPerSecond"] = "1000";
         all["Limits__MessageBurst"] = "1000";
-        all["Logging__Console__FormatterName"] = "simple";
-        return new HubServerProcess(all, port);
+        return NodeProcess(all, port);
     }
 
     public override async ValueTask DisposeAsync()

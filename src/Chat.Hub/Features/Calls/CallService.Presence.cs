@@ -29,6 +29,41 @@ public sealed class CallPresenceOptions
     /// handles of those who are not (the fallback for a drop lost on its way; the drop itself is immediate).
     /// </summary>
     public TimeSpan HandleCheck { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a node says it is alive: every <see cref="Poll"/>, at most a third of <see cref="NodeDeadAfter"/>.</summary>
+    public TimeSpan Heartbeat => Poll < NodeDeadAfter / 3 ? Poll : NodeDeadAfter / 3;
+}
+
+/// <summary>
+/// Checked when the node starts (it does not start with them wrong): a non-positive period would make a job run
+/// every <see cref="PeriodicJob.MinimumInterval"/> against the database or take people out at once, and a
+/// <c>NodeDeadAfter</c> that leaves no room for three heartbeats would make live nodes look dead to the others.
+/// </summary>
+internal sealed class CallPresenceOptionsCheck : IValidateOptions<CallPresenceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CallPresenceOptions options)
+    {
+        var problems = new List<string>();
+        Positive(problems, nameof(options.GoneAfter), options.GoneAfter);
+        Positive(problems, nameof(options.Poll), options.Poll);
+        Positive(problems, nameof(options.HandleCheck), options.HandleCheck);
+        var beat = options.Heartbeat > PeriodicJob.MinimumInterval ? options.Heartbeat : PeriodicJob.MinimumInterval;
+        if (options.NodeDeadAfter < 3 * beat)
+        {
+            problems.Add(FormattableString.Invariant(
+                $"Calls:Presence:NodeDeadAfter ({options.NodeDeadAfter}) must be at least three node heartbeats ({3 * beat}; a node says it is alive every Calls:Presence:Poll, at most a third of NodeDeadAfter, at least {PeriodicJob.MinimumInterval} apart): otherwise live nodes look dead to the others"));
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static void Positive(List<string> problems, string setting, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            problems.Add(FormattableString.Invariant($"Calls:Presence:{setting} must be positive (it is {value})"));
+        }
+    }
 }
 
 /// <summary>
@@ -202,7 +237,7 @@ internal sealed partial class CallNodeHeartbeat(CallService calls, IOptions<Call
 {
     private static readonly TimeSpan StopMarkTimeout = TimeSpan.FromSeconds(3);
 
-    protected override TimeSpan Interval => options.Value.Poll < options.Value.NodeDeadAfter / 3 ? options.Value.Poll : options.Value.NodeDeadAfter / 3;
+    protected override TimeSpan Interval => options.Value.Heartbeat;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Chat.Signaling.Sfu;
 using Chat.Signaling.Turn;
+using Microsoft.Extensions.Options;
 
 namespace Chat.Hub.Features.Calls;
 
@@ -20,7 +21,8 @@ internal static class CallsSetup
         services.Configure<CallReminderOptions>(configuration.GetSection("Calls:Reminders"));
         services.AddHostedService<CallReminders>();
         services.AddHostedService<CallNodeListener>();
-        services.Configure<CallPresenceOptions>(configuration.GetSection("Calls:Presence"));
+        services.AddOptions<CallPresenceOptions>().Bind(configuration.GetSection("Calls:Presence")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CallPresenceOptions>, CallPresenceOptionsCheck>();
         services.AddHostedService<CallNodeHeartbeat>();
         services.AddHostedService<CallPresenceSweeper>();
         return services;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Calls;
@@ -24,54 +23,18 @@ public sealed class StatisticsService(
     Chat.Storage.Files.FileRecordStore files,
     Microsoft.Extensions.Options.IOptions<Files.FilesOptions> fileOptions,
     SchoolAccess access,
+    ActivityRecorder activity,
     TimeProvider clock)
 {
-    // The quarter hour (of the Unix epoch) of each person's last recorded activity on this node. Every time zone's
-    // midnight is on a UTC quarter hour, so the first connection in a quarter hour is enough for "active since local
-    // midnight" in any zone (StatisticsStore.ActiveUsersAsync), at most one write per person per quarter hour.
-    private readonly ConcurrentDictionary<Guid, long> touched = new();
-
-    private static readonly long QuarterHourSeconds = (long)TimeSpan.FromMinutes(15).TotalSeconds;
-
     /// <summary>
-    /// Marks the person active now; once per person per quarter hour per node. The write (a commit, so a WAL flush) is
-    /// not waited for: connecting should not wait for statistics (docs/performance.md). Reads of the statistics on this
-    /// node wait for the writes still in flight, so they see them.
+    /// Marks the person active now (<see cref="ActivityRecorder"/>: once per person per quarter hour per node, written
+    /// with others in one statement). Nothing is waited for: connecting should not wait for statistics
+    /// (docs/performance.md). Reads of the statistics on this node wait for the marks still queued, so they see them.
     /// </summary>
     public Task TouchAsync(Guid accountId, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var quarter = now.ToUnixTimeSeconds() / QuarterHourSeconds;
-        if (touched.TryGetValue(accountId, out var last) && last == quarter)
-        {
-            return Task.CompletedTask;
-        }
-
-        touched[accountId] = quarter;
-        if (touched.Count > 200_000)
-        {
-            touched.Clear();
-        }
-
-        var write = WriteTouchAsync(accountId, now);
-        inFlight[write] = 0;
-        _ = write.ContinueWith(t => inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        activity.Mark(accountId, clock.GetUtcNow());
         return Task.CompletedTask;
-    }
-
-    private readonly ConcurrentDictionary<Task, byte> inFlight = new();
-
-    private async Task WriteTouchAsync(Guid accountId, DateTimeOffset now)
-    {
-        try
-        {
-            await stats.TouchAsync(accountId, now, CancellationToken.None);
-        }
-        catch (Exception)
-        {
-            // Best effort (the database may be down): forget it, so the next connection of the person tries again.
-            touched.TryRemove(accountId, out _);
-        }
     }
 
     /// <summary>
@@ -99,7 +62,7 @@ public sealed class StatisticsService(
         await RequireReaderAsync(schoolId, me, ct);
         var zone = Csv.TimeZone(tz);
         var timeZone = zone.Id;
-        await Task.WhenAll(inFlight.Keys); // this node's "active" writes still in flight
+        await activity.WrittenAsync(); // this node's "active" marks still queued
         try
         {
             return (new SchoolStatsDto(
