@@ -56,4 +56,40 @@ public sealed class CallStoreTests
         Assert.Null(await store.LiveInChatAsync(chat, default));
         Assert.True(await db.InTransactionAsync(s => store.TryInsertAsync(s, second, default), default));
     }
+
+    /// <summary>
+    /// A node taken for dead by mistake must learn it from its next heartbeat, even when that heartbeat comes while the
+    /// sweep that took it for dead is being committed: otherwise it clears the mark unseen and never puts its call
+    /// connections back (CallPresenceTests covers the rest of that story).
+    /// </summary>
+    [Fact]
+    public async Task HeartbeatWaitingOnASweepOfItsNode_SeesTheSweep()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
+        var store = new CallStore(dataSource);
+        const string node = "paused-node";
+        Assert.False(await store.NodeSeenAsync(node, default));
+
+        // Another node's sweep takes it for dead and has not committed yet.
+        await using var sweeper = await dataSource.OpenConnectionAsync();
+        await using var sweep = await sweeper.BeginTransactionAsync();
+        Assert.Equal(1, await sweeper.ExecuteAsync("UPDATE hub_nodes SET swept_at = now() WHERE id = @node", new { node }, sweep));
+
+        // The heartbeat comes meanwhile and waits for the sweep's row lock.
+        var heartbeat = store.NodeSeenAsync(node, default);
+        await using var watcher = await dataSource.OpenConnectionAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await watcher.ExecuteScalarAsync<long>(
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%hub_nodes%'") == 0)
+        {
+            Assert.False(heartbeat.IsCompleted, "the heartbeat did not wait for the sweep's lock");
+            Assert.True(DateTime.UtcNow < deadline, "the heartbeat never waited for the sweep's lock");
+            await Task.Delay(20);
+        }
+
+        await sweep.CommitAsync();
+        Assert.True(await heartbeat, "the heartbeat did not see that its node had been swept");
+        Assert.False(await store.NodeSeenAsync(node, default));
+    }
 }

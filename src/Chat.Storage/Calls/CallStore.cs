@@ -162,19 +162,22 @@ public sealed class CallStore(NpgsqlDataSource db)
 
     /// <summary>
     /// This node is alive: its row in <c>hub_nodes</c> says so, and is no longer swept. Returns whether another node had
-    /// swept it meanwhile (took it for dead and forgot its connections).
+    /// swept it meanwhile (took it for dead and forgot its connections). The row is locked and read first, in the same
+    /// transaction: a sweep of this node that is being committed right now is waited for and seen (one statement would
+    /// read <c>swept_at</c> from its snapshot, taken before that sweep committed, and clear it unseen).
     /// </summary>
-    public async Task<bool> NodeSeenAsync(string node, CancellationToken ct)
+    public Task<bool> NodeSeenAsync(string node, CancellationToken ct) => DbScope.InTransactionAsync(db, async s =>
     {
-        await using var c = await db.OpenConnectionAsync(ct);
-        return await c.ExecuteScalarAsync<bool?>(new CommandDefinition(
+        var swept = await s.Connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
+            "SELECT swept_at IS NOT NULL FROM hub_nodes WHERE id = @node FOR UPDATE",
+            new { node }, s.Transaction, cancellationToken: ct)) == true;
+        await s.Connection.ExecuteAsync(new CommandDefinition(
             """
-            WITH old AS (SELECT swept_at FROM hub_nodes WHERE id = @node)
             INSERT INTO hub_nodes (id) VALUES (@node)
             ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
-            RETURNING (SELECT swept_at IS NOT NULL FROM old)
-            """, new { node }, cancellationToken: ct)) == true;
-    }
+            """, new { node }, s.Transaction, cancellationToken: ct));
+        return swept;
+    }, ct);
 
     /// <summary>
     /// Live connections of a node that another node had taken for dead count again: each (call, person, entry) is put
