@@ -472,6 +472,54 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task PlanCancelledWhileThePagesAreOnline_ItsReminderGoes_Toast_Mark_AndTheOpenChatsBanner()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var classId = await school.ClassAsync("5Б");
+        var teacher = await school.TeacherAsync("Светлана Юрьевна", classTeacherOf: classId);
+        var vera = await school.PupilAsync("Вера Лаптева", classId);
+        var gleb = await school.PupilAsync("Глеб Смирнов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "5Б");
+
+        // One pupil has no chat open (a toast and a mark in the list), the other has the class chat open (a banner).
+        var veraPage = await PageAsync(Desktop);
+        await SignInAsync(veraPage, vera.Phone);
+        var classChat = ChatItem(veraPage, "5Б");
+        await Expect(classChat).ToBeVisibleAsync();
+        var glebPage = await PageAsync(Phone);
+        await SignInAsync(glebPage, gleb.Phone);
+        await OpenChatAsync(glebPage, "5Б");
+
+        // The teacher plans a lesson; its start is moved to 50 seconds from now (the test server reminds a minute
+        // ahead), so the "soon" reminder goes out at once.
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "5Б");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        await ScheduleAsync(teacherPage, "Музыка", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
+        await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = 'Музыка'", new { chatId });
+        var toast = veraPage.Locator(".toast.call-reminder");
+        await Expect(toast).ToContainTextAsync("Через 1 минуту: Музыка");
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
+        var banner = glebPage.Locator(".banner.call-reminder");
+        await Expect(banner).ToContainTextAsync("Через 1 минуту: Музыка");
+        await Expect(glebPage.Locator(".plans .plan", new() { HasText = "Музыка" })).ToHaveCountAsync(1);
+        var teacherBanner = teacherPage.Locator(".banner.call-reminder");
+        await Expect(teacherBanner).ToContainTextAsync("Через 1 минуту: Музыка");
+
+        // The teacher cancels it: on every page still online its reminder goes with it (CallScheduled, cancelled).
+        await teacherPage.Locator(".plans .plan", new() { HasText = "Музыка" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Музыка»?" })
+            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await Expect(glebPage.Locator(".plans .plan", new() { HasText = "Музыка" })).ToHaveCountAsync(0);
+        await Expect(banner).ToHaveCountAsync(0);
+        await Expect(toast).ToHaveCountAsync(0);
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveCountAsync(0);
+        await Expect(teacherBanner).ToHaveCountAsync(0);
+        await Expect(ChatItem(teacherPage, "5Б").Locator(".badge.call-soon")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task Admin_StartsBroadcast_InSchoolChannel_PupilSeesLiveBanner_JoinsAsViewer()
     {
         var school = await Scene.SchoolAsync("Школа №33");
