@@ -520,6 +520,174 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task OpenChatsAnswerOverTakenByAPush_ALessonEndedMeanwhileIsNotPutBack_OneStartedMeanwhileStays()
+    {
+        var school = await Scene.SchoolAsync("Школа №39");
+        var classId = await school.ClassAsync("6Д");
+        var teacher = await school.TeacherAsync("Тамара Ильинична", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Федя Носов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "6Д");
+        // A lesson planned for tomorrow: the open chat lists it once its GetChatCall and GetScheduledCalls are answered.
+        await App.ExecuteSqlAsync(
+            "INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@id, @chatId, @host, 'lesson', 'Чтение', now() + interval '1 day')",
+            new { id = Guid.NewGuid(), chatId, host = teacher.Id });
+
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "6Д");
+        async Task<IPage> StartLessonAsync()
+        {
+            var host = await teacherPage.RunAndWaitForPopupAsync(() => teacherPage.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+            await Expect(host.Locator("#participants")).ToContainTextAsync("(вы)");
+            return host;
+        }
+
+        // A lesson started before the pupil's page opened: only the chat list tells the page of it.
+        var lesson = await StartLessonAsync();
+        var pupilPage = await PageAsync(Desktop);
+        var gate = await HubGate.RouteAsync(pupilPage);
+        await SignInAsync(pupilPage, pupil.Phone);
+        var classChat = ChatItem(pupilPage, "6Д");
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+
+        // The pupil opens the chat; its GetChatCall, which names the lesson, is held on the way. The lesson ends, and
+        // CallEnded reaches the page before that answer: the answer does not bring the ended lesson back.
+        var answer = gate.Hold("GetChatCall");
+        await OpenChatAsync(pupilPage, "6Д");
+        var named = await answer.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Contains(await lesson.EvaluateAsync<string>("() => window.callState.callId"), named, StringComparison.Ordinal);
+        var ended = gate.Pushed("CallEnded");
+        await lesson.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await ended.WaitAsync(TimeSpan.FromSeconds(15));
+        gate.Release(named);
+        var plans = pupilPage.Locator(".plans .plan", new() { HasText = "Чтение" });
+        await Expect(plans).ToHaveCountAsync(1); // the chat's calls are read
+        await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);
+        await Expect(classChat).Not.ToContainTextAsync("идёт");
+
+        // The chat opened again, its GetChatCall (no call) held; a lesson starts and CallStarted reaches the page
+        // before that answer: the answer does not take the lesson away.
+        await OpenChatAsync(pupilPage, "Общешкольный канал");
+        answer = gate.Hold("GetChatCall");
+        await OpenChatAsync(pupilPage, "6Д");
+        var none = await answer.WaitAsync(TimeSpan.FromSeconds(15));
+        var started = gate.Pushed("CallStarted");
+        lesson = await StartLessonAsync();
+        await started.WaitAsync(TimeSpan.FromSeconds(15));
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
+        gate.Release(none);
+        await Expect(plans).ToHaveCountAsync(1);
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+    }
+
+    /// <summary>
+    /// Between a page and the hub (every connection of the page): <see cref="Hold"/> keeps back the server's answer to
+    /// the page's next invocation of a method until the test passes it on (<see cref="Release"/>); <see cref="Pushed"/>
+    /// completes once a push of the server has been passed on to the page, so that what the test sends after it
+    /// reaches the page after it.
+    /// </summary>
+    private sealed class HubGate
+    {
+        private readonly Lock gate = new();
+        private IWebSocketRoute? route;
+        private string? holdMethod;
+        private string? holdId;
+        private TaskCompletionSource<string>? held;
+        private string? pushTarget;
+        private TaskCompletionSource? pushed;
+
+        public static async Task<HubGate> RouteAsync(IPage page)
+        {
+            var gate = new HubGate();
+            await page.RouteWebSocketAsync(new Regex("/hubs/chat"), gate.Connect);
+            return gate;
+        }
+
+        /// <summary>Holds the answer to the page's next invocation of <paramref name="method"/>; completes with that answer (a SignalR record).</summary>
+        public Task<string> Hold(string method)
+        {
+            lock (gate)
+            {
+                holdMethod = method;
+                holdId = null;
+                held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                return held.Task;
+            }
+        }
+
+        /// <summary>Completes once the server's next push of <paramref name="target"/> has been passed on to the page.</summary>
+        public Task Pushed(string target)
+        {
+            lock (gate)
+            {
+                pushTarget = target;
+                pushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return pushed.Task;
+            }
+        }
+
+        /// <summary>Passes a held answer on to the page (over its current connection).</summary>
+        public void Release(string answer) => route!.Send(answer);
+
+        private void Connect(IWebSocketRoute ws)
+        {
+            route = ws;
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                lock (gate)
+                {
+                    if (holdMethod is not null && Records(t).FirstOrDefault(r => Is(r, "target", holdMethod)) is { ValueKind: JsonValueKind.Object } ask)
+                    {
+                        holdId = ask.GetProperty("invocationId").GetString();
+                        holdMethod = null;
+                    }
+                }
+
+                server.Send(t);
+            });
+            server.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    ws.Send(f.Binary!);
+                    return;
+                }
+
+                var records = Records(t);
+                lock (gate)
+                {
+                    bool IsHeld(JsonElement r) => holdId is not null && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", holdId);
+                    var rest = records.Where(r => !IsHeld(r)).ToList();
+                    if (rest.Count > 0)
+                    {
+                        ws.Send(string.Concat(rest.Select(r => r.GetRawText() + "\u001e")));
+                    }
+
+                    if (records.FirstOrDefault(IsHeld) is { ValueKind: JsonValueKind.Object } answer)
+                    {
+                        holdId = null;
+                        held!.TrySetResult(answer.GetRawText() + "\u001e");
+                    }
+
+                    if (pushTarget is not null && rest.Any(r => Is(r, "target", pushTarget)))
+                    {
+                        pushTarget = null;
+                        pushed!.TrySetResult();
+                    }
+                }
+            });
+        }
+    }
+
+    [Fact]
     public async Task Admin_StartsBroadcast_InSchoolChannel_PupilSeesLiveBanner_JoinsAsViewer()
     {
         var school = await Scene.SchoolAsync("Школа №33");

@@ -33,12 +33,18 @@ export function chatCalls(ctx) {
   const endedCalls = new Set(); // calls ended while the page is open: a list asked before the end may still show them
   const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Уведомления', 'aria-live': 'polite' });
 
-  /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
+  /**
+   * The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. The answer may be
+   * older than a push that came while it was on its way: a call it names that CallEnded has ended since is not put
+   * back, and a call CallStarted announced since stays.
+   */
   async function load(c) {
     const askedAt = performance.now();
     try {
       const [live, plans] = await Promise.all([ctx.invoke('GetChatCall', c.id), ctx.invoke('GetScheduledCalls', c.id)]);
-      if (live) calls.set(c.id, { ...live, knownAt: askedAt }); else calls.delete(c.id);
+      if (!(calls.get(c.id)?.knownAt >= askedAt)) {
+        if (live && !endedCalls.has(live.callId)) calls.set(c.id, { ...live, knownAt: askedAt }); else calls.delete(c.id);
+      }
       c.plans = plans;
     } catch {
       return; // e.g. a blocked member: no call banner
