@@ -520,6 +520,58 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task CatchUpAskedBeforeAPlanWasCancelled_AnsweredAfter_DoesNotBringItsReminderBack()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var classId = await school.ClassAsync("5В");
+        var teacher = await school.TeacherAsync("Зоя Павловна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Яна Белкина", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "5В");
+
+        var pupilPage = await PageAsync(Desktop);
+        var gate = await HubGate.RouteAsync(pupilPage);
+        await SignInAsync(pupilPage, pupil.Phone);
+        await Expect(ChatItem(pupilPage, "5В")).ToBeVisibleAsync();
+
+        // Two lessons planned; the first one's reminder reaches the pupil's page, the second one's goes out while the
+        // page is offline (the teacher's open chat shows it).
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "5В");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        var later = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime;
+        await ScheduleAsync(teacherPage, "Рисование", later);
+        await ScheduleAsync(teacherPage, "Труд", later);
+        Task<int> StartSoon(string title) => App.ExecuteSqlAsync(
+            "UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = @title", new { chatId, title });
+        await StartSoon("Рисование");
+        var drawing = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Рисование" });
+        await Expect(drawing).ToContainTextAsync("Через 1 минуту: Рисование");
+        await pupilPage.Context.SetOfflineAsync(true);
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
+        await StartSoon("Труд");
+        await Expect(teacherPage.Locator(".banner.call-reminder", new() { HasText = "Труд" })).ToHaveCountAsync(1);
+
+        // Back online, the page asks for the reminders it missed; the answer (both lessons) is held on the way while
+        // the teacher cancels the first lesson, whose CallScheduled reaches the page first: the toast goes.
+        var catchUp = gate.Hold("GetCallReminders");
+        await pupilPage.Context.SetOfflineAsync(false);
+        var answer = await catchUp.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Contains("Рисование", answer, StringComparison.Ordinal);
+        var cancelled = gate.Pushed("CallScheduled");
+        await teacherPage.Locator(".plans .plan", new() { HasText = "Рисование" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Рисование»?" })
+            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await cancelled.WaitAsync(TimeSpan.FromSeconds(15));
+        await Expect(drawing).ToHaveCountAsync(0);
+
+        // The answer comes: the missed reminder shows, the cancelled lesson's does not come back.
+        gate.Release(answer);
+        await Expect(pupilPage.Locator(".toast.call-reminder", new() { HasText = "Труд" })).ToContainTextAsync("Через 1 минуту: Труд");
+        await Expect(drawing).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task OpenChatsAnswerOverTakenByAPush_ALessonEndedMeanwhileIsNotPutBack_OneStartedMeanwhileStays()
     {
         var school = await Scene.SchoolAsync("Школа №39");
