@@ -472,6 +472,274 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task PlanCancelledWhileThePagesAreOnline_ItsReminderGoes_Toast_Mark_AndTheOpenChatsBanner()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var classId = await school.ClassAsync("5Б");
+        var teacher = await school.TeacherAsync("Светлана Юрьевна", classTeacherOf: classId);
+        var vera = await school.PupilAsync("Вера Лаптева", classId);
+        var gleb = await school.PupilAsync("Глеб Смирнов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "5Б");
+
+        // One pupil has no chat open (a toast and a mark in the list), the other has the class chat open (a banner).
+        var veraPage = await PageAsync(Desktop);
+        await SignInAsync(veraPage, vera.Phone);
+        var classChat = ChatItem(veraPage, "5Б");
+        await Expect(classChat).ToBeVisibleAsync();
+        var glebPage = await PageAsync(Phone);
+        await SignInAsync(glebPage, gleb.Phone);
+        await OpenChatAsync(glebPage, "5Б");
+
+        // The teacher plans a lesson; its start is moved to 50 seconds from now (the test server reminds a minute
+        // ahead), so the "soon" reminder goes out at once.
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "5Б");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        await ScheduleAsync(teacherPage, "Музыка", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
+        await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = 'Музыка'", new { chatId });
+        var toast = veraPage.Locator(".toast.call-reminder");
+        await Expect(toast).ToContainTextAsync("Через 1 минуту: Музыка");
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
+        var banner = glebPage.Locator(".banner.call-reminder");
+        await Expect(banner).ToContainTextAsync("Через 1 минуту: Музыка");
+        await Expect(glebPage.Locator(".plans .plan", new() { HasText = "Музыка" })).ToHaveCountAsync(1);
+        var teacherBanner = teacherPage.Locator(".banner.call-reminder");
+        await Expect(teacherBanner).ToContainTextAsync("Через 1 минуту: Музыка");
+
+        // The teacher cancels it: on every page still online its reminder goes with it (CallScheduled, cancelled).
+        await teacherPage.Locator(".plans .plan", new() { HasText = "Музыка" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Музыка»?" })
+            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await Expect(glebPage.Locator(".plans .plan", new() { HasText = "Музыка" })).ToHaveCountAsync(0);
+        await Expect(banner).ToHaveCountAsync(0);
+        await Expect(toast).ToHaveCountAsync(0);
+        await Expect(classChat.Locator(".badge.call-soon")).ToHaveCountAsync(0);
+        await Expect(teacherBanner).ToHaveCountAsync(0);
+        await Expect(ChatItem(teacherPage, "5Б").Locator(".badge.call-soon")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task CatchUpAskedBeforeAPlanWasCancelled_AnsweredAfter_DoesNotBringItsReminderBack()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var classId = await school.ClassAsync("5В");
+        var teacher = await school.TeacherAsync("Зоя Павловна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Яна Белкина", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "5В");
+
+        var pupilPage = await PageAsync(Desktop);
+        var gate = await HubGate.RouteAsync(pupilPage);
+        await SignInAsync(pupilPage, pupil.Phone);
+        await Expect(ChatItem(pupilPage, "5В")).ToBeVisibleAsync();
+
+        // Two lessons planned; the first one's reminder reaches the pupil's page, the second one's goes out while the
+        // page is offline (the teacher's open chat shows it).
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "5В");
+        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
+        var later = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime;
+        await ScheduleAsync(teacherPage, "Рисование", later);
+        await ScheduleAsync(teacherPage, "Труд", later);
+        Task<int> StartSoon(string title) => App.ExecuteSqlAsync(
+            "UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = @title", new { chatId, title });
+        await StartSoon("Рисование");
+        var drawing = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Рисование" });
+        await Expect(drawing).ToContainTextAsync("Через 1 минуту: Рисование");
+        await pupilPage.Context.SetOfflineAsync(true);
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
+        await StartSoon("Труд");
+        await Expect(teacherPage.Locator(".banner.call-reminder", new() { HasText = "Труд" })).ToHaveCountAsync(1);
+
+        // Back online, the page asks for the reminders it missed; the answer (both lessons) is held on the way while
+        // the teacher cancels the first lesson, whose CallScheduled reaches the page first: the toast goes.
+        var catchUp = gate.Hold("GetCallReminders");
+        await pupilPage.Context.SetOfflineAsync(false);
+        var answer = await catchUp.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Contains("Рисование", answer, StringComparison.Ordinal);
+        var cancelled = gate.Pushed("CallScheduled");
+        await teacherPage.Locator(".plans .plan", new() { HasText = "Рисование" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Рисование»?" })
+            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await cancelled.WaitAsync(TimeSpan.FromSeconds(15));
+        await Expect(drawing).ToHaveCountAsync(0);
+
+        // The answer comes: the missed reminder shows, the cancelled lesson's does not come back.
+        gate.Release(answer);
+        await Expect(pupilPage.Locator(".toast.call-reminder", new() { HasText = "Труд" })).ToContainTextAsync("Через 1 минуту: Труд");
+        await Expect(drawing).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task OpenChatsAnswerOverTakenByAPush_ALessonEndedMeanwhileIsNotPutBack_OneStartedMeanwhileStays()
+    {
+        var school = await Scene.SchoolAsync("Школа №39");
+        var classId = await school.ClassAsync("6Д");
+        var teacher = await school.TeacherAsync("Тамара Ильинична", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Федя Носов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "6Д");
+        // A lesson planned for tomorrow: the open chat lists it once its GetChatCall and GetScheduledCalls are answered.
+        await App.ExecuteSqlAsync(
+            "INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@id, @chatId, @host, 'lesson', 'Чтение', now() + interval '1 day')",
+            new { id = Guid.NewGuid(), chatId, host = teacher.Id });
+
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await OpenChatAsync(teacherPage, "6Д");
+        async Task<IPage> StartLessonAsync()
+        {
+            var host = await teacherPage.RunAndWaitForPopupAsync(() => teacherPage.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+            await Expect(host.Locator("#participants")).ToContainTextAsync("(вы)");
+            return host;
+        }
+
+        // A lesson started before the pupil's page opened: only the chat list tells the page of it.
+        var lesson = await StartLessonAsync();
+        var pupilPage = await PageAsync(Desktop);
+        var gate = await HubGate.RouteAsync(pupilPage);
+        await SignInAsync(pupilPage, pupil.Phone);
+        var classChat = ChatItem(pupilPage, "6Д");
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+
+        // The pupil opens the chat; its GetChatCall, which names the lesson, is held on the way. The lesson ends, and
+        // CallEnded reaches the page before that answer: the answer does not bring the ended lesson back.
+        var answer = gate.Hold("GetChatCall");
+        await OpenChatAsync(pupilPage, "6Д");
+        var named = await answer.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Contains(await lesson.EvaluateAsync<string>("() => window.callState.callId"), named, StringComparison.Ordinal);
+        var ended = gate.Pushed("CallEnded");
+        await lesson.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await ended.WaitAsync(TimeSpan.FromSeconds(15));
+        gate.Release(named);
+        var plans = pupilPage.Locator(".plans .plan", new() { HasText = "Чтение" });
+        await Expect(plans).ToHaveCountAsync(1); // the chat's calls are read
+        await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);
+        await Expect(classChat).Not.ToContainTextAsync("идёт");
+
+        // The chat opened again, its GetChatCall (no call) held; a lesson starts and CallStarted reaches the page
+        // before that answer: the answer does not take the lesson away.
+        await OpenChatAsync(pupilPage, "Общешкольный канал");
+        answer = gate.Hold("GetChatCall");
+        await OpenChatAsync(pupilPage, "6Д");
+        var none = await answer.WaitAsync(TimeSpan.FromSeconds(15));
+        var started = gate.Pushed("CallStarted");
+        lesson = await StartLessonAsync();
+        await started.WaitAsync(TimeSpan.FromSeconds(15));
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
+        gate.Release(none);
+        await Expect(plans).ToHaveCountAsync(1);
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
+        await Expect(classChat).ToContainTextAsync("● идёт урок");
+    }
+
+    /// <summary>
+    /// Between a page and the hub (every connection of the page): <see cref="Hold"/> keeps back the server's answer to
+    /// the page's next invocation of a method until the test passes it on (<see cref="Release"/>); <see cref="Pushed"/>
+    /// completes once a push of the server has been passed on to the page, so that what the test sends after it
+    /// reaches the page after it.
+    /// </summary>
+    private sealed class HubGate
+    {
+        private readonly Lock gate = new();
+        private IWebSocketRoute? route;
+        private string? holdMethod;
+        private string? holdId;
+        private TaskCompletionSource<string>? held;
+        private string? pushTarget;
+        private TaskCompletionSource? pushed;
+
+        public static async Task<HubGate> RouteAsync(IPage page)
+        {
+            var gate = new HubGate();
+            await page.RouteWebSocketAsync(new Regex("/hubs/chat"), gate.Connect);
+            return gate;
+        }
+
+        /// <summary>Holds the answer to the page's next invocation of <paramref name="method"/>; completes with that answer (a SignalR record).</summary>
+        public Task<string> Hold(string method)
+        {
+            lock (gate)
+            {
+                holdMethod = method;
+                holdId = null;
+                held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                return held.Task;
+            }
+        }
+
+        /// <summary>Completes once the server's next push of <paramref name="target"/> has been passed on to the page.</summary>
+        public Task Pushed(string target)
+        {
+            lock (gate)
+            {
+                pushTarget = target;
+                pushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return pushed.Task;
+            }
+        }
+
+        /// <summary>Passes a held answer on to the page (over its current connection).</summary>
+        public void Release(string answer) => route!.Send(answer);
+
+        private void Connect(IWebSocketRoute ws)
+        {
+            route = ws;
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                lock (gate)
+                {
+                    if (holdMethod is not null && Records(t).FirstOrDefault(r => Is(r, "target", holdMethod)) is { ValueKind: JsonValueKind.Object } ask)
+                    {
+                        holdId = ask.GetProperty("invocationId").GetString();
+                        holdMethod = null;
+                    }
+                }
+
+                server.Send(t);
+            });
+            server.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    ws.Send(f.Binary!);
+                    return;
+                }
+
+                var records = Records(t);
+                lock (gate)
+                {
+                    bool IsHeld(JsonElement r) => holdId is not null && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", holdId);
+                    var rest = records.Where(r => !IsHeld(r)).ToList();
+                    if (rest.Count > 0)
+                    {
+                        ws.Send(string.Concat(rest.Select(r => r.GetRawText() + "\u001e")));
+                    }
+
+                    if (records.FirstOrDefault(IsHeld) is { ValueKind: JsonValueKind.Object } answer)
+                    {
+                        holdId = null;
+                        held!.TrySetResult(answer.GetRawText() + "\u001e");
+                    }
+
+                    if (pushTarget is not null && rest.Any(r => Is(r, "target", pushTarget)))
+                    {
+                        pushTarget = null;
+                        pushed!.TrySetResult();
+                    }
+                }
+            });
+        }
+    }
+
+    [Fact]
     public async Task Admin_StartsBroadcast_InSchoolChannel_PupilSeesLiveBanner_JoinsAsViewer()
     {
         var school = await Scene.SchoolAsync("Школа №33");

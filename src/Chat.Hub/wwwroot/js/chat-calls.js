@@ -33,12 +33,18 @@ export function chatCalls(ctx) {
   const endedCalls = new Set(); // calls ended while the page is open: a list asked before the end may still show them
   const toasts = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Уведомления', 'aria-live': 'polite' });
 
-  /** The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. */
+  /**
+   * The chat's live call (a pupil who opens the chat after CallStarted) and its planned calls. The answer may be
+   * older than a push that came while it was on its way: a call it names that CallEnded has ended since is not put
+   * back, and a call CallStarted announced since stays.
+   */
   async function load(c) {
     const askedAt = performance.now();
     try {
       const [live, plans] = await Promise.all([ctx.invoke('GetChatCall', c.id), ctx.invoke('GetScheduledCalls', c.id)]);
-      if (live) calls.set(c.id, { ...live, knownAt: askedAt }); else calls.delete(c.id);
+      if (!(calls.get(c.id)?.knownAt >= askedAt)) {
+        if (live && !endedCalls.has(live.callId)) calls.set(c.id, { ...live, knownAt: askedAt }); else calls.delete(c.id);
+      }
       c.plans = plans;
     } catch {
       return; // e.g. a blocked member: no call banner
@@ -98,7 +104,12 @@ export function chatCalls(ctx) {
     }
   }
 
+  /**
+   * CallScheduled: a plan made or cancelled (the server has no other change of a plan: a new time is a new plan). A
+   * cancelled plan's reminder goes too: its toast, banner, mark in the list and system notification.
+   */
   function scheduled(plan) {
+    if (plan.cancelled) cancelled(plan.planId);
     const c = ctx.current();
     if (c?.id !== plan.chatId || !c.plans) return;
     c.plans = c.plans.filter(p => p.planId !== plan.planId);
@@ -114,6 +125,7 @@ export function chatCalls(ctx) {
    */
   function remind(r, quiet = false) {
     if (calls.has(r.chatId)) return; // the live-call banner says more (the server sends none then, but a late one may cross CallStarted)
+    if (cancelledPlans.has(r.planId)) return; // a late one, or a catch-up asked before the cancellation
     reminders.set(r.planId, { ...r, remindedAt: performance.now() });
     if (!quiet) ctx.notify(r);
     if (ctx.current()?.id === r.chatId) {
@@ -137,6 +149,18 @@ export function chatCalls(ctx) {
     if (r.atStart) return `Начинается: ${r.title}`;
     const m = reminderMinutes(r);
     return `Через ${m} ${plural(m, 'минуту', 'минуты', 'минут')}: ${r.title}`;
+  }
+
+  const cancelledPlans = new Set(); // plans cancelled while this page is open: no reminder of them comes back
+
+  /** A plan cancelled (CallScheduled, or here by «Отменить»): its reminder is forgotten, wherever it shows. */
+  function cancelled(planId) {
+    cancelledPlans.add(planId);
+    const r = reminders.get(planId);
+    if (!r) return;
+    forget(planId);
+    if (ctx.current()?.id === r.chatId) ctx.renderHead();
+    ctx.renderList();
   }
 
   function forget(planId) {
@@ -271,6 +295,7 @@ export function chatCalls(ctx) {
       onSubmit: async () => {
         try { await ctx.invoke('CancelScheduledCall', p.planId); } catch (e) { throw hubFail(e); }
         c.plans = c.plans.filter(x => x.planId !== p.planId);
+        cancelled(p.planId);
         if (ctx.current() === c) ctx.renderHead();
       },
     });
