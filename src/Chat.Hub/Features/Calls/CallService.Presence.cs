@@ -43,10 +43,10 @@ internal sealed class CallPresenceOptionsCheck : IValidateOptions<CallPresenceOp
 {
     public ValidateOptionsResult Validate(string? name, CallPresenceOptions options)
     {
-        var problems = new List<string>();
-        Positive(problems, nameof(options.GoneAfter), options.GoneAfter);
-        Positive(problems, nameof(options.Poll), options.Poll);
-        Positive(problems, nameof(options.HandleCheck), options.HandleCheck);
+        var problems = new SettingProblems("Calls:Presence");
+        problems.Positive(options.GoneAfter);
+        problems.Positive(options.Poll);
+        problems.Positive(options.HandleCheck);
         var beat = options.Heartbeat > PeriodicJob.MinimumInterval ? options.Heartbeat : PeriodicJob.MinimumInterval;
         if (options.NodeDeadAfter < 3 * beat)
         {
@@ -54,15 +54,7 @@ internal sealed class CallPresenceOptionsCheck : IValidateOptions<CallPresenceOp
                 $"Calls:Presence:NodeDeadAfter ({options.NodeDeadAfter}) must be at least three node heartbeats ({3 * beat}; a node says it is alive every Calls:Presence:Poll, at most a third of NodeDeadAfter, at least {PeriodicJob.MinimumInterval} apart): otherwise live nodes look dead to the others"));
         }
 
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-    }
-
-    private static void Positive(List<string> problems, string setting, TimeSpan value)
-    {
-        if (value <= TimeSpan.Zero)
-        {
-            problems.Add(FormattableString.Invariant($"Calls:Presence:{setting} must be positive (it is {value})"));
-        }
+        return problems.Result;
     }
 }
 
