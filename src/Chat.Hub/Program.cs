@@ -26,7 +26,7 @@ var connectionString = builder.Configuration.GetConnectionString("Chat")
 var redisConnection = builder.Configuration.GetConnectionString("Redis");
 
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.Configure<SiteOptions>(builder.Configuration.GetSection("Site"));
+builder.Services.AddCheckedOptions<SiteOptions>(builder.Configuration, "Site", (o, p) => p.Url(o.PublicUrl, ["http", "https"]));
 builder.Services.ConfigureHttpJsonOptions(o => ChatJson.Configure(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddChatStorage(connectionString);

@@ -14,14 +14,36 @@ internal static class AuthSetup
     /// <summary>HttpContext item with the chat ids read together with the session check of a hub request.</summary>
     public const string ConnectInfoKey = "chat.connect";
 
+    /// <summary>The values of <c>Codes:Sender</c> (any case).</summary>
+    private static readonly string[] CodeSenders = ["file", "webhook"];
+
+    private static bool IsWebhook(string? sender) => string.Equals(sender, "webhook", StringComparison.OrdinalIgnoreCase);
+
     public static IServiceCollection AddChatAuth(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<AuthOptions>(configuration.GetSection("Auth"));
-        services.Configure<CodeDeliveryOptions>(configuration.GetSection("Codes"));
+        // Auth:SigningKey is checked where it is read (TokenService).
+        services.AddCheckedOptions<AuthOptions>(configuration, "Auth", (o, p) =>
+        {
+            p.Positive(o.AccessTokenMinutes);
+            p.Positive(o.RefreshTokenDays);
+            p.NotNegative(o.RefreshRetrySeconds);
+            p.Positive(o.CodeLifetimeMinutes);
+            p.Positive(o.CodeMaxAttempts);
+            p.Positive(o.CodeSendsPerIdentityPerHour);
+            p.Positive(o.CodeSendsPerClientPerHour);
+        });
+        services.AddCheckedOptions<CodeDeliveryOptions>(configuration, "Codes", (o, p) =>
+        {
+            p.Require(o.Sender is not null && CodeSenders.Contains(o.Sender, StringComparer.OrdinalIgnoreCase), nameof(o.Sender), o.Sender, "must be file or webhook");
+            if (IsWebhook(o.Sender))
+            {
+                p.Url(o.WebhookUrl, ["http", "https"]);
+            }
+        });
         services.AddSingleton<SigningKeyProvider>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<SignInService>();
-        if (string.Equals(configuration["Codes:Sender"], "webhook", StringComparison.OrdinalIgnoreCase))
+        if (IsWebhook(configuration["Codes:Sender"]))
         {
             services.AddHttpClient<ICodeSender, WebhookCodeSender>();
         }

@@ -12,7 +12,16 @@ internal static class RealtimeSetup
     /// <summary>SignalR, in memory on one node, or over the Redis backplane when <c>ConnectionStrings:Redis</c> is set.</summary>
     public static IServiceCollection AddChatRealtime(this IServiceCollection services, IConfiguration configuration, string? redisConnection)
     {
-        services.Configure<LimitOptions>(configuration.GetSection("Limits"));
+        services.AddCheckedOptions<LimitOptions>(configuration, "Limits", (o, p) =>
+        {
+            p.Positive(o.MessagesPerSecond);
+            p.Positive(o.MessageBurst);
+            p.Positive(o.MediaRequestsPerSecond);
+            p.Positive(o.MediaRequestBurst);
+            p.Positive(o.ConnectionsPerUser);
+            p.NotNegative(o.TypingIntervalSeconds);
+            p.Positive(o.SlowClientSeconds);
+        });
         services.AddSingleton<HubLimits>();
         services.AddSingleton<IUserIdProvider, AccountIdProvider>();
         services.AddSingleton<ConnectionRegistry>();

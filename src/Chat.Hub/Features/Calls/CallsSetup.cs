@@ -1,3 +1,4 @@
+using Chat.Hub.Infrastructure;
 using Chat.Signaling.Sfu;
 using Chat.Signaling.Turn;
 using Microsoft.Extensions.Options;
@@ -12,13 +13,29 @@ internal static class CallsSetup
     /// </summary>
     public static IServiceCollection AddChatCalls(this IServiceCollection services, IConfiguration configuration)
     {
-        var janus = configuration.GetSection("Calls:Janus").Get<JanusOptions>() ?? new JanusOptions();
-        var turn = configuration.GetSection("Calls:Turn").Get<TurnOptions>() ?? new TurnOptions();
-        services.AddSingleton(janus);
-        services.AddSingleton(turn);
+        services.AddCheckedOptions<JanusOptions>(configuration, "Calls:Janus", (o, p) =>
+        {
+            EveryUrl(p, o.Urls, ["ws", "wss"]);
+            p.Positive(o.KeepAlive);
+        });
+        services.AddCheckedOptions<TurnOptions>(configuration, "Calls:Turn", (o, p) =>
+        {
+            // TURN is on only with both; one without the other would leave calls behind strict NATs without it, silently.
+            p.Require(string.IsNullOrEmpty(o.Secret) == (o.Urls.Length == 0), nameof(o.Secret), string.IsNullOrEmpty(o.Secret) ? null : "set",
+                "must be set together with Calls:Turn:Urls, TURN is off without either");
+            EveryUrl(p, o.Urls, ["turn", "turns", "stun", "stuns"]);
+            p.Positive(o.Lifetime);
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<JanusOptions>>().Value);
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<TurnOptions>>().Value);
         services.AddSingleton<JanusPool>();
         services.AddSingleton(sp => new TurnCredentials(sp.GetRequiredService<TurnOptions>(), TimeProvider.System));
-        services.Configure<CallReminderOptions>(configuration.GetSection("Calls:Reminders"));
+        services.AddCheckedOptions<CallReminderOptions>(configuration, "Calls:Reminders", (o, p) =>
+        {
+            // Lead may be zero or less: no "starts soon" reminder. A Late of zero or less would send no "starts now" one.
+            p.Positive(o.Poll);
+            p.Positive(o.Late);
+        });
         services.AddHostedService<CallReminders>();
         services.AddHostedService<CallNodeListener>();
         services.AddOptions<CallPresenceOptions>().Bind(configuration.GetSection("Calls:Presence")).ValidateOnStart();
@@ -26,5 +43,13 @@ internal static class CallsSetup
         services.AddHostedService<CallNodeHeartbeat>();
         services.AddHostedService<CallPresenceSweeper>();
         return services;
+    }
+
+    private static void EveryUrl(SettingProblems problems, string[] urls, string[] schemes)
+    {
+        for (var i = 0; i < urls.Length; i++)
+        {
+            problems.Url(urls[i], schemes, "Urls:" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 }

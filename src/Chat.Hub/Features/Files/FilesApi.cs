@@ -131,7 +131,22 @@ public static class FilesApi
 
     public static IServiceCollection AddFiles(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<FilesOptions>(configuration.GetSection("Files"));
+        services.AddCheckedOptions<FilesOptions>(configuration, "Files", (o, p) =>
+        {
+            p.Require(!string.IsNullOrWhiteSpace(o.Root), nameof(o.Root), o.Root, "must name a folder");
+            p.Positive(o.MaxImageBytes);
+            p.Positive(o.MaxAudioBytes);
+            p.Positive(o.MaxVideoBytes);
+            p.Positive(o.MaxDocumentBytes);
+            p.Positive(o.SchoolQuotaBytes);
+            p.NotNegative(o.ReserveFreeBytes);
+            p.Positive(o.ThumbnailSize);
+            p.Positive(o.MaxFilesPerMessage);
+            p.NotNegative(o.CleanupGraceSeconds);
+            p.Positive(o.CleanupIntervalSeconds);
+            p.Positive(o.UploadExpirySeconds);
+            p.Positive(o.MaxOpenUploadsPerPerson);
+        });
         services.AddSingleton<IFileStore>(sp =>
         {
             var root = sp.GetRequiredService<IOptions<FilesOptions>>().Value.Root;

@@ -34,7 +34,13 @@ public static class PollsApi
 
     public static IServiceCollection AddPolls(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<PollOptions>(configuration.GetSection("Polls"));
+        // Polls:BallotKey is checked where it is read (BallotKeys).
+        services.AddCheckedOptions<PollOptions>(configuration, "Polls", (o, p) =>
+        {
+            p.Positive(o.CloseCheckMilliseconds);
+            p.NotNegative(o.PushCoalesceMilliseconds);
+            p.Positive(o.MaxOpenDays);
+        });
         services.AddSingleton<BallotKeys>();
         services.AddSingleton<PollPush>();
         services.AddSingleton<PollService>();
