@@ -177,8 +177,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var teacherPage = await PageAsync(Desktop);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "8В");
-        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
-        await ScheduleAsync(teacherPage, "Физика", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
+        await ScheduleAsync(teacherPage, "Физика", InHalfAnHour());
         var chatId = await School.ChatIdAsync(teacher, school.Id, "8В");
         Task<int> MoveStart(string after) => App.ExecuteSqlAsync(
             $"UPDATE call_plans SET starts_at = now() + interval '{after}' WHERE chat_id = @chatId AND title = 'Физика'", new { chatId });
@@ -229,6 +228,22 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         // The only participant leaves: the call is over.
         await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
         await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);
+    }
+
+    /// <summary>Half an hour from now on the wall clock of the school (Moscow), as the plan form takes it.</summary>
+    private static DateTime InHalfAnHour() =>
+        TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow")).AddMinutes(30).DateTime;
+
+    /// <summary>The chat's plan <paramref name="title"/> starts in 50 s: its "in a minute" reminder goes out at the next poll.</summary>
+    private Task<int> StartSoonAsync(Guid chatId, string title) => App.ExecuteSqlAsync(
+        "UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = @title", new { chatId, title });
+
+    /// <summary>The teacher's open chat: «Отменить» on the plan, confirmed with «Отменить урок».</summary>
+    private static async Task CancelPlanAsync(IPage teacherPage, string title)
+    {
+        await teacherPage.Locator(".plans .plan", new() { HasText = title }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
+        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = $"Отменить «{title}»?" })
+            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
     }
 
     private static async Task ScheduleAsync(IPage page, string title, DateTime localStart)
@@ -348,8 +363,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var teacherPage = await PageAsync(Desktop);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "6Б");
-        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
-        await ScheduleAsync(teacherPage, "История", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
+        await ScheduleAsync(teacherPage, "История", InHalfAnHour());
         var chatId = await School.ChatIdAsync(teacher, school.Id, "6Б");
         await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = 'История'", new { chatId });
         await Expect(teacherPage.Locator(".banner.call-reminder")).ToContainTextAsync("Через 1 минуту: История");
@@ -435,22 +449,17 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var teacherPage = await PageAsync(Desktop);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "7Г");
-        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
-        var later = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime;
+        var later = InHalfAnHour();
         await ScheduleAsync(teacherPage, "Химия", later);
         await ScheduleAsync(teacherPage, "Биология", later);
-        Task<int> StartSoon(string title) => App.ExecuteSqlAsync(
-            "UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = @title", new { chatId, title });
-        await StartSoon("Химия");
+        await StartSoonAsync(chatId, "Химия");
         var chemistry = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Химия" });
         await Expect(chemistry).ToContainTextAsync("Через 1 минуту: Химия");
 
         // The teacher cancels that lesson while the pupil's page is offline (nothing reaches the page).
         await pupilPage.Context.SetOfflineAsync(true);
         await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
-        await teacherPage.Locator(".plans .plan", new() { HasText = "Химия" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
-        var sure = teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Химия»?" });
-        await sure.GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await CancelPlanAsync(teacherPage, "Химия");
         await Expect(teacherPage.Locator(".plans .plan")).ToHaveCountAsync(1);
 
         // Back online, the page asks the server for its reminders; while the answer is on its way the other lesson's
@@ -458,7 +467,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         Volatile.Write(ref armed, true);
         await pupilPage.Context.SetOfflineAsync(false);
         var (route, answer) = await held.Task.WaitAsync(TimeSpan.FromSeconds(15));
-        await StartSoon("Биология");
+        await StartSoonAsync(chatId, "Биология");
         var biology = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Биология" });
         await Expect(biology).ToContainTextAsync("Через 1 минуту: Биология");
         await Expect(chemistry).ToHaveCountAsync(1);
@@ -495,9 +504,8 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var teacherPage = await PageAsync(Desktop);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "5Б");
-        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
-        await ScheduleAsync(teacherPage, "Музыка", TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime);
-        await App.ExecuteSqlAsync("UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = 'Музыка'", new { chatId });
+        await ScheduleAsync(teacherPage, "Музыка", InHalfAnHour());
+        await StartSoonAsync(chatId, "Музыка");
         var toast = veraPage.Locator(".toast.call-reminder");
         await Expect(toast).ToContainTextAsync("Через 1 минуту: Музыка");
         await Expect(classChat.Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
@@ -508,9 +516,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(teacherBanner).ToContainTextAsync("Через 1 минуту: Музыка");
 
         // The teacher cancels it: on every page still online its reminder goes with it (CallScheduled, cancelled).
-        await teacherPage.Locator(".plans .plan", new() { HasText = "Музыка" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
-        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Музыка»?" })
-            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await CancelPlanAsync(teacherPage, "Музыка");
         await Expect(glebPage.Locator(".plans .plan", new() { HasText = "Музыка" })).ToHaveCountAsync(0);
         await Expect(banner).ToHaveCountAsync(0);
         await Expect(toast).ToHaveCountAsync(0);
@@ -538,18 +544,15 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var teacherPage = await PageAsync(Desktop);
         await SignInAsync(teacherPage, teacher.Phone);
         await OpenChatAsync(teacherPage, "5В");
-        var moscow = TimeZoneInfo.FindSystemTimeZoneById("Europe/Moscow");
-        var later = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, moscow).AddMinutes(30).DateTime;
+        var later = InHalfAnHour();
         await ScheduleAsync(teacherPage, "Рисование", later);
         await ScheduleAsync(teacherPage, "Труд", later);
-        Task<int> StartSoon(string title) => App.ExecuteSqlAsync(
-            "UPDATE call_plans SET starts_at = now() + interval '50 seconds' WHERE chat_id = @chatId AND title = @title", new { chatId, title });
-        await StartSoon("Рисование");
+        await StartSoonAsync(chatId, "Рисование");
         var drawing = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Рисование" });
         await Expect(drawing).ToContainTextAsync("Через 1 минуту: Рисование");
         await pupilPage.Context.SetOfflineAsync(true);
         await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
-        await StartSoon("Труд");
+        await StartSoonAsync(chatId, "Труд");
         await Expect(teacherPage.Locator(".banner.call-reminder", new() { HasText = "Труд" })).ToHaveCountAsync(1);
 
         // Back online, the page asks for the reminders it missed; the answer (both lessons) is held on the way while
@@ -559,9 +562,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var answer = await catchUp.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Contains("Рисование", answer, StringComparison.Ordinal);
         var cancelled = gate.Pushed("CallScheduled");
-        await teacherPage.Locator(".plans .plan", new() { HasText = "Рисование" }).GetByRole(AriaRole.Button, new() { Name = "Отменить" }).ClickAsync();
-        await teacherPage.GetByRole(AriaRole.Dialog, new() { Name = "Отменить «Рисование»?" })
-            .GetByRole(AriaRole.Button, new() { Name = "Отменить урок", Exact = true }).ClickAsync();
+        await CancelPlanAsync(teacherPage, "Рисование");
         await cancelled.WaitAsync(TimeSpan.FromSeconds(15));
         await Expect(drawing).ToHaveCountAsync(0);
 
