@@ -79,6 +79,23 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
     }
 
     [Fact]
+    public async Task PupilsPageMovesToNodeA_RejoinsThere_NodeBDetachesTheOldHandlesAndThePupilStays()
+    {
+        await using var scene = await LessonScene.StartAsync(cluster);
+
+        // The pupil's connection broke and came back through node A (a load balancer's choice): the page rejoins there.
+        await scene.Pupil.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        var rejoined = await scene.Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", scene.CallId);
+
+        Assert.False(rejoined.MediaHere); // the page builds its media again on node A
+        Assert.Contains(rejoined.Call.Participants, p => p.AccountId == scene.Lesson.Pupil.AccountId);
+        await scene.PupilHandlesGoneAsync(); // the teacher's camera stays
+        Assert.Contains(
+            (await scene.Pupil.Connection.InvokeAsync<CallDto>("GetCall", scene.CallId)).Participants,
+            p => p.AccountId == scene.Lesson.Pupil.AccountId);
+    }
+
+    [Fact]
     public async Task TeacherOnNodeA_EndsTheLesson_NeitherNodeKeepsAHandleOfIt()
     {
         await using var scene = await LessonScene.StartAsync(cluster);

@@ -117,13 +117,35 @@ public sealed partial class CallService(
         // call locked meanwhile: they were in it, not new. (For a returning participant this only lifts the lock.)
         var moderator = role is not ("member" or Guest) || await calls.WasSweptAsync(callId, me, ct);
         Joining(connectionId, callId, me);
-        var dto = await MutateAsync(callId, state => state.Join(me, moderator), ct,
-            connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct));
+        var wasIn = false;
+        var dto = await MutateAsync(callId, state =>
+        {
+            wasIn = state.Find(me) is { Present: true };
+            return state.Join(me, moderator);
+        }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct));
         await JoinedAsync(connectionId, callId, me, ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
-        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, HoldsMediaOf(callId, me));
+        var mediaHere = HoldsMediaOf(callId, me);
+        if (wasIn && !mediaHere && connectionId is not null)
+        {
+            LeftOverOnOtherNodes(callId, me);
+        }
+
+        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, mediaHere);
     }
+
+    /// <summary>
+    /// A page rejoined through this node while present in the call, and this node holds none of its media: the page
+    /// builds it all again here (<see cref="CallJoinDto.MediaHere"/>), so whatever Janus handles another node still
+    /// holds of the person in this call (the node the page was on before its connection moved) are left over: that
+    /// node is told to detach them, and with its camera handle goes the stale feed from the room. Not awaited: a
+    /// rejoin does not wait on Redis (a lost drop is caught by no check here: the person is still in the call; the
+    /// handles then stay until they leave or the call ends, as before). A second device of the same account in the
+    /// same call is one participant: its media on the other node goes too (that page sees its connections fail and
+    /// makes them again, as when Janus drops a handle).
+    /// </summary>
+    private void LeftOverOnOtherNodes(Guid callId, Guid me) => _ = PublishDropAsync(new HandleDrop(nodeId, callId, me));
 
     /// <summary>Whether this node holds any Janus handle of the person in the call: camera, screen or a subscription.</summary>
     private bool HoldsMediaOf(Guid callId, Guid me) =>
