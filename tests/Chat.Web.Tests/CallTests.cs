@@ -396,52 +396,8 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var pupil = await school.PupilAsync("Костя Рябов", classId);
         var chatId = await School.ChatIdAsync(teacher, school.Id, "7Г");
 
-        // Between the pupil's page and the server: once armed, the answer to the page's next GetCallReminders (the
-        // catch-up after a reconnect) is held back until the test lets it go.
         var pupilPage = await PageAsync(Desktop);
-        var armed = false;
-        string? catchUpId = null;
-        var held = new TaskCompletionSource<(IWebSocketRoute Page, string Answer)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await pupilPage.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
-        {
-            var server = ws.ConnectToServer();
-            ws.OnMessage(f =>
-            {
-                if (f.Text is not { } t)
-                {
-                    server.Send(f.Binary!);
-                    return;
-                }
-
-                if (Volatile.Read(ref armed) && Records(t).FirstOrDefault(r => Is(r, "target", "GetCallReminders")) is { ValueKind: JsonValueKind.Object } ask)
-                {
-                    Interlocked.CompareExchange(ref catchUpId, ask.GetProperty("invocationId").GetString(), null);
-                }
-
-                server.Send(t);
-            });
-            server.OnMessage(f =>
-            {
-                if (f.Text is not { } t)
-                {
-                    ws.Send(f.Binary!);
-                    return;
-                }
-
-                var records = Records(t);
-                bool IsCatchUpAnswer(JsonElement r) => Volatile.Read(ref catchUpId) is { } id && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", id);
-                var rest = records.Where(r => !IsCatchUpAnswer(r)).Select(r => r.GetRawText() + "\u001e").ToList();
-                if (rest.Count > 0)
-                {
-                    ws.Send(string.Concat(rest));
-                }
-
-                if (records.FirstOrDefault(IsCatchUpAnswer) is { ValueKind: JsonValueKind.Object } answer)
-                {
-                    held.TrySetResult((ws, answer.GetRawText() + "\u001e"));
-                }
-            });
-        });
+        var gate = await HubGate.RouteAsync(pupilPage);
         await SignInAsync(pupilPage, pupil.Phone);
         await Expect(ChatItem(pupilPage, "7Г")).ToBeVisibleAsync();
 
@@ -464,9 +420,9 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         // Back online, the page asks the server for its reminders; while the answer is on its way the other lesson's
         // reminder comes.
-        Volatile.Write(ref armed, true);
+        var catchUp = gate.Hold("GetCallReminders");
         await pupilPage.Context.SetOfflineAsync(false);
-        var (route, answer) = await held.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        var answer = await catchUp.WaitAsync(TimeSpan.FromSeconds(15));
         await StartSoonAsync(chatId, "Биология");
         var biology = pupilPage.Locator(".toast.call-reminder", new() { HasText = "Биология" });
         await Expect(biology).ToContainTextAsync("Через 1 минуту: Биология");
@@ -474,7 +430,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         // The answer (asked before the second reminder went out, so without it) drops the cancelled lesson's reminder
         // and keeps the one that came after it was asked.
-        route.Send(answer);
+        gate.Release(answer);
         await Expect(chemistry).ToHaveCountAsync(0);
         await Expect(biology).ToHaveCountAsync(1);
         await Expect(ChatItem(pupilPage, "7Г").Locator(".badge.call-soon")).ToHaveTextAsync("звонок скоро");
