@@ -92,4 +92,60 @@ public sealed class CallStoreTests
         Assert.True(await heartbeat, "the heartbeat did not see that its node had been swept");
         Assert.False(await store.NodeSeenAsync(node, default));
     }
+
+    /// <summary>
+    /// A node's handle check: of the people whose Janus handles it holds, whose are left over — out of the call (or the
+    /// call ended), or in it only through other nodes' hub connections — and whose stay: in it through this node, or
+    /// through no connection at all (their page may be on its way back here).
+    /// </summary>
+    [Fact]
+    public async Task LeftOver_TheGoneAndTheMovedOnly()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
+        DapperSetup.Configure();
+        await using var c = await dataSource.OpenConnectionAsync();
+        var people = Enumerable.Range(0, 6).Select(_ => Guid.CreateVersion7()).ToArray();
+        var (host, gone, moved, here, both, between) = (people[0], people[1], people[2], people[3], people[4], people[5]);
+        foreach (var id in people)
+        {
+            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
+        }
+
+        var school = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
+        var chat = Guid.CreateVersion7();
+        var other = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'group', 'Урок'), (@other, @school, 'group', 'Кружок')", new { chat, other, school });
+
+        var store = new CallStore(dataSource);
+        var db = new ChatDatabase(dataSource);
+        var call = new CallRow(Guid.CreateVersion7(), chat, host, true, false, null, null, null, default, null);
+        var ended = new CallRow(Guid.CreateVersion7(), other, host, true, false, null, null, null, default, null);
+        CallParticipantRow In(Guid callId, Guid who, bool present = true) => new(callId, who, present, false, false, false, true, false, null, true, null);
+        await db.InTransactionAsync(async s =>
+        {
+            await store.TryInsertAsync(s, call, default);
+            await store.TryInsertAsync(s, ended, default);
+            await store.SaveAsync(s, call.Id, false, false, [In(call.Id, host), In(call.Id, gone, present: false), In(call.Id, moved), In(call.Id, here), In(call.Id, both), In(call.Id, between)], default);
+            await store.SaveAsync(s, ended.Id, false, false, [In(ended.Id, here)], default);
+            await store.MarkConnectedAsync(s, call.Id, moved, "node-b/c1", default);
+            await store.MarkConnectedAsync(s, call.Id, here, "node-a/c2", default);
+            await store.MarkConnectedAsync(s, call.Id, both, "node-a/c3", default);
+            await store.MarkConnectedAsync(s, call.Id, both, "node-b/c4", default);
+            await store.MarkConnectedAsync(s, call.Id, between, "node-a/c5", default);
+            return 0;
+        }, default);
+        Assert.True(await store.ConnectionClosedAsync(call.Id, between, "node-a/c5", default)); // on its way back
+        await db.InTransactionAsync(async s => { await store.SaveAsync(s, ended.Id, false, ended: true, [], default); return 0; }, default);
+
+        var leftOver = await store.LeftOverAsync(
+            [(call.Id, gone), (call.Id, moved), (call.Id, here), (call.Id, both), (call.Id, between), (ended.Id, here)], "node-a", default);
+
+        Assert.Equal(
+            new[] { (call.Id, gone, false), (call.Id, moved, true), (ended.Id, here, false) }.Order(),
+            leftOver.Order());
+        // A node name that is a prefix of another's is not taken for it.
+        Assert.Contains((call.Id, moved, true), await store.LeftOverAsync([(call.Id, moved)], "node-", default));
+    }
 }

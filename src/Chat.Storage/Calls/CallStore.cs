@@ -147,17 +147,28 @@ public sealed class CallStore(NpgsqlDataSource db)
             """, new { callId, accountId, connectionId }, cancellationToken: ct)) == true;
     }
 
-    /// <summary>Of these (call, person) pairs, those where the person is not present in a live call.</summary>
-    public async Task<IReadOnlyList<(Guid CallId, Guid AccountId)>> NotInLiveCallAsync(IReadOnlyList<(Guid Call, Guid Account)> pairs, CancellationToken ct)
+    /// <summary>
+    /// Of these (call, person) pairs whose Janus handles the node <paramref name="node"/> holds, those whose handles are
+    /// left over: the person is not present in a live call (<c>Moved</c> false), or is present only through hub
+    /// connections of other nodes (<c>Moved</c> true: their page rejoined elsewhere and builds its media there). A person
+    /// present with no connection at all keeps their handles: their page may be on its way back to this node.
+    /// </summary>
+    public async Task<IReadOnlyList<(Guid CallId, Guid AccountId, bool Moved)>> LeftOverAsync(
+        IReadOnlyList<(Guid Call, Guid Account)> pairs, string node, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<(Guid, Guid)>(new CommandDefinition(
+        return (await c.QueryAsync<(Guid, Guid, bool)>(new CommandDefinition(
             """
-            SELECT h.call_id, h.account_id FROM unnest(@calls::uuid[], @accounts::uuid[]) AS h(call_id, account_id)
-            WHERE NOT EXISTS (SELECT 1 FROM call_participants p JOIN calls k ON k.id = p.call_id
-                              WHERE p.call_id = h.call_id AND p.account_id = h.account_id AND p.present AND k.ended_at IS NULL)
+            SELECT h.call_id, h.account_id, p.account_id IS NOT NULL
+            FROM unnest(@calls::uuid[], @accounts::uuid[]) AS h(call_id, account_id)
+            LEFT JOIN (call_participants p JOIN calls k ON k.id = p.call_id AND k.ended_at IS NULL)
+                ON p.call_id = h.call_id AND p.account_id = h.account_id AND p.present
+            WHERE p.account_id IS NULL
+               OR (cardinality(p.connection_ids) > 0
+                   AND NOT EXISTS (SELECT 1 FROM unnest(p.connection_ids) AS e(entry) WHERE starts_with(e.entry, @prefix)))
             """,
-            new { calls = pairs.Select(p => p.Call).ToArray(), accounts = pairs.Select(p => p.Account).ToArray() }, cancellationToken: ct))).AsList();
+            new { calls = pairs.Select(p => p.Call).ToArray(), accounts = pairs.Select(p => p.Account).ToArray(), prefix = node + "/" },
+            cancellationToken: ct))).AsList();
     }
 
     /// <summary>

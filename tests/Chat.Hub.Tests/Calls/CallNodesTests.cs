@@ -251,7 +251,10 @@ public sealed class JanusPairApp : ChatApp
     });
 }
 
-/// <summary>A node that never heard someone was taken out of a call finds it out itself and detaches their handles.</summary>
+/// <summary>
+/// A node that never heard it should drop someone's handles — they were taken out of the call, or their page rejoined
+/// through another node — finds it out itself and detaches them.
+/// </summary>
 public sealed class LostDropTests(JanusPairApp app) : IClassFixture<JanusPairApp>
 {
     private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
@@ -259,43 +262,117 @@ public sealed class LostDropTests(JanusPairApp app) : IClassFixture<JanusPairApp
     [Fact]
     public async Task HostRemovesAPupilWhoseHandlesAreOnANodeTheDropNeverReaches_ThatNodeDetachesThemItself()
     {
-        var l = await Lesson.CreateAsync(app);
-        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
-        await using var nodeB = app.NewNode();
-        await nodeB.StartAsync();
-        await using var pupil = new NodeMember(l.Pupil);
-        await pupil.ConnectAsync(nodeB.BaseAddress, []);
-
-        var before = (await app.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
-        var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
-        Assert.StartsWith("v=0", await teacher.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
-        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
-        await teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true);
-        Assert.StartsWith("v=0", await pupil.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
-        var teacherFeed = (await pupil.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(p => p.AccountId == l.Teacher.AccountId).FeedId!.Value;
-        // No browser behind the captured offer, so Janus does not join the subscriber to the feed; the handle stays
-        // attached for the page's retry (see CallNodesTests.LessonScene).
-        await pupil.Connection.InvokeAsync<string>("Subscribe", callId, teacherFeed).ExpectHubErrorAsync("feed_not_found");
-        var added = (await app.Janus.AdminHandlesAsync()).Where(h => !before.Contains(h.Handle)).ToList();
-        var teacherCamera = added.Single(h => h.Type == "publisher" && h.Display == l.Teacher.AccountId.ToString("N"));
-        var onB = added.Where(h => h.Session != teacherCamera.Session).ToList();
-        Assert.Equal(2, onB.Count); // the pupil's camera and subscriber
+        await using var scene = await PairScene.StartAsync(app);
 
         // Removed by the host on this node: no Redis, so node B is never told.
-        await teacher.Connection.InvokeAsync<CallDto>("RemoveParticipant", callId, l.Pupil.AccountId);
+        await scene.Teacher.Connection.InvokeAsync<CallDto>("RemoveParticipant", scene.CallId, scene.Lesson.Pupil.AccountId);
 
-        for (var until = DateTime.UtcNow.AddSeconds(15); ; await Task.Delay(200))
+        await scene.PupilHandlesOnBGoneAsync("node B still holds the removed pupil's handles");
+    }
+
+    [Fact]
+    public async Task PupilsPageMovesToTheOtherNode_TheDropNeverReachesNodeB_NodeBDetachesTheOldHandlesItself()
+    {
+        await using var scene = await PairScene.StartAsync(app);
+
+        // The pupil's connection broke and came back through this node; no Redis, so node B never hears of the rejoin.
+        await scene.Pupil.DisposeAsync();
+        await using var moved = await HubClient.ConnectAsync(app, scene.Lesson.Pupil);
+        var rejoined = await moved.Connection.InvokeAsync<CallJoinDto>("JoinCall", scene.CallId);
+        Assert.False(rejoined.MediaHere);
+
+        await scene.PupilHandlesOnBGoneAsync("node B still holds the handles of the pupil who rejoined elsewhere");
+        Assert.Contains(
+            (await moved.Connection.InvokeAsync<CallDto>("GetCall", scene.CallId)).Participants,
+            p => p.AccountId == scene.Lesson.Pupil.AccountId);
+    }
+
+    /// <summary>
+    /// A lesson whose teacher is on this node and publishes; a pupil on node B (no Redis between them) joins, publishes
+    /// and asks for the teacher's feed, so node B holds two handles of the pupil's (see CallNodesTests.LessonScene).
+    /// </summary>
+    private sealed class PairScene : IAsyncDisposable
+    {
+        private readonly JanusPairApp app;
+        private JanusHandleInfo teacherCamera = null!;
+        private List<JanusHandleInfo> onB = [];
+
+        private PairScene(JanusPairApp app, Lesson lesson, HubClient teacher, HubServerProcess nodeB)
         {
-            var now = (await app.Janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
-            Assert.Contains(teacherCamera.Handle, now);
-            if (onB.All(h => !now.Contains(h.Handle)))
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < until, "node B still holds the removed pupil's handles");
+            this.app = app;
+            Lesson = lesson;
+            Teacher = teacher;
+            NodeB = nodeB;
+            Pupil = new NodeMember(lesson.Pupil);
         }
 
-        await teacher.Connection.InvokeAsync("EndCall", callId);
+        public Lesson Lesson { get; }
+
+        public HubClient Teacher { get; }
+
+        public HubServerProcess NodeB { get; }
+
+        public NodeMember Pupil { get; }
+
+        public Guid CallId { get; private set; }
+
+        public static async Task<PairScene> StartAsync(JanusPairApp app)
+        {
+            var lesson = await Lesson.CreateAsync(app);
+            var nodeB = app.NewNode();
+            var scene = new PairScene(app, lesson, await HubClient.ConnectAsync(app, lesson.Teacher), nodeB);
+            await nodeB.StartAsync();
+            await scene.SetUpAsync();
+            return scene;
+        }
+
+        private async Task SetUpAsync()
+        {
+            await Pupil.ConnectAsync(NodeB.BaseAddress, []);
+            var before = (await app.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+            CallId = (await Teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", Lesson.Chat.Id, true)).Call.CallId;
+            Assert.StartsWith("v=0", await Teacher.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
+            await Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", CallId);
+            await Teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", CallId, Lesson.Pupil.AccountId, true);
+            Assert.StartsWith("v=0", await Pupil.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
+            var teacherFeed = (await Pupil.Connection.InvokeAsync<CallDto>("GetCall", CallId)).Participants.Single(p => p.AccountId == Lesson.Teacher.AccountId).FeedId!.Value;
+            await Pupil.Connection.InvokeAsync<string>("Subscribe", CallId, teacherFeed).ExpectHubErrorAsync("feed_not_found");
+            var added = (await app.Janus.AdminHandlesAsync()).Where(h => !before.Contains(h.Handle)).ToList();
+            teacherCamera = added.Single(h => h.Type == "publisher" && h.Display == Lesson.Teacher.AccountId.ToString("N"));
+            onB = added.Where(h => h.Session != teacherCamera.Session).ToList();
+            Assert.Equal(2, onB.Count); // the pupil's camera and subscriber
+        }
+
+        /// <summary>Waits (node B checks every second) until Janus holds none of the pupil's handles on node B; the teacher's camera stays.</summary>
+        public async Task PupilHandlesOnBGoneAsync(string failure)
+        {
+            for (var until = DateTime.UtcNow.AddSeconds(15); ; await Task.Delay(200))
+            {
+                var now = (await app.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+                Assert.Contains(teacherCamera.Handle, now);
+                if (onB.All(h => !now.Contains(h.Handle)))
+                {
+                    return;
+                }
+
+                Assert.True(DateTime.UtcNow < until, failure);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await Teacher.Connection.InvokeAsync("EndCall", CallId);
+            }
+            catch (Exception e) when (e is HubException or InvalidOperationException)
+            {
+                // The test failed before the call started.
+            }
+
+            await Pupil.DisposeAsync();
+            await Teacher.DisposeAsync();
+            await NodeB.DisposeAsync();
+        }
     }
 }

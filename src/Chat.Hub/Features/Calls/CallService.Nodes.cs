@@ -65,7 +65,7 @@ public sealed partial class CallService
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Handles on other nodes stay attached until that node's check finds the person out of the call
-            // (ForgetHandlesOfTheGoneAsync, every Calls:Presence:HandleCheck) — their own feeds are kicked already.
+            // (ForgetLeftOverHandlesAsync, every Calls:Presence:HandleCheck) — their own feeds are kicked already.
             LogDropNotPublished(logger, e, drop.CallId, drop.AccountId);
         }
     }
@@ -95,11 +95,12 @@ public sealed partial class CallService
     }
 
     /// <summary>
-    /// Detaches the handles this node holds of people no longer in a live call (a drop lost on its way: Redis down, this
-    /// node not yet subscribed, or no Redis between the nodes at all). Only handles held before the database was asked
-    /// go, so a rejoin meanwhile keeps its new ones. Returns how many people's handles went.
+    /// Detaches the handles this node holds of people no longer in a live call, or in it only through other nodes' hub
+    /// connections (their page rejoined elsewhere) — a drop lost on its way: Redis down, this node not yet subscribed, or
+    /// no Redis between the nodes at all. Only handles held before the database was asked go, so a rejoin meanwhile
+    /// keeps its new ones. Returns how many people's handles went.
     /// </summary>
-    internal async Task<int> ForgetHandlesOfTheGoneAsync(CancellationToken ct)
+    internal async Task<int> ForgetLeftOverHandlesAsync(CancellationToken ct)
     {
         var held = new Dictionary<(Guid Call, Guid Account), HashSet<long>>();
         void Note(Guid call, Guid account, long handle)
@@ -132,18 +133,29 @@ public sealed partial class CallService
             return 0;
         }
 
-        var gone = await calls.NotInLiveCallAsync(held.Keys.ToList(), ct);
-        foreach (var (call, account) in gone)
+        var leftOver = await calls.LeftOverAsync(held.Keys.ToList(), NodeName, ct);
+        foreach (var (call, account, moved) in leftOver)
         {
-            LogHandlesOfTheGone(logger, call, account);
+            if (moved)
+            {
+                LogHandlesOfTheMoved(logger, call, account);
+            }
+            else
+            {
+                LogHandlesOfTheGone(logger, call, account);
+            }
+
             await DropHandlesAsync(call, account, ct, held[(call, account)]);
         }
 
-        return gone.Count;
+        return leftOver.Count;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: {AccountId} is out of the call but this node still held their Janus handles (a drop was lost); detached now")]
     private static partial void LogHandlesOfTheGone(ILogger logger, Guid callId, Guid accountId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: {AccountId} rejoined through another node but this node still held their Janus handles (a drop was lost); detached now")]
+    private static partial void LogHandlesOfTheMoved(ILogger logger, Guid callId, Guid accountId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: could not tell other nodes to drop the handles of {AccountId} (none: everyone's)")]
     private static partial void LogDropNotPublished(ILogger logger, Exception exception, Guid callId, Guid? accountId);

@@ -25,8 +25,9 @@ public sealed class CallPresenceOptions
     public TimeSpan NodeDeadAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How often a node checks that the people whose Janus handles it holds are still in their calls, and detaches the
-    /// handles of those who are not (the fallback for a drop lost on its way; the drop itself is immediate).
+    /// How often a node checks that the people whose Janus handles it holds are still in their calls through it, and
+    /// detaches the handles of those who are not, or who rejoined through another node (the fallback for a drop lost on
+    /// its way; the drop itself is immediate).
     /// </summary>
     public TimeSpan HandleCheck { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -286,7 +287,7 @@ internal sealed class CallPresenceSweeper(CallService calls, IOptions<CallPresen
         if (Stopwatch.GetElapsedTime(lastHandleCheck) >= options.Value.HandleCheck)
         {
             lastHandleCheck = Stopwatch.GetTimestamp();
-            await calls.ForgetHandlesOfTheGoneAsync(ct);
+            await calls.ForgetLeftOverHandlesAsync(ct);
         }
 
         // A full batch: there may be more (a broadcast's audience closing their tabs at the end), but a tick never

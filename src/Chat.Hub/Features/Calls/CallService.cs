@@ -140,10 +140,10 @@ public sealed partial class CallService(
     /// builds it all again here (<see cref="CallJoinDto.MediaHere"/>), so whatever Janus handles another node still
     /// holds of the person in this call (the node the page was on before its connection moved) are left over: that
     /// node is told to detach them, and with its camera handle goes the stale feed from the room. Not awaited: a
-    /// rejoin does not wait on Redis (a lost drop is caught by no check here: the person is still in the call; the
-    /// handles then stay until they leave or the call ends, as before). A second device of the same account in the
-    /// same call is one participant: its media on the other node goes too (that page sees its connections fail and
-    /// makes them again, as when Janus drops a handle).
+    /// rejoin does not wait on Redis (a lost drop is caught by that node's handle check, which finds the person in the
+    /// call through no connection of its own: <see cref="ForgetLeftOverHandlesAsync"/>). A second device of the same
+    /// account in the same call is one participant: its media on the other node goes too (that page sees its
+    /// connections fail and makes them again, as when Janus drops a handle).
     /// </summary>
     private void LeftOverOnOtherNodes(Guid callId, Guid me) => _ = PublishDropAsync(new HandleDrop(nodeId, callId, me));
 
