@@ -43,7 +43,7 @@ public sealed class CallStoreTests
             return 0;
         }, default);
 
-        var locked = await db.InTransactionAsync(s => store.LockAsync(s, first.Id, default), default);
+        var locked = await db.InTransactionAsync(s => store.LockAsync(s, first.Id, [], default), default);
         Assert.NotNull(locked);
         Assert.True(locked.Value.Call.Locked);
         Assert.Equal(42, locked.Value.Call.SfuRoom);

@@ -93,7 +93,17 @@ public sealed class CallState
     public CallParticipant? Find(Guid accountId) => participants.GetValueOrDefault(accountId);
 
     /// <summary>Viewers of a broadcast present now (everyone but presenters).</summary>
-    public int ViewerCount => Broadcast ? participants.Values.Count(p => p.Present && !IsPresenter(p)) : 0;
+    public int ViewerCount => Broadcast ? participants.Values.Count(p => p.Present && !IsPresenter(p)) + OtherViewers : 0;
+
+    /// <summary>
+    /// Present viewers of a broadcast that are not in this state: a change reads only the people it concerns and those
+    /// who are more than a viewer (thousands of viewers are not read for each join), and counts the rest. They are
+    /// viewers only (no feed, no raised hand, not allowed to speak), so no operation but the call's end changes them.
+    /// </summary>
+    public int OtherViewers { get; private set; }
+
+    /// <summary>Restores the count of present viewers left out of this state (storage read them as a count).</summary>
+    public void RestoreOtherViewers(int count) => OtherViewers = count;
 
     /// <summary>Restores a participant from storage (no checks).</summary>
     public CallParticipant Restore(
@@ -165,7 +175,7 @@ public sealed class CallState
         p.HandRaised = false;
         p.FeedId = null;
         p.ScreenFeedId = null;
-        if (!participants.Values.Any(x => x.Present))
+        if (OtherViewers == 0 && !participants.Values.Any(x => x.Present))
         {
             Ended = true;
         }
@@ -178,6 +188,7 @@ public sealed class CallState
         EnsureOpen();
         RequireHost(actor);
         Ended = true;
+        OtherViewers = 0; // storage takes them out with the end
         foreach (var p in participants.Values)
         {
             p.Present = false;

@@ -43,33 +43,78 @@ public sealed class CallStore(NpgsqlDataSource db)
             $"SELECT {CallColumns} FROM calls WHERE chat_id = @chatId AND ended_at IS NULL", new { chatId }, cancellationToken: ct));
     }
 
-    /// <summary>Locks the call row for the rest of the transaction and returns it with its participants.</summary>
-    public async Task<(CallRow Call, IReadOnlyList<CallParticipantRow> Participants)?> LockAsync(DbScope s, Guid callId, CancellationToken ct)
+    /// <summary>
+    /// Locks the call row for the rest of the transaction and returns it with its participants: every one of a call;
+    /// of a broadcast, those <paramref name="focus"/> names and those who are more than a viewer (the host, presenters,
+    /// anyone publishing or with a raised hand), with the count of the present viewers left out (a broadcast may have
+    /// thousands, and a viewer's join or leave must not read them all). <paramref name="shared"/>: a share lock, for
+    /// changes of one's own row only that leave the call's flags as they are (joining a broadcast), so that such changes
+    /// run side by side (and commit together) while every other change waits for them and they for it.
+    /// </summary>
+    public async Task<(CallRow Call, IReadOnlyList<CallParticipantRow> Participants, int OtherViewers)?> LockAsync(
+        DbScope s, Guid callId, IReadOnlyCollection<Guid> focus, CancellationToken ct, bool shared = false)
     {
         var call = await s.Connection.QuerySingleOrDefaultAsync<CallRow>(new CommandDefinition(
-            $"SELECT {CallColumns} FROM calls WHERE id = @callId FOR UPDATE", new { callId }, s.Transaction, cancellationToken: ct));
+            $"SELECT {CallColumns} FROM calls WHERE id = @callId {(shared ? "FOR SHARE" : "FOR UPDATE")}", new { callId }, s.Transaction, cancellationToken: ct));
         if (call is null)
         {
             return null;
         }
 
-        var participants = (await s.Connection.QueryAsync<CallParticipantRow>(new CommandDefinition(
-            $"SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId", new { callId }, s.Transaction, cancellationToken: ct))).AsList();
-        return (call, participants);
+        var (participants, others) = await ReadParticipantsAsync(s.Connection, s.Transaction, call, focus, ct);
+        return (call, participants, others);
     }
 
-    public async Task<IReadOnlyList<CallParticipantRow>> ParticipantsAsync(Guid callId, CancellationToken ct)
+    /// <summary>The call's participants as <see cref="LockAsync"/> reads them, without a lock.</summary>
+    public async Task<(IReadOnlyList<CallParticipantRow> Participants, int OtherViewers)> ParticipantsAsync(
+        CallRow call, IReadOnlyCollection<Guid> focus, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<CallParticipantRow>(new CommandDefinition(
-            $"SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId", new { callId }, cancellationToken: ct))).AsList();
+        return await ReadParticipantsAsync(c, null, call, focus, ct);
     }
 
-    /// <summary>Writes the call's flags and every participant (insert or update).</summary>
+    /// <summary>One participant of the call, or null.</summary>
+    public async Task<CallParticipantRow?> ParticipantAsync(Guid callId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<CallParticipantRow>(new CommandDefinition(
+            $"SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId AND account_id = @accountId",
+            new { callId, accountId }, cancellationToken: ct));
+    }
+
+    private static async Task<(IReadOnlyList<CallParticipantRow>, int)> ReadParticipantsAsync(
+        NpgsqlConnection c, NpgsqlTransaction? tx, CallRow call, IReadOnlyCollection<Guid> focus, CancellationToken ct)
+    {
+        if (call.Kind != "broadcast")
+        {
+            return ((await c.QueryAsync<CallParticipantRow>(new CommandDefinition(
+                $"SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId", new { callId = call.Id }, tx, cancellationToken: ct))).AsList(), 0);
+        }
+
+        const string MoreThanAViewer =
+            "account_id = ANY (@focus) OR account_id = @host OR speak_allowed OR hand_raised OR feed_id IS NOT NULL OR screen_feed_id IS NOT NULL";
+        await using var read = await c.QueryMultipleAsync(new CommandDefinition(
+            $"""
+            SELECT {ParticipantColumns} FROM call_participants WHERE call_id = @callId AND ({MoreThanAViewer});
+            SELECT count(*)::int FROM call_participants WHERE call_id = @callId AND present AND NOT ({MoreThanAViewer});
+            """,
+            new { callId = call.Id, host = call.HostId, focus = focus.ToArray() }, tx, cancellationToken: ct));
+        var participants = (await read.ReadAsync<CallParticipantRow>()).AsList();
+        return (participants, await read.ReadSingleAsync<int>());
+    }
+
+    /// <summary>
+    /// Writes the call's flags and the given participants (insert or update); when the call ended, every participant
+    /// still present leaves (also those the change did not read).
+    /// </summary>
     public async Task SaveAsync(DbScope s, Guid callId, bool locked, bool ended, IEnumerable<CallParticipantRow> participants, CancellationToken ct, bool? waitingRoom = null)
     {
+        // Only when a flag changes: changes under a share lock (LockAsync) leave the row alone, so they never wait for each other.
         await s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE calls SET locked = @locked, waiting_room = coalesce(@waitingRoom, waiting_room), ended_at = CASE WHEN @ended THEN coalesce(ended_at, now()) END WHERE id = @callId",
+            """
+            UPDATE calls SET locked = @locked, waiting_room = coalesce(@waitingRoom, waiting_room), ended_at = CASE WHEN @ended THEN coalesce(ended_at, now()) END
+            WHERE id = @callId AND (locked <> @locked OR waiting_room <> coalesce(@waitingRoom, waiting_room) OR (ended_at IS NOT NULL) <> @ended)
+            """,
             new { callId, locked, ended, waitingRoom }, s.Transaction, cancellationToken: ct));
         foreach (var p in participants)
         {
@@ -82,6 +127,16 @@ public sealed class CallStore(NpgsqlDataSource db)
                     share_allowed = excluded.share_allowed, screen_feed_id = excluded.screen_feed_id,
                     left_at = CASE WHEN excluded.present THEN NULL ELSE coalesce(call_participants.left_at, now()) END
                 """, p, s.Transaction, cancellationToken: ct));
+        }
+
+        if (ended)
+        {
+            // Whoever the change did not read (a broadcast's viewers) leaves with the call's end too.
+            await s.Connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE call_participants SET present = false, feed_id = NULL, screen_feed_id = NULL, left_at = coalesce(left_at, now())
+                WHERE call_id = @callId AND present
+                """, new { callId }, s.Transaction, cancellationToken: ct));
         }
     }
 

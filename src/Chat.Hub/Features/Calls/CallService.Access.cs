@@ -43,7 +43,7 @@ public sealed partial class CallService
     {
         (long? Camera, long? Screen) feeds = default;
         var present = false;
-        var dto = await MutateAsync(live.Id, s =>
+        var dto = await MutateAsync(live.Id, [accountId], s =>
         {
             if (s.Find(accountId) is { Present: true })
             {

@@ -195,7 +195,7 @@ public sealed partial class CallService
     private async Task<bool> TakeOutGoneAsync(Guid callId, Guid accountId, TimeSpan goneAfter, CancellationToken ct)
     {
         (long? Camera, long? Screen) feeds = default;
-        var dto = await MutateIfAsync(callId, s => calls.IsGoneAsync(s, callId, accountId, goneAfter, ct), state =>
+        var dto = await MutateIfAsync(callId, [accountId], s => calls.IsGoneAsync(s, callId, accountId, goneAfter, ct), state =>
         {
             feeds = FeedsOf(state, accountId);
             return state.Leave(accountId);

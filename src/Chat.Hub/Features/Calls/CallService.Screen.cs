@@ -16,7 +16,7 @@ public sealed partial class CallService
     public async Task<string> PublishScreenAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         Translate(() => state.RequireNotViewer(me));
         Translate(() => state.RequireScreenSlot(me));
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
@@ -45,7 +45,7 @@ public sealed partial class CallService
         CallDto dto;
         try
         {
-            dto = await MutateAsync(callId, s => s.SetScreenFeed(me, feed), ct);
+            dto = await MutateAsync(callId, [me], s => s.SetScreenFeed(me, feed), ct);
         }
         catch (ChatException)
         {
@@ -70,7 +70,7 @@ public sealed partial class CallService
     {
         var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         var mine = Translate(() => state.RequirePresent(me));
         if (offer.Media.Any(m => !m.IsRejected && m.Kind == "audio" && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv) && !state.MayPublish(me))
         {
@@ -92,7 +92,7 @@ public sealed partial class CallService
     {
         var target = accountId ?? me;
         long? stopped = null;
-        var dto = await ChangeAsync(me, callId, s => stopped = s.StopScreen(me, target), ct);
+        var dto = await ChangeAsync(me, callId, s => stopped = s.StopScreen(me, target), ct, target);
         await StopScreenInSfuAsync(callId, target, stopped, ct);
         return dto;
     }
@@ -101,7 +101,7 @@ public sealed partial class CallService
     public async Task<CallDto> AllowToShareAsync(Guid me, Guid callId, Guid accountId, bool allowed, CancellationToken ct)
     {
         long? stopped = null;
-        var dto = await ChangeAsync(me, callId, s => stopped = s.AllowToShare(me, accountId, allowed), ct);
+        var dto = await ChangeAsync(me, callId, s => stopped = s.AllowToShare(me, accountId, allowed), ct, accountId);
         await StopScreenInSfuAsync(callId, accountId, stopped, ct);
         return dto;
     }
@@ -110,7 +110,7 @@ public sealed partial class CallService
     public async Task<CallDto> SetPresenterAsync(Guid me, Guid callId, Guid accountId, bool presenter, CancellationToken ct)
     {
         (long? Camera, long? Screen) stopped = default;
-        var dto = await ChangeAsync(me, callId, s => stopped = s.SetPresenter(me, accountId, presenter), ct);
+        var dto = await ChangeAsync(me, callId, s => stopped = s.SetPresenter(me, accountId, presenter), ct, accountId);
         await StopScreenInSfuAsync(callId, accountId, stopped.Screen, ct);
         await KickFeedAsync(callId, stopped.Camera, ct);
         if (stopped.Camera is not null && publishers.TryRemove((callId, accountId), out var handle) && janus.Enabled)

@@ -67,7 +67,7 @@ public sealed partial class CallService
                 return;
             }
 
-            var (state, _) = await LoadAsync(row, CancellationToken.None);
+            var (state, _) = await LoadAsync(row, me: null, CancellationToken.None);
             await PushAsync(chatId, callId, c => c.BroadcastViewers(callId, state.ViewerCount));
         }
         catch (Exception e)

@@ -78,7 +78,7 @@ public sealed partial class CallService
         }
 
         await TryPushAsync(callId, () => hub.Clients.User(accountId.ToString()).CallGuestDecided(callId, admit));
-        if (!admit && (await calls.ParticipantsAsync(callId, ct)).Any(p => p.AccountId == accountId && p.Present))
+        if (!admit && await calls.ParticipantAsync(callId, accountId, ct) is { Present: true })
         {
             // Admitted earlier and now turned away: out of the call, like a removal.
             await RemoveParticipantAsync(me, callId, accountId, ct);

@@ -118,11 +118,13 @@ public sealed partial class CallService(
         var moderator = role is not ("member" or Guest) || await calls.WasSweptAsync(callId, me, ct);
         Joining(connectionId, callId, me);
         var wasIn = false;
-        var dto = await MutateAsync(callId, state =>
+        // A broadcast's joins touch only the joiner's row (no participant limit), so they run side by side: an assembly
+        // of a thousand opening the broadcast at nine does not queue behind one lock.
+        var dto = await MutateAsync(callId, [me], state =>
         {
             wasIn = state.Find(me) is { Present: true };
             return state.Join(me, moderator);
-        }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct));
+        }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct), shared: row.Kind == "broadcast");
         await JoinedAsync(connectionId, callId, me, ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
@@ -159,7 +161,7 @@ public sealed partial class CallService(
     public async Task<IceServersDto> IceServersAsync(Guid me, Guid callId, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, ct);
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         Translate(() => state.RequirePresent(me));
         return IceServersFor(me);
     }
@@ -175,7 +177,7 @@ public sealed partial class CallService(
     public async Task<CallDto> GetAsync(Guid me, Guid callId, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, ct, CallAccess.Read);
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         return ToDto(state);
     }
 
@@ -189,7 +191,7 @@ public sealed partial class CallService(
             return null;
         }
 
-        var (state, _) = await LoadAsync(live, ct);
+        var (state, _) = await LoadAsync(live, me, ct);
         return ToDto(state);
     }
 
@@ -197,7 +199,7 @@ public sealed partial class CallService(
     {
         var row = await RequireMemberAsync(me, callId, allowNonMember: true, ct: ct);
         if (await chats.RoleOfAsync(row.ChatId, me, ct) is null
-            && !(await calls.ParticipantsAsync(callId, ct)).Any(p => p.AccountId == me && p.Present))
+            && await calls.ParticipantAsync(callId, me, ct) is not { Present: true })
         {
             // Someone who left the chat may still hang up; anyone else learns nothing about the call.
             throw new ChatException(ChatError.ChatNotFound);
@@ -206,7 +208,7 @@ public sealed partial class CallService(
         // The page closes its connections, but handles of mine may live on another node (I reconnected elsewhere, or
         // a second device): they go too, so nobody keeps receiving a call they are no longer seen in.
         (long? Camera, long? Screen) feeds = default;
-        var dto = await MutateAsync(callId, state =>
+        var dto = await MutateAsync(callId, [me], state =>
         {
             feeds = FeedsOf(state, me);
             state.Leave(me);
@@ -231,7 +233,7 @@ public sealed partial class CallService(
     public async Task EndAsync(Guid me, Guid callId, CancellationToken ct)
     {
         await RequireMemberAsync(me, callId, ct);
-        var dto = await MutateAsync(callId, state => state.End(me), ct);
+        var dto = await MutateAsync(callId, [me], state => state.End(me), ct);
         await EndedAsync(dto, ct);
     }
 
@@ -243,7 +245,7 @@ public sealed partial class CallService(
 
     public async Task<CallDto> AllowToSpeakAsync(Guid me, Guid callId, Guid accountId, bool allowed, CancellationToken ct)
     {
-        var dto = await ChangeAsync(me, callId, s => s.AllowToSpeak(me, accountId, allowed), ct);
+        var dto = await ChangeAsync(me, callId, s => s.AllowToSpeak(me, accountId, allowed), ct, accountId);
         if (!allowed)
         {
             await ForceMuteAsync(callId, accountId, ct);
@@ -266,7 +268,7 @@ public sealed partial class CallService(
             {
                 muted = s.MuteAll(me);
             }
-        }, ct);
+        }, ct, accountId);
         foreach (var id in muted)
         {
             await ForceMuteAsync(callId, id, ct);
@@ -286,7 +288,7 @@ public sealed partial class CallService(
         {
             feeds = FeedsOf(s, accountId);
             s.Remove(me, accountId);
-        }, ct);
+        }, ct, accountId);
         await LeftAsync(dto, accountId, feeds, ct);
         return dto;
     }
@@ -302,7 +304,7 @@ public sealed partial class CallService(
     {
         var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
         var offer = Validate(sdpOffer, SdpPurpose.PublishOffer);
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         Translate(() => state.RequirePresent(me));
         Translate(() => state.RequireNotViewer(me));
         var sending = offer.Media.Where(m => !m.IsRejected && m.Direction is MediaDirection.SendOnly or MediaDirection.SendRecv).ToList();
@@ -329,7 +331,7 @@ public sealed partial class CallService(
         publishers[(callId, me)] = handle;
         var (feed, answer) = await SfuCallAsync(() => client.PublishAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, me.ToString("N"), sdpOffer,
             sending.Any(m => m.Kind == "audio"), sending.Any(m => m.Kind == "video"), ct));
-        var dto = await MutateAsync(callId, s => s.SetFeed(me, feed), ct);
+        var dto = await MutateAsync(callId, [me], s => s.SetFeed(me, feed), ct);
         await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
         return answer;
     }
@@ -361,7 +363,7 @@ public sealed partial class CallService(
     /// <summary>My subscription to a feed of the call (its row read already), while I am in the call: its Janus client and handle.</summary>
     private async Task<(JanusClient Client, long Handle)> MySubscriptionAsync(CallRow row, Guid me, long feedId, CancellationToken ct)
     {
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         Translate(() => state.RequirePresent(me));
         var handle = subscribers.TryGetValue((row.Id, me, feedId), out var h) ? h : throw new ChatException(ChatError.FeedNotFound);
         var (client, _) = await SfuAsync(row, ct);
@@ -372,7 +374,7 @@ public sealed partial class CallService(
     public async Task<string> SubscribeAsync(Guid me, Guid callId, long feedId, CancellationToken ct)
     {
         var row = await RequireMemberAsync(me, callId, ct);
-        var (state, _) = await LoadAsync(row, ct);
+        var (state, _) = await LoadAsync(row, me, ct);
         Translate(() => state.RequirePresent(me));
         if (!state.Present.Any(p => p.FeedId == feedId || p.ScreenFeedId == feedId))
         {
@@ -534,10 +536,11 @@ public sealed partial class CallService(
         }
     }
 
-    private async Task<CallDto> ChangeAsync(Guid me, Guid callId, Action<CallState> change, CancellationToken ct)
+    /// <summary>A change by <paramref name="me"/> (to <paramref name="target"/>, if it concerns someone else), pushed to the chat.</summary>
+    private async Task<CallDto> ChangeAsync(Guid me, Guid callId, Action<CallState> change, CancellationToken ct, Guid? target = null)
     {
         await RequireMemberAsync(me, callId, ct);
-        var dto = await MutateAsync(callId, s =>
+        var dto = await MutateAsync(callId, target is { } t ? [me, t] : [me], s =>
         {
             change(s);
             return 0;
@@ -546,25 +549,30 @@ public sealed partial class CallService(
         return dto;
     }
 
-    private Task<CallDto> MutateAsync(Guid callId, Action<CallState> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
-        MutateAsync(callId, s =>
+    private Task<CallDto> MutateAsync(Guid callId, Guid[] focus, Action<CallState> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
+        MutateAsync(callId, focus, s =>
         {
             change(s);
             return 0;
         }, ct, alongside);
 
-    private async Task<CallDto> MutateAsync<T>(Guid callId, Func<CallState, T> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
-        (await MutateIfAsync(callId, onlyIf: null, change, ct, alongside))!;
+    private async Task<CallDto> MutateAsync<T>(
+        Guid callId, Guid[] focus, Func<CallState, T> change, CancellationToken ct, Func<DbScope, Task>? alongside = null, bool shared = false) =>
+        (await MutateIfAsync(callId, focus, onlyIf: null, change, ct, alongside, shared))!;
 
     /// <summary>
     /// One change of the call under its row lock: <paramref name="onlyIf"/> (checked under the lock) false leaves it
     /// as it is and returns null; <paramref name="alongside"/> runs in the same transaction after the change is saved.
+    /// <paramref name="focus"/>: the people the change concerns — in a broadcast only they, and whoever is more than a
+    /// viewer, are read (<see cref="CallStore.LockAsync"/>); the change must not touch anyone else. <paramref name="shared"/>:
+    /// under a share lock, for a change of the focus's own rows only that leaves the call's flags as they are.
     /// </summary>
     private Task<CallDto?> MutateIfAsync<T>(
-        Guid callId, Func<DbScope, Task<bool>>? onlyIf, Func<CallState, T> change, CancellationToken ct, Func<DbScope, Task>? alongside = null) =>
+        Guid callId, Guid[] focus, Func<DbScope, Task<bool>>? onlyIf, Func<CallState, T> change, CancellationToken ct,
+        Func<DbScope, Task>? alongside = null, bool shared = false) =>
         database.InTransactionAsync<CallDto?>(async s =>
         {
-            var loaded = await calls.LockAsync(s, callId, ct);
+            var loaded = await calls.LockAsync(s, callId, focus, ct, shared);
             if (loaded is null || loaded.Value.Call.EndedAt is not null)
             {
                 throw new ChatException(ChatError.CallNotFound);
@@ -575,7 +583,7 @@ public sealed partial class CallService(
                 return null;
             }
 
-            var state = Build(loaded.Value.Call, loaded.Value.Participants);
+            var state = Build(loaded.Value.Call, loaded.Value.Participants, loaded.Value.OtherViewers);
             Translate(() => change(state));
             // Only the participants this change touched are written: a broadcast may have thousands of viewers.
             var unchanged = loaded.Value.Participants.ToHashSet();
@@ -588,13 +596,18 @@ public sealed partial class CallService(
             return ToDto(state);
         }, ct);
 
-    private async Task<(CallState State, CallRow Row)> LoadAsync(CallRow row, CancellationToken ct) =>
-        (Build(row, await calls.ParticipantsAsync(row.Id, ct)), row);
+    /// <summary>The call's state as <paramref name="me"/> needs it (in a broadcast: me, and whoever is more than a viewer).</summary>
+    private async Task<(CallState State, CallRow Row)> LoadAsync(CallRow row, Guid? me, CancellationToken ct)
+    {
+        var (participants, others) = await calls.ParticipantsAsync(row, me is { } m ? [m] : [], ct);
+        return (Build(row, participants, others), row);
+    }
 
-    private static CallState Build(CallRow row, IReadOnlyList<CallParticipantRow> participants)
+    private static CallState Build(CallRow row, IReadOnlyList<CallParticipantRow> participants, int otherViewers)
     {
         var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode, row.Kind == "broadcast");
         state.RestoreFlags(row.Locked, row.EndedAt is not null, row.WaitingRoom);
+        state.RestoreOtherViewers(otherViewers);
         foreach (var p in participants)
         {
             state.Restore(p.AccountId, p.Present, p.Removed, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId);
@@ -669,7 +682,7 @@ public sealed partial class CallService(
     private Task<CallRow> EnsureRoomAsync(Guid callId, CancellationToken ct) =>
         database.InTransactionAsync(async s =>
         {
-            var locked = await calls.LockAsync(s, callId, ct);
+            var locked = await calls.LockAsync(s, callId, [], ct);
             if (locked is null || locked.Value.Call.EndedAt is not null)
             {
                 throw new ChatException(ChatError.CallNotFound);
@@ -723,7 +736,7 @@ public sealed partial class CallService(
     {
         // The SFU stops forwarding the muted participant's audio whatever their browser does.
         var row = await calls.GetAsync(callId, ct);
-        var feed = (await calls.ParticipantsAsync(callId, ct)).FirstOrDefault(p => p.AccountId == accountId)?.FeedId;
+        var feed = (await calls.ParticipantAsync(callId, accountId, ct))?.FeedId;
         if (row?.SfuUrl is null || row.SfuRoom is null || feed is null || !janus.Enabled)
         {
             return;
@@ -928,8 +941,9 @@ public sealed partial class CallService(
                         return null;
                     }
 
-                    var loaded = await calls.LockAsync(s, row.Id, CancellationToken.None);
-                    var state = Build(loaded!.Value.Call, loaded.Value.Participants);
+                    // Everyone with a feed is read (more than a viewer), so every feed goes.
+                    var loaded = await calls.LockAsync(s, row.Id, [], CancellationToken.None);
+                    var state = Build(loaded!.Value.Call, loaded.Value.Participants, loaded.Value.OtherViewers);
                     foreach (var p in state.Present.ToList())
                     {
                         state.SetFeed(p.AccountId, null);
