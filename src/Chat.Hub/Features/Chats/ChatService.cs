@@ -60,6 +60,13 @@ public sealed class ChatService(
         await chats.RoleOfAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
 
     /// <summary>
+    /// The role of a member of the chat, whatever the chat's state or their restrictions there; an admin's moderation
+    /// case gives none (it lets them read and moderate the chat, not carry its messages elsewhere): "chat not found".
+    /// </summary>
+    public async Task<string> MemberRoleAsync(Guid chatId, Guid me, CancellationToken ct) =>
+        (await chats.ActingRoleOfAsync(chatId, me, ct)).Role ?? throw new ChatException(ChatError.ChatNotFound);
+
+    /// <summary>
     /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member (an admin's
     /// moderation case gives none: it lets them moderate, not take part) of a chat that is not archived
     /// (<c>chat_archived</c>), who is not blocked or muted there. A blocked member sees why and until when.
