@@ -276,6 +276,12 @@ public sealed class ChatStore(NpgsqlDataSource db)
             "UPDATE chat_members SET role = @role, source = 'manual' WHERE chat_id = @chatId AND account_id = @accountId",
             new { chatId, accountId, role }, s.Transaction, cancellationToken: ct)) == 1;
 
+    /// <summary>Whether the person's role in the chat is an owner's or moderator's given by the roster (the school's roles).</summary>
+    public async Task<bool> HasRosterRoleAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chatId AND account_id = @accountId AND source = 'roster' AND role <> 'member')",
+            new { chatId, accountId }, s.Transaction, cancellationToken: ct));
+
     public async Task<bool> RemoveMemberAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM chat_members WHERE chat_id = @chatId AND account_id = @accountId", new { chatId, accountId }, s.Transaction, cancellationToken: ct)) == 1;
@@ -340,7 +346,9 @@ public sealed class ChatStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Creates the school's system chats (staff room, channels, each class's pupils' and parents' chats) and brings
-    /// their roster-kept memberships in line with the roster. Returns who was added and removed.
+    /// their roster-kept memberships in line with the roster. Returns who was added and removed. A role an owner gave
+    /// by hand (source 'manual', e.g. a teacher allowed to post in a channel) is kept, but only while the roster still
+    /// names the person for the chat: whoever it no longer names leaves it, whatever their source.
     /// </summary>
     public async Task<IReadOnlyList<MembershipChange>> SyncRosterAsync(DbScope s, Guid schoolId, CancellationToken ct)
     {
@@ -385,7 +393,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
             """
             WITH d AS MATERIALIZED (SELECT * FROM roster_chat_members(@schoolId))
             DELETE FROM chat_members cm USING chats c
-            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND c.archived_at IS NULL AND cm.source = 'roster'
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND c.archived_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM d WHERE d.chat_id = cm.chat_id AND d.account_id = cm.account_id)
             RETURNING cm.chat_id, cm.account_id, false AS added
             """,

@@ -523,8 +523,9 @@ public sealed class MessageStore(NpgsqlDataSource db)
 
     /// <summary>
     /// One page of a full-text search, newest first, keyset-paged by (created_at, chat_id, seq) below
-    /// <see cref="SearchFilter.Before"/>. Without a chat: the person's chats (of the school, if given); with a chat: only
-    /// that chat (the caller has checked the person's access to it). Each hit carries the words of its text that matched
+    /// <see cref="SearchFilter.Before"/>. Without a chat: the person's chats (of the school, if given) in active schools
+    /// (a suspended school's chats are not read, as history and files are not); with a chat: only that chat (the caller
+    /// has checked the person's access to it). Each hit carries the words of its text that matched
     /// (<c>ts_headline</c> with control characters as markers: message texts cannot hold them), lower-cased, as plain text;
     /// without <paramref name="withWords"/> the words are not computed (<c>ts_headline</c> re-parses every hit's text) and
     /// each hit has none.
@@ -543,6 +544,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
                 SELECT m.* FROM messages m
                 WHERE (CASE WHEN @chatId::uuid IS NOT NULL THEN m.chat_id = @chatId
                             ELSE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm JOIN chats ch ON ch.id = cm.chat_id
+                                               JOIN schools sc ON sc.id = ch.school_id AND sc.status = 'active'
                                                WHERE cm.account_id = @accountId AND (@schoolId::uuid IS NULL OR ch.school_id = @schoolId)) END)
                   AND m.deleted_at IS NULL AND m.search @@ websearch_to_tsquery('russian', @query)
                   AND (@beforeAt::timestamptz IS NULL OR (m.created_at, m.chat_id, m.seq) < (@beforeAt, @beforeChatId, @beforeSeq))

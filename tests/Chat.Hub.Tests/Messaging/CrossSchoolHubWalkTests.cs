@@ -268,7 +268,8 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
         Assert.Empty(await hub.HistoryAsync(ownChat.Id));
 
         // School A's people cannot be pulled into school B's chats, nor school A's class named there.
-        await hub.Connection.InvokeAsync<int>("AddChatMembers", ownChat.Id, new[] { a.Pupil.AccountId }).ExpectHubErrorAsync("member_not_found");
+        var ownGroup = await hub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat", new CreateChatRequest(schoolB.Id, "group", "Кружок", null, null, null));
+        await hub.Connection.InvokeAsync<int>("AddChatMembers", ownGroup.Id, new[] { a.Pupil.AccountId }).ExpectHubErrorAsync("member_not_found");
         await hub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat", new CreateChatRequest(schoolB.Id, "group", "Общий", null, null, [a.Pupil.AccountId]))
             .ExpectHubErrorAsync("member_not_found");
         await hub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat", new CreateChatRequest(schoolB.Id, "subject", "Математика", a.ClassId, null, null))

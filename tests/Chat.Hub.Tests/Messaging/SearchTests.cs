@@ -171,4 +171,33 @@ public sealed class SearchTests(ChatApp app) : IClassFixture<ChatApp>
 
         Assert.Single((await PageAsync(petya, new SearchRequest("математика", ChatId: classChat.Id))).Hits);
     }
+
+    [Fact]
+    public async Task Search_SchoolSuspended_FindsNothingOfIt_UntilResumed()
+    {
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var petyaUser = await school.AddStudentAsync("Петя", class5A.Id);
+        await using var petya = await HubClient.ConnectAsync(app, petyaUser);
+        var classChat = await petya.ClassChatAsync(school.Id, class5A.Id);
+        var sent = await petya.SendAsync(classChat.Id, "Экскурсия в планетарий в субботу");
+        Assert.Equal(sent.Seq, Assert.Single(await SearchAsync(petya, "планетарий")).Seq);
+
+        // Suspended, the school's chats are not read (history says "not found"), and search does not read them either:
+        // not the old method, not the paged one, not over HTTP.
+        await (await op.Http.PostAsync($"/api/platform/schools/{school.Id}/suspend", null)).EnsureOkAsync();
+        await petya.HistoryAsync(classChat.Id).ExpectHubErrorAsync("chat_not_found");
+        Assert.Empty(await SearchAsync(petya, "планетарий"));
+        Assert.Empty(await SearchAsync(petya, "планетарий", school.Id));
+        Assert.Empty((await PageAsync(petya, new SearchRequest("планетарий"))).Hits);
+        Assert.Empty((await PageAsync(petya, new SearchRequest("планетарий", school.Id))).Hits);
+        await PageAsync(petya, new SearchRequest("планетарий", ChatId: classChat.Id)).ExpectHubErrorAsync("chat_not_found");
+        Assert.Empty(await (await petyaUser.Http.GetAsync("/api/search?q=планетарий")).ReadAsync<List<MessageDto>>());
+
+        // Resumed, the message is found again.
+        await (await op.Http.PostAsync($"/api/platform/schools/{school.Id}/resume", null)).EnsureOkAsync();
+        Assert.Equal(sent.Seq, Assert.Single(await SearchAsync(petya, "планетарий")).Seq);
+        Assert.Single(await (await petyaUser.Http.GetAsync("/api/search?q=планетарий")).ReadAsync<List<MessageDto>>());
+    }
 }

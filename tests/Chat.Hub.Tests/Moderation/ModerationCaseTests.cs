@@ -74,4 +74,27 @@ public sealed class ModerationCaseTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains("chat_not_found:", ended.Message);
         Assert.Null((await (await school.Admin.Http.GetAsync($"{school.Api}/chats")).ReadAsync<List<SchoolChatDto>>()).Single(c => c.Id == room.ChatId).CaseUntil);
     }
+
+    [Fact]
+    public async Task AdminWithCase_ForwardsNothingOutOfTheChat()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        var secret = await petya.SendAsync(room.ChatId, "Только для нашего класса");
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+        var schoolChannel = (await admin.ChatsAsync(school.Id)).Single(c => c.Title == "Общешкольный канал");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/chats/{room.ChatId}/moderation-cases", new { reason = "Жалоба родителя" })).EnsureOkAsync();
+        Assert.Contains(await admin.HistoryAsync(room.ChatId), m => m.Seq == secret.Seq);
+
+        // The case lets her read the class chat to moderate it, not copy the children's messages to the whole school.
+        await admin.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(room.ChatId, secret.Seq, schoolChannel.Id, Guid.NewGuid()))
+            .ExpectHubErrorAsync("chat_not_found");
+        Assert.DoesNotContain(await admin.HistoryAsync(schoolChannel.Id), m => m.Text == secret.Text);
+
+        // A member forwards from the chat as before.
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var forwarded = await teacher.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(room.ChatId, secret.Seq, room.ChatId, Guid.NewGuid()));
+        Assert.Equal(secret.Text, forwarded.Text);
+    }
 }

@@ -60,6 +60,13 @@ public sealed class ChatService(
         await chats.RoleOfAsync(chatId, me, ct) ?? throw new ChatException(ChatError.ChatNotFound);
 
     /// <summary>
+    /// The role of a member of the chat, whatever the chat's state or their restrictions there; an admin's moderation
+    /// case gives none (it lets them read and moderate the chat, not carry its messages elsewhere): "chat not found".
+    /// </summary>
+    public async Task<string> MemberRoleAsync(Guid chatId, Guid me, CancellationToken ct) =>
+        (await chats.ActingRoleOfAsync(chatId, me, ct)).Role ?? throw new ChatException(ChatError.ChatNotFound);
+
+    /// <summary>
     /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member (an admin's
     /// moderation case gives none: it lets them moderate, not take part) of a chat that is not archived
     /// (<c>chat_archived</c>), who is not blocked or muted there. A blocked member sees why and until when.
@@ -225,6 +232,13 @@ public sealed class ChatService(
             throw new ChatException(ChatError.ModeratorOnly);
         }
 
+        if (chat.SystemKey is not null)
+        {
+            // Class, parents', staff-room chats and channels follow the roster: nobody is put in by hand (who was could
+            // neither leave nor be removed, and an adult in a class chat would reach pupils past safe mode).
+            throw new ChatException(ChatError.AddMemberNotAllowed, detail: "Состав этого чата ведёт школа: добавить в него участника вручную нельзя.");
+        }
+
         var member = await access.ActiveMemberAsync(chat.SchoolId, me, ct);
         var school = await schools.GetAsync(chat.SchoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
         var changes = await database.InTransactionAsync(
@@ -307,6 +321,14 @@ public sealed class ChatService(
 
         await database.InTransactionAsync(async s =>
         {
+            // In a roster chat the school's roles give owners and moderators (admins, the director, class teachers): a
+            // hand-made change would outlive the school role it stands for. By hand, its owners only let an ordinary
+            // member write (moderator) or take that back; they make nobody owner.
+            if (chat.SystemKey is not null && (role == "owner" || await chats.HasRosterRoleAsync(s, chatId, accountId, ct)))
+            {
+                throw ChatException.Field("accountId", "Нельзя изменить эту роль: её даёт роль в школе.");
+            }
+
             if (!await chats.SetRoleAsync(s, chatId, accountId, role, ct))
             {
                 throw new ChatException(ChatError.MemberNotFound);

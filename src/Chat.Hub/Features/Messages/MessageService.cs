@@ -42,7 +42,8 @@ public sealed class MessageService(
 
     public async Task<MessageDto> ForwardAsync(Guid me, ForwardMessageRequest request, CancellationToken ct)
     {
-        await chatService.RoleAsync(request.FromChatId, me, ct);
+        // Members only: an admin's moderation case reads a chat to moderate it, and does not copy its messages out.
+        await chatService.MemberRoleAsync(request.FromChatId, me, ct);
         var original = await messages.GetAsync(request.FromChatId, request.Seq, ct);
         if (original is null || original.IsDeleted || original.Kind != "text")
         {
