@@ -1,0 +1,48 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Tests.Infrastructure;
+
+namespace Chat.Hub.Tests.Lifecycle;
+
+/// <summary>
+/// A parent's place in a school over time, as a mother of several children sees it: linked to each child, out of the
+/// school when the last child leaves, back when a child comes back.
+/// </summary>
+public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private static async Task<List<ChatSummaryDto>> ChatsAsync(TestUser user, Guid schoolId) =>
+        (await user.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={schoolId}"))!;
+
+    private static async Task<ChatSummaryDto> OpenDirectAsync(TestSchool school, TestUser who, TestUser with) =>
+        await (await who.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = with.AccountId })).ReadAsync<ChatSummaryDto>();
+
+    [Fact]
+    public async Task ChildLeavesAndComesBack_MotherBackInTheSchool_OpensHerDirectChatWithTheTeacherAgain_WithItsHistory()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var pupil = await school.AddStudentAsync("Петя", class5A.Id);
+        var mother = await school.AddParentAsync("Мама Пети", pupil.AccountId);
+        var direct = await OpenDirectAsync(school, mother, teacher);
+        await (await teacher.Http.PostAsJsonAsync($"/api/chats/{direct.Id}/messages", new { clientId = Guid.NewGuid(), text = "Петя забыл сменку" })).EnsureOkAsync();
+
+        // Петя leaves (the family moves away for a term): his mother, with no other child here, leaves the school too.
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{pupil.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+        await (await mother.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId })).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        // He comes back to 5А and his mother follows a new link for him.
+        var invite = await school.InviteAsync(school.Admin, "student", class5A.Id);
+        Assert.Equal("joined", (await TestSchool.AcceptAsync(pupil, invite)).Status);
+        await school.LinkParentAsync(mother, pupil.AccountId);
+
+        // Her chat with the class teacher is the same one, with its history, on both sides.
+        var again = await OpenDirectAsync(school, mother, teacher);
+        Assert.Equal((direct.Id, "Мария Ивановна", 2), (again.Id, again.Title, again.MemberCount));
+        Assert.Contains(await ChatsAsync(mother, school.Id), c => c.Id == direct.Id);
+        var history = await mother.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{direct.Id}/messages");
+        Assert.Equal("Петя забыл сменку", Assert.Single(history!).Text);
+        Assert.Equal(direct.Id, (await OpenDirectAsync(school, teacher, mother)).Id);
+    }
+}
