@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Schools;
 using Chat.Hub.Tests.Infrastructure;
 
 namespace Chat.Hub.Tests.Lifecycle;
@@ -44,5 +46,37 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         var history = await mother.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{direct.Id}/messages");
         Assert.Equal("Петя забыл сменку", Assert.Single(history!).Text);
         Assert.Equal(direct.Id, (await OpenDirectAsync(school, teacher, mother)).Id);
+    }
+
+    [Fact]
+    public async Task TwinsInOneClass_MotherFollowsALinkForEach_SchoolApprovesParents_BothRequestsStay_SheIsLinkedToBoth()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", approveParents = true })).EnsureOkAsync();
+        var class3B = await school.CreateClassAsync("3Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Петровна", class3B.Id);
+        var masha = await school.AddStudentAsync("Маша Орлова", class3B.Id);
+        var petya = await school.AddStudentAsync("Петя Орлов", class3B.Id);
+        var mother = await app.SignInAsync(SchoolBuilder.NewPhone(), "Мама Орловых");
+
+        // The class teacher sends her a link for each twin; she follows both before anyone decides.
+        var forMasha = await TestSchool.AcceptAsync(mother, await school.InviteAsync(teacher, "parent", childId: masha.AccountId));
+        var forPetya = await TestSchool.AcceptAsync(mother, await school.InviteAsync(teacher, "parent", childId: petya.AccountId));
+        Assert.Equal(("pending", "pending"), (forMasha.Status, forPetya.Status));
+        Assert.NotEqual(forMasha.JoinRequestId, forPetya.JoinRequestId);
+        var pending = await teacher.Http.GetFromJsonAsync<List<JoinRequestDto>>($"{school.Api}/join-requests?status=pending");
+        Assert.Equal(new HashSet<Guid?> { masha.AccountId, petya.AccountId }, pending!.Where(r => r.AccountId == mother.AccountId).Select(r => r.ChildId).ToHashSet());
+
+        // Following Маша's link again changes nothing but the use count: still one request for her.
+        Assert.Equal(forMasha.JoinRequestId, (await TestSchool.AcceptAsync(mother, await school.InviteAsync(teacher, "parent", childId: masha.AccountId))).JoinRequestId);
+
+        foreach (var id in new[] { forMasha.JoinRequestId, forPetya.JoinRequestId })
+        {
+            await (await teacher.Http.PostAsJsonAsync($"{school.Api}/join-requests/{id}/approve", new { })).EnsureOkAsync();
+        }
+
+        var me = (await mother.Http.GetFromJsonAsync<List<MemberDto>>($"{school.Api}/members"))!.Single(m => m.AccountId == mother.AccountId);
+        Assert.Equal(new HashSet<Guid> { masha.AccountId, petya.AccountId }, me.Children.ToHashSet());
+        Assert.Single(await ChatsAsync(mother, school.Id), c => c.Kind == "parents" && c.ClassId == class3B.Id);
     }
 }
