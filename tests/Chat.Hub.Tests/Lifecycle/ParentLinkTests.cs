@@ -79,4 +79,30 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(new HashSet<Guid> { masha.AccountId, petya.AccountId }, me.Children.ToHashSet());
         Assert.Single(await ChatsAsync(mother, school.Id), c => c.Kind == "parents" && c.ClassId == class3B.Id);
     }
+
+    [Fact]
+    public async Task OneOfTwoChildrenLeaves_MotherLeavesTheChatsOfHisClass_TheTeacherAddedHerTo_KeepsTheOthers()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class8B = await school.CreateClassAsync("8Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var younger = await school.AddStudentAsync("Младший", class5A.Id);
+        var older = await school.AddStudentAsync("Старший", class8B.Id);
+        var mother = await school.AddParentAsync("Мама", younger.AccountId);
+        await school.LinkParentAsync(mother, older.AccountId);
+        var trip = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Экскурсия 5А", classId = class5A.Id, memberIds = new[] { younger.AccountId, mother.AccountId } })).ReadAsync<ChatSummaryDto>();
+        var council = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Родительский комитет", memberIds = new[] { mother.AccountId } })).ReadAsync<ChatSummaryDto>();
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{younger.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+
+        // Nothing of 5А is hers any more; the older child's class chats and the school-wide group stay.
+        var chats = await ChatsAsync(mother, school.Id);
+        Assert.DoesNotContain(chats, c => c.ClassId == class5A.Id);
+        Assert.Contains(chats, c => c.Kind == "parents" && c.ClassId == class8B.Id);
+        Assert.Contains(chats, c => c.Id == council.Id);
+        await (await mother.Http.GetAsync($"/api/chats/{trip.Id}/messages")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+    }
 }
