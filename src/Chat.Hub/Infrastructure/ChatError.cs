@@ -68,6 +68,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError ChatInviteOutsider = new("chat_invite_outsider", 403, "Вступить в этот чат по ссылке могут только участники школы.");
     public static readonly ChatError RulesNotAccepted = new("rules_not_accepted", 409, "Чтобы вступить в чат, прочитайте и примите его правила (текущую редакцию).");
     public static readonly ChatError ChatInviteNotAllowed = new("chat_invite_not_allowed", 409, "В этот чат нельзя пригласить по ссылке: его состав ведёт школа.");
+    public static readonly ChatError ForwardOtherSchool = new("forward_other_school", 403, "Переслать сообщение можно только в чат той же школы.");
     public static readonly ChatError ChatArchived = new("chat_archived", 409, "Чат в архиве: история сохранена, но писать в него и звонить нельзя.");
     public static readonly ChatError MemberBlocked = new("member_blocked", 403, "Вы заблокированы в этом чате модератором.");
     public static readonly ChatError MemberMuted = new("member_muted", 403, "Модератор временно ограничил вам отправку сообщений в этом чате.");

@@ -262,6 +262,12 @@ public sealed class ChatStore(NpgsqlDataSource db)
             $"SELECT {Columns} FROM chats WHERE school_id = @schoolId AND direct_key = @directKey", new { schoolId, directKey }, s.Transaction, cancellationToken: ct));
     }
 
+    /// <summary>Those of the given people who are not members of the chat.</summary>
+    public async Task<IReadOnlyList<Guid>> MissingMembersAsync(DbScope s, Guid chatId, Guid[] accountIds, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT id FROM unnest(@accountIds) id WHERE NOT EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chatId AND account_id = id)",
+            new { chatId, accountIds }, s.Transaction, cancellationToken: ct))).AsList();
+
     public async Task<bool> AddMemberAsync(DbScope s, Guid chatId, Guid accountId, string role, int? rulesAcceptedVersion, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(
             """

@@ -126,8 +126,9 @@ public sealed class InviteStore(NpgsqlDataSource db)
             """
             INSERT INTO join_requests (id, school_id, invite_id, account_id, role, class_id, child_id, child_name)
             VALUES (@id, @schoolId, @inviteId, @accountId, @role, @classId, @childId, @childName)
-            ON CONFLICT (school_id, account_id, role, coalesce(class_id, '00000000-0000-0000-0000-000000000000'::uuid)) WHERE status = 'pending'
-            DO UPDATE SET child_name = excluded.child_name, child_id = excluded.child_id
+            ON CONFLICT (school_id, account_id, role, coalesce(class_id, '00000000-0000-0000-0000-000000000000'::uuid),
+                         coalesce(child_id, '00000000-0000-0000-0000-000000000000'::uuid)) WHERE status = 'pending'
+            DO UPDATE SET child_name = excluded.child_name
             RETURNING id
             """,
             new { id = Guid.CreateVersion7(), schoolId, inviteId, accountId, role, classId, childId, childName }, s.Transaction, cancellationToken: ct));

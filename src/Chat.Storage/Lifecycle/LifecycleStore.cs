@@ -63,6 +63,24 @@ public sealed class LifecycleStore
             """,
             new { schoolId, accountId }, s.Transaction, cancellationToken: ct))).AsList();
 
+    /// <summary>
+    /// Takes a parent whose child left the class out of the hand-managed chats of that class (a group the class teacher
+    /// added the class's parents to), unless another child of theirs is still in the class or they are staff of the
+    /// school. Roster chats are left to the roster sync.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> ParentLeavesClassChatsAsync(DbScope s, Guid schoolId, Guid parentId, Guid classId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            DELETE FROM chat_members cm USING chats c
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.class_id = @classId AND c.system_key IS NULL AND c.kind <> 'direct'
+              AND cm.account_id = @parentId AND cm.source = 'manual'
+              AND NOT EXISTS (SELECT 1 FROM parent_links pl JOIN students st ON st.school_id = pl.school_id AND st.account_id = pl.child_id
+                              WHERE pl.school_id = @schoolId AND pl.parent_id = @parentId AND st.class_id = @classId)
+              AND NOT EXISTS (SELECT 1 FROM school_members sm WHERE sm.school_id = @schoolId AND sm.account_id = @parentId AND (sm.is_admin OR sm.is_teacher))
+            RETURNING cm.chat_id, cm.account_id, false AS added
+            """,
+            new { schoolId, parentId, classId }, s.Transaction, cancellationToken: ct))).AsList();
+
     /// <summary>Drops the staff roles (teacher, verification, director, admin, class teacher) of a person.</summary>
     public Task EndStaffRolesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(

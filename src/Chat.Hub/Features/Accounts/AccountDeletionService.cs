@@ -71,6 +71,10 @@ public sealed class AccountDeletionService(
                     {
                         changes.AddRange(await lifecycle.LeaveSchoolAsync(s, school.SchoolId, parent, ct));
                     }
+                    else
+                    {
+                        changes.AddRange(await lifecycle.ParentLeavesClassChatsAsync(s, school.SchoolId, parent, membership.StudentClassId!.Value, ct));
+                    }
                 }
 
                 var policy = await s.Connection.ExecuteScalarAsync<string>(new CommandDefinition(

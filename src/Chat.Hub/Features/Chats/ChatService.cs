@@ -120,7 +120,15 @@ public sealed class ChatService(
         {
             var blocked = await chats.IsBlockedByAsync(s, other, me, ct);
             var existing = await chats.FindDirectAsync(s, schoolId, key, ct);
-            if (existing is not null && !blocked)
+            // One who left the school (and so every chat of it) and came back finds the chat they had, with its history;
+            // a person I blocked stays out of it.
+            var missing = existing is null ? [] : (await chats.MissingMembersAsync(s, existing.Id, [me, other], ct)).ToList();
+            if (missing.Contains(other) && await chats.IsBlockedByAsync(s, me, other, ct))
+            {
+                missing.Remove(other);
+            }
+
+            if (existing is not null && !blocked && missing.Count == 0)
             {
                 return (existing.Id, (IReadOnlyList<MembershipChange>)[]);
             }
@@ -128,6 +136,16 @@ public sealed class ChatService(
             if (blocked || !DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode))
             {
                 throw new ChatException(ChatError.DirectNotAllowed);
+            }
+
+            if (existing is not null)
+            {
+                foreach (var id in missing)
+                {
+                    await chats.AddMemberAsync(s, existing.Id, id, "member", null, ct);
+                }
+
+                return (existing.Id, (IReadOnlyList<MembershipChange>)missing.Select(id => new MembershipChange(existing.Id, id, true)).ToList());
             }
 
             var chat = await chats.CreateAsync(s, schoolId, "direct", "Личный чат", "", false, null, me, key, ct);

@@ -163,7 +163,8 @@ public sealed class LifecycleService(
     private async Task<List<MembershipChange>> StudentLeavesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct, bool sync = true)
     {
         var parents = await lifecycle.ParentsOfAsync(s, schoolId, accountId, ct);
-        if (!await lifecycle.RemoveStudentAsync(s, schoolId, accountId, ct))
+        var classId = await memberships.GetStudentClassAsync(s, schoolId, accountId, ct);
+        if (classId is null || !await lifecycle.RemoveStudentAsync(s, schoolId, accountId, ct))
         {
             throw new ChatException(ChatError.MemberNotFound);
         }
@@ -179,6 +180,11 @@ public sealed class LifecycleService(
             if (!await lifecycle.StillBelongsAsync(s, schoolId, parent, ct))
             {
                 changes.AddRange(await lifecycle.LeaveSchoolAsync(s, schoolId, parent, ct));
+            }
+            else
+            {
+                // Kept by another child: out of the chats of this child's class they were added to by hand too.
+                changes.AddRange(await lifecycle.ParentLeavesClassChatsAsync(s, schoolId, parent, classId.Value, ct));
             }
         }
 

@@ -51,6 +51,14 @@ public sealed class MessageService(
         }
 
         var source = await chats.GetAsync(request.FromChatId, ct);
+        // Each school is a closed space: a person in two schools does not carry one school's messages (with the names
+        // of its members and chats) into the other.
+        await chatService.RoleAsync(request.ToChatId, me, ct);
+        if (source is null || (await chats.GetAsync(request.ToChatId, ct))?.SchoolId != source.SchoolId)
+        {
+            throw new ChatException(ChatError.ForwardOtherSchool);
+        }
+
         var forwardedFrom = JsonSerializer.Serialize(new { senderName = original.SenderName, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
         return await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "text", original.Text, null, forwardedFrom, []), ct);
     }

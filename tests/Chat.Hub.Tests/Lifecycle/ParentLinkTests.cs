@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Json;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Schools;
+using Chat.Hub.Tests.Infrastructure;
+
+namespace Chat.Hub.Tests.Lifecycle;
+
+/// <summary>
+/// A parent's place in a school over time, as a mother of several children sees it: linked to each child, out of the
+/// school when the last child leaves, back when a child comes back.
+/// </summary>
+public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
+{
+    private static async Task<List<ChatSummaryDto>> ChatsAsync(TestUser user, Guid schoolId) =>
+        (await user.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={schoolId}"))!;
+
+    private static async Task<ChatSummaryDto> OpenDirectAsync(TestSchool school, TestUser who, TestUser with) =>
+        await (await who.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = with.AccountId })).ReadAsync<ChatSummaryDto>();
+
+    [Fact]
+    public async Task ChildLeavesAndComesBack_MotherBackInTheSchool_OpensHerDirectChatWithTheTeacherAgain_WithItsHistory()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var pupil = await school.AddStudentAsync("Петя", class5A.Id);
+        var mother = await school.AddParentAsync("Мама Пети", pupil.AccountId);
+        var direct = await OpenDirectAsync(school, mother, teacher);
+        await (await teacher.Http.PostAsJsonAsync($"/api/chats/{direct.Id}/messages", new { clientId = Guid.NewGuid(), text = "Петя забыл сменку" })).EnsureOkAsync();
+
+        // Петя leaves (the family moves away for a term): his mother, with no other child here, leaves the school too.
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{pupil.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+        await (await mother.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId })).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        // He comes back to 5А and his mother follows a new link for him.
+        var invite = await school.InviteAsync(school.Admin, "student", class5A.Id);
+        Assert.Equal("joined", (await TestSchool.AcceptAsync(pupil, invite)).Status);
+        await school.LinkParentAsync(mother, pupil.AccountId);
+
+        // Her chat with the class teacher is the same one, with its history, on both sides.
+        var again = await OpenDirectAsync(school, mother, teacher);
+        Assert.Equal((direct.Id, "Мария Ивановна", 2), (again.Id, again.Title, again.MemberCount));
+        Assert.Contains(await ChatsAsync(mother, school.Id), c => c.Id == direct.Id);
+        var history = await mother.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{direct.Id}/messages");
+        Assert.Equal("Петя забыл сменку", Assert.Single(history!).Text);
+        Assert.Equal(direct.Id, (await OpenDirectAsync(school, teacher, mother)).Id);
+    }
+
+    [Fact]
+    public async Task TwinsInOneClass_MotherFollowsALinkForEach_SchoolApprovesParents_BothRequestsStay_SheIsLinkedToBoth()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", approveParents = true })).EnsureOkAsync();
+        var class3B = await school.CreateClassAsync("3Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Петровна", class3B.Id);
+        var masha = await school.AddStudentAsync("Маша Орлова", class3B.Id);
+        var petya = await school.AddStudentAsync("Петя Орлов", class3B.Id);
+        var mother = await app.SignInAsync(SchoolBuilder.NewPhone(), "Мама Орловых");
+
+        // The class teacher sends her a link for each twin; she follows both before anyone decides.
+        var forMasha = await TestSchool.AcceptAsync(mother, await school.InviteAsync(teacher, "parent", childId: masha.AccountId));
+        var forPetya = await TestSchool.AcceptAsync(mother, await school.InviteAsync(teacher, "parent", childId: petya.AccountId));
+        Assert.Equal(("pending", "pending"), (forMasha.Status, forPetya.Status));
+        Assert.NotEqual(forMasha.JoinRequestId, forPetya.JoinRequestId);
+        var pending = await teacher.Http.GetFromJsonAsync<List<JoinRequestDto>>($"{school.Api}/join-requests?status=pending");
+        Assert.Equal(new HashSet<Guid?> { masha.AccountId, petya.AccountId }, pending!.Where(r => r.AccountId == mother.AccountId).Select(r => r.ChildId).ToHashSet());
+
+        // Following Маша's link again changes nothing but the use count: still one request for her.
+        Assert.Equal(forMasha.JoinRequestId, (await TestSchool.AcceptAsync(mother, await school.InviteAsync(teacher, "parent", childId: masha.AccountId))).JoinRequestId);
+
+        foreach (var id in new[] { forMasha.JoinRequestId, forPetya.JoinRequestId })
+        {
+            await (await teacher.Http.PostAsJsonAsync($"{school.Api}/join-requests/{id}/approve", new { })).EnsureOkAsync();
+        }
+
+        var me = (await mother.Http.GetFromJsonAsync<List<MemberDto>>($"{school.Api}/members"))!.Single(m => m.AccountId == mother.AccountId);
+        Assert.Equal(new HashSet<Guid> { masha.AccountId, petya.AccountId }, me.Children.ToHashSet());
+        Assert.Single(await ChatsAsync(mother, school.Id), c => c.Kind == "parents" && c.ClassId == class3B.Id);
+    }
+
+    [Fact]
+    public async Task OneOfTwoChildrenLeaves_MotherLeavesTheChatsOfHisClass_TheTeacherAddedHerTo_KeepsTheOthers()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class8B = await school.CreateClassAsync("8Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var younger = await school.AddStudentAsync("Младший", class5A.Id);
+        var older = await school.AddStudentAsync("Старший", class8B.Id);
+        var mother = await school.AddParentAsync("Мама", younger.AccountId);
+        await school.LinkParentAsync(mother, older.AccountId);
+        var trip = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Экскурсия 5А", classId = class5A.Id, memberIds = new[] { younger.AccountId, mother.AccountId } })).ReadAsync<ChatSummaryDto>();
+        var council = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Родительский комитет", memberIds = new[] { mother.AccountId } })).ReadAsync<ChatSummaryDto>();
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{younger.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+
+        // Nothing of 5А is hers any more; the older child's class chats and the school-wide group stay.
+        var chats = await ChatsAsync(mother, school.Id);
+        Assert.DoesNotContain(chats, c => c.ClassId == class5A.Id);
+        Assert.Contains(chats, c => c.Kind == "parents" && c.ClassId == class8B.Id);
+        Assert.Contains(chats, c => c.Id == council.Id);
+        await (await mother.Http.GetAsync($"/api/chats/{trip.Id}/messages")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+    }
+}
