@@ -22,6 +22,7 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         var dima = await school.PupilAsync("Дима Ковалёв", a5);
         var dimasMother = await school.ParentAsync("Ольга Ковалёва", dima.Id);
         var liza = await school.PupilAsync("Лиза Морозова", a5);
+        var stranger = await school.ParentAsync("Посторонний Родитель", liza.Id); // linked to Liza by mistake
         var sasha = await school.PupilAsync("Саша Выпускник", a11);
         var api = $"/api/schools/{school.Id}";
 
@@ -73,8 +74,17 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         Assert.Contains(mothersChats.EnumerateArray(), c => ClassOf(c) == b5);
         Assert.DoesNotContain(mothersChats.EnumerateArray(), c => ClassOf(c) == a5);
 
-        // Liza leaves the school: cancelling keeps her, confirming removes her.
+        // A parent linked to Liza by mistake is taken back: out of her row and of the school; Liza stays.
         var lizaRow = pupils.Locator("tr", new() { HasText = "Лиза Морозова" });
+        await Expect(dimaRow.Locator("td.parents")).ToContainTextAsync("Ольга Ковалёва");
+        await lizaRow.GetByRole(AriaRole.Button, new() { Name = "Отвязать Посторонний Родитель от ученика Лиза Морозова" }).ClickAsync();
+        var unlink = page.GetByRole(AriaRole.Dialog, new() { Name = "Отвязать родителя: Посторонний Родитель" });
+        await unlink.GetByLabel("Причина (в журнал)").FillAsync("Ошибочная привязка");
+        await unlink.GetByRole(AriaRole.Button, new() { Name = "Отвязать" }).ClickAsync();
+        await Expect(lizaRow.Locator("td.parents")).ToHaveTextAsync("—");
+        Assert.DoesNotContain((await Members(school, api)).EnumerateArray(), m => m.GetProperty("accountId").GetGuid() == stranger.Id);
+
+        // Liza leaves the school: cancelling keeps her, confirming removes her.
         await lizaRow.GetByRole(AriaRole.Button, new() { Name = "Выбыл из школы" }).ClickAsync();
         var leave = page.GetByRole(AriaRole.Dialog, new() { Name = "Ученик выбывает: Лиза Морозова" });
         await leave.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();

@@ -12,6 +12,21 @@ namespace Chat.Web.Tests;
 public sealed class FeatureTests(WebApp app) : WebTest(app)
 {
     [Fact]
+    public async Task SchoolSuspended_ThePupilsChatListSaysSo_InsteadOfShowingItsChats()
+    {
+        var school = await Scene.SchoolAsync("Школа №16");
+        var classId = await school.ClassAsync("2В");
+        var pupil = await school.PupilAsync("Вова Зайцев", classId);
+        var op = await Scene.OperatorAsync();
+        (await op.Http.PostAsync($"/api/platform/schools/{school.Id}/suspend", null)).EnsureSuccessStatusCode();
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, pupil.Phone);
+        await Expect(page.GetByText("Работа школы приостановлена оператором платформы: её чаты недоступны.")).ToBeVisibleAsync();
+        await Expect(ChatItem(page, "2В")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task Poll_Anonymous_VoteRevoteRetract_LiveResults_Close()
     {
         var school = await Scene.SchoolAsync("Школа №15");

@@ -14,16 +14,20 @@ public sealed class Scene(WebApp app)
 
     public async Task<School> SchoolAsync(string name)
     {
-        var op = await app.SignInAsync(NewPhone(), "Оператор");
-        await using (var scope = app.Services.CreateAsyncScope())
-        {
-            await scope.ServiceProvider.GetRequiredService<AccountStore>().SetOperatorAsync(op.Id, true, CancellationToken.None);
-        }
-
+        var op = await OperatorAsync();
         var adminPhone = NewPhone();
         var school = await Read(await op.Http.PostAsJsonAsync("/api/platform/schools", new { name, region = "Москва", address = "ул. Школьная, 1", adminPhone }));
         var admin = await app.SignInAsync(adminPhone, "Анна Администратор");
         return new School(app, school.GetProperty("id").GetGuid(), admin);
+    }
+
+    /// <summary>A platform operator (made one directly: ./run.sh's operator grant does the same).</summary>
+    public async Task<ApiUser> OperatorAsync()
+    {
+        var op = await app.SignInAsync(NewPhone(), "Оператор");
+        await using var scope = app.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<AccountStore>().SetOperatorAsync(op.Id, true, CancellationToken.None);
+        return op;
     }
 
     public static async Task<JsonElement> Read(HttpResponseMessage response)

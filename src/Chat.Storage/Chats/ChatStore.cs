@@ -72,19 +72,25 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { schoolId, classIds = classIds.ToArray() }, cancellationToken: ct))).AsList();
     }
 
-    /// <summary>The member's view of one chat, or null when they are not in it (or the chat does not exist).</summary>
+    /// <summary>The member's view of one chat, or null when they are not in it (or the chat does not exist, or its school is suspended).</summary>
     public async Task<MyChatRow?> GetForMemberAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.QuerySingleOrDefaultAsync<MyChatRow>(new CommandDefinition(MyChatsSql + " AND c.id = @chatId", new { accountId, chatId, schoolId = (Guid?)null }, cancellationToken: ct));
+        return await c.QuerySingleOrDefaultAsync<MyChatRow>(new CommandDefinition(
+            MyChatsSql + " AND c.id = @chatId", new { accountId, chatId, schoolId = (Guid?)null, activeOnly = true }, cancellationToken: ct));
     }
 
-    public async Task<IReadOnlyList<MyChatRow>> ListForMemberAsync(Guid accountId, Guid? schoolId, CancellationToken ct)
+    /// <summary>
+    /// The person's chats (of one school, if given), pinned first, then by activity. A suspended school's chats are left
+    /// out (its chats are not read while it is suspended), unless <paramref name="withSuspended"/> (the person's own
+    /// data export lists everything stored).
+    /// </summary>
+    public async Task<IReadOnlyList<MyChatRow>> ListForMemberAsync(Guid accountId, Guid? schoolId, CancellationToken ct, bool withSuspended = false)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<MyChatRow>(new CommandDefinition(
             MyChatsSql + " ORDER BY m.pinned DESC, coalesce(c.last_message_at, c.created_at) DESC",
-            new { accountId, schoolId, chatId = (Guid?)null }, cancellationToken: ct))).AsList();
+            new { accountId, schoolId, chatId = (Guid?)null, activeOnly = !withSuspended }, cancellationToken: ct))).AsList();
     }
 
     /// <summary>
@@ -112,6 +118,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
 
     private const string MyChatsSql = MyChatsColumns + " FROM chat_members m" + MyChatsJoins + """
          WHERE m.account_id = @accountId AND (@schoolId::uuid IS NULL OR c.school_id = @schoolId) AND (@chatId::uuid IS NULL OR c.id = @chatId)
+           AND (NOT @activeOnly OR EXISTS (SELECT 1 FROM schools sc WHERE sc.id = c.school_id AND sc.status = 'active'))
         """;
 
     private const string MyChatsColumns = """

@@ -18,6 +18,12 @@ public sealed class LifecycleStore
             "SELECT parent_id FROM parent_links WHERE school_id = @schoolId AND child_id = @childId",
             new { schoolId, childId }, s.Transaction, cancellationToken: ct))).AsList();
 
+    /// <summary>Takes back one parent link (a parent linked to the wrong child); false when there is no such link.</summary>
+    public async Task<bool> UnlinkParentAsync(DbScope s, Guid schoolId, Guid parentId, Guid childId, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM parent_links WHERE school_id = @schoolId AND parent_id = @parentId AND child_id = @childId",
+            new { schoolId, parentId, childId }, s.Transaction, cancellationToken: ct)) == 1;
+
     /// <summary>Ends a pupil's enrolment (their parent links go with it).</summary>
     public async Task<bool> RemoveStudentAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(

@@ -146,6 +146,7 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
             ["schoolId"] = Id.ToString(),
             ["classId"] = cls.Id.ToString(),
             ["accountId"] = teacher.AccountId.ToString(),
+            ["parentId"] = Admin.AccountId.ToString(),
             ["inviteId"] = invite.Id.ToString(),
             ["requestId"] = pending.JoinRequestId!.Value.ToString(),
             ["sessionId"] = Admin.Tokens.SessionId.ToString(),

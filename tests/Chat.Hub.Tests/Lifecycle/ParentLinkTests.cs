@@ -105,4 +105,44 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains(chats, c => c.Id == council.Id);
         await (await mother.Http.GetAsync($"/api/chats/{trip.Id}/messages")).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
     }
+
+    /// <summary>
+    /// A link made by mistake is taken back by an admin: a stranger linked to the wrong child leaves the school with it;
+    /// a mother whose other child keeps her in the school leaves only the chats of that child's class; the child stays.
+    /// </summary>
+    [Fact]
+    public async Task AdminUnlinksParents_TheMistakenStrangerLeavesTheSchool_TheMotherKeptByHerDaughterLeavesOnlyHerSonsClass()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class6B = await school.CreateClassAsync("6Б");
+        var misha = await school.AddStudentAsync("Миша Орлов", class5A.Id);
+        var katya = await school.AddStudentAsync("Катя Орлова", class6B.Id);
+        var mother = await school.AddParentAsync("Ирина Орлова", misha.AccountId);
+        await school.LinkParentAsync(mother, katya.AccountId);
+        var stranger = await school.AddParentAsync("Посторонний Человек", misha.AccountId);
+        Assert.Contains(await ChatsAsync(stranger, school.Id), c => c.Kind == "parents" && c.ClassId == class5A.Id);
+        string Unlink(TestUser child, TestUser parent) => $"{school.Api}/students/{child.AccountId}/parents/{parent.AccountId}/unlink";
+
+        // Only an admin takes a link back.
+        await (await mother.Http.PostAsJsonAsync(Unlink(misha, stranger), new { })).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+
+        // The stranger had nothing else in the school: he is out of it.
+        (await school.Admin.Http.PostAsJsonAsync(Unlink(misha, stranger), new { reason = "Ошибочная привязка" })).EnsureSuccessStatusCode();
+        await (await stranger.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        // The mother stays through Katya: out of 5А's parents' chat, still in 6Б's; Misha keeps his class.
+        (await school.Admin.Http.PostAsJsonAsync(Unlink(misha, mother), new { })).EnsureSuccessStatusCode();
+        var hers = await ChatsAsync(mother, school.Id);
+        Assert.DoesNotContain(hers, c => c.ClassId == class5A.Id);
+        Assert.Contains(hers, c => c.Kind == "parents" && c.ClassId == class6B.Id);
+        Assert.Contains(await ChatsAsync(misha, school.Id), c => c.Kind == "class" && c.ClassId == class5A.Id);
+        var members = await school.Admin.Http.GetFromJsonAsync<List<MemberDto>>($"{school.Api}/members");
+        Assert.Equal([katya.AccountId], members!.Single(m => m.AccountId == mother.AccountId).Children);
+
+        // No such link (any more): not found; the audit log names both.
+        await (await school.Admin.Http.PostAsJsonAsync(Unlink(misha, mother), new { })).ExpectErrorAsync(HttpStatusCode.NotFound, "member_not_found");
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
+        Assert.Equal(2, audit!.Count(e => e.Action == "parent.unlinked" && (e.SubjectId == mother.AccountId || e.SubjectId == stranger.AccountId)));
+    }
 }

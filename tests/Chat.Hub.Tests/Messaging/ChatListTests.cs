@@ -89,4 +89,40 @@ public sealed class ChatListTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains(directorChats, c => c.Kind == "staff_room");
         Assert.DoesNotContain(await youngHub.ChatsAsync(school.Id), c => c.Title == "Администрация");
     }
+
+    /// <summary>
+    /// A suspended school's chats are not read (history says "not found"): the chat list leaves them out too — before,
+    /// it still showed each chat's last message — while the person's other school goes on as before.
+    /// </summary>
+    [Fact]
+    public async Task SchoolSuspended_ItsChatsLeaveTheList_WithTheirLastMessages_TheOtherSchoolsStay_BackWhenResumed()
+    {
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+        var first = await new SchoolBuilder(app).CreateAsync("Школа №61");
+        var second = await new SchoolBuilder(app).CreateAsync("Лицей №62");
+        var inFirst = await first.CreateClassAsync("3А");
+        var inSecond = await second.CreateClassAsync("7Б");
+        var son = await first.AddStudentAsync("Миша", inFirst.Id);
+        var daughter = await second.AddStudentAsync("Лена", inSecond.Id);
+        var motherUser = await first.AddParentAsync("Анна Петровна", son.AccountId);
+        await second.LinkParentAsync(motherUser, daughter.AccountId);
+        await using var mother = await HubClient.ConnectAsync(app, motherUser);
+        await using var admin = await HubClient.ConnectAsync(app, first.Admin);
+        var news = Assert.Single(await admin.ChatsAsync(first.Id), c => c.Title == "Общешкольный канал");
+        await admin.SendAsync(news.Id, "Родительское собрание в четверг");
+        Assert.Equal("Родительское собрание в четверг", (await mother.ChatAsync(first.Id, news.Id)).LastMessage!.Text);
+        var elsewhere = (await mother.ChatsAsync(second.Id)).Select(c => c.Id).Order().ToList();
+        Assert.NotEmpty(elsewhere);
+
+        await (await op.Http.PostAsync($"/api/platform/schools/{first.Id}/suspend", null)).EnsureOkAsync();
+
+        Assert.Empty(await mother.ChatsAsync(first.Id));
+        var all = await mother.ChatsAsync(null);
+        Assert.DoesNotContain(all, c => c.SchoolId == first.Id);
+        Assert.Equal(elsewhere, all.Select(c => c.Id).Order().ToList());
+        await mother.Connection.InvokeAsync<ChatDetailsDto>("GetChat", news.Id).ExpectHubErrorAsync("chat_not_found");
+
+        await (await op.Http.PostAsync($"/api/platform/schools/{first.Id}/resume", null)).EnsureOkAsync();
+        Assert.Equal("Родительское собрание в четверг", (await mother.ChatAsync(first.Id, news.Id)).LastMessage!.Text);
+    }
 }

@@ -162,7 +162,7 @@ public static class AccountsApi
             account.CreatedAt,
             sessions = (await sessions.ListActiveAsync(me, ct)).Select(s => new { s.Id, s.Device, s.CreatedAt, s.LastSeenAt }),
             schools = await memberships.ListSchoolsOfAsync(me, ct),
-            chats = (await chats.ListForMemberAsync(me, null, ct)).Select(c => new { c.Id, c.SchoolId, c.Kind, c.Title, c.Role, c.ReadSeq }),
+            chats = (await chats.ListForMemberAsync(me, null, ct, withSuspended: true)).Select(c => new { c.Id, c.SchoolId, c.Kind, c.Title, c.Role, c.ReadSeq }),
             joinRequests = (await invites.ListRequestsOfAccountAsync(me, ct)).Select(JoinRequestDto.From),
             messages = (await messages.OwnMessagesAsync(me, 100_000, ct)).Select(m => new { m.ChatId, m.Seq, m.Kind, m.Text, m.CreatedAt, m.EditedAt, m.DeletedAt }),
         };

@@ -19,6 +19,11 @@ public static class LifecycleApi
             await s.RemoveStudentAsync(schoolId, accountId, user.AccountId(), body, ct);
             return TypedResults.NoContent();
         });
+        school.MapPost("/students/{accountId:guid}/parents/{parentId:guid}/unlink", async (Guid schoolId, Guid accountId, Guid parentId, LeaveBody body, ClaimsPrincipal user, LifecycleService s, CancellationToken ct) =>
+        {
+            await s.UnlinkParentAsync(schoolId, accountId, parentId, user.AccountId(), body, ct);
+            return TypedResults.NoContent();
+        });
         school.MapPost("/staff/{accountId:guid}/leave", async (Guid schoolId, Guid accountId, LeaveBody body, ClaimsPrincipal user, LifecycleService s, CancellationToken ct) =>
         {
             await s.RemoveStaffAsync(schoolId, accountId, user.AccountId(), body, ct);

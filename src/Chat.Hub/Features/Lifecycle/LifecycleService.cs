@@ -66,6 +66,33 @@ public sealed class LifecycleService(
         await roster.ApplyAsync(changes, ct);
     }
 
+    /// <summary>
+    /// Takes back a parent link made by mistake (an approver picked the wrong child, a stranger followed a one-child
+    /// link): the parent leaves the school if nothing else keeps them in it, else the chats of that child's class (as
+    /// when the child leaves). The child stays. Admins only; written to the audit log.
+    /// </summary>
+    public async Task UnlinkParentAsync(Guid schoolId, Guid childId, Guid parentId, Guid me, LeaveBody body, CancellationToken ct)
+    {
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            await access.AdminAsync(s, schoolId, me, ct);
+            var classId = await memberships.GetStudentClassAsync(s, schoolId, childId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            if (!await lifecycle.UnlinkParentAsync(s, schoolId, parentId, childId, ct))
+            {
+                throw new ChatException(ChatError.MemberNotFound, detail: "Этот человек не записан родителем этого ученика.");
+            }
+
+            var changes = new List<MembershipChange>();
+            changes.AddRange(await lifecycle.StillBelongsAsync(s, schoolId, parentId, ct)
+                ? await lifecycle.ParentLeavesClassChatsAsync(s, schoolId, parentId, classId, ct)
+                : await lifecycle.LeaveSchoolAsync(s, schoolId, parentId, ct));
+            changes.AddRange(await roster.SyncAsync(s, schoolId, ct)); // the parents' chat of the child's class, unless another child keeps them there
+            await audit.AppendAsync(s, schoolId, me, "parent.unlinked", parentId, new { child = childId, reason = Text.Optional(body.Reason, "reason", 500) }, ct);
+            return changes;
+        }, ct);
+        await roster.ApplyAsync(changes, ct);
+    }
+
     public async Task RemoveStaffAsync(Guid schoolId, Guid accountId, Guid me, LeaveBody body, CancellationToken ct)
     {
         var changes = await database.InTransactionAsync(async s =>

@@ -27,7 +27,7 @@ const ACTION_NAMES = {
   'moderation.muted': 'участнику запрещено писать', 'moderation.unmuted': 'запрет писать снят', 'moderation.removed': 'участник удалён из чата',
   'moderation.case_opened': 'открыт разбор чата (права модератора на 24 часа)', 'moderation.report_resolved': 'жалоба рассмотрена',
   'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
-  'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'staff.left': 'сотрудник покинул школу',
+  'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'parent.unlinked': 'родитель отвязан от ученика', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
   'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
   'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены', 'account.deleted': 'аккаунт удалён',
@@ -320,19 +320,40 @@ export async function showAdmin(root, school, back, options = {}) {
       h('div', { class: 'row' }, h('label', { for: 'adm-pupils-class' }, 'Показать учеников'), filter),
       err,
       pupils.length === 0 ? h('p', { class: 'muted' }, 'Учеников нет.') : h('div', { class: 'table-wrap' }, h('table', { class: 'pupils' },
-        h('thead', {}, h('tr', {}, ['Ученик', 'Класс', 'Перевести в', ''].map(t => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ['Ученик', 'Класс', 'Родители', 'Перевести в', ''].map(t => h('th', {}, t)))),
         h('tbody', {}, pupils.map(p => {
           const target = h('select', { 'aria-label': 'Куда перевести: ' + p.displayName },
             h('option', { value: '' }, 'выберите класс'), open.filter(c => c.id !== p.classId).map(c => h('option', { value: c.id }, c.name)));
           return h('tr', { dataset: { accountId: p.accountId } },
             h('td', {}, p.displayName),
             h('td', {}, className(p.classId)),
+            h('td', { class: 'parents' }, parentsCell(p)),
             h('td', {}, h('div', { class: 'row' }, target, h('button', {
               class: 'btn small', type: 'button',
               onclick: () => { err.textContent = target.value ? '' : 'Выберите класс, в который переводится ученик.'; if (target.value) movePupil(p, target.value); },
             }, 'Перевести'))),
             h('td', {}, h('button', { class: 'btn small danger', type: 'button', onclick: () => pupilLeaves(p) }, 'Выбыл из школы')));
         })))));
+  }
+
+  /** The pupil's parents, each with «Отвязать» for a link made by mistake. */
+  function parentsCell(p) {
+    const parents = members.filter(m => m.children?.includes(p.accountId));
+    if (parents.length === 0) return h('span', { class: 'muted' }, '—');
+    return parents.map(par => h('div', { class: 'row' }, h('span', {}, par.displayName), h('button', {
+      class: 'btn small', type: 'button', 'aria-label': `Отвязать ${par.displayName} от ученика ${p.displayName}`, onclick: () => unlinkParent(p, par),
+    }, 'Отвязать')));
+  }
+
+  async function unlinkParent(p, par) {
+    const done = await formDialog({
+      title: 'Отвязать родителя: ' + par.displayName,
+      text: `${par.displayName} больше не будет родителем ученика ${p.displayName}: выйдет из чатов родителей ${className(p.classId)}, а если в школе нет других его детей — из школы. Ученик остаётся. Для ошибочных привязок; вернуть можно только новым приглашением.`,
+      fields: [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }],
+      submit: 'Отвязать',
+      onSubmit: async v => { await api('POST', `${base}/students/${p.accountId}/parents/${par.accountId}/unlink`, { reason: v.reason.trim() || undefined }); },
+    });
+    if (done) await reloadPeople();
   }
 
   async function movePupil(p, classId) {

@@ -334,7 +334,7 @@ export function showMain(root, me, school, schools, nav) {
       list.append(h('div', { class: 'archive', role: 'listitem' }, toggle,
         h('div', { id: 'archived-chats', role: 'list', 'aria-label': 'Чаты в архиве', hidden: !archiveOpen }, archiveOpen && archived.map(chatItem))));
     }
-    if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : listLoaded || listFromCache ? 'Чатов пока нет' : 'Загрузка…'));
+    if (shown.length === 0) list.append(h('p', { class: 'center muted' }, chats.length ? 'Ничего не найдено' : listLoaded || listFromCache ? (school.status === 'suspended' ? 'Работа школы приостановлена оператором платформы: её чаты недоступны.' : 'Чатов пока нет') : 'Загрузка…'));
     persistList();
     const elsewhere = unreadOf(others);
     showUnread(unreadOf(chats) + elsewhere);
