@@ -87,6 +87,20 @@ public sealed class LifecycleStore
             """,
             new { schoolId, parentId, classId }, s.Transaction, cancellationToken: ct))).AsList();
 
+    /// <summary>
+    /// Takes a pupil who moved out of a class out of that class's hand-managed chats (a subject chat of the class its
+    /// pupils were added to). Roster chats are left to the roster sync.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> PupilLeavesClassChatsAsync(DbScope s, Guid schoolId, Guid pupilId, Guid classId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            DELETE FROM chat_members cm USING chats c
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.class_id = @classId AND c.system_key IS NULL AND c.kind <> 'direct'
+              AND cm.account_id = @pupilId AND cm.source = 'manual'
+            RETURNING cm.chat_id, cm.account_id, false AS added
+            """,
+            new { schoolId, pupilId, classId }, s.Transaction, cancellationToken: ct))).AsList();
+
     /// <summary>Drops the staff roles (teacher, verification, director, admin, class teacher) of a person.</summary>
     public Task EndStaffRolesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(

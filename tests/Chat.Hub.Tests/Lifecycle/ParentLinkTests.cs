@@ -145,4 +145,43 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
         Assert.Equal(2, audit!.Count(e => e.Action == "parent.unlinked" && (e.SubjectId == mother.AccountId || e.SubjectId == stranger.AccountId)));
     }
+
+    /// <summary>
+    /// A pupil moved to another class leaves the old class's chats a teacher added him to by hand (a class trip's group),
+    /// and so does his mother — but only once no child of hers is left in that class; chats of no class stay.
+    /// </summary>
+    [Fact]
+    public async Task TwinsMoveToAnotherClassOneByOne_EachLeavesTheOldClassesTripChat_TheMotherWithTheLastOne()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var kolya = await school.AddStudentAsync("Коля Смирнов", class5A.Id);
+        var olya = await school.AddStudentAsync("Оля Смирнова", class5A.Id);
+        var mother = await school.AddParentAsync("Наталья Смирнова", kolya.AccountId);
+        await school.LinkParentAsync(mother, olya.AccountId);
+        var trip = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Экскурсия 5А", classId = class5A.Id, memberIds = new[] { kolya.AccountId, olya.AccountId, mother.AccountId } })).ReadAsync<ChatSummaryDto>();
+        var choir = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Хор", memberIds = new[] { kolya.AccountId, mother.AccountId } })).ReadAsync<ChatSummaryDto>();
+        async Task Move(TestUser pupil) =>
+            await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{pupil.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+
+        // Kolya moves: out of 5А's trip, into 5Б's class chat, still in the choir; his mother stays in the trip for Olya.
+        await Move(kolya);
+        var his = await ChatsAsync(kolya, school.Id);
+        Assert.DoesNotContain(his, c => c.ClassId == class5A.Id);
+        Assert.Contains(his, c => c.Kind == "class" && c.ClassId == class5B.Id);
+        Assert.Contains(his, c => c.Id == choir.Id);
+        Assert.Contains(await ChatsAsync(mother, school.Id), c => c.Id == trip.Id);
+        Assert.Contains(await ChatsAsync(olya, school.Id), c => c.Id == trip.Id);
+
+        // Olya follows: now nothing of 5А is the mother's either; the choir stays.
+        await Move(olya);
+        var hers = await ChatsAsync(mother, school.Id);
+        Assert.DoesNotContain(hers, c => c.ClassId == class5A.Id);
+        Assert.Contains(hers, c => c.Kind == "parents" && c.ClassId == class5B.Id);
+        Assert.Contains(hers, c => c.Id == choir.Id);
+    }
 }

@@ -49,7 +49,20 @@ public sealed class LifecycleService(
             var from = await memberships.GetStudentClassAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             await lifecycle.MoveStudentAsync(s, schoolId, accountId, classId, ct);
             await audit.AppendAsync(s, schoolId, me, "student.moved", accountId, new { from, to = classId }, ct);
-            return await roster.SyncAsync(s, schoolId, ct);
+            var changes = new List<MembershipChange>();
+            if (from != classId)
+            {
+                // Out of the old class's chats the pupil was added to by hand (its subject chats), with their parents
+                // unless another child of theirs is still in that class; the roster sync does the class and parents' chats.
+                changes.AddRange(await lifecycle.PupilLeavesClassChatsAsync(s, schoolId, accountId, from, ct));
+                foreach (var parent in await lifecycle.ParentsOfAsync(s, schoolId, accountId, ct))
+                {
+                    changes.AddRange(await lifecycle.ParentLeavesClassChatsAsync(s, schoolId, parent, from, ct));
+                }
+            }
+
+            changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
+            return (IReadOnlyList<MembershipChange>)changes;
         }, ct);
         await roster.ApplyAsync(changes, ct);
     }
