@@ -43,17 +43,25 @@ public sealed class CallStore(NpgsqlDataSource db)
             $"SELECT {CallColumns} FROM calls WHERE chat_id = @chatId AND ended_at IS NULL", new { chatId }, cancellationToken: ct));
     }
 
+    /// <summary>The advisory lock key of a call (<c>@callId</c>): taken by <see cref="LockAsync"/> before the call's row.</summary>
+    public const string LockKeySql = "hashtextextended('call:' || @callId::text, 0)";
+
     /// <summary>
     /// Locks the call row for the rest of the transaction and returns it with its participants: every one of a call;
     /// of a broadcast, those <paramref name="focus"/> names and those who are more than a viewer (the host, presenters,
     /// anyone publishing or with a raised hand), with the count of the present viewers left out (a broadcast may have
     /// thousands, and a viewer's join or leave must not read them all). <paramref name="shared"/>: a share lock, for
     /// changes of one's own row only that leave the call's flags as they are (joining a broadcast), so that such changes
-    /// run side by side (and commit together) while every other change waits for them and they for it.
+    /// run side by side (and commit together) while every other change waits for them and they for it. The call's
+    /// advisory lock (<see cref="LockKeySql"/>) is taken before its row: PostgreSQL queues those fairly, so a host's
+    /// change waiting for a stream of joins is next, and later joins wait behind it (share locks of a row would let new
+    /// joins in ahead of it for as long as they overlap).
     /// </summary>
     public async Task<(CallRow Call, IReadOnlyList<CallParticipantRow> Participants, int OtherViewers)?> LockAsync(
         DbScope s, Guid callId, IReadOnlyCollection<Guid> focus, CancellationToken ct, bool shared = false)
     {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            $"SELECT {(shared ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock")}({LockKeySql})", new { callId }, s.Transaction, cancellationToken: ct));
         var call = await s.Connection.QuerySingleOrDefaultAsync<CallRow>(new CommandDefinition(
             $"SELECT {CallColumns} FROM calls WHERE id = @callId {(shared ? "FOR SHARE" : "FOR UPDATE")}", new { callId }, s.Transaction, cancellationToken: ct));
         if (call is null)

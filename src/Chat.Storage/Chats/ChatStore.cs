@@ -397,7 +397,12 @@ public sealed class ChatStore(NpgsqlDataSource db)
             FROM roster_chat_members(@schoolId) d
             ORDER BY d.chat_id, d.account_id, CASE d.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END
             ON CONFLICT (chat_id, account_id) DO UPDATE SET role = excluded.role, source = 'roster'
-                WHERE chat_members.role <> excluded.role AND chat_members.source = 'roster'
+                WHERE chat_members.role <> excluded.role
+                  -- A role given by hand stands only for what the roster does not give: an ordinary member let write
+                  -- (moderator). A hand-made owner's row (a channel's creator) and a role the roster raises follow the roster.
+                  AND (chat_members.source = 'roster' OR chat_members.role = 'owner'
+                       OR CASE excluded.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END
+                          < CASE chat_members.role WHEN 'owner' THEN 0 WHEN 'moderator' THEN 1 ELSE 2 END)
             RETURNING chat_id, account_id, (xmax = 0) AS added
             """,
             new { schoolId }, s.Transaction, cancellationToken: ct));

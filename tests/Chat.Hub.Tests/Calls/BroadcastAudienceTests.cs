@@ -1,4 +1,6 @@
 using Chat.Hub.Features.Calls;
+using Chat.Hub.Infrastructure;
+using Chat.Storage.Calls;
 using Chat.Hub.Tests.Infrastructure;
 using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -103,6 +105,63 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
             {
                 await p.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// Joins of a broadcast share the call's lock, but a change that needs it alone (here the end) is not held up by a
+    /// stream of them: once it waits, a join that comes later waits behind it (PostgreSQL queues advisory locks fairly;
+    /// share locks of a row would let each new join in ahead of it).
+    /// </summary>
+    [Fact]
+    public async Task ABroadcastsEndWaitsForTheJoinUnderWay_NotForJoinsThatComeAfterIt()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+        var channel = Assert.Single(await admin.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
+        var viewer = Guid.CreateVersion7();
+        await app.ExecuteSqlAsync("INSERT INTO accounts (id, display_name, email) VALUES (@viewer, 'Зритель', @mail)", new { viewer, mail = $"{viewer}@viewers.test" });
+        await app.ExecuteSqlAsync("INSERT INTO school_members (school_id, account_id) VALUES (@s, @viewer)", new { s = school.Id, viewer });
+        await app.ExecuteSqlAsync("INSERT INTO chat_members (chat_id, account_id) VALUES (@c, @viewer)", new { c = channel.Id, viewer });
+        var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
+
+        // A join under way: it holds what a join holds (the call's lock shared, its row for share) until it commits.
+        await using var joining = new NpgsqlConnection(app.ConnectionString);
+        await joining.OpenAsync();
+        await using var underWay = await joining.BeginTransactionAsync();
+        await joining.ExecuteAsync($"SELECT pg_advisory_xact_lock_shared({CallStore.LockKeySql})", new { callId }, underWay);
+        await joining.ExecuteAsync("SELECT id FROM calls WHERE id = @callId FOR SHARE", new { callId }, underWay);
+
+        // The admin ends the broadcast: she waits for that join. A viewer joins meanwhile: he waits behind her.
+        var end = admin.Connection.InvokeAsync("EndCall", callId);
+        await LockWaitersAsync(1);
+        var late = app.Services.GetRequiredService<CallService>().JoinAsync(viewer, callId, default);
+        await LockWaitersAsync(2);
+        Assert.False(end.IsCompleted);
+        Assert.False(late.IsCompleted);
+
+        // The join under way commits: the end goes through, and the late join finds the broadcast over.
+        await underWay.CommitAsync();
+        await end.WaitAsync(TimeSpan.FromSeconds(15));
+        var refused = await Assert.ThrowsAsync<ChatException>(() => late.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(ChatError.CallNotFound, refused.Error);
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> sessions of the app's database wait for a lock.</summary>
+    private async Task LockWaitersAsync(int count)
+    {
+        await using var watcher = new NpgsqlConnection(app.ConnectionString);
+        await watcher.OpenAsync();
+        for (var until = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(20))
+        {
+            var waiting = await watcher.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+            if (waiting >= count)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"{waiting} session(s) wait for a lock, expected {count}");
         }
     }
 }

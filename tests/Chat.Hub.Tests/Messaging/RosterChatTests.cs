@@ -102,4 +102,35 @@ public sealed class RosterChatTests(ChatApp app) : IClassFixture<ChatApp>
         await parentHub.SendAsync(channel.Id, "Ещё одно объявление").ExpectHubErrorAsync("chat_not_found");
         Assert.DoesNotContain(parent.AccountId, await MemberIdsAsync(adminHub, channel.Id));
     }
+
+    /// <summary>
+    /// The admin who makes an audience channel owns it because she is an admin (her row is the creator's, made by hand):
+    /// no longer an admin, she no longer owns it — the roster's role wins over a hand-made owner's row. And a teacher
+    /// allowed by hand to write in the school channel who is made an admin gets the admin's role there.
+    /// </summary>
+    [Fact]
+    public async Task HandMadeRows_TheRosterStillDecides_ACreatorNoLongerAdminLosesHerChannel_ATeacherMadeAdminOwnsTheSchoolChannel()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var deputy = await school.AddVerifiedTeacherAsync("Завуч");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель физики");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/admins/{deputy.AccountId}", null)).StatusCode);
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        await using var deputyHub = await HubClient.ConnectAsync(app, deputy);
+        var staffNews = await deputyHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "channel", "Педсовет", null, null, null, new ChannelAudience(["staff"], null)));
+        Assert.Equal("owner", (await GetChatAsync(deputyHub, staffNews.Id)).Chat.Role);
+        var schoolChannel = (await adminHub.ChatsAsync(school.Id)).Single(c => c.Title == "Общешкольный канал");
+        await adminHub.Connection.InvokeAsync("SetChatMemberRole", schoolChannel.Id, teacher.AccountId, "moderator");
+
+        // The deputy is no admin any more: a reader of the staff channel she made, like every teacher.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await school.Admin.Http.DeleteAsync($"{school.Api}/admins/{deputy.AccountId}")).StatusCode);
+        Assert.Equal("member", (await GetChatAsync(deputyHub, staffNews.Id)).Chat.Role);
+        await deputyHub.SendAsync(staffNews.Id, "Педсовет переносится").ExpectHubErrorAsync("chat_read_only");
+
+        // The physics teacher becomes an admin: the school channel's owner, not the moderator he was made by hand.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/admins/{teacher.AccountId}", null)).StatusCode);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        Assert.Equal("owner", (await GetChatAsync(teacherHub, schoolChannel.Id)).Chat.Role);
+    }
 }

@@ -936,14 +936,16 @@ public sealed partial class CallService(
                 // another instance, once Janus answers again. Nothing here needs Janus to be back already.
                 var dto = await database.InTransactionAsync(async s =>
                 {
-                    if (row.SfuRoom is not { } room || !await calls.ForgetRoomAsync(s, row.Id, room, CancellationToken.None))
+                    // The call's lock first, as every change takes it (then the row): taking the row first here could
+                    // deadlock with a broadcast's join that holds the lock and waits for the row.
+                    var loaded = await calls.LockAsync(s, row.Id, [], CancellationToken.None);
+                    if (loaded is null || row.SfuRoom is not { } room || !await calls.ForgetRoomAsync(s, row.Id, room, CancellationToken.None))
                     {
                         return null;
                     }
 
                     // Everyone with a feed is read (more than a viewer), so every feed goes.
-                    var loaded = await calls.LockAsync(s, row.Id, [], CancellationToken.None);
-                    var state = Build(loaded!.Value.Call, loaded.Value.Participants, loaded.Value.OtherViewers);
+                    var state = Build(loaded.Value.Call, loaded.Value.Participants, loaded.Value.OtherViewers);
                     foreach (var p in state.Present.ToList())
                     {
                         state.SetFeed(p.AccountId, null);

@@ -348,7 +348,7 @@ export async function showAdmin(root, school, back, options = {}) {
   async function unlinkParent(p, par) {
     const done = await formDialog({
       title: 'Отвязать родителя: ' + par.displayName,
-      text: `${par.displayName} больше не будет родителем ученика ${p.displayName}: выйдет из чатов родителей ${className(p.classId)}, а если в школе нет других его детей — из школы. Ученик остаётся. Для ошибочных привязок; вернуть можно только новым приглашением.`,
+      text: `${par.displayName} больше не будет родителем ученика ${p.displayName}: выйдет из чатов родителей ${className(p.classId)}, если там нет других его детей, а если его ничто больше не связывает со школой (другие дети, работа в ней) — из школы. Ученик остаётся. Для ошибочных привязок; вернуть можно только новым приглашением.`,
       fields: [{ name: 'reason', label: 'Причина (в журнал)', maxlength: 500 }],
       submit: 'Отвязать',
       onSubmit: async v => { await api('POST', `${base}/students/${p.accountId}/parents/${par.accountId}/unlink`, { reason: v.reason.trim() || undefined }); },
