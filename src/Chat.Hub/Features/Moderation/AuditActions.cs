@@ -47,6 +47,7 @@ public static class AuditActions
         ["moderation.rules_reminded"] = "напоминание правил",
         ["student.moved"] = "ученик переведён в другой класс",
         ["student.left"] = "ученик выбыл из школы",
+        ["parent.unlinked"] = "родитель отвязан от ученика",
         ["staff.left"] = "сотрудник покинул школу",
         ["school_year.rolled_over"] = "переход на новый учебный год",
         ["rule.saved"] = "правило школы сохранено",
