@@ -24,12 +24,7 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
         await using var admin = await HubClient.ConnectAsync(app, school.Admin);
         var channel = Assert.Single(await admin.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
         const int Viewers = 200;
-        var ids = Enumerable.Range(0, Viewers).Select(_ => Guid.CreateVersion7()).ToArray();
-        await app.ExecuteSqlAsync(
-            "INSERT INTO accounts (id, display_name, email) SELECT id, 'Зритель', id::text || '@viewers.test' FROM unnest(@ids::uuid[]) AS t(id)",
-            new { ids });
-        await app.ExecuteSqlAsync("INSERT INTO school_members (school_id, account_id) SELECT @s, id FROM unnest(@ids::uuid[]) AS t(id)", new { s = school.Id, ids });
-        await app.ExecuteSqlAsync("INSERT INTO chat_members (chat_id, account_id) SELECT @c, id FROM unnest(@ids::uuid[]) AS t(id)", new { c = channel.Id, ids });
+        var ids = await AddViewersAsync(app, school.Id, channel.Id, Viewers);
         var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
 
         // They all open it at once (joins straight into the service: 200 hub connections are not the point here),
@@ -119,10 +114,7 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
         var school = await new SchoolBuilder(app).CreateAsync();
         await using var admin = await HubClient.ConnectAsync(app, school.Admin);
         var channel = Assert.Single(await admin.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
-        var viewer = Guid.CreateVersion7();
-        await app.ExecuteSqlAsync("INSERT INTO accounts (id, display_name, email) VALUES (@viewer, 'Зритель', @mail)", new { viewer, mail = $"{viewer}@viewers.test" });
-        await app.ExecuteSqlAsync("INSERT INTO school_members (school_id, account_id) VALUES (@s, @viewer)", new { s = school.Id, viewer });
-        await app.ExecuteSqlAsync("INSERT INTO chat_members (chat_id, account_id) VALUES (@c, @viewer)", new { c = channel.Id, viewer });
+        var viewer = (await AddViewersAsync(app, school.Id, channel.Id, 1))[0];
         var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
 
         // A join under way: it holds what a join holds (the call's lock shared, its row for share) until it commits.
@@ -145,6 +137,23 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
         await end.WaitAsync(TimeSpan.FromSeconds(15));
         var refused = await Assert.ThrowsAsync<ChatException>(() => late.WaitAsync(TimeSpan.FromSeconds(15)));
         Assert.Equal(ChatError.CallNotFound, refused.Error);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> new people of the school (e-mail accounts), members of the chat: an audience made
+    /// straight in the database, as thousands signing in one by one would be too slow for a test.
+    /// </summary>
+    internal static async Task<Guid[]> AddViewersAsync(ChatApp app, Guid schoolId, Guid chatId, int count)
+    {
+        var ids = Enumerable.Range(0, count).Select(_ => Guid.CreateVersion7()).ToArray();
+        await app.ExecuteSqlAsync(
+            """
+            INSERT INTO accounts (id, display_name, email) SELECT id, 'Зритель', id::text || '@viewers.test' FROM unnest(@ids::uuid[]) AS t(id);
+            INSERT INTO school_members (school_id, account_id) SELECT @schoolId, id FROM unnest(@ids::uuid[]) AS t(id);
+            INSERT INTO chat_members (chat_id, account_id) SELECT @chatId, id FROM unnest(@ids::uuid[]) AS t(id);
+            """,
+            new { ids, schoolId, chatId });
+        return ids;
     }
 
     /// <summary>Waits until at least <paramref name="count"/> sessions of the app's database wait for a lock.</summary>

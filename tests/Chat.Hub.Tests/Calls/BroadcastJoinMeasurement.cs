@@ -37,12 +37,7 @@ public sealed class BroadcastJoinMeasurement(ChatApp app, ITestOutputHelper outp
         var school = await new SchoolBuilder(app).CreateAsync();
         await using var admin = await HubClient.ConnectAsync(app, school.Admin);
         var channel = Assert.Single(await admin.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
-        var ids = Enumerable.Range(0, viewers).Select(_ => Guid.CreateVersion7()).ToArray();
-        await app.ExecuteSqlAsync(
-            "INSERT INTO accounts (id, display_name, email) SELECT id, 'Зритель', id::text || '@viewers.test' FROM unnest(@ids::uuid[]) AS t(id)",
-            new { ids });
-        await app.ExecuteSqlAsync("INSERT INTO school_members (school_id, account_id) SELECT @s, id FROM unnest(@ids::uuid[]) AS t(id)", new { s = school.Id, ids });
-        await app.ExecuteSqlAsync("INSERT INTO chat_members (chat_id, account_id) SELECT @c, id FROM unnest(@ids::uuid[]) AS t(id)", new { c = channel.Id, ids });
+        var ids = await BroadcastAudienceTests.AddViewersAsync(app, school.Id, channel.Id, viewers);
         var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
         var calls = app.Services.GetRequiredService<CallService>();
 
