@@ -70,36 +70,33 @@ public sealed class LifecycleStore
             new { schoolId, accountId }, s.Transaction, cancellationToken: ct))).AsList();
 
     /// <summary>
-    /// Takes a parent whose child left the class out of the hand-managed chats of that class (a group the class teacher
-    /// added the class's parents to), unless another child of theirs is still in the class or they are staff of the
-    /// school. Roster chats are left to the roster sync.
+    /// Takes someone out of the hand-managed chats of a class they no longer have a place in (a subject chat its pupils
+    /// were added to, a group the class teacher added the class's parents to): a pupil who moved out of it, a parent whose
+    /// child left it — unless another child of theirs is still in the class or they are staff of the school. Roster chats
+    /// are left to the roster sync.
     /// </summary>
-    public async Task<IReadOnlyList<MembershipChange>> ParentLeavesClassChatsAsync(DbScope s, Guid schoolId, Guid parentId, Guid classId, CancellationToken ct) =>
+    public async Task<IReadOnlyList<MembershipChange>> LeaveClassChatsAsync(DbScope s, Guid schoolId, Guid accountId, Guid classId, CancellationToken ct) =>
         (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
             """
             DELETE FROM chat_members cm USING chats c
             WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.class_id = @classId AND c.system_key IS NULL AND c.kind <> 'direct'
-              AND cm.account_id = @parentId AND cm.source = 'manual'
+              AND cm.account_id = @accountId AND cm.source = 'manual'
               AND NOT EXISTS (SELECT 1 FROM parent_links pl JOIN students st ON st.school_id = pl.school_id AND st.account_id = pl.child_id
-                              WHERE pl.school_id = @schoolId AND pl.parent_id = @parentId AND st.class_id = @classId)
-              AND NOT EXISTS (SELECT 1 FROM school_members sm WHERE sm.school_id = @schoolId AND sm.account_id = @parentId AND (sm.is_admin OR sm.is_teacher))
+                              WHERE pl.school_id = @schoolId AND pl.parent_id = @accountId AND st.class_id = @classId)
+              AND NOT EXISTS (SELECT 1 FROM school_members sm WHERE sm.school_id = @schoolId AND sm.account_id = @accountId AND (sm.is_admin OR sm.is_teacher))
             RETURNING cm.chat_id, cm.account_id, false AS added
             """,
-            new { schoolId, parentId, classId }, s.Transaction, cancellationToken: ct))).AsList();
+            new { schoolId, accountId, classId }, s.Transaction, cancellationToken: ct))).AsList();
 
     /// <summary>
-    /// Takes a pupil who moved out of a class out of that class's hand-managed chats (a subject chat of the class its
-    /// pupils were added to). Roster chats are left to the roster sync.
+    /// A parent no longer linked to a child of <paramref name="classId"/> (the child left, was deleted, or the link was
+    /// taken back): out of the school if nothing else keeps them in it, else out of that class's hand-managed chats
+    /// (<see cref="LeaveClassChatsAsync"/>).
     /// </summary>
-    public async Task<IReadOnlyList<MembershipChange>> PupilLeavesClassChatsAsync(DbScope s, Guid schoolId, Guid pupilId, Guid classId, CancellationToken ct) =>
-        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
-            """
-            DELETE FROM chat_members cm USING chats c
-            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.class_id = @classId AND c.system_key IS NULL AND c.kind <> 'direct'
-              AND cm.account_id = @pupilId AND cm.source = 'manual'
-            RETURNING cm.chat_id, cm.account_id, false AS added
-            """,
-            new { schoolId, pupilId, classId }, s.Transaction, cancellationToken: ct))).AsList();
+    public async Task<IReadOnlyList<MembershipChange>> ParentLosesChildAsync(DbScope s, Guid schoolId, Guid parentId, Guid classId, CancellationToken ct) =>
+        await StillBelongsAsync(s, schoolId, parentId, ct)
+            ? await LeaveClassChatsAsync(s, schoolId, parentId, classId, ct)
+            : await LeaveSchoolAsync(s, schoolId, parentId, ct);
 
     /// <summary>Drops the staff roles (teacher, verification, director, admin, class teacher) of a person.</summary>
     public Task EndStaffRolesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>

@@ -67,14 +67,7 @@ public sealed class AccountDeletionService(
                 changes.AddRange(await lifecycle.LeaveSchoolAsync(s, school.SchoolId, me, ct));
                 foreach (var parent in parents.Where(p => p != me))
                 {
-                    if (!await lifecycle.StillBelongsAsync(s, school.SchoolId, parent, ct))
-                    {
-                        changes.AddRange(await lifecycle.LeaveSchoolAsync(s, school.SchoolId, parent, ct));
-                    }
-                    else
-                    {
-                        changes.AddRange(await lifecycle.ParentLeavesClassChatsAsync(s, school.SchoolId, parent, membership.StudentClassId!.Value, ct));
-                    }
+                    changes.AddRange(await lifecycle.ParentLosesChildAsync(s, school.SchoolId, parent, membership.StudentClassId!.Value, ct));
                 }
 
                 var policy = await s.Connection.ExecuteScalarAsync<string>(new CommandDefinition(

@@ -54,10 +54,10 @@ public sealed class LifecycleService(
             {
                 // Out of the old class's chats the pupil was added to by hand (its subject chats), with their parents
                 // unless another child of theirs is still in that class; the roster sync does the class and parents' chats.
-                changes.AddRange(await lifecycle.PupilLeavesClassChatsAsync(s, schoolId, accountId, from, ct));
+                changes.AddRange(await lifecycle.LeaveClassChatsAsync(s, schoolId, accountId, from, ct));
                 foreach (var parent in await lifecycle.ParentsOfAsync(s, schoolId, accountId, ct))
                 {
-                    changes.AddRange(await lifecycle.ParentLeavesClassChatsAsync(s, schoolId, parent, from, ct));
+                    changes.AddRange(await lifecycle.LeaveClassChatsAsync(s, schoolId, parent, from, ct));
                 }
             }
 
@@ -95,10 +95,7 @@ public sealed class LifecycleService(
                 throw new ChatException(ChatError.MemberNotFound, detail: "Этот человек не записан родителем этого ученика.");
             }
 
-            var changes = new List<MembershipChange>();
-            changes.AddRange(await lifecycle.StillBelongsAsync(s, schoolId, parentId, ct)
-                ? await lifecycle.ParentLeavesClassChatsAsync(s, schoolId, parentId, classId, ct)
-                : await lifecycle.LeaveSchoolAsync(s, schoolId, parentId, ct));
+            var changes = new List<MembershipChange>(await lifecycle.ParentLosesChildAsync(s, schoolId, parentId, classId, ct));
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct)); // the parents' chat of the child's class, unless another child keeps them there
             await audit.AppendAsync(s, schoolId, me, "parent.unlinked", parentId, new { child = childId, reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
@@ -217,15 +214,7 @@ public sealed class LifecycleService(
 
         foreach (var parent in parents)
         {
-            if (!await lifecycle.StillBelongsAsync(s, schoolId, parent, ct))
-            {
-                changes.AddRange(await lifecycle.LeaveSchoolAsync(s, schoolId, parent, ct));
-            }
-            else
-            {
-                // Kept by another child: out of the chats of this child's class they were added to by hand too.
-                changes.AddRange(await lifecycle.ParentLeavesClassChatsAsync(s, schoolId, parent, classId.Value, ct));
-            }
+            changes.AddRange(await lifecycle.ParentLosesChildAsync(s, schoolId, parent, classId.Value, ct));
         }
 
         if (sync)
