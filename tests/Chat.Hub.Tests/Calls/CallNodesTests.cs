@@ -196,27 +196,8 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
         /// <summary>Waits until Janus holds none of the call's handles: the pupil's on node B and the teacher's camera on node A.</summary>
         public Task CallHandlesGoneAsync() => GoneAsync([.. pupilOnB, teacherCamera], "Janus still holds handles of the ended call");
 
-        /// <summary>Polls Janus until none of the handles is attached; returns the handles it holds then.</summary>
-        private async Task<HashSet<long>> GoneAsync(IReadOnlyList<JanusHandleInfo> handles, string failure)
-        {
-            var until = DateTime.UtcNow + Wait;
-            while (true)
-            {
-                var now = (await cluster.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
-                var still = handles.Where(h => now.Contains(h.Handle)).ToList();
-                if (still.Count == 0)
-                {
-                    return now;
-                }
-
-                if (DateTime.UtcNow > until)
-                {
-                    Assert.Fail($"{failure}: {string.Join(", ", still.Select(h => $"{h.Handle} ({h.Type ?? "not in a room"})"))}");
-                }
-
-                await Task.Delay(200);
-            }
-        }
+        private Task<HashSet<long>> GoneAsync(IReadOnlyList<JanusHandleInfo> handles, string failure) =>
+            JanusHandles.GoneAsync(cluster.Janus!, handles, failure);
 
         public async ValueTask DisposeAsync()
         {
@@ -344,20 +325,8 @@ public sealed class LostDropTests(JanusPairApp app) : IClassFixture<JanusPairApp
         }
 
         /// <summary>Waits (node B checks every second) until Janus holds none of the pupil's handles on node B; the teacher's camera stays.</summary>
-        public async Task PupilHandlesOnBGoneAsync(string failure)
-        {
-            for (var until = DateTime.UtcNow.AddSeconds(15); ; await Task.Delay(200))
-            {
-                var now = (await app.Janus!.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
-                Assert.Contains(teacherCamera.Handle, now);
-                if (onB.All(h => !now.Contains(h.Handle)))
-                {
-                    return;
-                }
-
-                Assert.True(DateTime.UtcNow < until, failure);
-            }
-        }
+        public async Task PupilHandlesOnBGoneAsync(string failure) =>
+            Assert.Contains(teacherCamera.Handle, await JanusHandles.GoneAsync(app.Janus!, onB, failure));
 
         public async ValueTask DisposeAsync()
         {
@@ -373,6 +342,32 @@ public sealed class LostDropTests(JanusPairApp app) : IClassFixture<JanusPairApp
             await Pupil.DisposeAsync();
             await Teacher.DisposeAsync();
             await NodeB.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Janus's handles as its Admin API lists them.</summary>
+internal static class JanusHandles
+{
+    /// <summary>Polls Janus (15 s at most) until none of the handles is attached; returns the handles it holds then.</summary>
+    public static async Task<HashSet<long>> GoneAsync(JanusServer janus, IReadOnlyList<JanusHandleInfo> handles, string failure)
+    {
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var now = (await janus.AdminHandlesAsync()).Select(h => h.Handle).ToHashSet();
+            var still = handles.Where(h => now.Contains(h.Handle)).ToList();
+            if (still.Count == 0)
+            {
+                return now;
+            }
+
+            if (DateTime.UtcNow > until)
+            {
+                Assert.Fail($"{failure}: {string.Join(", ", still.Select(h => $"{h.Handle} ({h.Type ?? "not in a room"})"))}");
+            }
+
+            await Task.Delay(200);
         }
     }
 }
