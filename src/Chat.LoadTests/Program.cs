@@ -1,6 +1,7 @@
 using System.Globalization;
 using Chat.LoadTests;
 using Chat.LoadTests.Floor;
+using Chat.LoadTests.Reporting;
 
 // Chat.LoadTests: see RunOptions.Usage and docs/performance.md.
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -15,6 +16,14 @@ switch (args[0])
         foreach (var s in ScenarioSpec.All)
         {
             Console.WriteLine($"{s.Name,-16} {s.Title}. Goal: {s.Goal}");
+        }
+
+        return 0;
+    case "probe":
+        // Whether the host is quiet enough to measure on: compare with the probes in docs/performance.md.
+        for (var i = 0; i < 3; i++)
+        {
+            Console.WriteLine(FormattableString.Invariant($"speed probe {MachineInfo.SpeedProbeMs():F0} ms"));
         }
 
         return 0;

@@ -112,6 +112,7 @@ public sealed class RunOptions
           run --scenario NAME [options]      run a scenario against the floor and the server, write a report
           floor --port N [--seconds S]       run only the floor hub (/hubs/floor)
           list                               list the scenarios
+          probe                              the machine's speed probe, three times (ms; larger: a slower machine)
 
         run options:
           --scenario school-day|assembly|channel|reconnect-storm|idle|two-nodes
