@@ -124,6 +124,23 @@ public class ChatApp : WebApplicationFactory<Program>, IAsyncLifetime
         return new HubServerProcess(all, port);
     }
 
+    /// <summary>
+    /// Starts, in this process, another host of this app with <paramref name="settings"/> (<c>Section:Key</c>) over the
+    /// app's own, then stops it: a setting the server refuses makes this throw as the node's start would (a node process
+    /// costs seconds of a core to start; this, a fraction of one).
+    /// </summary>
+    public async Task StartAndStopWithAsync(IDictionary<string, string?> settings)
+    {
+        await using var host = WithWebHostBuilder(builder =>
+        {
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        });
+        host.StartServer();
+    }
+
     /// <summary>Runs SQL directly against the app's database: test setup that the API deliberately does not offer.</summary>
     public async Task<int> ExecuteSqlAsync(string sql, object? parameters = null)
     {
