@@ -60,6 +60,15 @@ public sealed class ChatUpdatedTests(ChatApp app) : IClassFixture<ChatApp>
         await hub.InvokeAsync<MessageDto>("DeleteMessage", club.Id, beforeArchive.Seq).ExpectHubErrorAsync("chat_archived");
         await hub.InvokeAsync<Chat.Hub.Features.Calls.CallJoinDto>("StartCall", club.Id, false).ExpectHubErrorAsync("chat_archived");
         await hub.InvokeAsync<Chat.Hub.Features.Calls.CallDto?>("GetChatCall", club.Id).ExpectHubErrorAsync("chat_archived");
+        // Its owner keeps it as it was: nobody added, no new title, rules, roles or links.
+        var owner = teacher.Connection;
+        await owner.InvokeAsync<int>("AddChatMembers", club.Id, new[] { room.Kolya.AccountId }).ExpectHubErrorAsync("chat_archived");
+        await owner.InvokeAsync<ChatDetailsDto>("UpdateChat", club.Id, new UpdateChatRequest("Олимпиада 6Б", null, null)).ExpectHubErrorAsync("chat_archived");
+        await owner.InvokeAsync("SetChatMemberRole", club.Id, room.Petya.AccountId, "moderator").ExpectHubErrorAsync("chat_archived");
+        await owner.InvokeAsync<MessageDto>("RemindRules", club.Id, Guid.NewGuid()).ExpectHubErrorAsync("chat_archived");
+        var link = await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{club.Id}/invites", new { maxUses = 5 });
+        await link.ExpectErrorAsync(System.Net.HttpStatusCode.Conflict, "chat_archived");
+        Assert.Equal(["Олимпиада 5Б"], (await teacher.ChatsAsync(school.Id)).Where(c => c.Id == club.Id).Select(c => c.Title));
 
         // Restored with its class: Петя is told, and may write again.
         await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5B.Id}", new { archived = false })).EnsureOkAsync();

@@ -43,6 +43,8 @@ public sealed class ChatInviteService(
             throw new ChatException(ChatError.ChatInviteNotAllowed);
         }
 
+        ChatService.NotArchived(chat);
+
         if (body.MaxUses is { } max && (max < 1 || max > 10_000))
         {
             throw ChatException.Field("maxUses", "Число использований — от 1 до 10000.");

@@ -79,6 +79,18 @@ public sealed class ChatService(
     /// </summary>
     public Task<string> AttendingRoleAsync(Guid chatId, Guid me, CancellationToken ct) => UnrestrictedRoleAsync(chatId, me, mutedToo: false, ct);
 
+    /// <summary>
+    /// An archived chat (its class was archived or graduated) keeps its history as it was: nobody is added to it, and
+    /// its title, rules and roles stay (<c>chat_archived</c>); restoring the class opens it again.
+    /// </summary>
+    public static void NotArchived(ChatRow chat)
+    {
+        if (chat.ArchivedAt is not null)
+        {
+            throw new ChatException(ChatError.ChatArchived);
+        }
+    }
+
     private static string Iso(DateTime? utc) =>
         utc is { } t ? DateTime.SpecifyKind(t, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm'Z'", System.Globalization.CultureInfo.InvariantCulture) : "";
 
@@ -250,6 +262,8 @@ public sealed class ChatService(
             throw new ChatException(ChatError.ModeratorOnly);
         }
 
+        NotArchived(chat);
+
         if (chat.SystemKey is not null)
         {
             // Class, parents', staff-room chats and channels follow the roster: nobody is put in by hand (who was could
@@ -288,6 +302,7 @@ public sealed class ChatService(
         }
 
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        NotArchived(chat);
         var title = request.Title is null || (chat.SystemKey is not null && !chat.SystemKey.StartsWith("audience:", StringComparison.Ordinal)) ? chat.Title : Text.Required(request.Title, "title", MaxTitle, "Название чата — до 200 символов.");
         var rules = request.Rules is null ? chat.Rules : Text.Optional(request.Rules, "rules", MaxRules) ?? "";
         var slow = request.SlowModeSeconds ?? chat.SlowModeSeconds;
@@ -332,6 +347,7 @@ public sealed class ChatService(
         }
 
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        NotArchived(chat);
         if (chat.Kind == "direct" || accountId == me)
         {
             throw ChatException.Field("accountId", "Нельзя изменить эту роль.");

@@ -234,6 +234,7 @@ public sealed class ModerationService(
         }
 
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        ChatService.NotArchived(chat);
         var rules = await moderation.ListRulesAsync(chat.SchoolId, ct);
         var text = "Напоминаем правила общения в чате."
             + (string.IsNullOrWhiteSpace(chat.Rules) ? "" : "\n" + chat.Rules)

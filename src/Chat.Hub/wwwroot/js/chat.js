@@ -815,9 +815,10 @@ export function showMain(root, me, school, schools, nav) {
         h('div', { class: 'row' }, h('h3', { style: 'flex:1' }, 'О чате'), h('button', { class: 'btn small', onclick: toggleInfo, 'aria-label': 'Закрыть' }, '✕')),
         h('h3', {}, 'Правила'),
         h('div', { class: 'rules' }, c.rules || 'Правила не заданы.'),
-        moderator && h('div', { class: 'row', style: 'margin-top:.5rem' },
+        // An archived chat stays as it was: no reminders, no new links (the server refuses them: chat_archived).
+        moderator && !c.summary.archived && h('div', { class: 'row', style: 'margin-top:.5rem' },
           h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(hubNotice) }, 'Напомнить правила')),
-        moderator && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
+        moderator && !c.summary.archived && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
         moderator && moderation.reportsBox(c, reports, nameOf),
         moderator && calls.callsBox(c),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
