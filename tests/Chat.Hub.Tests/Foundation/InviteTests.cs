@@ -59,6 +59,35 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task OneChildParentLinks_AfterTheChildMovedClass_LeadToTheChild_InTheirClassNow_WithOrWithoutApproval()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync("Школа №3");
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var petya = await school.AddStudentAsync("Петя Иванов", class5A.Id);
+        var forMother = await school.InviteAsync(school.Admin, "parent", childId: petya.AccountId);
+        var forFather = await school.InviteAsync(school.Admin, "parent", childId: petya.AccountId);
+
+        // Петя moves to 5Б before his parents open their links; 5А, empty, is archived.
+        await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{petya.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { archived = true })).EnsureOkAsync();
+
+        var mother = await app.SignInAsync(SchoolBuilder.NewPhone(), "Мама Пети");
+        var preview = await PreviewAsync(mother, forMother);
+        Assert.Equal(("5Б", "Петя Иванов"), (preview.ClassName, preview.ChildName));
+        Assert.Equal("joined", (await (await AcceptAsync(mother, forMother)).ReadAsync<AcceptInviteResult>()).Status);
+        Assert.Equal(["Родители 5Б"], await ParentsChatsAsync(school, mother));
+
+        // Where the school confirms parents, the request made through such a link is approved as well.
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №3", approveParents = true })).EnsureOkAsync();
+        var father = await app.SignInAsync(SchoolBuilder.NewPhone(), "Папа Пети");
+        var pending = await (await AcceptAsync(father, forFather)).ReadAsync<AcceptInviteResult>();
+        Assert.Equal("pending", pending.Status);
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/approve", new { })).EnsureOkAsync();
+        Assert.Equal(["Родители 5Б"], await ParentsChatsAsync(school, father));
+    }
+
+    [Fact]
     public async Task Accept_UsedUpInvite_ReturnsInviteUsedUpForTheSecondPerson()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
@@ -268,6 +297,10 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         var school5A = await (await school.Admin.Http.GetAsync($"{school.Api}/members?classId={class5A.Id}")).ReadAsync<List<Chat.Hub.Features.Schools.MemberDto>>();
         Assert.Single(school5A, m => m.AccountId == pupil.AccountId);
     }
+
+    private static async Task<List<string>> ParentsChatsAsync(TestSchool school, TestUser who) =>
+        (await who.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}"))!
+            .Where(c => c.Kind == "parents").Select(c => c.Title).ToList();
 
     private static Task<HttpResponseMessage> AcceptAsync(TestUser who, InviteDto invite) =>
         who.Http.PostAsJsonAsync($"/api/invites/{invite.Token}/accept", new { });

@@ -186,11 +186,13 @@ public sealed class InviteService(
             return await chatInvites.PreviewAsync(link, school.Name, me, ct);
         }
 
-        var cls = link.ClassId is { } c ? await schools.GetClassAsync(link.SchoolId, c, ct) : null;
+        // A one-child link follows its child: moved to another class since, they are shown in their class now.
+        var classId = link.ChildId is { } child ? (await memberships.GetAsync(link.SchoolId, child, ct))?.StudentClassId : link.ClassId;
+        var cls = classId is { } c ? await schools.GetClassAsync(link.SchoolId, c, ct) : null;
         string? childName = null;
-        if (link.ChildId is { } childId)
+        if (link.ChildId is { } childId && classId is not null)
         {
-            childName = (await memberships.ListRosterAsync(link.SchoolId, link.ClassId, ct)).FirstOrDefault(r => r.AccountId == childId)?.DisplayName;
+            childName = (await memberships.ListRosterAsync(link.SchoolId, classId, ct)).FirstOrDefault(r => r.AccountId == childId)?.DisplayName;
         }
 
         return new InvitePreviewDto(InviteUrls.State(link, Now), school.Id, school.Name, link.Role, cls?.Name, childName, RequiresApproval(school, link));
@@ -229,7 +231,10 @@ public sealed class InviteService(
                 return await chatInvites.AcceptAsync(s, link, me, body.AcceptRulesVersion, ct);
             }
 
-            if (link.ClassId is { } linkClass && (await schools.GetClassAsync(link.SchoolId, linkClass, ct))?.ArchivedAt is not null)
+            // A one-child link leads to its child wherever they are now (moved to another class since, its old class
+            // maybe archived); a class-wide link, to its class.
+            var joinClass = link.ChildId is null ? link.ClassId : null;
+            if (joinClass is { } linkClass && (await schools.GetClassAsync(link.SchoolId, linkClass, ct))?.ArchivedAt is not null)
             {
                 throw new ChatException(ChatError.ClassNotFound); // the class was archived after the link was made: no request for it either
             }
@@ -247,7 +252,7 @@ public sealed class InviteService(
                 return (new AcceptInviteResult("pending", link.SchoolId, request.Id), (IReadOnlyList<Chat.Storage.Chats.MembershipChange>)[]);
             }
 
-            await JoinAsync(s, link.SchoolId, me, link.Role, link.ClassId, link.ChildId, ct);
+            await JoinAsync(s, link.SchoolId, me, link.Role, joinClass, link.ChildId, ct);
             await invites.CountUseAsync(s, link.Id, ct);
             await audit.AppendAsync(s, link.SchoolId, me, "invite.accepted", link.Id, new { link.Role, link.ClassId, link.ChildId }, ct);
             return (new AcceptInviteResult("joined", link.SchoolId, null), await roster.SyncAsync(s, link.SchoolId, ct));
@@ -310,7 +315,8 @@ public sealed class InviteService(
                     throw new ChatException(ChatError.ChildRequired);
                 }
 
-                await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ClassId, childId, ct);
+                // The child a one-child link named is followed to their class now; one the approver picks must be of the request's class.
+                await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ChildId is null ? request.ClassId : null, childId, ct);
             }
 
             await invites.DecideRequestAsync(s, requestId, approve ? "approved" : "rejected", reason, me, approve ? childId : null, ct);
