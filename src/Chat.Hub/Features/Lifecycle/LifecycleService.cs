@@ -72,6 +72,7 @@ public sealed class LifecycleService(
         var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct); // the pupil's class read on the way stays theirs: a move waits
             var changes = await StudentLeavesAsync(s, schoolId, accountId, ct);
             await audit.AppendAsync(s, schoolId, me, "student.left", accountId, new { reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
@@ -89,6 +90,7 @@ public sealed class LifecycleService(
         var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct); // the child's class read here stays theirs: a move waits
             var classId = await memberships.GetStudentClassAsync(s, schoolId, childId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (!await lifecycle.UnlinkParentAsync(s, schoolId, parentId, childId, ct))
             {
