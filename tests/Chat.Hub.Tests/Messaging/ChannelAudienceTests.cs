@@ -36,6 +36,9 @@ public sealed class ChannelAudienceTests(ChatApp app) : IClassFixture<ChatApp>
             .ExpectHubErrorAsync("validation_failed");
         await adminHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat", new CreateChatRequest(school.Id, "channel", "Родителям", null, null, null, new ChannelAudience(["parent"], [Guid.NewGuid()])))
             .ExpectHubErrorAsync("class_not_found");
+        // Its readers are the audience's: nobody is named by hand besides.
+        await adminHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat", new CreateChatRequest(school.Id, "channel", "Родителям", null, null, [parent9.AccountId], audience))
+            .ExpectHubErrorAsync("add_member_not_allowed");
 
         var channel = await adminHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
             new CreateChatRequest(school.Id, "channel", "Родители 5–6 классов", null, "Объявления для родителей", null, audience));

@@ -198,6 +198,13 @@ public sealed class ChatService(
             throw ChatException.Field("memberIds", "Не больше 5000 участников за раз.");
         }
 
+        if (roles.Length > 0 && invited.Length > 0)
+        {
+            // A channel with an audience follows the roster, as the class chats do: whoever was named besides would be
+            // taken out by the roster's next sync.
+            throw new ChatException(ChatError.AddMemberNotAllowed, detail: "Читателей канала с аудиторией определяет школа: добавить участников вручную нельзя.");
+        }
+
         var (chatId, changes) = await database.InTransactionAsync(async s =>
         {
             var chat = await chats.CreateAsync(s, request.SchoolId, kind, title, rules, kind == "channel", request.ClassId, me, null, ct);
