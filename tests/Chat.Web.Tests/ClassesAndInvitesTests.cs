@@ -76,6 +76,36 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task Admin_ApprovesAParentOfTwins_PicksBothChildren_TheParentIsLinkedToEach()
+    {
+        var school = await Scene.SchoolAsync("Школа №34");
+        var a5 = await school.ClassAsync("5А");
+        var petya = await school.PupilAsync("Петя Смирнов", a5);
+        var masha = await school.PupilAsync("Маша Смирнова", a5);
+        await school.PupilAsync("Вася Пупкин", a5);
+        var link = await school.InviteAsync("parent", a5);
+        var mother = await App.SignInAsync(Scene.NewPhone(), "Ольга Смирнова");
+        var accepted = await Scene.Read(await mother.Http.PostAsJsonAsync($"/api/invites/{link.GetProperty("token").GetString()}/accept", new { childName = "Петя Смирнов" }));
+        Assert.Equal("pending", accepted.GetProperty("status").GetString());
+
+        // The child she named is picked; «+ ещё ребёнок» adds a picker for the twin, focused.
+        var (page, _) = await AdminClassesAsync(school);
+        var request = page.Locator("section[aria-labelledby=adm-requests] tbody tr", new() { HasText = "Ольга Смирнова" });
+        await Expect(request.GetByLabel("Ребёнок для Ольга Смирнова").Locator("option:checked")).ToHaveTextAsync("Петя Смирнов");
+        await request.GetByRole(AriaRole.Button, new() { Name = "+ ещё ребёнок" }).ClickAsync();
+        var twin = request.GetByLabel("Ещё ребёнок для Ольга Смирнова");
+        await Expect(twin).ToBeFocusedAsync();
+        await twin.SelectOptionAsync(new SelectOptionValue { Label = "Маша Смирнова" });
+        await request.GetByRole(AriaRole.Button, new() { Name = "Одобрить" }).ClickAsync();
+        await Expect(page.GetByText("Новых заявок нет.")).ToBeVisibleAsync();
+
+        var members = await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/members"));
+        var children = members.EnumerateArray().Single(m => m.GetProperty("accountId").GetGuid() == mother.Id)
+            .GetProperty("children").EnumerateArray().Select(c => c.GetGuid());
+        Assert.Equal(new[] { petya.Id, masha.Id }.Order(), children.Order());
+    }
+
+    [Fact]
     public async Task Teacher_RevokesGroupInviteLink_InChatInfo_NewcomerSeesItRevoked()
     {
         var school = await Scene.SchoolAsync("Школа №34");

@@ -88,6 +88,32 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task ParentOfTwins_ThroughTheClassLink_IsLinkedToBothInOneApproval_OnlyToChildrenOfThatClass()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync("Школа №4");
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var petya = await school.AddStudentAsync("Петя Смирнов", class5A.Id);
+        var masha = await school.AddStudentAsync("Маша Смирнова", class5A.Id);
+        var kolya = await school.AddStudentAsync("Коля Быстров", class5B.Id);
+        var classLink = await school.InviteAsync(school.Admin, "parent", class5A.Id);
+        var mother = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ольга Смирнова");
+        var pending = await TestSchool.AcceptAsync(mother, classLink, childName: "Петя и Маша Смирновы");
+        Assert.Equal("pending", pending.Status);
+        var approve = $"{school.Api}/join-requests/{pending.JoinRequestId}/approve";
+
+        // A child of another class among those picked: refused, and nobody is linked.
+        await (await school.Admin.Http.PostAsJsonAsync(approve, new { childIds = new[] { petya.AccountId, kolya.AccountId } }))
+            .ExpectErrorAsync(HttpStatusCode.NotFound, "child_not_found");
+        Assert.Empty(await ChildrenOfAsync(school, mother));
+
+        await (await school.Admin.Http.PostAsJsonAsync(approve, new { childIds = new[] { petya.AccountId, masha.AccountId, petya.AccountId } })).EnsureOkAsync();
+
+        Assert.Equal(new[] { petya.AccountId, masha.AccountId }.Order(), (await ChildrenOfAsync(school, mother)).Order());
+        Assert.Equal(["Родители 5А"], await ParentsChatsAsync(school, mother));
+    }
+
+    [Fact]
     public async Task Accept_UsedUpInvite_ReturnsInviteUsedUpForTheSecondPerson()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
@@ -297,6 +323,10 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         var school5A = await (await school.Admin.Http.GetAsync($"{school.Api}/members?classId={class5A.Id}")).ReadAsync<List<Chat.Hub.Features.Schools.MemberDto>>();
         Assert.Single(school5A, m => m.AccountId == pupil.AccountId);
     }
+
+    private static async Task<IReadOnlyList<Guid>> ChildrenOfAsync(TestSchool school, TestUser parent) =>
+        (await (await school.Admin.Http.GetAsync($"{school.Api}/members")).ReadAsync<List<Chat.Hub.Features.Schools.MemberDto>>())
+            .SingleOrDefault(m => m.AccountId == parent.AccountId)?.Children ?? [];
 
     private static async Task<List<string>> ParentsChatsAsync(TestSchool school, TestUser who) =>
         (await who.Http.GetFromJsonAsync<List<Chat.Hub.Features.Chats.ChatSummaryDto>>($"/api/chats?schoolId={school.Id}"))!

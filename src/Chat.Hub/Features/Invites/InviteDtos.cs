@@ -37,7 +37,11 @@ public sealed record CreateChatInviteBody(int? ExpiresInHours, int? MaxUses);
 
 public sealed record RevokeUnusedBody(Guid? ClassId);
 
-public sealed record DecideJoinRequestBody(Guid? ChildId, string? Reason);
+/// <summary>
+/// <c>ChildId</c>, or <c>ChildIds</c> for a parent of several children of the class (twins): the children a parent's
+/// request through a class-wide link is for, picked by the approver; ignored for a one-child link's request.
+/// </summary>
+public sealed record DecideJoinRequestBody(Guid? ChildId, string? Reason, Guid[]? ChildIds = null);
 
 public sealed record JoinRequestDto(
     Guid Id,

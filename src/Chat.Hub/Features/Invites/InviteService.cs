@@ -278,6 +278,9 @@ public sealed class InviteService(
         return list.Select(JoinRequestDto.From).ToList();
     }
 
+    /// <summary>The most children one approval links a parent to (twins, triplets, siblings in one class).</summary>
+    public const int MaxChildrenPerRequest = 10;
+
     public async Task<JoinRequestDto> DecideAsync(Guid schoolId, Guid requestId, Guid me, bool approve, DecideJoinRequestBody body, CancellationToken ct)
     {
         var (decided, changes) = await database.InTransactionAsync(async s =>
@@ -307,20 +310,39 @@ public sealed class InviteService(
                 throw new ChatException(ChatError.JoinRequestDecided);
             }
 
-            var childId = request.ChildId ?? body.ChildId;
+            // A parent's request through a one-child link names its child; through a class-wide link the approver picks
+            // the child, or each of the children (twins, siblings) of the class at once.
+            Guid[] children = request.Role != "parent" ? []
+                : request.ChildId is { } named ? [named]
+                : body.ChildIds is { Length: > 0 } picked ? [.. picked.Distinct()]
+                : body.ChildId is { } one ? [one] : [];
             if (approve)
             {
-                if (request.Role == "parent" && childId is null)
+                if (request.Role == "parent" && children.Length == 0)
                 {
                     throw new ChatException(ChatError.ChildRequired);
                 }
 
-                // The child a one-child link named is followed to their class now; one the approver picks must be of the request's class.
-                await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ChildId is null ? request.ClassId : null, childId, ct);
+                if (children.Length > MaxChildrenPerRequest)
+                {
+                    throw ChatException.Field("childIds", $"Не больше {MaxChildrenPerRequest} детей в одной заявке.");
+                }
+
+                if (request.Role != "parent")
+                {
+                    await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ClassId, null, ct);
+                }
+
+                foreach (var child in children)
+                {
+                    // The child a one-child link named is followed to their class now; those the approver picks must be of the request's class.
+                    await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ChildId is null ? request.ClassId : null, child, ct);
+                }
             }
 
-            await invites.DecideRequestAsync(s, requestId, approve ? "approved" : "rejected", reason, me, approve ? childId : null, ct);
-            await audit.AppendAsync(s, schoolId, me, approve ? "join_request.approved" : "join_request.rejected", requestId, new { request.AccountId, reason }, ct);
+            await invites.DecideRequestAsync(s, requestId, approve ? "approved" : "rejected", reason, me, approve && children.Length > 0 ? children[0] : null, ct);
+            await audit.AppendAsync(s, schoolId, me, approve ? "join_request.approved" : "join_request.rejected", requestId,
+                new { request.AccountId, reason, children = approve && children.Length > 0 ? children : null }, ct);
             var changes = approve ? await roster.SyncAsync(s, schoolId, ct) : [];
             return (JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!), changes);
         }, ct);

@@ -553,11 +553,27 @@ export async function showAdmin(root, school, back, options = {}) {
     const err = errBox();
     const rows = [];
     for (const r of requests) {
+      // A parent through the class-wide link: the approver picks the child among the class's pupils, and for twins or
+      // siblings of the class «+ ещё ребёнок» adds a picker: one approval links the parent to each.
       let child = null;
       if (r.role === 'parent' && !r.childId && r.classId) {
-        const people = await api('GET', `${base}/members?classId=${r.classId}`);
-        child = h('select', { 'aria-label': `Ребёнок для ${r.displayName}` },
-          people.filter(m => m.roles.includes('student')).map(m => h('option', { value: m.accountId, selected: m.displayName === r.childName }, m.displayName)));
+        const pupils = (await api('GET', `${base}/members?classId=${r.classId}`)).filter(m => m.roles.includes('student'));
+        const picker = first => h('select', { 'aria-label': first ? `Ребёнок для ${r.displayName}` : `Ещё ребёнок для ${r.displayName}` },
+          !first && h('option', { value: '' }, '—'),
+          pupils.map(m => h('option', { value: m.accountId, selected: first && m.displayName === r.childName }, m.displayName)));
+        const pickers = h('div', { class: 'child-picks' }, picker(true));
+        const more = h('button', {
+          class: 'btn link small', type: 'button',
+          onclick: () => {
+            const added = picker(false);
+            pickers.append(added);
+            more.hidden = pickers.children.length >= Math.min(pupils.length, 10);
+            added.focus();
+          },
+        }, '+ ещё ребёнок');
+        more.hidden = pupils.length < 2;
+        child = h('div', {}, pickers, more);
+        child.values = () => [...new Set([...pickers.querySelectorAll('select')].map(x => x.value).filter(Boolean))];
       }
       rows.push(h('tr', {},
         h('td', {}, r.displayName),
@@ -570,7 +586,7 @@ export async function showAdmin(root, school, back, options = {}) {
             class: 'btn small primary', type: 'button',
             onclick: async () => {
               try {
-                await api('POST', `${base}/join-requests/${r.id}/approve`, { childId: child?.value || undefined });
+                await api('POST', `${base}/join-requests/${r.id}/approve`, { childIds: child ? child.values() : undefined });
                 await loadRequests();
                 if (!teacherOnly) await reloadPeople();
               } catch (e) { err.textContent = errText(e); }
