@@ -140,6 +140,64 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// Joins side by side each count the viewers they see: one that read the count before another committed pushes a
+    /// count one short. The count is read again a second after any push, so the last one the chat gets is right.
+    /// </summary>
+    [Fact]
+    public async Task AJoinCountsTheViewersBeforeAnotherJoinCommits_TheLastCountPushedIsRightAllTheSame()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+        var channel = Assert.Single(await admin.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
+        var viewers = await AddViewersAsync(app, school.Id, channel.Id, 2);
+        var (vika, petya) = (viewers[0], viewers[1]);
+        var counts = new List<int>();
+        admin.Connection.On<Guid, int>("BroadcastViewers", (_, n) =>
+        {
+            lock (counts)
+            {
+                counts.Add(n);
+            }
+        });
+        var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
+        var calls = app.Services.GetRequiredService<CallService>();
+        await calls.JoinAsync(vika, callId, default);
+        await calls.LeaveAsync(vika, callId, default);
+        await HubClient.EventuallyAsync(() => Last() == 0, "Вика left");
+        await Task.Delay(CallService.ViewerPushEvery * 1.5); // a quiet second
+
+        // Вика comes back: her join counts the viewers (none), then waits to write her row (held here, as a busy
+        // database would hold it). Петя joins meanwhile and is counted alone; a quiet second passes after that push.
+        await using var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        await using (var hold = await holder.BeginTransactionAsync())
+        {
+            await holder.ExecuteAsync("SELECT 1 FROM call_participants WHERE call_id = @callId AND account_id = @vika FOR UPDATE", new { callId, vika }, hold);
+            var back = calls.JoinAsync(vika, callId, default);
+            await LockWaitersAsync(1);
+            await calls.JoinAsync(petya, callId, default);
+            await HubClient.EventuallyAsync(() => Last() == 1, "Петя is counted");
+            await Task.Delay(CallService.ViewerPushEvery * 1.5);
+            await hold.RollbackAsync();
+            await back.WaitAsync(TimeSpan.FromSeconds(15));
+        }
+
+        // Her join pushed the count she read (one: herself); a second later the chat gets the two who watch.
+        await HubClient.EventuallyAsync(() => Last() == 2, "the count ends on two");
+        await Task.Delay(CallService.ViewerPushEvery * 1.5); // nothing else is coming
+        Assert.Equal(2, Last());
+        Assert.Equal(2, (await admin.Connection.InvokeAsync<CallDto>("GetCall", callId)).ViewerCount);
+
+        int Last()
+        {
+            lock (counts)
+            {
+                return counts.Count == 0 ? -1 : counts[^1];
+            }
+        }
+    }
+
+    /// <summary>
     /// <paramref name="count"/> new people of the school (e-mail accounts), members of the chat: an audience made
     /// straight in the database, as thousands signing in one by one would be too slow for a test.
     /// </summary>
