@@ -72,8 +72,9 @@ public sealed class LifecycleStore
     /// <summary>
     /// Takes someone out of the hand-managed chats of a class they no longer have a place in (a subject chat its pupils
     /// were added to, a group the class teacher added the class's parents to): a pupil who moved out of it, a parent whose
-    /// child left it — unless another child of theirs is still in the class or they are staff of the school. Roster chats
-    /// are left to the roster sync.
+    /// child left it — unless another child of theirs is still in the class, they are a pupil of it themselves (a pupil
+    /// who followed a classmate's parent link, unlinked), or they are staff of the school. Roster chats are left to the
+    /// roster sync.
     /// </summary>
     public async Task<IReadOnlyList<MembershipChange>> LeaveClassChatsAsync(DbScope s, Guid schoolId, Guid accountId, Guid classId, CancellationToken ct) =>
         (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
@@ -84,6 +85,7 @@ public sealed class LifecycleStore
               AND NOT EXISTS (SELECT 1 FROM parent_links pl JOIN students st ON st.school_id = pl.school_id AND st.account_id = pl.child_id
                               WHERE pl.school_id = @schoolId AND pl.parent_id = @accountId AND st.class_id = @classId)
               AND NOT EXISTS (SELECT 1 FROM school_members sm WHERE sm.school_id = @schoolId AND sm.account_id = @accountId AND (sm.is_admin OR sm.is_teacher))
+              AND NOT EXISTS (SELECT 1 FROM students st WHERE st.school_id = @schoolId AND st.account_id = @accountId AND st.class_id = @classId)
             RETURNING cm.chat_id, cm.account_id, false AS added
             """,
             new { schoolId, accountId, classId }, s.Transaction, cancellationToken: ct))).AsList();

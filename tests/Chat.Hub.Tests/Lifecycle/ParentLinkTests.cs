@@ -147,6 +147,30 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// A pupil who followed a classmate's parent link (a prank, a shared phone) is unlinked by the admin: he loses the
+    /// link, not his own class's chats.
+    /// </summary>
+    [Fact]
+    public async Task PupilLinkedAsAClassmatesParent_IsUnlinked_KeepsHisOwnClassesChats()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var vova = await school.AddStudentAsync("Вова Шутов", class5A.Id);
+        var petya = await school.AddStudentAsync("Петя Тихий", class5A.Id);
+        await school.LinkParentAsync(vova, petya.AccountId);
+        var trip = await (await teacher.Http.PostAsJsonAsync($"{school.Api}/chats",
+            new { kind = "group", title = "Экскурсия 5А", classId = class5A.Id, memberIds = new[] { vova.AccountId, petya.AccountId } })).ReadAsync<ChatSummaryDto>();
+
+        (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{petya.AccountId}/parents/{vova.AccountId}/unlink", new { })).EnsureSuccessStatusCode();
+
+        var his = await ChatsAsync(vova, school.Id);
+        Assert.Contains(his, c => c.Id == trip.Id);
+        Assert.Contains(his, c => c.Kind == "class" && c.ClassId == class5A.Id);
+        Assert.DoesNotContain(his, c => c.Kind == "parents");
+    }
+
+    /// <summary>
     /// A pupil moved to another class leaves the old class's chats a teacher added him to by hand (a class trip's group),
     /// and so does his mother — but only once no child of hers is left in that class; chats of no class stay.
     /// </summary>
