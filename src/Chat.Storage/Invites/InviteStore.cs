@@ -142,6 +142,18 @@ public sealed class InviteStore(NpgsqlDataSource db)
             new { schoolId, id }, s.Transaction, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// The class whose class teacher decides a request (<c>r</c>): a pending one through a one-child link follows its
+    /// child to the class they are in now; any other, the class of its link.
+    /// </summary>
+    public const string DecidingClassSql =
+        "coalesce(CASE WHEN r.status = 'pending' THEN (SELECT st.class_id FROM students st WHERE st.school_id = r.school_id AND st.account_id = r.child_id) END, r.class_id)";
+
+    /// <summary>The class whose class teacher decides the request (<see cref="DecidingClassSql"/>).</summary>
+    public Task<Guid?> DecidingClassAsync(DbScope s, Guid requestId, CancellationToken ct) =>
+        s.Connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+            $"SELECT {DecidingClassSql} FROM join_requests r WHERE r.id = @requestId", new { requestId }, s.Transaction, cancellationToken: ct));
+
     public async Task<IReadOnlyList<JoinRequest>> ListRequestsAsync(Guid schoolId, string? status, Guid[]? classIds, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
@@ -149,7 +161,7 @@ public sealed class InviteStore(NpgsqlDataSource db)
             $"""
             SELECT {RequestColumns} FROM join_requests r JOIN accounts a ON a.id = r.account_id
             WHERE r.school_id = @schoolId AND (@status::text IS NULL OR r.status = @status)
-              AND (@classIds::uuid[] IS NULL OR r.class_id = ANY(@classIds))
+              AND (@classIds::uuid[] IS NULL OR {DecidingClassSql} = ANY(@classIds))
             ORDER BY r.created_at
             """,
             new { schoolId, status, classIds }, cancellationToken: ct))).AsList();

@@ -59,7 +59,7 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
-    public async Task OneChildParentLinks_AfterTheChildMovedClass_LeadToTheChild_InTheirClassNow_WithOrWithoutApproval()
+    public async Task OneChildParentLinks_AfterTheChildMovedClass_LeadToTheChild_InTheirClassNow_ItsClassTeacherApproves()
     {
         var school = await new SchoolBuilder(app).CreateAsync("Школа №3");
         var class5A = await school.CreateClassAsync("5А");
@@ -78,12 +78,20 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("joined", (await (await AcceptAsync(mother, forMother)).ReadAsync<AcceptInviteResult>()).Status);
         Assert.Equal(["Родители 5Б"], await ParentsChatsAsync(school, mother));
 
-        // Where the school confirms parents, the request made through such a link is approved as well.
+        // Where the school confirms parents, the request made through such a link goes to the class teacher of 5Б,
+        // where Петя is now: 5А's has it neither in her list nor to approve.
         await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №3", approveParents = true })).EnsureOkAsync();
+        var teacher5A = await school.AddVerifiedTeacherAsync("Классный руководитель 5А", class5A.Id);
+        var teacher5B = await school.AddVerifiedTeacherAsync("Классный руководитель 5Б", class5B.Id);
         var father = await app.SignInAsync(SchoolBuilder.NewPhone(), "Папа Пети");
         var pending = await (await AcceptAsync(father, forFather)).ReadAsync<AcceptInviteResult>();
         Assert.Equal("pending", pending.Status);
-        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/approve", new { })).EnsureOkAsync();
+        var requests = $"{school.Api}/join-requests?status=pending";
+        Assert.Empty(await (await teacher5A.Http.GetAsync(requests)).ReadAsync<List<JoinRequestDto>>());
+        await (await teacher5A.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/approve", new { }))
+            .ExpectErrorAsync(HttpStatusCode.NotFound, "join_request_not_found");
+        Assert.Equal(pending.JoinRequestId, Assert.Single(await (await teacher5B.Http.GetAsync(requests)).ReadAsync<List<JoinRequestDto>>()).Id);
+        await (await teacher5B.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/approve", new { })).EnsureOkAsync();
         Assert.Equal(["Родители 5Б"], await ParentsChatsAsync(school, father));
     }
 

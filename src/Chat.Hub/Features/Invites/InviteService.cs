@@ -291,8 +291,12 @@ public sealed class InviteService(
                 throw new ChatException(ChatError.SchoolSuspended);
             }
 
+            // As a link's acceptance, a move, a pupil's leaving: the children's classes read here stay theirs until this commits.
+            await schools.LockAsync(s, schoolId, ct);
             var request = await invites.GetRequestAsync(s, schoolId, requestId, ct) ?? throw new ChatException(ChatError.JoinRequestNotFound);
-            var mayDecide = member.IsAdmin || (request.ClassId is { } cls && request.Role != "teacher" && member.ClassTeacherOf.Contains(cls));
+            // A class teacher decides for their class; a parent's request through a one-child link, for the class its child is in now.
+            var mayDecide = member.IsAdmin
+                || (request.Role != "teacher" && await invites.DecidingClassAsync(s, requestId, ct) is { } cls && member.ClassTeacherOf.Contains(cls));
             if (!mayDecide)
             {
                 throw new ChatException(ChatError.JoinRequestNotFound);
