@@ -94,6 +94,77 @@ public sealed class CallStoreTests
     }
 
     /// <summary>
+    /// The sweep of a dead node takes each call's lock as a change of the call does: it waits for a broadcast's join
+    /// under way, and a join that comes after it waits behind it — a stream of joins (sharing the lock) does not starve
+    /// it, and it does not hold the other calls it locked while they come.
+    /// </summary>
+    [Fact]
+    public async Task DeadNodeSweep_WaitsForTheJoinUnderWay_AJoinThatComesLaterWaitsBehindIt()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
+        DapperSetup.Configure();
+        await using var c = await dataSource.OpenConnectionAsync();
+        var host = Guid.CreateVersion7();
+        var viewer = Guid.CreateVersion7();
+        foreach (var id in new[] { host, viewer })
+        {
+            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
+        }
+
+        var school = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
+        var chat = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'channel', 'Линейка')", new { chat, school });
+        var store = new CallStore(dataSource);
+        var db = new ChatDatabase(dataSource);
+        var call = new CallRow(Guid.CreateVersion7(), chat, host, true, false, null, null, null, default, null);
+        await db.InTransactionAsync(async s =>
+        {
+            await store.TryInsertAsync(s, call, default);
+            await store.SaveAsync(s, call.Id, false, false, [new CallParticipantRow(call.Id, viewer, true, false, false, false, true, false, null, false, null)], default);
+            await store.MarkConnectedAsync(s, call.Id, viewer, "dead-node/c1", default);
+            return 0;
+        }, default);
+        await c.ExecuteAsync("INSERT INTO hub_nodes (id, seen_at) VALUES ('dead-node', now() - interval '1 hour')");
+
+        // A join under way holds what a broadcast's join holds: the call's lock shared, its row for share.
+        await using var joining = await dataSource.OpenConnectionAsync();
+        await using var underWay = await joining.BeginTransactionAsync();
+        await joining.ExecuteAsync($"SELECT pg_advisory_xact_lock_shared({CallStore.LockKeySql})", new { callId = call.Id }, underWay);
+        await joining.ExecuteAsync("SELECT id FROM calls WHERE id = @callId FOR SHARE", new { callId = call.Id }, underWay);
+
+        var sweep = store.ForgetDeadNodesAsync(TimeSpan.FromMinutes(1), default);
+        await LockWaitersAsync(dataSource, 1);
+        await using var later = await dataSource.OpenConnectionAsync();
+        await using var laterJoin = await later.BeginTransactionAsync();
+        var laterLock = later.ExecuteAsync($"SELECT pg_advisory_xact_lock_shared({CallStore.LockKeySql})", new { callId = call.Id }, laterJoin);
+        await LockWaitersAsync(dataSource, 2);
+        Assert.False(sweep.IsCompleted);
+
+        await underWay.CommitAsync();
+        Assert.Equal(1, await sweep.WaitAsync(TimeSpan.FromSeconds(15)));
+        await laterLock.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Empty(await later.ExecuteScalarAsync<string[]>("SELECT connection_ids FROM call_participants WHERE call_id = @callId", new { callId = call.Id }, laterJoin) ?? ["?"]);
+    }
+
+    private static async Task LockWaitersAsync(NpgsqlDataSource dataSource, int count)
+    {
+        await using var watcher = await dataSource.OpenConnectionAsync();
+        for (var until = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(20))
+        {
+            var waiting = await watcher.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+            if (waiting >= count)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"{waiting} session(s) wait for a lock, expected {count}");
+        }
+    }
+
+    /// <summary>
     /// A node's handle check: of the people whose Janus handles it holds, whose are left over — out of the call (or the
     /// call ended), or in it only through other nodes' hub connections — and whose stay: in it through this node, or
     /// through no connection at all (their page may be on its way back here).

@@ -300,20 +300,30 @@ public sealed class CallStore(NpgsqlDataSource db)
         var forgotten = 0;
         if (dead.Count > 0)
         {
-            // One statement. The calls are locked first, in id order, as every change of a call locks its row before
-            // its participants': the array is an init plan, so every lock is taken before the first participant row
-            // is. Each row's new value is computed from the row itself, so a participant changed by a call change this
+            // The calls with connections of the dead nodes are locked first, in id order, as every change of a call
+            // locks them: its advisory lock (LockKeySql; exclusive, so a broadcast's stream of joins, which share it,
+            // queues behind the sweep instead of starving it), then its row. The row locks and the update are one
+            // statement: the array is an init plan, so every row lock is taken before the first participant row is.
+            // Each row's new value is computed from the row itself, so a participant changed by a call change this
             // statement waited for is re-read at its latest (not the statement's snapshot) and only its dead entries go.
+            var ids = dead.Select(d => d.Id).ToArray();
+            var callIds = (await c.QueryAsync<Guid>(new CommandDefinition(
+                """
+                SELECT k.id FROM calls k
+                WHERE k.ended_at IS NULL AND EXISTS (
+                    SELECT 1 FROM call_participants p CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
+                    WHERE p.call_id = k.id AND strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) = ANY (@ids))
+                ORDER BY k.id
+                """, new { ids }, tx, cancellationToken: ct))).AsList();
+            foreach (var callId in callIds)
+            {
+                await c.ExecuteAsync(new CommandDefinition($"SELECT pg_advisory_xact_lock({LockKeySql})", new { callId }, tx, cancellationToken: ct));
+            }
+
             forgotten = await c.ExecuteAsync(new CommandDefinition(
                 """
                 WITH dead AS (SELECT * FROM unnest(@ids::text[], @seen::timestamptz[]) AS d(id, last_seen)),
-                locked AS (
-                    SELECT k.id FROM calls k
-                    WHERE k.ended_at IS NULL AND EXISTS (
-                        SELECT 1 FROM call_participants p CROSS JOIN LATERAL unnest(p.connection_ids) AS e(entry)
-                        WHERE p.call_id = k.id AND strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) IN (SELECT id FROM dead))
-                    ORDER BY k.id FOR UPDATE
-                )
+                locked AS (SELECT k.id FROM calls k WHERE k.id = ANY (@callIds) AND k.ended_at IS NULL ORDER BY k.id FOR UPDATE)
                 UPDATE call_participants p
                 SET (connection_ids, gone_since) = (
                     SELECT coalesce(array_agg(e.entry ORDER BY e.n) FILTER (WHERE d.id IS NULL), '{}'),
@@ -325,7 +335,7 @@ public sealed class CallStore(NpgsqlDataSource db)
                   AND EXISTS (SELECT 1 FROM unnest(p.connection_ids) AS e(entry)
                               WHERE strpos(e.entry, '/') > 0 AND split_part(e.entry, '/', 1) IN (SELECT id FROM dead))
                 """,
-                new { ids = dead.Select(d => d.Id).ToArray(), seen = dead.Select(d => d.LastSeen).ToArray() }, tx, cancellationToken: ct));
+                new { ids, seen = dead.Select(d => d.LastSeen).ToArray(), callIds = callIds.ToArray() }, tx, cancellationToken: ct));
         }
 
         await c.ExecuteAsync(new CommandDefinition(
