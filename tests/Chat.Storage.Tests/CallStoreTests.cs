@@ -69,7 +69,7 @@ public sealed class CallStoreTests
         await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
         var store = new CallStore(dataSource);
         const string node = "paused-node";
-        Assert.False(await store.NodeSeenAsync(node, default));
+        Assert.False(await store.NodeSeenAsync(node, () => [], default));
 
         // Another node's sweep takes it for dead and has not committed yet.
         await using var sweeper = await dataSource.OpenConnectionAsync();
@@ -77,7 +77,7 @@ public sealed class CallStoreTests
         Assert.Equal(1, await sweeper.ExecuteAsync("UPDATE hub_nodes SET swept_at = now() WHERE id = @node", new { node }, sweep));
 
         // The heartbeat comes meanwhile and waits for the sweep's row lock.
-        var heartbeat = store.NodeSeenAsync(node, default);
+        var heartbeat = store.NodeSeenAsync(node, () => [], default);
         await using var watcher = await dataSource.OpenConnectionAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await watcher.ExecuteScalarAsync<long>(
@@ -90,7 +90,7 @@ public sealed class CallStoreTests
 
         await sweep.CommitAsync();
         Assert.True(await heartbeat, "the heartbeat did not see that its node had been swept");
-        Assert.False(await store.NodeSeenAsync(node, default));
+        Assert.False(await store.NodeSeenAsync(node, () => [], default));
     }
 
     /// <summary>

@@ -236,42 +236,41 @@ public sealed class CallStore(NpgsqlDataSource db)
 
     /// <summary>
     /// This node is alive: its row in <c>hub_nodes</c> says so, and is no longer swept. Returns whether another node had
-    /// swept it meanwhile (took it for dead and forgot its connections). The row is locked and read first, in the same
-    /// transaction: a sweep of this node that is being committed right now is waited for and seen (one statement would
-    /// read <c>swept_at</c> from its snapshot, taken before that sweep committed, and clear it unseen).
+    /// swept it meanwhile (took it for dead and forgot its connections); if so, the connections <paramref name="live"/>
+    /// gives (asked only then) are put back in the same transaction: each (call, person, entry) into the participant's
+    /// connections if they are still present, and they are no longer gone — the mark is never cleared without them. The
+    /// row is locked and read first: a sweep of this node that is being committed right now is waited for and seen
+    /// (one statement would read <c>swept_at</c> from its snapshot, taken before that sweep committed, and clear it unseen).
     /// </summary>
-    public Task<bool> NodeSeenAsync(string node, CancellationToken ct) => DbScope.InTransactionAsync(db, async s =>
-    {
-        var swept = await s.Connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
-            "SELECT swept_at IS NOT NULL FROM hub_nodes WHERE id = @node FOR UPDATE",
-            new { node }, s.Transaction, cancellationToken: ct)) == true;
-        await s.Connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO hub_nodes (id) VALUES (@node)
-            ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
-            """, new { node }, s.Transaction, cancellationToken: ct));
-        return swept;
-    }, ct);
+    public Task<bool> NodeSeenAsync(string node, Func<IReadOnlyList<(Guid Call, Guid Account, string Entry)>> live, CancellationToken ct) =>
+        DbScope.InTransactionAsync(db, async s =>
+        {
+            var swept = await s.Connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
+                "SELECT swept_at IS NOT NULL FROM hub_nodes WHERE id = @node FOR UPDATE",
+                new { node }, s.Transaction, cancellationToken: ct)) == true;
+            await s.Connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO hub_nodes (id) VALUES (@node)
+                ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
+                """, new { node }, s.Transaction, cancellationToken: ct));
+            var back = swept ? live() : [];
+            if (back.Count > 0)
+            {
+                await s.Connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE call_participants p
+                    SET connection_ids = ARRAY(SELECT DISTINCT e FROM unnest(p.connection_ids || x.entries) AS e), gone_since = NULL
+                    FROM (SELECT call_id, account_id, array_agg(entry) AS entries
+                          FROM unnest(@calls::uuid[], @accounts::uuid[], @entries::text[]) AS u(call_id, account_id, entry)
+                          GROUP BY call_id, account_id) x
+                    WHERE p.call_id = x.call_id AND p.account_id = x.account_id AND p.present
+                    """,
+                    new { calls = back.Select(l => l.Call).ToArray(), accounts = back.Select(l => l.Account).ToArray(), entries = back.Select(l => l.Entry).ToArray() },
+                    s.Transaction, cancellationToken: ct));
+            }
 
-    /// <summary>
-    /// Live connections of a node that another node had taken for dead count again: each (call, person, entry) is put
-    /// back into the participant's connections if they are still present, and they are no longer gone.
-    /// </summary>
-    public async Task ConnectionsBackAsync(IReadOnlyList<(Guid Call, Guid Account, string Entry)> live, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE call_participants p
-            SET connection_ids = ARRAY(SELECT DISTINCT e FROM unnest(p.connection_ids || x.entries) AS e), gone_since = NULL
-            FROM (SELECT call_id, account_id, array_agg(entry) AS entries
-                  FROM unnest(@calls::uuid[], @accounts::uuid[], @entries::text[]) AS u(call_id, account_id, entry)
-                  GROUP BY call_id, account_id) x
-            WHERE p.call_id = x.call_id AND p.account_id = x.account_id AND p.present
-            """,
-            new { calls = live.Select(l => l.Call).ToArray(), accounts = live.Select(l => l.Account).ToArray(), entries = live.Select(l => l.Entry).ToArray() },
-            cancellationToken: ct));
-    }
+            return swept;
+        }, ct);
 
     /// <summary>This node stops: its connections close because it goes, so the other nodes forget them at once.</summary>
     public async Task NodeStoppedAsync(string node, CancellationToken ct)

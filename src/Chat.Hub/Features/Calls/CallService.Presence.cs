@@ -119,16 +119,17 @@ public sealed partial class CallService
     /// </summary>
     internal async Task NodeSeenAsync(CancellationToken ct)
     {
-        if (!await calls.NodeSeenAsync(NodeName, ct))
+        var back = 0;
+        if (await calls.NodeSeenAsync(NodeName, Live, ct))
         {
-            return;
+            LogTakenForDead(logger, back);
         }
 
-        var live = joinedBy.Select(j => (j.Value.Call, j.Value.Account, ConnectionEntry(j.Key))).ToList();
-        LogTakenForDead(logger, live.Count);
-        if (live.Count > 0)
+        IReadOnlyList<(Guid, Guid, string)> Live()
         {
-            await calls.ConnectionsBackAsync(live, ct);
+            var live = joinedBy.Select(j => (j.Value.Call, j.Value.Account, ConnectionEntry(j.Key))).ToList();
+            back = live.Count;
+            return live;
         }
     }
 
