@@ -18,15 +18,7 @@ public sealed class CallStoreTests
         await using var c = await dataSource.OpenConnectionAsync();
         var host = Guid.CreateVersion7();
         var pupil = Guid.CreateVersion7();
-        foreach (var id in new[] { host, pupil })
-        {
-            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
-        }
-
-        var school = Guid.CreateVersion7();
-        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
-        var chat = Guid.CreateVersion7();
-        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'group', 'Урок')", new { chat, school });
+        var (school, chat) = await SchoolWithChatAsync(c, "group", host, pupil);
 
         var store = new CallStore(dataSource);
         var db = new ChatDatabase(dataSource);
@@ -107,15 +99,7 @@ public sealed class CallStoreTests
         await using var c = await dataSource.OpenConnectionAsync();
         var host = Guid.CreateVersion7();
         var viewer = Guid.CreateVersion7();
-        foreach (var id in new[] { host, viewer })
-        {
-            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
-        }
-
-        var school = Guid.CreateVersion7();
-        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
-        var chat = Guid.CreateVersion7();
-        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'channel', 'Линейка')", new { chat, school });
+        var (_, chat) = await SchoolWithChatAsync(c, "channel", host, viewer);
         var store = new CallStore(dataSource);
         var db = new ChatDatabase(dataSource);
         var call = new CallRow(Guid.CreateVersion7(), chat, host, true, false, null, null, null, default, null);
@@ -135,33 +119,17 @@ public sealed class CallStoreTests
         await joining.ExecuteAsync("SELECT id FROM calls WHERE id = @callId FOR SHARE", new { callId = call.Id }, underWay);
 
         var sweep = store.ForgetDeadNodesAsync(TimeSpan.FromMinutes(1), default);
-        await LockWaitersAsync(dataSource, 1);
+        await LockWaiters.WaitAsync(dataSource.ConnectionString, 1);
         await using var later = await dataSource.OpenConnectionAsync();
         await using var laterJoin = await later.BeginTransactionAsync();
         var laterLock = later.ExecuteAsync($"SELECT pg_advisory_xact_lock_shared({CallStore.LockKeySql})", new { callId = call.Id }, laterJoin);
-        await LockWaitersAsync(dataSource, 2);
+        await LockWaiters.WaitAsync(dataSource.ConnectionString, 2);
         Assert.False(sweep.IsCompleted);
 
         await underWay.CommitAsync();
         Assert.Equal(1, await sweep.WaitAsync(TimeSpan.FromSeconds(15)));
         await laterLock.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Empty(await later.ExecuteScalarAsync<string[]>("SELECT connection_ids FROM call_participants WHERE call_id = @callId", new { callId = call.Id }, laterJoin) ?? ["?"]);
-    }
-
-    private static async Task LockWaitersAsync(NpgsqlDataSource dataSource, int count)
-    {
-        await using var watcher = await dataSource.OpenConnectionAsync();
-        for (var until = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(20))
-        {
-            var waiting = await watcher.ExecuteScalarAsync<long>(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-            if (waiting >= count)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < until, $"{waiting} session(s) wait for a lock, expected {count}");
-        }
     }
 
     /// <summary>
@@ -178,16 +146,9 @@ public sealed class CallStoreTests
         await using var c = await dataSource.OpenConnectionAsync();
         var people = Enumerable.Range(0, 6).Select(_ => Guid.CreateVersion7()).ToArray();
         var (host, gone, moved, here, both, between) = (people[0], people[1], people[2], people[3], people[4], people[5]);
-        foreach (var id in people)
-        {
-            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
-        }
-
-        var school = Guid.CreateVersion7();
-        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
-        var chat = Guid.CreateVersion7();
+        var (school, chat) = await SchoolWithChatAsync(c, "group", people);
         var other = Guid.CreateVersion7();
-        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'group', 'Урок'), (@other, @school, 'group', 'Кружок')", new { chat, other, school });
+        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@other, @school, 'group', 'Кружок')", new { other, school });
 
         var store = new CallStore(dataSource);
         var db = new ChatDatabase(dataSource);
@@ -218,5 +179,20 @@ public sealed class CallStoreTests
             leftOver.Order());
         // A node name that is a prefix of another's is not taken for it.
         Assert.Contains((call.Id, moved, true), await store.LeftOverAsync([(call.Id, moved)], "node-", default));
+    }
+
+    /// <summary>Accounts for <paramref name="people"/>, a school, and a chat of <paramref name="kind"/> in it.</summary>
+    private static async Task<(Guid School, Guid Chat)> SchoolWithChatAsync(NpgsqlConnection c, string kind, params Guid[] people)
+    {
+        foreach (var id in people)
+        {
+            await c.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
+        }
+
+        var school = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO schools (id, name) VALUES (@school, 'Школа')", new { school });
+        var chat = Guid.CreateVersion7();
+        await c.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, @kind, 'Урок')", new { chat, school, kind });
+        return (school, chat);
     }
 }

@@ -1,6 +1,7 @@
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Calls;
+using Chat.Testing;
 using Chat.Hub.Tests.Infrastructure;
 using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -126,9 +127,9 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
 
         // The admin ends the broadcast: she waits for that join. A viewer joins meanwhile: he waits behind her.
         var end = admin.Connection.InvokeAsync("EndCall", callId);
-        await LockWaitersAsync(1);
+        await LockWaiters.WaitAsync(app.ConnectionString, 1);
         var late = app.Services.GetRequiredService<CallService>().JoinAsync(viewer, callId, default);
-        await LockWaitersAsync(2);
+        await LockWaiters.WaitAsync(app.ConnectionString, 2);
         Assert.False(end.IsCompleted);
         Assert.False(late.IsCompleted);
 
@@ -174,7 +175,7 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
         {
             await holder.ExecuteAsync("SELECT 1 FROM call_participants WHERE call_id = @callId AND account_id = @vika FOR UPDATE", new { callId, vika }, hold);
             var back = calls.JoinAsync(vika, callId, default);
-            await LockWaitersAsync(1);
+            await LockWaiters.WaitAsync(app.ConnectionString, 1);
             await calls.JoinAsync(petya, callId, default);
             await HubClient.EventuallyAsync(() => Last() == 1, "Петя is counted");
             await Task.Delay(CallService.ViewerPushEvery * 1.5);
@@ -212,23 +213,5 @@ public sealed class BroadcastAudienceTests(ChatApp app) : IClassFixture<ChatApp>
             """,
             new { ids, schoolId, chatId });
         return ids;
-    }
-
-    /// <summary>Waits until at least <paramref name="count"/> sessions of the app's database wait for a lock.</summary>
-    private async Task LockWaitersAsync(int count)
-    {
-        await using var watcher = new NpgsqlConnection(app.ConnectionString);
-        await watcher.OpenAsync();
-        for (var until = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(20))
-        {
-            var waiting = await watcher.ExecuteScalarAsync<long>(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-            if (waiting >= count)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < until, $"{waiting} session(s) wait for a lock, expected {count}");
-        }
     }
 }
