@@ -5,8 +5,8 @@
 # The projects run in two lanes at once (one alone leaves a 2-core machine idle part of the time: browser tests wait on
 # pages, smoke load runs on their steps): the web client's browser tests in one, the server's, storage's, signaling's
 # and the load runner's smoke tests one after another in the other. Then the browser call tests, alone (they decode
-# video in real time). On 2 cores (2026-11-29) the whole run took 14 minutes this way, 22-25 before (one project after
-# another, with tiered PGO); the lanes took 9 minutes, the call tests 3.5.
+# video in real time). On 2 cores (2026-11-29, a busy host) the whole run took 14-16 minutes this way, 22-25 before (one
+# project after another, with tiered PGO); the lanes took 10-11 minutes each (CPU-bound: 0-3 % idle), the call tests 3.5-4.
 # CHAT_TEST_SERIAL=1 runs the projects one after another instead. Extra arguments (e.g. --filter X) go to every project.
 set -euo pipefail
 cd "$(dirname "$0")"
