@@ -409,11 +409,21 @@ public sealed class ChatStore(NpgsqlDataSource db)
 
         var removed = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
             """
-            WITH d AS MATERIALIZED (SELECT * FROM roster_chat_members(@schoolId))
-            DELETE FROM chat_members cm USING chats c
-            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND c.archived_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM d WHERE d.chat_id = cm.chat_id AND d.account_id = cm.account_id)
-            RETURNING cm.chat_id, cm.account_id, false AS added
+            WITH d AS MATERIALIZED (SELECT * FROM roster_chat_members(@schoolId)),
+            gone AS (
+                DELETE FROM chat_members cm USING chats c
+                WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND c.system_key IS NOT NULL AND c.archived_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM d WHERE d.chat_id = cm.chat_id AND d.account_id = cm.account_id)
+                RETURNING cm.chat_id, cm.account_id, cm.source
+            ),
+            -- Someone put into a roster chat by hand (before such chats refused it, or a channel's creator no longer
+            -- named by its audience) leaves it here too; the school's audit log says so, as nobody else did it.
+            noted AS (
+                INSERT INTO audit_events (school_id, actor_id, action, subject_id, details)
+                SELECT @schoolId, NULL, 'chat.member_removed_by_roster', g.account_id, jsonb_build_object('chatId', g.chat_id)
+                FROM gone g WHERE g.source = 'manual'
+            )
+            SELECT chat_id, account_id, false AS added FROM gone
             """,
             new { schoolId }, s.Transaction, cancellationToken: ct));
 

@@ -133,4 +133,37 @@ public sealed class RosterChatTests(ChatApp app) : IClassFixture<ChatApp>
         await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
         Assert.Equal("owner", (await GetChatAsync(teacherHub, schoolChannel.Id)).Chat.Role);
     }
+
+    /// <summary>
+    /// Someone put into a class chat by hand before roster chats refused it (data of an earlier version) leaves it at
+    /// the roster's next sync, and the school's audit log says so: nobody is taken out of a chat unseen.
+    /// </summary>
+    [Fact]
+    public async Task HandAddedMemberOfAClassChat_FromAnEarlierVersion_LeavesAtTheNextSync_TheAuditLogSaysSo()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 1);
+        var school = room.School;
+        var coach = await school.AddVerifiedTeacherAsync("Тренер");
+        await app.ExecuteSqlAsync(
+            "INSERT INTO chat_members (chat_id, account_id, role, source) VALUES (@chat, @coach, 'member', 'manual')",
+            new { chat = room.ChatId, coach = coach.AccountId });
+        Assert.Contains(await ChatTitlesAsync(coach, school.Id), t => t == "5А");
+
+        await school.AddStudentAsync("Новенький", room.Class.Id); // any roster change syncs the school
+
+        Assert.DoesNotContain(await ChatTitlesAsync(coach, school.Id), t => t == "5А");
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.AuditEventDto>>($"{school.Api}/audit");
+        var noted = Assert.Single(audit!, e => e.Action == "chat.member_removed_by_roster");
+        Assert.Equal((coach.AccountId, (Guid?)null), (noted.SubjectId!.Value, noted.ActorId));
+        Assert.Equal(room.ChatId, System.Text.Json.JsonDocument.Parse(noted.Details).RootElement.GetProperty("chatId").GetGuid());
+
+        // In the log's CSV, in Russian: the chat by its title, the person by name.
+        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
+        var line = Assert.Single(csv.Split('\n'), l => l.Contains("состав которого ведёт школа"));
+        Assert.Contains("«5А»", line);
+        Assert.Contains("Тренер", line);
+    }
+
+    private static async Task<List<string>> ChatTitlesAsync(TestUser who, Guid schoolId) =>
+        (await who.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={schoolId}"))!.Select(c => c.Title).ToList();
 }

@@ -57,6 +57,7 @@ public static class AuditActions
         ["chat_invite.accepted"] = "вступление в чат по ссылке",
         ["chat.updated"] = "настройки чата изменены",
         ["chat.member_role"] = "права участника чата изменены",
+        ["chat.member_removed_by_roster"] = "участник выведен из чата, состав которого ведёт школа (был добавлен вручную)",
         ["account.deleted"] = "аккаунт удалён",
     }.ToFrozenDictionary();
 

@@ -30,7 +30,8 @@ const ACTION_NAMES = {
   'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'parent.unlinked': 'родитель отвязан от ученика', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
   'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
-  'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены', 'account.deleted': 'аккаунт удалён',
+  'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены',
+  'chat.member_removed_by_roster': 'участник выведен из чата, состав которого ведёт школа (был добавлен вручную)', 'account.deleted': 'аккаунт удалён',
 };
 // A chat member's new role (chat.member_role): in a channel a moderator may post, a member only reads.
 const CHAT_ROLE_NAMES = { owner: 'теперь владелец', moderator: 'теперь модератор (в канале может писать)', member: 'теперь рядовой участник (в канале только читает)' };
