@@ -146,7 +146,7 @@ public sealed class InviteStore(NpgsqlDataSource db)
     /// The class whose class teacher decides a request (<c>r</c>): a pending one through a one-child link follows its
     /// child to the class they are in now; any other, the class of its link.
     /// </summary>
-    public const string DecidingClassSql =
+    private const string DecidingClassSql =
         "coalesce(CASE WHEN r.status = 'pending' THEN (SELECT st.class_id FROM students st WHERE st.school_id = r.school_id AND st.account_id = r.child_id) END, r.class_id)";
 
     /// <summary>The class whose class teacher decides the request (<see cref="DecidingClassSql"/>).</summary>

@@ -556,7 +556,7 @@ export async function showAdmin(root, school, back, options = {}) {
     for (const r of requests) {
       // A parent through the class-wide link: the approver picks the child among the class's pupils, and for twins or
       // siblings of the class «+ ещё ребёнок» adds a picker: one approval links the parent to each.
-      let child = null;
+      let child = null, pickedChildren;
       if (r.role === 'parent' && !r.childId && r.classId) {
         const pupils = (await api('GET', `${base}/members?classId=${r.classId}`)).filter(m => m.roles.includes('student'));
         const picker = first => h('select', { 'aria-label': first ? `Ребёнок для ${r.displayName}` : `Ещё ребёнок для ${r.displayName}` },
@@ -574,7 +574,7 @@ export async function showAdmin(root, school, back, options = {}) {
         }, '+ ещё ребёнок');
         more.hidden = pupils.length < 2;
         child = h('div', {}, pickers, more);
-        child.values = () => [...new Set([...pickers.querySelectorAll('select')].map(x => x.value).filter(Boolean))];
+        pickedChildren = () => [...new Set([...pickers.querySelectorAll('select')].map(x => x.value).filter(Boolean))];
       }
       rows.push(h('tr', {},
         h('td', {}, r.displayName),
@@ -587,7 +587,7 @@ export async function showAdmin(root, school, back, options = {}) {
             class: 'btn small primary', type: 'button',
             onclick: async () => {
               try {
-                await api('POST', `${base}/join-requests/${r.id}/approve`, { childIds: child ? child.values() : undefined });
+                await api('POST', `${base}/join-requests/${r.id}/approve`, { childIds: pickedChildren?.() });
                 await loadRequests();
                 if (!teacherOnly) await reloadPeople();
               } catch (e) { err.textContent = errText(e); }
