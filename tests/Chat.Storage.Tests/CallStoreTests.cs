@@ -61,7 +61,7 @@ public sealed class CallStoreTests
         await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
         var store = new CallStore(dataSource);
         const string node = "paused-node";
-        Assert.False(await store.NodeSeenAsync(node, () => [], default));
+        Assert.Null(await store.NodeSeenAsync(node, () => [], default));
 
         // Another node's sweep takes it for dead and has not committed yet.
         await using var sweeper = await dataSource.OpenConnectionAsync();
@@ -81,8 +81,8 @@ public sealed class CallStoreTests
         }
 
         await sweep.CommitAsync();
-        Assert.True(await heartbeat, "the heartbeat did not see that its node had been swept");
-        Assert.False(await store.NodeSeenAsync(node, () => [], default));
+        Assert.Equal(0, await heartbeat); // swept, nothing to put back
+        Assert.Null(await store.NodeSeenAsync(node, () => [], default));
     }
 
     /// <summary>
@@ -130,6 +130,56 @@ public sealed class CallStoreTests
         Assert.Equal(1, await sweep.WaitAsync(TimeSpan.FromSeconds(15)));
         await laterLock.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Empty(await later.ExecuteScalarAsync<string[]>("SELECT connection_ids FROM call_participants WHERE call_id = @callId", new { callId = call.Id }, laterJoin) ?? ["?"]);
+    }
+
+    /// <summary>
+    /// A node taken for dead by mistake puts its open connections back as a change of the call does: it waits for the
+    /// call's lock (held here by a change under way) before it touches the call's participant rows, so it takes its
+    /// locks in the order the sweep of another node takes them, and then the person counts again and is no longer gone.
+    /// </summary>
+    [Fact]
+    public async Task NodeTakenForDead_PutsItsConnectionsBackUnderTheCallsLock()
+    {
+        var postgres = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
+        DapperSetup.Configure();
+        await using var c = await dataSource.OpenConnectionAsync();
+        var host = Guid.CreateVersion7();
+        var pupil = Guid.CreateVersion7();
+        var (_, chat) = await SchoolWithChatAsync(c, "group", host, pupil);
+        var store = new CallStore(dataSource);
+        var db = new ChatDatabase(dataSource);
+        var call = new CallRow(Guid.CreateVersion7(), chat, host, false, false, null, null, null, default, null);
+        await db.InTransactionAsync(async s =>
+        {
+            await store.TryInsertAsync(s, call, default);
+            await store.SaveAsync(s, call.Id, false, false, [new CallParticipantRow(call.Id, pupil, true, false, false, false, true, false, null, false, null)], default);
+            await store.MarkConnectedAsync(s, call.Id, pupil, "paused-node/c1", default);
+            return 0;
+        }, default);
+        await c.ExecuteAsync("INSERT INTO hub_nodes (id, seen_at) VALUES ('paused-node', now() - interval '1 hour')");
+        Assert.Equal(1, await store.ForgetDeadNodesAsync(TimeSpan.FromMinutes(1), default));
+        const string Participant = "SELECT connection_ids, gone_since IS NOT NULL AS gone FROM call_participants WHERE call_id = @callId AND account_id = @pupil";
+        var swept = await c.QuerySingleAsync<(string[] Connections, bool Gone)>(Participant, new { callId = call.Id, pupil });
+        Assert.Empty(swept.Connections);
+        Assert.True(swept.Gone);
+
+        // A change of the call under way holds its lock and its row.
+        await using var changing = await dataSource.OpenConnectionAsync();
+        await using var change = await changing.BeginTransactionAsync();
+        await changing.ExecuteAsync($"SELECT pg_advisory_xact_lock({CallStore.LockKeySql})", new { callId = call.Id }, change);
+        await changing.ExecuteAsync("SELECT id FROM calls WHERE id = @callId FOR UPDATE", new { callId = call.Id }, change);
+
+        var heartbeat = store.NodeSeenAsync("paused-node", () => [(call.Id, pupil, "paused-node/c1")], default);
+        await LockWaiters.WaitAsync(dataSource.ConnectionString, 1);
+        Assert.False(heartbeat.IsCompleted);
+        await change.CommitAsync();
+
+        Assert.Equal(1, await heartbeat.WaitAsync(TimeSpan.FromSeconds(15)));
+        var back = await c.QuerySingleAsync<(string[] Connections, bool Gone)>(Participant, new { callId = call.Id, pupil });
+        Assert.Equal(["paused-node/c1"], back.Connections);
+        Assert.False(back.Gone);
+        Assert.Null(await store.NodeSeenAsync("paused-node", () => throw new InvalidOperationException("asked while not swept"), default));
     }
 
     /// <summary>

@@ -235,14 +235,16 @@ public sealed class CallStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// This node is alive: its row in <c>hub_nodes</c> says so, and is no longer swept. Returns whether another node had
-    /// swept it meanwhile (took it for dead and forgot its connections); if so, the connections <paramref name="live"/>
-    /// gives (asked only then) are put back in the same transaction: each (call, person, entry) into the participant's
-    /// connections if they are still present, and they are no longer gone — the mark is never cleared without them. The
-    /// row is locked and read first: a sweep of this node that is being committed right now is waited for and seen
-    /// (one statement would read <c>swept_at</c> from its snapshot, taken before that sweep committed, and clear it unseen).
+    /// This node is alive: its row in <c>hub_nodes</c> says so, and is no longer swept. Returns null, or, if another node
+    /// had swept it meanwhile (took it for dead and forgot its connections), how many connections were put back: those
+    /// <paramref name="live"/> gives (asked only then), in the same transaction, each (call, person, entry) into the
+    /// participant's connections if they are still present, and they are no longer gone — the mark is never cleared
+    /// without them. The row is locked and read first: a sweep of this node that is being committed right now is waited
+    /// for and seen (one statement would read <c>swept_at</c> from its snapshot, taken before that sweep committed, and
+    /// clear it unseen). The calls are locked as the sweep locks them (advisory lock, then row, in id order) before
+    /// their participant rows, so a sweep of another node in the same calls cannot deadlock with the put-back.
     /// </summary>
-    public Task<bool> NodeSeenAsync(string node, Func<IReadOnlyList<(Guid Call, Guid Account, string Entry)>> live, CancellationToken ct) =>
+    public Task<int?> NodeSeenAsync(string node, Func<IReadOnlyList<(Guid Call, Guid Account, string Entry)>> live, CancellationToken ct) =>
         DbScope.InTransactionAsync(db, async s =>
         {
             var swept = await s.Connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
@@ -253,9 +255,24 @@ public sealed class CallStore(NpgsqlDataSource db)
                 INSERT INTO hub_nodes (id) VALUES (@node)
                 ON CONFLICT (id) DO UPDATE SET seen_at = now(), stopped_at = NULL, swept_at = NULL
                 """, new { node }, s.Transaction, cancellationToken: ct));
-            var back = swept ? live() : [];
+            if (!swept)
+            {
+                return (int?)null;
+            }
+
+            var back = live();
             if (back.Count > 0)
             {
+                var callIds = back.Select(l => l.Call).Distinct().Order().ToArray();
+                foreach (var callId in callIds)
+                {
+                    await s.Connection.ExecuteAsync(new CommandDefinition(
+                        $"SELECT pg_advisory_xact_lock({LockKeySql})", new { callId }, s.Transaction, cancellationToken: ct));
+                }
+
+                await s.Connection.ExecuteAsync(new CommandDefinition(
+                    "SELECT id FROM calls WHERE id = ANY (@callIds) ORDER BY id FOR UPDATE",
+                    new { callIds }, s.Transaction, cancellationToken: ct));
                 await s.Connection.ExecuteAsync(new CommandDefinition(
                     """
                     UPDATE call_participants p
@@ -269,7 +286,7 @@ public sealed class CallStore(NpgsqlDataSource db)
                     s.Transaction, cancellationToken: ct));
             }
 
-            return swept;
+            return back.Count;
         }, ct);
 
     /// <summary>This node stops: its connections close because it goes, so the other nodes forget them at once.</summary>

@@ -119,17 +119,11 @@ public sealed partial class CallService
     /// </summary>
     internal async Task NodeSeenAsync(CancellationToken ct)
     {
-        var back = 0;
-        if (await calls.NodeSeenAsync(NodeName, Live, ct))
+        var back = await calls.NodeSeenAsync(
+            NodeName, () => joinedBy.Select(j => (j.Value.Call, j.Value.Account, ConnectionEntry(j.Key))).ToList(), ct);
+        if (back is { } count)
         {
-            LogTakenForDead(logger, back);
-        }
-
-        IReadOnlyList<(Guid, Guid, string)> Live()
-        {
-            var live = joinedBy.Select(j => (j.Value.Call, j.Value.Account, ConnectionEntry(j.Key))).ToList();
-            back = live.Count;
-            return live;
+            LogTakenForDead(logger, count);
         }
     }
 
