@@ -1,8 +1,11 @@
 using System.Threading.Channels;
 using Chat.Hub.Features.Calls;
+using Chat.Storage.Calls;
+using Dapper;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
+using Npgsql;
 
 namespace Chat.Hub.Tests.Calls;
 
@@ -198,6 +201,43 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         Assert.Contains((await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants, p => p.AccountId == l.Pupil.AccountId);
         await pupil.DisposeAsync();
         Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    /// <summary>
+    /// The put-back lists this node's open call connections, then waits for each call's lock. A page that closes in
+    /// between records its close while its connection is still forgotten (nothing to forget), so the put-back would list
+    /// a closed connection for good and the pupil would never be taken out. The node records such a close again.
+    /// </summary>
+    [Fact]
+    public async Task NodeTakenForDeadByMistake_APageClosingWhileItsConnectionIsPutBack_StillTakesThePupilOut()
+    {
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, teacher, left, callId) = lesson;
+        var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        // A change of the call under way holds its lock, so the heartbeat's put-back waits after taking its list.
+        await using var changing = new NpgsqlConnection(app.ConnectionString);
+        await changing.OpenAsync();
+        await using var change = await changing.BeginTransactionAsync();
+        await changing.ExecuteAsync($"SELECT pg_advisory_xact_lock({CallStore.LockKeySql})", new { callId }, change);
+        Assert.Equal(1, await app.ExecuteSqlAsync(
+            """
+            WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @pupil),
+            node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
+            UPDATE call_participants SET connection_ids = '{}', gone_since = now()
+            WHERE call_id = @callId AND account_id = @pupil AND EXISTS (SELECT 1 FROM node)
+            """, new { callId, pupil = l.Pupil.AccountId }));
+        await LockWaiters.WaitAsync(app.ConnectionString, 1);
+
+        // The page closes now: its close finds its connection forgotten. Then the change commits and the put-back runs.
+        await pupil.DisposeAsync();
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await change.CommitAsync();
+
+        Assert.Equal(l.Pupil.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.DoesNotContain((await teacher.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants, p => p.AccountId == l.Pupil.AccountId);
         await teacher.Connection.InvokeAsync("EndCall", callId);
     }
 

@@ -119,11 +119,27 @@ public sealed partial class CallService
     /// </summary>
     internal async Task NodeSeenAsync(CancellationToken ct)
     {
-        var back = await calls.NodeSeenAsync(
-            NodeName, () => joinedBy.Select(j => (j.Value.Call, j.Value.Account, ConnectionEntry(j.Key))).ToList(), ct);
-        if (back is { } count)
+        List<(string Connection, Guid Call, Guid Account)> offered = [];
+        var back = await calls.NodeSeenAsync(NodeName, () =>
         {
-            LogTakenForDead(logger, count);
+            offered = joinedBy.Select(j => (j.Key, j.Value.Call, j.Value.Account)).ToList();
+            return offered.Select(o => (o.Call, o.Account, ConnectionEntry(o.Connection))).ToList();
+        }, ct);
+        if (back is not { } count)
+        {
+            return;
+        }
+
+        LogTakenForDead(logger, count);
+
+        // A connection that closed after the list was taken may have recorded its close before it was put back (and
+        // found nothing to forget): it is recorded again now, or it would keep its person in the call for good.
+        foreach (var (connection, callId, accountId) in offered)
+        {
+            if (!joinedBy.TryGetValue(connection, out var now) || now != (callId, accountId))
+            {
+                await RecordCloseAsync(callId, accountId, connection);
+            }
         }
     }
 
