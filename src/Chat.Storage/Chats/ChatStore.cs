@@ -358,6 +358,51 @@ public sealed class ChatStore(NpgsqlDataSource db)
     }
 
     /// <summary>
+    /// Closes the school's direct chats whose two people may no longer reach each other either way (DirectChatPolicy, docs/policies.md): an unlinked parent and the child, a
+    /// teacher who left the staff but stays as a parent and a pupil or parent, a pupil and a former classmate under safe
+    /// mode, and, once safe mode is turned on, whatever it now forbids. Both leave the chat; its history stays, and
+    /// opening it again brings both back once the rules allow it.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> CloseUnreachableDirectChatsAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            $"""
+            WITH pairs AS (
+                SELECT c.id AS chat_id, a.account_id AS a, b.account_id AS b
+                FROM chats c
+                JOIN chat_members a ON a.chat_id = c.id
+                JOIN chat_members b ON b.chat_id = c.id AND b.account_id > a.account_id
+                WHERE c.school_id = @schoolId AND c.kind = 'direct'),
+            facts AS (
+                SELECT p.chat_id, sc.pupil_safe_mode AS safe,
+                       EXISTS (SELECT 1 FROM school_members m WHERE m.school_id = @schoolId AND m.account_id = p.a AND (m.is_admin OR m.is_teacher)) AS a_staff,
+                       EXISTS (SELECT 1 FROM school_members m WHERE m.school_id = @schoolId AND m.account_id = p.b AND (m.is_admin OR m.is_teacher)) AS b_staff,
+                       (SELECT st.class_id FROM students st WHERE st.school_id = @schoolId AND st.account_id = p.a) AS a_class,
+                       (SELECT st.class_id FROM students st WHERE st.school_id = @schoolId AND st.account_id = p.b) AS b_class,
+                       EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = @schoolId AND pl.parent_id = p.a AND pl.child_id = p.b) AS a_parent_of_b,
+                       EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = @schoolId AND pl.parent_id = p.b AND pl.child_id = p.a) AS b_parent_of_a
+                FROM pairs p JOIN schools sc ON sc.id = @schoolId),
+            unreachable AS (
+                SELECT chat_id FROM facts
+                WHERE NOT ({ReachSql("a", "b")}) AND NOT ({ReachSql("b", "a")}))
+            DELETE FROM chat_members cm USING unreachable u
+            WHERE cm.chat_id = u.chat_id
+            RETURNING cm.chat_id, cm.account_id, false AS added
+            """,
+            new { schoolId }, s.Transaction, cancellationToken: ct))).AsList();
+
+    /// <summary>
+    /// DirectChatPolicy.MayReach of writer <paramref name="w"/> and target <paramref name="t"/> over the columns of
+    /// <see cref="CloseUnreachableDirectChatsAsync"/>: a pupil is reached by anyone outside safe mode, else by staff,
+    /// classmates and their own parents; anyone else by staff, by their own children, and staff reach anyone.
+    /// </summary>
+    private static string ReachSql(string w, string t) =>
+        $"""
+        CASE WHEN {t}_class IS NOT NULL
+             THEN NOT safe OR {w}_staff OR coalesce({w}_class = {t}_class, false) OR {w}_parent_of_{t}
+             ELSE {w}_staff OR {t}_staff OR {t}_parent_of_{w} END
+        """;
+
+    /// <summary>
     /// Creates the school's system chats (staff room, channels, each class's pupils' and parents' chats) and brings
     /// their roster-kept memberships in line with the roster. Returns who was added and removed. A role an owner gave
     /// by hand (source 'manual', e.g. a teacher allowed to post in a channel) is kept, but only while the roster still

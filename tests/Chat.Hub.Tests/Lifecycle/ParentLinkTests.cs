@@ -147,6 +147,69 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// A mother wrongly linked to another family's child (a leaked one-child link) opens a direct chat with him. Once the
+    /// admin unlinks her, she stays in the school through her own son, but the chat with that child closes for both:
+    /// neither lists it, she can neither write there nor open it again, and neither can he. Linked again (say the link
+    /// was right after all), she finds the same chat with its history.
+    /// </summary>
+    [Fact]
+    public async Task MotherUnlinkedFromAnotherFamilysChild_TheirDirectChatClosesForBoth_AndComesBackWithItsHistoryOnlyIfLinkedAgain()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class6B = await school.CreateClassAsync("6Б");
+        var kolya = await school.AddStudentAsync("Коля Смирнов", class6B.Id);
+        var mother = await school.AddParentAsync("Анна Смирнова", kolya.AccountId);
+        var petya = await school.AddStudentAsync("Петя Иванов", class5A.Id);
+        await school.LinkParentAsync(mother, petya.AccountId);
+        var direct = await OpenDirectAsync(school, mother, petya);
+        await (await mother.Http.PostAsJsonAsync($"/api/chats/{direct.Id}/messages", new { clientId = Guid.NewGuid(), text = "Петя, я заберу тебя после уроков" })).EnsureOkAsync();
+        var kolyasChat = await OpenDirectAsync(school, mother, kolya);
+
+        (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{petya.AccountId}/parents/{mother.AccountId}/unlink", new { reason = "Чужая ссылка" })).EnsureSuccessStatusCode();
+
+        Assert.DoesNotContain(await ChatsAsync(mother, school.Id), c => c.Id == direct.Id);
+        Assert.DoesNotContain(await ChatsAsync(petya, school.Id), c => c.Id == direct.Id);
+        Assert.Contains(await ChatsAsync(mother, school.Id), c => c.Id == kolyasChat.Id); // her own son's chat stays
+        await (await mother.Http.PostAsJsonAsync($"/api/chats/{direct.Id}/messages", new { clientId = Guid.NewGuid(), text = "Ты где?" })).ExpectErrorAsync(HttpStatusCode.NotFound, "chat_not_found");
+        await (await mother.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = petya.AccountId })).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+        await (await petya.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = mother.AccountId })).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+
+        await school.LinkParentAsync(mother, petya.AccountId);
+        var again = await OpenDirectAsync(school, petya, mother);
+        Assert.Equal((direct.Id, 2), (again.Id, again.MemberCount));
+        var history = await mother.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{direct.Id}/messages");
+        Assert.Equal("Петя, я заберу тебя после уроков", Assert.Single(history!).Text);
+    }
+
+    /// <summary>
+    /// With safe mode off, another class's parent may write to a pupil. Turning safe mode on closes that direct chat for
+    /// both; a chat the rules still allow (the pupil's own class teacher) stays.
+    /// </summary>
+    [Fact]
+    public async Task SafeModeTurnedOn_ClosesADirectChatOfAPupilAndAnotherClasssParent_KeepsTheClassTeachers()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", pupilSafeMode = false })).EnsureOkAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class6B = await school.CreateClassAsync("6Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var petya = await school.AddStudentAsync("Петя Иванов", class5A.Id);
+        var kolya = await school.AddStudentAsync("Коля Смирнов", class6B.Id);
+        var kolyasFather = await school.AddParentAsync("Олег Смирнов", kolya.AccountId);
+        var withFather = await OpenDirectAsync(school, kolyasFather, petya);
+        var withTeacher = await OpenDirectAsync(school, teacher, petya);
+
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", pupilSafeMode = true })).EnsureOkAsync();
+
+        var petyas = await ChatsAsync(petya, school.Id);
+        Assert.DoesNotContain(petyas, c => c.Id == withFather.Id);
+        Assert.Contains(petyas, c => c.Id == withTeacher.Id);
+        Assert.DoesNotContain(await ChatsAsync(kolyasFather, school.Id), c => c.Id == withFather.Id);
+        await (await petya.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = kolyasFather.AccountId })).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+    }
+
+    /// <summary>
     /// A pupil who followed a classmate's parent link (a prank, a shared phone) is unlinked by the admin: he loses the
     /// link, not his own class's chats.
     /// </summary>

@@ -118,10 +118,11 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         // It is about pupils only: parents still do not reach other parents directly.
         await OpenDirectAsync(petyasMother, p.School.Id, p.KolyasMother).ExpectHubErrorAsync("direct_not_allowed");
 
-        // Turned back on, it guards new chats again (chats already open stay open).
+        // Turned back on, it guards new chats again, and closes those it forbids (ParentLinkTests.SafeModeTurnedOn_…).
         await SetSafeModeAsync(p.School, on: true);
         await OpenDirectAsync(petyasMother, p.School.Id, p.Vasya).ExpectHubErrorAsync("direct_not_allowed");
-        Assert.Equal(withClassmate.Id, (await OpenDirectAsync(petyasMother, p.School.Id, p.Masha)).Id);
+        await OpenDirectAsync(petyasMother, p.School.Id, p.Masha).ExpectHubErrorAsync("direct_not_allowed");
+        Assert.DoesNotContain(await petyasMother.ChatsAsync(p.School.Id), c => c.Id == withClassmate.Id);
     }
 
     [Fact]

@@ -140,7 +140,10 @@ public sealed class ChatService(
                 missing.Remove(other);
             }
 
-            if (existing is not null && !blocked && missing.Count == 0)
+            // A chat both are in was open when the rules allowed it either way (the roster sync closes one they no
+            // longer do); a new one, or one to come back to, needs the opener to reach the other now.
+            var either = DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode) || DirectChatPolicy.MayReach(theirs, mine, school.PupilSafeMode);
+            if (existing is not null && !blocked && missing.Count == 0 && either)
             {
                 return (existing.Id, (IReadOnlyList<MembershipChange>)[]);
             }

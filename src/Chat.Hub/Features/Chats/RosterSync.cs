@@ -6,12 +6,15 @@ using Chat.Storage.Infrastructure;
 namespace Chat.Hub.Features.Chats;
 
 /// <summary>
-/// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster. Called inside the
-/// transaction that changed the roster; the returned changes are applied to live connections after commit.
+/// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster, and closes the direct chats
+/// the school's rules no longer allow (an unlinked parent and the child, a former classmate under safe mode). Called
+/// inside the transaction that changed the roster, a role, a parent link or the safe mode; the returned changes are
+/// applied to live connections after commit.
 /// </summary>
 public sealed partial class RosterSync(ChatStore chats, LiveConnections live, ChatPush push, ILogger<RosterSync> logger)
 {
-    public Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct) => chats.SyncRosterAsync(s, schoolId, ct);
+    public async Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
+        [.. await chats.SyncRosterAsync(s, schoolId, ct), .. await chats.CloseUnreachableDirectChatsAsync(s, schoolId, ct)];
 
     public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes, CancellationToken ct) => live.ApplyMembershipAsync(changes, ct);
 

@@ -26,7 +26,7 @@ public sealed class SchoolService(
 
     public async Task<SchoolDto> UpdateAsync(Guid schoolId, Guid me, UpdateSchoolBody body, CancellationToken ct)
     {
-        return await database.InTransactionAsync(async s =>
+        var (school, changes) = await database.InTransactionAsync(async s =>
         {
             // Access first: someone outside the school learns nothing, not even what a valid body looks like.
             var admin = await access.AdminAsync(s, schoolId, me, ct);
@@ -44,8 +44,13 @@ public sealed class SchoolService(
                 body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff,
                 body.PupilSafeMode ?? current.PupilSafeMode, body.DeletedUserMessages ?? current.DeletedUserMessages, ct);
             await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal }, ct);
-            return SchoolDto.From(updated!, admin);
+
+            // Safe mode turned on closes the direct chats it now forbids (a pupil and another class's parent).
+            var changes = updated!.PupilSafeMode && !current.PupilSafeMode ? await roster.SyncAsync(s, schoolId, ct) : [];
+            return (SchoolDto.From(updated, admin), changes);
         }, ct);
+        await roster.ApplyAsync(changes, ct);
+        return school;
     }
 
     public async Task<IReadOnlyList<ClassDto>> ListClassesAsync(Guid schoolId, Guid me, bool includeArchived, CancellationToken ct)
