@@ -42,6 +42,21 @@ public static class Text
     /// </summary>
     public static bool HasForbiddenCharacters(string value) => value.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t'));
 
+    /// <summary>
+    /// At most <paramref name="max"/> UTF-16 units of <paramref name="value"/>, never half of a character: a cut through a
+    /// surrogate pair (an emoji) would leave a lone surrogate, which no UTF-8 encoder, and so no statement, accepts.
+    /// </summary>
+    public static string Cut(string value, int max)
+    {
+        if (value.Length <= max)
+        {
+            return value;
+        }
+
+        var end = max > 0 && char.IsHighSurrogate(value[max - 1]) ? max - 1 : max;
+        return value[..end];
+    }
+
     public static string? OptionalUrl(string? value, string field)
     {
         var trimmed = Optional(value, field, 500);

@@ -66,7 +66,7 @@ public sealed class ChatHubProtocol(IOptions<JsonHubProtocolOptions> options) : 
     /// <summary>The name as the client sent it, cut short and without control characters (it is echoed back).</summary>
     private static string Printable(string name)
     {
-        var cut = name.Length > 64 ? name[..64] + "…" : name;
+        var cut = name.Length > 64 ? Text.Cut(name, 64) + "…" : name;
         return new string(cut.Select(c => char.IsControl(c) ? '?' : c).ToArray());
     }
 }

@@ -36,22 +36,29 @@ public sealed class AccountStore(NpgsqlDataSource db)
     /// <summary>Finds the account of this phone or e-mail, creating it on first sign-in.</summary>
     public async Task<Account> GetOrCreateAsync(DbScope s, string? phone, string? email, string defaultName, CancellationToken ct)
     {
-        var existing = await s.Connection.QuerySingleOrDefaultAsync<Account>(new CommandDefinition(
-            $"SELECT {Columns} FROM accounts WHERE deleted_at IS NULL AND ((@phone::text IS NOT NULL AND phone = @phone) OR (@email::text IS NOT NULL AND email = @email)) FOR UPDATE",
-            new { phone, email }, s.Transaction, cancellationToken: ct));
+        var existing = await FindForUpdateAsync(s, phone, email, ct);
         if (existing is not null)
         {
             return existing;
         }
 
-        return await s.Connection.QuerySingleAsync<Account>(new CommandDefinition(
-            $"""
-            INSERT INTO accounts (id, display_name, phone, email) VALUES (@id, @defaultName, @phone, @email)
-            ON CONFLICT DO NOTHING
-            RETURNING {Columns}
-            """,
-            new { id = Guid.CreateVersion7(), defaultName, phone, email }, s.Transaction, cancellationToken: ct));
+        // A first sign-in of the same person on another device at the same moment inserts first: this insert waits for
+        // it, does nothing, and the account it made is read again.
+        return await s.Connection.QuerySingleOrDefaultAsync<Account>(new CommandDefinition(
+                   $"""
+                   INSERT INTO accounts (id, display_name, phone, email) VALUES (@id, @defaultName, @phone, @email)
+                   ON CONFLICT DO NOTHING
+                   RETURNING {Columns}
+                   """,
+                   new { id = Guid.CreateVersion7(), defaultName, phone, email }, s.Transaction, cancellationToken: ct))
+               ?? await FindForUpdateAsync(s, phone, email, ct)
+               ?? throw new InvalidOperationException("an account's phone or e-mail conflicted with no live account");
     }
+
+    private Task<Account?> FindForUpdateAsync(DbScope s, string? phone, string? email, CancellationToken ct) =>
+        s.Connection.QuerySingleOrDefaultAsync<Account>(new CommandDefinition(
+            $"SELECT {Columns} FROM accounts WHERE deleted_at IS NULL AND ((@phone::text IS NOT NULL AND phone = @phone) OR (@email::text IS NOT NULL AND email = @email)) FOR UPDATE",
+            new { phone, email }, s.Transaction, cancellationToken: ct));
 
     public async Task<Account?> UpdateProfileAsync(Guid id, string displayName, string? avatarUrl, CancellationToken ct)
     {

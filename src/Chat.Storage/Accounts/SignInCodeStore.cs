@@ -53,12 +53,10 @@ public sealed class SignInCodeStore(NpgsqlDataSource db)
     }
 
     /// <summary>Marks the code used; false when another request used it first (codes are single use).</summary>
-    public async Task<bool> ConsumeAsync(Guid id, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        return await c.ExecuteAsync(new CommandDefinition(
-            "UPDATE sign_in_codes SET consumed_at = now() WHERE id = @id AND consumed_at IS NULL", new { id }, cancellationToken: ct)) == 1;
-    }
+    /// <summary>Uses the code up, in the sign-in's transaction: a sign-in that fails after it leaves the code usable.</summary>
+    public async Task<bool> ConsumeAsync(DbScope s, Guid id, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE sign_in_codes SET consumed_at = now() WHERE id = @id AND consumed_at IS NULL", new { id }, s.Transaction, cancellationToken: ct)) == 1;
 
     public Task DeleteAsync(DbScope s, byte[] identityHash, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(

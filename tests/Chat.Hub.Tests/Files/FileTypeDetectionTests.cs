@@ -158,6 +158,16 @@ public sealed class FileTypeDetectionTests
         Assert.Equal("photo_gpj.exe", FileService.SafeName("photo\u202Egpj.exe"));
         Assert.EndsWith(".docx", FileService.SafeName(new string('я', 400) + ".docx"));
         Assert.Equal(255, FileService.SafeName(new string('я', 400) + ".docx").Length);
+
+        // Cut on whole characters: 130 emoji are 260 UTF-16 units, and the cut must not leave half of one.
+        var emoji = FileService.SafeName(string.Concat(Enumerable.Repeat("😀", 130)) + ".pdf");
+        Assert.EndsWith("😀.pdf", emoji);
+        Assert.True(emoji.Length <= 255);
+        Assert.Equal(emoji.Length, new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(new UTF8Encoding(false, true).GetBytes(emoji)).Length); // throws on a lone surrogate
+
+        // An "extension" longer than any file type's is cut with the name (and the type then refuses it).
+        var odd = FileService.SafeName("a." + new string('x', 300));
+        Assert.Equal(255, odd.Length);
         Assert.Equal("attachment; filename=\"________ _3.pdf\"; filename*=UTF-8''%D0%9A%D0%BE%D0%BD%D1%82%D1%80%D0%BE%D0%BB%D1%8C%20%E2%84%963.pdf",
             FilesApi.ContentDisposition("Контроль №3.pdf"));
     }

@@ -131,6 +131,16 @@ public sealed class ErrorTests(ChatApp app) : IClassFixture<ChatApp>
         using var user = app.CreateClient(pair.AccessToken);
         var sessions = await (await user.GetAsync("/api/me/sessions")).ReadAsync<List<Chat.Hub.Features.Accounts.SessionDto>>();
         Assert.Equal("Телефон", Assert.Single(sessions).Device);
+
+        // A long name of emoji is cut on whole characters (half of one would fail the session's insert).
+        var emojiPhone = SchoolBuilder.NewPhone();
+        await (await anonymous.PostAsJsonAsync("/api/auth/code", new { phone = emojiPhone })).EnsureOkAsync();
+        var device = "Т" + string.Concat(Enumerable.Repeat("😀", 150));
+        var emojiPair = await (await anonymous.PostAsJsonAsync("/api/auth/verify", new { phone = emojiPhone, code = app.Codes.Last(emojiPhone), device })).ReadAsync<Chat.Hub.Features.Accounts.TokenPair>();
+        using var emojiUser = app.CreateClient(emojiPair.AccessToken);
+        var label = Assert.Single(await (await emojiUser.GetAsync("/api/me/sessions")).ReadAsync<List<Chat.Hub.Features.Accounts.SessionDto>>()).Device!;
+        Assert.StartsWith("Т😀", label);
+        Assert.True(label.Length < device.Length && char.IsLowSurrogate(label[^1]), label);
     }
 
     [Theory]

@@ -58,6 +58,20 @@ public sealed class SignInTests(ChatApp app) : IClassFixture<ChatApp>
         await (await VerifyAsync(http, phone, code)).ExpectErrorAsync(HttpStatusCode.BadRequest, "code_expired");
     }
 
+    /// <summary>A double tap sends the same code twice at once: one sign-in, one account, the other told the code is used.</summary>
+    [Fact]
+    public async Task Verify_SameCodeTwiceAtOnce_OneSignsIn_TheOtherReturnsCodeExpired()
+    {
+        var phone = SchoolBuilder.NewPhone();
+        using var http = app.CreateClient();
+        var code = await RequestCodeAsync(http, phone);
+
+        var both = await Task.WhenAll(VerifyAsync(http, phone, code), VerifyAsync(http, phone, code));
+        Assert.Single(both, r => r.StatusCode == HttpStatusCode.OK);
+        await both.Single(r => r.StatusCode != HttpStatusCode.OK).ExpectErrorAsync(HttpStatusCode.BadRequest, "code_expired");
+        Assert.Equal(1, await app.ExecuteSqlAsync("UPDATE accounts SET display_name = display_name WHERE phone = @phone", new { phone }));
+    }
+
     [Fact]
     public async Task RequestCode_NewRequest_InvalidatesTheOldCode()
     {

@@ -78,14 +78,14 @@ public sealed partial class SignInService(
             throw new ChatException(attempt.Attempts >= Options.CodeMaxAttempts ? ChatError.CodeAttemptsExceeded : ChatError.CodeInvalid);
         }
 
-        if (!await codes.ConsumeAsync(attempt.Id, ct))
-        {
-            throw new ChatException(ChatError.CodeExpired);
-        }
-
         var refresh = TokenService.NewRefreshToken();
         var (account, session, isNew) = await database.InTransactionAsync(async s =>
         {
+            if (!await codes.ConsumeAsync(s, attempt.Id, ct))
+            {
+                throw new ChatException(ChatError.CodeExpired);
+            }
+
             var account = await accounts.GetOrCreateAsync(s, identity.Phone, identity.Email, NewAccountName, ct);
             foreach (var schoolId in await schools.ClaimPendingAdminAsync(s, account.Id, account.Phone, account.Email, ct))
             {
@@ -149,7 +149,7 @@ public sealed partial class SignInService(
     private static string? Label(string? value, int max)
     {
         var clean = value is null ? null : new string(value.Where(c => !char.IsControl(c)).ToArray()).Trim();
-        return string.IsNullOrEmpty(clean) ? null : clean.Length <= max ? clean : clean[..max];
+        return string.IsNullOrEmpty(clean) ? null : Text.Cut(clean, max);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sign-in code send limit reached for {Destination}")]

@@ -330,8 +330,10 @@ public sealed partial class FileService(
 
         if (result.Length > MaxNameLength)
         {
+            // An extension this long is no file type's: it is cut with the rest, and the name is refused by its type.
             var extension = Path.GetExtension(result);
-            result = result[..(MaxNameLength - extension.Length)] + extension;
+            extension = extension.Length <= 16 ? extension : "";
+            result = Text.Cut(result[..^extension.Length], MaxNameLength - extension.Length) + extension;
         }
 
         return result;

@@ -244,7 +244,7 @@ public sealed class ModerationService(
             await audit.AppendAsync(s, chat.SchoolId, me, "moderation.rules_reminded", chatId, null, ct);
             return true;
         }, ct);
-        return await messageService.AppendAsync(new NewMessage(chatId, me, clientId, "system", text[..Math.Min(text.Length, MessageService.MaxTextLength)], null, null, []), ct);
+        return await messageService.AppendAsync(new NewMessage(chatId, me, clientId, "system", Text.Cut(text, MessageService.MaxTextLength), null, null, []), ct);
     }
 
     /// <summary>"Пожаловаться": any member reports a message, citing a rule; the report waits for the chat's moderators.</summary>
