@@ -263,8 +263,15 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { id = Guid.CreateVersion7(), schoolId, kind, title, rules, readOnly, classId, createdBy, directKey }, s.Transaction, cancellationToken: ct));
     }
 
-    public async Task<ChatRow?> FindDirectAsync(DbScope s, Guid schoolId, string directKey, CancellationToken ct)
+    /// <summary>
+    /// Locks the pair's direct chat in the school for the transaction (made or not yet: an advisory lock of its key) and
+    /// finds it. Two people opening their chat at the same moment then make one, the second finding the first's.
+    /// </summary>
+    public async Task<ChatRow?> LockDirectAsync(DbScope s, Guid schoolId, string directKey, CancellationToken ct)
     {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtextextended('direct:' || @schoolId::text || ':' || @directKey, 0))",
+            new { schoolId, directKey }, s.Transaction, cancellationToken: ct));
         return await s.Connection.QuerySingleOrDefaultAsync<ChatRow>(new CommandDefinition(
             $"SELECT {Columns} FROM chats WHERE school_id = @schoolId AND direct_key = @directKey", new { schoolId, directKey }, s.Transaction, cancellationToken: ct));
     }

@@ -68,9 +68,15 @@ public sealed class ModerationStore(NpgsqlDataSource db)
             new { schoolId, ruleId }, cancellationToken: ct));
     }
 
-    /// <summary>Adds a rule, or replaces the text of rule <paramref name="number"/>: the old text is archived, since past actions cite it.</summary>
+    /// <summary>
+    /// Adds a rule, or replaces the text of rule <paramref name="number"/>: the old text is archived, since past actions
+    /// cite it. The school's rules are locked first: two saves of one number at once (a double click, two admins) run one
+    /// after the other, the second replacing the first, instead of the second failing the unique number.
+    /// </summary>
     public async Task<SchoolRule> PutRuleAsync(DbScope s, Guid schoolId, int number, string text, CancellationToken ct)
     {
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtextextended('rules:' || @schoolId::text, 0))", new { schoolId }, s.Transaction, cancellationToken: ct));
         await s.Connection.ExecuteAsync(new CommandDefinition(
             "UPDATE school_rules SET archived_at = now() WHERE school_id = @schoolId AND number = @number AND archived_at IS NULL",
             new { schoolId, number }, s.Transaction, cancellationToken: ct));

@@ -207,4 +207,27 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.DoesNotContain(await petya.ChatsAsync(null), c => c.Kind == "direct");
         Assert.Empty(strangerHub.Memberships);
     }
+
+    /// <summary>A teacher and each of her pupils open their direct chat at the same moment: one chat per pair, no error.</summary>
+    [Fact]
+    public async Task OpenDirectChat_BothSidesAtOnce_OneChat()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        for (var i = 0; i < 8; i++)
+        {
+            var pupil = await school.AddStudentAsync($"Ученик {i}", class5A.Id);
+            var both = await Task.WhenAll(
+                teacher.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = pupil.AccountId }),
+                pupil.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId }));
+            var ids = new List<Guid>();
+            foreach (var response in both)
+            {
+                ids.Add((await response.ReadAsync<ChatSummaryDto>()).Id);
+            }
+
+            Assert.Single(ids.Distinct());
+        }
+    }
 }

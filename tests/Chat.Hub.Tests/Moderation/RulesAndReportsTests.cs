@@ -10,6 +10,26 @@ namespace Chat.Hub.Tests.Moderation;
 /// <summary>The school's rules are the admins' to edit; reports end as deleted, warned or dismissed; the audit log exports as CSV.</summary>
 public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
 {
+    /// <summary>A double click saves a rule twice at once: both saves answer, and one rule has the number.</summary>
+    [Fact]
+    public async Task SavingARuleTwiceAtOnce_BothAnswer_OneRuleHasTheNumber()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            var both = await Task.WhenAll(
+                school.Admin.Http.PutAsJsonAsync($"{school.Api}/rules", new { number = 30 + i, text = "Уважайте друг друга." }),
+                school.Admin.Http.PutAsJsonAsync($"{school.Api}/rules", new { number = 30 + i, text = "Уважайте друг друга!" }));
+            foreach (var response in both)
+            {
+                await response.EnsureOkAsync();
+            }
+        }
+
+        var rules = await school.Admin.Http.GetFromJsonAsync<List<RuleDto>>($"{school.Api}/rules");
+        Assert.Equal(5, rules!.Count(r => r.Number is >= 30 and < 35));
+    }
+
     [Fact]
     public async Task AdminsEditTheRules_ModeratorsCiteThem_ArchivedRuleCannotBeCited_AuditExportsAsCsv()
     {

@@ -131,7 +131,7 @@ public sealed class ChatService(
         var (chatId, changes) = await database.InTransactionAsync(async s =>
         {
             var blocked = await chats.IsBlockedByAsync(s, other, me, ct);
-            var existing = await chats.FindDirectAsync(s, schoolId, key, ct);
+            var existing = await chats.LockDirectAsync(s, schoolId, key, ct);
             // One who left the school (and so every chat of it) and came back finds the chat they had, with its history;
             // a person I blocked stays out of it.
             var missing = existing is null ? [] : (await chats.MissingMembersAsync(s, existing.Id, [me, other], ct)).ToList();

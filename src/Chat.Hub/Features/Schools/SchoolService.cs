@@ -213,6 +213,7 @@ public sealed class SchoolService(
         var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct); // a staff member's leaving waits, or waits for this
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (!target.IsTeacher)
             {
@@ -239,6 +240,7 @@ public sealed class SchoolService(
         var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct); // a staff member's leaving waits, or waits for this
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (isDirector && !target.IsVerifiedTeacher)
             {
@@ -257,6 +259,7 @@ public sealed class SchoolService(
         var changes = await database.InTransactionAsync(async s =>
         {
             await access.AdminAsync(s, schoolId, me, ct);
+            await schools.LockAsync(s, schoolId, ct); // a staff member's leaving waits, or waits for this
             var cls = await schools.GetClassAsync(schoolId, classId, ct);
             if (cls is null || cls.Kind == "staff_room")
             {
