@@ -52,9 +52,9 @@ public static class Csv
                 return zone;
             }
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or System.Security.SecurityException)
         {
-            // answered below
+            // answered below (a folder of the zone database, e.g. "Europe", is refused as unreadable: SecurityException)
         }
 
         throw ChatException.Field("tz", "Неизвестный часовой пояс. Укажите его название из базы IANA, например Europe/Moscow.");

@@ -99,6 +99,22 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("Спасибо за все годы!", Assert.Single(history!).Text);
     }
 
+    /// <summary>A class named «9…» of 60 characters cannot become «10…» of 61: the rollover names it and changes nothing.</summary>
+    [Fact]
+    public async Task Rollover_AClassWhoseNextNameIsTooLong_IsNamed_NothingChanges()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var longName = "9" + new string('А', 59);
+        var long9 = await school.CreateClassAsync(longName);
+        Assert.Equal(9, long9.Grade);
+
+        var refused = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains(longName, refused.Errors!["classes"][0], StringComparison.Ordinal);
+        var classes = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes");
+        Assert.Equal(("5А", longName), (classes!.Single(c => c.Id == class5A.Id).Name, classes!.Single(c => c.Id == long9.Id).Name));
+    }
+
     [Fact]
     public async Task Statistics_CountJoinedParentsPerClass_ActiveUsers_FilesAndStorage()
     {

@@ -78,6 +78,10 @@ public sealed class MalformedInputTests(ChatApp app) : IClassFixture<ChatApp>
         await hub.Connection.InvokeAsync<MessageDto>("EditMessage", chatId, 1L, null).ExpectHubErrorAsync("validation_failed");
         Assert.DoesNotContain(app.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal) && l.Contains("NullReferenceException", StringComparison.Ordinal));
         await StillWorksAsync(hub, chatId);
+
+        // A forward without its client id would be taken for a resend of the last one and answered with it.
+        var sent = await hub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chatId, Guid.NewGuid(), "Переслать это", null, null));
+        await hub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(chatId, sent.Seq, chatId, Guid.Empty)).ExpectHubErrorAsync("validation_failed");
     }
 
     [Fact]

@@ -148,6 +148,7 @@ public sealed class RestrictionPathTests(ChatApp app) : IClassFixture<ChatApp>
 
         // Reminding of the rules: a system message with the school's rules, by moderators only.
         await s.Masha.Connection.InvokeAsync<MessageDto>("RemindRules", s.Room.ChatId, Guid.NewGuid()).ExpectHubErrorAsync("moderator_only");
+        await s.Teacher.Connection.InvokeAsync<MessageDto>("RemindRules", s.Room.ChatId, Guid.Empty).ExpectHubErrorAsync("validation_failed");
         var reminder = await s.Teacher.Connection.InvokeAsync<MessageDto>("RemindRules", s.Room.ChatId, Guid.NewGuid());
         Assert.Equal("system", reminder.Kind);
         Assert.Contains(s.Rule.Text[..20], reminder.Text, StringComparison.Ordinal);

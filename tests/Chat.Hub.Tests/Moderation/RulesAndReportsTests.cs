@@ -94,6 +94,8 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("10.03.2025 01:05:09", yekaterinburg.Single(r => r[7] == "moderation.case_opened")[1]);
         var badZone = await (await school.Admin.Http.GetAsync($"{school.Api}/audit.csv?tz=Mars%2FOlympus")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
         Assert.Contains("tz", badZone.Errors!.Keys);
+        var folder = await (await school.Admin.Http.GetAsync($"{school.Api}/audit.csv?tz=Europe")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Contains("tz", folder.Errors!.Keys); // a folder of the zone database, not a zone
 
         // A long journal is exported whole, not its newest 500 (the page reads it 500 at a time).
         await app.ExecuteSqlAsync(

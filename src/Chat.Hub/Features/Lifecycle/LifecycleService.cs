@@ -168,6 +168,13 @@ public sealed class LifecycleService(
                 else
                 {
                     var name = cls.Grade is { } g ? NextName(cls.Name, g) : cls.Name;
+                    if (name.Length > MaxClassNameLength)
+                    {
+                        // «9…» of 60 characters would become «10…» of 61: nothing of the rollover is kept.
+                        throw ChatException.Field("classes",
+                            $"«{cls.Name}» не перевести: название «{name}» длиннее {MaxClassNameLength} символов. Сократите название класса и повторите переход.");
+                    }
+
                     try
                     {
                         await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
@@ -244,6 +251,9 @@ public sealed class LifecycleService(
         changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
         return changes;
     }
+
+    /// <summary>The longest class name (the column's check).</summary>
+    public const int MaxClassNameLength = 60;
 
     /// <summary>«5А» in grade 5 becomes «6А»; a name that does not start with its grade keeps its name.</summary>
     public static string NextName(string name, int grade)

@@ -44,6 +44,12 @@ public sealed class MessageService(
     {
         // Members only: an admin's moderation case reads a chat to moderate it, and does not copy its messages out.
         await chatService.MemberRoleAsync(request.FromChatId, me, ct);
+        if (request.ClientId == Guid.Empty)
+        {
+            // Without it, a second forward to the same chat would be taken for a resend of the first and return it.
+            throw ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).");
+        }
+
         var original = await messages.GetAsync(request.FromChatId, request.Seq, ct);
         if (original is null || original.IsDeleted || original.Kind != "text")
         {

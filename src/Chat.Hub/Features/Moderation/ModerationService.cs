@@ -233,6 +233,11 @@ public sealed class ModerationService(
             throw new ChatException(ChatError.ModeratorOnly);
         }
 
+        if (clientId == Guid.Empty)
+        {
+            throw ChatException.Field("clientId", "Передайте идентификатор сообщения клиента (UUID).");
+        }
+
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         ChatService.NotArchived(chat);
         var rules = await moderation.ListRulesAsync(chat.SchoolId, ct);
