@@ -97,4 +97,31 @@ public sealed class ModerationCaseTests(ChatApp app) : IClassFixture<ChatApp>
         var forwarded = await teacher.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(room.ChatId, secret.Seq, room.ChatId, Guid.NewGuid()));
         Assert.Equal(secret.Text, forwarded.Text);
     }
+
+    /// <summary>
+    /// A case lets the admin moderate a hand-made group, not manage who is in it: she can neither add anyone (herself
+    /// included) nor see or make its invite links, so the case cannot become a lasting, unlogged place in the chat.
+    /// </summary>
+    [Fact]
+    public async Task AdminWithCase_CannotAddMembersOrManageInviteLinks()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        var group = await teacher.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Кружок", null, null, [room.Petya.AccountId]));
+        var link = await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{group.Id}/invites", new { })).ReadAsync<Chat.Hub.Features.Invites.InviteDto>();
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/chats/{group.Id}/moderation-cases", new { reason = "Жалоба родителя" })).EnsureOkAsync();
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+        Assert.Equal("moderator", (await admin.Connection.InvokeAsync<ChatDetailsDto>("GetChat", group.Id)).Chat.Role); // she moderates
+
+        await admin.Connection.InvokeAsync<int>("AddChatMembers", group.Id, new[] { school.Admin.AccountId }).ExpectHubErrorAsync("moderator_only");
+        await (await school.Admin.Http.GetAsync($"/api/chats/{group.Id}/invites")).ExpectErrorAsync(HttpStatusCode.Forbidden, "moderator_only");
+        await (await school.Admin.Http.PostAsJsonAsync($"/api/chats/{group.Id}/invites", new { })).ExpectErrorAsync(HttpStatusCode.Forbidden, "moderator_only");
+        await (await school.Admin.Http.DeleteAsync($"/api/chats/{group.Id}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.Forbidden, "moderator_only");
+        Assert.DoesNotContain(await teacher.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", group.Id), m => m.AccountId == school.Admin.AccountId);
+
+        // The owner still manages them.
+        Assert.Single(await room.Teacher.Http.GetFromJsonAsync<List<Chat.Hub.Features.Invites.InviteDto>>($"/api/chats/{group.Id}/invites") ?? []);
+    }
 }

@@ -31,12 +31,8 @@ public sealed class ChatInviteService(
 
     public async Task<InviteDto> CreateAsync(Guid chatId, Guid me, CreateChatInviteBody body, CancellationToken ct)
     {
-        var role = await chatService.RoleAsync(chatId, me, ct);
+        await chatService.ManagingRoleAsync(chatId, me, ct);
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        if (role == "member")
-        {
-            throw new ChatException(ChatError.ModeratorOnly);
-        }
 
         if (chat.SystemKey is not null || chat.Kind == "direct")
         {
@@ -68,10 +64,7 @@ public sealed class ChatInviteService(
 
     public async Task<IReadOnlyList<InviteDto>> ListAsync(Guid chatId, Guid me, CancellationToken ct)
     {
-        if (await chatService.RoleAsync(chatId, me, ct) == "member")
-        {
-            throw new ChatException(ChatError.ModeratorOnly);
-        }
+        await chatService.ManagingRoleAsync(chatId, me, ct);
 
         return (await invites.ListForChatAsync(chatId, ct)).Select(i => InviteDto.From(i, site.Value.PublicUrl, Now)).ToList();
     }
@@ -109,10 +102,7 @@ public sealed class ChatInviteService(
     /// <summary>One of the chat's links, for its owners and moderators: others of the chat get <c>moderator_only</c>, anyone else <c>chat_not_found</c>.</summary>
     private async Task<InviteLink> ManagedLinkAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
     {
-        if (await chatService.RoleAsync(chatId, me, ct) == "member")
-        {
-            throw new ChatException(ChatError.ModeratorOnly);
-        }
+        await chatService.ManagingRoleAsync(chatId, me, ct);
 
         return (await invites.ListForChatAsync(chatId, ct)).FirstOrDefault(i => i.Id == inviteId) ?? throw new ChatException(ChatError.InviteNotFound);
     }

@@ -67,6 +67,23 @@ public sealed class ChatService(
         (await chats.ActingRoleOfAsync(chatId, me, ct)).Role ?? throw new ChatException(ChatError.ChatNotFound);
 
     /// <summary>
+    /// The role of an owner or moderator of the chat as a member, for managing who is in it (adding people, invite
+    /// links): a plain member, and an admin whose moderation case lets them moderate the chat without being in it, get
+    /// <c>moderator_only</c> (a case must not turn into a lasting, unlogged place in the chat); anyone else
+    /// <c>chat_not_found</c>.
+    /// </summary>
+    public async Task<string> ManagingRoleAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        var role = (await chats.ActingRoleOfAsync(chatId, me, ct)).Role;
+        if (role is null)
+        {
+            await RoleAsync(chatId, me, ct); // chat_not_found unless a case lets them see it
+        }
+
+        return role is "owner" or "moderator" ? role : throw new ChatException(ChatError.ModeratorOnly);
+    }
+
+    /// <summary>
     /// The role of someone who wants to act (post, react, vote, upload, call) in the chat: a member (an admin's
     /// moderation case gives none: it lets them moderate, not take part) of a chat that is not archived
     /// (<c>chat_archived</c>), who is not blocked or muted there. A blocked member sees why and until when.
@@ -265,9 +282,9 @@ public sealed class ChatService(
 
     public async Task<int> AddMembersAsync(Guid chatId, Guid me, Guid[] accountIds, CancellationToken ct)
     {
-        var role = await RoleAsync(chatId, me, ct);
+        await ManagingRoleAsync(chatId, me, ct);
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        if (role == "member" || chat.Kind == "direct")
+        if (chat.Kind == "direct")
         {
             throw new ChatException(ChatError.ModeratorOnly);
         }

@@ -818,7 +818,8 @@ export function showMain(root, me, school, schools, nav) {
         // An archived chat stays as it was: no reminders, no new links (the server refuses them: chat_archived).
         moderator && !c.summary.archived && h('div', { class: 'row', style: 'margin-top:.5rem' },
           h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(hubNotice) }, 'Напомнить правила')),
-        moderator && !c.summary.archived && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
+        // A moderation case lets an admin moderate, not manage who is in the chat (the server: moderator_only).
+        moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
         moderator && moderation.reportsBox(c, reports, nameOf),
         moderator && calls.callsBox(c),
         h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
