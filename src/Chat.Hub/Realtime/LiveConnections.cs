@@ -32,13 +32,26 @@ public sealed partial class LiveConnections(
     /// </summary>
     public long MembershipEpoch => Interlocked.Read(ref membershipEpoch);
 
-    public async Task EndSessionsAsync(Guid accountId, IReadOnlyCollection<Guid>? sessionIds, CancellationToken ct)
+    /// <summary>How long a publish to the other nodes may take before it is given up (and logged).</summary>
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Closes the connections of the account's ended sessions (all of them when null), here and on the other nodes.
+    /// Like <see cref="ApplyMembershipAsync"/>, it takes no cancellation: what it applies is committed, so it runs whole
+    /// even when the request that made the change is gone.
+    /// </summary>
+    public async Task EndSessionsAsync(Guid accountId, IReadOnlyCollection<Guid>? sessionIds)
     {
         await ApplyLocallyAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null));
-        await PublishAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null), ct);
+        await PublishAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null));
     }
 
-    public async Task ApplyMembershipAsync(IReadOnlyCollection<MembershipChange> changes, CancellationToken ct)
+    /// <summary>
+    /// Makes the connections of the people whose membership changed join or leave the chats' groups, here and on the
+    /// other nodes, and tells the access watchers (calls) who lost a chat. No cancellation: the changes are committed,
+    /// and a caller that went away (its connection closed) must not leave them half applied.
+    /// </summary>
+    public async Task ApplyMembershipAsync(IReadOnlyCollection<MembershipChange> changes)
     {
         if (changes.Count == 0)
         {
@@ -49,17 +62,17 @@ public sealed partial class LiveConnections(
         {
             var evt = new LiveEvent(NodeId, byAccount.Key, null, byAccount.Select(c => new ChatChange(c.ChatId, c.Added)).ToArray());
             await ApplyLocallyAsync(evt);
-            await PublishAsync(evt, ct);
+            await PublishAsync(evt);
         }
 
-        await AccessLostAsync(changes.Where(c => !c.Added).Select(c => (c.ChatId, c.AccountId)).ToArray(), ct);
+        await AccessLostAsync(changes.Where(c => !c.Added).Select(c => (c.ChatId, c.AccountId)).ToArray());
     }
 
     /// <summary>
     /// Tells the <see cref="IChatAccessWatcher"/>s (once, on the node that made the change) that these people may no
     /// longer act in these chats: removed from them (<see cref="ApplyMembershipAsync"/> calls this) or blocked.
     /// </summary>
-    public async Task AccessLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> lost, CancellationToken ct)
+    public async Task AccessLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> lost)
     {
         if (lost.Count == 0)
         {
@@ -69,7 +82,7 @@ public sealed partial class LiveConnections(
         // Resolved when used, not injected: the watchers (calls) depend on the chat services, which depend on this class.
         foreach (var watcher in services.GetServices<IChatAccessWatcher>())
         {
-            await watcher.AccessLostAsync(lost, ct);
+            await watcher.AccessLostAsync(lost, CancellationToken.None);
         }
     }
 
@@ -123,7 +136,7 @@ public sealed partial class LiveConnections(
         }
     }
 
-    private async Task PublishAsync(LiveEvent evt, CancellationToken ct)
+    private async Task PublishAsync(LiveEvent evt)
     {
         if (redis is null)
         {
@@ -132,7 +145,7 @@ public sealed partial class LiveConnections(
 
         try
         {
-            await redis.GetSubscriber().PublishAsync(Channel, JsonSerializer.Serialize(evt)).WaitAsync(ct);
+            await redis.GetSubscriber().PublishAsync(Channel, JsonSerializer.Serialize(evt)).WaitAsync(PublishTimeout);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

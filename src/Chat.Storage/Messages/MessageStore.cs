@@ -97,8 +97,9 @@ public sealed class MessageStore(NpgsqlDataSource db)
                     return row;
                 }, ct);
 
-                // Read back after commit: the push carries what was attached (the poll, the files).
-                return stored is { } row && await GetAsync(m.ChatId, row.Message.Seq, ct) is { } message ? (message, row.Created) : stored;
+                // Read back after commit: the push carries what was attached (the poll, the files). Not cancelled with the
+                // caller: the message is stored, and its members must get it even if the sender's connection closed.
+                return stored is { } row && await GetAsync(m.ChatId, row.Message.Seq, CancellationToken.None) is { } message ? (message, row.Created) : stored;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt == 0)
             {

@@ -1,6 +1,9 @@
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
+using Npgsql;
 
 namespace Chat.Hub.Tests.Messaging;
 
@@ -90,6 +93,38 @@ public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("Завтра контрольная", stored.Text);
         Assert.Null(stored.EditedAt);
         Assert.Empty(masha.Changes);
+    }
+
+    /// <summary>
+    /// Petya deletes his message and closes the app at once: the deletion is committed, so his classmates still get it,
+    /// although the read that builds the push runs after his connection (and its cancellation) is gone.
+    /// </summary>
+    [Fact]
+    public async Task DeleteMessage_AuthorsConnectionClosesRightAfterTheCommit_OthersStillGetTheDeletion()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var message = await petya.SendAsync(room.ChatId, "Ой, не в тот чат");
+
+        // The read after the commit (it reads the message's reactions) waits for a lock held here.
+        await using var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("LOCK TABLE message_reactions IN ACCESS EXCLUSIVE MODE", transaction: hold);
+        _ = petya.Connection.InvokeAsync<MessageDto>("DeleteMessage", room.ChatId, message.Seq);
+        await LockWaiters.WaitAsync(app.ConnectionString, 1);
+        await using (var check = new NpgsqlConnection(app.ConnectionString))
+        {
+            Assert.True(await check.ExecuteScalarAsync<bool>(
+                "SELECT deleted_at IS NOT NULL FROM messages WHERE chat_id = @chatId AND seq = @seq", new { chatId = room.ChatId, seq = message.Seq }));
+        }
+
+        await petya.DisposeAsync();
+        await Task.Delay(TimeSpan.FromMilliseconds(300)); // the server sees the connection close and cancels its calls
+        await hold.CommitAsync();
+
+        await HubClient.EventuallyAsync(() => masha.Changes.Any(c => c.Type == "deleted" && c.Message.Seq == message.Seq), "the deletion reaches Masha");
     }
 
     [Fact]

@@ -94,7 +94,7 @@ public sealed class AccountDeletionService(
                 new { me, phone = account.Phone, email = account.Email, name = DeletedName }, s.Transaction, cancellationToken: ct));
             return changes;
         }, ct);
-        await live.EndSessionsAsync(me, null, ct);
-        await roster.ApplyAsync(changes, ct);
+        await live.EndSessionsAsync(me, null);
+        await roster.ApplyAsync(changes);
     }
 }

@@ -90,14 +90,14 @@ public static class AccountsApi
     private static async Task<IResult> SignOut(ClaimsPrincipal user, SessionStore sessions, LiveConnections terminator, CancellationToken ct)
     {
         await sessions.RevokeAsync(user.AccountId(), user.SessionId(), ct);
-        await terminator.EndSessionsAsync(user.AccountId(), [user.SessionId()], ct);
+        await terminator.EndSessionsAsync(user.AccountId(), [user.SessionId()]);
         return TypedResults.NoContent();
     }
 
     private static async Task<IResult> SignOutEverywhere(ClaimsPrincipal user, SessionStore sessions, LiveConnections terminator, CancellationToken ct)
     {
         var ended = await sessions.RevokeAllAsync(user.AccountId(), ct);
-        await terminator.EndSessionsAsync(user.AccountId(), null, ct);
+        await terminator.EndSessionsAsync(user.AccountId(), null);
         return TypedResults.Ok(new { ended = ended.Count });
     }
 
@@ -132,7 +132,7 @@ public static class AccountsApi
             throw new ChatException(ChatError.NotFound);
         }
 
-        await terminator.EndSessionsAsync(user.AccountId(), [sessionId], ct);
+        await terminator.EndSessionsAsync(user.AccountId(), [sessionId]);
         return TypedResults.NoContent();
     }
 

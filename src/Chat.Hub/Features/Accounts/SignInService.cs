@@ -113,7 +113,7 @@ public sealed partial class SignInService(
         if (outcome == RefreshOutcome.Reused && session is not null)
         {
             // A rotated token came back: someone holds a copy. The session is revoked; close its live connections.
-            await terminator.EndSessionsAsync(session.AccountId, [session.Id], ct);
+            await terminator.EndSessionsAsync(session.AccountId, [session.Id]);
         }
 
         if (outcome != RefreshOutcome.Rotated || session is null)

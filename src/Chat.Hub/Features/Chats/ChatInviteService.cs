@@ -147,5 +147,5 @@ public sealed class ChatInviteService(
         return (new AcceptInviteResult("joined", link.SchoolId, null, chat.Id), added ? [new MembershipChange(chat.Id, me, true)] : []);
     }
 
-    public Task ApplyAsync(IReadOnlyList<MembershipChange> changes, CancellationToken ct) => live.ApplyMembershipAsync(changes, ct);
+    public Task ApplyAsync(IReadOnlyList<MembershipChange> changes) => live.ApplyMembershipAsync(changes);
 }

@@ -185,7 +185,7 @@ public sealed class ChatService(
             await chats.AddMemberAsync(s, chat.Id, other, "member", null, ct);
             return (chat.Id, (IReadOnlyList<MembershipChange>)[new MembershipChange(chat.Id, me, true), new MembershipChange(chat.Id, other, true)]);
         }, ct);
-        await live.ApplyMembershipAsync(changes, ct);
+        await live.ApplyMembershipAsync(changes);
         return await SummaryAsync(chatId, me, ct);
     }
 
@@ -240,7 +240,7 @@ public sealed class ChatService(
             await audit.AppendAsync(s, request.SchoolId, me, "chat.created", chat.Id, new { kind, title, members = invited.Length, audience = roles, classes = audienceClasses }, ct);
             return (chat.Id, (IReadOnlyList<MembershipChange>)changes);
         }, ct);
-        await live.ApplyMembershipAsync(changes, ct);
+        await live.ApplyMembershipAsync(changes);
         return await SummaryAsync(chatId, me, ct);
     }
 
@@ -302,7 +302,7 @@ public sealed class ChatService(
         var school = await schools.GetAsync(chat.SchoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
         var changes = await database.InTransactionAsync(
             s => AddMembersAsync(s, chat, member, school.PupilSafeMode, accountIds.Distinct().ToArray(), ct), ct);
-        await live.ApplyMembershipAsync(changes, ct);
+        await live.ApplyMembershipAsync(changes);
         return changes.Count;
     }
 
@@ -317,7 +317,7 @@ public sealed class ChatService(
         }
 
         await database.InTransactionAsync(s => chats.RemoveMemberAsync(s, chatId, me, ct), ct);
-        await live.ApplyMembershipAsync([new MembershipChange(chatId, me, false)], ct);
+        await live.ApplyMembershipAsync([new MembershipChange(chatId, me, false)]);
     }
 
     public async Task<ChatDetailsDto> UpdateAsync(Guid chatId, Guid me, UpdateChatRequest request, CancellationToken ct)
@@ -437,7 +437,7 @@ public sealed class ChatService(
 
         // The blocked person leaves our direct chats at once (and comes back on unblocking), live on every node.
         var changes = await database.InTransactionAsync(s => personBlocks.SetAsync(s, me, other, block, ct), ct);
-        await live.ApplyMembershipAsync(changes, ct);
+        await live.ApplyMembershipAsync(changes);
     }
 
     private async Task<IReadOnlyList<MembershipChange>> AddMembersAsync(DbScope s, ChatRow chat, SchoolMembership adder, bool safeMode, Guid[] accountIds, CancellationToken ct)

@@ -16,7 +16,8 @@ public sealed partial class RosterSync(ChatStore chats, LiveConnections live, Ch
     public async Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
         [.. await chats.SyncRosterAsync(s, schoolId, ct), .. await chats.CloseUnreachableDirectChatsAsync(s, schoolId, ct)];
 
-    public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes, CancellationToken ct) => live.ApplyMembershipAsync(changes, ct);
+    /// <summary>Applies committed changes to live connections (<see cref="LiveConnections.ApplyMembershipAsync"/>).</summary>
+    public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes) => live.ApplyMembershipAsync(changes);
 
     /// <summary>
     /// After a committed rename, archiving or restoring of classes: pushes <c>ChatUpdated</c> for each of their chats

@@ -257,7 +257,7 @@ public sealed class InviteService(
             await audit.AppendAsync(s, link.SchoolId, me, "invite.accepted", link.Id, new { link.Role, link.ClassId, link.ChildId }, ct);
             return (new AcceptInviteResult("joined", link.SchoolId, null), await roster.SyncAsync(s, link.SchoolId, ct));
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
         return result;
     }
 
@@ -350,7 +350,7 @@ public sealed class InviteService(
             var changes = approve ? await roster.SyncAsync(s, schoolId, ct) : [];
             return (JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!), changes);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
         return decided;
     }
 

@@ -64,7 +64,7 @@ public sealed class LifecycleService(
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
             return (IReadOnlyList<MembershipChange>)changes;
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     public async Task RemoveStudentAsync(Guid schoolId, Guid accountId, Guid me, LeaveBody body, CancellationToken ct)
@@ -77,7 +77,7 @@ public sealed class LifecycleService(
             await audit.AppendAsync(s, schoolId, me, "student.left", accountId, new { reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     /// <summary>
@@ -102,7 +102,7 @@ public sealed class LifecycleService(
             await audit.AppendAsync(s, schoolId, me, "parent.unlinked", parentId, new { child = childId, reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     public async Task RemoveStaffAsync(Guid schoolId, Guid accountId, Guid me, LeaveBody body, CancellationToken ct)
@@ -126,7 +126,7 @@ public sealed class LifecycleService(
             await audit.AppendAsync(s, schoolId, me, "staff.left", accountId, new { reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     /// <summary>Classes move up a year (5А → 6А); classes of the final grade graduate: archived, and their pupils leave.</summary>
@@ -200,7 +200,7 @@ public sealed class LifecycleService(
             await audit.AppendAsync(s, schoolId, me, "school_year.rolled_over", schoolId, new { finalGrade, promoted, graduated, pupilsLeft = left }, ct);
             return (new RolloverResult(promoted, graduated, left, names), (IReadOnlyList<MembershipChange>)changes, changedClasses);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
         await roster.AnnounceClassChatsAsync(schoolId, changedClasses, ct);
         return result;
     }

@@ -167,7 +167,7 @@ public sealed class MessageService(
             await messages.EditAsync(s, chatId, seq, current.Text, text, null, ct); // an edit changes the text, not who is mentioned
             return await messages.AppendChangeAsync(s, chatId, seq, "edited", me, ct);
         }, ct);
-        return await PushChangeAsync(chatId, seq, changeSeq, "edited", ct);
+        return await PushChangeAsync(chatId, seq, changeSeq, "edited");
     }
 
     /// <summary>Deletes one's own message. A moderator deleting someone else's message must cite a rule (ModerationService).</summary>
@@ -190,7 +190,7 @@ public sealed class MessageService(
             await messages.DeleteAsync(s, chatId, seq, me, ct);
             return await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
         }, ct);
-        return await PushChangeAsync(chatId, seq, changeSeq, "deleted", ct);
+        return await PushChangeAsync(chatId, seq, changeSeq, "deleted");
     }
 
     public async Task<MessageDto> ReactAsync(Guid me, Guid chatId, long seq, string? emoji, bool add, CancellationToken ct)
@@ -222,7 +222,7 @@ public sealed class MessageService(
                 ? await messages.AppendChangeAsync(s, chatId, seq, "reactions", me, ct)
                 : (long?)null;
         }, ct);
-        return await PushChangeAsync(chatId, seq, changeSeq, "reactions", ct);
+        return await PushChangeAsync(chatId, seq, changeSeq, "reactions");
     }
 
     public async Task<IReadOnlyList<MessageDto>> HistoryAsync(Guid me, Guid chatId, long? beforeSeq, int? limit, CancellationToken ct)
@@ -307,12 +307,16 @@ public sealed class MessageService(
     }
 
     /// <summary>Pushes a change already committed (used by moderation too).</summary>
-    public Task<MessageDto> PushCommittedChangeAsync(Guid chatId, long seq, long? changeSeq, string type, CancellationToken ct) =>
-        PushChangeAsync(chatId, seq, changeSeq, type, ct);
+    public Task<MessageDto> PushCommittedChangeAsync(Guid chatId, long seq, long? changeSeq, string type) =>
+        PushChangeAsync(chatId, seq, changeSeq, type);
 
-    private async Task<MessageDto> PushChangeAsync(Guid chatId, long seq, long? changeSeq, string type, CancellationToken ct)
+    /// <summary>
+    /// Reads the message after its change committed and pushes the change. No cancellation: the change is stored, and
+    /// the chat's members must get it even if the connection of the person who made it closed meanwhile.
+    /// </summary>
+    private async Task<MessageDto> PushChangeAsync(Guid chatId, long seq, long? changeSeq, string type)
     {
-        var row = await messages.GetAsync(chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+        var row = await messages.GetAsync(chatId, seq, CancellationToken.None) ?? throw new ChatException(ChatError.MessageNotFound);
         var dto = MessageDto.From(row);
         if (changeSeq is { } changed)
         {

@@ -90,7 +90,7 @@ public sealed class ModerationService(
                 new { chatId, seq, rule = rule.Number, ruleText = rule.Text, snapshot = original.Text, sentAt = original.CreatedAt }, ct);
             return await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
         }, ct);
-        return await messageService.PushCommittedChangeAsync(chatId, seq, changeSeq, "deleted", ct);
+        return await messageService.PushCommittedChangeAsync(chatId, seq, changeSeq, "deleted");
     }
 
     public async Task<ViolationCountDto> RecordViolationAsync(Guid me, ViolationRequest request, CancellationToken ct)
@@ -158,7 +158,7 @@ public sealed class ModerationService(
         }, ct);
         var dto = RestrictionDto.From(restriction);
         await push.RestrictionAsync(dto);
-        await live.AccessLostAsync([(request.ChatId, request.AccountId)], ct);
+        await live.AccessLostAsync([(request.ChatId, request.AccountId)]);
         return dto;
     }
 
@@ -222,7 +222,7 @@ public sealed class ModerationService(
                 new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, reason }, ct);
             return true;
         }, ct);
-        await live.ApplyMembershipAsync([new MembershipChange(request.ChatId, request.AccountId, false)], ct);
+        await live.ApplyMembershipAsync([new MembershipChange(request.ChatId, request.AccountId, false)]);
     }
 
     /// <summary>Reminds the chat of its rules with a system message.</summary>

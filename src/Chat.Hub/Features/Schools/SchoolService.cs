@@ -49,7 +49,7 @@ public sealed class SchoolService(
             var changes = updated!.PupilSafeMode && !current.PupilSafeMode ? await roster.SyncAsync(s, schoolId, ct) : [];
             return (SchoolDto.From(updated, admin), changes);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
         return school;
     }
 
@@ -146,7 +146,7 @@ public sealed class SchoolService(
                 throw new ChatException(ChatError.ClassNameTaken);
             }
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
         if (chatsChanged)
         {
             await roster.AnnounceClassChatsAsync(schoolId, [classId], ct);
@@ -205,7 +205,7 @@ public sealed class SchoolService(
             await audit.AppendAsync(s, schoolId, me, isAdmin ? "admin.appointed" : "admin.removed", accountId, null, ct);
             return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     public async Task SetTeacherVerifiedAsync(Guid schoolId, Guid accountId, Guid me, bool verified, CancellationToken ct)
@@ -232,7 +232,7 @@ public sealed class SchoolService(
             await audit.AppendAsync(s, schoolId, me, verified ? "teacher.verified" : "teacher.unverified", accountId, null, ct);
             return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     public async Task SetDirectorAsync(Guid schoolId, Guid accountId, Guid me, bool isDirector, CancellationToken ct)
@@ -251,7 +251,7 @@ public sealed class SchoolService(
             await audit.AppendAsync(s, schoolId, me, isDirector ? "director.appointed" : "director.removed", accountId, null, ct);
             return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     public async Task SetClassTeacherAsync(Guid schoolId, Guid classId, Guid accountId, Guid me, bool attach, CancellationToken ct)
@@ -284,7 +284,7 @@ public sealed class SchoolService(
             await audit.AppendAsync(s, schoolId, me, attach ? "class_teacher.attached" : "class_teacher.detached", accountId, new { classId }, ct);
             return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
-        await roster.ApplyAsync(changes, ct);
+        await roster.ApplyAsync(changes);
     }
 
     public async Task<IReadOnlyList<AuditEventDto>> AuditAsync(Guid schoolId, Guid me, long? before, int? limit, CancellationToken ct)
