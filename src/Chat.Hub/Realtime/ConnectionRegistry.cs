@@ -113,5 +113,21 @@ public sealed class ConnectionRegistry
         return aborted;
     }
 
+    /// <summary>Aborts every connection on this node (after a Redis outage: <see cref="RedisOutageRecovery"/>).</summary>
+    public int AbortAll()
+    {
+        var aborted = 0;
+        foreach (var mine in byAccount.Values)
+        {
+            foreach (var connection in mine)
+            {
+                connection.Context.Abort();
+                aborted++;
+            }
+        }
+
+        return aborted;
+    }
+
     private sealed record LiveConnection(HubCallerContext Context, Guid SessionId);
 }

@@ -2,6 +2,7 @@ using Chat.Hub.Infrastructure;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StackExchange.Redis;
 
@@ -54,6 +55,11 @@ internal static class RealtimeSetup
                 o.Configuration.ChannelPrefix = RedisChannel.Literal("chat-signalr");
                 o.ConnectionFactory = _ => Task.FromResult<IConnectionMultiplexer>(multiplexer);
             });
+
+            // Connections are let in while Redis is away, and closed once it is back so that they reconnect whole.
+            services.AddSingleton<RedisHubLifetimeManager<ChatHub>>();
+            services.AddSingleton<HubLifetimeManager<ChatHub>, RedisOutageTolerantLifetimeManager>();
+            services.AddHostedService<RedisOutageRecovery>();
         }
 
         return services;
