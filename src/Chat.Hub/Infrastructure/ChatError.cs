@@ -22,6 +22,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError CodeExpired = new("code_expired", 400, "Код устарел или уже использован. Запросите новый код.");
     public static readonly ChatError CodeAttemptsExceeded = new("code_attempts_exceeded", 400, "Слишком много неверных попыток. Запросите новый код.");
     public static readonly ChatError CodeSendLimit = new("code_send_limit", 429, "Слишком много запросов кода. Попробуйте позже.");
+    public static readonly ChatError CodeDeliveryFailed = new("code_delivery_failed", 503, "Не удалось отправить код. Попробуйте ещё раз через минуту.");
     public static readonly ChatError RefreshInvalid = new("refresh_invalid", 401, "Сессия завершена. Войдите снова.");
     public static readonly ChatError OperatorOnly = new("operator_only", 403, "Действие доступно только оператору платформы.");
 

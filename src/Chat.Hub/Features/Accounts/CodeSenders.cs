@@ -36,13 +36,28 @@ public sealed partial class FileCodeSender(IOptions<CodeDeliveryOptions> options
     private static partial void LogWritten(ILogger logger, string destination, string file);
 }
 
-/// <summary>Production sender: posts <c>{channel, to, code}</c> to an SMS/e-mail gateway's webhook.</summary>
-public sealed class WebhookCodeSender(HttpClient http, IOptions<CodeDeliveryOptions> options) : ICodeSender
+/// <summary>
+/// Production sender: posts <c>{channel, to, code}</c> to an SMS/e-mail gateway's webhook. A gateway that cannot be
+/// reached, times out or answers an error is the person's <c>code_delivery_failed</c> (503, try again), and a warning
+/// in the log naming the failure (not the webhook's address, which may carry its key, nor the code).
+/// </summary>
+public sealed partial class WebhookCodeSender(HttpClient http, IOptions<CodeDeliveryOptions> options, ILogger<WebhookCodeSender> logger) : ICodeSender
 {
     public async Task SendAsync(SignInIdentity identity, string code, CancellationToken ct)
     {
         var url = options.Value.WebhookUrl ?? throw new InvalidOperationException("Codes:WebhookUrl is not set.");
-        using var response = await http.PostAsJsonAsync(url, new { channel = identity.Kind, to = identity.Value, code }, ct);
-        response.EnsureSuccessStatusCode();
+        try
+        {
+            using var response = await http.PostAsJsonAsync(url, new { channel = identity.Kind, to = identity.Value, code }, ct);
+            response.EnsureSuccessStatusCode();
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException or TimeoutException && !ct.IsCancellationRequested))
+        {
+            LogFailed(logger, identity.Masked, e.GetType().Name, (e as HttpRequestException)?.StatusCode is { } status ? (int)status : null);
+            throw new ChatException(ChatError.CodeDeliveryFailed);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The code gateway did not take the sign-in code for {Destination}: {Failure} (HTTP status {Status})")]
+    private static partial void LogFailed(ILogger logger, string destination, string failure, int? status);
 }
