@@ -102,6 +102,32 @@ public sealed class InviteStore(NpgsqlDataSource db)
     /// Revokes the link if it is not revoked yet and returns it; null when it already was (or does not exist), so that
     /// only the request that revokes it writes the audit entry.
     /// </summary>
+    /// <summary>
+    /// Revokes the school's usable links whose maker may no longer make them (InviteService.CanManage): a class
+    /// teacher's pupil and parent links once they are no longer that class's teacher (detached, unverified, gone from
+    /// the school), any link of someone no longer an admin who could make it only as one. A link works on the maker's
+    /// authority; passed on after that ends, it would let people into a class nobody there vouches for. Each is written
+    /// to the audit log (no actor: the roster did it). Returns how many.
+    /// </summary>
+    public async Task<int> RevokeOrphanedAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
+        await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            """
+            WITH gone AS (
+                UPDATE invites i SET revoked_at = now()
+                WHERE i.school_id = @schoolId AND i.role <> 'chat' AND i.revoked_at IS NULL
+                  AND (i.expires_at IS NULL OR i.expires_at > now()) AND (i.max_uses IS NULL OR i.uses < i.max_uses)
+                  AND NOT EXISTS (SELECT 1 FROM school_members m WHERE m.school_id = i.school_id AND m.account_id = i.created_by AND m.is_admin)
+                  AND NOT (i.role IN ('student', 'parent')
+                           AND EXISTS (SELECT 1 FROM class_teachers ct WHERE ct.school_id = i.school_id AND ct.class_id = i.class_id AND ct.account_id = i.created_by))
+                RETURNING i.id, i.created_by, i.role, i.class_id),
+            noted AS (
+                INSERT INTO audit_events (school_id, actor_id, action, subject_id, details)
+                SELECT @schoolId, NULL, 'invite.revoked_by_roster', g.id, jsonb_build_object('maker', g.created_by, 'role', g.role, 'classId', g.class_id)
+                FROM gone g)
+            SELECT count(*)::int FROM gone
+            """,
+            new { schoolId }, s.Transaction, cancellationToken: ct));
+
     public async Task<InviteLink?> RevokeAsync(DbScope s, Guid schoolId, Guid id, Guid revokedBy, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(

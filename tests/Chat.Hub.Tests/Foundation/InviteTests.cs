@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Chat.Hub.Features.Accounts;
 using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Schools;
 using Chat.Hub.Tests.Infrastructure;
 
 namespace Chat.Hub.Tests.Foundation;
@@ -42,6 +43,16 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("revoked", (await PreviewAsync(pupil, invite)).State);
         await (await AcceptAsync(pupil, invite)).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
         await (await pupil.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        // A one-child parent link names the child while it works; revoked (it leaked), it names neither child nor class.
+        var petya = await school.AddStudentAsync("Петя Иванов", class5A.Id);
+        var forPetya = await school.InviteAsync(school.Admin, "parent", childId: petya.AccountId);
+        var stranger = await app.SignInAsync(SchoolBuilder.NewPhone(), "Посторонний");
+        var live = await PreviewAsync(stranger, forPetya);
+        Assert.Equal(("active", "Петя Иванов", "5А"), (live.State, live.ChildName, live.ClassName));
+        (await school.Admin.Http.DeleteAsync($"{school.Api}/invites/{forPetya.Id}")).EnsureSuccessStatusCode();
+        var dead = await PreviewAsync(stranger, forPetya);
+        Assert.Equal(("revoked", null, null), (dead.State, dead.ChildName, dead.ClassName));
     }
 
     [Fact]
@@ -161,6 +172,31 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("revoked", states[parentsOf5A.Id]);
         Assert.Equal("active", states[unusedIn5B.Id]);
         Assert.Equal("active", states[teachers.Id]);
+    }
+
+    /// <summary>
+    /// A class teacher's links of her class work on her authority: detached from the class, her unused pupil and parent
+    /// links are revoked with it (a copied link passed on later lets nobody in), logged without an actor; the admin's
+    /// link of the class stays.
+    /// </summary>
+    [Fact]
+    public async Task ClassTeacherDetached_HerLinksOfTheClassAreRevoked_TheAdminsStay()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Классная 5А", classTeacherOf: class5A.Id);
+        var hers = await school.InviteAsync(teacher, "parent", class5A.Id);
+        var admins = await school.InviteAsync(school.Admin, "student", class5A.Id);
+
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/classes/{class5A.Id}/teachers/{teacher.AccountId}")).EnsureOkAsync();
+
+        var states = (await ListInvitesAsync(school)).ToDictionary(i => i.Id, i => i.State);
+        Assert.Equal(("revoked", "active"), (states[hers.Id], states[admins.Id]));
+        var parent = await app.SignInAsync(SchoolBuilder.NewPhone(), "Родитель");
+        await (await AcceptAsync(parent, hers)).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
+        var entry = Assert.Single(audit!, e => e.Action == "invite.revoked_by_roster");
+        Assert.Equal((hers.Id, (Guid?)null), (entry.SubjectId, entry.ActorId));
     }
 
     [Fact]

@@ -2,19 +2,24 @@ using System.Data.Common;
 using Chat.Hub.Realtime;
 using Chat.Storage.Chats;
 using Chat.Storage.Infrastructure;
+using Chat.Storage.Invites;
 
 namespace Chat.Hub.Features.Chats;
 
 /// <summary>
-/// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster, and closes the direct chats
-/// the school's rules no longer allow (an unlinked parent and the child, a former classmate under safe mode). Called
+/// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster, closes the direct chats
+/// the school's rules no longer allow (an unlinked parent and the child, a former classmate under safe mode), and revokes
+/// invite links whose maker may no longer make them (a class teacher detached from the class). Called
 /// inside the transaction that changed the roster, a role, a parent link or the safe mode; the returned changes are
 /// applied to live connections after commit.
 /// </summary>
-public sealed partial class RosterSync(ChatStore chats, LiveConnections live, ChatPush push, ILogger<RosterSync> logger)
+public sealed partial class RosterSync(ChatStore chats, InviteStore invites, LiveConnections live, ChatPush push, ILogger<RosterSync> logger)
 {
-    public async Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
-        [.. await chats.SyncRosterAsync(s, schoolId, ct), .. await chats.CloseUnreachableDirectChatsAsync(s, schoolId, ct)];
+    public async Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct)
+    {
+        await invites.RevokeOrphanedAsync(s, schoolId, ct);
+        return [.. await chats.SyncRosterAsync(s, schoolId, ct), .. await chats.CloseUnreachableDirectChatsAsync(s, schoolId, ct)];
+    }
 
     /// <summary>Applies committed changes to live connections (<see cref="LiveConnections.ApplyMembershipAsync"/>).</summary>
     public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes) => live.ApplyMembershipAsync(changes);

@@ -186,6 +186,14 @@ public sealed class InviteService(
             return await chatInvites.PreviewAsync(link, school.Name, me, ct);
         }
 
+        // A link that no longer works (revoked because it leaked, expired, used up) names the school only: not the class,
+        // and never the child of a one-child link, to whoever holds it.
+        var state = InviteUrls.State(link, Now);
+        if (state != "active")
+        {
+            return new InvitePreviewDto(state, school.Id, school.Name, link.Role, null, null, RequiresApproval(school, link));
+        }
+
         // A one-child link follows its child: moved to another class since, they are shown in their class now.
         var classId = link.ChildId is { } child ? (await memberships.GetAsync(link.SchoolId, child, ct))?.StudentClassId : link.ClassId;
         var cls = classId is { } c ? await schools.GetClassAsync(link.SchoolId, c, ct) : null;
@@ -195,7 +203,7 @@ public sealed class InviteService(
             childName = (await memberships.ListRosterAsync(link.SchoolId, classId, ct)).FirstOrDefault(r => r.AccountId == childId)?.DisplayName;
         }
 
-        return new InvitePreviewDto(InviteUrls.State(link, Now), school.Id, school.Name, link.Role, cls?.Name, childName, RequiresApproval(school, link));
+        return new InvitePreviewDto(state, school.Id, school.Name, link.Role, cls?.Name, childName, RequiresApproval(school, link));
     }
 
     public async Task<AcceptInviteResult> AcceptAsync(string token, Guid me, AcceptInviteBody body, CancellationToken ct)

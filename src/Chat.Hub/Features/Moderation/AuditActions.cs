@@ -58,6 +58,7 @@ public static class AuditActions
         ["chat.updated"] = "настройки чата изменены",
         ["chat.member_role"] = "права участника чата изменены",
         ["chat.member_removed_by_roster"] = "участник выведен из чата, состав которого ведёт школа (был добавлен вручную)",
+        ["invite.revoked_by_roster"] = "ссылка-приглашение отозвана: её автор больше не может приглашать",
         ["account.deleted"] = "аккаунт удалён",
     }.ToFrozenDictionary();
 

@@ -32,6 +32,7 @@ const ACTION_NAMES = {
   'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
   'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены',
   'chat.member_removed_by_roster': 'участник выведен из чата, состав которого ведёт школа (был добавлен вручную)', 'account.deleted': 'аккаунт удалён',
+  'invite.revoked_by_roster': 'ссылка-приглашение отозвана: её автор больше не может приглашать',
 };
 // A chat member's new role (chat.member_role): in a channel a moderator may post, a member only reads.
 const CHAT_ROLE_NAMES = { owner: 'теперь владелец', moderator: 'теперь модератор (в канале может писать)', member: 'теперь рядовой участник (в канале только читает)' };
