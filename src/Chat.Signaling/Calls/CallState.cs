@@ -187,6 +187,13 @@ public sealed class CallState
     {
         EnsureOpen();
         RequireHost(actor);
+        Close();
+    }
+
+    /// <summary>Ends the call with no host's say: the platform does (the operator suspended the school).</summary>
+    public void Close()
+    {
+        EnsureOpen();
         Ended = true;
         OtherViewers = 0; // storage takes them out with the end
         foreach (var p in participants.Values)

@@ -43,6 +43,15 @@ public sealed class CallStore(NpgsqlDataSource db)
             $"SELECT {CallColumns} FROM calls WHERE chat_id = @chatId AND ended_at IS NULL", new { chatId }, cancellationToken: ct));
     }
 
+    /// <summary>The live calls of a school's chats.</summary>
+    public async Task<IReadOnlyList<CallRow>> LiveInSchoolAsync(Guid schoolId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<CallRow>(new CommandDefinition(
+            $"SELECT {CallColumns} FROM calls WHERE ended_at IS NULL AND chat_id IN (SELECT id FROM chats WHERE school_id = @schoolId)",
+            new { schoolId }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>The advisory lock key of a call (<c>@callId</c>): taken by <see cref="LockAsync"/> before the call's row.</summary>
     public const string LockKeySql = "hashtextextended('call:' || @callId::text, 0)";
 

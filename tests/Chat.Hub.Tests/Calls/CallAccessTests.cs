@@ -42,6 +42,30 @@ public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
         await t.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// The operator suspends a school mid-lesson: its live call ends for everyone at once (their media would otherwise
+    /// go on through Janus for as long as they stayed), and nobody can start or join one while it is suspended.
+    /// </summary>
+    [Fact]
+    public async Task SchoolSuspendedMidLesson_TheCallEndsForEveryone()
+    {
+        var l = await Lesson.CreateAsync(app);
+        var op = await app.OperatorAsync(SchoolBuilder.NewPhone());
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var ended = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.Connection.On<Guid>("CallEnded", id => ended.TrySetResult(id));
+
+        await (await op.Http.PostAsync($"/api/platform/schools/{l.School.Id}/suspend", null)).EnsureOkAsync();
+
+        Assert.Equal(callId, await ended.Task.WaitAsync(Wait));
+        Assert.Equal(1, await app.ExecuteSqlAsync("UPDATE calls SET ended_at = ended_at WHERE id = @callId AND ended_at IS NOT NULL", new { callId }));
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_not_found");
+        await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true).ExpectHubErrorAsync("chat_not_found");
+    }
+
     [Fact]
     public async Task ModeratorBlocksOrRemovesSomeoneMidCall_TakenOutOfTheCall_CannotComeBack()
     {

@@ -237,6 +237,27 @@ public sealed partial class CallService(
         await EndedAsync(dto, ct);
     }
 
+    /// <summary>
+    /// Ends every live call of the school, as its host would: the operator suspended it, and whoever is in a lesson must
+    /// not go on seeing and hearing it (their media would flow through Janus for as long as they stayed).
+    /// </summary>
+    public async Task EndSchoolCallsAsync(Guid schoolId, CancellationToken ct)
+    {
+        foreach (var call in await calls.LiveInSchoolAsync(schoolId, ct))
+        {
+            try
+            {
+                // Not the caller's token from here: the school is suspended already, its calls must end whatever happens.
+                var dto = await MutateAsync(call.Id, [], state => state.Close(), CancellationToken.None);
+                await EndedAsync(dto, CancellationToken.None);
+            }
+            catch (ChatException)
+            {
+                // It ended meanwhile.
+            }
+        }
+    }
+
     public Task<CallDto> SetMutedAsync(Guid me, Guid callId, bool audioMuted, bool videoMuted, CancellationToken ct) =>
         ChangeAsync(me, callId, s => s.SetMuted(me, audioMuted, videoMuted), ct);
 

@@ -38,7 +38,7 @@ public static class PlatformApi
     }
 }
 
-public sealed class PlatformService(AccountStore accounts, SchoolStore schools, ChatDatabase database, AuditLog audit, RosterSync roster, Chat.Storage.Moderation.ModerationStore moderation, TimeProvider clock)
+public sealed class PlatformService(AccountStore accounts, SchoolStore schools, ChatDatabase database, AuditLog audit, RosterSync roster, Chat.Storage.Moderation.ModerationStore moderation, Calls.CallService calls, TimeProvider clock)
 {
     public async Task RequireOperatorAsync(Guid accountId, CancellationToken ct)
     {
@@ -89,6 +89,11 @@ public sealed class PlatformService(AccountStore accounts, SchoolStore schools, 
             await audit.AppendAsync(s, schoolId, operatorId, status == "suspended" ? "school.suspended" : "school.resumed", schoolId, null, ct);
             return school;
         }, ct);
+        if (status == "suspended")
+        {
+            await calls.EndSchoolCallsAsync(schoolId, ct);
+        }
+
         return SchoolDto.From(school, null);
     }
 }
