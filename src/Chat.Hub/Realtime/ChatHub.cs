@@ -107,7 +107,8 @@ public sealed partial class ChatHub(
             var http = Context.GetHttpContext();
             var known = http?.Items[AuthSetup.ConnectInfoKey] as ConnectInfo;
             http?.Items.Remove(AuthSetup.ConnectInfoKey);
-            var chatIds = known is not null && known.Epoch == live.MembershipEpoch
+            var epoch = live.MembershipEpoch;
+            IReadOnlyCollection<Guid> chatIds = known is not null && known.Epoch == epoch
                 ? known.ChatIds
                 : await chats.ChatIdsOfAsync(me, Context.ConnectionAborted);
 
@@ -116,6 +117,25 @@ public sealed partial class ChatHub(
             foreach (var chatId in chatIds)
             {
                 await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(chatId), Context.ConnectionAborted);
+            }
+
+            // A change applied while the groups were joined (its removal may have run before this loop added the chat
+            // back): the chats are read again and the groups put right, a few times at most under a stream of changes.
+            for (var again = 0; again < 3 && live.MembershipEpoch != epoch; again++)
+            {
+                epoch = live.MembershipEpoch;
+                var now = await chats.ChatIdsOfAsync(me, Context.ConnectionAborted);
+                foreach (var gone in chatIds.Except(now))
+                {
+                    await Groups.RemoveFromGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(gone), Context.ConnectionAborted);
+                }
+
+                foreach (var added in now.Except(chatIds))
+                {
+                    await Groups.AddToGroupAsync(Context.ConnectionId, LiveConnections.ChatGroup(added), Context.ConnectionAborted);
+                }
+
+                chatIds = now;
             }
         }
         catch
@@ -185,14 +205,18 @@ public sealed partial class ChatHub(
             return;
         }
 
-        // The name is read here rather than kept per connection (idle memory; and it may have changed since).
-        var (role, name) = await chats.RoleAndNameOfAsync(chatId, Me, Context.ConnectionAborted);
-        if (role is null)
+        // The name is read here rather than kept per connection (idle memory; and it may have changed since). Someone
+        // who may not write there now (blocked, muted, a reader of a channel, an archived chat) is not shown typing.
+        var (member, name) = await chats.TypingNameAsync(chatId, Me, Context.ConnectionAborted);
+        if (!member)
         {
             throw new ChatException(ChatError.ChatNotFound);
         }
 
-        await push.TypingAsync(new TypingDto(chatId, Me, name ?? ""), Context.ConnectionId);
+        if (name is not null)
+        {
+            await push.TypingAsync(new TypingDto(chatId, Me, name), Context.ConnectionId);
+        }
     }
 
     /// <summary>Which of these people are online; only people who share a chat with me are answered for.</summary>

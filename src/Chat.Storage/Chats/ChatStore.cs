@@ -217,11 +217,24 @@ public sealed class ChatStore(NpgsqlDataSource db)
     }
 
     /// <summary>The caller's role in the chat (null: no access) and display name, in one round trip.</summary>
-    public async Task<(string? Role, string? Name)> RoleAndNameOfAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    /// <summary>
+    /// For a typing hint: whether the person is a member of the chat (in an active school), and their name if they may
+    /// write there now — not archived, not read-only unless they moderate it, not blocked or muted (a moderation case
+    /// gives no membership: an admin reading a chat to moderate it does not show as typing).
+    /// </summary>
+    public async Task<(bool Member, string? WriterName)> TypingNameAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.QuerySingleAsync<(string?, string?)>(new CommandDefinition(
-            $"SELECT ({RoleSql} LIMIT 1) AS role, (SELECT display_name FROM accounts WHERE id = @accountId) AS name",
+        return await c.QuerySingleOrDefaultAsync<(bool, string?)>(new CommandDefinition(
+            """
+            SELECT true,
+                   CASE WHEN ch.archived_at IS NULL AND (NOT ch.read_only OR m.role <> 'member')
+                             AND NOT EXISTS (SELECT 1 FROM chat_restrictions r WHERE r.chat_id = @chatId AND r.account_id = @accountId
+                                             AND r.lifted_at IS NULL AND r.ends_at > now())
+                        THEN (SELECT display_name FROM accounts WHERE id = @accountId) END
+            FROM chat_members m JOIN chats ch ON ch.id = m.chat_id JOIN schools s ON s.id = ch.school_id AND s.status = 'active'
+            WHERE m.chat_id = @chatId AND m.account_id = @accountId
+            """,
             new { chatId, accountId }, cancellationToken: ct));
     }
 

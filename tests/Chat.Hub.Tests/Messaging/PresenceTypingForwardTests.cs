@@ -86,6 +86,35 @@ public sealed class PresenceTypingForwardTests(ChatApp app) : IClassFixture<Chat
         Assert.Empty(petyaHub.TypingEvents);
     }
 
+    /// <summary>Someone who may not write in the chat now — muted or blocked there, or a reader of a channel — is not shown typing.</summary>
+    [Fact]
+    public async Task Typing_ByAMutedMemberOrAChannelReader_ReachesNobody()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("3В");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель", cls.Id);
+        var petya = await school.AddStudentAsync("Петя", cls.Id);
+        var masha = await school.AddStudentAsync("Маша", cls.Id);
+        var kolya = await school.AddStudentAsync("Коля", cls.Id);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        await using var petyaHub = await HubClient.ConnectAsync(app, petya);
+        await using var mashaHub = await HubClient.ConnectAsync(app, masha);
+        await using var kolyaHub = await HubClient.ConnectAsync(app, kolya);
+        var chats = await petyaHub.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id);
+        var (classChat, channel) = (chats.Single(c => c.Kind == "class"), chats.Single(c => c.Title == "Общешкольный канал"));
+        var rule = (await teacherHub.Connection.InvokeAsync<List<Chat.Hub.Features.Moderation.RuleDto>>("GetRules", school.Id)).First();
+        await teacherHub.Connection.InvokeAsync<Chat.Hub.Features.Moderation.RestrictionDto>("MuteMember",
+            new Chat.Hub.Features.Moderation.MuteRequest(classChat.Id, petya.AccountId, rule.Id, 60, "Флуд"));
+
+        await petyaHub.Connection.InvokeAsync("Typing", classChat.Id);
+        await petyaHub.Connection.InvokeAsync("Typing", channel.Id);
+        await kolyaHub.Connection.InvokeAsync("Typing", classChat.Id); // the control: Kolya may write
+        await HubClient.EventuallyAsync(() => mashaHub.TypingEvents.Any(t => t.AccountId == kolya.AccountId), "Kolya's typing");
+        await Task.Delay(300);
+        Assert.DoesNotContain(mashaHub.TypingEvents, t => t.AccountId == petya.AccountId);
+        Assert.DoesNotContain(teacherHub.TypingEvents, t => t.AccountId == petya.AccountId);
+    }
+
     [Fact]
     public async Task ForwardMessage_IntoAnotherOfMyChats_CarriesWhereItCameFrom_NotIntoChatsImNotIn()
     {
