@@ -240,7 +240,7 @@ public sealed partial class FileService(
                 {
                     linked = await records.AttachAsync(s, request.ChatId, seq, me, ids, ct);
                 }
-                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+                catch (PostgresException e) when (s.MarkFailed() || e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
                 {
                     linked = -1; // the cleanup removed an old unattached upload at this very moment
                 }

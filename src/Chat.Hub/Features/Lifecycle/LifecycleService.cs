@@ -179,7 +179,7 @@ public sealed class LifecycleService(
                     {
                         await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
                     }
-                    catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+                    catch (PostgresException e) when (s.MarkFailed() || e.SqlState == PostgresErrorCodes.UniqueViolation)
                     {
                         // A class of that name was made for the next year already: nothing of the rollover is kept.
                         throw new ChatException(ChatError.ClassNameTaken,

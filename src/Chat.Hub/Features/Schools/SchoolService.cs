@@ -96,7 +96,7 @@ public sealed class SchoolService(
                 await roster.SyncAsync(s, schoolId, ct); // the class's pupils' and parents' chats exist from now on
                 return ClassDto.From(created);
             }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            catch (PostgresException e) when (s.MarkFailed() || e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
                 throw new ChatException(ChatError.ClassNameTaken);
             }
@@ -141,7 +141,7 @@ public sealed class SchoolService(
                 var chatsChanged = updated!.Name != current.Name || (updated.ArchivedAt is null) != (current.ArchivedAt is null);
                 return (ClassDto.From(updated), changes, chatsChanged);
             }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            catch (PostgresException e) when (s.MarkFailed() || e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
                 throw new ChatException(ChatError.ClassNameTaken);
             }
