@@ -190,5 +190,12 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
         await (await HeaderMenuItemAsync(page, "Открепить")).ClickAsync();
         await Expect(names.First).ToHaveTextAsync("6Г");
         await Expect(page.Locator(".chat-item .flag")).ToHaveCountAsync(0);
+
+        // «О чате» of the channel shows a reader who writes there, not its readers (Петя is one of them).
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
+        var panel = page.Locator(".side-panel");
+        await Expect(panel.GetByRole(AriaRole.Heading, new() { Name = "Пишут в канал (1)" })).ToBeVisibleAsync();
+        await Expect(panel).ToContainTextAsync("Всего в канале: 3");
+        await Expect(panel.Locator(".members")).Not.ToContainTextAsync("Петя Соколов");
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Chat.Hub.Features.Invites;
 using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Chat.Hub.Tests.Foundation;
 
@@ -10,6 +11,33 @@ namespace Chat.Hub.Tests.Foundation;
 /// </summary>
 public sealed class PrivacyTests(ChatApp app) : IClassFixture<ChatApp>
 {
+    /// <summary>
+    /// The school channel's readers are every pupil and parent of the school. Another class's mother opening its member
+    /// list sees who writes there (the admins), not the children of other classes; the admin sees every reader.
+    /// </summary>
+    [Fact]
+    public async Task SchoolChannelMembers_AReaderSeesOnlyWhoWrites_NotOtherClassesChildren()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class6B = await school.CreateClassAsync("6Б");
+        var masha = await school.AddStudentAsync("Маша", class5A.Id);
+        var kolya = await school.AddStudentAsync("Коля", class6B.Id);
+        var kolyasMother = await school.AddParentAsync("Мама Коли", kolya.AccountId);
+        await using var motherHub = await HubClient.ConnectAsync(app, kolyasMother);
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        var channel = (await motherHub.ChatsAsync(school.Id)).Single(c => c.Title == "Общешкольный канал");
+
+        var seenByMother = await motherHub.Connection.InvokeAsync<List<Chat.Hub.Features.Chats.ChatMemberDto>>("GetChatMembers", channel.Id);
+        Assert.Contains(seenByMother, m => m.AccountId == school.Admin.AccountId);
+        Assert.All(seenByMother, m => Assert.NotEqual("member", m.Role));
+        Assert.DoesNotContain(seenByMother, m => m.AccountId == masha.AccountId || m.AccountId == kolya.AccountId);
+
+        var seenByAdmin = await adminHub.Connection.InvokeAsync<List<Chat.Hub.Features.Chats.ChatMemberDto>>("GetChatMembers", channel.Id);
+        Assert.Contains(seenByAdmin, m => m.AccountId == masha.AccountId);
+        Assert.Contains(seenByAdmin, m => m.AccountId == kolyasMother.AccountId);
+    }
+
     [Fact]
     public async Task MemberFacingResponses_AnyMember_NeverContainPhonesOrEmails()
     {

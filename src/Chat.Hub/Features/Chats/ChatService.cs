@@ -133,10 +133,19 @@ public sealed class ChatService(
         };
     }
 
+    /// <summary>
+    /// The chat's members. A channel's reader gets only who writes there (its owners and moderators): the school
+    /// channel's readers are every pupil and parent of the school, and the school's member list shows pupils and parents
+    /// only their own classes' (SchoolService.MembersAsync); its owners and moderators see all its readers.
+    /// </summary>
     public async Task<IReadOnlyList<ChatMemberDto>> MembersAsync(Guid chatId, Guid me, CancellationToken ct)
     {
-        await RoleAsync(chatId, me, ct);
-        return (await chats.ListMembersAsync(chatId, ct)).Select(m => new ChatMemberDto(m.AccountId, m.DisplayName, m.AvatarUrl, m.Role, m.VerifiedTeacher)).ToList();
+        var role = await RoleAsync(chatId, me, ct);
+        var readerOfChannel = role == "member" && (await chats.GetAsync(chatId, ct))?.Kind == "channel";
+        return (await chats.ListMembersAsync(chatId, ct))
+            .Where(m => !readerOfChannel || m.Role != "member")
+            .Select(m => new ChatMemberDto(m.AccountId, m.DisplayName, m.AvatarUrl, m.Role, m.VerifiedTeacher))
+            .ToList();
     }
 
     public async Task<ChatSummaryDto> OpenDirectAsync(Guid schoolId, Guid me, Guid other, CancellationToken ct)

@@ -822,7 +822,9 @@ export function showMain(root, me, school, schools, nav) {
         moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
         moderator && moderation.reportsBox(c, reports, nameOf),
         moderator && calls.callsBox(c),
-        h('h3', { style: 'margin-top:1rem' }, `Участники (${members.length})`),
+        // A channel's reader is shown who writes there, not its readers (the server lists them to its writers only).
+        h('h3', { style: 'margin-top:1rem' }, c.summary.kind === 'channel' && c.summary.role === 'member' ? `Пишут в канал (${members.length})` : `Участники (${members.length})`),
+        c.summary.kind === 'channel' && c.summary.role === 'member' && h('p', { class: 'muted' }, `Всего в канале: ${c.summary.memberCount}`),
         h('ul', { class: 'list-plain members' }, members.map(m => {
           const manage = moderator && m.accountId !== me.id && m.role === 'member';
           return h('li', { class: 'member', dataset: { accountId: m.accountId } },
