@@ -9,6 +9,46 @@ namespace Chat.Hub.Tests.Scaling;
 /// <summary>Two server processes joined by a real Redis: delivery across nodes, a node killed, Redis lost and back.</summary>
 public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
 {
+    /// <summary>
+    /// Pupils on both nodes send at the same time, as a class does: every member, on either node, is pushed every
+    /// message exactly once, and each node's own batches reach it in seq order (pushes of the two nodes interleave as
+    /// they come; the client puts them in order by seq, docs/hub-protocol.md).
+    /// </summary>
+    [Fact]
+    public async Task SendersOnBothNodesAtOnce_EveryMemberGetsEveryMessageExactlyOnce()
+    {
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 4);
+        await using var senderA = new NodeMember(room.Pupils[0]);
+        await using var senderB = new NodeMember(room.Pupils[1]);
+        await using var readerA = new NodeMember(room.Pupils[2]);
+        await using var readerB = new NodeMember(room.Teacher);
+        await senderA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await readerA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        await senderB.ConnectAsync(cluster.NodeB.BaseAddress, []);
+        await readerB.ConnectAsync(cluster.NodeB.BaseAddress, []);
+
+        async Task<List<long>> SendAsync(NodeMember sender, string who) =>
+            (await Task.WhenAll(Enumerable.Range(1, 25).Select(i =>
+                sender.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), $"{who} {i}", null, null)))))
+            .Select(m => m.Seq).ToList();
+        var sent = await Task.WhenAll(SendAsync(senderA, "A"), SendAsync(senderB, "B"));
+        var all = sent.SelectMany(x => x).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), all); // stored once each, no gap
+
+        foreach (var member in new[] { senderA, senderB, readerA, readerB })
+        {
+            await HubClient.EventuallyAsync(() => member.Pushes.Count(p => p.Message.ChatId == room.ChatId) >= 50, "50 pushes", 20_000);
+            await Task.Delay(200);
+            var seqs = member.Pushes.Where(p => p.Message.ChatId == room.ChatId).Select(p => p.Message.Seq).ToList();
+            Assert.Equal(all, seqs.Order()); // each exactly once
+            foreach (var fromNode in new[] { sent[0], sent[1] })
+            {
+                var mine = seqs.Where(fromNode.Contains).ToList();
+                Assert.Equal(mine.Order(), mine); // a node's own messages in order
+            }
+        }
+    }
+
     [Fact]
     public async Task MessageSentThroughNodeA_ReachesMembersOnNodeB_OnceInOrder()
     {
