@@ -27,8 +27,12 @@ public sealed class PostgresServer
 
     public static Task<PostgresServer> GetAsync() => Shared.Value;
 
-    /// <summary>A server of its own, for a test that stops and restarts PostgreSQL without disturbing the others.</summary>
-    public static Task<PostgresServer> StartPrivateAsync() => StartLocalAsync();
+    /// <summary>
+    /// A server of its own, for a test that stops and restarts PostgreSQL without disturbing the others. Durable (fsync
+    /// and synchronous commits on, as in production) when a test crashes it and counts on what it acknowledged; the
+    /// shared server trades that for speed.
+    /// </summary>
+    public static Task<PostgresServer> StartPrivateAsync(bool durable = false) => StartLocalAsync(durable);
 
     private readonly Lock templateLock = new();
     private Task<string>? template;
@@ -94,10 +98,10 @@ public sealed class PostgresServer
     private static async Task<PostgresServer> StartAsync()
     {
         var external = Environment.GetEnvironmentVariable("CHAT_TEST_POSTGRES");
-        return !string.IsNullOrWhiteSpace(external) ? new PostgresServer(external, null, null) : await StartLocalAsync();
+        return !string.IsNullOrWhiteSpace(external) ? new PostgresServer(external, null, null) : await StartLocalAsync(durable: false);
     }
 
-    private static async Task<PostgresServer> StartLocalAsync()
+    private static async Task<PostgresServer> StartLocalAsync(bool durable)
     {
         var bin = FindBinaries() ?? throw new InvalidOperationException(
             "PostgreSQL is not installed. Run ./test.sh (it installs it), or apt-get install postgresql, or set CHAT_TEST_POSTGRES.");
@@ -112,7 +116,8 @@ public sealed class PostgresServer
         var port = NativeProcess.FreePort();
         var data = Path.Combine(dir, "data");
         await NativeProcess.RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], "postgres");
-        var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 -c shared_buffers=128MB";
+        var speed = durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+        var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {dir}{speed} -c max_connections=500 -c shared_buffers=128MB";
         await NativeProcess.RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(dir, "log"), "-o", options, "-w", "start"], "postgres");
         var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=true", dir, bin) { startOptions = options };
 

@@ -14,7 +14,7 @@ public sealed class PrivatePostgresApp : ChatApp
 
     public override async Task InitializeAsync()
     {
-        Postgres = await PostgresServer.StartPrivateAsync();
+        Postgres = await PostgresServer.StartPrivateAsync(durable: true); // a crash must keep what was acknowledged
         UseDatabase(await Postgres.CreateMigratedDatabaseAsync());
     }
 }
@@ -105,6 +105,92 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
             {
                 await app.Postgres.RestartAsync();
             }
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL crashes (immediate stop, no shutdown checkpoint) while four pupils are sending, and comes back. Each
+    /// client retries a refused send with the same client id, as the web client does: every message ends up stored
+    /// exactly once (a send committed just before the crash whose answer was lost is found by its retry, not stored
+    /// again), the chat's sequence has no gap and its counter did not run ahead, and catch-up returns them all.
+    /// </summary>
+    [Fact]
+    public async Task DatabaseCrashesWhileSending_EveryRetriedSendStoredOnce_NoGapInTheSequence()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("9В");
+        var hubs = new List<HubClient>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                hubs.Add(await HubClient.ConnectAsync(app, await school.AddStudentAsync($"Ученик {i}", cls.Id)));
+            }
+
+            var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+            const int PerPupil = 15;
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var refused = 0;
+            async Task<List<long>> SendAllAsync(HubClient hub, int pupil)
+            {
+                var seqs = new List<long>();
+                for (var n = 0; n < PerPupil; n++)
+                {
+                    var request = new SendMessageRequest(chat.Id, Guid.NewGuid(), $"Ученик {pupil}: {n}", null, null);
+                    for (var until = DateTime.UtcNow.AddSeconds(90); ; await Task.Delay(200))
+                    {
+                        try
+                        {
+                            seqs.Add((await hub.Connection.InvokeAsync<MessageDto>("SendMessage", request)).Seq);
+                            break;
+                        }
+                        catch (HubException e) when (e.Message.Contains("service_unavailable", StringComparison.Ordinal) && DateTime.UtcNow < until)
+                        {
+                            Interlocked.Increment(ref refused); // the database is away: the same request again
+                        }
+                    }
+
+                    if (n == 3)
+                    {
+                        started.TrySetResult();
+                    }
+                }
+
+                return seqs;
+            }
+
+            var sending = hubs.Select((h, i) => SendAllAsync(h, i)).ToList();
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await app.Postgres.StopAsync("immediate");
+            await Task.Delay(500);
+            await app.Postgres.RestartAsync();
+            var acknowledged = (await Task.WhenAll(sending).WaitAsync(TimeSpan.FromSeconds(120))).SelectMany(x => x).ToList();
+
+            var total = 4 * PerPupil;
+            Assert.True(refused > 0, "no send was in flight when the database went away");
+            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), acknowledged.Order());
+            await using var db = new NpgsqlConnection(app.ConnectionString + ";Pooling=false"); // not left in a pool the other tests' restarts kill
+            await db.OpenAsync();
+            await using var check = new NpgsqlCommand(
+                "SELECT count(*), count(DISTINCT client_id), max(seq), (SELECT last_seq FROM chats WHERE id = $1) FROM messages WHERE chat_id = $1", db)
+            {
+                Parameters = { new() { Value = chat.Id } },
+            };
+            await using (var row = await check.ExecuteReaderAsync())
+            {
+                Assert.True(await row.ReadAsync());
+                Assert.Equal((total, total, total, total), ((int)row.GetInt64(0), (int)row.GetInt64(1), (int)row.GetInt64(2), (int)row.GetInt64(3)));
+            }
+
+            var updates = await hubs[0].Connection.InvokeAsync<ChatUpdatesDto>("GetUpdates", chat.Id, 0L, 200);
+            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), updates.Events.Select(e => e.Seq));
         }
         finally
         {
