@@ -101,16 +101,7 @@ public sealed class CallStoreTests
         var viewer = Guid.CreateVersion7();
         var (_, chat) = await SchoolWithChatAsync(c, "channel", host, viewer);
         var store = new CallStore(dataSource);
-        var db = new ChatDatabase(dataSource);
-        var call = new CallRow(Guid.CreateVersion7(), chat, host, true, false, null, null, null, default, null);
-        await db.InTransactionAsync(async s =>
-        {
-            await store.TryInsertAsync(s, call, default);
-            await store.SaveAsync(s, call.Id, false, false, [new CallParticipantRow(call.Id, viewer, true, false, false, false, true, false, null, false, null)], default);
-            await store.MarkConnectedAsync(s, call.Id, viewer, "dead-node/c1", default);
-            return 0;
-        }, default);
-        await c.ExecuteAsync("INSERT INTO hub_nodes (id, seen_at) VALUES ('dead-node', now() - interval '1 hour')");
+        var call = await CallOnANodeNotSeenForAnHourAsync(dataSource, c, chat, host, broadcast: true, viewer, "dead-node");
 
         // A join under way holds what a broadcast's join holds: the call's lock shared, its row for share.
         await using var joining = await dataSource.OpenConnectionAsync();
@@ -148,16 +139,7 @@ public sealed class CallStoreTests
         var pupil = Guid.CreateVersion7();
         var (_, chat) = await SchoolWithChatAsync(c, "group", host, pupil);
         var store = new CallStore(dataSource);
-        var db = new ChatDatabase(dataSource);
-        var call = new CallRow(Guid.CreateVersion7(), chat, host, false, false, null, null, null, default, null);
-        await db.InTransactionAsync(async s =>
-        {
-            await store.TryInsertAsync(s, call, default);
-            await store.SaveAsync(s, call.Id, false, false, [new CallParticipantRow(call.Id, pupil, true, false, false, false, true, false, null, false, null)], default);
-            await store.MarkConnectedAsync(s, call.Id, pupil, "paused-node/c1", default);
-            return 0;
-        }, default);
-        await c.ExecuteAsync("INSERT INTO hub_nodes (id, seen_at) VALUES ('paused-node', now() - interval '1 hour')");
+        var call = await CallOnANodeNotSeenForAnHourAsync(dataSource, c, chat, host, broadcast: false, pupil, "paused-node");
         Assert.Equal(1, await store.ForgetDeadNodesAsync(TimeSpan.FromMinutes(1), default));
         const string Participant = "SELECT connection_ids, gone_since IS NOT NULL AS gone FROM call_participants WHERE call_id = @callId AND account_id = @pupil";
         var swept = await c.QuerySingleAsync<(string[] Connections, bool Gone)>(Participant, new { callId = call.Id, pupil });
@@ -232,6 +214,26 @@ public sealed class CallStoreTests
     }
 
     /// <summary>Accounts for <paramref name="people"/>, a school, and a chat of <paramref name="kind"/> in it.</summary>
+    /// <summary>
+    /// A live call of the chat whose one present participant is connected through <paramref name="node"/>
+    /// (<c>node/c1</c>), a node last seen an hour ago: the next sweep takes it for dead.
+    /// </summary>
+    private static async Task<CallRow> CallOnANodeNotSeenForAnHourAsync(
+        NpgsqlDataSource dataSource, NpgsqlConnection c, Guid chat, Guid host, bool broadcast, Guid participant, string node)
+    {
+        var store = new CallStore(dataSource);
+        var call = new CallRow(Guid.CreateVersion7(), chat, host, broadcast, false, null, null, null, default, null);
+        await new ChatDatabase(dataSource).InTransactionAsync(async s =>
+        {
+            await store.TryInsertAsync(s, call, default);
+            await store.SaveAsync(s, call.Id, false, false, [new CallParticipantRow(call.Id, participant, true, false, false, false, true, false, null, false, null)], default);
+            await store.MarkConnectedAsync(s, call.Id, participant, node + "/c1", default);
+            return 0;
+        }, default);
+        await c.ExecuteAsync("INSERT INTO hub_nodes (id, seen_at) VALUES (@node, now() - interval '1 hour')", new { node });
+        return call;
+    }
+
     private static async Task<(Guid School, Guid Chat)> SchoolWithChatAsync(NpgsqlConnection c, string kind, params Guid[] people)
     {
         foreach (var id in people)
