@@ -183,6 +183,38 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// Under safe mode, a pupil moved to another class no longer reaches his former classmate: their direct chat closes
+    /// for both; his chat with his teacher stays. A teacher who left the staff but stays as a mother loses her direct
+    /// chats with other families' children, and keeps the one with her own son.
+    /// </summary>
+    [Fact]
+    public async Task PupilMovesClass_ChatWithAFormerClassmateCloses_TeacherLeavesStaffButStaysAsMother_KeepsOnlyHerOwnChildsChat()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        var vasya = await school.AddStudentAsync("Вася", class5A.Id);
+        var son = await school.AddStudentAsync("Сын учительницы", class5B.Id);
+        await school.LinkParentAsync(teacher, son.AccountId);
+        var classmates = await OpenDirectAsync(school, petya, vasya);
+        var petyaAndTeacher = await OpenDirectAsync(school, teacher, petya);
+        var motherAndSon = await OpenDirectAsync(school, teacher, son);
+
+        await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{petya.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+        Assert.DoesNotContain(await ChatsAsync(petya, school.Id), c => c.Id == classmates.Id);
+        Assert.DoesNotContain(await ChatsAsync(vasya, school.Id), c => c.Id == classmates.Id);
+        Assert.Contains(await ChatsAsync(petya, school.Id), c => c.Id == petyaAndTeacher.Id);
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{teacher.AccountId}/leave", new { reason = "Уволилась" })).EnsureOkAsync();
+        var hers = await ChatsAsync(teacher, school.Id);
+        Assert.DoesNotContain(hers, c => c.Id == petyaAndTeacher.Id);
+        Assert.Contains(hers, c => c.Id == motherAndSon.Id);
+        await (await petya.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId })).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+    }
+
+    /// <summary>
     /// With safe mode off, another class's parent may write to a pupil. Turning safe mode on closes that direct chat for
     /// both; a chat the rules still allow (the pupil's own class teacher) stays.
     /// </summary>

@@ -68,6 +68,7 @@ public sealed class AccountDeletionService(
                 foreach (var parent in parents.Where(p => p != me))
                 {
                     changes.AddRange(await lifecycle.ParentLosesChildAsync(s, school.SchoolId, parent, membership.StudentClassId!.Value, ct));
+                    changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, school.SchoolId, parent, ct));
                 }
 
                 var policy = await s.Connection.ExecuteScalarAsync<string>(new CommandDefinition(

@@ -7,19 +7,26 @@ using Chat.Storage.Invites;
 namespace Chat.Hub.Features.Chats;
 
 /// <summary>
-/// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster, closes the direct chats
-/// the school's rules no longer allow (an unlinked parent and the child, a former classmate under safe mode), and revokes
-/// invite links whose maker may no longer make them (a class teacher detached from the class). Called
-/// inside the transaction that changed the roster, a role, a parent link or the safe mode; the returned changes are
-/// applied to live connections after commit.
+/// Keeps the automatic chats (class, parents, staff room, channels) in line with the roster and revokes invite links
+/// whose maker may no longer make them (a class teacher detached from the class); closes, when asked, the direct chats
+/// the school's rules no longer allow. Called inside the transaction that changed the roster, a role or a parent link;
+/// the returned changes are applied to live connections after commit.
 /// </summary>
 public sealed partial class RosterSync(ChatStore chats, InviteStore invites, LiveConnections live, ChatPush push, ILogger<RosterSync> logger)
 {
     public async Task<IReadOnlyList<MembershipChange>> SyncAsync(DbScope s, Guid schoolId, CancellationToken ct)
     {
         await invites.RevokeOrphanedAsync(s, schoolId, ct);
-        return [.. await chats.SyncRosterAsync(s, schoolId, ct), .. await chats.CloseUnreachableDirectChatsAsync(s, schoolId, ct)];
+        return await chats.SyncRosterAsync(s, schoolId, ct);
     }
+
+    /// <summary>
+    /// After a change that narrows whom someone may reach (a parent link taken back, a pupil moved or no longer a pupil,
+    /// staff no longer staff; or, with <paramref name="accountId"/> null, safe mode turned on for the whole school): closes
+    /// their direct chats the school's rules no longer allow either way (docs/policies.md).
+    /// </summary>
+    public Task<IReadOnlyList<MembershipChange>> CloseUnreachableDirectChatsAsync(DbScope s, Guid schoolId, Guid? accountId, CancellationToken ct) =>
+        chats.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct);
 
     /// <summary>Applies committed changes to live connections (<see cref="LiveConnections.ApplyMembershipAsync"/>).</summary>
     public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes) => live.ApplyMembershipAsync(changes);

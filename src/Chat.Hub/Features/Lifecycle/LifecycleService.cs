@@ -59,6 +59,9 @@ public sealed class LifecycleService(
                 {
                     changes.AddRange(await lifecycle.LeaveClassChatsAsync(s, schoolId, parent, from, ct));
                 }
+
+                // Under safe mode, former classmates no longer reach each other: their direct chats close.
+                changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct));
             }
 
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
@@ -98,6 +101,7 @@ public sealed class LifecycleService(
             }
 
             var changes = new List<MembershipChange>(await lifecycle.ParentLosesChildAsync(s, schoolId, parentId, classId, ct));
+            changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, parentId, ct)); // the child, if no longer theirs to reach
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct)); // the parents' chat of the child's class, unless another child keeps them there
             await audit.AppendAsync(s, schoolId, me, "parent.unlinked", parentId, new { child = childId, reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
@@ -220,10 +224,15 @@ public sealed class LifecycleService(
         {
             changes.AddRange(await lifecycle.LeaveSchoolAsync(s, schoolId, accountId, ct));
         }
+        else
+        {
+            changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct)); // no longer a classmate
+        }
 
         foreach (var parent in parents)
         {
             changes.AddRange(await lifecycle.ParentLosesChildAsync(s, schoolId, parent, classId.Value, ct));
+            changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, parent, ct));
         }
 
         if (sync)
@@ -240,8 +249,10 @@ public sealed class LifecycleService(
         await lifecycle.EndStaffRolesAsync(s, schoolId, accountId, ct);
         if (await lifecycle.StillBelongsAsync(s, schoolId, accountId, ct))
         {
-            // Still a parent here: out of the staff's chats (the sync), and out of the chats they owned or joined as staff.
+            // Still a parent here: out of the staff's chats (the sync), and out of the chats they owned or joined as staff,
+            // and their direct chats with other families (a parent reaches staff and their own children only) close.
             changes.AddRange(await lifecycle.LeaveSchoolChatsKeepingRosterAsync(s, schoolId, accountId, ct));
+            changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct));
         }
         else
         {

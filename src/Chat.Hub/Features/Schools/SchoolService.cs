@@ -1,6 +1,7 @@
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Audit;
+using Chat.Storage.Chats;
 using Chat.Storage.Infrastructure;
 using Chat.Storage.Schools;
 using Npgsql;
@@ -46,7 +47,7 @@ public sealed class SchoolService(
             await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal }, ct);
 
             // Safe mode turned on closes the direct chats it now forbids (a pupil and another class's parent).
-            var changes = updated!.PupilSafeMode && !current.PupilSafeMode ? await roster.SyncAsync(s, schoolId, ct) : [];
+            var changes = updated!.PupilSafeMode && !current.PupilSafeMode ? await roster.CloseUnreachableDirectChatsAsync(s, schoolId, null, ct) : [];
             return (SchoolDto.From(updated, admin), changes);
         }, ct);
         await roster.ApplyAsync(changes);
@@ -203,7 +204,8 @@ public sealed class SchoolService(
 
             await memberships.SetAdminAsync(s, schoolId, accountId, isAdmin, ct);
             await audit.AppendAsync(s, schoolId, me, isAdmin ? "admin.appointed" : "admin.removed", accountId, null, ct);
-            return await roster.SyncAsync(s, schoolId, ct);
+            var closed = isAdmin ? [] : await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct); // an admin who is not a teacher is staff no more
+            return (IReadOnlyList<MembershipChange>)[.. closed, .. await roster.SyncAsync(s, schoolId, ct)];
         }, ct);
         await roster.ApplyAsync(changes);
     }
