@@ -82,6 +82,16 @@ public sealed class SchoolStore(NpgsqlDataSource db)
     }
 
     /// <summary>Locks the school row: admin changes and roster changes of one school go one at a time.</summary>
+    /// <summary>
+    /// The school, its row locked for share for the rest of the transaction: a change of its roster, roles, links or
+    /// settings (which lock it with <see cref="LockAsync"/>) waits for this transaction, or this one for it.
+    /// </summary>
+    public async Task<School?> ShareLockAsync(DbScope s, Guid id, CancellationToken ct)
+    {
+        return await s.Connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(
+            $"SELECT {SchoolColumns} FROM schools WHERE id = @id FOR SHARE", new { id }, s.Transaction, cancellationToken: ct));
+    }
+
     public async Task<School?> LockAsync(DbScope s, Guid id, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(

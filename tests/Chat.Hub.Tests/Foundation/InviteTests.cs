@@ -199,6 +199,24 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal((hers.Id, (Guid?)null), (entry.SubjectId, entry.ActorId));
     }
 
+    /// <summary>
+    /// A link left over from before that rule (its maker no longer the class's teacher, the link never revoked) lets
+    /// nobody in: accepting it revokes it first.
+    /// </summary>
+    [Fact]
+    public async Task Accept_LeftOverLinkOfAnExClassTeacher_IsRevokedNotFollowed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Классная 5А", classTeacherOf: class5A.Id);
+        var link = await school.InviteAsync(teacher, "student", class5A.Id);
+        await app.ExecuteSqlAsync("DELETE FROM class_teachers WHERE account_id = @teacher", new { teacher = teacher.AccountId });
+
+        var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ученик");
+        await (await AcceptAsync(pupil, link)).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
+        await (await pupil.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+    }
+
     [Fact]
     public async Task RevokeUnused_ByClassTeacher_OnlyForTheirOwnClass()
     {

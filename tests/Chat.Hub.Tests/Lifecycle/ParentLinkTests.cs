@@ -215,6 +215,37 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// The mother opens her chat with Petya while the admin is unlinking her (the unlink holds the school and closes the
+    /// chat). The open waits for it and then decides on what is true after it: refused, and nobody is put back.
+    /// </summary>
+    [Fact]
+    public async Task OpeningADirectChatWhileTheParentIsUnlinked_WaitsForTheUnlink_IsRefused_NobodyPutBack()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var kolya = await school.AddStudentAsync("Коля", class5A.Id);
+        var mother = await school.AddParentAsync("Анна", kolya.AccountId);
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        await school.LinkParentAsync(mother, petya.AccountId);
+        var direct = await OpenDirectAsync(school, mother, petya);
+
+        // What the unlink does, held open: the school locked, the link gone, the chat closed.
+        await using var admin = new Npgsql.NpgsqlConnection(app.ConnectionString);
+        await admin.OpenAsync();
+        await using var unlink = await admin.BeginTransactionAsync();
+        await Dapper.SqlMapper.ExecuteAsync(admin, "SELECT 1 FROM schools WHERE id = @id FOR UPDATE", new { id = school.Id }, unlink);
+        var open = mother.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = petya.AccountId });
+        await Chat.Testing.LockWaiters.WaitAsync(app.ConnectionString, 1);
+        await Dapper.SqlMapper.ExecuteAsync(admin,
+            "DELETE FROM parent_links WHERE parent_id = @mother AND child_id = @petya; DELETE FROM chat_members WHERE chat_id = @chat",
+            new { mother = mother.AccountId, petya = petya.AccountId, chat = direct.Id }, unlink);
+        await unlink.CommitAsync();
+
+        await (await open).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+        Assert.DoesNotContain(await ChatsAsync(petya, school.Id), c => c.Id == direct.Id);
+    }
+
+    /// <summary>
     /// With safe mode off, another class's parent may write to a pupil. Turning safe mode on closes that direct chat for
     /// both; a chat the rules still allow (the pupil's own class teacher) stays.
     /// </summary>

@@ -150,14 +150,18 @@ public sealed class ChatService(
 
     public async Task<ChatSummaryDto> OpenDirectAsync(Guid schoolId, Guid me, Guid other, CancellationToken ct)
     {
-        var mine = await access.ActiveMemberAsync(schoolId, me, ct);
-        var theirs = await memberships.GetAsync(schoolId, other, ct) ?? throw new ChatException(ChatError.MemberNotFound);
-        var school = await schools.GetAsync(schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        await access.ActiveMemberAsync(schoolId, me, ct);
         var key = PersonBlockStore.DirectKey(me, other);
         var (chatId, changes) = await database.InTransactionAsync(async s =>
         {
-            var blocked = await chats.IsBlockedByAsync(s, other, me, ct);
+            // The pair, then the school for share: whatever is read below holds until commit. A change that narrows
+            // either person's reach (an unlink, a move, a role ended: they lock the school) and closes this chat waits,
+            // or is waited for — an open racing it cannot re-add them from what it read before.
             var existing = await chats.LockDirectAsync(s, schoolId, key, ct);
+            var school = await schools.ShareLockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            var mine = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            var theirs = await memberships.GetAsync(s, schoolId, other, ct) ?? throw new ChatException(ChatError.MemberNotFound);
+            var blocked = await chats.IsBlockedByAsync(s, other, me, ct);
             // One who left the school (and so every chat of it) and came back finds the chat they had, with its history;
             // a person I blocked stays out of it.
             var missing = existing is null ? [] : (await chats.MissingMembersAsync(s, existing.Id, [me, other], ct)).ToList();
@@ -166,10 +170,9 @@ public sealed class ChatService(
                 missing.Remove(other);
             }
 
-            // A chat both are in was open when the rules allowed it either way (the roster sync closes one they no
-            // longer do); a new one, or one to come back to, needs the opener to reach the other now.
-            var either = DirectChatPolicy.MayReach(mine, theirs, school.PupilSafeMode) || DirectChatPolicy.MayReach(theirs, mine, school.PupilSafeMode);
-            if (existing is not null && !blocked && missing.Count == 0 && either)
+            // A chat both are in is theirs (the change that narrows someone's reach closes it); a new one, or one to
+            // come back to, needs the opener to reach the other now.
+            if (existing is not null && !blocked && missing.Count == 0)
             {
                 return (existing.Id, (IReadOnlyList<MembershipChange>)[]);
             }

@@ -210,8 +210,14 @@ public sealed class InviteService(
     {
         token = CheckToken(token);
         var childName = Text.Optional(body.ChildName, "childName", 100);
+        var schoolId = (await invites.GetByTokenAsync(token, ct))?.SchoolId ?? throw new ChatException(ChatError.InviteNotFound);
         var (result, changes) = await database.InTransactionAsync(async s =>
         {
+            // The school first, then the link, as the roster sync (which revokes links) locks them: the other order
+            // deadlocked an acceptance with a class teacher's detachment. A link whose maker may no longer make it is
+            // revoked here first (links made before that rule existed, or left over), so it lets nobody in.
+            var school = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+            await invites.RevokeOrphanedAsync(s, schoolId, ct);
             var link = await invites.LockByTokenAsync(s, token, ct) ?? throw new ChatException(ChatError.InviteNotFound);
             if (link.RevokedAt is not null)
             {
@@ -228,7 +234,6 @@ public sealed class InviteService(
                 throw new ChatException(ChatError.InviteUsedUp);
             }
 
-            var school = await schools.LockAsync(s, link.SchoolId, ct) ?? throw new ChatException(ChatError.InviteNotFound);
             if (school.IsSuspended)
             {
                 throw new ChatException(ChatError.SchoolSuspended);
