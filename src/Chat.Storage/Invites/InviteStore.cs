@@ -118,7 +118,9 @@ public sealed class InviteStore(NpgsqlDataSource db)
                   AND (i.expires_at IS NULL OR i.expires_at > now()) AND (i.max_uses IS NULL OR i.uses < i.max_uses)
                   AND NOT EXISTS (SELECT 1 FROM school_members m WHERE m.school_id = i.school_id AND m.account_id = i.created_by AND m.is_admin)
                   AND NOT (i.role IN ('student', 'parent')
-                           AND EXISTS (SELECT 1 FROM class_teachers ct WHERE ct.school_id = i.school_id AND ct.class_id = i.class_id AND ct.account_id = i.created_by))
+                           AND EXISTS (SELECT 1 FROM class_teachers ct WHERE ct.school_id = i.school_id AND ct.account_id = i.created_by
+                                       -- a one-child link follows its child: it is the class the child is in now that counts
+                                       AND ct.class_id = coalesce((SELECT st.class_id FROM students st WHERE st.school_id = i.school_id AND st.account_id = i.child_id), i.class_id)))
                 RETURNING i.id, i.created_by, i.role, i.class_id),
             noted AS (
                 INSERT INTO audit_events (school_id, actor_id, action, subject_id, details)

@@ -217,6 +217,27 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         await (await pupil.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
     }
 
+    /// <summary>
+    /// A class teacher's one-child link for Petya follows him, so it is the class he is in now that counts: moved to 5Б,
+    /// which she does not teach, her link is revoked; the admin's one-child link for him still works there.
+    /// </summary>
+    [Fact]
+    public async Task ChildMovedClass_HisOldClassTeachersOneChildLinkIsRevoked_TheAdminsStillWorks()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var class5B = await school.CreateClassAsync("5Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Классная 5А", classTeacherOf: class5A.Id);
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        var hers = await school.InviteAsync(teacher, "parent", class5A.Id, childId: petya.AccountId);
+        var admins = await school.InviteAsync(school.Admin, "parent", childId: petya.AccountId);
+
+        await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{petya.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+
+        var states = (await ListInvitesAsync(school)).ToDictionary(i => i.Id, i => i.State);
+        Assert.Equal(("revoked", "active"), (states[hers.Id], states[admins.Id]));
+    }
+
     [Fact]
     public async Task RevokeUnused_ByClassTeacher_OnlyForTheirOwnClass()
     {

@@ -241,19 +241,25 @@ public sealed partial class CallService(
     /// Ends every live call of the school, as its host would: the operator suspended it, and whoever is in a lesson must
     /// not go on seeing and hearing it (their media would flow through Janus for as long as they stayed).
     /// </summary>
-    public async Task EndSchoolCallsAsync(Guid schoolId, CancellationToken ct)
+    public async Task EndSchoolCallsAsync(Guid schoolId)
     {
-        foreach (var call in await calls.LiveInSchoolAsync(schoolId, ct))
+        // No cancellation: the school is suspended already, its calls must end even if the operator's page is gone.
+        foreach (var call in await calls.LiveInSchoolAsync(schoolId, CancellationToken.None))
         {
             try
             {
-                // Not the caller's token from here: the school is suspended already, its calls must end whatever happens.
                 var dto = await MutateAsync(call.Id, [], state => state.Close(), CancellationToken.None);
                 await EndedAsync(dto, CancellationToken.None);
             }
             catch (ChatException)
             {
                 // It ended meanwhile.
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One call that could not be ended (the database or Janus away) does not keep the others going; the
+                // school's suspension already refuses everything in it, and its media rooms are swept with the call.
+                LogSfu(logger, e, call.Id);
             }
         }
     }

@@ -91,7 +91,7 @@ public sealed class PlatformService(AccountStore accounts, SchoolStore schools, 
         }, ct);
         if (status == "suspended")
         {
-            await calls.EndSchoolCallsAsync(schoolId, ct);
+            await calls.EndSchoolCallsAsync(schoolId);
         }
 
         return SchoolDto.From(school, null);
