@@ -213,7 +213,6 @@ public sealed class CallStoreTests
         Assert.Contains((call.Id, moved, true), await store.LeftOverAsync([(call.Id, moved)], "node-", default));
     }
 
-    /// <summary>Accounts for <paramref name="people"/>, a school, and a chat of <paramref name="kind"/> in it.</summary>
     /// <summary>
     /// A live call of the chat whose one present participant is connected through <paramref name="node"/>
     /// (<c>node/c1</c>), a node last seen an hour ago: the next sweep takes it for dead.
@@ -234,6 +233,7 @@ public sealed class CallStoreTests
         return call;
     }
 
+    /// <summary>Accounts for <paramref name="people"/>, a school, and a chat of <paramref name="kind"/> in it.</summary>
     private static async Task<(Guid School, Guid Chat)> SchoolWithChatAsync(NpgsqlConnection c, string kind, params Guid[] people)
     {
         foreach (var id in people)

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace Chat.Hub.Realtime;
 
 /// <summary>
-/// SignalR's Redis lifetime manager, made to let people in while Redis is away (docs/operations.md, "Redis goes away").
+/// SignalR's Redis lifetime manager, made to let people in while Redis is away (docs/architecture.md, "Scale-out").
 /// Stock, it subscribes to Redis channels when a connection opens and when it joins a group, and with Redis down those
 /// fail: every connection to every node was refused (the WebSocket answered 500), so nobody could reconnect until Redis
 /// was back. Here such a failure is logged and the connection goes on without those subscriptions: it can send (stored,

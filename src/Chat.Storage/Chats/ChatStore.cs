@@ -216,7 +216,6 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { chatId, accountId }, cancellationToken: ct));
     }
 
-    /// <summary>The caller's role in the chat (null: no access) and display name, in one round trip.</summary>
     /// <summary>
     /// For a typing hint: whether the person is a member of the chat (in an active school), and their name if they may
     /// write there now — not archived, not read-only unless they moderate it, not blocked or muted (a moderation case

@@ -99,10 +99,6 @@ public sealed class InviteStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Revokes the link if it is not revoked yet and returns it; null when it already was (or does not exist), so that
-    /// only the request that revokes it writes the audit entry.
-    /// </summary>
-    /// <summary>
     /// Revokes the school's usable links whose maker may no longer make them (InviteService.CanManage): a class
     /// teacher's pupil and parent links once they are no longer that class's teacher (detached, unverified, gone from
     /// the school), any link of someone no longer an admin who could make it only as one. A link works on the maker's
@@ -130,6 +126,10 @@ public sealed class InviteStore(NpgsqlDataSource db)
             """,
             new { schoolId }, s.Transaction, cancellationToken: ct));
 
+    /// <summary>
+    /// Revokes the link if it is not revoked yet and returns it; null when it already was (or does not exist), so that
+    /// only the request that revokes it writes the audit entry.
+    /// </summary>
     public async Task<InviteLink?> RevokeAsync(DbScope s, Guid schoolId, Guid id, Guid revokedBy, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<InviteLink>(new CommandDefinition(
