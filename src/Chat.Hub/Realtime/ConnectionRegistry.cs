@@ -113,21 +113,8 @@ public sealed class ConnectionRegistry
         return aborted;
     }
 
-    /// <summary>Aborts every connection on this node (after a Redis outage: <see cref="RedisOutageRecovery"/>).</summary>
-    public int AbortAll()
-    {
-        var aborted = 0;
-        foreach (var mine in byAccount.Values)
-        {
-            foreach (var connection in mine)
-            {
-                connection.Context.Abort();
-                aborted++;
-            }
-        }
-
-        return aborted;
-    }
+    /// <summary>Every connection on this node, as it is now (after a Redis outage they are closed: <see cref="RedisOutageRecovery"/>).</summary>
+    public IReadOnlyList<HubCallerContext> All() => byAccount.Values.SelectMany(mine => mine.Select(c => c.Context)).ToList();
 
     private sealed record LiveConnection(HubCallerContext Context, Guid SessionId);
 }

@@ -89,21 +89,10 @@ internal static class RealtimeSetup
 }
 
 /// <summary>Applies live-connection events (membership changes, ended sessions) published by other nodes.</summary>
-internal sealed class LiveEventListener(IConnectionMultiplexer redis, LiveConnections live) : IHostedService
+internal sealed class LiveEventListener(IConnectionMultiplexer redis, LiveConnections live, ILogger<LiveEventListener> logger)
+    : RedisChannelListener(redis, LiveConnections.Channel, logger)
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        var queue = await redis.GetSubscriber().SubscribeAsync(LiveConnections.Channel);
-        queue.OnMessage(async message =>
-        {
-            if (message.Message.HasValue)
-            {
-                await live.ApplyRemoteAsync(message.Message.ToString());
-            }
-        });
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(LiveConnections.Channel);
+    protected override Task OnMessageAsync(string message) => live.ApplyRemoteAsync(message);
 }
 
 /// <summary>SignalR's user id is the account id from the token's <c>sub</c> claim.</summary>

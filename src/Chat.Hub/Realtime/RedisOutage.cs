@@ -112,76 +112,93 @@ public sealed partial class RedisOutageTolerantLifetimeManager(
 /// through Redis, even to this node's own connections), membership changes and ended sessions published by other nodes
 /// were lost, and connections made meanwhile have no subscriptions. Closed, the clients reconnect (the web client at
 /// once, then with back-off), read their chats and session again and catch up on what they missed.
+/// Redis counts as back only when both of the multiplexer's connections are (commands and subscriptions: they fail and
+/// come back on their own), and for <see cref="Settle"/> in a row; it is polled rather than told by the multiplexer's
+/// events, so a node that started while Redis was away, and a restore of one connection before the other, are handled
+/// alike. The closes are spread over <see cref="Spread"/>, so that the clients of every node do not all come back in
+/// the same instant.
 /// </summary>
 public sealed partial class RedisOutageRecovery(
-    IConnectionMultiplexer redis, ConnectionRegistry registry, ILogger<RedisOutageRecovery> logger) : IHostedService
+    IConnectionMultiplexer redis, ConnectionRegistry registry, ILogger<RedisOutageRecovery> logger) : BackgroundService
 {
-    /// <summary>How long Redis must stay back before the connections are closed (its own resubscriptions settle first).</summary>
+    /// <summary>How long Redis must stay back before the connections are closed.</summary>
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
 
-    private long outage;
-    private bool down;
-    private readonly Lock gate = new();
+    /// <summary>Over how long this node's connections are closed, a slice at a time.</summary>
+    public static readonly TimeSpan Spread = TimeSpan.FromSeconds(5);
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        redis.ConnectionFailed += OnFailed;
-        redis.ConnectionRestored += OnRestored;
-        return Task.CompletedTask;
-    }
+    private const int Slices = 10;
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        redis.ConnectionFailed -= OnFailed;
-        redis.ConnectionRestored -= OnRestored;
-        return Task.CompletedTask;
-    }
-
-    private void OnFailed(object? sender, ConnectionFailedEventArgs e)
-    {
-        lock (gate)
+        var down = !Connected(); // started while Redis was away: whoever connects meanwhile has no subscriptions
+        DateTime? backSince = null;
+        try
         {
-            down = true;
-            outage++;
-        }
-
-        LogLost(logger, e.ConnectionType, e.FailureType);
-    }
-
-    private void OnRestored(object? sender, ConnectionFailedEventArgs e)
-    {
-        long mine;
-        lock (gate)
-        {
-            if (!down)
+            while (true)
             {
-                return;
-            }
-
-            mine = outage;
-        }
-
-        _ = Task.Run(async () =>
-        {
-            await Task.Delay(Settle);
-            lock (gate)
-            {
-                // Another failure meanwhile (its own restore comes later), or another restore did it already.
-                if (!down || outage != mine || !redis.IsConnected)
+                await Task.Delay(Poll, stoppingToken);
+                if (!Connected())
                 {
-                    return;
+                    if (!down)
+                    {
+                        LogLost(logger);
+                    }
+
+                    down = true;
+                    backSince = null;
+                    continue;
+                }
+
+                if (!down)
+                {
+                    continue;
+                }
+
+                backSince ??= DateTime.UtcNow;
+                if (DateTime.UtcNow - backSince < Settle)
+                {
+                    continue;
                 }
 
                 down = false;
+                backSince = null;
+                LogRecovered(logger, await CloseAllAsync(stoppingToken));
             }
-
-            LogRecovered(logger, registry.AbortAll());
-        });
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // the node stops
+        }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis connection lost ({ConnectionType}, {FailureType}): live pushes between and within nodes stop until it is back")]
-    private static partial void LogLost(ILogger logger, ConnectionType connectionType, ConnectionFailureType failureType);
+    private bool Connected() => redis.IsConnected && redis.GetSubscriber().IsConnected();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is back: closed this node's {Count} hub connection(s) so that they reconnect and catch up")]
+    /// <summary>Closes the node's connections, a slice at a time over <see cref="Spread"/>; returns how many.</summary>
+    private async Task<int> CloseAllAsync(CancellationToken ct)
+    {
+        var all = registry.All();
+        var slice = (all.Count + Slices - 1) / Slices;
+        for (var i = 0; i < all.Count; i += slice)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(Spread / Slices, ct);
+            }
+
+            foreach (var connection in all.Skip(i).Take(slice))
+            {
+                connection.Abort();
+            }
+        }
+
+        return all.Count;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is away: live pushes between and within nodes stop until it is back")]
+    private static partial void LogLost(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is back: closing this node's {Count} hub connection(s) so that they reconnect and catch up")]
     private static partial void LogRecovered(ILogger logger, int count);
 }

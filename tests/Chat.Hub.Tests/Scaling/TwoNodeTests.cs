@@ -205,6 +205,60 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
         }, "pushes across nodes after Redis is back", 30_000);
     }
 
+    /// <summary>
+    /// A node that starts while Redis is away lets people in (they send; they get no live pushes), and once Redis is
+    /// back closes their connections, so that they come back with their subscriptions and get pushes from other nodes.
+    /// </summary>
+    [Fact]
+    public async Task NodeStartedWhileRedisIsAway_LetsPeopleIn_ClosesTheirConnectionsOnceRedisIsBack()
+    {
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 2);
+        await using var onLate = new NodeMember(room.Pupils[0]);
+        await using var onA = new NodeMember(room.Pupils[1]);
+        await onA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        var late = cluster.NewNode();
+        try
+        {
+            await cluster.Redis.KillAsync();
+            try
+            {
+                await late.StartAsync();
+                await onLate.ConnectAsync(late.BaseAddress, [room.ChatId]);
+                Assert.Equal(1, (await onLate.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "Во время сбоя", null, null))).Seq);
+            }
+            finally
+            {
+                await cluster.Redis.StartAgainAsync();
+            }
+
+            await HubClient.EventuallyAsync(() => onLate.Connection.State == HubConnectionState.Disconnected, "the late node closes its connections once Redis is back", 30_000);
+            await onLate.ConnectAsync(late.BaseAddress, [room.ChatId]);
+            await HubClient.EventuallyAsync(() =>
+            {
+                try
+                {
+                    if (onA.Connection.State != HubConnectionState.Connected)
+                    {
+                        onA.ConnectAsync(cluster.NodeA.BaseAddress, []).GetAwaiter().GetResult(); // node A closes its connections too
+                    }
+
+                    onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "После сбоя", null, null)).GetAwaiter().GetResult();
+                }
+                catch (Exception e) when (e is InvalidOperationException or HubException or IOException)
+                {
+                    return false; // closed by node A's recovery meanwhile: again
+                }
+
+                Thread.Sleep(300);
+                return onLate.Pushes.Any(p => p.Message.Text == "После сбоя");
+            }, "pushes from node A reach the late node's member", 30_000);
+        }
+        finally
+        {
+            await late.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task MemberLeavesOnNodeB_StopsReceivingAtOnce_MessagesFromNodeA()
     {

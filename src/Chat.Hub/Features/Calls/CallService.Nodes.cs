@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Chat.Hub.Realtime;
 using Chat.Signaling.Calls;
 using StackExchange.Redis;
 
@@ -168,8 +169,10 @@ public sealed partial class CallService
 /// Started with the node, whether or not it ever handles a call: notices Janus restarts
 /// (<see cref="CallService.EnsureSubscribed"/>) and, with Redis, applies the handle drops other nodes publish.
 /// </summary>
-internal sealed class CallNodeListener(CallService calls, IConnectionMultiplexer? redis = null) : IHostedService
+internal sealed class CallNodeListener(CallService calls, ILogger<CallNodeListener> logger, IConnectionMultiplexer? redis = null) : IHostedService
 {
+    private Listener? listener;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         calls.EnsureSubscribed();
@@ -178,10 +181,15 @@ internal sealed class CallNodeListener(CallService calls, IConnectionMultiplexer
             return;
         }
 
-        var queue = await redis.GetSubscriber().SubscribeAsync(CallService.Channel);
-        queue.OnMessage(message => message.Message.HasValue ? calls.ApplyRemoteAsync(message.Message.ToString()) : Task.CompletedTask);
+        listener = new Listener(redis, calls, logger);
+        await listener.StartAsync(cancellationToken);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) =>
-        redis is null ? Task.CompletedTask : redis.GetSubscriber().UnsubscribeAsync(CallService.Channel);
+    public Task StopAsync(CancellationToken cancellationToken) => listener?.StopAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>The drops other nodes publish on <c>chat:calls</c> (subscribed in the background: Redis may be away).</summary>
+    private sealed class Listener(IConnectionMultiplexer redis, CallService calls, ILogger logger) : RedisChannelListener(redis, CallService.Channel, logger)
+    {
+        protected override Task OnMessageAsync(string message) => calls.ApplyRemoteAsync(message);
+    }
 }
