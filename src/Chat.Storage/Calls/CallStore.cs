@@ -43,6 +43,32 @@ public sealed class CallStore(NpgsqlDataSource db)
             $"SELECT {CallColumns} FROM calls WHERE chat_id = @chatId AND ended_at IS NULL", new { chatId }, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// Of these people, those present in a live call of a school they are no longer a member of (an admitted guest,
+    /// who is in no chat of it, who then left the school), with the call.
+    /// </summary>
+    public async Task<IReadOnlyList<(CallRow Call, Guid AccountId)>> PresentOutsideTheirSchoolAsync(IReadOnlyCollection<Guid> accountIds, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        var ids = (await c.QueryAsync<(Guid CallId, Guid AccountId)>(new CommandDefinition(
+            """
+            SELECT k.id, p.account_id
+            FROM call_participants p JOIN calls k ON k.id = p.call_id AND k.ended_at IS NULL JOIN chats ch ON ch.id = k.chat_id
+            WHERE p.account_id = ANY (@accountIds) AND p.present
+              AND NOT EXISTS (SELECT 1 FROM school_members sm WHERE sm.school_id = ch.school_id AND sm.account_id = p.account_id)
+            """, new { accountIds = accountIds.ToArray() }, cancellationToken: ct))).AsList();
+        var result = new List<(CallRow, Guid)>();
+        foreach (var (callId, accountId) in ids)
+        {
+            if (await GetAsync(callId, ct) is { EndedAt: null } call)
+            {
+                result.Add((call, accountId));
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>The live calls of a school's chats.</summary>
     public async Task<IReadOnlyList<CallRow>> LiveInSchoolAsync(Guid schoolId, CancellationToken ct)
     {

@@ -99,6 +99,39 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.Equal(callId, await ended.Task.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
+    /// <summary>
+    /// An admitted guest is in no chat of the call. When she leaves the school (the admin records that the psychologist
+    /// left), she leaves the call too: the lesson hears it, and she cannot come back.
+    /// </summary>
+    [Fact]
+    public async Task AdmittedGuestLeavesTheSchool_TakenOutOfTheCall()
+    {
+        var l = await Lesson.CreateAsync(app);
+        var psychologist = await l.School.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var g = await HubClient.ConnectAsync(app, psychologist);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true);
+        await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId);
+        await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, psychologist.AccountId, true);
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var left = new TaskCompletionSource<Guid>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.Connection.On<Guid, Guid>("ParticipantLeft", (call, who) =>
+        {
+            if (call == callId && who == psychologist.AccountId)
+            {
+                left.TrySetResult(who);
+            }
+        });
+
+        await (await l.School.Admin.Http.PostAsJsonAsync($"{l.School.Api}/staff/{psychologist.AccountId}/leave", new { reason = "Уволилась" })).EnsureOkAsync();
+
+        Assert.Equal(psychologist.AccountId, await left.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.DoesNotContain((await t.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants, p => p.AccountId == psychologist.AccountId);
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("chat_not_found");
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+
     [Fact]
     public async Task DirectCall_HasNoWaitingRoom()
     {

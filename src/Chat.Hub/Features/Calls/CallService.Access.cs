@@ -32,6 +32,20 @@ public sealed partial class CallService
                 LogAccessLostFailed(logger, e, byChat.Key);
             }
         }
+
+        // Someone who left the school altogether also leaves the calls they were admitted to as a guest (they are in
+        // no chat of those calls, so the chats above do not name them).
+        try
+        {
+            foreach (var (call, accountId) in await calls.PresentOutsideTheirSchoolAsync(lost.Select(l => l.AccountId).Distinct().ToList(), ct))
+            {
+                await PutOutAsync(call, accountId, ct);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogAccessLostFailed(logger, e, Guid.Empty);
+        }
     }
 
     /// <summary>
