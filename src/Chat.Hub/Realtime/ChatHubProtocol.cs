@@ -42,6 +42,16 @@ public sealed class ChatHubProtocol(IOptions<JsonHubProtocolOptions> options) : 
         {
             message = new InvocationBindingFailureMessage(failure.InvocationId, failure.Target, ExceptionDispatchInfo.Capture(Explain(failure.Target, binder)));
         }
+        else if (message is StreamInvocationMessage stream)
+        {
+            // The hub streams nothing: SignalR would answer in English and without a code.
+            message = NotAStream(stream.InvocationId, stream.Target);
+        }
+        else if (message is InvocationMessage { StreamIds.Length: > 0 } streamed)
+        {
+            // Nor takes streams from the client (a non-blocking call has no id to answer: it is dropped, as nonsense is).
+            message = NotAStream(streamed.InvocationId, streamed.Target);
+        }
 
         return true;
     }
@@ -62,6 +72,10 @@ public sealed class ChatHubProtocol(IOptions<JsonHubProtocolOptions> options) : 
     }
 
     private static HubException Error(ChatError error, string message) => new($"{error.Code}: {message}");
+
+    private static InvocationBindingFailureMessage NotAStream(string? invocationId, string method) =>
+        new(invocationId, method, ExceptionDispatchInfo.Capture(
+            Error(ChatError.HubArgumentsInvalid, $"Метод «{Printable(method)}» вызывается обычным вызовом, без потоков.")));
 
     /// <summary>The name as the client sent it, cut short and without control characters (it is echoed back).</summary>
     private static string Printable(string name)

@@ -57,6 +57,19 @@ public sealed class MalformedInputTests(ChatApp app) : IClassFixture<ChatApp>
         var count = await hub.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chatId).ExpectHubErrorAsync("invalid_arguments");
         Assert.Contains("GetHistory", HubCalls.ServerMessage(count), StringComparison.Ordinal);
 
+        // The hub streams nothing, either way: a stream call, or a call carrying a stream, gets our code too.
+        var stream = await Assert.ThrowsAsync<HubException>(async () =>
+        {
+            await foreach (var _ in hub.Connection.StreamAsync<object>("Ping"))
+            {
+            }
+        });
+        Assert.StartsWith("invalid_arguments", HubCalls.ServerMessage(stream), StringComparison.Ordinal);
+        var upload = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        upload.Writer.Complete();
+        await hub.Connection.InvokeAsync<MessageDto>("SendMessage", upload.Reader).ExpectHubErrorAsync("invalid_arguments");
+        await StillWorksAsync(hub, chatId);
+
         // A non-blocking send (no answer expected) of nonsense is dropped quietly; the connection carries on.
         await hub.Connection.SendAsync("NoSuchMethod", 1, 2, 3);
         await hub.Connection.SendAsync("SendMessage", "не запрос");
