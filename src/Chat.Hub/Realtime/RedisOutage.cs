@@ -17,53 +17,17 @@ namespace Chat.Hub.Realtime;
 public sealed partial class RedisOutageTolerantLifetimeManager(
     RedisHubLifetimeManager<ChatHub> inner, ILogger<RedisOutageTolerantLifetimeManager> logger) : HubLifetimeManager<ChatHub>
 {
-    public override async Task OnConnectedAsync(HubConnectionContext connection)
-    {
-        try
-        {
-            await inner.OnConnectedAsync(connection);
-        }
-        catch (Exception e) when (IsRedisDown(e))
-        {
-            LogDegraded(logger, "connect", e.Message);
-        }
-    }
+    public override Task OnConnectedAsync(HubConnectionContext connection) =>
+        TolerateAsync(() => inner.OnConnectedAsync(connection), "connect");
 
-    public override async Task OnDisconnectedAsync(HubConnectionContext connection)
-    {
-        try
-        {
-            await inner.OnDisconnectedAsync(connection);
-        }
-        catch (Exception e) when (IsRedisDown(e))
-        {
-            LogDegraded(logger, "disconnect", e.Message);
-        }
-    }
+    public override Task OnDisconnectedAsync(HubConnectionContext connection) =>
+        TolerateAsync(() => inner.OnDisconnectedAsync(connection), "disconnect");
 
-    public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await inner.AddToGroupAsync(connectionId, groupName, cancellationToken);
-        }
-        catch (Exception e) when (IsRedisDown(e))
-        {
-            LogDegraded(logger, "join a group", e.Message);
-        }
-    }
+    public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
+        TolerateAsync(() => inner.AddToGroupAsync(connectionId, groupName, cancellationToken), "join a group");
 
-    public override async Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await inner.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
-        }
-        catch (Exception e) when (IsRedisDown(e))
-        {
-            LogDegraded(logger, "leave a group", e.Message);
-        }
-    }
+    public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
+        TolerateAsync(() => inner.RemoveFromGroupAsync(connectionId, groupName, cancellationToken), "leave a group");
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         inner.SendAllAsync(methodName, args, cancellationToken);
@@ -101,7 +65,18 @@ public sealed partial class RedisOutageTolerantLifetimeManager(
     public override bool TryGetReturnType(string invocationId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? type) =>
         inner.TryGetReturnType(invocationId, out type);
 
-    private static bool IsRedisDown(Exception e) => e is RedisException or TimeoutException;
+    /// <summary>Runs a subscription step of the inner manager; Redis being away is logged, not thrown.</summary>
+    private async Task TolerateAsync(Func<Task> step, string what)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogDegraded(logger, what, e.Message);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is away: a connection could not {What} through it ({Reason}); it goes on without live pushes until Redis is back")]
     private static partial void LogDegraded(ILogger logger, string what, string reason);

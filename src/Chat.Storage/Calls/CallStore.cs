@@ -57,16 +57,15 @@ public sealed class CallStore(NpgsqlDataSource db)
             WHERE p.account_id = ANY (@accountIds) AND p.present
               AND NOT EXISTS (SELECT 1 FROM school_members sm WHERE sm.school_id = ch.school_id AND sm.account_id = p.account_id)
             """, new { accountIds = accountIds.ToArray() }, cancellationToken: ct))).AsList();
-        var result = new List<(CallRow, Guid)>();
-        foreach (var (callId, accountId) in ids)
+        if (ids.Count == 0)
         {
-            if (await GetAsync(callId, ct) is { EndedAt: null } call)
-            {
-                result.Add((call, accountId));
-            }
+            return [];
         }
 
-        return result;
+        var live = (await c.QueryAsync<CallRow>(new CommandDefinition(
+            $"SELECT {CallColumns} FROM calls WHERE id = ANY (@callIds) AND ended_at IS NULL",
+            new { callIds = ids.Select(i => i.CallId).Distinct().ToArray() }, cancellationToken: ct))).ToDictionary(k => k.Id);
+        return ids.Where(i => live.ContainsKey(i.CallId)).Select(i => (live[i.CallId], i.AccountId)).ToList();
     }
 
     /// <summary>The live calls of a school's chats.</summary>
