@@ -78,40 +78,24 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
     [Fact]
     public async Task ConcurrentSendsWhileDatabaseDown_EveryOneGetsServiceUnavailable_NoHang()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var cls = await school.CreateClassAsync("9Б");
-        var hubs = new List<HubClient>();
+        await using var pupils = await ConnectedPupils.OfANewClassAsync(app, "9Б");
+        var (school, hubs) = (pupils.School, pupils.Hubs);
+        var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+        await app.Postgres.StopAsync("fast");
         try
         {
-            for (var i = 0; i < 4; i++)
+            // One burst, so the sends share batches: the batch fails as a whole and each caller hears why.
+            var sends = hubs.SelectMany(h => Enumerable.Range(0, 3).Select(_ =>
+                h.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chat.Id, Guid.NewGuid(), "Во время остановки", null, null)))).ToList();
+            foreach (var send in sends)
             {
-                hubs.Add(await HubClient.ConnectAsync(app, await school.AddStudentAsync($"Ученик {i}", cls.Id)));
-            }
-
-            var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
-            await app.Postgres.StopAsync("fast");
-            try
-            {
-                // One burst, so the sends share batches: the batch fails as a whole and each caller hears why.
-                var sends = hubs.SelectMany(h => Enumerable.Range(0, 3).Select(_ =>
-                    h.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(chat.Id, Guid.NewGuid(), "Во время остановки", null, null)))).ToList();
-                foreach (var send in sends)
-                {
-                    var refused = await Assert.ThrowsAsync<HubException>(() => send.WaitAsync(TimeSpan.FromSeconds(60)));
-                    Assert.Contains("service_unavailable:", refused.Message);
-                }
-            }
-            finally
-            {
-                await app.Postgres.RestartAsync();
+                var refused = await Assert.ThrowsAsync<HubException>(() => send.WaitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Contains("service_unavailable:", refused.Message);
             }
         }
         finally
         {
-            foreach (var hub in hubs)
-            {
-                await hub.DisposeAsync();
-            }
+            await app.Postgres.RestartAsync();
         }
     }
 
@@ -124,75 +108,88 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
     [Fact]
     public async Task DatabaseCrashesWhileSending_EveryRetriedSendStoredOnce_NoGapInTheSequence()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
-        var cls = await school.CreateClassAsync("9В");
-        var hubs = new List<HubClient>();
-        try
+        await using var pupils = await ConnectedPupils.OfANewClassAsync(app, "9В");
+        var (school, hubs) = (pupils.School, pupils.Hubs);
+        var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
+        const int PerPupil = 15;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refused = 0;
+        async Task<List<long>> SendAllAsync(HubClient hub, int pupil)
         {
+            var seqs = new List<long>();
+            for (var n = 0; n < PerPupil; n++)
+            {
+                var request = new SendMessageRequest(chat.Id, Guid.NewGuid(), $"Ученик {pupil}: {n}", null, null);
+                for (var until = DateTime.UtcNow.AddSeconds(90); ; await Task.Delay(200))
+                {
+                    try
+                    {
+                        seqs.Add((await hub.Connection.InvokeAsync<MessageDto>("SendMessage", request)).Seq);
+                        break;
+                    }
+                    catch (HubException e) when (e.Message.Contains("service_unavailable", StringComparison.Ordinal) && DateTime.UtcNow < until)
+                    {
+                        Interlocked.Increment(ref refused); // the database is away: the same request again
+                    }
+                }
+
+                if (n == 3)
+                {
+                    started.TrySetResult();
+                }
+            }
+
+            return seqs;
+        }
+
+        var sending = hubs.Select((h, i) => SendAllAsync(h, i)).ToList();
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await app.Postgres.StopAsync("immediate");
+        await Task.Delay(500);
+        await app.Postgres.RestartAsync();
+        var acknowledged = (await Task.WhenAll(sending).WaitAsync(TimeSpan.FromSeconds(120))).SelectMany(x => x).ToList();
+
+        var total = 4 * PerPupil;
+        Assert.True(refused > 0, "no send was in flight when the database went away");
+        Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), acknowledged.Order());
+        await using var db = new NpgsqlConnection(app.ConnectionString + ";Pooling=false"); // not left in a pool the other tests' restarts kill
+        await db.OpenAsync();
+        await using var check = new NpgsqlCommand(
+            "SELECT count(*), count(DISTINCT client_id), max(seq), (SELECT last_seq FROM chats WHERE id = $1) FROM messages WHERE chat_id = $1", db)
+        {
+            Parameters = { new() { Value = chat.Id } },
+        };
+        await using (var row = await check.ExecuteReaderAsync())
+        {
+            Assert.True(await row.ReadAsync());
+            Assert.Equal((total, total, total, total), ((int)row.GetInt64(0), (int)row.GetInt64(1), (int)row.GetInt64(2), (int)row.GetInt64(3)));
+        }
+
+        var updates = await hubs[0].Connection.InvokeAsync<ChatUpdatesDto>("GetUpdates", chat.Id, 0L, 200);
+        Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), updates.Events.Select(e => e.Seq));
+    }
+
+    /// <summary>Four pupils of a new class of a new school, connected; disposing closes their connections.</summary>
+    private sealed class ConnectedPupils(TestSchool school, List<HubClient> hubs) : IAsyncDisposable
+    {
+        public TestSchool School => school;
+
+        public IReadOnlyList<HubClient> Hubs => hubs;
+
+        public static async Task<ConnectedPupils> OfANewClassAsync(ChatApp app, string className)
+        {
+            var school = await new SchoolBuilder(app).CreateAsync();
+            var cls = await school.CreateClassAsync(className);
+            var hubs = new List<HubClient>();
             for (var i = 0; i < 4; i++)
             {
                 hubs.Add(await HubClient.ConnectAsync(app, await school.AddStudentAsync($"Ученик {i}", cls.Id)));
             }
 
-            var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
-            const int PerPupil = 15;
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var refused = 0;
-            async Task<List<long>> SendAllAsync(HubClient hub, int pupil)
-            {
-                var seqs = new List<long>();
-                for (var n = 0; n < PerPupil; n++)
-                {
-                    var request = new SendMessageRequest(chat.Id, Guid.NewGuid(), $"Ученик {pupil}: {n}", null, null);
-                    for (var until = DateTime.UtcNow.AddSeconds(90); ; await Task.Delay(200))
-                    {
-                        try
-                        {
-                            seqs.Add((await hub.Connection.InvokeAsync<MessageDto>("SendMessage", request)).Seq);
-                            break;
-                        }
-                        catch (HubException e) when (e.Message.Contains("service_unavailable", StringComparison.Ordinal) && DateTime.UtcNow < until)
-                        {
-                            Interlocked.Increment(ref refused); // the database is away: the same request again
-                        }
-                    }
-
-                    if (n == 3)
-                    {
-                        started.TrySetResult();
-                    }
-                }
-
-                return seqs;
-            }
-
-            var sending = hubs.Select((h, i) => SendAllAsync(h, i)).ToList();
-            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await app.Postgres.StopAsync("immediate");
-            await Task.Delay(500);
-            await app.Postgres.RestartAsync();
-            var acknowledged = (await Task.WhenAll(sending).WaitAsync(TimeSpan.FromSeconds(120))).SelectMany(x => x).ToList();
-
-            var total = 4 * PerPupil;
-            Assert.True(refused > 0, "no send was in flight when the database went away");
-            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), acknowledged.Order());
-            await using var db = new NpgsqlConnection(app.ConnectionString + ";Pooling=false"); // not left in a pool the other tests' restarts kill
-            await db.OpenAsync();
-            await using var check = new NpgsqlCommand(
-                "SELECT count(*), count(DISTINCT client_id), max(seq), (SELECT last_seq FROM chats WHERE id = $1) FROM messages WHERE chat_id = $1", db)
-            {
-                Parameters = { new() { Value = chat.Id } },
-            };
-            await using (var row = await check.ExecuteReaderAsync())
-            {
-                Assert.True(await row.ReadAsync());
-                Assert.Equal((total, total, total, total), ((int)row.GetInt64(0), (int)row.GetInt64(1), (int)row.GetInt64(2), (int)row.GetInt64(3)));
-            }
-
-            var updates = await hubs[0].Connection.InvokeAsync<ChatUpdatesDto>("GetUpdates", chat.Id, 0L, 200);
-            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), updates.Events.Select(e => e.Seq));
+            return new ConnectedPupils(school, hubs);
         }
-        finally
+
+        public async ValueTask DisposeAsync()
         {
             foreach (var hub in hubs)
             {
