@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Realtime;
 using Chat.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -160,6 +162,7 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
         await onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "До сбоя", null, null));
         await HubClient.EventuallyAsync(() => onB.Pushes.Any(p => p.Message.ChatId == room.ChatId), "the first push across nodes");
 
+        var recovered = Recoveries();
         await cluster.Redis.KillAsync();
         try
         {
@@ -203,6 +206,7 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
             Thread.Sleep(300);
             return onB.Pushes.Any(p => p.Message.Text == "После сбоя");
         }, "pushes across nodes after Redis is back", 30_000);
+        await AfterRecoveryAsync(recovered);
     }
 
     /// <summary>
@@ -217,6 +221,7 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
         await using var onA = new NodeMember(room.Pupils[1]);
         await onA.ConnectAsync(cluster.NodeA.BaseAddress, []);
         var late = cluster.NewNode();
+        var recovered = Recoveries();
         try
         {
             await cluster.Redis.KillAsync();
@@ -252,11 +257,26 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
                 Thread.Sleep(300);
                 return onLate.Pushes.Any(p => p.Message.Text == "После сбоя");
             }, "pushes from node A reach the late node's member", 30_000);
+            await AfterRecoveryAsync(recovered);
         }
         finally
         {
             await late.DisposeAsync();
         }
+    }
+
+    /// <summary>How many times each of the cluster's two nodes has closed its connections after a Redis outage.</summary>
+    private (int A, int B) Recoveries() =>
+        (Regex.Count(cluster.NodeA.Output, "Redis is back"), Regex.Count(cluster.NodeB.Output, "Redis is back"));
+
+    /// <summary>
+    /// Waits until both nodes have closed their connections after the outage (RedisOutageRecovery), so that the next
+    /// test's connections are not among those closed.
+    /// </summary>
+    private async Task AfterRecoveryAsync((int A, int B) before)
+    {
+        await HubClient.EventuallyAsync(() => Recoveries() is var now && now.A > before.A && now.B > before.B, "both nodes closed their connections after the outage", 30_000);
+        await Task.Delay(RedisOutageRecovery.Spread);
     }
 
     [Fact]
