@@ -164,7 +164,7 @@ public sealed partial class ChatHub(
 
     public Task<IReadOnlyList<ChatMemberDto>> GetChatMembers(Guid chatId) => chatService.MembersAsync(chatId, Me, Context.ConnectionAborted);
 
-    [Limited(HubLimit.Send)]
+    [Limited(HubLimit.Send), Pipelined]
     public Task<MessageDto> SendMessage(SendMessageRequest request) => messageService.SendAsync(Me, request, Context.ConnectionAborted);
 
     [Limited(HubLimit.Send)]

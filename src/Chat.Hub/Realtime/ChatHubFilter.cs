@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Chat.Hub.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 
@@ -7,15 +8,29 @@ namespace Chat.Hub.Realtime;
 
 /// <summary>
 /// Turns every failure of a hub method into a <see cref="HubException"/> whose message is <c>code: Russian message</c>;
-/// the client sees nothing else (unexpected errors are logged, never shown).
+/// the client sees nothing else (unexpected errors are logged, never shown). It also runs a connection's calls one at a
+/// time, in the order they came, except <see cref="PipelinedAttribute">pipelined</see> ones.
 /// </summary>
 public sealed partial class ChatHubFilter(HubLimits limits, ILogger<ChatHubFilter> logger) : IHubFilter
 {
-    /// <summary>Per hub method, read once: its parameters that must not be null, and the rate it draws on (<see cref="LimitedAttribute"/>).</summary>
-    private static readonly ConcurrentDictionary<MethodInfo, ((int Index, string Name)[] Required, HubLimit? Limit)> Methods = new();
+    /// <summary>
+    /// How many calls of one connection SignalR runs at once (its <c>MaximumParallelInvocationsPerClient</c>). Only
+    /// pipelined calls use more than one: every other call waits for the connection's earlier ones (<see cref="Gates"/>).
+    /// </summary>
+    public const int MaxCallsInFlightPerConnection = 8;
+
+    /// <summary>Per hub method, read once: its parameters that must not be null, the rate it draws on (<see cref="LimitedAttribute"/>), and whether it is pipelined.</summary>
+    private static readonly ConcurrentDictionary<MethodInfo, ((int Index, string Name)[] Required, HubLimit? Limit, bool Pipelined)> Methods = new();
+
+    /// <summary>
+    /// Per connection, the turn of its calls that are not pipelined: one at a time, in the order SignalR read them
+    /// (SemaphoreSlim hands itself to its waiters first in, first out). Gone with the connection.
+    /// </summary>
+    private static readonly ConditionalWeakTable<HubCallerContext, SemaphoreSlim> Gates = new();
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
+        SemaphoreSlim? gate = null;
         try
         {
             var method = Methods.GetOrAdd(invocationContext.HubMethod, Describe);
@@ -23,6 +38,13 @@ public sealed partial class ChatHubFilter(HubLimits limits, ILogger<ChatHubFilte
             if (method.Limit is { } limit)
             {
                 limits.Check(limit, invocationContext.Context.User!.AccountId());
+            }
+
+            if (!method.Pipelined)
+            {
+                var turn = Gates.GetValue(invocationContext.Context, static _ => new SemaphoreSlim(1, 1));
+                await turn.WaitAsync(invocationContext.Context.ConnectionAborted);
+                gate = turn;
             }
 
             return await next(invocationContext);
@@ -53,6 +75,10 @@ public sealed partial class ChatHubFilter(HubLimits limits, ILogger<ChatHubFilte
             var message = field is { } f ? $"{f.Value.FirstOrDefault()} ({f.Key})" : detail ?? error.Message;
             throw new HubException($"{error.Code}: {message}");
         }
+        finally
+        {
+            gate?.Release();
+        }
     }
 
     /// <summary>
@@ -70,14 +96,14 @@ public sealed partial class ChatHubFilter(HubLimits limits, ILogger<ChatHubFilte
         }
     }
 
-    private static ((int Index, string Name)[] Required, HubLimit? Limit) Describe(MethodInfo method)
+    private static ((int Index, string Name)[] Required, HubLimit? Limit, bool Pipelined) Describe(MethodInfo method)
     {
         var nullability = new NullabilityInfoContext();
         var required = method.GetParameters()
             .Where(p => !p.ParameterType.IsValueType && nullability.Create(p).WriteState == NullabilityState.NotNull)
             .Select(p => (p.Position, p.Name ?? ""))
             .ToArray();
-        return (required, method.GetCustomAttribute<LimitedAttribute>()?.Limit);
+        return (required, method.GetCustomAttribute<LimitedAttribute>()?.Limit, method.IsDefined(typeof(PipelinedAttribute)));
     }
 
     /// <summary>Cancellation, as such or wrapped by a driver (Npgsql reports a cancelled command inside its own exception).</summary>
@@ -103,3 +129,12 @@ public sealed partial class ChatHubFilter(HubLimits limits, ILogger<ChatHubFilte
     [LoggerMessage(Level = LogLevel.Error, Message = "Hub method {Method} failed")]
     private static partial void LogHubError(ILogger logger, Exception exception, string method);
 }
+
+/// <summary>
+/// A hub method that does not wait for the connection's earlier calls to finish (ChatHubFilter runs every other one in
+/// turn). Only for a method whose work is ordered before its first real wait: <c>SendMessage</c> is in the node's batch
+/// queue before SignalR reads the connection's next call, so a client that sends without waiting for each answer gets
+/// its messages stored in the order sent, while the second no longer waits for the first's commit and push.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PipelinedAttribute : Attribute;

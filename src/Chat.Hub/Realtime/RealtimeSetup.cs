@@ -34,6 +34,7 @@ internal static class RealtimeSetup
         {
             o.MaximumReceiveMessageSize = 64 * 1024;
             o.EnableDetailedErrors = false;
+            o.MaximumParallelInvocationsPerClient = ChatHubFilter.MaxCallsInFlightPerConnection;
             o.AddFilter<ChatHubFilter>();
         }).AddJsonProtocol(o => ChatJson.Configure(o.PayloadSerializerOptions));
 

@@ -135,6 +135,63 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     [Fact]
+    public async Task OneConnectionSendsWithoutWaitingForAnswers_LaterSendsDoNotWaitForEarlierOnes_StoredInTheOrderSent()
+    {
+        var room = await RoomAsync(3);
+        await using var holder = await HubClient.ConnectAsync(app, room.Pupils[1]);
+        await using var sender = await HubClient.ConnectAsync(app, room.Pupils[0]);
+        var withSecond = await sender.Connection.InvokeAsync<ChatSummaryDto>("OpenDirectChat", room.School.Id, room.Pupils[1].AccountId);
+        var withThird = await sender.Connection.InvokeAsync<ChatSummaryDto>("OpenDirectChat", room.School.Id, room.Pupils[2].AccountId);
+        var batcher = app.Services.GetRequiredService<MessageBatcher>();
+
+        // The node's batch statement is held (another pupil's message to the held class chat): whatever is sent now
+        // waits for the next batch.
+        await using var hold = await ChatRowHold.HoldAsync(app.ConnectionString, room.ChatId);
+        var held = holder.SendAsync(room.ChatId, "держит пакет");
+        await hold.WaitUntilHeldUpAsync();
+
+        // One connection sends four messages without waiting for any answer (a phone flushing its outbox, or a script).
+        // Each is queued at once, not after the earlier one's commit: all four wait in the queue together.
+        var sends = new[] { (withSecond.Id, "1"), (withThird.Id, "2"), (withSecond.Id, "3"), (room.ChatId, "4") }
+            .Select(s => sender.SendAsync(s.Item1, s.Item2))
+            .ToList();
+        await HubClient.EventuallyAsync(() => batcher.Waiting >= 4, "all four sends queued while the batch is held");
+        await hold.DisposeAsync();
+        var acks = await Task.WhenAll(sends);
+        await held;
+
+        // Stored in the order sent: "1" and "3" in their chat in that order, "4" after the held message in the class
+        // chat. "1", "2" and "4" went into one batch (one transaction, one timestamp); "3", a second message of the
+        // same sender to the same chat, into the next.
+        Assert.Equal(["1", "2", "3", "4"], acks.Select(a => a.Text));
+        Assert.Equal([1L, 1L, 2L, 2L], acks.Select(a => a.Seq));
+        Assert.Equal(acks[0].CreatedAt, acks[1].CreatedAt);
+        Assert.Equal(acks[0].CreatedAt, acks[3].CreatedAt);
+        Assert.True(acks[2].CreatedAt > acks[0].CreatedAt);
+    }
+
+    [Fact]
+    public async Task OneConnectionsOtherCalls_StillRunOneAtATime_InTheOrderSent()
+    {
+        var room = await RoomAsync(2);
+        await using var pupil = await HubClient.ConnectAsync(app, room.Pupils[0]);
+        var mine = await pupil.SendAsync(room.ChatId, "исправлю");
+
+        // An edit waits for the held chat row; the same connection's next call (a read that needs no lock) waits for
+        // the edit: a client that does not wait for answers still gets its calls done in the order it made them.
+        await using var hold = await ChatRowHold.HoldAsync(app.ConnectionString, room.ChatId);
+        var edit = pupil.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, mine.Seq, "исправил");
+        await hold.WaitUntilHeldUpAsync();
+        var chats = pupil.Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", room.School.Id);
+        await Task.Delay(300);
+        Assert.False(chats.IsCompleted, "the read ran before the edit sent ahead of it had finished");
+
+        await hold.DisposeAsync();
+        Assert.Equal("исправил", (await edit).Text);
+        Assert.Contains(await chats, c => c.Id == room.ChatId);
+    }
+
+    [Fact]
     public async Task SendsQueuedBehindABatch_PushedToEachMemberAsOneMessagesReceived_InSeqOrder()
     {
         var room = await RoomAsync(6);

@@ -47,6 +47,9 @@ public sealed partial class MessageBatcher : BackgroundService
         this.logger = logger;
     }
 
+    /// <summary>Appends waiting for a batch of their own (not the one being written); for tests.</summary>
+    internal int Waiting => queue.Reader.Count;
+
     /// <summary>
     /// Stores the message in the next batch. Returns the stored message and whether it is new (a new one has been
     /// handed to the chat's group already), or null when refused (<see cref="MessageStore.DiagnoseAsync"/> says why).
