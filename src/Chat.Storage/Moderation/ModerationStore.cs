@@ -90,28 +90,34 @@ public sealed class ModerationStore(NpgsqlDataSource db)
             "UPDATE school_rules SET archived_at = now() WHERE school_id = @schoolId AND id = @ruleId AND archived_at IS NULL",
             new { schoolId, ruleId }, s.Transaction, cancellationToken: ct)) == 1;
 
-    public async Task<int> RecordViolationAsync(DbScope s, Guid chatId, Guid accountId, Guid ruleId, long? messageSeq, Guid moderatorId, string? note, CancellationToken ct)
+    /// <summary>
+    /// Records a violation, at most one per message: another report of the same message, or a moderator's retry after a
+    /// lost answer, records nothing (Recorded is false). Returns the member's count of violations in the chat.
+    /// </summary>
+    public async Task<(bool Recorded, int Count)> RecordViolationAsync(DbScope s, Guid chatId, Guid accountId, Guid ruleId, long? messageSeq, Guid moderatorId, string? note, CancellationToken ct)
     {
-        await s.Connection.ExecuteAsync(new CommandDefinition(
+        var recorded = await s.Connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO violations (id, chat_id, account_id, rule_id, message_seq, moderator_id, note)
-            VALUES (@id, @chatId, @accountId, @ruleId, @messageSeq, @moderatorId, @note)
+            SELECT @id, @chatId, @accountId, @ruleId, @messageSeq, @moderatorId, @note
+            WHERE @messageSeq::bigint IS NULL
+               OR NOT EXISTS (SELECT 1 FROM violations v WHERE v.chat_id = @chatId AND v.account_id = @accountId AND v.message_seq = @messageSeq)
             """,
-            new { id = Guid.CreateVersion7(), chatId, accountId, ruleId, messageSeq, moderatorId, note }, s.Transaction, cancellationToken: ct));
-        return await CountViolationsAsync(s, chatId, accountId, ct);
+            new { id = Guid.CreateVersion7(), chatId, accountId, ruleId, messageSeq, moderatorId, note }, s.Transaction, cancellationToken: ct)) == 1;
+        return (recorded, await CountViolationsAsync(s, chatId, accountId, ct));
     }
 
+    /// <summary>The member's violations in the chat: those of one message count once (two recorded at the same moment, or before the rule, included).</summary>
+    private const string CountViolationsSql =
+        "SELECT count(DISTINCT coalesce(message_seq::text, id::text))::int FROM violations WHERE chat_id = @chatId AND account_id = @accountId";
+
     public async Task<int> CountViolationsAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
-        await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            "SELECT count(*)::int FROM violations WHERE chat_id = @chatId AND account_id = @accountId",
-            new { chatId, accountId }, s.Transaction, cancellationToken: ct));
+        await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(CountViolationsSql, new { chatId, accountId }, s.Transaction, cancellationToken: ct));
 
     public async Task<int> CountViolationsAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.ExecuteScalarAsync<int>(new CommandDefinition(
-            "SELECT count(*)::int FROM violations WHERE chat_id = @chatId AND account_id = @accountId",
-            new { chatId, accountId }, cancellationToken: ct));
+        return await c.ExecuteScalarAsync<int>(new CommandDefinition(CountViolationsSql, new { chatId, accountId }, cancellationToken: ct));
     }
 
     public async Task<ChatRestriction> RestrictAsync(DbScope s, Guid chatId, Guid accountId, string kind, Guid ruleId, string reason, Guid moderatorId, DateTime endsAt, CancellationToken ct)
@@ -189,10 +195,17 @@ public sealed class ModerationStore(NpgsqlDataSource db)
         await s.Connection.QuerySingleOrDefaultAsync<MessageReport>(new CommandDefinition(
             ReportSelect + " WHERE r.id = @reportId FOR UPDATE OF r", new { reportId }, s.Transaction, cancellationToken: ct));
 
-    public Task ResolveReportAsync(DbScope s, Guid reportId, string resolution, Guid resolvedBy, CancellationToken ct) =>
+    /// <summary>
+    /// Resolves the report and every other open report of the same message with it (the decision is about the message,
+    /// whoever reported it). Returns how many were resolved.
+    /// </summary>
+    public Task<int> ResolveReportAsync(DbScope s, MessageReport report, string resolution, Guid resolvedBy, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE message_reports SET status = 'resolved', resolution = @resolution, resolved_by = @resolvedBy, resolved_at = now() WHERE id = @reportId",
-            new { reportId, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
+            """
+            UPDATE message_reports SET status = 'resolved', resolution = @resolution, resolved_by = @resolvedBy, resolved_at = now()
+            WHERE id = @id OR (chat_id = @chatId AND message_seq = @messageSeq AND status = 'open')
+            """,
+            new { report.Id, report.ChatId, report.MessageSeq, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
 
     /// <summary>The school's chats but direct ones (who talks with whom privately is not the admin's list), active first, by title.</summary>
     public async Task<IReadOnlyList<SchoolChatRow>> ListSchoolChatsAsync(Guid schoolId, Guid adminId, CancellationToken ct)

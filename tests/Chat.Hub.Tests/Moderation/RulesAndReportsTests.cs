@@ -106,6 +106,50 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.True(whole.Count(r => r[7] == "chat.updated" && r[3] == "настройки чата изменены") >= 1200);
     }
 
+    /// <summary>
+    /// Four classmates report one rude message; the teacher warns once. The regulations allow a block only after more
+    /// than three violations, so one message must not count as four.
+    /// </summary>
+    [Fact]
+    public async Task OneMessageReportedByFour_WarnedOnce_IsOneViolation_TheOtherReportsResolvedWithIt()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 5);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        var rule = (await petya.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+        var rude = await petya.SendAsync(room.ChatId, "Вы все глупые");
+        var reports = new List<Guid>();
+        foreach (var pupil in room.Pupils.Skip(1))
+        {
+            await using var hub = await HubClient.ConnectAsync(app, pupil);
+            reports.Add(await hub.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, null)));
+        }
+
+        var warned = await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, reports[0], "warned");
+        Assert.Equal(("resolved", "warned"), (warned.Status, warned.Resolution));
+
+        // The decision was about the message: its other three reports are resolved with it, none left open.
+        Assert.Empty(await teacher.Connection.InvokeAsync<List<ReportDto>>("GetReports", room.ChatId, "open"));
+        var all = await teacher.Connection.InvokeAsync<List<ReportDto>>("GetReports", room.ChatId, "resolved");
+        Assert.Equal(reports.Order(), all.Select(r => r.Id).Order());
+        Assert.All(all, r => Assert.Equal("warned", r.Resolution));
+        await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, reports[3], "warned").ExpectHubErrorAsync("report_resolved");
+
+        // A warning for the same message again (a retry after a lost answer) is still one violation, logged once.
+        var again = await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, rule.Id, rude.Seq, null));
+        Assert.Equal((1, false), (again.Violations, again.MayBeBlocked));
+        var audit = await room.School.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.AuditEventDto>>($"{room.School.Api}/audit");
+        Assert.Single(audit!, e => e.Action == "moderation.violation" && e.SubjectId == room.Petya.AccountId);
+        await teacher.Connection.InvokeAsync<RestrictionDto>("BlockMember",
+                new BlockRequest(room.ChatId, room.Petya.AccountId, rule.Id, DateTimeOffset.UtcNow.AddDays(7), "Грубость"))
+            .ExpectHubErrorAsync("block_needs_violations");
+
+        // Another message is another violation.
+        var ruder = await petya.SendAsync(room.ChatId, "И учитель тоже");
+        var second = await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, rule.Id, ruder.Seq, null));
+        Assert.Equal(2, second.Violations);
+    }
+
     [Fact]
     public async Task Reports_WarnedOrDismissed_LeaveTheMessage_ResolvedOnlyOnce_OnlyModerators()
     {

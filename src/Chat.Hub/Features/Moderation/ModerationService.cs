@@ -112,9 +112,14 @@ public sealed class ModerationService(
 
         var count = await database.InTransactionAsync(async s =>
         {
-            var count = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct);
-            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.violation", request.AccountId,
-                new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, request.MessageSeq, snapshot, note, count }, ct);
+            var (recorded, count) = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct);
+            if (recorded)
+            {
+                // One message is one violation: another report of it, or a retry, changes nothing and logs nothing.
+                await audit.AppendAsync(s, chat.SchoolId, me, "moderation.violation", request.AccountId,
+                    new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, request.MessageSeq, snapshot, note, count }, ct);
+            }
+
             return count;
         }, ct);
         return new ViolationCountDto(request.ChatId, request.AccountId, count, count > BlockAfterViolations);
@@ -321,8 +326,9 @@ public sealed class ModerationService(
                 throw new ChatException(ChatError.ReportResolved);
             }
 
-            await moderation.ResolveReportAsync(s, reportId, resolution, me, ct);
-            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.report_resolved", reportId, new { chatId, resolution }, ct);
+            var resolved = await moderation.ResolveReportAsync(s, locked, resolution, me, ct);
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.report_resolved", reportId,
+                new { chatId, resolution, otherReportsOfTheMessage = resolved - 1 }, ct);
             return true;
         }, ct);
         return ReportDto.From((await moderation.ListReportsAsync(chatId, null, ct)).First(r => r.Id == reportId));
