@@ -14,9 +14,11 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
     public async Task Admin_SetsPolicy_AppointsDirector_MovesAndRemovesPupils_StaffLeaves_EditsRules_RollsTheYearOver()
     {
         var school = await Scene.SchoolAsync("Школа №32");
-        var a5 = await school.ClassAsync("5А");
-        var b5 = await school.ClassAsync("5Б");
-        var a11 = await school.ClassAsync("11А");
+        // Classes of the year that ends: the rollover below moves the school into the year that starts this September.
+        var ending = DateTime.UtcNow.Year - 1;
+        var a5 = await school.ClassAsync("5А", ending);
+        var b5 = await school.ClassAsync("5Б", ending);
+        var a11 = await school.ClassAsync("11А", ending);
         var ivan = await school.TeacherAsync("Иван Петрович");
         var leaving = await school.TeacherAsync("Пётр Уходящий");
         var dima = await school.PupilAsync("Дима Ковалёв", a5);

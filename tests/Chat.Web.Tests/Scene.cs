@@ -46,8 +46,8 @@ public sealed class School(WebApp app, Guid id, ApiUser admin)
 
     private string Api => $"/api/schools/{Id}";
 
-    public async Task<Guid> ClassAsync(string name) =>
-        (await Scene.Read(await Admin.Http.PostAsJsonAsync($"{Api}/classes", new { name }))).GetProperty("id").GetGuid();
+    public async Task<Guid> ClassAsync(string name, int? schoolYear = null) =>
+        (await Scene.Read(await Admin.Http.PostAsJsonAsync($"{Api}/classes", new { name, schoolYear }))).GetProperty("id").GetGuid();
 
     public async Task<JsonElement> InviteAsync(string role, Guid? classId = null, Guid? childId = null) =>
         await Scene.Read(await Admin.Http.PostAsJsonAsync($"{Api}/invites", new { role, classId, childId }));

@@ -34,6 +34,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError MemberNotFound = new("member_not_found", 404, "Участник не найден в этой школе.");
     public static readonly ChatError ClassNotFound = new("class_not_found", 404, "Класс не найден.");
     public static readonly ChatError ClassNameTaken = new("class_name_taken", 409, "Класс с таким названием уже есть в этом учебном году.");
+    public static readonly ChatError AlreadyRolledOver = new("already_rolled_over", 409, "Школа уже перешла на новый учебный год.");
     public static readonly ChatError ClassNotEmpty = new("class_not_empty", 409, "В классе ещё есть ученики. Переведите их в другой класс или отметьте выбытие, затем отправьте класс в архив.");
     public static readonly ChatError StaffRoomFixed = new("staff_room_fixed", 409, "Учительскую нельзя переименовать или архивировать.");
     public static readonly ChatError NotATeacher = new("not_a_teacher", 409, "Этот участник не является учителем школы.");

@@ -74,9 +74,25 @@ public static class Text
 /// <summary>The Russian school year starts on 1 September; the year is named by its first calendar year.</summary>
 public static class SchoolYear
 {
+    /// <summary>The school year by the calendar.</summary>
     public static int Current(TimeProvider clock)
     {
         var now = clock.GetUtcNow();
         return now.Month >= 9 ? now.Year : now.Year - 1;
     }
+
+    /// <summary>
+    /// A school's year: the calendar's, or the next one once the school has rolled over into it (from June to August a
+    /// class made for the school belongs to the year that starts in September).
+    /// </summary>
+    public static int Of(TimeProvider clock, int? rolledOverTo) => Math.Max(Current(clock), rolledOverTo ?? 0);
+
+    /// <summary>
+    /// The year a rollover made now moves a school into: in spring and summer the one that starts this September; in
+    /// the autumn (a rollover made late) the one that has just started.
+    /// </summary>
+    public static int RolloverTarget(TimeProvider clock) => clock.GetUtcNow().Year;
+
+    /// <summary>«2026/27».</summary>
+    public static string Name(int year) => $"{year}/{(year + 1) % 100:D2}";
 }

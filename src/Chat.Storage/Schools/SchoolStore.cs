@@ -74,6 +74,15 @@ public sealed class SchoolStore(NpgsqlDataSource db)
         return schools;
     }
 
+    /// <summary>The school year the school moved into at its last rollover; null before its first.</summary>
+    public Task<int?> RolledOverToAsync(DbScope s, Guid schoolId, CancellationToken ct) =>
+        s.Connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+            "SELECT rolled_over_to FROM schools WHERE id = @schoolId", new { schoolId }, s.Transaction, cancellationToken: ct));
+
+    public Task SetRolledOverToAsync(DbScope s, Guid schoolId, int schoolYear, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE schools SET rolled_over_to = @schoolYear WHERE id = @schoolId", new { schoolId, schoolYear }, s.Transaction, cancellationToken: ct));
+
     public async Task<School?> GetAsync(Guid id, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
@@ -81,7 +90,6 @@ public sealed class SchoolStore(NpgsqlDataSource db)
             $"SELECT {SchoolColumns} FROM schools WHERE id = @id", new { id }, cancellationToken: ct));
     }
 
-    /// <summary>Locks the school row: admin changes and roster changes of one school go one at a time.</summary>
     /// <summary>
     /// The school, its row locked for share for the rest of the transaction: a change of its roster, roles, links or
     /// settings (which lock it with <see cref="LockAsync"/>) waits for this transaction, or this one for it.
@@ -92,6 +100,7 @@ public sealed class SchoolStore(NpgsqlDataSource db)
             $"SELECT {SchoolColumns} FROM schools WHERE id = @id FOR SHARE", new { id }, s.Transaction, cancellationToken: ct));
     }
 
+    /// <summary>Locks the school row: admin changes and roster changes of one school go one at a time.</summary>
     public async Task<School?> LockAsync(DbScope s, Guid id, CancellationToken ct)
     {
         return await s.Connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(

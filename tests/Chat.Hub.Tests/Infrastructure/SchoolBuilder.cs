@@ -74,8 +74,9 @@ public sealed class TestSchool(ChatApp app, Guid id, TestUser admin)
 
     public string Api => $"/api/schools/{Id}";
 
-    public async Task<ClassDto> CreateClassAsync(string name) =>
-        await (await Admin.Http.PostAsJsonAsync($"{Api}/classes", new { name })).ReadAsync<ClassDto>();
+    /// <summary>A class of the school's current year, or of <paramref name="schoolYear"/>.</summary>
+    public async Task<ClassDto> CreateClassAsync(string name, int? schoolYear = null) =>
+        await (await Admin.Http.PostAsJsonAsync($"{Api}/classes", new { name, schoolYear })).ReadAsync<ClassDto>();
 
     public async Task<InviteDto> InviteAsync(TestUser by, string role, Guid? classId = null, Guid? childId = null, int? maxUses = null, int? expiresInHours = null) =>
         await (await by.Http.PostAsJsonAsync($"{Api}/invites", new { role, classId, childId, maxUses, expiresInHours })).ReadAsync<InviteDto>();

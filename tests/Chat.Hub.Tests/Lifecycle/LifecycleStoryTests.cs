@@ -66,8 +66,9 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
     public async Task Rollover_Promotes5АTo6А_GraduatesEleventh_HistoryStaysWithTheClassTeacher()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var class11 = await school.CreateClassAsync("11А");
+        var ending = DateTime.UtcNow.Year - 1; // the year that ends: the rollover moves the school into the one starting this September
+        var class5A = await school.CreateClassAsync("5А", ending);
+        var class11 = await school.CreateClassAsync("11А", ending);
         var teacher11 = await school.AddVerifiedTeacherAsync("Классный руководитель 11А", class11.Id);
         var pupil5 = await school.AddStudentAsync("Пятиклассник", class5A.Id);
         var graduate = await school.AddStudentAsync("Выпускник", class11.Id);
@@ -75,7 +76,7 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await graduate.Http.PostAsJsonAsync($"/api/chats/{graduateChat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Спасибо за все годы!" });
 
         // A group of the same name made for next year already: the rollover says which, and changes nothing.
-        var club = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "Кружок робототехники", kind = "group" })).ReadAsync<ClassDto>();
+        var club = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "Кружок робототехники", kind = "group", schoolYear = ending })).ReadAsync<ClassDto>();
         var nextYears = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "Кружок робототехники", kind = "group", schoolYear = club.SchoolYear + 1 })).ReadAsync<ClassDto>();
         var refused = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "class_name_taken");
         Assert.Contains("Кружок робототехники", refused.Detail, StringComparison.Ordinal);
@@ -83,7 +84,7 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{nextYears.Id}", new { name = "Кружок робототехники (новый)" })).EnsureOkAsync();
 
         var result = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ReadAsync<RolloverResult>();
-        Assert.Equal((2, 1, 1), (result.Promoted, result.Graduated, result.PupilsLeft)); // 5А and this year's club; next year's stays
+        Assert.Equal((2, 1, 1, ending + 1), (result.Promoted, result.Graduated, result.PupilsLeft, result.SchoolYear)); // 5А and this year's club; next year's stays
 
         var classes = await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes");
         var promoted = classes!.Single(c => c.Id == class5A.Id);
@@ -99,14 +100,48 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("Спасибо за все годы!", Assert.Single(history!).Text);
     }
 
+    /// <summary>
+    /// June: the admin rolls over, then in August makes next September's first grade without naming a year. It belongs
+    /// to the new year (by the calendar it would still be the old one, and the next rollover would move it alone); a
+    /// second rollover in the same summer (a double click, a retry) is refused, and nothing moves twice.
+    /// </summary>
+    [Fact]
+    public async Task Rollover_ClassMadeAfterIt_BelongsToTheNewYear_ASecondRolloverTheSameYearIsRefused()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var ending = DateTime.UtcNow.Year - 1;
+        var class5A = await school.CreateClassAsync("5А", ending);
+        var class10 = await school.CreateClassAsync("10А", ending);
+        var pupil10 = await school.AddStudentAsync("Десятиклассник", class10.Id);
+
+        var result = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ReadAsync<RolloverResult>();
+        Assert.Equal((2, 0, ending + 1), (result.Promoted, result.Graduated, result.SchoolYear));
+        var firstGrade = await school.CreateClassAsync("1А");
+        Assert.Equal(ending + 1, firstGrade.SchoolYear);
+
+        var again = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "already_rolled_over");
+        Assert.Contains($"{ending + 1}/", again.Detail, StringComparison.Ordinal);
+        var classes = (await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes"))!;
+        Assert.Equal(("6А", "11А", "1А"),
+            (classes.Single(c => c.Id == class5A.Id).Name, classes.Single(c => c.Id == class10.Id).Name, classes.Single(c => c.Id == firstGrade.Id).Name));
+        Assert.All(classes.Where(c => c.Kind == "class"), c => Assert.Equal(ending + 1, c.SchoolYear));
+        await (await pupil10.Http.GetAsync(school.Api)).EnsureOkAsync(); // the new eleventh-grader did not graduate
+
+        // From June to August the calendar still counts the old year while the school is in the new one: a class made
+        // then belongs to the school's year. (Today's date may fall in any month, so the school is put a year ahead.)
+        await app.ExecuteSqlAsync("UPDATE schools SET rolled_over_to = @year WHERE id = @id", new { year = ending + 2, id = school.Id });
+        Assert.Equal(ending + 2, (await school.CreateClassAsync("1Б")).SchoolYear);
+    }
+
     /// <summary>A class named «9…» of 60 characters cannot become «10…» of 61: the rollover names it and changes nothing.</summary>
     [Fact]
     public async Task Rollover_AClassWhoseNextNameIsTooLong_IsNamed_NothingChanges()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
+        var ending = DateTime.UtcNow.Year - 1;
+        var class5A = await school.CreateClassAsync("5А", ending);
         var longName = "9" + new string('А', 59);
-        var long9 = await school.CreateClassAsync(longName);
+        var long9 = await school.CreateClassAsync(longName, ending);
         Assert.Equal(9, long9.Grade);
 
         var refused = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");

@@ -92,8 +92,9 @@ public sealed class ChatUpdatedTests(ChatApp app) : IClassFixture<ChatApp>
     public async Task Rollover_PromotedClassChatRenamed_GraduatedClassChatArchived_ForThoseStillInThem()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
-        var class5A = await school.CreateClassAsync("5А");
-        var class11 = await school.CreateClassAsync("11А");
+        var ending = DateTime.UtcNow.Year - 1; // the year the rollover ends
+        var class5A = await school.CreateClassAsync("5А", ending);
+        var class11 = await school.CreateClassAsync("11А", ending);
         var teacher11 = await school.AddVerifiedTeacherAsync("Классный руководитель 11А", class11.Id);
         var pupil5 = await school.AddStudentAsync("Пятиклассник", class5A.Id);
         await school.AddStudentAsync("Выпускник", class11.Id);

@@ -17,7 +17,7 @@ public sealed record LeaveBody(string? Reason);
 
 public sealed record RolloverBody(int? FinalGrade);
 
-public sealed record RolloverResult(int Promoted, int Graduated, int PupilsLeft, IReadOnlyList<string> Classes);
+public sealed record RolloverResult(int Promoted, int Graduated, int PupilsLeft, IReadOnlyList<string> Classes, int SchoolYear);
 
 /// <summary>
 /// The school year as it happens: a pupil moves to another class or leaves (with their parents, except from chats a
@@ -31,7 +31,8 @@ public sealed class LifecycleService(
     MembershipStore memberships,
     RosterSync roster,
     ChatDatabase database,
-    AuditLog audit)
+    AuditLog audit,
+    TimeProvider clock)
 {
     public async Task MoveStudentAsync(Guid schoolId, Guid accountId, Guid me, MoveStudentBody body, CancellationToken ct)
     {
@@ -146,15 +147,23 @@ public sealed class LifecycleService(
         {
             await access.AdminAsync(s, schoolId, me, ct);
             await schools.LockAsync(s, schoolId, ct);
+            // The rollover moves the school into one year, once: a second one in the same summer (a double click, a
+            // retry after a lost answer) would move every class up again and graduate the next class.
+            var target = SchoolYear.RolloverTarget(clock);
+            if (await schools.RolledOverToAsync(s, schoolId, ct) >= target)
+            {
+                throw new ChatException(ChatError.AlreadyRolledOver,
+                    detail: $"Школа уже перешла на {SchoolYear.Name(target)} учебный год. Следующий переход — в конце этого учебного года.");
+            }
+
             var changes = new List<MembershipChange>();
             var changedClasses = new List<Guid>(); // archived, or renamed: their chats follow
             var names = new List<string>();
             int promoted = 0, graduated = 0, left = 0;
-            // The year that ends is the earliest of the active classes; classes already made for a later year (next
-            // September's first grades, a club planned ahead) are not moved again.
+            // The classes of earlier years move up; classes made for the new year already (next September's first
+            // grades, made in August) stay as they are.
             var active = await lifecycle.ActiveClassesAsync(s, schoolId, ct);
-            var ending = active.Count == 0 ? 0 : active.Min(c => c.SchoolYear);
-            foreach (var cls in active.Where(c => c.SchoolYear == ending))
+            foreach (var cls in active.Where(c => c.SchoolYear < target))
             {
                 if (cls.Grade is { } grade && grade >= finalGrade)
                 {
@@ -181,7 +190,7 @@ public sealed class LifecycleService(
 
                     try
                     {
-                        await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, cls.SchoolYear + 1, ct);
+                        await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, target, ct);
                     }
                     catch (PostgresException e) when (s.MarkFailed() || e.SqlState == PostgresErrorCodes.UniqueViolation)
                     {
@@ -200,9 +209,10 @@ public sealed class LifecycleService(
                 }
             }
 
+            await schools.SetRolledOverToAsync(s, schoolId, target, ct);
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
-            await audit.AppendAsync(s, schoolId, me, "school_year.rolled_over", schoolId, new { finalGrade, promoted, graduated, pupilsLeft = left }, ct);
-            return (new RolloverResult(promoted, graduated, left, names), (IReadOnlyList<MembershipChange>)changes, changedClasses);
+            await audit.AppendAsync(s, schoolId, me, "school_year.rolled_over", schoolId, new { finalGrade, schoolYear = target, promoted, graduated, pupilsLeft = left }, ct);
+            return (new RolloverResult(promoted, graduated, left, names, target), (IReadOnlyList<MembershipChange>)changes, changedClasses);
         }, ct);
         await roster.ApplyAsync(changes);
         await roster.AnnounceClassChatsAsync(schoolId, changedClasses, ct);

@@ -78,7 +78,7 @@ public sealed class SchoolService(
                 throw ChatException.Field("grade", "Параллель — число от 1 до 12.");
             }
 
-            var year = body.SchoolYear ?? SchoolYear.Current(clock);
+            var year = body.SchoolYear ?? SchoolYear.Of(clock, await schools.RolledOverToAsync(s, schoolId, ct));
             if (year < 2000 || year > 2100)
             {
                 throw ChatException.Field("schoolYear", "Неверный учебный год.");

@@ -392,7 +392,10 @@ export async function showAdmin(root, school, back, options = {}) {
     if (teacherOnly) return;
     const finalGrade = h('input', { type: 'number', id: 'adm-final-grade', min: 1, max: 12, value: 11, style: 'width:5rem' });
     const err = errBox();
-    const active = classes.filter(c => c.kind === 'class' && !c.archived);
+    // The year a rollover now moves the school into (as the server counts it): classes made for it already stay.
+    const target = new Date().getUTCFullYear();
+    const yearName = `${target}/${String((target + 1) % 100).padStart(2, '0')}`;
+    const active = classes.filter(c => c.kind === 'class' && !c.archived && c.schoolYear < target);
     const plan = () => {
       const fin = Number(finalGrade.value) || 11;
       return active.map(c => (c.grade == null ? `${c.name} — без параллели, не меняется` : c.grade >= fin ? `${c.name} → выпуск` : `${c.name} → ${nextName(c)}`));
@@ -410,7 +413,7 @@ export async function showAdmin(root, school, back, options = {}) {
           const fin = Number(finalGrade.value);
           const done = await formDialog({
             title: 'Перейти на новый учебный год?',
-            text: `Это нельзя отменить. ${plan().join('; ') || 'Классов нет'}.`,
+            text: `Школа перейдёт на ${yearName} учебный год. Это нельзя отменить. ${plan().join('; ') || 'Переводить нечего'}.`,
             submit: 'Перейти на новый год',
             onSubmit: () => api('POST', `${base}/rollover`, { finalGrade: fin }),
           });
