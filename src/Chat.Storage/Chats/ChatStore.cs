@@ -48,7 +48,7 @@ public sealed record MyChatRow(
     Guid? LiveCallId = null,
     string? LiveCallKind = null);
 
-public sealed record ChatMemberRow(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, long ReadSeq, bool VerifiedTeacher);
+public sealed record ChatMemberRow(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, long ReadSeq, bool VerifiedTeacher, DateTime JoinedAt);
 
 /// <summary>A change of who is in which chat, so that live connections can follow it on every node.</summary>
 public sealed record MembershipChange(Guid ChatId, Guid AccountId, bool Added);
@@ -257,7 +257,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<ChatMemberRow>(new CommandDefinition(
             """
-            SELECT m.account_id, a.display_name, a.avatar_url, m.role, m.read_seq, coalesce(sm.teacher_verified_at IS NOT NULL, false) AS verified_teacher
+            SELECT m.account_id, a.display_name, a.avatar_url, m.role, m.read_seq, coalesce(sm.teacher_verified_at IS NOT NULL, false) AS verified_teacher, m.joined_at
             FROM chat_members m JOIN chats c ON c.id = m.chat_id JOIN accounts a ON a.id = m.account_id
             LEFT JOIN school_members sm ON sm.school_id = c.school_id AND sm.account_id = m.account_id
             WHERE m.chat_id = @chatId ORDER BY m.role DESC, a.display_name

@@ -12,6 +12,39 @@ public sealed class ReadPositionTests(ChatApp app) : IClassFixture<ChatApp>
 {
     private static Task<long> MarkReadAsync(HubClient hub, Guid chatId, long seq) => hub.Connection.InvokeAsync<long>("MarkRead", chatId, seq);
 
+    /// <summary>
+    /// A pupil who joins the class mid-year does not find the class chat and the school channel full of unread messages
+    /// written before he came; «read by» of those leaves him out; what is written after counts as usual.
+    /// </summary>
+    [Fact]
+    public async Task NewMember_JoinsWithEarlierMessagesRead_ReadByLeavesHimOut_LaterOnesUnread()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var admin = await HubClient.ConnectAsync(app, room.School.Admin);
+        var channel = (await admin.ChatsAsync(room.School.Id)).Single(c => c.Title == "Общешкольный канал");
+        var earlier = new List<MessageDto>();
+        for (var i = 1; i <= 3; i++)
+        {
+            earlier.Add(await petya.SendAsync(room.ChatId, $"До новенького {i}"));
+        }
+
+        await admin.SendAsync(channel.Id, "Объявление до новенького");
+
+        var newcomer = await room.School.AddStudentAsync("Новенький", room.Class.Id);
+        await using var hub = await HubClient.ConnectAsync(app, newcomer);
+        var classChat = await hub.ChatAsync(room.School.Id, room.ChatId);
+        Assert.Equal((3L, 3L, 0), (classChat.LastSeq, classChat.ReadSeq, classChat.UnreadCount));
+        Assert.Equal(0, (await hub.ChatAsync(room.School.Id, channel.Id)).UnreadCount);
+        var readBy = await petya.Connection.InvokeAsync<ReadByDto>("GetReadBy", room.ChatId, earlier[0].Seq);
+        Assert.DoesNotContain(newcomer.AccountId, readBy.AccountIds!);
+
+        var welcome = await petya.SendAsync(room.ChatId, "Привет, новенький!");
+        Assert.Equal(1, (await hub.ChatAsync(room.School.Id, room.ChatId)).UnreadCount);
+        await MarkReadAsync(hub, room.ChatId, welcome.Seq);
+        Assert.Contains(newcomer.AccountId, (await petya.Connection.InvokeAsync<ReadByDto>("GetReadBy", room.ChatId, welcome.Seq)).AccountIds!);
+    }
+
     [Fact]
     public async Task MarkRead_MovesOnlyForward_NeverPastLastSeq_CountsFollow()
     {

@@ -263,7 +263,9 @@ public sealed class MessageService(
     {
         await chatService.RoleAsync(chatId, me, ct);
         var members = await chats.ListMembersAsync(chatId, ct);
-        var readers = members.Where(m => m.ReadSeq >= seq && m.AccountId != me).Select(m => m.AccountId).ToList();
+        // Whoever joined after the message was written has it behind their read position without having seen it.
+        var written = (await messages.GetAsync(chatId, seq, ct))?.CreatedAt ?? DateTime.MaxValue;
+        var readers = members.Where(m => m.ReadSeq >= seq && m.AccountId != me && m.JoinedAt <= written).Select(m => m.AccountId).ToList();
         return new ReadByDto(seq, readers.Count, members.Count <= ReadReceiptsLimit ? readers : null);
     }
 
