@@ -416,6 +416,7 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var teacher = await school.TeacherAsync("Нина Павловна", classTeacherOf: a);
         var younger = await school.PupilAsync("Саша Егоров", a);
         var older = await school.PupilAsync("Маша Егорова", b);
+        await school.PupilAsync("Коля Смирнов", a); // Саша's classmate: safe mode keeps other families from writing to him
         var parent = await school.ParentAsync("Павел Егоров", younger.Id);
         await school.JoinAsync(parent, "parent", childId: older.Id);
 
@@ -442,7 +443,13 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await parentPage.GetByLabel("Ребёнок").SelectOptionAsync(new SelectOptionValue { Label = "Все дети" });
         await parentPage.GetByRole(AriaRole.Button, new() { Name = "Написать лично" }).ClickAsync();
         var direct = parentPage.GetByRole(AriaRole.Dialog, new() { Name = "Написать лично" });
-        await direct.GetByLabel("Кому").SelectOptionAsync(new SelectOptionValue { Label = "Нина Павловна — учитель" });
+        // Offered: whom the rules let him write to (the teacher, named with her class, and his own children), not a
+        // classmate of his son.
+        var offered = await direct.GetByLabel("Кому").Locator("option").AllTextContentsAsync();
+        Assert.Contains("Нина Павловна — учитель, классный руководитель 2А", offered);
+        Assert.Contains("Маша Егорова", offered);
+        Assert.DoesNotContain(offered, o => o.StartsWith("Коля Смирнов", StringComparison.Ordinal));
+        await direct.GetByLabel("Кому").SelectOptionAsync(new SelectOptionValue { Label = "Нина Павловна — учитель, классный руководитель 2А" });
         await direct.GetByRole(AriaRole.Button, new() { Name = "Открыть чат" }).ClickAsync();
         await Expect(parentPage.Locator(".chat-head h2")).ToHaveTextAsync("Нина Павловна");
         await SendAsync(parentPage, "Добрый день! Саша заболел.");

@@ -40,14 +40,25 @@ public sealed class LifecycleStore
             """,
             new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
 
-    /// <summary>Takes the person out of every chat of the school and out of the school itself.</summary>
+    /// <summary>
+    /// Takes the person out of every chat of the school and out of the school itself. Their direct chats close for the
+    /// other person too, as any direct chat the rules no longer allow does (ChatStore.CloseUnreachableDirectChatsAsync):
+    /// left with nobody to read it, a parent's chat with a teacher who left would take messages no one ever reads.
+    /// </summary>
     public async Task<IReadOnlyList<MembershipChange>> LeaveSchoolAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
     {
         var removed = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
             """
-            DELETE FROM chat_members cm USING chats c
-            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND cm.account_id = @accountId
-            RETURNING cm.chat_id, cm.account_id, false AS added
+            WITH gone AS (
+                DELETE FROM chat_members cm USING chats c
+                WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND cm.account_id = @accountId
+                RETURNING cm.chat_id, cm.account_id, c.kind),
+            peers AS (
+                DELETE FROM chat_members p USING gone g
+                WHERE g.kind = 'direct' AND p.chat_id = g.chat_id AND p.account_id <> @accountId
+                RETURNING p.chat_id, p.account_id)
+            SELECT chat_id, account_id, false AS added FROM gone
+            UNION ALL SELECT chat_id, account_id, false FROM peers
             """,
             new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
         await s.Connection.ExecuteAsync(new CommandDefinition(

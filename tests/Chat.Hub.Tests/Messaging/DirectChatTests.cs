@@ -43,6 +43,51 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
     private static async Task SetSafeModeAsync(TestSchool school, bool on) =>
         await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", region = "Москва", address = "ул. Школьная, 1", pupilSafeMode = on })).EnsureOkAsync();
 
+    /// <summary>
+    /// The class teacher leaves the school. A mother's direct chat with her closes for the mother too, as a chat the
+    /// rules no longer allow does: left open with nobody on the other side, «Петя заболел» would be read by no one.
+    /// </summary>
+    [Fact]
+    public async Task TeacherLeavesTheSchool_HerDirectChatWithAMotherClosesForBoth_TheMothersConnectionIsTold()
+    {
+        var p = await SchoolAsync();
+        await using var mother = await HubClient.ConnectAsync(app, p.PetyasMother);
+        var chat = await OpenDirectAsync(mother, p.School.Id, p.ClassTeacher5A);
+        await mother.SendAsync(chat.Id, "Петя заболел");
+        var withSubjectTeacher = await OpenDirectAsync(mother, p.School.Id, p.SubjectTeacher);
+
+        await (await p.School.Admin.Http.PostAsJsonAsync($"{p.School.Api}/staff/{p.ClassTeacher5A.AccountId}/leave", new { reason = "Перевод в другую школу" })).EnsureOkAsync();
+
+        await HubClient.EventuallyAsync(() => mother.Memberships.Contains((chat.Id, false)), "the mother's open connection leaves the chat");
+        var chats = await mother.ChatsAsync(p.School.Id);
+        Assert.DoesNotContain(chats, c => c.Id == chat.Id);
+        Assert.Contains(chats, c => c.Id == withSubjectTeacher.Id);
+        await mother.SendAsync(chat.Id, "Вы здесь?").ExpectHubErrorAsync("chat_not_found");
+        await OpenDirectAsync(mother, p.School.Id, p.ClassTeacher5A).ExpectHubErrorAsync("member_not_found");
+    }
+
+    /// <summary>
+    /// «Написать лично» offers only those the rules let me write to: the school's member list says so for each member,
+    /// as opening the chat then decides (a mother sees her son's classmates, but under safe mode cannot write to them).
+    /// </summary>
+    [Fact]
+    public async Task SchoolMembers_SayWhomICanWriteTo_AsOpeningADirectChatDecides()
+    {
+        var p = await SchoolAsync();
+        var seen = (await p.PetyasMother.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.MemberDto>>($"{p.School.Api}/members"))!;
+        bool Can(TestUser u) => seen.Single(m => m.AccountId == u.AccountId).CanMessage;
+        Assert.Equal((true, true, true), (Can(p.ClassTeacher5A), Can(p.SubjectTeacher), Can(p.Petya)));
+        Assert.Equal((false, false), (Can(p.Masha), Can(p.PetyasMother)));
+
+        await using var mother = await HubClient.ConnectAsync(app, p.PetyasMother);
+        await OpenDirectAsync(mother, p.School.Id, p.Masha).ExpectHubErrorAsync("direct_not_allowed");
+        await OpenDirectAsync(mother, p.School.Id, p.ClassTeacher5A);
+
+        // A pupil may write to a classmate and to the staff.
+        var petyaSees = (await p.Petya.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.MemberDto>>($"{p.School.Api}/members"))!;
+        Assert.All(petyaSees.Where(m => m.AccountId != p.Petya.AccountId), m => Assert.True(m.CanMessage, m.DisplayName));
+    }
+
     [Fact]
     public async Task OpenDirectChat_PupilToClassmate_OneChatForThePairThatDelivers()
     {

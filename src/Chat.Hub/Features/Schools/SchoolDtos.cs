@@ -34,9 +34,12 @@ public sealed record MemberDto(
     bool VerifiedTeacher,
     Guid? ClassId,
     IReadOnlyList<Guid> ClassTeacherOf,
-    IReadOnlyList<Guid> Children)
+    IReadOnlyList<Guid> Children,
+    bool CanMessage)
 {
-    public static MemberDto From(RosterEntry r)
+    /// <param name="r">The member.</param>
+    /// <param name="canMessage">Whether the person asking may open a direct chat with them (DirectChatPolicy).</param>
+    public static MemberDto From(RosterEntry r, bool canMessage)
     {
         var roles = new List<string>(4);
         if (r.IsAdmin) roles.Add("admin");
@@ -45,7 +48,7 @@ public sealed record MemberDto(
         if (r.ClassTeacherOf.Length > 0) roles.Add("class_teacher");
         if (r.StudentClassId is not null) roles.Add("student");
         if (r.Children.Length > 0) roles.Add("parent");
-        return new MemberDto(r.AccountId, r.DisplayName, r.AvatarUrl, roles, r.IsVerifiedTeacher, r.StudentClassId, r.ClassTeacherOf, r.Children);
+        return new MemberDto(r.AccountId, r.DisplayName, r.AvatarUrl, roles, r.IsVerifiedTeacher, r.StudentClassId, r.ClassTeacherOf, r.Children, canMessage);
     }
 }
 

@@ -164,9 +164,14 @@ public sealed class SchoolService(
             throw new ChatException(ChatError.ClassNotFound);
         }
 
+        // Each member says whether I may write to them directly, so that «Написать лично» offers only those.
+        var safeMode = (await schools.GetAsync(schoolId, ct))?.PupilSafeMode ?? true;
+        MemberDto Dto(RosterEntry r) => MemberDto.From(r, DirectChatPolicy.MayReach(member, new SchoolMembership(
+            schoolId, "", r.AccountId, r.IsAdmin, r.IsTeacher, r.IsVerifiedTeacher, r.IsDirector, r.StudentClassId, r.ClassTeacherOf, r.Children), safeMode));
+
         if (member.IsStaff)
         {
-            return (await memberships.ListRosterAsync(schoolId, classId, ct)).Select(MemberDto.From).ToList();
+            return (await memberships.ListRosterAsync(schoolId, classId, ct)).Select(Dto).ToList();
         }
 
         // Pupils and parents see the staff, and the pupils and parents of their own (or their children's) classes.
@@ -186,7 +191,7 @@ public sealed class SchoolService(
 
         return roster
             .Where(r => classId is { } cls ? (myClasses.Contains(cls) ? InClass(r, cls) : r.IsAdmin || r.IsTeacher) : Visible(r))
-            .Select(MemberDto.From)
+            .Select(Dto)
             .ToList();
     }
 

@@ -473,10 +473,18 @@ export function showMain(root, me, school, schools, nav) {
   async function newDirectChat() {
     let members;
     try { members = await schoolMembers(); } catch (e) { notice(e.display || 'Не удалось загрузить участников.'); return; }
+    // Only those the school's rules let me write to (the server says so per member: canMessage).
+    const reachable = members.filter(m => m.canMessage);
+    let classNames = new Map();
+    try { classNames = new Map((await api('GET', `/api/schools/${school.schoolId}/classes`)).map(c => [c.id, c.name])); } catch { /* names only */ }
+    // A teacher is named with the classes they lead, so that a parent of several children tells their teachers apart.
+    const label = m => m.displayName + (m.verifiedTeacher
+      ? ' — учитель' + (m.classTeacherOf?.length ? ', классный руководитель ' + m.classTeacherOf.map(id => classNames.get(id)).filter(Boolean).join(', ') : '')
+      : '');
     await formDialog({
       title: 'Написать лично',
       text: 'Видны только те, кому вам можно писать по правилам школы (режим безопасности для учеников).',
-      fields: [{ name: 'accountId', label: 'Кому', type: 'select', required: true, options: members.map(m => ({ value: m.accountId, label: m.displayName + (m.verifiedTeacher ? ' — учитель' : '') })) }],
+      fields: [{ name: 'accountId', label: 'Кому', type: 'select', required: true, options: reachable.map(m => ({ value: m.accountId, label: label(m) })) }],
       submit: 'Открыть чат',
       onSubmit: async v => { try { return await openDirect(v.accountId); } catch (e) { throw hubFail(e); } },
     });
