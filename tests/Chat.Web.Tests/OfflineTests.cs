@@ -88,6 +88,11 @@ public sealed class OfflineTests(WebApp app) : WebTest(app)
         Assert.Contains(calls, c => c.Contains("\"target\":\"GetUpdates\"", StringComparison.Ordinal)
             && catchUp.Match(c) is { Success: true } m && m.Groups[1].Value == keptSeq.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.DoesNotContain(calls, c => c.Contains("\"target\":\"GetHistory\"", StringComparison.Ordinal));
+
+        // What was written offline went out first, before the catch-up (on a poor connection catching up can take long).
+        var sent = Array.FindIndex(calls, c => c.Contains("\"target\":\"SendMessage\"", StringComparison.Ordinal) && c.Contains("Коля пойдёт", StringComparison.Ordinal));
+        var caughtUp = Array.FindIndex(calls, c => c.Contains("\"target\":\"GetUpdates\"", StringComparison.Ordinal));
+        Assert.True(sent >= 0 && sent < caughtUp, $"the outbox's message (frame {sent}) went after the catch-up (frame {caughtUp})");
         await KeptAsync(page, chatId, "Возьмите сменную обувь", "Коля пойдёт");
 
         // Signing out deletes what the account kept on the device.

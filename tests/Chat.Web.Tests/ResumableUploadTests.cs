@@ -59,11 +59,18 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         await Expect(row).ToContainTextAsync("Нет связи — продолжим, когда сеть вернётся…");
         await Expect(row.GetByRole(AriaRole.Progressbar, new() { Name = "Загрузка Конспект урока.pdf" })).ToBeVisibleAsync();
         await Screenshot(teacherPage, "upload-reconnecting-phone");
+
+        // Meanwhile the composer is free: the caption left with the upload, and what is typed now is the next message,
+        // not this file's caption.
+        var composer = teacherPage.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await Expect(composer).ToHaveValueAsync("");
+        await composer.FillAsync("Следующее сообщение");
         reconnected.SetResult();
 
-        // The rest goes on from the server's offset; the message arrives with the whole file.
+        // The rest goes on from the server's offset; the message arrives with the whole file and the caption typed first.
         var card = MessageCard(pupilPage, "Запись урока и конспект");
         await Expect(card).ToHaveCountAsync(1);
+        await Expect(composer).ToHaveValueAsync("Следующее сообщение");
         await Expect(teacherPage.Locator(".upload-tray")).ToHaveCountAsync(0);
         lock (chunks)
         {

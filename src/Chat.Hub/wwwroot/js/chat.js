@@ -1040,6 +1040,15 @@ export function showMain(root, me, school, schools, nav) {
   async function sendFiles(files, resumed) {
     const c = current;
     if (!files.length) return;
+    // The caption and the reply are what the composer holds now, not when the upload ends: on a slow connection the
+    // composer is used meanwhile (the next message, an edit), and must not be posted as this file's caption. While
+    // editing a message the composer holds the edit, not a caption.
+    const caption = resumed ? resumed.caption : (c.editing ? '' : c.input.value.trim());
+    const replyToSeq = resumed || c.editing ? undefined : c.replyTo?.seq;
+    if (!resumed && !c.editing) {
+      if (caption) c.input.value = '';
+      clearBar();
+    }
     let finished;
     const done = new Promise(resolve => { finished = resolve; });
     const kept = resumed ? [resumed.uploadId] : [];
@@ -1047,7 +1056,7 @@ export function showMain(root, me, school, schools, nav) {
     const keep = f => uploadId => {
       kept.push(uploadId);
       holdUpload(uploadId, done);
-      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption: c.input.value.trim(), file: f });
+      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption, file: f });
     };
     const rows = files.map(f => {
       const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
@@ -1063,16 +1072,12 @@ export function showMain(root, me, school, schools, nav) {
         r.state.textContent = 'загружено';
         ids.push(dto.id);
       }
-      const caption = resumed ? resumed.caption : c.input.value.trim();
-      const m = await postFiles({ chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq: resumed ? undefined : c.replyTo?.seq }, tray);
+      const m = await postFiles({ chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq }, tray);
       if (!m) { tray.remove(); return finishFiles(); } // given up with «Отменить»: the files stay unposted on the server
-      if (!resumed) {
-        if (caption) c.input.value = '';
-        clearBar();
-      }
       tray.remove();
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
     } catch (e) {
+      if (caption && !resumed && !c.input.value) c.input.value = caption; // not posted: the caption is the user's again
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }

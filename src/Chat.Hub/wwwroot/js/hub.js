@@ -163,9 +163,12 @@ export class ChatClient {
   async connected() {
     this.refused = null;
     this.setState('connected');
+    // What was written offline goes out first, not after every chat followed since the page opened has caught up (on
+    // a poor connection that can be many pages). The server stores sends as they come; a send's answer with a seq
+    // ahead of a chat still catching up only queues one more catch-up of it (receive).
+    this.flush();
     await Promise.all([...this.last.keys()].map(chatId => this.catchUp(chatId)));
     this.h.resynced?.();
-    this.flush();
   }
 
   invoke(method, ...args) {
