@@ -165,7 +165,7 @@ public sealed partial class ChatHub(
     public Task<IReadOnlyList<ChatMemberDto>> GetChatMembers(Guid chatId) => chatService.MembersAsync(chatId, Me, Context.ConnectionAborted);
 
     [Limited(HubLimit.Send), Pipelined]
-    public Task<MessageDto> SendMessage(SendMessageRequest request) => messageService.SendAsync(Me, request, Context.ConnectionAborted);
+    public Task<MessageDto> SendMessage(SendMessageRequest request) => messageService.SendAsync(Me, request, Context.ConnectionAborted, answerOnTheLoop: true);
 
     [Limited(HubLimit.Send)]
     public Task<MessageDto> ForwardMessage(ForwardMessageRequest request) => messageService.ForwardAsync(Me, request, Context.ConnectionAborted);

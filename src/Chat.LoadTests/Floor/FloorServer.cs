@@ -28,7 +28,13 @@ public static class FloorServer
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseKestrel(o => o.Listen(System.Net.IPAddress.Loopback, port));
         builder.Services.AddSingleton<FloorState>();
-        builder.Services.AddSignalR(o => o.MaximumReceiveMessageSize = 64 * 1024).AddJsonProtocol(o => Configure(o.PayloadSerializerOptions));
+        // As many calls of a connection in flight as the server allows its pipelined sends (ChatHubFilter): the floor's
+        // sends finish at once anyway, so this only keeps the settings equal.
+        builder.Services.AddSignalR(o =>
+        {
+            o.MaximumReceiveMessageSize = 64 * 1024;
+            o.MaximumParallelInvocationsPerClient = 8;
+        }).AddJsonProtocol(o => Configure(o.PayloadSerializerOptions));
         var app = builder.Build();
         app.UseWebSockets();
         app.MapGet("/health", () => "ok");

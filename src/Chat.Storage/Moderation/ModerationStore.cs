@@ -191,6 +191,15 @@ public sealed class ModerationStore(NpgsqlDataSource db)
             new { chatId, status }, cancellationToken: ct))).AsList();
     }
 
+    /// <summary>
+    /// Locks the reports of one message in id order: two moderators resolving two reports of it at once (each resolves
+    /// all of them) then wait for each other instead of deadlocking.
+    /// </summary>
+    public Task LockReportsOfMessageAsync(DbScope s, Guid chatId, long messageSeq, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "SELECT 1 FROM message_reports WHERE chat_id = @chatId AND message_seq = @messageSeq ORDER BY id FOR UPDATE",
+            new { chatId, messageSeq }, s.Transaction, cancellationToken: ct));
+
     public async Task<MessageReport?> LockReportAsync(DbScope s, Guid reportId, CancellationToken ct) =>
         await s.Connection.QuerySingleOrDefaultAsync<MessageReport>(new CommandDefinition(
             ReportSelect + " WHERE r.id = @reportId FOR UPDATE OF r", new { reportId }, s.Transaction, cancellationToken: ct));

@@ -150,6 +150,45 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(2, second.Violations);
     }
 
+    /// <summary>
+    /// Two moderators resolve two reports of the same message at the same moment. Each resolution takes every open
+    /// report of the message, so one wins and the other is told it is resolved — never a deadlock (an internal error).
+    /// </summary>
+    [Fact]
+    public async Task TwoReportsOfOneMessage_ResolvedAtOnceByTwoModerators_OneWins_NoDeadlock()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 3);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var teacherElsewhere = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        await using var third = await HubClient.ConnectAsync(app, room.Pupils[2]);
+        var rule = (await petya.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+        for (var round = 0; round < 6; round++)
+        {
+            var rude = await petya.SendAsync(room.ChatId, $"Грубость {round}");
+            var r1 = await masha.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, null));
+            var r2 = await third.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, null));
+            var outcomes = await Task.WhenAll(
+                Outcome(teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, r1, "dismissed")),
+                Outcome(teacherElsewhere.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, r2, "dismissed")));
+            Assert.Equal(["ok", "report_resolved"], outcomes.Order());
+        }
+
+        static async Task<string> Outcome(Task<ReportDto> call)
+        {
+            try
+            {
+                await call;
+                return "ok";
+            }
+            catch (Microsoft.AspNetCore.SignalR.HubException e)
+            {
+                return System.Text.RegularExpressions.Regex.Match(e.Message, "HubException: ([a-z_]+):").Groups[1].Value;
+            }
+        }
+    }
+
     [Fact]
     public async Task Reports_WarnedOrDismissed_LeaveTheMessage_ResolvedOnlyOnce_OnlyModerators()
     {

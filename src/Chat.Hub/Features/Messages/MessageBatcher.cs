@@ -54,9 +54,17 @@ public sealed partial class MessageBatcher : BackgroundService
     /// Stores the message in the next batch. Returns the stored message and whether it is new (a new one has been
     /// handed to the chat's group already), or null when refused (<see cref="MessageStore.DiagnoseAsync"/> says why).
     /// </summary>
-    public async Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, CancellationToken ct)
+    /// <param name="message">The message.</param>
+    /// <param name="answerOnTheLoop">
+    /// The caller's continuation runs on the batch loop right after the batch's pushes (the hub's <c>SendMessage</c>:
+    /// its answer is written straight behind its chat's push, often into the same send, instead of queueing behind
+    /// every connection's push as its own work item; docs/performance.md, (21)). Only for a caller whose continuation
+    /// writes its answer and returns: anything slower would hold up every chat's pushes on the node.
+    /// </param>
+    /// <param name="ct">Stops waiting for room in the queue; once queued, the batch loop completes the append within a cycle (or fails it when the node stops).</param>
+    public async Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, bool answerOnTheLoop, CancellationToken ct)
     {
-        var pending = new Pending(message);
+        var pending = new Pending(message, answerOnTheLoop);
         try
         {
             await queue.Writer.WriteAsync(pending, ct);
@@ -70,6 +78,9 @@ public sealed partial class MessageBatcher : BackgroundService
         // it when the node stops), and a caller whose connection closed meanwhile just finds nobody to answer.
         return await pending.Done.Task;
     }
+
+    /// <summary>As <see cref="AppendAsync(NewMessage, bool, CancellationToken)"/>, the caller continuing on the thread pool.</summary>
+    public Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, CancellationToken ct) => AppendAsync(message, false, ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -323,18 +334,14 @@ public sealed partial class MessageBatcher : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} messages failed; storing them one by one")]
     private static partial void LogBatchRetried(ILogger logger, Exception exception, int count);
 
-    private sealed class Pending(NewMessage message)
+    private sealed class Pending(NewMessage message, bool answerOnTheLoop)
     {
         public NewMessage Message { get; } = message;
 
         public long Enqueued { get; } = MessageMetrics.Now();
 
-        /// <summary>
-        /// Completed by the batch loop right after the batch's pushes, and the caller's continuation runs there and
-        /// then (no RunContinuationsAsynchronously): the answer to the sender is written straight behind the push of
-        /// its chat, often into the same send, instead of queueing behind every connection's push as its own work item
-        /// (docs/performance.md, (21)). Nothing on that path blocks: it writes the hub's answer and returns.
-        /// </summary>
-        public TaskCompletionSource<(MessageDto, bool)?> Done { get; } = new();
+        /// <summary>Completed by the batch loop right after the batch's pushes; see AppendAsync's answerOnTheLoop.</summary>
+        public TaskCompletionSource<(MessageDto, bool)?> Done { get; } =
+            new(answerOnTheLoop ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

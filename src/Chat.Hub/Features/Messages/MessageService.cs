@@ -24,7 +24,11 @@ public sealed class MessageService(
     public const int MaxPage = 200;
     public const int MaxMentions = 50;
 
-    public async Task<MessageDto> SendAsync(Guid me, SendMessageRequest request, CancellationToken ct)
+    /// <param name="me">The sender.</param>
+    /// <param name="request">The message.</param>
+    /// <param name="ct">Cancels waiting for room in the node's queue.</param>
+    /// <param name="answerOnTheLoop">The hub's send: its answer is written by the batch loop (MessageBatcher.AppendAsync).</param>
+    public async Task<MessageDto> SendAsync(Guid me, SendMessageRequest request, CancellationToken ct, bool answerOnTheLoop = false)
     {
         var text = (request.Text ?? "").Trim();
         var invalid = TextProblem(text)
@@ -37,7 +41,21 @@ public sealed class MessageService(
         }
 
         var mentions = (request.Mentions ?? []).Distinct().Take(MaxMentions).ToArray();
-        return await AppendAsync(new NewMessage(request.ChatId, me, request.ClientId, "text", text, request.ReplyToSeq, null, mentions), ct);
+        var message = new NewMessage(request.ChatId, me, request.ClientId, "text", text, request.ReplyToSeq, null, mentions);
+        if (!answerOnTheLoop)
+        {
+            return await AppendAsync(message, ct);
+        }
+
+        var batched = await batcher.AppendAsync(message, answerOnTheLoop: true, ct);
+        if (batched is null)
+        {
+            // Off the loop before the slow path (the refusal's diagnosis reads the database).
+            await Task.Yield();
+            throw await RefusalAsync(message, ct);
+        }
+
+        return batched.Value.Message;
     }
 
     public async Task<MessageDto> ForwardAsync(Guid me, ForwardMessageRequest request, CancellationToken ct)

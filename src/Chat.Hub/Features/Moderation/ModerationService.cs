@@ -320,6 +320,7 @@ public sealed class ModerationService(
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         await database.InTransactionAsync(async s =>
         {
+            await moderation.LockReportsOfMessageAsync(s, chatId, report.MessageSeq, ct);
             var locked = await moderation.LockReportAsync(s, reportId, ct) ?? throw new ChatException(ChatError.ReportNotFound);
             if (locked.Status != "open")
             {

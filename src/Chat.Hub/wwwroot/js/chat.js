@@ -475,6 +475,7 @@ export function showMain(root, me, school, schools, nav) {
     try { members = await schoolMembers(); } catch (e) { notice(e.display || 'Не удалось загрузить участников.'); return; }
     // Only those the school's rules let me write to (the server says so per member: canMessage).
     const reachable = members.filter(m => m.canMessage);
+    if (!reachable.length) { notice('По правилам школы вам пока некому написать лично.'); return; }
     let classNames = new Map();
     try { classNames = new Map((await api('GET', `/api/schools/${school.schoolId}/classes`)).map(c => [c.id, c.name])); } catch { /* names only */ }
     // A teacher is named with the classes they lead, so that a parent of several children tells their teachers apart.
