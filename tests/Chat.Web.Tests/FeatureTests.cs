@@ -445,6 +445,7 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         var direct = parentPage.GetByRole(AriaRole.Dialog, new() { Name = "Написать лично" });
         // Offered: whom the rules let him write to (the teacher, named with her class, and his own children), not a
         // classmate of his son.
+        await Expect(direct.GetByLabel("Кому").Locator("option", new() { HasText = "Нина Павловна" })).ToHaveCountAsync(1); // the dialog is open
         var offered = await direct.GetByLabel("Кому").Locator("option").AllTextContentsAsync();
         Assert.Contains("Нина Павловна — учитель, классный руководитель 2А", offered);
         Assert.Contains("Маша Егорова", offered);
