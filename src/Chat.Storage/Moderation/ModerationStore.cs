@@ -205,16 +205,16 @@ public sealed class ModerationStore(NpgsqlDataSource db)
             ReportSelect + " WHERE r.id = @reportId FOR UPDATE OF r", new { reportId }, s.Transaction, cancellationToken: ct));
 
     /// <summary>
-    /// Resolves the report and every other open report of the same message with it (the decision is about the message,
-    /// whoever reported it). Returns how many were resolved.
+    /// Resolves the report (open: the caller checked it under its lock) and every other open report of the same message
+    /// with it (the decision is about the message, whoever reported it). Returns how many were resolved.
     /// </summary>
     public Task<int> ResolveReportAsync(DbScope s, MessageReport report, string resolution, Guid resolvedBy, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE message_reports SET status = 'resolved', resolution = @resolution, resolved_by = @resolvedBy, resolved_at = now()
-            WHERE id = @id OR (chat_id = @chatId AND message_seq = @messageSeq AND status = 'open')
+            WHERE chat_id = @chatId AND message_seq = @messageSeq AND status = 'open'
             """,
-            new { report.Id, report.ChatId, report.MessageSeq, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
+            new { report.ChatId, report.MessageSeq, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
 
     /// <summary>The school's chats but direct ones (who talks with whom privately is not the admin's list), active first, by title.</summary>
     public async Task<IReadOnlyList<SchoolChatRow>> ListSchoolChatsAsync(Guid schoolId, Guid adminId, CancellationToken ct)

@@ -55,14 +55,14 @@ public sealed partial class MessageBatcher : BackgroundService
     /// handed to the chat's group already), or null when refused (<see cref="MessageStore.DiagnoseAsync"/> says why).
     /// </summary>
     /// <param name="message">The message.</param>
+    /// <param name="ct">Stops waiting for room in the queue; once queued, the batch loop completes the append within a cycle (or fails it when the node stops).</param>
     /// <param name="answerOnTheLoop">
     /// The caller's continuation runs on the batch loop right after the batch's pushes (the hub's <c>SendMessage</c>:
     /// its answer is written straight behind its chat's push, often into the same send, instead of queueing behind
     /// every connection's push as its own work item; docs/performance.md, (21)). Only for a caller whose continuation
     /// writes its answer and returns: anything slower would hold up every chat's pushes on the node.
     /// </param>
-    /// <param name="ct">Stops waiting for room in the queue; once queued, the batch loop completes the append within a cycle (or fails it when the node stops).</param>
-    public async Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, bool answerOnTheLoop, CancellationToken ct)
+    public async Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, CancellationToken ct, bool answerOnTheLoop = false)
     {
         var pending = new Pending(message, answerOnTheLoop);
         try
@@ -78,9 +78,6 @@ public sealed partial class MessageBatcher : BackgroundService
         // it when the node stops), and a caller whose connection closed meanwhile just finds nobody to answer.
         return await pending.Done.Task;
     }
-
-    /// <summary>As <see cref="AppendAsync(NewMessage, bool, CancellationToken)"/>, the caller continuing on the thread pool.</summary>
-    public Task<(MessageDto Message, bool Created)?> AppendAsync(NewMessage message, CancellationToken ct) => AppendAsync(message, false, ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

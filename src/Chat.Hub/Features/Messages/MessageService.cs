@@ -41,21 +41,7 @@ public sealed class MessageService(
         }
 
         var mentions = (request.Mentions ?? []).Distinct().Take(MaxMentions).ToArray();
-        var message = new NewMessage(request.ChatId, me, request.ClientId, "text", text, request.ReplyToSeq, null, mentions);
-        if (!answerOnTheLoop)
-        {
-            return await AppendAsync(message, ct);
-        }
-
-        var batched = await batcher.AppendAsync(message, answerOnTheLoop: true, ct);
-        if (batched is null)
-        {
-            // Off the loop before the slow path (the refusal's diagnosis reads the database).
-            await Task.Yield();
-            throw await RefusalAsync(message, ct);
-        }
-
-        return batched.Value.Message;
+        return await BatchedAsync(new NewMessage(request.ChatId, me, request.ClientId, "text", text, request.ReplyToSeq, null, mentions), answerOnTheLoop, ct);
     }
 
     public async Task<MessageDto> ForwardAsync(Guid me, ForwardMessageRequest request, CancellationToken ct)
@@ -98,14 +84,7 @@ public sealed class MessageService(
     {
         if (attach is null)
         {
-            // Plain messages go through the node's group commit, which also pushes them (in seq order per chat).
-            var batched = await batcher.AppendAsync(message, ct);
-            if (batched is null)
-            {
-                throw await RefusalAsync(message, ct);
-            }
-
-            return batched.Value.Message;
+            return await BatchedAsync(message, answerOnTheLoop: false, ct);
         }
 
         var stored = await messages.AppendAsync(message, attach, ct);
@@ -121,6 +100,20 @@ public sealed class MessageService(
         }
 
         return dto;
+    }
+
+    /// <summary>A plain message through the node's group commit, which also pushes it (in seq order per chat).</summary>
+    private async Task<MessageDto> BatchedAsync(NewMessage message, bool answerOnTheLoop, CancellationToken ct)
+    {
+        var batched = await batcher.AppendAsync(message, ct, answerOnTheLoop);
+        if (batched is null)
+        {
+            // Off the batch loop first (with answerOnTheLoop this runs there): the refusal's diagnosis reads the database.
+            await Task.Yield();
+            throw await RefusalAsync(message, ct);
+        }
+
+        return batched.Value.Message;
     }
 
     /// <summary>What is wrong with a message's text (sent or edited; already trimmed), or null.</summary>

@@ -301,7 +301,7 @@ export function showMain(root, me, school, schools, nav) {
   /** A parent with children in several classes picks whose class chats to see. */
   async function loadChildren() {
     try {
-      const [members, classes] = await Promise.all([api('GET', `/api/schools/${school.schoolId}/members`), api('GET', `/api/schools/${school.schoolId}/classes`)]);
+      const [members, classes] = await Promise.all([api('GET', `/api/schools/${school.schoolId}/members`), schoolClasses()]);
       const mine = members.find(m => m.accountId === me.id);
       const kids = (mine?.children || []).map(id => members.find(m => m.accountId === id)).filter(k => k?.classId);
       const classOf = id => kids.find(k => k.accountId === id)?.classId || '';
@@ -463,6 +463,10 @@ export function showMain(root, me, school, schools, nav) {
     return members.filter(m => m.accountId !== me.id);
   }
 
+  function schoolClasses() {
+    return api('GET', `/api/schools/${school.schoolId}/classes`);
+  }
+
   async function openDirect(accountId) {
     const chat = await client.invoke('OpenDirectChat', school.schoolId, accountId);
     await loadChats();
@@ -472,12 +476,12 @@ export function showMain(root, me, school, schools, nav) {
 
   async function newDirectChat() {
     let members;
+    const classes = schoolClasses().catch(() => []); // names only
     try { members = await schoolMembers(); } catch (e) { notice(e.display || 'Не удалось загрузить участников.'); return; }
     // Only those the school's rules let me write to (the server says so per member: canMessage).
     const reachable = members.filter(m => m.canMessage);
     if (!reachable.length) { notice('По правилам школы вам пока некому написать лично.'); return; }
-    let classNames = new Map();
-    try { classNames = new Map((await api('GET', `/api/schools/${school.schoolId}/classes`)).map(c => [c.id, c.name])); } catch { /* names only */ }
+    const classNames = new Map((await classes).map(c => [c.id, c.name]));
     // A teacher is named with the classes they lead, so that a parent of several children tells their teachers apart.
     const label = m => m.displayName + (m.verifiedTeacher
       ? ' — учитель' + (m.classTeacherOf?.length ? ', классный руководитель ' + m.classTeacherOf.map(id => classNames.get(id)).filter(Boolean).join(', ') : '')
@@ -493,7 +497,7 @@ export function showMain(root, me, school, schools, nav) {
 
   async function newGroupChat() {
     let classes = [];
-    try { classes = (await api('GET', `/api/schools/${school.schoolId}/classes`)).filter(c => c.kind !== 'staff_room'); } catch { /* optional */ }
+    try { classes = (await schoolClasses()).filter(c => c.kind !== 'staff_room'); } catch { /* optional */ }
     const kinds = [{ value: 'subject', label: 'Предметный чат класса' }, { value: 'group', label: 'Группа' }];
     if (school.isAdmin) kinds.push({ value: 'channel', label: 'Канал (пишут только администраторы и назначенные)' });
     await formDialog({
