@@ -401,7 +401,12 @@ export function showMain(root, me, school, schools, nav) {
   /** A message in a chat of another of my schools: counted on «Сменить школу» and notified; an unknown chat reloads. */
   function onOtherSchoolMessage(m) {
     const o = others.find(c => c.id === m.chatId);
-    if (!o) { loadChats(); return; }
+    if (!o) {
+      // Not known yet (the list is still being read right after connecting, or the chat is new to me): read the list,
+      // which counts the message, and notify it then — a message that came in the first second is notified too.
+      loadChats().then(() => { if (others.some(c => c.id === m.chatId)) notifier.message(m, notifiedAs(m.chatId), false); });
+      return;
+    }
     if (m.seq <= (o.lastMessage?.seq ?? 0)) return;
     o.lastMessage = m; o.lastMessageAt = m.createdAt; o.lastSeq = Math.max(o.lastSeq, m.seq);
     if (m.senderId !== me.id) {
