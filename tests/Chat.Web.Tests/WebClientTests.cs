@@ -399,7 +399,15 @@ public sealed class WebClientTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Desktop);
         await SignInAsync(page, anya.Phone);
         await Expect(ChatItem(page, "4А").Locator(".badge")).ToHaveTextAsync("60");
+
+        // Read up to the 55th on another device: five are left, so the chat opens with its newest page of 50 (more
+        // unread would have made the page longer), the «Новые сообщения» line above the 56th.
+        var newest = await Scene.Read(await anya.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var seq55 = newest.EnumerateArray().First(m => m.GetProperty("text").GetString() == "Сообщение 55").GetProperty("seq").GetInt64();
+        await Scene.Read(await anya.Http.PostAsJsonAsync($"/api/chats/{chatId}/read", new { seq = seq55 }));
+        await Expect(ChatItem(page, "4А").Locator(".badge")).ToHaveTextAsync("5");
         await OpenChatAsync(page, "4А");
+        await Expect(page.Locator(".unread-line + .msg .text")).ToHaveTextAsync("Сообщение 56");
         await Expect(Message(page, "Сообщение 60")).ToHaveCountAsync(1);
         await Expect(Message(page, "Сообщение 11")).ToHaveCountAsync(1);
         await Expect(Message(page, "Сообщение 10")).ToHaveCountAsync(0);

@@ -35,6 +35,7 @@ const CASE_POLL_MS = 15000;
 const OFFLINE_NOTE = 'Нет сети — показаны сохранённые сообщения. Новые придут, когда связь вернётся.';
 // A kept chat further behind than this is read afresh (GetHistory) rather than caught up event by event.
 const CATCH_UP_LIMIT = 1000;
+const HISTORY_PAGE_MAX = 200; // the server's largest page of GetHistory (MessageService.MaxPage)
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 
 let client = null;
@@ -384,7 +385,8 @@ export function showMain(root, me, school, schools, nav) {
     const s = summaryOf(m.chatId);
     if (s && m.seq > (s.lastMessage?.seq ?? 0)) {
       s.lastMessage = m; s.lastMessageAt = m.createdAt; s.lastSeq = Math.max(s.lastSeq, m.seq);
-      const open = current?.id === m.chatId && !document.hidden;
+      // Open, in view and scrolled to the newest: the message is read as it comes; scrolled up, it is counted.
+      const open = current?.id === m.chatId && !document.hidden && !(current.down && !current.down.hidden);
       if (m.senderId !== me.id && !open) {
         s.unreadCount++;
         if (m.mentions?.includes(me.id)) s.mentionCount++;
@@ -395,7 +397,7 @@ export function showMain(root, me, school, schools, nav) {
     } else if (!s && current?.id !== m.chatId) { // the open chat of a moderation case is in no list
       onOtherSchoolMessage(m);
     }
-    if (current?.id === m.chatId) { putMessage(m); scheduleRead(); } else offline.mergeEvent(m.chatId, m.seq, m);
+    if (current?.id === m.chatId) { putMessage(m); renderDown(current); scheduleRead(); } else offline.mergeEvent(m.chatId, m.seq, m);
   }
 
   /** A message in a chat of another of my schools: counted on «Сменить школу» and notified; an unknown chat reloads. */
@@ -563,24 +565,27 @@ export function showMain(root, me, school, schools, nav) {
       calls.load(c);
       c.members = await client.invoke('GetChatMembers', chatId).catch(() => []);
       if (current !== c) return;
+      // Where I stopped reading: the page opens there (with earlier pages loaded up to it), not at the newest message.
+      const readSeq = c.caseUntil ? null : c.summary.readSeq ?? 0;
       if (!c.fromCache) {
-        const history = await client.invoke('GetHistory', chatId, null, 50);
+        const unread = readSeq === null ? 0 : (c.summary.lastSeq ?? 0) - readSeq;
+        const page = Math.min(HISTORY_PAGE_MAX, Math.max(50, unread + 10));
+        const history = await client.invoke('GetHistory', chatId, null, page);
         if (current !== c) return;
         client.follow(chatId, history.reduce((a, m) => Math.max(a, m.seq, m.version), 0));
         for (const m of history) putMessage(m);
         c.oldest = history.length ? history[0].seq : null;
         c.list.dataset.loaded = 'true';
-        c.more.hidden = !(history.length === 50 && c.oldest > 1);
+        c.more.hidden = !(history.length === page && c.oldest > 1);
         for (const item of client.pendingFor(chatId)) renderPending(item);
         c.list.scrollTop = c.list.scrollHeight;
       }
       c.fromCache = false;
       renderStatus();
       if (focusSeq) await showFound(c, focusSeq);
+      else if (readSeq !== null) await showFirstUnread(c, readSeq);
       await client.catchUp(chatId);
       persistChat(c, true);
-      const summary = summaryOf(chatId);
-      if (summary) { summary.unreadCount = 0; summary.mentionCount = 0; }
       notifier.read(chatId);
       renderList();
       scheduleRead();
@@ -666,6 +671,11 @@ export function showMain(root, me, school, schools, nav) {
     c.banner = h('div');
     c.more = h('button', { class: 'btn small', hidden: true, onclick: () => loadEarlier().catch(hubNotice), style: 'align-self:center' }, 'Загрузить более ранние');
     c.list = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Сообщения' }, c.more);
+    c.down = h('button', { class: 'btn small to-newest', type: 'button', hidden: true, onclick: () => { c.list.scrollTop = c.list.scrollHeight; } }, '↓ К новым');
+    c.list.addEventListener('scroll', () => {
+      if (c.scrollFrame) return;
+      c.scrollFrame = requestAnimationFrame(() => { c.scrollFrame = 0; if (current === c) { renderDown(c); scheduleRead(); } });
+    }, { passive: true });
     c.typing = h('div', { class: 'typing', 'aria-live': 'polite' });
     c.bar = h('div', { class: 'composer-bar', hidden: true });
     c.uploads = h('div', { class: 'uploads', 'aria-live': 'polite' });
@@ -689,7 +699,7 @@ export function showMain(root, me, school, schools, nav) {
       c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
     c.readonly = h('div', { class: 'readonly-note', role: 'status', tabindex: -1 }, 'В этом канале пишут только администраторы и назначенные ими авторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
-    const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.list, c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
+    const body = h('div', { class: 'chat-body' }, c.head, c.banner, h('div', { class: 'messages-wrap' }, c.list, c.down), c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
     fill(pane, h('div', { class: 'chat-wrap' }, body, c.side));
     renderHead();
   }
@@ -870,6 +880,26 @@ export function showMain(root, me, school, schools, nav) {
     if (older.length) c.oldest = older[0].seq;
     c.more.hidden = !(older.length === 50 && c.oldest > 1);
     c.list.scrollTop = c.list.scrollHeight - before;
+  }
+
+  /**
+   * The first message after my read position (not mine): earlier pages are loaded until it is there (at most 20 more),
+   * a «Новые сообщения» line goes above it and the list opens there. Nothing unread: the list stays at the newest.
+   */
+  async function showFirstUnread(c, readSeq) {
+    const firstUnread = () => [...c.msgs.values()].filter(m => m.seq > readSeq && m.senderId !== me.id && m.kind !== 'system')
+      .reduce((a, m) => (a && a.seq < m.seq ? a : m), null);
+    if (!firstUnread() && !(c.oldest > readSeq + 1)) return;
+    for (let i = 0; i < 20 && c.oldest && c.oldest > readSeq + 1 && current === c; i++) await loadEarlier();
+    const first = firstUnread();
+    const el = first && c.els.get(first.seq);
+    if (!el || current !== c) return;
+    c.list.querySelector('.unread-line')?.remove();
+    const line = h('div', { class: 'unread-line', role: 'separator' }, 'Новые сообщения');
+    c.list.insertBefore(line, el);
+    // Only when the unread part does not fit below what is shown: then the line goes to the top.
+    if (c.list.scrollHeight - line.offsetTop > c.list.clientHeight) c.list.scrollTop = line.offsetTop - 8;
+    renderDown(c);
   }
 
   /** A message found by search: earlier pages are loaded until it is there (at most 20), then it is shown and focused. */
@@ -1295,18 +1325,46 @@ export function showMain(root, me, school, schools, nav) {
   function scheduleRead() {
     const c = current;
     if (!c || c.caseUntil) return; // the admin of a moderation case has no read position there
+    // What is on the screen now: the chat may be left (its list gone from the page) before the delay is over.
+    if (!document.hidden) c.seen = Math.max(c.seen || 0, seenUpTo(c));
     clearTimeout(c.readTimer);
     c.readTimer = setTimeout(async () => {
       if (document.hidden || c.msgs.size === 0) return;
-      const max = Math.max(...c.msgs.keys());
+      if (c.list.isConnected) c.seen = Math.max(c.seen || 0, seenUpTo(c));
+      const max = c.seen || 0;
       if (max <= (c.readSent || c.summary.readSeq || 0)) return;
       c.readSent = max;
       try { await client.invoke('MarkRead', c.id, max); } catch { c.readSent = 0; return; }
       // Read here while the tab was hidden (messages counted as unread meanwhile): the count and the notification go.
+      // Read only part of the way (the rest is below what was shown): my read position's push has the server count it.
       const s = summaryOf(c.id);
       notifier.read(c.id);
-      if (s?.unreadCount && current === c) { s.unreadCount = 0; s.mentionCount = 0; renderList(); }
+      if (s?.unreadCount && current === c && max >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); }
     }, 300);
+  }
+
+  /**
+   * The newest message that has been on the screen: the highest seq whose top is above the list's bottom edge. A chat
+   * opened at its first unread message is read as far as it is scrolled, not to its end.
+   */
+  function seenUpTo(c) {
+    const bottom = c.list.getBoundingClientRect().bottom;
+    const seqs = [...c.els.keys()].sort((a, b) => b - a);
+    for (const seq of seqs) {
+      const el = c.els.get(seq);
+      if (el.isConnected && el.getBoundingClientRect().top < bottom) return seq;
+    }
+    return 0;
+  }
+
+  /** Scrolled up from the newest messages: «↓ К новым» (with how many unread are below) takes the list back down. */
+  function renderDown(c) {
+    const away = c.list.scrollHeight - c.list.scrollTop - c.list.clientHeight > 80;
+    c.down.hidden = !away;
+    if (!away) return;
+    const seen = Math.max(c.readSent || 0, c.summary.readSeq || 0, seenUpTo(c));
+    const below = [...c.msgs.values()].filter(m => m.seq > seen && m.senderId !== me.id && m.kind !== 'system').length;
+    fill(c.down, '↓ К новым', below > 0 && h('span', { class: 'badge' }, String(below)));
   }
   // Back in the tab: read what arrived meanwhile. Removed once this screen is left (its client is gone or replaced).
   const screenClient = client;
