@@ -57,6 +57,23 @@ public static class Text
         return value[..end];
     }
 
+    /// <summary>
+    /// An avatar: a file of this server (<c>/api/files/…</c>, letters, digits, '-', '_', '.' and '/' only), so that no
+    /// client loads a member's picture from outside the closed space (a path like <c>/\evil.example</c> is a foreign
+    /// address to a browser). Null when empty.
+    /// </summary>
+    public static string? AvatarPath(string? value, string field)
+    {
+        var avatar = string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        if (avatar is not null && (avatar.Length > 500 || !avatar.StartsWith("/api/files/", StringComparison.Ordinal) || avatar.Contains("..", StringComparison.Ordinal)
+                                   || !avatar.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')))
+        {
+            throw ChatException.Field(field, "Аватар должен быть файлом, загруженным на этот сервер.");
+        }
+
+        return avatar;
+    }
+
     public static string? OptionalUrl(string? value, string field)
     {
         var trimmed = Optional(value, field, 500);

@@ -105,6 +105,9 @@ public sealed class ErrorTests(ChatApp app) : IClassFixture<ChatApp>
         {
             (() => school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = nul }), "displayName"),
             (() => school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = "Анна", avatarUrl = "/files/" + nul }), "avatarUrl"),
+            // A browser takes "/\\host" for another site: an avatar is a file of this server, nothing else.
+            (() => school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = "Анна", avatarUrl = "/\\evil.example/p.png" }), "avatarUrl"),
+            (() => school.Admin.Http.PatchAsJsonAsync("/api/me", new { displayName = "Анна", avatarUrl = "/api/files/../../evil" }), "avatarUrl"),
             (() => school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа", region = nul }), "region"),
             (() => school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа", address = nul }), "address"),
             (() => school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "6Б", letter = nul }), "letter"),

@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
 using Chat.Hub.Features.Invites;
+using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Messages;
 using Chat.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -36,6 +38,37 @@ public sealed class PrivacyTests(ChatApp app) : IClassFixture<ChatApp>
         var seenByAdmin = await adminHub.Connection.InvokeAsync<List<Chat.Hub.Features.Chats.ChatMemberDto>>("GetChatMembers", channel.Id);
         Assert.Contains(seenByAdmin, m => m.AccountId == masha.AccountId);
         Assert.Contains(seenByAdmin, m => m.AccountId == kolyasMother.AccountId);
+    }
+
+    /// <summary>
+    /// In a small channel (within the read-receipt size) a reader learns how many read a post, never who: «Кто прочитал»
+    /// names nobody to her and the other readers' read positions are not pushed to her; the admin who posts sees who.
+    /// </summary>
+    [Fact]
+    public async Task SmallChannel_AReaderLearnsHowManyReadAPost_NotWho_NorOtherReadersPositions()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var masha = await school.AddStudentAsync("Маша", class5A.Id);
+        var kolya = await school.AddStudentAsync("Коля", class5A.Id);
+        await using var mashaHub = await HubClient.ConnectAsync(app, masha);
+        await using var kolyaHub = await HubClient.ConnectAsync(app, kolya);
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        var channel = (await mashaHub.ChatsAsync(school.Id)).Single(c => c.Title == "Общешкольный канал");
+        Assert.True(channel.MemberCount <= Chat.Hub.Features.Messages.MessageService.ReadReceiptsLimit);
+        var post = await adminHub.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(channel.Id, Guid.NewGuid(), "Завтра линейка в 8:30", null, null));
+
+        // Маша reads it; then Коля reads it: by the time his own position comes back to him, hers would have come before it.
+        await mashaHub.Connection.InvokeAsync<long>("MarkRead", channel.Id, post.Seq);
+        await kolyaHub.Connection.InvokeAsync<long>("MarkRead", channel.Id, post.Seq);
+        await HubClient.EventuallyAsync(() => kolyaHub.ReadPositions.Any(p => p.AccountId == kolya.AccountId), "Коля's own read position");
+        Assert.DoesNotContain(kolyaHub.ReadPositions, p => p.AccountId != kolya.AccountId);
+
+        var seenByKolya = await kolyaHub.Connection.InvokeAsync<ReadByDto>("GetReadBy", channel.Id, post.Seq);
+        Assert.Equal((1, null), (seenByKolya.Count, seenByKolya.AccountIds));
+        var seenByAdmin = await adminHub.Connection.InvokeAsync<ReadByDto>("GetReadBy", channel.Id, post.Seq);
+        Assert.Equal(2, seenByAdmin.Count);
+        Assert.Equal(new[] { masha.AccountId, kolya.AccountId }.Order(), seenByAdmin.AccountIds!.Order());
     }
 
     [Fact]

@@ -50,6 +50,68 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
         await (await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/invites", new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "chat_invite_not_allowed");
     }
 
+    /// <summary>
+    /// A pupil made a moderator of a teacher's group chat moderates it, but bringing people in (adding them, making a link)
+    /// stays with staff: otherwise any adult of the school could be let into a chat with children.
+    /// </summary>
+    [Fact]
+    public async Task PupilModeratorOfAGroupChat_CannotAddPeopleOrMakeALink_TheTeacherCan()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("9А");
+        var teacher = await school.AddVerifiedTeacherAsync("Руководитель хора", cls.Id);
+        var pupil = await school.AddStudentAsync("Староста", cls.Id);
+        var classmate = await school.AddStudentAsync("Одноклассник", cls.Id);
+        var otherClass = await school.CreateClassAsync("5В");
+        var stranger = await school.AddParentAsync("Чужой родитель", (await school.AddStudentAsync("Малыш", otherClass.Id)).AccountId);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        await using var pupilHub = await HubClient.ConnectAsync(app, pupil);
+        var chat = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Хор", null, null, null));
+        Assert.Equal(1, await teacherHub.Connection.InvokeAsync<int>("AddChatMembers", chat.Id, new[] { pupil.AccountId }));
+        await teacherHub.Connection.InvokeAsync("SetChatMemberRole", chat.Id, pupil.AccountId, "moderator");
+
+        var refused = await pupilHub.Connection.InvokeAsync<int>("AddChatMembers", chat.Id, new[] { stranger.AccountId }).ExpectHubErrorAsync("add_member_not_allowed");
+        Assert.Contains("только сотрудники школы", HubCalls.ServerMessage(refused), StringComparison.Ordinal);
+        await (await pupil.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).ExpectErrorAsync(HttpStatusCode.Forbidden, "add_member_not_allowed");
+        var members = await teacherHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", chat.Id);
+        Assert.DoesNotContain(members, m => m.AccountId == stranger.AccountId);
+
+        // The teacher still brings people in.
+        Assert.Equal(1, await teacherHub.Connection.InvokeAsync<int>("AddChatMembers", chat.Id, new[] { classmate.AccountId }));
+        await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).EnsureOkAsync();
+    }
+
+    /// <summary>
+    /// A chat's link belongs to the chat's moderators: it is not among the school's links, so an admin who is not in the
+    /// chat cannot take its token (and join without a logged moderation case); a link that no longer works names no chat.
+    /// </summary>
+    [Fact]
+    public async Task ChatLink_NotAmongTheSchoolsLinks_AdminCannotTakeItsToken_ADeadLinkNamesNoChat()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("8Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Руководитель театра", cls.Id);
+        var pupil = await school.AddStudentAsync("Ученица", cls.Id);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        var chat = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Театральная студия", null, "Только о репетициях.", null));
+        var link = await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).ReadAsync<InviteDto>();
+        var schoolLink = await school.InviteAsync(school.Admin, "parent", cls.Id);
+
+        var listed = await (await school.Admin.Http.GetAsync($"{school.Api}/invites")).ReadAsync<List<InviteDto>>();
+        Assert.Contains(listed, i => i.Id == schoolLink.Id);
+        Assert.DoesNotContain(listed, i => i.Id == link.Id || i.Token == link.Token);
+        await (await school.Admin.Http.GetAsync($"{school.Api}/invites/{link.Id}/qr")).ExpectErrorAsync(HttpStatusCode.NotFound, "invite_not_found");
+        await (await school.Admin.Http.DeleteAsync($"{school.Api}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "invite_not_found");
+        Assert.Equal("active", (await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ReadAsync<List<InviteDto>>()).Single().State);
+
+        // Revoked: whoever still holds it learns that it no longer works, not which chat it led to nor its rules.
+        await (await teacher.Http.DeleteAsync($"/api/chats/{chat.Id}/invites/{link.Id}")).EnsureOkAsync();
+        var preview = await pupil.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{link.Token}");
+        Assert.Equal(("revoked", null, null, null), (preview!.State, preview.ChatId, preview.ChatTitle, preview.ChatRules));
+    }
+
     [Fact]
     public async Task ChatLink_RevokedByOwner_NotByMemberOrOutsider_CannotBeAccepted_JoinedMemberStays()
     {

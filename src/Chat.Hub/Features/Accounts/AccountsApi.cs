@@ -107,12 +107,7 @@ public static class AccountsApi
     private static async Task<MeDto> UpdateMe(UpdateProfileBody body, ClaimsPrincipal user, AccountStore accounts, CancellationToken ct)
     {
         var name = Text.Required(body.DisplayName, "displayName", 100, "Имя должно содержать от 1 до 100 символов.");
-        var avatar = string.IsNullOrWhiteSpace(body.AvatarUrl) ? null : body.AvatarUrl.Trim();
-        if (avatar is not null && (avatar.Length > 500 || avatar.Any(char.IsControl) || !(avatar.StartsWith('/') && !avatar.StartsWith("//", StringComparison.Ordinal))))
-        {
-            // Avatars are files of this server (a relative path); a foreign URL would make clients load from outside the closed space.
-            throw ChatException.Field("avatarUrl", "Аватар должен быть файлом, загруженным на этот сервер.");
-        }
+        var avatar = Text.AvatarPath(body.AvatarUrl, "avatarUrl");
 
         var account = await accounts.UpdateProfileAsync(user.AccountId(), name, avatar, ct) ?? throw new ChatException(ChatError.Unauthorized);
         return MeDto.From(account);

@@ -40,6 +40,7 @@ public sealed class ChatInviteService(
         }
 
         ChatService.NotArchived(chat);
+        await chatService.StaffInviterAsync(chat.SchoolId, me, ct);
 
         if (body.MaxUses is { } max && (max < 1 || max > 10_000))
         {
@@ -118,8 +119,15 @@ public sealed class ChatInviteService(
             throw new ChatException(ChatError.ChatInviteOutsider);
         }
 
+        // A link that no longer works (revoked, expired, used up) names no chat: its title and rules are for those it lets in.
+        var state = InviteUrls.State(link, Now);
+        if (state != "active")
+        {
+            return new InvitePreviewDto(state, link.SchoolId, schoolName, link.Role, null, null, false);
+        }
+
         var chat = await chats.GetAsync(link.ChatId!.Value, ct) ?? throw new ChatException(ChatError.InviteNotFound);
-        return new InvitePreviewDto(InviteUrls.State(link, Now), link.SchoolId, schoolName, link.Role, null, null, false, chat.Id, chat.Title, chat.Rules, chat.RulesVersion);
+        return new InvitePreviewDto(state, link.SchoolId, schoolName, link.Role, null, null, false, chat.Id, chat.Title, chat.Rules, chat.RulesVersion);
     }
 
     /// <summary>Joins the chat of a link already locked and checked (active, not expired, not used up) by the caller.</summary>

@@ -310,12 +310,24 @@ public sealed class ChatService(
             throw new ChatException(ChatError.AddMemberNotAllowed, detail: "Состав этого чата ведёт школа: добавить в него участника вручную нельзя.");
         }
 
-        var member = await access.ActiveMemberAsync(chat.SchoolId, me, ct);
+        var member = await StaffInviterAsync(chat.SchoolId, me, ct);
         var school = await schools.GetAsync(chat.SchoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
         var changes = await database.InTransactionAsync(
             s => AddMembersAsync(s, chat, member, school.PupilSafeMode, accountIds.Distinct().ToArray(), ct), ct);
         await live.ApplyMembershipAsync(changes);
         return changes.Count;
+    }
+
+    /// <summary>
+    /// Someone who brings people into a chat (adds them, makes a link): staff only, whatever their role in the chat. A
+    /// pupil or parent made a moderator there moderates; letting adults into a chat with children is the school's call.
+    /// </summary>
+    public async Task<SchoolMembership> StaffInviterAsync(Guid schoolId, Guid me, CancellationToken ct)
+    {
+        var member = await access.ActiveMemberAsync(schoolId, me, ct);
+        return member.IsStaff
+            ? member
+            : throw new ChatException(ChatError.AddMemberNotAllowed, detail: "Приглашать в чат могут только сотрудники школы — учителя и администраторы.");
     }
 
     public async Task LeaveAsync(Guid chatId, Guid me, CancellationToken ct)
@@ -350,12 +362,7 @@ public sealed class ChatService(
             throw ChatException.Field("slowModeSeconds", "Медленный режим — от 0 до 86400 секунд.");
         }
 
-        var avatar = request.AvatarUrl is null ? chat.AvatarUrl : Text.Optional(request.AvatarUrl, "avatarUrl", 500);
-        if (avatar is not null && (!avatar.StartsWith('/') || avatar.StartsWith("//", StringComparison.Ordinal)))
-        {
-            // A foreign URL would make every member's client load from outside the closed space.
-            throw ChatException.Field("avatarUrl", "Аватар должен быть файлом, загруженным на этот сервер.");
-        }
+        var avatar = request.AvatarUrl is null ? chat.AvatarUrl : Text.AvatarPath(request.AvatarUrl, "avatarUrl");
 
         var updated = await database.InTransactionAsync(async s =>
         {

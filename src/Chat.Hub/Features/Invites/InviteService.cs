@@ -410,9 +410,13 @@ public sealed class InviteService(
         _ => school.ApproveStaff,
     };
 
-    /// <summary>Admins manage every link; class teachers manage pupil and parent links of their own classes.</summary>
+    /// <summary>
+    /// Admins manage every link of the school; class teachers manage pupil and parent links of their own classes. A
+    /// chat's link is not one of them: it belongs to the chat's moderators (ChatInviteService), and its token in an
+    /// admin's list would let the admin into a chat she may read only through a moderation case.
+    /// </summary>
     private static bool CanManage(SchoolMembership member, string role, Guid? classId) =>
-        member.IsAdmin || (role is "student" or "parent" && classId is { } c && member.ClassTeacherOf.Contains(c));
+        role != "chat" && (member.IsAdmin || (role is "student" or "parent" && classId is { } c && member.ClassTeacherOf.Contains(c)));
 
     private static string CheckToken(string token) =>
         token.Length is >= 16 and <= 64 && token.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_')

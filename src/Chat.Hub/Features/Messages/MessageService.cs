@@ -262,7 +262,8 @@ public sealed class MessageService(
     {
         var stored = await chats.MarkReadAsync(chatId, me, seq, ct) ?? throw new ChatException(ChatError.ChatNotFound);
         var chat = await chats.GetForMemberAsync(chatId, me, ct);
-        await push.ReadPositionAsync(new ReadPositionDto(chatId, me, stored), wholeChat: chat is not null && chat.MemberCount <= ReadReceiptsLimit);
+        // A channel's readers are not shown to each other (GetChatMembers): their read positions go to their own devices only.
+        await push.ReadPositionAsync(new ReadPositionDto(chatId, me, stored), wholeChat: chat is not null && !chat.ReadOnly && chat.MemberCount <= ReadReceiptsLimit);
 
         return stored;
     }
@@ -272,12 +273,14 @@ public sealed class MessageService(
 
     public async Task<ReadByDto> ReadByAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
     {
-        await chatService.RoleAsync(chatId, me, ct);
+        var role = await chatService.RoleAsync(chatId, me, ct);
         var members = await chats.ListMembersAsync(chatId, ct);
+        // In a channel a reader learns only how many read, never who (its readers are private to its writers).
+        var names = members.Count <= ReadReceiptsLimit && (role != "member" || (await chats.GetAsync(chatId, ct))?.ReadOnly != true);
         // Whoever joined after the message was written has it behind their read position without having seen it.
         var written = (await messages.GetAsync(chatId, seq, ct))?.CreatedAt ?? DateTime.MaxValue;
         var readers = members.Where(m => m.ReadSeq >= seq && m.AccountId != me && m.JoinedAt <= written).Select(m => m.AccountId).ToList();
-        return new ReadByDto(seq, readers.Count, members.Count <= ReadReceiptsLimit ? readers : null);
+        return new ReadByDto(seq, readers.Count, names ? readers : null);
     }
 
     public async Task<IReadOnlyList<string>> EditHistoryAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
