@@ -106,6 +106,35 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task Admin_ParentNamedAChildNotInTheClassList_NobodyIsPickedForHim_ApprovingAsksForTheChild()
+    {
+        var school = await Scene.SchoolAsync("Школа №35");
+        var a7 = await school.ClassAsync("7А");
+        await school.PupilAsync("Алексей Андреев", a7); // first in the list
+        var petya = await school.PupilAsync("Иванов Пётр", a7);
+        var link = await school.InviteAsync("parent", a7);
+        var father = await App.SignInAsync(Scene.NewPhone(), "Иван Иванов");
+        await Scene.Read(await father.Http.PostAsJsonAsync($"/api/invites/{link.GetProperty("token").GetString()}/accept", new { childName = "Петя Иванов" }));
+
+        // «Петя Иванов» is nobody's exact name here: the picker asks instead of offering the first pupil.
+        var (page, _) = await AdminClassesAsync(school);
+        var request = page.Locator("section[aria-labelledby=adm-requests] tbody tr", new() { HasText = "Иван Иванов" });
+        var picker = request.GetByLabel("Ребёнок для Иван Иванов");
+        await Expect(picker.Locator("option:checked")).ToHaveTextAsync("— выберите ребёнка —");
+        await request.GetByRole(AriaRole.Button, new() { Name = "Одобрить" }).ClickAsync();
+        await Expect(page.GetByText("Укажите ребёнка, с которым нужно связать родителя.")).ToBeVisibleAsync();
+        var pending = await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/join-requests?status=pending"));
+        Assert.Single(pending.EnumerateArray(), r => r.GetProperty("accountId").GetGuid() == father.Id);
+
+        await picker.SelectOptionAsync(new SelectOptionValue { Label = "Иванов Пётр" });
+        await request.GetByRole(AriaRole.Button, new() { Name = "Одобрить" }).ClickAsync();
+        await Expect(page.GetByText("Новых заявок нет.")).ToBeVisibleAsync();
+        var members = await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/members"));
+        var children = members.EnumerateArray().Single(m => m.GetProperty("accountId").GetGuid() == father.Id).GetProperty("children").EnumerateArray().Select(c => c.GetGuid());
+        Assert.Equal([petya.Id], children);
+    }
+
+    [Fact]
     public async Task Teacher_RevokesGroupInviteLink_InChatInfo_NewcomerSeesItRevoked()
     {
         var school = await Scene.SchoolAsync("Школа №34");

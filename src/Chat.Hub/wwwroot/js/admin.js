@@ -563,8 +563,10 @@ export async function showAdmin(root, school, back, options = {}) {
       let child = null, pickedChildren;
       if (r.role === 'parent' && !r.childId && r.classId) {
         const pupils = (await api('GET', `${base}/members?classId=${r.classId}`)).filter(m => m.roles.includes('student'));
+        // Nobody is picked unless a pupil's name is exactly the one the parent gave: a stranger must not be linked to
+        // whichever child happens to come first in the list.
         const picker = first => h('select', { 'aria-label': first ? `Ребёнок для ${r.displayName}` : `Ещё ребёнок для ${r.displayName}` },
-          !first && h('option', { value: '' }, '—'),
+          h('option', { value: '' }, first ? '— выберите ребёнка —' : '—'),
           pupils.map(m => h('option', { value: m.accountId, selected: first && m.displayName === r.childName }, m.displayName)));
         const pickers = h('div', { class: 'child-picks' }, picker(true));
         const more = h('button', {
@@ -589,12 +591,14 @@ export async function showAdmin(root, school, back, options = {}) {
         h('td', {}, h('div', { class: 'row' },
           h('button', {
             class: 'btn small primary', type: 'button',
-            onclick: async () => {
+            onclick: async ev => {
+              const button = ev.currentTarget;
+              button.disabled = true; // a second click would only be told the request was decided already
               try {
                 await api('POST', `${base}/join-requests/${r.id}/approve`, { childIds: pickedChildren?.() });
                 await loadRequests();
                 if (!teacherOnly) await reloadPeople();
-              } catch (e) { err.textContent = errText(e); }
+              } catch (e) { err.textContent = errText(e); button.disabled = false; }
             },
           }, 'Одобрить'),
           h('button', { class: 'btn small', type: 'button', onclick: () => rejectRequest(r) }, 'Отклонить')))));
