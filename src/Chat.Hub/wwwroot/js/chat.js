@@ -88,6 +88,21 @@ export function showMain(root, me, school, schools, nav) {
   let archiveOpen = false; // «Архив (N)» at the end of the list, collapsed until opened
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts, fromCache }
   const offline = offlineStore(me.id);
+  // Drafts: what was typed into a chat and not sent stays there when another chat is opened, the page is reloaded or an
+  // edit is started and ended (kept on the device with the offline data, so signing out forgets them).
+  const drafts = new Map();
+  const draftsLoaded = offline.drafts().then(d => { for (const [k, v] of Object.entries(d)) if (!drafts.has(k)) drafts.set(k, v); }).catch(() => {});
+  let draftsTimer = 0;
+  function noteDraft(c) {
+    if (c.editing || c.caseUntil) return;
+    const text = c.input.value;
+    const had = drafts.has(c.id);
+    if (text.trim()) drafts.set(c.id, text); else drafts.delete(c.id);
+    clearTimeout(draftsTimer);
+    const save = () => offline.saveDrafts(Object.fromEntries(drafts));
+    // Typing is kept a moment later; a draft that goes (sent) goes at once, so a reload right after does not bring it back.
+    if (had && !drafts.has(c.id)) save(); else draftsTimer = setTimeout(save, 300);
+  }
   let listLoaded = false; // the list came from the server on this page (else it is empty or read from the device)
   let listFromCache = false;
   let connection = 'connecting';
@@ -360,6 +375,7 @@ export function showMain(root, me, school, schools, nav) {
   function chatItem(c) {
     const last = c.lastMessage;
     const lastText = last ? (last.deleted ? 'Сообщение удалено' : (last.senderName && c.kind !== 'direct' ? last.senderName + ': ' : '') + preview(last)) : 'Нет сообщений';
+    const draft = current?.id !== c.id && drafts.get(c.id);
     const live = calls.liveKind(c.id);
     return h('button', {
       class: 'chat-item', role: 'listitem', 'aria-current': current?.id === c.id ? 'true' : 'false', dataset: { chatId: c.id },
@@ -367,7 +383,8 @@ export function showMain(root, me, school, schools, nav) {
     },
     h('span', { class: 'main' },
       h('span', { class: 'name' }, c.kind === 'direct' && c.peerId && watch.dot(c.peerId), c.title),
-      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), live && h('span', { class: 'kind live' }, `● ${LIVE_NAMES[live]} · `), lastText)),
+      h('span', { class: 'last' }, c.readOnly && h('span', { class: 'kind' }, 'Канал · '), live && h('span', { class: 'kind live' }, `● ${LIVE_NAMES[live]} · `),
+        draft ? [h('span', { class: 'draft' }, 'Черновик: '), draft] : lastText)),
     h('span', { class: 'side' },
       c.pinned && h('span', { class: 'flag pinned', title: 'Закреплён', 'aria-label': 'закреплён' }, '📌 '),
       mutedNow(c) && h('span', { class: 'flag muted-flag', title: mutedLabel(c), 'aria-label': mutedLabel(c).toLowerCase() }, '🔕 '),
@@ -538,6 +555,7 @@ export function showMain(root, me, school, schools, nav) {
   // ---- the open chat ----
 
   async function openChat(chatId, focusSeq) {
+    await draftsLoaded;
     const summary = summaryOf(chatId) || await caseSummary(chatId);
     if (!summary) return;
     current = { id: chatId, summary, caseUntil: summary.caseUntil, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
@@ -545,6 +563,7 @@ export function showMain(root, me, school, schools, nav) {
     renderList();
     buildPane();
     const c = current;
+    if (!c.caseUntil) c.input.value = drafts.get(chatId) ?? '';
     offerKeptUploads(c);
     if (client.state !== 'connected') await openKept(c); else await loadChat(c, focusSeq);
   }
@@ -687,6 +706,7 @@ export function showMain(root, me, school, schools, nav) {
       if (ev.key === 'Escape') clearBar();
     });
     c.input.addEventListener('input', () => {
+      noteDraft(c);
       updateMentions();
       const now = Date.now();
       if (!c.typedAt || now - c.typedAt > 3000) { c.typedAt = now; client.invoke('Typing', c.id).catch(() => {}); }
@@ -1088,6 +1108,7 @@ export function showMain(root, me, school, schools, nav) {
     if (!resumed && !c.editing) {
       if (caption) c.input.value = '';
       clearBar();
+      noteDraft(c);
     }
     let finished;
     const done = new Promise(resolve => { finished = resolve; });
@@ -1282,6 +1303,7 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   function startEdit(m) {
+    if (!current.editing) current.draftBeforeEdit = current.input.value; // comes back when the edit ends
     current.editing = m; current.replyTo = null;
     current.input.value = m.text;
     showBar('Изменение сообщения');
@@ -1297,7 +1319,7 @@ export function showMain(root, me, school, schools, nav) {
   function clearBar() {
     const c = current;
     if (!c) return;
-    if (c.editing) c.input.value = '';
+    if (c.editing) { c.input.value = c.draftBeforeEdit ?? ''; c.draftBeforeEdit = undefined; }
     c.replyTo = null; c.editing = null;
     c.bar.hidden = true;
   }
@@ -1309,13 +1331,13 @@ export function showMain(root, me, school, schools, nav) {
     if (c.editing) {
       try {
         putMessage(await client.invoke('EditMessage', c.id, c.editing.seq, text));
-        c.input.value = '';
-        clearBar();
+        clearBar(); // the draft typed before the edit comes back
       } catch (e) { hubNotice(e); }
       return;
     }
     client.send(c.id, text, c.replyTo?.seq, mentionsIn(text));
     c.input.value = '';
+    noteDraft(c);
     c.mentionList.hidden = true;
     clearBar();
     c.input.focus();

@@ -1,8 +1,8 @@
 // Offline reading: what the signed-in account last saw, kept on the device in IndexedDB so that the page shows it when
 // the server cannot be reached. One database per account («chat.offline.<accountId>»): the school list (`GetChats`
 // results per school), the person's schools, and the most recent messages of each opened chat (at most MAX_MESSAGES
-// per chat, at most MAX_CHATS chats; the least recently opened go first). Files are not kept, only the metadata the
-// messages carry. Every way a session ends (endSession in api.js) deletes the account's database.
+// per chat, at most MAX_CHATS chats; the least recently opened go first) and the drafts typed into chats and not sent.
+// Files are not kept, only the metadata the messages carry. Every way a session ends (endSession in api.js) deletes the account's database.
 //
 // Each chat record holds `seq`: the highest event seq whose effect its messages include (the client's catch-up
 // position), so a chat read from here catches up from that seq once the connection is back.
@@ -104,6 +104,15 @@ class OfflineStore {
 
   saveSchools(schools) {
     return this.write(['meta'], meta => meta.put(schools, 'schools'));
+  }
+
+  /** What was typed and not sent, per chat: { chatId: text } (the composer's draft). */
+  async drafts() {
+    return (await this.tx(['meta'], 'readonly', meta => done(meta.get('drafts')))) || {};
+  }
+
+  saveDrafts(drafts) {
+    return this.write(['meta'], meta => meta.put(drafts, 'drafts'));
   }
 
   /** Every school's chat list as last read: { schoolId: ChatSummaryDto[] }. */
