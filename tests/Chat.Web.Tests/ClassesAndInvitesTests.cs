@@ -135,6 +135,37 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task NewParent_SeesHisRequestWaiting_ThenRefusedWithTheSchoolsReason()
+    {
+        var school = await Scene.SchoolAsync("Гимназия №3");
+        var b6 = await school.ClassAsync("6Б");
+        await school.PupilAsync("Лиза Котова", b6);
+        var link = await school.InviteAsync("parent", b6);
+        var father = await App.SignInAsync(Scene.NewPhone(), "Андрей Котов");
+        var accepted = await Scene.Read(await father.Http.PostAsJsonAsync($"/api/invites/{link.GetProperty("token").GetString()}/accept", new { childName = "Лиза Котова" }));
+        Assert.Equal("pending", accepted.GetProperty("status").GetString());
+
+        // No school yet: the page says where his request waits, not only «ask for a link».
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, father.Phone);
+        var mine = page.GetByRole(AriaRole.Region, new() { Name = "Выберите школу" }).Locator("section.my-requests");
+        await Expect(mine.GetByRole(AriaRole.Heading, new() { Name = "Мои заявки" })).ToBeVisibleAsync();
+        await Expect(mine.Locator("li")).ToHaveCountAsync(1);
+        await Expect(mine.Locator("li strong")).ToHaveTextAsync("Гимназия №3 · родитель · класс 6Б · ребёнок: Лиза Котова");
+        await Expect(mine.Locator("li")).ToContainTextAsync("Ожидает рассмотрения");
+        await Expect(page.GetByText("ваша заявка ждёт решения школы")).ToBeVisibleAsync();
+
+        // The school refuses with a reason; «Проверить» shows it.
+        await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/join-requests/{accepted.GetProperty("joinRequestId").GetGuid()}/reject",
+            new { reason = "Родители 6Б уже в чате, обратитесь к классному руководителю" }));
+        await mine.GetByRole(AriaRole.Button, new() { Name = "Проверить" }).ClickAsync();
+        var refused = page.Locator("section.my-requests li");
+        await Expect(refused).ToContainTextAsync("Заявка отклонена");
+        await Expect(refused).ToContainTextAsync("Причина: Родители 6Б уже в чате, обратитесь к классному руководителю");
+        await Expect(page.Locator("section.my-requests").GetByRole(AriaRole.Button, new() { Name = "Проверить" })).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task Teacher_RevokesGroupInviteLink_InChatInfo_NewcomerSeesItRevoked()
     {
         var school = await Scene.SchoolAsync("Школа №34");

@@ -137,10 +137,22 @@ public static class AccountsApi
         return list.Select(s => new MySchoolDto(s.SchoolId, s.Name, s.Status, s.IsAdmin, s.IsTeacher, s.IsStudent, s.IsParent));
     }
 
-    private static async Task<IEnumerable<JoinRequestDto>> MyJoinRequests(ClaimsPrincipal user, InviteStore invites, CancellationToken ct)
+    /// <summary>
+    /// The caller's own join requests, each with the name of its school and class: the person is not (yet) a member, and
+    /// must learn where a request waits or why it was refused.
+    /// </summary>
+    private static async Task<IEnumerable<JoinRequestDto>> MyJoinRequests(ClaimsPrincipal user, InviteStore invites, SchoolStore schools, CancellationToken ct)
     {
         var list = await invites.ListRequestsOfAccountAsync(user.AccountId(), ct);
-        return list.Select(JoinRequestDto.From);
+        var result = new List<JoinRequestDto>(list.Count);
+        foreach (var r in list)
+        {
+            var school = await schools.GetAsync(r.SchoolId, ct);
+            var cls = r.ClassId is { } classId ? await schools.GetClassAsync(r.SchoolId, classId, ct) : null;
+            result.Add(JoinRequestDto.From(r) with { SchoolName = school?.Name, ClassName = cls?.Name });
+        }
+
+        return result;
     }
 
     /// <summary>Everything stored about the caller, as JSON (their own data export).</summary>

@@ -55,7 +55,9 @@ public sealed record JoinRequestDto(
     string Status,
     string? Reason,
     DateTime CreatedAt,
-    DateTime? DecidedAt)
+    DateTime? DecidedAt,
+    string? SchoolName = null,
+    string? ClassName = null)
 {
     public static JoinRequestDto From(JoinRequest r) =>
         new(r.Id, r.SchoolId, r.AccountId, r.DisplayName, r.Role, r.ClassId, r.ChildId, r.ChildName, r.Status, r.Reason, r.CreatedAt, r.DecidedAt);

@@ -1,7 +1,7 @@
 // The web client: sign-in, school choice, invite links, chats; the admin pages live in admin.js.
 
 import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } from './api.js';
-import { h, fill, mount, screenCount, ROLE_NAMES } from './dom.js';
+import { h, fill, mount, screenCount, ROLE_NAMES, shortTime } from './dom.js';
 import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
 import { LIVE_NAMES, liveMark } from './chat-calls.js';
@@ -188,7 +188,7 @@ function showSchools(schools, me, canCancel) {
   const card = h('div', { class: 'card', role: 'region', 'aria-labelledby': 'schools-title' },
     h('h1', { id: 'schools-title' }, 'Выберите школу'),
     schools.length === 0
-      ? h('p', { class: 'muted' }, 'Вы пока не состоите ни в одной школе. Попросите у классного руководителя или администратора школы ссылку-приглашение и откройте её.')
+      ? h('p', { class: 'muted no-school' }, 'Вы пока не состоите ни в одной школе. Попросите у классного руководителя или администратора школы ссылку-приглашение и откройте её.')
       : h('ul', { class: 'list-plain school-choice' }, schools.map(s => h('li', {},
         h('button', {
           class: 'btn', dataset: { schoolId: s.schoolId }, onclick: () => { localStorage.setItem(SCHOOL_KEY, s.schoolId); route(); },
@@ -200,6 +200,36 @@ function showSchools(schools, me, canCancel) {
   mount(root, card);
   card.querySelector('button')?.focus();
   if (schools.length) showSchoolUnread(card);
+  showMyRequests(card, schools);
+}
+
+/**
+ * My join requests on the choice of school (and instead of nothing when I have no school yet): those waiting, with
+ * «Проверить» to look again, and those refused with the school's reason. One per school and role, the newest; a
+ * request of a school I am in now is not shown. A failure shows nothing.
+ */
+async function showMyRequests(card, schools) {
+  let requests;
+  try { requests = await api('GET', '/api/me/join-requests'); } catch { return; }
+  const seen = new Set();
+  const shown = requests.filter(r => {
+    const key = r.schoolId + r.role;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return r.status === 'pending' || (r.status === 'rejected' && !schools.some(s => s.schoolId === r.schoolId));
+  });
+  if (!shown.length || !card.isConnected) return;
+  const what = r => [r.schoolName, ROLE_NAMES[r.role]?.toLowerCase(), r.className && `класс ${r.className}`, r.childName && `ребёнок: ${r.childName}`].filter(Boolean).join(' · ');
+  const section = h('section', { class: 'my-requests', 'aria-labelledby': 'my-requests-title' },
+    h('h2', { id: 'my-requests-title' }, 'Мои заявки'),
+    h('ul', { class: 'list-plain' }, shown.map(r => h('li', { class: 'request ' + r.status },
+      h('strong', {}, what(r)), h('br'),
+      r.status === 'pending'
+        ? h('span', { class: 'muted' }, `Ожидает рассмотрения с ${shortTime(r.createdAt)}. Когда заявку одобрят, школа появится здесь.`)
+        : h('span', { class: 'error' }, `Заявка отклонена${r.decidedAt ? ' ' + shortTime(r.decidedAt) : ''}. Причина: ${r.reason || 'не указана'}`)))),
+    shown.some(r => r.status === 'pending') && h('button', { class: 'btn small', type: 'button', onclick: route }, 'Проверить'));
+  card.querySelector('.row').before(section);
+  if (shown.some(r => r.status === 'pending')) fill(card.querySelector('.no-school') ?? h('p'), 'Вы пока не состоите ни в одной школе: ваша заявка ждёт решения школы.');
 }
 
 /**
