@@ -108,6 +108,37 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task PupilsMuteRunsOut_WhileTheChatIsOpen_TheInputComesBackWithoutReopening()
+    {
+        var school = await Scene.SchoolAsync("Школа №37");
+        var classId = await school.ClassAsync("7Г");
+        var teacher = await school.TeacherAsync("Ирина Львовна", classTeacherOf: classId);
+        var petya = await school.PupilAsync("Петя Гусев", classId);
+        var chatId = await School.ChatIdAsync(petya, school.Id, "7Г");
+        // A mute that ends a few seconds from now (the shortest a moderator can give is a minute).
+        await App.ExecuteSqlAsync(
+            """
+            INSERT INTO chat_restrictions (id, chat_id, account_id, kind, rule_id, reason, moderator_id, starts_at, ends_at)
+            SELECT gen_random_uuid(), @chatId, @pupil, 'mute', r.id, 'Флуд во время урока', @teacher, now() - interval '1 minute', now() + interval '5 seconds'
+            FROM school_rules r WHERE r.school_id = @schoolId ORDER BY r.number LIMIT 1
+            """, new { chatId, pupil = petya.Id, teacher = teacher.Id, schoolId = school.Id });
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, petya.Phone);
+        await OpenChatAsync(page, "7Г");
+        var banner = page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Вы не можете писать в этом чате" });
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await Expect(banner).ToBeVisibleAsync();
+        await Expect(box).ToBeHiddenAsync();
+
+        // Its time is up: the page asks the server again, the banner goes and he writes.
+        await Expect(banner).ToHaveCountAsync(0);
+        await Expect(box).ToBeVisibleAsync();
+        await SendAsync(page, "Я больше не буду");
+        await Expect(Message(page, "Я больше не буду")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task Admin_OpensCaseOnClassChat_EmptyReasonRefused_DeletesPupilsMessageByRule_AuditShowsTheCase()
     {
         var school = await Scene.SchoolAsync("Школа №33");

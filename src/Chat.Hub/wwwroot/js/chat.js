@@ -197,14 +197,14 @@ export function showMain(root, me, school, schools, nav) {
       refreshSchools();
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
-      else if (current) { calls.load(current); ticks.reload(current); }
+      else if (current) { calls.load(current); ticks.reload(current); rereadRestriction(current); }
       // A read the open chat could not send (the connection was not up yet, or broke) goes now.
       if (current && !current.fromCache) scheduleRead();
     },
     read: p => { ticks.position(p); messageMore.readPosition(p); if (p.accountId === me.id) readElsewhere(p); },
     poll: u => onPoll(u),
     sessionEnded: () => refreshTokens(),
-    restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) { current.restriction = r.lifted ? null : r; renderHead(); } },
+    restriction: r => { if (current?.id === r.chatId && r.accountId === me.id) setRestriction(current, r.lifted ? null : r); },
     callStarted: call => calls.started(call),
     callEnded: callId => calls.ended(callId),
     broadcastViewers: (callId, count) => calls.viewers(callId, count),
@@ -579,8 +579,7 @@ export function showMain(root, me, school, schools, nav) {
       if (current !== c) return;
       c.summary = details.chat; c.rules = details.rules; c.caseUntil = details.caseUntil;
       ticks.opened(c, details.othersReadSeq);
-      c.restriction = await client.invoke('GetMyRestriction', chatId).catch(() => null);
-      renderHead();
+      setRestriction(c, await client.invoke('GetMyRestriction', chatId).catch(() => null));
       calls.load(c);
       c.members = await client.invoke('GetChatMembers', chatId).catch(() => []);
       if (current !== c) return;
@@ -612,6 +611,27 @@ export function showMain(root, me, school, schools, nav) {
     } catch (e) {
       c.list.append(h('p', { class: 'error' }, hubError(e).message));
     }
+  }
+
+  /**
+   * My mute or block in the open chat (null: none), shown in the header; when it runs out the server is asked again
+   * (a second after its end: a new one may have followed), so the input comes back without reopening the chat.
+   */
+  function setRestriction(c, r) {
+    clearTimeout(c.restrictionTimer);
+    c.restriction = r;
+    if (current === c) renderHead();
+    if (!r) return;
+    const wait = Math.min(new Date(r.endsAt).getTime() - Date.now() + 1000, 24 * 3600 * 1000);
+    c.restrictionTimer = setTimeout(() => { if (current === c) rereadRestriction(c); }, Math.max(wait, 1000));
+  }
+
+  /** After a reconnect (a lift pushed meanwhile was missed) or when the restriction ran out. */
+  async function rereadRestriction(c) {
+    try {
+      const r = await client.invoke('GetMyRestriction', c.id);
+      if (current === c) setRestriction(c, r);
+    } catch { /* offline: the next reconnect asks again */ }
   }
 
   /**

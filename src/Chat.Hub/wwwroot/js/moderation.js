@@ -80,6 +80,9 @@ export function chatModeration(ctx) {
           }, { deleted: 'Удалить сообщение', warned: 'Предупредить', dismissed: 'Отклонить' }[res])))))));
   }
 
+  /** A time today, or the date and time (a mute of up to 24 hours often ends tomorrow). */
+  const todayOrDate = iso => (new Date(iso).toDateString() === new Date().toDateString() ? time(iso) : dateTime.format(new Date(iso)));
+
   /** What a moderator reads under a member's name: an active block or mute, the violations counted so far. */
   function memberNotes(c, m, restrictions) {
     const block = restrictions.find(r => r.accountId === m.accountId && r.kind === 'block');
@@ -87,7 +90,7 @@ export function chatModeration(ctx) {
     const v = c.violations?.get(m.accountId);
     return [
       block && h('div', { class: 'restriction-note' }, `Заблокирован до ${dateTime.format(new Date(block.endsAt))} (правило ${block.ruleNumber})`),
-      mute && h('div', { class: 'restriction-note' }, `Не может писать до ${time(mute.endsAt)} (правило ${mute.ruleNumber})`),
+      mute && h('div', { class: 'restriction-note' }, `Не может писать до ${todayOrDate(mute.endsAt)} (правило ${mute.ruleNumber})`),
       v && h('div', { class: 'muted', style: 'font-size:.8rem' }, `Нарушений: ${v.violations}${v.mayBeBlocked ? ' · можно заблокировать' : ''}`),
     ];
   }
