@@ -52,6 +52,28 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         await Expect(ivanRow.GetByRole(AriaRole.Button, new() { Name = "Снять директора" })).ToBeVisibleAsync();
         Assert.Contains("director", Roles(await Members(school, api), ivan.Id));
 
+        // Taking a right away asks first and says what follows: her own admin rights (cancelled here), a teacher's
+        // verification (his class teaching goes with it).
+        var adminRow = staff.Locator("tr", new() { HasText = "Анна Администратор" });
+        await adminRow.GetByRole(AriaRole.Button, new() { Name = "Снять администратора" }).ClickAsync();
+        var selfDemotion = page.GetByRole(AriaRole.Dialog, new() { Name = "Снять администратора: Анна Администратор" });
+        await Expect(selfDemotion).ToContainTextAsync("Вы снимете права администратора с себя");
+        await selfDemotion.GetByRole(AriaRole.Button, new() { Name = "Отмена" }).ClickAsync();
+        await Expect(selfDemotion).ToHaveCountAsync(0);
+        Assert.Contains("admin", Roles(await Members(school, api), school.Admin.Id));
+        var curator = await school.TeacherAsync("Мария Кураторова", classTeacherOf: b5);
+        await page.ReloadAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).ClickAsync();
+        var curatorRow = staff.Locator("tr", new() { HasText = "Мария Кураторова" });
+        await curatorRow.GetByRole(AriaRole.Button, new() { Name = "Снять подтверждение" }).ClickAsync();
+        var unverify = page.GetByRole(AriaRole.Dialog, new() { Name = "Снять подтверждение: Мария Кураторова" });
+        await Expect(unverify).ToContainTextAsync("классное руководство (5Б) будет снято");
+        await unverify.GetByRole(AriaRole.Button, new() { Name = "Снять подтверждение" }).ClickAsync();
+        await Expect(curatorRow).ToContainTextAsync("не подтверждён");
+        var curatorNow = (await Members(school, api)).EnumerateArray().Single(m => m.GetProperty("accountId").GetGuid() == curator.Id);
+        Assert.False(curatorNow.GetProperty("verifiedTeacher").GetBoolean());
+        Assert.Equal(0, curatorNow.GetProperty("classTeacherOf").GetArrayLength());
+
         // A staff member leaves (after a confirmation): out of the staff list and the school.
         var leavingRow = staff.Locator("tr", new() { HasText = "Пётр Уходящий" });
         await leavingRow.GetByRole(AriaRole.Button, new() { Name = "Покинул школу" }).ClickAsync();
@@ -146,8 +168,12 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         var channels = page.Locator("#adm-channels-sec");
         await channels.GetByLabel("Новый канал").FillAsync("Новости для родителей");
         await channels.GetByLabel("для", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "родители" });
-        await channels.GetByRole(AriaRole.Button, new() { Name = "Создать канал" }).ClickAsync();
+        // A double click makes one channel.
+        await channels.GetByRole(AriaRole.Button, new() { Name = "Создать канал" }).DblClickAsync();
         await Expect(channels.Locator("tr", new() { HasText = "Новости для родителей" })).ToHaveCountAsync(1);
+        await Expect(channels.GetByRole(AriaRole.Button, new() { Name = "Создать канал" })).ToBeEnabledAsync();
+        var schoolChats = await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/chats"));
+        Assert.Single(schoolChats.EnumerateArray(), c => c.GetProperty("title").GetString() == "Новости для родителей");
         Assert.True(await HasChat(irasMother, school, "Новости для родителей"));
         Assert.False(await HasChat(ira, school, "Новости для родителей"));
 

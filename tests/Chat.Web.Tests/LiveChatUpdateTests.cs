@@ -53,6 +53,19 @@ public sealed class LiveChatUpdateTests(WebApp app) : WebTest(app)
         await Expect(input).ToBeHiddenAsync();
         await Expect(reply).ToHaveCountAsync(0);
 
+        // Its teacher finds no lesson, broadcast or planning there either: the server would refuse them (chat_archived).
+        var teacherPage = await PageAsync(Desktop);
+        await SignInAsync(teacherPage, teacher.Phone);
+        await teacherPage.GetByRole(AriaRole.Button, new() { Name = "Архив (1)" }).ClickAsync();
+        await OpenChatAsync(teacherPage, "Олимпиада 5Б");
+        await Expect(teacherPage.Locator(".readonly-note")).ToHaveTextAsync("Чат в архиве: история сохранена, писать в него нельзя.");
+        await Expect(teacherPage.Locator(".chat-head").GetByRole(AriaRole.Link, new() { Name = "Начать урок" })).ToHaveCountAsync(0);
+        await teacherPage.Locator(".chat-head").GetByRole(AriaRole.Button, new() { Name = "Ещё действия" }).ClickAsync();
+        await Expect(teacherPage.GetByRole(AriaRole.Menuitem, new() { Name = "О чате" })).ToBeVisibleAsync();
+        await Expect(teacherPage.GetByRole(AriaRole.Menuitem, new() { Name = "Запланировать урок" })).ToHaveCountAsync(0);
+        await Expect(teacherPage.GetByRole(AriaRole.Menuitem, new() { Name = "Начать трансляцию" })).ToHaveCountAsync(0);
+        await teacherPage.CloseAsync();
+
         // In the list the group is no longer among the active chats but under a collapsed «Архив (1)», opened with the keyboard.
         await pupilPage.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" }).ClickAsync();
         var archive = pupilPage.GetByRole(AriaRole.Button, new() { Name = "Архив (1)" });

@@ -451,6 +451,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         // The lyceum lets her go: the page leaves it for the school she still has.
         (await lyceum.Admin.Http.PostAsJsonAsync($"/api/schools/{lyceum.Id}/staff/{teacher.Id}/leave", new { reason = "Перевод в другую школу" })).EnsureSuccessStatusCode();
         await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №78", new() { Timeout = 15_000 });
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Вы больше не состоите в школе «Лицей №12»." })).ToBeVisibleAsync();
         await Expect(switchSchool).ToBeHiddenAsync();
     }
 

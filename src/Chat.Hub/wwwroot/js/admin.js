@@ -13,6 +13,20 @@ import { hubAccessToken, hubError, reconnectForever } from './hub.js';
 import { size } from './files.js';
 import { loadSchoolChats } from './admin-cases.js';
 
+/**
+ * A form's submit handler that runs one request at a time: the form's submit button is disabled until it ends, so a
+ * double click does not make two channels or two links.
+ */
+const oneAtATime = handler => async ev => {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (form.dataset.busy) return;
+  form.dataset.busy = 'true';
+  const button = form.querySelector('[type=submit]');
+  if (button) button.disabled = true;
+  try { await handler(ev); } finally { delete form.dataset.busy; if (button) button.disabled = false; }
+};
+
 const STATE_NAMES = { active: 'действует', expired: 'истекло', used_up: 'исчерпано', revoked: 'отозвано' };
 const ACTION_NAMES = {
   'school.registered': 'школа зарегистрирована', 'school.updated': 'сведения о школе изменены', 'school.suspended': 'работа школы приостановлена',
@@ -273,6 +287,12 @@ export async function showAdmin(root, school, back, options = {}) {
     const staff = members.filter(m => m.roles.some(r => ['admin', 'teacher', 'director'].includes(r)));
     const err = errBox();
     const act = (method, path) => async () => { err.textContent = ''; try { await api(method, path); await reloadPeople(); } catch (e) { err.textContent = errText(e); } };
+    // Taking a right away is asked first, saying what follows: it is not undone by giving the right back.
+    const askFirst = (title, text, submit, method, path) => async () => {
+      err.textContent = '';
+      const done = await formDialog({ title, text, submit, onSubmit: async () => { await api(method, path); } });
+      if (done) await reloadPeople();
+    };
     fill(staffSec, h('h2', { id: 'adm-staff' }, 'Сотрудники и подтверждение учителей'), err,
       h('table', {},
         h('thead', {}, h('tr', {}, ['Имя', 'Роли', 'Учитель', ''].map(t => h('th', {}, t)))),
@@ -282,10 +302,22 @@ export async function showAdmin(root, school, back, options = {}) {
           h('td', {}, m.roles.includes('teacher') ? (m.verifiedTeacher ? h('span', { class: 'verified' }, '✔ подтверждён') : h('span', { class: 'muted' }, 'не подтверждён')) : '—'),
           h('td', {}, h('div', { class: 'row' },
             m.roles.includes('teacher') && (m.verifiedTeacher
-              ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/teachers/${m.accountId}/verification`) }, 'Снять подтверждение')
+              ? h('button', {
+                class: 'btn small', type: 'button',
+                onclick: askFirst(`Снять подтверждение: ${m.displayName}`,
+                  `${m.displayName} перестанет быть подтверждённым учителем: классное руководство${m.classTeacherOf?.length ? ` (${m.classTeacherOf.map(className).join(', ')})` : ''} будет снято, неиспользованные ссылки-приглашения этого учителя — отозваны. Повторное подтверждение их не вернёт.`,
+                  'Снять подтверждение', 'DELETE', `${base}/teachers/${m.accountId}/verification`),
+              }, 'Снять подтверждение')
               : h('button', { class: 'btn small primary', type: 'button', onclick: act('PUT', `${base}/teachers/${m.accountId}/verification`) }, 'Подтвердить учителя')),
             m.roles.includes('admin')
-              ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/admins/${m.accountId}`) }, 'Снять администратора')
+              ? h('button', {
+                class: 'btn small', type: 'button',
+                onclick: askFirst(`Снять администратора: ${m.displayName}`,
+                  m.accountId === session.account?.id
+                    ? 'Вы снимете права администратора с себя: управление школой станет недоступно сразу, вернуть права сможет только другой администратор.'
+                    : `${m.displayName} больше не сможет управлять школой; ссылки-приглашения, которые он(а) мог(ла) создать только как администратор, будут отозваны.`,
+                  'Снять права', 'DELETE', `${base}/admins/${m.accountId}`),
+              }, 'Снять администратора')
               : h('button', { class: 'btn small', type: 'button', onclick: act('PUT', `${base}/admins/${m.accountId}`) }, 'Сделать администратором'),
             m.roles.includes('director')
               ? h('button', { class: 'btn small', type: 'button', onclick: act('DELETE', `${base}/directors/${m.accountId}`) }, 'Снять директора')
@@ -503,8 +535,7 @@ export async function showAdmin(root, school, back, options = {}) {
       teacherOnly && pupilClasses.length === 0 && h('p', { class: 'muted' }, 'Приглашать учеников и родителей может классный руководитель своего класса.'),
       h('form', {
         class: 'row',
-        onsubmit: async ev => {
-          ev.preventDefault();
+        onsubmit: oneAtATime(async () => {
           err.textContent = '';
           try {
             await api('POST', `${base}/invites`, {
@@ -513,7 +544,7 @@ export async function showAdmin(root, school, back, options = {}) {
             });
             await loadInvites();
           } catch (e) { err.textContent = errText(e); }
-        },
+        }),
       },
       h('label', { for: 'adm-inv-role' }, 'Роль'), role,
       h('label', { for: 'adm-inv-class' }, 'Класс'), cls,
@@ -657,8 +688,7 @@ export async function showAdmin(root, school, back, options = {}) {
         h('tbody', {}, rows))),
       h('form', {
         class: 'row', style: 'margin-top:.6rem',
-        onsubmit: async ev => {
-          ev.preventDefault();
+        onsubmit: oneAtATime(async () => {
           err.textContent = '';
           // An audience, not a list of today's people: the server keeps the channel's readers in line with the roster,
           // so a parent who joins next week gets «Новости для родителей» too (docs/policies.md).
@@ -668,7 +698,7 @@ export async function showAdmin(root, school, back, options = {}) {
           } catch (e) { err.textContent = errText(e); return; }
           await guard(channelsSec, loadChannels);
           await guard(auditSec, () => loadAudit());
-        },
+        }),
       }, h('label', { for: 'adm-channel-title' }, 'Новый канал'), title, h('label', { for: 'adm-channel-audience' }, 'для'), audience,
       h('button', { class: 'btn', type: 'submit' }, 'Создать канал')),
       err);

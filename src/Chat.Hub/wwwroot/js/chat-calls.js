@@ -236,6 +236,7 @@ export function chatCalls(ctx) {
   /** The header's buttons: start a lesson, a call or a broadcast, plan one. */
   function headButtons(c) {
     const s = c.summary;
+    if (s.archived) return []; // an archived chat keeps its history only: the server refuses calls there (chat_archived)
     const live = calls.has(c.id);
     const canStartLesson = LESSON_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher);
     return [
@@ -393,7 +394,7 @@ export function chatCalls(ctx) {
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Кто'), h('th', { scope: 'col' }, 'Пришёл'), h('th', { scope: 'col' }, 'Сколько'))),
           h('tbody', {}, came.map(p => h('tr', { class: 'came', dataset: { accountId: p.accountId } },
             h('td', {}, p.displayName, p.removed ? ' (удалён из звонка)' : '', p.presentNow ? ' (сейчас в звонке)' : ''),
-            h('td', {}, time(p.firstJoinedAt), p.intervals > 1 ? ` (заходил ${p.intervals} раза)` : ''),
+            h('td', {}, time(p.firstJoinedAt), p.intervals > 1 ? ` (заходил ${p.intervals} ${plural(p.intervals, 'раз', 'раза', 'раз')})` : ''),
             h('td', {}, duration(p.seconds)))))),
         absent.length > 0 && h('div', { class: 'absent' }, h('strong', {}, 'Не пришли: '),
           h('ul', { class: 'list-plain' }, absent.map(p => h('li', { dataset: { accountId: p.accountId } }, p.displayName)))),

@@ -268,7 +268,13 @@ export function showMain(root, me, school, schools, nav) {
       schools.splice(0, schools.length, ...fresh); // the array nav.chooseSchool shows
       offline.saveSchools(fresh);
       const here = fresh.find(x => x.schoolId === school.schoolId);
-      if (!here) { stopChat(); nav.reroute(); return; }
+      if (!here) {
+        // Let go by this school (left the staff, the last child left it): said, not only a different screen.
+        stopChat();
+        await nav.reroute();
+        notice(`Вы больше не состоите в школе «${school.name}». Её чаты больше недоступны.`, { kind: 'info', timeout: 15000 });
+        return;
+      }
       schoolButton.hidden = fresh.length < 2;
       for (const x of added) notice(`Вас приняли в школу «${x.name}». Перейти в неё — «Сменить школу».`);
       if (['isAdmin', 'isTeacher', 'isStudent', 'isParent'].some(k => here[k] !== school[k])) {
