@@ -111,12 +111,25 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
             blocked = false;
         }
 
+        // The mute is lifted straight in the database (no push, unlike a moderator's «Разрешить писать»): the chat opened
+        // again reads that she may write.
+        async Task LiftMuteAsync()
+        {
+            await App.ExecuteSqlAsync("UPDATE chat_restrictions SET lifted_at = now() WHERE chat_id = @chat5", new { chat5 });
+            await OpenChatAsync(page, "Родители 3А");
+            await OpenChatAsync(page, "Родители 5Б");
+            await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToBeVisibleAsync();
+        }
+
         await WriteOfflineAsync("Можно вопрос?");
         var refused = page.Locator(".msg.pending.failed", new() { HasText = "Можно вопрос?" });
         await Expect(refused).ToContainTextAsync("Не отправлено: Модератор ограничил вам сообщения", new() { Timeout = 30_000 });
         await Expect(refused).Not.ToContainTextAsync("Z.");
         Assert.Contains("Можно вопрос?", await Outbox(page), StringComparison.Ordinal);
-        await App.ExecuteSqlAsync("UPDATE chat_restrictions SET lifted_at = now() WHERE chat_id = @chat5", new { chat5 });
+        // The mute given while she was offline is read again with the connection: the chat says so, no input box.
+        var muted = page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Вы не можете писать в этом чате" });
+        await Expect(muted).ToBeVisibleAsync();
+        await LiftMuteAsync();
         await refused.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();
         await Expect(Message(page, "Можно вопрос?")).ToBeVisibleAsync();
         await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
@@ -127,7 +140,7 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         await extra.GetByRole(AriaRole.Button, new() { Name = "Удалить" }).ClickAsync();
         await Expect(page.Locator(".msg.pending")).ToHaveCountAsync(0);
         Assert.DoesNotContain("Лишнее", await Outbox(page), StringComparison.Ordinal);
-        await App.ExecuteSqlAsync("UPDATE chat_restrictions SET lifted_at = now() WHERE chat_id = @chat5", new { chat5 });
+        await LiftMuteAsync();
 
         // The confirmation of a message is lost on the way back: the message still arrives (pushed to the chat), and
         // the chat opened again shows it once, with no copy stuck on «Отправляется…».

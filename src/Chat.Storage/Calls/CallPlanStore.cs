@@ -46,6 +46,27 @@ public sealed class CallPlanStore(NpgsqlDataSource db)
             "UPDATE call_plans SET cancelled_at = now() WHERE id = @id AND cancelled_at IS NULL", new { id }, cancellationToken: ct)) == 1;
     }
 
+    /// <summary>
+    /// Cancels the plans, not started yet, that these (chat, host) pairs made, where the host is no longer a member of
+    /// the chat (a teacher who left the school or was taken out of the chat): nobody would host them. Returns them.
+    /// </summary>
+    public async Task<IReadOnlyList<CallPlanRow>> CancelOfHostsGoneAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> pairs, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<CallPlanRow>(new CommandDefinition(
+            $"""
+            WITH gone AS (
+                SELECT p.id FROM call_plans p
+                JOIN unnest(@chatIds, @accountIds) AS l(chat_id, account_id) ON p.chat_id = l.chat_id AND p.host_id = l.account_id
+                WHERE p.cancelled_at IS NULL AND p.call_id IS NULL AND p.starts_at > now() - interval '6 hours'
+                  AND NOT EXISTS (SELECT 1 FROM chat_members m WHERE m.chat_id = p.chat_id AND m.account_id = p.host_id))
+            UPDATE call_plans SET cancelled_at = now()
+            WHERE id IN (SELECT id FROM gone) AND cancelled_at IS NULL
+            RETURNING {Columns}
+            """,
+            new { chatIds = pairs.Select(p => p.ChatId).ToArray(), accountIds = pairs.Select(p => p.AccountId).ToArray() }, cancellationToken: ct))).AsList();
+    }
+
     /// <summary>Links the plan to the call opened for it.</summary>
     public async Task LinkAsync(DbScope s, Guid id, Guid callId, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(

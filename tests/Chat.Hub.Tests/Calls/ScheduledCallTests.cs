@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Tests.Infrastructure;
@@ -52,9 +53,33 @@ public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
         // Only the planner (or a moderator) cancels; a cancelled plan cannot be joined.
         await p.Connection.InvokeAsync<CallPlanDto>("CancelScheduledCall", later.PlanId).ExpectHubErrorAsync("call_host_only");
         Assert.True((await t.Connection.InvokeAsync<CallPlanDto>("CancelScheduledCall", later.PlanId)).Cancelled);
+        // The chat is told under the announcement, once (cancelling again is refused: the plan is gone).
+        await t.Connection.InvokeAsync<CallPlanDto>("CancelScheduledCall", later.PlanId).ExpectHubErrorAsync("call_plan_not_found");
+        Assert.Single(await p.HistoryAsync(chat.Id), m => m.Text == $"Отменён урок «Математика», запланированный на {iso}.");
         await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("call_plan_not_found");
         Assert.DoesNotContain(await p.Connection.InvokeAsync<List<CallPlanDto>>("GetScheduledCalls", chat.Id), x => x.PlanId == later.PlanId);
 
         await t.Connection.InvokeAsync("EndCall", first.Call.CallId);
+    }
+
+    /// <summary>
+    /// A teacher who leaves the school hosts nothing there any more: her planned lessons are cancelled (no reminder,
+    /// nobody opens a lesson whose mute and «разрешить говорить» would belong to nobody), and the chat sees them go.
+    /// </summary>
+    [Fact]
+    public async Task TeacherLeavesTheSchool_HerPlannedLessonsAreCancelled_ThePupilsSeeThemGo()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        var plan = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(l.Chat.Id, "Геометрия", DateTimeOffset.UtcNow.AddHours(3), "lesson"));
+        var cancelled = new TaskCompletionSource<CallPlanDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.Connection.On<CallPlanDto>("CallScheduled", x => { if (x.PlanId == plan.PlanId && x.Cancelled) cancelled.TrySetResult(x); });
+
+        (await l.School.Admin.Http.PostAsJsonAsync($"{l.School.Api}/staff/{l.Teacher.AccountId}/leave", new { reason = "Переезд" })).EnsureSuccessStatusCode();
+
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(await p.Connection.InvokeAsync<List<CallPlanDto>>("GetScheduledCalls", l.Chat.Id), x => x.PlanId == plan.PlanId);
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId).ExpectHubErrorAsync("call_plan_not_found");
     }
 }

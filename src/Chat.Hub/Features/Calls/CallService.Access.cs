@@ -33,6 +33,22 @@ public sealed partial class CallService
             }
         }
 
+        // A host who left the chat (left the school, taken out of it) hosts nothing there any more: their plans are
+        // cancelled, so that no reminder goes out and nobody opens a lesson whose host cannot come (its mute and
+        // «разрешить говорить» would belong to nobody). The chat's members see the plan go.
+        try
+        {
+            foreach (var plan in await plans.CancelOfHostsGoneAsync(lost, ct))
+            {
+                var dto = ToPlanDto(plan);
+                await TryPushAsync(plan.Id, () => hub.Clients.Group(LiveConnections.ChatGroup(plan.ChatId)).CallScheduled(dto));
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogAccessLostFailed(logger, e, Guid.Empty);
+        }
+
         // Someone who left the school altogether also leaves the calls they were admitted to as a guest (they are in
         // no chat of those calls, so the chats above do not name them).
         try

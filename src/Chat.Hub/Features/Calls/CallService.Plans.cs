@@ -90,8 +90,29 @@ public sealed partial class CallService
             throw new ChatException(ChatError.CallHostOnly);
         }
 
-        await plans.CancelAsync(planId, ct);
+        var cancelledNow = await plans.CancelAsync(planId, ct);
         var dto = ToPlanDto((await plans.GetAsync(planId, ct))!);
+        if (cancelledNow)
+        {
+            // The announcement stays in the chat's history: the cancellation is said under it, by whoever cancelled
+            // (once: a repeated cancel finds the plan cancelled already).
+            var when = dto.StartsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture);
+            var text = plan.Kind switch
+            {
+                "lesson" => $"Отменён урок «{plan.Title}», запланированный на {when}.",
+                "broadcast" => $"Отменена трансляция «{plan.Title}», запланированная на {when}.",
+                _ => $"Отменён звонок «{plan.Title}», запланированный на {when}.",
+            };
+            try
+            {
+                await messages.SendAsync(me, new SendMessageRequest(plan.ChatId, Guid.CreateVersion7(), text, null, null), ct);
+            }
+            catch (ChatException e)
+            {
+                LogSfu(logger, e, planId); // e.g. slow mode: the plan is cancelled all the same, clients get CallScheduled
+            }
+        }
+
         await TryPushAsync(planId, () => hub.Clients.Group(Realtime.LiveConnections.ChatGroup(plan.ChatId)).CallScheduled(dto));
         return dto;
     }
