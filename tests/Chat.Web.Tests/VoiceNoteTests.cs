@@ -29,7 +29,19 @@ public sealed class VoiceNoteTests(WebApp app) : WebTest(app)
         await Expect(recorder).ToHaveCountAsync(0);
         await Expect(record).ToBeFocusedAsync();
 
-        // A note of about two seconds: the elapsed time runs, «Отправить» uploads and posts it.
+        // A note of about two seconds: the elapsed time runs, «Отправить» uploads and posts it. The first upload is
+        // lost on the way (the phone's network drops): the note is not lost, «Повторить» sends it.
+        var dropped = 0;
+        await parentPage.RouteAsync("**/api/schools/*/files?*", async route =>
+        {
+            if (route.Request.Method == "POST" && Interlocked.Increment(ref dropped) == 1)
+            {
+                await route.AbortAsync("internetdisconnected");
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
         await record.ClickAsync();
         await Expect(recorder).ToContainTextAsync("● Запись");
         await Expect(record).ToBeDisabledAsync();
@@ -37,6 +49,9 @@ public sealed class VoiceNoteTests(WebApp app) : WebTest(app)
         await Expect(recorder.Locator(".voice-left")).ToBeHiddenAsync(); // the countdown shows only near the 5-minute limit
         await Screenshot(parentPage, "voice-note-recording-phone");
         await recorder.GetByRole(AriaRole.Button, new() { Name = "Отправить" }).ClickAsync();
+        var tray = parentPage.Locator(".upload-tray");
+        await Expect(tray.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Файл не отправлен: Нет соединения с сервером.");
+        await tray.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();
         var sent = parentPage.Locator(".msg:not(.pending) .file.audio");
         await Expect(sent).ToHaveCountAsync(1);
         await Expect(sent.Locator(".file-name")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"Голосовое сообщение\.webm · 0:0[23]"));

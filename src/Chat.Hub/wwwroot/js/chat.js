@@ -1165,7 +1165,12 @@ export function showMain(root, me, school, schools, nav) {
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
     } catch (e) {
       if (caption && !resumed && !c.input.value) c.input.value = caption; // not posted: the caption is the user's again
+      // Lost on the way (no network, the server busy): the files are still in the page — a voice note cannot be chosen
+      // again — so «Повторить» sends them anew (with the caption the composer holds then). A refusal has no retry.
+      const retryable = e.status !== undefined ? e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500
+        : ['network', 'service_unavailable'].includes(hubError(e).code);
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
+        retryable && !resumed && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(files); } }, 'Повторить'),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }
     finishFiles();
