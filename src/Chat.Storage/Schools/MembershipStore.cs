@@ -52,7 +52,12 @@ public sealed record RosterEntry(
     bool IsDirector,
     Guid? StudentClassId,
     Guid[] ClassTeacherOf,
-    Guid[] Children);
+    Guid[] Children)
+{
+    /// <summary>The entry as a membership of its school, for the rules of who may reach whom.</summary>
+    public SchoolMembership AsMembership(Guid schoolId) =>
+        new(schoolId, "", AccountId, IsAdmin, IsTeacher, IsVerifiedTeacher, IsDirector, StudentClassId, ClassTeacherOf, Children);
+}
 
 public sealed record MySchool(Guid SchoolId, string Name, string Status, bool IsAdmin, bool IsTeacher, bool IsStudent, bool IsParent);
 

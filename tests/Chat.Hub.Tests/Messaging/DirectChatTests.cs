@@ -88,6 +88,27 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.All(petyaSees.Where(m => m.AccountId != p.Petya.AccountId), m => Assert.True(m.CanMessage, m.DisplayName));
     }
 
+    /// <summary>A chat's member list says the same for «Написать» beside each member: a mother sees it beside the class teacher, not beside another mother.</summary>
+    [Fact]
+    public async Task ChatMembers_SayWhomICanWriteTo_AsOpeningADirectChatDecides()
+    {
+        var p = await SchoolAsync();
+        var mashasMother = await p.School.AddParentAsync("Мама Маши", p.Masha.AccountId);
+        await using var mother = await HubClient.ConnectAsync(app, p.PetyasMother);
+        var parents = (await mother.ChatsAsync(p.School.Id)).Single(c => c.Title == "Родители 5А");
+        var seen = await mother.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", parents.Id);
+        bool Can(TestUser u) => seen.Single(m => m.AccountId == u.AccountId).CanMessage;
+        Assert.Equal((true, false, false), (Can(p.ClassTeacher5A), Can(mashasMother), Can(p.PetyasMother)));
+        await OpenDirectAsync(mother, p.School.Id, mashasMother).ExpectHubErrorAsync("direct_not_allowed");
+
+        // In the class chat a pupil may write to every classmate and the teacher (safe mode keeps them reachable).
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        var classChat = (await petya.ChatsAsync(p.School.Id)).Single(c => c.Kind == "class");
+        var petyaSees = await petya.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", classChat.Id);
+        Assert.All(petyaSees.Where(m => m.AccountId != p.Petya.AccountId), m => Assert.True(m.CanMessage, m.DisplayName));
+        Assert.False(petyaSees.Single(m => m.AccountId == p.Petya.AccountId).CanMessage);
+    }
+
     [Fact]
     public async Task OpenDirectChat_PupilToClassmate_OneChatForThePairThatDelivers()
     {

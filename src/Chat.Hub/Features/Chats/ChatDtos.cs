@@ -64,7 +64,8 @@ public sealed record ChatUpdatedDto(Guid ChatId, string Title, string? AvatarUrl
 /// </summary>
 public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules, long? OthersReadSeq = null, DateTime? CaseUntil = null);
 
-public sealed record ChatMemberDto(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, bool VerifiedTeacher);
+/// <summary><c>CanMessage</c>: whether the asker may write to this member directly (DirectChatPolicy), for «Написать».</summary>
+public sealed record ChatMemberDto(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, bool VerifiedTeacher, bool CanMessage = false);
 
 public sealed record ReactionDto(string Emoji, int Count, Guid[] By);
 

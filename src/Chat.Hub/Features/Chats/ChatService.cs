@@ -141,10 +141,18 @@ public sealed class ChatService(
     public async Task<IReadOnlyList<ChatMemberDto>> MembersAsync(Guid chatId, Guid me, CancellationToken ct)
     {
         var role = await RoleAsync(chatId, me, ct);
-        var readerOfChannel = role == "member" && (await chats.GetAsync(chatId, ct))?.Kind == "channel";
-        return (await chats.ListMembersAsync(chatId, ct))
-            .Where(m => !readerOfChannel || m.Role != "member")
-            .Select(m => new ChatMemberDto(m.AccountId, m.DisplayName, m.AvatarUrl, m.Role, m.VerifiedTeacher))
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        var readerOfChannel = role == "member" && chat.Kind == "channel";
+        var members = (await chats.ListMembersAsync(chatId, ct)).Where(m => !readerOfChannel || m.Role != "member").ToList();
+
+        // Each member says whether I may write to them directly (the rules «Написать лично» and OpenDirectChat follow);
+        // an admin reading the chat through a moderation case is a member of the school too.
+        var mine = await memberships.GetAsync(chat.SchoolId, me, ct);
+        var safeMode = (await schools.GetAsync(chat.SchoolId, ct))?.PupilSafeMode ?? true;
+        var roster = mine is null ? [] : (await memberships.ListRosterAsync(chat.SchoolId, null, ct)).ToDictionary(r => r.AccountId);
+        return members
+            .Select(m => new ChatMemberDto(m.AccountId, m.DisplayName, m.AvatarUrl, m.Role, m.VerifiedTeacher,
+                mine is not null && roster.TryGetValue(m.AccountId, out var r) && DirectChatPolicy.MayReach(mine, r.AsMembership(chat.SchoolId), safeMode)))
             .ToList();
     }
 

@@ -166,8 +166,7 @@ public sealed class SchoolService(
 
         // Each member says whether I may write to them directly, so that «Написать лично» offers only those.
         var safeMode = (await schools.GetAsync(schoolId, ct))?.PupilSafeMode ?? true;
-        MemberDto Dto(RosterEntry r) => MemberDto.From(r, DirectChatPolicy.MayReach(member, new SchoolMembership(
-            schoolId, "", r.AccountId, r.IsAdmin, r.IsTeacher, r.IsVerifiedTeacher, r.IsDirector, r.StudentClassId, r.ClassTeacherOf, r.Children), safeMode));
+        MemberDto Dto(RosterEntry r) => MemberDto.From(r, DirectChatPolicy.MayReach(member, r.AsMembership(schoolId), safeMode));
 
         if (member.IsStaff)
         {

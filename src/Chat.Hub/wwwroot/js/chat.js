@@ -908,7 +908,7 @@ export function showMain(root, me, school, schools, nav) {
             roleName[m.role] && h('span', { class: 'muted', style: 'font-size:.8rem' }, ' · ' + roleName[m.role]),
             moderation.memberNotes(c, m, restrictions),
             (manage || m.accountId !== me.id) && h('div', { class: 'row member-actions' },
-              m.accountId !== me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(hubNotice) }, 'Написать'),
+              m.canMessage && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(hubNotice) }, 'Написать'),
               manage && moderation.memberActions(c, m, restrictions)));
         })));
     } catch (e) {
