@@ -173,6 +173,13 @@ public sealed class SchoolStore(NpgsqlDataSource db)
                 UPDATE chats c SET archived_at = u.archived_at
                 FROM updated u, before b
                 WHERE c.class_id = u.id AND u.archived_at IS NOT NULL AND b.archived_at IS NULL AND c.archived_at IS NULL
+            ), links_revoked AS (
+                -- A class-wide pupil or parent link of a class gone to the archive leads nowhere: it is revoked (a
+                -- one-child link follows its child to their class now and stays).
+                UPDATE invites i SET revoked_at = now()
+                FROM updated u, before b
+                WHERE i.class_id = u.id AND u.archived_at IS NOT NULL AND b.archived_at IS NULL
+                  AND i.child_id IS NULL AND i.role IN ('student', 'parent') AND i.revoked_at IS NULL
             ), chats_back AS (
                 UPDATE chats c SET archived_at = NULL
                 FROM updated u, before b

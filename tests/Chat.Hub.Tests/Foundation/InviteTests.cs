@@ -55,18 +55,30 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(("revoked", null, null), (dead.State, dead.ChildName, dead.ClassName));
     }
 
+    /// <summary>
+    /// A class gone to the archive takes its class-wide links with it: revoked, so the admin's list and whoever opens one
+    /// see that it no longer works (before, it said «действует» and failed only at «Принять»); a one-child link stays.
+    /// </summary>
     [Fact]
-    public async Task Accept_LinkOfArchivedClass_IsRefused_AlsoWhenTheSchoolApprovesPupils()
+    public async Task ClassArchived_ItsClassLinksAreRevoked_AcceptIsRefused_AlsoWhenTheSchoolApprovesPupils()
     {
         var school = await new SchoolBuilder(app).CreateAsync();
         var class5A = await school.CreateClassAsync("5А");
         var invite = await school.InviteAsync(school.Admin, "student", class5A.Id);
+        var parents = await school.InviteAsync(school.Admin, "parent", class5A.Id);
         await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", approveStudents = true })).EnsureOkAsync();
         await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { archived = true })).EnsureOkAsync();
 
+        var listed = await (await school.Admin.Http.GetAsync($"{school.Api}/invites")).ReadAsync<List<InviteDto>>();
+        Assert.Equal(("revoked", "revoked"), (listed.Single(i => i.Id == invite.Id).State, listed.Single(i => i.Id == parents.Id).State));
         var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ученик");
-        await (await AcceptAsync(pupil, invite)).ExpectErrorAsync(HttpStatusCode.NotFound, "class_not_found");
+        Assert.Equal("revoked", (await pupil.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{invite.Token}"))!.State);
+        await (await AcceptAsync(pupil, invite)).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
         Assert.Empty(await (await school.Admin.Http.GetAsync($"{school.Api}/join-requests")).ReadAsync<List<JoinRequestDto>>());
+
+        // Back from the archive, the class needs new links: the old ones stay revoked.
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { archived = false })).EnsureOkAsync();
+        await (await AcceptAsync(pupil, invite)).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
     }
 
     [Fact]

@@ -74,6 +74,8 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         var graduate = await school.AddStudentAsync("Выпускник", class11.Id);
         var graduateChat = (await ChatsAsync(graduate, school.Id)).Single(c => c.Kind == "class");
         await graduate.Http.PostAsJsonAsync($"/api/chats/{graduateChat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Спасибо за все годы!" });
+        var link11 = await school.InviteAsync(school.Admin, "parent", class11.Id);
+        var link5 = await school.InviteAsync(school.Admin, "parent", class5A.Id);
 
         // A group of the same name made for next year already: the rollover says which, and changes nothing.
         var club = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/classes", new { name = "Кружок робототехники", kind = "group", schoolYear = ending })).ReadAsync<ClassDto>();
@@ -98,6 +100,10 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await (await graduate.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
         var history = await teacher11.Http.GetFromJsonAsync<List<MessageDto>>($"/api/chats/{graduateChat.Id}/messages");
         Assert.Equal("Спасибо за все годы!", Assert.Single(history!).Text);
+
+        // The graduated class's link is revoked with it; the promoted class's goes on (to 6А).
+        var links = await school.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Invites.InviteDto>>($"{school.Api}/invites");
+        Assert.Equal(("revoked", "active"), (links!.Single(i => i.Id == link11.Id).State, links!.Single(i => i.Id == link5.Id).State));
     }
 
     /// <summary>

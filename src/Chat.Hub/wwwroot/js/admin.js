@@ -455,6 +455,9 @@ export async function showAdmin(root, school, back, options = {}) {
           renderStaff();
           renderPupils();
           renderYear(done);
+          // Classes renamed and graduated: the links (a graduated class's are revoked) and requests name them anew.
+          await guard(invitesSec, loadInvites);
+          if (!teacherOnly) await guard(requestsSec, loadRequests);
         },
       }, h('label', { for: 'adm-final-grade' }, 'Выпускной класс'), finalGrade,
       h('button', { class: 'btn danger', type: 'submit' }, 'Перейти на новый учебный год')),
