@@ -82,6 +82,28 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
         await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).EnsureOkAsync();
     }
 
+    /// <summary>A chat's link works on its maker's authority: once the teacher who made it has left the school, it lets nobody in.</summary>
+    [Fact]
+    public async Task ChatLink_ItsMakerLeftTheSchool_LetsNobodyIn_AndNamesNoChat()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("10А");
+        var teacher = await school.AddVerifiedTeacherAsync("Учитель физики");
+        var early = await school.AddStudentAsync("Успел", cls.Id);
+        var late = await school.AddStudentAsync("Не успел", cls.Id);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        var chat = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Физика: подготовка к олимпиаде", null, null, null));
+        var link = await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).ReadAsync<InviteDto>();
+        await (await early.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).EnsureOkAsync();
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/staff/{teacher.AccountId}/leave", new { reason = "Перевод" })).EnsureOkAsync();
+
+        var preview = await late.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{link.Token}");
+        Assert.Equal(("revoked", null), (preview!.State, preview.ChatTitle));
+        await (await late.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
+    }
+
     /// <summary>
     /// A chat's link belongs to the chat's moderators: it is not among the school's links, so an admin who is not in the
     /// chat cannot take its token (and join without a logged moderation case); a link that no longer works names no chat.

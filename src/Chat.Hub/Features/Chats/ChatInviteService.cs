@@ -119,8 +119,14 @@ public sealed class ChatInviteService(
             throw new ChatException(ChatError.ChatInviteOutsider);
         }
 
-        // A link that no longer works (revoked, expired, used up) names no chat: its title and rules are for those it lets in.
+        // A link that no longer works (revoked, expired, used up, its maker no longer may invite) names no chat: its
+        // title and rules are for those it lets in.
         var state = InviteUrls.State(link, Now);
+        if (state == "active" && !await MakerMayStillInviteAsync(link, ct))
+        {
+            state = "revoked";
+        }
+
         if (state != "active")
         {
             return new InvitePreviewDto(state, link.SchoolId, schoolName, link.Role, null, null, false);
@@ -129,6 +135,15 @@ public sealed class ChatInviteService(
         var chat = await chats.GetAsync(link.ChatId!.Value, ct) ?? throw new ChatException(ChatError.InviteNotFound);
         return new InvitePreviewDto(state, link.SchoolId, schoolName, link.Role, null, null, false, chat.Id, chat.Title, chat.Rules, chat.RulesVersion);
     }
+
+    /// <summary>
+    /// A chat's link works on its maker's authority (as a school's link does): while the maker is still an owner or
+    /// moderator of the chat and staff of the school. Demoted, taken out of the chat, gone from the staff or the school:
+    /// the link lets nobody in any more.
+    /// </summary>
+    private async Task<bool> MakerMayStillInviteAsync(InviteLink link, CancellationToken ct) =>
+        await chats.RoleOfAsync(link.ChatId!.Value, link.CreatedBy, ct) is "owner" or "moderator"
+        && (await memberships.GetAsync(link.SchoolId, link.CreatedBy, ct))?.IsStaff == true;
 
     /// <summary>Joins the chat of a link already locked and checked (active, not expired, not used up) by the caller.</summary>
     public async Task<(AcceptInviteResult Result, IReadOnlyList<MembershipChange> Changes)> AcceptAsync(DbScope s, InviteLink link, Guid me, int? acceptedRulesVersion, CancellationToken ct)
@@ -142,6 +157,11 @@ public sealed class ChatInviteService(
         if (chat is null || chat.ArchivedAt is not null)
         {
             throw new ChatException(ChatError.InviteNotFound);
+        }
+
+        if (!await MakerMayStillInviteAsync(link, ct))
+        {
+            throw new ChatException(ChatError.InviteRevoked);
         }
 
         if (acceptedRulesVersion != chat.RulesVersion)
