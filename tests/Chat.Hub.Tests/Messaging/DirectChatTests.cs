@@ -109,6 +109,31 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.False(petyaSees.Single(m => m.AccountId == p.Petya.AccountId).CanMessage);
     }
 
+    /// <summary>
+    /// Unblocking gives the other person back a direct chat only where the school's rules still allow it: Маша moved to
+    /// another class (safe mode) while Петя had her blocked; on his unblock the rules decide as if both had been there
+    /// all along, and the chat closes for both instead of reopening between two pupils who may no longer write.
+    /// </summary>
+    [Fact]
+    public async Task Unblock_AfterTheRulesNoLongerAllowTheChat_ClosesItForBoth()
+    {
+        var p = await SchoolAsync();
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        var chat = await OpenDirectAsync(petya, p.School.Id, p.Masha);
+        await petya.SendAsync(chat.Id, "Маша, привет");
+        await petya.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, true);
+        var class5B = (await p.School.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.ClassDto>>($"{p.School.Api}/classes"))!.Single(c => c.Name == "5Б");
+        await (await p.School.Admin.Http.PutAsJsonAsync($"{p.School.Api}/students/{p.Masha.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+        Assert.Contains(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id); // his, with her blocked out of it
+
+        await petya.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, false);
+
+        await using var masha = await HubClient.ConnectAsync(app, p.Masha);
+        Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        Assert.DoesNotContain(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        await masha.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, 50).ExpectHubErrorAsync("chat_not_found");
+    }
+
     [Fact]
     public async Task OpenDirectChat_PupilToClassmate_OneChatForThePairThatDelivers()
     {

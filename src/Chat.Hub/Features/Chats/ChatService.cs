@@ -463,7 +463,22 @@ public sealed class ChatService(
         }
 
         // The blocked person leaves our direct chats at once (and comes back on unblocking), live on every node.
-        var changes = await database.InTransactionAsync(s => personBlocks.SetAsync(s, me, other, block, ct), ct);
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            var changed = new List<MembershipChange>(await personBlocks.SetAsync(s, me, other, block, ct));
+            // Back in a direct chat, the school's rules decide as they would have if the two had been in it all along
+            // (a classmate moved to another class under safe mode meanwhile): a chat they no longer allow either way
+            // closes for both, rather than holding the one who was blocked alone with its history.
+            foreach (var chatId in changed.Where(c => c.Added).Select(c => c.ChatId).Distinct().ToList())
+            {
+                if (await chats.GetAsync(chatId, ct) is { } chat)
+                {
+                    changed.AddRange(await chats.CloseUnreachableDirectChatsAsync(s, chat.SchoolId, other, ct));
+                }
+            }
+
+            return (IReadOnlyList<MembershipChange>)changed;
+        }, ct);
         await live.ApplyMembershipAsync(changes);
     }
 
