@@ -206,15 +206,28 @@ public sealed class ModerationStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Resolves the report (open: the caller checked it under its lock) and every other open report of the same message
-    /// with it (the decision is about the message, whoever reported it). Returns how many were resolved.
+    /// with it (the decision is about the message, whoever reported it). Returns the ids resolved.
     /// </summary>
-    public Task<int> ResolveReportAsync(DbScope s, MessageReport report, string resolution, Guid resolvedBy, CancellationToken ct) =>
-        s.Connection.ExecuteAsync(new CommandDefinition(
+    public async Task<IReadOnlyList<Guid>> ResolveReportAsync(DbScope s, MessageReport report, string resolution, Guid resolvedBy, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
             """
             UPDATE message_reports SET status = 'resolved', resolution = @resolution, resolved_by = @resolvedBy, resolved_at = now()
             WHERE chat_id = @chatId AND message_seq = @messageSeq AND status = 'open'
+            RETURNING id
             """,
-            new { report.ChatId, report.MessageSeq, resolution, resolvedBy }, s.Transaction, cancellationToken: ct));
+            new { report.ChatId, report.MessageSeq, resolution, resolvedBy }, s.Transaction, cancellationToken: ct))).AsList();
+
+    /// <summary>Opens again reports this moderator resolved whose decision could not be carried out.</summary>
+    public async Task ReopenReportsAsync(IReadOnlyList<Guid> ids, Guid resolvedBy, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE message_reports SET status = 'open', resolution = NULL, resolved_by = NULL, resolved_at = NULL
+            WHERE id = ANY(@ids) AND resolved_by = @resolvedBy AND status = 'resolved'
+            """,
+            new { ids = ids.ToArray(), resolvedBy }, cancellationToken: ct));
+    }
 
     /// <summary>The school's chats but direct ones (who talks with whom privately is not the admin's list), active first, by title.</summary>
     public async Task<IReadOnlyList<SchoolChatRow>> ListSchoolChatsAsync(Guid schoolId, Guid adminId, CancellationToken ct)

@@ -175,6 +175,24 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
             Assert.Equal(["ok", "report_resolved"], outcomes.Order());
         }
 
+        // Two different decisions at once (delete, warn): only the winner's is carried out — before, both were, and
+        // only then was one of them told the report was resolved.
+        for (var round = 0; round < 6; round++)
+        {
+            var rude = await petya.SendAsync(room.ChatId, $"Ещё грубость {round}");
+            var r1 = await masha.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, null));
+            var r2 = await third.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, null));
+            var violationsBefore = (await teacher.Connection.InvokeAsync<ViolationCountDto>("GetViolations", room.ChatId, room.Petya.AccountId)).Violations;
+            var outcomes = await Task.WhenAll(
+                Outcome(teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, r1, "deleted")),
+                Outcome(teacherElsewhere.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, r2, "warned")));
+            Assert.Equal(["ok", "report_resolved"], outcomes.Order());
+            var deletedWon = outcomes[0] == "ok";
+            var message = (await teacher.HistoryAsync(room.ChatId)).Single(m => m.Seq == rude.Seq);
+            var violations = (await teacher.Connection.InvokeAsync<ViolationCountDto>("GetViolations", room.ChatId, room.Petya.AccountId)).Violations;
+            Assert.Equal((deletedWon, deletedWon ? violationsBefore : violationsBefore + 1), (message.Deleted, violations));
+        }
+
         static async Task<string> Outcome(Task<ReportDto> call)
         {
             try

@@ -308,17 +308,11 @@ public sealed class ModerationService(
             throw new ChatException(ChatError.ReportResolved);
         }
 
-        if (resolution == "deleted")
-        {
-            await DeleteMessageAsync(me, chatId, report.MessageSeq, report.RuleId, ct);
-        }
-        else if (resolution == "warned" && report.SenderId is { } sender)
-        {
-            await RecordViolationAsync(me, new ViolationRequest(chatId, sender, report.RuleId, report.MessageSeq, "По жалобе участника"), ct);
-        }
-
+        // The decision is claimed first, under the reports' locks: of two moderators deciding at once, one decides and
+        // the other is told it is decided (before, both deleted or warned, and only then did one of them fail). Then
+        // it is carried out; if that fails, the reports are open again for the next try.
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        await database.InTransactionAsync(async s =>
+        var resolved = await database.InTransactionAsync(async s =>
         {
             await moderation.LockReportsOfMessageAsync(s, chatId, report.MessageSeq, ct);
             var locked = await moderation.LockReportAsync(s, reportId, ct) ?? throw new ChatException(ChatError.ReportNotFound);
@@ -327,9 +321,38 @@ public sealed class ModerationService(
                 throw new ChatException(ChatError.ReportResolved);
             }
 
-            var resolved = await moderation.ResolveReportAsync(s, locked, resolution, me, ct);
+            return await moderation.ResolveReportAsync(s, locked, resolution, me, ct);
+        }, ct);
+
+        try
+        {
+            if (resolution == "deleted")
+            {
+                await DeleteMessageAsync(me, chatId, report.MessageSeq, report.RuleId, ct);
+            }
+            else if (resolution == "warned" && report.SenderId is { } sender)
+            {
+                await RecordViolationAsync(me, new ViolationRequest(chatId, sender, report.RuleId, report.MessageSeq, "По жалобе участника"), ct);
+            }
+        }
+        catch (Exception)
+        {
+            try
+            {
+                await moderation.ReopenReportsAsync(resolved, me, CancellationToken.None);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException)
+            {
+                // The database is away: the reports stay resolved without their effect; the caller hears the first error.
+            }
+
+            throw;
+        }
+
+        await database.InTransactionAsync(async s =>
+        {
             await audit.AppendAsync(s, chat.SchoolId, me, "moderation.report_resolved", reportId,
-                new { chatId, resolution, otherReportsOfTheMessage = resolved - 1 }, ct);
+                new { chatId, resolution, otherReportsOfTheMessage = resolved.Count - 1 }, ct);
             return true;
         }, ct);
         return ReportDto.From((await moderation.ListReportsAsync(chatId, null, ct)).First(r => r.Id == reportId));
