@@ -89,7 +89,7 @@ public sealed class AdministrationTests(WebApp app) : WebTest(app)
         await dimaRow.GetByLabel("Куда перевести: Дима Ковалёв").SelectOptionAsync(new SelectOptionValue { Label = "5Б" });
         await dimaRow.GetByRole(AriaRole.Button, new() { Name = "Перевести" }).ClickAsync();
         var move = page.GetByRole(AriaRole.Dialog, new() { Name = "Перевести Дима Ковалёв в 5Б?" });
-        await Expect(move).ToContainTextAsync("выйдет из чатов 5А и войдёт в чаты 5Б");
+        await Expect(move).ToContainTextAsync("выйдет из чатов класса 5А (и из его предметных чатов и групп) и войдёт в чат класса 5Б и чат его родителей");
         await move.GetByRole(AriaRole.Button, new() { Name = "Перевести" }).ClickAsync();
         await Expect(dimaRow.Locator("td").Nth(1)).ToHaveTextAsync("5Б");
         var members = await Members(school, api);

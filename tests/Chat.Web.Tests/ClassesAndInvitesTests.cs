@@ -166,6 +166,48 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task Teacher_AddsAPupilAndHerMother_ToHerClub_FromChatInfo_ByClassAndRole()
+    {
+        var school = await Scene.SchoolAsync("Школа №38");
+        var a5 = await school.ClassAsync("5А");
+        var teacher = await school.TeacherAsync("Олег Шахматов");
+        var masha = await school.PupilAsync("Маша Белова", a5);
+        await school.PupilAsync("Петя Чёрный", a5);
+        var mother = await school.ParentAsync("Ирина Белова", masha.Id);
+        var club = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats", new { kind = "group", title = "Шахматный клуб" }));
+        var clubId = club.GetProperty("id").GetGuid();
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "Шахматный клуб");
+        await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
+        var panel = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
+        await panel.GetByRole(AriaRole.Button, new() { Name = "Добавить участников" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Добавить участников: Шахматный клуб" });
+        var show = dialog.GetByLabel("Показать");
+        await Expect(show).ToBeFocusedAsync();
+
+        // Nobody ticked: said in the dialog. Then Маша among 5А's pupils and her mother among 5А's parents.
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Добавить" }).ClickAsync();
+        await Expect(dialog.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Отметьте хотя бы одного человека.");
+        await show.SelectOptionAsync(new SelectOptionValue { Label = "5А — ученики (2)" });
+        await dialog.GetByLabel("Маша Белова").CheckAsync();
+        await show.SelectOptionAsync(new SelectOptionValue { Label = "5А — родители (1)" });
+        await dialog.GetByLabel("Ирина Белова").CheckAsync();
+        await Expect(dialog.GetByRole(AriaRole.Status)).ToHaveTextAsync("Выбрано: 2");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Добавить" }).ClickAsync();
+        await Expect(dialog).ToHaveCountAsync(0);
+        await Expect(page.GetByText("Добавлено в чат: 2.")).ToBeVisibleAsync();
+        await Expect(panel).ToContainTextAsync("Участники (3)");
+        await Expect(panel.Locator("li.member", new() { HasText = "Маша Белова" })).ToHaveCountAsync(1);
+        Assert.Contains(await MemberIdsAsync(teacher, clubId), id => id == mother.Id);
+        Assert.Contains(await MemberIdsAsync(teacher, clubId), id => id == masha.Id);
+    }
+
+    private static async Task<List<Guid>> MemberIdsAsync(ApiUser who, Guid chatId) =>
+        (await Scene.Read(await who.Http.GetAsync($"/api/chats/{chatId}/members"))).EnumerateArray().Select(m => m.GetProperty("accountId").GetGuid()).ToList();
+
+    [Fact]
     public async Task Teacher_RevokesGroupInviteLink_InChatInfo_NewcomerSeesItRevoked()
     {
         var school = await Scene.SchoolAsync("Школа №34");

@@ -394,7 +394,7 @@ export async function showAdmin(root, school, back, options = {}) {
     const from = className(p.classId), to = className(classId);
     const done = await formDialog({
       title: `Перевести ${p.displayName} в ${to}?`,
-      text: `${p.displayName}: ученик выйдет из чатов ${from} и войдёт в чаты ${to}; родители ученика — тоже.`,
+      text: `${p.displayName}: ученик выйдет из чатов класса ${from} (и из его предметных чатов и групп) и войдёт в чат класса ${to} и чат его родителей; родители ученика — тоже. В предметные чаты и группы ${to} ученика добавит их учитель: «О чате» → «Добавить участников».`,
       submit: 'Перевести',
       onSubmit: async () => { await api('PUT', `${base}/students/${p.accountId}/class`, { classId }); },
     });

@@ -894,6 +894,9 @@ export function showMain(root, me, school, schools, nav) {
           h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(hubNotice) }, 'Напомнить правила')),
         // A moderation case lets an admin moderate, not manage who is in the chat (the server: moderator_only).
         moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
+        // Bringing people in is staff's (the server: add_member_not_allowed for a pupil or parent made a moderator).
+        moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && (school.isAdmin || school.isTeacher)
+          && h('div', { class: 'row', style: 'margin-top:.5rem' }, h('button', { class: 'btn small', type: 'button', onclick: () => addMembers(c) }, 'Добавить участников')),
         moderator && moderation.reportsBox(c, reports, nameOf),
         moderator && calls.callsBox(c),
         // A channel's reader is shown who writes there, not its readers (the server lists them to its writers only).
@@ -914,6 +917,60 @@ export function showMain(root, me, school, schools, nav) {
     } catch (e) {
       fill(c.side, h('p', { class: 'error' }, hubError(e).message));
     }
+  }
+
+  /**
+   * «Добавить участников» of a subject or group chat: the school's people not in it yet, shown by group (a class's
+   * pupils, a class's parents, the staff; the chat's own class first), ticked across groups and added at once.
+   */
+  async function addMembers(c) {
+    let people, classes;
+    try {
+      [people, classes] = await Promise.all([api('GET', `/api/schools/${school.schoolId}/members`), schoolClasses()]);
+    } catch (e) { hubNotice(e); return; }
+    if (current !== c) return;
+    const inChat = new Set(c.members.map(m => m.accountId));
+    const candidates = people.filter(p => !inChat.has(p.accountId));
+    const classOf = new Map(people.filter(p => p.classId).map(p => [p.accountId, p.classId]));
+    const active = classes.filter(x => x.kind === 'class' && !x.archived).sort((a, b) => (b.id === c.summary.classId) - (a.id === c.summary.classId) || a.name.localeCompare(b.name, 'ru'));
+    const groups = [
+      ...active.flatMap(x => [
+        { label: `${x.name} — ученики`, has: p => p.classId === x.id },
+        { label: `${x.name} — родители`, has: p => p.children.some(ch => classOf.get(ch) === x.id) },
+      ]),
+      { label: 'Сотрудники', has: p => p.roles.some(r => r === 'teacher' || r === 'admin') },
+    ].map(g => ({ ...g, people: candidates.filter(g.has) })).filter(g => g.people.length);
+    if (!groups.length) { notice('Все люди школы уже в этом чате.', { kind: 'info' }); return; }
+    const picked = new Set();
+    const list = h('ul', { class: 'list-plain pick-list', 'aria-label': 'Кого добавить' });
+    const groupSelect = h('select', { id: 'add-members-group', onchange: () => show(groups[Number(groupSelect.value)]) },
+      groups.map((g, i) => h('option', { value: String(i) }, `${g.label} (${g.people.length})`)));
+    const count = h('p', { class: 'muted', role: 'status' }, 'Выбрано: 0');
+    const tick = (p, on) => { if (on) picked.add(p.accountId); else picked.delete(p.accountId); count.textContent = `Выбрано: ${picked.size}`; };
+    function show(g) {
+      const all = h('input', { type: 'checkbox', checked: g.people.every(p => picked.has(p.accountId)) });
+      all.addEventListener('change', () => { for (const p of g.people) tick(p, all.checked); show(g); });
+      fill(list, h('li', {}, h('label', {}, all, ' Выбрать всех')),
+        g.people.sort((a, b) => a.displayName.localeCompare(b.displayName, 'ru')).map(p => {
+          const box = h('input', { type: 'checkbox', checked: picked.has(p.accountId) });
+          box.addEventListener('change', () => tick(p, box.checked));
+          return h('li', {}, h('label', {}, box, ' ', p.displayName));
+        }));
+    }
+    show(groups[0]);
+    const added = await formDialog({
+      title: 'Добавить участников: ' + c.summary.title,
+      text: 'Отметьте, кого добавить в чат. Добавленные увидят его историю.',
+      extra: h('div', {}, h('div', { class: 'field' }, h('label', { for: 'add-members-group' }, 'Показать'), groupSelect), list, count),
+      submit: 'Добавить',
+      onSubmit: async () => {
+        if (!picked.size) throw new Error('Отметьте хотя бы одного человека.');
+        try { return await client.invoke('AddChatMembers', c.id, [...picked]); } catch (e) { throw hubFail(e); }
+      },
+    });
+    if (added === null || current !== c) return;
+    notice(`Добавлено в чат: ${added}.`, { kind: 'info' });
+    await renderInfo();
   }
 
   async function loadEarlier() {
