@@ -36,6 +36,9 @@ export function renderFiles(files) {
   return h('div', { class: 'files' }, files.map(renderFile));
 }
 
+/** A fetch that failed for good (the file was deleted, or is not mine to see) rather than on the way (no network, busy). */
+const gone = e => [403, 404, 410].includes(e?.status);
+
 function renderFile(f) {
   const path = `/api/files/${f.id}`;
   const failed = el => () => fill(el, h('span', { class: 'error' }, 'Файл недоступен'));
@@ -43,13 +46,10 @@ function renderFile(f) {
     const img = h('img', { alt: f.name, class: 'thumb-img', width: f.width && f.height ? Math.min(240, f.width) : undefined });
     const btn = h('button', {
       class: 'thumb', type: 'button', 'aria-label': 'Открыть изображение ' + f.name, dataset: { fileId: f.id },
-      onclick: async () => {
-        const full = h('img', { alt: f.name, class: 'full-img' });
-        viewDialog(f.name, h('div', {}, full, h('p', {}, h('button', { class: 'btn small', type: 'button', onclick: () => download(f) }, 'Скачать'))));
-        full.src = await objectUrl(path);
-      },
+      onclick: () => showFull(f, path),
     }, img);
-    objectUrl(path + '/thumbnail').then(u => { img.src = u; }, failed(btn));
+    // A preview lost on the way says so; the button still opens the photo, which is fetched again then.
+    objectUrl(path + '/thumbnail').then(u => { img.src = u; }, e => (gone(e) ? failed(btn)() : fill(btn, h('span', { class: 'muted' }, 'Превью не загрузилось — открыть фото'))));
     return btn;
   }
   if (f.kind === 'audio') {
@@ -73,6 +73,24 @@ function renderFile(f) {
   }, h('span', { class: 'file-icon', 'aria-hidden': 'true' }, '📄'), h('span', { class: 'file-name' }, f.name), h('span', { class: 'muted' }, ' · ' + size(f.size)));
 }
 
+/** The photo full size in a dialog; lost on the way, the dialog says so and «Повторить» fetches it again. */
+function showFull(f, path) {
+  const place = h('div');
+  viewDialog(f.name, h('div', {}, place, h('p', {}, h('button', { class: 'btn small', type: 'button', onclick: () => download(f) }, 'Скачать'))));
+  const load = async () => {
+    fill(place, h('p', { class: 'muted' }, 'Загрузка…'));
+    try {
+      const full = h('img', { alt: f.name, class: 'full-img' });
+      full.src = await objectUrl(path);
+      fill(place, full);
+    } catch (e) {
+      fill(place, h('p', { class: 'error', role: 'alert' }, gone(e) ? 'Файл недоступен.' : 'Фото не загрузилось: нет связи с сервером.'),
+        !gone(e) && h('button', { class: 'btn small', type: 'button', onclick: load }, 'Повторить'));
+    }
+  };
+  load();
+}
+
 /**
  * A button that fetches the file only when pressed and then shows `player` (an audio or video element) under `caption`
  * in `box`; `start`: begin playing at once (a browser may refuse sound it was not asked for: the controls are there).
@@ -87,7 +105,13 @@ function loadOnPress(box, path, text, ariaLabel, caption, player, start) {
         fill(box, caption, player);
         if (start) player.play().catch(() => {});
         player.focus();
-      } catch { failed(box)(); }
+      } catch (e) {
+        // Lost on the way: the button works again and says so; gone for good: the file is unavailable.
+        if (gone(e)) { fill(box, h('span', { class: 'error' }, 'Файл недоступен')); return; }
+        button.disabled = false;
+        box.querySelector('.load-error')?.remove();
+        box.append(h('p', { class: 'error load-error', role: 'alert' }, 'Не загрузилось: нет связи с сервером. Нажмите ещё раз.'));
+      }
     },
   }, text);
   return button;
