@@ -166,6 +166,30 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
+    public async Task ParentOfOneSchool_AppliesToASecond_SeesTheRequestWaitingInTheProfile()
+    {
+        var first = await Scene.SchoolAsync("Школа №39");
+        var a2 = await first.ClassAsync("2А");
+        var son = await first.PupilAsync("Саша Лебедев", a2);
+        var mother = await first.ParentAsync("Вера Лебедева", son.Id);
+        var second = await Scene.SchoolAsync("Гимназия №4");
+        var b7 = await second.ClassAsync("7Б");
+        await second.PupilAsync("Оля Лебедева", b7);
+        var link = await second.InviteAsync("parent", b7);
+        await Scene.Read(await mother.Http.PostAsJsonAsync($"/api/invites/{link.GetProperty("token").GetString()}/accept", new { childName = "Оля Лебедева" }));
+
+        // One school, so no choice of school: «Профиль» tells her the gymnasium's request waits.
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №39");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        var mine = page.Locator("section.my-requests");
+        await Expect(mine.GetByRole(AriaRole.Heading, new() { Name = "Мои заявки" })).ToBeVisibleAsync();
+        await Expect(mine.Locator("li strong")).ToHaveTextAsync("Гимназия №4 · родитель · класс 7Б · ребёнок: Оля Лебедева");
+        await Expect(mine.Locator("li")).ToContainTextAsync("Ожидает рассмотрения");
+    }
+
+    [Fact]
     public async Task Teacher_AddsAPupilAndHerMother_ToHerClub_FromChatInfo_ByClassAndRole()
     {
         var school = await Scene.SchoolAsync("Школа №38");

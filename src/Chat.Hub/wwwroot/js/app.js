@@ -1,7 +1,8 @@
 // The web client: sign-in, school choice, invite links, chats; the admin pages live in admin.js.
 
 import { api, ApiError, session, requestCode, verifyCode, signOut, identityOf } from './api.js';
-import { h, fill, mount, screenCount, ROLE_NAMES, shortTime } from './dom.js';
+import { h, fill, mount, screenCount, ROLE_NAMES } from './dom.js';
+import { myRequestsSection } from './my-requests.js';
 import { unreadOf, unreadBadge } from './notify.js';
 import { showMain, stopChat } from './chat.js';
 import { LIVE_NAMES, liveMark } from './chat-calls.js';
@@ -203,48 +204,12 @@ function showSchools(schools, me, canCancel) {
   showMyRequests(card, schools);
 }
 
-/**
- * My join requests on the choice of school (and instead of nothing when I have no school yet): those waiting, with
- * «Проверить» to look again, and those refused with the school's reason. One per school and role, the newest; a
- * request of a school I am in now is not shown. A failure shows nothing.
- */
+/** «Мои заявки» on the choice of school; with no school yet, a waiting request is said instead of only «ask for a link». */
 async function showMyRequests(card, schools) {
-  let requests;
-  try { requests = await api('GET', '/api/me/join-requests'); } catch { return; }
-  const seen = new Set();
-  const shown = requests.filter(r => {
-    const key = r.schoolId + r.role;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return r.status === 'pending' || (r.status === 'rejected' && !schools.some(s => s.schoolId === r.schoolId));
-  });
-  if (!shown.length || !card.isConnected) return;
-  const what = r => [r.schoolName, ROLE_NAMES[r.role]?.toLowerCase(), r.className && `класс ${r.className}`, r.childName && `ребёнок: ${r.childName}`].filter(Boolean).join(' · ');
-  const section = h('section', { class: 'my-requests', 'aria-labelledby': 'my-requests-title' },
-    h('h2', { id: 'my-requests-title' }, 'Мои заявки'),
-    h('ul', { class: 'list-plain' }, shown.map(r => h('li', { class: 'request ' + r.status },
-      h('strong', {}, what(r)), h('br'),
-      r.status === 'pending'
-        ? h('span', { class: 'muted' }, `Ожидает рассмотрения с ${shortTime(r.createdAt)}. Когда заявку одобрят, школа появится здесь.`)
-        : h('span', { class: 'error' }, `Заявка отклонена${r.decidedAt ? ' ' + shortTime(r.decidedAt) : ''}. Причина: ${r.reason || 'не указана'}`)))),
-    shown.some(r => r.status === 'pending') && h('button', { class: 'btn small', type: 'button', onclick: route }, 'Проверить'));
+  const section = await myRequestsSection(schools.map(s => s.schoolId), route);
+  if (!section || !card.isConnected) return;
   card.querySelector('.row').before(section);
-  if (shown.some(r => r.status === 'pending')) fill(card.querySelector('.no-school') ?? h('p'), 'Вы пока не состоите ни в одной школе: ваша заявка ждёт решения школы.');
-}
-
-/**
- * Beside each school on the choice: «●» when a call, lesson or broadcast goes on in one of its chats (as on «Сменить
- * школу»), and its unread messages in chats that are not muted (the chat screen's title counts the same). One
- * `GET /api/chats` without a school lists all my schools' chats with their counts and live calls; a failure shows none.
- */
-async function showSchoolUnread(card) {
-  let chats;
-  try { chats = await api('GET', '/api/chats'); } catch { return; }
-  for (const button of card.querySelectorAll('.school-choice button[data-school-id]')) {
-    const its = chats.filter(c => c.schoolId === button.dataset.schoolId);
-    const live = its.map(c => c.liveCall?.kind).find(Boolean);
-    fill(button.querySelector('.school-unread'), live && liveMark(LIVE_NAMES[live]), unreadBadge(unreadOf(its)));
-  }
+  if (section.waiting) fill(card.querySelector('.no-school') ?? h('p'), 'Вы пока не состоите ни в одной школе: ваша заявка ждёт решения школы.');
 }
 
 async function showInvite(token) {

@@ -5,6 +5,7 @@ import { api, ApiError, agentName, endSession, saveBlob, session } from './api.j
 import { h, fill, mount, time, plural, dateTime, localDate } from './dom.js';
 import { formDialog, notice } from './dialog.js';
 import { notificationsOn, notificationsSupported, switchNotifications } from './notify.js';
+import { myRequestsSection } from './my-requests.js';
 
 const DELETE_WORD = 'УДАЛИТЬ'; // AccountDeletionService.Confirmation
 const DELETED_NAME = 'Удалённый пользователь';
@@ -20,10 +21,11 @@ export async function showProfile(root, me, back) {
   const sessionsSec = h('section', { 'aria-labelledby': 'me-sessions-h' });
   const exportSec = h('section', { 'aria-labelledby': 'me-export-h' });
   const deleteSec = h('section', { 'aria-labelledby': 'me-delete-h' });
+  const requestsSec = h('div');
   const backButton = h('button', { class: 'btn small', onclick: back }, '← Назад');
   mount(root,
     h('header', { class: 'topbar' }, backButton, h('span', { class: 'title' }, 'Профиль')),
-    h('div', { class: 'profile' }, nameSec, notifySec, sessionsSec, exportSec, deleteSec));
+    h('div', { class: 'profile' }, nameSec, requestsSec, notifySec, sessionsSec, exportSec, deleteSec));
   backButton.focus();
 
   const errText = e => (e instanceof ApiError ? e.display : e?.message || 'Что-то пошло не так.');
@@ -31,9 +33,18 @@ export async function showProfile(root, me, back) {
 
   renderName().catch(failed(nameSec, 'Имя', 'me-name-h'));
   loadSessions().catch(failed(sessionsSec, 'Устройства и сеансы', 'me-sessions-h'));
+  renderRequests();
   renderNotifications();
   renderExport();
   renderDelete().catch(failed(deleteSec, 'Удалить аккаунт', 'me-delete-h'));
+
+  /** «Мои заявки»: a parent in one school waiting for a second one sees it here (the choice of school needs two). */
+  async function renderRequests() {
+    let mine = [];
+    try { mine = (await api('GET', '/api/me/schools')).map(s => s.schoolId); } catch { /* shown without: a refused one too */ }
+    const section = await myRequestsSection(mine, renderRequests);
+    fill(requestsSec, section);
+  }
 
   async function renderName() {
     const fresh = await api('GET', '/api/me');
