@@ -12,6 +12,8 @@ namespace Chat.Web.Tests;
 [Collection(WebCollection.Name)]
 public sealed class FirstUnreadTests(WebApp app) : WebTest(app)
 {
+    private const int Total = 270;
+
     [Fact]
     public async Task PupilBackAfterAWeekend_ChatOpensAtTheFirstUnread_ReadOnlyAsFarAsScrolled_NewOnesBelowAreCounted()
     {
@@ -19,14 +21,21 @@ public sealed class FirstUnreadTests(WebApp app) : WebTest(app)
         var classId = await school.ClassAsync("6В");
         var teacher = await school.TeacherAsync("Нина Петровна", classTeacherOf: classId);
         var anya = await school.PupilAsync("Аня Белова", classId);
-        var writers = new[] { teacher, await school.PupilAsync("Петя Лунин", classId), await school.PupilAsync("Оля Рысь", classId), await school.PupilAsync("Гоша Ким", classId) };
+        // Eight classmates and the teacher write (each within the burst a person may send at once).
+        var writers = new List<ApiUser> { teacher };
+        foreach (var name in new[] { "Петя Лунин", "Оля Рысь", "Гоша Ким", "Лёва Мох", "Вика Дуб", "Ян Клён", "Зоя Ель", "Тимур Вяз" })
+        {
+            writers.Add(await school.PupilAsync(name, classId));
+        }
+
         const string Title = "6В";
         var chatId = await School.ChatIdAsync(anya, school.Id, Title);
 
-        // Аня read the first 20 messages on Friday; 80 more came over the weekend (more than one page of history).
-        for (var i = 1; i <= 100; i++)
+        // Аня read the first 20 messages on Friday; 250 more came over the weekend: more than the longest first page
+        // (200), so earlier pages are loaded while the list is placed — and the newest, shown meanwhile, is not read.
+        for (var i = 1; i <= Total; i++)
         {
-            await School.SendAsync(writers[i % writers.Length], chatId, $"Сообщение {i}");
+            await School.SendAsync(writers[i % writers.Count], chatId, $"Сообщение {i}");
             if (i == 20)
             {
                 var friday = (await ChatAsync(anya, school.Id, chatId)).GetProperty("lastSeq").GetInt64();
@@ -36,7 +45,7 @@ public sealed class FirstUnreadTests(WebApp app) : WebTest(app)
 
         var before = await ChatAsync(anya, school.Id, chatId);
         var lastSeq = before.GetProperty("lastSeq").GetInt64();
-        Assert.Equal(80, before.GetProperty("unreadCount").GetInt32());
+        Assert.Equal(Total - 20, before.GetProperty("unreadCount").GetInt32());
 
         // Opened: the «Новые сообщения» line stands right above the 21st message, on the screen; the newest is below it.
         var page = await PageAsync(Desktop);
@@ -47,11 +56,11 @@ public sealed class FirstUnreadTests(WebApp app) : WebTest(app)
         await Expect(line).ToHaveTextAsync("Новые сообщения");
         await Expect(page.Locator(".unread-line + .msg .text")).ToHaveTextAsync("Сообщение 21");
         await Expect(line).ToBeInViewportAsync();
-        await Expect(Message(page, "Сообщение 100")).Not.ToBeInViewportAsync();
+        await Expect(Message(page, $"Сообщение {Total}")).Not.ToBeInViewportAsync();
 
         // Read as far as shown: her read position moves past the 20th but stays short of the newest, and the list
         // still counts what is below.
-        var shown = await ReadSeqAsync(anya, school.Id, chatId, seq => seq > lastSeq - 80);
+        var shown = await ReadSeqAsync(anya, school.Id, chatId, seq => seq > lastSeq - (Total - 20));
         Assert.True(shown < lastSeq, $"read position {shown} should stay below the newest message {lastSeq}");
         Assert.True((await ChatAsync(anya, school.Id, chatId)).GetProperty("unreadCount").GetInt32() > 0);
         var down = page.GetByRole(AriaRole.Button, new() { Name = "↓ К новым" });
@@ -60,7 +69,7 @@ public sealed class FirstUnreadTests(WebApp app) : WebTest(app)
 
         // «↓ К новым»: the newest message on the screen, everything read, the badge and the button gone.
         await down.ClickAsync();
-        await Expect(Message(page, "Сообщение 100")).ToBeInViewportAsync();
+        await Expect(Message(page, $"Сообщение {Total}")).ToBeInViewportAsync();
         Assert.Equal(lastSeq, await ReadSeqAsync(anya, school.Id, chatId, seq => seq == lastSeq));
         await Expect(ChatItem(page, Title).Locator(".badge")).ToHaveCountAsync(0);
         await Expect(down).ToBeHiddenAsync();

@@ -99,7 +99,8 @@ public sealed class MembershipStore(NpgsqlDataSource db)
             new { accountId }, cancellationToken: ct))).AsList();
     }
 
-    public async Task<IReadOnlyList<RosterEntry>> ListRosterAsync(Guid schoolId, Guid? classId, CancellationToken ct)
+    /// <summary>The school's members (of one class: its pupils, their parents, its class teachers), or only <paramref name="accountIds"/>.</summary>
+    public async Task<IReadOnlyList<RosterEntry>> ListRosterAsync(Guid schoolId, Guid? classId, CancellationToken ct, IReadOnlyCollection<Guid>? accountIds = null)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<RosterEntry>(new CommandDefinition(
@@ -113,6 +114,7 @@ public sealed class MembershipStore(NpgsqlDataSource db)
             JOIN accounts a ON a.id = m.account_id AND a.deleted_at IS NULL
             LEFT JOIN students st ON st.school_id = m.school_id AND st.account_id = m.account_id
             WHERE m.school_id = @schoolId
+              AND (@ids::uuid[] IS NULL OR m.account_id = ANY(@ids))
               AND (@classId::uuid IS NULL
                    OR st.class_id = @classId
                    OR EXISTS (SELECT 1 FROM class_teachers ct WHERE ct.class_id = @classId AND ct.account_id = m.account_id)
@@ -120,7 +122,7 @@ public sealed class MembershipStore(NpgsqlDataSource db)
                               WHERE pl.school_id = m.school_id AND pl.parent_id = m.account_id AND cs.class_id = @classId))
             ORDER BY a.display_name
             """,
-            new { schoolId, classId }, cancellationToken: ct))).AsList();
+            new { schoolId, classId, ids = accountIds?.ToArray() }, cancellationToken: ct))).AsList();
     }
 
     public Task EnsureMemberAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>

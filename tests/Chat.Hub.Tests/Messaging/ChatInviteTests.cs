@@ -104,6 +104,29 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
         await (await late.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
     }
 
+    /// <summary>A co-moderator's link stops working when the owner makes her a plain member: listed as revoked, refused.</summary>
+    [Fact]
+    public async Task ChatLink_ItsMakerDemotedToMember_IsListedRevoked_AndRefused()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var cls = await school.CreateClassAsync("10Б");
+        var owner = await school.AddVerifiedTeacherAsync("Руководитель театра");
+        var colleague = await school.AddVerifiedTeacherAsync("Помощник режиссёра");
+        var pupil = await school.AddStudentAsync("Актёр", cls.Id);
+        await using var ownerHub = await HubClient.ConnectAsync(app, owner);
+        var chat = await ownerHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat", new CreateChatRequest(school.Id, "group", "Театр", null, null, null));
+        await ownerHub.Connection.InvokeAsync<int>("AddChatMembers", chat.Id, new[] { colleague.AccountId });
+        await ownerHub.Connection.InvokeAsync("SetChatMemberRole", chat.Id, colleague.AccountId, "moderator");
+        var link = await (await colleague.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).ReadAsync<InviteDto>();
+        Assert.Equal("active", (await pupil.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{link.Token}"))!.State);
+
+        await ownerHub.Connection.InvokeAsync("SetChatMemberRole", chat.Id, colleague.AccountId, "member");
+
+        Assert.Equal("revoked", (await (await owner.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ReadAsync<List<InviteDto>>()).Single().State);
+        Assert.Equal("revoked", (await pupil.Http.GetFromJsonAsync<InvitePreviewDto>($"/api/invites/{link.Token}"))!.State);
+        await (await pupil.Http.PostAsJsonAsync($"/api/invites/{link.Token}/accept", new { acceptRulesVersion = 1 })).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
+    }
+
     /// <summary>
     /// A chat's link belongs to the chat's moderators: it is not among the school's links, so an admin who is not in the
     /// chat cannot take its token (and join without a logged moderation case); a link that no longer works names no chat.

@@ -107,7 +107,7 @@ public sealed partial class CallService
             {
                 await messages.SendAsync(me, new SendMessageRequest(plan.ChatId, Guid.CreateVersion7(), text, null, null), ct);
             }
-            catch (ChatException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogSfu(logger, e, planId); // e.g. slow mode: the plan is cancelled all the same, clients get CallScheduled
             }

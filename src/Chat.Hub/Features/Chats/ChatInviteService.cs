@@ -67,7 +67,15 @@ public sealed class ChatInviteService(
     {
         await chatService.ManagingRoleAsync(chatId, me, ct);
 
-        return (await invites.ListForChatAsync(chatId, ct)).Select(i => InviteDto.From(i, site.Value.PublicUrl, Now)).ToList();
+        // A link whose maker may no longer invite lets nobody in: listed as revoked, as its preview says.
+        var list = new List<InviteDto>();
+        foreach (var link in await invites.ListForChatAsync(chatId, ct))
+        {
+            var dto = InviteDto.From(link, site.Value.PublicUrl, Now);
+            list.Add(dto.State == "active" && !await MakerMayStillInviteAsync(link, ct) ? dto with { State = "revoked" } : dto);
+        }
+
+        return list;
     }
 
     /// <summary>The QR code of one of the chat's invite links, for those who may list them (the chat's owners and moderators).</summary>
@@ -133,6 +141,12 @@ public sealed class ChatInviteService(
         }
 
         var chat = await chats.GetAsync(link.ChatId!.Value, ct) ?? throw new ChatException(ChatError.InviteNotFound);
+        if (chat.ArchivedAt is not null)
+        {
+            // Nobody joins an archived chat (AcceptAsync): said at once, not after «Принять».
+            return new InvitePreviewDto("unavailable", link.SchoolId, schoolName, link.Role, null, null, false);
+        }
+
         return new InvitePreviewDto(state, link.SchoolId, schoolName, link.Role, null, null, false, chat.Id, chat.Title, chat.Rules, chat.RulesVersion);
     }
 
@@ -142,7 +156,7 @@ public sealed class ChatInviteService(
     /// the link lets nobody in any more.
     /// </summary>
     private async Task<bool> MakerMayStillInviteAsync(InviteLink link, CancellationToken ct) =>
-        await chats.RoleOfAsync(link.ChatId!.Value, link.CreatedBy, ct) is "owner" or "moderator"
+        (await chats.ActingRoleOfAsync(link.ChatId!.Value, link.CreatedBy, ct)).Role is "owner" or "moderator" // as a member, not through a case
         && (await memberships.GetAsync(link.SchoolId, link.CreatedBy, ct))?.IsStaff == true;
 
     /// <summary>Joins the chat of a link already locked and checked (active, not expired, not used up) by the caller.</summary>

@@ -25,6 +25,9 @@ public sealed class ChatService(
     ChatPush push)
 {
     public const int MaxTitle = 200;
+
+    /// <summary>Chats up to this many listed members say for each whether I may write to them (<c>canMessage</c>).</summary>
+    public const int MaxMessageableListed = 500;
     public const int MaxRules = 4000;
 
     public async Task<IReadOnlyList<ChatSummaryDto>> ListMineAsync(Guid me, Guid? schoolId, CancellationToken ct)
@@ -145,11 +148,13 @@ public sealed class ChatService(
         var readerOfChannel = role == "member" && chat.Kind == "channel";
         var members = (await chats.ListMembersAsync(chatId, ct)).Where(m => !readerOfChannel || m.Role != "member").ToList();
 
-        // Each member says whether I may write to them directly (the rules «Написать лично» and OpenDirectChat follow);
-        // an admin reading the chat through a moderation case is a member of the school too.
-        var mine = await memberships.GetAsync(chat.SchoolId, me, ct);
-        var safeMode = (await schools.GetAsync(chat.SchoolId, ct))?.PupilSafeMode ?? true;
-        var roster = mine is null ? [] : (await memberships.ListRosterAsync(chat.SchoolId, null, ct)).ToDictionary(r => r.AccountId);
+        // Each member says whether I may write to them directly (the rules «Написать лично» and OpenDirectChat follow),
+        // read for the listed members only; an admin reading the chat through a moderation case is a member of the
+        // school too. A list of more than MaxMessageableListed (a whole school's channel) says it for nobody.
+        var mine = members.Count <= MaxMessageableListed ? await memberships.GetAsync(chat.SchoolId, me, ct) : null;
+        var safeMode = mine is null || ((await schools.GetAsync(chat.SchoolId, ct))?.PupilSafeMode ?? true);
+        var roster = mine is null ? []
+            : (await memberships.ListRosterAsync(chat.SchoolId, null, ct, members.Select(m => m.AccountId).ToList())).ToDictionary(r => r.AccountId);
         return members
             .Select(m => new ChatMemberDto(m.AccountId, m.DisplayName, m.AvatarUrl, m.Role, m.VerifiedTeacher,
                 mine is not null && roster.TryGetValue(m.AccountId, out var r) && DirectChatPolicy.MayReach(mine, r.AsMembership(chat.SchoolId), safeMode)))

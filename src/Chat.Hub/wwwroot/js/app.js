@@ -221,7 +221,7 @@ async function showInvite(token) {
     return mount(root, h('div', { class: 'card' }, h('h1', {}, 'Приглашение'), h('p', { class: 'error' }, e.display || 'Приглашение не найдено.'),
       h('button', { class: 'btn primary', onclick: forget }, 'Продолжить')));
   }
-  const states = { expired: 'Срок действия приглашения истёк. Попросите новую ссылку.', used_up: 'Приглашение уже использовано максимальное число раз.', revoked: 'Приглашение отозвано. Попросите новую ссылку.' };
+  const states = { expired: 'Срок действия приглашения истёк. Попросите новую ссылку.', used_up: 'Приглашение уже использовано максимальное число раз.', revoked: 'Приглашение отозвано. Попросите новую ссылку.', unavailable: 'Чат этой ссылки в архиве: вступить в него нельзя.' };
   const isChat = p.role === 'chat';
   const classWideParent = p.role === 'parent' && !p.childName;
   const child = h('input', { type: 'text', maxlength: 100, required: true, autocomplete: 'off' });

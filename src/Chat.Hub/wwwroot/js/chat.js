@@ -92,16 +92,15 @@ export function showMain(root, me, school, schools, nav) {
   // edit is started and ended (kept on the device with the offline data, so signing out forgets them).
   const drafts = new Map();
   const draftsLoaded = offline.drafts().then(d => { for (const [k, v] of Object.entries(d)) if (!drafts.has(k)) drafts.set(k, v); }).catch(() => {});
-  let draftsTimer = 0;
-  function noteDraft(c) {
+  const draftTimers = new Map();
+  function noteDraft(c, text = c.input.value) {
     if (c.editing || c.caseUntil) return;
-    const text = c.input.value;
     const had = drafts.has(c.id);
     if (text.trim()) drafts.set(c.id, text); else drafts.delete(c.id);
-    clearTimeout(draftsTimer);
-    const save = () => offline.saveDrafts(Object.fromEntries(drafts));
+    clearTimeout(draftTimers.get(c.id));
+    const save = () => { draftTimers.delete(c.id); offline.saveDraft(c.id, drafts.get(c.id)); };
     // Typing is kept a moment later; a draft that goes (sent) goes at once, so a reload right after does not bring it back.
-    if (had && !drafts.has(c.id)) save(); else draftsTimer = setTimeout(save, 300);
+    if (had && !drafts.has(c.id)) save(); else draftTimers.set(c.id, setTimeout(save, 300));
   }
   let listLoaded = false; // the list came from the server on this page (else it is empty or read from the device)
   let listFromCache = false;
@@ -374,8 +373,19 @@ export function showMain(root, me, school, schools, nav) {
     s.readSeq = p.seq;
     notifier.read(p.chatId);
     if (!s.unreadCount) return;
-    // Read to the end: nothing is unread; read part of the way: the server counts what is left.
-    if (p.seq >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); } else loadChats();
+    // Read to the end (past the chat's newest message: its last seq may be a later edit or reaction) nothing is unread;
+    // read part of the way, the server counts what is left — once for a burst of reads while scrolling.
+    const newest = current?.id === p.chatId ? newestMessageSeq(current) : s.lastMessage?.seq ?? s.lastSeq;
+    if (p.seq >= newest) { s.unreadCount = 0; s.mentionCount = 0; renderList(); return; }
+    clearTimeout(readElsewhere.timer);
+    readElsewhere.timer = setTimeout(loadChats, 1000);
+  }
+
+  /** The seq of the newest message the open chat shows (not of a later edit or reaction). */
+  function newestMessageSeq(c) {
+    let newest = 0;
+    for (const seq of c.msgs.keys()) if (seq > newest) newest = seq;
+    return newest;
   }
 
   function chatItem(c) {
@@ -564,6 +574,7 @@ export function showMain(root, me, school, schools, nav) {
     await draftsLoaded;
     const summary = summaryOf(chatId) || await caseSummary(chatId);
     if (!summary) return;
+    clearTimeout(current?.restrictionTimer);
     current = { id: chatId, summary, caseUntil: summary.caseUntil, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
     layout.classList.add('chat-open');
     renderList();
@@ -606,8 +617,13 @@ export function showMain(root, me, school, schools, nav) {
       }
       c.fromCache = false;
       renderStatus();
-      if (focusSeq) await showFound(c, focusSeq);
-      else if (readSeq !== null) await showFirstUnread(c, readSeq);
+      // While the list is being placed (earlier pages loading, scrolled to the line) nothing counts as seen: the
+      // newest page, shown for a moment at the bottom, must not be marked read.
+      c.positioning = true;
+      try {
+        if (focusSeq) await showFound(c, focusSeq);
+        else if (readSeq !== null) await showFirstUnread(c, readSeq);
+      } finally { c.positioning = false; }
       await client.catchUp(chatId);
       persistChat(c, true);
       notifier.read(chatId);
@@ -623,20 +639,21 @@ export function showMain(root, me, school, schools, nav) {
    * My mute or block in the open chat (null: none), shown in the header; when it runs out the server is asked again
    * (a second after its end: a new one may have followed), so the input comes back without reopening the chat.
    */
-  function setRestriction(c, r) {
+  function setRestriction(c, r, again = 0) {
     clearTimeout(c.restrictionTimer);
     c.restriction = r;
     if (current === c) renderHead();
     if (!r) return;
-    const wait = Math.min(new Date(r.endsAt).getTime() - Date.now() + 1000, 24 * 3600 * 1000);
-    c.restrictionTimer = setTimeout(() => { if (current === c) rereadRestriction(c); }, Math.max(wait, 1000));
+    // A device whose clock runs ahead of the server's hears «still restricted» at the end: it asks later and later.
+    const wait = Math.max(new Date(r.endsAt).getTime() - Date.now() + 1000, 1000 * 2 ** Math.min(again, 6));
+    c.restrictionTimer = setTimeout(() => { if (current === c) rereadRestriction(c, again + 1); }, Math.min(wait, 24 * 3600 * 1000));
   }
 
   /** After a reconnect (a lift pushed meanwhile was missed) or when the restriction ran out. */
-  async function rereadRestriction(c) {
+  async function rereadRestriction(c, again = 0) {
     try {
       const r = await client.invoke('GetMyRestriction', c.id);
-      if (current === c) setRestriction(c, r);
+      if (current === c) setRestriction(c, r, again);
     } catch { /* offline: the next reconnect asks again */ }
   }
 
@@ -853,6 +870,7 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   function closeChat() {
+    clearTimeout(current?.restrictionTimer);
     current = null;
     layout.classList.remove('chat-open');
     fill(pane, h('div', { class: 'pane-empty' }, 'Выберите чат слева'));
@@ -986,14 +1004,15 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   /**
-   * The first message after my read position (not mine): earlier pages are loaded until it is there (at most 20 more),
+   * The first message after my read position (not mine): earlier pages are loaded until it is there (at most 10 more;
+   * beyond that the line goes above the oldest loaded and «Загрузить более ранние» reaches the rest),
    * a «Новые сообщения» line goes above it and the list opens there. Nothing unread: the list stays at the newest.
    */
   async function showFirstUnread(c, readSeq) {
     const firstUnread = () => [...c.msgs.values()].filter(m => m.seq > readSeq && m.senderId !== me.id && m.kind !== 'system')
       .reduce((a, m) => (a && a.seq < m.seq ? a : m), null);
     if (!firstUnread() && !(c.oldest > readSeq + 1)) return;
-    for (let i = 0; i < 20 && c.oldest && c.oldest > readSeq + 1 && current === c; i++) await loadEarlier();
+    for (let i = 0; i < 10 && c.oldest && c.oldest > readSeq + 1 && current === c; i++) await loadEarlier();
     const first = firstUnread();
     const el = first && c.els.get(first.seq);
     if (!el || current !== c) return;
@@ -1221,7 +1240,11 @@ export function showMain(root, me, school, schools, nav) {
       tray.remove();
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
     } catch (e) {
-      if (caption && !resumed && !c.input.value) c.input.value = caption; // not posted: the caption is the user's again
+      // Not posted: the caption is the user's again (a draft of its chat, also when another chat is open by now).
+      if (caption && !resumed && !(current === c ? c.input.value : drafts.get(c.id))) {
+        if (current === c) c.input.value = caption;
+        noteDraft(c, caption);
+      }
       // Lost on the way (no network, the server busy): the files are still in the page — a voice note cannot be chosen
       // again — so «Повторить» sends them anew (with the caption the composer holds then). A refusal has no retry.
       const retryable = e.status !== undefined ? e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500
@@ -1434,7 +1457,7 @@ export function showMain(root, me, school, schools, nav) {
   // Per chat: switching to another chat within the delay still marks what was read in this one.
   function scheduleRead() {
     const c = current;
-    if (!c || c.caseUntil) return; // the admin of a moderation case has no read position there
+    if (!c || c.caseUntil || c.positioning) return; // the admin of a moderation case has no read position there
     // What is on the screen now: the chat may be left (its list gone from the page) before the delay is over.
     if (!document.hidden) c.seen = Math.max(c.seen || 0, seenUpTo(c));
     clearTimeout(c.readTimer);
@@ -1449,7 +1472,7 @@ export function showMain(root, me, school, schools, nav) {
       // Read only part of the way (the rest is below what was shown): my read position's push has the server count it.
       const s = summaryOf(c.id);
       notifier.read(c.id);
-      if (s?.unreadCount && current === c && max >= s.lastSeq) { s.unreadCount = 0; s.mentionCount = 0; renderList(); }
+      if (s?.unreadCount && current === c && max >= newestMessageSeq(c)) { s.unreadCount = 0; s.mentionCount = 0; renderList(); }
     }, 300);
   }
 

@@ -111,8 +111,13 @@ class OfflineStore {
     return (await this.tx(['meta'], 'readonly', meta => done(meta.get('drafts')))) || {};
   }
 
-  saveDrafts(drafts) {
-    return this.write(['meta'], meta => meta.put(drafts, 'drafts'));
+  /** One chat's draft (empty: none), changed in place: another tab's drafts of other chats stay as they are. */
+  saveDraft(chatId, text) {
+    return this.write(['meta'], async meta => {
+      const all = (await done(meta.get('drafts'))) || {};
+      if (text) all[chatId] = text; else delete all[chatId];
+      meta.put(all, 'drafts');
+    });
   }
 
   /** Every school's chat list as last read: { schoolId: ChatSummaryDto[] }. */
