@@ -212,6 +212,21 @@ async function showMyRequests(card, schools) {
   if (section.waiting) fill(card.querySelector('.no-school') ?? h('p'), 'Вы пока не состоите ни в одной школе: ваша заявка ждёт решения школы.');
 }
 
+/**
+ * Beside each school on the choice: «●» when a call, lesson or broadcast goes on in one of its chats (as on «Сменить
+ * школу»), and its unread messages in chats that are not muted (the chat screen's title counts the same). One
+ * `GET /api/chats` without a school lists all my schools' chats with their counts and live calls; a failure shows none.
+ */
+async function showSchoolUnread(card) {
+  let chats;
+  try { chats = await api('GET', '/api/chats'); } catch { return; }
+  for (const button of card.querySelectorAll('.school-choice button[data-school-id]')) {
+    const its = chats.filter(c => c.schoolId === button.dataset.schoolId);
+    const live = its.map(c => c.liveCall?.kind).find(Boolean);
+    fill(button.querySelector('.school-unread'), live && liveMark(LIVE_NAMES[live]), unreadBadge(unreadOf(its)));
+  }
+}
+
 async function showInvite(token) {
   const forget = () => { sessionStorage.removeItem(INVITE_KEY); route(); };
   let p;
