@@ -124,7 +124,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await ScreenshotBoth(pupilCall, "call-pupil");
 
         // The teacher ends the lesson: the banner goes away.
-        await teacherCall.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(teacherCall);
         await Expect(pupilCall.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         await Expect(banner).ToHaveCountAsync(0);
         await Expect(pupilPage.Locator(".plans .plan", new() { HasText = "Алгебра" })).ToContainTextAsync("завершён");
@@ -283,7 +283,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         async Task EndLessonAsync(IPage host)
         {
-            await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+            await EndCallForAllAsync(host);
             await Expect(host.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
             await host.CloseAsync();
         }
@@ -334,7 +334,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         // CallEnded nor CallStarted reaches the page. Back online, the list read again names the call, and so does the page.
         await pupilPage.Context.SetOfflineAsync(true);
         await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Нет сети");
-        await lesson.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(lesson);
         await Expect(lesson.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         await lesson.CloseAsync();
         var call = await teacherPage.Context.NewPageAsync();
@@ -346,7 +346,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(classChat).Not.ToContainTextAsync("идёт урок");
 
         // The call ends while the page is online: the mark goes.
-        await call.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(call);
         await Expect(call.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         await Expect(classChat).Not.ToContainTextAsync("идёт");
     }
@@ -566,7 +566,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var named = await answer.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Contains(await lesson.EvaluateAsync<string>("() => window.callState.callId"), named, StringComparison.Ordinal);
         var ended = gate.Pushed("CallEnded");
-        await lesson.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(lesson);
         await ended.WaitAsync(TimeSpan.FromSeconds(15));
         gate.Release(named);
         var plans = pupilPage.Locator(".plans .plan", new() { HasText = "Чтение" });
@@ -730,7 +730,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Screenshot(watch, "broadcast-viewer-phone");
         await Screenshot(viewer, "broadcast-banner-phone");
 
-        await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(host);
         await Expect(watch.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         await Expect(banner).ToHaveCountAsync(0);
         await Expect(admin.GetByRole(AriaRole.Link, new() { Name = "Начать трансляцию" })).ToBeVisibleAsync();
@@ -1039,6 +1039,10 @@ public sealed class CallTests(WebApp app) : WebTest(app)
 
         // The teacher removes him: his page lets go of the call (no controls, no list) and says why.
         await host.Locator("#participants li", new() { HasText = "Игорь Психолог" }).GetByRole(AriaRole.Button, new() { Name = "Удалить из звонка" }).ClickAsync();
+        // Asked first, in the page's dialog: removal lasts as long as the call.
+        var sure = host.GetByRole(AriaRole.Dialog, new() { Name = "Удалить из звонка: Игорь Психолог?" });
+        await Expect(sure).ToContainTextAsync("не сможет вернуться");
+        await sure.GetByRole(AriaRole.Button, new() { Name = "Удалить" }).ClickAsync();
         await Expect(guest.Locator("#status")).ToHaveTextAsync("Вы больше не в звонке: ведущий удалил вас или вы вышли на другом устройстве.");
         await Expect(guest.Locator("#participants li")).ToHaveCountAsync(0);
         await Expect(guest.GetByRole(AriaRole.Button, new() { Name = "Выйти" })).ToBeDisabledAsync();

@@ -269,7 +269,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №54"); // the school chosen is remembered
         await Expect(mark).ToHaveCountAsync(1);
 
-        await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(host);
         await Expect(mark).ToHaveCountAsync(0);
     }
 
@@ -295,7 +295,7 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
 
         // Ended (and a message after it), it is not marked the next time the choice opens: the unread count there says
         // the chats were read again.
-        await host.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(host);
         await Expect(host.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         var channel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
         await School.SendAsync(gymnasium.Admin, channel, "Спасибо, что смотрели!");

@@ -185,7 +185,7 @@ public sealed class StoryTests(WebApp app) : WebTest(app)
         await teacherCall.Locator("#participants li", new() { HasText = "Петя Смирнов" }).GetByRole(AriaRole.Button, new() { Name = "Разрешить говорить" }).ClickAsync();
         await Expect(pupilCall.Locator("#participants li", new() { HasText = "Петя Смирнов" })).Not.ToContainTextAsync("слушает");
         await Screenshot(teacherCall, "call-desktop");
-        await teacherCall.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await EndCallForAllAsync(teacherCall);
         await Expect(pupilCall.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
         await Expect(pupil.Locator(".call-banner")).ToHaveCountAsync(0);
     }

@@ -128,6 +128,13 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
         return item;
     }
 
+    /// <summary>«Завершить звонок» on a call page, confirmed in the page's dialog («Отмена» there would keep the call).</summary>
+    protected static async Task EndCallForAllAsync(IPage page)
+    {
+        await page.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog, new() { Name = "Завершить звонок для всех?" }).GetByRole(AriaRole.Button, new() { Name = "Завершить" }).ClickAsync();
+    }
+
     protected static async Task SendAsync(IPage page, string text)
     {
         var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });

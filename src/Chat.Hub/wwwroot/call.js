@@ -775,8 +775,14 @@ function hostAction(label, fn) {
   b.type = 'button';
   b.className = 'btn small';
   b.textContent = label;
-  b.addEventListener('click', () => fn().then(applyState).catch(err => status(message(err), true)));
+  b.addEventListener('click', () => fn().then(s => { if (s) applyState(s); }).catch(err => status(message(err), true)));
   return b;
+}
+
+/** Asks in the page's own dialog before what cannot be undone (removing someone, ending the call for all). */
+function confirmFirst(title, text, submit) {
+  return import('./js/dialog.js').then(m => m.formDialog({ title, text, submit, onSubmit: () => true }), () => null)
+    .then(r => r === true);
 }
 
 function renderParticipants(call) {
@@ -809,7 +815,9 @@ function renderParticipants(call) {
         li.append(hostAction(p.speakAllowed ? 'Запретить говорить' : 'Разрешить говорить', () => state.hub.invoke('AllowToSpeak', state.callId, p.accountId, !p.speakAllowed)));
       }
       li.append(' ', hostAction('Выключить микрофон', () => state.hub.invoke('MuteParticipant', state.callId, p.accountId)),
-        ' ', hostAction('Удалить из звонка', () => state.hub.invoke('RemoveParticipant', state.callId, p.accountId)));
+        ' ', hostAction('Удалить из звонка', async () => (await confirmFirst(`Удалить из звонка: ${names.get(p.accountId) || 'участник'}?`,
+          `${names.get(p.accountId) || 'Участник'} выйдет из звонка и не сможет вернуться в него, пока он идёт.`, 'Удалить'))
+          ? state.hub.invoke('RemoveParticipant', state.callId, p.accountId) : null));
     }
     list.append(li);
   }
@@ -1471,7 +1479,10 @@ document.addEventListener('DOMContentLoaded', () => {
   $('mute-all').addEventListener('click', () => state.hub.invoke('MuteParticipant', state.callId, null).then(applyState).catch(err => status(message(err), true)));
   $('waitroom').addEventListener('click', () => state.hub.invoke('SetWaitingRoom', state.callId, !state.waitingRoom).then(applyState).catch(err => status(message(err), true)));
   $('lock').addEventListener('click', () => state.hub.invoke('LockCall', state.callId, !state.locked).then(applyState).catch(err => status(message(err), true)));
-  $('end').addEventListener('click', () => state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true)));
+  $('end').addEventListener('click', async () => {
+    if (!await confirmFirst('Завершить звонок для всех?', 'Звонок закончится у всех участников. Чтобы уйти одной, нажмите «Выйти».', 'Завершить')) return;
+    state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true));
+  });
   $('copy-link').addEventListener('click', copyCallLink);
   if (f.autostart && f.token) { $('join').hidden = true; $('join').requestSubmit(); }
 });

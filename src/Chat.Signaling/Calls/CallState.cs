@@ -256,7 +256,7 @@ public sealed class CallState
     public void AllowToSpeak(Guid actor, Guid target, bool allowed)
     {
         RequireHost(actor);
-        var p = RequirePresent(target);
+        var p = RequireTarget(target);
         p.SpeakAllowed = allowed || p.IsHost;
         if (allowed)
         {
@@ -273,7 +273,7 @@ public sealed class CallState
     public void Mute(Guid actor, Guid target)
     {
         RequireHost(actor);
-        RequirePresent(target).AudioMuted = true;
+        RequireTarget(target).AudioMuted = true;
     }
 
     /// <summary>The host mutes everyone else; returns who was muted.</summary>
@@ -389,6 +389,13 @@ public sealed class CallState
         }
 
         return p;
+    }
+
+    /// <summary>Someone the host acts on: present in the call, or <c>participant_gone</c> (they left a moment ago).</summary>
+    private CallParticipant RequireTarget(Guid accountId)
+    {
+        EnsureOpen();
+        return participants.TryGetValue(accountId, out var p) && p.Present ? p : throw new CallException("participant_gone", "the participant is not in the call");
     }
 
     private CallParticipant Require(Guid accountId) =>

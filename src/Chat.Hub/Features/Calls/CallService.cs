@@ -690,6 +690,7 @@ public sealed partial class CallService(
                 "screen_busy" => ChatError.ScreenBusy,
                 "viewer_cannot_publish" => ChatError.ViewerCannotPublish,
                 "participant_removed" => ChatError.RemovedFromCall,
+                "participant_gone" => ChatError.ParticipantGone,
                 _ => ChatError.NotInCall,
             });
         }
