@@ -342,6 +342,7 @@ async function publishOnce() {
   if (leftMeanwhile(null, pc)) throw new Error('Вы вышли из звонка.');
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   state.publishing = true;
+  renderMic(state.mine);
   state.mediaAway = false;
   await reportCamera(); // joined without a camera (none, or «Без камеры» chosen before)
 }
@@ -899,6 +900,7 @@ async function applyState(call, confirmed = false) {
   if (state.videoMids.size) shareVideo(); // a camera turned off gives its place up, the host may have changed
   for (const tile of document.querySelectorAll('#videos .tile[data-account]')) tile.classList.toggle('camera-off', state.videoOff.has(tile.dataset.account));
   $('unmute').disabled = !mine || !mine.speakAllowed || state.publishing || !!state.republishing || !!state.publishRun;
+  renderMic(mine);
   // The host stopped my screen share (or took the permission back): close it here too. While the page publishes the
   // screen again, a new feed of mine is that share, not a stop.
   if (state.screen && state.screenFeed && (!mine || mine.screenFeedId !== state.screenFeed)
@@ -1340,9 +1342,26 @@ function gaveUp(err) {
 }
 
 /** Stops sending: the publisher closed, camera and microphone released (their light goes off), my tile hidden. */
+/**
+ * «Выключить микрофон» / «Включить микрофон» while this page sends: my microphone as the call has it. Muted (by me or
+ * by the host) the track sends silence here too; the host's mute is said once, and I may turn the microphone on again
+ * unless a lesson took the word back.
+ */
+function renderMic(mine) {
+  const button = $('mic-off');
+  const on = !!mine && state.publishing && !mine.audioMuted;
+  if (state.micOn && !on && mine && state.publishing && !state.mutingMyself) status('Ведущий выключил вам микрофон. Включить его снова — «Включить микрофон».');
+  state.micOn = on;
+  for (const t of state.local?.getAudioTracks() ?? []) t.enabled = on;
+  button.disabled = !mine || !state.publishing || (!on && !mine.speakAllowed);
+  button.textContent = on ? 'Выключить микрофон' : 'Включить микрофон';
+  button.setAttribute('aria-pressed', String(!on));
+}
+
 function stopPublishing() {
   if (state.publisher) state.publisher.close();
   state.publisher = null; state.publishing = false;
+  renderMic(state.mine);
   stopLocal();
   $('local').srcObject = null;
   $('local').parentElement.hidden = true;
@@ -1360,7 +1379,7 @@ function teardown(text) {
   stopPublishing();
   stopScreen(false);
   for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
-  for (const id of ['unmute', 'share', 'stopshare', 'hand', 'leave']) $(id).disabled = true;
+  for (const id of ['unmute', 'mic-off', 'share', 'stopshare', 'hand', 'leave']) $(id).disabled = true;
   $('host').hidden = true;
   $('link-box').hidden = true;
   $('receive-choice').hidden = true;
@@ -1452,6 +1471,18 @@ document.addEventListener('DOMContentLoaded', () => {
       status(message(err), true);
       $('unmute').disabled = !(state.mine && state.mine.speakAllowed) || state.publishing || !!state.republishing;
     }
+  });
+  $('mic-off').addEventListener('click', async () => {
+    const mine = state.mine;
+    if (!mine || !state.callId) return;
+    $('mic-off').disabled = true;
+    state.mutingMyself = !mine.audioMuted;
+    try {
+      await applyState(await state.hub.invoke('SetMuted', state.callId, !mine.audioMuted, mine.videoMuted));
+    } catch (err) {
+      status(message(err), true);
+      renderMic(state.mine);
+    } finally { state.mutingMyself = false; }
   });
   $('mic').addEventListener('change', () => chooseDevice('audio', $('mic').value));
   $('camera').addEventListener('change', () => chooseDevice('video', $('camera').value));

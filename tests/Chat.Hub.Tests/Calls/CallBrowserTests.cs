@@ -522,6 +522,60 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await EndCallAsync(teacherPage, callId);
     }
 
+    /// <summary>
+    /// A parents' meeting (no lesson mode): the host mutes everyone; a parent is told, and may speak again with «Включить
+    /// микрофон» — the media server forwards her sound again (it had stopped it). She can also turn her microphone off
+    /// herself, and the host's list says so.
+    /// </summary>
+    [NamespaceFact]
+    public async Task Meeting_HostMutesAll_AParentTurnsHerMicrophoneOnAgain_IsHeard_AndOffHerself()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("4Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Сергеевна", a.Id);
+        var pupil = await school.AddStudentAsync("Тимур", a.Id);
+
+        await using var browser = await CallBrowser.LaunchAsync(app.BaseUrl);
+        var (teacherPage, callId) = await browser.StartAsync(teacher, await app.ClassChatAsync(a.Id), lesson: false);
+        var pupilPage = await browser.JoinAsync(pupil, callId);
+        const string Remote = "[...document.querySelectorAll('#videos .tile:not([data-local]) audio')]";
+        var wait = new PageWaitForFunctionOptions { Timeout = 30_000 };
+        await teacherPage.WaitForFunctionAsync($"() => !document.getElementById('sound').hidden || ({Remote}.length > 0 && {Remote}.every(v => !v.muted && v.srcObject && v.srcObject.getAudioTracks().length))", null, wait);
+        if (await teacherPage.IsVisibleAsync("#sound"))
+        {
+            await teacherPage.ClickAsync("#sound");
+        }
+
+        var micOff = pupilPage.Locator("#mic-off");
+        await Expect(micOff).ToHaveTextAsync("Выключить микрофон");
+        var row = teacherPage.Locator($"#participants li[data-account-id='{pupil.AccountId}']");
+        await Expect(row).ToContainTextAsync("микрофон включён");
+
+        // «Выключить микрофоны всем»: his page says so, sends silence, and offers the microphone back.
+        await teacherPage.ClickAsync("#mute-all");
+        await Expect(row).ToContainTextAsync("микрофон выключен");
+        await Expect(micOff).ToHaveTextAsync("Включить микрофон");
+        await Expect(micOff).ToBeEnabledAsync();
+        await Expect(pupilPage.Locator("#status")).ToContainTextAsync("Ведущий выключил вам микрофон");
+        Assert.False(await pupilPage.EvaluateAsync<bool>("() => window.callState.local.getAudioTracks().some(t => t.enabled)"));
+
+        // He turns it on: the call says so and the teacher hears his fake microphone again (the SFU forwards it again).
+        const string Energy = "async () => { for (const pc of window.callState.subscribers.values()) for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'audio') return s.totalAudioEnergy || 0; return 0; }";
+        await micOff.ClickAsync();
+        await Expect(row).ToContainTextAsync("микрофон включён");
+        await Expect(micOff).ToHaveTextAsync("Выключить микрофон");
+        var before = await teacherPage.EvaluateAsync<double>(Energy);
+        await WaitOnPageAsync(teacherPage, $"async before => ({Energy})().then(e => e > before + 0.05)", "hears him no more after he turned his microphone on again", before);
+
+        // And off himself: the host's list says so, and no «the host muted you» this time.
+        await pupilPage.EvaluateAsync("() => { document.getElementById('status').textContent = ''; }");
+        await micOff.ClickAsync();
+        await Expect(row).ToContainTextAsync("микрофон выключен");
+        await Expect(micOff).ToHaveTextAsync("Включить микрофон");
+        await Expect(pupilPage.Locator("#status")).Not.ToContainTextAsync("Ведущий выключил");
+        await EndCallAsync(teacherPage, callId);
+    }
+
     [NamespaceFact]
     public async Task Call_EachSeesTheOtherSpeaking_MicrophoneSwitchedMidCall_CallGoesOn_AudioOnlyJoinPublishes_CameraOffShown()
     {

@@ -264,8 +264,16 @@ public sealed partial class CallService(
         }
     }
 
-    public Task<CallDto> SetMutedAsync(Guid me, Guid callId, bool audioMuted, bool videoMuted, CancellationToken ct) =>
-        ChangeAsync(me, callId, s => s.SetMuted(me, audioMuted, videoMuted), ct);
+    /// <summary>
+    /// My own microphone and camera. Turned on again after the host muted me (a parents' meeting: the host mutes all,
+    /// each may speak again), the SFU forwards my audio again; turned off, it stops forwarding it whatever the browser does.
+    /// </summary>
+    public async Task<CallDto> SetMutedAsync(Guid me, Guid callId, bool audioMuted, bool videoMuted, CancellationToken ct)
+    {
+        var dto = await ChangeAsync(me, callId, s => s.SetMuted(me, audioMuted, videoMuted), ct);
+        await ForceMuteAsync(callId, me, ct, mute: audioMuted);
+        return dto;
+    }
 
     public Task<CallDto> RaiseHandAsync(Guid me, Guid callId, bool raised, CancellationToken ct) =>
         ChangeAsync(me, callId, s => s.RaiseHand(me, raised), ct);
@@ -359,6 +367,13 @@ public sealed partial class CallService(
         var (feed, answer) = await SfuCallAsync(() => client.PublishAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, me.ToString("N"), sdpOffer,
             sending.Any(m => m.Kind == "audio"), sending.Any(m => m.Kind == "video"), ct));
         var dto = await MutateAsync(callId, [me], s => s.SetFeed(me, feed), ct);
+        if (dto.Participants.FirstOrDefault(p => p.AccountId == me)?.AudioMuted == true)
+        {
+            // A new feed (a reconnect, a restart of the media server) of someone muted stays muted: the mute is the
+            // person's, not the old feed's.
+            await ForceMuteAsync(callId, me, ct);
+        }
+
         await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
         return answer;
     }
@@ -760,9 +775,9 @@ public sealed partial class CallService(
         return handle;
     }
 
-    private async Task ForceMuteAsync(Guid callId, Guid accountId, CancellationToken ct)
+    private async Task ForceMuteAsync(Guid callId, Guid accountId, CancellationToken ct, bool mute = true)
     {
-        // The SFU stops forwarding the muted participant's audio whatever their browser does.
+        // The SFU stops (or, unmuted, resumes) forwarding the participant's audio whatever their browser does.
         var row = await calls.GetAsync(callId, ct);
         var feed = (await calls.ParticipantAsync(callId, accountId, ct))?.FeedId;
         if (row?.SfuUrl is null || row.SfuRoom is null || feed is null || !janus.Enabled)
@@ -775,7 +790,7 @@ public sealed partial class CallService(
             var client = await janus.ClientAsync(row.SfuUrl, ct);
             var admin = await AdminHandleAsync(client, row.SfuUrl, ct);
             // Chromium puts audio first (mid 0); a publisher that sent video only simply has no mid 0 to mute.
-            await client.ModerateAsync(admin, row.SfuRoom.Value, row.SfuSecret!, feed.Value, "0", mute: true, ct);
+            await client.ModerateAsync(admin, row.SfuRoom.Value, row.SfuSecret!, feed.Value, "0", mute, ct);
         }
         catch (Exception e) when (e is JanusException or ChatException)
         {
