@@ -342,6 +342,7 @@ async function publishOnce() {
   if (leftMeanwhile(null, pc)) throw new Error('Вы вышли из звонка.');
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   state.publishing = true;
+  state.micApplied = undefined; // a new stream: the microphone's state is applied to it once
   renderMic(state.mine);
   state.mediaAway = false;
   await reportCamera(); // joined without a camera (none, or «Без камеры» chosen before)
@@ -1352,7 +1353,12 @@ function renderMic(mine) {
   const on = !!mine && state.publishing && !mine.audioMuted;
   if (state.micOn && !on && mine && state.publishing && !state.mutingMyself) status('Ведущий выключил вам микрофон. Включить его снова — «Включить микрофон».');
   state.micOn = on;
-  for (const t of state.local?.getAudioTracks() ?? []) t.enabled = on;
+  // Only while sending (a preview waiting for the media server keeps its microphone: its level shows on my tile), and
+  // only when the call's state of my microphone changes: each push does not switch the track again.
+  if (state.publishing && state.micApplied !== on) {
+    for (const t of state.local?.getAudioTracks() ?? []) t.enabled = on;
+    state.micApplied = on;
+  }
   button.disabled = !mine || !state.publishing || (!on && !mine.speakAllowed);
   button.textContent = on ? 'Выключить микрофон' : 'Включить микрофон';
   button.setAttribute('aria-pressed', String(!on));

@@ -91,7 +91,7 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         await pupil.Connection.InvokeAsync("LeaveCall", callId);
         // The host acting on someone who has just left is told so (not «join the call first», as if the host were out).
         var gone = await teacher.Connection.InvokeAsync<CallDto>("MuteParticipant", callId, l.Pupil.AccountId).ExpectHubErrorAsync("participant_gone");
-        Assert.Contains("уже вышел из звонка", HubCalls.ServerMessage(gone), StringComparison.Ordinal);
+        Assert.Contains("уже нет в звонке", HubCalls.ServerMessage(gone), StringComparison.Ordinal);
         await teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true).ExpectHubErrorAsync("participant_gone");
         await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_locked");
         await teacher.Connection.InvokeAsync<CallDto>("LockCall", callId, false);

@@ -161,6 +161,7 @@ public sealed class CallNodesTests(JanusClusterApp cluster) : IClassFixture<Janu
             Assert.StartsWith("v=0", await Teacher.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
             await Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", CallId);
             await Teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", CallId, Lesson.Pupil.AccountId, true);
+            await Pupil.Connection.InvokeAsync<CallDto>("SetMuted", CallId, false, false); // as the page does before it publishes
             Assert.StartsWith("v=0", await Pupil.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
             var call = await Pupil.Connection.InvokeAsync<CallDto>("GetCall", CallId);
             var teacherFeed = call.Participants.Single(p => p.AccountId == Lesson.Teacher.AccountId).FeedId!.Value;
@@ -315,6 +316,7 @@ public sealed class LostDropTests(JanusPairApp app) : IClassFixture<JanusPairApp
             Assert.StartsWith("v=0", await Teacher.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
             await Pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", CallId);
             await Teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", CallId, Lesson.Pupil.AccountId, true);
+            await Pupil.Connection.InvokeAsync<CallDto>("SetMuted", CallId, false, false); // as the page does before it publishes
             Assert.StartsWith("v=0", await Pupil.Connection.InvokeAsync<string>("Publish", CallId, Offer), StringComparison.Ordinal);
             var teacherFeed = (await Pupil.Connection.InvokeAsync<CallDto>("GetCall", CallId)).Participants.Single(p => p.AccountId == Lesson.Teacher.AccountId).FeedId!.Value;
             await Pupil.Connection.InvokeAsync<string>("Subscribe", CallId, teacherFeed).ExpectHubErrorAsync("feed_not_found");

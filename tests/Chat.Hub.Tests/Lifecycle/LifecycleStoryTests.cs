@@ -62,6 +62,30 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(class5B.Id, (await ChatsAsync(parent, school.Id)).Single(c => c.Kind == "parents").ClassId);
     }
 
+    /// <summary>
+    /// The audit log names whom an entry is about also once they are gone from the school: a pupil who left, a refused
+    /// applicant (whose entry's subject is the request) — on the page's list and in the CSV.
+    /// </summary>
+    [Fact]
+    public async Task AuditLog_NamesAPupilWhoLeft_AndARefusedApplicant_OnTheListAndInTheCsv()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var pupil = await school.AddStudentAsync("Артём Уехавший", class5A.Id);
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/students/{pupil.AccountId}/leave", new { reason = "Переезд" })).EnsureOkAsync();
+        var invite = await school.InviteAsync(school.Admin, "parent", class5A.Id);
+        var applicant = await app.SignInAsync(SchoolBuilder.NewPhone(), "Незнакомка Иванова");
+        var pending = await TestSchool.AcceptAsync(applicant, invite, childName: "Петя");
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{pending.JoinRequestId}/reject", new { reason = "Такого ученика нет" })).EnsureOkAsync();
+
+        var log = (await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit"))!;
+        Assert.Equal("Артём Уехавший", log.First(e => e.Action == "student.left").SubjectName);
+        Assert.Equal("Незнакомка Иванова", log.First(e => e.Action == "join_request.rejected").SubjectName);
+        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
+        Assert.Contains("Артём Уехавший", csv, StringComparison.Ordinal);
+        Assert.Contains("Незнакомка Иванова", csv, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Rollover_Promotes5АTo6А_GraduatesEleventh_HistoryStaysWithTheClassTeacher()
     {

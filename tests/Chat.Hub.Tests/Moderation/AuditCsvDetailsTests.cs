@@ -81,7 +81,7 @@ public sealed class AuditCsvDetailsTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(["parent"], JsonDocument.Parse(created[8]).RootElement.GetProperty("audience").EnumerateArray().Select(r => r.GetString()));
 
         var rejected = Row("join_request.rejected", pending.JoinRequestId!.Value);
-        Assert.Equal("причина: Такого учителя нет в школе", rejected[4]);
+        Assert.Equal("причина: Такого учителя нет в школе · Ольга Заявителева", rejected[4]); // named, though never a member
         Assert.Equal(applicant.AccountId, JsonDocument.Parse(rejected[8]).RootElement.GetProperty("AccountId").GetGuid());
 
         var muted = Row("moderation.muted", room.Masha.AccountId);

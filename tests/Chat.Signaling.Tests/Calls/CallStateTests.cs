@@ -143,7 +143,7 @@ public sealed class CallStateTests
         var call = Lesson();
         Assert.Equal("not_in_call", Code(() => call.RaiseHand(Pupil, true)));
         Assert.Equal("not_in_call", Code(() => call.SetFeed(Pupil, 1)));
-        Assert.Equal("not_in_call", Code(() => call.AllowToSpeak(Teacher, Pupil, true)));
+        Assert.Equal("participant_gone", Code(() => call.AllowToSpeak(Teacher, Pupil, true))); // the host acting on someone not there
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class AuditDetails(
     }
 
     /// <summary>The details of one event (its action, subject and stored JSON) in Russian; empty when they say nothing.</summary>
-    public string Describe(string action, Guid? subjectId, string? details)
+    public string Describe(string action, Guid? subjectId, string? details, string? subjectName = null)
     {
         var d = Parse(details);
         JsonElement? Get(string name) => d is { } o && o.TryGetProperty(name, out var v) ? v : null;
@@ -123,9 +123,11 @@ public sealed class AuditDetails(
             parts.Add("до " + closesAt.ToString("d MMMM 'в' HH:mm", Russian));
         }
 
-        if (subjectId is { } subject && memberNames.GetValueOrDefault(subject) is { Length: > 0 } name)
+        // The person it is about, by the member list or, gone from the school since (a pupil who left, a refused
+        // applicant), by the name the event's row carries.
+        if ((subjectId is { } subject && memberNames.GetValueOrDefault(subject) is { Length: > 0 } name ? name : subjectName) is { Length: > 0 } who)
         {
-            parts.Add(name);
+            parts.Add(who);
         }
 
         return string.Join(" · ", parts.Where(p => p.Length > 0));

@@ -42,7 +42,7 @@ public static class ModerationApi
                 var events = await s.AuditAsync(schoolId, user.AccountId(), before, 500, ct);
                 foreach (var e in events)
                 {
-                    csv.Row(e.Id, e.At, e.ActorName, AuditActions.Name(e.Action), details.Describe(e.Action, e.SubjectId, e.Details), e.ActorId, e.SubjectId, e.Action, e.Details);
+                    csv.Row(e.Id, e.At, e.ActorName, AuditActions.Name(e.Action), details.Describe(e.Action, e.SubjectId, e.Details, e.SubjectName), e.ActorId, e.SubjectId, e.Action, e.Details);
                 }
 
                 rows += events.Count;

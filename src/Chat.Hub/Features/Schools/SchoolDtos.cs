@@ -58,4 +58,4 @@ public sealed record CreateClassBody(string? Name, string? Kind, int? Grade, str
 
 public sealed record UpdateClassBody(string? Name, int? Grade, string? Letter, bool? Archived);
 
-public sealed record AuditEventDto(long Id, Guid? ActorId, string? ActorName, string Action, Guid? SubjectId, string Details, DateTime At);
+public sealed record AuditEventDto(long Id, Guid? ActorId, string? ActorName, string Action, Guid? SubjectId, string Details, DateTime At, string? SubjectName = null);

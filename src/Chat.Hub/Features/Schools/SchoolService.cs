@@ -297,7 +297,7 @@ public sealed class SchoolService(
     {
         await access.AdminAsync(schoolId, me, ct);
         var rows = await audit.ListAsync(schoolId, before, Math.Clamp(limit ?? 100, 1, 500), ct);
-        return rows.Select(e => new AuditEventDto(e.Id, e.ActorId, e.ActorName, e.Action, e.SubjectId, e.Details, e.At)).ToList();
+        return rows.Select(e => new AuditEventDto(e.Id, e.ActorId, e.ActorName, e.Action, e.SubjectId, e.Details, e.At, e.SubjectName)).ToList();
     }
 
     /// <summary>«5А» → (5, "А"); «10-Б» → (10, "Б"); anything else has no grade.</summary>

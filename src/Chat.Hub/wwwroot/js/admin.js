@@ -757,7 +757,8 @@ export async function showAdmin(root, school, back, options = {}) {
     if (d.reason) parts.push('причина: ' + d.reason);
     if (d.until) parts.push('до ' + new Date(d.until).toLocaleDateString('ru-RU'));
     if (d.closesAt) parts.push('до ' + dateTime.format(new Date(d.closesAt)));
-    if (e.subjectId && nameOf(e.subjectId)) parts.push(nameOf(e.subjectId));
+    // The person it is about: by the member list, or (gone from the school since) by the name the entry carries.
+    if ((e.subjectId && nameOf(e.subjectId)) || e.subjectName) parts.push((e.subjectId && nameOf(e.subjectId)) || e.subjectName);
     return parts.filter(Boolean).join(' · ');
   }
 
