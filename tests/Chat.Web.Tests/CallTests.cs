@@ -225,6 +225,14 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(teacherPage.Locator(".call-banner")).ToContainTextAsync("Идёт урок");
         await Expect(teacherReminder).ToHaveCountAsync(0);
 
+        // The chats' banners follow who comes and goes (ParticipantJoined / ParticipantLeft).
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("участников: 1");
+        var teacherCall = await teacherPage.RunAndWaitForPopupAsync(() => teacherPage.Locator(".call-banner").GetByRole(AriaRole.Link, new() { Name = "Присоединиться" }).ClickAsync());
+        await Expect(teacherCall.Locator("#participants li")).ToHaveCountAsync(2);
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("участников: 2");
+        await teacherCall.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(pupilPage.Locator(".call-banner")).ToContainTextAsync("участников: 1");
+
         // The only participant leaves: the call is over.
         await pupilCall.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
         await Expect(pupilPage.Locator(".call-banner")).ToHaveCountAsync(0);

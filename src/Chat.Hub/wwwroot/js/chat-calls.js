@@ -96,6 +96,15 @@ export function chatCalls(ctx) {
     return listed.get(chatId)?.kind ?? null;
   }
 
+  /** Someone joined or left a live call (pushed to the chat): the banner's «участников: N» follows. */
+  function participants(callId, change) {
+    for (const [chatId, call] of calls) {
+      if (call.callId !== callId) continue;
+      call.participants = change(call.participants || []);
+      if (ctx.current()?.id === chatId) ctx.renderHead();
+    }
+  }
+
   function viewers(callId, count) {
     for (const [chatId, call] of calls) {
       if (call.callId !== callId) continue;
@@ -404,5 +413,5 @@ export function chatCalls(ctx) {
     }
   }
 
-  return { liveKind, fromList, catchUpReminders, load, started, ended, viewers, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
+  return { liveKind, fromList, catchUpReminders, load, started, ended, viewers, participants, scheduled, remind, reminderBadge, toasts, headButtons, banners, callsBox };
 }

@@ -207,6 +207,8 @@ export function showMain(root, me, school, schools, nav) {
     callStarted: call => calls.started(call),
     callEnded: callId => calls.ended(callId),
     broadcastViewers: (callId, count) => calls.viewers(callId, count),
+    participantJoined: (callId, p) => calls.participants(callId, list => [...list.filter(x => x.accountId !== p.accountId), p]),
+    participantLeft: (callId, accountId) => calls.participants(callId, list => list.filter(x => x.accountId !== accountId)),
     callScheduled: plan => calls.scheduled(plan),
     callReminder: r => calls.remind(r),
   });

@@ -110,6 +110,8 @@ export class ChatClient {
     c.on('CallStarted', call => this.h.callStarted?.(call));
     c.on('CallEnded', callId => this.h.callEnded?.(callId));
     c.on('BroadcastViewers', (callId, count) => this.h.broadcastViewers?.(callId, count));
+    c.on('ParticipantJoined', (callId, p) => this.h.participantJoined?.(callId, p));
+    c.on('ParticipantLeft', (callId, accountId) => this.h.participantLeft?.(callId, accountId));
     c.on('CallScheduled', plan => this.h.callScheduled?.(plan));
     c.on('CallReminder', r => this.h.callReminder?.(r));
     c.onreconnecting(() => this.setState('connecting'));
