@@ -21,14 +21,15 @@ if (joinMatch) {
   history.replaceState(null, '', '/');
 }
 
-// Why the session ended, when the client knows (signed out everywhere, account deleted): shown once on the sign-in screen.
+// Why the session ended, when the client knows (signed out everywhere, account deleted): shown on the sign-in screen
+// until a code is asked for. A second end without a reason right after (a request that met the ended session) keeps it.
 let signedOutNote = '';
 
 session.onSignedOut(note => {
   stopChat();
   localStorage.removeItem(SCHOOL_KEY);
   clearKeptUploads(); // unfinished uploads (their files) are the account's data too
-  signedOutNote = note || '';
+  signedOutNote = note || signedOutNote;
   route();
 });
 
@@ -110,6 +111,7 @@ function showSignIn() {
       ev.preventDefault();
       submit.disabled = true;
       err.textContent = '';
+      signedOutNote = '';
       const identity = identityOf(who.value);
       try {
         await requestCode(identity);
@@ -125,7 +127,6 @@ function showSignIn() {
   field('Телефон или e-mail', who, 'signin-identity'),
   err, submit);
   mount(root, form);
-  signedOutNote = '';
   who.focus();
 }
 
