@@ -306,6 +306,9 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(joined.Locator("rect.bar")).ToHaveCountAsync(3 * 2);
         await Expect(stats.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("^Сообщения по дням") })).ToHaveAttributeAsync("aria-label", new Regex("всего [1-9]"));
         await Expect(stats.Locator("table.stats-classes tr", new() { HasText = "9Б" })).ToContainTextAsync("1");
+        // Lessons and calls per day have a chart too (none in this school yet), and the month's totals under it.
+        await Expect(stats.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("^Уроки и звонки по дням") }).Locator("rect.bar")).ToHaveCountAsync(30 * 2);
+        await Expect(stats.Locator("p.stats-calls")).ToHaveTextAsync("За 30 дней: звонков 0, из них уроков 0; минут звонков 0, минут участников 0.");
         var csv = await page.RunAndWaitForDownloadAsync(() => stats.GetByRole(AriaRole.Button, new() { Name = "Скачать статистику (CSV)" }).ClickAsync());
         Assert.Equal("statistics.csv", csv.SuggestedFilename);
         var text = await File.ReadAllTextAsync(await csv.PathAsync());

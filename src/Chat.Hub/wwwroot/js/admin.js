@@ -803,11 +803,24 @@ export async function showAdmin(root, school, back, options = {}) {
       series: [{ name: 'Сообщений', color: '#2563eb', values: perDay }],
       every: 5,
     });
+    // Lessons and other calls per day (a call counts once, on the day it started); minutes and attendees in the table.
+    const callsOf = d => s.callsPerDay.find(c => c.day === d);
+    const calls = barChart({
+      title: inUtc ? 'Уроки и звонки по дням (30 дней, дни по UTC)' : 'Уроки и звонки по дням (30 дней)',
+      labels: days.map(d => d.slice(8, 10) + '.' + d.slice(5, 7)),
+      series: [
+        { name: 'Уроков', color: '#067647', values: days.map(d => callsOf(d)?.lessons ?? 0) },
+        { name: 'Других звонков', color: '#7c3aed', values: days.map(d => (callsOf(d)?.calls ?? 0) - (callsOf(d)?.lessons ?? 0)) },
+      ],
+      every: 5,
+    });
+    const callTotals = s.callsPerDay.reduce((a, c) => ({ calls: a.calls + c.calls, lessons: a.lessons + c.lessons, minutes: a.minutes + c.callMinutes, people: a.people + c.participantMinutes }), { calls: 0, lessons: 0, minutes: 0, people: 0 });
     const kinds = [...new Set(s.messagesPerDay.map(m => m.chatKind))];
     fill(statsSec, h('h2', { id: 'adm-stats' }, 'Статистика'),
       h('div', { class: 'row' }, h('button', { class: 'btn small', type: 'button', onclick: () => download(`${base}/statistics.csv`, 'statistics.csv', err) }, 'Скачать статистику (CSV)')),
       err,
-      h('div', { class: 'charts' }, joined, activity),
+      h('div', { class: 'charts' }, joined, activity, calls),
+      h('p', { class: 'muted stats-calls' }, `За 30 дней: звонков ${callTotals.calls}, из них уроков ${callTotals.lessons}; минут звонков ${callTotals.minutes}, минут участников ${callTotals.people}.`),
       h('h3', {}, 'По классам'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'stats-classes' },
         h('thead', {}, h('tr', {}, ['Класс', 'Учеников', 'Родителей', 'Учеников с родителем', 'Вступили по ссылке ученика', 'по ссылке родителя', 'Ждут одобрения'].map(t => h('th', {}, t)))),
