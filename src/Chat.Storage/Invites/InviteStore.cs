@@ -40,6 +40,9 @@ public sealed record JoinRequest(
     DateTime? DecidedAt,
     DateTime CreatedAt);
 
+/// <summary>Where a request of mine is: its school's and class's names (I may not be a member to read them otherwise).</summary>
+public sealed record RequestPlace(string SchoolName, string? ClassName);
+
 public sealed class InviteStore(NpgsqlDataSource db)
 {
     private const string Columns = "id, school_id, token, role, class_id, child_id, created_by, created_at, expires_at, max_uses, uses, revoked_at, chat_id";
@@ -195,12 +198,18 @@ public sealed class InviteStore(NpgsqlDataSource db)
             new { schoolId, status, classIds }, cancellationToken: ct))).AsList();
     }
 
-    public async Task<IReadOnlyList<JoinRequest>> ListRequestsOfAccountAsync(Guid accountId, CancellationToken ct)
+    /// <summary>The person's own requests, newest first, with the names of their school and class (they may not be a member).</summary>
+    public async Task<IReadOnlyList<(JoinRequest Request, RequestPlace Place)>> ListRequestsOfAccountAsync(Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<JoinRequest>(new CommandDefinition(
-            $"SELECT {RequestColumns} FROM join_requests r JOIN accounts a ON a.id = r.account_id WHERE r.account_id = @accountId ORDER BY r.created_at DESC",
-            new { accountId }, cancellationToken: ct))).AsList();
+        return (await c.QueryAsync<JoinRequest, RequestPlace, (JoinRequest, RequestPlace)>(new CommandDefinition(
+            $"""
+            SELECT {RequestColumns}, s.name AS school_name, cl.name AS class_name
+            FROM join_requests r JOIN accounts a ON a.id = r.account_id JOIN schools s ON s.id = r.school_id
+            LEFT JOIN classes cl ON cl.id = r.class_id
+            WHERE r.account_id = @accountId ORDER BY r.created_at DESC
+            """,
+            new { accountId }, cancellationToken: ct), (r, p) => (r, p), splitOn: "school_name")).AsList();
     }
 
     public Task DecideRequestAsync(DbScope s, Guid id, string status, string? reason, Guid decidedBy, Guid? childId, CancellationToken ct) =>

@@ -141,19 +141,8 @@ public static class AccountsApi
     /// The caller's own join requests, each with the name of its school and class: the person is not (yet) a member, and
     /// must learn where a request waits or why it was refused.
     /// </summary>
-    private static async Task<IEnumerable<JoinRequestDto>> MyJoinRequests(ClaimsPrincipal user, InviteStore invites, SchoolStore schools, CancellationToken ct)
-    {
-        var list = await invites.ListRequestsOfAccountAsync(user.AccountId(), ct);
-        var result = new List<JoinRequestDto>(list.Count);
-        foreach (var r in list)
-        {
-            var school = await schools.GetAsync(r.SchoolId, ct);
-            var cls = r.ClassId is { } classId ? await schools.GetClassAsync(r.SchoolId, classId, ct) : null;
-            result.Add(JoinRequestDto.From(r) with { SchoolName = school?.Name, ClassName = cls?.Name });
-        }
-
-        return result;
-    }
+    private static async Task<IEnumerable<JoinRequestDto>> MyJoinRequests(ClaimsPrincipal user, InviteStore invites, CancellationToken ct) =>
+        (await invites.ListRequestsOfAccountAsync(user.AccountId(), ct)).Select(JoinRequestDto.Mine);
 
     /// <summary>Everything stored about the caller, as JSON (their own data export).</summary>
     private static async Task<IResult> Export(
@@ -170,7 +159,7 @@ public static class AccountsApi
             sessions = (await sessions.ListActiveAsync(me, ct)).Select(s => new { s.Id, s.Device, s.CreatedAt, s.LastSeenAt }),
             schools = await memberships.ListSchoolsOfAsync(me, ct),
             chats = (await chats.ListForMemberAsync(me, null, ct, withSuspended: true)).Select(c => new { c.Id, c.SchoolId, c.Kind, c.Title, c.Role, c.ReadSeq }),
-            joinRequests = (await invites.ListRequestsOfAccountAsync(me, ct)).Select(JoinRequestDto.From),
+            joinRequests = (await invites.ListRequestsOfAccountAsync(me, ct)).Select(JoinRequestDto.Mine),
             messages = (await messages.OwnMessagesAsync(me, 100_000, ct)).Select(m => new { m.ChatId, m.Seq, m.Kind, m.Text, m.CreatedAt, m.EditedAt, m.DeletedAt }),
         };
         return TypedResults.Json(export, ChatJson.Options, statusCode: 200);

@@ -267,11 +267,21 @@ public sealed partial class CallService(
     /// <summary>
     /// My own microphone and camera. Turned on again after the host muted me (a parents' meeting: the host mutes all,
     /// each may speak again), the SFU forwards my audio again; turned off, it stops forwarding it whatever the browser does.
+    /// Only a change of the microphone is told to the SFU (the page also calls this for its camera alone).
     /// </summary>
     public async Task<CallDto> SetMutedAsync(Guid me, Guid callId, bool audioMuted, bool videoMuted, CancellationToken ct)
     {
-        var dto = await ChangeAsync(me, callId, s => s.SetMuted(me, audioMuted, videoMuted), ct);
-        await ForceMuteAsync(callId, me, ct, mute: audioMuted);
+        var microphoneChanged = false;
+        var dto = await ChangeAsync(me, callId, s =>
+        {
+            microphoneChanged = s.RequirePresent(me).AudioMuted != audioMuted;
+            s.SetMuted(me, audioMuted, videoMuted);
+        }, ct);
+        if (microphoneChanged)
+        {
+            await ForceMuteAsync(callId, me, ct, mute: audioMuted);
+        }
+
         return dto;
     }
 

@@ -61,6 +61,10 @@ public sealed record JoinRequestDto(
 {
     public static JoinRequestDto From(JoinRequest r) =>
         new(r.Id, r.SchoolId, r.AccountId, r.DisplayName, r.Role, r.ClassId, r.ChildId, r.ChildName, r.Status, r.Reason, r.CreatedAt, r.DecidedAt);
+
+    /// <summary>A request of mine, with where it is.</summary>
+    public static JoinRequestDto Mine((JoinRequest Request, RequestPlace Place) mine) =>
+        From(mine.Request) with { SchoolName = mine.Place.SchoolName, ClassName = mine.Place.ClassName };
 }
 
 public static class InviteUrls
