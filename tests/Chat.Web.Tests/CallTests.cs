@@ -1064,4 +1064,83 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         Assert.True(await host.EvaluateAsync<bool>("() => window.callState.callId === null && window.callState.local === null"));
         await Expect(host.Locator("#host")).ToBeHiddenAsync();
     }
+
+    [Fact]
+    public async Task WaitingRoom_GuestIsToldWhenTheRoomClosesOrTheLessonEnds_AndADecisionMissedOfflineIsLearnedOnReconnect()
+    {
+        var school = await Scene.SchoolAsync("Школа №35");
+        var classId = await school.ClassAsync("8А");
+        var teacher = await school.TeacherAsync("Анна Сергеевна", classTeacherOf: classId);
+        var psychologist = await school.TeacherAsync("Игорь Психолог");
+        var librarian = await school.TeacherAsync("Вера Библиотекарь");
+        var deputy = await school.TeacherAsync("Пётр Завуч");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "8А");
+        var host = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(host.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
+        await host.GetByRole(AriaRole.Button, new() { Name = "Открыть зал ожидания" }).ClickAsync();
+        var close = host.GetByRole(AriaRole.Button, new() { Name = "Закрыть зал ожидания" });
+        await Expect(close).ToHaveAttributeAsync("aria-pressed", "true");
+        var callId = await host.EvaluateAsync<string>("() => state.callId");
+        var waiting = host.GetByRole(AriaRole.List, new() { Name = "Зал ожидания" }).Locator("li");
+
+        async Task<IPage> KnockAsync(string phone, string name, Func<IPage, Task>? prepare = null)
+        {
+            var guest = await PageAsync(Desktop);
+            await SignInAsync(guest, phone);
+            await Expect(ChatItem(guest, "Общешкольный канал")).ToBeVisibleAsync();
+            if (prepare is not null)
+            {
+                await prepare(guest);
+            }
+
+            await guest.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
+            await Expect(guest.Locator("#status")).ToHaveTextAsync("Ждём, когда ведущий впустит вас…");
+            await Expect(waiting.Filter(new() { HasText = name })).ToHaveCountAsync(1);
+            return guest;
+        }
+
+        // The psychologist's connection is down while the teacher lets him in: the push is lost, and asking again after
+        // the reconnect lets him in (he used to wait for good).
+        var offline = false;
+        IWebSocketRoute? hubSocket = null;
+        var psychologistPage = await KnockAsync(psychologist.Phone, "Игорь Психолог", async guest =>
+        {
+            await guest.RouteWebSocketAsync(new Regex("/hubs/chat"), async ws =>
+            {
+                if (offline)
+                {
+                    await ws.CloseAsync();
+                    return;
+                }
+
+                hubSocket = ws;
+                ws.ConnectToServer();
+            });
+            // Nor any other transport while "offline": the negotiation fails, so no push can reach the page meanwhile.
+            await guest.RouteAsync(new Regex("/hubs/chat/negotiate"), route => offline ? route.AbortAsync() : route.ContinueAsync());
+        });
+        offline = true;
+        await hubSocket!.CloseAsync();
+        await waiting.Filter(new() { HasText = "Игорь Психолог" }).GetByRole(AriaRole.Button, new() { Name = "Впустить" }).ClickAsync();
+        await Expect(host.Locator("#participants li", new() { HasText = "Игорь Психолог" })).ToHaveCountAsync(0);
+        await Expect(psychologistPage.Locator("#status")).ToHaveTextAsync("Ждём, когда ведущий впустит вас…");
+        offline = false;
+        await Expect(psychologistPage.Locator("#status")).ToHaveTextAsync("Вы на уроке.", new() { Timeout = 30_000 });
+        await Expect(host.Locator("#participants li", new() { HasText = "Игорь Психолог" })).ToHaveCountAsync(1);
+
+        // The teacher closes the waiting room with the librarian still in it: she is told she was not let in.
+        var librarianPage = await KnockAsync(librarian.Phone, "Вера Библиотекарь");
+        await close.ClickAsync();
+        await Expect(librarianPage.Locator("#status")).ToHaveTextAsync("Ведущий не впустил вас в этот звонок.");
+
+        // The deputy waits when the lesson ends: he is told it is over instead of waiting for good.
+        await host.GetByRole(AriaRole.Button, new() { Name = "Открыть зал ожидания" }).ClickAsync();
+        var deputyPage = await KnockAsync(deputy.Phone, "Пётр Завуч");
+        await EndCallForAllAsync(host);
+        await Expect(deputyPage.Locator("#status")).ToHaveTextAsync("Звонок уже завершён.");
+        await Expect(psychologistPage.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+    }
 }

@@ -47,6 +47,7 @@ async function sessionToken() {
 const state = {
   hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null, watching: false,
   starting: false, // «Войти» is joining a call now
+  waitingReconnected: null, // waiting in the waiting room: asks again after a reconnect (the decision may have been missed)
   subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
   screen: null, screenFeed: null, // my screen share: its RTCPeerConnection and, once Janus took it, its feed id
@@ -964,7 +965,7 @@ async function start(params) {
     if (state.publisher || (state.mediaAway && !state.publishing)) await republish(restarted);
   });
   hub.onreconnecting(() => { if (state.callId) status(RECONNECTING, true); });
-  hub.onreconnected(() => rejoin(hub));
+  hub.onreconnected(() => { if (state.waitingReconnected) state.waitingReconnected(); rejoin(hub); });
   hub.on('BroadcastViewers', (id, n) => { if (id === state.callId) $('viewers').textContent = 'Зрителей: ' + n; });
   // The host sees who waits in the waiting room and lets them in or not.
   hub.on('CallGuestWaiting', (id, guest) => { if (id === state.callId) showGuest(guest); });
@@ -1086,19 +1087,31 @@ async function joinOrWait(hub, callId) {
   } catch (err) {
     const text = String(err && err.message);
     if (!text.includes('chat_not_found') && !text.includes('call_guest_waiting')) throw err;
-    let decide;
-    const decided = new Promise(resolve => { decide = (id, admitted) => { if (id === callId) resolve(admitted); }; });
+    // The wait ends with the host's decision, with the call's end (the lesson is over), or — when the connection was
+    // lost meanwhile and the push with it — with what asking again says after the reconnect.
+    let settle;
+    const decided = new Promise(resolve => { settle = resolve; });
+    const decide = (id, admitted) => { if (id === callId) settle(admitted ? 'admitted' : 'rejected'); };
+    const ended = id => { if (id === callId) settle('ended'); };
     hub.on('CallGuestDecided', decide);
+    hub.on('CallEnded', ended);
+    state.waitingReconnected = () => hub.invoke('AskToJoinCall', callId).then(
+      again => { if (again.status !== 'waiting') settle(again.status); },
+      e => settle(serverCode(e) === 'call_not_found' ? 'ended' : 'rejected'));
     try {
       const asked = await hub.invoke('AskToJoinCall', callId).catch(() => { throw err; });
-      if (asked.status === 'rejected') throw new Error('Ведущий не впустил вас в этот звонок.');
-      if (asked.status === 'waiting') {
+      let outcome = asked.status;
+      if (outcome === 'waiting') {
         status('Ждём, когда ведущий впустит вас…');
-        if (!await decided) throw new Error('Ведущий не впустил вас в этот звонок.');
+        outcome = await decided;
       }
+      if (outcome === 'ended') throw new Error('Звонок уже завершён.');
+      if (outcome === 'rejected') throw new Error('Ведущий не впустил вас в этот звонок.');
       return await hub.invoke('JoinCall', callId);
     } finally {
+      state.waitingReconnected = null;
       hub.off('CallGuestDecided', decide);
+      hub.off('CallEnded', ended);
     }
   }
 }

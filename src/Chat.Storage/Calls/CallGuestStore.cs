@@ -56,7 +56,12 @@ public sealed class CallGuestStore(NpgsqlDataSource db)
     }
 
     /// <summary>Admitted guests who are still active members of the call's school (someone who left the school is out).</summary>
-    public async Task<IReadOnlyList<Guid>> AdmittedAsync(Guid callId, CancellationToken ct)
+    public Task<IReadOnlyList<Guid>> AdmittedAsync(Guid callId, CancellationToken ct) => InSchoolWithStatusAsync(callId, "admitted", ct);
+
+    /// <summary>Those still waiting for the host's decision, who are still active members of the call's school.</summary>
+    public Task<IReadOnlyList<Guid>> WaitingAsync(Guid callId, CancellationToken ct) => InSchoolWithStatusAsync(callId, "waiting", ct);
+
+    private async Task<IReadOnlyList<Guid>> InSchoolWithStatusAsync(Guid callId, string status, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<Guid>(new CommandDefinition(
@@ -64,9 +69,9 @@ public sealed class CallGuestStore(NpgsqlDataSource db)
             SELECT g.account_id FROM call_guests g
             JOIN calls cl ON cl.id = g.call_id JOIN chats ch ON ch.id = cl.chat_id JOIN schools s ON s.id = ch.school_id AND s.status = 'active'
             JOIN school_members m ON m.school_id = ch.school_id AND m.account_id = g.account_id
-            WHERE g.call_id = @callId AND g.status = 'admitted'
+            WHERE g.call_id = @callId AND g.status = @status
             """,
-            new { callId }, cancellationToken: ct))).AsList();
+            new { callId, status }, cancellationToken: ct))).AsList();
     }
 
     /// <summary>Whether the person belongs to the active school of the call's chat (who may knock on its waiting room).</summary>

@@ -1,4 +1,5 @@
 using Chat.Hub.Infrastructure;
+using Chat.Hub.Realtime;
 
 namespace Chat.Hub.Features.Calls;
 
@@ -26,7 +27,14 @@ public sealed partial class CallService
             throw new ChatException(ChatError.WaitingRoomNotAllowed);
         }
 
-        return await ChangeAsync(me, callId, s => s.SetWaitingRoom(me, open), ct);
+        var dto = await ChangeAsync(me, callId, s => s.SetWaitingRoom(me, open), ct);
+        if (!open)
+        {
+            // Closed with people still waiting: they are not let in (their requests stay, should the host open it again).
+            await TellWaitingAsync(callId, c => c.CallGuestDecided(callId, false));
+        }
+
+        return dto;
     }
 
     /// <summary>Asks to join a call of one's school from outside its chat; the host is told. Chat members get "member".</summary>
@@ -97,6 +105,23 @@ public sealed partial class CallService
 
     private static CallGuestDto ToGuestDto(Storage.Calls.CallGuestRow g) =>
         new(g.CallId, g.AccountId, g.DisplayName, g.Status, new DateTimeOffset(DateTime.SpecifyKind(g.AskedAt, DateTimeKind.Utc)));
+
+    /// <summary>Tells those still waiting for the host's decision (they are in none of the chat's groups).</summary>
+    private async Task TellWaitingAsync(Guid callId, Func<IChatClient, Task> push)
+    {
+        try
+        {
+            var waiting = await guests.WaitingAsync(callId, CancellationToken.None);
+            if (waiting.Count > 0)
+            {
+                await push(hub.Clients.Users(waiting.Select(g => g.ToString()).ToList()));
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSfu(logger, e, callId);
+        }
+    }
 
     private async Task TryPushAsync(Guid callId, Func<Task> push)
     {

@@ -816,6 +816,9 @@ public sealed partial class CallService(
     private async Task EndedAsync(CallDto dto, CancellationToken ct)
     {
         await PushAsync(dto.ChatId, dto.CallId, c => c.CallEnded(dto.CallId));
+        // Whoever still waits in the waiting room is not in the chat's group: without this they would wait for a lesson
+        // that is over.
+        await TellWaitingAsync(dto.CallId, c => c.CallEnded(dto.CallId));
         viewerPushes.TryRemove(dto.CallId, out _);
 
         // Not the caller's token: the end is stored, so the cleanup goes on even if the caller hung up meanwhile.
