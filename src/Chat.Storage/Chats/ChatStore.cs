@@ -302,6 +302,27 @@ public sealed class ChatStore(NpgsqlDataSource db)
             """,
             new { chatId, accountId, role, rulesAcceptedVersion }, s.Transaction, cancellationToken: ct)) == 1;
 
+    /// <summary>
+    /// A pupil new to a class (enrolled, or moved into it) joins the class's subject chats that hold the whole class: those
+    /// every other pupil of the class is in (a subject chat made for the class; not one made for a group of it, and not
+    /// one nobody of the class is in). Their parents are not added: a subject chat is the pupils'.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> JoinWholeClassSubjectChatsAsync(DbScope s, Guid schoolId, Guid accountId, Guid classId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            """
+            INSERT INTO chat_members (chat_id, account_id, role, source)
+            SELECT c.id, @accountId, 'member', 'manual' FROM chats c
+            WHERE c.school_id = @schoolId AND c.class_id = @classId AND c.kind = 'subject' AND c.archived_at IS NULL
+              AND EXISTS (SELECT 1 FROM students st JOIN chat_members m ON m.chat_id = c.id AND m.account_id = st.account_id
+                          WHERE st.school_id = @schoolId AND st.class_id = @classId AND st.account_id <> @accountId)
+              AND NOT EXISTS (SELECT 1 FROM students st
+                              WHERE st.school_id = @schoolId AND st.class_id = @classId AND st.account_id <> @accountId
+                                AND NOT EXISTS (SELECT 1 FROM chat_members m WHERE m.chat_id = c.id AND m.account_id = st.account_id))
+            ON CONFLICT (chat_id, account_id) DO NOTHING
+            RETURNING chat_id, account_id, true AS added
+            """,
+            new { schoolId, accountId, classId }, s.Transaction, cancellationToken: ct))).AsList();
+
     /// <summary>Sets a member's role; the membership becomes hand-managed so the roster sync keeps the choice.</summary>
     public async Task<bool> SetRoleAsync(DbScope s, Guid chatId, Guid accountId, string role, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(

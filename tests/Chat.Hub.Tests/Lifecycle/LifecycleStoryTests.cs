@@ -47,6 +47,46 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Empty(await ChatsAsync(onlyChildParent, school.Id));
     }
 
+    /// <summary>
+    /// A pupil who moves into a class, or joins it late by its link, is in the class's subject chats as the classmates
+    /// are — those that hold the whole class; a chat of a group of the class stays as its teacher made it.
+    /// </summary>
+    [Fact]
+    public async Task PupilNewToAClass_JoinsItsWholeClassSubjectChats_NotAGroupsChat_ParentsNot()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var school = room.School;
+        var class5B = (await school.Admin.Http.GetFromJsonAsync<List<ClassDto>>($"{school.Api}/classes", Chat.Hub.Infrastructure.ChatJson.Options))!
+            .Single(c => c.Name == "5Б");
+        var vova = await school.AddStudentAsync("Вова", class5B.Id);
+        var english = await school.AddVerifiedTeacherAsync("Учитель английского");
+        await using var teacherHub = await HubClient.ConnectAsync(app, english);
+        var math = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Математика 5Б", class5B.Id, null, [room.Kolya.AccountId, vova.AccountId]));
+        var group2 = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Английский 5Б, 2-я группа", class5B.Id, null, [vova.AccountId]));
+        var trip = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Поездка 5Б", class5B.Id, null, [room.Kolya.AccountId, vova.AccountId]));
+        async Task<List<Guid>> MembersAsync(Guid chatId) =>
+            (await teacherHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", chatId)).Select(m => m.AccountId).ToList();
+
+        // Petya moves from 5А to 5Б: his open connection joins the mathematics chat of the whole class at once.
+        await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
+        await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{room.Petya.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+        await HubClient.EventuallyAsync(() => petyaHub.Memberships.Contains((math.Id, true)), "his live connection joins Математика 5Б");
+        Assert.Contains(room.Petya.AccountId, await MembersAsync(math.Id));
+        Assert.True((await petyaHub.SendAsync(math.Id, "Здравствуйте, я новенький")).Seq > 0);
+        // Not the chat of one group of the class, nor the trip's group, and his mother is not put in with the pupils.
+        Assert.DoesNotContain(room.Petya.AccountId, await MembersAsync(group2.Id));
+        Assert.DoesNotContain(room.Petya.AccountId, await MembersAsync(trip.Id));
+        Assert.DoesNotContain(room.Mother.AccountId, await MembersAsync(math.Id));
+
+        // A pupil joining 5Б late by its link is in it too; the mathematics teacher need not add each newcomer by hand.
+        var newcomer = await school.AddStudentAsync("Новенькая Оля", class5B.Id);
+        Assert.Contains(newcomer.AccountId, await MembersAsync(math.Id));
+        Assert.DoesNotContain(newcomer.AccountId, await MembersAsync(group2.Id));
+    }
+
     [Fact]
     public async Task PupilMovesClass_ChatsFollowForPupilAndParents()
     {

@@ -28,6 +28,10 @@ public sealed partial class RosterSync(ChatStore chats, InviteStore invites, Liv
     public Task<IReadOnlyList<MembershipChange>> CloseUnreachableDirectChatsAsync(DbScope s, Guid schoolId, Guid? accountId, CancellationToken ct) =>
         chats.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct);
 
+    /// <summary>A pupil new to a class joins its subject chats that hold the whole class (ChatStore.JoinWholeClassSubjectChatsAsync).</summary>
+    public Task<IReadOnlyList<MembershipChange>> JoinWholeClassSubjectChatsAsync(DbScope s, Guid schoolId, Guid pupilId, Guid classId, CancellationToken ct) =>
+        chats.JoinWholeClassSubjectChatsAsync(s, schoolId, pupilId, classId, ct);
+
     /// <summary>Applies committed changes to live connections (<see cref="LiveConnections.ApplyMembershipAsync"/>).</summary>
     public Task ApplyAsync(IReadOnlyCollection<MembershipChange> changes) => live.ApplyMembershipAsync(changes);
 

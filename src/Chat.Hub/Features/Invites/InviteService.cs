@@ -265,10 +265,10 @@ public sealed class InviteService(
                 return (new AcceptInviteResult("pending", link.SchoolId, request.Id), (IReadOnlyList<Chat.Storage.Chats.MembershipChange>)[]);
             }
 
-            await JoinAsync(s, link.SchoolId, me, link.Role, joinClass, link.ChildId, ct);
+            var joined = await JoinAsync(s, link.SchoolId, me, link.Role, joinClass, link.ChildId, ct);
             await invites.CountUseAsync(s, link.Id, ct);
             await audit.AppendAsync(s, link.SchoolId, me, "invite.accepted", link.Id, new { link.Role, link.ClassId, link.ChildId }, ct);
-            return (new AcceptInviteResult("joined", link.SchoolId, null), await roster.SyncAsync(s, link.SchoolId, ct));
+            return (new AcceptInviteResult("joined", link.SchoolId, null), [.. joined, .. await roster.SyncAsync(s, link.SchoolId, ct)]);
         }, ct);
         await roster.ApplyAsync(changes);
         return result;
@@ -333,6 +333,7 @@ public sealed class InviteService(
                 : request.ChildId is { } named ? [named]
                 : body.ChildIds is { Length: > 0 } picked ? [.. picked.Distinct()]
                 : body.ChildId is { } one ? [one] : [];
+            IReadOnlyList<Chat.Storage.Chats.MembershipChange> joined = [];
             if (approve)
             {
                 if (request.Role == "parent" && children.Length == 0)
@@ -347,7 +348,7 @@ public sealed class InviteService(
 
                 if (request.Role != "parent")
                 {
-                    await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ClassId, null, ct);
+                    joined = await JoinAsync(s, schoolId, request.AccountId, request.Role, request.ClassId, null, ct);
                 }
 
                 foreach (var child in children)
@@ -360,22 +361,29 @@ public sealed class InviteService(
             await invites.DecideRequestAsync(s, requestId, approve ? "approved" : "rejected", reason, me, approve && children.Length > 0 ? children[0] : null, ct);
             await audit.AppendAsync(s, schoolId, me, approve ? "join_request.approved" : "join_request.rejected", requestId,
                 new { request.AccountId, reason, children = approve && children.Length > 0 ? children : null }, ct);
-            var changes = approve ? await roster.SyncAsync(s, schoolId, ct) : [];
+            IReadOnlyList<Chat.Storage.Chats.MembershipChange> changes = approve ? [.. joined, .. await roster.SyncAsync(s, schoolId, ct)] : [];
             return (JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!), changes);
         }, ct);
         await roster.ApplyAsync(changes);
         return decided;
     }
 
-    /// <summary>Gives the person the role the link (or request) names. Idempotent for the same role and class.</summary>
-    private async Task JoinAsync(DbScope s, Guid schoolId, Guid accountId, string role, Guid? classId, Guid? childId, CancellationToken ct)
+    /// <summary>
+    /// Gives the person the role the link (or request) names. Idempotent for the same role and class. A pupil new to the
+    /// class also joins its subject chats that hold the whole class (returned; the roster sync does the class's own chats).
+    /// </summary>
+    private async Task<IReadOnlyList<Chat.Storage.Chats.MembershipChange>> JoinAsync(DbScope s, Guid schoolId, Guid accountId, string role, Guid? classId, Guid? childId, CancellationToken ct)
     {
         await memberships.EnsureMemberAsync(s, schoolId, accountId, ct);
         switch (role)
         {
             case "student":
-                if (!await memberships.TryEnrolStudentAsync(s, schoolId, accountId, classId!.Value, ct)
-                    && await memberships.GetStudentClassAsync(s, schoolId, accountId, ct) != classId)
+                if (await memberships.TryEnrolStudentAsync(s, schoolId, accountId, classId!.Value, ct))
+                {
+                    return await roster.JoinWholeClassSubjectChatsAsync(s, schoolId, accountId, classId.Value, ct);
+                }
+
+                if (await memberships.GetStudentClassAsync(s, schoolId, accountId, ct) != classId)
                 {
                     throw new ChatException(ChatError.StudentAlreadyInClass);
                 }
@@ -401,6 +409,8 @@ public sealed class InviteService(
                 await memberships.MakeTeacherAsync(s, schoolId, accountId, ct);
                 break;
         }
+
+        return [];
     }
 
     private static bool RequiresApproval(Chat.Storage.Schools.School school, InviteLink link) => link.Role switch

@@ -63,6 +63,8 @@ public sealed class LifecycleService(
 
                 // Under safe mode, former classmates no longer reach each other: their direct chats close.
                 changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct));
+                // Into the new class's subject chats that hold the whole class, as the classmates are.
+                changes.AddRange(await roster.JoinWholeClassSubjectChatsAsync(s, schoolId, accountId, classId, ct));
             }
 
             changes.AddRange(await roster.SyncAsync(s, schoolId, ct));
