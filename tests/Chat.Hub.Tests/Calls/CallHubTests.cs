@@ -276,6 +276,9 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     {
         var error = CallService.SfuError(new Chat.Signaling.Sfu.JanusException(janusCode, "refused"));
         Assert.Equal(code, error?.Error.Code);
+        // The person reads plain Russian; Janus's codes are for the log.
+        Assert.Equal(error!.Error.Message, error.Message);
+        Assert.DoesNotContain("janus", error.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Null(CallService.SfuError(new InvalidOperationException("a bug stays a bug")));
     }
 }

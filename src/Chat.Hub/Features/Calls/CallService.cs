@@ -910,7 +910,11 @@ public sealed partial class CallService(
         }
     }
 
-    private static async Task<T> SfuCallAsync<T>(Func<Task<T>> call)
+    /// <summary>
+    /// A media server request on the person's behalf: a refusal becomes what it means for them (<see cref="SfuError"/>),
+    /// in plain Russian; Janus's own code and words go to the log (support reads them there, not the person).
+    /// </summary>
+    private async Task<T> SfuCallAsync<T>(Func<Task<T>> call)
     {
         try
         {
@@ -918,9 +922,13 @@ public sealed partial class CallService(
         }
         catch (Exception e) when (SfuError(e) is { } error)
         {
+            LogSfuRefused(logger, e is JanusException j ? j.Code : null, e.Message, error.Error.Code);
             throw error;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Media server request refused (Janus code {JanusCode}: {JanusMessage}); the person gets {Code}")]
+    private static partial void LogSfuRefused(ILogger logger, int? janusCode, string janusMessage, string code);
 
     /// <summary>What a failed media server request means for the person (never an internal error), or null if it is not one.</summary>
     internal static ChatException? SfuError(Exception e) => e switch
@@ -935,15 +943,14 @@ public sealed partial class CallService(
         // Core "unknown SDP type", "invalid SDP", "no such stream for a candidate", "an answer to no offer" (e.g. an
         // answer sent twice after a reconnect), "wrong WebRTC state"; VideoRoom "invalid SDP type", "invalid SDP": what
         // the browser sent does not fit what Janus expects now. The page negotiates anew.
-        JanusException { Code: 464 or 465 or 466 or 469 or 471 or 431 or 437 } j =>
-            new ChatException(ChatError.MediaInvalid, detail: $"{ChatError.MediaInvalid.Message} (janus_{j.Code})"),
+        JanusException { Code: 464 or 465 or 466 or 469 or 471 or 431 or 437 } => new ChatException(ChatError.MediaInvalid),
 
         // Anything else Janus refuses is the media server's trouble, not the person's: retryable.
-        JanusException j => new ChatException(ChatError.MediaUnavailable, detail: $"{ChatError.MediaUnavailable.Message} (janus_{j.Code})"),
+        JanusException => new ChatException(ChatError.MediaUnavailable),
         _ => null,
     };
 
-    private static async Task SfuCallAsync(Func<Task> call) =>
+    private async Task SfuCallAsync(Func<Task> call) =>
         await SfuCallAsync(async () =>
         {
             await call();
