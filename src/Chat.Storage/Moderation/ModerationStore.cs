@@ -217,18 +217,6 @@ public sealed class ModerationStore(NpgsqlDataSource db)
             """,
             new { report.ChatId, report.MessageSeq, resolution, resolvedBy }, s.Transaction, cancellationToken: ct))).AsList();
 
-    /// <summary>Opens again reports this moderator resolved whose decision could not be carried out.</summary>
-    public async Task ReopenReportsAsync(IReadOnlyList<Guid> ids, Guid resolvedBy, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE message_reports SET status = 'open', resolution = NULL, resolved_by = NULL, resolved_at = NULL
-            WHERE id = ANY(@ids) AND resolved_by = @resolvedBy AND status = 'resolved'
-            """,
-            new { ids = ids.ToArray(), resolvedBy }, cancellationToken: ct));
-    }
-
     /// <summary>The school's chats but direct ones (who talks with whom privately is not the admin's list), active first, by title.</summary>
     public async Task<IReadOnlyList<SchoolChatRow>> ListSchoolChatsAsync(Guid schoolId, Guid adminId, CancellationToken ct)
     {

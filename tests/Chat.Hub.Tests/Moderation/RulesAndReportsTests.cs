@@ -151,6 +151,49 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// A report's decision, what it does and its audit entry are one transaction: when what it does fails half-way (here
+    /// the database refuses the decision's audit entry, after the warning was written), the report is still open, nothing was recorded, and the next try decides
+    /// it with one audit entry — never a report resolved with nothing done, nor an action without its entry.
+    /// </summary>
+    [Fact]
+    public async Task ReportDecision_FailsHalfWay_ReportStillOpen_NothingRecorded_NextTryDecidesItOnce()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 2);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var rule = (await petya.Connection.InvokeAsync<List<RuleDto>>("GetRules", room.School.Id)).First();
+        var rude = await petya.SendAsync(room.ChatId, "Ты глупая");
+        var report = await masha.Connection.InvokeAsync<Guid>("ReportMessage", new ReportRequest(room.ChatId, rude.Seq, rule.Id, null));
+        var name = "refuse_" + room.ChatId.ToString("N");
+        await app.ExecuteSqlAsync($"""
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.subject_id = '{report}' THEN RAISE EXCEPTION 'disk full (test)'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER {name} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION {name}();
+            """);
+        try
+        {
+            await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, report, "warned").ExpectHubErrorAsync("internal_error");
+        }
+        finally
+        {
+            await app.ExecuteSqlAsync($"DROP TRIGGER {name} ON audit_events; DROP FUNCTION {name}();");
+        }
+
+        Assert.Equal(report, Assert.Single(await teacher.Connection.InvokeAsync<List<ReportDto>>("GetReports", room.ChatId, "open")).Id);
+        Assert.Equal(0, (await teacher.Connection.InvokeAsync<ViolationCountDto>("GetViolations", room.ChatId, room.Petya.AccountId)).Violations);
+        var audit = await room.School.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.AuditEventDto>>($"{room.School.Api}/audit");
+        Assert.DoesNotContain(audit!, e => e.Action == "moderation.report_resolved" && e.SubjectId == report);
+
+        var warned = await teacher.Connection.InvokeAsync<ReportDto>("ResolveReport", room.ChatId, report, "warned");
+        Assert.Equal(("resolved", "warned"), (warned.Status, warned.Resolution));
+        Assert.Equal(1, (await teacher.Connection.InvokeAsync<ViolationCountDto>("GetViolations", room.ChatId, room.Petya.AccountId)).Violations);
+        audit = await room.School.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.AuditEventDto>>($"{room.School.Api}/audit");
+        Assert.Single(audit!, e => e.Action == "moderation.report_resolved" && e.SubjectId == report);
+        Assert.Single(audit!, e => e.Action == "moderation.violation" && e.SubjectId == room.Petya.AccountId);
+    }
+
+    /// <summary>
     /// Two moderators resolve two reports of the same message at the same moment. Each resolution takes every open
     /// report of the message, so one wins and the other is told it is resolved — never a deadlock (an internal error).
     /// </summary>

@@ -77,20 +77,24 @@ public sealed class ModerationService(
     {
         var (chat, rule) = await ModeratorAsync(chatId, me, ruleId, ct);
         var original = await messages.GetAsync(chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
-        var changeSeq = await database.InTransactionAsync(async s =>
-        {
-            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
-            if (current.DeletedAt is not null)
-            {
-                return (long?)null;
-            }
-
-            await messages.DeleteAsync(s, chatId, seq, me, ct, rule.Id);
-            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.message_deleted", original.SenderId,
-                new { chatId, seq, rule = rule.Number, ruleText = rule.Text, snapshot = original.Text, sentAt = original.CreatedAt }, ct);
-            return await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
-        }, ct);
+        var changeSeq = await database.InTransactionAsync(s => DeleteInAsync(s, chat, rule, original, me, ct), ct);
         return await messageService.PushCommittedChangeAsync(chatId, seq, changeSeq, "deleted");
+    }
+
+    /// <summary>Deletes the message by the rule, with its audit entry; null when it was deleted already (nothing to push).</summary>
+    private async Task<long?> DeleteInAsync(DbScope s, ChatRow chat, SchoolRule rule, MessageRow original, Guid me, CancellationToken ct)
+    {
+        var (chatId, seq) = (original.ChatId, original.Seq);
+        var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+        if (current.DeletedAt is not null)
+        {
+            return null;
+        }
+
+        await messages.DeleteAsync(s, chatId, seq, me, ct, rule.Id);
+        await audit.AppendAsync(s, chat.SchoolId, me, "moderation.message_deleted", original.SenderId,
+            new { chatId, seq, rule = rule.Number, ruleText = rule.Text, snapshot = original.Text, sentAt = original.CreatedAt }, ct);
+        return await messages.AppendChangeAsync(s, chatId, seq, "deleted", me, ct);
     }
 
     public async Task<ViolationCountDto> RecordViolationAsync(Guid me, ViolationRequest request, CancellationToken ct)
@@ -110,19 +114,22 @@ public sealed class ModerationService(
             snapshot = message.Text;
         }
 
-        var count = await database.InTransactionAsync(async s =>
-        {
-            var (recorded, count) = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct);
-            if (recorded)
-            {
-                // One message is one violation: another report of it, or a retry, changes nothing and logs nothing.
-                await audit.AppendAsync(s, chat.SchoolId, me, "moderation.violation", request.AccountId,
-                    new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, request.MessageSeq, snapshot, note, count }, ct);
-            }
-
-            return count;
-        }, ct);
+        var count = await database.InTransactionAsync(s => RecordViolationInAsync(s, chat, rule, request, snapshot, note, me, ct), ct);
         return new ViolationCountDto(request.ChatId, request.AccountId, count, count > BlockAfterViolations);
+    }
+
+    /// <summary>Records the violation with its audit entry; returns the member's count of violations in the chat.</summary>
+    private async Task<int> RecordViolationInAsync(DbScope s, ChatRow chat, SchoolRule rule, ViolationRequest request, string? snapshot, string? note, Guid me, CancellationToken ct)
+    {
+        var (recorded, count) = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct);
+        if (recorded)
+        {
+            // One message is one violation: another report of it, or a retry, changes nothing and logs nothing.
+            await audit.AppendAsync(s, chat.SchoolId, me, "moderation.violation", request.AccountId,
+                new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, request.MessageSeq, snapshot, note, count }, ct);
+        }
+
+        return count;
     }
 
     public async Task<ViolationCountDto> ViolationsAsync(Guid me, Guid chatId, Guid accountId, CancellationToken ct)
@@ -308,11 +315,29 @@ public sealed class ModerationService(
             throw new ChatException(ChatError.ReportResolved);
         }
 
-        // The decision is claimed first, under the reports' locks: of two moderators deciding at once, one decides and
-        // the other is told it is decided (before, both deleted or warned, and only then did one of them fail). Then
-        // it is carried out; if that fails, the reports are open again for the next try.
+        // What the decision does is checked before anything is written (the moderator's right and the rule; for a
+        // warning, that the sender is still a plain member), then the decision, what it does and its audit entry are
+        // one transaction: of two moderators deciding at once, one decides and the other is told it is decided, and a
+        // failure or a crash half-way leaves the report open with nothing done, never resolved with nothing done.
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        var resolved = await database.InTransactionAsync(async s =>
+        MessageRow? original = null;
+        SchoolRule? rule = null;
+        ViolationRequest? violation = null;
+        string? snapshot = null;
+        if (resolution == "deleted")
+        {
+            (_, rule) = await ModeratorAsync(chatId, me, report.RuleId, ct);
+            original = await messages.GetAsync(chatId, report.MessageSeq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+        }
+        else if (resolution == "warned" && report.SenderId is { } sender)
+        {
+            (_, rule) = await ModeratorAsync(chatId, me, report.RuleId, ct);
+            await TargetMemberAsync(chatId, sender, ct);
+            violation = new ViolationRequest(chatId, sender, report.RuleId, report.MessageSeq, "По жалобе участника");
+            snapshot = (await messages.GetAsync(chatId, report.MessageSeq, ct))?.Text;
+        }
+
+        var changeSeq = await database.InTransactionAsync(async s =>
         {
             await moderation.LockReportsOfMessageAsync(s, chatId, report.MessageSeq, ct);
             var locked = await moderation.LockReportAsync(s, reportId, ct) ?? throw new ChatException(ChatError.ReportNotFound);
@@ -321,40 +346,26 @@ public sealed class ModerationService(
                 throw new ChatException(ChatError.ReportResolved);
             }
 
-            return await moderation.ResolveReportAsync(s, locked, resolution, me, ct);
-        }, ct);
-
-        try
-        {
-            if (resolution == "deleted")
+            var resolved = await moderation.ResolveReportAsync(s, locked, resolution, me, ct);
+            long? change = null;
+            if (original is not null)
             {
-                await DeleteMessageAsync(me, chatId, report.MessageSeq, report.RuleId, ct);
+                change = await DeleteInAsync(s, chat, rule!, original, me, ct);
             }
-            else if (resolution == "warned" && report.SenderId is { } sender)
+            else if (violation is not null)
             {
-                await RecordViolationAsync(me, new ViolationRequest(chatId, sender, report.RuleId, report.MessageSeq, "По жалобе участника"), ct);
-            }
-        }
-        catch (Exception)
-        {
-            try
-            {
-                await moderation.ReopenReportsAsync(resolved, me, CancellationToken.None);
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException)
-            {
-                // The database is away: the reports stay resolved without their effect; the caller hears the first error.
+                await RecordViolationInAsync(s, chat, rule!, violation, snapshot, violation.Note, me, ct);
             }
 
-            throw;
-        }
-
-        await database.InTransactionAsync(async s =>
-        {
             await audit.AppendAsync(s, chat.SchoolId, me, "moderation.report_resolved", reportId,
                 new { chatId, resolution, otherReportsOfTheMessage = resolved.Count - 1 }, ct);
-            return true;
+            return change;
         }, ct);
+        if (original is not null)
+        {
+            await messageService.PushCommittedChangeAsync(chatId, report.MessageSeq, changeSeq, "deleted");
+        }
+
         return ReportDto.From((await moderation.ListReportsAsync(chatId, null, ct)).First(r => r.Id == reportId));
     }
 
