@@ -178,17 +178,4 @@ public sealed class LifecycleStore
         s.Connection.ExecuteAsync(new CommandDefinition(
             "UPDATE classes SET name = @name, grade = @grade, school_year = @schoolYear WHERE id = @classId",
             new { classId, name, grade, schoolYear }, s.Transaction, cancellationToken: ct));
-
-    /// <summary>
-    /// Archives a graduated class and its chats (their history stays readable to those still in them) and revokes its
-    /// class-wide links, which would lead nowhere.
-    /// </summary>
-    public Task ArchiveClassAsync(DbScope s, Guid classId, CancellationToken ct) =>
-        s.Connection.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE classes SET archived_at = now() WHERE id = @classId;
-            UPDATE chats SET archived_at = now() WHERE class_id = @classId AND archived_at IS NULL;
-            UPDATE invites SET revoked_at = now() WHERE class_id = @classId AND child_id IS NULL AND role IN ('student', 'parent') AND revoked_at IS NULL;
-            """,
-            new { classId }, s.Transaction, cancellationToken: ct));
 }

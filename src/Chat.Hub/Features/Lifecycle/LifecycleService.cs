@@ -175,7 +175,8 @@ public sealed class LifecycleService(
                         left++;
                     }
 
-                    await lifecycle.ArchiveClassAsync(s, cls.Id, ct);
+                    // Archived as the admin archives a class: its chats with it, its class-wide links revoked.
+                    await schools.UpdateClassAsync(s, schoolId, cls.Id, cls.Name, cls.Grade, cls.Letter, archived: true, ct);
                     changedClasses.Add(cls.Id);
                     names.Add($"{cls.Name} → выпуск");
                     graduated++;
