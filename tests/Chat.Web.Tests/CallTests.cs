@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
@@ -1142,5 +1143,51 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await EndCallForAllAsync(host);
         await Expect(deputyPage.Locator("#status")).ToHaveTextAsync("Звонок уже завершён.");
         await Expect(psychologistPage.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+    }
+
+    [Fact]
+    public async Task TeacherLeavesTheLesson_AColleagueInTheCallBecomesTheHost_ThePupilIsTold()
+    {
+        var school = await Scene.SchoolAsync("Школа №36");
+        var classId = await school.ClassAsync("6В");
+        var teacher = await school.TeacherAsync("Нина Петровна", classTeacherOf: classId);
+        var colleague = await school.TeacherAsync("Ольга Заменяющая");
+        var pupil = await school.PupilAsync("Дима Волков", classId);
+        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/schools/{school.Id}/chats",
+            new { kind = "subject", title = "История 6В", classId, memberIds = new[] { pupil.Id, colleague.Id } }));
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "История 6В");
+        var host = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(host.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
+        var callId = await host.EvaluateAsync<string>("() => state.callId");
+        async Task<IPage> JoinAsync(string phone)
+        {
+            var p = await PageAsync(Desktop);
+            await SignInAsync(p, phone);
+            await Expect(ChatItem(p, "История 6В")).ToBeVisibleAsync();
+            await p.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
+            await Expect(p.Locator("#participants li", new() { HasText = "(вы)" })).ToHaveCountAsync(1);
+            return p;
+        }
+
+        var substitute = await JoinAsync(colleague.Phone);
+        var pupilPage = await JoinAsync(pupil.Phone);
+        var takeOver = substitute.GetByRole(AriaRole.Button, new() { Name = "Стать ведущим" });
+        await Expect(takeOver).ToBeHiddenAsync(); // the host is there
+
+        // The teacher leaves: the colleague may run the lesson, the pupil is not offered it.
+        await host.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(substitute.Locator("#participants li")).ToHaveCountAsync(2);
+        await Expect(takeOver).ToBeVisibleAsync();
+        await Expect(pupilPage.GetByRole(AriaRole.Button, new() { Name = "Стать ведущим" })).ToBeHiddenAsync();
+        await takeOver.ClickAsync();
+        await Expect(substitute.Locator("#status")).ToHaveTextAsync("Теперь вы ведущий.");
+        await Expect(takeOver).ToBeHiddenAsync();
+        await Expect(substitute.GetByRole(AriaRole.Button, new() { Name = "Выключить микрофоны всем" })).ToBeVisibleAsync();
+        await Expect(substitute.Locator("#participants li", new() { HasText = "Ольга Заменяющая (вы)" })).ToContainTextAsync("ведущий");
+        await Expect(pupilPage.Locator("#status")).ToHaveTextAsync("Ведущий теперь — Ольга Заменяющая.");
+        await Expect(pupilPage.Locator("#participants li", new() { HasText = "Ольга Заменяющая" })).ToContainTextAsync("ведущий");
     }
 }

@@ -62,6 +62,9 @@ public sealed partial class ChatHub
 
     public Task<CallDto> RemoveParticipant(Guid callId, Guid accountId) => Calls.RemoveParticipantAsync(Me, callId, accountId, Context.ConnectionAborted);
 
+    /// <summary>Takes the host's place while the host is away; for whoever may start a call in the chat.</summary>
+    public Task<CallDto> TakeOverCall(Guid callId) => Calls.TakeOverAsync(Me, callId, Context.ConnectionAborted);
+
     public Task<CallDto> LockCall(Guid callId, bool locked) => Calls.LockAsync(Me, callId, locked, Context.ConnectionAborted);
 
     /// <summary>Who came to the call, when and for how long, against the chat's members; for the host and the chat's moderators.</summary>

@@ -47,6 +47,7 @@ async function sessionToken() {
 const state = {
   hub: null, callId: null, me: null, iceServers: [], relay: false, publisher: null, watching: false,
   starting: false, // «Войти» is joining a call now
+  mayHost: false, // I could have started this call: I may take the place of a host who is away (TakeOverCall)
   waitingReconnected: null, // waiting in the waiting room: asks again after a reconnect (the decision may have been missed)
   subscribers: new Map(), // feedId -> RTCPeerConnection (cameras and screens alike)
   publishing: false,
@@ -895,6 +896,10 @@ async function applyState(call, confirmed = false) {
     stopPublishing();
     status('Ведущий выключил вам микрофон и камеру.');
   }
+  // Someone took the place of a host who was away: everyone hears who runs the call now.
+  if (state.lastCall && state.lastCall.callId === call.callId && state.lastCall.hostId !== call.hostId && call.hostId !== state.me) {
+    status(`Ведущий теперь — ${names.get(call.hostId) || 'другой участник'}.`);
+  }
   state.lastCall = call;
   learnNames(call);
   // A camera turned off: its tile says so on a dark background instead of showing the last frame it sent.
@@ -914,6 +919,8 @@ async function applyState(call, confirmed = false) {
   // «Поднять руку» is for participants; the host has nobody to ask.
   state.handRaised = !!(mine && mine.handRaised);
   $('hand').hidden = !mine || mine.isHost || call.kind === 'broadcast';
+  // The host is away (their connection died, the planner never came): whoever could have started the call may run it.
+  $('take-over').hidden = !state.mayHost || !mine || mine.isHost || call.participants.some(p => p.isHost);
   $('hand').textContent = state.handRaised ? 'Опустить руку' : 'Поднять руку';
   $('hand').setAttribute('aria-pressed', String(state.handRaised));
 }
@@ -978,6 +985,7 @@ async function start(params) {
       ? await hub.invoke('StartBroadcast', params.chat)
       : await hub.invoke('StartCall', params.chat, !!params.lesson);
   state.callId = joined.call.callId;
+  state.mayHost = !!joined.mayHost;
   takeIce(joined.iceServers || [], joined.iceServersExpireAt);
   state.me = tokenPayload(params.token || storedToken()).sub;
   $('local').parentElement.dataset.account = state.me;
@@ -1034,6 +1042,7 @@ async function rejoin(hub) {
     try {
       const seen = state.statePushes;
       const j = await hub.invoke('JoinCall', callId);
+      state.mayHost = !!j.mayHost;
       if (!current()) return;
       takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
       // Pushes that came while it was read (others rejoining and publishing again after a server restart, my own join)
@@ -1399,6 +1408,7 @@ function teardown(text) {
   stopScreen(false);
   for (const feed of [...state.subscribers.keys()]) closeSubscriber(feed);
   for (const id of ['unmute', 'mic-off', 'share', 'stopshare', 'hand', 'leave']) $(id).disabled = true;
+  $('take-over').hidden = true;
   $('host').hidden = true;
   $('link-box').hidden = true;
   $('receive-choice').hidden = true;
@@ -1520,6 +1530,18 @@ document.addEventListener('DOMContentLoaded', () => {
   $('share').addEventListener('click', () => shareScreen().catch(err => (err && err.name === 'NotAllowedError'
     ? status('Показ экрана отменён.') : status(message(err), true))));
   $('stopshare').addEventListener('click', () => stopScreen(true));
+  $('take-over').addEventListener('click', async () => {
+    $('take-over').disabled = true;
+    try {
+      await applyState(await state.hub.invoke('TakeOverCall', state.callId));
+      status('Теперь вы ведущий.');
+      loadWaitingRoom();
+    } catch (err) {
+      status(message(err), true);
+    } finally {
+      $('take-over').disabled = false;
+    }
+  });
   $('hand').addEventListener('click', () => state.hub.invoke('RaiseHand', state.callId, !state.handRaised).then(applyState).catch(err => status(message(err), true)));
   $('leave').addEventListener('click', async () => {
     const callId = state.callId;

@@ -12,7 +12,7 @@ public sealed class CallParticipant(Guid accountId, bool isHost, bool mayPublish
 {
     public Guid AccountId { get; } = accountId;
 
-    public bool IsHost { get; } = isHost;
+    public bool IsHost { get; internal set; } = isHost;
 
     /// <summary>Present in the call now (false after leaving or being removed).</summary>
     public bool Present { get; internal set; } = true;
@@ -74,7 +74,7 @@ public sealed class CallState
 
     public Guid ChatId { get; }
 
-    public Guid HostId { get; }
+    public Guid HostId { get; private set; }
 
     /// <summary>Pupils join muted with the camera off and may unmute only when the host allows.</summary>
     public bool LessonMode { get; }
@@ -305,6 +305,39 @@ public sealed class CallState
         p.FeedId = null;
         p.ScreenFeedId = null;
         p.HandRaised = false;
+    }
+
+    /// <summary>
+    /// Someone present takes the host's place while the host is away (the teacher's connection died for good, a
+    /// substitute teacher runs a planned lesson whose planner never came): otherwise a lesson whose host is gone has
+    /// nobody to let pupils speak or to end it. Who may is the caller's to check (whoever may start a call in the chat).
+    /// The former host, back later, is a participant who may still speak and share, and takes the place back the same way
+    /// once the new host is away.
+    /// </summary>
+    public void TakeOver(Guid actor)
+    {
+        EnsureOpen();
+        var taker = participants.TryGetValue(actor, out var p) && p.Present ? p : throw new CallException("not_in_call", "not in this call");
+        if (actor == HostId)
+        {
+            return;
+        }
+
+        if (participants.TryGetValue(HostId, out var host))
+        {
+            if (host.Present)
+            {
+                throw new CallException("host_present", "the host is in the call");
+            }
+
+            host.IsHost = false;
+        }
+
+        HostId = actor;
+        taker.IsHost = true;
+        taker.SpeakAllowed = true;
+        taker.ShareAllowed = true;
+        taker.HandRaised = false;
     }
 
     public void SetWaitingRoom(Guid actor, bool open)

@@ -149,6 +149,11 @@ public sealed class CallStore(NpgsqlDataSource db)
     /// Writes the call's flags and the given participants (insert or update); when the call ended, every participant
     /// still present leaves (also those the change did not read).
     /// </summary>
+    /// <summary>The call's new host (someone took the place of a host who was away).</summary>
+    public Task SetHostAsync(DbScope s, Guid callId, Guid hostId, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE calls SET host_id = @hostId WHERE id = @callId", new { callId, hostId }, s.Transaction, cancellationToken: ct));
+
     public async Task SaveAsync(DbScope s, Guid callId, bool locked, bool ended, IEnumerable<CallParticipantRow> participants, CancellationToken ct, bool? waitingRoom = null)
     {
         // Only when a flag changes: changes under a share lock (LockAsync) leave the row alone, so they never wait for each other.

@@ -303,6 +303,23 @@ public sealed class ChatStore(NpgsqlDataSource db)
             new { chatId, accountId, role, rulesAcceptedVersion }, s.Transaction, cancellationToken: ct)) == 1;
 
     /// <summary>
+    /// Whether a plain member may start calls in the chat: either person of a direct chat, or a verified teacher of the
+    /// chat's school (moderators and owners always may; the caller knows their role).
+    /// </summary>
+    public async Task<bool> MemberMayStartCallsAsync(Guid chatId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT coalesce((SELECT ch.kind = 'direct' OR sm.teacher_verified_at IS NOT NULL
+                             FROM chats ch JOIN chat_members cm ON cm.chat_id = ch.id AND cm.account_id = @accountId
+                             LEFT JOIN school_members sm ON sm.school_id = ch.school_id AND sm.account_id = @accountId
+                             WHERE ch.id = @chatId), false)
+            """,
+            new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    /// <summary>
     /// A pupil new to a class (enrolled, or moved into it) joins the class's subject chats that hold the whole class: those
     /// every other pupil of the class is in (a subject chat made for the class; not one made for a group of it, and not
     /// one nobody of the class is in). Their parents are not added: a subject chat is the pupils'.

@@ -263,6 +263,60 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         await again.Connection.InvokeAsync("EndCall", next.Call.CallId);
     }
 
+    /// <summary>
+    /// The teacher's laptop dies in the middle of a lesson, or the planner of a lesson never comes: a colleague in the
+    /// call who could have started it takes the host's place, lets pupils speak and can end it; pupils cannot, nor can
+    /// anyone while the host is there. The teacher, back, is a participant who may still speak, and takes the place
+    /// back the same way once the colleague has left.
+    /// </summary>
+    [Fact]
+    public async Task HostAway_AColleagueWhoMayStartCallsTakesOver_PupilsCannot_TheFormerHostTakesItBackLater()
+    {
+        var l = await Lesson.CreateAsync(app);
+        var colleague = await l.School.AddVerifiedTeacherAsync("Ольга Заменяющая");
+        await using var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var substitute = await HubClient.ConnectAsync(app, colleague);
+        var chat = await teacher.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(l.School.Id, "subject", "Математика 5А", null, null, [l.Pupil.AccountId, colleague.AccountId]));
+        var started = await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true);
+        var callId = started.Call.CallId;
+        Assert.True(started.MayHost);
+        var pupilJoin = await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.False(pupilJoin.MayHost);
+        var substituteJoin = await substitute.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.True(substituteJoin.MayHost);
+
+        // Nobody takes the place of a host who is there; a pupil never does.
+        await substitute.Connection.InvokeAsync<CallDto>("TakeOverCall", callId).ExpectHubErrorAsync("call_host_present");
+        await pupil.Connection.InvokeAsync<CallDto>("TakeOverCall", callId).ExpectHubErrorAsync("call_start_not_allowed");
+
+        // The teacher is gone (her page was taken out after a minute without a connection, or she left).
+        await teacher.Connection.InvokeAsync("LeaveCall", callId);
+        await pupil.Connection.InvokeAsync<CallDto>("TakeOverCall", callId).ExpectHubErrorAsync("call_start_not_allowed");
+        var changed = new TaskCompletionSource<CallDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pupil.Connection.On<CallDto>("CallStateChanged", c => { if (c.HostId == colleague.AccountId) changed.TrySetResult(c); });
+        var taken = await substitute.Connection.InvokeAsync<CallDto>("TakeOverCall", callId);
+        Assert.Equal(colleague.AccountId, taken.HostId);
+        Assert.True(taken.Participants.Single(p => p.AccountId == colleague.AccountId).IsHost);
+        Assert.Equal(colleague.AccountId, (await changed.Task.WaitAsync(TimeSpan.FromSeconds(10))).HostId);
+
+        // The new host runs the lesson: lets the pupil speak; the call stays hers when read again from the database.
+        var allowed = await substitute.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true);
+        Assert.True(allowed.Participants.Single(p => p.AccountId == l.Pupil.AccountId).SpeakAllowed);
+        Assert.Equal(colleague.AccountId, (await pupil.Connection.InvokeAsync<CallDto>("GetCall", callId)).HostId);
+
+        // The teacher comes back: a participant who may speak, not the host (until the colleague is gone).
+        var back = await teacher.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var teacherBack = back.Call.Participants.Single(p => p.AccountId == l.Teacher.AccountId);
+        Assert.Equal((false, true), (teacherBack.IsHost, teacherBack.SpeakAllowed));
+        await teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, false).ExpectHubErrorAsync("call_host_only");
+        await teacher.Connection.InvokeAsync<CallDto>("TakeOverCall", callId).ExpectHubErrorAsync("call_host_present");
+        await substitute.Connection.InvokeAsync("LeaveCall", callId);
+        Assert.Equal(l.Teacher.AccountId, (await teacher.Connection.InvokeAsync<CallDto>("TakeOverCall", callId)).HostId);
+        await teacher.Connection.InvokeAsync("EndCall", callId);
+    }
+
     [Theory]
     [InlineData(0, "media_unavailable")]
     [InlineData(458, "media_unavailable")]

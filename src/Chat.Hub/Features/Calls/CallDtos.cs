@@ -26,7 +26,11 @@ public sealed record IceServersDto(IReadOnlyList<IceServerDto> IceServers, DateT
 /// connection) and Janus dropped or will drop them with the old server's session: the client publishes and subscribes
 /// again at once instead of waiting for its connections to fail.
 /// </summary>
-public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt, bool MediaHere);
+/// <summary>
+/// A join's answer. <paramref name="MayHost"/>: the joiner could have started this call, so may take the place of a
+/// host who is away (<c>TakeOverCall</c>).
+/// </summary>
+public sealed record CallJoinDto(CallDto Call, IReadOnlyList<IceServerDto> IceServers, DateTimeOffset? IceServersExpireAt, bool MediaHere, bool MayHost = false);
 
 /// <summary>
 /// One trickled ICE candidate; Candidate null or empty means the end of candidates. FeedId null = my own publisher

@@ -70,7 +70,7 @@ public sealed partial class CallService(
     {
         var role = await chatService.ActingRoleAsync(chatId, me, ct);
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        if (chat.Kind != "direct" && role == "member" && !await IsVerifiedTeacherAsync(chatId, me, ct))
+        if (role == "member" && !await chats.MemberMayStartCallsAsync(chatId, me, ct))
         {
             throw new ChatException(ChatError.CallStartNotAllowed);
         }
@@ -134,7 +134,9 @@ public sealed partial class CallService(
             LeftOverOnOtherNodes(callId, me);
         }
 
-        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, mediaHere);
+        // Whoever could have started the call may take the place of a host who is away (TakeOverAsync): the page offers it.
+        var mayHost = role is not ("member" or Guest) || (role == "member" && await chats.MemberMayStartCallsAsync(row.ChatId, me, ct));
+        return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, mediaHere, mayHost);
     }
 
     /// <summary>
@@ -342,6 +344,19 @@ public sealed partial class CallService(
         ChangeAsync(me, callId, s => s.Lock(me, locked), ct);
 
     /// <summary>
+    /// Someone in the call who could have started it (a moderator of the chat, a verified teacher there) takes the place
+    /// of a host who is away (<see cref="CallState.TakeOver"/>); the chat is told.
+    /// </summary>
+    public async Task<CallDto> TakeOverAsync(Guid me, Guid callId, CancellationToken ct)
+    {
+        var row = await RequireMemberAsync(me, callId, ct);
+        await RequireMayStartAsync(me, row.ChatId, row.Kind == "broadcast", ct);
+        var dto = await MutateAsync(callId, [me, row.HostId], s => s.TakeOver(me), ct, s => calls.SetHostAsync(s, callId, me, ct));
+        await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
+        return dto;
+    }
+
+    /// <summary>
     /// Someone who may send this camera offer in the call: a member who acts (not blocked), present, not a broadcast
     /// viewer, allowed to speak if the offer sends anything (lesson mode); returns the call's row and the sending media.
     /// </summary>
@@ -522,9 +537,6 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.MediaInvalid, detail: $"{ChatError.MediaInvalid.Message} ({e.Code})");
         }
     }
-
-    private async Task<bool> IsVerifiedTeacherAsync(Guid chatId, Guid me, CancellationToken ct) =>
-        (await chats.ListMembersAsync(chatId, ct)).Any(m => m.AccountId == me && m.VerifiedTeacher);
 
     /// <summary>What a call method needs of the caller in the call's chat.</summary>
     private enum CallAccess
@@ -716,6 +728,7 @@ public sealed partial class CallService(
                 "viewer_cannot_publish" => ChatError.ViewerCannotPublish,
                 "participant_removed" => ChatError.RemovedFromCall,
                 "participant_gone" => ChatError.ParticipantGone,
+                "host_present" => ChatError.CallHostPresent,
                 _ => ChatError.NotInCall,
             });
         }
