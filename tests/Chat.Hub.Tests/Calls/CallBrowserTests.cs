@@ -701,6 +701,12 @@ public sealed class CallBrowserTests(BrowserCallsApp app) : IClassFixture<Browse
         await Task.Delay(1500);
         await SettleAsync();
 
+        // A stream the subscription does not have (a page whose mids are out of date): feed_not_found, on which the page
+        // subscribes anew — never media_unavailable, which would have it wait for a media server that is fine.
+        var refused = await teacherPage.EvaluateAsync<string>(
+            "() => window.callState.hub.invoke('SetFeedStream', window.callState.callId, [...window.callState.subscribers.keys()][0], 'zz9', false).then(() => 'accepted', e => e.message)");
+        Assert.True(refused.Contains("feed_not_found", StringComparison.Ordinal), refused);
+
         // A pupil's page (the teacher and two classmates, budget two) receives the host's camera whatever happens.
         await pupilPages[0].WaitForFunctionAsync(
             "host => window.callState.videoMids.size === 3 && [...window.callState.videoOn.values()].filter(Boolean).length === 2 && window.callState.videoOn.get([...window.callState.feedAccounts].find(([, a]) => a === host)?.[0]) === true",

@@ -472,14 +472,9 @@ public sealed partial class CallService(
         }
 
         var (client, handle) = await MySubscriptionAsync(row, me, feedId, ct);
-        try
-        {
-            await SfuCallAsync(() => client.ConfigureSubscriptionAsync(handle, mid, receive, ct));
-        }
-        catch (JanusException e) when (e.Code is 429 or 430)
-        {
-            throw ChatException.Field("mid", "Такого потока в подписке нет.");
-        }
+        // A mid the subscription does not have: VideoRoom answers "no such feed" (428), so the caller hears
+        // feed_not_found and the page subscribes anew, which gives it the subscription's mids as they are now.
+        await SfuCallAsync(() => client.ConfigureSubscriptionAsync(handle, mid, receive, ct));
     }
 
     public async Task AnswerAsync(Guid me, Guid callId, long feedId, string sdpAnswer, CancellationToken ct)
@@ -935,13 +930,26 @@ public sealed partial class CallService(
         }
         catch (Exception e) when (SfuError(e) is { } error)
         {
-            LogSfuRefused(logger, e is JanusException j ? j.Code : null, e.Message, error.Error.Code);
+            // A feed gone or a renegotiation out of step is the everyday flow of a call (Debug); a refusal mapped to "the
+            // media server's trouble" from a code not known to mean an outage is worth a look (Warning).
+            if (e is JanusException { Code: not (0 or 458) } j && error.Error == ChatError.MediaUnavailable)
+            {
+                LogSfuRefusedUnexpectedly(logger, j.Code, j.Message);
+            }
+            else
+            {
+                LogSfuRefused(logger, e is JanusException k ? k.Code : null, e.Message, error.Error.Code);
+            }
+
             throw error;
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Media server request refused (Janus code {JanusCode}: {JanusMessage}); the person gets {Code}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Media server request refused (Janus code {JanusCode}: {JanusMessage}); the person gets {Code}")]
     private static partial void LogSfuRefused(ILogger logger, int? janusCode, string janusMessage, string code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Media server refused a request with Janus code {JanusCode} ({JanusMessage}); the person was told the media server is unavailable")]
+    private static partial void LogSfuRefusedUnexpectedly(ILogger logger, int janusCode, string janusMessage);
 
     /// <summary>What a failed media server request means for the person (never an internal error), or null if it is not one.</summary>
     internal static ChatException? SfuError(Exception e) => e switch
