@@ -1146,7 +1146,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
     }
 
     [Fact]
-    public async Task TeacherLeavesTheLesson_AColleagueInTheCallBecomesTheHost_ThePupilIsTold()
+    public async Task TeacherLeavesTheLesson_AColleagueInTheCallBecomesTheHost_ThePupilIsTold_TheTeacherTakesItBack()
     {
         var school = await Scene.SchoolAsync("Школа №36");
         var classId = await school.ClassAsync("6В");
@@ -1189,5 +1189,15 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(substitute.Locator("#participants li", new() { HasText = "Ольга Заменяющая (вы)" })).ToContainTextAsync("ведущий");
         await Expect(pupilPage.Locator("#status")).ToHaveTextAsync("Ведущий теперь — Ольга Заменяющая.");
         await Expect(pupilPage.Locator("#participants li", new() { HasText = "Ольга Заменяющая" })).ToContainTextAsync("ведущий");
+
+        // The teacher is back: the lesson she started is hers to take back at once, the stand-in sees who runs it now.
+        var back = await JoinAsync(teacher.Phone);
+        var takeBack = back.GetByRole(AriaRole.Button, new() { Name = "Стать ведущим" });
+        await Expect(takeBack).ToBeVisibleAsync();
+        await takeBack.ClickAsync();
+        await Expect(back.Locator("#status")).ToHaveTextAsync("Теперь вы ведущий.");
+        await Expect(substitute.Locator("#status")).ToHaveTextAsync("Ведущий теперь — Нина Петровна.");
+        await Expect(takeOver).ToBeHiddenAsync(); // the host is there again
+        await Expect(substitute.GetByRole(AriaRole.Button, new() { Name = "Выключить микрофоны всем" })).ToBeHiddenAsync();
     }
 }

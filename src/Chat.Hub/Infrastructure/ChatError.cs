@@ -123,6 +123,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError CallGuestRejected = new("call_guest_rejected", 403, "Ведущий не впустил вас в этот звонок.");
     public static readonly ChatError CallGuestNotFound = new("call_guest_not_found", 404, "Этот человек не просил войти в звонок.");
     public static readonly ChatError CallHostPresent = new("call_host_present", 409, "Ведущий в звонке: стать ведущим можно, только когда его нет.");
+    public static readonly ChatError CallStarterProtected = new("call_starter_protected", 403, "Того, кто начал звонок, нельзя удалить из него или лишить слова.");
     public static readonly ChatError WaitingRoomNotAllowed = new("waiting_room_not_allowed", 403, "Зал ожидания есть только в групповых звонках.");
     public static readonly ChatError ViewerCannotPublish = new("viewer_cannot_publish", 403, "Зрители трансляции только смотрят; выступать могут ведущие.");
     public static readonly ChatError BroadcastNotAllowed = new("broadcast_not_allowed", 403, "Трансляцию можно начать в канале или групповом чате.");

@@ -794,6 +794,9 @@ function renderParticipants(call) {
   list.replaceChildren();
   const iAmHost = call.hostId === state.me;
   $('host').hidden = !iAmHost;
+  // No longer the host (someone took my place while I was away), or the room closed (the server dropped its queue):
+  // nobody to let in here.
+  if (!iAmHost || !call.waitingRoom) $('waiting').replaceChildren();
   // The waiting room lets people of the school outside the chat knock; never in a direct chat (the server refuses too).
   $('waitroom').hidden = !iAmHost || !state.chatKind || state.chatKind === 'direct';
   $('waitroom').textContent = call.waitingRoom ? 'Закрыть зал ожидания' : 'Открыть зал ожидания';
@@ -919,8 +922,12 @@ async function applyState(call, confirmed = false) {
   // «Поднять руку» is for participants; the host has nobody to ask.
   state.handRaised = !!(mine && mine.handRaised);
   $('hand').hidden = !mine || mine.isHost || call.kind === 'broadcast';
-  // The host is away (their connection died, the planner never came): whoever could have started the call may run it.
-  $('take-over').hidden = !state.mayHost || !mine || mine.isHost || call.participants.some(p => p.isHost);
+  // The host is away (their connection died, the planner never came): whoever could have started the call may run it;
+  // the one who started it takes the place back at any time. (A broadcast lists its presenters only: a viewer is in it
+  // without being listed.)
+  const inCall = !!mine || (call.kind === 'broadcast' && !!state.callId);
+  $('take-over').hidden = !state.mayHost || !inCall || (mine && mine.isHost)
+    || (call.participants.some(p => p.isHost) && call.startedBy !== state.me);
   $('hand').textContent = state.handRaised ? 'Опустить руку' : 'Поднять руку';
   $('hand').setAttribute('aria-pressed', String(state.handRaised));
 }
@@ -1106,7 +1113,12 @@ async function joinOrWait(hub, callId) {
     hub.on('CallEnded', ended);
     state.waitingReconnected = () => hub.invoke('AskToJoinCall', callId).then(
       again => { if (again.status !== 'waiting') settle(again.status); },
-      e => settle(serverCode(e) === 'call_not_found' ? 'ended' : 'rejected'));
+      e => {
+        // Only the server's answer settles it: a connection that broke again asks again at its next reconnect.
+        const code = serverCode(e);
+        if (code === 'call_not_found') settle('ended');
+        else if (code === 'chat_not_found') settle('rejected'); // the room closed meanwhile
+      });
     try {
       const asked = await hub.invoke('AskToJoinCall', callId).catch(() => { throw err; });
       let outcome = asked.status;

@@ -51,11 +51,12 @@ public sealed class CallState
 
     private readonly Dictionary<Guid, CallParticipant> participants = [];
 
-    public CallState(Guid id, Guid chatId, Guid hostId, bool lessonMode, bool broadcast = false)
+    public CallState(Guid id, Guid chatId, Guid hostId, bool lessonMode, bool broadcast = false, Guid? starterId = null)
     {
         Id = id;
         ChatId = chatId;
         HostId = hostId;
+        StarterId = starterId ?? hostId;
         LessonMode = lessonMode;
         Broadcast = broadcast;
     }
@@ -75,6 +76,9 @@ public sealed class CallState
     public Guid ChatId { get; }
 
     public Guid HostId { get; private set; }
+
+    /// <summary>Who started the call: takes the host's place back at any time, and no stand-in removes or silences them.</summary>
+    public Guid StarterId { get; }
 
     /// <summary>Pupils join muted with the camera off and may unmute only when the host allows.</summary>
     public bool LessonMode { get; }
@@ -257,6 +261,11 @@ public sealed class CallState
     {
         RequireHost(actor);
         var p = RequireTarget(target);
+        if (!allowed)
+        {
+            RequireNotStarter(actor, target);
+        }
+
         p.SpeakAllowed = allowed || p.IsHost;
         if (allowed)
         {
@@ -299,6 +308,8 @@ public sealed class CallState
             throw new CallException("host_only", "the host cannot remove themself");
         }
 
+        RequireNotStarter(actor, target);
+
         var p = Require(target);
         p.Present = false;
         p.Removed = true;
@@ -311,8 +322,8 @@ public sealed class CallState
     /// Someone present takes the host's place while the host is away (the teacher's connection died for good, a
     /// substitute teacher runs a planned lesson whose planner never came): otherwise a lesson whose host is gone has
     /// nobody to let pupils speak or to end it. Who may is the caller's to check (whoever may start a call in the chat).
-    /// The former host, back later, is a participant who may still speak and share, and takes the place back the same way
-    /// once the new host is away.
+    /// The former host, back later, is a participant who may still speak and share; the one who started the call takes the
+    /// place back at any time, anyone else once the host is away.
     /// </summary>
     public void TakeOver(Guid actor)
     {
@@ -325,7 +336,7 @@ public sealed class CallState
 
         if (participants.TryGetValue(HostId, out var host))
         {
-            if (host.Present)
+            if (host.Present && actor != StarterId)
             {
                 throw new CallException("host_present", "the host is in the call");
             }
@@ -433,6 +444,15 @@ public sealed class CallState
 
     private CallParticipant Require(Guid accountId) =>
         participants.TryGetValue(accountId, out var p) ? p : throw new CallException("not_in_call", "not in this call");
+
+    /// <summary>Whoever stands in for the host does not take the word from, or remove, the one who started the call.</summary>
+    private void RequireNotStarter(Guid actor, Guid target)
+    {
+        if (target == StarterId && actor != StarterId)
+        {
+            throw new CallException("starter_protected", "the one who started the call keeps their place");
+        }
+    }
 
     private void RequireHost(Guid actor)
     {

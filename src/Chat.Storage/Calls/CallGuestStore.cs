@@ -9,14 +9,20 @@ public sealed record CallGuestRow(Guid CallId, Guid AccountId, string DisplayNam
 /// <summary>The waiting room of calls: who asked, who was admitted or rejected.</summary>
 public sealed class CallGuestStore(NpgsqlDataSource db)
 {
-    /// <summary>Records a request to join (again "waiting" unless already decided); returns the row as it now stands.</summary>
-    public async Task<CallGuestRow> AskAsync(Guid callId, Guid accountId, CancellationToken ct)
+    /// <summary>
+    /// Records a request to join (again "waiting" unless already decided); returns the row as it now stands, or null when
+    /// the call has ended or its waiting room is closed. The call's row is read under a share lock, so a request is
+    /// either in before the room closes or the call ends (and those waiting are then told), or refused after.
+    /// </summary>
+    public async Task<CallGuestRow?> AskAsync(Guid callId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.QuerySingleAsync<CallGuestRow>(new CommandDefinition(
+        return await c.QuerySingleOrDefaultAsync<CallGuestRow>(new CommandDefinition(
             """
-            WITH up AS (
-                INSERT INTO call_guests (call_id, account_id, status) VALUES (@callId, @accountId, 'waiting')
+            WITH live AS (
+                SELECT id FROM calls WHERE id = @callId AND waiting_room AND ended_at IS NULL FOR SHARE
+            ), up AS (
+                INSERT INTO call_guests (call_id, account_id, status) SELECT @callId, @accountId, 'waiting' FROM live
                 ON CONFLICT (call_id, account_id) DO UPDATE SET status = call_guests.status
                 RETURNING call_id, account_id, status, asked_at, decided_at)
             SELECT up.call_id, up.account_id, a.display_name, up.status, up.asked_at, up.decided_at FROM up JOIN accounts a ON a.id = up.account_id
@@ -58,8 +64,24 @@ public sealed class CallGuestStore(NpgsqlDataSource db)
     /// <summary>Admitted guests who are still active members of the call's school (someone who left the school is out).</summary>
     public Task<IReadOnlyList<Guid>> AdmittedAsync(Guid callId, CancellationToken ct) => InSchoolWithStatusAsync(callId, "admitted", ct);
 
-    /// <summary>Those still waiting for the host's decision, who are still active members of the call's school.</summary>
-    public Task<IReadOnlyList<Guid>> WaitingAsync(Guid callId, CancellationToken ct) => InSchoolWithStatusAsync(callId, "waiting", ct);
+    /// <summary>Those still waiting for the host's decision (to be told the call ended: whatever their school's state).</summary>
+    public async Task<IReadOnlyList<Guid>> WaitingAsync(Guid callId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT account_id FROM call_guests WHERE call_id = @callId AND status = 'waiting'", new { callId }, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>
+    /// The waiting room closed: the requests still waiting are dropped (whoever wants in knocks again when it opens), so
+    /// the host's queue holds nobody who left. Returns whose they were, to tell them.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> DropWaitingAsync(Guid callId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<Guid>(new CommandDefinition(
+            "DELETE FROM call_guests WHERE call_id = @callId AND status = 'waiting' RETURNING account_id", new { callId }, cancellationToken: ct))).AsList();
+    }
 
     private async Task<IReadOnlyList<Guid>> InSchoolWithStatusAsync(Guid callId, string status, CancellationToken ct)
     {

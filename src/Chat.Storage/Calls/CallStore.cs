@@ -6,7 +6,11 @@ namespace Chat.Storage.Calls;
 
 public sealed record CallRow(
     Guid Id, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, string? SfuUrl, long? SfuRoom, string? SfuSecret,
-    DateTime StartedAt, DateTime? EndedAt, bool WaitingRoom = false, string Kind = "call");
+    DateTime StartedAt, DateTime? EndedAt, bool WaitingRoom = false, string Kind = "call", Guid? StartedBy = null)
+{
+    /// <summary>Who started the call (the host unless someone took the place of a host who was away).</summary>
+    public Guid Starter => StartedBy ?? HostId;
+}
 
 public sealed record CallParticipantRow(
     Guid CallId, Guid AccountId, bool Present, bool Removed, bool AudioMuted, bool VideoMuted, bool SpeakAllowed,
@@ -15,7 +19,7 @@ public sealed record CallParticipantRow(
 /// <summary>Calls and their participants. Changes go through <see cref="LockAsync"/> in a transaction, so two nodes never interleave.</summary>
 public sealed class CallStore(NpgsqlDataSource db)
 {
-    private const string CallColumns = "id, chat_id, host_id, lesson_mode, locked, sfu_url, sfu_room, sfu_secret, started_at, ended_at, waiting_room, kind";
+    private const string CallColumns = "id, chat_id, host_id, lesson_mode, locked, sfu_url, sfu_room, sfu_secret, started_at, ended_at, waiting_room, kind, started_by";
     private const string ParticipantColumns = "call_id, account_id, present, removed, audio_muted, video_muted, speak_allowed, hand_raised, feed_id, share_allowed, screen_feed_id";
 
     /// <summary>Inserts a live call; returns false when the chat already has one (the unique index decides).</summary>
@@ -23,7 +27,7 @@ public sealed class CallStore(NpgsqlDataSource db)
     {
         var inserted = await s.Connection.ExecuteAsync(new CommandDefinition(
             $"""
-            INSERT INTO calls ({CallColumns}) VALUES (@Id, @ChatId, @HostId, @LessonMode, @Locked, @SfuUrl, @SfuRoom, @SfuSecret, now(), NULL, @WaitingRoom, @Kind)
+            INSERT INTO calls ({CallColumns}) VALUES (@Id, @ChatId, @HostId, @LessonMode, @Locked, @SfuUrl, @SfuRoom, @SfuSecret, now(), NULL, @WaitingRoom, @Kind, coalesce(@StartedBy, @HostId))
             ON CONFLICT (chat_id) WHERE ended_at IS NULL DO NOTHING
             """, call, s.Transaction, cancellationToken: ct));
         return inserted == 1;

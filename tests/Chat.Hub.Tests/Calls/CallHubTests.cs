@@ -266,8 +266,8 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
     /// <summary>
     /// The teacher's laptop dies in the middle of a lesson, or the planner of a lesson never comes: a colleague in the
     /// call who could have started it takes the host's place, lets pupils speak and can end it; pupils cannot, nor can
-    /// anyone while the host is there. The teacher, back, is a participant who may still speak, and takes the place
-    /// back the same way once the colleague has left.
+    /// anyone while the host is there. The teacher, back, is a participant who may still speak, whom the stand-in can
+    /// neither silence nor remove, and who takes her place back at any time.
     /// </summary>
     [Fact]
     public async Task HostAway_AColleagueWhoMayStartCallsTakesOver_PupilsCannot_TheFormerHostTakesItBackLater()
@@ -306,15 +306,29 @@ public sealed class CallHubTests(CallsApp app) : IClassFixture<CallsApp>
         Assert.True(allowed.Participants.Single(p => p.AccountId == l.Pupil.AccountId).SpeakAllowed);
         Assert.Equal(colleague.AccountId, (await pupil.Connection.InvokeAsync<CallDto>("GetCall", callId)).HostId);
 
-        // The teacher comes back: a participant who may speak, not the host (until the colleague is gone).
+        // The teacher comes back: a participant who may speak, not the host; the stand-in can neither take the word from
+        // her nor remove her (she could not come back to her own lesson), and she takes her place back at once.
         var back = await teacher.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
         var teacherBack = back.Call.Participants.Single(p => p.AccountId == l.Teacher.AccountId);
         Assert.Equal((false, true), (teacherBack.IsHost, teacherBack.SpeakAllowed));
+        Assert.Equal(l.Teacher.AccountId, back.Call.StartedBy);
         await teacher.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, false).ExpectHubErrorAsync("call_host_only");
-        await teacher.Connection.InvokeAsync<CallDto>("TakeOverCall", callId).ExpectHubErrorAsync("call_host_present");
-        await substitute.Connection.InvokeAsync("LeaveCall", callId);
+        await substitute.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Teacher.AccountId, false).ExpectHubErrorAsync("call_starter_protected");
+        await substitute.Connection.InvokeAsync<CallDto>("RemoveParticipant", callId, l.Teacher.AccountId).ExpectHubErrorAsync("call_starter_protected");
         Assert.Equal(l.Teacher.AccountId, (await teacher.Connection.InvokeAsync<CallDto>("TakeOverCall", callId)).HostId);
+        await substitute.Connection.InvokeAsync<CallDto>("TakeOverCall", callId).ExpectHubErrorAsync("call_host_present");
         await teacher.Connection.InvokeAsync("EndCall", callId);
+
+        // The colleague starts a meeting herself, drops out, the teacher stands in: the colleague, a plain member of the
+        // chat, still reads the attendance of the call she started.
+        var meeting = (await substitute.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, false)).Call.CallId;
+        await teacher.Connection.InvokeAsync<CallJoinDto>("JoinCall", meeting);
+        await substitute.Connection.InvokeAsync("LeaveCall", meeting);
+        Assert.Equal(l.Teacher.AccountId, (await teacher.Connection.InvokeAsync<CallDto>("TakeOverCall", meeting)).HostId);
+        var attendance = await substitute.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", meeting);
+        Assert.Contains(attendance.People, p => p.AccountId == colleague.AccountId && p.Attended);
+        await pupil.Connection.InvokeAsync<CallAttendanceDto>("GetCallAttendance", meeting).ExpectHubErrorAsync("attendance_not_allowed");
+        await teacher.Connection.InvokeAsync("EndCall", meeting);
     }
 
     [Theory]

@@ -132,6 +132,42 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
         await t.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// The host closes the waiting room: a guest already let in (whose page lost the push while offline) still comes in
+    /// on asking again; those still waiting are told no and their requests go, so the host's queue is empty and a later
+    /// knock on the reopened room waits afresh. Nobody's request gets in once the call has ended.
+    /// </summary>
+    [Fact]
+    public async Task RoomClosed_AnAdmittedGuestStillComesIn_TheWaitingAreDroppedAndTold_AKnockAfterTheEndIsRefused()
+    {
+        var l = await Lesson.CreateAsync(app);
+        var psychologist = await l.School.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
+        var librarian = await l.School.AddVerifiedTeacherAsync("Библиотекарь Вера");
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var g = await HubClient.ConnectAsync(app, psychologist);
+        await using var w = await HubClient.ConnectAsync(app, librarian);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true);
+        await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId);
+        Assert.Equal("waiting", (await w.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId)).Status);
+        await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, psychologist.AccountId, true);
+        var toldNo = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        w.Connection.On<Guid, bool>("CallGuestDecided", (call, admitted) => { if (call == callId) toldNo.TrySetResult(admitted); });
+
+        await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, false);
+
+        Assert.False(await toldNo.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.DoesNotContain(await t.Connection.InvokeAsync<List<CallGuestDto>>("GetCallWaitingRoom", callId), x => x.Status == "waiting");
+        Assert.Equal("admitted", (await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId)).Status);
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await w.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId).ExpectHubErrorAsync("chat_not_found");
+
+        await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true);
+        Assert.Equal("waiting", (await w.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId)).Status);
+        await t.Connection.InvokeAsync("EndCall", callId);
+        await w.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId).ExpectHubErrorAsync("call_not_found");
+    }
+
     [Fact]
     public async Task DirectCall_HasNoWaitingRoom()
     {

@@ -8,10 +8,11 @@ public sealed record CallParticipantDto(
 /// <summary>
 /// A call's public state; the SFU room, its secret and instance never appear here. Kind "call" or "broadcast"; in a
 /// broadcast <see cref="Participants"/> lists the presenters only and <see cref="ViewerCount"/> counts the rest.
+/// <see cref="StartedBy"/>: who started it (the host, unless someone took the place of a host who was away).
 /// </summary>
 public sealed record CallDto(
     Guid CallId, Guid ChatId, Guid HostId, bool LessonMode, bool Locked, bool Ended, IReadOnlyList<CallParticipantDto> Participants,
-    bool WaitingRoom, string Kind, int ViewerCount);
+    bool WaitingRoom, string Kind, int ViewerCount, Guid StartedBy);
 
 /// <summary>An ICE server for RTCPeerConnection: TURN with per-user credentials that expire soon.</summary>
 public sealed record IceServerDto(string[] Urls, string? Username, string? Credential);

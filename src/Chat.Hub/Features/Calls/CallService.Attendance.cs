@@ -37,7 +37,7 @@ public sealed partial class CallService
             throw new ChatException(ChatError.CallNotFound);
         }
 
-        await RequireAttendanceViewerAsync(me, row.ChatId, row.HostId, ct);
+        await RequireAttendanceViewerAsync(me, row.ChatId, row, ct);
         var people = await attendance.ForCallAsync(callId, ct);
         var list = people.Select(p => new CallAttendeeDto(
             p.AccountId, p.DisplayName, p.ChatRole, p.Intervals > 0, p.Intervals, Utc(p.FirstJoinedAt), Utc(p.LastLeftAt),
@@ -104,11 +104,12 @@ public sealed partial class CallService
         return rows.Select(r => new ChatCallDto(r.CallId, r.HostId, r.LessonMode, Utc(r.StartedAt)!.Value, Utc(r.EndedAt), r.Attendees, r.ParticipantSeconds)).ToList();
     }
 
-    private async Task RequireAttendanceViewerAsync(Guid me, Guid chatId, Guid hostId, CancellationToken ct)
+    /// <summary>The chat's moderators and owners, the call's host and whoever started it (a stand-in host took it over).</summary>
+    private async Task RequireAttendanceViewerAsync(Guid me, Guid chatId, Storage.Calls.CallRow call, CancellationToken ct)
     {
         // Membership first: anyone outside the chat learns nothing (chat_not_found).
         var role = await chatService.RoleAsync(chatId, me, ct);
-        if (me != hostId && role == "member")
+        if (role == "member" && me != call.HostId && me != call.Starter)
         {
             throw new ChatException(ChatError.AttendanceNotAllowed);
         }

@@ -30,8 +30,9 @@ public sealed partial class CallService
         var dto = await ChangeAsync(me, callId, s => s.SetWaitingRoom(me, open), ct);
         if (!open)
         {
-            // Closed with people still waiting: they are not let in (their requests stay, should the host open it again).
-            await TellWaitingAsync(callId, c => c.CallGuestDecided(callId, false));
+            // Closed with people still waiting: they are not let in, and their requests go (they knock again if it opens
+            // again), so the host's queue never shows someone who is no longer there.
+            await TellGuestsAsync(callId, ct => guests.DropWaitingAsync(callId, ct), c => c.CallGuestDecided(callId, false));
         }
 
         return dto;
@@ -51,13 +52,26 @@ public sealed partial class CallService
             return new CallGuestDto(callId, me, null, "member", null);
         }
 
-        // Outside the school, or the host has not opened the waiting room: nothing to learn here.
-        if (!row.WaitingRoom || !await guests.InSchoolOfCallAsync(callId, me, ct))
+        // Outside the school: nothing to learn here.
+        if (!await guests.InSchoolOfCallAsync(callId, me, ct))
         {
             throw new ChatException(ChatError.ChatNotFound);
         }
 
-        var guest = await guests.AskAsync(callId, me, ct);
+        // A decision taken stands whether or not the room is still open: a guest let in whose connection broke while the
+        // host closed the room asks again after the reconnect, and comes in.
+        if (await guests.GetAsync(callId, me, ct) is { Status: not "waiting" } decided)
+        {
+            return ToGuestDto(decided);
+        }
+
+        // The room is closed (or closes, or the call ends, while this asks): nothing to learn here.
+        var guest = row.WaitingRoom ? await guests.AskAsync(callId, me, ct) : null;
+        if (guest is null)
+        {
+            throw new ChatException((await calls.GetAsync(callId, ct))?.EndedAt is null ? ChatError.ChatNotFound : ChatError.CallNotFound);
+        }
+
         var dto = ToGuestDto(guest);
         if (guest.Status == "waiting")
         {
@@ -106,12 +120,12 @@ public sealed partial class CallService
     private static CallGuestDto ToGuestDto(Storage.Calls.CallGuestRow g) =>
         new(g.CallId, g.AccountId, g.DisplayName, g.Status, new DateTimeOffset(DateTime.SpecifyKind(g.AskedAt, DateTimeKind.Utc)));
 
-    /// <summary>Tells those still waiting for the host's decision (they are in none of the chat's groups).</summary>
-    private async Task TellWaitingAsync(Guid callId, Func<IChatClient, Task> push)
+    /// <summary>Tells people of the waiting room (they are in none of the chat's groups); <paramref name="who"/> names them.</summary>
+    private async Task TellGuestsAsync(Guid callId, Func<CancellationToken, Task<IReadOnlyList<Guid>>> who, Func<IChatClient, Task> push)
     {
         try
         {
-            var waiting = await guests.WaitingAsync(callId, CancellationToken.None);
+            var waiting = await who(CancellationToken.None);
             if (waiting.Count > 0)
             {
                 await push(hub.Clients.Users(waiting.Select(g => g.ToString()).ToList()));

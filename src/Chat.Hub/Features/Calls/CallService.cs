@@ -664,7 +664,7 @@ public sealed partial class CallService(
 
     private static CallState Build(CallRow row, IReadOnlyList<CallParticipantRow> participants, int otherViewers)
     {
-        var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode, row.Kind == "broadcast");
+        var state = new CallState(row.Id, row.ChatId, row.HostId, row.LessonMode, row.Kind == "broadcast", row.Starter);
         state.RestoreFlags(row.Locked, row.EndedAt is not null, row.WaitingRoom);
         state.RestoreOtherViewers(otherViewers);
         foreach (var p in participants)
@@ -682,7 +682,7 @@ public sealed partial class CallService(
     private static CallDto ToDto(CallState s) => new(
         s.Id, s.ChatId, s.HostId, s.LessonMode, s.Locked, s.Ended,
         s.Present.Where(p => !s.Broadcast || s.IsPresenter(p)).Select(p => new CallParticipantDto(p.AccountId, p.IsHost, p.AudioMuted, p.VideoMuted, p.SpeakAllowed, p.HandRaised, p.FeedId, p.ShareAllowed, p.ScreenFeedId)).ToList(),
-        s.WaitingRoom, s.Broadcast ? "broadcast" : "call", s.ViewerCount);
+        s.WaitingRoom, s.Broadcast ? "broadcast" : "call", s.ViewerCount, s.StarterId);
 
     /// <summary>
     /// Tells the chat who joined or left. In a broadcast a viewer is not announced one by one (thousands would flood
@@ -724,6 +724,7 @@ public sealed partial class CallService(
                 "participant_removed" => ChatError.RemovedFromCall,
                 "participant_gone" => ChatError.ParticipantGone,
                 "host_present" => ChatError.CallHostPresent,
+                "starter_protected" => ChatError.CallStarterProtected,
                 _ => ChatError.NotInCall,
             });
         }
@@ -826,7 +827,7 @@ public sealed partial class CallService(
         await PushAsync(dto.ChatId, dto.CallId, c => c.CallEnded(dto.CallId));
         // Whoever still waits in the waiting room is not in the chat's group: without this they would wait for a lesson
         // that is over.
-        await TellWaitingAsync(dto.CallId, c => c.CallEnded(dto.CallId));
+        await TellGuestsAsync(dto.CallId, ct => guests.WaitingAsync(dto.CallId, ct), c => c.CallEnded(dto.CallId));
         viewerPushes.TryRemove(dto.CallId, out _);
 
         // Not the caller's token: the end is stored, so the cleanup goes on even if the caller hung up meanwhile.
