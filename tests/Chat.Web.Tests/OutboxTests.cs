@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -14,6 +16,46 @@ namespace Chat.Web.Tests;
 [Collection(WebCollection.Name)]
 public sealed class OutboxTests(WebApp app) : WebTest(app)
 {
+    /// <summary>
+    /// A server stored the teacher's messages and stopped before pushing them; her phone resends them (same client ids)
+    /// to the server that took over. The parent's open chat shows hers at once, and the list the other one: the resend
+    /// tells the chats they moved on (ChatAdvanced), and the page catches up rather than waiting for its next reconnect.
+    /// </summary>
+    [Fact]
+    public async Task MessagesStoredButNeverPushed_AResendBringsThemToTheOpenChatAndTheList()
+    {
+        var school = await Scene.SchoolAsync("Школа №74");
+        var class3 = await school.ClassAsync("3А");
+        var class5 = await school.ClassAsync("5Б");
+        var teacher = await school.TeacherAsync("Ирина Викторовна", classTeacherOf: class3);
+        var son = await school.PupilAsync("Ваня Смирнов", class3);
+        var daughter = await school.PupilAsync("Катя Смирнова", class5);
+        var elena = await school.ParentAsync("Елена Смирнова", son.Id);
+        await school.JoinAsync(elena, "parent", childId: daughter.Id);
+        var staffChannel = await School.ChatIdAsync(elena, school.Id, "Общешкольный канал");
+        var chat3 = await School.ChatIdAsync(elena, school.Id, "Родители 3А");
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, elena.Phone);
+        await OpenChatAsync(page, "Родители 3А");
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToBeVisibleAsync();
+
+        var store = App.Services.GetRequiredService<Chat.Storage.Messages.MessageStore>();
+        async Task StoredUnpushedThenResentAsync(ApiUser by, Guid chatId, string text)
+        {
+            var clientId = Guid.NewGuid();
+            var stored = await store.AppendBatchAsync([new Chat.Storage.Messages.NewMessage(chatId, by.Id, clientId, "text", text, null, null, [])], CancellationToken.None);
+            Assert.True(stored[0]!.Value.Created);
+            await Scene.Read(await by.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages", new { clientId, text }));
+        }
+
+        await StoredUnpushedThenResentAsync(teacher, chat3, "Собрание в четверг в 18:00");
+        await Expect(page.Locator(".msg .text", new() { HasText = "Собрание в четверг в 18:00" })).ToHaveCountAsync(1);
+        await StoredUnpushedThenResentAsync(school.Admin, staffChannel, "Каникулы с 28 октября");
+        await Expect(ChatItem(page, "Общешкольный канал")).ToContainTextAsync("Каникулы с 28 октября");
+        await Expect(page.Locator(".msg .text", new() { HasText = "Собрание в четверг в 18:00" })).ToHaveCountAsync(1);
+    }
+
     [Fact]
     public async Task SlowModeHoldsOnlyItsChat_RefusedMessageWaitsWithRetryAndDelete_LostConfirmationLeavesNoCopy()
     {

@@ -21,6 +21,13 @@ public interface IChatClient
     /// </summary>
     Task MessagesReceived(MessageDto[] messages);
 
+    /// <summary>
+    /// The chat has events up to <paramref name="seq"/>: a client that has less catches up (GetUpdates). Sent when a
+    /// resend finds its message stored already — stored by a node that may have stopped before pushing it, so members
+    /// who never got it learn of it now instead of at their next reconnect or the chat's next message.
+    /// </summary>
+    Task ChatAdvanced(Guid chatId, long seq);
+
     Task MessageChanged(ChatEventDto change);
 
     Task ChatMembershipChanged(Guid chatId, bool added);

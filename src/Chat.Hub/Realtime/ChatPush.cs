@@ -17,6 +17,10 @@ public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILog
         ? MessageAsync(messages[0])
         : TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(chatId)).MessagesReceived(messages), chatId);
 
+    /// <summary>The chat has events up to <paramref name="seq"/> (IChatClient.ChatAdvanced).</summary>
+    public Task AdvancedAsync(Guid chatId, long seq) =>
+        TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(chatId)).ChatAdvanced(chatId, seq), chatId);
+
     public Task ChangeAsync(ChatEventDto change) =>
         TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(change.ChatId)).MessageChanged(change), change.ChatId);
 

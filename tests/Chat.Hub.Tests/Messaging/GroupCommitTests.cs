@@ -341,6 +341,36 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal([1L, 2L], sender.ReceivedIn(room.ChatId).Select(m => m.Seq));
     }
 
+    /// <summary>
+    /// A node stored a message and stopped before pushing it (here: stored straight through the store, as that node's
+    /// commit did): the sender, reconnected, resends it with the same client id. Members who never got it are told the
+    /// chat moved on (ChatAdvanced) and catch up then — not at their next reconnect or the chat's next message — and
+    /// nobody gets it pushed twice.
+    /// </summary>
+    [Fact]
+    public async Task StoredButNeverPushed_TheResendTellsTheMembers_TheyCatchUp_NoSecondPush()
+    {
+        var room = await RoomAsync(2);
+        await using var sender = await HubClient.ConnectAsync(app, room.Pupils[0]);
+        await using var reader = await HubClient.ConnectAsync(app, room.Pupils[1]);
+        var advanced = new TaskCompletionSource<(Guid, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        reader.Connection.On<Guid, long>("ChatAdvanced", (chat, seq) => advanced.TrySetResult((chat, seq)));
+        var clientId = Guid.NewGuid();
+        var store = app.Services.GetRequiredService<MessageStore>();
+        var stored = await store.AppendBatchAsync([new NewMessage(room.ChatId, room.Pupils[0].AccountId, clientId, "text", "Сделал домашку", null, null, [])], CancellationToken.None);
+        Assert.True(stored[0]!.Value.Created);
+        await Task.Delay(200);
+        Assert.Empty(reader.ReceivedIn(room.ChatId));
+
+        var resent = await sender.SendAsync(room.ChatId, "Сделал домашку", clientId: clientId);
+
+        Assert.Equal(stored[0]!.Value.Message.Seq, resent.Seq);
+        Assert.Equal((room.ChatId, resent.Seq), await advanced.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        var updates = await reader.Connection.InvokeAsync<ChatUpdatesDto>("GetUpdates", room.ChatId, 0L, 50);
+        Assert.Contains(updates.Events, e => e.Seq == resent.Seq && e.Message.Text == "Сделал домашку");
+        Assert.Empty(reader.ReceivedIn(room.ChatId)); // told, not pushed the message a second time
+    }
+
     [Fact]
     public async Task StoreBatch_MixedChatsAndRefusals_PerRowResults_ConsecutiveSeqsPerChat()
     {

@@ -265,6 +265,7 @@ public sealed partial class MessageBatcher : BackgroundService
         // a batch holds a few messages per chat, and one invocation per connection costs far less than one per message.
         var results = new (MessageDto, bool)?[batch.Count];
         var byChat = new Dictionary<Guid, List<MessageDto>>();
+        Dictionary<Guid, long>? resent = null; // chat -> highest seq of a message sent again
         for (var i = 0; i < batch.Count; i++)
         {
             if (stored[i] is not { } s)
@@ -285,6 +286,13 @@ public sealed partial class MessageBatcher : BackgroundService
 
                     news.Add(dto);
                 }
+                else
+                {
+                    // Stored before (a resend): perhaps by a node that stopped before pushing it. Members who have it
+                    // ignore the nudge; the others catch up — nobody gets the message twice.
+                    resent ??= [];
+                    resent[dto.ChatId] = Math.Max(resent.GetValueOrDefault(dto.ChatId), dto.Seq);
+                }
             }
             catch (Exception e)
             {
@@ -302,6 +310,11 @@ public sealed partial class MessageBatcher : BackgroundService
                 _ = push.MessagesAsync(chatId, chunk);
                 metrics.Push(chunk.Length);
             }
+        }
+
+        foreach (var (chatId, seq) in resent ?? [])
+        {
+            _ = push.AdvancedAsync(chatId, seq);
         }
 
         for (var i = 0; i < batch.Count; i++)

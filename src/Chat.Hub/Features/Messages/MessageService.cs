@@ -98,6 +98,11 @@ public sealed class MessageService(
         {
             await push.MessageAsync(dto);
         }
+        else
+        {
+            // A resend: stored before, perhaps by a node that stopped before pushing it (MessageBatcher does the same).
+            await push.AdvancedAsync(dto.ChatId, dto.Seq);
+        }
 
         return dto;
     }

@@ -190,6 +190,8 @@ export function showMain(root, me, school, schools, nav) {
     // Another school may have taken me in (a request approved) or let me go: the schools are read again too.
     membership: () => { loadChats(); if (school.isParent) loadChildren(); refreshSchools(); },
     chatUpdated: u => onChatUpdated(u),
+    // A chat not followed here has news the pushes missed (ChatAdvanced): the list is read again for its summary.
+    stale: () => { loadChats(); },
     resynced: () => {
       // Reminders sent while this page was closed or offline are shown too (after the list: a toast names its chat).
       loadChats().then(() => calls.catchUpReminders());

@@ -101,6 +101,13 @@ export class ChatClient {
       }
     });
     c.on('MessageChanged', e => { this.receive(e.chatId, e.seq, () => this.h.change(e)); });
+    // The chat has events up to seq (a resent message a stopped server stored but never pushed): a followed chat that
+    // is behind catches up; the list reads a chat it does not follow again.
+    c.on('ChatAdvanced', (chatId, seq) => {
+      const last = this.last.get(chatId);
+      if (last === undefined) this.h.stale?.(chatId);
+      else if (last < seq) this.catchUp(chatId);
+    });
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
     c.on('ChatMembershipChanged', (chatId, added) => this.h.membership?.(chatId, added));
