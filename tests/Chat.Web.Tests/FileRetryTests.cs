@@ -63,4 +63,61 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         await page.WaitForFunctionAsync("() => document.querySelector('.file.audio audio')?.duration > 2");
         await Expect(card.GetByText("Файл недоступен")).ToHaveCountAsync(0);
     }
+
+    /// <summary>
+    /// A mother picks fourteen photos of the trip at once: they go out as two messages (ten and four), the caption with
+    /// the first, instead of all uploading and then being refused. One upload lost on the way: «Повторить» sends again
+    /// only what did not reach the server.
+    /// </summary>
+    [Fact]
+    public async Task FourteenPhotosAtOnce_GoAsTwoMessages_ARetryUploadsOnlyWhatWasLost()
+    {
+        var school = await Scene.SchoolAsync("Школа №18");
+        var classId = await school.ClassAsync("4Б");
+        var pupil = await school.PupilAsync("Соня Лебедева", classId);
+        var mother = await school.ParentAsync("Ольга Лебедева", pupil.Id);
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        await OpenChatAsync(page, "Родители 4Б");
+        var photo = SampleFiles.Jpeg(400, 300);
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Экскурсия в музей");
+        await page.Locator("input[type=file]").SetInputFilesAsync(
+            Enumerable.Range(1, 14).Select(i => Upload.File($"фото{i:00}.jpg", "image/jpeg", photo)).ToArray());
+        await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+        ILocator WithPhoto(string name) => page.Locator(".msg", new() { Has = page.GetByRole(AriaRole.Button, new() { Name = "Открыть изображение " + name }) });
+        var posted = page.Locator(".msg", new() { Has = page.Locator("[data-file-id]") });
+        await Expect(posted).ToHaveCountAsync(2);
+        await Expect(WithPhoto("фото01.jpg").Locator("[data-file-id]")).ToHaveCountAsync(10);
+        await Expect(WithPhoto("фото01.jpg")).ToContainTextAsync("Экскурсия в музей");
+        await Expect(WithPhoto("фото14.jpg").Locator("[data-file-id]")).ToHaveCountAsync(4);
+        await Expect(WithPhoto("фото14.jpg")).Not.ToContainTextAsync("Экскурсия в музей");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
+
+        // Three more; the third's upload is lost once.
+        var uploads = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await page.RouteAsync("**/api/schools/*/files?*", async route =>
+        {
+            var name = Uri.UnescapeDataString(new Uri(route.Request.Url).Query);
+            uploads.Add(name);
+            if (name.Contains("третье.jpg", StringComparison.Ordinal) && uploads.Count(u => u.Contains("третье.jpg", StringComparison.Ordinal)) == 1)
+            {
+                await route.AbortAsync("internetdisconnected");
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.Locator("input[type=file]").SetInputFilesAsync(new[]
+        {
+            Upload.File("первое.jpg", "image/jpeg", photo), Upload.File("второе.jpg", "image/jpeg", photo), Upload.File("третье.jpg", "image/jpeg", photo),
+        });
+        var tray = page.Locator(".upload-tray");
+        await Expect(tray.GetByRole(AriaRole.Alert)).ToContainTextAsync("Файл не отправлен");
+        await tray.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();
+        await Expect(tray).ToHaveCountAsync(0);
+        await Expect(WithPhoto("третье.jpg").Locator("[data-file-id]")).ToHaveCountAsync(3);
+        Assert.Equal(1, uploads.Count(u => u.Contains("первое.jpg", StringComparison.Ordinal)));
+        Assert.Equal(1, uploads.Count(u => u.Contains("второе.jpg", StringComparison.Ordinal)));
+        Assert.Equal(2, uploads.Count(u => u.Contains("третье.jpg", StringComparison.Ordinal)));
+    }
 }

@@ -87,6 +87,8 @@ public sealed class MessageActionsTests(WebApp app) : WebTest(app)
         var mashaCopy = MessageCard(mashaPage, Text);
         await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Переслать" })).ToBeVisibleAsync();
         await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Кто прочитал" })).ToHaveCountAsync(0);
+        // Someone else's words under their name: her forward is not hers to change.
+        await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Изменить" })).ToHaveCountAsync(0);
     }
 
     [Fact]

@@ -270,6 +270,16 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains(petyas, c => c.Id == withTeacher.Id);
         Assert.DoesNotContain(await ChatsAsync(kolyasFather, school.Id), c => c.Id == withFather.Id);
         await (await petya.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = kolyasFather.AccountId })).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+
+        // The journal says which switch each change turned, so another admin can tell who turned safe mode off (and on);
+        // a change of nothing but the name names no switch.
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1 им. Пушкина", approveParents = true })).EnsureOkAsync();
+        var csv = await school.Admin.Http.GetStringAsync($"{school.Api}/audit.csv");
+        var updates = csv.Split('\n').Where(l => l.Contains("сведения о школе изменены", StringComparison.Ordinal)).ToList();
+        Assert.Single(updates, l => l.Contains("безопасный режим учеников выключен", StringComparison.Ordinal));
+        Assert.Single(updates, l => l.Contains("безопасный режим учеников включён", StringComparison.Ordinal));
+        Assert.Single(updates, l => l.Contains("им. Пушкина", StringComparison.Ordinal) && l.Contains("заявки родителей: с одобрением", StringComparison.Ordinal)
+            && !l.Contains("безопасный", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -135,6 +135,14 @@ public sealed class PresenceTypingForwardTests(ChatApp app) : IClassFixture<Chat
         Assert.Equal("4А", forwarded.ForwardedFrom!.Value.GetProperty("chatTitle").GetString());
         await HubClient.EventuallyAsync(() => parentHub.ReceivedIn(parentsChat.Id).Any(), "the parent gets the forwarded message");
 
+        // A forward shows the original's words under its author's name: the one who forwarded cannot change them; her own
+        // message she still edits.
+        await teacherHub.Connection.InvokeAsync<MessageDto>("EditMessage", parentsChat.Id, forwarded.Seq, "Экскурсия отменена")
+            .ExpectHubErrorAsync("forward_not_editable");
+        Assert.Equal("Завтра экскурсия в музей", (await teacherHub.HistoryAsync(parentsChat.Id)).Single(m => m.Seq == forwarded.Seq).Text);
+        Assert.Equal("Завтра экскурсия в музей, сбор в 9:00",
+            (await teacherHub.Connection.InvokeAsync<MessageDto>("EditMessage", classChat.Id, original.Seq, "Завтра экскурсия в музей, сбор в 9:00")).Text);
+
         // The parent is not in the class chat: nothing of it can be forwarded by them.
         await parentHub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(classChat.Id, original.Seq, parentsChat.Id, Guid.NewGuid()))
             .ExpectHubErrorAsync("chat_not_found");

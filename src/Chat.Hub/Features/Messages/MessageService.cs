@@ -156,10 +156,18 @@ public sealed class MessageService(
             throw invalid;
         }
 
-        if ((await messages.GetAsync(chatId, seq, ct))?.Kind == "poll")
+        var stored = await messages.GetAsync(chatId, seq, ct);
+        if (stored?.Kind == "poll")
         {
             // Votes were cast for the question as it was.
             throw new ChatException(ChatError.PollNotEditable);
+        }
+
+        if (stored?.ForwardedFrom is not null && stored.SenderId == me)
+        {
+            // A forward shows someone else's words under their name («Переслано из … · директор»): edited, it would put
+            // words in their mouth (forwarded_from never changes, so this needs no lock).
+            throw new ChatException(ChatError.ForwardNotEditable);
         }
 
         var changeSeq = await database.InTransactionAsync(async s =>

@@ -90,6 +90,12 @@ public sealed class AuditDetails(
             parts.Add(AuditActions.ResolutionNames.GetValueOrDefault(Text(Get("resolution")), ""));
         }
 
+        if (Get("settings") is { ValueKind: JsonValueKind.Array } settings)
+        {
+            // The school's switches that changed, written in Russian when they changed (SchoolService.SettingChanges).
+            parts.AddRange(settings.EnumerateArray().Select(e => Text(e)));
+        }
+
         if (Truthy(Get("messages")) && AuditActions.DeletedMessages.TryGetValue(Text(Get("messages")), out var messages))
         {
             parts.Add(messages);

@@ -44,7 +44,9 @@ public sealed class SchoolService(
             var updated = await schools.UpdateInfoAsync(s, schoolId, name, region, address, journal,
                 body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff,
                 body.PupilSafeMode ?? current.PupilSafeMode, body.DeletedUserMessages ?? current.DeletedUserMessages, ct);
-            await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal }, ct);
+            // Which settings changed, in the admin page's words: another admin reads who turned safe mode off.
+            var settings = SettingChanges(current, updated!);
+            await audit.AppendAsync(s, schoolId, me, "school.updated", schoolId, new { name, region, address, journal, settings }, ct);
 
             // Safe mode turned on closes the direct chats it now forbids (a pupil and another class's parent).
             var changes = updated!.PupilSafeMode && !current.PupilSafeMode ? await roster.CloseUnreachableDirectChatsAsync(s, schoolId, null, ct) : [];
@@ -52,6 +54,39 @@ public sealed class SchoolService(
         }, ct);
         await roster.ApplyAsync(changes);
         return school;
+    }
+
+    /// <summary>The school's switches that differ between <paramref name="before"/> and <paramref name="after"/>, in Russian.</summary>
+    internal static string[] SettingChanges(Storage.Schools.School before, Storage.Schools.School after)
+    {
+        static string Approval(bool on, string whose) => $"заявки {whose}: {(on ? "с одобрением" : "без одобрения")}";
+        var changes = new List<string>();
+        if (before.PupilSafeMode != after.PupilSafeMode)
+        {
+            changes.Add(after.PupilSafeMode ? "безопасный режим учеников включён" : "безопасный режим учеников выключен");
+        }
+
+        if (before.ApproveStudents != after.ApproveStudents)
+        {
+            changes.Add(Approval(after.ApproveStudents, "учеников"));
+        }
+
+        if (before.ApproveParents != after.ApproveParents)
+        {
+            changes.Add(Approval(after.ApproveParents, "родителей"));
+        }
+
+        if (before.ApproveStaff != after.ApproveStaff)
+        {
+            changes.Add(Approval(after.ApproveStaff, "сотрудников"));
+        }
+
+        if (before.DeletedUserMessages != after.DeletedUserMessages)
+        {
+            changes.Add("сообщения удалённых пользователей: " + (after.DeletedUserMessages == "remove" ? "удалять" : "оставлять"));
+        }
+
+        return [.. changes];
     }
 
     public async Task<IReadOnlyList<ClassDto>> ListClassesAsync(Guid schoolId, Guid me, bool includeArchived, CancellationToken ct)

@@ -751,6 +751,7 @@ export async function showAdmin(root, school, back, options = {}) {
     if (d.slowModeSeconds > 0) parts.push(`медленный режим: ${d.slowModeSeconds} с`);
     if (d.rulesChanged) parts.push('правила чата изменены');
     if (d.resolution) parts.push(RESOLUTION_NAMES[d.resolution] || '');
+    if (Array.isArray(d.settings)) parts.push(...d.settings); // the school's switches that changed, in Russian already
     if (d.messages && DELETED_MESSAGES[d.messages]) parts.push(DELETED_MESSAGES[d.messages]);
     if (e.action === 'invite.revoked_unused') parts.push((e.subjectId && className(e.subjectId) ? className(e.subjectId) + ': ' : '') + `отозвано ссылок: ${d.count ?? 0}`);
     if (d.rule) parts.push('правило ' + d.rule);

@@ -29,6 +29,9 @@ session.onSignedOut(note => {
   stopChat();
   localStorage.removeItem(SCHOOL_KEY);
   clearKeptUploads(); // unfinished uploads (their files) are the account's data too
+  // So are messages not sent yet: on a shared family tablet they must neither stay readable after signing out nor go
+  // out by themselves at the next sign-in.
+  for (const key of Object.keys(localStorage)) if (key.startsWith('chat.outbox.')) localStorage.removeItem(key);
   signedOutNote = note || signedOutNote;
   route();
 });

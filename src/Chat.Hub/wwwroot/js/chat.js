@@ -36,6 +36,7 @@ const OFFLINE_NOTE = 'Нет сети — показаны сохранённы�
 // A kept chat further behind than this is read afresh (GetHistory) rather than caught up event by event.
 const CATCH_UP_LIMIT = 1000;
 const HISTORY_PAGE_MAX = 200; // the server's largest page of GetHistory (MessageService.MaxPage)
+const FILES_PER_MESSAGE = 10; // the server's Files:MaxFilesPerMessage (its default)
 const KIND_NAMES = { direct: 'Личный чат', class: 'Класс', parents: 'Родители', staff_room: 'Учительская', subject: 'Предмет', group: 'Группа', channel: 'Канал' };
 
 let client = null;
@@ -758,7 +759,7 @@ export function showMain(root, me, school, schools, nav) {
       const now = Date.now();
       if (!c.typedAt || now - c.typedAt > 3000) { c.typedAt = now; client.invoke('Typing', c.id).catch(() => {}); }
     });
-    c.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'aria-label': 'Файлы для отправки', onchange: () => { const files = [...c.fileInput.files]; c.fileInput.value = ''; sendFiles(files); } });
+    c.fileInput = h('input', { type: 'file', multiple: true, hidden: true, 'aria-label': 'Файлы для отправки', onchange: () => { const files = [...c.fileInput.files]; c.fileInput.value = ''; sendChosen(files); } });
     c.composer = h('form', { class: 'composer', onsubmit: ev => { ev.preventDefault(); submit(); } },
       h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Прикрепить файл', title: 'Прикрепить файл', onclick: () => c.fileInput.click() }, 'Файл'),
       h('button', { class: 'btn icon', type: 'button', 'aria-label': 'Создать опрос', title: 'Создать опрос', onclick: newPoll }, 'Опрос'),
@@ -1117,7 +1118,8 @@ export function showMain(root, me, school, schools, nav) {
     const actions = m.deleted ? null : h('div', { class: 'actions' },
       canAct && h('button', { class: 'btn link small', type: 'button', onclick: () => startReply(m) }, 'Ответить'),
       h('button', { class: 'btn link small', type: 'button', 'aria-haspopup': 'true', onclick: ev => pickReaction(ev.currentTarget, m) }, 'Реакция'),
-      mine && m.kind === 'text' && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
+      // A forward shows someone else's words under their name: not mine to change (the server refuses it too).
+      mine && m.kind === 'text' && !m.forwardedFrom && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
       mine && h('button', { class: 'btn link small', type: 'button', onclick: () => remove(m) }, 'Удалить'),
       messageMore.buttons(m),
       moderation.messageActions(m, moderator));
@@ -1198,12 +1200,22 @@ export function showMain(root, me, school, schools, nav) {
   }
 
   /**
+   * Files chosen at once (fourteen photos of a school trip) go out as messages of at most FILES_PER_MESSAGE (the
+   * server's Files:MaxFilesPerMessage) rather than all uploaded and then refused. The first carries the caption and the
+   * reply: each sendFiles takes the composer's text before its first await, so the later ones find it empty.
+   */
+  function sendChosen(files) {
+    for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) sendFiles(files.slice(i, i + FILES_PER_MESSAGE));
+  }
+
+  /**
    * Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. A
    * resumable upload is kept in IndexedDB (kept-uploads.js) with the caption typed so far until it is posted or
    * refused, so that after a reload the chat offers to continue it. resumed: such a kept upload (one file), continued
-   * from the server's offset and posted with its own caption.
+   * from the server's offset and posted with its own caption. uploaded: files of an earlier try that reached the server
+   * (file -> its id), not uploaded again by «Повторить».
    */
-  async function sendFiles(files, resumed) {
+  async function sendFiles(files, resumed, uploaded = new Map()) {
     const c = current;
     if (!files.length) return;
     // The caption and the reply are what the composer holds now, not when the upload ends: on a slow connection the
@@ -1235,9 +1247,10 @@ export function showMain(root, me, school, schools, nav) {
     const ids = [];
     try {
       for (const r of rows) {
-        const dto = await uploadOne(r, keep(r.f));
+        if (!uploaded.has(r.f)) uploaded.set(r.f, (await uploadOne(r, keep(r.f))).id);
+        r.bar.value = 1;
         r.state.textContent = 'загружено';
-        ids.push(dto.id);
+        ids.push(uploaded.get(r.f));
       }
       const m = await postFiles({ chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq }, tray);
       if (!m) { tray.remove(); return finishFiles(); } // given up with «Отменить»: the files stay unposted on the server
@@ -1254,7 +1267,7 @@ export function showMain(root, me, school, schools, nav) {
       const retryable = e.status !== undefined ? e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500
         : ['network', 'service_unavailable'].includes(hubError(e).code);
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
-        retryable && !resumed && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(files); } }, 'Повторить'),
+        retryable && !resumed && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(files, undefined, uploaded); } }, 'Повторить'),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }
     finishFiles();
