@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Chat.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -119,5 +120,46 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         Assert.Equal(1, uploads.Count(u => u.Contains("первое.jpg", StringComparison.Ordinal)));
         Assert.Equal(1, uploads.Count(u => u.Contains("второе.jpg", StringComparison.Ordinal)));
         Assert.Equal(2, uploads.Count(u => u.Contains("третье.jpg", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// A lesson's recording is played by the browser's own player from a short-lived link, in ranges as it goes (not
+    /// loaded whole into memory first); a document is saved by the browser's own download from such a link.
+    /// </summary>
+    [Fact]
+    public async Task Video_PlaysStreamedInRanges_DocumentDownloadsThroughTheBrowser()
+    {
+        var school = await Scene.SchoolAsync("Школа №19");
+        var classId = await school.ClassAsync("9А");
+        var teacher = await school.TeacherAsync("Анна Физикова", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Дима Орлов", classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "9А");
+        var video = await UploadAsync(teacher, school.Id, "Опыт.mp4", SampleFiles.Mp4(4));
+        var pdf = await UploadAsync(teacher, school.Id, "Задачи.pdf", SampleFiles.Pdf());
+        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files",
+            new { clientId = Guid.NewGuid(), fileIds = new[] { video, pdf }, caption = "Запись опыта и задачи" }));
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, pupil.Phone);
+        await OpenChatAsync(page, "9А");
+        var card = MessageCard(page, "Запись опыта и задачи");
+        // The player itself asks for the bytes, in ranges (the sample is a bare MP4 header: the request is what counts).
+        var streamed = page.WaitForRequestAsync(r => r.Url.Contains("/stream?", StringComparison.Ordinal) && r.Headers.ContainsKey("range"));
+        await card.GetByRole(AriaRole.Button, new() { Name = "▶ Смотреть видео" }).ClickAsync();
+        var request = await streamed;
+        Assert.Equal("media", request.ResourceType);
+        Assert.StartsWith("bytes=", request.Headers["range"], StringComparison.Ordinal);
+        Assert.Contains("/stream?", await page.EvaluateAsync<string>("() => document.querySelector('video.video-player').src"), StringComparison.Ordinal);
+
+        var download = await page.RunAndWaitForDownloadAsync(() => card.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Скачать Задачи\\.pdf") }).ClickAsync());
+        Assert.Equal("Задачи.pdf", download.SuggestedFilename);
+        Assert.Equal(SampleFiles.Pdf(), await File.ReadAllBytesAsync(await download.PathAsync()));
+    }
+
+    private static async Task<Guid> UploadAsync(ApiUser who, Guid schoolId, string name, byte[] bytes)
+    {
+        using var content = new ByteArrayContent(bytes);
+        var dto = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", content));
+        return dto.GetProperty("id").GetGuid();
     }
 }

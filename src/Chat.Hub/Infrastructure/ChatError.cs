@@ -97,6 +97,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError PollNotEditable = new("poll_not_editable", 409, "Опрос нельзя изменить: удалите его и создайте новый.");
     public static readonly ChatError PollCloseNotAllowed = new("poll_close_not_allowed", 403, "Завершить опрос досрочно может его автор или модератор чата.");
     public static readonly ChatError FileNotFound = new("file_not_found", 404, "Файл не найден.");
+    public static readonly ChatError FileLinkExpired = new("file_link_expired", 403, "Ссылка на файл устарела. Откройте файл в чате ещё раз.");
     public static readonly ChatError FileTypeNotAllowed = new("file_type_not_allowed", 415, "Такой тип файла не поддерживается. Можно отправлять фото (JPEG, PNG, WebP, HEIC), аудио (Ogg/Opus, M4A, MP3), видео (MP4, WebM), PDF, документы Office и текстовые файлы.");
     public static readonly ChatError FileTypeMismatch = new("file_type_mismatch", 415, "Содержимое файла не соответствует его расширению. Проверьте, что это действительно тот файл.");
     public static readonly ChatError FileTooLarge = new("file_too_large", 413, "Файл слишком большой.");

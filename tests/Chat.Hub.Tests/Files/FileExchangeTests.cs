@@ -128,6 +128,56 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
         await (await room.Kolya.Http.SendAsync(outsider)).ExpectErrorAsync(HttpStatusCode.NotFound, "file_not_found");
     }
 
+    /// <summary>
+    /// A video is watched through a short-lived link the browser's own player streams with range requests (no token in a
+    /// header): only a reader of the file gets one; the link works without the token, in ranges; a changed or borrowed
+    /// link is refused; signing out ends it, and so does leaving the chat (it authorizes again on every request).
+    /// </summary>
+    [Fact]
+    public async Task StreamLink_ForReadersOnly_WorksWithoutTheToken_InRanges_EndsWithTheSessionOrTheChat()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var bytes = SampleFiles.Mp4(3);
+        var video = await UploadAsync(room.Teacher, room.School, "Опыт по физике.mp4", bytes);
+        var other = await UploadAsync(room.Teacher, room.School, "Другое.pdf", SampleFiles.Pdf());
+        await (await room.Teacher.Http.PostAsJsonAsync($"/api/chats/{room.ChatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { video.Id, other.Id } }))
+            .EnsureOkAsync();
+        await (await room.Kolya.Http.PostAsync($"/api/files/{video.Id}/link", null)).ExpectErrorAsync(HttpStatusCode.NotFound, "file_not_found");
+        using var anonymous = app.CreateClient();
+        await (await anonymous.PostAsync($"/api/files/{video.Id}/link", null)).ExpectErrorAsync(HttpStatusCode.Unauthorized, "unauthorized");
+
+        var link = await (await room.Petya.Http.PostAsync($"/api/files/{video.Id}/link", null)).ReadAsync<FileLinkDto>();
+        Assert.StartsWith($"/api/files/{video.Id}/stream?", link.Url, StringComparison.Ordinal);
+        Assert.InRange(link.ExpiresAt, DateTimeOffset.UtcNow.AddHours(3), DateTimeOffset.UtcNow.AddHours(5));
+        using (var ranged = new HttpRequestMessage(HttpMethod.Get, link.Url))
+        {
+            ranged.Headers.Range = new RangeHeaderValue(100, 199);
+            using var part = await anonymous.SendAsync(ranged);
+            Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
+            Assert.Equal(bytes[100..200], await part.Content.ReadAsByteArrayAsync());
+            Assert.Equal("video/mp4", part.Content.Headers.ContentType?.MediaType);
+        }
+
+        Assert.Equal(bytes, await anonymous.GetByteArrayAsync(link.Url));
+
+        // Changed, or used for another file: refused.
+        var tampered = link.Url[..^1] + (link.Url[^1] == 'A' ? 'B' : 'A');
+        await (await anonymous.GetAsync(tampered)).ExpectErrorAsync(HttpStatusCode.Forbidden, "file_link_expired");
+        await (await anonymous.GetAsync(link.Url.Replace(video.Id.ToString(), other.Id.ToString(), StringComparison.Ordinal)))
+            .ExpectErrorAsync(HttpStatusCode.Forbidden, "file_link_expired");
+
+        // Masha leaves 5А for 5Б: her link of 5А's video stops working.
+        var mashas = await (await room.Masha.Http.PostAsync($"/api/files/{video.Id}/link", null)).ReadAsync<FileLinkDto>();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(mashas.Url)).StatusCode);
+        var class5B = (await room.School.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.ClassDto>>($"{room.School.Api}/classes", ChatJson.Options))!.Single(c => c.Name == "5Б");
+        await (await room.School.Admin.Http.PutAsJsonAsync($"{room.School.Api}/students/{room.Masha.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+        await (await anonymous.GetAsync(mashas.Url)).ExpectErrorAsync(HttpStatusCode.NotFound, "file_not_found");
+
+        // Petya signs out: his link ends with his session.
+        await (await room.Petya.Http.PostAsync("/api/auth/sign-out", null)).EnsureOkAsync();
+        await (await anonymous.GetAsync(link.Url)).ExpectErrorAsync(HttpStatusCode.Forbidden, "file_link_expired");
+    }
+
     [Fact]
     public async Task Upload_RetriedWithSameUploadId_ReturnsTheSameFile_IdenticalContentStoredOnce()
     {

@@ -21,6 +21,7 @@ public sealed class EndpointWalkTests(ChatApp app) : IClassFixture<ChatApp>
         ["POST /api/auth/verify"] = "the second step of signing in; the code is the credential",
         ["POST /api/auth/refresh"] = "the refresh token in the body is the credential",
         ["GET /openapi/{documentName}.json"] = "the API description holds no data",
+        ["GET /api/files/{fileId:guid}/stream"] = "a signed, short-lived link is the credential, and it authorizes again: the session live, the reader allowed the file (FileExchangeTests.StreamLink_…)",
     };
 
     /// <summary>Endpoints without a {schoolId}: why the cross-school walk does not apply to them.</summary>

@@ -260,6 +260,12 @@ public sealed partial class FileService(
     /// The file and its bytes (or its preview), if the caller may read it now; "file not found" otherwise, the same as for
     /// an id that does not exist. Checked against the database on every request.
     /// </summary>
+    /// <summary>Throws file_not_found unless <paramref name="me"/> may read the file (FileRecordStore.GetForReaderAsync).</summary>
+    public async Task RequireReaderAsync(Guid me, Guid fileId, CancellationToken ct)
+    {
+        _ = await records.GetForReaderAsync(fileId, me, ct) ?? throw new ChatException(ChatError.FileNotFound);
+    }
+
     public async Task<(FileRow File, Stream Content)> OpenAsync(Guid me, Guid fileId, bool thumbnail, CancellationToken ct)
     {
         var file = await records.GetForReaderAsync(fileId, me, ct) ?? throw new ChatException(ChatError.FileNotFound);

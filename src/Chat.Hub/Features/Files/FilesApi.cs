@@ -62,8 +62,28 @@ public static class FilesApi
         school.MapGet("/storage", (Guid schoolId, ClaimsPrincipal user, FileService s, CancellationToken ct) => s.StorageAsync(user.AccountId(), schoolId, ct));
 
         var files = app.MapGroup("/api/files").WithTags("Files").RequireAuthorization();
-        files.MapGet("/{fileId:guid}", (Guid fileId, HttpContext http, FileService s, CancellationToken ct) => DownloadAsync(fileId, thumbnail: false, http, s, ct));
-        files.MapGet("/{fileId:guid}/thumbnail", (Guid fileId, HttpContext http, FileService s, CancellationToken ct) => DownloadAsync(fileId, thumbnail: true, http, s, ct));
+        files.MapGet("/{fileId:guid}", (Guid fileId, HttpContext http, FileService s, CancellationToken ct) => DownloadAsync(http.User.AccountId(), fileId, thumbnail: false, http, s, ct));
+        files.MapGet("/{fileId:guid}/thumbnail", (Guid fileId, HttpContext http, FileService s, CancellationToken ct) => DownloadAsync(http.User.AccountId(), fileId, thumbnail: true, http, s, ct));
+
+        // A short-lived link for the browser's own player and downloads (FileLinks): streamed, with range requests.
+        files.MapPost("/{fileId:guid}/link", async (Guid fileId, ClaimsPrincipal user, FileService s, FileLinks links, CancellationToken ct) =>
+        {
+            await s.RequireReaderAsync(user.AccountId(), fileId, ct);
+            return links.Create(fileId, user.AccountId(), user.SessionId());
+        });
+        app.MapGet("/api/files/{fileId:guid}/stream", async (Guid fileId, string? a, string? s, string? e, string? k, HttpContext http,
+            FileLinks links, Chat.Storage.Accounts.SessionStore sessions, FileService files, CancellationToken ct) =>
+        {
+            // The link stands for the reader's token: its session must still be live, and the reader still allowed the
+            // file (DownloadAsync reads it as the reader) — signing out, or leaving the chat, ends every link.
+            var reader = links.Verify(fileId, a, s, e, k);
+            if (reader is null || !await sessions.IsActiveAsync(reader.Value.SessionId, reader.Value.AccountId, ct))
+            {
+                throw new ChatException(ChatError.FileLinkExpired);
+            }
+
+            return await DownloadAsync(reader.Value.AccountId, fileId, thumbnail: false, http, files, ct);
+        }).WithTags("Files").AllowAnonymous();
 
         var chats = app.MapGroup("/api/chats/{chatId:guid}").WithTags("Files").RequireAuthorization();
         chats.MapGet("/files", (Guid chatId, string? kind, long? before, int? limit, ClaimsPrincipal user, FileService s, CancellationToken ct) =>
@@ -104,9 +124,9 @@ public static class FilesApi
     /// Sends the bytes as an attachment, never to be shown inline: <c>Content-Disposition: attachment</c> with the name
     /// (ASCII fallback and the exact name in RFC 5987 <c>filename*</c>), <c>nosniff</c>, a sandboxing CSP, and range support.
     /// </summary>
-    private static async Task<IResult> DownloadAsync(Guid fileId, bool thumbnail, HttpContext http, FileService s, CancellationToken ct)
+    private static async Task<IResult> DownloadAsync(Guid reader, Guid fileId, bool thumbnail, HttpContext http, FileService s, CancellationToken ct)
     {
-        var (file, content) = await s.OpenAsync(http.User.AccountId(), fileId, thumbnail, ct);
+        var (file, content) = await s.OpenAsync(reader, fileId, thumbnail, ct);
         var headers = http.Response.Headers;
         var name = thumbnail ? Path.GetFileNameWithoutExtension(file.Name) + ".jpg" : file.Name;
         headers.ContentDisposition = ContentDisposition(name);
@@ -155,6 +175,7 @@ public static class FilesApi
         services.AddSingleton(sp => new UploadSpool(
             Path.Combine(sp.GetRequiredService<IHostEnvironment>().ContentRootPath, sp.GetRequiredService<IOptions<FilesOptions>>().Value.Root)));
         services.AddSingleton<FileService>();
+        services.AddSingleton<FileLinks>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<FileCleanup>();
         services.AddHostedService(sp => sp.GetRequiredService<FileCleanup>());

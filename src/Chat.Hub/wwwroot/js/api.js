@@ -212,6 +212,14 @@ export async function uploadResumable(schoolId, file, onProgress, onWaiting, res
 }
 
 /** Fetches a file (or any binary answer) as a Blob, with the person's token. */
+/**
+ * A short-lived link to a file's bytes (POST /api/files/{id}/link) for the browser's own video player and downloads:
+ * they stream with range requests (seeking, resuming) instead of the whole file fetched into memory first.
+ */
+export function fileLink(fileId) {
+  return api('POST', `/api/files/${fileId}/link`);
+}
+
 export async function blob(path) {
   const b = await api('GET', path);
   return b instanceof Blob ? b : new Blob([JSON.stringify(b)], { type: 'application/json' });

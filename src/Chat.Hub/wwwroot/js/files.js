@@ -1,7 +1,10 @@
-// Attachments: previews of photos, audio and video players, document downloads. Files are read with the person's
-// token (the server checks access on every request) and shown through blob: URLs; nothing is loaded from elsewhere.
+// Attachments: previews of photos, audio and video players, document downloads. Photos and voice notes are read with
+// the person's token (the server checks access on every request) and shown through blob: URLs; videos and downloads go
+// through a short-lived link the server signs for this person and session (fileLink), so the browser streams them
+// with range requests — a lesson's recording plays and seeks on 3G instead of loading whole into memory first.
+// Nothing is loaded from elsewhere.
 
-import { blob, saveBlob } from './api.js';
+import { blob, fileLink } from './api.js';
 import { h, fill } from './dom.js';
 import { viewDialog, notice } from './dialog.js';
 
@@ -57,14 +60,14 @@ function renderFile(f) {
     const name = h('div', { class: 'file-name' }, '🎤 ', f.name, f.durationMs ? ' · ' + duration(f.durationMs) : '');
     const box = h('div', { class: 'file audio', dataset: { fileId: f.id } }, name);
     const audio = h('audio', { controls: true, preload: 'auto', 'aria-label': 'Аудио ' + f.name });
-    box.append(loadOnPress(box, path, '▶ Слушать', 'Слушать ' + f.name, name, audio, true));
+    box.append(loadOnPress(box, () => objectUrl(path), '▶ Слушать', 'Слушать ' + f.name, name, audio, true));
     return box;
   }
   if (f.kind === 'video') {
     const box = h('div', { class: 'file video', dataset: { fileId: f.id } });
     const video = h('video', { controls: true, playsinline: true, 'aria-label': 'Видео ' + f.name, class: 'video-player' });
     box.append(h('div', { class: 'file-name' }, '🎬 ', f.name, ' · ', size(f.size), f.durationMs ? ' · ' + duration(f.durationMs) : ''),
-      loadOnPress(box, path, '▶ Смотреть видео', undefined, h('div', { class: 'file-name' }, f.name), video, false));
+      loadOnPress(box, () => fileLink(f.id).then(l => l.url), '▶ Смотреть видео', undefined, h('div', { class: 'file-name' }, f.name), video, false));
     return box;
   }
   return h('button', {
@@ -92,16 +95,17 @@ function showFull(f, path) {
 }
 
 /**
- * A button that fetches the file only when pressed and then shows `player` (an audio or video element) under `caption`
- * in `box`; `start`: begin playing at once (a browser may refuse sound it was not asked for: the controls are there).
+ * A button that asks for the file's address (`source`: a blob: URL or a streamed link) only when pressed and then shows
+ * `player` (an audio or video element) under `caption` in `box`; `start`: begin playing at once (a browser may refuse
+ * sound it was not asked for: the controls are there).
  */
-function loadOnPress(box, path, text, ariaLabel, caption, player, start) {
+function loadOnPress(box, source, text, ariaLabel, caption, player, start) {
   const button = h('button', {
     class: 'btn small', type: 'button', 'aria-label': ariaLabel,
     onclick: async () => {
       button.disabled = true;
       try {
-        player.src = await objectUrl(path);
+        player.src = await source();
         fill(box, caption, player);
         if (start) player.play().catch(() => {});
         player.focus();
@@ -117,9 +121,14 @@ function loadOnPress(box, path, text, ariaLabel, caption, player, start) {
   return button;
 }
 
+/** Saves the file through the browser's own download (streamed, shown in its downloads, resumable there). */
 async function download(f) {
   try {
-    saveBlob(await blob(`/api/files/${f.id}`), f.name);
+    const { url } = await fileLink(f.id);
+    const a = h('a', { href: url, download: f.name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
   } catch (e) {
     notice(e.display || 'Файл недоступен.');
   }
