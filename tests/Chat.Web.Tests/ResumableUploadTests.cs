@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Chat.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -92,6 +94,108 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
           };
         })
         """;
+
+    /// <summary>
+    /// The whole file reached the server, then the tab died before its message went out: after a reload the chat offers
+    /// «Отправить «…»» (with the caption typed then), and it is posted once. One whose message did go out (only the answer
+    /// was lost) is not offered again — the message's client id is kept with the upload.
+    /// </summary>
+    [Fact]
+    public async Task LargeFile_UploadedButNotPosted_OfferedAfterAReload_PostedOnce_APostedOneIsNotOfferedAgain()
+    {
+        var school = await Scene.SchoolAsync("Школа №57");
+        var classId = await school.ClassAsync("10Б");
+        var teacher = await school.TeacherAsync("Лидия Петровна", classTeacherOf: classId);
+        var bytes = SampleFiles.Pdf(300_000);
+        var page = await PageAsync(Desktop);
+        string? mode = null; // "hold": SendFiles never reaches the server; "lose": its answer never reaches the page
+        string? lostAnswer = null;
+        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    server.Send(f.Binary!);
+                    return;
+                }
+
+                var send = Records(t).FirstOrDefault(r => Is(r, "target", "SendFiles"));
+                if (send.ValueKind == JsonValueKind.Object && mode == "hold")
+                {
+                    return;
+                }
+
+                if (send.ValueKind == JsonValueKind.Object && mode == "lose")
+                {
+                    lostAnswer = send.GetProperty("invocationId").GetString();
+                }
+
+                server.Send(t);
+            });
+            server.OnMessage(f =>
+            {
+                if (f.Text is not { } t)
+                {
+                    ws.Send(f.Binary!);
+                    return;
+                }
+
+                var kept = Records(t).Where(r => !(lostAnswer is { } id && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", id)))
+                    .Select(r => r.GetRawText() + "\u001e").ToList();
+                if (kept.Count > 0)
+                {
+                    ws.Send(string.Concat(kept));
+                }
+            });
+        });
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "10Б");
+
+        async Task UploadAsync(string name, string caption)
+        {
+            await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync(caption);
+            await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File(name, "application/pdf", bytes));
+            await Expect(page.Locator(".upload-tray")).ToContainTextAsync("загружено");
+        }
+
+        // The post never leaves the page: after the reload the finished upload is offered, and posted once.
+        mode = "hold";
+        await UploadAsync("Геометрия.pdf", "Контрольная по геометрии");
+        await page.ReloadAsync();
+        mode = null;
+        await OpenChatAsync(page, "10Б");
+        var offer = page.GetByRole(AriaRole.Button, new() { Name = "Отправить «Геометрия.pdf»" });
+        await Expect(offer).ToBeVisibleAsync();
+        await offer.ClickAsync();
+        await Expect(MessageCard(page, "Контрольная по геометрии")).ToHaveCountAsync(1);
+        await Expect(offer).ToHaveCountAsync(0);
+        await Until(async () => await page.EvaluateAsync<int>(KeptCount) == 0);
+
+        // Posted, but its answer is lost: after the reload the message is there once, and nothing is offered.
+        mode = "lose";
+        await UploadAsync("Алгебра.pdf", "Контрольная по алгебре");
+        await Expect(MessageCard(page, "Контрольная по алгебре")).ToHaveCountAsync(1);
+        await page.ReloadAsync();
+        mode = null;
+        await OpenChatAsync(page, "10Б");
+        await Expect(MessageCard(page, "Контрольная по алгебре")).ToHaveCountAsync(1);
+        await Until(async () => await page.EvaluateAsync<int>(KeptCount) == 0);
+        await Expect(page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Отправить «") })).ToHaveCountAsync(0);
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{await School.ChatIdAsync(teacher, school.Id, "10Б")}/messages"));
+        Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Контрольная по алгебре");
+        Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Контрольная по геометрии");
+    }
+
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); !await condition(); await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not within 15 s");
+        }
+    }
 
     [Fact]
     public async Task LargeFile_PageReloadedMidUpload_ContinuesFromServersOffset_PostedOnce_CancelAndSignOutForgetIt()

@@ -586,8 +586,9 @@ export function showMain(root, me, school, schools, nav) {
     buildPane();
     const c = current;
     if (!c.caseUntil) c.input.value = drafts.get(chatId) ?? '';
-    offerKeptUploads(c);
     if (client.state !== 'connected') await openKept(c); else await loadChat(c, focusSeq);
+    // After the messages: an upload whose message did go out (only its answer was lost) is not offered again.
+    offerKeptUploads(c);
   }
 
   /**
@@ -1230,12 +1231,16 @@ export function showMain(root, me, school, schools, nav) {
     }
     let finished;
     const done = new Promise(resolve => { finished = resolve; });
+    // The message's client id, kept with each of its resumable uploads: a page reloaded after they all reached the server
+    // posts them with it (offerKeptUploads), which the server takes for this message again if it was posted after all.
+    // A continued upload is posted alone, under its own upload id for the same reason.
+    const messageKey = resumed ? resumed.uploadId : newId();
     const kept = resumed ? [resumed.uploadId] : [];
     if (resumed) holdUpload(resumed.uploadId, done);
     const keep = f => uploadId => {
       kept.push(uploadId);
       holdUpload(uploadId, done);
-      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption, file: f });
+      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption, replyToSeq, messageKey, file: f });
     };
     const rows = files.map(f => {
       const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
@@ -1252,7 +1257,7 @@ export function showMain(root, me, school, schools, nav) {
         r.state.textContent = 'загружено';
         ids.push(uploaded.get(r.f));
       }
-      const m = await postFiles({ chatId: c.id, clientId: newId(), fileIds: ids, caption: caption || undefined, replyToSeq }, tray);
+      const m = await postFiles({ chatId: c.id, clientId: messageKey, fileIds: ids, caption: caption || undefined, replyToSeq }, tray);
       if (!m) { tray.remove(); return finishFiles(); } // given up with «Отменить»: the files stay unposted on the server
       tray.remove();
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
@@ -1312,10 +1317,13 @@ export function showMain(root, me, school, schools, nav) {
 
   /**
    * The chat's uploads kept from a page that was reloaded or closed mid-upload: «Продолжить загрузку «name» (42 %)»
-   * (from the server's offset) or «Отменить». One the server no longer has (expired, cancelled) or has completed
-   * (posted or not: it is not posted twice) is dropped quietly; without a connection the offer waits for the next time.
+   * (from the server's offset) or «Отменить». One the server no longer has (expired, cancelled) is dropped quietly;
+   * without a connection the offer waits for the next time. Uploads the server has whole whose message was not posted
+   * (the tab was closed between the last byte and the post): «Отправить …», the files of one message together, under
+   * the message's client id — a message that did go out is not posted twice.
    */
   async function offerKeptUploads(c) {
+    const complete = new Map(); // messageKey -> [{ kept upload, file id }]
     for (const u of await keptUploads(me.id, school.schoolId, c.id)) {
       if (await uploadInFlight(u.uploadId)) continue; // still being sent (left and came back, or another tab)
       const url = `/api/schools/${school.schoolId}/uploads/${u.uploadId}`;
@@ -1326,7 +1334,11 @@ export function showMain(root, me, school, schools, nav) {
         if (e.status >= 400 && e.status < 500 && e.status !== 408) dropUpload(u.uploadId);
         continue;
       }
-      if (state.file) { dropUpload(u.uploadId); continue; }
+      if (state.file) {
+        const key = u.messageKey || u.uploadId; // kept before message keys: alone, under its upload id
+        complete.set(key, [...(complete.get(key) || []), { u, fileId: state.file.id }]);
+        continue;
+      }
       // The browser keeps a chosen file by reference: changed or deleted on the disk meanwhile, it can no longer be read.
       if (!await readable(u.file)) { dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); continue; }
       if (current !== c) return;
@@ -1339,6 +1351,33 @@ export function showMain(root, me, school, schools, nav) {
           class: 'btn small', type: 'button', 'aria-label': `Отменить загрузку «${name}»`,
           onclick: () => { done(); dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); },
         }, 'Отменить'));
+      c.uploads.append(row);
+    }
+    for (const [key, files] of complete) {
+      if (current !== c) return;
+      // Posted after all (only its answer was lost, and the message came with the chat): nothing to offer.
+      if ([...c.msgs.values()].some(m => m.clientId === key && m.senderId === me.id)) { for (const x of files) dropUpload(x.u.uploadId); continue; }
+      const names = files.map(x => `«${x.u.file.name}»`).join(', ');
+      const forget = () => { row.remove(); for (const x of files) dropUpload(x.u.uploadId); };
+      const row = h('div', { class: 'upload kept-upload row', role: 'group', 'aria-label': `Загружено, но не отправлено: ${names}` },
+        h('button', {
+          class: 'btn small primary', type: 'button',
+          onclick: async e => {
+            const button = e.currentTarget;
+            button.disabled = true;
+            const { caption, replyToSeq } = files[0].u;
+            try {
+              const m = await client.invoke('SendFiles', { chatId: c.id, clientId: key, fileIds: files.map(x => x.fileId), caption: caption || undefined, replyToSeq });
+              forget();
+              if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
+            } catch (err) {
+              button.disabled = false;
+              row.querySelector('.error')?.remove();
+              row.append(h('p', { class: 'error', role: 'alert' }, 'Не отправлено: ' + hubError(err).message));
+            }
+          },
+        }, `Отправить ${names}`),
+        h('button', { class: 'btn small', type: 'button', 'aria-label': `Не отправлять ${names}`, onclick: forget }, 'Не отправлять'));
       c.uploads.append(row);
     }
   }
