@@ -510,6 +510,70 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         Assert.Equal(tag, note.GetProperty("tag").GetString());
     }
 
+    /// <summary>As Chrome on Android: <c>new Notification()</c> throws; only a service worker shows notifications.</summary>
+    private const string AndroidNotifications = """
+        (() => {
+          const Real = window.Notification;
+          class WorkerOnly {
+            constructor() { throw new TypeError("Failed to construct 'Notification': Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead."); }
+            static get permission() { return Real.permission; }
+            static requestPermission() { return Real.requestPermission(); }
+          }
+          window.Notification = WorkerOnly;
+        })();
+        """;
+
+    /// <summary>
+    /// A parent on Chrome for Android, where a page may not construct a notification: the messenger shows it through its
+    /// service worker instead (it used to show nothing while the profile said «Уведомления включены»), reading the chat
+    /// closes it, and a click on it (the worker's message) opens the chat.
+    /// </summary>
+    [Fact]
+    public async Task AndroidChrome_NotificationShownThroughTheServiceWorker_ReadingClosesIt_ItsClickOpensTheChat()
+    {
+        var school = await Scene.SchoolAsync("Школа №58");
+        var classId = await school.ClassAsync("2В");
+        var pupil = await school.PupilAsync("Алиса Морозова", classId);
+        var mother = await school.ParentAsync("Нина Морозова", pupil.Id);
+        var teacher = await school.TeacherAsync("Галина Петровна", classTeacherOf: classId);
+        var parents = await School.ChatIdAsync(teacher, school.Id, "Родители 2В");
+
+        var page = await PageAsync(Phone);
+        await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
+        await page.Context.AddInitScriptAsync(AndroidNotifications);
+        await page.Context.AddInitScriptAsync(ControlVisibility);
+        await SignInAsync(page, mother.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        await page.GetByRole(AriaRole.Switch, new() { Name = "Уведомления на этом устройстве" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Уведомления включены." })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        await Expect(ChatItem(page, "Родители 2В")).ToBeVisibleAsync();
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+
+        await School.SendAsync(teacher, parents, "Завтра родительское собрание в 18:00");
+        const string Shown = "async () => { const r = await navigator.serviceWorker.getRegistration(); return r ? (await r.getNotifications()).map(n => ({ title: n.title, body: n.body, tag: n.tag })) : []; }";
+        JsonElement[] shown = [];
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); shown.Length == 0; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no notification through the service worker");
+            shown = [.. (await page.EvaluateAsync<JsonElement>(Shown)).EnumerateArray()];
+        }
+
+        var note = Assert.Single(shown);
+        Assert.Equal("Родители 2В", note.GetProperty("title").GetString());
+        Assert.Equal("Галина Петровна: Завтра родительское собрание в 18:00", note.GetProperty("body").GetString());
+        Assert.Equal($"chat-{parents}", note.GetProperty("tag").GetString());
+
+        // Its click reaches the page as the worker's message: the chat opens (and, read, its notification goes).
+        await page.EvaluateAsync("chatId => navigator.serviceWorker.dispatchEvent(new MessageEvent('message', { data: { type: 'open-chat', chatId } }))", parents.ToString());
+        await page.EvaluateAsync("() => window.__setHidden(false)");
+        await Expect(page.Locator(".msg .text", new() { HasText = "Завтра родительское собрание в 18:00" })).ToBeVisibleAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); (await page.EvaluateAsync<JsonElement>(Shown)).GetArrayLength() > 0; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the read chat's notification is still shown");
+        }
+    }
+
     private static Task WaitForNotes(IPage page, int count) =>
         page.WaitForFunctionAsync("n => window.__notes.length >= n", count);
 

@@ -159,7 +159,8 @@ public sealed class ChatStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<Guid>> ContactsAmongAsync(Guid accountId, Guid[] candidates, CancellationToken ct)
     {
         // A pupil of a school in safe mode counts only for those who may reach them there (DirectChatPolicy.MayReachPupil:
-        // the school's staff, classmates, the pupil's own parents): sharing the school channel is not enough.
+        // the school's staff, classmates, the pupil's own parents): sharing the school channel is not enough. Nor is it
+        // for adults: two readers of a channel do not see each other there.
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<Guid>(new CommandDefinition(
             """
@@ -167,10 +168,21 @@ public sealed class ChatStore(NpgsqlDataSource db)
             JOIN chats ch ON ch.id = mine.chat_id JOIN schools s ON s.id = ch.school_id
             LEFT JOIN students pupil ON pupil.school_id = ch.school_id AND pupil.account_id = o.account_id
             WHERE mine.account_id = @accountId AND o.account_id = ANY(@candidates) AND o.account_id <> @accountId
+              -- A channel's readers are not shown to each other: reading the same channel makes nobody a contact (a
+              -- reader and its writers are).
+              AND (NOT ch.read_only OR mine.role <> 'member' OR o.role <> 'member')
               AND (pupil.account_id IS NULL OR NOT s.pupil_safe_mode
                    OR EXISTS (SELECT 1 FROM school_members staff WHERE staff.school_id = ch.school_id AND staff.account_id = @accountId AND (staff.is_admin OR staff.is_teacher))
                    OR EXISTS (SELECT 1 FROM students mate WHERE mate.school_id = ch.school_id AND mate.account_id = @accountId AND mate.class_id = pupil.class_id)
                    OR EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = ch.school_id AND pl.parent_id = @accountId AND pl.child_id = o.account_id))
+            UNION
+            -- A parent and their child are each other's contacts whatever chats they share (their school's channel
+            -- alone does not make anyone a contact).
+            SELECT pl.child_id FROM parent_links pl JOIN schools s ON s.id = pl.school_id AND s.status = 'active'
+            WHERE pl.parent_id = @accountId AND pl.child_id = ANY(@candidates)
+            UNION
+            SELECT pl.parent_id FROM parent_links pl JOIN schools s ON s.id = pl.school_id AND s.status = 'active'
+            WHERE pl.child_id = @accountId AND pl.parent_id = ANY(@candidates)
             """,
             new { accountId, candidates }, cancellationToken: ct))).AsList();
     }

@@ -50,14 +50,26 @@ public sealed class PresenceTypingForwardTests(ChatApp app) : IClassFixture<Chat
         Task<List<Guid>> Presence(HubClient hub, params TestUser[] of) =>
             hub.Connection.InvokeAsync<List<Guid>>("GetPresence", of.Select(u => u.AccountId).ToArray());
 
-        // Safe mode (the default): all of them share the school channel, but Петя is answered for only to his
-        // classmate, the staff and his own mother — not to a pupil of another class nor to another pupil's parent.
+        // Reading the same channel makes nobody a contact: the school channel's readers are not shown to each other.
+        Assert.Empty(await Presence(kolyasMotherHub, petyasMother, teacher));
+        Assert.Empty(await Presence(petyasMotherHub, kolyasMother));
+        // Its writers (the admin) and its readers are.
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        Assert.Equal([school.Admin.AccountId], await Presence(kolyasMotherHub, school.Admin));
+        Assert.Equal([kolyasMother.AccountId], await Presence(adminHub, kolyasMother));
+
+        // A club of the teacher's with pupils of both classes and Коля's mother.
+        await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Шахматный кружок", null, null, [petya.AccountId, kolya.AccountId, kolyasMother.AccountId]));
+
+        // Safe mode (the default): Петя is answered for only to his classmate, the staff and his own mother — not to a
+        // pupil of another class nor to another pupil's parent, though they share the club.
         Assert.Equal([petya.AccountId], await Presence(mashaHub, petya));
         Assert.Equal([petya.AccountId], await Presence(teacherHub, petya));
         Assert.Equal([petya.AccountId], await Presence(petyasMotherHub, petya));
         Assert.Empty(await Presence(kolyaHub, petya));
         Assert.Empty(await Presence(kolyasMotherHub, petya));
-        // Adults are answered for to everyone they share a chat with.
+        // Adults are answered for to everyone they share a chat with (where they see each other).
         Assert.Equal([teacher.AccountId], await Presence(kolyasMotherHub, teacher, petya));
 
         // With safe mode off, anyone sharing a chat with him is answered.

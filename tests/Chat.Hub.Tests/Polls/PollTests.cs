@@ -29,6 +29,35 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
 
     private static int[] Counts(PollDto poll) => poll.Options.Select(o => o.Votes).ToArray();
 
+    /// <summary>
+    /// A poll in the school channel: its readers vote and see the counts and their own choice, but not who else voted —
+    /// a channel's readers are not shown to each other (nor do 2000 ids travel in every push).
+    /// </summary>
+    [Fact]
+    public async Task PollInAChannel_ReadersSeeCountsAndTheirOwnChoice_NotWhoElseVoted()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var otherMother = await room.School.AddParentAsync("Мама Коли", room.Kolya.AccountId);
+        await using var adminHub = await HubClient.ConnectAsync(app, room.School.Admin);
+        await using var motherHub = await HubClient.ConnectAsync(app, room.Mother);
+        await using var otherHub = await HubClient.ConnectAsync(app, otherMother);
+        var updates = PollUpdates(otherHub);
+        var channel = (await adminHub.ChatsAsync(room.School.Id)).Single(c => c.Title == "Общешкольный канал");
+        var created = await adminHub.Connection.InvokeAsync<MessageDto>("CreatePoll", Poll(channel.Id, "Нужна ли продлёнка по пятницам?", ["Да", "Нет"]));
+
+        var mine = await motherHub.Connection.InvokeAsync<PollDto>("Vote", channel.Id, created.Seq, new[] { 0 });
+        Assert.Equal([0], mine.MyOptionIds!);
+        Assert.Equal([1, 0], Counts(mine));
+        Assert.All(mine.Options, o => Assert.Null(o.Voters));
+        var other = await otherHub.Connection.InvokeAsync<PollDto>("Vote", channel.Id, created.Seq, new[] { 0 });
+        Assert.Equal([2, 0], Counts(other));
+        Assert.All(other.Options, o => Assert.Null(o.Voters));
+        await HubClient.EventuallyAsync(() => updates.Any(u => u.Seq == created.Seq && Counts(u.Poll).SequenceEqual([2, 0])), "2:0 pushed");
+        Assert.All(updates, u => Assert.All(u.Poll.Options, o => Assert.Null(o.Voters)));
+        var history = await otherHub.Connection.InvokeAsync<List<MessageDto>>("GetHistory", channel.Id, null, null);
+        Assert.All(history.Single(m => m.Seq == created.Seq).Poll!.Options, o => Assert.Null(o.Voters));
+    }
+
     [Fact]
     public async Task Vote_ReVoteAndRetract_ResultsUpdateLiveForTheWholeChat()
     {

@@ -75,6 +75,17 @@ export function showUnread(count) {
 
 export const notificationsSupported = () => typeof window.Notification === 'function';
 
+/**
+ * The service worker that shows notifications where `new Notification()` is not allowed (sw.js): registered once,
+ * resolves to its registration, or to null where there is none (no support, not a secure context).
+ */
+let registration = null;
+export function serviceWorker() {
+  if (!('serviceWorker' in navigator)) return Promise.resolve(null);
+  registration ??= navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready, () => null);
+  return registration;
+}
+
 /** Whether this device shows system notifications: switched on here and still allowed by the browser. */
 export function notificationsOn() {
   return notificationsSupported() && localStorage.getItem(SETTING_KEY) === 'on' && Notification.permission === 'granted';
@@ -98,6 +109,7 @@ export async function switchNotifications(on) {
       : 'Браузер не дал разрешения на уведомления. Включите снова и выберите «Разрешить».';
   }
   localStorage.setItem(SETTING_KEY, 'on');
+  serviceWorker(); // ready by the first notification, for a browser that shows them only through it
   return null;
 }
 
@@ -115,6 +127,11 @@ export function chatNotifier(me, openChat) {
   const enabled = notificationsOn();
   const shown = new Map(); // tag -> { n, chatId }: what is on screen (one per tag: chat-<id> or call-<planId>)
   let stopped = false; // the chat screen was left (or the session ended): nothing more is shown, a click does nothing
+  // Where the page cannot show a notification itself (Chrome on Android), the service worker does; its click comes back
+  // here as a message (sw.js).
+  const worker = enabled ? serviceWorker() : null;
+  const fromWorker = e => { if (!stopped && e.data?.type === 'open-chat' && e.data.chatId) { window.focus(); openChat(e.data.chatId); } };
+  if (worker) navigator.serviceWorker.addEventListener('message', fromWorker);
 
   /** Shows one notification (unless the browser took the permission back); a click opens the chat. */
   function show(chatId, tag, title, body) {
@@ -125,7 +142,9 @@ export function chatNotifier(me, openChat) {
     try {
       n = new Notification(title, { body, tag, renotify: true, lang: 'ru' });
     } catch {
-      return; // e.g. Chrome on Android, which shows notifications only through a service worker
+      // Chrome on Android shows notifications only through a service worker.
+      worker?.then(r => r?.showNotification(title, { body, tag, renotify: true, lang: 'ru', data: { chatId } })).catch(() => {});
+      return;
     }
     shown.set(tag, { n, chatId });
     n.onclick = ev => {
@@ -141,6 +160,7 @@ export function chatNotifier(me, openChat) {
   function close(tag) {
     shown.get(tag)?.n.close();
     shown.delete(tag);
+    worker?.then(r => r?.getNotifications({ tag })).then(list => list?.forEach(x => x.close())).catch(() => {});
   }
 
   return {
@@ -177,6 +197,8 @@ export function chatNotifier(me, openChat) {
     closeAll() {
       stopped = true;
       for (const tag of [...shown.keys()]) close(tag);
+      worker?.then(r => r?.getNotifications()).then(list => list?.forEach(x => x.close())).catch(() => {});
+      if (worker) navigator.serviceWorker.removeEventListener('message', fromWorker);
     },
   };
 }
