@@ -156,6 +156,7 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
             Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
             Assert.Equal(bytes[100..200], await part.Content.ReadAsByteArrayAsync());
             Assert.Equal("video/mp4", part.Content.Headers.ContentType?.MediaType);
+            Assert.True(part.Headers.CacheControl?.NoStore, "kept in the browser's disk cache after signing out");
         }
 
         Assert.Equal(bytes, await anonymous.GetByteArrayAsync(link.Url));

@@ -19,7 +19,7 @@ public sealed record FileLinkDto(string Url, DateTimeOffset ExpiresAt);
 /// </summary>
 public sealed class FileLinks(SigningKeyProvider keys, TimeProvider clock)
 {
-    /// <summary>Long enough for a lesson's recording watched with pauses; the player asks for a new one after that.</summary>
+    /// <summary>Long enough for a lesson's recording watched with pauses; the page asks for a new one after that (files.js).</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(4);
 
     private readonly byte[] key = HMACSHA256.HashData(keys.Key.Key, "chat.file-links.v1"u8);

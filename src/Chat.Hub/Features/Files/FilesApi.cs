@@ -82,7 +82,10 @@ public static class FilesApi
                 throw new ChatException(ChatError.FileLinkExpired);
             }
 
-            return await DownloadAsync(reader.Value.AccountId, fileId, thumbnail: false, http, files, ct);
+            var result = await DownloadAsync(reader.Value.AccountId, fileId, thumbnail: false, http, files, ct);
+            // Not kept in the browser's disk cache: on a shared tablet the bytes must not stay there after signing out.
+            http.Response.Headers.CacheControl = "no-store";
+            return result;
         }).WithTags("Files").AllowAnonymous();
 
         var chats = app.MapGroup("/api/chats/{chatId:guid}").WithTags("Files").RequireAuthorization();

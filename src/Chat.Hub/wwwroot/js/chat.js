@@ -87,6 +87,7 @@ export function showMain(root, me, school, schools, nav) {
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
   let chosenChild = ''; // that child's account id (kept when the child's class changes)
   let archiveOpen = false; // «Архив (N)» at the end of the list, collapsed until opened
+  let staleReload = null; // a list reload asked by ChatAdvanced under way: { again } (one more after it)
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts, fromCache }
   const offline = offlineStore(me.id);
   // Drafts: what was typed into a chat and not sent stays there when another chat is opened, the page is reloaded or an
@@ -191,8 +192,18 @@ export function showMain(root, me, school, schools, nav) {
     // Another school may have taken me in (a request approved) or let me go: the schools are read again too.
     membership: () => { loadChats(); if (school.isParent) loadChildren(); refreshSchools(); },
     chatUpdated: u => onChatUpdated(u),
-    // A chat not followed here has news the pushes missed (ChatAdvanced): the list is read again for its summary.
-    stale: () => { loadChats(); },
+    // A chat not followed here may have news the pushes missed (ChatAdvanced): when the list is behind it, the list is
+    // read again — once for a burst of them (a restarted server's resends), not once each.
+    stale: (chatId, seq) => {
+      const s = summaryOf(chatId);
+      if (s && (s.lastSeq ?? 0) >= seq) return;
+      if (staleReload) { staleReload.again = true; return; }
+      staleReload = { again: false };
+      const run = () => loadChats().catch(() => {}).finally(() => {
+        if (staleReload?.again) { staleReload.again = false; run(); } else staleReload = null;
+      });
+      run();
+    },
     resynced: () => {
       // Reminders sent while this page was closed or offline are shown too (after the list: a toast names its chat).
       loadChats().then(() => calls.catchUpReminders());
@@ -1236,6 +1247,8 @@ export function showMain(root, me, school, schools, nav) {
     // A continued upload is posted alone, under its own upload id for the same reason.
     const messageKey = resumed ? resumed.uploadId : newId();
     const kept = resumed ? [resumed.uploadId] : [];
+    // Continued alone, it is posted under its own id from now on: a reload after the post must look for that one.
+    if (resumed && resumed.messageKey !== messageKey) keepUpload({ ...resumed, messageKey });
     if (resumed) holdUpload(resumed.uploadId, done);
     const keep = f => uploadId => {
       kept.push(uploadId);

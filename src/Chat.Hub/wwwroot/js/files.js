@@ -66,8 +66,19 @@ function renderFile(f) {
   if (f.kind === 'video') {
     const box = h('div', { class: 'file video', dataset: { fileId: f.id } });
     const video = h('video', { controls: true, playsinline: true, 'aria-label': 'Видео ' + f.name, class: 'video-player' });
+    // The link lasts 4 hours: a recording paused longer (or seeked after that) fails on its next range request, and
+    // then a new link is asked for and playing goes on where it was. A link still valid that fails is the file's own
+    // trouble: not asked again.
+    let expires = 0;
+    const link = () => fileLink(f.id).then(l => { expires = Date.parse(l.expiresAt); return l.url; });
+    video.addEventListener('error', async () => {
+      if (!expires || Date.now() < expires - 60_000) return;
+      const at = video.currentTime;
+      expires = 0;
+      try { video.src = await link(); video.currentTime = at; } catch { /* offline: the player shows its error */ }
+    });
     box.append(h('div', { class: 'file-name' }, '🎬 ', f.name, ' · ', size(f.size), f.durationMs ? ' · ' + duration(f.durationMs) : ''),
-      loadOnPress(box, () => fileLink(f.id).then(l => l.url), '▶ Смотреть видео', undefined, h('div', { class: 'file-name' }, f.name), video, false));
+      loadOnPress(box, link, '▶ Смотреть видео', undefined, h('div', { class: 'file-name' }, f.name), video, false));
     return box;
   }
   return h('button', {

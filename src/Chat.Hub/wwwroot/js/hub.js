@@ -105,7 +105,7 @@ export class ChatClient {
     // is behind catches up; the list reads a chat it does not follow again.
     c.on('ChatAdvanced', (chatId, seq) => {
       const last = this.last.get(chatId);
-      if (last === undefined) this.h.stale?.(chatId);
+      if (last === undefined) this.h.stale?.(chatId, seq);
       else if (last < seq) this.catchUp(chatId);
     });
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
