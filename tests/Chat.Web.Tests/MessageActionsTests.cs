@@ -151,4 +151,48 @@ public sealed class MessageActionsTests(WebApp app) : WebTest(app)
             await Task.Delay(100);
         }
     }
+
+    /// <summary>
+    /// A parent reacts to a post of the school channel: another parent's reaction comes as a push that names nobody (a
+    /// channel's readers are not shown to each other), yet her own stays shown as hers, and she can take it back.
+    /// </summary>
+    [Fact]
+    public async Task ChannelReader_HerReactionStaysHers_WhenAPushNamesNobody_AndSheTakesItBack()
+    {
+        var school = await Scene.SchoolAsync("Школа №43");
+        var classId = await school.ClassAsync("3Г");
+        var pupil = await school.PupilAsync("Витя Котов", classId);
+        var mother = await school.ParentAsync("Анна Котова", pupil.Id);
+        var otherPupil = await school.PupilAsync("Лена Кротова", classId);
+        var otherMother = await school.ParentAsync("Ольга Кротова", otherPupil.Id);
+        var channelId = await School.ChatIdAsync(school.Admin, school.Id, "Общешкольный канал");
+        await School.SendAsync(school.Admin, channelId, "Ярмарка в пятницу");
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        await OpenChatAsync(page, "Общешкольный канал");
+        var card = MessageCard(page, "Ярмарка в пятницу");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Реакция" }).ClickAsync();
+        await page.GetByRole(AriaRole.Group, new() { Name = "Выберите реакцию" }).GetByRole(AriaRole.Button, new() { Name = "👍" }).ClickAsync();
+        var thumbs = card.Locator(".reaction");
+        await Expect(thumbs).ToHaveTextAsync("👍 1");
+        await Expect(thumbs).ToHaveAttributeAsync("aria-pressed", "true");
+
+        // The other mother reacts too (on her phone): to her the reaction is counted, not named.
+        var other = await PageAsync(Phone);
+        await SignInAsync(other, otherMother.Phone);
+        await OpenChatAsync(other, "Общешкольный канал");
+        var otherThumbs = MessageCard(other, "Ярмарка в пятницу").Locator(".reaction");
+        await Expect(otherThumbs).ToHaveTextAsync("👍 1");
+        await Expect(otherThumbs).ToHaveAttributeAsync("aria-pressed", "false");
+        await otherThumbs.ClickAsync();
+        await Expect(otherThumbs).ToHaveTextAsync("👍 2");
+
+        await Expect(thumbs).ToHaveTextAsync("👍 2");
+        await Expect(thumbs).ToHaveAttributeAsync("aria-pressed", "true");
+        await thumbs.ClickAsync();
+        await Expect(thumbs).ToHaveTextAsync("👍 1");
+        await Expect(thumbs).ToHaveAttributeAsync("aria-pressed", "false");
+        await Expect(otherThumbs).ToHaveAttributeAsync("aria-pressed", "true");
+    }
 }

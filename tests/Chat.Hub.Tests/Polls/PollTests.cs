@@ -58,6 +58,40 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.All(history.Single(m => m.Seq == created.Seq).Poll!.Options, o => Assert.Null(o.Voters));
     }
 
+    /// <summary>
+    /// Reactions in the school channel: its readers see the counts and their own, never who else reacted — in the push,
+    /// the history, the catch-up, the chat list and search; its writers (the admin) see the names.
+    /// </summary>
+    [Fact]
+    public async Task ReactionsInAChannel_ReadersSeeCountsAndTheirOwn_NotWhoElseReacted_WritersSeeAll()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var otherMother = await room.School.AddParentAsync("Мама Коли", room.Kolya.AccountId);
+        await using var adminHub = await HubClient.ConnectAsync(app, room.School.Admin);
+        await using var motherHub = await HubClient.ConnectAsync(app, room.Mother);
+        await using var otherHub = await HubClient.ConnectAsync(app, otherMother);
+        var channel = (await adminHub.ChatsAsync(room.School.Id)).Single(c => c.Title == "Общешкольный канал");
+        var post = await adminHub.SendAsync(channel.Id, "Субботник в эту субботу");
+
+        var mine = await motherHub.Connection.InvokeAsync<MessageDto>("React", channel.Id, post.Seq, "👍", true);
+        Assert.Equal([room.Mother.AccountId], Assert.Single(mine.Reactions).By);
+        var others = await otherHub.Connection.InvokeAsync<MessageDto>("React", channel.Id, post.Seq, "👍", true);
+        Assert.Equal(2, Assert.Single(others.Reactions).Count);
+        Assert.Equal([otherMother.AccountId], others.Reactions[0].By);
+
+        // The push to the channel names nobody.
+        await HubClient.EventuallyAsync(() => motherHub.Changes.Any(e => e.Seq > post.Seq && e.Message.Reactions.Sum(r => r.Count) == 2), "the second reaction pushed");
+        Assert.All(motherHub.Changes.SelectMany(e => e.Message.Reactions), r => Assert.Empty(r.By));
+
+        // Read again, each reader is named alone; the admin sees both.
+        ReactionDto Of(IEnumerable<MessageDto> list) => Assert.Single(list.Last(m => m.Seq == post.Seq).Reactions);
+        Assert.Equal([room.Mother.AccountId], Of(await motherHub.HistoryAsync(channel.Id)).By);
+        Assert.Equal([room.Mother.AccountId], Of((await motherHub.Connection.InvokeAsync<ChatUpdatesDto>("GetUpdates", channel.Id, 0L, 100)).Events.Select(e => e.Message)).By);
+        Assert.Equal([room.Mother.AccountId], Of((await motherHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("Субботник", room.School.Id))).Hits.Select(h => h.Message)).By);
+        Assert.Empty(Assert.Single((await motherHub.ChatsAsync(room.School.Id)).Single(c => c.Id == channel.Id).LastMessage!.Reactions).By);
+        Assert.Equal(new[] { room.Mother.AccountId, otherMother.AccountId }.Order(), Of(await adminHub.HistoryAsync(channel.Id)).By.Order());
+    }
+
     [Fact]
     public async Task Vote_ReVoteAndRetract_ResultsUpdateLiveForTheWholeChat()
     {

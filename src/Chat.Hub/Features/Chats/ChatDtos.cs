@@ -39,7 +39,8 @@ public sealed record ChatSummaryDto(
     public static ChatSummaryDto From(MyChatRow r, MessageDto? last) =>
         new(r.Id, r.SchoolId, r.Kind, r.ClassId, r.Kind == "direct" && r.PeerName is not null ? r.PeerName : r.Title, r.AvatarUrl, r.ReadOnly,
             !r.Archived && (!r.ReadOnly || r.Role != "member"), r.SlowModeSeconds, r.Role, r.LastSeq, r.LastMessageAt, r.ReadSeq, r.UnreadCount, r.MentionCount,
-            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId, last, r.Archived,
+            r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId,
+            r.ReadOnly && r.Role == "member" ? last?.NamingOnly(null) : last, r.Archived, // a channel's reader: its reactions name nobody
             r.LiveCallId is { } call ? new LiveCallSummaryDto(call, r.LiveCallKind ?? "call") : null);
 }
 
@@ -89,6 +90,18 @@ public sealed record MessageDto(
     IReadOnlyList<FileDto>? Files = null)
 {
     private static readonly JsonSerializerOptions ReadOptions = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Whether its reactions name anyone (what <see cref="NamingOnly"/> would change).</summary>
+    public bool NamesReacters => Reactions.Any(r => r.By.Length > 0);
+
+    /// <summary>
+    /// The message as a channel's reader sees it: its reactions counted, naming nobody but <paramref name="viewer"/>
+    /// (who needs to know their own to take it back), since a channel's readers are not shown to each other; null
+    /// names nobody at all (a push to the whole channel).
+    /// </summary>
+    public MessageDto NamingOnly(Guid? viewer) => NamesReacters
+        ? this with { Reactions = Reactions.Select(r => r with { By = viewer is { } v && r.By.Contains(v) ? [v] : [] }).ToList() }
+        : this;
 
     public static MessageDto From(MessageRow m) =>
         new(m.ChatId, m.Seq, m.SenderId, m.SenderId is null ? null : m.SenderName ?? "Удалённый пользователь", m.ClientId, m.Kind, m.Text, m.ReplyToSeq,

@@ -227,7 +227,7 @@ public sealed class MessageService(
             throw ChatException.Field("emoji", "Реакция — это один эмодзи.");
         }
 
-        await chatService.ActingRoleAsync(chatId, me, ct);
+        var role = await chatService.ActingRoleAsync(chatId, me, ct);
         var changeSeq = await database.InTransactionAsync(async s =>
         {
             var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
@@ -246,15 +246,24 @@ public sealed class MessageService(
                 ? await messages.AppendChangeAsync(s, chatId, seq, "reactions", me, ct)
                 : (long?)null;
         }, ct);
-        return await PushChangeAsync(chatId, seq, changeSeq, "reactions");
+        var dto = await PushChangeAsync(chatId, seq, changeSeq, "reactions");
+        return await ChannelReaderAsync(chatId, role, dto.NamesReacters, ct) ? dto.NamingOnly(me) : dto;
     }
 
     public async Task<IReadOnlyList<MessageDto>> HistoryAsync(Guid me, Guid chatId, long? beforeSeq, int? limit, CancellationToken ct)
     {
-        await chatService.RoleAsync(chatId, me, ct);
+        var role = await chatService.RoleAsync(chatId, me, ct);
         var rows = await messages.HistoryAsync(chatId, beforeSeq, Math.Clamp(limit ?? 50, 1, MaxPage), ct);
-        return rows.Select(MessageDto.From).ToList();
+        var list = rows.Select(MessageDto.From).ToList();
+        return await ChannelReaderAsync(chatId, role, list.Any(m => m.NamesReacters), ct) ? list.Select(m => m.NamingOnly(me)).ToList() : list;
     }
+
+    /// <summary>
+    /// Whether the caller reads the chat as a channel's reader (a plain member of a read-only chat), to whom reactions
+    /// name nobody else (MessageDto.NamingOnly). Asked only when there is someone to hide (<paramref name="needed"/>).
+    /// </summary>
+    private async Task<bool> ChannelReaderAsync(Guid chatId, string? role, bool needed, CancellationToken ct) =>
+        needed && role == "member" && (await chats.GetAsync(chatId, ct))?.ReadOnly == true;
 
     /// <summary>Catch-up: everything in the chat's sequence after <paramref name="afterSeq"/>, paged.</summary>
     public async Task<ChatUpdatesDto> UpdatesAsync(Guid me, Guid chatId, long afterSeq, int? limit, CancellationToken ct)
@@ -268,7 +277,13 @@ public sealed class MessageService(
         }
 
         var last = events.Count == 0 ? Math.Max(afterSeq, 0) : events[^1].Seq;
-        return new ChatUpdatesDto(chatId, lastSeq, events.Select(e => ChatEventDto.From(chatId, e)).ToList(), last < lastSeq && events.Count == page);
+        var list = events.Select(e => ChatEventDto.From(chatId, e)).ToList();
+        if (await ChannelReaderAsync(chatId, role, list.Any(e => e.Message.NamesReacters), ct))
+        {
+            list = list.Select(e => e with { Message = e.Message.NamingOnly(me) }).ToList();
+        }
+
+        return new ChatUpdatesDto(chatId, lastSeq, list, last < lastSeq && events.Count == page);
     }
 
     public async Task<long> MarkReadAsync(Guid me, Guid chatId, long seq, CancellationToken ct)
@@ -309,8 +324,11 @@ public sealed class MessageService(
 
     public const int SearchPage = 50;
 
-    public async Task<IReadOnlyList<MessageDto>> SearchAsync(Guid me, Guid? schoolId, string? query, CancellationToken ct) =>
-        (await messages.SearchAsync(me, schoolId, SearchQuery(query), SearchPage, ct)).Select(MessageDto.From).ToList();
+    public async Task<IReadOnlyList<MessageDto>> SearchAsync(Guid me, Guid? schoolId, string? query, CancellationToken ct)
+    {
+        var found = (await messages.SearchAsync(me, schoolId, SearchQuery(query), SearchPage, ct)).Select(MessageDto.From).ToList();
+        return (await HideChannelReactersAsync(me, found.Select(m => new SearchHitDto(m, [])).ToList(), ct)).Select(h => h.Message).ToList();
+    }
 
     /// <summary>A page of hits in my chats, or in one chat I may read (outsiders: <c>chat_not_found</c>, before the query is looked at).</summary>
     public async Task<SearchPageDto> SearchPageAsync(Guid me, SearchRequest request, CancellationToken ct)
@@ -325,8 +343,24 @@ public sealed class MessageService(
         var before = request.Before is { } b ? new SearchPosition(b.CreatedAt.ToUniversalTime(), b.ChatId, b.Seq) : null;
         var rows = await messages.SearchPageAsync(new SearchFilter(me, request.SchoolId, request.ChatId, before), q, limit + 1, withWords: true, ct);
         var hits = rows.Take(limit).Select(r => new SearchHitDto(MessageDto.From(r.Message), r.Words)).ToList();
+        hits = await HideChannelReactersAsync(me, hits, ct);
+
         var last = hits.Count > 0 ? hits[^1].Message : null;
         return new SearchPageDto(hits, rows.Count > limit && last is not null ? new SearchCursor(last.CreatedAt, last.ChatId, last.Seq) : null);
+    }
+
+    /// <summary>In a channel I only read, the hits' reactions name nobody but me (asked only for hits whose reactions name anyone).</summary>
+    private async Task<List<SearchHitDto>> HideChannelReactersAsync(Guid me, List<SearchHitDto> hits, CancellationToken ct)
+    {
+        foreach (var chatId in hits.Where(h => h.Message.NamesReacters).Select(h => h.Message.ChatId).Distinct().ToList())
+        {
+            if (await ChannelReaderAsync(chatId, await chatService.RoleAsync(chatId, me, ct), needed: true, ct))
+            {
+                hits = hits.Select(h => h.Message.ChatId == chatId ? h with { Message = h.Message.NamingOnly(me) } : h).ToList();
+            }
+        }
+
+        return hits;
     }
 
     private static string SearchQuery(string? query)
@@ -349,7 +383,10 @@ public sealed class MessageService(
         var dto = MessageDto.From(row);
         if (changeSeq is { } changed)
         {
-            await push.ChangeAsync(new ChatEventDto(chatId, changed, type, dto));
+            // To a whole channel its reactions name nobody: its readers are not shown to each other (its writers read
+            // the names again with the history).
+            var pushed = dto.NamesReacters && (await chats.GetAsync(chatId, CancellationToken.None))?.ReadOnly == true ? dto.NamingOnly(null) : dto;
+            await push.ChangeAsync(new ChatEventDto(chatId, changed, type, pushed));
         }
 
         return dto;

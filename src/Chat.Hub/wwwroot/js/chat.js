@@ -480,7 +480,20 @@ export function showMain(root, me, school, schools, nav) {
   function onChange(e) {
     const s = summaryOf(e.chatId);
     if (s && s.lastMessage?.seq === e.message.seq) { s.lastMessage = e.message; renderList(); }
-    if (current?.id === e.chatId) { if (current.msgs.has(e.message.seq)) putMessage(e.message); else persistChat(current); } else offline.mergeEvent(e.chatId, e.seq, e.message);
+    if (current?.id === e.chatId) {
+      const had = current.msgs.get(e.message.seq);
+      if (had) putMessage(keepMyReactions(had, e.message)); else persistChat(current);
+    } else offline.mergeEvent(e.chatId, e.seq, e.message);
+  }
+
+  /**
+   * A channel's push names no reacters (its readers are not shown to each other): my own reactions, known from my
+   * last reading of the message or my own React, are kept on it — as long as the emoji is still there at all.
+   */
+  function keepMyReactions(had, pushed) {
+    if (!pushed.reactions?.length || pushed.reactions.some(r => r.by.length)) return pushed;
+    const mine = new Set((had.reactions || []).filter(r => r.by.includes(me.id)).map(r => r.emoji));
+    return { ...pushed, reactions: pushed.reactions.map(r => (mine.has(r.emoji) ? { ...r, by: [me.id] } : r)) };
   }
 
   /**
