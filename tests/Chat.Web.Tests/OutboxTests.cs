@@ -37,25 +37,14 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
 
         var page = await PageAsync(Desktop);
         var listReads = 0;
-        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        await RouteHubAsync(page, toServer: r =>
         {
-            var server = ws.ConnectToServer();
-            ws.OnMessage(f =>
+            if (Is(r, "target", "GetChats"))
             {
-                if (f.Text is { } t && Records(t).Any(r => Is(r, "target", "GetChats")))
-                {
-                    Interlocked.Increment(ref listReads);
-                }
+                Interlocked.Increment(ref listReads);
+            }
 
-                if (f.Text is { } text)
-                {
-                    server.Send(text);
-                }
-                else
-                {
-                    server.Send(f.Binary!);
-                }
-            });
+            return true;
         });
         await SignInAsync(page, elena.Phone);
         await OpenChatAsync(page, "Родители 3А");

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Chat.Testing;
 using Microsoft.Playwright;
@@ -110,46 +109,22 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Desktop);
         string? mode = null; // "hold": SendFiles never reaches the server; "lose": its answer never reaches the page
         string? lostAnswer = null;
-        await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
-        {
-            var server = ws.ConnectToServer();
-            ws.OnMessage(f =>
+        await RouteHubAsync(page,
+            toServer: r =>
             {
-                if (f.Text is not { } t)
+                if (!Is(r, "target", "SendFiles"))
                 {
-                    server.Send(f.Binary!);
-                    return;
+                    return true;
                 }
 
-                var send = Records(t).FirstOrDefault(r => Is(r, "target", "SendFiles"));
-                if (send.ValueKind == JsonValueKind.Object && mode == "hold")
+                if (mode == "lose")
                 {
-                    return;
+                    lostAnswer = r.GetProperty("invocationId").GetString();
                 }
 
-                if (send.ValueKind == JsonValueKind.Object && mode == "lose")
-                {
-                    lostAnswer = send.GetProperty("invocationId").GetString();
-                }
-
-                server.Send(t);
-            });
-            server.OnMessage(f =>
-            {
-                if (f.Text is not { } t)
-                {
-                    ws.Send(f.Binary!);
-                    return;
-                }
-
-                var kept = Records(t).Where(r => !(lostAnswer is { } id && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", id)))
-                    .Select(r => r.GetRawText() + "\u001e").ToList();
-                if (kept.Count > 0)
-                {
-                    ws.Send(string.Concat(kept));
-                }
-            });
-        });
+                return mode != "hold";
+            },
+            toPage: r => !(lostAnswer is { } id && r.TryGetProperty("type", out var type) && type.GetInt32() == 3 && Is(r, "invocationId", id)));
         await SignInAsync(page, teacher.Phone);
         await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
         await OpenChatAsync(page, "10Б");

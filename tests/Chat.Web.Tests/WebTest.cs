@@ -45,6 +45,33 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
     protected static List<JsonElement> Records(string frame) =>
         frame.Split('\u001e', StringSplitOptions.RemoveEmptyEntries).Select(r => JsonDocument.Parse(r).RootElement.Clone()).ToList();
 
+    /// <summary>
+    /// Routes the page's hub connection through the test: <paramref name="toServer"/> and <paramref name="toPage"/> see
+    /// each SignalR record of a text frame and say whether it goes on (binary frames and unset directions pass as they are).
+    /// </summary>
+    protected static Task RouteHubAsync(IPage page, Func<JsonElement, bool>? toServer = null, Func<JsonElement, bool>? toPage = null) =>
+        page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f => Pass(f, toServer, server.Send, server.Send));
+            server.OnMessage(f => Pass(f, toPage, ws.Send, ws.Send));
+        });
+
+    private static void Pass(IWebSocketFrame frame, Func<JsonElement, bool>? filter, Action<string> sendText, Action<byte[]> sendBinary)
+    {
+        if (frame.Text is not { } text)
+        {
+            sendBinary(frame.Binary!);
+            return;
+        }
+
+        var kept = filter is null ? [text] : Records(text).Where(filter).Select(r => r.GetRawText() + "\u001e").ToList();
+        if (kept.Count > 0)
+        {
+            sendText(string.Concat(kept));
+        }
+    }
+
     protected static bool Is(JsonElement record, string property, string value) =>
         record.ValueKind == JsonValueKind.Object && record.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() == value;
 
