@@ -16,6 +16,20 @@ namespace Chat.Web.Tests;
 [Collection(WebCollection.Name)]
 public sealed class OutboxTests(WebApp app) : WebTest(app)
 {
+    /// <summary>Елена Смирнова, mother of Ваня (3А, whose class teacher is Ирина Викторовна) and Катя (5Б), in one school.</summary>
+    private async Task<(School School, ApiUser Teacher, ApiUser Mother)> MotherOfTwoAsync(string schoolName)
+    {
+        var school = await Scene.SchoolAsync(schoolName);
+        var class3 = await school.ClassAsync("3А");
+        var class5 = await school.ClassAsync("5Б");
+        var teacher = await school.TeacherAsync("Ирина Викторовна", classTeacherOf: class3);
+        var son = await school.PupilAsync("Ваня Смирнов", class3);
+        var daughter = await school.PupilAsync("Катя Смирнова", class5);
+        var elena = await school.ParentAsync("Елена Смирнова", son.Id);
+        await school.JoinAsync(elena, "parent", childId: daughter.Id);
+        return (school, teacher, elena);
+    }
+
     /// <summary>
     /// A server stored the teacher's messages and stopped before pushing them; her phone resends them (same client ids)
     /// to the server that took over. The parent's open chat shows hers at once, and the list the other one: the resend
@@ -24,14 +38,7 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
     [Fact]
     public async Task MessagesStoredButNeverPushed_AResendBringsThemToTheOpenChatAndTheList()
     {
-        var school = await Scene.SchoolAsync("Школа №74");
-        var class3 = await school.ClassAsync("3А");
-        var class5 = await school.ClassAsync("5Б");
-        var teacher = await school.TeacherAsync("Ирина Викторовна", classTeacherOf: class3);
-        var son = await school.PupilAsync("Ваня Смирнов", class3);
-        var daughter = await school.PupilAsync("Катя Смирнова", class5);
-        var elena = await school.ParentAsync("Елена Смирнова", son.Id);
-        await school.JoinAsync(elena, "parent", childId: daughter.Id);
+        var (school, teacher, elena) = await MotherOfTwoAsync("Школа №74");
         var staffChannel = await School.ChatIdAsync(elena, school.Id, "Общешкольный канал");
         var chat3 = await School.ChatIdAsync(elena, school.Id, "Родители 3А");
 
@@ -76,14 +83,7 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
     [Fact]
     public async Task SlowModeHoldsOnlyItsChat_RefusedMessageWaitsWithRetryAndDelete_LostConfirmationLeavesNoCopy()
     {
-        var school = await Scene.SchoolAsync("Школа №73");
-        var class3 = await school.ClassAsync("3А");
-        var class5 = await school.ClassAsync("5Б");
-        var teacher = await school.TeacherAsync("Ирина Викторовна", classTeacherOf: class3);
-        var son = await school.PupilAsync("Ваня Смирнов", class3);
-        var daughter = await school.PupilAsync("Катя Смирнова", class5);
-        var elena = await school.ParentAsync("Елена Смирнова", son.Id);
-        await school.JoinAsync(elena, "parent", childId: daughter.Id);
+        var (school, teacher, elena) = await MotherOfTwoAsync("Школа №73");
         var chat3 = await School.ChatIdAsync(elena, school.Id, "Родители 3А");
         var chat5 = await School.ChatIdAsync(elena, school.Id, "Родители 5Б");
 
