@@ -88,6 +88,7 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         ILocator WithPhoto(string name) => page.Locator(".msg", new() { Has = page.GetByRole(AriaRole.Button, new() { Name = "Открыть изображение " + name }) });
         var posted = page.Locator(".msg", new() { Has = page.Locator("[data-file-id]") });
         await Expect(posted).ToHaveCountAsync(2);
+        await Expect(posted.First).ToContainTextAsync("Экскурсия в музей"); // in the order chosen, the caption with the first
         await Expect(WithPhoto("фото01.jpg").Locator("[data-file-id]")).ToHaveCountAsync(10);
         await Expect(WithPhoto("фото01.jpg")).ToContainTextAsync("Экскурсия в музей");
         await Expect(WithPhoto("фото14.jpg").Locator("[data-file-id]")).ToHaveCountAsync(4);

@@ -1226,11 +1226,14 @@ export function showMain(root, me, school, schools, nav) {
 
   /**
    * Files chosen at once (fourteen photos of a school trip) go out as messages of at most FILES_PER_MESSAGE (the
-   * server's Files:MaxFilesPerMessage) rather than all uploaded and then refused. The first carries the caption and the
-   * reply: each sendFiles takes the composer's text before its first await, so the later ones find it empty.
+   * server's Files:MaxFilesPerMessage) rather than all uploaded and then refused, one after another so that they
+   * appear in the order chosen. The first carries the caption and the reply (taken from the composer when it starts);
+   * the rest carry none, whatever is typed meanwhile.
    */
   function sendChosen(files) {
-    for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) sendFiles(files.slice(i, i + FILES_PER_MESSAGE));
+    const groups = [];
+    for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) groups.push(files.slice(i, i + FILES_PER_MESSAGE));
+    groups.reduce((before, group, i) => before.then(() => sendFiles(group, undefined, undefined, i > 0)), Promise.resolve());
   }
 
   /**
@@ -1238,17 +1241,17 @@ export function showMain(root, me, school, schools, nav) {
    * resumable upload is kept in IndexedDB (kept-uploads.js) with the caption typed so far until it is posted or
    * refused, so that after a reload the chat offers to continue it. resumed: such a kept upload (one file), continued
    * from the server's offset and posted with its own caption. uploaded: files of an earlier try that reached the server
-   * (file -> its id), not uploaded again by «Повторить».
+   * (file -> its id), not uploaded again by «Повторить». bare: no caption nor reply (the later messages of sendChosen).
    */
-  async function sendFiles(files, resumed, uploaded = new Map()) {
+  async function sendFiles(files, resumed, uploaded = new Map(), bare = false) {
     const c = current;
     if (!files.length) return;
     // The caption and the reply are what the composer holds now, not when the upload ends: on a slow connection the
     // composer is used meanwhile (the next message, an edit), and must not be posted as this file's caption. While
     // editing a message the composer holds the edit, not a caption.
-    const caption = resumed ? resumed.caption : (c.editing ? '' : c.input.value.trim());
-    const replyToSeq = resumed || c.editing ? undefined : c.replyTo?.seq;
-    if (!resumed && !c.editing) {
+    const caption = resumed ? resumed.caption : (bare || c.editing ? '' : c.input.value.trim());
+    const replyToSeq = resumed || bare || c.editing ? undefined : c.replyTo?.seq;
+    if (!resumed && !bare && !c.editing) {
       if (caption) c.input.value = '';
       clearBar();
       noteDraft(c);
@@ -1298,7 +1301,7 @@ export function showMain(root, me, school, schools, nav) {
       const retryable = e.status !== undefined ? e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500
         : ['network', 'service_unavailable'].includes(hubError(e).code);
       tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
-        retryable && !resumed && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(files, undefined, uploaded); } }, 'Повторить'),
+        retryable && !resumed && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(files, undefined, uploaded, bare); } }, 'Повторить'),
         h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }
     finishFiles();
