@@ -62,7 +62,18 @@ public sealed class CallGuestStore(NpgsqlDataSource db)
     }
 
     /// <summary>Admitted guests who are still active members of the call's school (someone who left the school is out).</summary>
-    public Task<IReadOnlyList<Guid>> AdmittedAsync(Guid callId, CancellationToken ct) => InSchoolWithStatusAsync(callId, "admitted", ct);
+    public async Task<IReadOnlyList<Guid>> AdmittedAsync(Guid callId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<Guid>(new CommandDefinition(
+            """
+            SELECT g.account_id FROM call_guests g
+            JOIN calls cl ON cl.id = g.call_id JOIN chats ch ON ch.id = cl.chat_id JOIN schools s ON s.id = ch.school_id AND s.status = 'active'
+            JOIN school_members m ON m.school_id = ch.school_id AND m.account_id = g.account_id
+            WHERE g.call_id = @callId AND g.status = 'admitted'
+            """,
+            new { callId }, cancellationToken: ct))).AsList();
+    }
 
     /// <summary>Those still waiting for the host's decision (to be told the call ended: whatever their school's state).</summary>
     public async Task<IReadOnlyList<Guid>> WaitingAsync(Guid callId, CancellationToken ct)
@@ -81,19 +92,6 @@ public sealed class CallGuestStore(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<Guid>(new CommandDefinition(
             "DELETE FROM call_guests WHERE call_id = @callId AND status = 'waiting' RETURNING account_id", new { callId }, cancellationToken: ct))).AsList();
-    }
-
-    private async Task<IReadOnlyList<Guid>> InSchoolWithStatusAsync(Guid callId, string status, CancellationToken ct)
-    {
-        await using var c = await db.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<Guid>(new CommandDefinition(
-            """
-            SELECT g.account_id FROM call_guests g
-            JOIN calls cl ON cl.id = g.call_id JOIN chats ch ON ch.id = cl.chat_id JOIN schools s ON s.id = ch.school_id AND s.status = 'active'
-            JOIN school_members m ON m.school_id = ch.school_id AND m.account_id = g.account_id
-            WHERE g.call_id = @callId AND g.status = @status
-            """,
-            new { callId, status }, cancellationToken: ct))).AsList();
     }
 
     /// <summary>Whether the person belongs to the active school of the call's chat (who may knock on its waiting room).</summary>

@@ -121,21 +121,15 @@ public sealed partial class CallService
         new(g.CallId, g.AccountId, g.DisplayName, g.Status, new DateTimeOffset(DateTime.SpecifyKind(g.AskedAt, DateTimeKind.Utc)));
 
     /// <summary>Tells people of the waiting room (they are in none of the chat's groups); <paramref name="who"/> names them.</summary>
-    private async Task TellGuestsAsync(Guid callId, Func<CancellationToken, Task<IReadOnlyList<Guid>>> who, Func<IChatClient, Task> push)
-    {
-        try
+    private Task TellGuestsAsync(Guid callId, Func<CancellationToken, Task<IReadOnlyList<Guid>>> who, Func<IChatClient, Task> push) =>
+        TryPushAsync(callId, async () =>
         {
             var waiting = await who(CancellationToken.None);
             if (waiting.Count > 0)
             {
                 await push(hub.Clients.Users(waiting.Select(g => g.ToString()).ToList()));
             }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogSfu(logger, e, callId);
-        }
-    }
+        });
 
     private async Task TryPushAsync(Guid callId, Func<Task> push)
     {

@@ -82,10 +82,8 @@ public static class FilesApi
                 throw new ChatException(ChatError.FileLinkExpired);
             }
 
-            var result = await DownloadAsync(reader.Value.AccountId, fileId, thumbnail: false, http, files, ct);
             // Not kept in the browser's disk cache: on a shared tablet the bytes must not stay there after signing out.
-            http.Response.Headers.CacheControl = "no-store";
-            return result;
+            return await DownloadAsync(reader.Value.AccountId, fileId, thumbnail: false, http, files, ct, cacheControl: "no-store");
         }).WithTags("Files").AllowAnonymous();
 
         var chats = app.MapGroup("/api/chats/{chatId:guid}").WithTags("Files").RequireAuthorization();
@@ -127,7 +125,8 @@ public static class FilesApi
     /// Sends the bytes as an attachment, never to be shown inline: <c>Content-Disposition: attachment</c> with the name
     /// (ASCII fallback and the exact name in RFC 5987 <c>filename*</c>), <c>nosniff</c>, a sandboxing CSP, and range support.
     /// </summary>
-    private static async Task<IResult> DownloadAsync(Guid reader, Guid fileId, bool thumbnail, HttpContext http, FileService s, CancellationToken ct)
+    private static async Task<IResult> DownloadAsync(
+        Guid reader, Guid fileId, bool thumbnail, HttpContext http, FileService s, CancellationToken ct, string cacheControl = "private, no-cache")
     {
         var (file, content) = await s.OpenAsync(reader, fileId, thumbnail, ct);
         var headers = http.Response.Headers;
@@ -135,7 +134,7 @@ public static class FilesApi
         headers.ContentDisposition = ContentDisposition(name);
         headers.XContentTypeOptions = "nosniff";
         headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
-        headers.CacheControl = "private, no-cache";
+        headers.CacheControl = cacheControl;
         var sha = thumbnail ? file.ThumbnailSha256! : file.Sha256;
         return Results.File(
             content,

@@ -319,22 +319,21 @@ public sealed class ModerationService(
         // warning, that the sender is still a plain member), then the decision, what it does and its audit entry are
         // one transaction: of two moderators deciding at once, one decides and the other is told it is decided, and a
         // failure or a crash half-way leaves the report open with nothing done, never resolved with nothing done.
-        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        MessageRow? original = null;
-        SchoolRule? rule = null;
+        var acts = resolution == "deleted" || (resolution == "warned" && report.SenderId is not null);
+        var (chat, rule) = acts
+            ? await ModeratorAsync(chatId, me, report.RuleId, ct)
+            : (await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound), (SchoolRule?)null);
+        var original = acts ? await messages.GetAsync(chatId, report.MessageSeq, ct) : null;
         ViolationRequest? violation = null;
-        string? snapshot = null;
-        if (resolution == "deleted")
+        if (resolution == "deleted" && original is null)
         {
-            (_, rule) = await ModeratorAsync(chatId, me, report.RuleId, ct);
-            original = await messages.GetAsync(chatId, report.MessageSeq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+            throw new ChatException(ChatError.MessageNotFound);
         }
-        else if (resolution == "warned" && report.SenderId is { } sender)
+
+        if (resolution == "warned" && report.SenderId is { } sender)
         {
-            (_, rule) = await ModeratorAsync(chatId, me, report.RuleId, ct);
             await TargetMemberAsync(chatId, sender, ct);
             violation = new ViolationRequest(chatId, sender, report.RuleId, report.MessageSeq, "По жалобе участника");
-            snapshot = (await messages.GetAsync(chatId, report.MessageSeq, ct))?.Text;
         }
 
         var changeSeq = await database.InTransactionAsync(async s =>
@@ -348,20 +347,20 @@ public sealed class ModerationService(
 
             var resolved = await moderation.ResolveReportAsync(s, locked, resolution, me, ct);
             long? change = null;
-            if (original is not null)
+            if (resolution == "deleted")
             {
-                change = await DeleteInAsync(s, chat, rule!, original, me, ct);
+                change = await DeleteInAsync(s, chat, rule!, original!, me, ct);
             }
             else if (violation is not null)
             {
-                await RecordViolationInAsync(s, chat, rule!, violation, snapshot, violation.Note, me, ct);
+                await RecordViolationInAsync(s, chat, rule!, violation, original?.Text, violation.Note, me, ct);
             }
 
             await audit.AppendAsync(s, chat.SchoolId, me, "moderation.report_resolved", reportId,
                 new { chatId, resolution, otherReportsOfTheMessage = resolved.Count - 1 }, ct);
             return change;
         }, ct);
-        if (original is not null)
+        if (resolution == "deleted")
         {
             await messageService.PushCommittedChangeAsync(chatId, report.MessageSeq, changeSeq, "deleted");
         }
