@@ -574,6 +574,56 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         }
     }
 
+    /// <summary>
+    /// A parent with children in two schools, on Chrome for Android: a notification of the other school's channel stays in
+    /// the phone's shade after the tab is closed. Its click (no page left: the worker opens one) must land in that school
+    /// and that chat, not on the first school's list: the notification carries both, and the address the worker opens
+    /// (<c>/?chat=…&amp;school=…</c>, sw.js) opens the chat there.
+    /// </summary>
+    [Fact]
+    public async Task AndroidChrome_OtherSchoolsNotification_ClickedAfterTheTabClosed_OpensThatSchoolsChat()
+    {
+        var (_, gymnasium, mother) = await ParentInTwoSchoolsAsync("Школа №59", "Гимназия №11", "Лебедев");
+        var channel = await School.ChatIdAsync(gymnasium.Admin, gymnasium.Id, "Общешкольный канал");
+
+        var page = await PageAsync(Phone);
+        await page.Context.GrantPermissionsAsync(["notifications"], new() { Origin = App.BaseUrl });
+        await page.Context.AddInitScriptAsync(AndroidNotifications);
+        await page.Context.AddInitScriptAsync(ControlVisibility);
+        await SignInAsync(page, mother.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Школа №59" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        await page.GetByRole(AriaRole.Switch, new() { Name = "Уведомления на этом устройстве" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Уведомления включены." })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Школа №59");
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+        await page.EvaluateAsync("() => window.__setHidden(true)");
+
+        await School.SendAsync(gymnasium.Admin, channel, "Экскурсия 7Б переносится на пятницу");
+        const string Data = "async () => { const r = await navigator.serviceWorker.getRegistration(); return r ? (await r.getNotifications()).map(n => n.data) : []; }";
+        JsonElement[] shown = [];
+        for (var deadline = DateTime.UtcNow.AddSeconds(15); shown.Length == 0; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no notification through the service worker");
+            shown = [.. (await page.EvaluateAsync<JsonElement>(Data)).EnumerateArray()];
+        }
+
+        var data = Assert.Single(shown);
+        Assert.Equal(channel, data.GetProperty("chatId").GetGuid());
+        Assert.Equal(gymnasium.Id, data.GetProperty("schoolId").GetGuid());
+
+        // The tab is closed; the worker's click opens the messenger at the notification's address.
+        var context = page.Context;
+        await page.CloseAsync();
+        var opened = await context.NewPageAsync();
+        await opened.GotoAsync($"{App.BaseUrl}/?chat={channel}&school={gymnasium.Id}");
+        await Expect(opened.Locator(".topbar .title")).ToHaveTextAsync("Гимназия №11");
+        await Expect(opened.Locator(".chat-head h2")).ToHaveTextAsync("Общешкольный канал");
+        await Expect(Message(opened, "Экскурсия 7Б переносится на пятницу")).ToBeVisibleAsync();
+        Assert.Equal($"{App.BaseUrl}/", opened.Url); // the address is not kept: a reload shows the list as usual
+    }
+
     private static Task WaitForNotes(IPage page, int count) =>
         page.WaitForFunctionAsync("n => window.__notes.length >= n", count);
 

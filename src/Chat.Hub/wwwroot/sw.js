@@ -6,10 +6,11 @@ self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', event => event.waitUntil(self.clients.claim()));
 self.addEventListener('notificationclick', event => {
   event.notification.close();
-  const chatId = event.notification.data && event.notification.data.chatId;
+  const { chatId, schoolId } = event.notification.data || {};
   event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(pages => {
-    const page = pages.find(p => new URL(p.url).pathname === '/') || pages[0];
-    if (!page) return self.clients.openWindow('/');
+    const page = pages.find(p => new URL(p.url).pathname === '/'); // not a call's page: it has no chats to open
+    // No page left (the notification outlived it, as Android keeps them): a new one opens straight in that chat.
+    if (!page) return self.clients.openWindow(chatId ? '/?' + new URLSearchParams({ chat: chatId, school: schoolId || '' }) : '/');
     page.postMessage({ type: 'open-chat', chatId });
     return page.focus();
   }));

@@ -21,6 +21,14 @@ if (joinMatch) {
   history.replaceState(null, '', '/');
 }
 
+// A notification clicked with no page open (sw.js) opens /?chat=…&school=…: that school, then that chat, once the list has it.
+const opened = new URLSearchParams(location.search);
+if (location.pathname === '/' && opened.get('chat')) {
+  sessionStorage.setItem('chat.open', opened.get('chat'));
+  if (opened.get('school')) localStorage.setItem(SCHOOL_KEY, opened.get('school'));
+  history.replaceState(null, '', '/');
+}
+
 // Why the session ended, when the client knows (signed out everywhere, account deleted): shown on the sign-in screen
 // until a code is asked for. A second end without a reason right after (a request that met the ended session) keeps it.
 let signedOutNote = '';

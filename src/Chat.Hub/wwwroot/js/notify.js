@@ -134,7 +134,7 @@ export function chatNotifier(me, openChat) {
   if (worker) navigator.serviceWorker.addEventListener('message', fromWorker);
 
   /** Shows one notification (unless the browser took the permission back); a click opens the chat. */
-  function show(chatId, tag, title, body) {
+  function show(chatId, schoolId, tag, title, body) {
     if (stopped || Notification.permission !== 'granted') return; // taken back in the browser's settings meanwhile
     body = body.replace(/\s+/g, ' ');
     if (body.length > BODY_MAX) body = body.slice(0, BODY_MAX - 1).trimEnd() + '…';
@@ -143,7 +143,7 @@ export function chatNotifier(me, openChat) {
       n = new Notification(title, { body, tag, renotify: true, lang: 'ru' });
     } catch {
       // Chrome on Android shows notifications only through a service worker.
-      worker?.then(r => r?.showNotification(title, { body, tag, renotify: true, lang: 'ru', data: { chatId } })).catch(() => {});
+      worker?.then(r => r?.showNotification(title, { body, tag, renotify: true, lang: 'ru', data: { chatId, schoolId } })).catch(() => {});
       return;
     }
     shown.set(tag, { n, chatId });
@@ -168,7 +168,7 @@ export function chatNotifier(me, openChat) {
     message(m, summary, open) {
       if (!enabled || open || m.senderId === me.id || !m.senderId || m.kind === 'system' || m.deleted) return;
       if (mutedNow(summary) && !m.mentions?.includes(me.id)) return;
-      show(m.chatId, 'chat-' + m.chatId, summary.title, `${m.senderName || ''}: ${preview(m)}`);
+      show(m.chatId, summary.schoolId, 'chat-' + m.chatId, summary.title, `${m.senderName || ''}: ${preview(m)}`);
     },
     /**
      * A call reminder (CallReminderDto) of a chat I have (summary; title with the school's name for another school):
@@ -180,7 +180,7 @@ export function chatNotifier(me, openChat) {
       const kind = REMINDER_KINDS[r.kind] || 'Звонок';
       const m = reminderMinutes(r);
       const title = r.atStart ? `${kind} начинается` : `${kind} через ${m} ${plural(m, 'минуту', 'минуты', 'минут')}`;
-      show(r.chatId, 'call-' + r.planId, title, `${r.title} · ${summary.title}`);
+      show(r.chatId, summary.schoolId, 'call-' + r.planId, title, `${r.title} · ${summary.title}`);
     },
     /** The reminder is over (dismissed, the call started, forgotten): its notification goes. */
     reminderGone(planId) {
