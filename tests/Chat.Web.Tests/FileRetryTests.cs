@@ -157,6 +157,61 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         Assert.Equal(SampleFiles.Pdf(), await File.ReadAllBytesAsync(await download.PathAsync()));
     }
 
+    /// <summary>
+    /// A family tablet: the mother looked at a class photo and a voice note, then signed out. What the page fetched goes
+    /// with the session: the next person on the tablet cannot read the photo or the voice note from the page's memory.
+    /// </summary>
+    [Fact]
+    public async Task SignOut_LetsGoOfThePhotosAndVoiceNotesThePageFetched()
+    {
+        var school = await Scene.SchoolAsync("Школа №20");
+        var classId = await school.ClassAsync("4Б");
+        var teacher = await school.TeacherAsync("Ольга Ивановна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Саша Титов", classId);
+        var mother = await school.ParentAsync("Ирина Титова", pupil.Id);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "Родители 4Б");
+        var photo = await UploadAsync(teacher, school.Id, "Утренник.jpg", SampleFiles.Jpeg(800, 600));
+        var voice = await UploadAsync(teacher, school.Id, "Объявление.mp3", SampleFiles.Mp3());
+        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files",
+            new { clientId = Guid.NewGuid(), fileIds = new[] { photo, voice }, caption = "Фото с утренника и объявление" }));
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        await OpenChatAsync(page, "Родители 4Б");
+        var card = MessageCard(page, "Фото с утренника и объявление");
+        await page.WaitForFunctionAsync("() => document.querySelector('.thumb img')?.naturalWidth > 0");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Открыть изображение Утренник.jpg" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('dialog .full-img')?.naturalWidth === 800");
+        var thumbUrl = await page.EvaluateAsync<string>("() => document.querySelector('.thumb img').src");
+        var fullUrl = await page.EvaluateAsync<string>("() => document.querySelector('dialog .full-img').src");
+        const string Readable = "async url => { try { await (await fetch(url)).arrayBuffer(); return true; } catch { return false; } }";
+        foreach (var url in new[] { thumbUrl, fullUrl })
+        {
+            Assert.StartsWith("blob:", url, StringComparison.Ordinal);
+            Assert.True(await page.EvaluateAsync<bool>(Readable, url), $"{url} is readable while signed in");
+        }
+
+        // Over the page's budget (lowered here to nothing), the least recently used that is not on screen goes: the full
+        // photo, closed; not the preview still shown in the chat, nor the voice note just fetched.
+        await page.GetByRole(AriaRole.Dialog, new() { Name = "Утренник.jpg" }).GetByRole(AriaRole.Button, new() { Name = "Закрыть" }).ClickAsync();
+        await page.EvaluateAsync("async () => { (await import('/js/files.js')).fileCache.bytes = 1; }");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Слушать Объявление.mp3" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('.file.audio audio')?.duration > 2");
+        var voiceUrl = await page.EvaluateAsync<string>("() => document.querySelector('.file.audio audio').src");
+        Assert.False(await page.EvaluateAsync<bool>(Readable, fullUrl), "the closed full photo is kept over the budget");
+        Assert.True(await page.EvaluateAsync<bool>(Readable, thumbUrl), "the preview on screen was let go");
+        Assert.True(await page.EvaluateAsync<bool>(Readable, voiceUrl), "the voice note just fetched was let go");
+        var urls = new[] { thumbUrl, voiceUrl };
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "К списку чатов" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Выйти" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToBeVisibleAsync();
+        foreach (var url in urls)
+        {
+            Assert.False(await page.EvaluateAsync<bool>(Readable, url), $"{url} is still readable after signing out");
+        }
+    }
+
     private static async Task<Guid> UploadAsync(ApiUser who, Guid schoolId, string name, byte[] bytes)
     {
         using var content = new ByteArrayContent(bytes);

@@ -8,6 +8,7 @@ import { showMain, stopChat } from './chat.js';
 import { LIVE_NAMES, liveMark } from './chat-calls.js';
 import { showProfile } from './profile.js';
 import { clearKeptUploads } from './kept-uploads.js';
+import { forgetFiles } from './files.js';
 import { offlineStore } from './offline.js';
 
 const root = document.getElementById('app');
@@ -37,6 +38,7 @@ session.onSignedOut(note => {
   stopChat();
   localStorage.removeItem(SCHOOL_KEY);
   clearKeptUploads(); // unfinished uploads (their files) are the account's data too
+  forgetFiles(); // so are the photos and voice notes this page fetched
   // So are messages not sent yet: on a shared family tablet they must neither stay readable after signing out nor go
   // out by themselves at the next sign-in.
   for (const key of Object.keys(localStorage)) if (key.startsWith('chat.outbox.')) localStorage.removeItem(key);

@@ -8,15 +8,58 @@ import { blob, fileLink } from './api.js';
 import { h, fill } from './dom.js';
 import { viewDialog, notice } from './dialog.js';
 
-const urls = new Map(); // path -> Promise<object URL>, so re-rendering a message does not fetch again
+// Photos and voice notes fetched on this page: path -> { promise, url, size }, the most recently used last, so that
+// re-rendering a message does not fetch again. Kept within a budget: a parent scrolling through a year of class photos
+// must not fill a phone's memory, so beyond it the least recently used that nothing on screen shows are let go (fetched
+// again when shown again).
+export const fileCache = { bytes: 48 * 1024 * 1024 }; // a test lowers it to see the least recently used let go
+let urls = new Map();
 
 function objectUrl(path) {
-  if (!urls.has(path)) {
-    const p = blob(path).then(b => URL.createObjectURL(b));
-    p.catch(() => urls.delete(path));
-    urls.set(path, p);
+  const known = urls.get(path);
+  if (known) {
+    urls.delete(path);
+    urls.set(path, known);
+    return known.promise;
   }
-  return urls.get(path);
+  const entry = { url: null, size: 0 };
+  const cache = urls;
+  entry.promise = blob(path).then(b => {
+    const url = URL.createObjectURL(b);
+    if (urls !== cache) {
+      // Signed out meanwhile: nothing of that session is kept.
+      URL.revokeObjectURL(url);
+      throw new Error('signed out');
+    }
+    entry.url = url;
+    entry.size = b.size;
+    trimCache(entry);
+    return url;
+  });
+  entry.promise.catch(() => { if (cache.get(path) === entry) cache.delete(path); });
+  urls.set(path, entry);
+  return entry.promise;
+}
+
+/** Lets go of the least recently used photos and voice notes over the budget, but none shown now and not `fresh`. */
+function trimCache(fresh) {
+  let total = 0;
+  for (const e of urls.values()) total += e.size;
+  if (total <= fileCache.bytes) return;
+  const shown = new Set([...document.querySelectorAll('img[src^="blob:"], audio[src^="blob:"]')].map(el => el.src));
+  for (const [path, e] of urls) {
+    if (total <= fileCache.bytes) break;
+    if (e === fresh || !e.url || shown.has(e.url)) continue;
+    URL.revokeObjectURL(e.url);
+    urls.delete(path);
+    total -= e.size;
+  }
+}
+
+/** Signing out: the photos and voice notes this page fetched go with the session (a shared family tablet). */
+export function forgetFiles() {
+  for (const e of urls.values()) if (e.url) URL.revokeObjectURL(e.url);
+  urls = new Map();
 }
 
 export function size(bytes) {
