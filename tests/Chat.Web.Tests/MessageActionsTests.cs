@@ -190,9 +190,28 @@ public sealed class MessageActionsTests(WebApp app) : WebTest(app)
 
         await Expect(thumbs).ToHaveTextAsync("👍 2");
         await Expect(thumbs).ToHaveAttributeAsync("aria-pressed", "true");
+
+        // Her tablet at home has the channel open too: it shows her reaction as hers, and follows when she takes it
+        // back on the phone (the channel's push names nobody; her devices are told which reactions are hers).
+        var tablet = await PageAsync(Desktop);
+        await SignInAsync(tablet, mother.Phone);
+        await OpenChatAsync(tablet, "Общешкольный канал");
+        var tabletThumbs = MessageCard(tablet, "Ярмарка в пятницу").Locator(".reaction");
+        await Expect(tabletThumbs).ToHaveTextAsync("👍 2");
+        await Expect(tabletThumbs).ToHaveAttributeAsync("aria-pressed", "true");
+
         await thumbs.ClickAsync();
         await Expect(thumbs).ToHaveTextAsync("👍 1");
         await Expect(thumbs).ToHaveAttributeAsync("aria-pressed", "false");
+        await Expect(otherThumbs).ToHaveAttributeAsync("aria-pressed", "true");
+        await Expect(tabletThumbs).ToHaveTextAsync("👍 1");
+        await Expect(tabletThumbs).ToHaveAttributeAsync("aria-pressed", "false");
+
+        // And the other way: a reaction she adds on the tablet is hers on the phone.
+        await tabletThumbs.ClickAsync();
+        await Expect(tabletThumbs).ToHaveTextAsync("👍 2");
+        await Expect(thumbs).ToHaveTextAsync("👍 2");
+        await Expect(thumbs).ToHaveAttributeAsync("aria-pressed", "true");
         await Expect(otherThumbs).ToHaveAttributeAsync("aria-pressed", "true");
     }
 }

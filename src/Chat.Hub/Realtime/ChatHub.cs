@@ -30,6 +30,12 @@ public interface IChatClient
 
     Task MessageChanged(ChatEventDto change);
 
+    /// <summary>
+    /// To a channel's reader (all her devices) after she reacted: the message with her own reactions named. The channel's
+    /// <c>MessageChanged</c> names nobody, so without it her other devices could not tell that she took a reaction back.
+    /// </summary>
+    Task MyReactions(MessageDto message);
+
     Task ChatMembershipChanged(Guid chatId, bool added);
 
     /// <summary>A chat's title, avatar or archived state changed (to its members; each derives its own canPost).</summary>

@@ -24,6 +24,10 @@ public sealed partial class ChatPush(IHubContext<ChatHub, IChatClient> hub, ILog
     public Task ChangeAsync(ChatEventDto change) =>
         TryAsync(() => hub.Clients.Group(LiveConnections.ChatGroup(change.ChatId)).MessageChanged(change), change.ChatId);
 
+    /// <summary>A channel reader's own reactions on a message, to all her devices (IChatClient.MyReactions).</summary>
+    public Task MyReactionsAsync(Guid accountId, MessageDto message) =>
+        TryAsync(() => hub.Clients.User(accountId.ToString()).MyReactions(message), message.ChatId);
+
     public Task ReadPositionAsync(ReadPositionDto position, bool wholeChat) =>
         TryAsync(() => wholeChat
             ? hub.Clients.Group(LiveConnections.ChatGroup(position.ChatId)).ReadPosition(position)

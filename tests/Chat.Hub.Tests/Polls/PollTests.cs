@@ -72,6 +72,11 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
         await using var otherHub = await HubClient.ConnectAsync(app, otherMother);
         var channel = (await adminHub.ChatsAsync(room.School.Id)).Single(c => c.Title == "Общешкольный канал");
         var post = await adminHub.SendAsync(channel.Id, "Субботник в эту субботу");
+        await using var motherTablet = await HubClient.ConnectAsync(app, room.Mother);
+        var tabletMine = new ConcurrentQueue<MessageDto>();
+        var otherMine = new ConcurrentQueue<MessageDto>();
+        motherTablet.Connection.On<MessageDto>("MyReactions", tabletMine.Enqueue);
+        otherHub.Connection.On<MessageDto>("MyReactions", otherMine.Enqueue);
 
         var mine = await motherHub.Connection.InvokeAsync<MessageDto>("React", channel.Id, post.Seq, "👍", true);
         Assert.Equal([room.Mother.AccountId], Assert.Single(mine.Reactions).By);
@@ -82,6 +87,21 @@ public sealed class PollTests(ChatApp app) : IClassFixture<ChatApp>
         // The push to the channel names nobody.
         await HubClient.EventuallyAsync(() => motherHub.Changes.Any(e => e.Seq > post.Seq && e.Message.Reactions.Sum(r => r.Count) == 2), "the second reaction pushed");
         Assert.All(motherHub.Changes.SelectMany(e => e.Message.Reactions), r => Assert.Empty(r.By));
+
+        // Her other device is told which reactions are hers (the push could not say it); the other reader is told only
+        // of her own.
+        await HubClient.EventuallyAsync(() => !tabletMine.IsEmpty && !otherMine.IsEmpty, "each reader's own reactions");
+        Assert.Equal([room.Mother.AccountId], Assert.Single(Assert.Single(tabletMine).Reactions).By);
+        Assert.Equal([otherMother.AccountId], Assert.Single(Assert.Single(otherMine).Reactions).By);
+        var taken = await motherHub.Connection.InvokeAsync<MessageDto>("React", channel.Id, post.Seq, "👍", false);
+        Assert.Empty(Assert.Single(taken.Reactions).By);
+        await HubClient.EventuallyAsync(() => tabletMine.Count == 2, "her taking it back, on the tablet");
+        var after = tabletMine.Last();
+        Assert.Equal(1, Assert.Single(after.Reactions).Count);
+        Assert.Empty(after.Reactions[0].By);
+        Assert.Single(otherMine);
+
+        await motherHub.Connection.InvokeAsync<MessageDto>("React", channel.Id, post.Seq, "👍", true);
 
         // Read again, each reader is named alone; the admin sees both.
         ReactionDto Of(IEnumerable<MessageDto> list) => Assert.Single(list.Last(m => m.Seq == post.Seq).Reactions);

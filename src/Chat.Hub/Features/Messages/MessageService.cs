@@ -247,7 +247,19 @@ public sealed class MessageService(
                 : (long?)null;
         }, ct);
         var dto = await PushChangeAsync(chatId, seq, changeSeq, "reactions");
-        return await ChannelReaderAsync(chatId, role, dto.NamesReacters, ct) ? dto.NamingOnly(me) : dto;
+        if (!await ChannelReaderAsync(chatId, role, dto.NamesReacters, ct))
+        {
+            return dto;
+        }
+
+        // The channel's push named nobody: her other devices learn from this one which reactions are hers now.
+        var mine = dto.NamingOnly(me);
+        if (changeSeq is not null)
+        {
+            await push.MyReactionsAsync(me, mine);
+        }
+
+        return mine;
     }
 
     public async Task<IReadOnlyList<MessageDto>> HistoryAsync(Guid me, Guid chatId, long? beforeSeq, int? limit, CancellationToken ct)

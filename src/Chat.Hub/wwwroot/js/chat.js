@@ -175,6 +175,7 @@ export function showMain(root, me, school, schools, nav) {
     },
     message: m => onMessage(m),
     change: e => onChange(e),
+    myReactions: m => onMyReactions(m),
     pending: item => { if (current?.id === item.chatId) renderPending(item); },
     // Sent: its copy goes even when the message is shown already (it came back through a catch-up first).
     sent: item => dropPending(item.clientId),
@@ -494,6 +495,18 @@ export function showMain(root, me, school, schools, nav) {
     if (!pushed.reactions?.length || pushed.reactions.some(r => r.by.length)) return pushed;
     const mine = new Set((had.reactions || []).filter(r => r.by.includes(me.id)).map(r => r.emoji));
     return { ...pushed, reactions: pushed.reactions.map(r => (mine.has(r.emoji) ? { ...r, by: [me.id] } : r)) };
+  }
+
+  /**
+   * I reacted in a channel, here or on another device (MyReactions): the message with my reactions named. Its counts
+   * are taken unless a later change of the message is shown already; which reactions are mine is taken either way.
+   */
+  function onMyReactions(m) {
+    const had = current?.id === m.chatId ? current.msgs.get(m.seq) : null;
+    if (!had || had.deleted) return;
+    const mine = new Set((m.reactions || []).filter(r => r.by.includes(me.id)).map(r => r.emoji));
+    const base = (had.version ?? 0) > (m.version ?? 0) ? had.reactions || [] : m.reactions || [];
+    putMessage({ ...had, reactions: base.map(r => ({ ...r, by: mine.has(r.emoji) ? [me.id] : r.by.filter(x => x !== me.id) })) });
   }
 
   /**
