@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using Chat.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -50,6 +52,15 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
         await Expect(found.Locator(".text")).ToHaveTextAsync("Завтра не будет урока физкультуры, зал закрыт");
         await Expect(found).ToBeFocusedAsync();
         await Expect(found).ToBeInViewportAsync();
+
+        // A message of files is found by a file's name too, shown after its caption with the word marked.
+        var file = await Scene.Read(await petya.Http.PostAsync($"/api/schools/{school.Id}/files?name={Uri.EscapeDataString("Расписание_секций.pdf")}&uploadId={Guid.NewGuid()}", new ByteArrayContent(SampleFiles.Pdf())));
+        await Scene.Read(await petya.Http.PostAsJsonAsync($"/api/chats/{chatA}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() }, caption = "Секции на осень" }));
+        await box.FillAsync("расписание");
+        await box.PressAsync("Enter");
+        await Expect(hits).ToHaveCountAsync(1);
+        await Expect(hits.Locator(".last")).ToHaveTextAsync("Петя Орлов: 📎 Секции на осень · Расписание_секций.pdf");
+        await Expect(hits.Locator(".last mark")).ToHaveTextAsync("Расписание");
 
         // Nothing found is said so; closing the search brings the chat list back.
         await box.FillAsync("контрольная");

@@ -523,7 +523,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
         (await SearchPageAsync(new SearchFilter(accountId, schoolId, null, null), query, limit, withWords: false, ct)).Select(h => h.Message).ToList();
 
     /// <summary>
-    /// One page of a full-text search, newest first, keyset-paged by (created_at, chat_id, seq) below
+    /// One page of a full-text search of message texts and the names of their files, newest first, keyset-paged by (created_at, chat_id, seq) below
     /// <see cref="SearchFilter.Before"/>. Without a chat: the person's chats (of the school, if given) in active schools
     /// (a suspended school's chats are not read, as history and files are not); with a chat: only that chat (the caller
     /// has checked the person's access to it). Each hit carries the words of its text that matched
@@ -539,15 +539,26 @@ public sealed class MessageStore(NpgsqlDataSource db)
             $"""
             SELECT {MessageColumns},
                    CASE WHEN NOT @withWords THEN ARRAY[]::text[] ELSE ARRAY(SELECT DISTINCT lower(w[1]) FROM regexp_matches(
-                       ts_headline('russian', m.text, websearch_to_tsquery('russian', @query), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),
+                       ts_headline('russian', m.text || CASE WHEN m.kind = 'files' THEN coalesce((
+                               SELECT E'\n' || string_agg(translate(f.name, '._-', '   '), E'\n')
+                               FROM message_files mf JOIN files f ON f.id = mf.file_id
+                               WHERE mf.chat_id = m.chat_id AND mf.message_seq = m.seq), '') ELSE '' END,
+                           websearch_to_tsquery('russian', @query), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),
                        chr(1) || '([^' || chr(2) || ']+)' || chr(2), 'g') w) END AS words
             FROM (
                 SELECT m.* FROM messages m
+                JOIN (
+                    -- By its text, or by a name of one of its files (the caption may be empty).
+                    SELECT chat_id, seq FROM messages WHERE search @@ websearch_to_tsquery('russian', @query)
+                    UNION
+                    SELECT mf.chat_id, mf.message_seq FROM files f JOIN message_files mf ON mf.file_id = f.id
+                    WHERE f.name_search @@ websearch_to_tsquery('russian', @query)
+                ) hit ON hit.chat_id = m.chat_id AND hit.seq = m.seq
                 WHERE (CASE WHEN @chatId::uuid IS NOT NULL THEN m.chat_id = @chatId
                             ELSE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm JOIN chats ch ON ch.id = cm.chat_id
                                                JOIN schools sc ON sc.id = ch.school_id AND sc.status = 'active'
                                                WHERE cm.account_id = @accountId AND (@schoolId::uuid IS NULL OR ch.school_id = @schoolId)) END)
-                  AND m.deleted_at IS NULL AND m.search @@ websearch_to_tsquery('russian', @query)
+                  AND m.deleted_at IS NULL
                   AND (@beforeAt::timestamptz IS NULL OR (m.created_at, m.chat_id, m.seq) < (@beforeAt, @beforeChatId, @beforeSeq))
                 ORDER BY m.created_at DESC, m.chat_id DESC, m.seq DESC LIMIT @limit
             ) m LEFT JOIN accounts a ON a.id = m.sender_id

@@ -17,6 +17,43 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
     private static async Task<FileDto> UploadAsync(TestUser who, TestSchool school, string name, byte[] bytes, Guid? uploadId = null) =>
         await (await FileCalls.UploadAsync(who, school.Id, name, bytes, uploadId)).ReadAsync<FileDto>();
 
+    /// <summary>
+    /// A pupil looks for the timetable: it came as «Расписание_звонков.pdf» without a caption. Search finds a message by
+    /// its files' names (any word form; dots, underscores and hyphens split words), with the matched words for the
+    /// highlight — and still only in the searcher's chats.
+    /// </summary>
+    [Fact]
+    public async Task Search_FindsAMessageByItsFilesNames_OnlyInTheSearchersChats()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var timetable = await UploadAsync(room.Teacher, room.School, "Расписание_звонков.pdf", SampleFiles.Pdf());
+        var report = await UploadAsync(room.Teacher, room.School, "report-2026.pdf", SampleFiles.Pdf());
+        await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
+        var bare = await teacherHub.Connection.InvokeAsync<MessageDto>("SendFiles", new SendFilesRequest(room.ChatId, Guid.NewGuid(), [timetable.Id], null));
+        var captioned = await teacherHub.Connection.InvokeAsync<MessageDto>("SendFiles", new SendFilesRequest(room.ChatId, Guid.NewGuid(), [report.Id], "Итоги четверти"));
+        await teacherHub.SendAsync(room.ChatId, "Звонки теперь на пять минут раньше");
+
+        await using var petyaHub = await HubClient.ConnectAsync(app, room.Petya);
+        var found = await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("расписания", room.School.Id));
+        var hit = Assert.Single(found.Hits);
+        Assert.Equal(bare.Seq, hit.Message.Seq);
+        Assert.Equal(["расписание"], hit.Words);
+
+        // «звонки»: in the file's name and in a text: both, newest first, each once.
+        var both = await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("звонки", ChatId: room.ChatId));
+        Assert.Equal(2, both.Hits.Count);
+        Assert.Equal(bare.Seq, both.Hits[1].Message.Seq);
+
+        // A Latin name split at its hyphen; the caption's words and the name's together.
+        var byName = Assert.Single((await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("report", room.School.Id))).Hits);
+        Assert.Equal(captioned.Seq, byName.Message.Seq);
+        Assert.Equal(["report"], byName.Words);
+
+        // Коля of 5Б is not in 5А's chat: nothing of it.
+        await using var kolyaHub = await HubClient.ConnectAsync(app, room.Kolya);
+        Assert.Empty((await kolyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("расписание", room.School.Id))).Hits);
+    }
+
     [Fact]
     public async Task TeacherPostsPdfAndPhoto_PupilsOf5ADownloadThem_PupilOf5BGetsNotFound()
     {

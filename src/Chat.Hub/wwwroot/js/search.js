@@ -67,7 +67,10 @@ export function messageSearch(ctx) {
   }
 
   function hit({ message: m, words }) {
-    const text = m.kind === 'files' || m.kind === 'poll' ? ctx.preview(m) : localTimes(m.text || '');
+    let text = m.kind === 'files' || m.kind === 'poll' ? ctx.preview(m) : localTimes(m.text || '');
+    // A message of files may be found by a file's name: a caption's preview shows the names after it.
+    const names = (m.files || []).map(f => f.name).join(', ');
+    if (m.kind === 'files' && m.text && names && text.startsWith('📎')) text += ' · ' + names;
     const last = h('span', { class: 'last' }, m.senderName ? m.senderName + ': ' : '');
     appendMarked(last, snippet(text, words), words);
     return h('button', {
