@@ -316,14 +316,15 @@ public sealed class ChatStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Whether a plain member may start calls in the chat: either person of a direct chat, or a verified teacher of the
-    /// chat's school (moderators and owners always may; the caller knows their role).
+    /// chat's school unless the chat is a read-only channel, which a plain member only reads (moderators and owners always
+    /// may; the caller knows their role).
     /// </summary>
     public async Task<bool> MemberMayStartCallsAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return await c.ExecuteScalarAsync<bool>(new CommandDefinition(
             """
-            SELECT coalesce((SELECT ch.kind = 'direct' OR sm.teacher_verified_at IS NOT NULL
+            SELECT coalesce((SELECT ch.kind = 'direct' OR (NOT ch.read_only AND sm.teacher_verified_at IS NOT NULL)
                              FROM chats ch JOIN chat_members cm ON cm.chat_id = ch.id AND cm.account_id = @accountId
                              LEFT JOIN school_members sm ON sm.school_id = ch.school_id AND sm.account_id = @accountId
                              WHERE ch.id = @chatId), false)

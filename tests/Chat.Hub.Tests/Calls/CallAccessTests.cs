@@ -101,6 +101,41 @@ public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
         await t.Connection.InvokeAsync("EndCall", call);
     }
 
+    /// <summary>
+    /// The school channel: a verified teacher who only reads it cannot start (or plan, or take over) a call there — a
+    /// two-way call in the channel would show its readers to each other and let any parent talk to any pupil; its admin
+    /// starts a broadcast only.
+    /// </summary>
+    [Fact]
+    public async Task SchoolChannel_AReadingTeacherStartsNothing_TheAdminOnlyABroadcast()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6А");
+        var teacher = await school.AddVerifiedTeacherAsync("Нина Петровна", a.Id);
+        var pupil = await school.AddStudentAsync("Дима", a.Id);
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        var channel = Assert.Single(await t.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
+        Assert.Equal(("member", false), (channel.Role, channel.CanPost));
+
+        await t.Connection.InvokeAsync<CallJoinDto>("StartCall", channel.Id, false).ExpectHubErrorAsync("call_start_not_allowed");
+        await t.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id).ExpectHubErrorAsync("call_start_not_allowed");
+        await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(channel.Id, "Собрание", DateTimeOffset.UtcNow.AddHours(2), "call"))
+            .ExpectHubErrorAsync("call_start_not_allowed");
+        await admin.Connection.InvokeAsync<CallJoinDto>("StartCall", channel.Id, false).ExpectHubErrorAsync("channel_broadcast_only");
+        await admin.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(channel.Id, "Собрание", DateTimeOffset.UtcNow.AddHours(2), "call"))
+            .ExpectHubErrorAsync("channel_broadcast_only");
+
+        var broadcast = await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id);
+        Assert.Equal("broadcast", broadcast.Call.Kind);
+        var watching = await t.Connection.InvokeAsync<CallJoinDto>("JoinCall", broadcast.Call.CallId);
+        Assert.False(watching.MayHost);
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", broadcast.Call.CallId);
+        await admin.Connection.InvokeAsync("LeaveCall", broadcast.Call.CallId);
+        await t.Connection.InvokeAsync<CallDto>("TakeOverCall", broadcast.Call.CallId).ExpectHubErrorAsync("call_start_not_allowed");
+    }
+
     [Fact]
     public async Task MutedPupil_AttendsTheLessonAndReceives_ButPublishesNothing()
     {

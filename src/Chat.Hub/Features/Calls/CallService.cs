@@ -65,7 +65,10 @@ public sealed partial class CallService(
         return await OpenedAsync(me, call, connectionId, ct);
     }
 
-    /// <summary>Who may start a call in the chat: either person of a direct chat; elsewhere its moderators and verified teachers.</summary>
+    /// <summary>
+    /// Who may start a call in the chat: either person of a direct chat; elsewhere its moderators and verified teachers
+    /// (in a read-only channel only its writers, and only a broadcast).
+    /// </summary>
     private async Task<ChatRow> RequireMayStartAsync(Guid me, Guid chatId, bool broadcast, CancellationToken ct)
     {
         var role = await chatService.ActingRoleAsync(chatId, me, ct);
@@ -78,6 +81,13 @@ public sealed partial class CallService(
         if (broadcast && chat.Kind == "direct")
         {
             throw new ChatException(ChatError.BroadcastNotAllowed);
+        }
+
+        // A channel's readers are not shown to each other, and safe mode keeps strangers from calling a pupil: in a
+        // channel its writers present and everyone else only watches.
+        if (!broadcast && chat.ReadOnly)
+        {
+            throw new ChatException(ChatError.ChannelBroadcastOnly);
         }
 
         return chat;

@@ -252,7 +252,7 @@ export function chatCalls(ctx) {
       !live && canStartLesson && callLink('Начать урок', `chat=${c.id}&lesson=1&autostart=1`),
       !live && s.kind === 'direct' && callLink('Позвонить', `chat=${c.id}&autostart=1`),
       // A broadcast («трансляция»): the host presents, everyone else watches (docs/calls.md); channels and groups only.
-      !live && BROADCAST_KINDS.has(s.kind) && (s.role !== 'member' || school.isTeacher) && callLink('Начать трансляцию', `chat=${c.id}&broadcast=1&autostart=1`),
+      !live && BROADCAST_KINDS.has(s.kind) && (s.role !== 'member' || (school.isTeacher && !s.readOnly)) && callLink('Начать трансляцию', `chat=${c.id}&broadcast=1&autostart=1`),
       mayStartCalls(s) && h('button', { class: 'btn small', type: 'button', onclick: () => scheduleCall(c) }, s.kind === 'direct' ? 'Запланировать звонок' : 'Запланировать урок'),
     ];
   }
