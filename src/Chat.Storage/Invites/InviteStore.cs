@@ -140,13 +140,17 @@ public sealed class InviteStore(NpgsqlDataSource db)
             new { schoolId, id, revokedBy }, s.Transaction, cancellationToken: ct));
     }
 
-    /// <summary>Revokes every link of the school (or of one class) that nobody has used yet.</summary>
+    /// <summary>
+    /// Revokes every link of the school (or of one class) that nobody has used yet. A chat's links are not the school's
+    /// (its staff owners and moderators manage them in the chat): they are left alone.
+    /// </summary>
     public async Task<int> RevokeUnusedAsync(DbScope s, Guid schoolId, Guid? classId, Guid revokedBy, CancellationToken ct)
     {
         return await s.Connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE invites SET revoked_at = now(), revoked_by = @revokedBy
             WHERE school_id = @schoolId AND (@classId::uuid IS NULL OR class_id = @classId) AND uses = 0 AND revoked_at IS NULL
+              AND role <> 'chat'
             """,
             new { schoolId, classId, revokedBy }, s.Transaction, cancellationToken: ct));
     }

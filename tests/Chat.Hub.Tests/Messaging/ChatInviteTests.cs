@@ -79,7 +79,13 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
 
         // The teacher still brings people in.
         Assert.Equal(1, await teacherHub.Connection.InvokeAsync<int>("AddChatMembers", chat.Id, new[] { classmate.AccountId }));
-        await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).EnsureOkAsync();
+        var link = await (await teacher.Http.PostAsJsonAsync($"/api/chats/{chat.Id}/invites", new { })).ReadAsync<InviteDto>();
+
+        // Nor can the pupil moderator read the teacher's link (its token, its QR code) to hand it to someone, or revoke it.
+        await (await pupil.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ExpectErrorAsync(HttpStatusCode.Forbidden, "add_member_not_allowed");
+        await (await pupil.Http.GetAsync($"/api/chats/{chat.Id}/invites/{link.Id}/qr")).ExpectErrorAsync(HttpStatusCode.Forbidden, "add_member_not_allowed");
+        await (await pupil.Http.DeleteAsync($"/api/chats/{chat.Id}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.Forbidden, "add_member_not_allowed");
+        Assert.Equal("active", Assert.Single(await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ReadAsync<List<InviteDto>>()).State);
     }
 
     /// <summary>A chat's link works on its maker's authority: once the teacher who made it has left the school, it lets nobody in.</summary>
@@ -149,6 +155,10 @@ public sealed class ChatInviteTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.DoesNotContain(listed, i => i.Id == link.Id || i.Token == link.Token);
         await (await school.Admin.Http.GetAsync($"{school.Api}/invites/{link.Id}/qr")).ExpectErrorAsync(HttpStatusCode.NotFound, "invite_not_found");
         await (await school.Admin.Http.DeleteAsync($"{school.Api}/invites/{link.Id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "invite_not_found");
+
+        // «Отозвать неиспользованные» revokes the school's links it lists, not the chat's.
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/invites/revoke-unused", new { })).EnsureOkAsync();
+        Assert.Equal("revoked", (await (await school.Admin.Http.GetAsync($"{school.Api}/invites")).ReadAsync<List<InviteDto>>()).Single(i => i.Id == schoolLink.Id).State);
         Assert.Equal("active", (await (await teacher.Http.GetAsync($"/api/chats/{chat.Id}/invites")).ReadAsync<List<InviteDto>>()).Single().State);
 
         // Revoked: whoever still holds it learns that it no longer works, not which chat it led to nor its rules.

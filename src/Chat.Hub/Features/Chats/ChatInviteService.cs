@@ -63,9 +63,13 @@ public sealed class ChatInviteService(
         return InviteDto.From(link, site.Value.PublicUrl, Now);
     }
 
+    /// <summary>
+    /// The chat's links with their tokens, for its owners and moderators who are staff: a pupil or parent made a
+    /// moderator would otherwise hand a teacher's link to any adult of the school (add_member_not_allowed).
+    /// </summary>
     public async Task<IReadOnlyList<InviteDto>> ListAsync(Guid chatId, Guid me, CancellationToken ct)
     {
-        await chatService.ManagingRoleAsync(chatId, me, ct);
+        await ManagingStaffAsync(chatId, me, ct);
 
         // A link whose maker may no longer invite lets nobody in: listed as revoked, as its preview says.
         var list = new List<InviteDto>();
@@ -108,12 +112,23 @@ public sealed class ChatInviteService(
         return InviteDto.From(revoked ?? (await invites.GetAsync(link.SchoolId, link.Id, ct))!, site.Value.PublicUrl, Now);
     }
 
-    /// <summary>One of the chat's links, for its owners and moderators: others of the chat get <c>moderator_only</c>, anyone else <c>chat_not_found</c>.</summary>
+    /// <summary>
+    /// One of the chat's links, for its owners and moderators who are staff: others of the chat get <c>moderator_only</c>
+    /// (a pupil or parent moderator <c>add_member_not_allowed</c>), anyone else <c>chat_not_found</c>.
+    /// </summary>
     private async Task<InviteLink> ManagedLinkAsync(Guid chatId, Guid inviteId, Guid me, CancellationToken ct)
     {
-        await chatService.ManagingRoleAsync(chatId, me, ct);
+        await ManagingStaffAsync(chatId, me, ct);
 
         return (await invites.ListForChatAsync(chatId, ct)).FirstOrDefault(i => i.Id == inviteId) ?? throw new ChatException(ChatError.InviteNotFound);
+    }
+
+    /// <summary>Links bring people in: the chat's owners and moderators manage them only when they are the school's staff.</summary>
+    private async Task ManagingStaffAsync(Guid chatId, Guid me, CancellationToken ct)
+    {
+        await chatService.ManagingRoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        await chatService.StaffInviterAsync(chat.SchoolId, me, ct);
     }
 
     /// <summary>

@@ -954,7 +954,8 @@ export function showMain(root, me, school, schools, nav) {
         moderator && !c.summary.archived && h('div', { class: 'row', style: 'margin-top:.5rem' },
           h('button', { class: 'btn small', type: 'button', onclick: () => client.invoke('RemindRules', c.id, newId()).catch(hubNotice) }, 'Напомнить правила')),
         // A moderation case lets an admin moderate, not manage who is in the chat (the server: moderator_only).
-        moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
+        // Links bring people in: staff's too (a pupil or parent moderator gets add_member_not_allowed).
+        moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && (school.isAdmin || school.isTeacher) && chatInvitesBox(c, id => members.find(m => m.accountId === id)?.displayName),
         // Bringing people in is staff's (the server: add_member_not_allowed for a pupil or parent made a moderator).
         moderator && !c.summary.archived && !c.caseUntil && INVITE_KINDS.has(c.summary.kind) && (school.isAdmin || school.isTeacher)
           && h('div', { class: 'row', style: 'margin-top:.5rem' }, h('button', { class: 'btn small', type: 'button', onclick: () => addMembers(c) }, 'Добавить участников')),
