@@ -81,6 +81,32 @@ public sealed class InviteTests(ChatApp app) : IClassFixture<ChatApp>
         await (await AcceptAsync(pupil, invite)).ExpectErrorAsync(HttpStatusCode.Gone, "invite_revoked");
     }
 
+    /// <summary>
+    /// A pupil's request waits for approval; meanwhile the class, still empty, goes to the archive. Approving it would put
+    /// the pupil into a class nobody lists and no class chat follows: refused, with what to do; declining still works.
+    /// </summary>
+    [Fact]
+    public async Task RequestWaiting_ItsClassArchived_ApprovalRefused_DeclineWorks()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", approveStudents = true })).EnsureOkAsync();
+        var invite = await school.InviteAsync(school.Admin, "student", class5A.Id);
+        var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), "Ученик");
+        var waiting = await TestSchool.AcceptAsync(pupil, invite);
+        Assert.Equal("pending", waiting.Status);
+
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{class5A.Id}", new { archived = true })).EnsureOkAsync();
+        var refused = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{waiting.JoinRequestId}/approve", new { }))
+            .ExpectErrorAsync(HttpStatusCode.NotFound, "class_not_found");
+        Assert.Contains("в архиве", refused.Detail, StringComparison.Ordinal);
+        Assert.Empty(await (await pupil.Http.GetAsync("/api/me/schools")).ReadAsync<List<System.Text.Json.JsonElement>>());
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/join-requests/{waiting.JoinRequestId}/reject", new { reason = "Класс расформирован" })).EnsureOkAsync();
+        var mine = Assert.Single(await (await pupil.Http.GetAsync("/api/me/join-requests")).ReadAsync<List<System.Text.Json.JsonElement>>());
+        Assert.Equal("rejected", mine.GetProperty("status").GetString());
+    }
+
     [Fact]
     public async Task OneChildParentLinks_AfterTheChildMovedClass_LeadToTheChild_InTheirClassNow_ItsClassTeacherApproves()
     {

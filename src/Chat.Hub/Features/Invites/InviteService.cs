@@ -298,14 +298,18 @@ public sealed class InviteService(
     {
         var (decided, changes) = await database.InTransactionAsync(async s =>
         {
+            _ = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+
+            // As a link's acceptance, a move, a pupil's leaving: the children's classes read here stay theirs until this
+            // commits. The decider's own rights are read after the lock too: an admin removed (or a class teacher
+            // unassigned) a moment before decides nothing.
+            await schools.LockAsync(s, schoolId, ct);
             var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
             if (member.IsSchoolSuspended)
             {
                 throw new ChatException(ChatError.SchoolSuspended);
             }
 
-            // As a link's acceptance, a move, a pupil's leaving: the children's classes read here stay theirs until this commits.
-            await schools.LockAsync(s, schoolId, ct);
             var request = await invites.GetRequestAsync(s, schoolId, requestId, ct) ?? throw new ChatException(ChatError.JoinRequestNotFound);
             // A class teacher decides for their class; a parent's request through a one-child link, for the class its child is in now.
             var mayDecide = member.IsAdmin
@@ -344,6 +348,14 @@ public sealed class InviteService(
                 if (children.Length > MaxChildrenPerRequest)
                 {
                     throw ChatException.Field("childIds", $"Не больше {MaxChildrenPerRequest} детей в одной заявке.");
+                }
+
+                // A class archived (emptied, or graduated) while the request waited takes nobody in: a pupil put there
+                // would be in no class list and no class chat. The request can still be declined.
+                if (request.ChildId is null && request.ClassId is { } requestClass
+                    && (await schools.GetClassAsync(schoolId, requestClass, ct))?.ArchivedAt is not null)
+                {
+                    throw new ChatException(ChatError.ClassNotFound, detail: "Класс этой заявки уже в архиве: принять в него нельзя. Отклоните заявку — человек сможет вступить по ссылке нового класса.");
                 }
 
                 if (request.Role != "parent")
