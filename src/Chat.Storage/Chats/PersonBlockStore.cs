@@ -23,10 +23,14 @@ public sealed class PersonBlockStore
               RETURNING cm.chat_id, cm.account_id, false AS added;
               """
             : """
-              DELETE FROM person_blocks WHERE blocker_id = @blocker AND blocked_id = @blocked;
+              WITH lifted AS (DELETE FROM person_blocks WHERE blocker_id = @blocker AND blocked_id = @blocked RETURNING 1)
               INSERT INTO chat_members (chat_id, account_id, role, source)
               SELECT c.id, @blocked, 'member', 'manual' FROM chats c
               WHERE c.kind = 'direct' AND c.direct_key = @key
+                -- Only a block lifted brings back whom it took out, and only into a chat the blocker is still in: a
+                -- chat the school's rules closed for both (a stranger unlinked from a child) stays closed.
+                AND EXISTS (SELECT 1 FROM lifted)
+                AND EXISTS (SELECT 1 FROM chat_members me WHERE me.chat_id = c.id AND me.account_id = @blocker)
                 AND EXISTS (SELECT 1 FROM school_members sm JOIN accounts a ON a.id = sm.account_id AND a.deleted_at IS NULL
                             WHERE sm.school_id = c.school_id AND sm.account_id = @blocked)
               ON CONFLICT DO NOTHING

@@ -114,6 +114,31 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
     /// another class (safe mode) while Петя had her blocked; on his unblock the rules decide as if both had been there
     /// all along, and the chat closes for both instead of reopening between two pupils who may no longer write.
     /// </summary>
+    /// <summary>
+    /// A direct chat the school's rules closed for both (a classmate moved to another class under safe mode) is not
+    /// reopened by «unblocking» someone who was never blocked: it brought the other one back alone, with the history.
+    /// </summary>
+    [Fact]
+    public async Task UnblockWithoutABlock_DoesNotReopenAChatTheRulesClosed()
+    {
+        var p = await SchoolAsync();
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        var chat = await OpenDirectAsync(petya, p.School.Id, p.Masha);
+        await petya.SendAsync(chat.Id, "Маша, привет");
+        var class5B = (await p.School.Admin.Http.GetFromJsonAsync<List<Chat.Hub.Features.Schools.ClassDto>>($"{p.School.Api}/classes"))!.Single(c => c.Name == "5Б");
+        await (await p.School.Admin.Http.PutAsJsonAsync($"{p.School.Api}/students/{p.Masha.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
+        await using var masha = await HubClient.ConnectAsync(app, p.Masha);
+        Assert.DoesNotContain(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+
+        await masha.Connection.InvokeAsync("BlockPerson", p.Petya.AccountId, false);
+        await petya.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, false);
+
+        Assert.DoesNotContain(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        await petya.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, 50).ExpectHubErrorAsync("chat_not_found");
+    }
+
     [Fact]
     public async Task Unblock_AfterTheRulesNoLongerAllowTheChat_ClosesItForBoth()
     {
