@@ -132,7 +132,11 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
 
         await masha.Connection.InvokeAsync("BlockPerson", p.Petya.AccountId, false);
-        await petya.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, false);
+        await using (var db = new Npgsql.NpgsqlConnection(app.ConnectionString))
+        {
+            Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<int>(db, "SELECT count(*)::int FROM chat_members WHERE chat_id = @id", new { id = chat.Id }));
+        }
+
 
         Assert.DoesNotContain(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
         Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
