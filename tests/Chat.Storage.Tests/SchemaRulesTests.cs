@@ -111,6 +111,33 @@ public sealed class SchemaRulesTests
         await db.Connection.ExecuteAsync("UPDATE classes SET archived_at = now() WHERE id = @first", new { first });
         Assert.NotEqual(first, await db.ClassAsync(school, "5А"));
     }
+
+    /// <summary>
+    /// A block lasts at most a month, counted in UTC as the server counts it, whatever the session's time zone: at a
+    /// month's end Moscow's month ended a day earlier, and a block the server allowed failed the insert (a 500).
+    /// </summary>
+    [Fact]
+    public async Task ChatRestrictions_BlockMonth_CountedInUtc_InAnyTimeZone()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var school = await db.SchoolAsync();
+        var moderator = await db.MemberAsync(school);
+        var pupil = await db.MemberAsync(school);
+        var chat = Guid.CreateVersion7();
+        var rule = Guid.CreateVersion7();
+        await db.Connection.ExecuteAsync("INSERT INTO chats (id, school_id, kind, title) VALUES (@chat, @school, 'group', 'Кружок')", new { chat, school });
+        await db.Connection.ExecuteAsync("INSERT INTO school_rules (id, school_id, number, text) VALUES (@rule, @school, 1, 'Уважайте друг друга')", new { rule, school });
+        await db.Connection.ExecuteAsync("SET TimeZone = 'Europe/Moscow'");
+        const string Insert = """
+            INSERT INTO chat_restrictions (id, chat_id, account_id, kind, rule_id, reason, moderator_id, starts_at, ends_at)
+            VALUES (gen_random_uuid(), @chat, @pupil, 'block', @rule, 'Оскорбления', @moderator, @startsAt, @endsAt)
+            """;
+        var startsAt = new DateTime(2026, 3, 30, 22, 30, 0, DateTimeKind.Utc); // 31 March in Moscow
+        Assert.Equal(1, await db.Connection.ExecuteAsync(Insert, new { chat, pupil, rule, moderator, startsAt, endsAt = startsAt.AddMonths(1) }));
+
+        var tooLong = await Assert.ThrowsAsync<PostgresException>(() => db.Connection.ExecuteAsync(Insert, new { chat, pupil, rule, moderator, startsAt, endsAt = startsAt.AddMonths(1).AddMinutes(1) }));
+        Assert.Equal(("23514", "chat_restrictions_block_month"), (tooLong.SqlState, tooLong.ConstraintName));
+    }
 }
 
 /// <summary>A fresh migrated database with an open connection and helpers that insert minimal rows.</summary>
@@ -131,7 +158,7 @@ internal sealed class TestDatabase : IAsyncDisposable
     public async Task<Guid> AccountAsync()
     {
         var id = Guid.CreateVersion7();
-        await Connection.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[..10] });
+        await Connection.ExecuteAsync("INSERT INTO accounts (id, display_name, phone) VALUES (@id, 'Тест', @phone)", new { id, phone = "+7" + id.ToString("N")[^10..] });
         return id;
     }
 

@@ -120,7 +120,11 @@ public sealed class ModerationStore(NpgsqlDataSource db)
         return await c.ExecuteScalarAsync<int>(new CommandDefinition(CountViolationsSql, new { chatId, accountId }, cancellationToken: ct));
     }
 
-    public async Task<ChatRestriction> RestrictAsync(DbScope s, Guid chatId, Guid accountId, string kind, Guid ruleId, string reason, Guid moderatorId, DateTime endsAt, CancellationToken ct)
+    /// <summary>
+    /// Restricts from <paramref name="startsAt"/> (the server's clock, the one its limits were checked against: a month
+    /// for a block, a day for a mute, which the table checks again) to <paramref name="endsAt"/>.
+    /// </summary>
+    public async Task<ChatRestriction> RestrictAsync(DbScope s, Guid chatId, Guid accountId, string kind, Guid ruleId, string reason, Guid moderatorId, DateTime startsAt, DateTime endsAt, CancellationToken ct)
     {
         // A new restriction of a kind replaces the active one of that kind.
         await s.Connection.ExecuteAsync(new CommandDefinition(
@@ -129,10 +133,10 @@ public sealed class ModerationStore(NpgsqlDataSource db)
         var id = Guid.CreateVersion7();
         await s.Connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO chat_restrictions (id, chat_id, account_id, kind, rule_id, reason, moderator_id, ends_at)
-            VALUES (@id, @chatId, @accountId, @kind, @ruleId, @reason, @moderatorId, @endsAt)
+            INSERT INTO chat_restrictions (id, chat_id, account_id, kind, rule_id, reason, moderator_id, starts_at, ends_at)
+            VALUES (@id, @chatId, @accountId, @kind, @ruleId, @reason, @moderatorId, @startsAt, @endsAt)
             """,
-            new { id, chatId, accountId, kind, ruleId, reason, moderatorId, endsAt }, s.Transaction, cancellationToken: ct));
+            new { id, chatId, accountId, kind, ruleId, reason, moderatorId, startsAt, endsAt }, s.Transaction, cancellationToken: ct));
         return await s.Connection.QuerySingleAsync<ChatRestriction>(new CommandDefinition(
             RestrictionSelect + " WHERE r.id = @id", new { id }, s.Transaction, cancellationToken: ct));
     }

@@ -150,7 +150,8 @@ public sealed class ModerationService(
         await TargetMemberAsync(request.ChatId, request.AccountId, ct);
         var reason = Text.Optional(request.Reason, "reason", 1000) ?? rule.Text;
         var until = request.Until.UtcDateTime;
-        if (until <= Now || until > Now.AddMonths(1))
+        var now = Now;
+        if (until <= now || until > now.AddMonths(1))
         {
             throw new ChatException(ChatError.BlockTooLong);
         }
@@ -163,7 +164,7 @@ public sealed class ModerationService(
                 throw new ChatException(ChatError.BlockNeedsViolations, detail: $"Зафиксировано нарушений: {count}. Блокировка возможна после четвёртого.");
             }
 
-            var restriction = await moderation.RestrictAsync(s, request.ChatId, request.AccountId, "block", rule.Id, reason, me, until, ct);
+            var restriction = await moderation.RestrictAsync(s, request.ChatId, request.AccountId, "block", rule.Id, reason, me, now, until, ct);
             await audit.AppendAsync(s, chat.SchoolId, me, "moderation.blocked", request.AccountId,
                 new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, reason, until, violations = count }, ct);
             return restriction;
@@ -184,9 +185,10 @@ public sealed class ModerationService(
         }
 
         var reason = Text.Optional(request.Reason, "reason", 1000) ?? rule.Text;
+        var now = Now;
         var restriction = await database.InTransactionAsync(async s =>
         {
-            var restriction = await moderation.RestrictAsync(s, request.ChatId, request.AccountId, "mute", rule.Id, reason, me, Now.AddMinutes(request.Minutes), ct);
+            var restriction = await moderation.RestrictAsync(s, request.ChatId, request.AccountId, "mute", rule.Id, reason, me, now, now.AddMinutes(request.Minutes), ct);
             await audit.AppendAsync(s, chat.SchoolId, me, "moderation.muted", request.AccountId,
                 new { chatId = request.ChatId, rule = rule.Number, ruleText = rule.Text, reason, request.Minutes }, ct);
             return restriction;
