@@ -116,6 +116,50 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
         await (await deputy.Http.DeleteAsync($"{school.Api}/admins/{deputy.AccountId}")).ExpectErrorAsync(HttpStatusCode.Conflict, "last_admin");
     }
 
+    /// <summary>
+    /// Two admins at once: one removes the other while the other appoints an accomplice. The removal commits first; the
+    /// appointment, which passed its admin check before it waited for the school's lock, is checked again under it and
+    /// refused. Made deterministic by holding the school's lock in the test while the demotion is written.
+    /// </summary>
+    [Fact]
+    public async Task AdminRemovedWhileHisChangeWaitsForTheSchoolsLock_TheChangeIsRefused()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var deputy = await school.AddVerifiedTeacherAsync("Завуч");
+        var accomplice = await school.AddVerifiedTeacherAsync("Сообщник");
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/admins/{deputy.AccountId}", null)).StatusCode);
+
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        await using (var lockSchool = new NpgsqlCommand("SELECT 1 FROM schools WHERE id = @id FOR UPDATE", db, tx))
+        {
+            lockSchool.Parameters.AddWithValue("id", school.Id);
+            await lockSchool.ExecuteNonQueryAsync();
+        }
+
+        var appointing = school.Admin.Http.PutAsync($"{school.Api}/admins/{accomplice.AccountId}", null);
+        await using (var waiting = new NpgsqlCommand("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", db, tx))
+        {
+            for (var deadline = DateTime.UtcNow.AddSeconds(10); (int)(await waiting.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the appointment never waited for the school's lock" + (appointing.IsCompleted ? ": it answered " + await (await appointing).DescribeAsync() : ""));
+            }
+        }
+
+        await using (var demote = new NpgsqlCommand("UPDATE school_members SET is_admin = false WHERE school_id = @school AND account_id = @admin", db, tx))
+        {
+            demote.Parameters.AddWithValue("school", school.Id);
+            demote.Parameters.AddWithValue("admin", school.Admin.AccountId);
+            Assert.Equal(1, await demote.ExecuteNonQueryAsync());
+        }
+
+        await tx.CommitAsync();
+        await (await appointing).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
+        var accomplicesRoles = await (await accomplice.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
+        Assert.DoesNotContain("admin", accomplicesRoles.MyRoles!);
+    }
+
     [Fact]
     public async Task AppointAdmin_NotAMember_ReturnsMemberNotFound()
     {

@@ -40,7 +40,7 @@ public sealed class LifecycleService(
         {
             await access.AdminAsync(s, schoolId, me, ct);
             var classId = body.ClassId ?? throw ChatException.Field("classId", "Укажите класс, в который переводится ученик.");
-            await schools.LockAsync(s, schoolId, ct); // one class change of the school at a time: a class is not archived under a move
+            await access.AdminUnderLockAsync(s, schoolId, me, ct); // one class change of the school at a time: a class is not archived under a move
             var cls = await schools.GetClassAsync(schoolId, classId, ct);
             if (cls is null || cls.Kind == "staff_room" || cls.ArchivedAt is not null)
             {
@@ -77,8 +77,7 @@ public sealed class LifecycleService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct); // the pupil's class read on the way stays theirs: a move waits
+            await access.AdminUnderLockAsync(s, schoolId, me, ct); // the pupil's class read on the way stays theirs: a move waits
             var changes = await StudentLeavesAsync(s, schoolId, accountId, ct);
             await audit.AppendAsync(s, schoolId, me, "student.left", accountId, new { reason = Text.Optional(body.Reason, "reason", 500) }, ct);
             return changes;
@@ -95,8 +94,7 @@ public sealed class LifecycleService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct); // the child's class read here stays theirs: a move waits
+            await access.AdminUnderLockAsync(s, schoolId, me, ct); // the child's class read here stays theirs: a move waits
             var classId = await memberships.GetStudentClassAsync(s, schoolId, childId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (!await lifecycle.UnlinkParentAsync(s, schoolId, parentId, childId, ct))
             {
@@ -116,8 +114,7 @@ public sealed class LifecycleService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct);
+            await access.AdminUnderLockAsync(s, schoolId, me, ct);
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (!target.IsStaff)
             {
@@ -147,8 +144,7 @@ public sealed class LifecycleService(
 
         var (result, changes, changedClasses) = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct);
+            await access.AdminUnderLockAsync(s, schoolId, me, ct);
             // The rollover moves the school into one year, once: a second one in the same summer (a double click, a
             // retry after a lost answer) would move every class up again and graduate the next class.
             var target = SchoolYear.RolloverTarget(clock);

@@ -8,7 +8,7 @@ namespace Chat.Hub.Features.Schools;
 /// The one gate into a school: reads the caller's membership from the database. Someone who is not a member gets
 /// "school not found", the same answer as for an id that does not exist, so nothing leaks across schools.
 /// </summary>
-public sealed class SchoolAccess(MembershipStore memberships)
+public sealed class SchoolAccess(MembershipStore memberships, SchoolStore schools)
 {
     /// <summary>Any member, even of a suspended school (they may see that it is suspended).</summary>
     public async Task<SchoolMembership> MemberAsync(Guid schoolId, Guid accountId, CancellationToken ct) =>
@@ -43,5 +43,17 @@ public sealed class SchoolAccess(MembershipStore memberships)
         }
 
         return member.IsAdmin ? member : throw new ChatException(ChatError.AdminOnly);
+    }
+
+    /// <summary>
+    /// An admin's roster change: checked, then the school's lock taken (the order of the school's roster changes), then
+    /// checked again under it. An admin removed by a change that committed while this one waited for the lock changes
+    /// nothing (the first check keeps anyone else from taking the lock at all).
+    /// </summary>
+    public async Task<SchoolMembership> AdminUnderLockAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        await AdminAsync(s, schoolId, accountId, ct);
+        _ = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        return await AdminAsync(s, schoolId, accountId, ct);
     }
 }

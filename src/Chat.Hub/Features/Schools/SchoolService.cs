@@ -41,6 +41,7 @@ public sealed class SchoolService(
             }
 
             var current = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            admin = await access.AdminAsync(s, schoolId, me, ct); // again under the lock: an admin removed meanwhile changes nothing
             var updated = await schools.UpdateInfoAsync(s, schoolId, name, region, address, journal,
                 body.ApproveStudents ?? current.ApproveStudents, body.ApproveParents ?? current.ApproveParents, body.ApproveStaff ?? current.ApproveStaff,
                 body.PupilSafeMode ?? current.PupilSafeMode, body.DeletedUserMessages ?? current.DeletedUserMessages, ct);
@@ -143,11 +144,9 @@ public sealed class SchoolService(
     {
         var (result, changes, chatsChanged) = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-
             // The school's row is the lock that joins and moves into a class take too: no pupil arrives between the
             // count below and the archiving, and two archive/restore requests do not interleave.
-            await schools.LockAsync(s, schoolId, ct);
+            await access.AdminUnderLockAsync(s, schoolId, me, ct);
             var current = await schools.GetClassAsync(schoolId, classId, ct) ?? throw new ChatException(ChatError.ClassNotFound);
             if (current.Kind == "staff_room")
             {
@@ -233,8 +232,7 @@ public sealed class SchoolService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct);
+            await access.AdminUnderLockAsync(s, schoolId, me, ct);
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (!isAdmin && target.IsAdmin && await memberships.CountAdminsAsync(s, schoolId, ct) <= 1)
             {
@@ -253,8 +251,7 @@ public sealed class SchoolService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct); // a staff member's leaving waits, or waits for this
+            await access.AdminUnderLockAsync(s, schoolId, me, ct); // a staff member's leaving waits, or waits for this
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (!target.IsTeacher)
             {
@@ -280,8 +277,7 @@ public sealed class SchoolService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct); // a staff member's leaving waits, or waits for this
+            await access.AdminUnderLockAsync(s, schoolId, me, ct); // a staff member's leaving waits, or waits for this
             var target = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.MemberNotFound);
             if (isDirector && !target.IsVerifiedTeacher)
             {
@@ -299,8 +295,7 @@ public sealed class SchoolService(
     {
         var changes = await database.InTransactionAsync(async s =>
         {
-            await access.AdminAsync(s, schoolId, me, ct);
-            await schools.LockAsync(s, schoolId, ct); // a staff member's leaving waits, or waits for this
+            await access.AdminUnderLockAsync(s, schoolId, me, ct); // a staff member's leaving waits, or waits for this
             var cls = await schools.GetClassAsync(schoolId, classId, ct);
             if (cls is null || cls.Kind == "staff_room")
             {
