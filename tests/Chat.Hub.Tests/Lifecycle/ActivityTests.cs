@@ -104,4 +104,31 @@ public sealed class ActivityTests(ChatApp app) : IClassFixture<ChatApp>
             new { school = room.School.Id, ids = room.Pupils.Select(p => p.AccountId).ToArray() });
         Assert.Equal(10, rows);
     }
+
+    /// <summary>
+    /// A teacher keeps the messenger open on the staff-room computer for days: she is active on each of them, not only on
+    /// the day she connected (each node marks its connected people every minute; here, as it would tomorrow).
+    /// </summary>
+    [Fact]
+    public async Task ConnectionKeptOpenOvernight_ThePersonIsActiveTheNextDayToo_WhoLeftIsNot()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(pupils: 1);
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        await using (await HubClient.ConnectAsync(app, room.Petya))
+        {
+        }
+
+        var registry = app.Services.GetRequiredService<Chat.Hub.Realtime.ConnectionRegistry>();
+        await HubClient.EventuallyAsync(() => registry.CountOf(room.Petya.AccountId) == 0, "Петя's connection gone from the node");
+        var recorder = app.Services.GetRequiredService<ActivityRecorder>();
+        var tomorrow = DateTimeOffset.UtcNow.UtcDateTime.Date.AddDays(1).AddHours(9);
+        recorder.MarkConnected(new DateTimeOffset(tomorrow, TimeSpan.Zero));
+        await recorder.WrittenAsync();
+
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        var active = (await db.QueryAsync<Guid>(
+            "SELECT account_id FROM daily_activity WHERE school_id = @school AND day = @day",
+            new { school = room.School.Id, day = tomorrow.Date })).ToList();
+        Assert.Equal([room.Teacher.AccountId], active);
+    }
 }

@@ -1,13 +1,16 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using Chat.Hub.Realtime;
 using Chat.Storage.Statistics;
 using Npgsql;
 
 namespace Chat.Hub.Features.Statistics;
 
 /// <summary>
-/// The "was active" marks of people connecting (the statistics' active people), written in batches: a mark waits up to
+/// The "was active" marks of people connecting, and of people connected (each minute this node marks everyone with a
+/// live connection on it, so a teacher whose tab stays open for days counts on each of them, not only on the day she
+/// connected): the statistics' active people, written in batches: a mark waits up to
 /// <see cref="Linger"/> for others, and whatever came meanwhile (at most <see cref="MaxBatch"/>) is one statement, so a
 /// reconnect storm of thousands of clients costs a few commits instead of one each (as the group commit of messages,
 /// but with a short wait: a mark has nobody waiting for it). At most one mark per person per quarter hour per node.
@@ -30,7 +33,12 @@ public sealed partial class ActivityRecorder : BackgroundService
     private static readonly TimeSpan StopWriteTimeout = TimeSpan.FromSeconds(5);
     private static readonly long QuarterHourSeconds = (long)TimeSpan.FromMinutes(15).TotalSeconds;
 
+    /// <summary>How often the people connected to this node are marked (each still once per quarter hour).</summary>
+    private static readonly TimeSpan ConnectedMarkInterval = TimeSpan.FromMinutes(1);
+
     private readonly StatisticsStore stats;
+    private readonly ConnectionRegistry connections;
+    private readonly TimeProvider clock;
     private readonly ILogger<ActivityRecorder> logger;
     private readonly Histogram<int> batchSize;
 
@@ -49,9 +57,11 @@ public sealed partial class ActivityRecorder : BackgroundService
     private readonly List<(long Upto, TaskCompletionSource Done)> waiting = [];
     private TaskCompletionSource hurry = NewSignal();
 
-    public ActivityRecorder(StatisticsStore stats, IMeterFactory meters, ILogger<ActivityRecorder> logger)
+    public ActivityRecorder(StatisticsStore stats, ConnectionRegistry connections, TimeProvider clock, IMeterFactory meters, ILogger<ActivityRecorder> logger)
     {
         this.stats = stats;
+        this.connections = connections;
+        this.clock = clock;
         this.logger = logger;
         batchSize = meters.Create(MeterName).CreateHistogram<int>("chat.activity.batch.size", "{mark}", "Activity marks written by one statement");
     }
@@ -84,6 +94,15 @@ public sealed partial class ActivityRecorder : BackgroundService
         marked.TryRemove(accountId, out _);
     }
 
+    /// <summary>Marks everyone with a live connection on this node active at <paramref name="now"/> (once per quarter hour each).</summary>
+    public void MarkConnected(DateTimeOffset now)
+    {
+        foreach (var accountId in connections.AccountIds())
+        {
+            Mark(accountId, now);
+        }
+    }
+
     /// <summary>Completes once every mark accepted so far is written (or given up); has them written without lingering.</summary>
     public Task WrittenAsync()
     {
@@ -107,6 +126,7 @@ public sealed partial class ActivityRecorder : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var connected = MarkConnectedEachMinuteAsync(stoppingToken);
         try
         {
             while (await queue.Reader.WaitToReadAsync(stoppingToken))
@@ -138,6 +158,24 @@ public sealed partial class ActivityRecorder : BackgroundService
                 written = queued;
                 Release();
             }
+
+            await connected;
+        }
+    }
+
+    private async Task MarkConnectedEachMinuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ConnectedMarkInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                MarkConnected(clock.GetUtcNow());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The node stops.
         }
     }
 
