@@ -169,4 +169,42 @@ public sealed class ProfileTests(WebApp app) : WebTest(app)
         await Expect(desktop.GetByRole(AriaRole.Heading, new() { Name = "Вход в школьный мессенджер" })).ToBeVisibleAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, (await school.Admin.Http.GetAsync("/api/me")).StatusCode);
     }
+
+    /// <summary>
+    /// A mother with a son in Школа №44 (he moved away) and a daughter in Гимназия №12: in «Мои школы» she leaves Школа
+    /// №44 herself (the dialog says what follows, her reason goes to the school's admins); the gymnasium stays, and she
+    /// is taken straight into it. A school where she is staff is not hers to leave here.
+    /// </summary>
+    [Fact]
+    public async Task Parent_LeavesASchoolHerselfInTheProfile_TheOtherSchoolStays()
+    {
+        var first = await Scene.SchoolAsync("Школа №44");
+        var second = await Scene.SchoolAsync("Гимназия №12");
+        var son = await first.PupilAsync("Вова Лебедев", await first.ClassAsync("3А"));
+        var daughter = await second.PupilAsync("Катя Лебедева", await second.ClassAsync("7Б"));
+        var mother = await first.ParentAsync("Ольга Лебедева", son.Id);
+        await second.JoinAsync(mother, "parent", childId: daughter.Id);
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, mother.Phone);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Профиль" }).ClickAsync();
+        var schools = page.Locator("section[aria-labelledby=me-schools-h]");
+        await Expect(schools.Locator("li")).ToHaveCountAsync(2);
+        await schools.Locator("li", new() { HasText = "Школа №44" }).GetByRole(AriaRole.Button, new() { Name = "Выйти из школы…" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Выйти из школы «Школа №44»?" });
+        await Expect(dialog).ToContainTextAsync("по новой ссылке-приглашению");
+        await dialog.GetByRole(AriaRole.Textbox).FillAsync("Сын перешёл в другую школу");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Выйти из школы" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Вы вышли из школы «Школа №44»." })).ToBeVisibleAsync();
+        await Expect(schools.Locator("li")).ToHaveCountAsync(1);
+        await Expect(schools.Locator("li")).ToContainTextAsync("Гимназия №12");
+
+        var audit = await Scene.Read(await first.Admin.Http.GetAsync($"/api/schools/{first.Id}/audit"));
+        Assert.Contains(audit.EnumerateArray(), e => e.GetProperty("action").GetString() == "parent.left");
+
+        // Back: with one school left she is in its chats at once.
+        await page.GetByRole(AriaRole.Button, new() { Name = "← Назад" }).ClickAsync();
+        await Expect(page.Locator(".topbar .title")).ToHaveTextAsync("Гимназия №12");
+        await Expect(ChatItem(page, "Родители 7Б")).ToBeVisibleAsync();
+    }
 }

@@ -128,6 +128,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError CallStarterProtected = new("call_starter_protected", 403, "Того, кто начал звонок, нельзя удалить из него или лишить слова.");
     public static readonly ChatError WaitingRoomNotAllowed = new("waiting_room_not_allowed", 403, "Зал ожидания есть только в групповых звонках.");
     public static readonly ChatError ViewerCannotPublish = new("viewer_cannot_publish", 403, "Зрители трансляции только смотрят; выступать могут ведущие.");
+    public static readonly ChatError LeaveNeedsAdmin = new("leave_needs_admin", 403, "Сотрудники и ученики выходят из школы через её администратора: напишите ему.");
     public static readonly ChatError ChannelBroadcastOnly = new("channel_broadcast_only", 403, "В канале можно начать только трансляцию: его читатели не видят и не слышат друг друга.");
     public static readonly ChatError BroadcastNotAllowed = new("broadcast_not_allowed", 403, "Трансляцию можно начать в канале или групповом чате.");
     public static readonly ChatError CallNotOpenYet = new("call_not_open_yet", 409, "Звонок ещё не начался. Подключиться можно за 10 минут до начала.");

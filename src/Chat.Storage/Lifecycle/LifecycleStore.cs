@@ -24,6 +24,12 @@ public sealed class LifecycleStore
             "DELETE FROM parent_links WHERE school_id = @schoolId AND parent_id = @parentId AND child_id = @childId",
             new { schoolId, parentId, childId }, s.Transaction, cancellationToken: ct)) == 1;
 
+    /// <summary>Every link of the parent to a child of the school; returns the children.</summary>
+    public async Task<IReadOnlyList<Guid>> UnlinkAllChildrenAsync(DbScope s, Guid schoolId, Guid parentId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            "DELETE FROM parent_links WHERE school_id = @schoolId AND parent_id = @parentId RETURNING child_id",
+            new { schoolId, parentId }, s.Transaction, cancellationToken: ct))).AsList();
+
     /// <summary>Ends a pupil's enrolment (their parent links go with it).</summary>
     public async Task<bool> RemoveStudentAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(

@@ -19,6 +19,50 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
     private static async Task<ChatSummaryDto> OpenDirectAsync(TestSchool school, TestUser who, TestUser with) =>
         await (await who.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = with.AccountId })).ReadAsync<ChatSummaryDto>();
 
+    /// <summary>
+    /// A mother of two: her son moved from Школа №1 to another school, her daughter still studies in the gymnasium. She
+    /// leaves Школа №1 herself: her links to its pupils go, she leaves its chats (her direct chat with the teacher
+    /// closes for both) and the school, the admins read it in the audit log; the gymnasium is as it was. Staff and pupils
+    /// cannot leave this way; someone outside the school learns nothing.
+    /// </summary>
+    [Fact]
+    public async Task ParentLeavesASchoolHerself_OutOfItsChatsAndTheSchool_HerOtherSchoolStays_StaffAndPupilsCannot()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync("Школа №1");
+        var class5A = await school.CreateClassAsync("5А");
+        var teacher = await school.AddVerifiedTeacherAsync("Мария Ивановна", class5A.Id);
+        var son = await school.AddStudentAsync("Петя", class5A.Id);
+        var mother = await school.AddParentAsync("Мама Пети", son.AccountId);
+        var direct = await OpenDirectAsync(school, mother, teacher);
+        var gymnasium = await new SchoolBuilder(app).CreateAsync("Гимназия");
+        var daughter = await gymnasium.AddStudentAsync("Катя", (await gymnasium.CreateClassAsync("7Б")).Id);
+        await gymnasium.LinkParentAsync(mother, daughter.AccountId);
+        await using var motherHub = await HubClient.ConnectAsync(app, mother);
+        Assert.NotEmpty(await ChatsAsync(mother, school.Id));
+
+        await (await teacher.Http.PostAsJsonAsync($"{school.Api}/leave", new { })).ExpectErrorAsync(HttpStatusCode.Forbidden, "leave_needs_admin");
+        await (await son.Http.PostAsJsonAsync($"{school.Api}/leave", new { })).ExpectErrorAsync(HttpStatusCode.Forbidden, "leave_needs_admin");
+        var outsider = await app.SignInAsync(SchoolBuilder.NewPhone(), "Посторонний");
+        await (await outsider.Http.PostAsJsonAsync($"{school.Api}/leave", new { })).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+
+        await (await mother.Http.PostAsJsonAsync($"{school.Api}/leave", new { reason = "Сын перешёл в другую школу" })).EnsureOkAsync();
+
+        await HubClient.EventuallyAsync(() => motherHub.Memberships.Contains((direct.Id, false)), "her open connection leaves the direct chat");
+        var mine = await mother.Http.GetFromJsonAsync<List<System.Text.Json.JsonElement>>("/api/me/schools");
+        Assert.Equal([gymnasium.Id], mine!.Select(x => x.GetProperty("schoolId").GetGuid()));
+        Assert.NotEmpty(await ChatsAsync(mother, gymnasium.Id));
+        Assert.Empty(await ChatsAsync(mother, school.Id));
+        Assert.DoesNotContain(await ChatsAsync(teacher, school.Id), c => c.Id == direct.Id);
+        var parents = await (await school.Admin.Http.GetAsync($"{school.Api}/members")).ReadAsync<List<System.Text.Json.JsonElement>>();
+        Assert.DoesNotContain(parents, m => m.GetProperty("accountId").GetGuid() == mother.AccountId);
+        var audit = await school.Admin.Http.GetFromJsonAsync<List<AuditEventDto>>($"{school.Api}/audit");
+        var left = Assert.Single(audit!, e => e.Action == "parent.left");
+        Assert.Equal(mother.AccountId, left.SubjectId);
+
+        // Once out, she is an outsider there.
+        await (await mother.Http.PostAsJsonAsync($"{school.Api}/leave", new { })).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+    }
+
     [Fact]
     public async Task ChildLeavesAndComesBack_MotherBackInTheSchool_OpensHerDirectChatWithTheTeacherAgain_WithItsHistory()
     {

@@ -24,6 +24,11 @@ public static class LifecycleApi
             await s.UnlinkParentAsync(schoolId, accountId, parentId, user.AccountId(), body, ct);
             return TypedResults.NoContent();
         });
+        school.MapPost("/leave", async (Guid schoolId, LeaveBody body, ClaimsPrincipal user, LifecycleService s, CancellationToken ct) =>
+        {
+            await s.LeaveAsParentAsync(schoolId, user.AccountId(), body, ct);
+            return TypedResults.NoContent();
+        });
         school.MapPost("/staff/{accountId:guid}/leave", async (Guid schoolId, Guid accountId, LeaveBody body, ClaimsPrincipal user, LifecycleService s, CancellationToken ct) =>
         {
             await s.RemoveStaffAsync(schoolId, accountId, user.AccountId(), body, ct);

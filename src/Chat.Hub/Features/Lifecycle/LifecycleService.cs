@@ -110,6 +110,34 @@ public sealed class LifecycleService(
         await roster.ApplyAsync(changes);
     }
 
+    /// <summary>
+    /// A parent leaves the school herself (her child moved to another school, or a link made her a parent there by
+    /// mistake): her links to its pupils go, and she leaves its chats and the school, her direct chats there closing for
+    /// both. Coming back takes a new invite link. Staff and pupils leave through the school's admins — a teacher's chats
+    /// need a new owner, a pupil's leaving is the school's record (<c>leave_needs_admin</c>). Allowed in a suspended
+    /// school too. Written to the audit log.
+    /// </summary>
+    public async Task LeaveAsParentAsync(Guid schoolId, Guid me, LeaveBody body, CancellationToken ct)
+    {
+        var reason = Text.Optional(body.Reason, "reason", 500);
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            _ = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            await schools.LockAsync(s, schoolId, ct); // the children's links read here stay as they are: an approval waits
+            var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            if (member.IsStaff || member.IsStudent)
+            {
+                throw new ChatException(ChatError.LeaveNeedsAdmin);
+            }
+
+            var children = await lifecycle.UnlinkAllChildrenAsync(s, schoolId, me, ct);
+            var changes = await lifecycle.LeaveSchoolAsync(s, schoolId, me, ct);
+            await audit.AppendAsync(s, schoolId, me, "parent.left", me, new { children = children.Count, reason }, ct);
+            return changes;
+        }, ct);
+        await roster.ApplyAsync(changes);
+    }
+
     public async Task RemoveStaffAsync(Guid schoolId, Guid accountId, Guid me, LeaveBody body, CancellationToken ct)
     {
         var changes = await database.InTransactionAsync(async s =>

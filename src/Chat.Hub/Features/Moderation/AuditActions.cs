@@ -48,6 +48,7 @@ public static class AuditActions
         ["student.moved"] = "ученик переведён в другой класс",
         ["student.left"] = "ученик выбыл из школы",
         ["parent.unlinked"] = "родитель отвязан от ученика",
+        ["parent.left"] = "родитель сам вышел из школы",
         ["staff.left"] = "сотрудник покинул школу",
         ["school_year.rolled_over"] = "переход на новый учебный год",
         ["rule.saved"] = "правило школы сохранено",

@@ -41,7 +41,7 @@ const ACTION_NAMES = {
   'moderation.muted': 'участнику запрещено писать', 'moderation.unmuted': 'запрет писать снят', 'moderation.removed': 'участник удалён из чата',
   'moderation.case_opened': 'открыт разбор чата (права модератора на 24 часа)', 'moderation.report_resolved': 'жалоба рассмотрена',
   'moderation.reported': 'жалоба на сообщение', 'moderation.rules_reminded': 'напоминание правил',
-  'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'parent.unlinked': 'родитель отвязан от ученика', 'staff.left': 'сотрудник покинул школу',
+  'student.moved': 'ученик переведён в другой класс', 'student.left': 'ученик выбыл из школы', 'parent.unlinked': 'родитель отвязан от ученика', 'parent.left': 'родитель сам вышел из школы', 'staff.left': 'сотрудник покинул школу',
   'school_year.rolled_over': 'переход на новый учебный год', 'rule.saved': 'правило школы сохранено', 'rule.archived': 'правило школы удалено',
   'chat_invite.created': 'создана ссылка в чат', 'chat_invite.revoked': 'ссылка в чат отозвана', 'chat_invite.accepted': 'вступление в чат по ссылке',
   'chat.updated': 'настройки чата изменены', 'chat.member_role': 'права участника чата изменены',

@@ -1,5 +1,5 @@
-// «Профиль»: the signed-in person's own account — the display name, notifications on this device, the devices and
-// sessions (ending one or all), the data export (a JSON file) and account deletion. Everything asks first in a dialog; ending this session signs out here.
+// «Профиль»: the signed-in person's own account — the display name, my schools (a parent leaves one herself), notifications
+// on this device, the devices and sessions (ending one or all), the data export (a JSON file) and account deletion. Everything asks first in a dialog; ending this session signs out here.
 
 import { api, ApiError, agentName, endSession, saveBlob, session } from './api.js';
 import { h, fill, mount, time, plural, dateTime, localDate } from './dom.js';
@@ -22,10 +22,11 @@ export async function showProfile(root, me, back) {
   const exportSec = h('section', { 'aria-labelledby': 'me-export-h' });
   const deleteSec = h('section', { 'aria-labelledby': 'me-delete-h' });
   const requestsSec = h('div');
+  const schoolsSec = h('section', { 'aria-labelledby': 'me-schools-h' });
   const backButton = h('button', { class: 'btn small', onclick: back }, '← Назад');
   mount(root,
     h('header', { class: 'topbar' }, backButton, h('span', { class: 'title' }, 'Профиль')),
-    h('div', { class: 'profile' }, nameSec, requestsSec, notifySec, sessionsSec, exportSec, deleteSec));
+    h('div', { class: 'profile' }, nameSec, schoolsSec, requestsSec, notifySec, sessionsSec, exportSec, deleteSec));
   backButton.focus();
 
   const errText = e => (e instanceof ApiError ? e.display : e?.message || 'Что-то пошло не так.');
@@ -33,6 +34,7 @@ export async function showProfile(root, me, back) {
 
   renderName().catch(failed(nameSec, 'Имя', 'me-name-h'));
   loadSessions().catch(failed(sessionsSec, 'Устройства и сеансы', 'me-sessions-h'));
+  renderSchools().catch(failed(schoolsSec, 'Мои школы', 'me-schools-h'));
   renderRequests();
   renderNotifications();
   renderExport();
@@ -44,6 +46,39 @@ export async function showProfile(root, me, back) {
     try { mine = (await api('GET', '/api/me/schools')).map(s => s.schoolId); } catch { /* shown without: a refused one too */ }
     const section = await myRequestsSection(mine, renderRequests);
     fill(requestsSec, section);
+  }
+
+  /**
+   * «Мои школы»: each school with my roles in it. A parent leaves a school herself («Выйти из школы…»: her child moved to
+   * another school); staff and pupils leave through the school's admins, as the server says (leave_needs_admin).
+   */
+  async function renderSchools() {
+    const schools = await api('GET', '/api/me/schools');
+    const roles = s => [s.isAdmin && 'администратор', s.isTeacher && 'учитель', s.isStudent && 'ученик', s.isParent && 'родитель'].filter(Boolean).join(', ');
+    const onlyParent = s => s.isParent && !s.isAdmin && !s.isTeacher && !s.isStudent;
+    fill(schoolsSec, h('h2', { id: 'me-schools-h', tabindex: -1 }, 'Мои школы'),
+      schools.length === 0
+        ? h('p', { class: 'muted' }, 'Вы пока не состоите ни в одной школе.')
+        : h('ul', { class: 'list-plain my-schools' }, schools.map(s => h('li', { class: 'row', dataset: { schoolId: s.schoolId } },
+          h('span', { style: 'flex:1' }, h('strong', {}, s.name), h('br'), h('span', { class: 'muted' }, roles(s))),
+          onlyParent(s) && h('button', { class: 'btn small', type: 'button', onclick: () => leaveSchool(s) }, 'Выйти из школы…')))),
+      schools.some(s => !onlyParent(s)) && h('p', { class: 'muted hint' }, 'Сотрудники и ученики выходят из школы через её администратора.'));
+  }
+
+  async function leaveSchool(s) {
+    const done = await formDialog({
+      title: `Выйти из школы «${s.name}»?`,
+      text: 'Вы перестанете быть родителем в этой школе: чаты классов ваших детей и личные переписки в ней станут недоступны, '
+        + 'уведомления из неё приходить не будут. Вернуться можно только по новой ссылке-приглашению от школы.',
+      fields: [{ name: 'reason', label: 'Причина (необязательно, её увидят администраторы школы)', type: 'textarea', maxlength: 500 }],
+      submit: 'Выйти из школы',
+      onSubmit: v => api('POST', `/api/schools/${s.schoolId}/leave`, { reason: v.reason.trim() || null }),
+    });
+    if (!done) return;
+    if (localStorage.getItem('chat.school') === s.schoolId) localStorage.removeItem('chat.school');
+    notice(`Вы вышли из школы «${s.name}».`, { kind: 'info' });
+    await renderSchools().catch(failed(schoolsSec, 'Мои школы', 'me-schools-h'));
+    schoolsSec.querySelector('h2')?.focus?.();
   }
 
   async function renderName() {
