@@ -150,10 +150,12 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
 
     /// <summary>
     /// Links the sender's own uploads, in order, to a new message of a chat in the same school (inside the transaction
-    /// that appends the message). Returns how many were linked: fewer than asked means some id is not the sender's upload.
+    /// that appends the message), and gives the message its search text: the caption with the files' names (0024).
+    /// Returns how many were linked: fewer than asked means some id is not the sender's upload.
     /// </summary>
-    public async Task<int> AttachAsync(DbScope s, Guid chatId, long seq, Guid me, Guid[] fileIds, CancellationToken ct) =>
-        await s.Connection.ExecuteAsync(new CommandDefinition(
+    public async Task<int> AttachAsync(DbScope s, Guid chatId, long seq, Guid me, Guid[] fileIds, CancellationToken ct)
+    {
+        var linked = await s.Connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO message_files (chat_id, message_seq, position, file_id)
             SELECT @chatId, @seq, (x.i - 1)::smallint, f.id
@@ -162,6 +164,11 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
             JOIN chats c ON c.id = @chatId AND c.school_id = f.school_id
             """,
             new { chatId, seq, me, fileIds }, s.Transaction, cancellationToken: ct));
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE messages SET files_search = message_files_search(chat_id, seq, text) WHERE chat_id = @chatId AND seq = @seq",
+            new { chatId, seq }, s.Transaction, cancellationToken: ct));
+        return linked;
+    }
 
     /// <summary>Files shown in the chat's live messages, newest message first; <paramref name="limit"/> counts messages.</summary>
     public async Task<IReadOnlyList<ChatFileRow>> ChatFilesAsync(Guid chatId, string? kind, long? beforeSeq, int limit, CancellationToken ct)

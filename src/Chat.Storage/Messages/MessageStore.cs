@@ -539,25 +539,21 @@ public sealed class MessageStore(NpgsqlDataSource db)
             $"""
             SELECT {MessageColumns},
                    CASE WHEN NOT @withWords THEN ARRAY[]::text[] ELSE ARRAY(SELECT DISTINCT lower(w[1]) FROM regexp_matches(
-                       ts_headline('russian', m.text || CASE WHEN m.kind = 'files' THEN coalesce((
-                               SELECT E'\n' || string_agg(translate(f.name, '._-', '   '), E'\n')
+                       ts_headline('russian', CASE WHEN m.files_search IS NULL THEN m.text ELSE m.text || coalesce((
+                               SELECT E'\n' || string_agg(translate(f.name, '._-', '   '), E'\n' ORDER BY mf.position)
                                FROM message_files mf JOIN files f ON f.id = mf.file_id
-                               WHERE mf.chat_id = m.chat_id AND mf.message_seq = m.seq), '') ELSE '' END,
+                               WHERE mf.chat_id = m.chat_id AND mf.message_seq = m.seq), '') END,
                            websearch_to_tsquery('russian', @query), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),
                        chr(1) || '([^' || chr(2) || ']+)' || chr(2), 'g') w) END AS words
             FROM (
                 SELECT m.* FROM messages m
-                JOIN (
-                    -- By its text, or by a name of one of its files (the caption may be empty).
-                    SELECT chat_id, seq FROM messages WHERE search @@ websearch_to_tsquery('russian', @query)
-                    UNION
-                    SELECT mf.chat_id, mf.message_seq FROM files f JOIN message_files mf ON mf.file_id = f.id
-                    WHERE f.name_search @@ websearch_to_tsquery('russian', @query)
-                ) hit ON hit.chat_id = m.chat_id AND hit.seq = m.seq
                 WHERE (CASE WHEN @chatId::uuid IS NOT NULL THEN m.chat_id = @chatId
                             ELSE m.chat_id IN (SELECT cm.chat_id FROM chat_members cm JOIN chats ch ON ch.id = cm.chat_id
                                                JOIN schools sc ON sc.id = ch.school_id AND sc.status = 'active'
                                                WHERE cm.account_id = @accountId AND (@schoolId::uuid IS NULL OR ch.school_id = @schoolId)) END)
+                  -- A message of files is searched as its caption with its files' names (files_search, 0024); any other by its text.
+                  AND ((m.files_search IS NULL AND m.search @@ websearch_to_tsquery('russian', @query))
+                       OR m.files_search @@ websearch_to_tsquery('russian', @query))
                   AND m.deleted_at IS NULL
                   AND (@beforeAt::timestamptz IS NULL OR (m.created_at, m.chat_id, m.seq) < (@beforeAt, @beforeChatId, @beforeSeq))
                 ORDER BY m.created_at DESC, m.chat_id DESC, m.seq DESC LIMIT @limit

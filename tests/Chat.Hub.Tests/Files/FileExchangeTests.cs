@@ -49,6 +49,20 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
         Assert.Equal(captioned.Seq, byName.Message.Seq);
         Assert.Equal(["report"], byName.Words);
 
+        // Caption and names are one text: both words, one in each; a word excluded from the name excludes the message.
+        var schedule = await UploadAsync(room.Teacher, room.School, "звонки.pdf", SampleFiles.Pdf());
+        var week = await teacherHub.Connection.InvokeAsync<MessageDto>("SendFiles", new SendFilesRequest(room.ChatId, Guid.NewGuid(), [schedule.Id], "Расписание на неделю"));
+        var together = Assert.Single((await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("неделя звонки", room.School.Id))).Hits);
+        Assert.Equal(week.Seq, together.Message.Seq);
+        Assert.Equal(["звонки", "неделю"], together.Words.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain((await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("неделя -pdf", room.School.Id))).Hits,
+            h => h.Message.Seq == week.Seq);
+
+        // An edited caption is searched as it is now, with the names still.
+        await teacherHub.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, week.Seq, "График на четверть");
+        Assert.Empty((await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("неделя", room.School.Id))).Hits);
+        Assert.Equal(week.Seq, Assert.Single((await petyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("график звонков", room.School.Id))).Hits).Message.Seq);
+
         // Коля of 5Б is not in 5А's chat: nothing of it.
         await using var kolyaHub = await HubClient.ConnectAsync(app, room.Kolya);
         Assert.Empty((await kolyaHub.Connection.InvokeAsync<SearchPageDto>("SearchMessagesPage", new SearchRequest("расписание", room.School.Id))).Hits);
