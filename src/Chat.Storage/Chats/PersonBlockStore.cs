@@ -27,10 +27,12 @@ public sealed class PersonBlockStore
               INSERT INTO chat_members (chat_id, account_id, role, source)
               SELECT c.id, @blocked, 'member', 'manual' FROM chats c
               WHERE c.kind = 'direct' AND c.direct_key = @key
-                -- Only a block lifted brings back whom it took out, and only into a chat the blocker is still in: a
+                -- Only a block lifted brings back whom it took out, and only into a chat the blocker is in or is kept
+                -- out of by the other's block of her (the two blocked each other: each unblocking brings one back): a
                 -- chat the school's rules closed for both (a stranger unlinked from a child) stays closed.
                 AND EXISTS (SELECT 1 FROM lifted)
-                AND EXISTS (SELECT 1 FROM chat_members me WHERE me.chat_id = c.id AND me.account_id = @blocker)
+                AND (EXISTS (SELECT 1 FROM chat_members me WHERE me.chat_id = c.id AND me.account_id = @blocker)
+                     OR EXISTS (SELECT 1 FROM person_blocks pb WHERE pb.blocker_id = @blocked AND pb.blocked_id = @blocker))
                 AND EXISTS (SELECT 1 FROM school_members sm JOIN accounts a ON a.id = sm.account_id AND a.deleted_at IS NULL
                             WHERE sm.school_id = c.school_id AND sm.account_id = @blocked)
               ON CONFLICT DO NOTHING

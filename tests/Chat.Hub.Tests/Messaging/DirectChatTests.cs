@@ -143,6 +143,28 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         await petya.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, 50).ExpectHubErrorAsync("chat_not_found");
     }
 
+    /// <summary>Two classmates blocked each other; each unblocking brings one of them back: the chat, with its history, is both of theirs again.</summary>
+    [Fact]
+    public async Task BlockedEachOther_BothUnblock_TheChatIsBackForBoth()
+    {
+        var p = await SchoolAsync();
+        await using var petya = await HubClient.ConnectAsync(app, p.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, p.Masha);
+        var chat = await OpenDirectAsync(petya, p.School.Id, p.Masha);
+        await petya.SendAsync(chat.Id, "Маша, привет");
+        await petya.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, true);
+        await masha.Connection.InvokeAsync("BlockPerson", p.Petya.AccountId, true);
+        Assert.DoesNotContain(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+
+        await petya.Connection.InvokeAsync("BlockPerson", p.Masha.AccountId, false);
+        Assert.Contains(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id); // hers, with him blocked out of it
+        await masha.Connection.InvokeAsync("BlockPerson", p.Petya.AccountId, false);
+
+        Assert.Contains(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        Assert.Contains(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
+        Assert.Contains(await masha.HistoryAsync(chat.Id), m => m.Text == "Маша, привет");
+    }
+
     [Fact]
     public async Task Unblock_AfterTheRulesNoLongerAllowTheChat_ClosesItForBoth()
     {
