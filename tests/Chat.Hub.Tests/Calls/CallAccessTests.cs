@@ -134,6 +134,15 @@ public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
         await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", broadcast.Call.CallId);
         await admin.Connection.InvokeAsync("LeaveCall", broadcast.Call.CallId);
         await t.Connection.InvokeAsync<CallDto>("TakeOverCall", broadcast.Call.CallId).ExpectHubErrorAsync("call_start_not_allowed");
+        await admin.Connection.InvokeAsync("EndCall", broadcast.Call.CallId);
+
+        // A plan of a plain call there, made before this rule (written here as it was stored then), opens nothing.
+        var planId = Guid.NewGuid();
+        await app.ExecuteSqlAsync(
+            "INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@planId, @channel, @host, 'call', 'Собрание', now() + interval '5 minutes')",
+            new { planId, channel = channel.Id, host = teacher.AccountId });
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", planId).ExpectHubErrorAsync("channel_broadcast_only");
+        Assert.Null(await p.Connection.InvokeAsync<CallDto?>("GetChatCall", channel.Id));
     }
 
     [Fact]
