@@ -613,11 +613,31 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         Assert.Equal(channel, data.GetProperty("chatId").GetGuid());
         Assert.Equal(gymnasium.Id, data.GetProperty("schoolId").GetGuid());
 
-        // The tab is closed; the worker's click opens the messenger at the notification's address.
+        // The tab is closed; the worker's click opens the messenger at the notification's address. The click is the real
+        // sw.js handler, run with no page left to focus (a test cannot click a system notification).
         var context = page.Context;
         await page.CloseAsync();
         var opened = await context.NewPageAsync();
-        await opened.GotoAsync($"{App.BaseUrl}/?chat={channel}&school={gymnasium.Id}");
+        await opened.GotoAsync(App.BaseUrl);
+        var address = await opened.EvaluateAsync<string>("""
+            async data => {
+              const code = await (await fetch('/sw.js')).text();
+              const handlers = {};
+              let opened = null;
+              const worker = {
+                addEventListener: (type, handler) => { handlers[type] = handler; },
+                skipWaiting() {},
+                clients: { claim: async () => {}, matchAll: async () => [], openWindow: async url => { opened = url; } },
+              };
+              new Function('self', code)(worker);
+              let done;
+              handlers.notificationclick({ notification: { close() {}, data }, waitUntil: p => { done = p; } });
+              await done;
+              return opened;
+            }
+            """, new { chatId = channel.ToString(), schoolId = gymnasium.Id.ToString() });
+        Assert.Equal($"/?chat={channel}&school={gymnasium.Id}", address);
+        await opened.GotoAsync(App.BaseUrl + address);
         await Expect(opened.Locator(".topbar .title")).ToHaveTextAsync("Гимназия №11");
         await Expect(opened.Locator(".chat-head h2")).ToHaveTextAsync("Общешкольный канал");
         await Expect(Message(opened, "Экскурсия 7Б переносится на пятницу")).ToBeVisibleAsync();

@@ -139,7 +139,7 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
         }
 
         var appointing = school.Admin.Http.PutAsync($"{school.Api}/admins/{accomplice.AccountId}", null);
-        await using (var waiting = new NpgsqlCommand("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", db, tx))
+        await using (var waiting = new NpgsqlCommand("SELECT count(*)::int FROM pg_stat_activity WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))", db, tx))
         {
             for (var deadline = DateTime.UtcNow.AddSeconds(10); (int)(await waiting.ExecuteScalarAsync())! == 0; await Task.Delay(20))
             {

@@ -252,6 +252,13 @@ public sealed class ChatService(
 
         var (chatId, changes) = await database.InTransactionAsync(async s =>
         {
+            if (kind == "channel")
+            {
+                // A channel is an admin's, and one with an audience changes the roster: checked again under the school's
+                // lock, so an admin removed while this waited creates no channel (that he would own).
+                await access.AdminUnderLockAsync(s, request.SchoolId, me, ct);
+            }
+
             var chat = await chats.CreateAsync(s, request.SchoolId, kind, title, rules, kind == "channel", request.ClassId, me, null, ct);
             await chats.AddMemberAsync(s, chat.Id, me, "owner", chat.RulesVersion, ct);
             var changes = new List<MembershipChange> { new(chat.Id, me, true) };

@@ -114,8 +114,8 @@ public sealed class LifecycleService(
     /// A parent leaves the school herself (her child moved to another school, or a link made her a parent there by
     /// mistake): her links to its pupils go, and she leaves its chats and the school, her direct chats there closing for
     /// both. Coming back takes a new invite link. Staff and pupils leave through the school's admins — a teacher's chats
-    /// need a new owner, a pupil's leaving is the school's record (<c>leave_needs_admin</c>). Allowed in a suspended
-    /// school too. Written to the audit log.
+    /// need a new owner, a pupil's leaving is the school's record (<c>leave_needs_admin</c>). Not in a suspended school
+    /// (kept as it is: <c>school_suspended</c>). Written to the audit log.
     /// </summary>
     public async Task LeaveAsParentAsync(Guid schoolId, Guid me, LeaveBody body, CancellationToken ct)
     {
@@ -125,6 +125,11 @@ public sealed class LifecycleService(
             _ = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
             await schools.LockAsync(s, schoolId, ct); // the children's links read here stay as they are: an approval waits
             var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+            if (member.IsSchoolSuspended)
+            {
+                throw new ChatException(ChatError.SchoolSuspended); // a suspended school is kept as it is, as for every change
+            }
+
             if (member.IsStaff || member.IsStudent)
             {
                 throw new ChatException(ChatError.LeaveNeedsAdmin);

@@ -100,8 +100,9 @@ public sealed class SchoolService(
     {
         return await database.InTransactionAsync(async s =>
         {
-            // Access first: someone outside the school learns nothing, not even what a valid body looks like.
-            await access.AdminAsync(s, schoolId, me, ct);
+            // Access first: someone outside the school learns nothing, not even what a valid body looks like. Under the
+            // school's lock, as every roster change: an admin removed meanwhile creates nothing.
+            await access.AdminUnderLockAsync(s, schoolId, me, ct);
             var kind = body.Kind ?? "class";
             if (kind is not ("class" or "group"))
             {
