@@ -494,7 +494,7 @@ export function showMain(root, me, school, schools, nav) {
   function keepMyReactions(had, pushed) {
     if (!pushed.reactions?.length || pushed.reactions.some(r => r.by.length)) return pushed;
     const mine = new Set((had.reactions || []).filter(r => r.by.includes(me.id)).map(r => r.emoji));
-    return { ...pushed, reactions: pushed.reactions.map(r => (mine.has(r.emoji) ? { ...r, by: [me.id] } : r)) };
+    return { ...pushed, mineAt: had.mineAt, reactions: pushed.reactions.map(r => (mine.has(r.emoji) ? { ...r, by: [me.id] } : r)) };
   }
 
   /**
@@ -503,10 +503,14 @@ export function showMain(root, me, school, schools, nav) {
    */
   function onMyReactions(m) {
     const had = current?.id === m.chatId ? current.msgs.get(m.seq) : null;
-    if (!had || had.deleted) return;
+    const version = m.version ?? 0;
+    // Two of these can cross (two devices reacting at once, through two servers): an older one changes nothing.
+    if (!had || had.deleted || (had.mineAt ?? -1) > version) return;
     const mine = new Set((m.reactions || []).filter(r => r.by.includes(me.id)).map(r => r.emoji));
-    const base = (had.version ?? 0) > (m.version ?? 0) ? had.reactions || [] : m.reactions || [];
-    putMessage({ ...had, reactions: base.map(r => ({ ...r, by: mine.has(r.emoji) ? [me.id] : r.by.filter(x => x !== me.id) })) });
+    const newer = version >= (had.version ?? 0);
+    const base = newer ? m.reactions || [] : had.reactions || [];
+    putMessage({ ...had, version: Math.max(version, had.version ?? 0), mineAt: version,
+      reactions: base.map(r => ({ ...r, by: mine.has(r.emoji) ? [me.id] : r.by.filter(x => x !== me.id) })) });
   }
 
   /**
