@@ -32,6 +32,34 @@ public sealed class OfflineTests(WebApp app) : WebTest(app)
         }
         """;
 
+    /// <summary>
+    /// A weak network at the start: the account answered, the list of schools was lost on the way. The page said
+    /// «Загрузка…» for good; now it says there is no connection, and «Повторить» goes on into the school.
+    /// </summary>
+    [Fact]
+    public async Task SchoolsLostOnTheWayAtStart_NoConnectionSaid_RetryGoesOn()
+    {
+        var school = await Scene.SchoolAsync("Школа №62");
+        var pupil = await school.PupilAsync("Саша Белов", await school.ClassAsync("6А"));
+        var page = await PageAsync(Phone);
+        var lost = 0;
+        await page.RouteAsync("**/api/me/schools", async route =>
+        {
+            if (Interlocked.Increment(ref lost) == 1)
+            {
+                await route.AbortAsync("internetdisconnected");
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+
+        await SignInAsync(page, pupil.Phone);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Нет связи с сервером" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();
+        await Expect(ChatItem(page, "6А")).ToBeVisibleAsync();
+    }
+
     [Fact]
     public async Task Parent_ReadsKeptChatWithoutServer_TypesIntoOutbox_CatchesUpFromKeptSeq_SignOutClearsDevice()
     {

@@ -65,22 +65,32 @@ export async function route() {
   // A screen opened while this loads (a school picked, then «Профиль» at once) is where the person is: it stays.
   const shown = screenCount();
   const superseded = () => screenCount() !== shown;
-  let me;
-  try {
-    me = await api('GET', '/api/me');
-  } catch (e) {
+  // Either request lost on the way (a weak network: one answered, the next did not) shows the device's copy, or says so
+  // with «Повторить» — never «Загрузка…» for good.
+  const unreachable = async e => {
     if (!session.signedIn) return showSignIn();
     if (superseded()) return;
     if ((e.status === 0 || e.status >= 500) && await routeOffline(superseded)) return;
     return mount(root, h('div', { class: 'card' }, h('h1', {}, 'Нет связи с сервером'),
       h('p', {}, e.display || ''), h('button', { class: 'btn primary', onclick: route }, 'Повторить')));
+  };
+  let me;
+  try {
+    me = await api('GET', '/api/me');
+  } catch (e) {
+    return unreachable(e);
   }
   session.account = me;
   if (superseded()) return;
   if (me.displayName === 'Новый пользователь') return showName(me);
   const invite = sessionStorage.getItem(INVITE_KEY);
   if (invite) return showInvite(invite);
-  const schools = await api('GET', '/api/me/schools');
+  let schools;
+  try {
+    schools = await api('GET', '/api/me/schools');
+  } catch (e) {
+    return unreachable(e);
+  }
   offlineStore(me.id).saveSchools(schools);
   if (superseded()) return;
   const chosen = schools.find(s => s.schoolId === localStorage.getItem(SCHOOL_KEY));
