@@ -35,6 +35,64 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
     /// to the server that took over. The parent's open chat shows hers at once, and the list the other one: the resend
     /// tells the chats they moved on (ChatAdvanced), and the page catches up rather than waiting for its next reconnect.
     /// </summary>
+    /// <summary>
+    /// A teacher on 3G taps «Родители 5А» just as her connection dies (the page does not know yet): the chat cannot load
+    /// and says so. Once the connection is back the chat loads by itself, the error line gone — before, it stayed empty
+    /// until she opened another chat and came back.
+    /// </summary>
+    [Fact]
+    public async Task ChatOpenedAsTheConnectionDies_LoadsByItselfAfterTheReconnect()
+    {
+        var school = await Scene.SchoolAsync("Школа №75");
+        var classId = await school.ClassAsync("5А");
+        var teacher = await school.TeacherAsync("Анна Сергеевна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Дима Котов", classId);
+        var mother = await school.ParentAsync("Ирина Котова", pupil.Id);
+        var parents = await School.ChatIdAsync(mother, school.Id, "Родители 5А");
+        await School.SendAsync(mother, parents, "Дима завтра не придёт, он заболел");
+
+        var page = await PageAsync(Phone);
+        var dropped = 0;
+        await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f =>
+            {
+                if (f.Text is { } text && text.Contains("\"target\":\"GetChat\"", StringComparison.Ordinal) && Interlocked.Increment(ref dropped) == 1)
+                {
+                    _ = ws.CloseAsync(); // the request never reaches the server; the page learns the connection is gone
+                    return;
+                }
+
+                if (f.Text is { } t)
+                {
+                    server.Send(t);
+                }
+                else
+                {
+                    server.Send(f.Binary!);
+                }
+            });
+            server.OnMessage(f =>
+            {
+                if (f.Text is { } t)
+                {
+                    ws.Send(t);
+                }
+                else
+                {
+                    ws.Send(f.Binary!);
+                }
+            });
+        });
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "Родители 5А");
+
+        await Expect(Message(page, "Дима завтра не придёт, он заболел")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(page.Locator(".messages .error")).ToHaveCountAsync(0);
+        Assert.True(dropped >= 2, $"GetChat asked {dropped} times: the first was lost, the chat was not asked again");
+    }
+
     [Fact]
     public async Task MessagesStoredButNeverPushed_AResendBringsThemToTheOpenChatAndTheList()
     {

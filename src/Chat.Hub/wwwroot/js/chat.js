@@ -211,6 +211,9 @@ export function showMain(root, me, school, schools, nav) {
       refreshSchools();
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
+      // Opened while the connection was already dead (a phone on 3G: it looked up for half a minute), the chat never
+      // loaded: it loads now, its error line gone.
+      else if (current && !current.list.dataset.loaded) { current.list.querySelector(':scope > .error.load-failed')?.remove(); loadChat(current); }
       else if (current) { calls.load(current); ticks.reload(current); rereadRestriction(current); }
       // A read the open chat could not send (the connection was not up yet, or broke) goes now.
       if (current && !current.fromCache) scheduleRead();
@@ -678,7 +681,9 @@ export function showMain(root, me, school, schools, nav) {
       scheduleRead();
       if (c.caseUntil) followCase(c);
     } catch (e) {
-      c.list.append(h('p', { class: 'error' }, hubError(e).message));
+      // Once (a reconnect loads the chat again and takes it away).
+      c.list.querySelector(':scope > .error.load-failed')?.remove();
+      c.list.append(h('p', { class: 'error load-failed' }, hubError(e).message));
     }
   }
 
