@@ -40,6 +40,65 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
     /// and says so. Once the connection is back the chat loads by itself, the error line gone — before, it stayed empty
     /// until she opened another chat and came back.
     /// </summary>
+    /// <summary>
+    /// A teacher watches her poll in the parents' chat while her connection drops: two parents vote meanwhile (their
+    /// PollUpdated pushes never reach her). After the reconnect the poll shows both votes, not the count of before.
+    /// </summary>
+    [Fact]
+    public async Task PollWatchedThroughADrop_VotesCastMeanwhileShownAfterTheReconnect()
+    {
+        var school = await Scene.SchoolAsync("Школа №76");
+        var classId = await school.ClassAsync("4В");
+        var teacher = await school.TeacherAsync("Ольга Николаевна", classTeacherOf: classId);
+        var first = await school.ParentAsync("Анна Зуева", (await school.PupilAsync("Лиза Зуева", classId)).Id);
+        var second = await school.ParentAsync("Павел Ершов", (await school.PupilAsync("Миша Ершов", classId)).Id);
+        var parents = await School.ChatIdAsync(teacher, school.Id, "Родители 4В");
+        var poll = await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{parents}/polls",
+            new { clientId = Guid.NewGuid(), question = "Когда собрание?", options = new[] { "В среду", "В пятницу" } }));
+        var seq = poll.GetProperty("seq").GetInt64();
+
+        var page = await PageAsync(Phone);
+        IWebSocketRoute? hub = null;
+        var deaf = false; // the connection is gone: nothing reaches the page
+        await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
+        {
+            hub = ws;
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f => { if (f.Text is { } t) server.Send(t); else server.Send(f.Binary!); });
+            server.OnMessage(f =>
+            {
+                if (Volatile.Read(ref deaf))
+                {
+                    return;
+                }
+
+                if (f.Text is { } t)
+                {
+                    ws.Send(t);
+                }
+                else
+                {
+                    ws.Send(f.Binary!);
+                }
+            });
+        });
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "Родители 4В");
+        var total = page.Locator(".poll-total");
+        await Expect(total).ToHaveTextAsync("Проголосовали: 0");
+
+        Volatile.Write(ref deaf, true);
+        await Scene.Read(await first.Http.PutAsJsonAsync($"/api/chats/{parents}/polls/{seq}/vote", new { optionIds = new[] { 0 } }));
+        await Scene.Read(await second.Http.PutAsJsonAsync($"/api/chats/{parents}/polls/{seq}/vote", new { optionIds = new[] { 1 } }));
+        await Task.Delay(1500); // the coalesced PollUpdated went out meanwhile, into nothing
+        await Expect(total).ToHaveTextAsync("Проголосовали: 0");
+
+        var dead = hub!;
+        Volatile.Write(ref deaf, false);
+        await dead.CloseAsync();
+        await Expect(total).ToHaveTextAsync("Проголосовали: 2", new() { Timeout = 30_000 });
+    }
+
     [Fact]
     public async Task ChatOpenedAsTheConnectionDies_LoadsByItselfAfterTheReconnect()
     {

@@ -214,7 +214,7 @@ export function showMain(root, me, school, schools, nav) {
       // Opened while the connection was already dead (a phone on 3G: it looked up for half a minute), the chat never
       // loaded: it loads now, its error line gone.
       else if (current && !current.list.dataset.loaded) { current.list.querySelector(':scope > .error.load-failed')?.remove(); loadChat(current); }
-      else if (current) { calls.load(current); ticks.reload(current); rereadRestriction(current); }
+      else if (current) { calls.load(current); ticks.reload(current); rereadRestriction(current); rereadPolls(current); }
       // A read the open chat could not send (the connection was not up yet, or broke) goes now.
       if (current && !current.fromCache) scheduleRead();
     },
@@ -1186,6 +1186,22 @@ export function showMain(root, me, school, schools, nav) {
       reactions, actions);
   }
 
+  /**
+   * After a reconnect: the open chat's polls are read again (votes are not chat events: those cast while the connection
+   * was down came as PollUpdated pushes it missed; a poll may have closed meanwhile).
+   */
+  function rereadPolls(c) {
+    for (const m of c.msgs.values()) {
+      if (m.kind !== 'poll' || m.deleted) continue;
+      client.invoke('GetPoll', c.id, m.seq).then(p => {
+        if (current !== c) return;
+        c.myVotes.set(m.seq, p.myOptionIds || null);
+        const now = c.msgs.get(m.seq);
+        if (now?.poll && !(now.poll.closedAt && !p.closedAt)) { now.poll = { ...p, myOptionIds: undefined }; rerender(now); }
+      }, () => {});
+    }
+  }
+
   function pollBody(m) {
     const c = current;
     let mine = c.myVotes.get(m.seq);
@@ -1220,9 +1236,11 @@ export function showMain(root, me, school, schools, nav) {
 
   async function newPoll() {
     const c = current;
+    // One id for the dialog: «Создать опрос» pressed again after a lost answer gets the poll stored the first time, not a second one.
+    const clientId = newId();
     await pollDialog(async p => {
       try {
-        const m = await client.invoke('CreatePoll', { chatId: c.id, clientId: newId(), ...p });
+        const m = await client.invoke('CreatePoll', { chatId: c.id, clientId, ...p });
         if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
         return m;
       } catch (e) { throw hubFail(e); }
