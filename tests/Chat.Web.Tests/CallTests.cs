@@ -759,6 +759,11 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var sockets = new List<IWebSocket>();
         page.WebSocket += (_, ws) => { if (ws.Url.Contains("/hubs/chat", StringComparison.Ordinal)) lock (sockets) sockets.Add(ws); };
         await page.GotoAsync($"{App.BaseUrl}/call.html#chat={chatId}&lesson=1");
+        // The form holds no copy of her token (it would be stale when pressed, and is no one's to see): «Войти» uses
+        // the session, read at the connect; the tools' fields are hidden.
+        await Expect(page.Locator("#token")).ToBeHiddenAsync();
+        Assert.Equal("", await page.InputValueAsync("#token"));
+        await Expect(page.Locator("#relay")).ToBeHiddenAsync();
 
         // «Войти» twice before the first has joined: one connection, one participant.
         await page.EvaluateAsync("() => { const form = document.getElementById('join'); form.requestSubmit(); form.requestSubmit(); }");

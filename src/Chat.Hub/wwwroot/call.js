@@ -1479,20 +1479,25 @@ window.startCall = start; // for tests
 
 function fromFragment() {
   const p = new URLSearchParams(location.hash.slice(1));
-  return { token: p.get('token') || storedToken(), chat: p.get('chat'), call: p.get('call'), plan: p.get('plan'), lesson: p.get('lesson') === '1',
+  // A token only when the link carries one (tests, tools): otherwise the web client's session, read again on every
+  // connect — a token copied into the form at load would be stale by the time «Войти» is pressed.
+  return { token: p.get('token'), chat: p.get('chat'), call: p.get('call'), plan: p.get('plan'), lesson: p.get('lesson') === '1',
     broadcast: p.get('broadcast') === '1', relay: p.get('relay') === '1', autostart: p.get('autostart') === '1' };
 }
 
 document.addEventListener('DOMContentLoaded', () => {
   const f = fromFragment();
-  $('token').value = f.token; $('chat').value = f.chat || ''; $('call').value = f.call || '';
+  $('token').value = f.token || ''; $('chat').value = f.chat || ''; $('call').value = f.call || '';
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
+  // The token and «Только через TURN» are for tools: a teacher or a parent whose join failed sees neither.
+  $('token').closest('label').hidden = !f.token;
+  $('relay').closest('label').hidden = !f.token && !f.relay;
   $('join').addEventListener('submit', e => {
     e.preventDefault();
     // One call per page at a time: a second «Войти» while joining or in a call would open a second connection.
     if (state.starting || state.callId) return;
     state.starting = true;
-    start({ token: $('token').value.trim() || storedToken(), chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
+    start({ token: $('token').value.trim() || null, chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
       lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => {
       status(message(err), true);
       if (!state.callId) $('join').hidden = false; // an autostart link that could not join: «Войти» tries again
@@ -1568,5 +1573,5 @@ document.addEventListener('DOMContentLoaded', () => {
     state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true));
   });
   $('copy-link').addEventListener('click', copyCallLink);
-  if (f.autostart && f.token) { $('join').hidden = true; $('join').requestSubmit(); }
+  if (f.autostart && (f.token || storedToken())) { $('join').hidden = true; $('join').requestSubmit(); }
 });
