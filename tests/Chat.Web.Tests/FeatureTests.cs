@@ -434,6 +434,18 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(ChatItem(parentPage, "Общешкольный канал")).ToBeVisibleAsync();
         await Screenshot(parentPage, "parent-children-phone");
 
+        // A message in Саша's class chat, hidden by the choice: his option says it is there.
+        var sashasParents = await School.ChatIdAsync(teacher, school.Id, "Родители 2А");
+        await School.SendAsync(teacher, sashasParents, "Завтра родительское собрание");
+        await Expect(parentPage.GetByLabel("Ребёнок").Locator("option", new() { HasText = "Саша Егоров" })).ToHaveTextAsync("Саша Егоров (2А) · 1 непрочитанное");
+        await Expect(ChatItem(parentPage, "Родители 2А")).ToHaveCountAsync(0);
+
+        // The choice stays on this device: after a reload it is still Маша's class.
+        await parentPage.ReloadAsync();
+        await Expect(ChatItem(parentPage, "Родители 4Б")).ToBeVisibleAsync();
+        await Expect(parentPage.GetByLabel("Ребёнок").Locator("option:checked")).ToHaveTextAsync("Маша Егорова (4Б)");
+        await Expect(ChatItem(parentPage, "Родители 2А")).ToHaveCountAsync(0);
+
         // Маша moves to another class while the page is open: the choice stays hers and shows her new class's chats.
         var c = await school.ClassAsync("4В");
         (await school.Admin.Http.PutAsJsonAsync($"/api/schools/{school.Id}/students/{older.Id}/class", new { classId = c })).EnsureSuccessStatusCode();

@@ -41,7 +41,7 @@ session.onSignedOut(note => {
   forgetFiles(); // so are the photos and voice notes this page fetched
   // So are messages not sent yet: on a shared family tablet they must neither stay readable after signing out nor go
   // out by themselves at the next sign-in.
-  for (const key of Object.keys(localStorage)) if (key.startsWith('chat.outbox.')) localStorage.removeItem(key);
+  for (const key of Object.keys(localStorage)) if (key.startsWith('chat.outbox.') || key.startsWith('chat.child.')) localStorage.removeItem(key);
   signedOutNote = note || signedOutNote;
   route();
 });

@@ -85,7 +85,11 @@ export function showMain(root, me, school, schools, nav) {
   let others = []; // my chats in my other schools (a parent with children in two schools): counted and notified, not listed
   let filter = '';
   let childClass = ''; // a parent's choice of child: only that child's class chats (and chats of no class)
-  let chosenChild = ''; // that child's account id (kept when the child's class changes)
+  // That child's account id (kept when the child's class changes, and on this device for the school: the profile or
+  // another school and back keep the choice).
+  const CHILD_KEY = 'chat.child.' + school.schoolId;
+  let chosenChild = localStorage.getItem(CHILD_KEY) || '';
+  let childLabels = []; // [{ option, classId, name }]: each child's option, its unread count kept up to date by renderList
   let archiveOpen = false; // «Архив (N)» at the end of the list, collapsed until opened
   let staleReload = null; // a list reload asked by ChatAdvanced under way: { again } (one more after it)
   let current = null; // the open chat: { id, summary, rules, els, msgs, pendingEls, oldest, replyTo, editing, members, myVotes, restriction, othersRead, receipts, fromCache }
@@ -347,12 +351,23 @@ export function showMain(root, me, school, schools, nav) {
       const kids = (mine?.children || []).map(id => members.find(m => m.accountId === id)).filter(k => k?.classId);
       const classOf = id => kids.find(k => k.accountId === id)?.classId || '';
       if (kids.length < 2) {
-        childBox.hidden = true; chosenChild = ''; childClass = ''; renderList();
+        childBox.hidden = true; chosenChild = ''; childClass = ''; childLabels = []; renderList();
         return;
       }
-      const select = h('select', { id: 'child-filter', onchange: () => { chosenChild = select.value; childClass = classOf(chosenChild); renderList(); } },
-        h('option', { value: '' }, 'Все дети'),
-        kids.map(k => h('option', { value: k.accountId }, `${k.displayName} (${classes.find(c => c.id === k.classId)?.name || ''})`)));
+      const select = h('select', {
+        id: 'child-filter',
+        onchange: () => {
+          chosenChild = select.value;
+          childClass = classOf(chosenChild);
+          if (chosenChild) localStorage.setItem(CHILD_KEY, chosenChild); else localStorage.removeItem(CHILD_KEY);
+          renderList();
+        },
+      },
+      h('option', { value: '' }, 'Все дети'),
+      kids.map(k => h('option', { value: k.accountId })));
+      // Each child's option says how many unread its class chats hold: what the title counts is never out of sight.
+      childLabels = kids.map(k => ({ option: select.querySelector(`option[value="${k.accountId}"]`), classId: k.classId,
+        name: `${k.displayName} (${classes.find(c => c.id === k.classId)?.name || ''})` }));
       if (!classOf(chosenChild)) chosenChild = '';
       select.value = chosenChild;
       childClass = classOf(chosenChild);
@@ -364,6 +379,10 @@ export function showMain(root, me, school, schools, nav) {
 
   /** Active chats first; archived ones (of an archived or graduated class) under a collapsed «Архив (N)» at the end. */
   function renderList() {
+    for (const { option, classId, name } of childLabels) {
+      const n = unreadOf(chats.filter(c => c.classId === classId));
+      option.textContent = n ? `${name} · ${n} ${plural(n, 'непрочитанное', 'непрочитанных', 'непрочитанных')}` : name;
+    }
     const shown = chats.filter(c => (!filter || c.title.toLowerCase().includes(filter)) && (!childClass || !c.classId || c.classId === childClass));
     const archived = shown.filter(c => c.archived);
     fill(list, ...shown.filter(c => !c.archived).map(chatItem));
