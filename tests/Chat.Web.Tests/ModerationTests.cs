@@ -41,13 +41,20 @@ public sealed class ModerationTests(WebApp app) : WebTest(app)
         await SignInAsync(olyaPage, olya.Phone);
         await OpenChatAsync(olyaPage, "Алгебра 8Б");
 
-        // The teacher (the chat's owner) mutes Petya for three hours, citing a rule.
+        // A violation of Petya's recorded before (by another moderator, on another day).
+        await App.ExecuteSqlAsync(
+            "INSERT INTO violations (id, chat_id, account_id, rule_id, moderator_id, note) SELECT gen_random_uuid(), @chatId, @petya, r.id, @teacher, 'списывал' FROM school_rules r WHERE r.school_id = @school AND r.archived_at IS NULL ORDER BY r.number LIMIT 1",
+            new { chatId, petya = petya.Id, teacher = teacher.Id, school = school.Id });
+
+        // The teacher (the chat's owner) sees it under his name, and mutes Petya for three hours, citing a rule.
         var page = await PageAsync(Desktop);
         await SignInAsync(page, teacher.Phone);
         await OpenChatAsync(page, "Алгебра 8Б");
         await (await HeaderMenuItemAsync(page, "О чате")).ClickAsync();
         var panel = page.GetByRole(AriaRole.Complementary, new() { Name = "О чате" });
         var petyaRow = panel.Locator("li.member", new() { HasText = "Петя Смирнов" });
+        await Expect(petyaRow).ToContainTextAsync("Нарушений: 1");
+        await Expect(panel.Locator("li.member", new() { HasText = "Оля Никитина" })).Not.ToContainTextAsync("Нарушений");
         await petyaRow.GetByRole(AriaRole.Button, new() { Name = "Запретить писать" }).ClickAsync();
         var mute = page.GetByRole(AriaRole.Dialog, new() { Name = "Запретить писать: Петя Смирнов" });
         await mute.GetByLabel("Правило школы").SelectOptionAsync(new SelectOptionValue { Index = 0 });

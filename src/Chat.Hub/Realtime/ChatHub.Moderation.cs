@@ -14,6 +14,8 @@ public sealed partial class ChatHub
 
     public Task<ViolationCountDto> GetViolations(Guid chatId, Guid accountId) => Moderation.ViolationsAsync(Me, chatId, accountId, Context.ConnectionAborted);
 
+    public Task<IReadOnlyList<ViolationCountDto>> GetChatViolations(Guid chatId) => Moderation.ChatViolationsAsync(Me, chatId, Context.ConnectionAborted);
+
     public Task<RestrictionDto> BlockMember(BlockRequest request) => Moderation.BlockAsync(Me, request, Context.ConnectionAborted);
 
     public Task<RestrictionDto> UnblockMember(Guid chatId, Guid accountId) => Moderation.LiftAsync(Me, chatId, accountId, "block", Context.ConnectionAborted);

@@ -94,7 +94,11 @@ public sealed class ModerationStore(NpgsqlDataSource db)
     /// Records a violation, at most one per message: another report of the same message, or a moderator's retry after a
     /// lost answer, records nothing (Recorded is false). Returns the member's count of violations in the chat.
     /// </summary>
-    public async Task<(bool Recorded, int Count)> RecordViolationAsync(DbScope s, Guid chatId, Guid accountId, Guid ruleId, long? messageSeq, Guid moderatorId, string? note, CancellationToken ct)
+    /// <summary>
+    /// Records a violation, once per message, and once per <paramref name="id"/> when the caller gives one (a moderator's
+    /// retry after a lost answer); returns whether it was recorded now and the member's count in the chat.
+    /// </summary>
+    public async Task<(bool Recorded, int Count)> RecordViolationAsync(DbScope s, Guid chatId, Guid accountId, Guid ruleId, long? messageSeq, Guid moderatorId, string? note, CancellationToken ct, Guid? id = null)
     {
         var recorded = await s.Connection.ExecuteAsync(new CommandDefinition(
             """
@@ -102,8 +106,9 @@ public sealed class ModerationStore(NpgsqlDataSource db)
             SELECT @id, @chatId, @accountId, @ruleId, @messageSeq, @moderatorId, @note
             WHERE @messageSeq::bigint IS NULL
                OR NOT EXISTS (SELECT 1 FROM violations v WHERE v.chat_id = @chatId AND v.account_id = @accountId AND v.message_seq = @messageSeq)
+            ON CONFLICT (id) DO NOTHING
             """,
-            new { id = Guid.CreateVersion7(), chatId, accountId, ruleId, messageSeq, moderatorId, note }, s.Transaction, cancellationToken: ct)) == 1;
+            new { id = id ?? Guid.CreateVersion7(), chatId, accountId, ruleId, messageSeq, moderatorId, note }, s.Transaction, cancellationToken: ct)) == 1;
         return (recorded, await CountViolationsAsync(s, chatId, accountId, ct));
     }
 
@@ -113,6 +118,19 @@ public sealed class ModerationStore(NpgsqlDataSource db)
 
     public async Task<int> CountViolationsAsync(DbScope s, Guid chatId, Guid accountId, CancellationToken ct) =>
         await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(CountViolationsSql, new { chatId, accountId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Each member of the chat with violations there, and how many (as <see cref="CountViolationsAsync(Guid, Guid, CancellationToken)"/> counts them).</summary>
+    public async Task<IReadOnlyList<(Guid AccountId, int Count)>> ViolationCountsAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<(Guid, int)>(new CommandDefinition(
+            """
+            SELECT v.account_id, count(DISTINCT coalesce(v.message_seq::text, v.id::text))::int
+            FROM violations v JOIN chat_members cm ON cm.chat_id = v.chat_id AND cm.account_id = v.account_id
+            WHERE v.chat_id = @chatId GROUP BY v.account_id
+            """,
+            new { chatId }, cancellationToken: ct))).AsList();
+    }
 
     public async Task<int> CountViolationsAsync(Guid chatId, Guid accountId, CancellationToken ct)
     {

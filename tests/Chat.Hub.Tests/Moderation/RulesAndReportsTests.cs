@@ -49,8 +49,21 @@ public sealed class RulesAndReportsTests(ChatApp app) : IClassFixture<ChatApp>
 
         // Members see it; a moderator cites it.
         Assert.Contains(await teacher.Connection.InvokeAsync<List<RuleDto>>("GetRules", school.Id), r => r.Id == saved.Id);
-        var count = await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "фото без согласия"));
+        var dialog = Guid.NewGuid();
+        var count = await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "фото без согласия", dialog));
         Assert.Equal(1, count.Violations);
+
+        // Pressed again after a lost answer (the same dialog): still one.
+        var again = await teacher.Connection.InvokeAsync<ViolationCountDto>("RecordViolation", new ViolationRequest(room.ChatId, room.Petya.AccountId, saved.Id, null, "фото без согласия", dialog));
+        Assert.Equal(1, again.Violations);
+
+        // «О чате» reads each member's count, for moderators only.
+        var listed = Assert.Single(await teacher.Connection.InvokeAsync<List<ViolationCountDto>>("GetChatViolations", room.ChatId));
+        Assert.Equal((room.Petya.AccountId, 1, false), (listed.AccountId, listed.Violations, listed.MayBeBlocked));
+        await using (var petya = await HubClient.ConnectAsync(app, room.Petya))
+        {
+            await petya.Connection.InvokeAsync<List<ViolationCountDto>>("GetChatViolations", room.ChatId).ExpectHubErrorAsync("moderator_only");
+        }
 
         // Archived, it is no longer offered nor accepted.
         await (await room.Teacher.Http.DeleteAsync($"{school.Api}/rules/{saved.Id}")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");

@@ -16,7 +16,11 @@ public sealed record RestrictionDto(Guid ChatId, Guid AccountId, string Kind, in
         new(r.ChatId, r.AccountId, r.Kind, r.RuleNumber, r.RuleText, r.Reason, r.StartsAt, r.EndsAt, r.LiftedAt is not null);
 }
 
-public sealed record ViolationRequest(Guid ChatId, Guid AccountId, Guid RuleId, long? MessageSeq, string? Note);
+/// <summary>
+/// A violation to record. <paramref name="ClientId"/>: the moderator's dialog's id — sent again after a lost answer it
+/// records nothing more (a violation of a message counts once anyway).
+/// </summary>
+public sealed record ViolationRequest(Guid ChatId, Guid AccountId, Guid RuleId, long? MessageSeq, string? Note, Guid? ClientId = null);
 
 public sealed record BlockRequest(Guid ChatId, Guid AccountId, Guid RuleId, DateTimeOffset Until, string? Reason);
 

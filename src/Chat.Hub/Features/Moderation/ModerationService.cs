@@ -121,7 +121,7 @@ public sealed class ModerationService(
     /// <summary>Records the violation with its audit entry; returns the member's count of violations in the chat.</summary>
     private async Task<int> RecordViolationInAsync(DbScope s, ChatRow chat, SchoolRule rule, ViolationRequest request, string? snapshot, string? note, Guid me, CancellationToken ct)
     {
-        var (recorded, count) = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct);
+        var (recorded, count) = await moderation.RecordViolationAsync(s, request.ChatId, request.AccountId, rule.Id, request.MessageSeq, me, note, ct, request.ClientId);
         if (recorded)
         {
             // One message is one violation: another report of it, or a retry, changes nothing and logs nothing.
@@ -141,6 +141,18 @@ public sealed class ModerationService(
 
         var count = await moderation.CountViolationsAsync(chatId, accountId, ct);
         return new ViolationCountDto(chatId, accountId, count, count > BlockAfterViolations);
+    }
+
+    /// <summary>The chat's members with violations there, for its moderators (what «О чате» shows under each name).</summary>
+    public async Task<IReadOnlyList<ViolationCountDto>> ChatViolationsAsync(Guid me, Guid chatId, CancellationToken ct)
+    {
+        if (await chatService.RoleAsync(chatId, me, ct) == "member")
+        {
+            throw new ChatException(ChatError.ModeratorOnly);
+        }
+
+        return (await moderation.ViolationCountsAsync(chatId, ct))
+            .Select(v => new ViolationCountDto(chatId, v.AccountId, v.Count, v.Count > BlockAfterViolations)).ToList();
     }
 
     /// <summary>Blocks a member who broke the rules more than three times, for at most one month, with an end date.</summary>

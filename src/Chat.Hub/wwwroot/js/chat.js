@@ -964,13 +964,16 @@ export function showMain(root, me, school, schools, nav) {
     const moderator = c.summary.role !== 'member';
     if (!c.side.children.length) fill(c.side, h('p', { class: 'muted' }, 'Загрузка…'));
     try {
-      const [members, restrictions, reports] = await Promise.all([
+      const [members, restrictions, reports, violations] = await Promise.all([
         client.invoke('GetChatMembers', c.id),
         moderator ? client.invoke('GetRestrictions', c.id) : [],
         moderator ? client.invoke('GetReports', c.id, 'open') : [],
+        // «Нарушений: N» under each name, as recorded by any moderator at any time (not only on this page).
+        moderator ? client.invoke('GetChatViolations', c.id).catch(() => null) : [],
       ]);
       if (current !== c) return;
       c.members = members;
+      if (violations) c.violations = new Map(violations.map(v => [v.accountId, v]));
       c.violations ||= new Map();
       const roleName = { owner: 'владелец', moderator: 'модератор', member: '' };
       const nameOf = id => members.find(m => m.accountId === id)?.displayName || 'участник';

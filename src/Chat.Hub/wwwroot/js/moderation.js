@@ -3,7 +3,7 @@
 // to 24 hours) and removal from the chat. Every action cites one of the school's rules; the server decides who may do
 // what and explains refusals in Russian.
 
-import { hubFail, hubNotice } from './hub.js';
+import { hubFail, hubNotice, newId } from './hub.js';
 import { h, dateTime, time } from './dom.js';
 import { formDialog, notice } from './dialog.js';
 
@@ -155,6 +155,7 @@ export function chatModeration(ctx) {
 
   async function recordViolation(member, messageSeq) {
     const c = ctx.current();
+    const clientId = newId(); // «Записать нарушение» again after a lost answer records it once
     await formDialog({
       title: 'Нарушение правил: ' + member.displayName,
       text: 'Нарушение записывается в журнал. Заблокировать можно после более чем трёх нарушений.',
@@ -162,7 +163,7 @@ export function chatModeration(ctx) {
       submit: 'Записать нарушение',
       onSubmit: async v => {
         try {
-          const r = await ctx.invoke('RecordViolation', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, messageSeq: messageSeq ?? undefined, note: v.note.trim() || undefined });
+          const r = await ctx.invoke('RecordViolation', { chatId: c.id, accountId: member.accountId, ruleId: v.ruleId, messageSeq: messageSeq ?? undefined, note: v.note.trim() || undefined, clientId });
           c.violations ||= new Map();
           c.violations.set(member.accountId, r);
         } catch (e) { throw hubFail(e); }
