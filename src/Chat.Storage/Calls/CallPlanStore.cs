@@ -15,11 +15,12 @@ public sealed class CallPlanStore(NpgsqlDataSource db)
 {
     private const string Columns = "id, chat_id, host_id, kind, title, starts_at, created_at, cancelled_at, call_id";
 
-    public async Task<CallPlanRow> InsertAsync(Guid id, Guid chatId, Guid hostId, string kind, string title, DateTime startsAt, CancellationToken ct)
+    /// <summary>The new plan, or null when a plan with this id exists already (a retry: the caller reads that one).</summary>
+    public async Task<CallPlanRow?> InsertAsync(Guid id, Guid chatId, Guid hostId, string kind, string title, DateTime startsAt, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        return await c.QuerySingleAsync<CallPlanRow>(new CommandDefinition(
-            $"INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@id, @chatId, @hostId, @kind, @title, @startsAt) RETURNING {Columns}",
+        return await c.QuerySingleOrDefaultAsync<CallPlanRow>(new CommandDefinition(
+            $"INSERT INTO call_plans (id, chat_id, host_id, kind, title, starts_at) VALUES (@id, @chatId, @hostId, @kind, @title, @startsAt) ON CONFLICT (id) DO NOTHING RETURNING {Columns}",
             new { id, chatId, hostId, kind, title, startsAt }, cancellationToken: ct));
     }
 

@@ -33,6 +33,17 @@ public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
         var iso = later.StartsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains(await p.HistoryAsync(chat.Id), m => m.Text == $"Запланирован урок «Математика» на {iso}. Подключиться можно за 10 минут до начала.");
 
+        // «Запланировать» pressed again after a lost answer (the same dialog's id): the same plan, one announcement.
+        var dialog = Guid.NewGuid();
+        var once = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Физика", DateTimeOffset.UtcNow.AddHours(3), "lesson", dialog));
+        var twice = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Физика", DateTimeOffset.UtcNow.AddHours(3), "lesson", dialog));
+        Assert.Equal((dialog, dialog), (once.PlanId, twice.PlanId));
+        Assert.Single(await p.Connection.InvokeAsync<List<CallPlanDto>>("GetScheduledCalls", chat.Id), x => x.Title == "Физика");
+        Assert.Single(await p.HistoryAsync(chat.Id), m => m.Text != null && m.Text.Contains("«Физика»", StringComparison.Ordinal));
+        // Someone else's plan id is not taken over.
+        await p.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(chat.Id, "Чужой", DateTimeOffset.UtcNow.AddHours(3), "call", dialog))
+            .ExpectHubErrorAsync("call_start_not_allowed");
+
         // Too early: refused with the time it opens; another class learns nothing.
         await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("call_not_open_yet");
         await s.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", later.PlanId).ExpectHubErrorAsync("chat_not_found");

@@ -5,8 +5,12 @@ using Chat.Storage.Calls;
 
 namespace Chat.Hub.Features.Calls;
 
-/// <summary>Plans a call in a chat. Kind: "call", "lesson" (lesson mode) or "broadcast".</summary>
-public sealed record ScheduleCallRequest(Guid ChatId, string? Title, DateTimeOffset StartsAt, string? Kind);
+/// <summary>
+/// Plans a call in a chat. Kind: "call", "lesson" (lesson mode) or "broadcast". <paramref name="ClientId"/>: the
+/// planner's dialog's id, the plan's id — «Запланировать» pressed again after a lost answer gets the plan made the first
+/// time, not a second one with a second announcement and second reminders.
+/// </summary>
+public sealed record ScheduleCallRequest(Guid ChatId, string? Title, DateTimeOffset StartsAt, string? Kind, Guid? ClientId = null);
 
 /// <summary>
 /// A planned call. <see cref="OpensAt"/>: from then on anyone of the chat may join (JoinScheduledCall), a few minutes
@@ -53,7 +57,15 @@ public sealed partial class CallService
             throw invalid;
         }
 
-        var plan = await plans.InsertAsync(Guid.CreateVersion7(), request.ChatId, me, kind, title, request.StartsAt.UtcDateTime, ct);
+        var plan = await plans.InsertAsync(request.ClientId ?? Guid.CreateVersion7(), request.ChatId, me, kind, title, request.StartsAt.UtcDateTime, ct);
+        if (plan is null)
+        {
+            // Made by an earlier attempt of the same dialog whose answer was lost: that plan (its announcement, whose
+            // client id is the plan's, and its push go again below and double nothing). Someone else's id: refused.
+            var made = await plans.GetAsync(request.ClientId!.Value, ct);
+            plan = made is not null && made.ChatId == request.ChatId && made.HostId == me ? made : throw new ChatException(ChatError.Conflict);
+        }
+
         var dto = ToPlanDto(plan);
         var what = kind switch { "lesson" => "урок", "broadcast" => "трансляция", _ => "звонок" };
         var text = string.Create(CultureInfo.InvariantCulture,

@@ -2,7 +2,7 @@
 // «Запланировать урок»), reminders of planned calls (a banner in the open chat, otherwise a toast and a mark in the list) and, in «О чате», the chat's lessons and calls with their attendance (for its moderators). The
 // call itself runs on call.html (call.js).
 
-import { hubFail } from './hub.js';
+import { hubFail, newId } from './hub.js';
 import { api, blob, inMyTimeZone, saveBlob } from './api.js';
 import { h, fill, time, plural, dateTime } from './dom.js';
 import { formDialog } from './dialog.js';
@@ -317,6 +317,7 @@ export function chatCalls(ctx) {
     soon.setMinutes(0, 0, 0);
     const pad = n => String(n).padStart(2, '0');
     const local = d => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    const clientId = newId(); // «Запланировать» again after a lost answer makes no second plan
     await formDialog({
       title: lessonPossible ? 'Запланировать урок' : 'Запланировать звонок',
       text: 'Время — ваше местное. Подключиться можно будет за 10 минут до начала.',
@@ -330,7 +331,7 @@ export function chatCalls(ctx) {
         const starts = new Date(v.startsAt); // datetime-local is parsed as local time
         if (Number.isNaN(starts.getTime())) throw new Error('Укажите дату и время.');
         try {
-          const plan = await ctx.invoke('ScheduleCall', { chatId: c.id, title: v.title.trim(), startsAt: starts.toISOString(), kind: v.lesson ? 'lesson' : 'call' });
+          const plan = await ctx.invoke('ScheduleCall', { chatId: c.id, title: v.title.trim(), startsAt: starts.toISOString(), kind: v.lesson ? 'lesson' : 'call', clientId });
           c.plans = (c.plans || []).filter(p => p.planId !== plan.planId).concat(plan);
           if (ctx.current() === c) ctx.renderHead();
           return plan;
