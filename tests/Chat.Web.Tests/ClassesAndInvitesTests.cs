@@ -75,6 +75,46 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
         await Expect(archived).ToHaveCountAsync(0);
     }
 
+    /// <summary>
+    /// The start of the year: a parent follows the class's parent link and waits for approval. His class teacher, in her
+    /// chats, sees «Приглашения 1» at once (so does the admin on «Управление школой»), without opening «Заявки»; once it
+    /// is decided the count goes.
+    /// </summary>
+    [Fact]
+    public async Task ParentWaitsForApproval_TheClassTeacherAndTheAdminSeeTheCountLive_UntilDecided()
+    {
+        var school = await Scene.SchoolAsync("Школа №36");
+        var a5 = await school.ClassAsync("5А");
+        var teacher = await school.TeacherAsync("Анна Петровна", classTeacherOf: a5);
+        await school.PupilAsync("Петя Смирнов", a5);
+        var link = await school.InviteAsync("parent", a5);
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, teacher.Phone);
+        await Expect(ChatItem(page, "5А")).ToBeVisibleAsync();
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+        var invitations = page.GetByRole(AriaRole.Button, new() { Name = "Приглашения" });
+        await Expect(invitations.Locator(".badge")).ToHaveCountAsync(0);
+        var admin = await PageAsync(Desktop);
+        await SignInAsync(admin, school.Admin.Phone);
+        await Expect(admin.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+
+        var father = await App.SignInAsync(Scene.NewPhone(), "Олег Смирнов");
+        var accepted = await Scene.Read(await father.Http.PostAsJsonAsync($"/api/invites/{link.GetProperty("token").GetString()}/accept", new { childName = "Петя Смирнов" }));
+        Assert.Equal("pending", accepted.GetProperty("status").GetString());
+
+        await Expect(invitations.Locator(".badge")).ToHaveTextAsync("1");
+        await Expect(invitations.Locator(".badge")).ToHaveAttributeAsync("aria-label", "1 заявка ждёт решения");
+        await Expect(admin.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).Locator(".badge")).ToHaveTextAsync("1");
+
+        var requestId = accepted.GetProperty("joinRequestId").GetGuid();
+        var petya = (await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/members"))).EnumerateArray()
+            .Single(m => m.GetProperty("displayName").GetString() == "Петя Смирнов").GetProperty("accountId").GetGuid();
+        await Scene.Read(await school.Admin.Http.PostAsJsonAsync($"/api/schools/{school.Id}/join-requests/{requestId}/approve", new { childId = petya }));
+        await Expect(invitations.Locator(".badge")).ToHaveCountAsync(0);
+        await Expect(admin.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).Locator(".badge")).ToHaveCountAsync(0);
+    }
+
     [Fact]
     public async Task Admin_ApprovesAParentOfTwins_PicksBothChildren_TheParentIsLinkedToEach()
     {

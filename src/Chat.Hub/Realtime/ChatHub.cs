@@ -43,6 +43,12 @@ public interface IChatClient
 
     Task ReadPosition(ReadPositionDto position);
 
+    /// <summary>
+    /// A join request of the school came or was decided: to those who may decide it (its admins, the class teachers of
+    /// its class), whose «Управление школой» / «Приглашения» count the requests waiting.
+    /// </summary>
+    Task JoinRequestsChanged(Guid schoolId);
+
     Task Typing(TypingDto typing);
 
     Task SessionEnded(string reason);

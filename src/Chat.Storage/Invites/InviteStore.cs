@@ -189,6 +189,20 @@ public sealed class InviteStore(NpgsqlDataSource db)
         s.Connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
             $"SELECT {DecidingClassSql} FROM join_requests r WHERE r.id = @requestId", new { requestId }, s.Transaction, cancellationToken: ct));
 
+    /// <summary>Who may decide the request: the school's admins, and (not for a teacher's) the class teachers of its deciding class.</summary>
+    public async Task<IReadOnlyList<Guid>> DecidersAsync(Guid schoolId, Guid requestId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return (await c.QueryAsync<Guid>(new CommandDefinition(
+            $"""
+            SELECT sm.account_id FROM school_members sm WHERE sm.school_id = @schoolId AND sm.is_admin
+            UNION
+            SELECT ct.account_id FROM join_requests r JOIN class_teachers ct ON ct.class_id = {DecidingClassSql}
+            WHERE r.id = @requestId AND r.school_id = @schoolId AND r.role <> 'teacher'
+            """,
+            new { schoolId, requestId }, cancellationToken: ct))).AsList();
+    }
+
     public async Task<IReadOnlyList<JoinRequest>> ListRequestsAsync(Guid schoolId, string? status, Guid[]? classIds, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

@@ -7,6 +7,7 @@ using Chat.Storage.Audit;
 using Chat.Storage.Infrastructure;
 using Chat.Storage.Invites;
 using Chat.Storage.Schools;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using QRCoder;
 
@@ -16,7 +17,7 @@ namespace Chat.Hub.Features.Invites;
 /// Invite links and join requests. A link belongs to one school and grants one role there (and a class, and maybe a
 /// child); nothing about it ever reaches into another school.
 /// </summary>
-public sealed class InviteService(
+public sealed partial class InviteService(
     SchoolAccess access,
     SchoolStore schools,
     MembershipStore memberships,
@@ -26,7 +27,9 @@ public sealed class InviteService(
     RosterSync roster,
     ChatInviteService chatInvites,
     IOptions<SiteOptions> site,
-    TimeProvider clock)
+    TimeProvider clock,
+    IHubContext<Realtime.ChatHub, Realtime.IChatClient> hub,
+    ILogger<InviteService> logger)
 {
     private static readonly string[] Roles = ["student", "parent", "teacher"];
 
@@ -271,8 +274,34 @@ public sealed class InviteService(
             return (new AcceptInviteResult("joined", link.SchoolId, null), [.. joined, .. await roster.SyncAsync(s, link.SchoolId, ct)]);
         }, ct);
         await roster.ApplyAsync(changes);
+        if (result.JoinRequestId is { } waiting)
+        {
+            await TellDecidersAsync(result.SchoolId, waiting);
+        }
+
         return result;
     }
+
+    /// <summary>
+    /// Tells those who may decide the request that the school's waiting requests changed (JoinRequestsChanged): a parent
+    /// waiting at the start of the year is seen without anyone opening «Заявки». Best effort: the count is read again
+    /// whenever their page connects.
+    /// </summary>
+    private async Task TellDecidersAsync(Guid schoolId, Guid requestId)
+    {
+        try
+        {
+            var deciders = await invites.DecidersAsync(schoolId, requestId, CancellationToken.None);
+            await hub.Clients.Users(deciders.Select(id => id.ToString()).ToList()).JoinRequestsChanged(schoolId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogTellFailed(logger, e, requestId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The deciders of join request {RequestId} could not be told")]
+    private static partial void LogTellFailed(ILogger logger, Exception exception, Guid requestId);
 
     public async Task<IReadOnlyList<JoinRequestDto>> ListRequestsAsync(Guid schoolId, Guid me, string? status, CancellationToken ct)
     {
@@ -377,6 +406,7 @@ public sealed class InviteService(
             return (JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!), changes);
         }, ct);
         await roster.ApplyAsync(changes);
+        await TellDecidersAsync(schoolId, requestId);
         return decided;
     }
 

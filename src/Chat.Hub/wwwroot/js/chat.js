@@ -150,11 +150,25 @@ export function showMain(root, me, school, schools, nav) {
   }
   // «Сменить школу · 3»: unread messages in my other schools' chats (not muted) show on the way there.
   const schoolButton = h('button', { class: 'btn small', hidden: schools.length < 2, onclick: leave(nav.chooseSchool) }, 'Сменить школу');
+  // «Управление школой · 2» / «Приглашения · 2»: join requests waiting for me to decide (an admin: all of the school's;
+  // a class teacher: her classes'), read on every connect (the first too) and whenever one comes or is decided.
+  const requestsBadge = h('span', { class: 'requests-waiting' });
+  async function loadWaitingRequests() {
+    if (!school.isAdmin && !school.isTeacher) return;
+    let n;
+    try {
+      n = (await api('GET', `/api/schools/${school.schoolId}/join-requests?status=pending`)).length;
+    } catch (e) {
+      if (e.status !== 403) return; // not read (offline): as it was; a teacher of no class decides nothing
+      n = 0;
+    }
+    fill(requestsBadge, n > 0 && h('span', { class: 'badge', 'aria-label': `${n} ${plural(n, 'заявка ждёт', 'заявки ждут', 'заявок ждут')} решения` }, String(n)));
+  }
   const top = h('header', { class: 'topbar' },
     h('span', { class: 'title' }, school.name),
     schoolButton,
-    school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { openChat: openCaseChat })) }, 'Управление школой'),
-    !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения'),
+    school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { openChat: openCaseChat })) }, 'Управление школой', requestsBadge),
+    !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения', requestsBadge),
     statsButton,
     h('button', { class: 'btn small', onclick: leave(() => showProfile(root, me, back)) }, 'Профиль'),
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
@@ -180,6 +194,7 @@ export function showMain(root, me, school, schools, nav) {
     message: m => onMessage(m),
     change: e => onChange(e),
     myReactions: m => onMyReactions(m),
+    joinRequests: schoolId => { if (schoolId === school.schoolId) loadWaitingRequests(); },
     pending: item => { if (current?.id === item.chatId) renderPending(item); },
     // Sent: its copy goes even when the message is shown already (it came back through a catch-up first).
     sent: item => dropPending(item.clientId),
@@ -213,6 +228,7 @@ export function showMain(root, me, school, schools, nav) {
       // Reminders sent while this page was closed or offline are shown too (after the list: a toast names its chat).
       loadChats().then(() => calls.catchUpReminders());
       refreshSchools();
+      loadWaitingRequests();
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
       // Opened while the connection was already dead (a phone on 3G: it looked up for half a minute), the chat never

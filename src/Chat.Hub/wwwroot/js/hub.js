@@ -111,6 +111,7 @@ export class ChatClient {
     c.on('Typing', t => { if (t.accountId !== this.me) this.h.typing(t); });
     c.on('ReadPosition', p => this.h.read?.(p));
     c.on('MyReactions', m => this.h.myReactions?.(m));
+    c.on('JoinRequestsChanged', schoolId => this.h.joinRequests?.(schoolId));
     c.on('ChatMembershipChanged', (chatId, added) => this.h.membership?.(chatId, added));
     c.on('ChatUpdated', u => this.h.chatUpdated?.(u));
     c.on('PollUpdated', u => this.h.poll?.(u));
