@@ -60,28 +60,7 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Phone);
         IWebSocketRoute? hub = null;
         var deaf = false; // the connection is gone: nothing reaches the page
-        await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
-        {
-            hub = ws;
-            var server = ws.ConnectToServer();
-            ws.OnMessage(f => { if (f.Text is { } t) server.Send(t); else server.Send(f.Binary!); });
-            server.OnMessage(f =>
-            {
-                if (Volatile.Read(ref deaf))
-                {
-                    return;
-                }
-
-                if (f.Text is { } t)
-                {
-                    ws.Send(t);
-                }
-                else
-                {
-                    ws.Send(f.Binary!);
-                }
-            });
-        });
+        await ProxyHubAsync(page, toPage: _ => !Volatile.Read(ref deaf), opened: ws => hub = ws);
         await SignInAsync(page, teacher.Phone);
         await OpenChatAsync(page, "Родители 4В");
         var total = page.Locator(".poll-total");
@@ -112,37 +91,15 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
 
         var page = await PageAsync(Phone);
         var dropped = 0;
-        await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
+        await ProxyHubAsync(page, toServer: (ws, f) =>
         {
-            var server = ws.ConnectToServer();
-            ws.OnMessage(f =>
+            if (f.Text is { } text && text.Contains("\"target\":\"GetChat\"", StringComparison.Ordinal) && Interlocked.Increment(ref dropped) == 1)
             {
-                if (f.Text is { } text && text.Contains("\"target\":\"GetChat\"", StringComparison.Ordinal) && Interlocked.Increment(ref dropped) == 1)
-                {
-                    _ = ws.CloseAsync(); // the request never reaches the server; the page learns the connection is gone
-                    return;
-                }
+                _ = ws.CloseAsync(); // the request never reaches the server; the page learns the connection is gone
+                return false;
+            }
 
-                if (f.Text is { } t)
-                {
-                    server.Send(t);
-                }
-                else
-                {
-                    server.Send(f.Binary!);
-                }
-            });
-            server.OnMessage(f =>
-            {
-                if (f.Text is { } t)
-                {
-                    ws.Send(t);
-                }
-                else
-                {
-                    ws.Send(f.Binary!);
-                }
-            });
+            return true;
         });
         await SignInAsync(page, teacher.Phone);
         await OpenChatAsync(page, "Родители 5А");

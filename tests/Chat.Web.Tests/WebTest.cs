@@ -57,6 +57,37 @@ public abstract class WebTest(WebApp app) : IAsyncLifetime
             server.OnMessage(f => Pass(f, toPage, ws.Send, ws.Send));
         });
 
+    /// <summary>
+    /// Routes the page's hub connection through the test frame by frame: <paramref name="toServer"/> (given the page's
+    /// side of the connection, to close it) and <paramref name="toPage"/> say whether a frame goes on (unset: every frame
+    /// does); <paramref name="opened"/> gets each new connection's page side.
+    /// </summary>
+    protected static Task ProxyHubAsync(IPage page, Func<IWebSocketRoute, IWebSocketFrame, bool>? toServer = null, Func<IWebSocketFrame, bool>? toPage = null, Action<IWebSocketRoute>? opened = null) =>
+        page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), ws =>
+        {
+            opened?.Invoke(ws);
+            var server = ws.ConnectToServer();
+            ws.OnMessage(f => Forward(f, toServer is null || toServer(ws, f), server.Send, server.Send));
+            server.OnMessage(f => Forward(f, toPage is null || toPage(f), ws.Send, ws.Send));
+        });
+
+    private static void Forward(IWebSocketFrame frame, bool goesOn, Action<string> sendText, Action<byte[]> sendBinary)
+    {
+        if (!goesOn)
+        {
+            return;
+        }
+
+        if (frame.Text is { } text)
+        {
+            sendText(text);
+        }
+        else
+        {
+            sendBinary(frame.Binary!);
+        }
+    }
+
     private static void Pass(IWebSocketFrame frame, Func<JsonElement, bool>? filter, Action<string> sendText, Action<byte[]> sendBinary)
     {
         if (frame.Text is not { } text)
