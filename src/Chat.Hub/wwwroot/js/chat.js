@@ -30,6 +30,7 @@ import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
 import { offlineStore } from './offline.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
+const RESUMABLE_FROM = 1024 * 1024; // a file over this uploads in resumable chunks
 const CASE_KEY = 'chat.case'; // the chat of a moderation case to open, from «Управление школой»
 const CASE_POLL_MS = 15000;
 const OFFLINE_NOTE = 'Нет сети — показаны сохранённые сообщения. Новые придут, когда связь вернётся.';
@@ -1295,7 +1296,9 @@ export function showMain(root, me, school, schools, nav) {
       r.bar.value = x;
       if (!waiting) r.state.textContent = Math.round(x * 100) + '%';
     };
-    if (r.f.size <= 2 * uploadChunkBytes()) return upload(school.schoolId, r.f, progress, newId());
+    // Over 1 MB (a phone's photo of the homework is 3–8 MB), resumable: on 3G a dropped connection goes on from the
+    // server's offset by itself instead of starting again from zero on «Повторить».
+    if (r.f.size <= Math.min(RESUMABLE_FROM, 2 * uploadChunkBytes())) return upload(school.schoolId, r.f, progress, newId());
     return uploadResumable(school.schoolId, r.f, progress, now => {
       waiting = now;
       r.el.classList.toggle('waiting', now);
