@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Chat.Hub.Features.Chats;
+using Chat.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -89,6 +90,41 @@ public sealed class MessageActionsTests(WebApp app) : WebTest(app)
         await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Кто прочитал" })).ToHaveCountAsync(0);
         // Someone else's words under their name: her forward is not hers to change.
         await Expect(mashaCopy.GetByRole(AriaRole.Button, new() { Name = "Изменить" })).ToHaveCountAsync(0);
+    }
+
+    /// <summary>
+    /// The class teacher forwards the timetable (a PDF with a caption) from the pupils' chat to the parents' chat: a
+    /// mother sees it there, marked as forwarded, and downloads it.
+    /// </summary>
+    [Fact]
+    public async Task TeacherForwardsAFileToTheParents_AMotherDownloadsIt()
+    {
+        var school = await Scene.SchoolAsync("Школа №45");
+        var classId = await school.ClassAsync("3В");
+        var teacher = await school.TeacherAsync("Елена Викторовна", classTeacherOf: classId);
+        var pupil = await school.PupilAsync("Ваня Клюев", classId);
+        var mother = await school.ParentAsync("Мария Клюева", pupil.Id);
+        var classChat = await School.ChatIdAsync(teacher, school.Id, "3В");
+        var file = await Scene.Read(await teacher.Http.PostAsync($"/api/schools/{school.Id}/files?name={Uri.EscapeDataString("Расписание.pdf")}&uploadId={Guid.NewGuid()}", new ByteArrayContent(SampleFiles.Pdf())));
+        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat}/messages/files",
+            new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() }, caption = "Расписание на четверть" }));
+
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "3В");
+        await MessageCard(page, "Расписание на четверть").GetByRole(AriaRole.Button, new() { Name = "Переслать" }).ClickAsync();
+        var forward = page.GetByRole(AriaRole.Dialog, new() { Name = "Переслать сообщение" });
+        await forward.GetByRole(AriaRole.Radio, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Родители 3В") }).CheckAsync();
+        await forward.GetByRole(AriaRole.Button, new() { Name = "Переслать" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Сообщение переслано в «Родители 3В»." })).ToBeVisibleAsync();
+
+        var motherPage = await PageAsync(Phone);
+        await SignInAsync(motherPage, mother.Phone);
+        await OpenChatAsync(motherPage, "Родители 3В");
+        var copy = MessageCard(motherPage, "Расписание на четверть");
+        await Expect(copy.Locator(".forwarded")).ToHaveTextAsync("Переслано из «3В» · Елена Викторовна");
+        var download = await motherPage.RunAndWaitForDownloadAsync(() => copy.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("^Скачать Расписание\\.pdf") }).ClickAsync());
+        Assert.Equal(SampleFiles.Pdf(), await File.ReadAllBytesAsync(await download.PathAsync()));
     }
 
     [Fact]

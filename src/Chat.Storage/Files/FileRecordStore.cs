@@ -170,6 +170,26 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
         return linked;
     }
 
+    /// <summary>
+    /// Links a forwarded message to the files of the message it copies, in their order (the same files: nothing is
+    /// stored twice; the forward's chat is in the same school, which the caller has checked), and gives it its search
+    /// text. Returns how many were linked.
+    /// </summary>
+    public async Task<int> CopyAttachmentsAsync(DbScope s, Guid fromChatId, long fromSeq, Guid chatId, long seq, CancellationToken ct)
+    {
+        var linked = await s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO message_files (chat_id, message_seq, position, file_id)
+            SELECT @chatId, @seq, mf.position, mf.file_id FROM message_files mf
+            WHERE mf.chat_id = @fromChatId AND mf.message_seq = @fromSeq
+            """,
+            new { fromChatId, fromSeq, chatId, seq }, s.Transaction, cancellationToken: ct));
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE messages SET files_search = message_files_search(chat_id, seq, text) WHERE chat_id = @chatId AND seq = @seq",
+            new { chatId, seq }, s.Transaction, cancellationToken: ct));
+        return linked;
+    }
+
     /// <summary>Files shown in the chat's live messages, newest message first; <paramref name="limit"/> counts messages.</summary>
     public async Task<IReadOnlyList<ChatFileRow>> ChatFilesAsync(Guid chatId, string? kind, long? beforeSeq, int limit, CancellationToken ct)
     {

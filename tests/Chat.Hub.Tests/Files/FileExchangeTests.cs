@@ -22,6 +22,37 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
     /// its files' names (any word form; dots, underscores and hyphens split words), with the matched words for the
     /// highlight — and still only in the searcher's chats.
     /// </summary>
+    /// <summary>
+    /// The class teacher forwards the timetable she posted in the pupils' chat to the parents' chat: the same files with
+    /// their caption, marked as forwarded; the parents may download them from then on (not before), a pupil of another
+    /// class still may not; nothing is stored twice. A poll is not forwarded.
+    /// </summary>
+    [Fact]
+    public async Task TeacherForwardsFilesToTheParents_TheyMayDownloadThem_OthersStillNot()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var pdf = await UploadAsync(room.Teacher, room.School, "Расписание.pdf", SampleFiles.Pdf());
+        await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
+        var posted = await teacherHub.Connection.InvokeAsync<MessageDto>("SendFiles", new SendFilesRequest(room.ChatId, Guid.NewGuid(), [pdf.Id], "Расписание на вторую четверть"));
+        await (await room.Mother.Http.GetAsync($"/api/files/{pdf.Id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "file_not_found");
+
+        var parents = (await room.Teacher.Http.GetFromJsonAsync<List<ChatSummaryDto>>($"/api/chats?schoolId={room.School.Id}", ChatJson.Options))!
+            .Single(c => c.Kind == "parents" && c.ClassId == room.Class.Id);
+        var forwarded = await teacherHub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(room.ChatId, posted.Seq, parents.Id, Guid.NewGuid()));
+        Assert.Equal(("files", "Расписание на вторую четверть", pdf.Id), (forwarded.Kind, forwarded.Text, Assert.Single(forwarded.Files!).Id));
+        Assert.NotNull(forwarded.ForwardedFrom);
+
+        using var download = await room.Mother.Http.GetAsync($"/api/files/{pdf.Id}");
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(SampleFiles.Pdf(), await download.Content.ReadAsByteArrayAsync());
+        await (await room.Kolya.Http.GetAsync($"/api/files/{pdf.Id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "file_not_found");
+
+        var poll = await teacherHub.Connection.InvokeAsync<MessageDto>("CreatePoll",
+            new Chat.Hub.Features.Polls.CreatePollRequest(room.ChatId, Guid.NewGuid(), "Когда экскурсия?", ["В субботу", "В воскресенье"]));
+        await teacherHub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(room.ChatId, poll.Seq, parents.Id, Guid.NewGuid()))
+            .ExpectHubErrorAsync("message_not_found");
+    }
+
     [Fact]
     public async Task Search_FindsAMessageByItsFilesNames_OnlyInTheSearchersChats()
     {

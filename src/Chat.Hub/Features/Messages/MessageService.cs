@@ -18,7 +18,8 @@ public sealed class MessageService(
     ChatService chatService,
     ChatDatabase database,
     ChatPush push,
-    MessageBatcher batcher)
+    MessageBatcher batcher,
+    Chat.Storage.Files.FileRecordStore fileRecords)
 {
     public const int MaxTextLength = 4000;
     public const int MaxPage = 200;
@@ -55,7 +56,7 @@ public sealed class MessageService(
         }
 
         var original = await messages.GetAsync(request.FromChatId, request.Seq, ct);
-        if (original is null || original.IsDeleted || original.Kind != "text")
+        if (original is null || original.IsDeleted || original.Kind is not ("text" or "files"))
         {
             throw new ChatException(ChatError.MessageNotFound);
         }
@@ -70,7 +71,21 @@ public sealed class MessageService(
         }
 
         var forwardedFrom = JsonSerializer.Serialize(new { senderName = original.SenderName, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
-        return await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "text", original.Text, null, forwardedFrom, []), ct);
+        if (original.Kind == "text")
+        {
+            return await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "text", original.Text, null, forwardedFrom, []), ct);
+        }
+
+        // Files (the director's timetable forwarded from the school channel to a class's parents): the same files, with
+        // their caption; the forward's readers may download them as those of any message of their chat.
+        var forwarded = await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "files", original.Text, null, forwardedFrom, []), async (s, seq) =>
+        {
+            if (await fileRecords.CopyAttachmentsAsync(s, request.FromChatId, request.Seq, request.ToChatId, seq, ct) == 0)
+            {
+                throw new ChatException(ChatError.FileNotFound);
+            }
+        }, ct);
+        return forwarded.Kind == "files" ? forwarded : throw ChatException.Field("clientId", "Этот идентификатор уже использован для другого сообщения.");
     }
 
     /// <summary>Stores a message of any kind (polls and files use it too) and pushes it after commit.</summary>

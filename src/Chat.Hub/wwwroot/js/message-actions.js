@@ -1,6 +1,6 @@
 // Forwarding a message into another of my chats («Переслать», hub ForwardMessage) and, on my own messages in group
-// chats, who has read it («Кто прочитал», hub GetReadBy). The server decides what may be forwarded (text messages that
-// are not deleted, from a chat I am in, into a chat where I may post) and what the forwarded copy says of its origin
+// chats, who has read it («Кто прочитал», hub GetReadBy). The server decides what may be forwarded (text messages and
+// messages of files that are not deleted, from a chat I am in, into a chat where I may post) and what the copy says of its origin
 // (`forwardedFrom`: the author's name, the source chat's title unless it is a direct chat, the original time).
 
 import { hubError, hubFail, newId } from './hub.js';
@@ -21,7 +21,7 @@ export function messageActions(ctx) {
     const c = ctx.current();
     if (m.deleted || m.kind === 'system') return [];
     return [
-      m.kind === 'text' && h('button', { class: 'btn link small', type: 'button', onclick: () => forward(m) }, 'Переслать'),
+      (m.kind === 'text' || m.kind === 'files') && h('button', { class: 'btn link small', type: 'button', onclick: () => forward(m) }, 'Переслать'),
       m.senderId === me.id && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => readBy(m) }, 'Кто прочитал'),
     ];
   }
