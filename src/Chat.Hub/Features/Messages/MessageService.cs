@@ -80,7 +80,17 @@ public sealed class MessageService(
         // their caption; the forward's readers may download them as those of any message of their chat.
         var forwarded = await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "files", original.Text, null, forwardedFrom, []), async (s, seq) =>
         {
-            if (await fileRecords.CopyAttachmentsAsync(s, request.FromChatId, request.Seq, request.ToChatId, seq, ct) == 0)
+            int linked;
+            try
+            {
+                linked = await fileRecords.CopyAttachmentsAsync(s, request.FromChatId, request.Seq, request.ToChatId, seq, ct);
+            }
+            catch (Npgsql.PostgresException e) when (s.MarkFailed() || e.SqlState == Npgsql.PostgresErrorCodes.ForeignKeyViolation)
+            {
+                linked = 0; // the cleanup removed the files (their message deleted long ago) at this very moment
+            }
+
+            if (linked == 0)
             {
                 throw new ChatException(ChatError.FileNotFound);
             }
