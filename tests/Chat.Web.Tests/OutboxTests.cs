@@ -31,16 +31,6 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
     }
 
     /// <summary>
-    /// A server stored the teacher's messages and stopped before pushing them; her phone resends them (same client ids)
-    /// to the server that took over. The parent's open chat shows hers at once, and the list the other one: the resend
-    /// tells the chats they moved on (ChatAdvanced), and the page catches up rather than waiting for its next reconnect.
-    /// </summary>
-    /// <summary>
-    /// A teacher on 3G taps «Родители 5А» just as her connection dies (the page does not know yet): the chat cannot load
-    /// and says so. Once the connection is back the chat loads by itself, the error line gone — before, it stayed empty
-    /// until she opened another chat and came back.
-    /// </summary>
-    /// <summary>
     /// A teacher watches her poll in the parents' chat while her connection drops: two parents vote meanwhile (their
     /// PollUpdated pushes never reach her). After the reconnect the poll shows both votes, not the count of before.
     /// </summary>
@@ -78,6 +68,11 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         await Expect(total).ToHaveTextAsync("Проголосовали: 2", new() { Timeout = 30_000 });
     }
 
+    /// <summary>
+    /// A teacher on 3G taps «Родители 5А» just as her connection dies (the page does not know yet): the chat cannot load
+    /// and says so. Once the connection is back the chat loads by itself, the error line gone — before, it stayed empty
+    /// until she opened another chat and came back.
+    /// </summary>
     [Fact]
     public async Task ChatOpenedAsTheConnectionDies_LoadsByItselfAfterTheReconnect()
     {
@@ -109,6 +104,11 @@ public sealed class OutboxTests(WebApp app) : WebTest(app)
         Assert.True(dropped >= 2, $"GetChat asked {dropped} times: the first was lost, the chat was not asked again");
     }
 
+    /// <summary>
+    /// A server stored the teacher's messages and stopped before pushing them; her phone resends them (same client ids)
+    /// to the server that took over. The parent's open chat shows hers at once, and the list the other one: the resend
+    /// tells the chats they moved on (ChatAdvanced), and the page catches up rather than waiting for its next reconnect.
+    /// </summary>
     [Fact]
     public async Task MessagesStoredButNeverPushed_AResendBringsThemToTheOpenChatAndTheList()
     {

@@ -11,7 +11,8 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
 {
     /// <summary>
     /// A phone's photo of the homework is a few megabytes: over 1 MB a file goes as a resumable upload (before, up to
-    /// 8 MB went in one request, started again from zero after every drop on 3G, and only on «Повторить»).
+    /// 8 MB went in one request, started again from zero after every drop on 3G, and only on «Повторить»), and so do the
+    /// other files of its message.
     /// </summary>
     [Fact]
     public async Task FileOverOneMegabyte_GoesResumable_EvenWithTheUsualChunks()
@@ -22,13 +23,27 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         var page = await PageAsync(Phone);
         await SignInAsync(page, teacher.Phone);
         await OpenChatAsync(page, "6Б");
-        var chunks = 0;
-        page.Request += (_, r) => { if (r.Url.Contains("/uploads/", StringComparison.Ordinal) && r.Url.Contains("offset=", StringComparison.Ordinal)) Interlocked.Increment(ref chunks); };
+        var uploads = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        page.Request += (_, r) =>
+        {
+            var path = new Uri(r.Url).AbsolutePath;
+            if (path.Contains("/uploads/", StringComparison.Ordinal) && r.Url.Contains("offset=", StringComparison.Ordinal))
+            {
+                uploads.AddOrUpdate(path, 1, (_, n) => n + 1);
+            }
+        };
 
+        // With a small photo beside it, in one message: the message's files go all resumable (all kept for a reload).
         await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Домашнее задание на пятницу");
-        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Задание.pdf", "application/pdf", SampleFiles.Pdf(1_500_000)));
-        await Expect(MessageCard(page, "Домашнее задание на пятницу")).ToHaveCountAsync(1);
-        Assert.True(chunks >= 1, "the file went in one request, not as a resumable upload");
+        await page.Locator("input[type=file]").SetInputFilesAsync(new[]
+        {
+            Upload.File("Задание.pdf", "application/pdf", SampleFiles.Pdf(1_500_000)),
+            Upload.File("доска.jpg", "image/jpeg", SampleFiles.Jpeg(400, 300)),
+        });
+        var card = MessageCard(page, "Домашнее задание на пятницу");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card.Locator(".file, .thumb")).ToHaveCountAsync(2);
+        Assert.Equal(2, uploads.Count);
     }
 
     [Fact]

@@ -18,11 +18,6 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
         await (await FileCalls.UploadAsync(who, school.Id, name, bytes, uploadId)).ReadAsync<FileDto>();
 
     /// <summary>
-    /// A pupil looks for the timetable: it came as «Расписание_звонков.pdf» without a caption. Search finds a message by
-    /// its files' names (any word form; dots, underscores and hyphens split words), with the matched words for the
-    /// highlight — and still only in the searcher's chats.
-    /// </summary>
-    /// <summary>
     /// The class teacher forwards the timetable she posted in the pupils' chat to the parents' chat: the same files with
     /// their caption, marked as forwarded; the parents may download them from then on (not before), a pupil of another
     /// class still may not; nothing is stored twice. A poll is not forwarded.
@@ -53,6 +48,11 @@ public sealed class FileExchangeTests(FilesApp app) : IClassFixture<FilesApp>
             .ExpectHubErrorAsync("message_not_found");
     }
 
+    /// <summary>
+    /// A pupil looks for the timetable: it came as «Расписание_звонков.pdf» without a caption. Search finds a message by
+    /// its files' names (any word form; dots, underscores and hyphens split words), with the matched words for the
+    /// highlight — and still only in the searcher's chats.
+    /// </summary>
     [Fact]
     public async Task Search_FindsAMessageByItsFilesNames_OnlyInTheSearchersChats()
     {

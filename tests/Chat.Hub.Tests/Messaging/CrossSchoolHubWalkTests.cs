@@ -77,16 +77,16 @@ public sealed class CrossSchoolHubWalkTests(ChatApp app, Xunit.Abstractions.ITes
 
     private static string HubName(MethodInfo method) => method.GetCustomAttribute<HubMethodNameAttribute>()?.Name ?? method.Name;
 
-    /// <summary>
-    /// An argument that points at school A, chosen by the parameter's type and name; null when the walk does not know
-    /// how to build one (the test then fails, naming the method, so that whoever added it extends the walk).
-    /// </summary>
     /// <summary>Services the hub method gets from DI (method injection) are not sent by the client.</summary>
     private static bool IsInjected(ParameterInfo p) =>
         p.ParameterType.Namespace?.StartsWith("Chat.Hub.Features", StringComparison.Ordinal) == true && p.ParameterType.Name.EndsWith("Service", StringComparison.Ordinal);
 
     private static IEnumerable<ParameterInfo> ClientParameters(MethodInfo method) => method.GetParameters().Where(p => !IsInjected(p));
 
+    /// <summary>
+    /// An argument that points at school A, chosen by the parameter's type and name; null when the walk does not know
+    /// how to build one (the test then fails, naming the method, so that whoever added it extends the walk).
+    /// </summary>
     private static bool TryBuildArgument(ParameterInfo parameter, Targets a, out object? value)
     {
         var name = parameter.Name ?? "";

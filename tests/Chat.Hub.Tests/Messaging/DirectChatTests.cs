@@ -110,11 +110,6 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
-    /// Unblocking gives the other person back a direct chat only where the school's rules still allow it: Маша moved to
-    /// another class (safe mode) while Петя had her blocked; on his unblock the rules decide as if both had been there
-    /// all along, and the chat closes for both instead of reopening between two pupils who may no longer write.
-    /// </summary>
-    /// <summary>
     /// A direct chat the school's rules closed for both (a classmate moved to another class under safe mode) is not
     /// reopened by «unblocking» someone who was never blocked: it brought the other one back alone, with the history.
     /// </summary>
@@ -165,6 +160,11 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains(await masha.HistoryAsync(chat.Id), m => m.Text == "Маша, привет");
     }
 
+    /// <summary>
+    /// Unblocking gives the other person back a direct chat only where the school's rules still allow it: Маша moved to
+    /// another class (safe mode) while Петя had her blocked; on his unblock the rules decide as if both had been there
+    /// all along, and the chat closes for both instead of reopening between two pupils who may no longer write.
+    /// </summary>
     [Fact]
     public async Task Unblock_AfterTheRulesNoLongerAllowTheChat_ClosesItForBoth()
     {

@@ -276,32 +276,48 @@ public sealed partial class InviteService(
         await roster.ApplyAsync(changes);
         if (result.JoinRequestId is { } waiting)
         {
-            await TellDecidersAsync(result.SchoolId, waiting);
+            await TellDecidersAsync(result.SchoolId, await DecidersAsync(result.SchoolId, waiting));
         }
 
         return result;
     }
 
     /// <summary>
-    /// Tells those who may decide the request that the school's waiting requests changed (JoinRequestsChanged): a parent
-    /// waiting at the start of the year is seen without anyone opening «Заявки». Best effort: the count is read again
-    /// whenever their page connects.
+    /// Who may decide the request while it waits (read before a decision: once decided, a one-child link's request no
+    /// longer follows its child's class). Best effort: nobody, if the database cannot say.
     /// </summary>
-    private async Task TellDecidersAsync(Guid schoolId, Guid requestId)
+    private async Task<IReadOnlyList<Guid>> DecidersAsync(Guid schoolId, Guid requestId)
     {
         try
         {
-            var deciders = await invites.DecidersAsync(schoolId, requestId, CancellationToken.None);
+            return await invites.DecidersAsync(schoolId, requestId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogTellFailed(logger, e, schoolId);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Tells those who may decide a request that the school's waiting requests changed (JoinRequestsChanged): a parent
+    /// waiting at the start of the year is seen without anyone opening «Заявки». Best effort: the count is read again
+    /// whenever their page connects.
+    /// </summary>
+    private async Task TellDecidersAsync(Guid schoolId, IReadOnlyList<Guid> deciders)
+    {
+        try
+        {
             await hub.Clients.Users(deciders.Select(id => id.ToString()).ToList()).JoinRequestsChanged(schoolId);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogTellFailed(logger, e, requestId);
+            LogTellFailed(logger, e, schoolId);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The deciders of join request {RequestId} could not be told")]
-    private static partial void LogTellFailed(ILogger logger, Exception exception, Guid requestId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The deciders of a join request of school {SchoolId} could not be told")]
+    private static partial void LogTellFailed(ILogger logger, Exception exception, Guid schoolId);
 
     public async Task<IReadOnlyList<JoinRequestDto>> ListRequestsAsync(Guid schoolId, Guid me, string? status, CancellationToken ct)
     {
@@ -325,6 +341,7 @@ public sealed partial class InviteService(
 
     public async Task<JoinRequestDto> DecideAsync(Guid schoolId, Guid requestId, Guid me, bool approve, DecideJoinRequestBody body, CancellationToken ct)
     {
+        var deciders = await DecidersAsync(schoolId, requestId);
         var (decided, changes) = await database.InTransactionAsync(async s =>
         {
             _ = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
@@ -406,7 +423,7 @@ public sealed partial class InviteService(
             return (JoinRequestDto.From((await invites.GetRequestAsync(s, schoolId, requestId, ct))!), changes);
         }, ct);
         await roster.ApplyAsync(changes);
-        await TellDecidersAsync(schoolId, requestId);
+        await TellDecidersAsync(schoolId, deciders);
         return decided;
     }
 

@@ -233,9 +233,12 @@ export function showMain(root, me, school, schools, nav) {
       watch.reconnected();
       if (current?.fromCache) connectKept(current);
       // Opened while the connection was already dead (a phone on 3G: it looked up for half a minute), the chat never
-      // loaded: it loads now, its error line gone.
-      else if (current && !current.list.dataset.loaded) { current.list.querySelector(':scope > .error.load-failed')?.remove(); loadChat(current); }
-      else if (current) { calls.load(current); ticks.reload(current); rereadRestriction(current); rereadPolls(current); }
+      // loaded: it loads now, its error line gone (unless a load of it is under way: it was opened just now).
+      else if (current && !current.list.dataset.loaded) { if (!current.loading) { current.list.querySelector(':scope > .error.load-failed')?.remove(); loadChat(current); } }
+      else if (current) {
+        current.list.querySelector(':scope > .error.load-failed')?.remove(); // loaded, then failed later on (its catch-up follows anyway)
+        calls.load(current); ticks.reload(current); rereadRestriction(current); rereadPolls(current);
+      }
       // A read the open chat could not send (the connection was not up yet, or broke) goes now.
       if (current && !current.fromCache) scheduleRead();
     },
@@ -677,6 +680,7 @@ export function showMain(root, me, school, schools, nav) {
    */
   async function loadChat(c, focusSeq) {
     const chatId = c.id;
+    c.loading = true;
     try {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
@@ -717,9 +721,11 @@ export function showMain(root, me, school, schools, nav) {
       scheduleRead();
       if (c.caseUntil) followCase(c);
     } catch (e) {
-      // Once (a reconnect loads the chat again and takes it away).
+      // Once (a reconnect takes it away, and loads the chat again if it never loaded).
       c.list.querySelector(':scope > .error.load-failed')?.remove();
       c.list.append(h('p', { class: 'error load-failed' }, hubError(e).message));
+    } finally {
+      c.loading = false;
     }
   }
 
@@ -1286,19 +1292,21 @@ export function showMain(root, me, school, schools, nav) {
     });
   }
 
+  /** Whether a file goes in resumable chunks: over 1 MB (a phone's photo of the homework is 3–8 MB), or two chunks. */
+  const resumableSize = f => f.size > Math.min(RESUMABLE_FROM, 2 * uploadChunkBytes());
+
   /**
-   * Uploads one file of the tray: a small one in one request, a larger one (over two chunks) in resumable chunks that
-   * wait out a lost connection, saying so in place of the percentage.
+   * Uploads one file of the tray: in one request, or (resumable: see sendFiles) in resumable chunks that wait out a lost
+   * connection, saying so in place of the percentage — on 3G a drop goes on from the server's offset by itself instead
+   * of starting again from zero on «Повторить».
    */
-  function uploadOne(r, onStarted) {
+  function uploadOne(r, onStarted, resumable) {
     let waiting = false;
     const progress = x => {
       r.bar.value = x;
       if (!waiting) r.state.textContent = Math.round(x * 100) + '%';
     };
-    // Over 1 MB (a phone's photo of the homework is 3–8 MB), resumable: on 3G a dropped connection goes on from the
-    // server's offset by itself instead of starting again from zero on «Повторить».
-    if (r.f.size <= Math.min(RESUMABLE_FROM, 2 * uploadChunkBytes())) return upload(school.schoolId, r.f, progress, newId());
+    if (!resumable) return upload(school.schoolId, r.f, progress, newId());
     return uploadResumable(school.schoolId, r.f, progress, now => {
       waiting = now;
       r.el.classList.toggle('waiting', now);
@@ -1361,9 +1369,12 @@ export function showMain(root, me, school, schools, nav) {
     const tray = h('div', { class: 'upload-tray' }, rows.map(r => r.el));
     c.uploads.append(tray);
     const ids = [];
+    // A message's files go all resumable or none: all of them are then kept for after a reload, so the chat offers the
+    // whole message again, not a photo without the screenshot that went with it.
+    const resumable = !!resumed || files.some(resumableSize);
     try {
       for (const r of rows) {
-        if (!uploaded.has(r.f)) uploaded.set(r.f, (await uploadOne(r, keep(r.f))).id);
+        if (!uploaded.has(r.f)) uploaded.set(r.f, (await uploadOne(r, keep(r.f), resumable)).id);
         r.bar.value = 1;
         r.state.textContent = 'загружено';
         ids.push(uploaded.get(r.f));
