@@ -154,8 +154,10 @@ export function showMain(root, me, school, schools, nav) {
   // «Управление школой · 2» / «Приглашения · 2»: join requests waiting for me to decide (an admin: all of the school's;
   // a class teacher: her classes'), read on every connect (the first too) and whenever one comes or is decided.
   const requestsBadge = h('span', { class: 'requests-waiting' });
+  let requestsAsked = 0;
   async function loadWaitingRequests() {
     if (!school.isAdmin && !school.isTeacher) return;
+    const asked = ++requestsAsked; // two reads crossing (a connect and a push): the later one's count stands
     let n;
     try {
       n = (await api('GET', `/api/schools/${school.schoolId}/join-requests?status=pending`)).length;
@@ -163,6 +165,7 @@ export function showMain(root, me, school, schools, nav) {
       if (e.status !== 403) return; // not read (offline): as it was; a teacher of no class decides nothing
       n = 0;
     }
+    if (asked !== requestsAsked) return;
     fill(requestsBadge, n > 0 && h('span', { class: 'badge', 'aria-label': `${n} ${plural(n, 'заявка ждёт', 'заявки ждут', 'заявок ждут')} решения` }, String(n)));
   }
   const top = h('header', { class: 'topbar' },
