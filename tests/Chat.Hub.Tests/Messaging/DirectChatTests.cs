@@ -132,7 +132,6 @@ public sealed class DirectChatTests(ChatApp app) : IClassFixture<ChatApp>
             Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<int>(db, "SELECT count(*)::int FROM chat_members WHERE chat_id = @id", new { id = chat.Id }));
         }
 
-
         Assert.DoesNotContain(await petya.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
         Assert.DoesNotContain(await masha.ChatsAsync(p.School.Id), c => c.Id == chat.Id);
         await petya.Connection.InvokeAsync<List<MessageDto>>("GetHistory", chat.Id, null, 50).ExpectHubErrorAsync("chat_not_found");
