@@ -137,8 +137,7 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         var chatId = await School.ChatIdAsync(teacher, school.Id, "9А");
         var video = await UploadAsync(teacher, school.Id, "Опыт.mp4", SampleFiles.Mp4(4));
         var pdf = await UploadAsync(teacher, school.Id, "Задачи.pdf", SampleFiles.Pdf());
-        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files",
-            new { clientId = Guid.NewGuid(), fileIds = new[] { video, pdf }, caption = "Запись опыта и задачи" }));
+        await School.SendFilesAsync(teacher, chatId, [video, pdf], "Запись опыта и задачи");
 
         var page = await PageAsync(Phone);
         await SignInAsync(page, pupil.Phone);
@@ -172,8 +171,7 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         var chatId = await School.ChatIdAsync(teacher, school.Id, "Родители 4Б");
         var photo = await UploadAsync(teacher, school.Id, "Утренник.jpg", SampleFiles.Jpeg(800, 600));
         var voice = await UploadAsync(teacher, school.Id, "Объявление.mp3", SampleFiles.Mp3());
-        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files",
-            new { clientId = Guid.NewGuid(), fileIds = new[] { photo, voice }, caption = "Фото с утренника и объявление" }));
+        await School.SendFilesAsync(teacher, chatId, [photo, voice], "Фото с утренника и объявление");
 
         var page = await PageAsync(Phone);
         await SignInAsync(page, mother.Phone);
@@ -212,10 +210,5 @@ public sealed class FileRetryTests(WebApp app) : WebTest(app)
         }
     }
 
-    private static async Task<Guid> UploadAsync(ApiUser who, Guid schoolId, string name, byte[] bytes)
-    {
-        using var content = new ByteArrayContent(bytes);
-        var dto = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", content));
-        return dto.GetProperty("id").GetGuid();
-    }
+    private static Task<Guid> UploadAsync(ApiUser who, Guid schoolId, string name, byte[] bytes) => School.UploadAsync(who, schoolId, name, bytes);
 }

@@ -153,10 +153,5 @@ public sealed class MaterialsTests(WebApp app) : WebTest(app)
         await Screenshot(page, "admin-storage-desktop");
     }
 
-    private static async Task<Guid> UploadAsync(Guid schoolId, ApiUser who, string name, byte[] bytes)
-    {
-        using var content = new ByteArrayContent(bytes);
-        var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", content));
-        return file.GetProperty("id").GetGuid();
-    }
+    private static Task<Guid> UploadAsync(Guid schoolId, ApiUser who, string name, byte[] bytes) => School.UploadAsync(who, schoolId, name, bytes);
 }

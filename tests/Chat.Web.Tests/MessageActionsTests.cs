@@ -105,9 +105,7 @@ public sealed class MessageActionsTests(WebApp app) : WebTest(app)
         var pupil = await school.PupilAsync("Ваня Клюев", classId);
         var mother = await school.ParentAsync("Мария Клюева", pupil.Id);
         var classChat = await School.ChatIdAsync(teacher, school.Id, "3В");
-        var file = await Scene.Read(await teacher.Http.PostAsync($"/api/schools/{school.Id}/files?name={Uri.EscapeDataString("Расписание.pdf")}&uploadId={Guid.NewGuid()}", new ByteArrayContent(SampleFiles.Pdf())));
-        await Scene.Read(await teacher.Http.PostAsJsonAsync($"/api/chats/{classChat}/messages/files",
-            new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() }, caption = "Расписание на четверть" }));
+        await School.SendFilesAsync(teacher, classChat, [await School.UploadAsync(teacher, school.Id, "Расписание.pdf", SampleFiles.Pdf())], "Расписание на четверть");
 
         var page = await PageAsync(Desktop);
         await SignInAsync(page, teacher.Phone);

@@ -497,11 +497,8 @@ public sealed class NotificationTests(WebApp app) : WebTest(app)
         return (lyceum, gymnasium, mother);
     }
 
-    private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes)
-    {
-        var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", new ByteArrayContent(bytes)));
-        await Scene.Read(await who.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() } }));
-    }
+    private static async Task SendFileAsync(ApiUser who, Guid schoolId, Guid chatId, string name, byte[] bytes) =>
+        await School.SendFilesAsync(who, chatId, [await School.UploadAsync(who, schoolId, name, bytes)]);
 
     private static void AssertNote(JsonElement note, string title, string body, string tag)
     {

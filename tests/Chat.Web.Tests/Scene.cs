@@ -102,4 +102,16 @@ public sealed class School(WebApp app, Guid id, ApiUser admin)
 
     public static async Task SendAsync(ApiUser who, Guid chatId, string text) =>
         await Scene.Read(await who.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages", new { clientId = Guid.NewGuid(), text }));
+
+    /// <summary>Uploads a file in one request as <paramref name="who"/>; returns its id (to post with <see cref="SendFilesAsync"/>).</summary>
+    public static async Task<Guid> UploadAsync(ApiUser who, Guid schoolId, string name, byte[] bytes)
+    {
+        using var content = new ByteArrayContent(bytes);
+        var file = await Scene.Read(await who.Http.PostAsync($"/api/schools/{schoolId}/files?name={Uri.EscapeDataString(name)}&uploadId={Guid.NewGuid()}", content));
+        return file.GetProperty("id").GetGuid();
+    }
+
+    /// <summary>Posts uploaded files as one message of the chat, with a caption or none.</summary>
+    public static async Task SendFilesAsync(ApiUser who, Guid chatId, Guid[] fileIds, string? caption = null) =>
+        await Scene.Read(await who.Http.PostAsJsonAsync($"/api/chats/{chatId}/messages/files", new { clientId = Guid.NewGuid(), fileIds, caption }));
 }

@@ -54,8 +54,7 @@ public sealed class SearchTests(WebApp app) : WebTest(app)
         await Expect(found).ToBeInViewportAsync();
 
         // A message of files is found by a file's name too, shown after its caption with the word marked.
-        var file = await Scene.Read(await petya.Http.PostAsync($"/api/schools/{school.Id}/files?name={Uri.EscapeDataString("Расписание_секций.pdf")}&uploadId={Guid.NewGuid()}", new ByteArrayContent(SampleFiles.Pdf())));
-        await Scene.Read(await petya.Http.PostAsJsonAsync($"/api/chats/{chatA}/messages/files", new { clientId = Guid.NewGuid(), fileIds = new[] { file.GetProperty("id").GetGuid() }, caption = "Секции на осень" }));
+        await School.SendFilesAsync(petya, chatA, [await School.UploadAsync(petya, school.Id, "Расписание_секций.pdf", SampleFiles.Pdf())], "Секции на осень");
         await box.FillAsync("расписание");
         await box.PressAsync("Enter");
         await Expect(hits).ToHaveCountAsync(1);

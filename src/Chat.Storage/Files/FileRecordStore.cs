@@ -164,9 +164,7 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
             JOIN chats c ON c.id = @chatId AND c.school_id = f.school_id
             """,
             new { chatId, seq, me, fileIds }, s.Transaction, cancellationToken: ct));
-        await s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE messages SET files_search = message_files_search(chat_id, seq, text) WHERE chat_id = @chatId AND seq = @seq",
-            new { chatId, seq }, s.Transaction, cancellationToken: ct));
+        await IndexForSearchAsync(s, chatId, seq, ct);
         return linked;
     }
 
@@ -184,11 +182,15 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
             WHERE mf.chat_id = @fromChatId AND mf.message_seq = @fromSeq
             """,
             new { fromChatId, fromSeq, chatId, seq }, s.Transaction, cancellationToken: ct));
-        await s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE messages SET files_search = message_files_search(chat_id, seq, text) WHERE chat_id = @chatId AND seq = @seq",
-            new { chatId, seq }, s.Transaction, cancellationToken: ct));
+        await IndexForSearchAsync(s, chatId, seq, ct);
         return linked;
     }
+
+    /// <summary>The message's search text is its caption with its files' names (migration 0024), once they are linked.</summary>
+    private static Task IndexForSearchAsync(DbScope s, Guid chatId, long seq, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE messages SET files_search = message_files_search(chat_id, seq, text) WHERE chat_id = @chatId AND seq = @seq",
+            new { chatId, seq }, s.Transaction, cancellationToken: ct));
 
     /// <summary>Files shown in the chat's live messages, newest message first; <paramref name="limit"/> counts messages.</summary>
     public async Task<IReadOnlyList<ChatFileRow>> ChatFilesAsync(Guid chatId, string? kind, long? beforeSeq, int limit, CancellationToken ct)

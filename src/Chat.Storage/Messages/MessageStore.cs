@@ -539,10 +539,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
             $"""
             SELECT {MessageColumns},
                    CASE WHEN NOT @withWords THEN ARRAY[]::text[] ELSE ARRAY(SELECT DISTINCT lower(w[1]) FROM regexp_matches(
-                       ts_headline('russian', CASE WHEN m.files_search IS NULL THEN m.text ELSE m.text || coalesce((
-                               SELECT E'\n' || string_agg(translate(f.name, '._-', '   '), E'\n' ORDER BY mf.position)
-                               FROM message_files mf JOIN files f ON f.id = mf.file_id
-                               WHERE mf.chat_id = m.chat_id AND mf.message_seq = m.seq), '') END,
+                       ts_headline('russian', CASE WHEN m.files_search IS NULL THEN m.text ELSE message_files_text(m.chat_id, m.seq, m.text) END,
                            websearch_to_tsquery('russian', @query), 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)),
                        chr(1) || '([^' || chr(2) || ']+)' || chr(2), 'g') w) END AS words
             FROM (

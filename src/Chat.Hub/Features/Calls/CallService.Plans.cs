@@ -155,11 +155,8 @@ public sealed partial class CallService
             if (live is null)
             {
                 // A plan of a plain call or lesson in a read-only channel (made before only broadcasts were allowed there)
-                // opens nothing: its readers are not shown to each other.
-                if (locked.Kind != "broadcast" && (await chats.GetAsync(locked.ChatId, ct))?.ReadOnly == true)
-                {
-                    throw new ChatException(ChatError.ChannelBroadcastOnly);
-                }
+                // opens nothing.
+                BroadcastOnlyInChannels(await chats.GetAsync(locked.ChatId, ct), locked.Kind == "broadcast");
 
                 var call = NewCall(locked.ChatId, locked.HostId, locked.Kind == "lesson", locked.Kind == "broadcast");
                 if (await calls.TryInsertAsync(s, call, ct))

@@ -83,14 +83,20 @@ public sealed partial class CallService(
             throw new ChatException(ChatError.BroadcastNotAllowed);
         }
 
-        // A channel's readers are not shown to each other, and safe mode keeps strangers from calling a pupil: in a
-        // channel its writers present and everyone else only watches.
-        if (!broadcast && chat.ReadOnly)
+        BroadcastOnlyInChannels(chat, broadcast);
+        return chat;
+    }
+
+    /// <summary>
+    /// A channel's readers are not shown to each other, and safe mode keeps strangers from calling a pupil: in a read-only
+    /// channel its writers present and everyone else only watches (<c>channel_broadcast_only</c> for anything else).
+    /// </summary>
+    private static void BroadcastOnlyInChannels(ChatRow? chat, bool broadcast)
+    {
+        if (!broadcast && chat?.ReadOnly == true)
         {
             throw new ChatException(ChatError.ChannelBroadcastOnly);
         }
-
-        return chat;
     }
 
     private static CallRow NewCall(Guid chatId, Guid hostId, bool lessonMode, bool broadcast) =>

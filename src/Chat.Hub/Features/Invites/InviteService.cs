@@ -344,18 +344,10 @@ public sealed partial class InviteService(
         var deciders = await DecidersAsync(schoolId, requestId);
         var (decided, changes) = await database.InTransactionAsync(async s =>
         {
-            _ = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-
             // As a link's acceptance, a move, a pupil's leaving: the children's classes read here stay theirs until this
             // commits. The decider's own rights are read after the lock too: an admin removed (or a class teacher
             // unassigned) a moment before decides nothing.
-            await schools.LockAsync(s, schoolId, ct);
-            var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-            if (member.IsSchoolSuspended)
-            {
-                throw new ChatException(ChatError.SchoolSuspended);
-            }
-
+            var member = await access.MemberUnderLockAsync(s, schoolId, me, ct);
             var request = await invites.GetRequestAsync(s, schoolId, requestId, ct) ?? throw new ChatException(ChatError.JoinRequestNotFound);
             // A class teacher decides for their class; a parent's request through a one-child link, for the class its child is in now.
             var mayDecide = member.IsAdmin

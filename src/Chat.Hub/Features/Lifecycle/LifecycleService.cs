@@ -122,14 +122,8 @@ public sealed class LifecycleService(
         var reason = Text.Optional(body.Reason, "reason", 500);
         var changes = await database.InTransactionAsync(async s =>
         {
-            _ = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-            await schools.LockAsync(s, schoolId, ct); // the children's links read here stay as they are: an approval waits
-            var member = await memberships.GetAsync(s, schoolId, me, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-            if (member.IsSchoolSuspended)
-            {
-                throw new ChatException(ChatError.SchoolSuspended); // a suspended school is kept as it is, as for every change
-            }
-
+            // The children's links read here stay as they are: an approval waits. A suspended school is kept as it is.
+            var member = await access.MemberUnderLockAsync(s, schoolId, me, ct);
             if (member.IsStaff || member.IsStudent)
             {
                 throw new ChatException(ChatError.LeaveNeedsAdmin);

@@ -53,7 +53,20 @@ public sealed class SchoolAccess(MembershipStore memberships, SchoolStore school
     public async Task<SchoolMembership> AdminUnderLockAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
     {
         await AdminAsync(s, schoolId, accountId, ct);
+        var member = await MemberUnderLockAsync(s, schoolId, accountId, ct);
+        return member.IsAdmin ? member : throw new ChatException(ChatError.AdminOnly);
+    }
+
+    /// <summary>
+    /// A member's change of the school's roster (a join decision, a parent leaving): a member of an active school, read
+    /// under the school's lock, so that the rights read are the ones in force when the change is written (only a member
+    /// takes the lock at all).
+    /// </summary>
+    public async Task<SchoolMembership> MemberUnderLockAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        _ = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
         _ = await schools.LockAsync(s, schoolId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
-        return await AdminAsync(s, schoolId, accountId, ct);
+        var member = await memberships.GetAsync(s, schoolId, accountId, ct) ?? throw new ChatException(ChatError.SchoolNotFound);
+        return member.IsSchoolSuspended ? throw new ChatException(ChatError.SchoolSuspended) : member;
     }
 }
