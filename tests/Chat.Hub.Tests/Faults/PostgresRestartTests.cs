@@ -113,6 +113,7 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
         var chat = (await hubs[0].Connection.InvokeAsync<List<ChatSummaryDto>>("GetChats", school.Id)).Single(c => c.Kind == "class");
         const int PerPupil = 15;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refused = 0;
         async Task<List<long>> SendAllAsync(HubClient hub, int pupil)
         {
@@ -136,6 +137,12 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
                 if (n == 3)
                 {
                     started.TrySetResult();
+                    if (pupil % 2 == 0)
+                    {
+                        // Half of them go on only once the database is down (on a fast host the others may all finish
+                        // before it goes): some sends certainly meet the outage, others are in flight when it comes.
+                        await stopped.Task;
+                    }
                 }
             }
 
@@ -145,6 +152,7 @@ public sealed class PostgresRestartTests(PrivatePostgresApp app) : IClassFixture
         var sending = hubs.Select((h, i) => SendAllAsync(h, i)).ToList();
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await app.Postgres.StopAsync("immediate");
+        stopped.TrySetResult();
         await Task.Delay(500);
         await app.Postgres.RestartAsync();
         var acknowledged = (await Task.WhenAll(sending).WaitAsync(TimeSpan.FromSeconds(120))).SelectMany(x => x).ToList();
