@@ -420,4 +420,103 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         var posted = Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Домашнее задание на неделю");
         Assert.Equal("Задание.pdf", Assert.Single(posted.GetProperty("files").EnumerateArray()).GetProperty("name").GetString());
     }
+    /// <summary>
+    /// On 3G a dead connection can hang without an error: an upload during which nothing moves for the stall time
+    /// (1.5 s here, 30 s by default) is given up as lost — «Файл не отправлен» with «Повторить» — instead of a bar frozen
+    /// for good; «Повторить» sends it and it is posted once.
+    /// </summary>
+    [Fact]
+    public async Task SmallFile_UploadHangs_GivenUpAfterTheStall_RetryPostsItOnce()
+    {
+        var school = await Scene.SchoolAsync("Школа №54");
+        var classId = await school.ClassAsync("5А");
+        var teacher = await school.TeacherAsync("Нина Павловна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "5А");
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadStallMs', '1500')");
+        await OpenChatAsync(page, "5А");
+
+        // The first request goes nowhere and nothing comes back; later ones go through.
+        var attempts = 0;
+        var release = new TaskCompletionSource();
+        await page.RouteAsync("**/api/schools/*/files?*", async route =>
+        {
+            if (Interlocked.Increment(ref attempts) == 1)
+            {
+                await release.Task;
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Расписание экскурсии");
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Экскурсия.pdf", "application/pdf", SampleFiles.Pdf(30_000)));
+        var tray = page.Locator(".upload-tray");
+        await Expect(tray.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Файл не отправлен: Нет соединения с сервером.");
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" })).ToHaveValueAsync("Расписание экскурсии");
+
+        await tray.GetByRole(AriaRole.Button, new() { Name = "Повторить" }).ClickAsync();
+        await Expect(MessageCard(page, "Расписание экскурсии")).ToHaveCountAsync(1);
+        await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0);
+        Assert.Equal(2, Volatile.Read(ref attempts));
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var posted = Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Расписание экскурсии");
+        Assert.Equal("Экскурсия.pdf", Assert.Single(posted.GetProperty("files").EnumerateArray()).GetProperty("name").GetString());
+        release.SetResult();
+    }
+
+    /// <summary>
+    /// A chunk that hangs (nothing moves for the stall time) is waited out like a dropped one: «Нет связи — продолжим…»,
+    /// then the upload asks the server how much it has and goes on from there (before, a chunk had two minutes in all,
+    /// so a hung one froze the row that long, and a 4 MB chunk on a 30 KB/s link never finished).
+    /// </summary>
+    [Fact]
+    public async Task LargeFile_ChunkHangs_WaitedOutAfterTheStall_ResumesAndPostsTheWholeFile()
+    {
+        var school = await Scene.SchoolAsync("Школа №54");
+        var classId = await school.ClassAsync("5Б");
+        var teacher = await school.TeacherAsync("Вера Андреевна", classTeacherOf: classId);
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("""
+            () => { localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024)); localStorage.setItem('chat.uploadStallMs', '1500'); }
+            """);
+        await OpenChatAsync(page, "5Б");
+        var bytes = SampleFiles.Pdf(200_000);
+
+        var chunks = new List<string>();
+        var release = new TaskCompletionSource();
+        var hung = false;
+        await page.RouteAsync("**/uploads/*?offset=*", async route =>
+        {
+            var offset = route.Request.Url[(route.Request.Url.LastIndexOf('=') + 1)..];
+            lock (chunks)
+            {
+                chunks.Add(offset);
+            }
+
+            if (offset == "65536" && !hung)
+            {
+                hung = true;
+                await release.Task;
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Презентация к уроку");
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Презентация.pdf", "application/pdf", bytes));
+
+        var card = MessageCard(page, "Презентация к уроку");
+        await Expect(card).ToHaveCountAsync(1);
+        lock (chunks)
+        {
+            Assert.Equal(["0", "65536", "65536", "131072", "196608"], chunks);
+        }
+
+        var download = await page.RunAndWaitForDownloadAsync(() => card.GetByRole(AriaRole.Button, new() { Name = "Скачать Презентация.pdf" }).ClickAsync());
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(await download.PathAsync()));
+        release.SetResult();
+    }
 }

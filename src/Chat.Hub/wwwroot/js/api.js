@@ -116,23 +116,45 @@ export async function api(method, path, body) {
 }
 
 /**
- * One request with a raw body and upload progress (XMLHttpRequest: fetch reports none); onProgress(fraction 0..1).
- * Resolves to the JSON answer; a network error or a timeout is ApiError status 0. Retries once after a refresh on 401.
+ * How long an upload may go without a byte moving before it counts as lost: 30 s; `localStorage['chat.uploadStallMs']`
+ * (at least 500 ms) overrides it, for tests.
  */
-function sendRaw(method, url, body, onProgress, timeoutMs = 0) {
+export function uploadStallMs() {
+  const n = Number(localStorage.getItem('chat.uploadStallMs'));
+  return Number.isFinite(n) && n >= 500 ? n : 30_000;
+}
+
+/**
+ * One request with a raw body and upload progress (XMLHttpRequest: fetch reports none); onProgress(fraction 0..1).
+ * Resolves to the JSON answer. A request during which nothing moves for uploadStallMs() — no byte of the body sent, and
+ * then no answer — is given up as lost (on 3G a dead connection can hang without an error, the bar frozen for good), as
+ * is a network error: both are ApiError status 0. A slow but moving upload goes on however long it takes. Retries once
+ * after a refresh on 401.
+ */
+function sendRaw(method, url, body, onProgress) {
+  const stallMs = uploadStallMs();
   const attempt = () => new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    let stall;
+    const lost = () => reject(new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' }));
+    const moved = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => { xhr.onabort = null; xhr.abort(); lost(); }, stallMs);
+    };
     xhr.open(method, url);
-    xhr.timeout = timeoutMs;
     if (tokens?.accessToken) xhr.setRequestHeader('Authorization', 'Bearer ' + tokens.accessToken);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-    xhr.upload.onprogress = e => { if (e.lengthComputable && e.total) onProgress?.(e.loaded / e.total); };
+    xhr.upload.onprogress = e => { moved(); if (e.lengthComputable && e.total) onProgress?.(e.loaded / e.total); };
+    xhr.upload.onload = moved; // all sent: the server's answer gets its own stall time
+    xhr.onprogress = moved;
     xhr.onload = () => {
+      clearTimeout(stall);
       let answer = null;
       try { answer = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300) resolve(answer); else reject(new ApiError(xhr.status, answer));
     };
-    xhr.onerror = xhr.ontimeout = () => reject(new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' }));
+    xhr.onerror = xhr.onabort = () => { clearTimeout(stall); lost(); };
+    moved();
     xhr.send(body);
   });
   return attempt().catch(async e => {
@@ -170,8 +192,8 @@ function networkBack(ms) {
 }
 
 /**
- * Uploads a large file in chunks (resumable upload, docs/files-and-polls.md): a chunk that fails on the network or a
- * 5xx is sent again, after a backoff (1, 2, 4 … 30 s, or when `online` fires), from the offset the server has;
+ * Uploads a large file in chunks (resumable upload, docs/files-and-polls.md): a chunk that fails on the network, stalls
+ * (sendRaw) or gets a 5xx is sent again, after a backoff (1, 2, 4 … 30 s, or when `online` fires), from the offset the server has;
  * onWaiting(true) meanwhile, onWaiting(false) once chunks go through again. A refusal (type, limit, quota) rejects
  * with the server's ApiError. onProgress(fraction 0..1). Resolves to the FileDto.
  * resume: { uploadId } continues an upload declared earlier (before a reload) from the offset the server has;
@@ -193,7 +215,7 @@ export async function uploadResumable(schoolId, file, onProgress, onWaiting, res
       } else {
         const end = Math.min(file.size, offset + chunk);
         const from = offset;
-        answer = await sendRaw('PATCH', `${url}?offset=${from}`, file.slice(from, end), f => onProgress?.((from + f * (end - from)) / file.size), 120_000);
+        answer = await sendRaw('PATCH', `${url}?offset=${from}`, file.slice(from, end), f => onProgress?.((from + f * (end - from)) / file.size));
       }
       if (failures) onWaiting?.(false);
       failures = 0;
