@@ -94,6 +94,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError PollClosed = new("poll_closed", 409, "Опрос уже завершён.");
     public static readonly ChatError QuizAnswerFinal = new("quiz_answer_final", 409, "В викторине ответ нельзя изменить или отозвать.");
     public static readonly ChatError ForwardNotEditable = new("forward_not_editable", 409, "Пересланное сообщение нельзя изменить: в нём чужие слова. Удалите его и напишите своё.");
+    public static readonly ChatError PinNotAllowed = new("pin_not_allowed", 403, "Закреплять сообщения могут только модераторы чата.");
     public static readonly ChatError PollNotEditable = new("poll_not_editable", 409, "Опрос нельзя изменить: удалите его и создайте новый.");
     public static readonly ChatError PollCloseNotAllowed = new("poll_close_not_allowed", 403, "Завершить опрос досрочно может его автор или модератор чата.");
     public static readonly ChatError FileNotFound = new("file_not_found", 404, "Файл не найден.");

@@ -197,6 +197,9 @@ public sealed partial class ChatHub(
     [Limited(HubLimit.Send)]
     public Task<MessageDto> React(Guid chatId, long seq, string emoji, bool add) => messageService.ReactAsync(Me, chatId, seq, emoji, add, Context.ConnectionAborted);
 
+    [Limited(HubLimit.Send)]
+    public Task<MessageDto> PinMessage(Guid chatId, long seq, bool pin) => messageService.PinAsync(Me, chatId, seq, pin, Context.ConnectionAborted);
+
     public Task<IReadOnlyList<MessageDto>> GetHistory(Guid chatId, long? beforeSeq, int? limit) =>
         messageService.HistoryAsync(Me, chatId, beforeSeq, limit, Context.ConnectionAborted);
 

@@ -400,7 +400,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
     private sealed record UpdatesHead(string? Role, long LastSeq, long? EventSeq, string? EventType);
 
 
-    /// <summary>Records a change (edit, deletion, reactions, a poll closing) of a message as the next entry of the chat's sequence; no actor when the server made it.</summary>
+    /// <summary>Records a change (edit, deletion, reactions, a poll closing, pinning) of a message as the next entry of the chat's sequence; no actor when the server made it.</summary>
     public async Task<long> AppendChangeAsync(DbScope s, Guid chatId, long messageSeq, string kind, Guid? actorId, CancellationToken ct)
     {
         var seq = await s.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -421,6 +421,32 @@ public sealed class MessageStore(NpgsqlDataSource db)
             "SELECT sender_id, text, deleted_at FROM messages WHERE chat_id = @chatId AND seq = @seq FOR UPDATE",
             new { chatId, seq }, s.Transaction, cancellationToken: ct));
         return row;
+    }
+
+    /// <summary>
+    /// Locks the chat's row (after the message's, the order every change of a message takes) and reads the seq of its
+    /// pinned message; null when none is pinned.
+    /// </summary>
+    public Task<long?> LockPinnedAsync(DbScope s, Guid chatId, CancellationToken ct) =>
+        s.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT pinned_seq FROM chats WHERE id = @chatId FOR UPDATE", new { chatId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Pins the message (null: unpins whatever was pinned).</summary>
+    public Task SetPinnedAsync(DbScope s, Guid chatId, long? seq, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE chats SET pinned_seq = @seq WHERE id = @chatId", new { chatId, seq }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>The chat's pinned message; null when none is pinned or it was deleted since.</summary>
+    public async Task<MessageRow?> PinnedAsync(Guid chatId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+            $"""
+            SELECT {MessageColumns} FROM chats ch JOIN messages m ON m.chat_id = ch.id AND m.seq = ch.pinned_seq
+            LEFT JOIN accounts a ON a.id = m.sender_id
+            WHERE ch.id = @chatId AND m.deleted_at IS NULL
+            """,
+            new { chatId }, cancellationToken: ct));
     }
 
     /// <summary>Replaces the text, keeping the earlier one for moderators; <paramref name="mentions"/> null keeps the mentions.</summary>

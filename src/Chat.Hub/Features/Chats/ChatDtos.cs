@@ -61,9 +61,10 @@ public sealed record ChatUpdatedDto(Guid ChatId, string Title, string? AvatarUrl
 /// One chat opened: its summary, rules and, in chats of at most <see cref="Messages.MessageService.ReadReceiptsLimit"/>
 /// members, the furthest read position among the other members (my messages up to it were read; null in bigger chats).
 /// <c>CaseUntil</c>: for a school admin who is not a member but has an open moderation case on the chat, when the case
-/// (and with it the admin's moderator rights there) ends; null for members.
+/// (and with it the admin's moderator rights there) ends; null for members. <c>PinnedMessage</c>: the message pinned above
+/// the chat (<c>PinMessage</c>), null when none is or it was deleted.
 /// </summary>
-public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules, long? OthersReadSeq = null, DateTime? CaseUntil = null);
+public sealed record ChatDetailsDto(ChatSummaryDto Chat, string Rules, long? OthersReadSeq = null, DateTime? CaseUntil = null, MessageDto? PinnedMessage = null);
 
 /// <summary><c>CanMessage</c>: whether the asker may write to this member directly (DirectChatPolicy), for «Написать».</summary>
 public sealed record ChatMemberDto(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, bool VerifiedTeacher, bool CanMessage = false);

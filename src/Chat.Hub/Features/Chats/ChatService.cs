@@ -54,8 +54,14 @@ public sealed class ChatService(
         // Others' read positions are pushed to every member of a chat this small anyway; bigger chats keep them private.
         long? othersRead = row.MemberCount <= MessageService.ReadReceiptsLimit ? await chats.OthersReadSeqAsync(chatId, me, ct) : null;
         var summary = ChatSummaryDto.From(row, await LastMessageAsync(row, ct));
+        var pinned = await messages.PinnedAsync(chatId, ct) is { } p ? MessageDto.From(p) : null;
+        if (pinned is { NamesReacters: true } && chat.ReadOnly && row.Role == "member")
+        {
+            pinned = pinned.NamingOnly(me); // a channel's readers are not shown to each other
+        }
+
         // A case lets the admin moderate, not take part: sends need membership (the batch statement checks it).
-        return new ChatDetailsDto(caseUntil is null ? summary : summary with { CanPost = false }, chat.Rules, othersRead, caseUntil);
+        return new ChatDetailsDto(caseUntil is null ? summary : summary with { CanPost = false }, chat.Rules, othersRead, caseUntil, pinned);
     }
 
     /// <summary>The member's role in the chat, checked in the database; "chat not found" for anyone else.</summary>

@@ -242,6 +242,58 @@ public sealed class MessageService(
         return await PushChangeAsync(chatId, seq, changeSeq, "deleted");
     }
 
+    /// <summary>
+    /// Pins the message above the chat, or unpins it: one per chat (pinning another unpins the one before). The chat's
+    /// owner and moderators may, and both people of a direct chat; not a member's restriction nor an archived chat. Each
+    /// is a change of its message in the chat's sequence ('unpinned' of the one before, then 'pinned'), pushed and caught
+    /// up like an edit; pinning what is pinned, or unpinning what is not, changes nothing.
+    /// </summary>
+    public async Task<MessageDto> PinAsync(Guid me, Guid chatId, long seq, bool pin, CancellationToken ct)
+    {
+        var role = await chatService.ActingRoleAsync(chatId, me, ct);
+        var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
+        if (chat.Kind != "direct" && role is not ("owner" or "moderator"))
+        {
+            throw new ChatException(ChatError.PinNotAllowed);
+        }
+
+        var changes = await database.InTransactionAsync(async s =>
+        {
+            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
+            var pinned = await messages.LockPinnedAsync(s, chatId, ct);
+            var made = new List<(long MessageSeq, long ChangeSeq, string Type)>();
+            if (pin == (pinned == seq))
+            {
+                return made;
+            }
+
+            if (pin && current.DeletedAt is not null)
+            {
+                throw new ChatException(ChatError.MessageDeleted);
+            }
+
+            if (pinned is { } before)
+            {
+                made.Add((before, await messages.AppendChangeAsync(s, chatId, before, "unpinned", me, ct), "unpinned"));
+            }
+
+            await messages.SetPinnedAsync(s, chatId, pin ? seq : null, ct);
+            if (pin)
+            {
+                made.Add((seq, await messages.AppendChangeAsync(s, chatId, seq, "pinned", me, ct), "pinned"));
+            }
+
+            return made;
+        }, ct);
+        foreach (var (messageSeq, changeSeq, type) in changes.Where(c => c.MessageSeq != seq))
+        {
+            await PushChangeAsync(chatId, messageSeq, changeSeq, type);
+        }
+
+        var mine = changes.Find(c => c.MessageSeq == seq); // none when nothing changed
+        return await PushChangeAsync(chatId, seq, mine.ChangeSeq == 0 ? null : mine.ChangeSeq, pin ? "pinned" : "unpinned");
+    }
+
     public async Task<MessageDto> ReactAsync(Guid me, Guid chatId, long seq, string? emoji, bool add, CancellationToken ct)
     {
         // One emoji: a single grapheme (a skin tone, a flag or a family is one), and no letters or digits of any script.
