@@ -993,6 +993,11 @@ async function start(params) {
       : await hub.invoke('StartCall', params.chat, !!params.lesson);
   state.callId = joined.call.callId;
   state.mayHost = !!joined.mayHost;
+  // A reload rejoins this call (or says it has ended): it never opens the plan again nor starts another call.
+  const address = new URLSearchParams(location.hash.slice(1));
+  for (const k of ['chat', 'plan', 'lesson', 'broadcast']) address.delete(k);
+  address.set('call', state.callId);
+  history.replaceState(null, '', '#' + address);
   takeIce(joined.iceServers || [], joined.iceServersExpireAt);
   state.me = tokenPayload(params.token || storedToken()).sub;
   $('local').parentElement.dataset.account = state.me;

@@ -92,6 +92,37 @@ public sealed class BroadcastTests(JanusCallsApp app) : IClassFixture<JanusCalls
         await admin.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// A broadcast's viewers are not shown to each other (a channel's readers; safe mode hides a pupil from other classes'
+    /// parents): a viewer asking for the call's names gets those the call shows — its host and presenters — and herself;
+    /// the host gets everyone who came.
+    /// </summary>
+    [Fact]
+    public async Task ParentOfAnotherClassAsksTheBroadcastsNames_NoOtherViewer_TheHostSeesEveryone()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("8А");
+        var b = await school.CreateClassAsync("8Б");
+        var pupil = await school.AddStudentAsync("Саша Орлов", a.Id);
+        var son = await school.AddStudentAsync("Дима Лебедев", b.Id);
+        var mother = await school.AddParentAsync("Ольга Лебедева", son.AccountId);
+        await using var admin = await HubClient.ConnectAsync(app, school.Admin);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        await using var m = await HubClient.ConnectAsync(app, mother);
+        var channel = Assert.Single(await admin.ChatsAsync(school.Id), c => c.Title == "Общешкольный канал");
+        var callId = (await admin.Connection.InvokeAsync<CallJoinDto>("StartBroadcast", channel.Id)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await m.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        var seenByMother = await m.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId);
+        Assert.Equal([school.Admin.AccountId, mother.AccountId], seenByMother.Select(x => x.AccountId).Order());
+        Assert.DoesNotContain(seenByMother, x => x.DisplayName == "Саша Орлов");
+        var seenByHost = await admin.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId);
+        Assert.Equal(new[] { school.Admin.AccountId, pupil.AccountId, mother.AccountId }.Order(), seenByHost.Select(x => x.AccountId).Order());
+
+        await admin.Connection.InvokeAsync("EndCall", callId);
+    }
+
     [Fact]
     public async Task AssemblyOpensAtOnce_TheViewerCountIsPushedAtMostOnceASecond_AndEndsOnTheFinalCount()
     {

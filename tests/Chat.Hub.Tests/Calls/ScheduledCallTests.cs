@@ -9,6 +9,41 @@ namespace Chat.Hub.Tests.Calls;
 /// <summary>Scheduled lessons: announced in the chat, joinable ten minutes before, the first comer opens the call with the teacher as host.</summary>
 public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
 {
+    /// <summary>
+    /// The lesson is over and a pupil reloads its page (the address still names the plan): the plan does not open a new
+    /// lesson hosted by a teacher who is gone — «Звонок не найден или уже завершён.» — nor does a plan long past that
+    /// never opened; the teacher, who may start a lesson here anyway, still opens it.
+    /// </summary>
+    [Fact]
+    public async Task LessonOver_PupilOpensThePlanAgain_CallNotFound_NorALongPastPlan_TheTeacherStillMay()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        var plan = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(l.Chat.Id, "Литература", DateTimeOffset.UtcNow.AddMinutes(5), "lesson"));
+        var lesson = await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId);
+        await t.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId);
+        await t.Connection.InvokeAsync("EndCall", lesson.Call.CallId);
+
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId).ExpectHubErrorAsync("call_not_found");
+        Assert.Null(await p.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id));
+
+        // A plan seven hours past that nobody opened: the same for the pupil.
+        var missed = await t.Connection.InvokeAsync<CallPlanDto>("ScheduleCall", new ScheduleCallRequest(l.Chat.Id, "Музыка", DateTimeOffset.UtcNow.AddMinutes(5), "lesson"));
+        await using (var db = new Npgsql.NpgsqlConnection(app.ConnectionString))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(db, "UPDATE call_plans SET starts_at = now() - interval '7 hours' WHERE id = @id", new { id = missed.PlanId });
+        }
+
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", missed.PlanId).ExpectHubErrorAsync("call_not_found");
+        Assert.Null(await p.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id));
+
+        var again = await t.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId);
+        Assert.NotEqual(lesson.Call.CallId, again.Call.CallId);
+        Assert.Equal(l.Teacher.AccountId, again.Call.HostId);
+        await t.Connection.InvokeAsync("EndCall", again.Call.CallId);
+    }
+
     [Fact]
     public async Task TeacherPlansLesson_ChatIsTold_TooEarlyRefused_InTheWindowPupilOpensItWithTeacherAsHost_CancelledPlanGone()
     {

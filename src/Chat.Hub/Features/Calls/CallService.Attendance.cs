@@ -82,13 +82,23 @@ public sealed partial class CallService
 
     /// <summary>
     /// The names of everyone who is or was in the live call, for anyone in it: an admitted guest may not read the chat's
-    /// members, and the members' list of the chat does not have the guest. Names only (no phone, e-mail or role).
+    /// members, and the members' list of the chat does not have the guest. Names only (no phone, e-mail or role). In a
+    /// broadcast its viewers are not shown to each other (a channel's readers; safe mode hides a pupil from other classes'
+    /// parents): a viewer gets the names of those the call shows (its host and presenters) and her own; the chat's owner
+    /// and moderators get everyone's.
     /// </summary>
     public async Task<IReadOnlyList<CallNameDto>> NamesAsync(Guid me, Guid callId, CancellationToken ct)
     {
-        await RequireMemberAsync(me, callId, ct);
-        var people = await attendance.ForCallAsync(callId, ct);
-        return people.Where(p => p.Intervals > 0 || p.PresentNow).Select(p => new CallNameDto(p.AccountId, p.DisplayName)).ToList();
+        var row = await RequireMemberAsync(me, callId, ct);
+        var people = (await attendance.ForCallAsync(callId, ct)).Where(p => p.Intervals > 0 || p.PresentNow);
+        if (row.Kind == "broadcast" && await chats.RoleOfAsync(row.ChatId, me, ct) is null or "member")
+        {
+            var (state, _) = await LoadAsync(row, me, ct);
+            var shown = ToDto(state).Participants.Select(p => p.AccountId).Append(row.HostId).Append(me).ToHashSet();
+            people = people.Where(p => shown.Contains(p.AccountId));
+        }
+
+        return people.Select(p => new CallNameDto(p.AccountId, p.DisplayName)).ToList();
     }
 
     /// <summary>The chat's calls, newest first, with attendance totals; for the chat's moderators.</summary>

@@ -142,6 +142,11 @@ public sealed partial class CallService
                 detail: string.Create(CultureInfo.InvariantCulture, $"Звонок ещё не начался. Подключиться можно с {opensAt:yyyy-MM-dd'T'HH:mm'Z'}."));
         }
 
+        // Once its call has ended, or long after its start, a plan is opened again only by someone who may start a call
+        // here anyway: a pupil's reload of the lesson's page after «Звонок завершён» must not open a new lesson hosted by
+        // a teacher who is gone (with its announcement to the class and a lesson in the attendance that never was).
+        var mayStart = await MayStartAsync(me, plan.ChatId, plan.Kind == "broadcast", ct);
+        var late = DateTime.UtcNow > DateTime.SpecifyKind(plan.StartsAt, DateTimeKind.Utc) + LateOpening;
         CallRow? opened = null;
         var callId = await database.InTransactionAsync(async s =>
         {
@@ -149,6 +154,11 @@ public sealed partial class CallService
             if (locked.CallId is { } linked && (await calls.GetAsync(linked, ct))?.EndedAt is null)
             {
                 return linked;
+            }
+
+            if ((locked.CallId is not null || late) && !mayStart)
+            {
+                throw new ChatException(ChatError.CallNotFound);
             }
 
             var live = await calls.LiveInChatAsync(locked.ChatId, ct);
@@ -175,6 +185,23 @@ public sealed partial class CallService
         }, ct);
 
         return opened is not null ? await OpenedAsync(me, opened, connectionId, ct) : await JoinAsync(me, callId, ct, connectionId);
+    }
+
+    /// <summary>How long after its start a plan still opens for anyone of its chat (then only for those who may start a call there).</summary>
+    private static readonly TimeSpan LateOpening = TimeSpan.FromHours(6);
+
+    /// <summary>Whether <paramref name="me"/> may start such a call in the chat (<see cref="RequireMayStartAsync"/>, without the refusal).</summary>
+    private async Task<bool> MayStartAsync(Guid me, Guid chatId, bool broadcast, CancellationToken ct)
+    {
+        try
+        {
+            await RequireMayStartAsync(me, chatId, broadcast, ct);
+            return true;
+        }
+        catch (ChatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The plan, for a member of its chat (anyone else: chat_not_found); a cancelled plan is not found.</summary>
