@@ -527,6 +527,7 @@ export function showMain(root, me, school, schools, nav) {
     const s = summaryOf(e.chatId);
     if (s && s.lastMessage?.seq === e.message.seq) { s.lastMessage = e.message; renderList(); }
     if (current?.id === e.chatId) {
+      pinnedChanged(current, e);
       const had = current.msgs.get(e.message.seq);
       if (had) putMessage(keepMyReactions(had, e.message)); else persistChat(current);
     } else offline.mergeEvent(e.chatId, e.seq, e.message);
@@ -666,7 +667,7 @@ export function showMain(root, me, school, schools, nav) {
     const summary = summaryOf(chatId) || await caseSummary(chatId);
     if (!summary) return;
     clearTimeout(current?.restrictionTimer);
-    current = { id: chatId, summary, caseUntil: summary.caseUntil, rules: '', els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
+    current = { id: chatId, summary, caseUntil: summary.caseUntil, rules: '', pinned: null, els: new Map(), msgs: new Map(), pendingEls: new Map(), oldest: null, replyTo: null, editing: null, members: [], myVotes: new Map(), asked: new Set(), restriction: null };
     layout.classList.add('chat-open');
     renderList();
     buildPane();
@@ -688,6 +689,7 @@ export function showMain(root, me, school, schools, nav) {
       const details = await client.invoke('GetChat', chatId);
       if (current !== c) return;
       c.summary = details.chat; c.rules = details.rules; c.caseUntil = details.caseUntil;
+      setPinned(c, details.pinnedMessage ?? null);
       ticks.opened(c, details.othersReadSeq);
       setRestriction(c, await client.invoke('GetMyRestriction', chatId).catch(() => null));
       calls.load(c);
@@ -828,6 +830,7 @@ export function showMain(root, me, school, schools, nav) {
     const c = current;
     c.head = h('div', { class: 'chat-head' });
     c.banner = h('div');
+    c.pinBar = h('div', { class: 'pinned-bar', role: 'region', 'aria-label': 'Закреплённое сообщение', hidden: true });
     c.more = h('button', { class: 'btn small', hidden: true, onclick: () => loadEarlier().catch(hubNotice), style: 'align-self:center' }, 'Загрузить более ранние');
     c.list = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Сообщения' }, c.more);
     c.down = h('button', { class: 'btn small to-newest', type: 'button', hidden: true, onclick: () => { c.list.scrollTop = c.list.scrollHeight; } }, '↓ К новым');
@@ -859,7 +862,7 @@ export function showMain(root, me, school, schools, nav) {
       c.fileInput, c.input, h('button', { class: 'btn primary', type: 'submit' }, 'Отправить'));
     c.readonly = h('div', { class: 'readonly-note', role: 'status', tabindex: -1 }, 'В этом канале пишут только администраторы и назначенные ими авторы.');
     c.side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'О чате' });
-    const body = h('div', { class: 'chat-body' }, c.head, c.banner, h('div', { class: 'messages-wrap' }, c.list, c.down), c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
+    const body = h('div', { class: 'chat-body' }, c.head, c.banner, c.pinBar, h('div', { class: 'messages-wrap' }, c.list, c.down), c.typing, c.uploads, c.bar, c.mentionList, c.composer, c.readonly);
     fill(pane, h('div', { class: 'chat-wrap' }, body, c.side));
     renderHead();
   }
@@ -1200,6 +1203,46 @@ export function showMain(root, me, school, schools, nav) {
     return el;
   }
 
+  // ---- the pinned message ----
+
+  /** Who pins in the open chat: its owner and moderators, either person of a direct chat (as the server decides). */
+  function mayPin(c) {
+    return !c.caseUntil && !c.summary.archived && !c.restriction && (c.summary.kind === 'direct' || c.summary.role !== 'member');
+  }
+
+  /** The message pinned above the chat (null: none): the bar shows it, and «Закрепить»/«Открепить» under messages follow. */
+  function setPinned(c, m) {
+    const before = c.pinned?.seq;
+    c.pinned = m && !m.deleted ? m : null;
+    if (current !== c) return;
+    renderPinned(c);
+    for (const seq of new Set([before, c.pinned?.seq])) { const had = seq && c.msgs.get(seq); if (had) rerender(had); }
+  }
+
+  /** A change of a message that concerns the bar: pinned, unpinned, or the pinned one edited, reacted to or deleted. */
+  function pinnedChanged(c, e) {
+    if (e.type === 'pinned') setPinned(c, e.message);
+    else if (c.pinned?.seq === e.message.seq) setPinned(c, e.type === 'unpinned' ? null : e.message);
+  }
+
+  function renderPinned(c) {
+    const m = c.pinned;
+    c.pinBar.hidden = !m;
+    if (!m) { fill(c.pinBar); return; }
+    const what = m.kind === 'poll' && m.poll ? '📊 ' + m.poll.question
+      : m.kind === 'files' && !m.text ? '📎 ' + (m.files || []).map(f => f.name).join(', ')
+      : m.text;
+    fill(c.pinBar,
+      h('button', { class: 'pinned-open', type: 'button', 'aria-label': 'Показать закреплённое сообщение', onclick: () => showFound(c, m.seq).catch(hubNotice) },
+        h('span', { class: 'pinned-label' }, '📌 Закреплено'),
+        h('span', { class: 'pinned-text' }, (m.senderName ? m.senderName + ': ' : '') + what)),
+      mayPin(c) && h('button', { class: 'btn link small', type: 'button', 'aria-label': 'Открепить сообщение', onclick: () => pin(m, false) }, 'Открепить'));
+  }
+
+  async function pin(m, on) {
+    try { await client.invoke('PinMessage', m.chatId, m.seq, on); } catch (e) { hubNotice(e); }
+  }
+
   function renderMessage(m) {
     const mine = m.senderId === me.id;
     if (m.kind === 'system') return h('article', { class: 'msg system', dataset: { seq: m.seq } }, m.text);
@@ -1218,6 +1261,8 @@ export function showMain(root, me, school, schools, nav) {
       mine && m.kind === 'text' && !m.forwardedFrom && h('button', { class: 'btn link small', type: 'button', onclick: () => startEdit(m) }, 'Изменить'),
       mine && h('button', { class: 'btn link small', type: 'button', onclick: () => remove(m) }, 'Удалить'),
       messageMore.buttons(m),
+      m.kind !== 'system' && mayPin(c) && h('button', { class: 'btn link small', type: 'button', onclick: () => pin(m, c.pinned?.seq !== m.seq) },
+        c.pinned?.seq === m.seq ? 'Открепить' : 'Закрепить'),
       moderation.messageActions(m, moderator));
     let body;
     if (m.deleted) body = h('div', { class: 'text deleted' }, 'Сообщение удалено');
