@@ -3,6 +3,7 @@ using Chat.Hub.Tests.Infrastructure;
 using Chat.Testing;
 using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Chat.Hub.Tests.Messaging;
@@ -73,6 +74,38 @@ public sealed class MessageChangeTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal("Домашка: упражнение 7", history[0].Text);
         Assert.Equal([false, true, true], history.Select(m => m.Deleted));
         Assert.DoesNotContain(history, m => m.Text.Contains("грубое", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// An edit stored but never pushed (the node stopped after the commit, or the read for the push failed): the author's
+    /// retry finds nothing left to change, and tells the chat all the same (ChatAdvanced up to the edit), so an open page
+    /// catches the edit up instead of showing the old text until its next reconnect.
+    /// </summary>
+    [Fact]
+    public async Task EditStoredButNeverPushed_TheRetryNudgesTheChat_TheReaderCatchesItUp()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var advanced = new TaskCompletionSource<(Guid, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        masha.Connection.On<Guid, long>("ChatAdvanced", (chat, seq) => advanced.TrySetResult((chat, seq)));
+        var message = await petya.SendAsync(room.ChatId, "Контрольная в среду");
+
+        var store = app.Services.GetRequiredService<Chat.Storage.Messages.MessageStore>();
+        var changeSeq = await app.Services.GetRequiredService<Chat.Storage.Infrastructure.ChatDatabase>().InTransactionAsync(async s =>
+        {
+            await store.EditAsync(s, room.ChatId, message.Seq, "Контрольная в среду", "Контрольная в четверг", null, CancellationToken.None);
+            return await store.AppendChangeAsync(s, room.ChatId, message.Seq, "edited", room.Petya.AccountId, CancellationToken.None);
+        }, CancellationToken.None);
+        await Task.Delay(200);
+        Assert.Empty(masha.Changes);
+
+        var retried = await petya.Connection.InvokeAsync<MessageDto>("EditMessage", room.ChatId, message.Seq, "Контрольная в четверг");
+
+        Assert.Equal(changeSeq, retried.Version);
+        Assert.Equal((room.ChatId, changeSeq), await advanced.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        var updates = await masha.UpdatesAsync(room.ChatId, message.Seq);
+        Assert.Equal("Контрольная в четверг", Assert.Single(updates.Events, e => e.Type == "edited").Message.Text);
     }
 
     [Fact]

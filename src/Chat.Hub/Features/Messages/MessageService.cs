@@ -466,16 +466,36 @@ public sealed class MessageService(
     /// Reads the message after its change committed and pushes the change. No cancellation: the change is stored, and
     /// the chat's members must get it even if the connection of the person who made it closed meanwhile.
     /// </summary>
+    /// <remarks>
+    /// A change stored but never pushed (the read after the commit failed: the database went away; or the node stopped
+    /// before the push) would stay unseen by the chat's open pages, and the caller's retry finds nothing left to change:
+    /// so a failed read still nudges the chat (<c>ChatAdvanced</c>, which needs no read), and a change that finds its work
+    /// done nudges it up to the message's last change — pages that have it ignore the nudge, the others catch up.
+    /// </remarks>
     private async Task<MessageDto> PushChangeAsync(Guid chatId, long seq, long? changeSeq, string type)
     {
-        var row = await messages.GetAsync(chatId, seq, CancellationToken.None) ?? throw new ChatException(ChatError.MessageNotFound);
-        var dto = MessageDto.From(row);
+        MessageRow? row;
+        try
+        {
+            row = await messages.GetAsync(chatId, seq, CancellationToken.None);
+        }
+        catch (Exception e) when (changeSeq is not null && e is not OperationCanceledException)
+        {
+            await push.AdvancedAsync(chatId, changeSeq.Value);
+            throw;
+        }
+
+        var dto = MessageDto.From(row ?? throw new ChatException(ChatError.MessageNotFound));
         if (changeSeq is { } changed)
         {
             // To a whole channel its reactions name nobody: its readers are not shown to each other (its writers read
             // the names again with the history).
             var pushed = dto.NamesReacters && (await chats.GetAsync(chatId, CancellationToken.None))?.ReadOnly == true ? dto.NamingOnly(null) : dto;
             await push.ChangeAsync(new ChatEventDto(chatId, changed, type, pushed));
+        }
+        else if (dto.Version > dto.Seq)
+        {
+            await push.AdvancedAsync(chatId, dto.Version);
         }
 
         return dto;

@@ -201,7 +201,7 @@ public sealed class PollService(
         }, ct);
         if (changeSeq is { } changed)
         {
-            await PushClosedAsync(chatId, seq, changed, ct);
+            await PushClosedAsync(chatId, seq, changed);
         }
 
         return await GetAsync(me, chatId, seq, ct);
@@ -231,16 +231,31 @@ public sealed class PollService(
             if (changeSeq is { } changed)
             {
                 closed++;
-                await PushClosedAsync(chatId, seq, changed, ct);
+                await PushClosedAsync(chatId, seq, changed);
             }
         }
 
         return closed;
     }
 
-    private async Task PushClosedAsync(Guid chatId, long seq, long changeSeq, CancellationToken ct)
+    /// <summary>
+    /// Pushes a stored close: not cancelled with the caller's connection (the teacher's phone dropping right after the
+    /// commit, the node stopping) — the close is stored and a retry finds nothing to close — and when the message cannot be
+    /// read back, a nudge that needs no read (<c>ChatAdvanced</c>): members catch the close up.
+    /// </summary>
+    private async Task PushClosedAsync(Guid chatId, long seq, long changeSeq)
     {
-        var row = await messages.GetAsync(chatId, seq, ct);
+        MessageRow? row;
+        try
+        {
+            row = await messages.GetAsync(chatId, seq, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await push.AdvancedAsync(chatId, changeSeq);
+            throw;
+        }
+
         if (row is null)
         {
             return;
@@ -248,7 +263,7 @@ public sealed class PollService(
 
         var dto = MessageDto.From(row);
         await push.ChangeAsync(new ChatEventDto(chatId, changeSeq, "poll_closed", dto));
-        await pollPush.PushNowAsync(chatId, seq, ct);
+        await pollPush.PushNowAsync(chatId, seq, CancellationToken.None);
     }
 
     /// <summary>Why a vote was refused: not a member (chat not found), no such poll, or the poll is closed.</summary>
