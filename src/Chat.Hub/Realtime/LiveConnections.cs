@@ -60,9 +60,11 @@ public sealed partial class LiveConnections(
 
         foreach (var byAccount in changes.GroupBy(c => c.AccountId))
         {
+            // Published first: the other nodes' connections follow the change as soon as this node's (a removed pupil's
+            // phone on another node must not get the messages of the time this node spends on its own connections).
             var evt = new LiveEvent(NodeId, byAccount.Key, null, byAccount.Select(c => new ChatChange(c.ChatId, c.Added)).ToArray());
-            await ApplyLocallyAsync(evt);
             await PublishAsync(evt);
+            await ApplyLocallyAsync(evt);
         }
 
         await AccessLostAsync(changes.Where(c => !c.Added).Select(c => (c.ChatId, c.AccountId)).ToArray());
@@ -117,24 +119,36 @@ public sealed partial class LiveConnections(
         Interlocked.Increment(ref membershipEpoch);
         foreach (var connectionId in registry.ConnectionsOf(evt.AccountId))
         {
-            foreach (var change in evt.Chats)
+            // One connection failing (it closed meanwhile, Redis went away) must not leave the person's other
+            // connections out of the change.
+            try
             {
-                if (change.Added)
+                foreach (var change in evt.Chats)
                 {
-                    await hub.Groups.AddToGroupAsync(connectionId, ChatGroup(change.ChatId));
+                    if (change.Added)
+                    {
+                        await hub.Groups.AddToGroupAsync(connectionId, ChatGroup(change.ChatId));
+                    }
+                    else
+                    {
+                        await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroup(change.ChatId));
+                    }
                 }
-                else
+
+                foreach (var change in evt.Chats)
                 {
-                    await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroup(change.ChatId));
+                    await hub.Clients.Client(connectionId).ChatMembershipChanged(change.ChatId, change.Added);
                 }
             }
-
-            foreach (var change in evt.Chats)
+            catch (Exception e)
             {
-                await hub.Clients.Client(connectionId).ChatMembershipChanged(change.ChatId, change.Added);
+                LogApplyFailed(logger, e, connectionId);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A membership change could not be applied to connection {ConnectionId}; it goes on with the others")]
+    private static partial void LogApplyFailed(ILogger logger, Exception e, string connectionId);
 
     private async Task PublishAsync(LiveEvent evt)
     {

@@ -12,22 +12,40 @@ namespace Chat.Hub.Realtime;
 /// was back. Here such a failure is logged and the connection goes on without those subscriptions: it can send (stored,
 /// acknowledged: PostgreSQL is the truth) and catch up, and gets no live pushes, which go through Redis anyway. Once
 /// Redis is back, <see cref="RedisOutageRecovery"/> closes every connection of the node, so each comes back with its
-/// subscriptions whole. Everything else is passed through.
+/// subscriptions whole.
+/// Group changes are made only for this node's own connections: every node applies membership changes to its own
+/// (LiveConnections), so a connection that is not here has just closed — and stock, a group change for it is sent to
+/// the other nodes and waited for, 30 s, for an answer no node gives, holding up every membership change and ended
+/// session behind it. Everything else is passed through.
 /// </summary>
 public sealed partial class RedisOutageTolerantLifetimeManager(
     RedisHubLifetimeManager<ChatHub> inner, ILogger<RedisOutageTolerantLifetimeManager> logger) : HubLifetimeManager<ChatHub>
 {
-    public override Task OnConnectedAsync(HubConnectionContext connection) =>
-        TolerateAsync(() => inner.OnConnectedAsync(connection), "connect");
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> local = new(StringComparer.Ordinal);
 
-    public override Task OnDisconnectedAsync(HubConnectionContext connection) =>
-        TolerateAsync(() => inner.OnDisconnectedAsync(connection), "disconnect");
+    public override Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        local[connection.ConnectionId] = 0;
+        return TolerateAsync(() => inner.OnConnectedAsync(connection), "connect");
+    }
+
+    public override async Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        try
+        {
+            await TolerateAsync(() => inner.OnDisconnectedAsync(connection), "disconnect");
+        }
+        finally
+        {
+            local.TryRemove(connection.ConnectionId, out _);
+        }
+    }
 
     public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
-        TolerateAsync(() => inner.AddToGroupAsync(connectionId, groupName, cancellationToken), "join a group");
+        local.ContainsKey(connectionId) ? TolerateAsync(() => inner.AddToGroupAsync(connectionId, groupName, cancellationToken), "join a group") : Task.CompletedTask;
 
     public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
-        TolerateAsync(() => inner.RemoveFromGroupAsync(connectionId, groupName, cancellationToken), "leave a group");
+        local.ContainsKey(connectionId) ? TolerateAsync(() => inner.RemoveFromGroupAsync(connectionId, groupName, cancellationToken), "leave a group") : Task.CompletedTask;
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         inner.SendAllAsync(methodName, args, cancellationToken);
