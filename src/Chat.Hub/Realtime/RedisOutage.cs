@@ -108,8 +108,9 @@ public sealed partial class RedisOutageTolerantLifetimeManager(
 /// Redis counts as back only when both of the multiplexer's connections are (commands and subscriptions: they fail and
 /// come back on their own), and for <see cref="Settle"/> in a row; it is polled rather than told by the multiplexer's
 /// events, so a node that started while Redis was away, and a restore of one connection before the other, are handled
-/// alike. The closes are spread over <see cref="Spread"/>, so that the clients of every node do not all come back in
-/// the same instant.
+/// alike; a connection that failed and came back between two polls is caught by the multiplexer's ConnectionFailed.
+/// The closes are spread over <see cref="Spread"/>, so that the clients of every node do not all come back in the same
+/// instant.
 /// </summary>
 public sealed partial class RedisOutageRecovery(
     IConnectionMultiplexer redis, ConnectionRegistry registry, ILogger<RedisOutageRecovery> logger) : BackgroundService
@@ -127,12 +128,16 @@ public sealed partial class RedisOutageRecovery(
     {
         var down = !Connected(); // started while Redis was away: whoever connects meanwhile has no subscriptions
         DateTime? backSince = null;
+        // A connection dropped and restored between two polls (Redis closing a subscriber that reads too slowly, a
+        // network reset; the multiplexer reconnects at once) lost what was published meanwhile all the same.
+        void Dropped(object? sender, ConnectionFailedEventArgs e) => Interlocked.Exchange(ref dropped, 1);
+        redis.ConnectionFailed += Dropped;
         try
         {
             while (true)
             {
                 await Task.Delay(Poll, stoppingToken);
-                if (!Connected())
+                if (Interlocked.Exchange(ref dropped, 0) == 1 | !Connected())
                 {
                     if (!down)
                     {
@@ -164,7 +169,13 @@ public sealed partial class RedisOutageRecovery(
         {
             // the node stops
         }
+        finally
+        {
+            redis.ConnectionFailed -= Dropped;
+        }
     }
+
+    private int dropped;
 
     private bool Connected() => redis.IsConnected && redis.GetSubscriber().IsConnected();
 

@@ -265,6 +265,96 @@ public sealed class TwoNodeTests(ClusterApp cluster) : IClassFixture<ClusterApp>
         }
     }
 
+    /// <summary>
+    /// The first members of a chat on a node join it while Redis is away (their group's subscription fails), and after
+    /// Redis is back each comes again as soon as its connection is closed, as the web client does: the chat's pushes
+    /// must reach them again — a group whose members never all left at once kept a subscription that never worked.
+    /// </summary>
+    [Fact]
+    public async Task FirstMembersOnANodeJoinWhileRedisIsAway_ComingBackAtOnceAfterIt_AreToldAgain()
+    {
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 4);
+        await using var onA = new NodeMember(room.Pupils[0]);
+        await onA.ConnectAsync(cluster.NodeA.BaseAddress, []);
+        var onB = room.Pupils.Skip(1).Select(p => new NodeMember(p)).ToList();
+        try
+        {
+            var recovered = Recoveries();
+            await cluster.Redis.KillAsync();
+            try
+            {
+                foreach (var member in onB)
+                {
+                    await member.ConnectAsync(cluster.NodeB.BaseAddress, [room.ChatId]);
+                }
+            }
+            finally
+            {
+                await cluster.Redis.StartAgainAsync();
+            }
+
+            await Task.WhenAll(onB.Append(onA).Select(async member =>
+            {
+                await HubClient.EventuallyAsync(() => member.Connection.State == HubConnectionState.Disconnected, "closed once Redis is back", 30_000);
+                await ReconnectAsync(member, member.Node!, room.ChatId);
+            }));
+            await AfterRecoveryAsync(recovered);
+
+            await onA.Connection.InvokeAsync<MessageDto>("SendMessage", new SendMessageRequest(room.ChatId, Guid.NewGuid(), "После сбоя", null, null));
+            foreach (var member in onB)
+            {
+                await HubClient.EventuallyAsync(() => member.Pushes.Any(p => p.Message.Text == "После сбоя"), "the push after Redis is back, on node B");
+            }
+        }
+        finally
+        {
+            foreach (var member in onB)
+            {
+                await member.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Redis closes the nodes' subscriber connections (as it does to a subscriber that reads too slowly) and the
+    /// multiplexers reconnect within milliseconds: what was published meanwhile is lost all the same, so each node
+    /// closes its connections to have them catch up (before, the 0.5 s poll never saw Redis away and nothing happened).
+    /// </summary>
+    [Fact]
+    public async Task SubscribersKilledAndBackAtOnce_NodesStillCloseTheirConnections()
+    {
+        var room = await new SchoolBuilder(cluster).ClassRoomAsync(pupils: 1);
+        await using var onB = new NodeMember(room.Pupils[0]);
+        await onB.ConnectAsync(cluster.NodeB.BaseAddress, []);
+        var recovered = Recoveries();
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Redis.ConnectionString + ",allowAdmin=true"))
+        {
+            var server = admin.GetServer(admin.GetEndPoints()[0]);
+            await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        }
+
+        await HubClient.EventuallyAsync(() => onB.Connection.State == HubConnectionState.Disconnected, "node B closes its connections", 30_000);
+        await AfterRecoveryAsync(recovered);
+    }
+
+    /// <summary>Connects again at once, and again while the node still refuses (it may while it closes the others).</summary>
+    private static async Task ReconnectAsync(NodeMember member, Uri node, Guid chatId)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await member.ConnectAsync(node, [chatId]);
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
     /// <summary>How many times each of the cluster's two nodes has closed its connections after a Redis outage.</summary>
     private (int A, int B) Recoveries() =>
         (Regex.Count(cluster.NodeA.Output, "Redis is back"), Regex.Count(cluster.NodeB.Output, "Redis is back"));
