@@ -88,6 +88,18 @@ public sealed partial class LiveConnections(
         }
     }
 
+    /// <summary>
+    /// Tells the <see cref="IChatAccessWatcher"/>s (once, on the node that made the change) that a moderator muted these
+    /// people in these chats: calls stop what they send in the chat's live call.
+    /// </summary>
+    public async Task PublishingLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> muted)
+    {
+        foreach (var watcher in services.GetServices<IChatAccessWatcher>())
+        {
+            await watcher.PublishingLostAsync(muted, CancellationToken.None);
+        }
+    }
+
     /// <summary>Applies an event published by another node.</summary>
     public Task ApplyRemoteAsync(string message)
     {

@@ -221,6 +221,22 @@ public sealed class CallState
         p.VideoMuted = videoMuted;
     }
 
+    /// <summary>
+    /// A moderator of the chat muted the participant (a mute limits writing, and sound and video in its call are that
+    /// too): microphone and camera off and their camera and screen feeds out of the call, whoever the host is. They stay
+    /// in the call and receive. Returns the feeds they had (the caller ends them in the SFU).
+    /// </summary>
+    public (long? Camera, long? Screen) Silence(Guid accountId)
+    {
+        var p = RequirePresent(accountId);
+        var feeds = (p.FeedId, p.ScreenFeedId);
+        p.AudioMuted = true;
+        p.VideoMuted = true;
+        p.FeedId = null;
+        p.ScreenFeedId = null;
+        return feeds;
+    }
+
     /// <summary>True when the participant may send audio (used to accept or refuse a publish offer with audio).</summary>
     public bool MayPublish(Guid accountId) => RequirePresent(accountId).SpeakAllowed;
 

@@ -145,6 +145,11 @@ public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Null(await p.Connection.InvokeAsync<CallDto?>("GetChatCall", channel.Id));
     }
 
+    /// <summary>
+    /// A member muted in the chat attends its lesson but sends nothing: what she had turned on goes off and her feeds
+    /// leave the call at the mute, and she cannot turn her microphone or camera on again while it lasts (before, after
+    /// the teacher's «Выключить микрофон» her own «Включить микрофон» made the media server forward her again).
+    /// </summary>
     [Fact]
     public async Task MutedPupil_AttendsTheLessonAndReceives_ButPublishesNothing()
     {
@@ -155,18 +160,42 @@ public sealed class CallAccessTests(ChatApp app) : IClassFixture<ChatApp>
         var lesson = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", room.ChatId, true)).Call.CallId;
         await masha.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson);
 
-        // A mute limits writing in the chat: she stays in the lesson, sees it, raises her hand, receives the teacher.
+        // Before the mute she has the word, her microphone and camera on and a camera feed (stored as Publish stores
+        // it: no media server here).
+        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", lesson, room.Masha.AccountId, true);
+        await masha.Connection.InvokeAsync<CallDto>("SetMuted", lesson, false, false);
+        await app.ExecuteSqlAsync("UPDATE call_participants SET feed_id = 4242 WHERE call_id = @lesson AND account_id = @masha",
+            new { lesson, masha = room.Masha.AccountId });
+        var silenced = new TaskCompletionSource<CallParticipantDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.Connection.On<CallDto>("CallStateChanged", c =>
+        {
+            if (c.CallId == lesson && c.Participants.FirstOrDefault(x => x.AccountId == room.Masha.AccountId) is { AudioMuted: true } m)
+            {
+                silenced.TrySetResult(m);
+            }
+        });
+
+        // A mute limits writing in the chat: she stays in the lesson, sees it, raises her hand, receives the teacher; what
+        // she sent stops at once, and the class sees it.
         await t.Connection.InvokeAsync<RestrictionDto>("MuteMember", new MuteRequest(room.ChatId, room.Masha.AccountId, rule.Id, 30, "Флуд"));
+        var seen = await silenced.Task.WaitAsync(Wait);
+        Assert.True(seen.VideoMuted);
+        Assert.Null(seen.FeedId);
         Assert.Contains((await t.Connection.InvokeAsync<CallDto>("GetCall", lesson)).Participants, x => x.AccountId == room.Masha.AccountId);
         Assert.Equal(lesson, (await masha.Connection.InvokeAsync<CallDto?>("GetChatCall", room.ChatId))!.CallId);
         await masha.Connection.InvokeAsync<CallDto>("RaiseHand", lesson, true);
         await masha.Connection.InvokeAsync<string>("Subscribe", lesson, 5L).ExpectHubErrorAsync("feed_not_found");
         await masha.Connection.InvokeAsync<CallJoinDto>("JoinCall", lesson);
 
-        // Publishing is speaking: refused while muted, even once the teacher gave her the word.
-        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", lesson, room.Masha.AccountId, true);
+        // Publishing is speaking: refused while muted, even though the teacher gave her the word. Turning the microphone
+        // or the camera on again is refused too; off stays allowed.
         await masha.Connection.InvokeAsync<string>("Publish", lesson, "v=0").ExpectHubErrorAsync("member_muted");
         await masha.Connection.InvokeAsync<string>("PublishScreen", lesson, "v=0").ExpectHubErrorAsync("member_muted");
+        await masha.Connection.InvokeAsync<CallDto>("SetMuted", lesson, false, false).ExpectHubErrorAsync("member_muted");
+        await masha.Connection.InvokeAsync<CallDto>("SetMuted", lesson, true, false).ExpectHubErrorAsync("member_muted");
+        await masha.Connection.InvokeAsync<CallDto>("SetMuted", lesson, true, true);
+        Assert.Contains((await t.Connection.InvokeAsync<CallDto>("GetCall", lesson)).Participants,
+            x => x.AccountId == room.Masha.AccountId && x is { AudioMuted: true, VideoMuted: true, SpeakAllowed: true, FeedId: null });
 
         await t.Connection.InvokeAsync("EndCall", lesson);
     }

@@ -92,6 +92,57 @@ public sealed partial class CallService
         await TryPushAsync(live.Id, () => hub.Clients.User(accountId.ToString()).CallStateChanged(dto));
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not take people who lost access to chat {ChatId} out of its live call")]
+    /// <summary>
+    /// A moderator muted people in a chat: in its live call they stay and receive, but send nothing — microphone and
+    /// camera off, their camera and screen feeds kicked out of the room (so nothing they had turned on before goes on),
+    /// and turning anything on again is refused while the mute lasts (<c>member_muted</c>). The chat sees it at once.
+    /// </summary>
+    public async Task PublishingLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> muted, CancellationToken ct)
+    {
+        foreach (var byChat in muted.GroupBy(l => l.ChatId))
+        {
+            try
+            {
+                if (await calls.LiveInChatAsync(byChat.Key, ct) is not { } live)
+                {
+                    continue;
+                }
+
+                foreach (var accountId in byChat.Select(l => l.AccountId).Distinct())
+                {
+                    await SilenceAsync(live, accountId, ct);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The mute is stored; whatever they turn on from now on is refused (member_muted).
+                LogAccessLostFailed(logger, e, byChat.Key);
+            }
+        }
+    }
+
+    private async Task SilenceAsync(CallRow live, Guid accountId, CancellationToken ct)
+    {
+        (long? Camera, long? Screen) feeds = default;
+        var present = false;
+        var dto = await MutateAsync(live.Id, [accountId], s =>
+        {
+            if (s.Find(accountId) is { Present: true })
+            {
+                present = true;
+                feeds = s.Silence(accountId);
+            }
+        }, ct);
+        if (!present)
+        {
+            return;
+        }
+
+        await StopScreenInSfuAsync(live.Id, accountId, feeds.Screen, ct);
+        await StopCameraInSfuAsync(live.Id, accountId, feeds.Camera, ct);
+        await PushAsync(dto.ChatId, dto.CallId, c => c.CallStateChanged(dto));
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not take people who lost access (or were muted) in chat {ChatId} out of its live call or its media")]
     private static partial void LogAccessLostFailed(ILogger logger, Exception exception, Guid chatId);
 }

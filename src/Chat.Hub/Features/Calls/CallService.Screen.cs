@@ -112,17 +112,29 @@ public sealed partial class CallService
         (long? Camera, long? Screen) stopped = default;
         var dto = await ChangeAsync(me, callId, s => stopped = s.SetPresenter(me, accountId, presenter), ct, accountId);
         await StopScreenInSfuAsync(callId, accountId, stopped.Screen, ct);
-        await KickFeedAsync(callId, stopped.Camera, ct);
-        if (stopped.Camera is not null && publishers.TryRemove((callId, accountId), out var handle) && janus.Enabled)
+        await StopCameraInSfuAsync(callId, accountId, stopped.Camera, ct);
+        return dto;
+    }
+
+    /// <summary>
+    /// Ends a camera feed in Janus whatever the publisher's browser does (a presenter made a viewer again, a member muted
+    /// in the chat): kicked out of the room through the room secret, the handle detached when this node holds it.
+    /// </summary>
+    private async Task StopCameraInSfuAsync(Guid callId, Guid accountId, long? feed, CancellationToken ct)
+    {
+        await KickFeedAsync(callId, feed, ct);
+        if (feed is not null && publishers.TryRemove((callId, accountId), out var handle) && janus.Enabled
+            && await calls.GetAsync(callId, ct) is { SfuUrl: { } url })
         {
-            var row = await calls.GetAsync(callId, ct);
-            if (row?.SfuUrl is not null)
+            try
             {
-                await DetachQuietlyAsync(await janus.ClientAsync(row.SfuUrl, ct), handle);
+                await DetachQuietlyAsync(await janus.ClientAsync(url, ct), handle);
+            }
+            catch (Exception e) when (e is JanusException or ChatException)
+            {
+                LogSfu(logger, e, callId);
             }
         }
-
-        return dto;
     }
 
     /// <summary>

@@ -285,7 +285,8 @@ public sealed partial class CallService(
     /// <summary>
     /// My own microphone and camera. Turned on again after the host muted me (a parents' meeting: the host mutes all,
     /// each may speak again), the SFU forwards my audio again; turned off, it stops forwarding it whatever the browser does.
-    /// Only a change of the microphone is told to the SFU (the page also calls this for its camera alone).
+    /// Only a change of the microphone is told to the SFU (the page also calls this for its camera alone). Anything on is
+    /// publishing: a member muted in the chat turns nothing on (<c>member_muted</c>), only off.
     /// </summary>
     public async Task<CallDto> SetMutedAsync(Guid me, Guid callId, bool audioMuted, bool videoMuted, CancellationToken ct)
     {
@@ -294,7 +295,7 @@ public sealed partial class CallService(
         {
             microphoneChanged = s.RequirePresent(me).AudioMuted != audioMuted;
             s.SetMuted(me, audioMuted, videoMuted);
-        }, ct);
+        }, ct, access: audioMuted && videoMuted ? CallAccess.Attend : CallAccess.Publish);
         if (microphoneChanged)
         {
             await ForceMuteAsync(callId, me, ct, mute: audioMuted);
@@ -612,9 +613,9 @@ public sealed partial class CallService(
     }
 
     /// <summary>A change by <paramref name="me"/> (to <paramref name="target"/>, if it concerns someone else), pushed to the chat.</summary>
-    private async Task<CallDto> ChangeAsync(Guid me, Guid callId, Action<CallState> change, CancellationToken ct, Guid? target = null)
+    private async Task<CallDto> ChangeAsync(Guid me, Guid callId, Action<CallState> change, CancellationToken ct, Guid? target = null, CallAccess access = CallAccess.Attend)
     {
-        await RequireMemberAsync(me, callId, ct);
+        await RequireMemberAsync(me, callId, ct, access);
         var dto = await MutateAsync(callId, target is { } t ? [me, t] : [me], s =>
         {
             change(s);

@@ -207,6 +207,8 @@ public sealed class ModerationService(
         }, ct);
         var dto = RestrictionDto.From(restriction);
         await push.RestrictionAsync(dto);
+        // In the chat's live call a muted member stays and receives, but speaks and shows nothing.
+        await live.PublishingLostAsync([(request.ChatId, request.AccountId)]);
         return dto;
     }
 
