@@ -168,6 +168,72 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
         await w.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId).ExpectHubErrorAsync("call_not_found");
     }
 
+    /// <summary>
+    /// The host removes a guest she had admitted: he is turned away for good — no more of the lesson's events, and
+    /// nothing of it to read (before, he stayed "admitted": every change and join of the class still reached his
+    /// page, and GetCall / GetCallNames told him who was in the lesson, pupils included).
+    /// </summary>
+    [Fact]
+    public async Task HostRemovesAnAdmittedGuest_HeGetsNothingMoreOfTheLesson()
+    {
+        var l = await Lesson.CreateAsync(app);
+        var psychologist = await l.School.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var g = await HubClient.ConnectAsync(app, psychologist);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var p2 = await HubClient.ConnectAsync(app, l.Pupil2);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true);
+        await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId);
+        await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, psychologist.AccountId, true);
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var outSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var heardAfter = new List<string>();
+        g.Connection.On<CallDto>("CallStateChanged", c =>
+        {
+            if (outSeen.Task.IsCompleted)
+            {
+                lock (heardAfter)
+                {
+                    heardAfter.Add("CallStateChanged");
+                }
+            }
+            else if (c.Participants.All(x => x.AccountId != psychologist.AccountId))
+            {
+                outSeen.TrySetResult();
+            }
+        });
+        g.Connection.On<Guid, CallParticipantDto>("ParticipantJoined", (_, _) =>
+        {
+            lock (heardAfter)
+            {
+                if (outSeen.Task.IsCompleted)
+                {
+                    heardAfter.Add("ParticipantJoined");
+                }
+            }
+        });
+
+        await t.Connection.InvokeAsync<CallDto>("RemoveParticipant", callId, psychologist.AccountId);
+
+        // His page learns he is out (the state without him), then nothing more.
+        await outSeen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await p.Connection.InvokeAsync<CallDto>("RaiseHand", callId, true);
+        await p2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        // Their pushes were handed to his connection before this request's answer, so it comes after them.
+        await g.Connection.InvokeAsync<CallDto>("GetCall", callId).ExpectHubErrorAsync("call_guest_rejected");
+        lock (heardAfter)
+        {
+            Assert.Empty(heardAfter);
+        }
+
+        await g.Connection.InvokeAsync<List<CallNameDto>>("GetCallNames", callId).ExpectHubErrorAsync("call_guest_rejected");
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_guest_rejected");
+        Assert.Equal("rejected", (await t.Connection.InvokeAsync<List<CallGuestDto>>("GetCallWaitingRoom", callId)).Single().Status);
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+
     [Fact]
     public async Task DirectCall_HasNoWaitingRoom()
     {

@@ -343,7 +343,9 @@ public sealed partial class CallService(
 
     /// <summary>
     /// The host takes someone out of the call for good (<c>removed_from_call</c> on rejoining): their feeds leave the
-    /// room and their handles are dropped on every node, whatever their browser does.
+    /// room and their handles are dropped on every node, whatever their browser does. A guest admitted from the waiting
+    /// room is turned away as well (as <c>AdmitToCall(false)</c> does): no more of the call's events, and nothing of it
+    /// to read (<c>call_guest_rejected</c>) — who is in the lesson, pupils included, is not his to know any more.
     /// </summary>
     public async Task<CallDto> RemoveParticipantAsync(Guid me, Guid callId, Guid accountId, CancellationToken ct)
     {
@@ -354,6 +356,12 @@ public sealed partial class CallService(
             s.Remove(me, accountId);
         }, ct, accountId);
         await LeftAsync(dto, accountId, feeds, ct);
+        // After the pushes above, which the guest still got: his page learns from them that he is out.
+        if (await guests.GetAsync(callId, accountId, CancellationToken.None) is { Status: "admitted" })
+        {
+            await guests.DecideAsync(callId, accountId, admit: false, me, CancellationToken.None);
+        }
+
         return dto;
     }
 
