@@ -132,9 +132,11 @@ public sealed class CallState
 
     /// <summary>
     /// Joins (or rejoins) an account. <paramref name="moderator"/> marks the host and anyone else the chat lets
-    /// moderate (teachers): they are never restricted by lesson mode or the lock.
+    /// moderate (teachers): they are never restricted by lesson mode or the lock. <paramref name="admitted"/>: someone
+    /// the host let in by name (a guest from the waiting room) — the lock does not hold back their first entry, lesson
+    /// mode restricts them as anyone.
     /// </summary>
-    public CallParticipant Join(Guid accountId, bool moderator = false)
+    public CallParticipant Join(Guid accountId, bool moderator = false, bool admitted = false)
     {
         EnsureOpen();
         var isHost = accountId == HostId;
@@ -155,7 +157,7 @@ public sealed class CallState
             return existing;
         }
 
-        if (Locked && !privileged)
+        if (Locked && !privileged && !admitted)
         {
             throw new CallException("call_locked", "the call is locked");
         }

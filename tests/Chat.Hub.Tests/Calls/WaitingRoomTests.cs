@@ -234,6 +234,37 @@ public sealed class WaitingRoomTests(CallsApp app) : IClassFixture<CallsApp>
         await t.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// «Закрыть вход», then someone knocks and the host clicks «Впустить»: he comes in, since the host let exactly him
+    /// in (before, his JoinCall answered call_locked and the host saw nothing), still under the lesson's rules; the lock
+    /// holds everyone else back.
+    /// </summary>
+    [Fact]
+    public async Task LockedLesson_AGuestTheHostAdmits_ComesIn_UnderTheLessonsRules()
+    {
+        var l = await Lesson.CreateAsync(app);
+        var psychologist = await l.School.AddVerifiedTeacherAsync("Психолог Ольга Петровна");
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var g = await HubClient.ConnectAsync(app, psychologist);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await t.Connection.InvokeAsync<CallDto>("SetWaitingRoom", callId, true);
+        Assert.True((await t.Connection.InvokeAsync<CallDto>("LockCall", callId, true)).Locked);
+
+        Assert.Equal("waiting", (await g.Connection.InvokeAsync<CallGuestDto>("AskToJoinCall", callId)).Status);
+        await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_guest_waiting");
+        await t.Connection.InvokeAsync<List<CallGuestDto>>("AdmitToCall", callId, psychologist.AccountId, true);
+
+        var joined = await g.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.True(joined.Call.Locked);
+        var me = joined.Call.Participants.Single(x => x.AccountId == psychologist.AccountId);
+        Assert.False(me.SpeakAllowed);
+        Assert.False(me.IsHost);
+        await g.Connection.InvokeAsync<CallDto>("SetMuted", callId, false, true).ExpectHubErrorAsync("speak_not_allowed");
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId).ExpectHubErrorAsync("call_locked");
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+
     [Fact]
     public async Task DirectCall_HasNoWaitingRoom()
     {

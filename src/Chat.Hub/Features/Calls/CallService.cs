@@ -132,6 +132,9 @@ public sealed partial class CallService(
         // Someone the sweep took out (their page was away too long: CallService.Presence.cs) comes back even into a
         // call locked meanwhile: they were in it, not new. (For a returning participant this only lifts the lock.)
         var moderator = role is not ("member" or Guest) || await calls.WasSweptAsync(callId, me, ct);
+        // A guest the host admitted by name from the waiting room comes in past the lock (the host let exactly him in),
+        // under the lesson's rules all the same.
+        var admitted = role == Guest;
         Joining(connectionId, callId, me);
         var wasIn = false;
         // A broadcast's joins touch only the joiner's row (no participant limit), so they run side by side: an assembly
@@ -139,7 +142,7 @@ public sealed partial class CallService(
         var dto = await MutateAsync(callId, [me], state =>
         {
             wasIn = state.Find(me) is { Present: true };
-            return state.Join(me, moderator);
+            return state.Join(me, moderator, admitted);
         }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct), shared: row.Kind == "broadcast");
         await JoinedAsync(connectionId, callId, me, ct);
         await PushJoinedOrLeftAsync(dto, me, joined: true);
