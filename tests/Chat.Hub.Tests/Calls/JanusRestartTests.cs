@@ -61,6 +61,45 @@ public sealed class JanusRestartTests(JanusCallsApp app) : IClassFixture<JanusCa
         await t.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// A lesson started while Janus is down starts all the same: the class gets CallStarted and sees the teacher in it,
+    /// publishing answers media_unavailable (the page retries it), and once Janus is back publishing makes the room.
+    /// Before, StartCall answered media_unavailable and left the call live with nobody in it: the chat showed it with
+    /// no participants, and a second try joined it without CallStarted ever reaching the class.
+    /// </summary>
+    [Fact]
+    public async Task LessonStartedWhileJanusIsDown_StartsAndTheClassIsTold_PublishingWorksOnceJanusIsBack()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("5Г");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Сергеевна", a.Id);
+        var pupil = await school.AddStudentAsync("Петя", a.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher);
+        await using var p = await HubClient.ConnectAsync(app, pupil);
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+        var started = new TaskCompletionSource<CallDto>(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.Connection.On<CallDto>("CallStarted", c => started.TrySetResult(c));
+
+        await app.Janus!.KillAsync();
+        try
+        {
+            var lesson = await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true);
+            Assert.Equal(lesson.Call.CallId, (await started.Task.WaitAsync(TimeSpan.FromSeconds(10))).CallId);
+            var seen = await p.Connection.InvokeAsync<CallDto?>("GetChatCall", chat.Id);
+            Assert.Equal(teacher.AccountId, Assert.Single(seen!.Participants).AccountId);
+            await t.Connection.InvokeAsync<string>("Publish", lesson.Call.CallId, Offer).ExpectHubErrorAsync("media_unavailable");
+
+            await app.Janus.StartAgainAsync();
+            Assert.StartsWith("v=0", await t.Connection.InvokeAsync<string>("Publish", lesson.Call.CallId, Offer), StringComparison.Ordinal);
+            Assert.NotNull((await p.Connection.InvokeAsync<CallDto>("GetCall", lesson.Call.CallId)).Participants.Single().FeedId);
+            await t.Connection.InvokeAsync("EndCall", lesson.Call.CallId);
+        }
+        finally
+        {
+            await app.Janus.StartAgainAsync(); // the class's other tests need it (nothing to do when it runs)
+        }
+    }
+
     [Fact]
     public async Task JoinCall_SaysWhetherThisServerHoldsTheCallersMedia()
     {

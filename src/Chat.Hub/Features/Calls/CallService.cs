@@ -102,12 +102,25 @@ public sealed partial class CallService(
     private static CallRow NewCall(Guid chatId, Guid hostId, bool lessonMode, bool broadcast) =>
         new(Guid.CreateVersion7(), chatId, hostId, lessonMode, false, null, null, null, default, null, Kind: broadcast ? "broadcast" : "call");
 
-    /// <summary>A call was just inserted: give it a room, let <paramref name="me"/> in and tell the chat.</summary>
+    /// <summary>
+    /// A call was just inserted: give it a room, let <paramref name="me"/> in and tell the chat. A media server that does
+    /// not answer now does not stop the call: the room is made by the first Publish or Subscribe once it does
+    /// (<see cref="SfuAsync"/>), and the page retries those meanwhile, as after a Janus restart. (Before, the start
+    /// answered media_unavailable and left the inserted call live with nobody in it: the chat showed a call of no one,
+    /// reminders were held back for it, and a second try joined it without CallStarted ever reaching the class.)
+    /// </summary>
     private async Task<CallJoinDto> OpenedAsync(Guid me, CallRow call, string? connectionId, CancellationToken ct)
     {
         if (janus.Enabled)
         {
-            await EnsureRoomAsync(call.Id, ct);
+            try
+            {
+                await EnsureRoomAsync(call.Id, ct);
+            }
+            catch (ChatException e) when (e.Error == ChatError.MediaUnavailable)
+            {
+                LogStartedWithoutRoom(logger, call.Id);
+            }
         }
 
         var joined = await JoinAsync(me, call.Id, ct, connectionId);
@@ -1104,6 +1117,9 @@ public sealed partial class CallService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: its Janus instance {Url} restarted; participants told to publish again")]
     private static partial void LogRestart(ILogger logger, Guid callId, string url);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId} started while its media server was unavailable; its room will be made by the first publish or subscription")]
+    private static partial void LogStartedWithoutRoom(ILogger logger, Guid callId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Call {CallId}: SFU or push step failed")]
     private static partial void LogSfu(ILogger logger, Exception exception, Guid callId);
