@@ -50,6 +50,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError InviteNotAllowed = new("invite_not_allowed", 403, "Вы не можете приглашать с этой ролью или в этот класс.");
     public static readonly ChatError JoinRequestNotFound = new("join_request_not_found", 404, "Заявка не найдена.");
     public static readonly ChatError JoinRequestDecided = new("join_request_decided", 409, "Заявка уже рассмотрена.");
+    public static readonly ChatError JoinRequestAccountDeleted = new("join_request_account_deleted", 409, "Этот человек удалил свой аккаунт: принять заявку нельзя. Отклоните её.");
     public static readonly ChatError ChildRequired = new("child_required", 400, "Укажите ребёнка, с которым нужно связать родителя.");
 
     // Chats and messages

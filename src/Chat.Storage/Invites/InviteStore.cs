@@ -230,6 +230,41 @@ public sealed class InviteStore(NpgsqlDataSource db)
             new { accountId }, cancellationToken: ct), (r, p) => (r, p), splitOn: "school_name")).AsList();
     }
 
+    /// <summary>Whether the request's person has deleted their account (a request left waiting by an older deletion).</summary>
+    public Task<bool> RequesterDeletedAsync(DbScope s, Guid requestId, CancellationToken ct) =>
+        s.Connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT a.deleted_at IS NOT NULL FROM join_requests r JOIN accounts a ON a.id = r.account_id WHERE r.id = @requestId",
+            new { requestId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// An account being deleted: its waiting requests are declined with <paramref name="reason"/> (nobody is left to take
+    /// in), and the child's name it typed is erased from all of its requests. Returns the schools of the declined requests
+    /// with who could decide each while it waited (read before the decline: a one-child link's request follows its child).
+    /// </summary>
+    public async Task<IReadOnlyList<(Guid SchoolId, Guid DeciderId)>> DeclineRequestsOfDeletedAsync(DbScope s, Guid accountId, string reason, CancellationToken ct)
+    {
+        var deciders = (await s.Connection.QueryAsync<(Guid, Guid)>(new CommandDefinition(
+            $"""
+            SELECT r.school_id, sm.account_id FROM join_requests r JOIN school_members sm ON sm.school_id = r.school_id AND sm.is_admin
+            WHERE r.account_id = @accountId AND r.status = 'pending'
+            UNION
+            SELECT r.school_id, ct.account_id FROM join_requests r JOIN class_teachers ct ON ct.class_id = {DecidingClassSql}
+            WHERE r.account_id = @accountId AND r.status = 'pending' AND r.role <> 'teacher'
+            """,
+            new { accountId }, s.Transaction, cancellationToken: ct))).AsList();
+        var schoolsDeclined = (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            """
+            UPDATE join_requests SET status = 'rejected', reason = @reason, decided_at = now()
+            WHERE account_id = @accountId AND status = 'pending'
+            RETURNING school_id
+            """,
+            new { accountId, reason }, s.Transaction, cancellationToken: ct))).ToHashSet();
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE join_requests SET child_name = NULL WHERE account_id = @accountId AND child_name IS NOT NULL",
+            new { accountId }, s.Transaction, cancellationToken: ct));
+        return deciders.Where(d => schoolsDeclined.Contains(d.Item1)).ToList();
+    }
+
     public Task DecideRequestAsync(DbScope s, Guid id, string status, string? reason, Guid decidedBy, Guid? childId, CancellationToken ct) =>
         s.Connection.ExecuteAsync(new CommandDefinition(
             "UPDATE join_requests SET status = @status, reason = @reason, decided_by = @decidedBy, decided_at = now(), child_id = coalesce(@childId, child_id) WHERE id = @id",

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Reflection;
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Invites;
 using Chat.Hub.Features.Lifecycle;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Features.Statistics;
@@ -461,6 +462,68 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(3, history.Count(m => m.Deleted));
         var next = await Send(classmate, "Жаль, что ушёл");
         Assert.Equal(updates.LastSeq + 1, next.Seq);
+    }
+
+    /// <summary>
+    /// A mother (in no school yet) and a pupil wait for approval and delete their accounts: both requests are declined at
+    /// once and the class teacher's badge is told, the child's name the mother typed is erased, and a request an older
+    /// deletion left waiting cannot take the deleted account into the class (which then goes to the archive, empty).
+    /// </summary>
+    [Fact]
+    public async Task DeleteAccount_JoinRequestsWaiting_DeclinedChildNameErasedDeciderTold_ApprovalRefused()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №1", approveStudents = true })).EnsureOkAsync();
+        var cls = await school.CreateClassAsync("3В");
+        var teacher = await school.AddVerifiedTeacherAsync("Классный руководитель 3В", classTeacherOf: cls.Id);
+        var mother = await app.SignInAsync(SchoolBuilder.NewPhone(), "Удаляемая Мама");
+        var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), "Удаляемый Ученик");
+        var motherWaits = await TestSchool.AcceptAsync(mother, await school.InviteAsync(school.Admin, "parent", cls.Id), childName: "Маша Иванова");
+        var pupilWaits = await TestSchool.AcceptAsync(pupil, await school.InviteAsync(school.Admin, "student", cls.Id));
+        Assert.Equal(("pending", "pending"), (motherWaits.Status, pupilWaits.Status));
+        var requests = $"{school.Api}/join-requests";
+        Assert.Equal(2, (await (await teacher.Http.GetAsync(requests + "?status=pending")).ReadAsync<List<JoinRequestDto>>()).Count);
+        await using var teacherHub = await HubClient.ConnectAsync(app, teacher);
+        var told = 0;
+        teacherHub.Connection.On<Guid>("JoinRequestsChanged", id =>
+        {
+            if (id == school.Id)
+            {
+                Interlocked.Increment(ref told);
+            }
+        });
+
+        await (await mother.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" })).EnsureOkAsync();
+        await (await pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" })).EnsureOkAsync();
+
+        Assert.Empty(await (await teacher.Http.GetAsync(requests + "?status=pending")).ReadAsync<List<JoinRequestDto>>());
+        var declined = await (await teacher.Http.GetAsync(requests + "?status=rejected")).ReadAsync<List<JoinRequestDto>>();
+        Assert.Equal(
+            [(motherWaits.JoinRequestId, "Удалённый пользователь", (string?)null, "Аккаунт удалён."), (pupilWaits.JoinRequestId, "Удалённый пользователь", null, "Аккаунт удалён.")],
+            declined.Select(r => ((Guid?)r.Id, r.DisplayName, r.ChildName, r.Reason)).ToList());
+        await HubClient.EventuallyAsync(() => Volatile.Read(ref told) >= 2, "the class teacher's badge told of each");
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM join_requests WHERE id = $1 AND child_name IS NOT NULL", db);
+            cmd.Parameters.AddWithValue(motherWaits.JoinRequestId!.Value);
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
+        var approvePupil = $"{requests}/{pupilWaits.JoinRequestId}/approve";
+        await (await teacher.Http.PostAsJsonAsync(approvePupil, new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "join_request_decided");
+
+        // A request left waiting by a deletion before this was mended: refused, and the class still goes to the archive.
+        await using (var db = new NpgsqlConnection(app.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var cmd = new NpgsqlCommand("UPDATE join_requests SET status = 'pending', reason = NULL, decided_at = NULL WHERE id = $1", db);
+            cmd.Parameters.AddWithValue(pupilWaits.JoinRequestId!.Value);
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        }
+
+        await (await teacher.Http.PostAsJsonAsync(approvePupil, new { })).ExpectErrorAsync(HttpStatusCode.Conflict, "join_request_account_deleted");
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{cls.Id}", new { archived = true })).EnsureOkAsync();
     }
 
     /// <summary>Every DTO type another member can receive is walked: none has a phone or e-mail field.</summary>

@@ -1,8 +1,10 @@
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Invites;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
 using Chat.Storage.Accounts;
 using Chat.Storage.Infrastructure;
+using Chat.Storage.Invites;
 using Chat.Storage.Lifecycle;
 using Chat.Storage.Messages;
 using Chat.Storage.Schools;
@@ -15,7 +17,9 @@ public sealed record DeleteAccountBody(string? Confirmation);
 /// <summary>
 /// Account deletion on request (regulations 001 §3.1): personal data (name, phone, e-mail, avatar, sessions) erased,
 /// the person leaves every school (a pupil's parents as when a pupil leaves), their messages stay under
-/// «Удалённый пользователь» or are removed, as each school's policy says; live connections are closed at once.
+/// «Удалённый пользователь» or are removed, as each school's policy says; live connections are closed at once. Their
+/// join requests still waiting are declined and the child's name they typed is erased (a class teacher saw «Удалённый
+/// пользователь · указал(а) ребёнка: …» for ever, and approving it took the deleted account into the class).
 /// </summary>
 public sealed class AccountDeletionService(
     ChatDatabase database,
@@ -26,10 +30,15 @@ public sealed class AccountDeletionService(
     RosterSync roster,
     LiveConnections live,
     SignInService signIn,
+    InviteStore invites,
+    InviteService inviteService,
     Chat.Storage.Audit.AuditLog audit)
 {
     public const string Confirmation = "УДАЛИТЬ";
     public const string DeletedName = "Удалённый пользователь";
+
+    /// <summary>The reason a deleted person's waiting join request is declined with (its deciders see it in «Заявки»).</summary>
+    public const string DeclinedReason = "Аккаунт удалён.";
 
     public async Task DeleteAsync(Guid me, DeleteAccountBody body, AccountStore accounts, CancellationToken ct)
     {
@@ -40,7 +49,7 @@ public sealed class AccountDeletionService(
 
         var account = await accounts.GetAsync(me, ct) ?? throw new ChatException(ChatError.Unauthorized);
         var mySchools = await memberships.ListSchoolsOfAsync(me, ct);
-        var changes = await database.InTransactionAsync(async s =>
+        var (changes, deciders) = await database.InTransactionAsync(async s =>
         {
             var changes = new List<Chat.Storage.Chats.MembershipChange>();
             foreach (var school in mySchools)
@@ -82,6 +91,9 @@ public sealed class AccountDeletionService(
                 changes.AddRange(await roster.SyncAsync(s, school.SchoolId, ct));
             }
 
+            // After the schools' locks, as a decision takes them: a request waiting for approval (often of someone in
+            // no school yet) is declined, so nobody approves the deleted account into a class.
+            var deciders = await invites.DeclineRequestsOfDeletedAsync(s, me, DeclinedReason, ct);
             await signIn.ForgetCodesAsync(s, account.Phone, account.Email, ct);
             await s.Connection.ExecuteAsync(new CommandDefinition(
                 """
@@ -93,9 +105,13 @@ public sealed class AccountDeletionService(
                 WHERE id = @me;
                 """,
                 new { me, phone = account.Phone, email = account.Email, name = DeletedName }, s.Transaction, cancellationToken: ct));
-            return changes;
+            return (changes, deciders);
         }, ct);
         await live.EndSessionsAsync(me, null);
         await roster.ApplyAsync(changes);
+        foreach (var school in deciders.GroupBy(d => d.SchoolId))
+        {
+            await inviteService.TellDecidersAsync(school.Key, [.. school.Select(d => d.DeciderId)]);
+        }
     }
 }

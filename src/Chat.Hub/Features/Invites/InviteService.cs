@@ -304,7 +304,7 @@ public sealed partial class InviteService(
     /// waiting at the start of the year is seen without anyone opening «Заявки». Best effort: the count is read again
     /// whenever their page connects.
     /// </summary>
-    private async Task TellDecidersAsync(Guid schoolId, IReadOnlyList<Guid> deciders)
+    public async Task TellDecidersAsync(Guid schoolId, IReadOnlyList<Guid> deciders)
     {
         try
         {
@@ -367,6 +367,13 @@ public sealed partial class InviteService(
             if (request.Status != "pending")
             {
                 throw new ChatException(ChatError.JoinRequestDecided);
+            }
+
+            // A deletion declines the person's waiting requests; one left waiting by an older deletion takes nobody in
+            // (the deleted account would sit in the class, unlisted, and keep it from the archive). It can be declined.
+            if (approve && await invites.RequesterDeletedAsync(s, requestId, ct))
+            {
+                throw new ChatException(ChatError.JoinRequestAccountDeleted);
             }
 
             // A parent's request through a one-child link names its child; through a class-wide link the approver picks
