@@ -204,6 +204,37 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal(ending + 2, (await school.CreateClassAsync("1Б")).SchoolYear);
     }
 
+    /// <summary>
+    /// «10Б» renamed «11Б» (a class made under the wrong name) takes its grade from the new name, as at creation, and
+    /// graduates at the rollover; before, it kept grade 10, rolled over as «11Б → 11Б» and graduated a year late. A
+    /// letter given with the new name is kept; with a grade given, the name is only a name.
+    /// </summary>
+    [Fact]
+    public async Task Rollover_ClassRenamedToAnotherGrade_TakesTheGradeFromTheName_Graduates()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var ending = DateTime.UtcNow.Year - 1;
+        var class10 = await school.CreateClassAsync("10Б", ending);
+        var class7 = await school.CreateClassAsync("7А", ending);
+        var class3 = await school.CreateClassAsync("3В", ending);
+        var pupil = await school.AddStudentAsync("Выпускник", class10.Id);
+        async Task<ClassDto> RenameAsync(Guid classId, object body) =>
+            await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{classId}", body)).ReadAsync<ClassDto>();
+
+        var renamed = await RenameAsync(class10.Id, new { name = "11Б" });
+        Assert.Equal(("11Б", 11, "Б"), (renamed.Name, renamed.Grade, renamed.Letter));
+        var lettered = await RenameAsync(class7.Id, new { name = "8 класс", letter = "Г" });
+        Assert.Equal((8, "Г"), (lettered.Grade, lettered.Letter));
+        var graded = await RenameAsync(class3.Id, new { name = "Класс коррекции", grade = 3 });
+        Assert.Equal((3, "В"), (graded.Grade, graded.Letter));
+
+        var result = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ReadAsync<RolloverResult>();
+        Assert.Equal((2, 1, 1), (result.Promoted, result.Graduated, result.PupilsLeft));
+        Assert.Contains("11Б → выпуск", result.Classes);
+        Assert.Contains("8 класс → 9 класс", result.Classes);
+        await (await pupil.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+    }
+
     /// <summary>A class named «9…» of 60 characters cannot become «10…» of 61: the rollover names it and changes nothing.</summary>
     [Fact]
     public async Task Rollover_AClassWhoseNextNameIsTooLong_IsNamed_NothingChanges()

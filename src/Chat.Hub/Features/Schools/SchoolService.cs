@@ -166,10 +166,18 @@ public sealed class SchoolService(
                 throw new ChatException(ChatError.ClassNotEmpty);
             }
 
+            var (grade, letter) = (body.Grade ?? current.Grade, body.Letter is null ? current.Letter : Text.Optional(body.Letter, "letter", 10));
+            if (name != current.Name && body.Grade is null && current.Kind == "class")
+            {
+                // A class renamed without a grade reads it from the new name, as at creation: «10Б» renamed «11Б» kept
+                // grade 10, rolled over as «11Б → 11Б» and graduated a year late. A letter given with the name is kept.
+                var parsed = ParseClassName(name);
+                (grade, letter) = (parsed.Grade, body.Letter is null ? parsed.Letter : letter);
+            }
+
             try
             {
-                var updated = await schools.UpdateClassAsync(s, schoolId, classId, name, body.Grade ?? current.Grade,
-                    body.Letter is null ? current.Letter : Text.Optional(body.Letter, "letter", 10), body.Archived ?? current.ArchivedAt is not null, ct);
+                var updated = await schools.UpdateClassAsync(s, schoolId, classId, name, grade, letter, body.Archived ?? current.ArchivedAt is not null, ct);
                 await audit.AppendAsync(s, schoolId, me, "class.updated", classId, new { name, archived = body.Archived }, ct);
                 var changes = await roster.SyncAsync(s, schoolId, ct);
 
