@@ -76,15 +76,37 @@ public sealed class LifecycleStore
         return removed.AsList();
     }
 
-    /// <summary>Takes the person out of every hand-managed chat of the school; roster chats are left to the roster sync.</summary>
-    public async Task<IReadOnlyList<MembershipChange>> LeaveSchoolChatsKeepingRosterAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct) =>
-        (await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+    /// <summary>
+    /// A member of staff who stays as a parent: out of every hand-managed chat of the school, except the groups of a class
+    /// one of their children is in (a trip's chat the class teacher made for the class's parents), where they stay as a
+    /// plain member (their ownership was handed over); subject chats go. Roster chats are left to the roster sync.
+    /// </summary>
+    public async Task<IReadOnlyList<MembershipChange>> LeaveSchoolChatsKeepingRosterAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    {
+        const string ChildsClassGroup =
             """
+            c.kind = 'group' AND EXISTS (SELECT 1 FROM parent_links pl JOIN students st ON st.school_id = pl.school_id AND st.account_id = pl.child_id
+                                         WHERE pl.school_id = @schoolId AND pl.parent_id = @accountId AND st.class_id = c.class_id)
+            """;
+        // A role change is told as the chat's owner's change of it is: a membership change with added = true.
+        var demoted = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            $"""
+            UPDATE chat_members cm SET role = 'member' FROM chats c
+            WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND cm.account_id = @accountId AND cm.source = 'manual' AND cm.role <> 'member'
+              AND {ChildsClassGroup}
+            RETURNING cm.chat_id, cm.account_id, true AS added
+            """,
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
+        var left = await s.Connection.QueryAsync<MembershipChange>(new CommandDefinition(
+            $"""
             DELETE FROM chat_members cm USING chats c
             WHERE cm.chat_id = c.id AND c.school_id = @schoolId AND cm.account_id = @accountId AND cm.source = 'manual' AND c.kind <> 'direct'
+              AND NOT ({ChildsClassGroup})
             RETURNING cm.chat_id, cm.account_id, false AS added
             """,
-            new { schoolId, accountId }, s.Transaction, cancellationToken: ct))).AsList();
+            new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
+        return [.. demoted, .. left];
+    }
 
     /// <summary>
     /// Takes someone out of the hand-managed chats of a class they no longer have a place in (a subject chat its pupils

@@ -229,7 +229,9 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
     /// <summary>
     /// Under safe mode, a pupil moved to another class no longer reaches his former classmate: their direct chat closes
     /// for both; his chat with his teacher stays. A teacher who left the staff but stays as a mother loses her direct
-    /// chats with other families' children, and keeps the one with her own son.
+    /// chats with other families' children, and keeps the one with her own son; she keeps the groups of her son's class
+    /// (the trip the class teacher made for its parents; one she made herself, as a plain member now), as the «Покинул
+    /// школу» dialog promises, and loses the subject chat she taught there and the groups of her own class.
     /// </summary>
     [Fact]
     public async Task PupilMovesClass_ChatWithAFormerClassmateCloses_TeacherLeavesStaffButStaysAsMother_KeepsOnlyHerOwnChildsChat()
@@ -245,6 +247,13 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         var classmates = await OpenDirectAsync(school, petya, vasya);
         var petyaAndTeacher = await OpenDirectAsync(school, teacher, petya);
         var motherAndSon = await OpenDirectAsync(school, teacher, son);
+        var teacher5B = await school.AddVerifiedTeacherAsync("Классный руководитель 5Б", class5B.Id);
+        async Task<ChatSummaryDto> CreateChatAsync(TestUser by, string kind, string title, Guid classId, params Guid[] memberIds) =>
+            await (await by.Http.PostAsJsonAsync($"{school.Api}/chats", new { kind, title, classId, memberIds })).ReadAsync<ChatSummaryDto>();
+        var trip5B = await CreateChatAsync(teacher5B, "group", "Поездка 5Б", class5B.Id, teacher.AccountId, son.AccountId);
+        var gift5B = await CreateChatAsync(teacher, "group", "Подарок учителю 5Б", class5B.Id, son.AccountId);
+        var math5B = await CreateChatAsync(teacher, "subject", "Математика 5Б", class5B.Id, son.AccountId);
+        var trip5A = await CreateChatAsync(teacher, "group", "Поездка 5А", class5A.Id, vasya.AccountId);
 
         await (await school.Admin.Http.PutAsJsonAsync($"{school.Api}/students/{petya.AccountId}/class", new { classId = class5B.Id })).EnsureOkAsync();
         Assert.DoesNotContain(await ChatsAsync(petya, school.Id), c => c.Id == classmates.Id);
@@ -256,6 +265,10 @@ public sealed class ParentLinkTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.DoesNotContain(hers, c => c.Id == petyaAndTeacher.Id);
         Assert.Contains(hers, c => c.Id == motherAndSon.Id);
         await (await petya.Http.PostAsJsonAsync($"{school.Api}/direct-chats", new { accountId = teacher.AccountId })).ExpectErrorAsync(HttpStatusCode.Forbidden, "direct_not_allowed");
+        Assert.Equal(new[] { trip5B.Id, gift5B.Id }.Order(), hers.Where(c => c.Kind is "group" or "subject").Select(c => c.Id).Order());
+        Assert.DoesNotContain(hers, c => c.Id == math5B.Id || c.Id == trip5A.Id);
+        var giftMembers = await (await teacher5B.Http.GetAsync($"/api/chats/{gift5B.Id}/members")).ReadAsync<List<ChatMemberDto>>();
+        Assert.Equal(("member", "owner"), (giftMembers.Single(m => m.AccountId == teacher.AccountId).Role, giftMembers.Single(m => m.AccountId == teacher5B.AccountId).Role));
     }
 
     /// <summary>

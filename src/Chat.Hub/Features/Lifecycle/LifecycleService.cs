@@ -285,8 +285,9 @@ public sealed class LifecycleService(
         await lifecycle.EndStaffRolesAsync(s, schoolId, accountId, ct);
         if (await lifecycle.StillBelongsAsync(s, schoolId, accountId, ct))
         {
-            // Still a parent here: out of the staff's chats (the sync), and out of the chats they owned or joined as staff,
-            // and their direct chats with other families (a parent reaches staff and their own children only) close.
+            // Still a parent here: out of the staff's chats (the sync), and out of the chats they owned or joined as staff
+            // but the groups of their children's classes (as the «Покинул школу» dialog promises), and their direct chats
+            // with other families (a parent reaches staff and their own children only) close.
             changes.AddRange(await lifecycle.LeaveSchoolChatsKeepingRosterAsync(s, schoolId, accountId, ct));
             changes.AddRange(await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct));
         }
