@@ -115,6 +115,39 @@ public sealed class ClassesAndInvitesTests(WebApp app) : WebTest(app)
         await Expect(admin.GetByRole(AriaRole.Button, new() { Name = "Управление школой" }).Locator(".badge")).ToHaveCountAsync(0);
     }
 
+    /// <summary>
+    /// «Приглашения» is a class teacher's: a teacher of no class has no such button (before, every teacher had it, and
+    /// it opened onto «Приглашать учеников и родителей может классный руководитель…» and «Недостаточно прав для этого
+    /// действия.»); a class teacher has it and it opens onto her class's links; a teacher made a class teacher while her
+    /// page is open gets it without a reload.
+    /// </summary>
+    [Fact]
+    public async Task Invitations_ShownToAClassTeacherOnly_NotToATeacherOfNoClass_UntilMadeOne()
+    {
+        var school = await Scene.SchoolAsync("Школа №37");
+        var a5 = await school.ClassAsync("5А");
+        var b5 = await school.ClassAsync("5Б");
+        var classTeacher = await school.TeacherAsync("Анна Петровна", classTeacherOf: a5);
+        var subjectTeacher = await school.TeacherAsync("Иван Предметник");
+
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, subjectTeacher.Phone);
+        await Expect(page.Locator("body[data-connection=connected]")).ToHaveCountAsync(1);
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Создать чат" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Приглашения" })).ToHaveCountAsync(0);
+
+        var other = await PageAsync(Desktop);
+        await SignInAsync(other, classTeacher.Phone);
+        await other.GetByRole(AriaRole.Button, new() { Name = "Приглашения" }).ClickAsync();
+        await Expect(other.GetByText("Приглашения: Школа №37")).ToBeVisibleAsync();
+        await Expect(other.Locator("#adm-inv-class option")).ToHaveTextAsync(["5А"]);
+        await Expect(other.GetByText("Недостаточно прав для этого действия.")).ToHaveCountAsync(0);
+
+        // Made the class teacher of 5Б (she joins its chats): her screen is built again, with «Приглашения».
+        (await school.Admin.Http.PutAsync($"/api/schools/{school.Id}/classes/{b5}/teachers/{subjectTeacher.Id}", null)).EnsureSuccessStatusCode();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Приглашения" })).ToBeVisibleAsync();
+    }
+
     [Fact]
     public async Task Admin_ApprovesAParentOfTwins_PicksBothChildren_TheParentIsLinkedToEach()
     {

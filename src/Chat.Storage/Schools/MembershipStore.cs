@@ -59,7 +59,7 @@ public sealed record RosterEntry(
         new(schoolId, "", AccountId, IsAdmin, IsTeacher, IsVerifiedTeacher, IsDirector, StudentClassId, ClassTeacherOf, Children);
 }
 
-public sealed record MySchool(Guid SchoolId, string Name, string Status, bool IsAdmin, bool IsTeacher, bool IsStudent, bool IsParent);
+public sealed record MySchool(Guid SchoolId, string Name, string Status, bool IsAdmin, bool IsTeacher, bool IsStudent, bool IsParent, bool IsClassTeacher);
 
 public sealed class MembershipStore(NpgsqlDataSource db)
 {
@@ -92,7 +92,8 @@ public sealed class MembershipStore(NpgsqlDataSource db)
             """
             SELECT s.id AS school_id, s.name, s.status, m.is_admin, m.is_teacher,
                    EXISTS (SELECT 1 FROM students st WHERE st.school_id = m.school_id AND st.account_id = m.account_id) AS is_student,
-                   EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = m.school_id AND pl.parent_id = m.account_id) AS is_parent
+                   EXISTS (SELECT 1 FROM parent_links pl WHERE pl.school_id = m.school_id AND pl.parent_id = m.account_id) AS is_parent,
+                   EXISTS (SELECT 1 FROM class_teachers ct WHERE ct.school_id = m.school_id AND ct.account_id = m.account_id) AS is_class_teacher
             FROM school_members m JOIN schools s ON s.id = m.school_id
             WHERE m.account_id = @accountId ORDER BY s.name
             """,

@@ -29,7 +29,8 @@ public sealed record UpdateProfileBody(string? DisplayName, string? AvatarUrl);
 
 public sealed record SessionDto(Guid Id, string? Device, DateTime CreatedAt, DateTime LastSeenAt, bool IsCurrent);
 
-public sealed record MySchoolDto(Guid SchoolId, string Name, string Status, bool IsAdmin, bool IsTeacher, bool IsStudent, bool IsParent);
+/// <summary>A school of mine with my roles in it; <c>IsClassTeacher</c>: of a class of it (the web client's «Приглашения»).</summary>
+public sealed record MySchoolDto(Guid SchoolId, string Name, string Status, bool IsAdmin, bool IsTeacher, bool IsStudent, bool IsParent, bool IsClassTeacher);
 
 public static class AccountsApi
 {
@@ -134,7 +135,7 @@ public static class AccountsApi
     private static async Task<IEnumerable<MySchoolDto>> MySchools(ClaimsPrincipal user, MembershipStore memberships, CancellationToken ct)
     {
         var list = await memberships.ListSchoolsOfAsync(user.AccountId(), ct);
-        return list.Select(s => new MySchoolDto(s.SchoolId, s.Name, s.Status, s.IsAdmin, s.IsTeacher, s.IsStudent, s.IsParent));
+        return list.Select(s => new MySchoolDto(s.SchoolId, s.Name, s.Status, s.IsAdmin, s.IsTeacher, s.IsStudent, s.IsParent, s.IsClassTeacher));
     }
 
     /// <summary>

@@ -156,13 +156,13 @@ export function showMain(root, me, school, schools, nav) {
   const requestsBadge = h('span', { class: 'requests-waiting' });
   let requestsAsked = 0;
   async function loadWaitingRequests() {
-    if (!school.isAdmin && !school.isTeacher) return;
+    if (!school.isAdmin && !school.isClassTeacher) return;
     const asked = ++requestsAsked; // two reads crossing (a connect and a push): the later one's count stands
     let n;
     try {
       n = (await api('GET', `/api/schools/${school.schoolId}/join-requests?status=pending`)).length;
     } catch (e) {
-      if (e.status !== 403) return; // not read (offline): as it was; a teacher of no class decides nothing
+      if (e.status !== 403) return; // not read (offline): as it was; a class teacher no longer one decides nothing
       n = 0;
     }
     if (asked !== requestsAsked) return;
@@ -172,7 +172,8 @@ export function showMain(root, me, school, schools, nav) {
     h('span', { class: 'title' }, school.name),
     schoolButton,
     school.isAdmin && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { openChat: openCaseChat })) }, 'Управление школой', requestsBadge),
-    !school.isAdmin && school.isTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения', requestsBadge),
+    // A teacher of no class has nothing to invite to or decide: no «Приглашения» (it opened onto «Недостаточно прав»).
+    !school.isAdmin && school.isClassTeacher && h('button', { class: 'btn small', onclick: leave(() => showAdmin(root, school, back, { teacherOnly: true })) }, 'Приглашения', requestsBadge),
     statsButton,
     h('button', { class: 'btn small', onclick: leave(() => showProfile(root, me, back)) }, 'Профиль'),
     h('button', { class: 'btn small', onclick: leave(nav.signOut) }, 'Выйти'));
@@ -323,9 +324,9 @@ export function showMain(root, me, school, schools, nav) {
       }
       schoolButton.hidden = fresh.length < 2;
       for (const x of added) notice(`Вас приняли в школу «${x.name}». Перейти в неё — «Сменить школу».`);
-      if (['isAdmin', 'isTeacher', 'isStudent', 'isParent'].some(k => here[k] !== school[k])) {
-        // Made an admin (or no longer one), or a role added or gone: the screen is built again for the new roles,
-        // with the open chat kept open.
+      if (['isAdmin', 'isTeacher', 'isClassTeacher', 'isStudent', 'isParent'].some(k => here[k] !== school[k])) {
+        // Made an admin or a class teacher (or no longer one), or a role added or gone: the screen is built again for
+        // the new roles, with the open chat kept open.
         if (current) sessionStorage.setItem('chat.open', current.id);
         stopChat();
         nav.reroute();
