@@ -71,6 +71,33 @@ public sealed class LiveMembershipTests(ChatApp app) : IClassFixture<ChatApp>
         await petya.SendAsync(classChat.Id, "Я всё ещё здесь");
     }
 
+    /// <summary>
+    /// The staff's channel follows the roster like the others (its next sync brought a teacher who left it back, without
+    /// a word); a chat's only owner cannot leave the people in it without anyone to moderate it — once she made a
+    /// colleague owner too, she can.
+    /// </summary>
+    [Fact]
+    public async Task LeaveChat_StaffChannelRefused_TheOnlyOwnerRefusedUntilAnotherIsMadeOwner()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var class5A = await school.CreateClassAsync("5А");
+        var teacherUser = await school.AddVerifiedTeacherAsync("Анна Сергеевна", class5A.Id);
+        var colleagueUser = await school.AddVerifiedTeacherAsync("Игорь Петрович", null);
+        var petyaUser = await school.AddStudentAsync("Петя", class5A.Id);
+        await using var teacher = await HubClient.ConnectAsync(app, teacherUser);
+        var staffChannel = Assert.Single(await teacher.ChatsAsync(school.Id), c => c.Title == "Сотрудники");
+        await teacher.Connection.InvokeAsync("LeaveChat", staffChannel.Id).ExpectHubErrorAsync("cannot_leave_chat");
+
+        var club = await teacher.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Шахматный кружок", null, null, [petyaUser.AccountId, colleagueUser.AccountId]));
+        await teacher.Connection.InvokeAsync("LeaveChat", club.Id).ExpectHubErrorAsync("last_owner_cannot_leave");
+        Assert.Contains(await teacher.ChatsAsync(school.Id), c => c.Id == club.Id);
+
+        await teacher.Connection.InvokeAsync("SetChatMemberRole", club.Id, colleagueUser.AccountId, "owner");
+        await teacher.Connection.InvokeAsync("LeaveChat", club.Id);
+        Assert.DoesNotContain(await teacher.ChatsAsync(school.Id), c => c.Id == club.Id);
+    }
+
     [Fact]
     public async Task PupilJoinsClass_OpenConnectionJoinsClassChat_ClassmatesSeeHimWithoutReconnecting()
     {

@@ -356,14 +356,28 @@ public sealed class ChatService(
             : throw new ChatException(ChatError.AddMemberNotAllowed, detail: "Приглашать в чат могут только сотрудники школы — учителя и администраторы.");
     }
 
+    /// <summary>
+    /// Leaves a chat one is in by hand or by link (joining is voluntary, so is leaving). Not a chat the roster keeps
+    /// (class, parents', staff room, the school's and the staff's channels, audience channels: <c>cannot_leave_chat</c>;
+    /// the roster's next sync would bring the person back), and not by a chat's only owner while others are in it
+    /// (<c>last_owner_cannot_leave</c>: the chat would be left with nobody to moderate it).
+    /// </summary>
     public async Task LeaveAsync(Guid chatId, Guid me, CancellationToken ct)
     {
-        await RoleAsync(chatId, me, ct);
+        var role = await RoleAsync(chatId, me, ct);
         var chat = await chats.GetAsync(chatId, ct) ?? throw new ChatException(ChatError.ChatNotFound);
-        if (chat.SystemKey is not null && chat.SystemKey is not "staff_channel")
+        if (chat.SystemKey is not null)
         {
-            // Class, parents' and staff room chats, and the school channel, follow the roster.
             throw new ChatException(ChatError.CannotLeaveChat);
+        }
+
+        if (role == "owner" && chat.Kind != "direct")
+        {
+            var members = await chats.ListMembersAsync(chatId, ct);
+            if (members.Count > 1 && !members.Any(m => m.Role == "owner" && m.AccountId != me))
+            {
+                throw new ChatException(ChatError.LastOwnerCannotLeave);
+            }
         }
 
         await database.InTransactionAsync(s => chats.RemoveMemberAsync(s, chatId, me, ct), ct);

@@ -30,6 +30,8 @@ import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
 import { offlineStore } from './offline.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
+/** Chats one joins by hand or by link, and may leave (the server refuses those an audience of the school keeps). */
+const LEAVABLE_KINDS = INVITE_KINDS;
 const RESUMABLE_FROM = 1024 * 1024; // a file over this uploads in resumable chunks
 const CASE_KEY = 'chat.case'; // the chat of a moderation case to open, from «Управление школой»
 const CASE_POLL_MS = 15000;
@@ -1006,6 +1008,7 @@ export function showMain(root, me, school, schools, nav) {
       if (violations) c.violations = new Map(violations.map(v => [v.accountId, v]));
       c.violations ||= new Map();
       const roleName = { owner: 'владелец', moderator: 'модератор', member: '' };
+      const handsOn = c.summary.role === 'owner' && LEAVABLE_KINDS.has(c.summary.kind) && !c.summary.archived && !c.caseUntil;
       const nameOf = id => members.find(m => m.accountId === id)?.displayName || 'участник';
       fill(c.side, 
         h('div', { class: 'row' }, h('h3', { style: 'flex:1' }, 'О чате'), h('button', { class: 'btn small', onclick: toggleInfo, 'aria-label': 'Закрыть' }, '✕')),
@@ -1035,11 +1038,41 @@ export function showMain(root, me, school, schools, nav) {
             moderation.memberNotes(c, m, restrictions),
             (manage || m.accountId !== me.id) && h('div', { class: 'row member-actions' },
               m.canMessage && c.summary.kind !== 'direct' && h('button', { class: 'btn link small', type: 'button', onclick: () => openDirect(m.accountId).catch(hubNotice) }, 'Написать'),
+              // An owner hands the chat on (before leaving it, say) to a teacher in it.
+              handsOn && m.role !== 'owner' && m.verifiedTeacher && h('button', { class: 'btn link small', type: 'button', onclick: () => makeOwner(c, m) }, 'Сделать владельцем'),
               manage && moderation.memberActions(c, m, restrictions)));
-        })));
+        })),
+        // Joining a chat is voluntary, and so is leaving one that was joined by hand or by link (not a chat the school's
+        // roster keeps, nor a direct chat: blocking is the way there).
+        LEAVABLE_KINDS.has(c.summary.kind) && !c.caseUntil && h('div', { class: 'row', style: 'margin-top:1rem' },
+          h('button', { class: 'btn small', type: 'button', onclick: () => leaveChat(c) }, 'Покинуть чат')));
     } catch (e) {
       fill(c.side, h('p', { class: 'error' }, hubError(e).message));
     }
+  }
+
+  /** «Покинуть чат»: asked first; then the chat closes here (and on my other devices, through the membership push). */
+  async function leaveChat(c) {
+    const left = await formDialog({
+      title: 'Покинуть чат?',
+      text: `Вы больше не будете получать сообщения чата «${c.summary.title}». Вернуться можно по приглашению.`,
+      submit: 'Покинуть',
+      onSubmit: async () => { try { await client.invoke('LeaveChat', c.id); return true; } catch (e) { throw hubFail(e); } },
+    });
+    if (!left) return;
+    if (current === c) closeChat();
+    notice(`Вы вышли из чата «${c.summary.title}».`, { kind: 'info' });
+    loadChats();
+  }
+
+  async function makeOwner(c, m) {
+    const done = await formDialog({
+      title: 'Сделать владельцем?',
+      text: `${m.displayName} сможет управлять чатом «${c.summary.title}» наравне с вами: добавлять и удалять участников, назначать модераторов.`,
+      submit: 'Сделать владельцем',
+      onSubmit: async () => { try { await client.invoke('SetChatMemberRole', c.id, m.accountId, 'owner'); return true; } catch (e) { throw hubFail(e); } },
+    });
+    if (done && current === c) await renderInfo();
   }
 
   /**
