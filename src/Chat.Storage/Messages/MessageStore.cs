@@ -476,22 +476,25 @@ public sealed class MessageStore(NpgsqlDataSource db)
     /// </summary>
     public async Task<int> DeleteAllOfSenderAsync(DbScope s, Guid schoolId, Guid senderId, CancellationToken ct)
     {
-        await s.Connection.ExecuteAsync(new CommandDefinition(
-            """
-            SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id
+        // Theirs: what they sent, and the copies others forwarded of it (their words under their name).
+        const string Theirs = """
+            SELECT m.chat_id, m.seq FROM messages m JOIN chats c ON c.id = m.chat_id
             WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL
-            ORDER BY m.chat_id, m.seq FOR UPDATE OF m;
-            SELECT 1 FROM chats WHERE id IN (
-                SELECT DISTINCT m.chat_id FROM messages m JOIN chats c ON c.id = m.chat_id
-                WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL)
-            ORDER BY id FOR UPDATE;
+            UNION
+            SELECT m.chat_id, m.seq FROM messages m JOIN chats c ON c.id = m.chat_id
+            WHERE c.school_id = @schoolId AND m.forwarded_from IS NOT NULL AND (m.forwarded_from ->> 'senderId') = @sender AND m.deleted_at IS NULL
+            """;
+        var sender = senderId.ToString();
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            SELECT 1 FROM messages m WHERE (m.chat_id, m.seq) IN ({Theirs}) ORDER BY m.chat_id, m.seq FOR UPDATE OF m;
+            SELECT 1 FROM chats WHERE id IN (SELECT chat_id FROM ({Theirs}) t) ORDER BY id FOR UPDATE;
             """,
-            new { schoolId, senderId }, s.Transaction, cancellationToken: ct));
+            new { schoolId, senderId, sender }, s.Transaction, cancellationToken: ct));
         return await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            """
+            $$"""
             WITH own AS (
-                SELECT m.chat_id, m.seq FROM messages m JOIN chats c ON c.id = m.chat_id
-                WHERE c.school_id = @schoolId AND m.sender_id = @senderId AND m.deleted_at IS NULL
+                {{Theirs}}
             ), bumped AS (
                 UPDATE chats c SET last_seq = c.last_seq + o.n
                 FROM (SELECT chat_id, count(*) AS n FROM own GROUP BY chat_id) o
@@ -510,8 +513,21 @@ public sealed class MessageStore(NpgsqlDataSource db)
             )
             SELECT count(*)::int FROM deleted
             """,
-            new { schoolId, senderId }, s.Transaction, cancellationToken: ct));
+            new { schoolId, senderId, sender }, s.Transaction, cancellationToken: ct));
     }
+
+    /// <summary>
+    /// Copies of a deleted person's messages that others forwarded in the school stop naming them: «Переслано · <the
+    /// name>» becomes the name deleted accounts go by. Returns how many.
+    /// </summary>
+    public Task<int> ForgetForwardedSenderAsync(DbScope s, Guid schoolId, Guid senderId, string deletedName, CancellationToken ct) =>
+        s.Connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE messages m SET forwarded_from = m.forwarded_from || jsonb_build_object('senderName', @deletedName::text)
+            FROM chats c
+            WHERE c.id = m.chat_id AND c.school_id = @schoolId AND m.forwarded_from IS NOT NULL AND (m.forwarded_from ->> 'senderId') = @sender
+            """,
+            new { schoolId, sender = senderId.ToString(), deletedName }, s.Transaction, cancellationToken: ct));
 
     /// <summary>Adds or removes one reaction; false when nothing changed.</summary>
     public async Task<bool> SetReactionAsync(DbScope s, Guid chatId, long seq, Guid accountId, string emoji, bool add, CancellationToken ct) =>

@@ -496,6 +496,46 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
     }
 
     /// <summary>
+    /// A teacher forwarded a pupil's message to the parents; the pupil deletes his account. The copy stops naming him
+    /// («Переслано · Удалённый пользователь»), and in a school whose policy removes a deleted person's messages the copy
+    /// (his words) goes with them, its deletion in the chat's sequence; the teacher's own messages stay.
+    /// </summary>
+    [Theory]
+    [InlineData("keep")]
+    [InlineData("remove")]
+    public async Task DeleteAccount_ForwardedCopiesOfTheirWords_NameForgotten_RemovedWhereThePolicySays(string policy)
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync($"/api/schools/{school.Id}", new { name = "Школа №12", deletedUserMessages = policy })).EnsureOkAsync();
+        var cls = await school.CreateClassAsync("7Б");
+        var teacher = await school.AddVerifiedTeacherAsync("Ольга Николаевна", cls.Id);
+        var pupil = await school.AddStudentAsync("Петя Сидоров", cls.Id);
+        var chats = await ChatsAsync(teacher, school.Id);
+        var classChat = chats.Single(c => c.Kind == "class");
+        var parentsChat = chats.Single(c => c.Kind == "parents");
+        var said = await (await pupil.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Я разбил окно в кабинете физики" })).ReadAsync<MessageDto>();
+        await using (var hub = await HubClient.ConnectAsync(app, teacher))
+        {
+            await hub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(classChat.Id, said.Seq, parentsChat.Id, Guid.NewGuid()));
+            await hub.SendAsync(parentsChat.Id, "Обсудим на собрании");
+        }
+
+        var copy = Assert.Single(await (await teacher.Http.GetAsync($"/api/chats/{parentsChat.Id}/messages")).ReadAsync<List<MessageDto>>(), m => m.ForwardedFrom is not null);
+        Assert.Equal("Петя Сидоров", copy.ForwardedFrom!.Value.GetProperty("senderName").GetString());
+
+        await (await pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" })).EnsureOkAsync();
+
+        var history = await (await teacher.Http.GetAsync($"/api/chats/{parentsChat.Id}/messages")).ReadAsync<List<MessageDto>>();
+        var after = history.Single(m => m.Seq == copy.Seq);
+        Assert.Equal("Удалённый пользователь", after.ForwardedFrom!.Value.GetProperty("senderName").GetString());
+        Assert.Equal(policy == "remove", after.Deleted);
+        Assert.Equal(policy == "remove" ? "" : "Я разбил окно в кабинете физики", after.Text);
+        Assert.Contains(history, m => m.Text == "Обсудим на собрании" && !m.Deleted);
+        var updates = await (await teacher.Http.GetAsync($"/api/chats/{parentsChat.Id}/updates?after={copy.Seq}")).ReadAsync<ChatUpdatesDto>();
+        Assert.Equal(policy == "remove", updates.Events.Any(e => e.Type == "deleted" && e.Message.Seq == copy.Seq));
+    }
+
+    /// <summary>
     /// A mother (in no school yet) and a pupil wait for approval and delete their accounts: both requests are declined at
     /// once and the class teacher's badge is told, the child's name the mother typed is erased, and a request an older
     /// deletion left waiting cannot take the deleted account into the class (which then goes to the archive, empty).

@@ -87,6 +87,8 @@ public sealed class AccountDeletionService(
                     await messages.DeleteAllOfSenderAsync(s, school.SchoolId, me, ct);
                 }
 
+                await messages.ForgetForwardedSenderAsync(s, school.SchoolId, me, DeletedName, ct);
+
                 await audit.AppendAsync(s, school.SchoolId, null, "account.deleted", me, new { messages = policy }, ct);
                 changes.AddRange(await roster.SyncAsync(s, school.SchoolId, ct));
             }

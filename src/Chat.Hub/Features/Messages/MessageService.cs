@@ -70,7 +70,9 @@ public sealed class MessageService(
             throw new ChatException(ChatError.ForwardOtherSchool);
         }
 
-        var forwardedFrom = JsonSerializer.Serialize(new { senderName = original.SenderName, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
+        // Whose words they are (senderId): when that person deletes their account, the copy stops naming them, and under a
+        // school's «remove» policy goes with their own messages (AccountDeletionService).
+        var forwardedFrom = JsonSerializer.Serialize(new { senderName = original.SenderName, senderId = original.SenderId, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
         if (original.Kind == "text")
         {
             return await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "text", original.Text, null, forwardedFrom, []), ct);
