@@ -519,4 +519,73 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         Assert.Equal(bytes, await File.ReadAllBytesAsync(await download.PathAsync()));
         release.SetResult();
     }
+    /// <summary>
+    /// A message of two files, the page reloaded when the first is on the server and the second half-sent: the chat offers
+    /// the whole message once — «Продолжить загрузку «Доска.pdf», «Задание.pdf» (59 %)» — and posts both files together,
+    /// with the caption, once (before, each was offered and posted on its own, the caption twice).
+    /// </summary>
+    [Fact]
+    public async Task MessageOfTwoFiles_ReloadedWithOneHalfSent_OfferedAsOneMessage_PostedTogetherOnce()
+    {
+        var school = await Scene.SchoolAsync("Школа №59");
+        var classId = await school.ClassAsync("6Г");
+        var teacher = await school.TeacherAsync("Лидия Ивановна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "6Г");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "6Г");
+
+        // The second file's fourth chunk hangs until the page is gone.
+        var reached = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var held = false;
+        await page.RouteAsync("**/uploads/*?offset=*", async route =>
+        {
+            if (route.Request.Url.EndsWith("offset=196608", StringComparison.Ordinal) && !held)
+            {
+                held = true;
+                reached.SetResult();
+                await release.Task;
+                try
+                {
+                    await route.AbortAsync("internetdisconnected");
+                }
+                catch (PlaywrightException)
+                {
+                    // The page that sent it is gone.
+                }
+
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Задание с доски на завтра");
+        await page.Locator("input[type=file]").SetInputFilesAsync(new[]
+        {
+            Upload.File("Доска.pdf", "application/pdf", SampleFiles.Pdf(100_000)),
+            Upload.File("Задание.pdf", "application/pdf", SampleFiles.Pdf(400_000)),
+        });
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await page.ReloadAsync();
+        release.SetResult();
+        await OpenChatAsync(page, "6Г");
+
+        var offers = page.Locator(".kept-upload");
+        await Expect(offers).ToHaveCountAsync(1);
+        var resume = offers.GetByRole(AriaRole.Button, new() { Name = "Продолжить загрузку «Доска.pdf», «Задание.pdf» (59 %)" });
+        await Expect(resume).ToBeVisibleAsync();
+        await resume.ClickAsync();
+
+        var card = MessageCard(page, "Задание с доски на завтра");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Скачать Доска.pdf" })).ToBeVisibleAsync();
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Скачать Задание.pdf" })).ToBeVisibleAsync();
+        await Expect(page.Locator(".kept-upload, .upload-tray")).ToHaveCountAsync(0);
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var posted = Assert.Single(history.EnumerateArray(), m => m.GetProperty("kind").GetString() == "files");
+        Assert.Equal("Задание с доски на завтра", posted.GetProperty("text").GetString());
+        Assert.Equal(["Доска.pdf", "Задание.pdf"], posted.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()));
+    }
 }

@@ -1411,8 +1411,9 @@ export function showMain(root, me, school, schools, nav) {
   /**
    * Uploads the chosen files (progress shown), then posts them in one message with the typed text as caption. A
    * resumable upload is kept in IndexedDB (kept-uploads.js) with the caption typed so far until it is posted or
-   * refused, so that after a reload the chat offers to continue it. resumed: such a kept upload (one file), continued
-   * from the server's offset and posted with its own caption. uploaded: files of an earlier try that reached the server
+   * refused, so that after a reload the chat offers to continue it. resumed: the kept uploads of one message
+   * ({ caption, replyToSeq, messageKey, uploads: [kept upload] }), the unfinished ones continued from the server's offset,
+   * then all posted together under the message's key with its own caption (the finished ones are in `uploaded`). uploaded: files of an earlier try that reached the server
    * (file -> its id), not uploaded again by «Повторить». bare: no caption nor reply (the later messages of sendChosen).
    */
   async function sendFiles(files, resumed, uploaded = new Map(), bare = false) {
@@ -1422,7 +1423,7 @@ export function showMain(root, me, school, schools, nav) {
     // composer is used meanwhile (the next message, an edit), and must not be posted as this file's caption. While
     // editing a message the composer holds the edit, not a caption.
     const caption = resumed ? resumed.caption : (bare || c.editing ? '' : c.input.value.trim());
-    const replyToSeq = resumed || bare || c.editing ? undefined : c.replyTo?.seq;
+    const replyToSeq = resumed ? resumed.replyToSeq : bare || c.editing ? undefined : c.replyTo?.seq;
     if (!resumed && !bare && !c.editing) {
       if (caption) c.input.value = '';
       clearBar();
@@ -1433,11 +1434,10 @@ export function showMain(root, me, school, schools, nav) {
     // The message's client id, kept with each of its resumable uploads: a page reloaded after they all reached the server
     // posts them with it (offerKeptUploads), which the server takes for this message again if it was posted after all.
     // A continued upload is posted alone, under its own upload id for the same reason.
-    const messageKey = resumed ? resumed.uploadId : newId();
-    const kept = resumed ? [resumed.uploadId] : [];
-    // Continued alone, it is posted under its own id from now on: a reload after the post must look for that one.
-    if (resumed && resumed.messageKey !== messageKey) keepUpload({ ...resumed, messageKey });
-    if (resumed) holdUpload(resumed.uploadId, done);
+    const messageKey = resumed ? resumed.messageKey : newId();
+    const kept = resumed ? resumed.uploads.map(u => u.uploadId) : [];
+    for (const id of kept) holdUpload(id, done);
+    const resumedIds = new Map(resumed?.uploads.map(u => [u.file, u.uploadId]));
     const keep = f => uploadId => {
       kept.push(uploadId);
       holdUpload(uploadId, done);
@@ -1446,7 +1446,7 @@ export function showMain(root, me, school, schools, nav) {
     const rows = files.map(f => {
       const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
       const state = h('span', { class: 'muted' }, size(f.size));
-      return { f, bar, state, uploadId: resumed?.uploadId, el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
+      return { f, bar, state, uploadId: resumedIds.get(f), el: h('div', { class: 'upload' }, h('span', { class: 'file-name' }, f.name), bar, state) };
     });
     const tray = h('div', { class: 'upload-tray' }, rows.map(r => r.el));
     c.uploads.append(tray);
@@ -1528,8 +1528,11 @@ export function showMain(root, me, school, schools, nav) {
    */
   async function offerKeptUploads(c) {
     const complete = new Map(); // messageKey -> [{ kept upload, file id }]
+    const partial = new Map(); // messageKey -> [{ kept upload, the server's offset }]
+    const busy = new Set(); // messages with an upload still being sent (left and came back, or another tab)
     for (const u of await keptUploads(me.id, school.schoolId, c.id)) {
-      if (await uploadInFlight(u.uploadId)) continue; // still being sent (left and came back, or another tab)
+      const key = u.messageKey || u.uploadId; // kept before message keys: alone, under its upload id
+      if (await uploadInFlight(u.uploadId)) { busy.add(key); continue; }
       const url = `/api/schools/${school.schoolId}/uploads/${u.uploadId}`;
       let state;
       try {
@@ -1539,21 +1542,42 @@ export function showMain(root, me, school, schools, nav) {
         continue;
       }
       if (state.file) {
-        const key = u.messageKey || u.uploadId; // kept before message keys: alone, under its upload id
         complete.set(key, [...(complete.get(key) || []), { u, fileId: state.file.id }]);
         continue;
       }
       // The browser keeps a chosen file by reference: changed or deleted on the disk meanwhile, it can no longer be read.
       if (!await readable(u.file)) { dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); continue; }
+      partial.set(key, [...(partial.get(key) || []), { u, offset: state.offset }]);
+    }
+    for (const key of busy) { complete.delete(key); partial.delete(key); }
+    // A message with a file still half-sent: one offer for the whole message — its unfinished files continued from the
+    // server's offsets, then posted with the finished ones, once, under the message's key (before, each file was offered
+    // and posted on its own: a photo without the screenshot that went with it, the caption twice).
+    for (const [key, rest] of partial) {
       if (current !== c) return;
-      const name = u.file.name;
-      const done = () => { row.remove(); if (!c.composer.hidden) c.input.focus(); };
-      const row = h('div', { class: 'upload kept-upload row', role: 'group', 'aria-label': `Незавершённая загрузка «${name}»` },
-        h('button', { class: 'btn small primary', type: 'button', onclick: () => { done(); sendFiles([u.file], u); } },
-          `Продолжить загрузку «${name}» (${Math.floor(state.offset / u.file.size * 100)} %)`),
+      const done = complete.get(key) || [];
+      complete.delete(key);
+      const all = [...done.map(x => x.u), ...rest.map(x => x.u)];
+      const names = all.map(u => `«${u.file.name}»`).join(', ');
+      const size = all.reduce((a, u) => a + u.file.size, 0);
+      const sent = done.reduce((a, x) => a + x.u.file.size, 0) + rest.reduce((a, x) => a + x.offset, 0);
+      const close = () => { row.remove(); if (!c.composer.hidden) c.input.focus(); };
+      const row = h('div', { class: 'upload kept-upload row', role: 'group', 'aria-label': `Незавершённая загрузка ${names}` },
         h('button', {
-          class: 'btn small', type: 'button', 'aria-label': `Отменить загрузку «${name}»`,
-          onclick: () => { done(); dropUpload(u.uploadId); api('DELETE', url).catch(() => {}); },
+          class: 'btn small primary', type: 'button',
+          onclick: () => {
+            close();
+            const { caption, replyToSeq } = all[0];
+            sendFiles(all.map(u => u.file), { caption, replyToSeq, messageKey: key, uploads: all }, new Map(done.map(x => [x.u.file, x.fileId])));
+          },
+        }, `Продолжить загрузку ${names} (${Math.floor(sent / size * 100)} %)`),
+        h('button', {
+          class: 'btn small', type: 'button', 'aria-label': `Отменить загрузку ${names}`,
+          onclick: () => {
+            close();
+            for (const u of all) dropUpload(u.uploadId);
+            for (const x of rest) api('DELETE', `/api/schools/${school.schoolId}/uploads/${x.u.uploadId}`).catch(() => {});
+          },
         }, 'Отменить'));
       c.uploads.append(row);
     }
