@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using Chat.Hub.Features.Accounts;
+using Chat.Hub.Features.Chats;
 using Chat.Hub.Features.Invites;
 using Chat.Hub.Features.Schools;
 using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
 using Npgsql;
 
 namespace Chat.Hub.Tests.Foundation;
@@ -97,23 +99,90 @@ public sealed class StructureTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains("admin", me.MyRoles!);
     }
 
+    /// <summary>
+    /// The deputy who registered the school is its admin and nothing else; she made a group chat with pupils. A second
+    /// admin takes her right: being no teacher, she is staff no more and leaves the school as «Покинул школу» has it —
+    /// her group goes to the class's class teacher, she is out of every chat (the school channel too) at once, and the
+    /// log says both. Before, she stayed a member of no role whom no admin could remove («Покинул школу» refused her,
+    /// she was in no staff list), owning her chats with pupils and reading the school channel.
+    /// </summary>
     [Fact]
-    public async Task RemoveAdmin_AfterAppointingSecondAdmin_RemovesTheFirst()
+    public async Task RemoveAdmin_AfterAppointingSecondAdmin_TheFirstWhoIsNoTeacherLeavesTheSchool_HerChatsHandedOver()
     {
-        var school = await new SchoolBuilder(app).CreateAsync();
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
         var deputy = await school.AddVerifiedTeacherAsync("Завуч");
+        await using var firstHub = await HubClient.ConnectAsync(app, school.Admin);
+        var trip = await firstHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Экскурсия 5А", room.Class.Id, null, [room.Petya.AccountId, room.Masha.AccountId]));
+        var before = await firstHub.ChatsAsync(school.Id);
+        Assert.Contains(before, c => c.Title == "Общешкольный канал");
 
         Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/admins/{deputy.AccountId}", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.DeleteAsync($"{school.Api}/admins/{school.Admin.AccountId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await deputy.Http.DeleteAsync($"{school.Api}/admins/{school.Admin.AccountId}")).StatusCode);
 
-        // The first admin is an ordinary member now; the deputy runs the school and is its last admin.
-        await (await school.Admin.Http.GetAsync($"{school.Api}/audit")).ExpectErrorAsync(HttpStatusCode.Forbidden, "admin_only");
-        var first = await (await school.Admin.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
-        Assert.DoesNotContain("admin", first.MyRoles!);
+        // Out of the school and every chat of it, live at once; the deputy runs the school and is its last admin.
+        await HubClient.EventuallyAsync(() => before.All(c => firstHub.Memberships.Contains((c.Id, false))), "every chat leaves her live connection");
+        await (await school.Admin.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
+        await firstHub.HistoryAsync(trip.Id).ExpectHubErrorAsync("chat_not_found");
+        var members = await (await deputy.Http.GetAsync($"{school.Api}/members")).ReadAsync<List<MemberDto>>();
+        Assert.DoesNotContain(members, m => m.AccountId == school.Admin.AccountId);
+
+        // Her group with the pupils is 5А's class teacher's now; the pupils stay.
+        await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
+        var tripMembers = await teacherHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", trip.Id);
+        Assert.Equal("owner", tripMembers.Single(m => m.AccountId == room.Teacher.AccountId).Role);
+        Assert.DoesNotContain(tripMembers, m => m.AccountId == school.Admin.AccountId);
+        Assert.Contains(tripMembers, m => m.AccountId == room.Petya.AccountId);
+
         var audit = await (await deputy.Http.GetAsync($"{school.Api}/audit")).ReadAsync<List<AuditEventDto>>();
         Assert.Contains(audit, e => e.Action == "admin.appointed" && e.SubjectId == deputy.AccountId);
         Assert.Contains(audit, e => e.Action == "admin.removed" && e.SubjectId == school.Admin.AccountId);
+        Assert.Contains(audit, e => e.Action == "staff.left" && e.SubjectId == school.Admin.AccountId);
         await (await deputy.Http.DeleteAsync($"{school.Api}/admins/{deputy.AccountId}")).ExpectErrorAsync(HttpStatusCode.Conflict, "last_admin");
+    }
+
+    /// <summary>
+    /// An admin who is a pupil's mother but no teacher, losing the right, stays as the mother only — as a member of staff
+    /// who leaves but is a parent does: the group of her son's class she made stays hers to read as a plain member, her
+    /// group of no class goes to the admin, and she leaves the staff's chats. A teacher who loses the right keeps his chats.
+    /// </summary>
+    [Fact]
+    public async Task RemoveAdmin_AMotherWhoIsNoTeacher_StaysAsTheMotherOnly_ATeacherKeepsHisChats()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync(withNeighbours: true);
+        var school = room.School;
+        var deputy = await school.AddVerifiedTeacherAsync("Завуч");
+        foreach (var who in new[] { room.Mother, deputy })
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.PutAsync($"{school.Api}/admins/{who.AccountId}", null)).StatusCode);
+        }
+
+        await using var motherHub = await HubClient.ConnectAsync(app, room.Mother);
+        await using var deputyHub = await HubClient.ConnectAsync(app, deputy);
+        var trip = await motherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Поездка 5А", room.Class.Id, null, [room.Petya.AccountId]));
+        var council = await motherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Совет школы", null, null, [room.Masha.AccountId]));
+        var deputysChat = await deputyHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Физика 5А", room.Class.Id, null, [room.Petya.AccountId]));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.DeleteAsync($"{school.Api}/admins/{room.Mother.AccountId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await school.Admin.Http.DeleteAsync($"{school.Api}/admins/{deputy.AccountId}")).StatusCode);
+
+        var mine = await (await room.Mother.Http.GetAsync(school.Api)).ReadAsync<SchoolDto>();
+        Assert.Equal(["parent"], mine.MyRoles!);
+        var chats = await motherHub.ChatsAsync(school.Id);
+        Assert.Contains(chats, c => c.Kind == "parents");
+        Assert.Equal("member", chats.Single(c => c.Id == trip.Id).Role);
+        Assert.DoesNotContain(chats, c => c.Id == council.Id || c.Kind == "staff_room");
+        await HubClient.EventuallyAsync(() => motherHub.Memberships.Contains((council.Id, false)), "her connection leaves the council's chat");
+        var physicsMembers = await deputyHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", deputysChat.Id);
+        Assert.Equal("owner", physicsMembers.Single(m => m.AccountId == deputy.AccountId).Role); // the teacher keeps his subject chat
+        await using var adminHub = await HubClient.ConnectAsync(app, school.Admin);
+        Assert.Equal("owner", (await adminHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", council.Id))
+            .Single(m => m.AccountId == school.Admin.AccountId).Role);
+        Assert.Contains(await deputyHub.ChatsAsync(school.Id), c => c.Kind == "staff_room");
     }
 
     /// <summary>

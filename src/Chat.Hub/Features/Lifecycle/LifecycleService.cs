@@ -279,7 +279,12 @@ public sealed class LifecycleService(
         return changes;
     }
 
-    private async Task<List<MembershipChange>> StaffLeavesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
+    /// <summary>
+    /// A member of staff leaves the staff, inside the caller's transaction under the school's lock: the chats they own
+    /// are handed over, their staff roles end, and they leave the school — or, still a parent (or pupil) there, every
+    /// chat but what that gives them. «Покинул школу», and an admin who is no teacher losing the admin right.
+    /// </summary>
+    internal async Task<IReadOnlyList<MembershipChange>> StaffLeavesAsync(DbScope s, Guid schoolId, Guid accountId, CancellationToken ct)
     {
         var changes = new List<MembershipChange>(await lifecycle.HandOverOwnedChatsAsync(s, schoolId, accountId, ct));
         await lifecycle.EndStaffRolesAsync(s, schoolId, accountId, ct);

@@ -1,4 +1,5 @@
 using Chat.Hub.Features.Chats;
+using Chat.Hub.Features.Lifecycle;
 using Chat.Hub.Infrastructure;
 using Chat.Storage.Audit;
 using Chat.Storage.Chats;
@@ -16,6 +17,7 @@ public sealed class SchoolService(
     ChatDatabase database,
     AuditLog audit,
     RosterSync roster,
+    LifecycleService lifecycle,
     TimeProvider clock)
 {
     public async Task<SchoolDto> GetAsync(Guid schoolId, Guid me, CancellationToken ct)
@@ -248,10 +250,19 @@ public sealed class SchoolService(
                 throw new ChatException(ChatError.LastAdmin);
             }
 
-            await memberships.SetAdminAsync(s, schoolId, accountId, isAdmin, ct);
             await audit.AppendAsync(s, schoolId, me, isAdmin ? "admin.appointed" : "admin.removed", accountId, null, ct);
-            var closed = isAdmin ? [] : await roster.CloseUnreachableDirectChatsAsync(s, schoolId, accountId, ct); // an admin who is not a teacher is staff no more
-            return (IReadOnlyList<MembershipChange>)[.. closed, .. await roster.SyncAsync(s, schoolId, ct)];
+            if (!isAdmin && target.IsAdmin && !target.IsTeacher)
+            {
+                // An admin who is not a teacher is staff no more: she leaves the staff as «Покинул школу» has it — her
+                // chats handed over, out of the school, or kept as a parent only. Left with her chats and no role, she
+                // owned chats with pupils no admin could take her out of, and read the school channel.
+                var left = await lifecycle.StaffLeavesAsync(s, schoolId, accountId, ct);
+                await audit.AppendAsync(s, schoolId, me, "staff.left", accountId, null, ct);
+                return left;
+            }
+
+            await memberships.SetAdminAsync(s, schoolId, accountId, isAdmin, ct);
+            return await roster.SyncAsync(s, schoolId, ct);
         }, ct);
         await roster.ApplyAsync(changes);
     }

@@ -291,7 +291,30 @@ export async function showAdmin(root, school, back, options = {}) {
     const askFirst = (title, text, submit, method, path) => async () => {
       err.textContent = '';
       const done = await formDialog({ title, text, submit, onSubmit: async () => { await api(method, path); } });
-      if (done) await reloadPeople();
+      // An admin who took her own right and with it left the school reads nothing of it any more: the page says so.
+      if (done) { try { await reloadPeople(); } catch (e) { err.textContent = errText(e); } }
+    };
+    // An admin who is not a teacher is staff only as an admin: without the right she leaves the staff, as «Покинул школу» does.
+    const adminRemoval = m => {
+      const self = m.accountId === session.account?.id;
+      if (m.roles.includes('teacher')) {
+        return self
+          ? 'Вы снимете права администратора с себя: управление школой станет недоступно сразу, вернуть права сможет только другой администратор. Вы останетесь учителем школы со своими чатами.'
+          : `${m.displayName} больше не сможет управлять школой и останется учителем со своими чатами; ссылки-приглашения, которые он(а) мог(ла) создать только как администратор, будут отозваны.`;
+      }
+      const stays = m.roles.includes('parent');
+      const chats = 'чаты, которые принадлежали {}, перейдут классному руководителю класса чата, а если его нет — другому администратору; '
+        + 'ссылки-приглашения будут отозваны. Повторное назначение администратором этого не вернёт.';
+      if (self) {
+        return 'Вы снимете права администратора с себя. Вы не учитель этой школы, поэтому '
+          + (stays ? 'останетесь в ней только как родитель: выйдете из чатов сотрудников и из всех чатов школы, кроме чатов своего ребёнка; '
+            : 'покинете школу: выйдете из всех её чатов, включая «Общешкольный канал»; ')
+          + chats.replace('{}', 'вам');
+      }
+      return `${m.displayName} не учитель этой школы, поэтому `
+        + (stays ? 'останется в ней только как родитель: выйдет из чатов сотрудников и из всех чатов школы, кроме чатов своего ребёнка; '
+          : 'покинет школу: выйдет из всех её чатов, включая «Общешкольный канал»; ')
+        + chats.replace('{}', 'ему (ей)');
     };
     fill(staffSec, h('h2', { id: 'adm-staff' }, 'Сотрудники и подтверждение учителей'), err,
       h('table', {},
@@ -312,10 +335,7 @@ export async function showAdmin(root, school, back, options = {}) {
             m.roles.includes('admin')
               ? h('button', {
                 class: 'btn small', type: 'button',
-                onclick: askFirst(`Снять администратора: ${m.displayName}`,
-                  m.accountId === session.account?.id
-                    ? 'Вы снимете права администратора с себя: управление школой станет недоступно сразу, вернуть права сможет только другой администратор.'
-                    : `${m.displayName} больше не сможет управлять школой; ссылки-приглашения, которые он(а) мог(ла) создать только как администратор, будут отозваны.`,
+                onclick: askFirst(`Снять администратора: ${m.displayName}`, adminRemoval(m),
                   'Снять права', 'DELETE', `${base}/admins/${m.accountId}`),
               }, 'Снять администратора')
               : h('button', { class: 'btn small', type: 'button', onclick: act('PUT', `${base}/admins/${m.accountId}`) }, 'Сделать администратором'),
