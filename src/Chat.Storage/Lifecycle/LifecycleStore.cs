@@ -202,8 +202,23 @@ public sealed class LifecycleStore
         (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
             "SELECT account_id FROM students WHERE class_id = @classId", new { classId }, s.Transaction, cancellationToken: ct))).AsList();
 
-    public Task PromoteClassAsync(DbScope s, Guid classId, string name, int? grade, int schoolYear, CancellationToken ct) =>
-        s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE classes SET name = @name, grade = @grade, school_year = @schoolYear WHERE id = @classId",
+    /// <summary>
+    /// Moves a class into the new school year and archives its subject chats of the year that ended («Физика 5А»: last
+    /// year's teacher, subject and history): their members still read them, nobody writes there, and a pupil new to the
+    /// class is not put into them (ChatStore.JoinWholeClassSubjectChatsAsync joins active ones only). Its groups stay.
+    /// Returns how many subject chats were archived.
+    /// </summary>
+    public Task<int> PromoteClassAsync(DbScope s, Guid classId, string name, int? grade, int schoolYear, CancellationToken ct) =>
+        s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            """
+            WITH promoted AS (
+                UPDATE classes SET name = @name, grade = @grade, school_year = @schoolYear WHERE id = @classId RETURNING id
+            ), archived AS (
+                UPDATE chats c SET archived_at = now() FROM promoted p
+                WHERE c.class_id = p.id AND c.kind = 'subject' AND c.archived_at IS NULL
+                RETURNING c.id
+            )
+            SELECT count(*)::int FROM archived
+            """,
             new { classId, name, grade, schoolYear }, s.Transaction, cancellationToken: ct));
 }

@@ -235,6 +235,50 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await (await pupil.Http.GetAsync(school.Api)).ExpectErrorAsync(HttpStatusCode.NotFound, "school_not_found");
     }
 
+    /// <summary>
+    /// The rollover archives a promoted class's subject chats of the year that ended: «Физика 5А» stays readable to its
+    /// members (told at once) and takes no messages, and a pupil who joins 6А in September is not put into it with last
+    /// year's history; a subject chat made for the new year is joined as before, and the class's group stays active.
+    /// Before, «Физика 5А» stayed an active chat of 6А and every newcomer was added to it and every older one.
+    /// </summary>
+    [Fact]
+    public async Task Rollover_ArchivesTheClasssSubjectChatsOfTheEndedYear_ANewPupilJoinsOnlyTheNewYearsOnes()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var ending = DateTime.UtcNow.Year - 1;
+        var class5A = await school.CreateClassAsync("5А", ending);
+        var physicist = await school.AddVerifiedTeacherAsync("Учитель физики");
+        var petya = await school.AddStudentAsync("Петя", class5A.Id);
+        var masha = await school.AddStudentAsync("Маша", class5A.Id);
+        await using var teacherHub = await HubClient.ConnectAsync(app, physicist);
+        var oldPhysics = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Физика 5А", class5A.Id, null, [petya.AccountId, masha.AccountId]));
+        var trip = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "group", "Поездка 5А", class5A.Id, null, [petya.AccountId, masha.AccountId]));
+        await teacherHub.SendAsync(oldPhysics.Id, "Итоговая контрольная в пятницу");
+        await using var petyaHub = await HubClient.ConnectAsync(app, petya);
+
+        await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).EnsureOkAsync();
+
+        // Last year's subject chat is archived, its members told at once; its history stays, it takes nothing new.
+        await HubClient.EventuallyAsync(() => petyaHub.ChatUpdates.Any(u => u.ChatId == oldPhysics.Id && u.Archived), "Петя's page is told «Физика 5А» is archived");
+        var petyasChats = await ChatsAsync(petya, school.Id);
+        Assert.Equal((true, false), (petyasChats.Single(c => c.Id == oldPhysics.Id).Archived, petyasChats.Single(c => c.Id == oldPhysics.Id).CanPost));
+        Assert.False(petyasChats.Single(c => c.Id == trip.Id).Archived);
+        Assert.Equal("Итоговая контрольная в пятницу", Assert.Single(await petyaHub.HistoryAsync(oldPhysics.Id)).Text);
+        await petyaHub.SendAsync(oldPhysics.Id, "А оценки уже есть?").ExpectHubErrorAsync("chat_archived");
+
+        // This year's physics of 6А; a pupil who joins 6А in September is in it, and not in last year's.
+        var newPhysics = await teacherHub.Connection.InvokeAsync<ChatSummaryDto>("CreateChat",
+            new CreateChatRequest(school.Id, "subject", "Физика 6А", class5A.Id, null, [petya.AccountId, masha.AccountId]));
+        var newcomer = await school.AddStudentAsync("Новенькая Оля", class5A.Id);
+        async Task<List<Guid>> MembersAsync(Guid chatId) =>
+            (await teacherHub.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", chatId)).Select(m => m.AccountId).ToList();
+        Assert.Contains(newcomer.AccountId, await MembersAsync(newPhysics.Id));
+        Assert.DoesNotContain(newcomer.AccountId, await MembersAsync(oldPhysics.Id));
+        Assert.DoesNotContain(await ChatsAsync(newcomer, school.Id), c => c.Id == oldPhysics.Id);
+    }
+
     /// <summary>A class named «9…» of 60 characters cannot become «10…» of 61: the rollover names it and changes nothing.</summary>
     [Fact]
     public async Task Rollover_AClassWhoseNextNameIsTooLong_IsNamed_NothingChanges()

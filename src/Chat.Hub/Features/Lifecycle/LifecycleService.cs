@@ -160,7 +160,10 @@ public sealed class LifecycleService(
         await roster.ApplyAsync(changes);
     }
 
-    /// <summary>Classes move up a year (5А → 6А); classes of the final grade graduate: archived, and their pupils leave.</summary>
+    /// <summary>
+    /// Classes move up a year (5А → 6А), their subject chats of the year that ended archived; classes of the final grade
+    /// graduate: archived, and their pupils leave.
+    /// </summary>
     public async Task<RolloverResult> RolloverAsync(Guid schoolId, Guid me, RolloverBody body, CancellationToken ct)
     {
         var finalGrade = body.FinalGrade ?? 11;
@@ -214,9 +217,10 @@ public sealed class LifecycleService(
                             $"«{cls.Name}» не перевести: название «{name}» длиннее {MaxClassNameLength} символов. Сократите название класса и повторите переход.");
                     }
 
+                    int subjectChatsArchived;
                     try
                     {
-                        await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, target, ct);
+                        subjectChatsArchived = await lifecycle.PromoteClassAsync(s, cls.Id, name, cls.Grade + 1, target, ct);
                     }
                     catch (PostgresException e) when (s.MarkFailed() || e.SqlState == PostgresErrorCodes.UniqueViolation)
                     {
@@ -225,9 +229,9 @@ public sealed class LifecycleService(
                             detail: $"«{cls.Name}» не перевести в «{name}»: класс «{name}» на следующий учебный год уже создан. Переименуйте его и повторите переход.");
                     }
 
-                    if (name != cls.Name)
+                    if (name != cls.Name || subjectChatsArchived > 0)
                     {
-                        changedClasses.Add(cls.Id);
+                        changedClasses.Add(cls.Id); // renamed, or last year's subject chats archived: their members are told
                     }
 
                     names.Add($"{cls.Name} → {name}");
