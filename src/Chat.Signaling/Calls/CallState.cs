@@ -256,16 +256,8 @@ public sealed class CallState
     /// <returns>The camera and screen feeds a demoted presenter had (the caller ends them in the SFU).</returns>
     public (long? Camera, long? Screen) SetPresenter(Guid actor, Guid target, bool presenter)
     {
-        AllowToSpeak(actor, target, presenter);
+        var camera = AllowToSpeak(actor, target, presenter);
         var screen = AllowToShare(actor, target, presenter);
-        var p = participants[target];
-        if (presenter || p.IsHost)
-        {
-            return (null, screen);
-        }
-
-        var camera = p.FeedId;
-        p.FeedId = null;
         return (camera, screen);
     }
 
@@ -274,8 +266,13 @@ public sealed class CallState
         RequirePresent(actor).HandRaised = raised;
     }
 
-    /// <summary>The host lets a participant speak (and show video) or takes that back; taking it back also mutes.</summary>
-    public void AllowToSpeak(Guid actor, Guid target, bool allowed)
+    /// <summary>
+    /// The host lets a participant speak (and show video) or takes that back; taking it back also mutes and takes their
+    /// camera feed out of the call (their page closes it: a feed still listed would be subscribed to by pages that join
+    /// later, and fail).
+    /// </summary>
+    /// <returns>The camera feed the participant had when the word was taken back (the caller ends it in the SFU), else null.</returns>
+    public long? AllowToSpeak(Guid actor, Guid target, bool allowed)
     {
         RequireHost(actor);
         var p = RequireTarget(target);
@@ -293,7 +290,12 @@ public sealed class CallState
         {
             p.AudioMuted = true;
             p.VideoMuted = true;
+            var camera = p.FeedId;
+            p.FeedId = null;
+            return camera;
         }
+
+        return null;
     }
 
     /// <summary>The host mutes one participant's microphone.</summary>

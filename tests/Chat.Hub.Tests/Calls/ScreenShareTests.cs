@@ -88,6 +88,41 @@ public sealed class ScreenShareTests(JanusCallsApp app) : IClassFixture<JanusCal
         await t.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// «Запретить говорить» in a lesson: the pupil's page closes her camera, and her feed leaves the call with it (as a
+    /// presenter's made a viewer again). Before, the feed stayed listed, and pages that joined later tried to subscribe
+    /// to a feed Janus no longer had («Не удалось подключиться к участнику…»).
+    /// </summary>
+    [Fact]
+    public async Task Lesson_WordTakenBack_HerCameraFeedLeavesTheCall()
+    {
+        var l = await Lesson.CreateAsync(app);
+        await using var t = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var p = await HubClient.ConnectAsync(app, l.Pupil);
+        await using var p2 = await HubClient.ConnectAsync(app, l.Pupil2);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true);
+        await p.Connection.InvokeAsync<string>("Publish", callId, Offer);
+        var feed = (await t.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == l.Pupil.AccountId).FeedId;
+        Assert.NotNull(feed);
+
+        var taken = await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, false);
+        Assert.Null(taken.Participants.Single(x => x.AccountId == l.Pupil.AccountId).FeedId);
+
+        // A classmate who joins now is not offered a feed that is gone.
+        var joined = await p2.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.Null(joined.Call.Participants.Single(x => x.AccountId == l.Pupil.AccountId).FeedId);
+        Assert.Null((await p2.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == l.Pupil.AccountId).FeedId);
+        await p2.Connection.InvokeAsync<string>("Subscribe", callId, feed!.Value).ExpectHubErrorAsync("feed_not_found");
+
+        // Given the word again, she publishes a new feed as anyone does.
+        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, l.Pupil.AccountId, true);
+        await p.Connection.InvokeAsync<string>("Publish", callId, Offer);
+        Assert.NotNull((await p2.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants.Single(x => x.AccountId == l.Pupil.AccountId).FeedId);
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+
     [Fact]
     public async Task ScreenShareIceRestart_SameHandleAndFeed_OnlyForTheOneSharing()
     {

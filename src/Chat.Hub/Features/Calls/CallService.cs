@@ -323,14 +323,17 @@ public sealed partial class CallService(
     public Task<CallDto> RaiseHandAsync(Guid me, Guid callId, bool raised, CancellationToken ct) =>
         ChangeAsync(me, callId, s => s.RaiseHand(me, raised), ct);
 
+    /// <summary>
+    /// The host lets someone speak in a lesson, or takes the word back: then their camera feed leaves the call (as a
+    /// presenter's made a viewer again) — kicked out of the room, its handle detached here — and the chat gets the state
+    /// without it. (Before, the feed stayed listed after their page closed it, and pages that joined later tried to
+    /// subscribe to a feed Janus no longer had.)
+    /// </summary>
     public async Task<CallDto> AllowToSpeakAsync(Guid me, Guid callId, Guid accountId, bool allowed, CancellationToken ct)
     {
-        var dto = await ChangeAsync(me, callId, s => s.AllowToSpeak(me, accountId, allowed), ct, accountId);
-        if (!allowed)
-        {
-            await ForceMuteAsync(callId, accountId, ct);
-        }
-
+        long? stopped = null;
+        var dto = await ChangeAsync(me, callId, s => stopped = s.AllowToSpeak(me, accountId, allowed), ct, accountId);
+        await StopCameraInSfuAsync(callId, accountId, stopped, ct);
         return dto;
     }
 
