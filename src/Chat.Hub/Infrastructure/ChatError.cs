@@ -120,6 +120,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError CallFull = new("call_full", 409, "В звонке уже максимальное число участников.");
     public static readonly ChatError NotInCall = new("not_in_call", 403, "Сначала присоединитесь к звонку.");
     public static readonly ChatError ParticipantGone = new("participant_gone", 409, "Этого участника уже нет в звонке.");
+    public static readonly ChatError CallMovedToAnotherPage = new("call_moved_to_another_page", 409, "Вы подключились к звонку в другой вкладке или на другом устройстве.");
     public static readonly ChatError CallHostOnly = new("call_host_only", 403, "Это может сделать только ведущий звонка.");
     public static readonly ChatError SpeakNotAllowed = new("speak_not_allowed", 403, "Ведущий урока ещё не разрешил вам говорить. Поднимите руку.");
     public static readonly ChatError ShareNotAllowed = new("share_not_allowed", 403, "Показывать экран на уроке можно, когда учитель разрешит.");

@@ -1,4 +1,5 @@
 using Chat.Hub.Features.Calls;
+using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Hub.Realtime;
 
@@ -10,9 +11,39 @@ public sealed partial class ChatHub
 {
     private CallService Calls { get; } = calls;
 
-    public Task<CallJoinDto> StartCall(Guid chatId, bool lessonMode) => Calls.StartAsync(Me, chatId, lessonMode, Context.ConnectionAborted, connectionId: Context.ConnectionId);
+    /// <summary>
+    /// The call page this connection belongs to: the <c>page</c> parameter of its URL (the call page makes one per load and
+    /// keeps it across the hub's reconnects), or else the connection itself. A person's media requests in a call come
+    /// only from their active page there, the one that joined last (docs/calls.md, "Two pages of one person").
+    /// </summary>
+    private string CallPage =>
+        Context.GetHttpContext()?.Request.Query["page"].ToString() is { Length: > 0 and <= 64 } page
+        && page.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? "page:" + page
+            : Context.ConnectionId;
 
-    public Task<CallJoinDto> JoinCall(Guid callId) => Calls.JoinAsync(Me, callId, Context.ConnectionAborted, Context.ConnectionId);
+    /// <summary>A media request, only from the caller's active page in the call (else <c>call_moved_to_another_page</c>).</summary>
+    private async Task<T> FromActivePageAsync<T>(Guid callId, Func<Task<T>> request)
+    {
+        await Calls.RequireActivePageAsync(Me, callId, CallPage, Context.ConnectionAborted);
+        return await request();
+    }
+
+    private async Task FromActivePageAsync(Guid callId, Func<Task> request)
+    {
+        await Calls.RequireActivePageAsync(Me, callId, CallPage, Context.ConnectionAborted);
+        await request();
+    }
+
+    public Task<CallJoinDto> StartCall(Guid chatId, bool lessonMode) => Calls.StartAsync(Me, chatId, lessonMode, Context.ConnectionAborted, connectionId: Context.ConnectionId, page: CallPage);
+
+    public Task<CallJoinDto> JoinCall(Guid callId) => Calls.JoinAsync(Me, callId, Context.ConnectionAborted, Context.ConnectionId, CallPage);
+
+    /// <summary>
+    /// A call page's automatic return after its hub reconnected: JoinCall, except that it does not take the call from
+    /// another page of mine whose connection is open (<c>call_moved_to_another_page</c>; the page then offers «Продолжить здесь»).
+    /// </summary>
+    public Task<CallJoinDto> RejoinCall(Guid callId) => Calls.JoinAsync(Me, callId, Context.ConnectionAborted, Context.ConnectionId, CallPage, rejoin: true);
 
     public Task<CallDto> GetCall(Guid callId) => Calls.GetAsync(Me, callId, Context.ConnectionAborted);
 
@@ -30,26 +61,26 @@ public sealed partial class ChatHub
     public Task EndCall(Guid callId) => Calls.EndAsync(Me, callId, Context.ConnectionAborted);
 
     [Limited(HubLimit.Media)]
-    public Task<string> Publish(Guid callId, string sdpOffer) => Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+    public Task<string> Publish(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted));
 
     /// <summary>An ICE restart of my camera's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
     [Limited(HubLimit.Media)]
-    public Task<string> RestartIce(Guid callId, string sdpOffer) => Calls.RestartIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+    public Task<string> RestartIce(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.RestartIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted));
 
     /// <summary>An ICE restart of my subscription to a feed: Janus's new offer, to answer with <see cref="Answer"/>.</summary>
     [Limited(HubLimit.Media)]
-    public Task<string> RestartSubscriptionIce(Guid callId, long feedId) => Calls.RestartSubscriptionIceAsync(Me, callId, feedId, Context.ConnectionAborted);
+    public Task<string> RestartSubscriptionIce(Guid callId, long feedId) => FromActivePageAsync(callId, () => Calls.RestartSubscriptionIceAsync(Me, callId, feedId, Context.ConnectionAborted));
 
     [Limited(HubLimit.Media)]
-    public Task<string> Subscribe(Guid callId, long feedId) => Calls.SubscribeAsync(Me, callId, feedId, Context.ConnectionAborted);
+    public Task<string> Subscribe(Guid callId, long feedId) => FromActivePageAsync(callId, () => Calls.SubscribeAsync(Me, callId, feedId, Context.ConnectionAborted));
 
     /// <summary>Pauses (receive false) or resumes one stream of my subscription to a feed: video of a tile not shown.</summary>
     [Limited(HubLimit.Media)]
-    public Task SetFeedStream(Guid callId, long feedId, string mid, bool receive) => Calls.SetFeedStreamAsync(Me, callId, feedId, mid, receive, Context.ConnectionAborted);
+    public Task SetFeedStream(Guid callId, long feedId, string mid, bool receive) => FromActivePageAsync(callId, () => Calls.SetFeedStreamAsync(Me, callId, feedId, mid, receive, Context.ConnectionAborted));
 
-    public Task Answer(Guid callId, long feedId, string sdpAnswer) => Calls.AnswerAsync(Me, callId, feedId, sdpAnswer, Context.ConnectionAborted);
+    public Task Answer(Guid callId, long feedId, string sdpAnswer) => FromActivePageAsync(callId, () => Calls.AnswerAsync(Me, callId, feedId, sdpAnswer, Context.ConnectionAborted));
 
-    public Task Trickle(TrickleRequest request) => Calls.TrickleAsync(Me, request, Context.ConnectionAborted);
+    public Task Trickle(TrickleRequest request) => FromActivePageAsync(request.CallId, () => Calls.TrickleAsync(Me, request, Context.ConnectionAborted));
 
     public Task<CallDto> SetMuted(Guid callId, bool audioMuted, bool videoMuted) => Calls.SetMutedAsync(Me, callId, audioMuted, videoMuted, Context.ConnectionAborted);
 
@@ -72,11 +103,11 @@ public sealed partial class ChatHub
 
     /// <summary>Publishes the caller's screen as a second feed (kind "screen"); returns Janus's answer.</summary>
     [Limited(HubLimit.Media)]
-    public Task<string> PublishScreen(Guid callId, string sdpOffer) => Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+    public Task<string> PublishScreen(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted));
 
     /// <summary>An ICE restart of my screen share's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
     [Limited(HubLimit.Media)]
-    public Task<string> RestartScreenIce(Guid callId, string sdpOffer) => Calls.RestartScreenIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted);
+    public Task<string> RestartScreenIce(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.RestartScreenIceAsync(Me, callId, sdpOffer, Context.ConnectionAborted));
 
     /// <summary>Stops a screen share: one's own (accountId null) or, for the host, anyone's.</summary>
     public Task<CallDto> StopScreenShare(Guid callId, Guid? accountId) => Calls.StopScreenShareAsync(Me, callId, accountId, Context.ConnectionAborted);
@@ -97,7 +128,7 @@ public sealed partial class ChatHub
     public Task<IReadOnlyList<CallGuestDto>> AdmitToCall(Guid callId, Guid accountId, bool admit) => Calls.AdmitAsync(Me, callId, accountId, admit, Context.ConnectionAborted);
 
     /// <summary>Starts a broadcast («трансляция») in a channel or group chat: the caller presents, everyone else only watches.</summary>
-    public Task<CallJoinDto> StartBroadcast(Guid chatId) => Calls.StartAsync(Me, chatId, false, Context.ConnectionAborted, broadcast: true, connectionId: Context.ConnectionId);
+    public Task<CallJoinDto> StartBroadcast(Guid chatId) => Calls.StartAsync(Me, chatId, false, Context.ConnectionAborted, broadcast: true, connectionId: Context.ConnectionId, page: CallPage);
 
     /// <summary>The host of a broadcast makes someone a presenter or a viewer again.</summary>
     public Task<CallDto> SetPresenter(Guid callId, Guid accountId, bool presenter) => Calls.SetPresenterAsync(Me, callId, accountId, presenter, Context.ConnectionAborted);
@@ -114,5 +145,5 @@ public sealed partial class ChatHub
     public Task<CallPlanDto> CancelScheduledCall(Guid planId) => Calls.CancelPlanAsync(Me, planId, Context.ConnectionAborted);
 
     /// <summary>Joins a planned call from ten minutes before its start (the first comer opens it; the planner hosts).</summary>
-    public Task<CallJoinDto> JoinScheduledCall(Guid planId) => Calls.JoinPlannedAsync(Me, planId, Context.ConnectionAborted, Context.ConnectionId);
+    public Task<CallJoinDto> JoinScheduledCall(Guid planId) => Calls.JoinPlannedAsync(Me, planId, Context.ConnectionAborted, Context.ConnectionId, CallPage);
 }

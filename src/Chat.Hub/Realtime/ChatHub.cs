@@ -70,6 +70,12 @@ public interface IChatClient
     /// <summary>The call's media server restarted: publish and subscribe again (the call itself goes on).</summary>
     Task SfuRestarted(Guid callId);
 
+    /// <summary>
+    /// To this connection only: another page of mine (a tab, a device) joined the call and is my active page there now;
+    /// this page stops its media and may take the call back by joining again (docs/calls.md, "Two pages of one person").
+    /// </summary>
+    Task CallMovedToAnotherPage(Guid callId);
+
     /// <summary>A call was planned in the chat, or its plan was cancelled (Cancelled = true).</summary>
     Task CallScheduled(Features.Calls.CallPlanDto plan);
 

@@ -116,6 +116,16 @@ const message = e => {
 const OUT_OF_CALL = new Set(['call_not_found', 'removed_from_call', 'not_in_call', 'chat_not_found', 'chat_archived',
   'member_blocked', 'call_locked', 'call_full', 'call_guest_rejected', 'call_guest_waiting']);
 const RECONNECTING = 'Нет связи с сервером, подключаемся снова…';
+/**
+ * This page, for the server: one id per load, kept across the hub's reconnects (the `page` parameter of the hub's URL).
+ * A person's media in a call comes from one page only, the one that joined last (docs/calls.md, «Two pages of one
+ * person»): another tab or device taking the call tells this one (CallMovedToAnotherPage), and the server refuses
+ * this page's media requests from then on (call_moved_to_another_page).
+ */
+const PAGE_ID = (globalThis.crypto && crypto.randomUUID) ? crypto.randomUUID()
+  : Array.from({ length: 4 }, () => Math.random().toString(36).slice(2, 10)).join('-');
+const MOVED = 'call_moved_to_another_page';
+const MOVED_TEXT = 'Вы подключились к звонку в другой вкладке или на другом устройстве.';
 /** The status line while in a call. */
 const inCallText = call => (call && call.lessonMode ? 'Вы на уроке.' : 'Вы в звонке.');
 /** A toast (js/dialog.js's notice, as in the chat view); the status line if the module cannot load. */
@@ -939,12 +949,22 @@ async function start(params) {
   // A token given explicitly (tests, the form) is used as is; the web client's session is read again on every connect.
   const fromSession = !params.token || params.token === storedToken();
   const hub = new signalR.HubConnectionBuilder()
-    .withUrl('/hubs/chat', { accessTokenFactory: async () => (fromSession && await sessionToken()) || params.token })
+    .withUrl('/hubs/chat?page=' + encodeURIComponent(PAGE_ID), { accessTokenFactory: async () => (fromSession && await sessionToken()) || params.token })
     // Never gives up (SignalR's default stops after ~40 s): a teacher on a bad connection comes back whenever the
     // network does, every 1, 2, 4 … at most 10 s.
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: r => Math.min(10_000, 1000 * 2 ** Math.min(r.previousRetryCount, 4)) })
     .build();
   state.hub = hub;
+  state.params = params;
+  $('continue-here').hidden = true;
+  // Any refusal of a media request (publish, subscribe, trickle, ICE restart…) saying another page of mine has the call
+  // now: this page lets go of it (the push that says so may have been missed while the hub was away).
+  const invoke = hub.invoke.bind(hub);
+  hub.invoke = (...args) => invoke(...args).catch(err => {
+    if (serverCode(err) === MOVED && state.hub === hub) movedAway();
+    throw err;
+  });
+  hub.on('CallMovedToAnotherPage', id => { if (id === state.callId && state.hub === hub) movedAway(); });
   // statePushes counts this call's pushes only: the hub is in all my chats' groups, and other lessons' joins at nine
   // o'clock must not make a read look stale (settledCall).
   hub.on('CallStateChanged', call => { if (call && call.callId === state.callId) state.statePushes++; applyState(call); });
@@ -1053,7 +1073,9 @@ async function rejoin(hub) {
   for (let attempt = 0; current(); attempt++) {
     try {
       const seen = state.statePushes;
-      const j = await hub.invoke('JoinCall', callId);
+      // RejoinCall, not JoinCall: a page that missed being told that another one took the call (its hub was away then)
+      // does not take it back by itself; the server answers call_moved_to_another_page and the page lets go (above).
+      const j = await hub.invoke('RejoinCall', callId);
       state.mayHost = !!j.mayHost;
       if (!current()) return;
       takeIce(j.iceServers || state.iceServers, j.iceServersExpireAt); // fresh TURN credentials
@@ -1070,7 +1092,7 @@ async function rejoin(hub) {
       if (state.mine && state.mine.isHost) loadWaitingRoom();
       return;
     } catch (err) {
-      if (!current()) return;
+      if (!current() || serverCode(err) === MOVED) return;
       if (OUT_OF_CALL.has(serverCode(err))) { teardown('Не удалось вернуться в звонок: ' + message(err)); return; }
       console.warn('rejoin', message(err));
       status(RECONNECTING, true);
@@ -1434,6 +1456,35 @@ function teardown(text) {
   if (text) status(text);
 }
 
+/**
+ * Another page of mine (a tab, a device) joined this call and has it now: this one stops its media and its controls, says
+ * so, and offers «Продолжить здесь», which joins again from here (taking the call back; the other page is told in turn).
+ * The hub stays connected: the person is in the call through this page too, until it closes.
+ */
+function movedAway() {
+  const callId = state.callId;
+  if (!callId) return;
+  teardown(MOVED_TEXT);
+  state.movedFrom = callId;
+  $('continue-here').hidden = false;
+  $('continue-here').disabled = false;
+}
+
+/** «Продолжить здесь»: joins the call this page let go of again, on a new hub connection (start closes the old one). */
+async function continueHere() {
+  const callId = state.movedFrom;
+  if (!callId || state.starting || state.callId) return;
+  state.starting = true;
+  $('continue-here').disabled = true;
+  try {
+    await start({ ...state.params, call: callId, chat: null, plan: null, broadcast: false });
+    state.movedFrom = null;
+  } catch (err) {
+    status(message(err), true);
+    $('continue-here').disabled = false;
+  } finally { state.starting = false; }
+}
+
 /** A guest waiting to be let in, in the host's «Зал ожидания» with «Впустить» and «Отклонить» (once per guest). */
 function showGuest(guest) {
   if (guest.status && guest.status !== 'waiting') return;
@@ -1578,5 +1629,6 @@ document.addEventListener('DOMContentLoaded', () => {
     state.hub.invoke('EndCall', state.callId).catch(err => status(message(err), true));
   });
   $('copy-link').addEventListener('click', copyCallLink);
+  $('continue-here').addEventListener('click', continueHere);
   if (f.autostart && (f.token || storedToken())) { $('join').hidden = true; $('join').requestSubmit(); }
 });

@@ -228,12 +228,39 @@ public sealed class CallStore(NpgsqlDataSource db)
     /// The hub connection <paramref name="connectionId"/> joined the call for the person (a join, a rejoin, a second
     /// device): it is one of theirs whose close counts, and whatever the close of an earlier one started is off.
     /// </summary>
-    public async Task MarkConnectedAsync(DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct) =>
+    /// <paramref name="page"/>: the page it belongs to (none: the connection is the page), which becomes the person's
+    /// active page in the call.
+    public async Task MarkConnectedAsync(DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct, string? page = null) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE call_participants SET connection_ids = array_append(array_remove(connection_ids, @connectionId), @connectionId), gone_since = NULL
+            UPDATE call_participants SET connection_ids = array_append(array_remove(connection_ids, @connectionId), @connectionId), gone_since = NULL,
+                active_page = coalesce(@page, @connectionId), active_connection = @connectionId
             WHERE call_id = @callId AND account_id = @accountId
-            """, new { callId, accountId, connectionId }, s.Transaction, cancellationToken: ct));
+            """, new { callId, accountId, connectionId, page }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// The person's active page in the call (<c>active_page</c>: the page that joined last), whether the hub connection
+    /// it joined from is still open (among their connections), and their connections; read under the call's lock
+    /// before a join changes them.
+    /// </summary>
+    public async Task<(string? Page, bool Live, string[] Connections)> ActivePageAsync(DbScope s, Guid callId, Guid accountId, CancellationToken ct)
+    {
+        var (page, live, connections) = await s.Connection.QuerySingleOrDefaultAsync<(string?, bool, string[]?)>(new CommandDefinition(
+            """
+            SELECT active_page, coalesce(active_connection = ANY (connection_ids), false), connection_ids
+            FROM call_participants WHERE call_id = @callId AND account_id = @accountId
+            """, new { callId, accountId }, s.Transaction, cancellationToken: ct));
+        return (page, live, connections ?? []);
+    }
+
+    /// <summary>The person's active page in the call (null: none recorded), for refusing media requests from other pages.</summary>
+    public async Task<string?> ActivePageAsync(Guid callId, Guid accountId, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT active_page FROM call_participants WHERE call_id = @callId AND account_id = @accountId AND present",
+            new { callId, accountId }, cancellationToken: ct));
+    }
 
     /// <summary>
     /// A hub connection that joined the call for the person closed: it is forgotten, and when it was the last of

@@ -113,6 +113,67 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         }
     }
 
+    /// <summary>
+    /// The teacher's lesson tab is open and she presses the chat's «Присоединиться» (another tab): one camera and one set
+    /// of subscriptions per person live on the server, so only the newer page has the call. The older page is told, and
+    /// its media requests are refused (before, each page's requests replaced the other's handles, and their recoveries
+    /// broke each other's media every few seconds); its automatic rejoin does not take the call back while the newer
+    /// page is connected. The older page closing leaves her in the call; the newer one closing takes her out.
+    /// </summary>
+    [Fact]
+    public async Task TeacherJoinsFromASecondPage_TheFirstIsTold_ItsMediaRequestsAreRefused_TheSecondsGoOn_TheFirstClosingLeavesHerIn()
+    {
+        await using var lesson = await StartedLesson.StartAsync(app);
+        var (l, first, _, callId) = lesson;
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var left = Heard(pupil.Connection, "ParticipantLeft");
+        var firstTold = Heard(first.Connection, "CallMovedToAnotherPage");
+
+        await using var second = await HubClient.ConnectAsync(app, l.Teacher);
+        var secondTold = Heard(second.Connection, "CallMovedToAnotherPage");
+        var joined = await second.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.Single(joined.Call.Participants, p => p.AccountId == l.Teacher.AccountId);
+        Assert.Equal(callId, await firstTold.ReadAsync().AsTask().WaitAsync(Wait));
+
+        // Every media request of the first page is refused before it reaches the media server.
+        var offer = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+        const string Moved = "call_moved_to_another_page";
+        await first.Connection.InvokeAsync<string>("Publish", callId, offer).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync<string>("RestartIce", callId, offer).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync<string>("PublishScreen", callId, offer).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync<string>("RestartScreenIce", callId, offer).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync<string>("Subscribe", callId, 1L).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync<string>("RestartSubscriptionIce", callId, 1L).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync("SetFeedStream", callId, 1L, "1", false).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync("Answer", callId, 1L, offer).ExpectHubErrorAsync(Moved);
+        await first.Connection.InvokeAsync("Trickle", new TrickleRequest(callId, null, null, null, null)).ExpectHubErrorAsync(Moved);
+        // Its automatic rejoin (the hub came back) does not take the call from the second page, which is connected.
+        await first.Connection.InvokeAsync<CallJoinDto>("RejoinCall", callId).ExpectHubErrorAsync(Moved);
+
+        // The second page's requests go on to the media server (there is none here).
+        await second.Connection.InvokeAsync<string>("Publish", callId, offer).ExpectHubErrorAsync("media_unavailable");
+        await second.Connection.InvokeAsync<CallJoinDto>("RejoinCall", callId);
+        Assert.False(secondTold.TryRead(out _));
+
+        // The first page closes: she stays in the call, well past the grace; her second page still has it.
+        await first.DisposeAsync();
+        await Task.Delay(PresenceCallsApp.GoneAfter * 3);
+        Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
+        Assert.Contains((await pupil.Connection.InvokeAsync<CallDto>("GetCall", callId)).Participants, p => p.AccountId == l.Teacher.AccountId);
+        await second.Connection.InvokeAsync<string>("Publish", callId, offer).ExpectHubErrorAsync("media_unavailable");
+
+        // «Продолжить здесь» on a third page takes the call: the second is told and refused in turn.
+        await using var third = await HubClient.ConnectAsync(app, l.Teacher);
+        await third.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.Equal(callId, await secondTold.ReadAsync().AsTask().WaitAsync(Wait));
+        await second.Connection.InvokeAsync<string>("Subscribe", callId, 1L).ExpectHubErrorAsync(Moved);
+        await second.DisposeAsync();
+        await third.DisposeAsync();
+        Assert.Equal(l.Teacher.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await pupil.Connection.InvokeAsync("LeaveCall", callId);
+    }
+
     [Fact]
     public async Task NodeKilledUnderTheLesson_ItsPupilWhoseDeviceDiedIsTakenOut_OneWhoCameBackElsewhereStays_UntilTheirPageCloses()
     {
@@ -304,7 +365,7 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     private static ChannelReader<Guid> Heard(HubConnection connection, string method)
     {
         var heard = Channel.CreateUnbounded<Guid>();
-        if (method == "CallEnded")
+        if (method is "CallEnded" or "CallMovedToAnotherPage")
         {
             connection.On<Guid>(method, id => heard.Writer.TryWrite(id));
         }

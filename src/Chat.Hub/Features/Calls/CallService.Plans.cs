@@ -130,7 +130,7 @@ public sealed partial class CallService
     }
 
     /// <summary>Joins the planned call from <see cref="EarlyJoin"/> before its start; the first comer opens it (the planner hosts).</summary>
-    public async Task<CallJoinDto> JoinPlannedAsync(Guid me, Guid planId, CancellationToken ct, string? connectionId = null)
+    public async Task<CallJoinDto> JoinPlannedAsync(Guid me, Guid planId, CancellationToken ct, string? connectionId = null, string? page = null)
     {
         Subscribe();
         var plan = await RequirePlanAsync(me, planId, ct);
@@ -184,7 +184,7 @@ public sealed partial class CallService
             return live.Id;
         }, ct);
 
-        return opened is not null ? await OpenedAsync(me, opened, connectionId, ct) : await JoinAsync(me, callId, ct, connectionId);
+        return opened is not null ? await OpenedAsync(me, opened, connectionId, ct, page) : await JoinAsync(me, callId, ct, connectionId, page);
     }
 
     /// <summary>How long after its start a plan still opens for anyone of its chat (then only for those who may start a call there).</summary>

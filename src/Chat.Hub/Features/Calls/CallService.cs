@@ -43,14 +43,14 @@ public sealed partial class CallService(
     private readonly ConcurrentDictionary<string, long> adminHandles = new();
     private int subscribed;
 
-    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false, string? connectionId = null)
+    public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false, string? connectionId = null, string? page = null)
     {
         Subscribe();
         var chat = await RequireMayStartAsync(me, chatId, broadcast, ct);
         var existing = await calls.LiveInChatAsync(chatId, ct);
         if (existing is not null)
         {
-            return await JoinAsync(me, existing.Id, ct, connectionId);
+            return await JoinAsync(me, existing.Id, ct, connectionId, page);
         }
 
         var call = NewCall(chatId, me, lessonMode && chat.Kind != "direct" && !broadcast, broadcast);
@@ -59,10 +59,10 @@ public sealed partial class CallService(
         {
             // Someone started one at the same moment: join theirs.
             existing = await calls.LiveInChatAsync(chatId, ct) ?? throw new ChatException(ChatError.Conflict);
-            return await JoinAsync(me, existing.Id, ct, connectionId);
+            return await JoinAsync(me, existing.Id, ct, connectionId, page);
         }
 
-        return await OpenedAsync(me, call, connectionId, ct);
+        return await OpenedAsync(me, call, connectionId, ct, page);
     }
 
     /// <summary>
@@ -109,7 +109,7 @@ public sealed partial class CallService(
     /// answered media_unavailable and left the inserted call live with nobody in it: the chat showed a call of no one,
     /// reminders were held back for it, and a second try joined it without CallStarted ever reaching the class.)
     /// </summary>
-    private async Task<CallJoinDto> OpenedAsync(Guid me, CallRow call, string? connectionId, CancellationToken ct)
+    private async Task<CallJoinDto> OpenedAsync(Guid me, CallRow call, string? connectionId, CancellationToken ct, string? page = null)
     {
         if (janus.Enabled)
         {
@@ -123,7 +123,7 @@ public sealed partial class CallService(
             }
         }
 
-        var joined = await JoinAsync(me, call.Id, ct, connectionId);
+        var joined = await JoinAsync(me, call.Id, ct, connectionId, page);
         await PushAsync(call.ChatId, call.Id, c => c.CallStarted(joined.Call));
         return joined;
     }
@@ -131,8 +131,14 @@ public sealed partial class CallService(
     /// <summary>
     /// Joins (or rejoins) the call. <paramref name="connectionId"/>: the hub connection it is done from, whose close
     /// later takes the person out unless they come back in time (CallService.Presence.cs); none for other callers.
+    /// <paramref name="page"/>: the call page that connection belongs to (kept across its reconnects; none: the
+    /// connection is the page). The page that joins becomes the person's only active page in the call
+    /// (<see cref="RequireActivePageAsync"/>): if another page of theirs was, that page is told
+    /// (<c>CallMovedToAnotherPage</c>) and the camera and screen feeds it published leave the call — it stops them. A
+    /// <paramref name="rejoin"/> (a page's automatic return after its hub reconnected) does not take the call from
+    /// another page whose connection is open: <c>call_moved_to_another_page</c>.
     /// </summary>
-    public async Task<CallJoinDto> JoinAsync(Guid me, Guid callId, CancellationToken ct, string? connectionId = null)
+    public async Task<CallJoinDto> JoinAsync(Guid me, Guid callId, CancellationToken ct, string? connectionId = null, string? page = null, bool rejoin = false)
     {
         Subscribe();
         var row = await calls.GetAsync(callId, ct);
@@ -148,16 +154,62 @@ public sealed partial class CallService(
         // A guest the host admitted by name from the waiting room comes in past the lock (the host let exactly him in),
         // under the lesson's rules all the same.
         var admitted = role == Guest;
+        page = connectionId is null ? null : page ?? connectionId;
+        var joinedBefore = connectionId is not null && joinedBy.TryGetValue(connectionId, out var before) && before == (callId, me);
         Joining(connectionId, callId, me);
         var wasIn = false;
+        var pageChanged = false;
+        string[] otherPages = [];
+        (long? Camera, long? Screen) oldFeeds = default;
         // A broadcast's joins touch only the joiner's row (no participant limit), so they run side by side: an assembly
         // of a thousand opening the broadcast at nine does not queue behind one lock.
-        var dto = await MutateAsync(callId, [me], state =>
+        CallDto dto;
+        try
         {
-            wasIn = state.Find(me) is { Present: true };
-            return state.Join(me, moderator, admitted);
-        }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct), shared: row.Kind == "broadcast");
+            dto = (await MutateIfAsync(callId, [me], page is null ? null : async s =>
+            {
+                // Under the call's lock: which page of mine was active before this join.
+                var (active, live, connections) = await calls.ActivePageAsync(s, callId, me, ct);
+                pageChanged = active is not null && active != page;
+                if (pageChanged)
+                {
+                    if (rejoin && live)
+                    {
+                        throw new ChatException(ChatError.CallMovedToAnotherPage);
+                    }
+
+                    var entry = ConnectionEntry(connectionId!);
+                    otherPages = connections.Where(c => c != entry).ToArray();
+                }
+
+                return true;
+            }, state =>
+            {
+                wasIn = state.Find(me) is { Present: true };
+                if (wasIn && pageChanged)
+                {
+                    // The page that published these stops them (it is told below); nobody is to subscribe to them.
+                    oldFeeds = FeedsOf(state, me);
+                    state.SetFeed(me, null);
+                    state.StopScreen(me, me);
+                }
+
+                return state.Join(me, moderator, admitted);
+            }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct, page), shared: row.Kind == "broadcast"))!;
+        }
+        catch (ChatException e) when (e.Error == ChatError.CallMovedToAnotherPage && connectionId is not null && !joinedBefore)
+        {
+            // This connection did not join: its close has nothing to record.
+            joinedBy.TryRemove(KeyValuePair.Create(connectionId, (callId, me)));
+            throw;
+        }
+
         await JoinedAsync(connectionId, callId, me, ct);
+        if (pageChanged)
+        {
+            await MovedToAnotherPageAsync(callId, me, otherPages, oldFeeds);
+        }
+
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
         var mediaHere = HoldsMediaOf(callId, me);
@@ -169,6 +221,46 @@ public sealed partial class CallService(
         // Whoever could have started the call may take the place of a host who is away (TakeOverAsync): the page offers it.
         var mayHost = role is not ("member" or Guest) || (role == "member" && await chats.MemberMayStartCallsAsync(row.ChatId, me, ct));
         return new CallJoinDto(dto, ice.IceServers, ice.ExpireAt, mediaHere, mayHost);
+    }
+
+    /// <summary>
+    /// Another page of the person took the call (<see cref="JoinAsync"/>): the hub connections of their other pages are
+    /// told (<c>CallMovedToAnotherPage</c>; they stop their media and offer «Продолжить здесь»), and the feeds those pages
+    /// published leave the room, in case a page does not hear it. Failures are logged: the join stands.
+    /// </summary>
+    private async Task MovedToAnotherPageAsync(Guid callId, Guid me, string[] otherPages, (long? Camera, long? Screen) oldFeeds)
+    {
+        try
+        {
+            // Entries are node/connection; SignalR (with the Redis backplane, on any node) knows connections by id. A
+            // page that closed meanwhile simply hears nothing.
+            var ids = otherPages.Select(e => e[(e.IndexOf('/', StringComparison.Ordinal) + 1)..]).ToList();
+            await hub.Clients.Clients(ids).CallMovedToAnotherPage(callId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSfu(logger, e, callId);
+        }
+
+        foreach (var feed in new[] { oldFeeds.Camera, oldFeeds.Screen })
+        {
+            await KickFeedAsync(callId, feed, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Media requests (publishing, subscribing, answering, trickling, ICE restarts, pausing streams) come only from the
+    /// person's active page in the call, the one that joined last (<see cref="JoinAsync"/>): one camera and one set of
+    /// subscriptions per person live on the server, and a second page's requests would replace the first's, each
+    /// page's recovery breaking the other's media. Any other page of theirs hears <c>call_moved_to_another_page</c>.
+    /// No page recorded (a join not made from a hub connection): no check.
+    /// </summary>
+    public async Task RequireActivePageAsync(Guid me, Guid callId, string page, CancellationToken ct)
+    {
+        if (await calls.ActivePageAsync(callId, me, ct) is { } active && active != page)
+        {
+            throw new ChatException(ChatError.CallMovedToAnotherPage);
+        }
     }
 
     /// <summary>
