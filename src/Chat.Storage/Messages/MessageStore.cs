@@ -423,8 +423,19 @@ public sealed class MessageStore(NpgsqlDataSource db)
         return row;
     }
 
+    /// <summary>The seq of the chat's pinned message as it is now (no lock); null when none is pinned.</summary>
+    public Task<long?> PinnedSeqAsync(DbScope s, Guid chatId, CancellationToken ct) =>
+        s.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT pinned_seq FROM chats WHERE id = @chatId", new { chatId }, s.Transaction, cancellationToken: ct));
+
+    /// <summary>Locks these messages of the chat in seq order (two changes locking two messages never wait on each other in a circle); the ones that exist.</summary>
+    public async Task<IReadOnlyList<(long Seq, DateTime? DeletedAt)>> LockManyAsync(DbScope s, Guid chatId, long[] seqs, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<(long Seq, DateTime? DeletedAt)>(new CommandDefinition(
+            "SELECT seq, deleted_at FROM messages WHERE chat_id = @chatId AND seq = ANY(@seqs) ORDER BY seq FOR UPDATE",
+            new { chatId, seqs }, s.Transaction, cancellationToken: ct))).AsList();
+
     /// <summary>
-    /// Locks the chat's row (after the message's, the order every change of a message takes) and reads the seq of its
+    /// Locks the chat's row (after the messages', the order every change of a message takes) and reads the seq of its
     /// pinned message; null when none is pinned.
     /// </summary>
     public Task<long?> LockPinnedAsync(DbScope s, Guid chatId, CancellationToken ct) =>

@@ -227,6 +227,9 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Equal((8, "Г"), (lettered.Grade, lettered.Letter));
         var graded = await RenameAsync(class3.Id, new { name = "Класс коррекции", grade = 3 });
         Assert.Equal((3, "В"), (graded.Grade, graded.Letter));
+        // A name with no grade in it (the web client sends the name alone) keeps the grade the class has.
+        var worded = await RenameAsync(class3.Id, new { name = "Третий В" });
+        Assert.Equal((3, "В"), (worded.Grade, worded.Letter));
 
         var result = await (await school.Admin.Http.PostAsJsonAsync($"{school.Api}/rollover", new { })).ReadAsync<RolloverResult>();
         Assert.Equal((2, 1, 1), (result.Promoted, result.Graduated, result.PupilsLeft));
@@ -558,14 +561,19 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         var classChat = chats.Single(c => c.Kind == "class");
         var parentsChat = chats.Single(c => c.Kind == "parents");
         var said = await (await pupil.Http.PostAsJsonAsync($"/api/chats/{classChat.Id}/messages", new { clientId = Guid.NewGuid(), text = "Я разбил окно в кабинете физики" })).ReadAsync<MessageDto>();
+        var staffRoom = chats.Single(c => c.Kind == "staff_room");
+        MessageDto copy, copyOfCopy;
         await using (var hub = await HubClient.ConnectAsync(app, teacher))
         {
-            await hub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(classChat.Id, said.Seq, parentsChat.Id, Guid.NewGuid()));
+            copy = await hub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(classChat.Id, said.Seq, parentsChat.Id, Guid.NewGuid()));
             await hub.SendAsync(parentsChat.Id, "Обсудим на собрании");
+            // Passed on again, to the staff room: still his words, from 7Б.
+            copyOfCopy = await hub.Connection.InvokeAsync<MessageDto>("ForwardMessage", new ForwardMessageRequest(parentsChat.Id, copy.Seq, staffRoom.Id, Guid.NewGuid()));
         }
 
-        var copy = Assert.Single(await (await teacher.Http.GetAsync($"/api/chats/{parentsChat.Id}/messages")).ReadAsync<List<MessageDto>>(), m => m.ForwardedFrom is not null);
         Assert.Equal("Петя Сидоров", copy.ForwardedFrom!.Value.GetProperty("senderName").GetString());
+        Assert.Equal("Петя Сидоров", copyOfCopy.ForwardedFrom!.Value.GetProperty("senderName").GetString());
+        Assert.Equal("7Б", copyOfCopy.ForwardedFrom!.Value.GetProperty("chatTitle").GetString());
 
         await (await pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" })).EnsureOkAsync();
 
@@ -577,6 +585,8 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains(history, m => m.Text == "Обсудим на собрании" && !m.Deleted);
         var updates = await (await teacher.Http.GetAsync($"/api/chats/{parentsChat.Id}/updates?after={copy.Seq}")).ReadAsync<ChatUpdatesDto>();
         Assert.Equal(policy == "remove", updates.Events.Any(e => e.Type == "deleted" && e.Message.Seq == copy.Seq));
+        var passedOn = (await (await teacher.Http.GetAsync($"/api/chats/{staffRoom.Id}/messages")).ReadAsync<List<MessageDto>>()).Single(m => m.Seq == copyOfCopy.Seq);
+        Assert.Equal(("Удалённый пользователь", policy == "remove"), (passedOn.ForwardedFrom!.Value.GetProperty("senderName").GetString(), passedOn.Deleted));
     }
 
     /// <summary>

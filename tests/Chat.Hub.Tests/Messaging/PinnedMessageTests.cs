@@ -87,5 +87,33 @@ public sealed class PinnedMessageTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Null((await DetailsAsync(masha, direct.Id)).PinnedMessage);
     }
 
+    /// <summary>
+    /// Pupils react to the pinned homework while the teacher pins another message: pinning locks both messages before
+    /// the chat, as a reaction does, so the two never wait on each other in a circle (before, the pin took the chat and
+    /// then the message pinned before, and PostgreSQL killed one of the two as a deadlock: «service_unavailable»).
+    /// </summary>
+    [Fact]
+    public async Task ReactionsToThePinnedMessageWhileAnotherIsPinned_NoDeadlock()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        await using var teacher = await HubClient.ConnectAsync(app, room.Teacher);
+        await using var petya = await HubClient.ConnectAsync(app, room.Petya);
+        await using var masha = await HubClient.ConnectAsync(app, room.Masha);
+        var a = await teacher.SendAsync(room.ChatId, "Домашнее задание");
+        var b = await teacher.SendAsync(room.ChatId, "Расписание на неделю");
+        await teacher.Connection.InvokeAsync<MessageDto>("PinMessage", room.ChatId, a.Seq, true);
+        string[] emoji = ["👍", "❤️", "🔥"];
+        for (var round = 0; round < 15; round++)
+        {
+            var (pinned, other) = round % 2 == 0 ? (a, b) : (b, a);
+            await Task.WhenAll(
+                petya.Connection.InvokeAsync<MessageDto>("React", room.ChatId, pinned.Seq, emoji[round % 3], true),
+                masha.Connection.InvokeAsync<MessageDto>("React", room.ChatId, pinned.Seq, emoji[(round + 1) % 3], round % 4 < 2),
+                teacher.Connection.InvokeAsync<MessageDto>("PinMessage", room.ChatId, other.Seq, true));
+        }
+
+        Assert.Equal(b.Seq, (await DetailsAsync(petya, room.ChatId)).PinnedMessage?.Seq); // the last round pinned b
+    }
+
     private static Task<ChatDetailsDto> DetailsAsync(HubClient hub, Guid chatId) => hub.Connection.InvokeAsync<ChatDetailsDto>("GetChat", chatId);
 }

@@ -72,7 +72,10 @@ public sealed class MessageService(
 
         // Whose words they are (senderId): when that person deletes their account, the copy stops naming them, and under a
         // school's «remove» policy goes with their own messages (AccountDeletionService).
-        var forwardedFrom = JsonSerializer.Serialize(new { senderName = original.SenderName, senderId = original.SenderId, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
+        // A forward of a forward names where the words came from first (their author, chat and time), not the one who
+        // passed them on.
+        var forwardedFrom = original.ForwardedFrom
+            ?? JsonSerializer.Serialize(new { senderName = original.SenderName, senderId = original.SenderId, chatTitle = source?.Kind == "direct" ? null : source?.Title, at = original.CreatedAt });
         if (original.Kind == "text")
         {
             return await AppendAsync(new NewMessage(request.ToChatId, me, request.ClientId, "text", original.Text, null, forwardedFrom, []), ct);
@@ -259,34 +262,60 @@ public sealed class MessageService(
             throw new ChatException(ChatError.PinNotAllowed);
         }
 
-        var changes = await database.InTransactionAsync(async s =>
+        // Both messages (this one and the one pinned before, whose 'unpinned' change touches it) are locked in seq order
+        // before the chat's row, as every change of a message locks it before the chat: locked after the chat, the one
+        // pinned before would deadlock with a reaction to it waiting for the chat. Pinned meanwhile by someone else:
+        // read again.
+        List<(long MessageSeq, long ChangeSeq, string Type)>? changes = null;
+        for (var attempt = 0; changes is null; attempt++)
         {
-            var current = await messages.LockAsync(s, chatId, seq, ct) ?? throw new ChatException(ChatError.MessageNotFound);
-            var pinned = await messages.LockPinnedAsync(s, chatId, ct);
-            var made = new List<(long MessageSeq, long ChangeSeq, string Type)>();
-            if (pin == (pinned == seq))
+            if (attempt == 3)
             {
+                throw new ChatException(ChatError.Conflict);
+            }
+
+            changes = await database.InTransactionAsync(async s =>
+            {
+                var seen = await messages.PinnedSeqAsync(s, chatId, ct);
+                var locked = await messages.LockManyAsync(s, chatId, seen is { } p && p != seq ? [Math.Min(p, seq), Math.Max(p, seq)] : [seq], ct);
+                var current = locked.FirstOrDefault(m => m.Seq == seq);
+                if (current.Seq != seq)
+                {
+                    throw new ChatException(ChatError.MessageNotFound);
+                }
+
+                var pinned = await messages.LockPinnedAsync(s, chatId, ct);
+                if (pinned != seen)
+                {
+                    return null;
+                }
+
+                var made = new List<(long MessageSeq, long ChangeSeq, string Type)>();
+                if (pin == (pinned == seq))
+                {
+                    return made;
+                }
+
+                if (pin && current.DeletedAt is not null)
+                {
+                    throw new ChatException(ChatError.MessageDeleted);
+                }
+
+                if (pinned is { } before)
+                {
+                    made.Add((before, await messages.AppendChangeAsync(s, chatId, before, "unpinned", me, ct), "unpinned"));
+                }
+
+                await messages.SetPinnedAsync(s, chatId, pin ? seq : null, ct);
+                if (pin)
+                {
+                    made.Add((seq, await messages.AppendChangeAsync(s, chatId, seq, "pinned", me, ct), "pinned"));
+                }
+
                 return made;
-            }
+            }, ct);
+        }
 
-            if (pin && current.DeletedAt is not null)
-            {
-                throw new ChatException(ChatError.MessageDeleted);
-            }
-
-            if (pinned is { } before)
-            {
-                made.Add((before, await messages.AppendChangeAsync(s, chatId, before, "unpinned", me, ct), "unpinned"));
-            }
-
-            await messages.SetPinnedAsync(s, chatId, pin ? seq : null, ct);
-            if (pin)
-            {
-                made.Add((seq, await messages.AppendChangeAsync(s, chatId, seq, "pinned", me, ct), "pinned"));
-            }
-
-            return made;
-        }, ct);
         foreach (var (messageSeq, changeSeq, type) in changes.Where(c => c.MessageSeq != seq))
         {
             await PushChangeAsync(chatId, messageSeq, changeSeq, type);

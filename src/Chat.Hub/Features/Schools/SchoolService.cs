@@ -169,11 +169,11 @@ public sealed class SchoolService(
             }
 
             var (grade, letter) = (body.Grade ?? current.Grade, body.Letter is null ? current.Letter : Text.Optional(body.Letter, "letter", 10));
-            if (name != current.Name && body.Grade is null && current.Kind == "class")
+            if (name != current.Name && body.Grade is null && current.Kind == "class" && ParseClassName(name) is { Grade: not null } parsed)
             {
                 // A class renamed without a grade reads it from the new name, as at creation: «10Б» renamed «11Б» kept
                 // grade 10, rolled over as «11Б → 11Б» and graduated a year late. A letter given with the name is kept.
-                var parsed = ParseClassName(name);
+                // A name without a grade in it («Пятый Б») keeps the grade the class has.
                 (grade, letter) = (parsed.Grade, body.Letter is null ? parsed.Letter : letter);
             }
 
