@@ -65,7 +65,7 @@ public sealed record ChatError(string Code, int Status, string Message)
     public static readonly ChatError DirectNotAllowed = new("direct_not_allowed", 403, "Нельзя написать этому человеку: в школе действуют правила безопасного общения.");
     public static readonly ChatError AddMemberNotAllowed = new("add_member_not_allowed", 403, "Этого человека нельзя добавить в чат: в школе действуют правила безопасного общения.");
     public static readonly ChatError ChatCreateNotAllowed = new("chat_create_not_allowed", 403, "Создавать чаты могут учителя и администраторы школы.");
-    public static readonly ChatError LastOwnerCannotLeave = new("last_owner_cannot_leave", 409, "Вы единственный владелец этого чата: выйти из него нельзя. Передать чат другому учителю может администратор школы.");
+    public static readonly ChatError LastOwnerCannotLeave = new("last_owner_cannot_leave", 409, "Вы единственный владелец этого чата: прежде чем выйти, сделайте владельцем другого участника («Сделать владельцем» в «О чате»).");
     public static readonly ChatError CannotLeaveChat = new("cannot_leave_chat", 409, "Из этого чата нельзя выйти: в нём состоят все участники класса или школы.");
     public static readonly ChatError TooManyReactions = new("too_many_reactions", 409, "Можно поставить не больше трёх реакций на сообщение.");
     public static readonly ChatError TooManyConnections = new("too_many_connections", 429, "Слишком много одновременных подключений с вашего аккаунта.");

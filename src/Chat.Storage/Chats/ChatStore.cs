@@ -46,7 +46,8 @@ public sealed record MyChatRow(
     string? PeerName,
     bool Archived,
     Guid? LiveCallId = null,
-    string? LiveCallKind = null);
+    string? LiveCallKind = null,
+    bool RosterKept = false);
 
 public sealed record ChatMemberRow(Guid AccountId, string DisplayName, string? AvatarUrl, string Role, long ReadSeq, bool VerifiedTeacher, DateTime JoinedAt);
 
@@ -128,7 +129,7 @@ public sealed class ChatStore(NpgsqlDataSource db)
                (SELECT count(*)::int FROM messages x WHERE x.chat_id = c.id AND x.seq > m.read_seq AND m.account_id = ANY(x.mentions) AND x.deleted_at IS NULL) AS mention_count,
                (SELECT count(*)::int FROM chat_members cm WHERE cm.chat_id = c.id) AS member_count,
                peer.account_id AS peer_id, peer.display_name AS peer_name, c.archived_at IS NOT NULL AS archived,
-               live.id AS live_call_id, live.kind AS live_call_kind
+               live.id AS live_call_id, live.kind AS live_call_kind, c.system_key IS NOT NULL AS roster_kept
 
         """;
 
@@ -262,6 +263,20 @@ public sealed class ChatStore(NpgsqlDataSource db)
         return await c.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT coalesce(max(read_seq), 0) FROM chat_members WHERE chat_id = @chatId AND account_id <> @accountId",
             new { chatId, accountId }, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Locks the chat's owners' membership rows (in one order, so two owners leaving at once are taken one after the
+    /// other) and counts its members: the other owners, and all members.
+    /// </summary>
+    public async Task<(int OtherOwners, int Members)> LockOwnersAsync(DbScope s, Guid chatId, Guid me, CancellationToken ct)
+    {
+        var owners = (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT account_id FROM chat_members WHERE chat_id = @chatId AND role = 'owner' ORDER BY account_id FOR UPDATE",
+            new { chatId }, s.Transaction, cancellationToken: ct))).AsList();
+        var members = await s.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*)::int FROM chat_members WHERE chat_id = @chatId", new { chatId }, s.Transaction, cancellationToken: ct));
+        return (owners.Count(o => o != me), members);
     }
 
     public async Task<IReadOnlyList<ChatMemberRow>> ListMembersAsync(Guid chatId, CancellationToken ct)

@@ -1,5 +1,6 @@
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Chat.Hub.Tests.Messaging;
@@ -94,8 +95,29 @@ public sealed class LiveMembershipTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.Contains(await teacher.ChatsAsync(school.Id), c => c.Id == club.Id);
 
         await teacher.Connection.InvokeAsync("SetChatMemberRole", club.Id, colleagueUser.AccountId, "owner");
-        await teacher.Connection.InvokeAsync("LeaveChat", club.Id);
-        Assert.DoesNotContain(await teacher.ChatsAsync(school.Id), c => c.Id == club.Id);
+
+        // Both owners leave at the same moment: one of them goes, the other stays its owner.
+        await using var colleague = await HubClient.ConnectAsync(app, colleagueUser);
+        var leaving = await Task.WhenAll(new[] { teacher, colleague }.Select(async hub =>
+        {
+            try
+            {
+                await hub.Connection.InvokeAsync("LeaveChat", club.Id);
+                return (Hub: hub, Outcome: "left");
+            }
+            catch (HubException e)
+            {
+                return (Hub: hub, Outcome: HubCalls.CodeOf(e));
+            }
+        }));
+        Assert.Equal(["last_owner_cannot_leave", "left"], leaving.Select(x => x.Outcome).Order());
+        var stayed = leaving.Single(x => x.Outcome != "left").Hub;
+        Assert.Single(await stayed.Connection.InvokeAsync<List<ChatMemberDto>>("GetChatMembers", club.Id), m => m.Role == "owner");
+
+        // The roster's chats say so, and the web client offers no «Покинуть чат» there.
+        var listed = await colleague.ChatsAsync(school.Id);
+        Assert.True(listed.Single(c => c.Title == "Сотрудники").RosterKept);
+        Assert.True(listed.Single(c => c.Kind == "staff_room").RosterKept);
     }
 
     [Fact]

@@ -8,7 +8,9 @@ namespace Chat.Hub.Features.Chats;
 
 /// <summary>
 /// A chat in "my chats": what the member needs to show it in a list. <c>LiveCall</c>: the call going on in it now (null
-/// when none, or for a member blocked there), so the list can mark it before the chat is opened.
+/// when none, or for a member blocked there), so the list can mark it before the chat is opened. <c>RosterKept</c>: the
+/// school's roster keeps who is in it (class, parents', staff room, the channels, «Администрация», audience chats):
+/// nobody leaves it or is made its owner by hand.
 /// </summary>
 public sealed record ChatSummaryDto(
     Guid Id,
@@ -34,14 +36,15 @@ public sealed record ChatSummaryDto(
     Guid? PeerId,
     MessageDto? LastMessage,
     bool Archived = false,
-    LiveCallSummaryDto? LiveCall = null)
+    LiveCallSummaryDto? LiveCall = null,
+    bool RosterKept = false)
 {
     public static ChatSummaryDto From(MyChatRow r, MessageDto? last) =>
         new(r.Id, r.SchoolId, r.Kind, r.ClassId, r.Kind == "direct" && r.PeerName is not null ? r.PeerName : r.Title, r.AvatarUrl, r.ReadOnly,
             !r.Archived && (!r.ReadOnly || r.Role != "member"), r.SlowModeSeconds, r.Role, r.LastSeq, r.LastMessageAt, r.ReadSeq, r.UnreadCount, r.MentionCount,
             r.MemberCount, r.Pinned, r.MutedUntil, r.RulesVersion, r.RulesAcceptedVersion >= r.RulesVersion || r.Kind == "direct", r.PeerId,
             r.ReadOnly && r.Role == "member" ? last?.NamingOnly(null) : last, r.Archived, // a channel's reader: its reactions name nobody
-            r.LiveCallId is { } call ? new LiveCallSummaryDto(call, r.LiveCallKind ?? "call") : null);
+            r.LiveCallId is { } call ? new LiveCallSummaryDto(call, r.LiveCallKind ?? "call") : null, r.RosterKept);
 }
 
 /// <summary>A chat's live call as its list entry shows it. Kind: "call", "lesson" (lesson mode) or "broadcast".</summary>

@@ -371,16 +371,19 @@ public sealed class ChatService(
             throw new ChatException(ChatError.CannotLeaveChat);
         }
 
-        if (role == "owner" && chat.Kind != "direct")
+        await database.InTransactionAsync(async s =>
         {
-            var members = await chats.ListMembersAsync(chatId, ct);
-            if (members.Count > 1 && !members.Any(m => m.Role == "owner" && m.AccountId != me))
+            if (role == "owner" && chat.Kind != "direct")
             {
-                throw new ChatException(ChatError.LastOwnerCannotLeave);
+                var (otherOwners, members) = await chats.LockOwnersAsync(s, chatId, me, ct);
+                if (members > 1 && otherOwners == 0)
+                {
+                    throw new ChatException(ChatError.LastOwnerCannotLeave);
+                }
             }
-        }
 
-        await database.InTransactionAsync(s => chats.RemoveMemberAsync(s, chatId, me, ct), ct);
+            return await chats.RemoveMemberAsync(s, chatId, me, ct);
+        }, ct);
         await live.ApplyMembershipAsync([new MembershipChange(chatId, me, false)]);
     }
 

@@ -30,8 +30,8 @@ import { keepUpload, dropUpload, keptUploads } from './kept-uploads.js';
 import { offlineStore } from './offline.js';
 
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
-/** Chats one joins by hand or by link, and may leave (the server refuses those an audience of the school keeps). */
-const LEAVABLE_KINDS = INVITE_KINDS;
+/** A chat one joined by hand or by link, and may leave: a subject chat or a group the school's roster does not keep. */
+const leavable = s => INVITE_KINDS.has(s.kind) && !s.rosterKept;
 const RESUMABLE_FROM = 1024 * 1024; // a file over this uploads in resumable chunks
 const CASE_KEY = 'chat.case'; // the chat of a moderation case to open, from «Управление школой»
 const CASE_POLL_MS = 15000;
@@ -1008,7 +1008,7 @@ export function showMain(root, me, school, schools, nav) {
       if (violations) c.violations = new Map(violations.map(v => [v.accountId, v]));
       c.violations ||= new Map();
       const roleName = { owner: 'владелец', moderator: 'модератор', member: '' };
-      const handsOn = c.summary.role === 'owner' && LEAVABLE_KINDS.has(c.summary.kind) && !c.summary.archived && !c.caseUntil;
+      const handsOn = c.summary.role === 'owner' && leavable(c.summary) && !c.summary.archived && !c.caseUntil;
       const nameOf = id => members.find(m => m.accountId === id)?.displayName || 'участник';
       fill(c.side, 
         h('div', { class: 'row' }, h('h3', { style: 'flex:1' }, 'О чате'), h('button', { class: 'btn small', onclick: toggleInfo, 'aria-label': 'Закрыть' }, '✕')),
@@ -1044,7 +1044,7 @@ export function showMain(root, me, school, schools, nav) {
         })),
         // Joining a chat is voluntary, and so is leaving one that was joined by hand or by link (not a chat the school's
         // roster keeps, nor a direct chat: blocking is the way there).
-        LEAVABLE_KINDS.has(c.summary.kind) && !c.caseUntil && h('div', { class: 'row', style: 'margin-top:1rem' },
+        leavable(c.summary) && !c.caseUntil && h('div', { class: 'row', style: 'margin-top:1rem' },
           h('button', { class: 'btn small', type: 'button', onclick: () => leaveChat(c) }, 'Покинуть чат')));
     } catch (e) {
       fill(c.side, h('p', { class: 'error' }, hubError(e).message));
