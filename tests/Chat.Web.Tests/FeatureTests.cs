@@ -130,6 +130,12 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
         await Expect(pupilPoll.GetByRole(AriaRole.Button, new() { Name = "Изменить голос" })).ToHaveCountAsync(0);
         await Expect(pupilPoll.GetByRole(AriaRole.Button, new() { Name = "Отозвать голос" })).ToHaveCountAsync(0);
         await Expect(Option(teacherPoll, "Казань")).ToContainTextAsync("1 · 100%");
+        // The vote's push to the whole chat (it says nothing of who was right) reached the teacher's page above, and the
+        // pupil's at the same moment: a second later both pages still say who was right (before, the push wiped it).
+        await pupilPage.WaitForTimeoutAsync(1000);
+        await Expect(pupilPoll).ToContainTextAsync("Неверно.");
+        await Expect(Option(pupilPoll, "Москва")).ToContainTextAsync("верный ответ");
+        await Expect(Option(teacherPoll, "Москва")).ToContainTextAsync("верный ответ");
         await ScreenshotBoth(pupilPage, "poll-quiz");
     }
 

@@ -532,7 +532,7 @@ export function showMain(root, me, school, schools, nav) {
     if (current?.id === e.chatId) {
       pinnedChanged(current, e);
       const had = current.msgs.get(e.message.seq);
-      if (had) putMessage(keepMyReactions(had, e.message)); else persistChat(current);
+      if (had) putMessage(keepMyReactions(had, { ...e.message, poll: mergePoll(had.poll, e.message.poll) })); else persistChat(current);
     } else offline.mergeEvent(e.chatId, e.seq, e.message);
   }
 
@@ -581,13 +581,22 @@ export function showMain(root, me, school, schools, nav) {
     if (open.summary.canPost !== couldPost) for (const m of open.msgs.values()) rerender(m); // «Ответить» comes and goes
   }
 
+  /**
+   * A poll's view pushed to the whole chat lacks what only I see of a quiz — whether I was right, and its right answer
+   * while it is open (mine to see once I answered, or as its author): kept from what I had, not wiped by the next vote.
+   */
+  function mergePoll(had, pushed) {
+    if (!had || !pushed) return pushed;
+    return { ...pushed, correctOptionId: pushed.correctOptionId ?? had.correctOptionId, answeredCorrectly: pushed.answeredCorrectly ?? had.answeredCorrectly };
+  }
+
   function onPoll(u) {
     const c = current;
     if (c?.id !== u.chatId) return;
     const m = c.msgs.get(u.seq);
     if (!m?.poll) return;
     if (m.poll.closedAt && !u.poll.closedAt) return; // a late update from another node: the closed results are final
-    m.poll = u.poll;
+    m.poll = mergePoll(m.poll, u.poll);
     rerender(m);
   }
 
