@@ -38,6 +38,11 @@ public sealed class ScheduledCallTests(CallsApp app) : IClassFixture<CallsApp>
         await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", missed.PlanId).ExpectHubErrorAsync("call_not_found");
         Assert.Null(await p.Connection.InvokeAsync<CallDto?>("GetChatCall", l.Chat.Id));
 
+        // The teacher starts the lesson again from the chat: the pupil's link of the plan takes him into it.
+        var restarted = await t.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true);
+        Assert.Equal(restarted.Call.CallId, (await p.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId)).Call.CallId);
+        await t.Connection.InvokeAsync("EndCall", restarted.Call.CallId);
+
         var again = await t.Connection.InvokeAsync<CallJoinDto>("JoinScheduledCall", plan.PlanId);
         Assert.NotEqual(lesson.Call.CallId, again.Call.CallId);
         Assert.Equal(l.Teacher.AccountId, again.Call.HostId);

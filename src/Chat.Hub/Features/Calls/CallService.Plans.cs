@@ -156,14 +156,14 @@ public sealed partial class CallService
                 return linked;
             }
 
-            if ((locked.CallId is not null || late) && !mayStart)
-            {
-                throw new ChatException(ChatError.CallNotFound);
-            }
-
             var live = await calls.LiveInChatAsync(locked.ChatId, ct);
             if (live is null)
             {
+                if ((locked.CallId is not null || late) && !mayStart)
+                {
+                    throw new ChatException(ChatError.CallNotFound);
+                }
+
                 // A plan of a plain call or lesson in a read-only channel (made before only broadcasts were allowed there)
                 // opens nothing.
                 BroadcastOnlyInChannels(await chats.GetAsync(locked.ChatId, ct), locked.Kind == "broadcast");
