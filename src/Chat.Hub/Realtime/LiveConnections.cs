@@ -42,8 +42,9 @@ public sealed partial class LiveConnections(
     /// </summary>
     public async Task EndSessionsAsync(Guid accountId, IReadOnlyCollection<Guid>? sessionIds)
     {
-        await ApplyLocallyAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null));
-        await PublishAsync(new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null));
+        var evt = new LiveEvent(NodeId, accountId, sessionIds?.ToArray(), null);
+        await PublishAsync(evt); // first, as membership changes: the other nodes cut them off as soon as this one
+        await ApplyLocallyAsync(evt);
     }
 
     /// <summary>
