@@ -908,12 +908,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await SignInAsync(page, teacher.Phone);
         await Expect(ChatItem(page, "10В")).ToBeVisibleAsync(); // signed in: the session is stored for the call page
         IWebSocketRoute? hubSocket = null;
-        var joinCalls = 0; // JoinCall invocations the page sent
-        // What happens to the page's next JoinCall: "drop" (the socket breaks), or the route answers it with a refusal
+        var joinCalls = 0; // rejoins (RejoinCall) the page sent
+        // What happens to the page's next rejoin: "drop" (the socket breaks), or the route answers it with a refusal
         // ("busy": service_unavailable, "removed": removed_from_call).
         string? onJoin = null;
         static string Refusal(string code, string text) =>
-            "An unexpected error occurred invoking 'JoinCall' on the server. HubException: " + code + ": " + text;
+            "An unexpected error occurred invoking 'RejoinCall' on the server. HubException: " + code + ": " + text;
         await page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
         {
             hubSocket = ws;
@@ -921,7 +921,7 @@ public sealed class CallTests(WebApp app) : WebTest(app)
             ws.OnMessage(frame =>
             {
                 var text = frame.Text;
-                if (text is not null && text.Contains("\"target\":\"JoinCall\"", StringComparison.Ordinal))
+                if (text is not null && text.Contains("\"target\":\"RejoinCall\"", StringComparison.Ordinal))
                 {
                     Interlocked.Increment(ref joinCalls);
                     var id = Regex.Match(text, "\"invocationId\":\"([^\"]+)\"").Groups[1].Value;
@@ -1034,7 +1034,11 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         var second = await host.Context.NewPageAsync();
         await second.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
         await Expect(second.GetByRole(AriaRole.List, new() { Name = "Зал ожидания" }).Locator("li")).ToContainTextAsync("Игорь Психолог");
+        // The second tab has the call now (one active page per person): the first says so and offers it back.
+        await Expect(host.Locator("#status")).ToHaveTextAsync("Вы подключились к звонку в другой вкладке или на другом устройстве.");
         await second.CloseAsync();
+        await host.GetByRole(AriaRole.Button, new() { Name = "Продолжить здесь" }).ClickAsync();
+        await Expect(host.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
         await waiting.GetByRole(AriaRole.Button, new() { Name = "Впустить" }).ClickAsync();
         // A guest may not read the chat's members: his page names the people in the call by GetCallNames.
         await Expect(guest.Locator("#participants li")).ToHaveCountAsync(2);
