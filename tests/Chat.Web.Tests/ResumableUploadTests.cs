@@ -588,4 +588,52 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         Assert.Equal("Задание с доски на завтра", posted.GetProperty("text").GetString());
         Assert.Equal(["Доска.pdf", "Задание.pdf"], posted.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()));
     }
+    /// <summary>
+    /// On 3G the access token runs out mid-upload and the renewal is lost on the way (the session still holds): the upload
+    /// waits it out like any drop and goes on (before, the chunk's 401 stood, «Файл не отправлен: Войдите в систему.»,
+    /// and the kept upload was forgotten — a 300 MB lesson started again from zero).
+    /// </summary>
+    [Fact]
+    public async Task LargeFile_TokenRenewalLostOnTheWay_WaitedOut_ThePostGoesThrough()
+    {
+        var school = await Scene.SchoolAsync("Школа №60");
+        var classId = await school.ClassAsync("11А");
+        var teacher = await school.TeacherAsync("Светлана Юрьевна", classTeacherOf: classId);
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "11А");
+
+        // The third chunk is answered 401 (the token ran out), and the first renewal after it never reaches the server.
+        var expired = false;
+        var renewalLost = false;
+        await page.RouteAsync("**/uploads/*?offset=*", async route =>
+        {
+            if (route.Request.Url.EndsWith("offset=131072", StringComparison.Ordinal) && !expired)
+            {
+                expired = true;
+                await route.FulfillAsync(new() { Status = 401, ContentType = "application/problem+json", Body = """{"title":"Войдите в систему.","code":"unauthorized"}""" });
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.RouteAsync("**/api/auth/refresh", async route =>
+        {
+            if (!renewalLost)
+            {
+                renewalLost = true;
+                await route.AbortAsync("internetdisconnected");
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Видео лабораторной работы");
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Лабораторная.pdf", "application/pdf", SampleFiles.Pdf(300_000)));
+        await Expect(MessageCard(page, "Видео лабораторной работы")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0);
+        Assert.True(expired && renewalLost);
+    }
 }

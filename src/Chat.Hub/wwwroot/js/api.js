@@ -99,6 +99,9 @@ async function parse(r) {
   throw new ApiError(r.status, problem);
 }
 
+/** A request given up for want of a network (status 0): retried or waited out by its caller. */
+const lostConnection = () => new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' });
+
 /** Calls the API as the signed-in person; on 401 refreshes once and repeats. */
 export async function api(method, path, body) {
   let r;
@@ -107,10 +110,11 @@ export async function api(method, path, body) {
     if (r.status === 401 && tokens) {
       if (await refreshTokens()) r = await send(method, path, body, tokens.accessToken);
       else if (!tokens) throw new ApiError(401, { title: 'Сессия завершена. Войдите снова.', code: 'refresh_invalid' });
+      else throw lostConnection(); // the renewal was lost on the way (the session holds): the network's failure, not a sign-out
     }
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' });
+    throw lostConnection();
   }
   return parse(r);
 }
@@ -136,7 +140,7 @@ function sendRaw(method, url, body, onProgress) {
   const attempt = () => new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     let stall;
-    const lost = () => reject(new ApiError(0, { title: 'Нет соединения с сервером.', code: 'network' }));
+    const lost = () => reject(lostConnection());
     const moved = () => {
       clearTimeout(stall);
       stall = setTimeout(() => { xhr.onabort = null; xhr.abort(); lost(); }, stallMs);
@@ -158,8 +162,10 @@ function sendRaw(method, url, body, onProgress) {
     xhr.send(body);
   });
   return attempt().catch(async e => {
-    if (e.status === 401 && tokens && await refreshTokens()) return attempt();
-    throw e;
+    if (e.status !== 401 || !tokens) throw e;
+    if (await refreshTokens()) return attempt();
+    // The renewal lost on the way while the session holds: the network's failure (an upload waits it out), not «Войдите».
+    throw tokens ? lostConnection() : e;
   });
 }
 
