@@ -51,14 +51,19 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
         f.duration_ms, f.thumbnail_sha256, f.created_at
         """;
 
-    // A live message (not deleted) of a chat the reader is a member of (in an active school) shows the file.
+    // A live message (not deleted) of a chat the reader reads (in an active school) shows the file: a chat they are a
+    // member of, or one a school admin reviews through her open moderation case (ChatStore's OpenCasesSql: the case not
+    // closed, she still an admin of the chat's school), where «Материалы» lists its files to her.
     private const string ReadableThroughChat = """
         EXISTS (SELECT 1 FROM message_files mf
                 JOIN messages m ON m.chat_id = mf.chat_id AND m.seq = mf.message_seq AND m.deleted_at IS NULL
-                JOIN chat_members cm ON cm.chat_id = mf.chat_id AND cm.account_id = @me
                 JOIN chats c ON c.id = mf.chat_id
                 JOIN schools s ON s.id = c.school_id AND s.status = 'active'
-                WHERE mf.file_id = f.id)
+                WHERE mf.file_id = f.id
+                  AND (EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = mf.chat_id AND cm.account_id = @me)
+                       OR EXISTS (SELECT 1 FROM moderation_cases mc
+                                  JOIN school_members sm ON sm.school_id = c.school_id AND sm.account_id = mc.admin_id AND sm.is_admin
+                                  WHERE mc.chat_id = mf.chat_id AND mc.admin_id = @me AND mc.closes_at > now())))
         """;
 
     public async Task<FileRow?> FindByUploadAsync(Guid uploaderId, Guid uploadId, CancellationToken ct)
@@ -70,8 +75,8 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// The file, if this person may read it now: through a live message in one of their chats, or as the uploader of a
-    /// file not yet shown in any message. Null otherwise — the same as for an id that does not exist.
+    /// The file, if this person may read it now: through a live message in one of their chats (or in a chat they review
+    /// through an open moderation case), or as the uploader of a file not yet shown in any message. Null otherwise — the same as for an id that does not exist.
     /// </summary>
     public async Task<FileRow?> GetForReaderAsync(Guid fileId, Guid me, CancellationToken ct)
     {
