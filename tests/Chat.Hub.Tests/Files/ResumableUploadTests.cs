@@ -6,8 +6,12 @@ using Chat.Hub.Features.Files;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Testing;
 using Dapper;
+using Chat.Storage.Files;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -27,9 +31,81 @@ public sealed class ResumableUploadApp : FilesApp
         UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         StartServer();
         BaseUrl = new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        _ = Services.GetRequiredService<IFileStore>(); // sets Store
     }
 
     public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The app's file store, whose publishing of chosen contents a test can hold (a slow disk).</summary>
+    public HoldingFileStore Store { get; private set; } = null!;
+
+    /// <summary>Upload ids whose chunk request the server saw aborted (the client gave up), by the request's RequestAborted.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> Aborted { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureServices(services =>
+        {
+            var original = services.Last(d => d.ServiceType == typeof(IFileStore));
+            services.Remove(original);
+            services.AddSingleton<IFileStore>(sp => Store = new HoldingFileStore((IFileStore)original.ImplementationFactory!(sp)));
+            services.AddSingleton<IStartupFilter>(new WatchAborts(this));
+        });
+    }
+
+    private sealed class WatchAborts(ResumableUploadApp app) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => builder =>
+        {
+            builder.Use(async (context, nextMiddleware) =>
+            {
+                if (HttpMethods.IsPatch(context.Request.Method) && context.Request.Path.Value is { } path && path.Contains("/uploads/", StringComparison.Ordinal))
+                {
+                    var aborted = app.Aborted.GetOrAdd(path[(path.LastIndexOf('/') + 1)..], _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                    context.RequestAborted.Register(() => aborted.TrySetResult());
+                }
+
+                await nextMiddleware(context);
+            });
+            next(builder);
+        };
+    }
+}
+
+/// <summary>
+/// The real store, except that publishing a content a test holds stops after the object is renamed into place until the
+/// test releases it: a slow disk's fsync, during which the client may give up.
+/// </summary>
+public sealed class HoldingFileStore(IFileStore inner) : IFileStore
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TaskCompletionSource Reached, TaskCompletionSource Release)> holds = new();
+
+    /// <summary>Holds the next publishing of <paramref name="key"/>: Reached when it is renamed into place, held until Release.</summary>
+    public (TaskCompletionSource Reached, TaskCompletionSource Release) Hold(string key) =>
+        holds[key] = (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public Task<IStagedObject> StageAsync(CancellationToken ct) => inner.StageAsync(ct);
+
+    public async Task PublishAsync(IStagedObject staged, string key, CancellationToken ct)
+    {
+        await inner.PublishAsync(staged, key, ct);
+        if (holds.TryRemove(key, out var hold))
+        {
+            hold.Reached.TrySetResult();
+            await hold.Release.Task; // like an fsync: not cancellable
+        }
+    }
+
+    public Task<bool> ExistsAsync(string key, CancellationToken ct) => inner.ExistsAsync(key, ct);
+
+    public Task<Stream?> OpenReadAsync(string key, CancellationToken ct) => inner.OpenReadAsync(key, ct);
+
+    public Task DeleteAsync(string key, CancellationToken ct) => inner.DeleteAsync(key, ct);
+
+    public long? AvailableBytes() => inner.AvailableBytes();
+
+    public Task<int> SweepStagedAsync(TimeSpan age, CancellationToken ct) => inner.SweepStagedAsync(age, ct);
 }
 
 /// <summary>Resumable uploads: chunks at the server's offset, a dropped chunk resumed, the same checks and result as one request, only for the uploader.</summary>
@@ -129,6 +205,55 @@ public sealed class ResumableUploadTests(ResumableUploadApp app) : IClassFixture
         var single = await (await FileCalls.UploadAsync(room.Teacher, room.School.Id, "Копия.pdf", bytes)).ReadAsync<FileDto>();
         Assert.NotEqual(file.Id, single.Id);
         Assert.Single(app.StoredObjects(), o => o == Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+    }
+
+    /// <summary>
+    /// The web client gives up a request after 30 s without progress and asks again. The chunk that brings a large
+    /// file's last byte answers only once the whole file is copied, hashed, checked and fsynced: a client giving up then
+    /// cancelled the completion (for ever, retry after retry, on a slow disk), and a cancellation after the object's
+    /// rename left it on disk with no content row, never counted nor cleaned up. Now the completion runs to its end.
+    /// </summary>
+    [Fact]
+    public async Task CompletingChunk_ClientGivesUpMidway_CompletionFinishesOnce_StatusShowsTheFile()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var school = room.School;
+        var bytes = SampleFiles.Pdf(700_000);
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        var upload = await (await StartAsync(room.Teacher, school.Id, "Лекция.pdf", bytes.Length)).ReadAsync<UploadDto>();
+        await (await SendAsync(room.Teacher, school.Id, upload.UploadId, 0, bytes[..Chunk])).EnsureOkAsync();
+
+        // The last chunk: the server renames the object into place, then its disk is slow; the client gives up.
+        var hold = app.Store.Hold(key);
+        using var giveUp = new CancellationTokenSource();
+        using var streaming = new HttpClient { BaseAddress = app.BaseUrl };
+        streaming.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", room.Teacher.Tokens.AccessToken);
+        var last = streaming.PatchAsync($"/api/schools/{school.Id}/uploads/{upload.UploadId}?offset={Chunk}", new ByteArrayContent(bytes[Chunk..]), giveUp.Token);
+        await hold.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => last);
+        await app.Aborted[upload.UploadId.ToString()].Task.WaitAsync(TimeSpan.FromSeconds(10)); // the server saw the request go
+
+        // Asking again while the completion runs: busy, not a second completion; the status has every byte, no file yet.
+        await (await SendAsync(room.Teacher, school.Id, upload.UploadId, bytes.Length, [])).ExpectErrorAsync(HttpStatusCode.Conflict, "upload_busy");
+        var pending = await StatusAsync(room.Teacher, school.Id, upload.UploadId);
+        Assert.Equal(((long)bytes.Length, (FileDto?)null), (pending.Offset, pending.File));
+
+        // The disk catches up: the completion finishes though nobody waits for it, and the status shows the file.
+        hold.Release.SetResult();
+        FileDto? file = null;
+        await EventuallyAsync(async () => (file = (await StatusAsync(room.Teacher, school.Id, upload.UploadId)).File) is not null, "the completed file");
+        Assert.Equal(("Лекция.pdf", (long)bytes.Length), (file!.Name, file.Size));
+        var again = await (await SendAsync(room.Teacher, school.Id, upload.UploadId, bytes.Length, [])).ReadAsync<UploadDto>();
+        Assert.Equal(file.Id, again.File?.Id);
+
+        // Recorded and counted once: one file, one content row, one object, the school's usage its size.
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT count(*)::int FROM files WHERE school_id = @Id", new { school.Id }));
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT count(*)::int FROM file_blobs WHERE sha256 = @sha", new { sha = Convert.FromHexString(key) }));
+        Assert.Single(app.StoredObjects(), o => o == key);
+        Assert.Equal((long)bytes.Length, (await (await school.Admin.Http.GetAsync($"{school.Api}/storage")).ReadAsync<StorageDto>()).UsedBytes);
+        Assert.Empty(Directory.GetFiles(app.FilesRoot, upload.UploadId.ToString("N") + ".part", SearchOption.AllDirectories));
     }
 
     [Fact]

@@ -120,6 +120,10 @@ public sealed partial class FileService(
     /// Stores an upload's bytes read from <paramref name="body"/> (a request body, or the bytes a resumable upload
     /// collected), with every check: the type from the first bytes, the limits and the quota while reading, the whole
     /// file's content checks, probes and previews, deduplication by hash. The same upload id again returns the stored file.
+    /// Once the last byte is read, <paramref name="ct"/> (the request's) no longer stops anything: checking, publishing
+    /// and recording the file is the server's work, and a client giving up then must not leave it half done (an object
+    /// renamed into place whose content row rolled back is never counted nor cleaned up); a retry with the same upload id
+    /// finds the file.
     /// </summary>
     internal async Task<(FileDto File, bool Created)> StoreUploadAsync(Guid me, Guid schoolId, string name, Guid upload, Stream body, long? declared, CancellationToken ct)
     {
@@ -168,9 +172,11 @@ public sealed partial class FileService(
                 chunk = await ReadBodyAsync(() => body.ReadAsync(buffer.AsMemory(0, BufferSize), ct).AsTask());
             }
 
+            // Every byte is in: from here on the work is done whatever the client does (see the summary).
+            var stored = CancellationToken.None;
             await StoreAsync(async () =>
             {
-                await staged.Stream.FlushAsync(ct);
+                await staged.Stream.FlushAsync(stored);
                 return true;
             });
 
@@ -181,28 +187,28 @@ public sealed partial class FileService(
             var (width, height) = thumbnail is { Turned: true } ? (media.Height, media.Width) : (media.Width, media.Height);
             var file = new NewFile(Guid.CreateVersion7(), schoolId, me, upload, sha256, name, type.Kind, type.ContentType, total, width, height,
                 media.DurationMs, thumbnail is null ? null : SHA256.HashData(thumbnail.Jpeg));
-            await using var stagedThumbnail = thumbnail is null ? null : await StageBytesAsync(thumbnail.Jpeg, ct);
+            await using var stagedThumbnail = thumbnail is null ? null : await StageBytesAsync(thumbnail.Jpeg, stored);
 
             var inserted = await database.InTransactionAsync(async s =>
             {
-                var (usage, counted) = await records.LockQuotaAsync(s, schoolId, sha256, ct);
+                var (usage, counted) = await records.LockQuotaAsync(s, schoolId, sha256, stored);
                 if (usage + (counted ? 0 : total) + (thumbnail?.Jpeg.Length ?? 0) > o.SchoolQuotaBytes)
                 {
                     throw new ChatException(ChatError.StorageQuotaExceeded);
                 }
 
-                await PublishAsync(s, staged, sha256, total, ct);
+                await PublishAsync(s, staged, sha256, total, stored);
                 if (stagedThumbnail is not null)
                 {
-                    await PublishAsync(s, stagedThumbnail, file.ThumbnailSha256!, thumbnail!.Jpeg.Length, ct);
+                    await PublishAsync(s, stagedThumbnail, file.ThumbnailSha256!, thumbnail!.Jpeg.Length, stored);
                 }
 
-                return await records.InsertAsync(s, file, ct);
-            }, ct);
+                return await records.InsertAsync(s, file, stored);
+            }, stored);
             if (!inserted)
             {
                 // A retry of the same upload finished first: that one is the file.
-                var winner = await records.FindByUploadAsync(me, upload, ct) ?? throw new ChatException(ChatError.Conflict);
+                var winner = await records.FindByUploadAsync(me, upload, stored) ?? throw new ChatException(ChatError.Conflict);
                 return (FileDto.From(winner), false);
             }
 

@@ -114,7 +114,10 @@ public sealed class UploadService(
 
         if (stream is null)
         {
-            throw new ChatException(ChatError.UploadNotFound);
+            // A completion that ran while this request waited removed the bytes: the upload is the file.
+            return await records.FindByUploadAsync(me, uploadId, ct) is { } completed
+                ? new ChunkResult(Dto(row, row.Size, FileDto.From(completed)), row.Size)
+                : throw new ChatException(ChatError.UploadNotFound);
         }
 
         var remove = false;
@@ -132,16 +135,23 @@ public sealed class UploadService(
             }
 
             var length = await AppendBodyAsync(stream, request.Body, row.Size, ct);
+
+            // Once the last byte is in, completing the upload (copying, hashing, checking, fsyncing and recording the
+            // whole file: minutes for a large one on a slow disk) is the server's work, not the request's: the client
+            // giving up waiting and asking again must not cancel it halfway (its retry would start it over, for ever).
+            // It runs to its end while this request holds the bytes file exclusively — a request arriving meanwhile gets
+            // upload_busy, one after it the file (StoreUploadAsync finds it by the upload id) — and GET shows the file.
+            var work = length == row.Size ? CancellationToken.None : ct;
             try
             {
-                await CheckHeadAsync(stream, row, length, ct);
+                await CheckHeadAsync(stream, row, length, work);
                 if (length < row.Size)
                 {
                     return new ChunkResult(Dto(row, length, null), length);
                 }
 
                 stream.Position = 0;
-                var (file, _) = await files.StoreUploadAsync(me, schoolId, row.Name, uploadId, stream, row.Size, ct);
+                var (file, _) = await files.StoreUploadAsync(me, schoolId, row.Name, uploadId, stream, row.Size, work);
                 await stream.DisposeAsync();
                 spool.Delete(uploadId);
                 return new ChunkResult(Dto(row, row.Size, file), row.Size);
