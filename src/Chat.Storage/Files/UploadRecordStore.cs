@@ -1,3 +1,4 @@
+using Chat.Storage.Infrastructure;
 using Dapper;
 using Npgsql;
 
@@ -41,18 +42,32 @@ public sealed class UploadRecordStore(NpgsqlDataSource db)
         return await c.ExecuteAsync(new CommandDefinition("UPDATE file_uploads SET touched_at = now() WHERE id = @id", new { id }, cancellationToken: ct)) == 1;
     }
 
+    // The declared sizes of the school's unfinished (unexpired, not yet a file) uploads, but the one being checked.
+    private const string OpenBytesSql = """
+        SELECT coalesce(sum(u.size), 0)::bigint FROM file_uploads u
+        WHERE u.school_id = @schoolId AND u.touched_at > now() - @expiry
+          AND NOT (u.id = @exceptId AND u.uploader_id = @exceptUploader)
+          AND NOT EXISTS (SELECT 1 FROM files f WHERE f.uploader_id = u.uploader_id AND f.upload_id = u.id)
+        """;
+
     /// <summary>The declared sizes of the school's unfinished uploads, summed (the room they are promised).</summary>
-    public async Task<long> OpenBytesAsync(Guid schoolId, TimeSpan expiry, CancellationToken ct)
+    public Task<long> OpenBytesAsync(Guid schoolId, TimeSpan expiry, CancellationToken ct) => OpenBytesAsync(schoolId, expiry, Guid.Empty, Guid.Empty, ct);
+
+    /// <summary>
+    /// The same, but for the uploader's own upload <paramref name="exceptId"/> (an upload being checked or completed is not
+    /// kept out of the room it was promised by its own promise).
+    /// </summary>
+    public async Task<long> OpenBytesAsync(Guid schoolId, TimeSpan expiry, Guid exceptId, Guid exceptUploader, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return await c.ExecuteScalarAsync<long>(new CommandDefinition(
-            """
-            SELECT coalesce(sum(u.size), 0)::bigint FROM file_uploads u
-            WHERE u.school_id = @schoolId AND u.touched_at > now() - @expiry
-              AND NOT EXISTS (SELECT 1 FROM files f WHERE f.uploader_id = u.uploader_id AND f.upload_id = u.id)
-            """,
-            new { schoolId, expiry }, cancellationToken: ct));
+            OpenBytesSql, new { schoolId, expiry, exceptId, exceptUploader }, cancellationToken: ct));
     }
+
+    /// <summary>The same inside a transaction (under the school's quota lock: FileRecordStore.LockQuotaAsync).</summary>
+    public Task<long> OpenBytesAsync(DbScope s, Guid schoolId, TimeSpan expiry, Guid exceptId, Guid exceptUploader, CancellationToken ct) =>
+        s.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            OpenBytesSql, new { schoolId, expiry, exceptId, exceptUploader }, s.Transaction, cancellationToken: ct));
 
     /// <summary>Uploads of this person still being sent (not yet a file).</summary>
     public async Task<int> OpenCountAsync(Guid uploaderId, CancellationToken ct)

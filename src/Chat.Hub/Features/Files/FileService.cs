@@ -20,6 +20,7 @@ namespace Chat.Hub.Features.Files;
 /// </summary>
 public sealed partial class FileService(
     FileRecordStore records,
+    UploadRecordStore uploads,
     IFileStore store,
     SchoolAccess access,
     ChatService chatService,
@@ -53,7 +54,8 @@ public sealed partial class FileService(
     /// What an upload must pass before any byte is read: an extension the server accepts, a declared size within the
     /// limit of the extension's kind and the school's remaining quota, and room in the store. Used by the one-request
     /// upload and when a resumable upload is created; <paramref name="alsoPromised"/> is room already promised to the
-    /// school's other unfinished uploads, which must fit together with this one.
+    /// school's other unfinished uploads, which must fit together with this one. The plan's quota left is what remains
+    /// for this upload once those are kept.
     /// </summary>
     internal async Task<UploadPlan> PlanAsync(Guid schoolId, string name, long? declared, long alsoPromised, CancellationToken ct)
     {
@@ -67,7 +69,7 @@ public sealed partial class FileService(
         }
 
         var quotaLeft = await EnsureRoomAsync(schoolId, (declared ?? 0) + alsoPromised, ct);
-        return new UploadPlan(promised, extension, typeLimit, quotaLeft);
+        return new UploadPlan(promised, extension, typeLimit, Math.Max(0, quotaLeft - alsoPromised));
     }
 
     /// <summary>
@@ -123,7 +125,8 @@ public sealed partial class FileService(
     /// Once the last byte is read, <paramref name="ct"/> (the request's) no longer stops anything: checking, publishing
     /// and recording the file is the server's work, and a client giving up then must not leave it half done (an object
     /// renamed into place whose content row rolled back is never counted nor cleaned up); a retry with the same upload id
-    /// finds the file.
+    /// finds the file. The room promised to the school's unfinished resumable uploads is kept (but this upload's own,
+    /// when it is the completion of one): while reading, and again under the school's quota lock.
     /// </summary>
     internal async Task<(FileDto File, bool Created)> StoreUploadAsync(Guid me, Guid schoolId, string name, Guid upload, Stream body, long? declared, CancellationToken ct)
     {
@@ -135,8 +138,9 @@ public sealed partial class FileService(
                 : throw ChatException.Field("uploadId", "Этот идентификатор загрузки уже использован.");
         }
 
-        var plan = await PlanAsync(schoolId, name, declared, alsoPromised: 0, ct);
         var o = options.Value;
+        var reserved = await uploads.OpenBytesAsync(schoolId, o.UploadExpiry, upload, me, ct);
+        var plan = await PlanAsync(schoolId, name, declared, alsoPromised: reserved, ct);
         var extension = plan.Extension;
         var quotaLeft = plan.QuotaLeft;
         await using var staged = await StoreAsync(() => store.StageAsync(ct));
@@ -192,7 +196,8 @@ public sealed partial class FileService(
             var inserted = await database.InTransactionAsync(async s =>
             {
                 var (usage, counted) = await records.LockQuotaAsync(s, schoolId, sha256, stored);
-                if (usage + (counted ? 0 : total) + (thumbnail?.Jpeg.Length ?? 0) > o.SchoolQuotaBytes)
+                var promised = await uploads.OpenBytesAsync(s, schoolId, o.UploadExpiry, upload, me, stored);
+                if (usage + (counted ? 0 : total) + (thumbnail?.Jpeg.Length ?? 0) + promised > o.SchoolQuotaBytes)
                 {
                     throw new ChatException(ChatError.StorageQuotaExceeded);
                 }

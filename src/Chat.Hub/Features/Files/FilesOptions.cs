@@ -35,6 +35,8 @@ public sealed class FilesOptions
     /// <summary>A resumable upload nobody continued for this long is removed, with the bytes it has (by the cleanup).</summary>
     public int UploadExpirySeconds { get; set; } = 24 * 3600;
 
+    public TimeSpan UploadExpiry => TimeSpan.FromSeconds(Math.Max(0, UploadExpirySeconds));
+
     /// <summary>Resumable uploads one person may have unfinished at once.</summary>
     public int MaxOpenUploadsPerPerson { get; set; } = 20;
 

@@ -26,7 +26,7 @@ public sealed class UploadService(
 {
     private const int BufferSize = 64 * 1024;
 
-    private TimeSpan Expiry => TimeSpan.FromSeconds(Math.Max(0, options.Value.UploadExpirySeconds));
+    private TimeSpan Expiry => options.Value.UploadExpiry;
 
     /// <summary>Starts an upload; refused at once (as the one-request upload would) when the name's kind or the school's quota cannot take the size.</summary>
     public async Task<UploadDto> StartAsync(Guid me, Guid schoolId, StartUploadBody body, CancellationToken ct)
@@ -79,7 +79,8 @@ public sealed class UploadService(
     /// <summary>
     /// Appends the request body at <paramref name="offset"/>, which must be the bytes the server has (otherwise nothing
     /// is read and the result carries the server's offset). The first bytes are checked for the type at once; the last
-    /// byte completes the upload. A refused upload (type, limit, quota) is removed.
+    /// byte completes the upload. A refused upload (type, limit) is removed; one the school's quota refuses is kept, to
+    /// complete once room is made.
     /// </summary>
     public async Task<ChunkResult> AppendAsync(Guid me, Guid schoolId, Guid uploadId, long? offset, HttpRequest request, CancellationToken ct)
     {
@@ -156,9 +157,10 @@ public sealed class UploadService(
                 spool.Delete(uploadId);
                 return new ChunkResult(Dto(row, row.Size, file), row.Size);
             }
-            catch (ChatException e) when (e.Error.Status < 500)
+            catch (ChatException e) when (e.Error.Status < 500 && e.Error != ChatError.StorageQuotaExceeded)
             {
-                // Refused by content, limit or quota: it can never complete, so it goes now.
+                // Refused by content or limit: it can never complete, so it goes now. Refused by the school's quota (as
+                // by a full store) it is kept: it completes once room is made, from the bytes it has.
                 remove = true;
                 throw;
             }
@@ -266,7 +268,9 @@ public sealed class UploadService(
     /// <summary>
     /// Once the first bytes are in (the head, or the whole of a small file), the type is decided, as the one-request upload
     /// does at its start, and the school's quota checked again. After every chunk, not only the one that brought the
-    /// head: a chunk cut off on its way keeps its bytes without this check, and the next one must not skip it.
+    /// head: a chunk cut off on its way keeps its bytes without this check, and the next one must not skip it. The quota
+    /// is checked for the upload together with the room promised to the school's other unfinished uploads (its own
+    /// promise is the room it is checked for, not more of it taken).
     /// </summary>
     private async Task CheckHeadAsync(FileStream stream, UploadRow row, long length, CancellationToken ct)
     {
@@ -278,7 +282,8 @@ public sealed class UploadService(
         var head = new byte[(int)Math.Min(FileTypes.HeadLength, length)];
         stream.Position = 0;
         await stream.ReadExactlyAsync(head, ct);
-        var plan = await files.PlanAsync(row.SchoolId, row.Name, row.Size, alsoPromised: 0, ct);
+        var others = await uploads.OpenBytesAsync(row.SchoolId, Expiry, row.Id, row.UploaderId, ct);
+        var plan = await files.PlanAsync(row.SchoolId, row.Name, row.Size, alsoPromised: others, ct);
         files.DecideType(head, complete: head.Length == row.Size, plan, row.Size);
     }
 
