@@ -134,6 +134,10 @@ public sealed class MaterialsTests(WebApp app) : WebTest(app)
         var storage = await Scene.Read(await school.Admin.Http.GetAsync($"/api/schools/{school.Id}/storage"));
         var used = storage.GetProperty("usedBytes").GetInt64();
         Assert.True(used >= jpeg.Length + pdf.Length);
+        // The rows add up to what is used: the photo's server-made preview is a row of its own.
+        Assert.Equal(used, storage.GetProperty("byKind").EnumerateArray().Sum(k => k.GetProperty("bytes").GetInt64()));
+        var preview = storage.GetProperty("byKind").EnumerateArray().Single(k => k.GetProperty("kind").GetString() == "preview");
+        Assert.Equal((1, used - jpeg.Length - pdf.Length), (preview.GetProperty("files").GetInt32(), preview.GetProperty("bytes").GetInt64()));
 
         var page = await PageAsync(Desktop);
         await SignInAsync(page, school.Admin.Phone);
@@ -148,6 +152,7 @@ public sealed class MaterialsTests(WebApp app) : WebTest(app)
         await Expect(section.Locator("tr", new() { HasText = "Фото" }).Locator("td").Nth(1)).ToHaveTextAsync("1");
         await Expect(section.Locator("tr", new() { HasText = "Документы" }).Locator("td").Nth(2)).ToHaveTextAsync("64 КБ");
         await Expect(section.Locator("tr", new() { HasText = "Видео" }).Locator("td").Nth(1)).ToHaveTextAsync("0");
+        await Expect(section.Locator("tr", new() { HasText = "Превью" }).Locator("td").Nth(1)).ToHaveTextAsync("1");
         await Expect(section).ToContainTextAsync("фото — 20 МБ, аудио — 50 МБ, видео — 2 ГБ, документы — 50 МБ");
         await section.ScrollIntoViewIfNeededAsync();
         await Screenshot(page, "admin-storage-desktop");

@@ -106,16 +106,28 @@ public sealed class FileRecordStore(NpgsqlDataSource db)
             """,
             new { schoolId }, tx, cancellationToken: ct));
 
-    /// <summary>The school's usage by kind of file (each content counted once per kind), for its admins.</summary>
+    /// <summary>
+    /// The school's usage by kind of file, for its admins, adding up to <see cref="UsageAsync(Guid, CancellationToken)"/>:
+    /// the bytes of each content once (the files: every file sent, two people sending the same PDF being two), and the
+    /// server-made previews of photos and videos as a kind of their own, «preview» (they were in the total and in no row).
+    /// </summary>
     public async Task<IReadOnlyList<StorageUsageRow>> UsageByKindAsync(Guid schoolId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<StorageUsageRow>(new CommandDefinition(
             """
+            WITH previews AS (
+                SELECT DISTINCT f.thumbnail_sha256 AS sha256 FROM files f
+                WHERE f.school_id = @schoolId AND f.thumbnail_sha256 IS NOT NULL
+                  AND f.thumbnail_sha256 NOT IN (SELECT x.sha256 FROM files x WHERE x.school_id = @schoolId)
+            )
             SELECT k.kind, coalesce((SELECT sum(b.size) FROM file_blobs b WHERE b.sha256 IN (
                        SELECT f.sha256 FROM files f WHERE f.school_id = @schoolId AND f.kind = k.kind)), 0)::bigint AS bytes,
                    (SELECT count(*) FROM files f WHERE f.school_id = @schoolId AND f.kind = k.kind)::int AS files
             FROM (VALUES ('image'), ('audio'), ('video'), ('document')) k(kind)
+            UNION ALL
+            SELECT 'preview', coalesce((SELECT sum(b.size) FROM file_blobs b WHERE b.sha256 IN (SELECT sha256 FROM previews)), 0)::bigint,
+                   (SELECT count(*) FROM previews)::int
             """,
             new { schoolId }, cancellationToken: ct))).AsList();
     }

@@ -857,7 +857,7 @@ export async function showAdmin(root, school, back, options = {}) {
   /** The school's file storage (admins only): used of the quota as a bar with the percent, by kind, the upload limits. */
   async function loadStorage() {
     const s = await api('GET', `${base}/storage`);
-    const kindNames = { image: 'Фото', video: 'Видео', audio: 'Аудио', document: 'Документы' };
+    const kindNames = { image: 'Фото', video: 'Видео', audio: 'Аудио', document: 'Документы', preview: 'Превью (уменьшенные копии фото и видео)' };
     const share = s.quotaBytes > 0 ? s.usedBytes / s.quotaBytes * 100 : 0;
     const percent = share > 0 && share < 0.1 ? 'меньше 0,1 %' : `${share.toFixed(1).replace('.', ',')} %`;
     const used = `Занято ${size(s.usedBytes)} из ${size(s.quotaBytes)} (${percent})`;
