@@ -85,6 +85,11 @@ public sealed class MembershipStore(NpgsqlDataSource db)
         return await s.Connection.QuerySingleOrDefaultAsync<SchoolMembership>(new CommandDefinition(MembershipSql, new { schoolId, accountId }, s.Transaction, cancellationToken: ct));
     }
 
+    /// <summary>The schools the account is a member of, as the transaction sees them.</summary>
+    public async Task<IReadOnlyList<Guid>> SchoolIdsOfAsync(DbScope s, Guid accountId, CancellationToken ct) =>
+        (await s.Connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT school_id FROM school_members WHERE account_id = @accountId", new { accountId }, s.Transaction, cancellationToken: ct))).AsList();
+
     public async Task<IReadOnlyList<MySchool>> ListSchoolsOfAsync(Guid accountId, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);

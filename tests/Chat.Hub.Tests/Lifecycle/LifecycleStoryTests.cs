@@ -651,6 +651,48 @@ public sealed class LifecycleStoryTests(ChatApp app) : IClassFixture<ChatApp>
         await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{cls.Id}", new { archived = true })).EnsureOkAsync();
     }
 
+    /// <summary>
+    /// The class teacher approves a pupil's request at the very moment the pupil deletes his account: the approval holds
+    /// the request while the deletion, which read his schools before (none), waits to decline it. Once the approval has
+    /// enrolled him, the deletion sees a school it did not read and starts again with it — the deleted account is not
+    /// left in the class (before, it stayed enrolled, unlisted, keeping the class from the archive).
+    /// </summary>
+    [Fact]
+    public async Task DeleteAccount_WhileTheClassTeacherApprovesHisRequest_NotLeftInTheClass()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        await (await school.Admin.Http.PutAsJsonAsync(school.Api, new { name = "Школа №2", approveStudents = true })).EnsureOkAsync();
+        var cls = await school.CreateClassAsync("4Г");
+        var teacher = await school.AddVerifiedTeacherAsync("Классный руководитель 4Г", classTeacherOf: cls.Id);
+        var pupil = await app.SignInAsync(SchoolBuilder.NewPhone(), "Передумавший Ученик");
+        var waits = await TestSchool.AcceptAsync(pupil, await school.InviteAsync(school.Admin, "student", cls.Id));
+
+        await using var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM join_requests WHERE id = $1 FOR UPDATE", holder, hold))
+        {
+            lockRow.Parameters.AddWithValue(waits.JoinRequestId!.Value);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        var approving = teacher.Http.PostAsJsonAsync($"{school.Api}/join-requests/{waits.JoinRequestId}/approve", new { });
+        await LockWaiters.WaitAsync(app.ConnectionString, 1);
+        var deleting = pupil.Http.PostAsJsonAsync("/api/me/delete", new { confirmation = "УДАЛИТЬ" });
+        await LockWaiters.WaitAsync(app.ConnectionString, 2);
+        await hold.RollbackAsync();
+
+        await (await approving).EnsureOkAsync();
+        await (await deleting).EnsureOkAsync();
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        await db.OpenAsync();
+        await using var left = new NpgsqlCommand(
+            "SELECT (SELECT count(*) FROM school_members WHERE account_id = $1) + (SELECT count(*) FROM students WHERE account_id = $1)", db);
+        left.Parameters.AddWithValue(pupil.AccountId);
+        Assert.Equal(0L, (long)(await left.ExecuteScalarAsync())!);
+        await (await school.Admin.Http.PatchAsJsonAsync($"{school.Api}/classes/{cls.Id}", new { archived = true })).EnsureOkAsync();
+    }
+
     /// <summary>Every DTO type another member can receive is walked: none has a phone or e-mail field.</summary>
     [Fact]
     public void DtoTypes_ThatReachOtherMembers_HaveNoPhoneOrEmail()

@@ -48,8 +48,42 @@ public sealed class AccountDeletionService(
         }
 
         var account = await accounts.GetAsync(me, ct) ?? throw new ChatException(ChatError.Unauthorized);
+        List<Chat.Storage.Chats.MembershipChange>? changes = null;
+        IReadOnlyList<(Guid SchoolId, Guid DeciderId)> deciders = [];
+        for (var attempt = 1; changes is null; attempt++)
+        {
+            try
+            {
+                (changes, deciders) = await DeleteOnceAsync(me, account, ct);
+            }
+            catch (SchoolsChanged) when (attempt < 3)
+            {
+                // tried again, with the school the approval brought
+            }
+            catch (SchoolsChanged)
+            {
+                throw new ChatException(ChatError.Conflict);
+            }
+        }
+
+        await live.EndSessionsAsync(me, null);
+        await roster.ApplyAsync(changes);
+        foreach (var school in deciders.GroupBy(d => d.SchoolId))
+        {
+            await inviteService.TellDecidersAsync(school.Key, [.. school.Select(d => d.DeciderId)]);
+        }
+    }
+
+    /// <summary>
+    /// One try of the deletion, rolled back (<see cref="SchoolsChanged"/>) when a join request of the person was approved
+    /// into a school while the deletion read their schools (the approval held the request, the decline waited for it):
+    /// tried again with that school, so the deleted account is never left enrolled in it.
+    /// </summary>
+    private async Task<(List<Chat.Storage.Chats.MembershipChange> Changes, IReadOnlyList<(Guid SchoolId, Guid DeciderId)> Deciders)> DeleteOnceAsync(
+        Guid me, Chat.Storage.Accounts.Account account, CancellationToken ct)
+    {
         var mySchools = await memberships.ListSchoolsOfAsync(me, ct);
-        var (changes, deciders) = await database.InTransactionAsync(async s =>
+        return await database.InTransactionAsync(async s =>
         {
             var changes = new List<Chat.Storage.Chats.MembershipChange>();
             foreach (var school in mySchools)
@@ -96,6 +130,11 @@ public sealed class AccountDeletionService(
             // After the schools' locks, as a decision takes them: a request waiting for approval (often of someone in
             // no school yet) is declined, so nobody approves the deleted account into a class.
             var deciders = await invites.DeclineRequestsOfDeletedAsync(s, me, DeclinedReason, ct);
+            if ((await memberships.SchoolIdsOfAsync(s, me, ct)).Any(id => mySchools.All(x => x.SchoolId != id)))
+            {
+                throw new SchoolsChanged();
+            }
+
             await signIn.ForgetCodesAsync(s, account.Phone, account.Email, ct);
             await s.Connection.ExecuteAsync(new CommandDefinition(
                 """
@@ -109,11 +148,8 @@ public sealed class AccountDeletionService(
                 new { me, phone = account.Phone, email = account.Email, name = DeletedName }, s.Transaction, cancellationToken: ct));
             return (changes, deciders);
         }, ct);
-        await live.EndSessionsAsync(me, null);
-        await roster.ApplyAsync(changes);
-        foreach (var school in deciders.GroupBy(d => d.SchoolId))
-        {
-            await inviteService.TellDecidersAsync(school.Key, [.. school.Select(d => d.DeciderId)]);
-        }
     }
+
+    /// <summary>The person's schools changed while the deletion ran (see <see cref="DeleteOnceAsync"/>).</summary>
+    private sealed class SchoolsChanged : Exception;
 }
