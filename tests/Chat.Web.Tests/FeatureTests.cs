@@ -188,7 +188,52 @@ public sealed class FeatureTests(WebApp app) : WebTest(app)
 
         // A file the server refuses (an executable named .pdf) is explained, in Russian.
         await senderPage.Locator("input[type=file]").SetInputFilesAsync(Upload.File("реферат.pdf", "application/pdf", [0x4D, 0x5A, 0x90, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0xFF, 0xFF, 0, 0]));
-        await Expect(senderPage.Locator(".upload-tray .error")).ToContainTextAsync("Файл не отправлен");
+        await Expect(senderPage.Locator(".upload-tray .error")).ToContainTextAsync("Файл «реферат.pdf» не отправлен: Такой тип файла не поддерживается.");
+    }
+
+    /// <summary>
+    /// One refused file of several does not stop the others: a teacher sends a photo, «Оценки.csv» (a photo's bytes under
+    /// a table's name, refused by content) and a PDF with a caption; the photo and the PDF are posted in one message with
+    /// the caption, and the tray keeps only the refused file's row, naming it with the server's reason, with «Закрыть».
+    /// Before, the first refusal stopped the message: the PDF never started, «Файл не отправлен: Содержимое файла…» named
+    /// no file, and nothing was posted.
+    /// </summary>
+    [Fact]
+    public async Task Files_OneOfThreeRefused_TheOthersPostedWithTheCaption_TheRefusedRowNamesIt()
+    {
+        var school = await Scene.SchoolAsync("Школа №18");
+        var classId = await school.ClassAsync("9Г");
+        var teacher = await school.TeacherAsync("Алла Сергеевна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "9Г");
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "9Г");
+
+        var composer = page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" });
+        await composer.FillAsync("Домашнее задание и оценки за четверть");
+        await page.Locator("input[type=file]").SetInputFilesAsync(new[]
+        {
+            Upload.File("Доска.jpg", "image/jpeg", SampleFiles.Jpeg(400, 300)),
+            Upload.File("Оценки.csv", "text/csv", SampleFiles.Jpeg(40, 30)),
+            Upload.File("Задание.pdf", "application/pdf", SampleFiles.Pdf(20_000)),
+        });
+
+        var card = MessageCard(page, "Домашнее задание и оценки за четверть");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(card.Locator(".file, .thumb")).ToHaveCountAsync(2);
+        var tray = page.Locator(".upload-tray");
+        await Expect(tray.Locator(".upload")).ToHaveCountAsync(1);
+        await Expect(tray.GetByRole(AriaRole.Alert)).ToHaveTextAsync(
+            "Файл «Оценки.csv» не отправлен: Содержимое файла не соответствует его расширению. Проверьте, что это действительно тот файл.");
+        await Expect(tray.GetByRole(AriaRole.Button, new() { Name = "Повторить" })).ToHaveCountAsync(0);
+        await Expect(composer).ToHaveValueAsync("");
+
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var posted = Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Домашнее задание и оценки за четверть");
+        Assert.Equal(["Доска.jpg", "Задание.pdf"], posted.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()));
+
+        await tray.GetByRole(AriaRole.Button, new() { Name = "Закрыть" }).ClickAsync();
+        await Expect(tray).ToHaveCountAsync(0);
     }
 
     [Fact]

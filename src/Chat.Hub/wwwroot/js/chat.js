@@ -7,7 +7,7 @@
 // opened chats' recent messages) is in offline.js.
 
 import { ChatClient, hubError, hubFail, hubNotice, newId } from './hub.js';
-import { api, upload, uploadResumable, uploadChunkBytes, refreshTokens } from './api.js';
+import { api, ApiError, upload, uploadResumable, uploadChunkBytes, refreshTokens } from './api.js';
 import { h, fill, mount, shortTime, time, plural, appendTimes } from './dom.js';
 import { showAdmin } from './admin.js';
 import { caseEnd, caseUntil } from './admin-cases.js';
@@ -1383,6 +1383,12 @@ export function showMain(root, me, school, schools, nav) {
     });
   }
 
+  /**
+   * A file the server refused for what it is (its type, a limit, the school's quota: a 4xx with the server's code), not
+   * lost on the way (no network, a timeout, the server busy, the session ended).
+   */
+  const refusal = e => e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
+
   /** Whether a file goes in resumable chunks: over 1 MB (a phone's photo of the homework is 3–8 MB), or two chunks. */
   const resumableSize = f => f.size > Math.min(RESUMABLE_FROM, 2 * uploadChunkBytes());
 
@@ -1424,6 +1430,9 @@ export function showMain(root, me, school, schools, nav) {
    * ({ caption, replyToSeq, messageKey, uploads: [kept upload] }), the unfinished ones continued from the server's offset,
    * then all posted together under the message's key with its own caption (the finished ones are in `uploaded`). uploaded: files of an earlier try that reached the server
    * (file -> its id), not uploaded again by «Повторить». bare: no caption nor reply (the later messages of sendChosen).
+   * A file the server refuses (its type, a limit, the quota: a 4xx with the server's code) stops only itself: its row
+   * says why, naming it, the other files go on and are posted (with the caption); only when every file is refused is
+   * nothing posted. A file lost on the way (no network, the server busy) fails the whole message, with «Повторить».
    */
   async function sendFiles(files, resumed, uploaded = new Map(), bare = false) {
     const c = current;
@@ -1447,10 +1456,11 @@ export function showMain(root, me, school, schools, nav) {
     const kept = resumed ? resumed.uploads.map(u => u.uploadId) : [];
     for (const id of kept) holdUpload(id, done);
     const resumedIds = new Map(resumed?.uploads.map(u => [u.file, u.uploadId]));
-    const keep = f => uploadId => {
+    const keep = r => uploadId => {
       kept.push(uploadId);
+      r.uploadId = uploadId;
       holdUpload(uploadId, done);
-      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption, replyToSeq, messageKey, file: f });
+      return keepUpload({ uploadId, accountId: me.id, schoolId: school.schoolId, chatId: c.id, caption, replyToSeq, messageKey, file: r.f });
     };
     const rows = files.map(f => {
       const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Загрузка ' + f.name });
@@ -1460,35 +1470,67 @@ export function showMain(root, me, school, schools, nav) {
     const tray = h('div', { class: 'upload-tray' }, rows.map(r => r.el));
     c.uploads.append(tray);
     const ids = [];
+    const refused = new Set(); // files the server refused: not sent again by «Повторить»
+    const close = () => h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть');
     // A message's files go all resumable or none: all of them are then kept for after a reload, so the chat offers the
     // whole message again, not a photo without the screenshot that went with it.
     const resumable = !!resumed || files.some(resumableSize);
     try {
       for (const r of rows) {
-        if (!uploaded.has(r.f)) uploaded.set(r.f, (await uploadOne(r, keep(r.f), resumable)).id);
+        if (!uploaded.has(r.f)) {
+          try {
+            uploaded.set(r.f, (await uploadOne(r, keep(r), resumable)).id);
+          } catch (e) {
+            if (!refusal(e)) throw e;
+            // Refused by the server (its type, a limit, the quota): this file only; the others go on.
+            refused.add(r.f);
+            r.el.classList.add('refused');
+            r.el.replaceChildren(h('span', { class: 'error', role: 'alert' }, `Файл «${r.f.name}» не отправлен: ${e.display}`));
+            if (r.uploadId) dropUpload(r.uploadId);
+            continue;
+          }
+        }
         r.bar.value = 1;
         r.state.textContent = 'загружено';
         ids.push(uploaded.get(r.f));
       }
+      if (!ids.length) {
+        // Every file refused: nothing to post; the caption is the user's again, the rows say why.
+        giveBackCaption();
+        tray.append(close());
+        return finishFiles();
+      }
       const m = await postFiles({ chatId: c.id, clientId: messageKey, fileIds: ids, caption: caption || undefined, replyToSeq }, tray);
       if (!m) { tray.remove(); return finishFiles(); } // given up with «Отменить»: the files stay unposted on the server
-      tray.remove();
+      // Posted with the files that were accepted: only the refused ones stay in the tray, each saying why.
+      if (refused.size) {
+        for (const r of rows) if (!refused.has(r.f)) r.el.remove();
+        tray.append(close());
+      } else {
+        tray.remove();
+      }
       if (current === c) client.receive(m.chatId, m.seq, () => onMessage(m));
     } catch (e) {
+      giveBackCaption();
+      // Lost on the way (no network, the server busy): the files are still in the page — a voice note cannot be chosen
+      // again — so «Повторить» sends them anew (with the caption the composer holds then), but those the server
+      // refused. A refusal has no retry.
+      const retryable = e.status !== undefined ? e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500
+        : ['network', 'service_unavailable'].includes(hubError(e).code);
+      const again = files.filter(f => !refused.has(f));
+      tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
+        retryable && !resumed && again.length > 0 && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(again, undefined, uploaded, bare); } }, 'Повторить'),
+        close());
+    }
+    finishFiles();
+
+    function giveBackCaption() {
       // Not posted: the caption is the user's again (a draft of its chat, also when another chat is open by now).
       if (caption && !resumed && !(current === c ? c.input.value : drafts.get(c.id))) {
         if (current === c) c.input.value = caption;
         noteDraft(c, caption);
       }
-      // Lost on the way (no network, the server busy): the files are still in the page — a voice note cannot be chosen
-      // again — so «Повторить» sends them anew (with the caption the composer holds then). A refusal has no retry.
-      const retryable = e.status !== undefined ? e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500
-        : ['network', 'service_unavailable'].includes(hubError(e).code);
-      tray.append(h('p', { class: 'error', role: 'alert' }, 'Файл не отправлен: ' + (e.display || hubError(e).message)),
-        retryable && !resumed && h('button', { class: 'btn small', type: 'button', onclick: () => { tray.remove(); if (current === c) sendFiles(files, undefined, uploaded, bare); } }, 'Повторить'),
-        h('button', { class: 'btn small', type: 'button', onclick: () => tray.remove() }, 'Закрыть'));
     }
-    finishFiles();
 
     function finishFiles() {
       for (const id of kept) dropUpload(id); // posted or refused: nothing to continue after a reload
