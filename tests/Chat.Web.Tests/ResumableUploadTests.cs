@@ -387,6 +387,74 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".kept-upload")).ToHaveCountAsync(0);
     }
 
+    /// <summary>
+    /// On 3G a resumable upload's declaration reaches the server and its answer is lost: the page declares it again under
+    /// the id it chose (and kept before sending), gets the same upload back, and the file is posted once; the server holds
+    /// one upload. Before, the tray said «Файл не отправлен», «Повторить» declared a second upload, and the first, known to
+    /// nobody, held the file's size of the school's quota for a day.
+    /// </summary>
+    [Fact]
+    public async Task LargeFile_DeclarationsAnswerLost_DeclaredAgainUnderTheSameId_PostedOnce_OneUploadOnTheServer()
+    {
+        var school = await Scene.SchoolAsync("Школа №65");
+        var classId = await school.ClassAsync("11А");
+        var teacher = await school.TeacherAsync("Марина Викторовна", classTeacherOf: classId);
+        var chatId = await School.ChatIdAsync(teacher, school.Id, "11А");
+        var bytes = SampleFiles.Pdf(200_000);
+        var page = await PageAsync(Phone);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "11А");
+
+        // The first declaration gets to the server, which stores the upload; its answer never gets back to the page.
+        var declarations = new List<string>();
+        await page.RouteAsync("**/api/schools/*/uploads", async route =>
+        {
+            if (route.Request.Method != "POST")
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            int count;
+            lock (declarations)
+            {
+                declarations.Add(route.Request.PostData ?? "");
+                count = declarations.Count;
+            }
+
+            if (count == 1)
+            {
+                await route.FetchAsync();
+                await route.AbortAsync("internetdisconnected");
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Сообщение" }).FillAsync("Запись открытого урока");
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Открытый урок.pdf", "application/pdf", bytes));
+        var card = MessageCard(page, "Запись открытого урока");
+        await Expect(card).ToHaveCountAsync(1);
+        await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0);
+
+        // Declared twice under one id; one upload on the server, one message with the whole file.
+        lock (declarations)
+        {
+            Assert.Equal(2, declarations.Count);
+            var ids = declarations.Select(d => System.Text.Json.JsonDocument.Parse(d).RootElement.GetProperty("uploadId").GetGuid()).ToArray();
+            Assert.Equal(ids[0], ids[1]);
+        }
+
+        Assert.Equal(1, await App.ExecuteSqlAsync("UPDATE file_uploads SET touched_at = touched_at WHERE school_id = @id", new { id = school.Id }));
+        var history = await Scene.Read(await teacher.Http.GetAsync($"/api/chats/{chatId}/messages"));
+        var posted = Assert.Single(history.EnumerateArray(), m => m.GetProperty("text").GetString() == "Запись открытого урока");
+        var file = Assert.Single(posted.GetProperty("files").EnumerateArray());
+        Assert.Equal(bytes.Length, file.GetProperty("size").GetInt64());
+        await Until(async () => await page.EvaluateAsync<int>(KeptCount) == 0);
+    }
+
     [Fact]
     public async Task FileUploaded_ConnectionLostBeforeItIsPosted_PostedOnceWhenTheNetworkIsBack()
     {

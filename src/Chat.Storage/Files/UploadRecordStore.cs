@@ -15,12 +15,21 @@ public sealed class UploadRecordStore(NpgsqlDataSource db)
 {
     private const string Columns = "id, school_id, uploader_id, name, size, created_at, touched_at";
 
-    public async Task InsertAsync(UploadRow row, CancellationToken ct)
+    /// <summary>Records a new upload; false when an upload with its id exists already (a repeated declaration).</summary>
+    public async Task<bool> InsertAsync(UploadRow row, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO file_uploads (id, school_id, uploader_id, name, size) VALUES (@Id, @SchoolId, @UploaderId, @Name, @Size)",
-            row, cancellationToken: ct));
+        return await c.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO file_uploads (id, school_id, uploader_id, name, size) VALUES (@Id, @SchoolId, @UploaderId, @Name, @Size) ON CONFLICT (id) DO NOTHING",
+            row, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>The upload with this id, whoever's and however old (null when there is none): for a declaration repeating an id.</summary>
+    public async Task<UploadRow?> FindAsync(Guid id, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<UploadRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM file_uploads WHERE id = @id", new { id }, cancellationToken: ct));
     }
 
     /// <summary>The upload, only for its own uploader in its own school and while it has not expired; null otherwise.</summary>

@@ -23,7 +23,9 @@ namespace Chat.Hub.Tests.Files;
 /// </summary>
 public sealed class ResumableUploadApp : FilesApp
 {
-    protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings => [new("Files:UploadExpirySeconds", "60")];
+    // More people sign in than the per-client code limit (30 an hour, all from the loopback here) lets through.
+    protected override IEnumerable<KeyValuePair<string, string?>> MoreSettings =>
+        [new("Files:UploadExpirySeconds", "60"), new("Auth:CodeSendsPerClientPerHour", "1000")];
 
     public override async Task InitializeAsync()
     {
@@ -325,6 +327,68 @@ public sealed class ResumableUploadTests(ResumableUploadApp app) : IClassFixture
         Assert.Equal(10_000, (await StatusAsync(room.Teacher, room.School.Id, upload.UploadId)).Offset);
         var done = await (await SendAsync(room.Teacher, room.School.Id, upload.UploadId, 10_000, bytes[10_000..])).ReadAsync<UploadDto>();
         Assert.NotNull(done.File);
+    }
+
+    /// <summary>
+    /// On 3G a declaration can reach the server and its answer be lost; the client declares again under the id it chose:
+    /// the same upload comes back (the bytes it has, then its file), its size promised once against the school's quota and
+    /// counted once among the person's open uploads. Before, every declaration was a new upload: the first, known to
+    /// nobody, held its 2 MB of the 3 MB quota for a day, and the repeat was refused with storage_quota_exceeded.
+    /// Someone else's id, another file under the same id or another school's are refused, and that upload is left as it is.
+    /// </summary>
+    [Fact]
+    public async Task Declaration_RepeatedUnderTheClientsId_ReturnsTheSameUpload_ReservedOnce_AnotherPersonsIdNotTakenOver()
+    {
+        var room = await new SchoolBuilder(app).ClassRoomAsync();
+        var other = await new SchoolBuilder(app).CreateAsync("Школа №2");
+        var schoolId = room.School.Id;
+        var bytes = SampleFiles.Pdf(2_000_000); // of the 3 MB quota
+        var id = Guid.NewGuid();
+        Task<HttpResponseMessage> DeclareAsync(TestUser who, Guid school, string name = "Урок.pdf", long? size = null) =>
+            who.Http.PostAsJsonAsync($"/api/schools/{school}/uploads", new { name, size = size ?? bytes.Length, uploadId = id });
+        await using var db = new NpgsqlConnection(app.ConnectionString);
+        Task<int> RowsAsync() => db.ExecuteScalarAsync<int>("SELECT count(*)::int FROM file_uploads WHERE school_id = @schoolId", new { schoolId });
+
+        var first = await DeclareAsync(room.Teacher, schoolId);
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(id, (await first.ReadAsync<UploadDto>()).UploadId);
+        var again = await DeclareAsync(room.Teacher, schoolId);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var repeated = await again.ReadAsync<UploadDto>();
+        Assert.Equal((id, 0L, (FileDto?)null), (repeated.UploadId, repeated.Offset, repeated.File));
+        Assert.Equal(1, await RowsAsync());
+
+        // Its 2 MB are promised once: a 1 MB upload still fits beside it under the 3 MB quota.
+        var beside = await (await StartAsync(room.Teacher, schoolId, "Задачи.pdf", 1_000_000)).ReadAsync<UploadDto>();
+        await (await room.Teacher.Http.DeleteAsync($"/api/schools/{schoolId}/uploads/{beside.UploadId}")).EnsureOkAsync();
+
+        // Someone else's id is not taken over: not by a classmate, not by another school's admin, not for another file.
+        foreach (var (who, school) in new[] { (room.Petya, schoolId), (room.School.Admin, schoolId), (other.Admin, other.Id) })
+        {
+            Assert.Contains("uploadId", (await (await DeclareAsync(who, school)).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed")).Errors!.Keys);
+        }
+
+        await (await DeclareAsync(room.Teacher, schoolId, "Другой урок.pdf")).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await DeclareAsync(room.Teacher, schoolId, size: 1000)).ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
+        await (await room.Petya.Http.GetAsync($"/api/schools/{schoolId}/uploads/{id}")).ExpectErrorAsync(HttpStatusCode.NotFound, "upload_not_found");
+        Assert.Equal(1, await RowsAsync());
+
+        // Declared again midway, it says how far it got; once complete, it gives the file, recorded once.
+        await (await SendAsync(room.Teacher, schoolId, id, 0, bytes[..Chunk])).EnsureOkAsync();
+        Assert.Equal(Chunk, (await (await DeclareAsync(room.Teacher, schoolId)).ReadAsync<UploadDto>()).Offset);
+        var done = await (await SendAsync(room.Teacher, schoolId, id, Chunk, bytes[Chunk..])).ReadAsync<UploadDto>();
+        Assert.NotNull(done.File);
+        var afterwards = await DeclareAsync(room.Teacher, schoolId);
+        Assert.Equal(HttpStatusCode.OK, afterwards.StatusCode);
+        Assert.Equal(done.File!.Id, (await afterwards.ReadAsync<UploadDto>()).File?.Id);
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT count(*)::int FROM files WHERE school_id = @schoolId", new { schoolId }));
+        Assert.Equal(1, await RowsAsync());
+
+        // The id of a one-request upload of the teacher's is not a resumable upload's to take.
+        var oneRequest = Guid.NewGuid();
+        await (await room.Teacher.Http.PostAsync($"/api/schools/{schoolId}/files?name=Записка.pdf&uploadId={oneRequest}", new ByteArrayContent(SampleFiles.Pdf(10_000)))).EnsureOkAsync();
+        await (await room.Teacher.Http.PostAsJsonAsync($"/api/schools/{schoolId}/uploads", new { name = "Записка.pdf", size = 10_000, uploadId = oneRequest }))
+            .ExpectErrorAsync(HttpStatusCode.BadRequest, "validation_failed");
     }
 
     [Fact]

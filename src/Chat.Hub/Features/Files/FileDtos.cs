@@ -38,8 +38,12 @@ public sealed record StorageKindDto(string Kind, long Bytes, int Files);
 /// <summary>What the name and the declared size allow an upload, before its bytes are seen.</summary>
 internal sealed record UploadPlan(FileType Promised, string Extension, long TypeLimit, long QuotaLeft);
 
-/// <summary>A new resumable upload: the file's name and its exact size in bytes.</summary>
-public sealed record StartUploadBody(string? Name, long? Size);
+/// <summary>
+/// A new resumable upload: the file's name and its exact size in bytes; <c>uploadId</c> (optional, chosen by the client)
+/// makes the declaration safe to repeat: the same uploader declaring the same id again gets the upload stored the first
+/// time. Without it the server chooses the id.
+/// </summary>
+public sealed record StartUploadBody(string? Name, long? Size, Guid? UploadId = null);
 
 /// <summary>
 /// A resumable upload as its uploader sees it: <c>offset</c> is how many bytes the server has (send the next chunk

@@ -26,11 +26,12 @@ public static class FilesApi
             return created ? Results.Created($"/api/files/{file.Id}", file) : Results.Ok(file);
         }));
 
-        // Resumable uploads: declare the file, send it in chunks at the server's offset, resume after a drop.
+        // Resumable uploads: declare the file, send it in chunks at the server's offset, resume after a drop. A declaration
+        // repeated under the client's uploadId (its answer was lost) answers 200 with the upload stored the first time.
         school.MapPost("/uploads", async (Guid schoolId, StartUploadBody body, ClaimsPrincipal user, UploadService s, CancellationToken ct) =>
         {
-            var upload = await s.StartAsync(user.AccountId(), schoolId, body, ct);
-            return Results.Created($"/api/schools/{schoolId}/uploads/{upload.UploadId}", upload);
+            var (upload, created) = await s.StartAsync(user.AccountId(), schoolId, body, ct);
+            return created ? Results.Created($"/api/schools/{schoolId}/uploads/{upload.UploadId}", upload) : Results.Ok(upload);
         });
         school.MapGet("/uploads/{uploadId:guid}", async (Guid schoolId, Guid uploadId, HttpContext http, UploadService s, CancellationToken ct) =>
         {

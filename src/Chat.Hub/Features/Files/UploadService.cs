@@ -28,8 +28,13 @@ public sealed class UploadService(
 
     private TimeSpan Expiry => options.Value.UploadExpiry;
 
-    /// <summary>Starts an upload; refused at once (as the one-request upload would) when the name's kind or the school's quota cannot take the size.</summary>
-    public async Task<UploadDto> StartAsync(Guid me, Guid schoolId, StartUploadBody body, CancellationToken ct)
+    /// <summary>
+    /// Starts an upload; refused at once (as the one-request upload would) when the name's kind or the school's quota
+    /// cannot take the size. Under a client's <see cref="StartUploadBody.UploadId"/> declared before by the same person
+    /// (the first answer was lost), returns that upload as it is now — not a second one promised the same room — with
+    /// <c>Created</c> false. Returns the upload and whether it is new.
+    /// </summary>
+    public async Task<(UploadDto Upload, bool Created)> StartAsync(Guid me, Guid schoolId, StartUploadBody body, CancellationToken ct)
     {
         await access.ActiveMemberAsync(schoolId, me, ct);
         var name = FileService.SafeName(body.Name);
@@ -38,15 +43,31 @@ public sealed class UploadService(
             throw ChatException.Field("size", "Укажите размер файла в байтах (больше нуля).");
         }
 
+        if (body.UploadId == Guid.Empty)
+        {
+            throw ChatException.Field("uploadId", "Идентификатор загрузки должен быть UUID, не нулевым.");
+        }
+
+        var size = body.Size.Value;
+        if (body.UploadId is { } chosen && await DeclaredAsync(me, schoolId, chosen, name, size, ct) is { } again)
+        {
+            return (again, false);
+        }
+
         // The school's other unfinished uploads are promised room too: together they must fit the quota and the disk.
-        await files.PlanAsync(schoolId, name, body.Size, alsoPromised: await uploads.OpenBytesAsync(schoolId, Expiry, ct), ct);
+        await files.PlanAsync(schoolId, name, size, alsoPromised: await uploads.OpenBytesAsync(schoolId, Expiry, ct), ct);
         if (await uploads.OpenCountAsync(me, ct) >= options.Value.MaxOpenUploadsPerPerson)
         {
             throw new ChatException(ChatError.TooManyUploads);
         }
 
-        var row = new UploadRow(Guid.CreateVersion7(), schoolId, me, name, body.Size.Value, DateTime.UtcNow, DateTime.UtcNow);
-        await uploads.InsertAsync(row, ct);
+        var row = new UploadRow(body.UploadId ?? Guid.CreateVersion7(), schoolId, me, name, size, DateTime.UtcNow, DateTime.UtcNow);
+        if (!await uploads.InsertAsync(row, ct))
+        {
+            // The same id declared at the same moment (a repeat racing the first): the upload that got in.
+            return (await DeclaredAsync(me, schoolId, row.Id, name, size, ct) ?? throw UploadIdTaken(), false);
+        }
+
         try
         {
             await files.StoreAsync(() =>
@@ -61,8 +82,41 @@ public sealed class UploadService(
             throw;
         }
 
-        return Dto(row, 0, null);
+        return (Dto(row, 0, null), true);
     }
+
+    /// <summary>
+    /// The upload declared before under the client's id <paramref name="id"/>, as it is now, when it is this person's
+    /// upload of this file in this school (a repeated declaration); null when the id is free. An id that is someone
+    /// else's upload, another school's or another file's — or the id of one of this person's one-request uploads, which
+    /// the completion would take for this file — is refused, and that upload is left as it is.
+    /// </summary>
+    private async Task<UploadDto?> DeclaredAsync(Guid me, Guid schoolId, Guid id, string name, long size, CancellationToken ct)
+    {
+        var row = await uploads.FindAsync(id, ct);
+        var file = await records.FindByUploadAsync(me, id, ct);
+        if (row is null)
+        {
+            return file is null ? null : throw UploadIdTaken();
+        }
+
+        if (row.UploaderId != me || row.SchoolId != schoolId || row.Name != name || row.Size != size)
+        {
+            throw UploadIdTaken();
+        }
+
+        if (file is not null)
+        {
+            return Dto(row, row.Size, FileDto.From(file));
+        }
+
+        // Expired (not removed yet): gone, as for every other call about it.
+        return DateTime.SpecifyKind(row.TouchedAt, DateTimeKind.Utc) + Expiry < DateTime.UtcNow
+            ? throw new ChatException(ChatError.UploadNotFound)
+            : Dto(row, spool.Length(id) ?? 0, null); // no bytes file yet: the first declaration is still creating it
+    }
+
+    private static ChatException UploadIdTaken() => ChatException.Field("uploadId", "Этот идентификатор загрузки уже использован.");
 
     /// <summary>How far the upload got (and its file once complete).</summary>
     public async Task<UploadDto> GetAsync(Guid me, Guid schoolId, Guid uploadId, CancellationToken ct)

@@ -203,20 +203,28 @@ function networkBack(ms) {
  * onWaiting(true) meanwhile, onWaiting(false) once chunks go through again. A refusal (type, limit, quota) rejects
  * with the server's ApiError. onProgress(fraction 0..1). Resolves to the FileDto.
  * resume: { uploadId } continues an upload declared earlier (before a reload) from the offset the server has;
- * { onStarted(uploadId) } is told the new upload's id once declared (to keep it for after a reload).
+ * { newUploadId, onStarted(uploadId) }: a new upload is declared under newUploadId (chosen by the caller), and onStarted is told it
+ * (to keep it for after a reload) before the declaration is sent.
+ * The declaration is retried like a chunk: on 3G it can reach the server and its answer be lost; declared again under
+ * the same id, the server returns the upload it stored the first time (before, the page gave up with «Файл не
+ * отправлен», and that first upload, known to nobody, held its size of the school's quota for a day).
  */
 export async function uploadResumable(schoolId, file, onProgress, onWaiting, resume = {}) {
   const chunk = uploadChunkBytes();
-  const uploadId = resume.uploadId || (await api('POST', `/api/schools/${schoolId}/uploads`, { name: file.name, size: file.size })).uploadId;
+  const uploadId = resume.uploadId || resume.newUploadId || crypto.randomUUID();
   if (!resume.uploadId) await resume.onStarted?.(uploadId);
   const url = `/api/schools/${schoolId}/uploads/${uploadId}`;
+  let declared = !!resume.uploadId;
   let offset = 0;
   let failures = 0;
   let resync = !!resume.uploadId; // a continued upload starts by asking the server how much it has
   for (;;) {
     try {
       let answer;
-      if (resync) {
+      if (!declared) {
+        answer = await api('POST', `/api/schools/${schoolId}/uploads`, { name: file.name, size: file.size, uploadId });
+        declared = true;
+      } else if (resync) {
         answer = await api('GET', url);
       } else {
         const end = Math.min(file.size, offset + chunk);

@@ -1408,7 +1408,7 @@ export function showMain(root, me, school, schools, nav) {
       waiting = now;
       r.el.classList.toggle('waiting', now);
       r.state.textContent = now ? 'Нет связи — продолжим, когда сеть вернётся…' : Math.round(r.bar.value * 100) + '%';
-    }, { uploadId: r.uploadId, onStarted });
+    }, { uploadId: r.uploadId, newUploadId: newId(), onStarted });
   }
 
   /**

@@ -1,5 +1,5 @@
-// Unfinished resumable uploads kept across a reload: IndexedDB (`chat-uploads`, store `uploads`, keyed by the server's
-// upload id) holds { uploadId, accountId, schoolId, chatId, caption, file } — the File itself is storable there, so
+// Unfinished resumable uploads kept across a reload: IndexedDB (`chat-uploads`, store `uploads`, keyed by the upload's
+// id, chosen by the client and kept before the upload is declared) holds { uploadId, accountId, schoolId, chatId, caption, file } — the File itself is storable there, so
 // after a reload the chat offers to continue from the server's offset without choosing the file again. A browser
 // without IndexedDB (or refusing it) keeps nothing: uploads then live as long as the page, as before.
 
@@ -7,7 +7,7 @@ import { objectStore } from './idb.js';
 
 const run = objectStore('chat-uploads', 'uploads', { keyPath: 'uploadId' });
 
-/** Keeps an upload that has started (its id is the server's). */
+/** Keeps an upload about to be declared (its id chosen by the client: the server takes it, and takes it again on a repeat). */
 export function keepUpload(record) {
   return run('readwrite', s => { s.put({ ...record, keptAt: Date.now() }); }, undefined);
 }
