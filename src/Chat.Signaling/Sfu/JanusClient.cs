@@ -48,17 +48,31 @@ public sealed class JanusClient : IAsyncDisposable
     /// <summary>Raised once when this client's session is gone (socket closed, Janus restarted, session timed out).</summary>
     public event Action<JanusClient>? SessionLost;
 
-    public static async Task<JanusClient> ConnectAsync(Uri url, TimeSpan keepAlive, CancellationToken ct)
+    /// <summary>
+    /// Connects and creates the session. The whole of it (TCP, the WebSocket handshake, the session's creation) gives up
+    /// after <paramref name="connectTimeout"/> (default 5 s) with a <see cref="JanusException"/> of code 0: a machine
+    /// that is down without refusing, or a Janus that accepts and never answers, would otherwise hold the connect for
+    /// minutes (TCP's own retries) or for ever (the handshake has no timeout).
+    /// </summary>
+    public static async Task<JanusClient> ConnectAsync(Uri url, TimeSpan keepAlive, CancellationToken ct, TimeSpan? connectTimeout = null)
     {
         var client = new JanusClient(url);
+        var limit = connectTimeout ?? TimeSpan.FromSeconds(5);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(limit);
         try
         {
-            await client.socket.ConnectAsync(url, ct);
+            await client.socket.ConnectAsync(url, timeout.Token);
             client.receiveLoop = Task.Run(client.ReceiveAsync, CancellationToken.None);
-            var created = await client.RequestAsync(new JsonObject { ["janus"] = "create" }, waitForEvent: false, ct);
+            var created = await client.RequestAsync(new JsonObject { ["janus"] = "create" }, waitForEvent: false, timeout.Token);
             client.SessionId = created["data"]!["id"]!.GetValue<long>();
             client.keepAliveLoop = Task.Run(() => client.KeepAliveAsync(keepAlive), CancellationToken.None);
             return client;
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException && timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            await client.DisposeAsync();
+            throw new JanusException(0, $"no connection to Janus at {url} in {limit}");
         }
         catch
         {

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Chat.Signaling.Sdp;
 using Chat.Signaling.Sfu;
 using Chat.Signaling.Tests.Sdp;
@@ -69,5 +71,45 @@ public sealed class JanusClientTests
         Assert.Equal("ws://a/", pool.Place(new Dictionary<string, int>()));
         Assert.Equal("ws://b/", pool.Place(new Dictionary<string, int> { ["ws://a/"] = 2, ["ws://c/"] = 1 }));
         Assert.Equal("ws://c/", pool.Place(new Dictionary<string, int> { ["ws://a/"] = 2, ["ws://b/"] = 2, ["ws://c/"] = 1 }));
+    }
+
+    /// <summary>
+    /// A Janus machine that is down without refusing (or a Janus that accepts and never answers) costs a connect its
+    /// timeout, not minutes; an instance whose connect failed gets no new calls while another is not known to be down,
+    /// and with every one down they are all candidates again. Before, the connect had no timeout of its own and the
+    /// failed instance, counting no live calls, was chosen first.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_instance_is_left_out_of_placement_and_a_silent_one_costs_only_the_connect_timeout()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0); // accepts (the kernel does), never answers
+        silent.Start();
+        var hung = $"ws://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/";
+        var refused = $"ws://127.0.0.1:{ClosedPort()}/";
+        await using var pool = new JanusPool(new JanusOptions
+        {
+            Urls = [refused, hung], ConnectTimeout = TimeSpan.FromMilliseconds(500), RetryFailedAfter = TimeSpan.FromHours(1),
+        });
+
+        Assert.Equal(refused, pool.Place(new Dictionary<string, int>()));
+        await Assert.ThrowsAnyAsync<Exception>(() => pool.ClientAsync(refused, default));
+        Assert.Equal(hung, pool.Place(new Dictionary<string, int>()));
+        Assert.Equal(hung, pool.Place(new Dictionary<string, int> { [hung] = 5 }));
+
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<JanusException>(() => pool.ClientAsync(hung, default));
+        Assert.Equal(0, error.Code);
+        Assert.True(took.Elapsed < TimeSpan.FromSeconds(5), $"the connect took {took.Elapsed}");
+
+        // Both down: both are candidates again, the least loaded first.
+        Assert.Equal(refused, pool.Place(new Dictionary<string, int> { [hung] = 5 }));
+        Assert.Equal(hung, pool.Place(new Dictionary<string, int> { [refused] = 5 }));
+    }
+
+    private static int ClosedPort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

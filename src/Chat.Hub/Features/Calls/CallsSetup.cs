@@ -17,6 +17,8 @@ internal static class CallsSetup
         {
             EveryUrl(p, o.Urls, ["ws", "wss"]);
             p.Positive(o.KeepAlive);
+            p.Positive(o.ConnectTimeout);
+            p.NotNegative(o.RetryFailedAfter);
         });
         services.AddCheckedOptions<TurnOptions>(configuration, "Calls:Turn", (o, p) =>
         {
