@@ -198,6 +198,16 @@ public sealed class CallStore(NpgsqlDataSource db)
             new { callId, url, room, secret }, s.Transaction, cancellationToken: ct));
     }
 
+    /// <summary>
+    /// Gives the live call the room <paramref name="room"/> only if it has none (a room made without holding the call's
+    /// lock: another node may have stored one meanwhile, or the call ended). Returns whether it did. One statement, which
+    /// waits for nothing but the row, so it needs no call lock before it.
+    /// </summary>
+    public async Task<bool> TrySetSfuAsync(DbScope s, Guid callId, string url, long room, string secret, CancellationToken ct) =>
+        await s.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE calls SET sfu_url = @url, sfu_room = @room, sfu_secret = @secret WHERE id = @callId AND sfu_room IS NULL AND ended_at IS NULL",
+            new { callId, url, room, secret }, s.Transaction, cancellationToken: ct)) == 1;
+
     /// <summary>How many live calls each SFU instance holds (for placing a new call on the least loaded one).</summary>
     public async Task<IReadOnlyDictionary<string, int>> LiveCallsPerSfuAsync(CancellationToken ct)
     {

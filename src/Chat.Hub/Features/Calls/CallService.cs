@@ -41,6 +41,9 @@ public sealed partial class CallService(
     private readonly ConcurrentDictionary<(Guid Call, Guid Account), long> screenPublishers = new();
     private readonly ConcurrentDictionary<(Guid Call, Guid Account, long Feed), long> subscribers = new();
     private readonly ConcurrentDictionary<string, long> adminHandles = new();
+
+    // Rooms being made on this node, per call (EnsureRoomAsync): one making at a time, shared by whoever asks meanwhile.
+    private readonly Dictionary<Guid, Task<CallRow>> roomsInMaking = [];
     private int subscribed;
 
     public async Task<CallJoinDto> StartAsync(Guid me, Guid chatId, bool lessonMode, CancellationToken ct, bool broadcast = false, string? connectionId = null, string? page = null)
@@ -874,32 +877,87 @@ public sealed partial class CallService(
     }
 
     /// <summary>
-    /// Gives the call a VideoRoom room unless it has one: on the least loaded instance, under the call's row lock, so
-    /// two participants (or two nodes) re-publishing after a Janus restart never create two rooms for one call.
+    /// Gives the call a VideoRoom room unless it has one, on the least loaded instance. One making at a time per call on
+    /// this node: whoever asks meanwhile (everyone re-publishing after a Janus restart) waits for that one, and gives up
+    /// waiting with their own request, not the making. Janus is talked to with no transaction open and no lock of the
+    /// call held (<see cref="MakeRoomAsync"/>), so a Janus that does not answer keeps nobody else of the call waiting.
+    /// Before, the room was made under the call's row lock: with a hung Janus every publishing page's retry queued behind
+    /// it (each holding a database connection) for a connect without a timeout and a 10 s request, and every join, leave
+    /// and mute of the call waited behind them.
     /// </summary>
-    private Task<CallRow> EnsureRoomAsync(Guid callId, CancellationToken ct) =>
-        database.InTransactionAsync(async s =>
+    private async Task<CallRow> EnsureRoomAsync(Guid callId, CancellationToken ct)
+    {
+        Task<CallRow> making;
+        lock (roomsInMaking)
         {
-            var locked = await calls.LockAsync(s, callId, [], ct);
-            if (locked is null || locked.Value.Call.EndedAt is not null)
+            if (!roomsInMaking.TryGetValue(callId, out making!))
             {
-                throw new ChatException(ChatError.CallNotFound);
+                making = MakeRoomAsync(callId, lifetime?.ApplicationStopping ?? CancellationToken.None);
+                roomsInMaking[callId] = making;
+                _ = making.ContinueWith(
+                    _ =>
+                    {
+                        lock (roomsInMaking)
+                        {
+                            roomsInMaking.Remove(callId);
+                        }
+                    },
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
+        }
 
-            var row = locked.Value.Call;
-            if (row.SfuUrl is not null && row.SfuRoom is not null)
-            {
-                return row;
-            }
+        return await making.WaitAsync(ct);
+    }
 
-            var url = janus.Place(await calls.LiveCallsPerSfuAsync(ct));
-            var (room, secret) = JanusPool.NewRoom();
-            var client = await SfuCallAsync(() => janus.ClientAsync(url, ct));
-            var admin = await AdminHandleAsync(client, url, ct);
-            await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants + 1, ct));
-            await calls.SetSfuAsync(s, callId, url, room, secret, ct);
+    /// <summary>
+    /// Makes the call's room on Janus, then stores it in a short transaction of its own, only if the call still has
+    /// none and is live: of two nodes making one at once, the first to store it wins and the other destroys its own.
+    /// </summary>
+    private async Task<CallRow> MakeRoomAsync(Guid callId, CancellationToken ct)
+    {
+        await Task.Yield(); // not under the caller's lock of roomsInMaking
+        var row = await calls.GetAsync(callId, ct);
+        if (row is null || row.EndedAt is not null)
+        {
+            throw new ChatException(ChatError.CallNotFound);
+        }
+
+        if (row.SfuUrl is not null && row.SfuRoom is not null)
+        {
+            return row;
+        }
+
+        var url = janus.Place(await calls.LiveCallsPerSfuAsync(ct));
+        var (room, secret) = JanusPool.NewRoom();
+        var client = await SfuCallAsync(() => janus.ClientAsync(url, ct));
+        var admin = await AdminHandleAsync(client, url, ct);
+        await SfuCallAsync(() => client.CreateRoomAsync(admin, room, secret, CallState.MaxParticipants + 1, ct));
+        if (client.IsLost)
+        {
+            // The instance went away while the room was being made (its restart's recovery may already have run): a
+            // room stored now would be one nobody could join. The caller retries, as while Janus is down.
+            throw new ChatException(ChatError.MediaUnavailable);
+        }
+
+        var stored = await database.InTransactionAsync(s => calls.TrySetSfuAsync(s, callId, url, room, secret, ct), ct);
+        if (stored)
+        {
             return row with { SfuUrl = url, SfuRoom = room, SfuSecret = secret };
-        }, ct);
+        }
+
+        // Another node stored a room first, or the call ended meanwhile: ours is not needed.
+        try
+        {
+            await client.DestroyRoomAsync(admin, room, secret, ct);
+        }
+        catch (JanusException e)
+        {
+            LogSfu(logger, e, callId);
+        }
+
+        row = await calls.GetAsync(callId, ct);
+        return row is { EndedAt: null, SfuUrl: not null, SfuRoom: not null } ? row : throw new ChatException(ChatError.CallNotFound);
+    }
 
     private async Task<(JanusClient Client, CallRow Row)> SfuAsync(CallRow row, CancellationToken ct)
     {
