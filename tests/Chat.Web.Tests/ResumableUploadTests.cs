@@ -704,4 +704,35 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         await Expect(page.Locator(".upload-tray")).ToHaveCountAsync(0);
         Assert.True(expired && renewalLost);
     }
+    /// <summary>
+    /// A resumable upload the server refuses (here its content is not what its name says; the quota is another such
+    /// refusal, after which the server keeps the upload for a client that would continue it): the row names the file
+    /// with the server's reason, and the page cancels the upload on the server, so that it holds no room of the school's.
+    /// </summary>
+    [Fact]
+    public async Task LargeFile_Refused_ItsRowSaysWhy_TheUploadIsCancelledOnTheServer()
+    {
+        var school = await Scene.SchoolAsync("Школа №61");
+        var classId = await school.ClassAsync("8Д");
+        var teacher = await school.TeacherAsync("Тамара Ильинична", classTeacherOf: classId);
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await page.EvaluateAsync("() => localStorage.setItem('chat.uploadChunkBytes', String(64 * 1024))");
+        await OpenChatAsync(page, "8Д");
+        var cancelled = new TaskCompletionSource<string>();
+        page.Request += (_, r) =>
+        {
+            if (r.Method == "DELETE" && new Uri(r.Url).AbsolutePath.Contains("/uploads/", StringComparison.Ordinal))
+            {
+                cancelled.TrySetResult(new Uri(r.Url).AbsolutePath);
+            }
+        };
+
+        await page.Locator("input[type=file]").SetInputFilesAsync(Upload.File("Оценки.csv", "text/csv", SampleFiles.Pdf(300_000)));
+        await Expect(page.Locator(".upload-tray .refused")).ToContainTextAsync("Файл «Оценки.csv» не отправлен:");
+        var path = await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var uploadId = path[(path.LastIndexOf('/') + 1)..];
+        Assert.False((await teacher.Http.GetAsync($"/api/schools/{school.Id}/uploads/{uploadId}")).IsSuccessStatusCode);
+        Assert.Equal(0, await page.EvaluateAsync<int>(KeptCount));
+    }
 }

@@ -1486,7 +1486,12 @@ export function showMain(root, me, school, schools, nav) {
             refused.add(r.f);
             r.el.classList.add('refused');
             r.el.replaceChildren(h('span', { class: 'error', role: 'alert' }, `Файл «${r.f.name}» не отправлен: ${e.display}`));
-            if (r.uploadId) dropUpload(r.uploadId);
+            if (r.uploadId) {
+              // Not to be continued from this page: the server lets it go too (one refused for the quota is kept there,
+              // holding its room among the school's unfinished uploads for a day, for a client that would continue it).
+              dropUpload(r.uploadId);
+              api('DELETE', `/api/schools/${school.schoolId}/uploads/${r.uploadId}`).catch(() => {});
+            }
             continue;
           }
         }
