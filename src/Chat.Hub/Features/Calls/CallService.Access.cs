@@ -11,27 +11,9 @@ public sealed partial class CallService
 {
     public async Task AccessLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> lost, CancellationToken ct)
     {
-        foreach (var byChat in lost.GroupBy(l => l.ChatId))
-        {
-            try
-            {
-                if (await calls.LiveInChatAsync(byChat.Key, ct) is not { } live)
-                {
-                    continue;
-                }
-
-                foreach (var accountId in byChat.Select(l => l.AccountId).Distinct())
-                {
-                    await PutOutAsync(live, accountId, ct);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The change that took the access is stored; the call is left as it was (the person's next request
-                // there is refused, and the host can still remove them).
-                LogAccessLostFailed(logger, e, byChat.Key);
-            }
-        }
+        // The change that took the access is stored; when a call cannot follow, it is left as it was (the person's next
+        // request there is refused, and the host can still remove them).
+        await InLiveCallsAsync(lost, PutOutAsync, ct);
 
         // A host who left the chat (left the school, taken out of it) hosts nothing there any more: their plans are
         // cancelled, so that no reminder goes out and nobody opens a lesson whose host cannot come (its mute and
@@ -61,6 +43,33 @@ public sealed partial class CallService
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogAccessLostFailed(logger, e, Guid.Empty);
+        }
+    }
+
+    /// <summary>
+    /// Does <paramref name="act"/> for each person in their chat's live call, chat by chat; a chat whose call cannot
+    /// follow is logged and the others go on (what changed the person's rights is stored either way).
+    /// </summary>
+    private async Task InLiveCallsAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> people, Func<CallRow, Guid, CancellationToken, Task> act, CancellationToken ct)
+    {
+        foreach (var byChat in people.GroupBy(l => l.ChatId))
+        {
+            try
+            {
+                if (await calls.LiveInChatAsync(byChat.Key, ct) is not { } live)
+                {
+                    continue;
+                }
+
+                foreach (var accountId in byChat.Select(l => l.AccountId).Distinct())
+                {
+                    await act(live, accountId, ct);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogAccessLostFailed(logger, e, byChat.Key);
+            }
         }
     }
 
@@ -97,29 +106,8 @@ public sealed partial class CallService
     /// camera off, their camera and screen feeds kicked out of the room (so nothing they had turned on before goes on),
     /// and turning anything on again is refused while the mute lasts (<c>member_muted</c>). The chat sees it at once.
     /// </summary>
-    public async Task PublishingLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> muted, CancellationToken ct)
-    {
-        foreach (var byChat in muted.GroupBy(l => l.ChatId))
-        {
-            try
-            {
-                if (await calls.LiveInChatAsync(byChat.Key, ct) is not { } live)
-                {
-                    continue;
-                }
-
-                foreach (var accountId in byChat.Select(l => l.AccountId).Distinct())
-                {
-                    await SilenceAsync(live, accountId, ct);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The mute is stored; whatever they turn on from now on is refused (member_muted).
-                LogAccessLostFailed(logger, e, byChat.Key);
-            }
-        }
-    }
+    public Task PublishingLostAsync(IReadOnlyCollection<(Guid ChatId, Guid AccountId)> muted, CancellationToken ct) =>
+        InLiveCallsAsync(muted, SilenceAsync, ct); // the mute is stored: whatever they turn on is refused all the same
 
     private async Task SilenceAsync(CallRow live, Guid accountId, CancellationToken ct)
     {
