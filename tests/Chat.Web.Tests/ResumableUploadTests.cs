@@ -119,6 +119,24 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         Assert.Equal(bytes, await File.ReadAllBytesAsync(await download.PathAsync()));
     }
 
+    /// <summary>
+    /// A request that hangs: the test is told it came (<paramref name="reached"/>), and only when <paramref name="release"/>
+    /// ends (the page that sent it reloaded by then) is it dropped as by a lost network.
+    /// </summary>
+    private static async Task HangThenDropAsync(IRoute route, TaskCompletionSource reached, Task release)
+    {
+        reached.SetResult();
+        await release;
+        try
+        {
+            await route.AbortAsync("internetdisconnected");
+        }
+        catch (PlaywrightException)
+        {
+            // The page that sent it is gone.
+        }
+    }
+
     /// <summary>How many uploads the page keeps in IndexedDB for after a reload.</summary>
     private const string KeptCount = """
         () => new Promise(resolve => {
@@ -238,17 +256,7 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
             if (offset == holdAt)
             {
                 holdAt = null;
-                reached.SetResult();
-                await release.Task;
-                try
-                {
-                    await route.AbortAsync("internetdisconnected");
-                }
-                catch (PlaywrightException)
-                {
-                    // The page that sent it is gone.
-                }
-
+                await HangThenDropAsync(route, reached, release.Task);
                 return;
             }
 
@@ -613,17 +621,7 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
             if (route.Request.Url.EndsWith("offset=196608", StringComparison.Ordinal) && !held)
             {
                 held = true;
-                reached.SetResult();
-                await release.Task;
-                try
-                {
-                    await route.AbortAsync("internetdisconnected");
-                }
-                catch (PlaywrightException)
-                {
-                    // The page that sent it is gone.
-                }
-
+                await HangThenDropAsync(route, reached, release.Task);
                 return;
             }
 
