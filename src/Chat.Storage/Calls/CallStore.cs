@@ -239,14 +239,21 @@ public sealed class CallStore(NpgsqlDataSource db)
     /// device): it is one of theirs whose close counts, and whatever the close of an earlier one started is off.
     /// </summary>
     /// <paramref name="page"/>: the page it belongs to (none: the connection is the page), which becomes the person's
-    /// active page in the call.
-    public async Task MarkConnectedAsync(DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct, string? page = null) =>
+    /// active page in the call. <paramref name="dropped"/>: connections of the person's other pages, which lost the call
+    /// to this one and so no longer keep the person in it (their close then records nothing).
+    public async Task MarkConnectedAsync(
+        DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct, string? page = null, string[]? dropped = null) =>
         await s.Connection.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE call_participants SET connection_ids = array_append(array_remove(connection_ids, @connectionId), @connectionId), gone_since = NULL,
+            UPDATE call_participants
+            SET connection_ids = array_append(
+                    ARRAY(SELECT e FROM unnest(connection_ids) WITH ORDINALITY AS u(e, i)
+                          WHERE e <> @connectionId AND NOT (e = ANY (@dropped)) ORDER BY i),
+                    @connectionId),
+                gone_since = NULL,
                 active_page = coalesce(@page, @connectionId), active_connection = @connectionId
             WHERE call_id = @callId AND account_id = @accountId
-            """, new { callId, accountId, connectionId, page }, s.Transaction, cancellationToken: ct));
+            """, new { callId, accountId, connectionId, page, dropped = dropped ?? [] }, s.Transaction, cancellationToken: ct));
 
     /// <summary>
     /// The person's active page in the call (<c>active_page</c>: the page that joined last), whether the hub connection

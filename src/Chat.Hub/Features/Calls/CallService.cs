@@ -174,6 +174,7 @@ public sealed partial class CallService(
                 // Under the call's lock: which page of mine was active before this join.
                 var (active, live, connections) = await calls.ActivePageAsync(s, callId, me, ct);
                 pageChanged = active is not null && active != page;
+                otherPages = [];
                 if (pageChanged)
                 {
                     if (rejoin && live)
@@ -181,6 +182,8 @@ public sealed partial class CallService(
                         throw new ChatException(ChatError.CallMovedToAnotherPage);
                     }
 
+                    // Those pages lose the call: their connections no longer keep me in it (dropped below, in this
+                    // transaction), so when the active page closes while an older one stays open I am gone.
                     var entry = ConnectionEntry(connectionId!);
                     otherPages = connections.Where(c => c != entry).ToArray();
                 }
@@ -198,7 +201,7 @@ public sealed partial class CallService(
                 }
 
                 return state.Join(me, moderator, admitted);
-            }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct, page), shared: row.Kind == "broadcast"))!;
+            }, ct, connectionId is null ? null : s => calls.MarkConnectedAsync(s, callId, me, ConnectionEntry(connectionId), ct, page, otherPages), shared: row.Kind == "broadcast"))!;
         }
         catch (ChatException e) when (e.Error == ChatError.CallMovedToAnotherPage && connectionId is not null && !joinedBefore)
         {
