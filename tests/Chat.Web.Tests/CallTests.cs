@@ -1036,6 +1036,12 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(second.GetByRole(AriaRole.List, new() { Name = "Зал ожидания" }).Locator("li")).ToContainTextAsync("Игорь Психолог");
         // The second tab has the call now (one active page per person): the first says so and offers it back.
         await Expect(host.Locator("#status")).ToHaveTextAsync("Вы подключились к звонку в другой вкладке или на другом устройстве.");
+        // The first tab is reloaded (its address autostarts into the call): it is the same page rejoining, which does not
+        // take the call from the second tab (before, the reload was a new page and silently took the call back).
+        await host.ReloadAsync();
+        await Expect(host.GetByRole(AriaRole.Button, new() { Name = "Продолжить здесь" })).ToBeVisibleAsync();
+        await Expect(host.Locator("#status")).ToHaveTextAsync("Вы подключились к звонку в другой вкладке или на другом устройстве.");
+        await Expect(second.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
         await second.CloseAsync();
         await host.GetByRole(AriaRole.Button, new() { Name = "Продолжить здесь" }).ClickAsync();
         await Expect(host.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));

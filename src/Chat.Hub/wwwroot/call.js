@@ -117,13 +117,25 @@ const OUT_OF_CALL = new Set(['call_not_found', 'removed_from_call', 'not_in_call
   'member_blocked', 'call_locked', 'call_full', 'call_guest_rejected', 'call_guest_waiting']);
 const RECONNECTING = 'Нет связи с сервером, подключаемся снова…';
 /**
- * This page, for the server: one id per load, kept across the hub's reconnects (the `page` parameter of the hub's URL).
- * A person's media in a call comes from one page only, the one that joined last (docs/calls.md, «Two pages of one
- * person»): another tab or device taking the call tells this one (CallMovedToAnotherPage), and the server refuses
- * this page's media requests from then on (call_moved_to_another_page).
+ * This page, for the server: one id per tab, kept across the hub's reconnects (the `page` parameter of the hub's URL)
+ * and across reloads of the tab (sessionStorage, with the call it joined: a reload, or the browser restoring the tab,
+ * is the same page). A person's media in a call comes from one page only, the one that joined last (docs/calls.md,
+ * «Two pages of one person»): another tab or device taking the call tells this one (CallMovedToAnotherPage), and the
+ * server refuses this page's media requests from then on (call_moved_to_another_page).
  */
-const PAGE_ID = (globalThis.crypto && crypto.randomUUID) ? crypto.randomUUID()
+const PAGE_KEY = 'chat.callPage';
+const KEPT_PAGE = (() => {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(PAGE_KEY) || 'null');
+    return kept && typeof kept.page === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(kept.page) ? kept : null;
+  } catch { return null; }
+})();
+const PAGE_ID = KEPT_PAGE ? KEPT_PAGE.page : (globalThis.crypto && crypto.randomUUID) ? crypto.randomUUID()
   : Array.from({ length: 4 }, () => Math.random().toString(36).slice(2, 10)).join('-');
+/** The call this tab joined before its reload (its autostart rejoins it with RejoinCall, not taking it from another page). */
+const KEPT_CALL = KEPT_PAGE && typeof KEPT_PAGE.call === 'string' ? KEPT_PAGE.call : null;
+/** Remembers, for a reload of this tab, that this page joined the call. */
+const keepPage = callId => { try { sessionStorage.setItem(PAGE_KEY, JSON.stringify({ page: PAGE_ID, call: callId })); } catch { /* private mode: a reload is a new page */ } };
 const MOVED = 'call_moved_to_another_page';
 const MOVED_TEXT = 'Вы подключились к звонку в другой вкладке или на другом устройстве.';
 /** The status line while in a call. */
@@ -1006,6 +1018,10 @@ async function start(params) {
   await hub.start();
   const joined = params.plan
     ? await hub.invoke('JoinScheduledCall', params.plan)
+    // This tab reloaded (or restored by the browser) into the call it had joined: RejoinCall, which does not take the
+    // call from another page of mine that has it now (the laptop's camera stays); refused, the page offers «Продолжить здесь».
+    : params.rejoin && params.call
+    ? await hub.invoke('RejoinCall', params.call)
     : params.call
     ? await joinOrWait(hub, params.call)
     : params.broadcast
@@ -1013,6 +1029,7 @@ async function start(params) {
       : await hub.invoke('StartCall', params.chat, !!params.lesson);
   state.callId = joined.call.callId;
   state.mayHost = !!joined.mayHost;
+  keepPage(state.callId);
   // A reload rejoins this call (or says it has ended): it never opens the plan again nor starts another call.
   const address = new URLSearchParams(location.hash.slice(1));
   for (const k of ['chat', 'plan', 'lesson', 'broadcast']) address.delete(k);
@@ -1459,13 +1476,19 @@ function teardown(text) {
 /**
  * Another page of mine (a tab, a device) joined this call and has it now: this one stops its media and its controls, says
  * so, and offers «Продолжить здесь», which joins again from here (taking the call back; the other page is told in turn).
- * The hub stays connected: the person is in the call through this page too, until it closes.
+ * The hub stays connected, but no longer keeps the person in the call: the page that took it does (docs/calls.md).
  */
 function movedAway() {
   const callId = state.callId;
   if (!callId) return;
   teardown(MOVED_TEXT);
+  offerContinueHere(callId);
+}
+
+/** «Продолжить здесь» for a call another page of mine has: after being told, or when this tab's rejoin was refused. */
+function offerContinueHere(callId) {
   state.movedFrom = callId;
+  $('join').hidden = true;
   $('continue-here').hidden = false;
   $('continue-here').disabled = false;
 }
@@ -1477,7 +1500,7 @@ async function continueHere() {
   state.starting = true;
   $('continue-here').disabled = true;
   try {
-    await start({ ...state.params, call: callId, chat: null, plan: null, broadcast: false });
+    await start({ ...state.params, call: callId, chat: null, plan: null, broadcast: false, rejoin: false });
     state.movedFrom = null;
   } catch (err) {
     status(message(err), true);
@@ -1543,6 +1566,7 @@ function fromFragment() {
 
 document.addEventListener('DOMContentLoaded', () => {
   const f = fromFragment();
+  let autostarting = false; // the form's submit comes from the link's autostart, not from «Войти»
   $('token').value = f.token || ''; $('chat').value = f.chat || ''; $('call').value = f.call || '';
   $('lesson').checked = f.lesson; $('relay').checked = f.relay;
   // The token and «Только через TURN» are for tools: a teacher or a parent whose join failed sees neither.
@@ -1553,8 +1577,13 @@ document.addEventListener('DOMContentLoaded', () => {
     // One call per page at a time: a second «Войти» while joining or in a call would open a second connection.
     if (state.starting || state.callId) return;
     state.starting = true;
-    start({ token: $('token').value.trim() || null, chat: $('chat').value.trim() || null, call: $('call').value.trim() || null, plan: f.plan, broadcast: f.broadcast && !$('call').value.trim(),
-      lesson: $('lesson').checked, relay: $('relay').checked }).catch(err => {
+    const call = $('call').value.trim() || null;
+    // Only the autostart of a reloaded tab into the call it had joined is a rejoin; «Войти» pressed by hand joins.
+    const rejoin = autostarting && !!call && call === KEPT_CALL;
+    autostarting = false;
+    start({ token: $('token').value.trim() || null, chat: $('chat').value.trim() || null, call, plan: f.plan, broadcast: f.broadcast && !call,
+      lesson: $('lesson').checked, relay: $('relay').checked, rejoin }).catch(err => {
+      if (rejoin && serverCode(err) === MOVED && !state.callId) { status(MOVED_TEXT); offerContinueHere(call); return; }
       status(message(err), true);
       if (!state.callId) $('join').hidden = false; // an autostart link that could not join: «Войти» tries again
     }).finally(() => { state.starting = false; });
@@ -1630,5 +1659,5 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('copy-link').addEventListener('click', copyCallLink);
   $('continue-here').addEventListener('click', continueHere);
-  if (f.autostart && (f.token || storedToken())) { $('join').hidden = true; $('join').requestSubmit(); }
+  if (f.autostart && (f.token || storedToken())) { autostarting = true; $('join').hidden = true; $('join').requestSubmit(); }
 });
