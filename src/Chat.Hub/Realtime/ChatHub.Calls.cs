@@ -12,26 +12,36 @@ public sealed partial class ChatHub
     private CallService Calls { get; } = calls;
 
     /// <summary>
-    /// The call page this connection belongs to: the <c>page</c> parameter of its URL (the call page makes one per load and
-    /// keeps it across the hub's reconnects), or else the connection itself. A person's media requests in a call come
-    /// only from their active page there, the one that joined last (docs/calls.md, "Two pages of one person").
+    /// The call page this connection belongs to: the <c>page</c> parameter of its URL (the call page makes one per tab and
+    /// keeps it across the hub's reconnects and reloads), or null. A person's media requests in a call come only from
+    /// their active page there, the one that joined last (docs/calls.md, "Two pages of one person"). A connection
+    /// without a page is not held to that: its reconnect (a new connection id) cannot be told from a second page, and
+    /// taking it for one cleared and kicked the person's own feeds on every reconnect.
     /// </summary>
-    private string CallPage =>
+    private string? CallPage =>
         Context.GetHttpContext()?.Request.Query["page"].ToString() is { Length: > 0 and <= 64 } page
         && page.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
             ? "page:" + page
-            : Context.ConnectionId;
+            : null;
 
     /// <summary>A media request, only from the caller's active page in the call (else <c>call_moved_to_another_page</c>).</summary>
     private async Task<T> FromActivePageAsync<T>(Guid callId, Func<Task<T>> request)
     {
-        await Calls.RequireActivePageAsync(Me, callId, CallPage, Context.ConnectionAborted);
+        if (CallPage is { } page)
+        {
+            await Calls.RequireActivePageAsync(Me, callId, page, Context.ConnectionAborted);
+        }
+
         return await request();
     }
 
     private async Task FromActivePageAsync(Guid callId, Func<Task> request)
     {
-        await Calls.RequireActivePageAsync(Me, callId, CallPage, Context.ConnectionAborted);
+        if (CallPage is { } page)
+        {
+            await Calls.RequireActivePageAsync(Me, callId, page, Context.ConnectionAborted);
+        }
+
         await request();
     }
 

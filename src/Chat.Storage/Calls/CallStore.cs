@@ -238,8 +238,8 @@ public sealed class CallStore(NpgsqlDataSource db)
     /// The hub connection <paramref name="connectionId"/> joined the call for the person (a join, a rejoin, a second
     /// device): it is one of theirs whose close counts, and whatever the close of an earlier one started is off.
     /// </summary>
-    /// <paramref name="page"/>: the page it belongs to (none: the connection is the page), which becomes the person's
-    /// active page in the call. <paramref name="dropped"/>: connections of the person's other pages, which lost the call
+    /// <paramref name="page"/>: the page it belongs to, which becomes the person's active page in the call (none: a
+    /// connection that names no page; no page is active then, and no request is refused for its page). <paramref name="dropped"/>: connections of the person's other pages, which lost the call
     /// to this one and so no longer keep the person in it (their close then records nothing).
     public async Task MarkConnectedAsync(
         DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct, string? page = null, string[]? dropped = null) =>
@@ -251,7 +251,7 @@ public sealed class CallStore(NpgsqlDataSource db)
                           WHERE e <> @connectionId AND NOT (e = ANY (@dropped)) ORDER BY i),
                     @connectionId),
                 gone_since = NULL,
-                active_page = coalesce(@page, @connectionId), active_connection = @connectionId
+                active_page = @page, active_connection = @connectionId
             WHERE call_id = @callId AND account_id = @accountId
             """, new { callId, accountId, connectionId, page, dropped = dropped ?? [] }, s.Transaction, cancellationToken: ct));
 

@@ -124,14 +124,14 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     [Fact]
     public async Task TeacherJoinsFromASecondPage_TheFirstIsTold_ItsMediaRequestsAreRefused_TheSecondsGoOn_TheFirstClosingLeavesHerIn()
     {
-        await using var lesson = await StartedLesson.StartAsync(app);
+        await using var lesson = await StartedLesson.StartAsync(app, page: "first-tab");
         var (l, first, _, callId) = lesson;
         await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
         await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
         var left = Heard(pupil.Connection, "ParticipantLeft");
         var firstTold = Heard(first.Connection, "CallMovedToAnotherPage");
 
-        await using var second = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var second = await HubClient.ConnectAsync(app, l.Teacher, page: "second-tab");
         var secondTold = Heard(second.Connection, "CallMovedToAnotherPage");
         var joined = await second.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
         Assert.Single(joined.Call.Participants, p => p.AccountId == l.Teacher.AccountId);
@@ -165,7 +165,7 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         await second.Connection.InvokeAsync<string>("Publish", callId, offer).ExpectHubErrorAsync("media_unavailable");
 
         // «Продолжить здесь» on a third page takes the call: the second is told and refused in turn.
-        await using var third = await HubClient.ConnectAsync(app, l.Teacher);
+        await using var third = await HubClient.ConnectAsync(app, l.Teacher, page: "third-tab");
         await third.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
         Assert.Equal(callId, await secondTold.ReadAsync().AsTask().WaitAsync(Wait));
         await second.Connection.InvokeAsync<string>("Subscribe", callId, 1L).ExpectHubErrorAsync(Moved);
@@ -354,10 +354,11 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     /// <summary>The usual start: the lesson scene, the teacher's connection with the <c>ParticipantLeft</c> it hears, the lesson started.</summary>
     private sealed record StartedLesson(Lesson Lesson, HubClient Teacher, ChannelReader<Guid> Left, Guid CallId) : IAsyncDisposable
     {
-        public static async Task<StartedLesson> StartAsync(ChatApp app)
+        /// <param name="page">The teacher's call page (the hub URL's <c>page</c>), or none.</param>
+        public static async Task<StartedLesson> StartAsync(ChatApp app, string? page = null)
         {
             var l = await Lesson.CreateAsync(app);
-            var teacher = await HubClient.ConnectAsync(app, l.Teacher);
+            var teacher = await HubClient.ConnectAsync(app, l.Teacher, page);
             var left = Heard(teacher.Connection, "ParticipantLeft");
             var callId = (await teacher.Connection.InvokeAsync<CallJoinDto>("StartCall", l.Chat.Id, true)).Call.CallId;
             return new StartedLesson(l, teacher, left, callId);

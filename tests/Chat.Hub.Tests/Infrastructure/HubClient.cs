@@ -53,9 +53,13 @@ public sealed class HubClient : IAsyncDisposable
     /// <summary>Set when the server closed the connection: the error it gave, or an exception saying it gave none.</summary>
     public Exception? ClosedWith { get; private set; }
 
-    public static async Task<HubClient> ConnectAsync(ChatApp app, TestUser user)
+    /// <summary>
+    /// Connects and waits until the connection is in its chats' groups. <paramref name="page"/>: the <c>page</c> parameter
+    /// of the hub URL, as the call page sends it (one per tab, the same across its reconnects); none by default.
+    /// </summary>
+    public static async Task<HubClient> ConnectAsync(ChatApp app, TestUser user, string? page = null)
     {
-        var client = await StartAsync(app, user);
+        var client = await StartAsync(app, user, page);
         try
         {
             // Invocations run after OnConnectedAsync, so once a ping returns the connection is in its chats' groups.
@@ -71,7 +75,7 @@ public sealed class HubClient : IAsyncDisposable
     }
 
     /// <summary>Only the WebSocket and the handshake: the server may still refuse the connection right after.</summary>
-    public static async Task<HubClient> StartAsync(ChatApp app, TestUser user)
+    public static async Task<HubClient> StartAsync(ChatApp app, TestUser user, string? page = null)
     {
         var server = app.Server;
         var connection = new HubConnectionBuilder()
@@ -82,7 +86,8 @@ public sealed class HubClient : IAsyncDisposable
                 o.WebSocketFactory = async (context, ct) =>
                 {
                     // As a browser does: the token travels in the query string of the WebSocket request.
-                    var uri = new UriBuilder(context.Uri) { Query = "access_token=" + Uri.EscapeDataString(user.Tokens.AccessToken) }.Uri;
+                    var query = (page is null ? "" : "page=" + Uri.EscapeDataString(page) + "&") + "access_token=" + Uri.EscapeDataString(user.Tokens.AccessToken);
+                    var uri = new UriBuilder(context.Uri) { Query = query }.Uri;
                     return await server.CreateWebSocketClient().ConnectAsync(uri, ct);
                 };
             })

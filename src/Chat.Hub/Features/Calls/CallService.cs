@@ -157,7 +157,9 @@ public sealed partial class CallService(
         // A guest the host admitted by name from the waiting room comes in past the lock (the host let exactly him in),
         // under the lesson's rules all the same.
         var admitted = role == Guest;
-        page = connectionId is null ? null : page ?? connectionId;
+        // No page (a client that names none): no active-page logic at all, as its reconnects cannot be told from a
+        // second page; the join records no active page, so every connection of the person may send media again.
+        page = connectionId is null ? null : page;
         var joinedBefore = connectionId is not null && joinedBy.TryGetValue(connectionId, out var before) && before == (callId, me);
         Joining(connectionId, callId, me);
         var wasIn = false;
@@ -213,12 +215,16 @@ public sealed partial class CallService(
         await JoinedAsync(connectionId, callId, me, ct);
         if (pageChanged)
         {
+            // The old page's Janus handles on this node are not this page's (it builds its media anew: MediaHere false
+            // below): taken off the node's maps now, so that none of this page's requests reaches them, and detached
+            // in the background. Those on other nodes go with the drop below.
+            _ = DropHandlesAsync(callId, me, CancellationToken.None);
             await MovedToAnotherPageAsync(callId, me, otherPages, oldFeeds);
         }
 
         await PushJoinedOrLeftAsync(dto, me, joined: true);
         var ice = IceServersFor(me);
-        var mediaHere = HoldsMediaOf(callId, me);
+        var mediaHere = !pageChanged && HoldsMediaOf(callId, me);
         if (wasIn && !mediaHere && connectionId is not null)
         {
             LeftOverOnOtherNodes(callId, me);

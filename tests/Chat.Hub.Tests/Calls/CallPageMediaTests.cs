@@ -1,0 +1,75 @@
+using Chat.Hub.Features.Calls;
+using Chat.Hub.Tests.Infrastructure;
+using Chat.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Chat.Hub.Tests.Calls;
+
+/// <summary>
+/// One active page per person in a call (docs/calls.md, "Two pages of one person") against a real Janus: what is a new
+/// page and what is the same page coming back.
+/// </summary>
+public sealed class CallPageMediaTests(JanusCallsApp app) : IClassFixture<JanusCallsApp>
+{
+    private static string Offer => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "chromium-offer-sendrecv.sdp"));
+
+    /// <summary>
+    /// A hub reconnect is a new connection id. The call page's reconnect names the same page: its feed stays, its media
+    /// requests go on and its RejoinCall succeeds. A client that names no page is not held to one active page at all:
+    /// before, its reconnect counted as a second page, and every JoinCall after a reconnect cleared and kicked the
+    /// person's own feed while still answering MediaHere = true (and RejoinCall was refused while the old connection
+    /// looked open). A really new page builds its media anew: the old page's handles on this node are dropped and the
+    /// join answers MediaHere = false.
+    /// </summary>
+    [Fact]
+    public async Task HubReconnects_OfAPageAndOfAClientWithoutOne_KeepTheirFeeds_ANewPageBuildsItsMediaAnew()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6В");
+        var teacher = await school.AddVerifiedTeacherAsync("Анна Львовна", a.Id);
+        var pupil = await school.AddStudentAsync("Коля", a.Id);
+        await using var tab = await HubClient.ConnectAsync(app, teacher, page: "lesson-tab");
+        await using var pupilHub = await HubClient.ConnectAsync(app, pupil);
+        var chat = await tab.ClassChatAsync(school.Id, a.Id);
+        var callId = (await tab.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, false)).Call.CallId;
+        await pupilHub.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.StartsWith("v=0", await tab.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+        Assert.StartsWith("v=0", await pupilHub.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+        var call = await pupilHub.Connection.InvokeAsync<CallDto>("GetCall", callId);
+        var teacherFeed = FeedOf(call, teacher);
+        var pupilFeed = FeedOf(call, pupil);
+        Assert.NotNull(teacherFeed);
+        Assert.NotNull(pupilFeed);
+
+        // The teacher's hub reconnects: a new connection of the same page (the old one not yet seen closing).
+        await using var tabAgain = await HubClient.ConnectAsync(app, teacher, page: "lesson-tab");
+        var back = await tabAgain.Connection.InvokeAsync<CallJoinDto>("RejoinCall", callId);
+        Assert.True(back.MediaHere);
+        Assert.Equal(teacherFeed, FeedOf(back.Call, teacher));
+        Assert.StartsWith("v=0", await tabAgain.Connection.InvokeAsync<string>("RestartIce", callId, Offer), StringComparison.Ordinal);
+        await tab.DisposeAsync();
+
+        // The pupil's client names no page: its reconnects are not second pages. Its feed stays, its media goes on.
+        await using var pupilAgain = await HubClient.ConnectAsync(app, pupil);
+        var pupilBack = await pupilAgain.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.True(pupilBack.MediaHere);
+        Assert.Equal(pupilFeed, FeedOf(pupilBack.Call, pupil));
+        Assert.StartsWith("v=0", await pupilAgain.Connection.InvokeAsync<string>("RestartIce", callId, Offer), StringComparison.Ordinal);
+        await using var pupilThird = await HubClient.ConnectAsync(app, pupil);
+        Assert.Equal(pupilFeed, FeedOf((await pupilThird.Connection.InvokeAsync<CallJoinDto>("RejoinCall", callId)).Call, pupil));
+        Assert.Equal(pupilFeed, FeedOf(await tabAgain.Connection.InvokeAsync<CallDto>("GetCall", callId), pupil));
+
+        // A really new page of the teacher (the laptop) takes the call: it builds its media anew, and the old page's
+        // camera handle on this node is not there for it to restart.
+        await using var laptop = await HubClient.ConnectAsync(app, teacher, page: "laptop");
+        var moved = await laptop.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        Assert.False(moved.MediaHere);
+        Assert.Null(FeedOf(moved.Call, teacher));
+        await laptop.Connection.InvokeAsync<string>("RestartIce", callId, Offer).ExpectHubErrorAsync("feed_not_found");
+        Assert.StartsWith("v=0", await laptop.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+
+        await laptop.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    private static long? FeedOf(CallDto call, TestUser user) => call.Participants.Single(p => p.AccountId == user.AccountId).FeedId;
+}
