@@ -158,6 +158,18 @@ public sealed class JanusServer : IAsyncDisposable
 
     public string Log => File.Exists(Path.Combine(dir, "janus.log")) ? File.ReadAllText(Path.Combine(dir, "janus.log")) : "";
 
+    /// <summary>Stops Janus without closing anything (SIGSTOP): a hung Janus, its connections open and unanswered.</summary>
+    public Task FreezeAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a frozen Janus go on (SIGCONT).</summary>
+    public Task ThawAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
     /// <summary>Kills Janus at once (a crash, as far as clients can tell).</summary>
     public async Task KillAsync()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Testing;
@@ -67,6 +68,40 @@ public sealed class CallPageMediaTests(JanusCallsApp app) : IClassFixture<JanusC
         Assert.Null(FeedOf(moved.Call, teacher));
         await laptop.Connection.InvokeAsync<string>("RestartIce", callId, Offer).ExpectHubErrorAsync("feed_not_found");
         Assert.StartsWith("v=0", await laptop.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+
+        await laptop.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    /// <summary>
+    /// The teacher's laptop takes the call from her tab while Janus hangs: the join answers at once, the tab's camera
+    /// out of the call; its kick out of the room goes on in the background. Before, the join waited for the kick, up to
+    /// Janus's 10 s request timeout a feed.
+    /// </summary>
+    [Fact]
+    public async Task ANewPageTakesTheCallWhileJanusHangs_TheJoinDoesNotWaitForTheOldFeedsKick()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6Г");
+        var teacher = await school.AddVerifiedTeacherAsync("Вера Павловна", a.Id);
+        await using var tab = await HubClient.ConnectAsync(app, teacher, page: "tab");
+        var chat = await tab.ClassChatAsync(school.Id, a.Id);
+        var callId = (await tab.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, false)).Call.CallId;
+        Assert.StartsWith("v=0", await tab.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+
+        await using var laptop = await HubClient.ConnectAsync(app, teacher, page: "laptop");
+        await app.Janus!.FreezeAsync();
+        try
+        {
+            var took = Stopwatch.StartNew();
+            var joined = await laptop.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+            took.Stop();
+            Assert.Null(FeedOf(joined.Call, teacher));
+            Assert.True(took.Elapsed < TimeSpan.FromSeconds(5), $"JoinCall took {took.Elapsed} while Janus hung");
+        }
+        finally
+        {
+            await app.Janus.ThawAsync();
+        }
 
         await laptop.Connection.InvokeAsync("EndCall", callId);
     }

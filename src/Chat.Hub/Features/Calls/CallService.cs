@@ -238,7 +238,7 @@ public sealed partial class CallService(
     /// <summary>
     /// Another page of the person took the call (<see cref="JoinAsync"/>): the hub connections of their other pages are
     /// told (<c>CallMovedToAnotherPage</c>; they stop their media and offer «Продолжить здесь»), and the feeds those pages
-    /// published leave the room, in case a page does not hear it. Failures are logged: the join stands.
+    /// published leave the room (in the background), in case a page does not hear it. Failures are logged: the join stands.
     /// </summary>
     private async Task MovedToAnotherPageAsync(Guid callId, Guid me, string[] otherPages, (long? Camera, long? Screen) oldFeeds)
     {
@@ -254,9 +254,24 @@ public sealed partial class CallService(
             LogSfu(logger, e, callId);
         }
 
-        foreach (var feed in new[] { oldFeeds.Camera, oldFeeds.Screen })
+        // In the background, as the drop to other nodes: a Janus that does not answer would hold the join up to 10 s
+        // a feed (the feeds are out of the call's state already; a kick that fails is logged).
+        if (oldFeeds.Camera is not null || oldFeeds.Screen is not null)
         {
-            await KickFeedAsync(callId, feed, CancellationToken.None);
+            _ = Task.Run(async () =>
+            {
+                foreach (var feed in new[] { oldFeeds.Camera, oldFeeds.Screen })
+                {
+                    try
+                    {
+                        await KickFeedAsync(callId, feed, CancellationToken.None);
+                    }
+                    catch (Exception e)
+                    {
+                        LogSfu(logger, e, callId);
+                    }
+                }
+            });
         }
     }
 
