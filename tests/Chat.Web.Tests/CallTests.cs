@@ -1043,6 +1043,15 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(host.Locator("#status")).ToHaveTextAsync("Вы подключились к звонку в другой вкладке или на другом устройстве.");
         await Expect(second.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
         await second.CloseAsync();
+        // «Продолжить здесь» with the server out of reach: it says so, and the button is there to try again.
+        var unreachable = true;
+        await host.RouteAsync("**/hubs/chat/negotiate**", r => unreachable ? r.AbortAsync() : r.ContinueAsync());
+        var continueHere = host.GetByRole(AriaRole.Button, new() { Name = "Продолжить здесь" });
+        await continueHere.ClickAsync();
+        await Expect(host.Locator("#status")).ToHaveTextAsync("Нет связи с сервером.");
+        await Expect(continueHere).ToBeVisibleAsync();
+        await Expect(continueHere).ToBeEnabledAsync();
+        unreachable = false;
         await host.GetByRole(AriaRole.Button, new() { Name = "Продолжить здесь" }).ClickAsync();
         await Expect(host.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
         await waiting.GetByRole(AriaRole.Button, new() { Name = "Впустить" }).ClickAsync();

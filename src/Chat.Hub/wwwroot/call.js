@@ -1504,6 +1504,8 @@ async function continueHere() {
     state.movedFrom = null;
   } catch (err) {
     status(message(err), true);
+    // start() hid the button: a join that failed (no connection, the server away) leaves it to try again with.
+    if (!state.callId) $('continue-here').hidden = false;
     $('continue-here').disabled = false;
   } finally { state.starting = false; }
 }
