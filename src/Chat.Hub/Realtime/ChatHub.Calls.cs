@@ -71,7 +71,7 @@ public sealed partial class ChatHub
     public Task EndCall(Guid callId) => Calls.EndAsync(Me, callId, Context.ConnectionAborted);
 
     [Limited(HubLimit.Media)]
-    public Task<string> Publish(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted));
+    public Task<string> Publish(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.PublishAsync(Me, callId, sdpOffer, Context.ConnectionAborted, CallPage));
 
     /// <summary>An ICE restart of my camera's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
     [Limited(HubLimit.Media)]
@@ -113,7 +113,7 @@ public sealed partial class ChatHub
 
     /// <summary>Publishes the caller's screen as a second feed (kind "screen"); returns Janus's answer.</summary>
     [Limited(HubLimit.Media)]
-    public Task<string> PublishScreen(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted));
+    public Task<string> PublishScreen(Guid callId, string sdpOffer) => FromActivePageAsync(callId, () => Calls.PublishScreenAsync(Me, callId, sdpOffer, Context.ConnectionAborted, CallPage));
 
     /// <summary>An ICE restart of my screen share's connection with the browser's new offer; returns Janus's answer (same feed).</summary>
     [Limited(HubLimit.Media)]

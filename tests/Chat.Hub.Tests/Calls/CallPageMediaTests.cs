@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Chat.Hub.Features.Calls;
 using Chat.Hub.Tests.Infrastructure;
 using Chat.Testing;
+using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
+using Npgsql;
 
 namespace Chat.Hub.Tests.Calls;
 
@@ -105,6 +107,88 @@ public sealed class CallPageMediaTests(JanusCallsApp app) : IClassFixture<JanusC
 
         await laptop.Connection.InvokeAsync("EndCall", callId);
     }
+
+    /// <summary>
+    /// The tab's camera publish is under way (past the page check, through Janus) when the laptop takes the call: it
+    /// is refused (call_moved_to_another_page) and its feed is not listed. Before, the feed was stored without a
+    /// check under the call's lock: the call listed a camera of a page that had just let go of the call.
+    /// </summary>
+    [Fact]
+    public async Task APublishUnderWayWhenAnotherPageTakesTheCall_IsRefused_ItsFeedIsNotListed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6Д");
+        var teacher = await school.AddVerifiedTeacherAsync("Лидия Ивановна", a.Id);
+        await using var tab = await HubClient.ConnectAsync(app, teacher, page: "tab");
+        var chat = await tab.ClassChatAsync(school.Id, a.Id);
+        var callId = (await tab.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, false)).Call.CallId;
+        await using var laptop = await HubClient.ConnectAsync(app, teacher, page: "laptop");
+
+        // The call's lock is held here: the laptop's join waits for it first, then the tab's publish (its page check
+        // passed, the join not stored yet) waits behind it to store its feed.
+        await using var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        Task<CallJoinDto> join;
+        Task<string> publish;
+        await using (var hold = await holder.BeginTransactionAsync())
+        {
+            await holder.ExecuteAsync("SELECT 1 FROM calls WHERE id = @callId FOR UPDATE", new { callId }, hold);
+            join = laptop.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+            await LockWaiters.WaitAsync(app.ConnectionString, 1);
+            publish = tab.Connection.InvokeAsync<string>("Publish", callId, Offer);
+            await LockWaiters.WaitAsync(app.ConnectionString, 2);
+            await hold.CommitAsync();
+        }
+
+        Assert.Null(FeedOf(await join.WaitAsync(TimeSpan.FromSeconds(15)), teacher));
+        await publish.WaitAsync(TimeSpan.FromSeconds(15)).ExpectHubErrorAsync("call_moved_to_another_page");
+        Assert.Null(FeedOf(await laptop.Connection.InvokeAsync<CallDto>("GetCall", callId), teacher));
+
+        // The laptop publishes its own camera.
+        Assert.StartsWith("v=0", await laptop.Connection.InvokeAsync<string>("Publish", callId, Offer), StringComparison.Ordinal);
+        Assert.NotNull(FeedOf(await laptop.Connection.InvokeAsync<CallDto>("GetCall", callId), teacher));
+        await laptop.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    /// <summary>
+    /// A pupil's camera publish is under way when the teacher takes the word back: it is refused (speak_not_allowed)
+    /// and her feed is not listed. Before, the feed was stored without checking the permission again.
+    /// </summary>
+    [Fact]
+    public async Task APupilsPublishUnderWayWhenTheWordIsTakenBack_IsRefused_HerFeedIsNotListed()
+    {
+        var school = await new SchoolBuilder(app).CreateAsync();
+        var a = await school.CreateClassAsync("6Е");
+        var teacher = await school.AddVerifiedTeacherAsync("Нина Петровна", a.Id);
+        var pupil = await school.AddStudentAsync("Соня", a.Id);
+        await using var t = await HubClient.ConnectAsync(app, teacher, page: "lesson");
+        await using var p = await HubClient.ConnectAsync(app, pupil, page: "sonya");
+        var chat = await t.ClassChatAsync(school.Id, a.Id);
+        var callId = (await t.Connection.InvokeAsync<CallJoinDto>("StartCall", chat.Id, true)).Call.CallId;
+        await p.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        await t.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, pupil.AccountId, true);
+
+        await using var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        Task<CallDto> takeBack;
+        Task<string> publish;
+        await using (var hold = await holder.BeginTransactionAsync())
+        {
+            await holder.ExecuteAsync("SELECT 1 FROM calls WHERE id = @callId FOR UPDATE", new { callId }, hold);
+            takeBack = t.Connection.InvokeAsync<CallDto>("AllowToSpeak", callId, pupil.AccountId, false);
+            await LockWaiters.WaitAsync(app.ConnectionString, 1);
+            publish = p.Connection.InvokeAsync<string>("Publish", callId, Offer);
+            await LockWaiters.WaitAsync(app.ConnectionString, 2);
+            await hold.CommitAsync();
+        }
+
+        await takeBack.WaitAsync(TimeSpan.FromSeconds(15));
+        await publish.WaitAsync(TimeSpan.FromSeconds(15)).ExpectHubErrorAsync("speak_not_allowed");
+        Assert.Null(FeedOf(await t.Connection.InvokeAsync<CallDto>("GetCall", callId), pupil));
+        await t.Connection.InvokeAsync("EndCall", callId);
+    }
+
+    private static long? FeedOf(CallJoinDto joined, TestUser user) => FeedOf(joined.Call, user);
 
     private static long? FeedOf(CallDto call, TestUser user) => call.Participants.Single(p => p.AccountId == user.AccountId).FeedId;
 }

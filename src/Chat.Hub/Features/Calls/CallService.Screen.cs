@@ -12,8 +12,12 @@ namespace Chat.Hub.Features.Calls;
 /// </summary>
 public sealed partial class CallService
 {
-    /// <summary>Publishes the caller's screen (an offer with a sending video section); returns Janus's answer.</summary>
-    public async Task<string> PublishScreenAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    /// <summary>
+    /// Publishes the caller's screen (an offer with a sending video section); returns Janus's answer. As the camera's
+    /// (<see cref="PublishAsync"/>), the feed is stored only if <paramref name="page"/> still has the call and, for a
+    /// screen with sound, the caller may still speak.
+    /// </summary>
+    public async Task<string> PublishScreenAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct, string? page = null)
     {
         var row = await RequireMemberAsync(me, callId, ct, CallAccess.Publish);
         var (state, _) = await LoadAsync(row, me, ct);
@@ -45,14 +49,25 @@ public sealed partial class CallService
         CallDto dto;
         try
         {
-            dto = await MutateAsync(callId, [me], s => s.SetScreenFeed(me, feed), ct);
+            var withSound = sending.Any(m => m.Kind == "audio");
+            dto = (await MutateIfAsync(callId, [me], s => RequireStillActivePageAsync(s, callId, me, page, ct), s =>
+            {
+                if (withSound && !s.MayPublish(me))
+                {
+                    throw new ChatException(ChatError.SpeakNotAllowed);
+                }
+
+                s.SetScreenFeed(me, feed);
+                return true;
+            }, ct))!;
         }
         catch (ChatException)
         {
-            // Someone else started sharing meanwhile, or the host took the permission back: undo in Janus.
-            if (screenPublishers.TryRemove((callId, me), out var h))
+            // Someone else started sharing meanwhile, the host took the permission back, or another page of mine took
+            // the call: undo in Janus (unless something took the handle already).
+            if (screenPublishers.TryRemove(KeyValuePair.Create((callId, me), handle)))
             {
-                await DetachQuietlyAsync(client, h);
+                await DetachQuietlyAsync(client, handle);
             }
 
             throw;

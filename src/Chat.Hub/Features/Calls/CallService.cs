@@ -291,6 +291,20 @@ public sealed partial class CallService(
     }
 
     /// <summary>
+    /// <see cref="RequireActivePageAsync"/> again, under the call's lock, before a feed published from <paramref name="page"/>
+    /// is stored (none: a connection that names no page, no check). Returns true or throws.
+    /// </summary>
+    private async Task<bool> RequireStillActivePageAsync(DbScope s, Guid callId, Guid me, string? page, CancellationToken ct)
+    {
+        if (page is not null && (await calls.ActivePageAsync(s, callId, me, ct)).Page is { } active && active != page)
+        {
+            throw new ChatException(ChatError.CallMovedToAnotherPage);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// A page rejoined through this node while present in the call, and this node holds none of its media: the page
     /// builds it all again here (<see cref="CallJoinDto.MediaHere"/>), so whatever Janus handles another node still
     /// holds of the person in this call (the node the page was on before its connection moved) are left over: that
@@ -539,8 +553,13 @@ public sealed partial class CallService(
         return (row, sending);
     }
 
-    /// <summary>Publishes the caller's camera and microphone: validates the offer, checks lesson mode, relays to Janus.</summary>
-    public async Task<string> PublishAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct)
+    /// <summary>
+    /// Publishes the caller's camera and microphone: validates the offer, checks lesson mode, relays to Janus.
+    /// <paramref name="page"/>: the caller's page (<see cref="RequireActivePageAsync"/>), checked again under the call's
+    /// lock before the feed is stored, with the permission to speak: a publish under way when another page took the
+    /// call, or the word was taken back, is refused and its handle detached rather than its feed listed.
+    /// </summary>
+    public async Task<string> PublishAsync(Guid me, Guid callId, string sdpOffer, CancellationToken ct, string? page = null)
     {
         var (row, sending) = await RequirePublisherAsync(me, callId, sdpOffer, ct);
 
@@ -554,7 +573,32 @@ public sealed partial class CallService(
         publishers[(callId, me)] = handle;
         var (feed, answer) = await SfuCallAsync(() => client.PublishAsync(handle, sfuRow.SfuRoom!.Value, sfuRow.SfuSecret!, me.ToString("N"), sdpOffer,
             sending.Any(m => m.Kind == "audio"), sending.Any(m => m.Kind == "video"), ct));
-        var dto = await MutateAsync(callId, [me], s => s.SetFeed(me, feed), ct);
+        CallDto dto;
+        try
+        {
+            dto = (await MutateIfAsync(callId, [me], s => RequireStillActivePageAsync(s, callId, me, page, ct), s =>
+            {
+                s.RequireNotViewer(me);
+                if (sending.Count > 0 && !s.MayPublish(me))
+                {
+                    throw new ChatException(ChatError.SpeakNotAllowed);
+                }
+
+                s.SetFeed(me, feed);
+                return true;
+            }, ct))!;
+        }
+        catch (ChatException)
+        {
+            // The feed is not the call's: out of the room with its handle (unless something took the handle already).
+            if (publishers.TryRemove(KeyValuePair.Create((callId, me), handle)))
+            {
+                await DetachQuietlyAsync(client, handle);
+            }
+
+            throw;
+        }
+
         if (dto.Participants.FirstOrDefault(p => p.AccountId == me)?.AudioMuted == true)
         {
             // A new feed (a reconnect, a restart of the media server) of someone muted stays muted: the mute is the
