@@ -239,7 +239,7 @@ public sealed class CallStore(NpgsqlDataSource db)
     /// device): it is one of theirs whose close counts, and whatever the close of an earlier one started is off.
     /// </summary>
     /// <paramref name="page"/>: the page it belongs to, which becomes the person's active page in the call (none: a
-    /// connection that names no page; no page is active then, and no request is refused for its page). <paramref name="dropped"/>: connections of the person's other pages, which lost the call
+    /// connection that names no page, which leaves the active page as it was; no request of it is refused for its page). <paramref name="dropped"/>: connections of the person's other pages, which lost the call
     /// to this one and so no longer keep the person in it (their close then records nothing).
     public async Task MarkConnectedAsync(
         DbScope s, Guid callId, Guid accountId, string connectionId, CancellationToken ct, string? page = null, string[]? dropped = null) =>
@@ -251,7 +251,8 @@ public sealed class CallStore(NpgsqlDataSource db)
                           WHERE e <> @connectionId AND NOT (e = ANY (@dropped)) ORDER BY i),
                     @connectionId),
                 gone_since = NULL,
-                active_page = @page, active_connection = @connectionId
+                active_page = coalesce(@page, active_page),
+                active_connection = CASE WHEN @page IS NULL THEN active_connection ELSE @connectionId END
             WHERE call_id = @callId AND account_id = @accountId
             """, new { callId, accountId, connectionId, page, dropped = dropped ?? [] }, s.Transaction, cancellationToken: ct));
 
@@ -329,7 +330,9 @@ public sealed class CallStore(NpgsqlDataSource db)
     /// without them. The row is locked and read first: a sweep of this node that is being committed right now is waited
     /// for and seen (one statement would read <c>swept_at</c> from its snapshot, taken before that sweep committed, and
     /// clear it unseen). The calls are locked as the sweep locks them (advisory lock, then row, in id order) before
-    /// their participant rows, so a sweep of another node in the same calls cannot deadlock with the put-back.
+    /// their participant rows, so a sweep of another node in the same calls cannot deadlock with the put-back. Of a
+    /// person who has an active page, only that page's connection is put back: another page's lost the call, and kept
+    /// her present for ever had it come back (closing the active page would no longer take her out).
     /// </summary>
     public Task<int?> NodeSeenAsync(string node, Func<IReadOnlyList<(Guid Call, Guid Account, string Entry)>> live, CancellationToken ct) =>
         DbScope.InTransactionAsync(db, async s =>
@@ -363,11 +366,14 @@ public sealed class CallStore(NpgsqlDataSource db)
                 await s.Connection.ExecuteAsync(new CommandDefinition(
                     """
                     UPDATE call_participants p
-                    SET connection_ids = ARRAY(SELECT DISTINCT e FROM unnest(p.connection_ids || x.entries) AS e), gone_since = NULL
+                    SET connection_ids = ARRAY(SELECT DISTINCT e FROM unnest(p.connection_ids || ARRAY(
+                            SELECT y FROM unnest(x.entries) AS y WHERE p.active_page IS NULL OR y = p.active_connection)) AS e),
+                        gone_since = NULL
                     FROM (SELECT call_id, account_id, array_agg(entry) AS entries
                           FROM unnest(@calls::uuid[], @accounts::uuid[], @entries::text[]) AS u(call_id, account_id, entry)
                           GROUP BY call_id, account_id) x
                     WHERE p.call_id = x.call_id AND p.account_id = x.account_id AND p.present
+                      AND (p.active_page IS NULL OR p.active_connection = ANY (x.entries))
                     """,
                     new { calls = back.Select(l => l.Call).ToArray(), accounts = back.Select(l => l.Account).ToArray(), entries = back.Select(l => l.Entry).ToArray() },
                     s.Transaction, cancellationToken: ct));

@@ -62,6 +62,11 @@ public sealed class CallPageMediaTests(JanusCallsApp app) : IClassFixture<JanusC
         Assert.Equal(pupilFeed, FeedOf((await pupilThird.Connection.InvokeAsync<CallJoinDto>("RejoinCall", callId)).Call, pupil));
         Assert.Equal(pupilFeed, FeedOf(await tabAgain.Connection.InvokeAsync<CallDto>("GetCall", callId), pupil));
 
+        // A client of hers that names no page joins too: it leaves her active page as it was (before, it wiped it, and the
+        // laptop below was not told apart from the tab: it got MediaHere = true and restarted the tab's camera).
+        await using var pageless = await HubClient.ConnectAsync(app, teacher);
+        await pageless.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
         // A really new page of the teacher (the laptop) takes the call: it builds its media anew, and the old page's
         // camera handle on this node is not there for it to restart.
         await using var laptop = await HubClient.ConnectAsync(app, teacher, page: "laptop");

@@ -270,6 +270,38 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
     }
 
     /// <summary>
+    /// The teacher's second tab took the call while the first stays open («Продолжить здесь»), and then this node is
+    /// taken for dead by mistake: its heartbeat puts back the connection of her active page only — the first tab's, put
+    /// back too, kept her present for ever: closing the active tab no longer took her out.
+    /// </summary>
+    [Fact]
+    public async Task NodeTakenForDeadByMistake_OnlyTheActivePagesConnectionIsPutBack_ClosingItTakesTheTeacherOut()
+    {
+        await using var lesson = await StartedLesson.StartAsync(app, page: "first-tab");
+        var (l, first, _, callId) = lesson;
+        await using var pupil = await HubClient.ConnectAsync(app, l.Pupil);
+        await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+        var left = Heard(pupil.Connection, "ParticipantLeft");
+        var second = await HubClient.ConnectAsync(app, l.Teacher, page: "second-tab");
+        await second.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
+
+        var forgotten = await app.ExecuteSqlAsync(
+            """
+            WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @teacher),
+            node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
+            UPDATE call_participants SET connection_ids = '{}', gone_since = now()
+            WHERE call_id = @callId AND account_id = @teacher AND EXISTS (SELECT 1 FROM node)
+            """, new { callId, teacher = l.Teacher.AccountId });
+        Assert.Equal(1, forgotten);
+        await Task.Delay(PresenceCallsApp.GoneAfter * 2);
+        Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
+
+        await second.DisposeAsync();
+        Assert.Equal(l.Teacher.AccountId, await left.ReadAsync().AsTask().WaitAsync(Wait));
+        await pupil.Connection.InvokeAsync("LeaveCall", callId);
+    }
+
+    /// <summary>
     /// The put-back lists this node's open call connections, then waits for each call's lock. A page that closes in
     /// between records its close while its connection is still forgotten (nothing to forget), so the put-back would list
     /// a closed connection for good and the pupil would never be taken out. The node records such a close again.

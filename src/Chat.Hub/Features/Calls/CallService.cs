@@ -157,8 +157,9 @@ public sealed partial class CallService(
         // A guest the host admitted by name from the waiting room comes in past the lock (the host let exactly him in),
         // under the lesson's rules all the same.
         var admitted = role == Guest;
-        // No page (a client that names none): no active-page logic at all, as its reconnects cannot be told from a
-        // second page; the join records no active page, so every connection of the person may send media again.
+        // No page (a client that names none): no active-page logic for it, as its reconnects cannot be told from a
+        // second page; its join leaves the recorded active page as it was (wiped, a web page joining next would not be
+        // told apart from the one before it, and the two would fight over the person's media again).
         page = connectionId is null ? null : page;
         var joinedBefore = connectionId is not null && joinedBy.TryGetValue(connectionId, out var before) && before == (callId, me);
         Joining(connectionId, callId, me);
