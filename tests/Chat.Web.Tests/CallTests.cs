@@ -1090,6 +1090,36 @@ public sealed class CallTests(WebApp app) : WebTest(app)
         await Expect(host.Locator("#host")).ToBeHiddenAsync();
     }
 
+    /// <summary>
+    /// The teacher's second tab took the lesson, and ends it there: the first tab, which offered «Продолжить здесь», says
+    /// the call has ended and offers nothing more (before, the button stayed, and each press answered that the call was
+    /// not found, the button back again every time).
+    /// </summary>
+    [Fact]
+    public async Task SecondTabTookTheLessonAndEndsIt_TheFirstSaysItEnded_NoWayBackOffered()
+    {
+        var school = await Scene.SchoolAsync("Школа №62");
+        var classId = await school.ClassAsync("7Ж");
+        var teacher = await school.TeacherAsync("Алла Борисовна", classTeacherOf: classId);
+        var page = await PageAsync(Desktop);
+        await SignInAsync(page, teacher.Phone);
+        await OpenChatAsync(page, "7Ж");
+        var first = await page.RunAndWaitForPopupAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Начать урок" }).ClickAsync());
+        await Expect(first.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
+        var callId = await first.EvaluateAsync<string>("() => state.callId");
+
+        var second = await first.Context.NewPageAsync();
+        await second.GotoAsync($"{App.BaseUrl}/call.html#call={callId}&autostart=1");
+        await Expect(second.Locator("#status")).ToHaveTextAsync(new Regex("Вы на уроке\\.|Камера"));
+        var continueHere = first.GetByRole(AriaRole.Button, new() { Name = "Продолжить здесь" });
+        await Expect(continueHere).ToBeVisibleAsync();
+
+        await second.GetByRole(AriaRole.Button, new() { Name = "Завершить звонок" }).ClickAsync();
+        await second.GetByRole(AriaRole.Dialog, new() { Name = "Завершить звонок для всех?" }).GetByRole(AriaRole.Button, new() { Name = "Завершить" }).ClickAsync();
+        await Expect(first.Locator("#status")).ToHaveTextAsync("Звонок завершён.");
+        await Expect(continueHere).ToBeHiddenAsync();
+    }
+
     [Fact]
     public async Task WaitingRoom_GuestIsToldWhenTheRoomClosesOrTheLessonEnds_AndADecisionMissedOfflineIsLearnedOnReconnect()
     {

@@ -703,9 +703,11 @@ public sealed class ResumableUploadTests(WebApp app) : WebTest(app)
         Assert.True(expired && renewalLost);
     }
     /// <summary>
-    /// A resumable upload the server refuses (here its content is not what its name says; the quota is another such
-    /// refusal, after which the server keeps the upload for a client that would continue it): the row names the file
-    /// with the server's reason, and the page cancels the upload on the server, so that it holds no room of the school's.
+    /// A resumable upload the server refuses: the row names the file with the server's reason, and the page cancels the
+    /// upload on the server (DELETE), which matters after a quota refusal — the server keeps such an upload for a client
+    /// that would continue it, holding its room. The refusal used here (content not what the name says) is one the
+    /// server removes the upload after by itself, so this proves the page's cancel, not the room freed (the web tests'
+    /// quota is too large to run out of).
     /// </summary>
     [Fact]
     public async Task LargeFile_Refused_ItsRowSaysWhy_TheUploadIsCancelledOnTheServer()

@@ -980,7 +980,11 @@ async function start(params) {
   // statePushes counts this call's pushes only: the hub is in all my chats' groups, and other lessons' joins at nine
   // o'clock must not make a read look stale (settledCall).
   hub.on('CallStateChanged', call => { if (call && call.callId === state.callId) state.statePushes++; applyState(call); });
-  hub.on('CallEnded', id => { if (id === state.callId) teardown('Звонок завершён.'); });
+  hub.on('CallEnded', id => {
+    if (id === state.callId) teardown('Звонок завершён.');
+    // A page that let the call go to another of mine offers no way back into a call that has ended.
+    else if (id === state.movedFrom) { state.movedFrom = null; $('continue-here').hidden = true; status('Звонок завершён.'); }
+  });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
   // Someone joined or left: applied to the call as last applied, without asking the server (with a GetCall per join
   // on every page, a class of 30 joining made 900 calls). The call is read again only when there is nothing to apply
@@ -1504,6 +1508,12 @@ async function continueHere() {
     state.movedFrom = null;
   } catch (err) {
     status(message(err), true);
+    if (OUT_OF_CALL.has(serverCode(err))) {
+      // The call is over for me (ended, removed, locked, no longer in its chat): nothing to come back to.
+      state.movedFrom = null;
+      $('continue-here').hidden = true;
+      return;
+    }
     // start() hid the button: a join that failed (no connection, the server away) leaves it to try again with.
     if (!state.callId) $('continue-here').hidden = false;
     $('continue-here').disabled = false;
