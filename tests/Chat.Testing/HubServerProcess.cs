@@ -75,6 +75,9 @@ public sealed class HubServerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // Exited, but its last output may still be on its way to the handlers: waited for (to the streams' end),
+                // or the reason it gave can be missing (it was once: "exited with 134: " and nothing more).
+                await process.WaitForExitAsync();
                 throw new InvalidOperationException($"Chat.Hub exited with {process.ExitCode}: {Output}");
             }
 
