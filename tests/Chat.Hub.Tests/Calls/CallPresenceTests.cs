@@ -239,6 +239,19 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         await teacher.Connection.InvokeAsync("EndCall", callId);
     }
 
+    /// <summary>
+    /// What another node's sweep does to the node of this person's connection when it takes it for dead (a long pause of
+    /// that node): the node is marked swept, the person's connections forgotten and the person gone since then. One
+    /// statement, so that no heartbeat comes between its halves. Returns how many participants it forgot (1).
+    /// </summary>
+    private Task<int> TakeItsNodeForDeadAsync(Guid callId, Guid accountId) => app.ExecuteSqlAsync(
+        """
+        WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @accountId),
+        node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
+        UPDATE call_participants SET connection_ids = '{}', gone_since = now()
+        WHERE call_id = @callId AND account_id = @accountId AND EXISTS (SELECT 1 FROM node)
+        """, new { callId, accountId });
+
     [Fact]
     public async Task NodeTakenForDeadByMistake_PutsItsOpenConnectionsBack_ThePupilStays_UntilTheirPageCloses()
     {
@@ -247,17 +260,8 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         var pupil = await HubClient.ConnectAsync(app, l.Pupil);
         await pupil.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
 
-        // What another node's sweep does to a node it takes for dead (a long pause of this one): the node is marked
-        // swept, the pupil's connection on it forgotten and the pupil gone since then.
-        // One statement, so that no heartbeat comes between its two halves.
-        var forgotten = await app.ExecuteSqlAsync(
-            """
-            WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @pupil),
-            node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
-            UPDATE call_participants SET connection_ids = '{}', gone_since = now()
-            WHERE call_id = @callId AND account_id = @pupil AND EXISTS (SELECT 1 FROM node)
-            """, new { callId, pupil = l.Pupil.AccountId });
-        Assert.Equal(1, forgotten);
+        // Another node's sweep takes this node for dead (a long pause of this one).
+        Assert.Equal(1, await TakeItsNodeForDeadAsync(callId, l.Pupil.AccountId));
 
         // This node's next heartbeat finds it was swept and puts the live connection back: the pupil stays past the
         // grace, and their page closing later takes them out as usual.
@@ -285,14 +289,7 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         var second = await HubClient.ConnectAsync(app, l.Teacher, page: "second-tab");
         await second.Connection.InvokeAsync<CallJoinDto>("JoinCall", callId);
 
-        var forgotten = await app.ExecuteSqlAsync(
-            """
-            WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @teacher),
-            node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
-            UPDATE call_participants SET connection_ids = '{}', gone_since = now()
-            WHERE call_id = @callId AND account_id = @teacher AND EXISTS (SELECT 1 FROM node)
-            """, new { callId, teacher = l.Teacher.AccountId });
-        Assert.Equal(1, forgotten);
+        Assert.Equal(1, await TakeItsNodeForDeadAsync(callId, l.Teacher.AccountId));
         await Task.Delay(PresenceCallsApp.GoneAfter * 2);
         Assert.False(left.TryRead(out var who), $"{who} was taken out of the call");
 
@@ -319,13 +316,7 @@ public sealed class CallPresenceTests(PresenceCallsApp app) : IClassFixture<Pres
         await changing.OpenAsync();
         await using var change = await changing.BeginTransactionAsync();
         await changing.ExecuteAsync($"SELECT pg_advisory_xact_lock({CallStore.LockKeySql})", new { callId }, change);
-        Assert.Equal(1, await app.ExecuteSqlAsync(
-            """
-            WITH mine AS (SELECT split_part(connection_ids[1], '/', 1) AS node FROM call_participants WHERE call_id = @callId AND account_id = @pupil),
-            node AS (UPDATE hub_nodes SET swept_at = now() WHERE id = (SELECT node FROM mine) RETURNING id)
-            UPDATE call_participants SET connection_ids = '{}', gone_since = now()
-            WHERE call_id = @callId AND account_id = @pupil AND EXISTS (SELECT 1 FROM node)
-            """, new { callId, pupil = l.Pupil.AccountId }));
+        Assert.Equal(1, await TakeItsNodeForDeadAsync(callId, l.Pupil.AccountId));
         await LockWaiters.WaitAsync(app.ConnectionString, 1);
 
         // The page closes now: its close finds its connection forgotten. Then the change commits and the put-back runs.

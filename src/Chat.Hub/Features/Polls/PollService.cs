@@ -22,7 +22,6 @@ public sealed class PollService(
     ChatDatabase database,
     BallotKeys keys,
     PollPush pollPush,
-    ChatPush push,
     IOptions<PollOptions> options,
     TimeProvider clock)
 {
@@ -245,24 +244,9 @@ public sealed class PollService(
     /// </summary>
     private async Task PushClosedAsync(Guid chatId, long seq, long changeSeq)
     {
-        MessageRow? row;
-        try
-        {
-            row = await messages.GetAsync(chatId, seq, CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            await push.AdvancedAsync(chatId, changeSeq);
-            throw;
-        }
-
-        if (row is null)
-        {
-            return;
-        }
-
-        var dto = MessageDto.From(row);
-        await push.ChangeAsync(new ChatEventDto(chatId, changeSeq, "poll_closed", dto));
+        // The change's push as every change of a message has it (a channel's reactions naming nobody, the nudge when the
+        // message cannot be read back), then the results.
+        await messageService.PushCommittedChangeAsync(chatId, seq, changeSeq, "poll_closed");
         await pollPush.PushNowAsync(chatId, seq, CancellationToken.None);
     }
 
