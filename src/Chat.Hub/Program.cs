@@ -32,7 +32,7 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 builder.Services.AddChatStorage(connectionString);
 builder.Services.AddChatAuth(builder.Configuration);
 builder.Services.AddChatErrors();
-builder.Services.AddChatFeatures();
+builder.Services.AddChatFeatures(builder.Configuration);
 builder.Services.AddPolls(builder.Configuration);
 builder.Services.AddFiles(builder.Configuration);
 Chat.Hub.Features.Calls.CallsSetup.AddChatCalls(builder.Services, builder.Configuration);

@@ -8,8 +8,14 @@ namespace Chat.Hub.Infrastructure;
 
 internal static class FeatureSetup
 {
-    public static IServiceCollection AddChatFeatures(this IServiceCollection services)
+    public static IServiceCollection AddChatFeatures(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddCheckedOptions<MessageBatchOptions>(configuration, "Messages", (o, p) =>
+        {
+            p.NotNegative(o.LingerMilliseconds);
+            p.Positive(o.LingerFromRate);
+            p.Require(o.LingerFullRate >= o.LingerFromRate, nameof(o.LingerFullRate), o.LingerFullRate, "must not be below Messages:LingerFromRate");
+        });
         services.AddSingleton<SchoolAccess>();
         services.AddSingleton<SchoolService>();
         services.AddSingleton<PlatformService>();

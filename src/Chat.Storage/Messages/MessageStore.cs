@@ -113,8 +113,10 @@ public sealed class MessageStore(NpgsqlDataSource db)
     /// (group commit). Each message goes through every check on its own (member, school active, chat not archived,
     /// read-only, restrictions, slow mode, reply exists, client id not stored yet): a refused message (null in the result, see <see cref="DiagnoseAsync"/>) does not fail the others.
     /// Messages of one chat get consecutive seqs in the order given; a resend of a stored client id returns the stored
-    /// message with Created=false. The caller must not put two messages of the same (chat, sender) into one batch:
-    /// slow mode and the client id check look only at what was committed before the statement.
+    /// message with Created=false. The caller must not put two messages of the same (chat, sender, client id) into one
+    /// batch: the client id check looks only at what was committed before the statement. Several messages of one sender
+    /// to one chat may: under slow mode only the first of them that could be stored is (the others are refused as slow
+    /// mode, as they would be a moment later).
     /// A database error fails the whole batch (nothing is stored); callers retry its messages one by one.
     /// </summary>
     public async Task<(MessageRow Message, bool Created)?[]> AppendBatchAsync(IReadOnlyList<NewMessage> batch, CancellationToken ct)
@@ -245,6 +247,12 @@ public sealed class MessageStore(NpgsqlDataSource db)
               AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
                    SELECT 1 FROM messages p WHERE p.sender_id = i.sender_id
                    AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds) AND p.chat_id = c.id))
+              -- Slow mode within the batch: an earlier message of the sender to the chat that is neither a resend nor a
+              -- reply to nothing (the only checks that differ between two messages of one sender to one chat) is stored.
+              AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
+                   SELECT 1 FROM input j WHERE j.chat_id = i.chat_id AND j.sender_id = i.sender_id AND j.idx < i.idx
+                   AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.idx = j.idx)
+                   AND (j.reply_to_seq IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = j.chat_id AND r.seq = j.reply_to_seq))))
               AND (i.reply_to_seq IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = c.id AND r.seq = i.reply_to_seq))
               AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.idx = i.idx)
         ), counts AS (

@@ -70,7 +70,7 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument.Name, value, tags));
         listener.Start();
 
-        // Three sends of one pupil to one chat: at least two batches (one message per sender and chat in a batch).
+        // Three sends of one pupil to one chat at once: one to three batches, as they reach the loop.
         await using var hub = await HubClient.ConnectAsync(app, room.Pupils[0]);
         await Task.WhenAll(Enumerable.Range(1, 3).Select(i => hub.SendAsync(room.ChatId, $"замер {i}")));
         List<(string Name, double Value, string? Outcome)> Of(string name)
@@ -87,7 +87,7 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         Assert.True(queued.Count >= 3);
         Assert.All(queued, r => Assert.InRange(r.Value, 0, 30));
         var sizes = Of("chat.message.batch.size");
-        Assert.True(sizes.Count >= 2, $"{sizes.Count} batches for three sends of one sender to one chat");
+        Assert.Equal(3, sizes.Sum(r => r.Value));
         Assert.All(sizes, r => Assert.Equal(MessageMetrics.Written, r.Outcome));
         var stores = Of("chat.message.batch.store.duration");
         Assert.Equal(sizes.Count, stores.Count);
@@ -161,13 +161,70 @@ public sealed class GroupCommitTests(ChatApp app) : IClassFixture<ChatApp>
         await held;
 
         // Stored in the order sent: "1" and "3" in their chat in that order, "4" after the held message in the class
-        // chat. "1", "2" and "4" went into one batch (one transaction, one timestamp); "3", a second message of the
-        // same sender to the same chat, into the next.
+        // chat. All four went into one batch (one transaction, one timestamp), "3" too: a second message of the same
+        // sender to the same chat does not wait for the next batch.
         Assert.Equal(["1", "2", "3", "4"], acks.Select(a => a.Text));
         Assert.Equal([1L, 1L, 2L, 2L], acks.Select(a => a.Seq));
-        Assert.Equal(acks[0].CreatedAt, acks[1].CreatedAt);
-        Assert.Equal(acks[0].CreatedAt, acks[3].CreatedAt);
-        Assert.True(acks[2].CreatedAt > acks[0].CreatedAt);
+        Assert.All(acks, a => Assert.Equal(acks[0].CreatedAt, a.CreatedAt));
+    }
+
+    [Fact]
+    public async Task SlowMode_APupilsMessagesInOneBatch_OnlyTheFirstStored_TheOthersRefusedAsSlowMode()
+    {
+        var room = await RoomAsync(2);
+        await using var teacherHub = await HubClient.ConnectAsync(app, room.Teacher);
+        await teacherHub.Connection.InvokeAsync<ChatDetailsDto>("UpdateChat", room.ChatId, new UpdateChatRequest(null, null, 600));
+        await using var holder = await HubClient.ConnectAsync(app, room.Pupils[1]);
+        await using var pupil = await HubClient.ConnectAsync(app, room.Pupils[0]);
+        var batcher = app.Services.GetRequiredService<MessageBatcher>();
+
+        // The pupil's phone flushes three messages at once while the node's statement is held: all three wait for the
+        // same batch, and slow mode lets only the first through, as it would have a moment later.
+        await using var hold = await ChatRowHold.HoldAsync(app.ConnectionString, room.ChatId);
+        var held = holder.SendAsync(room.ChatId, "держит пакет");
+        await hold.WaitUntilHeldUpAsync();
+        var sends = new[] { "раз", "два", "три" }.Select(t => pupil.SendAsync(room.ChatId, t)).ToList();
+        var fromTeacher = new[] { "Пишем", "по одному" }.Select(t => teacherHub.SendAsync(room.ChatId, t)).ToList();
+        await HubClient.EventuallyAsync(() => batcher.Waiting >= 5, "all five sends queued while the batch is held");
+        await hold.DisposeAsync();
+        await held;
+
+        Assert.Equal("раз", (await sends[0]).Text);
+        await sends[1].ExpectHubErrorAsync("slow_mode");
+        await sends[2].ExpectHubErrorAsync("slow_mode");
+        Assert.Equal(["Пишем", "по одному"], (await Task.WhenAll(fromTeacher)).Select(m => m.Text)); // moderators are not slowed down
+
+        // Refused messages take no seq: the held message, the pupil's first, the teacher's two.
+        var stored = await teacherHub.AllUpdatesAsync(room.ChatId, 0);
+        Assert.Equal([1L, 2L, 3L, 4L], stored.Select(e => e.Seq));
+        Assert.Equal(["держит пакет", "раз", "Пишем", "по одному"], stored.Select(e => e.Message.Text));
+    }
+
+    [Fact]
+    public async Task SlowMode_InOneBatch_AMessageRefusedForItsOwnReason_DoesNotCountAsTheFirst()
+    {
+        var room = await RoomAsync(2);
+        await using (var teacherHub = await HubClient.ConnectAsync(app, room.Teacher))
+        {
+            await teacherHub.Connection.InvokeAsync<ChatDetailsDto>("UpdateChat", room.ChatId, new UpdateChatRequest(null, null, 600));
+        }
+
+        var store = app.Services.GetRequiredService<MessageStore>();
+        NewMessage Msg(TestUser who, string text, long? replyTo = null) =>
+            new(room.ChatId, who.AccountId, Guid.NewGuid(), "text", text, replyTo, null, []);
+        var results = await store.AppendBatchAsync(
+        [
+            Msg(room.Pupils[0], "ответ в пустоту", replyTo: 10_000), // refused: no such message
+            Msg(room.Pupils[0], "первое настоящее"),                  // the pupil's first message that can be stored
+            Msg(room.Pupils[0], "второе"),                            // slow mode
+            Msg(room.Pupils[1], "у меня своя очередь"),
+        ], CancellationToken.None);
+
+        Assert.Null(results[0]);
+        Assert.Equal((1L, "первое настоящее"), (results[1]!.Value.Message.Seq, results[1]!.Value.Message.Text));
+        Assert.Null(results[2]);
+        Assert.Equal(2L, results[3]!.Value.Message.Seq);
+        Assert.Equal(SendRefusal.SlowMode, (await store.DiagnoseAsync(Msg(room.Pupils[0], "второе"), CancellationToken.None)).Refusal);
     }
 
     [Fact]

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Chat.Hub.Features.Chats;
 using Chat.Hub.Infrastructure;
 using Chat.Hub.Realtime;
 using Chat.Storage.Messages;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Chat.Hub.Features.Messages;
@@ -14,6 +16,9 @@ namespace Chat.Hub.Features.Messages;
 /// batch is in the database (never two batches' pushes at once), so one node never pushes a chat's messages out of
 /// order.
 /// While a batch is being written, new appends queue up and form the next batch: no timer, no added latency when idle.
+/// Under load (<see cref="MessageBatchOptions"/>) a cycle lasts at least the linger: the batch's pushes go out as soon
+/// as it is stored, and the next batch gathers for the rest of the cycle, so that a chat's members get one push of its
+/// messages per cycle instead of one per statement.
 /// </summary>
 public sealed partial class MessageBatcher : BackgroundService
 {
@@ -37,13 +42,15 @@ public sealed partial class MessageBatcher : BackgroundService
     private readonly MessageStore messages;
     private readonly ChatPush push;
     private readonly MessageMetrics metrics;
+    private readonly MessageBatchOptions options;
     private readonly ILogger<MessageBatcher> logger;
 
-    public MessageBatcher(MessageStore messages, ChatPush push, MessageMetrics metrics, ILogger<MessageBatcher> logger)
+    public MessageBatcher(MessageStore messages, ChatPush push, MessageMetrics metrics, IOptions<MessageBatchOptions> options, ILogger<MessageBatcher> logger)
     {
         this.messages = messages;
         this.push = push;
         this.metrics = metrics;
+        this.options = options.Value;
         this.logger = logger;
     }
 
@@ -82,7 +89,7 @@ public sealed partial class MessageBatcher : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var deferred = new List<Pending>();
-        var keys = new HashSet<(Guid Chat, Guid Sender)>();
+        var keys = new HashSet<(Guid Chat, Guid Sender, Guid Client)>();
 
         // The pushes and callers of the last written batch. They run while the next batch is in the database (its
         // statement is sent first), so the database's time and the pushes' time overlap instead of adding up; with
@@ -120,6 +127,7 @@ public sealed partial class MessageBatcher : BackgroundService
 
         async Task LoopAsync()
         {
+            var lastStarted = MessageMetrics.Now();
             while (true)
             {
                 if (written is not null && deferred.Count == 0 && !queue.Reader.TryPeek(out _))
@@ -163,6 +171,23 @@ public sealed partial class MessageBatcher : BackgroundService
                 var writing = WriteAsync(batch, started, stoppingToken);
                 RunWritten();
                 written = await writing;
+
+                // A busy node: this batch's pushes go out now, and the next batch gathers what arrives until the cycle
+                // is over (at most the linger; nothing when the statement alone took that long).
+                var rest = options.Cycle(batch.Count, Stopwatch.GetElapsedTime(lastStarted, started)) - Stopwatch.GetElapsedTime(started);
+                lastStarted = started;
+                if (rest > TimeSpan.Zero)
+                {
+                    RunWritten();
+                    try
+                    {
+                        await Task.Delay(rest, stoppingToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
             }
         }
     }
@@ -170,12 +195,14 @@ public sealed partial class MessageBatcher : BackgroundService
     private static TimeoutException ShuttingDown(Exception? inner = null) => new("the server is shutting down", inner);
 
     /// <summary>
-    /// One (chat, sender) per batch: the statement checks slow mode and resends against what was committed before it,
-    /// so a second message of the same sender to the same chat waits for the next batch.
+    /// One (chat, sender, client id) per batch: the statement checks resends against what was committed before it, so
+    /// the same message sent again before its first send was stored (a client retrying at once) waits for the next
+    /// batch and finds it there. A sender's other messages to the chat go in the same batch (the statement's slow mode
+    /// lets only the first of them through).
     /// </summary>
-    private static void Take(Pending p, List<Pending> batch, List<Pending> deferred, HashSet<(Guid, Guid)> keys)
+    private static void Take(Pending p, List<Pending> batch, List<Pending> deferred, HashSet<(Guid, Guid, Guid)> keys)
     {
-        if (batch.Count < MaxBatch && keys.Add((p.Message.ChatId, p.Message.SenderId)))
+        if (batch.Count < MaxBatch && keys.Add((p.Message.ChatId, p.Message.SenderId, p.Message.ClientId)))
         {
             batch.Add(p);
         }

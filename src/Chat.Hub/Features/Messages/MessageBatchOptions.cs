@@ -1,0 +1,28 @@
+namespace Chat.Hub.Features.Messages;
+
+/// <summary>
+/// The group commit's pace under load (section <c>Messages</c>; docs/performance.md, (22)). A busy node lets a cycle of
+/// its batch loop last at least <see cref="LingerMilliseconds"/>, so that each chat's messages of that time reach its
+/// members as one push: the members' connections then get a few pushes a second instead of one per batch, and the
+/// core the pushes no longer take is what lets the node keep its latency at higher rates. A quiet node does not wait:
+/// below <see cref="LingerFromRate"/> every batch is written as soon as the last one is stored.
+/// </summary>
+public sealed class MessageBatchOptions
+{
+    /// <summary>The shortest cycle of the batch loop at <see cref="LingerFullRate"/> and above; 0 turns the linger off.</summary>
+    public int LingerMilliseconds { get; set; } = 80;
+
+    /// <summary>Messages per second through this node's batch loop below which a cycle never waits.</summary>
+    public int LingerFromRate { get; set; } = 2000;
+
+    /// <summary>From this rate on a cycle lasts the whole <see cref="LingerMilliseconds"/>; in between, in proportion.</summary>
+    public int LingerFullRate { get; set; } = 3000;
+
+    /// <summary>How long a cycle that started after the last one by <paramref name="sinceLast"/> with <paramref name="count"/> messages should last.</summary>
+    public TimeSpan Cycle(int count, TimeSpan sinceLast)
+    {
+        var rate = count / Math.Max(sinceLast.TotalSeconds, 1e-3);
+        var share = Math.Clamp((rate - LingerFromRate) / Math.Max(LingerFullRate - LingerFromRate, 1), 0, 1);
+        return TimeSpan.FromMilliseconds(LingerMilliseconds * share);
+    }
+}
