@@ -53,25 +53,41 @@ public sealed class BatchLingerTests(LingerApp app) : IClassFixture<LingerApp>
 }
 
 /// <summary>How long a cycle lasts at a given rate (no server needed).</summary>
-public sealed class BatchCycleTests
+public sealed class BatchPaceTests
 {
-    private static readonly MessageBatchOptions Defaults = new();
+    [Fact]
+    public void QuietNode_NeverWaits_EvenForOneLargeBatch()
+    {
+        var pace = new MessageBatchPace(new MessageBatchOptions());
+        Assert.Equal(TimeSpan.Zero, pace.Cycle(1, TimeSpan.FromSeconds(10)));     // the first message after ten quiet seconds
+        Assert.Equal(TimeSpan.Zero, pace.Cycle(100, TimeSpan.FromMilliseconds(10))); // one burst of 100 (10 000 a second for 10 ms)
+    }
 
     [Theory]
-    [InlineData(1, 10_000, 0)]     // the first message after ten quiet seconds
-    [InlineData(20, 10, 0)]        // 2000 a second: not yet
-    [InlineData(25, 10, 40)]       // 2500 a second: half the linger
-    [InlineData(30, 10, 80)]       // 3000 a second: all of it
-    [InlineData(600, 100, 80)]     // 6000 a second: still all of it
-    public void Cycle_GrowsWithTheRate_FromNothingToTheLinger(int count, int sinceLastMs, int expectedMs)
+    [InlineData(2000, 0)]
+    [InlineData(3000, 40)] // half way from 2500 to 3500: half the linger
+    [InlineData(3500, 80)]
+    [InlineData(6000, 80)]
+    public void SteadyRate_TheLingerGrowsWithIt(int perSecond, int expectedMs)
     {
-        Assert.Equal(expectedMs, Defaults.Cycle(count, TimeSpan.FromMilliseconds(sinceLastMs)).TotalMilliseconds, 6);
+        var pace = new MessageBatchPace(new MessageBatchOptions());
+        var cycle = TimeSpan.Zero;
+        for (var i = 0; i < 200; i++) // 4 s of batches every 20 ms
+        {
+            cycle = pace.Cycle(perSecond / 50, TimeSpan.FromMilliseconds(20));
+        }
+
+        Assert.InRange(pace.Rate, perSecond * 0.99, perSecond * 1.01);
+        Assert.InRange(cycle.TotalMilliseconds, expectedMs - 1, expectedMs + 1);
     }
 
     [Fact]
-    public void Cycle_LingerOff_NeverWaits()
+    public void LingerOff_NeverWaits()
     {
-        var off = new MessageBatchOptions { LingerMilliseconds = 0 };
-        Assert.Equal(TimeSpan.Zero, off.Cycle(10_000, TimeSpan.FromMilliseconds(1)));
+        var pace = new MessageBatchPace(new MessageBatchOptions { LingerMilliseconds = 0 });
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(TimeSpan.Zero, pace.Cycle(1000, TimeSpan.FromMilliseconds(10)));
+        }
     }
 }

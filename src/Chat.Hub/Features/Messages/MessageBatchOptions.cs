@@ -12,17 +12,12 @@ public sealed class MessageBatchOptions
     /// <summary>The shortest cycle of the batch loop at <see cref="LingerFullRate"/> and above; 0 turns the linger off.</summary>
     public int LingerMilliseconds { get; set; } = 80;
 
-    /// <summary>Messages per second through this node's batch loop below which a cycle never waits.</summary>
-    public int LingerFromRate { get; set; } = 2000;
+    /// <summary>
+    /// Messages per second through this node's batch loop (averaged over about half a second) below which a cycle never
+    /// waits.
+    /// </summary>
+    public int LingerFromRate { get; set; } = 2500;
 
     /// <summary>From this rate on a cycle lasts the whole <see cref="LingerMilliseconds"/>; in between, in proportion.</summary>
-    public int LingerFullRate { get; set; } = 3000;
-
-    /// <summary>How long a cycle that started after the last one by <paramref name="sinceLast"/> with <paramref name="count"/> messages should last.</summary>
-    public TimeSpan Cycle(int count, TimeSpan sinceLast)
-    {
-        var rate = count / Math.Max(sinceLast.TotalSeconds, 1e-3);
-        var share = Math.Clamp((rate - LingerFromRate) / Math.Max(LingerFullRate - LingerFromRate, 1), 0, 1);
-        return TimeSpan.FromMilliseconds(LingerMilliseconds * share);
-    }
+    public int LingerFullRate { get; set; } = 3500;
 }

@@ -127,6 +127,7 @@ public sealed partial class MessageBatcher : BackgroundService
 
         async Task LoopAsync()
         {
+            var pace = new MessageBatchPace(options);
             var lastStarted = MessageMetrics.Now();
             while (true)
             {
@@ -174,7 +175,7 @@ public sealed partial class MessageBatcher : BackgroundService
 
                 // A busy node: this batch's pushes go out now, and the next batch gathers what arrives until the cycle
                 // is over (at most the linger; nothing when the statement alone took that long).
-                var rest = options.Cycle(batch.Count, Stopwatch.GetElapsedTime(lastStarted, started)) - Stopwatch.GetElapsedTime(started);
+                var rest = pace.Cycle(batch.Count, Stopwatch.GetElapsedTime(lastStarted, started)) - Stopwatch.GetElapsedTime(started);
                 lastStarted = started;
                 if (rest > TimeSpan.Zero)
                 {
