@@ -3,6 +3,8 @@
 # (docs/performance.md, "The batch statement measured from outside PostgreSQL"):
 #   scripts/pg-batch-bench.sh                  batches of 50 and 200, 20 s each
 #   scripts/pg-batch-bench.sh 200 60           one batch size, seconds
+#   CHAT_BENCH_EXPLAIN=1 scripts/pg-batch-bench.sh 360 5   also prints EXPLAIN (ANALYZE, BUFFERS) of one batch per size
+#                                              (through psql, with the values inlined: a custom plan, not the generic one)
 # Seeds a fresh database the way the load harness does (loadtest-seed: 100 classes x 30, 1000 messages of history per
 # class chat) in the load tests' private PostgreSQL (.data/load/pg, port 5449), pins PostgreSQL to core 0 and pgbench
 # to core 1, and runs BEGIN / the statement as the server sends it (prepared: PostgreSQL settles on a generic plan, as
@@ -70,4 +72,8 @@ for size in $SIZES; do
   log "batches of $size, $SECONDS_EACH s"
   taskset -c "$CLIENT_CORE" "$BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -f "$WORK/b$size.pgb" \
     -T "$SECONDS_EACH" -r "$DB" 2>&1 | grep -E '^(tps|latency average)|^ +[0-9.]+ +[0-9]+ ' | cut -c1-90
+  if [ -n "${CHAT_BENCH_EXPLAIN:-}" ]; then
+    sed -E "s/^WITH input AS \(/EXPLAIN (ANALYZE, BUFFERS) WITH input AS (/; s/:p([0-9]+)/:'p\1'/g" "$WORK/b$size.pgb" > "$WORK/e$size.sql"
+    taskset -c "$CLIENT_CORE" "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -q -X -f "$WORK/e$size.sql" "$DB"
+  fi
 done
