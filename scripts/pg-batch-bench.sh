@@ -54,13 +54,14 @@ import re, sys
 src = open('src/Chat.Storage/Messages/MessageStore.cs', encoding='utf-8').read()
 sql = re.search(r'AppendBatchSql = """\n(.*?)\n\s*""";', src, re.S).group(1)
 sql = '\n'.join(re.sub(r'--.*$', '', line) for line in sql.split('\n'))
-for k in range(10, 0, -1):
+for k in range(11, 0, -1):
     sql = sql.replace('$%d' % k, ':p%d' % k)
 gen = ("SELECT '{'||string_agg(i::text, ',')||'}' AS p1, '{'||string_agg(chat_id::text, ',')||'}' AS p2, "
        "'{'||string_agg(account_id::text, ',')||'}' AS p3, '{'||string_agg(gen_random_uuid()::text, ',')||'}' AS p4, "
        "'{'||string_agg('text', ',')||'}' AS p5, "
        "'{'||string_agg('lt'||chr(58)||'9'||chr(58)||(random()*1e9)::bigint||chr(58)||repeat('x', 60), ',')||'}' AS p6, "
-       "'{'||string_agg('NULL', ',')||'}' AS p7, '{'||string_agg('NULL', ',')||'}' AS p8, '{}' AS p9, '{}' AS p10 "
+       "'{'||string_agg('NULL', ',')||'}' AS p7, '{'||string_agg('NULL', ',')||'}' AS p8, '{}' AS p9, '{}' AS p10, "
+       "'{'||string_agg('false', ',')||'}' AS p11 "
        "FROM (SELECT row_number() OVER () - 1 AS i, chat_id, account_id FROM (SELECT cm.chat_id, cm.account_id "
        "FROM chat_members cm JOIN chats c ON c.id = cm.chat_id WHERE c.kind = 'class' AND cm.role = 'member' "
        "ORDER BY random() LIMIT BATCH) r) x \\gset\n")

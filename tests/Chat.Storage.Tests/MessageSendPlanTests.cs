@@ -62,12 +62,12 @@ public sealed class MessageSendPlanTests
         await using var tx = await c.BeginTransactionAsync();
         await c.ExecuteAsync("SET LOCAL plan_cache_mode = force_generic_plan", transaction: tx);
         await c.ExecuteAsync("DEALLOCATE ALL", transaction: tx);
-        await c.ExecuteAsync("PREPARE send(int[], uuid[], uuid[], uuid[], text[], text[], bigint[], text[], int[], uuid[]) AS " + MessageStore.AppendBatchSql, transaction: tx);
+        await c.ExecuteAsync("PREPARE send(int[], uuid[], uuid[], uuid[], text[], text[], bigint[], text[], int[], uuid[], bool[]) AS " + MessageStore.AppendBatchSql, transaction: tx);
         // EXECUTE's arguments cannot be bind parameters (a utility statement): literals, all of them ids made here.
         var plan = await c.ExecuteScalarAsync<string>(
             $$"""
             EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE send('{0}', '{{{chat}}}', '{{{sender}}}', '{{{Guid.NewGuid()}}}', '{text}',
-                '{"Завтра контрольная"}', '{NULL}', '{NULL}', '{}', '{}')
+                '{"Завтра контрольная"}', '{NULL}', '{NULL}', '{}', '{}', '{false}')
             """,
             transaction: tx);
         await tx.RollbackAsync();

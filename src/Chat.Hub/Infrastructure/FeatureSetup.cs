@@ -13,6 +13,7 @@ internal static class FeatureSetup
         services.AddCheckedOptions<MessageBatchOptions>(configuration, "Messages", (o, p) =>
         {
             p.NotNegative(o.LingerMilliseconds);
+            p.Require(o.LingerMilliseconds <= MessageBatchOptions.MaxLingerMilliseconds, nameof(o.LingerMilliseconds), o.LingerMilliseconds, $"must be at most {MessageBatchOptions.MaxLingerMilliseconds}");
             p.Positive(o.LingerFromRate);
             p.Require(o.LingerFullRate >= o.LingerFromRate, nameof(o.LingerFullRate), o.LingerFullRate, "must not be below Messages:LingerFromRate");
         });

@@ -151,10 +151,13 @@ public sealed class MessageStore(NpgsqlDataSource db)
         var forwards = new string?[n];
         var mentionIdx = new List<int>();
         var mentionIds = new List<Guid>();
+        var after = new bool[n]; // an earlier message of the same sender to the same chat is in the batch
+        var senders = new HashSet<(Guid, Guid)>();
         for (var i = 0; i < n; i++)
         {
             var m = batch[i];
             idx[i] = i;
+            after[i] = !senders.Add((m.ChatId, m.SenderId));
             chatIds[i] = m.ChatId;
             senderIds[i] = m.SenderId;
             clientIds[i] = m.ClientId;
@@ -183,6 +186,7 @@ public sealed class MessageStore(NpgsqlDataSource db)
             command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = forwards });
             command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = mentionIdx.ToArray() });
             command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = mentionIds.ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = after });
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -229,8 +233,8 @@ public sealed class MessageStore(NpgsqlDataSource db)
     /// <summary>The batch statement; internal for the test that reads its plan (MessageSendPlanTests).</summary>
     internal const string AppendBatchSql = """
         WITH input AS (
-            SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[])
-                AS t(idx, chat_id, sender_id, client_id, kind, text, reply_to_seq, forwarded_from)
+            SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::text[], $11::bool[])
+                AS t(idx, chat_id, sender_id, client_id, kind, text, reply_to_seq, forwarded_from, after)
         ), existing AS MATERIALIZED (
             -- Resends: one probe of the unique (chat_id, sender_id, client_id) index per message (migration 0013). LIMIT
             -- keeps it a per-message probe: as a join, a plan made while the table was empty would scan it whole.
@@ -249,7 +253,8 @@ public sealed class MessageStore(NpgsqlDataSource db)
                    AND p.created_at > now() - make_interval(secs => c.slow_mode_seconds) AND p.chat_id = c.id))
               -- Slow mode within the batch: an earlier message of the sender to the chat that is neither a resend nor a
               -- reply to nothing (the only checks that differ between two messages of one sender to one chat) is stored.
-              AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT EXISTS (
+              -- ($11, "after": the sender has an earlier message to the chat in the batch; only those are looked at.)
+              AND (c.slow_mode_seconds = 0 OR cm.role <> 'member' OR NOT i.after OR NOT EXISTS (
                    SELECT 1 FROM input j WHERE j.chat_id = i.chat_id AND j.sender_id = i.sender_id AND j.idx < i.idx
                    AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.idx = j.idx)
                    AND (j.reply_to_seq IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.chat_id = j.chat_id AND r.seq = j.reply_to_seq))))

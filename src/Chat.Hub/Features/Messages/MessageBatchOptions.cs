@@ -9,7 +9,13 @@ namespace Chat.Hub.Features.Messages;
 /// </summary>
 public sealed class MessageBatchOptions
 {
-    /// <summary>The shortest cycle of the batch loop at <see cref="LingerFullRate"/> and above; 0 turns the linger off.</summary>
+    /// <summary>The most <see cref="LingerMilliseconds"/> may be: a cycle is a wait every message of a busy node pays.</summary>
+    public const int MaxLingerMilliseconds = 1000;
+
+    /// <summary>
+    /// The shortest cycle of the batch loop at <see cref="LingerFullRate"/> and above; 0 turns the linger off. A batch
+    /// that is full (<see cref="MessageBatcher.MaxBatch"/>), or a queue holding a whole batch, does not wait.
+    /// </summary>
     public int LingerMilliseconds { get; set; } = 80;
 
     /// <summary>

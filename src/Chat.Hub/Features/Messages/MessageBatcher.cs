@@ -174,15 +174,20 @@ public sealed partial class MessageBatcher : BackgroundService
                 written = await writing;
 
                 // A busy node: this batch's pushes go out now, and the next batch gathers what arrives until the cycle
-                // is over (at most the linger; nothing when the statement alone took that long).
-                var rest = pace.Cycle(batch.Count, Stopwatch.GetElapsedTime(lastStarted, started)) - Stopwatch.GetElapsedTime(started);
+                // is over (at most the linger; nothing when the statement alone took that long, or when a whole batch
+                // or more is already waiting: a backlog, after a stall, is written at full speed).
+                var cycle = pace.Cycle(batch.Count, Stopwatch.GetElapsedTime(lastStarted, started));
                 lastStarted = started;
-                if (rest > TimeSpan.Zero)
+                if (cycle > Stopwatch.GetElapsedTime(started) && batch.Count < MaxBatch && queue.Reader.Count < MaxBatch)
                 {
                     RunWritten();
+                    var rest = cycle - Stopwatch.GetElapsedTime(started);
                     try
                     {
-                        await Task.Delay(rest, stoppingToken);
+                        if (rest > TimeSpan.Zero)
+                        {
+                            await Task.Delay(rest, stoppingToken);
+                        }
                     }
                     catch (OperationCanceledException)
                     {
