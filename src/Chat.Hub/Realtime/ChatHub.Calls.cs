@@ -27,23 +27,20 @@ public sealed partial class ChatHub
     /// <summary>A media request, only from the caller's active page in the call (else <c>call_moved_to_another_page</c>).</summary>
     private async Task<T> FromActivePageAsync<T>(Guid callId, Func<Task<T>> request)
     {
-        if (CallPage is { } page)
-        {
-            await Calls.RequireActivePageAsync(Me, callId, page, Context.ConnectionAborted);
-        }
-
+        await RequireActivePageAsync(callId);
         return await request();
     }
 
+    /// <inheritdoc cref="FromActivePageAsync{T}"/>
     private async Task FromActivePageAsync(Guid callId, Func<Task> request)
     {
-        if (CallPage is { } page)
-        {
-            await Calls.RequireActivePageAsync(Me, callId, page, Context.ConnectionAborted);
-        }
-
+        await RequireActivePageAsync(callId);
         await request();
     }
+
+    /// <summary>A connection that names its page must be the call's active page of its person; one naming none is not checked.</summary>
+    private Task RequireActivePageAsync(Guid callId) =>
+        CallPage is { } page ? Calls.RequireActivePageAsync(Me, callId, page, Context.ConnectionAborted) : Task.CompletedTask;
 
     public Task<CallJoinDto> StartCall(Guid chatId, bool lessonMode) => Calls.StartAsync(Me, chatId, lessonMode, Context.ConnectionAborted, connectionId: Context.ConnectionId, page: CallPage);
 

@@ -283,13 +283,8 @@ public sealed partial class CallService(
     /// page's recovery breaking the other's media. Any other page of theirs hears <c>call_moved_to_another_page</c>.
     /// No page recorded (a join not made from a hub connection): no check.
     /// </summary>
-    public async Task RequireActivePageAsync(Guid me, Guid callId, string page, CancellationToken ct)
-    {
-        if (await calls.ActivePageAsync(callId, me, ct) is { } active && active != page)
-        {
-            throw new ChatException(ChatError.CallMovedToAnotherPage);
-        }
-    }
+    public async Task RequireActivePageAsync(Guid me, Guid callId, string page, CancellationToken ct) =>
+        RequireActive(await calls.ActivePageAsync(callId, me, ct), page);
 
     /// <summary>
     /// <see cref="RequireActivePageAsync"/> again, under the call's lock, before a feed published from <paramref name="page"/>
@@ -297,12 +292,21 @@ public sealed partial class CallService(
     /// </summary>
     private async Task<bool> RequireStillActivePageAsync(DbScope s, Guid callId, Guid me, string? page, CancellationToken ct)
     {
-        if (page is not null && (await calls.ActivePageAsync(s, callId, me, ct)).Page is { } active && active != page)
+        if (page is not null)
         {
-            throw new ChatException(ChatError.CallMovedToAnotherPage);
+            RequireActive((await calls.ActivePageAsync(s, callId, me, ct)).Page, page);
         }
 
         return true;
+    }
+
+    /// <summary>The person's active page is <paramref name="active"/> (none recorded: any page may go on).</summary>
+    private static void RequireActive(string? active, string page)
+    {
+        if (active is not null && active != page)
+        {
+            throw new ChatException(ChatError.CallMovedToAnotherPage);
+        }
     }
 
     /// <summary>
