@@ -29,7 +29,7 @@ public sealed class CallStoreTests
 
         await db.InTransactionAsync(async s =>
         {
-            await store.SetSfuAsync(s, first.Id, "http://127.0.0.1:8088/janus", 42, "secret", default);
+            Assert.True(await store.TrySetSfuAsync(s, first.Id, "http://127.0.0.1:8088/janus", 42, "secret", default));
             await store.SaveAsync(s, first.Id, locked: true, ended: false,
                 [new CallParticipantRow(first.Id, host, true, false, false, false, true, false, 7, true, null), new CallParticipantRow(first.Id, pupil, true, false, true, true, false, true, null, false, null)], default);
             return 0;

@@ -983,7 +983,7 @@ async function start(params) {
   hub.on('CallEnded', id => {
     if (id === state.callId) teardown('Звонок завершён.');
     // A page that let the call go to another of mine offers no way back into a call that has ended.
-    else if (id === state.movedFrom) { state.movedFrom = null; $('continue-here').hidden = true; status('Звонок завершён.'); }
+    else if (id === state.movedFrom) { dropContinueHere(); status('Звонок завершён.'); }
   });
   const refresh = async id => { if (id === state.callId) applyState(await hub.invoke('GetCall', id)).catch(() => {}); };
   // Someone joined or left: applied to the call as last applied, without asking the server (with a GetCall per join
@@ -1497,6 +1497,12 @@ function offerContinueHere(callId) {
   $('continue-here').disabled = false;
 }
 
+/** Nothing to come back to: the page forgets the call it let go of, and «Продолжить здесь» goes. */
+function dropContinueHere() {
+  state.movedFrom = null;
+  $('continue-here').hidden = true;
+}
+
 /** «Продолжить здесь»: joins the call this page let go of again, on a new hub connection (start closes the old one). */
 async function continueHere() {
   const callId = state.movedFrom;
@@ -1510,8 +1516,7 @@ async function continueHere() {
     status(message(err), true);
     if (OUT_OF_CALL.has(serverCode(err))) {
       // The call is over for me (ended, removed, locked, no longer in its chat): nothing to come back to.
-      state.movedFrom = null;
-      $('continue-here').hidden = true;
+      dropContinueHere();
       return;
     }
     // start() hid the button: a join that failed (no connection, the server away) leaves it to try again with.

@@ -191,13 +191,6 @@ public sealed class CallStore(NpgsqlDataSource db)
         }
     }
 
-    public async Task SetSfuAsync(DbScope s, Guid callId, string url, long room, string secret, CancellationToken ct)
-    {
-        await s.Connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE calls SET sfu_url = @url, sfu_room = @room, sfu_secret = @secret WHERE id = @callId",
-            new { callId, url, room, secret }, s.Transaction, cancellationToken: ct));
-    }
-
     /// <summary>
     /// Gives the live call the room <paramref name="room"/> only if it has none (a room made without holding the call's
     /// lock: another node may have stored one meanwhile, or the call ended). Returns whether it did. One statement, which

@@ -31,21 +31,25 @@ public sealed partial class CallService
     private async Task TakeOutOfMediaAsync(Guid callId, Guid accountId, (long? Camera, long? Screen) feeds)
     {
         // Not the caller's token: the change is stored, so the cleanup goes on even if the caller hung up meanwhile.
-        var ct = CancellationToken.None;
+        await KickFeedsAsync(callId, feeds);
+        await DropHandlesAsync(callId, accountId, CancellationToken.None);
+        await PublishDropAsync(new HandleDrop(nodeId, callId, accountId));
+    }
+
+    /// <summary>Kicks a person's camera and screen feeds (either may be none) out of the call's room; failures are logged.</summary>
+    private async Task KickFeedsAsync(Guid callId, (long? Camera, long? Screen) feeds)
+    {
         foreach (var feed in new[] { feeds.Camera, feeds.Screen })
         {
             try
             {
-                await KickFeedAsync(callId, feed, ct);
+                await KickFeedAsync(callId, feed, CancellationToken.None);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e)
             {
                 LogSfu(logger, e, callId);
             }
         }
-
-        await DropHandlesAsync(callId, accountId, ct);
-        await PublishDropAsync(new HandleDrop(nodeId, callId, accountId));
     }
 
     /// <summary>The person's camera and screen feeds in the call as it is (read before they leave it).</summary>

@@ -257,23 +257,7 @@ public sealed partial class CallService(
 
         // In the background, as the drop to other nodes: a Janus that does not answer would hold the join up to 10 s
         // a feed (the feeds are out of the call's state already; a kick that fails is logged).
-        if (oldFeeds.Camera is not null || oldFeeds.Screen is not null)
-        {
-            _ = Task.Run(async () =>
-            {
-                foreach (var feed in new[] { oldFeeds.Camera, oldFeeds.Screen })
-                {
-                    try
-                    {
-                        await KickFeedAsync(callId, feed, CancellationToken.None);
-                    }
-                    catch (Exception e)
-                    {
-                        LogSfu(logger, e, callId);
-                    }
-                }
-            });
-        }
+        _ = Task.Run(() => KickFeedsAsync(callId, oldFeeds));
     }
 
     /// <summary>

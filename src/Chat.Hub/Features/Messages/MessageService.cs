@@ -277,7 +277,7 @@ public sealed class MessageService(
             changes = await database.InTransactionAsync(async s =>
             {
                 var seen = await messages.PinnedSeqAsync(s, chatId, ct);
-                var locked = await messages.LockManyAsync(s, chatId, seen is { } p && p != seq ? [Math.Min(p, seq), Math.Max(p, seq)] : [seq], ct);
+                var locked = await messages.LockManyAsync(s, chatId, seen is { } p && p != seq ? [p, seq] : [seq], ct);
                 var current = locked.FirstOrDefault(m => m.Seq == seq);
                 if (current.Seq != seq)
                 {
